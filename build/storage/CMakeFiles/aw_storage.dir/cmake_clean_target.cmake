@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libaw_storage.a"
+)

@@ -1,0 +1,2 @@
+# Empty dependencies file for aw_storage.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,33 @@
+/*
+ * A growable byte buffer used to build response bodies and canonical JSON.
+ * Allocation failure aborts the process: every caller would otherwise have to
+ * handle OOM on each append, and a node that cannot allocate a few bytes cannot
+ * do anything useful anyway.
+ */
+#ifndef AW_BUF_H
+#define AW_BUF_H
+
+#include <stddef.h>
+
+typedef struct aw_buf {
+	char *data;  /* NUL-terminated after every append (not counted in len) */
+	size_t len;
+	size_t cap;
+} aw_buf;
+
+#define AW_BUF_INIT {NULL, 0, 0}
+
+void aw_buf_grow(aw_buf *b, size_t extra);
+void aw_buf_append(aw_buf *b, const void *p, size_t n);
+void aw_buf_puts(aw_buf *b, const char *s);
+void aw_buf_putc(aw_buf *b, char c);
+void aw_buf_printf(aw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append `s` (n bytes) as a JSON string literal with quotes, escaping like serde_json:
+ * only '"', '\\' and control characters. */
+void aw_buf_json_string(aw_buf *b, const char *s, size_t n);
+/* Give up ownership of the data (caller frees with free()); the buffer is reset. */
+char *aw_buf_steal(aw_buf *b, size_t *len);
+void aw_buf_free(aw_buf *b);
+void aw_buf_reset(aw_buf *b);
+
+#endif

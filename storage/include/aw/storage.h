@@ -1,0 +1,233 @@
+/*
+ * awnode storage: buckets, events, settings and the change feed in one SQLite file.
+ *
+ * Shape of the module:
+ *   - aw_store owns the database file and the single writer thread. Every change goes
+ *     through aw_store_submit(): the writer drains its queue, applies the queued writes
+ *     in one transaction (group commit), commits, and only then completes each write by
+ *     calling its `done` callback on the writer thread. An acknowledged write is
+ *     therefore on disk (WAL, synchronous=FULL by default).
+ *   - aw_reader is a read-only connection for one thread at a time (event lists,
+ *     counts, exports, queries). WAL gives it a consistent snapshot per call while the
+ *     writer continues.
+ *   - Event data is interned: each distinct canonical data JSON is stored once and
+ *     referenced by id. Every event row carries the change sequence number of its last
+ *     change, and deletions leave tombstones, so sync can ask "what changed since N".
+ *   - The heartbeat merge (reference §5.1) runs in the writer against a per-bucket
+ *     cache of the last event that every write path keeps exact.
+ *
+ * Ownership: structs returned to the caller are freed with the matching *_free();
+ * strings inside them belong to the struct.
+ */
+#ifndef AW_STORAGE_H
+#define AW_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aw/error.h"
+#include "aw/time.h"
+
+typedef struct aw_store aw_store;
+typedef struct aw_reader aw_reader;
+
+/* ---- models ---------------------------------------------------------------- */
+
+/* An event as it travels in and out of storage. `data` is canonical JSON text
+ * (see aw/json.h) of an object. */
+typedef struct aw_event {
+	int64_t id;      /* valid when has_id */
+	bool has_id;
+	aw_ns start;
+	aw_ns duration;
+	char *data;      /* owned; canonical JSON object text */
+	size_t data_len;
+} aw_event;
+
+void aw_event_clear(aw_event *e);  /* frees e->data, leaves the struct zeroed */
+
+typedef struct aw_bucket {
+	char *id;            /* the bucket's name, e.g. "aw-watcher-window_host" */
+	char *type;
+	char *client;
+	char *hostname;
+	aw_ns created;
+	char *data;          /* canonical JSON object text; "{}" by default */
+	char *last_updated;  /* JSON value text as a client posted it, or NULL */
+	bool has_range;      /* metadata start/end are meaningful (bucket not empty) */
+	aw_ns start;         /* earliest event start */
+	aw_ns end;           /* latest event end */
+	char *remote_device; /* NULL for this device's own buckets; origin device id otherwise */
+	int64_t event_count; /* filled by aw_reader_buckets when AW_READ_COUNTS is asked */
+} aw_bucket;
+
+void aw_bucket_clear(aw_bucket *b);
+void aw_buckets_free(aw_bucket *b, size_t n);
+
+/* ---- opening ---------------------------------------------------------------- */
+
+typedef struct aw_store_options {
+	/* Called on the writer thread after each committed batch, after every `done`
+	 * callback of the batch ran. The node uses it to wake its event loop once. */
+	void (*batch_done)(void *ctx);
+	void *batch_ctx;
+	/* 0 = synchronous=FULL (fsync per commit, survives power loss);
+	 * 1 = synchronous=NORMAL (survives process crashes, not power loss). */
+	int sync_normal;
+	/* Upper bound on writes applied per transaction. 0 = default (1024). */
+	int max_batch;
+} aw_store_options;
+
+/* Open (creating and migrating as needed) the database at `path` and start the writer
+ * thread. opts may be NULL. Caller closes with aw_store_close. */
+int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts);
+
+/* Stop accepting writes, finish and commit everything queued, stop the writer and
+ * close the database. NULL is a no-op. */
+void aw_store_close(aw_store *s);
+
+/* The database file's schema version (PRAGMA user_version) this build writes. */
+int aw_store_schema_version(void);
+
+/* ---- writes ------------------------------------------------------------------ */
+
+typedef enum aw_write_kind {
+	AW_W_BUCKET_CREATE,   /* bucket (+ events): EEXISTS if the id is taken */
+	AW_W_BUCKET_DELETE,   /* bucket_id */
+	AW_W_EVENTS_INSERT,   /* bucket_id, events (an event with has_id replaces that id) */
+	AW_W_HEARTBEAT,       /* bucket_id, events[0], pulsetime */
+	AW_W_EVENT_DELETE,    /* bucket_id, event_id (missing event is not an error) */
+	AW_W_IMPORT,          /* buckets[] each with events: create or merge with dedup */
+	AW_W_SETTING_SET,     /* key, value (JSON text) */
+	AW_W_SETTING_DELETE,  /* key */
+	AW_W_SYNC_BARRIER,    /* nothing; completes after everything queued before it */
+} aw_write_kind;
+
+/* One bucket of an import document. */
+typedef struct aw_import_bucket {
+	aw_bucket bucket;    /* id, type, client, hostname, created, data */
+	bool has_created;
+	aw_event *events;
+	size_t n_events;
+} aw_import_bucket;
+
+typedef struct aw_write aw_write;
+struct aw_write {
+	aw_write_kind kind;
+
+	/* inputs (owned by the caller; storage never frees them) */
+	const char *bucket_id;
+	aw_bucket *bucket;            /* BUCKET_CREATE */
+	aw_event *events;             /* EVENTS_INSERT, HEARTBEAT, BUCKET_CREATE */
+	size_t n_events;
+	aw_ns pulsetime;              /* HEARTBEAT, in ns */
+	int64_t event_id;             /* EVENT_DELETE */
+	aw_import_bucket *imports;    /* IMPORT */
+	size_t n_imports;
+	const char *key;              /* SETTING_* */
+	const char *value;            /* SETTING_SET, JSON text */
+	bool allow_remote;            /* permit writes to remote buckets (sync only) */
+	const char *remote_device;    /* BUCKET_CREATE by sync: marks the bucket remote */
+
+	/* outputs, valid in `done` and after aw_store_write returns */
+	int status;                   /* 0 or AW_E* */
+	char error[256];              /* message when status != 0 */
+	aw_event *out_events;         /* inserted/merged events with ids; freed by
+	                               * aw_write_clear. For HEARTBEAT: one event. */
+	size_t n_out_events;
+
+	/* completion: called on the writer thread once the write is committed (or failed).
+	 * May be NULL when using aw_store_write. */
+	void (*done)(aw_write *w, void *ctx);
+	void *ctx;
+
+	aw_write *next;               /* private */
+	int private_flags;            /* private */
+};
+
+/* Queue a write. It completes asynchronously through w->done. Returns AW_ESHUTDOWN if
+ * the store is closing (done is not called then). w must stay valid until done. */
+int aw_store_submit(aw_store *s, aw_write *w);
+
+/* Queue a write and wait for its completion. Returns w->status. */
+int aw_store_write(aw_store *s, aw_write *w);
+
+/* Free a write's outputs (out_events); inputs stay with the caller. */
+void aw_write_clear(aw_write *w);
+
+/* ---- reads ------------------------------------------------------------------- */
+
+/* Open a read-only connection. One thread at a time may use a reader.
+ * Caller closes with aw_reader_close. */
+int aw_reader_open(aw_reader **out, aw_store *s);
+/* Open a reader directly on a database file (no writer; for CLI tools). */
+int aw_reader_open_path(aw_reader **out, const char *path);
+void aw_reader_close(aw_reader *r);
+
+/* Start/end a read snapshot spanning several calls (e.g. a whole export). Calls made
+ * outside a snapshot each see the latest committed state. */
+int aw_reader_begin(aw_reader *r);
+void aw_reader_end(aw_reader *r);
+
+enum { AW_READ_COUNTS = 1 };
+
+/* All buckets, ordered by id. Caller frees with aw_buckets_free(*out, *n). */
+int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags);
+
+/* One bucket; AW_ENOTFOUND if absent. Caller frees with aw_bucket_clear. */
+int aw_reader_bucket(aw_bucket *out, aw_reader *r, const char *bucket_id);
+
+/* A compact event as queries and list endpoints consume it: data by interned id. */
+typedef struct aw_event_row {
+	int64_t id;
+	aw_ns start;
+	aw_ns duration;
+	int64_t data_id;
+} aw_event_row;
+
+enum {
+	AW_EVENTS_CLIP = 1,       /* cut each event to [start, end] (reference §6.4) */
+	AW_EVENTS_ASCENDING = 2,  /* oldest first instead of newest first */
+};
+
+/* Events of a bucket that overlap [start, end] (both inclusive: end >= start and
+ * start <= end), newest first (ties: shorter first, then lower id) unless
+ * AW_EVENTS_ASCENDING. limit < 0 means no limit. start > end gives no events.
+ * AW_ENOTFOUND for an unknown bucket. Caller frees *out with free(). */
+int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r,
+			 const char *bucket_id, aw_ns start, aw_ns end,
+			 int64_t limit, unsigned flags);
+
+/* The canonical JSON text of an interned data id. The pointer is borrowed from the
+ * reader's cache and stays valid until aw_reader_close or aw_reader_trim_cache. */
+int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id);
+
+/* Drop the reader's data cache, or only when it grew past 32 MiB (call between
+ * requests to bound memory; never while holding pointers from aw_reader_data). */
+void aw_reader_trim_cache(aw_reader *r);
+void aw_reader_trim_cache_if_large(aw_reader *r);
+
+/* Number of events of a bucket overlapping [start, end] (reference: start >= end
+ * gives 0). AW_ENOTFOUND for an unknown bucket. */
+int aw_reader_event_count(int64_t *out, aw_reader *r, const char *bucket_id,
+			  aw_ns start, aw_ns end);
+
+/* One event by id within a bucket; AW_ENOTFOUND if the bucket or the event (in that
+ * bucket) does not exist. Caller frees with aw_event_clear. */
+int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int64_t id);
+
+/* A setting's JSON text, or AW_ENOTFOUND. Caller frees *out with free(). */
+int aw_reader_setting(char **out, aw_reader *r, const char *key);
+
+/* All settings as parallel arrays of keys and JSON texts, ordered by key.
+ * Caller frees with aw_strings_free on both. */
+int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r);
+void aw_strings_free(char **v, size_t n);
+
+/* ---- change feed (for sync) ---------------------------------------------------- */
+
+/* The highest change sequence number committed so far. */
+int aw_reader_last_seq(int64_t *out, aw_reader *r);
+
+#endif

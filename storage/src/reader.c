@@ -1,0 +1,477 @@
+/*
+ * Read-only connections. Each aw_reader is used by one thread at a time; the node keeps
+ * one per worker thread. Reads never take the writer's lock: in WAL mode a reader sees
+ * the last commit as of its first statement (or of aw_reader_begin for a multi-call
+ * snapshot such as an export).
+ *
+ * Event data is fetched by interned id through a per-reader cache, so a year of events
+ * with ~50k distinct data values costs ~50k lookups, not one per event.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum {
+	RS_BUCKET_KEY, RS_BUCKET_ROW, RS_BUCKETS, RS_COUNT_EVENTS,
+	RS_EVENTS_DESC, RS_EVENTS_ASC, RS_EVENT_GET, RS_DATA, RS_SETTING, RS_SETTINGS,
+	RS_SEQ, RS_BEGIN, RS_END, RS_N
+};
+
+typedef struct data_slot {
+	int64_t id; /* 0 = empty (interned ids start at 1) */
+	char *json;
+	size_t len;
+} data_slot;
+
+struct aw_reader {
+	sqlite3 *db;
+	sqlite3_stmt *st[RS_N];
+	data_slot *cache;
+	size_t cap, used, bytes;
+	bool in_snapshot;
+};
+
+#define DATA_CACHE_MAX_BYTES (32u << 20)
+
+int aw_reader_open_path(aw_reader **out, const char *path)
+{
+	aw_reader *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		abort();
+	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = aw_error_set(AW_ERROR, "cannot open database %s: %s", path,
+				  r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+		aw_reader_close(r);
+		return rc;
+	}
+	aw_db_configure(r->db, false, 0);
+	*out = r;
+	return 0;
+}
+
+int aw_reader_open(aw_reader **out, aw_store *s)
+{
+	return aw_reader_open_path(out, s->path);
+}
+
+void aw_reader_trim_cache_if_large(aw_reader *r)
+{
+	if (r->bytes > DATA_CACHE_MAX_BYTES)
+		aw_reader_trim_cache(r);
+}
+
+void aw_reader_trim_cache(aw_reader *r)
+{
+	for (size_t i = 0; i < r->cap; i++)
+		free(r->cache[i].json);
+	free(r->cache);
+	r->cache = NULL;
+	r->cap = r->used = r->bytes = 0;
+}
+
+void aw_reader_close(aw_reader *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < RS_N; i++)
+		sqlite3_finalize(r->st[i]);
+	aw_reader_trim_cache(r);
+	sqlite3_close(r->db);
+	free(r);
+}
+
+int aw_reader_begin(aw_reader *r)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BEGIN], "BEGIN");
+
+	if (!st || sqlite3_step(st) != SQLITE_DONE)
+		return aw_db_error(r->db, "starting read snapshot");
+	r->in_snapshot = true;
+	return 0;
+}
+
+void aw_reader_end(aw_reader *r)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_END], "COMMIT");
+
+	if (st)
+		sqlite3_step(st);
+	r->in_snapshot = false;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	return aw_strndup((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+}
+
+#define BUCKET_COLS \
+	"name, type, client, hostname, created, data, last_updated, start, \"end\", remote_device, rowid"
+
+static void bucket_from_row(aw_bucket *b, sqlite3_stmt *st)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = col_dup(st, 0);
+	b->type = col_dup(st, 1);
+	b->client = col_dup(st, 2);
+	b->hostname = col_dup(st, 3);
+	b->created = sqlite3_column_int64(st, 4);
+	b->data = col_dup(st, 5);
+	b->last_updated = col_dup(st, 6);
+	b->has_range = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	b->start = sqlite3_column_int64(st, 7);
+	b->end = sqlite3_column_int64(st, 8);
+	b->remote_device = col_dup(st, 9);
+}
+
+static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64_t max_dur,
+		      int64_t *out);
+
+int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BUCKETS],
+				      "SELECT " BUCKET_COLS " FROM buckets ORDER BY name");
+	aw_bucket *v = NULL;
+	int64_t *rowids = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = realloc(v, cap * sizeof(*v));
+			rowids = realloc(rowids, cap * sizeof(*rowids));
+			if (!v || !rowids)
+				abort();
+		}
+		bucket_from_row(&v[cnt], st);
+		rowids[cnt] = sqlite3_column_int64(st, 10);
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		rc = aw_db_error(r->db, "listing buckets");
+		goto fail;
+	}
+	for (size_t i = 0; (flags & AW_READ_COUNTS) && i < cnt; i++) {
+		if ((rc = count_rows(r, rowids[i], AW_NS_MIN, AW_NS_MAX, AW_NS_MAX, &v[i].event_count)))
+			goto fail;
+	}
+	free(rowids);
+	*out = v;
+	*n = cnt;
+	return 0;
+fail:
+	free(rowids);
+	aw_buckets_free(v, cnt);
+	return rc;
+}
+
+int aw_reader_bucket(aw_bucket *out, aw_reader *r, const char *bucket_id)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BUCKET_ROW],
+				      "SELECT " BUCKET_COLS " FROM buckets WHERE name = ?");
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_text(st, 1, bucket_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		bucket_from_row(out, st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return aw_error_set(AW_ENOTFOUND, "The requested bucket '%s' does not exist", bucket_id);
+	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading bucket");
+}
+
+/* rowid and max_duration of a bucket by name. */
+static int bucket_key(aw_reader *r, const char *bucket_id, int64_t *rowid, int64_t *max_dur)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BUCKET_KEY],
+				      "SELECT rowid, max_duration FROM buckets WHERE name = ?");
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_text(st, 1, bucket_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*rowid = sqlite3_column_int64(st, 0);
+		*max_dur = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return aw_error_set(AW_ENOTFOUND, "The requested bucket '%s' does not exist", bucket_id);
+	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading bucket");
+}
+
+/* Events overlapping [start, end] satisfy start_col <= end and start_col + duration >=
+ * start. Since duration <= max_dur, also start_col >= start - max_dur: that lower bound
+ * turns the overlap test into a bounded primary-key range scan. */
+static void bind_range(sqlite3_stmt *st, int64_t rowid, aw_ns start, aw_ns end, int64_t max_dur)
+{
+	sqlite3_bind_int64(st, 1, rowid);
+	sqlite3_bind_int64(st, 2, aw_ns_sub_sat(start, max_dur > 0 ? max_dur : 0));
+	sqlite3_bind_int64(st, 3, end);
+	sqlite3_bind_int64(st, 4, start);
+}
+
+#define RANGE_WHERE "bucket = ?1 AND start >= ?2 AND start <= ?3 AND start + duration >= ?4"
+
+static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64_t max_dur,
+		      int64_t *out)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_COUNT_EVENTS],
+				      "SELECT count(*) FROM events WHERE " RANGE_WHERE);
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	bind_range(st, rowid, start, end, max_dur);
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "counting events");
+}
+
+int aw_reader_event_count(int64_t *out, aw_reader *r, const char *bucket_id, aw_ns start, aw_ns end)
+{
+	int64_t rowid, max_dur;
+	int rc = bucket_key(r, bucket_id, &rowid, &max_dur);
+
+	if (rc)
+		return rc;
+	if (start >= end) {
+		*out = 0;
+		return 0;
+	}
+	return count_rows(r, rowid, start, end, max_dur, out);
+}
+
+int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char *bucket_id,
+			 aw_ns start, aw_ns end, int64_t limit, unsigned flags)
+{
+	bool asc = flags & AW_EVENTS_ASCENDING;
+	sqlite3_stmt *st;
+	aw_event_row *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int64_t rowid, max_dur;
+	int rc = bucket_key(r, bucket_id, &rowid, &max_dur);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	if (start > end || limit == 0)
+		return 0;
+	st = asc ? aw_db_stmt(r->db, &r->st[RS_EVENTS_ASC],
+			      "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
+			      " ORDER BY start ASC, duration DESC, id DESC LIMIT ?5")
+		 : aw_db_stmt(r->db, &r->st[RS_EVENTS_DESC],
+			      "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
+			      " ORDER BY start DESC, duration ASC, id ASC LIMIT ?5");
+	if (!st)
+		return AW_ERROR;
+	bind_range(st, rowid, start, end, max_dur);
+	sqlite3_bind_int64(st, 5, limit < 0 ? -1 : limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		aw_event_row *e;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				abort();
+		}
+		e = &v[cnt++];
+		e->id = sqlite3_column_int64(st, 0);
+		e->start = sqlite3_column_int64(st, 1);
+		e->duration = sqlite3_column_int64(st, 2);
+		e->data_id = sqlite3_column_int64(st, 3);
+		if (flags & AW_EVENTS_CLIP) {
+			aw_ns s0 = e->start > start ? e->start : start;
+			aw_ns e0 = e->start + e->duration < end ? e->start + e->duration : end;
+			e->start = s0;
+			e->duration = e0 - s0;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return aw_db_error(r->db, "reading events");
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static data_slot *cache_slot(aw_reader *r, int64_t id)
+{
+	size_t i;
+
+	if (!r->cap)
+		return NULL;
+	for (i = (uint64_t)id * 0x9E3779B97F4A7C15ULL >> 7 & (r->cap - 1); r->cache[i].id;
+	     i = (i + 1) & (r->cap - 1))
+		if (r->cache[i].id == id)
+			return &r->cache[i];
+	return &r->cache[i];
+}
+
+static void cache_grow(aw_reader *r)
+{
+	data_slot *old = r->cache;
+	size_t old_cap = r->cap;
+
+	r->cap = old_cap ? old_cap * 2 : 1024;
+	r->cache = calloc(r->cap, sizeof(*r->cache));
+	if (!r->cache)
+		abort();
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].id)
+			*cache_slot(r, old[i].id) = old[i];
+	free(old);
+}
+
+int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id)
+{
+	data_slot *slot = cache_slot(r, data_id);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (slot && slot->id == data_id) {
+		*json = slot->json;
+		*len = slot->len;
+		return 0;
+	}
+	st = aw_db_stmt(r->db, &r->st[RS_DATA], "SELECT json FROM datas WHERE id = ?");
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_int64(st, 1, data_id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? aw_error_set(AW_ENOTFOUND, "data %lld missing", (long long)data_id)
+					 : aw_db_error(r->db, "reading event data");
+	}
+	if ((r->used + 1) * 10 >= r->cap * 7)
+		cache_grow(r);
+	slot = cache_slot(r, data_id);
+	slot->id = data_id;
+	slot->len = (size_t)sqlite3_column_bytes(st, 0);
+	slot->json = aw_strndup((const char *)sqlite3_column_text(st, 0), slot->len);
+	r->used++;
+	r->bytes += slot->len + sizeof(*slot);
+	sqlite3_reset(st);
+	*json = slot->json;
+	*len = slot->len;
+	return 0;
+}
+
+int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int64_t id)
+{
+	sqlite3_stmt *st;
+	int64_t rowid, max_dur, data_id;
+	const char *json;
+	size_t len;
+	int rc = bucket_key(r, bucket_id, &rowid, &max_dur);
+
+	if (rc)
+		return rc;
+	st = aw_db_stmt(r->db, &r->st[RS_EVENT_GET],
+			"SELECT start, duration, data FROM events WHERE id = ? AND bucket = ?");
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, rowid);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE
+			       ? aw_error_set(AW_ENOTFOUND, "There's no event with id %lld in bucket %s",
+					      (long long)id, bucket_id)
+			       : aw_db_error(r->db, "reading event");
+	}
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->has_id = true;
+	out->start = sqlite3_column_int64(st, 0);
+	out->duration = sqlite3_column_int64(st, 1);
+	data_id = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	if ((rc = aw_reader_data(&json, &len, r, data_id)) != 0)
+		return rc;
+	out->data = aw_strndup(json, len);
+	out->data_len = len;
+	return 0;
+}
+
+int aw_reader_setting(char **out, aw_reader *r, const char *key)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_SETTING], "SELECT value FROM settings WHERE key = ?");
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = col_dup(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return aw_error_set(AW_ENOTFOUND, "no setting '%s'", key);
+	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading setting");
+}
+
+int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_SETTINGS], "SELECT key, value FROM settings ORDER BY key");
+	size_t cnt = 0, cap = 0;
+	char **k = NULL, **v = NULL;
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			k = realloc(k, cap * sizeof(*k));
+			v = realloc(v, cap * sizeof(*v));
+			if (!k || !v)
+				abort();
+		}
+		k[cnt] = col_dup(st, 0);
+		v[cnt] = col_dup(st, 1);
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		aw_strings_free(k, cnt);
+		aw_strings_free(v, cnt);
+		return aw_db_error(r->db, "reading settings");
+	}
+	*keys = k;
+	*values = v;
+	*n = cnt;
+	return 0;
+}
+
+int aw_reader_last_seq(int64_t *out, aw_reader *r)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_SEQ], "SELECT value FROM meta WHERE key = 'seq'");
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading change sequence");
+}

@@ -1,0 +1,243 @@
+/*
+ * Opening and closing a store, the write queue, and small SQLite helpers.
+ *
+ * The queue is a singly linked list guarded by `mu`; aw_store_submit appends and
+ * signals, the writer thread (writer.c) takes the whole list at once. That "take all"
+ * is what makes group commit automatic: whatever arrived while the previous batch was
+ * committing becomes the next batch.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+char *aw_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p)
+		abort();
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *aw_strdup(const char *s)
+{
+	return s ? aw_strndup(s, strlen(s)) : NULL;
+}
+
+/* FNV-1a, 64 bit: only used to find interning candidates, collisions are resolved by
+ * comparing the text. */
+uint64_t aw_hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int aw_db_error(sqlite3 *db, const char *what)
+{
+	return aw_error_set(AW_ERROR, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+sqlite3_stmt *aw_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
+{
+	if (*slot) {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+		return *slot;
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+		aw_db_error(db, "preparing statement");
+		*slot = NULL;
+	}
+	return *slot;
+}
+
+int aw_db_configure(sqlite3 *db, bool writer, int sync_normal)
+{
+	sqlite3_busy_timeout(db, 10000);
+	if (!writer)
+		return 0;
+	/* WAL lets readers keep a snapshot while the writer commits. FULL fsyncs the WAL on
+	 * every commit so an acknowledged write survives power loss, not only kill -9. */
+	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
+		return aw_db_error(db, "enabling WAL");
+	if (sqlite3_exec(db, sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return aw_db_error(db, "setting synchronous");
+	return 0;
+}
+
+int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts)
+{
+	aw_store *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		abort();
+	if (opts)
+		s->opts = *opts;
+	if (s->opts.max_batch <= 0)
+		s->opts.max_batch = 1024;
+	s->path = aw_strdup(path);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = aw_error_set(AW_ERROR, "cannot open database %s: %s", path,
+				  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if ((rc = aw_db_configure(s->db, true, s->opts.sync_normal)) != 0)
+		goto fail;
+	if ((rc = aw_schema_migrate(s->db)) != 0)
+		goto fail;
+	if ((rc = aw_writer_load(s)) != 0)
+		goto fail;
+	if (pthread_create(&s->thread, NULL, aw_writer_main, s) != 0) {
+		rc = aw_error_set(AW_ERROR, "cannot start writer thread");
+		goto fail;
+	}
+	s->thread_started = true;
+	*out = s;
+	return 0;
+fail:
+	aw_store_close(s);
+	return rc;
+}
+
+void aw_store_close(aw_store *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->closing = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->thread_started)
+		pthread_join(s->thread, NULL);
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	aw_writer_free_state(s);
+	if (s->db)
+		sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s->path);
+	free(s);
+}
+
+int aw_store_submit(aw_store *s, aw_write *w)
+{
+	w->next = NULL;
+	w->status = 0;
+	w->error[0] = '\0';
+	pthread_mutex_lock(&s->mu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->mu);
+		return aw_error_set(AW_ESHUTDOWN, "the node is shutting down");
+	}
+	if (s->tail)
+		s->tail->next = w;
+	else
+		s->head = w;
+	s->tail = w;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+typedef struct sync_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	void (*user_done)(aw_write *, void *);
+	void *user_ctx;
+} sync_wait;
+
+static void sync_done(aw_write *w, void *ctx)
+{
+	sync_wait *sw = ctx;
+
+	pthread_mutex_lock(&sw->mu);
+	sw->done = true;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+}
+
+int aw_store_write(aw_store *s, aw_write *w)
+{
+	sync_wait sw = {.done = false};
+	int rc;
+
+	pthread_mutex_init(&sw.mu, NULL);
+	pthread_cond_init(&sw.cv, NULL);
+	sw.user_done = w->done;
+	sw.user_ctx = w->ctx;
+	w->done = sync_done;
+	w->ctx = &sw;
+	rc = aw_store_submit(s, w);
+	if (rc == 0) {
+		pthread_mutex_lock(&sw.mu);
+		while (!sw.done)
+			pthread_cond_wait(&sw.cv, &sw.mu);
+		pthread_mutex_unlock(&sw.mu);
+		rc = w->status;
+		if (rc)
+			aw_error_set(rc, "%s", w->error);
+	}
+	w->done = sw.user_done;
+	w->ctx = sw.user_ctx;
+	pthread_mutex_destroy(&sw.mu);
+	pthread_cond_destroy(&sw.cv);
+	return rc;
+}
+
+void aw_event_clear(aw_event *e)
+{
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+void aw_bucket_clear(aw_bucket *b)
+{
+	free(b->id);
+	free(b->type);
+	free(b->client);
+	free(b->hostname);
+	free(b->data);
+	free(b->last_updated);
+	free(b->remote_device);
+	memset(b, 0, sizeof(*b));
+}
+
+void aw_buckets_free(aw_bucket *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		aw_bucket_clear(&b[i]);
+	free(b);
+}
+
+void aw_write_clear(aw_write *w)
+{
+	for (size_t i = 0; i < w->n_out_events; i++)
+		aw_event_clear(&w->out_events[i]);
+	free(w->out_events);
+	w->out_events = NULL;
+	w->n_out_events = 0;
+}
+
+void aw_strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

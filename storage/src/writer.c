@@ -1,0 +1,974 @@
+/*
+ * The writer thread: the only code that modifies the database.
+ *
+ * It takes every queued write at once (up to max_batch), applies them inside one
+ * transaction, writes the dirty bucket rows and counters, commits, and only then calls
+ * each write's `done`. So a client is answered after its change is durable, and N
+ * concurrent heartbeats cost one commit (group commit).
+ *
+ * Failure model: validation failures (unknown bucket, read-only bucket, bad range) are
+ * detected before anything is written and fail only that write. A SQLite failure
+ * while applying or committing rolls back the whole batch; every write in it is
+ * answered with an error and the in-memory state (bucket cache, counters, intern
+ * cache) is reloaded from the database, so memory never runs ahead of disk.
+ *
+ * Invariants kept here:
+ *   - wbucket.start/end equal min(start)/max(start+duration) of the bucket's events
+ *     (exact after deletions, unlike the reference);
+ *   - wbucket.max_dur >= every event's duration in the bucket;
+ *   - wbucket.last, when has_last, is the event the reference's cache would hold.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define INTERN_MAX_BYTES (8u << 20)
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static int fail_sql(aw_store *s, aw_write *w, const char *what)
+{
+	aw_db_error(s->db, what);
+	w->status = AW_ERROR;
+	snprintf(w->error, sizeof(w->error), "%s", aw_error_last());
+	return AW_ERROR;
+}
+
+static int fail(aw_write *w, int code, const char *fmt, const char *arg)
+{
+	w->status = code;
+	snprintf(w->error, sizeof(w->error), fmt, arg);
+	return code;
+}
+
+static wbucket *bucket_find(aw_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_buckets; i++)
+		if (strcmp(s->buckets[i].name, name) == 0)
+			return &s->buckets[i];
+	return NULL;
+}
+
+static wbucket *bucket_by_rowid(aw_store *s, int64_t rowid)
+{
+	for (size_t i = 0; i < s->n_buckets; i++)
+		if (s->buckets[i].rowid == rowid)
+			return &s->buckets[i];
+	return NULL;
+}
+
+static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, bool remote)
+{
+	wbucket *b;
+
+	if (s->n_buckets == s->cap_buckets) {
+		s->cap_buckets = s->cap_buckets ? s->cap_buckets * 2 : 16;
+		s->buckets = realloc(s->buckets, s->cap_buckets * sizeof(*s->buckets));
+		if (!s->buckets)
+			abort();
+	}
+	b = &s->buckets[s->n_buckets++];
+	memset(b, 0, sizeof(*b));
+	b->name = aw_strdup(name);
+	b->rowid = rowid;
+	b->remote = remote;
+	return b;
+}
+
+static void bucket_remove(aw_store *s, wbucket *b)
+{
+	size_t i = (size_t)(b - s->buckets);
+
+	free(b->name);
+	memmove(&s->buckets[i], &s->buckets[i + 1], (s->n_buckets - i - 1) * sizeof(*b));
+	s->n_buckets--;
+}
+
+static void intern_clear(aw_store *s)
+{
+	for (size_t i = 0; i < s->intern_cap; i++)
+		free(s->intern[i].json);
+	free(s->intern);
+	s->intern = NULL;
+	s->intern_cap = s->intern_used = 0;
+}
+
+void aw_writer_free_state(aw_store *s)
+{
+	for (size_t i = 0; i < s->n_buckets; i++)
+		free(s->buckets[i].name);
+	free(s->buckets);
+	s->buckets = NULL;
+	s->n_buckets = s->cap_buckets = 0;
+	intern_clear(s);
+}
+
+static int64_t meta_get(aw_store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int aw_writer_load(aw_store *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	aw_writer_free_state(s);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT rowid, name, remote_device IS NOT NULL, start, \"end\", max_duration "
+			       "FROM buckets", -1, &st, NULL) != SQLITE_OK)
+		return aw_db_error(s->db, "loading buckets");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wbucket *b = bucket_add(s, (const char *)sqlite3_column_text(st, 1),
+					sqlite3_column_int64(st, 0), sqlite3_column_int(st, 2));
+		b->has_range = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		b->start = sqlite3_column_int64(st, 3);
+		b->end = sqlite3_column_int64(st, 4);
+		b->max_dur = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return aw_db_error(s->db, "loading buckets");
+	s->next_id = s->stored_next_id = meta_get(s, "next_event_id");
+	s->seq = s->stored_seq = meta_get(s, "seq");
+	return 0;
+}
+
+/* ---- data interning ---------------------------------------------------------- */
+
+static void intern_remember(aw_store *s, uint64_t h, int64_t id, const char *json, size_t len)
+{
+	size_t i;
+
+	if (s->intern_used * 10 >= s->intern_cap * 7) {
+		size_t old_cap = s->intern_cap;
+		intern_slot *old = s->intern;
+
+		s->intern_cap = old_cap ? old_cap * 2 : 1024;
+		s->intern = calloc(s->intern_cap, sizeof(*s->intern));
+		if (!s->intern)
+			abort();
+		for (i = 0; i < old_cap; i++) {
+			size_t j;
+			if (!old[i].json)
+				continue;
+			for (j = old[i].hash & (s->intern_cap - 1); s->intern[j].json;
+			     j = (j + 1) & (s->intern_cap - 1))
+				;
+			s->intern[j] = old[i];
+		}
+		free(old);
+	}
+	for (i = h & (s->intern_cap - 1); s->intern[i].json; i = (i + 1) & (s->intern_cap - 1))
+		;
+	s->intern[i].hash = h;
+	s->intern[i].id = id;
+	s->intern[i].json = aw_strndup(json, len);
+	s->intern[i].len = len;
+	s->intern_used++;
+}
+
+/* Find or create the interned id of a canonical data text. */
+static int intern(aw_store *s, aw_write *w, const char *json, size_t len, int64_t *id)
+{
+	uint64_t h = aw_hash_bytes(json, len);
+	sqlite3_stmt *st;
+	int rc;
+
+	for (size_t i = s->intern_cap ? h & (s->intern_cap - 1) : 0; s->intern_cap && s->intern[i].json;
+	     i = (i + 1) & (s->intern_cap - 1)) {
+		if (s->intern[i].hash == h && s->intern[i].len == len &&
+		    memcmp(s->intern[i].json, json, len) == 0) {
+			*id = s->intern[i].id;
+			return 0;
+		}
+	}
+	st = aw_db_stmt(s->db, &s->st[ST_INTERN_FIND], "SELECT id, json FROM datas WHERE hash = ?");
+	if (!st)
+		return fail_sql(s, w, "interning data");
+	sqlite3_bind_int64(st, 1, (int64_t)h);
+	*id = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((size_t)sqlite3_column_bytes(st, 1) == len &&
+		    memcmp(sqlite3_column_text(st, 1), json, len) == 0) {
+			*id = sqlite3_column_int64(st, 0);
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_sql(s, w, "interning data");
+	if (!*id) {
+		st = aw_db_stmt(s->db, &s->st[ST_INTERN_ADD], "INSERT INTO datas(hash, json) VALUES (?, ?)");
+		if (!st)
+			return fail_sql(s, w, "interning data");
+		sqlite3_bind_int64(st, 1, (int64_t)h);
+		sqlite3_bind_text(st, 2, json, (int)len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return fail_sql(s, w, "interning data");
+		*id = sqlite3_last_insert_rowid(s->db);
+	}
+	intern_remember(s, h, *id, json, len);
+	return 0;
+}
+
+/* ---- bucket range bookkeeping ------------------------------------------------- */
+
+static void range_widen(wbucket *b, aw_ns start, aw_ns dur)
+{
+	aw_ns end = start + dur;
+
+	if (!b->has_range) {
+		b->has_range = true;
+		b->start = start;
+		b->end = end;
+	} else {
+		if (start < b->start)
+			b->start = start;
+		if (end > b->end)
+			b->end = end;
+	}
+	if (dur > b->max_dur)
+		b->max_dur = dur;
+	b->row_dirty = true;
+}
+
+static void range_note_removed(wbucket *b, aw_ns start, aw_ns dur)
+{
+	if (b->has_range && (start == b->start || start + dur == b->end))
+		b->range_dirty = true;
+}
+
+static int query_i64(aw_store *s, const char *sql, int64_t a, int64_t b, bool *null, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return aw_db_error(s->db, "reading bucket range");
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	rc = sqlite3_step(st);
+	*null = rc != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL;
+	*out = *null ? 0 : sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : aw_db_error(s->db, "reading bucket range");
+}
+
+/* Exact metadata after a boundary event went away. min and max of `start` come from
+ * the primary key in O(log n); the latest end is searched only among events that start
+ * within max_dur of the last start, which is exact whenever that end is >= the last
+ * start (always, unless negative durations are involved: then scan the bucket). */
+static int range_recompute(aw_store *s, wbucket *b)
+{
+	bool null;
+	int64_t lo, hi, end;
+
+	if (query_i64(s, "SELECT min(start) FROM events WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
+		      &null, &lo))
+		return AW_ERROR;
+	b->range_dirty = false;
+	b->row_dirty = true;
+	if (null) {
+		b->has_range = false;
+		return 0;
+	}
+	if (query_i64(s, "SELECT max(start) FROM events WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
+		      &null, &hi) ||
+	    query_i64(s, "SELECT max(start + duration) FROM events WHERE bucket = ?1 AND start >= ?2",
+		      b->rowid, hi - b->max_dur, &null, &end))
+		return AW_ERROR;
+	if (end < hi &&
+	    query_i64(s, "SELECT max(start + duration) FROM events WHERE bucket = ?1 AND ?2 = ?2",
+		      b->rowid, 0, &null, &end))
+		return AW_ERROR;
+	b->has_range = true;
+	b->start = lo;
+	b->end = end;
+	return 0;
+}
+
+static int flush_state(aw_store *s)
+{
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		wbucket *b = &s->buckets[i];
+
+		if (b->range_dirty && range_recompute(s, b))
+			return AW_ERROR;
+		if (!b->row_dirty)
+			continue;
+		st = aw_db_stmt(s->db, &s->st[ST_BUCKET_ROW],
+				"UPDATE buckets SET start = ?, \"end\" = ?, max_duration = ? WHERE rowid = ?");
+		if (!st)
+			return AW_ERROR;
+		if (b->has_range) {
+			sqlite3_bind_int64(st, 1, b->start);
+			sqlite3_bind_int64(st, 2, b->end);
+		}
+		sqlite3_bind_int64(st, 3, b->max_dur);
+		sqlite3_bind_int64(st, 4, b->rowid);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return aw_db_error(s->db, "updating bucket metadata");
+		b->row_dirty = false;
+	}
+	st = aw_db_stmt(s->db, &s->st[ST_META_SET], "INSERT OR REPLACE INTO meta VALUES (?, ?)");
+	if (!st)
+		return AW_ERROR;
+	if (s->next_id != s->stored_next_id) {
+		sqlite3_bind_text(st, 1, "next_event_id", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s->next_id);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return aw_db_error(s->db, "saving counters");
+		sqlite3_reset(st);
+	}
+	if (s->seq != s->stored_seq) {
+		sqlite3_bind_text(st, 1, "seq", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s->seq);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return aw_db_error(s->db, "saving counters");
+	}
+	return 0;
+}
+
+/* ---- event primitives ---------------------------------------------------------- */
+
+static int tombstone(aw_store *s, aw_write *w, const char *bucket, int64_t event_id, bool whole)
+{
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_TOMB],
+				      "INSERT INTO tombstones(seq, bucket, event_id) VALUES (?, ?, ?)");
+
+	if (!st)
+		return fail_sql(s, w, "recording deletion");
+	sqlite3_bind_int64(st, 1, ++s->seq);
+	sqlite3_bind_text(st, 2, bucket, -1, SQLITE_STATIC);
+	if (!whole)
+		sqlite3_bind_int64(st, 3, event_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return fail_sql(s, w, "recording deletion");
+	return 0;
+}
+
+/* Forget cached "last events" that no longer exist. */
+static void last_cache_forget(aw_store *s, int64_t event_id)
+{
+	for (size_t i = 0; i < s->n_buckets; i++)
+		if (s->buckets[i].has_last && s->buckets[i].last.id == event_id)
+			s->buckets[i].has_last = false;
+}
+
+/* Delete the event with this id wherever it is. *found tells whether it existed;
+ * `only` restricts the deletion to one bucket. */
+static int event_remove(aw_store *s, aw_write *w, int64_t id, wbucket *only, bool *found)
+{
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID],
+				      "SELECT bucket, start, duration FROM events WHERE id = ?");
+	int64_t bucket_row;
+	aw_ns start, dur;
+	wbucket *b;
+	int rc;
+
+	*found = false;
+	if (!st)
+		return fail_sql(s, w, "looking up event");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return fail_sql(s, w, "looking up event");
+	bucket_row = sqlite3_column_int64(st, 0);
+	start = sqlite3_column_int64(st, 1);
+	dur = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	if (only && only->rowid != bucket_row)
+		return 0;
+	st = aw_db_stmt(s->db, &s->st[ST_EV_DELETE],
+			"DELETE FROM events WHERE bucket = ? AND start = ? AND id = ?");
+	if (!st)
+		return fail_sql(s, w, "deleting event");
+	sqlite3_bind_int64(st, 1, bucket_row);
+	sqlite3_bind_int64(st, 2, start);
+	sqlite3_bind_int64(st, 3, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return fail_sql(s, w, "deleting event");
+	*found = true;
+	b = bucket_by_rowid(s, bucket_row);
+	if (b) {
+		range_note_removed(b, start, dur);
+		if (tombstone(s, w, b->name, id, false))
+			return AW_ERROR;
+	}
+	last_cache_forget(s, id);
+	return 0;
+}
+
+static int check_event_range(aw_write *w, const aw_event *e)
+{
+	aw_ns end;
+
+	if (__builtin_add_overflow(e->start, e->duration, &end))
+		return fail(w, AW_ERANGE, "%s", "event end (timestamp + duration) is outside the supported range");
+	return 0;
+}
+
+/* Insert one event (a fresh id, or the given id replacing whatever had it). */
+static int event_put(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, aw_event_row *row)
+{
+	sqlite3_stmt *st;
+	int64_t data_id, id;
+	bool found;
+
+	if (intern(s, w, e->data, e->data_len, &data_id))
+		return AW_ERROR;
+	if (e->has_id) {
+		if (event_remove(s, w, e->id, NULL, &found))
+			return AW_ERROR;
+		id = e->id;
+		if (id >= s->next_id)
+			s->next_id = id + 1;
+	} else {
+		id = s->next_id++;
+	}
+	st = aw_db_stmt(s->db, &s->st[ST_EV_INSERT],
+			"INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return fail_sql(s, w, "inserting event");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	sqlite3_bind_int64(st, 2, e->start);
+	sqlite3_bind_int64(st, 3, id);
+	sqlite3_bind_int64(st, 4, e->duration);
+	sqlite3_bind_int64(st, 5, data_id);
+	sqlite3_bind_int64(st, 6, ++s->seq);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return fail_sql(s, w, "inserting event");
+	range_widen(b, e->start, e->duration);
+	row->id = id;
+	row->start = e->start;
+	row->duration = e->duration;
+	row->data_id = data_id;
+	return 0;
+}
+
+static void out_event(aw_write *w, size_t i, const aw_event_row *row, const char *data, size_t len)
+{
+	aw_event *o = &w->out_events[i];
+
+	o->id = row->id;
+	o->has_id = true;
+	o->start = row->start;
+	o->duration = row->duration;
+	o->data = aw_strndup(data, len);
+	o->data_len = len;
+}
+
+static void out_alloc(aw_write *w, size_t n)
+{
+	w->out_events = calloc(n ? n : 1, sizeof(*w->out_events));
+	if (!w->out_events)
+		abort();
+	w->n_out_events = n;
+}
+
+/* A writable bucket for this write, or a failed status. */
+static wbucket *writable_bucket(aw_store *s, aw_write *w, const char *name)
+{
+	wbucket *b = bucket_find(s, name);
+
+	if (!b) {
+		fail(w, AW_ENOTFOUND, "There's no bucket named %s", name);
+		return NULL;
+	}
+	if (b->remote && !w->allow_remote) {
+		fail(w, AW_EREADONLY,
+		     "Bucket '%s' is a remote (synced) bucket and cannot be modified here", name);
+		return NULL;
+	}
+	return b;
+}
+
+/* An explicit id replaces the event holding it in any bucket (reference quirk); that
+ * must not become a back door into a remote bucket. */
+static int check_id_owner(aw_store *s, aw_write *w, const aw_event *e)
+{
+	sqlite3_stmt *st;
+	wbucket *owner = NULL;
+	int rc;
+
+	if (!e->has_id || w->allow_remote)
+		return 0;
+	st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID], "SELECT bucket, start, duration FROM events WHERE id = ?");
+	if (!st)
+		return fail_sql(s, w, "looking up event");
+	sqlite3_bind_int64(st, 1, e->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		owner = bucket_by_rowid(s, sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_sql(s, w, "looking up event");
+	if (owner && owner->remote)
+		return fail(w, AW_EREADONLY, "Event id belongs to remote (synced) bucket '%s'", owner->name);
+	return 0;
+}
+
+static int check_events(aw_store *s, aw_write *w, const aw_event *ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (check_event_range(w, &ev[i]) || check_id_owner(s, w, &ev[i]))
+			return w->status;
+	return 0;
+}
+
+static int insert_events(aw_store *s, aw_write *w, wbucket *b, const aw_event *ev, size_t n)
+{
+	aw_event_row row;
+
+	if (check_events(s, w, ev, n))
+		return w->status;
+	out_alloc(w, n);
+	for (size_t i = 0; i < n; i++) {
+		if (event_put(s, w, b, &ev[i], &row))
+			return AW_ERROR;
+		out_event(w, i, &row, ev[i].data, ev[i].data_len);
+	}
+	/* Like the reference, an insert invalidates the heartbeat cache: the next heartbeat
+	 * merges against the event with the latest start, whichever that now is. */
+	b->has_last = false;
+	return 0;
+}
+
+/* ---- operations ------------------------------------------------------------------ */
+
+static int create_bucket_row(aw_store *s, aw_write *w, const aw_bucket *bk, const char *remote,
+			     wbucket **out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO buckets(name, type, client, hostname, created, data, "
+				    "last_updated, remote_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				    -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail_sql(s, w, "creating bucket");
+	sqlite3_bind_text(st, 1, bk->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bk->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, bk->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, bk->hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, bk->created);
+	sqlite3_bind_text(st, 6, bk->data ? bk->data : "{}", -1, SQLITE_STATIC);
+	if (bk->last_updated)
+		sqlite3_bind_text(st, 7, bk->last_updated, -1, SQLITE_STATIC);
+	if (remote)
+		sqlite3_bind_text(st, 8, remote, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail_sql(s, w, "creating bucket");
+	*out = bucket_add(s, bk->id, sqlite3_last_insert_rowid(s->db), remote != NULL);
+	return 0;
+}
+
+static int op_bucket_create(aw_store *s, aw_write *w)
+{
+	wbucket *b;
+
+	if (bucket_find(s, w->bucket->id))
+		return fail(w, AW_EEXISTS, "Bucket '%s' already exists", w->bucket->id);
+	if (check_events(s, w, w->events, w->n_events))
+		return w->status;
+	if (create_bucket_row(s, w, w->bucket, w->remote_device, &b))
+		return AW_ERROR;
+	return w->n_events ? insert_events(s, w, b, w->events, w->n_events) : 0;
+}
+
+static int op_bucket_delete(aw_store *s, aw_write *w)
+{
+	wbucket *b = writable_bucket(s, w, w->bucket_id);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!b)
+		return w->status;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM events WHERE bucket = ?", -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(s, w, "deleting bucket");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail_sql(s, w, "deleting bucket");
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM buckets WHERE rowid = ?", -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(s, w, "deleting bucket");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail_sql(s, w, "deleting bucket");
+	if (tombstone(s, w, b->name, 0, true))
+		return AW_ERROR;
+	bucket_remove(s, b);
+	return 0;
+}
+
+static int op_events_insert(aw_store *s, aw_write *w)
+{
+	wbucket *b = writable_bucket(s, w, w->bucket_id);
+
+	return b ? insert_events(s, w, b, w->events, w->n_events) : w->status;
+}
+
+static int load_last(aw_store *s, aw_write *w, wbucket *b)
+{
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_LAST],
+				      "SELECT id, start, duration, data FROM events WHERE bucket = ? "
+				      "ORDER BY start DESC, duration ASC, id ASC LIMIT 1");
+	int rc;
+
+	if (!st)
+		return fail_sql(s, w, "reading last event");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		b->last.id = sqlite3_column_int64(st, 0);
+		b->last.start = sqlite3_column_int64(st, 1);
+		b->last.duration = sqlite3_column_int64(st, 2);
+		b->last.data_id = sqlite3_column_int64(st, 3);
+		b->has_last = true;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "reading last event");
+}
+
+/* Reference §5.1: merge when the data is equal, the heartbeat does not start before the
+ * last event, and it starts no later than last end + pulsetime (inclusive). */
+static int op_heartbeat(aw_store *s, aw_write *w)
+{
+	wbucket *b = writable_bucket(s, w, w->bucket_id);
+	const aw_event *h = w->events;
+	aw_event_row *l, row;
+	int64_t data_id;
+	aw_ns l_end, h_end, end;
+	sqlite3_stmt *st;
+
+	if (!b)
+		return w->status;
+	if (check_event_range(w, h))
+		return w->status;
+	if (!b->has_last && load_last(s, w, b))
+		return AW_ERROR;
+	if (intern(s, w, h->data, h->data_len, &data_id))
+		return AW_ERROR;
+	out_alloc(w, 1);
+	l = &b->last;
+	l_end = l->start + l->duration;
+	h_end = h->start + h->duration;
+	if (b->has_last && l->data_id == data_id && l->start <= h->start &&
+	    (__int128)h->start <= (__int128)l_end + w->pulsetime) {
+		end = h_end > l_end ? h_end : l_end;
+		if (end - l->start != l->duration) {
+			st = aw_db_stmt(s->db, &s->st[ST_EV_UPDATE_DUR],
+					"UPDATE events SET duration = ?, seq = ? WHERE bucket = ? AND start = ? AND id = ?");
+			if (!st)
+				return fail_sql(s, w, "merging heartbeat");
+			sqlite3_bind_int64(st, 1, end - l->start);
+			sqlite3_bind_int64(st, 2, ++s->seq);
+			sqlite3_bind_int64(st, 3, b->rowid);
+			sqlite3_bind_int64(st, 4, l->start);
+			sqlite3_bind_int64(st, 5, l->id);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				return fail_sql(s, w, "merging heartbeat");
+			l->duration = end - l->start;
+			range_widen(b, l->start, l->duration);
+		}
+		out_event(w, 0, l, h->data, h->data_len);
+		return 0;
+	}
+	if (event_put(s, w, b, h, &row))
+		return AW_ERROR;
+	b->last = row;
+	b->has_last = true;
+	out_event(w, 0, &row, h->data, h->data_len);
+	return 0;
+}
+
+static int op_event_delete(aw_store *s, aw_write *w)
+{
+	wbucket *b = writable_bucket(s, w, w->bucket_id);
+	bool found;
+
+	if (!b)
+		return w->status;
+	return event_remove(s, w, w->event_id, b, &found);
+}
+
+/* Identity of an event for import de-duplication: (start, duration, data). */
+typedef struct ident_set {
+	aw_event_row *slots;
+	size_t cap;
+} ident_set;
+
+static uint64_t ident_hash(aw_ns start, aw_ns dur, int64_t data)
+{
+	uint64_t h = (uint64_t)start * 0x9E3779B97F4A7C15ULL;
+
+	h ^= (uint64_t)dur * 0xC2B2AE3D27D4EB4FULL;
+	h ^= (uint64_t)data * 0x165667B19E3779F9ULL;
+	return h ^ (h >> 29);
+}
+
+static void ident_add(ident_set *set, aw_ns start, aw_ns dur, int64_t data)
+{
+	size_t i;
+
+	for (i = ident_hash(start, dur, data) & (set->cap - 1); set->slots[i].id;
+	     i = (i + 1) & (set->cap - 1))
+		;
+	set->slots[i] = (aw_event_row){.id = 1, .start = start, .duration = dur, .data_id = data};
+}
+
+static bool ident_has(const ident_set *set, aw_ns start, aw_ns dur, int64_t data)
+{
+	for (size_t i = ident_hash(start, dur, data) & (set->cap - 1); set->slots[i].id;
+	     i = (i + 1) & (set->cap - 1))
+		if (set->slots[i].start == start && set->slots[i].duration == dur &&
+		    set->slots[i].data_id == data)
+			return true;
+	return false;
+}
+
+/* Merge events into an existing bucket, skipping those identical to an event already
+ * stored in the span the import covers (reference §3.5). */
+static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bucket *ib)
+{
+	aw_ns lo = AW_NS_MAX, hi = AW_NS_MIN;
+	ident_set set = {0};
+	sqlite3_stmt *st;
+	aw_event_row row;
+	int64_t data_id;
+	size_t n = 0;
+	int rc;
+
+	if (!ib->n_events)
+		return 0;
+	for (size_t i = 0; i < ib->n_events; i++) {
+		const aw_event *e = &ib->events[i];
+		if (e->start < lo)
+			lo = e->start;
+		if (e->start + e->duration > hi)
+			hi = e->start + e->duration;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT start, duration, data FROM events WHERE bucket = ? AND start >= ? "
+			       "AND start <= ? AND start + duration >= ?", -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(s, w, "reading events to merge");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	sqlite3_bind_int64(st, 2, aw_ns_sub_sat(lo, b->max_dur));
+	sqlite3_bind_int64(st, 3, hi);
+	sqlite3_bind_int64(st, 4, lo);
+	set.cap = 64;
+	set.slots = calloc(set.cap, sizeof(*set.slots));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((n + 1) * 2 > set.cap) {
+			ident_set bigger = {calloc(set.cap * 2, sizeof(*set.slots)), set.cap * 2};
+			for (size_t i = 0; i < set.cap; i++)
+				if (set.slots[i].id)
+					ident_add(&bigger, set.slots[i].start, set.slots[i].duration,
+						  set.slots[i].data_id);
+			free(set.slots);
+			set = bigger;
+		}
+		ident_add(&set, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+			  sqlite3_column_int64(st, 2));
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(set.slots);
+		return fail_sql(s, w, "reading events to merge");
+	}
+	for (size_t i = 0; i < ib->n_events; i++) {
+		const aw_event *e = &ib->events[i];
+		if (intern(s, w, e->data, e->data_len, &data_id))
+			goto sql_failed;
+		if (ident_has(&set, e->start, e->duration, data_id))
+			continue;
+		if (event_put(s, w, b, e, &row))
+			goto sql_failed;
+	}
+	free(set.slots);
+	b->has_last = false;
+	return 0;
+sql_failed:
+	free(set.slots);
+	return AW_ERROR;
+}
+
+static int op_import(aw_store *s, aw_write *w)
+{
+	aw_event_row row;
+	wbucket *b;
+
+	/* Validate everything before writing anything, so a rejected import changes nothing. */
+	for (size_t i = 0; i < w->n_imports; i++) {
+		const aw_import_bucket *ib = &w->imports[i];
+		b = bucket_find(s, ib->bucket.id);
+		if (b && b->remote && !w->allow_remote)
+			return fail(w, AW_EREADONLY,
+				    "Bucket '%s' is a remote (synced) bucket and cannot be imported into",
+				    ib->bucket.id);
+		if (check_events(s, w, ib->events, ib->n_events))
+			return w->status;
+	}
+	for (size_t i = 0; i < w->n_imports; i++) {
+		const aw_import_bucket *ib = &w->imports[i];
+		b = bucket_find(s, ib->bucket.id);
+		if (b) {
+			if (import_merge(s, w, b, ib))
+				return AW_ERROR;
+			continue;
+		}
+		if (create_bucket_row(s, w, &ib->bucket, w->remote_device, &b))
+			return AW_ERROR;
+		for (size_t j = 0; j < ib->n_events; j++)
+			if (event_put(s, w, b, &ib->events[j], &row))
+				return AW_ERROR;
+	}
+	return 0;
+}
+
+static int op_setting(aw_store *s, aw_write *w, bool set)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    set ? "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)"
+					: "DELETE FROM settings WHERE key = ?",
+				    -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail_sql(s, w, "saving setting");
+	sqlite3_bind_text(st, 1, w->key, -1, SQLITE_STATIC);
+	if (set)
+		sqlite3_bind_text(st, 2, w->value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "saving setting");
+}
+
+static int apply(aw_store *s, aw_write *w)
+{
+	switch (w->kind) {
+	case AW_W_BUCKET_CREATE: return op_bucket_create(s, w);
+	case AW_W_BUCKET_DELETE: return op_bucket_delete(s, w);
+	case AW_W_EVENTS_INSERT: return op_events_insert(s, w);
+	case AW_W_HEARTBEAT: return op_heartbeat(s, w);
+	case AW_W_EVENT_DELETE: return op_event_delete(s, w);
+	case AW_W_IMPORT: return op_import(s, w);
+	case AW_W_SETTING_SET: return op_setting(s, w, true);
+	case AW_W_SETTING_DELETE: return op_setting(s, w, false);
+	case AW_W_SYNC_BARRIER: return 0;
+	}
+	return fail(w, AW_EINVALID, "%s", "unknown write");
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+static bool exec(aw_store *s, int idx, const char *sql)
+{
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[idx], sql);
+
+	return st && sqlite3_step(st) == SQLITE_DONE;
+}
+
+static void run_batch(aw_store *s, aw_write *batch)
+{
+	bool failed = false;
+	const char *why = NULL;
+	aw_write *w, *next;
+
+	if (!exec(s, ST_BEGIN, "BEGIN IMMEDIATE")) {
+		failed = true;
+		aw_db_error(s->db, "starting transaction");
+	}
+	for (w = batch; w && !failed; w = w->next) {
+		/* An SQLite failure here leaves the transaction in an unknown state: give up on
+		 * the batch. Validation failures (other codes) touched nothing. */
+		if (apply(s, w) == AW_ERROR)
+			failed = true;
+	}
+	if (!failed && flush_state(s))
+		failed = true;
+	if (!failed && !exec(s, ST_COMMIT, "COMMIT")) {
+		aw_db_error(s->db, "committing");
+		failed = true;
+	}
+	if (failed) {
+		why = aw_error_last();
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		for (w = batch; w; w = w->next) {
+			if (w->status && w->status != AW_ERROR)
+				continue;
+			aw_write_clear(w);
+			w->status = AW_ERROR;
+			snprintf(w->error, sizeof(w->error), "write not stored: %s", why);
+		}
+		aw_writer_load(s);
+	} else {
+		s->stored_next_id = s->next_id;
+		s->stored_seq = s->seq;
+	}
+	for (w = batch; w; w = next) {
+		next = w->next; /* done() may free w */
+		if (w->done)
+			w->done(w, w->ctx);
+	}
+	if (s->opts.batch_done)
+		s->opts.batch_done(s->opts.batch_ctx);
+}
+
+static size_t intern_bytes(const aw_store *s)
+{
+	return s->intern_used * 96;
+}
+
+void *aw_writer_main(void *arg)
+{
+	aw_store *s = arg;
+	aw_write *batch, *last;
+	int n;
+
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->head && !s->closing)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->head) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		batch = last = s->head;
+		for (n = 1; last->next && n < s->opts.max_batch; n++)
+			last = last->next;
+		s->head = last->next;
+		if (!s->head)
+			s->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->mu);
+
+		run_batch(s, batch);
+		/* Keep the intern cache small between bursts (an import can fill it). */
+		if (intern_bytes(s) > INTERN_MAX_BYTES)
+			intern_clear(s);
+	}
+	return NULL;
+}
