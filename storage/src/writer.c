@@ -488,7 +488,7 @@ static wbucket *writable_bucket(aw_store *s, aw_write *w, const char *name)
 	wbucket *b = bucket_find(s, name);
 
 	if (!b) {
-		fail(w, AW_ENOTFOUND, "There's no bucket named %s", name);
+		fail(w, AW_ENOTFOUND, "The requested bucket '%s' does not exist", name);
 		return NULL;
 	}
 	if (b->remote && !w->allow_remote) {

@@ -1,0 +1,49 @@
+/*
+ * The node's configuration: defaults, then config.toml, then command-line flags, in that
+ * order of precedence. Paths follow XDG (see docs/user-guide.md).
+ */
+#ifndef AW_CONFIG_H
+#define AW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct aw_static_dir {
+	char *name;  /* served at /pages/<name>/ */
+	char *path;
+} aw_static_dir;
+
+typedef struct aw_config {
+	bool testing;
+	bool verbose;
+	char *address;          /* "127.0.0.1" */
+	int port;               /* 5600, or 5666 in testing mode */
+	char **cors;            /* extra exact origins */
+	size_t n_cors;
+	char **cors_regex;      /* extra origin regexes */
+	size_t n_cors_regex;
+	char *api_key;          /* NULL or "" = disabled */
+	aw_static_dir *statics; /* [custom_static] and --custom-static */
+	size_t n_statics;
+	size_t max_body_bytes;  /* requests above get 413; default 64 MiB */
+	int sync_normal;        /* [storage] synchronous = "normal" */
+	char *config_path;      /* the file read (or created) */
+	char *data_dir;         /* $XDG_DATA_HOME/awnode */
+	char *state_dir;        /* $XDG_STATE_HOME/awnode (logs) */
+	char *db_path;          /* awnode.db / awnode-testing.db, or --dbpath */
+	char *webpath;          /* --webpath, or the built-in web UI directory */
+	char *device_id;        /* from the device_id file or --device-id */
+	char *hostname;
+	int reader_threads;
+} aw_config;
+
+/* Parse the serve command line (argv[0] is "serve"), read the config file and fill c.
+ * Returns 0, 1 when --help was printed, or -1 after printing one error line. */
+int aw_config_load(aw_config *c, int argc, char **argv);
+void aw_config_free(aw_config *c);
+
+/* Directory helpers (exposed for other subcommands). Caller frees. */
+char *aw_xdg_dir(const char *env, const char *fallback_rel, const char *app);
+int aw_mkdir_p(const char *path, int mode);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * JSON bodies in, JSON responses out (see body.h). Shapes follow aw-models: an event
+ * needs `timestamp` and `data` (an object), `duration` defaults to 0, `id` may be null;
+ * a bucket needs `type`, `client` and `hostname`. Unknown fields are ignored.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aw/json.h"
+#include "aw/time.h"
+#include "body.h"
+
+bool ctype_is_json(const char *ctype)
+{
+	size_t n;
+
+	if (!ctype)
+		return false;
+	while (*ctype == ' ')
+		ctype++;
+	n = strcspn(ctype, "; \t");
+	return n == 16 && !strncasecmp(ctype, "application/json", 16);
+}
+
+json_t *body_json(request *rq)
+{
+	json_t *v;
+
+	if (!rq->body.len) {
+		respond_catcher(rq, 400, "the request body is empty; expected JSON");
+		return NULL;
+	}
+	v = aw_json_parse(rq->body.data, rq->body.len);
+	if (!v)
+		respond_catcher(rq, 400, "%s", aw_error_last());
+	return v;
+}
+
+static int err_out(char *err, size_t errlen, int status, const char *fmt, const char *arg)
+{
+	snprintf(err, errlen, fmt, arg);
+	return status;
+}
+
+int event_from_json(aw_event *e, const json_t *v, char *err, size_t errlen)
+{
+	const json_t *ts, *dur, *data, *id;
+	double secs;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(v))
+		return err_out(err, errlen, 422, "%s", "an event must be a JSON object");
+	ts = json_object_get(v, "timestamp");
+	data = json_object_get(v, "data");
+	dur = json_object_get(v, "duration");
+	id = json_object_get(v, "id");
+	if (!ts)
+		return err_out(err, errlen, 422, "%s", "event is missing 'timestamp'");
+	if (!json_is_string(ts))
+		return err_out(err, errlen, 422, "%s", "event 'timestamp' must be a string");
+	if (!data)
+		return err_out(err, errlen, 422, "%s", "event is missing 'data'");
+	if (!json_is_object(data))
+		return err_out(err, errlen, 422, "%s", "event 'data' must be an object");
+	if (dur && !json_is_null(dur) && !json_is_number(dur))
+		return err_out(err, errlen, 422, "%s", "event 'duration' must be a number");
+	if (id && !json_is_null(id) && !json_is_integer(id))
+		return err_out(err, errlen, 422, "%s", "event 'id' must be an integer or null");
+	rc = aw_time_parse(&e->start, json_string_value(ts), json_string_length(ts), AW_TIME_RELAXED);
+	if (rc)
+		return err_out(err, errlen, rc == AW_ERANGE ? 400 : 422, "%s", aw_error_last());
+	secs = dur && json_is_number(dur) ? json_number_value(dur) : 0;
+	if (aw_duration_from_seconds(&e->duration, secs))
+		return err_out(err, errlen, 400, "%s", aw_error_last());
+	if (id && json_is_integer(id)) {
+		e->has_id = true;
+		e->id = json_integer_value(id);
+	}
+	e->data = aw_json_canonical_dup(data, &e->data_len);
+	return 0;
+}
+
+void events_free(aw_event *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		aw_event_clear(&e[i]);
+	free(e);
+}
+
+int events_from_json(aw_event **out, size_t *n, const json_t *arr, bool lenient, char *err,
+		     size_t errlen)
+{
+	size_t cnt = 0, total = json_array_size(arr);
+	aw_event *v = calloc(total ? total : 1, sizeof(*v));
+	int rc;
+
+	if (!v)
+		abort();
+	for (size_t i = 0; i < total; i++) {
+		rc = event_from_json(&v[cnt], json_array_get(arr, i), err, errlen);
+		if (rc == 0) {
+			cnt++;
+		} else if (!lenient) {
+			events_free(v, cnt);
+			return rc;
+		}
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int req_string(const json_t *o, const char *key, char **out, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return err_out(err, errlen, 422, "bucket is missing '%s'", key);
+	if (!json_is_string(v))
+		return err_out(err, errlen, 422, "bucket '%s' must be a string", key);
+	*out = strndup(json_string_value(v), json_string_length(v));
+	return 0;
+}
+
+void import_bucket_clear(aw_import_bucket *b)
+{
+	aw_bucket_clear(&b->bucket);
+	events_free(b->events, b->n_events);
+	memset(b, 0, sizeof(*b));
+}
+
+int bucket_from_json(aw_import_bucket *out, const json_t *v, const char *id, char *err, size_t errlen)
+{
+	aw_bucket *b = &out->bucket;
+	const json_t *created, *data, *events, *last, *jid;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(v))
+		return err_out(err, errlen, 422, "%s", "a bucket must be a JSON object");
+	if ((rc = req_string(v, "type", &b->type, err, errlen)) ||
+	    (rc = req_string(v, "client", &b->client, err, errlen)) ||
+	    (rc = req_string(v, "hostname", &b->hostname, err, errlen)))
+		goto fail;
+	jid = json_object_get(v, "id");
+	if (id)
+		b->id = strdup(id);
+	else if (json_is_string(jid))
+		b->id = strndup(json_string_value(jid), json_string_length(jid));
+	else if (jid && !json_is_null(jid)) {
+		rc = err_out(err, errlen, 422, "%s", "bucket 'id' must be a string");
+		goto fail;
+	} else
+		b->id = strdup("");
+	created = json_object_get(v, "created");
+	if (created && !json_is_null(created)) {
+		if (!json_is_string(created)) {
+			rc = err_out(err, errlen, 422, "%s", "bucket 'created' must be a timestamp string");
+			goto fail;
+		}
+		rc = aw_time_parse(&b->created, json_string_value(created), json_string_length(created),
+				   AW_TIME_RELAXED);
+		if (rc) {
+			rc = err_out(err, errlen, rc == AW_ERANGE ? 400 : 422, "%s", aw_error_last());
+			goto fail;
+		}
+		out->has_created = true;
+	} else {
+		b->created = aw_time_now();
+	}
+	data = json_object_get(v, "data");
+	if (data && !json_is_null(data) && !json_is_object(data)) {
+		rc = err_out(err, errlen, 422, "%s", "bucket 'data' must be an object");
+		goto fail;
+	}
+	b->data = data && json_is_object(data) ? aw_json_canonical_dup(data, NULL) : strdup("{}");
+	last = json_object_get(v, "last_updated");
+	if (last && !json_is_null(last))
+		b->last_updated = aw_json_canonical_dup(last, NULL);
+	events = json_object_get(v, "events");
+	if (events && !json_is_null(events)) {
+		if (!json_is_array(events)) {
+			rc = err_out(err, errlen, 422, "%s", "bucket 'events' must be a list");
+			goto fail;
+		}
+		rc = events_from_json(&out->events, &out->n_events, events, true, err, errlen);
+		if (rc)
+			goto fail;
+	}
+	return 0;
+fail:
+	import_bucket_clear(out);
+	return rc;
+}
+
+void event_json(aw_buf *b, int64_t id, bool has_id, aw_ns start, aw_ns duration, const char *data,
+		size_t data_len)
+{
+	char ts[AW_TIME_BUFSZ], num[AW_FLOAT_BUFSZ];
+	size_t tl = aw_time_format(ts, start), nl = aw_float_format(num, aw_duration_to_seconds(duration));
+
+	aw_buf_grow(b, data_len + 96);
+	if (has_id)
+		aw_buf_printf(b, "{\"id\":%lld,\"timestamp\":\"", (long long)id);
+	else
+		aw_buf_puts(b, "{\"id\":null,\"timestamp\":\"");
+	aw_buf_append(b, ts, tl);
+	aw_buf_puts(b, "\",\"duration\":");
+	aw_buf_append(b, num, nl);
+	aw_buf_puts(b, ",\"data\":");
+	aw_buf_append(b, data, data_len);
+	aw_buf_putc(b, '}');
+}
+
+static void json_str_or_null(aw_buf *b, const char *s)
+{
+	if (s)
+		aw_buf_json_string(b, s, strlen(s));
+	else
+		aw_buf_puts(b, "null");
+}
+
+static void time_or_null(aw_buf *b, bool has, aw_ns t)
+{
+	char ts[AW_TIME_BUFSZ];
+
+	if (!has) {
+		aw_buf_puts(b, "null");
+		return;
+	}
+	aw_buf_putc(b, '"');
+	aw_buf_append(b, ts, aw_time_format(ts, t));
+	aw_buf_putc(b, '"');
+}
+
+void bucket_json(aw_buf *b, const aw_bucket *bk, const char *events_json, size_t events_len)
+{
+	aw_buf_puts(b, "{\"id\":");
+	json_str_or_null(b, bk->id);
+	aw_buf_puts(b, ",\"type\":");
+	json_str_or_null(b, bk->type);
+	aw_buf_puts(b, ",\"client\":");
+	json_str_or_null(b, bk->client);
+	aw_buf_puts(b, ",\"hostname\":");
+	json_str_or_null(b, bk->hostname);
+	aw_buf_puts(b, ",\"created\":");
+	time_or_null(b, true, bk->created);
+	aw_buf_puts(b, ",\"data\":");
+	aw_buf_puts(b, bk->data ? bk->data : "{}");
+	aw_buf_puts(b, ",\"metadata\":{\"start\":");
+	time_or_null(b, bk->has_range, bk->start);
+	aw_buf_puts(b, ",\"end\":");
+	time_or_null(b, bk->has_range, bk->end);
+	aw_buf_puts(b, "},\"events\":");
+	if (events_json)
+		aw_buf_append(b, events_json, events_len);
+	else
+		aw_buf_puts(b, "null");
+	aw_buf_puts(b, ",\"last_updated\":");
+	aw_buf_puts(b, bk->last_updated ? bk->last_updated : "null");
+	aw_buf_putc(b, '}');
+}

@@ -1,0 +1,485 @@
+/*
+ * Configuration for `awnode serve`: defaults, then the config file, then flags.
+ *
+ * The config file uses aw-server-rust's keys (address, port, cors, cors_regex,
+ * [auth] api_key, [custom_static]) so a user can copy theirs over, plus awnode's own
+ * (max_body_bytes, [storage]). Like the reference, a missing file is created holding
+ * the defaults commented out, and testing mode reads config-testing.toml so a testing
+ * node never takes the normal node's port.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aw/config.h"
+#include "log.h"
+#include "toml.h"
+
+#define DEFAULT_BODY_LIMIT (64u << 20)
+
+char *aw_xdg_dir(const char *env, const char *fallback_rel, const char *app)
+{
+	const char *base = getenv(env);
+	const char *home = getenv("HOME");
+	char *out = NULL;
+
+	if (base && base[0] == '/') {
+		if (asprintf(&out, "%s/%s", base, app) < 0)
+			abort();
+	} else {
+		if (asprintf(&out, "%s/%s/%s", home && *home ? home : "/tmp", fallback_rel, app) < 0)
+			abort();
+	}
+	return out;
+}
+
+int aw_mkdir_p(const char *path, int mode)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: awnode serve [options]\n"
+		"\n"
+		"Run the node: the ActivityWatch-compatible REST API and the web UI.\n"
+		"\n"
+		"options:\n"
+		"  --testing              testing mode: port 5666, awnode-testing.db, config-testing.toml\n"
+		"  --verbose              debug logging\n"
+		"  --host ADDR            address to bind (default 127.0.0.1)\n"
+		"  --port N               port (default 5600, 5666 with --testing)\n"
+		"  --dbpath PATH          database file (default $XDG_DATA_HOME/awnode/awnode.db)\n"
+		"  -c, --config PATH      config file (default $XDG_CONFIG_HOME/awnode/config.toml)\n"
+		"  --webpath DIR          serve the web UI from DIR (e.g. ActivityWatch's aw-webui dist/)\n"
+		"  --custom-static N=DIR[,N2=DIR2]  extra static directories served at /pages/N/\n"
+		"  --device-id ID         override the stored device id\n"
+		"  --no-legacy-import     accepted for compatibility; awnode imports only on request\n"
+		"  -h, --help             this help\n");
+}
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+	return 0;
+}
+
+static void add_static(aw_config *c, const char *name, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
+		aw_log_error("custom static directory '%s' for '%s' does not exist; ignored", path, name);
+		return;
+	}
+	for (size_t i = 0; i < c->n_statics; i++) {
+		if (!strcmp(c->statics[i].name, name)) {
+			set_str(&c->statics[i].path, path);
+			return;
+		}
+	}
+	c->statics = realloc(c->statics, (c->n_statics + 1) * sizeof(*c->statics));
+	if (!c->statics)
+		abort();
+	c->statics[c->n_statics].name = strdup(name);
+	c->statics[c->n_statics].path = strdup(path);
+	c->n_statics++;
+}
+
+static int string_list(const toml_kv *kv, char ***out, size_t *n, char *err, size_t errlen)
+{
+	const toml_value *v = &kv->value;
+
+	if (v->type != TOML_ARRAY)
+		goto bad;
+	for (size_t i = 0; i < v->n_items; i++)
+		if (v->items[i].type != TOML_STRING)
+			goto bad;
+	for (size_t i = 0; i < v->n_items; i++) {
+		*out = realloc(*out, (*n + 1) * sizeof(**out));
+		if (!*out)
+			abort();
+		(*out)[(*n)++] = strdup(v->items[i].str);
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "line %d: '%s' must be a list of strings", kv->line, kv->key);
+	return -1;
+}
+
+static int want(const toml_kv *kv, int type, const char *what, char *err, size_t errlen)
+{
+	if (kv->value.type == type)
+		return 0;
+	snprintf(err, errlen, "line %d: '%s' must be %s", kv->line, kv->key, what);
+	return -1;
+}
+
+static int apply_kv(aw_config *c, const toml_kv *kv, char *err, size_t errlen)
+{
+	const char *t = kv->table, *k = kv->key;
+	const toml_value *v = &kv->value;
+
+	if (!*t && !strcmp(k, "address")) {
+		if (want(kv, TOML_STRING, "a string", err, errlen))
+			return -1;
+		return set_str(&c->address, v->str);
+	}
+	if (!*t && !strcmp(k, "port")) {
+		if (want(kv, TOML_INT, "an integer", err, errlen))
+			return -1;
+		if (v->i < 0 || v->i > 65535) {
+			snprintf(err, errlen, "line %d: port must be 0-65535", kv->line);
+			return -1;
+		}
+		c->port = (int)v->i;
+		return 0;
+	}
+	if (!*t && !strcmp(k, "cors"))
+		return string_list(kv, &c->cors, &c->n_cors, err, errlen);
+	if (!*t && !strcmp(k, "cors_regex"))
+		return string_list(kv, &c->cors_regex, &c->n_cors_regex, err, errlen);
+	if (!*t && !strcmp(k, "max_body_bytes")) {
+		if (want(kv, TOML_INT, "an integer", err, errlen))
+			return -1;
+		if (v->i < 1024) {
+			snprintf(err, errlen, "line %d: max_body_bytes must be at least 1024", kv->line);
+			return -1;
+		}
+		c->max_body_bytes = (size_t)v->i;
+		return 0;
+	}
+	if (!strcmp(t, "auth") && !strcmp(k, "api_key")) {
+		if (want(kv, TOML_STRING, "a string", err, errlen))
+			return -1;
+		return set_str(&c->api_key, v->str);
+	}
+	if (!strcmp(t, "custom_static")) {
+		if (want(kv, TOML_STRING, "a string (a directory path)", err, errlen))
+			return -1;
+		add_static(c, k, v->str);
+		return 0;
+	}
+	if (!strcmp(t, "storage") && !strcmp(k, "synchronous")) {
+		if (want(kv, TOML_STRING, "\"full\" or \"normal\"", err, errlen))
+			return -1;
+		if (strcmp(v->str, "full") && strcmp(v->str, "normal")) {
+			snprintf(err, errlen, "line %d: synchronous must be \"full\" or \"normal\"", kv->line);
+			return -1;
+		}
+		c->sync_normal = !strcmp(v->str, "normal");
+		return 0;
+	}
+	/* Unknown keys are ignored, as serde does for aw-server-rust's config, so a config
+	 * written for another version still starts. Sections of later features live here. */
+	return 0;
+}
+
+static const char default_config[] =
+	"### DEFAULT SETTINGS ###\n"
+	"#address = \"127.0.0.1\"\n"
+	"#port = %d\n"
+	"#cors = []\n"
+	"#cors_regex = []\n"
+	"#max_body_bytes = 67108864\n"
+	"#\n"
+	"#[auth]\n"
+	"#api_key = \"\"\n"
+	"#\n"
+	"#[custom_static]\n"
+	"#aw-watcher-example = \"/path/to/visualization\"\n"
+	"#\n"
+	"#[storage]\n"
+	"#synchronous = \"full\"\n";
+
+static int read_config_file(aw_config *c)
+{
+	char err[256], *text;
+	toml_kv *kv;
+	size_t n, len;
+	FILE *f = fopen(c->config_path, "r");
+
+	if (!f && errno == ENOENT) {
+		char *dir = strdup(c->config_path), *slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			aw_mkdir_p(dir, 0700);
+		}
+		free(dir);
+		f = fopen(c->config_path, "w");
+		if (f) {
+			fprintf(f, default_config, c->testing ? 5666 : 5600);
+			fclose(f);
+		}
+		return 0;
+	}
+	if (!f) {
+		fprintf(stderr, "awnode: cannot read config %s: %s\n", c->config_path, strerror(errno));
+		return -1;
+	}
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	text = calloc(1, len + 1);
+	if (!text || fread(text, 1, len, f) != len) {
+		fclose(f);
+		free(text);
+		fprintf(stderr, "awnode: cannot read config %s\n", c->config_path);
+		return -1;
+	}
+	fclose(f);
+	if (toml_parse(text, &kv, &n, err, sizeof(err))) {
+		free(text);
+		fprintf(stderr, "awnode: config %s: %s\n", c->config_path, err);
+		return -1;
+	}
+	free(text);
+	for (size_t i = 0; i < n; i++) {
+		if (apply_kv(c, &kv[i], err, sizeof(err))) {
+			toml_free(kv, n);
+			fprintf(stderr, "awnode: config %s: %s\n", c->config_path, err);
+			return -1;
+		}
+	}
+	toml_free(kv, n);
+	return 0;
+}
+
+static bool valid_uuid_char(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || ch == '-';
+}
+
+/* The device id: a UUIDv4 created on first start, kept in data_dir/device_id. */
+static char *load_device_id(const char *data_dir)
+{
+	char path[PATH_MAX], buf[64] = {0};
+	unsigned char r[16];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/device_id", data_dir);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		if (n > 0)
+			return strdup(buf);
+	}
+	fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || read(fd, r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	snprintf(buf, sizeof(buf),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+		 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd >= 0) {
+		if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf))
+			aw_log_warn("could not write %s", path);
+		fsync(fd);
+		close(fd);
+	}
+	(void)valid_uuid_char;
+	return strdup(buf);
+}
+
+static char *find_webui(void)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		/* build tree: build/bin/awnode -> build/webui; installed: bin -> share/awnode/webui */
+		snprintf(cand, sizeof(cand), "%s/../webui", exe);
+		if (!stat(cand, &st) && S_ISDIR(st.st_mode))
+			return realpath(cand, NULL);
+		snprintf(cand, sizeof(cand), "%s/../share/awnode/webui", exe);
+		if (!stat(cand, &st) && S_ISDIR(st.st_mode))
+			return realpath(cand, NULL);
+	}
+	return NULL;
+}
+
+static char hostname_or_unknown(char *buf, size_t len)
+{
+	if (gethostname(buf, len) != 0 || !buf[0])
+		snprintf(buf, len, "unknown");
+	buf[len - 1] = '\0';
+	return buf[0];
+}
+
+int aw_config_load(aw_config *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"testing", no_argument, NULL, 't'},   {"verbose", no_argument, NULL, 'v'},
+		{"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
+		{"dbpath", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
+		{"webpath", required_argument, NULL, 'w'}, {"custom-static", required_argument, NULL, 's'},
+		{"device-id", required_argument, NULL, 'i'}, {"no-legacy-import", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+	char *host = NULL, *dbpath = NULL, *config = NULL, *webpath = NULL, *statics = NULL,
+	     *device = NULL, *end, hn[256];
+	long port = -1;
+	int ch, rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->max_body_bytes = DEFAULT_BODY_LIMIT;
+	c->reader_threads = 2;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': c->testing = true; break;
+		case 'v': c->verbose = true; break;
+		case 'H': host = optarg; break;
+		case 'p':
+			errno = 0;
+			port = strtol(optarg, &end, 10);
+			if (errno || *end || port < 0 || port > 65535) {
+				fprintf(stderr, "awnode: --port needs a number from 0 to 65535, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'd': dbpath = optarg; break;
+		case 'c': config = optarg; break;
+		case 'w': webpath = optarg; break;
+		case 's': statics = optarg; break;
+		case 'i': device = optarg; break;
+		case 'n': break;
+		case 'h': usage(stdout); return 1;
+		default:
+			fprintf(stderr, "awnode serve: unknown or incomplete option '%s' (see awnode serve --help)\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "awnode serve: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+
+	c->address = strdup("127.0.0.1");
+	c->port = c->testing ? 5666 : 5600;
+	{
+		char *cfg_dir = aw_xdg_dir("XDG_CONFIG_HOME", ".config", "awnode");
+		if (config)
+			c->config_path = strdup(config);
+		else if (asprintf(&c->config_path, "%s/%s", cfg_dir,
+				  c->testing ? "config-testing.toml" : "config.toml") < 0)
+			abort();
+		free(cfg_dir);
+	}
+	if (read_config_file(c))
+		goto out;
+	if (host)
+		set_str(&c->address, host);
+	if (port >= 0)
+		c->port = (int)port;
+	if (statics) {
+		char *list = strdup(statics), *save = NULL;
+		for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(item, '=');
+			if (!eq || eq == item || !eq[1]) {
+				fprintf(stderr, "awnode: --custom-static needs name=/path, got '%s'\n", item);
+				free(list);
+				goto out;
+			}
+			*eq = '\0';
+			add_static(c, item, eq + 1);
+		}
+		free(list);
+	}
+
+	c->data_dir = aw_xdg_dir("XDG_DATA_HOME", ".local/share", "awnode");
+	c->state_dir = aw_xdg_dir("XDG_STATE_HOME", ".local/state", "awnode");
+	if (aw_mkdir_p(c->data_dir, 0700)) {
+		fprintf(stderr, "awnode: cannot create data directory %s: %s\n", c->data_dir, strerror(errno));
+		goto out;
+	}
+	if (dbpath)
+		c->db_path = strdup(dbpath);
+	else if (asprintf(&c->db_path, "%s/%s", c->data_dir,
+			  c->testing ? "awnode-testing.db" : "awnode.db") < 0)
+		abort();
+	if (webpath) {
+		c->webpath = realpath(webpath, NULL);
+		if (!c->webpath) {
+			fprintf(stderr, "awnode: --webpath %s: %s\n", webpath, strerror(errno));
+			goto out;
+		}
+	} else {
+		c->webpath = find_webui();
+	}
+	c->device_id = device ? strdup(device) : load_device_id(c->data_dir);
+	if (!c->device_id) {
+		fprintf(stderr, "awnode: cannot create a device id in %s\n", c->data_dir);
+		goto out;
+	}
+	hostname_or_unknown(hn, sizeof(hn));
+	c->hostname = strdup(hn);
+	rc = 0;
+out:
+	return rc;
+}
+
+void aw_config_free(aw_config *c)
+{
+	free(c->address);
+	for (size_t i = 0; i < c->n_cors; i++)
+		free(c->cors[i]);
+	free(c->cors);
+	for (size_t i = 0; i < c->n_cors_regex; i++)
+		free(c->cors_regex[i]);
+	free(c->cors_regex);
+	free(c->api_key);
+	for (size_t i = 0; i < c->n_statics; i++) {
+		free(c->statics[i].name);
+		free(c->statics[i].path);
+	}
+	free(c->statics);
+	free(c->config_path);
+	free(c->data_dir);
+	free(c->state_dir);
+	free(c->db_path);
+	free(c->webpath);
+	free(c->device_id);
+	free(c->hostname);
+	memset(c, 0, sizeof(*c));
+}

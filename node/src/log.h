@@ -1,0 +1,21 @@
+/*
+ * Logging to stderr and to a log file under $XDG_STATE_HOME/awnode. Thread-safe; a line
+ * is written with one write() per sink. Never pass secrets (API keys, passphrases).
+ */
+#ifndef AW_LOG_H
+#define AW_LOG_H
+
+enum { AW_LOG_ERROR, AW_LOG_WARN, AW_LOG_INFO, AW_LOG_DEBUG };
+
+void aw_log_open(const char *path, int level);
+void aw_log_close(void);
+int aw_log_level(void);
+void aw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define aw_log_error(...) aw_log(AW_LOG_ERROR, __VA_ARGS__)
+#define aw_log_warn(...) aw_log(AW_LOG_WARN, __VA_ARGS__)
+#define aw_log_info(...) aw_log(AW_LOG_INFO, __VA_ARGS__)
+#define aw_log_debug(...) \
+	do { if (aw_log_level() >= AW_LOG_DEBUG) aw_log(AW_LOG_DEBUG, __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * Routing: a table of (method, path pattern, requirements, handler), matched after the
+ * pipeline checks. Paths arrive percent-decoded with empty segments dropped, so
+ * trailing and doubled slashes never matter (as in Rocket). Like Rocket, a route whose
+ * Content-Type requirement fails does not match, so a JSON POST without
+ * `Content-Type: application/json` ends in 404; a path that matches no route under
+ * /api is 404, anything else is looked up as a static file.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "body.h"
+#include "http.h"
+
+enum {
+	R_JSON = 1,       /* Content-Type must be application/json */
+	R_FORM = 2,       /* ... or multipart/form-data (import) */
+};
+
+typedef struct route {
+	http_method method;
+	const char *pattern[7]; /* ":" = one path parameter */
+	int flags;
+	void (*handler)(request *rq);
+} route;
+
+static const route routes[] = {
+	{M_GET, {"api", "0", "info"}, 0, api_info},
+	{M_GET, {"api", "0", "buckets"}, 0, api_buckets_list},
+	{M_GET, {"api", "0", "buckets", ":"}, 0, api_bucket_get},
+	{M_POST, {"api", "0", "buckets", ":"}, R_JSON, api_bucket_create},
+	{M_DELETE, {"api", "0", "buckets", ":"}, 0, api_bucket_delete},
+	{M_GET, {"api", "0", "buckets", ":", "events"}, 0, api_events_get},
+	{M_POST, {"api", "0", "buckets", ":", "events"}, R_JSON, api_events_post},
+	{M_GET, {"api", "0", "buckets", ":", "events", "count"}, 0, api_events_count},
+	{M_GET, {"api", "0", "buckets", ":", "events", ":"}, 0, api_event_get},
+	{M_DELETE, {"api", "0", "buckets", ":", "events", ":"}, 0, api_event_delete},
+	{M_POST, {"api", "0", "buckets", ":", "heartbeat"}, R_JSON, api_heartbeat},
+	{M_GET, {"api", "0", "buckets", ":", "export"}, 0, api_bucket_export},
+	{M_GET, {"api", "0", "export"}, 0, api_export_all},
+	{M_POST, {"api", "0", "import"}, R_JSON | R_FORM, api_import},
+	{M_POST, {"api", "0", "query"}, R_JSON, api_query},
+	{M_GET, {"api", "0", "settings"}, 0, api_settings_all},
+	{M_GET, {"api", "0", "settings", ":"}, 0, api_setting_get},
+	{M_POST, {"api", "0", "settings", ":"}, R_JSON, api_setting_set},
+	{M_DELETE, {"api", "0", "settings", ":"}, 0, api_setting_delete},
+};
+
+static bool path_matches(const route *r, request *rq)
+{
+	int i;
+
+	for (i = 0; i < 7 && r->pattern[i]; i++) {
+		if (i >= rq->nsegs)
+			return false;
+		if (strcmp(r->pattern[i], ":") && strcmp(r->pattern[i], rq->segs[i]))
+			return false;
+	}
+	return i == rq->nsegs;
+}
+
+static bool ctype_is_form(const char *ctype)
+{
+	return ctype && !strncasecmp(ctype, "multipart/form-data", 19);
+}
+
+static bool content_ok(const route *r, request *rq)
+{
+	if (!(r->flags & (R_JSON | R_FORM)))
+		return true;
+	if ((r->flags & R_JSON) && ctype_is_json(rq->ctype))
+		return true;
+	return (r->flags & R_FORM) && ctype_is_form(rq->ctype);
+}
+
+/* Path parameters are raw bytes after percent-decoding; anything that is not UTF-8
+ * could never be echoed back in JSON, so it is refused up front. */
+static bool utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		int n = *s < 0x80 ? 0 : (*s >> 5) == 6 ? 1 : (*s >> 4) == 14 ? 2 : (*s >> 3) == 30 ? 3 : -1;
+		if (n < 0)
+			return false;
+		s++;
+		while (n--) {
+			if ((*s & 0xC0) != 0x80)
+				return false;
+			s++;
+		}
+	}
+	return true;
+}
+
+void router_dispatch(request *rq)
+{
+	bool is_api = rq->nsegs > 0 && !strcmp(rq->segs[0], "api");
+
+	if (pipeline_check(rq))
+		return;
+	if (!is_api) {
+		if ((rq->method == M_GET || rq->method == M_HEAD) && static_serve(rq))
+			return;
+		respond_catcher(rq, 404, "no such page: %s", rq->path);
+		return;
+	}
+	if (rq->too_many_segs) {
+		respond_catcher(rq, 404, "no such route: %s", rq->path);
+		return;
+	}
+	for (int i = 0; i < rq->nsegs; i++) {
+		if (!utf8_valid((const unsigned char *)rq->segs[i])) {
+			respond_message(rq, 400, "path segment %d is not valid UTF-8", i + 1);
+			return;
+		}
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const route *r = &routes[i];
+		if (r->method != rq->method || !path_matches(r, rq) || !content_ok(r, rq))
+			continue;
+		r->handler(rq);
+		return;
+	}
+	respond_catcher(rq, 404, "no route for %s %s%s", rq->method == M_GET ? "GET" :
+			rq->method == M_POST ? "POST" : rq->method == M_DELETE ? "DELETE" : "this method",
+			rq->path,
+			rq->method == M_POST && !ctype_is_json(rq->ctype) ? " (JSON requests need Content-Type: application/json)" : "");
+}

@@ -1,0 +1,619 @@
+/*
+ * The HTTP server: libwebsockets glue, the request lifecycle and response writing.
+ *
+ * Everything in this file runs on the single libwebsockets service thread except
+ * node_done(), which worker and writer threads call to hand a finished request back.
+ * Finished requests are queued under done_mu and the loop is woken with
+ * lws_cancel_service(); one wake-up drains every request finished since the last,
+ * so a committed batch of 100 heartbeats costs one wake-up.
+ */
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aw/json.h"
+#include "http.h"
+#include "log.h"
+#include "server.h"
+
+typedef struct conn {
+	request *rq;
+} conn;
+
+#define WRITE_CHUNK (64 * 1024)
+static unsigned char write_scratch[LWS_PRE + WRITE_CHUNK];
+static volatile sig_atomic_t interrupted;
+static struct lws_context *signal_ctx;
+
+/* ---- request helpers ----------------------------------------------------------- */
+
+const char *rq_seg(request *rq, int i)
+{
+	return i < rq->nsegs ? rq->segs[i] : NULL;
+}
+
+const char *rq_query(request *rq, const char *key)
+{
+	for (int i = 0; i < rq->nq; i++)
+		if (!strcmp(rq->qkeys[i], key))
+			return rq->qvals[i];
+	return NULL;
+}
+
+void request_free(request *rq)
+{
+	if (!rq)
+		return;
+	free(rq->path);
+	for (int i = 0; i < rq->nsegs; i++)
+		free(rq->segs[i]);
+	for (int i = 0; i < rq->nq; i++) {
+		free(rq->qkeys[i]);
+		free(rq->qvals[i]);
+	}
+	free(rq->qkeys);
+	free(rq->qvals);
+	free(rq->host);
+	free(rq->origin);
+	free(rq->auth);
+	free(rq->ctype);
+	free(rq->accept);
+	free(rq->acrm);
+	free(rq->acrh);
+	aw_buf_free(&rq->body);
+	aw_buf_free(&rq->resp);
+	aw_buf_free(&rq->resp_headers);
+	aw_write_clear(&rq->w);
+	if (rq->state_free)
+		rq->state_free(rq->state);
+	free(rq);
+}
+
+static char *hdr_dup(struct lws *wsi, enum lws_token_indexes tok)
+{
+	int len = lws_hdr_total_length(wsi, tok);
+	char *s;
+
+	if (len <= 0)
+		return NULL;
+	s = malloc((size_t)len + 1);
+	if (!s)
+		abort();
+	if (lws_hdr_copy(wsi, s, len + 1, tok) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *custom_hdr_dup(struct lws *wsi, const char *name)
+{
+	int nlen = (int)strlen(name), len = lws_hdr_custom_length(wsi, name, nlen);
+	char *s;
+
+	if (len < 0)
+		return NULL;
+	s = malloc((size_t)len + 1);
+	if (!s)
+		abort();
+	if (lws_hdr_custom_copy(wsi, s, len + 1, name, nlen) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void split_path(request *rq)
+{
+	char *copy = strdup(rq->path), *save = NULL;
+
+	for (char *seg = strtok_r(copy, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (rq->nsegs == MAX_SEGS) {
+			rq->too_many_segs = true;
+			break;
+		}
+		rq->segs[rq->nsegs++] = strdup(seg);
+	}
+	free(copy);
+}
+
+static void read_query_args(request *rq)
+{
+	char buf[8192];
+	int cap = 0;
+
+	for (int i = 0;; i++) {
+		int n = lws_hdr_copy_fragment(rq->wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_URI_ARGS, i);
+		char *eq;
+		if (n < 0)
+			break;
+		if (rq->nq == cap) {
+			cap = cap ? cap * 2 : 4;
+			rq->qkeys = realloc(rq->qkeys, (size_t)cap * sizeof(char *));
+			rq->qvals = realloc(rq->qvals, (size_t)cap * sizeof(char *));
+			if (!rq->qkeys || !rq->qvals)
+				abort();
+		}
+		eq = strchr(buf, '=');
+		rq->qkeys[rq->nq] = eq ? strndup(buf, (size_t)(eq - buf)) : strdup(buf);
+		rq->qvals[rq->nq] = strdup(eq ? eq + 1 : "");
+		rq->nq++;
+	}
+}
+
+static const struct {
+	enum lws_token_indexes tok;
+	http_method m;
+} methods[] = {
+	{WSI_TOKEN_GET_URI, M_GET},         {WSI_TOKEN_POST_URI, M_POST},
+	{WSI_TOKEN_OPTIONS_URI, M_OPTIONS}, {WSI_TOKEN_PUT_URI, M_PUT},
+	{WSI_TOKEN_PATCH_URI, M_PATCH},     {WSI_TOKEN_DELETE_URI, M_DELETE},
+	{WSI_TOKEN_HEAD_URI, M_HEAD},
+};
+
+static request *request_new(node *n, struct lws *wsi, const char *uri)
+{
+	request *rq = calloc(1, sizeof(*rq));
+
+	if (!rq)
+		abort();
+	rq->n = n;
+	rq->wsi = wsi;
+	rq->method = M_OTHER;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+			rq->method = methods[i].m;
+			break;
+		}
+	}
+	rq->path = strdup(uri ? uri : "/");
+	split_path(rq);
+	read_query_args(rq);
+	rq->host = hdr_dup(wsi, WSI_TOKEN_HOST);
+	rq->origin = hdr_dup(wsi, WSI_TOKEN_ORIGIN);
+	rq->auth = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	rq->ctype = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+	rq->accept = hdr_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
+	rq->acrm = custom_hdr_dup(wsi, "access-control-request-method:");
+	rq->acrh = custom_hdr_dup(wsi, "access-control-request-headers:");
+	return rq;
+}
+
+/* ---- responses ----------------------------------------------------------------- */
+
+void respond(request *rq, int status, const char *ctype, const char *body, size_t len)
+{
+	rq->status = status;
+	rq->resp_ctype = ctype;
+	aw_buf_reset(&rq->resp);
+	if (len)
+		aw_buf_append(&rq->resp, body, len);
+}
+
+void respond_empty(request *rq, int status)
+{
+	respond(rq, status, NULL, NULL, 0);
+}
+
+void respond_json_buf(request *rq, int status, aw_buf *body)
+{
+	aw_buf_free(&rq->resp);
+	rq->resp = *body;
+	*body = (aw_buf)AW_BUF_INIT;
+	rq->status = status;
+	rq->resp_ctype = "application/json";
+}
+
+static void message_body(aw_buf *b, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	aw_buf_puts(b, "{\"message\":");
+	aw_buf_json_string(b, msg, strlen(msg));
+	aw_buf_putc(b, '}');
+}
+
+void respond_message(request *rq, int status, const char *fmt, ...)
+{
+	aw_buf b = AW_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	message_body(&b, fmt, ap);
+	va_end(ap);
+	respond_json_buf(rq, status, &b);
+}
+
+static const char *reason(int status, const char **desc)
+{
+	switch (status) {
+	case 400: *desc = "The request could not be understood by the server due to malformed syntax.";
+		return "Bad Request";
+	case 401: *desc = "The request requires user authentication.";
+		return "Unauthorized";
+	case 403: *desc = "The server refused to authorize the request.";
+		return "Forbidden";
+	case 404: *desc = "The requested resource could not be found.";
+		return "Not Found";
+	case 413: *desc = "The request is larger than the server is willing or able to process.";
+		return "Payload Too Large";
+	case 422: *desc = "The request was well-formed but was unable to be followed due to semantic errors.";
+		return "Unprocessable Entity";
+	case 501: *desc = "The server does not support the functionality required to fulfill the request.";
+		return "Not Implemented";
+	default: *desc = "The server encountered an internal error while processing this request.";
+		return "Internal Server Error";
+	}
+}
+
+/* Rocket's default catcher shape ({"error": {code, reason, description}}) plus the
+ * "message" every awnode error carries (CONTRACT §5). Always JSON: no client depends on
+ * Rocket's HTML error page, and every client can read JSON. */
+void respond_catcher(request *rq, int status, const char *fmt, ...)
+{
+	aw_buf b = AW_BUF_INIT;
+	const char *desc, *why = reason(status, &desc);
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	aw_buf_printf(&b, "{\"error\":{\"code\":%d,\"reason\":\"%s\",\"description\":\"%s\"},\"message\":",
+		      status, why, desc);
+	aw_buf_json_string(&b, msg, strlen(msg));
+	aw_buf_putc(&b, '}');
+	respond_json_buf(rq, status, &b);
+}
+
+void respond_header(request *rq, const char *name, const char *value)
+{
+	aw_buf_puts(&rq->resp_headers, name);
+	aw_buf_putc(&rq->resp_headers, '\0');
+	aw_buf_puts(&rq->resp_headers, value);
+	aw_buf_putc(&rq->resp_headers, '\0');
+}
+
+void respond_store_error(request *rq, int code, const char *msg)
+{
+	switch (code) {
+	case AW_ENOTFOUND: respond_message(rq, 404, "%s", msg); break;
+	case AW_EEXISTS: respond_message(rq, 304, "%s", msg); break;
+	case AW_EREADONLY: respond_message(rq, 403, "%s", msg); break;
+	case AW_EINVALID:
+	case AW_ERANGE: respond_message(rq, 400, "%s", msg); break;
+	case AW_ESHUTDOWN: respond_message(rq, 503, "%s", msg); break;
+	default:
+		aw_log_error("storage error: %s", msg);
+		respond_message(rq, 500, "%s", msg);
+	}
+}
+
+/* ---- async hand-off ------------------------------------------------------------- */
+
+void node_done(request *rq)
+{
+	node *n = rq->n;
+	bool wake;
+
+	pthread_mutex_lock(&n->done_mu);
+	if (!n->loop_alive) {
+		/* The loop is gone (shutdown): nobody will write this response. */
+		pthread_mutex_unlock(&n->done_mu);
+		request_free(rq);
+		return;
+	}
+	rq->next = NULL;
+	wake = !n->done_head;
+	if (n->done_tail)
+		n->done_tail->next = rq;
+	else
+		n->done_head = rq;
+	n->done_tail = rq;
+	pthread_mutex_unlock(&n->done_mu);
+	if (wake)
+		lws_cancel_service(n->ctx);
+}
+
+static void write_done(aw_write *w, void *ctx)
+{
+	(void)w;
+	node_done(ctx);
+}
+
+void submit_write(request *rq, void (*after)(request *rq))
+{
+	int rc;
+
+	rq->after = after;
+	rq->w.done = write_done;
+	rq->w.ctx = rq;
+	rq->in_flight = true;
+	rc = aw_store_submit(rq->n->store, &rq->w);
+	if (rc) {
+		rq->in_flight = false;
+		rq->after = NULL;
+		respond_message(rq, 503, "%s", aw_error_last());
+	}
+}
+
+void submit_read(request *rq, void (*fn)(request *rq, aw_reader *r))
+{
+	rq->read_fn = fn;
+	rq->in_flight = true;
+	workers_submit(rq->n->pool, rq);
+}
+
+static void drain_done(node *n)
+{
+	request *rq, *next;
+
+	pthread_mutex_lock(&n->done_mu);
+	rq = n->done_head;
+	n->done_head = n->done_tail = NULL;
+	pthread_mutex_unlock(&n->done_mu);
+	for (; rq; rq = next) {
+		next = rq->next;
+		rq->in_flight = false;
+		n->inflight--;
+		if (rq->orphaned) {
+			request_free(rq);
+			continue;
+		}
+		if (rq->after) {
+			void (*after)(request *) = rq->after;
+			rq->after = NULL;
+			after(rq);
+		}
+		if (!rq->status)
+			respond_message(rq, 500, "internal error: no response");
+		lws_callback_on_writable(rq->wsi);
+	}
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+static int finish(struct lws *wsi, conn *c)
+{
+	bool close_conn = c->rq->close_conn;
+
+	request_free(c->rq);
+	c->rq = NULL;
+	if (close_conn)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int write_response(struct lws *wsi, conn *c)
+{
+	request *rq = c->rq;
+	unsigned char hbuf[LWS_PRE + 8192], *start = hbuf + LWS_PRE, *p = start,
+					     *end = hbuf + sizeof(hbuf) - 1;
+	size_t remaining, chunk;
+
+	if (!rq->headers_sent) {
+		size_t off = 0;
+		if (lws_add_http_common_headers(wsi, (unsigned)rq->status, rq->resp_ctype,
+						(lws_filepos_t)rq->resp.len, &p, end))
+			return -1;
+		while (off < rq->resp_headers.len) {
+			const char *name = rq->resp_headers.data + off;
+			const char *value = name + strlen(name) + 1;
+			off = (size_t)(value - rq->resp_headers.data) + strlen(value) + 1;
+			if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+							(const unsigned char *)value, (int)strlen(value), &p, end))
+				return -1;
+		}
+		if (lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		rq->headers_sent = true;
+		if (!rq->resp.len)
+			return finish(wsi, c);
+		if (lws_partial_buffered(wsi)) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+	}
+	remaining = rq->resp.len - rq->sent;
+	chunk = remaining < WRITE_CHUNK ? remaining : WRITE_CHUNK;
+	memcpy(write_scratch + LWS_PRE, rq->resp.data + rq->sent, chunk);
+	if (lws_write(wsi, write_scratch + LWS_PRE, chunk,
+		      chunk == remaining ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)chunk)
+		return -1;
+	rq->sent += chunk;
+	if (rq->sent < rq->resp.len) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	return finish(wsi, c);
+}
+
+/* ---- the libwebsockets callback ------------------------------------------------------ */
+
+static void respond_now(struct lws *wsi, request *rq)
+{
+	(void)rq;
+	lws_callback_on_writable(wsi);
+}
+
+static void dispatch(struct lws *wsi, request *rq)
+{
+	node *n = rq->n;
+
+	if (interrupted)
+		respond_message(rq, 503, "the node is shutting down");
+	else
+		router_dispatch(rq);
+	if (rq->in_flight)
+		n->inflight++;
+	else {
+		if (!rq->status)
+			respond_message(rq, 500, "internal error: no response");
+		respond_now(wsi, rq);
+	}
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	conn *c = user;
+	node *n = lws_context_user(lws_get_context(wsi));
+	request *rq;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP: {
+		int clen;
+		if (c->rq) /* a new request on a connection that still has one: protocol error */
+			return -1;
+		rq = c->rq = request_new(n, wsi, in);
+		clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+		if (clen > 0) {
+			char num[32];
+			unsigned long long v;
+			lws_hdr_copy(wsi, num, sizeof(num), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+			v = strtoull(num, NULL, 10);
+			if (v > n->cfg->max_body_bytes) {
+				respond_catcher(rq, 413, "request body of %llu bytes exceeds the limit of %zu bytes",
+						v, n->cfg->max_body_bytes);
+				rq->close_conn = true;
+				respond_now(wsi, rq);
+				return 0;
+			}
+			if (v > 0) {
+				rq->body_expected = true;
+				return 0;
+			}
+		}
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+			rq->body_expected = true;
+			return 0;
+		}
+		dispatch(wsi, rq);
+		return 0;
+	}
+	case LWS_CALLBACK_HTTP_BODY:
+		rq = c->rq;
+		if (!rq || rq->status || rq->in_flight)
+			return 0;
+		if (rq->body.len + len > n->cfg->max_body_bytes) {
+			respond_catcher(rq, 413, "request body exceeds the limit of %zu bytes",
+					n->cfg->max_body_bytes);
+			rq->close_conn = true;
+			respond_now(wsi, rq);
+			return 0;
+		}
+		aw_buf_append(&rq->body, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		rq = c->rq;
+		if (rq && !rq->status && !rq->in_flight)
+			dispatch(wsi, rq);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!c->rq || !c->rq->status || c->rq->in_flight)
+			return 0;
+		return write_response(wsi, c);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c && c->rq) {
+			if (c->rq->in_flight) {
+				c->rq->orphaned = true;
+				c->rq->wsi = NULL;
+			} else {
+				request_free(c->rq);
+			}
+			c->rq = NULL;
+		}
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		drain_done(n);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+	{"http", callback, sizeof(conn), 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);
+}
+
+static void lws_log_bridge(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	aw_log(level == LLL_ERR ? AW_LOG_WARN : AW_LOG_DEBUG, "lws: %.*s", (int)n, line);
+}
+
+int server_run(node *n)
+{
+	struct lws_context_creation_info info;
+	int rc = 0;
+
+	memset(&info, 0, sizeof(info));
+	lws_set_log_level(LLL_ERR | (aw_log_level() >= AW_LOG_DEBUG ? LLL_WARN : 0), lws_log_bridge);
+	info.port = n->cfg->port;
+	info.iface = n->cfg->address;
+	info.protocols = protocols;
+	info.user = n;
+	info.max_http_header_data = 16384;
+	info.keepalive_timeout = 30;
+	info.timeout_secs = 60;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(n->cfg->address, ':') == NULL);
+	info.vhost_name = "awnode";
+	info.server_string = "awnode";
+
+	n->ctx = lws_create_context(&info);
+	if (!n->ctx) {
+		aw_log_error("cannot listen on %s:%d (address in use or not available)", n->cfg->address,
+			     n->cfg->port);
+		return -1;
+	}
+	pthread_mutex_lock(&n->done_mu);
+	n->loop_alive = true;
+	pthread_mutex_unlock(&n->done_mu);
+
+	signal_ctx = n->ctx;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	aw_log_info("awnode %s listening on http://%s:%d (device %s, database %s)", AWNODE_VERSION,
+		    n->cfg->address, n->cfg->port, n->cfg->device_id, n->cfg->db_path);
+
+	while (!interrupted && rc >= 0)
+		rc = lws_service(n->ctx, 0);
+
+	aw_log_info("shutting down");
+	/* Let in-flight requests finish (the writer commits them) before tearing down the
+	 * connections they belong to. */
+	for (int spins = 0; n->inflight > 0 && spins < 3000 && rc >= 0; spins++)
+		rc = lws_service(n->ctx, 10);
+	pthread_mutex_lock(&n->done_mu);
+	n->loop_alive = false;
+	pthread_mutex_unlock(&n->done_mu);
+	signal_ctx = NULL;
+	lws_context_destroy(n->ctx);
+	n->ctx = NULL;
+	/* Requests finished after the loop stopped were freed by node_done; any left in the
+	 * queue were finished before and never written. */
+	for (request *rq = n->done_head, *next; rq; rq = next) {
+		next = rq->next;
+		request_free(rq);
+	}
+	n->done_head = n->done_tail = NULL;
+	return 0;
+}
