@@ -34,6 +34,7 @@ set(CMAKE_MAKEFILE_DEPENDS
   "CMakeFiles/3.25.1/CMakeSystem.cmake"
   "/work/main/node/CMakeLists.txt"
   "/work/main/storage/CMakeLists.txt"
+  "/work/main/tests/CMakeLists.txt"
   )
 
 # The corresponding makefile is:
@@ -47,6 +48,7 @@ set(CMAKE_MAKEFILE_PRODUCTS
   "CMakeFiles/CMakeDirectoryInformation.cmake"
   "storage/CMakeFiles/CMakeDirectoryInformation.cmake"
   "node/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/CMakeFiles/CMakeDirectoryInformation.cmake"
   )
 
 # Dependency information for all targets:
@@ -54,4 +56,7 @@ set(CMAKE_DEPEND_INFO_FILES
   "storage/CMakeFiles/aw_storage.dir/DependInfo.cmake"
   "node/CMakeFiles/aw_node.dir/DependInfo.cmake"
   "node/CMakeFiles/awnode.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_time.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_json.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_storage.dir/DependInfo.cmake"
   )

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian 12 packages awnode needs, only those missing.
+# usage: scripts/deps.sh build|test   (test = build + test tools)
+set -e
+BUILD="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libsqlite3-dev
+libpcre2-dev libsodium-dev libgit2-dev libcurl4-openssl-dev libzstd-dev"
+TEST="libcmocka-dev python3 python3-pytest wrk curl clang"
+want="$BUILD"
+[ "${1:-build}" = test ] && want="$BUILD $TEST"
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "awnode: missing packages:$missing; run this as root (or: sudo apt-get install$missing)" >&2
+  exit 1
+fi
+echo "awnode: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

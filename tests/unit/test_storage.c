@@ -1,0 +1,429 @@
+/* Unit tests for the storage module against a real SQLite file: schema migrations,
+ * data interning, the heartbeat merge rules of the reference (§5.1), range reads with
+ * clipping, exact bucket metadata, the change sequence and tombstones. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "aw/storage.h"
+
+#define S(x) ((aw_ns)(x) * AW_NS_PER_SEC)
+#define T0 S(1514768461) /* 2018-01-01T01:01:01Z */
+
+typedef struct fixture {
+	char dir[64];
+	char path[96];
+	aw_store *s;
+	aw_reader *r;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	strcpy(f->dir, "/tmp/awnode-unit-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	assert_int_equal(aw_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(aw_reader_open(&f->r, f->s), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[160];
+
+	aw_reader_close(f->r);
+	aw_store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void create_bucket(fixture *f, const char *id)
+{
+	aw_bucket b = {.id = (char *)id, .type = "t", .client = "c", .hostname = "h", .created = T0, .data = "{}"};
+	aw_write w = {.kind = AW_W_BUCKET_CREATE, .bucket = &b};
+
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+}
+
+static aw_event ev(aw_ns start, aw_ns dur, const char *data)
+{
+	aw_event e = {.start = start, .duration = dur, .data = (char *)data, .data_len = strlen(data)};
+	return e;
+}
+
+static aw_event heartbeat(fixture *f, const char *bucket, aw_event e, aw_ns pulse)
+{
+	aw_write w = {.kind = AW_W_HEARTBEAT, .bucket_id = bucket, .events = &e, .n_events = 1, .pulsetime = pulse};
+	aw_event out;
+
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	out = w.out_events[0];
+	out.data = NULL;
+	aw_write_clear(&w);
+	return out;
+}
+
+static int64_t insert(fixture *f, const char *bucket, aw_event e)
+{
+	aw_write w = {.kind = AW_W_EVENTS_INSERT, .bucket_id = bucket, .events = &e, .n_events = 1};
+	int64_t id;
+
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	id = w.out_events[0].id;
+	aw_write_clear(&w);
+	return id;
+}
+
+static void delete_event(fixture *f, const char *bucket, int64_t id)
+{
+	aw_write w = {.kind = AW_W_EVENT_DELETE, .bucket_id = bucket, .event_id = id};
+
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+}
+
+static size_t rows(fixture *f, const char *bucket, aw_ns start, aw_ns end, unsigned flags, aw_event_row **out)
+{
+	size_t n;
+
+	assert_int_equal(aw_reader_event_rows(out, &n, f->r, bucket, start, end, -1, flags), 0);
+	return n;
+}
+
+static int64_t sql_int(fixture *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ---- schema ---------------------------------------------------------------------- */
+
+static void test_fresh_schema_version_and_reopen(void **state)
+{
+	fixture *f = *state;
+
+	create_bucket(f, "b");
+	insert(f, "b", ev(T0, S(1), "{}"));
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), aw_store_schema_version());
+	aw_reader_close(f->r);
+	aw_store_close(f->s);
+	assert_int_equal(aw_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(aw_reader_open(&f->r, f->s), 0);
+	int64_t count;
+	assert_int_equal(aw_reader_event_count(&count, f->r, "b", 0, AW_NS_MAX), 0);
+	assert_int_equal(count, 1);
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+	fixture *f = *state;
+	sqlite3 *db;
+	aw_store *s2;
+
+	aw_reader_close(f->r);
+	aw_store_close(f->s);
+	f->r = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(aw_store_open(&s2, f->path, NULL), AW_ERROR);
+	assert_non_null(strstr(aw_error_last(), "newer"));
+	/* reopen something valid for teardown */
+	unlink(f->path);
+	assert_int_equal(aw_store_open(&f->s, f->path, NULL), 0);
+}
+
+/* ---- interning ------------------------------------------------------------------- */
+
+static void test_identical_data_is_stored_once(void **state)
+{
+	fixture *f = *state;
+
+	create_bucket(f, "b");
+	for (int i = 0; i < 50; i++)
+		insert(f, "b", ev(T0 + S(i * 10), S(1), i % 2 ? "{\"app\":\"a\"}" : "{\"app\":\"b\"}"));
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM datas"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 50);
+}
+
+/* ---- heartbeats (reference §5.1) ----------------------------------------------------- */
+
+static void test_heartbeat_pulsetime_merges_and_keeps_id(void **state)
+{
+	fixture *f = *state;
+	aw_event a, b;
+
+	create_bucket(f, "b");
+	a = heartbeat(f, "b", ev(T0, S(1), "{}"), S(2));
+	b = heartbeat(f, "b", ev(T0 + S(2), S(1), "{}"), S(2));
+	assert_int_equal(b.id, a.id);
+	assert_int_equal(b.start, T0);
+	assert_int_equal(b.duration, S(3));
+}
+
+static void test_heartbeat_zero_pulse_separate(void **state)
+{
+	fixture *f = *state;
+	aw_event a, b;
+
+	create_bucket(f, "b");
+	a = heartbeat(f, "b", ev(T0, S(1), "{}"), 0);
+	b = heartbeat(f, "b", ev(T0 + S(2), S(1), "{}"), 0);
+	assert_int_not_equal(a.id, b.id);
+}
+
+static void test_heartbeat_long_pulse(void **state)
+{
+	fixture *f = *state;
+	aw_event b;
+
+	create_bucket(f, "p120");
+	heartbeat(f, "p120", ev(T0, S(1), "{}"), S(120));
+	b = heartbeat(f, "p120", ev(T0 + S(120), 0, "{}"), S(120));
+	assert_int_equal(b.duration, S(120));
+	create_bucket(f, "p60");
+	heartbeat(f, "p60", ev(T0, S(1), "{}"), S(60));
+	b = heartbeat(f, "p60", ev(T0 + S(120), 0, "{}"), S(60));
+	assert_int_equal(b.start, T0 + S(120));
+}
+
+static void test_heartbeat_boundary_inclusive_and_data(void **state)
+{
+	fixture *f = *state;
+	aw_event a, b, c;
+
+	create_bucket(f, "b");
+	a = heartbeat(f, "b", ev(T0, S(1), "{\"x\":1}"), S(5));
+	b = heartbeat(f, "b", ev(T0 + S(6), 0, "{\"x\":1}"), S(5)); /* == end + pulse: merges */
+	assert_int_equal(b.id, a.id);
+	assert_int_equal(b.duration, S(6));
+	c = heartbeat(f, "b", ev(T0 + S(7), 0, "{\"x\":1.0}"), S(5)); /* 1 != 1.0 */
+	assert_int_not_equal(c.id, a.id);
+}
+
+static void test_heartbeat_before_last_start_is_new_event(void **state)
+{
+	fixture *f = *state;
+	aw_event a, b;
+
+	create_bucket(f, "b");
+	a = heartbeat(f, "b", ev(T0 + S(10), S(1), "{}"), S(60));
+	b = heartbeat(f, "b", ev(T0, S(1), "{}"), S(60));
+	assert_int_not_equal(a.id, b.id);
+}
+
+static void test_heartbeat_same_timestamp_merges(void **state)
+{
+	fixture *f = *state;
+	aw_event a, b;
+
+	create_bucket(f, "b");
+	a = heartbeat(f, "b", ev(T0, S(2), "{}"), 0);
+	b = heartbeat(f, "b", ev(T0, S(1), "{}"), 0);
+	assert_int_equal(a.id, b.id);
+	assert_int_equal(b.duration, S(2));
+}
+
+static void test_heartbeat_consecutive_merges(void **state)
+{
+	fixture *f = *state;
+	aw_event e;
+	aw_event_row *r;
+
+	create_bucket(f, "b");
+	for (int i = 0; i < 5; i++)
+		e = heartbeat(f, "b", ev(T0 + S(i), 0, "{}"), S(10));
+	assert_int_equal(e.duration, S(4));
+	assert_int_equal(rows(f, "b", 0, AW_NS_MAX, 0, &r), 1);
+	assert_int_equal(r[0].duration, S(4));
+	assert_int_equal(r[0].id, e.id);
+	free(r);
+}
+
+/* CONTRACT §1: the cache never goes stale. */
+static void test_heartbeat_after_deleting_cached_event(void **state)
+{
+	fixture *f = *state;
+	aw_event a, b;
+	aw_write w = {.kind = AW_W_BUCKET_DELETE, .bucket_id = "b"};
+
+	create_bucket(f, "b");
+	a = heartbeat(f, "b", ev(T0, S(1), "{}"), S(10));
+	delete_event(f, "b", a.id);
+	b = heartbeat(f, "b", ev(T0 + S(2), S(1), "{}"), S(10));
+	assert_int_not_equal(a.id, b.id);
+	assert_int_equal(b.start, T0 + S(2));
+	/* delete and re-create the bucket: the next heartbeat starts fresh */
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	create_bucket(f, "b");
+	a = heartbeat(f, "b", ev(T0 + S(3), S(1), "{}"), S(10));
+	assert_int_equal(a.start, T0 + S(3));
+	assert_int_equal(a.duration, S(1));
+}
+
+/* ---- reads --------------------------------------------------------------------------- */
+
+static void test_range_read_clips_and_orders(void **state)
+{
+	fixture *f = *state;
+	aw_event_row *r;
+
+	create_bucket(f, "b");
+	insert(f, "b", ev(T0, S(10), "{}"));
+	insert(f, "b", ev(T0 + S(10), S(10), "{}"));
+	insert(f, "b", ev(T0 + S(20), S(10), "{}"));
+	assert_int_equal(rows(f, "b", T0 + S(5), T0 + S(25), AW_EVENTS_CLIP, &r), 3);
+	assert_int_equal(r[0].start, T0 + S(20));
+	assert_int_equal(r[0].duration, S(5));
+	assert_int_equal(r[1].start, T0 + S(10));
+	assert_int_equal(r[1].duration, S(10));
+	assert_int_equal(r[2].start, T0 + S(5));
+	assert_int_equal(r[2].duration, S(5));
+	free(r);
+	/* inclusive bounds: both events touching T0+10 come back, clipped to zero length */
+	assert_int_equal(rows(f, "b", T0 + S(10), T0 + S(10), AW_EVENTS_CLIP, &r), 2);
+	assert_int_equal(r[0].duration, 0);
+	assert_int_equal(r[1].duration, 0);
+	free(r);
+	/* a long event covering a short window is found (max_duration bound) */
+	insert(f, "b", ev(T0 - S(1000), S(2000), "{\"long\":1}"));
+	assert_int_equal(rows(f, "b", T0 + S(900), T0 + S(901), AW_EVENTS_CLIP, &r), 1);
+	assert_int_equal(r[0].duration, S(1));
+	free(r);
+	assert_int_equal(rows(f, "b", T0 + S(5), T0, 0, &r), 0);
+	free(r);
+}
+
+static void test_metadata_exact_after_delete(void **state)
+{
+	fixture *f = *state;
+	aw_bucket b;
+	int64_t first, last;
+
+	create_bucket(f, "b");
+	first = insert(f, "b", ev(T0, S(1), "{}"));
+	insert(f, "b", ev(T0 + S(5), S(1), "{}"));
+	last = insert(f, "b", ev(T0 + S(10), S(5), "{}"));
+	delete_event(f, "b", last);
+	delete_event(f, "b", first);
+	assert_int_equal(aw_reader_bucket(&b, f->r, "b"), 0);
+	assert_true(b.has_range);
+	assert_int_equal(b.start, T0 + S(5));
+	assert_int_equal(b.end, T0 + S(6));
+	aw_bucket_clear(&b);
+}
+
+static void test_change_sequence_and_tombstones(void **state)
+{
+	fixture *f = *state;
+	int64_t seq0, seq1, id;
+
+	create_bucket(f, "b");
+	assert_int_equal(aw_reader_last_seq(&seq0, f->r), 0);
+	id = heartbeat(f, "b", ev(T0, S(1), "{}"), S(5)).id;
+	heartbeat(f, "b", ev(T0 + S(2), S(1), "{}"), S(5));
+	assert_int_equal(aw_reader_last_seq(&seq1, f->r), 0);
+	assert_int_equal(seq1, seq0 + 2); /* insert, then the growth of the same event */
+	assert_int_equal(sql_int(f, "SELECT seq FROM events"), seq1);
+	delete_event(f, "b", id);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM tombstones WHERE event_id IS NOT NULL"), 1);
+	assert_int_equal(sql_int(f, "SELECT max(seq) FROM tombstones"), seq1 + 1);
+	/* ids are never reused after deletion */
+	assert_true(insert(f, "b", ev(T0, S(1), "{}")) > id);
+}
+
+static void test_explicit_id_replaces_in_any_bucket(void **state)
+{
+	fixture *f = *state;
+	aw_event e = ev(T0 + S(100), S(1), "{\"moved\":true}");
+	int64_t id, count;
+
+	create_bucket(f, "a");
+	create_bucket(f, "b");
+	id = insert(f, "a", ev(T0, S(1), "{}"));
+	e.id = id;
+	e.has_id = true;
+	assert_int_equal(insert(f, "b", e), id);
+	assert_int_equal(aw_reader_event_count(&count, f->r, "a", 0, AW_NS_MAX), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(aw_reader_event_count(&count, f->r, "b", 0, AW_NS_MAX), 0);
+	assert_int_equal(count, 1);
+}
+
+static void test_import_merge_is_idempotent(void **state)
+{
+	fixture *f = *state;
+	aw_event evs[2] = {ev(T0, S(1), "{\"a\":1}"), ev(T0 + S(2), S(1), "{\"a\":2}")};
+	aw_import_bucket ib = {.bucket = {.id = "imp", .type = "t", .client = "c", .hostname = "h",
+					  .created = T0, .data = "{}"},
+			       .events = evs, .n_events = 2};
+	aw_write w = {.kind = AW_W_IMPORT, .imports = &ib, .n_imports = 1};
+	int64_t count;
+
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(aw_reader_event_count(&count, f->r, "imp", 0, AW_NS_MAX), 0);
+	assert_int_equal(count, 2);
+}
+
+static void test_remote_bucket_is_read_only(void **state)
+{
+	fixture *f = *state;
+	aw_bucket b = {.id = "r", .type = "t", .client = "c", .hostname = "other", .created = T0, .data = "{}"};
+	aw_write w = {.kind = AW_W_BUCKET_CREATE, .bucket = &b, .remote_device = "dev-2"};
+	aw_event e = ev(T0, S(1), "{}");
+	aw_write ins = {.kind = AW_W_EVENTS_INSERT, .bucket_id = "r", .events = &e, .n_events = 1};
+	aw_write del = {.kind = AW_W_BUCKET_DELETE, .bucket_id = "r"};
+
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(aw_store_write(f->s, &ins), AW_EREADONLY);
+	assert_int_equal(aw_store_write(f->s, &del), AW_EREADONLY);
+	ins.allow_remote = true;
+	assert_int_equal(aw_store_write(f->s, &ins), 0);
+	aw_write_clear(&ins);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fresh_schema_version_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identical_data_is_stored_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_pulsetime_merges_and_keeps_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_zero_pulse_separate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_long_pulse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_boundary_inclusive_and_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_before_last_start_is_new_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_same_timestamp_merges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_consecutive_merges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_after_deleting_cached_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_read_clips_and_orders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_exact_after_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_sequence_and_tombstones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explicit_id_replaces_in_any_bucket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_merge_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_bucket_is_read_only, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

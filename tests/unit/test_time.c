@@ -1,0 +1,140 @@
+/* Unit tests for timestamp parsing/printing, duration conversion and float printing
+ * (storage/include/aw/time.h), checked against the forms aw-server-rust produces. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "aw/error.h"
+#include "aw/time.h"
+
+static aw_ns parse(const char *s, int mode, int *rc)
+{
+	aw_ns t = 0;
+
+	*rc = aw_time_parse(&t, s, strlen(s), mode);
+	return t;
+}
+
+static void assert_round_trip(const char *in, const char *out)
+{
+	char buf[AW_TIME_BUFSZ];
+	int rc;
+	aw_ns t = parse(in, AW_TIME_RELAXED, &rc);
+
+	assert_int_equal(rc, 0);
+	aw_time_format(buf, t);
+	assert_string_equal(buf, out);
+}
+
+static void test_format_fraction_digits(void **state)
+{
+	(void)state;
+	assert_round_trip("2018-01-01T01:01:01Z", "2018-01-01T01:01:01Z");
+	assert_round_trip("2018-01-01T01:01:01.5Z", "2018-01-01T01:01:01.500Z");
+	assert_round_trip("2018-01-01T01:01:01.123456Z", "2018-01-01T01:01:01.123456Z");
+	assert_round_trip("2018-01-01T01:01:01.000000001Z", "2018-01-01T01:01:01.000000001Z");
+	assert_round_trip("2018-01-01T01:01:01.1234567891234Z", "2018-01-01T01:01:01.123456789Z");
+}
+
+static void test_offsets_convert_to_utc(void **state)
+{
+	(void)state;
+	assert_round_trip("2018-01-01T02:01:01+01:00", "2018-01-01T01:01:01Z");
+	assert_round_trip("2018-01-01T00:01:01-0100", "2018-01-01T01:01:01Z");
+	assert_round_trip("2018-01-01 01:01:01z", "2018-01-01T01:01:01Z");
+	assert_round_trip("2018-01-01t01:01:01UTC", "2018-01-01T01:01:01Z");
+	assert_round_trip("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.500Z");
+}
+
+static void test_strict_mode(void **state)
+{
+	int rc;
+
+	(void)state;
+	parse("2018-01-01T01:01:01+0100", AW_TIME_STRICT, &rc);
+	assert_int_equal(rc, AW_EINVALID);
+	parse("2018-01-01T01:01:01UTC", AW_TIME_STRICT, &rc);
+	assert_int_equal(rc, AW_EINVALID);
+	parse("2018-01-01T01:01:01+01:00", AW_TIME_STRICT, &rc);
+	assert_int_equal(rc, 0);
+}
+
+static void test_invalid_and_out_of_range(void **state)
+{
+	const char *bad[] = {"", "2018-01-01", "2018-01-01T01:01:01", "2018-13-01T00:00:00Z",
+			     "2018-02-29T00:00:00Z", "2018-01-01T24:00:00Z", "2018-01-01T01:01:01.Z",
+			     "2018-01-01T01:01:01Zjunk", "99999-01-01T00:00:00Z"};
+	int rc;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(bad[i], AW_TIME_RELAXED, &rc);
+		assert_int_equal(rc, AW_EINVALID);
+	}
+	parse("2020-02-29T00:00:00Z", AW_TIME_RELAXED, &rc);
+	assert_int_equal(rc, 0);
+	parse("1500-01-01T00:00:00Z", AW_TIME_RELAXED, &rc);
+	assert_int_equal(rc, AW_ERANGE);
+	parse("3000-01-01T00:00:00Z", AW_TIME_RELAXED, &rc);
+	assert_int_equal(rc, AW_ERANGE);
+	parse("2262-04-11T23:47:16.854775807Z", AW_TIME_RELAXED, &rc);
+	assert_int_equal(rc, 0);
+	parse("2262-04-11T23:47:16.854775808Z", AW_TIME_RELAXED, &rc);
+	assert_int_equal(rc, AW_ERANGE);
+}
+
+static void test_duration_truncates_like_reference(void **state)
+{
+	aw_ns ns;
+
+	(void)state;
+	assert_int_equal(aw_duration_from_seconds(&ns, 1.005), 0);
+	assert_int_equal(ns, 1004999999);
+	assert_int_equal(aw_duration_from_seconds(&ns, -2.5), 0);
+	assert_int_equal(ns, -2500000000LL);
+	assert_int_equal(aw_duration_from_seconds(&ns, 1e300), AW_ERANGE);
+	assert_int_equal(aw_duration_from_seconds(&ns, 9.3e9), AW_ERANGE);
+}
+
+static void assert_float(double v, const char *want)
+{
+	char buf[AW_FLOAT_BUFSZ];
+
+	aw_float_format(buf, v);
+	assert_string_equal(buf, want);
+}
+
+static void test_float_format_matches_serde(void **state)
+{
+	(void)state;
+	assert_float(1.0, "1.0");
+	assert_float(0.5, "0.5");
+	assert_float(2.25, "2.25");
+	assert_float(1.004999999, "1.004999999");
+	assert_float(1e-9, "1e-9");
+	assert_float(0.0001, "0.0001");
+	assert_float(0.00001, "0.00001");
+	assert_float(0.000001, "1e-6");
+	assert_float(123456789.0, "123456789.0");
+	assert_float(1e15, "1000000000000000.0");
+	assert_float(1e16, "1e16");
+	assert_float(1.5e20, "1.5e20");
+	assert_float(-3.0, "-3.0");
+	assert_float(0.0, "0.0");
+	assert_float(0.1 + 0.2, "0.30000000000000004");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_fraction_digits),
+		cmocka_unit_test(test_offsets_convert_to_utc),
+		cmocka_unit_test(test_strict_mode),
+		cmocka_unit_test(test_invalid_and_out_of_range),
+		cmocka_unit_test(test_duration_truncates_like_reference),
+		cmocka_unit_test(test_float_format_matches_serde),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
