@@ -2,14 +2,11 @@
  * Export and import of ActivityWatch export documents:
  *   {"buckets": {"<id>": {<bucket fields>, "events": [<event>, ...]}}}
  * Exports read one consistent snapshot (every bucket and event as of one commit).
- * Imports accept the document as a JSON body or as the multipart part the web UI sends
- * (named "buckets.json", or "buckets"), and merge into existing buckets without
- * duplicating identical events (reference §3.5).
+ * Imports are in api_import.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api.h"
 #include "aw/json.h"
@@ -143,146 +140,4 @@ static void read_export_all(request *rq, aw_reader *r)
 void api_export_all(request *rq)
 {
 	submit_read(rq, read_export_all);
-}
-
-/* ---- import ------------------------------------------------------------------ */
-
-typedef struct import_state {
-	aw_import_bucket *buckets;
-	size_t n;
-} import_state;
-
-static void free_import_state(void *p)
-{
-	import_state *s = p;
-
-	for (size_t i = 0; i < s->n; i++)
-		import_bucket_clear(&s->buckets[i]);
-	free(s->buckets);
-	free(s);
-}
-
-static const char *param(const char *header, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-
-	for (const char *p = header; (p = strcasestr(p, name)); p += nl) {
-		if (p != header && p[-1] != ';' && p[-1] != ' ')
-			continue;
-		p += nl;
-		if (*p == '"') {
-			const char *e = strchr(++p, '"');
-			*len = e ? (size_t)(e - p) : strlen(p);
-		} else {
-			*len = strcspn(p, "; \t");
-		}
-		return p;
-	}
-	return NULL;
-}
-
-/* Find the form part named buckets.json (or buckets) in a multipart/form-data body. */
-static bool multipart_find(request *rq, const char **out, size_t *out_len)
-{
-	const char *bnd, *p, *end = rq->body.data + rq->body.len;
-	char delim[256];
-	size_t blen, dlen;
-
-	bnd = param(rq->ctype, "boundary=", &blen);
-	if (!bnd || blen == 0 || blen > 200)
-		return false;
-	dlen = (size_t)snprintf(delim, sizeof(delim), "--%.*s", (int)blen, bnd);
-	p = memmem(rq->body.data, rq->body.len, delim, dlen);
-	while (p) {
-		const char *hdr = p + dlen, *content, *next, *name;
-		size_t nlen;
-
-		if (end - hdr >= 2 && hdr[0] == '-' && hdr[1] == '-')
-			return false; /* closing delimiter */
-		content = memmem(hdr, (size_t)(end - hdr), "\r\n\r\n", 4);
-		if (!content)
-			return false;
-		content += 4;
-		next = memmem(content, (size_t)(end - content), delim, dlen);
-		if (!next)
-			return false;
-		{
-			char *headers = strndup(hdr, (size_t)(content - hdr));
-			name = param(headers, "name=", &nlen);
-			bool match = name && ((nlen == 12 && !strncmp(name, "buckets.json", 12)) ||
-					      (nlen == 7 && !strncmp(name, "buckets", 7)));
-			free(headers);
-			if (match) {
-				size_t clen = (size_t)(next - content);
-				if (clen >= 2 && next[-2] == '\r' && next[-1] == '\n')
-					clen -= 2;
-				*out = content;
-				*out_len = clen;
-				return true;
-			}
-		}
-		p = next;
-	}
-	return false;
-}
-
-static void after_import(request *rq)
-{
-	if (rq->w.status)
-		respond_store_error(rq, rq->w.status,
-				    rq->w.status == AW_ERROR ? rq->w.error : rq->w.error);
-	else
-		respond_empty(rq, 200);
-}
-
-void api_import(request *rq)
-{
-	const char *doc = rq->body.data;
-	size_t doc_len = rq->body.len;
-	json_t *v, *buckets, *b;
-	import_state *s;
-	const char *key;
-	char err[512];
-	int rc;
-
-	if (!ctype_is_json(rq->ctype) && !multipart_find(rq, &doc, &doc_len)) {
-		respond_catcher(rq, 400, "multipart import needs a form part named 'buckets.json'");
-		return;
-	}
-	if (!doc_len) {
-		respond_catcher(rq, 400, "the import document is empty");
-		return;
-	}
-	v = aw_json_parse(doc, doc_len);
-	if (!v) {
-		respond_catcher(rq, 400, "%s", aw_error_last());
-		return;
-	}
-	buckets = json_object_get(v, "buckets");
-	if (!json_is_object(v) || !json_is_object(buckets)) {
-		json_decref(v);
-		respond_catcher(rq, 422, "an import document is {\"buckets\": {\"<id>\": bucket, ...}}");
-		return;
-	}
-	s = calloc(1, sizeof(*s));
-	s->buckets = calloc(json_object_size(buckets) + 1, sizeof(*s->buckets));
-	if (!s || !s->buckets)
-		abort();
-	rq->state = s;
-	rq->state_free = free_import_state;
-	json_object_foreach(buckets, key, b) {
-		/* The map key is ignored: the bucket's own "id" names it (missing = ""). */
-		rc = bucket_from_json(&s->buckets[s->n], b, NULL, err, sizeof(err));
-		if (rc) {
-			json_decref(v);
-			respond_catcher(rq, rc, "bucket '%s': %s", key, err);
-			return;
-		}
-		s->n++;
-	}
-	json_decref(v);
-	rq->w.kind = AW_W_IMPORT;
-	rq->w.imports = s->buckets;
-	rq->w.n_imports = s->n;
-	submit_write(rq, after_import);
 }

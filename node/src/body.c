@@ -12,6 +12,7 @@
 #include "aw/json.h"
 #include "aw/time.h"
 #include "body.h"
+#include "json_scan.h"
 
 bool ctype_is_json(const char *ctype)
 {
@@ -263,4 +264,59 @@ void bucket_json(aw_buf *b, const aw_bucket *bk, const char *events_json, size_t
 	aw_buf_puts(b, ",\"last_updated\":");
 	aw_buf_puts(b, bk->last_updated ? bk->last_updated : "null");
 	aw_buf_putc(b, '}');
+}
+
+int event_from_text(aw_event *e, const char *vs, const char *ve, char *err, size_t errlen)
+{
+	const char *ks, *ke, *ts = NULL, *ts_end = NULL, *dur = NULL, *data = NULL,
+				*data_end = NULL, *id = NULL, *id_end = NULL, *a, *b;
+	aw_buf tmp = AW_BUF_INIT;
+	jscan s;
+	int state = 0, rc;
+	double secs = 0;
+
+	memset(e, 0, sizeof(*e));
+	jscan_init(&s, vs, (size_t)(ve - vs));
+	if (*vs != '{')
+		return err_out(err, errlen, 422, "%s", "an event must be a JSON object");
+	while (jscan_member(&s, &state, &ks, &ke) == 1) {
+		jscan_skip(&s, &a, &b);
+		if (jscan_key_is(ks, ke, "timestamp"))
+			ts = a, ts_end = b;
+		else if (jscan_key_is(ks, ke, "duration"))
+			dur = a;
+		else if (jscan_key_is(ks, ke, "data"))
+			data = a, data_end = b;
+		else if (jscan_key_is(ks, ke, "id"))
+			id = a, id_end = b;
+	}
+	if (!ts)
+		return err_out(err, errlen, 422, "%s", "event is missing 'timestamp'");
+	if (*ts != '"')
+		return err_out(err, errlen, 422, "%s", "event 'timestamp' must be a string");
+	if (!data)
+		return err_out(err, errlen, 422, "%s", "event is missing 'data'");
+	if (*data != '{')
+		return err_out(err, errlen, 422, "%s", "event 'data' must be an object");
+	if (dur && *dur != 'n' && *dur != '-' && (*dur < '0' || *dur > '9'))
+		return err_out(err, errlen, 422, "%s", "event 'duration' must be a number");
+	if (id && *id != 'n' && (memchr(id, '.', (size_t)(id_end - id)) || memchr(id, 'e', (size_t)(id_end - id)) ||
+				 memchr(id, 'E', (size_t)(id_end - id)) || (*id != '-' && (*id < '0' || *id > '9'))))
+		return err_out(err, errlen, 422, "%s", "event 'id' must be an integer or null");
+	jscan_string(&tmp, ts, ts_end);
+	rc = aw_time_parse(&e->start, tmp.data ? tmp.data : "", tmp.len, AW_TIME_RELAXED);
+	aw_buf_free(&tmp);
+	if (rc)
+		return err_out(err, errlen, rc == AW_ERANGE ? 400 : 422, "%s", aw_error_last());
+	if (dur && *dur != 'n')
+		secs = strtod(dur, NULL);
+	if (aw_duration_from_seconds(&e->duration, secs))
+		return err_out(err, errlen, 400, "%s", aw_error_last());
+	if (id && *id != 'n') {
+		e->has_id = true;
+		e->id = strtoll(id, NULL, 10);
+	}
+	jscan_canonical(&tmp, data, data_end);
+	e->data = aw_buf_steal(&tmp, &e->data_len);
+	return 0;
 }

@@ -388,43 +388,71 @@ static int finish(struct lws *wsi, conn *c)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* Status line and headers into [start, end); returns the end of the headers or NULL. */
+static unsigned char *build_headers(struct lws *wsi, request *rq, unsigned char *start, unsigned char *end)
+{
+	unsigned char *p = start;
+	char len[24];
+	size_t off = 0;
+
+	if (lws_add_http_header_status(wsi, (unsigned)rq->status, &p, end))
+		return NULL;
+	if (rq->resp_ctype &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)rq->resp_ctype,
+					 (int)strlen(rq->resp_ctype), &p, end))
+		return NULL;
+	snprintf(len, sizeof(len), "%zu", rq->resp.len);
+	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (const unsigned char *)len,
+					 (int)strlen(len), &p, end))
+		return NULL;
+	while (off < rq->resp_headers.len) {
+		const char *name = rq->resp_headers.data + off;
+		const char *value = name + strlen(name) + 1;
+		off = (size_t)(value - rq->resp_headers.data) + strlen(value) + 1;
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)name, (const unsigned char *)value,
+						(int)strlen(value), &p, end))
+			return NULL;
+	}
+	if (rq->close_conn &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end))
+		return NULL;
+	if (lws_finalize_http_header(wsi, &p, end))
+		return NULL;
+	return p;
+}
+
+/*
+ * Headers and body go out in as few writes as possible: a response that fits the
+ * scratch buffer (nearly every API answer) is one send() together with its headers;
+ * larger bodies follow in 64 KiB chunks, one per writable callback. The content length
+ * is written as a plain header, so libwebsockets does not track the body and the
+ * transaction ends when we say so.
+ */
 static int write_response(struct lws *wsi, conn *c)
 {
 	request *rq = c->rq;
-	unsigned char hbuf[LWS_PRE + 8192], *start = hbuf + LWS_PRE, *p = start,
-					     *end = hbuf + sizeof(hbuf) - 1;
+	unsigned char *start = write_scratch + LWS_PRE, *end = write_scratch + sizeof(write_scratch), *p;
 	size_t remaining, chunk;
 
 	if (!rq->headers_sent) {
-		size_t off = 0;
-		if (lws_add_http_common_headers(wsi, (unsigned)rq->status, rq->resp_ctype,
-						(lws_filepos_t)rq->resp.len, &p, end))
+		p = build_headers(wsi, rq, start, start + 8192);
+		if (!p)
 			return -1;
-		while (off < rq->resp_headers.len) {
-			const char *name = rq->resp_headers.data + off;
-			const char *value = name + strlen(name) + 1;
-			off = (size_t)(value - rq->resp_headers.data) + strlen(value) + 1;
-			if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-							(const unsigned char *)value, (int)strlen(value), &p, end))
-				return -1;
-		}
-		if (lws_finalize_write_http_header(wsi, start, &p, end))
+		chunk = rq->resp.len < (size_t)(end - p) ? rq->resp.len : (size_t)(end - p);
+		memcpy(p, rq->resp.data, chunk);
+		p += chunk;
+		if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) != (int)(p - start))
 			return -1;
 		rq->headers_sent = true;
-		if (!rq->resp.len)
-			return finish(wsi, c);
-		if (lws_partial_buffered(wsi)) {
-			lws_callback_on_writable(wsi);
-			return 0;
-		}
+		rq->sent = chunk;
+	} else {
+		remaining = rq->resp.len - rq->sent;
+		chunk = remaining < WRITE_CHUNK ? remaining : WRITE_CHUNK;
+		memcpy(start, rq->resp.data + rq->sent, chunk);
+		if (lws_write(wsi, start, chunk, LWS_WRITE_HTTP_HEADERS) != (int)chunk)
+			return -1;
+		rq->sent += chunk;
 	}
-	remaining = rq->resp.len - rq->sent;
-	chunk = remaining < WRITE_CHUNK ? remaining : WRITE_CHUNK;
-	memcpy(write_scratch + LWS_PRE, rq->resp.data + rq->sent, chunk);
-	if (lws_write(wsi, write_scratch + LWS_PRE, chunk,
-		      chunk == remaining ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)chunk)
-		return -1;
-	rq->sent += chunk;
 	if (rq->sent < rq->resp.len) {
 		lws_callback_on_writable(wsi);
 		return 0;

@@ -27,17 +27,27 @@ char *aw_strdup(const char *s)
 	return s ? aw_strndup(s, strlen(s)) : NULL;
 }
 
-/* FNV-1a, 64 bit: only used to find interning candidates, collisions are resolved by
- * comparing the text. */
+/* A fast 64-bit string hash (8 bytes per step, multiply-xorshift mixing). Only used to
+ * find interning candidates: collisions are resolved by comparing the text, so it needs
+ * speed and spread, not cryptographic strength. Its values are stored in datas.hash, so
+ * changing it needs a migration. */
 uint64_t aw_hash_bytes(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, k;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
+	while (n >= 8) {
+		memcpy(&k, p, 8);
+		h = (h ^ k) * 0xBF58476D1CE4E5B9ULL;
+		h ^= h >> 31;
+		p += 8;
+		n -= 8;
 	}
-	return h;
+	k = 0;
+	memcpy(&k, p, n);
+	h = (h ^ k) * 0x94D049BB133111EBULL;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ULL;
+	return h ^ (h >> 32);
 }
 
 int aw_db_error(sqlite3 *db, const char *what)
@@ -81,6 +91,9 @@ int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts
 
 	if (!s)
 		abort();
+	/* SQLite's allocation statistics take a global mutex on every malloc; awnode never
+	 * reads them. Must precede sqlite3_initialize, so it is harmless if it fails later. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (opts)
 		s->opts = *opts;
 	if (s->opts.max_batch <= 0)

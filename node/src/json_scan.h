@@ -1,0 +1,43 @@
+/*
+ * A validating, non-allocating JSON scanner for large documents (imports of hundreds of
+ * megabytes). It walks the text without building a tree, so the import path can parse
+ * one event at a time with jansson and keep memory flat. Validation is at least as
+ * strict as jansson's (UTF-8, escapes, surrogates, numbers in range, nesting depth), so a
+ * document the scanner accepts never fails later half-way through an import.
+ */
+#ifndef AW_JSON_SCAN_H
+#define AW_JSON_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aw/buf.h"
+
+typedef struct jscan {
+	const char *p;
+	const char *start;
+	const char *end;
+	char err[160];
+} jscan;
+
+void jscan_init(jscan *s, const char *text, size_t len);
+void jscan_ws(jscan *s);
+/* Validate and skip one value, whose text is [*vstart, *vend). 0 or -1 (err set). */
+int jscan_value(jscan *s, const char **vstart, const char **vend);
+/* The same for text that jscan_document already accepted: no validation, fast. */
+int jscan_skip(jscan *s, const char **vstart, const char **vend);
+/* Iterate an object: call with *state = 0 at the '{'. Returns 1 with the key's span
+ * (including quotes) and s->p at the member's value, 0 at the closing '}', -1 on error. */
+int jscan_member(jscan *s, int *state, const char **kstart, const char **kend);
+/* Iterate an array likewise: 1 with s->p at the next element, 0 at ']', -1 on error. */
+int jscan_element(jscan *s, int *state);
+/* Does the raw key span (with quotes) equal the plain ASCII name? */
+bool jscan_key_is(const char *kstart, const char *kend, const char *name);
+/* For text jscan_document accepted: append the canonical form of the value [vs, ve)
+ * (aw/json.h) without building a tree; decode a string literal (with its quotes). */
+void jscan_canonical(aw_buf *out, const char *vs, const char *ve);
+void jscan_string(aw_buf *out, const char *p, const char *e);
+/* Whole document valid and nothing but whitespace after it? */
+int jscan_document(jscan *s);
+
+#endif
