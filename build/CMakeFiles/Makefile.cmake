@@ -32,9 +32,12 @@ set(CMAKE_MAKEFILE_DEPENDS
   "/work/main/CMakeLists.txt"
   "CMakeFiles/3.25.1/CMakeCCompiler.cmake"
   "CMakeFiles/3.25.1/CMakeSystem.cmake"
+  "CMakeFiles/VerifyGlobs.cmake"
+  "CMakeFiles/cmake.verify_globs"
   "/work/main/node/CMakeLists.txt"
   "/work/main/storage/CMakeLists.txt"
   "/work/main/tests/CMakeLists.txt"
+  "/work/main/webui/CMakeLists.txt"
   )
 
 # The corresponding makefile is:
@@ -48,6 +51,7 @@ set(CMAKE_MAKEFILE_PRODUCTS
   "CMakeFiles/CMakeDirectoryInformation.cmake"
   "storage/CMakeFiles/CMakeDirectoryInformation.cmake"
   "node/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "webui/CMakeFiles/CMakeDirectoryInformation.cmake"
   "tests/CMakeFiles/CMakeDirectoryInformation.cmake"
   )
 
@@ -56,6 +60,7 @@ set(CMAKE_DEPEND_INFO_FILES
   "storage/CMakeFiles/aw_storage.dir/DependInfo.cmake"
   "node/CMakeFiles/aw_node.dir/DependInfo.cmake"
   "node/CMakeFiles/awnode.dir/DependInfo.cmake"
+  "webui/CMakeFiles/webui.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_time.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_json.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_storage.dir/DependInfo.cmake"

@@ -439,7 +439,8 @@ static int write_response(struct lws *wsi, conn *c)
 		if (!p)
 			return -1;
 		chunk = rq->resp.len < (size_t)(end - p) ? rq->resp.len : (size_t)(end - p);
-		memcpy(p, rq->resp.data, chunk);
+		if (chunk)
+			memcpy(p, rq->resp.data, chunk);
 		p += chunk;
 		if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) != (int)(p - start))
 			return -1;
