@@ -40,6 +40,22 @@ json_t *body_json(request *rq)
 	return v;
 }
 
+bool body_validate(request *rq)
+{
+	jscan s;
+
+	if (!rq->body.len) {
+		respond_catcher(rq, 400, "the request body is empty; expected JSON");
+		return false;
+	}
+	jscan_init(&s, rq->body.data, rq->body.len);
+	if (jscan_document(&s)) {
+		respond_catcher(rq, 400, "%s", s.err);
+		return false;
+	}
+	return true;
+}
+
 static int err_out(char *err, size_t errlen, int status, const char *fmt, const char *arg)
 {
 	snprintf(err, errlen, fmt, arg);
@@ -205,10 +221,12 @@ void event_json(aw_buf *b, int64_t id, bool has_id, aw_ns start, aw_ns duration,
 	size_t tl = aw_time_format(ts, start), nl = aw_float_format(num, aw_duration_to_seconds(duration));
 
 	aw_buf_grow(b, data_len + 96);
+	aw_buf_puts(b, "{\"id\":");
 	if (has_id)
-		aw_buf_printf(b, "{\"id\":%lld,\"timestamp\":\"", (long long)id);
+		aw_buf_put_i64(b, id);
 	else
-		aw_buf_puts(b, "{\"id\":null,\"timestamp\":\"");
+		aw_buf_puts(b, "null");
+	aw_buf_puts(b, ",\"timestamp\":\"");
 	aw_buf_append(b, ts, tl);
 	aw_buf_puts(b, "\",\"duration\":");
 	aw_buf_append(b, num, nl);
@@ -277,7 +295,8 @@ int event_from_text(aw_event *e, const char *vs, const char *ve, char *err, size
 
 	memset(e, 0, sizeof(*e));
 	jscan_init(&s, vs, (size_t)(ve - vs));
-	if (*vs != '{')
+	jscan_ws(&s);
+	if (s.p >= s.end || *s.p != '{')
 		return err_out(err, errlen, 422, "%s", "an event must be a JSON object");
 	while (jscan_member(&s, &state, &ks, &ke) == 1) {
 		jscan_skip(&s, &a, &b);

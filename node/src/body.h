@@ -16,6 +16,10 @@
 /* Parse rq->body as JSON. NULL after answering 400 (or 400 for an empty body). */
 json_t *body_json(request *rq);
 
+/* Check that rq->body is one valid JSON document (without building it); false after
+ * answering 400. The text can then be read with event_from_text. */
+bool body_validate(request *rq);
+
 /* Content-Type is application/json (parameters allowed). */
 bool ctype_is_json(const char *ctype);
 

@@ -3,6 +3,7 @@
  * O(n); the contents are always NUL-terminated so they can be handed to C string APIs.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,20 @@ void aw_buf_putc(aw_buf *b, char c)
 	aw_buf_grow(b, 1);
 	b->data[b->len++] = c;
 	b->data[b->len] = '\0';
+}
+
+void aw_buf_put_i64(aw_buf *b, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	aw_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void aw_buf_printf(aw_buf *b, const char *fmt, ...)

@@ -8,6 +8,7 @@
 #define AW_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct aw_buf {
 	char *data;  /* NUL-terminated after every append (not counted in len) */
@@ -21,6 +22,7 @@ void aw_buf_grow(aw_buf *b, size_t extra);
 void aw_buf_append(aw_buf *b, const void *p, size_t n);
 void aw_buf_puts(aw_buf *b, const char *s);
 void aw_buf_putc(aw_buf *b, char c);
+void aw_buf_put_i64(aw_buf *b, int64_t v);
 void aw_buf_printf(aw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append `s` (n bytes) as a JSON string literal with quotes, escaping like serde_json:
  * only '"', '\\' and control characters. */
