@@ -18,6 +18,7 @@ typedef struct wbucket {
 	char *name;
 	int64_t rowid;
 	bool remote;
+	char *remote_device; /* origin device of a remote bucket, else NULL */
 	bool has_range;
 	aw_ns start, end;
 	aw_ns max_dur;       /* upper bound of any event's duration (never shrinks) */
@@ -39,7 +40,7 @@ enum {
 	ST_INTERN_FIND, ST_INTERN_ADD,
 	ST_EV_INSERT, ST_EV_BY_ID, ST_EV_DELETE, ST_EV_UPDATE_DUR, ST_EV_LAST,
 	ST_EV_RANGE_IDENT,
-	ST_TOMB, ST_BUCKET_ROW, ST_META_SET,
+	ST_TOMB, ST_BUCKET_ROW, ST_META_SET, ST_MAP_FIND, ST_MAP_ADD, ST_MAP_DEL,
 	ST_COUNT
 };
 

@@ -15,7 +15,7 @@
 enum {
 	RS_BUCKET_KEY, RS_BUCKET_ROW, RS_BUCKETS, RS_COUNT_EVENTS,
 	RS_EVENTS_DESC, RS_EVENTS_ASC, RS_EVENT_GET, RS_DATA, RS_SETTING, RS_SETTINGS,
-	RS_SEQ, RS_BEGIN, RS_END, RS_N
+	RS_SEQ, RS_BEGIN, RS_END, RS_STATE, RS_PUTS, RS_TOMBS, RS_N
 };
 
 typedef struct data_slot {
@@ -474,4 +474,86 @@ int aw_reader_last_seq(int64_t *out, aw_reader *r)
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading change sequence");
+}
+
+int aw_reader_state(char **out, aw_reader *r, const char *key)
+{
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_STATE], "SELECT value FROM state WHERE key = ?");
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = col_dup(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return aw_error_set(AW_ENOTFOUND, "no state '%s'", key);
+	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading state");
+}
+
+/* Two seq-ordered streams (current events of local buckets, tombstones) merged by seq.
+ * Event rows carry the seq of their last write, so an event written several times since
+ * `since` appears once, in its current state, at its latest seq. */
+int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw_change *c), void *ctx)
+{
+	sqlite3_stmt *puts = aw_db_stmt(r->db, &r->st[RS_PUTS],
+					"SELECT e.seq, b.name, e.id, e.start, e.duration, e.data FROM events e "
+					"JOIN buckets b ON b.rowid = e.bucket "
+					"WHERE e.seq > ?1 AND b.remote_device IS NULL ORDER BY e.seq");
+	sqlite3_stmt *tombs;
+	int prc, trc, rc = 0;
+
+	if (!puts)
+		return AW_ERROR;
+	sqlite3_bind_int64(puts, 1, since);
+	tombs = aw_db_stmt(r->db, &r->st[RS_TOMBS],
+			   "SELECT seq, bucket, event_id FROM tombstones WHERE seq > ?1 ORDER BY seq");
+	if (!tombs) {
+		sqlite3_reset(puts);
+		return AW_ERROR;
+	}
+	sqlite3_bind_int64(tombs, 1, since);
+	prc = sqlite3_step(puts);
+	trc = sqlite3_step(tombs);
+	while (!rc && (prc == SQLITE_ROW || trc == SQLITE_ROW)) {
+		aw_change c;
+		bool take_put = prc == SQLITE_ROW &&
+				(trc != SQLITE_ROW || sqlite3_column_int64(puts, 0) < sqlite3_column_int64(tombs, 0));
+
+		memset(&c, 0, sizeof(c));
+		if (take_put) {
+			const char *data;
+			size_t len;
+			c.seq = sqlite3_column_int64(puts, 0);
+			c.bucket_id = (const char *)sqlite3_column_text(puts, 1);
+			c.kind = AW_CHANGE_PUT;
+			c.event_id = sqlite3_column_int64(puts, 2);
+			c.start = sqlite3_column_int64(puts, 3);
+			c.duration = sqlite3_column_int64(puts, 4);
+			if ((rc = aw_reader_data(&data, &len, r, sqlite3_column_int64(puts, 5))))
+				break;
+			c.data = data;
+			c.data_len = len;
+			rc = cb(ctx, &c);
+			prc = sqlite3_step(puts);
+		} else {
+			c.seq = sqlite3_column_int64(tombs, 0);
+			c.bucket_id = (const char *)sqlite3_column_text(tombs, 1);
+			if (sqlite3_column_type(tombs, 2) == SQLITE_NULL) {
+				c.kind = AW_CHANGE_BUCKET_DEL;
+			} else {
+				c.kind = AW_CHANGE_DEL;
+				c.event_id = sqlite3_column_int64(tombs, 2);
+			}
+			rc = cb(ctx, &c);
+			trc = sqlite3_step(tombs);
+		}
+	}
+	if (!rc && ((prc != SQLITE_ROW && prc != SQLITE_DONE) || (trc != SQLITE_ROW && trc != SQLITE_DONE)))
+		rc = aw_db_error(r->db, "reading changes");
+	sqlite3_reset(puts);
+	sqlite3_reset(tombs);
+	return rc;
 }

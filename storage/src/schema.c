@@ -52,6 +52,15 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX events_id ON events(id);"
 	"CREATE TABLE tombstones (seq INTEGER PRIMARY KEY, bucket TEXT NOT NULL, event_id INTEGER);"
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+	/* 1 -> 2: sync. remote_ids maps (remote bucket, event id on the origin device) to the
+	 * local event id, which makes applying another device's changes idempotent; state
+	 * holds modules' private cursors. */
+	"CREATE TABLE remote_ids ("
+	"  bucket INTEGER NOT NULL,"
+	"  source_id INTEGER NOT NULL,"
+	"  local_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (bucket, source_id)) WITHOUT ROWID;"
+	"CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -59,7 +59,7 @@ static wbucket *bucket_by_rowid(aw_store *s, int64_t rowid)
 	return NULL;
 }
 
-static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, bool remote)
+static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, const char *remote_device)
 {
 	wbucket *b;
 
@@ -73,7 +73,8 @@ static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, bool re
 	memset(b, 0, sizeof(*b));
 	b->name = aw_strdup(name);
 	b->rowid = rowid;
-	b->remote = remote;
+	b->remote = remote_device != NULL;
+	b->remote_device = aw_strdup(remote_device);
 	return b;
 }
 
@@ -82,6 +83,7 @@ static void bucket_remove(aw_store *s, wbucket *b)
 	size_t i = (size_t)(b - s->buckets);
 
 	free(b->name);
+	free(b->remote_device);
 	memmove(&s->buckets[i], &s->buckets[i + 1], (s->n_buckets - i - 1) * sizeof(*b));
 	s->n_buckets--;
 }
@@ -97,8 +99,10 @@ static void intern_clear(aw_store *s)
 
 void aw_writer_free_state(aw_store *s)
 {
-	for (size_t i = 0; i < s->n_buckets; i++)
+	for (size_t i = 0; i < s->n_buckets; i++) {
 		free(s->buckets[i].name);
+		free(s->buckets[i].remote_device);
+	}
 	free(s->buckets);
 	s->buckets = NULL;
 	s->n_buckets = s->cap_buckets = 0;
@@ -126,12 +130,12 @@ int aw_writer_load(aw_store *s)
 
 	aw_writer_free_state(s);
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT rowid, name, remote_device IS NOT NULL, start, \"end\", max_duration "
+			       "SELECT rowid, name, remote_device, start, \"end\", max_duration "
 			       "FROM buckets", -1, &st, NULL) != SQLITE_OK)
 		return aw_db_error(s->db, "loading buckets");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		wbucket *b = bucket_add(s, (const char *)sqlite3_column_text(st, 1),
-					sqlite3_column_int64(st, 0), sqlite3_column_int(st, 2));
+					sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 2));
 		b->has_range = sqlite3_column_type(st, 3) != SQLITE_NULL;
 		b->start = sqlite3_column_int64(st, 3);
 		b->end = sqlite3_column_int64(st, 4);
@@ -374,7 +378,7 @@ static void last_cache_forget(aw_store *s, int64_t event_id)
 static int event_remove(aw_store *s, aw_write *w, int64_t id, wbucket *only, bool *found)
 {
 	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID],
-				      "SELECT bucket, start, duration FROM events WHERE id = ?");
+				      "SELECT bucket, start, duration, data FROM events WHERE id = ?");
 	int64_t bucket_row;
 	aw_ns start, dur;
 	wbucket *b;
@@ -408,7 +412,8 @@ static int event_remove(aw_store *s, aw_write *w, int64_t id, wbucket *only, boo
 	b = bucket_by_rowid(s, bucket_row);
 	if (b) {
 		range_note_removed(b, start, dur);
-		if (tombstone(s, w, b->name, id, false))
+		/* The change feed covers this device's own buckets only. */
+		if (!b->remote && tombstone(s, w, b->name, id, false))
 			return AW_ERROR;
 	}
 	last_cache_forget(s, id);
@@ -509,7 +514,7 @@ static int check_id_owner(aw_store *s, aw_write *w, const aw_event *e)
 
 	if (!e->has_id || w->allow_remote)
 		return 0;
-	st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID], "SELECT bucket, start, duration FROM events WHERE id = ?");
+	st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID], "SELECT bucket, start, duration, data FROM events WHERE id = ?");
 	if (!st)
 		return fail_sql(s, w, "looking up event");
 	sqlite3_bind_int64(st, 1, e->id);
@@ -577,7 +582,7 @@ static int create_bucket_row(aw_store *s, aw_write *w, const aw_bucket *bk, cons
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return fail_sql(s, w, "creating bucket");
-	*out = bucket_add(s, bk->id, sqlite3_last_insert_rowid(s->db), remote != NULL);
+	*out = bucket_add(s, bk->id, sqlite3_last_insert_rowid(s->db), remote);
 	return 0;
 }
 
@@ -616,8 +621,17 @@ static int op_bucket_delete(aw_store *s, aw_write *w)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return fail_sql(s, w, "deleting bucket");
-	if (tombstone(s, w, b->name, 0, true))
+	if (b->remote) {
+		if (sqlite3_prepare_v2(s->db, "DELETE FROM remote_ids WHERE bucket = ?", -1, &st, NULL) != SQLITE_OK)
+			return fail_sql(s, w, "deleting bucket");
+		sqlite3_bind_int64(st, 1, b->rowid);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return fail_sql(s, w, "deleting bucket");
+	} else if (tombstone(s, w, b->name, 0, true)) {
 		return AW_ERROR;
+	}
 	bucket_remove(s, b);
 	return 0;
 }
@@ -866,6 +880,163 @@ static int op_setting(aw_store *s, aw_write *w, bool set)
 	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "saving setting");
 }
 
+static int map_find(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t *local_id)
+{
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_MAP_FIND],
+				      "SELECT local_id FROM remote_ids WHERE bucket = ? AND source_id = ?");
+	int rc;
+
+	if (!st)
+		return fail_sql(s, w, "reading remote ids");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	sqlite3_bind_int64(st, 2, source_id);
+	rc = sqlite3_step(st);
+	*local_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "reading remote ids");
+}
+
+static int map_change(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t local_id, bool add)
+{
+	sqlite3_stmt *st = add ? aw_db_stmt(s->db, &s->st[ST_MAP_ADD],
+					    "INSERT OR REPLACE INTO remote_ids(bucket, source_id, local_id) VALUES (?, ?, ?)")
+			       : aw_db_stmt(s->db, &s->st[ST_MAP_DEL],
+					    "DELETE FROM remote_ids WHERE bucket = ? AND source_id = ?");
+
+	if (!st)
+		return fail_sql(s, w, "writing remote ids");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	sqlite3_bind_int64(st, 2, source_id);
+	if (add)
+		sqlite3_bind_int64(st, 3, local_id);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, w, "writing remote ids");
+}
+
+/* Is the stored event `id` exactly (start, duration, data)? */
+static int event_same(aw_store *s, aw_write *w, int64_t id, const aw_event *e, bool *same)
+{
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID],
+				      "SELECT bucket, start, duration, data FROM events WHERE id = ?");
+	int64_t data_id;
+	int rc;
+
+	*same = false;
+	if (!st)
+		return fail_sql(s, w, "looking up event");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 1) == e->start &&
+	    sqlite3_column_int64(st, 2) == e->duration) {
+		data_id = sqlite3_column_int64(st, 3);
+		sqlite3_reset(st);
+		int64_t want;
+		if (intern(s, w, e->data, e->data_len, &want))
+			return AW_ERROR;
+		*same = want == data_id;
+		return 0;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "looking up event");
+}
+
+static int remote_bucket_fields(aw_store *s, aw_write *w, wbucket *b, const aw_bucket *bk)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "UPDATE buckets SET type = ?, client = ?, hostname = ?, data = ? WHERE rowid = ?",
+				    -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail_sql(s, w, "updating remote bucket");
+	sqlite3_bind_text(st, 1, bk->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bk->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, bk->hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, bk->data ? bk->data : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, b->rowid);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "updating remote bucket");
+}
+
+/* Another device's changes: events are keyed by their source id through remote_ids, so
+ * a put of a known source id replaces the local event (a grown heartbeat), an unknown
+ * one inserts, and re-applying the same changes writes nothing. */
+static int op_remote_apply(aw_store *s, aw_write *w)
+{
+	aw_remote_apply *ra = w->remote;
+	wbucket *b = bucket_find(s, ra->bucket->id);
+	aw_event_row row;
+	int64_t local;
+	bool found, same;
+
+	if (b && (!b->remote || strcmp(b->remote_device, ra->device_id)))
+		return fail(w, AW_EEXISTS, "bucket '%s' already exists and does not belong to that device",
+			    ra->bucket->id);
+	if (ra->delete_bucket) {
+		if (!b)
+			return 0;
+		w->bucket_id = ra->bucket->id;
+		w->allow_remote = true;
+		return op_bucket_delete(s, w);
+	}
+	for (size_t i = 0; i < ra->n_puts; i++)
+		if (check_event_range(w, &ra->puts[i]))
+			return w->status;
+	if (!b) {
+		if (create_bucket_row(s, w, ra->bucket, ra->device_id, &b))
+			return AW_ERROR;
+	} else if (remote_bucket_fields(s, w, b, ra->bucket)) {
+		return AW_ERROR;
+	}
+	for (size_t i = 0; i < ra->n_puts; i++) {
+		aw_event e = ra->puts[i];
+		if (map_find(s, w, b, e.id, &local))
+			return AW_ERROR;
+		if (local) {
+			if (event_same(s, w, local, &e, &same))
+				return AW_ERROR;
+			if (same)
+				continue;
+			e.id = local;
+			e.has_id = true;
+			if (event_put(s, w, b, &e, &row))
+				return AW_ERROR;
+		} else {
+			e.has_id = false;
+			if (event_put(s, w, b, &e, &row) || map_change(s, w, b, ra->puts[i].id, row.id, true))
+				return AW_ERROR;
+		}
+	}
+	for (size_t i = 0; i < ra->n_dels; i++) {
+		if (map_find(s, w, b, ra->dels[i], &local))
+			return AW_ERROR;
+		if (!local)
+			continue;
+		if (event_remove(s, w, local, b, &found) || map_change(s, w, b, ra->dels[i], 0, false))
+			return AW_ERROR;
+	}
+	b->has_last = false;
+	return 0;
+}
+
+static int op_state_set(aw_store *s, aw_write *w)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    w->value ? "INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)"
+					     : "DELETE FROM state WHERE key = ?",
+				    -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail_sql(s, w, "saving state");
+	sqlite3_bind_text(st, 1, w->key, -1, SQLITE_STATIC);
+	if (w->value)
+		sqlite3_bind_text(st, 2, w->value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "saving state");
+}
+
 static int apply(aw_store *s, aw_write *w)
 {
 	switch (w->kind) {
@@ -878,6 +1049,8 @@ static int apply(aw_store *s, aw_write *w)
 	case AW_W_SETTING_SET: return op_setting(s, w, true);
 	case AW_W_SETTING_DELETE: return op_setting(s, w, false);
 	case AW_W_SYNC_BARRIER: return 0;
+	case AW_W_REMOTE_APPLY: return op_remote_apply(s, w);
+	case AW_W_STATE_SET: return op_state_set(s, w);
 	}
 	return fail(w, AW_EINVALID, "%s", "unknown write");
 }

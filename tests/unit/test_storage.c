@@ -404,6 +404,110 @@ static void test_remote_bucket_is_read_only(void **state)
 	aw_write_clear(&ins);
 }
 
+/* ---- sync support -------------------------------------------------------------------- */
+
+static int collect(void *ctx, const aw_change *c)
+{
+	char *buf = ctx;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 1024 - n, "%s%c:%s:%lld", n ? " " : "",
+		 c->kind == AW_CHANGE_PUT ? 'P' : c->kind == AW_CHANGE_DEL ? 'D' : 'B', c->bucket_id,
+		 (long long)c->event_id);
+	return 0;
+}
+
+static void test_change_feed(void **state)
+{
+	fixture *f = *state;
+	char buf[1024] = "";
+	int64_t since, a, b;
+	aw_write del = {.kind = AW_W_BUCKET_DELETE, .bucket_id = "gone"};
+
+	create_bucket(f, "x");
+	a = insert(f, "x", ev(T0, S(1), "{}"));
+	assert_int_equal(aw_reader_last_seq(&since, f->r), 0);
+	b = insert(f, "x", ev(T0 + S(5), S(1), "{}"));
+	heartbeat(f, "x", ev(T0 + S(10), S(1), "{}"), 0); /* new event c */
+	delete_event(f, "x", a);
+	create_bucket(f, "gone");
+	insert(f, "gone", ev(T0, S(1), "{}"));
+	assert_int_equal(aw_store_write(f->s, &del), 0);
+	assert_int_equal(aw_reader_changes(f->r, since, collect, buf), 0);
+	char want[256];
+	snprintf(want, sizeof(want), "P:x:%lld P:x:%lld D:x:%lld B:gone:0", (long long)b, (long long)b + 1, (long long)a);
+	assert_string_equal(buf, want);
+}
+
+static void test_remote_apply_is_idempotent_and_excluded_from_feed(void **state)
+{
+	fixture *f = *state;
+	aw_bucket bk = {.id = "aw-watcher-window_other", .type = "currentwindow", .client = "c",
+			.hostname = "other", .created = T0, .data = "{}"};
+	aw_event puts[2] = {ev(T0, S(1), "{\"a\":1}"), ev(T0 + S(2), S(1), "{\"a\":2}")};
+	int64_t dels[1] = {7};
+	aw_remote_apply ra = {.device_id = "dev-2", .bucket = &bk, .puts = puts, .n_puts = 2};
+	aw_write w = {.kind = AW_W_REMOTE_APPLY, .remote = &ra};
+	aw_event_row *r;
+	int64_t seq0, seq1;
+	char buf[1024] = "";
+	aw_bucket got;
+
+	puts[0].id = 7, puts[0].has_id = true;
+	puts[1].id = 8, puts[1].has_id = true;
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(aw_reader_last_seq(&seq0, f->r), 0);
+	assert_int_equal(aw_store_write(f->s, &w), 0); /* again: nothing changes */
+	assert_int_equal(aw_reader_last_seq(&seq1, f->r), 0);
+	assert_int_equal(seq0, seq1);
+	assert_int_equal(rows(f, bk.id, 0, AW_NS_MAX, 0, &r), 2);
+	free(r);
+	assert_int_equal(aw_reader_bucket(&got, f->r, bk.id), 0);
+	assert_string_equal(got.remote_device, "dev-2");
+	aw_bucket_clear(&got);
+	/* a grown event replaces in place */
+	puts[1].duration = S(5);
+	ra.n_puts = 1;
+	ra.puts = &puts[1];
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(rows(f, bk.id, 0, AW_NS_MAX, 0, &r), 2);
+	assert_int_equal(r[0].duration, S(5));
+	free(r);
+	/* delete by source id */
+	ra.n_puts = 0;
+	ra.dels = dels;
+	ra.n_dels = 1;
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(rows(f, bk.id, 0, AW_NS_MAX, 0, &r), 1);
+	free(r);
+	/* remote changes never show in this device's change feed */
+	assert_int_equal(aw_reader_changes(f->r, 0, collect, buf), 0);
+	assert_string_equal(buf, "");
+	/* another device cannot take the id; a local bucket cannot be overwritten */
+	ra.device_id = "dev-3";
+	assert_int_equal(aw_store_write(f->s, &w), AW_EEXISTS);
+	create_bucket(f, "mine");
+	bk.id = "mine";
+	ra.device_id = "dev-2";
+	assert_int_equal(aw_store_write(f->s, &w), AW_EEXISTS);
+}
+
+static void test_private_state(void **state)
+{
+	fixture *f = *state;
+	aw_write w = {.kind = AW_W_STATE_SET, .key = "sync.cursor", .value = "42"};
+	char *v = NULL;
+
+	assert_int_equal(aw_reader_state(&v, f->r, "sync.cursor"), AW_ENOTFOUND);
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(aw_reader_state(&v, f->r, "sync.cursor"), 0);
+	assert_string_equal(v, "42");
+	free(v);
+	w.value = NULL;
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(aw_reader_state(&v, f->r, "sync.cursor"), AW_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +528,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_explicit_id_replaces_in_any_bucket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_merge_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_bucket_is_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_apply_is_idempotent_and_excluded_from_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_state, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

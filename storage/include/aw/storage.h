@@ -102,7 +102,24 @@ typedef enum aw_write_kind {
 	AW_W_SETTING_SET,     /* key, value (JSON text) */
 	AW_W_SETTING_DELETE,  /* key */
 	AW_W_SYNC_BARRIER,    /* nothing; completes after everything queued before it */
+	AW_W_REMOTE_APPLY,    /* remote: apply another device's changes to a remote bucket */
+	AW_W_STATE_SET,       /* key, value: private state of a module (e.g. sync cursors) */
 } aw_write_kind;
+
+/* Another device's changes to one of its buckets, as sync imports them. Events are
+ * identified by their id on the origin device (the source id); storage maps each to a
+ * local event id, so applying the same changes twice changes nothing. */
+typedef struct aw_remote_apply {
+	const char *device_id;   /* the origin device */
+	const aw_bucket *bucket; /* local id under which the bucket appears, and its fields;
+	                          * created (read-only, marked remote) when missing. A local
+	                          * bucket, or one of another device, with that id: AW_EEXISTS */
+	const aw_event *puts;    /* new or changed events; event.id = source id (has_id set) */
+	size_t n_puts;
+	const int64_t *dels;     /* source ids of deleted events */
+	size_t n_dels;
+	bool delete_bucket;      /* remove the whole remote bucket (puts/dels ignored) */
+} aw_remote_apply;
 
 /* One bucket of an import document. */
 typedef struct aw_import_bucket {
@@ -125,8 +142,9 @@ struct aw_write {
 	int64_t event_id;             /* EVENT_DELETE */
 	aw_import_bucket *imports;    /* IMPORT */
 	size_t n_imports;
-	const char *key;              /* SETTING_* */
-	const char *value;            /* SETTING_SET, JSON text */
+	aw_remote_apply *remote;      /* REMOTE_APPLY */
+	const char *key;              /* SETTING_*, STATE_SET */
+	const char *value;            /* SETTING_SET (JSON text), STATE_SET (any text; NULL deletes) */
 	bool allow_remote;            /* permit writes to remote buckets (sync only) */
 	const char *remote_device;    /* BUCKET_CREATE by sync: marks the bucket remote */
 
@@ -225,9 +243,31 @@ int aw_reader_setting(char **out, aw_reader *r, const char *key);
 int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r);
 void aw_strings_free(char **v, size_t n);
 
-/* ---- change feed (for sync) ---------------------------------------------------- */
+/* ---- change feed and private state (for sync) ------------------------------------ */
 
 /* The highest change sequence number committed so far. */
 int aw_reader_last_seq(int64_t *out, aw_reader *r);
+
+/* One change of this device's own buckets. Pointers are borrowed for the callback. */
+typedef struct aw_change {
+	int64_t seq;
+	const char *bucket_id;
+	enum { AW_CHANGE_PUT, AW_CHANGE_DEL, AW_CHANGE_BUCKET_DEL } kind;
+	int64_t event_id;            /* PUT, DEL */
+	aw_ns start, duration;       /* PUT */
+	const char *data;            /* PUT: canonical JSON */
+	size_t data_len;
+} aw_change;
+
+/* Call cb for every change with seq > since, in seq order, of buckets that are not
+ * remote: PUT for every event whose last write is newer than `since` (its current
+ * state), DEL for every deletion, BUCKET_DEL for every bucket deletion. A non-zero
+ * return from cb stops and is returned. Use inside aw_reader_begin/end for a
+ * consistent cut, and read aw_reader_last_seq in the same snapshot. */
+int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw_change *c), void *ctx);
+
+/* A module's private state value (written with AW_W_STATE_SET), or AW_ENOTFOUND.
+ * Caller frees *out with free(). */
+int aw_reader_state(char **out, aw_reader *r, const char *key);
 
 #endif
