@@ -23,6 +23,7 @@ void api_settings_all(request *rq);
 void api_setting_get(request *rq);
 void api_setting_set(request *rq);
 void api_setting_delete(request *rq);
+void api_privacy_redact(request *rq);
 
 /* The path parameter of an event id; false (after answering 422) if not an integer. */
 bool parse_event_id(request *rq, const char *s, int64_t *out);

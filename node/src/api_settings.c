@@ -7,6 +7,7 @@
 
 #include "api.h"
 #include "aw/json.h"
+#include "aw/privacy.h"
 #include "body.h"
 
 static bool key_ok(request *rq)
@@ -85,6 +86,17 @@ void api_setting_set(request *rq)
 		return;
 	text = aw_json_canonical_dup(v, NULL);
 	json_decref(v);
+	if (!strcmp(rq->segs[3], "privacy_filters")) {
+		/* Rules take effect on the next write, so a broken rule is refused here rather
+		 * than silently ignored (which would store what the user meant to hide). */
+		aw_privacy *p;
+		if (aw_privacy_parse(&p, text, strlen(text), false)) {
+			respond_message(rq, 400, "%s", aw_error_last());
+			free(text);
+			return;
+		}
+		aw_privacy_free(p);
+	}
 	rq->state = text;
 	rq->state_free = free;
 	rq->w.kind = AW_W_SETTING_SET;
@@ -100,4 +112,56 @@ void api_setting_delete(request *rq)
 	rq->w.kind = AW_W_SETTING_DELETE;
 	rq->w.key = rq->segs[3];
 	submit_write(rq, after_set);
+}
+
+typedef struct redact_state {
+	char *rule;
+} redact_state;
+
+static void after_redact(request *rq)
+{
+	aw_buf b = AW_BUF_INIT;
+
+	if (rq->w.status) {
+		respond_store_error(rq, rq->w.status, rq->w.error);
+		return;
+	}
+	aw_buf_printf(&b, "{\"dropped\":%lld,\"redacted\":%lld,\"dry_run\":%s}", (long long)rq->w.out_dropped,
+		      (long long)rq->w.out_redacted, rq->w.dry_run ? "true" : "false");
+	respond_json_buf(rq, 200, &b);
+}
+
+/* POST /api/0/privacy/redact: apply one privacy rule to stored events (awnode's own
+ * route, used by `awnode redact` and the web UI). Body: a rule plus "dry_run". */
+void api_privacy_redact(request *rq)
+{
+	json_t *v = body_json(rq), *dry;
+	aw_privacy *p;
+	char *text;
+
+	if (!v)
+		return;
+	if (!json_is_object(v)) {
+		json_decref(v);
+		respond_catcher(rq, 422, "expected a privacy rule object");
+		return;
+	}
+	dry = json_object_get(v, "dry_run");
+	rq->w.dry_run = json_is_true(dry);
+	json_object_del(v, "dry_run");
+	if (!json_object_get(v, "enabled"))
+		json_object_set_new(v, "enabled", json_true());
+	text = aw_json_canonical_dup(v, NULL);
+	json_decref(v);
+	if (aw_privacy_parse(&p, text, strlen(text), true)) {
+		respond_message(rq, 400, "%s", aw_error_last());
+		free(text);
+		return;
+	}
+	aw_privacy_free(p);
+	rq->state = text;
+	rq->state_free = free;
+	rq->w.kind = AW_W_REDACT;
+	rq->w.value = text;
+	submit_write(rq, after_redact);
 }

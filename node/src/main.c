@@ -8,6 +8,7 @@
 
 #include "aw/config.h"
 #include "aw/storage.h"
+#include "cli.h"
 #include "http.h"
 #include "log.h"
 #include "server.h"
@@ -24,6 +25,7 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  serve      run the node (REST API, query API, web UI)\n"
+		"  redact     apply a privacy rule to stored events\n"
 #ifdef AW_HAVE_QUERY
 		"  query      run a query file against the local database or a running node\n"
 #endif
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "redact"))
+		return cmd_redact(argc - 1, argv + 1);
 #ifdef AW_HAVE_QUERY
 	if (!strcmp(argv[1], "query"))
 		return aw_query_cli_main(argc - 1, argv + 1);

@@ -45,6 +45,7 @@ static const route routes[] = {
 	{M_GET, {"api", "0", "settings", ":"}, 0, api_setting_get},
 	{M_POST, {"api", "0", "settings", ":"}, R_JSON, api_setting_set},
 	{M_DELETE, {"api", "0", "settings", ":"}, 0, api_setting_delete},
+	{M_POST, {"api", "0", "privacy", "redact"}, R_JSON, api_privacy_redact},
 };
 
 static bool path_matches(const route *r, request *rq)

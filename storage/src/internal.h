@@ -40,13 +40,15 @@ enum {
 	ST_INTERN_FIND, ST_INTERN_ADD,
 	ST_EV_INSERT, ST_EV_BY_ID, ST_EV_DELETE, ST_EV_UPDATE_DUR, ST_EV_LAST,
 	ST_EV_RANGE_IDENT,
-	ST_TOMB, ST_BUCKET_ROW, ST_META_SET, ST_MAP_FIND, ST_MAP_ADD, ST_MAP_DEL,
+	ST_TOMB, ST_BUCKET_ROW, ST_META_SET, ST_MAP_FIND, ST_MAP_ADD, ST_MAP_DEL, ST_DATA_TEXT,
 	ST_COUNT
 };
 
 struct aw_store {
 	char *path;
 	sqlite3 *db;
+	int lock_fd;          /* flock on <db>.lock: one writing process per database */
+	struct aw_privacy *privacy; /* rules from the privacy_filters setting, or NULL */
 	aw_store_options opts;
 
 	pthread_t thread;

@@ -6,8 +6,12 @@
  * is what makes group commit automatic: whatever arrived while the previous batch was
  * committing becomes the next batch.
  */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -99,8 +103,21 @@ int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts
 	if (s->opts.max_batch <= 0)
 		s->opts.max_batch = 1024;
 	s->path = aw_strdup(path);
+	s->lock_fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	/* The writer keeps counters and caches in memory, so a second writing process would
+	 * hand out the same event ids. An advisory lock beside the file keeps it to one;
+	 * the kernel drops it when the process dies, even by kill -9. */
+	{
+		char lock[4096];
+		snprintf(lock, sizeof(lock), "%s.lock", path);
+		s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (s->lock_fd >= 0 && flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+			rc = aw_error_set(AW_EBUSY, "database %s is in use by another awnode process", path);
+			goto fail;
+		}
+	}
 
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -142,6 +159,8 @@ void aw_store_close(aw_store *s)
 	aw_writer_free_state(s);
 	if (s->db)
 		sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s->path);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/privacy.h"
 #include "internal.h"
 
 #define INTERN_MAX_BYTES (8u << 20)
@@ -107,6 +108,8 @@ void aw_writer_free_state(aw_store *s)
 	s->buckets = NULL;
 	s->n_buckets = s->cap_buckets = 0;
 	intern_clear(s);
+	aw_privacy_free(s->privacy);
+	s->privacy = NULL;
 }
 
 static int64_t meta_get(aw_store *s, const char *key)
@@ -121,6 +124,26 @@ static int64_t meta_get(aw_store *s, const char *key)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* (Re)load the privacy rules from the settings table. Rules were validated when they
+ * were posted; a row that does not parse (edited by hand) loads no rules, logged once. */
+static int privacy_reload(aw_store *s)
+{
+	sqlite3_stmt *st;
+	aw_privacy *p = NULL;
+
+	aw_privacy_free(s->privacy);
+	s->privacy = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE key = 'privacy_filters'", -1, &st,
+			       NULL) != SQLITE_OK)
+		return aw_db_error(s->db, "loading privacy filters");
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    aw_privacy_parse(&p, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+			     false) == 0)
+		s->privacy = p;
+	sqlite3_finalize(st);
+	return 0;
 }
 
 int aw_writer_load(aw_store *s)
@@ -146,7 +169,7 @@ int aw_writer_load(aw_store *s)
 		return aw_db_error(s->db, "loading buckets");
 	s->next_id = s->stored_next_id = meta_get(s, "next_event_id");
 	s->seq = s->stored_seq = meta_get(s, "seq");
-	return 0;
+	return privacy_reload(s);
 }
 
 /* ---- data interning ---------------------------------------------------------- */
@@ -504,6 +527,25 @@ static wbucket *writable_bucket(aw_store *s, aw_write *w, const char *name)
 	return b;
 }
 
+/* Privacy filters for an event about to be stored in a bucket of this device. Returns
+ * KEEP (store *e), DROP, or REDACT with *red a copy of *e whose data the caller frees. */
+static int privacy_check(aw_store *s, const wbucket *b, const aw_event *e, aw_event *red)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (b->remote || !s->privacy)
+		return AW_PRIVACY_KEEP;
+	rc = aw_privacy_apply(s->privacy, b->name, e->data, e->data_len, &data, &len);
+	if (rc == AW_PRIVACY_REDACT) {
+		*red = *e;
+		red->data = data;
+		red->data_len = len;
+	}
+	return rc;
+}
+
 /* An explicit id replaces the event holding it in any bucket (reference quirk); that
  * must not become a back door into a remote bucket. */
 static int check_id_owner(aw_store *s, aw_write *w, const aw_event *e)
@@ -544,10 +586,22 @@ static int insert_events(aw_store *s, aw_write *w, wbucket *b, const aw_event *e
 	if (check_events(s, w, ev, n))
 		return w->status;
 	out_alloc(w, n);
+	w->n_out_events = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (event_put(s, w, b, &ev[i], &row))
+		aw_event red;
+		int pv = privacy_check(s, b, &ev[i], &red);
+		const aw_event *e = pv == AW_PRIVACY_REDACT ? &red : &ev[i];
+		int rc;
+
+		if (pv == AW_PRIVACY_DROP)
+			continue;
+		rc = event_put(s, w, b, e, &row);
+		if (!rc)
+			out_event(w, w->n_out_events++, &row, e->data, e->data_len);
+		if (pv == AW_PRIVACY_REDACT)
+			free(red.data);
+		if (rc)
 			return AW_ERROR;
-		out_event(w, i, &row, ev[i].data, ev[i].data_len);
 	}
 	/* Like the reference, an insert invalidates the heartbeat cache: the next heartbeat
 	 * merges against the event with the latest start, whichever that now is. */
@@ -667,14 +721,16 @@ static int load_last(aw_store *s, aw_write *w, wbucket *b)
 
 /* Reference §5.1: merge when the data is equal, the heartbeat does not start before the
  * last event, and it starts no later than last end + pulsetime (inclusive). */
+static int heartbeat_dropped(aw_store *s, aw_write *w, wbucket *b, const aw_event *h);
+static int heartbeat_store(aw_store *s, aw_write *w, wbucket *b, const aw_event *h);
+
 static int op_heartbeat(aw_store *s, aw_write *w)
 {
 	wbucket *b = writable_bucket(s, w, w->bucket_id);
 	const aw_event *h = w->events;
-	aw_event_row *l, row;
-	int64_t data_id;
-	aw_ns l_end, h_end, end;
-	sqlite3_stmt *st;
+
+	aw_event red;
+	int pv;
 
 	if (!b)
 		return w->status;
@@ -682,9 +738,51 @@ static int op_heartbeat(aw_store *s, aw_write *w)
 		return w->status;
 	if (!b->has_last && load_last(s, w, b))
 		return AW_ERROR;
+	out_alloc(w, 1);
+	pv = privacy_check(s, b, h, &red);
+	if (pv == AW_PRIVACY_DROP)
+		return heartbeat_dropped(s, w, b, h);
+	if (pv == AW_PRIVACY_REDACT) {
+		int rc = heartbeat_store(s, w, b, &red);
+		free(red.data);
+		return rc;
+	}
+	return heartbeat_store(s, w, b, h);
+}
+
+/* A heartbeat a privacy rule dropped is answered like the reference's datastore does:
+ * with the bucket's last event (or the heartbeat itself, without id, if there is none). */
+static int heartbeat_dropped(aw_store *s, aw_write *w, wbucket *b, const aw_event *h)
+{
+	sqlite3_stmt *st;
+
+	if (!b->has_last) {
+		aw_event *o = &w->out_events[0];
+		*o = *h;
+		o->has_id = false;
+		o->data = aw_strndup(h->data, h->data_len);
+		return 0;
+	}
+	st = aw_db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
+	if (!st)
+		return fail_sql(s, w, "reading event data");
+	sqlite3_bind_int64(st, 1, b->last.data_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return fail_sql(s, w, "reading event data");
+	out_event(w, 0, &b->last, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int heartbeat_store(aw_store *s, aw_write *w, wbucket *b, const aw_event *h)
+{
+	aw_event_row *l, row;
+	int64_t data_id;
+	aw_ns l_end, h_end, end;
+	sqlite3_stmt *st;
+
 	if (intern(s, w, h->data, h->data_len, &data_id))
 		return AW_ERROR;
-	out_alloc(w, 1);
 	l = &b->last;
 	l_end = l->start + l->duration;
 	h_end = h->start + h->duration;
@@ -813,12 +911,18 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 		return fail_sql(s, w, "reading events to merge");
 	}
 	for (size_t i = 0; i < ib->n_events; i++) {
-		const aw_event *e = &ib->events[i];
-		if (intern(s, w, e->data, e->data_len, &data_id))
-			goto sql_failed;
-		if (ident_has(&set, e->start, e->duration, data_id))
+		aw_event red;
+		int pv = privacy_check(s, b, &ib->events[i], &red), rc;
+		const aw_event *e = pv == AW_PRIVACY_REDACT ? &red : &ib->events[i];
+
+		if (pv == AW_PRIVACY_DROP)
 			continue;
-		if (event_put(s, w, b, e, &row))
+		rc = intern(s, w, e->data, e->data_len, &data_id);
+		if (!rc && !ident_has(&set, e->start, e->duration, data_id))
+			rc = event_put(s, w, b, e, &row);
+		if (pv == AW_PRIVACY_REDACT)
+			free(red.data);
+		if (rc)
 			goto sql_failed;
 	}
 	free(set.slots);
@@ -855,9 +959,16 @@ static int op_import(aw_store *s, aw_write *w)
 		}
 		if (create_bucket_row(s, w, &ib->bucket, w->remote_device, &b))
 			return AW_ERROR;
-		for (size_t j = 0; j < ib->n_events; j++)
-			if (event_put(s, w, b, &ib->events[j], &row))
+		for (size_t j = 0; j < ib->n_events; j++) {
+			aw_event red;
+			int pv = privacy_check(s, b, &ib->events[j], &red), rc = 0;
+			if (pv != AW_PRIVACY_DROP)
+				rc = event_put(s, w, b, pv == AW_PRIVACY_REDACT ? &red : &ib->events[j], &row);
+			if (pv == AW_PRIVACY_REDACT)
+				free(red.data);
+			if (rc)
 				return AW_ERROR;
+		}
 	}
 	return 0;
 }
@@ -877,7 +988,11 @@ static int op_setting(aw_store *s, aw_write *w, bool set)
 		sqlite3_bind_text(st, 2, w->value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "saving setting");
+	if (rc != SQLITE_DONE)
+		return fail_sql(s, w, "saving setting");
+	if (!strcmp(w->key, "privacy_filters") && privacy_reload(s))
+		return fail_sql(s, w, "loading privacy filters");
+	return 0;
 }
 
 static int map_find(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t *local_id)
@@ -1037,6 +1152,110 @@ static int op_state_set(aw_store *s, aw_write *w)
 	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "saving state");
 }
 
+/* Collect the integers a one-parameter query returns. Caller frees *out. */
+static int collect_ids(aw_store *s, aw_write *w, const char *sql, int64_t a, int64_t b, int64_t **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(s, w, "reading events");
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*out = realloc(*out, cap * sizeof(**out));
+			if (!*out)
+				abort();
+		}
+		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "reading events");
+}
+
+/* Redact one bucket: the rule is evaluated once per distinct data value, then every
+ * event holding that value is deleted (drop) or moved to the redacted value (redact,
+ * with a new change sequence so sync publishes it). */
+static int redact_bucket(aw_store *s, aw_write *w, wbucket *b, const aw_privacy *rule)
+{
+	sqlite3_stmt *st;
+	int64_t *datas = NULL, *ids = NULL, new_id;
+	size_t n_datas = 0, n_ids;
+	int rc = collect_ids(s, w, "SELECT DISTINCT data FROM events WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
+			     &datas, &n_datas);
+
+	for (size_t i = 0; !rc && i < n_datas; i++) {
+		char *text = NULL, *red = NULL;
+		size_t len = 0, red_len = 0;
+		int pv;
+		bool found;
+
+		st = aw_db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
+		if (!st) {
+			rc = fail_sql(s, w, "reading event data");
+			break;
+		}
+		sqlite3_bind_int64(st, 1, datas[i]);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			len = (size_t)sqlite3_column_bytes(st, 0);
+			text = aw_strndup((const char *)sqlite3_column_text(st, 0), len);
+		}
+		sqlite3_reset(st);
+		pv = text ? aw_privacy_apply(rule, b->name, text, len, &red, &red_len) : AW_PRIVACY_KEEP;
+		free(text);
+		if (pv == AW_PRIVACY_KEEP)
+			continue;
+		rc = collect_ids(s, w, "SELECT id FROM events WHERE bucket = ?1 AND data = ?2", b->rowid, datas[i],
+				 &ids, &n_ids);
+		if (!rc && pv == AW_PRIVACY_DROP)
+			w->out_dropped += (int64_t)n_ids;
+		if (!rc && pv == AW_PRIVACY_REDACT)
+			w->out_redacted += (int64_t)n_ids;
+		if (!rc && !w->dry_run && pv == AW_PRIVACY_DROP)
+			for (size_t j = 0; !rc && j < n_ids; j++)
+				rc = event_remove(s, w, ids[j], b, &found);
+		if (!rc && !w->dry_run && pv == AW_PRIVACY_REDACT) {
+			rc = intern(s, w, red, red_len, &new_id);
+			if (!rc && sqlite3_prepare_v2(s->db, "UPDATE events SET data = ?, seq = ? WHERE bucket = ? AND data = ?",
+						      -1, &st, NULL) == SQLITE_OK) {
+				sqlite3_bind_int64(st, 1, new_id);
+				sqlite3_bind_int64(st, 2, ++s->seq);
+				sqlite3_bind_int64(st, 3, b->rowid);
+				sqlite3_bind_int64(st, 4, datas[i]);
+				rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, w, "redacting events");
+				sqlite3_finalize(st);
+			} else if (!rc) {
+				rc = fail_sql(s, w, "redacting events");
+			}
+		}
+		free(red);
+		free(ids);
+		ids = NULL;
+	}
+	free(datas);
+	b->has_last = false;
+	return rc;
+}
+
+static int op_redact(aw_store *s, aw_write *w)
+{
+	aw_privacy *rule;
+	int rc = 0;
+
+	if (!w->value || aw_privacy_parse(&rule, w->value, strlen(w->value), true))
+		return fail(w, AW_EINVALID, "%s", aw_error_last());
+	for (size_t i = 0; !rc && i < s->n_buckets; i++)
+		if (!s->buckets[i].remote)
+			rc = redact_bucket(s, w, &s->buckets[i], rule);
+	aw_privacy_free(rule);
+	return rc;
+}
+
 static int apply(aw_store *s, aw_write *w)
 {
 	switch (w->kind) {
@@ -1051,6 +1270,7 @@ static int apply(aw_store *s, aw_write *w)
 	case AW_W_SYNC_BARRIER: return 0;
 	case AW_W_REMOTE_APPLY: return op_remote_apply(s, w);
 	case AW_W_STATE_SET: return op_state_set(s, w);
+	case AW_W_REDACT: return op_redact(s, w);
 	}
 	return fail(w, AW_EINVALID, "%s", "unknown write");
 }

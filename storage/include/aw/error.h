@@ -17,6 +17,7 @@ enum {
 	AW_ERANGE = -5,     /* value outside what can be represented (e.g. timestamp) */
 	AW_EREADONLY = -6,  /* write to a remote (synced) bucket */
 	AW_ESHUTDOWN = -7,  /* the store is closing and takes no more writes */
+	AW_EBUSY = -8,      /* the database is open in another awnode process */
 };
 
 /* Set the calling thread's last-error message (printf-style). Always returns `code`. */

@@ -104,6 +104,8 @@ typedef enum aw_write_kind {
 	AW_W_SYNC_BARRIER,    /* nothing; completes after everything queued before it */
 	AW_W_REMOTE_APPLY,    /* remote: apply another device's changes to a remote bucket */
 	AW_W_STATE_SET,       /* key, value: private state of a module (e.g. sync cursors) */
+	AW_W_REDACT,          /* value: one privacy rule (JSON object) applied to stored events
+	                       * of this device's buckets; dry_run only counts */
 } aw_write_kind;
 
 /* Another device's changes to one of its buckets, as sync imports them. Events are
@@ -146,6 +148,7 @@ struct aw_write {
 	const char *key;              /* SETTING_*, STATE_SET */
 	const char *value;            /* SETTING_SET (JSON text), STATE_SET (any text; NULL deletes) */
 	bool allow_remote;            /* permit writes to remote buckets (sync only) */
+	bool dry_run;                 /* REDACT */
 	const char *remote_device;    /* BUCKET_CREATE by sync: marks the bucket remote */
 
 	/* outputs, valid in `done` and after aw_store_write returns */
@@ -154,6 +157,8 @@ struct aw_write {
 	aw_event *out_events;         /* inserted/merged events with ids; freed by
 	                               * aw_write_clear. For HEARTBEAT: one event. */
 	size_t n_out_events;
+	int64_t out_dropped;          /* REDACT: events deleted (or that would be) */
+	int64_t out_redacted;         /* REDACT: events rewritten (or that would be) */
 
 	/* completion: called on the writer thread once the write is committed (or failed).
 	 * May be NULL when using aw_store_write. */
