@@ -74,70 +74,62 @@ static void respond_export(request *rq, aw_buf *b)
 	rq->resp_ctype = NULL;
 }
 
-static void read_bucket_export(request *rq, aw_reader *r)
+int export_document(aw_buf *out, aw_reader *r, const char *bucket_id, char **single_id)
 {
-	aw_bucket bk;
-	aw_buf b = AW_BUF_INIT;
+	aw_bucket *bks = NULL;
+	size_t n = 0;
 	int rc;
 
-	if (aw_reader_begin(r)) {
-		respond_store_error(rq, AW_ERROR, aw_error_last());
-		return;
+	if ((rc = aw_reader_begin(r)))
+		return rc;
+	if (bucket_id) {
+		bks = calloc(1, sizeof(*bks));
+		if (!bks)
+			abort();
+		rc = aw_reader_bucket(bks, r, bucket_id);
+		n = rc ? 0 : 1;
+	} else {
+		rc = aw_reader_buckets(&bks, &n, r, 0);
 	}
-	rc = aw_reader_bucket(&bk, r, rq->segs[3]);
-	if (!rc) {
-		aw_buf_puts(&b, "{\"buckets\":{");
-		rc = export_bucket(&b, r, &bk);
-		aw_buf_puts(&b, "}}");
-		aw_bucket_clear(&bk);
+	aw_buf_puts(out, "{\"buckets\":{");
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (i)
+			aw_buf_putc(out, ',');
+		rc = export_bucket(out, r, &bks[i]);
 	}
+	aw_buf_puts(out, "}}");
 	aw_reader_end(r);
+	if (single_id)
+		*single_id = n == 1 ? strdup(bks[0].id) : NULL;
+	aw_buckets_free(bks, n);
+	return rc;
+}
+
+static void read_export(request *rq, aw_reader *r)
+{
+	const char *id = rq->nsegs == 5 ? rq->segs[3] : NULL;
+	aw_buf b = AW_BUF_INIT;
+	char *single = NULL;
+	int rc = export_document(&b, r, id, &single);
+
 	if (rc) {
+		free(single);
 		aw_buf_free(&b);
 		respond_store_error(rq, rc, aw_error_last());
 		return;
 	}
-	set_disposition(rq, rq->segs[3]);
+	/* one bucket (also in a full export) names the file, as in the reference */
+	set_disposition(rq, single);
+	free(single);
 	respond_export(rq, &b);
 }
 
 void api_bucket_export(request *rq)
 {
-	submit_read(rq, read_bucket_export);
-}
-
-static void read_export_all(request *rq, aw_reader *r)
-{
-	aw_bucket *bks = NULL;
-	size_t n = 0;
-	aw_buf b = AW_BUF_INIT;
-	int rc;
-
-	if (aw_reader_begin(r)) {
-		respond_store_error(rq, AW_ERROR, aw_error_last());
-		return;
-	}
-	rc = aw_reader_buckets(&bks, &n, r, 0);
-	aw_buf_puts(&b, "{\"buckets\":{");
-	for (size_t i = 0; i < n && !rc; i++) {
-		if (i)
-			aw_buf_putc(&b, ',');
-		rc = export_bucket(&b, r, &bks[i]);
-	}
-	aw_buf_puts(&b, "}}");
-	aw_reader_end(r);
-	if (rc) {
-		aw_buckets_free(bks, n);
-		aw_buf_free(&b);
-		respond_store_error(rq, rc, aw_error_last());
-		return;
-	}
-	set_disposition(rq, n == 1 ? bks[0].id : NULL);
-	aw_buckets_free(bks, n);
-	respond_export(rq, &b);
+	submit_read(rq, read_export);
 }
 
 void api_export_all(request *rq)
 {
-	submit_read(rq, read_export_all);
+	submit_read(rq, read_export);
 }

@@ -243,7 +243,7 @@ static int chunk_wait(import_job *j, chunk *c)
 	return rc;
 }
 
-static int chunk_submit(import_job *j, chunk *c, request *rq, const aw_bucket *meta, bool has_created)
+static int chunk_submit(import_job *j, chunk *c, aw_store *store, const aw_bucket *meta, bool has_created)
 {
 	memset(&c->w, 0, sizeof(c->w));
 	c->ib.bucket = *meta; /* borrowed: the job owns the strings */
@@ -255,7 +255,7 @@ static int chunk_submit(import_job *j, chunk *c, request *rq, const aw_bucket *m
 	c->w.ctx = j;
 	c->done = false;
 	c->in_flight = true;
-	if (aw_store_submit(rq->n->store, &c->w)) {
+	if (aw_store_submit(store, &c->w)) {
 		c->in_flight = false;
 		c->w.status = AW_ESHUTDOWN;
 		snprintf(c->w.error, sizeof(c->w.error), "%s", aw_error_last());
@@ -265,7 +265,7 @@ static int chunk_submit(import_job *j, chunk *c, request *rq, const aw_bucket *m
 }
 
 /* Pass 2: events bucket by bucket, in chunks, two writes in flight at most. */
-static int import_events(import_job *j, request *rq, chunk **failed)
+static int import_events(import_job *j, aw_store *store, chunk **failed)
 {
 	int cur = 0, rc;
 
@@ -293,7 +293,7 @@ static int import_events(import_job *j, request *rq, chunk **failed)
 			if (event_from_text(&c->ib.events[c->ib.n_events], vs, ve, err, sizeof(err)) == 0)
 				c->ib.n_events++;
 			if (c->ib.n_events >= CHUNK) {
-				if (chunk_submit(j, c, rq, &b->meta.bucket, b->meta.has_created))
+				if (chunk_submit(j, c, store, &b->meta.bucket, b->meta.has_created))
 					return *failed = c, AW_ESHUTDOWN;
 				any = true;
 				cur ^= 1;
@@ -303,7 +303,7 @@ static int import_events(import_job *j, request *rq, chunk **failed)
 		}
 		if (j->chunks[cur].ib.n_events || !any) {
 			chunk *c = &j->chunks[cur];
-			if (chunk_submit(j, c, rq, &b->meta.bucket, b->meta.has_created))
+			if (chunk_submit(j, c, store, &b->meta.bucket, b->meta.has_created))
 				return *failed = c, AW_ESHUTDOWN;
 			cur ^= 1;
 			if ((rc = chunk_wait(j, &j->chunks[cur])))
@@ -316,17 +316,27 @@ static int import_events(import_job *j, request *rq, chunk **failed)
 	return 0;
 }
 
-static void run_import(request *rq, aw_reader *r)
+static import_job *job_new(const char *doc, size_t len)
 {
-	import_job *j = rq->state;
-	chunk *failed = NULL;
-	char err[512];
-	int rc = scan_document(j, err, sizeof(err));
+	import_job *j = calloc(1, sizeof(*j));
 
-	if (rc) {
-		respond_catcher(rq, rc, "%s", err);
-		return;
-	}
+	if (!j)
+		abort();
+	j->doc = doc;
+	j->len = len;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	return j;
+}
+
+int import_document(aw_store *store, aw_reader *r, const char *doc, size_t len, char *err, size_t errlen)
+{
+	import_job *j = job_new(doc, len);
+	chunk *failed = NULL;
+	int rc = scan_document(j, err, errlen);
+
+	if (rc)
+		goto out;
 	/* Refuse before writing anything if any target is a remote (read-only) bucket. */
 	for (size_t i = 0; i < j->n; i++) {
 		aw_bucket existing;
@@ -334,13 +344,14 @@ static void run_import(request *rq, aw_reader *r)
 			bool remote = existing.remote_device != NULL;
 			aw_bucket_clear(&existing);
 			if (remote) {
-				respond_message(rq, 403, "Bucket '%s' is a remote (synced) bucket and cannot be imported into",
-						j->buckets[i].meta.bucket.id);
-				return;
+				snprintf(err, errlen, "Bucket '%s' is a remote (synced) bucket and cannot be imported into",
+					 j->buckets[i].meta.bucket.id);
+				rc = 403;
+				goto out;
 			}
 		}
 	}
-	rc = import_events(j, rq, &failed);
+	rc = import_events(j, store, &failed);
 	for (int i = 0; i < 2; i++) {
 		int wrc = chunk_wait(j, &j->chunks[i]);
 		if (!rc && wrc) {
@@ -348,15 +359,37 @@ static void run_import(request *rq, aw_reader *r)
 			failed = &j->chunks[i];
 		}
 	}
-	if (rc)
-		respond_store_error(rq, rc, failed ? failed->w.error : aw_error_last());
-	else
+	if (rc) {
+		snprintf(err, errlen, "%s", failed ? failed->w.error : aw_error_last());
+		rc = rc == AW_EREADONLY ? 403 : rc == AW_ESHUTDOWN ? 503 : 500;
+	}
+out:
+	free_job(j);
+	return rc;
+}
+
+typedef struct import_request {
+	const char *doc;
+	size_t len;
+} import_request;
+
+static void run_import(request *rq, aw_reader *r)
+{
+	import_request *ir = rq->state;
+	char err[512];
+	int status = import_document(rq->n->store, r, ir->doc, ir->len, err, sizeof(err));
+
+	if (!status)
 		respond_empty(rq, 200);
+	else if (status == 400 || status == 422)
+		respond_catcher(rq, status, "%s", err);
+	else
+		respond_message(rq, status, "%s", err);
 }
 
 void api_import(request *rq)
 {
-	import_job *j;
+	import_request *ir;
 	const char *doc = rq->body.data;
 	size_t len = rq->body.len;
 
@@ -368,14 +401,12 @@ void api_import(request *rq)
 		respond_catcher(rq, 400, "the import document is empty");
 		return;
 	}
-	j = calloc(1, sizeof(*j));
-	if (!j)
+	ir = calloc(1, sizeof(*ir));
+	if (!ir)
 		abort();
-	j->doc = doc;
-	j->len = len;
-	pthread_mutex_init(&j->mu, NULL);
-	pthread_cond_init(&j->cv, NULL);
-	rq->state = j;
-	rq->state_free = free_job;
+	ir->doc = doc;
+	ir->len = len;
+	rq->state = ir;
+	rq->state_free = free;
 	submit_read(rq, run_import);
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 
 int cmd_redact(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* The database a CLI command works on: --dbpath, else the node's default for the mode.
  * Caller frees. */

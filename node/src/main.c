@@ -26,6 +26,8 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  serve      run the node (REST API, query API, web UI)\n"
 		"  redact     apply a privacy rule to stored events\n"
+		"  export     write an export document of one or all buckets\n"
+		"  import     import an export document, or ActivityWatch's database\n"
 #ifdef AW_HAVE_QUERY
 		"  query      run a query file against the local database or a running node\n"
 #endif
@@ -91,6 +93,10 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "redact"))
 		return cmd_redact(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import"))
+		return cmd_import(argc - 1, argv + 1);
 #ifdef AW_HAVE_QUERY
 	if (!strcmp(argv[1], "query"))
 		return aw_query_cli_main(argc - 1, argv + 1);

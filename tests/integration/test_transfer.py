@@ -1,0 +1,161 @@
+"""`awnode export`, `awnode import FILE` and `awnode import activitywatch [PATH]`
+(issue #7): ActivityWatch databases of both schemas are built here with SQL from the
+reference's schema description, imported, compared, and imported again without change."""
+
+import json
+import os
+import sqlite3
+
+import awtest
+
+RUST_V5 = """
+CREATE TABLE buckets (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL, type TEXT NOT NULL,
+  client TEXT NOT NULL, hostname TEXT NOT NULL, created TEXT NOT NULL,
+  data_deprecated TEXT DEFAULT '{}', data TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, bucketrow INTEGER NOT NULL,
+  starttime INTEGER NOT NULL, endtime INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX events_bucketrow_starttime_endtime_index ON events(bucketrow, starttime DESC, endtime);
+CREATE TABLE key_value (key TEXT PRIMARY KEY, value TEXT, last_modified NUMBER NOT NULL);
+PRAGMA user_version = 5;
+"""
+RUST_V1 = """
+CREATE TABLE buckets (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL, type TEXT NOT NULL,
+  client TEXT NOT NULL, hostname TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, bucketrow INTEGER NOT NULL,
+  starttime INTEGER NOT NULL, endtime INTEGER NOT NULL, data TEXT NOT NULL);
+PRAGMA user_version = 1;
+"""
+PEEWEE = """
+CREATE TABLE bucketmodel (key INTEGER PRIMARY KEY, id VARCHAR(255) NOT NULL UNIQUE, created DATETIME NOT NULL,
+  name VARCHAR(255), type VARCHAR(255) NOT NULL, client VARCHAR(255) NOT NULL, hostname VARCHAR(255) NOT NULL,
+  datastr VARCHAR(255));
+CREATE TABLE eventmodel (id INTEGER PRIMARY KEY, bucket_id INTEGER NOT NULL, timestamp DATETIME NOT NULL,
+  duration DECIMAL(10, 5) NOT NULL, datastr VARCHAR(255) NOT NULL);
+"""
+NS = 1_000_000_000
+T0 = 1714557600 * NS  # 2024-05-01T10:00:00Z
+
+
+def make_rust(path, schema=RUST_V5):
+    c = sqlite3.connect(path)
+    c.executescript(schema)
+    data_col = ", data" if "data TEXT NOT NULL DEFAULT" in schema else ""
+    c.execute("INSERT INTO buckets(name, type, client, hostname, created%s) VALUES (?,?,?,?,?%s)" %
+              (data_col, ",?" if data_col else ""),
+              ["aw-watcher-window_old", "currentwindow", "aw-watcher-window", "old", "2024-05-01 09:00:00.123456789+00:00"]
+              + (['{"device_id":"x"}'] if data_col else []))
+    rows = [(1, T0 + i * 10 * NS, T0 + i * 10 * NS + 5 * NS + 123, json.dumps({"title": "t%d" % (i % 3), "app": "a"}))
+            for i in range(50)]
+    c.executemany("INSERT INTO events(bucketrow, starttime, endtime, data) VALUES (?,?,?,?)", rows)
+    c.commit()
+    c.close()
+    return rows
+
+
+def make_peewee(path):
+    c = sqlite3.connect(path)
+    c.executescript(PEEWEE)
+    c.execute("INSERT INTO bucketmodel(key, id, created, type, client, hostname) VALUES (1,?,?,?,?,?)",
+              ["aw-watcher-afk_py", "2024-05-01 09:00:00.5", "afkstatus", "aw-watcher-afk", "py"])
+    c.executemany("INSERT INTO eventmodel(bucket_id, timestamp, duration, datastr) VALUES (1,?,?,?)",
+                  [("2024-05-01 10:00:%02d.250000+00:00" % i, 1.5, '{"status": "afk"}') for i in range(20)])
+    c.commit()
+    c.close()
+
+
+def awnode(node, *args):
+    return awtest.run_awnode(list(args), node.env, timeout=60)
+
+
+def events(client, bid):
+    r = client.get("/api/0/buckets/%s/events" % bid)
+    assert r.status == 200, r
+    return r.json()
+
+
+def test_import_aw_server_rust_db_twice(node_factory, tmp_path):
+    node = node_factory()
+    node.stop()
+    src = str(tmp_path / "sqlite.db")
+    rows = make_rust(src)
+    for _ in range(2):
+        p = awnode(node, "import", "--testing", "activitywatch", src)
+        assert p.returncode == 0, p.stderr
+    node.start()
+    c = node.client()
+    b = c.get("/api/0/buckets/aw-watcher-window_old").json()
+    assert b["created"] == "2024-05-01T09:00:00.123456789Z" and b["data"] == {"device_id": "x"}
+    got = sorted((e["timestamp"], round(e["duration"] * NS), e["data"]) for e in events(c, "aw-watcher-window_old"))
+    assert len(got) == 50
+    assert got[0] == ("2024-05-01T10:00:00Z", 5 * NS + 123, {"app": "a", "title": "t0"})
+    assert c.get("/api/0/buckets/aw-watcher-window_old/events/count").json() == 50
+
+
+def test_import_old_rust_schema_and_peewee(node_factory, tmp_path):
+    node = node_factory()
+    node.stop()
+    v1, py = str(tmp_path / "v1.db"), str(tmp_path / "peewee-sqlite.v2.db")
+    make_rust(v1, RUST_V1)
+    make_peewee(py)
+    for path in (v1, py, py):
+        p = awnode(node, "import", "--testing", "activitywatch", path)
+        assert p.returncode == 0, p.stderr
+    node.start()
+    c = node.client()
+    afk = events(c, "aw-watcher-afk_py")
+    assert len(afk) == 20 and afk[-1] == {"id": afk[-1]["id"], "timestamp": "2024-05-01T10:00:00.250Z",
+                                          "duration": 1.5, "data": {"status": "afk"}}
+    assert c.get("/api/0/buckets/aw-watcher-afk_py").json()["created"] == "2024-05-01T09:00:00.500Z"
+    assert c.get("/api/0/buckets/aw-watcher-window_old/events/count").json() == 50
+
+
+def test_import_activitywatch_default_path_and_errors(node_factory, tmp_path):
+    node = node_factory()
+    node.stop()
+    d = os.path.join(node.xdg["XDG_DATA_HOME"], "activitywatch", "aw-server-rust")
+    p = awnode(node, "import", "--testing", "activitywatch")
+    assert p.returncode != 0 and b"no ActivityWatch database found" in p.stderr
+    os.makedirs(d)
+    make_rust(os.path.join(d, "sqlite.db"))
+    p = awnode(node, "import", "--testing", "activitywatch")
+    assert p.returncode == 0 and b"imported 1 buckets, 50 events" in p.stdout, (p.stdout, p.stderr)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    foreign = str(tmp_path / "foreign.db")
+    sqlite3.connect(foreign).executescript("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+    for path, msg in ((str(junk), b"not a readable SQLite database"), (foreign, b"not an ActivityWatch database"),
+                      (str(tmp_path / "missing.db"), b"cannot read")):
+        p = awnode(node, "import", "--testing", "activitywatch", path)
+        assert p.returncode != 0 and msg in p.stderr and p.stderr.count(b"\n") == 1, (path, p.stderr)
+    # the node owns its database: the direct import refuses while it runs
+    node.start()
+    p = awnode(node, "import", "--testing", "activitywatch", os.path.join(d, "sqlite.db"))
+    assert p.returncode != 0 and b"stop the node first" in p.stderr
+
+
+def test_export_and_import_file_offline_and_online(node_factory, tmp_path):
+    a = node_factory()
+    c = a.client()
+    c.post("/api/0/buckets/b1", json={"type": "t", "client": "c", "hostname": "h"})
+    c.post("/api/0/buckets/b1/events", json=[{"timestamp": "2024-05-01T10:00:00.5Z", "duration": 2.25,
+                                               "data": {"k": "v", "n": 1}}])
+    out = str(tmp_path / "export.json")
+    p = awnode(a, "export", "--testing", "-o", out)  # works while the node runs
+    assert p.returncode == 0, p.stderr
+    doc = json.load(open(out))
+    assert doc == c.get("/api/0/export").json()
+    p = awnode(a, "export", "--testing", "--bucket", "nope")
+    assert p.returncode != 0 and p.stderr.count(b"\n") == 1
+    # into a second node: through its API while it runs, then directly while stopped (no duplicates)
+    b = node_factory()
+    p = awnode(b, "import", "--testing", "--port", str(b.port), out)
+    assert p.returncode == 0, p.stderr
+    b.stop()
+    p = awnode(b, "import", "--testing", out)
+    assert p.returncode == 0, p.stderr
+    b.start()
+    ev = events(b.client(), "b1")
+    assert [(e["timestamp"], e["duration"], e["data"]) for e in ev] == [("2024-05-01T10:00:00.500Z", 2.25, {"k": "v", "n": 1})]
+    for args in (["import", "--testing"], ["import", "--testing", str(tmp_path / "missing.json")], ["export", "--bogus"]):
+        p = awnode(b, *args)
+        assert p.returncode != 0 and p.stderr.count(b"\n") == 1, (args, p.stderr)
