@@ -11,6 +11,8 @@ missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# npm builds the web UI and vendors the API explorer; any Node.js >= 18 with npm will do
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "awnode: missing packages:$missing; run this as root (or: sudo apt-get install$missing)" >&2

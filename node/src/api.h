@@ -24,6 +24,8 @@ void api_setting_get(request *rq);
 void api_setting_set(request *rq);
 void api_setting_delete(request *rq);
 void api_privacy_redact(request *rq);
+void api_log(request *rq);
+void api_openapi(request *rq);
 
 /* Import an export document (api_import.c), from any thread but the storage writer's.
  * Returns 0, or an HTTP status (400 malformed, 422 wrong shape, 403 remote bucket,

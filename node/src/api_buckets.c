@@ -8,6 +8,7 @@
 #include "api.h"
 #include "aw/json.h"
 #include "body.h"
+#include "log.h"
 
 static void read_buckets_list(request *rq, aw_reader *r)
 {
@@ -71,8 +72,10 @@ static void after_create(request *rq)
 		respond_empty(rq, 304);
 	else if (rq->w.status)
 		respond_store_error(rq, rq->w.status, rq->w.error);
-	else
+	else {
+		aw_log_info("created bucket '%s'", rq->w.bucket->id);
 		respond_empty(rq, 200);
+	}
 }
 
 /* hostname "!local" means "this node": substitute our hostname and record our device id
@@ -124,12 +127,14 @@ void api_bucket_create(request *rq)
 	submit_write(rq, after_create);
 }
 
-static void after_empty_ok(request *rq)
+static void after_bucket_delete(request *rq)
 {
-	if (rq->w.status)
+	if (rq->w.status) {
 		respond_store_error(rq, rq->w.status, rq->w.error);
-	else
-		respond_empty(rq, 200);
+		return;
+	}
+	aw_log_info("deleted bucket '%s'", rq->w.bucket_id);
+	respond_empty(rq, 200);
 }
 
 void api_bucket_delete(request *rq)
@@ -138,5 +143,5 @@ void api_bucket_delete(request *rq)
 	 * ignored, as aw-server-rust does. */
 	rq->w.kind = AW_W_BUCKET_DELETE;
 	rq->w.bucket_id = rq->segs[3];
-	submit_write(rq, after_empty_ok);
+	submit_write(rq, after_bucket_delete);
 }

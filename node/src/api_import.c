@@ -18,6 +18,7 @@
 #include "aw/json.h"
 #include "body.h"
 #include "json_scan.h"
+#include "log.h"
 
 #define CHUNK 8192
 
@@ -379,8 +380,10 @@ static void run_import(request *rq, aw_reader *r)
 	char err[512];
 	int status = import_document(rq->n->store, r, ir->doc, ir->len, err, sizeof(err));
 
-	if (!status)
+	if (!status) {
+		aw_log_info("imported a document of %zu bytes", ir->len);
 		respond_empty(rq, 200);
+	}
 	else if (status == 400 || status == 422)
 		respond_catcher(rq, status, "%s", err);
 	else

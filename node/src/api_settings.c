@@ -9,6 +9,7 @@
 #include "aw/json.h"
 #include "aw/privacy.h"
 #include "body.h"
+#include "log.h"
 
 static bool key_ok(request *rq)
 {
@@ -71,10 +72,13 @@ void api_setting_get(request *rq)
 
 static void after_set(request *rq)
 {
-	if (rq->w.status)
+	if (rq->w.status) {
 		respond_store_error(rq, rq->w.status, rq->w.error);
-	else
-		respond_empty(rq, rq->w.kind == AW_W_SETTING_SET ? 201 : 200);
+		return;
+	}
+	/* the key only: values are the user's business */
+	aw_log_info("%s setting '%s'", rq->w.kind == AW_W_SETTING_SET ? "changed" : "deleted", rq->w.key);
+	respond_empty(rq, rq->w.kind == AW_W_SETTING_SET ? 201 : 200);
 }
 
 void api_setting_set(request *rq)
@@ -126,6 +130,8 @@ static void after_redact(request *rq)
 		respond_store_error(rq, rq->w.status, rq->w.error);
 		return;
 	}
+	aw_log_info("privacy redaction%s: %lld events dropped, %lld redacted", rq->w.dry_run ? " (dry run)" : "",
+		    (long long)rq->w.out_dropped, (long long)rq->w.out_redacted);
 	aw_buf_printf(&b, "{\"dropped\":%lld,\"redacted\":%lld,\"dry_run\":%s}", (long long)rq->w.out_dropped,
 		      (long long)rq->w.out_redacted, rq->w.dry_run ? "true" : "false");
 	respond_json_buf(rq, 200, &b);

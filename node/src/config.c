@@ -315,7 +315,9 @@ static char *load_device_id(const char *data_dir)
 	return strdup(buf);
 }
 
-static char *find_webui(void)
+/* A directory shipped beside the binary: build tree build/bin/awnode -> build/<name>;
+ * installed bin/awnode -> share/awnode/<name>. */
+static char *find_beside_binary(const char *name)
 {
 	char exe[PATH_MAX], cand[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -326,11 +328,10 @@ static char *find_webui(void)
 		char *slash = strrchr(exe, '/');
 		if (slash)
 			*slash = '\0';
-		/* build tree: build/bin/awnode -> build/webui; installed: bin -> share/awnode/webui */
-		snprintf(cand, sizeof(cand), "%s/../webui", exe);
+		snprintf(cand, sizeof(cand), "%s/../%s", exe, name);
 		if (!stat(cand, &st) && S_ISDIR(st.st_mode))
 			return realpath(cand, NULL);
-		snprintf(cand, sizeof(cand), "%s/../share/awnode/webui", exe);
+		snprintf(cand, sizeof(cand), "%s/../share/awnode/%s", exe, name);
 		if (!stat(cand, &st) && S_ISDIR(st.st_mode))
 			return realpath(cand, NULL);
 	}
@@ -445,8 +446,9 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 			goto out;
 		}
 	} else {
-		c->webpath = find_webui();
+		c->webpath = find_beside_binary("webui");
 	}
+	c->apidocs = find_beside_binary("apidocs");
 	c->device_id = device ? strdup(device) : load_device_id(c->data_dir);
 	if (!c->device_id) {
 		fprintf(stderr, "awnode: cannot create a device id in %s\n", c->data_dir);
@@ -479,6 +481,7 @@ void aw_config_free(aw_config *c)
 	free(c->state_dir);
 	free(c->db_path);
 	free(c->webpath);
+	free(c->apidocs);
 	free(c->device_id);
 	free(c->hostname);
 	memset(c, 0, sizeof(*c));

@@ -118,5 +118,7 @@ bool pipeline_check(request *rq);
 
 /* static_files.c */
 bool static_serve(request *rq);
+/* The API explorer: /api/ and /api/explorer/<file>. */
+bool static_serve_explorer(request *rq);
 
 #endif

@@ -5,11 +5,16 @@
 #ifndef AW_LOG_H
 #define AW_LOG_H
 
+#include <stddef.h>
+
 enum { AW_LOG_ERROR, AW_LOG_WARN, AW_LOG_INFO, AW_LOG_DEBUG };
 
 void aw_log_open(const char *path, int level);
 void aw_log_close(void);
 int aw_log_level(void);
+/* The newest `limit` lines as a JSON list of {time, level, message}, oldest first. */
+#include "aw/buf.h"
+void aw_log_recent(aw_buf *out, size_t limit);
 void aw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define aw_log_error(...) aw_log(AW_LOG_ERROR, __VA_ARGS__)

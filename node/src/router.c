@@ -12,51 +12,24 @@
 #include "api.h"
 #include "body.h"
 #include "http.h"
+#include "routes.h"
 
-enum {
-	R_JSON = 1,       /* Content-Type must be application/json */
-	R_FORM = 2,       /* ... or multipart/form-data (import) */
-};
-
-typedef struct route {
-	http_method method;
-	const char *pattern[7]; /* ":" = one path parameter */
-	int flags;
-	void (*handler)(request *rq);
-} route;
-
-static const route routes[] = {
-	{M_GET, {"api", "0", "info"}, 0, api_info},
-	{M_GET, {"api", "0", "buckets"}, 0, api_buckets_list},
-	{M_GET, {"api", "0", "buckets", ":"}, 0, api_bucket_get},
-	{M_POST, {"api", "0", "buckets", ":"}, R_JSON, api_bucket_create},
-	{M_DELETE, {"api", "0", "buckets", ":"}, 0, api_bucket_delete},
-	{M_GET, {"api", "0", "buckets", ":", "events"}, 0, api_events_get},
-	{M_POST, {"api", "0", "buckets", ":", "events"}, R_JSON, api_events_post},
-	{M_GET, {"api", "0", "buckets", ":", "events", "count"}, 0, api_events_count},
-	{M_GET, {"api", "0", "buckets", ":", "events", ":"}, 0, api_event_get},
-	{M_DELETE, {"api", "0", "buckets", ":", "events", ":"}, 0, api_event_delete},
-	{M_POST, {"api", "0", "buckets", ":", "heartbeat"}, R_JSON, api_heartbeat},
-	{M_GET, {"api", "0", "buckets", ":", "export"}, 0, api_bucket_export},
-	{M_GET, {"api", "0", "export"}, 0, api_export_all},
-	{M_POST, {"api", "0", "import"}, R_JSON | R_FORM, api_import},
-	{M_POST, {"api", "0", "query"}, R_JSON, api_query},
-	{M_GET, {"api", "0", "settings"}, 0, api_settings_all},
-	{M_GET, {"api", "0", "settings", ":"}, 0, api_setting_get},
-	{M_POST, {"api", "0", "settings", ":"}, R_JSON, api_setting_set},
-	{M_DELETE, {"api", "0", "settings", ":"}, 0, api_setting_delete},
-	{M_POST, {"api", "0", "privacy", "redact"}, R_JSON, api_privacy_redact},
-};
-
+/* Match the request's segments against "/a/{param}/b". */
 static bool path_matches(const route *r, request *rq)
 {
-	int i;
+	const char *p = r->path;
+	int i = 0;
 
-	for (i = 0; i < 7 && r->pattern[i]; i++) {
+	while (*p == '/') {
+		size_t n;
+		p++;
+		n = strcspn(p, "/");
 		if (i >= rq->nsegs)
 			return false;
-		if (strcmp(r->pattern[i], ":") && strcmp(r->pattern[i], rq->segs[i]))
+		if (*p != '{' && (strlen(rq->segs[i]) != n || strncmp(p, rq->segs[i], n)))
 			return false;
+		p += n;
+		i++;
 	}
 	return i == rq->nsegs;
 }
@@ -105,6 +78,11 @@ void router_dispatch(request *rq)
 		respond_catcher(rq, 404, "no such page: %s", rq->path);
 		return;
 	}
+	if (rq->method == M_GET && (rq->nsegs == 1 || !strcmp(rq->segs[1], "explorer"))) {
+		if (!static_serve_explorer(rq))
+			respond_catcher(rq, 404, "the API explorer is not installed (it needs npm at build time)");
+		return;
+	}
 	if (rq->too_many_segs) {
 		respond_catcher(rq, 404, "no such route: %s", rq->path);
 		return;
@@ -115,7 +93,7 @@ void router_dispatch(request *rq)
 			return;
 		}
 	}
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+	for (size_t i = 0; i < n_routes; i++) {
 		const route *r = &routes[i];
 		if (r->method != rq->method || !path_matches(r, rq) || !content_ok(r, rq))
 			continue;

@@ -106,3 +106,14 @@ bool static_serve(request *rq)
 	}
 	return c->webpath && serve_from(rq, c->webpath, 0);
 }
+
+bool static_serve_explorer(request *rq)
+{
+	aw_config *c = rq->n->cfg;
+
+	if (!c->apidocs)
+		return false;
+	if (rq->nsegs == 1)
+		return serve_from(rq, c->apidocs, 1);
+	return rq->nsegs == 3 && !strcmp(rq->segs[1], "explorer") && serve_from(rq, c->apidocs, 2);
+}

@@ -32,6 +32,7 @@ typedef struct aw_config {
 	char *state_dir;        /* $XDG_STATE_HOME/awnode (logs) */
 	char *db_path;          /* awnode.db / awnode-testing.db, or --dbpath */
 	char *webpath;          /* --webpath, or the built-in web UI directory */
+	char *apidocs;          /* the API explorer's directory (build/apidocs), or NULL */
 	char *device_id;        /* from the device_id file or --device-id */
 	char *hostname;
 	int reader_threads;
