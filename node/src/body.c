@@ -218,7 +218,7 @@ void event_json(aw_buf *b, int64_t id, bool has_id, aw_ns start, aw_ns duration,
 		size_t data_len)
 {
 	char ts[AW_TIME_BUFSZ], num[AW_FLOAT_BUFSZ];
-	size_t tl = aw_time_format(ts, start), nl = aw_float_format(num, aw_duration_to_seconds(duration));
+	size_t tl = aw_time_format(ts, start), nl = aw_duration_format(num, duration);
 
 	aw_buf_grow(b, data_len + 96);
 	aw_buf_puts(b, "{\"id\":");

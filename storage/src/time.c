@@ -228,6 +228,53 @@ double aw_duration_to_seconds(aw_ns ns)
 }
 
 /*
+ * ns / 1e9 printed as aw_float_format would, without the printf round trips, for the
+ * common case: a decimal with at most 15 significant digits maps to a unique double,
+ * so its digits (trailing zeros dropped) are exactly the shortest round-trip form. Values
+ * below 1e-5 s or with more digits take the general path.
+ */
+size_t aw_duration_format(char *buf, aw_ns ns)
+{
+	char digits[24];
+	uint64_t u = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	int nd = 0, tz = 0, frac;
+	size_t n = 0;
+
+	/* Below 2^53 ns the division (double)ns / 1e9 is correctly rounded, so it yields the
+	 * double nearest the exact decimal; above, it may not, and only the general path
+	 * reproduces it. */
+	if (u < 10000 || u >= (1ULL << 53))
+		return aw_float_format(buf, aw_duration_to_seconds(ns));
+	for (uint64_t v = u; v; v /= 10)
+		digits[nd++] = (char)('0' + v % 10); /* least significant first */
+	while (digits[tz] == '0')
+		tz++;
+	if (nd - tz > 15)
+		return aw_float_format(buf, aw_duration_to_seconds(ns));
+	frac = tz >= 9 ? 0 : 9 - tz; /* fraction digits to print */
+	if (ns < 0)
+		buf[n++] = '-';
+	if (nd <= 9) {
+		buf[n++] = '0';
+		buf[n++] = '.';
+		for (int i = nd; i < 9; i++)
+			buf[n++] = '0';
+		for (int i = nd - 1; i >= 9 - frac; i--)
+			buf[n++] = digits[i];
+	} else {
+		for (int i = nd - 1; i >= 9; i--)
+			buf[n++] = digits[i];
+		buf[n++] = '.';
+		if (frac == 0)
+			buf[n++] = '0';
+		for (int i = 8; i >= 9 - frac; i--)
+			buf[n++] = digits[i];
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/*
  * Shortest round-trip digits via printf: try 1..17 significant digits and keep the
  * first that reads back exactly. Slower than ryu but only a few microseconds, and the
  * layout rules below are ryu's (what serde_json prints), not printf's.

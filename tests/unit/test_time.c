@@ -126,6 +126,36 @@ static void test_float_format_matches_serde(void **state)
 	assert_float(0.1 + 0.2, "0.30000000000000004");
 }
 
+/* The fast duration printer must agree with the general one everywhere. */
+static void test_duration_format_matches_float_format(void **state)
+{
+	char a[AW_FLOAT_BUFSZ], b[AW_FLOAT_BUFSZ];
+	aw_ns samples[] = {0, 1, 999, 9999, 10000, 123456, 1000000, 1500000000, 1004999999, 32616999999LL,
+			   60000000000LL, 3600123456789LL, 86400000000000LL, 123456789012345LL, 1234567890123456789LL,
+			   -1500000000, -1, 999999999999999LL, 100000000000000000LL, 10000000000000000LL};
+	uint64_t x = 88172645463325252ULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		aw_duration_format(a, samples[i]);
+		aw_float_format(b, aw_duration_to_seconds(samples[i]));
+		assert_string_equal(a, b);
+	}
+	for (int i = 0; i < 200000; i++) {
+		aw_ns v;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = (aw_ns)(x % (i % 3 == 0 ? 1000000000000000000ULL : i % 3 == 1 ? 100000000000ULL : 10000000ULL));
+		if (i % 5 == 0)
+			v -= v % 1000000;
+		aw_duration_format(a, v);
+		aw_float_format(b, aw_duration_to_seconds(v));
+		if (strcmp(a, b))
+			fail_msg("%lld: fast '%s' vs general '%s'", (long long)v, a, b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_and_out_of_range),
 		cmocka_unit_test(test_duration_truncates_like_reference),
 		cmocka_unit_test(test_float_format_matches_serde),
+		cmocka_unit_test(test_duration_format_matches_float_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

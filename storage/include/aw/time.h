@@ -44,6 +44,10 @@ int aw_duration_from_seconds(aw_ns *out, double seconds);
 /* Nanoseconds as float seconds (ns / 1e9). */
 double aw_duration_to_seconds(aw_ns ns);
 
+/* Print ns / 1e9 exactly as aw_float_format(aw_duration_to_seconds(ns)) does, faster.
+ * buf needs AW_FLOAT_BUFSZ bytes. */
+size_t aw_duration_format(char *buf, aw_ns ns);
+
 /* Print a double the way serde_json/ryu does: shortest round-trip digits, integral
  * values with ".0", exponent form outside [1e-5, 1e16). Non-finite prints "null".
  * buf needs AW_FLOAT_BUFSZ bytes. Returns the length. */
