@@ -163,6 +163,32 @@ static int scan_bucket(jscan *s, bucket_span *b, char *err, size_t errlen)
 	return rc;
 }
 
+/* Out-of-range times are refused for the whole document (400) before anything is
+ * written, while merely malformed events are dropped later, as the reference does. */
+static int check_event_ranges(const bucket_span *b, char *err, size_t errlen)
+{
+	jscan s;
+	int state = 0;
+
+	jscan_init(&s, b->events, (size_t)(b->events_end - b->events));
+	while (jscan_element(&s, &state) == 1) {
+		const char *vs, *ve;
+		aw_event e;
+		int rc;
+
+		jscan_skip(&s, &vs, &ve);
+		rc = event_from_text(&e, vs, ve, err, errlen);
+		aw_event_clear(&e);
+		if (rc == 400)
+			return 400;
+		if (rc == 0 && e.start > AW_NS_MAX - (e.duration > 0 ? e.duration : 0)) {
+			snprintf(err, errlen, "event end (timestamp + duration) is outside the supported range");
+			return 400;
+		}
+	}
+	return 0;
+}
+
 /* Pass 1: validate the document, collect every bucket's fields and events span. */
 static int scan_document(import_job *j, char *err, size_t errlen)
 {
@@ -205,6 +231,8 @@ static int scan_document(import_job *j, char *err, size_t errlen)
 			if (rc)
 				return rc;
 			j->n++;
+			if (j->buckets[j->n - 1].events && (rc = check_event_ranges(&j->buckets[j->n - 1], err, errlen)))
+				return rc;
 		}
 	}
 	if (found)

@@ -121,7 +121,9 @@ int events_from_json(aw_event **out, size_t *n, const json_t *arr, bool lenient,
 		rc = event_from_json(&v[cnt], json_array_get(arr, i), err, errlen);
 		if (rc == 0) {
 			cnt++;
-		} else if (!lenient) {
+		} else if (!lenient || rc == 400) {
+			/* A lenient list drops malformed events as the reference's TryVec does, but
+			 * an out-of-range time crashed the reference: awnode refuses it (400). */
 			events_free(v, cnt);
 			return rc;
 		}

@@ -178,7 +178,7 @@ static request *request_new(node *n, struct lws *wsi, const char *uri)
 	rq->ctype = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
 	rq->accept = hdr_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
 	rq->acrm = custom_hdr_dup(wsi, "access-control-request-method:");
-	rq->acrh = custom_hdr_dup(wsi, "access-control-request-headers:");
+	rq->acrh = hdr_dup(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS); /* a header lws knows */
 	return rq;
 }
 
@@ -477,9 +477,9 @@ static void dispatch(struct lws *wsi, request *rq)
 		respond_message(rq, 503, "the node is shutting down");
 	else
 		router_dispatch(rq);
-	if (rq->in_flight)
+	if (rq->in_flight) {
 		n->inflight++;
-	else {
+	} else {
 		if (!rq->status)
 			respond_message(rq, 500, "internal error: no response");
 		respond_now(wsi, rq);
@@ -501,10 +501,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		rq = c->rq = request_new(n, wsi, in);
 		clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
 		if (clen > 0) {
-			char num[32];
-			unsigned long long v;
-			lws_hdr_copy(wsi, num, sizeof(num), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-			v = strtoull(num, NULL, 10);
+			char num[32], *end = NULL;
+			unsigned long long v = 0;
+			if (clen < (int)sizeof(num)) {
+				lws_hdr_copy(wsi, num, sizeof(num), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+				v = strtoull(num, &end, 10);
+			}
+			if (!end || end == num || *end || num[0] == '-') {
+				respond_catcher(rq, 400, "invalid Content-Length header");
+				rq->close_conn = true;
+				respond_now(wsi, rq);
+				return 0;
+			}
 			if (v > n->cfg->max_body_bytes) {
 				respond_catcher(rq, 413, "request body of %llu bytes exceeds the limit of %zu bytes",
 						v, n->cfg->max_body_bytes);

@@ -244,7 +244,7 @@ static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64
 
 int aw_reader_event_count(int64_t *out, aw_reader *r, const char *bucket_id, aw_ns start, aw_ns end)
 {
-	int64_t rowid, max_dur;
+	int64_t rowid = 0, max_dur = 0;
 	int rc = bucket_key(r, bucket_id, &rowid, &max_dur);
 
 	if (rc)
@@ -263,7 +263,7 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	sqlite3_stmt *st;
 	aw_event_row *v = NULL;
 	size_t cnt = 0, cap = 0;
-	int64_t rowid, max_dur;
+	int64_t rowid = 0, max_dur = 0;
 	int rc = bucket_key(r, bucket_id, &rowid, &max_dur);
 
 	*out = NULL;
@@ -378,7 +378,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int64_t id)
 {
 	sqlite3_stmt *st;
-	int64_t rowid, max_dur, data_id;
+	int64_t rowid = 0, max_dur = 0, data_id;
 	const char *json;
 	size_t len;
 	int rc = bucket_key(r, bucket_id, &rowid, &max_dur);

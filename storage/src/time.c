@@ -119,7 +119,7 @@ static bool parse_offset(const char *s, size_t len, size_t pos, int mode, int64_
 
 int aw_time_parse(aw_ns *out, const char *s, size_t len, int mode)
 {
-	int64_t y, mo, d, h, mi, sec, off, days, secs, frac = 0, ns;
+	int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, off = 0, days, secs, frac = 0, ns;
 	size_t pos = 0;
 	int nfrac = 0;
 
@@ -156,8 +156,11 @@ int aw_time_parse(aw_ns *out, const char *s, size_t len, int mode)
 
 	days = aw_days_from_civil(y, (unsigned)mo, (unsigned)d);
 	secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
-	if (__builtin_mul_overflow(secs, AW_NS_PER_SEC, &ns) ||
-	    __builtin_add_overflow(ns, frac, &ns))
+	/* In 128 bits: the earliest representable instant has secs * 1e9 below INT64_MIN and
+	 * only the fraction brings it back in range. */
+	__int128 wide = (__int128)secs * AW_NS_PER_SEC + frac;
+	ns = (int64_t)wide;
+	if (wide < INT64_MIN || wide > INT64_MAX)
 		return aw_error_set(AW_ERANGE,
 				    "timestamp '%.*s' is outside the supported range (1677-09-21 to 2262-04-11)",
 				    (int)(len > 64 ? 64 : len), s);

@@ -83,6 +83,10 @@ static void test_invalid_and_out_of_range(void **state)
 	assert_int_equal(rc, 0);
 	parse("2262-04-11T23:47:16.854775808Z", AW_TIME_RELAXED, &rc);
 	assert_int_equal(rc, AW_ERANGE);
+	assert_int_equal(parse("1677-09-21T00:12:43.145224192Z", AW_TIME_RELAXED, &rc), INT64_MIN);
+	assert_int_equal(rc, 0);
+	parse("1677-09-21T00:12:43.145224191Z", AW_TIME_RELAXED, &rc);
+	assert_int_equal(rc, AW_ERANGE);
 }
 
 static void test_duration_truncates_like_reference(void **state)

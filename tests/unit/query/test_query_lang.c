@@ -1,0 +1,754 @@
+/* The query language: a port of every case of aw-query/tests/query.rs (reference §9.4),
+ * the lexer/grammar quirks of §7.1-§7.3, result serialisation (§7.7), the built-ins'
+ * argument rules (§7.4/§7.5), awnode's extras, and error kinds, statuses and positions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qtest.h"
+
+static qt_db *db;  /* bucket "testid" with two events {"key":"value"} (reference's populated store) */
+
+static int setup(void **state)
+{
+	(void)state;
+	db = qt_db_open();
+	qt_bucket(db, "testid", "testhost");
+	qt_insert(db, "testid", "2018-01-01T01:01:01Z", 0, "{\"key\":\"value\"}");
+	qt_insert(db, "testid", "2018-01-01T01:01:02Z", 0, "{\"key\":\"value\"}");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	qt_db_close(db);
+	return 0;
+}
+
+static json_t *ok(const char *prog)
+{
+	aw_query_error err;
+	json_t *v = qt_query(db, prog, &err, NULL);
+
+	if (!v)
+		fail_msg("query failed: %s\n%s", err.message, prog);
+	return v;
+}
+
+static void expect_bool(const char *prog, bool b)
+{
+	json_t *v = ok(prog);
+
+	if (!json_is_boolean(v) || json_is_true(v) != b)
+		fail_msg("%s: expected %s", prog, b ? "true" : "false");
+	json_decref(v);
+}
+
+static void expect_num(const char *prog, double n)
+{
+	json_t *v = ok(prog);
+
+	if (!json_is_number(v) || json_number_value(v) != n)
+		fail_msg("%s: expected %g, got %g", prog, n, json_number_value(v));
+	json_decref(v);
+}
+
+/* ---- §9.4 ------------------------------------------------------------------------------- */
+
+static void test_bool(void **state)
+{
+	(void)state;
+	expect_bool("True;False;a=True;return True;", true);
+	expect_bool("return false;", false);
+	expect_bool("return true;", true);
+}
+
+static void test_number(void **state)
+{
+	(void)state;
+	expect_num("1;1.;return 1.1;", 1.1);
+	qt_expect_raw(NULL, "return 1;", "[1.0]");
+	qt_expect_raw(NULL, "return 1.;", "[1.0]");
+	qt_expect_raw(NULL, "return 0.5;", "[0.5]");
+	qt_expect_raw(NULL, "return 100000000000000000000;", "[1e20]");
+}
+
+static void test_equals(void **state)
+{
+	(void)state;
+	expect_bool("return 1==1;", true);
+	expect_bool("return  2==1;", false);
+	expect_bool("return  \"a\"==\"a\";", true);
+	expect_bool("return  \"a\"==\"b\";", false);
+	expect_bool("return  True==True;", true);
+	expect_bool("return  False==True;", false);
+	qt_expect_error(NULL, "return  True==1;", "InvalidType(\"Cannot compare values of different types", 400);
+	/* lists and dicts compare structurally; None == None is false */
+	expect_bool("return [1, [2, \"x\"]] == [1, [2, \"x\"]];", true);
+	expect_bool("return {\"a\": [1]} == {\"a\": [1]};", true);
+	expect_bool("return {\"a\": 1} == {\"a\": 2};", false);
+	expect_bool("return print() == print();", false);
+	expect_bool("return [print()] == [print()];", true);
+}
+
+static void test_return(void **state)
+{
+	(void)state;
+	expect_num("return 1;", 1);
+	expect_num("RETURN=1;", 1);
+	expect_num("return 1+1;", 2);
+	/* return does not stop execution; the last assignment wins */
+	expect_num("return 1; return 2;", 2);
+	expect_num("return 1; RETURN = 3;", 3);
+	/* `return a = 1` returns None and assigns a */
+	qt_expect_raw(NULL, "return a = 1;", "[[]]");
+	qt_expect_raw(NULL, "return a = 1; return a;", "[1.0]");
+}
+
+static void test_if(void **state)
+{
+	(void)state;
+	expect_num("\n n=1;\n if True { n=2; }\n return n;", 2);
+	expect_num("\n n=1;\n if False { n=2; }\n return n;", 1);
+	expect_num("\n a=True; n=1;\n if a { n=2; }\n return n;", 2);
+	expect_num("\n a=False; n=1;\n if a { n=2; }\n return n;", 1);
+	expect_num("\n a=False; n=1;\n if a { }\n else { n=3; }\n return n;", 3);
+	expect_num("\n a=False; b=True; n=1;\n if a { n=2; }\n elif b { n=3; }\n return n;", 3);
+	expect_num("\n a=False; b=True; n=1;\n if a { n=2; }\n elif a { n=3; }\n else { n=4; }\n return n;", 4);
+	expect_num("\n a=True; n=1;\n if a { if a { n = 2; } }\n return n;", 2);
+	/* first true branch only; conditions may be expressions */
+	expect_num("n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", 1);
+	expect_num("n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", 2);
+	/* non-bool condition */
+	qt_expect_error(NULL, "if 1 { }", "InvalidType", 400);
+}
+
+static void test_function(void **state)
+{
+	aw_query_error e;
+
+	(void)state;
+	qt_expect_raw(NULL, "return print(1);", "[[]]");
+	qt_expect_raw(NULL, "return print(1, 2);", "[[]]");
+	e = qt_expect_error(NULL, "return no_such_function(1);", "VariableNotDefined(\"no_such_function\")", 400);
+	assert_int_equal(e.line, 1);
+	assert_int_equal(e.column, 8);
+	assert_string_equal(e.message, "VariableNotDefined(\"no_such_function\") at line 1, column 8");
+	e = qt_expect_error(NULL, "invalid_type=1; return invalid_type(1);", "InvalidType(\"invalid_type\")", 400);
+	assert_int_equal(e.column, 24);
+	/* arguments are evaluated before the function is looked up */
+	qt_expect_error(NULL, "return nope(undefined);", "VariableNotDefined(\"undefined\")", 400);
+}
+
+static void test_all_functions(void **state)
+{
+	json_t *v;
+
+	(void)state;
+	v = ok("return query_bucket(\"testid\");");
+	assert_int_equal(json_array_size(v), 2);
+	json_decref(v);
+	v = ok("\n"
+	       "events = query_bucket(find_bucket(\"testid\"));\n"
+	       "events = flood(events);\n"
+	       "events = sort_by_duration(events);\n"
+	       "events = limit_events(events, 10000);\n"
+	       "events = sort_by_timestamp(events);\n"
+	       "events = concat(events, query_bucket(\"testid\"));\n"
+	       "events = categorize(events, [[[\"test\"], { \"type\": \"regex\", \"regex\": \"value$\" }], [[\"test\", \"testing\"], { \"type\": \"regex\", \"regex\": \"value$\" }]]);\n"
+	       "events = tag(events, [[\"testtag\", { \"type\": \"regex\", \"regex\": \"test$\" }], [\"another testtag\", { \"type\": \"regex\", \"regex\": \"test-pat$\" }]]);\n"
+	       "total_duration = sum_durations(events);\n"
+	       "bucketnames = query_bucket_names();\n"
+	       "print(\"test\", \"test2\");\n"
+	       "url_events = split_url_events (events);\n"
+	       "filtered_events = filter_period_intersect(events, events);\n"
+	       "filtered_events = filter_keyvals(events, \"$category\", [[\"Uncategorized\"]]);\n"
+	       "filtered_events = filter_keyvals_regex(events, \"key\", \"regex\");\n"
+	       "chunked_events = chunk_events_by_key(events, \"key\");\n"
+	       "merged_events = merge_events_by_keys(events, [\"key\"]);\n"
+	       "events2 = period_union(events, events);\n"
+	       "events3 = union_no_overlap(events, events);\n"
+	       "events4 = exclude_keyvals(events, \"key\", [\"value\"]);\n"
+	       "b = contains(bucketnames, \"testid\");\n"
+	       "return  merged_events;");
+	assert_true(json_is_array(v));
+	assert_int_equal(json_array_size(v), 1);
+	/* merged: both "testid" copies (4 events with the same key) in one group */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(v, 0), "data"), "key")),
+			    "value");
+	json_decref(v);
+}
+
+static void test_categorize(void **state)
+{
+	json_t *v, *cat;
+
+	(void)state;
+	v = ok("events = query_bucket(\"testid\");\n"
+	       "events = categorize(events, [[[\"Test\", \"Subtest\"], { \"type\": \"regex\", \"regex\": \"^value$\" }]]);\n"
+	       "return events;");
+	cat = json_object_get(json_object_get(json_array_get(v, 0), "data"), "$category");
+	assert_int_equal(json_array_size(cat), 2);
+	assert_string_equal(json_string_value(json_array_get(cat, 0)), "Test");
+	assert_string_equal(json_string_value(json_array_get(cat, 1)), "Subtest");
+	json_decref(v);
+}
+
+static void test_tag(void **state)
+{
+	json_t *v;
+
+	(void)state;
+	v = ok("events = query_bucket(\"testid\");\n"
+	       "events = tag(events, [[\"testtag\", { \"type\": \"regex\", \"regex\": \"value$\" }], [\"another testtag\", { \"type\": \"regex\", \"regex\": \"value$\" }]]);\n"
+	       "return  events;");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(json_array_get(v, 0), "data"), "$tags")), 2);
+	json_decref(v);
+}
+
+static void test_tag_select_keys(void **state)
+{
+	qt_db *d = qt_db_open();
+	json_t *v, *tags;
+
+	(void)state;
+	qt_bucket(d, "testid", "testhost");
+	qt_insert(d, "testid", "2020-01-01T00:00:00Z", 0, "{\"app\":\"terminal\",\"title\":\"just a test\",\"pid\":123}");
+	v = qt_query(d,
+		     "events = query_bucket(\"testid\");\n"
+		     "events = tag(events, [[\"title-match\", { \"type\": \"regex\", \"regex\": \"test$\", \"select_keys\": [\"title\"] }], "
+		     "[\"app-match\", { \"type\": \"regex\", \"regex\": \"test$\", \"select_keys\": [\"app\"] }], "
+		     "[\"pid-match\", { \"type\": \"regex\", \"regex\": \"123\", \"select_keys\": [\"pid\"] }], "
+		     "[\"missing-match\", { \"type\": \"regex\", \"regex\": \"test\", \"select_keys\": [\"missing\"] }]]);\n"
+		     "return  events;",
+		     &(aw_query_error){0}, NULL);
+	assert_non_null(v);
+	tags = json_object_get(json_object_get(json_array_get(v, 0), "data"), "$tags");
+	assert_int_equal(json_array_size(tags), 1);
+	assert_string_equal(json_string_value(json_array_get(tags, 0)), "title-match");
+	json_decref(v);
+	qt_db_close(d);
+}
+
+static void test_rule_parsing(void **state)
+{
+	static const struct {
+		const char *rule;
+		const char *kind;
+	} cases[] = {
+		{"[\"test\", false]", "InvalidFunctionParameters"},                 /* rule is not a dict */
+		{"[[\"testtag\", { }]]", "InvalidFunctionParameters"},             /* no type */
+		{"[[\"testtag\", { \"type\": false }]]", "InvalidFunctionParameters"},
+		{"[[\"testtag\", { \"type\": \"rgex\" }]]", "InvalidFunctionParameters(\"Unknown rule type 'rgex'\")"},
+		{"[[\"testtag\", { \"type\": \"none\" }]]", NULL},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": true }]]", "InvalidFunctionParameters"},
+		{"[[\"testtag\", { \"type\": \"regex\" }]]", "InvalidFunctionParameters"},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": \"test\", \"ignore_case\": false }]]", NULL},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": \"test\", \"ignore_case\": \"\" }]]", "InvalidFunctionParameters"},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": \"test\", \"select_keys\": \"title\" }]]", "InvalidFunctionParameters"},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": \"test\", \"select_keys\": [1] }]]", "InvalidFunctionParameters"},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": \"test\", \"select_keys\": [\"title\"] }]]", NULL},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": \"test\", \"select_keys\": [] }]]", "RegexCompileError"},
+		{"[[\"testtag\", { \"type\": \"regex\", \"regex\": \"!#¤%&/(=\" }]]", "RegexCompileError"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char prog[512];
+		snprintf(prog, sizeof(prog), "events = [];\nevents = tag(events, %s);\nreturn events;", cases[i].rule);
+		if (cases[i].kind) {
+			aw_query_error e = qt_expect_error(db, prog, cases[i].kind, 400);
+			assert_int_equal(e.line, 2);
+		} else {
+			json_decref(ok(prog));
+		}
+	}
+}
+
+static void test_string(void **state)
+{
+	json_t *v;
+
+	(void)state;
+	v = ok("a=\"test \\\" with escaped quote\"; return a;");
+	assert_string_equal(json_string_value(v), "test \" with escaped quote");
+	json_decref(v);
+	/* only \" is an escape: \n stays a backslash and an n */
+	qt_expect_raw(NULL, "return \"a\\nb\";", "[\"a\\\\nb\"]");
+	/* strings may span lines */
+	qt_expect_raw(NULL, "return \"a\nb\";", "[\"a\\nb\"]");
+	/* the string token is the longest match of "([^\"]|\\\\\")*" */
+	qt_expect_raw(NULL, "x = \"C:\\\\\"; return x;", "[\"C:\\\\\\\\\"]");
+	qt_expect_error(NULL, "return [\"C:\\\\\", \"x\"];", "ParsingError", 400);
+	/* unicode passes through */
+	qt_expect_raw(NULL, "return \"h\xc3\xa9llo\";", "[\"h\xc3\xa9llo\"]");
+}
+
+static void test_list(void **state)
+{
+	(void)state;
+	qt_expect_raw(NULL, "return [];", "[[]]");
+	qt_expect_raw(NULL, "return [1];", "[[1.0]]");
+	qt_expect_raw(NULL, "return [1+1];", "[[2.0]]");
+	qt_expect_raw(NULL, "return [1,1];", "[[1.0,1.0]]");
+	qt_expect_raw(NULL, "return [1,1+2];", "[[1.0,3.0]]");
+	qt_expect_raw(NULL, "return [1,1+1,1+2+3,4/2,[1+2]];", "[[1.0,2.0,6.0,2.0,[3.0]]]");
+}
+
+static void test_comment(void **state)
+{
+	(void)state;
+	qt_expect_raw(NULL, "return 1;# testing 123", "[1.0]");
+	qt_expect_raw(NULL, "# first\nreturn 2; # second\n# third", "[2.0]");
+}
+
+static void test_dict(void **state)
+{
+	(void)state;
+	qt_expect_raw(NULL, "return {};", "[{}]");
+	qt_expect_raw(NULL, "return {\"test\": 2};", "[{\"test\":2.0}]");
+	qt_expect_raw(NULL, "return {\"test\": 2, \"test2\": \"teststr\"};", "[{\"test\":2.0,\"test2\":\"teststr\"}]");
+	qt_expect_raw(NULL, "return {\"test\": {\"test\": \"test\"}};", "[{\"test\":{\"test\":\"test\"}}]");
+	/* keys come out sorted; a repeated key keeps the last value (and the first is never run) */
+	qt_expect_raw(NULL, "return {\"b\": 1, \"a\": 2, \"B\": 3};", "[{\"B\":3.0,\"a\":2.0,\"b\":1.0}]");
+	qt_expect_raw(NULL, "return {\"a\": undefined, \"a\": 1};", "[{\"a\":1.0}]");
+}
+
+static void test_concat(void **state)
+{
+	(void)state;
+	qt_expect_raw(NULL, "return [1]+[2];", "[[1.0,2.0]]");
+	qt_expect_raw(NULL, "return \"a\"+\"b\";", "[\"ab\"]");
+	qt_expect_error(NULL, "return \"a\"+1;", "InvalidType", 400);
+	qt_expect_error(NULL, "return [1]+1;", "InvalidType", 400);
+	qt_expect_error(NULL, "return True+True;", "InvalidType", 400);
+}
+
+static void test_contains(void **state)
+{
+	(void)state;
+	expect_bool("a = [\"b\", \"a\"]; return contains(a, \"a\");", true);
+	expect_bool("a = [\"b\", \"a\"]; return contains(a, \"c\");", false);
+	expect_bool("a = {\"a\": 1}; return contains(a, \"a\");", true);
+	expect_bool("a = {\"b\": 1}; return contains(a, \"a\");", false);
+	expect_bool("return contains([[1, 2]], [1, 2]);", true);
+	expect_bool("return contains([1], \"1\");", false);
+	qt_expect_error(NULL, "return contains(1, 1);", "InvalidFunctionParameters", 400);
+	qt_expect_error(NULL, "return contains({}, 1);", "InvalidFunctionParameters", 400);
+}
+
+static void test_math(void **state)
+{
+	(void)state;
+	expect_num("return 1+1;", 2);
+	expect_num("return 1-1;", 0);
+	expect_num("return 3*5;", 15);
+	expect_num("return 4/2;", 2);
+	qt_expect_error(NULL, "return 1/0;", "MathError(\"Tried to divide by zero!\")", 400);
+	expect_num("return 2.5%1;", 0.5);
+	expect_num("return 1+1+0+1;", 3);
+	/* one precedence level, left-associative */
+	expect_num("return 1 + 2 * 3;", 9);
+	expect_num("return 1 + (2 * 3);", 7);
+	expect_num("return 10 - 2 - 3;", 5);
+	/* a == b + c is (a == b) + c */
+	qt_expect_error(NULL, "return 1 == 1 + 1;", "InvalidType", 400);
+	/* % by zero is NaN, serialised as null */
+	qt_expect_raw(NULL, "return 1 % 0;", "[null]");
+	qt_expect_error(NULL, "return \"a\" - 1;", "InvalidType", 400);
+}
+
+/* ---- grammar and lexer quirks ---------------------------------------------------------------- */
+
+static void test_grammar(void **state)
+{
+	(void)state;
+	/* extra semicolons, expression statements, whitespace before '(' */
+	qt_expect_raw(NULL, ";;1;;True;\"x\";[];{};return print (1);;", "[[]]");
+	/* keywords are lowercase only; RETURN is an identifier, and/or/None are undefined names */
+	qt_expect_error(NULL, "return None;", "VariableNotDefined(\"None\")", 400);
+	qt_expect_error(NULL, "return a and b;", "ParsingError", 400);
+	/* identifiers that start with a keyword */
+	expect_num("iffy = 1; returned = 2; return iffy + returned;", 3);
+	/* an unknown character ends the token stream silently */
+	qt_expect_raw(NULL, "return 1; @junk", "[1.0]");
+	qt_expect_raw(NULL, "return 1; ' anything \" goes", "[1.0]");
+	/* no unary minus, no leading dot */
+	qt_expect_error(NULL, "return -1;", "ParsingError", 400);
+	qt_expect_error(NULL, "return .5;", "ParsingError", 400);
+	/* no trailing commas, dict keys must be strings */
+	qt_expect_error(NULL, "return [1,];", "ParsingError", 400);
+	qt_expect_error(NULL, "return {a: 1};", "ParsingError", 400);
+	/* no chained assignment; '&' is a token the grammar never accepts */
+	qt_expect_error(NULL, "a = b = 1;", "ParsingError", 400);
+	qt_expect_error(NULL, "return 1 & 2;", "ParsingError", 400);
+	/* the if-chain needs no ';' but simple statements do */
+	expect_num("n = 1; if True { n = 2; } return n;", 2);
+	qt_expect_error(NULL, "n = 1\nreturn n;", "ParsingError", 400);
+	/* a dict can be an operand on the right: if {...} == x { } */
+	expect_num("n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", 1);
+	/* built-ins are shadowable variables */
+	expect_num("flood = 7; return flood;", 7);
+	expect_num("f = sum_durations; return f([]);", 0);
+	qt_expect_error(NULL, "sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", 400);
+	qt_expect_error(NULL, "return flood;", "InvalidType", 400);
+}
+
+static void test_empty_query(void **state)
+{
+	aw_query_error e;
+
+	(void)state;
+	e = qt_expect_error(NULL, "", "EmptyQuery", 400);
+	assert_string_equal(e.message, "EmptyQuery");
+	qt_expect_error(NULL, "a = 1;", "EmptyQuery", 400);
+	qt_expect_error(NULL, "# just a comment", "EmptyQuery", 400);
+	qt_expect_raw(NULL, "return print();", "[[]]");
+}
+
+static void test_parse_errors(void **state)
+{
+	aw_query_error e;
+
+	(void)state;
+	e = qt_expect_error(NULL, "a = 1\nb = 2;", "ParsingError", 400);
+	assert_int_equal(e.line, 2);
+	assert_int_equal(e.column, 1);
+	assert_non_null(strstr(e.message, "expected an operator or ';', found identifier 'b'"));
+	assert_non_null(strstr(e.message, "at line 2, column 1"));
+	e = qt_expect_error(NULL, "return (1;", "ParsingError", 400);
+	assert_int_equal(e.column, 10);
+	e = qt_expect_error(NULL, "x = [1, 2;\n", "ParsingError", 400);
+	assert_non_null(strstr(e.message, "expected ',' or ']'"));
+	e = qt_expect_error(NULL, "if True { return 1;", "ParsingError", 400);
+	assert_non_null(strstr(e.message, "found end of query"));
+	e = qt_expect_error(NULL, "return 1 +\n  @;", "ParsingError", 400);
+	assert_int_equal(e.line, 2);
+	assert_int_equal(e.column, 3);
+	assert_non_null(strstr(e.message, "reading stopped at character '@'"));
+	e = qt_expect_error(NULL, "x = \"unterminated;", "ParsingError", 400);
+	assert_non_null(strstr(e.message, "unterminated string"));
+	/* columns count characters, not bytes */
+	e = qt_expect_error(NULL, "a = \"\xc3\xa9\xc3\xa9\" b;", "ParsingError", 400);
+	assert_int_equal(e.column, 10);
+	assert_int_equal(aw_query_check("return 1;", 9, &e), 0);
+	assert_int_equal(aw_query_check("return", 6, &e), AW_EINVALID);
+}
+
+static void test_runtime_error_positions(void **state)
+{
+	aw_query_error e;
+
+	(void)state;
+	e = qt_expect_error(NULL, "a = 1;\nb = [1, 2];\nreturn a + b;", "InvalidType", 400);
+	assert_int_equal(e.line, 3);
+	assert_int_equal(e.column, 10);
+	e = qt_expect_error(NULL, "x = 1;\n  return limit_events([], \"3\");", "InvalidFunctionParameters", 400);
+	assert_int_equal(e.line, 2);
+	assert_int_equal(e.column, 27);
+	assert_non_null(strstr(e.message, "Expected function parameter of type Number, got String(3)"));
+	e = qt_expect_error(NULL, "return flood();", "InvalidFunctionParameters", 400);
+	assert_non_null(strstr(e.message, "Expected 1 or 2 parameters in function, got 0"));
+	e = qt_expect_error(NULL, "return sort_by_duration([], []);", "InvalidFunctionParameters", 400);
+	assert_non_null(strstr(e.message, "Expected 1 parameters in function, got 2"));
+	e = qt_expect_error(NULL, "return sum_durations([1]);", "InvalidFunctionParameters", 400);
+	assert_non_null(strstr(e.message, "List of Events, list contains Number(1)"));
+}
+
+static void test_limits(void **state)
+{
+	aw_buf b = AW_BUF_INIT;
+
+	(void)state;
+	/* deep syntactic nesting is an error, not a crash */
+	aw_buf_puts(&b, "return ");
+	for (int i = 0; i < 5000; i++)
+		aw_buf_putc(&b, '[');
+	for (int i = 0; i < 5000; i++)
+		aw_buf_putc(&b, ']');
+	aw_buf_puts(&b, ";");
+	qt_expect_error(NULL, b.data, "ParsingError(\"nesting deeper", 400);
+	aw_buf_reset(&b);
+	for (int i = 0; i < 100000; i++)
+		aw_buf_putc(&b, '(');
+	qt_expect_error(NULL, b.data, "ParsingError", 400);
+	/* deep values built over many statements */
+	aw_buf_reset(&b);
+	aw_buf_puts(&b, "a = 1;");
+	for (int i = 0; i < 400; i++)
+		aw_buf_puts(&b, "a = [a];");
+	aw_buf_puts(&b, "return a;");
+	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	/* memory bombs */
+	aw_buf_reset(&b);
+	aw_buf_puts(&b, "a = [1];");
+	for (int i = 0; i < 64; i++)
+		aw_buf_puts(&b, "a = a + a;");
+	aw_buf_puts(&b, "return 1;");
+	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	aw_buf_reset(&b);
+	aw_buf_puts(&b, "a = \"xxxxxxxxxxxxxxxx\";");
+	for (int i = 0; i < 64; i++)
+		aw_buf_puts(&b, "a = a + a;");
+	aw_buf_puts(&b, "return 1;");
+	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	/* exponential sharing: cheap to build, bounded to compare and to print */
+	aw_buf_reset(&b);
+	aw_buf_puts(&b, "a = [1]; b = [1];");
+	for (int i = 0; i < 60; i++)
+		aw_buf_puts(&b, "a = [a, a]; b = [b, b];");
+	aw_buf_puts(&b, "return a == b;");
+	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	aw_buf_reset(&b);
+	aw_buf_puts(&b, "a = [1];");
+	for (int i = 0; i < 60; i++)
+		aw_buf_puts(&b, "a = [a, a];");
+	aw_buf_puts(&b, "return a;");
+	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	aw_buf_free(&b);
+}
+
+/* ---- results and TIMEINTERVAL -------------------------------------------------------------------- */
+
+static void test_serialisation(void **state)
+{
+	qt_db *d = qt_db_open();
+
+	(void)state;
+	qt_bucket(d, "id", "h");
+	qt_insert(d, "id", "2018-01-01T01:01:01Z", 1.0, "{}");
+	/* reference api.rs test_query: sorted keys, float duration */
+	qt_expect_raw(d, "return query_bucket(\"id\");",
+		      "[[{\"data\":{},\"duration\":1.0,\"id\":1,\"timestamp\":\"2018-01-01T01:01:01Z\"}]]");
+	qt_insert(d, "id", "2018-01-01T01:01:02.5Z", 0.001, "{\"z\":1,\"a\":[1.5,\"x\"]}");
+	qt_expect_raw(d, "return query_bucket(\"id\");",
+		      "[[{\"data\":{\"a\":[1.5,\"x\"],\"z\":1},\"duration\":0.001,\"id\":2,\"timestamp\":\"2018-01-01T01:01:02.500Z\"},"
+		      "{\"data\":{},\"duration\":1.0,\"id\":1,\"timestamp\":\"2018-01-01T01:01:01Z\"}]]");
+	/* merged events have no id */
+	qt_expect_raw(d, "return merge_events_by_keys(query_bucket(\"id\"), [\"a\"]);",
+		      "[[{\"data\":{\"a\":[1.5,\"x\"],\"z\":1},\"duration\":0.001,\"id\":null,\"timestamp\":\"2018-01-01T01:01:02.500Z\"}]]");
+	qt_expect_raw(NULL, "return {\"n\": print(), \"b\": [True, False], \"s\": \"\\\\\"};",
+		      "[{\"b\":[true,false],\"n\":[],\"s\":\"\\\\\\\\\"}]");
+	qt_db_close(d);
+}
+
+static void test_timeinterval(void **state)
+{
+	aw_ns s[2], e[2];
+	char *out;
+	size_t len;
+	aw_query_error err;
+
+	(void)state;
+	qt_expect_raw(NULL, "return TIMEINTERVAL;", "[\"1980-01-01T00:00:00+00:00/2080-01-02T00:00:00+00:00\"]");
+	/* reassigning TIMEINTERVAL changes what query_bucket reads */
+	json_t *v = ok("TIMEINTERVAL = \"2018-01-01T01:01:01.5Z/2018-01-01T01:01:03Z\"; return query_bucket(\"testid\");");
+	assert_int_equal(json_array_size(v), 1);
+	json_decref(v);
+	qt_expect_error(db, "TIMEINTERVAL = 1; return query_bucket(\"testid\");",
+			"TimeIntervalError(\"TIMEINTERVAL is not of type string!\")", 400);
+	qt_expect_error(db, "TIMEINTERVAL = \"2018-01-01/2019-01-01\"; return query_bucket(\"testid\");",
+			"TimeIntervalError", 400);
+	/* several periods: one result each */
+	s[0] = qt_ts("2018-01-01T00:00:00Z");
+	e[0] = qt_ts("2018-01-01T01:01:01.5Z");
+	s[1] = qt_ts("2018-01-01T01:01:01.5Z");
+	e[1] = qt_ts("2018-01-02T00:00:00Z");
+	assert_int_equal(aw_query_run(&out, &len, db->r, "return [TIMEINTERVAL, sum_durations(query_bucket(\"testid\")), query_bucket_eventcount(\"testid\")];",
+				      strlen("return [TIMEINTERVAL, sum_durations(query_bucket(\"testid\")), query_bucket_eventcount(\"testid\")];"),
+				      s, e, 2, &err),
+			 0);
+	assert_string_equal(out, "[[\"2018-01-01T00:00:00+00:00/2018-01-01T01:01:01.500+00:00\",0.0,1.0],"
+				 "[\"2018-01-01T01:01:01.500+00:00/2018-01-02T00:00:00+00:00\",0.0,1.0]]");
+	free(out);
+	/* zero periods: an empty array */
+	assert_int_equal(aw_query_run(&out, &len, db->r, "return 1;", 9, s, e, 0, &err), 0);
+	assert_string_equal(out, "[]");
+	free(out);
+}
+
+/* ---- buckets ---------------------------------------------------------------------------------- */
+
+static void test_buckets(void **state)
+{
+	qt_db *d = qt_db_open();
+	aw_query_error e;
+
+	(void)state;
+	qt_bucket(d, "aw-watcher-window_host1", "host1");
+	qt_bucket(d, "aw-watcher-window_host2", "host2");
+	qt_bucket(d, "aw-watcher-window", "host2");
+	qt_expect_raw(d, "return find_bucket(\"aw-watcher-window\");", "[\"aw-watcher-window\"]");
+	qt_expect_raw(d, "return find_bucket(\"aw-watcher-window_\");", "[\"aw-watcher-window_host1\"]");
+	qt_expect_raw(d, "return find_bucket(\"aw-watcher-window_\", \"host2\");", "[\"aw-watcher-window_host2\"]");
+	qt_expect_raw(d, "return find_bucket(\"aw-watcher-window\", \"host1\");", "[\"aw-watcher-window_host1\"]");
+	e = qt_expect_error(d, "return find_bucket(\"aw-watcher-afk\");",
+			    "BucketQueryError(\"Failed to find bucket matching filter 'aw-watcher-afk'\")", 404);
+	e = qt_expect_error(d, "return find_bucket(\"aw\", \"nohost\");",
+			    "BucketQueryError(\"Failed to find bucket matching filter 'aw' and hostname 'nohost'\")", 404);
+	qt_expect_raw(d, "return query_bucket_names();",
+		      "[[\"aw-watcher-window\",\"aw-watcher-window_host1\",\"aw-watcher-window_host2\"]]");
+	e = qt_expect_error(d, "\n  return query_bucket(\"missing\");", "BucketQueryError", 404);
+	assert_non_null(strstr(e.message, "NoSuchBucket(\\\"missing\\\")"));
+	assert_int_equal(e.line, 2);
+	qt_expect_error(d, "return query_bucket_eventcount(\"missing\");", "BucketQueryError", 404);
+	qt_expect_raw(d, "return query_bucket_eventcount(\"aw-watcher-window\");", "[0.0]");
+	qt_expect_error(d, "return query_bucket(1);", "InvalidFunctionParameters", 400);
+	qt_db_close(d);
+}
+
+static void test_extras(void **state)
+{
+	(void)state;
+	qt_expect_raw(NULL, "return nop();", "[1.0]");
+	qt_expect_error(NULL, "return nop(1);", "InvalidFunctionParameters", 400);
+	expect_num("return query_bucket_eventcount(\"testid\");", 2);
+}
+
+static void test_sum_and_limit(void **state)
+{
+	qt_db *d = qt_db_open();
+
+	(void)state;
+	qt_bucket(d, "b", "h");
+	qt_insert(d, "b", "2020-01-01T00:00:00Z", 1.0019, "{}");
+	qt_insert(d, "b", "2020-01-01T00:00:10Z", 2.0009, "{}");
+	/* total 3.0028 s truncated to whole milliseconds */
+	expect_num("return 0;", 0);
+	{
+		aw_query_error err;
+		json_t *v = qt_query(d, "return sum_durations(query_bucket(\"b\"));", &err, NULL);
+		assert_non_null(v);
+		assert_true(json_number_value(v) == 3.002);
+		json_decref(v);
+	}
+	qt_expect_raw(d, "return sum_durations([]);", "[0.0]");
+	qt_expect_raw(d, "return limit_events(query_bucket(\"b\"), 0 - 1);", "[[]]");
+	qt_expect_raw(d, "return limit_events(query_bucket(\"b\"), 0.9);", "[[]]");
+	{
+		aw_query_error err;
+		json_t *v = qt_query(d, "return [limit_events(query_bucket(\"b\"), 1.5), limit_events(query_bucket(\"b\"), 1000000000000000000000000000000)];", &err, NULL);
+		assert_non_null(v);
+		assert_int_equal(json_array_size(json_array_get(v, 0)), 1);
+		assert_int_equal(json_array_size(json_array_get(v, 1)), 2);
+		json_decref(v);
+	}
+	qt_db_close(d);
+}
+
+static void test_filter_keyvals_types(void **state)
+{
+	qt_db *d = qt_db_open();
+	aw_query_error err;
+	json_t *v;
+
+	(void)state;
+	qt_bucket(d, "b", "h");
+	qt_insert(d, "b", "2020-01-01T00:00:00Z", 1, "{\"n\":1}");
+	qt_insert(d, "b", "2020-01-01T00:00:01Z", 1, "{\"n\":1.0}");
+	qt_insert(d, "b", "2020-01-01T00:00:02Z", 1, "{\"n\":\"1\"}");
+	qt_insert(d, "b", "2020-01-01T00:00:03Z", 1, "{\"n\":[1.0,\"a\"]}");
+	qt_insert(d, "b", "2020-01-01T00:00:04Z", 1, "{\"n\":null}");
+	qt_insert(d, "b", "2020-01-01T00:00:05Z", 1, "{\"n\":true}");
+	qt_insert(d, "b", "2020-01-01T00:00:06Z", 1, "{\"m\":1}");
+	/* numbers from the query are floats: integer data 1 never matches */
+	v = qt_query(d, "return [filter_keyvals(query_bucket(\"b\"), \"n\", [1]), "
+			"filter_keyvals(query_bucket(\"b\"), \"n\", [\"1\"]), "
+			"filter_keyvals(query_bucket(\"b\"), \"n\", [[1, \"a\"]]), "
+			"filter_keyvals(query_bucket(\"b\"), \"n\", [print(), True]), "
+			"exclude_keyvals(query_bucket(\"b\"), \"n\", [1, \"1\"])];",
+		     &err, NULL);
+	assert_non_null(v);
+	assert_int_equal(json_array_size(json_array_get(v, 0)), 1);
+	assert_true(json_is_real(json_object_get(json_object_get(json_array_get(json_array_get(v, 0), 0), "data"), "n")));
+	assert_int_equal(json_array_size(json_array_get(v, 1)), 1);
+	assert_int_equal(json_array_size(json_array_get(v, 2)), 1);
+	assert_int_equal(json_array_size(json_array_get(v, 3)), 2);
+	/* exclude keeps events lacking the key */
+	assert_int_equal(json_array_size(json_array_get(v, 4)), 5);
+	json_decref(v);
+	qt_expect_error(d, "return filter_keyvals(query_bucket(\"b\"), \"n\", [{}]);", "InvalidFunctionParameters", 400);
+	qt_expect_error(d, "return filter_keyvals(query_bucket(\"b\"), \"n\", 1);", "InvalidFunctionParameters", 400);
+	qt_expect_error(d, "return filter_keyvals(1, \"n\", []);", "InvalidFunctionParameters", 400);
+	qt_db_close(d);
+}
+
+static void test_regex_engine(void **state)
+{
+	qt_db *d = qt_db_open();
+	aw_buf b = AW_BUF_INIT;
+	aw_query_error err;
+	json_t *v;
+
+	(void)state;
+	qt_bucket(d, "b", "h");
+	qt_insert(d, "b", "2020-01-01T00:00:00Z", 1, "{\"title\":\"testing lookahead\"}");
+	qt_insert(d, "b", "2020-01-01T00:00:01Z", 1, "{\"title\":\"TESTING other\\n\"}");
+	qt_insert(d, "b", "2020-01-01T00:00:02Z", 1, "{\"title\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\"}");
+	v = qt_query(d, "e = query_bucket(\"b\"); return [\n"
+			"filter_keyvals_regex(e, \"title\", \"testing (?!lookahead)\"),\n"
+			"filter_keyvals_regex(e, \"title\", \"(?i)testing (?!lookahead)\"),\n"
+			"filter_keyvals_regex(e, \"title\", \"other$\"),\n"
+			"filter_keyvals_regex(e, \"title\", \"^(a+)+$\"),\n"
+			"filter_keyvals_regex(e, \"title\", \"(?<=testing )look\")];",
+		     &err, NULL);
+	if (!v)
+		fail_msg("%s", err.message);
+	assert_int_equal(json_array_size(json_array_get(v, 0)), 0);
+	assert_int_equal(json_array_size(json_array_get(v, 1)), 1);
+	/* $ is end of text only (the data ends with a newline) */
+	assert_int_equal(json_array_size(json_array_get(v, 2)), 0);
+	/* catastrophic backtracking: no match, no hang */
+	assert_int_equal(json_array_size(json_array_get(v, 3)), 0);
+	assert_int_equal(json_array_size(json_array_get(v, 4)), 1);
+	json_decref(v);
+	qt_expect_error(d, "return filter_keyvals_regex(query_bucket(\"b\"), \"title\", \"(\");", "RegexCompileError", 400);
+	/* a run that keeps hitting the backtracking limit is stopped */
+	for (int i = 0; i < 60; i++) {
+		char title[128], data[160];
+		snprintf(title, sizeof(title), "%.*sb%d", 40, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", i);
+		snprintf(data, sizeof(data), "{\"title\":\"%s\"}", title);
+		qt_insert(d, "b", "2020-01-02T00:00:00Z", 1, data);
+	}
+	qt_expect_error(d, "return filter_keyvals_regex(query_bucket(\"b\"), \"title\", \"^(a|aa)+$\");", "RegexRuntimeError", 400);
+	aw_buf_free(&b);
+	qt_db_close(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_number),
+		cmocka_unit_test(test_equals),
+		cmocka_unit_test(test_return),
+		cmocka_unit_test(test_if),
+		cmocka_unit_test(test_function),
+		cmocka_unit_test(test_all_functions),
+		cmocka_unit_test(test_categorize),
+		cmocka_unit_test(test_tag),
+		cmocka_unit_test(test_tag_select_keys),
+		cmocka_unit_test(test_rule_parsing),
+		cmocka_unit_test(test_string),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_comment),
+		cmocka_unit_test(test_dict),
+		cmocka_unit_test(test_concat),
+		cmocka_unit_test(test_contains),
+		cmocka_unit_test(test_math),
+		cmocka_unit_test(test_grammar),
+		cmocka_unit_test(test_empty_query),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_runtime_error_positions),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_serialisation),
+		cmocka_unit_test(test_timeinterval),
+		cmocka_unit_test(test_buckets),
+		cmocka_unit_test(test_extras),
+		cmocka_unit_test(test_sum_and_limit),
+		cmocka_unit_test(test_filter_keyvals_types),
+		cmocka_unit_test(test_regex_engine),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
