@@ -7,6 +7,7 @@
  * lws_cancel_service(); one wake-up drains every request finished since the last,
  * so a committed batch of 100 heartbeats costs one wake-up.
  */
+#include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -239,6 +240,8 @@ static const char *reason(int status, const char **desc)
 		return "Forbidden";
 	case 404: *desc = "The requested resource could not be found.";
 		return "Not Found";
+	case 411: *desc = "The request requires a Content-Length header.";
+		return "Length Required";
 	case 413: *desc = "The request is larger than the server is willing or able to process.";
 		return "Payload Too Large";
 	case 422: *desc = "The request was well-formed but was unable to be followed due to semantic errors.";
@@ -526,7 +529,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			}
 		}
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-			rq->body_expected = true;
+			/* libwebsockets 4.1 does not decode chunked request bodies; waiting would hang
+			 * the client, so say what to send instead. */
+			respond_catcher(rq, 411, "chunked request bodies are not supported; send Content-Length");
+			rq->close_conn = true;
+			respond_now(wsi, rq);
 			return 0;
 		}
 		dispatch(wsi, rq);
@@ -599,12 +606,25 @@ static void lws_log_bridge(int level, const char *line)
 int server_run(node *n)
 {
 	struct lws_context_creation_info info;
+	const char *iface = n->cfg->address;
 	int rc = 0;
 
+	/* libwebsockets takes an interface name or a numeric address; anything else would make
+	 * it wait silently for an interface of that name to appear. */
+	{
+		unsigned char addr[sizeof(struct in6_addr)];
+		if (!strcmp(n->cfg->address, "localhost"))
+			iface = "127.0.0.1";
+		else if (inet_pton(AF_INET, iface, addr) != 1 && inet_pton(AF_INET6, iface, addr) != 1) {
+			fprintf(stderr, "awnode: invalid address '%s': expected an IPv4/IPv6 address or localhost\n",
+				iface);
+			return -1;
+		}
+	}
 	memset(&info, 0, sizeof(info));
 	lws_set_log_level(LLL_ERR | (aw_log_level() >= AW_LOG_DEBUG ? LLL_WARN : 0), lws_log_bridge);
 	info.port = n->cfg->port;
-	info.iface = n->cfg->address;
+	info.iface = iface;
 	info.protocols = protocols;
 	info.user = n;
 	info.max_http_header_data = 16384;
