@@ -149,7 +149,7 @@ static int scan_bucket(jscan *s, bucket_span *b, char *err, size_t errlen)
 		}
 		json_t *k = aw_json_parse(ks, (size_t)(ke - ks)), *v = aw_json_parse(vs, (size_t)(ve - vs));
 		if (k && v)
-			json_object_setn_nocheck(obj, json_string_value(k), json_string_length(k), json_incref(v));
+			json_object_setn_nocheck(obj, json_string_value(k), json_string_length(k), v);
 		json_decref(k);
 		json_decref(v);
 	}

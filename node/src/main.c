@@ -45,8 +45,10 @@ static int cmd_serve(int argc, char **argv)
 	char *log_path = NULL;
 	int rc = aw_config_load(&cfg, argc, argv);
 
-	if (rc)
+	if (rc) {
+		aw_config_free(&cfg);
 		return rc > 0 ? 0 : 2;
+	}
 	if (aw_mkdir_p(cfg.state_dir, 0700) == 0 &&
 	    asprintf(&log_path, "%s/%s", cfg.state_dir, cfg.testing ? "awnode-testing.log" : "awnode.log") < 0)
 		log_path = NULL;
