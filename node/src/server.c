@@ -629,6 +629,9 @@ int server_run(node *n)
 	info.user = n;
 	info.max_http_header_data = 16384;
 	info.keepalive_timeout = 30;
+	/* A client gets 2 s to finish sending its request headers (loopback clients need
+	 * microseconds); malformed header blocks libwebsockets cannot answer end there. */
+	info.timeout_secs_ah_idle = 2;
 	info.timeout_secs = 60;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(n->cfg->address, ':') == NULL);
 	info.vhost_name = "awnode";

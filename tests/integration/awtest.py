@@ -9,6 +9,7 @@
 """
 
 import http.client
+import itertools
 import json
 import math
 import os
@@ -16,7 +17,6 @@ import re
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 
@@ -42,6 +42,7 @@ REASONS = {
 }
 
 JSON_CT = "application/json"
+_RUN_IDS = itertools.count(1)
 _MISSING = object()
 
 
@@ -195,7 +196,7 @@ class Client:
                 return self._send(method, path, hdrs, body, host)
             except (http.client.RemoteDisconnected, ConnectionResetError,
                     BrokenPipeError, http.client.CannotSendRequest,
-                    http.client.ResponseNotReady) as e:
+                    http.client.ResponseNotReady):
                 self.close()
                 # Only a reused keep-alive connection that the server closed
                 # while idle is retried; a fresh connection failing is real.
@@ -231,9 +232,11 @@ class Client:
         return self.request("OPTIONS", path, **kw)
 
     # -- raw socket ------------------------------------------------------------
-    def raw(self, data, timeout=5.0, read=True):
-        """Send raw bytes on a new connection; return everything read until the
-        server closes or ``timeout`` seconds of silence pass."""
+    def raw(self, data, timeout=5.0, read=True, until_close=False):
+        """Send raw bytes on a new connection; return what is read until one
+        complete response (with a Content-Length) arrived, the server closes,
+        or ``timeout`` seconds of silence pass.  ``until_close``: read until
+        the server closes (or the timeout)."""
         s = socket.create_connection((self.host, self.port), timeout=timeout)
         try:
             try:
@@ -242,7 +245,7 @@ class Client:
                 pass
             if not read:
                 return b""
-            chunks = []
+            data = b""
             while True:
                 try:
                     c = s.recv(65536)
@@ -252,10 +255,25 @@ class Client:
                     break
                 if not c:
                     break
-                chunks.append(c)
-            return b"".join(chunks)
+                data += c
+                if not until_close and complete_response(data):
+                    break
+            return data
         finally:
             s.close()
+
+
+def complete_response(data):
+    """True when ``data`` holds one complete response with a Content-Length
+    (so raw() need not wait for the server to close)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    if m:
+        return len(body) >= int(m.group(1))
+    st = raw_status(data)
+    return st is not None and (st == 304 or st == 204 or 100 <= st < 200)
 
 
 def raw_status(data):
@@ -339,7 +357,7 @@ class Node:
         if not os.path.exists(binary_path()):
             pytest.fail("awnode binary not found at %s (set AWNODE_BIN)" % binary_path())
         assert self.proc is None or self.proc.poll() is not None, "node already running"
-        self._run_no += 1
+        self._run_no = next(_RUN_IDS)
         self.stderr_path = os.path.join(self.base, "stderr-%d.log" % self._run_no)
         self.stdout_path = os.path.join(self.base, "stdout-%d.log" % self._run_no)
         argv = self.argv()
@@ -499,9 +517,9 @@ def assert_app_error(resp, status, message=None):
 
 
 def assert_catcher(resp, status, description=None):
-    """Framework error (reference §2.4, shape 2), for a request that sent
-    ``Accept: application/json``: {"error": {"code", "reason", "description"}}.
-    Extra top-level keys (e.g. a "message") are tolerated."""
+    """Framework error (reference §2.4, shape 2): Rocket's JSON catcher body
+    {"error": {"code", "reason", "description"}}, plus (CONTRACT §5: every
+    malformed request gets a JSON message) a non-empty "message"."""
     assert_status(resp, status)
     ct = resp.header("Content-Type") or ""
     assert ct.split(";")[0].strip().lower() == JSON_CT, "Content-Type %r for %r" % (ct, resp)
@@ -513,6 +531,8 @@ def assert_catcher(resp, status, description=None):
     assert isinstance(err.get("description"), str) and err["description"], body
     if description is not None:
         assert err["description"] == description, body
+    assert isinstance(body.get("message"), str) and body["message"], \
+        "no JSON message in %r" % (resp,)
     return body
 
 
@@ -527,7 +547,21 @@ def assert_contract_error(resp, status):
     return msg
 
 
+def assert_json_error(resp, status):
+    """Either error shape: {"message": str} or the catcher's {"error": {...}}."""
+    assert_status(resp, status)
+    body = resp.json()
+    assert isinstance(body, dict), body
+    if isinstance(body.get("error"), dict):
+        assert body["error"].get("code") == status, body
+        return body
+    assert isinstance(body.get("message"), str) and body["message"], body
+    return body
+
+
 def assert_error_kind(resp, status, kind):
+    if kind == "json":
+        return assert_json_error(resp, status)
     if kind == "app":
         return assert_app_error(resp, status)
     if kind == "catcher":

@@ -1,0 +1,338 @@
+"""Heartbeats: reference §3.4, §5.1-§5.3, §9.3/§9.5 heartbeat tests, §11 item 7;
+CONTRACT §1 (the heartbeat cache never goes stale after deletes)."""
+
+import pytest
+
+from awtest import (assert_app_error, assert_catcher, assert_duration, assert_event,
+                    get_events, heartbeat, insert_events, new_bucket)
+
+
+def ts(sec, frac=""):
+    """2020-01-01T00:00:00Z + sec seconds (sec < 86400)."""
+    return "2020-01-01T%02d:%02d:%02d%sZ" % (sec // 3600, sec // 60 % 60, sec % 60, frac)
+
+
+def hb(client, t, pulsetime, data=None, duration=0, bucket="hb"):
+    return heartbeat(client, bucket, {"timestamp": t, "duration": duration,
+                                      "data": {} if data is None else data}, pulsetime)
+
+
+@pytest.fixture
+def hclient(client):
+    new_bucket(client, "hb")
+    return client
+
+
+def test_first_heartbeat_inserted_with_id(hclient):
+    e = hb(hclient, ts(0), 10, {"a": 1}, duration=1)
+    assert isinstance(e["id"], int)
+    assert_event(e, {"timestamp": ts(0), "duration": 1.0, "data": {"a": 1}})
+    assert get_events(hclient, "hb") == [e]
+
+
+def test_heartbeat_response_shape(hclient):
+    r = hclient.post("/api/0/buckets/hb/heartbeat?pulsetime=1",
+                     json={"timestamp": ts(0), "duration": 0, "data": {"b": 1, "a": 2}})
+    assert r.status == 200
+    assert (r.header("Content-Type") or "").startswith("application/json")
+    assert [k for k, _ in r.json_pairs()] == ["id", "timestamp", "duration", "data"]
+    assert b'"data":{"a":2,"b":1}' in r.body
+
+
+def test_merge_extends_keeps_id(hclient):
+    """datastore test_event_heartbeat."""
+    e1 = hb(hclient, ts(0), 10, {"a": 1})
+    e2 = hb(hclient, ts(1), 10, {"a": 1})
+    assert e2["id"] == e1["id"]
+    assert_event(e2, {"timestamp": ts(0), "duration": 1.0, "data": {"a": 1}})
+    e3 = hb(hclient, ts(2), 10, {"a": 2})
+    assert e3["id"] != e1["id"]
+    assert_event(e3, {"timestamp": ts(2), "duration": 0.0, "data": {"a": 2}})
+    evs = get_events(hclient, "hb")
+    assert [e["id"] for e in evs] == [e3["id"], e1["id"]]
+
+
+def test_consecutive_merges(hclient):
+    """datastore test_event_heartbeat_consecutive_merges (#559)."""
+    ids = set()
+    for i in range(5):
+        ids.add(hb(hclient, ts(i), 10, {"k": "v"})["id"])
+    assert len(ids) == 1
+    evs = get_events(hclient, "hb")
+    assert len(evs) == 1
+    assert_event(evs[0], {"id": ids.pop(), "timestamp": ts(0), "duration": 4.0,
+                          "data": {"k": "v"}})
+
+
+def test_pulsetime_window(hclient):
+    """L at t lasting 1 s; H at t+2 lasting 1 s: p=2 merges to 3 s."""
+    e1 = hb(hclient, ts(0), 2, duration=1)
+    e2 = hb(hclient, ts(2), 2, duration=1)
+    assert e2["id"] == e1["id"]
+    assert_duration(e2["duration"], 3.0)
+
+
+def test_pulsetime_zero_separate(hclient):
+    e1 = hb(hclient, ts(0), 0, duration=1)
+    e2 = hb(hclient, ts(2), 0, duration=1)
+    assert e2["id"] != e1["id"]
+    assert len(get_events(hclient, "hb")) == 2
+
+
+def test_pulsetime_zero_touching_merges(hclient):
+    """Boundary is inclusive: H.timestamp == L.end + 0 merges."""
+    e1 = hb(hclient, ts(0), 0, duration=1)
+    e2 = hb(hclient, ts(1), 0, duration=1)
+    assert e2["id"] == e1["id"]
+    assert_duration(e2["duration"], 2.0)
+
+
+def test_long_pulse_merge(hclient):
+    """transform test_heartbeat_long_pulse_merge: +120 s with p=120 merges."""
+    e1 = hb(hclient, ts(0), 120, duration=1)
+    e2 = hb(hclient, ts(120), 120)
+    assert e2["id"] == e1["id"]
+    assert_duration(e2["duration"], 120.0)
+
+
+def test_long_pulse_no_merge(hclient):
+    e1 = hb(hclient, ts(0), 60, duration=1)
+    e2 = hb(hclient, ts(120), 60)
+    assert e2["id"] != e1["id"]
+
+
+def test_boundary_inclusive_exact(hclient):
+    """H.timestamp == L.end + p merges; 1 ns later does not."""
+    e1 = hb(hclient, ts(0), 5, duration=1)
+    e2 = hb(hclient, ts(6), 5)
+    assert e2["id"] == e1["id"]
+    assert_duration(e2["duration"], 6.0)
+    e3 = hb(hclient, ts(11, ".000000001"), 5)
+    assert e3["id"] != e1["id"]
+
+
+def test_fractional_pulsetime(hclient):
+    e1 = hb(hclient, ts(0), 0.5)
+    e2 = hb(hclient, ts(0, ".5"), 0.5)
+    assert e2["id"] == e1["id"]
+    e3 = hb(hclient, ts(1, ".000001"), 0.5)
+    assert e3["id"] != e1["id"]
+
+
+def test_data_difference_prevents_merge(hclient):
+    e1 = hb(hclient, ts(0), 10, {"a": 1})
+    assert hb(hclient, ts(1), 10, {"a": 1, "b": 2})["id"] != e1["id"]
+
+
+def test_int_vs_float_data_do_not_merge(hclient):
+    e1 = hb(hclient, ts(0), 10, {"v": 1})
+    e2 = hb(hclient, ts(1), 10, {"v": 1.0})
+    assert e2["id"] != e1["id"]
+
+
+def test_key_order_does_not_matter_for_merge(hclient):
+    e1 = hb(hclient, ts(0), 10, {"a": 1, "b": {"x": 1, "y": 2}})
+    r = hclient.post("/api/0/buckets/hb/heartbeat?pulsetime=10",
+                     body=b'{"timestamp":"%s","duration":0,"data":{"b":{"y":2,"x":1},"a":1}}'
+                     % ts(1).encode(), content_type="application/json")
+    assert r.status == 200
+    assert r.json()["id"] == e1["id"]
+
+
+def test_earlier_than_last_start_inserts_new(hclient):
+    """Heartbeats before the last event's start are never merged."""
+    e1 = hb(hclient, ts(10), 100, duration=5)
+    e2 = hb(hclient, ts(8), 100, duration=5)
+    assert e2["id"] != e1["id"]
+    assert_event(e2, {"timestamp": ts(8), "duration": 5.0, "data": {}})
+    assert len(get_events(hclient, "hb")) == 2
+
+
+def test_same_timestamp_merges(hclient):
+    """transform test_heartbeat_same_timestamp: same timestamp merges either order."""
+    e1 = hb(hclient, ts(0), 1, duration=1)
+    e2 = hb(hclient, ts(0), 1, duration=2)
+    assert e2["id"] == e1["id"]
+    assert_duration(e2["duration"], 2.0)
+    e3 = hb(hclient, ts(0), 1, duration=1)
+    assert e3["id"] == e1["id"]
+    assert_duration(e3["duration"], 2.0)
+
+
+def test_merge_never_shrinks(hclient):
+    e1 = hb(hclient, ts(0), 10, duration=100)
+    e2 = hb(hclient, ts(5), 10, duration=1)
+    assert e2["id"] == e1["id"]
+    assert_duration(e2["duration"], 100.0)
+    assert_duration(get_events(hclient, "hb")[0]["duration"], 100.0)
+
+
+def test_merge_uses_last_by_start_from_db(hclient):
+    """With no cache entry (after POST events) the last event is the one with
+    the greatest start time."""
+    insert_events(hclient, "hb", [
+        {"timestamp": ts(100), "duration": 10, "data": {"x": 1}},
+        {"timestamp": ts(0), "duration": 10, "data": {"x": 1}},
+    ])
+    evs = get_events(hclient, "hb")
+    newest = evs[0]
+    e = hb(hclient, ts(112), 5, {"x": 1})
+    assert e["id"] == newest["id"]
+    assert_event(e, {"timestamp": ts(100), "duration": 12.0, "data": {"x": 1}})
+
+
+def test_post_events_invalidates_cache(hclient):
+    e1 = hb(hclient, ts(0), 10, {"a": 1})
+    later = insert_events(hclient, "hb", [{"timestamp": ts(50), "duration": 1,
+                                           "data": {"a": 1}}])[0]
+    e2 = hb(hclient, ts(52), 10, {"a": 1})
+    assert e2["id"] == later["id"]
+    assert e2["id"] != e1["id"]
+    assert_duration(e2["duration"], 2.0)
+
+
+def test_heartbeat_persisted_across_restart(node, client):
+    new_bucket(client, "hb")
+    e1 = hb(client, ts(0), 10, {"a": 1})
+    hb(client, ts(3), 10, {"a": 1})
+    node.restart()
+    c2 = node.client()
+    e3 = hb(c2, ts(5), 10, {"a": 1})
+    assert e3["id"] == e1["id"]
+    assert_duration(e3["duration"], 5.0)
+    assert len(get_events(c2, "hb")) == 1
+
+
+# -- CONTRACT §1: the cache never goes stale --------------------------------------------------
+
+def test_delete_cached_event_then_heartbeat(hclient):
+    """Reference: the next mergeable heartbeat yields a 500.  awnode: the
+    deleted event is gone, so the heartbeat becomes a new event."""
+    e1 = hb(hclient, ts(0), 10)
+    e2 = hb(hclient, ts(1), 10)
+    assert e2["id"] == e1["id"]
+    assert hclient.delete("/api/0/buckets/hb/events/%d" % e1["id"]).status == 200
+    r = hclient.post("/api/0/buckets/hb/heartbeat?pulsetime=10",
+                     json={"timestamp": ts(2), "duration": 0, "data": {}})
+    assert r.status == 200, r
+    e3 = r.json()
+    assert e3["id"] != e1["id"]
+    assert_event(e3, {"timestamp": ts(2), "duration": 0.0, "data": {}})
+    evs = get_events(hclient, "hb")
+    assert [e["id"] for e in evs] == [e3["id"]]
+
+
+def test_delete_cached_event_merges_with_previous(hclient):
+    """After deleting the cached last event, the heartbeat merges with the
+    real last event left in the database."""
+    base = insert_events(hclient, "hb", [{"timestamp": ts(0), "duration": 1,
+                                          "data": {"a": 1}}])[0]
+    e2 = hb(hclient, ts(5), 1, {"a": 1})
+    assert e2["id"] != base["id"]
+    assert hclient.delete("/api/0/buckets/hb/events/%d" % e2["id"]).status == 200
+    e3 = hb(hclient, ts(1, ".5"), 1, {"a": 1})
+    assert e3["id"] == base["id"]
+    assert_event(e3, {"timestamp": ts(0), "duration": 1.5, "data": {"a": 1}})
+    assert len(get_events(hclient, "hb")) == 1
+
+
+def test_delete_and_recreate_bucket_then_heartbeat(hclient):
+    e1 = hb(hclient, ts(0), 10)
+    hb(hclient, ts(1), 10)
+    assert hclient.delete("/api/0/buckets/hb").status == 200
+    new_bucket(hclient, "hb")
+    r = hclient.post("/api/0/buckets/hb/heartbeat?pulsetime=10",
+                     json={"timestamp": ts(2), "duration": 0, "data": {}})
+    assert r.status == 200, r
+    e3 = r.json()
+    assert_event(e3, {"timestamp": ts(2), "duration": 0.0, "data": {}})
+    evs = get_events(hclient, "hb")
+    assert [e["id"] for e in evs] == [e3["id"]]
+    assert e3["id"] != e1["id"]
+
+
+def test_delete_non_cached_event_keeps_merging(hclient):
+    old = insert_events(hclient, "hb", [{"timestamp": ts(0), "duration": 1, "data": {}}])[0]
+    e1 = hb(hclient, ts(10), 5)
+    assert hclient.delete("/api/0/buckets/hb/events/%d" % old["id"]).status == 200
+    e2 = hb(hclient, ts(12), 5)
+    assert e2["id"] == e1["id"]
+    assert_duration(e2["duration"], 2.0)
+
+
+def test_replace_cached_event_by_id(hclient):
+    """POST events with the cached event's id replaces it; the next heartbeat
+    sees the replacement."""
+    e1 = hb(hclient, ts(0), 10, {"a": 1})
+    insert_events(hclient, "hb", [{"id": e1["id"], "timestamp": ts(0), "duration": 1,
+                                   "data": {"a": 2}}])
+    e2 = hb(hclient, ts(2), 10, {"a": 2})
+    assert e2["id"] == e1["id"]
+    assert_event(e2, {"timestamp": ts(0), "duration": 2.0, "data": {"a": 2}})
+
+
+def test_import_invalidates_cache(hclient):
+    e1 = hb(hclient, ts(0), 10, {"a": 1})
+    doc = {"buckets": {"hb": {"id": "hb", "type": "test", "client": "test-client",
+                              "hostname": "testhost",
+                              "events": [{"timestamp": ts(100), "duration": 1,
+                                          "data": {"a": 1}}]}}}
+    assert hclient.post("/api/0/import", json=doc).status == 200
+    e2 = hb(hclient, ts(102), 5, {"a": 1})
+    assert e2["id"] != e1["id"]
+    assert_event(e2, {"timestamp": ts(100), "duration": 2.0, "data": {"a": 1}})
+
+
+def test_heartbeats_in_two_buckets_independent(client):
+    new_bucket(client, "x")
+    new_bucket(client, "y")
+    a1 = hb(client, ts(0), 10, bucket="x")
+    b1 = hb(client, ts(0), 10, bucket="y")
+    a2 = hb(client, ts(1), 10, bucket="x")
+    b2 = hb(client, ts(2), 10, bucket="y")
+    assert a1["id"] == a2["id"] and b1["id"] == b2["id"] and a1["id"] != b1["id"]
+
+
+# -- errors --------------------------------------------------------------------------------
+
+def test_heartbeat_unknown_bucket_404(client):
+    r = client.post("/api/0/buckets/nope/heartbeat?pulsetime=1",
+                    json={"timestamp": ts(0), "duration": 0, "data": {}})
+    assert_app_error(r, 404, "The requested bucket 'nope' does not exist")
+
+
+@pytest.mark.parametrize("query", ["", "?pulsetime=", "?pulsetime=abc", "?pulse=1",
+                                   "?pulsetime=1s"])
+def test_heartbeat_missing_or_bad_pulsetime_422(jclient, query):
+    new_bucket(jclient, "hb")
+    r = jclient.post("/api/0/buckets/hb/heartbeat" + query,
+                     json={"timestamp": ts(0), "duration": 0, "data": {}})
+    assert_catcher(r, 422)
+    assert jclient.get("/api/0/buckets/hb/events/count").json() == 0
+
+
+@pytest.mark.parametrize("body", [
+    [{"timestamp": "2020-01-01T00:00:00Z", "duration": 0, "data": {}}],
+    {"duration": 0, "data": {}},
+    {"timestamp": "2020-01-01T00:00:00Z", "duration": 0},
+    {"timestamp": "2020-01-01T00:00:00Z", "duration": 0, "data": [1]},
+    {"timestamp": "2020-01-01T00:00:00", "duration": 0, "data": {}},
+    {"timestamp": "2020-01-01T00:00:00Z", "duration": "0", "data": {}},
+    "x",
+])
+def test_heartbeat_wrong_shape_422(jclient, body):
+    new_bucket(jclient, "hb")
+    r = jclient.post("/api/0/buckets/hb/heartbeat?pulsetime=1", json=body)
+    assert_catcher(r, 422)
+    assert jclient.get("/api/0/buckets/hb/events/count").json() == 0
+
+
+def test_heartbeat_requires_json_content_type(jclient):
+    new_bucket(jclient, "hb")
+    body = b'{"timestamp":"2020-01-01T00:00:00Z","duration":0,"data":{}}'
+    r = jclient.post("/api/0/buckets/hb/heartbeat?pulsetime=1", body=body, content_type=None)
+    assert_catcher(r, 404)
+    r = jclient.post("/api/0/buckets/hb/heartbeat?pulsetime=1", body=body,
+                     content_type="text/plain")
+    assert_catcher(r, 404)
+    assert jclient.get("/api/0/buckets/hb/events/count").json() == 0
