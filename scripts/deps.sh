@@ -4,7 +4,7 @@
 set -e
 BUILD="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libsqlite3-dev
 libpcre2-dev libsodium-dev libgit2-dev libcurl4-openssl-dev libzstd-dev"
-TEST="libcmocka-dev python3 python3-pytest wrk curl clang"
+TEST="libcmocka-dev python3 python3-pytest wrk curl clang git"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

@@ -25,6 +25,8 @@ void api_setting_set(request *rq);
 void api_setting_delete(request *rq);
 void api_privacy_redact(request *rq);
 void api_log(request *rq);
+void api_sync_status(request *rq);
+void api_sync_now(request *rq);
 void api_openapi(request *rq);
 
 /* Import an export document (api_import.c), from any thread but the storage writer's.

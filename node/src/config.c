@@ -88,6 +88,18 @@ static int set_str(char **dst, const char *v)
 	return 0;
 }
 
+/* "~/x" as $HOME/x (in a static buffer, copied by the caller). */
+static const char *expand_home(const char *p)
+{
+	static char buf[4096];
+	const char *home = getenv("HOME");
+
+	if (p[0] != '~' || p[1] != '/' || !home)
+		return p;
+	snprintf(buf, sizeof(buf), "%s%s", home, p + 1);
+	return buf;
+}
+
 static void add_static(aw_config *c, const char *name, const char *path)
 {
 	struct stat st;
@@ -194,6 +206,29 @@ static int apply_kv(aw_config *c, const toml_kv *kv, char *err, size_t errlen)
 		c->sync_normal = !strcmp(v->str, "normal");
 		return 0;
 	}
+	if (!strcmp(t, "sync") && !strcmp(k, "enabled")) {
+		if (want(kv, TOML_BOOL, "true or false", err, errlen))
+			return -1;
+		c->sync_enabled = v->b;
+		return 0;
+	}
+	if (!strcmp(t, "sync") && !strcmp(k, "interval")) {
+		if (want(kv, TOML_INT, "an integer (seconds)", err, errlen))
+			return -1;
+		if (v->i < 10 || v->i > 86400 * 7) {
+			snprintf(err, errlen, "line %d: [sync] interval must be 10 to 604800 seconds", kv->line);
+			return -1;
+		}
+		c->sync_interval = (int)v->i;
+		return 0;
+	}
+	if (!strcmp(t, "sync") && (!strcmp(k, "folder") || !strcmp(k, "key_file") || !strcmp(k, "ssh_key"))) {
+		char **dst = !strcmp(k, "folder") ? &c->sync_folder : !strcmp(k, "key_file") ? &c->sync_key_file
+											 : &c->sync_ssh_key;
+		if (want(kv, TOML_STRING, "a string (a path)", err, errlen))
+			return -1;
+		return set_str(dst, expand_home(v->str));
+	}
 	/* Unknown keys are ignored, as serde does for aw-server-rust's config, so a config
 	 * written for another version still starts. Sections of later features live here. */
 	return 0;
@@ -214,7 +249,12 @@ static const char default_config[] =
 	"#aw-watcher-example = \"/path/to/visualization\"\n"
 	"#\n"
 	"#[storage]\n"
-	"#synchronous = \"full\"\n";
+	"#synchronous = \"full\"\n"
+	"#\n"
+	"#[sync]\n"
+	"#enabled = true\n"
+	"#interval = 300\n"
+	"#folder = \"~/.local/share/awnode/sync\"\n";
 
 static int read_config_file(aw_config *c)
 {
@@ -363,6 +403,8 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	c->max_body_bytes = DEFAULT_BODY_LIMIT;
 	c->reader_threads = 2;
+	c->sync_enabled = true;
+	c->sync_interval = 300;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -484,5 +526,8 @@ void aw_config_free(aw_config *c)
 	free(c->apidocs);
 	free(c->device_id);
 	free(c->hostname);
+	free(c->sync_folder);
+	free(c->sync_key_file);
+	free(c->sync_ssh_key);
 	memset(c, 0, sizeof(*c));
 }

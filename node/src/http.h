@@ -24,6 +24,7 @@
 struct lws;
 struct lws_context;
 typedef struct workers workers;
+typedef struct sync_service sync_service;
 typedef struct node node;
 typedef struct request request;
 
@@ -69,6 +70,7 @@ struct node {
 	aw_config *cfg;
 	aw_store *store;
 	workers *pool;
+	sync_service *sync;
 	struct lws_context *ctx;
 	pthread_mutex_t done_mu;
 	request *done_head, *done_tail;

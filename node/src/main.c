@@ -12,6 +12,8 @@
 #include "http.h"
 #include "log.h"
 #include "server.h"
+#include "sync_service.h"
+#include "aw/sync.h"
 #ifdef AW_HAVE_QUERY
 #include "aw/query.h"
 #endif
@@ -28,6 +30,7 @@ static void usage(FILE *f)
 		"  redact     apply a privacy rule to stored events\n"
 		"  export     write an export document of one or all buckets\n"
 		"  import     import an export document, or ActivityWatch's database\n"
+		"  sync       encrypted sync through a git folder (init, join, push, pull, status, ...)\n"
 #ifdef AW_HAVE_QUERY
 		"  query      run a query file against the local database or a running node\n"
 #endif
@@ -67,8 +70,15 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "awnode: %s\n", aw_error_last());
 		goto out;
 	}
+	if (sync_service_start(&n.sync, &n)) {
+		fprintf(stderr, "awnode: sync: %s\n", aw_error_last());
+		aw_store_close(n.store);
+		goto out;
+	}
 	workers_start(&n.pool, &n, cfg.reader_threads);
 	rc = server_run(&n) ? 1 : 0;
+	/* Order matters: a sync round waits on the writer, and the writer must outlive it. */
+	sync_service_stop(n.sync);
 	workers_stop(n.pool);
 	aw_store_close(n.store);
 	if (rc == 0)
@@ -99,6 +109,8 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "import"))
 		return cmd_import(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sync"))
+		return aw_sync_cli_main(argc - 1, argv + 1);
 #ifdef AW_HAVE_QUERY
 	if (!strcmp(argv[1], "query"))
 		return aw_query_cli_main(argc - 1, argv + 1);

@@ -20,6 +20,7 @@ EXPECTED = {
     ("get", "/api/0/export"), ("post", "/api/0/import"), ("post", "/api/0/query"),
     ("get", "/api/0/settings"), ("get", "/api/0/settings/{key}"), ("post", "/api/0/settings/{key}"),
     ("delete", "/api/0/settings/{key}"), ("post", "/api/0/privacy/redact"),
+    ("get", "/api/0/sync/status"), ("post", "/api/0/sync/now"),
 }
 
 

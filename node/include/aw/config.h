@@ -36,6 +36,11 @@ typedef struct aw_config {
 	char *device_id;        /* from the device_id file or --device-id */
 	char *hostname;
 	int reader_threads;
+	bool sync_enabled;      /* [sync] enabled (default true; rounds run once set up) */
+	int sync_interval;      /* [sync] interval in seconds (default 300, at least 10) */
+	char *sync_folder;      /* [sync] folder, key_file, ssh_key (NULL: defaults) */
+	char *sync_key_file;
+	char *sync_ssh_key;
 } aw_config;
 
 /* Parse the serve command line (argv[0] is "serve"), read the config file and fill c.

@@ -1,0 +1,334 @@
+/*
+ * Keys and sealed files (docs/sync-format.md §2, §3).
+ *
+ * The master key is Argon2id(passphrase, salt) with the limits in awsync.json. Two
+ * subkeys are derived from it with crypto_kdf (context "awsync01"): 1 encrypts files,
+ * 2 computes the key check published in awsync.json (a keyed BLAKE2b of a constant, so
+ * it says nothing about the key but whether a candidate key is the right one).
+ *
+ * A sealed file is "AWSENC1\n", a secretstream header, then the zstd-compressed
+ * plaintext in messages of AWS_CHUNK bytes (+17 bytes of tag and MAC each), the last
+ * one tagged FINAL. Every message carries the additional data
+ * "awsync1\0<device id>\0<file name within the device directory>", so a file that is
+ * moved to another name or device, swapped, truncated, extended or edited fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include "internal.h"
+
+#define MAGIC "AWSENC1\n"
+#define MAGIC_LEN 8
+#define KDF_CTX "awsync01"
+#define SUBKEY_FILES 1
+#define SUBKEY_CHECK 2
+#define ZSTD_LEVEL 3
+
+int aws_crypto_init(void)
+{
+	if (sodium_init() < 0)
+		return aw_error_set(AW_ERROR, "libsodium failed to initialise");
+	return 0;
+}
+
+void aws_group_new(aws_group *g, unsigned long long opslimit, size_t memlimit)
+{
+	memset(g, 0, sizeof(*g));
+	aws_uuid4(g->group);
+	randombytes_buf(g->salt, sizeof(g->salt));
+	g->opslimit = opslimit;
+	g->memlimit = memlimit;
+}
+
+/* Bounds for limits read from a folder: low enough to refuse a denial of service by an
+ * edited awsync.json, high enough for any sensible choice. */
+#define OPS_MAX 64ULL
+#define MEM_MIN (8ULL << 20)
+#define MEM_MAX (4ULL << 30)
+
+int aws_group_parse(aws_group *g, const char *text, size_t len)
+{
+	json_error_t je;
+	json_t *o = json_loadb(text, len, 0, &je), *kdf;
+	const char *format, *group, *salt, *alg, *check;
+	json_int_t version, ops, mem;
+	int rc = AW_EINVALID;
+
+	memset(g, 0, sizeof(*g));
+	if (!o || !json_is_object(o)) {
+		aw_error_set(AW_EINVALID, "awsync.json is not a JSON object (%s)", o ? "wrong type" : je.text);
+		goto out;
+	}
+	format = json_string_value(json_object_get(o, "format"));
+	if (!format || strcmp(format, "awsync")) {
+		aw_error_set(AW_EINVALID, "awsync.json: not an awnode sync folder (format is not \"awsync\")");
+		goto out;
+	}
+	if (!json_is_integer(json_object_get(o, "version"))) {
+		aw_error_set(AW_EINVALID, "awsync.json: no format version");
+		goto out;
+	}
+	version = json_integer_value(json_object_get(o, "version"));
+	if (version < 1 || version > AWS_VERSION) {
+		aw_error_set(AW_EINVALID, "awsync.json: format version %lld is not supported by this awnode (it reads 1 to %d)%s",
+			     (long long)version, AWS_VERSION, version > AWS_VERSION ? ": upgrade awnode" : "");
+		goto out;
+	}
+	group = json_string_value(json_object_get(o, "group"));
+	kdf = json_object_get(o, "kdf");
+	alg = json_string_value(json_object_get(kdf, "algorithm"));
+	salt = json_string_value(json_object_get(kdf, "salt"));
+	check = json_string_value(json_object_get(o, "key_check"));
+	ops = json_integer_value(json_object_get(kdf, "opslimit"));
+	mem = json_integer_value(json_object_get(kdf, "memlimit"));
+	if (!group || strlen(group) >= sizeof(g->group) || !aws_valid_device_id(group)) {
+		aw_error_set(AW_EINVALID, "awsync.json: missing or malformed group id");
+		goto out;
+	}
+	if (!alg || strcmp(alg, "argon2id13")) {
+		aw_error_set(AW_EINVALID, "awsync.json: key derivation must be \"argon2id13\"");
+		goto out;
+	}
+	if (aws_unhex(g->salt, sizeof(g->salt), salt)) {
+		aw_error_set(AW_EINVALID, "awsync.json: the salt must be %d hex digits", 2 * AWS_SALT_BYTES);
+		goto out;
+	}
+	if (ops < (json_int_t)crypto_pwhash_OPSLIMIT_MIN || (unsigned long long)ops > OPS_MAX || mem < (json_int_t)MEM_MIN ||
+	    (unsigned long long)mem > MEM_MAX) {
+		aw_error_set(AW_EINVALID, "awsync.json: Argon2id limits out of range (opslimit 1-%llu, memlimit %llu-%llu bytes)",
+			     OPS_MAX, MEM_MIN, MEM_MAX);
+		goto out;
+	}
+	if (!check || strlen(check) != 2 * AWS_HASH_BYTES) {
+		aw_error_set(AW_EINVALID, "awsync.json: missing or malformed key_check");
+		goto out;
+	}
+	snprintf(g->group, sizeof(g->group), "%s", group);
+	snprintf(g->key_check, sizeof(g->key_check), "%s", check);
+	g->opslimit = (unsigned long long)ops;
+	g->memlimit = (size_t)mem;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+char *aws_group_json(const aws_group *g)
+{
+	char salt[2 * AWS_SALT_BYTES + 1];
+
+	aws_hex(salt, g->salt, sizeof(g->salt));
+	return aws_fmt("{\n"
+		       "  \"format\": \"awsync\",\n"
+		       "  \"version\": %d,\n"
+		       "  \"group\": \"%s\",\n"
+		       "  \"kdf\": {\"algorithm\": \"argon2id13\", \"salt\": \"%s\", \"opslimit\": %llu, \"memlimit\": %zu},\n"
+		       "  \"cipher\": \"xchacha20poly1305-secretstream\",\n"
+		       "  \"compression\": \"zstd\",\n"
+		       "  \"key_check\": \"%s\"\n"
+		       "}\n",
+		       AWS_VERSION, g->group, salt, g->opslimit, g->memlimit, g->key_check);
+}
+
+int aws_derive_key(unsigned char key[AWS_KEY_BYTES], const aws_group *g, const char *pass, size_t len)
+{
+	if (len == 0)
+		return aw_error_set(AW_EINVALID, "the passphrase is empty");
+	if (crypto_pwhash(key, AWS_KEY_BYTES, pass, len, g->salt, g->opslimit, g->memlimit,
+			  crypto_pwhash_ALG_ARGON2ID13))
+		return aw_error_set(AW_ERROR, "deriving the key failed (out of memory for Argon2id's %zu MiB?)",
+				    g->memlimit >> 20);
+	return 0;
+}
+
+void aws_key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES])
+{
+	unsigned char sub[32], mac[AWS_HASH_BYTES];
+	static const char msg[] = "awsync key check v1";
+
+	crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_CHECK, KDF_CTX, key);
+	crypto_generichash(mac, sizeof(mac), (const unsigned char *)msg, sizeof(msg) - 1, sub, sizeof(sub));
+	aws_hex(out, mac, sizeof(mac));
+	sodium_memzero(sub, sizeof(sub));
+}
+
+int aws_key_save(const char *path, const aws_group *g, const unsigned char key[AWS_KEY_BYTES])
+{
+	char hex[2 * AWS_KEY_BYTES + 1];
+	char *text;
+	int rc;
+
+	aws_hex(hex, key, AWS_KEY_BYTES);
+	text = aws_fmt("# awnode sync key (keep it secret: it reads and writes all synced data)\n"
+		       "group %s\nkey %s\n",
+		       g->group, hex);
+	rc = aws_write_file(path, text, strlen(text), 0600);
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_group *g)
+{
+	unsigned char *text;
+	size_t len;
+	struct stat st;
+	char group[64] = "", check[AWS_HASH_HEX];
+	bool have_key = false;
+	int rc;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077))
+		return aw_error_set(AW_EINVALID, "the sync key %s is readable by other users (mode %03o): chmod 600 it",
+				    path, (unsigned)(st.st_mode & 0777));
+	rc = aws_read_file(path, &text, &len);
+	if (rc == AW_ENOTFOUND)
+		return aw_error_set(AW_ENOTFOUND, "no sync key at %s: run 'awnode sync init' or 'awnode sync join'", path);
+	if (rc)
+		return rc;
+	for (char *save = NULL, *line = strtok_r((char *)text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "group ", 6))
+			snprintf(group, sizeof(group), "%s", line + 6);
+		else if (!strncmp(line, "key ", 4))
+			have_key = aws_unhex(key, AWS_KEY_BYTES, line + 4) == 0;
+	}
+	sodium_memzero(text, len);
+	free(text);
+	if (!have_key)
+		return aw_error_set(AW_EINVALID, "the sync key %s is malformed", path);
+	if (g && strcmp(group, g->group))
+		return aw_error_set(AW_EINVALID,
+				    "the sync key %s belongs to another sync group (%s, the folder is %s): run 'awnode sync join' again",
+				    path, group, g->group);
+	if (g) {
+		aws_key_check(check, key);
+		if (strcmp(check, g->key_check))
+			return aw_error_set(AW_EINVALID, "the sync key %s does not match the folder's key check", path);
+	}
+	return 0;
+}
+
+static size_t make_ad(unsigned char *ad, size_t cap, const char *device, const char *name)
+{
+	int n = snprintf((char *)ad, cap, "awsync1%c%s%c%s", 0, device, 0, name);
+
+	return n < 0 || (size_t)n >= cap ? cap - 1 : (size_t)n;
+}
+
+int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+	     const void *plain, size_t len)
+{
+	crypto_secretstream_xchacha20poly1305_state st;
+	unsigned char sub[crypto_secretstream_xchacha20poly1305_KEYBYTES];
+	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES], ad[512];
+	size_t adlen = make_ad(ad, sizeof(ad), device, name), bound = ZSTD_compressBound(len), clen, off = 0;
+	unsigned char *z = malloc(bound ? bound : 1);
+
+	if (!z)
+		abort();
+	clen = ZSTD_compress(z, bound, plain, len, ZSTD_LEVEL);
+	if (ZSTD_isError(clen)) {
+		free(z);
+		return aw_error_set(AW_ERROR, "compression failed: %s", ZSTD_getErrorName(clen));
+	}
+	crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_FILES, KDF_CTX, key);
+	crypto_secretstream_xchacha20poly1305_init_push(&st, hdr, sub);
+	sodium_memzero(sub, sizeof(sub));
+	aw_buf_grow(out, MAGIC_LEN + sizeof(hdr) + clen + (clen / AWS_CHUNK + 1) * crypto_secretstream_xchacha20poly1305_ABYTES);
+	aw_buf_append(out, MAGIC, MAGIC_LEN);
+	aw_buf_append(out, hdr, sizeof(hdr));
+	do {
+		size_t m = clen - off > AWS_CHUNK ? AWS_CHUNK : clen - off;
+		unsigned char tag = off + m == clen ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0;
+		unsigned long long clen_out;
+
+		aw_buf_grow(out, m + crypto_secretstream_xchacha20poly1305_ABYTES);
+		crypto_secretstream_xchacha20poly1305_push(&st, (unsigned char *)out->data + out->len, &clen_out, z + off, m,
+							   ad, adlen, tag);
+		out->len += (size_t)clen_out;
+		off += m;
+	} while (off < clen);
+	out->data[out->len] = '\0';
+	free(z);
+	return 0;
+}
+
+int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+	       const void *file, size_t len)
+{
+	const size_t A = crypto_secretstream_xchacha20poly1305_ABYTES, H = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+	crypto_secretstream_xchacha20poly1305_state st;
+	unsigned char sub[crypto_secretstream_xchacha20poly1305_KEYBYTES], ad[512];
+	const unsigned char *p = file;
+	size_t adlen = make_ad(ad, sizeof(ad), device, name), off = MAGIC_LEN + H;
+	aw_buf z = AW_BUF_INIT;
+	unsigned long long fsize;
+	bool final = false;
+	int rc = AW_EINVALID;
+
+	if (len < MAGIC_LEN || memcmp(p, MAGIC, MAGIC_LEN))
+		return aw_error_set(AW_EINVALID, "%s: not an awsync encrypted file (bad magic)", name);
+	if (len < off + A)
+		return aw_error_set(AW_EINVALID, "%s: truncated (%zu bytes)", name, len);
+	crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_FILES, KDF_CTX, key);
+	if (crypto_secretstream_xchacha20poly1305_init_pull(&st, p + MAGIC_LEN, sub)) {
+		sodium_memzero(sub, sizeof(sub));
+		return aw_error_set(AW_EINVALID, "%s: bad encryption header", name);
+	}
+	sodium_memzero(sub, sizeof(sub));
+	aw_buf_grow(&z, len);
+	while (off < len) {
+		size_t m = len - off > AWS_CHUNK + A ? AWS_CHUNK + A : len - off;
+		unsigned long long mlen;
+		unsigned char tag;
+
+		if (final) {
+			aw_error_set(AW_EINVALID, "%s: data after the final chunk (appended to?)", name);
+			goto out;
+		}
+		if (m < A || crypto_secretstream_xchacha20poly1305_pull(&st, (unsigned char *)z.data + z.len, &mlen, &tag,
+									  p + off, m, ad, adlen)) {
+			aw_error_set(AW_EINVALID,
+				     "%s: authentication failed at byte %zu (the file was edited, truncated, moved or renamed, "
+				     "or it was encrypted with another key)",
+				     name, off);
+			goto out;
+		}
+		z.len += (size_t)mlen;
+		off += m;
+		final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+	}
+	if (!final) {
+		aw_error_set(AW_EINVALID, "%s: truncated (the final chunk is missing)", name);
+		goto out;
+	}
+	fsize = ZSTD_getFrameContentSize(z.data, z.len);
+	if (fsize == ZSTD_CONTENTSIZE_ERROR || fsize == ZSTD_CONTENTSIZE_UNKNOWN || fsize > AWS_MAX_PLAIN) {
+		aw_error_set(AW_EINVALID, "%s: bad compressed content", name);
+		goto out;
+	}
+	aw_buf_reset(out);
+	aw_buf_grow(out, (size_t)fsize + 1);
+	{
+		size_t n = ZSTD_decompress(out->data, (size_t)fsize + 1, z.data, z.len);
+		if (ZSTD_isError(n) || n != fsize) {
+			aw_error_set(AW_EINVALID, "%s: bad compressed content (%s)", name,
+				     ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch");
+			goto out;
+		}
+		out->len = n;
+		out->data[n] = '\0';
+	}
+	rc = 0;
+out:
+	aw_buf_free(&z);
+	return rc;
+}

@@ -1,0 +1,402 @@
+/*
+ * Export: this device's changes since the last push become one new segment
+ * (docs/sync-format.md §4, §7).
+ *
+ * The change feed (aw_reader_changes, this device's own buckets only: remote buckets
+ * are never re-exported) gives, in sequence order, the current state of every event
+ * written since the cursor, every deletion and every bucket deletion. Records are
+ * grouped per bucket; the last record of an event id wins, and a bucket deletion drops
+ * what came before it in that bucket. Bucket metadata is compared with what was last
+ * exported (a hash per bucket in the state), so a new empty bucket or a changed
+ * `data` is published too. The own manifest in HEAD gives the generation and the hash
+ * of the previous segment, which the new one names (the hash chain).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct xrec {
+	int64_t id;
+	bool del;
+	bool live;
+	aw_ns start, duration;
+	char *data;
+	size_t len;
+} xrec;
+
+typedef struct xblock {
+	char *bucket;
+	bool reset;
+	xrec *recs;
+	size_t n, cap;
+	size_t *slots; /* open addressing: index + 1 into recs, 0 = empty */
+	size_t nslots;
+} xblock;
+
+typedef struct xport {
+	xblock *blocks;
+	size_t n, cap;
+	int64_t records;
+} xport;
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void slots_grow(xblock *b)
+{
+	size_t n = b->nslots ? 2 * b->nslots : 64;
+	size_t *s = calloc(n, sizeof(*s));
+
+	if (!s)
+		abort();
+	for (size_t i = 0; i < b->n; i++) {
+		size_t h = (size_t)mix((uint64_t)b->recs[i].id) & (n - 1);
+		if (!b->recs[i].live)
+			continue;
+		while (s[h])
+			h = (h + 1) & (n - 1);
+		s[h] = i + 1;
+	}
+	free(b->slots);
+	b->slots = s;
+	b->nslots = n;
+}
+
+static xrec *block_rec(xblock *b, int64_t id)
+{
+	size_t h;
+
+	if ((b->n + 1) * 2 > b->nslots)
+		slots_grow(b);
+	h = (size_t)mix((uint64_t)id) & (b->nslots - 1);
+	while (b->slots[h]) {
+		xrec *r = &b->recs[b->slots[h] - 1];
+		if (r->id == id) {
+			free(r->data);
+			r->data = NULL;
+			return r;
+		}
+		h = (h + 1) & (b->nslots - 1);
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->recs = realloc(b->recs, b->cap * sizeof(*b->recs));
+		if (!b->recs)
+			abort();
+	}
+	b->slots[h] = b->n + 1;
+	memset(&b->recs[b->n], 0, sizeof(xrec));
+	b->recs[b->n].id = id;
+	return &b->recs[b->n++];
+}
+
+static void block_clear(xblock *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->recs[i].data);
+	b->n = 0;
+	if (b->slots)
+		memset(b->slots, 0, b->nslots * sizeof(*b->slots));
+}
+
+static xblock *xport_block(xport *x, const char *bucket)
+{
+	/* few buckets, and the feed mostly repeats the previous one */
+	for (size_t i = x->n; i-- > 0;)
+		if (!strcmp(x->blocks[i].bucket, bucket))
+			return &x->blocks[i];
+	if (x->n == x->cap) {
+		x->cap = x->cap ? 2 * x->cap : 8;
+		x->blocks = realloc(x->blocks, x->cap * sizeof(*x->blocks));
+		if (!x->blocks)
+			abort();
+	}
+	memset(&x->blocks[x->n], 0, sizeof(xblock));
+	x->blocks[x->n].bucket = aws_strdup(bucket);
+	return &x->blocks[x->n++];
+}
+
+static void xport_free(xport *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		block_clear(&x->blocks[i]);
+		free(x->blocks[i].recs);
+		free(x->blocks[i].slots);
+		free(x->blocks[i].bucket);
+	}
+	free(x->blocks);
+}
+
+static int on_change(void *ctx, const aw_change *c)
+{
+	xport *x = ctx;
+	xblock *b = xport_block(x, c->bucket_id);
+	xrec *r;
+
+	if (c->kind == AW_CHANGE_BUCKET_DEL) {
+		block_clear(b);
+		b->reset = true;
+		return 0;
+	}
+	r = block_rec(b, c->event_id);
+	r->live = true;
+	r->del = c->kind == AW_CHANGE_DEL;
+	if (!r->del) {
+		r->start = c->start;
+		r->duration = c->duration;
+		r->data = malloc(c->data_len + 1);
+		if (!r->data)
+			abort();
+		memcpy(r->data, c->data, c->data_len);
+		r->data[c->data_len] = '\0';
+		r->len = c->data_len;
+	}
+	return 0;
+}
+
+static void meta_hash(char out[AWS_HASH_HEX], const aw_bucket *b)
+{
+	char *m = aws_meta_json(b);
+	unsigned char h[AWS_HASH_BYTES];
+
+	aws_hash(h, m, strlen(m));
+	aws_hex(out, h, AWS_HASH_BYTES);
+	free(m);
+}
+
+static void copy_meta(aw_bucket *d, const aw_bucket *s)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = aws_strdup(s->id);
+	d->type = aws_strdup(s->type);
+	d->client = aws_strdup(s->client);
+	d->hostname = aws_strdup(s->hostname);
+	d->created = s->created;
+	d->data = aws_strdup(s->data && *s->data ? s->data : "{}");
+	d->last_updated = s->last_updated ? aws_strdup(s->last_updated) : NULL;
+}
+
+/* The generation and head hash this device last committed, from its manifest in HEAD. */
+static int own_head(aws_ctx *c, int64_t *gen, unsigned char head[AWS_HASH_BYTES])
+{
+	unsigned char *file;
+	size_t len;
+	aw_buf plain = AW_BUF_INIT;
+	aws_manifest m;
+	int rc = aws_device_file(c, c->y->device_id, AWS_MANIFEST, &file, &len);
+
+	*gen = 0;
+	memset(head, 0, AWS_HASH_BYTES);
+	if (rc == AW_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	rc = aws_unseal(&plain, c->key, c->y->device_id, AWS_MANIFEST, file, len);
+	free(file);
+	if (!rc)
+		rc = aws_manifest_parse(&m, plain.data, plain.len);
+	aw_buf_free(&plain);
+	if (rc) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		return aw_error_set(AW_EINVALID, "this device's own manifest in the sync folder is unreadable: %s", msg);
+	}
+	if (strcmp(m.device_id, c->y->device_id)) {
+		aws_manifest_free(&m);
+		return aw_error_set(AW_EINVALID, "this device's own manifest names another device");
+	}
+	*gen = m.generation;
+	memcpy(head, m.head, AWS_HASH_BYTES);
+	aws_manifest_free(&m);
+	return 0;
+}
+
+int aws_export(aws_ctx *c)
+{
+	aw_sync *y = c->y;
+	aws_state *st = &c->st;
+	aw_bucket *bk = NULL;
+	size_t nb = 0;
+	int64_t last = 0, gen;
+	unsigned char head[AWS_HASH_BYTES], newhead[AWS_HASH_BYTES];
+	xport x;
+	aws_segment seg;
+	aws_manifest man;
+	json_t *hashes = json_object();
+	aw_buf text = AW_BUF_INIT, sealed = AW_BUF_INIT, msealed = AW_BUF_INIT;
+	char segname[64], *segpath = NULL, *manpath = NULL, *mjson = NULL;
+	bool hostname_changed;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	memset(&seg, 0, sizeof(seg));
+	memset(&man, 0, sizeof(man));
+	if ((rc = own_head(c, &gen, head)))
+		goto out;
+	if (gen < st->push_generation) {
+		rc = aw_error_set(AW_EINVALID,
+				  "this device's files in the sync folder are older than what it already published "
+				  "(generation %lld < %lld): the folder was replaced or rolled back; join again from a remote "
+				  "that has them",
+				  (long long)gen, (long long)st->push_generation);
+		goto out;
+	}
+
+	/* one consistent cut: the changes, the sequence they end at, the buckets */
+	if ((rc = aw_reader_begin(c->r)))
+		goto out;
+	rc = aw_reader_last_seq(&last, c->r);
+	if (!rc)
+		rc = aw_reader_buckets(&bk, &nb, c->r, 0);
+	if (!rc)
+		rc = aw_reader_changes(c->r, st->push_seq, on_change, &x);
+	aw_reader_end(c->r);
+	/* the data were copied; a first export would otherwise leave the whole history in
+	 * the reader's cache */
+	aw_reader_trim_cache(c->r);
+	if (rc)
+		goto out;
+
+	seg.device_id = y->device_id;
+	seg.hostname = y->hostname;
+	seg.owns_data = false;
+	for (size_t i = 0; i < nb; i++) {
+		char h[AWS_HASH_HEX];
+		const char *old;
+		bool touched = false;
+		if (bk[i].remote_device)
+			continue;
+		meta_hash(h, &bk[i]);
+		json_object_set_new(hashes, bk[i].id, json_string(h));
+		old = json_string_value(json_object_get(st->push_buckets, bk[i].id));
+		for (size_t j = 0; j < x.n; j++)
+			touched |= !strcmp(x.blocks[j].bucket, bk[i].id);
+		if (!touched && old && !strcmp(old, h))
+			continue;
+		xport_block(&x, bk[i].id); /* a block even without events: metadata only */
+	}
+	for (size_t j = 0; j < x.n; j++) {
+		xblock *xb = &x.blocks[j];
+		const aw_bucket *cur = NULL;
+		aws_block *b;
+		for (size_t i = 0; i < nb && !cur; i++)
+			if (!bk[i].remote_device && !strcmp(bk[i].id, xb->bucket))
+				cur = &bk[i];
+		if (!cur && !xb->reset)
+			continue; /* gone without a deletion record: nothing to say */
+		if (seg.n_blocks == seg.cap_blocks) {
+			seg.cap_blocks = seg.cap_blocks ? 2 * seg.cap_blocks : 8;
+			seg.blocks = realloc(seg.blocks, seg.cap_blocks * sizeof(*seg.blocks));
+			if (!seg.blocks)
+				abort();
+		}
+		b = &seg.blocks[seg.n_blocks++];
+		memset(b, 0, sizeof(*b));
+		b->bucket = aws_strdup(xb->bucket);
+		b->reset = xb->reset;
+		if (!cur)
+			continue;
+		b->has_meta = true;
+		copy_meta(&b->meta, cur);
+		for (size_t k = 0; k < xb->n; k++) {
+			xrec *r = &xb->recs[k];
+			if (!r->live)
+				continue;
+			if (r->del) {
+				aws_block_del(b, r->id);
+			} else {
+				aw_event e = {.id = r->id, .has_id = true, .start = r->start, .duration = r->duration,
+					      .data = r->data, .data_len = r->len};
+				if (b->n_puts == b->cap_puts) {
+					b->cap_puts = b->cap_puts ? 2 * b->cap_puts : 64;
+					b->puts = realloc(b->puts, b->cap_puts * sizeof(*b->puts));
+					if (!b->puts)
+						abort();
+				}
+				b->puts[b->n_puts++] = e; /* data stays owned by x */
+			}
+		}
+	}
+	hostname_changed = !st->push_hostname || strcmp(st->push_hostname, y->hostname);
+	if (seg.n_blocks == 0 && !(hostname_changed && gen > 0) && gen > 0) {
+		/* nothing to publish; remember how far the feed was read */
+		st->push_seq = last;
+		json_decref(st->push_buckets);
+		st->push_buckets = hashes;
+		hashes = NULL;
+		c->rep->generation = gen;
+		rc = 0;
+		goto out;
+	}
+
+	seg.generation = gen + 1;
+	seg.has_prev = gen > 0;
+	memcpy(seg.prev, head, AWS_HASH_BYTES);
+	seg.written_at = aw_time_now();
+	aws_segment_encode(&text, &seg);
+	aws_segment_name(segname, sizeof(segname), seg.generation);
+	if ((rc = aws_seal(&sealed, c->key, y->device_id, segname, text.data, text.len)))
+		goto out;
+	aw_buf_free(&text);
+	aws_hash(newhead, sealed.data, sealed.len);
+
+	man.device_id = y->device_id;
+	man.hostname = y->hostname;
+	man.generation = seg.generation;
+	memcpy(man.head, newhead, AWS_HASH_BYTES);
+	man.written_at = seg.written_at;
+	man.software = "awnode " AWNODE_VERSION;
+	man.buckets = calloc(nb + 1, sizeof(*man.buckets));
+	if (!man.buckets)
+		abort();
+	for (size_t i = 0; i < nb; i++)
+		if (!bk[i].remote_device)
+			man.buckets[man.n_buckets++] = bk[i]; /* shallow: borrowed */
+	mjson = aws_manifest_json(&man);
+	free(man.buckets);
+	if ((rc = aws_seal(&msealed, c->key, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
+		goto out;
+	segpath = aws_fmt("devices/%s/%s", y->device_id, segname);
+	manpath = aws_fmt("devices/%s/" AWS_MANIFEST, y->device_id);
+	{
+		aws_file files[2] = {{segpath, sealed.data, sealed.len}, {manpath, msealed.data, msealed.len}};
+		char msg[64];
+		snprintf(msg, sizeof(msg), "awsync: push %lld", (long long)seg.generation);
+		if ((rc = aws_repo_commit(c->repo, files, 2, msg)))
+			goto out;
+	}
+	st->push_seq = last;
+	st->push_generation = seg.generation;
+	memcpy(st->push_head, newhead, AWS_HASH_BYTES);
+	free(st->push_hostname);
+	st->push_hostname = aws_strdup(y->hostname);
+	json_decref(st->push_buckets);
+	st->push_buckets = hashes;
+	hashes = NULL;
+	st->pushes++;
+	c->rep->pushed = true;
+	c->rep->generation = seg.generation;
+	c->rep->events_exported = aws_segment_records(&seg);
+	c->rep->buckets_exported = (int64_t)seg.n_blocks;
+out:
+	seg.device_id = NULL;
+	seg.hostname = NULL;
+	aws_segment_free(&seg);
+	xport_free(&x);
+	aw_buckets_free(bk, nb);
+	json_decref(hashes);
+	aw_buf_free(&text);
+	aw_buf_free(&sealed);
+	aw_buf_free(&msealed);
+	free(segpath);
+	free(manpath);
+	free(mjson);
+	return rc;
+}

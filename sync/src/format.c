@@ -1,0 +1,468 @@
+/*
+ * The plaintext side of segments and manifests (docs/sync-format.md §4, §5).
+ *
+ * A segment is line-oriented UTF-8 text, so that a year of events parses without
+ * building a JSON tree and event data can be handed to storage in place:
+ *
+ *   AWSYNC-SEGMENT 1
+ *   H {"device_id":..,"generation":N,"hostname":..,"prev":"<hex>"|null,"written_at":ns}
+ *   B {"bucket":"<origin id>","meta":{..}|null,"reset":true|false}
+ *   P <source event id> <start ns> <duration ns> <data: canonical JSON object>
+ *   D <source event id>
+ *   E <number of P and D lines>
+ *
+ * Canonical JSON never contains a raw newline, so every record is exactly one line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aw/json.h"
+#include "internal.h"
+
+#define SEG_MAGIC "AWSYNC-SEGMENT 1"
+
+aws_block *aws_segment_block(aws_segment *s, const char *bucket)
+{
+	aws_block *b;
+
+	if (s->n_blocks && !strcmp(s->blocks[s->n_blocks - 1].bucket, bucket))
+		return &s->blocks[s->n_blocks - 1];
+	if (s->n_blocks == s->cap_blocks) {
+		s->cap_blocks = s->cap_blocks ? 2 * s->cap_blocks : 8;
+		s->blocks = realloc(s->blocks, s->cap_blocks * sizeof(*s->blocks));
+		if (!s->blocks)
+			abort();
+	}
+	b = &s->blocks[s->n_blocks++];
+	memset(b, 0, sizeof(*b));
+	b->bucket = aws_strdup(bucket);
+	return b;
+}
+
+static void put_slot(aws_block *b)
+{
+	if (b->n_puts == b->cap_puts) {
+		b->cap_puts = b->cap_puts ? 2 * b->cap_puts : 16;
+		b->puts = realloc(b->puts, b->cap_puts * sizeof(*b->puts));
+		if (!b->puts)
+			abort();
+	}
+}
+
+void aws_block_put(aws_block *b, const aw_event *e)
+{
+	aw_event *d;
+
+	put_slot(b);
+	d = &b->puts[b->n_puts++];
+	*d = *e;
+	d->has_id = true;
+	d->data = malloc(e->data_len + 1);
+	if (!d->data)
+		abort();
+	memcpy(d->data, e->data, e->data_len);
+	d->data[e->data_len] = '\0';
+}
+
+void aws_block_del(aws_block *b, int64_t id)
+{
+	if (b->n_dels == b->cap_dels) {
+		b->cap_dels = b->cap_dels ? 2 * b->cap_dels : 16;
+		b->dels = realloc(b->dels, b->cap_dels * sizeof(*b->dels));
+		if (!b->dels)
+			abort();
+	}
+	b->dels[b->n_dels++] = id;
+}
+
+int64_t aws_segment_records(const aws_segment *s)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < s->n_blocks; i++)
+		n += (int64_t)(s->blocks[i].n_puts + s->blocks[i].n_dels);
+	return n;
+}
+
+void aws_segment_free(aws_segment *s)
+{
+	for (size_t i = 0; i < s->n_blocks; i++) {
+		aws_block *b = &s->blocks[i];
+		if (s->owns_data)
+			for (size_t j = 0; j < b->n_puts; j++)
+				free(b->puts[j].data);
+		free(b->puts);
+		free(b->dels);
+		free(b->bucket);
+		aw_bucket_clear(&b->meta);
+	}
+	free(s->blocks);
+	free(s->device_id);
+	free(s->hostname);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- bucket metadata ------------------------------------------------------------- */
+
+char *aws_meta_json(const aw_bucket *b)
+{
+	aw_buf o = AW_BUF_INIT;
+	const char *s;
+
+	/* keys in canonical (byte) order */
+	aw_buf_puts(&o, "{\"client\":");
+	s = b->client ? b->client : "";
+	aw_buf_json_string(&o, s, strlen(s));
+	aw_buf_puts(&o, ",\"created\":");
+	aw_buf_put_i64(&o, b->created);
+	aw_buf_puts(&o, ",\"data\":");
+	aw_buf_puts(&o, b->data && *b->data ? b->data : "{}");
+	aw_buf_puts(&o, ",\"hostname\":");
+	s = b->hostname ? b->hostname : "";
+	aw_buf_json_string(&o, s, strlen(s));
+	aw_buf_puts(&o, ",\"id\":");
+	aw_buf_json_string(&o, b->id, strlen(b->id));
+	aw_buf_puts(&o, ",\"last_updated\":");
+	aw_buf_puts(&o, b->last_updated && *b->last_updated ? b->last_updated : "null");
+	aw_buf_puts(&o, ",\"type\":");
+	s = b->type ? b->type : "";
+	aw_buf_json_string(&o, s, strlen(s));
+	aw_buf_putc(&o, '}');
+	return aw_buf_steal(&o, NULL);
+}
+
+int aws_meta_parse(aw_bucket *b, json_t *o)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	json_t *data = json_object_get(o, "data"), *lu = json_object_get(o, "last_updated");
+
+	memset(b, 0, sizeof(*b));
+	if (!json_is_object(o) || !id || !json_is_integer(json_object_get(o, "created")) ||
+	    (data && !json_is_object(data)))
+		return aw_error_set(AW_EINVALID, "malformed bucket metadata");
+	b->id = aws_strdup(id);
+	b->type = aws_strdup(json_string_value(json_object_get(o, "type")));
+	b->client = aws_strdup(json_string_value(json_object_get(o, "client")));
+	b->hostname = aws_strdup(json_string_value(json_object_get(o, "hostname")));
+	b->created = json_integer_value(json_object_get(o, "created"));
+	b->data = data ? aw_json_canonical_dup(data, NULL) : aws_strdup("{}");
+	if (lu && !json_is_null(lu)) {
+		b->last_updated = json_dumps(lu, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!b->last_updated)
+			abort();
+	}
+	return 0;
+}
+
+/* ---- segments ---------------------------------------------------------------------- */
+
+void aws_segment_encode(aw_buf *out, const aws_segment *s)
+{
+	char hex[AWS_HASH_HEX];
+	int64_t records = 0;
+
+	aw_buf_puts(out, SEG_MAGIC "\nH {\"device_id\":");
+	aw_buf_json_string(out, s->device_id, strlen(s->device_id));
+	aw_buf_puts(out, ",\"generation\":");
+	aw_buf_put_i64(out, s->generation);
+	aw_buf_puts(out, ",\"hostname\":");
+	aw_buf_json_string(out, s->hostname, strlen(s->hostname));
+	aw_buf_puts(out, ",\"prev\":");
+	if (s->has_prev) {
+		aws_hex(hex, s->prev, AWS_HASH_BYTES);
+		aw_buf_printf(out, "\"%s\"", hex);
+	} else {
+		aw_buf_puts(out, "null");
+	}
+	aw_buf_puts(out, ",\"written_at\":");
+	aw_buf_put_i64(out, s->written_at);
+	aw_buf_puts(out, "}\n");
+	for (size_t i = 0; i < s->n_blocks; i++) {
+		const aws_block *b = &s->blocks[i];
+		aw_buf_puts(out, "B {\"bucket\":");
+		aw_buf_json_string(out, b->bucket, strlen(b->bucket));
+		aw_buf_puts(out, ",\"meta\":");
+		if (b->has_meta) {
+			char *m = aws_meta_json(&b->meta);
+			aw_buf_puts(out, m);
+			free(m);
+		} else {
+			aw_buf_puts(out, "null");
+		}
+		aw_buf_puts(out, b->reset ? ",\"reset\":true}\n" : ",\"reset\":false}\n");
+		for (size_t j = 0; j < b->n_puts; j++) {
+			const aw_event *e = &b->puts[j];
+			aw_buf_grow(out, e->data_len + 72);
+			aw_buf_puts(out, "P ");
+			aw_buf_put_i64(out, e->id);
+			aw_buf_putc(out, ' ');
+			aw_buf_put_i64(out, e->start);
+			aw_buf_putc(out, ' ');
+			aw_buf_put_i64(out, e->duration);
+			aw_buf_putc(out, ' ');
+			aw_buf_append(out, e->data, e->data_len);
+			aw_buf_putc(out, '\n');
+		}
+		for (size_t j = 0; j < b->n_dels; j++) {
+			aw_buf_puts(out, "D ");
+			aw_buf_put_i64(out, b->dels[j]);
+			aw_buf_putc(out, '\n');
+		}
+		records += (int64_t)(b->n_puts + b->n_dels);
+	}
+	aw_buf_puts(out, "E ");
+	aw_buf_put_i64(out, records);
+	aw_buf_putc(out, '\n');
+}
+
+static int parse_i64(const char **p, const char *end, int64_t *out, char stop)
+{
+	const char *q = *p;
+	bool neg = false;
+	uint64_t v = 0;
+
+	if (q < end && *q == '-') {
+		neg = true;
+		q++;
+	}
+	if (q >= end || *q < '0' || *q > '9')
+		return -1;
+	while (q < end && *q >= '0' && *q <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*q++ - '0');
+	}
+	if (v > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+		return -1;
+	if (q >= end || *q != stop)
+		return -1;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	*p = q + 1;
+	return 0;
+}
+
+static int bad(int64_t line, const char *what)
+{
+	return aw_error_set(AW_EINVALID, "segment line %lld: %s", (long long)line, what);
+}
+
+int aws_segment_parse(aws_segment *s, char *text, size_t len)
+{
+	char *p = text, *end = text + len;
+	int64_t line = 0, records = 0;
+	bool have_header = false, have_end = false;
+	aws_block *cur = NULL;
+	json_error_t je;
+
+	memset(s, 0, sizeof(*s));
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *q;
+		json_t *o;
+
+		line++;
+		if (!nl)
+			return bad(line, "unterminated line");
+		*nl = '\0';
+		if (have_end)
+			return bad(line, "data after the end record");
+		if (line == 1) {
+			if (strcmp(p, SEG_MAGIC))
+				return bad(line, "not a version 1 segment");
+		} else if (p[0] == 'P' && p[1] == ' ') {
+			aw_event *e;
+			if (!cur || !cur->has_meta)
+				return bad(line, "event outside of a bucket");
+			put_slot(cur);
+			e = &cur->puts[cur->n_puts];
+			memset(e, 0, sizeof(*e));
+			q = p + 2;
+			if (parse_i64(&q, nl, &e->id, ' ') || parse_i64(&q, nl, &e->start, ' ') ||
+			    parse_i64(&q, nl, &e->duration, ' '))
+				return bad(line, "malformed event");
+			if (q >= nl || *q != '{' || nl[-1] != '}')
+				return bad(line, "event data is not a JSON object");
+			e->has_id = true;
+			e->data = (char *)q;
+			e->data_len = (size_t)(nl - q);
+			cur->n_puts++;
+			records++;
+		} else if (p[0] == 'D' && p[1] == ' ') {
+			int64_t id;
+			if (!cur || !cur->has_meta)
+				return bad(line, "deletion outside of a bucket");
+			q = p + 2;
+			*nl = '\n';
+			if (parse_i64(&q, nl + 1, &id, '\n'))
+				return bad(line, "malformed deletion");
+			*nl = '\0';
+			aws_block_del(cur, id);
+			records++;
+		} else if (p[0] == 'B' && p[1] == ' ') {
+			json_t *meta;
+			const char *bucket;
+			if (!have_header)
+				return bad(line, "bucket before the header");
+			o = json_loads(p + 2, 0, &je);
+			bucket = json_string_value(json_object_get(o, "bucket"));
+			meta = json_object_get(o, "meta");
+			if (!bucket || !json_is_boolean(json_object_get(o, "reset")) || !meta) {
+				json_decref(o);
+				return bad(line, "malformed bucket record");
+			}
+			if (s->n_blocks == s->cap_blocks) {
+				s->cap_blocks = s->cap_blocks ? 2 * s->cap_blocks : 8;
+				s->blocks = realloc(s->blocks, s->cap_blocks * sizeof(*s->blocks));
+				if (!s->blocks)
+					abort();
+			}
+			cur = &s->blocks[s->n_blocks++];
+			memset(cur, 0, sizeof(*cur));
+			cur->bucket = aws_strdup(bucket);
+			cur->reset = json_is_true(json_object_get(o, "reset"));
+			if (!json_is_null(meta)) {
+				if (aws_meta_parse(&cur->meta, meta) || strcmp(cur->meta.id, bucket)) {
+					json_decref(o);
+					return bad(line, "malformed bucket metadata");
+				}
+				cur->has_meta = true;
+			}
+			json_decref(o);
+		} else if (p[0] == 'H' && p[1] == ' ') {
+			const char *dev, *host, *prev;
+			json_t *pv;
+			if (have_header)
+				return bad(line, "second header");
+			o = json_loads(p + 2, 0, &je);
+			dev = json_string_value(json_object_get(o, "device_id"));
+			host = json_string_value(json_object_get(o, "hostname"));
+			pv = json_object_get(o, "prev");
+			prev = json_string_value(pv);
+			if (!dev || !host || !json_is_integer(json_object_get(o, "generation")) || !pv ||
+			    (prev && aws_unhex(s->prev, AWS_HASH_BYTES, prev))) {
+				json_decref(o);
+				return bad(line, "malformed header");
+			}
+			s->device_id = aws_strdup(dev);
+			s->hostname = aws_strdup(host);
+			s->generation = json_integer_value(json_object_get(o, "generation"));
+			s->written_at = json_integer_value(json_object_get(o, "written_at"));
+			s->has_prev = prev != NULL;
+			json_decref(o);
+			have_header = true;
+		} else if (p[0] == 'E' && p[1] == ' ') {
+			int64_t n;
+			q = p + 2;
+			*nl = '\n';
+			if (parse_i64(&q, nl + 1, &n, '\n') || n != records)
+				return bad(line, "record count does not match");
+			*nl = '\0';
+			have_end = true;
+		} else {
+			return bad(line, "unknown record");
+		}
+		p = nl + 1;
+	}
+	if (!have_header || !have_end)
+		return aw_error_set(AW_EINVALID, "segment is incomplete (no %s)", have_header ? "end record" : "header");
+	return 0;
+}
+
+/* ---- manifests ----------------------------------------------------------------------- */
+
+char *aws_manifest_json(const aws_manifest *m)
+{
+	json_t *o = json_object(), *arr = json_array();
+	char hex[AWS_HASH_HEX];
+	char *s;
+
+	aws_hex(hex, m->head, AWS_HASH_BYTES);
+	json_object_set_new(o, "format", json_string("awsync-manifest"));
+	json_object_set_new(o, "version", json_integer(AWS_VERSION));
+	json_object_set_new(o, "device_id", json_string(m->device_id));
+	json_object_set_new(o, "hostname", json_string(m->hostname));
+	json_object_set_new(o, "generation", json_integer(m->generation));
+	json_object_set_new(o, "head", json_string(hex));
+	json_object_set_new(o, "written_at", json_integer(m->written_at));
+	json_object_set_new(o, "software", json_string(m->software ? m->software : ""));
+	for (size_t i = 0; i < m->n_buckets; i++) {
+		const aw_bucket *b = &m->buckets[i];
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", b->id, "type",
+						     b->type ? b->type : "", "client", b->client ? b->client : "",
+						     "hostname", b->hostname ? b->hostname : "", "created",
+						     (json_int_t)b->created));
+	}
+	json_object_set_new(o, "buckets", arr);
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!s)
+		abort();
+	return s;
+}
+
+int aws_manifest_parse(aws_manifest *m, const char *text, size_t len)
+{
+	json_error_t je;
+	json_t *o = json_loadb(text, len, 0, &je), *arr;
+	const char *fmt, *dev, *host, *head;
+	json_int_t v;
+	size_t i;
+	json_t *b;
+
+	memset(m, 0, sizeof(*m));
+	fmt = json_string_value(json_object_get(o, "format"));
+	dev = json_string_value(json_object_get(o, "device_id"));
+	host = json_string_value(json_object_get(o, "hostname"));
+	head = json_string_value(json_object_get(o, "head"));
+	arr = json_object_get(o, "buckets");
+	v = json_integer_value(json_object_get(o, "version"));
+	if (!o || !fmt || strcmp(fmt, "awsync-manifest")) {
+		json_decref(o);
+		return aw_error_set(AW_EINVALID, "manifest: not an awsync manifest");
+	}
+	if (v < 1 || v > AWS_VERSION) {
+		json_decref(o);
+		return aw_error_set(AW_EINVALID, "manifest: version %lld is not supported (this awnode reads 1 to %d)",
+				    (long long)v, AWS_VERSION);
+	}
+	if (!dev || !host || !json_is_integer(json_object_get(o, "generation")) || !json_is_array(arr) ||
+	    aws_unhex(m->head, AWS_HASH_BYTES, head)) {
+		json_decref(o);
+		return aw_error_set(AW_EINVALID, "manifest: malformed");
+	}
+	m->device_id = aws_strdup(dev);
+	m->hostname = aws_strdup(host);
+	m->generation = json_integer_value(json_object_get(o, "generation"));
+	m->written_at = json_integer_value(json_object_get(o, "written_at"));
+	m->software = aws_strdup(json_string_value(json_object_get(o, "software")));
+	m->buckets = calloc(json_array_size(arr) + 1, sizeof(*m->buckets));
+	if (!m->buckets)
+		abort();
+	json_array_foreach(arr, i, b) {
+		aw_bucket *d = &m->buckets[m->n_buckets];
+		const char *id = json_string_value(json_object_get(b, "id"));
+		if (!id)
+			continue;
+		d->id = aws_strdup(id);
+		d->type = aws_strdup(json_string_value(json_object_get(b, "type")));
+		d->client = aws_strdup(json_string_value(json_object_get(b, "client")));
+		d->hostname = aws_strdup(json_string_value(json_object_get(b, "hostname")));
+		d->created = json_integer_value(json_object_get(b, "created"));
+		m->n_buckets++;
+	}
+	json_decref(o);
+	if (m->generation < 1)
+		return aw_error_set(AW_EINVALID, "manifest: generation must be at least 1");
+	return 0;
+}
+
+void aws_manifest_free(aws_manifest *m)
+{
+	free(m->device_id);
+	free(m->hostname);
+	free(m->software);
+	aw_buckets_free(m->buckets, m->n_buckets);
+	memset(m, 0, sizeof(*m));
+}

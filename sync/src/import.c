@@ -1,0 +1,791 @@
+/*
+ * Import of other devices and restore of this one (docs/sync-format.md §7, §8).
+ *
+ * For every directory devices/<id>/ of another device: read and authenticate its
+ * manifest; refuse a manifest older than one already seen (replay) or a different one
+ * with the same generation; then read and authenticate every segment after the last
+ * one applied, checking the hash chain from the last applied segment to the
+ * manifest's head. Only when all of them verify are they applied, in order, as
+ * AW_W_REMOTE_APPLY writes (idempotent: events are keyed by their source id). Any
+ * failure is recorded for that device and the next device is processed.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "aw/json.h"
+#include "internal.h"
+
+/* Decrypted segments kept between verification and application; beyond this they are
+ * read and decrypted a second time when applied. */
+#define KEEP_BYTES (256u * 1024u * 1024u)
+
+/* A file of a device directory: from the HEAD commit when git has it (content-addressed,
+ * immune to edits of the work tree), else from the work tree (a folder that a file
+ * syncer fills). */
+int aws_device_file(aws_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len)
+{
+	char *rel = aws_fmt("devices/%s/%s", device, name), *path;
+	int rc = c->repo ? aws_repo_read_head(c->repo, rel, out, len) : AW_ENOTFOUND;
+
+	if (rc == AW_ENOTFOUND) {
+		path = aws_fmt("%s/%s", c->y->folder, rel);
+		rc = aws_read_file(path, out, len);
+		free(path);
+	}
+	free(rel);
+	return rc;
+}
+
+int aws_read_manifest(aws_ctx *c, const char *device, aws_manifest *m, unsigned char hash[AWS_HASH_BYTES])
+{
+	unsigned char *file;
+	size_t len;
+	aw_buf plain = AW_BUF_INIT;
+	int rc = aws_device_file(c, device, AWS_MANIFEST, &file, &len);
+
+	memset(m, 0, sizeof(*m));
+	if (rc == AW_ENOTFOUND)
+		return aw_error_set(AW_ENOTFOUND, "no manifest (the device has not pushed yet, or its copy is incomplete)");
+	if (rc)
+		return rc;
+	aws_hash(hash, file, len);
+	rc = aws_unseal(&plain, c->key, device, AWS_MANIFEST, file, len);
+	free(file);
+	if (!rc)
+		rc = aws_manifest_parse(m, plain.data, plain.len);
+	aw_buf_free(&plain);
+	if (!rc && strcmp(m->device_id, device))
+		rc = aw_error_set(AW_EINVALID, "manifest: it names device %s", m->device_id);
+	return rc;
+}
+
+int aws_load_segment(aws_ctx *c, const char *device, int64_t gen, aw_buf *text, aws_segment *seg,
+			unsigned char hash[AWS_HASH_BYTES])
+{
+	char name[64];
+	unsigned char *file;
+	size_t len;
+	int rc;
+
+	aws_segment_name(name, sizeof(name), gen);
+	rc = aws_device_file(c, device, name, &file, &len);
+	memset(seg, 0, sizeof(*seg));
+	if (rc == AW_ENOTFOUND)
+		return aw_error_set(AW_ENOTFOUND, "segment %lld is missing (the copy is incomplete, or it was deleted)",
+				    (long long)gen);
+	if (rc)
+		return rc;
+	aws_hash(hash, file, len);
+	rc = aws_unseal(text, c->key, device, name, file, len);
+	free(file);
+	if (rc)
+		return rc;
+	if ((rc = aws_segment_parse(seg, text->data, text->len))) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		return aw_error_set(AW_EINVALID, "%s: %s", name, msg);
+	}
+	if (strcmp(seg->device_id, device) || seg->generation != gen)
+		return aw_error_set(AW_EINVALID, "%s: it claims to be segment %lld of device %s", name,
+				    (long long)seg->generation, seg->device_id);
+	return 0;
+}
+
+/* ---- writes, submitted together and waited for once ----------------------------------- */
+
+typedef struct pending {
+	aw_write w;
+	aw_remote_apply ra;
+	aw_bucket bucket;
+	struct pending *next;
+} pending;
+
+typedef struct batch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int outstanding;
+	pending *head;
+} batch;
+
+static void batch_done(aw_write *w, void *ctx)
+{
+	batch *b = ctx;
+
+	(void)w;
+	pthread_mutex_lock(&b->mu);
+	b->outstanding--;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Wait for everything submitted; the first failure's message, if any, is set. */
+static int batch_wait(batch *b)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&b->mu);
+	while (b->outstanding > 0)
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+	while (b->head) {
+		pending *p = b->head;
+		b->head = p->next;
+		if (!rc && p->w.status) {
+			rc = aw_error_set(p->w.status, "applying bucket '%s': %s", p->bucket.id, p->w.error);
+		}
+		aw_write_clear(&p->w);
+		aw_bucket_clear(&p->bucket);
+		free(p);
+	}
+	return rc;
+}
+
+static int submit(aws_ctx *c, batch *b, pending *p)
+{
+	int rc;
+
+	p->w.kind = AW_W_REMOTE_APPLY;
+	p->w.remote = &p->ra;
+	p->w.allow_remote = true;
+	p->w.done = batch_done;
+	p->w.ctx = b;
+	p->ra.bucket = &p->bucket;
+	p->next = b->head;
+	b->head = p;
+	pthread_mutex_lock(&b->mu);
+	b->outstanding++;
+	pthread_mutex_unlock(&b->mu);
+	rc = aw_store_submit(c->y->store, &p->w);
+	if (rc) {
+		pthread_mutex_lock(&b->mu);
+		b->outstanding--;
+		pthread_mutex_unlock(&b->mu);
+		p->w.status = rc;
+		snprintf(p->w.error, sizeof(p->w.error), "the store is closing");
+	}
+	return rc;
+}
+
+/* ---- naming ------------------------------------------------------------------------------- */
+
+static bool name_claimed(aws_ctx *c, const char *name, const char *device)
+{
+	for (size_t i = 0; i < c->st.n_devices; i++) {
+		const char *k;
+		json_t *v;
+		if (!strcmp(c->st.devices[i].device_id, device))
+			continue;
+		json_object_foreach(c->st.devices[i].buckets, k, v) {
+			if (!strcmp(json_string_value(v), name))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The local id of a remote bucket: its own id, or "<id>-synced-from-<hostname>" when
+ * that is taken locally (then with the device id's first 8 characters appended). */
+static char *choose_name(aws_ctx *c, const char *device, const char *hostname, const char *origin)
+{
+	char *cand[3];
+	char *pick = NULL;
+
+	cand[0] = aws_strdup(origin);
+	cand[1] = aws_fmt("%s-synced-from-%s", origin, hostname);
+	cand[2] = aws_fmt("%s-synced-from-%s-%.8s", origin, hostname, device);
+	for (int i = 0; i < 3 && !pick; i++) {
+		aw_bucket b;
+		int rc = aw_reader_bucket(&b, c->r, cand[i]);
+		if (rc == AW_ENOTFOUND) {
+			if (!name_claimed(c, cand[i], device))
+				pick = cand[i];
+		} else if (rc == 0) {
+			if (b.remote_device && !strcmp(b.remote_device, device))
+				pick = cand[i];
+			aw_bucket_clear(&b);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (cand[i] != pick)
+			free(cand[i]);
+	return pick;
+}
+
+/* The bucket's data with its origin recorded. */
+static char *remote_data(const char *data, const char *hostname, const char *device)
+{
+	json_t *o = aw_json_parse(data, strlen(data));
+	char *s;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	json_object_set_new(o, "$aw.sync.origin", json_string(hostname));
+	json_object_set_new(o, "$aw.sync.device_id", json_string(device));
+	s = aw_json_canonical_dup(o, NULL);
+	json_decref(o);
+	return s;
+}
+
+static void copy_bucket(aw_bucket *d, const aw_bucket *m, const char *local, const char *hostname, const char *device)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = aws_strdup(local);
+	d->type = aws_strdup(m->type);
+	d->client = aws_strdup(m->client);
+	d->hostname = aws_strdup(m->hostname);
+	d->created = m->created;
+	d->data = remote_data(m->data ? m->data : "{}", hostname, device);
+	d->last_updated = m->last_updated ? aws_strdup(m->last_updated) : NULL;
+}
+
+/* Queue the writes of one segment. */
+static int apply_segment(aws_ctx *c, aws_device_state *d, const aws_segment *seg, batch *b)
+{
+	for (size_t i = 0; i < seg->n_blocks; i++) {
+		const aws_block *blk = &seg->blocks[i];
+		const char *local = json_string_value(json_object_get(d->buckets, blk->bucket));
+		pending *p;
+
+		if (blk->reset && local) {
+			p = calloc(1, sizeof(*p));
+			if (!p)
+				abort();
+			p->bucket.id = aws_strdup(local);
+			p->ra.device_id = d->device_id;
+			p->ra.delete_bucket = true;
+			if (submit(c, b, p))
+				return AW_ESHUTDOWN;
+			json_object_del(d->buckets, blk->bucket);
+			local = NULL;
+		}
+		if (!blk->has_meta)
+			continue;
+		if (!local) {
+			char *name;
+			/* the reader must see buckets created by writes still queued */
+			if (batch_wait(b))
+				return AW_ERROR;
+			name = choose_name(c, d->device_id, seg->hostname, blk->bucket);
+			if (!name)
+				return aw_error_set(AW_EEXISTS, "no free local id for bucket '%s'", blk->bucket);
+			json_object_set_new(d->buckets, blk->bucket, json_string(name));
+			free(name);
+			local = json_string_value(json_object_get(d->buckets, blk->bucket));
+		}
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			abort();
+		copy_bucket(&p->bucket, &blk->meta, local, seg->hostname, d->device_id);
+		p->ra.device_id = d->device_id;
+		p->ra.puts = blk->puts;
+		p->ra.n_puts = blk->n_puts;
+		p->ra.dels = blk->dels;
+		p->ra.n_dels = blk->n_dels;
+		if (submit(c, b, p))
+			return AW_ESHUTDOWN;
+	}
+	return 0;
+}
+
+static void set_error(aws_device_state *d, const char *msg)
+{
+	free(d->error);
+	d->error = aws_strdup(msg);
+	d->error_time = aw_time_now();
+}
+
+typedef struct loaded {
+	aw_buf text;
+	aws_segment seg;
+	unsigned char hash[AWS_HASH_BYTES];
+	bool kept;
+} loaded;
+
+static void loaded_free(loaded *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		aws_segment_free(&v[i].seg);
+		aw_buf_free(&v[i].text);
+	}
+	free(v);
+}
+
+/* Verify segments from+1 .. m->generation: authenticity, order and the hash chain from
+ * `prev` (NULL: from the first segment) to the manifest's head. */
+static int verify_range(aws_ctx *c, const char *device, const aws_manifest *m, int64_t from,
+			const unsigned char *prev, loaded **out)
+{
+	size_t n = (size_t)(m->generation - from), kept = 0;
+	loaded *v = calloc(n + 1, sizeof(*v));
+	unsigned char last[AWS_HASH_BYTES];
+	bool have_last = prev != NULL;
+	int rc = 0;
+
+	if (!v)
+		abort();
+	if (prev)
+		memcpy(last, prev, AWS_HASH_BYTES);
+	for (size_t i = 0; i < n && !rc; i++) {
+		int64_t g = from + 1 + (int64_t)i;
+		loaded *l = &v[i];
+		if ((rc = aws_load_segment(c, device, g, &l->text, &l->seg, l->hash)))
+			break;
+		if (l->seg.has_prev != have_last || (have_last && memcmp(l->seg.prev, last, AWS_HASH_BYTES))) {
+			rc = aw_error_set(AW_EINVALID,
+					  "segment %lld does not follow segment %lld (hash chain broken: replaced, reordered or "
+					  "written twice)",
+					  (long long)g, (long long)(g - 1));
+			break;
+		}
+		memcpy(last, l->hash, AWS_HASH_BYTES);
+		have_last = true;
+		if (kept + l->text.len <= KEEP_BYTES) {
+			kept += l->text.len;
+			l->kept = true;
+		} else {
+			aws_segment_free(&l->seg);
+			aw_buf_free(&l->text);
+		}
+	}
+	if (!rc && n && memcmp(last, m->head, AWS_HASH_BYTES))
+		rc = aw_error_set(AW_EINVALID, "segment %lld is not the one the manifest names (hash mismatch)",
+				  (long long)m->generation);
+	if (rc) {
+		loaded_free(v, n);
+		v = NULL;
+	}
+	*out = v;
+	return rc;
+}
+
+/* Segments verified but not kept in memory are read again when applied. */
+static int reload(aws_ctx *c, const char *device, int64_t gen, loaded *l)
+{
+	unsigned char h[AWS_HASH_BYTES];
+	unsigned char want[AWS_HASH_BYTES];
+	int rc;
+
+	memcpy(want, l->hash, AWS_HASH_BYTES);
+	if ((rc = aws_load_segment(c, device, gen, &l->text, &l->seg, h)))
+		return rc;
+	if (memcmp(h, want, AWS_HASH_BYTES))
+		return aw_error_set(AW_EINVALID, "segment %lld changed while it was being imported", (long long)gen);
+	return 0;
+}
+
+static void manifest_buckets(aws_device_state *d, const aws_manifest *m)
+{
+	json_array_clear(d->manifest_buckets);
+	for (size_t i = 0; i < m->n_buckets; i++)
+		json_array_append_new(d->manifest_buckets, json_string(m->buckets[i].id));
+}
+
+static int import_device(aws_ctx *c, aws_device_state *d)
+{
+	unsigned char *file = NULL, mhash[AWS_HASH_BYTES];
+	size_t flen = 0, n;
+	aws_manifest m;
+	loaded *v = NULL;
+	batch b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL};
+	int64_t records = 0;
+	size_t nv = 0;
+	json_t *saved = NULL;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	d->last_check = aw_time_now();
+	/* unchanged manifest, nothing pending, no error: nothing to do (no decryption) */
+	if (aws_device_file(c, d->device_id, AWS_MANIFEST, &file, &flen) == 0) {
+		aws_hash(mhash, file, flen);
+		free(file);
+		if (!d->error && d->manifest_generation && d->generation == d->manifest_generation &&
+		    !memcmp(mhash, d->manifest_hash, AWS_HASH_BYTES))
+			return 0;
+	}
+	if ((rc = aws_read_manifest(c, d->device_id, &m, mhash)))
+		goto out;
+	if (m.generation < d->manifest_generation) {
+		rc = aw_error_set(AW_EINVALID,
+				  "manifest generation %lld is older than generation %lld seen before: an old manifest was put "
+				  "back (replayed); nothing imported until the device publishes a newer one",
+				  (long long)m.generation, (long long)d->manifest_generation);
+		goto out;
+	}
+	if (m.generation == d->manifest_generation && memcmp(mhash, d->manifest_hash, AWS_HASH_BYTES)) {
+		rc = aw_error_set(AW_EINVALID,
+				  "the manifest changed without a new generation (%lld): it was replaced, or two devices write "
+				  "under this device id",
+				  (long long)m.generation);
+		goto out;
+	}
+	if (m.generation == d->generation) {
+		if (memcmp(m.head, d->head, AWS_HASH_BYTES)) {
+			rc = aw_error_set(AW_EINVALID, "the manifest's newest segment is not the one imported before");
+			goto out;
+		}
+	} else {
+		n = (size_t)(m.generation - d->generation);
+		if ((rc = verify_range(c, d->device_id, &m, d->generation, d->generation ? d->head : NULL, &v)))
+			goto out;
+		nv = n;
+		saved = json_deep_copy(d->buckets);
+		for (size_t i = 0; i < n && !rc; i++) {
+			loaded *l = &v[i];
+			int64_t g = d->generation + 1 + (int64_t)i;
+			if (!l->kept && (rc = reload(c, d->device_id, g, l)))
+				break;
+			rc = apply_segment(c, d, &l->seg, &b);
+			records += aws_segment_records(&l->seg);
+			if (!l->kept) {
+				int wrc = batch_wait(&b);
+				rc = rc ? rc : wrc;
+				aws_segment_free(&l->seg);
+				aw_buf_free(&l->text);
+			}
+		}
+		{
+			int wrc = batch_wait(&b);
+			rc = rc ? rc : wrc;
+		}
+		if (rc) {
+			/* the cursor stays, so the names chosen must too: the next round replays */
+			json_decref(d->buckets);
+			d->buckets = saved;
+			saved = NULL;
+			goto out;
+		}
+		d->events += records;
+		d->segments += (int64_t)n;
+		d->last_import = aw_time_now();
+		c->rep->segments_applied += (int64_t)n;
+		c->rep->events_applied += records;
+		d->generation = m.generation;
+		memcpy(d->head, m.head, AWS_HASH_BYTES);
+	}
+	d->manifest_generation = m.generation;
+	memcpy(d->manifest_hash, mhash, AWS_HASH_BYTES);
+	free(d->hostname);
+	d->hostname = aws_strdup(m.hostname);
+	manifest_buckets(d, &m);
+	free(d->error);
+	d->error = NULL;
+	d->error_time = 0;
+out:
+	batch_wait(&b);
+	json_decref(saved);
+	if (v)
+		loaded_free(v, nv);
+	if (rc && !d->hostname && m.hostname)
+		d->hostname = aws_strdup(m.hostname);
+	aws_manifest_free(&m);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int aws_import_all(aws_ctx *c)
+{
+	char *dir = aws_fmt("%s/devices", c->y->folder);
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	free(dir);
+	if (!dh)
+		return 0; /* no device has pushed yet */
+	while ((de = readdir(dh))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, c->y->device_id) || !aws_valid_device_id(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			names = realloc(names, cap * sizeof(*names));
+			if (!names)
+				abort();
+		}
+		names[n++] = aws_strdup(de->d_name);
+	}
+	closedir(dh);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		aws_device_state *d = aws_state_device(&c->st, names[i], true);
+		int64_t gen_before = d->generation;
+		bool had_error = d->error != NULL;
+		int drc;
+
+		if (d->forgotten)
+			continue;
+		if (aws_cancelled(c->y))
+			break;
+		c->rep->devices_seen++;
+		drc = import_device(c, d);
+		if (drc) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "%s", aw_error_last());
+			set_error(d, msg);
+			c->rep->devices_failed++;
+		}
+		if (drc || had_error || d->generation != gen_before) {
+			int src = aws_state_save(&c->st, c->y->store);
+			if (src && !rc)
+				rc = src;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* ---- restore ------------------------------------------------------------------------------- */
+
+typedef struct rev {
+	int64_t id;
+	aw_ns start, duration;
+	char *data;
+	size_t len;
+	bool live;
+} rev;
+
+typedef struct rbucket {
+	char *id;
+	aw_bucket meta;
+	bool exists;
+	rev *evs;
+	size_t n, cap;
+	size_t *slots;
+	size_t nslots;
+} rbucket;
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void rslots_grow(rbucket *b)
+{
+	size_t n = b->nslots ? 2 * b->nslots : 64;
+	size_t *s = calloc(n, sizeof(*s));
+
+	if (!s)
+		abort();
+	for (size_t i = 0; i < b->n; i++) {
+		size_t h = (size_t)mix((uint64_t)b->evs[i].id) & (n - 1);
+		while (s[h])
+			h = (h + 1) & (n - 1);
+		s[h] = i + 1;
+	}
+	free(b->slots);
+	b->slots = s;
+	b->nslots = n;
+}
+
+static rev *rbucket_ev(rbucket *b, int64_t id, bool create)
+{
+	size_t h;
+
+	if (create && (b->n + 1) * 2 > b->nslots)
+		rslots_grow(b);
+	if (!b->nslots)
+		return NULL;
+	h = (size_t)mix((uint64_t)id) & (b->nslots - 1);
+	while (b->slots[h]) {
+		if (b->evs[b->slots[h] - 1].id == id)
+			return &b->evs[b->slots[h] - 1];
+		h = (h + 1) & (b->nslots - 1);
+	}
+	if (!create)
+		return NULL;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 256;
+		b->evs = realloc(b->evs, b->cap * sizeof(*b->evs));
+		if (!b->evs)
+			abort();
+	}
+	b->slots[h] = b->n + 1;
+	memset(&b->evs[b->n], 0, sizeof(rev));
+	b->evs[b->n].id = id;
+	return &b->evs[b->n++];
+}
+
+static void rbucket_reset(rbucket *b)
+{
+	b->n = 0;
+	b->exists = false;
+	if (b->slots)
+		memset(b->slots, 0, b->nslots * sizeof(*b->slots));
+	aw_bucket_clear(&b->meta);
+}
+
+int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets)
+{
+	aws_manifest m;
+	unsigned char mhash[AWS_HASH_BYTES];
+	loaded *v = NULL;
+	rbucket *bs = NULL;
+	size_t nbs = 0, ni = 0;
+	aw_import_bucket *imp = NULL;
+	aw_bucket *existing = NULL;
+	size_t nexisting = 0;
+	aw_write w;
+	int64_t last = 0, total = 0;
+	int rc;
+
+	*out_events = 0;
+	*out_buckets = 0;
+	memset(&w, 0, sizeof(w));
+	if ((rc = aw_reader_buckets(&existing, &nexisting, c->r, 0)))
+		return rc;
+	aw_buckets_free(existing, nexisting);
+	if (nexisting)
+		return aw_error_set(AW_EEXISTS,
+				    "restore needs an empty database, and this one has %zu bucket%s: stop the node, move the "
+				    "database away, run restore, then start the node",
+				    nexisting, nexisting == 1 ? "" : "s");
+	if ((rc = aws_read_manifest(c, device, &m, mhash))) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		return aw_error_set(rc, "device %s: %s", device, msg);
+	}
+	if ((rc = verify_range(c, device, &m, 0, NULL, &v)))
+		goto out;
+	for (int64_t g = 1; g <= m.generation && !rc; g++) {
+		loaded *l = &v[g - 1];
+		if (!l->kept)
+			rc = reload(c, device, g, l);
+		for (size_t i = 0; !rc && i < l->seg.n_blocks; i++) {
+			const aws_block *blk = &l->seg.blocks[i];
+			rbucket *b = NULL;
+			for (size_t k = 0; k < nbs && !b; k++)
+				if (!strcmp(bs[k].id, blk->bucket))
+					b = &bs[k];
+			if (!b) {
+				bs = realloc(bs, (nbs + 1) * sizeof(*bs));
+				if (!bs)
+					abort();
+				b = &bs[nbs++];
+				memset(b, 0, sizeof(*b));
+				b->id = aws_strdup(blk->bucket);
+			}
+			if (blk->reset)
+				rbucket_reset(b);
+			if (!blk->has_meta)
+				continue;
+			aw_bucket_clear(&b->meta);
+			b->meta = blk->meta;
+			b->meta.id = aws_strdup(blk->meta.id);
+			b->meta.type = aws_strdup(blk->meta.type);
+			b->meta.client = aws_strdup(blk->meta.client);
+			b->meta.hostname = aws_strdup(blk->meta.hostname);
+			b->meta.data = aws_strdup(blk->meta.data);
+			b->meta.last_updated = blk->meta.last_updated ? aws_strdup(blk->meta.last_updated) : NULL;
+			b->exists = true;
+			for (size_t k = 0; k < blk->n_puts; k++) {
+				rev *e = rbucket_ev(b, blk->puts[k].id, true);
+				e->start = blk->puts[k].start;
+				e->duration = blk->puts[k].duration;
+				e->data = blk->puts[k].data; /* into l->text, alive until the end */
+				e->len = blk->puts[k].data_len;
+				e->live = true;
+			}
+			for (size_t k = 0; k < blk->n_dels; k++) {
+				rev *e = rbucket_ev(b, blk->dels[k], false);
+				if (e)
+					e->live = false;
+			}
+		}
+		if (!l->kept)
+			l->kept = true; /* its text is referenced now: keep it */
+	}
+	if (rc)
+		goto out;
+	imp = calloc(nbs + 1, sizeof(*imp));
+	if (!imp)
+		abort();
+	for (size_t k = 0; k < nbs; k++) {
+		rbucket *b = &bs[k];
+		aw_import_bucket *ib;
+		size_t live = 0;
+		if (!b->exists)
+			continue;
+		ib = &imp[ni++];
+		ib->bucket = b->meta;
+		ib->has_created = true;
+		ib->events = calloc(b->n + 1, sizeof(aw_event));
+		if (!ib->events)
+			abort();
+		for (size_t j = 0; j < b->n; j++) {
+			if (!b->evs[j].live)
+				continue;
+			ib->events[live].id = b->evs[j].id;
+			ib->events[live].has_id = true;
+			ib->events[live].start = b->evs[j].start;
+			ib->events[live].duration = b->evs[j].duration;
+			ib->events[live].data = b->evs[j].data;
+			ib->events[live].data_len = b->evs[j].len;
+			live++;
+		}
+		ib->n_events = live;
+		total += (int64_t)live;
+	}
+	w.kind = AW_W_IMPORT;
+	w.imports = imp;
+	w.n_imports = ni;
+	rc = aw_store_write(c->y->store, &w);
+	if (rc) {
+		rc = aw_error_set(rc, "restoring into the database: %s", w.error);
+		goto out;
+	}
+	if ((rc = aw_reader_last_seq(&last, c->r)))
+		goto out;
+	/* continue publishing after the restored history, as this device */
+	c->st.push_seq = last;
+	c->st.push_generation = m.generation;
+	memcpy(c->st.push_head, m.head, AWS_HASH_BYTES);
+	free(c->st.push_hostname);
+	c->st.push_hostname = aws_strdup(m.hostname);
+	json_object_clear(c->st.push_buckets);
+	for (size_t k = 0; k < ni; k++) {
+		char *meta = aws_meta_json(&imp[k].bucket), hex[AWS_HASH_HEX];
+		unsigned char h[AWS_HASH_BYTES];
+		aws_hash(h, meta, strlen(meta));
+		aws_hex(hex, h, AWS_HASH_BYTES);
+		json_object_set_new(c->st.push_buckets, imp[k].bucket.id, json_string(hex));
+		free(meta);
+	}
+	c->st.last_push = aw_time_now();
+	rc = aws_state_save(&c->st, c->y->store);
+	*out_events = total;
+	*out_buckets = ni;
+out:
+	aw_write_clear(&w);
+	if (imp)
+		for (size_t k = 0; k < ni; k++)
+			free(imp[k].events);
+	free(imp);
+	for (size_t k = 0; k < nbs; k++) {
+		free(bs[k].id);
+		free(bs[k].evs);
+		free(bs[k].slots);
+		aw_bucket_clear(&bs[k].meta);
+	}
+	free(bs);
+	if (v)
+		loaded_free(v, (size_t)m.generation);
+	aws_manifest_free(&m);
+	return rc;
+}

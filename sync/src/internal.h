@@ -1,0 +1,292 @@
+/*
+ * Private interfaces of the sync module. Layers, bottom up:
+ *   util.c    files, paths, hex, hashing
+ *   crypto.c  awsync.json, key derivation and key file, sealed (compressed + encrypted
+ *             + authenticated) files
+ *   format.c  segment and manifest encoding and parsing (plaintext side)
+ *   repo.c    the git repository: commits, remotes, fetch/merge/push, working tree
+ *   state.c   cursors and per-device status kept in the store ("sync" state key)
+ *   export.c  this device's changes -> a new segment
+ *   import.c  other devices' segments -> remote buckets; restore
+ *   sync.c    aw_sync_* (the rounds the node and the CLI run), status JSON
+ *   cli.c     `awnode sync ...`
+ */
+#ifndef AW_SYNC_INTERNAL_H
+#define AW_SYNC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "aw/buf.h"
+#include "aw/error.h"
+#include "aw/storage.h"
+#include "aw/sync.h"
+#include "aw/time.h"
+
+#define AWS_VERSION 1                  /* format version written and the highest read */
+#define AWS_KEY_BYTES 32
+#define AWS_HASH_BYTES 32
+#define AWS_HASH_HEX (2 * AWS_HASH_BYTES + 1)
+#define AWS_SALT_BYTES 16
+#define AWS_CHUNK 65536                /* plaintext bytes per secretstream message */
+#define AWS_MAX_PLAIN (1024u * 1024u * 1024u) /* refuse to inflate a file beyond 1 GiB */
+#define AWS_MANIFEST "manifest.aws"
+#define AWS_GROUP_FILE "awsync.json"
+#define AWS_BRANCH "main"
+
+/* ---- util.c ------------------------------------------------------------------- */
+
+char *aws_strdup(const char *s);
+char *aws_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whole file. 0, AW_ENOTFOUND (no such file) or AW_ERROR; message set. Caller frees. */
+int aws_read_file(const char *path, unsigned char **out, size_t *len);
+/* Write to path.tmp, fsync, rename, fsync the directory. Creates parent directories. */
+int aws_write_file(const char *path, const void *data, size_t len, int mode);
+/* The same without fsync (work tree copies of what git already holds durably). */
+int aws_write_file_fast(const char *path, const void *data, size_t len, int mode);
+int aws_mkdir_p(const char *path, int mode);
+/* $XDG_DATA_HOME/awnode (or ~/.local/share/awnode); caller frees. */
+char *aws_data_dir(void);
+char *aws_config_dir(void);
+bool aws_valid_device_id(const char *id);
+void aws_hex(char *out, const unsigned char *in, size_t n);
+int aws_unhex(unsigned char *out, size_t n, const char *hex);
+/* BLAKE2b-256 of data. */
+void aws_hash(unsigned char out[AWS_HASH_BYTES], const void *data, size_t len);
+/* "devices/<id>/seg/<gen/1000, 6 digits>/<gen, 12 digits>.aws" relative to the device
+ * directory ("seg/..."). */
+void aws_segment_name(char *out, size_t n, int64_t generation);
+double aws_mono(void);
+/* A fresh UUIDv4 (37 bytes). */
+void aws_uuid4(char out[37]);
+size_t aws_time_str(char *buf, aw_ns t); /* "-" for 0 */
+
+/* ---- crypto.c ----------------------------------------------------------------- */
+
+typedef struct aws_group {
+	char group[40];                      /* UUID of the sync group */
+	unsigned char salt[AWS_SALT_BYTES];
+	unsigned long long opslimit;
+	size_t memlimit;
+	char key_check[AWS_HASH_HEX];        /* hex; "" until the key is known */
+} aws_group;
+
+int aws_crypto_init(void);
+/* A new group: random id and salt. */
+void aws_group_new(aws_group *g, unsigned long long opslimit, size_t memlimit);
+/* Parse awsync.json; refuses unknown versions and out-of-range KDF limits. */
+int aws_group_parse(aws_group *g, const char *text, size_t len);
+/* awsync.json text; caller frees. */
+char *aws_group_json(const aws_group *g);
+/* Argon2id(passphrase, salt) -> master key. */
+int aws_derive_key(unsigned char key[AWS_KEY_BYTES], const aws_group *g, const char *pass, size_t len);
+void aws_key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES]);
+/* Key file: 0600, outside the folder. Load checks the group and the key check. */
+int aws_key_save(const char *path, const aws_group *g, const unsigned char key[AWS_KEY_BYTES]);
+int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_group *g);
+
+/* A sealed file: zstd-compressed, then encrypted with secretstream XChaCha20-Poly1305
+ * under a subkey of the master key, every message bound to (device, name). */
+int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+	     const void *plain, size_t len);
+/* Verify, decrypt and decompress. Errors (message set): AW_EINVALID for anything that
+ * fails authentication or is malformed. out->data is NUL-terminated. */
+int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+	       const void *file, size_t len);
+
+/* ---- format.c ----------------------------------------------------------------- */
+
+/* One bucket's changes inside a segment, in order: if reset, the bucket is deleted
+ * first; then, when has_meta, it exists (created or updated) with `meta` and the puts
+ * and dels apply. No event id appears twice in a block. */
+typedef struct aws_block {
+	char *bucket;        /* origin bucket id */
+	bool reset;
+	bool has_meta;
+	aw_bucket meta;      /* id, type, client, hostname, created, data, last_updated */
+	aw_event *puts;      /* data points into the segment text (not owned) when parsed */
+	size_t n_puts, cap_puts;
+	int64_t *dels;
+	size_t n_dels, cap_dels;
+} aws_block;
+
+typedef struct aws_segment {
+	char *device_id;
+	char *hostname;
+	int64_t generation;
+	bool has_prev;
+	unsigned char prev[AWS_HASH_BYTES]; /* hash of the previous segment file */
+	aw_ns written_at;
+	aws_block *blocks;
+	size_t n_blocks, cap_blocks;
+	bool owns_data;      /* puts' data were allocated (encoder side) */
+} aws_segment;
+
+aws_block *aws_segment_block(aws_segment *s, const char *bucket);
+void aws_block_put(aws_block *b, const aw_event *e); /* copies (encoder side) */
+void aws_block_del(aws_block *b, int64_t id);
+void aws_segment_encode(aw_buf *out, const aws_segment *s);
+/* Parse text in place (text must stay alive while s is used; lines are cut). */
+int aws_segment_parse(aws_segment *s, char *text, size_t len);
+void aws_segment_free(aws_segment *s);
+int64_t aws_segment_records(const aws_segment *s);
+
+typedef struct aws_manifest {
+	char *device_id;
+	char *hostname;
+	int64_t generation;
+	unsigned char head[AWS_HASH_BYTES]; /* hash of segment `generation`'s file */
+	aw_ns written_at;
+	char *software;
+	aw_bucket *buckets;  /* id, type, client, hostname, created */
+	size_t n_buckets;
+} aws_manifest;
+
+char *aws_manifest_json(const aws_manifest *m);
+int aws_manifest_parse(aws_manifest *m, const char *text, size_t len);
+void aws_manifest_free(aws_manifest *m);
+
+/* Bucket metadata as canonical JSON (used in segments and for change detection). */
+char *aws_meta_json(const aw_bucket *b);
+int aws_meta_parse(aw_bucket *b, json_t *o);
+
+/* ---- repo.c ------------------------------------------------------------------- */
+
+typedef struct aws_repo aws_repo;
+
+typedef struct aws_file {
+	const char *path;    /* relative to the folder */
+	const void *data;
+	size_t len;
+} aws_file;
+
+typedef struct aws_remote_info {
+	char *name;
+	char *url;           /* credentials in the URL are masked */
+} aws_remote_info;
+
+int aws_git_init(void);
+/* Open an existing sync folder (a git repository with a work tree). */
+int aws_repo_open(aws_repo **out, const char *folder, const char *ssh_key);
+/* Network transfers of this handle stop when *flag becomes non-zero. */
+void aws_repo_set_cancel(aws_repo *r, const int *flag);
+/* Create a new repository at folder (which must not hold one). */
+int aws_repo_create(aws_repo **out, const char *folder, const char *ssh_key);
+void aws_repo_close(aws_repo *r);
+/* Lock the folder against other awnode processes and threads (blocking). */
+int aws_repo_lock(aws_repo *r);
+
+/* Write files into the work tree and commit them on top of HEAD. */
+int aws_repo_commit(aws_repo *r, const aws_file *files, size_t n, const char *message);
+/* Read a file of the HEAD commit (AW_ENOTFOUND if absent). Caller frees. */
+int aws_repo_read_head(aws_repo *r, const char *path, unsigned char **out, size_t *len);
+bool aws_repo_has_head(aws_repo *r);
+
+int aws_repo_remote_add(aws_repo *r, const char *name, const char *url);
+int aws_repo_remote_remove(aws_repo *r, const char *name);
+int aws_repo_remotes(aws_repo *r, aws_remote_info **out, size_t *n);
+void aws_remotes_free(aws_remote_info *v, size_t n);
+/* Fetch `name` and merge it into HEAD (own_device's directory always stays ours). */
+int aws_repo_pull(aws_repo *r, const char *name, const char *own_device);
+/* Push HEAD to `name`, fetching and merging again when the remote moved (retries). */
+int aws_repo_push(aws_repo *r, const char *name, const char *own_device);
+/* Does the remote already hold a sync group (a main branch)? fetches it. */
+int aws_repo_remote_has_group(aws_repo *r, const char *name, bool *has);
+/* Does the repository at `url` hold a sync group (a main branch)? No local state. */
+int aws_remote_probe(const char *url, const char *ssh_key, bool *has_group);
+/* Pack all reachable objects into one pack and drop loose objects and older packs,
+ * when there are many of them (or always with force). The handle must be closed
+ * afterwards (its object database still maps the removed packs). */
+int aws_repo_maintain(aws_repo *r, bool force);
+/* Bring the work tree up to HEAD if an earlier run stopped half way. */
+int aws_repo_recover(aws_repo *r);
+
+/* ---- state.c ------------------------------------------------------------------ */
+
+typedef struct aws_device_state {
+	char *device_id;
+	char *hostname;
+	int64_t generation;      /* last segment applied */
+	unsigned char head[AWS_HASH_BYTES]; /* hash of that segment's file */
+	int64_t manifest_generation; /* highest manifest generation seen */
+	unsigned char manifest_hash[AWS_HASH_BYTES];
+	int64_t events;          /* records applied, total */
+	int64_t segments;        /* segments applied, total */
+	aw_ns last_import;       /* when a segment was last applied */
+	aw_ns last_check;        /* when the device was last looked at */
+	char *error;             /* NULL when fine */
+	aw_ns error_time;
+	bool forgotten;
+	json_t *buckets;         /* {origin bucket id: local bucket id} */
+	json_t *manifest_buckets; /* [origin ids] from the manifest last seen */
+} aws_device_state;
+
+typedef struct aws_state {
+	int64_t push_seq;        /* change sequence exported so far */
+	int64_t push_generation;
+	unsigned char push_head[AWS_HASH_BYTES];
+	char *push_hostname;
+	json_t *push_buckets;    /* {bucket id: hash of its metadata as last exported} */
+	aw_ns last_push;
+	char *push_error;
+	aw_ns last_pull;
+	char *pull_error;
+	int64_t pushes;
+	aws_device_state *devices;
+	size_t n_devices;
+} aws_state;
+
+int aws_state_load(aws_state *st, aw_reader *r);
+int aws_state_save(aws_state *st, aw_store *s);
+void aws_state_free(aws_state *st);
+aws_device_state *aws_state_device(aws_state *st, const char *device_id, bool create);
+
+/* ---- the context (sync.c) and the steps (export.c, import.c) ------------------- */
+
+struct aw_sync {
+	aw_store *store;
+	char *device_id;
+	char *hostname;
+	char *folder;
+	char *key_path;
+	char *ssh_key;
+	pthread_mutex_t run_mu;
+	int cancel;          /* read and written with __atomic builtins */
+};
+
+bool aws_cancelled(aw_sync *y);
+
+typedef struct aws_ctx {
+	aw_sync *y;
+	aw_reader *r;
+	aws_repo *repo;
+	aws_group group;
+	unsigned char key[AWS_KEY_BYTES];
+	aws_state st;
+	aw_sync_report *rep;
+} aws_ctx;
+
+/* Open the folder, its group and the key; lock the folder. */
+int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep);
+void aws_ctx_close(aws_ctx *c);
+
+int aws_export(aws_ctx *c);
+int aws_import_all(aws_ctx *c);
+/* A file of devices/<device>/: from HEAD when git has it, else from the work tree. */
+int aws_device_file(aws_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len);
+/* Read, authenticate and parse segment `gen` of `device` (seg points into text). */
+int aws_load_segment(aws_ctx *c, const char *device, int64_t gen, aw_buf *text, aws_segment *seg,
+		     unsigned char hash[AWS_HASH_BYTES]);
+int aws_read_manifest(aws_ctx *c, const char *device, aws_manifest *m, unsigned char hash[AWS_HASH_BYTES]);
+/* Verify a device's whole chain and import it as this database's own buckets (ids
+ * kept); the database must hold no bucket. Sets the export cursor after it. */
+int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets);
+
+/* The error message of the last failure, formatted into rep. */
+void aws_report_error(aw_sync_report *rep, int code, const char *what);
+
+#endif

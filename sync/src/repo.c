@@ -1,0 +1,1091 @@
+/*
+ * The sync folder as a git repository (libgit2), docs/sync-format.md §6.
+ *
+ * Commits are built from objects, not from the index: a push writes its files into the
+ * work tree (where imports read them, which is also what a Syncthing-shared folder
+ * looks like) and upserts the same bytes as blobs into the HEAD tree. Merges of a
+ * remote's branch are three-way tree merges that cannot conflict (every device writes
+ * only devices/<its id>/); two paths are then forced back to our version because this
+ * device is their only legitimate writer: devices/<own id>/ and awsync.json. The work
+ * tree follows HEAD by applying tree diffs (never a checkout of the whole tree), with
+ * a marker file so that an interrupted update is redone on the next run. The git index
+ * is not maintained (`git status` in the folder is meaningless; `git log` is not).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "internal.h"
+
+#define PUSH_ATTEMPTS 6
+#define LOCK_WAIT_S 120
+
+struct aws_repo {
+	git_repository *repo;
+	char *folder;
+	char *ssh_key;
+	int lock_fd;
+	int cred_attempts;
+	char push_status[256];
+	const int *cancel;
+};
+
+void aws_repo_set_cancel(aws_repo *r, const int *flag)
+{
+	r->cancel = flag;
+}
+
+static bool cancelled(aws_repo *r)
+{
+	return r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED);
+}
+
+static int transfer_cb(const git_indexer_progress *stats, void *payload)
+{
+	(void)stats;
+	if (cancelled(payload)) {
+		git_error_set_str(GIT_ERROR_NET, "cancelled (awnode is stopping)");
+		return -1;
+	}
+	return 0;
+}
+
+static int push_transfer_cb(unsigned int current, unsigned int total, size_t bytes, void *payload)
+{
+	(void)current;
+	(void)total;
+	(void)bytes;
+	if (cancelled(payload)) {
+		git_error_set_str(GIT_ERROR_NET, "cancelled (awnode is stopping)");
+		return -1;
+	}
+	return 0;
+}
+
+static int gerr(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return aw_error_set(AW_ERROR, "%s: %s", what, e && e->message ? e->message : "unknown git error");
+}
+
+int aws_git_init(void)
+{
+	if (git_libgit2_init() < 0)
+		return gerr("libgit2 failed to initialise");
+	/* Objects and refs reach the disk before a push is reported done. */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	return 0;
+}
+
+static aws_repo *repo_new(git_repository *g, const char *folder, const char *ssh_key)
+{
+	aws_repo *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		abort();
+	r->repo = g;
+	r->folder = aws_strdup(folder);
+	r->ssh_key = ssh_key ? aws_strdup(ssh_key) : NULL;
+	r->lock_fd = -1;
+	return r;
+}
+
+int aws_repo_open(aws_repo **out, const char *folder, const char *ssh_key)
+{
+	git_repository *g;
+
+	*out = NULL;
+	if (aws_git_init())
+		return AW_ERROR;
+	if (git_repository_open_ext(&g, folder, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) {
+		git_libgit2_shutdown();
+		return aw_error_set(AW_ENOTFOUND, "no sync folder at %s: run 'awnode sync init' or 'awnode sync join'",
+				    folder);
+	}
+	if (git_repository_is_bare(g)) {
+		git_repository_free(g);
+		git_libgit2_shutdown();
+		return aw_error_set(AW_EINVALID, "%s is a bare git repository; the sync folder needs a work tree", folder);
+	}
+	*out = repo_new(g, folder, ssh_key);
+	return 0;
+}
+
+int aws_repo_create(aws_repo **out, const char *folder, const char *ssh_key)
+{
+	git_repository_init_options o;
+	git_repository *g;
+
+	*out = NULL;
+	if (aws_git_init())
+		return AW_ERROR;
+	if (aws_mkdir_p(folder, 0700)) {
+		git_libgit2_shutdown();
+		return AW_ERROR;
+	}
+	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	o.flags = GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
+	o.initial_head = AWS_BRANCH;
+	o.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
+	if (git_repository_init_ext(&g, folder, &o)) {
+		int rc = gerr("creating the sync folder's repository");
+		git_libgit2_shutdown();
+		return rc;
+	}
+	*out = repo_new(g, folder, ssh_key);
+	return 0;
+}
+
+void aws_repo_close(aws_repo *r)
+{
+	if (!r)
+		return;
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	git_repository_free(r->repo);
+	free(r->folder);
+	free(r->ssh_key);
+	free(r);
+	git_libgit2_shutdown();
+}
+
+int aws_repo_lock(aws_repo *r)
+{
+	char *path;
+	int waited = 0;
+
+	if (r->lock_fd >= 0)
+		return 0;
+	path = aws_fmt("%s/awsync.lock", git_repository_path(r->repo));
+	r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (r->lock_fd < 0)
+		return aw_error_set(AW_ERROR, "cannot lock the sync folder: %s", strerror(errno));
+	while (flock(r->lock_fd, LOCK_EX | LOCK_NB)) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return aw_error_set(AW_ERROR, "cannot lock the sync folder: %s", strerror(errno));
+		if (waited++ > LOCK_WAIT_S * 20) {
+			close(r->lock_fd);
+			r->lock_fd = -1;
+			return aw_error_set(AW_EBUSY, "the sync folder %s is busy (another sync has run for %d s)", r->folder,
+					    LOCK_WAIT_S);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* ---- reading HEAD --------------------------------------------------------------------- */
+
+static int head_tree(aws_repo *r, git_oid *commit, git_tree **tree)
+{
+	git_commit *c;
+	int rc;
+
+	*tree = NULL;
+	if (git_reference_name_to_id(commit, r->repo, "HEAD"))
+		return AW_ENOTFOUND;
+	if (git_commit_lookup(&c, r->repo, commit))
+		return gerr("reading HEAD");
+	rc = git_commit_tree(tree, c) ? gerr("reading HEAD's tree") : 0;
+	git_commit_free(c);
+	return rc;
+}
+
+bool aws_repo_has_head(aws_repo *r)
+{
+	git_oid id;
+
+	return git_reference_name_to_id(&id, r->repo, "HEAD") == 0;
+}
+
+static int read_blob(git_repository *g, git_tree *tree, const char *path, unsigned char **out, size_t *len)
+{
+	git_tree_entry *e;
+	git_blob *b;
+	int rc = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (git_tree_entry_bypath(&e, tree, path))
+		return AW_ENOTFOUND;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_blob_lookup(&b, g, git_tree_entry_id(e))) {
+		git_tree_entry_free(e);
+		return aw_error_set(AW_ERROR, "%s is not a file in the sync folder's history", path);
+	}
+	*len = (size_t)git_blob_rawsize(b);
+	*out = malloc(*len + 1);
+	if (!*out)
+		abort();
+	memcpy(*out, git_blob_rawcontent(b), *len);
+	(*out)[*len] = '\0';
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+int aws_repo_read_head(aws_repo *r, const char *path, unsigned char **out, size_t *len)
+{
+	git_oid c;
+	git_tree *t;
+	int rc = head_tree(r, &c, &t);
+
+	*out = NULL;
+	*len = 0;
+	if (rc)
+		return rc;
+	rc = read_blob(r->repo, t, path, out, len);
+	git_tree_free(t);
+	return rc;
+}
+
+/* ---- the work tree ---------------------------------------------------------------------- */
+
+static char *marker_path(aws_repo *r)
+{
+	return aws_fmt("%s/awsync-worktree-pending", git_repository_path(r->repo));
+}
+
+static int write_work_file(aws_repo *r, const char *rel, const void *data, size_t len, bool only_if_changed,
+			   bool durable)
+{
+	char *path = aws_fmt("%s/%s", r->folder, rel);
+	int rc = 0;
+
+	if (only_if_changed) {
+		unsigned char *cur;
+		size_t n;
+		if (aws_read_file(path, &cur, &n) == 0) {
+			bool same = n == len && !memcmp(cur, data, len);
+			free(cur);
+			if (same) {
+				free(path);
+				return 0;
+			}
+		}
+	}
+	rc = durable ? aws_write_file(path, data, len, 0644) : aws_write_file_fast(path, data, len, 0644);
+	free(path);
+	return rc;
+}
+
+static int mirror_cb(const git_diff_delta *d, float progress, void *payload)
+{
+	aws_repo *r = payload;
+	git_blob *b;
+	char *path;
+	int rc;
+
+	(void)progress;
+	switch (d->status) {
+	case GIT_DELTA_DELETED:
+		path = aws_fmt("%s/%s", r->folder, d->old_file.path);
+		unlink(path);
+		free(path);
+		return 0;
+	case GIT_DELTA_ADDED:
+	case GIT_DELTA_MODIFIED:
+	case GIT_DELTA_TYPECHANGE:
+		if (git_blob_lookup(&b, r->repo, &d->new_file.id))
+			return gerr("updating the work tree");
+		rc = write_work_file(r, d->new_file.path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b),
+				     d->status == GIT_DELTA_ADDED, false);
+		git_blob_free(b);
+		return rc ? -1 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Make the work tree follow a move of HEAD from `from` (NULL: nothing) to `to`. */
+static int mirror(aws_repo *r, git_tree *from, git_tree *to)
+{
+	git_diff *diff;
+	git_diff_options o;
+	int rc;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	if (git_diff_tree_to_tree(&diff, r->repo, from, to, &o))
+		return gerr("comparing trees");
+	rc = git_diff_foreach(diff, mirror_cb, NULL, NULL, NULL, r);
+	git_diff_free(diff);
+	if (rc)
+		return aw_error_last()[0] ? AW_ERROR : gerr("updating the work tree");
+	return 0;
+}
+
+int aws_repo_recover(aws_repo *r)
+{
+	char *m = marker_path(r);
+	git_oid c;
+	git_tree *t;
+	int rc = 0;
+
+	if (access(m, F_OK) == 0 && head_tree(r, &c, &t) == 0) {
+		rc = mirror(r, NULL, t);
+		git_tree_free(t);
+		if (!rc)
+			unlink(m);
+	}
+	free(m);
+	return rc;
+}
+
+/* Move refs/heads/main to `to` and the work tree from `from_tree` to its tree. */
+static int move_head(aws_repo *r, git_tree *from_tree, const git_oid *to, const char *why)
+{
+	char *m = marker_path(r);
+	git_reference *ref;
+	git_commit *c;
+	git_tree *t;
+	int fd, rc;
+
+	fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	if (git_reference_create(&ref, r->repo, "refs/heads/" AWS_BRANCH, to, 1, why)) {
+		free(m);
+		return gerr("updating the branch");
+	}
+	git_reference_free(ref);
+	if (git_commit_lookup(&c, r->repo, to) || git_commit_tree(&t, c)) {
+		free(m);
+		return gerr("reading the merged commit");
+	}
+	git_commit_free(c);
+	rc = mirror(r, from_tree, t);
+	git_tree_free(t);
+	if (!rc)
+		unlink(m);
+	free(m);
+	return rc;
+}
+
+/* ---- commits -------------------------------------------------------------------------- */
+
+static int signature(git_signature **sig)
+{
+	/* Never the user's git identity: a fixed name keeps hostnames and e-mail addresses
+	 * out of the history. */
+	if (git_signature_new(sig, "awnode", "awnode@localhost", (git_time_t)time(NULL), 0))
+		return gerr("creating a commit signature");
+	return 0;
+}
+
+static int empty_tree(git_repository *g, git_tree **out)
+{
+	git_treebuilder *tb;
+	git_oid id;
+	int rc = 0;
+
+	if (git_treebuilder_new(&tb, g, NULL) || git_treebuilder_write(&id, tb) || git_tree_lookup(out, g, &id))
+		rc = gerr("creating an empty tree");
+	git_treebuilder_free(tb);
+	return rc;
+}
+
+int aws_repo_commit(aws_repo *r, const aws_file *files, size_t n, const char *message)
+{
+	git_tree_update *upd = calloc(n ? n : 1, sizeof(*upd));
+	git_oid head, tree_id, commit_id;
+	git_tree *base = NULL, *tree = NULL;
+	git_commit *parent = NULL;
+	git_signature *sig = NULL;
+	bool have_head;
+	int rc = AW_ERROR;
+
+	if (!upd)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (write_work_file(r, files[i].path, files[i].data, files[i].len, false, false))
+			goto out;
+		if (git_blob_create_from_buffer(&upd[i].id, r->repo, files[i].data, files[i].len)) {
+			gerr("storing a file in git");
+			goto out;
+		}
+		upd[i].action = GIT_TREE_UPDATE_UPSERT;
+		upd[i].filemode = GIT_FILEMODE_BLOB;
+		upd[i].path = files[i].path;
+	}
+	have_head = head_tree(r, &head, &base) == 0;
+	if (!have_head && empty_tree(r->repo, &base))
+		goto out;
+	if (have_head && git_commit_lookup(&parent, r->repo, &head)) {
+		gerr("reading HEAD");
+		goto out;
+	}
+	if (git_tree_create_updated(&tree_id, r->repo, base, n, upd) || git_tree_lookup(&tree, r->repo, &tree_id)) {
+		gerr("building the commit's tree");
+		goto out;
+	}
+	if (signature(&sig))
+		goto out;
+	if (git_commit_create(&commit_id, r->repo, "HEAD", sig, sig, NULL, message, tree, parent ? 1 : 0,
+			      (const git_commit **)&parent)) {
+		gerr("committing");
+		goto out;
+	}
+	rc = 0;
+out:
+	git_signature_free(sig);
+	git_commit_free(parent);
+	git_tree_free(tree);
+	git_tree_free(base);
+	free(upd);
+	return rc;
+}
+
+/* ---- remotes ----------------------------------------------------------------------------- */
+
+static int cred_cb(git_credential **out, const char *url, const char *user, unsigned int allowed, void *payload)
+{
+	aws_repo *r = payload;
+	const char *u = user && *user ? user : "git";
+
+	(void)url;
+	if (cancelled(r)) {
+		git_error_set_str(GIT_ERROR_NET, "cancelled (awnode is stopping)");
+		return GIT_EUSER;
+	}
+	if (++r->cred_attempts > 3) {
+		git_error_set_str(GIT_ERROR_NET, "authentication failed (3 attempts)");
+		return GIT_EAUTH;
+	}
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		if (r->ssh_key)
+			return git_credential_ssh_key_new(out, u, NULL, r->ssh_key, getenv("AWNODE_SYNC_SSH_PASSPHRASE"));
+		return git_credential_ssh_key_from_agent(out, u);
+	}
+	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+		const char *eu = getenv("AWNODE_SYNC_GIT_USERNAME"), *ep = getenv("AWNODE_SYNC_GIT_PASSWORD");
+		if (ep)
+			return git_credential_userpass_plaintext_new(out, eu ? eu : u, ep);
+	}
+	if (allowed & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, u);
+	return GIT_PASSTHROUGH;
+}
+
+static bool valid_remote_name(const char *name)
+{
+	if (!name || !*name || strlen(name) > 64)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
+			return false;
+	return true;
+}
+
+/* An existing local directory becomes an absolute path (the node's working directory
+ * is not the user's). URLs stay as they are. */
+static char *normalise_url(const char *url)
+{
+	char *abs;
+
+	if (!strncmp(url, "file://", 7) || strstr(url, "://") || (strchr(url, ':') && url[0] != '/' && url[0] != '.'))
+		return aws_strdup(url);
+	abs = realpath(url, NULL);
+	return abs ? abs : aws_strdup(url);
+}
+
+/* The URL of remote `name` (caller frees), or NULL. */
+static char *remote_url(aws_repo *r, const char *name)
+{
+	git_config *cfg;
+	git_buf buf = {NULL, 0, 0};
+	char key[128], *url = NULL;
+
+	if (git_repository_config_snapshot(&cfg, r->repo))
+		return NULL;
+	snprintf(key, sizeof(key), "remote.%s.url", name);
+	if (git_config_get_string_buf(&buf, cfg, key) == 0)
+		url = aws_strdup(buf.ptr);
+	git_buf_dispose(&buf);
+	git_config_free(cfg);
+	return url;
+}
+
+/* An in-memory remote for `name`'s URL. libgit2 1.5's git_remote_lookup and
+ * git_remote_create match the config with a regex (url.*.insteadof) and leak PCRE2
+ * match data on every call, which a node syncing every few minutes cannot afford, so
+ * remotes are kept in the config by hand and used anonymously. */
+static int open_remote(aws_repo *r, const char *name, git_remote **out)
+{
+	git_remote_create_options o;
+	char *url = remote_url(r, name);
+	int rc;
+
+	*out = NULL;
+	if (!url)
+		return aw_error_set(AW_ENOTFOUND, "no remote named '%s'", name);
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = r->repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	rc = git_remote_create_with_opts(out, url, &o);
+	free(url);
+	return rc ? gerr("opening the remote") : 0;
+}
+
+int aws_repo_remote_add(aws_repo *r, const char *name, const char *url)
+{
+	git_config *cfg;
+	char key[128], fetch[256], *u, *old;
+	int rc = 0;
+
+	if (!valid_remote_name(name))
+		return aw_error_set(AW_EINVALID, "bad remote name '%s' (letters, digits, '-' and '_')", name);
+	if (!url || !*url)
+		return aw_error_set(AW_EINVALID, "the remote needs a URL or a path");
+	if ((old = remote_url(r, name))) {
+		free(old);
+		return aw_error_set(AW_EEXISTS, "a remote named '%s' already exists", name);
+	}
+	if (git_repository_config(&cfg, r->repo))
+		return gerr("opening the folder's git config");
+	u = normalise_url(url);
+	snprintf(key, sizeof(key), "remote.%s.url", name);
+	if (git_config_set_string(cfg, key, u))
+		rc = gerr("adding the remote");
+	snprintf(key, sizeof(key), "remote.%s.fetch", name);
+	snprintf(fetch, sizeof(fetch), "+refs/heads/*:refs/remotes/%s/*", name);
+	if (!rc && git_config_set_string(cfg, key, fetch))
+		rc = gerr("adding the remote");
+	free(u);
+	git_config_free(cfg);
+	return rc;
+}
+
+int aws_repo_remote_remove(aws_repo *r, const char *name)
+{
+	git_config *cfg;
+	git_reference *ref;
+	char key[128], *old = remote_url(r, name);
+
+	if (!old)
+		return aw_error_set(AW_ENOTFOUND, "no remote named '%s'", name);
+	free(old);
+	if (git_repository_config(&cfg, r->repo))
+		return gerr("opening the folder's git config");
+	snprintf(key, sizeof(key), "remote.%s.url", name);
+	git_config_delete_entry(cfg, key);
+	snprintf(key, sizeof(key), "remote.%s.fetch", name);
+	git_config_delete_entry(cfg, key);
+	git_config_free(cfg);
+	snprintf(key, sizeof(key), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	if (git_reference_lookup(&ref, r->repo, key) == 0) {
+		git_reference_delete(ref);
+		git_reference_free(ref);
+	}
+	return 0;
+}
+
+static char *mask_url(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *at, *colon;
+
+	if (!scheme)
+		return aws_strdup(url);
+	at = strchr(scheme + 3, '@');
+	colon = strchr(scheme + 3, ':');
+	if (!at || !colon || colon > at || (strchr(scheme + 3, '/') && strchr(scheme + 3, '/') < at))
+		return aws_strdup(url);
+	return aws_fmt("%.*s:***%s", (int)(colon - url), url, at);
+}
+
+/* The remotes, from the config's remote.<name>.url entries. (Not git_remote_list: in
+ * libgit2 1.5 its regex match leaks PCRE2 match data on every call.) */
+int aws_repo_remotes(aws_repo *r, aws_remote_info **out, size_t *n)
+{
+	git_config *cfg;
+	git_config_iterator *it;
+	git_config_entry *e;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (git_repository_config_snapshot(&cfg, r->repo))
+		return gerr("reading the folder's git config");
+	if (git_config_iterator_new(&it, cfg)) {
+		git_config_free(cfg);
+		return gerr("reading the folder's git config");
+	}
+	while (git_config_next(&e, it) == 0) {
+		size_t len = strlen(e->name);
+		bool dup = false;
+		if (len < 12 || strncmp(e->name, "remote.", 7) || strcmp(e->name + len - 4, ".url"))
+			continue;
+		for (size_t i = 0; i < *n; i++)
+			dup |= strlen((*out)[i].name) == len - 11 && !strncmp((*out)[i].name, e->name + 7, len - 11);
+		if (dup)
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 4;
+			*out = realloc(*out, cap * sizeof(**out));
+			if (!*out)
+				abort();
+		}
+		(*out)[*n].name = aws_fmt("%.*s", (int)(len - 11), e->name + 7);
+		(*out)[*n].url = mask_url(e->value ? e->value : "");
+		(*n)++;
+	}
+	git_config_iterator_free(it);
+	git_config_free(cfg);
+	return 0;
+}
+
+void aws_remotes_free(aws_remote_info *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].url);
+	}
+	free(v);
+}
+
+static int fetch(aws_repo *r, const char *name, git_oid *theirs, bool *have)
+{
+	git_fetch_options fo;
+	git_remote *rem;
+	char spec[160], ref[160], *specp = spec, what[200];
+	git_strarray specs = {&specp, 1};
+	int rc;
+
+	*have = false;
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	if ((rc = open_remote(r, name, &rem)))
+		return rc;
+	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/%s/%s", AWS_BRANCH, name, AWS_BRANCH);
+	snprintf(ref, sizeof(ref), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	fo.callbacks.credentials = cred_cb;
+	fo.callbacks.transfer_progress = transfer_cb;
+	fo.callbacks.payload = r;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fo.update_fetchhead = 0;
+	r->cred_attempts = 0;
+	rc = git_remote_fetch(rem, &specs, &fo, NULL);
+	if (rc) {
+		char *u = mask_url(git_remote_url(rem) ? git_remote_url(rem) : "");
+		snprintf(what, sizeof(what), "fetching from remote '%s' (%s)", name, u);
+		free(u);
+		git_remote_free(rem);
+		return gerr(what);
+	}
+	git_remote_free(rem);
+	*have = git_reference_name_to_id(theirs, r->repo, ref) == 0;
+	return 0;
+}
+
+/* Replace (or remove, when `src` lacks it) the entry at a one- or two-level path. */
+static int force_path(git_repository *g, git_tree *tree, git_tree *src, const char *dir, const char *name,
+		      git_oid *out)
+{
+	git_tree_entry *se = NULL, *de = NULL;
+	git_treebuilder *sub = NULL, *root = NULL;
+	git_tree *subtree = NULL;
+	char path[512];
+	git_oid sub_id;
+	int rc = AW_ERROR;
+
+	snprintf(path, sizeof(path), "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+	git_tree_entry_bypath(&se, src, path);
+	git_tree_entry_bypath(&de, tree, path);
+	if ((!se && !de) || (se && de && git_oid_equal(git_tree_entry_id(se), git_tree_entry_id(de)) &&
+			     git_tree_entry_filemode(se) == git_tree_entry_filemode(de))) {
+		git_oid_cpy(out, git_tree_id(tree));
+		rc = 0;
+		goto out;
+	}
+	if (dir) {
+		git_tree_entry *dirent = NULL;
+		if (git_tree_entry_bypath(&dirent, tree, dir) == 0 && git_tree_entry_type(dirent) == GIT_OBJECT_TREE)
+			git_tree_lookup(&subtree, g, git_tree_entry_id(dirent));
+		git_tree_entry_free(dirent);
+		if (git_treebuilder_new(&sub, g, subtree))
+			goto fail;
+		if (se ? git_treebuilder_insert(NULL, sub, name, git_tree_entry_id(se), git_tree_entry_filemode(se))
+		       : git_treebuilder_remove(sub, name))
+			goto fail;
+		if (git_treebuilder_write(&sub_id, sub))
+			goto fail;
+		if (git_treebuilder_new(&root, g, tree))
+			goto fail;
+		if (git_treebuilder_insert(NULL, root, dir, &sub_id, GIT_FILEMODE_TREE))
+			goto fail;
+	} else {
+		if (git_treebuilder_new(&root, g, tree))
+			goto fail;
+		if (se ? git_treebuilder_insert(NULL, root, name, git_tree_entry_id(se), git_tree_entry_filemode(se))
+		       : git_treebuilder_remove(root, name))
+			goto fail;
+	}
+	if (git_treebuilder_write(out, root))
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	gerr("restoring this device's files after a merge");
+out:
+	git_treebuilder_free(sub);
+	git_treebuilder_free(root);
+	git_tree_free(subtree);
+	git_tree_entry_free(se);
+	git_tree_entry_free(de);
+	return rc;
+}
+
+static int first_conflict(git_index *idx, char *buf, size_t n)
+{
+	git_index_conflict_iterator *it;
+	const git_index_entry *a, *o, *t;
+
+	snprintf(buf, n, "?");
+	if (git_index_conflict_iterator_new(&it, idx))
+		return 0;
+	if (git_index_conflict_next(&a, &o, &t, it) == 0)
+		snprintf(buf, n, "%s", a ? a->path : o ? o->path : t ? t->path : "?");
+	git_index_conflict_iterator_free(it);
+	return 0;
+}
+
+/* Merge commit `theirs` into HEAD; our own directory and awsync.json stay ours. */
+static int merge_into_head(aws_repo *r, const git_oid *theirs, const char *own)
+{
+	git_oid ours, base, merged, fixed, result;
+	git_commit *oc = NULL, *tc = NULL, *bc = NULL;
+	git_tree *ot = NULL, *tt = NULL, *bt = NULL, *mt = NULL, *ft = NULL;
+	git_index *idx = NULL;
+	git_signature *sig = NULL;
+	bool ff;
+	int rc = AW_ERROR;
+
+	if (git_commit_lookup(&tc, r->repo, theirs) || git_commit_tree(&tt, tc))
+		return gerr("reading the fetched commit");
+	if (git_reference_name_to_id(&ours, r->repo, "HEAD")) {
+		/* nothing local yet (a join): take theirs as it is */
+		git_tree_entry *ge = NULL;
+		if (git_tree_entry_bypath(&ge, tt, AWS_GROUP_FILE)) {
+			rc = aw_error_set(AW_EINVALID, "the remote is not an awnode sync folder (no awsync.json)");
+			goto out;
+		}
+		git_tree_entry_free(ge);
+		rc = move_head(r, NULL, theirs, "awsync: join");
+		goto out;
+	}
+	if (git_oid_equal(&ours, theirs)) {
+		rc = 0;
+		goto out;
+	}
+	if (git_merge_base(&base, r->repo, &ours, theirs)) {
+		rc = aw_error_set(AW_EINVALID, "the remote has no history in common with this folder: it holds another sync group");
+		goto out;
+	}
+	if (git_oid_equal(&base, theirs)) { /* we are ahead */
+		rc = 0;
+		goto out;
+	}
+	if (git_commit_lookup(&oc, r->repo, &ours) || git_commit_tree(&ot, oc)) {
+		gerr("reading HEAD");
+		goto out;
+	}
+	ff = git_oid_equal(&base, &ours);
+	if (ff) {
+		git_oid_cpy(&merged, git_tree_id(tt));
+	} else {
+		git_merge_options mo;
+		char path[512];
+		git_merge_options_init(&mo, GIT_MERGE_OPTIONS_VERSION);
+		mo.flags = 0; /* no rename detection: paths are identities here */
+		if (git_commit_lookup(&bc, r->repo, &base) || git_commit_tree(&bt, bc) ||
+		    git_merge_trees(&idx, r->repo, bt, ot, tt, &mo)) {
+			gerr("merging the remote");
+			goto out;
+		}
+		if (git_index_has_conflicts(idx)) {
+			first_conflict(idx, path, sizeof(path));
+			rc = aw_error_set(AW_EINVALID,
+					  "merge conflict at %s: two devices wrote the same file (is a device id used twice?)", path);
+			goto out;
+		}
+		if (git_index_write_tree_to(&merged, idx, r->repo)) {
+			gerr("writing the merged tree");
+			goto out;
+		}
+	}
+	/* This device is the only writer of its directory and never changes awsync.json. */
+	if (git_tree_lookup(&mt, r->repo, &merged)) {
+		gerr("reading the merged tree");
+		goto out;
+	}
+	if (force_path(r->repo, mt, ot, "devices", own, &fixed))
+		goto out;
+	git_tree_free(mt);
+	mt = NULL;
+	if (git_tree_lookup(&mt, r->repo, &fixed)) {
+		gerr("reading the merged tree");
+		goto out;
+	}
+	if (force_path(r->repo, mt, ot, NULL, AWS_GROUP_FILE, &fixed))
+		goto out;
+	if (ff && git_oid_equal(&fixed, git_tree_id(tt))) {
+		git_oid_cpy(&result, theirs);
+	} else {
+		const git_commit *parents[2];
+		size_t np = 0;
+		if (!ff)
+			parents[np++] = oc;
+		parents[np++] = tc;
+		if (git_tree_lookup(&ft, r->repo, &fixed) || signature(&sig) ||
+		    git_commit_create(&result, r->repo, NULL, sig, sig, NULL, ff ? "awsync: keep own files" : "awsync: merge",
+				      ft, np, parents)) {
+			gerr("committing the merge");
+			goto out;
+		}
+	}
+	rc = move_head(r, ot, &result, "awsync: merge");
+out:
+	git_signature_free(sig);
+	git_index_free(idx);
+	git_tree_free(ot);
+	git_tree_free(tt);
+	git_tree_free(bt);
+	git_tree_free(mt);
+	git_tree_free(ft);
+	git_commit_free(oc);
+	git_commit_free(tc);
+	git_commit_free(bc);
+	return rc;
+}
+
+int aws_repo_pull(aws_repo *r, const char *name, const char *own_device)
+{
+	git_oid theirs;
+	bool have;
+	int rc = fetch(r, name, &theirs, &have);
+
+	if (rc || !have)
+		return rc;
+	return merge_into_head(r, &theirs, own_device);
+}
+
+int aws_repo_remote_has_group(aws_repo *r, const char *name, bool *has)
+{
+	git_oid theirs;
+
+	return fetch(r, name, &theirs, has);
+}
+
+static int push_ref_cb(const char *refname, const char *status, void *data)
+{
+	aws_repo *r = data;
+
+	if (status)
+		snprintf(r->push_status, sizeof(r->push_status), "%s: %s", refname, status);
+	return 0;
+}
+
+int aws_repo_push(aws_repo *r, const char *name, const char *own_device)
+{
+	char spec[128], *specp = spec;
+	git_strarray specs = {&specp, 1};
+	git_oid head;
+
+	if (git_reference_name_to_id(&head, r->repo, "HEAD"))
+		return 0;
+	snprintf(spec, sizeof(spec), "refs/heads/%s:refs/heads/%s", AWS_BRANCH, AWS_BRANCH);
+	for (int attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
+		git_push_options po;
+		git_remote *rem;
+		int rc;
+
+		git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+		if ((rc = open_remote(r, name, &rem)))
+			return rc;
+		po.callbacks.credentials = cred_cb;
+		po.callbacks.push_update_reference = push_ref_cb;
+		po.callbacks.push_transfer_progress = push_transfer_cb;
+		po.callbacks.payload = r;
+		r->cred_attempts = 0;
+		r->push_status[0] = '\0';
+		rc = git_remote_push(rem, &specs, &po);
+		git_remote_free(rem);
+		if (rc == 0 && !r->push_status[0])
+			return 0;
+		if (rc && (rc != GIT_ENONFASTFORWARD || cancelled(r))) {
+			char what[160];
+			snprintf(what, sizeof(what), "pushing to remote '%s'", name);
+			return gerr(what);
+		}
+		/* the remote moved since we fetched: fetch, merge and try again */
+		if ((rc = aws_repo_pull(r, name, own_device)))
+			return rc;
+	}
+	return aw_error_set(AW_EBUSY, "pushing to remote '%s': it kept moving (%d attempts)%s%s", name, PUSH_ATTEMPTS,
+			    r->push_status[0] ? "; last answer: " : "", r->push_status);
+}
+
+int aws_remote_probe(const char *url, const char *ssh_key, bool *has_group)
+{
+	git_remote_callbacks cb;
+	const git_remote_head **heads;
+	git_remote *rem;
+	aws_repo tmp;
+	size_t n;
+	char *u = normalise_url(url);
+	int rc = 0;
+
+	*has_group = false;
+	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.ssh_key = (char *)ssh_key;
+	if (aws_git_init()) {
+		free(u);
+		return AW_ERROR;
+	}
+	cb.credentials = cred_cb;
+	cb.payload = &tmp;
+	if (git_remote_create_detached(&rem, u)) {
+		rc = gerr("opening the remote");
+	} else {
+		if (git_remote_connect(rem, GIT_DIRECTION_FETCH, &cb, NULL, NULL) || git_remote_ls(&heads, &n, rem)) {
+			char what[300];
+			snprintf(what, sizeof(what), "connecting to %s", u);
+			rc = gerr(what);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(heads[i]->name, "refs/heads/" AWS_BRANCH))
+					*has_group = true;
+		}
+		git_remote_disconnect(rem);
+		git_remote_free(rem);
+	}
+	free(u);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+/* ---- maintenance ---------------------------------------------------------------------- */
+
+static bool hex2(const char *s)
+{
+	return strlen(s) == 2 && isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1]);
+}
+
+static size_t count_dir(const char *path, const char *suffix)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t n = 0, sl = suffix ? strlen(suffix) : 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (e->d_name[0] == '.')
+			continue;
+		if (!suffix || (l > sl && !strcmp(e->d_name + l - sl, suffix)))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Like `git gc --auto`: loose objects are estimated from one of the 256 fan-out
+ * directories; every push leaves about eight of them and every fetch a small pack. */
+static bool needs_repack(aws_repo *r)
+{
+	char *objs = aws_fmt("%sobjects/17", git_repository_path(r->repo));
+	char *packs = aws_fmt("%sobjects/pack", git_repository_path(r->repo));
+	bool need = count_dir(objs, NULL) > 8 || count_dir(packs, ".pack") > 24;
+
+	free(objs);
+	free(packs);
+	return need;
+}
+
+static void remove_loose_and_old_packs(aws_repo *r, const char *keep)
+{
+	char *objs = aws_fmt("%sobjects", git_repository_path(r->repo));
+	DIR *d = opendir(objs), *sub;
+	struct dirent *e, *f;
+
+	while (d && (e = readdir(d))) {
+		char *dir;
+		if (!hex2(e->d_name))
+			continue;
+		dir = aws_fmt("%s/%s", objs, e->d_name);
+		if ((sub = opendir(dir))) {
+			while ((f = readdir(sub))) {
+				char *p;
+				if (f->d_name[0] == '.')
+					continue;
+				p = aws_fmt("%s/%s", dir, f->d_name);
+				unlink(p);
+				free(p);
+			}
+			closedir(sub);
+		}
+		rmdir(dir);
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+	free(objs);
+	objs = aws_fmt("%sobjects/pack", git_repository_path(r->repo));
+	if ((d = opendir(objs))) {
+		while ((e = readdir(d))) {
+			char *p;
+			if (strncmp(e->d_name, "pack-", 5) || strstr(e->d_name, keep))
+				continue;
+			p = aws_fmt("%s/%s", objs, e->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	free(objs);
+}
+
+int aws_repo_maintain(aws_repo *r, bool force)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	char keep[64];
+	int rc = 0;
+
+	if (!force && !needs_repack(r))
+		return 0;
+	if (!aws_repo_has_head(r))
+		return 0;
+	if (git_packbuilder_new(&pb, r->repo) || git_revwalk_new(&walk, r->repo)) {
+		rc = gerr("repacking the sync folder");
+		goto out;
+	}
+	git_packbuilder_set_threads(pb, 1);
+	/* everything reachable from a branch or a remote's branch; the rest is garbage */
+	if (git_revwalk_push_glob(walk, "refs/*") || git_packbuilder_insert_walk(pb, walk) ||
+	    git_packbuilder_write(pb, NULL, 0, NULL, NULL) || !git_packbuilder_name(pb)) {
+		rc = gerr("repacking the sync folder");
+		goto out;
+	}
+	snprintf(keep, sizeof(keep), "pack-%s.", git_packbuilder_name(pb));
+	remove_loose_and_old_packs(r, keep);
+out:
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	return rc;
+}

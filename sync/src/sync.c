@@ -1,0 +1,442 @@
+/*
+ * aw_sync_*: the rounds the node (timer, POST /api/0/sync/now) and `awnode sync`
+ * run, and the status document (GET /api/0/sync/status, `awnode sync status`).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "internal.h"
+
+void aws_report_error(aw_sync_report *rep, int code, const char *what)
+{
+	if (rep->status)
+		return;
+	rep->status = code ? code : AW_ERROR;
+	snprintf(rep->error, sizeof(rep->error), "%s%s%s", what ? what : "", what && *what ? ": " : "", aw_error_last());
+}
+
+int aw_sync_open(aw_sync **out, aw_store *s, const aw_sync_options *o)
+{
+	aw_sync *y;
+	char *data;
+
+	*out = NULL;
+	if (!o || !o->device_id || !aws_valid_device_id(o->device_id))
+		return aw_error_set(AW_EINVALID, "sync needs a device id (letters, digits, '-', '_' and '.', at most 64)");
+	if (aws_crypto_init())
+		return AW_ERROR;
+	/* libgit2 stays initialised for the context's life: initialising it loads the
+	 * system's TLS certificates, which is not worth repeating every round */
+	if (aws_git_init())
+		return AW_ERROR;
+	y = calloc(1, sizeof(*y));
+	if (!y)
+		abort();
+	data = aws_data_dir();
+	y->store = s;
+	y->device_id = aws_strdup(o->device_id);
+	y->hostname = aws_strdup(o->hostname && *o->hostname ? o->hostname : "unknown");
+	y->folder = o->folder && *o->folder ? aws_strdup(o->folder)
+					    : aws_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
+	y->key_path = o->key_path && *o->key_path ? aws_strdup(o->key_path)
+						  : aws_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
+	y->ssh_key = o->ssh_key && *o->ssh_key ? aws_strdup(o->ssh_key) : NULL;
+	/* a trailing slash would make paths in messages look odd */
+	while (strlen(y->folder) > 1 && y->folder[strlen(y->folder) - 1] == '/')
+		y->folder[strlen(y->folder) - 1] = '\0';
+	pthread_mutex_init(&y->run_mu, NULL);
+	free(data);
+	*out = y;
+	return 0;
+}
+
+void aw_sync_close(aw_sync *y)
+{
+	if (!y)
+		return;
+	pthread_mutex_destroy(&y->run_mu);
+	git_libgit2_shutdown();
+	free(y->device_id);
+	free(y->hostname);
+	free(y->folder);
+	free(y->key_path);
+	free(y->ssh_key);
+	free(y);
+}
+
+bool aw_sync_configured(aw_sync *y)
+{
+	char *g = aws_fmt("%s/" AWS_GROUP_FILE, y->folder);
+	bool ok = access(g, R_OK) == 0 && access(y->key_path, R_OK) == 0;
+
+	free(g);
+	return ok;
+}
+
+void aw_sync_cancel(aw_sync *y)
+{
+	if (y)
+		__atomic_store_n(&y->cancel, 1, __ATOMIC_RELAXED);
+}
+
+bool aws_cancelled(aw_sync *y)
+{
+	return __atomic_load_n(&y->cancel, __ATOMIC_RELAXED) != 0;
+}
+
+int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
+{
+	char *gpath = aws_fmt("%s/" AWS_GROUP_FILE, y->folder);
+	unsigned char *text = NULL;
+	size_t len;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->y = y;
+	c->r = r;
+	c->rep = rep;
+	rc = aws_read_file(gpath, &text, &len);
+	free(gpath);
+	if (rc == AW_ENOTFOUND)
+		return aw_error_set(AW_ENOTFOUND, "sync is not set up: no sync folder at %s (run 'awnode sync init' or "
+						  "'awnode sync join')",
+				    y->folder);
+	if (rc)
+		return rc;
+	rc = aws_group_parse(&c->group, (const char *)text, len);
+	free(text);
+	if (rc)
+		return rc;
+	if ((rc = aws_key_load(c->key, y->key_path, &c->group)))
+		return rc;
+	if ((rc = aws_repo_open(&c->repo, y->folder, y->ssh_key)))
+		return rc;
+	aws_repo_set_cancel(c->repo, &y->cancel);
+	if ((rc = aws_repo_lock(c->repo)) || (rc = aws_repo_recover(c->repo)))
+		goto fail;
+	if (r && (rc = aws_state_load(&c->st, r)))
+		goto fail;
+	return 0;
+fail:
+	aws_repo_close(c->repo);
+	c->repo = NULL;
+	return rc;
+}
+
+void aws_ctx_close(aws_ctx *c)
+{
+	aws_repo_close(c->repo);
+	aws_state_free(&c->st);
+	memset(c->key, 0, sizeof(c->key));
+	memset(c, 0, sizeof(*c));
+}
+
+static void set_str(char **dst, const char *msg)
+{
+	free(*dst);
+	*dst = msg ? aws_strdup(msg) : NULL;
+}
+
+int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *rep)
+{
+	aws_ctx c;
+	aws_remote_info *rem = NULL;
+	size_t nrem = 0;
+	char remote_err[512] = "";
+	double t0 = aws_mono();
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!y->store)
+		return aw_error_set(AW_EINVALID, "this sync context has no store (status only)");
+	if (!(mode & AW_SYNC_BOTH))
+		mode = AW_SYNC_BOTH;
+	pthread_mutex_lock(&y->run_mu);
+	rc = aws_cancelled(y) ? aw_error_set(AW_ESHUTDOWN, "sync is stopping") : aws_ctx_open(&c, y, r, rep);
+	if (rc) {
+		aws_report_error(rep, rc, NULL);
+		pthread_mutex_unlock(&y->run_mu);
+		rep->seconds = aws_mono() - t0;
+		return rc;
+	}
+	if ((rc = aws_repo_remotes(c.repo, &rem, &nrem)))
+		goto out;
+	/* fetch and merge first, so that a push is a fast-forward */
+	if (mode & AW_SYNC_PULL)
+		for (size_t i = 0; i < nrem; i++)
+			if (aws_repo_pull(c.repo, rem[i].name, y->device_id)) {
+				rep->remotes_failed++;
+				snprintf(remote_err, sizeof(remote_err), "%s", aw_error_last());
+			}
+	if (mode & AW_SYNC_PUSH) {
+		char push_err[512] = "";
+		if ((rc = aws_export(&c))) {
+			aws_report_error(rep, rc, "export");
+			set_str(&c.st.push_error, rep->error);
+			aws_state_save(&c.st, y->store);
+			goto out;
+		}
+		for (size_t i = 0; i < nrem; i++)
+			if (aws_repo_push(c.repo, rem[i].name, y->device_id)) {
+				rep->remotes_failed++;
+				snprintf(push_err, sizeof(push_err), "%s", aw_error_last());
+			}
+		if (push_err[0]) {
+			set_str(&c.st.push_error, push_err);
+		} else {
+			set_str(&c.st.push_error, NULL);
+			c.st.last_push = aw_time_now();
+		}
+		if ((rc = aws_state_save(&c.st, y->store)))
+			goto out;
+		if (push_err[0]) {
+			rc = aw_error_set(AW_ERROR, "%s", push_err);
+			aws_report_error(rep, rc, NULL);
+		}
+	}
+	if (mode & AW_SYNC_PULL) {
+		int irc = aws_import_all(&c);
+		c.st.last_pull = aw_time_now();
+		set_str(&c.st.pull_error, remote_err[0] ? remote_err : NULL);
+		if (irc) {
+			rc = irc;
+			aws_report_error(rep, rc, "import");
+		}
+		if (aws_state_save(&c.st, y->store) && !rc) {
+			rc = AW_ERROR;
+			aws_report_error(rep, rc, NULL);
+		}
+		if (remote_err[0] && !rc) {
+			rc = aw_error_set(AW_ERROR, "%s", remote_err);
+			aws_report_error(rep, rc, NULL);
+		}
+	}
+out:
+	if (aws_cancelled(y) && !rc)
+		rc = aw_error_set(AW_ESHUTDOWN, "cancelled: awnode is stopping");
+	if (rc)
+		aws_report_error(rep, aws_cancelled(y) ? AW_ESHUTDOWN : rc, NULL);
+	/* like `git gc --auto`; a failure is retried next round and costs only disk space */
+	if (!aws_cancelled(y))
+		aws_repo_maintain(c.repo, false);
+	aws_remotes_free(rem, nrem);
+	aws_ctx_close(&c);
+	pthread_mutex_unlock(&y->run_mu);
+	rep->seconds = aws_mono() - t0;
+	return rc;
+}
+
+int aw_sync_run(aw_sync *y, aw_reader *r, aw_sync_report *rep)
+{
+	return aw_sync_run_mode(y, r, AW_SYNC_BOTH, rep);
+}
+
+char *aw_sync_report_json(const aw_sync_report *rep)
+{
+	json_t *o = json_object();
+	char *s;
+
+	json_object_set_new(o, "status", json_string(rep->status ? "error" : "ok"));
+	json_object_set_new(o, "error", rep->status ? json_string(rep->error) : json_null());
+	json_object_set_new(o, "pushed", json_boolean(rep->pushed));
+	json_object_set_new(o, "generation", json_integer(rep->generation));
+	json_object_set_new(o, "events_exported", json_integer(rep->events_exported));
+	json_object_set_new(o, "buckets_exported", json_integer(rep->buckets_exported));
+	json_object_set_new(o, "devices_seen", json_integer(rep->devices_seen));
+	json_object_set_new(o, "devices_failed", json_integer(rep->devices_failed));
+	json_object_set_new(o, "segments_applied", json_integer(rep->segments_applied));
+	json_object_set_new(o, "events_applied", json_integer(rep->events_applied));
+	json_object_set_new(o, "remotes_failed", json_integer(rep->remotes_failed));
+	json_object_set_new(o, "seconds", json_real(rep->seconds));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!s)
+		abort();
+	return s;
+}
+
+static json_t *time_json(aw_ns t)
+{
+	char buf[AW_TIME_BUFSZ];
+
+	if (!t)
+		return json_null();
+	aw_time_format(buf, t);
+	return json_string(buf);
+}
+
+static json_t *str_json(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Remotes of the folder, read through a handle of our own (safe next to a running
+ * round: libgit2 objects are per handle). */
+static json_t *remotes_json(aw_sync *y)
+{
+	json_t *arr = json_array();
+	aws_repo *repo;
+	aws_remote_info *rem;
+	size_t n;
+
+	if (aws_repo_open(&repo, y->folder, NULL))
+		return arr;
+	if (aws_repo_remotes(repo, &rem, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:s}", "name", rem[i].name, "url", rem[i].url));
+		aws_remotes_free(rem, n);
+	}
+	aws_repo_close(repo);
+	return arr;
+}
+
+static json_t *folder_devices(aw_sync *y)
+{
+	char *dir = aws_fmt("%s/devices", y->folder);
+	DIR *dh = opendir(dir);
+	json_t *arr = json_array();
+	struct dirent *de;
+
+	free(dir);
+	if (!dh)
+		return arr;
+	while ((de = readdir(dh)))
+		if (de->d_name[0] != '.' && aws_valid_device_id(de->d_name))
+			json_array_append_new(arr, json_string(de->d_name));
+	closedir(dh);
+	return arr;
+}
+
+static bool in_array(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		if (!strcmp(json_string_value(v), s))
+			return true;
+	}
+	return false;
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	const aws_device_state *x = a, *z = b;
+
+	return strcmp(x->device_id, z->device_id);
+}
+
+char *aw_sync_status_json(aw_sync *y, aw_reader *r)
+{
+	json_t *o = json_object(), *push = json_object(), *pull = json_object(), *devs = json_array(), *infolder;
+	char *gpath = aws_fmt("%s/" AWS_GROUP_FILE, y->folder);
+	unsigned char *text = NULL;
+	size_t len;
+	aws_group g;
+	aws_state st;
+	const char *problem = NULL;
+	char msg[600] = "";
+	char *s;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	rc = aws_read_file(gpath, &text, &len);
+	free(gpath);
+	if (rc) {
+		problem = "not set up: run 'awnode sync init' or 'awnode sync join'";
+	} else if (aws_group_parse(&g, (const char *)text, len)) {
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		problem = msg;
+	} else {
+		unsigned char key[AWS_KEY_BYTES];
+		if (aws_key_load(key, y->key_path, &g)) {
+			snprintf(msg, sizeof(msg), "%s", aw_error_last());
+			problem = msg;
+		}
+		memset(key, 0, sizeof(key));
+	}
+	free(text);
+	json_object_set_new(o, "configured", json_boolean(problem == NULL));
+	json_object_set_new(o, "problem", str_json(problem));
+	json_object_set_new(o, "folder", json_string(y->folder));
+	json_object_set_new(o, "key_file", json_string(y->key_path));
+	json_object_set_new(o, "device_id", json_string(y->device_id));
+	json_object_set_new(o, "hostname", json_string(y->hostname));
+	json_object_set_new(o, "remotes", rc ? json_array() : remotes_json(y));
+	if (r && aws_state_load(&st, r)) {
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		json_object_set_new(o, "state_error", json_string(msg));
+		memset(&st, 0, sizeof(st));
+	}
+	json_object_set_new(push, "last", time_json(st.last_push));
+	json_object_set_new(push, "generation", json_integer(st.push_generation));
+	json_object_set_new(push, "count", json_integer(st.pushes));
+	json_object_set_new(push, "error", str_json(st.push_error));
+	json_object_set_new(o, "push", push);
+	json_object_set_new(pull, "last", time_json(st.last_pull));
+	json_object_set_new(pull, "error", str_json(st.pull_error));
+	json_object_set_new(o, "pull", pull);
+	infolder = folder_devices(y);
+	if (st.n_devices)
+		qsort(st.devices, st.n_devices, sizeof(*st.devices), cmp_dev);
+	for (size_t i = 0; i < st.n_devices; i++) {
+		aws_device_state *d = &st.devices[i];
+		json_t *v = json_object();
+		json_object_set_new(v, "device_id", json_string(d->device_id));
+		json_object_set_new(v, "hostname", str_json(d->hostname));
+		json_object_set_new(v, "in_folder", json_boolean(in_array(infolder, d->device_id)));
+		json_object_set_new(v, "forgotten", json_boolean(d->forgotten));
+		json_object_set_new(v, "generation", json_integer(d->generation));
+		json_object_set_new(v, "manifest_generation", json_integer(d->manifest_generation));
+		json_object_set_new(v, "segments_applied", json_integer(d->segments));
+		json_object_set_new(v, "events_applied", json_integer(d->events));
+		json_object_set_new(v, "last_import", time_json(d->last_import));
+		json_object_set_new(v, "last_check", time_json(d->last_check));
+		json_object_set_new(v, "state", json_string(d->forgotten ? "forgotten" : d->error ? "error" : "ok"));
+		json_object_set_new(v, "error", str_json(d->error));
+		json_object_set_new(v, "error_time", time_json(d->error_time));
+		json_object_set(v, "buckets", d->buckets ? d->buckets : json_object());
+		json_object_set(v, "origin_buckets", d->manifest_buckets ? d->manifest_buckets : json_array());
+		json_array_append_new(devs, v);
+	}
+	{
+		size_t i;
+		json_t *id;
+		json_array_foreach(infolder, i, id) {
+			const char *d = json_string_value(id);
+			if (!strcmp(d, y->device_id) || aws_state_device(&st, d, false))
+				continue;
+			json_t *v = json_object();
+			json_object_set_new(v, "device_id", json_string(d));
+			json_object_set_new(v, "hostname", json_null());
+			json_object_set_new(v, "in_folder", json_true());
+			json_object_set_new(v, "forgotten", json_false());
+			json_object_set_new(v, "generation", json_integer(0));
+			json_object_set_new(v, "manifest_generation", json_integer(0));
+			json_object_set_new(v, "segments_applied", json_integer(0));
+			json_object_set_new(v, "events_applied", json_integer(0));
+			json_object_set_new(v, "last_import", json_null());
+			json_object_set_new(v, "last_check", json_null());
+			json_object_set_new(v, "state", json_string("new"));
+			json_object_set_new(v, "error", json_null());
+			json_object_set_new(v, "error_time", json_null());
+			json_object_set_new(v, "buckets", json_object());
+			json_object_set_new(v, "origin_buckets", json_array());
+			json_array_append_new(devs, v);
+		}
+	}
+	json_decref(infolder);
+	json_object_set_new(o, "devices", devs);
+	aws_state_free(&st);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!s)
+		abort();
+	return s;
+}

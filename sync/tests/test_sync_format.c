@@ -1,0 +1,394 @@
+/*
+ * Unit tests of the sync format: sealed files (compression + secretstream with the
+ * device and file name bound) and every way of tampering with them, segments,
+ * manifests, awsync.json and the key file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "internal.h"
+
+static unsigned char KEY[AWS_KEY_BYTES];
+static const char *DEV = "0b7e3b1c-8a55-4a52-9d7e-2c1f0a9d6e11";
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_int_equal(aws_crypto_init(), 0);
+	randombytes_buf(KEY, sizeof(KEY));
+	return 0;
+}
+
+static void seal(aw_buf *out, const void *p, size_t n, const char *name)
+{
+	aw_buf_reset(out);
+	assert_int_equal(aws_seal(out, KEY, DEV, name, p, n), 0);
+}
+
+static int unseal(const aw_buf *in, const char *device, const char *name, const unsigned char *key, aw_buf *out)
+{
+	return aws_unseal(out, key, device, name, in->data, in->len);
+}
+
+static void test_roundtrip(void **state)
+{
+	aw_buf f = AW_BUF_INIT, p = AW_BUF_INIT;
+	size_t sizes[] = {0, 1, 100, 65536, 300000};
+	unsigned char *big = malloc(300000);
+
+	(void)state;
+	randombytes_buf(big, 300000); /* incompressible: several secretstream messages */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		seal(&f, big, sizes[i], "seg/000000/000000000001.aws");
+		assert_int_equal(unseal(&f, DEV, "seg/000000/000000000001.aws", KEY, &p), 0);
+		assert_int_equal(p.len, sizes[i]);
+		assert_memory_equal(p.data, big, sizes[i]);
+	}
+	/* two seals of the same text differ (fresh nonce) */
+	{
+		aw_buf g = AW_BUF_INIT;
+		seal(&f, "hello", 5, "manifest.aws");
+		aw_buf_append(&g, f.data, f.len);
+		seal(&f, "hello", 5, "manifest.aws");
+		assert_true(f.len == g.len && memcmp(f.data, g.data, f.len) != 0);
+		aw_buf_free(&g);
+	}
+	free(big);
+	aw_buf_free(&f);
+	aw_buf_free(&p);
+}
+
+static void test_tamper_every_byte(void **state)
+{
+	aw_buf f = AW_BUF_INIT, p = AW_BUF_INIT;
+	const char *text = "AWSYNC-SEGMENT 1\nH {\"device_id\":\"x\"}\nE 0\n";
+
+	(void)state;
+	seal(&f, text, strlen(text), "seg/000000/000000000001.aws");
+	for (size_t i = 0; i < f.len; i++) {
+		for (int bit = 0; bit < 8; bit += 7) {
+			f.data[i] ^= (char)(1 << bit);
+			assert_int_not_equal(unseal(&f, DEV, "seg/000000/000000000001.aws", KEY, &p), 0);
+			f.data[i] ^= (char)(1 << bit);
+		}
+	}
+	/* every truncation, including at the end of the header */
+	for (size_t n = 0; n < f.len; n++) {
+		aw_buf t = AW_BUF_INIT;
+		aw_buf_append(&t, f.data, n);
+		assert_int_not_equal(unseal(&t, DEV, "seg/000000/000000000001.aws", KEY, &p), 0);
+		aw_buf_free(&t);
+	}
+	/* appended data */
+	aw_buf_putc(&f, 'x');
+	assert_int_not_equal(unseal(&f, DEV, "seg/000000/000000000001.aws", KEY, &p), 0);
+	f.len--;
+	assert_int_equal(unseal(&f, DEV, "seg/000000/000000000001.aws", KEY, &p), 0);
+	aw_buf_free(&f);
+	aw_buf_free(&p);
+}
+
+static void test_bound_to_name_device_key(void **state)
+{
+	aw_buf f = AW_BUF_INIT, p = AW_BUF_INIT;
+	unsigned char other[AWS_KEY_BYTES];
+
+	(void)state;
+	seal(&f, "payload", 7, "seg/000000/000000000002.aws");
+	/* moved to another name: a swap of two segments, or a replay under a new number */
+	assert_int_equal(unseal(&f, DEV, "seg/000000/000000000003.aws", KEY, &p), AW_EINVALID);
+	assert_non_null(strstr(aw_error_last(), "authentication failed"));
+	/* moved to another device's directory */
+	assert_int_equal(unseal(&f, "another-device", "seg/000000/000000000002.aws", KEY, &p), AW_EINVALID);
+	/* another key (a wrong passphrase) */
+	memcpy(other, KEY, sizeof(other));
+	other[0] ^= 1;
+	assert_int_equal(unseal(&f, DEV, "seg/000000/000000000002.aws", other, &p), AW_EINVALID);
+	/* not a sealed file at all */
+	{
+		aw_buf g = AW_BUF_INIT;
+		aw_buf_puts(&g, "{\"plain\": true}");
+		assert_int_equal(unseal(&g, DEV, "manifest.aws", KEY, &p), AW_EINVALID);
+		assert_non_null(strstr(aw_error_last(), "not an awsync"));
+		aw_buf_free(&g);
+	}
+	assert_int_equal(unseal(&f, DEV, "seg/000000/000000000002.aws", KEY, &p), 0);
+	aw_buf_free(&f);
+	aw_buf_free(&p);
+}
+
+static void test_chunks_reordered(void **state)
+{
+	aw_buf f = AW_BUF_INIT, p = AW_BUF_INIT;
+	size_t n = 3 * AWS_CHUNK, msg = AWS_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES;
+	size_t off = 8 + crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+	unsigned char *big = malloc(n), *tmp = malloc(msg);
+
+	(void)state;
+	randombytes_buf(big, n);
+	seal(&f, big, n, "x");
+	assert_true(f.len > off + 2 * msg);
+	memcpy(tmp, f.data + off, msg);
+	memcpy(f.data + off, f.data + off + msg, msg);
+	memcpy(f.data + off + msg, tmp, msg);
+	assert_int_equal(unseal(&f, DEV, "x", KEY, &p), AW_EINVALID);
+	/* dropping the final message: "truncated" */
+	seal(&f, big, n, "x");
+	f.len = off + 2 * msg;
+	assert_int_equal(unseal(&f, DEV, "x", KEY, &p), AW_EINVALID);
+	assert_non_null(strstr(aw_error_last(), "truncated"));
+	free(big);
+	free(tmp);
+	aw_buf_free(&f);
+	aw_buf_free(&p);
+}
+
+static void test_segment_roundtrip(void **state)
+{
+	aws_segment s, r;
+	aw_buf t = AW_BUF_INIT;
+	aws_block *b;
+	aw_event e = {.id = 7, .has_id = true, .start = 1700000000123456789LL, .duration = 5000000000LL,
+		      .data = "{\"app\":\"x\",\"title\":\"a\\nb\"}", .data_len = 26};
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.device_id = aws_strdup(DEV);
+	s.hostname = aws_strdup("laptop");
+	s.generation = 3;
+	s.has_prev = true;
+	memset(s.prev, 0xab, sizeof(s.prev));
+	s.written_at = 42;
+	s.owns_data = true;
+	b = aws_segment_block(&s, "aw-watcher-window_laptop");
+	b->has_meta = true;
+	b->meta.id = aws_strdup("aw-watcher-window_laptop");
+	b->meta.type = aws_strdup("currentwindow");
+	b->meta.client = aws_strdup("aw-watcher-window");
+	b->meta.hostname = aws_strdup("laptop");
+	b->meta.data = aws_strdup("{\"k\":[1,2]}");
+	b->meta.created = -5;
+	aws_block_put(b, &e);
+	e.id = -3; /* negative numbers survive too */
+	e.start = -1;
+	aws_block_put(b, &e);
+	aws_block_del(b, 99);
+	b = aws_segment_block(&s, "gone");
+	b->reset = true;
+	aws_segment_encode(&t, &s);
+	assert_int_equal(aws_segment_parse(&r, t.data, t.len), 0);
+	assert_string_equal(r.device_id, DEV);
+	assert_string_equal(r.hostname, "laptop");
+	assert_int_equal(r.generation, 3);
+	assert_true(r.has_prev);
+	assert_memory_equal(r.prev, s.prev, AWS_HASH_BYTES);
+	assert_int_equal(r.n_blocks, 2);
+	assert_string_equal(r.blocks[0].bucket, "aw-watcher-window_laptop");
+	assert_true(r.blocks[0].has_meta);
+	assert_string_equal(r.blocks[0].meta.type, "currentwindow");
+	assert_string_equal(r.blocks[0].meta.data, "{\"k\":[1,2]}");
+	assert_int_equal(r.blocks[0].meta.created, -5);
+	assert_null(r.blocks[0].meta.last_updated);
+	assert_int_equal(r.blocks[0].n_puts, 2);
+	assert_int_equal(r.blocks[0].puts[0].id, 7);
+	assert_int_equal(r.blocks[0].puts[0].start, 1700000000123456789LL);
+	assert_int_equal(r.blocks[0].puts[0].duration, 5000000000LL);
+	assert_int_equal(r.blocks[0].puts[0].data_len, 26);
+	assert_memory_equal(r.blocks[0].puts[0].data, e.data, 26);
+	assert_int_equal(r.blocks[0].puts[1].id, -3);
+	assert_int_equal(r.blocks[0].n_dels, 1);
+	assert_int_equal(r.blocks[0].dels[0], 99);
+	assert_true(r.blocks[1].reset);
+	assert_false(r.blocks[1].has_meta);
+	assert_int_equal(aws_segment_records(&r), 3);
+	aws_segment_free(&r);
+	aws_segment_free(&s);
+	aw_buf_free(&t);
+}
+
+static void expect_bad_segment(const char *text)
+{
+	char *copy = aws_strdup(text);
+	aws_segment s;
+
+	assert_int_equal(aws_segment_parse(&s, copy, strlen(copy)), AW_EINVALID);
+	aws_segment_free(&s);
+	free(copy);
+}
+
+static void test_segment_malformed(void **state)
+{
+	(void)state;
+	expect_bad_segment("");
+	expect_bad_segment("AWSYNC-SEGMENT 2\n");
+	expect_bad_segment("AWSYNC-SEGMENT 1\nE 0\n");                                     /* no header */
+	expect_bad_segment("AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"hostname\":\"h\",\"generation\":1,\"prev\":null}\n"
+			   "P 1 2 3 {}\nE 1\n");                                            /* event outside a bucket */
+	expect_bad_segment("AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"hostname\":\"h\",\"generation\":1,\"prev\":null}\n"
+			   "E 1\n");                                                        /* count mismatch */
+	expect_bad_segment("AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"hostname\":\"h\",\"generation\":1,\"prev\":null}\n"
+			   "E 0\nE 0\n");                                                   /* after the end */
+	expect_bad_segment("AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"hostname\":\"h\",\"generation\":1,\"prev\":null}\n"
+			   "E 0");                                                          /* unterminated */
+	expect_bad_segment("AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"hostname\":\"h\",\"generation\":1,\"prev\":null}\n"
+			   "B {\"bucket\":\"b\",\"reset\":false,\"meta\":{\"id\":\"b\",\"created\":0}}\n"
+			   "P 1 x 3 {}\nE 1\n");                                            /* bad number */
+	expect_bad_segment("AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"hostname\":\"h\",\"generation\":1,\"prev\":null}\n"
+			   "B {\"bucket\":\"b\",\"reset\":false,\"meta\":{\"id\":\"other\",\"created\":0}}\nE 0\n");
+	expect_bad_segment("AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"hostname\":\"h\",\"generation\":1,\"prev\":null}\n"
+			   "B {\"bucket\":\"b\",\"reset\":false,\"meta\":{\"id\":\"b\",\"created\":0}}\n"
+			   "P 1 2 99999999999999999999 {}\nE 1\n");                          /* overflow */
+}
+
+static void test_manifest_roundtrip(void **state)
+{
+	aws_manifest m, r;
+	aw_bucket b[2];
+	char *json;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	memset(b, 0, sizeof(b));
+	b[0].id = "a";
+	b[0].type = "t";
+	b[0].created = 5;
+	b[1].id = "b";
+	m.device_id = (char *)DEV;
+	m.hostname = "desk";
+	m.generation = 12;
+	memset(m.head, 7, sizeof(m.head));
+	m.written_at = 99;
+	m.software = "awnode test";
+	m.buckets = b;
+	m.n_buckets = 2;
+	json = aws_manifest_json(&m);
+	assert_int_equal(aws_manifest_parse(&r, json, strlen(json)), 0);
+	assert_string_equal(r.device_id, DEV);
+	assert_string_equal(r.hostname, "desk");
+	assert_int_equal(r.generation, 12);
+	assert_memory_equal(r.head, m.head, AWS_HASH_BYTES);
+	assert_int_equal(r.n_buckets, 2);
+	assert_string_equal(r.buckets[0].id, "a");
+	assert_int_equal(r.buckets[0].created, 5);
+	aws_manifest_free(&r);
+	free(json);
+	assert_int_not_equal(aws_manifest_parse(&r, "{\"format\":\"awsync-manifest\",\"version\":2}", 40), 0);
+	aws_manifest_free(&r);
+	assert_int_not_equal(aws_manifest_parse(&r, "[]", 2), 0);
+	aws_manifest_free(&r);
+}
+
+static void test_group_and_key(void **state)
+{
+	aws_group g, r;
+	unsigned char key[AWS_KEY_BYTES], k2[AWS_KEY_BYTES];
+	char dir[] = "/tmp/aws-test-XXXXXX", path[128], *json;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	aws_group_new(&g, 1, 8u << 20);
+	assert_int_equal(aws_derive_key(key, &g, "correct horse", 13), 0);
+	aws_key_check(g.key_check, key);
+	json = aws_group_json(&g);
+	assert_int_equal(aws_group_parse(&r, json, strlen(json)), 0);
+	assert_string_equal(r.group, g.group);
+	assert_memory_equal(r.salt, g.salt, sizeof(g.salt));
+	assert_string_equal(r.key_check, g.key_check);
+	free(json);
+	/* the same passphrase gives the same key; another does not */
+	assert_int_equal(aws_derive_key(k2, &r, "correct horse", 13), 0);
+	assert_memory_equal(k2, key, sizeof(key));
+	assert_int_equal(aws_derive_key(k2, &r, "correct horsE", 13), 0);
+	assert_memory_not_equal(k2, key, sizeof(key));
+	snprintf(path, sizeof(path), "%s/sync.key", dir);
+	assert_int_equal(aws_key_save(path, &g, key), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	memset(k2, 0, sizeof(k2));
+	assert_int_equal(aws_key_load(k2, path, &g), 0);
+	assert_memory_equal(k2, key, sizeof(key));
+	/* another group's folder */
+	aws_group_new(&r, 1, 8u << 20);
+	memcpy(r.key_check, g.key_check, sizeof(r.key_check));
+	assert_int_equal(aws_key_load(k2, path, &r), AW_EINVALID);
+	assert_non_null(strstr(aw_error_last(), "another sync group"));
+	/* a key check that does not match */
+	r = g;
+	r.key_check[0] = r.key_check[0] == '0' ? '1' : '0';
+	assert_int_equal(aws_key_load(k2, path, &r), AW_EINVALID);
+	/* readable by others */
+	chmod(path, 0644);
+	assert_int_equal(aws_key_load(k2, path, &g), AW_EINVALID);
+	assert_non_null(strstr(aw_error_last(), "chmod 600"));
+	unlink(path);
+	assert_int_equal(aws_key_load(k2, path, &g), AW_ENOTFOUND);
+	rmdir(dir);
+}
+
+static void test_group_rejects(void **state)
+{
+	aws_group g;
+	const char *bad[] = {
+		"[]",
+		"{\"format\":\"other\",\"version\":1}",
+		"{\"format\":\"awsync\",\"version\":2,\"group\":\"g\"}",
+		"{\"format\":\"awsync\",\"version\":1,\"group\":\"g\",\"kdf\":{\"algorithm\":\"argon2id13\",\"salt\":"
+		"\"00112233445566778899aabbccddeeff\",\"opslimit\":1,\"memlimit\":1024},\"key_check\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+		"{\"format\":\"awsync\",\"version\":1,\"group\":\"g\",\"kdf\":{\"algorithm\":\"scrypt\",\"salt\":"
+		"\"00112233445566778899aabbccddeeff\",\"opslimit\":1,\"memlimit\":8388608},\"key_check\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+	};
+	const char *good = "{\"format\":\"awsync\",\"version\":1,\"group\":\"g\",\"kdf\":{\"algorithm\":\"argon2id13\",\"salt\":"
+			   "\"00112233445566778899aabbccddeeff\",\"opslimit\":1,\"memlimit\":8388608},\"key_check\":"
+			   "\"0000000000000000000000000000000000000000000000000000000000000000\"}";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(aws_group_parse(&g, bad[i], strlen(bad[i])), AW_EINVALID);
+	assert_int_equal(aws_group_parse(&g, good, strlen(good)), 0);
+	assert_int_equal(g.opslimit, 1);
+}
+
+static void test_names(void **state)
+{
+	char n[64];
+
+	(void)state;
+	aws_segment_name(n, sizeof(n), 1);
+	assert_string_equal(n, "seg/000000/000000000001.aws");
+	aws_segment_name(n, sizeof(n), 123456);
+	assert_string_equal(n, "seg/000123/000000123456.aws");
+	assert_true(aws_valid_device_id(DEV));
+	assert_false(aws_valid_device_id(".."));
+	assert_false(aws_valid_device_id("a/b"));
+	assert_false(aws_valid_device_id(""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_tamper_every_byte),
+		cmocka_unit_test(test_bound_to_name_device_key),
+		cmocka_unit_test(test_chunks_reordered),
+		cmocka_unit_test(test_segment_roundtrip),
+		cmocka_unit_test(test_segment_malformed),
+		cmocka_unit_test(test_manifest_roundtrip),
+		cmocka_unit_test(test_group_and_key),
+		cmocka_unit_test(test_group_rejects),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
