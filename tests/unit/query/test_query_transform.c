@@ -452,7 +452,7 @@ static void test_filter_keyvals(void **state)
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1,\"test2\":1}");
 	v[2] = qt_ev(&T, AT(0), SEC(1), "{\"test2\":2}");
-	r = qt_filter_keyvals(&T, v, 3, "test", 4, vals, vl, 1, false, &n);
+	r = qt_filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, false, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(r[0].data, v[0].data);
 	assert_int_equal(r[1].data, v[1].data);
@@ -468,7 +468,7 @@ static void test_exclude_keyvals(void **state)
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1,\"test2\":2}");
 	v[2] = qt_ev(&T, AT(0), SEC(1), "{\"test\":2}");
-	r = qt_filter_keyvals(&T, v, 3, "test", 4, vals, vl, 1, true, &n);
+	r = qt_filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, true, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(r[0].data, v[0].data);
 	assert_int_equal(r[1].data, v[1].data);
@@ -486,7 +486,7 @@ static void test_split_url_events(void **state)
 	v[1] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"file:///home/user/document.pdf\"}");
 	v[2] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"about:blank\"}");
 	v[3] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"not a url\",\"x\":1}");
-	r = qt_split_url(&T, v, 4, &n);
+	r = qt_split_url(&T, v, 4, NULL, &n);
 	assert_int_equal(n, 4);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(1),
 		     "{\"url\":\"http://www.google.com/path?query=1\",\"$protocol\":\"http\",\"$domain\":\"google.com\","

@@ -1,0 +1,977 @@
+/*
+ * The built-in functions (reference §7.5, plus the seed's nop, query_bucket_eventcount,
+ * simplify_window_titles and flood's optional pulsetime) and the argument conversion
+ * rules of §7.4. Arity is checked by the interpreter before a function runs; each
+ * function converts its arguments in order, so the first bad argument is reported.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aw/error.h"
+#include "internal.h"
+
+int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res);
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static const qnode *argpos(const qnode *call, size_t i)
+{
+	return i < call->nkids ? call->kids[i] : call;
+}
+
+static int bad_param(qrun *R, const qnode *at, const char *what, qv got, bool contains)
+{
+	aw_buf d = AW_BUF_INIT;
+
+	qv_debug(R, &d, got, 120);
+	qerr(R, at, 400, "InvalidFunctionParameters", "Expected function parameter of type %s, %s %s", what,
+	     contains ? "list contains" : "got", d.data ? d.data : "");
+	aw_buf_free(&d);
+	return -1;
+}
+
+static int bad_param_ev(qrun *R, const qnode *at, const char *what, const qev *e)
+{
+	qv v = qv_event(e);
+
+	bad_param(R, at, what, v, true);
+	qv_unref(v);
+	return -1;
+}
+
+/* Wrap a malloc'ed event array as a compact list value (takes ownership). */
+static qv wrap_events(qev *ev, size_t n)
+{
+	qlist *l = ql_new_ev(0);
+
+	if (n) {
+		/* adopt the array into the run's memory accounting */
+		l->ev = q_realloc(ev, 0, n * sizeof(qev));
+		l->n = n;
+	} else {
+		free(ev);
+	}
+	return qv_obj(&l->h);
+}
+
+/* An events argument: a compact list, or a generic list whose items are all events
+ * (converted; *hold then owns the copy). */
+static int arg_events(qrun *R, const qnode *call, qv *args, size_t i, const qev **ev, size_t *n,
+		      qev **hold)
+{
+	qv v = args[i];
+	qlist *l;
+
+	*hold = NULL;
+	if (v.k != QV_LIST)
+		return bad_param(R, argpos(call, i), "List", v, false);
+	l = QLIST(v);
+	if (l->isev || l->n == 0) {
+		*ev = l->ev;
+		*n = l->n;
+		return 0;
+	}
+	for (size_t k = 0; k < l->n; k++)
+		if (l->it[k].k != QV_EVENT)
+			return bad_param(R, argpos(call, i), "List of Events", l->it[k], true);
+	*hold = malloc(l->n * sizeof(qev));
+	if (!*hold)
+		abort();
+	for (size_t k = 0; k < l->n; k++)
+		(*hold)[k] = QEVO(l->it[k])->ev;
+	*ev = *hold;
+	*n = l->n;
+	return 0;
+}
+
+static int arg_str(qrun *R, const qnode *call, qv *args, size_t i, qstr **s)
+{
+	if (args[i].k != QV_STR)
+		return bad_param(R, argpos(call, i), "String", args[i], false);
+	*s = QSTR(args[i]);
+	return 0;
+}
+
+static int arg_num(qrun *R, const qnode *call, qv *args, size_t i, double *d)
+{
+	if (args[i].k != QV_NUM)
+		return bad_param(R, argpos(call, i), "Number", args[i], false);
+	*d = args[i].u.n;
+	return 0;
+}
+
+/* A list of strings (e.g. merge keys, a category path). */
+static int arg_strlist(qrun *R, const qnode *at, qv v, const char ***s, size_t **lens, size_t *n)
+{
+	qlist *l;
+
+	*s = NULL;
+	*lens = NULL;
+	*n = 0;
+	if (v.k != QV_LIST)
+		return bad_param(R, at, "List", v, false);
+	l = QLIST(v);
+	if (l->isev && l->n)
+		return bad_param_ev(R, at, "String", &l->ev[0]);
+	*s = malloc((l->n ? l->n : 1) * sizeof(char *));
+	*lens = malloc((l->n ? l->n : 1) * sizeof(size_t));
+	if (!*s || !*lens)
+		abort();
+	for (size_t k = 0; k < l->n; k++) {
+		if (l->it[k].k != QV_STR) {
+			free(*s);
+			free(*lens);
+			*s = NULL;
+			*lens = NULL;
+			return bad_param(R, at, "String", l->it[k], true);
+		}
+		(*s)[k] = QSTR(l->it[k])->s;
+		(*lens)[k] = QSTR(l->it[k])->len;
+	}
+	*n = l->n;
+	return 0;
+}
+
+static int timeinterval(qrun *R, const qnode *at, aw_ns *start, aw_ns *end)
+{
+	qv v = R->env[Q_SLOT_TIMEINTERVAL];
+	const char *s, *slash;
+	size_t len;
+
+	if (!R->def[Q_SLOT_TIMEINTERVAL])
+		return qerr(R, at, 400, "TimeIntervalError", "TIMEINTERVAL not defined!");
+	if (v.k != QV_STR)
+		return qerr(R, at, 400, "TimeIntervalError", "TIMEINTERVAL is not of type string!");
+	s = QSTR(v)->s;
+	len = QSTR(v)->len;
+	slash = memchr(s, '/', len);
+	if (!slash || memchr(slash + 1, '/', len - (size_t)(slash + 1 - s)) ||
+	    aw_time_parse(start, s, (size_t)(slash - s), AW_TIME_STRICT) ||
+	    aw_time_parse(end, slash + 1, len - (size_t)(slash + 1 - s), AW_TIME_STRICT))
+		return qerr(R, at, 400, "TimeIntervalError", "Failed to parse TIMEINTERVAL: %.*s",
+			    (int)(len > 200 ? 200 : len), s);
+	return 0;
+}
+
+static int load_buckets(qrun *R, const qnode *at)
+{
+	int rc;
+
+	if (R->have_buckets)
+		return 0;
+	rc = aw_reader_buckets(&R->buckets, &R->nbuckets, R->r, 0);
+	if (rc)
+		return qerr(R, at, 500, "BucketQueryError", "Failed to query bucket names: %s", aw_error_last());
+	R->have_buckets = true;
+	return 0;
+}
+
+/* Storage can return rows in primary-key order (start, id ascending), which needs no sort
+ * in SQLite; the reference order (newest first, ties: shorter first, then lower id) is then
+ * restored in memory, which is much cheaper. */
+#ifdef AW_EVENTS_KEY_ORDER
+#define ROWS_ORDER AW_EVENTS_KEY_ORDER
+#else
+#define ROWS_ORDER 0
+#endif
+
+/* ---- functions --------------------------------------------------------------------------- */
+
+static int f_print(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)R;
+	(void)call;
+	(void)args;
+	(void)n;
+	*out = qv_none();
+	return 0;
+}
+
+static int f_nop(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)R;
+	(void)call;
+	(void)args;
+	(void)n;
+	*out = qv_num(1);
+	return 0;
+}
+
+static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	qstr *id = NULL;
+	aw_ns start, end;
+	aw_event_row *rows;
+	size_t nrows;
+	qev *ev;
+	int rc;
+
+	(void)n;
+	if (arg_str(R, call, args, 0, &id) || timeinterval(R, call, &start, &end))
+		return -1;
+	if (memchr(id->s, '\0', id->len))
+		rc = AW_ENOTFOUND;
+	else
+		rc = aw_reader_event_rows(&rows, &nrows, R->r, id->s, start, end, -1, AW_EVENTS_CLIP | ROWS_ORDER);
+	if (rc == AW_ENOTFOUND)
+		return qerr(R, call, 404, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
+			    (int)(id->len > 200 ? 200 : id->len), id->s);
+	if (rc)
+		return qerr_internal(R, call, rc, "reading events");
+	/* aw_event_row and qev have the same size: convert in place */
+	_Static_assert(sizeof(aw_event_row) == sizeof(qev), "row/event layout");
+	ev = (qev *)rows;
+	for (size_t i = 0; i < nrows; i++) {
+		aw_event_row r = rows[i];
+		ev[i].start = r.start;
+		ev[i].dur = r.duration;
+		ev[i].id = r.id;
+		ev[i].data = qd_from_sid(R->T, r.data_id);
+		ev[i].pad = 0;
+	}
+#ifdef AW_EVENTS_KEY_ORDER
+	qt_storage_order(ev, nrows);
+#endif
+	*out = wrap_events(ev, nrows);
+	return 0;
+}
+
+static int f_query_bucket_eventcount(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	qstr *id = NULL;
+	aw_ns start, end;
+	int64_t cnt = 0;
+	int rc;
+
+	(void)n;
+	if (arg_str(R, call, args, 0, &id) || timeinterval(R, call, &start, &end))
+		return -1;
+	if (memchr(id->s, '\0', id->len))
+		rc = AW_ENOTFOUND;
+	else
+		rc = aw_reader_event_count(&cnt, R->r, id->s, start, end);
+	if (rc == AW_ENOTFOUND)
+		return qerr(R, call, 404, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
+			    (int)(id->len > 200 ? 200 : id->len), id->s);
+	if (rc)
+		return qerr_internal(R, call, rc, "counting events");
+	*out = qv_num((double)cnt);
+	return 0;
+}
+
+static int f_query_bucket_names(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	qlist *l;
+
+	(void)args;
+	(void)n;
+	if (load_buckets(R, call))
+		return -1;
+	l = ql_new_items(R->nbuckets);
+	for (size_t i = 0; i < R->nbuckets; i++)
+		ql_set_item(l, i, qv_str(R->buckets[i].id, strlen(R->buckets[i].id)));
+	*out = qv_obj(&l->h);
+	return 0;
+}
+
+static int f_find_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	qstr *prefix = NULL, *host = NULL;
+	const char *found = NULL;
+
+	if (arg_str(R, call, args, 0, &prefix) || (n > 1 && arg_str(R, call, args, 1, &host)))
+		return -1;
+	if (load_buckets(R, call))
+		return -1;
+	for (size_t i = 0; i < R->nbuckets; i++) {
+		const aw_bucket *b = &R->buckets[i];
+		size_t idl = strlen(b->id);
+		if (idl < prefix->len || memcmp(b->id, prefix->s, prefix->len))
+			continue;
+		if (host && !(b->hostname && strlen(b->hostname) == host->len &&
+			      !memcmp(b->hostname, host->s, host->len)))
+			continue;
+		if (idl == prefix->len) {
+			found = b->id;
+			break;
+		}
+		if (!found)
+			found = b->id;
+	}
+	if (!found) {
+		if (host)
+			return qerr(R, call, 404, "BucketQueryError",
+				    "Failed to find bucket matching filter '%.*s' and hostname '%.*s'",
+				    (int)(prefix->len > 150 ? 150 : prefix->len), prefix->s,
+				    (int)(host->len > 150 ? 150 : host->len), host->s);
+		return qerr(R, call, 404, "BucketQueryError", "Failed to find bucket matching filter '%.*s'",
+			    (int)(prefix->len > 200 ? 200 : prefix->len), prefix->s);
+	}
+	*out = qv_str(found, strlen(found));
+	return 0;
+}
+
+static qev *copy_events(const qev *ev, size_t n)
+{
+	qev *c = malloc((n ? n : 1) * sizeof(qev));
+
+	if (!c)
+		abort();
+	if (n)
+		memcpy(c, ev, n * sizeof(qev));
+	return c;
+}
+
+/* The events of list argument args[i] as an array the caller may modify and keep: the
+ * list's own array when nothing else references the list (a call's result, or a variable
+ * moved into the call by `x = f(x, ...)`), else a copy. `ev`/`hold` as from arg_events. */
+static qev *writable_events(qv *args, size_t i, const qev *ev, size_t n, qev *hold)
+{
+	qlist *l = QLIST(args[i]);
+
+	if (hold)
+		return hold;
+	if (n && l->h.refs == 1 && l->isev && l->ev == ev && l->n == n) {
+		qev *a = l->ev;
+		q_acct_release(n * sizeof(qev));
+		l->ev = NULL;
+		l->n = 0;
+		return a;
+	}
+	return copy_events(ev, n);
+}
+
+static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold, *c;
+	size_t ne, m;
+	aw_ns pulse = 5 * AW_NS_PER_SEC;
+
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (n > 1) {
+		double secs = 0;
+		if (arg_num(R, call, args, 1, &secs)) {
+			free(hold);
+			return -1;
+		}
+		if (!(secs >= 0) || aw_duration_from_seconds(&pulse, secs)) {
+			free(hold);
+			return qerr(R, argpos(call, 1), 400, "InvalidFunctionParameters",
+				    "flood pulsetime must be a non-negative number of seconds (at most ~292 years), got %g",
+				    secs);
+		}
+	}
+	c = writable_events(args, 0, ev, ne, hold);
+	m = qt_flood(R->T, c, ne, pulse);
+	*out = wrap_events(c, m);
+	return 0;
+}
+
+static int f_sort(qrun *R, const qnode *call, qv *args, bool by_duration, qv *out)
+{
+	const qev *ev;
+	qev *hold, *c;
+	size_t ne;
+
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	c = writable_events(args, 0, ev, ne, hold);
+	if (by_duration)
+		qt_sort_by_duration(c, ne);
+	else
+		qt_sort_by_timestamp(c, ne);
+	*out = wrap_events(c, ne);
+	return 0;
+}
+
+static int f_sort_by_duration(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	return f_sort(R, call, args, true, out);
+}
+
+static int f_sort_by_timestamp(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	return f_sort(R, call, args, false, out);
+}
+
+static int f_sum_durations(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold;
+	size_t ne;
+	aw_ns sum = 0;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	for (size_t i = 0; i < ne; i++) {
+		if (__builtin_add_overflow(sum, ev[i].dur, &sum)) {
+			free(hold);
+			return qerr(R, call, 400, "InvalidFunctionParameters", "sum_durations overflowed");
+		}
+	}
+	free(hold);
+	/* chrono's num_milliseconds(): truncated toward zero */
+	*out = qv_num((double)(sum / 1000000) / 1000.0);
+	return 0;
+}
+
+static int f_limit_events(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold, *c;
+	size_t ne, lim;
+	double d = 0;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (arg_num(R, call, args, 1, &d)) {
+		free(hold);
+		return -1;
+	}
+	/* Rust `as usize`: NaN and negatives saturate to 0, huge values to the maximum */
+	if (!(d > 0))
+		lim = 0;
+	else if (d >= 18446744073709551615.0)
+		lim = SIZE_MAX;
+	else
+		lim = (size_t)d;
+	if (lim > ne)
+		lim = ne;
+	if (hold || (QLIST(args[0])->h.refs == 1 && lim == ne)) {
+		c = writable_events(args, 0, ev, ne, hold);
+	} else {
+		c = copy_events(ev, lim);
+	}
+	*out = wrap_events(c, lim);
+	return 0;
+}
+
+static int f_contains(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	if (args[0].k == QV_LIST) {
+		qlist *l = QLIST(args[0]);
+		bool found = false;
+		for (size_t i = 0; i < l->n && !found; i++) {
+			if (l->isev) {
+				qv e;
+				if (args[1].k != QV_EVENT)
+					break;
+				e = qv_event(&l->ev[i]);
+				found = qv_equal(R, e, args[1]);
+				qv_unref(e);
+			} else {
+				found = qv_equal(R, l->it[i], args[1]);
+			}
+			if (R->rc)
+				return -1;
+		}
+		*out = qv_bool(found);
+		return 0;
+	}
+	if (args[0].k == QV_DICT) {
+		if (args[1].k != QV_STR) {
+			aw_buf d = AW_BUF_INIT;
+			qv_debug(R, &d, args[1], 120);
+			qerr(R, argpos(call, 1), 400, "InvalidFunctionParameters",
+			     "function contains got second argument %s, expected type String", d.data);
+			aw_buf_free(&d);
+			return -1;
+		}
+		*out = qv_bool(qdict_get(QDICT(args[0]), QSTR(args[1])->s, QSTR(args[1])->len) != NULL);
+		return 0;
+	}
+	{
+		aw_buf d = AW_BUF_INIT;
+		qv_debug(R, &d, args[0], 120);
+		qerr(R, argpos(call, 0), 400, "InvalidFunctionParameters",
+		     "function contains got first argument %s, expected type List or Dict", d.data);
+		aw_buf_free(&d);
+	}
+	return -1;
+}
+
+static int f_merge_events_by_keys(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold, *res;
+	const char **keys;
+	size_t ne, nk, *kl, m;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (arg_strlist(R, argpos(call, 1), args[1], &keys, &kl, &nk)) {
+		free(hold);
+		return -1;
+	}
+	res = qt_merge_by_keys(R->T, ev, ne, keys, kl, nk, &m);
+	free(keys);
+	free(kl);
+	free(hold);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+static int f_chunk_events_by_key(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold, *res;
+	qstr *key = NULL;
+	size_t ne, m;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (arg_str(R, call, args, 1, &key)) {
+		free(hold);
+		return -1;
+	}
+	res = qt_chunk_by_key(R->T, ev, ne, key->s, key->len, &m);
+	free(hold);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+/* §7.4 JSON values: None->null, Bool, Number->float, String, List->array; else error. */
+static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
+{
+	char tmp[AW_FLOAT_BUFSZ];
+
+	if (!q_work(R, 1))
+		return -1;
+	switch (v.k) {
+	case QV_NONE:
+		aw_buf_puts(b, "null");
+		return 0;
+	case QV_BOOL:
+		aw_buf_puts(b, v.u.b ? "true" : "false");
+		return 0;
+	case QV_NUM:
+		if (!isfinite(v.u.n))
+			return qerr(R, at, 400, "InvalidFunctionParameters",
+				    "%g cannot be compared with event data (JSON has no NaN or infinity)", v.u.n);
+		aw_buf_append(b, tmp, aw_float_format(tmp, v.u.n));
+		return 0;
+	case QV_STR:
+		aw_buf_json_string(b, QSTR(v)->s, QSTR(v)->len);
+		return 0;
+	case QV_LIST: {
+		qlist *l = QLIST(v);
+		if (l->isev && l->n)
+			break;
+		aw_buf_putc(b, '[');
+		for (size_t i = 0; i < l->n; i++) {
+			if (i)
+				aw_buf_putc(b, ',');
+			if (to_json_value(R, at, l->it[i], b))
+				return -1;
+			if (b->len > Q_MAX_OUTPUT_BYTES)
+				return qerr(R, at, 400, "ResourceLimit", "value too large");
+		}
+		aw_buf_putc(b, ']');
+		return 0;
+	}
+	default:
+		break;
+	}
+	{
+		aw_buf d = AW_BUF_INIT;
+		qv_debug(R, &d, v.k == QV_LIST ? qv_none() : v, 120);
+		qerr(R, at, 400, "InvalidFunctionParameters",
+		     "Query2 support for parsing values is limited, does not support parsing %s",
+		     v.k == QV_LIST ? "Event" : d.data);
+		aw_buf_free(&d);
+	}
+	return -1;
+}
+
+static int f_filter_keyvals_common(qrun *R, const qnode *call, qv *args, bool exclude, qv *out)
+{
+	const qev *ev;
+	qev *hold, *res;
+	qstr *key = NULL;
+	size_t ne, m, nv;
+	qlist *vl;
+	aw_buf texts = AW_BUF_INIT;
+	size_t *offs, *lens;
+	const char **vals;
+
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (arg_str(R, call, args, 1, &key)) {
+		free(hold);
+		return -1;
+	}
+	if (args[2].k != QV_LIST) {
+		free(hold);
+		return bad_param(R, argpos(call, 2), "List", args[2], false);
+	}
+	vl = QLIST(args[2]);
+	nv = vl->n;
+	offs = malloc((nv + 1) * sizeof(size_t));
+	lens = malloc((nv + 1) * sizeof(size_t));
+	vals = malloc((nv + 1) * sizeof(char *));
+	if (!offs || !lens || !vals)
+		abort();
+	for (size_t i = 0; i < nv; i++) {
+		qv item = vl->isev ? qv_none() : vl->it[i];
+		int rc;
+		offs[i] = texts.len;
+		if (vl->isev) {
+			item = qv_event(&vl->ev[i]);
+			rc = to_json_value(R, argpos(call, 2), item, &texts);
+			qv_unref(item);
+		} else {
+			rc = to_json_value(R, argpos(call, 2), item, &texts);
+		}
+		if (rc) {
+			free(offs);
+			free(lens);
+			free(vals);
+			aw_buf_free(&texts);
+			free(hold);
+			return -1;
+		}
+		lens[i] = texts.len - offs[i];
+	}
+	for (size_t i = 0; i < nv; i++)
+		vals[i] = texts.data + offs[i];
+	res = writable_events(args, 0, ev, ne, hold);
+	hold = NULL;
+	res = qt_filter_keyvals(R->T, res, ne, res, key->s, key->len, vals, lens, nv, exclude, &m);
+	free(offs);
+	free(lens);
+	free(vals);
+	aw_buf_free(&texts);
+	free(hold);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	return f_filter_keyvals_common(R, call, args, false, out);
+}
+
+static int f_exclude_keyvals(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	return f_filter_keyvals_common(R, call, args, true, out);
+}
+
+static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold, *res;
+	qstr *key = NULL, *pat = NULL;
+	size_t ne, m;
+	qre *re;
+	aw_buf msg = AW_BUF_INIT;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (arg_str(R, call, args, 1, &key) || arg_str(R, call, args, 2, &pat)) {
+		free(hold);
+		return -1;
+	}
+	re = q_regex(R, pat->s, pat->len, false, &msg);
+	if (!re) {
+		qerr(R, argpos(call, 2), 400, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
+		     (int)(pat->len > 200 ? 200 : pat->len), pat->s, msg.data ? msg.data : "");
+		aw_buf_free(&msg);
+		free(hold);
+		return -1;
+	}
+	res = writable_events(args, 0, ev, ne, hold);
+	if (!qc_filter_regex(R, res, ne, res, key->s, key->len, re, &m)) {
+		free(res);
+		return -1;
+	}
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+static int f_filter_period_intersect(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *a, *b;
+	qev *ha, *hb, *res;
+	size_t na, nb, m;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &a, &na, &ha))
+		return -1;
+	if (arg_events(R, call, args, 1, &b, &nb, &hb)) {
+		free(ha);
+		return -1;
+	}
+	res = qt_filter_period_intersect(a, na, b, nb, &m);
+	free(ha);
+	free(hb);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+static int f_period_union(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *a, *b;
+	qev *ha, *hb, *res;
+	size_t na, nb, m;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &a, &na, &ha))
+		return -1;
+	if (arg_events(R, call, args, 1, &b, &nb, &hb)) {
+		free(ha);
+		return -1;
+	}
+	res = qt_period_union(R->T, a, na, b, nb, &m);
+	free(ha);
+	free(hb);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+static int f_union_no_overlap(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *a, *b;
+	qev *ha, *hb, *res;
+	size_t na, nb, m;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &a, &na, &ha))
+		return -1;
+	if (arg_events(R, call, args, 1, &b, &nb, &hb)) {
+		free(ha);
+		return -1;
+	}
+	res = qt_union_no_overlap(a, na, b, nb, &m);
+	free(ha);
+	free(hb);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+static int f_split_url_events(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold, *res;
+	size_t ne, m;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	res = writable_events(args, 0, ev, ne, hold);
+	qt_split_url(R->T, res, ne, res, &m);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+static int f_concat(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	size_t total = 0, at = 0;
+	qev *res;
+
+	for (size_t i = 0; i < n; i++) {
+		const qev *ev;
+		qev *hold;
+		size_t ne;
+		if (arg_events(R, call, args, i, &ev, &ne, &hold))
+			return -1;
+		free(hold);
+		total += ne;
+	}
+	if (!q_budget_allows(total * sizeof(qev)))
+		return qerr(R, call, 400, "ResourceLimit", "list too long");
+	res = malloc((total ? total : 1) * sizeof(qev));
+	if (!res)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		const qev *ev;
+		qev *hold;
+		size_t ne;
+		arg_events(R, call, args, i, &ev, &ne, &hold);
+		if (ne)
+			memcpy(res + at, ev, ne * sizeof(qev));
+		at += ne;
+		free(hold);
+	}
+	*out = wrap_events(res, total);
+	return 0;
+}
+
+/* [[category: [String], rule], ...] or [[tag: String, rule], ...] */
+static int parse_rules(qrun *R, const qnode *at, qv v, bool categories, qrule **rules, aw_buf *labels,
+		       size_t **loff, size_t **llen, size_t **depth, size_t *nr)
+{
+	qlist *l;
+
+	*nr = 0;
+	if (v.k != QV_LIST)
+		return bad_param(R, at, "List", v, false);
+	l = QLIST(v);
+	if (l->isev && l->n)
+		return bad_param_ev(R, at, categories ? "list of (category, rule) tuples" : "list of (tag, rule) tuples",
+				    &l->ev[0]);
+	*rules = calloc(l->n + 1, sizeof(qrule));
+	*loff = calloc(l->n + 1, sizeof(size_t));
+	*llen = calloc(l->n + 1, sizeof(size_t));
+	*depth = calloc(l->n + 1, sizeof(size_t));
+	if (!*rules || !*loff || !*llen || !*depth)
+		abort();
+	for (size_t i = 0; i < l->n; i++) {
+		qv item = l->it[i], first, second;
+		const char *what = categories ? "list of (category, rule) tuples" : "list of (tag, rule) tuples";
+		qlist *pair;
+		if (item.k != QV_LIST)
+			return bad_param(R, at, what, item, false);
+		pair = QLIST(item);
+		if (pair->n < 2 || pair->isev)
+			return bad_param(R, at, what, item, true);
+		first = pair->it[0];
+		second = pair->it[1];
+		(*loff)[i] = labels->len;
+		if (categories) {
+			const char **parts;
+			size_t *plens, np;
+			if (arg_strlist(R, at, first, &parts, &plens, &np))
+				return -1;
+			aw_buf_putc(labels, '[');
+			for (size_t k = 0; k < np; k++) {
+				if (k)
+					aw_buf_putc(labels, ',');
+				aw_buf_json_string(labels, parts[k], plens[k]);
+			}
+			aw_buf_putc(labels, ']');
+			(*depth)[i] = np;
+			free(parts);
+			free(plens);
+		} else {
+			if (first.k != QV_STR)
+				return bad_param(R, at, "String", first, true);
+			aw_buf_append(labels, QSTR(first)->s, QSTR(first)->len);
+		}
+		(*llen)[i] = labels->len - (*loff)[i];
+		if (q_rule_parse(R, at, second, &(*rules)[i]))
+			return -1;
+		*nr = i + 1;
+	}
+	return 0;
+}
+
+static int f_classify(qrun *R, const qnode *call, qv *args, bool categories, qv *out)
+{
+	const qev *ev;
+	qev *hold, *res = NULL;
+	size_t ne, m = 0, nr = 0, *loff = NULL, *llen = NULL, *depth = NULL;
+	qrule *rules = NULL;
+	aw_buf labels = AW_BUF_INIT;
+	const char **lp = NULL;
+	int rc = -1;
+
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (parse_rules(R, argpos(call, 1), args[1], categories, &rules, &labels, &loff, &llen, &depth, &nr))
+		goto out;
+	lp = malloc((nr + 1) * sizeof(char *));
+	if (!lp)
+		abort();
+	for (size_t i = 0; i < nr; i++)
+		lp[i] = labels.data + loff[i];
+	res = writable_events(args, 0, ev, ne, hold);
+	hold = NULL;
+	if (!(categories ? qc_categorize(R, res, ne, res, rules, lp, llen, depth, nr, &m)
+			 : qc_tag(R, res, ne, res, rules, lp, llen, nr, &m))) {
+		free(res);
+		goto out;
+	}
+	*out = wrap_events(res, m);
+	rc = 0;
+out:
+	if (rules)
+		for (size_t i = 0; i < nr; i++)
+			q_rule_free(&rules[i]);
+	free(rules);
+	free(loff);
+	free(llen);
+	free(depth);
+	free(lp);
+	aw_buf_free(&labels);
+	free(hold);
+	return rc;
+}
+
+static int f_categorize(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	return f_classify(R, call, args, true, out);
+}
+
+static int f_tag(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	return f_classify(R, call, args, false, out);
+}
+
+static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev *ev;
+	qev *hold, *res;
+	qstr *key = NULL;
+	size_t ne, m;
+
+	(void)n;
+	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+		return -1;
+	if (arg_str(R, call, args, 1, &key)) {
+		free(hold);
+		return -1;
+	}
+	res = writable_events(args, 0, ev, ne, hold);
+	if (!qc_simplify_titles(R, res, ne, res, key->s, key->len, &m)) {
+		free(res);
+		return -1;
+	}
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+const qbuiltin q_builtins[] = {
+	{"print", f_print, 0, -1},
+	{"query_bucket", f_query_bucket, 1, 1},
+	{"query_bucket_names", f_query_bucket_names, 0, 0},
+	{"find_bucket", f_find_bucket, 1, 2},
+	{"flood", f_flood, 1, 2},
+	{"categorize", f_categorize, 2, 2},
+	{"tag", f_tag, 2, 2},
+	{"sort_by_duration", f_sort_by_duration, 1, 1},
+	{"sort_by_timestamp", f_sort_by_timestamp, 1, 1},
+	{"sum_durations", f_sum_durations, 1, 1},
+	{"limit_events", f_limit_events, 2, 2},
+	{"contains", f_contains, 2, 2},
+	{"merge_events_by_keys", f_merge_events_by_keys, 2, 2},
+	{"chunk_events_by_key", f_chunk_events_by_key, 2, 2},
+	{"filter_keyvals", f_filter_keyvals, 3, 3},
+	{"exclude_keyvals", f_exclude_keyvals, 3, 3},
+	{"filter_keyvals_regex", f_filter_keyvals_regex, 3, 3},
+	{"filter_period_intersect", f_filter_period_intersect, 2, 2},
+	{"period_union", f_period_union, 2, 2},
+	{"union_no_overlap", f_union_no_overlap, 2, 2},
+	{"split_url_events", f_split_url_events, 1, 1},
+	{"concat", f_concat, 0, -1},
+	/* awnode extras from aw-core's query2 */
+	{"nop", f_nop, 0, 0},
+	{"query_bucket_eventcount", f_query_bucket_eventcount, 1, 1},
+	{"simplify_window_titles", f_simplify_window_titles, 2, 2},
+};
+const size_t q_nbuiltins = sizeof(q_builtins) / sizeof(q_builtins[0]);

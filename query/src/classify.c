@@ -1,0 +1,730 @@
+/*
+ * Regexes (PCRE2) and the classification transforms: categorize, tag,
+ * filter_keyvals_regex, simplify_window_titles.
+ *
+ * Patterns are compiled once per process (an LRU cache of 512 like the reference),
+ * JIT-compiled when available, and matched with a backtracking limit: a runaway match
+ * counts as "no match" like the reference's regex engine, and a run that keeps hitting
+ * the limit is stopped with an error instead of burning CPU.
+ *
+ * Classification is memoised twice: per distinct data value (the result) and per
+ * distinct string value (which rules match it), so the title "Inbox - Gmail" is matched
+ * against each rule once however many events and data values carry it.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define RE_CACHE_MAX 512
+#define RE_MATCH_LIMIT 1000000
+#define RE_LIMIT_HITS_MAX 50
+
+struct qre {
+	char *pat;      /* full pattern (with "(?i)" prefix when ignoring case) */
+	size_t len;
+	pcre2_code *code;
+	unsigned refs;  /* runs holding it */
+	qre *prev, *next;
+};
+
+static pthread_mutex_t re_lock = PTHREAD_MUTEX_INITIALIZER;
+static qre *re_head, *re_tail;
+static size_t re_count;
+
+static void lru_unlink(qre *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		re_head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		re_tail = r->prev;
+	r->prev = r->next = NULL;
+}
+
+static void lru_push_front(qre *r)
+{
+	r->prev = NULL;
+	r->next = re_head;
+	if (re_head)
+		re_head->prev = r;
+	re_head = r;
+	if (!re_tail)
+		re_tail = r;
+}
+
+static void re_destroy(qre *r)
+{
+	pcre2_code_free(r->code);
+	free(r->pat);
+	free(r);
+}
+
+static void run_hold(qrun *R, qre *re)
+{
+	if (R->nres == R->capres) {
+		R->capres = R->capres ? R->capres * 2 : 16;
+		R->res = realloc(R->res, R->capres * sizeof(*R->res));
+		if (!R->res)
+			abort();
+	}
+	R->res[R->nres++] = re;
+}
+
+qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
+{
+	size_t flen = len + (icase ? 4 : 0);
+	char *full = malloc(flen + 1);
+	qre *r;
+	int errcode;
+	PCRE2_SIZE erroff;
+	pcre2_code *code;
+
+	if (!full)
+		abort();
+	if (icase)
+		memcpy(full, "(?i)", 4);
+	memcpy(full + (icase ? 4 : 0), pat, len);
+	full[flen] = '\0';
+
+	pthread_mutex_lock(&re_lock);
+	for (r = re_head; r; r = r->next)
+		if (r->len == flen && !memcmp(r->pat, full, flen))
+			break;
+	if (r) {
+		lru_unlink(r);
+		lru_push_front(r);
+		r->refs++;
+		pthread_mutex_unlock(&re_lock);
+		free(full);
+		run_hold(R, r);
+		return r;
+	}
+	pthread_mutex_unlock(&re_lock);
+
+	code = pcre2_compile((PCRE2_SPTR)full, flen, PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &errcode,
+			     &erroff, NULL);
+	if (!code) {
+		PCRE2_UCHAR buf[256];
+		pcre2_get_error_message(errcode, buf, sizeof(buf));
+		aw_buf_printf(msg, "%s at offset %zu", (const char *)buf,
+			      (size_t)erroff >= (icase ? 4u : 0u) ? (size_t)erroff - (icase ? 4u : 0u) : 0);
+		free(full);
+		return NULL;
+	}
+	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter on failure */
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	r->pat = full;
+	r->len = flen;
+	r->code = code;
+	r->refs = 1;
+
+	pthread_mutex_lock(&re_lock);
+	lru_push_front(r);
+	re_count++;
+	/* evict unreferenced entries beyond the cache size, oldest first */
+	for (qre *v = re_tail; v && re_count > RE_CACHE_MAX;) {
+		qre *prev = v->prev;
+		if (!v->refs && v != r) {
+			lru_unlink(v);
+			re_count--;
+			re_destroy(v);
+		}
+		v = prev;
+	}
+	pthread_mutex_unlock(&re_lock);
+	run_hold(R, r);
+	return r;
+}
+
+static _Thread_local unsigned limit_hits;
+
+void q_regex_run_init(qrun *R)
+{
+	R->mctx = pcre2_match_context_create(NULL);
+	R->mdata = pcre2_match_data_create(1, NULL);
+	if (!R->mctx || !R->mdata)
+		abort();
+	pcre2_set_match_limit(R->mctx, RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(R->mctx, 10000);
+	pcre2_set_heap_limit(R->mctx, 20000); /* KiB */
+	limit_hits = 0;
+	R->jstack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+	if (R->jstack)
+		pcre2_jit_stack_assign(R->mctx, NULL, R->jstack);
+}
+
+void q_regex_release_all(qrun *R)
+{
+	pthread_mutex_lock(&re_lock);
+	for (size_t i = 0; i < R->nres; i++)
+		R->res[i]->refs--;
+	/* trim the cache if it grew past its size while entries were held */
+	for (qre *v = re_tail; v && re_count > RE_CACHE_MAX;) {
+		qre *prev = v->prev;
+		if (!v->refs) {
+			lru_unlink(v);
+			re_count--;
+			re_destroy(v);
+		}
+		v = prev;
+	}
+	pthread_mutex_unlock(&re_lock);
+	free(R->res);
+	R->res = NULL;
+	R->nres = R->capres = 0;
+	if (R->mdata)
+		pcre2_match_data_free(R->mdata);
+	if (R->mctx)
+		pcre2_match_context_free(R->mctx);
+	if (R->jstack)
+		pcre2_jit_stack_free(R->jstack);
+	R->mdata = R->mctx = R->jstack = NULL;
+}
+
+int q_regex_match(qrun *R, qre *re, const char *s, size_t len)
+{
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, R->mdata, R->mctx);
+
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+	    rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+		if (++limit_hits > RE_LIMIT_HITS_MAX) {
+			qerr(R, NULL, 400, "RegexRuntimeError",
+			     "the pattern '%.*s' exceeded the backtracking limit on more than %d values",
+			     (int)(re->len > 120 ? 120 : re->len), re->pat, RE_LIMIT_HITS_MAX);
+			return -1;
+		}
+	}
+	return 0; /* runtime errors count as no match, like the reference */
+}
+
+bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global, aw_buf *out)
+{
+	PCRE2_SIZE olen = len * 2 + strlen(rep) * 4 + 64;
+	int rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		aw_buf_reset(out);
+		aw_buf_grow(out, olen + 1);
+		rc = pcre2_substitute(re->code, (PCRE2_SPTR)s, len, 0,
+				      (global ? PCRE2_SUBSTITUTE_GLOBAL : 0) | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH,
+				      R->mdata, R->mctx, (PCRE2_SPTR)rep, PCRE2_ZERO_TERMINATED,
+				      (PCRE2_UCHAR *)out->data, &olen);
+		if (rc != PCRE2_ERROR_NOMEMORY)
+			break;
+	}
+	if (rc < 0)
+		return false;
+	out->len = olen;
+	out->data[olen] = '\0';
+	return true;
+}
+
+/* ---- rules ------------------------------------------------------------------------------- */
+
+void q_rule_free(qrule *r)
+{
+	for (size_t i = 0; i < r->nkeys; i++)
+		free(r->keys[i]);
+	free(r->keys);
+	free(r->klens);
+	memset(r, 0, sizeof(*r));
+}
+
+int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
+{
+	qdict *d;
+	qv *t, *re, *ic, *sk;
+	bool icase = false;
+	qre *compiled;
+	aw_buf msg = AW_BUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (v.k != QV_DICT) {
+		aw_buf dbg = AW_BUF_INIT;
+		qv_debug(R, &dbg, v, 120);
+		qerr(R, at, 400, "InvalidFunctionParameters", "Expected rule dict, got %s", dbg.data);
+		aw_buf_free(&dbg);
+		return -1;
+	}
+	d = QDICT(v);
+	if (!(t = qdict_get(d, "type", 4)))
+		return qerr(R, at, 400, "InvalidFunctionParameters", "rule does not have a type");
+	if (t->k != QV_STR)
+		return qerr(R, at, 400, "InvalidFunctionParameters", "rule type is not a string");
+	if (QSTR(*t)->len == 4 && !memcmp(QSTR(*t)->s, "none", 4))
+		return 0;
+	if (!(QSTR(*t)->len == 5 && !memcmp(QSTR(*t)->s, "regex", 5)))
+		return qerr(R, at, 400, "InvalidFunctionParameters", "Unknown rule type '%.*s'",
+			    (int)(QSTR(*t)->len > 100 ? 100 : QSTR(*t)->len), QSTR(*t)->s);
+	if (!(re = qdict_get(d, "regex", 5)))
+		return qerr(R, at, 400, "InvalidFunctionParameters", "regex rule is missing the 'regex' field");
+	if (re->k != QV_STR)
+		return qerr(R, at, 400, "InvalidFunctionParameters",
+			    "the regex field of the regex rule is not a string");
+	if ((ic = qdict_get(d, "ignore_case", 11))) {
+		if (ic->k != QV_BOOL)
+			return qerr(R, at, 400, "InvalidFunctionParameters",
+				    "the ignore_case field of the regex rule is not a bool");
+		icase = ic->u.b;
+	}
+	if ((sk = qdict_get(d, "select_keys", 11))) {
+		qlist *l;
+		if (sk->k != QV_LIST || (QLIST(*sk)->isev && QLIST(*sk)->n))
+			return qerr(R, at, 400, "InvalidFunctionParameters",
+				    "the select_keys field of the regex rule is not a list of strings");
+		l = QLIST(*sk);
+		for (size_t i = 0; i < l->n; i++)
+			if (l->it[i].k != QV_STR)
+				return qerr(R, at, 400, "InvalidFunctionParameters",
+					    "the select_keys field of the regex rule is not a list of strings");
+		if (l->n == 0)
+			return qerr(R, at, 400, "RegexCompileError",
+				    "Failed to compile regex string '%.*s': select_keys must not be empty",
+				    (int)(QSTR(*re)->len > 200 ? 200 : QSTR(*re)->len), QSTR(*re)->s);
+		out->keys = calloc(l->n, sizeof(char *));
+		out->klens = calloc(l->n, sizeof(size_t));
+		if (!out->keys || !out->klens)
+			abort();
+		for (size_t i = 0; i < l->n; i++) {
+			out->keys[i] = malloc(QSTR(l->it[i])->len + 1);
+			if (!out->keys[i])
+				abort();
+			memcpy(out->keys[i], QSTR(l->it[i])->s, QSTR(l->it[i])->len + 1);
+			out->klens[i] = QSTR(l->it[i])->len;
+		}
+		out->nkeys = l->n;
+	}
+	compiled = q_regex(R, QSTR(*re)->s, QSTR(*re)->len, icase, &msg);
+	if (!compiled) {
+		qerr(R, at, 400, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
+		     (int)(QSTR(*re)->len > 200 ? 200 : QSTR(*re)->len), QSTR(*re)->s, msg.data ? msg.data : "");
+		aw_buf_free(&msg);
+		q_rule_free(out);
+		return -1;
+	}
+	out->type = 1;
+	out->re = compiled;
+	return 0;
+}
+
+/* ---- string memo: which rules match a string value --------------------------------------- */
+
+typedef struct smemo {
+	size_t cap, n, words;
+	const char **raw;  /* raw (escaped) string body, stable: points into data texts */
+	uint32_t *len;
+	uint8_t *esc;
+	uint64_t *hash;
+	uint32_t *slot;    /* index + 1 */
+	uint64_t *bits;    /* per string: words "known" + words "match" */
+} smemo;
+
+static void smemo_init(smemo *m, size_t nrules)
+{
+	memset(m, 0, sizeof(*m));
+	m->words = (nrules + 63) / 64;
+	if (!m->words)
+		m->words = 1;
+}
+
+static void smemo_free(smemo *m)
+{
+	free(m->raw);
+	free(m->len);
+	free(m->esc);
+	free(m->hash);
+	free(m->slot);
+	free(m->bits);
+}
+
+#define shash q_hash
+
+static size_t smemo_get(smemo *m, const char *raw, uint32_t len, bool esc)
+{
+	uint64_t h = shash(raw, len);
+	size_t j;
+
+	if ((m->n + 1) * 2 >= m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 256;
+		uint32_t *ns = calloc(nc, sizeof(uint32_t));
+		if (!ns)
+			abort();
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->slot[i])
+				continue;
+			size_t q = (size_t)m->hash[m->slot[i] - 1] & (nc - 1);
+			while (ns[q])
+				q = (q + 1) & (nc - 1);
+			ns[q] = m->slot[i];
+		}
+		free(m->slot);
+		m->slot = ns;
+		m->cap = nc;
+		m->raw = realloc(m->raw, nc * sizeof(*m->raw));
+		m->len = realloc(m->len, nc * sizeof(*m->len));
+		m->esc = realloc(m->esc, nc * sizeof(*m->esc));
+		m->hash = realloc(m->hash, nc * sizeof(*m->hash));
+		m->bits = realloc(m->bits, nc * 2 * m->words * sizeof(uint64_t));
+		if (!m->raw || !m->len || !m->esc || !m->hash || !m->bits)
+			abort();
+	}
+	for (j = (size_t)h & (m->cap - 1); m->slot[j]; j = (j + 1) & (m->cap - 1)) {
+		size_t k = m->slot[j] - 1;
+		if (m->hash[k] == h && m->len[k] == len && !memcmp(m->raw[k], raw, len))
+			return k;
+	}
+	m->raw[m->n] = raw;
+	m->len[m->n] = len;
+	m->esc[m->n] = esc;
+	m->hash[m->n] = h;
+	memset(&m->bits[m->n * 2 * m->words], 0, 2 * m->words * sizeof(uint64_t));
+	m->slot[j] = (uint32_t)m->n + 1;
+	return m->n++;
+}
+
+/* 1/0 whether rule r matches string k of the memo; -1 on a run error */
+static int smemo_match(qrun *R, smemo *m, size_t k, size_t r, qre *re)
+{
+	uint64_t *known = &m->bits[k * 2 * m->words], *match = known + m->words, bit = 1ull << (r % 64);
+	size_t w = r / 64;
+	int rc;
+
+	if (known[w] & bit)
+		return (match[w] & bit) != 0;
+	{
+		size_t sl;
+		const char *s = qj_unescape(m->raw[k], m->len[k], m->esc[k], &R->scratch, &sl);
+		rc = q_regex_match(R, re, s, sl);
+	}
+	if (rc < 0)
+		return -1;
+	known[w] |= bit;
+	if (rc)
+		match[w] |= bit;
+	return rc;
+}
+
+/* The string values of one data entry, resolved to string-memo slots once. */
+typedef struct dstrs {
+	const char **field; /* value text pointer: identifies the field */
+	size_t *slot;
+	size_t n, cap;
+} dstrs;
+
+static void gather(qrun *R, smemo *m, uint32_t d, dstrs *g)
+{
+	qfv *fv;
+	size_t nf = qd_fields(R->T, d, &fv);
+
+	g->n = 0;
+	if (nf > g->cap) {
+		g->cap = nf * 2;
+		g->field = realloc(g->field, g->cap * sizeof(*g->field));
+		g->slot = realloc(g->slot, g->cap * sizeof(*g->slot));
+		if (!g->field || !g->slot)
+			abort();
+	}
+	for (size_t i = 0; i < nf; i++) {
+		if (fv[i].vtype != QJ_STR)
+			continue;
+		g->field[g->n] = fv[i].v;
+		g->slot[g->n++] = smemo_get(m, fv[i].v + 1, fv[i].vlen - 2, fv[i].vesc);
+	}
+}
+
+/* Does rule r match data d (whose strings are g)? Top-level strings, or only select_keys. */
+static int rule_matches(qrun *R, smemo *m, const qrule *rule, size_t r, uint32_t d, const dstrs *g)
+{
+	int rc;
+
+	if (rule->type != 1)
+		return 0;
+	if (rule->keys) {
+		for (size_t i = 0; i < rule->nkeys; i++) {
+			qfv f;
+			if (!qd_field(R->T, d, rule->keys[i], rule->klens[i], &f) || f.vtype != QJ_STR)
+				continue;
+			for (size_t k = 0; k < g->n; k++)
+				if (g->field[k] == f.v && (rc = smemo_match(R, m, g->slot[k], r, rule->re)))
+					return rc;
+		}
+		return 0;
+	}
+	for (size_t k = 0; k < g->n; k++)
+		if ((rc = smemo_match(R, m, g->slot[k], r, rule->re)))
+			return rc;
+	return 0;
+}
+
+typedef struct ranked {
+	size_t depth, index;
+} ranked;
+
+static int rank_cmp(const void *a, const void *b)
+{
+	const ranked *x = a, *y = b;
+
+	if (x->depth != y->depth)
+		return x->depth > y->depth ? -1 : 1;
+	return x->index > y->index ? -1 : x->index < y->index;
+}
+
+qev *qc_categorize(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
+		   const size_t *catlens, const size_t *depth, size_t nrules, size_t *nout)
+{
+	qdata *T = R->T;
+	size_t nmemo = T->n, nr = 0;
+	uint32_t *memo = calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
+	ranked *order = malloc((nrules ? nrules : 1) * sizeof(ranked));
+	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
+	smemo sm;
+	static const char *const key[1] = {"$category"};
+	static const size_t klen[1] = {9};
+
+	dstrs g = {0};
+
+	if (!memo || !order || !res)
+		abort();
+	/* Reference: start from ["Uncategorized"] and let every matching rule whose path is at
+	 * least as deep replace it: the deepest match wins, the last among equals. Evaluating
+	 * rules by (depth desc, index desc) and stopping at the first match is equivalent. */
+	for (size_t i = 0; i < nrules; i++)
+		if (depth[i] > 0 && rules[i].type == 1)
+			order[nr++] = (ranked){depth[i], i};
+	qsort(order, nr, sizeof(ranked), rank_cmp);
+	smemo_init(&sm, nrules);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data;
+		res[i] = ev[i];
+		if (d >= nmemo)
+			continue;
+		if (!memo[d]) {
+			const char *val = "[\"Uncategorized\"]";
+			size_t vlen = 17;
+			gather(R, &sm, d, &g);
+			for (size_t k = 0; k < nr; k++) {
+				int rc = rule_matches(R, &sm, &rules[order[k].index], order[k].index, d, &g);
+				if (rc < 0) {
+					free(memo);
+					free(order);
+					if (res != out)
+						free(res);
+					free(g.field);
+					free(g.slot);
+					smemo_free(&sm);
+					return NULL;
+				}
+				if (rc) {
+					val = cats[order[k].index];
+					vlen = catlens[order[k].index];
+					break;
+				}
+			}
+			memo[d] = qd_with(T, d, 1, key, klen, &val, &vlen) + 1;
+		}
+		res[i].data = memo[d] - 1;
+	}
+	free(memo);
+	free(order);
+	free(g.field);
+	free(g.slot);
+	smemo_free(&sm);
+	*nout = n;
+	return res;
+}
+
+typedef struct tagref {
+	const char *s;
+	size_t len;
+} tagref;
+
+static int tag_cmp(const void *a, const void *b)
+{
+	const tagref *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->s, y->s, n);
+
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+qev *qc_tag(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
+	    const size_t *taglens, size_t nrules, size_t *nout)
+{
+	qdata *T = R->T;
+	size_t nmemo = T->n;
+	uint32_t *memo = calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
+	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
+	tagref *hit = malloc((nrules ? nrules : 1) * sizeof(tagref));
+	aw_buf val = AW_BUF_INIT;
+	smemo sm;
+	static const char *const key[1] = {"$tags"};
+	static const size_t klen[1] = {5};
+
+	if (!memo || !res || !hit)
+		abort();
+	dstrs g = {0};
+
+	smemo_init(&sm, nrules);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data;
+		res[i] = ev[i];
+		if (d >= nmemo)
+			continue;
+		if (!memo[d]) {
+			size_t nh = 0;
+			gather(R, &sm, d, &g);
+			const char *vp;
+			size_t vl;
+			for (size_t r = 0; r < nrules; r++) {
+				int rc = rule_matches(R, &sm, &rules[r], r, d, &g);
+				if (rc < 0) {
+					free(memo);
+					if (res != out)
+						free(res);
+					free(hit);
+					free(g.field);
+					free(g.slot);
+					aw_buf_free(&val);
+					smemo_free(&sm);
+					return NULL;
+				}
+				if (rc)
+					hit[nh++] = (tagref){tags[r], taglens[r]};
+			}
+			qsort(hit, nh, sizeof(tagref), tag_cmp);
+			aw_buf_reset(&val);
+			aw_buf_putc(&val, '[');
+			for (size_t k = 0, w = 0; k < nh; k++) {
+				if (k && !tag_cmp(&hit[k - 1], &hit[k]))
+					continue;
+				if (w++)
+					aw_buf_putc(&val, ',');
+				aw_buf_json_string(&val, hit[k].s, hit[k].len);
+			}
+			aw_buf_putc(&val, ']');
+			vp = val.data;
+			vl = val.len;
+			memo[d] = qd_with(T, d, 1, key, klen, &vp, &vl) + 1;
+		}
+		res[i].data = memo[d] - 1;
+	}
+	free(memo);
+	free(hit);
+	free(g.field);
+	free(g.slot);
+	aw_buf_free(&val);
+	smemo_free(&sm);
+	*nout = n;
+	return res;
+}
+
+qev *qc_filter_regex(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, qre *re,
+		     size_t *nout)
+{
+	qdata *T = R->T;
+	uint8_t *memo = calloc(T->n ? T->n : 1, 1); /* 0 unknown, 1 keep, 2 drop */
+	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
+	size_t m = 0;
+
+	if (!memo || !res)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data;
+		if (!memo[d]) {
+			qfv f;
+			int rc = 0;
+			if (qd_field(T, d, key, klen, &f) && f.vtype == QJ_STR) {
+				size_t sl;
+				const char *s = qj_unescape(f.v + 1, f.vlen - 2, f.vesc, &R->scratch, &sl);
+				rc = q_regex_match(R, re, s, sl);
+				if (rc < 0) {
+					free(memo);
+					if (res != out)
+						free(res);
+					return NULL;
+				}
+			}
+			memo[d] = rc ? 1 : 2;
+		}
+		if (memo[d] == 1)
+			res[m++] = ev[i];
+	}
+	free(memo);
+	*nout = m;
+	return res;
+}
+
+/* aw-core's simplify_string: drop a "(N) " prefix; for window titles also replace FPS
+ * counters with "FPS: ..." and drop a leading "●"/"*" modification marker. */
+qev *qc_simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, size_t *nout)
+{
+	qdata *T = R->T;
+	size_t nmemo = T->n;
+	uint32_t *memo = calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
+	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
+	aw_buf a = AW_BUF_INIT, b = AW_BUF_INIT, msg = AW_BUF_INIT, js = AW_BUF_INIT, tmp = AW_BUF_INIT;
+	qre *parens, *fps, *dot;
+	bool is_title = klen == 5 && !memcmp(key, "title", 5);
+
+	if (!memo || !res)
+		abort();
+	static const char P_PARENS[] = "^\\([0-9]+\\)\\s*", P_FPS[] = "FPS:\\s+[0-9\\.]+",
+			  P_DOT[] = "^(\xe2\x97\x8f|\\*)\\s*";
+
+	parens = q_regex(R, P_PARENS, sizeof(P_PARENS) - 1, false, &msg);
+	fps = q_regex(R, P_FPS, sizeof(P_FPS) - 1, false, &msg);
+	dot = q_regex(R, P_DOT, sizeof(P_DOT) - 1, false, &msg);
+	aw_buf_free(&msg);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data;
+		res[i] = ev[i];
+		if (d >= nmemo)
+			continue;
+		if (!memo[d]) {
+			qfv f, app;
+			uint32_t nd = d;
+			if (qd_field(T, d, key, klen, &f) && f.vtype == QJ_STR && parens && fps && dot) {
+				size_t sl;
+				const char *s = qj_unescape(f.v + 1, f.vlen - 2, f.vesc, &tmp, &sl);
+				bool ok = q_regex_replace(R, parens, s, sl, "", false, &a);
+				if (ok && is_title && qd_field(T, d, "app", 3, &app)) {
+					ok = q_regex_replace(R, fps, a.data, a.len, "FPS: ...", true, &b) &&
+					     q_regex_replace(R, dot, b.data, b.len, "", false, &a);
+				}
+				if (ok && (a.len != sl || memcmp(a.data, s, sl))) {
+					const char *vp;
+					size_t vl;
+					aw_buf_reset(&js);
+					aw_buf_json_string(&js, a.data, a.len);
+					vp = js.data;
+					vl = js.len;
+					nd = qd_with(T, d, 1, &key, &klen, &vp, &vl);
+				}
+			}
+			memo[d] = nd + 1;
+		}
+		res[i].data = memo[d] - 1;
+	}
+	free(memo);
+	aw_buf_free(&a);
+	aw_buf_free(&b);
+	aw_buf_free(&js);
+	aw_buf_free(&tmp);
+	*nout = n;
+	return res;
+}

@@ -1,0 +1,248 @@
+/*
+ * `awnode query FILE --start ISO --end ISO [--db PATH | --url URL]`: run a query file
+ * against the local database (read-only) or a running node, print the JSON result.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aw/error.h"
+#include "aw/json.h"
+#include "internal.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: awnode query FILE --start TIME --end TIME [--db PATH | --url URL] [--testing]\n"
+		"\n"
+		"Run an ActivityWatch query (the query2 language, see docs/query.md) over the period\n"
+		"[start, end] and print the JSON result (one element per period) to stdout.\n"
+		"\n"
+		"  FILE            query file ('-' reads standard input)\n"
+		"  --start TIME    period start: RFC 3339 (2025-03-01T00:00:00Z) or a date (2025-03-01, UTC)\n"
+		"  --end TIME      period end, same forms\n"
+		"  --db PATH       database file (default $XDG_DATA_HOME/awnode/awnode.db)\n"
+		"  --testing       use the testing database (awnode-testing.db) by default\n"
+		"  --url URL       post the query to a running node instead, e.g. http://127.0.0.1:5600\n"
+		"  -h, --help      show this help\n");
+}
+
+static int parse_time_arg(aw_ns *out, const char *s)
+{
+	size_t n = strlen(s);
+	char buf[64];
+
+	if (n == 10 && s[4] == '-' && s[7] == '-') {
+		snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+		return aw_time_parse(out, buf, strlen(buf), AW_TIME_RELAXED);
+	}
+	return aw_time_parse(out, s, n, AW_TIME_RELAXED);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	aw_buf b = AW_BUF_INIT;
+	char chunk[65536];
+	size_t r;
+
+	if (!f)
+		return NULL;
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		aw_buf_append(&b, chunk, r);
+	if (ferror(f)) {
+		if (f != stdin)
+			fclose(f);
+		aw_buf_free(&b);
+		return NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!b.data)
+		aw_buf_grow(&b, 1);
+	return aw_buf_steal(&b, len);
+}
+
+static size_t curl_sink(char *p, size_t sz, size_t n, void *ctx)
+{
+	aw_buf_append(ctx, p, sz * n);
+	return sz * n;
+}
+
+static int run_remote(const char *url, const char *prog, size_t plen, aw_ns start, aw_ns end)
+{
+	char a[AW_TIME_BUFSZ], b[AW_TIME_BUFSZ], period[2 * AW_TIME_BUFSZ + 2];
+	json_t *body = json_object(), *lines = json_array(), *periods = json_array();
+	char *text, *full;
+	aw_buf resp = AW_BUF_INIT;
+	CURL *c;
+	CURLcode cr;
+	long status = 0;
+	struct curl_slist *hdr = NULL;
+	size_t i = 0;
+	int rc = 0;
+
+	aw_time_format(a, start);
+	aw_time_format(b, end);
+	snprintf(period, sizeof(period), "%s/%s", a, b);
+	json_array_append_new(periods, json_string(period));
+	while (i <= plen) {
+		const char *nl = memchr(prog + i, '\n', plen - i);
+		size_t e = nl ? (size_t)(nl - prog) : plen;
+		json_array_append_new(lines, json_stringn(prog + i, e - i));
+		i = e + 1;
+	}
+	json_object_set_new(body, "timeperiods", periods);
+	json_object_set_new(body, "query", lines);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!text) {
+		fprintf(stderr, "awnode query: the query file is not valid UTF-8\n");
+		return 1;
+	}
+	if (asprintf(&full, "%s/api/0/query/", url) < 0)
+		abort();
+	{
+		size_t fl = strlen(full);
+		/* tolerate a trailing slash on --url */
+		char *dbl = strstr(full, "//api/0/query/");
+		if (dbl && (size_t)(dbl - full) + 14 == fl)
+			memmove(dbl, dbl + 1, 14);
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	if (!c) {
+		fprintf(stderr, "awnode query: cannot initialise libcurl\n");
+		free(text);
+		free(full);
+		return 2;
+	}
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+	cr = curl_easy_perform(c);
+	if (cr != CURLE_OK) {
+		fprintf(stderr, "awnode query: %s: %s\n", full, curl_easy_strerror(cr));
+		rc = 2;
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200) {
+			fwrite(resp.data ? resp.data : "", 1, resp.len, stdout);
+			fputc('\n', stdout);
+		} else {
+			json_t *m = resp.data ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
+			const char *msg = m ? json_string_value(json_object_get(m, "message")) : NULL;
+			fprintf(stderr, "awnode query: HTTP %ld: %s\n", status, msg ? msg : (resp.data ? resp.data : ""));
+			json_decref(m);
+			rc = 1;
+		}
+	}
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	aw_buf_free(&resp);
+	free(text);
+	free(full);
+	return rc;
+}
+
+int aw_query_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"start", required_argument, NULL, 's'}, {"end", required_argument, NULL, 'e'},
+		{"db", required_argument, NULL, 'd'},    {"url", required_argument, NULL, 'u'},
+		{"testing", no_argument, NULL, 't'},     {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	const char *start_s = NULL, *end_s = NULL, *db = NULL, *url = NULL, *file;
+	bool testing = false;
+	aw_ns start, end;
+	char *prog, *dbpath = NULL, *out = NULL;
+	size_t plen, olen;
+	aw_reader *r;
+	aw_query_error err;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': start_s = optarg; break;
+		case 'e': end_s = optarg; break;
+		case 'd': db = optarg; break;
+		case 'u': url = optarg; break;
+		case 't': testing = true; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "awnode query: expected exactly one query FILE (see awnode query --help)\n");
+		return 1;
+	}
+	file = argv[optind];
+	if (!start_s || !end_s) {
+		fprintf(stderr, "awnode query: --start and --end are required (see awnode query --help)\n");
+		return 1;
+	}
+	if (parse_time_arg(&start, start_s)) {
+		fprintf(stderr, "awnode query: --start: %s\n", aw_error_last());
+		return 1;
+	}
+	if (parse_time_arg(&end, end_s)) {
+		fprintf(stderr, "awnode query: --end: %s\n", aw_error_last());
+		return 1;
+	}
+	if (db && url) {
+		fprintf(stderr, "awnode query: give either --db or --url, not both\n");
+		return 1;
+	}
+	prog = read_all(file, &plen);
+	if (!prog) {
+		fprintf(stderr, "awnode query: cannot read %s: %s\n", file, strerror(errno));
+		return 2;
+	}
+	if (url) {
+		rc = run_remote(url, prog, plen, start, end);
+		free(prog);
+		return rc;
+	}
+	if (!db) {
+		const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+		const char *name = testing ? "awnode-testing.db" : "awnode.db";
+		if (xdg && *xdg)
+			rc = asprintf(&dbpath, "%s/awnode/%s", xdg, name);
+		else
+			rc = asprintf(&dbpath, "%s/.local/share/awnode/%s", home ? home : ".", name);
+		if (rc < 0)
+			abort();
+		db = dbpath;
+	}
+	if (aw_reader_open_path(&r, db)) {
+		fprintf(stderr, "awnode query: %s\n", aw_error_last());
+		free(prog);
+		free(dbpath);
+		return 2;
+	}
+	rc = aw_query_run(&out, &olen, r, prog, plen, &start, &end, 1, &err);
+	if (rc) {
+		fprintf(stderr, "awnode query: %s\n", err.message);
+		rc = err.status >= 500 ? 2 : 1;
+	} else {
+		fwrite(out, 1, olen, stdout);
+		fputc('\n', stdout);
+	}
+	free(out);
+	aw_reader_close(r);
+	free(prog);
+	free(dbpath);
+	return rc;
+}

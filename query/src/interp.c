@@ -1,0 +1,567 @@
+/*
+ * The interpreter (reference §7.3) and aw_query_run.
+ *
+ * The environment is an array indexed by slots interned at parse time; slot i < the
+ * number of built-ins starts bound to built-in i, so built-ins are ordinary variables
+ * that a program may shadow. `return e` and `RETURN = e` both store into the RETURN
+ * slot and execution continues. Errors carry a kind (the reference's QueryError variant
+ * names), a detail and the position of the node that failed.
+ */
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aw/error.h"
+#include "internal.h"
+
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+static void debug_escape(aw_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"': aw_buf_puts(b, "\\\""); break;
+		case '\\': aw_buf_puts(b, "\\\\"); break;
+		case '\n': aw_buf_puts(b, "\\n"); break;
+		case '\r': aw_buf_puts(b, "\\r"); break;
+		case '\t': aw_buf_puts(b, "\\t"); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				aw_buf_printf(b, "\\u{%x}", c);
+			else
+				aw_buf_putc(b, (char)c);
+		}
+	}
+}
+
+static void set_error(qrun *R, const qnode *at, int status, const char *kind, const char *detail)
+{
+	aw_query_error *e = R->err;
+	aw_buf b = AW_BUF_INIT;
+	size_t dl = detail ? strlen(detail) : 0, cut = dl;
+
+	if (R->rc)
+		return; /* keep the first error */
+	R->rc = status == 404 ? AW_ENOTFOUND : status >= 500 ? AW_ERROR : AW_EINVALID;
+	e->status = status;
+	e->line = at ? at->line : 0;
+	e->column = at ? at->col : 0;
+	aw_buf_puts(&b, kind);
+	if (detail) {
+		if (cut > 380) {
+			cut = 380;
+			while (cut > 0 && ((unsigned char)detail[cut] & 0xC0) == 0x80)
+				cut--;
+		}
+		aw_buf_puts(&b, "(\"");
+		debug_escape(&b, detail, cut);
+		if (cut < dl)
+			aw_buf_puts(&b, "...");
+		aw_buf_puts(&b, "\")");
+	}
+	if (at)
+		aw_buf_printf(&b, " at line %d, column %d", at->line, at->col);
+	if (b.len >= sizeof(e->message)) {
+		size_t c = sizeof(e->message) - 4;
+		while (c > 0 && ((unsigned char)b.data[c] & 0xC0) == 0x80)
+			c--;
+		memcpy(e->message, b.data, c);
+		memcpy(e->message + c, "...", 4);
+	} else {
+		memcpy(e->message, b.data, b.len + 1);
+	}
+	aw_buf_free(&b);
+}
+
+int qerr(qrun *R, const qnode *at, int status, const char *kind, const char *fmt, ...)
+{
+	char detail[600];
+	va_list ap;
+
+	if (!fmt) {
+		set_error(R, at, status, kind, NULL);
+		return -1;
+	}
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	set_error(R, at, status, kind, detail);
+	return -1;
+}
+
+int qerr_internal(qrun *R, const qnode *at, int code, const char *what)
+{
+	(void)code;
+	return qerr(R, at, 500, "InternalError", "%s: %s", what, aw_error_last());
+}
+
+bool q_work(qrun *R, uint64_t steps)
+{
+	R->work += steps;
+	if (R->work > Q_MAX_WORK) {
+		if (!R->rc)
+			qerr(R, NULL, 400, "ResourceLimit", "the query needs more than %llu steps",
+			     (unsigned long long)Q_MAX_WORK);
+		return false;
+	}
+	return true;
+}
+
+static int check_budget(qrun *R, const qnode *at)
+{
+	if (q_over_budget())
+		return qerr(R, at, 400, "ResourceLimit", "the query needs more than %u MiB of memory",
+			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
+	if (R->T->err)
+		return qerr(R, at, 500, "InternalError", "reading event data: %s", R->T->errmsg);
+	return 0;
+}
+
+/* ---- evaluation ---------------------------------------------------------------------- */
+
+static int eval(qrun *R, const qnode *n, qv *out);
+
+static int depth_check(qrun *R, const qnode *at, qv v)
+{
+	if (qv_isobj(v) && v.u.o->depth > Q_MAX_VALUE_DEPTH) {
+		qv_unref(v);
+		return qerr(R, at, 400, "ResourceLimit", "value nested deeper than %d levels", Q_MAX_VALUE_DEPTH);
+	}
+	return 0;
+}
+
+static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
+{
+	const char *msg = NULL;
+
+	switch (a.k) {
+	case QV_NUM:
+		if (b.k == QV_NUM) {
+			*out = qv_num(a.u.n + b.u.n);
+			return 0;
+		}
+		msg = "Cannot use + on something that is not a number with a number!";
+		break;
+	case QV_STR:
+		if (b.k == QV_STR) {
+			qstr *x = QSTR(a), *y = QSTR(b);
+			if (!q_budget_allows(x->len + y->len))
+				return qerr(R, at, 400, "ResourceLimit", "string longer than %u MiB",
+					    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
+			*out = qv_str(NULL, x->len + y->len);
+			memcpy(QSTR(*out)->s, x->s, x->len);
+			memcpy(QSTR(*out)->s + x->len, y->s, y->len);
+			return 0;
+		}
+		msg = "Cannot use + on something that is not a string with a string!";
+		break;
+	case QV_LIST:
+		if (b.k == QV_LIST) {
+			qlist *x = QLIST(a), *y = QLIST(b), *l;
+			size_t n = x->n + y->n;
+			if (!x->n || !y->n) {
+				*out = qv_ref(!x->n ? b : a);
+				return 0;
+			}
+			if (!q_budget_allows(n * sizeof(qev)) || n < x->n)
+				return qerr(R, at, 400, "ResourceLimit", "list too long");
+			if (x->isev && y->isev) {
+				l = ql_new_ev(n);
+				memcpy(l->ev, x->ev, x->n * sizeof(qev));
+				memcpy(l->ev + x->n, y->ev, y->n * sizeof(qev));
+			} else {
+				l = ql_new_items(n);
+				for (size_t i = 0; i < x->n; i++)
+					ql_set_item(l, i, ql_get(x, i));
+				for (size_t i = 0; i < y->n; i++)
+					ql_set_item(l, x->n + i, ql_get(y, i));
+			}
+			*out = qv_obj(&l->h);
+			return 0;
+		}
+		msg = "Cannot use + on something that is not a list with a list!";
+		break;
+	default:
+		msg = "Cannot use + on something that is not a number, list or string!";
+	}
+	return qerr(R, at, 400, "InvalidType", "%s", msg);
+}
+
+/* The reference's query_eq: same-type comparison only; None == None is false. */
+int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res);
+int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res)
+{
+	if (a.k == QV_NONE && b.k == QV_NONE) {
+		*res = false;
+		return 0;
+	}
+	if (a.k != b.k || a.k == QV_FUNC) {
+		aw_buf x = AW_BUF_INIT, y = AW_BUF_INIT;
+		qv_debug(R, &x, a, 120);
+		qv_debug(R, &y, b, 120);
+		qerr(R, at, 400, "InvalidType", "Cannot compare values of different types %s and %s",
+		     x.data ? x.data : "", y.data ? y.data : "");
+		aw_buf_free(&x);
+		aw_buf_free(&y);
+		return -1;
+	}
+	*res = qv_equal(R, a, b);
+	return R->rc ? -1 : 0;
+}
+
+static int binop(qrun *R, const qnode *n, qv a, qv b, qv *out)
+{
+	static const char *const opname[] = {"+", "-", "*", "/", "%", "=="};
+	bool eq;
+
+	switch (n->op) {
+	case OP_ADD:
+		return add_values(R, n, a, b, out);
+	case OP_EQ:
+		if (q_query_eq(R, n, a, b, &eq))
+			return -1;
+		*out = qv_bool(eq);
+		return 0;
+	default:
+		break;
+	}
+	if (a.k != QV_NUM || b.k != QV_NUM)
+		return qerr(R, n, 400, "InvalidType", "Cannot use %s on something that is not a number!",
+			    opname[n->op]);
+	switch (n->op) {
+	case OP_SUB: *out = qv_num(a.u.n - b.u.n); break;
+	case OP_MUL: *out = qv_num(a.u.n * b.u.n); break;
+	case OP_DIV:
+		if (b.u.n == 0.0)
+			return qerr(R, n, 400, "MathError", "Tried to divide by zero!");
+		*out = qv_num(a.u.n / b.u.n);
+		break;
+	case OP_MOD: *out = qv_num(fmod(a.u.n, b.u.n)); break;
+	}
+	return 0;
+}
+
+static double mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* AW_QUERY_TRACE=1 prints each built-in call's time and result size to stderr. */
+static int trace_enabled(void)
+{
+	static int on = -1;
+
+	if (on < 0) {
+		const char *e = getenv("AW_QUERY_TRACE");
+		on = e && *e && strcmp(e, "0");
+	}
+	return on;
+}
+
+static int call(qrun *R, const qnode *n, qv *out, int move_arg)
+{
+	double t0 = 0;
+	qv stack[8], *args = stack, f;
+	size_t na = n->nkids, i;
+	int rc = -1;
+	const qbuiltin *b;
+
+	if (na > 8)
+		args = malloc(na * sizeof(qv));
+	if (!args)
+		abort();
+	for (i = 0; i < na; i++) {
+		const qnode *k = n->kids[i];
+		if ((int)i == move_arg && R->def[k->slot]) {
+			/* moved: the assignment that follows replaces the variable anyway */
+			args[i] = R->env[k->slot];
+			R->env[k->slot] = qv_none();
+			R->def[k->slot] = 0;
+			continue;
+		}
+		if (eval(R, k, &args[i]))
+			goto out;
+	}
+	if (!R->def[n->slot]) {
+		qerr(R, n, 400, "VariableNotDefined", "%s", R->P->names[n->slot]);
+		goto out;
+	}
+	f = R->env[n->slot];
+	if (f.k != QV_FUNC) {
+		qerr(R, n, 400, "InvalidType", "%s", R->P->names[n->slot]);
+		goto out;
+	}
+	b = &q_builtins[f.u.fn];
+	if ((int)na < b->min || (b->max >= 0 && (int)na > b->max)) {
+		if (b->min == b->max)
+			qerr(R, n, 400, "InvalidFunctionParameters", "Expected %d parameters in function, got %zu",
+			     b->min, na);
+		else
+			qerr(R, n, 400, "InvalidFunctionParameters",
+			     "Expected %d or %d parameters in function, got %zu", b->min, b->max, na);
+		goto out;
+	}
+	*out = qv_none();
+	if (trace_enabled())
+		t0 = mono_ms();
+	rc = b->fn(R, n, args, na, out);
+	if (trace_enabled())
+		fprintf(stderr, "aw_query: %-24s line %3d: %8.3f ms -> %zu\n", b->name, n->line, mono_ms() - t0,
+			!rc && out->k == QV_LIST ? QLIST(*out)->n : (size_t)0);
+	if (!rc && (check_budget(R, n) || depth_check(R, n, *out))) {
+		rc = -1;
+	}
+	if (rc && !R->rc)
+		qerr(R, n, 500, "InternalError", "function %s failed", b->name);
+out:
+	while (i > 0)
+		qv_unref(args[--i]);
+	if (args != stack)
+		free(args);
+	return rc;
+}
+
+static int eval(qrun *R, const qnode *n, qv *out)
+{
+	qv a, b;
+	int rc;
+
+	*out = qv_none();
+	switch (n->kind) {
+	case N_NUM:
+		*out = qv_num(n->num);
+		return 0;
+	case N_BOOL:
+		*out = qv_bool(n->num != 0);
+		return 0;
+	case N_STR:
+		*out = qv_ref(n->str);
+		return 0;
+	case N_VAR:
+		if (!R->def[n->slot])
+			return qerr(R, n, 400, "VariableNotDefined", "%s", R->P->names[n->slot]);
+		*out = qv_ref(R->env[n->slot]);
+		return 0;
+	case N_LIST: {
+		qlist *l = ql_new_items(n->nkids);
+		for (uint32_t i = 0; i < n->nkids; i++) {
+			if (eval(R, n->kids[i], &a)) {
+				qv_unref(qv_obj(&l->h));
+				return -1;
+			}
+			ql_set_item(l, i, a);
+		}
+		*out = qv_obj(&l->h);
+		if (depth_check(R, n, *out)) {
+			*out = qv_none();
+			return -1;
+		}
+		return 0;
+	}
+	case N_DICT: {
+		qdict *d = qdict_new(n->nkids);
+		for (uint32_t i = 0; i < n->nkids; i++) {
+			if (eval(R, n->kids[i], &a)) {
+				qv_unref(qv_obj(&d->h));
+				return -1;
+			}
+			n->keys[i]->h.refs++;
+			qdict_put(d, n->keys[i], a);
+		}
+		qdict_finish(d);
+		*out = qv_obj(&d->h);
+		if (depth_check(R, n, *out)) {
+			*out = qv_none();
+			return -1;
+		}
+		return 0;
+	}
+	case N_CALL:
+		return call(R, n, out, -1);
+	case N_BIN:
+		if (eval(R, n->kids[0], &a))
+			return -1;
+		if (eval(R, n->kids[1], &b)) {
+			qv_unref(a);
+			return -1;
+		}
+		rc = binop(R, n, a, b, out);
+		qv_unref(a);
+		qv_unref(b);
+		if (!rc)
+			rc = check_budget(R, n);
+		return rc;
+	case N_ASSIGN:
+		if (n->op == 1 ? call(R, n->kids[0], &a, (int)n->num) : eval(R, n->kids[0], &a))
+			return -1;
+		if (R->def[n->slot])
+			qv_unref(R->env[n->slot]);
+		R->env[n->slot] = a;
+		R->def[n->slot] = 1;
+		return 0;
+	case N_RETURN:
+		if (eval(R, n->kids[0], &a))
+			return -1;
+		if (R->def[Q_SLOT_RETURN])
+			qv_unref(R->env[Q_SLOT_RETURN]);
+		R->env[Q_SLOT_RETURN] = a;
+		R->def[Q_SLOT_RETURN] = 1;
+		return 0;
+	case N_IF:
+		for (uint32_t i = 0; i + 1 < n->nkids; i += 2) {
+			bool yes;
+			if (eval(R, n->kids[i], &a))
+				return -1;
+			rc = q_query_eq(R, n->kids[i], a, qv_bool(true), &yes);
+			qv_unref(a);
+			if (rc)
+				return -1;
+			if (yes)
+				return eval(R, n->kids[i + 1], out);
+		}
+		return 0;
+	case N_BLOCK:
+		for (uint32_t i = 0; i < n->nkids; i++) {
+			if (eval(R, n->kids[i], &a))
+				return -1;
+			qv_unref(a);
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- running ------------------------------------------------------------------------- */
+
+static void env_clear(qrun *R)
+{
+	for (size_t i = 0; i < R->P->nslots; i++)
+		if (R->def[i])
+			qv_unref(R->env[i]);
+	memset(R->def, 0, R->P->nslots);
+}
+
+static void env_init(qrun *R, aw_ns start, aw_ns end)
+{
+	char a[AW_TIME_BUFSZ], b[AW_TIME_BUFSZ], ti[2 * AW_TIME_BUFSZ + 2];
+	int n;
+
+	for (size_t i = 0; i < q_nbuiltins; i++) {
+		R->env[i] = qv_func((int)i);
+		R->def[i] = 1;
+	}
+	aw_time_format_rfc3339(a, start);
+	aw_time_format_rfc3339(b, end);
+	n = snprintf(ti, sizeof(ti), "%s/%s", a, b);
+	R->env[Q_SLOT_TIMEINTERVAL] = qv_str(ti, (size_t)n);
+	R->def[Q_SLOT_TIMEINTERVAL] = 1;
+	R->start = start;
+	R->end = end;
+}
+
+int aw_query_check(const char *program, size_t program_len, aw_query_error *err)
+{
+	qprog *P;
+
+	memset(err, 0, sizeof(*err));
+	q_acct_reset();
+	P = q_parse(program, program_len, err);
+	if (!P)
+		return AW_EINVALID;
+	q_prog_free(P);
+	return 0;
+}
+
+/* Event arrays of a year of data are several MB each and short-lived. glibc serves such
+ * blocks with mmap only below a threshold that it raises every time one is freed, after
+ * which they come from (per-thread) heaps that are not given back: the process keeps
+ * the peak of every worker thread. A fixed threshold keeps big arrays in mmap so memory
+ * returns to the system as soon as a query drops them. */
+static void malloc_setup(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+}
+
+int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program, size_t program_len,
+		 const aw_ns *period_starts, const aw_ns *period_ends, size_t n_periods,
+		 aw_query_error *err)
+{
+	qrun R;
+	qdata T;
+	aw_buf res = AW_BUF_INIT;
+	bool snap;
+	int rc = 0;
+
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, malloc_setup);
+	*out = NULL;
+	*out_len = 0;
+	memset(err, 0, sizeof(*err));
+	q_acct_reset();
+	memset(&R, 0, sizeof(R));
+	R.err = err;
+	R.r = r;
+	R.P = q_parse(program, program_len, err);
+	if (!R.P)
+		return AW_EINVALID;
+	qd_init(&T, r);
+	R.T = &T;
+	R.env = calloc(R.P->nslots, sizeof(qv));
+	R.def = calloc(R.P->nslots, 1);
+	if (!R.env || !R.def)
+		abort();
+	q_regex_run_init(&R);
+	snap = aw_reader_begin(r) == 0;
+
+	aw_buf_putc(&res, '[');
+	for (size_t p = 0; p < n_periods && !rc; p++) {
+		env_init(&R, period_starts[p], period_ends[p]);
+		if (eval(&R, R.P->root, &(qv){0}) || check_budget(&R, NULL)) {
+			rc = -1;
+		} else if (!R.def[Q_SLOT_RETURN]) {
+			qerr(&R, NULL, 400, "EmptyQuery", NULL);
+			rc = -1;
+		} else {
+			if (p)
+				aw_buf_putc(&res, ',');
+			if (!qv_to_json(&R, &res, R.env[Q_SLOT_RETURN]))
+				rc = -1;
+			else if (T.err)
+				rc = qerr(&R, NULL, 500, "InternalError", "reading event data: %s", T.errmsg);
+		}
+		env_clear(&R);
+	}
+	aw_buf_putc(&res, ']');
+
+	if (snap)
+		aw_reader_end(r);
+	q_regex_release_all(&R);
+	aw_buf_free(&R.scratch);
+	if (R.buckets)
+		aw_buckets_free(R.buckets, R.nbuckets);
+	free(R.env);
+	free(R.def);
+	qd_free(&T);
+	q_prog_free(R.P);
+	if (rc) {
+		aw_buf_free(&res);
+		if (!R.rc) {
+			err->status = 500;
+			snprintf(err->message, sizeof(err->message), "InternalError");
+			return AW_ERROR;
+		}
+		return R.rc;
+	}
+	*out = aw_buf_steal(&res, out_len);
+	return 0;
+}

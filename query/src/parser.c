@@ -1,0 +1,874 @@
+/*
+ * Lexer and parser for the query language (reference §7.1, §7.2).
+ *
+ * The lexer follows plex's longest-match rules, including the quirks: `RETURN` is an
+ * identifier, `\"` is the only string escape, a string is the *longest* match of
+ * "([^"]|\\")*", and an unrecognised character silently ends the token stream.
+ * The parser is recursive descent over the reference's LALR grammar: one precedence
+ * level for every binary operator, left-associative, right operands restricted to
+ * calls/dicts/lists/atoms. Nesting is bounded (Q_MAX_NEST) so hostile input cannot
+ * exhaust the stack. Identifiers are interned to environment slots here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum {
+	T_EOF, T_IF, T_ELIF, T_ELSE, T_RETURN, T_BOOL, T_STR, T_NUM, T_IDENT,
+	T_EQEQ, T_ASSIGN, T_AMP, T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT,
+	T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_LBRACE, T_RBRACE, T_COMMA, T_COLON, T_SEMI
+};
+
+static const char *const tok_names[] = {
+	"end of query", "'if'", "'elif'", "'else'", "'return'", "boolean", "string", "number",
+	"identifier", "'=='", "'='", "'&'", "'+'", "'-'", "'*'", "'/'", "'%'", "'('", "')'", "'['",
+	"']'", "'{'", "'}'", "','", "':'", "';'"
+};
+
+typedef struct tok {
+	int t;
+	int line, col;
+	size_t off, len;    /* source text of the token */
+	double num;
+	int b;
+	char *s;            /* T_STR: processed body (malloc) */
+	size_t slen;
+} tok;
+
+typedef struct lexer {
+	const char *src;
+	size_t len, pos;
+	int line, col;
+	tok *toks;
+	size_t n, cap;
+	/* where lexing stopped early (unrecognised character / unterminated string) */
+	bool stopped;
+	int stop_line, stop_col;
+	char stop_desc[64];
+} lexer;
+
+static void adv(lexer *L, size_t n)
+{
+	while (n--) {
+		unsigned char c = (unsigned char)L->src[L->pos++];
+		if (c == '\n') {
+			L->line++;
+			L->col = 1;
+		} else if ((c & 0xC0) != 0x80) {
+			L->col++;
+		}
+	}
+}
+
+static tok *push_tok(lexer *L, int t)
+{
+	tok *k;
+
+	if (L->n == L->cap) {
+		L->cap = L->cap ? L->cap * 2 : 64;
+		L->toks = realloc(L->toks, L->cap * sizeof(*L->toks));
+		if (!L->toks)
+			abort();
+	}
+	k = &L->toks[L->n++];
+	memset(k, 0, sizeof(*k));
+	k->t = t;
+	k->line = L->line;
+	k->col = L->col;
+	k->off = L->pos;
+	return k;
+}
+
+static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+static bool is_digit(int c) { return c >= '0' && c <= '9'; }
+
+static void describe_char(char *buf, size_t n, const char *s, size_t avail)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t l = 1;
+
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(buf, n, "character U+%04X", c);
+		return;
+	}
+	if (c >= 0x80) {
+		l = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+		if (l > avail)
+			l = avail;
+		for (size_t i = 1; i < l; i++)
+			if (((unsigned char)s[i] & 0xC0) != 0x80)
+				l = 1;
+		if (l == 1) {
+			snprintf(buf, n, "byte 0x%02X", c);
+			return;
+		}
+	}
+	snprintf(buf, n, "character '%.*s'", (int)l, s);
+}
+
+/* Length of the longest match of "([^"]|\\")*" at src[p] (src[p] == '"'), or 0. */
+static size_t string_match(const char *s, size_t len, size_t p)
+{
+	size_t best = 0;
+
+	for (size_t i = p + 1; i < len; i++) {
+		if (s[i] != '"')
+			continue;
+		best = i - p + 1;
+		if (!(i - 1 > p && s[i - 1] == '\\'))
+			break; /* an unescaped quote cannot be inside the body */
+	}
+	return best;
+}
+
+static void lex(lexer *L)
+{
+	const char *s = L->src;
+
+	for (;;) {
+		size_t p = L->pos, n;
+		unsigned char c;
+		tok *k;
+
+		if (p >= L->len) {
+			push_tok(L, T_EOF);
+			return;
+		}
+		c = (unsigned char)s[p];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			adv(L, 1);
+			continue;
+		}
+		if (c == '#') {
+			n = 0;
+			while (p + n < L->len && s[p + n] != '\n')
+				n++;
+			adv(L, n);
+			continue;
+		}
+		if (is_alpha(c)) {
+			n = 1;
+			while (p + n < L->len && (is_alpha((unsigned char)s[p + n]) || is_digit((unsigned char)s[p + n])))
+				n++;
+			k = push_tok(L, T_IDENT);
+#define KW(str, tt) (n == sizeof(str) - 1 && !memcmp(s + p, str, n)) ? (k->t = (tt), 1)
+			if (KW("if", T_IF) : KW("elif", T_ELIF) : KW("else", T_ELSE) : KW("return", T_RETURN) : 0) {
+			} else if (KW("true", T_BOOL) : KW("True", T_BOOL) : 0) {
+				k->b = 1;
+			} else if (KW("false", T_BOOL) : KW("False", T_BOOL) : 0) {
+				k->b = 0;
+			}
+#undef KW
+			k->len = n;
+			adv(L, n);
+			continue;
+		}
+		if (is_digit(c)) {
+			char tmp[64], *big = NULL;
+			n = 1;
+			while (p + n < L->len && is_digit((unsigned char)s[p + n]))
+				n++;
+			if (p + n < L->len && s[p + n] == '.') {
+				n++;
+				while (p + n < L->len && is_digit((unsigned char)s[p + n]))
+					n++;
+			}
+			k = push_tok(L, T_NUM);
+			k->len = n;
+			if (n < sizeof(tmp)) {
+				memcpy(tmp, s + p, n);
+				tmp[n] = '\0';
+				k->num = strtod(tmp, NULL);
+			} else {
+				big = malloc(n + 1);
+				if (!big)
+					abort();
+				memcpy(big, s + p, n);
+				big[n] = '\0';
+				k->num = strtod(big, NULL);
+				free(big);
+			}
+			adv(L, n);
+			continue;
+		}
+		if (c == '"') {
+			size_t m = string_match(s, L->len, p), o = 0;
+			if (!m) {
+				L->stopped = true;
+				L->stop_line = L->line;
+				L->stop_col = L->col;
+				snprintf(L->stop_desc, sizeof(L->stop_desc), "an unterminated string");
+				push_tok(L, T_EOF);
+				return;
+			}
+			k = push_tok(L, T_STR);
+			k->len = m;
+			k->s = malloc(m);
+			if (!k->s)
+				abort();
+			for (size_t i = p + 1; i < p + m - 1; i++) {
+				if (s[i] == '\\' && i + 1 < p + m - 1 && s[i + 1] == '"') {
+					k->s[o++] = '"';
+					i++;
+				} else {
+					k->s[o++] = s[i];
+				}
+			}
+			k->slen = o;
+			adv(L, m);
+			continue;
+		}
+		{
+			int t = -1;
+			n = 1;
+			switch (c) {
+			case '=':
+				if (p + 1 < L->len && s[p + 1] == '=') {
+					t = T_EQEQ;
+					n = 2;
+				} else {
+					t = T_ASSIGN;
+				}
+				break;
+			case '&': t = T_AMP; break;
+			case '+': t = T_PLUS; break;
+			case '-': t = T_MINUS; break;
+			case '*': t = T_STAR; break;
+			case '/': t = T_SLASH; break;
+			case '%': t = T_PERCENT; break;
+			case '(': t = T_LPAREN; break;
+			case ')': t = T_RPAREN; break;
+			case '[': t = T_LBRACK; break;
+			case ']': t = T_RBRACK; break;
+			case '{': t = T_LBRACE; break;
+			case '}': t = T_RBRACE; break;
+			case ',': t = T_COMMA; break;
+			case ':': t = T_COLON; break;
+			case ';': t = T_SEMI; break;
+			default: break;
+			}
+			if (t < 0) {
+				L->stopped = true;
+				L->stop_line = L->line;
+				L->stop_col = L->col;
+				describe_char(L->stop_desc, sizeof(L->stop_desc), s + p, L->len - p);
+				push_tok(L, T_EOF);
+				return;
+			}
+			k = push_tok(L, t);
+			k->len = n;
+			adv(L, n);
+		}
+	}
+}
+
+/* ---- arena ------------------------------------------------------------------------ */
+
+static void *arena(qprog *P, size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (n > P->avail) {
+		size_t sz = n > 16384 ? n : 16384;
+		void **nb = realloc(P->blocks, (P->nblocks + 1) * sizeof(*nb));
+		if (!nb)
+			abort();
+		P->blocks = nb;
+		P->cur = calloc(1, sz);
+		if (!P->cur)
+			abort();
+		P->blocks[P->nblocks++] = P->cur;
+		P->avail = sz;
+	}
+	p = P->cur;
+	P->cur += n;
+	P->avail -= n;
+	return p;
+}
+
+int q_prog_slot(qprog *P, const char *name, size_t len)
+{
+	for (size_t i = 0; i < P->nslots; i++)
+		if (P->name_lens[i] == len && !memcmp(P->names[i], name, len))
+			return (int)i;
+	if (P->nslots == P->cap_slots) {
+		P->cap_slots = P->cap_slots ? P->cap_slots * 2 : 64;
+		P->names = realloc(P->names, P->cap_slots * sizeof(*P->names));
+		P->name_lens = realloc(P->name_lens, P->cap_slots * sizeof(*P->name_lens));
+		if (!P->names || !P->name_lens)
+			abort();
+	}
+	P->names[P->nslots] = arena(P, len + 1);
+	memcpy(P->names[P->nslots], name, len);
+	P->name_lens[P->nslots] = len;
+	return (int)P->nslots++;
+}
+
+void q_prog_free(qprog *P)
+{
+	if (!P)
+		return;
+	for (size_t i = 0; i < P->nstrs; i++)
+		qv_unref(P->strs[i]);
+	free(P->strs);
+	for (size_t i = 0; i < P->nblocks; i++)
+		free(P->blocks[i]);
+	free(P->blocks);
+	free(P->names);
+	free(P->name_lens);
+	free(P);
+}
+
+/* ---- parser ------------------------------------------------------------------------- */
+
+typedef struct parser {
+	lexer *L;
+	size_t i;
+	qprog *P;
+	aw_query_error *err;
+	int depth;
+	bool failed;
+	qv *strs;          /* literal strings to release with the program */
+	size_t nstrs, capstrs;
+} parser;
+
+static tok *cur(parser *p) { return &p->L->toks[p->i]; }
+static tok *peek(parser *p, size_t k)
+{
+	size_t j = p->i + k;
+	return &p->L->toks[j < p->L->n ? j : p->L->n - 1];
+}
+
+static void tok_desc(parser *p, tok *k, char *buf, size_t n)
+{
+	switch (k->t) {
+	case T_EOF:
+		if (p->L->stopped)
+			snprintf(buf, n, "end of query (reading stopped at %s)", p->L->stop_desc);
+		else
+			snprintf(buf, n, "end of query");
+		break;
+	case T_IDENT:
+	case T_NUM:
+		snprintf(buf, n, "%s '%.*s'", tok_names[k->t], (int)(k->len > 40 ? 40 : k->len), p->L->src + k->off);
+		break;
+	case T_BOOL:
+		snprintf(buf, n, "'%.*s'", (int)k->len, p->L->src + k->off);
+		break;
+	case T_STR:
+		snprintf(buf, n, "string \"%.*s%s\"", (int)(k->slen > 30 ? 30 : k->slen), k->s,
+			 k->slen > 30 ? "..." : "");
+		break;
+	default:
+		snprintf(buf, n, "%s", tok_names[k->t]);
+	}
+}
+
+static void *perr(parser *p, tok *at, const char *expected)
+{
+	char found[160], detail[300];
+	aw_buf b = AW_BUF_INIT;
+	int line = at->line, col = at->col;
+
+	if (p->failed)
+		return NULL;
+	p->failed = true;
+	tok_desc(p, at, found, sizeof(found));
+	if (at->t == T_EOF && p->L->stopped) {
+		line = p->L->stop_line;
+		col = p->L->stop_col;
+	}
+	snprintf(detail, sizeof(detail), "expected %s, found %s", expected, found);
+	aw_buf_puts(&b, "ParsingError(\"");
+	for (const char *c = detail; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			aw_buf_putc(&b, '\\');
+		aw_buf_putc(&b, *c);
+	}
+	aw_buf_printf(&b, "\") at line %d, column %d", line, col);
+	snprintf(p->err->message, sizeof(p->err->message), "%s", b.data);
+	aw_buf_free(&b);
+	p->err->status = 400;
+	p->err->line = line;
+	p->err->column = col;
+	return NULL;
+}
+
+static qnode *mknode(parser *p, int kind, tok *at)
+{
+	qnode *n = arena(p->P, sizeof(qnode));
+
+	n->kind = (uint8_t)kind;
+	n->line = at->line;
+	n->col = at->col;
+	return n;
+}
+
+typedef struct nvec {
+	qnode **v;
+	size_t n, cap;
+} nvec;
+
+static void nvec_push(nvec *v, qnode *n)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 8;
+		v->v = realloc(v->v, v->cap * sizeof(*v->v));
+		if (!v->v)
+			abort();
+	}
+	v->v[v->n++] = n;
+}
+
+static void set_kids(parser *p, qnode *n, nvec *v)
+{
+	n->nkids = (uint32_t)v->n;
+	if (v->n) {
+		n->kids = arena(p->P, v->n * sizeof(qnode *));
+		memcpy(n->kids, v->v, v->n * sizeof(qnode *));
+	}
+	free(v->v);
+	v->v = NULL;
+	v->n = v->cap = 0;
+}
+
+static qnode *p_binop(parser *p);
+static qnode *p_statements(parser *p, bool in_block);
+
+static bool enter(parser *p)
+{
+	if (++p->depth > Q_MAX_NEST) {
+		if (!p->failed) {
+			tok *k = cur(p);
+			p->failed = true;
+			snprintf(p->err->message, sizeof(p->err->message),
+				 "ParsingError(\"nesting deeper than %d levels\") at line %d, column %d",
+				 Q_MAX_NEST, k->line, k->col);
+			p->err->status = 400;
+			p->err->line = k->line;
+			p->err->column = k->col;
+		}
+		return false;
+	}
+	return true;
+}
+
+static qv keep_str(parser *p, const char *s, size_t n)
+{
+	qv v = qv_str(s, n);
+
+	if (p->nstrs == p->capstrs) {
+		p->capstrs = p->capstrs ? p->capstrs * 2 : 16;
+		p->strs = realloc(p->strs, p->capstrs * sizeof(*p->strs));
+		if (!p->strs)
+			abort();
+	}
+	p->strs[p->nstrs++] = v;
+	return v;
+}
+
+/* "(" binop { "," binop } ")" after the opening token was consumed; close = closing token */
+static bool p_list_items(parser *p, int close, nvec *items)
+{
+	if (cur(p)->t == close) {
+		p->i++;
+		return true;
+	}
+	for (;;) {
+		qnode *e = p_binop(p);
+		if (!e)
+			return false;
+		nvec_push(items, e);
+		if (cur(p)->t == T_COMMA) {
+			p->i++;
+			continue;
+		}
+		if (cur(p)->t == close) {
+			p->i++;
+			return true;
+		}
+		perr(p, cur(p), close == T_RPAREN ? "',' or ')'" : "',' or ']'");
+		return false;
+	}
+}
+
+/* func := IDENT "(" [args] ")" | object; object := "{" ... "}" | list; list := "[" ... "]" | atom */
+static qnode *p_operand(parser *p)
+{
+	tok *k = cur(p);
+	qnode *n = NULL;
+	nvec items = {0};
+
+	if (!enter(p))
+		return NULL;
+	switch (k->t) {
+	case T_IDENT:
+		if (peek(p, 1)->t == T_LPAREN) {
+			n = mknode(p, N_CALL, k);
+			n->slot = q_prog_slot(p->P, p->L->src + k->off, k->len);
+			p->i += 2;
+			if (!p_list_items(p, T_RPAREN, &items)) {
+				free(items.v);
+				n = NULL;
+				break;
+			}
+			set_kids(p, n, &items);
+		} else {
+			n = mknode(p, N_VAR, k);
+			n->slot = q_prog_slot(p->P, p->L->src + k->off, k->len);
+			p->i++;
+		}
+		break;
+	case T_LBRACE: {
+		qstr **keys = NULL;
+		size_t nk = 0, capk = 0;
+		n = mknode(p, N_DICT, k);
+		p->i++;
+		if (cur(p)->t == T_RBRACE) {
+			p->i++;
+			break;
+		}
+		for (;;) {
+			tok *kk = cur(p);
+			qnode *v;
+			qv ks;
+			size_t j;
+			if (kk->t != T_STR) {
+				perr(p, kk, "a string key");
+				goto dict_fail;
+			}
+			p->i++;
+			if (cur(p)->t != T_COLON) {
+				perr(p, cur(p), "':'");
+				goto dict_fail;
+			}
+			p->i++;
+			if (!(v = p_binop(p)))
+				goto dict_fail;
+			ks = keep_str(p, kk->s, kk->slen);
+			/* The reference builds a HashMap at parse time: a repeated key replaces the
+			 * earlier entry, whose expression is then never evaluated. */
+			for (j = 0; j < nk; j++)
+				if (keys[j]->len == kk->slen && !memcmp(keys[j]->s, kk->s, kk->slen))
+					break;
+			if (j < nk) {
+				items.v[j] = v;
+			} else {
+				if (nk == capk) {
+					capk = capk ? capk * 2 : 8;
+					keys = realloc(keys, capk * sizeof(*keys));
+					if (!keys)
+						abort();
+				}
+				keys[nk++] = QSTR(ks);
+				nvec_push(&items, v);
+			}
+			if (cur(p)->t == T_COMMA) {
+				p->i++;
+				continue;
+			}
+			if (cur(p)->t == T_RBRACE) {
+				p->i++;
+				break;
+			}
+			perr(p, cur(p), "',' or '}'");
+			goto dict_fail;
+		}
+		n->keys = arena(p->P, nk * sizeof(qstr *));
+		memcpy(n->keys, keys, nk * sizeof(qstr *));
+		free(keys);
+		set_kids(p, n, &items);
+		break;
+dict_fail:
+		free(keys);
+		free(items.v);
+		n = NULL;
+		break;
+	}
+	case T_LBRACK:
+		n = mknode(p, N_LIST, k);
+		p->i++;
+		if (!p_list_items(p, T_RBRACK, &items)) {
+			free(items.v);
+			n = NULL;
+			break;
+		}
+		set_kids(p, n, &items);
+		break;
+	case T_BOOL:
+		n = mknode(p, N_BOOL, k);
+		n->num = k->b;
+		p->i++;
+		break;
+	case T_NUM:
+		n = mknode(p, N_NUM, k);
+		n->num = k->num;
+		p->i++;
+		break;
+	case T_STR:
+		n = mknode(p, N_STR, k);
+		n->str = keep_str(p, k->s, k->slen);
+		p->i++;
+		break;
+	case T_LPAREN:
+		p->i++;
+		n = p_binop(p);
+		if (n && cur(p)->t != T_RPAREN) {
+			perr(p, cur(p), "an operator or ')'");
+			n = NULL;
+		} else if (n) {
+			p->i++;
+		}
+		break;
+	default:
+		perr(p, k, "an expression");
+		break;
+	}
+	p->depth--;
+	return n;
+}
+
+static int binop_of(int t)
+{
+	switch (t) {
+	case T_PLUS: return OP_ADD;
+	case T_MINUS: return OP_SUB;
+	case T_STAR: return OP_MUL;
+	case T_SLASH: return OP_DIV;
+	case T_PERCENT: return OP_MOD;
+	case T_EQEQ: return OP_EQ;
+	default: return -1;
+	}
+}
+
+static qnode *p_binop(parser *p)
+{
+	qnode *lhs = p_operand(p);
+	int op;
+
+	while (lhs && (op = binop_of(cur(p)->t)) >= 0) {
+		qnode *n = mknode(p, N_BIN, cur(p)), *rhs;
+		p->i++;
+		if (!(rhs = p_operand(p)))
+			return NULL;
+		n->op = (uint8_t)op;
+		n->nkids = 2;
+		n->kids = arena(p->P, 2 * sizeof(qnode *));
+		n->kids[0] = lhs;
+		n->kids[1] = rhs;
+		lhs = n;
+	}
+	return lhs;
+}
+
+/* Occurrences of slot as a variable or a called name in the subtree (depth is bounded by
+ * the parser's nesting limit). */
+static int count_slot(const qnode *n, int slot)
+{
+	int c = (n->kind == N_VAR || n->kind == N_CALL || n->kind == N_ASSIGN) && n->slot == slot;
+
+	for (uint32_t i = 0; i < n->nkids && c < 2; i++)
+		if (n->kids[i])
+			c += count_slot(n->kids[i], slot);
+	return c;
+}
+
+/* `x = f(..., x, ...)` where x appears nowhere else in the call: the interpreter moves x's
+ * value into the call instead of sharing it, so the function may reuse its memory (the
+ * old value is dropped by the assignment anyway). op = 1 marks it, num = argument index. */
+static void mark_move(qnode *assign)
+{
+	qnode *call = assign->kids[0];
+
+	if (call->kind != N_CALL || count_slot(call, assign->slot) != 1)
+		return;
+	for (uint32_t i = 0; i < call->nkids; i++)
+		if (call->kids[i]->kind == N_VAR && call->kids[i]->slot == assign->slot) {
+			assign->op = 1;
+			assign->num = i;
+			return;
+		}
+}
+
+/* assign := IDENT "=" binop | binop */
+static qnode *p_assign(parser *p)
+{
+	tok *k = cur(p);
+
+	if (k->t == T_IDENT && peek(p, 1)->t == T_ASSIGN) {
+		qnode *n = mknode(p, N_ASSIGN, k), *v;
+		n->slot = q_prog_slot(p->P, p->L->src + k->off, k->len);
+		p->i += 2;
+		if (!(v = p_binop(p)))
+			return NULL;
+		n->nkids = 1;
+		n->kids = arena(p->P, sizeof(qnode *));
+		n->kids[0] = v;
+		mark_move(n);
+		return n;
+	}
+	return p_binop(p);
+}
+
+static qnode *p_block(parser *p)
+{
+	qnode *b;
+
+	if (cur(p)->t != T_LBRACE)
+		return perr(p, cur(p), "'{'");
+	p->i++;
+	if (!(b = p_statements(p, true)))
+		return NULL;
+	if (cur(p)->t != T_RBRACE)
+		return perr(p, cur(p), "a statement or '}'");
+	p->i++;
+	return b;
+}
+
+static qnode *p_if(parser *p)
+{
+	qnode *n = mknode(p, N_IF, cur(p));
+	nvec kids = {0};
+
+	if (!enter(p))
+		return NULL;
+	p->i++; /* if */
+	for (;;) {
+		qnode *cond, *blk;
+		tok *ct = cur(p);
+		if (!(cond = p_binop(p)))
+			goto fail;
+		if (cur(p)->t != T_LBRACE) {
+			perr(p, cur(p), "an operator or '{'");
+			goto fail;
+		}
+		(void)ct;
+		if (!(blk = p_block(p)))
+			goto fail;
+		nvec_push(&kids, cond);
+		nvec_push(&kids, blk);
+		if (cur(p)->t == T_ELIF) {
+			p->i++;
+			continue;
+		}
+		if (cur(p)->t == T_ELSE) {
+			qnode *t = mknode(p, N_BOOL, cur(p));
+			t->num = 1;
+			p->i++;
+			if (!(blk = p_block(p)))
+				goto fail;
+			nvec_push(&kids, t);
+			nvec_push(&kids, blk);
+		}
+		break;
+	}
+	set_kids(p, n, &kids);
+	p->depth--;
+	return n;
+fail:
+	free(kids.v);
+	return NULL;
+}
+
+/* statements := ε | statements statement | statements ";" */
+static qnode *p_statements(parser *p, bool in_block)
+{
+	qnode *blk = mknode(p, N_BLOCK, cur(p));
+	nvec st = {0};
+
+	for (;;) {
+		tok *k = cur(p);
+		qnode *s;
+		if (k->t == T_SEMI) {
+			p->i++;
+			continue;
+		}
+		if (k->t == T_EOF || (in_block && k->t == T_RBRACE))
+			break;
+		if (k->t == T_IF) {
+			if (!(s = p_if(p)))
+				goto fail;
+		} else if (k->t == T_RETURN) {
+			qnode *v;
+			s = mknode(p, N_RETURN, k);
+			p->i++;
+			if (!(v = p_assign(p)))
+				goto fail;
+			s->nkids = 1;
+			s->kids = arena(p->P, sizeof(qnode *));
+			s->kids[0] = v;
+			if (cur(p)->t != T_SEMI) {
+				perr(p, cur(p), "an operator or ';'");
+				goto fail;
+			}
+			p->i++;
+		} else {
+			if (!(s = p_assign(p)))
+				goto fail;
+			if (cur(p)->t != T_SEMI) {
+				perr(p, cur(p), s->kind == N_VAR && cur(p)->t == T_IDENT
+							 ? "an operator, '(' or ';'"
+							 : "an operator or ';'");
+				goto fail;
+			}
+			p->i++;
+		}
+		nvec_push(&st, s);
+	}
+	set_kids(p, blk, &st);
+	return blk;
+fail:
+	free(st.v);
+	return NULL;
+}
+
+static void prog_add_release(qprog *P, parser *p);
+
+qprog *q_parse(const char *src, size_t len, aw_query_error *err)
+{
+	lexer L;
+	parser p;
+	qprog *P = calloc(1, sizeof(*P));
+
+	if (!P)
+		abort();
+	memset(&L, 0, sizeof(L));
+	L.src = src;
+	L.len = len;
+	L.line = L.col = 1;
+	lex(&L);
+
+	memset(&p, 0, sizeof(p));
+	p.L = &L;
+	p.P = P;
+	p.err = err;
+	/* built-ins take the first slots, then TIMEINTERVAL and RETURN */
+	for (size_t i = 0; i < q_nbuiltins; i++)
+		q_prog_slot(P, q_builtins[i].name, strlen(q_builtins[i].name));
+	q_prog_slot(P, "TIMEINTERVAL", 12);
+	q_prog_slot(P, "RETURN", 6);
+
+	P->root = p_statements(&p, false);
+	if (P->root && cur(&p)->t != T_EOF) {
+		perr(&p, cur(&p), "a statement");
+		P->root = NULL;
+	}
+	prog_add_release(P, &p);
+	for (size_t i = 0; i < L.n; i++)
+		free(L.toks[i].s);
+	free(L.toks);
+	if (!P->root) {
+		q_prog_free(P);
+		return NULL;
+	}
+	return P;
+}
+
+static void prog_add_release(qprog *P, parser *p)
+{
+	P->strs = p->strs;
+	P->nstrs = p->nstrs;
+}

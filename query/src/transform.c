@@ -1,0 +1,666 @@
+/*
+ * Event transforms on compact event arrays (reference §8), step by step as the
+ * reference describes them. Work that depends only on an event's data (key lookups,
+ * value comparisons, URL parsing) is memoised per data index, so a year of events with a
+ * few thousand distinct data values costs a few thousand JSON lookups.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+/* ---- stable sorts ---------------------------------------------------------------------- */
+
+typedef int (*ev_cmp)(const qev *a, const qev *b);
+
+static int cmp_start(const qev *a, const qev *b)
+{
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+static int cmp_dur_desc(const qev *a, const qev *b)
+{
+	return a->dur > b->dur ? -1 : a->dur < b->dur;
+}
+
+static void merge_sort(qev *v, size_t n, ev_cmp cmp)
+{
+	qev *tmp, *src = v, *dst;
+
+	if (n < 2)
+		return;
+	/* insertion-sort runs of 16, then bottom-up merges */
+	for (size_t lo = 0; lo < n; lo += 16) {
+		size_t hi = lo + 16 < n ? lo + 16 : n;
+		for (size_t i = lo + 1; i < hi; i++) {
+			qev x = v[i];
+			size_t j = i;
+			while (j > lo && cmp(&v[j - 1], &x) > 0) {
+				v[j] = v[j - 1];
+				j--;
+			}
+			v[j] = x;
+		}
+	}
+	if (n <= 16)
+		return;
+	tmp = xmalloc(n * sizeof(qev));
+	dst = tmp;
+	for (size_t w = 16; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+			if (mid >= hi || cmp(&src[mid - 1], &src[mid]) <= 0) {
+				memcpy(dst + lo, src + lo, (hi - lo) * sizeof(qev));
+				continue;
+			}
+			while (i < mid && j < hi)
+				dst[k++] = cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		qev *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(qev));
+	free(tmp);
+}
+
+static void reverse(qev *v, size_t n)
+{
+	for (size_t i = 0, j = n ? n - 1 : 0; i < j; i++, j--) {
+		qev t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+}
+
+static void stable_sort(qev *v, size_t n, ev_cmp cmp)
+{
+	size_t i;
+
+	for (i = 1; i < n && cmp(&v[i - 1], &v[i]) <= 0; i++)
+		;
+	if (i >= n)
+		return;
+	/* Input in the opposite order (e.g. storage's newest-first): reverse, then restore the
+	 * original order inside runs of equal keys so the sort stays stable. */
+	for (i = 1; i < n && cmp(&v[i - 1], &v[i]) >= 0; i++)
+		;
+	if (i >= n) {
+		reverse(v, n);
+		for (size_t a = 0; a < n;) {
+			size_t b = a + 1;
+			while (b < n && cmp(&v[a], &v[b]) == 0)
+				b++;
+			reverse(v + a, b - a);
+			a = b;
+		}
+		return;
+	}
+	merge_sort(v, n, cmp);
+}
+
+static int cmp_tie(const qev *a, const qev *b)
+{
+	if (a->dur != b->dur)
+		return a->dur < b->dur ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+void qt_storage_order(qev *ev, size_t n)
+{
+	reverse(ev, n);
+	for (size_t a = 0; a < n;) {
+		size_t b = a + 1;
+		while (b < n && ev[b].start == ev[a].start)
+			b++;
+		if (b - a > 1)
+			merge_sort(ev + a, b - a, cmp_tie);
+		a = b;
+	}
+}
+
+void qt_sort_by_timestamp(qev *ev, size_t n)
+{
+	stable_sort(ev, n, cmp_start);
+}
+
+void qt_sort_by_duration(qev *ev, size_t n)
+{
+	stable_sort(ev, n, cmp_dur_desc);
+}
+
+/* ---- flood (§8.1) -------------------------------------------------------------------------- */
+
+size_t qt_flood(qdata *T, qev *ev, size_t n, aw_ns pulsetime)
+{
+	size_t out = 0, i = 0;
+	aw_ns gap_prev = 0;
+	bool have_gap = false;
+
+	qt_sort_by_timestamp(ev, n);
+	while (i < n) {
+		qev cur = ev[i++];
+		if (have_gap) {
+			aw_ns h = gap_prev / 2;
+			cur.start = aw_ns_sub_sat(cur.start, h);
+			cur.dur = aw_ns_add_sat(cur.dur, h);
+			have_gap = false;
+		}
+		while (i < n) {
+			const qev *e2 = &ev[i];
+			aw_ns end = qev_end(&cur), gap = aw_ns_sub_sat(e2->start, end);
+			if (gap < pulsetime && qd_eq(T, cur.data, e2->data)) {
+				/* merge: start = min, end = max; re-check against the next event */
+				aw_ns s = cur.start < e2->start ? cur.start : e2->start;
+				aw_ns e2end = qev_end(e2), nend = end > e2end ? end : e2end;
+				cur.start = s;
+				cur.dur = aw_ns_sub_sat(nend, s);
+				i++;
+				continue;
+			}
+			if (gap >= 0 && gap < pulsetime) {
+				/* different data: meet in the middle */
+				cur.dur = aw_ns_add_sat(cur.dur, gap / 2);
+				gap_prev = gap;
+				have_gap = true;
+			}
+			break;
+		}
+		ev[out++] = cur;
+	}
+	return out;
+}
+
+static bool sorted_by_start(const qev *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (v[i - 1].start > v[i].start)
+			return false;
+	return true;
+}
+
+static qev *sorted_copy(const qev *v, size_t n)
+{
+	qev *c = xmalloc(n * sizeof(qev));
+
+	memcpy(c, v, n * sizeof(qev));
+	qt_sort_by_timestamp(c, n);
+	return c;
+}
+
+/* ---- filter_period_intersect (§8.2) -------------------------------------------------------- */
+
+qev *qt_filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout)
+{
+	qev *a, *f, *res;
+	size_t i = 0, j = 0, m = 0, cap;
+	qev cur;
+
+	*nout = 0;
+	if (!n || !fn)
+		return xmalloc(1);
+	/* sort copies only when the inputs are not already in time order (they usually are) */
+	a = sorted_by_start(ev, n) ? (qev *)ev : sorted_copy(ev, n);
+	f = sorted_by_start(fv, fn) ? (qev *)fv : sorted_copy(fv, fn);
+	cap = n + 16;
+	res = xmalloc(cap * sizeof(qev));
+	cur = a[0];
+	while (i < n && j < fn) {
+		aw_ns es = cur.start, ee = qev_end(&cur), fs = f[j].start, fe = qev_end(&f[j]);
+		if (cur.dur <= 0 || ee <= fs) {
+			if (++i < n)
+				cur = a[i];
+			continue;
+		}
+		if (es >= fe) {
+			j++;
+			continue;
+		}
+		{
+			aw_ns ps = es > fs ? es : fs, pe = ee < fe ? ee : fe;
+			if (m == cap) {
+				cap *= 2;
+				res = realloc(res, cap * sizeof(qev));
+				if (!res)
+					abort();
+			}
+			res[m] = cur;
+			res[m].start = ps;
+			res[m].dur = pe - ps;
+			m++;
+			cur.start = pe;
+			cur.dur = ee - pe;
+		}
+	}
+	if (a != ev)
+		free(a);
+	if (f != fv)
+		free(f);
+	*nout = m;
+	{
+		qev *shrunk = realloc(res, (m ? m : 1) * sizeof(qev));
+		return shrunk ? shrunk : res;
+	}
+}
+
+/* ---- period_union (§8.3) ------------------------------------------------------------------- */
+
+qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
+{
+	size_t n = na + nb, m = 0;
+	qev *all = xmalloc(n * sizeof(qev));
+	uint32_t empty;
+
+	if (na)
+		memcpy(all, a, na * sizeof(qev));
+	if (nb)
+		memcpy(all + na, b, nb * sizeof(qev));
+	qt_sort_by_timestamp(all, n);
+	for (size_t i = 0; i < n; i++) {
+		if (m) {
+			qev *last = &all[m - 1];
+			aw_ns lend = qev_end(last), eend = qev_end(&all[i]);
+			if (all[i].start <= lend) {
+				/* overlaps or touches: extend the last interval */
+				last->dur = aw_ns_sub_sat(eend > lend ? eend : lend, last->start);
+				continue;
+			}
+		}
+		all[m++] = all[i];
+	}
+	if (m) {
+		empty = qd_intern(T, "{}", 2);
+		for (size_t i = 0; i < m; i++)
+			all[i].data = empty;
+	}
+	*nout = m;
+	return all;
+}
+
+/* ---- union_no_overlap (§8.4) --------------------------------------------------------------- */
+
+static bool intersects(const qev *x, const qev *y)
+{
+	return x->start < qev_end(y) && y->start < qev_end(x);
+}
+
+/* split e at t when e.start < t < e.end: both pieces are new events (id null) */
+static bool split_at(const qev *e, aw_ns t, qev *p1, qev *p2)
+{
+	aw_ns end = qev_end(e);
+
+	if (e->start < t && t < end) {
+		*p1 = *e;
+		p1->id = QID_NULL;
+		p1->dur = t - e->start;
+		*p2 = *e;
+		p2->id = QID_NULL;
+		p2->start = t;
+		p2->dur = end - t;
+		return true;
+	}
+	return false;
+}
+
+qev *qt_union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
+{
+	size_t cap = na + 2 * nb + 4, m = 0, i = 0, j = 0;
+	qev *res = xmalloc(cap * sizeof(qev)), head;
+	bool have = false;
+
+#define EMIT(x)                                                                  \
+	do {                                                                     \
+		if (m == cap) {                                                  \
+			cap *= 2;                                                \
+			res = realloc(res, cap * sizeof(qev));                   \
+			if (!res)                                                \
+				abort();                                         \
+		}                                                                \
+		res[m++] = (x);                                                  \
+	} while (0)
+
+	if (j < nb) {
+		head = b[j++];
+		have = true;
+	}
+	while (i < na && have) {
+		const qev *e1 = &a[i];
+		if (intersects(e1, &head)) {
+			qev p1, p2;
+			if (e1->start <= head.start) {
+				EMIT(*e1);
+				i++;
+				if (split_at(&head, qev_end(e1), &p1, &p2)) {
+					head = p2;
+				} else if (j < nb) {
+					head = b[j++];
+				} else {
+					have = false;
+				}
+			} else {
+				if (split_at(&head, e1->start, &p1, &p2)) {
+					EMIT(p1);
+					head = p2;
+				} else {
+					EMIT(head);
+					if (j < nb)
+						head = b[j++];
+					else
+						have = false;
+				}
+			}
+		} else if (e1->start <= head.start) {
+			EMIT(*e1);
+			i++;
+		} else {
+			EMIT(head);
+			if (j < nb)
+				head = b[j++];
+			else
+				have = false;
+		}
+	}
+	while (i < na)
+		EMIT(a[i++]);
+	if (have)
+		EMIT(head);
+	while (j < nb)
+		EMIT(b[j++]);
+#undef EMIT
+	*nout = m;
+	return res;
+}
+
+/* ---- group keys (merge_events_by_keys) ------------------------------------------------------- */
+
+typedef struct keymap {
+	uint32_t *slot;   /* group index + 1 */
+	size_t cap, n;
+	char **keys;
+	size_t *lens;
+	uint64_t *hashes;
+} keymap;
+
+#define hash_bytes q_hash
+
+static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
+{
+	uint64_t h = hash_bytes(k, len);
+	size_t j;
+
+	if ((km->n + 1) * 2 >= km->cap) {
+		size_t nc = km->cap ? km->cap * 2 : 64;
+		uint32_t *ns = xcalloc(nc, sizeof(uint32_t));
+		for (size_t i = 0; i < km->cap; i++) {
+			if (!km->slot[i])
+				continue;
+			size_t q = (size_t)km->hashes[km->slot[i] - 1] & (nc - 1);
+			while (ns[q])
+				q = (q + 1) & (nc - 1);
+			ns[q] = km->slot[i];
+		}
+		free(km->slot);
+		km->slot = ns;
+		km->cap = nc;
+		km->keys = realloc(km->keys, nc * sizeof(char *));
+		km->lens = realloc(km->lens, nc * sizeof(size_t));
+		km->hashes = realloc(km->hashes, nc * sizeof(uint64_t));
+		if (!km->keys || !km->lens || !km->hashes)
+			abort();
+	}
+	for (j = (size_t)h & (km->cap - 1); km->slot[j]; j = (j + 1) & (km->cap - 1)) {
+		uint32_t g = km->slot[j] - 1;
+		if (km->hashes[g] == h && km->lens[g] == len && !memcmp(km->keys[g], k, len)) {
+			*created = false;
+			return g;
+		}
+	}
+	km->keys[km->n] = xmalloc(len + 1);
+	memcpy(km->keys[km->n], k, len);
+	km->lens[km->n] = len;
+	km->hashes[km->n] = h;
+	km->slot[j] = (uint32_t)km->n + 1;
+	*created = true;
+	return (uint32_t)km->n++;
+}
+
+static void keymap_free(keymap *km)
+{
+	for (size_t i = 0; i < km->n; i++)
+		free(km->keys[i]);
+	free(km->keys);
+	free(km->lens);
+	free(km->hashes);
+	free(km->slot);
+}
+
+qev *qt_merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
+		      const size_t *klens, size_t nkeys, size_t *nout)
+{
+	uint32_t *memo;  /* per data index: 0 unknown, 1 dropped, g+2 group */
+	qev *groups;
+	size_t ng = 0, cap = 64;
+	keymap km = {0};
+	aw_buf key = AW_BUF_INIT;
+
+	*nout = 0;
+	if (!nkeys || !n)
+		return xmalloc(1);
+	memo = xcalloc(T->n, sizeof(uint32_t));
+	groups = xmalloc(cap * sizeof(qev));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data, g;
+		bool fresh = false;
+		if (!memo[d]) {
+			bool created, ok = true;
+			aw_buf_reset(&key);
+			for (size_t k = 0; k < nkeys && ok; k++) {
+				qfv f;
+				if (!qd_field(T, d, keys[k], klens[k], &f)) {
+					ok = false;
+					break;
+				}
+				if (k)
+					aw_buf_putc(&key, '.');
+				aw_buf_append(&key, f.v, f.vlen);
+			}
+			if (!ok) {
+				memo[d] = 1;
+			} else {
+				g = keymap_get(&km, key.data ? key.data : "", key.len, &created);
+				memo[d] = g + 2;
+				if (created) {
+					/* the group's first event gives timestamp and the whole data */
+					if (g >= cap) {
+						cap *= 2;
+						groups = realloc(groups, cap * sizeof(qev));
+						if (!groups)
+							abort();
+					}
+					groups[g] = ev[i];
+					groups[g].id = QID_NULL;
+					fresh = true;
+				}
+			}
+		}
+		if (memo[d] == 1 || fresh)
+			continue;
+		g = memo[d] - 2;
+		groups[g].dur = aw_ns_add_sat(groups[g].dur, ev[i].dur);
+	}
+	ng = km.n;
+	free(memo);
+	keymap_free(&km);
+	aw_buf_free(&key);
+	*nout = ng;
+	return groups;
+}
+
+/* ---- chunk_events_by_key (§8.6) -------------------------------------------------------------- */
+
+qev *qt_chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t klen, size_t *nout)
+{
+	qev *res = xmalloc((n ? n : 1) * sizeof(qev));
+	size_t m = 0;
+	const char *lastv = NULL;
+	size_t lastl = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		qfv f;
+		const char *v;
+		if (!qd_field(T, ev[i].data, key, klen, &f))
+			continue;
+		v = f.v;
+		if (m && f.vlen == lastl && !memcmp(v, lastv, lastl)) {
+			res[m - 1].dur = aw_ns_add_sat(res[m - 1].dur, ev[i].dur);
+			continue;
+		}
+		res[m++] = ev[i];
+		lastv = v;
+		lastl = f.vlen;
+	}
+	*nout = m;
+	return res;
+}
+
+/* ---- filter_keyvals / exclude_keyvals ------------------------------------------------------------ */
+
+qev *qt_filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
+		       const char *const *vals, const size_t *vlens, size_t nvals, bool exclude,
+		       size_t *nout)
+{
+	uint8_t *memo = xcalloc(T->n, 1); /* 0 unknown, 1 keep, 2 drop */
+	qev *res = out ? out : xmalloc((n ? n : 1) * sizeof(qev));
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data;
+		if (!memo[d]) {
+			qfv f;
+			bool match = false;
+			if (qd_field(T, d, key, klen, &f))
+				for (size_t k = 0; k < nvals && !match; k++)
+					match = vlens[k] == f.vlen && !memcmp(vals[k], f.v, f.vlen);
+			memo[d] = (match != exclude) ? 1 : 2;
+		}
+		if (memo[d] == 1)
+			res[m++] = ev[i];
+	}
+	free(memo);
+	*nout = m;
+	return res;
+}
+
+/* ---- split_url_events (§8.8) -------------------------------------------------------------------- */
+
+typedef struct urlres {
+	bool ok;
+	size_t off[4], len[4]; /* JSON texts of $protocol, $domain, $path, $params in `texts` */
+} urlres;
+
+qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
+{
+	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
+	static const size_t klens[4] = {9, 7, 5, 7};
+	uint32_t *memo = xcalloc(T->n, sizeof(uint32_t)); /* new index + 1 */
+	size_t nmemo = T->n, ncap = 64;
+	qev *res = out ? out : xmalloc((n ? n : 1) * sizeof(qev));
+	aw_buf tmp = AW_BUF_INIT, texts = AW_BUF_INIT;
+	keymap urls = {0};          /* raw url text -> urlres index (each URL parsed once) */
+	urlres *ur = xmalloc(ncap * sizeof(urlres));
+	qurl u;
+
+	qurl_init(&u);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data;
+		res[i] = ev[i];
+		if (d >= nmemo)
+			continue;
+		if (!memo[d]) {
+			qfv f;
+			uint32_t nd = d;
+			if (qd_field(T, d, "url", 3, &f) && f.vtype == QJ_STR) {
+				bool created;
+				const char *raw = f.v;
+				uint32_t g = keymap_get(&urls, raw, f.vlen, &created);
+				if (created) {
+					size_t ul;
+					const char *us = qj_unescape(raw + 1, f.vlen - 2, f.vesc, &tmp, &ul);
+					if (g >= ncap) {
+						ncap *= 2;
+						ur = realloc(ur, ncap * sizeof(urlres));
+						if (!ur)
+							abort();
+					}
+					ur[g].ok = qurl_parse(&u, us, ul);
+					if (ur[g].ok) {
+						const char *dom = u.has_host ? u.host.data : u.scheme.data;
+						size_t doml = u.has_host ? u.host.len : u.scheme.len;
+						const aw_buf *parts[4] = {&u.scheme, NULL, &u.path, &u.query};
+						while (u.has_host && doml >= 4 && !memcmp(dom, "www.", 4)) {
+							dom += 4;
+							doml -= 4;
+						}
+						for (int k = 0; k < 4; k++) {
+							ur[g].off[k] = texts.len;
+							if (k == 1)
+								aw_buf_json_string(&texts, dom ? dom : "", doml);
+							else
+								aw_buf_json_string(&texts, parts[k]->data ? parts[k]->data : "",
+										   parts[k]->len);
+							ur[g].len[k] = texts.len - ur[g].off[k];
+						}
+					}
+				}
+				if (ur[g].ok) {
+					const char *vp[4];
+					bool same = true;
+					for (int k = 0; k < 4; k++) {
+						qfv x;
+						vp[k] = texts.data + ur[g].off[k];
+						if (!qd_field(T, d, keys[k], klens[k], &x) || x.vlen != ur[g].len[k] ||
+						    memcmp(x.v, vp[k], x.vlen))
+							same = false;
+					}
+					/* already split (e.g. split_url_events applied twice): same data */
+					if (!same)
+						nd = qd_with(T, d, 4, keys, klens, vp, ur[g].len);
+				}
+			}
+			memo[d] = nd + 1;
+		}
+		res[i].data = memo[d] - 1;
+	}
+	qurl_free(&u);
+	keymap_free(&urls);
+	free(ur);
+	aw_buf_free(&tmp);
+	aw_buf_free(&texts);
+	free(memo);
+	*nout = n;
+	return res;
+}

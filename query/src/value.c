@@ -1,0 +1,564 @@
+/*
+ * Query values: immutable, reference-counted strings, events, lists and dicts.
+ *
+ * A list is either compact (every element an event, kept as a qev array: what every
+ * transform produces and consumes) or generic (an array of values). Both behave the same
+ * in the language; conversion happens only when a generic list is passed where events
+ * are expected, or when a compact list is mixed with other values.
+ *
+ * Memory of the running query is accounted per thread so a hostile program (`a = a + a`
+ * repeated) fails with an error instead of exhausting the machine.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- accounting ------------------------------------------------------------------- */
+
+static _Thread_local size_t live_bytes;
+static _Thread_local bool over_budget;
+
+void q_acct_reset(void)
+{
+	live_bytes = 0;
+	over_budget = false;
+}
+
+void q_acct_release(size_t n)
+{
+	live_bytes -= n < live_bytes ? n : live_bytes;
+}
+
+bool q_over_budget(void)
+{
+	return over_budget;
+}
+
+bool q_budget_allows(size_t extra)
+{
+	return extra <= Q_MAX_LIVE_BYTES && live_bytes + extra <= Q_MAX_LIVE_BYTES;
+}
+
+void *q_alloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+
+	if (!p)
+		abort();
+	live_bytes += n;
+	if (live_bytes > Q_MAX_LIVE_BYTES)
+		over_budget = true;
+	return p;
+}
+
+void *q_realloc(void *p, size_t old, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		abort();
+	live_bytes += n - old;
+	if (live_bytes > Q_MAX_LIVE_BYTES)
+		over_budget = true;
+	return q;
+}
+
+void q_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	live_bytes -= n < live_bytes ? n : live_bytes;
+	free(p);
+}
+
+/* ---- construction ------------------------------------------------------------------ */
+
+qv qv_str(const char *s, size_t len)
+{
+	qstr *o = q_alloc(sizeof(qstr) + len + 1);
+
+	o->h.refs = 1;
+	o->h.kind = QV_STR;
+	o->h.depth = 1;
+	o->len = len;
+	if (len && s)
+		memcpy(o->s, s, len);
+	o->s[len] = '\0';
+	return qv_obj(&o->h);
+}
+
+qv qv_event(const qev *e)
+{
+	qevo *o = q_alloc(sizeof(qevo));
+
+	o->h.refs = 1;
+	o->h.kind = QV_EVENT;
+	o->h.depth = 1;
+	o->ev = *e;
+	return qv_obj(&o->h);
+}
+
+qlist *ql_new_ev(size_t n)
+{
+	qlist *l = q_alloc(sizeof(qlist));
+
+	l->h.refs = 1;
+	l->h.kind = QV_LIST;
+	l->h.depth = 2;
+	l->isev = true;
+	l->n = n;
+	l->ev = n ? q_alloc(n * sizeof(qev)) : NULL;
+	return l;
+}
+
+qlist *ql_new_items(size_t n)
+{
+	qlist *l = q_alloc(sizeof(qlist));
+
+	l->h.refs = 1;
+	l->h.kind = QV_LIST;
+	l->h.depth = 1;
+	l->isev = false;
+	l->n = n;
+	l->it = n ? q_alloc(n * sizeof(qv)) : NULL;
+	return l;
+}
+
+static void absorb(qobj *parent, qv v)
+{
+	if (v.k == QV_NUM && isnan(v.u.n))
+		parent->uneq = 1;
+	else if (v.k == QV_FUNC)
+		parent->uneq = 1;
+	else if (qv_isobj(v)) {
+		if (v.u.o->uneq)
+			parent->uneq = 1;
+		if (v.u.o->depth + 1 > parent->depth)
+			parent->depth = (uint16_t)(v.u.o->depth + 1 > 60000 ? 60000 : v.u.o->depth + 1);
+	}
+	if (parent->depth < 2)
+		parent->depth = 2;
+}
+
+void ql_set_item(qlist *l, size_t i, qv v)
+{
+	l->it[i] = v;
+	absorb(&l->h, v);
+}
+
+void ql_shrink_ev(qlist *l, size_t n)
+{
+	if (n < l->n) {
+		live_bytes -= (l->n - n) * sizeof(qev) < live_bytes ? (l->n - n) * sizeof(qev) : live_bytes;
+		l->n = n;
+	}
+}
+
+qdict *qdict_new(size_t cap)
+{
+	qdict *d = q_alloc(sizeof(qdict));
+
+	d->h.refs = 1;
+	d->h.kind = QV_DICT;
+	d->h.depth = 1;
+	d->cap = cap;
+	if (cap) {
+		d->keys = q_alloc(cap * sizeof(qstr *));
+		d->vals = q_alloc(cap * sizeof(qv));
+	}
+	return d;
+}
+
+void qdict_put(qdict *d, qstr *key, qv v)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->keys[i]->len == key->len && !memcmp(d->keys[i]->s, key->s, key->len)) {
+			qv_unref(qv_obj(&key->h));
+			qv_unref(d->vals[i]);
+			d->vals[i] = v;
+			return;
+		}
+	d->keys[d->n] = key;
+	d->vals[d->n++] = v;
+}
+
+qv *qdict_get(qdict *d, const char *key, size_t len)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->keys[i]->len == len && !memcmp(d->keys[i]->s, key, len))
+			return &d->vals[i];
+	return NULL;
+}
+
+void qdict_finish(qdict *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		absorb(&d->h, d->vals[i]);
+}
+
+void qv_unref(qv v)
+{
+	qobj *o;
+
+	if (!qv_isobj(v))
+		return;
+	o = v.u.o;
+	if (--o->refs)
+		return;
+	switch (o->kind) {
+	case QV_STR:
+		q_free(o, sizeof(qstr) + ((qstr *)o)->len + 1);
+		break;
+	case QV_EVENT:
+		q_free(o, sizeof(qevo));
+		break;
+	case QV_LIST: {
+		qlist *l = (qlist *)o;
+		if (l->isev) {
+			q_free(l->ev, l->n * sizeof(qev));
+		} else {
+			for (size_t i = 0; i < l->n; i++)
+				qv_unref(l->it[i]);
+			q_free(l->it, l->n * sizeof(qv));
+		}
+		q_free(l, sizeof(qlist));
+		break;
+	}
+	case QV_DICT: {
+		qdict *d = (qdict *)o;
+		for (size_t i = 0; i < d->n; i++) {
+			qv_unref(qv_obj(&d->keys[i]->h));
+			qv_unref(d->vals[i]);
+		}
+		q_free(d->keys, d->cap * sizeof(qstr *));
+		q_free(d->vals, d->cap * sizeof(qv));
+		q_free(d, sizeof(qdict));
+		break;
+	}
+	}
+}
+
+qv ql_get(qlist *l, size_t i)
+{
+	if (l->isev)
+		return qv_event(&l->ev[i]);
+	return qv_ref(l->it[i]);
+}
+
+const char *qv_kind_name(int k)
+{
+	static const char *const names[] = {"None", "Bool", "Number", "String", "Event", "List", "Dict", "Function"};
+	return k >= 0 && k <= QV_FUNC ? names[k] : "?";
+}
+
+/* ---- equality ------------------------------------------------------------------------- */
+
+static bool ev_equal(qrun *R, const qev *a, const qev *b)
+{
+	return a->start == b->start && a->dur == b->dur && qd_eq(R->T, a->data, b->data);
+}
+
+static bool item_ev(qlist *l, size_t i, const qev **out)
+{
+	if (l->isev) {
+		*out = &l->ev[i];
+		return true;
+	}
+	if (l->it[i].k == QV_EVENT) {
+		*out = &QEVO(l->it[i])->ev;
+		return true;
+	}
+	return false;
+}
+
+bool qv_equal(qrun *R, qv a, qv b)
+{
+	if (a.k != b.k)
+		return false;
+	if (R && !q_work(R, 1))
+		return false;
+	switch (a.k) {
+	case QV_NONE:
+		return true;
+	case QV_BOOL:
+		return a.u.b == b.u.b;
+	case QV_NUM:
+		return a.u.n == b.u.n;
+	case QV_FUNC:
+		return false;
+	case QV_STR:
+		return QSTR(a)->len == QSTR(b)->len && !memcmp(QSTR(a)->s, QSTR(b)->s, QSTR(a)->len);
+	case QV_EVENT:
+		return ev_equal(R, &QEVO(a)->ev, &QEVO(b)->ev);
+	default:
+		break;
+	}
+	if (a.u.o == b.u.o && !a.u.o->uneq)
+		return true;
+	if (a.k == QV_LIST) {
+		qlist *x = QLIST(a), *y = QLIST(b);
+		if (x->n != y->n)
+			return false;
+		if (x->isev || y->isev) {
+			for (size_t i = 0; i < x->n; i++) {
+				const qev *ea, *eb;
+				if (!item_ev(x, i, &ea) || !item_ev(y, i, &eb))
+					return false;
+				if (R && !q_work(R, 1))
+					return false;
+				if (!ev_equal(R, ea, eb))
+					return false;
+			}
+			return true;
+		}
+		for (size_t i = 0; i < x->n; i++)
+			if (!qv_equal(R, x->it[i], y->it[i]))
+				return false;
+		return true;
+	}
+	{
+		qdict *x = QDICT(a), *y = QDICT(b);
+		if (x->n != y->n)
+			return false;
+		for (size_t i = 0; i < x->n; i++) {
+			qv *o = qdict_get(y, x->keys[i]->s, x->keys[i]->len);
+			if (!o || !qv_equal(R, x->vals[i], *o))
+				return false;
+		}
+		return true;
+	}
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+size_t q_fmt_secs(char *buf, aw_ns ns)
+{
+	/* Fast path: for 1e-5 s <= |s| < 1e6 s the exact decimal ns/1e9 (at most 9 decimals)
+	 * is the shortest text that reads back as the double ns/1e9, because neighbouring
+	 * doubles are closer together than 1e-9. That is what ryu prints. */
+	if ((ns >= 10000 && ns < 1000000000000000LL) || (ns <= -10000 && ns > -1000000000000000LL)) {
+		uint64_t a = ns < 0 ? (uint64_t)(-ns) : (uint64_t)ns;
+		uint64_t ip = a / 1000000000u, fp = a % 1000000000u;
+		char frac[10];
+		int nd = 9;
+		size_t n;
+		for (int i = 8; i >= 0; i--) {
+			frac[i] = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		while (nd > 1 && frac[nd - 1] == '0')
+			nd--;
+		n = (size_t)sprintf(buf, "%s%llu.", ns < 0 ? "-" : "", (unsigned long long)ip);
+		memcpy(buf + n, frac, (size_t)nd);
+		n += (size_t)nd;
+		buf[n] = '\0';
+		return n;
+	}
+	return aw_float_format(buf, aw_duration_to_seconds(ns));
+}
+
+/* serde_json's float form; integral values take a fast path (aw_float_format is exact
+ * but slow) */
+static size_t fmt_num(char *buf, double v)
+{
+	if (v == v && v != 0 && fabs(v) < 1e15 && v == (double)(long long)v)
+		return (size_t)sprintf(buf, "%lld.0", (long long)v);
+	return aw_float_format(buf, v);
+}
+
+static void ev_json(qrun *R, aw_buf *out, const qev *e)
+{
+	char tmp[AW_TIME_BUFSZ > AW_FLOAT_BUFSZ ? AW_TIME_BUFSZ : AW_FLOAT_BUFSZ];
+	size_t len;
+	const char *data = qd_text(R->T, e->data, &len);
+
+	aw_buf_append(out, "{\"data\":", 8);
+	aw_buf_append(out, data, len);
+	aw_buf_append(out, ",\"duration\":", 12);
+	aw_buf_append(out, tmp, q_fmt_secs(tmp, e->dur));
+	if (e->id == QID_NULL)
+		aw_buf_append(out, ",\"id\":null", 10);
+	else
+		aw_buf_printf(out, ",\"id\":%lld", (long long)e->id);
+	aw_buf_append(out, ",\"timestamp\":\"", 14);
+	aw_buf_append(out, tmp, aw_time_format(tmp, e->start));
+	aw_buf_append(out, "\"}", 2);
+}
+
+static int key_cmp(const qstr *a, const qstr *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->s, b->s, n);
+
+	if (c)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static bool out_ok(qrun *R, aw_buf *out)
+{
+	if (out->len > Q_MAX_OUTPUT_BYTES) {
+		qerr(R, NULL, 400, "ResourceLimit", "the result is larger than %u MiB",
+		     (unsigned)(Q_MAX_OUTPUT_BYTES >> 20));
+		return false;
+	}
+	return true;
+}
+
+bool qv_to_json(qrun *R, aw_buf *out, qv v)
+{
+	char tmp[AW_FLOAT_BUFSZ];
+
+	if (!q_work(R, 1))
+		return false;
+	switch (v.k) {
+	case QV_NONE:
+		aw_buf_append(out, "[]", 2);
+		return true;
+	case QV_BOOL:
+		aw_buf_puts(out, v.u.b ? "true" : "false");
+		return true;
+	case QV_NUM:
+		aw_buf_append(out, tmp, fmt_num(tmp, v.u.n));
+		return true;
+	case QV_STR:
+		aw_buf_json_string(out, QSTR(v)->s, QSTR(v)->len);
+		return out_ok(R, out);
+	case QV_EVENT:
+		ev_json(R, out, &QEVO(v)->ev);
+		return out_ok(R, out);
+	case QV_FUNC:
+		qerr(R, NULL, 400, "InvalidType", "a function (%s) cannot be part of the result",
+		     q_builtins[v.u.fn].name);
+		return false;
+	case QV_LIST: {
+		qlist *l = QLIST(v);
+		aw_buf_putc(out, '[');
+		for (size_t i = 0; i < l->n; i++) {
+			if (i)
+				aw_buf_putc(out, ',');
+			if (l->isev) {
+				ev_json(R, out, &l->ev[i]);
+				if ((i & 1023) == 1023 && (!out_ok(R, out) || !q_work(R, 1024)))
+					return false;
+			} else if (!qv_to_json(R, out, l->it[i])) {
+				return false;
+			}
+		}
+		aw_buf_putc(out, ']');
+		return out_ok(R, out);
+	}
+	case QV_DICT: {
+		qdict *d = QDICT(v);
+		size_t *ord = malloc((d->n ? d->n : 1) * sizeof(size_t));
+		if (!ord)
+			abort();
+		for (size_t i = 0; i < d->n; i++)
+			ord[i] = i;
+		for (size_t i = 1; i < d->n; i++) /* insertion sort: dicts are small */
+			for (size_t j = i; j > 0 && key_cmp(d->keys[ord[j - 1]], d->keys[ord[j]]) > 0; j--) {
+				size_t t = ord[j];
+				ord[j] = ord[j - 1];
+				ord[j - 1] = t;
+			}
+		aw_buf_putc(out, '{');
+		for (size_t i = 0; i < d->n; i++) {
+			if (i)
+				aw_buf_putc(out, ',');
+			aw_buf_json_string(out, d->keys[ord[i]]->s, d->keys[ord[i]]->len);
+			aw_buf_putc(out, ':');
+			if (!qv_to_json(R, out, d->vals[ord[i]])) {
+				free(ord);
+				return false;
+			}
+		}
+		free(ord);
+		aw_buf_putc(out, '}');
+		return out_ok(R, out);
+	}
+	}
+	return true;
+}
+
+/* ---- debug rendering (error messages) -------------------------------------------------- */
+
+static void dbg(qrun *R, aw_buf *out, qv v, size_t maxlen)
+{
+	char tmp[AW_TIME_BUFSZ];
+
+	if (out->len > maxlen)
+		return;
+	switch (v.k) {
+	case QV_NONE:
+		aw_buf_puts(out, "None()");
+		break;
+	case QV_BOOL:
+		aw_buf_puts(out, v.u.b ? "Bool(true)" : "Bool(false)");
+		break;
+	case QV_NUM:
+		if (v.u.n == floor(v.u.n) && fabs(v.u.n) < 1e15)
+			aw_buf_printf(out, "Number(%.0f)", v.u.n);
+		else
+			aw_buf_printf(out, "Number(%.17g)", v.u.n);
+		break;
+	case QV_STR:
+		aw_buf_puts(out, "String(");
+		aw_buf_append(out, QSTR(v)->s, QSTR(v)->len > maxlen ? maxlen : QSTR(v)->len);
+		aw_buf_putc(out, ')');
+		break;
+	case QV_EVENT:
+		aw_time_format(tmp, QEVO(v)->ev.start);
+		aw_buf_printf(out, "Event(%s)", tmp);
+		break;
+	case QV_FUNC:
+		aw_buf_printf(out, "Function(%s)", q_builtins[v.u.fn].name);
+		break;
+	case QV_LIST: {
+		qlist *l = QLIST(v);
+		aw_buf_puts(out, "List([");
+		for (size_t i = 0; i < l->n && out->len <= maxlen; i++) {
+			if (i)
+				aw_buf_puts(out, ", ");
+			if (l->isev) {
+				aw_time_format(tmp, l->ev[i].start);
+				aw_buf_printf(out, "Event(%s)", tmp);
+			} else {
+				dbg(R, out, l->it[i], maxlen);
+			}
+		}
+		aw_buf_puts(out, "])");
+		break;
+	}
+	case QV_DICT: {
+		qdict *d = QDICT(v);
+		aw_buf_puts(out, "Dict({");
+		for (size_t i = 0; i < d->n && out->len <= maxlen; i++) {
+			if (i)
+				aw_buf_puts(out, ", ");
+			aw_buf_json_string(out, d->keys[i]->s, d->keys[i]->len);
+			aw_buf_puts(out, ": ");
+			dbg(R, out, d->vals[i], maxlen);
+		}
+		aw_buf_puts(out, "})");
+		break;
+	}
+	}
+}
+
+void qv_debug(qrun *R, aw_buf *out, qv v, size_t maxlen)
+{
+	size_t start = out->len;
+
+	dbg(R, out, v, start + maxlen);
+	if (out->len > start + maxlen) {
+		size_t cut = start + maxlen;
+		while (cut > start && ((unsigned char)out->data[cut] & 0xC0) == 0x80)
+			cut--;
+		out->len = cut;
+		out->data[cut] = '\0';
+		aw_buf_puts(out, "...");
+	}
+}

@@ -1,0 +1,9 @@
+events = flood(query_bucket(find_bucket("w")));
+not_afk = flood(query_bucket("a"));
+not_afk = filter_keyvals(not_afk, "status", ["not-afk"]);
+web = split_url_events(filter_period_intersect(flood(query_bucket("b")), filter_keyvals(events, "app", ["Firefox"])));
+not_afk = period_union(not_afk, filter_keyvals(web, "audible", [true]));
+events = filter_period_intersect(events, not_afk);
+events = categorize(events, [[["Work"], {"type": "regex", "regex": "GitHub|code"}], [["Work", "X"], {"type": "regex", "regex": "(?i)face", "ignore_case": true}]]);
+events = tag(events, [["t", {"type": "regex", "regex": "a+b$", "select_keys": ["title"]}], ["n", {"type": "none"}]]);
+RETURN = {"apps": sort_by_duration(merge_events_by_keys(events, ["app"])), "cats": merge_events_by_keys(events, ["$category"]), "dur": sum_durations(events), "web": limit_events(sort_by_duration(merge_events_by_keys(web, ["$domain"])), 10)};
