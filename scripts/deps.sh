@@ -3,8 +3,9 @@
 # usage: scripts/deps.sh build|test   (test = build + test tools)
 set -e
 BUILD="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libsqlite3-dev
-libpcre2-dev libsodium-dev libgit2-dev libcurl4-openssl-dev libzstd-dev"
-TEST="libcmocka-dev python3 python3-pytest wrk curl clang git"
+libpcre2-dev libsodium-dev libgit2-dev libcurl4-openssl-dev libzstd-dev libxcb1-dev
+libxcb-screensaver0-dev"
+TEST="libcmocka-dev python3 python3-pytest wrk curl clang git xvfb xdotool chromium"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""
@@ -12,7 +13,7 @@ for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 # npm builds the web UI and vendors the API explorer; any Node.js >= 18 with npm will do
-command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+{ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "awnode: missing packages:$missing; run this as root (or: sudo apt-get install$missing)" >&2

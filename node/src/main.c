@@ -14,6 +14,9 @@
 #include "server.h"
 #include "sync_service.h"
 #include "aw/sync.h"
+#ifdef AW_HAVE_SUPERVISOR
+#include "aw/supervisor.h"
+#endif
 #ifdef AW_HAVE_QUERY
 #include "aw/query.h"
 #endif
@@ -27,6 +30,9 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  serve      run the node (REST API, query API, web UI)\n"
+#ifdef AW_HAVE_SUPERVISOR
+		"  start      run the node and the default watchers, supervised\n"
+#endif
 		"  redact     apply a privacy rule to stored events\n"
 		"  export     write an export document of one or all buckets\n"
 		"  import     import an export document, or ActivityWatch's database\n"
@@ -103,6 +109,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
+#ifdef AW_HAVE_SUPERVISOR
+	if (!strcmp(argv[1], "start"))
+		return aw_supervisor_main(argc - 1, argv + 1);
+#endif
 	if (!strcmp(argv[1], "redact"))
 		return cmd_redact(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "export"))

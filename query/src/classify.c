@@ -27,6 +27,7 @@ struct qre {
 	char *pat;      /* full pattern (with "(?i)" prefix when ignoring case) */
 	size_t len;
 	pcre2_code *code;
+	bool jit;       /* JIT-compiled: matched with pcre2_jit_match */
 	unsigned refs;  /* runs holding it */
 	qre *prev, *next;
 };
@@ -118,10 +119,10 @@ qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
 		free(full);
 		return NULL;
 	}
-	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter on failure */
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
+	r->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0; /* else the interpreter */
 	r->pat = full;
 	r->len = flen;
 	r->code = code;
@@ -190,10 +191,46 @@ void q_regex_release_all(qrun *R)
 	R->mdata = R->mctx = R->jstack = NULL;
 }
 
-int q_regex_match(qrun *R, qre *re, const char *s, size_t len)
+bool q_utf8_valid(const char *str, size_t n)
 {
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, R->mdata, R->mctx);
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
 
+	while (i < n) {
+		if (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (!(w & 0x8080808080808080ULL)) {
+				i += 8;
+				continue;
+			}
+		}
+		if (s[i] < 0x80) {
+			i++;
+		} else if ((s[i] & 0xE0) == 0xC0) {
+			if (s[i] < 0xC2 || i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
+				return false;
+			i += 2;
+		} else if ((s[i] & 0xF0) == 0xE0) {
+			if (i + 2 >= n || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 ||
+			    (s[i] == 0xE0 && s[i + 1] < 0xA0) || (s[i] == 0xED && s[i + 1] >= 0xA0))
+				return false;
+			i += 3;
+		} else if ((s[i] & 0xF8) == 0xF0 && s[i] <= 0xF4) {
+			if (i + 3 >= n || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 ||
+			    (s[i + 3] & 0xC0) != 0x80 || (s[i] == 0xF0 && s[i + 1] < 0x90) ||
+			    (s[i] == 0xF4 && s[i + 1] >= 0x90))
+				return false;
+			i += 4;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int match_result(qrun *R, qre *re, int rc)
+{
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -207,7 +244,21 @@ int q_regex_match(qrun *R, qre *re, const char *s, size_t len)
 			return -1;
 		}
 	}
-	return 0; /* runtime errors count as no match, like the reference */
+	return 0; /* runtime errors (e.g. invalid UTF-8) count as no match, like the reference */
+}
+
+int q_regex_match_valid(qrun *R, qre *re, const char *s, size_t len)
+{
+	if (re->jit)
+		return match_result(R, re, pcre2_jit_match(re->code, (PCRE2_SPTR)s, len, 0, 0, R->mdata, R->mctx));
+	return match_result(R, re, pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, R->mdata, R->mctx));
+}
+
+int q_regex_match(qrun *R, qre *re, const char *s, size_t len)
+{
+	if (!q_utf8_valid(s, len))
+		return 0; /* like a matching error in the reference: no match */
+	return q_regex_match_valid(R, re, s, len);
 }
 
 bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global, aw_buf *out)
@@ -326,7 +377,7 @@ typedef struct smemo {
 	size_t cap, n, words;
 	const char **raw;  /* raw (escaped) string body, stable: points into data texts */
 	uint32_t *len;
-	uint8_t *esc;
+	uint8_t *esc;     /* bit 0: escaped; bit 1: validity known; bit 2: valid UTF-8 */
 	uint64_t *hash;
 	uint32_t *slot;    /* index + 1 */
 	uint64_t *bits;    /* per string: words "known" + words "match" */
@@ -406,8 +457,10 @@ static int smemo_match(qrun *R, smemo *m, size_t k, size_t r, qre *re)
 		return (match[w] & bit) != 0;
 	{
 		size_t sl;
-		const char *s = qj_unescape(m->raw[k], m->len[k], m->esc[k], &R->scratch, &sl);
-		rc = q_regex_match(R, re, s, sl);
+		const char *s = qj_unescape(m->raw[k], m->len[k], m->esc[k] & 1, &R->scratch, &sl);
+		if (!(m->esc[k] & 2))
+			m->esc[k] |= (uint8_t)(2 | (q_utf8_valid(s, sl) ? 4 : 0));
+		rc = m->esc[k] & 4 ? q_regex_match_valid(R, re, s, sl) : 0;
 	}
 	if (rc < 0)
 		return -1;

@@ -45,8 +45,8 @@ void qd_free(qdata *T)
 	free(T->sid_v);
 	free(T->tx);
 	free(T->fv);
-	aw_buf_free(&T->wbuf);
-	aw_buf_free(&T->wtmp);
+	if (T->urls)
+		T->urls_free(T->urls);
 	memset(T, 0, sizeof(*T));
 }
 

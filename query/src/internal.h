@@ -101,9 +101,10 @@ typedef struct qdata {
 	/* created text or overlay signature -> index+1 */
 	uint32_t *tx;
 	size_t tx_cap, tx_n;
-	aw_buf wbuf, wtmp; /* scratch */
 	qfv *fv;           /* scratch for qd_fields */
 	size_t pf_from;    /* entries before this index were considered for prefetching */
+	void *urls;        /* split_url_events' URL cache (transform.c) */
+	void (*urls_free)(void *);
 	size_t fv_cap;
 	int err;           /* sticky storage error (AW_E*) */
 	char errmsg[200];
@@ -227,7 +228,6 @@ bool qv_equal(qrun *R, qv a, qv b);
 bool qv_to_json(qrun *R, aw_buf *out, qv v);
 /* Short Rust-Debug-like rendering for error messages. */
 void qv_debug(qrun *R, aw_buf *out, qv v, size_t maxlen);
-const char *qv_kind_name(int k);
 
 /* Print seconds (from ns) exactly like serde_json prints ns/1e9 as f64. */
 size_t q_fmt_secs(char *buf, aw_ns ns);
@@ -344,8 +344,12 @@ qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout);
 /* Compile (or fetch from the process-wide cache) a regex; the run keeps a reference
  * until it ends. NULL with *msg set on a compile error. */
 qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg);
-/* 1 match, 0 no match (also for match-limit and other runtime errors). */
+/* 1 match, 0 no match (also for match-limit and other runtime errors, and invalid
+ * UTF-8), -1 when the run keeps hitting the backtracking limit (error set). */
 int q_regex_match(qrun *R, qre *re, const char *s, size_t len);
+/* Same for a subject already known to be valid UTF-8. */
+int q_regex_match_valid(qrun *R, qre *re, const char *s, size_t len);
+bool q_utf8_valid(const char *s, size_t n);
 /* Replace the first (or every) match of re in s by rep; returns new length in out. */
 bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global,
 		     aw_buf *out);

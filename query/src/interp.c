@@ -97,7 +97,8 @@ int qerr(qrun *R, const qnode *at, int status, const char *kind, const char *fmt
 
 int qerr_internal(qrun *R, const qnode *at, int code, const char *what)
 {
-	(void)code;
+	if (code == AW_ENOTFOUND)
+		return qerr(R, at, 404, "BucketQueryError", "%s: %s", what, aw_error_last());
 	return qerr(R, at, 500, "InternalError", "%s: %s", what, aw_error_last());
 }
 
@@ -255,16 +256,13 @@ static double mono_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* AW_QUERY_TRACE=1 prints each built-in call's time and result size to stderr. */
+/* AW_QUERY_TRACE=1 prints each built-in call's time and result size to stderr (read
+ * once, in process_setup). */
+static int trace_on;
+
 static int trace_enabled(void)
 {
-	static int on = -1;
-
-	if (on < 0) {
-		const char *e = getenv("AW_QUERY_TRACE");
-		on = e && *e && strcmp(e, "0");
-	}
-	return on;
+	return trace_on;
 }
 
 static int call(qrun *R, const qnode *n, qv *out, int move_arg)
@@ -486,8 +484,11 @@ int aw_query_check(const char *program, size_t program_len, aw_query_error *err)
  * which they come from (per-thread) heaps that are not given back: the process keeps
  * the peak of every worker thread. A fixed threshold keeps big arrays in mmap so memory
  * returns to the system as soon as a query drops them. */
-static void malloc_setup(void)
+static void process_setup(void)
 {
+	const char *e = getenv("AW_QUERY_TRACE");
+
+	trace_on = e && *e && strcmp(e, "0");
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 }
 
@@ -503,7 +504,7 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	pthread_once(&once, malloc_setup);
+	pthread_once(&once, process_setup);
 	*out = NULL;
 	*out_len = 0;
 	memset(err, 0, sizeof(*err));

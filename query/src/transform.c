@@ -582,19 +582,83 @@ typedef struct urlres {
 	size_t off[4], len[4]; /* JSON texts of $protocol, $domain, $path, $params in `texts` */
 } urlres;
 
+/* Parsed URLs of a run, by raw JSON text of the url value: each URL is parsed once per
+ * run however many data values and split_url_events calls carry it. */
+typedef struct urlcache {
+	keymap map;
+	urlres *res;
+	size_t cap;
+	aw_buf texts, tmp;
+	qurl u;
+} urlcache;
+
+static void urlcache_free(void *p)
+{
+	urlcache *c = p;
+
+	keymap_free(&c->map);
+	free(c->res);
+	aw_buf_free(&c->texts);
+	aw_buf_free(&c->tmp);
+	qurl_free(&c->u);
+	free(c);
+}
+
+static const urlres *url_lookup(qdata *T, const qfv *f)
+{
+	urlcache *c = T->urls;
+	bool created;
+	uint32_t g;
+
+	if (!c) {
+		c = xcalloc(1, sizeof(*c));
+		qurl_init(&c->u);
+		T->urls = c;
+		T->urls_free = urlcache_free;
+	}
+	g = keymap_get(&c->map, f->v, f->vlen, &created);
+	if (created) {
+		urlres *r;
+		size_t ul;
+		const char *us = qj_unescape(f->v + 1, f->vlen - 2, f->vesc, &c->tmp, &ul);
+		if (g >= c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 64;
+			c->res = realloc(c->res, c->cap * sizeof(urlres));
+			if (!c->res)
+				abort();
+		}
+		r = &c->res[g];
+		r->ok = qurl_parse(&c->u, us, ul);
+		if (r->ok) {
+			qurl *u = &c->u;
+			const char *dom = u->has_host ? u->host.data : u->scheme.data;
+			size_t doml = u->has_host ? u->host.len : u->scheme.len;
+			const aw_buf *parts[4] = {&u->scheme, NULL, &u->path, &u->query};
+			while (u->has_host && doml >= 4 && !memcmp(dom, "www.", 4)) {
+				dom += 4;
+				doml -= 4;
+			}
+			for (int k = 0; k < 4; k++) {
+				r->off[k] = c->texts.len;
+				if (k == 1)
+					aw_buf_json_string(&c->texts, dom ? dom : "", doml);
+				else
+					aw_buf_json_string(&c->texts, parts[k]->data ? parts[k]->data : "", parts[k]->len);
+				r->len[k] = c->texts.len - r->off[k];
+			}
+		}
+	}
+	return &c->res[g];
+}
+
 qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
 {
 	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
 	static const size_t klens[4] = {9, 7, 5, 7};
 	uint32_t *memo = xcalloc(T->n, sizeof(uint32_t)); /* new index + 1 */
-	size_t nmemo = T->n, ncap = 64;
+	size_t nmemo = T->n;
 	qev *res = out ? out : xmalloc((n ? n : 1) * sizeof(qev));
-	aw_buf tmp = AW_BUF_INIT, texts = AW_BUF_INIT;
-	keymap urls = {0};          /* raw url text -> urlres index (each URL parsed once) */
-	urlres *ur = xmalloc(ncap * sizeof(urlres));
-	qurl u;
 
-	qurl_init(&u);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
 		res[i] = ev[i];
@@ -604,62 +668,26 @@ qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
 			qfv f;
 			uint32_t nd = d;
 			if (qd_field(T, d, "url", 3, &f) && f.vtype == QJ_STR) {
-				bool created;
-				const char *raw = f.v;
-				uint32_t g = keymap_get(&urls, raw, f.vlen, &created);
-				if (created) {
-					size_t ul;
-					const char *us = qj_unescape(raw + 1, f.vlen - 2, f.vesc, &tmp, &ul);
-					if (g >= ncap) {
-						ncap *= 2;
-						ur = realloc(ur, ncap * sizeof(urlres));
-						if (!ur)
-							abort();
-					}
-					ur[g].ok = qurl_parse(&u, us, ul);
-					if (ur[g].ok) {
-						const char *dom = u.has_host ? u.host.data : u.scheme.data;
-						size_t doml = u.has_host ? u.host.len : u.scheme.len;
-						const aw_buf *parts[4] = {&u.scheme, NULL, &u.path, &u.query};
-						while (u.has_host && doml >= 4 && !memcmp(dom, "www.", 4)) {
-							dom += 4;
-							doml -= 4;
-						}
-						for (int k = 0; k < 4; k++) {
-							ur[g].off[k] = texts.len;
-							if (k == 1)
-								aw_buf_json_string(&texts, dom ? dom : "", doml);
-							else
-								aw_buf_json_string(&texts, parts[k]->data ? parts[k]->data : "",
-										   parts[k]->len);
-							ur[g].len[k] = texts.len - ur[g].off[k];
-						}
-					}
-				}
-				if (ur[g].ok) {
-					const char *vp[4];
+				const urlres *r = url_lookup(T, &f);
+				if (r->ok) {
+					const char *texts = ((urlcache *)T->urls)->texts.data, *vp[4];
 					bool same = true;
 					for (int k = 0; k < 4; k++) {
 						qfv x;
-						vp[k] = texts.data + ur[g].off[k];
-						if (!qd_field(T, d, keys[k], klens[k], &x) || x.vlen != ur[g].len[k] ||
+						vp[k] = texts + r->off[k];
+						if (!qd_field(T, d, keys[k], klens[k], &x) || x.vlen != r->len[k] ||
 						    memcmp(x.v, vp[k], x.vlen))
 							same = false;
 					}
 					/* already split (e.g. split_url_events applied twice): same data */
 					if (!same)
-						nd = qd_with(T, d, 4, keys, klens, vp, ur[g].len);
+						nd = qd_with(T, d, 4, keys, klens, vp, r->len);
 				}
 			}
 			memo[d] = nd + 1;
 		}
 		res[i].data = memo[d] - 1;
 	}
-	qurl_free(&u);
-	keymap_free(&urls);
-	free(ur);
-	aw_buf_free(&tmp);
-	aw_buf_free(&texts);
 	free(memo);
 	*nout = n;
 	return res;

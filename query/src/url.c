@@ -27,6 +27,15 @@ void qurl_free(qurl *u)
 	aw_buf_free(&u->query);
 }
 
+/* aw_buf_putc without the call: the parser appends byte by byte */
+static inline void bput(aw_buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		aw_buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
 static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 static bool is_hex(int c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -66,7 +75,7 @@ static void pct_put(aw_buf *b, unsigned char c, int set)
 		char t[3] = {'%', hex[c >> 4], hex[c & 15]};
 		aw_buf_append(b, t, 3);
 	} else {
-		aw_buf_putc(b, (char)c);
+		bput(b, (char)c);
 	}
 }
 
@@ -173,7 +182,7 @@ static bool ipv6_parse(const char *s, size_t n, aw_buf *out)
 			}
 			i = j > i ? j : i + 1;
 		}
-		aw_buf_putc(out, '[');
+		bput(out, '[');
 		for (int i = 0; i < 8; i++) {
 			if (ignore0 && addr[i] == 0)
 				continue;
@@ -185,9 +194,9 @@ static bool ipv6_parse(const char *s, size_t n, aw_buf *out)
 			}
 			aw_buf_printf(out, "%x", addr[i]);
 			if (i != 7)
-				aw_buf_putc(out, ':');
+				bput(out, ':');
 		}
-		aw_buf_putc(out, ']');
+		bput(out, ']');
 	}
 	return true;
 }
@@ -326,12 +335,12 @@ static bool punycode(const uint32_t *in, size_t n, aw_buf *out)
 
 	for (size_t i = 0; i < n; i++)
 		if (in[i] < 0x80) {
-			aw_buf_putc(out, (char)in[i]);
+			bput(out, (char)in[i]);
 			b++;
 		}
 	h = b;
 	if (b)
-		aw_buf_putc(out, '-');
+		bput(out, '-');
 	while (h < n) {
 		uint32_t m = 0xFFFFFFFF;
 		for (size_t i = 0; i < n; i++)
@@ -351,10 +360,10 @@ static bool punycode(const uint32_t *in, size_t n, aw_buf *out)
 					if (q < t)
 						break;
 					d = t + (q - t) % (36 - t);
-					aw_buf_putc(out, (char)(d < 26 ? 'a' + d : '0' + d - 26));
+					bput(out, (char)(d < 26 ? 'a' + d : '0' + d - 26));
 					q = (q - t) / (36 - t);
 				}
-				aw_buf_putc(out, (char)(q < 26 ? 'a' + q : '0' + q - 26));
+				bput(out, (char)(q < 26 ? 'a' + q : '0' + q - 26));
 				/* adapt */
 				{
 					uint32_t dl = h == b ? delta / 700 : delta / 2, k2 = 0;
@@ -403,10 +412,10 @@ static bool host_parse(const char *s, size_t n, bool special, aw_buf *out)
 	/* percent-decode */
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n && is_hex((unsigned char)s[i + 1]) && is_hex((unsigned char)s[i + 2])) {
-			aw_buf_putc(&dec, (char)(hexv((unsigned char)s[i + 1]) * 16 + hexv((unsigned char)s[i + 2])));
+			bput(&dec, (char)(hexv((unsigned char)s[i + 1]) * 16 + hexv((unsigned char)s[i + 2])));
 			i += 2;
 		} else {
-			aw_buf_putc(&dec, s[i]);
+			bput(&dec, s[i]);
 		}
 		if ((unsigned char)dec.data[dec.len - 1] >= 0x80)
 			nonascii = true;
@@ -415,7 +424,7 @@ static bool host_parse(const char *s, size_t n, bool special, aw_buf *out)
 		goto out;
 	if (!nonascii) {
 		for (size_t i = 0; i < dec.len; i++)
-			aw_buf_putc(&ascii, (char)lower((unsigned char)dec.data[i]));
+			bput(&ascii, (char)lower((unsigned char)dec.data[i]));
 	} else {
 		uint32_t *cp;
 		size_t ncp, start = 0;
@@ -433,10 +442,10 @@ static bool host_parse(const char *s, size_t n, bool special, aw_buf *out)
 					lab_ascii = false;
 			}
 			if (start)
-				aw_buf_putc(&ascii, '.');
+				bput(&ascii, '.');
 			if (lab_ascii) {
 				for (size_t k = start; k < i; k++)
-					aw_buf_putc(&ascii, (char)cp[k]);
+					bput(&ascii, (char)cp[k]);
 			} else {
 				aw_buf_puts(&ascii, "xn--");
 				if (!punycode(cp + start, i - start, &ascii)) {
@@ -476,7 +485,8 @@ enum {
 };
 
 typedef struct segs {
-	aw_buf *v;
+	aw_buf bytes;          /* segment bytes back to back */
+	size_t *off, *len;
 	size_t n, cap;
 } segs;
 
@@ -484,14 +494,14 @@ static void seg_push(segs *s, const char *p, size_t n)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 8;
-		s->v = realloc(s->v, s->cap * sizeof(aw_buf));
-		if (!s->v)
+		s->off = realloc(s->off, s->cap * sizeof(size_t));
+		s->len = realloc(s->len, s->cap * sizeof(size_t));
+		if (!s->off || !s->len)
 			abort();
 	}
-	memset(&s->v[s->n], 0, sizeof(aw_buf));
-	aw_buf_append(&s->v[s->n], p, n);
-	if (!s->v[s->n].data)
-		aw_buf_grow(&s->v[s->n], 1);
+	s->off[s->n] = s->bytes.len;
+	s->len[s->n] = n;
+	aw_buf_append(&s->bytes, p, n);
 	s->n++;
 }
 
@@ -522,18 +532,18 @@ static bool is_drive(const char *s, size_t n, bool normalized)
 
 static void shorten(segs *p, bool file)
 {
-	if (file && p->n == 1 && is_drive(p->v[0].data, p->v[0].len, true))
+	if (file && p->n == 1 && is_drive(p->bytes.data + p->off[0], p->len[0], true))
 		return;
 	if (p->n) {
-		aw_buf_free(&p->v[p->n - 1]);
 		p->n--;
+		p->bytes.len = p->off[p->n];
 	}
 }
 
 bool qurl_parse(qurl *u, const char *in, size_t len)
 {
 	aw_buf src = AW_BUF_INIT, buf = AW_BUF_INIT;
-	segs path = {0};
+	segs path = {AW_BUF_INIT, NULL, NULL, 0, 0};
 	const char *s;
 	size_t n, p;
 	int state = S_SCHEME_START;
@@ -553,18 +563,23 @@ bool qurl_parse(qurl *u, const char *in, size_t len)
 	}
 	while (len && (unsigned char)in[len - 1] <= 0x20)
 		len--;
-	for (size_t i = 0; i < len; i++)
-		if (in[i] != '\t' && in[i] != '\n' && in[i] != '\r')
-			aw_buf_putc(&src, in[i]);
-	s = src.data ? src.data : "";
-	n = src.len;
+	if (memchr(in, '\t', len) || memchr(in, '\n', len) || memchr(in, '\r', len)) {
+		for (size_t i = 0; i < len; i++)
+			if (in[i] != '\t' && in[i] != '\n' && in[i] != '\r')
+				bput(&src, in[i]);
+		s = src.data ? src.data : "";
+		n = src.len;
+	} else {
+		s = len ? in : "";
+		n = len;
+	}
 
 	for (p = 0;; p++) {
 		int c = p < n ? (unsigned char)s[p] : -1; /* -1 = EOF */
 		switch (state) {
 		case S_SCHEME_START:
 			if (c >= 0 && is_alpha(c)) {
-				aw_buf_putc(&buf, (char)lower(c));
+				bput(&buf, (char)lower(c));
 				state = S_SCHEME;
 			} else {
 				goto done; /* no scheme and no base: failure */
@@ -572,7 +587,7 @@ bool qurl_parse(qurl *u, const char *in, size_t len)
 			break;
 		case S_SCHEME:
 			if (c >= 0 && (is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.')) {
-				aw_buf_putc(&buf, (char)lower(c));
+				bput(&buf, (char)lower(c));
 			} else if (c == ':') {
 				aw_buf_append(&u->scheme, buf.data, buf.len);
 				special = special_port(buf.data, buf.len) >= 0;
@@ -627,7 +642,7 @@ bool qurl_parse(qurl *u, const char *in, size_t len)
 				aw_buf_reset(&buf);
 				state = S_HOST;
 			} else {
-				aw_buf_putc(&buf, (char)c);
+				bput(&buf, (char)c);
 			}
 			break;
 		case S_HOST:
@@ -651,12 +666,12 @@ bool qurl_parse(qurl *u, const char *in, size_t len)
 					brackets = true;
 				if (c == ']')
 					brackets = false;
-				aw_buf_putc(&buf, (char)c);
+				bput(&buf, (char)c);
 			}
 			break;
 		case S_PORT:
 			if (c >= 0 && is_digit(c)) {
-				aw_buf_putc(&buf, (char)c);
+				bput(&buf, (char)c);
 				if (buf.len > 5) {
 					/* leading zeros are fine; only the value matters */
 					size_t z = 0;
@@ -711,7 +726,7 @@ bool qurl_parse(qurl *u, const char *in, size_t len)
 					state = S_PATH_START;
 				}
 			} else {
-				aw_buf_putc(&buf, (char)c);
+				bput(&buf, (char)c);
 			}
 			break;
 		case S_PATH_START:
@@ -774,7 +789,7 @@ bool qurl_parse(qurl *u, const char *in, size_t len)
 				if (c == '#')
 					state = S_FRAGMENT;
 			} else {
-				aw_buf_putc(&buf, (char)c);
+				bput(&buf, (char)c);
 			}
 			break;
 		case S_FRAGMENT:
@@ -785,16 +800,16 @@ bool qurl_parse(qurl *u, const char *in, size_t len)
 	}
 	if (!opaque)
 		for (size_t i = 0; i < path.n; i++) {
-			aw_buf_putc(&u->path, '/');
-			aw_buf_append(&u->path, path.v[i].data, path.v[i].len);
+			bput(&u->path, '/');
+			aw_buf_append(&u->path, path.bytes.data + path.off[i], path.len[i]);
 		}
 	(void)has_query;
 	u->has_host = u->host.len > 0;
 	ok = true;
 done:
-	for (size_t i = 0; i < path.n; i++)
-		aw_buf_free(&path.v[i]);
-	free(path.v);
+	aw_buf_free(&path.bytes);
+	free(path.off);
+	free(path.len);
 	aw_buf_free(&buf);
 	aw_buf_free(&src);
 	return ok;

@@ -248,11 +248,6 @@ qv ql_get(qlist *l, size_t i)
 	return qv_ref(l->it[i]);
 }
 
-const char *qv_kind_name(int k)
-{
-	static const char *const names[] = {"None", "Bool", "Number", "String", "Event", "List", "Dict", "Function"};
-	return k >= 0 && k <= QV_FUNC ? names[k] : "?";
-}
 
 /* ---- equality ------------------------------------------------------------------------- */
 

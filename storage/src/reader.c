@@ -15,7 +15,7 @@
 enum {
 	RS_BUCKET_KEY, RS_BUCKET_ROW, RS_BUCKETS, RS_COUNT_EVENTS,
 	RS_EVENTS_DESC, RS_EVENTS_ASC, RS_EVENT_GET, RS_DATA, RS_SETTING, RS_SETTINGS,
-	RS_SEQ, RS_BEGIN, RS_END, RS_STATE, RS_PUTS, RS_TOMBS, RS_N
+	RS_SEQ, RS_BEGIN, RS_END, RS_STATE, RS_PUTS, RS_TOMBS, RS_EVENTS_KEY, RS_DATA_RANGE, RS_N
 };
 
 typedef struct data_slot {
@@ -272,7 +272,11 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 		return rc;
 	if (start > end || limit == 0)
 		return 0;
-	st = asc ? aw_db_stmt(r->db, &r->st[RS_EVENTS_ASC],
+	st = (flags & AW_EVENTS_KEY_ORDER)
+		     ? aw_db_stmt(r->db, &r->st[RS_EVENTS_KEY],
+				  "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
+				  " ORDER BY start ASC, id ASC LIMIT ?5")
+	     : asc ? aw_db_stmt(r->db, &r->st[RS_EVENTS_ASC],
 			      "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
 			      " ORDER BY start ASC, duration DESC, id DESC LIMIT ?5")
 		 : aw_db_stmt(r->db, &r->st[RS_EVENTS_DESC],
@@ -556,4 +560,52 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 	sqlite3_reset(puts);
 	sqlite3_reset(tombs);
 	return rc;
+}
+
+int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	/* Sparse ids would make the range scan read mostly unwanted rows. */
+	if ((uint64_t)(ids[n - 1] - ids[0]) > (uint64_t)n * 4) {
+		for (size_t k = 0; k < n; k++) {
+			const char *j;
+			size_t len;
+			if ((rc = aw_reader_data(&j, &len, r, ids[k])))
+				return rc;
+		}
+		return 0;
+	}
+	st = aw_db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_int64(st, 1, ids[0]);
+	sqlite3_bind_int64(st, 2, ids[n - 1]);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		data_slot *slot;
+		while (i < n && ids[i] < id)
+			i++;
+		if (i == n)
+			break;
+		if (ids[i] != id)
+			continue;
+		slot = cache_slot(r, id);
+		if (slot && slot->id == id)
+			continue;
+		if ((r->used + 1) * 10 >= r->cap * 7)
+			cache_grow(r);
+		slot = cache_slot(r, id);
+		slot->id = id;
+		slot->len = (size_t)sqlite3_column_bytes(st, 1);
+		slot->json = aw_strndup((const char *)sqlite3_column_text(st, 1), slot->len);
+		r->used++;
+		r->bytes += slot->len + sizeof(*slot);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : aw_db_error(r->db, "reading event data");
 }

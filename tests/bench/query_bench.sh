@@ -10,6 +10,8 @@
 #   PORT        port (default: a free one)
 #   BENCH_DATA  export file to use/cache (default build/bench/year-$DAYS.json)
 #   REPEAT      query rounds on the restarted node (default 2)
+#   HEARTBEAT   if 1 (and wrk is installed): also measure heartbeat latency (wrk, 10 s)
+#               while year queries run in a loop on the same node
 set -e
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -84,3 +86,15 @@ while [ $n -lt "$REPEAT" ]; do
   n=$((n + 1))
 done
 echo "== node RSS, queries only (fresh node, cold caches): $(rss)"
+
+# 3. heartbeat latency while summary queries (mostly the year) run in a loop
+if [ "${HEARTBEAT:-0}" = 1 ] && command -v wrk >/dev/null 2>&1; then
+  ( while :; do AW_URL=http://127.0.0.1:$PORT $PY "$SHARED/query_bench.py" "$DATA" bench --no-import >/dev/null 2>&1 || break; done ) &
+  LOOP=$!
+  sleep 1
+  echo "== heartbeats while queries run in a loop:"
+  "$SHARED/heartbeat_bench.sh" "http://127.0.0.1:$PORT" 2 2 10
+  kill "$LOOP" 2>/dev/null || true
+  wait "$LOOP" 2>/dev/null || true
+  echo "== node RSS after the heartbeat run: $(rss)"
+fi

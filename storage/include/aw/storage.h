@@ -212,6 +212,8 @@ typedef struct aw_event_row {
 enum {
 	AW_EVENTS_CLIP = 1,       /* cut each event to [start, end] (reference §6.4) */
 	AW_EVENTS_ASCENDING = 2,  /* oldest first instead of newest first */
+	AW_EVENTS_KEY_ORDER = 4,  /* storage order (start, id ascending): no sort in SQLite;
+	                           * the caller restores whatever tie order it needs */
 };
 
 /* Events of a bucket that overlap [start, end] (both inclusive: end >= start and
@@ -225,6 +227,11 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r,
 /* The canonical JSON text of an interned data id. The pointer is borrowed from the
  * reader's cache and stays valid until aw_reader_close or aw_reader_trim_cache. */
 int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id);
+
+/* Load the texts of many data ids (sorted ascending) into the cache in one range scan,
+ * instead of one lookup each; later aw_reader_data calls for them hit the cache. */
+#define AW_READER_DATA_PREFETCH 1
+int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n);
 
 /* Drop the reader's data cache, or only when it grew past 32 MiB (call between
  * requests to bound memory; never while holding pointers from aw_reader_data). */

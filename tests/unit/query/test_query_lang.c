@@ -716,6 +716,87 @@ static void test_regex_engine(void **state)
 	qt_db_close(d);
 }
 
+/* `x = f(x, ...)` moves x into the call so f may reuse its memory; results must be the
+ * same as with sharing, and other references to the old value must stay intact. */
+static void test_move_and_reuse(void **state)
+{
+	qt_db *d = qt_db_open();
+
+	(void)state;
+	qt_bucket(d, "w", "h");
+	qt_insert(d, "w", "2020-01-01T00:00:00Z", 1, "{\"app\":\"a\",\"title\":\"x\"}");
+	qt_insert(d, "w", "2020-01-01T00:00:03Z", 2, "{\"app\":\"b\",\"title\":\"y\"}");
+	qt_insert(d, "w", "2020-01-01T00:00:09Z", 1, "{\"app\":\"a\",\"title\":\"z\"}");
+	/* the old value is still referenced by `keep`: it must not change */
+	qt_expect_raw(d, "e = query_bucket(\"w\"); keep = e; e = sort_by_duration(e); e = flood(e);\n"
+			 "e = categorize(e, [[[\"A\"], {\"type\": \"regex\", \"regex\": \"^a$\"}]]);\n"
+			 "return [sum_durations(keep), limit_events(keep, 1), e];",
+		      "[[4.0,[{\"data\":{\"app\":\"a\",\"title\":\"z\"},\"duration\":1.0,\"id\":3,\"timestamp\":\"2020-01-01T00:00:09Z\"}],"
+		      "[{\"data\":{\"$category\":[\"A\"],\"app\":\"a\",\"title\":\"x\"},\"duration\":2.0,\"id\":1,\"timestamp\":\"2020-01-01T00:00:00Z\"},"
+		      "{\"data\":{\"$category\":[\"Uncategorized\"],\"app\":\"b\",\"title\":\"y\"},\"duration\":5.0,\"id\":2,\"timestamp\":\"2020-01-01T00:00:02Z\"},"
+		      "{\"data\":{\"$category\":[\"A\"],\"app\":\"a\",\"title\":\"z\"},\"duration\":3.0,\"id\":3,\"timestamp\":\"2020-01-01T00:00:07Z\"}]]]");
+	/* a variable used twice in the call is shared, not moved */
+	qt_expect_raw(d, "e = query_bucket(\"w\"); e = concat(e, e); return sum_durations(e);", "[8.0]");
+	qt_expect_raw(d, "e = query_bucket(\"w\"); e = filter_period_intersect(e, e); return sum_durations(e);", "[4.0]");
+	/* moved into a call that fails: the error is reported normally */
+	qt_expect_error(d, "e = query_bucket(\"w\"); e = limit_events(e, \"x\");", "InvalidFunctionParameters", 400);
+	/* x = x(x) must not move x away before the call looks x up */
+	qt_expect_error(d, "x = 1; x = x(x);", "InvalidType(\"x\")", 400);
+	/* in-place filters on a moved list */
+	qt_expect_raw(d, "e = query_bucket(\"w\"); e = filter_keyvals(e, \"app\", [\"a\"]); e = split_url_events(e); return sum_durations(e);",
+		      "[2.0]");
+	qt_db_close(d);
+}
+
+static void test_fuzz_regressions(void **state)
+{
+	/* inputs that once crashed or misbehaved (kept as regression cases) */
+	static const char *const progs[] = {
+		"",
+		"\"",
+		"\"\\",
+		"\"\\\"",
+		"return \"\\\"\";",
+		"if",
+		"if {",
+		"if True {",
+		"else { }",
+		"return {\"a\":",
+		"return [[[[[[[[",
+		"x = (((((((1",
+		"return 1 == == 2;",
+		"return\0 1;",
+		"return 99999999999999999999999999999999999999999999999999999999999999999999999999999999"
+		"999999999999999999999999999999999999999999999999999999999999999999999999999999999999;",
+		"return 1.7976931348623157e308;",
+		"return sum_durations(flood(query_bucket(\"testid\"), 1e400));",
+		"return flood(query_bucket(\"testid\"), 9999999999999999999999);",
+		"return union_no_overlap(query_bucket(\"testid\"), [print()]);",
+		"return categorize(query_bucket(\"testid\"), [[[\"a\"], {\"type\": \"regex\", \"regex\": \"(\"}]]);",
+		"return categorize(query_bucket(\"testid\"), [[[1], {\"type\": \"none\"}]]);",
+		"return tag(query_bucket(\"testid\"), [[1, {\"type\": \"none\"}], []]);",
+		"return merge_events_by_keys(query_bucket(\"testid\"), [[]]);",
+		"return contains(query_bucket(\"testid\"), query_bucket(\"testid\"));",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		aw_query_error err;
+		size_t len = i == 13 ? 10 : strlen(progs[i]);
+		char *out = NULL;
+		size_t olen;
+		aw_ns s = qt_ts("1980-01-01T00:00:00Z"), e = qt_ts("2080-01-02T00:00:00Z");
+		int rc = aw_query_run(&out, &olen, db->r, progs[i], len, &s, &e, 1, &err);
+		if (rc) {
+			assert_null(out);
+			assert_true(err.status == 400 || err.status == 404);
+			assert_true(err.message[0] != '\0');
+		} else {
+			assert_non_null(out);
+			free(out);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +830,8 @@ int main(void)
 		cmocka_unit_test(test_sum_and_limit),
 		cmocka_unit_test(test_filter_keyvals_types),
 		cmocka_unit_test(test_regex_engine),
+		cmocka_unit_test(test_move_and_reuse),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,157 @@
+// Shared helpers for the browser tests and the web UI benchmark: a real awnode on a free
+// loopback port with its own XDG dirs, data from shared/bench/gen_data.py, and Debian's
+// Chromium driven by playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+export const artifacts = path.join(here, 'artifacts');
+
+export const AWNODE_BIN = path.resolve(repo, process.env.AWNODE_BIN || 'build/bin/awnode');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+/** shared/ lives beside the repository (../shared); AW_SHARED overrides. */
+export function sharedDir() {
+  const cands = [process.env.AW_SHARED, path.resolve(repo, '../shared'), '/work/shared'].filter(Boolean);
+  for (const c of cands) if (fs.existsSync(path.join(c, 'bench/gen_data.py'))) return c;
+  throw new Error(`cannot find shared/bench/gen_data.py (looked in ${cands.join(', ')}); set AW_SHARED`);
+}
+
+/** The built web UI for this binary: $AWNODE_WEBPATH, else <bin>/../webui (build tree). */
+export function webPath() {
+  if (process.env.AWNODE_WEBPATH) return path.resolve(process.env.AWNODE_WEBPATH);
+  const p = path.resolve(path.dirname(AWNODE_BIN), '../webui');
+  if (!fs.existsSync(path.join(p, 'index.html'))) throw new Error(`no built web UI at ${p}; build the 'webui' target or set AWNODE_WEBPATH`);
+  return p;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class Node {
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'awnode-ui-'));
+    this.proc = null;
+    this.port = 0;
+    this.log = '';
+  }
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  async start() {
+    this.port = await freePort();
+    const env = { ...process.env };
+    for (const k of ['data', 'config', 'state']) fs.mkdirSync(path.join(this.dir, k), { recursive: true });
+    env.XDG_DATA_HOME = path.join(this.dir, 'data');
+    env.XDG_CONFIG_HOME = path.join(this.dir, 'config');
+    env.XDG_STATE_HOME = path.join(this.dir, 'state');
+    this.proc = spawn(AWNODE_BIN, ['serve', '--testing', '--port', String(this.port), '--webpath', webPath()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (d) => (this.log += d));
+    this.proc.stderr.on('data', (d) => (this.log += d));
+    for (let i = 0; i < 100; i++) {
+      try {
+        const r = await fetch(this.url + '/api/0/info');
+        if (r.ok) return (this.info = await r.json());
+      } catch {
+        /* not up yet */
+      }
+      if (this.proc.exitCode !== null) break;
+      await sleep(100);
+    }
+    throw new Error(`awnode did not start on port ${this.port}:\n${this.log}`);
+  }
+  async api(method, p, body, headers = {}) {
+    const init = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      init.headers['Content-Type'] = 'application/json';
+    }
+    const r = await fetch(this.url + '/api/0' + p, init);
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${text.slice(0, 300)}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+  query(periods, lines) {
+    return this.api('POST', '/query/', { timeperiods: periods, query: lines });
+  }
+  /** Generate `days` of data for `host` and import it. */
+  async seed(host, days, seed) {
+    const file = path.join(this.dir, `${host}-${days}.json`);
+    execFileSync('python3', [path.join(sharedDir(), 'bench/gen_data.py'), '--days', String(days), '--host', host, '--seed', String(seed)], {
+      stdio: ['ignore', fs.openSync(file, 'w'), 'inherit'],
+    });
+    await this.api('POST', '/import', fs.readFileSync(file, 'utf8'));
+    return file;
+  }
+  async stop() {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      for (let i = 0; i < 50 && this.proc.exitCode === null; i++) await sleep(100);
+      if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Chromium with a fresh profile (deleted on close). */
+export async function launchBrowser() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'awnode-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 1000 },
+    acceptDownloads: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const close = ctx.close.bind(ctx);
+  ctx.close = async () => {
+    await close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  };
+  return ctx;
+}
+
+/** Watch a page for console errors, page errors, failed requests and HTTP errors.
+ * `allow(url, status)` may excuse an expected error response. */
+export function watch(page, allow = () => false) {
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const loc = m.location()?.url || '';
+    if (/Failed to load resource/.test(m.text()) && allow(loc)) return;
+    problems.push(`console error: ${m.text()} (${loc})`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // a navigation away from a page aborts its pending requests; that is not a failure
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !allow(r.url(), r.status())) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+  return problems;
+}
+
+export function screenshotPath(name) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  return path.join(artifacts, name + '.png');
+}

@@ -1,0 +1,553 @@
+/* Shared watcher helpers: see wcommon.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wcommon.h"
+
+static const char *g_prog = "aw-watcher";
+static int g_verbose;
+
+void aww_log_init(const char *prog, int verbose)
+{
+	g_prog = prog;
+	g_verbose = verbose;
+}
+
+const char *aww_prog(void)
+{
+	return g_prog;
+}
+
+void aww_log(int level, const char *fmt, ...)
+{
+	static const char *names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
+	char msg[1200], line[1400], ts[40];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	if (level == AW_CLIENT_LOG_DEBUG && !g_verbose)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s.%03ld [%s] %s: %s\n", ts, now.tv_nsec / 1000000,
+		     names[level < 0 || level > 3 ? 0 : level], g_prog, msg);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
+	if (write(2, line, (size_t)n) < 0) {
+		/* nothing sensible to do */
+	}
+}
+
+void aww_client_log(void *ud, int level, const char *msg)
+{
+	(void)ud;
+	aww_log(level, "%s", msg);
+}
+
+void aww_die_line(const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", g_prog, msg);
+}
+
+/* ---- config files ---------------------------------------------------------------- */
+
+char *aww_config_path(const char *name)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (xdg && *xdg == '/') {
+		if (asprintf(&p, "%s/awnode/%s", xdg, name) < 0)
+			p = NULL;
+	} else if (home && *home) {
+		if (asprintf(&p, "%s/.config/awnode/%s", home, name) < 0)
+			p = NULL;
+	}
+	return p;
+}
+
+int aww_read_file(const char *path, char **out)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	*out = NULL;
+	if (!f)
+		return errno == ENOENT ? 1 : -1;
+	for (;;) {
+		size_t n;
+
+		if (cap - len < 4096) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20)) {
+				free(buf);
+				fclose(f);
+				errno = EFBIG;
+				return -1;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		int e = errno;
+
+		free(buf);
+		fclose(f);
+		errno = e ? e : EIO;
+		return -1;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		free(buf);
+		errno = EILSEQ;
+		return -1;
+	}
+	*out = buf;
+	return 0;
+}
+
+void aww_write_default(const char *path, const char *text)
+{
+	char dir[4096];
+	char *slash;
+	int fd;
+
+	if (strlen(path) >= sizeof(dir))
+		return;
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	/* mkdir -p */
+	for (char *p = dir + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+	}
+	mkdir(dir, 0700);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, text, strlen(text)) < 0) {
+		/* best effort */
+	}
+	close(fd);
+}
+
+int aww_parse_seconds(const char *s, double *out)
+{
+	char *e;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &e);
+	if (errno || *e || !isfinite(v) || v <= 0 || v > 1e6)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int aww_parse_port(const char *s, int *out)
+{
+	char *e;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtol(s, &e, 10);
+	if (errno || *e || v < 1 || v > 65535)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+char *aww_node_api_key(int testing)
+{
+	char *path = aww_config_path(testing ? "config-testing.toml" : "config.toml"), *text = NULL, *key = NULL;
+	char err[200];
+	aww_tdoc doc;
+
+	if (!path)
+		return NULL;
+	if (aww_read_file(path, &text) == 0 && aww_toml_parse(&doc, text, err, sizeof(err)) == 0) {
+		for (size_t i = 0; i < doc.n; i++)
+			if (!strcmp(doc.keys[i].table, "auth") && !strcmp(doc.keys[i].key, "api_key") &&
+			    doc.keys[i].v.type == AWW_TV_STRING && doc.keys[i].v.s[0])
+				key = strdup(doc.keys[i].v.s);
+		aww_toml_free(&doc);
+	}
+	free(text);
+	free(path);
+	return key;
+}
+
+/* ---- text ------------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && p[1] < 0xA0)
+			return 0; /* overlong */
+		if (c == 0xED && p[1] >= 0xA0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xF4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+char *aww_utf8_clean(const char *in, size_t n, size_t max_bytes)
+{
+	static const char repl[] = "\xEF\xBF\xBD", ell[] = "\xE2\x80\xA6";
+	const unsigned char *p = (const unsigned char *)in, *end;
+	size_t o = 0, cut;
+	char *out;
+
+	if (max_bytes < 8)
+		max_bytes = 8;
+	end = memchr(p, '\0', n);
+	if (end)
+		n = (size_t)(end - p);
+	end = p + n;
+	out = malloc(n * 3 + 4);
+	if (!out)
+		return NULL;
+	while (p < end) {
+		size_t l = utf8_seq(p, (size_t)(end - p));
+
+		if (l == 0) {
+			memcpy(out + o, repl, 3);
+			o += 3;
+			p++;
+		} else if (l == 1 && (*p < 0x20 || *p == 0x7f)) {
+			out[o++] = ' ';
+			p++;
+		} else {
+			memcpy(out + o, p, l);
+			o += l;
+			p += l;
+		}
+	}
+	if (o > max_bytes) {
+		/* cut at a character boundary, leaving room for the ellipsis */
+		cut = max_bytes - 3;
+		while (cut > 0 && ((unsigned char)out[cut] & 0xC0) == 0x80)
+			cut--;
+		memcpy(out + cut, ell, 3);
+		o = cut + 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *aww_latin1_to_utf8(const char *in, size_t n, size_t max_bytes)
+{
+	char *tmp = malloc(n * 2 + 1), *r;
+	size_t o = 0;
+
+	if (!tmp)
+		return NULL;
+	for (size_t i = 0; i < n && in[i]; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c < 0x80) {
+			tmp[o++] = (char)c;
+		} else {
+			tmp[o++] = (char)(0xC0 | (c >> 6));
+			tmp[o++] = (char)(0x80 | (c & 0x3F));
+		}
+	}
+	r = aww_utf8_clean(tmp, o, max_bytes);
+	free(tmp);
+	return r;
+}
+
+void aww_hostname(char *buf, size_t len)
+{
+	char *clean;
+
+	if (gethostname(buf, len) != 0 || !buf[0])
+		snprintf(buf, len, "unknown");
+	buf[len - 1] = '\0';
+	/* like the node: a hostname that is not valid UTF-8 is "unknown" */
+	clean = aww_utf8_clean(buf, strlen(buf), len - 1);
+	if (!clean || strcmp(clean, buf))
+		snprintf(buf, len, "unknown");
+	free(clean);
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts))
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t aww_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t aww_boot_ns(void)
+{
+#ifdef CLOCK_BOOTTIME
+	return clock_ns(CLOCK_BOOTTIME);
+#else
+	return clock_ns(CLOCK_MONOTONIC);
+#endif
+}
+
+/* ---- signals --------------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_stop;
+static aw_client *volatile g_client;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+	if (g_client)
+		aw_client_interrupt(g_client);
+}
+
+void aww_signals_init(aw_client *c)
+{
+	struct sigaction sa;
+
+	g_client = c;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int aww_stopping(void)
+{
+	return g_stop;
+}
+
+/* ---- watcher config files ---------------------------------------------------------- */
+
+int aww_conf_load(aww_conf *c, const char *name, int testing, const char *default_text)
+{
+	char file[160], err[300], *text = NULL;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->table, sizeof(c->table), "%s%s", name, testing ? "-testing" : "");
+	snprintf(file, sizeof(file), "%s.toml", name);
+	c->path = aww_config_path(file);
+	if (!c->path)
+		return 0; /* no HOME: defaults only */
+	if (default_text)
+		aww_write_default(c->path, default_text);
+	r = aww_read_file(c->path, &text);
+	if (r == 1)
+		return 0;
+	if (r < 0) {
+		aww_die_line("cannot read config %s: %s", c->path, strerror(errno));
+		aww_conf_free(c);
+		return -1;
+	}
+	if (aww_toml_parse(&c->doc, text, err, sizeof(err))) {
+		aww_die_line("config %s: %s", c->path, err);
+		free(text);
+		aww_conf_free(c);
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
+void aww_conf_free(aww_conf *c)
+{
+	aww_toml_free(&c->doc);
+	free(c->path);
+	c->path = NULL;
+}
+
+static const aww_tkey *conf_find(const aww_conf *c, const char *key)
+{
+	const aww_tkey *top = NULL;
+
+	for (size_t i = 0; i < c->doc.n; i++) {
+		const aww_tkey *k = &c->doc.keys[i];
+
+		if (strcmp(k->key, key))
+			continue;
+		if (!strcmp(k->table, c->table))
+			return k;
+		if (!k->table[0])
+			top = k;
+	}
+	return top;
+}
+
+void aww_conf_warn_unknown(const aww_conf *c, const char *const *known)
+{
+	for (size_t i = 0; i < c->doc.n; i++) {
+		const aww_tkey *k = &c->doc.keys[i];
+		int ok = 0;
+
+		if (k->table[0] && strcmp(k->table, c->table))
+			continue;
+		for (const char *const *p = known; *p && !ok; p++)
+			ok = !strcmp(*p, k->key);
+		if (!ok)
+			aww_log(AW_CLIENT_LOG_WARN, "config %s line %d: unknown key '%s' ignored", c->path, k->line,
+				k->key);
+	}
+}
+
+static int bad(const aww_conf *c, const aww_tkey *k, const char *want)
+{
+	char shown[80];
+
+	if (k->v.type == AWW_TV_STRING)
+		snprintf(shown, sizeof(shown), "\"%.60s\"", k->v.s);
+	else if (k->v.type == AWW_TV_INT)
+		snprintf(shown, sizeof(shown), "%lld", k->v.i);
+	else if (k->v.type == AWW_TV_FLOAT)
+		snprintf(shown, sizeof(shown), "%g", k->v.f);
+	else if (k->v.type == AWW_TV_BOOL)
+		snprintf(shown, sizeof(shown), "%s", k->v.i ? "true" : "false");
+	else
+		snprintf(shown, sizeof(shown), "an array");
+	aww_die_line("config %s line %d: %s must be %s, got %s", c->path, k->line, k->key, want, shown);
+	return -1;
+}
+
+int aww_conf_seconds(const aww_conf *c, const char *key, double *out)
+{
+	const aww_tkey *k = conf_find(c, key);
+
+	if (!k)
+		return 0;
+	if ((k->v.type != AWW_TV_INT && k->v.type != AWW_TV_FLOAT) || !isfinite(k->v.f) || k->v.f <= 0 ||
+	    k->v.f > 1e6)
+		return bad(c, k, "a number of seconds > 0 (at most 1000000)");
+	*out = k->v.f;
+	return 1;
+}
+
+int aww_conf_port(const aww_conf *c, const char *key, int *out)
+{
+	const aww_tkey *k = conf_find(c, key);
+
+	if (!k)
+		return 0;
+	if (k->v.type != AWW_TV_INT || k->v.i < 1 || k->v.i > 65535)
+		return bad(c, k, "an integer from 1 to 65535");
+	*out = (int)k->v.i;
+	return 1;
+}
+
+int aww_conf_bool(const aww_conf *c, const char *key, int *out)
+{
+	const aww_tkey *k = conf_find(c, key);
+
+	if (!k)
+		return 0;
+	if (k->v.type != AWW_TV_BOOL)
+		return bad(c, k, "true or false");
+	*out = (int)k->v.i;
+	return 1;
+}
+
+int aww_conf_string(const aww_conf *c, const char *key, char **out)
+{
+	const aww_tkey *k = conf_find(c, key);
+
+	if (!k)
+		return 0;
+	if (k->v.type != AWW_TV_STRING || !k->v.s[0])
+		return bad(c, k, "a non-empty string");
+	free(*out);
+	*out = strdup(k->v.s);
+	return 1;
+}
+
+int aww_conf_strings(const aww_conf *c, const char *key, char ***out, size_t *n)
+{
+	const aww_tkey *k = conf_find(c, key);
+	char **v;
+
+	if (!k)
+		return 0;
+	if (k->v.type != AWW_TV_ARRAY)
+		return bad(c, k, "an array of strings");
+	for (size_t i = 0; i < k->v.n; i++)
+		if (k->v.items[i].type != AWW_TV_STRING)
+			return bad(c, k, "an array of strings");
+	v = calloc(k->v.n + 1, sizeof(*v));
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < k->v.n; i++)
+		v[i] = strdup(k->v.items[i].s);
+	*out = v;
+	*n = k->v.n;
+	return 1;
+}

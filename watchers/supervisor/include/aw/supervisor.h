@@ -1,0 +1,26 @@
+/*
+ * `awnode start`: run the node and the default watchers, supervised.
+ *
+ * aw_supervisor_main(argc, argv) with argv[0] = "start" runs `<this binary> serve`
+ * (the same executable, /proc/self/exe) and, when an X display is usable
+ * ($DISPLAY set and connectable), aw-watcher-afk and aw-watcher-window found next to
+ * that executable. A child that exits unexpectedly is restarted with back-off
+ * (1 s doubling to 60 s; reset after a minute of running) and logged on stderr;
+ * SIGTERM, SIGINT or SIGHUP stops the watchers first (they flush their queues), then
+ * the node. Returns the process exit code: 0 after a clean stop, 2 for a usage error
+ * or a node that refuses its options/config, 1 otherwise.
+ */
+#ifndef AW_SUPERVISOR_H
+#define AW_SUPERVISOR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int aw_supervisor_main(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

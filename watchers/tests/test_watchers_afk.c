@@ -1,0 +1,261 @@
+/* Unit tests: the AFK state machine (watchers/afk/afk_logic.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "afk_logic.h"
+
+#define S 1000000000LL
+#define MS 1000000LL
+#define T0 (1700000000LL * S) /* wall clock at the first poll */
+
+/* A simulated machine: wall, monotonic and boot clocks, and the last input time (in
+ * monotonic terms, as the X server counts idle time). */
+typedef struct sim {
+	afk_state st;
+	int64_t wall, mono, boot, last_input_mono;
+	afk_beat b[2];
+	int n;
+	int64_t gap;
+} sim;
+
+static void sim_init(sim *s, double timeout, double poll)
+{
+	afk_init(&s->st, timeout, poll);
+	s->wall = T0;
+	s->mono = 1000 * S;
+	s->boot = 1000 * S;
+	s->last_input_mono = s->mono;
+}
+
+static void advance(sim *s, int64_t ns)
+{
+	s->wall += ns;
+	s->mono += ns;
+	s->boot += ns;
+}
+
+static void suspend(sim *s, int64_t ns)
+{
+	s->wall += ns;
+	s->boot += ns; /* CLOCK_MONOTONIC stands still while asleep */
+}
+
+static void input(sim *s)
+{
+	s->last_input_mono = s->mono;
+}
+
+static int poll_(sim *s)
+{
+	double idle = (double)(s->mono - s->last_input_mono) / 1e9;
+
+	s->n = afk_step(&s->st, s->wall, s->mono, s->boot, idle, s->b, &s->gap);
+	return s->n;
+}
+
+static void expect(const afk_beat *b, int afk, int64_t ts, double dur, double pulsetime)
+{
+	assert_int_equal(b->afk, afk);
+	assert_int_equal(b->ts, ts);
+	assert_true(fabs(b->duration - dur) < 1e-6);
+	assert_true(fabs(b->pulsetime - pulsetime) < 1e-9);
+}
+
+static void test_active_user_stamps_last_input(void **state)
+{
+	sim s;
+
+	(void)state;
+	sim_init(&s, 180, 5);
+	assert_int_equal(poll_(&s), 1);
+	expect(&s.b[0], 0, T0, 0, 185);
+	advance(&s, 2 * S);
+	input(&s);
+	advance(&s, 3 * S);
+	assert_int_equal(poll_(&s), 1);
+	expect(&s.b[0], 0, T0 + 2 * S, 0, 185); /* at the input, not at the poll */
+}
+
+static void test_become_afk_and_return(void **state)
+{
+	sim s;
+	int64_t input_wall;
+
+	(void)state;
+	sim_init(&s, 3, 1);
+	poll_(&s);
+	for (int i = 0; i < 2; i++) {
+		advance(&s, S);
+		assert_int_equal(poll_(&s), 1);
+		assert_int_equal(s.b[0].afk, 0);
+	}
+	advance(&s, S); /* idle 3 s = timeout */
+	assert_int_equal(poll_(&s), 2);
+	expect(&s.b[0], 0, T0, 0, 4);
+	expect(&s.b[1], 1, T0 + MS, 3.0, 4); /* from input + 1 ms to now + 1 ms */
+	assert_int_equal(s.st.afk, 1);
+	advance(&s, S);
+	assert_int_equal(poll_(&s), 1);
+	expect(&s.b[0], 1, T0 + MS, 4.0, 4); /* the afk event grows */
+	advance(&s, 500 * MS);
+	input(&s);
+	input_wall = s.wall;
+	advance(&s, 500 * MS);
+	assert_int_equal(poll_(&s), 2);
+	expect(&s.b[0], 1, input_wall, 0, 4); /* afk up to the input */
+	expect(&s.b[1], 0, input_wall + MS, 0, 4);
+	assert_int_equal(s.st.afk, 0);
+}
+
+static void test_first_poll_when_already_idle(void **state)
+{
+	sim s;
+
+	(void)state;
+	sim_init(&s, 180, 5);
+	s.last_input_mono -= 600 * S; /* idle for 10 minutes before we started */
+	assert_int_equal(poll_(&s), 1);
+	expect(&s.b[0], 1, T0 - 600 * S + MS, 600.0, 185);
+	assert_int_equal(s.gap, 0);
+}
+
+static void test_suspend_gap_not_counted_as_activity(void **state)
+{
+	sim s;
+	int64_t resume_wall;
+
+	(void)state;
+	sim_init(&s, 180, 5);
+	poll_(&s);
+	advance(&s, 5 * S);
+	input(&s); /* active just before going to sleep */
+	poll_(&s);
+	expect(&s.b[0], 0, T0 + 5 * S, 0, 185);
+	advance(&s, 2 * S);
+	suspend(&s, 120 * S); /* two minutes asleep: shorter than the 185 s pulsetime */
+	advance(&s, 3 * S);
+	resume_wall = s.wall - 5 * S; /* earliest possible resume: now - monotonic elapsed */
+	/* X says idle 5 s: now - idle would date the input into the sleep */
+	assert_int_equal(poll_(&s), 1);
+	assert_true(s.gap >= 119 * S);
+	assert_int_equal(s.b[0].afk, 0);
+	assert_int_equal(s.b[0].ts, resume_wall);
+	assert_true(s.b[0].ts > T0 + 10 * S + 100 * S);
+	assert_true(s.b[0].pulsetime == 0); /* never merged across the sleep */
+	/* later polls without input keep stamping at the resume, not inside the sleep */
+	advance(&s, 5 * S);
+	assert_int_equal(poll_(&s), 1);
+	expect(&s.b[0], 0, resume_wall, 0, 185);
+	assert_int_equal(s.gap, 0);
+	/* input after the resume */
+	advance(&s, S);
+	input(&s);
+	advance(&s, 4 * S);
+	poll_(&s);
+	expect(&s.b[0], 0, s.wall - 4 * S, 0, 185);
+}
+
+static void test_suspend_while_afk(void **state)
+{
+	sim s;
+
+	(void)state;
+	sim_init(&s, 10, 1);
+	poll_(&s);
+	for (int i = 0; i < 12; i++) {
+		advance(&s, S);
+		poll_(&s);
+	}
+	assert_int_equal(s.st.afk, 1);
+	suspend(&s, 3600 * S);
+	advance(&s, S);
+	assert_int_equal(poll_(&s), 1);
+	assert_true(s.gap > 3599 * S);
+	/* still afk after the resume, but the event starts after the sleep */
+	assert_int_equal(s.b[0].afk, 1);
+	assert_int_equal(s.b[0].ts, s.wall - S);
+	assert_true(s.b[0].pulsetime == 0);
+	assert_true(s.b[0].duration < 2.0);
+}
+
+static void test_small_jitter_is_not_a_gap(void **state)
+{
+	sim s;
+
+	(void)state;
+	sim_init(&s, 180, 5);
+	poll_(&s);
+	advance(&s, 5 * S);
+	s.wall += 2 * S; /* NTP step of 2 s < 3 polls */
+	poll_(&s);
+	assert_int_equal(s.gap, 0);
+	/* a stalled process (monotonic advanced too) is not a suspend either */
+	advance(&s, 60 * S);
+	poll_(&s);
+	assert_int_equal(s.gap, 0);
+	/* the wall clock going back a lot is a gap */
+	s.wall -= 3600 * S;
+	advance(&s, 5 * S);
+	poll_(&s);
+	assert_true(s.gap > 0);
+}
+
+static void test_jitter_keeps_the_input_time(void **state)
+{
+	sim s;
+	afk_beat b[2];
+	int64_t gap;
+
+	(void)state;
+	sim_init(&s, 180, 5);
+	/* the X server reports idle in ms, the wall clock has ns: now - idle wobbles */
+	assert_int_equal(afk_step(&s.st, s.wall, s.mono, s.boot, 1.000, b, &gap), 1);
+	assert_int_equal(b[0].ts, T0 - S);
+	advance(&s, 5 * S);
+	afk_step(&s.st, s.wall + 700000, s.mono, s.boot, 6.000, b, &gap); /* 0.7 ms later */
+	assert_int_equal(b[0].ts, T0 - S);
+	advance(&s, 5 * S);
+	afk_step(&s.st, s.wall - 900000, s.mono, s.boot, 11.000, b, &gap); /* 0.9 ms earlier */
+	assert_int_equal(b[0].ts, T0 - S);
+	/* a real new input moves it */
+	advance(&s, 5 * S);
+	afk_step(&s.st, s.wall, s.mono, s.boot, 0.2, b, &gap);
+	assert_int_equal(b[0].ts, s.wall - 200 * 1000000LL);
+}
+
+static void test_bad_idle_values(void **state)
+{
+	sim s;
+	afk_beat b[2];
+	int64_t gap;
+
+	(void)state;
+	sim_init(&s, 180, 5);
+	assert_int_equal(afk_step(&s.st, s.wall, s.mono, s.boot, NAN, b, &gap), 1);
+	assert_int_equal(b[0].afk, 0);
+	assert_int_equal(b[0].ts, s.wall);
+	advance(&s, 5 * S);
+	assert_int_equal(afk_step(&s.st, s.wall, s.mono, s.boot, -5, b, &gap), 1);
+	assert_int_equal(b[0].ts, s.wall);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_active_user_stamps_last_input),
+		cmocka_unit_test(test_become_afk_and_return),
+		cmocka_unit_test(test_first_poll_when_already_idle),
+		cmocka_unit_test(test_suspend_gap_not_counted_as_activity),
+		cmocka_unit_test(test_suspend_while_afk),
+		cmocka_unit_test(test_small_jitter_is_not_a_gap),
+		cmocka_unit_test(test_jitter_keeps_the_input_time),
+		cmocka_unit_test(test_bad_idle_values),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,283 @@
+/* Unit tests: config parsing, value checks, UTF-8 repair (watchers/common). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wcommon.h"
+
+static const aww_tval *get(const aww_tdoc *d, const char *table, const char *key)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->keys[i].table, table) && !strcmp(d->keys[i].key, key))
+			return &d->keys[i].v;
+	return NULL;
+}
+
+static void test_toml_values(void **state)
+{
+	const char *text = "\xEF\xBB\xBF# comment\n"
+			   "timeout = 180\n"
+			   "poll_time = 2.5 # inline comment\n"
+			   "flag = true\n"
+			   "name = \"a \\\"b\\\" \\u00e9\\n\"\n"
+			   "lit = 'C:\\path'\n"
+			   "big = 1_000\n"
+			   "\n"
+			   "[aw-watcher-window]\n"
+			   "exclude_titles = [\n"
+			   "  \"one\", # first\n"
+			   "  'two',\n"
+			   "]\n"
+			   "[\"quoted table\"]\n"
+			   "x = -1e3\n";
+	aww_tdoc d;
+	char err[200];
+	const aww_tval *v;
+
+	(void)state;
+	assert_int_equal(aww_toml_parse(&d, text, err, sizeof(err)), 0);
+	v = get(&d, "", "timeout");
+	assert_int_equal(v->type, AWW_TV_INT);
+	assert_int_equal(v->i, 180);
+	v = get(&d, "", "poll_time");
+	assert_int_equal(v->type, AWW_TV_FLOAT);
+	assert_true(v->f == 2.5);
+	assert_int_equal(get(&d, "", "flag")->i, 1);
+	assert_string_equal(get(&d, "", "name")->s, "a \"b\" \xC3\xA9\n");
+	assert_string_equal(get(&d, "", "lit")->s, "C:\\path");
+	assert_int_equal(get(&d, "", "big")->i, 1000);
+	v = get(&d, "aw-watcher-window", "exclude_titles");
+	assert_int_equal(v->type, AWW_TV_ARRAY);
+	assert_int_equal(v->n, 2);
+	assert_string_equal(v->items[0].s, "one");
+	assert_string_equal(v->items[1].s, "two");
+	assert_true(get(&d, "quoted table", "x")->f == -1000.0);
+	aww_toml_free(&d);
+}
+
+static void test_toml_errors(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"a = \n", "line 1: expected a value"},
+		{"a = \"open\n", "line 1: unterminated string"},
+		{"a = 1\nb = [1, 2\n", "line 3: expected ',' or ']'"},
+		{"a = 1\na = 2\n", "line 2: duplicate key"},
+		{"x 1\n", "line 1: expected '='"},
+		{"a = 1 2\n", "line 1: unexpected text"},
+		{"[t\n", "line 1: expected ']'"},
+		{"a = 12abc\n", "line 1: invalid number"},
+		{"a = \"\\q\"\n", "line 1: unknown escape"},
+		{"[[t]]\n", "arrays of tables"},
+	};
+	char err[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		aww_tdoc d;
+
+		assert_int_equal(aww_toml_parse(&d, cases[i].text, err, sizeof(err)), -1);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: error '%s' lacks '%s'", i, err, cases[i].want);
+		assert_int_equal(d.n, 0);
+	}
+}
+
+static void test_value_checks(void **state)
+{
+	double d;
+	int p;
+
+	(void)state;
+	assert_int_equal(aww_parse_seconds("3", &d), 0);
+	assert_true(d == 3);
+	assert_int_equal(aww_parse_seconds("0.5", &d), 0);
+	assert_int_equal(aww_parse_seconds("0", &d), -1);
+	assert_int_equal(aww_parse_seconds("-1", &d), -1);
+	assert_int_equal(aww_parse_seconds("abc", &d), -1);
+	assert_int_equal(aww_parse_seconds("5s", &d), -1);
+	assert_int_equal(aww_parse_seconds("nan", &d), -1);
+	assert_int_equal(aww_parse_seconds("inf", &d), -1);
+	assert_int_equal(aww_parse_seconds("", &d), -1);
+	assert_int_equal(aww_parse_port("5600", &p), 0);
+	assert_int_equal(p, 5600);
+	assert_int_equal(aww_parse_port("0", &p), -1);
+	assert_int_equal(aww_parse_port("65536", &p), -1);
+	assert_int_equal(aww_parse_port("56x", &p), -1);
+}
+
+static void test_utf8_clean(void **state)
+{
+	char *s;
+	char big[5000];
+
+	(void)state;
+	s = aww_utf8_clean("plain", 5, 100);
+	assert_string_equal(s, "plain");
+	free(s);
+	s = aww_utf8_clean("caf\xC3\xA9 \xE2\x82\xAC", 9, 100);
+	assert_string_equal(s, "caf\xC3\xA9 \xE2\x82\xAC");
+	free(s);
+	/* invalid bytes become U+FFFD */
+	s = aww_utf8_clean("a\xFF" "b\xC3" "c\xED\xA0\x80" "d\xC0\xAF", 11, 100);
+	assert_string_equal(s, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+			       "d\xEF\xBF\xBD\xEF\xBF\xBD");
+	free(s);
+	/* NUL ends the text; control characters become spaces */
+	s = aww_utf8_clean("tab\there\0gone", 14, 100);
+	assert_string_equal(s, "tab here");
+	free(s);
+	/* long text is cut at a character boundary and ends in an ellipsis */
+	for (size_t i = 0; i + 2 < sizeof(big); i += 2)
+		big[i] = '\xC3', big[i + 1] = '\xA9';
+	s = aww_utf8_clean(big, sizeof(big) - 2, 2048);
+	assert_true(strlen(s) <= 2048);
+	assert_true(strlen(s) >= 2040);
+	assert_memory_equal(s + strlen(s) - 3, "\xE2\x80\xA6", 3);
+	assert_int_equal((strlen(s) - 3) % 2, 0); /* whole é's only */
+	free(s);
+	/* exactly at the limit: untouched */
+	memset(big, 'x', 2048);
+	s = aww_utf8_clean(big, 2048, 2048);
+	assert_int_equal(strlen(s), 2048);
+	assert_int_equal(s[2047], 'x');
+	free(s);
+}
+
+static void test_latin1(void **state)
+{
+	char *s = aww_latin1_to_utf8("caf\xE9 \xA9", 6, 100);
+
+	(void)state;
+	assert_string_equal(s, "caf\xC3\xA9 \xC2\xA9");
+	free(s);
+}
+
+static char cfgdir[128];
+
+static void write_cfg(const char *name, const char *text)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/awnode/%s", cfgdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_conf_tables_and_getters(void **state)
+{
+	aww_conf c;
+	double t = 180, p = 5;
+	int port = 0, b = 0;
+	char *host = NULL, **rx = NULL;
+	size_t n = 0;
+
+	(void)state;
+	snprintf(cfgdir, sizeof(cfgdir), "/tmp/aww-cfg-XXXXXX");
+	assert_non_null(mkdtemp(cfgdir));
+	setenv("XDG_CONFIG_HOME", cfgdir, 1);
+	/* a missing file is created with the defaults (all commented out) */
+	assert_int_equal(aww_conf_load(&c, "w", 0, "#timeout = 180\n"), 0);
+	assert_int_equal(c.doc.n, 0);
+	aww_conf_free(&c);
+	write_cfg("w.toml", "timeout = 30\nhost = \"localhost\"\n[w]\npoll_time = 2\n[w-testing]\ntimeout = 7\n"
+			    "exclude = true\nrx = [\"a\", \"b\"]\n");
+	assert_int_equal(aww_conf_load(&c, "w", 0, NULL), 0);
+	assert_int_equal(aww_conf_seconds(&c, "timeout", &t), 1);
+	assert_true(t == 30);
+	assert_int_equal(aww_conf_seconds(&c, "poll_time", &p), 1);
+	assert_true(p == 2);
+	assert_int_equal(aww_conf_string(&c, "host", &host), 1);
+	assert_string_equal(host, "localhost");
+	assert_int_equal(aww_conf_port(&c, "port", &port), 0);
+	aww_conf_free(&c);
+	/* testing mode reads [w-testing] (plus top-level keys), not [w] */
+	assert_int_equal(aww_conf_load(&c, "w", 1, NULL), 0);
+	p = 5;
+	assert_int_equal(aww_conf_seconds(&c, "timeout", &t), 1);
+	assert_true(t == 7);
+	assert_int_equal(aww_conf_seconds(&c, "poll_time", &p), 0);
+	assert_int_equal(aww_conf_bool(&c, "exclude", &b), 1);
+	assert_int_equal(b, 1);
+	assert_int_equal(aww_conf_strings(&c, "rx", &rx, &n), 1);
+	assert_int_equal(n, 2);
+	assert_string_equal(rx[1], "b");
+	assert_null(rx[2]);
+	for (size_t i = 0; i < n; i++)
+		free(rx[i]);
+	free(rx);
+	aww_conf_free(&c);
+	/* bad values */
+	write_cfg("w.toml", "timeout = \"abc\"\nport = 70000\nflag = 1\npoll_time = -1\nrx = \"x\"\n");
+	assert_int_equal(aww_conf_load(&c, "w", 0, NULL), 0);
+	assert_int_equal(aww_conf_seconds(&c, "timeout", &t), -1);
+	assert_int_equal(aww_conf_seconds(&c, "poll_time", &t), -1);
+	assert_int_equal(aww_conf_port(&c, "port", &port), -1);
+	assert_int_equal(aww_conf_bool(&c, "flag", &b), -1);
+	assert_int_equal(aww_conf_strings(&c, "rx", &rx, &n), -1);
+	aww_conf_free(&c);
+	/* syntax error */
+	write_cfg("w.toml", "timeout = = 3\n");
+	assert_int_equal(aww_conf_load(&c, "w", 0, NULL), -1);
+	aww_conf_free(&c);
+	free(host);
+	{
+		char cmd[200];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfgdir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void test_node_api_key(void **state)
+{
+	char *k;
+
+	(void)state;
+	snprintf(cfgdir, sizeof(cfgdir), "/tmp/aww-cfg-XXXXXX");
+	assert_non_null(mkdtemp(cfgdir));
+	setenv("XDG_CONFIG_HOME", cfgdir, 1);
+	assert_null(aww_node_api_key(0));
+	{
+		char d[200];
+
+		snprintf(d, sizeof(d), "%s/awnode", cfgdir);
+		assert_int_equal(mkdir(d, 0700), 0);
+	}
+	write_cfg("config.toml", "port = 5600\n[auth]\napi_key = \"s3cret\"\n");
+	k = aww_node_api_key(0);
+	assert_string_equal(k, "s3cret");
+	free(k);
+	assert_null(aww_node_api_key(1));
+	{
+		char cmd[200];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfgdir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_toml_values),       cmocka_unit_test(test_toml_errors),
+		cmocka_unit_test(test_value_checks),      cmocka_unit_test(test_utf8_clean),
+		cmocka_unit_test(test_latin1),            cmocka_unit_test(test_conf_tables_and_getters),
+		cmocka_unit_test(test_node_api_key),
+	};
+
+	aww_log_init("test", 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

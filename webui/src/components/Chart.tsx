@@ -1,0 +1,73 @@
+import { useEffect, useRef } from 'preact/hooks';
+import { isDark, themeListeners } from '../lib/store';
+
+type EC = typeof import('./../lib/echarts').default;
+let loader: Promise<EC> | null = null;
+export function loadECharts(): Promise<EC> {
+  if (!loader) loader = import('../lib/echarts').then((m) => m.default);
+  return loader;
+}
+
+export interface ChartProps {
+  option: any; // ECharts option, or a function of the theme
+  height?: number | string;
+  onClick?: (p: any) => void;
+  class?: string;
+  testId?: string;
+}
+
+/** Theme-aware ECharts wrapper: resizes with its box, re-renders on option or theme change. */
+export function Chart({ option, height = 260, onClick, class: cls, testId }: ChartProps) {
+  const el = useRef<HTMLDivElement>(null);
+  const inst = useRef<any>(null);
+  const click = useRef(onClick);
+  click.current = onClick;
+  const opt = useRef(option);
+  opt.current = option;
+
+  useEffect(() => {
+    let disposed = false;
+    let ro: ResizeObserver | null = null;
+    const render = () => {
+      const o = typeof opt.current === 'function' ? opt.current(isDark()) : opt.current;
+      inst.current?.setOption(o, true);
+    };
+    const onTheme = () => render();
+    loadECharts().then((echarts) => {
+      if (disposed || !el.current) return;
+      inst.current = echarts.init(el.current, undefined, { renderer: 'canvas' });
+      inst.current.on('click', (p: any) => click.current?.(p));
+      render();
+      el.current.dataset.ready = '1';
+      ro = new ResizeObserver(() => inst.current?.resize());
+      ro.observe(el.current);
+      themeListeners.add(onTheme);
+    });
+    return () => {
+      disposed = true;
+      ro?.disconnect();
+      themeListeners.delete(onTheme);
+      inst.current?.dispose();
+      inst.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    if (!inst.current) return;
+    const o = typeof option === 'function' ? option(isDark()) : option;
+    inst.current.setOption(o, true);
+  }, [option]);
+
+  return <div ref={el} class={'chart ' + (cls || '')} data-testid={testId} style={{ height: typeof height === 'number' ? `${height}px` : height }} />;
+}
+
+/** Colours of axis text and grid lines for the current theme. */
+export function axisColors(dark: boolean) {
+  return {
+    text: dark ? '#94a3b8' : '#64748b',
+    line: dark ? 'rgba(148,163,184,0.14)' : 'rgba(100,116,139,0.16)',
+    tooltipBg: dark ? '#1e293b' : '#ffffff',
+    tooltipText: dark ? '#e2e8f0' : '#0f172a',
+    tooltipBorder: dark ? '#334155' : '#e2e8f0',
+  };
+}

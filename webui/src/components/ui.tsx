@@ -1,0 +1,223 @@
+import { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { fmtDuration } from '../lib/time';
+
+export function Card(props: {
+  title?: ComponentChildren;
+  subtitle?: ComponentChildren;
+  actions?: ComponentChildren;
+  children?: ComponentChildren;
+  class?: string;
+  testId?: string;
+  span?: 1 | 2 | 3;
+}) {
+  return (
+    <section class={`card ${props.span ? 'span-' + props.span : ''} ${props.class || ''}`} data-testid={props.testId}>
+      {(props.title || props.actions) && (
+        <header class="card-head">
+          <div>
+            {props.title && <h3>{props.title}</h3>}
+            {props.subtitle && <div class="card-sub">{props.subtitle}</div>}
+          </div>
+          {props.actions && <div class="card-actions">{props.actions}</div>}
+        </header>
+      )}
+      <div class="card-body">{props.children}</div>
+    </section>
+  );
+}
+
+export function Badge({ kind = 'neutral', children, title }: { kind?: string; children: ComponentChildren; title?: string }) {
+  return (
+    <span class={`badge badge-${kind}`} title={title}>
+      {children}
+    </span>
+  );
+}
+
+export function Spinner({ label }: { label?: string }) {
+  return (
+    <div class="spinner-wrap" role="status">
+      <span class="spinner" />
+      {label && <span class="muted">{label}</span>}
+    </div>
+  );
+}
+
+export function Skeleton({ rows = 5 }: { rows?: number }) {
+  return (
+    <div class="skeleton" aria-busy="true">
+      {Array.from({ length: rows }, (_, i) => (
+        <div class="sk-row" style={{ width: `${90 - i * 12}%` }} />
+      ))}
+    </div>
+  );
+}
+
+export function ErrorBox({ error, title = 'Something went wrong' }: { error: unknown; title?: string }) {
+  if (!error) return null;
+  const msg = error instanceof Error ? error.message : String(error);
+  return (
+    <div class="alert alert-error" role="alert">
+      <strong>{title}</strong>
+      <div class="mono">{msg}</div>
+    </div>
+  );
+}
+
+export function Empty({ children, icon = '∅' }: { children: ComponentChildren; icon?: string }) {
+  return (
+    <div class="empty">
+      <div class="empty-icon">{icon}</div>
+      <div>{children}</div>
+    </div>
+  );
+}
+
+export function pct(v: number, total: number): string {
+  const p = (v / (total || 1)) * 100;
+  return p > 0 && p < 1 ? '<1%' : `${Math.round(p)}%`;
+}
+
+export interface TopItem {
+  key: string;
+  label: ComponentChildren;
+  sub?: ComponentChildren;
+  value: number;
+  color: string;
+  title?: string;
+}
+
+/** Ranked list with proportional bars. */
+export function TopList({ items, total, limit = 10, testId, empty = 'No data for this period' }: {
+  items: TopItem[];
+  total?: number;
+  limit?: number;
+  testId?: string;
+  empty?: string;
+}) {
+  const [expanded, setExpanded] = useState(false);
+  if (!items.length) return <Empty>{empty}</Empty>;
+  const max = items[0].value || 1;
+  const shown = expanded ? items : items.slice(0, limit);
+  return (
+    <div class="toplist" data-testid={testId}>
+      {shown.map((it) => (
+        <div class="tl-row" key={it.key} title={it.title}>
+          <div class="tl-bar" style={{ width: `${Math.max(0.5, (it.value / max) * 100)}%`, background: it.color }} />
+          <div class="tl-text">
+            <span class="tl-dot" style={{ background: it.color }} />
+            <span class="tl-label">{it.label}</span>
+            {it.sub && <span class="tl-sub">{it.sub}</span>}
+          </div>
+          <div class="tl-value">
+            <span class="tl-dur" data-seconds={it.value}>{fmtDuration(it.value)}</span>
+            {total ? <span class="tl-pct">{pct(it.value, total)}</span> : null}
+          </div>
+        </div>
+      ))}
+      {items.length > limit && (
+        <button class="btn btn-ghost btn-sm tl-more" onClick={() => setExpanded(!expanded)}>
+          {expanded ? 'Show less' : `Show ${Math.min(items.length, 100) - limit} more`}
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Segmented<T extends string>({ value, options, onChange, testId }: {
+  value: T;
+  options: { value: T; label: ComponentChildren }[];
+  onChange: (v: T) => void;
+  testId?: string;
+}) {
+  return (
+    <div class="segmented" role="tablist" data-testid={testId}>
+      {options.map((o) => (
+        <button
+          role="tab"
+          aria-selected={o.value === value}
+          class={o.value === value ? 'active' : ''}
+          onClick={() => onChange(o.value)}
+          data-value={o.value}
+        >
+          {o.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function Modal({ title, children, onClose, footer, wide }: {
+  title: ComponentChildren;
+  children: ComponentChildren;
+  onClose: () => void;
+  footer?: ComponentChildren;
+  wide?: boolean;
+}) {
+  useEffect(() => {
+    const k = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
+    window.addEventListener('keydown', k);
+    return () => window.removeEventListener('keydown', k);
+  }, [onClose]);
+  return (
+    <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
+      <div class={`modal ${wide ? 'modal-wide' : ''}`} role="dialog" aria-modal="true">
+        <header class="modal-head">
+          <h3>{title}</h3>
+          <button class="btn btn-ghost btn-icon" aria-label="Close" onClick={onClose}>
+            ✕
+          </button>
+        </header>
+        <div class="modal-body">{children}</div>
+        {footer && <footer class="modal-foot">{footer}</footer>}
+      </div>
+    </div>
+  );
+}
+
+// ---- toasts ---------------------------------------------------------------------------
+type Toast = { id: number; text: string; kind: 'ok' | 'error' | 'info' };
+let toasts: Toast[] = [];
+const toastListeners = new Set<() => void>();
+let toastId = 0;
+export function toast(text: string, kind: Toast['kind'] = 'ok') {
+  const t = { id: ++toastId, text, kind };
+  toasts = [...toasts, t];
+  toastListeners.forEach((l) => l());
+  setTimeout(() => {
+    toasts = toasts.filter((x) => x.id !== t.id);
+    toastListeners.forEach((l) => l());
+  }, kind === 'error' ? 7000 : 3500);
+}
+export function Toasts() {
+  const [, force] = useState(0);
+  useEffect(() => {
+    const l = () => force((n) => n + 1);
+    toastListeners.add(l);
+    return () => {
+      toastListeners.delete(l);
+    };
+  }, []);
+  return (
+    <div class="toasts" aria-live="polite">
+      {toasts.map((t) => (
+        <div class={`toast toast-${t.kind}`} key={t.id}>
+          {t.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** Trigger a browser download of text content. */
+export function download(name: string, text: string, type = 'application/json') {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

@@ -1,0 +1,167 @@
+// Thin client for the node's REST API (ActivityWatch's /api/0/), same origin only.
+
+export interface Info {
+  hostname: string;
+  version: string;
+  testing: boolean;
+  device_id: string;
+}
+
+export interface Bucket {
+  id: string;
+  type: string;
+  client: string;
+  hostname: string;
+  created: string | null;
+  data?: Record<string, unknown>;
+  metadata?: { start: string | null; end: string | null };
+  last_updated?: string | null;
+  remote?: boolean;
+  remote_device?: string | null;
+}
+
+export interface AWEvent {
+  id?: number | null;
+  timestamp: string;
+  duration: number;
+  data: Record<string, any>;
+}
+
+export class ApiError extends Error {
+  status: number;
+  line = 0;
+  column = 0;
+  constructor(status: number, message: string, body?: any) {
+    super(message);
+    this.status = status;
+    if (body && typeof body === 'object') {
+      if (typeof body.line === 'number') this.line = body.line;
+      if (typeof body.column === 'number') this.column = body.column;
+    }
+    if (!this.line) {
+      // "… at line 3, column 14" (awnode) or Rust's "Span { lo: 7, hi: 8, line: 1 }"
+      const m = /at line (\d+), column (\d+)/.exec(message);
+      if (m) {
+        this.line = +m[1];
+        this.column = +m[2];
+      } else {
+        const r = /line: (\d+)/.exec(message);
+        if (r) this.line = +r[1];
+      }
+    }
+  }
+}
+
+const BASE = '/api/0';
+
+async function request<T>(method: string, path: string, body?: unknown, raw = false): Promise<T> {
+  const init: RequestInit = { method, headers: {} };
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+  }
+  let res: Response;
+  try {
+    res = await fetch(BASE + path, init);
+  } catch (e) {
+    throw new ApiError(0, 'Cannot reach the awnode server. Is it running?');
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let parsed: any = null;
+    let msg = `${res.status} ${res.statusText}`;
+    try {
+      parsed = JSON.parse(text);
+      if (parsed && typeof parsed.message === 'string') msg = parsed.message;
+      else if (parsed?.error?.description) msg = parsed.error.description;
+    } catch {
+      if (text) msg = text.slice(0, 300);
+    }
+    throw new ApiError(res.status, msg, parsed);
+  }
+  if (raw) return text as unknown as T;
+  if (!text) return undefined as unknown as T;
+  return JSON.parse(text) as T;
+}
+
+const enc = encodeURIComponent;
+
+// Query results for periods wholly in the past are cached for the page's lifetime (as
+// aw-client does); imports and deletions clear the cache.
+const queryCache = new Map<string, Promise<any[]>>();
+export function clearQueryCache() {
+  queryCache.clear();
+}
+
+export const api = {
+  info: () => request<Info>('GET', '/info'),
+  buckets: () => request<Record<string, Bucket>>('GET', '/buckets/'),
+  bucket: (id: string) => request<Bucket>('GET', `/buckets/${enc(id)}`),
+  createBucket: (id: string, b: Partial<Bucket>) => request<void>('POST', `/buckets/${enc(id)}`, b),
+  deleteBucket: async (id: string) => {
+    await request<void>('DELETE', `/buckets/${enc(id)}?force=1`);
+    clearQueryCache();
+  },
+  events: (id: string, o: { start?: string; end?: string; limit?: number } = {}) => {
+    const q = new URLSearchParams();
+    if (o.start) q.set('start', o.start);
+    if (o.end) q.set('end', o.end);
+    if (o.limit !== undefined) q.set('limit', String(o.limit));
+    const qs = q.toString();
+    return request<AWEvent[]>('GET', `/buckets/${enc(id)}/events${qs ? '?' + qs : ''}`);
+  },
+  count: (id: string) => request<number>('GET', `/buckets/${enc(id)}/events/count`),
+  insertEvents: (id: string, events: AWEvent[]) => request<AWEvent[]>('POST', `/buckets/${enc(id)}/events`, events),
+  deleteEvent: async (id: string, eid: number) => {
+    await request<void>('DELETE', `/buckets/${enc(id)}/events/${eid}`);
+    clearQueryCache();
+  },
+  exportBucketUrl: (id: string) => `${BASE}/buckets/${enc(id)}/export`,
+  exportAllUrl: () => `${BASE}/export`,
+  exportAll: () => request<string>('GET', '/export', undefined, true),
+  importFile: async (file: Blob, name = 'buckets.json') => {
+    const fd = new FormData();
+    fd.append('buckets.json', file, name);
+    await request<void>('POST', '/import', fd);
+    clearQueryCache();
+  },
+  query: (periods: string[], lines: string[], opts: { cache?: boolean } = {}): Promise<any[]> => {
+    const key = JSON.stringify([periods, lines]);
+    const cacheable =
+      opts.cache !== false && periods.every((p) => new Date(p.split('/')[1]).getTime() < Date.now() - 60_000);
+    if (cacheable && queryCache.has(key)) return queryCache.get(key)!;
+    const p = request<any[]>('POST', '/query/', { timeperiods: periods, query: lines });
+    if (cacheable) {
+      queryCache.set(key, p);
+      p.catch(() => queryCache.delete(key));
+    }
+    return p;
+  },
+  settings: () => request<Record<string, unknown>>('GET', '/settings'),
+  getSetting: <T>(key: string) => request<T | null>('GET', `/settings/${enc(key)}`),
+  setSetting: (key: string, value: unknown) => request<void>('POST', `/settings/${enc(key)}`, value),
+  syncStatus: () => request<any>('GET', '/sync/status'),
+  syncNow: () => request<any>('POST', '/sync/now', { mode: 'both' }),
+};
+
+/** Serialise a JS value as a query-language literal (JSON-like; strings only escape `"`,
+ * because the query lexer keeps every other backslash literally). */
+export function qlit(v: unknown): string {
+  if (typeof v === 'string') return '"' + v.replace(/"/g, '\\"') + '"';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '0';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (Array.isArray(v)) return '[' + v.map(qlit).join(', ') + ']';
+  if (v && typeof v === 'object') {
+    return (
+      '{' +
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined && x !== null)
+        .map(([k, x]) => qlit(k) + ': ' + qlit(x))
+        .join(', ') +
+      '}'
+    );
+  }
+  return '[]';
+}

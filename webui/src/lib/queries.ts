@@ -1,0 +1,228 @@
+// Query-language programs the UI sends to POST /api/0/query/. The Activity summary is
+// ActivityWatch's `fullDesktopQuery` (shared/bench/query_bench.py): window events flooded,
+// intersected with not-afk time (plus audible browser time), categorised; top apps,
+// titles, categories; browser domains/URLs/titles from browser buckets intersected with the
+// browser's window time; editor files/projects/languages. Several devices are merged with
+// `union_no_overlap` (earlier devices win overlaps), as ActivityWatch's multidevice query.
+import { Bucket, qlit } from './api';
+import { Rule } from './categories';
+
+// Window app names per browser (from aw-webui's queries.ts).
+export const BROWSER_APPNAMES: Record<string, string[]> = {
+  chrome: ['Google-chrome', 'chrome.exe', 'google-chrome-stable', 'Chromium', 'Chromium-browser', 'Chromium-browser-chromium',
+    'chromium.exe', 'Google Chrome', 'Chromium-freeworld', 'Google-chrome-beta', 'Google-chrome-unstable', 'chromium', 'google-chrome'],
+  firefox: ['Firefox', 'Firefox.exe', 'firefox', 'firefox.exe', 'Firefox Developer Edition', 'firefoxdeveloperedition',
+    'Firefox-esr', 'Firefox Beta', 'Nightly', 'org.mozilla.firefox', 'Firefox Nightly', 'LibreWolf', 'librewolf'],
+  opera: ['opera.exe', 'Opera'],
+  brave: ['brave.exe', 'Brave-browser', 'Brave Browser'],
+  edge: ['msedge.exe', 'Microsoft-edge', 'Microsoft Edge', 'microsoft-edge'],
+  vivaldi: ['Vivaldi-stable', 'Vivaldi-snapshot', 'vivaldi.exe', 'Vivaldi'],
+  orion: ['Orion'],
+  yandex: ['Yandex', 'yandex_browser'],
+  arc: ['Arc'],
+  safari: ['Safari'],
+  zen: ['Zen Browser', 'zen', 'zen.exe', 'zen-alpha', 'zen-beta'],
+  floorp: ['Floorp', 'floorp', 'floorp.exe'],
+};
+const ALL_BROWSER_APPS = [...new Set(Object.values(BROWSER_APPNAMES).flat())];
+
+export interface HostBuckets {
+  host: string;
+  window?: string;
+  afk?: string;
+  browsers: { id: string; apps: string[] }[];
+  editors: string[];
+  stopwatch?: string;
+}
+
+function browserApps(b: Bucket): string[] {
+  const m = /^aw-watcher-web-([a-z]+)/i.exec(b.id) || /^aw-client-web-([a-z]+)/i.exec(b.client || '');
+  const name = m?.[1]?.toLowerCase();
+  return (name && BROWSER_APPNAMES[name]) || ALL_BROWSER_APPS;
+}
+
+const byPrefer = (host: string) => (a: Bucket, b: Bucket) => {
+  // prefer the conventional id "<watcher>_<host>", then the most recently updated
+  const ca = a.id.endsWith('_' + host) ? 0 : 1;
+  const cb = b.id.endsWith('_' + host) ? 0 : 1;
+  if (ca !== cb) return ca - cb;
+  return (b.metadata?.end || '').localeCompare(a.metadata?.end || '');
+};
+
+/** The buckets a device's Activity view uses (found by type and hostname, like aw-webui). */
+export function hostBuckets(buckets: Bucket[], host: string): HostBuckets {
+  const own = buckets.filter((b) => b.hostname === host);
+  const win = own.filter((b) => b.type === 'currentwindow').sort(byPrefer(host))[0];
+  const afk = own.filter((b) => b.type === 'afkstatus').sort(byPrefer(host))[0];
+  const browsers = buckets
+    .filter((b) => b.type === 'web.tab.current' && (b.hostname === host || ((!b.hostname || b.hostname === 'unknown') && !!win)))
+    .map((b) => ({ id: b.id, apps: browserApps(b) }));
+  const editors = own.filter((b) => b.type === 'app.editor.activity').map((b) => b.id);
+  return { host, window: win?.id, afk: afk?.id, browsers, editors };
+}
+
+/** Hosts that have a window bucket (the ones with an Activity view). */
+export function activityHosts(buckets: Bucket[]): string[] {
+  return [...new Set(buckets.filter((b) => b.type === 'currentwindow').map((b) => b.hostname))].sort();
+}
+
+/** Lines computing, per host i, `events_i` (active window time), `not_afk_i`, `browser_i`,
+ * `editor_i`, then merged `events`, `not_afk`, `browser_events`, `editor_events`. */
+function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boolean): string[] {
+  const L: string[] = [];
+  const used = hosts.filter((h) => h.window);
+  used.forEach((h, i) => {
+    L.push(`events_${i} = flood(query_bucket(${qlit(h.window)}));`);
+    if (h.afk) {
+      L.push(`not_afk_${i} = flood(query_bucket(${qlit(h.afk)}));`);
+      L.push(`not_afk_${i} = filter_keyvals(not_afk_${i}, "status", ["not-afk"]);`);
+    }
+    L.push(`browser_${i} = [];`);
+    h.browsers.forEach((b, j) => {
+      L.push(`b_${i}_${j} = flood(query_bucket(${qlit(b.id)}));`);
+      L.push(`w_${i}_${j} = filter_keyvals(events_${i}, "app", ${qlit(b.apps)});`);
+      L.push(`b_${i}_${j} = filter_period_intersect(b_${i}_${j}, w_${i}_${j});`);
+      L.push(`browser_${i} = concat(browser_${i}, b_${i}_${j});`);
+    });
+    if (h.browsers.length) {
+      L.push(`browser_${i} = sort_by_timestamp(browser_${i});`);
+      if (h.afk) {
+        L.push(`audible_${i} = filter_keyvals(browser_${i}, "audible", [true]);`);
+        L.push(`not_afk_${i} = period_union(not_afk_${i}, audible_${i});`);
+      }
+    }
+    if (h.afk) {
+      L.push(`events_${i} = filter_period_intersect(events_${i}, not_afk_${i});`);
+      if (withBrowser && h.browsers.length) L.push(`browser_${i} = filter_period_intersect(browser_${i}, not_afk_${i});`);
+    } else {
+      L.push(`not_afk_${i} = period_union(events_${i}, []);`);
+    }
+    if (withEditor) {
+      L.push(`editor_${i} = [];`);
+      h.editors.forEach((e, j) => {
+        L.push(`ed_${i}_${j} = flood(query_bucket(${qlit(e)}));`);
+        L.push(`editor_${i} = concat(editor_${i}, ed_${i}_${j});`);
+      });
+      if (h.editors.length) L.push(`editor_${i} = filter_period_intersect(sort_by_timestamp(editor_${i}), not_afk_${i});`);
+    }
+  });
+  if (!used.length) {
+    L.push('events = [];', 'not_afk = [];', 'browser_events = [];', 'editor_events = [];');
+    return L;
+  }
+  L.push('events = events_0;', 'not_afk = not_afk_0;', 'browser_events = browser_0;');
+  if (withEditor) L.push('editor_events = editor_0;');
+  for (let i = 1; i < used.length; i++) {
+    L.push(`events = union_no_overlap(events, events_${i});`);
+    L.push(`not_afk = period_union(not_afk, not_afk_${i});`);
+    L.push(`browser_events = concat(browser_events, browser_${i});`);
+    if (withEditor) L.push(`editor_events = concat(editor_events, editor_${i});`);
+  }
+  if (used.length > 1) L.push('browser_events = sort_by_timestamp(browser_events);');
+  return L;
+}
+
+export interface ActivityResult {
+  window: {
+    app_events: Ev[];
+    title_events: Ev[];
+    cat_events: Ev[];
+    duration: number;
+  };
+  browser: { domains: Ev[]; urls: Ev[]; titles: Ev[]; duration: number };
+  editor?: { files: Ev[]; projects: Ev[]; languages: Ev[]; duration: number };
+  hosts?: Record<string, number>;
+}
+export interface Ev {
+  timestamp: string;
+  duration: number;
+  data: Record<string, any>;
+}
+
+/** The Activity summary for one or several hosts. */
+export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], limit = 100): string[] {
+  const withEditor = hosts.some((h) => h.editors.length);
+  const L = canonical(hosts, true, withEditor);
+  L.push(
+    `events = categorize(events, ${qlit(rules)});`,
+    'title_events = sort_by_duration(merge_events_by_keys(events, ["app", "title"]));',
+    'app_events = sort_by_duration(merge_events_by_keys(title_events, ["app"]));',
+    'cat_events = sort_by_duration(merge_events_by_keys(events, ["$category"]));',
+    `app_events = limit_events(app_events, ${limit});`,
+    `title_events = limit_events(title_events, ${limit});`,
+    'duration = sum_durations(events);',
+    'browser_events = split_url_events(browser_events);',
+    `browser_urls = limit_events(sort_by_duration(merge_events_by_keys(browser_events, ["url"])), ${limit});`,
+    `browser_domains = limit_events(sort_by_duration(merge_events_by_keys(browser_events, ["$domain"])), ${limit});`,
+    `browser_titles = limit_events(sort_by_duration(merge_events_by_keys(browser_events, ["title"])), ${limit});`,
+    'browser_duration = sum_durations(browser_events);',
+  );
+  let editor = '';
+  if (withEditor) {
+    L.push(
+      `editor_files = limit_events(sort_by_duration(merge_events_by_keys(editor_events, ["file"])), ${limit});`,
+      `editor_projects = limit_events(sort_by_duration(merge_events_by_keys(editor_events, ["project"])), ${limit});`,
+      `editor_languages = limit_events(sort_by_duration(merge_events_by_keys(editor_events, ["language"])), ${limit});`,
+      'editor_duration = sum_durations(editor_events);',
+    );
+    editor = ', "editor": {"files": editor_files, "projects": editor_projects, "languages": editor_languages, "duration": editor_duration}';
+  }
+  let perHost = '';
+  const used = hosts.filter((h) => h.window);
+  if (used.length > 1) {
+    perHost = ', "hosts": {' + used.map((h, i) => `${qlit(h.host)}: sum_durations(events_${i})`).join(', ') + '}';
+  }
+  L.push(
+    'RETURN = {"window": {"app_events": app_events, "title_events": title_events, "cat_events": cat_events, "duration": duration}, ' +
+      '"browser": {"domains": browser_domains, "urls": browser_urls, "titles": browser_titles, "duration": browser_duration}' +
+      editor +
+      perHost +
+      '};',
+  );
+  return L;
+}
+
+/** Per-sub-period category totals for the bar chart (run with one timeperiod per bar). */
+export function categoryPeriodQuery(hosts: HostBuckets[], rules: [string[], Rule][]): string[] {
+  const L = canonical(hosts, false, false);
+  L.push(
+    `events = categorize(events, ${qlit(rules)});`,
+    'RETURN = {"cats": merge_events_by_keys(events, ["$category"]), "duration": sum_durations(events)};',
+  );
+  return L;
+}
+
+/** Recent distinct (app, title) pairs with time, for the category editor's live preview. */
+export function recentTitlesQuery(hosts: HostBuckets[]): string[] {
+  const L = canonical(hosts, false, false);
+  L.push('RETURN = limit_events(sort_by_duration(merge_events_by_keys(events, ["app", "title"])), 3000);');
+  return L;
+}
+
+/** Example programs for the query explorer. */
+export function exampleQueries(h: HostBuckets | null): { name: string; text: string }[] {
+  const w = h?.window || 'aw-watcher-window_HOST';
+  const a = h?.afk || 'aw-watcher-afk_HOST';
+  const ex = [
+    {
+      name: 'Top applications (active time)',
+      text: `# Window events while not AFK, merged by app\nevents = flood(query_bucket("${w}"));\nnot_afk = flood(query_bucket("${a}"));\nnot_afk = filter_keyvals(not_afk, "status", ["not-afk"]);\nevents = filter_period_intersect(events, not_afk);\nevents = merge_events_by_keys(events, ["app"]);\nRETURN = sort_by_duration(events);`,
+    },
+    {
+      name: 'Total active time',
+      text: `not_afk = flood(query_bucket("${a}"));\nnot_afk = filter_keyvals(not_afk, "status", ["not-afk"]);\nRETURN = sum_durations(not_afk);`,
+    },
+    {
+      name: 'Titles matching a regex',
+      text: `events = flood(query_bucket("${w}"));\nevents = filter_keyvals_regex(events, "title", "GitHub|Stack Overflow");\nRETURN = limit_events(sort_by_duration(merge_events_by_keys(events, ["title"])), 50);`,
+    },
+    { name: 'Bucket names', text: 'RETURN = query_bucket_names();' },
+  ];
+  if (h?.browsers.length) {
+    ex.splice(2, 0, {
+      name: 'Browser domains',
+      text: `events = split_url_events(flood(query_bucket("${h.browsers[0].id}")));\nRETURN = limit_events(sort_by_duration(merge_events_by_keys(events, ["$domain"])), 50);`,
+    });
+  }
+  return ex;
+}

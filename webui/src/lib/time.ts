@@ -1,0 +1,187 @@
+// Periods in the user's local time zone (with ActivityWatch's start-of-day offset);
+// everything sent to the server is UTC ISO 8601.
+
+export type PeriodKind = 'day' | 'week' | 'month' | 'year';
+export const PERIODS: PeriodKind[] = ['day', 'week', 'month', 'year'];
+
+export interface Period {
+  kind: PeriodKind;
+  start: Date;
+  end: Date;
+}
+
+export interface DayOpts {
+  startOfDay: string; // "HH:MM", e.g. "04:00"
+  startOfWeek: string; // "Monday" | "Sunday"
+}
+
+export function offsetMinutes(startOfDay: string): number {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(startOfDay || '');
+  return m ? Math.min(23, +m[1]) * 60 + Math.min(59, +m[2]) : 0;
+}
+
+/** Local calendar date "YYYY-MM-DD" of a Date. */
+export function ymd(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+export function parseYmd(s: string | undefined): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || '');
+  if (!m) return null;
+  return new Date(+m[1], +m[2] - 1, +m[3]);
+}
+
+/** The logical "today" (before the start-of-day offset it is still yesterday). */
+export function logicalToday(o: DayOpts, now = new Date()): Date {
+  const off = offsetMinutes(o.startOfDay);
+  const t = new Date(now.getTime() - off * 60_000);
+  return new Date(t.getFullYear(), t.getMonth(), t.getDate());
+}
+
+function atOffset(d: Date, off: number): Date {
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate(), 0, off);
+}
+
+/** Calendar start date (local midnight) of the period containing `date`. */
+export function periodStartDate(kind: PeriodKind, date: Date, o: DayOpts): Date {
+  const d = new Date(date.getFullYear(), date.getMonth(), date.getDate());
+  if (kind === 'week') {
+    const first = o.startOfWeek === 'Sunday' ? 0 : 1;
+    const back = (d.getDay() - first + 7) % 7;
+    d.setDate(d.getDate() - back);
+  } else if (kind === 'month') d.setDate(1);
+  else if (kind === 'year') d.setMonth(0, 1);
+  return d;
+}
+
+export function addPeriod(kind: PeriodKind, d: Date, n: number): Date {
+  const r = new Date(d);
+  if (kind === 'day') r.setDate(r.getDate() + n);
+  else if (kind === 'week') r.setDate(r.getDate() + 7 * n);
+  else if (kind === 'month') r.setMonth(r.getMonth() + n);
+  else r.setFullYear(r.getFullYear() + n);
+  return r;
+}
+
+export function period(kind: PeriodKind, date: Date, o: DayOpts): Period {
+  const off = offsetMinutes(o.startOfDay);
+  const s = periodStartDate(kind, date, o);
+  const e = addPeriod(kind, s, 1);
+  return { kind, start: atOffset(s, off), end: atOffset(e, off) };
+}
+
+/** Sub-periods for the bar chart: hours of a day, days of a week/month, months of a year. */
+export function subPeriods(p: Period, o: DayOpts): { start: Date; end: Date; label: string }[] {
+  const off = offsetMinutes(o.startOfDay);
+  const out: { start: Date; end: Date; label: string }[] = [];
+  if (p.kind === 'day') {
+    for (let h = 0; h < 24; h++) {
+      const s = new Date(p.start.getTime());
+      s.setHours(s.getHours() + h);
+      const e = new Date(s.getTime());
+      e.setHours(e.getHours() + 1);
+      out.push({ start: s, end: e, label: `${String(s.getHours()).padStart(2, '0')}:${String(s.getMinutes()).padStart(2, '0')}` });
+    }
+    return out;
+  }
+  const unit: PeriodKind = p.kind === 'year' ? 'month' : 'day';
+  let d = new Date(p.start.getFullYear(), p.start.getMonth(), p.start.getDate());
+  const endDay = new Date(p.end.getFullYear(), p.end.getMonth(), p.end.getDate());
+  while (d < endDay) {
+    const n = addPeriod(unit, d, 1);
+    const label =
+      unit === 'month'
+        ? d.toLocaleDateString(undefined, { month: 'short' })
+        : p.kind === 'week'
+          ? d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' })
+          : String(d.getDate());
+    out.push({ start: atOffset(d, off), end: atOffset(n, off), label });
+    d = n;
+  }
+  return out;
+}
+
+export function iso(d: Date): string {
+  return d.toISOString();
+}
+
+export function periodString(start: Date, end: Date): string {
+  return `${iso(start)}/${iso(end)}`;
+}
+
+export function periodLabel(p: Period, o: DayOpts): string {
+  const s = periodStartDate(p.kind, p.start, o);
+  switch (p.kind) {
+    case 'day':
+      return s.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+    case 'week': {
+      const e = addPeriod('day', addPeriod('week', s, 1), -1);
+      const sameYear = s.getFullYear() === e.getFullYear();
+      return `${s.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: sameYear ? undefined : 'numeric' })} – ${e.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' })}`;
+    }
+    case 'month':
+      return s.toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
+    case 'year':
+      return String(s.getFullYear());
+  }
+}
+
+/** "3h 12m", "12m 5s", "42s". */
+export function fmtDuration(sec: number, precise = false): string {
+  if (!Number.isFinite(sec) || sec <= 0) return '0s';
+  const s = Math.round(sec);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  const hh = d * 24 + h;
+  if (hh > 0) return precise ? `${hh}h ${m}m ${r}s` : `${hh}h ${m}m`;
+  if (m > 0) return `${m}m ${r}s`;
+  if (sec < 1) return `${sec.toFixed(2)}s`;
+  return `${r}s`;
+}
+
+/** Hours with one decimal, e.g. "7.4 h" for charts. */
+export function fmtHours(sec: number): string {
+  return `${(sec / 3600).toFixed(sec < 36000 ? 1 : 0)} h`;
+}
+
+export function fmtDateTime(t: string | Date | null | undefined, withSeconds = false): string {
+  if (!t) return '—';
+  const d = typeof t === 'string' ? new Date(t) : t;
+  if (Number.isNaN(d.getTime())) return String(t);
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: withSeconds ? '2-digit' : undefined,
+  });
+}
+
+export function fmtTime(t: string | Date): string {
+  const d = typeof t === 'string' ? new Date(t) : t;
+  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/** "3 minutes ago", "2 days ago". */
+export function fmtAgo(t: string | null | undefined, now = Date.now()): string {
+  if (!t) return 'never';
+  const diff = (now - new Date(t).getTime()) / 1000;
+  if (diff < 0) return 'in the future';
+  if (diff < 60) return 'just now';
+  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  if (diff < 3600) return rtf.format(-Math.round(diff / 60), 'minute');
+  if (diff < 86400) return rtf.format(-Math.round(diff / 3600), 'hour');
+  if (diff < 86400 * 60) return rtf.format(-Math.round(diff / 86400), 'day');
+  if (diff < 86400 * 730) return rtf.format(-Math.round(diff / (86400 * 30)), 'month');
+  return rtf.format(-Math.round(diff / (86400 * 365)), 'year');
+}
+
+/** Value for <input type="datetime-local"> in local time. */
+export function toLocalInput(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${ymd(d)}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}

@@ -1,0 +1,454 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api } from '../lib/api';
+import { CatNode, categoryColor, categoryTree, hashColor, normalise, rulesForQuery } from '../lib/categories';
+import { ActivityResult, activityHosts, activityQuery, categoryPeriodQuery, hostBuckets, Ev } from '../lib/queries';
+import { navigate } from '../lib/router';
+import { devices, useStore } from '../lib/store';
+import {
+  addPeriod, DayOpts, fmtDuration, logicalToday, parseYmd, period, PeriodKind, periodLabel, periodStartDate,
+  periodString, PERIODS, subPeriods, ymd,
+} from '../lib/time';
+import { axisColors, Chart } from '../components/Chart';
+import { Badge, Card, Empty, ErrorBox, pct, Segmented, Skeleton, TopItem, TopList } from '../components/ui';
+import * as I from '../components/icons';
+
+const ALL = 'all';
+
+function useActivityParams(parts: string[]) {
+  const st = useStore();
+  const hosts = activityHosts(st.buckets);
+  const local = st.info?.hostname;
+  const defHost = local && hosts.includes(local) ? local : hosts.length > 1 ? ALL : hosts[0] || ALL;
+  const host = parts[0] || defHost;
+  const kind = (PERIODS.includes(parts[1] as PeriodKind) ? parts[1] : 'day') as PeriodKind;
+  const opts: DayOpts = { startOfDay: st.settings.startOfDay, startOfWeek: st.settings.startOfWeek };
+  const date = parseYmd(parts[2]) || logicalToday(opts);
+  return { st, hosts, host, kind, date, opts };
+}
+
+const go = (host: string, kind: PeriodKind, date: Date) =>
+  navigate(`/activity/${encodeURIComponent(host)}/${kind}/${ymd(date)}`);
+
+// Performance marks for the browser tests / benchmark: first summary render, first bar chart.
+let fmpMarked = false;
+let barsMarked = false;
+
+export function ActivityPage({ parts }: { parts: string[] }) {
+  const { st, hosts, host, kind, date, opts } = useActivityParams(parts);
+  const p = period(kind, date, opts);
+  const classes = useMemo(() => normalise(st.settings.classes), [st.settings.classes]);
+  const rules = useMemo(() => rulesForQuery(classes), [classes]);
+  const selected = useMemo(
+    () => (host === ALL ? hosts : [host]).map((h) => hostBuckets(st.buckets, h)).filter((h) => h.window),
+    [st.buckets, host, hosts.join('|')],
+  );
+  const [res, setRes] = useState<ActivityResult | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  const [bars, setBars] = useState<{ labels: string[]; rows: Ev[][]; totals: number[] } | null>(null);
+  const [barErr, setBarErr] = useState<unknown>(null);
+  const periodStr = periodString(p.start, p.end);
+  const ready = st.bucketsLoaded && st.settingsLoaded && st.info;
+
+  // Summary query.
+  useEffect(() => {
+    if (!ready) return;
+    if (!selected.length) {
+      setRes(null);
+      return;
+    }
+    let live = true;
+    setLoading(true);
+    setErr(null);
+    api
+      .query([periodStr], activityQuery(selected, rules))
+      .then((r) => live && setRes(r[0] as ActivityResult))
+      .catch((e) => live && (setErr(e), setRes(null)))
+      .finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [ready, periodStr, selected, rules]);
+
+  // Bar chart query: one timeperiod per hour/day/month.
+  useEffect(() => {
+    if (!ready || !selected.length) {
+      setBars(null);
+      return;
+    }
+    let live = true;
+    setBarErr(null);
+    setBars(null);
+    const subs = subPeriods(p, opts);
+    api
+      .query(subs.map((s) => periodString(s.start, s.end)), categoryPeriodQuery(selected, rules))
+      .then((r) => live && setBars({ labels: subs.map((s) => s.label), rows: r.map((x: any) => x.cats || []), totals: r.map((x: any) => x.duration || 0) }))
+      .catch((e) => live && setBarErr(e));
+    return () => {
+      live = false;
+    };
+  }, [ready, periodStr, selected, rules]);
+
+  useEffect(() => {
+    if (res && !fmpMarked) {
+      fmpMarked = true;
+      requestAnimationFrame(() => performance.mark('awnode-fmp'));
+    }
+  }, [res]);
+
+  useEffect(() => {
+    if (bars && !barsMarked) {
+      barsMarked = true;
+      requestAnimationFrame(() => performance.mark('awnode-bars'));
+    }
+  }, [bars]);
+
+  const tree = useMemo(() => (res ? categoryTree(res.window.cat_events, classes) : null), [res, classes]);
+  const latest = useMemo(() => {
+    let m = '';
+    for (const h of selected) {
+      const b = st.buckets.find((x) => x.id === h.window);
+      if (b?.metadata?.end && b.metadata.end > m) m = b.metadata.end;
+    }
+    return m ? new Date(m) : null;
+  }, [selected, st.buckets]);
+
+  const total = res?.window.duration || 0;
+  const topCat = tree?.children.find((c) => c.name !== 'Uncategorized') || null;
+  const devs = devices(st.buckets, st.info);
+  const isLocal = (h: string) => devs.find((d) => d.host === h)?.local ?? false;
+
+  return (
+    <div class="page activity" data-testid="activity-page">
+      <div class="page-head">
+        <div>
+          <h1>Activity</h1>
+          <div class="page-sub" data-testid="period-label">
+            {periodLabel(p, opts)}
+            {host !== ALL ? <span> · {host}</span> : <span> · all devices</span>}
+          </div>
+        </div>
+        <div class="toolbar">
+          <select class="select" data-testid="host-select" value={host} onChange={(e) => go((e.target as HTMLSelectElement).value, kind, date)}>
+            {hosts.length > 1 && <option value={ALL}>All devices ({hosts.length})</option>}
+            {hosts.map((h) => (
+              <option value={h}>{h + (isLocal(h) ? ' (this device)' : ' (remote)')}</option>
+            ))}
+            {!hosts.length && <option value={ALL}>No devices</option>}
+          </select>
+          <Segmented
+            testId="period-select"
+            value={kind}
+            options={PERIODS.map((k) => ({ value: k, label: k[0].toUpperCase() + k.slice(1) }))}
+            onChange={(k) => go(host, k, date)}
+          />
+          <div class="date-nav">
+            <button class="btn btn-icon" aria-label="Previous period" onClick={() => go(host, kind, addPeriod(kind, periodStartDate(kind, date, opts), -1))}>
+              <I.IconChevronLeft />
+            </button>
+            <input
+              type="date"
+              class="input date-input"
+              data-testid="date-input"
+              value={ymd(date)}
+              onChange={(e) => {
+                const d = parseYmd((e.target as HTMLInputElement).value);
+                if (d) go(host, kind, d);
+              }}
+            />
+            <button class="btn btn-icon" aria-label="Next period" onClick={() => go(host, kind, addPeriod(kind, periodStartDate(kind, date, opts), 1))}>
+              <I.IconChevronRight />
+            </button>
+          </div>
+          <button class="btn" onClick={() => go(host, kind, logicalToday(opts))}>
+            Today
+          </button>
+        </div>
+      </div>
+
+      {ready && !hosts.length && (
+        <Card>
+          <Empty icon="◔">
+            <p><strong>No activity data yet.</strong></p>
+            <p class="muted">Start a window and AFK watcher pointed at this node, or import an ActivityWatch export on the Raw data page.</p>
+            <a class="btn btn-primary" href="#/buckets">Import data</a>
+          </Empty>
+        </Card>
+      )}
+
+      <ErrorBox error={err} title="The activity query failed" />
+
+      {selected.length > 0 && (
+        <>
+          <div class="stats">
+            <Stat label="Active time" value={res ? fmtDuration(total) : null} testId="total-active" seconds={total}
+              hint={res && kind !== 'day' && bars ? `${fmtDuration(total / activeUnits(bars.totals))} per active ${kind === 'year' ? 'month' : 'day'}` : undefined} />
+            <Stat label="Top category" value={res ? (topCat ? topCat.path.join(' › ') : '—') : null}
+              color={topCat?.color} hint={topCat ? `${fmtDuration(topCat.total)} · ${pct(topCat.total, total)}` : undefined} />
+            <Stat label="Top application" value={res ? res.window.app_events[0]?.data.app ?? '—' : null}
+              color={res?.window.app_events[0] ? hashColor(String(res.window.app_events[0].data.app)) : undefined}
+              hint={res?.window.app_events[0] ? fmtDuration(res.window.app_events[0].duration) : undefined} />
+            <Stat label="Browsing" value={res ? fmtDuration(res.browser.duration) : null}
+              hint={res && total ? `${Math.round((res.browser.duration / total) * 100)}% of active time` : undefined} />
+          </div>
+
+          {res && total === 0 && !loading && (
+            <div class="alert alert-info" data-testid="no-activity">
+              <span>No activity recorded in this period.</span>
+              {latest && (
+                <button class="btn btn-sm" onClick={() => go(host, kind, latest)}>
+                  Jump to latest activity ({latest.toLocaleDateString()})
+                </button>
+              )}
+            </div>
+          )}
+
+          <Card title={kind === 'day' ? 'Time of day' : kind === 'year' ? 'Per month' : 'Per day'} subtitle="Active time by category" span={3} testId="bar-card">
+            <ErrorBox error={barErr} />
+            {bars ? <BarChart bars={bars} classes={classes} kind={kind} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
+          </Card>
+
+          {host === ALL && res?.hosts && (
+            <Card title="Devices" testId="per-device" subtitle="Active time per device (overlapping time counted on each)" span={3}>
+              <div class="devices-strip">
+                <TopList
+                  total={Object.values(res.hosts).reduce((a, b) => a + b, 0)}
+                  items={Object.entries(res.hosts)
+                    .sort((a, b) => b[1] - a[1])
+                    .map(([h, v]) => ({ key: h, label: h, sub: isLocal(h) ? <Badge kind="local">this device</Badge> : <Badge kind="remote">remote</Badge>, value: v, color: hashColor('host:' + h) }))}
+                />
+              </div>
+            </Card>
+          )}
+
+          {(res || !err) && (
+            <>
+              <div class="grid">
+                <Card title="Top applications" testId="top-apps" subtitle={res ? `${res.window.app_events.length} apps` : ''}>
+                  {res ? <TopList testId="top-apps-list" total={total} items={res.window.app_events.map(appItem)} /> : <Skeleton />}
+                </Card>
+                <Card title="Categories" testId="categories" subtitle="Share of active time; click a ring to zoom" span={2}>
+                  {tree ? (
+                    <div class="cat-split">
+                      <Sunburst tree={tree} />
+                      <div data-testid="category-tree"><CatTree node={tree} total={total} /></div>
+                    </div>
+                  ) : <Skeleton />}
+                </Card>
+                <Card title="Top window titles" span={2} testId="top-titles">
+                  {res ? <TopList total={total} items={res.window.title_events.map((e, i) => titleItem(e, i, classes))} /> : <Skeleton />}
+                </Card>
+                <Card title="Browser domains" testId="top-domains">
+                  {res ? <TopList total={res.browser.duration} items={res.browser.domains.map((e) => domainItem(e))} empty="No browser activity" /> : <Skeleton />}
+                </Card>
+              </div>
+
+              <h2 class="section-title">Browser</h2>
+              <div class="grid">
+                <Card title="Top URLs" span={2} testId="top-urls">
+                  {res ? (
+                    <TopList
+                      total={res.browser.duration}
+                      empty="No browser activity"
+                      items={res.browser.urls.map((e, i) => ({ key: i + String(e.data.url), label: <span class="mono-ish">{String(e.data.url)}</span>, title: String(e.data.url), value: e.duration, color: hashColor(domainOf(e)) }))}
+                    />
+                  ) : <Skeleton />}
+                </Card>
+                <Card title="Browser titles" testId="top-browser-titles">
+                  {res ? (
+                    <TopList total={res.browser.duration} empty="No browser activity" items={res.browser.titles.map((e, i) => ({ key: i + String(e.data.title), label: String(e.data.title ?? ''), title: String(e.data.title ?? ''), value: e.duration, color: hashColor(domainOf(e)) }))} />
+                  ) : <Skeleton />}
+                </Card>
+              </div>
+            </>
+          )}
+
+          {res?.editor && (
+            <>
+              <h2 class="section-title">Editor</h2>
+              <div class="grid">
+                {(['projects', 'files', 'languages'] as const).map((k) => (
+                  <Card title={`Top ${k}`} testId={`editor-${k}`}>
+                    <TopList
+                      total={res.editor!.duration}
+                      empty="No editor activity"
+                      items={res.editor![k].map((e, i) => {
+                        const key = k === 'projects' ? 'project' : k === 'files' ? 'file' : 'language';
+                        const v = String(e.data[key] ?? '');
+                        return { key: i + v, label: k === 'files' ? v.split('/').pop() || v : v, title: v, value: e.duration, color: hashColor(v) };
+                      })}
+                    />
+                  </Card>
+                ))}
+              </div>
+            </>
+          )}
+          {loading && res && <div class="loading-bar" />}
+        </>
+      )}
+    </div>
+  );
+}
+
+/** Number of bars (days, or months in the year view) with any activity. */
+function activeUnits(totals: number[]): number {
+  return Math.max(1, totals.filter((t) => t > 0).length);
+}
+
+function Stat({ label, value, hint, color, testId, seconds }: { label: string; value: string | null; hint?: string; color?: string; testId?: string; seconds?: number }) {
+  return (
+    <div class="stat" data-testid={testId}>
+      <div class="stat-label">{label}</div>
+      {value === null ? (
+        <div class="stat-value sk-inline" />
+      ) : (
+        <div class="stat-value" data-seconds={seconds}>
+          {color && <span class="stat-dot" style={{ background: color }} />}
+          <span class="stat-text">{value}</span>
+        </div>
+      )}
+      <div class="stat-hint">{hint || '\u00a0'}</div>
+    </div>
+  );
+}
+
+const appItem = (e: Ev): TopItem => {
+  const a = String(e.data.app ?? '');
+  return { key: a, label: a, value: e.duration, color: hashColor(a), title: a };
+};
+
+function titleItem(e: Ev, i: number, classes: any[]): TopItem {
+  const cat: string[] = e.data.$category || ['Uncategorized'];
+  return {
+    key: i + String(e.data.title),
+    label: String(e.data.title ?? ''),
+    sub: <span class="muted">{String(e.data.app ?? '')} · {cat.join(' › ')}</span>,
+    value: e.duration,
+    color: categoryColor(cat, classes),
+    title: String(e.data.title ?? ''),
+  };
+}
+
+function domainOf(e: Ev): string {
+  if (e.data.$domain) return String(e.data.$domain);
+  try {
+    return new URL(String(e.data.url)).hostname.replace(/^www\./, '');
+  } catch {
+    return '';
+  }
+}
+
+const domainItem = (e: Ev): TopItem => {
+  const d = String(e.data.$domain ?? '') || '(none)';
+  return { key: d, label: d, value: e.duration, color: hashColor(d) };
+};
+
+function CatTree({ node, total, depth = 0 }: { node: CatNode; total: number; depth?: number }) {
+  const [open, setOpen] = useState<Record<string, boolean>>({});
+  if (!node.children.length) return <Empty>No categorised time</Empty>;
+  const rows: any[] = [];
+  const walk = (n: CatNode, d: number) => {
+    for (const c of n.children) {
+      const key = c.path.join('>');
+      const isOpen = open[key] ?? d < 1;
+      rows.push(
+        <div class="ct-row" style={{ paddingLeft: `${d * 18}px` }} data-category={c.path.join(' > ')}>
+          <button class={'ct-toggle' + (c.children.length ? '' : ' invisible')} onClick={() => setOpen({ ...open, [key]: !isOpen })} aria-label="Expand">
+            {isOpen ? '▾' : '▸'}
+          </button>
+          <span class="tl-dot" style={{ background: c.color }} />
+          <span class="ct-name">{c.name}</span>
+          <span class="ct-bar"><span style={{ width: `${(c.total / (total || 1)) * 100}%`, background: c.color }} /></span>
+          <span class="ct-dur">{fmtDuration(c.total)}</span>
+          <span class="ct-pct">{pct(c.total, total)}</span>
+        </div>,
+      );
+      if (isOpen) walk(c, d + 1);
+    }
+  };
+  walk(node, depth);
+  return <div class="cattree">{rows}</div>;
+}
+
+function Sunburst({ tree }: { tree: CatNode }) {
+  const option = useMemo(() => {
+    const conv = (n: CatNode): any => ({
+      name: n.name,
+      value: n.total,
+      itemStyle: { color: n.color },
+      children: n.children.map(conv),
+      path: n.path.join(' › '),
+    });
+    const data = tree.children.map(conv);
+    return (dark: boolean) => {
+      const c = axisColors(dark);
+      return {
+        tooltip: {
+          backgroundColor: c.tooltipBg, borderColor: c.tooltipBorder, textStyle: { color: c.tooltipText },
+          formatter: (p: any) => `<b>${esc(p.data.path)}</b><br/>${fmtDuration(p.value)} · ${Math.round((p.value / (tree.total || 1)) * 100)}%`,
+        },
+        series: [{
+          type: 'sunburst', data, radius: ['22%', '96%'], sort: undefined, nodeClick: 'rootToNode',
+          itemStyle: { borderColor: dark ? '#111827' : '#fff', borderWidth: 2, borderRadius: 4 },
+          label: { show: true, minAngle: 22, color: '#fff', fontSize: 11, fontWeight: 600, rotate: 0, overflow: 'truncate', width: 70 },
+          levels: [{}, { r0: '22%', r: '62%' }, { r0: '62%', r: '82%', label: { show: false } }, { r0: '82%', r: '96%', label: { show: false } }],
+          emphasis: { focus: 'ancestor' },
+        }],
+      };
+    };
+  }, [tree]);
+  if (!tree.children.length) return <Empty>No categorised time</Empty>;
+  return <Chart option={option} height={300} testId="sunburst" />;
+}
+
+export function esc(s: string): string {
+  return String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+function BarChart({ bars, classes, kind }: { bars: { labels: string[]; rows: Ev[][]; totals: number[] }; classes: any[]; kind: PeriodKind }) {
+  const option = useMemo(() => {
+    // stack by top-level category
+    const tops = new Map<string, number[]>();
+    bars.rows.forEach((row, i) => {
+      for (const e of row) {
+        const cat: string[] = e.data.$category || ['Uncategorized'];
+        const k = cat[0];
+        if (!tops.has(k)) tops.set(k, new Array(bars.labels.length).fill(0));
+        tops.get(k)![i] += e.duration;
+      }
+    });
+    const order = [...tops.entries()].sort((a, b) => {
+      if (a[0] === 'Uncategorized') return 1;
+      if (b[0] === 'Uncategorized') return -1;
+      return b[1].reduce((x, y) => x + y, 0) - a[1].reduce((x, y) => x + y, 0);
+    });
+    const unit = kind === 'day' ? 60 : 3600;
+    return (dark: boolean) => {
+      const c = axisColors(dark);
+      return {
+        grid: { left: 8, right: 8, top: 36, bottom: 4, containLabel: true },
+        legend: { top: 0, left: 0, icon: 'circle', itemWidth: 8, itemHeight: 8, textStyle: { color: c.text } },
+        tooltip: {
+          trigger: 'axis', axisPointer: { type: 'shadow' },
+          backgroundColor: c.tooltipBg, borderColor: c.tooltipBorder, textStyle: { color: c.tooltipText },
+          formatter: (ps: any[]) => {
+            const i = ps[0]?.dataIndex ?? 0;
+            const lines = ps.filter((p) => p.value > 0).map((p) => `${p.marker}${esc(p.seriesName)} <b style="float:right;margin-left:16px">${fmtDuration(p.value * unit)}</b>`);
+            return `<b>${esc(bars.labels[i])}</b> · ${fmtDuration(bars.totals[i])}<br/>${lines.join('<br/>')}`;
+          },
+        },
+        xAxis: { type: 'category', data: bars.labels, axisLine: { lineStyle: { color: c.line } }, axisTick: { show: false }, axisLabel: { color: c.text, fontSize: 11 } },
+        yAxis: {
+          type: 'value', splitLine: { lineStyle: { color: c.line } }, axisLabel: { color: c.text, fontSize: 11, formatter: (v: number) => (kind === 'day' ? `${v}m` : `${v}h`) },
+          max: kind === 'day' ? 60 : undefined,
+        },
+        series: order.map(([name, vals]) => ({
+          name, type: 'bar', stack: 'all', barMaxWidth: 34, itemStyle: { color: categoryColor([name], classes), borderRadius: 0 },
+          emphasis: { focus: 'series' }, data: vals.map((v) => +(v / unit).toFixed(3)),
+        })),
+      };
+    };
+  }, [bars, classes, kind]);
+  return <Chart option={option} height={260} testId="bar-chart" />;
+}
+

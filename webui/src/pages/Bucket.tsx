@@ -1,0 +1,197 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, AWEvent, Bucket } from '../lib/api';
+import { href, navigate } from '../lib/router';
+import { isRemote, loadBuckets, useStore } from '../lib/store';
+import { fmtAgo, fmtDateTime, fmtDuration } from '../lib/time';
+import { Badge, Card, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
+import * as I from '../components/icons';
+import { DeleteBucketModal, exportCsv } from './Buckets';
+
+type Range = 'day' | 'week' | 'month' | 'all';
+const RANGE_S: Record<Range, number> = { day: 86400, week: 7 * 86400, month: 31 * 86400, all: 0 };
+const PAGE = 50;
+const MAX = 50_000;
+type SortKey = 'timestamp' | 'duration' | string;
+
+export function BucketPage({ id }: { id: string }) {
+  const st = useStore();
+  const [bucket, setBucket] = useState<Bucket | null>(null);
+  const [count, setCount] = useState<number | null>(null);
+  const [events, setEvents] = useState<AWEvent[] | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [range, setRange] = useState<Range>('week');
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'timestamp', desc: true });
+  const [page, setPage] = useState(0);
+  const [filter, setFilter] = useState('');
+  const [del, setDel] = useState(false);
+  const [reload, setReload] = useState(0);
+
+  useEffect(() => {
+    setErr(null);
+    Promise.all([api.bucket(id), api.count(id)])
+      .then(([b, c]) => {
+        setBucket(b);
+        setCount(c);
+      })
+      .catch(setErr);
+  }, [id, reload]);
+
+  useEffect(() => {
+    if (!bucket) return;
+    setEvents(null);
+    const endStr = bucket.metadata?.end;
+    const o: { start?: string; end?: string; limit: number } = { limit: MAX };
+    if (range !== 'all' && endStr) {
+      const end = new Date(endStr).getTime() + 1000;
+      o.end = new Date(end).toISOString();
+      o.start = new Date(end - RANGE_S[range] * 1000).toISOString();
+    }
+    api.events(id, o).then(setEvents).catch(setErr);
+    setPage(0);
+  }, [bucket, range]);
+
+  const remote = bucket ? isRemote(bucket, st.info) : false;
+  const dataKeys = useMemo(() => {
+    const s = new Set<string>();
+    (events || []).slice(0, 500).forEach((e) => Object.keys(e.data || {}).forEach((k) => s.add(k)));
+    return [...s].sort().slice(0, 4);
+  }, [events]);
+
+  const rows = useMemo(() => {
+    if (!events) return [];
+    const f = filter.trim().toLowerCase();
+    let r = f ? events.filter((e) => JSON.stringify(e.data).toLowerCase().includes(f)) : events.slice();
+    const k = sort.key;
+    const get = (e: AWEvent): any => (k === 'timestamp' ? Date.parse(e.timestamp) : k === 'duration' ? e.duration : String(e.data?.[k] ?? ''));
+    r.sort((a, b) => {
+      const x = get(a), y = get(b);
+      const c = x < y ? -1 : x > y ? 1 : 0;
+      return sort.desc ? -c : c;
+    });
+    return r;
+  }, [events, sort, filter]);
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE));
+  const shown = rows.slice(page * PAGE, page * PAGE + PAGE);
+
+  const th = (key: SortKey, label: string, cls = '') => (
+    <th class={'sortable ' + cls} data-sort={key} onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : key !== 'timestamp' ? true : true })}>
+      {label} {sort.key === key ? (sort.desc ? '↓' : '↑') : ''}
+    </th>
+  );
+
+  if (err && !bucket) return <div class="page"><ErrorBox error={err} title="Cannot load bucket" /><a href={href('/buckets')}>← All buckets</a></div>;
+
+  return (
+    <div class="page" data-testid="bucket-page">
+      <div class="page-head">
+        <div>
+          <div class="crumbs"><a href={href('/buckets')}>Raw data</a> / <span>{bucket?.hostname}</span></div>
+          <h1 class="mono-title">{id}</h1>
+          <div class="page-sub">
+            {bucket && (remote ? <Badge kind="remote"><I.IconLock /> remote (read-only)</Badge> : <Badge kind="local">this device</Badge>)}{' '}
+            {bucket?.type}
+          </div>
+        </div>
+        <div class="toolbar">
+          <a class="btn" href={api.exportBucketUrl(id)} download={`aw-bucket-export_${id}.json`}><I.IconDownload /> JSON</a>
+          <button class="btn" onClick={() => exportCsv(id).catch((e) => toast(e.message, 'error'))}><I.IconDownload /> CSV</button>
+          {bucket && !remote && (
+            <button class="btn btn-danger-outline" data-action="delete" onClick={() => setDel(true)}><I.IconTrash /> Delete</button>
+          )}
+        </div>
+      </div>
+      <ErrorBox error={err} />
+      {!bucket ? (
+        <Skeleton />
+      ) : (
+        <div class="meta-grid">
+          <Meta label="Events" value={count?.toLocaleString() ?? '…'} />
+          <Meta label="First event" value={fmtDateTime(bucket.metadata?.start)} />
+          <Meta label="Last event" value={fmtDateTime(bucket.metadata?.end)} hint={fmtAgo(bucket.metadata?.end)} />
+          <Meta label="Created" value={fmtDateTime(bucket.created)} />
+          <Meta label="Client" value={bucket.client} />
+          <Meta label="Host" value={bucket.hostname} />
+        </div>
+      )}
+      <Card
+        title="Events"
+        subtitle={events ? `${rows.length.toLocaleString()} shown${events.length >= MAX ? ` (first ${MAX.toLocaleString()})` : ''}${range !== 'all' ? ' · ending at the last event' : ''}` : ''}
+        actions={
+          <>
+            <input class="input input-sm" placeholder="Filter data…" value={filter} onInput={(e) => { setFilter((e.target as HTMLInputElement).value); setPage(0); }} />
+            <Segmented value={range} onChange={setRange} options={[{ value: 'day', label: 'Day' }, { value: 'week', label: 'Week' }, { value: 'month', label: 'Month' }, { value: 'all', label: 'All' }]} />
+          </>
+        }
+      >
+        {!events ? (
+          <Skeleton rows={8} />
+        ) : (
+          <>
+            <div class="table-wrap">
+              <table class="table table-events" data-testid="events-table">
+                <thead>
+                  <tr>
+                    {th('timestamp', 'Time')}
+                    {th('duration', 'Duration', 'num')}
+                    {dataKeys.map((k) => th(k, k))}
+                    <th>Data</th>
+                    {!remote && <th />}
+                  </tr>
+                </thead>
+                <tbody>
+                  {shown.map((e) => (
+                    <tr>
+                      <td class="nowrap">{fmtDateTime(e.timestamp, true)}</td>
+                      <td class="num nowrap">{fmtDuration(e.duration, true)}</td>
+                      {dataKeys.map((k) => <td class="cell-clip" title={String(e.data?.[k] ?? '')}>{fmtVal(e.data?.[k])}</td>)}
+                      <td class="cell-clip mono small muted" title={JSON.stringify(e.data)}>{JSON.stringify(e.data)}</td>
+                      {!remote && (
+                        <td>
+                          <button class="btn btn-ghost btn-sm btn-danger-text" title="Delete event" onClick={async () => {
+                            if (e.id == null) return;
+                            try {
+                              await api.deleteEvent(id, e.id);
+                              setEvents((events || []).filter((x) => x.id !== e.id));
+                              setCount((c) => (c === null ? c : c - 1));
+                            } catch (x: any) {
+                              toast(x.message, 'error');
+                            }
+                          }}><I.IconTrash /></button>
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div class="pager">
+              <button class="btn btn-sm" disabled={page === 0} onClick={() => setPage(0)}>«</button>
+              <button class="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>‹ Prev</button>
+              <span class="muted" data-testid="page-info">Page {page + 1} of {pages}</span>
+              <button class="btn btn-sm" disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>Next ›</button>
+              <button class="btn btn-sm" disabled={page >= pages - 1} onClick={() => setPage(pages - 1)}>»</button>
+            </div>
+          </>
+        )}
+      </Card>
+      {del && bucket && (
+        <DeleteBucketModal bucket={bucket} count={count ?? undefined} onClose={() => setDel(false)} onDeleted={() => { loadBuckets(); navigate('/buckets'); setReload(reload + 1); }} />
+      )}
+    </div>
+  );
+}
+
+function fmtVal(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function Meta({ label, value, hint }: { label: string; value: string; hint?: string }) {
+  return (
+    <div class="meta">
+      <div class="stat-label">{label}</div>
+      <div class="meta-value">{value}</div>
+      {hint && <div class="stat-hint">{hint}</div>}
+    </div>
+  );
+}

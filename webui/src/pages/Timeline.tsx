@@ -1,0 +1,196 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, AWEvent, Bucket } from '../lib/api';
+import { hashColor } from '../lib/categories';
+import { navigate, useRoute } from '../lib/router';
+import { devices, isRemote, lastUpdated, useStore } from '../lib/store';
+import { addPeriod, fmtDateTime, fmtDuration, logicalToday, offsetMinutes, parseYmd, ymd } from '../lib/time';
+import { axisColors, Chart } from '../components/Chart';
+import { Badge, Card, Empty, ErrorBox, Segmented, Skeleton } from '../components/ui';
+import * as I from '../components/icons';
+import { esc } from './Activity';
+
+const SPANS = ['1', '3', '7', '31'] as const;
+type Span = (typeof SPANS)[number];
+
+const TYPE_ORDER = ['afkstatus', 'currentwindow', 'web.tab.current', 'app.editor.activity', 'general.stopwatch'];
+
+function laneLabel(b: Bucket): string {
+  const m = /^aw-watcher-([^_]+)/.exec(b.id);
+  if (m) return m[1];
+  if (b.id.startsWith('aw-stopwatch')) return 'stopwatch';
+  return b.id.replace(/_[^_]*$/, '');
+}
+
+export function eventColor(b: Bucket, e: AWEvent): string {
+  const d = e.data || {};
+  switch (b.type) {
+    case 'afkstatus':
+      return d.status === 'not-afk' ? '#22c55e' : '#94a3b8';
+    case 'currentwindow':
+      return hashColor(String(d.app ?? ''));
+    case 'web.tab.current': {
+      let dom = '';
+      try {
+        dom = new URL(String(d.url)).hostname.replace(/^www\./, '');
+      } catch { /* not a URL */ }
+      return hashColor(dom);
+    }
+    case 'app.editor.activity':
+      return hashColor(String(d.project ?? d.file ?? ''));
+    default:
+      return hashColor(String(d.label ?? d.title ?? d.app ?? JSON.stringify(d)));
+  }
+}
+
+export function TimelinePage() {
+  const st = useStore();
+  const { parts } = useRoute();
+  const opts = { startOfDay: st.settings.startOfDay, startOfWeek: st.settings.startOfWeek };
+  const date = parseYmd(parts[1]) || logicalToday(opts);
+  const span = (SPANS.includes(parts[2] as Span) ? parts[2] : '1') as Span;
+  const off = offsetMinutes(st.settings.startOfDay);
+  const start = new Date(date.getFullYear(), date.getMonth(), date.getDate(), 0, off);
+  const end = new Date(date.getFullYear(), date.getMonth(), date.getDate() + +span, 0, off);
+  const [hidden, setHidden] = useState<Record<string, boolean>>({});
+  const [data, setData] = useState<{ bucket: Bucket; events: AWEvent[] }[] | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const go = (d: Date, s: Span) => navigate(`/timeline/${ymd(d)}/${s}`);
+
+  const devs = devices(st.buckets, st.info);
+  const buckets = useMemo(() => {
+    const order = new Map(devs.map((d, i) => [d.host, i]));
+    return [...st.buckets].sort((a, b) => {
+      const ha = order.get(a.hostname) ?? 99, hb = order.get(b.hostname) ?? 99;
+      if (ha !== hb) return ha - hb;
+      const ta = TYPE_ORDER.indexOf(a.type), tb = TYPE_ORDER.indexOf(b.type);
+      return (ta < 0 ? 99 : ta) - (tb < 0 ? 99 : tb) || a.id.localeCompare(b.id);
+    });
+  }, [st.buckets, devs.map((d) => d.host).join()]);
+
+  useEffect(() => {
+    if (!st.bucketsLoaded) return;
+    let live = true;
+    setData(null);
+    setErr(null);
+    const s = start.toISOString(), e = end.toISOString();
+    Promise.all(buckets.map(async (b) => ({ bucket: b, events: await api.events(b.id, { start: s, end: e }) })))
+      .then((r) => live && setData(r))
+      .catch((e) => live && setErr(e));
+    return () => {
+      live = false;
+    };
+  }, [st.bucketsLoaded, buckets, start.getTime(), end.getTime()]);
+
+  const shown = (data || []).filter((d) => !hidden[d.bucket.id]);
+  const nEvents = shown.reduce((n, d) => n + d.events.length, 0);
+  const latest = buckets.reduce<string>((m, b) => ((lastUpdated(b) || '') > m ? lastUpdated(b) || '' : m), '');
+
+  const option = useMemo(() => {
+    const lanes = shown.map((d) => d.bucket);
+    const items: any[] = [];
+    shown.forEach((d, li) => {
+      for (let k = 0; k < d.events.length; k++) {
+        const e = d.events[k];
+        const t0 = Date.parse(e.timestamp);
+        const t1 = t0 + e.duration * 1000;
+        items.push({ value: [li, t0, t1, k], itemStyle: { color: eventColor(d.bucket, e) } });
+      }
+    });
+    return (dark: boolean) => {
+      const c = axisColors(dark);
+      return {
+        animation: false,
+        grid: { left: 8, right: 16, top: 8, bottom: 56, containLabel: true },
+        tooltip: {
+          backgroundColor: c.tooltipBg, borderColor: c.tooltipBorder, textStyle: { color: c.tooltipText, fontSize: 12 },
+          extraCssText: 'max-width:420px;white-space:normal;',
+          formatter: (p: any) => {
+            const [li, t0, t1, k] = p.value;
+            const d = shown[li];
+            const e = d.events[k];
+            const rows = Object.entries(e.data || {})
+              .map(([key, v]) => `<tr><td style="opacity:.65;padding-right:8px;vertical-align:top">${esc(key)}</td><td style="word-break:break-all">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`)
+              .join('');
+            return `<b>${esc(d.bucket.id)}</b><br/>${esc(fmtDateTime(new Date(t0), true))} → ${esc(new Date(t1).toLocaleTimeString())}<br/>Duration <b>${fmtDuration(e.duration, true)}</b><table style="margin-top:4px">${rows}</table>`;
+          },
+        },
+        dataZoom: [
+          { type: 'inside', xAxisIndex: 0, filterMode: 'weakFilter', minValueSpan: 60_000 },
+          { type: 'slider', xAxisIndex: 0, filterMode: 'weakFilter', height: 22, bottom: 10, borderColor: c.line, textStyle: { color: c.text }, minValueSpan: 60_000 },
+        ],
+        xAxis: {
+          type: 'time', min: start.getTime(), max: end.getTime(), position: 'top',
+          axisLine: { lineStyle: { color: c.line } }, splitLine: { show: true, lineStyle: { color: c.line } },
+          axisLabel: { color: c.text, hideOverlap: true, formatter: { year: '{yyyy}', month: '{MMM}', day: '{MMM} {d}', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}' } },
+        },
+        yAxis: {
+          type: 'category', data: lanes.map((b) => b.id), inverse: true,
+          axisLine: { show: false }, axisTick: { show: false }, splitLine: { show: true, lineStyle: { color: c.line } },
+          axisLabel: {
+            formatter: (id: string) => {
+              const b = lanes.find((x) => x.id === id)!;
+              return `{a|${laneLabel(b)}}\n{b|${b.hostname}}`;
+            },
+            rich: { a: { color: c.tooltipText, fontWeight: 600, fontSize: 12, lineHeight: 16 }, b: { color: c.text, fontSize: 11 } },
+          },
+        },
+        series: [{
+          type: 'custom', encode: { x: [1, 2], y: 0 }, data: items, progressive: 4000,
+          renderItem: (params: any, api: any) => {
+            const lane = api.value(0);
+            const a = api.coord([api.value(1), lane]);
+            const b = api.coord([api.value(2), lane]);
+            const h = api.size([0, 1])[1] * 0.62;
+            const cs = params.coordSys;
+            const x0 = Math.max(a[0], cs.x), x1 = Math.min(b[0], cs.x + cs.width);
+            if (x1 < cs.x || x0 > cs.x + cs.width) return null;
+            return { type: 'rect', shape: { x: x0, y: a[1] - h / 2, width: Math.max(x1 - x0, 0.8), height: h, r: 2 }, style: api.style() };
+          },
+        }],
+      };
+    };
+  }, [data, hidden, start.getTime(), end.getTime()]);
+
+  return (
+    <div class="page" data-testid="timeline-page">
+      <div class="page-head">
+        <div>
+          <h1>Timeline</h1>
+          <div class="page-sub">
+            {start.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} – {end.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
+          </div>
+        </div>
+        <div class="toolbar">
+          <Segmented value={span} options={SPANS.map((s) => ({ value: s, label: s === '1' ? '1 day' : `${s} days` }))} onChange={(s) => go(date, s)} />
+          <div class="date-nav">
+            <button class="btn btn-icon" aria-label="Earlier" onClick={() => go(addPeriod('day', date, -+span), span)}><I.IconChevronLeft /></button>
+            <input type="date" class="input date-input" value={ymd(date)} onChange={(e) => { const d = parseYmd((e.target as HTMLInputElement).value); if (d) go(d, span); }} />
+            <button class="btn btn-icon" aria-label="Later" onClick={() => go(addPeriod('day', date, +span), span)}><I.IconChevronRight /></button>
+          </div>
+          <button class="btn" onClick={() => go(logicalToday(opts), span)}>Today</button>
+        </div>
+      </div>
+      <ErrorBox error={err} />
+      <div class="lane-filter">
+        {buckets.map((b) => (
+          <label class={'chip' + (hidden[b.id] ? ' off' : '')}>
+            <input type="checkbox" checked={!hidden[b.id]} onChange={() => setHidden({ ...hidden, [b.id]: !hidden[b.id] })} />
+            <span>{laneLabel(b)}</span>
+            <span class="muted">{b.hostname}</span>
+            {isRemote(b, st.info) && <Badge kind="remote">remote</Badge>}
+          </label>
+        ))}
+      </div>
+      <Card testId="timeline-card" subtitle={data ? `${nEvents.toLocaleString()} events · scroll or drag the slider to zoom, hover for details` : ''}>
+        {!data && !err && <Skeleton rows={6} />}
+        {data && nEvents === 0 && (
+          <Empty icon="⌁">
+            <p>No events in this range.</p>
+            {latest && <button class="btn btn-sm" onClick={() => go(logicalToday(opts, new Date(latest)), span)}>Jump to latest events ({new Date(latest).toLocaleDateString()})</button>}
+          </Empty>
+        )}
+        {data && nEvents > 0 && <Chart option={option} height={Math.max(220, shown.length * 56 + 100)} testId="timeline-chart" />}
+      </Card>
+    </div>
+  );
+}
