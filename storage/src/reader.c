@@ -417,9 +417,10 @@ int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int6
 	return 0;
 }
 
-int aw_reader_setting(char **out, aw_reader *r, const char *key)
+/* One text value by key from a key/value table (settings, state). */
+static int read_keyed(char **out, aw_reader *r, int slot, const char *sql, const char *key, const char *what)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_SETTING], "SELECT value FROM settings WHERE key = ?");
+	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[slot], sql);
 	int rc;
 
 	if (!st)
@@ -430,8 +431,13 @@ int aw_reader_setting(char **out, aw_reader *r, const char *key)
 		*out = col_dup(st, 0);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
-		return aw_error_set(AW_ENOTFOUND, "no setting '%s'", key);
-	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading setting");
+		return aw_error_set(AW_ENOTFOUND, "no %s '%s'", what, key);
+	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading a stored value");
+}
+
+int aw_reader_setting(char **out, aw_reader *r, const char *key)
+{
+	return read_keyed(out, r, RS_SETTING, "SELECT value FROM settings WHERE key = ?", key, "setting");
 }
 
 int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
@@ -482,19 +488,7 @@ int aw_reader_last_seq(int64_t *out, aw_reader *r)
 
 int aw_reader_state(char **out, aw_reader *r, const char *key)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_STATE], "SELECT value FROM state WHERE key = ?");
-	int rc;
-
-	if (!st)
-		return AW_ERROR;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = col_dup(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return aw_error_set(AW_ENOTFOUND, "no state '%s'", key);
-	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading state");
+	return read_keyed(out, r, RS_STATE, "SELECT value FROM state WHERE key = ?", key, "state");
 }
 
 /* Two seq-ordered streams (current events of local buckets, tombstones) merged by seq.
