@@ -5,7 +5,6 @@
  * Either way the change goes through the storage writer, so deletions leave tombstones
  * and rewrites get new change sequence numbers: sync publishes both.
  */
-#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,33 +27,6 @@ static void usage(FILE *f)
 		"data field F (dotted path, e.g. title or url) matches REGEX get F replaced by\n"
 		"TEXT (default \"REDACTED\"), or are deleted with --drop. --dry-run only counts.\n"
 		"Talks to the running node if there is one, else edits the database directly.\n");
-}
-
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-	aw_buf_append(ctx, p, size * n);
-	return size * n;
-}
-
-static int via_node(int port, const char *body, aw_buf *out, long *status)
-{
-	char url[128];
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	CURLcode rc;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/0/privacy/redact", port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK ? 0 : -1;
 }
 
 int cmd_redact(int argc, char **argv)
@@ -144,7 +116,7 @@ int cmd_redact(int argc, char **argv)
 			aw_buf_printf(&body, ",\"dry_run\":%s}", dry ? "true" : "false");
 			if (port < 0)
 				port = testing ? 5666 : 5600;
-			rc = via_node(port, body.data, &out, &status);
+			rc = cli_post_json(port, "/api/0/privacy/redact", body.data, body.len, 600, &out, &status);
 			if (rc || status != 200)
 				fprintf(stderr, "awnode redact: the database is in use, and the node at 127.0.0.1:%d %s %s\n",
 					port, rc ? "did not answer" : "refused:", rc ? "" : out.data ? out.data : "");

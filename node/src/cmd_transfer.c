@@ -9,7 +9,6 @@
  * node stopped (it says so); both use the import de-duplication, so running them twice
  * changes nothing.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <unistd.h>
 #include <getopt.h>
@@ -91,37 +90,17 @@ int cmd_export(int argc, char **argv)
 
 /* ---- import of an export document ------------------------------------------------------ */
 
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-	aw_buf_append(ctx, p, size * n);
-	return size * n;
-}
-
 static int import_via_node(int port, const char *doc, size_t len)
 {
-	char url[128];
 	aw_buf out = AW_BUF_INIT;
-	long status = 0;
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	CURLcode rc;
+	long status;
+	int rc = cli_post_json(port, "/api/0/import", doc, len, 0, &out, &status);
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/0/import", port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, doc);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || status != 200)
+	if (rc || status != 200)
 		fprintf(stderr, "awnode import: the database is in use and the node at 127.0.0.1:%d %s%s\n", port,
-			rc != CURLE_OK ? "did not answer" : "refused it: ", rc != CURLE_OK ? "" : out.data ? out.data : "");
+			rc ? "did not answer" : "refused it: ", rc ? "" : out.data ? out.data : "");
 	aw_buf_free(&out);
-	return rc == CURLE_OK && status == 200 ? 0 : 1;
+	return !rc && status == 200 ? 0 : 1;
 }
 
 static char *read_file(const char *path, size_t *len)

@@ -309,11 +309,6 @@ static int read_config_file(aw_config *c)
 	return 0;
 }
 
-static bool valid_uuid_char(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || ch == '-';
-}
-
 /* The device id: a UUIDv4 created on first start, kept in data_dir/device_id. */
 static char *load_device_id(const char *data_dir)
 {
@@ -351,7 +346,6 @@ static char *load_device_id(const char *data_dir)
 		fsync(fd);
 		close(fd);
 	}
-	(void)valid_uuid_char;
 	return strdup(buf);
 }
 

@@ -344,6 +344,22 @@ static void cache_grow(aw_reader *r)
 	free(old);
 }
 
+/* Cache the text of the current row's column `col` under id. */
+static data_slot *cache_put(aw_reader *r, int64_t id, sqlite3_stmt *st, int col)
+{
+	data_slot *slot;
+
+	if ((r->used + 1) * 10 >= r->cap * 7)
+		cache_grow(r);
+	slot = cache_slot(r, id);
+	slot->id = id;
+	slot->len = (size_t)sqlite3_column_bytes(st, col);
+	slot->json = aw_strndup((const char *)sqlite3_column_text(st, col), slot->len);
+	r->used++;
+	r->bytes += slot->len + sizeof(*slot);
+	return slot;
+}
+
 int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id)
 {
 	data_slot *slot = cache_slot(r, data_id);
@@ -365,14 +381,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 		return rc == SQLITE_DONE ? aw_error_set(AW_ENOTFOUND, "data %lld missing", (long long)data_id)
 					 : aw_db_error(r->db, "reading event data");
 	}
-	if ((r->used + 1) * 10 >= r->cap * 7)
-		cache_grow(r);
-	slot = cache_slot(r, data_id);
-	slot->id = data_id;
-	slot->len = (size_t)sqlite3_column_bytes(st, 0);
-	slot->json = aw_strndup((const char *)sqlite3_column_text(st, 0), slot->len);
-	r->used++;
-	r->bytes += slot->len + sizeof(*slot);
+	slot = cache_put(r, data_id, st, 0);
 	sqlite3_reset(st);
 	*json = slot->json;
 	*len = slot->len;
@@ -589,16 +598,8 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
 		if (ids[i] != id)
 			continue;
 		slot = cache_slot(r, id);
-		if (slot && slot->id == id)
-			continue;
-		if ((r->used + 1) * 10 >= r->cap * 7)
-			cache_grow(r);
-		slot = cache_slot(r, id);
-		slot->id = id;
-		slot->len = (size_t)sqlite3_column_bytes(st, 1);
-		slot->json = aw_strndup((const char *)sqlite3_column_text(st, 1), slot->len);
-		r->used++;
-		r->bytes += slot->len + sizeof(*slot);
+		if (!slot || slot->id != id)
+			cache_put(r, id, st, 1);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : aw_db_error(r->db, "reading event data");
