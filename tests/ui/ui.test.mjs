@@ -255,12 +255,19 @@ describe('awnode web UI', () => {
     assert.ok(await page.isVisible(`[data-testid="device-${REMOTE}"] .badge-remote`));
     assert.ok(await page.isVisible(`[data-testid="device-${LOCAL}"] .badge-local`));
 
+    // The bucket page is a hash route in the same document: wait until the page shows the bucket we asked
+    // for (its title and its badge), or the previous page's table would answer for it.
+    const bucketShown = (id, badge) => page.waitForFunction(([id, badge]) => {
+      const p = document.querySelector('[data-testid=bucket-page]');
+      return p && p.querySelector('h1')?.textContent === id && p.querySelector('.badge-' + badge)
+        && p.querySelector('[data-testid=events-table] tbody tr');
+    }, [id, badge]);
     await open(page, `/buckets/aw-watcher-afk_${REMOTE}`);
-    await page.waitForSelector('[data-testid=events-table] tbody tr');
+    await bucketShown(`aw-watcher-afk_${REMOTE}`, 'remote');
     assert.equal(await page.$('[data-action=delete]'), null);
     assert.equal(await page.$('[data-testid=events-table] .btn-danger-text'), null);
     await open(page, `/buckets/aw-watcher-afk_${LOCAL}`);
-    await page.waitForSelector('[data-testid=events-table] tbody tr');
+    await bucketShown(`aw-watcher-afk_${LOCAL}`, 'local');
     assert.ok(await page.$('[data-action=delete]'));
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
