@@ -229,6 +229,16 @@ static int apply_kv(aw_config *c, const toml_kv *kv, char *err, size_t errlen)
 			return -1;
 		return set_str(dst, expand_home(v->str));
 	}
+	if (!strcmp(t, "archive") && !strcmp(k, "older_than_days")) {
+		if (want(kv, TOML_INT, "an integer (days)", err, errlen))
+			return -1;
+		if (v->i < 0 || v->i > 100000) {
+			snprintf(err, errlen, "line %d: [archive] older_than_days must be 0 (off) to 100000", kv->line);
+			return -1;
+		}
+		c->archive_older_than_days = (int)v->i;
+		return 0;
+	}
 	/* Unknown keys are ignored, as serde does for aw-server-rust's config, so a config
 	 * written for another version still starts. Sections of later features live here. */
 	return 0;
@@ -254,7 +264,10 @@ static const char default_config[] =
 	"#[sync]\n"
 	"#enabled = true\n"
 	"#interval = 300\n"
-	"#folder = \"~/.local/share/awnode/sync\"\n";
+	"#folder = \"~/.local/share/awnode/sync\"\n"
+	"#\n"
+	"#[archive]\n"
+	"#older_than_days = 0\n";
 
 static int read_config_file(aw_config *c)
 {

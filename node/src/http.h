@@ -25,6 +25,7 @@ struct lws;
 struct lws_context;
 typedef struct workers workers;
 typedef struct sync_service sync_service;
+typedef struct archive_service archive_service;
 typedef struct node node;
 typedef struct request request;
 
@@ -71,6 +72,7 @@ struct node {
 	aw_store *store;
 	workers *pool;
 	sync_service *sync;
+	archive_service *archive;
 	struct lws_context *ctx;
 	pthread_mutex_t done_mu;
 	request *done_head, *done_tail;

@@ -85,6 +85,10 @@ int aw_db_configure(sqlite3 *db, bool writer, int sync_normal)
 	if (sqlite3_exec(db, sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return aw_db_error(db, "setting synchronous");
+	/* Deleted and rewritten content is zeroed, not left in free space: archiving,
+	 * redacting and deleting exist to make data unreadable on this device. */
+	if (sqlite3_exec(db, "PRAGMA secure_delete=ON", NULL, NULL, NULL) != SQLITE_OK)
+		return aw_db_error(db, "enabling secure_delete");
 	return 0;
 }
 

@@ -653,6 +653,8 @@ static int op_bucket_create(aw_store *s, aw_write *w)
 	return w->n_events ? insert_events(s, w, b, w->events, w->n_events) : 0;
 }
 
+static int datas_wipe_unreferenced(aw_store *s, aw_write *w);
+
 static int op_bucket_delete(aw_store *s, aw_write *w)
 {
 	wbucket *b = writable_bucket(s, w, w->bucket_id);
@@ -687,7 +689,7 @@ static int op_bucket_delete(aw_store *s, aw_write *w)
 		return AW_ERROR;
 	}
 	bucket_remove(s, b);
-	return 0;
+	return datas_wipe_unreferenced(s, w);
 }
 
 static int op_events_insert(aw_store *s, aw_write *w)
@@ -1152,6 +1154,78 @@ static int op_state_set(aw_store *s, aw_write *w)
 	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "saving state");
 }
 
+/* Wipe the text of interned data no event refers to any more (after an archive run, a
+ * redact or a bucket delete), so that what was moved out or removed does not linger in
+ * `datas`. The rows stay, emptied: ids are never reused (readers may still cache an
+ * id's old text), and the writer's intern cache forgets everything, because it may
+ * map a wiped text to its id. secure_delete (store.c) zeroes the freed bytes. */
+static int datas_wipe_unreferenced(aw_store *s, aw_write *w)
+{
+	int rc = sqlite3_exec(s->db,
+			      "UPDATE datas SET hash = 0, json = '' WHERE json <> '' "
+			      "AND id NOT IN (SELECT data FROM events)",
+			      NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail_sql(s, w, "clearing unused data");
+	if (sqlite3_changes(s->db))
+		intern_clear(s);
+	return 0;
+}
+
+/* Is event `id` still stored exactly as the archive segment holds it? Compared by text,
+ * not by interning, so that checking creates nothing. */
+static int event_unchanged(aw_store *s, aw_write *w, const aw_event *e, bool *same)
+{
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_ARCHIVED],
+				      "SELECT e.start, e.duration, d.json FROM events e JOIN datas d ON d.id = e.data "
+				      "WHERE e.id = ?");
+	int rc;
+
+	*same = false;
+	if (!st)
+		return fail_sql(s, w, "looking up event");
+	sqlite3_bind_int64(st, 1, e->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*same = sqlite3_column_int64(st, 0) == e->start && sqlite3_column_int64(st, 1) == e->duration &&
+			(size_t)sqlite3_column_bytes(st, 2) == e->data_len &&
+			memcmp(sqlite3_column_text(st, 2), e->data, e->data_len) == 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "looking up event");
+}
+
+/* Delete what an archive segment now holds. The segment was read from a snapshot and
+ * verified on disk before this write was queued; an event that changed since (a
+ * heartbeat extended it, a client replaced it) is left alone, so nothing that the
+ * segment does not hold exactly is ever removed. The index saved with the deletions
+ * is what `awnode archive list` shows: both land in one transaction or neither. */
+static int op_archive_delete(aw_store *s, aw_write *w)
+{
+	bool same, found;
+
+	w->out_dropped = 0;
+	for (size_t i = 0; i < w->n_imports; i++) {
+		const aw_import_bucket *ib = &w->imports[i];
+		wbucket *b = bucket_find(s, ib->bucket.id);
+
+		if (!b || b->remote)
+			continue;
+		for (size_t j = 0; j < ib->n_events; j++) {
+			if (event_unchanged(s, w, &ib->events[j], &same))
+				return AW_ERROR;
+			if (!same)
+				continue;
+			if (event_remove(s, w, ib->events[j].id, b, &found))
+				return AW_ERROR;
+			w->out_dropped += found;
+		}
+	}
+	if (datas_wipe_unreferenced(s, w))
+		return AW_ERROR;
+	return w->key ? op_state_set(s, w) : 0;
+}
+
 /* Collect the integers a one-parameter query returns. Caller frees *out. */
 static int collect_ids(aw_store *s, aw_write *w, const char *sql, int64_t a, int64_t b, int64_t **out, size_t *n)
 {
@@ -1253,6 +1327,8 @@ static int op_redact(aw_store *s, aw_write *w)
 		if (!s->buckets[i].remote)
 			rc = redact_bucket(s, w, &s->buckets[i], rule);
 	aw_privacy_free(rule);
+	if (!rc && !w->dry_run)
+		rc = datas_wipe_unreferenced(s, w);
 	return rc;
 }
 
@@ -1271,6 +1347,7 @@ static int apply(aw_store *s, aw_write *w)
 	case AW_W_REMOTE_APPLY: return op_remote_apply(s, w);
 	case AW_W_STATE_SET: return op_state_set(s, w);
 	case AW_W_REDACT: return op_redact(s, w);
+	case AW_W_ARCHIVE_DELETE: return op_archive_delete(s, w);
 	}
 	return fail(w, AW_EINVALID, "%s", "unknown write");
 }

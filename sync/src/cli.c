@@ -29,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "cli_common.h"
 #include "internal.h"
 
 enum {
@@ -50,20 +51,6 @@ enum {
 	O_COMMON = O_TESTING | O_DBPATH | O_FOLDER | O_KEYFILE | O_DEVICE | O_HOST | O_CONFIG | O_PORT,
 };
 
-typedef struct cli {
-	const char *cmd;
-	unsigned seen;
-	bool testing, json, undo, segments;
-	const char *dbpath, *folder, *key_file, *device_id, *hostname, *config, *passfile, *remote;
-	long port, kdf_ops, kdf_mem;
-	char **pos;
-	int npos;
-	/* from the config file */
-	long cfg_port;
-	char *cfg_folder, *cfg_key, *cfg_ssh, *api_key;
-	/* resolved */
-	char *dev, *host, *db;
-} cli;
 
 #define PROG "awnode sync"
 
@@ -316,7 +303,7 @@ static int write_device_file(const char *id)
 
 /* This device's id: --device-id, the node's device_id file, or a new one (written to
  * that file, as the node does on its first start). */
-static int resolve_device(cli *c, bool create)
+int aws_cli_resolve_device(cli *c, bool create)
 {
 	if (c->device_id) {
 		if (!aws_valid_device_id(c->device_id))
@@ -337,7 +324,7 @@ static int resolve_device(cli *c, bool create)
 	return 0;
 }
 
-static void resolve(cli *c)
+void aws_cli_resolve(cli *c)
 {
 	char hn[256];
 
@@ -377,7 +364,7 @@ static int make_sync(cli *c, aw_store *s, aw_sync **y)
 
 /* ---- passphrase -------------------------------------------------------------------------------- */
 
-static char *prompt(const char *what)
+char *aws_cli_prompt(const char *what)
 {
 	struct termios old, noecho;
 	char buf[1024];
@@ -427,9 +414,9 @@ static char *passphrase(cli *c, bool confirm)
 	} else if (env && *env) {
 		p = aws_strdup(env);
 	} else if (isatty(STDIN_FILENO)) {
-		p = prompt("Sync passphrase: ");
+		p = aws_cli_prompt("Sync passphrase: ");
 		if (p && confirm) {
-			char *again = prompt("Repeat the passphrase: ");
+			char *again = aws_cli_prompt("Repeat the passphrase: ");
 			if (!again || strcmp(again, p)) {
 				fail("the passphrases differ");
 				free(again);
@@ -450,7 +437,7 @@ static char *passphrase(cli *c, bool confirm)
 	return p;
 }
 
-static void free_pass(char *p)
+void aws_cli_free_pass(char *p)
 {
 	if (p) {
 		sodium_memzero(p, strlen(p));
@@ -460,7 +447,7 @@ static void free_pass(char *p)
 
 /* ---- talking to a running node ----------------------------------------------------------------- */
 
-static int http(cli *c, const char *method, const char *path, const char *body, int *status, char **resp)
+int aws_cli_http(cli *c, const char *method, const char *path, const char *body, int *status, char **resp)
 {
 	long port = c->port >= 0 ? c->port : c->cfg_port > 0 ? c->cfg_port : (c->testing ? 5666 : 5600);
 	struct sockaddr_in sa;
@@ -533,7 +520,7 @@ static int http(cli *c, const char *method, const char *path, const char *body, 
 	return 0;
 }
 
-static const char *json_message(json_t *o)
+const char *aws_cli_json_message(json_t *o)
 {
 	const char *m = json_string_value(json_object_get(o, "message"));
 
@@ -743,7 +730,7 @@ static int cmd_init(cli *c, aw_sync *y)
 	rc = 0;
 out:
 	sodium_memzero(key, sizeof(key));
-	free_pass(pass);
+	aws_cli_free_pass(pass);
 	free(gjson);
 	free(gpath);
 	aws_repo_close(repo);
@@ -843,7 +830,7 @@ static int cmd_join(cli *c, aw_sync *y)
 	rc = 0;
 out:
 	sodium_memzero(key, sizeof(key));
-	free_pass(pass);
+	aws_cli_free_pass(pass);
 	free(text);
 	free(gpath);
 	free(gitdir);
@@ -897,7 +884,7 @@ static int cmd_remote(cli *c, aw_sync *y)
 }
 
 /* Open the database; AW_EBUSY means a node holds it. */
-static int open_db(cli *c, aw_store **s, aw_reader **r)
+int aws_cli_open_db(cli *c, aw_store **s, aw_reader **r)
 {
 	aw_store_options so;
 	int rc;
@@ -922,7 +909,7 @@ static int node_round(cli *c, const char *mode)
 	json_error_t je;
 
 	snprintf(body, sizeof(body), "{\"mode\":\"%s\"}", mode);
-	if (http(c, "POST", "/api/0/sync/now", body, &status, &resp))
+	if (aws_cli_http(c, "POST", "/api/0/sync/now", body, &status, &resp))
 		return fail("the database %s is in use by a running node, and it could not be asked to sync: %s. Stop the "
 			    "node, or pass --port",
 			    c->db, aw_error_last());
@@ -935,7 +922,7 @@ static int node_round(cli *c, const char *mode)
 			    status, c->cmd);
 	}
 	if (status != 200 || !json_is_object(o)) {
-		const char *m = json_message(o);
+		const char *m = aws_cli_json_message(o);
 		rc = fail("the node answered %d: %s", status, m ? m : resp);
 		json_decref(o);
 		free(resp);
@@ -948,7 +935,7 @@ static int node_round(cli *c, const char *mode)
 			: json_integer_value(json_object_get(o, "devices_failed")) ? 3 : 0)
 		     : print_report(o);
 	json_decref(o);
-	if (rc == 3 && http(c, "GET", "/api/0/sync/status", NULL, &status, &resp) == 0) {
+	if (rc == 3 && aws_cli_http(c, "GET", "/api/0/sync/status", NULL, &status, &resp) == 0) {
 		st = json_loads(resp, 0, &je);
 		print_device_errors(st);
 		json_decref(st);
@@ -970,7 +957,7 @@ static int cmd_round(cli *c, unsigned mode)
 
 	if (c->npos)
 		return usage_error("%s takes no arguments", c->cmd);
-	rc = open_db(c, &s, &r);
+	rc = aws_cli_open_db(c, &s, &r);
 	if (rc == AW_EBUSY)
 		return node_round(c, mname);
 	if (rc)
@@ -1045,7 +1032,7 @@ static int cmd_forget(cli *c)
 
 	if (c->npos != 1)
 		return usage_error("usage: " PROG " forget DEVICE [--undo] (a device id or hostname)");
-	rc = open_db(c, &s, &r);
+	rc = aws_cli_open_db(c, &s, &r);
 	if (rc == AW_EBUSY)
 		return fail("the database %s is in use by a running node: stop it first, then run forget", c->db);
 	if (rc)
@@ -1179,7 +1166,7 @@ static int cmd_restore(cli *c)
 
 	if (c->npos)
 		return usage_error("restore takes no arguments (choose the device with --device-id)");
-	rc = open_db(c, &s, &r);
+	rc = aws_cli_open_db(c, &s, &r);
 	if (rc == AW_EBUSY) {
 		free(file_id);
 		return fail("the database %s is in use by a running node: stop it, move the database away, then restore",
@@ -1362,7 +1349,7 @@ static int cmd_inspect(cli *c)
 
 /* ---- entry ------------------------------------------------------------------------------------------ */
 
-static int parse_long(const char *opt, const char *v, long lo, long hi, long *out)
+int aws_cli_parse_long(const char *opt, const char *v, long lo, long hi, long *out)
 {
 	char *end;
 	long x;
@@ -1442,15 +1429,15 @@ int aw_sync_cli_main(int argc, char **argv)
 		case 'u': c.undo = true; break;
 		case 's': c.segments = true; break;
 		case 'p':
-			if (parse_long("--port", optarg, 1, 65535, &c.port))
+			if (aws_cli_parse_long("--port", optarg, 1, 65535, &c.port))
 				return 2;
 			break;
 		case 'O':
-			if (parse_long("--kdf-ops", optarg, 1, 64, &c.kdf_ops))
+			if (aws_cli_parse_long("--kdf-ops", optarg, 1, 64, &c.kdf_ops))
 				return 2;
 			break;
 		case 'M':
-			if (parse_long("--kdf-mem", optarg, 8, 4096, &c.kdf_mem))
+			if (aws_cli_parse_long("--kdf-mem", optarg, 8, 4096, &c.kdf_mem))
 				return 2;
 			break;
 		default: break;
@@ -1460,8 +1447,8 @@ int aw_sync_cli_main(int argc, char **argv)
 	c.npos = argc - 1 - optind;
 	if (c.npos && c.pos[0][0] == '-' && c.pos[0][1])
 		return usage_error("unknown option '%s'", c.pos[0]);
-	resolve(&c);
-	if ((rc = resolve_device(&c, strcmp(c.cmd, "restore") != 0)))
+	aws_cli_resolve(&c);
+	if ((rc = aws_cli_resolve_device(&c, strcmp(c.cmd, "restore") != 0)))
 		goto out;
 	if (!c.dev) {
 		rc = usage_error("no device id: this installation has none yet; pass --device-id (see '" PROG

@@ -106,6 +106,11 @@ typedef enum aw_write_kind {
 	AW_W_STATE_SET,       /* key, value: private state of a module (e.g. sync cursors) */
 	AW_W_REDACT,          /* value: one privacy rule (JSON object) applied to stored events
 	                       * of this device's buckets; dry_run only counts */
+	AW_W_ARCHIVE_DELETE,  /* imports[]: per bucket, the events an archive segment holds;
+	                       * each is deleted (with a tombstone, so sync publishes it) only
+	                       * if it is still stored exactly so (same id, start, duration,
+	                       * data). key, value: private state saved in the same
+	                       * transaction (the archive index). out_dropped = deleted. */
 } aw_write_kind;
 
 /* Another device's changes to one of its buckets, as sync imports them. Events are
@@ -142,7 +147,7 @@ struct aw_write {
 	size_t n_events;
 	aw_ns pulsetime;              /* HEARTBEAT, in ns */
 	int64_t event_id;             /* EVENT_DELETE */
-	aw_import_bucket *imports;    /* IMPORT */
+	aw_import_bucket *imports;    /* IMPORT, ARCHIVE_DELETE */
 	size_t n_imports;
 	aw_remote_apply *remote;      /* REMOTE_APPLY */
 	const char *key;              /* SETTING_*, STATE_SET */
@@ -157,7 +162,8 @@ struct aw_write {
 	aw_event *out_events;         /* inserted/merged events with ids; freed by
 	                               * aw_write_clear. For HEARTBEAT: one event. */
 	size_t n_out_events;
-	int64_t out_dropped;          /* REDACT: events deleted (or that would be) */
+	int64_t out_dropped;          /* REDACT: events deleted (or that would be);
+	                               * ARCHIVE_DELETE: events deleted */
 	int64_t out_redacted;         /* REDACT: events rewritten (or that would be) */
 
 	/* completion: called on the writer thread once the write is committed (or failed).

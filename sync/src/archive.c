@@ -1,0 +1,948 @@
+/*
+ * The encrypted archive of old events (see aw/archive.h for the shape, docs/archive.md
+ * for usage, docs/sync-format.md §7 for the file format).
+ *
+ * Parts, in the order a run uses them: locating the directory and archive.json; keys
+ * (a passphrase or the sync key -> a seed -> an X25519 key pair, of which only the
+ * public half is ever written down); writing a segment (collect in one snapshot,
+ * encode with the sync segment encoder, seal, fsync, read back and compare, commit
+ * into the sync folder when it lives there); deleting what the segment verifiably
+ * holds together with the index; and reading segments back for restore.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "aw/archive.h"
+#include "internal.h"
+
+#define ARCH_MAGIC "AWARCH1\n"
+#define ARCH_MAGIC_LEN 8
+#define ARCH_SEALED_KEY (crypto_box_SEALBYTES + AWS_KEY_BYTES)
+#define ARCH_HEADER (ARCH_MAGIC_LEN + ARCH_SEALED_KEY)
+#define ARCH_META "archive.json"
+#define ARCH_STATE_KEY "archive"
+#define ARCH_KDF_CTX "awarch01"
+#define ARCH_VERSION 1
+
+struct aw_archive {
+	char *dev, *host, *dir, *sync_folder, *sync_key;
+	bool in_sync;          /* dir is inside the sync folder: commit what we write */
+	bool has_meta;         /* archive.json was read */
+	char key_source[16];   /* "passphrase" or "sync" */
+	aws_group kdf;         /* salt and limits (passphrase source) */
+	unsigned char pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char sk[crypto_box_SECRETKEYBYTES];
+	bool unlocked;
+};
+
+/* ---- directory and archive.json ------------------------------------------------------------ */
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static bool sync_is_set_up(const aw_archive *a)
+{
+	char *g = aws_fmt("%s/" AWS_GROUP_FILE, a->sync_folder);
+	bool ok = file_exists(g) && file_exists(a->sync_key);
+
+	free(g);
+	return ok;
+}
+
+static int meta_read(aw_archive *a)
+{
+	char *path = aws_fmt("%s/" ARCH_META, a->dir);
+	unsigned char *text;
+	size_t len;
+	json_t *o, *kdf;
+	const char *src, *pk;
+	int rc = aws_read_file(path, &text, &len);
+
+	free(path);
+	if (rc == AW_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	o = json_loadb((const char *)text, len, 0, NULL);
+	free(text);
+	src = json_string_value(json_object_get(o, "key_source"));
+	pk = json_string_value(json_object_get(o, "public_key"));
+	if (!json_is_object(o) || strcmp(json_string_value(json_object_get(o, "format")) ?: "", "awarchive") ||
+	    json_integer_value(json_object_get(o, "version")) != ARCH_VERSION || !src ||
+	    (strcmp(src, "passphrase") && strcmp(src, "sync")) || !pk || aws_unhex(a->pk, sizeof(a->pk), pk)) {
+		json_decref(o);
+		return aw_error_set(AW_EINVALID, "%s/" ARCH_META " is not an awnode archive description of version %d",
+				    a->dir, ARCH_VERSION);
+	}
+	snprintf(a->key_source, sizeof(a->key_source), "%s", src);
+	kdf = json_object_get(o, "kdf");
+	if (!strcmp(src, "passphrase")) {
+		const char *salt = json_string_value(json_object_get(kdf, "salt"));
+		a->kdf.opslimit = (unsigned long long)json_integer_value(json_object_get(kdf, "opslimit"));
+		a->kdf.memlimit = (size_t)json_integer_value(json_object_get(kdf, "memlimit"));
+		if (!salt || aws_unhex(a->kdf.salt, sizeof(a->kdf.salt), salt) || a->kdf.opslimit < 1 ||
+		    a->kdf.opslimit > 64 || a->kdf.memlimit < (8u << 20) || a->kdf.memlimit > (4ull << 30)) {
+			json_decref(o);
+			return aw_error_set(AW_EINVALID, "%s/" ARCH_META ": bad key derivation parameters", a->dir);
+		}
+	}
+	json_decref(o);
+	a->has_meta = true;
+	return 0;
+}
+
+/* Write a file of the archive: fsynced; in the sync folder also committed, under the
+ * folder's lock, so that the next push carries it. */
+static int archive_write(aw_archive *a, const char *name, const void *data, size_t len, const char *why)
+{
+	char *path = aws_fmt("%s/%s", a->dir, name);
+	int rc = aws_write_file(path, data, len, 0644);
+
+	free(path);
+	if (rc || !a->in_sync)
+		return rc;
+	{
+		aws_repo *repo;
+		char *rel = aws_fmt("devices/%s/archive/%s", a->dev, name), *msg = aws_fmt("archive: %s", why);
+		aws_file f = {rel, data, len};
+		if ((rc = aws_repo_open(&repo, a->sync_folder, NULL)) == 0) {
+			if ((rc = aws_repo_lock(repo)) == 0)
+				rc = aws_repo_commit(repo, &f, 1, msg);
+			aws_repo_close(repo);
+		}
+		free(rel);
+		free(msg);
+	}
+	return rc;
+}
+
+static int meta_write(aw_archive *a)
+{
+	char pk[2 * crypto_box_PUBLICKEYBYTES + 1], salt[2 * AWS_SALT_BYTES + 1];
+	char *text;
+	int rc;
+
+	aws_hex(pk, a->pk, sizeof(a->pk));
+	if (!strcmp(a->key_source, "passphrase")) {
+		aws_hex(salt, a->kdf.salt, sizeof(a->kdf.salt));
+		text = aws_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
+			       "  \"key_source\": \"passphrase\",\n  \"public_key\": \"%s\",\n"
+			       "  \"kdf\": {\"algorithm\": \"argon2id13\", \"salt\": \"%s\", \"opslimit\": %llu, "
+			       "\"memlimit\": %zu},\n  \"cipher\": \"x25519-sealed-key + xchacha20poly1305-secretstream\",\n"
+			       "  \"compression\": \"zstd\"\n}\n",
+			       ARCH_VERSION, a->dev, pk, salt, a->kdf.opslimit, a->kdf.memlimit);
+	} else {
+		text = aws_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
+			       "  \"key_source\": \"sync\",\n  \"public_key\": \"%s\",\n"
+			       "  \"cipher\": \"x25519-sealed-key + xchacha20poly1305-secretstream\",\n"
+			       "  \"compression\": \"zstd\"\n}\n",
+			       ARCH_VERSION, a->dev, pk);
+	}
+	if ((rc = aws_mkdir_p(a->dir, 0700)) == 0)
+		rc = archive_write(a, ARCH_META, text, strlen(text), "key description");
+	free(text);
+	if (rc == 0)
+		a->has_meta = true;
+	return rc;
+}
+
+int aw_archive_open(aw_archive **out, const aw_archive_options *o)
+{
+	aw_archive *a;
+	char *data, *local, *meta;
+	int rc;
+
+	*out = NULL;
+	if (!o || !o->device_id || !o->hostname)
+		return aw_error_set(AW_EINVALID, "the archive needs this device's id and hostname");
+	if ((rc = aws_crypto_init()))
+		return rc;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		abort();
+	data = aws_data_dir();
+	a->dev = aws_strdup(o->device_id);
+	a->host = aws_strdup(o->hostname);
+	a->sync_folder = o->sync_folder ? aws_strdup(o->sync_folder)
+					: aws_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
+	a->sync_key = o->sync_key ? aws_strdup(o->sync_key)
+				  : aws_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
+	local = aws_fmt("%s/%s/%s", data, o->testing ? "archive-testing" : "archive", a->dev);
+	meta = aws_fmt("%s/" ARCH_META, local);
+	if (o->dir) {
+		a->dir = aws_strdup(o->dir);
+	} else if (!file_exists(meta) && sync_is_set_up(a)) {
+		/* A local archive, once it exists, stays where it is; otherwise sync's folder is
+		 * the better home because every push then backs the archive up. */
+		a->dir = aws_fmt("%s/devices/%s/archive", a->sync_folder, a->dev);
+		a->in_sync = true;
+	} else {
+		a->dir = aws_strdup(local);
+	}
+	free(meta);
+	free(local);
+	free(data);
+	if ((rc = meta_read(a))) {
+		aw_archive_close(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+void aw_archive_close(aw_archive *a)
+{
+	if (!a)
+		return;
+	sodium_memzero(a->sk, sizeof(a->sk));
+	free(a->dev);
+	free(a->host);
+	free(a->dir);
+	free(a->sync_folder);
+	free(a->sync_key);
+	free(a);
+}
+
+const char *aw_archive_dir(const aw_archive *a)
+{
+	return a->dir;
+}
+
+bool aw_archive_has_key(const aw_archive *a)
+{
+	return a->has_meta;
+}
+
+bool aw_archive_ready(const aw_archive *a)
+{
+	return a->has_meta || sync_is_set_up(a);
+}
+
+bool aw_archive_needs_passphrase(const aw_archive *a)
+{
+	return a->has_meta && !strcmp(a->key_source, "passphrase");
+}
+
+/* ---- keys ------------------------------------------------------------------------------------- */
+
+/* A master key -> the archive's key pair. The KDF context keeps it apart from every
+ * key sync derives from the same master key. */
+static void keypair_from_master(unsigned char pk[crypto_box_PUBLICKEYBYTES], unsigned char sk[crypto_box_SECRETKEYBYTES],
+				const unsigned char master[AWS_KEY_BYTES])
+{
+	unsigned char seed[crypto_box_SEEDBYTES];
+
+	crypto_kdf_derive_from_key(seed, sizeof(seed), 1, ARCH_KDF_CTX, master);
+	crypto_box_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+}
+
+static int sync_master_key(aw_archive *a, unsigned char key[AWS_KEY_BYTES])
+{
+	char *gpath = aws_fmt("%s/" AWS_GROUP_FILE, a->sync_folder);
+	unsigned char *text;
+	size_t len;
+	aws_group g;
+	int rc = aws_read_file(gpath, &text, &len);
+
+	free(gpath);
+	if (rc == AW_ENOTFOUND)
+		return aw_error_set(AW_EINVALID, "the archive has no key: run 'awnode archive init' (or set up sync)");
+	if (rc)
+		return rc;
+	rc = aws_group_parse(&g, (const char *)text, len);
+	free(text);
+	return rc ? rc : aws_key_load(key, a->sync_key, &g);
+}
+
+int aw_archive_init(aw_archive *a, const char *passphrase, size_t len, unsigned long long ops, size_t mem)
+{
+	unsigned char master[AWS_KEY_BYTES];
+	int rc;
+
+	if (a->has_meta)
+		return aw_error_set(AW_EEXISTS, "the archive at %s already has a key (%s)", a->dir, a->key_source);
+	aws_group_new(&a->kdf, ops ? ops : crypto_pwhash_OPSLIMIT_MODERATE, mem ? mem : crypto_pwhash_MEMLIMIT_MODERATE);
+	if ((rc = aws_derive_key(master, &a->kdf, passphrase, len)))
+		return rc;
+	keypair_from_master(a->pk, a->sk, master);
+	sodium_memzero(master, sizeof(master));
+	a->unlocked = true;
+	snprintf(a->key_source, sizeof(a->key_source), "passphrase");
+	return meta_write(a);
+}
+
+/* First use without `archive init`: the key pair comes from the sync key. */
+static int ensure_meta(aw_archive *a)
+{
+	unsigned char master[AWS_KEY_BYTES];
+	int rc;
+
+	if (a->has_meta)
+		return 0;
+	if ((rc = sync_master_key(a, master)))
+		return rc;
+	keypair_from_master(a->pk, a->sk, master);
+	sodium_memzero(master, sizeof(master));
+	a->unlocked = true;
+	snprintf(a->key_source, sizeof(a->key_source), "sync");
+	return meta_write(a);
+}
+
+int aw_archive_unlock(aw_archive *a, const char *passphrase, size_t len)
+{
+	unsigned char master[AWS_KEY_BYTES], pk[crypto_box_PUBLICKEYBYTES];
+	int rc;
+
+	if (!a->has_meta)
+		return aw_error_set(AW_ENOTFOUND, "there is no archive at %s (nothing was archived yet)", a->dir);
+	if (!strcmp(a->key_source, "sync"))
+		rc = sync_master_key(a, master);
+	else
+		rc = aws_derive_key(master, &a->kdf, passphrase ? passphrase : "", passphrase ? len : 0);
+	if (rc)
+		return rc;
+	keypair_from_master(pk, a->sk, master);
+	sodium_memzero(master, sizeof(master));
+	if (sodium_memcmp(pk, a->pk, sizeof(pk))) {
+		sodium_memzero(a->sk, sizeof(a->sk));
+		return aw_error_set(AW_EINVALID, !strcmp(a->key_source, "sync")
+							 ? "the sync key does not open this archive (it was made with another sync group's key)"
+							 : "wrong archive passphrase");
+	}
+	a->unlocked = true;
+	return 0;
+}
+
+/* ---- segment files ------------------------------------------------------------------------------ */
+
+static bool segment_name_ok(const char *n, int64_t *seq)
+{
+	char *end;
+	long long v;
+
+	if (strncmp(n, "seg-", 4) || strlen(n) != 4 + 12 + 4 || strcmp(n + 16, ".awa"))
+		return false;
+	v = strtoll(n + 4, &end, 10);
+	if (end != n + 16 || v < 1)
+		return false;
+	*seq = v;
+	return true;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Segment file names in the directory, sorted (= by sequence). */
+static char **segment_files(const char *dir, size_t *n)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+	int64_t seq;
+
+	*n = 0;
+	if (!dh)
+		return NULL;
+	while ((de = readdir(dh))) {
+		if (!segment_name_ok(de->d_name, &seq))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				abort();
+		}
+		v[(*n)++] = aws_strdup(de->d_name);
+	}
+	closedir(dh);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_str);
+	return v;
+}
+
+static void strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* magic | crypto_box_seal(file key) | sealed container of the plaintext */
+static int segment_seal(aw_buf *out, const aw_archive *a, const char *name, const unsigned char fkey[AWS_KEY_BYTES],
+			const aw_buf *plain)
+{
+	unsigned char sealed[ARCH_SEALED_KEY];
+
+	if (crypto_box_seal(sealed, fkey, AWS_KEY_BYTES, a->pk))
+		return aw_error_set(AW_ERROR, "sealing the file key failed");
+	aw_buf_append(out, ARCH_MAGIC, ARCH_MAGIC_LEN);
+	aw_buf_append(out, sealed, sizeof(sealed));
+	{
+		aw_buf body = AW_BUF_INIT;
+		int rc = aws_seal(&body, fkey, a->dev, name, plain->data, plain->len);
+		if (rc == 0)
+			aw_buf_append(out, body.data, body.len);
+		aw_buf_free(&body);
+		return rc;
+	}
+}
+
+/* Open a segment with its file key (known to the run that wrote it, or unsealed with
+ * the secret key when fkey is NULL). */
+static int segment_open(aw_buf *plain, const aw_archive *a, const char *name, const unsigned char *fkey,
+			const unsigned char *file, size_t len)
+{
+	unsigned char k[AWS_KEY_BYTES];
+	int rc;
+
+	if (len < ARCH_HEADER || memcmp(file, ARCH_MAGIC, ARCH_MAGIC_LEN))
+		return aw_error_set(AW_EINVALID, "%s: not an awnode archive segment (bad magic or truncated)", name);
+	if (!fkey) {
+		if (crypto_box_seal_open(k, file + ARCH_MAGIC_LEN, ARCH_SEALED_KEY, a->pk, a->sk))
+			return aw_error_set(AW_EINVALID,
+					    "%s: its file key does not open with this archive's key (the file was edited or "
+					    "belongs to another archive)",
+					    name);
+		fkey = k;
+	}
+	rc = aws_unseal(plain, fkey, a->dev, name, file + ARCH_HEADER, len - ARCH_HEADER);
+	sodium_memzero(k, sizeof(k));
+	return rc;
+}
+
+/* ---- archiving ------------------------------------------------------------------------------------ */
+
+static bool wanted(const char *id, const char *const *names, size_t n)
+{
+	if (!n)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], id))
+			return true;
+	return false;
+}
+
+static void copy_meta(aw_bucket *d, const aw_bucket *b)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = aws_strdup(b->id);
+	d->type = aws_strdup(b->type ? b->type : "");
+	d->client = aws_strdup(b->client ? b->client : "");
+	d->hostname = aws_strdup(b->hostname ? b->hostname : "");
+	d->created = b->created;
+	d->data = aws_strdup(b->data ? b->data : "{}");
+}
+
+/* Read, in one snapshot, the events of the chosen buckets that end at or before the
+ * cut-off into a segment. */
+static int collect(aws_segment *seg, aw_reader *r, aw_ns before, const char *const *names, size_t n_names,
+		   aw_archive_progress progress, void *pctx)
+{
+	aw_bucket *bs = NULL;
+	size_t nb = 0;
+	int rc;
+
+	if ((rc = aw_reader_begin(r)))
+		return rc;
+	if ((rc = aw_reader_buckets(&bs, &nb, r, 0)))
+		goto out;
+	for (size_t i = 0; i < n_names; i++) {
+		size_t j;
+		for (j = 0; j < nb && strcmp(bs[j].id, names[i]); j++)
+			;
+		if (j == nb) {
+			rc = aw_error_set(AW_ENOTFOUND, "there is no bucket '%s'", names[i]);
+			goto out;
+		}
+		if (bs[j].remote_device) {
+			rc = aw_error_set(AW_EREADONLY, "bucket '%s' is another device's (remote) bucket: that device archives it",
+					  names[i]);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < nb && !rc; i++) {
+		aw_event_row *rows = NULL;
+		size_t n = 0;
+		aws_block *blk = NULL;
+
+		if (bs[i].remote_device || !wanted(bs[i].id, names, n_names))
+			continue;
+		if (progress)
+			progress(pctx, bs[i].id, (int64_t)i, (int64_t)nb);
+		rc = aw_reader_event_rows(&rows, &n, r, bs[i].id, AW_NS_MIN, before, -1, AW_EVENTS_ASCENDING);
+		for (size_t k = 0; k < n && !rc; k++) {
+			aw_event e = {.id = rows[k].id, .has_id = true, .start = rows[k].start, .duration = rows[k].duration};
+			const char *d;
+			size_t dl;
+			if (aw_ns_add_sat(rows[k].start, rows[k].duration) > before)
+				continue;
+			if ((rc = aw_reader_data(&d, &dl, r, rows[k].data_id)))
+				break;
+			e.data = (char *)d;
+			e.data_len = dl;
+			if (!blk) {
+				blk = aws_segment_block(seg, bs[i].id);
+				blk->has_meta = true;
+				copy_meta(&blk->meta, &bs[i]);
+			}
+			aws_block_put(blk, &e);
+		}
+		free(rows);
+		aw_reader_trim_cache_if_large(r);
+	}
+out:
+	aw_buckets_free(bs, nb);
+	aw_reader_end(r);
+	return rc;
+}
+
+static void iso(char *buf, aw_ns t)
+{
+	aw_time_format(buf, t);
+}
+
+/* The index entry of a new segment, appended to the index read from the database. */
+static char *index_with(aw_reader *r, const aws_segment *seg, const char *name, aw_ns before, int64_t bytes)
+{
+	char *old = NULL, t[AW_TIME_BUFSZ];
+	json_t *idx = NULL, *segs, *e = json_object(), *bk = json_object();
+	char *text;
+
+	if (aw_reader_state(&old, r, ARCH_STATE_KEY) == 0)
+		idx = json_loads(old, 0, NULL);
+	free(old);
+	if (!json_is_object(idx)) {
+		json_decref(idx);
+		idx = json_object();
+	}
+	segs = json_object_get(idx, "segments");
+	if (!json_is_array(segs)) {
+		segs = json_array();
+		json_object_set_new(idx, "segments", segs);
+	}
+	json_object_set_new(e, "file", json_string(name));
+	iso(t, seg->written_at);
+	json_object_set_new(e, "created", json_string(t));
+	iso(t, before);
+	json_object_set_new(e, "before", json_string(t));
+	json_object_set_new(e, "events", json_integer(aws_segment_records(seg)));
+	json_object_set_new(e, "bytes", json_integer(bytes));
+	for (size_t i = 0; i < seg->n_blocks; i++) {
+		const aws_block *b = &seg->blocks[i];
+		aw_ns lo = AW_NS_MAX, hi = AW_NS_MIN;
+		json_t *o = json_object();
+		for (size_t j = 0; j < b->n_puts; j++) {
+			if (b->puts[j].start < lo)
+				lo = b->puts[j].start;
+			if (aw_ns_add_sat(b->puts[j].start, b->puts[j].duration) > hi)
+				hi = aw_ns_add_sat(b->puts[j].start, b->puts[j].duration);
+		}
+		json_object_set_new(o, "events", json_integer((json_int_t)b->n_puts));
+		iso(t, lo);
+		json_object_set_new(o, "start", json_string(t));
+		iso(t, hi);
+		json_object_set_new(o, "end", json_string(t));
+		json_object_set_new(bk, b->bucket, o);
+	}
+	json_object_set_new(e, "buckets", bk);
+	json_array_append_new(segs, e);
+	text = json_dumps(idx, JSON_COMPACT);
+	json_decref(idx);
+	return text;
+}
+
+static int next_seq(const char *dir, int64_t *seq)
+{
+	size_t n;
+	char **v = segment_files(dir, &n);
+
+	*seq = 1;
+	if (n)
+		segment_name_ok(v[n - 1], seq), (*seq)++;
+	strings_free(v, n);
+	return 0;
+}
+
+/* Write, fsync, read back and compare. The comparison is of the decrypted plaintext
+ * with the bytes we encoded: every event, byte for byte, as the file now holds it. */
+static int write_verified(aw_archive *a, const char *name, const aw_buf *plain, int64_t *bytes)
+{
+	unsigned char fkey[AWS_KEY_BYTES], *back = NULL;
+	aw_buf file = AW_BUF_INIT, check = AW_BUF_INIT;
+	char *path = aws_fmt("%s/%s", a->dir, name);
+	size_t blen;
+	int rc;
+
+	randombytes_buf(fkey, sizeof(fkey));
+	if ((rc = segment_seal(&file, a, name, fkey, plain)))
+		goto out;
+	if ((rc = archive_write(a, name, file.data, file.len, name)))
+		goto out;
+	if ((rc = aws_read_file(path, &back, &blen)))
+		goto out;
+	if ((rc = segment_open(&check, a, name, fkey, back, blen)))
+		goto out;
+	if (check.len != plain->len || memcmp(check.data, plain->data, plain->len)) {
+		rc = aw_error_set(AW_ERROR, "%s: the file read back differs from what was written; nothing was deleted", name);
+		goto out;
+	}
+	*bytes = (int64_t)blen;
+out:
+	sodium_memzero(fkey, sizeof(fkey));
+	free(back);
+	free(path);
+	aw_buf_free(&file);
+	aw_buf_free(&check);
+	return rc;
+}
+
+static int delete_archived(aw_store *s, const aws_segment *seg, const char *index, int64_t *deleted)
+{
+	aw_import_bucket *ib = calloc(seg->n_blocks ? seg->n_blocks : 1, sizeof(*ib));
+	aw_write w;
+	int rc;
+
+	if (!ib)
+		abort();
+	for (size_t i = 0; i < seg->n_blocks; i++) {
+		ib[i].bucket.id = seg->blocks[i].bucket;
+		ib[i].events = seg->blocks[i].puts;
+		ib[i].n_events = seg->blocks[i].n_puts;
+	}
+	memset(&w, 0, sizeof(w));
+	w.kind = AW_W_ARCHIVE_DELETE;
+	w.imports = ib;
+	w.n_imports = seg->n_blocks;
+	w.key = ARCH_STATE_KEY;
+	w.value = index;
+	rc = aw_store_write(s, &w);
+	if (rc)
+		aw_error_set(rc, "deleting the archived events failed (the archive file stays; restore skips what is live): %s",
+			     w.error);
+	*deleted = w.out_dropped;
+	aw_write_clear(&w);
+	free(ib);
+	return rc;
+}
+
+int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const char *const *buckets,
+		   size_t n_buckets, aw_archive_progress progress, void *pctx, aw_archive_report *rep)
+{
+	aws_segment seg;
+	aw_buf plain = AW_BUF_INIT;
+	char *index = NULL;
+	double t0 = aws_mono();
+	int64_t seq;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&seg, 0, sizeof(seg));
+	rep->before = before;
+	seg.owns_data = true;
+	if ((rc = ensure_meta(a)) || (rc = aws_mkdir_p(a->dir, 0700)))
+		goto out;
+	if ((rc = collect(&seg, r, before, buckets, n_buckets, progress, pctx)))
+		goto out;
+	rep->events = aws_segment_records(&seg);
+	rep->buckets = (int64_t)seg.n_blocks;
+	if (!rep->events)
+		goto out;
+	next_seq(a->dir, &seq);
+	snprintf(rep->file, sizeof(rep->file), "seg-%012lld.awa", (long long)seq);
+	seg.device_id = aws_strdup(a->dev);
+	seg.hostname = aws_strdup(a->host);
+	seg.generation = seq;
+	seg.written_at = aw_time_now();
+	aws_segment_encode(&plain, &seg);
+	if (progress)
+		progress(pctx, "writing and verifying the segment", 0, 0);
+	if ((rc = write_verified(a, rep->file, &plain, &rep->bytes)))
+		goto out;
+	index = index_with(r, &seg, rep->file, before, rep->bytes);
+	if (progress)
+		progress(pctx, "deleting the archived events", 0, 0);
+	rc = delete_archived(s, &seg, index, &rep->deleted);
+out:
+	if (rc) {
+		rep->status = rc;
+		snprintf(rep->error, sizeof(rep->error), "%s", aw_error_last());
+	}
+	rep->seconds = aws_mono() - t0;
+	sodium_memzero(plain.data, plain.len);
+	aw_buf_free(&plain);
+	free(index);
+	aws_segment_free(&seg);
+	return rc;
+}
+
+char *aw_archive_report_json(const aw_archive_report *rep)
+{
+	json_t *o = json_object();
+	char t[AW_TIME_BUFSZ], *s;
+
+	iso(t, rep->before);
+	json_object_set_new(o, "before", json_string(t));
+	json_object_set_new(o, "file", rep->file[0] ? json_string(rep->file) : json_null());
+	json_object_set_new(o, "events", json_integer(rep->events));
+	json_object_set_new(o, "deleted", json_integer(rep->deleted));
+	json_object_set_new(o, "buckets", json_integer(rep->buckets));
+	json_object_set_new(o, "bytes", json_integer(rep->bytes));
+	json_object_set_new(o, "seconds", json_real(rep->seconds));
+	json_object_set_new(o, "error", rep->status ? json_string(rep->error) : json_null());
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* ---- listing -------------------------------------------------------------------------------------- */
+
+static void totals_add(json_t *tot, const char *bucket, json_t *b)
+{
+	json_t *t = json_object_get(tot, bucket);
+	const char *s = json_string_value(json_object_get(b, "start")), *e = json_string_value(json_object_get(b, "end"));
+
+	if (!t) {
+		json_object_set_new(tot, bucket, json_pack("{s:I,s:s,s:s,s:i}", "events",
+							   json_integer_value(json_object_get(b, "events")), "start",
+							   s ? s : "", "end", e ? e : "", "segments", 1));
+		return;
+	}
+	json_object_set_new(t, "events", json_integer(json_integer_value(json_object_get(t, "events")) +
+						      json_integer_value(json_object_get(b, "events"))));
+	json_object_set_new(t, "segments", json_integer(json_integer_value(json_object_get(t, "segments")) + 1));
+	/* ISO 8601 UTC strings of one format compare as the times they name */
+	if (s && strcmp(s, json_string_value(json_object_get(t, "start"))) < 0)
+		json_object_set_new(t, "start", json_string(s));
+	if (e && strcmp(e, json_string_value(json_object_get(t, "end"))) > 0)
+		json_object_set_new(t, "end", json_string(e));
+}
+
+char *aw_archive_list_json(aw_archive *a, aw_reader *r)
+{
+	char *old = NULL, *s;
+	json_t *idx = NULL, *out = json_object(), *segs, *tot = json_object(), *unindexed = json_array();
+	size_t n, i;
+	char **files = segment_files(a->dir, &n);
+
+	if (r && aw_reader_state(&old, r, ARCH_STATE_KEY) == 0)
+		idx = json_loads(old, 0, NULL);
+	free(old);
+	segs = json_object_get(idx, "segments");
+	segs = json_is_array(segs) ? json_incref(segs) : json_array();
+	for (i = 0; i < json_array_size(segs); i++) {
+		json_t *e = json_array_get(segs, i), *bk = json_object_get(e, "buckets"), *v;
+		const char *k, *f = json_string_value(json_object_get(e, "file"));
+		json_object_set_new(e, "present", json_boolean(f && bsearch(&f, files, n, sizeof(*files), cmp_str)));
+		json_object_foreach (bk, k, v)
+			totals_add(tot, k, v);
+	}
+	for (i = 0; i < n; i++) {
+		bool known = false;
+		for (size_t j = 0; j < json_array_size(segs) && !known; j++)
+			known = !strcmp(json_string_value(json_object_get(json_array_get(segs, j), "file")) ?: "", files[i]);
+		if (!known)
+			json_array_append_new(unindexed, json_string(files[i]));
+	}
+	json_object_set_new(out, "dir", json_string(a->dir));
+	json_object_set_new(out, "in_sync_folder", json_boolean(a->in_sync));
+	json_object_set_new(out, "key_source", a->has_meta ? json_string(a->key_source) : json_null());
+	json_object_set_new(out, "segments", segs);
+	json_object_set_new(out, "buckets", tot);
+	json_object_set_new(out, "unindexed_files", unindexed);
+	s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(out);
+	json_decref(idx);
+	strings_free(files, n);
+	return s;
+}
+
+/* ---- reading back (restore) ------------------------------------------------------------------------ */
+
+typedef struct found_event {
+	aw_event ev;      /* data owned */
+	size_t bucket;    /* index into the bucket list */
+	size_t order;     /* position in reading order: later copies win */
+} found_event;
+
+typedef struct reading {
+	found_event *ev;
+	size_t n, cap;
+	aw_import_bucket *b;
+	size_t nb;
+} reading;
+
+static size_t reading_bucket(reading *rd, const aws_block *blk)
+{
+	for (size_t i = 0; i < rd->nb; i++)
+		if (!strcmp(rd->b[i].bucket.id, blk->bucket))
+			return i;
+	rd->b = realloc(rd->b, (rd->nb + 1) * sizeof(*rd->b));
+	if (!rd->b)
+		abort();
+	memset(&rd->b[rd->nb], 0, sizeof(*rd->b));
+	if (blk->has_meta) {
+		copy_meta(&rd->b[rd->nb].bucket, &blk->meta);
+		free(rd->b[rd->nb].bucket.id);
+		rd->b[rd->nb].has_created = true;
+	}
+	rd->b[rd->nb].bucket.id = aws_strdup(blk->bucket);
+	if (!rd->b[rd->nb].bucket.data)
+		rd->b[rd->nb].bucket.data = aws_strdup("{}");
+	return rd->nb++;
+}
+
+static void reading_add(reading *rd, size_t bucket, const aw_event *e)
+{
+	found_event *f;
+
+	if (rd->n == rd->cap) {
+		rd->cap = rd->cap ? 2 * rd->cap : 1024;
+		rd->ev = realloc(rd->ev, rd->cap * sizeof(*rd->ev));
+		if (!rd->ev)
+			abort();
+	}
+	f = &rd->ev[rd->n];
+	f->ev = *e;
+	f->ev.data = malloc(e->data_len + 1);
+	if (!f->ev.data)
+		abort();
+	memcpy(f->ev.data, e->data, e->data_len);
+	f->ev.data[e->data_len] = '\0';
+	f->bucket = bucket;
+	f->order = rd->n++;
+}
+
+static int by_id_latest_first(const void *x, const void *y)
+{
+	const found_event *a = x, *b = y;
+
+	if (a->ev.id != b->ev.id)
+		return a->ev.id < b->ev.id ? -1 : 1;
+	return a->order > b->order ? -1 : a->order < b->order;
+}
+
+static int by_start(const void *x, const void *y)
+{
+	const aw_event *a = x, *b = y;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int read_segment(reading *rd, aw_archive *a, const char *name, aw_ns from, aw_ns to, const char *const *names,
+			size_t n_names)
+{
+	char *path = aws_fmt("%s/%s", a->dir, name);
+	unsigned char *file;
+	size_t len;
+	aw_buf plain = AW_BUF_INIT;
+	aws_segment seg;
+	int rc = aws_read_file(path, &file, &len);
+
+	free(path);
+	if (rc)
+		return rc;
+	rc = segment_open(&plain, a, name, NULL, file, len);
+	free(file);
+	if (!rc && (rc = aws_segment_parse(&seg, plain.data, plain.len)) == 0) {
+		if (strcmp(seg.device_id, a->dev)) {
+			rc = aw_error_set(AW_EINVALID, "%s belongs to device %s, not this one", name, seg.device_id);
+		} else {
+			for (size_t i = 0; i < seg.n_blocks; i++) {
+				const aws_block *blk = &seg.blocks[i];
+				size_t bi;
+				if (!wanted(blk->bucket, names, n_names))
+					continue;
+				bi = reading_bucket(rd, blk);
+				for (size_t j = 0; j < blk->n_puts; j++) {
+					const aw_event *e = &blk->puts[j];
+					if (e->start <= to && aw_ns_add_sat(e->start, e->duration) >= from)
+						reading_add(rd, bi, e);
+				}
+			}
+		}
+		aws_segment_free(&seg);
+	} else if (!strstr(aw_error_last(), name)) {
+		/* the parser's messages do not name the file */
+		char msg[400];
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		rc = aw_error_set(AW_EINVALID, "%s: %s", name, msg);
+	}
+	sodium_memzero(plain.data, plain.len);
+	aw_buf_free(&plain);
+	return rc;
+}
+
+int aw_archive_read(aw_import_bucket **out, size_t *n, aw_archive *a, aw_ns from, aw_ns to, const char *const *buckets,
+		    size_t n_buckets, aw_archive_progress progress, void *pctx)
+{
+	reading rd = {0};
+	size_t nf;
+	char **files;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!a->unlocked)
+		return aw_error_set(AW_EINVALID, "the archive is locked (no key)");
+	files = segment_files(a->dir, &nf);
+	for (size_t i = 0; i < nf && !rc; i++) {
+		if (progress)
+			progress(pctx, files[i], (int64_t)i, (int64_t)nf);
+		rc = read_segment(&rd, a, files[i], from, to, buckets, n_buckets);
+	}
+	strings_free(files, nf);
+	if (!rc) {
+		/* one copy per event id: the latest archived */
+		qsort(rd.ev, rd.n, sizeof(*rd.ev), by_id_latest_first);
+		for (size_t i = 0; i < rd.n; i++) {
+			aw_import_bucket *b;
+			if (i && rd.ev[i].ev.id == rd.ev[i - 1].ev.id) {
+				free(rd.ev[i].ev.data);
+				continue;
+			}
+			b = &rd.b[rd.ev[i].bucket];
+			b->events = realloc(b->events, (b->n_events + 1) * sizeof(*b->events));
+			if (!b->events)
+				abort();
+			b->events[b->n_events++] = rd.ev[i].ev;
+		}
+		for (size_t i = 0; i < rd.nb; i++)
+			if (rd.b[i].n_events > 1)
+				qsort(rd.b[i].events, rd.b[i].n_events, sizeof(aw_event), by_start);
+		free(rd.ev);
+		*out = rd.b;
+		*n = rd.nb;
+		return 0;
+	}
+	for (size_t i = 0; i < rd.n; i++)
+		free(rd.ev[i].ev.data);
+	free(rd.ev);
+	aw_archive_buckets_free(rd.b, rd.nb);
+	return rc;
+}
+
+void aw_archive_buckets_free(aw_import_bucket *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < b[i].n_events; j++)
+			free(b[i].events[j].data);
+		free(b[i].events);
+		aw_bucket_clear(&b[i].bucket);
+	}
+	free(b);
+}

@@ -1,0 +1,647 @@
+/*
+ * `awnode archive ...` (docs/archive.md).
+ *
+ * Archiving and restoring change the database, so they open it themselves; when a
+ * running node holds it, archiving asks the node (POST /api/0/archive: the node needs
+ * only the archive's public key) and restore decrypts here, then hands the events to
+ * the node's import endpoint in pieces below its body limit. `list` reads the index
+ * with a read-only connection, which works beside a running node. `init` touches only
+ * the archive directory.
+ *
+ * Exit codes: 0 done, 1 failed, 2 bad usage.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aw/archive.h"
+#include "cli_common.h"
+#include "internal.h"
+
+#define PROG "awnode archive"
+#define MAX_BUCKETS 64
+#define IMPORT_PIECE 20000 /* events per import request to a running node */
+
+typedef struct arch_cli {
+	cli c;
+	const char *dir;
+	bool have_before, have_from, have_to;
+	aw_ns before, from, to;
+	long older_than;
+	const char *buckets[MAX_BUCKETS];
+	size_t n_buckets;
+	bool progress;
+} arch_cli;
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " --before DATE | --older-than DAYS [--bucket ID]... [--json]\n"
+		"       " PROG " init [--passphrase-file FILE] [--kdf-ops N] [--kdf-mem MIB]\n"
+		"       " PROG " list [--json]\n"
+		"       " PROG " restore [--from DATE] [--to DATE] [--bucket ID]... [--passphrase-file FILE] [--json]\n"
+		"\n"
+		"Move this device's events that ended before a cut-off out of the live database into\n"
+		"encrypted segments, verified before anything is deleted; list and restore them.\n"
+		"Without 'init' the key comes from the sync key. DATE: YYYY-MM-DD (midnight UTC) or\n"
+		"an ISO 8601 time. See docs/archive.md.\n"
+		"\n"
+		"options:\n"
+		"  --testing           the testing database, archive and sync key\n"
+		"  --dbpath FILE       database (default $XDG_DATA_HOME/awnode/awnode.db)\n"
+		"  --dir DIR           archive directory (default: see docs/archive.md)\n"
+		"  --folder DIR        sync folder, --key-file FILE  sync key (for the sync-derived key)\n"
+		"  --device-id ID      this device's id (default: $XDG_DATA_HOME/awnode/device_id)\n"
+		"  --config FILE       config file (port, [auth], [sync])\n"
+		"  --port N            port of a running node to ask\n"
+		"  --passphrase-file F the archive passphrase (else $AWNODE_ARCHIVE_PASSPHRASE or a prompt)\n"
+		"  -h, --help          this help\n");
+}
+
+static int parse_date(const char *opt, const char *v, aw_ns *out)
+{
+	unsigned y, m, d;
+	char tail;
+
+	if (sscanf(v, "%4u-%2u-%2u%c", &y, &m, &d, &tail) == 3 && strlen(v) == 10 && m >= 1 && m <= 12 && d >= 1 &&
+	    d <= 31) {
+		*out = aw_days_from_civil(y, m, d) * 86400 * AW_NS_PER_SEC;
+		return 0;
+	}
+	if (aw_time_parse(out, v, strlen(v), AW_TIME_RELAXED))
+		return usage_error("%s needs a date (YYYY-MM-DD) or an ISO 8601 time, got '%s'", opt, v);
+	return 0;
+}
+
+static void progress_tty(void *ctx, const char *what, int64_t done, int64_t total)
+{
+	(void)ctx;
+	if (total)
+		fprintf(stderr, "\r\033[K  [%lld/%lld] %s", (long long)done + 1, (long long)total, what);
+	else
+		fprintf(stderr, "\r\033[K  %s", what);
+	fflush(stderr);
+}
+
+static void progress_end(arch_cli *a)
+{
+	if (a->progress)
+		fputs("\r\033[K", stderr);
+}
+
+static int open_archive(arch_cli *a, aw_archive **out)
+{
+	aw_archive_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.device_id = a->c.dev;
+	o.hostname = a->c.host;
+	o.dir = a->dir;
+	o.sync_folder = a->c.folder ? a->c.folder : a->c.cfg_folder;
+	o.sync_key = a->c.key_file ? a->c.key_file : a->c.cfg_key;
+	o.testing = a->c.testing;
+	if (aw_archive_open(out, &o))
+		return fail("%s", aw_error_last());
+	return 0;
+}
+
+/* The archive passphrase: --passphrase-file, $AWNODE_ARCHIVE_PASSPHRASE, or a prompt. */
+static char *passphrase(arch_cli *a, bool confirm)
+{
+	const char *env = getenv("AWNODE_ARCHIVE_PASSPHRASE");
+	char *p = NULL;
+
+	if (a->c.passfile) {
+		unsigned char *text;
+		size_t len;
+		if (aws_read_file(a->c.passfile, &text, &len)) {
+			fail("--passphrase-file: %s", aw_error_last());
+			return NULL;
+		}
+		text[strcspn((char *)text, "\r\n")] = '\0';
+		p = aws_strdup((char *)text);
+		sodium_memzero(text, len);
+		free(text);
+	} else if (env && *env) {
+		p = aws_strdup(env);
+	} else if (isatty(STDIN_FILENO)) {
+		p = aws_cli_prompt("Archive passphrase: ");
+		if (p && confirm) {
+			char *again = aws_cli_prompt("Repeat the passphrase: ");
+			bool same = again && !strcmp(again, p);
+			aws_cli_free_pass(again);
+			if (!same) {
+				aws_cli_free_pass(p);
+				fail("the passphrases differ");
+				return NULL;
+			}
+		}
+	} else {
+		fail("no passphrase: use --passphrase-file FILE or set AWNODE_ARCHIVE_PASSPHRASE (stdin is not a terminal)");
+		return NULL;
+	}
+	if (!p || !*p) {
+		aws_cli_free_pass(p);
+		fail("the passphrase is empty");
+		return NULL;
+	}
+	return p;
+}
+
+/* ---- init ---------------------------------------------------------------------------------- */
+
+static int cmd_init(arch_cli *a)
+{
+	aw_archive *ar;
+	char *p;
+	int rc;
+
+	if ((rc = open_archive(a, &ar)))
+		return rc;
+	if (aw_archive_has_key(ar)) {
+		rc = fail("the archive at %s already has a key", aw_archive_dir(ar));
+		aw_archive_close(ar);
+		return rc;
+	}
+	if (!(p = passphrase(a, true))) {
+		aw_archive_close(ar);
+		return 1;
+	}
+	rc = aw_archive_init(ar, p, strlen(p), (unsigned long long)a->c.kdf_ops, (size_t)a->c.kdf_mem << 20);
+	aws_cli_free_pass(p);
+	if (rc)
+		rc = fail("%s", aw_error_last());
+	else
+		printf("archive key set up in %s (keep the passphrase: restoring needs it, and it is stored nowhere)\n",
+		       aw_archive_dir(ar));
+	aw_archive_close(ar);
+	return rc;
+}
+
+/* ---- archiving ---------------------------------------------------------------------------------- */
+
+static int print_report(arch_cli *a, json_t *o)
+{
+	const char *err = json_string_value(json_object_get(o, "error"));
+	const char *file = json_string_value(json_object_get(o, "file"));
+	const char *before = json_string_value(json_object_get(o, "before"));
+
+	if (a->c.json) {
+		char *s = json_dumps(o, JSON_COMPACT);
+		puts(s);
+		free(s);
+	} else if (err) {
+		fail("%s", err);
+	} else if (!file) {
+		printf("nothing to archive: no event of this device ends before %s\n", before ? before : "the cut-off");
+	} else {
+		printf("archived %lld events of %lld buckets ending before %s into %s (%.1f KiB, %.1f s); %lld deleted from the "
+		       "live database\n",
+		       (long long)json_integer_value(json_object_get(o, "events")),
+		       (long long)json_integer_value(json_object_get(o, "buckets")), before, file,
+		       (double)json_integer_value(json_object_get(o, "bytes")) / 1024.0,
+		       json_real_value(json_object_get(o, "seconds")),
+		       (long long)json_integer_value(json_object_get(o, "deleted")));
+	}
+	return err ? 1 : 0;
+}
+
+static int archive_via_node(arch_cli *a)
+{
+	json_t *req = json_object(), *names = json_array(), *o;
+	char t[AW_TIME_BUFSZ], *body, *resp = NULL;
+	int status, rc;
+
+	aw_time_format(t, a->before);
+	json_object_set_new(req, "before", json_string(t));
+	for (size_t i = 0; i < a->n_buckets; i++)
+		json_array_append_new(names, json_string(a->buckets[i]));
+	json_object_set_new(req, "buckets", names);
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	rc = aws_cli_http(&a->c, "POST", "/api/0/archive", body, &status, &resp);
+	free(body);
+	if (rc)
+		return fail("the database %s is in use by a running node, and it could not be asked to archive: %s",
+			    a->c.db, aw_error_last());
+	o = json_loads(resp, 0, NULL);
+	if (status != 200 || !json_is_object(o)) {
+		const char *m = aws_cli_json_message(o);
+		rc = fail("the node answered %d: %s", status, m ? m : resp);
+	} else {
+		rc = print_report(a, o);
+	}
+	json_decref(o);
+	free(resp);
+	return rc;
+}
+
+static int cmd_archive(arch_cli *a)
+{
+	aw_store *s;
+	aw_reader *r;
+	aw_archive *ar;
+	aw_archive_report rep;
+	json_t *o;
+	char *js;
+	int rc;
+
+	if (!a->have_before)
+		a->before = aw_time_now() - (aw_ns)a->older_than * 86400 * AW_NS_PER_SEC;
+	rc = aws_cli_open_db(&a->c, &s, &r);
+	if (rc == AW_EBUSY)
+		return archive_via_node(a);
+	if (rc)
+		return fail("%s", aw_error_last());
+	if ((rc = open_archive(a, &ar)) == 0) {
+		aw_archive_run(ar, s, r, a->before, a->buckets, a->n_buckets, a->progress ? progress_tty : NULL, NULL, &rep);
+		progress_end(a);
+		js = aw_archive_report_json(&rep);
+		o = json_loads(js, 0, NULL);
+		rc = print_report(a, o);
+		json_decref(o);
+		free(js);
+		aw_archive_close(ar);
+	}
+	aw_reader_close(r);
+	aw_store_close(s);
+	return rc;
+}
+
+/* ---- list ------------------------------------------------------------------------------------------ */
+
+static void print_list(json_t *l)
+{
+	json_t *tot = json_object_get(l, "buckets"), *v, *un = json_object_get(l, "unindexed_files");
+	const char *k;
+	size_t nseg = json_array_size(json_object_get(l, "segments"));
+
+	printf("archive: %s (key: %s)\n", json_string_value(json_object_get(l, "dir")),
+	       json_is_string(json_object_get(l, "key_source")) ? json_string_value(json_object_get(l, "key_source"))
+								: "none yet");
+	if (!json_object_size(tot))
+		printf("nothing archived\n");
+	else
+		printf("%zu segment(s)\n%-44s %10s  %-24s  %-24s\n", nseg, "bucket", "events", "from", "to");
+	json_object_foreach (tot, k, v)
+		printf("%-44s %10lld  %-24s  %-24s\n", k, (long long)json_integer_value(json_object_get(v, "events")),
+		       json_string_value(json_object_get(v, "start")), json_string_value(json_object_get(v, "end")));
+	if (json_array_size(un))
+		printf("%zu segment file(s) not in this database's index (an interrupted run, or another database's "
+		       "archive); '" PROG " restore' reads them too\n",
+		       json_array_size(un));
+}
+
+static int cmd_list(arch_cli *a)
+{
+	aw_reader *r = NULL;
+	aw_archive *ar;
+	json_t *o;
+	char *js;
+	int rc;
+
+	if ((rc = open_archive(a, &ar)))
+		return rc;
+	if (access(a->c.db, F_OK) == 0 && aw_reader_open_path(&r, a->c.db)) {
+		rc = fail("%s", aw_error_last());
+		aw_archive_close(ar);
+		return rc;
+	}
+	js = aw_archive_list_json(ar, r);
+	if (a->c.json) {
+		puts(js);
+	} else {
+		o = json_loads(js, 0, NULL);
+		print_list(o);
+		json_decref(o);
+	}
+	free(js);
+	aw_reader_close(r);
+	aw_archive_close(ar);
+	return 0;
+}
+
+/* ---- restore ------------------------------------------------------------------------------------- */
+
+static int64_t count_events(aw_reader *r, const aw_import_bucket *b, size_t n)
+{
+	int64_t total = 0, c;
+
+	for (size_t i = 0; i < n; i++)
+		if (aw_reader_event_count(&c, r, b[i].bucket.id, AW_NS_MIN, AW_NS_MAX) == 0)
+			total += c;
+	return total;
+}
+
+static int restore_direct(arch_cli *a, aw_store *s, aw_reader *r, aw_import_bucket *b, size_t n, int64_t *added)
+{
+	aw_write w;
+	int64_t before = count_events(r, b, n);
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.kind = AW_W_IMPORT;
+	w.imports = b;
+	w.n_imports = n;
+	rc = aw_store_write(s, &w);
+	if (rc)
+		rc = fail("restoring failed, nothing was restored: %s", w.error);
+	aw_write_clear(&w);
+	*added = count_events(r, b, n) - before;
+	(void)a;
+	return rc;
+}
+
+/* One export document holding events [from, to) of a bucket. */
+static char *import_doc(const aw_import_bucket *b, size_t from, size_t to)
+{
+	aw_buf d = AW_BUF_INIT;
+	char t[AW_TIME_BUFSZ];
+
+	aw_buf_puts(&d, "{\"buckets\":{");
+	aw_buf_json_string(&d, b->bucket.id, strlen(b->bucket.id));
+	aw_buf_puts(&d, ":{\"id\":");
+	aw_buf_json_string(&d, b->bucket.id, strlen(b->bucket.id));
+	aw_buf_puts(&d, ",\"type\":");
+	aw_buf_json_string(&d, b->bucket.type ? b->bucket.type : "", b->bucket.type ? strlen(b->bucket.type) : 0);
+	aw_buf_puts(&d, ",\"client\":");
+	aw_buf_json_string(&d, b->bucket.client ? b->bucket.client : "", b->bucket.client ? strlen(b->bucket.client) : 0);
+	aw_buf_puts(&d, ",\"hostname\":");
+	aw_buf_json_string(&d, b->bucket.hostname ? b->bucket.hostname : "",
+			   b->bucket.hostname ? strlen(b->bucket.hostname) : 0);
+	aw_time_format(t, b->bucket.created);
+	aw_buf_printf(&d, ",\"created\":\"%s\",\"data\":%s,\"events\":[", t, b->bucket.data ? b->bucket.data : "{}");
+	for (size_t i = from; i < to; i++) {
+		const aw_event *e = &b->events[i];
+		char dur[64];
+		/* The import endpoint reads seconds and truncates seconds * 1e9 (as the
+		 * reference does), which can land one nanosecond short; half a nanosecond more
+		 * makes the truncation give back exactly the stored value. */
+		if (e->duration >= 0)
+			snprintf(dur, sizeof(dur), "%lld.%09lld5", (long long)(e->duration / AW_NS_PER_SEC),
+				 (long long)(e->duration % AW_NS_PER_SEC));
+		else
+			aw_duration_format(dur, e->duration);
+		aw_time_format(t, e->start);
+		aw_buf_printf(&d, "%s{\"timestamp\":\"%s\",\"duration\":%s,\"data\":", i > from ? "," : "", t, dur);
+		aw_buf_append(&d, e->data, e->data_len);
+		aw_buf_putc(&d, '}');
+	}
+	aw_buf_puts(&d, "]}}}");
+	return aw_buf_steal(&d, NULL);
+}
+
+static int restore_via_node(arch_cli *a, aw_import_bucket *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t from = 0; from < b[i].n_events; from += IMPORT_PIECE) {
+			size_t to = from + IMPORT_PIECE < b[i].n_events ? from + IMPORT_PIECE : b[i].n_events;
+			char *doc = import_doc(&b[i], from, to), *resp = NULL;
+			int status, rc = aws_cli_http(&a->c, "POST", "/api/0/import", doc, &status, &resp);
+			free(doc);
+			if (rc) {
+				free(resp);
+				return fail("the database %s is in use by a running node, and it could not be reached: %s",
+					    a->c.db, aw_error_last());
+			}
+			if (status != 200) {
+				json_t *o = json_loads(resp, 0, NULL);
+				const char *m = aws_cli_json_message(o);
+				rc = fail("the node refused the restore of %s (%d): %s", b[i].bucket.id, status, m ? m : resp);
+				json_decref(o);
+				free(resp);
+				return rc;
+			}
+			free(resp);
+		}
+	return 0;
+}
+
+static int cmd_restore(arch_cli *a)
+{
+	aw_archive *ar;
+	aw_import_bucket *b = NULL;
+	aw_store *s = NULL;
+	aw_reader *r = NULL;
+	size_t n = 0;
+	int64_t total = 0, added = -1;
+	char *p = NULL;
+	int rc;
+
+	if ((rc = open_archive(a, &ar)))
+		return rc;
+	if (!aw_archive_has_key(ar)) {
+		rc = fail("there is no archive at %s", aw_archive_dir(ar));
+		goto out;
+	}
+	if (aw_archive_needs_passphrase(ar) && !(p = passphrase(a, false))) {
+		rc = 1;
+		goto out;
+	}
+	rc = aw_archive_unlock(ar, p, p ? strlen(p) : 0);
+	aws_cli_free_pass(p);
+	if (rc) {
+		rc = fail("%s", aw_error_last());
+		goto out;
+	}
+	if (aw_archive_read(&b, &n, ar, a->have_from ? a->from : AW_NS_MIN, a->have_to ? a->to : AW_NS_MAX, a->buckets,
+			    a->n_buckets, a->progress ? progress_tty : NULL, NULL)) {
+		progress_end(a);
+		rc = fail("%s; nothing was restored", aw_error_last());
+		goto out;
+	}
+	progress_end(a);
+	for (size_t i = 0; i < n; i++)
+		total += (int64_t)b[i].n_events;
+	rc = aws_cli_open_db(&a->c, &s, &r);
+	if (rc == AW_EBUSY)
+		rc = restore_via_node(a, b, n);
+	else if (rc)
+		rc = fail("%s", aw_error_last());
+	else
+		rc = restore_direct(a, s, r, b, n, &added);
+	if (rc)
+		goto out;
+	if (a->c.json)
+		printf("{\"events\":%lld,\"buckets\":%zu,\"added\":%lld}\n", (long long)total, n, (long long)added);
+	else if (added >= 0)
+		printf("restored %lld events of %zu buckets from the archive: %lld added, %lld were already in the live "
+		       "database\n",
+		       (long long)total, n, (long long)added, (long long)(total - added));
+	else
+		printf("restored %lld events of %zu buckets from the archive through the running node (it skips those it "
+		       "already holds)\n",
+		       (long long)total, n);
+out:
+	aw_archive_buckets_free(b, n);
+	aw_reader_close(r);
+	aw_store_close(s);
+	aw_archive_close(ar);
+	return rc;
+}
+
+/* ---- command line ---------------------------------------------------------------------------------- */
+
+int aw_archive_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"testing", no_argument, NULL, 't'},      {"dbpath", required_argument, NULL, 'd'},
+		{"dir", required_argument, NULL, 'D'},    {"folder", required_argument, NULL, 'f'},
+		{"key-file", required_argument, NULL, 'k'}, {"device-id", required_argument, NULL, 'i'},
+		{"hostname", required_argument, NULL, 'H'}, {"config", required_argument, NULL, 'c'},
+		{"port", required_argument, NULL, 'p'},   {"passphrase-file", required_argument, NULL, 'P'},
+		{"json", no_argument, NULL, 'j'},         {"before", required_argument, NULL, 'b'},
+		{"older-than", required_argument, NULL, 'o'}, {"bucket", required_argument, NULL, 'B'},
+		{"from", required_argument, NULL, 'F'},   {"to", required_argument, NULL, 'T'},
+		{"kdf-ops", required_argument, NULL, 'O'}, {"kdf-mem", required_argument, NULL, 'M'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	arch_cli a;
+	const char *cmd = "archive";
+	int ch, rc;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	memset(&a, 0, sizeof(a));
+	a.c.cmd = cmd;
+	a.c.port = -1;
+	a.older_than = -1;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': usage(stdout); return 0;
+		case 't': a.c.testing = true; break;
+		case 'd': a.c.dbpath = optarg; break;
+		case 'D': a.dir = optarg; break;
+		case 'f': a.c.folder = optarg; break;
+		case 'k': a.c.key_file = optarg; break;
+		case 'i': a.c.device_id = optarg; break;
+		case 'H': a.c.hostname = optarg; break;
+		case 'c': a.c.config = optarg; break;
+		case 'P': a.c.passfile = optarg; break;
+		case 'j': a.c.json = true; break;
+		case 'p':
+			if (aws_cli_parse_long("--port", optarg, 1, 65535, &a.c.port))
+				return 2;
+			break;
+		case 'O':
+			if (aws_cli_parse_long("--kdf-ops", optarg, 1, 64, &a.c.kdf_ops))
+				return 2;
+			break;
+		case 'M':
+			if (aws_cli_parse_long("--kdf-mem", optarg, 8, 4096, &a.c.kdf_mem))
+				return 2;
+			break;
+		case 'o':
+			if (aws_cli_parse_long("--older-than", optarg, 0, 100000, &a.older_than))
+				return 2;
+			break;
+		case 'b':
+			if (parse_date("--before", optarg, &a.before))
+				return 2;
+			a.have_before = true;
+			break;
+		case 'F':
+			if (parse_date("--from", optarg, &a.from))
+				return 2;
+			a.have_from = true;
+			break;
+		case 'T':
+			if (parse_date("--to", optarg, &a.to))
+				return 2;
+			a.have_to = true;
+			break;
+		case 'B':
+			if (a.n_buckets == MAX_BUCKETS)
+				return usage_error("at most %d --bucket options", MAX_BUCKETS);
+			a.buckets[a.n_buckets++] = optarg;
+			break;
+		default:
+			return usage_error("unknown or incomplete option '%s' (see '" PROG " --help')",
+					   argv[optind - 1]);
+		}
+	}
+	/* getopt moved the operands to the end: the first is the command, if any */
+	if (optind < argc) {
+		cmd = argv[optind++];
+		if (strcmp(cmd, "init") && strcmp(cmd, "list") && strcmp(cmd, "restore"))
+			return usage_error("unknown command '%s' (see '" PROG " --help')", cmd);
+		a.c.cmd = cmd;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!strcmp(cmd, "archive") && a.have_before == (a.older_than >= 0))
+		return usage_error("say which events to archive: --before DATE or --older-than DAYS (one of them)");
+	if (strcmp(cmd, "archive") && (a.have_before || a.older_than >= 0))
+		return usage_error("--before and --older-than apply to archiving, not to '%s'", cmd);
+	if (strcmp(cmd, "restore") && (a.have_from || a.have_to))
+		return usage_error("--from and --to apply to 'restore'");
+	if ((!strcmp(cmd, "init") || !strcmp(cmd, "list")) && a.n_buckets)
+		return usage_error("--bucket does not apply to '%s'", cmd);
+	if (a.have_from && a.have_to && a.from > a.to)
+		return usage_error("--from is after --to");
+	a.progress = !a.c.json && isatty(STDERR_FILENO);
+	aws_cli_resolve(&a.c);
+	if ((rc = aws_cli_resolve_device(&a.c, false)))
+		goto out;
+	if (!a.c.dev) {
+		rc = fail("this installation has no device id yet (start the node once, or pass --device-id)");
+		goto out;
+	}
+	if (!strcmp(cmd, "init"))
+		rc = cmd_init(&a);
+	else if (!strcmp(cmd, "list"))
+		rc = cmd_list(&a);
+	else if (!strcmp(cmd, "restore"))
+		rc = cmd_restore(&a);
+	else
+		rc = cmd_archive(&a);
+out:
+	free(a.c.cfg_folder);
+	free(a.c.cfg_key);
+	free(a.c.cfg_ssh);
+	if (a.c.api_key)
+		sodium_memzero(a.c.api_key, strlen(a.c.api_key));
+	free(a.c.api_key);
+	free(a.c.dev);
+	free(a.c.host);
+	free(a.c.db);
+	return rc;
+}

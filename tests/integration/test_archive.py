@@ -1,0 +1,357 @@
+"""The encrypted archive of old events (issue #7, CONTRACT §4; docs/archive.md).
+
+Everything runs through the real binary: `awnode archive` on a real SQLite file (the
+node stopped, so the command opens the database itself) and through a running node
+(POST/GET /api/0/archive, and the CLI handing its work to the node). The data is the
+shared benchmark generator's, as the other suites use it."""
+
+import collections
+import glob
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import awtest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PASS = "correct horse battery staple"
+KDF = ["--kdf-ops", "1", "--kdf-mem", "8"]  # fast Argon2id for tests
+
+
+def shared_gen():
+    for d in (os.environ.get("AW_SHARED"), os.path.join(REPO, "..", "shared"), "/work/shared"):
+        if d and os.path.exists(os.path.join(d, "bench", "gen_data.py")):
+            return os.path.join(d, "bench", "gen_data.py")
+    pytest.fail("cannot find shared/bench/gen_data.py (set AW_SHARED)")
+
+
+_DATA = {}
+
+
+def dataset(tmp_path_factory, days):
+    if days not in _DATA:
+        path = str(tmp_path_factory.mktemp("data") / ("gen-%d.json" % days))
+        with open(path, "w") as f:
+            subprocess.run(["python3", shared_gen(), "--days", str(days), "--host", "arch"], stdout=f, check=True)
+        _DATA[days] = path
+    return _DATA[days]
+
+
+def cli(node, *args, env=None, timeout=300, port=True):
+    """`awnode archive ...` against this node's testing database (and its port)."""
+    argv = ["archive", *args, "--testing"]
+    if port:
+        argv += ["--port", str(node.port)]
+    e = dict(node.env)
+    e.update(env or {})
+    return awtest.run_awnode(argv, e, timeout=timeout)
+
+
+def ok(p):
+    assert p.returncode == 0, (p.returncode, p.stdout.decode(), p.stderr.decode())
+    return p.stdout.decode()
+
+
+def fails(p, code, *needles):
+    err = p.stderr.decode()
+    assert p.returncode == code, (p.returncode, p.stdout.decode(), err)
+    assert err.count("\n") == 1, err  # one line
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+def events_of(client):
+    """Every event of every bucket as a multiset of (bucket, timestamp, duration, data)."""
+    doc = client.get("/api/0/export").json()
+    out = collections.Counter()
+    for bid, b in doc["buckets"].items():
+        for e in b["events"]:
+            out[(bid, e["timestamp"], e["duration"], json.dumps(e["data"], sort_keys=True))] += 1
+    return out
+
+
+def ts(e):
+    return e[1]
+
+
+def import_file(node, path):
+    with open(path, "rb") as f:
+        r = node.client(timeout=120).post("/api/0/import", body=f.read(), headers={"Content-Type": "application/json"})
+    assert r.status == 200, r
+
+
+def device_id(node):
+    with open(node.device_id_path) as f:
+        return f.read().strip()
+
+
+def archive_dir(node):
+    return os.path.join(node.data_dir, "archive-testing", device_id(node))
+
+
+def init(node):
+    return ok(cli(node, "init", *KDF, env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
+
+
+def no_plaintext(paths, needles):
+    for p in paths:
+        with open(p, "rb") as f:
+            blob = f.read()
+        for n in needles:
+            assert n.encode() not in blob, (p, n)
+
+
+def titles(events, k=40):
+    out = []
+    for key in events:
+        d = json.loads(key[3])
+        t = d.get("title") or d.get("url")
+        if t and len(t) > 12 and t not in out:
+            out.append(t)
+        if len(out) == k:
+            break
+    return out
+
+
+def test_year_round_trip_sub_range_and_whole(node_factory, tmp_path_factory):
+    """Archive everything before a date of the 365-day data set; the live database and
+    the archive files hold none of it in plaintext; restore a sub-range, then all, and
+    the live data equals the original exactly; restoring again changes nothing."""
+    node = node_factory()
+    import_file(node, dataset(tmp_path_factory, 365))
+    c = node.client(timeout=120)
+    secrets = ["Confidential merger memo %d - Acme takeover" % i for i in range(20)]
+    r = c.post("/api/0/buckets/aw-watcher-window_arch/events",
+               json=[{"timestamp": "2025-03-02T03:%02d:00Z" % i, "duration": 30, "data": {"app": "evince", "title": t}}
+                     for i, t in enumerate(secrets)])
+    assert r.status == 200, r
+    original = events_of(c)
+    cut = "2025-09-01T00:00:00Z"
+    node.stop()
+    init(node)
+    out = ok(cli(node, "--before", "2025-09-01"))
+    assert "archived" in out and "deleted from the live database" in out, out
+
+    node.start()
+    c = node.client(timeout=120)
+    live = events_of(c)
+    # events that ended before the cut-off are gone; nothing else changed
+    gone = original - live
+    assert sum(gone.values()) > 150_000
+    assert all(k[1] < cut for k in gone)
+    assert not (live - original)
+    lst = c.get("/api/0/archive").json()
+    assert sum(b["events"] for b in lst["buckets"].values()) == sum(gone.values())
+    assert lst["key_source"] == "passphrase" and len(lst["segments"]) == 1 and lst["unindexed_files"] == []
+    node.stop()
+
+    # nothing readable is left: not in the archive, not in the database files
+    files = glob.glob(os.path.join(archive_dir(node), "*"))
+    db_files = glob.glob(os.path.join(node.data_dir, "awnode-testing.db*"))
+    moved_only = [t for t in titles(gone, 200) if not any(json.dumps(t)[1:-1] in k[3] for k in live)][:30]
+    assert len(moved_only) >= 1, "the data set should have titles seen only before the cut-off"
+    no_plaintext(files + db_files, moved_only + secrets + ["Acme takeover", "Confidential merger"])
+
+    # a sub-range first (one day of March), then everything
+    out = ok(cli(node, "restore", "--from", "2025-03-10", "--to", "2025-03-11T00:00:00Z", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
+    node.start()
+    c = node.client(timeout=120)
+    mid = events_of(c)
+    back = mid - live
+    assert back and all("2025-03-09" <= k[1] < "2025-03-11" for k in back), sorted(back)[:3]
+    node.stop()
+    ok(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
+    out = ok(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
+    assert " 0 added" in out, out
+    node.start()
+    assert events_of(node.client(timeout=120)) == original
+
+
+def test_kill_during_archiving_loses_and_duplicates_nothing(node_factory, tmp_path_factory):
+    """SIGKILL the archiving process at several moments: after each, the live events
+    plus whatever a restore brings back are exactly the original, without duplicates."""
+    node = node_factory()
+    import_file(node, dataset(tmp_path_factory, 60))
+    original = events_of(node.client(timeout=60))
+    node.stop()
+    init(node)
+    argv = [awtest.binary_path(), "archive", "--before", "2030-01-01", "--testing"]
+    outcomes = set()
+    for delay in (0.0, 0.02, 0.05, 0.1, 0.2, 0.4):
+        p = subprocess.Popen(argv, env=node.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        outcomes.add(p.returncode)
+        ok(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}, port=False))
+        node.start()
+        assert events_of(node.client(timeout=60)) == original, "after a kill at %.2f s" % delay
+        node.stop()
+    # and a run left alone completes, then restores to the original
+    ok(cli(node, "--before", "2030-01-01", port=False))
+    node.start()
+    assert sum(events_of(node.client()).values()) == 0
+    node.stop()
+    ok(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}, port=False))
+    node.start()
+    assert events_of(node.client(timeout=60)) == original
+
+
+def test_tampered_truncated_moved_or_foreign_segments_are_refused(node_factory, tmp_path_factory):
+    node = node_factory()
+    import_file(node, dataset(tmp_path_factory, 30))
+    node.stop()
+    init(node)
+    ok(cli(node, "--before", "2025-01-20", port=False))
+    ok(cli(node, "--before", "2025-02-01", port=False))
+    segs = sorted(glob.glob(os.path.join(archive_dir(node), "seg-*.awa")))
+    assert len(segs) == 2
+    env = {"AWNODE_ARCHIVE_PASSPHRASE": PASS}
+    db = os.path.join(node.data_dir, "awnode-testing.db")
+
+    def db_bytes():
+        node.start()
+        n = sum(events_of(node.client()).values())
+        node.stop()
+        return n
+
+    live = db_bytes()
+    pristine = [open(s, "rb").read() for s in segs]
+
+    def restore_refused(needle):
+        err = fails(cli(node, "restore", env=env, port=False), 1, "nothing was restored", needle)
+        assert db_bytes() == live
+        for s, data in zip(segs, pristine):
+            with open(s, "wb") as f:
+                f.write(data)
+        return err
+
+    # one flipped byte in the middle
+    b = bytearray(pristine[1])
+    b[len(b) // 2] ^= 1
+    open(segs[1], "wb").write(bytes(b))
+    restore_refused("seg-000000000002.awa")
+    # truncated
+    open(segs[1], "wb").write(pristine[1][: len(pristine[1]) - 100])
+    restore_refused("seg-000000000002.awa")
+    # swapped names (each file is bound to its name)
+    open(segs[0], "wb").write(pristine[1])
+    open(segs[1], "wb").write(pristine[0])
+    restore_refused("authentication failed")
+    # the sealed file key replaced
+    b = bytearray(pristine[0])
+    b[20] ^= 0xFF
+    open(segs[0], "wb").write(bytes(b))
+    restore_refused("file key")
+    # wrong passphrase
+    fails(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": "not it"}, port=False), 1, "wrong archive passphrase")
+    # untouched: it works
+    ok(cli(node, "restore", env=env, port=False))
+    assert os.path.exists(db)
+
+
+def test_cli_errors_are_one_line(node_factory):
+    node = node_factory()
+    node.stop()
+    fails(cli(node, port=False), 2, "--before DATE or --older-than DAYS")
+    fails(cli(node, "--before", "yesterday", port=False), 2, "--before needs a date")
+    fails(cli(node, "--before", "2025-01-01", "--older-than", "3", port=False), 2, "one of them")
+    fails(cli(node, "frobnicate", port=False), 2, "unknown command 'frobnicate'")
+    fails(cli(node, "list", "--bucket", "x", port=False), 2, "--bucket does not apply")
+    fails(cli(node, "restore", "--from", "2025-02-01", "--to", "2025-01-01", port=False), 2, "--from is after --to")
+    fails(cli(node, "--older-than", "30", port=False), 1, "no key", "awnode archive init")
+    fails(cli(node, "restore", port=False), 1, "there is no archive")
+    init(node)
+    fails(cli(node, "init", *KDF, env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}, port=False), 1, "already has a key")
+    fails(cli(node, "--before", "2025-01-01", "--bucket", "nope", port=False), 1, "no bucket 'nope'")
+    key = json.load(open(os.path.join(archive_dir(node), "archive.json")))
+    assert key["key_source"] == "passphrase" and set(key) == {
+        "format", "version", "device_id", "key_source", "public_key", "kdf", "cipher", "compression"}
+    assert PASS not in open(os.path.join(archive_dir(node), "archive.json")).read()
+
+
+def test_through_a_running_node(node_factory, tmp_path_factory):
+    """With the node running, the CLI asks it to archive (POST /api/0/archive) and
+    restores through its import endpoint; the API validates its input."""
+    node = node_factory()
+    import_file(node, dataset(tmp_path_factory, 30))
+    c = node.client(timeout=60)
+    original = events_of(c)
+    # no key yet
+    r = c.post("/api/0/archive", json={"older_than_days": 1})
+    assert r.status == 400 and "archive init" in r.json()["message"], r
+    init(node)
+    for body, msg in (({}, "before"), ({"before": "soon"}, "ISO 8601"), ({"older_than_days": -1}, "older_than_days"),
+                      ({"before": "2025-01-01T00:00:00Z", "older_than_days": 3}, "either"),
+                      ({"before": "2025-01-01T00:00:00Z", "buckets": "x"}, "buckets"), ([], "object")):
+        r = c.post("/api/0/archive", json=body)
+        assert r.status == 400 and msg in r.json()["message"], (body, r)
+    r = c.post("/api/0/archive", json={"before": "2025-01-20T00:00:00Z", "buckets": ["nope"]})
+    assert r.status == 404, r
+    # only the afk bucket, through the API
+    r = c.post("/api/0/archive", json={"before": "2025-01-20T00:00:00Z", "buckets": ["aw-watcher-afk_arch"]})
+    assert r.status == 200, r
+    rep = r.json()
+    assert rep["buckets"] == 1 and rep["events"] == rep["deleted"] > 0 and rep["error"] is None
+    # the rest through the CLI, which hands the run to the node
+    out = ok(cli(node, "--before", "2025-01-20"))
+    assert "archived" in out
+    lst = c.get("/api/0/archive").json()
+    assert len(lst["segments"]) == 2 and set(lst["buckets"]) >= {"aw-watcher-afk_arch", "aw-watcher-window_arch"}
+    listed = ok(cli(node, "list"))
+    assert "aw-watcher-window_arch" in listed and "2 segment(s)" in listed
+    live = events_of(c)
+    assert all(k[1] < "2025-01-20" for k in original - live) and not (live - original)
+    # restore through the running node (its import de-duplicates)
+    ok(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
+    ok(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
+    assert events_of(c) == original
+
+
+def test_archive_in_sync_folder_with_the_sync_key(node_factory, tmp_path_factory):
+    """Without `archive init` but with sync set up, the key comes from the sync key and
+    the segments live in the sync folder, committed, so a push backs them up."""
+    node = node_factory()
+    import_file(node, dataset(tmp_path_factory, 30))
+    original = events_of(node.client(timeout=60))
+    node.stop()
+    p = awtest.run_awnode(["sync", "init", "--testing", *KDF], dict(node.env, AWNODE_SYNC_PASSPHRASE=PASS),
+                          timeout=60)
+    ok(p)
+    out = ok(cli(node, "--before", "2025-01-25", port=False))
+    assert "archived" in out
+    folder = os.path.join(node.data_dir, "sync-testing")
+    adir = os.path.join(folder, "devices", device_id(node), "archive")
+    assert os.path.exists(os.path.join(adir, "seg-000000000001.awa"))
+    assert json.load(open(os.path.join(adir, "archive.json")))["key_source"] == "sync"
+    log = subprocess.run(["git", "-C", folder, "log", "--name-only", "--format=%s"], stdout=subprocess.PIPE,
+                         check=True).stdout.decode()
+    assert "devices/%s/archive/seg-000000000001.awa" % device_id(node) in log, log
+    lst = json.loads(ok(cli(node, "list", "--json", port=False)))
+    assert lst["in_sync_folder"] is True and lst["key_source"] == "sync"
+    # restore needs no passphrase: the sync key opens it
+    ok(cli(node, "restore", port=False))
+    node.start()
+    assert events_of(node.client(timeout=60)) == original
+
+
+def test_daily_archive_from_config(node_factory, tmp_path_factory):
+    """[archive] older_than_days makes the node archive by itself (first run shortly
+    after start, then daily)."""
+    node = node_factory(config="[archive]\nolder_than_days = 1\n")
+    node.stop()
+    init(node)  # the key first: the node's first run comes 10 s after its start
+    node.start()
+    import_file(node, dataset(tmp_path_factory, 30))
+    c = node.client()
+    deadline = time.time() + 40
+    while time.time() < deadline and not c.get("/api/0/archive").json()["segments"]:
+        time.sleep(0.5)
+    segs = c.get("/api/0/archive").json()["segments"]
+    assert len(segs) == 1, "the node did not archive on its own"
+    assert sum(events_of(c).values()) == 0  # the whole data set is older than a day
