@@ -908,18 +908,23 @@ int aw_archive_read(aw_import_bucket **out, size_t *n, aw_archive *a, aw_ns from
 	strings_free(files, nf);
 	if (!rc) {
 		/* one copy per event id: the latest archived */
-		qsort(rd.ev, rd.n, sizeof(*rd.ev), by_id_latest_first);
-		for (size_t i = 0; i < rd.n; i++) {
-			aw_import_bucket *b;
-			if (i && rd.ev[i].ev.id == rd.ev[i - 1].ev.id) {
-				free(rd.ev[i].ev.data);
-				continue;
-			}
-			b = &rd.b[rd.ev[i].bucket];
-			b->events = realloc(b->events, (b->n_events + 1) * sizeof(*b->events));
-			if (!b->events)
+		if (rd.n)
+			qsort(rd.ev, rd.n, sizeof(*rd.ev), by_id_latest_first);
+		for (size_t i = 0; i < rd.n; i++)
+			if (!i || rd.ev[i].ev.id != rd.ev[i - 1].ev.id)
+				rd.b[rd.ev[i].bucket].n_events++;
+		for (size_t i = 0; i < rd.nb; i++) {
+			rd.b[i].events = malloc((rd.b[i].n_events ? rd.b[i].n_events : 1) * sizeof(aw_event));
+			if (!rd.b[i].events)
 				abort();
-			b->events[b->n_events++] = rd.ev[i].ev;
+			rd.b[i].n_events = 0;
+		}
+		for (size_t i = 0; i < rd.n; i++) {
+			aw_import_bucket *b = &rd.b[rd.ev[i].bucket];
+			if (i && rd.ev[i].ev.id == rd.ev[i - 1].ev.id)
+				free(rd.ev[i].ev.data);
+			else
+				b->events[b->n_events++] = rd.ev[i].ev;
 		}
 		for (size_t i = 0; i < rd.nb; i++)
 			if (rd.b[i].n_events > 1)
