@@ -27,7 +27,12 @@ void api_privacy_redact(request *rq);
 void api_log(request *rq);
 void api_sync_status(request *rq);
 void api_sync_now(request *rq);
+void api_archive_list(request *rq);
+void api_archive_run(request *rq);
 void api_openapi(request *rq);
+void api_watchers_list(request *rq);  /* api_watchers.c */
+void api_watcher_pause(request *rq);
+void api_watcher_resume(request *rq);
 
 /* Import an export document (api_import.c), from any thread but the storage writer's.
  * Returns 0, or an HTTP status (400 malformed, 422 wrong shape, 403 remote bucket,

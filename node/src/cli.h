@@ -10,6 +10,9 @@
 int cmd_redact(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_pause(int argc, char **argv);  /* cmd_pause.c */
+int cmd_resume(int argc, char **argv); /* cmd_pause.c */
+int cmd_status(int argc, char **argv); /* cmd_status.c */
 
 /* The database a CLI command works on: --dbpath, else the node's default for the mode.
  * Caller frees. */
@@ -20,5 +23,16 @@ char *cli_db_path(const char *dbpath, bool testing);
  * Returns 0 when an answer arrived (whatever its status), -1 when none did. */
 int cli_post_json(int port, const char *path, const char *body, size_t len, long timeout_s, aw_buf *out,
 		  long *status);
+
+/* One request to the running `awnode start` (cmd_pause.c): on success *out is its
+ * answer with "ok": true (caller decrefs) and 0 is returned; otherwise one line naming
+ * `awnode <cmd>` is printed on stderr (no supervisor, no answer, or its refusal with its
+ * message) and 1 is returned. */
+struct json_t;
+int cli_supervisor_request(const char *cmd, bool testing, const char *request, struct json_t **out);
+
+/* "until 14:30:05" (local time; with the date when a day or more away) for an ISO 8601
+ * UTC instant, "until resumed" for NULL. */
+void cli_format_until(char *buf, size_t len, const char *iso);
 
 #endif

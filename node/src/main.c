@@ -12,7 +12,9 @@
 #include "http.h"
 #include "log.h"
 #include "server.h"
+#include "archive_service.h"
 #include "sync_service.h"
+#include "aw/archive.h"
 #include "aw/sync.h"
 #ifdef AW_HAVE_SUPERVISOR
 #include "aw/supervisor.h"
@@ -32,11 +34,15 @@ static void usage(FILE *f)
 		"  serve      run the node (REST API, query API, web UI)\n"
 #ifdef AW_HAVE_SUPERVISOR
 		"  start      run the node and the default watchers, supervised\n"
+		"  status     show what awnode start runs (state, pid, uptime, pauses)\n"
+		"  pause      stop a watcher until resumed, or for a while (--for 15m)\n"
+		"  resume     start a paused watcher again\n"
 #endif
 		"  redact     apply a privacy rule to stored events\n"
 		"  export     write an export document of one or all buckets\n"
 		"  import     import an export document, or ActivityWatch's database\n"
 		"  sync       encrypted sync through a git folder (init, join, push, pull, status, ...)\n"
+		"  archive    move old events into an encrypted archive (list, restore, init)\n"
 #ifdef AW_HAVE_QUERY
 		"  query      run a query file against the local database or a running node\n"
 #endif
@@ -81,9 +87,12 @@ static int cmd_serve(int argc, char **argv)
 		aw_store_close(n.store);
 		goto out;
 	}
+	archive_service_start(&n.archive, &n);
 	workers_start(&n.pool, &n, cfg.reader_threads);
 	rc = server_run(&n) ? 1 : 0;
-	/* Order matters: a sync round waits on the writer, and the writer must outlive it. */
+	/* Order matters: sync rounds and archive runs wait on the writer, which must
+	 * outlive them. */
+	archive_service_stop(n.archive);
 	sync_service_stop(n.sync);
 	workers_stop(n.pool);
 	aw_store_close(n.store);
@@ -112,6 +121,12 @@ int main(int argc, char **argv)
 #ifdef AW_HAVE_SUPERVISOR
 	if (!strcmp(argv[1], "start"))
 		return aw_supervisor_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pause"))
+		return cmd_pause(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "resume"))
+		return cmd_resume(argc - 1, argv + 1);
 #endif
 	if (!strcmp(argv[1], "redact"))
 		return cmd_redact(argc - 1, argv + 1);
@@ -121,6 +136,8 @@ int main(int argc, char **argv)
 		return cmd_import(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sync"))
 		return aw_sync_cli_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "archive"))
+		return aw_archive_cli_main(argc - 1, argv + 1);
 #ifdef AW_HAVE_QUERY
 	if (!strcmp(argv[1], "query"))
 		return aw_query_cli_main(argc - 1, argv + 1);

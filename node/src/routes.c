@@ -69,6 +69,26 @@ const route routes[] = {
 	 "200:status object (docs/sync.md)"},
 	{M_POST, "/api/0/sync/now", 0, api_sync_now, "Run a sync round now and wait for it", NULL,
 	 "optional {mode: push|pull|both}", "200:round report (errors inside);400:malformed JSON;422:bad mode"},
+	{M_GET, "/api/0/archive", 0, api_archive_list,
+	 "What the encrypted archive of old events holds: segments, and per bucket the events and range", NULL, NULL,
+	 "200:{dir, key_source, segments, buckets, unindexed_files} (docs/archive.md)"},
+	{M_POST, "/api/0/archive", R_JSON, api_archive_run,
+	 "Move this device's events that ended before a cut-off into a new encrypted archive segment", NULL,
+	 "{before: time} or {older_than_days: n}, optional buckets: [id]",
+	 "200:{file, events, deleted, buckets, bytes, seconds, before, error};400:bad body or no archive key;"
+	 "403:remote bucket;404:no such bucket"},
+	{M_GET, "/api/0/watchers", 0, api_watchers_list,
+	 "The watchers awnode start runs, with their state and pauses (docs/watchers.md)", NULL, NULL,
+	 "200:{supervised, watchers: [{name, state, pid, paused_until, ...}]} (supervised false and no watchers "
+	 "when the node does not run under awnode start)"},
+	{M_POST, "/api/0/watchers/{name}/pause", 0, api_watcher_pause,
+	 "Stop a watcher (aw-watcher-afk, aw-watcher-window, afk, window) until resumed or for a while", NULL,
+	 "optional {duration: seconds (1 to a year) or null for until resumed}",
+	 "200:{supervised, watcher, watchers};400:bad body or duration;404:unknown watcher;"
+	 "409:not running under awnode start;503:awnode start does not answer"},
+	{M_POST, "/api/0/watchers/{name}/resume", 0, api_watcher_resume, "Start a paused watcher again", NULL, NULL,
+	 "200:{supervised, watcher, watchers};404:unknown watcher;409:not running under awnode start;"
+	 "503:awnode start does not answer"},
 	{M_POST, "/api/0/privacy/redact", R_JSON, api_privacy_redact,
 	 "Apply one privacy rule to stored events of this device's buckets", NULL,
 	 "{pattern, field?, bucket_prefix?, action: drop|redact, replacement?, dry_run?}",

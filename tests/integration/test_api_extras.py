@@ -21,6 +21,9 @@ EXPECTED = {
     ("get", "/api/0/settings"), ("get", "/api/0/settings/{key}"), ("post", "/api/0/settings/{key}"),
     ("delete", "/api/0/settings/{key}"), ("post", "/api/0/privacy/redact"),
     ("get", "/api/0/sync/status"), ("post", "/api/0/sync/now"),
+    ("get", "/api/0/archive"), ("post", "/api/0/archive"),
+    ("get", "/api/0/watchers"), ("post", "/api/0/watchers/{name}/pause"),
+    ("post", "/api/0/watchers/{name}/resume"),
 }
 
 

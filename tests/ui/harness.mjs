@@ -110,6 +110,78 @@ export class Node {
   }
 }
 
+/** True when Xvfb is installed (the supervised tests need an X display for the watchers). */
+export function haveXvfb() {
+  return (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, 'Xvfb')));
+}
+
+/** `awnode start --testing` (node + watchers) under a private Xvfb, with its own XDG dirs
+ * (XDG_RUNTIME_DIR included, so its control socket is private too). */
+export class Supervised {
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'awnode-ui-sv-'));
+    this.log = '';
+    this.port = 0;
+  }
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  async startX() {
+    // -displayfd 3: Xvfb picks a free display and writes its number to fd 3
+    this.xvfb = spawn('Xvfb', ['-displayfd', '3', '-nolisten', 'tcp', '-screen', '0', '640x480x24'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    let out = '';
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('Xvfb did not start')), 15_000);
+      this.xvfb.stdio[3].on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      this.xvfb.on('exit', () => reject(new Error('Xvfb exited')));
+    });
+    this.display = ':' + out.trim();
+  }
+  async start() {
+    await this.startX();
+    this.port = await freePort();
+    const env = { ...process.env, DISPLAY: this.display, HOME: path.join(this.dir, 'home') };
+    for (const k of ['data', 'config', 'state', 'cache', 'runtime', 'home']) fs.mkdirSync(path.join(this.dir, k), { recursive: true, mode: 0o700 });
+    for (const k of ['data', 'config', 'state', 'cache', 'runtime']) env[`XDG_${k.toUpperCase()}_${k === 'runtime' ? 'DIR' : 'HOME'}`] = path.join(this.dir, k);
+    delete env.WAYLAND_DISPLAY;
+    this.proc = spawn(AWNODE_BIN, ['start', '--testing', '--port', String(this.port), '--webpath', webPath()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (d) => (this.log += d));
+    this.proc.stderr.on('data', (d) => (this.log += d));
+    for (let i = 0; i < 150; i++) {
+      try {
+        const r = await fetch(this.url + '/api/0/watchers');
+        const body = r.ok ? await r.json() : null;
+        if (body?.supervised && body.watchers.length === 2 && body.watchers.every((w) => w.state === 'running')) return body;
+      } catch {
+        /* not up yet */
+      }
+      if (this.proc.exitCode !== null) break;
+      await sleep(100);
+    }
+    throw new Error(`awnode start did not come up with both watchers on port ${this.port}:\n${this.log}`);
+  }
+  async watchers() {
+    const r = await fetch(this.url + '/api/0/watchers');
+    return Object.fromEntries((await r.json()).watchers.map((w) => [w.name, w]));
+  }
+  async stop() {
+    for (const p of [this.proc, this.xvfb]) {
+      if (!p || p.exitCode !== null) continue;
+      p.kill('SIGTERM');
+      for (let i = 0; i < 150 && p.exitCode === null; i++) await sleep(100);
+      if (p.exitCode === null) p.kill('SIGKILL');
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    return this.proc?.exitCode;
+  }
+}
+
 /** Chromium with a fresh profile (deleted on close). */
 export async function launchBrowser() {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'awnode-chromium-'));

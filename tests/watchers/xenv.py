@@ -231,6 +231,10 @@ class WatcherEnv:
             os.makedirs(d, exist_ok=True)
             env["XDG_%s_HOME" % kind] = d
         env["HOME"] = base
+        # private, so `awnode start`'s control socket never meets the user's own
+        runtime = os.path.join(base, "xdg-runtime")
+        os.makedirs(runtime, mode=0o700, exist_ok=True)
+        env["XDG_RUNTIME_DIR"] = runtime
         env.pop("WAYLAND_DISPLAY", None)
         if display:
             env["DISPLAY"] = self.display

@@ -1,19 +1,24 @@
-/* `awnode start`: see include/aw/supervisor.h. */
+/* `awnode start`: see include/aw/supervisor.h. The main loop and the children's life
+ * cycle; the control socket is in control_server.c, pausing in pause.c. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "aw/client.h"
 #include "aw/supervisor.h"
+#include "aw/supervisor_ctl.h"
+#include "supervisor_int.h"
 
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 60000
@@ -25,20 +30,10 @@
 #define WEXIT_NODISPLAY 3
 #define WEXIT_RUNNING 4
 
-typedef struct child {
-	char name[64];
-	char **argv;
-	size_t argc;
-	int is_node;
-	pid_t pid;
-	int64_t started_ms;
-	int64_t restart_at_ms; /* 0 = not scheduled */
-	long backoff_ms;
-	int disabled;
-} child;
+/* awnode start's own exit code when another one already runs for this user and mode */
+#define EXIT_ALREADY_RUNNING 4
 
-static void slog(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void slog(const char *level, const char *fmt, ...)
+void sv_log(const char *level, const char *fmt, ...)
 {
 	char msg[1024], ts[40], line[1200];
 	struct timespec now;
@@ -60,11 +55,19 @@ static void slog(const char *level, const char *fmt, ...)
 	}
 }
 
-static int64_t mono_ms(void)
+int64_t sv_mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sv_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -87,7 +90,11 @@ static void usage(FILE *f)
 		"\n"
 		"Any other option is passed to `awnode serve` (see awnode serve --help).\n"
 		"Watchers are looked for next to the awnode binary. If a node already answers on\n"
-		"the address, only the watchers are started.\n");
+		"the address, only the watchers are started.\n"
+		"\n"
+		"`awnode status` lists the children; `awnode pause WATCHER [--for DURATION]` and\n"
+		"`awnode resume WATCHER` stop and restart a watcher (one awnode start per user and\n"
+		"mode; they talk to it over a Unix socket, see docs/watchers.md).\n");
 }
 
 static int push(child *c, const char *arg)
@@ -151,38 +158,49 @@ static int display_usable(char *why, size_t len)
 	return ok;
 }
 
-static void spawn(child *c, const sigset_t *oldmask)
+/* In the forked child, before exec: default signal handling, the parent's mask, die
+ * with the parent; the node learns where the control socket is. */
+static void child_setup(const supervisor *sv, const child *c, pid_t parent)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &sv->oldmask, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(1);
+	if (c->is_node && sv->sock_path[0])
+		setenv(AW_CTL_SOCKET_ENV, sv->sock_path, 1);
+	else
+		unsetenv(AW_CTL_SOCKET_ENV);
+}
+
+void sv_spawn(supervisor *sv, child *c)
 {
 	pid_t parent = getpid(), pid;
 
 	pid = fork();
 	if (pid < 0) {
-		slog("ERROR", "cannot start %s: fork: %s", c->name, strerror(errno));
-		c->restart_at_ms = mono_ms() + BACKOFF_FIRST_MS;
+		sv_log("ERROR", "cannot start %s: fork: %s", c->name, strerror(errno));
+		c->restart_at_ms = sv_mono_ms() + BACKOFF_FIRST_MS;
 		return;
 	}
 	if (pid == 0) {
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigaction(SIGCHLD, &sa, NULL);
-		sigaction(SIGPIPE, &sa, NULL);
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
+		child_setup(sv, c, parent);
 		execv(c->argv[0], c->argv);
 		fprintf(stderr, "awnode start: cannot run %s: %s\n", c->argv[0], strerror(errno));
 		_exit(127);
 	}
 	c->pid = pid;
-	c->started_ms = mono_ms();
+	c->started_ms = sv_mono_ms();
 	c->restart_at_ms = 0;
-	slog("INFO", "started %s (pid %d)", c->name, (int)pid);
+	sv_log("INFO", "started %s (pid %d)", c->name, (int)pid);
 }
 
 /* The node answers GET /api/0/info at host:port. */
@@ -219,8 +237,44 @@ static const char *describe(int status, char *buf, size_t len)
 	return buf;
 }
 
+/* A child exited on its own: give up on it, or schedule its restart with back-off.
+ * Returns 1 if the node failed for good (awnode start must stop). */
+static int child_exited(child *c, int status, const char *how)
+{
+	int64_t now = sv_mono_ms();
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+	if (code == 127) {
+		sv_log("ERROR", "%s could not be run; not restarting it", c->name);
+		c->disabled = 1;
+		return c->is_node;
+	}
+	if (c->is_node && code == 2) {
+		sv_log("ERROR", "the node %s: bad option or config; stopping", how);
+		c->disabled = 1;
+		return 1;
+	}
+	if (!c->is_node && (code == WEXIT_USAGE || code == WEXIT_NODISPLAY || code == WEXIT_RUNNING)) {
+		sv_log("WARNING", "%s %s (%s); not restarting it", c->name, how,
+		       code == WEXIT_USAGE	? "bad option or config"
+		       : code == WEXIT_NODISPLAY ? "no usable X display"
+						 : "another instance is running");
+		c->disabled = 1;
+		return 0;
+	}
+	if (now - c->started_ms >= STABLE_MS)
+		c->backoff_ms = 0;
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_FIRST_MS;
+	if (c->backoff_ms > BACKOFF_MAX_MS)
+		c->backoff_ms = BACKOFF_MAX_MS;
+	c->restart_at_ms = now + c->backoff_ms;
+	c->restarts++;
+	sv_log("WARNING", "%s %s; restarting in %ld s", c->name, how, (c->backoff_ms + 999) / 1000);
+	return 0;
+}
+
 /* Reap children; returns -2 if the node failed permanently, else 0. */
-static int reap(child *kids, size_t n, int stopping)
+static int reap(supervisor *sv, int stopping)
 {
 	int status, fatal = 0;
 	pid_t pid;
@@ -228,60 +282,34 @@ static int reap(child *kids, size_t n, int stopping)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		char how[128];
 		child *c = NULL;
-		int64_t now = mono_ms();
-		int code;
 
-		for (size_t i = 0; i < n; i++)
-			if (kids[i].pid == pid)
-				c = &kids[i];
+		for (size_t i = 0; i < sv->nk; i++)
+			if (sv->kids[i].pid == pid)
+				c = &sv->kids[i];
 		if (!c)
 			continue;
 		c->pid = 0;
 		describe(status, how, sizeof(how));
 		if (stopping) {
-			slog("INFO", "%s %s", c->name, how);
-			continue;
-		}
-		code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		if (code == 127) {
-			slog("ERROR", "%s could not be run; not restarting it", c->name);
-			c->disabled = 1;
-			if (c->is_node)
-				fatal = 1;
-			continue;
-		}
-		if (c->is_node && code == 2) {
-			slog("ERROR", "the node %s: bad option or config; stopping", how);
-			c->disabled = 1;
+			sv_log("INFO", "%s %s", c->name, how);
+		} else if (c->stopping_for_pause) {
+			sv_log("INFO", "%s %s (paused)", c->name, how);
+			sv_pause_child_exited(sv, c);
+		} else if (child_exited(c, status, how)) {
 			fatal = 1;
-			continue;
 		}
-		if (!c->is_node && (code == WEXIT_USAGE || code == WEXIT_NODISPLAY || code == WEXIT_RUNNING)) {
-			slog("WARNING", "%s %s (%s); not restarting it", c->name, how,
-			     code == WEXIT_USAGE ? "bad option or config"
-			     : code == WEXIT_NODISPLAY ? "no usable X display"
-						       : "another instance is running");
-			c->disabled = 1;
-			continue;
-		}
-		if (now - c->started_ms >= STABLE_MS)
-			c->backoff_ms = 0;
-		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_FIRST_MS;
-		if (c->backoff_ms > BACKOFF_MAX_MS)
-			c->backoff_ms = BACKOFF_MAX_MS;
-		c->restart_at_ms = now + c->backoff_ms;
-		slog("WARNING", "%s %s; restarting in %ld s", c->name, how, (c->backoff_ms + 999) / 1000);
 	}
 	return fatal ? -2 : 0;
 }
 
 /* Send `sig` to the children selected by `which` (0 watchers, 1 node) and wait up to
  * `wait_ms` for them to exit. */
-static void stop_group(child *kids, size_t n, int which, int sig, int64_t wait_ms, const sigset_t *set)
+static void stop_group(supervisor *sv, int which, int sig, int64_t wait_ms, const sigset_t *set)
 {
-	int64_t deadline = mono_ms() + wait_ms;
+	int64_t deadline = sv_mono_ms() + wait_ms;
+	child *kids = sv->kids;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < sv->nk; i++)
 		if (kids[i].pid > 0 && kids[i].is_node == which)
 			kill(kids[i].pid, sig);
 	for (;;) {
@@ -290,223 +318,346 @@ static void stop_group(child *kids, size_t n, int which, int sig, int64_t wait_m
 		struct timespec ts;
 		siginfo_t si;
 
-		reap(kids, n, 1);
-		for (size_t i = 0; i < n; i++)
+		reap(sv, 1);
+		for (size_t i = 0; i < sv->nk; i++)
 			if (kids[i].pid > 0 && kids[i].is_node == which)
 				alive = 1;
-		left = deadline - mono_ms();
+		left = deadline - sv_mono_ms();
 		if (!alive || left <= 0)
 			return;
 		ts.tv_sec = (time_t)(left / 1000);
 		ts.tv_nsec = (long)(left % 1000) * 1000000;
 		if (sigtimedwait(set, &si, &ts) > 0 && si.si_signo != SIGCHLD) {
 			/* a second stop request: hurry */
-			for (size_t i = 0; i < n; i++)
+			for (size_t i = 0; i < sv->nk; i++)
 				if (kids[i].pid > 0)
 					kill(kids[i].pid, SIGKILL);
 		}
 	}
 }
 
-static void stop_all(child *kids, size_t n, const sigset_t *set)
+static void stop_all(supervisor *sv, const sigset_t *set)
 {
-	stop_group(kids, n, 0, SIGTERM, 8000, set);
-	stop_group(kids, n, 1, SIGTERM, 15000, set);
-	for (size_t i = 0; i < n; i++) {
-		if (kids[i].pid > 0) {
-			slog("WARNING", "%s did not stop in time; killing it", kids[i].name);
-			kill(kids[i].pid, SIGKILL);
-			waitpid(kids[i].pid, NULL, 0);
-			kids[i].pid = 0;
+	stop_group(sv, 0, SIGTERM, 8000, set);
+	stop_group(sv, 1, SIGTERM, 15000, set);
+	for (size_t i = 0; i < sv->nk; i++) {
+		child *c = &sv->kids[i];
+		if (c->pid > 0) {
+			sv_log("WARNING", "%s did not stop in time; killing it", c->name);
+			kill(c->pid, SIGKILL);
+			waitpid(c->pid, NULL, 0);
+			c->pid = 0;
 		}
 	}
 }
 
-int aw_supervisor_main(int argc, char **argv)
+/* ---- command line ------------------------------------------------------------------ */
+
+typedef struct options {
+	int verbose, no_watchers, port;
+	const char *host; /* NULL: the default */
+} options;
+
+/* The value of --port/--host (as "--port N" or "--port=N"); advances *i past it. */
+static const char *option_value(int argc, char **argv, int *i)
 {
-	char exe[PATH_MAX], dir[PATH_MAX], why[200];
-	child kids[3];
-	size_t nk = 0;
-	int testing = 0, verbose = 0, no_watchers = 0, port = 0, rc = 0, node_ready = 0, watchers_started = 0;
-	const char *host = NULL;
-	sigset_t set, oldmask;
-	ssize_t len;
-	int64_t ready_deadline;
-	child *node = NULL;
+	const char *a = argv[*i];
 
-	memset(kids, 0, sizeof(kids));
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0) {
-		fprintf(stderr, "awnode start: cannot find the awnode binary (/proc/self/exe): %s\n", strerror(errno));
+	if (a[6] == '=')
+		return a + 7;
+	return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+/* parse_args() without the out-of-memory message. */
+static int parse_args_into(supervisor *sv, options *o, const char *exe, int argc, char **argv)
+{
+	child *node = &sv->kids[0];
+
+	snprintf(node->name, sizeof(node->name), "the node");
+	node->is_node = 1;
+	if (push(node, exe) || push(node, "serve"))
 		return 1;
-	}
-	exe[len] = '\0';
-	memcpy(dir, exe, (size_t)len + 1);
-	*strrchr(dir, '/') = '\0';
-
-	/* kids[0] = node; its argv is built while parsing */
-	snprintf(kids[0].name, sizeof(kids[0].name), "the node");
-	kids[0].is_node = 1;
-	if (push(&kids[0], exe) || push(&kids[0], "serve"))
-		goto oom;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
-			free_child(&kids[0]);
 			return 0;
 		}
 		if (!strcmp(a, "--no-watchers")) {
-			no_watchers = 1;
+			o->no_watchers = 1;
 			continue;
 		}
-		if (!strcmp(a, "--testing"))
-			testing = 1;
-		else if (!strcmp(a, "--verbose"))
-			verbose = 1;
-		else if (!strcmp(a, "--port") || !strncmp(a, "--port=", 7)) {
-			const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[i + 1] : NULL);
+		if (!strcmp(a, "--testing")) {
+			sv->testing = 1;
+		} else if (!strcmp(a, "--verbose")) {
+			o->verbose = 1;
+		} else if (!strcmp(a, "--port") || !strncmp(a, "--port=", 7)) {
+			const char *v = option_value(argc, argv, &i);
 			char *e;
 			long p = v ? strtol(v, &e, 10) : 0;
 
 			if (!v || !*v || *e || p < 1 || p > 65535) {
-				fprintf(stderr, "awnode start: --port needs a number from 1 to 65535, got '%s'\n",
-					v ? v : "");
-				free_child(&kids[0]);
+				fprintf(stderr, "awnode start: --port needs a number from 1 to 65535, got '%s'\n", v ? v : "");
 				return 2;
 			}
-			port = (int)p;
-			if (a[6] != '=') {
-				if (push(&kids[0], a))
-					goto oom;
-				a = argv[++i];
-			}
+			o->port = (int)p;
+			if (a[6] != '=' && push(node, a))
+				return 1;
+			a = v;
 		} else if (!strcmp(a, "--host") || !strncmp(a, "--host=", 7)) {
-			const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[i + 1] : NULL);
+			const char *v = option_value(argc, argv, &i);
 
 			if (!v || !*v) {
 				fprintf(stderr, "awnode start: --host needs an address\n");
-				free_child(&kids[0]);
 				return 2;
 			}
-			host = v;
-			if (a[6] != '=') {
-				if (push(&kids[0], a))
-					goto oom;
-				a = argv[++i];
-			}
+			o->host = v;
+			if (a[6] != '=' && push(node, a))
+				return 1;
+			a = v;
 		}
-		if (push(&kids[0], a))
-			goto oom;
+		if (push(node, a))
+			return 1;
 	}
-	nk = 1;
-	node = &kids[0];
+	sv->nk = 1;
+	return -1;
+}
+
+/* Fill kids[0] (the node) with `<exe> serve ...` and *o from the arguments. Returns -1
+ * to go on, else the exit code (0 after --help, 2 for a bad value, 1 out of memory). */
+static int parse_args(supervisor *sv, options *o, const char *exe, int argc, char **argv)
+{
+	int rc = parse_args_into(sv, o, exe, argc, argv);
+
+	if (rc == 1)
+		fprintf(stderr, "awnode start: out of memory\n");
+	return rc;
+}
+
+/* kids[1..] = the watchers found next to awnode, connecting where the node listens.
+ * Returns -1 when out of memory. */
+static int add_watchers(supervisor *sv, const options *o, const char *dir)
+{
+	static const char *const names[] = {"aw-watcher-afk", "aw-watcher-window"};
+	char why[200];
+
+	if (o->no_watchers)
+		return 0;
+	if (!display_usable(why, sizeof(why))) {
+		sv_log("INFO", "no usable X display (%s): not starting the watchers", why);
+		return 0;
+	}
+	for (size_t w = 0; w < 2; w++) {
+		child *c = &sv->kids[sv->nk];
+		char path[PATH_MAX + 64], portbuf[16];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[w]);
+		if (access(path, X_OK)) {
+			sv_log("WARNING", "%s not found next to awnode (%s): not starting it", names[w], path);
+			continue;
+		}
+		snprintf(c->name, sizeof(c->name), "%s", names[w]);
+		snprintf(portbuf, sizeof(portbuf), "%d", o->port);
+		if (push(c, path) || (sv->testing && push(c, "--testing")) ||
+		    (o->host && (push(c, "--host") || push(c, o->host))) ||
+		    (o->port && (push(c, "--port") || push(c, portbuf))) || (o->verbose && push(c, "--verbose")))
+			return -1;
+		sv->nk++;
+	}
+	return 0;
+}
+
+/* Open the control socket. Returns 0 (with or without a control channel), or
+ * EXIT_ALREADY_RUNNING when another awnode start owns it. */
+static int open_control(supervisor *sv, ctl_server **ctl)
+{
+	char err[512];
+	int rc;
+
+	*ctl = NULL;
+	if (aw_ctl_socket_path(sv->sock_path, sizeof(sv->sock_path), sv->testing, 1, err, sizeof(err))) {
+		sv->sock_path[0] = '\0';
+		sv_log("WARNING", "no control socket (%s): awnode status/pause/resume will not reach this awnode start",
+		       err);
+		return 0;
+	}
+	rc = ctl_server_open(ctl, sv->sock_path, err, sizeof(err));
+	if (rc == 1) {
+		fprintf(stderr,
+			"awnode start: another awnode start%s is already running for this user (it answers on %s); "
+			"stop it first\n",
+			sv->testing ? " --testing" : "", sv->sock_path);
+		return EXIT_ALREADY_RUNNING;
+	}
+	if (rc) {
+		sv_log("WARNING", "no control socket (%s): awnode status/pause/resume will not reach this awnode start",
+		       err);
+		sv->sock_path[0] = '\0';
+	}
+	return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+static void start_watchers(supervisor *sv)
+{
+	for (size_t i = 1; i < sv->nk; i++)
+		if (!sv->kids[i].paused)
+			sv_spawn(sv, &sv->kids[i]);
+	sv->watchers_started = 1;
+}
+
+/* Restart children whose back-off is over; lower *wait_ms to the next one due. */
+static void restart_due(supervisor *sv, int64_t *wait_ms)
+{
+	int64_t now = sv_mono_ms();
+
+	for (size_t i = 0; i < sv->nk; i++) {
+		child *c = &sv->kids[i];
+
+		if (c->pid || c->disabled || c->paused || !c->restart_at_ms || (!c->is_node && !sv->watchers_started))
+			continue;
+		if (now >= c->restart_at_ms)
+			sv_spawn(sv, c);
+		else if (c->restart_at_ms - now < *wait_ms)
+			*wait_ms = c->restart_at_ms - now;
+	}
+}
+
+/* Drain the signalfd; returns the first stop signal (TERM/INT/HUP) or 0. */
+static int take_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo != SIGCHLD && !stop)
+			stop = (int)si.ssi_signo;
+	return stop;
+}
+
+/* Supervise until a stop signal or a fatal node failure; returns the exit code. */
+static int run(supervisor *sv, ctl_server *ctl, const options *o, const sigset_t *set)
+{
+	const char *host = o->host ? o->host : "127.0.0.1";
+	child *node = &sv->kids[0];
+	int node_ready = node->external, sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int64_t ready_deadline = sv_mono_ms() + READY_WAIT_MS;
+
+	if (sfd < 0) {
+		sv_log("ERROR", "signalfd: %s", strerror(errno));
+		stop_all(sv, set);
+		return 1;
+	}
+	for (;;) {
+		struct pollfd fds[1 + CTL_MAX_FDS];
+		int64_t wait = 60000;
+		int n, sig;
+
+		if (!sv->watchers_started && (node_ready || sv_mono_ms() >= ready_deadline))
+			start_watchers(sv);
+		restart_due(sv, &wait);
+		sv_pause_tick(sv, &wait);
+		if (!sv->watchers_started) {
+			wait = 100;
+			if (node->pid && node_answers(host, o->port, sv->testing))
+				node_ready = 1, wait = 0;
+		}
+		wait = ctl_server_timeout(ctl, wait);
+		fds[0] = (struct pollfd){sfd, POLLIN, 0};
+		n = 1 + ctl_server_fds(ctl, fds + 1);
+		if (poll(fds, (nfds_t)n, (int)(wait < 0 ? 0 : wait)) < 0 && errno != EINTR)
+			sv_log("ERROR", "poll: %s", strerror(errno));
+		sig = take_signal(sfd);
+		if (reap(sv, 0) == -2) {
+			for (size_t i = 0; i < sv->nk; i++)
+				if (!sv->kids[i].is_node && sv->kids[i].pid)
+					sv_log("INFO", "stopping %s", sv->kids[i].name);
+			stop_all(sv, set);
+			close(sfd);
+			return 2;
+		}
+		if (sig) {
+			sv_log("INFO", "%s received: stopping", strsignal(sig));
+			stop_all(sv, set);
+			close(sfd);
+			return 0;
+		}
+		ctl_server_service(ctl, fds + 1, n - 1, sv);
+	}
+}
+
+/* Where this executable lives (/proc/self/exe) and its directory. */
+static int find_self(char *exe, char *dir, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", exe, len - 1);
+
+	if (n <= 0) {
+		fprintf(stderr, "awnode start: cannot find the awnode binary (/proc/self/exe): %s\n", strerror(errno));
+		return -1;
+	}
+	exe[n] = '\0';
+	memcpy(dir, exe, (size_t)n + 1);
+	*strrchr(dir, '/') = '\0';
+	return 0;
+}
+
+int aw_supervisor_main(int argc, char **argv)
+{
+	char exe[PATH_MAX], dir[PATH_MAX];
+	supervisor *sv = calloc(1, sizeof(*sv));
+	options o;
+	ctl_server *ctl = NULL;
+	sigset_t set;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (!sv || find_self(exe, dir, sizeof(exe))) {
+		free(sv);
+		return 1;
+	}
+	sv->started_ms = sv_mono_ms();
+	rc = parse_args(sv, &o, exe, argc, argv);
+	if (rc >= 0)
+		goto out;
+	rc = open_control(sv, &ctl);
+	if (rc)
+		goto out;
+	if (add_watchers(sv, &o, dir)) {
+		fprintf(stderr, "awnode start: out of memory\n");
+		rc = 1;
+		goto out;
+	}
 
 	/* the watchers connect where the node listens */
-	if (host && (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "[::]")))
-		host = "127.0.0.1";
-	if (!no_watchers) {
-		if (!display_usable(why, sizeof(why))) {
-			slog("INFO", "no usable X display (%s): not starting the watchers", why);
-		} else {
-			static const char *const names[] = {"aw-watcher-afk", "aw-watcher-window"};
-
-			for (size_t w = 0; w < 2; w++) {
-				child *c = &kids[nk];
-				char path[PATH_MAX + 64], portbuf[16];
-
-				snprintf(path, sizeof(path), "%s/%s", dir, names[w]);
-				if (access(path, X_OK)) {
-					slog("WARNING", "%s not found next to awnode (%s): not starting it", names[w], path);
-					continue;
-				}
-				snprintf(c->name, sizeof(c->name), "%s", names[w]);
-				if (push(c, path))
-					goto oom;
-				if (testing && push(c, "--testing"))
-					goto oom;
-				if (host && (push(c, "--host") || push(c, host)))
-					goto oom;
-				snprintf(portbuf, sizeof(portbuf), "%d", port);
-				if (port && (push(c, "--port") || push(c, portbuf)))
-					goto oom;
-				if (verbose && push(c, "--verbose"))
-					goto oom;
-				nk++;
-			}
-		}
-	}
+	if (o.host && (!strcmp(o.host, "0.0.0.0") || !strcmp(o.host, "::") || !strcmp(o.host, "[::]")))
+		o.host = "127.0.0.1";
+	if (ctl)
+		sv_pause_restore(sv);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, &oldmask);
+	sigprocmask(SIG_BLOCK, &set, &sv->oldmask);
 
-	if (node_answers(host ? host : "127.0.0.1", port, testing)) {
-		slog("INFO", "a node already answers on %s:%d; starting only the watchers", host ? host : "127.0.0.1",
-		     port ? port : (testing ? 5666 : 5600));
-		node->disabled = 1;
-		node_ready = 1;
+	if (node_answers(o.host ? o.host : "127.0.0.1", o.port, sv->testing)) {
+		sv_log("INFO", "a node already answers on %s:%d; starting only the watchers", o.host ? o.host : "127.0.0.1",
+		       o.port ? o.port : (sv->testing ? 5666 : 5600));
+		sv->kids[0].disabled = 1;
+		sv->kids[0].external = 1;
 	} else {
-		spawn(node, &oldmask);
+		sv_spawn(sv, &sv->kids[0]);
 	}
-	ready_deadline = mono_ms() + READY_WAIT_MS;
-
-	for (;;) {
-		struct timespec ts;
-		siginfo_t si;
-		int64_t now = mono_ms(), wait = 60000;
-		int sig;
-
-		if (!watchers_started && (node_ready || now >= ready_deadline)) {
-			for (size_t i = 1; i < nk; i++)
-				spawn(&kids[i], &oldmask);
-			watchers_started = 1;
-		}
-		for (size_t i = 0; i < nk; i++) {
-			child *c = &kids[i];
-
-			if (c->pid || c->disabled || !c->restart_at_ms || (i > 0 && !watchers_started))
-				continue;
-			if (now >= c->restart_at_ms)
-				spawn(c, &oldmask);
-			else if (c->restart_at_ms - now < wait)
-				wait = c->restart_at_ms - now;
-		}
-		if (!watchers_started) {
-			wait = 100;
-			if (node->pid && node_answers(host ? host : "127.0.0.1", port, testing))
-				node_ready = 1, wait = 0;
-		}
-		ts.tv_sec = (time_t)(wait / 1000);
-		ts.tv_nsec = (long)(wait % 1000) * 1000000;
-		sig = sigtimedwait(&set, &si, &ts);
-		if (sig == SIGCHLD || sig < 0) {
-			if (reap(kids, nk, 0) == -2) {
-				rc = 2;
-				for (size_t i = 0; i < nk; i++)
-					if (!kids[i].is_node && kids[i].pid)
-						slog("INFO", "stopping %s", kids[i].name);
-				stop_all(kids, nk, &set);
-				break;
-			}
-		} else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
-			slog("INFO", "%s received: stopping", strsignal(sig));
-			stop_all(kids, nk, &set);
-			break;
-		}
-	}
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-	for (size_t i = 0; i < nk; i++)
-		free_child(&kids[i]);
-	slog("INFO", "stopped");
+	rc = run(sv, ctl, &o, &set);
+	sigprocmask(SIG_SETMASK, &sv->oldmask, NULL);
+	sv_log("INFO", "stopped");
+out:
+	ctl_server_close(ctl);
+	for (size_t i = 0; i < sizeof(sv->kids) / sizeof(sv->kids[0]); i++)
+		free_child(&sv->kids[i]);
+	free(sv);
 	return rc;
-oom:
-	fprintf(stderr, "awnode start: out of memory\n");
-	for (size_t i = 0; i < 3; i++)
-		free_child(&kids[i]);
-	return 1;
 }

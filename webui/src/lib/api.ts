@@ -27,6 +27,23 @@ export interface AWEvent {
   data: Record<string, any>;
 }
 
+/** A watcher run by `awnode start` (GET /api/0/watchers, docs/api.md). */
+export interface WatcherState {
+  name: string;
+  state: 'running' | 'paused' | 'restarting' | 'stopped' | 'starting' | string;
+  pid: number | null;
+  uptime?: number | null;
+  restarts?: number;
+  paused?: boolean;
+  paused_until: string | null;
+}
+
+export interface WatchersStatus {
+  supervised: boolean;
+  watchers: WatcherState[];
+  message?: string;
+}
+
 export class ApiError extends Error {
   status: number;
   line = 0;
@@ -144,6 +161,11 @@ export const api = {
   setSetting: (key: string, value: unknown) => request<void>('POST', `/settings/${enc(key)}`, value),
   syncStatus: () => request<any>('GET', '/sync/status'),
   syncNow: () => request<any>('POST', '/sync/now', { mode: 'both' }),
+  watchers: () => request<WatchersStatus>('GET', '/watchers'),
+  /** duration in seconds; null pauses until resumed */
+  pauseWatcher: (name: string, duration: number | null) =>
+    request<WatchersStatus>('POST', `/watchers/${enc(name)}/pause`, { duration }),
+  resumeWatcher: (name: string) => request<WatchersStatus>('POST', `/watchers/${enc(name)}/resume`),
 };
 
 /** Serialise a JS value as a query-language literal (JSON-like; strings only escape `"`,

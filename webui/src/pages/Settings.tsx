@@ -8,6 +8,7 @@ import { getState, PrivacyFilter, saveSetting, Settings, useStore } from '../lib
 import { fmtDuration } from '../lib/time';
 import { Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
+import { WatchersCard } from '../components/Watchers';
 
 const TABS = [
   { value: 'general', label: 'General' },
@@ -80,6 +81,7 @@ function General() {
           </label>
         </div>
       </Card>
+      <WatchersCard />
     </div>
   );
 }

@@ -7,8 +7,11 @@
  * that executable. A child that exits unexpectedly is restarted with back-off
  * (1 s doubling to 60 s; reset after a minute of running) and logged on stderr;
  * SIGTERM, SIGINT or SIGHUP stops the watchers first (they flush their queues), then
- * the node. Returns the process exit code: 0 after a clean stop, 2 for a usage error
- * or a node that refuses its options/config, 1 otherwise.
+ * the node. It also listens on a control socket (aw/supervisor_ctl.h) through which
+ * `awnode status|pause|resume` list the children and pause or resume a watcher.
+ * Returns the process exit code: 0 after a clean stop, 2 for a usage error or a node
+ * that refuses its options/config, 4 when another `awnode start` of the same user and
+ * mode owns the control socket, 1 otherwise.
  */
 #ifndef AW_SUPERVISOR_H
 #define AW_SUPERVISOR_H

@@ -1,0 +1,332 @@
+/* The control channel's client side and shared rules: see include/aw/supervisor_ctl.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aw/supervisor_ctl.h"
+
+/* An answer longer than this is not ours. */
+#define MAX_RESPONSE (256 * 1024)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* mkdir -p with `mode` for every directory it creates. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[AW_CTL_PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, mode) && errno != EEXIST ? -1 : 0;
+}
+
+/* The directory that holds the socket: $XDG_RUNTIME_DIR/awnode, else a "run" directory
+ * in the node's data directory (same fallbacks as the node's aw_xdg_dir()). */
+static int socket_dir(char *out, size_t len)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR"), *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (rt && rt[0] == '/')
+		n = snprintf(out, len, "%s/awnode", rt);
+	else if (data && data[0] == '/')
+		n = snprintf(out, len, "%s/awnode/run", data);
+	else
+		n = snprintf(out, len, "%s/.local/share/awnode/run", home && *home ? home : "/tmp");
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Make the directory private: created 0700; one that exists must be ours (a socket in
+ * somebody else's directory could be replaced under us) and is tightened to 0700. */
+static int make_private_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir_p(dir, 0700) || stat(dir, &st)) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s is not a directory owned by this user", dir);
+		return -1;
+	}
+	if ((st.st_mode & 077) && chmod(dir, 0700)) {
+		snprintf(err, errlen, "cannot make %s private: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int aw_ctl_socket_path(char *out, size_t len, int testing, int create_dir, char *err, size_t errlen)
+{
+	char dir[AW_CTL_PATH_MAX];
+	int n;
+
+	if (socket_dir(dir, sizeof(dir))) {
+		snprintf(err, errlen, "the control socket's directory name is too long");
+		return -1;
+	}
+	n = snprintf(out, len, "%s/%s", dir, testing ? "supervisor-testing.sock" : "supervisor.sock");
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "the control socket path %s/... is too long", dir);
+		return -1;
+	}
+	return create_dir ? make_private_dir(dir, err, errlen) : 0;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes (returns -1, errno set). */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = {fd, events, 0};
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int r;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int send_all(int fd, const char *data, size_t len, int64_t deadline)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return -1;
+		} else if (wait_fd(fd, POLLOUT, deadline)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read up to the first newline; returns the line (heap) or NULL with errno set. */
+static char *recv_line(int fd, int64_t deadline)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		char *nl;
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *bigger = cap >= MAX_RESPONSE ? NULL : realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				errno = EMSGSIZE;
+				return NULL;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n > 0) {
+			len += (size_t)n;
+			buf[len] = '\0';
+			nl = memchr(buf, '\n', len);
+			if (nl) {
+				*nl = '\0';
+				return buf;
+			}
+		} else if (n == 0) {
+			errno = ECONNRESET;
+			break;
+		} else if ((errno != EAGAIN && errno != EINTR) || wait_fd(fd, POLLIN, deadline)) {
+			break;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+int aw_ctl_sockaddr(struct sockaddr_un *sa, int *dir_fd, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[AW_CTL_PATH_MAX];
+	int n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	*dir_fd = -1;
+	if (strlen(path) < sizeof(sa->sun_path)) {
+		memcpy(sa->sun_path, path, strlen(path) + 1);
+		return 0;
+	}
+	if (!slash || (size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	*dir_fd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dir_fd < 0)
+		return -1;
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dir_fd, slash + 1);
+	if (n < 0 || (size_t)n >= sizeof(sa->sun_path)) {
+		close(*dir_fd);
+		*dir_fd = -1;
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect without blocking; returns the socket, or -1 with errno from connect(). */
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, dir_fd, rc, saved;
+
+	if (aw_ctl_sockaddr(&sa, &dir_fd, path))
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	rc = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	saved = errno;
+	if (dir_fd >= 0)
+		close(dir_fd);
+	if (rc == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return -1;
+}
+
+int aw_ctl_request(const char *path, const char *request_line, int timeout_ms, char **out_response, char *err,
+		   size_t errlen)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	size_t len = strlen(request_line);
+	char *line = malloc(len + 2);
+	int fd, rc = AW_CTL_OK;
+
+	*out_response = NULL;
+	if (!line) {
+		snprintf(err, errlen, "out of memory");
+		return AW_CTL_EIO;
+	}
+	memcpy(line, request_line, len);
+	memcpy(line + len, "\n", 2);
+	fd = connect_unix(path);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(e));
+		free(line);
+		/* no socket file, or one nobody listens on (left by a killed supervisor) */
+		return e == ENOENT || e == ECONNREFUSED || e == ENOTDIR ? AW_CTL_ENOSUPERVISOR : AW_CTL_EIO;
+	}
+	if (send_all(fd, line, len + 1, deadline)) {
+		snprintf(err, errlen, "cannot send to %s: %s", path, strerror(errno));
+		rc = AW_CTL_EIO;
+	} else if (!(*out_response = recv_line(fd, deadline))) {
+		snprintf(err, errlen, "no answer from %s: %s", path,
+			 errno == ETIMEDOUT ? "timed out" : strerror(errno));
+		rc = AW_CTL_EIO;
+	}
+	close(fd);
+	free(line);
+	return rc;
+}
+
+const char *aw_ctl_watcher_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "afk") || !strcmp(name, "aw-watcher-afk"))
+		return "aw-watcher-afk";
+	if (!strcmp(name, "window") || !strcmp(name, "aw-watcher-window"))
+		return "aw-watcher-window";
+	return NULL;
+}
+
+static long unit_seconds(char u)
+{
+	switch (u) {
+	case 'd': return 86400;
+	case 'h': return 3600;
+	case 'm': return 60;
+	case 's': return 1;
+	default: return 0;
+	}
+}
+
+int aw_ctl_parse_duration(const char *s, long *out)
+{
+	long total = 0, last_unit = 0;
+	int parts = 0;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		long v = 0, unit;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		while (*s >= '0' && *s <= '9') {
+			if (v > AW_CTL_MAX_PAUSE_S)
+				return -1;
+			v = v * 10 + (*s++ - '0');
+		}
+		parts++;
+		if (!*s) {
+			/* a bare number is seconds, but only on its own ("45", not "1h30") */
+			if (parts > 1)
+				return -1;
+			unit = 1;
+		} else {
+			unit = unit_seconds(*s++);
+			if (!unit || (last_unit && unit >= last_unit))
+				return -1;
+		}
+		last_unit = unit;
+		if (v > AW_CTL_MAX_PAUSE_S / unit)
+			return -1;
+		total += v * unit;
+		if (total > AW_CTL_MAX_PAUSE_S)
+			return -1;
+	}
+	if (total < 1)
+		return -1;
+	*out = total;
+	return 0;
+}

@@ -1,0 +1,140 @@
+// "Pause recording": the watchers `awnode start` runs, with a pause toggle each
+// (15 min, 1 h, or until resumed). Talks to GET /api/0/watchers and
+// POST /api/0/watchers/{name}/pause|resume; a node not run by `awnode start` says so.
+import { useEffect, useState } from 'preact/hooks';
+import { api, WatcherState, WatchersStatus } from '../lib/api';
+import { fmtTime } from '../lib/time';
+import { Badge, Card, ErrorBox, Skeleton, toast } from './ui';
+
+const DURATIONS = [
+  { value: '900', label: '15 min', seconds: 900 },
+  { value: '3600', label: '1 hour', seconds: 3600 },
+  { value: 'until', label: 'Until resumed', seconds: null },
+] as const;
+
+const LABELS: Record<string, string> = {
+  'aw-watcher-window': 'Active window',
+  'aw-watcher-afk': 'Keyboard and mouse activity (AFK)',
+};
+
+// Refresh while shown, so a timed pause that ends shows up without a reload.
+const POLL_MS = 5000;
+
+const shortName = (name: string) => name.replace(/^aw-watcher-/, '');
+
+function stateBadge(w: WatcherState) {
+  if (w.state === 'running') return <Badge kind="local">recording</Badge>;
+  if (w.state === 'paused') return <Badge kind="remote">paused</Badge>;
+  if (w.state === 'stopped') return <Badge kind="error" title="It exited and is not restarted; see awnode start's log">stopped</Badge>;
+  return <Badge>{w.state}</Badge>;
+}
+
+function pausedText(w: WatcherState): string {
+  if (w.state !== 'paused') return '';
+  return w.paused_until ? `until ${fmtTime(w.paused_until)}` : 'until resumed';
+}
+
+function WatcherRow({ w, onChange }: { w: WatcherState; onChange: (s: WatchersStatus) => void }) {
+  const [duration, setDuration] = useState<string>('900');
+  const [busy, setBusy] = useState(false);
+  const paused = w.state === 'paused';
+  const short = shortName(w.name);
+
+  const toggle = async () => {
+    setBusy(true);
+    try {
+      if (paused) {
+        onChange(await api.resumeWatcher(w.name));
+        toast(`${LABELS[w.name] || w.name}: recording again`);
+      } else {
+        const d = DURATIONS.find((x) => x.value === duration)!;
+        onChange(await api.pauseWatcher(w.name, d.seconds));
+        toast(`${LABELS[w.name] || w.name}: paused ${d.seconds ? 'for ' + d.label : 'until resumed'}`);
+      }
+    } catch (e: any) {
+      toast(`Could not ${paused ? 'resume' : 'pause'} ${w.name}: ${e.message}`, 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <tr data-testid={`watcher-${short}`} data-state={w.state}>
+      <td>
+        <strong>{LABELS[w.name] || w.name}</strong>
+        <div class="muted small mono">{w.name}</div>
+      </td>
+      <td>
+        {stateBadge(w)} <span class="muted small" data-testid={`paused-until-${short}`}>{pausedText(w)}</span>
+      </td>
+      <td class="num">
+        <div class="toolbar" style={{ justifyContent: 'flex-end' }}>
+          {!paused && (
+            <select
+              class="select select-sm"
+              aria-label={`Pause ${w.name} for`}
+              data-testid={`pause-duration-${short}`}
+              value={duration}
+              onChange={(e) => setDuration((e.target as HTMLSelectElement).value)}
+            >
+              {DURATIONS.map((d) => <option value={d.value}>{d.label}</option>)}
+            </select>
+          )}
+          <button
+            class={`btn btn-sm ${paused ? 'btn-primary' : ''}`}
+            data-testid={`pause-toggle-${short}`}
+            aria-pressed={paused}
+            disabled={busy || (w.state === 'stopped' && !paused)}
+            onClick={toggle}
+          >
+            {paused ? 'Resume' : 'Pause'}
+          </button>
+        </div>
+      </td>
+    </tr>
+  );
+}
+
+export function WatchersCard() {
+  const [status, setStatus] = useState<WatchersStatus | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+
+  useEffect(() => {
+    let alive = true;
+    const load = () =>
+      api
+        .watchers()
+        .then((s) => alive && (setStatus(s), setErr(null)))
+        .catch((e) => alive && setErr(e));
+    load();
+    const t = setInterval(load, POLL_MS);
+    return () => {
+      alive = false;
+      clearInterval(t);
+    };
+  }, []);
+
+  return (
+    <Card title="Pause recording" subtitle="Stop a watcher for a while; it records again when the pause ends" testId="watchers-card" span={2}>
+      <ErrorBox error={err} title="Cannot read the watchers" />
+      {!status && !err && <Skeleton rows={2} />}
+      {status && !status.supervised && (
+        <p class="muted" data-testid="watchers-unsupervised">
+          This node is not running under <code>awnode start</code>, so there are no watchers to pause here. Start the node and
+          its watchers with <code>awnode start</code> to pause them from this page (or use <code>awnode pause</code>).
+        </p>
+      )}
+      {status?.supervised && !status.watchers.length && (
+        <p class="muted" data-testid="watchers-none">awnode start runs no watchers (no X display, or started with --no-watchers).</p>
+      )}
+      {status?.supervised && status.watchers.length > 0 && (
+        <table class="table" data-testid="watchers-table">
+          <thead><tr><th>Watcher</th><th>State</th><th /></tr></thead>
+          <tbody>
+            {status.watchers.map((w) => <WatcherRow key={w.name} w={w} onChange={setStatus} />)}
+          </tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
