@@ -1154,6 +1154,19 @@ static int op_state_set(aw_store *s, aw_write *w)
 	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "saving state");
 }
 
+static int op_tombstones_prune(aw_store *s, aw_write *w)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM tombstones WHERE seq <= ?", -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(s, w, "pruning deletion records");
+	sqlite3_bind_int64(st, 1, w->seq_limit);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "pruning deletion records");
+}
+
 /* Wipe the text of interned data no event refers to any more (after an archive run, a
  * redact or a bucket delete), so that what was moved out or removed does not linger in
  * `datas`. The rows stay, emptied: ids are never reused (readers may still cache an
@@ -1348,6 +1361,7 @@ static int apply(aw_store *s, aw_write *w)
 	case AW_W_STATE_SET: return op_state_set(s, w);
 	case AW_W_REDACT: return op_redact(s, w);
 	case AW_W_ARCHIVE_DELETE: return op_archive_delete(s, w);
+	case AW_W_TOMBSTONES_PRUNE: return op_tombstones_prune(s, w);
 	}
 	return fail(w, AW_EINVALID, "%s", "unknown write");
 }

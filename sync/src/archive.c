@@ -674,7 +674,19 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 	index = index_with(r, &seg, rep->file, before, rep->bytes);
 	if (progress)
 		progress(pctx, "deleting the archived events", 0, 0);
-	rc = delete_archived(s, &seg, index, &rep->deleted);
+	if ((rc = delete_archived(s, &seg, index, &rep->deleted)))
+		goto out;
+	{
+		/* Until sync first exports, the deletion records serve nobody (a first export
+		 * publishes the current events from the start), and a year of them would be
+		 * half of what is left of the database. */
+		aws_state st;
+		if (aws_state_load(&st, r) == 0) {
+			if (st.push_seq == 0)
+				aws_prune_tombstones(s, INT64_MAX);
+			aws_state_free(&st);
+		}
+	}
 out:
 	if (rc) {
 		rep->status = rc;

@@ -249,6 +249,11 @@ int aws_export(aws_ctx *c)
 		goto out;
 	}
 
+	/* Deletion records up to the cursor went out with earlier pushes (the cursor is
+	 * saved only after its segment was committed): nothing needs them any more. */
+	if (st->push_seq > 0)
+		aws_prune_tombstones(y->store, st->push_seq);
+
 	/* one consistent cut: the changes, the sequence they end at, the buckets */
 	if ((rc = aw_reader_begin(c->r)))
 		goto out;

@@ -241,6 +241,9 @@ typedef struct aws_state {
 } aws_state;
 
 int aws_state_load(aws_state *st, aw_reader *r);
+/* Forget the store's deletion records up to seq (best effort: a failure only keeps
+ * them longer). */
+void aws_prune_tombstones(aw_store *s, int64_t seq);
 int aws_state_save(aws_state *st, aw_store *s);
 void aws_state_free(aws_state *st);
 aws_device_state *aws_state_device(aws_state *st, const char *device_id, bool create);

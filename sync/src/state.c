@@ -45,6 +45,17 @@ aws_device_state *aws_state_device(aws_state *st, const char *device_id, bool cr
 	return d;
 }
 
+void aws_prune_tombstones(aw_store *s, int64_t seq)
+{
+	aw_write w;
+
+	memset(&w, 0, sizeof(w));
+	w.kind = AW_W_TOMBSTONES_PRUNE;
+	w.seq_limit = seq;
+	aw_store_write(s, &w);
+	aw_write_clear(&w);
+}
+
 int aws_state_load(aws_state *st, aw_reader *r)
 {
 	char *text = NULL;

@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -98,6 +99,14 @@ def init(node):
     return ok(cli(node, "init", *KDF, env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
 
 
+def tombstones(node):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "awnode-testing.db"), uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM tombstones").fetchone()[0]
+    finally:
+        db.close()
+
+
 def no_plaintext(paths, needles):
     for p in paths:
         with open(p, "rb") as f:
@@ -156,6 +165,9 @@ def test_year_round_trip_sub_range_and_whole(node_factory, tmp_path_factory):
     moved_only = [t for t in titles(gone, 200) if not any(json.dumps(t)[1:-1] in k[3] for k in live)][:30]
     assert len(moved_only) >= 1, "the data set should have titles seen only before the cut-off"
     no_plaintext(files + db_files, moved_only + secrets + ["Acme takeover", "Confidential merger"])
+
+    # with sync never set up, no deletion record is kept for the archived events
+    assert tombstones(node) == 0
 
     # a sub-range first (one day of March), then everything
     out = ok(cli(node, "restore", "--from", "2025-03-10", "--to", "2025-03-11T00:00:00Z", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}))
@@ -355,3 +367,23 @@ def test_daily_archive_from_config(node_factory, tmp_path_factory):
     segs = c.get("/api/0/archive").json()["segments"]
     assert len(segs) == 1, "the node did not archive on its own"
     assert sum(events_of(c).values()) == 0  # the whole data set is older than a day
+
+
+def test_sync_forgets_deletion_records_it_published(node_factory):
+    """Deletions are kept as records only until a push has published them."""
+    node = node_factory()
+    c = node.client()
+    c.post("/api/0/buckets/b", json={"type": "t", "client": "c", "hostname": "h"})
+    ids = [e["id"] for e in c.post("/api/0/buckets/b/events", json=[
+        {"timestamp": "2025-01-01T00:00:%02dZ" % i, "duration": 1, "data": {"i": i}} for i in range(3)]).json()]
+    ok(awtest.run_awnode(["sync", "init", "--testing", *KDF], dict(node.env, AWNODE_SYNC_PASSPHRASE=PASS), timeout=60))
+
+    def push():
+        ok(awtest.run_awnode(["sync", "push", "--testing", "--port", str(node.port)], node.env, timeout=60))
+
+    push()
+    assert c.delete("/api/0/buckets/b/events/%d" % ids[0]).status == 200
+    assert tombstones(node) == 1
+    push()  # publishes the deletion
+    push()  # the next round forgets it
+    assert tombstones(node) == 0

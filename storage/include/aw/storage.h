@@ -111,6 +111,8 @@ typedef enum aw_write_kind {
 	                       * if it is still stored exactly so (same id, start, duration,
 	                       * data). key, value: private state saved in the same
 	                       * transaction (the archive index). out_dropped = deleted. */
+	AW_W_TOMBSTONES_PRUNE, /* seq_limit: forget deletion records with seq <= it (sync has
+	                        * published them, or nothing will ever need them) */
 } aw_write_kind;
 
 /* Another device's changes to one of its buckets, as sync imports them. Events are
@@ -154,6 +156,7 @@ struct aw_write {
 	const char *value;            /* SETTING_SET (JSON text), STATE_SET (any text; NULL deletes) */
 	bool allow_remote;            /* permit writes to remote buckets (sync only) */
 	bool dry_run;                 /* REDACT */
+	int64_t seq_limit;            /* TOMBSTONES_PRUNE */
 	const char *remote_device;    /* BUCKET_CREATE by sync: marks the bucket remote */
 
 	/* outputs, valid in `done` and after aw_store_write returns */
