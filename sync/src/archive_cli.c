@@ -11,7 +11,6 @@
  * Exit codes: 0 done, 1 failed, 2 bad usage.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,31 +37,8 @@ typedef struct arch_cli {
 	bool progress;
 } arch_cli;
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
+#define fail(...) aws_cli_fail(PROG, 1, __VA_ARGS__)
+#define usage_error(...) aws_cli_fail(PROG, 2, __VA_ARGS__)
 
 static void usage(FILE *f)
 {
@@ -136,47 +112,9 @@ static int open_archive(arch_cli *a, aw_archive **out)
 	return 0;
 }
 
-/* The archive passphrase: --passphrase-file, $AWNODE_ARCHIVE_PASSPHRASE, or a prompt. */
 static char *passphrase(arch_cli *a, bool confirm)
 {
-	const char *env = getenv("AWNODE_ARCHIVE_PASSPHRASE");
-	char *p = NULL;
-
-	if (a->c.passfile) {
-		unsigned char *text;
-		size_t len;
-		if (aws_read_file(a->c.passfile, &text, &len)) {
-			fail("--passphrase-file: %s", aw_error_last());
-			return NULL;
-		}
-		text[strcspn((char *)text, "\r\n")] = '\0';
-		p = aws_strdup((char *)text);
-		sodium_memzero(text, len);
-		free(text);
-	} else if (env && *env) {
-		p = aws_strdup(env);
-	} else if (isatty(STDIN_FILENO)) {
-		p = aws_cli_prompt("Archive passphrase: ");
-		if (p && confirm) {
-			char *again = aws_cli_prompt("Repeat the passphrase: ");
-			bool same = again && !strcmp(again, p);
-			aws_cli_free_pass(again);
-			if (!same) {
-				aws_cli_free_pass(p);
-				fail("the passphrases differ");
-				return NULL;
-			}
-		}
-	} else {
-		fail("no passphrase: use --passphrase-file FILE or set AWNODE_ARCHIVE_PASSPHRASE (stdin is not a terminal)");
-		return NULL;
-	}
-	if (!p || !*p) {
-		aws_cli_free_pass(p);
-		fail("the passphrase is empty");
-		return NULL;
-	}
-	return p;
+	return aws_cli_passphrase(&a->c, confirm, PROG, "AWNODE_ARCHIVE_PASSPHRASE", "Archive");
 }
 
 /* ---- init ---------------------------------------------------------------------------------- */

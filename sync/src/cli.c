@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,31 +55,8 @@ enum {
 
 #define PROG "awnode sync"
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 2;
-}
+#define fail(...) aws_cli_fail(PROG, 1, __VA_ARGS__)
+#define usage_error(...) aws_cli_fail(PROG, 2, __VA_ARGS__)
 
 static const char common_help[] =
 	"common options:\n"
@@ -393,18 +371,18 @@ char *aws_cli_prompt(const char *what)
 	return res;
 }
 
-/* The passphrase: --passphrase-file, $AWNODE_SYNC_PASSPHRASE, or a prompt on the
- * terminal. NULL after printing the reason. */
-static char *passphrase(cli *c, bool confirm)
+/* A passphrase: --passphrase-file, $<env>, or a prompt on the terminal. NULL after
+ * printing the reason (prefixed with prog). */
+char *aws_cli_passphrase(cli *c, bool confirm, const char *prog, const char *env_name, const char *label)
 {
-	const char *env = getenv("AWNODE_SYNC_PASSPHRASE");
-	char *p = NULL;
+	const char *env = getenv(env_name);
+	char *p = NULL, what[64];
 
 	if (c->passfile) {
 		unsigned char *text;
 		size_t len;
 		if (aws_read_file(c->passfile, &text, &len)) {
-			fail("--passphrase-file: %s", aw_error_last());
+			aws_cli_fail(prog, 1, "--passphrase-file: %s", aw_error_last());
 			return NULL;
 		}
 		text[strcspn((char *)text, "\r\n")] = '\0';
@@ -414,27 +392,41 @@ static char *passphrase(cli *c, bool confirm)
 	} else if (env && *env) {
 		p = aws_strdup(env);
 	} else if (isatty(STDIN_FILENO)) {
-		p = aws_cli_prompt("Sync passphrase: ");
+		snprintf(what, sizeof(what), "%s passphrase: ", label);
+		p = aws_cli_prompt(what);
 		if (p && confirm) {
 			char *again = aws_cli_prompt("Repeat the passphrase: ");
-			if (!again || strcmp(again, p)) {
-				fail("the passphrases differ");
-				free(again);
-				free(p);
+			bool same = again && !strcmp(again, p);
+			aws_cli_free_pass(again);
+			if (!same) {
+				aws_cli_free_pass(p);
+				aws_cli_fail(prog, 1, "the passphrases differ");
 				return NULL;
 			}
-			free(again);
 		}
 	} else {
-		fail("no passphrase: use --passphrase-file FILE or set AWNODE_SYNC_PASSPHRASE (stdin is not a terminal)");
+		aws_cli_fail(prog, 1, "no passphrase: use --passphrase-file FILE or set %s (stdin is not a terminal)",
+			     env_name);
 		return NULL;
 	}
 	if (!p || !*p) {
-		fail("the passphrase is empty");
-		free(p);
+		aws_cli_fail(prog, 1, "the passphrase is empty");
+		aws_cli_free_pass(p);
 		return NULL;
 	}
 	return p;
+}
+
+int aws_cli_fail(const char *prog, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
 }
 
 void aws_cli_free_pass(char *p)
@@ -683,7 +675,7 @@ static int cmd_init(cli *c, aw_sync *y)
 			goto out;
 		}
 	}
-	if (!(pass = passphrase(c, true)))
+	if (!(pass = aws_cli_passphrase(c, true, PROG, "AWNODE_SYNC_PASSPHRASE", "Sync")))
 		goto out;
 	if (strlen(pass) < 8) {
 		rc = fail("the passphrase is too short (at least 8 characters; it protects all synced data)");
@@ -810,7 +802,7 @@ static int cmd_join(cli *c, aw_sync *y)
 			goto out;
 		}
 	}
-	if (!(pass = passphrase(c, false)))
+	if (!(pass = aws_cli_passphrase(c, false, PROG, "AWNODE_SYNC_PASSPHRASE", "Sync")))
 		goto out;
 	if (aws_derive_key(key, &g, pass, strlen(pass))) {
 		rc = fail("%s", aw_error_last());

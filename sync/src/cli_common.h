@@ -35,6 +35,12 @@ void aws_cli_resolve(cli *c);
 int aws_cli_resolve_device(cli *c, bool create);
 /* Ask on the terminal without echo; NULL without a terminal. Caller frees. */
 char *aws_cli_prompt(const char *what);
+/* A passphrase: --passphrase-file, $env_name, or a prompt "<label> passphrase: " on
+ * the terminal (twice when confirm). NULL after printing why. Caller frees with
+ * aws_cli_free_pass. */
+char *aws_cli_passphrase(cli *c, bool confirm, const char *prog, const char *env_name, const char *label);
+/* Print "prog: message" on stderr; returns code (the exit status). */
+int aws_cli_fail(const char *prog, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Wipe and free a passphrase. */
 void aws_cli_free_pass(char *p);
 /* One request to the node on 127.0.0.1 (port from --port, the config, or the default),
