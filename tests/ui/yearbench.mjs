@@ -19,7 +19,10 @@ export async function yearBench({ runs = 3, log = () => {} } = {}) {
     for (let i = 0; i < runs + 1; i++) {
       const page = await ctx.newPage();
       await page.goto(url);
-      await page.waitForFunction(() => performance.getEntriesByName('awnode-bars').length > 0, null, { timeout: 120_000 });
+      // both the summary (fmp) and the bar chart must be done: they load independently
+      await page.waitForFunction(() => performance.getEntriesByName('awnode-bars').length > 0
+        && performance.getEntriesByName('awnode-fmp').length > 0
+        && document.querySelector('[data-testid=total-active] .stat-value[data-seconds]'), null, { timeout: 120_000 });
       const m = await page.evaluate(() => ({
         fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
         fmp: performance.getEntriesByName('awnode-fmp')[0]?.startTime ?? null,
