@@ -3,7 +3,7 @@
 # usage: scripts/deps.sh build|test   (test = build + test tools)
 set -e
 BUILD="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libsqlite3-dev
-libpcre2-dev libsodium-dev libgit2-dev libcurl4-openssl-dev libzstd-dev libxcb1-dev
+libpcre2-dev libsodium-dev libgit2-dev libzstd-dev libxcb1-dev
 libxcb-screensaver0-dev"
 TEST="libcmocka-dev python3 python3-pytest wrk curl clang git xvfb xdotool chromium"
 want="$BUILD"

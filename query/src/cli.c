@@ -2,7 +2,6 @@
  * `awnode query FILE --start ISO --end ISO [--db PATH | --url URL]`: run a query file
  * against the local database (read-only) or a running node, print the JSON result.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -13,6 +12,7 @@
 #include "aw/error.h"
 #include "aw/json.h"
 #include "internal.h"
+#include "remote.h"
 
 static void usage(FILE *f)
 {
@@ -67,22 +67,12 @@ static char *read_all(const char *path, size_t *len)
 	return aw_buf_steal(&b, len);
 }
 
-static size_t curl_sink(char *p, size_t sz, size_t n, void *ctx)
-{
-	aw_buf_append(ctx, p, sz * n);
-	return sz * n;
-}
-
 static int run_remote(const char *url, const char *prog, size_t plen, aw_ns start, aw_ns end)
 {
-	char a[AW_TIME_BUFSZ], b[AW_TIME_BUFSZ], period[2 * AW_TIME_BUFSZ + 2];
+	char a[AW_TIME_BUFSZ], b[AW_TIME_BUFSZ], period[2 * AW_TIME_BUFSZ + 2], err[512];
 	json_t *body = json_object(), *lines = json_array(), *periods = json_array();
-	char *text, *full;
-	aw_buf resp = AW_BUF_INIT;
-	CURL *c;
-	CURLcode cr;
-	long status = 0;
-	struct curl_slist *hdr = NULL;
+	char *text, *resp = NULL;
+	int status = 0;
 	size_t i = 0;
 	int rc = 0;
 
@@ -104,53 +94,21 @@ static int run_remote(const char *url, const char *prog, size_t plen, aw_ns star
 		fprintf(stderr, "awnode query: the query file is not valid UTF-8\n");
 		return 1;
 	}
-	if (asprintf(&full, "%s/api/0/query/", url) < 0)
-		abort();
-	{
-		size_t fl = strlen(full);
-		/* tolerate a trailing slash on --url */
-		char *dbl = strstr(full, "//api/0/query/");
-		if (dbl && (size_t)(dbl - full) + 14 == fl)
-			memmove(dbl, dbl + 1, 14);
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	c = curl_easy_init();
-	if (!c) {
-		fprintf(stderr, "awnode query: cannot initialise libcurl\n");
-		free(text);
-		free(full);
-		return 2;
-	}
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-	cr = curl_easy_perform(c);
-	if (cr != CURLE_OK) {
-		fprintf(stderr, "awnode query: %s: %s\n", full, curl_easy_strerror(cr));
+	if (awq_post_query(url, text, &status, &resp, err, sizeof(err))) {
+		fprintf(stderr, "awnode query: %s\n", err);
 		rc = 2;
+	} else if (status == 200) {
+		fputs(resp, stdout);
+		fputc('\n', stdout);
 	} else {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (status == 200) {
-			fwrite(resp.data ? resp.data : "", 1, resp.len, stdout);
-			fputc('\n', stdout);
-		} else {
-			json_t *m = resp.data ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
-			const char *msg = m ? json_string_value(json_object_get(m, "message")) : NULL;
-			fprintf(stderr, "awnode query: HTTP %ld: %s\n", status, msg ? msg : (resp.data ? resp.data : ""));
-			json_decref(m);
-			rc = 1;
-		}
+		json_t *m = json_loads(resp, 0, NULL);
+		const char *msg = m ? json_string_value(json_object_get(m, "message")) : NULL;
+		fprintf(stderr, "awnode query: HTTP %d: %s\n", status, msg ? msg : resp);
+		json_decref(m);
+		rc = 1;
 	}
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	curl_global_cleanup();
-	aw_buf_free(&resp);
+	free(resp);
 	free(text);
-	free(full);
 	return rc;
 }
 

@@ -258,6 +258,7 @@ struct aw_sync {
 	char *key_path;
 	char *ssh_key;
 	pthread_mutex_t run_mu;
+	bool git_ready;      /* holds a libgit2 initialisation (under run_mu) */
 	int cancel;          /* read and written with __atomic builtins */
 };
 

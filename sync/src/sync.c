@@ -31,10 +31,6 @@ int aw_sync_open(aw_sync **out, aw_store *s, const aw_sync_options *o)
 		return aw_error_set(AW_EINVALID, "sync needs a device id (letters, digits, '-', '_' and '.', at most 64)");
 	if (aws_crypto_init())
 		return AW_ERROR;
-	/* libgit2 stays initialised for the context's life: initialising it loads the
-	 * system's TLS certificates, which is not worth repeating every round */
-	if (aws_git_init())
-		return AW_ERROR;
 	y = calloc(1, sizeof(*y));
 	if (!y)
 		abort();
@@ -61,7 +57,8 @@ void aw_sync_close(aw_sync *y)
 	if (!y)
 		return;
 	pthread_mutex_destroy(&y->run_mu);
-	git_libgit2_shutdown();
+	if (y->git_ready)
+		git_libgit2_shutdown();
 	free(y->device_id);
 	free(y->hostname);
 	free(y->folder);
@@ -158,6 +155,11 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 	if (!(mode & AW_SYNC_BOTH))
 		mode = AW_SYNC_BOTH;
 	pthread_mutex_lock(&y->run_mu);
+	/* libgit2 is initialised at the first round and stays so for the context's life:
+	 * initialising it loads the TLS libraries and the system's certificates, which is
+	 * not worth repeating every round, nor paying for on a node that never syncs */
+	if (!y->git_ready && !aws_cancelled(y) && aws_git_init() == 0)
+		y->git_ready = true;
 	rc = aws_cancelled(y) ? aw_error_set(AW_ESHUTDOWN, "sync is stopping") : aws_ctx_open(&c, y, r, rep);
 	if (rc) {
 		aws_report_error(rep, rc, NULL);
