@@ -22,8 +22,25 @@ char *cli_db_path(const char *dbpath, bool testing)
 	return path;
 }
 
-int cli_post_json(int port, const char *path, const char *body, size_t len, long timeout_s, aw_buf *out,
-		  long *status)
+int cli_node_port(int port, bool testing, char **api_key)
+{
+	char *argv[] = {"serve", "--testing", NULL};
+	aw_config cfg;
+
+	*api_key = NULL;
+	memset(&cfg, 0, sizeof(cfg));
+	if (aw_config_load(&cfg, testing ? 2 : 1, argv) == 0) {
+		if (port < 0)
+			port = cfg.port;
+		if (cfg.api_key && *cfg.api_key)
+			*api_key = strdup(cfg.api_key);
+	}
+	aw_config_free(&cfg);
+	return port >= 0 ? port : testing ? 5666 : 5600;
+}
+
+int cli_post_json(int port, const char *api_key, const char *path, const char *body, size_t len, long timeout_s,
+		  aw_buf *out, long *status)
 {
 	aw_client_options o;
 	aw_client *c;
@@ -36,6 +53,7 @@ int cli_post_json(int port, const char *path, const char *body, size_t len, long
 	o.client_name = "awnode-cli";
 	o.no_queue = 1;
 	o.port = port;
+	o.api_key = api_key;
 	/* no limit asked: a long import still ends; a day is "none" for a CLI */
 	o.timeout_ms = (timeout_s > 0 ? timeout_s : 86400) * 1000;
 	if (aw_client_new(&c, &o) != AW_CLIENT_OK)

@@ -114,9 +114,10 @@ int cmd_redact(int argc, char **argv)
 			long status = 0;
 			aw_buf_append(&body, rule.data, rule.len - 1);
 			aw_buf_printf(&body, ",\"dry_run\":%s}", dry ? "true" : "false");
-			if (port < 0)
-				port = testing ? 5666 : 5600;
-			rc = cli_post_json(port, "/api/0/privacy/redact", body.data, body.len, 600, &out, &status);
+			char *key;
+			port = cli_node_port(port, testing, &key);
+			rc = cli_post_json(port, key, "/api/0/privacy/redact", body.data, body.len, 600, &out, &status);
+			free(key);
 			if (rc || status != 200)
 				fprintf(stderr, "awnode redact: the database is in use, and the node at 127.0.0.1:%d %s %s\n",
 					port, rc ? "did not answer" : "refused:", rc ? "" : out.data ? out.data : "");

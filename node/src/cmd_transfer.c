@@ -90,11 +90,16 @@ int cmd_export(int argc, char **argv)
 
 /* ---- import of an export document ------------------------------------------------------ */
 
-static int import_via_node(int port, const char *doc, size_t len)
+static int import_via_node(int port, bool testing, const char *doc, size_t len)
 {
 	aw_buf out = AW_BUF_INIT;
 	long status;
-	int rc = cli_post_json(port, "/api/0/import", doc, len, 0, &out, &status);
+	char *key;
+	int rc;
+
+	port = cli_node_port(port, testing, &key);
+	rc = cli_post_json(port, key, "/api/0/import", doc, len, 0, &out, &status);
+	free(key);
 
 	if (rc || status != 200)
 		fprintf(stderr, "awnode import: the database is in use and the node at 127.0.0.1:%d %s%s\n", port,
@@ -139,7 +144,7 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 	rc = aw_store_open(&s, db, NULL);
 	free(db);
 	if (rc == AW_EBUSY) {
-		rc = import_via_node(port >= 0 ? port : testing ? 5666 : 5600, doc, len);
+		rc = import_via_node(port, testing, doc, len);
 		free(doc);
 		return rc;
 	}

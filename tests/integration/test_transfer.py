@@ -159,3 +159,29 @@ def test_export_and_import_file_offline_and_online(node_factory, tmp_path):
     for args in (["import", "--testing"], ["import", "--testing", str(tmp_path / "missing.json")], ["export", "--bogus"]):
         p = awnode(b, *args)
         assert p.returncode != 0 and p.stderr.count(b"\n") == 1, (args, p.stderr)
+
+
+def test_cli_through_a_node_with_an_api_key_and_another_port(node_factory, tmp_path):
+    """`awnode import FILE` and `awnode redact` reach a running node the way `awnode
+    serve` reads its config: its port and its [auth] API key."""
+    port = awtest.free_port()
+    cfg = 'port = %d\n[auth]\napi_key = "s3cret-key"\n' % port
+    node = node_factory(use_port_flag=False, port=port, start=False)
+    d = os.path.join(node.xdg["XDG_CONFIG_HOME"], "awnode")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config-testing.toml"), "w") as f:
+        f.write(cfg)
+    node.start()
+    doc = {"buckets": {"b1": {"id": "b1", "type": "t", "client": "c", "hostname": "h",
+                              "created": "2024-05-01T09:00:00Z",
+                              "events": [{"timestamp": "2024-05-01T10:00:00Z", "duration": 1, "data": {"title": "secret x"}}]}}}
+    path = str(tmp_path / "doc.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    p = awnode(node, "import", "--testing", path)
+    assert p.returncode == 0, p.stderr
+    c = node.client(default_headers={"Authorization": "Bearer s3cret-key"})
+    assert c.get("/api/0/buckets/b1/events/count").json() == 1
+    p = awnode(node, "redact", "--testing", "--pattern", "secret", "--field", "title")
+    assert p.returncode == 0 and b'"redacted":1' in p.stdout.replace(b" ", b""), (p.stdout, p.stderr)
+    assert c.get("/api/0/buckets/b1/events").json()[0]["data"]["title"] != "secret x"
