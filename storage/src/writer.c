@@ -1030,11 +1030,13 @@ static int map_change(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, i
 }
 
 /* Is the stored event `id` exactly (start, duration, data)? */
-static int event_same(aw_store *s, aw_write *w, int64_t id, const aw_event *e, bool *same)
+/* Is event `id` stored with e's start, duration and data? Compared by text, not by
+ * interning, so that checking creates nothing. A missing event is not the same. */
+static int event_stored_as(aw_store *s, aw_write *w, int64_t id, const aw_event *e, bool *same)
 {
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID],
-				      "SELECT bucket, start, duration, data FROM events WHERE id = ?");
-	int64_t data_id;
+	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_STORED_AS],
+				      "SELECT e.start, e.duration, d.json FROM events e JOIN datas d ON d.id = e.data "
+				      "WHERE e.id = ?");
 	int rc;
 
 	*same = false;
@@ -1042,16 +1044,10 @@ static int event_same(aw_store *s, aw_write *w, int64_t id, const aw_event *e, b
 		return fail_sql(s, w, "looking up event");
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 1) == e->start &&
-	    sqlite3_column_int64(st, 2) == e->duration) {
-		data_id = sqlite3_column_int64(st, 3);
-		sqlite3_reset(st);
-		int64_t want;
-		if (intern(s, w, e->data, e->data_len, &want))
-			return AW_ERROR;
-		*same = want == data_id;
-		return 0;
-	}
+	if (rc == SQLITE_ROW)
+		*same = sqlite3_column_int64(st, 0) == e->start && sqlite3_column_int64(st, 1) == e->duration &&
+			(size_t)sqlite3_column_bytes(st, 2) == e->data_len &&
+			memcmp(sqlite3_column_text(st, 2), e->data, e->data_len) == 0;
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "looking up event");
 }
@@ -1110,7 +1106,7 @@ static int op_remote_apply(aw_store *s, aw_write *w)
 		if (map_find(s, w, b, e.id, &local))
 			return AW_ERROR;
 		if (local) {
-			if (event_same(s, w, local, &e, &same))
+			if (event_stored_as(s, w, local, &e, &same))
 				return AW_ERROR;
 			if (same)
 				continue;
@@ -1186,28 +1182,6 @@ static int datas_wipe_unreferenced(aw_store *s, aw_write *w)
 	return 0;
 }
 
-/* Is event `id` still stored exactly as the archive segment holds it? Compared by text,
- * not by interning, so that checking creates nothing. */
-static int event_unchanged(aw_store *s, aw_write *w, const aw_event *e, bool *same)
-{
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_ARCHIVED],
-				      "SELECT e.start, e.duration, d.json FROM events e JOIN datas d ON d.id = e.data "
-				      "WHERE e.id = ?");
-	int rc;
-
-	*same = false;
-	if (!st)
-		return fail_sql(s, w, "looking up event");
-	sqlite3_bind_int64(st, 1, e->id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*same = sqlite3_column_int64(st, 0) == e->start && sqlite3_column_int64(st, 1) == e->duration &&
-			(size_t)sqlite3_column_bytes(st, 2) == e->data_len &&
-			memcmp(sqlite3_column_text(st, 2), e->data, e->data_len) == 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "looking up event");
-}
-
 /* Delete what an archive segment now holds. The segment was read from a snapshot and
  * verified on disk before this write was queued; an event that changed since (a
  * heartbeat extended it, a client replaced it) is left alone, so nothing that the
@@ -1225,7 +1199,7 @@ static int op_archive_delete(aw_store *s, aw_write *w)
 		if (!b || b->remote)
 			continue;
 		for (size_t j = 0; j < ib->n_events; j++) {
-			if (event_unchanged(s, w, &ib->events[j], &same))
+			if (event_stored_as(s, w, ib->events[j].id, &ib->events[j], &same))
 				return AW_ERROR;
 			if (!same)
 				continue;
