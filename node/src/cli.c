@@ -39,15 +39,14 @@ int cli_node_port(int port, bool testing, char **api_key)
 	return port >= 0 ? port : testing ? 5666 : 5600;
 }
 
-int cli_post_json(int port, const char *api_key, const char *path, const char *body, size_t len, long timeout_s,
-		  aw_buf *out, long *status)
+int cli_post_json(int port, const char *api_key, const char *path, const char *body, long timeout_s, aw_buf *out,
+		  long *status)
 {
 	aw_client_options o;
 	aw_client *c;
 	char *resp = NULL;
 	int st = 0, rc;
 
-	(void)len; /* bodies are JSON text: NUL-terminated, without NULs */
 	*status = 0;
 	aw_client_options_init(&o);
 	o.client_name = "awnode-cli";

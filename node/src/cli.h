@@ -23,12 +23,12 @@ char *cli_db_path(const char *dbpath, bool testing);
  * serve` would read them. */
 int cli_node_port(int port, bool testing, char **api_key);
 
-/* POST a JSON body to the node on 127.0.0.1:port (path like "/api/0/import") with the
- * API key, if any; the answer's body is appended to out and its status stored.
+/* POST a JSON body (NUL-terminated text) to the node on 127.0.0.1:port (path like
+ * "/api/0/import") with the API key, if any; the answer's body is appended to out and its status stored.
  * timeout_s <= 0: none. Returns 0 when an answer arrived (whatever its status), -1 when
  * none did. */
-int cli_post_json(int port, const char *api_key, const char *path, const char *body, size_t len, long timeout_s,
-		  aw_buf *out, long *status);
+int cli_post_json(int port, const char *api_key, const char *path, const char *body, long timeout_s, aw_buf *out,
+		  long *status);
 
 /* One request to the running `awnode start` (cmd_pause.c): on success *out is its
  * answer with "ok": true (caller decrefs) and 0 is returned; otherwise one line naming

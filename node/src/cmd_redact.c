@@ -116,7 +116,7 @@ int cmd_redact(int argc, char **argv)
 			aw_buf_printf(&body, ",\"dry_run\":%s}", dry ? "true" : "false");
 			char *key;
 			port = cli_node_port(port, testing, &key);
-			rc = cli_post_json(port, key, "/api/0/privacy/redact", body.data, body.len, 600, &out, &status);
+			rc = cli_post_json(port, key, "/api/0/privacy/redact", body.data, 600, &out, &status);
 			free(key);
 			if (rc || status != 200)
 				fprintf(stderr, "awnode redact: the database is in use, and the node at 127.0.0.1:%d %s %s\n",

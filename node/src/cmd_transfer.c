@@ -90,7 +90,7 @@ int cmd_export(int argc, char **argv)
 
 /* ---- import of an export document ------------------------------------------------------ */
 
-static int import_via_node(int port, bool testing, const char *doc, size_t len)
+static int import_via_node(int port, bool testing, const char *doc)
 {
 	aw_buf out = AW_BUF_INIT;
 	long status;
@@ -98,7 +98,7 @@ static int import_via_node(int port, bool testing, const char *doc, size_t len)
 	int rc;
 
 	port = cli_node_port(port, testing, &key);
-	rc = cli_post_json(port, key, "/api/0/import", doc, len, 0, &out, &status);
+	rc = cli_post_json(port, key, "/api/0/import", doc, 0, &out, &status);
 	free(key);
 
 	if (rc || status != 200)
@@ -144,7 +144,7 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 	rc = aw_store_open(&s, db, NULL);
 	free(db);
 	if (rc == AW_EBUSY) {
-		rc = import_via_node(port, testing, doc, len);
+		rc = import_via_node(port, testing, doc);
 		free(doc);
 		return rc;
 	}

@@ -222,11 +222,6 @@ bool aw_archive_has_key(const aw_archive *a)
 	return a->has_meta;
 }
 
-bool aw_archive_ready(const aw_archive *a)
-{
-	return a->has_meta || sync_is_set_up(a);
-}
-
 bool aw_archive_needs_passphrase(const aw_archive *a)
 {
 	return a->has_meta && !strcmp(a->key_source, "passphrase");
@@ -509,11 +504,6 @@ out:
 	return rc;
 }
 
-static void iso(char *buf, aw_ns t)
-{
-	aw_time_format(buf, t);
-}
-
 /* The index entry of a new segment, appended to the index read from the database. */
 static char *index_with(aw_reader *r, const aws_segment *seg, const char *name, aw_ns before, int64_t bytes)
 {
@@ -534,9 +524,9 @@ static char *index_with(aw_reader *r, const aws_segment *seg, const char *name, 
 		json_object_set_new(idx, "segments", segs);
 	}
 	json_object_set_new(e, "file", json_string(name));
-	iso(t, seg->written_at);
+	aw_time_format(t, seg->written_at);
 	json_object_set_new(e, "created", json_string(t));
-	iso(t, before);
+	aw_time_format(t, before);
 	json_object_set_new(e, "before", json_string(t));
 	json_object_set_new(e, "events", json_integer(aws_segment_records(seg)));
 	json_object_set_new(e, "bytes", json_integer(bytes));
@@ -551,9 +541,9 @@ static char *index_with(aw_reader *r, const aws_segment *seg, const char *name, 
 				hi = aw_ns_add_sat(b->puts[j].start, b->puts[j].duration);
 		}
 		json_object_set_new(o, "events", json_integer((json_int_t)b->n_puts));
-		iso(t, lo);
+		aw_time_format(t, lo);
 		json_object_set_new(o, "start", json_string(t));
-		iso(t, hi);
+		aw_time_format(t, hi);
 		json_object_set_new(o, "end", json_string(t));
 		json_object_set_new(bk, b->bucket, o);
 	}
@@ -564,16 +554,17 @@ static char *index_with(aw_reader *r, const aws_segment *seg, const char *name, 
 	return text;
 }
 
-static int next_seq(const char *dir, int64_t *seq)
+/* The number of the next segment: one past the highest in the directory. */
+static int64_t next_seq(const char *dir)
 {
 	size_t n;
 	char **v = segment_files(dir, &n);
+	int64_t last = 0;
 
-	*seq = 1;
 	if (n)
-		segment_name_ok(v[n - 1], seq), (*seq)++;
+		segment_name_ok(v[n - 1], &last);
 	strings_free(v, n);
-	return 0;
+	return last + 1;
 }
 
 /* Write, fsync, read back and compare. The comparison is of the decrypted plaintext
@@ -660,7 +651,7 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 	rep->buckets = (int64_t)seg.n_blocks;
 	if (!rep->events)
 		goto out;
-	next_seq(a->dir, &seq);
+	seq = next_seq(a->dir);
 	snprintf(rep->file, sizeof(rep->file), "seg-%012lld.awa", (long long)seq);
 	seg.device_id = aws_strdup(a->dev);
 	seg.hostname = aws_strdup(a->host);
@@ -705,7 +696,7 @@ char *aw_archive_report_json(const aw_archive_report *rep)
 	json_t *o = json_object();
 	char t[AW_TIME_BUFSZ], *s;
 
-	iso(t, rep->before);
+	aw_time_format(t, rep->before);
 	json_object_set_new(o, "before", json_string(t));
 	json_object_set_new(o, "file", rep->file[0] ? json_string(rep->file) : json_null());
 	json_object_set_new(o, "events", json_integer(rep->events));

@@ -302,7 +302,7 @@ static int64_t count_events(aw_reader *r, const aw_import_bucket *b, size_t n)
 	return total;
 }
 
-static int restore_direct(arch_cli *a, aw_store *s, aw_reader *r, aw_import_bucket *b, size_t n, int64_t *added)
+static int restore_direct(aw_store *s, aw_reader *r, aw_import_bucket *b, size_t n, int64_t *added)
 {
 	aw_write w;
 	int64_t before = count_events(r, b, n);
@@ -317,7 +317,6 @@ static int restore_direct(arch_cli *a, aw_store *s, aw_reader *r, aw_import_buck
 		rc = fail("restoring failed, nothing was restored: %s", w.error);
 	aw_write_clear(&w);
 	*added = count_events(r, b, n) - before;
-	(void)a;
 	return rc;
 }
 
@@ -428,7 +427,7 @@ static int cmd_restore(arch_cli *a)
 	else if (rc)
 		rc = fail("%s", aw_error_last());
 	else
-		rc = restore_direct(a, s, r, b, n, &added);
+		rc = restore_direct(s, r, b, n, &added);
 	if (rc)
 		goto out;
 	if (a->c.json)

@@ -59,9 +59,6 @@ const char *aw_archive_dir(const aw_archive *a);
 /* True when archive.json exists (the archive has its key). */
 bool aw_archive_has_key(const aw_archive *a);
 
-/* True when archive.json exists, or sync is set up so that a key can be derived. */
-bool aw_archive_ready(const aw_archive *a);
-
 /* Set the archive's key from a passphrase (Argon2id with the given limits; 0 means
  * libsodium's "moderate"). AW_EEXISTS when the archive already has a key. */
 int aw_archive_init(aw_archive *a, const char *passphrase, size_t len, unsigned long long ops, size_t mem);
