@@ -5,7 +5,9 @@ set -e
 BUILD="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libsqlite3-dev
 libpcre2-dev libsodium-dev libgit2-dev libzstd-dev libxcb1-dev
 libxcb-screensaver0-dev"
-TEST="libcmocka-dev python3 python3-pytest wrk curl clang git xvfb xdotool chromium"
+# clang without its recommends has no sanitizer or libFuzzer runtime: tests/fuzz/run.sh
+# links against libclang-rt-14-dev's libclang_rt.{fuzzer,asan,ubsan}*.a
+TEST="libcmocka-dev python3 python3-pytest wrk curl clang libclang-rt-14-dev git xvfb xdotool chromium"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""
