@@ -71,6 +71,9 @@ struct aw_store {
 /* Create or migrate the schema on a read-write connection. */
 int aw_schema_migrate(sqlite3 *db);
 
+/* How long a connection waits for a lock before SQLITE_BUSY. */
+#define AW_BUSY_TIMEOUT_MS 10000
+
 /* Apply the PRAGMAs every connection needs. */
 int aw_db_configure(sqlite3 *db, bool writer, int sync_normal);
 

@@ -75,7 +75,7 @@ sqlite3_stmt *aw_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
 
 int aw_db_configure(sqlite3 *db, bool writer, int sync_normal)
 {
-	sqlite3_busy_timeout(db, 10000);
+	sqlite3_busy_timeout(db, AW_BUSY_TIMEOUT_MS);
 	if (!writer)
 		return 0;
 	/* WAL lets readers keep a snapshot while the writer commits. FULL fsyncs the WAL on
@@ -175,6 +175,7 @@ int aw_store_submit(aw_store *s, aw_write *w)
 {
 	w->next = NULL;
 	w->status = 0;
+	w->wal_status = 0;
 	w->error[0] = '\0';
 	pthread_mutex_lock(&s->mu);
 	if (s->closing) {
@@ -189,6 +190,15 @@ int aw_store_submit(aw_store *s, aw_write *w)
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
+}
+
+int aw_store_checkpoint_truncate(aw_store *s)
+{
+	aw_write w;
+
+	memset(&w, 0, sizeof(w));
+	w.kind = AW_W_CHECKPOINT;
+	return aw_store_write(s, &w);
 }
 
 typedef struct sync_wait {

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "aw/privacy.h"
 #include "internal.h"
@@ -1336,8 +1337,87 @@ static int apply(aw_store *s, aw_write *w)
 	case AW_W_REDACT: return op_redact(s, w);
 	case AW_W_ARCHIVE_DELETE: return op_archive_delete(s, w);
 	case AW_W_TOMBSTONES_PRUNE: return op_tombstones_prune(s, w);
+	case AW_W_CHECKPOINT: return 0; /* after the commit: see run_batch */
 	}
 	return fail(w, AW_EINVALID, "%s", "unknown write");
+}
+
+/* ---- truncating the WAL after removals (storage.h, "Removed text and the WAL") ------- */
+
+#define CKPT_TRIES 5
+#define CKPT_WAIT_MS 200
+
+/* Does this write, once committed, leave removed text in older WAL frames? */
+static bool removes_content(const aw_write *w)
+{
+	if (w->status)
+		return false;
+	return w->kind == AW_W_ARCHIVE_DELETE || w->kind == AW_W_BUCKET_DELETE ||
+	       (w->kind == AW_W_REDACT && !w->dry_run);
+}
+
+static bool wal_is_empty(const aw_store *s)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s-wal", s->path);
+	return stat(path, &st) != 0 || st.st_size == 0;
+}
+
+/* Checkpoint everything and truncate the WAL to zero bytes. Outside any transaction,
+ * with every cached statement reset: a statement left on a row would hold this
+ * connection's own read mark and the checkpoint could never restart the log. Readers
+ * of other connections reading from the WAL make SQLite wait (the busy handler, shortened
+ * here so the writer stalls at most about a second) and then report SQLITE_BUSY; a
+ * few tries usually find a moment between their snapshots. */
+static int wal_truncate(aw_store *s, char *err, size_t errlen)
+{
+	int rc = SQLITE_BUSY, log = -1, done = -1;
+
+	for (int i = 0; i < ST_COUNT; i++)
+		if (s->st[i])
+			sqlite3_reset(s->st[i]);
+	sqlite3_busy_timeout(s->db, CKPT_WAIT_MS);
+	for (int i = 0; i < CKPT_TRIES; i++) {
+		rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+		/* log = -1: not in WAL mode, there is no log to hold old pages */
+		if (rc == SQLITE_OK && log <= 0)
+			break;
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			break;
+	}
+	sqlite3_busy_timeout(s->db, AW_BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK && log <= 0 && wal_is_empty(s))
+		return 0;
+	snprintf(err, errlen,
+		 "the write-ahead log could not be truncated (%s; %d frames, %d copied back): readers held an older "
+		 "snapshot, so removed text stays in %s-wal until the next checkpoint",
+		 rc == SQLITE_OK ? "not emptied" : sqlite3_errstr(rc), log, done, s->path);
+	return AW_EBUSY;
+}
+
+/* After the batch's commit (or its rollback), before anyone is told: truncate the WAL
+ * when a write removed content or asked for it, and tell those writes how it went. */
+static void checkpoint_if_needed(aw_store *s, aw_write *batch)
+{
+	char err[sizeof(batch->error)];
+	bool want = false;
+	int rc;
+
+	for (aw_write *w = batch; w && !want; w = w->next)
+		want = w->kind == AW_W_CHECKPOINT || removes_content(w);
+	if (!want)
+		return;
+	rc = wal_truncate(s, err, sizeof(err));
+	for (aw_write *w = batch; w; w = w->next) {
+		if (removes_content(w))
+			w->wal_status = rc;
+		if (w->kind == AW_W_CHECKPOINT) {
+			w->status = rc;
+			snprintf(w->error, sizeof(w->error), "%s", rc ? err : "");
+		}
+	}
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
@@ -1386,6 +1466,7 @@ static void run_batch(aw_store *s, aw_write *batch)
 		s->stored_next_id = s->next_id;
 		s->stored_seq = s->seq;
 	}
+	checkpoint_if_needed(s, batch);
 	for (w = batch; w; w = next) {
 		next = w->next; /* done() may free w */
 		if (w->done)

@@ -257,6 +257,7 @@ int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *de
 		off += m;
 	} while (off < clen);
 	out->data[out->len] = '\0';
+	sodium_memzero(&st, sizeof st);
 	free(z);
 	return 0;
 }
@@ -281,6 +282,7 @@ int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *
 	crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_FILES, KDF_CTX, key);
 	if (crypto_secretstream_xchacha20poly1305_init_pull(&st, p + MAGIC_LEN, sub)) {
 		sodium_memzero(sub, sizeof(sub));
+		sodium_memzero(&st, sizeof st);
 		return aw_error_set(AW_EINVALID, "%s: bad encryption header", name);
 	}
 	sodium_memzero(sub, sizeof(sub));
@@ -329,6 +331,7 @@ int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *
 	}
 	rc = 0;
 out:
+	sodium_memzero(&st, sizeof st);
 	aw_buf_free(&z);
 	return rc;
 }

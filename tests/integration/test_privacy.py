@@ -2,7 +2,9 @@
 or redact events before they are stored, on every ingest path; `awnode redact` and
 POST /api/0/privacy/redact apply a rule to events already stored."""
 
+import glob
 import json
+import os
 
 import awtest
 
@@ -131,3 +133,75 @@ def test_redact_cli_offline_and_through_running_node(node_factory):
                  ["redact", "--bogus"]):
         p = awtest.run_awnode(args, node.env)
         assert p.returncode != 0 and p.stderr.count(b"\n") == 1, (args, p.stderr)
+
+
+# ---- nothing removed stays readable in the database files (docs/storage.md) ----------------
+
+def db_files(node):
+    return sorted(glob.glob(os.path.join(node.data_dir, "awnode*.db*")))
+
+
+def found_in_db_files(node, needles):
+    """(file, needle) pairs of the needles whose bytes occur in the raw database files
+    (the database, its -wal and -shm), read while the node may be running."""
+    hits = []
+    for p in db_files(node):
+        with open(p, "rb") as f:
+            blob = f.read()
+        hits += [(os.path.basename(p), n) for n in needles if n.encode() in blob]
+    return hits
+
+
+def secret_titles(tag, n=30):
+    return ["%s secret %03d - quarterly layoffs draft" % (tag, i) for i in range(n)]
+
+
+def fill(c, bid, titles):
+    bucket(c, bid)
+    r = c.post("/api/0/buckets/%s/events" % bid, json=[
+        {"timestamp": "2024-05-01T10:%02d:00Z" % (i % 60), "duration": 1, "data": {"title": t}}
+        for i, t in enumerate(titles)])
+    assert r.status == 200, r
+
+
+def test_removed_titles_leave_no_trace_in_wal_or_database(node_factory):
+    """Redacting (the API and the CLI through the node) and deleting a bucket leave
+    none of the removed titles in awnode*.db, -wal or -shm, while the node still runs
+    and after it stopped."""
+    node = node_factory()
+    c = node.client()
+    redacted, dropped, cli_redacted, deleted = (secret_titles(t) for t in ("redactme", "dropme", "cliredact",
+                                                                          "bucketdel"))
+    keep = ["kept title %02d stays here" % i for i in range(5)]
+    fill(c, "aw-watcher-window_h", redacted + dropped + cli_redacted + keep)
+    fill(c, "doomed", deleted)
+    gone = redacted + dropped + cli_redacted + deleted
+    # the scan sees what is stored: every title is in the files before anything is removed
+    assert {n for _, n in found_in_db_files(node, gone + keep)} == set(gone + keep)
+
+    r = c.post("/api/0/privacy/redact", json={"field": "title", "pattern": "redactme", "action": "redact",
+                                               "replacement": "REDACTED"})
+    assert r.status == 200 and r.json()["redacted"] == 30, r
+    r = c.post("/api/0/privacy/redact", json={"field": "title", "pattern": "dropme", "action": "drop"})
+    assert r.status == 200 and r.json()["dropped"] == 30, r
+    p = awtest.run_awnode(["redact", "--testing", "--port", str(node.port), "--pattern", "cliredact",
+                           "--field", "title"], node.env)
+    assert p.returncode == 0 and json.loads(p.stdout)["redacted"] == 30, (p.stdout, p.stderr)
+    assert c.delete("/api/0/buckets/doomed").status == 200
+    assert found_in_db_files(node, gone) == []
+    assert {n for _, n in found_in_db_files(node, keep)} == set(keep)
+    titles = [e["data"]["title"] for e in events(c, "aw-watcher-window_h")]
+    assert sorted(titles) == sorted(keep + ["REDACTED"] * 60)
+    node.stop()
+    assert found_in_db_files(node, gone) == []
+
+
+def test_redact_cli_on_a_stopped_node_leaves_no_trace(node_factory):
+    node = node_factory()
+    c = node.client()
+    gone = secret_titles("offline")
+    fill(c, "aw-watcher-window_h", gone)
+    node.stop()
+    p = awtest.run_awnode(["redact", "--testing", "--pattern", "offline", "--drop"], node.env)
+    assert p.returncode == 0 and b"dropped 30 events" in p.stdout, (p.stdout, p.stderr)
+    assert found_in_db_files(node, gone) == []

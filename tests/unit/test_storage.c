@@ -1,6 +1,7 @@
 /* Unit tests for the storage module against a real SQLite file: schema migrations,
  * data interning, the heartbeat merge rules of the reference (§5.1), range reads with
- * clipping, exact bucket metadata, the change sequence and tombstones. */
+ * clipping, exact bucket metadata, the change sequence and tombstones, and that
+ * removed text does not outlive its removal in the WAL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -508,6 +509,78 @@ static void test_private_state(void **state)
 	assert_int_equal(aw_reader_state(&v, f->r, "sync.cursor"), AW_ENOTFOUND);
 }
 
+/* Does the file hold these bytes? (A missing file holds nothing.) */
+static bool file_has(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t cap = 1 << 16, len = 0, n, nl = strlen(needle);
+	char *buf = malloc(cap);
+	bool found = false;
+
+	while (fp && (n = fread(buf + len, 1, cap - len, fp)) > 0)
+		if ((len += n) == cap)
+			buf = realloc(buf, cap *= 2);
+	for (size_t i = 0; i + nl <= len && !found; i++)
+		found = !memcmp(buf + i, needle, nl);
+	if (fp)
+		fclose(fp);
+	free(buf);
+	return found;
+}
+
+static long file_size(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	long n = -1;
+
+	if (fp && fseek(fp, 0, SEEK_END) == 0)
+		n = ftell(fp);
+	if (fp)
+		fclose(fp);
+	return n;
+}
+
+/* storage.h, "Removed text and the WAL": a removing write truncates the WAL before it
+ * completes; a reader inside an older snapshot makes that fail visibly (wal_status),
+ * and an explicit checkpoint once the reader is done finishes the job. */
+static void test_removals_truncate_the_wal(void **state)
+{
+	fixture *f = *state;
+	char wal[128];
+	aw_bucket *bs;
+	size_t nb;
+	aw_write del = {.kind = AW_W_BUCKET_DELETE, .bucket_id = "gone"};
+
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	create_bucket(f, "gone");
+	insert(f, "gone", ev(T0, S(1), "{\"title\":\"salary review of Jane Roe\"}"));
+	create_bucket(f, "busy");
+	insert(f, "busy", ev(T0, S(1), "{\"title\":\"tender offer for Initech\"}"));
+	assert_true(file_has(wal, "salary review of Jane Roe"));
+	assert_int_equal(aw_store_write(f->s, &del), 0);
+	assert_int_equal(del.wal_status, 0);
+	assert_int_equal(file_size(wal), 0);
+	assert_false(file_has(wal, "salary review of Jane Roe"));
+	assert_false(file_has(f->path, "salary review of Jane Roe"));
+	assert_true(file_has(f->path, "tender offer for Initech"));
+
+	/* a reader in a snapshot that reads from the WAL keeps the log in use */
+	insert(f, "busy", ev(T0 + S(10), S(1), "{\"title\":\"merger with Initrode\"}"));
+	assert_int_equal(aw_reader_begin(f->r), 0);
+	assert_int_equal(aw_reader_buckets(&bs, &nb, f->r, 0), 0);
+	aw_buckets_free(bs, nb);
+	del.bucket_id = "busy";
+	assert_int_equal(aw_store_write(f->s, &del), 0);
+	assert_int_equal(del.wal_status, AW_EBUSY);
+	assert_int_equal(aw_store_checkpoint_truncate(f->s), AW_EBUSY);
+	assert_true(file_has(wal, "merger with Initrode"));
+	aw_reader_end(f->r);
+	assert_int_equal(aw_store_checkpoint_truncate(f->s), 0);
+	assert_int_equal(file_size(wal), 0);
+	assert_false(file_has(f->path, "merger with Initrode"));
+	assert_false(file_has(f->path, "tender offer for Initech"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +604,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_apply_is_idempotent_and_excluded_from_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removals_truncate_the_wal, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

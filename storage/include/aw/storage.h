@@ -113,7 +113,24 @@ typedef enum aw_write_kind {
 	                       * transaction (the archive index). out_dropped = deleted. */
 	AW_W_TOMBSTONES_PRUNE, /* seq_limit: forget deletion records with seq <= it (sync has
 	                        * published them, or nothing will ever need them) */
+	AW_W_CHECKPOINT,      /* nothing to change: completes after the WAL was checkpointed
+	                       * and truncated (see "Removed text and the WAL" below); status
+	                       * AW_EBUSY when readers kept that from finishing */
 } aw_write_kind;
+
+/* Removed text and the WAL. secure_delete zeroes what a change removes from the main
+ * database file, but the write-ahead log (<db>-wal) still holds the frames written
+ * before: the old pages, removed text included, until a checkpoint has copied the
+ * newest pages back and the log is truncated. So after a batch holding a write that
+ * removes content (AW_W_ARCHIVE_DELETE, AW_W_REDACT without dry_run,
+ * AW_W_BUCKET_DELETE) commits, the writer runs a truncating checkpoint before it
+ * completes any write of the batch, and sets each such write's `wal_status`: 0 when
+ * the log is empty afterwards (no removed text left in <db>-wal; <db>-shm only ever
+ * holds page numbers), AW_EBUSY when a reader still held an older snapshot after a few
+ * short retries (the text stays in the log until the next successful checkpoint, at
+ * the latest when the database is closed). AW_W_CHECKPOINT asks for the same at any
+ * time. What the file system keeps of the truncated log's blocks is outside SQLite's
+ * reach (docs/storage.md). */
 
 /* Another device's changes to one of its buckets, as sync imports them. Events are
  * identified by their id on the origin device (the source id); storage maps each to a
@@ -168,6 +185,8 @@ struct aw_write {
 	int64_t out_dropped;          /* REDACT: events deleted (or that would be);
 	                               * ARCHIVE_DELETE: events deleted */
 	int64_t out_redacted;         /* REDACT: events rewritten (or that would be) */
+	int wal_status;               /* content-removing writes: 0 = the WAL was truncated
+	                               * after the commit, AW_EBUSY = it could not be (above) */
 
 	/* completion: called on the writer thread once the write is committed (or failed).
 	 * May be NULL when using aw_store_write. */
@@ -184,6 +203,13 @@ int aw_store_submit(aw_store *s, aw_write *w);
 
 /* Queue a write and wait for its completion. Returns w->status. */
 int aw_store_write(aw_store *s, aw_write *w);
+
+/* Checkpoint the WAL into the database file and truncate it to zero bytes, on the
+ * writer thread after everything queued before (AW_W_CHECKPOINT). 0 when the WAL is
+ * empty afterwards; AW_EBUSY (with aw_error_last set) when readers holding an older
+ * snapshot kept it from completing after a few short retries. Never call it on the
+ * writer thread (from a `done` callback). */
+int aw_store_checkpoint_truncate(aw_store *s);
 
 /* Free a write's outputs (out_events); inputs stay with the caller. */
 void aw_write_clear(aw_write *w);
