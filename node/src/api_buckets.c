@@ -1,6 +1,7 @@
 /*
  * Bucket routes: list, get, create, delete. Reads go to the reader pool, writes to the
- * storage writer; the HTTP thread only parses and formats.
+ * storage writer; the HTTP thread only parses and formats. A delete is answered after
+ * the writer has also truncated the WAL, so the bucket's text is gone from the files.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,11 @@ static void after_bucket_delete(request *rq)
 		return;
 	}
 	aw_log_info("deleted bucket '%s'", rq->w.bucket_id);
+	if (rq->w.wal_status)
+		/* deleted, but a long read kept the writer from truncating the WAL
+		 * (docs/storage.md): the next removal or the node's stop clears it */
+		aw_log_warn("bucket '%s': its events' text stays in the write-ahead log until the next checkpoint",
+			    rq->w.bucket_id);
 	respond_empty(rq, 200);
 }
 

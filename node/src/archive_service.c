@@ -53,9 +53,10 @@ static int run(archive_service *s, aw_reader *r, aw_ns before, const char *const
 	if (rc)
 		aw_log_warn("archive: %s", rep->error);
 	else if (rep->events)
-		aw_log_info("archive: %lld events of %lld buckets moved into %s (%lld bytes, %.2f s)",
-			    (long long)rep->events, (long long)rep->buckets, rep->file, (long long)rep->bytes,
-			    rep->seconds);
+		aw_log_info("archive: %lld events of %lld buckets moved into %lld segment(s) from %s on (%lld bytes, "
+			    "%.2f s)",
+			    (long long)rep->events, (long long)rep->buckets, (long long)rep->segments, rep->file,
+			    (long long)rep->bytes, rep->seconds);
 	return rc;
 }
 
@@ -119,9 +120,12 @@ static void answer_one(archive_service *s, aw_reader *r, request *rq)
 
 	if (parse_body(rq, &doc, &before, names, &n)) {
 		respond_catcher(rq, 400, "%s", aw_error_last());
-	} else if (run(s, r, before, names, n, &rep) && rep.status != AW_ERROR) {
+	} else if (run(s, r, before, names, n, &rep) && rep.status != AW_ERROR && !rep.segments) {
+		/* refused before anything was written: a plain error */
 		respond_catcher(rq, http_status(rep.status), "%s", rep.error);
 	} else {
+		/* the report, also when the run failed after writing (its "error" says what
+		 * is left undone, e.g. a WAL that could not be truncated) */
 		body = aw_archive_report_json(&rep);
 		respond(rq, rep.status ? 500 : 200, "application/json", body, strlen(body));
 		free(body);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -28,15 +29,37 @@
 #define ARCH_STATE_KEY "archive"
 #define ARCH_KDF_CTX "awarch01"
 #define ARCH_VERSION 1
+#define ARCH_SEGMENT_BYTES_ENV "AWNODE_TEST_ARCHIVE_SEGMENT_BYTES"
+
+/* The plaintext one segment may hold. sync/src/internal.h defines it for every writer
+ * of the sync folder (the sealed file then stays below AWS_MAX_FILE, which readers
+ * enforce); the fallback keeps this file building against an older header. */
+#ifndef AWS_MAX_WRITE_PLAIN
+#define AWS_MAX_WRITE_PLAIN (48u * 1024u * 1024u)
+#endif
+#ifndef AWS_MAX_FILE
+#define AWS_MAX_FILE (64u * 1024u * 1024u)
+#endif
+
+/* Everything secret the archive holds, in one block: one sodium_mlock keeps it out of
+ * swap (best effort), one sodium_munlock wipes it when the archive is closed, and the
+ * scratch fields are wiped after every use. */
+typedef struct arch_secrets {
+	unsigned char sk[crypto_box_SECRETKEYBYTES]; /* valid when unlocked */
+	unsigned char master[AWS_KEY_BYTES];         /* scratch: Argon2id output or sync key */
+	unsigned char seed[crypto_box_SEEDBYTES];    /* scratch: master -> key pair */
+	unsigned char fkey[AWS_KEY_BYTES];           /* scratch: a segment's file key */
+} arch_secrets;
 
 struct aw_archive {
 	char *dev, *host, *dir, *sync_folder, *sync_key;
 	bool in_sync;          /* dir is inside the sync folder: commit what we write */
 	bool has_meta;         /* archive.json was read */
+	bool testing;
 	char key_source[16];   /* "passphrase" or "sync" */
 	aws_group kdf;         /* salt and limits (passphrase source) */
 	unsigned char pk[crypto_box_PUBLICKEYBYTES];
-	unsigned char sk[crypto_box_SECRETKEYBYTES];
+	arch_secrets sec;
 	bool unlocked;
 };
 
@@ -169,6 +192,8 @@ int aw_archive_open(aw_archive **out, const aw_archive_options *o)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		abort();
+	(void)sodium_mlock(&a->sec, sizeof(a->sec)); /* best effort: RLIMIT_MEMLOCK may say no */
+	a->testing = o->testing;
 	data = aws_data_dir();
 	a->dev = aws_strdup(o->device_id);
 	a->host = aws_strdup(o->hostname);
@@ -203,7 +228,7 @@ void aw_archive_close(aw_archive *a)
 {
 	if (!a)
 		return;
-	sodium_memzero(a->sk, sizeof(a->sk));
+	sodium_munlock(&a->sec, sizeof(a->sec)); /* zeroes it too */
 	free(a->dev);
 	free(a->host);
 	free(a->dir);
@@ -229,16 +254,15 @@ bool aw_archive_needs_passphrase(const aw_archive *a)
 
 /* ---- keys ------------------------------------------------------------------------------------- */
 
-/* A master key -> the archive's key pair. The KDF context keeps it apart from every
- * key sync derives from the same master key. */
-static void keypair_from_master(unsigned char pk[crypto_box_PUBLICKEYBYTES], unsigned char sk[crypto_box_SECRETKEYBYTES],
-				const unsigned char master[AWS_KEY_BYTES])
+/* a->sec.master -> the archive's key pair (pk, a->sec.sk); the master key and the
+ * seed are wiped. The KDF context keeps it apart from every key sync derives from the
+ * same master key. */
+static void keypair_from_master(aw_archive *a, unsigned char pk[crypto_box_PUBLICKEYBYTES])
 {
-	unsigned char seed[crypto_box_SEEDBYTES];
-
-	crypto_kdf_derive_from_key(seed, sizeof(seed), 1, ARCH_KDF_CTX, master);
-	crypto_box_seed_keypair(pk, sk, seed);
-	sodium_memzero(seed, sizeof(seed));
+	crypto_kdf_derive_from_key(a->sec.seed, sizeof(a->sec.seed), 1, ARCH_KDF_CTX, a->sec.master);
+	sodium_memzero(a->sec.master, sizeof(a->sec.master));
+	crypto_box_seed_keypair(pk, a->sec.sk, a->sec.seed);
+	sodium_memzero(a->sec.seed, sizeof(a->sec.seed));
 }
 
 static int sync_master_key(aw_archive *a, unsigned char key[AWS_KEY_BYTES])
@@ -261,55 +285,69 @@ static int sync_master_key(aw_archive *a, unsigned char key[AWS_KEY_BYTES])
 
 int aw_archive_init(aw_archive *a, const char *passphrase, size_t len, unsigned long long ops, size_t mem)
 {
-	unsigned char master[AWS_KEY_BYTES];
 	int rc;
 
 	if (a->has_meta)
 		return aw_error_set(AW_EEXISTS, "the archive at %s already has a key (%s)", a->dir, a->key_source);
+	/* archive.json publishes the public key and the salt: anyone with the file can
+	 * test guesses offline, so a short passphrase is refused as `sync init` refuses it */
+	if (!passphrase || len < AW_ARCHIVE_MIN_PASSPHRASE)
+		return aw_error_set(AW_EINVALID,
+				    "the passphrase is too short (at least %d characters; it protects the whole archive)",
+				    AW_ARCHIVE_MIN_PASSPHRASE);
 	aws_group_new(&a->kdf, ops ? ops : crypto_pwhash_OPSLIMIT_MODERATE, mem ? mem : crypto_pwhash_MEMLIMIT_MODERATE);
-	if ((rc = aws_derive_key(master, &a->kdf, passphrase, len)))
+	rc = aws_derive_key(a->sec.master, &a->kdf, passphrase, len);
+	if (rc) {
+		sodium_memzero(a->sec.master, sizeof(a->sec.master));
 		return rc;
-	keypair_from_master(a->pk, a->sk, master);
-	sodium_memzero(master, sizeof(master));
+	}
+	keypair_from_master(a, a->pk);
 	a->unlocked = true;
 	snprintf(a->key_source, sizeof(a->key_source), "passphrase");
 	return meta_write(a);
 }
 
+/* The master key of the archive's key source into a->sec.master (wiped on failure). */
+static int load_master(aw_archive *a, const char *passphrase, size_t len)
+{
+	int rc;
+
+	if (!strcmp(a->key_source, "sync"))
+		rc = sync_master_key(a, a->sec.master);
+	else
+		rc = aws_derive_key(a->sec.master, &a->kdf, passphrase ? passphrase : "", passphrase ? len : 0);
+	if (rc)
+		sodium_memzero(a->sec.master, sizeof(a->sec.master));
+	return rc;
+}
+
 /* First use without `archive init`: the key pair comes from the sync key. */
 static int ensure_meta(aw_archive *a)
 {
-	unsigned char master[AWS_KEY_BYTES];
 	int rc;
 
 	if (a->has_meta)
 		return 0;
-	if ((rc = sync_master_key(a, master)))
-		return rc;
-	keypair_from_master(a->pk, a->sk, master);
-	sodium_memzero(master, sizeof(master));
-	a->unlocked = true;
 	snprintf(a->key_source, sizeof(a->key_source), "sync");
+	if ((rc = load_master(a, NULL, 0)))
+		return rc;
+	keypair_from_master(a, a->pk);
+	a->unlocked = true;
 	return meta_write(a);
 }
 
 int aw_archive_unlock(aw_archive *a, const char *passphrase, size_t len)
 {
-	unsigned char master[AWS_KEY_BYTES], pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char pk[crypto_box_PUBLICKEYBYTES];
 	int rc;
 
 	if (!a->has_meta)
 		return aw_error_set(AW_ENOTFOUND, "there is no archive at %s (nothing was archived yet)", a->dir);
-	if (!strcmp(a->key_source, "sync"))
-		rc = sync_master_key(a, master);
-	else
-		rc = aws_derive_key(master, &a->kdf, passphrase ? passphrase : "", passphrase ? len : 0);
-	if (rc)
+	if ((rc = load_master(a, passphrase, len)))
 		return rc;
-	keypair_from_master(pk, a->sk, master);
-	sodium_memzero(master, sizeof(master));
+	keypair_from_master(a, pk);
 	if (sodium_memcmp(pk, a->pk, sizeof(pk))) {
-		sodium_memzero(a->sk, sizeof(a->sk));
+		sodium_memzero(a->sec.sk, sizeof(a->sec.sk));
 		return aw_error_set(AW_EINVALID, !strcmp(a->key_source, "sync")
 							 ? "the sync key does not open this archive (it was made with another sync group's key)"
 							 : "wrong archive passphrase");
@@ -395,26 +433,24 @@ static int segment_seal(aw_buf *out, const aw_archive *a, const char *name, cons
 	}
 }
 
-/* Open a segment with its file key (known to the run that wrote it, or unsealed with
- * the secret key when fkey is NULL). */
-static int segment_open(aw_buf *plain, const aw_archive *a, const char *name, const unsigned char *fkey,
-			const unsigned char *file, size_t len)
+/* Open a segment with its file key in a->sec.fkey: the one the writing run still
+ * holds (key_known), or else unsealed here with the secret key and wiped after use. */
+static int segment_open(aw_buf *plain, aw_archive *a, const char *name, bool key_known, const unsigned char *file,
+			size_t len)
 {
-	unsigned char k[AWS_KEY_BYTES];
 	int rc;
 
 	if (len < ARCH_HEADER || memcmp(file, ARCH_MAGIC, ARCH_MAGIC_LEN))
 		return aw_error_set(AW_EINVALID, "%s: not an awnode archive segment (bad magic or truncated)", name);
-	if (!fkey) {
-		if (crypto_box_seal_open(k, file + ARCH_MAGIC_LEN, ARCH_SEALED_KEY, a->pk, a->sk))
-			return aw_error_set(AW_EINVALID,
-					    "%s: its file key does not open with this archive's key (the file was edited or "
-					    "belongs to another archive)",
-					    name);
-		fkey = k;
-	}
-	rc = aws_unseal(plain, fkey, a->dev, name, file + ARCH_HEADER, len - ARCH_HEADER);
-	sodium_memzero(k, sizeof(k));
+	if (!key_known &&
+	    crypto_box_seal_open(a->sec.fkey, file + ARCH_MAGIC_LEN, ARCH_SEALED_KEY, a->pk, a->sec.sk))
+		return aw_error_set(AW_EINVALID,
+				    "%s: its file key does not open with this archive's key (the file was edited or "
+				    "belongs to another archive)",
+				    name);
+	rc = aws_unseal(plain, a->sec.fkey, a->dev, name, file + ARCH_HEADER, len - ARCH_HEADER);
+	if (!key_known)
+		sodium_memzero(a->sec.fkey, sizeof(a->sec.fkey));
 	return rc;
 }
 
@@ -441,9 +477,128 @@ static void copy_meta(aw_bucket *d, const aw_bucket *b)
 	d->data = aws_strdup(b->data ? b->data : "{}");
 }
 
+/* ---- cutting a run into segments ---------------------------------------------------------------- */
+
+/* One run's events as segments whose encoded plaintext stays within `limit` bytes
+ * (every part holds at least one event, so a single event larger than the limit gets a
+ * part of its own; write_verified refuses what would exceed AWS_MAX_FILE). The sizes
+ * counted are exactly those aws_segment_encode writes, plus `slack` for the header's
+ * numbers and the E line. */
+typedef struct parts {
+	aws_segment *v;
+	size_t n, cap;
+	size_t limit, used; /* encoded bytes of the last part so far */
+	int64_t events, buckets;
+	const char *dev, *host;
+} parts;
+
+#define PART_SLACK 96
+
+static size_t digits(int64_t v)
+{
+	return (size_t)snprintf(NULL, 0, "%lld", (long long)v);
+}
+
+/* Bytes of the segment header (without the numbers, which PART_SLACK covers). */
+static size_t header_bytes(const parts *ps)
+{
+	aws_segment empty = {.device_id = (char *)ps->dev, .hostname = (char *)ps->host};
+	aw_buf b = AW_BUF_INIT;
+	size_t n;
+
+	aws_segment_encode(&b, &empty);
+	n = b.len;
+	aw_buf_free(&b);
+	return n + PART_SLACK;
+}
+
+/* Bytes of a bucket's "B" line, with the metadata as the block will hold it. */
+static size_t block_bytes(const aw_bucket *meta)
+{
+	aw_buf b = AW_BUF_INIT;
+	aw_bucket copy;
+	char *m;
+	size_t n;
+
+	copy_meta(&copy, meta);
+	m = aws_meta_json(&copy);
+	aw_buf_json_string(&b, meta->id, strlen(meta->id));
+	n = strlen("B {\"bucket\":") + b.len + strlen(",\"meta\":") + strlen(m) + strlen(",\"reset\":false}\n");
+	aw_buf_free(&b);
+	aw_bucket_clear(&copy);
+	free(m);
+	return n;
+}
+
+/* Bytes of an event's "P" line. */
+static size_t put_bytes(const aw_event *e)
+{
+	return 2 + digits(e->id) + 1 + digits(e->start) + 1 + digits(e->duration) + 1 + e->data_len + 1;
+}
+
+static aws_segment *parts_new(parts *ps)
+{
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? 2 * ps->cap : 4;
+		ps->v = realloc(ps->v, ps->cap * sizeof(*ps->v));
+		if (!ps->v)
+			abort();
+	}
+	memset(&ps->v[ps->n], 0, sizeof(ps->v[ps->n]));
+	ps->v[ps->n].owns_data = true;
+	ps->used = header_bytes(ps);
+	return &ps->v[ps->n++];
+}
+
+/* Add one event of a bucket, opening a new part when it would not fit in the last. */
+static void parts_put(parts *ps, const aw_bucket *meta, const aw_event *e)
+{
+	aws_segment *seg = ps->n ? &ps->v[ps->n - 1] : parts_new(ps);
+	aws_block *blk = seg->n_blocks ? &seg->blocks[seg->n_blocks - 1] : NULL;
+	bool same = blk && !strcmp(blk->bucket, meta->id);
+	size_t need = put_bytes(e) + (same ? 0 : block_bytes(meta));
+
+	if (ps->used + need > ps->limit && aws_segment_records(seg) > 0) {
+		seg = parts_new(ps);
+		same = false;
+		need = put_bytes(e) + block_bytes(meta);
+	}
+	if (!same) {
+		blk = aws_segment_block(seg, meta->id);
+		blk->has_meta = true;
+		copy_meta(&blk->meta, meta);
+	}
+	aws_block_put(blk, e);
+	ps->used += need;
+	ps->events++;
+}
+
+static void parts_free(parts *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		aws_segment_free(&ps->v[i]);
+	free(ps->v);
+	memset(ps, 0, sizeof(*ps));
+}
+
+/* The plaintext bytes one segment may hold: AWS_MAX_WRITE_PLAIN, or in testing mode a
+ * smaller size from $AWNODE_TEST_ARCHIVE_SEGMENT_BYTES, so that tests can make a run
+ * cut itself without a 48 MiB data set. */
+static size_t segment_limit(const aw_archive *a)
+{
+	const char *v = a->testing ? getenv(ARCH_SEGMENT_BYTES_ENV) : NULL;
+	char *end;
+	unsigned long long n;
+
+	if (!v || !*v)
+		return AWS_MAX_WRITE_PLAIN;
+	n = strtoull(v, &end, 10);
+	return *end || n < 1024 || n > AWS_MAX_WRITE_PLAIN ? AWS_MAX_WRITE_PLAIN : (size_t)n;
+}
+
 /* Read, in one snapshot, the events of the chosen buckets that end at or before the
- * cut-off into a segment. */
-static int collect(aws_segment *seg, aw_reader *r, aw_ns before, const char *const *names, size_t n_names,
+ * cut-off into parts. */
+static int collect(parts *ps, aw_reader *r, aw_ns before, const char *const *names, size_t n_names,
 		   aw_archive_progress progress, void *pctx)
 {
 	aw_bucket *bs = NULL;
@@ -471,7 +626,7 @@ static int collect(aws_segment *seg, aw_reader *r, aw_ns before, const char *con
 	for (size_t i = 0; i < nb && !rc; i++) {
 		aw_event_row *rows = NULL;
 		size_t n = 0;
-		aws_block *blk = NULL;
+		int64_t before_bucket = ps->events;
 
 		if (bs[i].remote_device || !wanted(bs[i].id, names, n_names))
 			continue;
@@ -488,13 +643,9 @@ static int collect(aws_segment *seg, aw_reader *r, aw_ns before, const char *con
 				break;
 			e.data = (char *)d;
 			e.data_len = dl;
-			if (!blk) {
-				blk = aws_segment_block(seg, bs[i].id);
-				blk->has_meta = true;
-				copy_meta(&blk->meta, &bs[i]);
-			}
-			aws_block_put(blk, &e);
+			parts_put(ps, &bs[i], &e);
 		}
+		ps->buckets += ps->events > before_bucket;
 		free(rows);
 		aw_reader_trim_cache_if_large(r);
 	}
@@ -571,20 +722,25 @@ static int64_t next_seq(const char *dir)
  * with the bytes we encoded: every event, byte for byte, as the file now holds it. */
 static int write_verified(aw_archive *a, const char *name, const aw_buf *plain, int64_t *bytes)
 {
-	unsigned char fkey[AWS_KEY_BYTES], *back = NULL;
+	unsigned char *back = NULL;
 	aw_buf file = AW_BUF_INIT, check = AW_BUF_INIT;
 	char *path = aws_fmt("%s/%s", a->dir, name);
 	size_t blen;
 	int rc;
 
-	randombytes_buf(fkey, sizeof(fkey));
-	if ((rc = segment_seal(&file, a, name, fkey, plain)))
+	randombytes_buf(a->sec.fkey, sizeof(a->sec.fkey));
+	if ((rc = segment_seal(&file, a, name, a->sec.fkey, plain)))
 		goto out;
+	if (file.len > AWS_MAX_FILE) {
+		rc = aw_error_set(AW_ERROR, "%s would be %zu bytes, more than the %u a segment may have; nothing was deleted",
+				  name, file.len, AWS_MAX_FILE);
+		goto out;
+	}
 	if ((rc = archive_write(a, name, file.data, file.len, name)))
 		goto out;
 	if ((rc = aws_read_file(path, &back, &blen)))
 		goto out;
-	if ((rc = segment_open(&check, a, name, fkey, back, blen)))
+	if ((rc = segment_open(&check, a, name, true, back, blen)))
 		goto out;
 	if (check.len != plain->len || memcmp(check.data, plain->data, plain->len)) {
 		rc = aw_error_set(AW_ERROR, "%s: the file read back differs from what was written; nothing was deleted", name);
@@ -592,15 +748,19 @@ static int write_verified(aw_archive *a, const char *name, const aw_buf *plain, 
 	}
 	*bytes = (int64_t)blen;
 out:
-	sodium_memzero(fkey, sizeof(fkey));
+	sodium_memzero(a->sec.fkey, sizeof(a->sec.fkey));
 	free(back);
 	free(path);
 	aw_buf_free(&file);
+	sodium_memzero(check.data, check.len);
 	aw_buf_free(&check);
 	return rc;
 }
 
-static int delete_archived(aw_store *s, const aws_segment *seg, const char *index, int64_t *deleted)
+/* Delete what a verified segment holds, together with its index entry. The writer
+ * truncates the WAL after the commit (aw/storage.h, "Removed text and the WAL");
+ * *wal says how that went. */
+static int delete_archived(aw_store *s, const aws_segment *seg, const char *index, int64_t *deleted, int *wal)
 {
 	aw_import_bucket *ib = calloc(seg->n_blocks ? seg->n_blocks : 1, sizeof(*ib));
 	aw_write w;
@@ -624,48 +784,94 @@ static int delete_archived(aw_store *s, const aws_segment *seg, const char *inde
 		aw_error_set(rc, "deleting the archived events failed (the archive file stays; restore skips what is live): %s",
 			     w.error);
 	*deleted = w.out_dropped;
+	*wal = w.wal_status;
 	aw_write_clear(&w);
 	free(ib);
 	return rc;
 }
 
+/* Write, verify and delete one part as segment seq. */
+static int archive_part(aw_archive *a, aw_store *s, aw_reader *r, aws_segment *seg, int64_t seq, aw_ns before,
+			aw_archive_report *rep, int *wal)
+{
+	char name[64], *index;
+	aw_buf plain = AW_BUF_INIT;
+	int64_t bytes = 0, deleted = 0;
+	int rc;
+
+	snprintf(name, sizeof(name), "seg-%012lld.awa", (long long)seq);
+	seg->device_id = aws_strdup(a->dev);
+	seg->hostname = aws_strdup(a->host);
+	seg->generation = seq;
+	seg->written_at = aw_time_now();
+	aws_segment_encode(&plain, seg);
+	rc = write_verified(a, name, &plain, &bytes);
+	sodium_memzero(plain.data, plain.len);
+	aw_buf_free(&plain);
+	if (rc)
+		return rc;
+	if (!rep->segments)
+		snprintf(rep->file, sizeof(rep->file), "%s", name);
+	rep->segments++;
+	rep->bytes += bytes;
+	index = index_with(r, seg, name, before, bytes);
+	rc = delete_archived(s, seg, index, &deleted, wal);
+	free(index);
+	rep->deleted += deleted;
+	return rc;
+}
+
+#define WAL_RETRIES 10
+#define WAL_RETRY_NS (100 * 1000 * 1000)
+
+/* The deletions committed, but a reader's snapshot kept the writer from truncating the
+ * WAL: try again for a moment (each try waits up to a second on the writer), and say
+ * so if it still fails, because the archived text is then still readable there. */
+static int wal_settle(aw_store *s, int wal)
+{
+	struct timespec pause = {0, WAL_RETRY_NS};
+
+	for (int i = 0; wal && i < WAL_RETRIES; i++) {
+		nanosleep(&pause, NULL);
+		wal = aw_store_checkpoint_truncate(s);
+	}
+	if (wal)
+		return aw_error_set(AW_EBUSY,
+				    "the events were archived and deleted, but the database's write-ahead log could not be "
+				    "truncated, so their old text stays in it until the next checkpoint (a long read held "
+				    "it; run the archive again, or restart the node)");
+	return 0;
+}
+
 int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const char *const *buckets,
 		   size_t n_buckets, aw_archive_progress progress, void *pctx, aw_archive_report *rep)
 {
-	aws_segment seg;
-	aw_buf plain = AW_BUF_INIT;
-	char *index = NULL;
+	parts ps;
 	double t0 = aws_mono();
 	int64_t seq;
-	int rc;
+	int rc, wal = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	memset(&seg, 0, sizeof(seg));
+	memset(&ps, 0, sizeof(ps));
 	rep->before = before;
-	seg.owns_data = true;
+	ps.dev = a->dev;
+	ps.host = a->host;
+	ps.limit = segment_limit(a);
 	if ((rc = ensure_meta(a)) || (rc = aws_mkdir_p(a->dir, 0700)))
 		goto out;
-	if ((rc = collect(&seg, r, before, buckets, n_buckets, progress, pctx)))
+	if ((rc = collect(&ps, r, before, buckets, n_buckets, progress, pctx)))
 		goto out;
-	rep->events = aws_segment_records(&seg);
-	rep->buckets = (int64_t)seg.n_blocks;
-	if (!rep->events)
-		goto out;
+	rep->events = ps.events;
+	rep->buckets = ps.buckets;
 	seq = next_seq(a->dir);
-	snprintf(rep->file, sizeof(rep->file), "seg-%012lld.awa", (long long)seq);
-	seg.device_id = aws_strdup(a->dev);
-	seg.hostname = aws_strdup(a->host);
-	seg.generation = seq;
-	seg.written_at = aw_time_now();
-	aws_segment_encode(&plain, &seg);
-	if (progress)
-		progress(pctx, "writing and verifying the segment", 0, 0);
-	if ((rc = write_verified(a, rep->file, &plain, &rep->bytes)))
-		goto out;
-	index = index_with(r, &seg, rep->file, before, rep->bytes);
-	if (progress)
-		progress(pctx, "deleting the archived events", 0, 0);
-	if ((rc = delete_archived(s, &seg, index, &rep->deleted)))
+	for (size_t i = 0; i < ps.n && !rc; i++) {
+		if (progress)
+			progress(pctx, "writing, verifying and deleting the segments", (int64_t)i, (int64_t)ps.n);
+		rc = archive_part(a, s, r, &ps.v[i], seq + (int64_t)i, before, rep, &wal);
+		/* what is written is no longer needed in memory */
+		aws_segment_free(&ps.v[i]);
+	}
+	if (rc || !rep->segments)
 		goto out;
 	{
 		/* Until sync first exports, the deletion records serve nobody (a first export
@@ -678,16 +884,14 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 			aws_state_free(&st);
 		}
 	}
+	rc = wal_settle(s, wal);
 out:
 	if (rc) {
 		rep->status = rc;
 		snprintf(rep->error, sizeof(rep->error), "%s", aw_error_last());
 	}
 	rep->seconds = aws_mono() - t0;
-	sodium_memzero(plain.data, plain.len);
-	aw_buf_free(&plain);
-	free(index);
-	aws_segment_free(&seg);
+	parts_free(&ps);
 	return rc;
 }
 
@@ -699,6 +903,19 @@ char *aw_archive_report_json(const aw_archive_report *rep)
 	aw_time_format(t, rep->before);
 	json_object_set_new(o, "before", json_string(t));
 	json_object_set_new(o, "file", rep->file[0] ? json_string(rep->file) : json_null());
+	json_object_set_new(o, "segments", json_integer(rep->segments));
+	{
+		/* one run's segments have consecutive numbers */
+		json_t *files = json_array();
+		int64_t first = 0;
+		if (rep->segments && segment_name_ok(rep->file, &first))
+			for (int64_t i = 0; i < rep->segments; i++) {
+				char name[64];
+				snprintf(name, sizeof(name), "seg-%012lld.awa", (long long)(first + i));
+				json_array_append_new(files, json_string(name));
+			}
+		json_object_set_new(o, "files", files);
+	}
 	json_object_set_new(o, "events", json_integer(rep->events));
 	json_object_set_new(o, "deleted", json_integer(rep->deleted));
 	json_object_set_new(o, "buckets", json_integer(rep->buckets));
@@ -859,7 +1076,7 @@ static int read_segment(reading *rd, aw_archive *a, const char *name, aw_ns from
 	free(path);
 	if (rc)
 		return rc;
-	rc = segment_open(&plain, a, name, NULL, file, len);
+	rc = segment_open(&plain, a, name, false, file, len);
 	free(file);
 	if (!rc && (rc = aws_segment_parse(&seg, plain.data, plain.len)) == 0) {
 		if (strcmp(seg.device_id, a->dev)) {
@@ -890,57 +1107,135 @@ static int read_segment(reading *rd, aw_archive *a, const char *name, aw_ns from
 	return rc;
 }
 
-int aw_archive_read(aw_import_bucket **out, size_t *n, aw_archive *a, aw_ns from, aw_ns to, const char *const *buckets,
-		    size_t n_buckets, aw_archive_progress progress, void *pctx)
+/* The segment files the database's index lists (valid names only), sorted. */
+static char **indexed_files(aw_reader *r, size_t *n)
+{
+	char *text = NULL, **v = NULL;
+	json_t *idx = NULL, *e;
+	size_t i;
+	int64_t seq;
+
+	*n = 0;
+	if (r && aw_reader_state(&text, r, ARCH_STATE_KEY) == 0)
+		idx = json_loads(text, 0, NULL);
+	free(text);
+	json_array_foreach (json_object_get(idx, "segments"), i, e) {
+		const char *f = json_string_value(json_object_get(e, "file"));
+		if (!f || !segment_name_ok(f, &seq))
+			continue;
+		v = realloc(v, (*n + 1) * sizeof(*v));
+		if (!v)
+			abort();
+		v[(*n)++] = aws_strdup(f);
+	}
+	json_decref(idx);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_str);
+	return v;
+}
+
+static void strings_push(char ***v, size_t *n, char *s)
+{
+	*v = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!*v)
+		abort();
+	(*v)[(*n)++] = s;
+}
+
+/* Indexed segments that are not in the directory: "<file>: ..." lines into *skipped.
+ * Without allow_missing one line naming them all becomes the error. */
+static int check_missing(aw_archive *a, const aw_archive_selection *sel, char **files, size_t nf, char ***skipped,
+			 size_t *n_skipped)
+{
+	size_t ni, missing = 0;
+	char **listed = indexed_files(sel->index, &ni);
+	aw_buf names = AW_BUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; i < ni; i++) {
+		if (nf && bsearch(&listed[i], files, nf, sizeof(*files), cmp_str))
+			continue;
+		aw_buf_printf(&names, "%s%s", missing++ ? ", " : "", listed[i]);
+		strings_push(skipped, n_skipped, aws_fmt("%s: listed in the archive index but missing from %s", listed[i],
+							 a->dir));
+	}
+	if (missing && !sel->allow_missing)
+		rc = aw_error_set(AW_ENOTFOUND,
+				  "%zu of the %zu segments the archive index lists %s missing from %s (%s); "
+				  "--allow-missing restores the rest",
+				  missing, ni, missing == 1 ? "is" : "are", a->dir, names.data);
+	aw_buf_free(&names);
+	strings_free(listed, ni);
+	return rc;
+}
+
+/* Keep one copy per event id (the latest archived), then order each bucket by start. */
+static void reading_finish(reading *rd, aw_import_bucket **out, size_t *n)
+{
+	if (rd->n)
+		qsort(rd->ev, rd->n, sizeof(*rd->ev), by_id_latest_first);
+	for (size_t i = 0; i < rd->n; i++)
+		if (!i || rd->ev[i].ev.id != rd->ev[i - 1].ev.id)
+			rd->b[rd->ev[i].bucket].n_events++;
+	for (size_t i = 0; i < rd->nb; i++) {
+		rd->b[i].events = malloc((rd->b[i].n_events ? rd->b[i].n_events : 1) * sizeof(aw_event));
+		if (!rd->b[i].events)
+			abort();
+		rd->b[i].n_events = 0;
+	}
+	for (size_t i = 0; i < rd->n; i++) {
+		aw_import_bucket *b = &rd->b[rd->ev[i].bucket];
+		if (i && rd->ev[i].ev.id == rd->ev[i - 1].ev.id)
+			free(rd->ev[i].ev.data);
+		else
+			b->events[b->n_events++] = rd->ev[i].ev;
+	}
+	for (size_t i = 0; i < rd->nb; i++)
+		if (rd->b[i].n_events > 1)
+			qsort(rd->b[i].events, rd->b[i].n_events, sizeof(aw_event), by_start);
+	free(rd->ev);
+	*out = rd->b;
+	*n = rd->nb;
+}
+
+int aw_archive_read(aw_import_bucket **out, size_t *n, aw_archive *a, const aw_archive_selection *sel,
+		    char ***skipped, size_t *n_skipped)
 {
 	reading rd = {0};
 	size_t nf;
 	char **files;
-	int rc = 0;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
+	*skipped = NULL;
+	*n_skipped = 0;
 	if (!a->unlocked)
 		return aw_error_set(AW_EINVALID, "the archive is locked (no key)");
 	files = segment_files(a->dir, &nf);
+	rc = check_missing(a, sel, files, nf, skipped, n_skipped);
 	for (size_t i = 0; i < nf && !rc; i++) {
-		if (progress)
-			progress(pctx, files[i], (int64_t)i, (int64_t)nf);
-		rc = read_segment(&rd, a, files[i], from, to, buckets, n_buckets);
+		if (sel->progress)
+			sel->progress(sel->pctx, files[i], (int64_t)i, (int64_t)nf);
+		/* a segment that fails adds nothing: it is decrypted and parsed whole first */
+		rc = read_segment(&rd, a, files[i], sel->from, sel->to, sel->buckets, sel->n_buckets);
+		if (rc && sel->allow_missing) {
+			strings_push(skipped, n_skipped, aws_strdup(aw_error_last()));
+			rc = 0;
+		}
 	}
 	strings_free(files, nf);
 	if (!rc) {
-		/* one copy per event id: the latest archived */
-		if (rd.n)
-			qsort(rd.ev, rd.n, sizeof(*rd.ev), by_id_latest_first);
-		for (size_t i = 0; i < rd.n; i++)
-			if (!i || rd.ev[i].ev.id != rd.ev[i - 1].ev.id)
-				rd.b[rd.ev[i].bucket].n_events++;
-		for (size_t i = 0; i < rd.nb; i++) {
-			rd.b[i].events = malloc((rd.b[i].n_events ? rd.b[i].n_events : 1) * sizeof(aw_event));
-			if (!rd.b[i].events)
-				abort();
-			rd.b[i].n_events = 0;
-		}
-		for (size_t i = 0; i < rd.n; i++) {
-			aw_import_bucket *b = &rd.b[rd.ev[i].bucket];
-			if (i && rd.ev[i].ev.id == rd.ev[i - 1].ev.id)
-				free(rd.ev[i].ev.data);
-			else
-				b->events[b->n_events++] = rd.ev[i].ev;
-		}
-		for (size_t i = 0; i < rd.nb; i++)
-			if (rd.b[i].n_events > 1)
-				qsort(rd.b[i].events, rd.b[i].n_events, sizeof(aw_event), by_start);
-		free(rd.ev);
-		*out = rd.b;
-		*n = rd.nb;
+		reading_finish(&rd, out, n);
 		return 0;
 	}
 	for (size_t i = 0; i < rd.n; i++)
 		free(rd.ev[i].ev.data);
 	free(rd.ev);
 	aw_archive_buckets_free(rd.b, rd.nb);
+	strings_free(*skipped, *n_skipped);
+	*skipped = NULL;
+	*n_skipped = 0;
 	return rc;
 }
 

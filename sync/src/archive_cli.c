@@ -35,6 +35,7 @@ typedef struct arch_cli {
 	const char *buckets[MAX_BUCKETS];
 	size_t n_buckets;
 	bool progress;
+	bool allow_missing;
 } arch_cli;
 
 #define fail(...) aws_cli_fail(PROG, 1, __VA_ARGS__)
@@ -46,7 +47,8 @@ static void usage(FILE *f)
 		"usage: " PROG " --before DATE | --older-than DAYS [--bucket ID]... [--json]\n"
 		"       " PROG " init [--passphrase-file FILE] [--kdf-ops N] [--kdf-mem MIB]\n"
 		"       " PROG " list [--json]\n"
-		"       " PROG " restore [--from DATE] [--to DATE] [--bucket ID]... [--passphrase-file FILE] [--json]\n"
+		"       " PROG " restore [--from DATE] [--to DATE] [--bucket ID]... [--allow-missing]\n"
+		"                            [--passphrase-file FILE] [--json]\n"
 		"\n"
 		"Move this device's events that ended before a cut-off out of the live database into\n"
 		"encrypted segments, verified before anything is deleted; list and restore them.\n"
@@ -62,6 +64,8 @@ static void usage(FILE *f)
 		"  --config FILE       config file (port, [auth], [sync])\n"
 		"  --port N            port of a running node to ask\n"
 		"  --passphrase-file F the archive passphrase (else $AWNODE_ARCHIVE_PASSPHRASE or a prompt)\n"
+		"  --allow-missing     restore: restore what can be read and list the segments that\n"
+		"                      are missing or damaged, instead of refusing\n"
 		"  -h, --help          this help\n");
 }
 
@@ -112,9 +116,23 @@ static int open_archive(arch_cli *a, aw_archive **out)
 	return 0;
 }
 
+/* The passphrase, locked in memory while it lives (best effort); free it with
+ * pass_free. */
 static char *passphrase(arch_cli *a, bool confirm)
 {
-	return aws_cli_passphrase(&a->c, confirm, PROG, "AWNODE_ARCHIVE_PASSPHRASE", "Archive");
+	char *p = aws_cli_passphrase(&a->c, confirm, PROG, "AWNODE_ARCHIVE_PASSPHRASE", "Archive");
+
+	if (p)
+		(void)sodium_mlock(p, strlen(p) + 1);
+	return p;
+}
+
+static void pass_free(char *p)
+{
+	if (!p)
+		return;
+	sodium_munlock(p, strlen(p) + 1); /* zeroes it */
+	aws_cli_free_pass(p);
 }
 
 /* ---- init ---------------------------------------------------------------------------------- */
@@ -136,8 +154,14 @@ static int cmd_init(arch_cli *a)
 		aw_archive_close(ar);
 		return 1;
 	}
+	if (strlen(p) < AW_ARCHIVE_MIN_PASSPHRASE) {
+		pass_free(p);
+		aw_archive_close(ar);
+		return fail("the passphrase is too short (at least %d characters; it protects the whole archive)",
+			    AW_ARCHIVE_MIN_PASSPHRASE);
+	}
 	rc = aw_archive_init(ar, p, strlen(p), (unsigned long long)a->c.kdf_ops, (size_t)a->c.kdf_mem << 20);
-	aws_cli_free_pass(p);
+	pass_free(p);
 	if (rc)
 		rc = fail("%s", aw_error_last());
 	else
@@ -164,10 +188,18 @@ static int print_report(arch_cli *a, json_t *o)
 	} else if (!file) {
 		printf("nothing to archive: no event of this device ends before %s\n", before ? before : "the cut-off");
 	} else {
+		json_t *files = json_object_get(o, "files");
+		size_t nseg = json_array_size(files);
+		char where[160];
+		if (nseg > 1)
+			snprintf(where, sizeof(where), "%zu segments %s ... %s", nseg, file,
+				 json_string_value(json_array_get(files, nseg - 1)));
+		else
+			snprintf(where, sizeof(where), "%s", file);
 		printf("archived %lld events of %lld buckets ending before %s into %s (%.1f KiB, %.1f s); %lld deleted from the "
 		       "live database\n",
 		       (long long)json_integer_value(json_object_get(o, "events")),
-		       (long long)json_integer_value(json_object_get(o, "buckets")), before, file,
+		       (long long)json_integer_value(json_object_get(o, "buckets")), before, where,
 		       (double)json_integer_value(json_object_get(o, "bytes")) / 1024.0,
 		       json_real_value(json_object_get(o, "seconds")),
 		       (long long)json_integer_value(json_object_get(o, "deleted")));
@@ -385,13 +417,69 @@ static int restore_via_node(arch_cli *a, aw_import_bucket *b, size_t n)
 	return 0;
 }
 
+/* Decrypt what the selection asks for. The database's index (read-only, beside a
+ * running node too) names the segments that must be there. 0, or the exit code after
+ * printing why. */
+static int read_archive(arch_cli *a, aw_archive *ar, aw_import_bucket **b, size_t *n, char ***skipped,
+			size_t *n_skipped)
+{
+	aw_archive_selection sel;
+	aw_reader *idx = NULL;
+	int rc;
+
+	memset(&sel, 0, sizeof(sel));
+	sel.from = a->have_from ? a->from : AW_NS_MIN;
+	sel.to = a->have_to ? a->to : AW_NS_MAX;
+	sel.buckets = a->buckets;
+	sel.n_buckets = a->n_buckets;
+	sel.allow_missing = a->allow_missing;
+	sel.progress = a->progress ? progress_tty : NULL;
+	if (access(a->c.db, F_OK) == 0 && aw_reader_open_path(&idx, a->c.db))
+		return fail("%s", aw_error_last());
+	sel.index = idx;
+	rc = aw_archive_read(b, n, ar, &sel, skipped, n_skipped);
+	progress_end(a);
+	aw_reader_close(idx);
+	return rc ? fail("%s; nothing was restored", aw_error_last()) : 0;
+}
+
+static void print_restored(arch_cli *a, int64_t total, size_t n, int64_t added, char **skipped, size_t n_skipped)
+{
+	if (a->c.json) {
+		json_t *o = json_pack("{s:I,s:I,s:I}", "events", (json_int_t)total, "buckets", (json_int_t)n, "added",
+				      (json_int_t)added), *sk = json_array();
+		char *js;
+		for (size_t i = 0; i < n_skipped; i++)
+			json_array_append_new(sk, json_string(skipped[i]));
+		json_object_set_new(o, "skipped", sk);
+		js = json_dumps(o, JSON_COMPACT);
+		puts(js);
+		free(js);
+		json_decref(o);
+		return;
+	}
+	if (added >= 0)
+		printf("restored %lld events of %zu buckets from the archive: %lld added, %lld were already in the live "
+		       "database\n",
+		       (long long)total, n, (long long)added, (long long)(total - added));
+	else
+		printf("restored %lld events of %zu buckets from the archive through the running node (it skips those it "
+		       "already holds)\n",
+		       (long long)total, n);
+	if (n_skipped)
+		printf("NOT restored: %zu segment(s) could not be read, their events are not back:\n", n_skipped);
+	for (size_t i = 0; i < n_skipped; i++)
+		printf("  %s\n", skipped[i]);
+}
+
 static int cmd_restore(arch_cli *a)
 {
 	aw_archive *ar;
 	aw_import_bucket *b = NULL;
 	aw_store *s = NULL;
 	aw_reader *r = NULL;
-	size_t n = 0;
+	size_t n = 0, n_skipped = 0;
+	char **skipped = NULL;
 	int64_t total = 0, added = -1;
 	char *p = NULL;
 	int rc;
@@ -407,18 +495,13 @@ static int cmd_restore(arch_cli *a)
 		goto out;
 	}
 	rc = aw_archive_unlock(ar, p, p ? strlen(p) : 0);
-	aws_cli_free_pass(p);
+	pass_free(p);
 	if (rc) {
 		rc = fail("%s", aw_error_last());
 		goto out;
 	}
-	if (aw_archive_read(&b, &n, ar, a->have_from ? a->from : AW_NS_MIN, a->have_to ? a->to : AW_NS_MAX, a->buckets,
-			    a->n_buckets, a->progress ? progress_tty : NULL, NULL)) {
-		progress_end(a);
-		rc = fail("%s; nothing was restored", aw_error_last());
+	if ((rc = read_archive(a, ar, &b, &n, &skipped, &n_skipped)))
 		goto out;
-	}
-	progress_end(a);
 	for (size_t i = 0; i < n; i++)
 		total += (int64_t)b[i].n_events;
 	rc = aws_cli_open_db(&a->c, &s, &r);
@@ -428,19 +511,10 @@ static int cmd_restore(arch_cli *a)
 		rc = fail("%s", aw_error_last());
 	else
 		rc = restore_direct(s, r, b, n, &added);
-	if (rc)
-		goto out;
-	if (a->c.json)
-		printf("{\"events\":%lld,\"buckets\":%zu,\"added\":%lld}\n", (long long)total, n, (long long)added);
-	else if (added >= 0)
-		printf("restored %lld events of %zu buckets from the archive: %lld added, %lld were already in the live "
-		       "database\n",
-		       (long long)total, n, (long long)added, (long long)(total - added));
-	else
-		printf("restored %lld events of %zu buckets from the archive through the running node (it skips those it "
-		       "already holds)\n",
-		       (long long)total, n);
+	if (rc == 0)
+		print_restored(a, total, n, added, skipped, n_skipped);
 out:
+	aw_strings_free(skipped, n_skipped);
 	aw_archive_buckets_free(b, n);
 	aw_reader_close(r);
 	aw_store_close(s);
@@ -462,7 +536,8 @@ int aw_archive_cli_main(int argc, char **argv)
 		{"older-than", required_argument, NULL, 'o'}, {"bucket", required_argument, NULL, 'B'},
 		{"from", required_argument, NULL, 'F'},   {"to", required_argument, NULL, 'T'},
 		{"kdf-ops", required_argument, NULL, 'O'}, {"kdf-mem", required_argument, NULL, 'M'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+		{"allow-missing", no_argument, NULL, 'A'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	arch_cli a;
 	const char *cmd = "archive";
 	int ch, rc;
@@ -494,6 +569,7 @@ int aw_archive_cli_main(int argc, char **argv)
 		case 'c': a.c.config = optarg; break;
 		case 'P': a.c.passfile = optarg; break;
 		case 'j': a.c.json = true; break;
+		case 'A': a.allow_missing = true; break;
 		case 'p':
 			if (aws_cli_parse_long("--port", optarg, 1, 65535, &a.c.port))
 				return 2;
@@ -550,6 +626,8 @@ int aw_archive_cli_main(int argc, char **argv)
 		return usage_error("--before and --older-than apply to archiving, not to '%s'", cmd);
 	if (strcmp(cmd, "restore") && (a.have_from || a.have_to))
 		return usage_error("--from and --to apply to 'restore'");
+	if (strcmp(cmd, "restore") && a.allow_missing)
+		return usage_error("--allow-missing applies to 'restore'");
 	if ((!strcmp(cmd, "init") || !strcmp(cmd, "list")) && a.n_buckets)
 		return usage_error("--bucket does not apply to '%s'", cmd);
 	if (a.have_from && a.have_to && a.from > a.to)
