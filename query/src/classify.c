@@ -78,6 +78,27 @@ static void run_hold(qrun *R, qre *re)
 	R->res[R->nres++] = re;
 }
 
+#define RE_OPTIONS (PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY)
+
+/* Compile with POSIX classes made ASCII-only (the rest of UCP stays: \w, \d, \b and
+ * case folding are Unicode-aware in the reference too). A pattern that fails is compiled
+ * once more as written, so the error message and offset refer to the user's text. */
+static pcre2_code *compile(const char *pat, size_t len, int *errcode, PCRE2_SIZE *erroff)
+{
+	aw_buf b = AW_BUF_INIT;
+	pcre2_code *code;
+
+	if (!q_regex_ascii_posix(pat, len, &b)) {
+		aw_buf_free(&b);
+		return pcre2_compile((PCRE2_SPTR)pat, len, RE_OPTIONS, errcode, erroff, NULL);
+	}
+	code = pcre2_compile((PCRE2_SPTR)b.data, b.len, RE_OPTIONS, errcode, erroff, NULL);
+	aw_buf_free(&b);
+	if (!code)
+		code = pcre2_compile((PCRE2_SPTR)pat, len, RE_OPTIONS, errcode, erroff, NULL);
+	return code;
+}
+
 qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
 {
 	size_t flen = len + (icase ? 4 : 0);
@@ -109,8 +130,7 @@ qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
 	}
 	pthread_mutex_unlock(&re_lock);
 
-	code = pcre2_compile((PCRE2_SPTR)full, flen, PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &errcode,
-			     &erroff, NULL);
+	code = compile(full, flen, &errcode, &erroff);
 	if (!code) {
 		PCRE2_UCHAR buf[256];
 		pcre2_get_error_message(errcode, buf, sizeof(buf));

@@ -8,6 +8,7 @@
  *   builtins.c          the function table and argument conversion (reference §7.4/§7.5)
  *   transform.c         flood, filter_period_intersect, period_union, ... on qev arrays
  *   classify.c          PCRE2 regex cache, rules, categorize, tag
+ *   posix_class.c       ASCII-only POSIX classes in regexes, like the reference's
  *   url.c               WHATWG URL parsing for split_url_events
  *
  * Values are immutable once built and shared by reference counting; the reference's
@@ -172,6 +173,8 @@ typedef struct qlist {
 	qv *it;
 } qlist;
 
+/* Keys are distinct and, once qdict_finish ran, sorted (bytewise, shorter first on a
+ * common prefix): the order the result prints them in, and what qdict_get searches. */
 typedef struct qdict {
 	qobj h;
 	size_t n, cap;
@@ -207,9 +210,27 @@ qlist *ql_new_items(size_t n);            /* generic list with n NONE items */
 void ql_set_item(qlist *l, size_t i, qv v); /* takes ownership; updates depth/uneq */
 void ql_shrink_ev(qlist *l, size_t n);    /* truncate a compact list to n */
 qdict *qdict_new(size_t cap);
-void qdict_put(qdict *d, qstr *key, qv v); /* takes ownership of key ref and v */
-qv *qdict_get(qdict *d, const char *key, size_t len);
-void qdict_finish(qdict *d);              /* compute depth/uneq */
+/* Append a key (takes ownership of the key reference and of v). The key must not be in
+ * the dict yet: dict literals are deduplicated by the parser. */
+void qdict_put(qdict *d, qstr *key, qv v);
+qv *qdict_get(qdict *d, const char *key, size_t len); /* only after qdict_finish */
+void qdict_finish(qdict *d);              /* sort the keys, compute depth/uneq */
+
+/* A list being built by appending whole lists (a chain `a + b + c ...`), in amortised
+ * linear time instead of one copy per `+`. Memory is accounted like list memory. */
+typedef struct qlb {
+	qev *ev;        /* while every appended list was compact */
+	qv *it;         /* otherwise (owned references) */
+	size_t n, cap;
+	bool isev;
+} qlb;
+void qlb_init(qlb *b);
+/* Append l's elements. False (nothing appended) when the result would not fit in the
+ * memory budget. */
+bool qlb_append(qlb *b, qlist *l);
+/* The built list (new reference); b is empty afterwards. */
+qv qlb_finish(qlb *b);
+void qlb_free(qlb *b);
 
 static inline qv qv_ref(qv v)
 {
@@ -252,11 +273,19 @@ struct qnode {
 	qstr **keys;     /* N_DICT: keys[i] for kids[i] */
 };
 
+/* Open-addressing index over an array of strings kept elsewhere: entry index + 1 per
+ * position, 0 = empty; capacity a power of two, at most half full. */
+typedef struct qstrix {
+	uint32_t *t;
+	size_t cap;
+} qstrix;
+
 typedef struct qprog {
 	qnode *root;            /* N_BLOCK */
 	char **names;           /* slot -> identifier */
 	size_t *name_lens;
 	size_t nslots, cap_slots;
+	qstrix slot_ix;         /* identifier -> slot */
 	qv *strs;               /* string literals (released with the program) */
 	size_t nstrs;
 	/* arena */
@@ -354,6 +383,9 @@ bool q_utf8_valid(const char *s, size_t n);
 bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global,
 		     aw_buf *out);
 void q_regex_release_all(qrun *R);
+/* Append pat to out with its POSIX classes ([[:alpha:]], ...) made ASCII-only like the
+ * reference's (posix_class.c). True when something was rewritten. */
+bool q_regex_ascii_posix(const char *pat, size_t len, aw_buf *out);
 void q_regex_run_init(qrun *R);
 
 typedef struct qrule {

@@ -328,9 +328,153 @@ out:
 	return rc;
 }
 
+/* ---- binary chains ------------------------------------------------------------------------
+ * `a + b + c ...` parses into a left spine of N_BIN nodes as deep as the chain is long
+ * (the nesting limit counts brackets only), so a chain is evaluated in a loop over its
+ * spine, never by recursion. Its right operands nest at most Q_MAX_NEST deep.
+ *
+ * A `+` of strings or lists copies both sides, so a chain of n such operands would copy
+ * O(n^2) bytes. While consecutive `+` keep joining strings (or lists), the chain appends
+ * into one growing buffer instead; the value is the same as step by step. */
+
+typedef struct chain {
+	qv acc;        /* the value so far, unless a buffer is active */
+	int mode;      /* 0: acc; 'S': sb holds a string; 'L': lb holds a list */
+	char *sb;
+	size_t slen, scap;
+	qlb lb;
+} chain;
+
+/* Make acc the value so far. */
+static void chain_settle(chain *c)
+{
+	if (c->mode == 'S') {
+		c->acc = qv_str(c->sb, c->slen);
+		q_free(c->sb, c->scap);
+		c->sb = NULL;
+		c->slen = c->scap = 0;
+	} else if (c->mode == 'L') {
+		c->acc = qlb_finish(&c->lb);
+	}
+	c->mode = 0;
+}
+
+static void chain_free(chain *c)
+{
+	chain_settle(c);
+	qv_unref(c->acc);
+	c->acc = qv_none();
+}
+
+static bool str_append(chain *c, const char *s, size_t n)
+{
+	size_t need = c->slen + n, cap = c->scap ? c->scap : 64;
+
+	if (need < c->slen || !q_budget_allows(need))
+		return false;
+	while (cap < need)
+		cap *= 2;
+	if (!q_budget_allows(cap - c->scap))
+		cap = need; /* no headroom: exactly what fits, like a single `+` */
+	if (cap != c->scap) {
+		c->sb = c->sb ? q_realloc(c->sb, c->scap, cap) : q_alloc(cap);
+		c->scap = cap;
+	}
+	memcpy(c->sb + c->slen, s, n);
+	c->slen = need;
+	return true;
+}
+
+/* `acc + b` for two strings or two lists through the buffer; 1 = not such a pair. */
+static int chain_append(qrun *R, chain *c, const qnode *op, qv b)
+{
+	int k = c->mode ? (c->mode == 'S' ? QV_STR : QV_LIST) : c->acc.k;
+
+	if (op->op != OP_ADD || k != b.k || (k != QV_STR && k != QV_LIST))
+		return 1;
+	if (!c->mode && k == QV_STR) {
+		c->mode = 'S';
+		if (!str_append(c, QSTR(c->acc)->s, QSTR(c->acc)->len))
+			return qerr(R, op, 400, "ResourceLimit", "string longer than %u MiB",
+				    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
+		qv_unref(c->acc);
+	} else if (!c->mode) {
+		c->mode = 'L';
+		qlb_init(&c->lb);
+		qlb_append(&c->lb, QLIST(c->acc));
+		qv_unref(c->acc);
+	}
+	c->acc = qv_none();
+	if (k == QV_STR && !str_append(c, QSTR(b)->s, QSTR(b)->len))
+		return qerr(R, op, 400, "ResourceLimit", "string longer than %u MiB",
+			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
+	if (k == QV_LIST && !qlb_append(&c->lb, QLIST(b)))
+		return qerr(R, op, 400, "ResourceLimit", "list too long");
+	return 0;
+}
+
+/* One step `acc op b` (b is consumed). */
+static int chain_step(qrun *R, chain *c, const qnode *op, qv b)
+{
+	qv r = qv_none();
+	int rc = chain_append(R, c, op, b);
+
+	if (rc <= 0) {
+		qv_unref(b);
+		return rc ? rc : check_budget(R, op);
+	}
+	chain_settle(c);
+	rc = binop(R, op, c->acc, b, &r);
+	qv_unref(b);
+	if (rc)
+		return -1;
+	qv_unref(c->acc);
+	c->acc = r;
+	return check_budget(R, op);
+}
+
+static int eval_chain(qrun *R, const qnode *n, qv *out)
+{
+	const qnode *local[32], **spine = local, *k;
+	size_t depth = 0, cap = 32;
+	chain c = {.acc = qv_none()};
+	int rc = 0;
+
+	for (k = n; k->kind == N_BIN; k = k->kids[0]) {
+		if (depth == cap) {
+			const qnode **bigger = malloc(2 * cap * sizeof(*spine));
+			if (!bigger)
+				abort();
+			memcpy(bigger, spine, depth * sizeof(*spine));
+			if (spine != local)
+				free(spine);
+			spine = bigger;
+			cap *= 2;
+		}
+		spine[depth++] = k;
+	}
+	rc = eval(R, k, &c.acc);
+	while (!rc && depth > 0) {
+		const qnode *op = spine[--depth];
+		qv b;
+		rc = eval(R, op->kids[1], &b);
+		if (!rc)
+			rc = chain_step(R, &c, op, b);
+	}
+	if (spine != local)
+		free(spine);
+	if (rc) {
+		chain_free(&c);
+		return -1;
+	}
+	chain_settle(&c);
+	*out = c.acc;
+	return 0;
+}
+
 static int eval(qrun *R, const qnode *n, qv *out)
 {
-	qv a, b;
+	qv a;
 	int rc;
 
 	*out = qv_none();
@@ -386,18 +530,7 @@ static int eval(qrun *R, const qnode *n, qv *out)
 	case N_CALL:
 		return call(R, n, out, -1);
 	case N_BIN:
-		if (eval(R, n->kids[0], &a))
-			return -1;
-		if (eval(R, n->kids[1], &b)) {
-			qv_unref(a);
-			return -1;
-		}
-		rc = binop(R, n, a, b, out);
-		qv_unref(a);
-		qv_unref(b);
-		if (!rc)
-			rc = check_budget(R, n);
-		return rc;
+		return eval_chain(R, n, out);
 	case N_ASSIGN:
 		if (n->op == 1 ? call(R, n->kids[0], &a, (int)n->num) : eval(R, n->kids[0], &a))
 			return -1;

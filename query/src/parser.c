@@ -7,7 +7,9 @@
  * The parser is recursive descent over the reference's LALR grammar: one precedence
  * level for every binary operator, left-associative, right operands restricted to
  * calls/dicts/lists/atoms. Nesting is bounded (Q_MAX_NEST) so hostile input cannot
- * exhaust the stack. Identifiers are interned to environment slots here.
+ * exhaust the stack; a flat chain `a + b + c ...` is parsed in a loop, and its left spine
+ * (as deep as the chain is long) is only ever walked in loops (here and in interp.c).
+ * Identifiers are interned to environment slots here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,11 +291,59 @@ static void *arena(qprog *P, size_t n)
 	return p;
 }
 
+/* ---- string index ---------------------------------------------------------------------
+ * Identifiers and dict literal keys are looked up by hash, so programs with very many
+ * distinct names or keys parse in linear time. */
+
+static size_t strix_pos(const qstrix *x, const char *const *strs, const size_t *lens, const char *s,
+			size_t len)
+{
+	size_t m = x->cap - 1, j = (size_t)q_hash(s, len) & m;
+
+	for (; x->t[j]; j = (j + 1) & m) {
+		uint32_t i = x->t[j] - 1;
+		if (lens[i] == len && !memcmp(strs[i], s, len))
+			break;
+	}
+	return j;
+}
+
+/* Index of s among the indexed entries, or -1. */
+static long strix_find(const qstrix *x, const char *const *strs, const size_t *lens, const char *s,
+		       size_t len)
+{
+	size_t j;
+
+	if (!x->cap)
+		return -1;
+	j = strix_pos(x, strs, lens, s, len);
+	return x->t[j] ? (long)x->t[j] - 1 : -1;
+}
+
+/* Index entry i (stored at strs[i], lens[i]; entries 0..i-1 are indexed already). */
+static void strix_add(qstrix *x, const char *const *strs, const size_t *lens, size_t i)
+{
+	if ((i + 1) * 2 > x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		while ((i + 1) * 2 > cap)
+			cap *= 2;
+		free(x->t);
+		x->t = calloc(cap, sizeof(*x->t));
+		if (!x->t)
+			abort();
+		x->cap = cap;
+		for (size_t k = 0; k < i; k++)
+			x->t[strix_pos(x, strs, lens, strs[k], lens[k])] = (uint32_t)k + 1;
+	}
+	x->t[strix_pos(x, strs, lens, strs[i], lens[i])] = (uint32_t)i + 1;
+}
+
 int q_prog_slot(qprog *P, const char *name, size_t len)
 {
-	for (size_t i = 0; i < P->nslots; i++)
-		if (P->name_lens[i] == len && !memcmp(P->names[i], name, len))
-			return (int)i;
+	long found = strix_find(&P->slot_ix, (const char *const *)P->names, P->name_lens, name, len);
+
+	if (found >= 0)
+		return (int)found;
 	if (P->nslots == P->cap_slots) {
 		P->cap_slots = P->cap_slots ? P->cap_slots * 2 : 64;
 		P->names = realloc(P->names, P->cap_slots * sizeof(*P->names));
@@ -304,6 +354,7 @@ int q_prog_slot(qprog *P, const char *name, size_t len)
 	P->names[P->nslots] = arena(P, len + 1);
 	memcpy(P->names[P->nslots], name, len);
 	P->name_lens[P->nslots] = len;
+	strix_add(&P->slot_ix, (const char *const *)P->names, P->name_lens, P->nslots);
 	return (int)P->nslots++;
 }
 
@@ -319,6 +370,7 @@ void q_prog_free(qprog *P)
 	free(P->blocks);
 	free(P->names);
 	free(P->name_lens);
+	free(P->slot_ix.t);
 	free(P);
 }
 
@@ -495,6 +547,99 @@ static bool p_list_items(parser *p, int close, nvec *items)
 	}
 }
 
+/* Keys of a dict literal being parsed, in first-appearance order, with their index. */
+typedef struct dkeys {
+	qstr **keys;
+	const char **s;
+	size_t *len;
+	size_t n, cap;
+	qstrix ix;
+} dkeys;
+
+static void dkeys_free(dkeys *d)
+{
+	free(d->keys);
+	free(d->s);
+	free(d->len);
+	free(d->ix.t);
+}
+
+/* Add key k with value v, or replace the value of an equal earlier key: the reference
+ * builds a HashMap at parse time, so the earlier expression is never evaluated. */
+static void dkeys_put(parser *p, dkeys *d, nvec *vals, tok *k, qnode *v)
+{
+	long j = strix_find(&d->ix, d->s, d->len, k->s, k->slen);
+
+	if (j >= 0) {
+		vals->v[j] = v;
+		return;
+	}
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 8;
+		d->keys = realloc(d->keys, d->cap * sizeof(*d->keys));
+		d->s = realloc(d->s, d->cap * sizeof(*d->s));
+		d->len = realloc(d->len, d->cap * sizeof(*d->len));
+		if (!d->keys || !d->s || !d->len)
+			abort();
+	}
+	d->keys[d->n] = QSTR(keep_str(p, k->s, k->slen));
+	d->s[d->n] = d->keys[d->n]->s;
+	d->len[d->n] = k->slen;
+	strix_add(&d->ix, d->s, d->len, d->n);
+	d->n++;
+	nvec_push(vals, v);
+}
+
+/* object := "{" [ STRING ":" binop { "," STRING ":" binop } ] "}" (at the "{") */
+static qnode *p_dict(parser *p, tok *at)
+{
+	qnode *n = mknode(p, N_DICT, at);
+	dkeys d = {0};
+	nvec vals = {0};
+
+	p->i++;
+	if (cur(p)->t == T_RBRACE) {
+		p->i++;
+		return n;
+	}
+	for (;;) {
+		tok *kk = cur(p);
+		qnode *v;
+		if (kk->t != T_STR) {
+			perr(p, kk, "a string key");
+			goto fail;
+		}
+		p->i++;
+		if (cur(p)->t != T_COLON) {
+			perr(p, cur(p), "':'");
+			goto fail;
+		}
+		p->i++;
+		if (!(v = p_binop(p)))
+			goto fail;
+		dkeys_put(p, &d, &vals, kk, v);
+		if (cur(p)->t == T_COMMA) {
+			p->i++;
+			continue;
+		}
+		if (cur(p)->t == T_RBRACE) {
+			p->i++;
+			break;
+		}
+		perr(p, cur(p), "',' or '}'");
+		goto fail;
+	}
+	n->keys = arena(p->P, d.n * sizeof(qstr *));
+	memcpy(n->keys, d.keys, d.n * sizeof(qstr *));
+	dkeys_free(&d);
+	set_kids(p, n, &vals);
+	return n;
+fail:
+	dkeys_free(&d);
+	free(vals.v);
+	return NULL;
+}
+
 /* func := IDENT "(" [args] ")" | object; object := "{" ... "}" | list; list := "[" ... "]" | atom */
 static qnode *p_operand(parser *p)
 {
@@ -522,72 +667,9 @@ static qnode *p_operand(parser *p)
 			p->i++;
 		}
 		break;
-	case T_LBRACE: {
-		qstr **keys = NULL;
-		size_t nk = 0, capk = 0;
-		n = mknode(p, N_DICT, k);
-		p->i++;
-		if (cur(p)->t == T_RBRACE) {
-			p->i++;
-			break;
-		}
-		for (;;) {
-			tok *kk = cur(p);
-			qnode *v;
-			qv ks;
-			size_t j;
-			if (kk->t != T_STR) {
-				perr(p, kk, "a string key");
-				goto dict_fail;
-			}
-			p->i++;
-			if (cur(p)->t != T_COLON) {
-				perr(p, cur(p), "':'");
-				goto dict_fail;
-			}
-			p->i++;
-			if (!(v = p_binop(p)))
-				goto dict_fail;
-			ks = keep_str(p, kk->s, kk->slen);
-			/* The reference builds a HashMap at parse time: a repeated key replaces the
-			 * earlier entry, whose expression is then never evaluated. */
-			for (j = 0; j < nk; j++)
-				if (keys[j]->len == kk->slen && !memcmp(keys[j]->s, kk->s, kk->slen))
-					break;
-			if (j < nk) {
-				items.v[j] = v;
-			} else {
-				if (nk == capk) {
-					capk = capk ? capk * 2 : 8;
-					keys = realloc(keys, capk * sizeof(*keys));
-					if (!keys)
-						abort();
-				}
-				keys[nk++] = QSTR(ks);
-				nvec_push(&items, v);
-			}
-			if (cur(p)->t == T_COMMA) {
-				p->i++;
-				continue;
-			}
-			if (cur(p)->t == T_RBRACE) {
-				p->i++;
-				break;
-			}
-			perr(p, cur(p), "',' or '}'");
-			goto dict_fail;
-		}
-		n->keys = arena(p->P, nk * sizeof(qstr *));
-		memcpy(n->keys, keys, nk * sizeof(qstr *));
-		free(keys);
-		set_kids(p, n, &items);
+	case T_LBRACE:
+		n = p_dict(p, k);
 		break;
-dict_fail:
-		free(keys);
-		free(items.v);
-		n = NULL;
-		break;
-	}
 	case T_LBRACK:
 		n = mknode(p, N_LIST, k);
 		p->i++;
@@ -664,15 +746,24 @@ static qnode *p_binop(parser *p)
 	return lhs;
 }
 
-/* Occurrences of slot as a variable or a called name in the subtree (depth is bounded by
- * the parser's nesting limit). */
+static bool uses_slot(const qnode *n, int slot)
+{
+	return (n->kind == N_VAR || n->kind == N_CALL || n->kind == N_ASSIGN) && n->slot == slot;
+}
+
+/* Occurrences of slot as a variable or a called name in the subtree, counted up to 2.
+ * Only the left spine of a binary chain can be deeper than the parser's nesting limit
+ * (`1 + 1 + ...` nests one level per operator), so it is walked in a loop. */
 static int count_slot(const qnode *n, int slot)
 {
-	int c = (n->kind == N_VAR || n->kind == N_CALL || n->kind == N_ASSIGN) && n->slot == slot;
+	int c = 0;
 
-	for (uint32_t i = 0; i < n->nkids && c < 2; i++)
-		if (n->kids[i])
-			c += count_slot(n->kids[i], slot);
+	for (; n && c < 2; n = n->kind == N_BIN ? n->kids[0] : NULL) {
+		c += uses_slot(n, slot);
+		for (uint32_t i = n->kind == N_BIN ? 1 : 0; i < n->nkids && c < 2; i++)
+			if (n->kids[i])
+				c += count_slot(n->kids[i], slot);
+	}
 	return c;
 }
 

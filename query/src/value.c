@@ -174,29 +174,166 @@ qdict *qdict_new(size_t cap)
 
 void qdict_put(qdict *d, qstr *key, qv v)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->keys[i]->len == key->len && !memcmp(d->keys[i]->s, key->s, key->len)) {
-			qv_unref(qv_obj(&key->h));
-			qv_unref(d->vals[i]);
-			d->vals[i] = v;
-			return;
-		}
 	d->keys[d->n] = key;
 	d->vals[d->n++] = v;
 }
 
+static int key_cmp(const qstr *a, const qstr *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->s, b->s, n);
+
+	if (c)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+typedef struct qkv {
+	qstr *k;
+	qv v;
+} qkv;
+
+static int kv_cmp(const void *a, const void *b)
+{
+	return key_cmp(((const qkv *)a)->k, ((const qkv *)b)->k);
+}
+
 qv *qdict_get(qdict *d, const char *key, size_t len)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->keys[i]->len == len && !memcmp(d->keys[i]->s, key, len))
-			return &d->vals[i];
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const qstr *k = d->keys[mid];
+		size_t n = k->len < len ? k->len : len;
+		int c = memcmp(k->s, key, n);
+		if (!c)
+			c = k->len < len ? -1 : k->len > len;
+		if (!c)
+			return &d->vals[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
 void qdict_finish(qdict *d)
 {
+	if (d->n > 1) {
+		qkv *kv = malloc(d->n * sizeof(*kv));
+		if (!kv)
+			abort();
+		for (size_t i = 0; i < d->n; i++)
+			kv[i] = (qkv){d->keys[i], d->vals[i]};
+		qsort(kv, d->n, sizeof(*kv), kv_cmp);
+		for (size_t i = 0; i < d->n; i++) {
+			d->keys[i] = kv[i].k;
+			d->vals[i] = kv[i].v;
+		}
+		free(kv);
+	}
 	for (size_t i = 0; i < d->n; i++)
 		absorb(&d->h, d->vals[i]);
+}
+
+/* ---- list builder ------------------------------------------------------------------- */
+
+void qlb_init(qlb *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->isev = true;
+}
+
+/* Switch a compact builder to values (a generic list joins). */
+static void qlb_to_items(qlb *b)
+{
+	qv *it = b->cap ? q_alloc(b->cap * sizeof(qv)) : NULL;
+
+	for (size_t i = 0; i < b->n; i++)
+		it[i] = qv_event(&b->ev[i]);
+	q_free(b->ev, b->cap * sizeof(qev));
+	b->ev = NULL;
+	b->it = it;
+	b->isev = false;
+}
+
+static void qlb_reserve(qlb *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 16, esz = b->isev ? sizeof(qev) : sizeof(qv);
+
+	if (n <= b->cap)
+		return;
+	while (cap < n)
+		cap *= 2;
+	if (!q_budget_allows((cap - b->cap) * esz))
+		cap = n; /* no headroom: exactly what fits */
+	if (b->isev)
+		b->ev = b->ev ? q_realloc(b->ev, b->cap * esz, cap * esz) : q_alloc(cap * esz);
+	else
+		b->it = b->it ? q_realloc(b->it, b->cap * esz, cap * esz) : q_alloc(cap * esz);
+	b->cap = cap;
+}
+
+bool qlb_append(qlb *b, qlist *l)
+{
+	size_t n = b->n + l->n;
+
+	if (!l->n)
+		return true;
+	/* the whole result as events must fit, as for a single `+` */
+	if (n < b->n || !q_budget_allows(n * sizeof(qev)))
+		return false;
+	if (!b->n && b->cap == 0)
+		b->isev = l->isev; /* an empty start takes the first list's form */
+	if (b->isev && !l->isev)
+		qlb_to_items(b);
+	qlb_reserve(b, n);
+	if (b->isev)
+		memcpy(b->ev + b->n, l->ev, l->n * sizeof(qev));
+	else
+		for (size_t i = 0; i < l->n; i++)
+			b->it[b->n + i] = ql_get(l, i);
+	b->n = n;
+	return true;
+}
+
+qv qlb_finish(qlb *b)
+{
+	qlist *l;
+
+	/* the buffer, cut to size, becomes the list's array */
+	if (b->isev) {
+		l = ql_new_ev(0);
+		if (b->n)
+			l->ev = q_realloc(b->ev, b->cap * sizeof(qev), b->n * sizeof(qev));
+		else
+			q_free(b->ev, b->cap * sizeof(qev));
+	} else {
+		l = ql_new_items(0);
+		if (b->n)
+			l->it = q_realloc(b->it, b->cap * sizeof(qv), b->n * sizeof(qv));
+		else
+			q_free(b->it, b->cap * sizeof(qv));
+		for (size_t i = 0; i < b->n; i++)
+			absorb(&l->h, l->it[i]);
+	}
+	l->n = b->n;
+	qlb_init(b);
+	return qv_obj(&l->h);
+}
+
+void qlb_free(qlb *b)
+{
+	if (b->isev) {
+		q_free(b->ev, b->cap * sizeof(qev));
+	} else {
+		for (size_t i = 0; i < b->n; i++)
+			qv_unref(b->it[i]);
+		q_free(b->it, b->cap * sizeof(qv));
+	}
+	qlb_init(b);
 }
 
 void qv_unref(qv v)
@@ -383,16 +520,6 @@ static void ev_json(qrun *R, aw_buf *out, const qev *e)
 	aw_buf_append(out, "\"}", 2);
 }
 
-static int key_cmp(const qstr *a, const qstr *b)
-{
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->s, b->s, n);
-
-	if (c)
-		return c;
-	return a->len < b->len ? -1 : a->len > b->len;
-}
-
 static bool out_ok(qrun *R, aw_buf *out)
 {
 	if (out->len > Q_MAX_OUTPUT_BYTES) {
@@ -448,29 +575,15 @@ bool qv_to_json(qrun *R, aw_buf *out, qv v)
 	}
 	case QV_DICT: {
 		qdict *d = QDICT(v);
-		size_t *ord = malloc((d->n ? d->n : 1) * sizeof(size_t));
-		if (!ord)
-			abort();
-		for (size_t i = 0; i < d->n; i++)
-			ord[i] = i;
-		for (size_t i = 1; i < d->n; i++) /* insertion sort: dicts are small */
-			for (size_t j = i; j > 0 && key_cmp(d->keys[ord[j - 1]], d->keys[ord[j]]) > 0; j--) {
-				size_t t = ord[j];
-				ord[j] = ord[j - 1];
-				ord[j - 1] = t;
-			}
 		aw_buf_putc(out, '{');
 		for (size_t i = 0; i < d->n; i++) {
 			if (i)
 				aw_buf_putc(out, ',');
-			aw_buf_json_string(out, d->keys[ord[i]]->s, d->keys[ord[i]]->len);
+			aw_buf_json_string(out, d->keys[i]->s, d->keys[i]->len);
 			aw_buf_putc(out, ':');
-			if (!qv_to_json(R, out, d->vals[ord[i]])) {
-				free(ord);
+			if (!qv_to_json(R, out, d->vals[i]))
 				return false;
-			}
 		}
-		free(ord);
 		aw_buf_putc(out, '}');
 		return out_ok(R, out);
 	}

@@ -1,0 +1,222 @@
+/*
+ * ASCII-only POSIX classes for PCRE2 patterns.
+ *
+ * The reference's regex engine (Rust's `regex` syntax) is Unicode-aware for `\w`, `\d`,
+ * `\s`, `\b` and case-insensitivity, but its POSIX classes (`[[:alpha:]]`, ...) are
+ * ASCII-only. PCRE2 compiled with PCRE2_UCP makes them Unicode too, and this PCRE2 has
+ * no option to keep just them ASCII, so a pattern's POSIX classes are rewritten into
+ * the explicit ASCII ranges the reference uses (docs/query.md, Regexes):
+ *
+ *   [x[:alpha:]]    -> [xA-Za-z]
+ *   [x[:^alpha:]]   -> (?:[x]|[^A-Za-z])         union with the complement
+ *   [^x[:^alpha:]]  -> (?:(?=[A-Za-z])[^x])      complement of that union
+ *
+ * Writing a negated class as `[^...]` (instead of complement ranges) keeps case folding
+ * exact: under (?i) both engines fold the ASCII set first and then negate it.
+ *
+ * The scanner knows just enough PCRE2 syntax not to mistake other text for a class:
+ * escapes, \Q...\E, (?#...) comments, and # comments under the x flag. Anything it does
+ * not understand is copied unchanged for PCRE2 to accept or reject.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct pclass {
+	const char *name;
+	const char *set; /* class body text, valid in any PCRE2 mode */
+} pclass;
+
+/* The ranges of regex-syntax's ASCII classes. */
+static const pclass classes[] = {
+	{"alnum", "0-9A-Za-z"},
+	{"alpha", "A-Za-z"},
+	{"ascii", "\\x{0}-\\x{7f}"},
+	{"blank", "\\x{9}\\x{20}"},
+	{"cntrl", "\\x{0}-\\x{1f}\\x{7f}"},
+	{"digit", "0-9"},
+	{"graph", "\\x{21}-\\x{7e}"},
+	{"lower", "a-z"},
+	{"print", "\\x{20}-\\x{7e}"},
+	{"punct", "\\x{21}-\\x{2f}\\x{3a}-\\x{40}\\x{5b}-\\x{60}\\x{7b}-\\x{7e}"},
+	{"space", "\\x{9}-\\x{d}\\x{20}"},
+	{"upper", "A-Z"},
+	{"word", "0-9A-Za-z_"},
+	{"xdigit", "0-9A-Fa-f"},
+};
+
+typedef struct scan {
+	const char *p;
+	size_t len, i;
+	aw_buf *out;
+	bool changed;
+} scan;
+
+/* A POSIX class item `[:name:]` or `[:^name:]` at p[i]: its set, or NULL. */
+static const pclass *posix_at(const scan *s, size_t i, bool *neg, size_t *end)
+{
+	size_t k = i + 2, n = 0;
+
+	if (i + 1 >= s->len || s->p[i] != '[' || s->p[i + 1] != ':')
+		return NULL;
+	*neg = k < s->len && s->p[k] == '^';
+	k += *neg;
+	while (k + n < s->len && s->p[k + n] >= 'a' && s->p[k + n] <= 'z')
+		n++;
+	if (k + n + 1 >= s->len || s->p[k + n] != ':' || s->p[k + n + 1] != ']')
+		return NULL;
+	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++)
+		if (strlen(classes[c].name) == n && !memcmp(classes[c].name, s->p + k, n)) {
+			*end = k + n + 2;
+			return &classes[c];
+		}
+	return NULL;
+}
+
+/* Length of \Q...\E (or to the end) at p[i]. */
+static size_t quoted_len(const scan *s, size_t i)
+{
+	size_t k = i + 2;
+
+	while (k < s->len && !(s->p[k] == '\\' && k + 1 < s->len && s->p[k + 1] == 'E'))
+		k++;
+	return (k < s->len ? k + 2 : s->len) - i;
+}
+
+/* The class starting at p[i] ('['). Copies it, rewritten when it has POSIX items.
+ * Returns false (nothing written) when it does not end: PCRE2 reports that.
+ *
+ * Each part of the rewritten union matches exactly one character, so the order of the
+ * alternatives does not change what matches. */
+static bool copy_class(scan *s)
+{
+	aw_buf rest = AW_BUF_INIT, negs = AW_BUF_INIT;
+	size_t j = s->i + 1;
+	bool outer_neg = false, first = true, posix = false, ok = false;
+
+	if (j < s->len && s->p[j] == '^') {
+		outer_neg = true;
+		j++;
+	}
+	while (j < s->len) {
+		const pclass *pc;
+		bool neg;
+		size_t end, n = 1;
+		if (s->p[j] == ']' && !first) {
+			ok = true;
+			break;
+		}
+		first = false;
+		if ((pc = posix_at(s, j, &neg, &end))) {
+			posix = true;
+			if (!neg)
+				aw_buf_puts(&rest, pc->set);
+			else if (outer_neg)
+				aw_buf_printf(&negs, "(?=[%s])", pc->set); /* ¬(.. ∪ ¬A) needs A */
+			else
+				aw_buf_printf(&negs, "|[^%s]", pc->set);   /* .. ∪ ¬A */
+			j = end;
+			continue;
+		}
+		if (s->p[j] == '\\' && j + 1 < s->len)
+			n = s->p[j + 1] == 'Q' ? quoted_len(s, j) : 2;
+		if (!rest.len && s->p[j] == '^')
+			aw_buf_putc(&rest, '\\'); /* a POSIX item came first: keep '^' literal */
+		aw_buf_append(&rest, s->p + j, n);
+		j += n;
+	}
+	if (ok && !posix) {
+		aw_buf_append(s->out, s->p + s->i, j + 1 - s->i);
+	} else if (ok && !negs.len) {
+		aw_buf_puts(s->out, outer_neg ? "[^" : "[");
+		aw_buf_append(s->out, rest.data, rest.len);
+		aw_buf_putc(s->out, ']');
+	} else if (ok) {
+		/* x ∪ ¬A: "(?:[x]|[^A])"; ¬(x ∪ ¬A): "(?:(?=[A])[^x])" */
+		aw_buf_puts(s->out, "(?:");
+		if (!outer_neg && rest.len) {
+			aw_buf_putc(s->out, '[');
+			aw_buf_append(s->out, rest.data, rest.len);
+			aw_buf_putc(s->out, ']');
+		}
+		aw_buf_puts(s->out, negs.data + (!outer_neg && !rest.len)); /* no leading '|' */
+		if (outer_neg && rest.len) {
+			aw_buf_puts(s->out, "[^");
+			aw_buf_append(s->out, rest.data, rest.len);
+			aw_buf_putc(s->out, ']');
+		} else if (outer_neg) {
+			aw_buf_puts(s->out, "(?s:.)");
+		}
+		aw_buf_putc(s->out, ')');
+	}
+	aw_buf_free(&rest);
+	aw_buf_free(&negs);
+	if (!ok)
+		return false;
+	s->changed |= posix;
+	s->i = j + 1;
+	return true;
+}
+
+/* At "(": the x flag inside, given x outside; *is_setting for "(?flags)", which changes
+ * the flags of the enclosing group instead of opening one. */
+static bool group_x(const scan *s, size_t i, bool x, bool *is_setting)
+{
+	bool on = true, nx = x;
+
+	*is_setting = false;
+	if (i + 1 >= s->len || s->p[i + 1] != '?')
+		return x;
+	for (size_t k = i + 2; k < s->len; k++) {
+		char c = s->p[k];
+		if (c == ')' || c == ':') {
+			*is_setting = c == ')';
+			return nx;
+		}
+		if (c == '-')
+			on = false;
+		else if (c == '^')
+			nx = false;
+		else if (c == 'x')
+			nx = on;
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			break;
+	}
+	return x;
+}
+
+bool q_regex_ascii_posix(const char *pat, size_t len, aw_buf *out)
+{
+	scan s = {pat, len, 0, out, false};
+	aw_buf xs = AW_BUF_INIT; /* the x flag outside each open group */
+	bool x = false;
+
+	while (s.i < len) {
+		char c = pat[s.i];
+		size_t n = 1;
+		if (c == '[' && copy_class(&s))
+			continue;
+		if (c == '\\' && s.i + 1 < len) {
+			n = pat[s.i + 1] == 'Q' ? quoted_len(&s, s.i) : 2;
+		} else if (c == '(' && s.i + 2 < len && pat[s.i + 1] == '?' && pat[s.i + 2] == '#') {
+			while (s.i + n < len && pat[s.i + n] != ')')
+				n++;
+			n += s.i + n < len;
+		} else if (c == '#' && x) {
+			while (s.i + n < len && pat[s.i + n] != '\n')
+				n++;
+		} else if (c == '(') {
+			bool setting, nx = group_x(&s, s.i, x, &setting);
+			if (!setting)
+				aw_buf_putc(&xs, (char)x);
+			x = nx;
+		} else if (c == ')' && xs.len) {
+			x = xs.data[--xs.len];
+		}
+		aw_buf_append(out, pat + s.i, n);
+		s.i += n;
+	}
+	aw_buf_free(&xs);
+	return s.changed;
+}
