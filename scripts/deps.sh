@@ -6,8 +6,10 @@ BUILD="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libsqli
 libpcre2-dev libsodium-dev libgit2-dev libzstd-dev libxcb1-dev
 libxcb-screensaver0-dev"
 # clang without its recommends has no sanitizer or libFuzzer runtime: tests/fuzz/run.sh
-# links against libclang-rt-14-dev's libclang_rt.{fuzzer,asan,ubsan}*.a
-TEST="libcmocka-dev python3 python3-pytest wrk curl clang libclang-rt-14-dev git xvfb xdotool chromium"
+# links against libclang-rt-14-dev's libclang_rt.{fuzzer,asan,ubsan}*.a; llvm-14 brings
+# llvm-symbolizer, without which its reports show bare addresses instead of file:line
+TEST="libcmocka-dev python3 python3-pytest wrk curl clang libclang-rt-14-dev llvm-14 git xvfb xdotool
+chromium"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""
