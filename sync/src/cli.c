@@ -604,6 +604,8 @@ static void print_status(json_t *s)
 	if ((v = json_string_value(json_object_get(pull, "error"))))
 		printf("  ERROR: %s", v);
 	putchar('\n');
+	json_array_foreach(json_object_get(s, "warnings"), i, d)
+		printf("WARNING      %s\n", json_string_value(d));
 	if (!json_array_size(json_object_get(s, "devices"))) {
 		printf("\nno other devices yet\n");
 		return;
@@ -628,6 +630,34 @@ static void print_status(json_t *s)
 static bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+/* A folder that holds nothing but a repository without a commit: what a join that was
+ * refused (a remote whose files break the format's rules, a broken connection) leaves
+ * behind. Joining again may reuse it. */
+static bool only_unborn_repo(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool other = false, git = false, unborn = false;
+	aws_repo *repo;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (!strcmp(e->d_name, ".git"))
+			git = true;
+		else
+			other = true;
+	}
+	closedir(d);
+	if (other || !git || aws_repo_open(&repo, path, NULL))
+		return false;
+	unborn = !aws_repo_has_head(repo);
+	aws_repo_close(repo);
+	return unborn;
 }
 
 static bool dir_nonempty(const char *path)
@@ -682,8 +712,8 @@ static int cmd_init(cli *c, aw_sync *y)
 		goto out;
 	}
 	aws_group_new(&g, ops, mem);
-	if (ops < 1 || ops > 64 || mem < (8u << 20) || mem > (4096ull << 20)) {
-		rc = usage_error("--kdf-ops must be 1-64 and --kdf-mem 8-4096 (MiB)");
+	if (ops < 1 || ops > AWS_KDF_OPS_MAX || mem < AWS_KDF_MEM_MIN || mem > AWS_KDF_MEM_MAX) {
+		rc = usage_error("--kdf-ops must be 1-10 and --kdf-mem 8-1024 (MiB)");
 		goto out;
 	}
 	if (aws_derive_key(key, &g, pass, strlen(pass))) {
@@ -743,7 +773,7 @@ static int cmd_join(cli *c, aw_sync *y)
 	if (c->npos > 1)
 		return usage_error("join takes one URL or path");
 	if (exists(gpath)) {
-		if (aws_read_file(gpath, &text, &len) || aws_group_parse(&g, (char *)text, len)) {
+		if (aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len) || aws_group_parse(&g, (char *)text, len)) {
 			rc = fail("%s", aw_error_last());
 			goto out;
 		}
@@ -779,7 +809,8 @@ static int cmd_join(cli *c, aw_sync *y)
 					 "already holds awsync.json)");
 			goto out;
 		}
-		if (dir_nonempty(y->folder)) {
+		bool retry = only_unborn_repo(y->folder);
+		if (dir_nonempty(y->folder) && !retry) {
 			rc = fail("the folder %s exists and is not empty; choose another with --folder", y->folder);
 			goto out;
 		}
@@ -792,12 +823,18 @@ static int cmd_join(cli *c, aw_sync *y)
 				  url);
 			goto out;
 		}
-		if (aws_repo_create(&repo, y->folder, c->cfg_ssh) || aws_repo_lock(repo) ||
-		    aws_repo_remote_add(repo, "origin", url) || aws_repo_pull(repo, "origin", y->device_id)) {
+		if ((retry ? aws_repo_open(&repo, y->folder, c->cfg_ssh) : aws_repo_create(&repo, y->folder, c->cfg_ssh)) ||
+		    aws_repo_lock(repo)) {
 			rc = fail("%s", aw_error_last());
 			goto out;
 		}
-		if (aws_read_file(gpath, &text, &len) || aws_group_parse(&g, (char *)text, len)) {
+		if (retry)
+			aws_repo_remote_remove(repo, "origin"); /* the URL may have changed; absent is fine */
+		if (aws_repo_remote_add(repo, "origin", url) || aws_repo_pull(repo, "origin", y->device_id)) {
+			rc = fail("%s", aw_error_last());
+			goto out;
+		}
+		if (aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len) || aws_group_parse(&g, (char *)text, len)) {
 			rc = fail("%s", aw_error_last());
 			goto out;
 		}
@@ -1425,11 +1462,11 @@ int aw_sync_cli_main(int argc, char **argv)
 				return 2;
 			break;
 		case 'O':
-			if (aws_cli_parse_long("--kdf-ops", optarg, 1, 64, &c.kdf_ops))
+			if (aws_cli_parse_long("--kdf-ops", optarg, 1, (long)AWS_KDF_OPS_MAX, &c.kdf_ops))
 				return 2;
 			break;
 		case 'M':
-			if (aws_cli_parse_long("--kdf-mem", optarg, 8, 4096, &c.kdf_mem))
+			if (aws_cli_parse_long("--kdf-mem", optarg, 8, (long)(AWS_KDF_MEM_MAX >> 20), &c.kdf_mem))
 				return 2;
 			break;
 		default: break;

@@ -48,11 +48,13 @@ void aws_group_new(aws_group *g, unsigned long long opslimit, size_t memlimit)
 	g->memlimit = memlimit;
 }
 
-/* Bounds for limits read from a folder: low enough to refuse a denial of service by an
- * edited awsync.json, high enough for any sensible choice. */
-#define OPS_MAX 64ULL
-#define MEM_MIN (8ULL << 20)
-#define MEM_MAX (4ULL << 30)
+/* Bounds for limits read from a folder (docs/sync-format.md §2): whoever holds the
+ * remote writes awsync.json before a device joins, so the bounds are what a joining
+ * device can afford (at most about a second per pass over 1 GiB), not what Argon2id
+ * accepts. */
+#define OPS_MAX AWS_KDF_OPS_MAX
+#define MEM_MIN AWS_KDF_MEM_MIN
+#define MEM_MAX AWS_KDF_MEM_MAX
 
 int aws_group_parse(aws_group *g, const char *text, size_t len)
 {
@@ -265,6 +267,26 @@ int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *de
 int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	       const void *file, size_t len)
 {
+	return aws_unseal_max(out, key, device, name, file, len, AWS_MAX_PLAIN);
+}
+
+/* Buffers sized from a file's own claims fail the read, never the process. */
+static int alloc_buf(aw_buf *b, size_t n, const char *name)
+{
+	char *d = malloc(n);
+
+	if (!d)
+		return aw_error_set(AW_ERROR, "%s: out of memory (%zu bytes)", name, n);
+	aw_buf_free(b);
+	b->data = d;
+	b->cap = n;
+	b->len = 0;
+	return 0;
+}
+
+int aws_unseal_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+		   const void *file, size_t len, size_t max_plain)
+{
 	const size_t A = crypto_secretstream_xchacha20poly1305_ABYTES, H = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 	crypto_secretstream_xchacha20poly1305_state st;
 	unsigned char sub[crypto_secretstream_xchacha20poly1305_KEYBYTES], ad[512];
@@ -286,7 +308,10 @@ int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *
 		return aw_error_set(AW_EINVALID, "%s: bad encryption header", name);
 	}
 	sodium_memzero(sub, sizeof(sub));
-	aw_buf_grow(&z, len);
+	if (alloc_buf(&z, len, name)) {
+		sodium_memzero(&st, sizeof(st));
+		return AW_ERROR;
+	}
 	while (off < len) {
 		size_t m = len - off > AWS_CHUNK + A ? AWS_CHUNK + A : len - off;
 		unsigned long long mlen;
@@ -313,12 +338,19 @@ int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *
 		goto out;
 	}
 	fsize = ZSTD_getFrameContentSize(z.data, z.len);
-	if (fsize == ZSTD_CONTENTSIZE_ERROR || fsize == ZSTD_CONTENTSIZE_UNKNOWN || fsize > AWS_MAX_PLAIN) {
+	if (fsize == ZSTD_CONTENTSIZE_ERROR || fsize == ZSTD_CONTENTSIZE_UNKNOWN) {
 		aw_error_set(AW_EINVALID, "%s: bad compressed content", name);
 		goto out;
 	}
-	aw_buf_reset(out);
-	aw_buf_grow(out, (size_t)fsize + 1);
+	if (fsize > max_plain) {
+		aw_error_set(AW_EINVALID, "%s: its content would be %llu bytes (at most %zu are read)", name, fsize,
+			     max_plain);
+		goto out;
+	}
+	if (alloc_buf(out, (size_t)fsize + 1, name)) {
+		rc = AW_ERROR;
+		goto out;
+	}
 	{
 		size_t n = ZSTD_decompress(out->data, (size_t)fsize + 1, z.data, z.len);
 		if (ZSTD_isError(n) || n != fsize) {

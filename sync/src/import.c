@@ -28,14 +28,13 @@
  * syncer fills). */
 int aws_device_file(aws_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len)
 {
-	char *rel = aws_fmt("devices/%s/%s", device, name), *path;
+	char *rel = aws_fmt("devices/%s/%s", device, name);
 	int rc = c->repo ? aws_repo_read_head(c->repo, rel, out, len) : AW_ENOTFOUND;
 
-	if (rc == AW_ENOTFOUND) {
-		path = aws_fmt("%s/%s", c->y->folder, rel);
-		rc = aws_read_file(path, out, len);
-		free(path);
-	}
+	/* the work tree is read as carefully as git's objects: no symbolic link is
+	 * followed and nothing larger than the format allows is read */
+	if (rc == AW_ENOTFOUND)
+		rc = aws_folder_read(c->y->folder, rel, AWS_MAX_FILE, out, len);
 	free(rel);
 	return rc;
 }
@@ -470,6 +469,7 @@ static int import_device(aws_ctx *c, aws_device_state *d)
 	}
 	d->manifest_generation = m.generation;
 	memcpy(d->manifest_hash, mhash, AWS_HASH_BYTES);
+	d->last_published = m.written_at;
 	free(d->hostname);
 	d->hostname = aws_strdup(m.hostname);
 	manifest_buckets(d, &m);
@@ -505,7 +505,7 @@ int aws_import_all(aws_ctx *c)
 	if (!dh)
 		return 0; /* no device has pushed yet */
 	while ((de = readdir(dh))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, c->y->device_id) || !aws_valid_device_id(de->d_name))
+		if (!aws_folder_device_ok(de->d_name, strlen(de->d_name)) || !strcmp(de->d_name, c->y->device_id))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 8;

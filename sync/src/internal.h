@@ -33,7 +33,20 @@
 #define AWS_HASH_HEX (2 * AWS_HASH_BYTES + 1)
 #define AWS_SALT_BYTES 16
 #define AWS_CHUNK 65536                /* plaintext bytes per secretstream message */
-#define AWS_MAX_PLAIN (1024u * 1024u * 1024u) /* refuse to inflate a file beyond 1 GiB */
+/* Size bounds of the format (docs/sync-format.md §4). Whoever holds a remote chooses
+ * every byte that reaches the folder, so nothing is read, inflated or decompressed
+ * beyond these. Writers cut their output so that the plaintext of one file stays
+ * within AWS_MAX_WRITE_PLAIN, which keeps the sealed file below AWS_MAX_FILE however
+ * badly zstd does (worst case a few hundred bytes per MiB, plus 17 bytes per chunk). */
+#define AWS_MAX_FILE (64u * 1024u * 1024u)        /* a sealed file or any blob in the folder */
+#define AWS_MAX_PLAIN (256u * 1024u * 1024u)      /* decompressed size a reader accepts */
+#define AWS_MAX_WRITE_PLAIN (48u * 1024u * 1024u) /* plaintext a writer puts in one file */
+#define AWS_MAX_GROUP_FILE (64u * 1024u)          /* awsync.json */
+#define AWS_STALE_AFTER_DEFAULT (7LL * 86400)     /* seconds without a publication before a warning */
+/* Argon2id limits a folder may ask for (awsync.json; `sync init --kdf-ops --kdf-mem`) */
+#define AWS_KDF_OPS_MAX 10ULL
+#define AWS_KDF_MEM_MIN (8ULL << 20)
+#define AWS_KDF_MEM_MAX (1ULL << 30)
 #define AWS_MANIFEST "manifest.aws"
 #define AWS_GROUP_FILE "awsync.json"
 #define AWS_BRANCH "main"
@@ -65,6 +78,41 @@ double aws_mono(void);
 void aws_uuid4(char out[37]);
 size_t aws_time_str(char *buf, aw_ns t); /* "-" for 0 */
 
+/* ---- folder.c ------------------------------------------------------------------ */
+
+/* What a directory or file of the sync folder is, by its place in the layout of
+ * docs/sync-format.md §1. */
+typedef enum aws_folder_kind {
+	AWS_F_BAD = 0,  /* not a name the format defines */
+	AWS_F_ROOT,     /* the folder */
+	AWS_F_DEVICES,  /* devices/ */
+	AWS_F_DEVICE,   /* devices/<id>/ */
+	AWS_F_SEG,      /* devices/<id>/seg/ */
+	AWS_F_SHARD,    /* devices/<id>/seg/<6 digits>/ */
+	AWS_F_ARCHIVE,  /* devices/<id>/archive/ */
+	AWS_F_FILE,     /* a file the format defines */
+} aws_folder_kind;
+
+/* A plain name: not empty, no '/', '\\' or NUL, not starting with '.'. */
+bool aws_folder_name_ok(const char *name, size_t n);
+/* A device directory's name (aws_valid_device_id, and a plain name). */
+bool aws_folder_device_ok(const char *name, size_t n);
+/* The kind of entry `name` (n bytes) inside a directory of kind `parent`; AWS_F_BAD
+ * when the format defines no such entry, or defines it as the other type. */
+aws_folder_kind aws_folder_child(aws_folder_kind parent, const char *name, size_t n, bool is_tree);
+/* Is rel ("devices/<id>/manifest.aws") the path of a file the format defines? */
+bool aws_folder_path_ok(const char *rel);
+/* Read folder/rel without following a symbolic link anywhere below folder; refuses
+ * non-regular files and files larger than max before reading. 0, AW_ENOTFOUND,
+ * AW_EINVALID or AW_ERROR, message set. *out is NUL-terminated; caller frees. */
+int aws_folder_read(const char *folder, const char *rel, size_t max, unsigned char **out, size_t *len);
+/* Write folder/rel (which must satisfy aws_folder_path_ok) through a temporary file and
+ * a rename, creating missing directories, never following a symbolic link; with
+ * `durable`, fsync the file and its directory. */
+int aws_folder_write(const char *folder, const char *rel, const void *data, size_t len, bool durable);
+/* Remove folder/rel (a format path) if it exists, never following a symbolic link. */
+int aws_folder_unlink(const char *folder, const char *rel);
+
 /* ---- crypto.c ----------------------------------------------------------------- */
 
 typedef struct aws_group {
@@ -94,9 +142,13 @@ int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_g
 int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	     const void *plain, size_t len);
 /* Verify, decrypt and decompress. Errors (message set): AW_EINVALID for anything that
- * fails authentication or is malformed. out->data is NUL-terminated. */
+ * fails authentication or is malformed or would decompress beyond AWS_MAX_PLAIN;
+ * AW_ERROR when memory runs out. out->data is NUL-terminated. */
 int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	       const void *file, size_t len);
+/* The same with another bound on the decompressed size (the archive's own files). */
+int aws_unseal_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+		   const void *file, size_t len, size_t max_plain);
 
 /* ---- format.c ----------------------------------------------------------------- */
 
@@ -204,6 +256,10 @@ int aws_remote_probe(const char *url, const char *ssh_key, bool *has_group);
 int aws_repo_maintain(aws_repo *r, bool force);
 /* Bring the work tree up to HEAD if an earlier run stopped half way. */
 int aws_repo_recover(aws_repo *r);
+/* The warning the last aws_repo_pull found about the remote's history (its branch went
+ * back to an older commit, or was replaced by an unrelated one), copied into buf; false
+ * when there is none. Clears it. */
+bool aws_repo_take_warning(aws_repo *r, char *buf, size_t n);
 
 /* ---- state.c ------------------------------------------------------------------ */
 
@@ -218,6 +274,7 @@ typedef struct aws_device_state {
 	int64_t segments;        /* segments applied, total */
 	aw_ns last_import;       /* when a segment was last applied */
 	aw_ns last_check;        /* when the device was last looked at */
+	aw_ns last_published;    /* written_at of its newest manifest seen (authenticated) */
 	char *error;             /* NULL when fine */
 	aw_ns error_time;
 	bool forgotten;
@@ -236,6 +293,9 @@ typedef struct aws_state {
 	aw_ns last_pull;
 	char *pull_error;
 	int64_t pushes;
+	/* {remote name: {"rollback": message, "rollback_time": ns}}: what a fetch found
+	 * wrong with a remote's history (aws_repo_take_warning), kept for the status */
+	json_t *remotes;
 	aws_device_state *devices;
 	size_t n_devices;
 } aws_state;

@@ -39,6 +39,7 @@ struct aws_repo {
 	int lock_fd;
 	int cred_attempts;
 	char push_status[256];
+	char warning[300];   /* what the last fetch found wrong with the remote's history */
 	const int *cancel;
 };
 
@@ -96,6 +97,10 @@ static aws_repo *repo_new(git_repository *g, const char *folder, const char *ssh
 
 	if (!r)
 		abort();
+	/* Reflog entries would otherwise carry the user's git name and e-mail address
+	 * (user.name, user.email of the global config): the folder's history names
+	 * nobody (docs/sync-format.md §1). */
+	git_repository_set_ident(g, "awnode", "awnode@localhost");
 	r->repo = g;
 	r->folder = aws_strdup(folder);
 	r->ssh_key = ssh_key ? aws_strdup(ssh_key) : NULL;
@@ -213,6 +218,106 @@ bool aws_repo_has_head(aws_repo *r)
 	return git_reference_name_to_id(&id, r->repo, "HEAD") == 0;
 }
 
+/* The size of a blob from its object header, so that nothing larger than the format
+ * allows is ever inflated (a few KiB of zlib can claim gigabytes). */
+static int blob_size_ok(git_repository *g, const git_oid *id, const char *path)
+{
+	git_odb *odb;
+	git_object_t type;
+	size_t size;
+	int rc;
+
+	if (git_repository_odb(&odb, g))
+		return gerr("opening the object database");
+	rc = git_odb_read_header(&size, &type, odb, id);
+	git_odb_free(odb);
+	if (rc)
+		return aw_error_set(AW_EINVALID, "%s: its object is missing from the sync folder's history", path);
+	if (type != GIT_OBJECT_BLOB)
+		return aw_error_set(AW_EINVALID, "%s is not a file", path);
+	if (size > AWS_MAX_FILE)
+		return aw_error_set(AW_EINVALID, "%s is too large (%zu bytes; the format allows at most %u)", path, size,
+				    AWS_MAX_FILE);
+	return 0;
+}
+
+/* ---- what a tree may hold (docs/sync-format.md §1, §9) -------------------------------------- */
+
+/* Entries per directory beyond anything the format writes (a shard holds 1000
+ * segments); a tree that claims more is refused before it is walked further. */
+#define TREE_MAX_ENTRIES 100000
+
+typedef struct tree_check {
+	git_repository *g;
+	char path[512];  /* of the entry being checked, for the message */
+	size_t entries;  /* checked so far, over the whole walk */
+} tree_check;
+
+static int refuse(tree_check *tc, const char *why)
+{
+	return aw_error_set(AW_EINVALID, "refused: %s%s%s", tc->path[0] ? tc->path : "(top level)",
+			    tc->path[0] ? ": " : "", why);
+}
+
+/* Check `t` (a directory of kind `kind`) against the layout: only names the format
+ * defines, only 100644 files and 040000 directories, files within AWS_MAX_FILE, every
+ * object present. Subtrees and blobs identical to the same entry in `old` (a tree
+ * already accepted, or NULL) are not walked again, so a round costs what changed. */
+static int check_tree(tree_check *tc, git_tree *t, git_tree *old, aws_folder_kind kind)
+{
+	size_t n = git_tree_entrycount(t), base = strlen(tc->path);
+	int rc = 0;
+
+	if (n > TREE_MAX_ENTRIES)
+		return refuse(tc, "a directory with too many entries");
+	for (size_t i = 0; i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *name = git_tree_entry_name(e);
+		git_filemode_t mode = git_tree_entry_filemode_raw(e);
+		const git_tree_entry *prev = old ? git_tree_entry_byname(old, name) : NULL;
+		bool is_tree = mode == GIT_FILEMODE_TREE;
+		aws_folder_kind k;
+
+		snprintf(tc->path + base, sizeof(tc->path) - base, "%s%.200s", base ? "/" : "", name);
+		if (++tc->entries > 16 * (size_t)TREE_MAX_ENTRIES)
+			rc = refuse(tc, "too many files");
+		else if (mode != GIT_FILEMODE_TREE && mode != GIT_FILEMODE_BLOB)
+			rc = refuse(tc, mode == GIT_FILEMODE_COMMIT ? "a submodule (gitlink) entry"
+					: mode == GIT_FILEMODE_LINK ? "a symbolic link"
+								    : "not a plain file (mode 100644) or directory");
+		else if ((k = aws_folder_child(kind, name, strlen(name), is_tree)) == AWS_F_BAD)
+			rc = refuse(tc, "not a name the sync folder format defines");
+		else if (prev && git_oid_equal(git_tree_entry_id(prev), git_tree_entry_id(e)) &&
+			 git_tree_entry_filemode_raw(prev) == mode)
+			rc = 0; /* unchanged since it was accepted */
+		else if (!is_tree)
+			rc = blob_size_ok(tc->g, git_tree_entry_id(e), tc->path);
+		else {
+			git_tree *sub = NULL, *old_sub = NULL;
+			if (git_tree_lookup(&sub, tc->g, git_tree_entry_id(e))) {
+				rc = refuse(tc, "the directory's object is missing");
+			} else {
+				if (prev && git_tree_entry_filemode_raw(prev) == GIT_FILEMODE_TREE)
+					git_tree_lookup(&old_sub, tc->g, git_tree_entry_id(prev));
+				rc = check_tree(tc, sub, old_sub, k);
+			}
+			git_tree_free(sub);
+			git_tree_free(old_sub);
+		}
+		tc->path[base] = '\0';
+	}
+	return rc;
+}
+
+/* May the work tree and HEAD move from `old` (NULL: nothing) to `t`? Nothing is
+ * written before this says yes. */
+static int tree_acceptable(git_repository *g, git_tree *t, git_tree *old)
+{
+	tree_check tc = {.g = g};
+
+	return check_tree(&tc, t, old, AWS_F_ROOT);
+}
+
 static int read_blob(git_repository *g, git_tree *tree, const char *path, unsigned char **out, size_t *len)
 {
 	git_tree_entry *e;
@@ -223,14 +328,25 @@ static int read_blob(git_repository *g, git_tree *tree, const char *path, unsign
 	*len = 0;
 	if (git_tree_entry_bypath(&e, tree, path))
 		return AW_ENOTFOUND;
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_blob_lookup(&b, g, git_tree_entry_id(e))) {
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
 		git_tree_entry_free(e);
-		return aw_error_set(AW_ERROR, "%s is not a file in the sync folder's history", path);
+		return aw_error_set(AW_EINVALID, "%s is not a file in the sync folder's history", path);
+	}
+	if ((rc = blob_size_ok(g, git_tree_entry_id(e), path))) {
+		git_tree_entry_free(e);
+		return rc;
+	}
+	if (git_blob_lookup(&b, g, git_tree_entry_id(e))) {
+		git_tree_entry_free(e);
+		return gerr("reading a file of the sync folder's history");
 	}
 	*len = (size_t)git_blob_rawsize(b);
 	*out = malloc(*len + 1);
-	if (!*out)
-		abort();
+	if (!*out) {
+		git_blob_free(b);
+		git_tree_entry_free(e);
+		return aw_error_set(AW_ERROR, "out of memory reading %s (%zu bytes)", path, *len);
+	}
 	memcpy(*out, git_blob_rawcontent(b), *len);
 	(*out)[*len] = '\0';
 	git_blob_free(b);
@@ -263,43 +379,41 @@ static char *marker_path(aws_repo *r)
 static int write_work_file(aws_repo *r, const char *rel, const void *data, size_t len, bool only_if_changed,
 			   bool durable)
 {
-	char *path = aws_fmt("%s/%s", r->folder, rel);
-	int rc = 0;
-
 	if (only_if_changed) {
 		unsigned char *cur;
 		size_t n;
-		if (aws_read_file(path, &cur, &n) == 0) {
+		if (aws_folder_read(r->folder, rel, AWS_MAX_FILE, &cur, &n) == 0) {
 			bool same = n == len && !memcmp(cur, data, len);
 			free(cur);
-			if (same) {
-				free(path);
+			if (same)
 				return 0;
-			}
 		}
 	}
-	rc = durable ? aws_write_file(path, data, len, 0644) : aws_write_file_fast(path, data, len, 0644);
-	free(path);
-	return rc;
+	return aws_folder_write(r->folder, rel, data, len, durable);
 }
 
+/* Paths come from trees that tree_acceptable() passed; the checks here are a second
+ * line for the recovery of a HEAD written by an older version: an entry that is not a
+ * plain file at a format path is skipped, never written or deleted. */
 static int mirror_cb(const git_diff_delta *d, float progress, void *payload)
 {
 	aws_repo *r = payload;
 	git_blob *b;
-	char *path;
 	int rc;
 
 	(void)progress;
 	switch (d->status) {
 	case GIT_DELTA_DELETED:
-		path = aws_fmt("%s/%s", r->folder, d->old_file.path);
-		unlink(path);
-		free(path);
-		return 0;
+		if (d->old_file.mode != GIT_FILEMODE_BLOB || !aws_folder_path_ok(d->old_file.path))
+			return 0;
+		return aws_folder_unlink(r->folder, d->old_file.path) ? -1 : 0;
 	case GIT_DELTA_ADDED:
 	case GIT_DELTA_MODIFIED:
 	case GIT_DELTA_TYPECHANGE:
+		if (d->new_file.mode != GIT_FILEMODE_BLOB || !aws_folder_path_ok(d->new_file.path))
+			return 0;
+		if ((rc = blob_size_ok(r->repo, &d->new_file.id, d->new_file.path)))
+			return -1;
 		if (git_blob_lookup(&b, r->repo, &d->new_file.id))
 			return gerr("updating the work tree");
 		rc = write_work_file(r, d->new_file.path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b),
@@ -319,6 +433,7 @@ static int mirror(aws_repo *r, git_tree *from, git_tree *to)
 	int rc;
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	aw_error_set(AW_OK, "%s", "");
 	if (git_diff_tree_to_tree(&diff, r->repo, from, to, &o))
 		return gerr("comparing trees");
 	rc = git_diff_foreach(diff, mirror_cb, NULL, NULL, NULL, r);
@@ -345,28 +460,37 @@ int aws_repo_recover(aws_repo *r)
 	return rc;
 }
 
-/* Move refs/heads/main to `to` and the work tree from `from_tree` to its tree. */
+/* Move refs/heads/main to `to` and the work tree from `from_tree` to its tree. The
+ * new tree is checked first (tree_acceptable): a refused tree leaves the branch, the
+ * work tree and the marker as they were, so the next round starts clean. */
 static int move_head(aws_repo *r, git_tree *from_tree, const git_oid *to, const char *why)
 {
 	char *m = marker_path(r);
 	git_reference *ref;
-	git_commit *c;
-	git_tree *t;
+	git_commit *c = NULL;
+	git_tree *t = NULL;
 	int fd, rc;
 
-	fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
-	if (git_reference_create(&ref, r->repo, "refs/heads/" AWS_BRANCH, to, 1, why)) {
-		free(m);
-		return gerr("updating the branch");
-	}
-	git_reference_free(ref);
 	if (git_commit_lookup(&c, r->repo, to) || git_commit_tree(&t, c)) {
+		git_commit_free(c);
 		free(m);
 		return gerr("reading the merged commit");
 	}
 	git_commit_free(c);
+	if ((rc = tree_acceptable(r->repo, t, from_tree))) {
+		git_tree_free(t);
+		free(m);
+		return rc;
+	}
+	fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	if (git_reference_create(&ref, r->repo, "refs/heads/" AWS_BRANCH, to, 1, why)) {
+		git_tree_free(t);
+		free(m);
+		return gerr("updating the branch");
+	}
+	git_reference_free(ref);
 	rc = mirror(r, from_tree, t);
 	git_tree_free(t);
 	if (!rc)
@@ -657,17 +781,231 @@ void aws_remotes_free(aws_remote_info *v, size_t n)
 	free(v);
 }
 
+bool aws_repo_take_warning(aws_repo *r, char *buf, size_t n)
+{
+	bool have = r->warning[0] != '\0';
+
+	snprintf(buf, n, "%s", r->warning);
+	r->warning[0] = '\0';
+	return have;
+}
+
+/* Compare what a remote's branch now points at with what this device saw there before
+ * (its remote-tracking ref, moved by every fetch and every successful push). A branch
+ * that only ever grows is how sync works; one that went back to an ancestor was rolled
+ * back, and one that moved to an unrelated commit was replaced. Either is reported,
+ * and the merge goes on (the data that went missing is pushed again). */
+static void check_history(aws_repo *r, const char *name, const git_oid *before, const git_oid *now)
+{
+	char a[12], b[12];
+
+	if (git_oid_equal(before, now) || git_graph_descendant_of(r->repo, now, before) == 1)
+		return;
+	git_oid_tostr(a, sizeof(a), before);
+	git_oid_tostr(b, sizeof(b), now);
+	if (git_graph_descendant_of(r->repo, before, now) == 1)
+		snprintf(r->warning, sizeof(r->warning),
+			 "remote '%s' went back in history: its branch is at %s, an older commit than %s which it held "
+			 "before (rolled back, or restored from an old copy)",
+			 name, b, a);
+	else
+		snprintf(r->warning, sizeof(r->warning),
+			 "remote '%s' replaced its history: its branch moved from %s to %s, which does not contain it",
+			 name, a, b);
+}
+
+/* ---- what a local remote would send (docs/sync-format.md §9) ---------------------------------- */
+
+/* A remote that is a path on this machine (a USB disk, a NAS mount) is fetched by
+ * libgit2's local transport, which builds the pack *in this process* from the remote's
+ * objects and reads every object it sends whole: a few KiB of zlib claiming gigabytes
+ * would be inflated here before any check of ours could run. So, for such remotes, the
+ * objects that would be sent (reachable from the remote's branch, not yet here) are
+ * checked from their headers first: every blob within AWS_MAX_FILE, trees no deeper
+ * than the layout. Network transports receive the pack from the server and index it
+ * as a stream. */
+
+#define PREFLIGHT_MAX_COMMITS 2000000
+#define PREFLIGHT_MAX_DEPTH 6
+
+typedef struct oid_set {
+	git_oid *v;
+	size_t cap, n; /* open addressing; cap is a power of two */
+} oid_set;
+
+static size_t oid_slot(const git_oid *id, size_t cap)
+{
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h & (cap - 1);
+}
+
+/* Insert; false when it was there already. Aborts nothing: on allocation failure the
+ * set stops growing and reports every oid as new (the walk only gets slower). */
+static bool oid_set_add(oid_set *s, const git_oid *id)
+{
+	static const git_oid zero;
+	size_t i;
+
+	if (git_oid_equal(id, &zero))
+		return false;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		git_oid *nv = calloc(ncap, sizeof(*nv));
+		if (!nv)
+			return true;
+		for (size_t k = 0; k < s->cap; k++) {
+			if (git_oid_equal(&s->v[k], &zero))
+				continue;
+			for (i = oid_slot(&s->v[k], ncap); !git_oid_equal(&nv[i], &zero); i = (i + 1) & (ncap - 1))
+				;
+			nv[i] = s->v[k];
+		}
+		free(s->v);
+		s->v = nv;
+		s->cap = ncap;
+	}
+	for (i = oid_slot(id, s->cap); !git_oid_equal(&s->v[i], &zero); i = (i + 1) & (s->cap - 1))
+		if (git_oid_equal(&s->v[i], id))
+			return false;
+	s->v[i] = *id;
+	s->n++;
+	return true;
+}
+
+typedef struct preflight {
+	git_repository *theirs;
+	git_odb *their_odb, *our_odb;
+	oid_set seen;
+	char path[512];
+} preflight;
+
+static int preflight_tree(preflight *p, const git_oid *id, int depth)
+{
+	git_tree *t;
+	size_t base = strlen(p->path), n;
+	int rc = 0;
+
+	if (!oid_set_add(&p->seen, id) || git_odb_exists(p->our_odb, id))
+		return 0;
+	if (depth > PREFLIGHT_MAX_DEPTH)
+		return aw_error_set(AW_EINVALID, "refused: %s: directories nested deeper than the format allows", p->path);
+	if (git_tree_lookup(&t, p->theirs, id))
+		return aw_error_set(AW_EINVALID, "refused: %s: a directory object is missing or damaged",
+				    p->path[0] ? p->path : "(top level)");
+	n = git_tree_entrycount(t);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		git_filemode_t mode = git_tree_entry_filemode_raw(e);
+		const git_oid *eid = git_tree_entry_id(e);
+		size_t size;
+		git_object_t type;
+
+		snprintf(p->path + base, sizeof(p->path) - base, "%s%.200s", base ? "/" : "", git_tree_entry_name(e));
+		if (mode == GIT_FILEMODE_TREE)
+			rc = preflight_tree(p, eid, depth + 1);
+		else if (mode == GIT_FILEMODE_COMMIT || !oid_set_add(&p->seen, eid) || git_odb_exists(p->our_odb, eid))
+			rc = 0; /* a gitlink's commit is never sent; the layout check refuses it */
+		else if (git_odb_read_header(&size, &type, p->their_odb, eid))
+			rc = aw_error_set(AW_EINVALID, "refused: %s: its object is missing or damaged", p->path);
+		else if (size > AWS_MAX_FILE)
+			rc = aw_error_set(AW_EINVALID, "refused: %s is too large (%zu bytes; the format allows at most %u)",
+					  p->path, size, AWS_MAX_FILE);
+		p->path[base] = '\0';
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+/* The local directory a remote URL names, or NULL (caller frees). */
+static char *local_remote_path(const char *url)
+{
+	struct stat st;
+	const char *p = !strncmp(url, "file://", 7) ? url + 7 : strstr(url, "://") ? NULL : url;
+
+	if (!p || stat(p, &st) || !S_ISDIR(st.st_mode))
+		return NULL;
+	return aws_strdup(p);
+}
+
+static void hide_known(git_revwalk *w, aws_repo *r, git_odb *their_odb, const char *name)
+{
+	char ref[160];
+	git_oid id;
+
+	snprintf(ref, sizeof(ref), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	if (git_reference_name_to_id(&id, r->repo, "HEAD") == 0 && git_odb_exists(their_odb, &id))
+		git_revwalk_hide(w, &id);
+	if (git_reference_name_to_id(&id, r->repo, ref) == 0 && git_odb_exists(their_odb, &id))
+		git_revwalk_hide(w, &id);
+}
+
+static int preflight_local(aws_repo *r, const char *name)
+{
+	char *url = remote_url(r, name), *path = url ? local_remote_path(url) : NULL;
+	preflight p;
+	git_revwalk *w = NULL;
+	git_oid tip, c;
+	size_t commits = 0;
+	int rc = 0;
+
+	free(url);
+	memset(&p, 0, sizeof(p));
+	if (!path)
+		return 0;
+	/* anything this cannot open or read is left to the fetch, which reports it */
+	if (git_repository_open_ext(&p.theirs, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) ||
+	    git_reference_name_to_id(&tip, p.theirs, "refs/heads/" AWS_BRANCH) ||
+	    git_repository_odb(&p.their_odb, p.theirs) || git_repository_odb(&p.our_odb, r->repo) ||
+	    git_revwalk_new(&w, p.theirs) || git_revwalk_push(w, &tip))
+		goto out;
+	hide_known(w, r, p.their_odb, name);
+	while (!rc && git_revwalk_next(&c, w) == 0) {
+		git_commit *cm;
+		if (++commits > PREFLIGHT_MAX_COMMITS) {
+			rc = aw_error_set(AW_EINVALID, "refused: the remote's branch has more than %d new commits",
+					  PREFLIGHT_MAX_COMMITS);
+			break;
+		}
+		if (git_odb_exists(p.our_odb, &c))
+			continue;
+		if (git_commit_lookup(&cm, p.theirs, &c)) {
+			rc = aw_error_set(AW_EINVALID, "refused: a commit of the remote's branch is missing or damaged");
+			break;
+		}
+		p.path[0] = '\0';
+		rc = preflight_tree(&p, git_commit_tree_id(cm), 0);
+		git_commit_free(cm);
+	}
+out:
+	git_revwalk_free(w);
+	git_odb_free(p.their_odb);
+	git_odb_free(p.our_odb);
+	git_repository_free(p.theirs);
+	free(p.seen.v);
+	free(path);
+	if (rc) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		return aw_error_set(rc, "remote '%s': %s", name, msg);
+	}
+	return 0;
+}
+
 static int fetch(aws_repo *r, const char *name, git_oid *theirs, bool *have)
 {
 	git_fetch_options fo;
 	git_remote *rem;
 	char spec[160], ref[160], *specp = spec, what[200];
 	git_strarray specs = {&specp, 1};
+	git_oid before;
+	bool had;
 	int rc;
 
 	*have = false;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	if ((rc = open_remote(r, name, &rem)))
+	if ((rc = preflight_local(r, name)) || (rc = open_remote(r, name, &rem)))
 		return rc;
 	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/%s/%s", AWS_BRANCH, name, AWS_BRANCH);
 	snprintf(ref, sizeof(ref), "refs/remotes/%s/%s", name, AWS_BRANCH);
@@ -677,6 +1015,7 @@ static int fetch(aws_repo *r, const char *name, git_oid *theirs, bool *have)
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	r->cred_attempts = 0;
+	had = git_reference_name_to_id(&before, r->repo, ref) == 0;
 	rc = git_remote_fetch(rem, &specs, &fo, NULL);
 	if (rc) {
 		char *u = mask_url(git_remote_url(rem) ? git_remote_url(rem) : "");
@@ -687,7 +1026,26 @@ static int fetch(aws_repo *r, const char *name, git_oid *theirs, bool *have)
 	}
 	git_remote_free(rem);
 	*have = git_reference_name_to_id(theirs, r->repo, ref) == 0;
+	if (had && *have)
+		check_history(r, name, &before, theirs);
+	else if (had)
+		snprintf(r->warning, sizeof(r->warning),
+			 "remote '%s' no longer has the sync branch it held before (deleted, or replaced by an empty "
+			 "repository)",
+			 name);
 	return 0;
+}
+
+/* After a push the remote holds HEAD: remember it as what we saw there, so that a
+ * later fetch can tell whether the remote went back. */
+static void remember_pushed(aws_repo *r, const char *name, const git_oid *head)
+{
+	git_reference *ref;
+	char refname[160];
+
+	snprintf(refname, sizeof(refname), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	if (git_reference_create(&ref, r->repo, refname, head, 1, "awsync: pushed") == 0)
+		git_reference_free(ref);
 }
 
 /* Replace (or remove, when `src` lacks it) the entry at a one- or two-level path. */
@@ -803,6 +1161,10 @@ static int merge_into_head(aws_repo *r, const git_oid *theirs, const char *own)
 		goto out;
 	}
 	ff = git_oid_equal(&base, &ours);
+	/* the layout check before libgit2's merge, whose own path checks are narrower */
+	if (!ff && (rc = tree_acceptable(r->repo, tt, ot)))
+		goto out;
+	rc = AW_ERROR;
 	if (ff) {
 		git_oid_cpy(&merged, git_tree_id(tt));
 	} else {
@@ -879,7 +1241,14 @@ int aws_repo_pull(aws_repo *r, const char *name, const char *own_device)
 
 	if (rc || !have)
 		return rc;
-	return merge_into_head(r, &theirs, own_device);
+	if ((rc = merge_into_head(r, &theirs, own_device))) {
+		/* name the remote and the commit: the status shows where the refusal came from */
+		char msg[600], id[12];
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		git_oid_tostr(id, sizeof(id), &theirs);
+		return aw_error_set(rc, "remote '%s' (commit %s): %s", name, id, msg);
+	}
+	return 0;
 }
 
 int aws_repo_remote_has_group(aws_repo *r, const char *name, bool *has)
@@ -923,8 +1292,11 @@ int aws_repo_push(aws_repo *r, const char *name, const char *own_device)
 		r->push_status[0] = '\0';
 		rc = git_remote_push(rem, &specs, &po);
 		git_remote_free(rem);
-		if (rc == 0 && !r->push_status[0])
+		if (rc == 0 && !r->push_status[0]) {
+			if (git_reference_name_to_id(&head, r->repo, "HEAD") == 0)
+				remember_pushed(r, name, &head);
 			return 0;
+		}
 		if (rc && (rc != GIT_ENONFASTFORWARD || cancelled(r))) {
 			char what[160];
 			snprintf(what, sizeof(what), "pushing to remote '%s'", name);

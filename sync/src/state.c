@@ -66,6 +66,7 @@ int aws_state_load(aws_state *st, aw_reader *r)
 
 	memset(st, 0, sizeof(*st));
 	st->push_buckets = json_object();
+	st->remotes = json_object();
 	rc = aw_reader_state(&text, r, STATE_KEY);
 	if (rc == AW_ENOTFOUND)
 		return 0;
@@ -90,6 +91,8 @@ int aws_state_load(aws_state *st, aw_reader *r)
 	pull = json_object_get(o, "pull");
 	st->last_pull = json_integer_value(json_object_get(pull, "time"));
 	st->pull_error = dup_or_null(json_object_get(pull, "error"));
+	if (json_is_object(json_object_get(o, "remotes")))
+		json_object_update(st->remotes, json_object_get(o, "remotes"));
 	devs = json_object_get(o, "devices");
 	json_object_foreach(devs, id, v) {
 		aws_device_state *d = aws_state_device(st, id, true);
@@ -102,6 +105,7 @@ int aws_state_load(aws_state *st, aw_reader *r)
 		d->segments = json_integer_value(json_object_get(v, "segments"));
 		d->last_import = json_integer_value(json_object_get(v, "last_import"));
 		d->last_check = json_integer_value(json_object_get(v, "last_check"));
+		d->last_published = json_integer_value(json_object_get(v, "last_published"));
 		d->error = dup_or_null(json_object_get(v, "error"));
 		d->error_time = json_integer_value(json_object_get(v, "error_time"));
 		d->forgotten = json_is_true(json_object_get(v, "forgotten"));
@@ -156,6 +160,7 @@ int aws_state_save(aws_state *st, aw_store *s)
 		json_object_set_new(v, "segments", json_integer(d->segments));
 		json_object_set_new(v, "last_import", json_integer(d->last_import));
 		json_object_set_new(v, "last_check", json_integer(d->last_check));
+		json_object_set_new(v, "last_published", json_integer(d->last_published));
 		json_object_set_new(v, "error", str_or_null(d->error));
 		json_object_set_new(v, "error_time", json_integer(d->error_time));
 		json_object_set_new(v, "forgotten", json_boolean(d->forgotten));
@@ -167,6 +172,8 @@ int aws_state_save(aws_state *st, aw_store *s)
 	json_object_set_new(o, "push", push);
 	json_object_set_new(o, "pull", pull);
 	json_object_set_new(o, "devices", devs);
+	if (st->remotes)
+		json_object_set(o, "remotes", st->remotes);
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!text)
@@ -189,6 +196,7 @@ void aws_state_free(aws_state *st)
 	free(st->push_error);
 	free(st->pull_error);
 	json_decref(st->push_buckets);
+	json_decref(st->remotes);
 	for (size_t i = 0; i < st->n_devices; i++) {
 		aws_device_state *d = &st->devices[i];
 		free(d->device_id);

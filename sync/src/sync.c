@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <sodium.h>
 
 #include "internal.h"
 
@@ -89,7 +90,6 @@ bool aws_cancelled(aw_sync *y)
 
 int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 {
-	char *gpath = aws_fmt("%s/" AWS_GROUP_FILE, y->folder);
 	unsigned char *text = NULL;
 	size_t len;
 	int rc;
@@ -98,8 +98,7 @@ int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 	c->y = y;
 	c->r = r;
 	c->rep = rep;
-	rc = aws_read_file(gpath, &text, &len);
-	free(gpath);
+	rc = aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len);
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_ENOTFOUND, "sync is not set up: no sync folder at %s (run 'awnode sync init' or "
 						  "'awnode sync join')",
@@ -110,10 +109,14 @@ int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 	free(text);
 	if (rc)
 		return rc;
-	if ((rc = aws_key_load(c->key, y->key_path, &c->group)))
+	/* best effort: keep the key out of swap where the system allows locking it */
+	sodium_mlock(c->key, sizeof(c->key));
+	if ((rc = aws_key_load(c->key, y->key_path, &c->group))) {
+		sodium_munlock(c->key, sizeof(c->key));
 		return rc;
+	}
 	if ((rc = aws_repo_open(&c->repo, y->folder, y->ssh_key)))
-		return rc;
+		goto fail;
 	aws_repo_set_cancel(c->repo, &y->cancel);
 	if ((rc = aws_repo_lock(c->repo)) || (rc = aws_repo_recover(c->repo)))
 		goto fail;
@@ -123,6 +126,7 @@ int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 fail:
 	aws_repo_close(c->repo);
 	c->repo = NULL;
+	sodium_munlock(c->key, sizeof(c->key));
 	return rc;
 }
 
@@ -130,7 +134,7 @@ void aws_ctx_close(aws_ctx *c)
 {
 	aws_repo_close(c->repo);
 	aws_state_free(&c->st);
-	memset(c->key, 0, sizeof(c->key));
+	sodium_munlock(c->key, sizeof(c->key)); /* zeroes it too */
 	memset(c, 0, sizeof(*c));
 }
 
@@ -138,6 +142,23 @@ static void set_str(char **dst, const char *msg)
 {
 	free(*dst);
 	*dst = msg ? aws_strdup(msg) : NULL;
+}
+
+/* Keep what a fetch found wrong with a remote's history (rolled back, replaced) in the
+ * state, with its time, so that the status shows it after the round that saw it. */
+static void note_remote_history(aws_ctx *c, const char *remote)
+{
+	char msg[300];
+	json_t *v;
+
+	if (!aws_repo_take_warning(c->repo, msg, sizeof(msg)) || !c->st.remotes)
+		return;
+	v = json_object();
+	json_object_set_new(v, "warning", json_string(msg));
+	json_object_set_new(v, "time", json_integer(aw_time_now()));
+	json_object_set_new(c->st.remotes, remote, v);
+	if (c->y->store)
+		aws_state_save(&c->st, c->y->store);
 }
 
 int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *rep)
@@ -171,11 +192,13 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 		goto out;
 	/* fetch and merge first, so that a push is a fast-forward */
 	if (mode & AW_SYNC_PULL)
-		for (size_t i = 0; i < nrem; i++)
+		for (size_t i = 0; i < nrem; i++) {
 			if (aws_repo_pull(c.repo, rem[i].name, y->device_id)) {
 				rep->remotes_failed++;
 				snprintf(remote_err, sizeof(remote_err), "%s", aw_error_last());
 			}
+			note_remote_history(&c, rem[i].name);
+		}
 	if (mode & AW_SYNC_PUSH) {
 		char push_err[512] = "";
 		if ((rc = aws_export(&c))) {
@@ -184,11 +207,14 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 			aws_state_save(&c.st, y->store);
 			goto out;
 		}
-		for (size_t i = 0; i < nrem; i++)
-			if (aws_repo_push(c.repo, rem[i].name, y->device_id)) {
+		for (size_t i = 0; i < nrem; i++) {
+			int prc = aws_repo_push(c.repo, rem[i].name, y->device_id);
+			note_remote_history(&c, rem[i].name);
+			if (prc) {
 				rep->remotes_failed++;
 				snprintf(push_err, sizeof(push_err), "%s", aw_error_last());
 			}
+		}
 		if (push_err[0]) {
 			set_str(&c.st.push_error, push_err);
 		} else {
@@ -280,7 +306,7 @@ static json_t *str_json(const char *s)
 
 /* Remotes of the folder, read through a handle of our own (safe next to a running
  * round: libgit2 objects are per handle). */
-static json_t *remotes_json(aw_sync *y)
+static json_t *remotes_json(aw_sync *y, const aws_state *st, json_t *warnings)
 {
 	json_t *arr = json_array();
 	aws_repo *repo;
@@ -290,8 +316,15 @@ static json_t *remotes_json(aw_sync *y)
 	if (aws_repo_open(&repo, y->folder, NULL))
 		return arr;
 	if (aws_repo_remotes(repo, &rem, &n) == 0) {
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:s}", "name", rem[i].name, "url", rem[i].url));
+		for (size_t i = 0; i < n; i++) {
+			json_t *h = st->remotes ? json_object_get(st->remotes, rem[i].name) : NULL;
+			const char *w = json_string_value(json_object_get(h, "warning"));
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name", rem[i].name, "url", rem[i].url,
+							     "warning", w ? json_string(w) : json_null(), "warning_time",
+							     time_json(json_integer_value(json_object_get(h, "time")))));
+			if (w)
+				json_array_append_new(warnings, json_string(w));
+		}
 		aws_remotes_free(rem, n);
 	}
 	aws_repo_close(repo);
@@ -334,10 +367,46 @@ static int cmp_dev(const void *a, const void *b)
 	return strcmp(x->device_id, z->device_id);
 }
 
+/* How long a device may go without publishing before the status warns
+ * (docs/sync.md): AWNODE_SYNC_STALE_AFTER seconds, 7 days by default. */
+static aw_ns stale_after_ns(void)
+{
+	const char *v = getenv("AWNODE_SYNC_STALE_AFTER");
+	char *end;
+	long long sec = v && *v ? strtoll(v, &end, 10) : 0;
+
+	if (!v || !*v || *end || sec <= 0 || sec > 10LL * 365 * 86400)
+		sec = AWS_STALE_AFTER_DEFAULT;
+	return (aw_ns)sec * AW_NS_PER_SEC;
+}
+
+typedef struct age_text {
+	char s[48];
+} age_text;
+
+/* "3 days", "5 hours", "12 minutes", "40 seconds" */
+static age_text age(aw_ns d)
+{
+	age_text t;
+	long long s = (long long)(d / AW_NS_PER_SEC);
+
+	if (s >= 2 * 86400)
+		snprintf(t.s, sizeof(t.s), "%lld days", s / 86400);
+	else if (s >= 2 * 3600)
+		snprintf(t.s, sizeof(t.s), "%lld hours", s / 3600);
+	else if (s >= 120)
+		snprintf(t.s, sizeof(t.s), "%lld minutes", s / 60);
+	else
+		snprintf(t.s, sizeof(t.s), "%lld seconds", s);
+	return t;
+}
+
 char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 {
 	json_t *o = json_object(), *push = json_object(), *pull = json_object(), *devs = json_array(), *infolder;
-	char *gpath = aws_fmt("%s/" AWS_GROUP_FILE, y->folder);
+	json_t *warnings = json_array();
+	aw_ns now = aw_time_now(), stale_after = stale_after_ns();
+	bool stale;
 	unsigned char *text = NULL;
 	size_t len;
 	aws_group g;
@@ -348,8 +417,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	int rc;
 
 	memset(&st, 0, sizeof(st));
-	rc = aws_read_file(gpath, &text, &len);
-	free(gpath);
+	rc = aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len);
 	if (rc) {
 		problem = "not set up: run 'awnode sync init' or 'awnode sync join'";
 	} else if (aws_group_parse(&g, (const char *)text, len)) {
@@ -361,7 +429,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 			snprintf(msg, sizeof(msg), "%s", aw_error_last());
 			problem = msg;
 		}
-		memset(key, 0, sizeof(key));
+		sodium_memzero(key, sizeof(key));
 	}
 	free(text);
 	json_object_set_new(o, "configured", json_boolean(problem == NULL));
@@ -370,11 +438,17 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	json_object_set_new(o, "key_file", json_string(y->key_path));
 	json_object_set_new(o, "device_id", json_string(y->device_id));
 	json_object_set_new(o, "hostname", json_string(y->hostname));
-	json_object_set_new(o, "remotes", rc ? json_array() : remotes_json(y));
 	if (r && aws_state_load(&st, r)) {
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		json_object_set_new(o, "state_error", json_string(msg));
 		memset(&st, 0, sizeof(st));
+	}
+	json_object_set_new(o, "remotes", rc ? json_array() : remotes_json(y, &st, warnings));
+	json_object_set_new(o, "stale_after_seconds", json_integer(stale_after / AW_NS_PER_SEC));
+	if (st.last_push && now - st.last_push > stale_after) {
+		char w[200];
+		snprintf(w, sizeof(w), "this device last published %s ago: other devices see nothing newer", age(now - st.last_push).s);
+		json_array_append_new(warnings, json_string(w));
 	}
 	json_object_set_new(push, "last", time_json(st.last_push));
 	json_object_set_new(push, "generation", json_integer(st.push_generation));
@@ -400,7 +474,18 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 		json_object_set_new(v, "events_applied", json_integer(d->events));
 		json_object_set_new(v, "last_import", time_json(d->last_import));
 		json_object_set_new(v, "last_check", time_json(d->last_check));
-		json_object_set_new(v, "state", json_string(d->forgotten ? "forgotten" : d->error ? "error" : "ok"));
+		json_object_set_new(v, "last_published", time_json(d->last_published));
+		stale = !d->forgotten && d->last_published && now - d->last_published > stale_after;
+		json_object_set_new(v, "stale", json_boolean(stale));
+		if (stale) {
+			char w[300];
+			snprintf(w, sizeof(w),
+				 "device %s (%s) last published %s ago: it may be switched off, or a remote holds an old copy "
+				 "of its files",
+				 d->device_id, d->hostname ? d->hostname : "?", age(now - d->last_published).s);
+			json_array_append_new(warnings, json_string(w));
+		}
+		json_object_set_new(v, "state", json_string(d->forgotten ? "forgotten" : d->error ? "error" : stale ? "stale" : "ok"));
 		json_object_set_new(v, "error", str_json(d->error));
 		json_object_set_new(v, "error_time", time_json(d->error_time));
 		json_object_set(v, "buckets", d->buckets ? d->buckets : json_object());
@@ -425,6 +510,8 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 			json_object_set_new(v, "events_applied", json_integer(0));
 			json_object_set_new(v, "last_import", json_null());
 			json_object_set_new(v, "last_check", json_null());
+			json_object_set_new(v, "last_published", json_null());
+			json_object_set_new(v, "stale", json_false());
 			json_object_set_new(v, "state", json_string("new"));
 			json_object_set_new(v, "error", json_null());
 			json_object_set_new(v, "error_time", json_null());
@@ -435,6 +522,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	}
 	json_decref(infolder);
 	json_object_set_new(o, "devices", devs);
+	json_object_set_new(o, "warnings", warnings);
 	aws_state_free(&st);
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
