@@ -376,6 +376,62 @@ def test_query_errors(node):
     assert r.status == 200 and r.body == b"[1.0]"
 
 
+def test_query_flat_chains_and_huge_literals(node):
+    """A ~300 KB body of one flat operator chain nests as deep as it is long (the nesting
+    limit counts brackets): it is answered, correctly, and the node stays up. A 100,000-key
+    dict literal and 100,000 distinct names answer within the client's timeout."""
+    client = node.client()
+    tp = ["2000-01-01T00:00:00Z/2020-01-01T00:00:00Z"]
+    n = 75000
+    body = "RETURN = 1" + " + 1" * (n - 1) + ";"
+    assert len(body) > 290_000
+    r = query(client, [body], tp)
+    assert r.status == 200 and r.json() == [float(n)], r
+    for op, first, operand, want in [("-", str(n), "1", 1.0), ("*", "1", "1", 1.0), ("/", "1", "1", 1.0),
+                                     ("%", "7", "5", 2.0), ("==", "true", "true", True)]:
+        r = query(client, ["RETURN = " + first + (" %s %s" % (op, operand)) * (n - 1) + ";"], tp)
+        assert r.status == 200 and r.json() == [want], (op, r)
+    r = query(client, ["RETURN = " + " + ".join(['"ab"'] * 60000) + ";"], tp)
+    assert r.status == 200 and r.json() == ["ab" * 60000]
+    r = query(client, ["RETURN = " + " + ".join(["[1]"] * 60000) + ";"], tp)
+    assert r.status == 200 and r.json() == [[1.0] * 60000]
+    # an error at the far end of a chain is a 400 with its position
+    msg = assert_app_error(query(client, ["RETURN = 1" + " + 1" * (n - 2), "+ nope;"], tp), 400)
+    assert msg == 'VariableNotDefined("nope") at line 2, column 3', msg
+
+    keys = ['"k%d": %d' % (i, i) for i in range(100000)]
+    r = query(client, ["d = {" + ", ".join(keys) + "};", 'RETURN = [d, contains(d, "k99999")];'], tp)
+    assert r.status == 200, r
+    d, has = r.json()[0]
+    assert has is True and len(d) == 100000 and d["k0"] == 0 and d["k99999"] == 99999
+    assert list(d) == sorted(d)  # keys are printed sorted
+    r = query(client, ["v%d = %d;" % (i, i) for i in range(100000)] + ["RETURN = v0 + v99999;"], tp)
+    assert r.status == 200 and r.json() == [99999.0], r
+
+    assert node.running
+    r = query(client, ["return 1;"], tp)
+    assert r.status == 200 and r.body == b"[1.0]"
+
+
+def test_query_regex_posix_classes(node):
+    """POSIX classes are ASCII-only like the reference's; \\w, \\d and case folding stay
+    Unicode-aware."""
+    client = node.client()
+    assert client.post("/api/0/buckets/p", json={"type": "t", "client": "c", "hostname": "h"}).status == 200
+    words = ["abc", "\u00e9t\u00e9", "123", "\u0661\u0662"]
+    evs = [{"timestamp": "2020-01-01T00:00:%02dZ" % i, "duration": 1.0, "data": {"t": w}} for i, w in enumerate(words)]
+    assert client.post("/api/0/buckets/p/events", json=evs).status == 200
+    tp = ["2019-01-01T00:00:00Z/2021-01-01T00:00:00Z"]
+    pats = ["^[[:alpha:]]+$", "^[[:^alpha:]]+$", "^\\w+$", "^\\d+$", "^[[:digit:]]+$", "(?i)^\u00c9T\u00c9$"]
+    prog = ['e = sort_by_timestamp(query_bucket("p"));', "RETURN = ["]
+    prog += ['filter_keyvals_regex(e, "t", "%s"),' % p for p in pats]
+    prog += ["[]];"]
+    r = query(client, prog, tp)
+    assert r.status == 200, r
+    got = [[ev["data"]["t"] for ev in res] for res in r.json()[0][:-1]]
+    assert got == [["abc"], ["123", "\u0661\u0662"], words, ["123", "\u0661\u0662"], ["123"], ["\u00e9t\u00e9"]], got
+
+
 def test_query_regex_and_classification(node):
     client = node.client()
     assert client.post("/api/0/buckets/b", json={"type": "t", "client": "c", "hostname": "h"}).status == 200
