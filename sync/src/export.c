@@ -230,8 +230,11 @@ int aws_export(aws_ctx *c)
 	aws_segment seg;
 	aws_manifest man;
 	json_t *hashes = json_object();
-	aw_buf text = AW_BUF_INIT, sealed = AW_BUF_INIT, msealed = AW_BUF_INIT;
-	char segname[64], *segpath = NULL, *manpath = NULL, *mjson = NULL;
+	aw_buf text = AW_BUF_INIT, *sealed = NULL, msealed = AW_BUF_INIT;
+	aws_segment *parts = NULL;
+	size_t nparts = 0;
+	aws_file *files = NULL;
+	char segname[64], *manpath = NULL, *mjson = NULL;
 	bool hostname_changed;
 	int rc;
 
@@ -316,6 +319,8 @@ int aws_export(aws_ctx *c)
 				continue;
 			if (r->del) {
 				aws_block_del(b, r->id);
+			} else if (r->len > AWS_MAX_OWN_RECORD) {
+				continue; /* larger than a segment may be: never synced (docs/sync-format.md §5) */
 			} else {
 				aw_event e = {.id = r->id, .has_id = true, .start = r->start, .duration = r->duration,
 					      .data = r->data, .data_len = r->len};
@@ -345,12 +350,32 @@ int aws_export(aws_ctx *c)
 	seg.has_prev = gen > 0;
 	memcpy(seg.prev, head, AWS_HASH_BYTES);
 	seg.written_at = aw_time_now();
-	aws_segment_encode(&text, &seg);
-	aws_segment_name(segname, sizeof(segname), seg.generation);
-	if ((rc = aws_seal(&sealed, c->key, y->device_id, segname, text.data, text.len)))
+	/* one segment per AWS_MAX_WRITE_PLAIN bytes of plaintext, chained as usual, so no
+	 * file ever exceeds what readers accept (a first push of years of history) */
+	if ((rc = aws_segment_split(&parts, &nparts, &seg, AWS_MAX_WRITE_PLAIN)))
 		goto out;
+	files = calloc(nparts + 1, sizeof(*files));
+	sealed = calloc(nparts, sizeof(*sealed));
+	if (!files || !sealed)
+		abort();
+	memcpy(newhead, head, AWS_HASH_BYTES);
+	for (size_t i = 0; i < nparts; i++) {
+		aws_segment *pt = &parts[i];
+		pt->generation = gen + 1 + (int64_t)i;
+		pt->has_prev = pt->generation > 1;
+		memcpy(pt->prev, newhead, AWS_HASH_BYTES);
+		aw_buf_reset(&text);
+		aws_segment_encode(&text, pt);
+		aws_segment_name(segname, sizeof(segname), pt->generation);
+		if ((rc = aws_seal(&sealed[i], c->key, y->device_id, segname, text.data, text.len)))
+			goto out;
+		aws_hash(newhead, sealed[i].data, sealed[i].len);
+		files[i].path = aws_fmt("devices/%s/%s", y->device_id, segname);
+		files[i].data = sealed[i].data;
+		files[i].len = sealed[i].len;
+	}
 	aw_buf_free(&text);
-	aws_hash(newhead, sealed.data, sealed.len);
+	seg.generation = gen + (int64_t)nparts;
 
 	man.device_id = y->device_id;
 	man.hostname = y->hostname;
@@ -368,13 +393,14 @@ int aws_export(aws_ctx *c)
 	free(man.buckets);
 	if ((rc = aws_seal(&msealed, c->key, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
 		goto out;
-	segpath = aws_fmt("devices/%s/%s", y->device_id, segname);
 	manpath = aws_fmt("devices/%s/" AWS_MANIFEST, y->device_id);
+	files[nparts].path = manpath;
+	files[nparts].data = msealed.data;
+	files[nparts].len = msealed.len;
 	{
-		aws_file files[2] = {{segpath, sealed.data, sealed.len}, {manpath, msealed.data, msealed.len}};
 		char msg[64];
 		snprintf(msg, sizeof(msg), "awsync: push %lld", (long long)seg.generation);
-		if ((rc = aws_repo_commit(c->repo, files, 2, msg)))
+		if ((rc = aws_repo_commit(c->repo, files, nparts + 1, msg)))
 			goto out;
 	}
 	st->push_seq = last;
@@ -398,9 +424,14 @@ out:
 	aw_buckets_free(bk, nb);
 	json_decref(hashes);
 	aw_buf_free(&text);
-	aw_buf_free(&sealed);
+	for (size_t i = 0; sealed && i < nparts; i++) {
+		aw_buf_free(&sealed[i]);
+		free((char *)files[i].path);
+	}
+	free(sealed);
+	free(files);
+	aws_segment_parts_free(parts, nparts);
 	aw_buf_free(&msealed);
-	free(segpath);
 	free(manpath);
 	free(mjson);
 	return rc;

@@ -158,6 +158,22 @@ int aws_meta_parse(aw_bucket *b, json_t *o)
 
 /* ---- segments ---------------------------------------------------------------------- */
 
+/* The "B" line that opens a block. */
+static void encode_block_line(aw_buf *out, const aws_block *b)
+{
+	aw_buf_puts(out, "B {\"bucket\":");
+	aw_buf_json_string(out, b->bucket, strlen(b->bucket));
+	aw_buf_puts(out, ",\"meta\":");
+	if (b->has_meta) {
+		char *m = aws_meta_json(&b->meta);
+		aw_buf_puts(out, m);
+		free(m);
+	} else {
+		aw_buf_puts(out, "null");
+	}
+	aw_buf_puts(out, b->reset ? ",\"reset\":true}\n" : ",\"reset\":false}\n");
+}
+
 void aws_segment_encode(aw_buf *out, const aws_segment *s)
 {
 	char hex[AWS_HASH_HEX];
@@ -181,17 +197,7 @@ void aws_segment_encode(aw_buf *out, const aws_segment *s)
 	aw_buf_puts(out, "}\n");
 	for (size_t i = 0; i < s->n_blocks; i++) {
 		const aws_block *b = &s->blocks[i];
-		aw_buf_puts(out, "B {\"bucket\":");
-		aw_buf_json_string(out, b->bucket, strlen(b->bucket));
-		aw_buf_puts(out, ",\"meta\":");
-		if (b->has_meta) {
-			char *m = aws_meta_json(&b->meta);
-			aw_buf_puts(out, m);
-			free(m);
-		} else {
-			aw_buf_puts(out, "null");
-		}
-		aw_buf_puts(out, b->reset ? ",\"reset\":true}\n" : ",\"reset\":false}\n");
+		encode_block_line(out, b);
 		for (size_t j = 0; j < b->n_puts; j++) {
 			const aw_event *e = &b->puts[j];
 			aw_buf_grow(out, e->data_len + 72);
@@ -215,6 +221,125 @@ void aws_segment_encode(aw_buf *out, const aws_segment *s)
 	aw_buf_puts(out, "E ");
 	aw_buf_put_i64(out, records);
 	aw_buf_putc(out, '\n');
+}
+
+/* ---- cutting a segment to size ------------------------------------------------------ */
+
+static size_t i64_len(int64_t v)
+{
+	char buf[24];
+
+	return (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)v);
+}
+
+/* A new part: the same header fields; blocks borrow from the whole. */
+static aws_segment *part_new(aws_segment **parts, size_t *n, const aws_segment *s)
+{
+	aws_segment *p;
+
+	*parts = realloc(*parts, (*n + 1) * sizeof(**parts));
+	if (!*parts)
+		abort();
+	p = &(*parts)[(*n)++];
+	*p = *s;
+	p->blocks = NULL;
+	p->n_blocks = p->cap_blocks = 0;
+	p->owns_data = false;
+	return p;
+}
+
+static aws_block *part_block(aws_segment *p, const aws_block *b, bool first)
+{
+	aws_block *d;
+
+	p->blocks = realloc(p->blocks, (p->n_blocks + 1) * sizeof(*p->blocks));
+	if (!p->blocks)
+		abort();
+	d = &p->blocks[p->n_blocks++];
+	*d = *b;
+	/* a block continued in a later part must not delete the bucket again */
+	d->reset = first && b->reset;
+	d->puts = b->n_puts ? b->puts : NULL;
+	d->dels = b->n_dels ? b->dels : NULL;
+	d->n_puts = d->n_dels = 0;
+	d->cap_puts = d->cap_dels = 0;
+	return d;
+}
+
+int aws_segment_split(aws_segment **parts, size_t *n, const aws_segment *s, size_t max)
+{
+	aws_segment probe = *s, *p;
+	aw_buf buf = AW_BUF_INIT;
+	size_t fixed, used;
+
+	*parts = NULL;
+	*n = 0;
+	/* header and end line at their longest: any generation, time and record count */
+	probe.blocks = NULL;
+	probe.n_blocks = 0;
+	probe.generation = INT64_MAX;
+	probe.written_at = INT64_MAX;
+	probe.has_prev = true;
+	aws_segment_encode(&buf, &probe);
+	fixed = buf.len + 20;
+	aw_buf_free(&buf);
+	p = part_new(parts, n, s);
+	used = fixed;
+	for (size_t i = 0; i < s->n_blocks; i++) {
+		const aws_block *b = &s->blocks[i];
+		size_t head, j = 0, k = 0;
+		aws_block *d;
+
+		aw_buf_reset(&buf);
+		encode_block_line(&buf, b);
+		head = buf.len;
+		if (fixed + head > max)
+			goto too_big;
+		if (used + head > max) {
+			p = part_new(parts, n, s);
+			used = fixed;
+		}
+		d = part_block(p, b, true);
+		used += head;
+		while (j < b->n_puts || k < b->n_dels) {
+			size_t rec = j < b->n_puts ? 6 + i64_len(b->puts[j].id) + i64_len(b->puts[j].start) +
+							 i64_len(b->puts[j].duration) + b->puts[j].data_len
+						   : 3 + i64_len(b->dels[k]);
+			if (fixed + head + rec > max)
+				goto too_big;
+			if (used + rec > max) {
+				p = part_new(parts, n, s);
+				d = part_block(p, b, false);
+				d->puts = b->puts + j;
+				d->dels = b->dels + k;
+				used = fixed + head;
+			}
+			if (j < b->n_puts) {
+				d->n_puts++;
+				j++;
+			} else {
+				d->n_dels++;
+				k++;
+			}
+			used += rec;
+		}
+	}
+	aw_buf_free(&buf);
+	return 0;
+too_big:
+	aw_buf_free(&buf);
+	aws_segment_parts_free(*parts, *n);
+	*parts = NULL;
+	*n = 0;
+	return aw_error_set(AW_EINVALID, "one record of the sync export is larger than a segment may be (%zu bytes)",
+			    max);
+}
+
+void aws_segment_parts_free(aws_segment *parts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(parts[i].blocks);
+	free(parts);
 }
 
 static int parse_i64(const char **p, const char *end, int64_t *out, char stop)

@@ -42,6 +42,7 @@
 #define AWS_MAX_PLAIN (256u * 1024u * 1024u)      /* decompressed size a reader accepts */
 #define AWS_MAX_WRITE_PLAIN (48u * 1024u * 1024u) /* plaintext a writer puts in one file */
 #define AWS_MAX_GROUP_FILE (64u * 1024u)          /* awsync.json */
+#define AWS_MAX_OWN_RECORD (AWS_MAX_WRITE_PLAIN - 65536u) /* event data a segment can carry */
 #define AWS_STALE_AFTER_DEFAULT (7LL * 86400)     /* seconds without a publication before a warning */
 /* Argon2id limits a folder may ask for (awsync.json; `sync init --kdf-ops --kdf-mem`) */
 #define AWS_KDF_OPS_MAX 10ULL
@@ -184,6 +185,14 @@ void aws_block_del(aws_block *b, int64_t id);
 void aws_segment_encode(aw_buf *out, const aws_segment *s);
 /* Parse text in place (text must stay alive while s is used; lines are cut). */
 int aws_segment_parse(aws_segment *s, char *text, size_t len);
+/* Cut s into parts (in order) whose encodings are at most max bytes each; a block that
+ * does not fit is continued in the next part with reset false. Parts share s's header
+ * fields and borrow its blocks' contents (s must outlive them); the caller sets each
+ * part's generation and prev, and frees the array with aws_segment_parts_free. A part
+ * that would have to exceed max on its own (one record too large) is an error
+ * (AW_EINVALID). */
+int aws_segment_split(aws_segment **parts, size_t *n, const aws_segment *s, size_t max);
+void aws_segment_parts_free(aws_segment *parts, size_t n);
 void aws_segment_free(aws_segment *s);
 int64_t aws_segment_records(const aws_segment *s);
 

@@ -346,6 +346,12 @@ static void test_group_rejects(void **state)
 		"{\"format\":\"awsync\",\"version\":1,\"group\":\"g\",\"kdf\":{\"algorithm\":\"argon2id13\",\"salt\":"
 		"\"00112233445566778899aabbccddeeff\",\"opslimit\":1,\"memlimit\":1024},\"key_check\":"
 		"\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+		"{\"format\":\"awsync\",\"version\":1,\"group\":\"g\",\"kdf\":{\"algorithm\":\"argon2id13\",\"salt\":"
+		"\"00112233445566778899aabbccddeeff\",\"opslimit\":11,\"memlimit\":8388608},\"key_check\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+		"{\"format\":\"awsync\",\"version\":1,\"group\":\"g\",\"kdf\":{\"algorithm\":\"argon2id13\",\"salt\":"
+		"\"00112233445566778899aabbccddeeff\",\"opslimit\":1,\"memlimit\":1073741825},\"key_check\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"}",
 		"{\"format\":\"awsync\",\"version\":1,\"group\":\"g\",\"kdf\":{\"algorithm\":\"scrypt\",\"salt\":"
 		"\"00112233445566778899aabbccddeeff\",\"opslimit\":1,\"memlimit\":8388608},\"key_check\":"
 		"\"0000000000000000000000000000000000000000000000000000000000000000\"}",
@@ -359,6 +365,167 @@ static void test_group_rejects(void **state)
 		assert_int_equal(aws_group_parse(&g, bad[i], strlen(bad[i])), AW_EINVALID);
 	assert_int_equal(aws_group_parse(&g, good, strlen(good)), 0);
 	assert_int_equal(g.opslimit, 1);
+}
+
+/* Cutting an export to size: every part within the bound, records in order, each
+ * block's reset only in its first part, and the parts replay to the whole. */
+static void test_segment_split(void **state)
+{
+	aws_segment s, *parts = NULL;
+	size_t n = 0, puts = 0, dels = 0, resets = 0;
+	aw_buf t = AW_BUF_INIT;
+	char data[200];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.device_id = aws_strdup(DEV);
+	s.hostname = aws_strdup("laptop");
+	s.owns_data = true;
+	for (int k = 0; k < 3; k++) {
+		char name[32];
+		aws_block *b;
+		snprintf(name, sizeof(name), "bucket-%d", k);
+		b = aws_segment_block(&s, name);
+		b->reset = k == 1;
+		b->has_meta = true;
+		b->meta.id = aws_strdup(name);
+		b->meta.data = aws_strdup("{}");
+		for (int i = 0; i < 500; i++) {
+			int len = snprintf(data, sizeof(data), "{\"title\":\"event %d of %d %.*s\"}", i, k, i % 90,
+					   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			aw_event e = {.id = i, .has_id = true, .start = i, .duration = 1, .data = data, .data_len = (size_t)len};
+			aws_block_put(b, &e);
+			if (i % 7 == 0)
+				aws_block_del(b, 100000 + i);
+		}
+	}
+	assert_int_equal(aws_segment_split(&parts, &n, &s, 4096), 0);
+	assert_true(n > 20);
+	for (size_t i = 0; i < n; i++) {
+		aws_segment r;
+		parts[i].generation = 1000000 + (int64_t)i;
+		parts[i].has_prev = true;
+		parts[i].written_at = 1;
+		aw_buf_reset(&t);
+		aws_segment_encode(&t, &parts[i]);
+		assert_true(t.len <= 4096);
+		assert_int_equal(aws_segment_parse(&r, t.data, t.len), 0);
+		for (size_t j = 0; j < r.n_blocks; j++) {
+			const aws_block *b = &r.blocks[j];
+			resets += b->reset;
+			assert_true(b->has_meta);
+			for (size_t q = 0; q < b->n_puts; q++)
+				assert_int_equal(b->puts[q].id, (int64_t)(puts++ % 500));
+			dels += b->n_dels;
+		}
+		aws_segment_free(&r);
+	}
+	assert_int_equal(puts, 1500);
+	assert_int_equal(dels, 3 * 72);
+	assert_int_equal(resets, 1);
+	aws_segment_parts_free(parts, n);
+	/* a bound that fits everything gives one part; one too small for a record fails */
+	assert_int_equal(aws_segment_split(&parts, &n, &s, AWS_MAX_WRITE_PLAIN), 0);
+	assert_int_equal(n, 1);
+	aws_segment_parts_free(parts, n);
+	assert_int_equal(aws_segment_split(&parts, &n, &s, 300), AW_EINVALID);
+	assert_null(parts);
+	aws_segment_free(&s);
+	aw_buf_free(&t);
+}
+
+/* The folder's layout: what a tree or a file syncer may put where. */
+static void test_folder_paths(void **state)
+{
+	const char *good[] = {
+		"awsync.json",
+		"devices/0b7e3b1c-8a55-4a52-9d7e-2c1f0a9d6e11/manifest.aws",
+		"devices/dev-1/seg/000000/000000000001.aws",
+		"devices/dev-1/seg/000123/000000123456.aws",
+		"devices/dev-1/archive/archive.json",
+		"devices/dev-1/archive/seg-000000000007.awa",
+	};
+	const char *bad[] = {
+		"", "/etc/passwd", "../x", "..", ".", "devices/../awsync.json", "devices/dev-1/../../x",
+		".git/config", ".GIT/hooks/post-checkout", "devices/.git/manifest.aws", "devices/dev-1/.git/x",
+		"devices/dev-1/manifest.aws/x", "devices/dev-1", "devices", "devices/dev-1/seg/000000",
+		"devices/dev-1/seg/00000/000000000001.aws", "devices/dev-1/seg/000000/00000000001.aws",
+		"devices/dev-1/seg/000000/000000000001.aws.tmp", "devices/dev-1/seg/000000/x00000000001.aws",
+		"devices/dev-1/evil", "devices/dev-1//manifest.aws", "devices/a b/manifest.aws",
+		"devices/dev-1/archive/seg-1.awa", "devices/dev-1/archive/../../x", "README",
+		"devices/.hidden/manifest.aws", "devices/dev\\1/manifest.aws", "awsync.json/x",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(aws_folder_path_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (aws_folder_path_ok(bad[i]))
+			fail_msg("accepted %s", bad[i]);
+	}
+	assert_int_equal(aws_folder_child(AWS_F_ROOT, "devices", 7, false), AWS_F_BAD);
+	assert_int_equal(aws_folder_child(AWS_F_ROOT, "awsync.json", 11, true), AWS_F_BAD);
+	assert_int_equal(aws_folder_child(AWS_F_DEVICES, "..", 2, true), AWS_F_BAD);
+}
+
+/* Reads through the folder never follow a symbolic link and never read beyond the
+ * bound; writes refuse names outside the layout. */
+static void test_folder_io(void **state)
+{
+	char dir[] = "/tmp/aws-folder-XXXXXX", *p;
+	unsigned char *out;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(aws_folder_write(dir, "devices/dev-1/manifest.aws", "abc", 3, true), 0);
+	assert_int_equal(aws_folder_read(dir, "devices/dev-1/manifest.aws", 16, &out, &len), 0);
+	assert_int_equal(len, 3);
+	free(out);
+	assert_int_equal(aws_folder_read(dir, "devices/dev-1/manifest.aws", 2, &out, &len), AW_EINVALID);
+	assert_int_equal(aws_folder_write(dir, "../escape", "x", 1, false), AW_EINVALID);
+	assert_int_equal(aws_folder_write(dir, ".git/config", "x", 1, false), AW_EINVALID);
+	/* a symbolic link in place of a directory and of a file */
+	p = aws_fmt("%s/devices/dev-2", dir);
+	assert_int_equal(symlink("/tmp", p), 0);
+	free(p);
+	assert_int_equal(aws_folder_write(dir, "devices/dev-2/manifest.aws", "x", 1, false), AW_EINVALID);
+	assert_int_equal(aws_folder_read(dir, "devices/dev-2/manifest.aws", 16, &out, &len), AW_EINVALID);
+	p = aws_fmt("%s/awsync.json", dir);
+	assert_int_equal(symlink("/etc/hostname", p), 0);
+	free(p);
+	assert_int_equal(aws_folder_read(dir, "awsync.json", 1024, &out, &len), AW_EINVALID);
+	/* writing replaces the link itself, never its target */
+	assert_int_equal(aws_folder_write(dir, "awsync.json", "{}", 2, false), 0);
+	assert_int_equal(aws_folder_read(dir, "awsync.json", 1024, &out, &len), 0);
+	assert_int_equal(len, 2);
+	free(out);
+	assert_int_equal(aws_folder_unlink(dir, "devices/dev-1/manifest.aws"), 0);
+	assert_int_equal(aws_folder_read(dir, "devices/dev-1/manifest.aws", 16, &out, &len), AW_ENOTFOUND);
+	p = aws_fmt("rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+	free(p);
+}
+
+/* A sealed file whose content claims more than the reader's bound is refused before
+ * the buffer is allocated. */
+static void test_unseal_bound(void **state)
+{
+	aw_buf sealed = AW_BUF_INIT, out = AW_BUF_INIT;
+	char *big = calloc(1, 1 << 20);
+
+	(void)state;
+	assert_non_null(big);
+	seal(&sealed, big, 1 << 20, "manifest.aws");
+	assert_true(sealed.len < 8192); /* zeros compress */
+	assert_int_equal(aws_unseal_max(&out, KEY, DEV, "manifest.aws", sealed.data, sealed.len, (1 << 20) - 1),
+			 AW_EINVALID);
+	assert_non_null(strstr(aw_error_last(), "at most"));
+	assert_int_equal(aws_unseal_max(&out, KEY, DEV, "manifest.aws", sealed.data, sealed.len, 1 << 20), 0);
+	assert_int_equal(out.len, 1 << 20);
+	free(big);
+	aw_buf_free(&sealed);
+	aw_buf_free(&out);
 }
 
 static void test_names(void **state)
@@ -389,6 +556,10 @@ int main(void)
 		cmocka_unit_test(test_group_and_key),
 		cmocka_unit_test(test_group_rejects),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_segment_split),
+		cmocka_unit_test(test_folder_paths),
+		cmocka_unit_test(test_folder_io),
+		cmocka_unit_test(test_unseal_bound),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

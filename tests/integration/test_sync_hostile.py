@@ -416,3 +416,27 @@ def test_folder_history_never_names_the_user(pair, tmp_path):
     log = subprocess.run(["git", "-C", a.folder, "log", "--format=%an %ae %cn %ce"],
                          capture_output=True, check=True).stdout.decode()
     assert "real.person" not in log
+
+
+def test_large_export_is_cut_into_bounded_segments(node_factory, tmp_path):
+    """A first push of a large history becomes several chained segments, each within
+    what readers accept, and the other device imports all of them."""
+    remote, (a, b) = make_group(node_factory, tmp_path, ["host-one", "host-two"])
+    bid = "aw-watcher-window_host-one"
+    new_bucket(a.client, bid, type_="currentwindow", hostname="host-one")
+    for i in range(56):  # 56 events of 1 MiB: more than one segment's 48 MiB
+        title = hashlib.sha256(b"%d" % i).hexdigest() * (1 << 14)
+        insert_events(a.client, bid, [{"timestamp": "2021-05-01T10:%02d:00Z" % i, "duration": 1.0,
+                                       "data": {"app": "big", "title": title}}])
+    a.sync("run")
+    seg_files = []
+    for d, _dirs, files in os.walk(os.path.join(a.folder, "devices", a.device_id, "seg")):
+        seg_files += [os.path.join(d, f) for f in files]
+    # 56 MiB of titles cannot fit one segment's 48 MiB of plaintext
+    assert len(seg_files) >= 2, seg_files
+    assert all(os.path.getsize(f) <= (64 << 20) for f in seg_files)
+    b.sync("run")
+    got = b.events(bid)
+    assert len(got) == 56
+    assert sorted(e["data"]["title"][:64] for e in got) == sorted(
+        hashlib.sha256(b"%d" % i).hexdigest() for i in range(56))
