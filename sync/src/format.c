@@ -373,7 +373,7 @@ static int bad(int64_t line, const char *what)
 	return aw_error_set(AW_EINVALID, "segment line %lld: %s", (long long)line, what);
 }
 
-int aws_segment_parse(aws_segment *s, char *text, size_t len)
+static int parse_segment(aws_segment *s, char *text, size_t len)
 {
 	char *p = text, *end = text + len;
 	int64_t line = 0, records = 0;
@@ -497,6 +497,16 @@ int aws_segment_parse(aws_segment *s, char *text, size_t len)
 
 /* ---- manifests ----------------------------------------------------------------------- */
 
+int aws_segment_parse(aws_segment *s, char *text, size_t len)
+{
+	int rc = parse_segment(s, text, len);
+
+	/* a refused segment owns nothing: callers free only what parsed */
+	if (rc)
+		aws_segment_free(s);
+	return rc;
+}
+
 char *aws_manifest_json(const aws_manifest *m)
 {
 	json_t *o = json_object(), *arr = json_array();
@@ -578,8 +588,10 @@ int aws_manifest_parse(aws_manifest *m, const char *text, size_t len)
 		m->n_buckets++;
 	}
 	json_decref(o);
-	if (m->generation < 1)
+	if (m->generation < 1) {
+		aws_manifest_free(m);
 		return aw_error_set(AW_EINVALID, "manifest: generation must be at least 1");
+	}
 	return 0;
 }
 

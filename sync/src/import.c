@@ -57,8 +57,10 @@ int aws_read_manifest(aws_ctx *c, const char *device, aws_manifest *m, unsigned 
 	if (!rc)
 		rc = aws_manifest_parse(m, plain.data, plain.len);
 	aw_buf_free(&plain);
-	if (!rc && strcmp(m->device_id, device))
+	if (!rc && strcmp(m->device_id, device)) {
 		rc = aw_error_set(AW_EINVALID, "manifest: it names device %s", m->device_id);
+		aws_manifest_free(m);
+	}
 	return rc;
 }
 

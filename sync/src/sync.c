@@ -306,7 +306,7 @@ static json_t *str_json(const char *s)
 
 /* Remotes of the folder, read through a handle of our own (safe next to a running
  * round: libgit2 objects are per handle). */
-static json_t *remotes_json(aw_sync *y, const aws_state *st, json_t *warnings)
+static json_t *remotes_json(aw_sync *y, const aws_state *st, json_t *warnings, aw_ns now, aw_ns stale_after)
 {
 	json_t *arr = json_array();
 	aws_repo *repo;
@@ -319,9 +319,12 @@ static json_t *remotes_json(aw_sync *y, const aws_state *st, json_t *warnings)
 		for (size_t i = 0; i < n; i++) {
 			json_t *h = st->remotes ? json_object_get(st->remotes, rem[i].name) : NULL;
 			const char *w = json_string_value(json_object_get(h, "warning"));
+			/* shown for as long as a device may go quiet (docs/sync.md) */
+			if (w && now - json_integer_value(json_object_get(h, "time")) > stale_after)
+				w = NULL;
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name", rem[i].name, "url", rem[i].url,
 							     "warning", w ? json_string(w) : json_null(), "warning_time",
-							     time_json(json_integer_value(json_object_get(h, "time")))));
+							     time_json(w ? json_integer_value(json_object_get(h, "time")) : 0)));
 			if (w)
 				json_array_append_new(warnings, json_string(w));
 		}
@@ -443,7 +446,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 		json_object_set_new(o, "state_error", json_string(msg));
 		memset(&st, 0, sizeof(st));
 	}
-	json_object_set_new(o, "remotes", rc ? json_array() : remotes_json(y, &st, warnings));
+	json_object_set_new(o, "remotes", rc ? json_array() : remotes_json(y, &st, warnings, now, stale_after));
 	json_object_set_new(o, "stale_after_seconds", json_integer(stale_after / AW_NS_PER_SEC));
 	if (st.last_push && now - st.last_push > stale_after) {
 		char w[200];

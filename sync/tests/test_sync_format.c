@@ -528,6 +528,28 @@ static void test_unseal_bound(void **state)
 	aw_buf_free(&out);
 }
 
+/* A refused segment or manifest holds nothing the caller must free (callers free only
+ * what parsed; the sanitizer build's leak check fails otherwise). */
+static void test_refused_parse_owns_nothing(void **state)
+{
+	char seg[] = "AWSYNC-SEGMENT 1\nH {\"device_id\":\"d\",\"generation\":1,\"hostname\":\"h\",\"prev\":null,"
+		     "\"written_at\":1}\nB {\"bucket\":\"b\",\"meta\":{\"client\":\"c\",\"created\":1,\"data\":{},"
+		     "\"hostname\":\"h\",\"id\":\"b\",\"last_updated\":null,\"type\":\"t\"},\"reset\":false}\nX\n";
+	const char *man = "{\"buckets\":[{\"id\":\"b\",\"type\":\"t\"}],\"device_id\":\"d\",\"format\":\"awsync-manifest\","
+			  "\"generation\":0,\"head\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+			  "\"hostname\":\"h\",\"software\":\"s\",\"version\":1,\"written_at\":1}";
+	aws_segment sg;
+	aws_manifest m;
+
+	(void)state;
+	assert_int_equal(aws_segment_parse(&sg, seg, strlen(seg)), AW_EINVALID);
+	assert_null(sg.device_id);
+	assert_null(sg.blocks);
+	assert_int_equal(aws_manifest_parse(&m, man, strlen(man)), AW_EINVALID);
+	assert_null(m.device_id);
+	assert_null(m.buckets);
+}
+
 static void test_names(void **state)
 {
 	char n[64];
@@ -560,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_folder_paths),
 		cmocka_unit_test(test_folder_io),
 		cmocka_unit_test(test_unseal_bound),
+		cmocka_unit_test(test_refused_parse_owns_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

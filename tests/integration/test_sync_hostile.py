@@ -79,9 +79,10 @@ class Forge:
         self.git("reset", "-q", "--soft", commit)
         return commit
 
-    def clean(self):
-        """A commit on top of the attacker's history that restores a valid tree."""
-        good = self.git("rev-parse", "HEAD~1^{tree}")
+    def clean(self, good=None):
+        """A commit on top of the attacker's history that restores a valid tree (by
+        default the one before the last commit)."""
+        good = good or self.git("rev-parse", "HEAD~1^{tree}")
         return self.publish(good, "clean")
 
 
@@ -440,3 +441,23 @@ def test_large_export_is_cut_into_bounded_segments(node_factory, tmp_path):
     assert len(got) == 56
     assert sorted(e["data"]["title"][:64] for e in got) == sorted(
         hashlib.sha256(b"%d" % i).hexdigest() for i in range(56))
+
+
+def test_recovery_of_a_poisoned_head_writes_nothing_outside(pair, tmp_path):
+    """A folder whose branch an older version already moved to a crafted commit, with
+    the work tree update left pending: the recovery writes only the format's files."""
+    remote, a, b, forge = pair
+    good = forge.git("rev-parse", "HEAD^{tree}")
+    for label, tree in evil_trees(forge, b.device_id)[:3]:
+        forge.publish(tree, label)
+    subprocess.run(["git", "-C", a.folder, "fetch", "-q", remote, "main"], check=True)
+    subprocess.run(["git", "-C", a.folder, "update-ref", "refs/heads/main", "FETCH_HEAD"], check=True)
+    open(os.path.join(a.folder, ".git", "awsync-worktree-pending"), "w").close()
+    forge.clean(good)
+    res = a.sync("run", expect=None)
+    assert payload_files(str(tmp_path)) == [], res
+    assert not os.path.exists(os.path.join(a.folder, ".git", "awsync-worktree-pending"))
+    add_event(b, "after-recovery", 33)
+    b.sync("run")
+    a.sync("run")
+    assert strip_ids(a.events("aw-watcher-window_host-two")) == strip_ids(b.events("aw-watcher-window_host-two"))
