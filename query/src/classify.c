@@ -80,15 +80,15 @@ static void run_hold(qrun *R, qre *re)
 
 #define RE_OPTIONS (PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY)
 
-/* Compile with POSIX classes made ASCII-only (the rest of UCP stays: \w, \d, \b and
- * case folding are Unicode-aware in the reference too). A pattern that fails is compiled
- * once more as written, so the error message and offset refer to the user's text. */
+/* Compile with the classes rewritten to the reference's sets (re_classes.c). A pattern
+ * that fails is compiled once more as written, so the error message and offset refer to
+ * the user's text. */
 static pcre2_code *compile(const char *pat, size_t len, int *errcode, PCRE2_SIZE *erroff)
 {
 	aw_buf b = AW_BUF_INIT;
 	pcre2_code *code;
 
-	if (!q_regex_ascii_posix(pat, len, &b)) {
+	if (!q_regex_classes(pat, len, &b)) {
 		aw_buf_free(&b);
 		return pcre2_compile((PCRE2_SPTR)pat, len, RE_OPTIONS, errcode, erroff, NULL);
 	}

@@ -8,7 +8,7 @@
  *   builtins.c          the function table and argument conversion (reference §7.4/§7.5)
  *   transform.c         flood, filter_period_intersect, period_union, ... on qev arrays
  *   classify.c          PCRE2 regex cache, rules, categorize, tag
- *   posix_class.c       ASCII-only POSIX classes in regexes, like the reference's
+ *   re_classes.c        regex classes (POSIX, \w, \s, \b) as the reference defines them
  *   url.c               WHATWG URL parsing for split_url_events
  *
  * Values are immutable once built and shared by reference counting; the reference's
@@ -383,9 +383,9 @@ bool q_utf8_valid(const char *s, size_t n);
 bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global,
 		     aw_buf *out);
 void q_regex_release_all(qrun *R);
-/* Append pat to out with its POSIX classes ([[:alpha:]], ...) made ASCII-only like the
- * reference's (posix_class.c). True when something was rewritten. */
-bool q_regex_ascii_posix(const char *pat, size_t len, aw_buf *out);
+/* Append pat to out with its classes ([[:alpha:]], \w, \s, \b, ...) written as the sets
+ * the reference uses (re_classes.c). True when something was rewritten. */
+bool q_regex_classes(const char *pat, size_t len, aw_buf *out);
 void q_regex_run_init(qrun *R);
 
 typedef struct qrule {

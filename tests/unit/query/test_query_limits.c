@@ -1,8 +1,9 @@
 /* Inputs far bigger than the fuzzer's, built here: flat operator chains deeper than any
  * stack (`1 + 1 + ...` with 60,000 operands of every operator), 100,000-key dict
  * literals and 100,000 distinct variable names. They must give the right result (or a
- * clear 400), never crash; a quadratic cost shows up as a hang of this test. Also the
- * reference's ASCII-only POSIX classes in regexes (docs/query.md, Regexes). */
+ * clear 400), never crash; a quadratic cost shows up as a hang of this test. Also regex
+ * classes as the reference defines them: ASCII-only POSIX classes, Unicode \w, \s and \b
+ * (docs/query.md, Regexes). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,10 +188,12 @@ static void test_many_names(void **state)
 
 /* ---- regexes: POSIX classes are ASCII-only, everything else Unicode-aware ------------ */
 
+#define W "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"
+
 static void expect_rewrite(const char *pat, const char *want)
 {
 	aw_buf b = AW_BUF_INIT;
-	bool changed = q_regex_ascii_posix(pat, strlen(pat), &b);
+	bool changed = q_regex_classes(pat, strlen(pat), &b);
 
 	if (strcmp(b.data ? b.data : "", want))
 		fail_msg("%s\n got: %s\nwant: %s", pat, b.data ? b.data : "", want);
@@ -219,35 +222,50 @@ static void test_posix_rewrite(void **state)
 	expect_rewrite("(?#[[:alpha:]])a", "(?#[[:alpha:]])a");
 	expect_rewrite("[[:foo:]]", "[[:foo:]]");
 	expect_rewrite("[[:alpha:]", "[[:alpha:]");
-	expect_rewrite("\\w\\d\\b", "\\w\\d\\b");
+	expect_rewrite("\\d\\D\\p{L}\\\\w", "\\d\\D\\p{L}\\\\w");
+	/* Rust's Unicode \w, \s and \b */
+	expect_rewrite("\\w+\\S", "[" W "]+[^\\p{White_Space}]");
+	expect_rewrite("[\\w-]", "[" W "-]");
+	expect_rewrite("[^\\W\\d]", "(?:(?=[" W "])[^\\d])");
+	expect_rewrite("\\bx", "(?:(?<=[" W "])(?![" W "])|(?<![" W "])(?=[" W "]))x");
 	/* # comments under the x flag, which a group scopes */
 	expect_rewrite("(?x)#[[:alpha:]]\n[[:digit:]]", "(?x)#[[:alpha:]]\n[0-9]");
 	expect_rewrite("(?x:a)#[[:digit:]]", "(?x:a)#[0-9]");
 	expect_rewrite("(?x-x)#[[:digit:]]", "(?x-x)#[0-9]");
 }
 
-static void test_posix_classes_match_ascii(void **state)
+/* Words a, b, c, ... and which of them each pattern matches, as the reference's engine
+ * decides. */
+static void test_classes_match_reference(void **state)
 {
-	static const char *const words[] = {"abc", "ABC", "\xc3\xa9t\xc3\xa9" /* été */, "123",
-					    "\xd9\xa1\xd9\xa2" /* Arabic-Indic 12 */, "\xe2\x84\xaa" /* Kelvin sign */,
-					    "\xc5\xbf" /* long s */, "a_1"};
+	static const char *const words[] = {
+		"abc", "ABC", "\xc3\xa9t\xc3\xa9" /* été */, "123", "\xd9\xa1\xd9\xa2" /* Arabic-Indic 12 */,
+		"\xe2\x84\xaa" /* Kelvin sign */, "\xc5\xbf" /* long s */, "a_1",
+		"\xe0\xa4\x95\xe0\xa4\xbf" /* Devanagari ka + vowel sign i (a mark) */, "\xc2\xb2" /* superscript 2 */,
+		"a\xe2\x80\x8d" "b" /* zero width joiner */, "e\xcc\x81" /* e + combining acute */,
+		"a\xe1\xa0\x8e" "b" /* U+180E, not White_Space */};
 	static const struct {
 		const char *re;
-		const char *want; /* which words match, by index */
+		const char *want;
 	} cases[] = {
-		{"^[[:alpha:]]+$", "01"},
-		{"^[[:alnum:]_]+$", "0137"},
-		{"^[[:^alpha:]]+$", "3456"},
-		{"^[[:digit:]]+$", "3"},
-		{"^[[:word:]]+$", "0137"},
-		{"(?i)^[[:upper:]]+$", "0156"}, /* folding adds the Kelvin sign and long s */
-		{"(?i)^[[:^upper:]]+$", "34"},
-		{"^[[:upper:]]+$", "1"},
-		{"^\\d+$", "34"},
-		{"^\\w+$", "01234567"},
-		{"(?i)^\\x{c9}T\\x{c9}$", "2"},
+		{"^[[:alpha:]]+$", "ab"},
+		{"^[[:alnum:]_]+$", "abdh"},
+		{"^[[:^alpha:]]+$", "defgij"},
+		{"^[[:digit:]]+$", "d"},
+		{"^[[:word:]]+$", "abdh"},
+		{"(?i)^[[:upper:]]+$", "abfg"}, /* folding adds the Kelvin sign and long s */
+		{"(?i)^[[:^upper:]]+$", "deij"},
+		{"^[[:upper:]]+$", "b"},
+		{"^\\d+$", "de"},
+		{"^\\w+$", "abcdefghikl"},
+		{"^[\\w]+$", "abcdefghikl"},
+		{"^\\W+$", "j"},
+		{"^[^\\W\\d]+$", "abcfgikl"},
+		{"^a\\Sb$", "km"},
+		{"e\\B", "l"},
 		{"\\bt", ""},
-		{"(?i)^abc$", "01"},
+		{"(?i)^\\x{c9}T\\x{c9}$", "c"},
+		{"(?i)^abc$", "ab"},
 	};
 	qt_db *d = qt_db_open();
 	aw_buf b = AW_BUF_INIT;
@@ -256,7 +274,7 @@ static void test_posix_classes_match_ascii(void **state)
 	qt_bucket(d, "b", "h");
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		char data[64], ts[32];
-		snprintf(data, sizeof(data), "{\"t\":\"%s\",\"i\":\"%zu\"}", words[i], i);
+		snprintf(data, sizeof(data), "{\"t\":\"%s\",\"i\":\"%c\"}", words[i], (char)('a' + i));
 		snprintf(ts, sizeof(ts), "2020-01-01T00:00:%02zuZ", i);
 		qt_insert(d, "b", ts, 1, data);
 	}
@@ -294,7 +312,7 @@ int main(void)
 		cmocka_unit_test(test_big_dict),
 		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_posix_rewrite),
-		cmocka_unit_test(test_posix_classes_match_ascii),
+		cmocka_unit_test(test_classes_match_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,18 +1,24 @@
 /*
- * ASCII-only POSIX classes for PCRE2 patterns.
+ * Regex classes as the reference defines them, for PCRE2 patterns.
  *
- * The reference's regex engine (Rust's `regex` syntax) is Unicode-aware for `\w`, `\d`,
- * `\s`, `\b` and case-insensitivity, but its POSIX classes (`[[:alpha:]]`, ...) are
- * ASCII-only. PCRE2 compiled with PCRE2_UCP makes them Unicode too, and this PCRE2 has
- * no option to keep just them ASCII, so a pattern's POSIX classes are rewritten into
- * the explicit ASCII ranges the reference uses (docs/query.md, Regexes):
+ * The reference's regex engine (Rust's `regex` syntax) is Unicode-aware for `\w`, `\s`,
+ * `\d`, `\b` and case-insensitivity, but its POSIX classes (`[[:alpha:]]`, ...) are
+ * ASCII-only. PCRE2 with PCRE2_UCP makes POSIX classes Unicode too (this PCRE2 has no
+ * option to keep just them ASCII), and its `\w` and `\s` are close to, not equal to,
+ * Rust's (no combining marks or Join_Control in `\w`; U+180E in `\s`). So before PCRE2
+ * compiles a pattern, these are rewritten into the sets the reference uses
+ * (docs/query.md, Regexes):
  *
- *   [x[:alpha:]]    -> [xA-Za-z]
- *   [x[:^alpha:]]   -> (?:[x]|[^A-Za-z])         union with the complement
+ *   [[:alpha:]]     -> [A-Za-z]                   (the 14 POSIX names: ASCII ranges)
+ *   \w  \W          -> [W]  [^W]  with W = Alphabetic, M, Nd, Pc, Join_Control
+ *   \s  \S          -> [\p{White_Space}]  [^\p{White_Space}]
+ *   \b  \B          -> look-arounds on W (a boundary is a change of "is W")
+ *   [x[:^alpha:]]   -> (?:[x]|[^A-Za-z])         union with a complement
  *   [^x[:^alpha:]]  -> (?:(?=[A-Za-z])[^x])      complement of that union
  *
- * Writing a negated class as `[^...]` (instead of complement ranges) keeps case folding
- * exact: under (?i) both engines fold the ASCII set first and then negate it.
+ * Writing a negated set as `[^...]` (instead of complement ranges) keeps case folding
+ * exact: under (?i) both engines fold the set first and then negate it. `\d` is already
+ * the same (Nd) and is left alone.
  *
  * The scanner knows just enough PCRE2 syntax not to mistake other text for a class:
  * escapes, \Q...\E, (?#...) comments, and # comments under the x flag. Anything it does
@@ -46,6 +52,10 @@ static const pclass classes[] = {
 	{"xdigit", "0-9A-Fa-f"},
 };
 
+/* Rust's Unicode \w (UTS #18 word characters) and \s */
+static const pclass word = {"w", "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"};
+static const pclass space = {"s", "\\p{White_Space}"};
+
 typedef struct scan {
 	const char *p;
 	size_t len, i;
@@ -72,6 +82,20 @@ static const pclass *posix_at(const scan *s, size_t i, bool *neg, size_t *end)
 			return &classes[c];
 		}
 	return NULL;
+}
+
+/* A class item with a set of its own at p[i] inside brackets: `[:name:]`, `[:^name:]`,
+ * \w, \W, \s or \S. */
+static const pclass *item_at(const scan *s, size_t i, bool *neg, size_t *end)
+{
+	char c = i + 1 < s->len && s->p[i] == '\\' ? s->p[i + 1] : 0;
+
+	if (c == 'w' || c == 'W' || c == 's' || c == 'S') {
+		*neg = c == 'W' || c == 'S';
+		*end = i + 2;
+		return c == 'w' || c == 'W' ? &word : &space;
+	}
+	return posix_at(s, i, neg, end);
 }
 
 /* Length of \Q...\E (or to the end) at p[i]. */
@@ -108,7 +132,7 @@ static bool copy_class(scan *s)
 			break;
 		}
 		first = false;
-		if ((pc = posix_at(s, j, &neg, &end))) {
+		if ((pc = item_at(s, j, &neg, &end))) {
 			posix = true;
 			if (!neg)
 				aw_buf_puts(&rest, pc->set);
@@ -186,7 +210,26 @@ static bool group_x(const scan *s, size_t i, bool x, bool *is_setting)
 	return x;
 }
 
-bool q_regex_ascii_posix(const char *pat, size_t len, aw_buf *out)
+/* \w \W \s \S \b \B outside brackets (at p[i] == '\\'): written out, true. */
+static bool escape_out(scan *s, char c)
+{
+	const char *w = word.set;
+
+	switch (c) {
+	case 'w': aw_buf_printf(s->out, "[%s]", w); break;
+	case 'W': aw_buf_printf(s->out, "[^%s]", w); break;
+	case 's': aw_buf_printf(s->out, "[%s]", space.set); break;
+	case 'S': aw_buf_printf(s->out, "[^%s]", space.set); break;
+	case 'b': aw_buf_printf(s->out, "(?:(?<=[%s])(?![%s])|(?<![%s])(?=[%s]))", w, w, w, w); break;
+	case 'B': aw_buf_printf(s->out, "(?:(?<=[%s])(?=[%s])|(?<![%s])(?![%s]))", w, w, w, w); break;
+	default: return false;
+	}
+	s->i += 2;
+	s->changed = true;
+	return true;
+}
+
+bool q_regex_classes(const char *pat, size_t len, aw_buf *out)
 {
 	scan s = {pat, len, 0, out, false};
 	aw_buf xs = AW_BUF_INIT; /* the x flag outside each open group */
@@ -196,6 +239,8 @@ bool q_regex_ascii_posix(const char *pat, size_t len, aw_buf *out)
 		char c = pat[s.i];
 		size_t n = 1;
 		if (c == '[' && copy_class(&s))
+			continue;
+		if (c == '\\' && s.i + 1 < len && escape_out(&s, pat[s.i + 1]))
 			continue;
 		if (c == '\\' && s.i + 1 < len) {
 			n = pat[s.i + 1] == 'Q' ? quoted_len(&s, s.i) : 2;
