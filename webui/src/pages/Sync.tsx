@@ -8,7 +8,9 @@ import * as I from '../components/icons';
 // GET /api/0/sync/status (docs/sync.md): {configured, problem, folder, key_file, device_id,
 // hostname, remotes, push: {last, generation, count, error}, pull: {last, error},
 // devices: [{device_id, hostname, in_folder, forgotten, events_applied, last_import,
-// last_check, state, error, ...}]}. A node without sync answers 404: "not configured".
+// last_check, last_published, stale, state, error, ...}], warnings: [text]}: warnings name a
+// remote that went back in history and devices that have not published for
+// stale_after_seconds. A node without sync answers 404: "not configured".
 interface DevStatus {
   device_id: string;
   hostname?: string | null;
@@ -18,6 +20,8 @@ interface DevStatus {
   segments_applied?: number;
   last_import?: string | null;
   last_check?: string | null;
+  last_published?: string | null;
+  stale?: boolean;
   state?: string;
   error?: string | null;
 }
@@ -68,6 +72,7 @@ export function SyncPage() {
   const errors: string[] = status
     ? [status.push?.error && `push: ${status.push.error}`, status.pull?.error && `pull: ${status.pull.error}`, status.state_error].filter(Boolean)
     : [];
+  const warnings: string[] = Array.isArray(status?.warnings) ? status.warnings : [];
 
   return (
     <div class="page" data-testid="sync-page">
@@ -116,17 +121,24 @@ export function SyncPage() {
           {errors.map((e) => <div class="mono">{e}</div>)}
         </div>
       )}
+      {warnings.length > 0 && (
+        <div class="alert alert-error" data-testid="sync-warnings">
+          <strong>Sync warnings</strong>
+          {warnings.map((w) => <div>{w}</div>)}
+        </div>
+      )}
       {configured && (
         <Card title="Other devices in the sync folder" testId="sync-devices">
           {!list.length ? (
             <Empty>No other devices have published data yet.</Empty>
           ) : (
             <table class="table">
-              <thead><tr><th>Device</th><th>Last import</th><th>Last check</th><th class="num">Events applied</th><th>Status</th></tr></thead>
+              <thead><tr><th>Device</th><th>Last published</th><th>Last import</th><th>Last check</th><th class="num">Events applied</th><th>Status</th></tr></thead>
               <tbody>
                 {list.map((d) => (
                   <tr>
                     <td><strong>{d.hostname || '(not imported yet)'}</strong><div class="muted small mono">{d.device_id}</div></td>
+                    <td title={fmtDateTime(d.last_published)}>{fmtAgo(d.last_published)}</td>
                     <td title={fmtDateTime(d.last_import)}>{fmtAgo(d.last_import)}</td>
                     <td title={fmtDateTime(d.last_check)}>{fmtAgo(d.last_check)}</td>
                     <td class="num">{d.events_applied?.toLocaleString() ?? '—'}</td>
@@ -134,6 +146,7 @@ export function SyncPage() {
                       {d.error ? <Badge kind="error" title={d.error}>{d.error.length > 60 ? d.error.slice(0, 60) + '…' : d.error}</Badge>
                         : d.forgotten ? <Badge>forgotten</Badge>
                         : d.in_folder === false ? <Badge kind="remote">gone from folder</Badge>
+                        : d.stale ? <Badge kind="error" title={`nothing published since ${fmtDateTime(d.last_published)}`}>stale</Badge>
                         : <Badge kind="local">{d.state || 'ok'}</Badge>}
                     </td>
                   </tr>
