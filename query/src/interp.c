@@ -385,6 +385,22 @@ static bool str_append(chain *c, const char *s, size_t n)
 	return true;
 }
 
+static int too_long(qrun *R, const qnode *op, int k)
+{
+	if (k == QV_STR)
+		return qerr(R, op, 400, "ResourceLimit", "string longer than %u MiB",
+			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
+	return qerr(R, op, 400, "ResourceLimit", "list too long");
+}
+
+/* Append a string or list value to the active buffer. */
+static bool buf_append(chain *c, qv v)
+{
+	if (c->mode == 'S')
+		return str_append(c, QSTR(v)->s, QSTR(v)->len);
+	return qlb_append(&c->lb, QLIST(v));
+}
+
 /* `acc + b` for two strings or two lists through the buffer; 1 = not such a pair. */
 static int chain_append(qrun *R, chain *c, const qnode *op, qv b)
 {
@@ -392,24 +408,19 @@ static int chain_append(qrun *R, chain *c, const qnode *op, qv b)
 
 	if (op->op != OP_ADD || k != b.k || (k != QV_STR && k != QV_LIST))
 		return 1;
-	if (!c->mode && k == QV_STR) {
-		c->mode = 'S';
-		if (!str_append(c, QSTR(c->acc)->s, QSTR(c->acc)->len))
-			return qerr(R, op, 400, "ResourceLimit", "string longer than %u MiB",
-				    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
-		qv_unref(c->acc);
-	} else if (!c->mode) {
-		c->mode = 'L';
-		qlb_init(&c->lb);
-		qlb_append(&c->lb, QLIST(c->acc));
-		qv_unref(c->acc);
+	if (!c->mode) {
+		bool ok;
+		c->mode = k == QV_STR ? 'S' : 'L';
+		if (c->mode == 'L')
+			qlb_init(&c->lb);
+		ok = buf_append(c, c->acc);
+		qv_unref(c->acc); /* on failure the partial buffer is freed by chain_free */
+		c->acc = qv_none();
+		if (!ok)
+			return too_long(R, op, k);
 	}
-	c->acc = qv_none();
-	if (k == QV_STR && !str_append(c, QSTR(b)->s, QSTR(b)->len))
-		return qerr(R, op, 400, "ResourceLimit", "string longer than %u MiB",
-			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
-	if (k == QV_LIST && !qlb_append(&c->lb, QLIST(b)))
-		return qerr(R, op, 400, "ResourceLimit", "list too long");
+	if (!buf_append(c, b))
+		return too_long(R, op, k);
 	return 0;
 }
 

@@ -108,7 +108,18 @@ static size_t quoted_len(const scan *s, size_t i)
 	return (k < s->len ? k + 2 : s->len) - i;
 }
 
-/* The class starting at p[i] ('['). Copies it, rewritten when it has POSIX items.
+/* Length of the escape at p[i] ('\\', not the last byte): \Q...\E, \cX (X may be '['),
+ * or a backslash and one byte (the rest of \x{..}, \p{..} holds no brackets). */
+static size_t escape_len(const scan *s, size_t i)
+{
+	if (s->p[i + 1] == 'Q')
+		return quoted_len(s, i);
+	if (s->p[i + 1] == 'c' && i + 2 < s->len)
+		return 3;
+	return 2;
+}
+
+/* The class starting at p[i] ('['). Copies it, rewritten when it has items of item_at.
  * Returns false (nothing written) when it does not end: PCRE2 reports that.
  *
  * Each part of the rewritten union matches exactly one character, so the order of the
@@ -117,7 +128,7 @@ static bool copy_class(scan *s)
 {
 	aw_buf rest = AW_BUF_INIT, negs = AW_BUF_INIT;
 	size_t j = s->i + 1;
-	bool outer_neg = false, first = true, posix = false, ok = false;
+	bool outer_neg = false, first = true, items = false, ok = false;
 
 	if (j < s->len && s->p[j] == '^') {
 		outer_neg = true;
@@ -133,7 +144,7 @@ static bool copy_class(scan *s)
 		}
 		first = false;
 		if ((pc = item_at(s, j, &neg, &end))) {
-			posix = true;
+			items = true;
 			if (!neg)
 				aw_buf_puts(&rest, pc->set);
 			else if (outer_neg)
@@ -144,13 +155,13 @@ static bool copy_class(scan *s)
 			continue;
 		}
 		if (s->p[j] == '\\' && j + 1 < s->len)
-			n = s->p[j + 1] == 'Q' ? quoted_len(s, j) : 2;
+			n = escape_len(s, j);
 		if (!rest.len && s->p[j] == '^')
-			aw_buf_putc(&rest, '\\'); /* a POSIX item came first: keep '^' literal */
+			aw_buf_putc(&rest, '\\'); /* an item_at item came first: keep '^' literal */
 		aw_buf_append(&rest, s->p + j, n);
 		j += n;
 	}
-	if (ok && !posix) {
+	if (ok && !items) {
 		aw_buf_append(s->out, s->p + s->i, j + 1 - s->i);
 	} else if (ok && !negs.len) {
 		aw_buf_puts(s->out, outer_neg ? "[^" : "[");
@@ -178,7 +189,7 @@ static bool copy_class(scan *s)
 	aw_buf_free(&negs);
 	if (!ok)
 		return false;
-	s->changed |= posix;
+	s->changed |= items;
 	s->i = j + 1;
 	return true;
 }
@@ -243,7 +254,7 @@ bool q_regex_classes(const char *pat, size_t len, aw_buf *out)
 		if (c == '\\' && s.i + 1 < len && escape_out(&s, pat[s.i + 1]))
 			continue;
 		if (c == '\\' && s.i + 1 < len) {
-			n = pat[s.i + 1] == 'Q' ? quoted_len(&s, s.i) : 2;
+			n = escape_len(&s, s.i);
 		} else if (c == '(' && s.i + 2 < len && pat[s.i + 1] == '?' && pat[s.i + 2] == '#') {
 			while (s.i + n < len && pat[s.i + n] != ')')
 				n++;

@@ -120,6 +120,12 @@ static void test_flat_chain_errors(void **state)
 		aw_buf_puts(&b, "a = a + a;");
 	aw_buf_puts(&b, "RETURN = a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a;");
 	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	aw_buf_reset(&b);
+	aw_buf_puts(&b, "a = [1];");
+	for (int i = 0; i < 21; i++)
+		aw_buf_puts(&b, "a = a + a;");
+	aw_buf_puts(&b, "RETURN = a + a + a + a + a + a + a + a + a;");
+	qt_expect_error(NULL, b.data, "ResourceLimit(\"list too long\")", 400);
 	aw_buf_free(&b);
 }
 
@@ -221,6 +227,7 @@ static void test_posix_rewrite(void **state)
 	expect_rewrite("[\\Q[:alpha:]\\E]", "[\\Q[:alpha:]\\E]");
 	expect_rewrite("(?#[[:alpha:]])a", "(?#[[:alpha:]])a");
 	expect_rewrite("[[:foo:]]", "[[:foo:]]");
+	expect_rewrite("\\c[[:alpha:]]", "\\c[[:alpha:]]"); /* \c[ is ESC, then "[:alpha:]]" */
 	expect_rewrite("[[:alpha:]", "[[:alpha:]");
 	expect_rewrite("\\d\\D\\p{L}\\\\w", "\\d\\D\\p{L}\\\\w");
 	/* Rust's Unicode \w, \s and \b */
