@@ -225,7 +225,12 @@ static bool group_x(const scan *s, size_t i, bool x, bool *is_setting)
 static bool escape_out(scan *s, char c)
 {
 	const char *w = word.set;
+	char q = s->i + 2 < s->len ? s->p[s->i + 2] : 0;
 
+	/* a quantified \b stays as written, so PCRE2 rejects it as it always has ("does not
+	 * follow a repeatable item"), where a rewritten group would be accepted */
+	if ((c == 'b' || c == 'B') && (q == '*' || q == '+' || q == '?' || q == '{'))
+		return false;
 	switch (c) {
 	case 'w': aw_buf_printf(s->out, "[%s]", w); break;
 	case 'W': aw_buf_printf(s->out, "[^%s]", w); break;

@@ -227,6 +227,7 @@ static void test_posix_rewrite(void **state)
 	expect_rewrite("[\\Q[:alpha:]\\E]", "[\\Q[:alpha:]\\E]");
 	expect_rewrite("(?#[[:alpha:]])a", "(?#[[:alpha:]])a");
 	expect_rewrite("[[:foo:]]", "[[:foo:]]");
+	expect_rewrite("\\b+", "\\b+");
 	expect_rewrite("\\c[[:alpha:]]", "\\c[[:alpha:]]"); /* \c[ is ESC, then "[:alpha:]]" */
 	expect_rewrite("[[:alpha:]", "[[:alpha:]");
 	expect_rewrite("\\d\\D\\p{L}\\\\w", "\\d\\D\\p{L}\\\\w");
