@@ -6,6 +6,11 @@
  * The input is the program text. A run must never crash, leak, hang or trip a sanitizer;
  * errors are fine. Any crash found becomes a regression case in
  * tests/unit/query/test_query_lang.c (test_fuzz_regressions).
+ *
+ * Inputs are at most 8192 bytes (-max_len): the corpus seeds flat operator chains, wide
+ * dict literals, many names and regex classes at that size; the same shapes far bigger
+ * (60,000-operand chains, 100,000 keys or names) are built by
+ * tests/unit/query/test_query_limits.c.
  */
 #include <stdint.h>
 #include <stdio.h>
