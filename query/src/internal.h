@@ -31,6 +31,7 @@
 /* ---- limits ------------------------------------------------------------------- */
 
 #define Q_MAX_NEST 200              /* syntactic nesting depth (parens, lists, calls, ifs) */
+#define Q_MAX_TOKENS 1000000        /* tokens of a program (bounds parser memory, ~150 MB) */
 #define Q_MAX_VALUE_DEPTH 256       /* nesting depth of list/dict values */
 #define Q_MAX_LIVE_BYTES (256u << 20) /* live value memory of one run */
 #define Q_MAX_OUTPUT_BYTES (256u << 20)

@@ -45,6 +45,7 @@ typedef struct lexer {
 	int line, col;
 	tok *toks;
 	size_t n, cap;
+	bool too_long;      /* more than Q_MAX_TOKENS tokens: lexing stopped */
 	/* where lexing stopped early (unrecognised character / unterminated string) */
 	bool stopped;
 	int stop_line, stop_col;
@@ -134,7 +135,8 @@ static void lex(lexer *L)
 		unsigned char c;
 		tok *k;
 
-		if (p >= L->len) {
+		if (p >= L->len || L->n >= Q_MAX_TOKENS) {
+			L->too_long = p < L->len;
 			push_tok(L, T_EOF);
 			return;
 		}
@@ -918,6 +920,31 @@ fail:
 
 static void prog_add_release(qprog *P, parser *p);
 
+static void lexer_free(lexer *L)
+{
+	for (size_t i = 0; i < L->n; i++)
+		free(L->toks[i].s);
+	free(L->toks);
+}
+
+/* Tokens and syntax tree take up to ~150 bytes per token (64 per token, about as much
+ * for its node, growth slack): bounding the tokens bounds what a request body can make
+ * the parser allocate. */
+static qprog *too_long(lexer *L, qprog *P, aw_query_error *err)
+{
+	tok *k = &L->toks[L->n - 1];
+
+	snprintf(err->message, sizeof(err->message),
+		 "ParsingError(\"the query has more than %d tokens\") at line %d, column %d", Q_MAX_TOKENS,
+		 k->line, k->col);
+	err->status = 400;
+	err->line = k->line;
+	err->column = k->col;
+	lexer_free(L);
+	q_prog_free(P);
+	return NULL;
+}
+
 qprog *q_parse(const char *src, size_t len, aw_query_error *err)
 {
 	lexer L;
@@ -931,6 +958,8 @@ qprog *q_parse(const char *src, size_t len, aw_query_error *err)
 	L.len = len;
 	L.line = L.col = 1;
 	lex(&L);
+	if (L.too_long)
+		return too_long(&L, P, err);
 
 	memset(&p, 0, sizeof(p));
 	p.L = &L;
@@ -948,9 +977,7 @@ qprog *q_parse(const char *src, size_t len, aw_query_error *err)
 		P->root = NULL;
 	}
 	prog_add_release(P, &p);
-	for (size_t i = 0; i < L.n; i++)
-		free(L.toks[i].s);
-	free(L.toks);
+	lexer_free(&L);
 	if (!P->root) {
 		q_prog_free(P);
 		return NULL;

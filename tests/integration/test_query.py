@@ -408,6 +408,10 @@ def test_query_flat_chains_and_huge_literals(node):
     r = query(client, ["v%d = %d;" % (i, i) for i in range(100000)] + ["RETURN = v0 + v99999;"], tp)
     assert r.status == 200 and r.json() == [99999.0], r
 
+    # past the token limit (bounding the parser's memory): a 400 with a message
+    msg = assert_app_error(query(client, ["RETURN = 1" + " + 1" * 500000 + ";"], tp), 400)
+    assert msg.startswith('ParsingError("the query has more than 1000000 tokens")'), msg
+
     assert node.running
     r = query(client, ["return 1;"], tp)
     assert r.status == 200 and r.body == b"[1.0]"

@@ -104,6 +104,10 @@ static void test_flat_chain_errors(void **state)
 	assert_int_equal(e.column, 1);
 	aw_buf_free(&b);
 
+	/* a program of more tokens than the parser takes (bounding its memory) */
+	prog = chain("1", "+", "1", Q_MAX_TOKENS / 2 + 1);
+	qt_expect_error(NULL, prog, "ParsingError(\"the query has more than 1000000 tokens\")", 400);
+	free(prog);
 	/* == of a bool and a number, division by zero, an undefined variable at the far end */
 	prog = chain("1", "==", "1", CHAIN);
 	qt_expect_error(NULL, prog, "InvalidType(\"Cannot compare values of different types Bool(true) and Number(1)\")", 400);
