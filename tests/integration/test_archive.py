@@ -387,3 +387,188 @@ def test_sync_forgets_deletion_records_it_published(node_factory):
     push()  # publishes the deletion
     push()  # the next round forgets it
     assert tombstones(node) == 0
+
+
+# ---- nothing archived stays readable beside the node; restores are whole or say what is not --------
+
+
+def db_files(node):
+    return sorted(glob.glob(os.path.join(node.data_dir, "awnode*.db*")))
+
+
+def found_in_db_files(node, needles):
+    """(file, needle) for every needle whose bytes are in awnode*.db, -wal or -shm."""
+    hits = []
+    for p in db_files(node):
+        with open(p, "rb") as f:
+            blob = f.read()
+        hits += [(os.path.basename(p), n) for n in needles if n.encode() in blob]
+    return hits
+
+
+def test_archiving_through_the_node_leaves_no_text_in_wal_or_database(node_factory):
+    """POST /api/0/archive while readers are busy: the archived titles are in none of
+    the database files (the WAL included) while the node still runs, nor after it
+    stopped; the recent ones are."""
+    import threading
+
+    node = node_factory()
+    c = node.client()
+    old = ["Board minutes %03d - plant closure in Lyon" % i for i in range(200)]
+    recent = ["Recent note %02d that stays live" % i for i in range(5)]
+    c.post("/api/0/buckets/aw-watcher-window_arch", json={"type": "currentwindow", "client": "t", "hostname": "arch"})
+    r = c.post("/api/0/buckets/aw-watcher-window_arch/events", json=[
+        {"timestamp": "2024-03-01T%02d:%02d:00Z" % (i // 60, i % 60), "duration": 30, "data": {"app": "x", "title": t}}
+        for i, t in enumerate(old)] + [
+        {"timestamp": "2030-01-01T00:%02d:00Z" % i, "duration": 30, "data": {"app": "x", "title": t}}
+        for i, t in enumerate(recent)])
+    assert r.status == 200, r
+    # the scan finds what is stored
+    assert {n for _, n in found_in_db_files(node, old + recent)} == set(old + recent)
+    init(node)
+    stop = threading.Event()
+
+    def read_all_the_time():
+        rc = node.client()
+        while not stop.is_set():
+            rc.get("/api/0/buckets/aw-watcher-window_arch/events?limit=50")
+
+    readers = [threading.Thread(target=read_all_the_time) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        r = c.post("/api/0/archive", json={"before": "2025-01-01T00:00:00Z"})
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert r.status == 200 and r.json()["error"] is None and r.json()["deleted"] == len(old), r
+    assert found_in_db_files(node, old) == []
+    assert {n for _, n in found_in_db_files(node, recent)} == set(recent)
+    # the CLI handing the run to the node: same guarantee
+    r = c.post("/api/0/buckets/aw-watcher-window_arch/events", json=[
+        {"timestamp": "2024-06-01T00:%02d:00Z" % i, "duration": 1, "data": {"title": "second batch %d of old text" % i}}
+        for i in range(20)])
+    assert r.status == 200
+    out = ok(cli(node, "--before", "2025-01-01"))
+    assert "archived 20 events" in out, out
+    assert found_in_db_files(node, old + ["second batch %d of old text" % i for i in range(20)]) == []
+    node.stop()
+    assert found_in_db_files(node, old) == []
+
+
+def two_segments(node_factory, tmp_path_factory):
+    node = node_factory()
+    import_file(node, dataset(tmp_path_factory, 30))
+    node.stop()
+    init(node)
+    ok(cli(node, "--before", "2025-01-20", port=False))
+    ok(cli(node, "--before", "2025-02-01", port=False))
+    segs = sorted(glob.glob(os.path.join(archive_dir(node), "seg-*.awa")))
+    assert [os.path.basename(s) for s in segs] == ["seg-000000000001.awa", "seg-000000000002.awa"]
+    lst = json.loads(ok(cli(node, "list", "--json", port=False)))
+    return node, segs, [s["events"] for s in lst["segments"]]
+
+
+def live_count(node):
+    node.start()
+    n = sum(events_of(node.client(timeout=60)).values())
+    node.stop()
+    return n
+
+
+def test_restore_refuses_a_missing_segment_unless_told(node_factory, tmp_path_factory):
+    """The index lists two segments and one is gone: restore fails (one line, nothing
+    restored); --allow-missing restores the other one and names the missing one."""
+    node, segs, counts = two_segments(node_factory, tmp_path_factory)
+    env = {"AWNODE_ARCHIVE_PASSPHRASE": PASS}
+    live = live_count(node)
+    os.unlink(segs[1])
+    fails(cli(node, "restore", env=env, port=False), 1, "seg-000000000002.awa", "missing", "--allow-missing",
+          "nothing was restored")
+    assert live_count(node) == live
+    out = ok(cli(node, "restore", "--allow-missing", env=env, port=False))
+    assert "NOT restored" in out and "seg-000000000002.awa: listed in the archive index but missing" in out, out
+    assert "seg-000000000001.awa" not in out.split("NOT restored")[1], out
+    assert live_count(node) == live + counts[0]
+    # the same, machine-readable, and through a running node
+    node.start()
+    rep = json.loads(ok(cli(node, "restore", "--allow-missing", "--json", env=env)))
+    assert rep["events"] == counts[0] and len(rep["skipped"]) == 1 and "seg-000000000002.awa" in rep["skipped"][0]
+    assert sum(events_of(node.client(timeout=60)).values()) == live + counts[0]
+    fails(cli(node, "restore", env=env), 1, "missing", "nothing was restored")
+    fails(cli(node, "list", "--allow-missing"), 2, "--allow-missing applies to 'restore'")
+
+
+def test_restore_with_a_damaged_segment(node_factory, tmp_path_factory):
+    """One flipped byte: restore refuses everything; --allow-missing restores the
+    intact segment and names the damaged one with the reason."""
+    node, segs, counts = two_segments(node_factory, tmp_path_factory)
+    env = {"AWNODE_ARCHIVE_PASSPHRASE": PASS}
+    live = live_count(node)
+    b = bytearray(open(segs[0], "rb").read())
+    b[len(b) // 2] ^= 1
+    open(segs[0], "wb").write(bytes(b))
+    fails(cli(node, "restore", env=env, port=False), 1, "seg-000000000001.awa", "nothing was restored")
+    assert live_count(node) == live
+    out = ok(cli(node, "restore", "--allow-missing", env=env, port=False))
+    assert "seg-000000000001.awa: authentication failed" in out, out
+    assert live_count(node) == live + counts[1]
+
+
+def test_init_demands_an_eight_character_passphrase(node_factory):
+    node = node_factory()
+    node.stop()
+    for short in ("x", "1234567"):
+        fails(cli(node, "init", *KDF, env={"AWNODE_ARCHIVE_PASSPHRASE": short}, port=False), 1, "too short",
+              "at least 8 characters")
+        assert not os.path.exists(os.path.join(archive_dir(node), "archive.json"))
+    ok(cli(node, "init", *KDF, env={"AWNODE_ARCHIVE_PASSPHRASE": "12345678"}, port=False))
+    assert os.path.exists(os.path.join(archive_dir(node), "archive.json"))
+
+
+SEG_LIMIT = 256 * 1024
+
+
+def plaintext_bounds(events):
+    """Lower and upper bounds of the bytes the segments' P lines take (docs/archive.md,
+    file format: "P id start duration data" per event, the data as compact JSON)."""
+    data = sum(len(json.dumps(json.loads(k[3]), separators=(",", ":"), ensure_ascii=False).encode()) * n
+               for k, n in events.items())
+    n = sum(events.values())
+    return data + 26 * n, 2 * data + 64 * n
+
+
+def test_a_large_run_is_cut_into_segments(node_factory, tmp_path_factory):
+    """With the cut size lowered (testing mode only), one run writes several segments,
+    each within the limit, all indexed; a restore brings back exactly the original.
+    Through the CLI on the database and through the node."""
+    env = {"AWNODE_TEST_ARCHIVE_SEGMENT_BYTES": str(SEG_LIMIT)}
+    node = node_factory(env=env)
+    import_file(node, dataset(tmp_path_factory, 30))
+    original = events_of(node.client(timeout=60))
+    r = node.client().post("/api/0/buckets/aw-watcher-window_arch/events", json=[
+        {"timestamp": "2025-01-05T00:00:00Z", "duration": 1, "data": {"title": "y" * (SEG_LIMIT + 1000)}}])
+    assert r.status == 200, r
+    big = events_of(node.client(timeout=60))
+    init(node)
+    rep = node.client(timeout=120).post("/api/0/archive", json={"before": "2025-01-10T00:00:00Z"}).json()
+    assert rep["error"] is None and rep["segments"] == len(rep["files"]) > 1, rep
+    first = rep["segments"]
+    node.stop()
+    out = ok(cli(node, "--before", "2030-01-01", port=False))
+    assert "segments seg-" in out, out
+    segs = sorted(glob.glob(os.path.join(archive_dir(node), "seg-*.awa")))
+    lst = json.loads(ok(cli(node, "list", "--json", port=False)))
+    assert [s["file"] for s in lst["segments"]] == [os.path.basename(s) for s in segs] and lst["unindexed_files"] == []
+    assert all(s["present"] for s in lst["segments"])
+    # cut at the limit's granularity: at least as many segments as the plaintext needs
+    # if none holds more than the limit, and not many more
+    low, high = plaintext_bounds(big)
+    assert -(-low // SEG_LIMIT) <= len(segs) <= -(-high // SEG_LIMIT) + 3, (len(segs), low, high, first)
+    # the one event larger than the limit went alone into its segment
+    assert sum(1 for s in lst["segments"] if s["events"] == 1) >= 1
+    assert sum(s["events"] for s in lst["segments"]) == sum(big.values())
+    ok(cli(node, "restore", env={"AWNODE_ARCHIVE_PASSPHRASE": PASS}, port=False))
+    node.start()
+    assert events_of(node.client(timeout=60)) == big and sum((big - original).values()) == 1
