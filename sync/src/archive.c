@@ -31,16 +31,6 @@
 #define ARCH_VERSION 1
 #define ARCH_SEGMENT_BYTES_ENV "AWNODE_TEST_ARCHIVE_SEGMENT_BYTES"
 
-/* The plaintext one segment may hold. sync/src/internal.h defines it for every writer
- * of the sync folder (the sealed file then stays below AWS_MAX_FILE, which readers
- * enforce); the fallback keeps this file building against an older header. */
-#ifndef AWS_MAX_WRITE_PLAIN
-#define AWS_MAX_WRITE_PLAIN (48u * 1024u * 1024u)
-#endif
-#ifndef AWS_MAX_FILE
-#define AWS_MAX_FILE (64u * 1024u * 1024u)
-#endif
-
 /* Everything secret the archive holds, in one block: one sodium_mlock keeps it out of
  * swap (best effort), one sodium_munlock wipes it when the archive is closed, and the
  * scratch fields are wiped after every use. */
