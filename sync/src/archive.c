@@ -423,6 +423,8 @@ static int segment_seal(aw_buf *out, const aw_archive *a, const char *name, cons
 	}
 }
 
+#define ARCH_MAX_OLD_PLAIN (1024u * 1024u * 1024u)
+
 /* Open a segment with its file key in a->sec.fkey: the one the writing run still
  * holds (key_known), or else unsealed here with the secret key and wiped after use. */
 static int segment_open(aw_buf *plain, aw_archive *a, const char *name, bool key_known, const unsigned char *file,
@@ -438,7 +440,11 @@ static int segment_open(aw_buf *plain, aw_archive *a, const char *name, bool key
 				    "%s: its file key does not open with this archive's key (the file was edited or "
 				    "belongs to another archive)",
 				    name);
-	rc = aws_unseal(plain, a->sec.fkey, a->dev, name, file + ARCH_HEADER, len - ARCH_HEADER);
+	/* Segments written before runs were cut to AWS_MAX_WRITE_PLAIN may hold up to the
+	 * 1 GiB the first version allowed; they are this device's own files, and must
+	 * stay restorable. */
+	rc = aws_unseal_max(plain, a->sec.fkey, a->dev, name, file + ARCH_HEADER, len - ARCH_HEADER,
+			    ARCH_MAX_OLD_PLAIN);
 	if (!key_known)
 		sodium_memzero(a->sec.fkey, sizeof(a->sec.fkey));
 	return rc;
