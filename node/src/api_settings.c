@@ -132,6 +132,10 @@ static void after_redact(request *rq)
 	}
 	aw_log_info("privacy redaction%s: %lld events dropped, %lld redacted", rq->w.dry_run ? " (dry run)" : "",
 		    (long long)rq->w.out_dropped, (long long)rq->w.out_redacted);
+	if (rq->w.wal_status)
+		/* changed, but a long read kept the writer from truncating the WAL
+		 * (docs/storage.md): the next removal or the node's stop clears it */
+		aw_log_warn("privacy redaction: the old text stays in the write-ahead log until the next checkpoint");
 	aw_buf_printf(&b, "{\"dropped\":%lld,\"redacted\":%lld,\"dry_run\":%s}", (long long)rq->w.out_dropped,
 		      (long long)rq->w.out_redacted, rq->w.dry_run ? "true" : "false");
 	respond_json_buf(rq, 200, &b);
