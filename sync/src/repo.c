@@ -244,13 +244,14 @@ static int blob_size_ok(git_repository *g, const git_oid *id, const char *path)
 /* ---- what a tree may hold (docs/sync-format.md §1, §9) -------------------------------------- */
 
 /* Entries per directory beyond anything the format writes (a shard holds 1000
- * segments); a tree that claims more is refused before it is walked further. */
+ * segments, a device's seg/ one shard per 1000 pushes); a tree that claims more is
+ * refused before it is walked further. The whole walk needs no bound of its own: every
+ * entry is an object the remote had to send. */
 #define TREE_MAX_ENTRIES 100000
 
 typedef struct tree_check {
 	git_repository *g;
 	char path[512];  /* of the entry being checked, for the message */
-	size_t entries;  /* checked so far, over the whole walk */
 } tree_check;
 
 static int refuse(tree_check *tc, const char *why)
@@ -279,9 +280,7 @@ static int check_tree(tree_check *tc, git_tree *t, git_tree *old, aws_folder_kin
 		aws_folder_kind k;
 
 		snprintf(tc->path + base, sizeof(tc->path) - base, "%s%.200s", base ? "/" : "", name);
-		if (++tc->entries > 16 * (size_t)TREE_MAX_ENTRIES)
-			rc = refuse(tc, "too many files");
-		else if (mode != GIT_FILEMODE_TREE && mode != GIT_FILEMODE_BLOB)
+		if (mode != GIT_FILEMODE_TREE && mode != GIT_FILEMODE_BLOB)
 			rc = refuse(tc, mode == GIT_FILEMODE_COMMIT ? "a submodule (gitlink) entry"
 					: mode == GIT_FILEMODE_LINK ? "a symbolic link"
 								    : "not a plain file (mode 100644) or directory");
