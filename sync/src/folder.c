@@ -170,10 +170,8 @@ static int open_parent(const char *folder, char **parts, size_t n, bool create, 
 int aws_folder_read(const char *folder, const char *rel, size_t max, unsigned char **out, size_t *len)
 {
 	char buf[512], *parts[MAX_COMPONENTS];
-	size_t n, got = 0;
-	struct stat st;
-	unsigned char *data;
-	int dfd, fd;
+	size_t n;
+	int dfd, fd, rc;
 
 	*out = NULL;
 	*len = 0;
@@ -182,42 +180,15 @@ int aws_folder_read(const char *folder, const char *rel, size_t max, unsigned ch
 	if ((dfd = open_parent(folder, parts, n, false, rel)) < 0)
 		return dfd;
 	fd = openat(dfd, parts[n - 1], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	rc = errno;
 	close(dfd);
 	if (fd < 0)
-		return errno == ENOENT ? aw_error_set(AW_ENOTFOUND, "%s does not exist in the sync folder", rel)
-		       : errno == ELOOP ? aw_error_set(AW_EINVALID, "%s is a symbolic link", rel)
-					: aw_error_set(AW_ERROR, "cannot read %s/%s: %s", folder, rel, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return aw_error_set(AW_EINVALID, "%s is not a regular file", rel);
-	}
-	if ((unsigned long long)st.st_size > max) {
-		close(fd);
-		return aw_error_set(AW_EINVALID, "%s is too large (%lld bytes; at most %zu)", rel, (long long)st.st_size,
-				    max);
-	}
-	data = malloc((size_t)st.st_size + 1);
-	if (!data) {
-		close(fd);
-		return aw_error_set(AW_ERROR, "out of memory reading %s", rel);
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+		return rc == ENOENT ? aw_error_set(AW_ENOTFOUND, "%s does not exist in the sync folder", rel)
+		       : rc == ELOOP ? aw_error_set(AW_EINVALID, "%s is a symbolic link", rel)
+				     : aw_error_set(AW_ERROR, "cannot read %s/%s: %s", folder, rel, strerror(rc));
+	rc = aws_read_fd(fd, rel, max, out, len);
 	close(fd);
-	if (got != (size_t)st.st_size) {
-		free(data);
-		return aw_error_set(AW_ERROR, "cannot read %s: short read", rel);
-	}
-	data[got] = '\0';
-	*out = data;
-	*len = got;
-	return 0;
+	return rc;
 }
 
 int aws_folder_write(const char *folder, const char *rel, const void *data, size_t len, bool durable)

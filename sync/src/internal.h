@@ -58,6 +58,9 @@ char *aws_strdup(const char *s);
 char *aws_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Whole file. 0, AW_ENOTFOUND (no such file) or AW_ERROR; message set. Caller frees. */
 int aws_read_file(const char *path, unsigned char **out, size_t *len);
+/* The rest of the regular file open at fd (named `what` in messages), refused without
+ * reading when larger than max; a failed allocation is an error, not an abort. */
+int aws_read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len);
 /* Write to path.tmp, fsync, rename, fsync the directory. Creates parent directories. */
 int aws_write_file(const char *path, const void *data, size_t len, int mode);
 /* The same without fsync (work tree copies of what git already holds durably). */

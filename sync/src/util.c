@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,26 +38,22 @@ char *aws_fmt(const char *fmt, ...)
 	return s;
 }
 
-int aws_read_file(const char *path, unsigned char **out, size_t *len)
+int aws_read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	unsigned char *buf;
 	size_t got = 0;
 
 	*out = NULL;
 	*len = 0;
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR
-			       ? aw_error_set(AW_ENOTFOUND, "%s does not exist", path)
-			       : aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return aw_error_set(AW_ERROR, "cannot read %s: not a regular file", path);
-	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return aw_error_set(AW_EINVALID, "cannot read %s: not a regular file", what);
+	if ((unsigned long long)st.st_size > max)
+		return aw_error_set(AW_EINVALID, "%s is too large (%lld bytes; at most %zu)", what, (long long)st.st_size,
+				    max);
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		abort();
+		return aw_error_set(AW_ERROR, "out of memory reading %s", what);
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 		if (n < 0 && errno == EINTR)
@@ -65,15 +62,29 @@ int aws_read_file(const char *path, unsigned char **out, size_t *len)
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	if (got != (size_t)st.st_size) {
 		free(buf);
-		return aw_error_set(AW_ERROR, "cannot read %s: short read", path);
+		return aw_error_set(AW_ERROR, "cannot read %s: short read", what);
 	}
 	buf[got] = '\0';
 	*out = buf;
 	*len = got;
 	return 0;
+}
+
+int aws_read_file(const char *path, unsigned char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	*out = NULL;
+	*len = 0;
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			       ? aw_error_set(AW_ENOTFOUND, "%s does not exist", path)
+			       : aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
+	rc = aws_read_fd(fd, path, SIZE_MAX - 1, out, len);
+	close(fd);
+	return rc;
 }
 
 int aws_mkdir_p(const char *path, int mode)

@@ -10,6 +10,7 @@
 
 import http.client
 import itertools
+import glob
 import json
 import math
 import os
@@ -665,3 +666,19 @@ def assert_alive(client):
 
 def random_id(prefix="b"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def db_files(node):
+    """The node's database files: the database, its -wal and -shm."""
+    return sorted(glob.glob(os.path.join(node.data_dir, "awnode*.db*")))
+
+
+def found_in_db_files(node, needles):
+    """(file, needle) pairs of the needles whose bytes occur in the raw database files,
+    read while the node may be running."""
+    hits = []
+    for p in db_files(node):
+        with open(p, "rb") as f:
+            blob = f.read()
+        hits += [(os.path.basename(p), n) for n in needles if n.encode() in blob]
+    return hits

@@ -17,6 +17,7 @@ import time
 import pytest
 
 import awtest
+from awtest import db_files, found_in_db_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PASS = "correct horse battery staple"
@@ -215,14 +216,7 @@ def test_kill_during_archiving_loses_and_duplicates_nothing(node_factory, tmp_pa
 
 
 def test_tampered_truncated_moved_or_foreign_segments_are_refused(node_factory, tmp_path_factory):
-    node = node_factory()
-    import_file(node, dataset(tmp_path_factory, 30))
-    node.stop()
-    init(node)
-    ok(cli(node, "--before", "2025-01-20", port=False))
-    ok(cli(node, "--before", "2025-02-01", port=False))
-    segs = sorted(glob.glob(os.path.join(archive_dir(node), "seg-*.awa")))
-    assert len(segs) == 2
+    node, segs, _counts = two_segments(node_factory, tmp_path_factory)
     env = {"AWNODE_ARCHIVE_PASSPHRASE": PASS}
     db = os.path.join(node.data_dir, "awnode-testing.db")
 
@@ -390,20 +384,6 @@ def test_sync_forgets_deletion_records_it_published(node_factory):
 
 
 # ---- nothing archived stays readable beside the node; restores are whole or say what is not --------
-
-
-def db_files(node):
-    return sorted(glob.glob(os.path.join(node.data_dir, "awnode*.db*")))
-
-
-def found_in_db_files(node, needles):
-    """(file, needle) for every needle whose bytes are in awnode*.db, -wal or -shm."""
-    hits = []
-    for p in db_files(node):
-        with open(p, "rb") as f:
-            blob = f.read()
-        hits += [(os.path.basename(p), n) for n in needles if n.encode() in blob]
-    return hits
 
 
 def test_archiving_through_the_node_leaves_no_text_in_wal_or_database(node_factory):

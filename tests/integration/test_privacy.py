@@ -7,6 +7,7 @@ import json
 import os
 
 import awtest
+from awtest import db_files, found_in_db_files
 
 TS = "2024-05-01T10:00:0%dZ"
 RULES = [
@@ -136,21 +137,6 @@ def test_redact_cli_offline_and_through_running_node(node_factory):
 
 
 # ---- nothing removed stays readable in the database files (docs/storage.md) ----------------
-
-def db_files(node):
-    return sorted(glob.glob(os.path.join(node.data_dir, "awnode*.db*")))
-
-
-def found_in_db_files(node, needles):
-    """(file, needle) pairs of the needles whose bytes occur in the raw database files
-    (the database, its -wal and -shm), read while the node may be running."""
-    hits = []
-    for p in db_files(node):
-        with open(p, "rb") as f:
-            blob = f.read()
-        hits += [(os.path.basename(p), n) for n in needles if n.encode() in blob]
-    return hits
-
 
 def secret_titles(tag, n=30):
     return ["%s secret %03d - quarterly layoffs draft" % (tag, i) for i in range(n)]

@@ -20,33 +20,22 @@ import time
 import pytest
 
 from awtest import binary_path, insert_events, new_bucket
-from test_sync import KDF, PASSPHRASE, SyncDev, make_group, run_cli, strip_ids
+from test_sync import KDF, SyncDev, make_group, strip_ids
+from test_sync_tamper import Attacker
 
 MARK = b"awnode-hostile-payload"
 
 
 # ---- crafting git objects -------------------------------------------------------------
 
-class Forge:
-    """A non-bare clone of the remote in which commits are built from raw objects."""
+class Forge(Attacker):
+    """The attacker's clone of the remote, where commits are built from raw objects."""
 
-    def __init__(self, remote, path):
-        self.remote = remote
-        self.wt = str(path)
-        subprocess.run(["git", "clone", "-q", "-b", "main", remote, self.wt], check=True)
-
-    def git(self, *args, data=None):
+    def git(self, *args, data=None, capture=True):
         r = subprocess.run(["git", "-C", self.wt, "-c", "user.name=mallory",
                             "-c", "user.email=mallory@example.invalid"] + list(args),
                            input=data, check=True, capture_output=True)
         return r.stdout.decode().strip()
-
-    def refresh(self):
-        self.git("fetch", "-q", "origin")
-        self.git("reset", "-q", "--hard", "origin/main")
-
-    def head(self):
-        return self.git("rev-parse", "HEAD")
 
     def blob(self, data):
         return self.git("hash-object", "-w", "--stdin", data=data)
@@ -73,7 +62,7 @@ class Forge:
         rows = [r for r in self.ls("HEAD") if not replace or r[1] not in replace]
         return self.tree(rows + list(extra) + list((replace or {}).values()))
 
-    def publish(self, tree, msg="x"):
+    def publish(self, tree, msg="x"):  # a tree, where Attacker publishes the work tree
         commit = self.git("commit-tree", tree, "-p", "HEAD", "-m", msg)
         self.git("push", "-q", "-f", "origin", "%s:refs/heads/main" % commit)
         self.git("reset", "-q", "--soft", commit)
