@@ -610,18 +610,20 @@ static void print_status(json_t *s)
 		printf("\nno other devices yet\n");
 		return;
 	}
-	printf("\n%-36s  %-16s  %9s  %9s  %-20s  %s\n", "DEVICE", "HOSTNAME", "APPLIED", "EVENTS", "LAST IMPORT", "STATUS");
+	printf("\n%-36s  %-16s  %9s  %9s  %-20s  %-20s  %s\n", "DEVICE", "HOSTNAME", "APPLIED", "EVENTS", "LAST PUBLISHED",
+	       "LAST IMPORT", "STATUS");
 	json_array_foreach(json_object_get(s, "devices"), i, d) {
-		char applied[48];
+		char applied[48], pb[64];
 		const char *host = json_string_value(json_object_get(d, "hostname"));
+		const char *pub = short_time(json_string_value(json_object_get(d, "last_published")), pb, sizeof(pb));
 		const char *last = short_time(json_string_value(json_object_get(d, "last_import")), tb, sizeof(tb));
 		const char *err = json_string_value(json_object_get(d, "error"));
 		const char *state = json_string_value(json_object_get(d, "state"));
 		snprintf(applied, sizeof(applied), "%lld/%lld", (long long)json_integer_value(json_object_get(d, "generation")),
 			 (long long)json_integer_value(json_object_get(d, "manifest_generation")));
-		printf("%-36s  %-16s  %9s  %9lld  %-20s  %s%s%s\n", json_string_value(json_object_get(d, "device_id")),
+		printf("%-36s  %-16s  %9s  %9lld  %-20s  %-20s  %s%s%s\n", json_string_value(json_object_get(d, "device_id")),
 		       host ? host : "?", applied, (long long)json_integer_value(json_object_get(d, "events_applied")),
-		       last ? last : "-", state ? state : "?", err ? ": " : "", err ? err : "");
+		       pub ? pub : "-", last ? last : "-", state ? state : "?", err ? ": " : "", err ? err : "");
 	}
 }
 

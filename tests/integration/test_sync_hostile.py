@@ -385,6 +385,9 @@ def test_rollback_and_staleness_are_visible(node_factory, tmp_path):
     dev = [d for d in st["devices"] if d["device_id"] == b.device_id][0]
     assert dev["stale"] is True and dev["state"] == "stale", dev
     assert any(b.device_id in w and "last published" in w for w in st["warnings"]), st["warnings"]
+    row = [l for l in c.cli("status").out.splitlines() if l.startswith(b.device_id)]
+    assert len(row) == 1 and row[0].rstrip().endswith("stale"), row
+    assert dev["last_published"][:19] in row[0], (dev, row)
     # with the default age nothing is stale yet
     del c.env["AWNODE_SYNC_STALE_AFTER"]
     assert c.status()["warnings"] == []
