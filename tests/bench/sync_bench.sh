@@ -1,5 +1,5 @@
 #!/bin/bash
-# Sync benchmarks (issue #5 targets), with the shared 365-day data set. Prints figures;
+# Sync benchmarks, with the shared 365-day data set. Prints figures;
 # not a test. Two devices on loopback, a bare git repository as the remote.
 #
 #   tests/bench/sync_bench.sh [DAYS]      (default 365: 281k events, 38 MB of JSON)
@@ -21,7 +21,7 @@ PID=
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
 export AWNODE_SYNC_PASSPHRASE="benchmark passphrase, long enough"
 
-if "$BIN" sync --help >/dev/null 2>&1; then SYNC=("$BIN" sync); else SYNC=("$(dirname "$BIN")/aw-sync-cli"); fi
+SYNC=("$BIN" sync)
 
 dev() { # dev A|B cmd... : run with device A's or B's XDG directories
   local d=$1; shift
