@@ -69,7 +69,7 @@ static void free_import_bucket(void *p)
 static void after_create(request *rq)
 {
 	if (rq->w.status == AW_EEXISTS)
-		/* The reference's handler body is dropped on the wire for 304 anyway. */
+		/* aw-server-rust's handler body is dropped on the wire for 304 anyway. */
 		respond_empty(rq, 304);
 	else if (rq->w.status)
 		respond_store_error(rq, rq->w.status, rq->w.error);

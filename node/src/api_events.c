@@ -36,7 +36,7 @@ static range_args *new_args(request *rq)
 }
 
 /* start/end: strict RFC 3339 (Rocket hands the raw strings to the handler, which
- * answers 400). Absent start means 1970-01-01 as in the reference; absent end, +inf. */
+ * answers 400). Absent start means 1970-01-01 as in aw-server-rust; absent end, +inf. */
 static bool parse_bound(request *rq, const char *name, const char *label, aw_ns *out, aw_ns dflt)
 {
 	const char *s = rq_query(rq, name);
@@ -159,7 +159,7 @@ void api_events_count(request *rq)
 	range_args *a = new_args(rq);
 
 	/* aw-server-rust ignores start/end here; aw-server-python honours them. Honouring
-	 * them when given serves both: without them the answer is the reference's. */
+	 * them when given serves both: without them the answer is aw-server-rust's. */
 	if (!parse_bound(rq, "start", "starttime", &a->start, 0) ||
 	    !parse_bound(rq, "end", "endtime", &a->end, AW_NS_MAX))
 		return;
@@ -264,7 +264,7 @@ static events_state *new_events_state(request *rq)
 }
 
 /* Events from a validated JSON body: a list, or a single object as aw-server-python
- * accepted. Any malformed element fails the request (the reference's Vec<Event>). */
+ * accepted. Any malformed element fails the request (aw-server-rust's Vec<Event>). */
 static int events_from_body(events_state *st, request *rq, char *err, size_t errlen)
 {
 	const char *vs, *ve;
@@ -316,7 +316,7 @@ void api_events_post(request *rq)
 		return;
 	}
 	if (!s->n) {
-		/* The reference answers [] before looking the bucket up. */
+		/* aw-server-rust answers [] before looking the bucket up. */
 		respond(rq, 200, "application/json", "[]", 2);
 		return;
 	}

@@ -67,7 +67,7 @@ static void set_disposition(request *rq, const char *single_id)
 	free(v);
 }
 
-/* The reference sets no Content-Type on exports (browsers save the attachment). */
+/* aw-server-rust sets no Content-Type on exports (browsers save the attachment). */
 static void respond_export(request *rq, aw_buf *b)
 {
 	respond_json_buf(rq, 200, b);
@@ -118,7 +118,7 @@ static void read_export(request *rq, aw_reader *r)
 		respond_store_error(rq, rc, aw_error_last());
 		return;
 	}
-	/* one bucket (also in a full export) names the file, as in the reference */
+	/* one bucket (also in a full export) names the file, as in aw-server-rust */
 	set_disposition(rq, single);
 	free(single);
 	respond_export(rq, &b);

@@ -2,7 +2,7 @@
  * POST /api/0/import: an export document as a JSON body, or as the multipart form part
  * the web UI sends (named "buckets.json", or "buckets"). New buckets are created with
  * their events; events for existing buckets are merged, skipping those identical to a
- * stored event (reference §3.5).
+ * stored event, as aw-server-rust does.
  *
  * A year of data is a 40 MB document, so the import never builds one JSON tree. It runs
  * on the reader pool in two passes over the text: the first validates the whole document
@@ -164,7 +164,7 @@ static int scan_bucket(jscan *s, bucket_span *b, char *err, size_t errlen)
 }
 
 /* Out-of-range times are refused for the whole document (400) before anything is
- * written, while merely malformed events are dropped later, as the reference does. */
+ * written, while merely malformed events are dropped later, as aw-server-rust does. */
 static int check_event_ranges(const bucket_span *b, char *err, size_t errlen)
 {
 	jscan s;
@@ -318,7 +318,7 @@ static int import_events(import_job *j, aw_store *store, chunk **failed)
 				if (!c->ib.events)
 					abort();
 			}
-			/* Malformed events are dropped, as the reference's lenient list does. */
+			/* Malformed events are dropped, as aw-server-rust's lenient list does. */
 			if (event_from_text(&c->ib.events[c->ib.n_events], vs, ve, err, sizeof(err)) == 0)
 				c->ib.n_events++;
 			if (c->ib.n_events >= CHUNK) {

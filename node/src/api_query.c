@@ -1,6 +1,6 @@
 /*
  * POST /api/0/query/: {"timeperiods": ["<start>/<end>", ...], "query": ["line", ...]}.
- * The request shape is checked here (422 like the reference; an out-of-range time is
+ * The request shape is checked here (422 like aw-server-rust; an out-of-range time is
  * 400); the program runs on the reader pool through the query module.
  */
 #include <stdlib.h>

@@ -122,8 +122,8 @@ int events_from_json(aw_event **out, size_t *n, const json_t *arr, bool lenient,
 		if (rc == 0) {
 			cnt++;
 		} else if (!lenient || rc == 400) {
-			/* A lenient list drops malformed events as the reference's TryVec does, but
-			 * an out-of-range time crashed the reference: awnode refuses it (400). */
+			/* A lenient list drops malformed events as aw-server-rust's TryVec does, but
+			 * an out-of-range time crashed aw-server-rust: awnode refuses it (400). */
 			events_free(v, cnt);
 			return rc;
 		}

@@ -1,5 +1,5 @@
 /*
- * Request bodies to models and models to response JSON, with the reference's status
+ * Request bodies to models and models to response JSON, with aw-server-rust's status
  * codes: syntactically bad JSON is 400, JSON of the wrong shape is 422, a well-formed
  * value that awnode cannot represent (a timestamp outside 1677-2262, a duration
  * overflowing int64 nanoseconds) is 400.
@@ -31,7 +31,7 @@ int event_from_json(aw_event *e, const json_t *v, char *err, size_t errlen);
  * (no JSON tree is built; used by imports). */
 int event_from_text(aw_event *e, const char *vs, const char *ve, char *err, size_t errlen);
 
-/* Events from a JSON array. `lenient` drops malformed elements (the reference's
+/* Events from a JSON array. `lenient` drops malformed elements (aw-server-rust's
  * TryVec for import documents and bucket creation); otherwise the first bad one fails. */
 int events_from_json(aw_event **out, size_t *n, const json_t *arr, bool lenient, char *err,
 		     size_t errlen);
@@ -44,7 +44,7 @@ void import_bucket_clear(aw_import_bucket *b);
 /* Response JSON: an event in REST field order {"id","timestamp","duration","data"}. */
 void event_json(aw_buf *b, int64_t id, bool has_id, aw_ns start, aw_ns duration, const char *data,
 		size_t data_len);
-/* A bucket in the reference's field order; events_json (may be NULL) is spliced in as
+/* A bucket in aw-server-rust's field order; events_json (may be NULL) is spliced in as
  * the "events" value, NULL printing null. */
 void bucket_json(aw_buf *b, const aw_bucket *bk, const char *events_json, size_t events_len);
 

@@ -3,7 +3,7 @@
  *
  * The config file uses aw-server-rust's keys (address, port, cors, cors_regex,
  * [auth] api_key, [custom_static]) so a user can copy theirs over, plus awnode's own
- * (max_body_bytes, [storage]). Like the reference, a missing file is created holding
+ * (max_body_bytes, [storage]). Like aw-server-rust, a missing file is created holding
  * the defaults commented out, and testing mode reads config-testing.toml so a testing
  * node never takes the normal node's port.
  */

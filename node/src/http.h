@@ -96,7 +96,7 @@ void respond(request *rq, int status, const char *ctype, const char *body, size_
 void respond_empty(request *rq, int status);
 void respond_json_buf(request *rq, int status, aw_buf *body); /* takes the buffer */
 void respond_message(request *rq, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Errors the reference's framework (Rocket) produces: JSON catcher body with a message. */
+/* Errors aw-server-rust's framework (Rocket) produces: JSON catcher body with a message. */
 void respond_catcher(request *rq, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void respond_header(request *rq, const char *name, const char *value);
 

@@ -1,6 +1,6 @@
 /*
- * The checks every request passes before routing, in the reference's precedence
- * (aw-server-rust §2.5-2.7). Rocket runs CORS, then the Host check, then the API key
+ * The checks every request passes before routing, in aw-server-rust's precedence.
+ * Rocket runs CORS, then the Host check, then the API key
  * check, and each failure rewrites the request, so the last failing check decides the
  * answer: a bad Host wins over a CORS rejection, and either wins over a missing key.
  * We evaluate them in that precedence directly.

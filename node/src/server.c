@@ -254,7 +254,7 @@ static const char *reason(int status, const char **desc)
 }
 
 /* Rocket's default catcher shape ({"error": {code, reason, description}}) plus the
- * "message" every awnode error carries (CONTRACT §5). Always JSON: no client depends on
+ * "message" every awnode error carries (docs/api.md, "Error bodies"). Always JSON: no client depends on
  * Rocket's HTML error page, and every client can read JSON. */
 void respond_catcher(request *rq, int status, const char *fmt, ...)
 {

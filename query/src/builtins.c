@@ -1,7 +1,7 @@
 /*
- * The built-in functions (reference §7.5, plus the seed's nop, query_bucket_eventcount,
- * simplify_window_titles and flood's optional pulsetime) and the argument conversion
- * rules of §7.4. Arity is checked by the interpreter before a function runs; each
+ * The built-in functions (aw-server-rust's, plus aw-server-python's nop,
+ * query_bucket_eventcount, simplify_window_titles and flood's optional pulsetime) and the
+ * argument conversion rules (docs/query.md, "Functions"). Arity is checked by the interpreter before a function runs; each
  * function converts its arguments in order, so the first bad argument is reported.
  */
 #include <math.h>
@@ -169,7 +169,7 @@ static int load_buckets(qrun *R, const qnode *at)
 }
 
 /* Storage can return rows in primary-key order (start, id ascending), which needs no sort
- * in SQLite; the reference order (newest first, ties: shorter first, then lower id) is then
+ * in SQLite; aw-server-rust's order (newest first, ties: shorter first, then lower id) is then
  * restored in memory, which is much cheaper. */
 #ifdef AW_EVENTS_KEY_ORDER
 #define ROWS_ORDER AW_EVENTS_KEY_ORDER
@@ -541,7 +541,7 @@ static int f_chunk_events_by_key(qrun *R, const qnode *call, qv *args, size_t n,
 	return 0;
 }
 
-/* §7.4 JSON values: None->null, Bool, Number->float, String, List->array; else error. */
+/* JSON values: None->null, Bool, Number->float, String, List->array; else error. */
 static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 {
 	char tmp[AW_FLOAT_BUFSZ];

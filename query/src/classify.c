@@ -2,9 +2,9 @@
  * Regexes (PCRE2) and the classification transforms: categorize, tag,
  * filter_keyvals_regex, simplify_window_titles.
  *
- * Patterns are compiled once per process (an LRU cache of 512 like the reference),
+ * Patterns are compiled once per process (an LRU cache of 512 like aw-server-rust),
  * JIT-compiled when available, and matched with a backtracking limit: a runaway match
- * counts as "no match" like the reference's regex engine, and a run that keeps hitting
+ * counts as "no match" like aw-server-rust's regex engine, and a run that keeps hitting
  * the limit is stopped with an error instead of burning CPU.
  *
  * Classification is memoised twice: per distinct data value (the result) and per
@@ -80,7 +80,7 @@ static void run_hold(qrun *R, qre *re)
 
 #define RE_OPTIONS (PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY)
 
-/* Compile with the classes rewritten to the reference's sets (re_classes.c). A pattern
+/* Compile with the classes rewritten to aw-server-rust's sets (re_classes.c). A pattern
  * that fails is compiled once more as written, so the error message and offset refer to
  * the user's text. */
 static pcre2_code *compile(const char *pat, size_t len, int *errcode, PCRE2_SIZE *erroff)
@@ -264,7 +264,7 @@ static int match_result(qrun *R, qre *re, int rc)
 			return -1;
 		}
 	}
-	return 0; /* runtime errors (e.g. invalid UTF-8) count as no match, like the reference */
+	return 0; /* runtime errors (e.g. invalid UTF-8) count as no match, like aw-server-rust */
 }
 
 int q_regex_match_valid(qrun *R, qre *re, const char *s, size_t len)
@@ -277,7 +277,7 @@ int q_regex_match_valid(qrun *R, qre *re, const char *s, size_t len)
 int q_regex_match(qrun *R, qre *re, const char *s, size_t len)
 {
 	if (!q_utf8_valid(s, len))
-		return 0; /* like a matching error in the reference: no match */
+		return 0; /* like a matching error in aw-server-rust: no match */
 	return q_regex_match_valid(R, re, s, len);
 }
 

@@ -1,17 +1,18 @@
 /*
  * Private interfaces of the query engine.
  *
- *   lexer.c / parser.c  text -> AST (qnode), identifiers interned to environment slots
+ *   parser.c            lexer and parser: text -> AST (qnode), identifiers interned to
+ *                       environment slots
  *   value.c             refcounted values (qv), equality, JSON output, debug rendering
  *   data.c              the data table: every distinct event data object of a run, by index
  *   interp.c            evaluation, errors, aw_query_run
- *   builtins.c          the function table and argument conversion (reference §7.4/§7.5)
+ *   builtins.c          the function table and argument conversion
  *   transform.c         flood, filter_period_intersect, period_union, ... on qev arrays
  *   classify.c          PCRE2 regex cache, rules, categorize, tag
- *   re_classes.c        regex classes (POSIX, \w, \s, \b) as the reference defines them
+ *   re_classes.c        regex classes (POSIX, \w, \s, \b) as aw-server-rust defines them
  *   url.c               WHATWG URL parsing for split_url_events
  *
- * Values are immutable once built and shared by reference counting; the reference's
+ * Values are immutable once built and shared by reference counting; aw-server-rust's
  * "deep copy on every variable reference" is therefore implicit. Nothing is mutated in
  * place, so sharing is unobservable.
  */
@@ -243,10 +244,10 @@ void qv_unref(qv v);
 
 /* Element i of a list as a value (new reference). */
 qv ql_get(qlist *l, size_t i);
-/* Language equality (PartialEq of the reference; top-level None==None handled by caller). */
+/* Language equality (PartialEq of aw-server-rust; top-level None==None handled by caller). */
 typedef struct qrun qrun;
 bool qv_equal(qrun *R, qv a, qv b);
-/* Write the reference's JSON form of v. Returns false on a function value or output limit. */
+/* Write aw-server-rust's JSON form of v. Returns false on a function value or output limit. */
 bool qv_to_json(qrun *R, aw_buf *out, qv v);
 /* Short Rust-Debug-like rendering for error messages. */
 void qv_debug(qrun *R, aw_buf *out, qv v, size_t maxlen);
@@ -385,7 +386,7 @@ bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *re
 		     aw_buf *out);
 void q_regex_release_all(qrun *R);
 /* Append pat to out with its classes ([[:alpha:]], \w, \s, \b, ...) written as the sets
- * the reference uses (re_classes.c). True when something was rewritten. */
+ * aw-server-rust uses (re_classes.c). True when something was rewritten. */
 bool q_regex_classes(const char *pat, size_t len, aw_buf *out);
 void q_regex_run_init(qrun *R);
 
@@ -397,7 +398,7 @@ typedef struct qrule {
 	size_t nkeys;
 } qrule;
 
-/* Parse a rule dict (reference §7.4). Returns 0 or -1 with error set at `at`. */
+/* Parse a rule dict (categorize/tag rules, docs/query.md). Returns 0 or -1 with error set at `at`. */
 int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out);
 void q_rule_free(qrule *r);
 /* categorize: cats[i] = JSON text of the category array; depth[i] = path length */

@@ -1,10 +1,10 @@
 /*
- * The interpreter (reference §7.3) and aw_query_run.
+ * The interpreter (evaluation rules in docs/query.md) and aw_query_run.
  *
  * The environment is an array indexed by slots interned at parse time; slot i < the
  * number of built-ins starts bound to built-in i, so built-ins are ordinary variables
  * that a program may shadow. `return e` and `RETURN = e` both store into the RETURN
- * slot and execution continues. Errors carry a kind (the reference's QueryError variant
+ * slot and execution continues. Errors carry a kind (aw-server-rust's QueryError variant
  * names), a detail and the position of the node that failed.
  */
 #include <malloc.h>
@@ -194,7 +194,7 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 	return qerr(R, at, 400, "InvalidType", "%s", msg);
 }
 
-/* The reference's query_eq: same-type comparison only; None == None is false. */
+/* aw-server-rust's query_eq: same-type comparison only; None == None is false. */
 int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res);
 int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res)
 {

@@ -1,10 +1,10 @@
 /*
- * Lexer and parser for the query language (reference §7.1, §7.2).
+ * Lexer and parser for the query language (tokens and grammar: docs/query.md).
  *
  * The lexer follows plex's longest-match rules, including the quirks: `RETURN` is an
  * identifier, `\"` is the only string escape, a string is the *longest* match of
  * "([^"]|\\")*", and an unrecognised character silently ends the token stream.
- * The parser is recursive descent over the reference's LALR grammar: one precedence
+ * The parser is recursive descent over aw-server-rust's LALR grammar: one precedence
  * level for every binary operator, left-associative, right operands restricted to
  * calls/dicts/lists/atoms. Nesting is bounded (Q_MAX_NEST) so hostile input cannot
  * exhaust the stack; a flat chain `a + b + c ...` is parsed in a loop, and its left spine
@@ -566,7 +566,7 @@ static void dkeys_free(dkeys *d)
 	free(d->ix.t);
 }
 
-/* Add key k with value v, or replace the value of an equal earlier key: the reference
+/* Add key k with value v, or replace the value of an equal earlier key: aw-server-rust
  * builds a HashMap at parse time, so the earlier expression is never evaluated. */
 static void dkeys_put(parser *p, dkeys *d, nvec *vals, tok *k, qnode *v)
 {

@@ -1,12 +1,12 @@
 /*
- * Regex classes as the reference defines them, for PCRE2 patterns.
+ * Regex classes as aw-server-rust defines them, for PCRE2 patterns.
  *
- * The reference's regex engine (Rust's `regex` syntax) is Unicode-aware for `\w`, `\s`,
+ * aw-server-rust's regex engine (Rust's `regex` syntax) is Unicode-aware for `\w`, `\s`,
  * `\d`, `\b` and case-insensitivity, but its POSIX classes (`[[:alpha:]]`, ...) are
  * ASCII-only. PCRE2 with PCRE2_UCP makes POSIX classes Unicode too (this PCRE2 has no
  * option to keep just them ASCII), and its `\w` and `\s` are close to, not equal to,
  * Rust's (no combining marks or Join_Control in `\w`; U+180E in `\s`). So before PCRE2
- * compiles a pattern, these are rewritten into the sets the reference uses
+ * compiles a pattern, these are rewritten into the sets aw-server-rust uses
  * (docs/query.md, Regexes):
  *
  *   [[:alpha:]]     -> [A-Za-z]                   (the 14 POSIX names: ASCII ranges)

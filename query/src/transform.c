@@ -1,8 +1,9 @@
 /*
- * Event transforms on compact event arrays (reference §8), step by step as the
- * reference describes them. Work that depends only on an event's data (key lookups,
- * value comparisons, URL parsing) is memoised per data index, so a year of events with a
- * few thousand distinct data values costs a few thousand JSON lookups.
+ * Event transforms on compact event arrays, step by step as aw-server-rust's
+ * aw-transform computes them (docs/query.md, "Functions"). Work that depends only on an
+ * event's data (key lookups, value comparisons, URL parsing) is memoised per data index,
+ * so a year of events with a few thousand distinct data values costs a few thousand JSON
+ * lookups.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +154,7 @@ void qt_sort_by_duration(qev *ev, size_t n)
 	stable_sort(ev, n, cmp_dur_desc);
 }
 
-/* ---- flood (§8.1) -------------------------------------------------------------------------- */
+/* ---- flood ------------------------------------------------------------------------------- */
 
 size_t qt_flood(qdata *T, qev *ev, size_t n, aw_ns pulsetime)
 {
@@ -212,7 +213,7 @@ static qev *sorted_copy(const qev *v, size_t n)
 	return c;
 }
 
-/* ---- filter_period_intersect (§8.2) -------------------------------------------------------- */
+/* ---- filter_period_intersect ------------------------------------------------------------- */
 
 qev *qt_filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout)
 {
@@ -267,7 +268,7 @@ qev *qt_filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t f
 	}
 }
 
-/* ---- period_union (§8.3) ------------------------------------------------------------------- */
+/* ---- period_union ------------------------------------------------------------------------ */
 
 qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
 {
@@ -301,7 +302,7 @@ qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb,
 	return all;
 }
 
-/* ---- union_no_overlap (§8.4) --------------------------------------------------------------- */
+/* ---- union_no_overlap -------------------------------------------------------------------- */
 
 static bool intersects(const qev *x, const qev *y)
 {
@@ -520,7 +521,7 @@ qev *qt_merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys
 	return groups;
 }
 
-/* ---- chunk_events_by_key (§8.6) -------------------------------------------------------------- */
+/* ---- chunk_events_by_key ------------------------------------------------------------------- */
 
 qev *qt_chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t klen, size_t *nout)
 {
@@ -575,7 +576,7 @@ qev *qt_filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *
 	return res;
 }
 
-/* ---- split_url_events (§8.8) -------------------------------------------------------------------- */
+/* ---- split_url_events ------------------------------------------------------------------------- */
 
 typedef struct urlres {
 	bool ok;

@@ -1,6 +1,6 @@
 /*
  * The WHATWG URL standard's basic URL parser (no base URL, no state override), enough
- * to produce what split_url_events needs exactly as the reference's `url` crate does:
+ * to produce what split_url_events needs exactly as aw-server-rust's `url` crate does:
  * scheme, serialised host (domain lower-cased, IPv4 normalised, IPv6 compressed in
  * brackets, non-ASCII labels as punycode), serialised path (dot segments resolved,
  * percent-encoded like rust-url) and query. Inputs the standard rejects return false.

@@ -3,7 +3,7 @@
  *
  * Parsing is hand-written rather than strptime-based because the accepted grammar is
  * precise (see aw/time.h) and because out-of-range years must be told apart from
- * malformed strings: the first is a 400 for awnode, the second a 422 like the reference.
+ * malformed strings: the first is a 400 for awnode, the second a 422 like aw-server-rust.
  * All arithmetic is in int64 nanoseconds with explicit overflow checks.
  */
 #include <math.h>

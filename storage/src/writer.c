@@ -14,9 +14,9 @@
  *
  * Invariants kept here:
  *   - wbucket.start/end equal min(start)/max(start+duration) of the bucket's events
- *     (exact after deletions, unlike the reference);
+ *     (exact after deletions, unlike aw-server-rust);
  *   - wbucket.max_dur >= every event's duration in the bucket;
- *   - wbucket.last, when has_last, is the event the reference's cache would hold.
+ *   - wbucket.last, when has_last, is the event aw-server-rust's cache would hold.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -604,7 +604,7 @@ static int insert_events(aw_store *s, aw_write *w, wbucket *b, const aw_event *e
 		if (rc)
 			return AW_ERROR;
 	}
-	/* Like the reference, an insert invalidates the heartbeat cache: the next heartbeat
+	/* Like aw-server-rust, an insert invalidates the heartbeat cache: the next heartbeat
 	 * merges against the event with the latest start, whichever that now is. */
 	b->has_last = false;
 	return 0;
@@ -722,7 +722,7 @@ static int load_last(aw_store *s, aw_write *w, wbucket *b)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "reading last event");
 }
 
-/* Reference §5.1: merge when the data is equal, the heartbeat does not start before the
+/* ActivityWatch's merge rule (docs/api.md): merge when the data is equal, the heartbeat does not start before the
  * last event, and it starts no later than last end + pulsetime (inclusive). */
 static int heartbeat_dropped(aw_store *s, aw_write *w, wbucket *b, const aw_event *h);
 static int heartbeat_store(aw_store *s, aw_write *w, wbucket *b, const aw_event *h);
@@ -753,7 +753,7 @@ static int op_heartbeat(aw_store *s, aw_write *w)
 	return heartbeat_store(s, w, b, h);
 }
 
-/* A heartbeat a privacy rule dropped is answered like the reference's datastore does:
+/* A heartbeat a privacy rule dropped is answered like aw-server-rust's datastore does:
  * with the bucket's last event (or the heartbeat itself, without id, if there is none). */
 static int heartbeat_dropped(aw_store *s, aw_write *w, wbucket *b, const aw_event *h)
 {
@@ -864,7 +864,7 @@ static bool ident_has(const ident_set *set, aw_ns start, aw_ns dur, int64_t data
 }
 
 /* Merge events into an existing bucket, skipping those identical to an event already
- * stored in the span the import covers (reference §3.5). */
+ * stored in the span the import covers, as aw-server-rust does. */
 static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bucket *ib)
 {
 	aw_ns lo = AW_NS_MAX, hi = AW_NS_MIN;

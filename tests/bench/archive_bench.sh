@@ -1,5 +1,5 @@
 #!/bin/bash
-# Archive benchmarks (issue #7), with the shared data set. Prints figures; not a test.
+# Archive benchmarks (docs/archive.md, "Benchmark"), with the shared data set. Prints figures; not a test.
 #
 #   tests/bench/archive_bench.sh [DAYS]      (default 365: 281k events)
 #

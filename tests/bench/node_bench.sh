@@ -1,6 +1,6 @@
 #!/bin/bash
-# Node benchmarks (issue #2 targets), on loopback with the shared data set and scripts in
-# ../shared/bench so figures compare with other servers. Prints figures; not a test.
+# Node benchmarks, on loopback with the shared data set and scripts in ../shared/bench
+# (outside this repository) so figures compare with other servers. Prints figures; not a test.
 #
 #   tests/bench/node_bench.sh [DAYS]      (default 365: 281k events, 38 MB)
 #

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Watcher cost (issue #4 targets: <= 0.1 % of one core and <= 4 MB RSS each).
+# Watcher cost (targets: <= 0.1 % of one core and <= 4 MB RSS each).
 # Prints figures; not a test.
 #
 #   tests/bench/watchers_bench.sh [SECONDS]     (default 600)

@@ -4,7 +4,7 @@
   keep-alive connection, and lets a test send raw bytes, any method, any
   headers (including a wrong or missing ``Host``), no Content-Type, etc.
 * ``Node``: one ``awnode serve`` process with its own XDG directories.
-* assertion helpers for the reference's two error-body shapes, timestamps and
+* assertion helpers for aw-server-rust's two error-body shapes, timestamps and
   durations.
 """
 
@@ -29,7 +29,7 @@ DEFAULT_BIN = os.path.join(REPO, "build", "bin", "awnode")
 
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
-# Reason phrases of Rocket's default catcher (reference §2.4).
+# Reason phrases of Rocket's default catcher (aw-server-rust's framework).
 REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -505,7 +505,7 @@ def assert_status(resp, status):
 
 
 def assert_app_error(resp, status, message=None):
-    """Application error (reference §2.4, shape 1): exactly {"message": str}."""
+    """Application error (shape 1): exactly {"message": str}."""
     assert_status(resp, status)
     ct = resp.header("Content-Type") or ""
     assert ct.split(";")[0].strip().lower() == JSON_CT, "Content-Type %r for %r" % (ct, resp)
@@ -518,9 +518,9 @@ def assert_app_error(resp, status, message=None):
 
 
 def assert_catcher(resp, status, description=None):
-    """Framework error (reference §2.4, shape 2): Rocket's JSON catcher body
-    {"error": {"code", "reason", "description"}}, plus (CONTRACT §5: every
-    malformed request gets a JSON message) a non-empty "message"."""
+    """Framework error (shape 2): Rocket's JSON catcher body
+    {"error": {"code", "reason", "description"}}, plus (awnode: every
+    malformed request gets a JSON message, docs/api.md) a non-empty "message"."""
     assert_status(resp, status)
     ct = resp.header("Content-Type") or ""
     assert ct.split(";")[0].strip().lower() == JSON_CT, "Content-Type %r for %r" % (ct, resp)
@@ -538,8 +538,8 @@ def assert_catcher(resp, status, description=None):
 
 
 def assert_contract_error(resp, status):
-    """A contract-defined 4xx (CONTRACT §1/§5): a JSON object with a
-    non-empty "message" (either error shape may carry it)."""
+    """A 4xx where awnode deliberately differs from aw-server-rust (docs/api.md):
+    a JSON object with a non-empty "message" (either error shape may carry it)."""
     assert_status(resp, status)
     body = resp.json()
     assert isinstance(body, dict), body
@@ -577,7 +577,7 @@ TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6}|\.\d{9})?Z$
 
 def assert_ts_format(ts):
     """UTC, literal Z, 0/3/6/9 fraction digits, the fewest that show every
-    non-zero digit (reference §4.2)."""
+    non-zero digit (as aw-server-rust writes them)."""
     assert isinstance(ts, str) and TS_RE.match(ts), "bad timestamp format %r" % (ts,)
     m = re.search(r"\.(\d+)Z$", ts)
     if m:

@@ -1,11 +1,11 @@
-"""The rest of the seed (issue #8): the OpenAPI document and explorer, the server log,
-and the aw-server-python compatibility that awnode keeps."""
+"""What aw-server-python offered beyond aw-server-rust: the OpenAPI document and
+explorer, the server log, and the client compatibility that awnode keeps (docs/api.md)."""
 
 import json
 
 import awtest
 
-# Every route of the reference (aw-server-rust §3) plus awnode's own. The OpenAPI
+# Every route of aw-server-rust plus awnode's own (docs/api.md). The OpenAPI
 # document must list exactly these: a route added to the router without documentation,
 # or documentation of a route that does not exist, fails here.
 EXPECTED = {

@@ -1,4 +1,4 @@
-"""The encrypted archive of old events (issue #7, CONTRACT §4; docs/archive.md).
+"""The encrypted archive of old events (docs/archive.md).
 
 Everything runs through the real binary: `awnode archive` on a real SQLite file (the
 node stopped, so the command opens the database itself) and through a running node

@@ -1,5 +1,5 @@
-"""Bad input table (CONTRACT §5, reference §2.3/§2.4/§6.3): every malformed
-request gets the right 4xx with a JSON body (the reference's catcher body for
+"""Bad input table: every malformed request gets the right 4xx with a JSON body
+(docs/api.md, "Error bodies": aw-server-rust's catcher body for
 framework errors, {"message"} for application errors), the server stays up,
 and stored data is unchanged (export + settings compared before/after).
 
@@ -167,7 +167,7 @@ CASES = [
     case("duration_neg_1e400", "POST", P_HB, EVD % "-1e400", 400, "catcher"),
     case("data_1e400", "POST", P_EV, "[" + EV % '{"v":1e400}' + "]", 400, "catcher"),
     case("setting_1e400", "POST", P_SET, "1e400", 400, "catcher"),
-    # enormous durations: the event's end leaves the int64-ns range (CONTRACT: 400)
+    # enormous durations: the event's end leaves the int64-ns range (400, docs/api.md)
     # (a JSON integer beyond 64 bits: a parser error or a range error, either shape)
     case("duration_huge_integer", "POST", P_EV, "[" + EVD % "99999999999999999999999" + "]", 400,
          "json"),
@@ -176,7 +176,7 @@ CASES = [
     case("duration_300_years", "POST", P_EV, "[" + EVD % "9500000000" + "]", 400, "contract"),
     case("duration_huge_heartbeat", "POST", P_HB, EVD % "1e20", 400, "contract"),
 
-    # -- timestamps out of the int64-ns range (CONTRACT §1: 400) --------------------------------
+    # -- timestamps out of the int64-ns range (400, docs/api.md) ---------------------------------
     case("ts_year_1500", "POST", P_EV, "[" + EVT % "1500-01-01T00:00:00Z" + "]", 400, "contract"),
     case("ts_year_3000", "POST", P_EV, "[" + EVT % "3000-01-01T00:00:00Z" + "]", 400, "contract"),
     case("ts_year_0000", "POST", P_EV, "[" + EVT % "0000-01-01T00:00:00Z" + "]", 400, "contract"),
@@ -192,13 +192,13 @@ CASES = [
     case("ts_year_3000_heartbeat", "POST", P_HB, EVT % "3000-01-01T00:00:00Z", 400, "contract"),
     case("ts_offset_pushes_out", "POST", P_EV, "[" + EVT % "2262-04-11T23:47:16-05:00" + "]", 400,
          "contract"),
-    # not RFC 3339 for the reference (422), out of range for the contract (400)
+    # not RFC 3339 for aw-server-rust (422), out of range for awnode (400)
     case("ts_year_99999", "POST", P_EV, "[" + EVT % "99999-01-01T00:00:00Z" + "]", (400, 422),
          "json"),
     case("ts_extended_year", "POST", P_EV, "[" + EVT % "+275760-09-13T00:00:00Z" + "]",
          (400, 422), "json"),
     case("ts_negative_year", "POST", P_HB, EVT % "-0001-01-01T00:00:00Z", (400, 422), "json"),
-    # an event id beyond int64: a wrong type for the reference (422), a parser error for jansson
+    # an event id beyond int64: a wrong type for aw-server-rust (422), a parser error for jansson
     case("event_id_huge", "POST", P_EV,
          '[{"id":99999999999999999999999,"timestamp":"2020-06-01T00:00:00Z","duration":1,'
          '"data":{}}]', (400, 422), "json"),
@@ -385,7 +385,7 @@ def test_import_with_out_of_range_event(seeded):
 
 def test_bucket_create_with_out_of_range_event(seeded):
     """Bucket create with an events list holding an out-of-range event: 400
-    and nothing created, or (the list is lenient as in the reference) the
+    and nothing created, or (the list is lenient as in aw-server-rust) the
     bucket is created without the bad event."""
     node, c, before = seeded
     r = c.post("/api/0/buckets/newbucket",
@@ -402,7 +402,7 @@ def test_bucket_create_with_out_of_range_event(seeded):
 
 
 def test_moderate_nesting_accepted(seeded):
-    """100 levels of nesting inside data are fine (the reference's limit is 128)."""
+    """100 levels of nesting inside data are fine (aw-server-rust's limit is 128)."""
     node, c, _ = seeded
     body = "[" + EV % ('{"x":%s}' % deep_arrays(100)) + "]"
     r = c.post(P_EV, body=body.encode(), content_type="application/json")

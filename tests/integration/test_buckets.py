@@ -1,5 +1,5 @@
-"""Buckets: reference §3.2, §4.1, §9.1 test_bucket, §11 items 3 and 8;
-CONTRACT §1 (metadata start/end exact after deletions)."""
+"""Buckets as aw-server-rust has them, with a port of its test_bucket; metadata
+start/end stay exact after deletions (a deliberate deviation, docs/api.md)."""
 
 import datetime
 import socket
@@ -35,7 +35,7 @@ def test_bucket_lifecycle(client):
 
     r = client.post("/api/0/buckets/id", json=body)
     assert r.status == 304, r
-    # hyper strips the body of a 304 on the wire (reference §3.2)
+    # hyper strips the body of a 304 on the wire (so aw-server-rust sends none)
     assert r.body == b""
 
     r = client.get("/api/0/buckets/")
@@ -241,8 +241,8 @@ def test_metadata_start_end(client):
 
 
 def test_metadata_exact_after_deletions(client):
-    """CONTRACT §1 deviation: metadata start/end stay exact after deletions
-    (the reference only ever widens them)."""
+    """Deviation (docs/api.md): metadata start/end stay exact after deletions
+    (aw-server-rust only ever widens them)."""
     new_bucket(client, "meta")
     evs = insert_events(client, "meta", [
         {"timestamp": "2020-01-01T00:00:00Z", "duration": 1.0, "data": {"n": 1}},

@@ -1,4 +1,4 @@
-"""Durability (CONTRACT §1: a write is acknowledged only after it is
+"""Durability (docs/api.md: a write is acknowledged only after it is
 committed; a kill -9 loses no acknowledged event).
 
 A load generator (several threads, one keep-alive connection each) sends

@@ -1,5 +1,5 @@
-"""Events: reference §3.3, §4.2, §6.4, §9.1 test_events, §9.3 datastore tests,
-§11 items 4, 5, 6 and 8; CONTRACT §1 (missing event GET is 404)."""
+"""Events as aw-server-rust has them, with ports of its test_events and datastore
+tests; a GET of a missing event is 404 (a deliberate deviation, docs/api.md)."""
 
 import pytest
 
@@ -206,7 +206,7 @@ def test_integral_duration_printed_as_float(client):
 
 
 def test_negative_duration_accepted(client):
-    """Reference §4.2: negatives accepted (CONTRACT does not forbid them)."""
+    """Negative durations are accepted, as aw-server-rust does (docs/api.md)."""
     new_bucket(client, "b")
     r = client.post("/api/0/buckets/b/events",
                     json=[{"timestamp": "2020-01-01T00:00:10Z", "duration": -5, "data": {}}])
@@ -433,7 +433,7 @@ def test_get_invalid_start_end_400(client, param, value):
 
 
 def test_events_ending_before_1970_not_listed(client):
-    """Reference §6.4: absent start means 0, so events ending before 1970 are
+    """As in aw-server-rust, an absent start means 0, so events ending before 1970 are
     not returned; count likewise counts only events ending >= 1970."""
     new_bucket(client, "old")
     insert_events(client, "old", [
@@ -454,7 +454,7 @@ def test_events_ending_before_1970_not_listed(client):
 # -- count --------------------------------------------------------------------------
 
 def test_count_bare_integer(client):
-    # (the reference ignores start/end on count; awnode honours them as
+    # (aw-server-rust ignores start/end on count; awnode honours them as
     # aw-server-python did -- not pinned down here)
     new_bucket(client, "c")
     r = client.get("/api/0/buckets/c/events/count")
@@ -482,7 +482,7 @@ def test_get_single_event(client):
 
 
 def test_get_single_missing_event_404(client):
-    """CONTRACT §1 deviation: 404 {"message"} (reference: 500)."""
+    """Deviation (docs/api.md): 404 {"message"} (aw-server-rust: 500)."""
     evs = _seed(client)
     missing = max(e["id"] for e in evs) + 1000
     assert_app_error(client.get("/api/0/buckets/r/events/%d" % missing), 404)

@@ -1,4 +1,4 @@
-"""Export and import: reference §3.5, §9.1 test_import_export, §11 item 12."""
+"""Export and import as aw-server-rust does them, with a port of its test_import_export."""
 
 import pytest
 

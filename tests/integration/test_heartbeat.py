@@ -1,5 +1,6 @@
-"""Heartbeats: reference §3.4, §5.1-§5.3, §9.3/§9.5 heartbeat tests, §11 item 7;
-CONTRACT §1 (the heartbeat cache never goes stale after deletes)."""
+"""Heartbeats: ActivityWatch's merge rules (docs/api.md) with ports of aw-server-rust's
+heartbeat tests; the heartbeat cache never goes stale after deletes (a deliberate
+deviation)."""
 
 import pytest
 
@@ -203,7 +204,7 @@ def test_heartbeat_persisted_across_restart(node, client):
     assert len(get_events(c2, "hb")) == 1
 
 
-# -- CONTRACT §1: the cache never goes stale --------------------------------------------------
+# -- the cache never goes stale (docs/api.md) --------------------------------------------------
 
 def test_delete_cached_event_then_heartbeat(hclient):
     """Reference: the next mergeable heartbeat yields a 500.  awnode: the

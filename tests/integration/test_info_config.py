@@ -1,6 +1,6 @@
 """/api/0/info, device id, config file, CLI flags and process behaviour:
-reference §1, §3.1, §9.2 config tests; CONTRACT §1 (ports, separate testing
-database), §2 (XDG files, device id), §5 (bad CLI arguments and files)."""
+ports of aw-server-rust's config tests; ports and the separate testing database, XDG
+files and device id (docs/user-guide.md), bad CLI arguments and files."""
 
 import os
 import re
@@ -157,7 +157,7 @@ def _port_free(port):
 
 @pytest.mark.parametrize("testing,port", [(True, 5666), (False, 5600)])
 def test_default_ports(node_factory, testing, port):
-    """5666 with --testing, 5600 without (CONTRACT §1)."""
+    """5666 with --testing, 5600 without (as aw-server-rust)."""
     if not _port_free(port):
         pytest.skip("port %d is in use on this machine" % port)
     n = node_factory(testing=testing, use_port_flag=False, port=port)

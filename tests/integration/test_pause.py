@@ -1,4 +1,4 @@
-"""Pausing logging (issue 8, item 3): `awnode pause|resume|status` and /api/0/watchers
+"""Pausing logging (docs/api.md, docs/watchers.md): `awnode pause|resume|status` and /api/0/watchers
 against a real `awnode start --testing` under Xvfb, with a test-controlled window whose
 title keeps changing. While aw-watcher-window is paused its process is gone and its
 bucket does not change at all (no new event, no heartbeat growing an old one); after a

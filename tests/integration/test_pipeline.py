@@ -1,6 +1,6 @@
-"""Request pipeline: reference §2 (slashes, Content-Type, 400/422/413, error
-bodies, Host check, CORS, API key), §9.1 test_cors_catching, §9.2 hostcheck
-and apikey unit tests, §11 items 1, 2 and 11; CONTRACT §2 (body limit)."""
+"""Request pipeline as aw-server-rust has it (slashes, Content-Type, 400/422/413,
+error bodies, Host check, CORS, API key), with ports of its test_cors_catching,
+hostcheck and apikey tests, and awnode's configurable body limit (docs/api.md)."""
 
 import socket
 import time
@@ -103,8 +103,8 @@ def test_not_found_catcher_body_json(jclient):
 
 @pytest.mark.parametrize("accept", [None, "text/html,application/xhtml+xml", "*/*"])
 def test_catcher_body_json_whatever_accept(client, accept):
-    """The reference answers HTML unless Accept prefers JSON; CONTRACT §5
-    (every malformed request gets a JSON message) makes it JSON always."""
+    """aw-server-rust answers HTML unless Accept prefers JSON; awnode always
+    answers JSON with a message (a deliberate deviation, docs/api.md)."""
     headers = {"Accept": accept} if accept else {}
     r = client.get("/api/0/nonexistent", headers=headers)
     assert_catcher(r, 404)
@@ -553,7 +553,7 @@ def test_cors_config_origins(node_factory):
     c = n.client(default_headers={"Accept": "application/json"})
     for origin in ["http://example.test:3000", "https://app.example.test",
                    "https://abc.anchored.test", "https://unanchored.test",
-                   "http://x.unanchored.test.evil.com",      # the reference's regexes are searches
+                   "http://x.unanchored.test.evil.com",      # aw-server-rust's regexes are searches
                    n.origin]:
         r = c.get("/api/0/info", headers=_origin_headers(origin))
         assert r.status == 200, (origin, r)

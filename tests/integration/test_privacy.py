@@ -1,4 +1,4 @@
-"""Privacy filters (issue #7, CONTRACT §4): rules in the setting `privacy_filters` drop
+"""Privacy filters (docs/privacy.md): rules in the setting `privacy_filters` drop
 or redact events before they are stored, on every ingest path; `awnode redact` and
 POST /api/0/privacy/redact apply a rule to events already stored."""
 

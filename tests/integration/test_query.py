@@ -1,5 +1,5 @@
-"""Query API: POST /api/0/query/ end to end (reference §3.6, §7, §8; CONTRACT §1: query
-errors are 400 with a position, an unknown bucket 404).
+"""Query API: POST /api/0/query/ end to end (docs/query.md; query errors are 400 with
+a position, an unknown bucket 404).
 
 The main test imports generated window/afk/browser data through POST /api/0/import, runs
 the web UI's Activity summary query (the one ../shared/bench/query_bench.py times) and
@@ -131,7 +131,7 @@ def parse_ts(s):
 
 
 def load(events):
-    """[(start_ns, dur_ns, data)] in the reference's order: newest first."""
+    """[(start_ns, dur_ns, data)] in aw-server-rust's order: newest first."""
     out = [(parse_ts(e["timestamp"]), int(e["duration"] * 1e9), e["data"]) for e in events]
     out.sort(key=lambda e: (-e[0], e[1]))
     return out
@@ -418,7 +418,7 @@ def test_query_flat_chains_and_huge_literals(node):
 
 
 def test_query_regex_classes(node):
-    """Regex classes as the reference's: POSIX classes ASCII-only; \\w (with marks, not
+    """Regex classes as aw-server-rust's: POSIX classes ASCII-only; \\w (with marks, not
     No numbers), \\d, \\b and case folding Unicode-aware."""
     client = node.client()
     assert client.post("/api/0/buckets/p", json={"type": "t", "client": "c", "hostname": "h"}).status == 200

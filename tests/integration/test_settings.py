@@ -1,4 +1,4 @@
-"""Settings: reference §3.7, §9.1 settings tests, §11 item 9."""
+"""Settings as aw-server-rust has them, with ports of its settings tests."""
 
 import pytest
 

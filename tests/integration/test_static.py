@@ -1,5 +1,5 @@
-"""Static files: reference §3 static routes, §1.1 --webpath / custom static;
-CONTRACT §1 (web UI from --webpath), §2 (static files never escape their root)."""
+"""Static files: the web UI from --webpath, [custom_static] pages, and static files
+never served from outside their root (docs/api.md, docs/user-guide.md)."""
 
 import os
 import uuid

@@ -1,4 +1,4 @@
-"""Sync under attack (issue #5, CONTRACT §3): whoever holds the git remote edits
+"""Sync under attack (docs/sync-format.md, "Threat model"): whoever holds the git remote edits
 device host-two's files and pushes. Each kind of tampering (a flipped byte, a
 truncated segment, two segments swapped, an old manifest put back, a device written
 with another key) must be rejected with a clear per-device status entry, nothing from

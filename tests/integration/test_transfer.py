@@ -1,6 +1,6 @@
 """`awnode export`, `awnode import FILE` and `awnode import activitywatch [PATH]`
-(issue #7): ActivityWatch databases of both schemas are built here with SQL from the
-reference's schema description, imported, compared, and imported again without change."""
+(docs/user-guide.md): ActivityWatch databases of both schemas are built here with SQL
+written after aw-server-rust's and aw-server's schemas, imported, compared, and imported again without change."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""aw-watcher-afk under Xvfb against a real node (issue 4): input from xdotool (XTEST,
+"""aw-watcher-afk under Xvfb against a real node (docs/watchers.md): input from xdotool (XTEST,
 which resets the X server's idle time), idle periods with a short --timeout.
 
 The suspend/resume rule (a wall-clock jump is not activity) cannot be provoked on a

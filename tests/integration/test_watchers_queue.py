@@ -1,4 +1,4 @@
-"""The watchers' disk queue (issue 4): a node that is down or restarting loses nothing.
+"""The watchers' disk queue (docs/watchers.md): a node that is down or restarting loses nothing.
 
 Both watchers run while the node is stopped for ~10 s and started again on the same
 database; the window changes and input goes on during the outage. Afterwards the node

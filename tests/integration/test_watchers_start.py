@@ -1,4 +1,4 @@
-"""`awnode start` (issue 4): runs the node and, where an X display is usable, both
+"""`awnode start` (docs/watchers.md): runs the node and, where an X display is usable, both
 watchers; restarts a crashed watcher with back-off; stops everything on SIGTERM."""
 
 import os

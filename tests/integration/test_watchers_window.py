@@ -1,4 +1,4 @@
-"""aw-watcher-window under Xvfb against a real node (issue 4).
+"""aw-watcher-window under Xvfb against a real node (docs/watchers.md).
 
 A tiny X client (aw-xtest-client) plays applications and the window manager: it
 creates windows, sets WM_CLASS / _NET_WM_NAME / WM_NAME and _NET_ACTIVE_WINDOW on the

@@ -1,5 +1,5 @@
 /* Unit tests for the storage module against a real SQLite file: schema migrations,
- * data interning, the heartbeat merge rules of the reference (§5.1), range reads with
+ * data interning, ActivityWatch's heartbeat merge rules (docs/api.md), range reads with
  * clipping, exact bucket metadata, the change sequence and tombstones, and that
  * removed text does not outlive its removal in the WAL. */
 #include <setjmp.h>
@@ -168,7 +168,7 @@ static void test_identical_data_is_stored_once(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 50);
 }
 
-/* ---- heartbeats (reference §5.1) ----------------------------------------------------- */
+/* ---- heartbeats ------------------------------------------------------------------- */
 
 static void test_heartbeat_pulsetime_merges_and_keeps_id(void **state)
 {
@@ -262,7 +262,7 @@ static void test_heartbeat_consecutive_merges(void **state)
 	free(r);
 }
 
-/* CONTRACT §1: the cache never goes stale. */
+/* The cache never goes stale (a deliberate deviation, docs/api.md). */
 static void test_heartbeat_after_deleting_cached_event(void **state)
 {
 	fixture *f = *state;

@@ -23,7 +23,7 @@ typedef struct aw_query_error {
 } aw_query_error;
 
 /* Run `program` once per timeperiod against the reader's database and write the JSON
- * response body (an array with one result per period, serialised as the reference does:
+ * response body (an array with one result per period, serialised as aw-server-rust does:
  * sorted keys, numbers as floats like `1.0`, None as `[]`) into *out (caller frees with
  * free()). Returns 0, or a negative AW_E* code with *err filled (AW_EINVALID for query
  * errors, AW_ENOTFOUND for an unknown bucket, AW_ERROR for internal failures). */

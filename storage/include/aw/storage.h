@@ -13,7 +13,7 @@
  *   - Event data is interned: each distinct canonical data JSON is stored once and
  *     referenced by id. Every event row carries the change sequence number of its last
  *     change, and deletions leave tombstones, so sync can ask "what changed since N".
- *   - The heartbeat merge (reference §5.1) runs in the writer against a per-bucket
+ *   - The heartbeat merge (ActivityWatch's rules, docs/api.md) runs in the writer against a per-bucket
  *     cache of the last event that every write path keeps exact.
  *
  * Ownership: structs returned to the caller are freed with the matching *_free();
@@ -245,7 +245,7 @@ typedef struct aw_event_row {
 } aw_event_row;
 
 enum {
-	AW_EVENTS_CLIP = 1,       /* cut each event to [start, end] (reference §6.4) */
+	AW_EVENTS_CLIP = 1,       /* cut each event to [start, end] */
 	AW_EVENTS_ASCENDING = 2,  /* oldest first instead of newest first */
 	AW_EVENTS_KEY_ORDER = 4,  /* storage order (start, id ascending): no sort in SQLite;
 	                           * the caller restores whatever tie order it needs */

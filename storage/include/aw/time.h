@@ -2,7 +2,7 @@
  * Time in awnode: integer nanoseconds since the Unix epoch, UTC (aw_ns). This header
  * parses the RFC 3339 forms ActivityWatch clients send, prints timestamps exactly as
  * aw-server-rust does (UTC, 'Z', 0/3/6/9 fraction digits) and converts float-second
- * durations the way the reference does (trunc(seconds * 1e9) in double arithmetic).
+ * durations the way aw-server-rust does (trunc(seconds * 1e9) in double arithmetic).
  */
 #ifndef AW_TIME_H
 #define AW_TIME_H
@@ -37,7 +37,7 @@ size_t aw_time_format(char *buf, aw_ns t);
  * to_rfc3339 prints (used for TIMEINTERVAL in queries). */
 size_t aw_time_format_rfc3339(char *buf, aw_ns t);
 
-/* Convert float seconds to nanoseconds as the reference does: trunc(s * 1e9).
+/* Convert float seconds to nanoseconds as aw-server-rust does: trunc(s * 1e9).
  * Returns AW_ERANGE for NaN, infinities and values outside int64. */
 int aw_duration_from_seconds(aw_ns *out, double seconds);
 

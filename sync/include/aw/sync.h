@@ -1,6 +1,6 @@
 /*
  * awnode sync: encrypted synced copies of this device's buckets in a git folder
- * (issue #5, CONTRACT §3, format in docs/sync-format.md, usage in docs/sync.md).
+ * (format in docs/sync-format.md, usage in docs/sync.md).
  *
  * Shape of the module:
  *   - The sync folder is a git repository (libgit2). Plaintext at its root: only

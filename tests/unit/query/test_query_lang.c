@@ -1,6 +1,6 @@
-/* The query language: a port of every case of aw-query/tests/query.rs (reference §9.4),
- * the lexer/grammar quirks of §7.1-§7.3, result serialisation (§7.7), the built-ins'
- * argument rules (§7.4/§7.5), awnode's extras, and error kinds, statuses and positions. */
+/* The query language: a port of every case of aw-server-rust's aw-query/tests/query.rs,
+ * the lexer/grammar quirks, result serialisation, the built-ins' argument rules (all in
+ * docs/query.md), awnode's extras, and error kinds, statuses and positions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +54,7 @@ static void expect_num(const char *prog, double n)
 	json_decref(v);
 }
 
-/* ---- §9.4 ------------------------------------------------------------------------------- */
+/* ---- query.rs ---------------------------------------------------------------------------- */
 
 static void test_bool(void **state)
 {

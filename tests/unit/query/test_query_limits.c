@@ -2,7 +2,7 @@
  * stack (`1 + 1 + ...` with 60,000 operands of every operator), 100,000-key dict
  * literals and 100,000 distinct variable names. They must give the right result (or a
  * clear 400), never crash; a quadratic cost shows up as a hang of this test. Also regex
- * classes as the reference defines them: ASCII-only POSIX classes, Unicode \w, \s and \b
+ * classes as aw-server-rust defines them: ASCII-only POSIX classes, Unicode \w, \s and \b
  * (docs/query.md, Regexes). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +246,7 @@ static void test_posix_rewrite(void **state)
 	expect_rewrite("(?x-x)#[[:digit:]]", "(?x-x)#[0-9]");
 }
 
-/* Words a, b, c, ... and which of them each pattern matches, as the reference's engine
+/* Words a, b, c, ... and which of them each pattern matches, as aw-server-rust's engine
  * decides. */
 static void test_classes_match_reference(void **state)
 {

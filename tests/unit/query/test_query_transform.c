@@ -1,5 +1,5 @@
-/* The transforms: a port of the aw-transform unit tests (reference §9.5) with the same
- * inputs and expected outputs, plus the step-by-step rules of §8 (flood's
+/* The transforms: a port of aw-server-rust's aw-transform unit tests with the same
+ * inputs and expected outputs, plus the step-by-step rules of each transform (flood's
  * meet-in-the-middle, filter_period_intersect's sweep, period_union, union_no_overlap's
  * precedence, merge/chunk, categorize's deepest-then-last rule, tag, split_url_events).
  * Pure transforms are tested directly on compact events; classification goes through the

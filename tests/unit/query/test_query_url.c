@@ -1,4 +1,4 @@
-/* split_url_events' URL parser against WHATWG URL results (what the reference's `url`
+/* split_url_events' URL parser against WHATWG URL results (what aw-server-rust's `url`
  * crate produces), and the fast duration formatter against serde_json's float form. */
 #include <stdio.h>
 #include <stdlib.h>
