@@ -11,7 +11,7 @@ JOBS=$(nproc)
 run_suite() { # $1 = build dir, $2.. = extra cmake args
   dir=$1; shift
   echo "== building $dir"
-  cmake -S . -B "$dir" -DAW_BUILD_TESTS=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -DAW_BUILD_TESTS=ON -DAW_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$JOBS"
   echo "== unit tests ($dir)"
   ctest --test-dir "$dir" --output-on-failure -j"$JOBS"

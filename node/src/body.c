@@ -3,6 +3,7 @@
  * needs `timestamp` and `data` (an object), `duration` defaults to 0, `id` may be null;
  * a bucket needs `type`, `client` and `hostname`. Unknown fields are ignored.
  */
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,9 +57,13 @@ bool body_validate(request *rq)
 	return true;
 }
 
-static int err_out(char *err, size_t errlen, int status, const char *fmt, const char *arg)
+__attribute__((format(printf, 4, 5))) static int err_out(char *err, size_t errlen, int status, const char *fmt, ...)
 {
-	snprintf(err, errlen, fmt, arg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 	return status;
 }
 

@@ -18,6 +18,7 @@
  *   - wbucket.max_dur >= every event's duration in the bucket;
  *   - wbucket.last, when has_last, is the event aw-server-rust's cache would hold.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,14 @@ static int fail_sql(aw_store *s, aw_write *w, const char *what)
 	return AW_ERROR;
 }
 
-static int fail(aw_write *w, int code, const char *fmt, const char *arg)
+__attribute__((format(printf, 3, 4))) static int fail(aw_write *w, int code, const char *fmt, ...)
 {
+	va_list ap;
+
 	w->status = code;
-	snprintf(w->error, sizeof(w->error), fmt, arg);
+	va_start(ap, fmt);
+	vsnprintf(w->error, sizeof(w->error), fmt, ap);
+	va_end(ap);
 	return code;
 }
 
@@ -915,17 +920,17 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 	}
 	for (size_t i = 0; i < ib->n_events; i++) {
 		aw_event red;
-		int pv = privacy_check(s, b, &ib->events[i], &red), rc;
+		int pv = privacy_check(s, b, &ib->events[i], &red), put_rc;
 		const aw_event *e = pv == AW_PRIVACY_REDACT ? &red : &ib->events[i];
 
 		if (pv == AW_PRIVACY_DROP)
 			continue;
-		rc = intern(s, w, e->data, e->data_len, &data_id);
-		if (!rc && !ident_has(&set, e->start, e->duration, data_id))
-			rc = event_put(s, w, b, e, &row);
+		put_rc = intern(s, w, e->data, e->data_len, &data_id);
+		if (!put_rc && !ident_has(&set, e->start, e->duration, data_id))
+			put_rc = event_put(s, w, b, e, &row);
 		if (pv == AW_PRIVACY_REDACT)
 			free(red.data);
-		if (rc)
+		if (put_rc)
 			goto sql_failed;
 	}
 	free(set.slots);

@@ -55,6 +55,10 @@ static void event(const char *bid, aw_ns start, aw_ns dur, const char *data)
 	aw_write_clear(&w);
 }
 
+/* libFuzzer's entry points (called by its main, declared nowhere else) */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char path[96];

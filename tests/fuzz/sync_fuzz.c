@@ -232,6 +232,10 @@ static void fuzz_seal_round_trip(const uint8_t *data, size_t size)
 	aw_buf_free(&out);
 }
 
+/* libFuzzer's entry points (called by its main, declared nowhere else) */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

@@ -1,5 +1,6 @@
 /* Minimal non-blocking HTTP/1.1 client: see http.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,13 @@ int awc_http_active(const awc_http *h)
 	return h->state == ST_CONNECTING || h->state == ST_SENDING || h->state == ST_RECEIVING;
 }
 
-static int fail(awc_http *h, const char *fmt, const char *detail)
+__attribute__((format(printf, 2, 3))) static int fail(awc_http *h, const char *fmt, ...)
 {
-	snprintf(h->err, sizeof(h->err), fmt, detail ? detail : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->err, sizeof(h->err), fmt, ap);
+	va_end(ap);
 	close_fd(h);
 	h->state = ST_FAILED;
 	return AWC_HTTP_FAILED;
@@ -100,13 +105,13 @@ int awc_http_begin(awc_http *h, const char *host, int port, const char *method, 
 	cap = strlen(method) + strlen(target) + strlen(host) + (headers ? strlen(headers) : 0) + body_len + 256;
 	h->out = malloc(cap);
 	if (!h->out)
-		return fail(h, "out of memory%s", NULL);
+		return fail(h, "out of memory");
 	n = snprintf(h->out, cap,
 		     "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: aw-client-c\r\nAccept: application/json\r\n"
 		     "Connection: close\r\n%s",
 		     method, target, host, port, headers ? headers : "");
 	if (n < 0 || (size_t)n >= cap)
-		return fail(h, "request too long%s", NULL);
+		return fail(h, "request too long");
 	if (body)
 		n += snprintf(h->out + n, cap - (size_t)n,
 			      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", body_len);
@@ -115,7 +120,7 @@ int awc_http_begin(awc_http *h, const char *host, int port, const char *method, 
 	else
 		n += snprintf(h->out + n, cap - (size_t)n, "\r\n");
 	if ((size_t)n + body_len >= cap)
-		return fail(h, "request too long%s", NULL);
+		return fail(h, "request too long");
 	if (body)
 		memcpy(h->out + n, body, body_len);
 	h->out_len = (size_t)n + body_len;
@@ -286,7 +291,7 @@ int awc_http_step(awc_http *h)
 	if (h->state == ST_FAILED || h->state == ST_IDLE)
 		return AWC_HTTP_FAILED;
 	if (awc_mono_ms() >= h->deadline_ms)
-		return fail(h, "timed out%s", NULL);
+		return fail(h, "timed out");
 
 	if (h->state == ST_CONNECTING) {
 		struct pollfd p = {h->fd, POLLOUT, 0};
@@ -328,10 +333,10 @@ int awc_http_step(awc_http *h)
 			char *ni;
 
 			if (cap > MAX_RESPONSE)
-				return fail(h, "response too large%s", NULL);
+				return fail(h, "response too large");
 			ni = realloc(h->in, cap);
 			if (!ni)
-				return fail(h, "out of memory%s", NULL);
+				return fail(h, "out of memory");
 			h->in = ni;
 			h->in_cap = cap;
 		}
@@ -348,20 +353,19 @@ int awc_http_step(awc_http *h)
 		h->in_len += (size_t)n;
 		h->in[h->in_len] = '\0';
 		if (!h->head_len && h->in_len > MAX_HEAD && !memmem(h->in, h->in_len, "\r\n\r\n", 4))
-			return fail(h, "response header too large%s", NULL);
+			return fail(h, "response header too large");
 		r = response_complete(h, n == 0);
 		if (r < 0)
-			return fail(h, h->in_len ? "malformed HTTP response%s" : "connection closed without an answer%s",
-				    NULL);
+			return fail(h, "%s", h->in_len ? "malformed HTTP response" : "connection closed without an answer");
 		if (r > 0) {
 			close_fd(h);
 			if (!h->body && body_append(h, "", 0))
-				return fail(h, "out of memory%s", NULL);
+				return fail(h, "out of memory");
 			h->state = ST_DONE;
 			return AWC_HTTP_DONE;
 		}
 		if (n == 0)
-			return fail(h, "connection closed early%s", NULL);
+			return fail(h, "connection closed early");
 	}
 }
 
