@@ -257,19 +257,11 @@ static void keypair_from_master(aw_archive *a, unsigned char pk[crypto_box_PUBLI
 
 static int sync_master_key(aw_archive *a, unsigned char key[AWS_KEY_BYTES])
 {
-	char *gpath = aws_fmt("%s/" AWS_GROUP_FILE, a->sync_folder);
-	unsigned char *text;
-	size_t len;
 	aws_group g;
-	int rc = aws_read_file(gpath, &text, &len);
+	int rc = aws_group_read(&g, a->sync_folder);
 
-	free(gpath);
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_EINVALID, "the archive has no key: run 'awnode archive init' (or set up sync)");
-	if (rc)
-		return rc;
-	rc = aws_group_parse(&g, (const char *)text, len);
-	free(text);
 	return rc ? rc : aws_key_load(key, a->sync_key, &g);
 }
 

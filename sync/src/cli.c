@@ -765,17 +765,16 @@ static int cmd_join(cli *c, aw_sync *y)
 {
 	char *gpath = aws_fmt("%s/" AWS_GROUP_FILE, y->folder), *gitdir = aws_fmt("%s/.git", y->folder), *pass = NULL;
 	const char *url = c->npos ? c->pos[0] : NULL;
-	unsigned char key[AWS_KEY_BYTES], *text = NULL;
+	unsigned char key[AWS_KEY_BYTES];
 	char check[AWS_HASH_HEX];
 	aws_repo *repo = NULL;
-	size_t len;
 	aws_group g;
 	int rc = 1;
 
 	if (c->npos > 1)
 		return usage_error("join takes one URL or path");
 	if (exists(gpath)) {
-		if (aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len) || aws_group_parse(&g, (char *)text, len)) {
+		if (aws_group_read(&g, y->folder)) {
 			rc = fail("%s", aw_error_last());
 			goto out;
 		}
@@ -836,7 +835,7 @@ static int cmd_join(cli *c, aw_sync *y)
 			rc = fail("%s", aw_error_last());
 			goto out;
 		}
-		if (aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len) || aws_group_parse(&g, (char *)text, len)) {
+		if (aws_group_read(&g, y->folder)) {
 			rc = fail("%s", aw_error_last());
 			goto out;
 		}
@@ -862,7 +861,6 @@ static int cmd_join(cli *c, aw_sync *y)
 out:
 	sodium_memzero(key, sizeof(key));
 	aws_cli_free_pass(pass);
-	free(text);
 	free(gpath);
 	free(gitdir);
 	aws_repo_close(repo);

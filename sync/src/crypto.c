@@ -48,14 +48,6 @@ void aws_group_new(aws_group *g, unsigned long long opslimit, size_t memlimit)
 	g->memlimit = memlimit;
 }
 
-/* Bounds for limits read from a folder (docs/sync-format.md §2): whoever holds the
- * remote writes awsync.json before a device joins, so the bounds are what a joining
- * device can afford (at most about a second per pass over 1 GiB), not what Argon2id
- * accepts. */
-#define OPS_MAX AWS_KDF_OPS_MAX
-#define MEM_MIN AWS_KDF_MEM_MIN
-#define MEM_MAX AWS_KDF_MEM_MAX
-
 int aws_group_parse(aws_group *g, const char *text, size_t len)
 {
 	json_error_t je;
@@ -103,10 +95,13 @@ int aws_group_parse(aws_group *g, const char *text, size_t len)
 		aw_error_set(AW_EINVALID, "awsync.json: the salt must be %d hex digits", 2 * AWS_SALT_BYTES);
 		goto out;
 	}
-	if (ops < (json_int_t)crypto_pwhash_OPSLIMIT_MIN || (unsigned long long)ops > OPS_MAX || mem < (json_int_t)MEM_MIN ||
-	    (unsigned long long)mem > MEM_MAX) {
+	/* whoever holds the remote writes awsync.json before a device joins, so the bounds
+	 * are what a joining device can afford (docs/sync-format.md §2), not what Argon2id
+	 * accepts */
+	if (ops < (json_int_t)crypto_pwhash_OPSLIMIT_MIN || (unsigned long long)ops > AWS_KDF_OPS_MAX ||
+	    mem < (json_int_t)AWS_KDF_MEM_MIN || (unsigned long long)mem > AWS_KDF_MEM_MAX) {
 		aw_error_set(AW_EINVALID, "awsync.json: Argon2id limits out of range (opslimit 1-%llu, memlimit %llu-%llu bytes)",
-			     OPS_MAX, MEM_MIN, MEM_MAX);
+			     AWS_KDF_OPS_MAX, AWS_KDF_MEM_MIN, AWS_KDF_MEM_MAX);
 		goto out;
 	}
 	if (!check || strlen(check) != 2 * AWS_HASH_BYTES) {
@@ -120,6 +115,19 @@ int aws_group_parse(aws_group *g, const char *text, size_t len)
 	rc = 0;
 out:
 	json_decref(o);
+	return rc;
+}
+
+int aws_group_read(aws_group *g, const char *folder)
+{
+	unsigned char *text;
+	size_t len;
+	int rc = aws_folder_read(folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len);
+
+	if (rc)
+		return rc;
+	rc = aws_group_parse(g, (const char *)text, len);
+	free(text);
 	return rc;
 }
 

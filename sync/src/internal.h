@@ -132,6 +132,9 @@ int aws_crypto_init(void);
 void aws_group_new(aws_group *g, unsigned long long opslimit, size_t memlimit);
 /* Parse awsync.json; refuses unknown versions and out-of-range KDF limits. */
 int aws_group_parse(aws_group *g, const char *text, size_t len);
+/* Read and parse folder/awsync.json (through aws_folder_read, at most
+ * AWS_MAX_GROUP_FILE bytes). AW_ENOTFOUND when the folder has none. */
+int aws_group_read(aws_group *g, const char *folder);
 /* awsync.json text; caller frees. */
 char *aws_group_json(const aws_group *g);
 /* Argon2id(passphrase, salt) -> master key. */

@@ -218,27 +218,34 @@ bool aws_repo_has_head(aws_repo *r)
 	return git_reference_name_to_id(&id, r->repo, "HEAD") == 0;
 }
 
-/* The size of a blob from its object header, so that nothing larger than the format
- * allows is ever inflated (a few KiB of zlib can claim gigabytes). */
-static int blob_size_ok(git_repository *g, const git_oid *id, const char *path)
+/* Is object `id` of `odb` a blob within AWS_MAX_FILE? Read from its header, so that
+ * nothing larger than the format allows is ever inflated (a few KiB of zlib can claim
+ * gigabytes). */
+static int blob_header_ok(git_odb *odb, const git_oid *id, const char *path)
 {
-	git_odb *odb;
 	git_object_t type;
 	size_t size;
-	int rc;
 
-	if (git_repository_odb(&odb, g))
-		return gerr("opening the object database");
-	rc = git_odb_read_header(&size, &type, odb, id);
-	git_odb_free(odb);
-	if (rc)
-		return aw_error_set(AW_EINVALID, "%s: its object is missing from the sync folder's history", path);
+	if (git_odb_read_header(&size, &type, odb, id))
+		return aw_error_set(AW_EINVALID, "%s: its object is missing or damaged", path);
 	if (type != GIT_OBJECT_BLOB)
 		return aw_error_set(AW_EINVALID, "%s is not a file", path);
 	if (size > AWS_MAX_FILE)
 		return aw_error_set(AW_EINVALID, "%s is too large (%zu bytes; the format allows at most %u)", path, size,
 				    AWS_MAX_FILE);
 	return 0;
+}
+
+static int blob_size_ok(git_repository *g, const git_oid *id, const char *path)
+{
+	git_odb *odb;
+	int rc;
+
+	if (git_repository_odb(&odb, g))
+		return gerr("opening the object database");
+	rc = blob_header_ok(odb, id, path);
+	git_odb_free(odb);
+	return rc;
 }
 
 /* ---- what a tree may hold (docs/sync-format.md §1, §9) -------------------------------------- */
@@ -603,6 +610,12 @@ static int cred_cb(git_credential **out, const char *url, const char *user, unsi
 	return GIT_PASSTHROUGH;
 }
 
+/* refs/remotes/<name>/main: what this device last saw on remote `name` */
+static void tracking_ref(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "refs/remotes/%s/%s", name, AWS_BRANCH);
+}
+
 static bool valid_remote_name(const char *name)
 {
 	if (!name || !*name || strlen(name) > 64)
@@ -709,7 +722,7 @@ int aws_repo_remote_remove(aws_repo *r, const char *name)
 	snprintf(key, sizeof(key), "remote.%s.fetch", name);
 	git_config_delete_entry(cfg, key);
 	git_config_free(cfg);
-	snprintf(key, sizeof(key), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	tracking_ref(key, sizeof(key), name);
 	if (git_reference_lookup(&ref, r->repo, key) == 0) {
 		git_reference_delete(ref);
 		git_reference_free(ref);
@@ -898,19 +911,14 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		git_filemode_t mode = git_tree_entry_filemode_raw(e);
 		const git_oid *eid = git_tree_entry_id(e);
-		size_t size;
-		git_object_t type;
 
 		snprintf(p->path + base, sizeof(p->path) - base, "%s%.200s", base ? "/" : "", git_tree_entry_name(e));
 		if (mode == GIT_FILEMODE_TREE)
 			rc = preflight_tree(p, eid, depth + 1);
 		else if (mode == GIT_FILEMODE_COMMIT || !oid_set_add(&p->seen, eid) || git_odb_exists(p->our_odb, eid))
 			rc = 0; /* a gitlink's commit is never sent; the layout check refuses it */
-		else if (git_odb_read_header(&size, &type, p->their_odb, eid))
-			rc = aw_error_set(AW_EINVALID, "refused: %s: its object is missing or damaged", p->path);
-		else if (size > AWS_MAX_FILE)
-			rc = aw_error_set(AW_EINVALID, "refused: %s is too large (%zu bytes; the format allows at most %u)",
-					  p->path, size, AWS_MAX_FILE);
+		else
+			rc = blob_header_ok(p->their_odb, eid, p->path);
 		p->path[base] = '\0';
 	}
 	git_tree_free(t);
@@ -933,7 +941,7 @@ static void hide_known(git_revwalk *w, aws_repo *r, git_odb *their_odb, const ch
 	char ref[160];
 	git_oid id;
 
-	snprintf(ref, sizeof(ref), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	tracking_ref(ref, sizeof(ref), name);
 	if (git_reference_name_to_id(&id, r->repo, "HEAD") == 0 && git_odb_exists(their_odb, &id))
 		git_revwalk_hide(w, &id);
 	if (git_reference_name_to_id(&id, r->repo, ref) == 0 && git_odb_exists(their_odb, &id))
@@ -1007,7 +1015,7 @@ static int fetch(aws_repo *r, const char *name, git_oid *theirs, bool *have)
 	if ((rc = preflight_local(r, name)) || (rc = open_remote(r, name, &rem)))
 		return rc;
 	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/%s/%s", AWS_BRANCH, name, AWS_BRANCH);
-	snprintf(ref, sizeof(ref), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	tracking_ref(ref, sizeof(ref), name);
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.transfer_progress = transfer_cb;
 	fo.callbacks.payload = r;
@@ -1042,7 +1050,7 @@ static void remember_pushed(aws_repo *r, const char *name, const git_oid *head)
 	git_reference *ref;
 	char refname[160];
 
-	snprintf(refname, sizeof(refname), "refs/remotes/%s/%s", name, AWS_BRANCH);
+	tracking_ref(refname, sizeof(refname), name);
 	if (git_reference_create(&ref, r->repo, refname, head, 1, "awsync: pushed") == 0)
 		git_reference_free(ref);
 }

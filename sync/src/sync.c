@@ -90,23 +90,17 @@ bool aws_cancelled(aw_sync *y)
 
 int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 {
-	unsigned char *text = NULL;
-	size_t len;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->y = y;
 	c->r = r;
 	c->rep = rep;
-	rc = aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len);
+	rc = aws_group_read(&c->group, y->folder);
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_ENOTFOUND, "sync is not set up: no sync folder at %s (run 'awnode sync init' or "
 						  "'awnode sync join')",
 				    y->folder);
-	if (rc)
-		return rc;
-	rc = aws_group_parse(&c->group, (const char *)text, len);
-	free(text);
 	if (rc)
 		return rc;
 	/* best effort: keep the key out of swap where the system allows locking it */
@@ -145,7 +139,8 @@ static void set_str(char **dst, const char *msg)
 }
 
 /* Keep what a fetch found wrong with a remote's history (rolled back, replaced) in the
- * state, with its time, so that the status shows it after the round that saw it. */
+ * state, with its time, so that the status shows it after the round that saw it (the
+ * round saves the state after its push or its import). */
 static void note_remote_history(aws_ctx *c, const char *remote)
 {
 	char msg[300];
@@ -157,8 +152,6 @@ static void note_remote_history(aws_ctx *c, const char *remote)
 	json_object_set_new(v, "warning", json_string(msg));
 	json_object_set_new(v, "time", json_integer(aw_time_now()));
 	json_object_set_new(c->st.remotes, remote, v);
-	if (c->y->store)
-		aws_state_save(&c->st, c->y->store);
 }
 
 int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *rep)
@@ -319,12 +312,13 @@ static json_t *remotes_json(aw_sync *y, const aws_state *st, json_t *warnings, a
 		for (size_t i = 0; i < n; i++) {
 			json_t *h = st->remotes ? json_object_get(st->remotes, rem[i].name) : NULL;
 			const char *w = json_string_value(json_object_get(h, "warning"));
+			aw_ns when = json_integer_value(json_object_get(h, "time"));
 			/* shown for as long as a device may go quiet (docs/sync.md) */
-			if (w && now - json_integer_value(json_object_get(h, "time")) > stale_after)
+			if (w && now - when > stale_after)
 				w = NULL;
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name", rem[i].name, "url", rem[i].url,
 							     "warning", w ? json_string(w) : json_null(), "warning_time",
-							     time_json(w ? json_integer_value(json_object_get(h, "time")) : 0)));
+							     time_json(w ? when : 0)));
 			if (w)
 				json_array_append_new(warnings, json_string(w));
 		}
@@ -410,8 +404,6 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	json_t *warnings = json_array();
 	aw_ns now = aw_time_now(), stale_after = stale_after_ns();
 	bool stale;
-	unsigned char *text = NULL;
-	size_t len;
 	aws_group g;
 	aws_state st;
 	const char *problem = NULL;
@@ -420,10 +412,10 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	int rc;
 
 	memset(&st, 0, sizeof(st));
-	rc = aws_folder_read(y->folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len);
-	if (rc) {
+	rc = aws_group_read(&g, y->folder);
+	if (rc == AW_ENOTFOUND) {
 		problem = "not set up: run 'awnode sync init' or 'awnode sync join'";
-	} else if (aws_group_parse(&g, (const char *)text, len)) {
+	} else if (rc) {
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		problem = msg;
 	} else {
@@ -434,7 +426,6 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 		}
 		sodium_memzero(key, sizeof(key));
 	}
-	free(text);
 	json_object_set_new(o, "configured", json_boolean(problem == NULL));
 	json_object_set_new(o, "problem", str_json(problem));
 	json_object_set_new(o, "folder", json_string(y->folder));
