@@ -107,8 +107,9 @@ static const struct {
 	 "Create a new sync group in the sync folder and its key file.\n"
 	 "  --remote URL          git remote to publish to (a path, file://, ssh or https URL)\n"
 	 "  --passphrase-file F   read the passphrase from F (else $AWNODE_SYNC_PASSPHRASE, else a prompt)\n"
-	 "  --kdf-ops N           Argon2id passes (default 3)\n"
-	 "  --kdf-mem MIB         Argon2id memory in MiB (default 64)\n"},
+	 "  --kdf-ops N           Argon2id passes, 1-10 (default 3)\n"
+	 "  --kdf-mem MIB         Argon2id memory in MiB, 8-1024 (default 64)\n"
+	 "The passphrase needs at least 8 characters.\n"},
 	{"join", O_COMMON | O_PASSFILE, "[URL|PATH]",
 	 "Join the sync group held by a git remote (cloned into the sync folder), or, without a URL,\n"
 	 "the one already in the sync folder (e.g. a folder shared with Syncthing).\n"
@@ -123,8 +124,10 @@ static const struct {
 	 "One round: fetch, export, push, import (what the node runs every [sync] interval).\n"
 	 "  --json                print the round's report as JSON (as POST /api/0/sync/now answers)\n"},
 	{"status", O_COMMON | O_JSON, "[--json]",
-	 "Show this device, the remotes, the last push and pull, and every other device with its\n"
-	 "import cursor, events applied and last error.\n"
+	 "Show this device, the remotes, the last push and pull, warnings (a remote that went back\n"
+	 "in history, a device that has not published for $AWNODE_SYNC_STALE_AFTER seconds, 7 days by\n"
+	 "default), and every other device with its import cursor, events applied, last publication\n"
+	 "and last error.\n"
 	 "  --json                print the document of GET /api/0/sync/status\n"},
 	{"remote", O_COMMON, "add NAME URL | remove NAME | list", "Manage the sync folder's git remotes.\n"},
 	{"forget", O_COMMON | O_UNDO, "DEVICE",
