@@ -1,5 +1,6 @@
 import { useEffect } from 'preact/hooks';
 import { ComponentType } from 'preact';
+import { errorMessage } from './lib/api';
 import { href, navigate, useRoute } from './lib/router';
 import { applyTheme, loadBuckets, loadInfo, loadSettings, saveSetting, useStore } from './lib/store';
 import { Toasts, toast } from './components/ui';
@@ -47,8 +48,8 @@ export function App() {
     const dark = document.documentElement.dataset.theme === 'dark';
     try {
       await saveSetting('theme', dark ? 'light' : 'dark');
-    } catch (e: any) {
-      toast(`Could not save theme: ${e.message}`, 'error');
+    } catch (e) {
+      toast(`Could not save theme: ${errorMessage(e)}`, 'error');
     }
   };
 

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
+import type { ECElementEvent, EChartsCoreOption, EChartsType } from 'echarts/core';
 import { isDark, themeListeners } from '../lib/store';
 
 type EC = typeof import('./../lib/echarts').default;
@@ -8,10 +9,13 @@ export function loadECharts(): Promise<EC> {
   return loader;
 }
 
+/** An ECharts option, or a function of the theme (dark or not) that makes one. */
+export type ChartOption = EChartsCoreOption | ((dark: boolean) => EChartsCoreOption);
+
 export interface ChartProps {
-  option: any; // ECharts option, or a function of the theme
+  option: ChartOption;
   height?: number | string;
-  onClick?: (p: any) => void;
+  onClick?: (p: ECElementEvent) => void;
   class?: string;
   testId?: string;
 }
@@ -19,7 +23,7 @@ export interface ChartProps {
 /** Theme-aware ECharts wrapper: resizes with its box, re-renders on option or theme change. */
 export function Chart({ option, height = 260, onClick, class: cls, testId }: ChartProps) {
   const el = useRef<HTMLDivElement>(null);
-  const inst = useRef<any>(null);
+  const inst = useRef<EChartsType | null>(null);
   const click = useRef(onClick);
   click.current = onClick;
   const opt = useRef(option);
@@ -35,8 +39,9 @@ export function Chart({ option, height = 260, onClick, class: cls, testId }: Cha
     const onTheme = () => render();
     loadECharts().then((echarts) => {
       if (disposed || !el.current) return;
-      inst.current = echarts.init(el.current, undefined, { renderer: 'canvas' });
-      inst.current.on('click', (p: any) => click.current?.(p));
+      const chart = echarts.init(el.current, undefined, { renderer: 'canvas' });
+      inst.current = chart;
+      chart.on('click', (p) => click.current?.(p));
       render();
       el.current.dataset.ready = '1';
       ro = new ResizeObserver(() => inst.current?.resize());

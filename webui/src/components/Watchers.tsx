@@ -2,7 +2,8 @@
 // (15 min, 1 h, or until resumed). Talks to GET /api/0/watchers and
 // POST /api/0/watchers/{name}/pause|resume; a node not run by `awnode start` says so.
 import { useEffect, useState } from 'preact/hooks';
-import { api, WatcherState, WatchersStatus } from '../lib/api';
+import { api, errorMessage } from '../lib/api';
+import type { WatcherState, WatchersStatus } from '../lib/types';
 import { fmtTime } from '../lib/time';
 import { Badge, Card, ErrorBox, Skeleton, toast } from './ui';
 
@@ -51,8 +52,8 @@ function WatcherRow({ w, onChange }: { w: WatcherState; onChange: (s: WatchersSt
         onChange(await api.pauseWatcher(w.name, d.seconds));
         toast(`${LABELS[w.name] || w.name}: paused ${d.seconds ? 'for ' + d.label : 'until resumed'}`);
       }
-    } catch (e: any) {
-      toast(`Could not ${paused ? 'resume' : 'pause'} ${w.name}: ${e.message}`, 'error');
+    } catch (e) {
+      toast(`Could not ${paused ? 'resume' : 'pause'} ${w.name}: ${errorMessage(e)}`, 'error');
     } finally {
       setBusy(false);
     }

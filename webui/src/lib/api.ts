@@ -1,59 +1,18 @@
 // Thin client for the node's REST API (ActivityWatch's /api/0/), same origin only.
 
-export interface Info {
-  hostname: string;
-  version: string;
-  testing: boolean;
-  device_id: string;
-}
-
-export interface Bucket {
-  id: string;
-  type: string;
-  client: string;
-  hostname: string;
-  created: string | null;
-  data?: Record<string, unknown>;
-  metadata?: { start: string | null; end: string | null };
-  last_updated?: string | null;
-  remote?: boolean;
-  remote_device?: string | null;
-}
-
-export interface AWEvent {
-  id?: number | null;
-  timestamp: string;
-  duration: number;
-  data: Record<string, any>;
-}
-
-/** A watcher run by `awnode start` (GET /api/0/watchers, docs/api.md). */
-export interface WatcherState {
-  name: string;
-  state: 'running' | 'paused' | 'restarting' | 'stopped' | 'starting' | string;
-  pid: number | null;
-  uptime?: number | null;
-  restarts?: number;
-  paused?: boolean;
-  paused_until: string | null;
-}
-
-export interface WatchersStatus {
-  supervised: boolean;
-  watchers: WatcherState[];
-  message?: string;
-}
+import type { AWEvent, Bucket, ErrorBody, Info, NewBucket, SettingsMap, SyncReport, SyncStatus, WatchersStatus } from './types';
 
 export class ApiError extends Error {
   status: number;
   line = 0;
   column = 0;
-  constructor(status: number, message: string, body?: any) {
+  constructor(status: number, message: string, body?: unknown) {
     super(message);
     this.status = status;
     if (body && typeof body === 'object') {
-      if (typeof body.line === 'number') this.line = body.line;
-      if (typeof body.column === 'number') this.column = body.column;
+      const b = body as ErrorBody;
+      if (typeof b.line === 'number') this.line = b.line;
+      if (typeof b.column === 'number') this.column = b.column;
     }
     if (!this.line) {
       // "… at line 3, column 14" (awnode) or Rust's "Span { lo: 7, hi: 8, line: 1 }"
@@ -67,6 +26,11 @@ export class ApiError extends Error {
       }
     }
   }
+}
+
+/** The text of a caught error (an ApiError's server message, or any other Error's). */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 const BASE = '/api/0';
@@ -87,12 +51,13 @@ async function request<T>(method: string, path: string, body?: unknown, raw = fa
   }
   const text = await res.text();
   if (!res.ok) {
-    let parsed: any = null;
+    let parsed: unknown = null;
     let msg = `${res.status} ${res.statusText}`;
     try {
       parsed = JSON.parse(text);
-      if (parsed && typeof parsed.message === 'string') msg = parsed.message;
-      else if (parsed?.error?.description) msg = parsed.error.description;
+      const b = parsed && typeof parsed === 'object' ? (parsed as ErrorBody) : null;
+      if (b && typeof b.message === 'string') msg = b.message;
+      else if (b?.error?.description) msg = String(b.error.description);
     } catch {
       if (text) msg = text.slice(0, 300);
     }
@@ -107,7 +72,7 @@ const enc = encodeURIComponent;
 
 // Query results for periods wholly in the past are cached for the page's lifetime (as
 // aw-client does); imports and deletions clear the cache.
-const queryCache = new Map<string, Promise<any[]>>();
+const queryCache = new Map<string, Promise<unknown[]>>();
 export function clearQueryCache() {
   queryCache.clear();
 }
@@ -116,7 +81,7 @@ export const api = {
   info: () => request<Info>('GET', '/info'),
   buckets: () => request<Record<string, Bucket>>('GET', '/buckets/'),
   bucket: (id: string) => request<Bucket>('GET', `/buckets/${enc(id)}`),
-  createBucket: (id: string, b: Partial<Bucket>) => request<void>('POST', `/buckets/${enc(id)}`, b),
+  createBucket: (id: string, b: NewBucket) => request<void>('POST', `/buckets/${enc(id)}`, b),
   deleteBucket: async (id: string) => {
     await request<void>('DELETE', `/buckets/${enc(id)}?force=1`);
     clearQueryCache();
@@ -144,23 +109,25 @@ export const api = {
     await request<void>('POST', '/import', fd);
     clearQueryCache();
   },
-  query: (periods: string[], lines: string[], opts: { cache?: boolean } = {}): Promise<any[]> => {
+  /** One result per period: whatever the program's RETURN is (JSON), for the caller to
+   * narrow. */
+  query: (periods: string[], lines: string[], opts: { cache?: boolean } = {}): Promise<unknown[]> => {
     const key = JSON.stringify([periods, lines]);
     const cacheable =
       opts.cache !== false && periods.every((p) => new Date(p.split('/')[1]).getTime() < Date.now() - 60_000);
     if (cacheable && queryCache.has(key)) return queryCache.get(key)!;
-    const p = request<any[]>('POST', '/query/', { timeperiods: periods, query: lines });
+    const p = request<unknown[]>('POST', '/query/', { timeperiods: periods, query: lines });
     if (cacheable) {
       queryCache.set(key, p);
       p.catch(() => queryCache.delete(key));
     }
     return p;
   },
-  settings: () => request<Record<string, unknown>>('GET', '/settings'),
+  settings: () => request<SettingsMap>('GET', '/settings'),
   getSetting: <T>(key: string) => request<T | null>('GET', `/settings/${enc(key)}`),
   setSetting: (key: string, value: unknown) => request<void>('POST', `/settings/${enc(key)}`, value),
-  syncStatus: () => request<any>('GET', '/sync/status'),
-  syncNow: () => request<any>('POST', '/sync/now', { mode: 'both' }),
+  syncStatus: () => request<SyncStatus>('GET', '/sync/status'),
+  syncNow: () => request<SyncReport>('POST', '/sync/now', { mode: 'both' }),
   watchers: () => request<WatchersStatus>('GET', '/watchers'),
   /** duration in seconds; null pauses until resumed */
   pauseWatcher: (name: string, duration: number | null) =>

@@ -133,8 +133,8 @@ export function ruleError(rule: Rule): string | null {
   try {
     toJsRegExp(rule.regex, !!rule.ignore_case);
     return null;
-  } catch (e: any) {
-    return String(e.message || e).replace(/^Invalid regular expression: /, '');
+  } catch (e) {
+    return String((e instanceof Error && e.message) || e).replace(/^Invalid regular expression: /, '');
   }
 }
 
@@ -167,11 +167,18 @@ export interface CatNode {
   color: string;
 }
 
+/** An event's category path as the query's `categorize` set it (`$category`), else
+ * Uncategorized. */
+export function eventCategory(data: Record<string, unknown>): string[] {
+  const c = data.$category;
+  return Array.isArray(c) ? (c as string[]) : ['Uncategorized'];
+}
+
 /** Build a tree from merged `$category` events. */
-export function categoryTree(catEvents: { duration: number; data: Record<string, any> }[], classes: Category[]): CatNode {
+export function categoryTree(catEvents: { duration: number; data: Record<string, unknown> }[], classes: Category[]): CatNode {
   const root: CatNode = { name: 'All', path: [], own: 0, total: 0, children: [], color: '#94a3b8' };
   for (const e of catEvents) {
-    const path: string[] = Array.isArray(e.data.$category) ? e.data.$category : ['Uncategorized'];
+    const path = eventCategory(e.data);
     let node = root;
     node.total += e.duration;
     for (let i = 0; i < path.length; i++) {

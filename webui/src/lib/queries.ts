@@ -4,7 +4,8 @@
 // titles, categories; browser domains/URLs/titles from browser buckets intersected with the
 // browser's window time; editor files/projects/languages. Several devices are merged with
 // `union_no_overlap` (earlier devices win overlaps), as ActivityWatch's multidevice query.
-import { Bucket, qlit } from './api';
+import { qlit } from './api';
+import type { Bucket, JsonObject } from './types';
 import { Rule } from './categories';
 
 // Window app names per browser (from aw-webui's queries.ts).
@@ -136,7 +137,7 @@ export interface ActivityResult {
 export interface Ev {
   timestamp: string;
   duration: number;
-  data: Record<string, any>;
+  data: JsonObject;
 }
 
 /** The Activity summary for one or several hosts. */
@@ -180,6 +181,12 @@ export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], l
       '};',
   );
   return L;
+}
+
+/** What categoryPeriodQuery returns for each period. */
+export interface CategoryPeriodResult {
+  cats: Ev[];
+  duration: number;
 }
 
 /** Per-sub-period category totals for the bar chart (run with one timeperiod per bar). */

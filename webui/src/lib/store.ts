@@ -1,16 +1,8 @@
 // Tiny global store: server info, buckets and settings, shared by every page.
 import { useEffect, useState } from 'preact/hooks';
-import { api, Bucket, Info } from './api';
+import { api, errorMessage } from './api';
+import type { Bucket, Info, PrivacyFilter } from './types';
 import { Category, DEFAULT_CLASSES } from './categories';
-
-export interface PrivacyFilter {
-  enabled: boolean;
-  bucket_prefix: string;
-  field: string;
-  pattern: string;
-  action: 'drop' | 'redact';
-  replacement: string;
-}
 
 export interface Settings {
   classes: Category[];
@@ -75,8 +67,8 @@ export function useStore(): State {
 export async function loadInfo() {
   try {
     set({ info: await api.info() });
-  } catch (e: any) {
-    set({ error: e.message });
+  } catch (e) {
+    set({ error: errorMessage(e) });
   }
 }
 
@@ -84,8 +76,8 @@ export async function loadBuckets() {
   try {
     const bs = await api.buckets();
     set({ buckets: Object.values(bs).sort((a, b) => a.id.localeCompare(b.id)), bucketsLoaded: true });
-  } catch (e: any) {
-    set({ error: e.message, bucketsLoaded: true });
+  } catch (e) {
+    set({ error: errorMessage(e), bucketsLoaded: true });
   }
 }
 
@@ -104,8 +96,8 @@ export async function loadSettings() {
     if (typeof all.landingpage === 'string') s.landingpage = all.landingpage;
     set({ settings: s, settingsLoaded: true });
     applyTheme(s.theme);
-  } catch (e: any) {
-    set({ settingsLoaded: true, error: e.message });
+  } catch (e) {
+    set({ settingsLoaded: true, error: errorMessage(e) });
   }
 }
 

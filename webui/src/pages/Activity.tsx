@@ -1,7 +1,9 @@
+import type { VNode } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { DefaultLabelFormatterCallbackParams } from 'echarts';
 import { api } from '../lib/api';
-import { CatNode, categoryColor, categoryTree, hashColor, normalise, rulesForQuery } from '../lib/categories';
-import { ActivityResult, activityHosts, activityQuery, categoryPeriodQuery, hostBuckets, Ev } from '../lib/queries';
+import { Category, CatNode, categoryColor, categoryTree, eventCategory, hashColor, normalise, rulesForQuery } from '../lib/categories';
+import { ActivityResult, activityHosts, activityQuery, CategoryPeriodResult, categoryPeriodQuery, hostBuckets, Ev } from '../lib/queries';
 import { navigate } from '../lib/router';
 import { devices, useStore } from '../lib/store';
 import {
@@ -82,7 +84,10 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     const subs = subPeriods(p, opts);
     api
       .query(subs.map((s) => periodString(s.start, s.end)), categoryPeriodQuery(selected, rules))
-      .then((r) => live && setBars({ labels: subs.map((s) => s.label), rows: r.map((x: any) => x.cats || []), totals: r.map((x: any) => x.duration || 0) }))
+      .then((r) => {
+        const per = r as CategoryPeriodResult[];
+        if (live) setBars({ labels: subs.map((s) => s.label), rows: per.map((x) => x.cats || []), totals: per.map((x) => x.duration || 0) });
+      })
       .catch((e) => live && setBarErr(e));
     return () => {
       live = false;
@@ -185,7 +190,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
               hint={res && kind !== 'day' && bars ? `${fmtDuration(total / activeUnits(bars.totals))} per active ${kind === 'year' ? 'month' : 'day'}` : undefined} />
             <Stat label="Top category" value={res ? (topCat ? topCat.path.join(' › ') : '—') : null}
               color={topCat?.color} hint={topCat ? `${fmtDuration(topCat.total)} · ${pct(topCat.total, total)}` : undefined} />
-            <Stat label="Top application" value={res ? res.window.app_events[0]?.data.app ?? '—' : null}
+            <Stat label="Top application" value={res ? String(res.window.app_events[0]?.data.app ?? '—') : null}
               color={res?.window.app_events[0] ? hashColor(String(res.window.app_events[0].data.app)) : undefined}
               hint={res?.window.app_events[0] ? fmtDuration(res.window.app_events[0].duration) : undefined} />
             <Stat label="Browsing" value={res ? fmtDuration(res.browser.duration) : null}
@@ -317,8 +322,8 @@ const appItem = (e: Ev): TopItem => {
   return { key: a, label: a, value: e.duration, color: hashColor(a), title: a };
 };
 
-function titleItem(e: Ev, i: number, classes: any[]): TopItem {
-  const cat: string[] = e.data.$category || ['Uncategorized'];
+function titleItem(e: Ev, i: number, classes: Category[]): TopItem {
+  const cat = eventCategory(e.data);
   return {
     key: i + String(e.data.title),
     label: String(e.data.title ?? ''),
@@ -346,7 +351,7 @@ const domainItem = (e: Ev): TopItem => {
 function CatTree({ node, total, depth = 0 }: { node: CatNode; total: number; depth?: number }) {
   const [open, setOpen] = useState<Record<string, boolean>>({});
   if (!node.children.length) return <Empty>No categorised time</Empty>;
-  const rows: any[] = [];
+  const rows: VNode[] = [];
   const walk = (n: CatNode, d: number) => {
     for (const c of n.children) {
       const key = c.path.join('>');
@@ -370,9 +375,18 @@ function CatTree({ node, total, depth = 0 }: { node: CatNode; total: number; dep
   return <div class="cattree">{rows}</div>;
 }
 
+/** A sunburst data item: a category, its children, and its path for the tooltip. */
+interface SunburstNode {
+  name: string;
+  value: number;
+  itemStyle: { color: string };
+  children: SunburstNode[];
+  path: string;
+}
+
 function Sunburst({ tree }: { tree: CatNode }) {
   const option = useMemo(() => {
-    const conv = (n: CatNode): any => ({
+    const conv = (n: CatNode): SunburstNode => ({
       name: n.name,
       value: n.total,
       itemStyle: { color: n.color },
@@ -385,7 +399,10 @@ function Sunburst({ tree }: { tree: CatNode }) {
       return {
         tooltip: {
           backgroundColor: c.tooltipBg, borderColor: c.tooltipBorder, textStyle: { color: c.tooltipText },
-          formatter: (p: any) => `<b>${esc(p.data.path)}</b><br/>${fmtDuration(p.value)} · ${Math.round((p.value / (tree.total || 1)) * 100)}%`,
+          formatter: (p: DefaultLabelFormatterCallbackParams) => {
+            const v = p.value as number;
+            return `<b>${esc((p.data as SunburstNode).path)}</b><br/>${fmtDuration(v)} · ${Math.round((v / (tree.total || 1)) * 100)}%`;
+          },
         },
         series: [{
           type: 'sunburst', data, radius: ['22%', '96%'], sort: undefined, nodeClick: 'rootToNode',
@@ -405,14 +422,13 @@ export function esc(s: string): string {
   return String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
-function BarChart({ bars, classes, kind }: { bars: { labels: string[]; rows: Ev[][]; totals: number[] }; classes: any[]; kind: PeriodKind }) {
+function BarChart({ bars, classes, kind }: { bars: { labels: string[]; rows: Ev[][]; totals: number[] }; classes: Category[]; kind: PeriodKind }) {
   const option = useMemo(() => {
     // stack by top-level category
     const tops = new Map<string, number[]>();
     bars.rows.forEach((row, i) => {
       for (const e of row) {
-        const cat: string[] = e.data.$category || ['Uncategorized'];
-        const k = cat[0];
+        const k = eventCategory(e.data)[0];
         if (!tops.has(k)) tops.set(k, new Array(bars.labels.length).fill(0));
         tops.get(k)![i] += e.duration;
       }
@@ -431,9 +447,10 @@ function BarChart({ bars, classes, kind }: { bars: { labels: string[]; rows: Ev[
         tooltip: {
           trigger: 'axis', axisPointer: { type: 'shadow' },
           backgroundColor: c.tooltipBg, borderColor: c.tooltipBorder, textStyle: { color: c.tooltipText },
-          formatter: (ps: any[]) => {
+          formatter: (ps: DefaultLabelFormatterCallbackParams[]) => {
             const i = ps[0]?.dataIndex ?? 0;
-            const lines = ps.filter((p) => p.value > 0).map((p) => `${p.marker}${esc(p.seriesName)} <b style="float:right;margin-left:16px">${fmtDuration(p.value * unit)}</b>`);
+            // every value is a number: the bars' data are hours (or minutes) per category
+            const lines = ps.filter((p) => (p.value as number) > 0).map((p) => `${p.marker}${esc(String(p.seriesName))} <b style="float:right;margin-left:16px">${fmtDuration((p.value as number) * unit)}</b>`);
             return `<b>${esc(bars.labels[i])}</b> · ${fmtDuration(bars.totals[i])}<br/>${lines.join('<br/>')}`;
           },
         },

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, AWEvent, Bucket } from '../lib/api';
+import { api, errorMessage } from '../lib/api';
+import type { AWEvent, Bucket } from '../lib/types';
 import { href, navigate } from '../lib/router';
 import { isRemote, loadBuckets, useStore } from '../lib/store';
 import { fmtAgo, fmtDateTime, fmtDuration } from '../lib/time';
@@ -62,7 +63,7 @@ export function BucketPage({ id }: { id: string }) {
     const f = filter.trim().toLowerCase();
     let r = f ? events.filter((e) => JSON.stringify(e.data).toLowerCase().includes(f)) : events.slice();
     const k = sort.key;
-    const get = (e: AWEvent): any => (k === 'timestamp' ? Date.parse(e.timestamp) : k === 'duration' ? e.duration : String(e.data?.[k] ?? ''));
+    const get = (e: AWEvent): number | string => (k === 'timestamp' ? Date.parse(e.timestamp) : k === 'duration' ? e.duration : String(e.data?.[k] ?? ''));
     r.sort((a, b) => {
       const x = get(a), y = get(b);
       const c = x < y ? -1 : x > y ? 1 : 0;
@@ -153,8 +154,8 @@ export function BucketPage({ id }: { id: string }) {
                               await api.deleteEvent(id, e.id);
                               setEvents((events || []).filter((x) => x.id !== e.id));
                               setCount((c) => (c === null ? c : c - 1));
-                            } catch (x: any) {
-                              toast(x.message, 'error');
+                            } catch (x) {
+                              toast(errorMessage(x), 'error');
                             }
                           }}><I.IconTrash /></button>
                         </td>

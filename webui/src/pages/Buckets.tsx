@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, AWEvent, Bucket } from '../lib/api';
+import { api } from '../lib/api';
+import type { AWEvent, Bucket } from '../lib/types';
 import { href } from '../lib/router';
 import { devices, isRemote, lastUpdated, loadBuckets, useStore } from '../lib/store';
 import { fmtAgo, fmtDateTime } from '../lib/time';

@@ -1,5 +1,6 @@
 import { useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../lib/api';
+import type { AWEvent } from '../lib/types';
 import { activityHosts, exampleQueries, hostBuckets } from '../lib/queries';
 import { useStore } from '../lib/store';
 import { fmtDateTime, fmtDuration, logicalToday, toLocalInput } from '../lib/time';
@@ -57,8 +58,8 @@ export function QueryPage() {
       const r = await api.query([`${s.toISOString()}/${e.toISOString()}`], src.split('\n'), { cache: false });
       const ms = performance.now() - t0;
       setResult({ value: r[0], ms, bytes: JSON.stringify(r).length });
-    } catch (x: any) {
-      setErr(x);
+    } catch (x) {
+      setErr(x instanceof Error ? x : new Error(String(x)));
       setResult(null);
     } finally {
       setRunning(false);
@@ -199,13 +200,14 @@ export function QueryPage() {
   );
 }
 
-function isEvent(x: any): boolean {
-  return x && typeof x === 'object' && typeof x.timestamp === 'string' && 'duration' in x && 'data' in x;
+/** An event as the query language returns it (id, timestamp, duration, data). */
+function isEvent(x: unknown): x is AWEvent {
+  return !!x && typeof x === 'object' && typeof (x as { timestamp?: unknown }).timestamp === 'string' && 'duration' in x && 'data' in x;
 }
 
 function ResultTable({ value }: { value: unknown }) {
   if (Array.isArray(value) && value.length && value.every(isEvent)) {
-    const keys = [...new Set(value.slice(0, 1000).flatMap((e: any) => Object.keys(e.data || {})))].sort().slice(0, 8);
+    const keys = [...new Set(value.slice(0, 1000).flatMap((e) => Object.keys(e.data || {})))].sort().slice(0, 8);
     const rows = value.slice(0, 1000);
     return (
       <div class="table-wrap">
@@ -213,7 +215,7 @@ function ResultTable({ value }: { value: unknown }) {
         <table class="table" data-testid="result-table">
           <thead><tr><th>Time</th><th class="num">Duration</th>{keys.map((k) => <th>{k}</th>)}</tr></thead>
           <tbody>
-            {rows.map((e: any) => (
+            {rows.map((e) => (
               <tr>
                 <td class="nowrap">{fmtDateTime(e.timestamp, true)}</td>
                 <td class="num nowrap">{fmtDuration(e.duration, true)}</td>

@@ -1,10 +1,12 @@
+import type { VNode } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, AWEvent } from '../lib/api';
+import { api, errorMessage } from '../lib/api';
+import type { AWEvent, JsonObject, PrivacyFilter } from '../lib/types';
 import {
   Category, categorizeLocal, categoryColor, compileRule, DEFAULT_CLASSES, matches, normalise, ruleError, rulesForQuery, toJsRegExp,
 } from '../lib/categories';
 import { navigate } from '../lib/router';
-import { getState, PrivacyFilter, saveSetting, Settings, useStore } from '../lib/store';
+import { getState, saveSetting, Settings, useStore } from '../lib/store';
 import { fmtDuration } from '../lib/time';
 import { Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
@@ -39,8 +41,8 @@ async function save<K extends keyof Settings>(key: K, v: Settings[K], what: stri
   try {
     await saveSetting(key, v);
     toast(`${what} saved`);
-  } catch (e: any) {
-    toast(`Could not save ${what.toLowerCase()}: ${e.message}`, 'error');
+  } catch (e) {
+    toast(`Could not save ${what.toLowerCase()}: ${errorMessage(e)}`, 'error');
   }
 }
 
@@ -90,7 +92,7 @@ function General() {
 
 interface Sample {
   bucket: string;
-  data: Record<string, any>;
+  data: JsonObject;
   duration: number;
   count: number;
 }
@@ -206,8 +208,8 @@ function CategoriesEditor() {
       await saveSetting('classes', clean);
       setDirty(false);
       toast('Categories saved');
-    } catch (e: any) {
-      toast(`Could not save: ${e.message}`, 'error');
+    } catch (e) {
+      toast(`Could not save: ${errorMessage(e)}`, 'error');
     } finally {
       setSaving(false);
     }
@@ -215,13 +217,14 @@ function CategoriesEditor() {
 
   const onImport = async (f: File) => {
     try {
-      const j = JSON.parse(await f.text());
-      const list = Array.isArray(j) ? j : j.categories || j.classes;
-      if (!Array.isArray(list) || !list.every((c: any) => Array.isArray(c.name) && c.rule)) throw new Error('not a category list');
-      update(normalise(list));
+      const j: unknown = JSON.parse(await f.text());
+      const doc = j as { categories?: unknown; classes?: unknown }; // a category export, or a settings object
+      const list = Array.isArray(j) ? j : doc.categories || doc.classes;
+      if (!Array.isArray(list) || !list.every((c: Partial<Category>) => Array.isArray(c.name) && c.rule)) throw new Error('not a category list');
+      update(normalise(list as Category[]));
       toast(`Loaded ${list.length} categories from ${f.name}; review and save`, 'info');
-    } catch (e: any) {
-      toast(`Import failed: ${e.message}`, 'error');
+    } catch (e) {
+      toast(`Import failed: ${errorMessage(e)}`, 'error');
     }
   };
 
@@ -415,7 +418,7 @@ function CategoryForm({ cat, all, onPatch, onRename, sample, sampleErr, compiled
 
 function Highlight({ text, re }: { text: string; re: RegExp }) {
   const g = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g');
-  const out: any[] = [];
+  const out: (string | VNode)[] = [];
   let last = 0;
   let m: RegExpExecArray | null;
   let n = 0;
@@ -435,10 +438,10 @@ function Highlight({ text, re }: { text: string; re: RegExp }) {
 
 const EMPTY_FILTER: PrivacyFilter = { enabled: true, bucket_prefix: 'aw-watcher-window', field: 'title', pattern: '', action: 'redact', replacement: '[redacted]' };
 
-function fieldValue(data: Record<string, any>, field: string): unknown {
+function fieldValue(data: JsonObject, field: string): unknown {
   const path = field.replace(/^data\./, '').split('.').filter(Boolean);
-  let v: any = data;
-  for (const p of path) v = v && typeof v === 'object' ? v[p] : undefined;
+  let v: unknown = data;
+  for (const p of path) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
   return v;
 }
 
@@ -486,13 +489,13 @@ function PrivacyEditor() {
               if (bad) return toast('Every rule needs a valid pattern', 'error');
               // optional keys are left out when empty (docs/privacy.md); the node validates and may refuse with 400
               const clean = rules.map((r) => {
-                const o: any = { enabled: r.enabled, pattern: r.pattern, action: r.action };
+                const o: PrivacyFilter = { enabled: r.enabled, pattern: r.pattern, action: r.action };
                 if (r.bucket_prefix) o.bucket_prefix = r.bucket_prefix;
                 if (r.field) o.field = r.field;
                 if (r.action === 'redact') o.replacement = r.replacement ?? '';
-                return o as PrivacyFilter;
+                return o;
               });
-              try { await saveSetting('privacy_filters', clean); setDirty(false); toast('Privacy filters saved'); } catch (e: any) { toast(`Not saved: ${e.message}`, 'error'); }
+              try { await saveSetting('privacy_filters', clean); setDirty(false); toast('Privacy filters saved'); } catch (e) { toast(`Not saved: ${errorMessage(e)}`, 'error'); }
             }}>Save</button>
           </>
         }

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, AWEvent } from '../lib/api';
+import { api, ApiError, errorMessage } from '../lib/api';
+import type { AWEvent } from '../lib/types';
 import { hashColor } from '../lib/categories';
 import { getState, loadBuckets, useStore } from '../lib/store';
 import { fmtDuration, fmtTime, ymd } from '../lib/time';
@@ -14,8 +15,8 @@ async function ensureBucket() {
   if (getState().buckets.some((b) => b.id === BUCKET)) return;
   try {
     await api.createBucket(BUCKET, { type: 'general.stopwatch', client: 'aw-webui', hostname: '!local' });
-  } catch (e: any) {
-    if (e.status !== 304) throw e;
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 304) throw e;
   }
   await loadBuckets();
 }
@@ -59,8 +60,8 @@ export function StopwatchPage() {
       const [ev] = await api.insertEvents(BUCKET, [{ timestamp: new Date().toISOString(), duration: 0, data: { running: true, label: l.trim() } }]);
       setEvents([ev, ...(events || [])]);
       setLabel('');
-    } catch (e: any) {
-      toast(`Could not start: ${e.message}`, 'error');
+    } catch (e) {
+      toast(`Could not start: ${errorMessage(e)}`, 'error');
     }
   };
 
@@ -69,8 +70,8 @@ export function StopwatchPage() {
     try {
       const [ev] = await api.insertEvents(BUCKET, [{ id: e.id, timestamp: e.timestamp, duration, data: { ...e.data, running: false } }]);
       setEvents((events || []).map((x) => (x.id === e.id ? ev : x)));
-    } catch (x: any) {
-      toast(`Could not stop: ${x.message}`, 'error');
+    } catch (x) {
+      toast(`Could not stop: ${errorMessage(x)}`, 'error');
     }
   };
 
@@ -79,8 +80,8 @@ export function StopwatchPage() {
     try {
       await api.deleteEvent(BUCKET, e.id);
       setEvents((events || []).filter((x) => x.id !== e.id));
-    } catch (x: any) {
-      toast(x.message, 'error');
+    } catch (x) {
+      toast(errorMessage(x), 'error');
     }
   };
 

@@ -1,34 +1,18 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../lib/api';
+import { api, ApiError, errorMessage } from '../lib/api';
+import type { SyncDevice, SyncStatus } from '../lib/types';
 import { devices, loadBuckets, useStore } from '../lib/store';
 import { fmtAgo, fmtDateTime } from '../lib/time';
 import { Badge, Card, Empty, ErrorBox, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 
-// GET /api/0/sync/status (docs/sync.md): {configured, problem, folder, key_file, device_id,
-// hostname, remotes, push: {last, generation, count, error}, pull: {last, error},
-// devices: [{device_id, hostname, in_folder, forgotten, events_applied, last_import,
-// last_check, last_published, stale, state, error, ...}], warnings: [text]}: warnings name a
+// GET /api/0/sync/status (docs/sync.md; SyncStatus in lib/types.ts): warnings name a
 // remote that went back in history and devices that have not published for
 // stale_after_seconds. A node without sync answers 404: "not configured".
-interface DevStatus {
-  device_id: string;
-  hostname?: string | null;
-  in_folder?: boolean;
-  forgotten?: boolean;
-  events_applied?: number;
-  segments_applied?: number;
-  last_import?: string | null;
-  last_check?: string | null;
-  last_published?: string | null;
-  stale?: boolean;
-  state?: string;
-  error?: string | null;
-}
 
 export function SyncPage() {
   const st = useStore();
-  const [status, setStatus] = useState<any>(undefined);
+  const [status, setStatus] = useState<SyncStatus | null | undefined>(undefined);
   const [absent, setAbsent] = useState(false);
   const [err, setErr] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -59,8 +43,8 @@ export function SyncPage() {
       await api.syncNow();
       toast('Sync round finished');
       await Promise.all([load(), loadBuckets()]);
-    } catch (e: any) {
-      toast(`Sync failed: ${e.message}`, 'error');
+    } catch (e) {
+      toast(`Sync failed: ${errorMessage(e)}`, 'error');
       load();
     } finally {
       setBusy(false);
@@ -68,9 +52,9 @@ export function SyncPage() {
   };
 
   const devs = devices(st.buckets, st.info);
-  const list: DevStatus[] = Array.isArray(status?.devices) ? status.devices : [];
+  const list: SyncDevice[] = Array.isArray(status?.devices) ? status.devices : [];
   const errors: string[] = status
-    ? [status.push?.error && `push: ${status.push.error}`, status.pull?.error && `pull: ${status.pull.error}`, status.state_error].filter(Boolean)
+    ? [status.push?.error && `push: ${status.push.error}`, status.pull?.error && `pull: ${status.pull.error}`, status.state_error].filter((e): e is string => !!e)
     : [];
   const warnings: string[] = Array.isArray(status?.warnings) ? status.warnings : [];
 
@@ -112,7 +96,7 @@ export function SyncPage() {
           <Meta label="This device" value={status.hostname || st.info?.hostname || '—'} hint={status.device_id} />
           <Meta label="Last push" value={fmtAgo(status.push?.last)} hint={status.push?.last ? `${fmtDateTime(status.push.last)} · ${status.push.count ?? 0} pushes` : undefined} />
           <Meta label="Last pull" value={fmtAgo(status.pull?.last)} hint={status.pull?.last ? fmtDateTime(status.pull.last) : undefined} />
-          <Meta label="Folder" value={status.folder || '—'} hint={(status.remotes || []).map((r: any) => (typeof r === 'string' ? r : r.url || r.name)).join(', ') || undefined} />
+          <Meta label="Folder" value={status.folder || '—'} hint={(status.remotes || []).map((r) => r.url || r.name).join(', ') || undefined} />
         </div>
       )}
       {errors.length > 0 && (

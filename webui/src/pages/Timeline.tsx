@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, AWEvent, Bucket } from '../lib/api';
+import type { CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams, CustomSeriesRenderItemReturn, DefaultLabelFormatterCallbackParams } from 'echarts';
+import { api } from '../lib/api';
+import type { AWEvent, Bucket } from '../lib/types';
 import { hashColor } from '../lib/categories';
 import { navigate, useRoute } from '../lib/router';
 import { devices, isRemote, lastUpdated, useStore } from '../lib/store';
@@ -87,7 +89,8 @@ export function TimelinePage() {
 
   const option = useMemo(() => {
     const lanes = shown.map((d) => d.bucket);
-    const items: any[] = [];
+    // one item per event: [lane, start ms, end ms, index in its lane's events]
+    const items: { value: [number, number, number, number]; itemStyle: { color: string } }[] = [];
     shown.forEach((d, li) => {
       for (let k = 0; k < d.events.length; k++) {
         const e = d.events[k];
@@ -104,8 +107,8 @@ export function TimelinePage() {
         tooltip: {
           backgroundColor: c.tooltipBg, borderColor: c.tooltipBorder, textStyle: { color: c.tooltipText, fontSize: 12 },
           extraCssText: 'max-width:420px;white-space:normal;',
-          formatter: (p: any) => {
-            const [li, t0, t1, k] = p.value;
+          formatter: (p: DefaultLabelFormatterCallbackParams) => {
+            const [li, t0, t1, k] = p.value as number[];
             const d = shown[li];
             const e = d.events[k];
             const rows = Object.entries(e.data || {})
@@ -136,12 +139,13 @@ export function TimelinePage() {
         },
         series: [{
           type: 'custom', encode: { x: [1, 2], y: 0 }, data: items, progressive: 4000,
-          renderItem: (params: any, api: any) => {
+          renderItem: (params: CustomSeriesRenderItemParams, api: CustomSeriesRenderItemAPI): CustomSeriesRenderItemReturn => {
             const lane = api.value(0);
             const a = api.coord([api.value(1), lane]);
             const b = api.coord([api.value(2), lane]);
-            const h = api.size([0, 1])[1] * 0.62;
-            const cs = params.coordSys;
+            // a cartesian grid: size() is there and gives [width, height], coordSys is the grid's rectangle
+            const h = (api.size!([0, 1]) as number[])[1] * 0.62;
+            const cs = params.coordSys as { type: string; x: number; y: number; width: number; height: number };
             const x0 = Math.max(a[0], cs.x), x1 = Math.min(b[0], cs.x + cs.width);
             if (x1 < cs.x || x0 > cs.x + cs.width) return null;
             return { type: 'rect', shape: { x: x0, y: a[1] - h / 2, width: Math.max(x1 - x0, 0.8), height: h, r: 2 }, style: api.style() };
