@@ -46,7 +46,7 @@ async function request<T>(method: string, path: string, body?: unknown, raw = fa
   let res: Response;
   try {
     res = await fetch(BASE + path, init);
-  } catch (e) {
+  } catch {
     throw new ApiError(0, 'Cannot reach the awnode server. Is it running?');
   }
   const text = await res.text();

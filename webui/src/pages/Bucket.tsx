@@ -61,7 +61,7 @@ export function BucketPage({ id }: { id: string }) {
   const rows = useMemo(() => {
     if (!events) return [];
     const f = filter.trim().toLowerCase();
-    let r = f ? events.filter((e) => JSON.stringify(e.data).toLowerCase().includes(f)) : events.slice();
+    const r = f ? events.filter((e) => JSON.stringify(e.data).toLowerCase().includes(f)) : events.slice();
     const k = sort.key;
     const get = (e: AWEvent): number | string => (k === 'timestamp' ? Date.parse(e.timestamp) : k === 'duration' ? e.duration : String(e.data?.[k] ?? ''));
     r.sort((a, b) => {
