@@ -9,7 +9,7 @@
 #include "api.h"
 #include "aw/json.h"
 #include "body.h"
-#include "log.h"
+#include "aw/log.h"
 
 static void read_buckets_list(request *rq, aw_reader *r)
 {

@@ -11,7 +11,7 @@
 #include "api.h"
 #include "aw/json.h"
 #include "body.h"
-#include "json_scan.h"
+#include "aw/json_scan.h"
 
 typedef struct range_args {
 	aw_ns start, end;
@@ -269,11 +269,11 @@ static int events_from_body(events_state *st, request *rq, char *err, size_t err
 {
 	const char *vs, *ve;
 	size_t cap = 0;
-	jscan s;
+	aw_jscan s;
 	int state = 0, rc;
 
-	jscan_init(&s, rq->body.data, rq->body.len);
-	jscan_ws(&s);
+	aw_jscan_init(&s, rq->body.data, rq->body.len);
+	aw_jscan_ws(&s);
 	if (*s.p == '{') {
 		st->events = calloc(1, sizeof(*st->events));
 		if (!st->events)
@@ -286,8 +286,8 @@ static int events_from_body(events_state *st, request *rq, char *err, size_t err
 		snprintf(err, errlen, "expected a list of events");
 		return 422;
 	}
-	while (jscan_element(&s, &state) == 1) {
-		jscan_skip(&s, &vs, &ve);
+	while (aw_jscan_element(&s, &state) == 1) {
+		aw_jscan_skip(&s, &vs, &ve);
 		if (st->n == cap) {
 			cap = cap ? cap * 2 : 8;
 			st->events = realloc(st->events, cap * sizeof(*st->events));

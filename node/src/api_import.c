@@ -17,8 +17,8 @@
 #include "api.h"
 #include "aw/json.h"
 #include "body.h"
-#include "json_scan.h"
-#include "log.h"
+#include "aw/json_scan.h"
+#include "aw/log.h"
 
 #define CHUNK 8192
 
@@ -127,16 +127,16 @@ static bool multipart_find(request *rq, const char **out, size_t *out_len)
 }
 
 /* Parse one bucket object's fields (all but "events") and locate its events array. */
-static int scan_bucket(jscan *s, bucket_span *b, char *err, size_t errlen)
+static int scan_bucket(aw_jscan *s, bucket_span *b, char *err, size_t errlen)
 {
 	const char *ks, *ke, *vs, *ve;
 	json_t *obj = json_object();
 	int state = 0, rc;
 
-	while ((rc = jscan_member(s, &state, &ks, &ke)) == 1) {
-		if (jscan_value(s, &vs, &ve))
+	while ((rc = aw_jscan_member(s, &state, &ks, &ke)) == 1) {
+		if (aw_jscan_value(s, &vs, &ve))
 			break;
-		if (jscan_key_is(ks, ke, "events")) {
+		if (aw_jscan_key_is(ks, ke, "events")) {
 			if (*vs == '[') {
 				b->events = vs;
 				b->events_end = ve;
@@ -167,16 +167,16 @@ static int scan_bucket(jscan *s, bucket_span *b, char *err, size_t errlen)
  * written, while merely malformed events are dropped later, as aw-server-rust does. */
 static int check_event_ranges(const bucket_span *b, char *err, size_t errlen)
 {
-	jscan s;
+	aw_jscan s;
 	int state = 0;
 
-	jscan_init(&s, b->events, (size_t)(b->events_end - b->events));
-	while (jscan_element(&s, &state) == 1) {
+	aw_jscan_init(&s, b->events, (size_t)(b->events_end - b->events));
+	while (aw_jscan_element(&s, &state) == 1) {
 		const char *vs, *ve;
 		aw_event e;
 		int rc;
 
-		jscan_skip(&s, &vs, &ve);
+		aw_jscan_skip(&s, &vs, &ve);
 		rc = event_from_text(&e, vs, ve, err, errlen);
 		aw_event_clear(&e);
 		if (rc == 400)
@@ -192,30 +192,30 @@ static int check_event_ranges(const bucket_span *b, char *err, size_t errlen)
 /* Pass 1: validate the document, collect every bucket's fields and events span. */
 static int scan_document(import_job *j, char *err, size_t errlen)
 {
-	jscan s;
+	aw_jscan s;
 	const char *ks, *ke, *vs, *ve;
 	int state = 0, bstate = 0, rc;
 	bool found = false;
 	size_t cap = 0;
 
-	jscan_init(&s, j->doc, j->len);
-	if (jscan_document(&s)) {
+	aw_jscan_init(&s, j->doc, j->len);
+	if (aw_jscan_document(&s)) {
 		snprintf(err, errlen, "%s", s.err);
 		return 400;
 	}
-	jscan_init(&s, j->doc, j->len);
-	jscan_ws(&s);
+	aw_jscan_init(&s, j->doc, j->len);
+	aw_jscan_ws(&s);
 	if (*s.p != '{')
 		goto shape;
-	while ((rc = jscan_member(&s, &state, &ks, &ke)) == 1) {
-		if (!jscan_key_is(ks, ke, "buckets")) {
-			jscan_value(&s, &vs, &ve);
+	while ((rc = aw_jscan_member(&s, &state, &ks, &ke)) == 1) {
+		if (!aw_jscan_key_is(ks, ke, "buckets")) {
+			aw_jscan_value(&s, &vs, &ve);
 			continue;
 		}
 		if (*s.p != '{')
 			goto shape;
 		found = true;
-		while ((rc = jscan_member(&s, &bstate, &ks, &ke)) == 1) {
+		while ((rc = aw_jscan_member(&s, &bstate, &ks, &ke)) == 1) {
 			if (*s.p != '{') {
 				snprintf(err, errlen, "bucket %.*s must be an object", (int)(ke - ks), ks);
 				return 422;
@@ -300,18 +300,18 @@ static int import_events(import_job *j, aw_store *store, chunk **failed)
 
 	for (size_t i = 0; i < j->n; i++) {
 		bucket_span *b = &j->buckets[i];
-		jscan s;
+		aw_jscan s;
 		int state = 0;
 		bool any = false;
 
 		if (b->events)
-			jscan_init(&s, b->events, (size_t)(b->events_end - b->events));
-		while (b->events && (rc = jscan_element(&s, &state)) == 1) {
+			aw_jscan_init(&s, b->events, (size_t)(b->events_end - b->events));
+		while (b->events && (rc = aw_jscan_element(&s, &state)) == 1) {
 			const char *vs, *ve;
 			chunk *c = &j->chunks[cur];
 			char err[256];
 
-			jscan_skip(&s, &vs, &ve);
+			aw_jscan_skip(&s, &vs, &ve);
 			if (c->ib.n_events == c->cap) {
 				c->cap = c->cap ? c->cap * 2 : 1024;
 				c->ib.events = realloc(c->ib.events, c->cap * sizeof(aw_event));

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "log.h"
+#include "aw/log.h"
 #include "routes.h"
 
 void api_info(request *rq)

@@ -9,7 +9,7 @@
 #include "aw/json.h"
 #include "aw/privacy.h"
 #include "body.h"
-#include "log.h"
+#include "aw/log.h"
 
 static bool key_ok(request *rq)
 {

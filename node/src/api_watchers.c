@@ -14,7 +14,7 @@
 #include "aw/error.h"
 #include "aw/json.h"
 #include "aw/supervisor_ctl.h"
-#include "log.h"
+#include "aw/log.h"
 
 #define CTL_TIMEOUT_MS 1000
 

@@ -12,7 +12,7 @@
 #include "archive_service.h"
 #include "aw/archive.h"
 #include "aw/json.h"
-#include "log.h"
+#include "aw/log.h"
 
 #define FIRST_RUN_DELAY 10
 #define DAY 86400

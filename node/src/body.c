@@ -13,7 +13,7 @@
 #include "aw/json.h"
 #include "aw/time.h"
 #include "body.h"
-#include "json_scan.h"
+#include "aw/json_scan.h"
 
 bool ctype_is_json(const char *ctype)
 {
@@ -43,14 +43,14 @@ json_t *body_json(request *rq)
 
 bool body_validate(request *rq)
 {
-	jscan s;
+	aw_jscan s;
 
 	if (!rq->body.len) {
 		respond_catcher(rq, 400, "the request body is empty; expected JSON");
 		return false;
 	}
-	jscan_init(&s, rq->body.data, rq->body.len);
-	if (jscan_document(&s)) {
+	aw_jscan_init(&s, rq->body.data, rq->body.len);
+	if (aw_jscan_document(&s)) {
 		respond_catcher(rq, 400, "%s", s.err);
 		return false;
 	}
@@ -296,24 +296,24 @@ int event_from_text(aw_event *e, const char *vs, const char *ve, char *err, size
 	const char *ks, *ke, *ts = NULL, *ts_end = NULL, *dur = NULL, *data = NULL,
 				*data_end = NULL, *id = NULL, *id_end = NULL, *a, *b;
 	aw_buf tmp = AW_BUF_INIT;
-	jscan s;
+	aw_jscan s;
 	int state = 0, rc;
 	double secs = 0;
 
 	memset(e, 0, sizeof(*e));
-	jscan_init(&s, vs, (size_t)(ve - vs));
-	jscan_ws(&s);
+	aw_jscan_init(&s, vs, (size_t)(ve - vs));
+	aw_jscan_ws(&s);
 	if (s.p >= s.end || *s.p != '{')
 		return err_out(err, errlen, 422, "%s", "an event must be a JSON object");
-	while (jscan_member(&s, &state, &ks, &ke) == 1) {
-		jscan_skip(&s, &a, &b);
-		if (jscan_key_is(ks, ke, "timestamp"))
+	while (aw_jscan_member(&s, &state, &ks, &ke) == 1) {
+		aw_jscan_skip(&s, &a, &b);
+		if (aw_jscan_key_is(ks, ke, "timestamp"))
 			ts = a, ts_end = b;
-		else if (jscan_key_is(ks, ke, "duration"))
+		else if (aw_jscan_key_is(ks, ke, "duration"))
 			dur = a;
-		else if (jscan_key_is(ks, ke, "data"))
+		else if (aw_jscan_key_is(ks, ke, "data"))
 			data = a, data_end = b;
-		else if (jscan_key_is(ks, ke, "id"))
+		else if (aw_jscan_key_is(ks, ke, "id"))
 			id = a, id_end = b;
 	}
 	if (!ts)
@@ -329,7 +329,7 @@ int event_from_text(aw_event *e, const char *vs, const char *ve, char *err, size
 	if (id && *id != 'n' && (memchr(id, '.', (size_t)(id_end - id)) || memchr(id, 'e', (size_t)(id_end - id)) ||
 				 memchr(id, 'E', (size_t)(id_end - id)) || (*id != '-' && (*id < '0' || *id > '9'))))
 		return err_out(err, errlen, 422, "%s", "event 'id' must be an integer or null");
-	jscan_string(&tmp, ts, ts_end);
+	aw_jscan_string(&tmp, ts, ts_end);
 	rc = aw_time_parse(&e->start, tmp.data ? tmp.data : "", tmp.len, AW_TIME_RELAXED);
 	aw_buf_free(&tmp);
 	if (rc)
@@ -342,7 +342,7 @@ int event_from_text(aw_event *e, const char *vs, const char *ve, char *err, size
 		e->has_id = true;
 		e->id = strtoll(id, NULL, 10);
 	}
-	jscan_canonical(&tmp, data, data_end);
+	aw_jscan_canonical(&tmp, data, data_end);
 	e->data = aw_buf_steal(&tmp, &e->data_len);
 	return 0;
 }

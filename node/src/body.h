@@ -27,7 +27,7 @@ bool ctype_is_json(const char *ctype);
  * message in err. */
 int event_from_json(aw_event *e, const json_t *v, char *err, size_t errlen);
 
-/* The same from the text of an event object that jscan_document already validated
+/* The same from the text of an event object that aw_jscan_document already validated
  * (no JSON tree is built; used by imports). */
 int event_from_text(aw_event *e, const char *vs, const char *ve, char *err, size_t errlen);
 

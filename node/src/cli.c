@@ -6,6 +6,7 @@
 #include "aw/buf.h"
 #include "aw/client.h"
 #include "aw/config.h"
+#include "aw/files.h"
 #include "cli.h"
 
 char *cli_db_path(const char *dbpath, bool testing)
@@ -14,8 +15,8 @@ char *cli_db_path(const char *dbpath, bool testing)
 
 	if (dbpath)
 		return strdup(dbpath);
-	dir = aw_xdg_dir("XDG_DATA_HOME", ".local/share", "awnode");
-	aw_mkdir_p(dir, 0700);
+	dir = aw_files_dir(AW_DIR_DATA);
+	aw_files_mkdir_p(dir, 0700);
 	if (asprintf(&path, "%s/%s", dir, testing ? "awnode-testing.db" : "awnode.db") < 0)
 		abort();
 	free(dir);

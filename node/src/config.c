@@ -18,47 +18,12 @@
 #include <unistd.h>
 
 #include "aw/config.h"
-#include "log.h"
-#include "toml.h"
+#include "aw/conf.h"
+#include "aw/error.h"
+#include "aw/files.h"
+#include "aw/log.h"
 
 #define DEFAULT_BODY_LIMIT (64u << 20)
-
-char *aw_xdg_dir(const char *env, const char *fallback_rel, const char *app)
-{
-	const char *base = getenv(env);
-	const char *home = getenv("HOME");
-	char *out = NULL;
-
-	if (base && base[0] == '/') {
-		if (asprintf(&out, "%s/%s", base, app) < 0)
-			abort();
-	} else {
-		if (asprintf(&out, "%s/%s/%s", home && *home ? home : "/tmp", fallback_rel, app) < 0)
-			abort();
-	}
-	return out;
-}
-
-int aw_mkdir_p(const char *path, int mode)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -122,20 +87,20 @@ static void add_static(aw_config *c, const char *name, const char *path)
 	c->n_statics++;
 }
 
-static int string_list(const toml_kv *kv, char ***out, size_t *n, char *err, size_t errlen)
+static int string_list(const aw_toml_key *kv, char ***out, size_t *n, char *err, size_t errlen)
 {
-	const toml_value *v = &kv->value;
+	const aw_toml_value *v = &kv->v;
 
-	if (v->type != TOML_ARRAY)
+	if (v->type != AW_TOML_ARRAY)
 		goto bad;
-	for (size_t i = 0; i < v->n_items; i++)
-		if (v->items[i].type != TOML_STRING)
+	for (size_t i = 0; i < v->n; i++)
+		if (v->items[i].type != AW_TOML_STRING)
 			goto bad;
-	for (size_t i = 0; i < v->n_items; i++) {
+	for (size_t i = 0; i < v->n; i++) {
 		*out = realloc(*out, (*n + 1) * sizeof(**out));
 		if (!*out)
 			abort();
-		(*out)[(*n)++] = strdup(v->items[i].str);
+		(*out)[(*n)++] = strdup(v->items[i].s);
 	}
 	return 0;
 bad:
@@ -143,26 +108,26 @@ bad:
 	return -1;
 }
 
-static int want(const toml_kv *kv, int type, const char *what, char *err, size_t errlen)
+static int want(const aw_toml_key *kv, int type, const char *what, char *err, size_t errlen)
 {
-	if (kv->value.type == type)
+	if (kv->v.type == type)
 		return 0;
 	snprintf(err, errlen, "line %d: '%s' must be %s", kv->line, kv->key, what);
 	return -1;
 }
 
-static int apply_kv(aw_config *c, const toml_kv *kv, char *err, size_t errlen)
+static int apply_kv(aw_config *c, const aw_toml_key *kv, char *err, size_t errlen)
 {
 	const char *t = kv->table, *k = kv->key;
-	const toml_value *v = &kv->value;
+	const aw_toml_value *v = &kv->v;
 
 	if (!*t && !strcmp(k, "address")) {
-		if (want(kv, TOML_STRING, "a string", err, errlen))
+		if (want(kv, AW_TOML_STRING, "a string", err, errlen))
 			return -1;
-		return set_str(&c->address, v->str);
+		return set_str(&c->address, v->s);
 	}
 	if (!*t && !strcmp(k, "port")) {
-		if (want(kv, TOML_INT, "an integer", err, errlen))
+		if (want(kv, AW_TOML_INT, "an integer", err, errlen))
 			return -1;
 		if (v->i < 0 || v->i > 65535) {
 			snprintf(err, errlen, "line %d: port must be 0-65535", kv->line);
@@ -176,7 +141,7 @@ static int apply_kv(aw_config *c, const toml_kv *kv, char *err, size_t errlen)
 	if (!*t && !strcmp(k, "cors_regex"))
 		return string_list(kv, &c->cors_regex, &c->n_cors_regex, err, errlen);
 	if (!*t && !strcmp(k, "max_body_bytes")) {
-		if (want(kv, TOML_INT, "an integer", err, errlen))
+		if (want(kv, AW_TOML_INT, "an integer", err, errlen))
 			return -1;
 		if (v->i < 1024) {
 			snprintf(err, errlen, "line %d: max_body_bytes must be at least 1024", kv->line);
@@ -186,34 +151,34 @@ static int apply_kv(aw_config *c, const toml_kv *kv, char *err, size_t errlen)
 		return 0;
 	}
 	if (!strcmp(t, "auth") && !strcmp(k, "api_key")) {
-		if (want(kv, TOML_STRING, "a string", err, errlen))
+		if (want(kv, AW_TOML_STRING, "a string", err, errlen))
 			return -1;
-		return set_str(&c->api_key, v->str);
+		return set_str(&c->api_key, v->s);
 	}
 	if (!strcmp(t, "custom_static")) {
-		if (want(kv, TOML_STRING, "a string (a directory path)", err, errlen))
+		if (want(kv, AW_TOML_STRING, "a string (a directory path)", err, errlen))
 			return -1;
-		add_static(c, k, v->str);
+		add_static(c, k, v->s);
 		return 0;
 	}
 	if (!strcmp(t, "storage") && !strcmp(k, "synchronous")) {
-		if (want(kv, TOML_STRING, "\"full\" or \"normal\"", err, errlen))
+		if (want(kv, AW_TOML_STRING, "\"full\" or \"normal\"", err, errlen))
 			return -1;
-		if (strcmp(v->str, "full") && strcmp(v->str, "normal")) {
+		if (strcmp(v->s, "full") && strcmp(v->s, "normal")) {
 			snprintf(err, errlen, "line %d: synchronous must be \"full\" or \"normal\"", kv->line);
 			return -1;
 		}
-		c->sync_normal = !strcmp(v->str, "normal");
+		c->sync_normal = !strcmp(v->s, "normal");
 		return 0;
 	}
 	if (!strcmp(t, "sync") && !strcmp(k, "enabled")) {
-		if (want(kv, TOML_BOOL, "true or false", err, errlen))
+		if (want(kv, AW_TOML_BOOL, "true or false", err, errlen))
 			return -1;
-		c->sync_enabled = v->b;
+		c->sync_enabled = v->i != 0;
 		return 0;
 	}
 	if (!strcmp(t, "sync") && !strcmp(k, "interval")) {
-		if (want(kv, TOML_INT, "an integer (seconds)", err, errlen))
+		if (want(kv, AW_TOML_INT, "an integer (seconds)", err, errlen))
 			return -1;
 		if (v->i < 10 || v->i > 86400 * 7) {
 			snprintf(err, errlen, "line %d: [sync] interval must be 10 to 604800 seconds", kv->line);
@@ -225,12 +190,12 @@ static int apply_kv(aw_config *c, const toml_kv *kv, char *err, size_t errlen)
 	if (!strcmp(t, "sync") && (!strcmp(k, "folder") || !strcmp(k, "key_file") || !strcmp(k, "ssh_key"))) {
 		char **dst = !strcmp(k, "folder") ? &c->sync_folder : !strcmp(k, "key_file") ? &c->sync_key_file
 											 : &c->sync_ssh_key;
-		if (want(kv, TOML_STRING, "a string (a path)", err, errlen))
+		if (want(kv, AW_TOML_STRING, "a string (a path)", err, errlen))
 			return -1;
-		return set_str(dst, expand_home(v->str));
+		return set_str(dst, expand_home(v->s));
 	}
 	if (!strcmp(t, "archive") && !strcmp(k, "older_than_days")) {
-		if (want(kv, TOML_INT, "an integer (days)", err, errlen))
+		if (want(kv, AW_TOML_INT, "an integer (days)", err, errlen))
 			return -1;
 		if (v->i < 0 || v->i > 100000) {
 			snprintf(err, errlen, "line %d: [archive] older_than_days must be 0 (off) to 100000", kv->line);
@@ -272,53 +237,29 @@ static const char default_config[] =
 static int read_config_file(aw_config *c)
 {
 	char err[256], *text;
-	toml_kv *kv;
-	size_t n, len;
-	FILE *f = fopen(c->config_path, "r");
+	aw_toml_doc doc;
+	int rc = aw_conf_read(&doc, c->config_path);
 
-	if (!f && errno == ENOENT) {
-		char *dir = strdup(c->config_path), *slash = strrchr(dir, '/');
-		if (slash) {
-			*slash = '\0';
-			aw_mkdir_p(dir, 0700);
-		}
-		free(dir);
-		f = fopen(c->config_path, "w");
-		if (f) {
-			fprintf(f, default_config, c->testing ? 5666 : 5600);
-			fclose(f);
-		}
+	if (rc == AW_ENOTFOUND) {
+		/* like aw-server-rust: a missing file is created with the defaults commented out */
+		if (asprintf(&text, default_config, c->testing ? 5666 : 5600) < 0)
+			abort();
+		aw_files_write(c->config_path, text, strlen(text), 0644, AW_FILES_CREATE);
+		free(text);
 		return 0;
 	}
-	if (!f) {
-		fprintf(stderr, "awnode: cannot read config %s: %s\n", c->config_path, strerror(errno));
+	if (rc) {
+		fprintf(stderr, "awnode: %s\n", aw_error_last());
 		return -1;
 	}
-	fseek(f, 0, SEEK_END);
-	len = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	text = calloc(1, len + 1);
-	if (!text || fread(text, 1, len, f) != len) {
-		fclose(f);
-		free(text);
-		fprintf(stderr, "awnode: cannot read config %s\n", c->config_path);
-		return -1;
-	}
-	fclose(f);
-	if (toml_parse(text, &kv, &n, err, sizeof(err))) {
-		free(text);
-		fprintf(stderr, "awnode: config %s: %s\n", c->config_path, err);
-		return -1;
-	}
-	free(text);
-	for (size_t i = 0; i < n; i++) {
-		if (apply_kv(c, &kv[i], err, sizeof(err))) {
-			toml_free(kv, n);
+	for (size_t i = 0; i < doc.n; i++) {
+		if (apply_kv(c, &doc.keys[i], err, sizeof(err))) {
+			aw_toml_free(&doc);
 			fprintf(stderr, "awnode: config %s: %s\n", c->config_path, err);
 			return -1;
 		}
 	}
-	toml_free(kv, n);
+	aw_toml_free(&doc);
 	return 0;
 }
 
@@ -448,7 +389,7 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 	c->address = strdup("127.0.0.1");
 	c->port = c->testing ? 5666 : 5600;
 	{
-		char *cfg_dir = aw_xdg_dir("XDG_CONFIG_HOME", ".config", "awnode");
+		char *cfg_dir = aw_files_dir(AW_DIR_CONFIG);
 		if (config)
 			c->config_path = strdup(config);
 		else if (asprintf(&c->config_path, "%s/%s", cfg_dir,
@@ -477,9 +418,9 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 		free(list);
 	}
 
-	c->data_dir = aw_xdg_dir("XDG_DATA_HOME", ".local/share", "awnode");
-	c->state_dir = aw_xdg_dir("XDG_STATE_HOME", ".local/state", "awnode");
-	if (aw_mkdir_p(c->data_dir, 0700)) {
+	c->data_dir = aw_files_dir(AW_DIR_DATA);
+	c->state_dir = aw_files_dir(AW_DIR_STATE);
+	if (aw_files_mkdir_p(c->data_dir, 0700)) {
 		fprintf(stderr, "awnode: cannot create data directory %s: %s\n", c->data_dir, strerror(errno));
 		goto out;
 	}

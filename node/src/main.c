@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "aw/config.h"
+#include "aw/files.h"
 #include "aw/storage.h"
 #include "cli.h"
 #include "http.h"
-#include "log.h"
+#include "aw/log.h"
 #include "server.h"
 #include "archive_service.h"
 #include "sync_service.h"
@@ -64,7 +65,7 @@ static int cmd_serve(int argc, char **argv)
 		aw_config_free(&cfg);
 		return rc > 0 ? 0 : 2;
 	}
-	if (aw_mkdir_p(cfg.state_dir, 0700) == 0 &&
+	if (aw_files_mkdir_p(cfg.state_dir, 0700) == 0 &&
 	    asprintf(&log_path, "%s/%s", cfg.state_dir, cfg.testing ? "awnode-testing.log" : "awnode.log") < 0)
 		log_path = NULL;
 	aw_log_open(log_path, cfg.verbose ? AW_LOG_DEBUG : AW_LOG_INFO);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "http.h"
-#include "log.h"
+#include "aw/log.h"
 
 /* Normalise an origin "scheme://host[:port]" for comparison: lower-case scheme and
  * host, default ports dropped, trailing slash dropped. */

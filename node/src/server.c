@@ -17,7 +17,7 @@
 
 #include "aw/json.h"
 #include "http.h"
-#include "log.h"
+#include "aw/log.h"
 #include "server.h"
 
 typedef struct conn {

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "aw/sync.h"
-#include "log.h"
+#include "aw/log.h"
 #include "sync_service.h"
 
 #define FIRST_ROUND_DELAY 10

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "http.h"
-#include "log.h"
+#include "aw/log.h"
 
 struct workers {
 	node *n;

@@ -12,6 +12,7 @@
 #include <xcb/xcb.h>
 
 #include "afk_logic.h"
+#include "aw/conf.h"
 #include "wcommon.h"
 
 #define PROG "aw-watcher-afk"
@@ -154,7 +155,7 @@ int main(int argc, char **argv)
 
 	aww_hostname(hostname, sizeof(hostname));
 	snprintf(bucket, sizeof(bucket), "%s_%s", PROG, hostname);
-	api_key = aww_node_api_key(testing);
+	api_key = aw_conf_node_api_key(testing);
 	aw_client_options_init(&o);
 	o.client_name = PROG;
 	o.testing = testing;

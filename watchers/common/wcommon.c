@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aw/conf.h"
+#include "aw/error.h"
+#include "aw/files.h"
 #include "wcommon.h"
 
 static const char *g_prog = "aw-watcher";
@@ -71,107 +74,6 @@ void aww_die_line(const char *fmt, ...)
 
 /* ---- config files ---------------------------------------------------------------- */
 
-char *aww_config_path(const char *name)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	char *p = NULL;
-
-	if (xdg && *xdg == '/') {
-		if (asprintf(&p, "%s/awnode/%s", xdg, name) < 0)
-			p = NULL;
-	} else if (home && *home) {
-		if (asprintf(&p, "%s/.config/awnode/%s", home, name) < 0)
-			p = NULL;
-	}
-	return p;
-}
-
-int aww_read_file(const char *path, char **out)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	*out = NULL;
-	if (!f)
-		return errno == ENOENT ? 1 : -1;
-	for (;;) {
-		size_t n;
-
-		if (cap - len < 4096) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (16u << 20)) {
-				free(buf);
-				fclose(f);
-				errno = EFBIG;
-				return -1;
-			}
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return -1;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		int e = errno;
-
-		free(buf);
-		fclose(f);
-		errno = e ? e : EIO;
-		return -1;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		free(buf);
-		errno = EILSEQ;
-		return -1;
-	}
-	*out = buf;
-	return 0;
-}
-
-void aww_write_default(const char *path, const char *text)
-{
-	char dir[4096];
-	char *slash;
-	int fd;
-
-	if (strlen(path) >= sizeof(dir))
-		return;
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return;
-	*slash = '\0';
-	/* mkdir -p */
-	for (char *p = dir + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
-	}
-	mkdir(dir, 0700);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (write(fd, text, strlen(text)) < 0) {
-		/* best effort */
-	}
-	close(fd);
-}
-
 int aww_parse_seconds(const char *s, double *out)
 {
 	char *e;
@@ -200,26 +102,6 @@ int aww_parse_port(const char *s, int *out)
 		return -1;
 	*out = (int)v;
 	return 0;
-}
-
-char *aww_node_api_key(int testing)
-{
-	char *path = aww_config_path(testing ? "config-testing.toml" : "config.toml"), *text = NULL, *key = NULL;
-	char err[200];
-	aww_tdoc doc;
-
-	if (!path)
-		return NULL;
-	if (aww_read_file(path, &text) == 0 && aww_toml_parse(&doc, text, err, sizeof(err)) == 0) {
-		for (size_t i = 0; i < doc.n; i++)
-			if (!strcmp(doc.keys[i].table, "auth") && !strcmp(doc.keys[i].key, "api_key") &&
-			    doc.keys[i].v.type == AWW_TV_STRING && doc.keys[i].v.s[0])
-				key = strdup(doc.keys[i].v.s);
-		aww_toml_free(&doc);
-	}
-	free(text);
-	free(path);
-	return key;
 }
 
 /* ---- text ------------------------------------------------------------------------ */
@@ -393,48 +275,39 @@ int aww_stopping(void)
 
 int aww_conf_load(aww_conf *c, const char *name, int testing, const char *default_text)
 {
-	char file[160], err[300], *text = NULL;
+	char file[160];
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->table, sizeof(c->table), "%s%s", name, testing ? "-testing" : "");
 	snprintf(file, sizeof(file), "%s.toml", name);
-	c->path = aww_config_path(file);
-	if (!c->path)
-		return 0; /* no HOME: defaults only */
+	c->path = aw_files_config_path(file);
 	if (default_text)
-		aww_write_default(c->path, default_text);
-	r = aww_read_file(c->path, &text);
-	if (r == 1)
+		aw_files_write(c->path, default_text, strlen(default_text), 0644, AW_FILES_CREATE);
+	r = aw_conf_read(&c->doc, c->path);
+	if (r == AW_ENOTFOUND)
 		return 0;
-	if (r < 0) {
-		aww_die_line("cannot read config %s: %s", c->path, strerror(errno));
+	if (r) {
+		aww_die_line("%s", aw_error_last());
 		aww_conf_free(c);
 		return -1;
 	}
-	if (aww_toml_parse(&c->doc, text, err, sizeof(err))) {
-		aww_die_line("config %s: %s", c->path, err);
-		free(text);
-		aww_conf_free(c);
-		return -1;
-	}
-	free(text);
 	return 0;
 }
 
 void aww_conf_free(aww_conf *c)
 {
-	aww_toml_free(&c->doc);
+	aw_toml_free(&c->doc);
 	free(c->path);
 	c->path = NULL;
 }
 
-static const aww_tkey *conf_find(const aww_conf *c, const char *key)
+static const aw_toml_key *conf_find(const aww_conf *c, const char *key)
 {
-	const aww_tkey *top = NULL;
+	const aw_toml_key *top = NULL;
 
 	for (size_t i = 0; i < c->doc.n; i++) {
-		const aww_tkey *k = &c->doc.keys[i];
+		const aw_toml_key *k = &c->doc.keys[i];
 
 		if (strcmp(k->key, key))
 			continue;
@@ -449,7 +322,7 @@ static const aww_tkey *conf_find(const aww_conf *c, const char *key)
 void aww_conf_warn_unknown(const aww_conf *c, const char *const *known)
 {
 	for (size_t i = 0; i < c->doc.n; i++) {
-		const aww_tkey *k = &c->doc.keys[i];
+		const aw_toml_key *k = &c->doc.keys[i];
 		int ok = 0;
 
 		if (k->table[0] && strcmp(k->table, c->table))
@@ -462,17 +335,17 @@ void aww_conf_warn_unknown(const aww_conf *c, const char *const *known)
 	}
 }
 
-static int bad(const aww_conf *c, const aww_tkey *k, const char *want)
+static int bad(const aww_conf *c, const aw_toml_key *k, const char *want)
 {
 	char shown[80];
 
-	if (k->v.type == AWW_TV_STRING)
+	if (k->v.type == AW_TOML_STRING)
 		snprintf(shown, sizeof(shown), "\"%.60s\"", k->v.s);
-	else if (k->v.type == AWW_TV_INT)
+	else if (k->v.type == AW_TOML_INT)
 		snprintf(shown, sizeof(shown), "%lld", k->v.i);
-	else if (k->v.type == AWW_TV_FLOAT)
+	else if (k->v.type == AW_TOML_FLOAT)
 		snprintf(shown, sizeof(shown), "%g", k->v.f);
-	else if (k->v.type == AWW_TV_BOOL)
+	else if (k->v.type == AW_TOML_BOOL)
 		snprintf(shown, sizeof(shown), "%s", k->v.i ? "true" : "false");
 	else
 		snprintf(shown, sizeof(shown), "an array");
@@ -482,11 +355,11 @@ static int bad(const aww_conf *c, const aww_tkey *k, const char *want)
 
 int aww_conf_seconds(const aww_conf *c, const char *key, double *out)
 {
-	const aww_tkey *k = conf_find(c, key);
+	const aw_toml_key *k = conf_find(c, key);
 
 	if (!k)
 		return 0;
-	if ((k->v.type != AWW_TV_INT && k->v.type != AWW_TV_FLOAT) || !isfinite(k->v.f) || k->v.f <= 0 ||
+	if ((k->v.type != AW_TOML_INT && k->v.type != AW_TOML_FLOAT) || !isfinite(k->v.f) || k->v.f <= 0 ||
 	    k->v.f > 1e6)
 		return bad(c, k, "a number of seconds > 0 (at most 1000000)");
 	*out = k->v.f;
@@ -495,11 +368,11 @@ int aww_conf_seconds(const aww_conf *c, const char *key, double *out)
 
 int aww_conf_port(const aww_conf *c, const char *key, int *out)
 {
-	const aww_tkey *k = conf_find(c, key);
+	const aw_toml_key *k = conf_find(c, key);
 
 	if (!k)
 		return 0;
-	if (k->v.type != AWW_TV_INT || k->v.i < 1 || k->v.i > 65535)
+	if (k->v.type != AW_TOML_INT || k->v.i < 1 || k->v.i > 65535)
 		return bad(c, k, "an integer from 1 to 65535");
 	*out = (int)k->v.i;
 	return 1;
@@ -507,11 +380,11 @@ int aww_conf_port(const aww_conf *c, const char *key, int *out)
 
 int aww_conf_bool(const aww_conf *c, const char *key, int *out)
 {
-	const aww_tkey *k = conf_find(c, key);
+	const aw_toml_key *k = conf_find(c, key);
 
 	if (!k)
 		return 0;
-	if (k->v.type != AWW_TV_BOOL)
+	if (k->v.type != AW_TOML_BOOL)
 		return bad(c, k, "true or false");
 	*out = (int)k->v.i;
 	return 1;
@@ -519,11 +392,11 @@ int aww_conf_bool(const aww_conf *c, const char *key, int *out)
 
 int aww_conf_string(const aww_conf *c, const char *key, char **out)
 {
-	const aww_tkey *k = conf_find(c, key);
+	const aw_toml_key *k = conf_find(c, key);
 
 	if (!k)
 		return 0;
-	if (k->v.type != AWW_TV_STRING || !k->v.s[0])
+	if (k->v.type != AW_TOML_STRING || !k->v.s[0])
 		return bad(c, k, "a non-empty string");
 	free(*out);
 	*out = strdup(k->v.s);
@@ -532,15 +405,15 @@ int aww_conf_string(const aww_conf *c, const char *key, char **out)
 
 int aww_conf_strings(const aww_conf *c, const char *key, char ***out, size_t *n)
 {
-	const aww_tkey *k = conf_find(c, key);
+	const aw_toml_key *k = conf_find(c, key);
 	char **v;
 
 	if (!k)
 		return 0;
-	if (k->v.type != AWW_TV_ARRAY)
+	if (k->v.type != AW_TOML_ARRAY)
 		return bad(c, k, "an array of strings");
 	for (size_t i = 0; i < k->v.n; i++)
-		if (k->v.items[i].type != AWW_TV_STRING)
+		if (k->v.items[i].type != AW_TOML_STRING)
 			return bad(c, k, "an array of strings");
 	v = calloc(k->v.n + 1, sizeof(*v));
 	if (!v)

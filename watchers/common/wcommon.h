@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "aw/client.h"
+#include "aw/toml.h"
 
 /* Exit codes shared by the watchers; `awnode start` does not restart a watcher that
  * exits with AWW_EXIT_USAGE, AWW_EXIT_NODISPLAY or AWW_EXIT_RUNNING. */
@@ -30,52 +31,13 @@ void aww_client_log(void *ud, int level, const char *msg);
 void aww_die_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *aww_prog(void);
 
-/* ---- TOML subset ----------------------------------------------------------------
- * Tables ([name], [a.b] or ["quoted"]), key = value with keys bare or quoted, values:
- * basic/literal strings, integers, floats, booleans, arrays (may span lines), inline
- * comments. Enough for the watcher configs; anything else is a syntax error. */
-enum { AWW_TV_STRING, AWW_TV_INT, AWW_TV_FLOAT, AWW_TV_BOOL, AWW_TV_ARRAY };
-
-typedef struct aww_tval {
-	int type;
-	char *s;           /* STRING */
-	long long i;       /* INT, BOOL */
-	double f;          /* FLOAT (also set for INT) */
-	struct aww_tval *items; /* ARRAY */
-	size_t n;
-} aww_tval;
-
-typedef struct aww_tkey {
-	char *table; /* "" for top level */
-	char *key;
-	int line;
-	aww_tval v;
-} aww_tkey;
-
-typedef struct aww_tdoc {
-	aww_tkey *keys;
-	size_t n;
-} aww_tdoc;
-
-/* 0, or -1 with "line N: ..." in err. */
-int aww_toml_parse(aww_tdoc *doc, const char *text, char *err, size_t errlen);
-void aww_toml_free(aww_tdoc *doc);
-const char *aww_tval_type_name(int type);
-
-/* ---- config files ------------------------------------------------------------- */
-
-/* $XDG_CONFIG_HOME/awnode/<name> (or ~/.config/...). Caller frees; NULL if neither is set. */
-char *aww_config_path(const char *name);
-/* Read a whole file: 0 ok, 1 does not exist, -1 error (errno). */
-int aww_read_file(const char *path, char **out);
-/* Write `text` to `path` if it does not exist (creating the directory). Best effort. */
-void aww_write_default(const char *path, const char *text);
-
+/* ---- config files ---------------------------------------------------------------
+ * Read with core's TOML reader (aw/toml.h, aw/conf.h). */
 
 /* ---- a watcher's config file: top-level keys plus the table [<name>] (or
  * [<name>-testing] in testing mode, as ActivityWatch lays its files out) ----------- */
 typedef struct aww_conf {
-	aww_tdoc doc;
+	aw_toml_doc doc;
 	char *path;
 	char table[128];
 } aww_conf;
@@ -99,10 +61,6 @@ int aww_conf_strings(const aww_conf *c, const char *key, char ***out, size_t *n)
 /* Value checks shared by options and config values. Return 0 or -1. */
 int aww_parse_seconds(const char *s, double *out);  /* finite, > 0, <= 1e6 */
 int aww_parse_port(const char *s, int *out);        /* 1..65535 */
-
-/* The node's API key from its config ($XDG_CONFIG_HOME/awnode/config[-testing].toml,
- * [auth] api_key), or NULL. Caller frees. */
-char *aww_node_api_key(int testing);
 
 /* ---- text ---------------------------------------------------------------------- */
 

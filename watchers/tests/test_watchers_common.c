@@ -1,4 +1,4 @@
-/* Unit tests: config parsing, value checks, UTF-8 repair (watchers/common). */
+/* Unit tests: a watcher's config file, value checks, UTF-8 repair (watchers/common). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,84 +13,8 @@
 
 #include "wcommon.h"
 
-static const aww_tval *get(const aww_tdoc *d, const char *table, const char *key)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!strcmp(d->keys[i].table, table) && !strcmp(d->keys[i].key, key))
-			return &d->keys[i].v;
-	return NULL;
-}
 
-static void test_toml_values(void **state)
-{
-	const char *text = "\xEF\xBB\xBF# comment\n"
-			   "timeout = 180\n"
-			   "poll_time = 2.5 # inline comment\n"
-			   "flag = true\n"
-			   "name = \"a \\\"b\\\" \\u00e9\\n\"\n"
-			   "lit = 'C:\\path'\n"
-			   "big = 1_000\n"
-			   "\n"
-			   "[aw-watcher-window]\n"
-			   "exclude_titles = [\n"
-			   "  \"one\", # first\n"
-			   "  'two',\n"
-			   "]\n"
-			   "[\"quoted table\"]\n"
-			   "x = -1e3\n";
-	aww_tdoc d;
-	char err[200];
-	const aww_tval *v;
 
-	(void)state;
-	assert_int_equal(aww_toml_parse(&d, text, err, sizeof(err)), 0);
-	v = get(&d, "", "timeout");
-	assert_int_equal(v->type, AWW_TV_INT);
-	assert_int_equal(v->i, 180);
-	v = get(&d, "", "poll_time");
-	assert_int_equal(v->type, AWW_TV_FLOAT);
-	assert_true(v->f == 2.5);
-	assert_int_equal(get(&d, "", "flag")->i, 1);
-	assert_string_equal(get(&d, "", "name")->s, "a \"b\" \xC3\xA9\n");
-	assert_string_equal(get(&d, "", "lit")->s, "C:\\path");
-	assert_int_equal(get(&d, "", "big")->i, 1000);
-	v = get(&d, "aw-watcher-window", "exclude_titles");
-	assert_int_equal(v->type, AWW_TV_ARRAY);
-	assert_int_equal(v->n, 2);
-	assert_string_equal(v->items[0].s, "one");
-	assert_string_equal(v->items[1].s, "two");
-	assert_true(get(&d, "quoted table", "x")->f == -1000.0);
-	aww_toml_free(&d);
-}
-
-static void test_toml_errors(void **state)
-{
-	static const struct {
-		const char *text, *want;
-	} cases[] = {
-		{"a = \n", "line 1: expected a value"},
-		{"a = \"open\n", "line 1: unterminated string"},
-		{"a = 1\nb = [1, 2\n", "line 3: expected ',' or ']'"},
-		{"a = 1\na = 2\n", "line 2: duplicate key"},
-		{"x 1\n", "line 1: expected '='"},
-		{"a = 1 2\n", "line 1: unexpected text"},
-		{"[t\n", "line 1: expected ']'"},
-		{"a = 12abc\n", "line 1: invalid number"},
-		{"a = \"\\q\"\n", "line 1: unknown escape"},
-		{"[[t]]\n", "arrays of tables"},
-	};
-	char err[200];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		aww_tdoc d;
-
-		assert_int_equal(aww_toml_parse(&d, cases[i].text, err, sizeof(err)), -1);
-		if (!strstr(err, cases[i].want))
-			fail_msg("case %zu: error '%s' lacks '%s'", i, err, cases[i].want);
-		assert_int_equal(d.n, 0);
-	}
-}
 
 static void test_value_checks(void **state)
 {
@@ -241,41 +165,14 @@ static void test_conf_tables_and_getters(void **state)
 	}
 }
 
-static void test_node_api_key(void **state)
-{
-	char *k;
-
-	(void)state;
-	snprintf(cfgdir, sizeof(cfgdir), "/tmp/aww-cfg-XXXXXX");
-	assert_non_null(mkdtemp(cfgdir));
-	setenv("XDG_CONFIG_HOME", cfgdir, 1);
-	assert_null(aww_node_api_key(0));
-	{
-		char d[200];
-
-		snprintf(d, sizeof(d), "%s/awnode", cfgdir);
-		assert_int_equal(mkdir(d, 0700), 0);
-	}
-	write_cfg("config.toml", "port = 5600\n[auth]\napi_key = \"s3cret\"\n");
-	k = aww_node_api_key(0);
-	assert_string_equal(k, "s3cret");
-	free(k);
-	assert_null(aww_node_api_key(1));
-	{
-		char cmd[200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfgdir);
-		assert_int_equal(system(cmd), 0);
-	}
-}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_toml_values),       cmocka_unit_test(test_toml_errors),
-		cmocka_unit_test(test_value_checks),      cmocka_unit_test(test_utf8_clean),
-		cmocka_unit_test(test_latin1),            cmocka_unit_test(test_conf_tables_and_getters),
-		cmocka_unit_test(test_node_api_key),
+		cmocka_unit_test(test_value_checks),
+		cmocka_unit_test(test_utf8_clean),
+		cmocka_unit_test(test_latin1),
+		cmocka_unit_test(test_conf_tables_and_getters),
 	};
 
 	aww_log_init("test", 0);

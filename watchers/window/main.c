@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pcre2.h>
 
+#include "aw/conf.h"
 #include "wcommon.h"
 #include "xwin.h"
 
@@ -224,7 +225,7 @@ int main(int argc, char **argv)
 	md = pcre2_match_data_create(8, NULL);
 	aww_hostname(hostname, sizeof(hostname));
 	snprintf(bucket, sizeof(bucket), "%s_%s", PROG, hostname);
-	api_key = aww_node_api_key(testing);
+	api_key = aw_conf_node_api_key(testing);
 	aw_client_options_init(&o);
 	o.client_name = PROG;
 	o.testing = testing;

@@ -49,8 +49,4 @@ typedef struct aw_config {
 int aw_config_load(aw_config *c, int argc, char **argv);
 void aw_config_free(aw_config *c);
 
-/* Directory helpers (exposed for other subcommands). Caller frees. */
-char *aw_xdg_dir(const char *env, const char *fallback_rel, const char *app);
-int aw_mkdir_p(const char *path, int mode);
-
 #endif

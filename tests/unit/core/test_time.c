@@ -1,5 +1,5 @@
 /* Unit tests for timestamp parsing/printing, duration conversion and float printing
- * (storage/include/aw/time.h), checked against the forms aw-server-rust produces. */
+ * (core/include/aw/time.h), checked against the forms aw-server-rust produces. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -13,31 +13,31 @@
 
 #include "aw/buf.h"
 
-typedef struct jscan {
+typedef struct aw_jscan {
 	const char *p;
 	const char *start;
 	const char *end;
 	char err[160];
-} jscan;
+} aw_jscan;
 
-void jscan_init(jscan *s, const char *text, size_t len);
-void jscan_ws(jscan *s);
+void aw_jscan_init(aw_jscan *s, const char *text, size_t len);
+void aw_jscan_ws(aw_jscan *s);
 /* Validate and skip one value, whose text is [*vstart, *vend). 0 or -1 (err set). */
-int jscan_value(jscan *s, const char **vstart, const char **vend);
-/* The same for text that jscan_document already accepted: no validation, fast. */
-int jscan_skip(jscan *s, const char **vstart, const char **vend);
+int aw_jscan_value(aw_jscan *s, const char **vstart, const char **vend);
+/* The same for text that aw_jscan_document already accepted: no validation, fast. */
+int aw_jscan_skip(aw_jscan *s, const char **vstart, const char **vend);
 /* Iterate an object: call with *state = 0 at the '{'. Returns 1 with the key's span
  * (including quotes) and s->p at the member's value, 0 at the closing '}', -1 on error. */
-int jscan_member(jscan *s, int *state, const char **kstart, const char **kend);
+int aw_jscan_member(aw_jscan *s, int *state, const char **kstart, const char **kend);
 /* Iterate an array likewise: 1 with s->p at the next element, 0 at ']', -1 on error. */
-int jscan_element(jscan *s, int *state);
+int aw_jscan_element(aw_jscan *s, int *state);
 /* Does the raw key span (with quotes) equal the plain ASCII name? */
-bool jscan_key_is(const char *kstart, const char *kend, const char *name);
-/* For text jscan_document accepted: append the canonical form of the value [vs, ve)
+bool aw_jscan_key_is(const char *kstart, const char *kend, const char *name);
+/* For text aw_jscan_document accepted: append the canonical form of the value [vs, ve)
  * (aw/json.h) without building a tree; decode a string literal (with its quotes). */
-void jscan_canonical(aw_buf *out, const char *vs, const char *ve);
-void jscan_string(aw_buf *out, const char *p, const char *e);
+void aw_jscan_canonical(aw_buf *out, const char *vs, const char *ve);
+void aw_jscan_string(aw_buf *out, const char *p, const char *e);
 /* Whole document valid and nothing but whitespace after it? */
-int jscan_document(jscan *s);
+int aw_jscan_document(aw_jscan *s);
 
 #endif

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "aw/log.h"
 
 static int log_fd = -1;
 static int log_level = AW_LOG_INFO;

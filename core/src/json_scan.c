@@ -8,30 +8,30 @@
 #include <string.h>
 
 #include "aw/time.h"
-#include "json_scan.h"
+#include "aw/json_scan.h"
 
 #define MAX_DEPTH 2048
 
-static int fail(jscan *s, const char *what)
+static int fail(aw_jscan *s, const char *what)
 {
 	snprintf(s->err, sizeof(s->err), "invalid JSON at byte %zu: %s", (size_t)(s->p - s->start), what);
 	return -1;
 }
 
-void jscan_init(jscan *s, const char *text, size_t len)
+void aw_jscan_init(aw_jscan *s, const char *text, size_t len)
 {
 	s->p = s->start = text;
 	s->end = text + len;
 	s->err[0] = '\0';
 }
 
-void jscan_ws(jscan *s)
+void aw_jscan_ws(aw_jscan *s)
 {
 	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
 		s->p++;
 }
 
-static int hex4(jscan *s, unsigned *out)
+static int hex4(aw_jscan *s, unsigned *out)
 {
 	unsigned v = 0;
 
@@ -55,7 +55,7 @@ static int hex4(jscan *s, unsigned *out)
 }
 
 /* One UTF-8 sequence starting at s->p (first byte >= 0x80). */
-static int utf8_seq(jscan *s)
+static int utf8_seq(aw_jscan *s)
 {
 	const unsigned char *p = (const unsigned char *)s->p;
 	size_t left = (size_t)(s->end - s->p);
@@ -90,7 +90,7 @@ static const unsigned char string_special[256] = {
 	[0 ... 0x1F] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xFF] = 1,
 };
 
-static int string(jscan *s, bool is_key)
+static int string(aw_jscan *s, bool is_key)
 {
 	unsigned u, lo;
 
@@ -143,12 +143,12 @@ static int string(jscan *s, bool is_key)
 	return fail(s, "unterminated string");
 }
 
-static bool digit(jscan *s)
+static bool digit(aw_jscan *s)
 {
 	return s->p < s->end && *s->p >= '0' && *s->p <= '9';
 }
 
-static int number(jscan *s)
+static int number(aw_jscan *s)
 {
 	const char *b = s->p;
 	bool real = false;
@@ -204,7 +204,7 @@ static int number(jscan *s)
 	return 0;
 }
 
-static int literal(jscan *s, const char *word)
+static int literal(aw_jscan *s, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -214,9 +214,9 @@ static int literal(jscan *s, const char *word)
 	return 0;
 }
 
-static int value(jscan *s, int depth);
+static int value(aw_jscan *s, int depth);
 
-static int container(jscan *s, int depth, char close)
+static int container(aw_jscan *s, int depth, char close)
 {
 	bool first = true;
 
@@ -224,7 +224,7 @@ static int container(jscan *s, int depth, char close)
 		return fail(s, "nesting too deep");
 	s->p++;
 	for (;;) {
-		jscan_ws(s);
+		aw_jscan_ws(s);
 		if (s->p >= s->end)
 			return fail(s, "unexpected end");
 		if (*s->p == close) {
@@ -235,7 +235,7 @@ static int container(jscan *s, int depth, char close)
 			if (*s->p != ',')
 				return fail(s, "expected ','");
 			s->p++;
-			jscan_ws(s);
+			aw_jscan_ws(s);
 		}
 		first = false;
 		if (close == '}') {
@@ -243,18 +243,18 @@ static int container(jscan *s, int depth, char close)
 				return fail(s, "expected a string key");
 			if (string(s, true))
 				return -1;
-			jscan_ws(s);
+			aw_jscan_ws(s);
 			if (s->p >= s->end || *s->p != ':')
 				return fail(s, "expected ':'");
 			s->p++;
-			jscan_ws(s);
+			aw_jscan_ws(s);
 		}
 		if (value(s, depth + 1))
 			return -1;
 	}
 }
 
-static int value(jscan *s, int depth)
+static int value(aw_jscan *s, int depth)
 {
 	if (s->p >= s->end)
 		return fail(s, "unexpected end");
@@ -272,13 +272,13 @@ static int value(jscan *s, int depth)
 	}
 }
 
-/* Skip a value in text already validated by jscan_document: only strings and brackets
+/* Skip a value in text already validated by aw_jscan_document: only strings and brackets
  * need attention. */
-int jscan_skip(jscan *s, const char **vstart, const char **vend)
+int aw_jscan_skip(aw_jscan *s, const char **vstart, const char **vend)
 {
 	int depth = 0;
 
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	*vstart = s->p;
 	do {
 		char c = *s->p;
@@ -304,9 +304,9 @@ int jscan_skip(jscan *s, const char **vstart, const char **vend)
 	return 0;
 }
 
-int jscan_value(jscan *s, const char **vstart, const char **vend)
+int aw_jscan_value(aw_jscan *s, const char **vstart, const char **vend)
 {
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	*vstart = s->p;
 	if (value(s, 0))
 		return -1;
@@ -314,24 +314,24 @@ int jscan_value(jscan *s, const char **vstart, const char **vend)
 	return 0;
 }
 
-int jscan_document(jscan *s)
+int aw_jscan_document(aw_jscan *s)
 {
 	const char *a, *b;
 
-	if (jscan_value(s, &a, &b))
+	if (aw_jscan_value(s, &a, &b))
 		return -1;
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	return s->p == s->end ? 0 : fail(s, "text after the JSON value");
 }
 
-static int next_item(jscan *s, int *state, char open, char close)
+static int next_item(aw_jscan *s, int *state, char open, char close)
 {
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	if (*state == 0) {
 		if (s->p >= s->end || *s->p != open)
 			return fail(s, open == '{' ? "expected an object" : "expected an array");
 		s->p++;
-		jscan_ws(s);
+		aw_jscan_ws(s);
 		if (s->p < s->end && *s->p == close) {
 			s->p++;
 			return 0;
@@ -346,11 +346,11 @@ static int next_item(jscan *s, int *state, char open, char close)
 	if (s->p >= s->end || *s->p != ',')
 		return fail(s, "expected ','");
 	s->p++;
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	return 1;
 }
 
-int jscan_member(jscan *s, int *state, const char **kstart, const char **kend)
+int aw_jscan_member(aw_jscan *s, int *state, const char **kstart, const char **kend)
 {
 	int rc = next_item(s, state, '{', '}');
 
@@ -362,20 +362,20 @@ int jscan_member(jscan *s, int *state, const char **kstart, const char **kend)
 	if (string(s, true))
 		return -1;
 	*kend = s->p;
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	if (s->p >= s->end || *s->p != ':')
 		return fail(s, "expected ':'");
 	s->p++;
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	return 1;
 }
 
-int jscan_element(jscan *s, int *state)
+int aw_jscan_element(aw_jscan *s, int *state)
 {
 	return next_item(s, state, '[', ']');
 }
 
-bool jscan_key_is(const char *kstart, const char *kend, const char *name)
+bool aw_jscan_key_is(const char *kstart, const char *kend, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -392,7 +392,7 @@ static void unescape(aw_buf *out, const char *p, const char *e)
 	while (p < e) {
 		const char *bs = memchr(p, '\\', (size_t)(e - p));
 		unsigned u, lo;
-		jscan tmp;
+		aw_jscan tmp;
 
 		if (!bs) {
 			aw_buf_append(out, p, (size_t)(e - p));
@@ -407,11 +407,11 @@ static void unescape(aw_buf *out, const char *p, const char *e)
 		case 'r': aw_buf_putc(out, '\r'); break;
 		case 't': aw_buf_putc(out, '\t'); break;
 		case 'u':
-			jscan_init(&tmp, p, (size_t)(e - p));
+			aw_jscan_init(&tmp, p, (size_t)(e - p));
 			hex4(&tmp, &u);
 			p += 4;
 			if (u >= 0xD800 && u <= 0xDBFF) {
-				jscan_init(&tmp, p + 2, (size_t)(e - p - 2));
+				aw_jscan_init(&tmp, p + 2, (size_t)(e - p - 2));
 				hex4(&tmp, &lo);
 				p += 6;
 				u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
@@ -437,7 +437,7 @@ static void unescape(aw_buf *out, const char *p, const char *e)
 	}
 }
 
-void jscan_string(aw_buf *out, const char *p, const char *e)
+void aw_jscan_string(aw_buf *out, const char *p, const char *e)
 {
 	unescape(out, p, e);
 }
@@ -472,16 +472,16 @@ static int member_cmp(const void *a, const void *b)
 	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
-static void canonical_value(aw_buf *out, jscan *s);
+static void canonical_value(aw_buf *out, aw_jscan *s);
 
-static void canonical_object(aw_buf *out, jscan *s)
+static void canonical_object(aw_buf *out, aw_jscan *s)
 {
 	member stack[16], *m = stack;
 	size_t n = 0, cap = 16;
 	const char *ks, *ke;
 	int state = 0;
 
-	while (jscan_member(s, &state, &ks, &ke) == 1) {
+	while (aw_jscan_member(s, &state, &ks, &ke) == 1) {
 		if (n == cap) {
 			cap *= 2;
 			if (m == stack) {
@@ -503,7 +503,7 @@ static void canonical_object(aw_buf *out, jscan *s)
 			m[n].key = ks + 1;
 			m[n].key_len = (size_t)(ke - ks - 2);
 		}
-		jscan_skip(s, &m[n].vs, &m[n].ve);
+		aw_jscan_skip(s, &m[n].vs, &m[n].ve);
 		n++;
 	}
 	/* Duplicate keys: the last one wins, as in jansson and serde. A stable sort keeps
@@ -519,7 +519,7 @@ static void canonical_object(aw_buf *out, jscan *s)
 	}
 	aw_buf_putc(out, '{');
 	for (size_t i = 0, first = 1; i < n; i++) {
-		jscan sub;
+		aw_jscan sub;
 		if (i + 1 < n && member_cmp(&m[i], &m[i + 1]) == 0)
 			continue;
 		if (!first)
@@ -527,7 +527,7 @@ static void canonical_object(aw_buf *out, jscan *s)
 		first = 0;
 		aw_buf_json_string(out, m[i].key, m[i].key_len);
 		aw_buf_putc(out, ':');
-		jscan_init(&sub, m[i].vs, (size_t)(m[i].ve - m[i].vs));
+		aw_jscan_init(&sub, m[i].vs, (size_t)(m[i].ve - m[i].vs));
 		canonical_value(out, &sub);
 	}
 	aw_buf_putc(out, '}');
@@ -537,20 +537,20 @@ static void canonical_object(aw_buf *out, jscan *s)
 		free(m);
 }
 
-static void canonical_value(aw_buf *out, jscan *s)
+static void canonical_value(aw_buf *out, aw_jscan *s)
 {
 	const char *vs, *ve;
 	char num[AW_FLOAT_BUFSZ], tmp[512];
 	int state = 0, first = 1;
 
-	jscan_ws(s);
+	aw_jscan_ws(s);
 	switch (*s->p) {
 	case '{':
 		canonical_object(out, s);
 		return;
 	case '[':
 		aw_buf_putc(out, '[');
-		while (jscan_element(s, &state) == 1) {
+		while (aw_jscan_element(s, &state) == 1) {
 			if (!first)
 				aw_buf_putc(out, ',');
 			first = 0;
@@ -559,11 +559,11 @@ static void canonical_value(aw_buf *out, jscan *s)
 		aw_buf_putc(out, ']');
 		return;
 	case '"':
-		jscan_skip(s, &vs, &ve);
+		aw_jscan_skip(s, &vs, &ve);
 		canonical_string(out, vs, ve);
 		return;
 	default:
-		jscan_skip(s, &vs, &ve);
+		aw_jscan_skip(s, &vs, &ve);
 		if (*vs == 't' || *vs == 'f' || *vs == 'n') {
 			aw_buf_append(out, vs, (size_t)(ve - vs));
 		} else if (!memchr(vs, '.', (size_t)(ve - vs)) && !memchr(vs, 'e', (size_t)(ve - vs)) &&
@@ -582,10 +582,10 @@ static void canonical_value(aw_buf *out, jscan *s)
 	}
 }
 
-void jscan_canonical(aw_buf *out, const char *vs, const char *ve)
+void aw_jscan_canonical(aw_buf *out, const char *vs, const char *ve)
 {
-	jscan s;
+	aw_jscan s;
 
-	jscan_init(&s, vs, (size_t)(ve - vs));
+	aw_jscan_init(&s, vs, (size_t)(ve - vs));
 	canonical_value(out, &s);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for canonical JSON (storage/include/aw/json.h): sorted keys, serde's
+/* Unit tests for canonical JSON (core/include/aw/json.h): sorted keys, serde's
  * number and string forms, NUL inside strings. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,22 +1,26 @@
-/* A TOML subset for the watcher config files: see wcommon.h. */
+/*
+ * The TOML subset awnode's config files use (see aw/toml.h). One pass over the text:
+ * a recursive-descent reader whose values are copied out, so the caller may free the
+ * text at once. Errors name the line; what the subset does not cover is an error,
+ * never a silent misread (a config key read wrongly is worse than one refused).
+ */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wcommon.h"
+#include "aw/error.h"
+#include "aw/toml.h"
 
 typedef struct {
 	const char *p;
 	int line;
-	char *err;
-	size_t errlen;
 } parser;
 
 static int perr(parser *ps, const char *msg)
 {
-	snprintf(ps->err, ps->errlen, "line %d: %s", ps->line, msg);
+	aw_error_set(AW_EINVALID, "line %d: %s", ps->line, msg);
 	return -1;
 }
 
@@ -153,31 +157,31 @@ static int parse_string(parser *ps, char **out)
 	return 0;
 }
 
-static void tval_free(aww_tval *v)
+static void value_free(aw_toml_value *v)
 {
 	free(v->s);
 	for (size_t i = 0; i < v->n; i++)
-		tval_free(&v->items[i]);
+		value_free(&v->items[i]);
 	free(v->items);
 	memset(v, 0, sizeof(*v));
 }
 
-static int parse_value(parser *ps, aww_tval *v, int depth)
+static int parse_value(parser *ps, aw_toml_value *v, int depth)
 {
 	memset(v, 0, sizeof(*v));
 	if (*ps->p == '"' || *ps->p == '\'') {
 		if (ps->p[0] == ps->p[1] && ps->p[1] == ps->p[2])
 			return perr(ps, "multi-line strings are not supported");
-		v->type = AWW_TV_STRING;
+		v->type = AW_TOML_STRING;
 		return parse_string(ps, &v->s);
 	}
 	if (*ps->p == '[') {
 		if (depth > 8)
 			return perr(ps, "arrays nested too deeply");
-		v->type = AWW_TV_ARRAY;
+		v->type = AW_TOML_ARRAY;
 		ps->p++;
 		for (;;) {
-			aww_tval *ni;
+			aw_toml_value *ni;
 
 			skip_ws_nl(ps);
 			if (*ps->p == ']') {
@@ -205,7 +209,7 @@ static int parse_value(parser *ps, aww_tval *v, int depth)
 		}
 	}
 	if (!strncmp(ps->p, "true", 4) || !strncmp(ps->p, "false", 5)) {
-		v->type = AWW_TV_BOOL;
+		v->type = AW_TOML_BOOL;
 		v->i = *ps->p == 't';
 		ps->p += v->i ? 4 : 5;
 		return 0;
@@ -230,10 +234,10 @@ static int parse_value(parser *ps, aww_tval *v, int depth)
 		is_float = strpbrk(buf, ".eEn") != NULL;
 		errno = 0;
 		if (is_float) {
-			v->type = AWW_TV_FLOAT;
+			v->type = AW_TOML_FLOAT;
 			v->f = strtod(buf, &e);
 		} else {
-			v->type = AWW_TV_INT;
+			v->type = AW_TOML_INT;
 			v->i = strtoll(buf, &e, 10);
 			v->f = (double)v->i;
 		}
@@ -275,9 +279,9 @@ static int parse_key(parser *ps, char *out, size_t outlen)
 	return 0;
 }
 
-int aww_toml_parse(aww_tdoc *doc, const char *text, char *err, size_t errlen)
+int aw_toml_parse(aw_toml_doc *doc, const char *text)
 {
-	parser ps = {text, 1, err, errlen};
+	parser ps = {text, 1};
 	char table[256] = "";
 
 	memset(doc, 0, sizeof(*doc));
@@ -285,7 +289,7 @@ int aww_toml_parse(aww_tdoc *doc, const char *text, char *err, size_t errlen)
 		ps.p += 3;
 	for (;;) {
 		char key[256];
-		aww_tkey *nk;
+		aw_toml_key *nk;
 
 		skip_ws_nl(&ps);
 		if (!*ps.p)
@@ -346,28 +350,36 @@ int aww_toml_parse(aww_tdoc *doc, const char *text, char *err, size_t errlen)
 			goto fail;
 	}
 fail:
-	aww_toml_free(doc);
-	return -1;
+	aw_toml_free(doc);
+	return AW_EINVALID;
 }
 
-void aww_toml_free(aww_tdoc *doc)
+void aw_toml_free(aw_toml_doc *doc)
 {
 	for (size_t i = 0; i < doc->n; i++) {
 		free(doc->keys[i].table);
 		free(doc->keys[i].key);
-		tval_free(&doc->keys[i].v);
+		value_free(&doc->keys[i].v);
 	}
 	free(doc->keys);
 	memset(doc, 0, sizeof(*doc));
 }
 
-const char *aww_tval_type_name(int type)
+const char *aw_toml_type_name(int type)
 {
 	switch (type) {
-	case AWW_TV_STRING: return "a string";
-	case AWW_TV_INT: return "an integer";
-	case AWW_TV_FLOAT: return "a number";
-	case AWW_TV_BOOL: return "a boolean";
+	case AW_TOML_STRING: return "a string";
+	case AW_TOML_INT: return "an integer";
+	case AW_TOML_FLOAT: return "a number";
+	case AW_TOML_BOOL: return "a boolean";
 	default: return "an array";
 	}
+}
+
+const aw_toml_value *aw_toml_get(const aw_toml_doc *doc, const char *table, const char *key)
+{
+	for (size_t i = 0; i < doc->n; i++)
+		if (!strcmp(doc->keys[i].table, table) && !strcmp(doc->keys[i].key, key))
+			return &doc->keys[i].v;
+	return NULL;
 }
