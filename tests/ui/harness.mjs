@@ -91,12 +91,18 @@ export class Node {
   query(periods, lines) {
     return this.api('POST', '/query/', { timeperiods: periods, query: lines });
   }
-  /** Generate `days` of data for `host` and import it. */
-  async seed(host, days, seed) {
+  /** Generate `days` of data for `host` and import it; `bucketData`, if given, is added to
+   * every bucket's data. */
+  async seed(host, days, seed, bucketData) {
     const file = path.join(this.dir, `${host}-${days}.json`);
     execFileSync('python3', [path.join(sharedDir(), 'bench/gen_data.py'), '--days', String(days), '--host', host, '--seed', String(seed)], {
       stdio: ['ignore', fs.openSync(file, 'w'), 'inherit'],
     });
+    if (bucketData) {
+      const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+      for (const b of Object.values(doc.buckets)) b.data = { ...(b.data || {}), ...bucketData };
+      fs.writeFileSync(file, JSON.stringify(doc));
+    }
     await this.api('POST', '/import', fs.readFileSync(file, 'utf8'));
     return file;
   }

@@ -18,7 +18,9 @@ before(async () => {
   await node.start();
   LOCAL = node.info.hostname; // "this device": buckets with the node's own hostname
   await node.seed(LOCAL, 30, 1);
-  await node.seed(REMOTE, 30, 2);
+  // The other device's buckets carry what the node's sync records on the buckets it imports
+  // (docs/sync.md): the web UI shows a bucket as remote (read-only) by that mark only.
+  await node.seed(REMOTE, 30, 2, { '$aw.sync.origin': REMOTE, '$aw.sync.device_id': 'ui-test-device-' + REMOTE });
   const q = await node.query(['2020-01-01T00:00:00Z/2030-01-01T00:00:00Z'], ['return 1;']);
   assert.deepEqual(q, [1], 'the query API must work for the web UI tests');
   ctx = await launchBrowser();

@@ -1,6 +1,7 @@
 // Tiny global store: server info, buckets and settings, shared by every page.
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage } from './api';
+import { SYNC_DEVICE_ID } from './types';
 import type { Bucket, Info, PrivacyFilter } from './types';
 import { Category, DEFAULT_CLASSES } from './categories';
 
@@ -127,22 +128,19 @@ export function isDark(): boolean {
 
 // ---- devices -------------------------------------------------------------------------
 
-// `$aw.sync.*` is what awnode's sync records on imported buckets; the others are tolerated.
-export const REMOTE_KEYS = ['$aw.sync.device_id', '$aw.sync.origin', 'origin_device', 'remote_device', 'origin', 'synced_from', '$origin'];
+/** The device id of the device a bucket was synced from, or null for this node's own
+ * buckets: what the node's sync records in the data of the buckets it imports. */
+function syncOrigin(b: Bucket): string | null {
+  const id = b.data?.[SYNC_DEVICE_ID];
+  return typeof id === 'string' && id !== '' ? id : null;
+}
 
-/** A bucket is remote (read-only) when the server marks it so, or its data names an
- * origin device, or (until sync lands) its hostname differs from this node's. */
+/** A bucket is remote (synced from another device, read-only here: the node answers 403
+ * to writes) when the node's sync imported it. One that names this node's own device id
+ * came back through an export and import and is this node's to change. */
 export function isRemote(b: Bucket, info: Info | null): boolean {
-  if (b.remote === true || (b.remote_device != null && b.remote_device !== '')) return true;
-  const d = b.data || {};
-  for (const k of REMOTE_KEYS) {
-    const v = d[k];
-    if (v && v !== info?.device_id && !(k === '$aw.sync.origin' && d['$aw.sync.device_id'] === info?.device_id)) return true;
-  }
-  if (!info) return false;
-  const h = b.hostname;
-  if (!h || h === 'unknown' || h === '!local') return false;
-  return h !== info.hostname;
+  const origin = syncOrigin(b);
+  return origin !== null && origin !== info?.device_id;
 }
 
 export function lastUpdated(b: Bucket): string | null {
@@ -156,16 +154,18 @@ export interface Device {
   lastSeen: string | null;
 }
 
-/** Buckets grouped by device (hostname), this device first. */
+/** Buckets grouped by device (hostname), this device first. A device is remote when all
+ * its buckets are (they came through sync), else local. */
 export function devices(buckets: Bucket[], info: Info | null): Device[] {
   const by = new Map<string, Device>();
   for (const b of buckets) {
     const host = b.hostname && b.hostname !== '!local' ? b.hostname : info?.hostname || 'unknown';
     let d = by.get(host);
     if (!d) {
-      d = { host, local: !isRemote(b, info), buckets: [], lastSeen: null };
+      d = { host, local: false, buckets: [], lastSeen: null };
       by.set(host, d);
     }
+    if (!isRemote(b, info)) d.local = true;
     d.buckets.push(b);
     const lu = lastUpdated(b);
     if (lu && (!d.lastSeen || lu > d.lastSeen)) d.lastSeen = lu;

@@ -20,12 +20,17 @@ export interface Bucket {
   client: string;
   hostname: string;
   created: string | null;
+  /** What the watcher stored. A bucket that sync imported from another device (a remote
+   * bucket: the node refuses writes to it with 403) also carries SYNC_DEVICE_ID. */
   data: JsonObject;
   metadata: { start: string | null; end: string | null };
   last_updated: string | null;
-  remote?: boolean;
-  remote_device?: string | null;
 }
+
+/** The key the node's sync adds to the `data` of every bucket it imports from another
+ * device, with that device's id (beside `$aw.sync.origin`, its hostname; sync/src/import.c,
+ * docs/sync.md). The bucket list has no other mark of a remote bucket. */
+export const SYNC_DEVICE_ID = '$aw.sync.device_id';
 
 /** POST /api/0/buckets/<id>: what a new bucket is created with. */
 export interface NewBucket {
