@@ -9,9 +9,7 @@
 #include "api.h"
 #include "aw/json.h"
 #include "body.h"
-#ifdef AW_HAVE_QUERY
 #include "aw/query.h"
-#endif
 
 typedef struct query_state {
 	char *program;
@@ -30,7 +28,6 @@ static void free_query_state(void *p)
 	free(s);
 }
 
-#ifdef AW_HAVE_QUERY
 static void read_query(request *rq, aw_reader *r)
 {
 	query_state *s = rq->state;
@@ -49,7 +46,6 @@ static void read_query(request *rq, aw_reader *r)
 	aw_buf b = {out, len, len + 1};
 	respond_json_buf(rq, 200, &b);
 }
-#endif
 
 static int parse_period(query_state *s, size_t i, const json_t *p, char *err, size_t errlen)
 {
@@ -132,9 +128,5 @@ void api_query(request *rq)
 		respond_catcher(rq, rc, "%s", err);
 		return;
 	}
-#ifdef AW_HAVE_QUERY
 	submit_read(rq, read_query);
-#else
-	respond_message(rq, 501, "the query engine is not part of this build yet");
-#endif
 }

@@ -1,4 +1,9 @@
-/* Subcommands other than serve (cmd_*.c) and their shared helpers. */
+/*
+ * The commands of the awnode binary (one file each in node/cli/, dispatched by main.c)
+ * and the helpers they share (cli.c). Every command takes its own argv (argv[0] is the
+ * command's name) and returns the process exit code: 0 success, 1 failure, 2 usage
+ * error, each failure reported as one line on stderr.
+ */
 #ifndef AW_NODE_CLI_H
 #define AW_NODE_CLI_H
 
@@ -7,12 +12,17 @@
 
 #include "aw/buf.h"
 
-int cmd_redact(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_import(int argc, char **argv);
-int cmd_pause(int argc, char **argv);  /* cmd_pause.c */
-int cmd_resume(int argc, char **argv); /* cmd_pause.c */
-int cmd_status(int argc, char **argv); /* cmd_status.c */
+int cmd_serve(int argc, char **argv);   /* serve.c */
+int cmd_start(int argc, char **argv);   /* start.c (node/supervisor/) */
+int cmd_status(int argc, char **argv);  /* status.c */
+int cmd_pause(int argc, char **argv);   /* pause.c */
+int cmd_resume(int argc, char **argv);  /* pause.c */
+int cmd_redact(int argc, char **argv);  /* redact.c */
+int cmd_export(int argc, char **argv);  /* transfer.c */
+int cmd_import(int argc, char **argv);  /* transfer.c */
+int cmd_sync(int argc, char **argv);    /* sync.c */
+int cmd_archive(int argc, char **argv); /* archive.c */
+int cmd_query(int argc, char **argv);   /* query.c */
 
 /* The database a CLI command works on: --dbpath, else the node's default for the mode.
  * Caller frees. */
@@ -30,7 +40,7 @@ int cli_node_port(int port, bool testing, char **api_key);
 int cli_post_json(int port, const char *api_key, const char *path, const char *body, long timeout_s, aw_buf *out,
 		  long *status);
 
-/* One request to the running `awnode start` (cmd_pause.c): on success *out is its
+/* One request to the running `awnode start` (pause.c): on success *out is its
  * answer with "ok": true (caller decrefs) and 0 is returned; otherwise one line naming
  * `awnode <cmd>` is printed on stderr (no supervisor, no answer, or its refusal with its
  * message) and 1 is returned. */

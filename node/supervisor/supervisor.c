@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "aw/client.h"
-#include "aw/supervisor.h"
+#include "supervisor.h"
 #include "aw/supervisor_ctl.h"
 #include "supervisor_int.h"
 

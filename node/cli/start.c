@@ -1,0 +1,8 @@
+/* `awnode start`: run the node and the default watchers, supervised (supervisor/). */
+#include "cli.h"
+#include "supervisor.h"
+
+int cmd_start(int argc, char **argv)
+{
+	return aw_supervisor_main(argc, argv);
+}
