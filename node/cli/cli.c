@@ -1,4 +1,4 @@
-/* Helpers shared by the CLI subcommands. */
+/* Helpers shared by the commands of the awnode binary (see cli.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +43,12 @@ int cli_node_port(int port, bool testing, char **api_key)
 int cli_post_json(int port, const char *api_key, const char *path, const char *body, long timeout_s, aw_buf *out,
 		  long *status)
 {
+	return cli_node_request(port, api_key, "POST", path, body, timeout_s, out, status);
+}
+
+int cli_node_request(int port, const char *api_key, const char *method, const char *path, const char *body,
+		     long timeout_s, aw_buf *out, long *status)
+{
 	aw_client_options o;
 	aw_client *c;
 	char *resp = NULL;
@@ -58,7 +64,7 @@ int cli_post_json(int port, const char *api_key, const char *path, const char *b
 	o.timeout_ms = (timeout_s > 0 ? timeout_s : 86400) * 1000;
 	if (aw_client_new(&c, &o) != AW_CLIENT_OK)
 		return -1;
-	rc = aw_client_request(&resp, &st, c, "POST", path, body);
+	rc = aw_client_request(&resp, &st, c, method, path, body);
 	if (rc == AW_CLIENT_OK) {
 		*status = st;
 		if (resp)

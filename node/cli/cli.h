@@ -40,6 +40,10 @@ int cli_node_port(int port, bool testing, char **api_key);
 int cli_post_json(int port, const char *api_key, const char *path, const char *body, long timeout_s, aw_buf *out,
 		  long *status);
 
+/* The same for any method ("GET", "POST", "DELETE", ...); body may be NULL. */
+int cli_node_request(int port, const char *api_key, const char *method, const char *path, const char *body,
+		     long timeout_s, aw_buf *out, long *status);
+
 /* One request to the running `awnode start` (pause.c): on success *out is its
  * answer with "ok": true (caller decrefs) and 0 is returned; otherwise one line naming
  * `awnode <cmd>` is printed on stderr (no supervisor, no answer, or its refusal with its
