@@ -126,7 +126,9 @@ class Client:
     counts the TCP connections opened, so keep-alive reuse can be asserted.
     """
 
-    def __init__(self, host, port, host_header=None, default_headers=None, timeout=15):
+    def __init__(self, host, port, host_header=None, default_headers=None, timeout=15,
+                 on_response=None):
+        self.on_response = on_response
         self.host = host
         self.port = port
         self.host_header = host_header or "%s:%d" % (host, port)
@@ -194,7 +196,10 @@ class Client:
             if fresh:
                 self._connect()
             try:
-                return self._send(method, path, hdrs, body, host)
+                resp = self._send(method, path, hdrs, body, host)
+                if self.on_response is not None:
+                    self.on_response(method, path, resp)
+                return resp
             except (http.client.RemoteDisconnected, ConnectionResetError,
                     BrokenPipeError, http.client.CannotSendRequest,
                     http.client.ResponseNotReady):
@@ -329,6 +334,7 @@ class Node:
             self.env.update(env)
         self.proc = None
         self.runs = []  # (argv, stderr_path, returncode, signal_sent)
+        self.server_errors = []  # 5xx answers seen by this node's clients
         self._run_no = 0
         self._signal_sent = None
         self._clients = []
@@ -453,15 +459,21 @@ class Node:
         except OSError:
             return ""
 
+    def _note_response(self, method, path, resp):
+        # No request a test makes may meet a server error: a 5xx is a bug in the node
+        # even when the test only checked that "some error" came back.
+        if resp.status >= 500:
+            self.server_errors.append("%s %s -> %d %s" % (method, path[:200], resp.status,
+                                                          resp.body[:300]))
+
     def problems(self):
         """Findings for the teardown check, one string per problem."""
-        out = []
+        out = ["server error: %s" % e for e in self.server_errors]
         for i, run in enumerate(self.runs, 1):
             err = self.stderr_text(run)
-            for m in SANITIZER_MARKERS:
-                if m in err:
-                    out.append("run %d: stderr contains %r:\n%s" % (i, m, err[-6000:]))
-                    break
+            m = sanitizer_finding(err)
+            if m:
+                out.append("run %d: stderr contains %r:\n%s" % (i, m, err[-6000:]))
             rc = run["proc"].returncode
             sent = run["signal"]
             if rc is None:
@@ -480,6 +492,7 @@ class Node:
 
     # -- clients -----------------------------------------------------------------
     def client(self, **kw):
+        kw.setdefault("on_response", self._note_response)
         c = Client(self.address, self.port, **kw)
         self._clients.append(c)
         return c
@@ -489,10 +502,23 @@ class Node:
         return "http://%s:%d" % (self.address, self.port)
 
 
+def sanitizer_finding(stderr_text):
+    """The first sanitizer marker in a process's stderr, or None."""
+    for m in SANITIZER_MARKERS:
+        if m in stderr_text:
+            return m
+    return None
+
+
 def run_awnode(args, env, timeout=10):
-    """Run an awnode command to completion (for CLI failure tests)."""
-    return subprocess.run([binary_path()] + list(args), env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    """Run an awnode command to completion (for CLI failure tests). A sanitizer
+    report on its stderr fails the calling test whatever the exit code."""
+    p = subprocess.run([binary_path()] + list(args), env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    err = p.stderr.decode("utf-8", "replace")
+    if sanitizer_finding(err):
+        raise AssertionError("awnode %s: sanitizer report:\n%s" % (" ".join(map(str, args)), err[-6000:]))
+    return p
 
 
 # --------------------------------------------------------------------------

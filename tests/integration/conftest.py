@@ -8,7 +8,8 @@ The binary is ``$AWNODE_BIN`` (default ``<repo>/build/bin/awnode``).  Every
 test gets fresh nodes (``awnode serve --testing --port <free>``) with their
 own XDG_CONFIG/DATA/STATE/CACHE_HOME under pytest's tmp_path.  At teardown
 each node is stopped with SIGTERM (SIGKILL after 10 s) and the test fails if
-its stderr shows a sanitizer finding or it did not exit cleanly.
+its stderr shows a sanitizer finding, it did not exit cleanly, or any request
+made through node.client() was answered with a 5xx.
 """
 
 import os

@@ -192,16 +192,15 @@ CASES = [
     case("ts_year_3000_heartbeat", "POST", P_HB, EVT % "3000-01-01T00:00:00Z", 400, "contract"),
     case("ts_offset_pushes_out", "POST", P_EV, "[" + EVT % "2262-04-11T23:47:16-05:00" + "]", 400,
          "contract"),
-    # not RFC 3339 for aw-server-rust (422), out of range for awnode (400)
-    case("ts_year_99999", "POST", P_EV, "[" + EVT % "99999-01-01T00:00:00Z" + "]", (400, 422),
-         "json"),
+    # not RFC 3339 timestamps: a wrong value for the event (422), as in aw-server-rust
+    case("ts_year_99999", "POST", P_EV, "[" + EVT % "99999-01-01T00:00:00Z" + "]", 422, "json"),
     case("ts_extended_year", "POST", P_EV, "[" + EVT % "+275760-09-13T00:00:00Z" + "]",
-         (400, 422), "json"),
-    case("ts_negative_year", "POST", P_HB, EVT % "-0001-01-01T00:00:00Z", (400, 422), "json"),
-    # an event id beyond int64: a wrong type for aw-server-rust (422), a parser error for jansson
+         422, "json"),
+    case("ts_negative_year", "POST", P_HB, EVT % "-0001-01-01T00:00:00Z", 422, "json"),
+    # an event id beyond int64: a number the JSON parser cannot hold, so malformed input (400)
     case("event_id_huge", "POST", P_EV,
          '[{"id":99999999999999999999999,"timestamp":"2020-06-01T00:00:00Z","duration":1,'
-         '"data":{}}]', (400, 422), "json"),
+         '"data":{}}]', 400, "json"),
     case("get_start_1500", "GET", "/api/0/buckets/seed/events?start=1500-01-01T00:00:00Z", None,
          400, "contract"),
     case("get_end_3000", "GET", "/api/0/buckets/seed/events?end=3000-01-01T00:00:00Z", None,
@@ -276,11 +275,7 @@ def _send(c, cs):
 def test_bad_input(seeded, cs):
     node, c, before = seeded
     r = _send(c, cs)
-    if isinstance(cs.status, tuple):
-        assert r.status in cs.status, r
-        assert_error_kind(r, r.status, cs.kind)
-    else:
-        assert_error_kind(r, cs.status, cs.kind)
+    assert_error_kind(r, cs.status, cs.kind)
     c.close()
     assert c.get("/api/0/info").status == 200
     assert snapshot(c) == before
@@ -294,34 +289,37 @@ def test_bad_input(seeded, cs):
 # -- cases whose outcome the spec leaves open; they must be clean either way ------------------
 
 TOLERANT = [
-    # reference: accepted (a float 1e23); a C parser may refuse integers beyond int64
-    ("data_huge_integer", "POST", P_EV, "[" + EV % '{"v":99999999999999999999999}' + "]"),
-    ("negative_duration", "POST", P_EV, "[" + EVD % "-5" + "]"),
-    ("negative_duration_heartbeat", "POST", P_HB, EVD % "-5"),
-    ("pulsetime_nan", "POST", "/api/0/buckets/seed/heartbeat?pulsetime=NaN", EV % '{"app":"c"}'),
-    ("pulsetime_inf", "POST", "/api/0/buckets/seed/heartbeat?pulsetime=inf", EV % '{"app":"c"}'),
+    # reference: accepted (a float 1e23); awnode's parser refuses integers beyond int64 (400)
+    ("data_huge_integer", "POST", P_EV, "[" + EV % '{"v":99999999999999999999999}' + "]", 400),
+    ("negative_duration", "POST", P_EV, "[" + EVD % "-5" + "]", 200),
+    ("negative_duration_heartbeat", "POST", P_HB, EVD % "-5", 200),
+    ("pulsetime_nan", "POST", "/api/0/buckets/seed/heartbeat?pulsetime=NaN", EV % '{"app":"c"}',
+     200),
+    ("pulsetime_inf", "POST", "/api/0/buckets/seed/heartbeat?pulsetime=inf", EV % '{"app":"c"}',
+     200),
     ("pulsetime_negative", "POST", "/api/0/buckets/seed/heartbeat?pulsetime=-100",
-     EV % '{"app":"c"}'),
+     EV % '{"app":"c"}', 200),
     ("pulsetime_1e400", "POST", "/api/0/buckets/seed/heartbeat?pulsetime=1e400",
-     EV % '{"app":"c"}'),
+     EV % '{"app":"c"}', 200),
     ("pulsetime_huge", "POST", "/api/0/buckets/seed/heartbeat?pulsetime=1e300",
-     '{"timestamp":"2021-06-01T00:00:00Z","duration":0,"data":{"app":"c"}}'),
+     '{"timestamp":"2021-06-01T00:00:00Z","duration":0,"data":{"app":"c"}}', 200),
+    # a creation time beyond what awnode's nanosecond clock holds (2262): out of range
     ("created_year_3000", "POST", P_NEWB,
-     '{"type":"t","client":"c","hostname":"h","created":"3000-01-01T00:00:00Z"}'),
-    ("duplicate_keys_in_data", "POST", P_EV, "[" + EV % '{"a":1,"a":2}' + "]"),
+     '{"type":"t","client":"c","hostname":"h","created":"3000-01-01T00:00:00Z"}', 400),
+    ("duplicate_keys_in_data", "POST", P_EV, "[" + EV % '{"a":1,"a":2}' + "]", 200),
     ("duplicate_field_in_event", "POST", P_EV,
-     '[{"timestamp":"2020-06-01T00:00:00Z","timestamp":"2020-06-02T00:00:00Z","data":{}}]'),
+     '[{"timestamp":"2020-06-01T00:00:00Z","timestamp":"2020-06-02T00:00:00Z","data":{}}]', 200),
 ]
 
 
-@pytest.mark.parametrize("name,method,path,body", TOLERANT, ids=[t[0] for t in TOLERANT])
-def test_open_cases_clean(seeded, name, method, path, body):
+@pytest.mark.parametrize("name,method,path,body,status", TOLERANT, ids=[t[0] for t in TOLERANT])
+def test_open_cases_clean(seeded, name, method, path, body, status):
     """Accepted (200) or refused with a clean 400/422 JSON error; the node
     stays up; a refusal leaves stored data unchanged; an acceptance stores
     something readable back."""
     node, c, before = seeded
     r = c.request(method, path, body=body.encode(), content_type="application/json")
-    assert r.status in (200, 400, 422), r
+    assert r.status == status, r
     c.close()
     assert c.get("/api/0/info").status == 200
     after = snapshot(c)
@@ -364,8 +362,8 @@ def test_timestamp_range_boundaries_accepted(seeded):
 
 def test_import_with_out_of_range_event(seeded):
     """An import holding an event outside the int64-ns range is refused with
-    400 and changes nothing, or the bad event alone is dropped (like any
-    malformed event inside an events list)."""
+    400 and changes nothing (docs/api.md): a silently shortened import would
+    look complete."""
     node, c, before = seeded
     doc = {"buckets": {"imp": {"id": "imp", "type": "t", "client": "c", "hostname": "h",
                                "events": [
@@ -373,32 +371,22 @@ def test_import_with_out_of_range_event(seeded):
                                    {"timestamp": "3000-01-01T00:00:00Z", "duration": 1,
                                     "data": {}}]}}}
     r = c.post("/api/0/import", json=doc)
-    assert r.status in (200, 400), r
+    assert_contract_error(r, 400)
     assert c.get("/api/0/info").status == 200
-    if r.status == 400:
-        assert_contract_error(r, 400)
-        assert snapshot(c) == before
-    else:
-        evs = get_events(c, "imp")
-        assert [e["timestamp"] for e in evs] == ["2020-01-01T00:00:00Z"]
+    assert snapshot(c) == before
 
 
 def test_bucket_create_with_out_of_range_event(seeded):
     """Bucket create with an events list holding an out-of-range event: 400
-    and nothing created, or (the list is lenient as in aw-server-rust) the
-    bucket is created without the bad event."""
+    and nothing created."""
     node, c, before = seeded
     r = c.post("/api/0/buckets/newbucket",
                json={"type": "t", "client": "c", "hostname": "h",
                      "events": [{"timestamp": "2020-01-01T00:00:00Z", "duration": 1, "data": {}},
                                 {"timestamp": "3000-01-01T00:00:00Z", "duration": 1,
                                  "data": {}}]})
-    assert r.status in (200, 400), r
-    if r.status == 400:
-        assert_contract_error(r, 400)
-        assert snapshot(c) == before
-    else:
-        assert [e["timestamp"] for e in get_events(c, "newbucket")] == ["2020-01-01T00:00:00Z"]
+    assert_contract_error(r, 400)
+    assert snapshot(c) == before
 
 
 def test_moderate_nesting_accepted(seeded):
@@ -426,33 +414,26 @@ def test_very_long_strings_accepted(seeded):
 
 
 def test_bucket_id_with_nul(seeded):
-    """%00 inside an id: refused, or kept whole (never truncated). libwebsockets refuses
-    a control byte in the request line by closing the connection before awnode sees the
-    request (documented in docs/api.md); that counts as refused."""
+    """%00 inside an id is refused, never truncated: libwebsockets refuses a control
+    byte in the request line by closing the connection before awnode sees the request
+    (documented in docs/api.md)."""
     node, c, before = seeded
+    answer = None
     try:
-        r = c.post("/api/0/buckets/ab%00cd", json={"type": "t", "client": "c", "hostname": "h"})
+        answer = c.post("/api/0/buckets/ab%00cd", json={"type": "t", "client": "c", "hostname": "h"},
+                        retry=False)
     except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
         c.close()
-        r = None
+    assert answer is None, answer
     assert c.get("/api/0/info").status == 200
-    if r is None:
-        assert snapshot(c) == before
-    elif r.status == 200:
-        ids = list(c.get("/api/0/buckets/").json())
-        assert "ab\u0000cd" in ids
-        assert "ab" not in ids
-        assert c.get("/api/0/buckets/ab").status == 404
-    else:
-        assert 400 <= r.status < 500, r
-        assert snapshot(c) == before
+    assert snapshot(c) == before
 
 
 def test_bucket_id_invalid_utf8(seeded):
     node, c, before = seeded
     r = c.post("/api/0/buckets/ab%FFcd", json={"type": "t", "client": "c", "hostname": "h"})
-    assert r.status in (400, 404, 422), r
-    assert c.get("/api/0/buckets/ab%FFcd").status in (400, 404, 422)
+    assert_contract_error(r, 400)
+    assert c.get("/api/0/buckets/ab%FFcd").status == 400
     assert snapshot(c) == before
 
 
@@ -462,7 +443,7 @@ def test_bucket_id_header_injection(seeded):
     node, c, before = seeded
     bid = "x%0D%0AX-Injected:%20yes"
     r = c.post("/api/0/buckets/" + bid, json={"type": "t", "client": "c", "hostname": "h"})
-    assert r.status in (200, 400, 422), r
+    assert r.status == 200, r
     r2 = c.get("/api/0/buckets/%s/export" % bid)
     assert r2.header("X-Injected") is None, r2.headers
     r3 = c.get("/api/0/export")
@@ -474,19 +455,17 @@ def test_bucket_id_header_injection(seeded):
 def test_very_long_bucket_id(seeded):
     node, c, before = seeded
     bid = "b" * 20000
+    answer = None
     try:
-        r = c.post("/api/0/buckets/" + bid, json={"type": "t", "client": "c", "hostname": "h"},
-                   retry=False)
-        assert r.status in (200, 400, 404, 413, 414, 431), r
+        answer = c.post("/api/0/buckets/" + bid, json={"type": "t", "client": "c", "hostname": "h"},
+                        retry=False)
     except (ConnectionError, OSError):
-        # an oversized request line may be dropped without an answer
-        r = None
+        pass
+    # a request line beyond libwebsockets' header buffer is dropped without an answer
+    assert answer is None, answer
     c.close()
     assert c.get("/api/0/info").status == 200
-    if r is not None and r.status == 200:
-        assert c.get("/api/0/buckets/" + bid).json()["id"] == bid
-    else:
-        assert snapshot(c) == before
+    assert snapshot(c) == before
 
 
 def test_many_bad_requests_in_a_row(seeded):
@@ -496,6 +475,5 @@ def test_many_bad_requests_in_a_row(seeded):
         if cs.host is not _UNSET or cs.headers:
             continue
         r = _send(c, cs)
-        assert r.status in (cs.status if isinstance(cs.status, tuple) else (cs.status,)), \
-            (cs.name, r)
+        assert r.status == cs.status, (cs.name, r)
     assert snapshot(c) == before
