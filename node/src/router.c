@@ -15,7 +15,7 @@
 #include "routes.h"
 
 /* Match the request's segments against "/a/{param}/b". */
-static bool path_matches(const route *r, request *rq)
+static bool path_matches(const route *r, char *const *segs, int nsegs)
 {
 	const char *p = r->path;
 	int i = 0;
@@ -24,14 +24,14 @@ static bool path_matches(const route *r, request *rq)
 		size_t n;
 		p++;
 		n = strcspn(p, "/");
-		if (i >= rq->nsegs)
+		if (i >= nsegs)
 			return false;
-		if (*p != '{' && (strlen(rq->segs[i]) != n || strncmp(p, rq->segs[i], n)))
+		if (*p != '{' && (strlen(segs[i]) != n || strncmp(p, segs[i], n)))
 			return false;
 		p += n;
 		i++;
 	}
-	return i == rq->nsegs;
+	return i == nsegs;
 }
 
 static bool ctype_is_form(const char *ctype)
@@ -39,13 +39,23 @@ static bool ctype_is_form(const char *ctype)
 	return ctype && !strncasecmp(ctype, "multipart/form-data", 19);
 }
 
-static bool content_ok(const route *r, request *rq)
+static bool content_ok(const route *r, const char *ctype)
 {
 	if (!(r->flags & (R_JSON | R_FORM)))
 		return true;
-	if ((r->flags & R_JSON) && ctype_is_json(rq->ctype))
+	if ((r->flags & R_JSON) && ctype_is_json(ctype))
 		return true;
-	return (r->flags & R_FORM) && ctype_is_form(rq->ctype);
+	return (r->flags & R_FORM) && ctype_is_form(ctype);
+}
+
+const route *route_find(http_method method, char *const *segs, int nsegs, const char *ctype)
+{
+	for (size_t i = 0; i < n_routes; i++) {
+		const route *r = &routes[i];
+		if (r->method == method && path_matches(r, segs, nsegs) && content_ok(r, ctype))
+			return r;
+	}
+	return NULL;
 }
 
 /* Path parameters are raw bytes after percent-decoding; anything that is not UTF-8
@@ -69,6 +79,7 @@ static bool utf8_valid(const unsigned char *s)
 void router_dispatch(request *rq)
 {
 	bool is_api = rq->nsegs > 0 && !strcmp(rq->segs[0], "api");
+	const route *r;
 
 	if (pipeline_check(rq))
 		return;
@@ -93,10 +104,8 @@ void router_dispatch(request *rq)
 			return;
 		}
 	}
-	for (size_t i = 0; i < n_routes; i++) {
-		const route *r = &routes[i];
-		if (r->method != rq->method || !path_matches(r, rq) || !content_ok(r, rq))
-			continue;
+	r = route_find(rq->method, rq->segs, rq->nsegs, rq->ctype);
+	if (r) {
 		r->handler(rq);
 		return;
 	}

@@ -26,6 +26,12 @@ typedef struct route {
 extern const route routes[];
 extern const size_t n_routes;
 
+/* The route for a method, a decoded path's segments and a Content-Type (may be NULL),
+ * as the router matches it (first in table order), or NULL. A route that needs a JSON
+ * or form body does not match another Content-Type, which is how a JSON POST without
+ * `Content-Type: application/json` ends in 404, as with aw-server-rust (router.c). */
+const route *route_find(http_method method, char *const *segs, int nsegs, const char *ctype);
+
 /* The OpenAPI 3.0 document for the table. */
 void openapi_document(aw_buf *out, const char *version);
 
