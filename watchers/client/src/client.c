@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "aw/client.h"
+#include "aw/files.h"
+#include "aw/time.h"
 #include "http.h"
 #include "queue.h"
 
@@ -55,8 +57,8 @@ struct aw_client {
 	pending *pend;
 	size_t n_pend;
 
-	awc_queue *queue;
-	awc_http req;
+	disk_queue *queue;
+	http_req req;
 	int inflight;
 	size_t inflight_bucket;
 	int retried_404;
@@ -96,84 +98,20 @@ static void clog_(aw_client *c, int level, const char *fmt, ...)
 
 int64_t aw_client_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return aw_time_now();
 }
 
+/* Core's formatter prints exactly what the node prints (0, 3, 6 or 9 fraction digits);
+ * this only adds the bounds check the public signature promises. */
 int aw_client_format_time(char *buf, size_t len, int64_t ns)
 {
-	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-	time_t t;
-	struct tm tm;
-	char head[32];
-	int n;
+	char tmp[AW_TIME_BUFSZ];
+	size_t n = aw_time_format(tmp, ns);
 
-	if (frac < 0) {
-		frac += 1000000000;
-		sec--;
-	}
-	t = (time_t)sec;
-	if (!gmtime_r(&t, &tm) || !strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm))
+	if (n >= len)
 		return AW_CLIENT_EINVAL;
-	if (frac == 0)
-		n = snprintf(buf, len, "%sZ", head);
-	else if (frac % 1000000 == 0)
-		n = snprintf(buf, len, "%s.%03dZ", head, (int)(frac / 1000000));
-	else if (frac % 1000 == 0)
-		n = snprintf(buf, len, "%s.%06dZ", head, (int)(frac / 1000));
-	else
-		n = snprintf(buf, len, "%s.%09dZ", head, (int)frac);
-	return n < 0 || (size_t)n >= len ? AW_CLIENT_EINVAL : AW_CLIENT_OK;
-}
-
-/* Parse RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm)" into ns. 0 or -1. */
-static int parse_time(const char *s, int64_t *out)
-{
-	int y, mo, d, h, mi, sec, consumed = 0;
-	int64_t frac = 0, days, off = 0;
-	const char *p;
-
-	if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6 ||
-	    !consumed)
-		return -1;
-	p = s + consumed;
-	if (*p == '.') {
-		int digits = 0;
-
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 9)
-				frac = frac * 10 + (*p - '0');
-		for (; digits < 9; digits++)
-			frac *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int oh, om;
-
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-			return -1;
-		off = (int64_t)(oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	/* days from civil (Howard Hinnant) */
-	y -= mo <= 2;
-	{
-		int64_t era = (y >= 0 ? y : y - 399) / 400;
-		int64_t yoe = y - era * 400;
-		int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-		int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-		days = era * 146097 + doe - 719468;
-	}
-	*out = ((days * 86400 + h * 3600 + mi * 60 + sec) - off) * 1000000000 + frac;
-	return 0;
+	memcpy(buf, tmp, n + 1);
+	return AW_CLIENT_OK;
 }
 
 /* Percent-encode one path segment. Caller frees. */
@@ -317,7 +255,7 @@ int aw_client_new(aw_client **out, const aw_client_options *o)
 		return AW_CLIENT_ENOMEM;
 	}
 	c->wake[0] = c->wake[1] = -1;
-	awc_http_init(&c->req);
+	http_init(&c->req);
 	c->name = strdup(o->client_name);
 	c->host = strdup(o->host ? o->host : "127.0.0.1");
 	c->api_key = o->api_key && *o->api_key ? strdup(o->api_key) : NULL;
@@ -339,20 +277,12 @@ int aw_client_new(aw_client **out, const aw_client_options *o)
 	} else if (o->queue_dir && *o->queue_dir) {
 		c->queue_dir = strdup(o->queue_dir);
 	} else {
-		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-		const char *suffix = c->testing ? "-testing" : "";
+		/* the cache directory every awnode program agrees on (core's XDG rules) */
+		char *cache = aw_files_dir(AW_DIR_CACHE);
 
-		if (xdg && *xdg == '/')
-			rc = asprintf(&c->queue_dir, "%s/awnode/queue/%s%s", xdg, c->name, suffix);
-		else if (home && *home)
-			rc = asprintf(&c->queue_dir, "%s/.cache/awnode/queue/%s%s", home, c->name, suffix);
-		else {
-			set_err(NULL, "neither XDG_CACHE_HOME nor HOME is set: no place for the queue");
-			aw_client_free(c);
-			return AW_CLIENT_EQUEUE;
-		}
-		if (rc < 0)
+		if (asprintf(&c->queue_dir, "%s/queue/%s%s", cache, c->name, c->testing ? "-testing" : "") < 0)
 			c->queue_dir = NULL;
+		free(cache);
 	}
 	if (!c->name || !c->host || !c->queue_dir || (c->api_key && !c->auth_header)) {
 		set_err(NULL, "out of memory");
@@ -365,15 +295,15 @@ int aw_client_new(aw_client **out, const aw_client_options *o)
 		aw_client_free(c);
 		return AW_CLIENT_ERROR;
 	}
-	rc = o->no_queue ? 0 : awc_queue_open(&c->queue, c->queue_dir, qerr, sizeof(qerr));
+	rc = o->no_queue ? 0 : queue_open(&c->queue, c->queue_dir, qerr, sizeof(qerr));
 	if (rc) {
 		set_err(NULL, "%s", qerr);
 		aw_client_free(c);
 		return rc == -2 ? AW_CLIENT_ELOCKED : AW_CLIENT_EQUEUE;
 	}
-	if (awc_queue_length(c->queue))
+	if (queue_length(c->queue))
 		clog_(c, AW_CLIENT_LOG_INFO, "%zu heartbeats queued by an earlier run will be delivered",
-		      awc_queue_length(c->queue));
+		      queue_length(c->queue));
 	*out = c;
 	return AW_CLIENT_OK;
 }
@@ -384,8 +314,8 @@ void aw_client_free(aw_client *c)
 		return;
 	if (c->queue)
 		aw_client_flush(c);
-	awc_http_reset(&c->req);
-	awc_queue_close(c->queue);
+	http_reset(&c->req);
+	queue_close(c->queue);
 	for (size_t i = 0; i < c->n_buckets; i++) {
 		free(c->buckets[i].id);
 		free(c->buckets[i].type);
@@ -431,7 +361,7 @@ void aw_client_free_string(char *s)
 
 size_t aw_client_queue_length(const aw_client *c)
 {
-	return awc_queue_length(c->queue);
+	return queue_length(c->queue);
 }
 
 void aw_client_interrupt(aw_client *c)
@@ -451,27 +381,27 @@ void aw_client_interrupt(aw_client *c)
 static int do_request(aw_client *c, const char *method, const char *path, const char *body, int *status,
 		      char **resp)
 {
-	awc_http h;
+	http_req h;
 	int r;
 
 	*status = 0;
 	if (resp)
 		*resp = NULL;
 	c->last_status = 0;
-	awc_http_init(&h);
-	r = awc_http_begin(&h, c->host, c->port, method, path, c->auth_header, body, body ? strlen(body) : 0,
+	http_init(&h);
+	r = http_begin(&h, c->host, c->port, method, path, c->auth_header, body, body ? strlen(body) : 0,
 			   c->timeout_ms);
-	if (r != AWC_HTTP_FAILED)
-		r = awc_http_perform(&h);
-	if (r != AWC_HTTP_DONE) {
+	if (r != HTTP_FAILED)
+		r = http_perform(&h);
+	if (r != HTTP_DONE) {
 		set_err(c, "cannot reach the node at %s: %s", c->base_url, h.err);
-		awc_http_reset(&h);
+		http_reset(&h);
 		return AW_CLIENT_ECONNECT;
 	}
 	*status = c->last_status = h.status;
 	if (resp)
-		*resp = awc_http_take_body(&h);
-	awc_http_reset(&h);
+		*resp = http_take_body(&h);
+	http_reset(&h);
 	return AW_CLIENT_OK;
 }
 
@@ -780,7 +710,7 @@ static int commit(aw_client *c, const char *bucket, int64_t ts, int64_t dur, jso
 		set_err(c, "cannot encode a heartbeat");
 		return AW_CLIENT_EINVAL;
 	}
-	if (awc_queue_append(c->queue, line, strlen(line))) {
+	if (queue_append(c->queue, line, strlen(line))) {
 		set_err(c, "cannot write to the queue in %s: %s", c->queue_dir, strerror(errno));
 		clog_(c, AW_CLIENT_LOG_ERROR, "%s; a heartbeat is lost", c->err);
 		rc = AW_CLIENT_EQUEUE;
@@ -893,7 +823,7 @@ static void backoff(aw_client *c)
 	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_FIRST_MS;
 	if (c->backoff_ms > BACKOFF_MAX_MS)
 		c->backoff_ms = BACKOFF_MAX_MS;
-	c->backoff_until = awc_mono_ms() + c->backoff_ms;
+	c->backoff_until = mono_ms() + c->backoff_ms;
 }
 
 static void unensure_all(aw_client *c)
@@ -909,7 +839,7 @@ static void connection_failed(aw_client *c, const char *why)
 	if (c->reachable != 0)
 		clog_(c, AW_CLIENT_LOG_WARN,
 		      "cannot reach the node at %s (%s); %zu heartbeats kept in the queue, retrying with back-off",
-		      c->base_url, why, awc_queue_length(c->queue));
+		      c->base_url, why, queue_length(c->queue));
 	else
 		clog_(c, AW_CLIENT_LOG_DEBUG, "still cannot reach the node at %s (%s); retry in %ld ms", c->base_url,
 		      why, c->backoff_ms);
@@ -920,7 +850,7 @@ static void reached(aw_client *c)
 {
 	if (c->reachable == 0)
 		clog_(c, AW_CLIENT_LOG_INFO, "the node at %s is reachable again; delivering %zu queued heartbeats",
-		      c->base_url, awc_queue_length(c->queue));
+		      c->base_url, queue_length(c->queue));
 	c->reachable = 1;
 	c->backoff_ms = 0;
 	c->backoff_until = 0;
@@ -932,7 +862,7 @@ static int start_next(aw_client *c)
 {
 	if (c->inflight)
 		return 1;
-	if (awc_mono_ms() < c->backoff_until)
+	if (mono_ms() < c->backoff_until)
 		return 0;
 	/* buckets first (also with an empty queue, so they exist from the start) */
 	for (size_t i = 0; i < c->n_buckets; i++) {
@@ -944,14 +874,14 @@ static int start_next(aw_client *c)
 			continue;
 		path = bucket_path(c, b->id, "");
 		body = bucket_body(b->id, b->type, b->hostname, c->name);
-		r = path && body ? awc_http_begin(&c->req, c->host, c->port, "POST", path, c->auth_header, body,
+		r = path && body ? http_begin(&c->req, c->host, c->port, "POST", path, c->auth_header, body,
 						   strlen(body), c->timeout_ms)
-				 : AWC_HTTP_FAILED;
+				 : HTTP_FAILED;
 		free(path);
 		free(body);
-		if (r == AWC_HTTP_FAILED) {
+		if (r == HTTP_FAILED) {
 			connection_failed(c, c->req.err[0] ? c->req.err : "out of memory");
-			awc_http_reset(&c->req);
+			http_reset(&c->req);
 			return 0;
 		}
 		c->inflight = INF_BUCKET;
@@ -964,7 +894,7 @@ static int start_next(aw_client *c)
 		json_t *j, *ev;
 		const char *bucket;
 		double pulsetime;
-		int r = awc_queue_peek(c->queue, &rec, &len);
+		int r = queue_peek(c->queue, &rec, &len);
 
 		if (r == 1)
 			return 0;
@@ -981,7 +911,7 @@ static int start_next(aw_client *c)
 			clog_(c, AW_CLIENT_LOG_ERROR, "dropping an unreadable queue record: %.200s", rec);
 			free(rec);
 			json_decref(j);
-			awc_queue_pop(c->queue);
+			queue_pop(c->queue);
 			continue;
 		}
 		free(rec);
@@ -991,14 +921,14 @@ static int start_next(aw_client *c)
 			path = bucket_path(c, bucket, suffix);
 		json_decref(j);
 		free(suffix);
-		r = path && body ? awc_http_begin(&c->req, c->host, c->port, "POST", path, c->auth_header, body,
+		r = path && body ? http_begin(&c->req, c->host, c->port, "POST", path, c->auth_header, body,
 						   strlen(body), c->timeout_ms)
-				 : AWC_HTTP_FAILED;
+				 : HTTP_FAILED;
 		free(path);
 		free(body);
-		if (r == AWC_HTTP_FAILED) {
+		if (r == HTTP_FAILED) {
 			connection_failed(c, c->req.err[0] ? c->req.err : "out of memory");
-			awc_http_reset(&c->req);
+			http_reset(&c->req);
 			return 0;
 		}
 		c->inflight = INF_HEARTBEAT;
@@ -1012,9 +942,9 @@ static void finished(aw_client *c, int r)
 	const char *body = c->req.body ? c->req.body : "";
 
 	c->inflight = INF_NONE;
-	if (r != AWC_HTTP_DONE) {
+	if (r != HTTP_DONE) {
 		connection_failed(c, c->req.err);
-		awc_http_reset(&c->req);
+		http_reset(&c->req);
 		return;
 	}
 	if (status == 401 || status == 403) {
@@ -1035,7 +965,7 @@ static void finished(aw_client *c, int r)
 	} else if (status >= 200 && status < 300) {
 		reached(c);
 		c->retried_404 = 0;
-		awc_queue_pop(c->queue);
+		queue_pop(c->queue);
 	} else if (status == 404 && !c->retried_404 && c->n_buckets) {
 		/* the bucket is gone (new database?): create it again, then retry once */
 		reached(c);
@@ -1046,15 +976,15 @@ static void finished(aw_client *c, int r)
 		c->retried_404 = 0;
 		clog_(c, AW_CLIENT_LOG_ERROR, "the node rejected a queued heartbeat (HTTP %d %.200s); dropping it", status,
 		      body);
-		awc_queue_pop(c->queue);
+		queue_pop(c->queue);
 	}
-	awc_http_reset(&c->req);
+	http_reset(&c->req);
 }
 
 /* Is there something to send once the back-off is over? */
 static int work_waiting(const aw_client *c)
 {
-	if (awc_queue_length(c->queue))
+	if (queue_length(c->queue))
 		return 1;
 	for (size_t i = 0; i < c->n_buckets; i++)
 		if (!c->buckets[i].ensured)
@@ -1074,7 +1004,7 @@ static int drain_wake(aw_client *c)
 
 static int loop(aw_client *c, long timeout_ms, int until_empty)
 {
-	int64_t deadline = awc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
 	for (;;) {
 		struct pollfd pfd[2];
@@ -1085,16 +1015,16 @@ static int loop(aw_client *c, long timeout_ms, int until_empty)
 			return AW_CLIENT_EINTR;
 		active = start_next(c);
 		if (active) {
-			int r = awc_http_step(&c->req);
+			int r = http_step(&c->req);
 
-			if (r != AWC_HTTP_PENDING) {
+			if (r != HTTP_PENDING) {
 				finished(c, r);
 				continue;
 			}
 		}
-		if (until_empty && !c->inflight && awc_queue_length(c->queue) == 0)
+		if (until_empty && !c->inflight && queue_length(c->queue) == 0)
 			return AW_CLIENT_OK;
-		now = awc_mono_ms();
+		now = mono_ms();
 		if (now >= deadline)
 			return until_empty ? AW_CLIENT_ECONNECT : AW_CLIENT_OK;
 		wait = deadline - now;
@@ -1109,7 +1039,7 @@ static int loop(aw_client *c, long timeout_ms, int until_empty)
 		pfd[0].fd = c->wake[0];
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
-		if (c->inflight && awc_http_pollfd(&c->req, &pfd[1]))
+		if (c->inflight && http_pollfd(&c->req, &pfd[1]))
 			nfd = 2;
 		if (poll(pfd, (nfds_t)nfd, (int)wait) < 0 && errno != EINTR) {
 			set_err(c, "poll: %s", strerror(errno));
@@ -1133,13 +1063,6 @@ int aw_client_drain(aw_client *c, long timeout_ms)
 	int rc = loop(c, timeout_ms, 1);
 
 	if (rc == AW_CLIENT_ECONNECT)
-		set_err(c, "%zu heartbeats still queued for %s", awc_queue_length(c->queue), c->base_url);
+		set_err(c, "%zu heartbeats still queued for %s", queue_length(c->queue), c->base_url);
 	return rc;
-}
-
-/* exposed for the unit tests */
-int awc_parse_time(const char *s, int64_t *out);
-int awc_parse_time(const char *s, int64_t *out)
-{
-	return parse_time(s, out);
 }

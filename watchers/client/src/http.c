@@ -17,7 +17,7 @@ enum { ST_IDLE = 0, ST_CONNECTING, ST_SENDING, ST_RECEIVING, ST_DONE, ST_FAILED 
 #define MAX_RESPONSE (256u * 1024 * 1024)
 #define MAX_HEAD (64u * 1024)
 
-int64_t awc_mono_ms(void)
+int64_t mono_ms(void)
 {
 	struct timespec ts;
 
@@ -25,20 +25,20 @@ int64_t awc_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void awc_http_init(awc_http *h)
+void http_init(http_req *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->fd = -1;
 }
 
-static void close_fd(awc_http *h)
+static void close_fd(http_req *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
 }
 
-void awc_http_reset(awc_http *h)
+void http_reset(http_req *h)
 {
 	close_fd(h);
 	if (h->ai_list)
@@ -46,15 +46,15 @@ void awc_http_reset(awc_http *h)
 	free(h->out);
 	free(h->in);
 	free(h->body);
-	awc_http_init(h);
+	http_init(h);
 }
 
-int awc_http_active(const awc_http *h)
+int http_active(const http_req *h)
 {
 	return h->state == ST_CONNECTING || h->state == ST_SENDING || h->state == ST_RECEIVING;
 }
 
-__attribute__((format(printf, 2, 3))) static int fail(awc_http *h, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(http_req *h, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,11 +63,11 @@ __attribute__((format(printf, 2, 3))) static int fail(awc_http *h, const char *f
 	va_end(ap);
 	close_fd(h);
 	h->state = ST_FAILED;
-	return AWC_HTTP_FAILED;
+	return HTTP_FAILED;
 }
 
 /* Start a non-blocking connect to h->ai_cur or the next address that accepts one. */
-static int start_connect(awc_http *h)
+static int start_connect(http_req *h)
 {
 	int saved = 0;
 
@@ -82,7 +82,7 @@ static int start_connect(awc_http *h)
 		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
 			h->fd = fd;
 			h->state = ST_CONNECTING;
-			return AWC_HTTP_PENDING;
+			return HTTP_PENDING;
 		}
 		saved = errno;
 		close(fd);
@@ -90,7 +90,7 @@ static int start_connect(awc_http *h)
 	return fail(h, "%s", strerror(saved ? saved : ECONNREFUSED));
 }
 
-int awc_http_begin(awc_http *h, const char *host, int port, const char *method, const char *target,
+int http_begin(http_req *h, const char *host, int port, const char *method, const char *target,
 		   const char *headers, const char *body, size_t body_len, long timeout_ms)
 {
 	struct addrinfo hints;
@@ -98,10 +98,10 @@ int awc_http_begin(awc_http *h, const char *host, int port, const char *method, 
 	int rc, n;
 	size_t cap;
 
-	awc_http_reset(h);
+	http_reset(h);
 	h->content_length = -1;
 	h->chunk_left = -1;
-	h->deadline_ms = awc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 10000);
+	h->deadline_ms = mono_ms() + (timeout_ms > 0 ? timeout_ms : 10000);
 	cap = strlen(method) + strlen(target) + strlen(host) + (headers ? strlen(headers) : 0) + body_len + 256;
 	h->out = malloc(cap);
 	if (!h->out)
@@ -143,9 +143,9 @@ int awc_http_begin(awc_http *h, const char *host, int port, const char *method, 
 	return start_connect(h);
 }
 
-int awc_http_pollfd(const awc_http *h, struct pollfd *p)
+int http_pollfd(const http_req *h, struct pollfd *p)
 {
-	if (!awc_http_active(h) || h->fd < 0)
+	if (!http_active(h) || h->fd < 0)
 		return 0;
 	p->fd = h->fd;
 	p->events = (short)(h->state == ST_RECEIVING ? POLLIN : POLLOUT);
@@ -153,7 +153,7 @@ int awc_http_pollfd(const awc_http *h, struct pollfd *p)
 	return 1;
 }
 
-static int body_append(awc_http *h, const char *p, size_t n)
+static int body_append(http_req *h, const char *p, size_t n)
 {
 	if (h->body_len + n + 1 > h->body_cap) {
 		size_t cap = h->body_cap ? h->body_cap : 1024;
@@ -174,7 +174,7 @@ static int body_append(awc_http *h, const char *p, size_t n)
 }
 
 /* Parse the header block once it is complete. 0 = ok, -1 = malformed. */
-static int parse_head(awc_http *h)
+static int parse_head(http_req *h)
 {
 	char *end = memmem(h->in, h->in_len, "\r\n\r\n", 4), *line, *next;
 	int major, minor, status;
@@ -214,7 +214,7 @@ static int parse_head(awc_http *h)
 }
 
 /* Consume what arrived of a chunked body. 1 = complete, 0 = need more, -1 = bad. */
-static int parse_chunks(awc_http *h)
+static int parse_chunks(http_req *h)
 {
 	for (;;) {
 		if (h->chunk_left < 0) {
@@ -251,7 +251,7 @@ static int parse_chunks(awc_http *h)
 }
 
 /* Is the response complete? 1 yes, 0 no, -1 malformed. `eof`: the peer closed. */
-static int response_complete(awc_http *h, int eof)
+static int response_complete(http_req *h, int eof)
 {
 	if (!h->head_len) {
 		int r = parse_head(h);
@@ -284,13 +284,13 @@ static int response_complete(awc_http *h, int eof)
 	return 0;
 }
 
-int awc_http_step(awc_http *h)
+int http_step(http_req *h)
 {
 	if (h->state == ST_DONE)
-		return AWC_HTTP_DONE;
+		return HTTP_DONE;
 	if (h->state == ST_FAILED || h->state == ST_IDLE)
-		return AWC_HTTP_FAILED;
-	if (awc_mono_ms() >= h->deadline_ms)
+		return HTTP_FAILED;
+	if (mono_ms() >= h->deadline_ms)
 		return fail(h, "timed out");
 
 	if (h->state == ST_CONNECTING) {
@@ -299,12 +299,12 @@ int awc_http_step(awc_http *h)
 		socklen_t len = sizeof(err);
 
 		if (poll(&p, 1, 0) <= 0)
-			return AWC_HTTP_PENDING;
+			return HTTP_PENDING;
 		if (getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
 			close_fd(h);
 			h->ai_cur = h->ai_cur ? h->ai_cur->ai_next : NULL;
-			if (h->ai_cur && start_connect(h) == AWC_HTTP_PENDING)
-				return AWC_HTTP_PENDING;
+			if (h->ai_cur && start_connect(h) == HTTP_PENDING)
+				return HTTP_PENDING;
 			return fail(h, "%s", strerror(err ? err : ECONNREFUSED));
 		}
 		h->state = ST_SENDING;
@@ -315,7 +315,7 @@ int awc_http_step(awc_http *h)
 
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					return AWC_HTTP_PENDING;
+					return HTTP_PENDING;
 				if (errno == EINTR)
 					continue;
 				return fail(h, "send failed: %s", strerror(errno));
@@ -343,7 +343,7 @@ int awc_http_step(awc_http *h)
 		n = recv(h->fd, h->in + h->in_len, h->in_cap - h->in_len - 1, 0);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return AWC_HTTP_PENDING;
+				return HTTP_PENDING;
 			if (errno == EINTR)
 				continue;
 			if (h->head_len == 0 && h->in_len == 0)
@@ -362,25 +362,25 @@ int awc_http_step(awc_http *h)
 			if (!h->body && body_append(h, "", 0))
 				return fail(h, "out of memory");
 			h->state = ST_DONE;
-			return AWC_HTTP_DONE;
+			return HTTP_DONE;
 		}
 		if (n == 0)
 			return fail(h, "connection closed early");
 	}
 }
 
-int awc_http_perform(awc_http *h)
+int http_perform(http_req *h)
 {
 	for (;;) {
 		struct pollfd p;
-		int r = awc_http_step(h);
+		int r = http_step(h);
 		int64_t left;
 
-		if (r != AWC_HTTP_PENDING)
+		if (r != HTTP_PENDING)
 			return r;
-		if (!awc_http_pollfd(h, &p))
-			return AWC_HTTP_FAILED;
-		left = h->deadline_ms - awc_mono_ms();
+		if (!http_pollfd(h, &p))
+			return HTTP_FAILED;
+		left = h->deadline_ms - mono_ms();
 		if (left < 0)
 			left = 0;
 		if (poll(&p, 1, (int)(left > 60000 ? 60000 : left)) < 0 && errno != EINTR)
@@ -388,7 +388,7 @@ int awc_http_perform(awc_http *h)
 	}
 }
 
-char *awc_http_take_body(awc_http *h)
+char *http_take_body(http_req *h)
 {
 	char *b = h->body;
 

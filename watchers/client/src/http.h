@@ -4,21 +4,21 @@
  * no redirects, no proxies. Responses with Content-Length, chunked encoding or
  * close-delimited bodies are understood.
  *
- * Use: awc_http_begin() resolves and starts a non-blocking connect; then, whenever
- * awc_http_pollfd() says the socket is ready (or its deadline passed), call
- * awc_http_step() until it returns AWC_HTTP_DONE or AWC_HTTP_FAILED. awc_http_perform()
- * does all of that blocking. awc_http_reset() frees everything (safe to call twice).
+ * Use: http_begin() resolves and starts a non-blocking connect; then, whenever
+ * http_pollfd() says the socket is ready (or its deadline passed), call
+ * http_step() until it returns HTTP_DONE or HTTP_FAILED. http_perform()
+ * does all of that blocking. http_reset() frees everything (safe to call twice).
  */
-#ifndef AWC_HTTP_H
-#define AWC_HTTP_H
+#ifndef CLIENT_HTTP_H
+#define CLIENT_HTTP_H
 
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum { AWC_HTTP_PENDING = 0, AWC_HTTP_DONE = 1, AWC_HTTP_FAILED = -1 };
+enum { HTTP_PENDING = 0, HTTP_DONE = 1, HTTP_FAILED = -1 };
 
-typedef struct awc_http {
+typedef struct http_req {
 	int state;        /* internal */
 	int fd;
 	struct addrinfo *ai_list, *ai_cur;
@@ -37,22 +37,22 @@ typedef struct awc_http {
 	char *body;               /* decoded body, NUL-terminated (owned) */
 	size_t body_len, body_cap;
 	char err[200];            /* why it failed */
-} awc_http;
+} http_req;
 
-int64_t awc_mono_ms(void);
+int64_t mono_ms(void);
 
-void awc_http_init(awc_http *h);
+void http_init(http_req *h);
 /* Start a request. `headers` is extra header lines, each ending in "\r\n" (may be NULL).
- * Returns AWC_HTTP_PENDING or AWC_HTTP_FAILED (err set). */
-int awc_http_begin(awc_http *h, const char *host, int port, const char *method, const char *target,
+ * Returns HTTP_PENDING or HTTP_FAILED (err set). */
+int http_begin(http_req *h, const char *host, int port, const char *method, const char *target,
 		   const char *headers, const char *body, size_t body_len, long timeout_ms);
 /* The fd and events to wait for; returns 0 if there is nothing to wait for. */
-int awc_http_pollfd(const awc_http *h, struct pollfd *p);
-int awc_http_step(awc_http *h);
-int awc_http_perform(awc_http *h);
+int http_pollfd(const http_req *h, struct pollfd *p);
+int http_step(http_req *h);
+int http_perform(http_req *h);
 /* Take ownership of the body (NUL-terminated; may be an empty string). */
-char *awc_http_take_body(awc_http *h);
-void awc_http_reset(awc_http *h);
-int awc_http_active(const awc_http *h);
+char *http_take_body(http_req *h);
+void http_reset(http_req *h);
+int http_active(const http_req *h);
 
 #endif

@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aw/error.h"
+#include "aw/files.h"
 #include "queue.h"
 
-struct awc_queue {
+struct disk_queue {
 	int fd;       /* queue.jsonl */
 	int pos_fd;   /* queue.pos */
 	int lock_fd;
@@ -20,28 +22,7 @@ struct awc_queue {
 	size_t count;
 };
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static int write_pos(awc_queue *q)
+static int write_pos(disk_queue *q)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%020lld\n", (long long)q->head);
@@ -79,9 +60,9 @@ static int scan(int fd, off_t from, off_t size, size_t *count, off_t *last_nl)
 	return 0;
 }
 
-int awc_queue_open(awc_queue **out, const char *dir, char *err, size_t errlen)
+int queue_open(disk_queue **out, const char *dir, char *err, size_t errlen)
 {
-	awc_queue *q = calloc(1, sizeof(*q));
+	disk_queue *q = calloc(1, sizeof(*q));
 	char path[4200];
 	struct stat st;
 	off_t last_nl;
@@ -92,8 +73,8 @@ int awc_queue_open(awc_queue **out, const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	q->fd = q->pos_fd = q->lock_fd = -1;
-	if (mkdir_p(dir)) {
-		snprintf(err, errlen, "cannot create queue directory %s: %s", dir, strerror(errno));
+	if (aw_files_mkdir_p(dir, 0700)) {
+		snprintf(err, errlen, "cannot create queue directory %s: %s", dir, aw_error_last());
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/lock", dir);
@@ -105,7 +86,7 @@ int awc_queue_open(awc_queue **out, const char *dir, char *err, size_t errlen)
 	if (flock(q->lock_fd, LOCK_EX | LOCK_NB)) {
 		snprintf(err, errlen, "queue %s is in use by another process (is this watcher already running?)",
 			 dir);
-		awc_queue_close(q);
+		queue_close(q);
 		return -2;
 	}
 	snprintf(path, sizeof(path), "%s/queue.jsonl", dir);
@@ -158,11 +139,11 @@ int awc_queue_open(awc_queue **out, const char *dir, char *err, size_t errlen)
 	*out = q;
 	return 0;
 fail:
-	awc_queue_close(q);
+	queue_close(q);
 	return -1;
 }
 
-void awc_queue_close(awc_queue *q)
+void queue_close(disk_queue *q)
 {
 	if (!q)
 		return;
@@ -177,7 +158,7 @@ void awc_queue_close(awc_queue *q)
 	free(q);
 }
 
-int awc_queue_append(awc_queue *q, const char *rec, size_t len)
+int queue_append(disk_queue *q, const char *rec, size_t len)
 {
 	char *line = malloc(len + 1);
 	size_t off = 0;
@@ -206,7 +187,7 @@ int awc_queue_append(awc_queue *q, const char *rec, size_t len)
 	return 0;
 }
 
-int awc_queue_peek(awc_queue *q, char **rec, size_t *len)
+int queue_peek(disk_queue *q, char **rec, size_t *len)
 {
 	size_t cap = 1024, have = 0;
 	char *buf;
@@ -252,7 +233,7 @@ int awc_queue_peek(awc_queue *q, char **rec, size_t *len)
 	}
 }
 
-int awc_queue_pop(awc_queue *q)
+int queue_pop(disk_queue *q)
 {
 	if (!q->peeked)
 		return -1;
@@ -271,7 +252,7 @@ int awc_queue_pop(awc_queue *q)
 	return write_pos(q);
 }
 
-size_t awc_queue_length(const awc_queue *q)
+size_t queue_length(const disk_queue *q)
 {
 	return q ? q->count : 0;
 }

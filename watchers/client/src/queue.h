@@ -8,23 +8,23 @@
  * record, which is harmless for heartbeats (merging an event into itself is a no-op).
  * A torn last line (crash while appending) is cut off when the queue is opened.
  */
-#ifndef AWC_QUEUE_H
-#define AWC_QUEUE_H
+#ifndef CLIENT_QUEUE_H
+#define CLIENT_QUEUE_H
 
 #include <stddef.h>
 
-typedef struct awc_queue awc_queue;
+typedef struct disk_queue disk_queue;
 
 /* 0, or -1 with a message in err (-2 if another process holds the lock). */
-int awc_queue_open(awc_queue **out, const char *dir, char *err, size_t errlen);
-void awc_queue_close(awc_queue *q);
+int queue_open(disk_queue **out, const char *dir, char *err, size_t errlen);
+void queue_close(disk_queue *q);
 /* Append one record (no newline inside). 0 or -1 (errno set). */
-int awc_queue_append(awc_queue *q, const char *rec, size_t len);
+int queue_append(disk_queue *q, const char *rec, size_t len);
 /* The oldest undelivered record, malloc'd and NUL-terminated: 0 = got one, 1 = empty,
  * -1 = I/O error. */
-int awc_queue_peek(awc_queue *q, char **rec, size_t *len);
+int queue_peek(disk_queue *q, char **rec, size_t *len);
 /* Drop the record returned by the last peek. 0 or -1. */
-int awc_queue_pop(awc_queue *q);
-size_t awc_queue_length(const awc_queue *q);
+int queue_pop(disk_queue *q);
+size_t queue_length(const disk_queue *q);
 
 #endif

@@ -23,8 +23,13 @@
 #include <jansson.h>
 
 #include "aw/client.h"
+#include "aw/time.h"
 
-int awc_parse_time(const char *s, int64_t *out);
+/* The client prints times with core's formatter; they must read back with core's parser. */
+static int awc_parse_time(const char *s, int64_t *out)
+{
+	return aw_time_parse(out, s, strlen(s), AW_TIME_STRICT) ? -1 : 0;
+}
 
 #define S 1000000000LL
 

@@ -36,53 +36,53 @@ static int teardown(void **state)
 	return 0;
 }
 
-static awc_queue *open_q(void)
+static disk_queue *open_q(void)
 {
-	awc_queue *q;
+	disk_queue *q;
 	char err[300];
 
-	assert_int_equal(awc_queue_open(&q, dir, err, sizeof(err)), 0);
+	assert_int_equal(queue_open(&q, dir, err, sizeof(err)), 0);
 	return q;
 }
 
-static void expect_next(awc_queue *q, const char *want)
+static void expect_next(disk_queue *q, const char *want)
 {
 	char *rec;
 	size_t len;
 
-	assert_int_equal(awc_queue_peek(q, &rec, &len), 0);
+	assert_int_equal(queue_peek(q, &rec, &len), 0);
 	assert_string_equal(rec, want);
 	assert_int_equal(len, strlen(want));
 	free(rec);
-	assert_int_equal(awc_queue_pop(q), 0);
+	assert_int_equal(queue_pop(q), 0);
 }
 
 static void test_fifo_and_persistence(void **state)
 {
-	awc_queue *q = open_q();
+	disk_queue *q = open_q();
 	char *rec;
 	size_t len;
 
 	(void)state;
-	assert_int_equal(awc_queue_length(q), 0);
-	assert_int_equal(awc_queue_peek(q, &rec, &len), 1);
-	assert_int_equal(awc_queue_append(q, "a", 1), 0);
-	assert_int_equal(awc_queue_append(q, "bb", 2), 0);
-	assert_int_equal(awc_queue_append(q, "ccc", 3), 0);
-	assert_int_equal(awc_queue_length(q), 3);
+	assert_int_equal(queue_length(q), 0);
+	assert_int_equal(queue_peek(q, &rec, &len), 1);
+	assert_int_equal(queue_append(q, "a", 1), 0);
+	assert_int_equal(queue_append(q, "bb", 2), 0);
+	assert_int_equal(queue_append(q, "ccc", 3), 0);
+	assert_int_equal(queue_length(q), 3);
 	expect_next(q, "a");
-	awc_queue_close(q);
+	queue_close(q);
 
 	/* a new process sees what is left, in order */
 	q = open_q();
-	assert_int_equal(awc_queue_length(q), 2);
+	assert_int_equal(queue_length(q), 2);
 	expect_next(q, "bb");
-	assert_int_equal(awc_queue_append(q, "dddd", 4), 0);
+	assert_int_equal(queue_append(q, "dddd", 4), 0);
 	expect_next(q, "ccc");
 	expect_next(q, "dddd");
-	assert_int_equal(awc_queue_length(q), 0);
-	assert_int_equal(awc_queue_peek(q, &rec, &len), 1);
-	awc_queue_close(q);
+	assert_int_equal(queue_length(q), 0);
+	assert_int_equal(queue_peek(q, &rec, &len), 1);
+	queue_close(q);
 
 	/* drained: the file was truncated */
 	{
@@ -97,94 +97,94 @@ static void test_fifo_and_persistence(void **state)
 
 static void test_peek_without_pop_repeats(void **state)
 {
-	awc_queue *q = open_q();
+	disk_queue *q = open_q();
 	char *rec;
 	size_t len;
 
 	(void)state;
-	awc_queue_append(q, "x", 1);
-	awc_queue_append(q, "y", 1);
-	assert_int_equal(awc_queue_peek(q, &rec, &len), 0);
+	queue_append(q, "x", 1);
+	queue_append(q, "y", 1);
+	assert_int_equal(queue_peek(q, &rec, &len), 0);
 	assert_string_equal(rec, "x");
 	free(rec);
-	assert_int_equal(awc_queue_peek(q, &rec, &len), 0);
+	assert_int_equal(queue_peek(q, &rec, &len), 0);
 	assert_string_equal(rec, "x");
 	free(rec);
 	/* an append between peek and pop does not disturb the pop */
-	awc_queue_append(q, "z", 1);
-	assert_int_equal(awc_queue_pop(q), 0);
+	queue_append(q, "z", 1);
+	assert_int_equal(queue_pop(q), 0);
 	expect_next(q, "y");
 	expect_next(q, "z");
-	awc_queue_close(q);
+	queue_close(q);
 }
 
 static void test_torn_last_line_is_cut(void **state)
 {
-	awc_queue *q = open_q();
+	disk_queue *q = open_q();
 	char path[400];
 	int fd;
 
 	(void)state;
-	awc_queue_append(q, "whole", 5);
-	awc_queue_close(q);
+	queue_append(q, "whole", 5);
+	queue_close(q);
 	snprintf(path, sizeof(path), "%s/queue.jsonl", dir);
 	fd = open(path, O_WRONLY | O_APPEND);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "{\"torn", 6), 6);
 	close(fd);
 	q = open_q();
-	assert_int_equal(awc_queue_length(q), 1);
-	assert_int_equal(awc_queue_append(q, "next", 4), 0);
+	assert_int_equal(queue_length(q), 1);
+	assert_int_equal(queue_append(q, "next", 4), 0);
 	expect_next(q, "whole");
 	expect_next(q, "next");
-	awc_queue_close(q);
+	queue_close(q);
 }
 
 static void test_bad_offset_restarts_from_zero(void **state)
 {
-	awc_queue *q = open_q();
+	disk_queue *q = open_q();
 	char path[400];
 	FILE *f;
 
 	(void)state;
-	awc_queue_append(q, "one", 3);
-	awc_queue_append(q, "two", 3);
-	awc_queue_close(q);
+	queue_append(q, "one", 3);
+	queue_append(q, "two", 3);
+	queue_close(q);
 	snprintf(path, sizeof(path), "%s/queue.pos", dir);
 	f = fopen(path, "w");
 	fprintf(f, "2\n"); /* not at a record boundary */
 	fclose(f);
 	q = open_q();
-	assert_int_equal(awc_queue_length(q), 2);
+	assert_int_equal(queue_length(q), 2);
 	expect_next(q, "one");
-	awc_queue_close(q);
+	queue_close(q);
 	f = fopen(path, "w");
 	fprintf(f, "99999\n"); /* past the end: deliver everything again rather than lose */
 	fclose(f);
 	q = open_q();
-	assert_int_equal(awc_queue_length(q), 2);
+	assert_int_equal(queue_length(q), 2);
 	expect_next(q, "one");
 	expect_next(q, "two");
-	awc_queue_close(q);
+	queue_close(q);
 }
 
 static void test_second_opener_is_refused(void **state)
 {
-	awc_queue *q = open_q(), *q2 = NULL;
+	disk_queue *q = open_q(), *q2 = NULL;
 	char err[300];
 
 	(void)state;
-	assert_int_equal(awc_queue_open(&q2, dir, err, sizeof(err)), -2);
+	assert_int_equal(queue_open(&q2, dir, err, sizeof(err)), -2);
 	assert_null(q2);
 	assert_non_null(strstr(err, "in use"));
-	awc_queue_close(q);
-	assert_int_equal(awc_queue_open(&q2, dir, err, sizeof(err)), 0);
-	awc_queue_close(q2);
+	queue_close(q);
+	assert_int_equal(queue_open(&q2, dir, err, sizeof(err)), 0);
+	queue_close(q2);
 }
 
 static void test_long_record(void **state)
 {
-	awc_queue *q = open_q();
+	disk_queue *q = open_q();
 	size_t n = 300000;
 	char *big = malloc(n + 1), *rec;
 	size_t len;
@@ -192,26 +192,26 @@ static void test_long_record(void **state)
 	(void)state;
 	memset(big, 'q', n);
 	big[n] = '\0';
-	assert_int_equal(awc_queue_append(q, big, n), 0);
-	assert_int_equal(awc_queue_append(q, "after", 5), 0);
-	assert_int_equal(awc_queue_peek(q, &rec, &len), 0);
+	assert_int_equal(queue_append(q, big, n), 0);
+	assert_int_equal(queue_append(q, "after", 5), 0);
+	assert_int_equal(queue_peek(q, &rec, &len), 0);
 	assert_int_equal(len, n);
 	assert_memory_equal(rec, big, n);
 	free(rec);
-	awc_queue_pop(q);
+	queue_pop(q);
 	expect_next(q, "after");
 	free(big);
-	awc_queue_close(q);
+	queue_close(q);
 }
 
 static void test_unwritable_dir(void **state)
 {
-	awc_queue *q = NULL;
+	disk_queue *q = NULL;
 	char err[300];
 
 	(void)state;
 	/* nobody, not even root, can create directories in /proc */
-	assert_int_equal(awc_queue_open(&q, "/proc/awq-no/such", err, sizeof(err)), -1);
+	assert_int_equal(queue_open(&q, "/proc/awq-no/such", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot create"));
 }
 
