@@ -34,16 +34,6 @@ void api_watchers_list(request *rq);  /* api_watchers.c */
 void api_watcher_pause(request *rq);
 void api_watcher_resume(request *rq);
 
-/* Import an export document (api_import.c), from any thread but the storage writer's.
- * Returns 0, or an HTTP status (400 malformed, 422 wrong shape, 403 remote bucket,
- * 500/503) with the reason in err. */
-int import_document(aw_store *store, aw_reader *r, const char *doc, size_t len, char *err, size_t errlen);
-
-/* An export document of one bucket (id) or all (NULL) into out (api_export.c), read in
- * one snapshot. *single_id (may be NULL; caller frees) is the bucket's id when the
- * document holds exactly one. Returns 0 or an AW_E* code (AW_ENOTFOUND: no bucket). */
-int export_document(aw_buf *out, aw_reader *r, const char *bucket_id, char **single_id);
-
 /* The path parameter of an event id; false (after answering 422) if not an integer. */
 bool parse_event_id(request *rq, const char *s, int64_t *out);
 

@@ -28,7 +28,7 @@ static void read_buckets_list(request *rq, aw_reader *r)
 			aw_buf_putc(&b, ',');
 		aw_buf_json_string(&b, bks[i].id, strlen(bks[i].id));
 		aw_buf_putc(&b, ':');
-		bucket_json(&b, &bks[i], NULL, 0);
+		aw_bucket_to_json(&b, &bks[i], NULL, 0);
 	}
 	aw_buf_putc(&b, '}');
 	aw_buckets_free(bks, n);
@@ -50,7 +50,7 @@ static void read_bucket(request *rq, aw_reader *r)
 		respond_store_error(rq, rc, aw_error_last());
 		return;
 	}
-	bucket_json(&b, &bk, NULL, 0);
+	aw_bucket_to_json(&b, &bk, NULL, 0);
 	aw_bucket_clear(&bk);
 	respond_json_buf(rq, 200, &b);
 }
@@ -62,7 +62,7 @@ void api_bucket_get(request *rq)
 
 static void free_import_bucket(void *p)
 {
-	import_bucket_clear(p);
+	aw_import_bucket_clear(p);
 	free(p);
 }
 
@@ -101,7 +101,6 @@ static void apply_local_hostname(request *rq, aw_bucket *b)
 void api_bucket_create(request *rq)
 {
 	aw_import_bucket *ib = calloc(1, sizeof(*ib));
-	char err[512];
 	json_t *v = body_json(rq);
 	int rc;
 
@@ -111,11 +110,11 @@ void api_bucket_create(request *rq)
 		free(ib);
 		return;
 	}
-	rc = bucket_from_json(ib, v, rq->segs[3], err, sizeof(err));
+	rc = aw_bucket_from_json(ib, v, rq->segs[3]);
 	json_decref(v);
 	if (rc) {
 		free(ib);
-		respond_catcher(rq, rc, "%s", err);
+		respond_catcher(rq, model_status(rc), "%s", aw_error_last());
 		return;
 	}
 	apply_local_hostname(rq, &ib->bucket);

@@ -102,7 +102,7 @@ static int rows_json(aw_buf *b, aw_reader *r, const aw_event_row *rows, size_t n
 			return rc;
 		if (i)
 			aw_buf_putc(b, ',');
-		event_json(b, rows[i].id, true, rows[i].start, rows[i].duration, data, len);
+		aw_event_to_json(b, rows[i].id, true, rows[i].start, rows[i].duration, data, len);
 	}
 	aw_buf_putc(b, ']');
 	return 0;
@@ -177,7 +177,7 @@ static void read_event(request *rq, aw_reader *r)
 		respond_store_error(rq, rc, aw_error_last());
 		return;
 	}
-	event_json(&b, e.id, true, e.start, e.duration, e.data, e.data_len);
+	aw_event_to_json(&b, e.id, true, e.start, e.duration, e.data, e.data_len);
 	aw_event_clear(&e);
 	respond_json_buf(rq, 200, &b);
 }
@@ -216,7 +216,7 @@ static void free_events_state(void *p)
 {
 	events_state *s = p;
 
-	events_free(s->events, s->n);
+	aw_events_free(s->events, s->n);
 	free(s);
 }
 
@@ -233,7 +233,7 @@ static void after_events(request *rq)
 		aw_event *e = &rq->w.out_events[i];
 		if (i)
 			aw_buf_putc(&b, ',');
-		event_json(&b, e->id, true, e->start, e->duration, e->data, e->data_len);
+		aw_event_to_json(&b, e->id, true, e->start, e->duration, e->data, e->data_len);
 	}
 	aw_buf_putc(&b, ']');
 	respond_json_buf(rq, 200, &b);
@@ -248,7 +248,7 @@ static void after_heartbeat(request *rq)
 		respond_store_error(rq, rq->w.status, rq->w.error);
 		return;
 	}
-	event_json(&b, e->id, true, e->start, e->duration, e->data, e->data_len);
+	aw_event_to_json(&b, e->id, true, e->start, e->duration, e->data, e->data_len);
 	respond_json_buf(rq, 200, &b);
 }
 
@@ -265,7 +265,7 @@ static events_state *new_events_state(request *rq)
 
 /* Events from a validated JSON body: a list, or a single object as aw-server-python
  * accepted. Any malformed element fails the request (aw-server-rust's Vec<Event>). */
-static int events_from_body(events_state *st, request *rq, char *err, size_t errlen)
+static int events_from_body(events_state *st, request *rq)
 {
 	const char *vs, *ve;
 	size_t cap = 0;
@@ -278,14 +278,12 @@ static int events_from_body(events_state *st, request *rq, char *err, size_t err
 		st->events = calloc(1, sizeof(*st->events));
 		if (!st->events)
 			abort();
-		rc = event_from_text(st->events, s.p, rq->body.data + rq->body.len, err, errlen);
+		rc = aw_event_from_text(st->events, s.p, rq->body.data + rq->body.len);
 		st->n = rc ? 0 : 1;
 		return rc;
 	}
-	if (*s.p != '[') {
-		snprintf(err, errlen, "expected a list of events");
-		return 422;
-	}
+	if (*s.p != '[')
+		return aw_error_set(AW_ESHAPE, "expected a list of events");
 	while (aw_jscan_element(&s, &state) == 1) {
 		aw_jscan_skip(&s, &vs, &ve);
 		if (st->n == cap) {
@@ -294,7 +292,7 @@ static int events_from_body(events_state *st, request *rq, char *err, size_t err
 			if (!st->events)
 				abort();
 		}
-		if ((rc = event_from_text(&st->events[st->n], vs, ve, err, errlen)))
+		if ((rc = aw_event_from_text(&st->events[st->n], vs, ve)))
 			return rc;
 		st->n++;
 	}
@@ -304,15 +302,14 @@ static int events_from_body(events_state *st, request *rq, char *err, size_t err
 void api_events_post(request *rq)
 {
 	events_state *s;
-	char err[512];
 	int rc;
 
 	if (!body_validate(rq))
 		return;
 	s = new_events_state(rq);
-	rc = events_from_body(s, rq, err, sizeof(err));
+	rc = events_from_body(s, rq);
 	if (rc) {
-		respond_catcher(rq, rc, "%s", err);
+		respond_catcher(rq, model_status(rc), "%s", aw_error_last());
 		return;
 	}
 	if (!s->n) {
@@ -363,7 +360,6 @@ static bool parse_pulsetime(request *rq, aw_ns *out)
 void api_heartbeat(request *rq)
 {
 	events_state *s;
-	char err[512];
 	int rc;
 
 	if (!parse_pulsetime(rq, &rq->w.pulsetime) || !body_validate(rq))
@@ -372,9 +368,9 @@ void api_heartbeat(request *rq)
 	s->events = calloc(1, sizeof(*s->events));
 	if (!s->events)
 		abort();
-	rc = event_from_text(s->events, rq->body.data, rq->body.data + rq->body.len, err, sizeof(err));
+	rc = aw_event_from_text(s->events, rq->body.data, rq->body.data + rq->body.len);
 	if (rc) {
-		respond_catcher(rq, rc, "%s", err);
+		respond_catcher(rq, model_status(rc), "%s", aw_error_last());
 		return;
 	}
 	s->n = 1;

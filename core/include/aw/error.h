@@ -13,11 +13,12 @@ enum {
 	AW_ERROR = -1,      /* generic failure (I/O, SQLite, out of memory) */
 	AW_ENOTFOUND = -2,  /* bucket, event or key does not exist */
 	AW_EEXISTS = -3,    /* bucket already exists */
-	AW_EINVALID = -4,   /* malformed input (maps to HTTP 400/422) */
+	AW_EINVALID = -4,   /* malformed input: not JSON, a bad parameter (HTTP 400) */
 	AW_ERANGE = -5,     /* value outside what can be represented (e.g. timestamp) */
 	AW_EREADONLY = -6,  /* write to a remote (synced) bucket */
 	AW_ESHUTDOWN = -7,  /* the store is closing and takes no more writes */
 	AW_EBUSY = -8,      /* the database is open in another awnode process */
+	AW_ESHAPE = -9,     /* well-formed JSON of the wrong shape, e.g. a field's type (HTTP 422) */
 };
 
 /* Set the calling thread's last-error message (printf-style). Always returns `code`. */

@@ -1,0 +1,45 @@
+/*
+ * Export documents: ActivityWatch's format for moving buckets between servers
+ * ({"buckets": {"<id>": {<bucket>, "events": [...]}}}, docs/api.md), written from one
+ * snapshot and imported in bounded memory however large the document.
+ */
+#ifndef AW_TRANSFER_H
+#define AW_TRANSFER_H
+
+#include <stddef.h>
+
+#include "aw/buf.h"
+#include "aw/storage.h"
+
+/* Append the export document of one bucket (bucket_id) or of all (NULL) to out, read in
+ * one snapshot through r. *single_id (single_id may be NULL) receives the bucket's id
+ * when the document holds exactly one, else NULL; caller frees it with free(). Returns
+ * 0, AW_ENOTFOUND for an unknown bucket_id, or another AW_E* code. */
+int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *bucket_id);
+
+/* Import the export document doc (len bytes; borrowed) into store: new buckets are
+ * created with their events, events of existing buckets merged, skipping those
+ * identical to a stored event; events of the wrong shape are dropped. Call from any
+ * thread but the store's writer; r reads the buckets that exist. Nothing is written
+ * when the document is refused: AW_EINVALID (not JSON), AW_ESHAPE (not an export
+ * document), AW_ERANGE (a time out of range), AW_EREADONLY (a target bucket is a remote
+ * bucket). A write failure later returns its code (AW_ESHUTDOWN, AW_ERROR) with the
+ * buckets written so far kept. The reason is in aw_error_last(). */
+int aw_transfer_import(aw_store *store, aw_reader *r, const char *doc, size_t len);
+
+/* What aw_transfer_import_activitywatch did. */
+typedef struct aw_transfer_stats {
+	size_t buckets;
+	size_t events;  /* read from the source (those already stored are skipped on write) */
+	size_t skipped; /* rows whose timestamp could not be read */
+} aw_transfer_stats;
+
+/* Import ActivityWatch's own database at path, read-only: aw-server-rust's sqlite.db or
+ * aw-server's peewee-sqlite.v2.db. Every bucket and event goes into store with the
+ * import de-duplication, so a second run adds nothing. Returns 0 with *stats filled,
+ * AW_ENOTFOUND (cannot read path), AW_EINVALID (not an ActivityWatch database) or the
+ * code of a failed write, with the reason in aw_error_last(). Buckets written before a
+ * failure stay. */
+int aw_transfer_import_activitywatch(aw_transfer_stats *stats, aw_store *store, const char *path);
+
+#endif
