@@ -69,27 +69,27 @@ struct aw_store {
 };
 
 /* Create or migrate the schema on a read-write connection. */
-int aw_schema_migrate(sqlite3 *db);
+int schema_migrate(sqlite3 *db);
 
 /* How long a connection waits for a lock before SQLITE_BUSY. */
 #define AW_BUSY_TIMEOUT_MS 10000
 
 /* Apply the PRAGMAs every connection needs. */
-int aw_db_configure(sqlite3 *db, bool writer, int sync_normal);
+int db_configure(sqlite3 *db, bool writer, int sync_normal);
 
 /* Set aw_error_last from the connection's SQLite error and return AW_ERROR. */
-int aw_db_error(sqlite3 *db, const char *what);
+int db_error(sqlite3 *db, const char *what);
 
 /* Prepare once, reset before every use. NULL (with aw_error_last set) on failure. */
-sqlite3_stmt *aw_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql);
+sqlite3_stmt *db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql);
 
 /* Writer thread entry. */
-void *aw_writer_main(void *arg);
-int aw_writer_load(aw_store *s);
-void aw_writer_free_state(aw_store *s);
+void *writer_main(void *arg);
+int writer_load(aw_store *s);
+void writer_free_state(aw_store *s);
 
-uint64_t aw_hash_bytes(const char *p, size_t n);
-char *aw_strdup(const char *s);
-char *aw_strndup(const char *s, size_t n);
+uint64_t hash_bytes(const char *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 
 #endif

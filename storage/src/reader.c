@@ -48,7 +48,7 @@ int aw_reader_open_path(aw_reader **out, const char *path)
 		aw_reader_close(r);
 		return rc;
 	}
-	aw_db_configure(r->db, false, 0);
+	db_configure(r->db, false, 0);
 	*out = r;
 	return 0;
 }
@@ -86,17 +86,17 @@ void aw_reader_close(aw_reader *r)
 
 int aw_reader_begin(aw_reader *r)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BEGIN], "BEGIN");
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BEGIN], "BEGIN");
 
 	if (!st || sqlite3_step(st) != SQLITE_DONE)
-		return aw_db_error(r->db, "starting read snapshot");
+		return db_error(r->db, "starting read snapshot");
 	r->in_snapshot = true;
 	return 0;
 }
 
 void aw_reader_end(aw_reader *r)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_END], "COMMIT");
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_END], "COMMIT");
 
 	if (st)
 		sqlite3_step(st);
@@ -107,7 +107,7 @@ static char *col_dup(sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return NULL;
-	return aw_strndup((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+	return xstrndup((const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
 }
 
 #define BUCKET_COLS \
@@ -134,7 +134,7 @@ static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64
 
 int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BUCKETS],
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BUCKETS],
 				      "SELECT " BUCKET_COLS " FROM buckets ORDER BY name");
 	aw_bucket *v = NULL;
 	int64_t *rowids = NULL;
@@ -157,7 +157,7 @@ int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		rc = aw_db_error(r->db, "listing buckets");
+		rc = db_error(r->db, "listing buckets");
 		goto fail;
 	}
 	for (size_t i = 0; (flags & AW_READ_COUNTS) && i < cnt; i++) {
@@ -176,7 +176,7 @@ fail:
 
 int aw_reader_bucket(aw_bucket *out, aw_reader *r, const char *bucket_id)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BUCKET_ROW],
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BUCKET_ROW],
 				      "SELECT " BUCKET_COLS " FROM buckets WHERE name = ?");
 	int rc;
 
@@ -189,13 +189,13 @@ int aw_reader_bucket(aw_bucket *out, aw_reader *r, const char *bucket_id)
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return aw_error_set(AW_ENOTFOUND, "The requested bucket '%s' does not exist", bucket_id);
-	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading bucket");
+	return rc == SQLITE_ROW ? 0 : db_error(r->db, "reading bucket");
 }
 
 /* rowid and max_duration of a bucket by name. */
 static int bucket_key(aw_reader *r, const char *bucket_id, int64_t *rowid, int64_t *max_dur)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_BUCKET_KEY],
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BUCKET_KEY],
 				      "SELECT rowid, max_duration FROM buckets WHERE name = ?");
 	int rc;
 
@@ -210,7 +210,7 @@ static int bucket_key(aw_reader *r, const char *bucket_id, int64_t *rowid, int64
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return aw_error_set(AW_ENOTFOUND, "The requested bucket '%s' does not exist", bucket_id);
-	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading bucket");
+	return rc == SQLITE_ROW ? 0 : db_error(r->db, "reading bucket");
 }
 
 /* Events overlapping [start, end] satisfy start_col <= end and start_col + duration >=
@@ -229,7 +229,7 @@ static void bind_range(sqlite3_stmt *st, int64_t rowid, aw_ns start, aw_ns end, 
 static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64_t max_dur,
 		      int64_t *out)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_COUNT_EVENTS],
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_COUNT_EVENTS],
 				      "SELECT count(*) FROM events WHERE " RANGE_WHERE);
 	int rc;
 
@@ -239,7 +239,7 @@ static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64
 	rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "counting events");
+	return rc == SQLITE_ROW ? 0 : db_error(r->db, "counting events");
 }
 
 int aw_reader_event_count(int64_t *out, aw_reader *r, const char *bucket_id, aw_ns start, aw_ns end)
@@ -273,13 +273,13 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	if (start > end || limit == 0)
 		return 0;
 	st = (flags & AW_EVENTS_KEY_ORDER)
-		     ? aw_db_stmt(r->db, &r->st[RS_EVENTS_KEY],
+		     ? db_stmt(r->db, &r->st[RS_EVENTS_KEY],
 				  "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
 				  " ORDER BY start ASC, id ASC LIMIT ?5")
-	     : asc ? aw_db_stmt(r->db, &r->st[RS_EVENTS_ASC],
+	     : asc ? db_stmt(r->db, &r->st[RS_EVENTS_ASC],
 			      "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
 			      " ORDER BY start ASC, duration DESC, id DESC LIMIT ?5")
-		 : aw_db_stmt(r->db, &r->st[RS_EVENTS_DESC],
+		 : db_stmt(r->db, &r->st[RS_EVENTS_DESC],
 			      "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
 			      " ORDER BY start DESC, duration ASC, id ASC LIMIT ?5");
 	if (!st)
@@ -309,7 +309,7 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return aw_db_error(r->db, "reading events");
+		return db_error(r->db, "reading events");
 	}
 	*out = v;
 	*n = cnt;
@@ -354,7 +354,7 @@ static data_slot *cache_put(aw_reader *r, int64_t id, sqlite3_stmt *st, int col)
 	slot = cache_slot(r, id);
 	slot->id = id;
 	slot->len = (size_t)sqlite3_column_bytes(st, col);
-	slot->json = aw_strndup((const char *)sqlite3_column_text(st, col), slot->len);
+	slot->json = xstrndup((const char *)sqlite3_column_text(st, col), slot->len);
 	r->used++;
 	r->bytes += slot->len + sizeof(*slot);
 	return slot;
@@ -371,7 +371,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 		*len = slot->len;
 		return 0;
 	}
-	st = aw_db_stmt(r->db, &r->st[RS_DATA], "SELECT json FROM datas WHERE id = ?");
+	st = db_stmt(r->db, &r->st[RS_DATA], "SELECT json FROM datas WHERE id = ?");
 	if (!st)
 		return AW_ERROR;
 	sqlite3_bind_int64(st, 1, data_id);
@@ -379,7 +379,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? aw_error_set(AW_ENOTFOUND, "data %lld missing", (long long)data_id)
-					 : aw_db_error(r->db, "reading event data");
+					 : db_error(r->db, "reading event data");
 	}
 	slot = cache_put(r, data_id, st, 0);
 	sqlite3_reset(st);
@@ -398,7 +398,7 @@ int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int6
 
 	if (rc)
 		return rc;
-	st = aw_db_stmt(r->db, &r->st[RS_EVENT_GET],
+	st = db_stmt(r->db, &r->st[RS_EVENT_GET],
 			"SELECT start, duration, data FROM events WHERE id = ? AND bucket = ?");
 	if (!st)
 		return AW_ERROR;
@@ -410,7 +410,7 @@ int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int6
 		return rc == SQLITE_DONE
 			       ? aw_error_set(AW_ENOTFOUND, "There's no event with id %lld in bucket %s",
 					      (long long)id, bucket_id)
-			       : aw_db_error(r->db, "reading event");
+			       : db_error(r->db, "reading event");
 	}
 	memset(out, 0, sizeof(*out));
 	out->id = id;
@@ -421,7 +421,7 @@ int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int6
 	sqlite3_reset(st);
 	if ((rc = aw_reader_data(&json, &len, r, data_id)) != 0)
 		return rc;
-	out->data = aw_strndup(json, len);
+	out->data = xstrndup(json, len);
 	out->data_len = len;
 	return 0;
 }
@@ -429,7 +429,7 @@ int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int6
 /* One text value by key from a key/value table (settings, state). */
 static int read_keyed(char **out, aw_reader *r, int slot, const char *sql, const char *key, const char *what)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[slot], sql);
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[slot], sql);
 	int rc;
 
 	if (!st)
@@ -441,7 +441,7 @@ static int read_keyed(char **out, aw_reader *r, int slot, const char *sql, const
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return aw_error_set(AW_ENOTFOUND, "no %s '%s'", what, key);
-	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading a stored value");
+	return rc == SQLITE_ROW ? 0 : db_error(r->db, "reading a stored value");
 }
 
 int aw_reader_setting(char **out, aw_reader *r, const char *key)
@@ -451,7 +451,7 @@ int aw_reader_setting(char **out, aw_reader *r, const char *key)
 
 int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_SETTINGS], "SELECT key, value FROM settings ORDER BY key");
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_SETTINGS], "SELECT key, value FROM settings ORDER BY key");
 	size_t cnt = 0, cap = 0;
 	char **k = NULL, **v = NULL;
 	int rc;
@@ -474,7 +474,7 @@ int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
 	if (rc != SQLITE_DONE) {
 		aw_strings_free(k, cnt);
 		aw_strings_free(v, cnt);
-		return aw_db_error(r->db, "reading settings");
+		return db_error(r->db, "reading settings");
 	}
 	*keys = k;
 	*values = v;
@@ -484,7 +484,7 @@ int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
 
 int aw_reader_last_seq(int64_t *out, aw_reader *r)
 {
-	sqlite3_stmt *st = aw_db_stmt(r->db, &r->st[RS_SEQ], "SELECT value FROM meta WHERE key = 'seq'");
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_SEQ], "SELECT value FROM meta WHERE key = 'seq'");
 	int rc;
 
 	if (!st)
@@ -492,7 +492,7 @@ int aw_reader_last_seq(int64_t *out, aw_reader *r)
 	rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : aw_db_error(r->db, "reading change sequence");
+	return rc == SQLITE_ROW ? 0 : db_error(r->db, "reading change sequence");
 }
 
 int aw_reader_state(char **out, aw_reader *r, const char *key)
@@ -505,7 +505,7 @@ int aw_reader_state(char **out, aw_reader *r, const char *key)
  * `since` appears once, in its current state, at its latest seq. */
 int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw_change *c), void *ctx)
 {
-	sqlite3_stmt *puts = aw_db_stmt(r->db, &r->st[RS_PUTS],
+	sqlite3_stmt *puts = db_stmt(r->db, &r->st[RS_PUTS],
 					"SELECT e.seq, b.name, e.id, e.start, e.duration, e.data FROM events e "
 					"JOIN buckets b ON b.rowid = e.bucket "
 					"WHERE e.seq > ?1 AND b.remote_device IS NULL ORDER BY e.seq");
@@ -515,7 +515,7 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 	if (!puts)
 		return AW_ERROR;
 	sqlite3_bind_int64(puts, 1, since);
-	tombs = aw_db_stmt(r->db, &r->st[RS_TOMBS],
+	tombs = db_stmt(r->db, &r->st[RS_TOMBS],
 			   "SELECT seq, bucket, event_id FROM tombstones WHERE seq > ?1 ORDER BY seq");
 	if (!tombs) {
 		sqlite3_reset(puts);
@@ -559,7 +559,7 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 		}
 	}
 	if (!rc && ((prc != SQLITE_ROW && prc != SQLITE_DONE) || (trc != SQLITE_ROW && trc != SQLITE_DONE)))
-		rc = aw_db_error(r->db, "reading changes");
+		rc = db_error(r->db, "reading changes");
 	sqlite3_reset(puts);
 	sqlite3_reset(tombs);
 	return rc;
@@ -583,7 +583,7 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
 		}
 		return 0;
 	}
-	st = aw_db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
+	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
 	if (!st)
 		return AW_ERROR;
 	sqlite3_bind_int64(st, 1, ids[0]);
@@ -602,5 +602,5 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
 			cache_put(r, id, st, 1);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : aw_db_error(r->db, "reading event data");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(r->db, "reading event data");
 }

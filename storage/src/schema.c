@@ -76,14 +76,14 @@ static int user_version(sqlite3 *db, int *out)
 	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 
 	if (rc != SQLITE_OK)
-		return aw_db_error(db, "reading schema version");
+		return db_error(db, "reading schema version");
 	rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	return 0;
 }
 
-int aw_schema_migrate(sqlite3 *db)
+int schema_migrate(sqlite3 *db)
 {
 	int v = 0, rc;
 	char sql[64];
@@ -96,7 +96,7 @@ int aw_schema_migrate(sqlite3 *db)
 				    v, SCHEMA_VERSION);
 	for (; v < SCHEMA_VERSION; v++) {
 		if (sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
-			return aw_db_error(db, "starting migration");
+			return db_error(db, "starting migration");
 		rc = sqlite3_exec(db, migrations[v], NULL, NULL, NULL);
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if (rc == SQLITE_OK)
@@ -104,7 +104,7 @@ int aw_schema_migrate(sqlite3 *db)
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
-			int err = aw_db_error(db, "migrating schema");
+			int err = db_error(db, "migrating schema");
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return err;
 		}

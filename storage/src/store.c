@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-char *aw_strndup(const char *s, size_t n)
+char *xstrndup(const char *s, size_t n)
 {
 	char *p = malloc(n + 1);
 
@@ -26,16 +26,16 @@ char *aw_strndup(const char *s, size_t n)
 	return p;
 }
 
-char *aw_strdup(const char *s)
+char *xstrdup(const char *s)
 {
-	return s ? aw_strndup(s, strlen(s)) : NULL;
+	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
 /* A fast 64-bit string hash (8 bytes per step, multiply-xorshift mixing). Only used to
  * find interning candidates: collisions are resolved by comparing the text, so it needs
  * speed and spread, not cryptographic strength. Its values are stored in datas.hash, so
  * changing it needs a migration. */
-uint64_t aw_hash_bytes(const char *p, size_t n)
+uint64_t hash_bytes(const char *p, size_t n)
 {
 	uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, k;
 
@@ -54,12 +54,12 @@ uint64_t aw_hash_bytes(const char *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-int aw_db_error(sqlite3 *db, const char *what)
+int db_error(sqlite3 *db, const char *what)
 {
 	return aw_error_set(AW_ERROR, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-sqlite3_stmt *aw_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
+sqlite3_stmt *db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
 {
 	if (*slot) {
 		sqlite3_reset(*slot);
@@ -67,13 +67,13 @@ sqlite3_stmt *aw_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
 		return *slot;
 	}
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
-		aw_db_error(db, "preparing statement");
+		db_error(db, "preparing statement");
 		*slot = NULL;
 	}
 	return *slot;
 }
 
-int aw_db_configure(sqlite3 *db, bool writer, int sync_normal)
+int db_configure(sqlite3 *db, bool writer, int sync_normal)
 {
 	sqlite3_busy_timeout(db, AW_BUSY_TIMEOUT_MS);
 	if (!writer)
@@ -81,14 +81,14 @@ int aw_db_configure(sqlite3 *db, bool writer, int sync_normal)
 	/* WAL lets readers keep a snapshot while the writer commits. FULL fsyncs the WAL on
 	 * every commit so an acknowledged write survives power loss, not only kill -9. */
 	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
-		return aw_db_error(db, "enabling WAL");
+		return db_error(db, "enabling WAL");
 	if (sqlite3_exec(db, sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		return aw_db_error(db, "setting synchronous");
+		return db_error(db, "setting synchronous");
 	/* Deleted and rewritten content is zeroed, not left in free space: archiving,
 	 * redacting and deleting exist to make data unreadable on this device. */
 	if (sqlite3_exec(db, "PRAGMA secure_delete=ON", NULL, NULL, NULL) != SQLITE_OK)
-		return aw_db_error(db, "enabling secure_delete");
+		return db_error(db, "enabling secure_delete");
 	return 0;
 }
 
@@ -106,7 +106,7 @@ int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts
 		s->opts = *opts;
 	if (s->opts.max_batch <= 0)
 		s->opts.max_batch = 1024;
-	s->path = aw_strdup(path);
+	s->path = xstrdup(path);
 	s->lock_fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
@@ -130,13 +130,13 @@ int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts
 				  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	if ((rc = aw_db_configure(s->db, true, s->opts.sync_normal)) != 0)
+	if ((rc = db_configure(s->db, true, s->opts.sync_normal)) != 0)
 		goto fail;
-	if ((rc = aw_schema_migrate(s->db)) != 0)
+	if ((rc = schema_migrate(s->db)) != 0)
 		goto fail;
-	if ((rc = aw_writer_load(s)) != 0)
+	if ((rc = writer_load(s)) != 0)
 		goto fail;
-	if (pthread_create(&s->thread, NULL, aw_writer_main, s) != 0) {
+	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		rc = aw_error_set(AW_ERROR, "cannot start writer thread");
 		goto fail;
 	}
@@ -160,7 +160,7 @@ void aw_store_close(aw_store *s)
 		pthread_join(s->thread, NULL);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
-	aw_writer_free_state(s);
+	writer_free_state(s);
 	if (s->db)
 		sqlite3_close(s->db);
 	if (s->lock_fd >= 0)

@@ -33,7 +33,7 @@
 
 static int fail_sql(aw_store *s, aw_write *w, const char *what)
 {
-	aw_db_error(s->db, what);
+	db_error(s->db, what);
 	w->status = AW_ERROR;
 	snprintf(w->error, sizeof(w->error), "%s", aw_error_last());
 	return AW_ERROR;
@@ -78,10 +78,10 @@ static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, const c
 	}
 	b = &s->buckets[s->n_buckets++];
 	memset(b, 0, sizeof(*b));
-	b->name = aw_strdup(name);
+	b->name = xstrdup(name);
 	b->rowid = rowid;
 	b->remote = remote_device != NULL;
-	b->remote_device = aw_strdup(remote_device);
+	b->remote_device = xstrdup(remote_device);
 	return b;
 }
 
@@ -104,7 +104,7 @@ static void intern_clear(aw_store *s)
 	s->intern_cap = s->intern_used = 0;
 }
 
-void aw_writer_free_state(aw_store *s)
+void writer_free_state(aw_store *s)
 {
 	for (size_t i = 0; i < s->n_buckets; i++) {
 		free(s->buckets[i].name);
@@ -143,7 +143,7 @@ static int privacy_reload(aw_store *s)
 	s->privacy = NULL;
 	if (sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE key = 'privacy_filters'", -1, &st,
 			       NULL) != SQLITE_OK)
-		return aw_db_error(s->db, "loading privacy filters");
+		return db_error(s->db, "loading privacy filters");
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    aw_privacy_parse(&p, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 			     false) == 0)
@@ -152,16 +152,16 @@ static int privacy_reload(aw_store *s)
 	return 0;
 }
 
-int aw_writer_load(aw_store *s)
+int writer_load(aw_store *s)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	aw_writer_free_state(s);
+	writer_free_state(s);
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT rowid, name, remote_device, start, \"end\", max_duration "
 			       "FROM buckets", -1, &st, NULL) != SQLITE_OK)
-		return aw_db_error(s->db, "loading buckets");
+		return db_error(s->db, "loading buckets");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		wbucket *b = bucket_add(s, (const char *)sqlite3_column_text(st, 1),
 					sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 2));
@@ -172,7 +172,7 @@ int aw_writer_load(aw_store *s)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return aw_db_error(s->db, "loading buckets");
+		return db_error(s->db, "loading buckets");
 	s->next_id = s->stored_next_id = meta_get(s, "next_event_id");
 	s->seq = s->stored_seq = meta_get(s, "seq");
 	return privacy_reload(s);
@@ -207,7 +207,7 @@ static void intern_remember(aw_store *s, uint64_t h, int64_t id, const char *jso
 		;
 	s->intern[i].hash = h;
 	s->intern[i].id = id;
-	s->intern[i].json = aw_strndup(json, len);
+	s->intern[i].json = xstrndup(json, len);
 	s->intern[i].len = len;
 	s->intern_used++;
 }
@@ -215,7 +215,7 @@ static void intern_remember(aw_store *s, uint64_t h, int64_t id, const char *jso
 /* Find or create the interned id of a canonical data text. */
 static int intern(aw_store *s, aw_write *w, const char *json, size_t len, int64_t *id)
 {
-	uint64_t h = aw_hash_bytes(json, len);
+	uint64_t h = hash_bytes(json, len);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -227,7 +227,7 @@ static int intern(aw_store *s, aw_write *w, const char *json, size_t len, int64_
 			return 0;
 		}
 	}
-	st = aw_db_stmt(s->db, &s->st[ST_INTERN_FIND], "SELECT id, json FROM datas WHERE hash = ?");
+	st = db_stmt(s->db, &s->st[ST_INTERN_FIND], "SELECT id, json FROM datas WHERE hash = ?");
 	if (!st)
 		return fail_sql(s, w, "interning data");
 	sqlite3_bind_int64(st, 1, (int64_t)h);
@@ -243,7 +243,7 @@ static int intern(aw_store *s, aw_write *w, const char *json, size_t len, int64_
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return fail_sql(s, w, "interning data");
 	if (!*id) {
-		st = aw_db_stmt(s->db, &s->st[ST_INTERN_ADD], "INSERT INTO datas(hash, json) VALUES (?, ?)");
+		st = db_stmt(s->db, &s->st[ST_INTERN_ADD], "INSERT INTO datas(hash, json) VALUES (?, ?)");
 		if (!st)
 			return fail_sql(s, w, "interning data");
 		sqlite3_bind_int64(st, 1, (int64_t)h);
@@ -289,14 +289,14 @@ static int query_i64(aw_store *s, const char *sql, int64_t a, int64_t b, bool *n
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return aw_db_error(s->db, "reading bucket range");
+		return db_error(s->db, "reading bucket range");
 	sqlite3_bind_int64(st, 1, a);
 	sqlite3_bind_int64(st, 2, b);
 	rc = sqlite3_step(st);
 	*null = rc != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL;
 	*out = *null ? 0 : sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : aw_db_error(s->db, "reading bucket range");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(s->db, "reading bucket range");
 }
 
 /* Exact metadata after a boundary event went away. min and max of `start` come from
@@ -343,7 +343,7 @@ static int flush_state(aw_store *s)
 			return AW_ERROR;
 		if (!b->row_dirty)
 			continue;
-		st = aw_db_stmt(s->db, &s->st[ST_BUCKET_ROW],
+		st = db_stmt(s->db, &s->st[ST_BUCKET_ROW],
 				"UPDATE buckets SET start = ?, \"end\" = ?, max_duration = ? WHERE rowid = ?");
 		if (!st)
 			return AW_ERROR;
@@ -354,24 +354,24 @@ static int flush_state(aw_store *s)
 		sqlite3_bind_int64(st, 3, b->max_dur);
 		sqlite3_bind_int64(st, 4, b->rowid);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			return aw_db_error(s->db, "updating bucket metadata");
+			return db_error(s->db, "updating bucket metadata");
 		b->row_dirty = false;
 	}
-	st = aw_db_stmt(s->db, &s->st[ST_META_SET], "INSERT OR REPLACE INTO meta VALUES (?, ?)");
+	st = db_stmt(s->db, &s->st[ST_META_SET], "INSERT OR REPLACE INTO meta VALUES (?, ?)");
 	if (!st)
 		return AW_ERROR;
 	if (s->next_id != s->stored_next_id) {
 		sqlite3_bind_text(st, 1, "next_event_id", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, s->next_id);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			return aw_db_error(s->db, "saving counters");
+			return db_error(s->db, "saving counters");
 		sqlite3_reset(st);
 	}
 	if (s->seq != s->stored_seq) {
 		sqlite3_bind_text(st, 1, "seq", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, s->seq);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			return aw_db_error(s->db, "saving counters");
+			return db_error(s->db, "saving counters");
 	}
 	return 0;
 }
@@ -380,7 +380,7 @@ static int flush_state(aw_store *s)
 
 static int tombstone(aw_store *s, aw_write *w, const char *bucket, int64_t event_id, bool whole)
 {
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_TOMB],
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_TOMB],
 				      "INSERT INTO tombstones(seq, bucket, event_id) VALUES (?, ?, ?)");
 
 	if (!st)
@@ -406,7 +406,7 @@ static void last_cache_forget(aw_store *s, int64_t event_id)
  * `only` restricts the deletion to one bucket. */
 static int event_remove(aw_store *s, aw_write *w, int64_t id, wbucket *only, bool *found)
 {
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID],
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_EV_BY_ID],
 				      "SELECT bucket, start, duration, data FROM events WHERE id = ?");
 	int64_t bucket_row;
 	aw_ns start, dur;
@@ -428,7 +428,7 @@ static int event_remove(aw_store *s, aw_write *w, int64_t id, wbucket *only, boo
 	sqlite3_reset(st);
 	if (only && only->rowid != bucket_row)
 		return 0;
-	st = aw_db_stmt(s->db, &s->st[ST_EV_DELETE],
+	st = db_stmt(s->db, &s->st[ST_EV_DELETE],
 			"DELETE FROM events WHERE bucket = ? AND start = ? AND id = ?");
 	if (!st)
 		return fail_sql(s, w, "deleting event");
@@ -476,7 +476,7 @@ static int event_put(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, aw
 	} else {
 		id = s->next_id++;
 	}
-	st = aw_db_stmt(s->db, &s->st[ST_EV_INSERT],
+	st = db_stmt(s->db, &s->st[ST_EV_INSERT],
 			"INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
 	if (!st)
 		return fail_sql(s, w, "inserting event");
@@ -504,7 +504,7 @@ static void out_event(aw_write *w, size_t i, const aw_event_row *row, const char
 	o->has_id = true;
 	o->start = row->start;
 	o->duration = row->duration;
-	o->data = aw_strndup(data, len);
+	o->data = xstrndup(data, len);
 	o->data_len = len;
 }
 
@@ -562,7 +562,7 @@ static int check_id_owner(aw_store *s, aw_write *w, const aw_event *e)
 
 	if (!e->has_id || w->allow_remote)
 		return 0;
-	st = aw_db_stmt(s->db, &s->st[ST_EV_BY_ID], "SELECT bucket, start, duration, data FROM events WHERE id = ?");
+	st = db_stmt(s->db, &s->st[ST_EV_BY_ID], "SELECT bucket, start, duration, data FROM events WHERE id = ?");
 	if (!st)
 		return fail_sql(s, w, "looking up event");
 	sqlite3_bind_int64(st, 1, e->id);
@@ -707,7 +707,7 @@ static int op_events_insert(aw_store *s, aw_write *w)
 
 static int load_last(aw_store *s, aw_write *w, wbucket *b)
 {
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_LAST],
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_EV_LAST],
 				      "SELECT id, start, duration, data FROM events WHERE bucket = ? "
 				      "ORDER BY start DESC, duration ASC, id ASC LIMIT 1");
 	int rc;
@@ -768,10 +768,10 @@ static int heartbeat_dropped(aw_store *s, aw_write *w, wbucket *b, const aw_even
 		aw_event *o = &w->out_events[0];
 		*o = *h;
 		o->has_id = false;
-		o->data = aw_strndup(h->data, h->data_len);
+		o->data = xstrndup(h->data, h->data_len);
 		return 0;
 	}
-	st = aw_db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
+	st = db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
 	if (!st)
 		return fail_sql(s, w, "reading event data");
 	sqlite3_bind_int64(st, 1, b->last.data_id);
@@ -798,7 +798,7 @@ static int heartbeat_store(aw_store *s, aw_write *w, wbucket *b, const aw_event 
 	    (__int128)h->start <= (__int128)l_end + w->pulsetime) {
 		end = h_end > l_end ? h_end : l_end;
 		if (end - l->start != l->duration) {
-			st = aw_db_stmt(s->db, &s->st[ST_EV_UPDATE_DUR],
+			st = db_stmt(s->db, &s->st[ST_EV_UPDATE_DUR],
 					"UPDATE events SET duration = ?, seq = ? WHERE bucket = ? AND start = ? AND id = ?");
 			if (!st)
 				return fail_sql(s, w, "merging heartbeat");
@@ -1005,7 +1005,7 @@ static int op_setting(aw_store *s, aw_write *w, bool set)
 
 static int map_find(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t *local_id)
 {
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_MAP_FIND],
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_MAP_FIND],
 				      "SELECT local_id FROM remote_ids WHERE bucket = ? AND source_id = ?");
 	int rc;
 
@@ -1021,9 +1021,9 @@ static int map_find(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int
 
 static int map_change(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t local_id, bool add)
 {
-	sqlite3_stmt *st = add ? aw_db_stmt(s->db, &s->st[ST_MAP_ADD],
+	sqlite3_stmt *st = add ? db_stmt(s->db, &s->st[ST_MAP_ADD],
 					    "INSERT OR REPLACE INTO remote_ids(bucket, source_id, local_id) VALUES (?, ?, ?)")
-			       : aw_db_stmt(s->db, &s->st[ST_MAP_DEL],
+			       : db_stmt(s->db, &s->st[ST_MAP_DEL],
 					    "DELETE FROM remote_ids WHERE bucket = ? AND source_id = ?");
 
 	if (!st)
@@ -1040,7 +1040,7 @@ static int map_change(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, i
  * interning, so that checking creates nothing. A missing event is not the same. */
 static int event_stored_as(aw_store *s, aw_write *w, int64_t id, const aw_event *e, bool *same)
 {
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[ST_EV_STORED_AS],
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_EV_STORED_AS],
 				      "SELECT e.start, e.duration, d.json FROM events e JOIN datas d ON d.id = e.data "
 				      "WHERE e.id = ?");
 	int rc;
@@ -1262,7 +1262,7 @@ static int redact_bucket(aw_store *s, aw_write *w, wbucket *b, const aw_privacy 
 		int pv;
 		bool found;
 
-		st = aw_db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
+		st = db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
 		if (!st) {
 			rc = fail_sql(s, w, "reading event data");
 			break;
@@ -1270,7 +1270,7 @@ static int redact_bucket(aw_store *s, aw_write *w, wbucket *b, const aw_privacy 
 		sqlite3_bind_int64(st, 1, datas[i]);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			len = (size_t)sqlite3_column_bytes(st, 0);
-			text = aw_strndup((const char *)sqlite3_column_text(st, 0), len);
+			text = xstrndup((const char *)sqlite3_column_text(st, 0), len);
 		}
 		sqlite3_reset(st);
 		pv = text ? aw_privacy_apply(rule, b->name, text, len, &red, &red_len) : AW_PRIVACY_KEEP;
@@ -1429,7 +1429,7 @@ static void checkpoint_if_needed(aw_store *s, aw_write *batch)
 
 static bool exec(aw_store *s, int idx, const char *sql)
 {
-	sqlite3_stmt *st = aw_db_stmt(s->db, &s->st[idx], sql);
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[idx], sql);
 
 	return st && sqlite3_step(st) == SQLITE_DONE;
 }
@@ -1442,7 +1442,7 @@ static void run_batch(aw_store *s, aw_write *batch)
 
 	if (!exec(s, ST_BEGIN, "BEGIN IMMEDIATE")) {
 		failed = true;
-		aw_db_error(s->db, "starting transaction");
+		db_error(s->db, "starting transaction");
 	}
 	for (w = batch; w && !failed; w = w->next) {
 		/* An SQLite failure here leaves the transaction in an unknown state: give up on
@@ -1453,7 +1453,7 @@ static void run_batch(aw_store *s, aw_write *batch)
 	if (!failed && flush_state(s))
 		failed = true;
 	if (!failed && !exec(s, ST_COMMIT, "COMMIT")) {
-		aw_db_error(s->db, "committing");
+		db_error(s->db, "committing");
 		failed = true;
 	}
 	if (failed) {
@@ -1466,7 +1466,7 @@ static void run_batch(aw_store *s, aw_write *batch)
 			w->status = AW_ERROR;
 			snprintf(w->error, sizeof(w->error), "write not stored: %s", why);
 		}
-		aw_writer_load(s);
+		writer_load(s);
 	} else {
 		s->stored_next_id = s->next_id;
 		s->stored_seq = s->seq;
@@ -1486,7 +1486,7 @@ static size_t intern_bytes(const aw_store *s)
 	return s->intern_used * 96;
 }
 
-void *aw_writer_main(void *arg)
+void *writer_main(void *arg)
 {
 	aw_store *s = arg;
 	aw_write *batch, *last;
