@@ -12,6 +12,7 @@
 #include "aw/error.h"
 #include "aw/json.h"
 #include "aw/time.h"
+#include "internal.h"
 
 typedef struct key_ref {
 	const char *key;
@@ -19,15 +20,19 @@ typedef struct key_ref {
 	json_t *value;
 } key_ref;
 
+int canonical_key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = memcmp(a, b, n);
+
+	return c ? c : (alen > blen) - (alen < blen);
+}
+
 static int key_cmp(const void *a, const void *b)
 {
 	const key_ref *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->key, y->key, n);
 
-	if (c)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	return canonical_key_cmp(x->key, x->len, y->key, y->len);
 }
 
 static void write_object(aw_buf *out, const json_t *obj)

@@ -9,6 +9,7 @@
 
 #include "aw/time.h"
 #include "aw/json_scan.h"
+#include "internal.h"
 
 #define MAX_DEPTH 2048
 
@@ -214,6 +215,24 @@ static int literal(aw_jscan *s, const char *word)
 	return 0;
 }
 
+/* An object member's key and the ':' after it, with the blanks around both; s->p ends
+ * at the value and *kend (if not NULL) just after the key's closing quote. */
+static int member_key(aw_jscan *s, const char **kend)
+{
+	if (s->p >= s->end || *s->p != '"')
+		return fail(s, "expected a string key");
+	if (string(s, true))
+		return -1;
+	if (kend)
+		*kend = s->p;
+	aw_jscan_ws(s);
+	if (s->p >= s->end || *s->p != ':')
+		return fail(s, "expected ':'");
+	s->p++;
+	aw_jscan_ws(s);
+	return 0;
+}
+
 static int value(aw_jscan *s, int depth);
 
 static int container(aw_jscan *s, int depth, char close)
@@ -238,17 +257,8 @@ static int container(aw_jscan *s, int depth, char close)
 			aw_jscan_ws(s);
 		}
 		first = false;
-		if (close == '}') {
-			if (s->p >= s->end || *s->p != '"')
-				return fail(s, "expected a string key");
-			if (string(s, true))
-				return -1;
-			aw_jscan_ws(s);
-			if (s->p >= s->end || *s->p != ':')
-				return fail(s, "expected ':'");
-			s->p++;
-			aw_jscan_ws(s);
-		}
+		if (close == '}' && member_key(s, NULL))
+			return -1;
 		if (value(s, depth + 1))
 			return -1;
 	}
@@ -356,18 +366,8 @@ int aw_jscan_member(aw_jscan *s, int *state, const char **kstart, const char **k
 
 	if (rc <= 0)
 		return rc;
-	if (s->p >= s->end || *s->p != '"')
-		return fail(s, "expected a string key");
 	*kstart = s->p;
-	if (string(s, true))
-		return -1;
-	*kend = s->p;
-	aw_jscan_ws(s);
-	if (s->p >= s->end || *s->p != ':')
-		return fail(s, "expected ':'");
-	s->p++;
-	aw_jscan_ws(s);
-	return 1;
+	return member_key(s, kend) ? -1 : 1;
 }
 
 int aw_jscan_element(aw_jscan *s, int *state)
@@ -466,10 +466,8 @@ typedef struct member {
 static int member_cmp(const void *a, const void *b)
 {
 	const member *x = a, *y = b;
-	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-	int c = memcmp(x->key, y->key, n);
 
-	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
+	return canonical_key_cmp(x->key, x->key_len, y->key, y->key_len);
 }
 
 static void canonical_value(aw_buf *out, aw_jscan *s);

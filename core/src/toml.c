@@ -279,6 +279,19 @@ static int parse_key(parser *ps, char *out, size_t outlen)
 	return 0;
 }
 
+/* A key (or table name) followed by `after` (']' or '='), blanks allowed around it. */
+static int key_then(parser *ps, char *out, size_t outlen, char after, const char *missing)
+{
+	if (parse_key(ps, out, outlen))
+		return -1;
+	skip_ws(ps);
+	if (*ps->p != after)
+		return perr(ps, missing);
+	ps->p++;
+	skip_ws(ps);
+	return 0;
+}
+
 int aw_toml_parse(aw_toml_doc *doc, const char *text)
 {
 	parser ps = {text, 1};
@@ -301,27 +314,13 @@ int aw_toml_parse(aw_toml_doc *doc, const char *text)
 				goto fail;
 			}
 			skip_ws(&ps);
-			if (parse_key(&ps, table, sizeof(table)))
-				goto fail;
-			skip_ws(&ps);
-			if (*ps.p != ']') {
-				perr(&ps, "expected ']' after the table name");
-				goto fail;
-			}
-			ps.p++;
-			if (expect_eol(&ps))
+			if (key_then(&ps, table, sizeof(table), ']', "expected ']' after the table name") ||
+			    expect_eol(&ps))
 				goto fail;
 			continue;
 		}
-		if (parse_key(&ps, key, sizeof(key)))
+		if (key_then(&ps, key, sizeof(key), '=', "expected '=' after the key"))
 			goto fail;
-		skip_ws(&ps);
-		if (*ps.p != '=') {
-			perr(&ps, "expected '=' after the key");
-			goto fail;
-		}
-		ps.p++;
-		skip_ws(&ps);
 		nk = realloc(doc->keys, (doc->n + 1) * sizeof(*nk));
 		if (!nk) {
 			perr(&ps, "out of memory");
