@@ -142,3 +142,11 @@ void aw_buf_free(aw_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+void aw_buf_json_member(aw_buf *b, size_t index, const char *key)
+{
+	if (index)
+		aw_buf_putc(b, ',');
+	aw_buf_json_string(b, key, strlen(key));
+	aw_buf_putc(b, ':');
+}

@@ -24,10 +24,7 @@ static void read_buckets_list(request *rq, aw_reader *r)
 	}
 	aw_buf_putc(&b, '{');
 	for (size_t i = 0; i < n; i++) {
-		if (i)
-			aw_buf_putc(&b, ',');
-		aw_buf_json_string(&b, bks[i].id, strlen(bks[i].id));
-		aw_buf_putc(&b, ':');
+		aw_buf_json_member(&b, i, bks[i].id);
 		aw_bucket_to_json(&b, &bks[i], NULL, 0);
 	}
 	aw_buf_putc(&b, '}');

@@ -33,10 +33,7 @@ static void read_all(request *rq, aw_reader *r)
 	}
 	aw_buf_putc(&b, '{');
 	for (size_t i = 0; i < n; i++) {
-		if (i)
-			aw_buf_putc(&b, ',');
-		aw_buf_json_string(&b, keys[i], strlen(keys[i]));
-		aw_buf_putc(&b, ':');
+		aw_buf_json_member(&b, i, keys[i]);
 		aw_buf_puts(&b, values[i]);
 	}
 	aw_buf_putc(&b, '}');
@@ -70,6 +67,22 @@ void api_setting_get(request *rq)
 		submit_read(rq, read_one);
 }
 
+/* Privacy rules (the privacy_filters setting, or one rule to redact with) take effect on
+ * the next write, so a broken rule is refused here (400) rather than silently ignored,
+ * which would store what the user meant to hide. Frees text when refusing. */
+static bool privacy_rules_ok(request *rq, char *text, bool single)
+{
+	aw_privacy *p;
+
+	if (aw_privacy_parse(&p, text, strlen(text), single)) {
+		respond_message(rq, 400, "%s", aw_error_last());
+		free(text);
+		return false;
+	}
+	aw_privacy_free(p);
+	return true;
+}
+
 static void after_set(request *rq)
 {
 	if (rq->w.status) {
@@ -91,15 +104,8 @@ void api_setting_set(request *rq)
 	text = aw_json_canonical_dup(v, NULL);
 	json_decref(v);
 	if (!strcmp(rq->segs[3], "privacy_filters")) {
-		/* Rules take effect on the next write, so a broken rule is refused here rather
-		 * than silently ignored (which would store what the user meant to hide). */
-		aw_privacy *p;
-		if (aw_privacy_parse(&p, text, strlen(text), false)) {
-			respond_message(rq, 400, "%s", aw_error_last());
-			free(text);
+		if (!privacy_rules_ok(rq, text, false))
 			return;
-		}
-		aw_privacy_free(p);
 	}
 	rq->state = text;
 	rq->state_free = free;
@@ -146,7 +152,6 @@ static void after_redact(request *rq)
 void api_privacy_redact(request *rq)
 {
 	json_t *v = body_json(rq), *dry;
-	aw_privacy *p;
 	char *text;
 
 	if (!v)
@@ -163,12 +168,8 @@ void api_privacy_redact(request *rq)
 		json_object_set_new(v, "enabled", json_true());
 	text = aw_json_canonical_dup(v, NULL);
 	json_decref(v);
-	if (aw_privacy_parse(&p, text, strlen(text), true)) {
-		respond_message(rq, 400, "%s", aw_error_last());
-		free(text);
+	if (!privacy_rules_ok(rq, text, true))
 		return;
-	}
-	aw_privacy_free(p);
 	rq->state = text;
 	rq->state_free = free;
 	rq->w.kind = AW_W_REDACT;

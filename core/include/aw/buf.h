@@ -27,6 +27,9 @@ void aw_buf_printf(aw_buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Append `s` (n bytes) as a JSON string literal with quotes, escaping like serde_json:
  * only '"', '\\' and control characters. */
 void aw_buf_json_string(aw_buf *b, const char *s, size_t n);
+/* Start the member `key` of a JSON object being written: a ',' unless it is the first
+ * (index 0), then the key as a JSON string and ':'. */
+void aw_buf_json_member(aw_buf *b, size_t index, const char *key);
 /* Give up ownership of the data (caller frees with free()); the buffer is reset. */
 char *aw_buf_steal(aw_buf *b, size_t *len);
 void aw_buf_free(aw_buf *b);
