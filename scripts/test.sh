@@ -23,7 +23,7 @@ export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== web UI type check (tsc --noEmit)"
+echo "== web UI type check and lint (tsc --noEmit, eslint)"
 (cd webui && npm run --silent check)
 echo "== web UI browser tests (headless Chromium)"
 AWNODE_BIN="$PWD/build/bin/awnode" tests/ui/run.sh
