@@ -1,7 +1,8 @@
 /*
  * POST /api/0/query/: {"timeperiods": ["<start>/<end>", ...], "query": ["line", ...]}.
  * The request shape is checked here (422 like aw-server-rust; an out-of-range time is
- * 400); the program runs on the reader pool through the query module.
+ * 400); the program runs on the reader pool through the query module, whose AW_E*
+ * codes become statuses here (query_status).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,18 @@ static void free_query_state(void *p)
 	free(s);
 }
 
+/* The query module's codes as HTTP statuses: 400 for anything wrong with the program
+ * (parse, type, runtime errors, resource limits), 404 for an unknown bucket, 500 for a
+ * storage failure. */
+static int query_status(int code)
+{
+	switch (code) {
+	case AW_EINVALID: return 400;
+	case AW_ENOTFOUND: return 404;
+	default: return 500;
+	}
+}
+
 static void read_query(request *rq, aw_reader *r)
 {
 	query_state *s = rq->state;
@@ -40,7 +53,7 @@ static void read_query(request *rq, aw_reader *r)
 	rc = aw_query_run(&out, &len, r, s->program, s->program_len, s->starts, s->ends, s->n, &err);
 	if (rc) {
 		free(out);
-		respond_message(rq, err.status ? err.status : 500, "%s", err.message);
+		respond_message(rq, query_status(err.code), "%s", err.message);
 		return;
 	}
 	aw_buf b = {out, len, len + 1};

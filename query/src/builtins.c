@@ -26,7 +26,7 @@ static int bad_param(qrun *R, const qnode *at, const char *what, qv got, bool co
 	aw_buf d = AW_BUF_INIT;
 
 	qv_debug(R, &d, got, 120);
-	qerr(R, at, 400, "InvalidFunctionParameters", "Expected function parameter of type %s, %s %s", what,
+	qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "Expected function parameter of type %s, %s %s", what,
 	     contains ? "list contains" : "got", d.data ? d.data : "");
 	aw_buf_free(&d);
 	return -1;
@@ -141,16 +141,16 @@ static int timeinterval(qrun *R, const qnode *at, aw_ns *start, aw_ns *end)
 	size_t len;
 
 	if (!R->def[Q_SLOT_TIMEINTERVAL])
-		return qerr(R, at, 400, "TimeIntervalError", "TIMEINTERVAL not defined!");
+		return qerr(R, at, AW_EINVALID, "TimeIntervalError", "TIMEINTERVAL not defined!");
 	if (v.k != QV_STR)
-		return qerr(R, at, 400, "TimeIntervalError", "TIMEINTERVAL is not of type string!");
+		return qerr(R, at, AW_EINVALID, "TimeIntervalError", "TIMEINTERVAL is not of type string!");
 	s = QSTR(v)->s;
 	len = QSTR(v)->len;
 	slash = memchr(s, '/', len);
 	if (!slash || memchr(slash + 1, '/', len - (size_t)(slash + 1 - s)) ||
 	    aw_time_parse(start, s, (size_t)(slash - s), AW_TIME_STRICT) ||
 	    aw_time_parse(end, slash + 1, len - (size_t)(slash + 1 - s), AW_TIME_STRICT))
-		return qerr(R, at, 400, "TimeIntervalError", "Failed to parse TIMEINTERVAL: %.*s",
+		return qerr(R, at, AW_EINVALID, "TimeIntervalError", "Failed to parse TIMEINTERVAL: %.*s",
 			    (int)(len > 200 ? 200 : len), s);
 	return 0;
 }
@@ -163,7 +163,7 @@ static int load_buckets(qrun *R, const qnode *at)
 		return 0;
 	rc = aw_reader_buckets(&R->buckets, &R->nbuckets, R->r, 0);
 	if (rc)
-		return qerr(R, at, 500, "BucketQueryError", "Failed to query bucket names: %s", aw_error_last());
+		return qerr(R, at, AW_ERROR, "BucketQueryError", "Failed to query bucket names: %s", aw_error_last());
 	R->have_buckets = true;
 	return 0;
 }
@@ -216,7 +216,7 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	else
 		rc = aw_reader_event_rows(&rows, &nrows, R->r, id->s, start, end, -1, AW_EVENTS_CLIP | ROWS_ORDER);
 	if (rc == AW_ENOTFOUND)
-		return qerr(R, call, 404, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
+		return qerr(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
 			    (int)(id->len > 200 ? 200 : id->len), id->s);
 	if (rc)
 		return qerr_internal(R, call, rc, "reading events");
@@ -253,7 +253,7 @@ static int f_query_bucket_eventcount(qrun *R, const qnode *call, qv *args, size_
 	else
 		rc = aw_reader_event_count(&cnt, R->r, id->s, start, end);
 	if (rc == AW_ENOTFOUND)
-		return qerr(R, call, 404, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
+		return qerr(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
 			    (int)(id->len > 200 ? 200 : id->len), id->s);
 	if (rc)
 		return qerr_internal(R, call, rc, "counting events");
@@ -302,11 +302,11 @@ static int f_find_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *out
 	}
 	if (!found) {
 		if (host)
-			return qerr(R, call, 404, "BucketQueryError",
+			return qerr(R, call, AW_ENOTFOUND, "BucketQueryError",
 				    "Failed to find bucket matching filter '%.*s' and hostname '%.*s'",
 				    (int)(prefix->len > 150 ? 150 : prefix->len), prefix->s,
 				    (int)(host->len > 150 ? 150 : host->len), host->s);
-		return qerr(R, call, 404, "BucketQueryError", "Failed to find bucket matching filter '%.*s'",
+		return qerr(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to find bucket matching filter '%.*s'",
 			    (int)(prefix->len > 200 ? 200 : prefix->len), prefix->s);
 	}
 	*out = qv_str(found, strlen(found));
@@ -360,7 +360,7 @@ static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 		}
 		if (!(secs >= 0) || aw_duration_from_seconds(&pulse, secs)) {
 			free(hold);
-			return qerr(R, argpos(call, 1), 400, "InvalidFunctionParameters",
+			return qerr(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
 				    "flood pulsetime must be a non-negative number of seconds (at most ~292 years), got %g",
 				    secs);
 		}
@@ -413,7 +413,7 @@ static int f_sum_durations(qrun *R, const qnode *call, qv *args, size_t n, qv *o
 	for (size_t i = 0; i < ne; i++) {
 		if (__builtin_add_overflow(sum, ev[i].dur, &sum)) {
 			free(hold);
-			return qerr(R, call, 400, "InvalidFunctionParameters", "sum_durations overflowed");
+			return qerr(R, call, AW_EINVALID, "InvalidFunctionParameters", "sum_durations overflowed");
 		}
 	}
 	free(hold);
@@ -481,7 +481,7 @@ static int f_contains(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 		if (args[1].k != QV_STR) {
 			aw_buf d = AW_BUF_INIT;
 			qv_debug(R, &d, args[1], 120);
-			qerr(R, argpos(call, 1), 400, "InvalidFunctionParameters",
+			qerr(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
 			     "function contains got second argument %s, expected type String", d.data);
 			aw_buf_free(&d);
 			return -1;
@@ -492,7 +492,7 @@ static int f_contains(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 	{
 		aw_buf d = AW_BUF_INIT;
 		qv_debug(R, &d, args[0], 120);
-		qerr(R, argpos(call, 0), 400, "InvalidFunctionParameters",
+		qerr(R, argpos(call, 0), AW_EINVALID, "InvalidFunctionParameters",
 		     "function contains got first argument %s, expected type List or Dict", d.data);
 		aw_buf_free(&d);
 	}
@@ -557,7 +557,7 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 		return 0;
 	case QV_NUM:
 		if (!isfinite(v.u.n))
-			return qerr(R, at, 400, "InvalidFunctionParameters",
+			return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
 				    "%g cannot be compared with event data (JSON has no NaN or infinity)", v.u.n);
 		aw_buf_append(b, tmp, aw_float_format(tmp, v.u.n));
 		return 0;
@@ -575,7 +575,7 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 			if (to_json_value(R, at, l->it[i], b))
 				return -1;
 			if (b->len > Q_MAX_OUTPUT_BYTES)
-				return qerr(R, at, 400, "ResourceLimit", "value too large");
+				return qerr(R, at, AW_EINVALID, "ResourceLimit", "value too large");
 		}
 		aw_buf_putc(b, ']');
 		return 0;
@@ -586,7 +586,7 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 	{
 		aw_buf d = AW_BUF_INIT;
 		qv_debug(R, &d, v.k == QV_LIST ? qv_none() : v, 120);
-		qerr(R, at, 400, "InvalidFunctionParameters",
+		qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
 		     "Query2 support for parsing values is limited, does not support parsing %s",
 		     v.k == QV_LIST ? "Event" : d.data);
 		aw_buf_free(&d);
@@ -687,7 +687,7 @@ static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n
 	}
 	re = q_regex(R, pat->s, pat->len, false, &msg);
 	if (!re) {
-		qerr(R, argpos(call, 2), 400, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
+		qerr(R, argpos(call, 2), AW_EINVALID, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
 		     (int)(pat->len > 200 ? 200 : pat->len), pat->s, msg.data ? msg.data : "");
 		aw_buf_free(&msg);
 		free(hold);
@@ -792,7 +792,7 @@ static int f_concat(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 		total += ne;
 	}
 	if (!q_budget_allows(total * sizeof(qev)))
-		return qerr(R, call, 400, "ResourceLimit", "list too long");
+		return qerr(R, call, AW_EINVALID, "ResourceLimit", "list too long");
 	res = malloc((total ? total : 1) * sizeof(qev));
 	if (!res)
 		abort();

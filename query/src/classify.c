@@ -258,7 +258,7 @@ static int match_result(qrun *R, qre *re, int rc)
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
 	    rc == PCRE2_ERROR_JIT_STACKLIMIT) {
 		if (++limit_hits > RE_LIMIT_HITS_MAX) {
-			qerr(R, NULL, 400, "RegexRuntimeError",
+			qerr(R, NULL, AW_EINVALID, "RegexRuntimeError",
 			     "the pattern '%.*s' exceeded the backtracking limit on more than %d values",
 			     (int)(re->len > 120 ? 120 : re->len), re->pat, RE_LIMIT_HITS_MAX);
 			return -1;
@@ -326,43 +326,43 @@ int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
 	if (v.k != QV_DICT) {
 		aw_buf dbg = AW_BUF_INIT;
 		qv_debug(R, &dbg, v, 120);
-		qerr(R, at, 400, "InvalidFunctionParameters", "Expected rule dict, got %s", dbg.data);
+		qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "Expected rule dict, got %s", dbg.data);
 		aw_buf_free(&dbg);
 		return -1;
 	}
 	d = QDICT(v);
 	if (!(t = qdict_get(d, "type", 4)))
-		return qerr(R, at, 400, "InvalidFunctionParameters", "rule does not have a type");
+		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "rule does not have a type");
 	if (t->k != QV_STR)
-		return qerr(R, at, 400, "InvalidFunctionParameters", "rule type is not a string");
+		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "rule type is not a string");
 	if (QSTR(*t)->len == 4 && !memcmp(QSTR(*t)->s, "none", 4))
 		return 0;
 	if (!(QSTR(*t)->len == 5 && !memcmp(QSTR(*t)->s, "regex", 5)))
-		return qerr(R, at, 400, "InvalidFunctionParameters", "Unknown rule type '%.*s'",
+		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "Unknown rule type '%.*s'",
 			    (int)(QSTR(*t)->len > 100 ? 100 : QSTR(*t)->len), QSTR(*t)->s);
 	if (!(re = qdict_get(d, "regex", 5)))
-		return qerr(R, at, 400, "InvalidFunctionParameters", "regex rule is missing the 'regex' field");
+		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "regex rule is missing the 'regex' field");
 	if (re->k != QV_STR)
-		return qerr(R, at, 400, "InvalidFunctionParameters",
+		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
 			    "the regex field of the regex rule is not a string");
 	if ((ic = qdict_get(d, "ignore_case", 11))) {
 		if (ic->k != QV_BOOL)
-			return qerr(R, at, 400, "InvalidFunctionParameters",
+			return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
 				    "the ignore_case field of the regex rule is not a bool");
 		icase = ic->u.b;
 	}
 	if ((sk = qdict_get(d, "select_keys", 11))) {
 		qlist *l;
 		if (sk->k != QV_LIST || (QLIST(*sk)->isev && QLIST(*sk)->n))
-			return qerr(R, at, 400, "InvalidFunctionParameters",
+			return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
 				    "the select_keys field of the regex rule is not a list of strings");
 		l = QLIST(*sk);
 		for (size_t i = 0; i < l->n; i++)
 			if (l->it[i].k != QV_STR)
-				return qerr(R, at, 400, "InvalidFunctionParameters",
+				return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
 					    "the select_keys field of the regex rule is not a list of strings");
 		if (l->n == 0)
-			return qerr(R, at, 400, "RegexCompileError",
+			return qerr(R, at, AW_EINVALID, "RegexCompileError",
 				    "Failed to compile regex string '%.*s': select_keys must not be empty",
 				    (int)(QSTR(*re)->len > 200 ? 200 : QSTR(*re)->len), QSTR(*re)->s);
 		out->keys = calloc(l->n, sizeof(char *));
@@ -380,7 +380,7 @@ int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
 	}
 	compiled = q_regex(R, QSTR(*re)->s, QSTR(*re)->len, icase, &msg);
 	if (!compiled) {
-		qerr(R, at, 400, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
+		qerr(R, at, AW_EINVALID, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
 		     (int)(QSTR(*re)->len > 200 ? 200 : QSTR(*re)->len), QSTR(*re)->s, msg.data ? msg.data : "");
 		aw_buf_free(&msg);
 		q_rule_free(out);

@@ -40,7 +40,7 @@ static void debug_escape(aw_buf *b, const char *s, size_t n)
 	}
 }
 
-static void set_error(qrun *R, const qnode *at, int status, const char *kind, const char *detail)
+static void set_error(qrun *R, const qnode *at, int code, const char *kind, const char *detail)
 {
 	aw_query_error *e = R->err;
 	aw_buf b = AW_BUF_INIT;
@@ -48,8 +48,8 @@ static void set_error(qrun *R, const qnode *at, int status, const char *kind, co
 
 	if (R->rc)
 		return; /* keep the first error */
-	R->rc = status == 404 ? AW_ENOTFOUND : status >= 500 ? AW_ERROR : AW_EINVALID;
-	e->status = status;
+	R->rc = code;
+	e->code = code;
 	e->line = at ? at->line : 0;
 	e->column = at ? at->col : 0;
 	aw_buf_puts(&b, kind);
@@ -79,27 +79,27 @@ static void set_error(qrun *R, const qnode *at, int status, const char *kind, co
 	aw_buf_free(&b);
 }
 
-int qerr(qrun *R, const qnode *at, int status, const char *kind, const char *fmt, ...)
+int qerr(qrun *R, const qnode *at, int code, const char *kind, const char *fmt, ...)
 {
 	char detail[600];
 	va_list ap;
 
 	if (!fmt) {
-		set_error(R, at, status, kind, NULL);
+		set_error(R, at, code, kind, NULL);
 		return -1;
 	}
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	set_error(R, at, status, kind, detail);
+	set_error(R, at, code, kind, detail);
 	return -1;
 }
 
 int qerr_internal(qrun *R, const qnode *at, int code, const char *what)
 {
 	if (code == AW_ENOTFOUND)
-		return qerr(R, at, 404, "BucketQueryError", "%s: %s", what, aw_error_last());
-	return qerr(R, at, 500, "InternalError", "%s: %s", what, aw_error_last());
+		return qerr(R, at, AW_ENOTFOUND, "BucketQueryError", "%s: %s", what, aw_error_last());
+	return qerr(R, at, AW_ERROR, "InternalError", "%s: %s", what, aw_error_last());
 }
 
 bool q_work(qrun *R, uint64_t steps)
@@ -107,7 +107,7 @@ bool q_work(qrun *R, uint64_t steps)
 	R->work += steps;
 	if (R->work > Q_MAX_WORK) {
 		if (!R->rc)
-			qerr(R, NULL, 400, "ResourceLimit", "the query needs more than %llu steps",
+			qerr(R, NULL, AW_EINVALID, "ResourceLimit", "the query needs more than %llu steps",
 			     (unsigned long long)Q_MAX_WORK);
 		return false;
 	}
@@ -117,10 +117,10 @@ bool q_work(qrun *R, uint64_t steps)
 static int check_budget(qrun *R, const qnode *at)
 {
 	if (q_over_budget())
-		return qerr(R, at, 400, "ResourceLimit", "the query needs more than %u MiB of memory",
+		return qerr(R, at, AW_EINVALID, "ResourceLimit", "the query needs more than %u MiB of memory",
 			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
 	if (R->T->err)
-		return qerr(R, at, 500, "InternalError", "reading event data: %s", R->T->errmsg);
+		return qerr(R, at, AW_ERROR, "InternalError", "reading event data: %s", R->T->errmsg);
 	return 0;
 }
 
@@ -132,7 +132,7 @@ static int depth_check(qrun *R, const qnode *at, qv v)
 {
 	if (qv_isobj(v) && v.u.o->depth > Q_MAX_VALUE_DEPTH) {
 		qv_unref(v);
-		return qerr(R, at, 400, "ResourceLimit", "value nested deeper than %d levels", Q_MAX_VALUE_DEPTH);
+		return qerr(R, at, AW_EINVALID, "ResourceLimit", "value nested deeper than %d levels", Q_MAX_VALUE_DEPTH);
 	}
 	return 0;
 }
@@ -153,7 +153,7 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 		if (b.k == QV_STR) {
 			qstr *x = QSTR(a), *y = QSTR(b);
 			if (!q_budget_allows(x->len + y->len))
-				return qerr(R, at, 400, "ResourceLimit", "string longer than %u MiB",
+				return qerr(R, at, AW_EINVALID, "ResourceLimit", "string longer than %u MiB",
 					    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
 			*out = qv_str(NULL, x->len + y->len);
 			memcpy(QSTR(*out)->s, x->s, x->len);
@@ -171,7 +171,7 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 				return 0;
 			}
 			if (!q_budget_allows(n * sizeof(qev)) || n < x->n)
-				return qerr(R, at, 400, "ResourceLimit", "list too long");
+				return qerr(R, at, AW_EINVALID, "ResourceLimit", "list too long");
 			if (x->isev && y->isev) {
 				l = ql_new_ev(n);
 				memcpy(l->ev, x->ev, x->n * sizeof(qev));
@@ -191,7 +191,7 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 	default:
 		msg = "Cannot use + on something that is not a number, list or string!";
 	}
-	return qerr(R, at, 400, "InvalidType", "%s", msg);
+	return qerr(R, at, AW_EINVALID, "InvalidType", "%s", msg);
 }
 
 /* aw-server-rust's query_eq: same-type comparison only; None == None is false. */
@@ -206,7 +206,7 @@ int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res)
 		aw_buf x = AW_BUF_INIT, y = AW_BUF_INIT;
 		qv_debug(R, &x, a, 120);
 		qv_debug(R, &y, b, 120);
-		qerr(R, at, 400, "InvalidType", "Cannot compare values of different types %s and %s",
+		qerr(R, at, AW_EINVALID, "InvalidType", "Cannot compare values of different types %s and %s",
 		     x.data ? x.data : "", y.data ? y.data : "");
 		aw_buf_free(&x);
 		aw_buf_free(&y);
@@ -233,14 +233,14 @@ static int binop(qrun *R, const qnode *n, qv a, qv b, qv *out)
 		break;
 	}
 	if (a.k != QV_NUM || b.k != QV_NUM)
-		return qerr(R, n, 400, "InvalidType", "Cannot use %s on something that is not a number!",
+		return qerr(R, n, AW_EINVALID, "InvalidType", "Cannot use %s on something that is not a number!",
 			    opname[n->op]);
 	switch (n->op) {
 	case OP_SUB: *out = qv_num(a.u.n - b.u.n); break;
 	case OP_MUL: *out = qv_num(a.u.n * b.u.n); break;
 	case OP_DIV:
 		if (b.u.n == 0.0)
-			return qerr(R, n, 400, "MathError", "Tried to divide by zero!");
+			return qerr(R, n, AW_EINVALID, "MathError", "Tried to divide by zero!");
 		*out = qv_num(a.u.n / b.u.n);
 		break;
 	case OP_MOD: *out = qv_num(fmod(a.u.n, b.u.n)); break;
@@ -290,21 +290,21 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 			goto out;
 	}
 	if (!R->def[n->slot]) {
-		qerr(R, n, 400, "VariableNotDefined", "%s", R->P->names[n->slot]);
+		qerr(R, n, AW_EINVALID, "VariableNotDefined", "%s", R->P->names[n->slot]);
 		goto out;
 	}
 	f = R->env[n->slot];
 	if (f.k != QV_FUNC) {
-		qerr(R, n, 400, "InvalidType", "%s", R->P->names[n->slot]);
+		qerr(R, n, AW_EINVALID, "InvalidType", "%s", R->P->names[n->slot]);
 		goto out;
 	}
 	b = &q_builtins[f.u.fn];
 	if ((int)na < b->min || (b->max >= 0 && (int)na > b->max)) {
 		if (b->min == b->max)
-			qerr(R, n, 400, "InvalidFunctionParameters", "Expected %d parameters in function, got %zu",
+			qerr(R, n, AW_EINVALID, "InvalidFunctionParameters", "Expected %d parameters in function, got %zu",
 			     b->min, na);
 		else
-			qerr(R, n, 400, "InvalidFunctionParameters",
+			qerr(R, n, AW_EINVALID, "InvalidFunctionParameters",
 			     "Expected %d or %d parameters in function, got %zu", b->min, b->max, na);
 		goto out;
 	}
@@ -319,7 +319,7 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 		rc = -1;
 	}
 	if (rc && !R->rc)
-		qerr(R, n, 500, "InternalError", "function %s failed", b->name);
+		qerr(R, n, AW_ERROR, "InternalError", "function %s failed", b->name);
 out:
 	while (i > 0)
 		qv_unref(args[--i]);
@@ -388,9 +388,9 @@ static bool str_append(chain *c, const char *s, size_t n)
 static int too_long(qrun *R, const qnode *op, int k)
 {
 	if (k == QV_STR)
-		return qerr(R, op, 400, "ResourceLimit", "string longer than %u MiB",
+		return qerr(R, op, AW_EINVALID, "ResourceLimit", "string longer than %u MiB",
 			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
-	return qerr(R, op, 400, "ResourceLimit", "list too long");
+	return qerr(R, op, AW_EINVALID, "ResourceLimit", "list too long");
 }
 
 /* Append a string or list value to the active buffer. */
@@ -501,7 +501,7 @@ static int eval(qrun *R, const qnode *n, qv *out)
 		return 0;
 	case N_VAR:
 		if (!R->def[n->slot])
-			return qerr(R, n, 400, "VariableNotDefined", "%s", R->P->names[n->slot]);
+			return qerr(R, n, AW_EINVALID, "VariableNotDefined", "%s", R->P->names[n->slot]);
 		*out = qv_ref(R->env[n->slot]);
 		return 0;
 	case N_LIST: {
@@ -618,7 +618,7 @@ int aw_query_check(const char *program, size_t program_len, aw_query_error *err)
 	q_acct_reset();
 	P = q_parse(program, program_len, err);
 	if (!P)
-		return AW_EINVALID;
+		return aw_error_set(AW_EINVALID, "%s", err->message);
 	q_prog_free(P);
 	return 0;
 }
@@ -658,7 +658,7 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 	R.r = r;
 	R.P = q_parse(program, program_len, err);
 	if (!R.P)
-		return AW_EINVALID;
+		return aw_error_set(AW_EINVALID, "%s", err->message);
 	qd_init(&T, r);
 	R.T = &T;
 	R.env = calloc(R.P->nslots, sizeof(qv));
@@ -674,7 +674,7 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 		if (eval(&R, R.P->root, &(qv){0}) || check_budget(&R, NULL)) {
 			rc = -1;
 		} else if (!R.def[Q_SLOT_RETURN]) {
-			qerr(&R, NULL, 400, "EmptyQuery", NULL);
+			qerr(&R, NULL, AW_EINVALID, "EmptyQuery", NULL);
 			rc = -1;
 		} else {
 			if (p)
@@ -682,7 +682,7 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 			if (!qv_to_json(&R, &res, R.env[Q_SLOT_RETURN]))
 				rc = -1;
 			else if (T.err)
-				rc = qerr(&R, NULL, 500, "InternalError", "reading event data: %s", T.errmsg);
+				rc = qerr(&R, NULL, AW_ERROR, "InternalError", "reading event data: %s", T.errmsg);
 		}
 		env_clear(&R);
 	}
@@ -701,12 +701,31 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 	if (rc) {
 		aw_buf_free(&res);
 		if (!R.rc) {
-			err->status = 500;
+			err->code = AW_ERROR;
 			snprintf(err->message, sizeof(err->message), "InternalError");
-			return AW_ERROR;
 		}
-		return R.rc;
+		return aw_error_set(err->code, "%s", err->message);
 	}
 	*out = aw_buf_steal(&res, out_len);
 	return 0;
+}
+
+int aw_query_run_path(char **out, size_t *out_len, const char *db_path, const char *program,
+		      size_t program_len, const aw_ns *period_starts, const aw_ns *period_ends,
+		      size_t n_periods, aw_query_error *err)
+{
+	aw_reader *r;
+	int rc;
+
+	*out = NULL;
+	*out_len = 0;
+	memset(err, 0, sizeof(*err));
+	if (aw_reader_open_path(&r, db_path)) {
+		err->code = AW_ERROR;
+		snprintf(err->message, sizeof(err->message), "%s", aw_error_last());
+		return AW_ERROR;
+	}
+	rc = aw_query_run(out, out_len, r, program, program_len, period_starts, period_ends, n_periods, err);
+	aw_reader_close(r);
+	return rc;
 }

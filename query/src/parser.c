@@ -445,7 +445,7 @@ static void *perr(parser *p, tok *at, const char *expected)
 	aw_buf_printf(&b, "\") at line %d, column %d", line, col);
 	snprintf(p->err->message, sizeof(p->err->message), "%s", b.data);
 	aw_buf_free(&b);
-	p->err->status = 400;
+	p->err->code = AW_EINVALID;
 	p->err->line = line;
 	p->err->column = col;
 	return NULL;
@@ -501,7 +501,7 @@ static bool enter(parser *p)
 			snprintf(p->err->message, sizeof(p->err->message),
 				 "ParsingError(\"nesting deeper than %d levels\") at line %d, column %d",
 				 Q_MAX_NEST, k->line, k->col);
-			p->err->status = 400;
+			p->err->code = AW_EINVALID;
 			p->err->line = k->line;
 			p->err->column = k->col;
 		}
@@ -937,7 +937,7 @@ static qprog *too_long(lexer *L, qprog *P, aw_query_error *err)
 	snprintf(err->message, sizeof(err->message),
 		 "ParsingError(\"the query has more than %d tokens\") at line %d, column %d", Q_MAX_TOKENS,
 		 k->line, k->col);
-	err->status = 400;
+	err->code = AW_EINVALID;
 	err->line = k->line;
 	err->column = k->col;
 	lexer_free(L);

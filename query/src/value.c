@@ -523,7 +523,7 @@ static void ev_json(qrun *R, aw_buf *out, const qev *e)
 static bool out_ok(qrun *R, aw_buf *out)
 {
 	if (out->len > Q_MAX_OUTPUT_BYTES) {
-		qerr(R, NULL, 400, "ResourceLimit", "the result is larger than %u MiB",
+		qerr(R, NULL, AW_EINVALID, "ResourceLimit", "the result is larger than %u MiB",
 		     (unsigned)(Q_MAX_OUTPUT_BYTES >> 20));
 		return false;
 	}
@@ -553,7 +553,7 @@ bool qv_to_json(qrun *R, aw_buf *out, qv v)
 		ev_json(R, out, &QEVO(v)->ev);
 		return out_ok(R, out);
 	case QV_FUNC:
-		qerr(R, NULL, 400, "InvalidType", "a function (%s) cannot be part of the result",
+		qerr(R, NULL, AW_EINVALID, "InvalidType", "a function (%s) cannot be part of the result",
 		     q_builtins[v.u.fn].name);
 		return false;
 	case QV_LIST: {

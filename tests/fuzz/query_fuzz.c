@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (rc == 0 && (!out || strlen(out) != len))
 		abort();
-	if (rc != 0 && (out || !err.message[0] || (err.status != 400 && err.status != 404)))
+	if (rc != 0 && (out || !err.message[0] || (err.code != AW_EINVALID && err.code != AW_ENOTFOUND)))
 		abort();
 	free(out);
 	aw_reader_trim_cache_if_large(reader);

@@ -12,12 +12,19 @@
 
 #include <stddef.h>
 
-#include "aw/storage.h"
 #include "aw/time.h"
 
+/* The storage module's read connection (aw/storage.h). Only a pointer passes through
+ * here, so this header does not include aw/storage.h: a program that also uses the
+ * client library (aw/client.h, with its own aw_event) can include both. */
+typedef struct aw_reader aw_reader;
+
+/* Why a query failed. aw_query_run and friends return the same code and set the
+ * thread's last error (aw_error_last()) to the same message. */
 typedef struct aw_query_error {
-	int status;        /* HTTP status to answer: 400 for parse/type/runtime errors, 404 unknown
-	                    * bucket, 500 internal (storage failure) */
+	int code;          /* AW_EINVALID for parse/type/runtime errors and resource limits,
+	                    * AW_ENOTFOUND for an unknown bucket, AW_ERROR for an internal
+	                    * (storage) failure; see aw/error.h */
 	char message[512]; /* e.g. "VariableNotDefined(\"foo\") at line 1, column 8" */
 	int line, column;  /* 1-based position, 0 if not applicable */
 } aw_query_error;
@@ -25,19 +32,19 @@ typedef struct aw_query_error {
 /* Run `program` once per timeperiod against the reader's database and write the JSON
  * response body (an array with one result per period, serialised as aw-server-rust does:
  * sorted keys, numbers as floats like `1.0`, None as `[]`) into *out (caller frees with
- * free()). Returns 0, or a negative AW_E* code with *err filled (AW_EINVALID for query
- * errors, AW_ENOTFOUND for an unknown bucket, AW_ERROR for internal failures). */
+ * free()). Returns 0, or a negative AW_E* code (the one in err->code) with *err filled. */
 int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program, size_t program_len,
 		 const aw_ns *period_starts, const aw_ns *period_ends, size_t n_periods,
 		 aw_query_error *err);
 
+/* The same on a database file opened read-only for this run (for command-line tools;
+ * safe while a node writes to it). A database that cannot be opened is AW_ERROR. */
+int aw_query_run_path(char **out, size_t *out_len, const char *db_path, const char *program,
+		      size_t program_len, const aw_ns *period_starts, const aw_ns *period_ends,
+		      size_t n_periods, aw_query_error *err);
+
 /* Parse only (no database): 0 if `program` is syntactically valid, else AW_EINVALID with
  * *err filled. */
 int aw_query_check(const char *program, size_t program_len, aw_query_error *err);
-
-/* The `awnode query FILE --start ISO --end ISO [--db PATH | --url URL]` subcommand; argv[0]
- * is "query". Prints the JSON result to stdout; on error one line to stderr and a non-zero
- * exit status (1 query/usage error, 2 I/O or connection failure). */
-int aw_query_cli_main(int argc, char **argv);
 
 #endif

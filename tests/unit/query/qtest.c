@@ -150,7 +150,7 @@ void qt_expect_raw(qt_db *db, const char *prog, const char *expected)
 	json_decref(v);
 }
 
-aw_query_error qt_expect_error(qt_db *db, const char *prog, const char *kind, int status)
+aw_query_error qt_expect_error(qt_db *db, const char *prog, const char *kind, int code)
 {
 	aw_query_error err;
 	json_t *v = db ? qt_query(db, prog, &err, NULL) : qt_eval(prog, &err);
@@ -161,7 +161,7 @@ aw_query_error qt_expect_error(qt_db *db, const char *prog, const char *kind, in
 	}
 	if (strncmp(err.message, kind, strlen(kind)))
 		fail_msg("expected %s for %s, got: %s", kind, prog, err.message);
-	assert_int_equal(err.status, status);
+	assert_int_equal(err.code, code);
 	return err;
 }
 

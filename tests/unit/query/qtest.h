@@ -38,8 +38,9 @@ json_t *qt_query(qt_db *db, const char *prog, aw_query_error *err, char **raw);
 json_t *qt_eval(const char *prog, aw_query_error *err);
 /* The whole response text must equal `expected` (db NULL = an empty database). */
 void qt_expect_raw(qt_db *db, const char *prog, const char *expected);
-/* Expect an error whose message starts with `kind`; returns the error. */
-aw_query_error qt_expect_error(qt_db *db, const char *prog, const char *kind, int status);
+/* Expect an error whose message starts with `kind` and whose code is `code` (AW_E*);
+ * returns the error. */
+aw_query_error qt_expect_error(qt_db *db, const char *prog, const char *kind, int code);
 
 /* transform tests */
 aw_ns qt_ts(const char *iso);

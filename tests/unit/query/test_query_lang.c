@@ -83,7 +83,7 @@ static void test_equals(void **state)
 	expect_bool("return  \"a\"==\"b\";", false);
 	expect_bool("return  True==True;", true);
 	expect_bool("return  False==True;", false);
-	qt_expect_error(NULL, "return  True==1;", "InvalidType(\"Cannot compare values of different types", 400);
+	qt_expect_error(NULL, "return  True==1;", "InvalidType(\"Cannot compare values of different types", AW_EINVALID);
 	/* lists and dicts compare structurally; None == None is false */
 	expect_bool("return [1, [2, \"x\"]] == [1, [2, \"x\"]];", true);
 	expect_bool("return {\"a\": [1]} == {\"a\": [1]};", true);
@@ -121,7 +121,7 @@ static void test_if(void **state)
 	expect_num("n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", 1);
 	expect_num("n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", 2);
 	/* non-bool condition */
-	qt_expect_error(NULL, "if 1 { }", "InvalidType", 400);
+	qt_expect_error(NULL, "if 1 { }", "InvalidType", AW_EINVALID);
 }
 
 static void test_function(void **state)
@@ -131,14 +131,14 @@ static void test_function(void **state)
 	(void)state;
 	qt_expect_raw(NULL, "return print(1);", "[[]]");
 	qt_expect_raw(NULL, "return print(1, 2);", "[[]]");
-	e = qt_expect_error(NULL, "return no_such_function(1);", "VariableNotDefined(\"no_such_function\")", 400);
+	e = qt_expect_error(NULL, "return no_such_function(1);", "VariableNotDefined(\"no_such_function\")", AW_EINVALID);
 	assert_int_equal(e.line, 1);
 	assert_int_equal(e.column, 8);
 	assert_string_equal(e.message, "VariableNotDefined(\"no_such_function\") at line 1, column 8");
-	e = qt_expect_error(NULL, "invalid_type=1; return invalid_type(1);", "InvalidType(\"invalid_type\")", 400);
+	e = qt_expect_error(NULL, "invalid_type=1; return invalid_type(1);", "InvalidType(\"invalid_type\")", AW_EINVALID);
 	assert_int_equal(e.column, 24);
 	/* arguments are evaluated before the function is looked up */
-	qt_expect_error(NULL, "return nope(undefined);", "VariableNotDefined(\"undefined\")", 400);
+	qt_expect_error(NULL, "return nope(undefined);", "VariableNotDefined(\"undefined\")", AW_EINVALID);
 }
 
 static void test_all_functions(void **state)
@@ -258,7 +258,7 @@ static void test_rule_parsing(void **state)
 		char prog[512];
 		snprintf(prog, sizeof(prog), "events = [];\nevents = tag(events, %s);\nreturn events;", cases[i].rule);
 		if (cases[i].kind) {
-			aw_query_error e = qt_expect_error(db, prog, cases[i].kind, 400);
+			aw_query_error e = qt_expect_error(db, prog, cases[i].kind, AW_EINVALID);
 			assert_int_equal(e.line, 2);
 		} else {
 			json_decref(ok(prog));
@@ -280,7 +280,7 @@ static void test_string(void **state)
 	qt_expect_raw(NULL, "return \"a\nb\";", "[\"a\\nb\"]");
 	/* the string token is the longest match of "([^\"]|\\\\\")*" */
 	qt_expect_raw(NULL, "x = \"C:\\\\\"; return x;", "[\"C:\\\\\\\\\"]");
-	qt_expect_error(NULL, "return [\"C:\\\\\", \"x\"];", "ParsingError", 400);
+	qt_expect_error(NULL, "return [\"C:\\\\\", \"x\"];", "ParsingError", AW_EINVALID);
 	/* unicode passes through */
 	qt_expect_raw(NULL, "return \"h\xc3\xa9llo\";", "[\"h\xc3\xa9llo\"]");
 }
@@ -320,9 +320,9 @@ static void test_concat(void **state)
 	(void)state;
 	qt_expect_raw(NULL, "return [1]+[2];", "[[1.0,2.0]]");
 	qt_expect_raw(NULL, "return \"a\"+\"b\";", "[\"ab\"]");
-	qt_expect_error(NULL, "return \"a\"+1;", "InvalidType", 400);
-	qt_expect_error(NULL, "return [1]+1;", "InvalidType", 400);
-	qt_expect_error(NULL, "return True+True;", "InvalidType", 400);
+	qt_expect_error(NULL, "return \"a\"+1;", "InvalidType", AW_EINVALID);
+	qt_expect_error(NULL, "return [1]+1;", "InvalidType", AW_EINVALID);
+	qt_expect_error(NULL, "return True+True;", "InvalidType", AW_EINVALID);
 }
 
 static void test_contains(void **state)
@@ -334,8 +334,8 @@ static void test_contains(void **state)
 	expect_bool("a = {\"b\": 1}; return contains(a, \"a\");", false);
 	expect_bool("return contains([[1, 2]], [1, 2]);", true);
 	expect_bool("return contains([1], \"1\");", false);
-	qt_expect_error(NULL, "return contains(1, 1);", "InvalidFunctionParameters", 400);
-	qt_expect_error(NULL, "return contains({}, 1);", "InvalidFunctionParameters", 400);
+	qt_expect_error(NULL, "return contains(1, 1);", "InvalidFunctionParameters", AW_EINVALID);
+	qt_expect_error(NULL, "return contains({}, 1);", "InvalidFunctionParameters", AW_EINVALID);
 }
 
 static void test_math(void **state)
@@ -345,7 +345,7 @@ static void test_math(void **state)
 	expect_num("return 1-1;", 0);
 	expect_num("return 3*5;", 15);
 	expect_num("return 4/2;", 2);
-	qt_expect_error(NULL, "return 1/0;", "MathError(\"Tried to divide by zero!\")", 400);
+	qt_expect_error(NULL, "return 1/0;", "MathError(\"Tried to divide by zero!\")", AW_EINVALID);
 	expect_num("return 2.5%1;", 0.5);
 	expect_num("return 1+1+0+1;", 3);
 	/* one precedence level, left-associative */
@@ -353,10 +353,10 @@ static void test_math(void **state)
 	expect_num("return 1 + (2 * 3);", 7);
 	expect_num("return 10 - 2 - 3;", 5);
 	/* a == b + c is (a == b) + c */
-	qt_expect_error(NULL, "return 1 == 1 + 1;", "InvalidType", 400);
+	qt_expect_error(NULL, "return 1 == 1 + 1;", "InvalidType", AW_EINVALID);
 	/* % by zero is NaN, serialised as null */
 	qt_expect_raw(NULL, "return 1 % 0;", "[null]");
-	qt_expect_error(NULL, "return \"a\" - 1;", "InvalidType", 400);
+	qt_expect_error(NULL, "return \"a\" - 1;", "InvalidType", AW_EINVALID);
 }
 
 /* ---- grammar and lexer quirks ---------------------------------------------------------------- */
@@ -367,32 +367,32 @@ static void test_grammar(void **state)
 	/* extra semicolons, expression statements, whitespace before '(' */
 	qt_expect_raw(NULL, ";;1;;True;\"x\";[];{};return print (1);;", "[[]]");
 	/* keywords are lowercase only; RETURN is an identifier, and/or/None are undefined names */
-	qt_expect_error(NULL, "return None;", "VariableNotDefined(\"None\")", 400);
-	qt_expect_error(NULL, "return a and b;", "ParsingError", 400);
+	qt_expect_error(NULL, "return None;", "VariableNotDefined(\"None\")", AW_EINVALID);
+	qt_expect_error(NULL, "return a and b;", "ParsingError", AW_EINVALID);
 	/* identifiers that start with a keyword */
 	expect_num("iffy = 1; returned = 2; return iffy + returned;", 3);
 	/* an unknown character ends the token stream silently */
 	qt_expect_raw(NULL, "return 1; @junk", "[1.0]");
 	qt_expect_raw(NULL, "return 1; ' anything \" goes", "[1.0]");
 	/* no unary minus, no leading dot */
-	qt_expect_error(NULL, "return -1;", "ParsingError", 400);
-	qt_expect_error(NULL, "return .5;", "ParsingError", 400);
+	qt_expect_error(NULL, "return -1;", "ParsingError", AW_EINVALID);
+	qt_expect_error(NULL, "return .5;", "ParsingError", AW_EINVALID);
 	/* no trailing commas, dict keys must be strings */
-	qt_expect_error(NULL, "return [1,];", "ParsingError", 400);
-	qt_expect_error(NULL, "return {a: 1};", "ParsingError", 400);
+	qt_expect_error(NULL, "return [1,];", "ParsingError", AW_EINVALID);
+	qt_expect_error(NULL, "return {a: 1};", "ParsingError", AW_EINVALID);
 	/* no chained assignment; '&' is a token the grammar never accepts */
-	qt_expect_error(NULL, "a = b = 1;", "ParsingError", 400);
-	qt_expect_error(NULL, "return 1 & 2;", "ParsingError", 400);
+	qt_expect_error(NULL, "a = b = 1;", "ParsingError", AW_EINVALID);
+	qt_expect_error(NULL, "return 1 & 2;", "ParsingError", AW_EINVALID);
 	/* the if-chain needs no ';' but simple statements do */
 	expect_num("n = 1; if True { n = 2; } return n;", 2);
-	qt_expect_error(NULL, "n = 1\nreturn n;", "ParsingError", 400);
+	qt_expect_error(NULL, "n = 1\nreturn n;", "ParsingError", AW_EINVALID);
 	/* a dict can be an operand on the right: if {...} == x { } */
 	expect_num("n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", 1);
 	/* built-ins are shadowable variables */
 	expect_num("flood = 7; return flood;", 7);
 	expect_num("f = sum_durations; return f([]);", 0);
-	qt_expect_error(NULL, "sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", 400);
-	qt_expect_error(NULL, "return flood;", "InvalidType", 400);
+	qt_expect_error(NULL, "sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", AW_EINVALID);
+	qt_expect_error(NULL, "return flood;", "InvalidType", AW_EINVALID);
 }
 
 static void test_empty_query(void **state)
@@ -400,10 +400,10 @@ static void test_empty_query(void **state)
 	aw_query_error e;
 
 	(void)state;
-	e = qt_expect_error(NULL, "", "EmptyQuery", 400);
+	e = qt_expect_error(NULL, "", "EmptyQuery", AW_EINVALID);
 	assert_string_equal(e.message, "EmptyQuery");
-	qt_expect_error(NULL, "a = 1;", "EmptyQuery", 400);
-	qt_expect_error(NULL, "# just a comment", "EmptyQuery", 400);
+	qt_expect_error(NULL, "a = 1;", "EmptyQuery", AW_EINVALID);
+	qt_expect_error(NULL, "# just a comment", "EmptyQuery", AW_EINVALID);
 	qt_expect_raw(NULL, "return print();", "[[]]");
 }
 
@@ -412,25 +412,25 @@ static void test_parse_errors(void **state)
 	aw_query_error e;
 
 	(void)state;
-	e = qt_expect_error(NULL, "a = 1\nb = 2;", "ParsingError", 400);
+	e = qt_expect_error(NULL, "a = 1\nb = 2;", "ParsingError", AW_EINVALID);
 	assert_int_equal(e.line, 2);
 	assert_int_equal(e.column, 1);
 	assert_non_null(strstr(e.message, "expected an operator or ';', found identifier 'b'"));
 	assert_non_null(strstr(e.message, "at line 2, column 1"));
-	e = qt_expect_error(NULL, "return (1;", "ParsingError", 400);
+	e = qt_expect_error(NULL, "return (1;", "ParsingError", AW_EINVALID);
 	assert_int_equal(e.column, 10);
-	e = qt_expect_error(NULL, "x = [1, 2;\n", "ParsingError", 400);
+	e = qt_expect_error(NULL, "x = [1, 2;\n", "ParsingError", AW_EINVALID);
 	assert_non_null(strstr(e.message, "expected ',' or ']'"));
-	e = qt_expect_error(NULL, "if True { return 1;", "ParsingError", 400);
+	e = qt_expect_error(NULL, "if True { return 1;", "ParsingError", AW_EINVALID);
 	assert_non_null(strstr(e.message, "found end of query"));
-	e = qt_expect_error(NULL, "return 1 +\n  @;", "ParsingError", 400);
+	e = qt_expect_error(NULL, "return 1 +\n  @;", "ParsingError", AW_EINVALID);
 	assert_int_equal(e.line, 2);
 	assert_int_equal(e.column, 3);
 	assert_non_null(strstr(e.message, "reading stopped at character '@'"));
-	e = qt_expect_error(NULL, "x = \"unterminated;", "ParsingError", 400);
+	e = qt_expect_error(NULL, "x = \"unterminated;", "ParsingError", AW_EINVALID);
 	assert_non_null(strstr(e.message, "unterminated string"));
 	/* columns count characters, not bytes */
-	e = qt_expect_error(NULL, "a = \"\xc3\xa9\xc3\xa9\" b;", "ParsingError", 400);
+	e = qt_expect_error(NULL, "a = \"\xc3\xa9\xc3\xa9\" b;", "ParsingError", AW_EINVALID);
 	assert_int_equal(e.column, 10);
 	assert_int_equal(aw_query_check("return 1;", 9, &e), 0);
 	assert_int_equal(aw_query_check("return", 6, &e), AW_EINVALID);
@@ -441,18 +441,18 @@ static void test_runtime_error_positions(void **state)
 	aw_query_error e;
 
 	(void)state;
-	e = qt_expect_error(NULL, "a = 1;\nb = [1, 2];\nreturn a + b;", "InvalidType", 400);
+	e = qt_expect_error(NULL, "a = 1;\nb = [1, 2];\nreturn a + b;", "InvalidType", AW_EINVALID);
 	assert_int_equal(e.line, 3);
 	assert_int_equal(e.column, 10);
-	e = qt_expect_error(NULL, "x = 1;\n  return limit_events([], \"3\");", "InvalidFunctionParameters", 400);
+	e = qt_expect_error(NULL, "x = 1;\n  return limit_events([], \"3\");", "InvalidFunctionParameters", AW_EINVALID);
 	assert_int_equal(e.line, 2);
 	assert_int_equal(e.column, 27);
 	assert_non_null(strstr(e.message, "Expected function parameter of type Number, got String(3)"));
-	e = qt_expect_error(NULL, "return flood();", "InvalidFunctionParameters", 400);
+	e = qt_expect_error(NULL, "return flood();", "InvalidFunctionParameters", AW_EINVALID);
 	assert_non_null(strstr(e.message, "Expected 1 or 2 parameters in function, got 0"));
-	e = qt_expect_error(NULL, "return sort_by_duration([], []);", "InvalidFunctionParameters", 400);
+	e = qt_expect_error(NULL, "return sort_by_duration([], []);", "InvalidFunctionParameters", AW_EINVALID);
 	assert_non_null(strstr(e.message, "Expected 1 parameters in function, got 2"));
-	e = qt_expect_error(NULL, "return sum_durations([1]);", "InvalidFunctionParameters", 400);
+	e = qt_expect_error(NULL, "return sum_durations([1]);", "InvalidFunctionParameters", AW_EINVALID);
 	assert_non_null(strstr(e.message, "List of Events, list contains Number(1)"));
 }
 
@@ -468,44 +468,44 @@ static void test_limits(void **state)
 	for (int i = 0; i < 5000; i++)
 		aw_buf_putc(&b, ']');
 	aw_buf_puts(&b, ";");
-	qt_expect_error(NULL, b.data, "ParsingError(\"nesting deeper", 400);
+	qt_expect_error(NULL, b.data, "ParsingError(\"nesting deeper", AW_EINVALID);
 	aw_buf_reset(&b);
 	for (int i = 0; i < 100000; i++)
 		aw_buf_putc(&b, '(');
-	qt_expect_error(NULL, b.data, "ParsingError", 400);
+	qt_expect_error(NULL, b.data, "ParsingError", AW_EINVALID);
 	/* deep values built over many statements */
 	aw_buf_reset(&b);
 	aw_buf_puts(&b, "a = 1;");
 	for (int i = 0; i < 400; i++)
 		aw_buf_puts(&b, "a = [a];");
 	aw_buf_puts(&b, "return a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
 	/* memory bombs */
 	aw_buf_reset(&b);
 	aw_buf_puts(&b, "a = [1];");
 	for (int i = 0; i < 64; i++)
 		aw_buf_puts(&b, "a = a + a;");
 	aw_buf_puts(&b, "return 1;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
 	aw_buf_reset(&b);
 	aw_buf_puts(&b, "a = \"xxxxxxxxxxxxxxxx\";");
 	for (int i = 0; i < 64; i++)
 		aw_buf_puts(&b, "a = a + a;");
 	aw_buf_puts(&b, "return 1;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
 	/* exponential sharing: cheap to build, bounded to compare and to print */
 	aw_buf_reset(&b);
 	aw_buf_puts(&b, "a = [1]; b = [1];");
 	for (int i = 0; i < 60; i++)
 		aw_buf_puts(&b, "a = [a, a]; b = [b, b];");
 	aw_buf_puts(&b, "return a == b;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
 	aw_buf_reset(&b);
 	aw_buf_puts(&b, "a = [1];");
 	for (int i = 0; i < 60; i++)
 		aw_buf_puts(&b, "a = [a, a];");
 	aw_buf_puts(&b, "return a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
 	aw_buf_free(&b);
 }
 
@@ -547,9 +547,9 @@ static void test_timeinterval(void **state)
 	assert_int_equal(json_array_size(v), 1);
 	json_decref(v);
 	qt_expect_error(db, "TIMEINTERVAL = 1; return query_bucket(\"testid\");",
-			"TimeIntervalError(\"TIMEINTERVAL is not of type string!\")", 400);
+			"TimeIntervalError(\"TIMEINTERVAL is not of type string!\")", AW_EINVALID);
 	qt_expect_error(db, "TIMEINTERVAL = \"2018-01-01/2019-01-01\"; return query_bucket(\"testid\");",
-			"TimeIntervalError", 400);
+			"TimeIntervalError", AW_EINVALID);
 	/* several periods: one result each */
 	s[0] = qt_ts("2018-01-01T00:00:00Z");
 	e[0] = qt_ts("2018-01-01T01:01:01.5Z");
@@ -584,17 +584,17 @@ static void test_buckets(void **state)
 	qt_expect_raw(d, "return find_bucket(\"aw-watcher-window_\", \"host2\");", "[\"aw-watcher-window_host2\"]");
 	qt_expect_raw(d, "return find_bucket(\"aw-watcher-window\", \"host1\");", "[\"aw-watcher-window_host1\"]");
 	e = qt_expect_error(d, "return find_bucket(\"aw-watcher-afk\");",
-			    "BucketQueryError(\"Failed to find bucket matching filter 'aw-watcher-afk'\")", 404);
+			    "BucketQueryError(\"Failed to find bucket matching filter 'aw-watcher-afk'\")", AW_ENOTFOUND);
 	e = qt_expect_error(d, "return find_bucket(\"aw\", \"nohost\");",
-			    "BucketQueryError(\"Failed to find bucket matching filter 'aw' and hostname 'nohost'\")", 404);
+			    "BucketQueryError(\"Failed to find bucket matching filter 'aw' and hostname 'nohost'\")", AW_ENOTFOUND);
 	qt_expect_raw(d, "return query_bucket_names();",
 		      "[[\"aw-watcher-window\",\"aw-watcher-window_host1\",\"aw-watcher-window_host2\"]]");
-	e = qt_expect_error(d, "\n  return query_bucket(\"missing\");", "BucketQueryError", 404);
+	e = qt_expect_error(d, "\n  return query_bucket(\"missing\");", "BucketQueryError", AW_ENOTFOUND);
 	assert_non_null(strstr(e.message, "NoSuchBucket(\\\"missing\\\")"));
 	assert_int_equal(e.line, 2);
-	qt_expect_error(d, "return query_bucket_eventcount(\"missing\");", "BucketQueryError", 404);
+	qt_expect_error(d, "return query_bucket_eventcount(\"missing\");", "BucketQueryError", AW_ENOTFOUND);
 	qt_expect_raw(d, "return query_bucket_eventcount(\"aw-watcher-window\");", "[0.0]");
-	qt_expect_error(d, "return query_bucket(1);", "InvalidFunctionParameters", 400);
+	qt_expect_error(d, "return query_bucket(1);", "InvalidFunctionParameters", AW_EINVALID);
 	qt_db_close(d);
 }
 
@@ -602,7 +602,7 @@ static void test_extras(void **state)
 {
 	(void)state;
 	qt_expect_raw(NULL, "return nop();", "[1.0]");
-	qt_expect_error(NULL, "return nop(1);", "InvalidFunctionParameters", 400);
+	qt_expect_error(NULL, "return nop(1);", "InvalidFunctionParameters", AW_EINVALID);
 	expect_num("return query_bucket_eventcount(\"testid\");", 2);
 }
 
@@ -668,9 +668,9 @@ static void test_filter_keyvals_types(void **state)
 	/* exclude keeps events lacking the key */
 	assert_int_equal(json_array_size(json_array_get(v, 4)), 5);
 	json_decref(v);
-	qt_expect_error(d, "return filter_keyvals(query_bucket(\"b\"), \"n\", [{}]);", "InvalidFunctionParameters", 400);
-	qt_expect_error(d, "return filter_keyvals(query_bucket(\"b\"), \"n\", 1);", "InvalidFunctionParameters", 400);
-	qt_expect_error(d, "return filter_keyvals(1, \"n\", []);", "InvalidFunctionParameters", 400);
+	qt_expect_error(d, "return filter_keyvals(query_bucket(\"b\"), \"n\", [{}]);", "InvalidFunctionParameters", AW_EINVALID);
+	qt_expect_error(d, "return filter_keyvals(query_bucket(\"b\"), \"n\", 1);", "InvalidFunctionParameters", AW_EINVALID);
+	qt_expect_error(d, "return filter_keyvals(1, \"n\", []);", "InvalidFunctionParameters", AW_EINVALID);
 	qt_db_close(d);
 }
 
@@ -703,7 +703,7 @@ static void test_regex_engine(void **state)
 	assert_int_equal(json_array_size(json_array_get(v, 3)), 0);
 	assert_int_equal(json_array_size(json_array_get(v, 4)), 1);
 	json_decref(v);
-	qt_expect_error(d, "return filter_keyvals_regex(query_bucket(\"b\"), \"title\", \"(\");", "RegexCompileError", 400);
+	qt_expect_error(d, "return filter_keyvals_regex(query_bucket(\"b\"), \"title\", \"(\");", "RegexCompileError", AW_EINVALID);
 	/* a run that keeps hitting the backtracking limit is stopped */
 	for (int i = 0; i < 60; i++) {
 		char title[128], data[160];
@@ -711,7 +711,7 @@ static void test_regex_engine(void **state)
 		snprintf(data, sizeof(data), "{\"title\":\"%s\"}", title);
 		qt_insert(d, "b", "2020-01-02T00:00:00Z", 1, data);
 	}
-	qt_expect_error(d, "return filter_keyvals_regex(query_bucket(\"b\"), \"title\", \"^(a|aa)+$\");", "RegexRuntimeError", 400);
+	qt_expect_error(d, "return filter_keyvals_regex(query_bucket(\"b\"), \"title\", \"^(a|aa)+$\");", "RegexRuntimeError", AW_EINVALID);
 	aw_buf_free(&b);
 	qt_db_close(d);
 }
@@ -739,9 +739,9 @@ static void test_move_and_reuse(void **state)
 	qt_expect_raw(d, "e = query_bucket(\"w\"); e = concat(e, e); return sum_durations(e);", "[8.0]");
 	qt_expect_raw(d, "e = query_bucket(\"w\"); e = filter_period_intersect(e, e); return sum_durations(e);", "[4.0]");
 	/* moved into a call that fails: the error is reported normally */
-	qt_expect_error(d, "e = query_bucket(\"w\"); e = limit_events(e, \"x\");", "InvalidFunctionParameters", 400);
+	qt_expect_error(d, "e = query_bucket(\"w\"); e = limit_events(e, \"x\");", "InvalidFunctionParameters", AW_EINVALID);
 	/* x = x(x) must not move x away before the call looks x up */
-	qt_expect_error(d, "x = 1; x = x(x);", "InvalidType(\"x\")", 400);
+	qt_expect_error(d, "x = 1; x = x(x);", "InvalidType(\"x\")", AW_EINVALID);
 	/* in-place filters on a moved list */
 	qt_expect_raw(d, "e = query_bucket(\"w\"); e = filter_keyvals(e, \"app\", [\"a\"]); e = split_url_events(e); return sum_durations(e);",
 		      "[2.0]");
@@ -788,7 +788,7 @@ static void test_fuzz_regressions(void **state)
 		int rc = aw_query_run(&out, &olen, db->r, progs[i], len, &s, &e, 1, &err);
 		if (rc) {
 			assert_null(out);
-			assert_true(err.status == 400 || err.status == 404);
+			assert_true(err.code == AW_EINVALID || err.code == AW_ENOTFOUND);
 			assert_true(err.message[0] != '\0');
 		} else {
 			assert_non_null(out);

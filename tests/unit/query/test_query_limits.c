@@ -1,7 +1,7 @@
 /* Inputs far bigger than the fuzzer's, built here: flat operator chains deeper than any
  * stack (`1 + 1 + ...` with 60,000 operands of every operator), 100,000-key dict
  * literals and 100,000 distinct variable names. They must give the right result (or a
- * clear 400), never crash; a quadratic cost shows up as a hang of this test. Also regex
+ * clear AW_EINVALID error), never crash; a quadratic cost shows up as a hang of this test. Also regex
  * classes as aw-server-rust defines them: ASCII-only POSIX classes, Unicode \w, \s and \b
  * (docs/query.md, Regexes). */
 #include <stdio.h>
@@ -83,8 +83,8 @@ static void test_flat_chains_strings_and_lists(void **state)
 	qt_expect_raw(NULL, "RETURN = \"\" + \"a\" + \"\" + \"b\";", "[\"ab\"]");
 	qt_expect_raw(NULL, "a = [1]; b = a + a + a; RETURN = [a, b, a + [] == a];", "[[[1.0],[1.0,1.0,1.0],true]]");
 	/* a type error in the middle of a joined run is reported at its operator */
-	qt_expect_error(NULL, "RETURN = \"a\" + \"b\" + 1 + \"c\";", "InvalidType(\"Cannot use + on something that is not a string with a string!\") at line 1, column 20", 400);
-	qt_expect_error(NULL, "RETURN = [1] + [2] + \"c\";", "InvalidType(\"Cannot use + on something that is not a list with a list!\") at line 1, column 20", 400);
+	qt_expect_error(NULL, "RETURN = \"a\" + \"b\" + 1 + \"c\";", "InvalidType(\"Cannot use + on something that is not a string with a string!\") at line 1, column 20", AW_EINVALID);
+	qt_expect_error(NULL, "RETURN = [1] + [2] + \"c\";", "InvalidType(\"Cannot use + on something that is not a list with a list!\") at line 1, column 20", AW_EINVALID);
 }
 
 static void test_flat_chain_errors(void **state)
@@ -99,37 +99,37 @@ static void test_flat_chain_errors(void **state)
 	for (int i = 1; i < CHAIN; i++)
 		aw_buf_puts(&b, i == CHAIN - 2 ? "\n+ 1" : " + \"x\"");
 	aw_buf_puts(&b, ";");
-	e = qt_expect_error(NULL, b.data, "InvalidType", 400);
+	e = qt_expect_error(NULL, b.data, "InvalidType", AW_EINVALID);
 	assert_int_equal(e.line, 2);
 	assert_int_equal(e.column, 1);
 	aw_buf_free(&b);
 
 	/* a program of more tokens than the parser takes (bounding its memory) */
 	prog = chain("1", "+", "1", Q_MAX_TOKENS / 2 + 1);
-	qt_expect_error(NULL, prog, "ParsingError(\"the query has more than 1000000 tokens\")", 400);
+	qt_expect_error(NULL, prog, "ParsingError(\"the query has more than 1000000 tokens\")", AW_EINVALID);
 	free(prog);
 	/* == of a bool and a number, division by zero, an undefined variable at the far end */
 	prog = chain("1", "==", "1", CHAIN);
-	qt_expect_error(NULL, prog, "InvalidType(\"Cannot compare values of different types Bool(true) and Number(1)\")", 400);
+	qt_expect_error(NULL, prog, "InvalidType(\"Cannot compare values of different types Bool(true) and Number(1)\")", AW_EINVALID);
 	free(prog);
 	prog = chain("1", "/", "0", CHAIN);
-	qt_expect_error(NULL, prog, "MathError", 400);
+	qt_expect_error(NULL, prog, "MathError", AW_EINVALID);
 	free(prog);
 	prog = chain("1", "+", "undefined_name", CHAIN);
-	qt_expect_error(NULL, prog, "VariableNotDefined(\"undefined_name\") at line 1, column 14", 400);
+	qt_expect_error(NULL, prog, "VariableNotDefined(\"undefined_name\") at line 1, column 14", AW_EINVALID);
 	free(prog);
 	/* memory limit reached inside a joined run */
 	aw_buf_puts(&b, "a = \"xxxxxxxxxxxxxxxx\";");
 	for (int i = 0; i < 20; i++)
 		aw_buf_puts(&b, "a = a + a;");
 	aw_buf_puts(&b, "RETURN = a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", 400);
+	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
 	aw_buf_reset(&b);
 	aw_buf_puts(&b, "a = [1];");
 	for (int i = 0; i < 21; i++)
 		aw_buf_puts(&b, "a = a + a;");
 	aw_buf_puts(&b, "RETURN = a + a + a + a + a + a + a + a + a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit(\"list too long\")", 400);
+	qt_expect_error(NULL, b.data, "ResourceLimit(\"list too long\")", AW_EINVALID);
 	aw_buf_free(&b);
 }
 
@@ -192,7 +192,7 @@ static void test_many_names(void **state)
 	aw_buf_puts(&b, "RETURN = v0 + v1 + v99999 + v50000;");
 	qt_expect_raw(NULL, b.data, "[150000.0]");
 	aw_buf_puts(&b, "RETURN = v100000;");
-	qt_expect_error(NULL, b.data, "VariableNotDefined(\"v100000\") at line 100001, column 45", 400);
+	qt_expect_error(NULL, b.data, "VariableNotDefined(\"v100000\") at line 100001, column 45", AW_EINVALID);
 	aw_buf_free(&b);
 }
 
@@ -309,7 +309,7 @@ static void test_classes_match_reference(void **state)
 	}
 	/* a compile error reports the offset in the pattern as written */
 	qt_expect_error(d, "RETURN = filter_keyvals_regex(query_bucket(\"b\"), \"t\", \"[[:^alpha:]](\");",
-			"RegexCompileError(\"Failed to compile regex string '[[:^alpha:]](': missing closing parenthesis at offset 13\")", 400);
+			"RegexCompileError(\"Failed to compile regex string '[[:^alpha:]](': missing closing parenthesis at offset 13\")", AW_EINVALID);
 	aw_buf_free(&b);
 	qt_db_close(d);
 }

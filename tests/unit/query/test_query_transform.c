@@ -580,7 +580,7 @@ static void test_rule_select_keys_empty_list(void **state)
 {
 	(void)state;
 	qt_expect_error(cdb, "return tag(query_bucket(\"b\"), [[\"t\", {\"type\": \"regex\", \"regex\": \"test\", \"select_keys\": []}]]);",
-			"RegexCompileError", 400);
+			"RegexCompileError", AW_EINVALID);
 }
 
 static void test_categorize(void **state)
@@ -630,7 +630,7 @@ static void test_find_bucket(void **state)
 	qt_bucket(d, "no match", "testhost");
 	qt_bucket(d, "aw-datastore-test_test-host", "testhost");
 	qt_expect_raw(d, "return find_bucket(\"aw-datastore-test\", \"testhost\");", "[\"aw-datastore-test_test-host\"]");
-	qt_expect_error(d, "return find_bucket(\"aw-datastore-test\", \"unavailablehost\");", "BucketQueryError", 404);
+	qt_expect_error(d, "return find_bucket(\"aw-datastore-test\", \"unavailablehost\");", "BucketQueryError", AW_ENOTFOUND);
 	qt_db_close(d);
 }
 
@@ -701,12 +701,12 @@ static void test_query_level_transforms(void **state)
 	qt_expect_raw(d, "return flood(query_bucket(\"w\"));",
 		      "[[{\"data\":{\"app\":\"a\"},\"duration\":2.0,\"id\":1,\"timestamp\":\"2000-01-01T00:00:00Z\"},"
 		      "{\"data\":{\"app\":\"b\"},\"duration\":2.0,\"id\":2,\"timestamp\":\"2000-01-01T00:00:02Z\"}]]");
-	qt_expect_error(d, "return flood(query_bucket(\"w\"), 0 - 1);", "InvalidFunctionParameters", 400);
+	qt_expect_error(d, "return flood(query_bucket(\"w\"), 0 - 1);", "InvalidFunctionParameters", AW_EINVALID);
 	/* concat of any number of event lists; list literals of events are events too */
 	qt_expect_raw(d, "return sum_durations(concat(query_bucket(\"w\"), [], query_bucket(\"a\")));", "[12.0]");
 	qt_expect_raw(d, "e = query_bucket(\"w\"); return sum_durations(e + e);", "[4.0]");
 	qt_expect_raw(d, "return concat();", "[[]]");
-	qt_expect_error(d, "return concat([1]);", "InvalidFunctionParameters", 400);
+	qt_expect_error(d, "return concat([1]);", "InvalidFunctionParameters", AW_EINVALID);
 	/* events compare by timestamp, duration and data, not id */
 	qt_expect_raw(d, "e = query_bucket(\"w\"); return [e == e, e == sort_by_timestamp(e), e == merge_events_by_keys(e, [\"app\"])];",
 		      "[[true,false,true]]");
