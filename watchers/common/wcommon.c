@@ -1,4 +1,5 @@
-/* Shared watcher helpers: see wcommon.h. */
+/* Shared watcher helpers: see wcommon.h (logging, option and config values, text,
+ * hostname, clocks, signals, then the config file readers). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -18,18 +19,18 @@
 static const char *g_prog = "aw-watcher";
 static int g_verbose;
 
-void aww_log_init(const char *prog, int verbose)
+void watcher_log_init(const char *prog, int verbose)
 {
 	g_prog = prog;
 	g_verbose = verbose;
 }
 
-const char *aww_prog(void)
+const char *watcher_prog(void)
 {
 	return g_prog;
 }
 
-void aww_log(int level, const char *fmt, ...)
+void watcher_log(int level, const char *fmt, ...)
 {
 	static const char *names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
 	char msg[1200], line[1400], ts[40];
@@ -55,13 +56,13 @@ void aww_log(int level, const char *fmt, ...)
 	}
 }
 
-void aww_client_log(void *ud, int level, const char *msg)
+void watcher_client_log(void *ud, int level, const char *msg)
 {
 	(void)ud;
-	aww_log(level, "%s", msg);
+	watcher_log(level, "%s", msg);
 }
 
-void aww_die_line(const char *fmt, ...)
+void die_line(const char *fmt, ...)
 {
 	char msg[1200];
 	va_list ap;
@@ -74,7 +75,7 @@ void aww_die_line(const char *fmt, ...)
 
 /* ---- config files ---------------------------------------------------------------- */
 
-int aww_parse_seconds(const char *s, double *out)
+int parse_seconds(const char *s, double *out)
 {
 	char *e;
 	double v;
@@ -89,7 +90,7 @@ int aww_parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-int aww_parse_port(const char *s, int *out)
+int parse_port(const char *s, int *out)
 {
 	char *e;
 	long v;
@@ -136,7 +137,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	return 0;
 }
 
-char *aww_utf8_clean(const char *in, size_t n, size_t max_bytes)
+char *utf8_clean(const char *in, size_t n, size_t max_bytes)
 {
 	static const char repl[] = "\xEF\xBF\xBD", ell[] = "\xE2\x80\xA6";
 	const unsigned char *p = (const unsigned char *)in, *end;
@@ -180,7 +181,7 @@ char *aww_utf8_clean(const char *in, size_t n, size_t max_bytes)
 	return out;
 }
 
-char *aww_latin1_to_utf8(const char *in, size_t n, size_t max_bytes)
+char *latin1_to_utf8(const char *in, size_t n, size_t max_bytes)
 {
 	char *tmp = malloc(n * 2 + 1), *r;
 	size_t o = 0;
@@ -197,12 +198,12 @@ char *aww_latin1_to_utf8(const char *in, size_t n, size_t max_bytes)
 			tmp[o++] = (char)(0x80 | (c & 0x3F));
 		}
 	}
-	r = aww_utf8_clean(tmp, o, max_bytes);
+	r = utf8_clean(tmp, o, max_bytes);
 	free(tmp);
 	return r;
 }
 
-void aww_hostname(char *buf, size_t len)
+void host_name(char *buf, size_t len)
 {
 	char *clean;
 
@@ -210,7 +211,7 @@ void aww_hostname(char *buf, size_t len)
 		snprintf(buf, len, "unknown");
 	buf[len - 1] = '\0';
 	/* like the node: a hostname that is not valid UTF-8 is "unknown" */
-	clean = aww_utf8_clean(buf, strlen(buf), len - 1);
+	clean = utf8_clean(buf, strlen(buf), len - 1);
 	if (!clean || strcmp(clean, buf))
 		snprintf(buf, len, "unknown");
 	free(clean);
@@ -225,12 +226,12 @@ static int64_t clock_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int64_t aww_mono_ns(void)
+int64_t mono_ns(void)
 {
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
-int64_t aww_boot_ns(void)
+int64_t boot_ns(void)
 {
 #ifdef CLOCK_BOOTTIME
 	return clock_ns(CLOCK_BOOTTIME);
@@ -252,7 +253,7 @@ static void on_signal(int sig)
 		aw_client_interrupt(g_client);
 }
 
-void aww_signals_init(aw_client *c)
+void signals_init(aw_client *c)
 {
 	struct sigaction sa;
 
@@ -266,14 +267,14 @@ void aww_signals_init(aw_client *c)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int aww_stopping(void)
+int stopping(void)
 {
 	return g_stop;
 }
 
 /* ---- watcher config files ---------------------------------------------------------- */
 
-int aww_conf_load(aww_conf *c, const char *name, int testing, const char *default_text)
+int conf_load(watcher_conf *c, const char *name, int testing, const char *default_text)
 {
 	char file[160];
 	int r;
@@ -288,21 +289,21 @@ int aww_conf_load(aww_conf *c, const char *name, int testing, const char *defaul
 	if (r == AW_ENOTFOUND)
 		return 0;
 	if (r) {
-		aww_die_line("%s", aw_error_last());
-		aww_conf_free(c);
+		die_line("%s", aw_error_last());
+		conf_free(c);
 		return -1;
 	}
 	return 0;
 }
 
-void aww_conf_free(aww_conf *c)
+void conf_free(watcher_conf *c)
 {
 	aw_toml_free(&c->doc);
 	free(c->path);
 	c->path = NULL;
 }
 
-static const aw_toml_key *conf_find(const aww_conf *c, const char *key)
+static const aw_toml_key *conf_find(const watcher_conf *c, const char *key)
 {
 	const aw_toml_key *top = NULL;
 
@@ -319,7 +320,7 @@ static const aw_toml_key *conf_find(const aww_conf *c, const char *key)
 	return top;
 }
 
-void aww_conf_warn_unknown(const aww_conf *c, const char *const *known)
+void conf_warn_unknown(const watcher_conf *c, const char *const *known)
 {
 	for (size_t i = 0; i < c->doc.n; i++) {
 		const aw_toml_key *k = &c->doc.keys[i];
@@ -330,12 +331,12 @@ void aww_conf_warn_unknown(const aww_conf *c, const char *const *known)
 		for (const char *const *p = known; *p && !ok; p++)
 			ok = !strcmp(*p, k->key);
 		if (!ok)
-			aww_log(AW_CLIENT_LOG_WARN, "config %s line %d: unknown key '%s' ignored", c->path, k->line,
+			watcher_log(AW_CLIENT_LOG_WARN, "config %s line %d: unknown key '%s' ignored", c->path, k->line,
 				k->key);
 	}
 }
 
-static int bad(const aww_conf *c, const aw_toml_key *k, const char *want)
+static int bad(const watcher_conf *c, const aw_toml_key *k, const char *want)
 {
 	char shown[80];
 
@@ -349,11 +350,11 @@ static int bad(const aww_conf *c, const aw_toml_key *k, const char *want)
 		snprintf(shown, sizeof(shown), "%s", k->v.i ? "true" : "false");
 	else
 		snprintf(shown, sizeof(shown), "an array");
-	aww_die_line("config %s line %d: %s must be %s, got %s", c->path, k->line, k->key, want, shown);
+	die_line("config %s line %d: %s must be %s, got %s", c->path, k->line, k->key, want, shown);
 	return -1;
 }
 
-int aww_conf_seconds(const aww_conf *c, const char *key, double *out)
+int conf_seconds(const watcher_conf *c, const char *key, double *out)
 {
 	const aw_toml_key *k = conf_find(c, key);
 
@@ -366,7 +367,7 @@ int aww_conf_seconds(const aww_conf *c, const char *key, double *out)
 	return 1;
 }
 
-int aww_conf_port(const aww_conf *c, const char *key, int *out)
+int conf_port(const watcher_conf *c, const char *key, int *out)
 {
 	const aw_toml_key *k = conf_find(c, key);
 
@@ -378,7 +379,7 @@ int aww_conf_port(const aww_conf *c, const char *key, int *out)
 	return 1;
 }
 
-int aww_conf_bool(const aww_conf *c, const char *key, int *out)
+int conf_bool(const watcher_conf *c, const char *key, int *out)
 {
 	const aw_toml_key *k = conf_find(c, key);
 
@@ -390,7 +391,7 @@ int aww_conf_bool(const aww_conf *c, const char *key, int *out)
 	return 1;
 }
 
-int aww_conf_string(const aww_conf *c, const char *key, char **out)
+int conf_string(const watcher_conf *c, const char *key, char **out)
 {
 	const aw_toml_key *k = conf_find(c, key);
 
@@ -403,7 +404,7 @@ int aww_conf_string(const aww_conf *c, const char *key, char **out)
 	return 1;
 }
 
-int aww_conf_strings(const aww_conf *c, const char *key, char ***out, size_t *n)
+int conf_strings(const watcher_conf *c, const char *key, char ***out, size_t *n)
 {
 	const aw_toml_key *k = conf_find(c, key);
 	char **v;

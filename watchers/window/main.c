@@ -2,7 +2,6 @@
  * aw-watcher-window: reports the active X window's application and title as
  * `currentwindow` events {"app", "title"} in the bucket aw-watcher-window_<hostname>.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +11,7 @@
 #include <jansson.h>
 #include <pcre2.h>
 
-#include "aw/conf.h"
-#include "wcommon.h"
+#include "watcher.h"
 #include "xwin.h"
 
 #define PROG "aw-watcher-window"
@@ -70,7 +68,7 @@ static int add_regex(regex_list *l, const char *pattern, const char *where)
 		PCRE2_UCHAR msg[256];
 
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
-		aww_die_line("%s: invalid regular expression '%s' at offset %zu: %s", where, pattern, (size_t)erroff,
+		die_line("%s: invalid regular expression '%s' at offset %zu: %s", where, pattern, (size_t)erroff,
 			     (const char *)msg);
 		return -1;
 	}
@@ -110,210 +108,155 @@ static int title_excluded(const regex_list *l, const char *title, pcre2_match_da
 		if (r >= 0)
 			return 1;
 		if (r != PCRE2_ERROR_NOMATCH)
-			aww_log(AW_CLIENT_LOG_DEBUG, "regex '%s' failed on a title (error %d)", l->src[i], r);
+			watcher_log(AW_CLIENT_LOG_DEBUG, "regex '%s' failed on a title (error %d)", l->src[i], r);
 	}
+	return 0;
+}
+
+/* What the window watcher reads from its options and config besides the common ones. */
+typedef struct window_opts {
+	int exclude_all, cli_exclude_all;
+	char **cli_regex; /* borrowed from argv */
+	size_t n_cli_regex;
+	regex_list rx;
+} window_opts;
+
+static int window_option(void *ud, int ch, const char *arg, int argc, char **argv)
+{
+	window_opts *wo = ud;
+
+	if (ch == 'x') {
+		wo->cli_exclude_all = 1;
+	} else {
+		/* --exclude-titles takes one or more expressions (argparse nargs="+") */
+		wo->cli_regex[wo->n_cli_regex++] = (char *)arg;
+		while (optind < argc && argv[optind][0] != '-')
+			wo->cli_regex[wo->n_cli_regex++] = argv[optind++];
+	}
+	return WATCHER_RUN;
+}
+
+/* exclude_title and exclude_titles; the config's expressions are compiled before the
+ * command line's (both lists apply). */
+static int window_config(void *ud, const watcher_conf *conf)
+{
+	window_opts *wo = ud;
+	char **cfg_regex = NULL;
+	size_t n_cfg_regex = 0;
+	int rc = WATCHER_RUN;
+
+	if (conf_bool(conf, "exclude_title", &wo->exclude_all) < 0 ||
+	    conf_strings(conf, "exclude_titles", &cfg_regex, &n_cfg_regex) < 0)
+		return WATCHER_EXIT_USAGE;
+	for (size_t i = 0; i < n_cfg_regex && rc == WATCHER_RUN; i++) {
+		char where[4300];
+
+		snprintf(where, sizeof(where), "config %s: exclude_titles", conf->path);
+		if (add_regex(&wo->rx, cfg_regex[i], where))
+			rc = WATCHER_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < wo->n_cli_regex && rc == WATCHER_RUN; i++)
+		if (add_regex(&wo->rx, wo->cli_regex[i], "--exclude-titles"))
+			rc = WATCHER_EXIT_USAGE;
+	for (size_t i = 0; cfg_regex && cfg_regex[i]; i++)
+		free(cfg_regex[i]);
+	free(cfg_regex);
+	if (wo->cli_exclude_all)
+		wo->exclude_all = 1;
+	return rc;
+}
+
+/* The active window as a heartbeat. *last_app / *last_title are the previous poll's,
+ * for the debug line on a change; they take ownership of this poll's. 0, or -1 when
+ * the X connection is lost. */
+static int poll_once(watcher *w, const window_opts *wo, xwin *xw, pcre2_match_data *md, double pulsetime,
+		     char **last_app, char **last_title)
+{
+	char *app = NULL, *title = NULL, *data;
+	json_t *d;
+
+	if (xwin_current(xw, &app, &title)) {
+		watcher_log(AW_CLIENT_LOG_ERROR, "lost the connection to the X server");
+		return -1;
+	}
+	if (wo->exclude_all || title_excluded(&wo->rx, title, md)) {
+		free(title);
+		title = strdup("excluded");
+	}
+	if (!*last_app || strcmp(app, *last_app) || strcmp(title, *last_title))
+		watcher_log(AW_CLIENT_LOG_DEBUG, "active window: app '%s', title '%s'", app, title);
+	d = json_pack("{s:s, s:s}", "app", app, "title", title);
+	data = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	if (data) {
+		aw_event ev = {aw_client_now_ns(), 0.0, data};
+
+		if (aw_client_heartbeat(w->client, w->bucket, &ev, pulsetime))
+			watcher_log(AW_CLIENT_LOG_ERROR, "%s", aw_client_error_message(w->client));
+		free(data);
+	}
+	free(*last_app);
+	free(*last_title);
+	*last_app = app;
+	*last_title = title;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"poll-time", required_argument, NULL, 'p'}, {"exclude-title", no_argument, NULL, 'x'},
-		{"exclude-titles", required_argument, NULL, 'X'}, {"testing", no_argument, NULL, 'T'},
-		{"host", required_argument, NULL, 'H'},      {"port", required_argument, NULL, 'P'},
-		{"verbose", no_argument, NULL, 'v'},         {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"exclude-title", no_argument, NULL, 'x'},
+					     {"exclude-titles", required_argument, NULL, 'X'},
+					     {NULL, 0, NULL, 0}};
 	static const char *const known[] = {"poll_time", "exclude_title", "exclude_titles", "host", "port",
 					    "update_time", "strategy_macos", NULL};
-	double poll_time = 1, cli_poll = 0, pulsetime;
-	int testing = 0, verbose = 0, port = 0, cli_port = 0, exclude_all = 0, cli_exclude_all = 0, ch;
-	int rc = AWW_EXIT_OK;
-	char *host = NULL, *cli_host = NULL, *api_key = NULL, hostname[256], bucket[320], err[400];
-	char **cli_regex = NULL, **cfg_regex = NULL, *last_app = NULL, *last_title = NULL;
-	size_t n_cli_regex = 0, n_cfg_regex = 0;
-	regex_list rx = {NULL, NULL, 0};
+	watcher w = {.prog = PROG, .poll_time = 1};
+	window_opts wo = {0};
+	char err[400], *last_app = NULL, *last_title = NULL;
 	pcre2_match_data *md = NULL;
-	aww_conf conf;
-	aw_client_options o;
-	aw_client *c = NULL;
+	double pulsetime;
 	xwin xw;
-	int64_t next_poll;
+	int rc;
 
-	aww_log_init(PROG, 0);
-	cli_regex = calloc((size_t)argc + 1, sizeof(*cli_regex));
-	if (!cli_regex)
-		return AWW_EXIT_FAILURE;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			if (aww_parse_seconds(optarg, &cli_poll)) {
-				aww_die_line("--poll-time needs a number of seconds > 0, got '%s'", optarg);
-				free(cli_regex);
-				return AWW_EXIT_USAGE;
-			}
-			break;
-		case 'x': cli_exclude_all = 1; break;
-		case 'X':
-			/* --exclude-titles takes one or more expressions (argparse nargs="+") */
-			cli_regex[n_cli_regex++] = optarg;
-			while (optind < argc && argv[optind][0] != '-')
-				cli_regex[n_cli_regex++] = argv[optind++];
-			break;
-		case 'T': testing = 1; break;
-		case 'H': cli_host = optarg; break;
-		case 'P':
-			if (aww_parse_port(optarg, &cli_port)) {
-				aww_die_line("--port needs a number from 1 to 65535, got '%s'", optarg);
-				free(cli_regex);
-				return AWW_EXIT_USAGE;
-			}
-			break;
-		case 'v': verbose = 1; break;
-		case 'h': usage(stdout); free(cli_regex); return AWW_EXIT_OK;
-		default:
-			aww_die_line("unknown or incomplete option '%s' (see " PROG " --help)", argv[optind - 1]);
-			free(cli_regex);
-			return AWW_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		aww_die_line("unexpected argument '%s' (see " PROG " --help)", argv[optind]);
-		free(cli_regex);
-		return AWW_EXIT_USAGE;
-	}
-	aww_log_init(PROG, verbose);
-
-	rc = AWW_EXIT_USAGE;
-	if (aww_conf_load(&conf, PROG, testing, default_config)) {
-		free(cli_regex);
-		return AWW_EXIT_USAGE;
-	}
-	aww_conf_warn_unknown(&conf, known);
-	if (aww_conf_seconds(&conf, "poll_time", &poll_time) < 0 || aww_conf_bool(&conf, "exclude_title", &exclude_all) < 0 ||
-	    aww_conf_strings(&conf, "exclude_titles", &cfg_regex, &n_cfg_regex) < 0 ||
-	    aww_conf_string(&conf, "host", &host) < 0 || aww_conf_port(&conf, "port", &port) < 0)
-		goto out_conf;
-	for (size_t i = 0; i < n_cfg_regex; i++) {
-		char where[4300];
-
-		snprintf(where, sizeof(where), "config %s: exclude_titles", conf.path);
-		if (add_regex(&rx, cfg_regex[i], where))
-			goto out_conf;
-	}
-	for (size_t i = 0; i < n_cli_regex; i++)
-		if (add_regex(&rx, cli_regex[i], "--exclude-titles"))
-			goto out_conf;
-	if (cli_poll > 0)
-		poll_time = cli_poll;
-	if (cli_exclude_all)
-		exclude_all = 1;
-	if (cli_port)
-		port = cli_port;
-	if (cli_host) {
-		free(host);
-		host = strdup(cli_host);
-	}
-	aww_conf_free(&conf);
-	pulsetime = fmax(1.5 * poll_time, poll_time + 1.0);
+	wo.cli_regex = calloc((size_t)argc + 1, sizeof(*wo.cli_regex));
+	if (!wo.cli_regex)
+		return WATCHER_EXIT_FAILURE;
+	rc = watcher_args(&w, argc, argv, opts, window_option, &wo, usage);
+	if (rc == WATCHER_RUN)
+		rc = watcher_config(&w, default_config, known, window_config, &wo);
+	if (rc != WATCHER_RUN)
+		goto out;
+	pulsetime = fmax(1.5 * w.poll_time, w.poll_time + 1.0);
 
 	if (xwin_open(&xw, err, sizeof(err))) {
-		aww_die_line("%s", err);
-		rc = AWW_EXIT_NODISPLAY;
+		die_line("%s", err);
+		rc = WATCHER_EXIT_NODISPLAY;
 		goto out;
 	}
 	md = pcre2_match_data_create(8, NULL);
-	aww_hostname(hostname, sizeof(hostname));
-	snprintf(bucket, sizeof(bucket), "%s_%s", PROG, hostname);
-	api_key = aw_conf_node_api_key(testing);
-	aw_client_options_init(&o);
-	o.client_name = PROG;
-	o.testing = testing;
-	o.host = host;
-	o.port = port;
-	o.api_key = api_key;
-	o.log = aww_client_log;
-	rc = aw_client_new(&c, &o);
-	free(api_key);
-	if (rc) {
-		aww_die_line("%s", aw_client_error_message(NULL));
-		rc = rc == AW_CLIENT_ELOCKED ? AWW_EXIT_RUNNING : (rc == AW_CLIENT_EINVAL ? AWW_EXIT_USAGE : AWW_EXIT_FAILURE);
+	rc = watcher_connect(&w, "currentwindow");
+	if (rc != WATCHER_RUN) {
 		xwin_close(&xw);
 		goto out;
 	}
-	aww_signals_init(c);
-	if (aw_client_register_bucket(c, bucket, "currentwindow", hostname)) {
-		aww_die_line("%s", aw_client_error_message(c));
-		aw_client_free(c);
-		xwin_close(&xw);
-		rc = AWW_EXIT_FAILURE;
-		goto out;
-	}
-	aww_log(AW_CLIENT_LOG_INFO, "started: poll %g s, pulsetime %g s, bucket %s, node %s%s", poll_time, pulsetime,
-		bucket, aw_client_base_url(c), exclude_all ? ", titles excluded" : "");
+	watcher_log(AW_CLIENT_LOG_INFO, "started: poll %g s, pulsetime %g s, bucket %s, node %s%s", w.poll_time,
+		    pulsetime, w.bucket, aw_client_base_url(w.client), wo.exclude_all ? ", titles excluded" : "");
 
-	rc = AWW_EXIT_OK;
-	next_poll = aww_mono_ns();
-	while (!aww_stopping()) {
-		char *app = NULL, *title = NULL, *data;
-		int64_t now;
-
-		if (xwin_current(&xw, &app, &title)) {
-			aww_log(AW_CLIENT_LOG_ERROR, "lost the connection to the X server");
-			rc = AWW_EXIT_FAILURE;
+	rc = WATCHER_EXIT_OK;
+	while (!stopping()) {
+		if (poll_once(&w, &wo, &xw, md, pulsetime, &last_app, &last_title)) {
+			rc = WATCHER_EXIT_FAILURE;
 			break;
 		}
-		if (exclude_all || title_excluded(&rx, title, md)) {
-			free(title);
-			title = strdup("excluded");
-		}
-		if (!last_app || strcmp(app, last_app) || strcmp(title, last_title))
-			aww_log(AW_CLIENT_LOG_DEBUG, "active window: app '%s', title '%s'", app, title);
-		{
-			json_t *d = json_pack("{s:s, s:s}", "app", app, "title", title);
-
-			data = d ? json_dumps(d, JSON_COMPACT) : NULL;
-			json_decref(d);
-		}
-		if (data) {
-			aw_event ev = {aw_client_now_ns(), 0.0, data};
-
-			if (aw_client_heartbeat(c, bucket, &ev, pulsetime))
-				aww_log(AW_CLIENT_LOG_ERROR, "%s", aw_client_error_message(c));
-			free(data);
-		}
-		free(last_app);
-		free(last_title);
-		last_app = app;
-		last_title = title;
-
-		next_poll += (int64_t)(poll_time * 1e9);
-		now = aww_mono_ns();
-		if (next_poll < now)
-			next_poll = now + (int64_t)(poll_time * 1e9);
-		aw_client_run(c, (long)((next_poll - now) / 1000000));
+		watcher_wait(&w);
 	}
-	aw_client_flush(c);
-	aw_client_clear_interrupt(c); /* a second signal interrupts the drain */
-	if (aw_client_drain(c, 3000) != AW_CLIENT_OK && aw_client_queue_length(c))
-		aww_log(AW_CLIENT_LOG_WARN, "%zu heartbeats stay queued on disk for the next start",
-			aw_client_queue_length(c));
-	aw_client_free(c);
 	xwin_close(&xw);
-	aww_log(AW_CLIENT_LOG_INFO, "stopped");
-	goto out;
-out_conf:
-	aww_conf_free(&conf);
 out:
+	watcher_finish(&w);
 	free(last_app);
 	free(last_title);
 	if (md)
 		pcre2_match_data_free(md);
-	free_regexes(&rx);
-	for (size_t i = 0; cfg_regex && cfg_regex[i]; i++)
-		free(cfg_regex[i]);
-	free(cfg_regex);
-	free(cli_regex);
-	free(host);
+	free_regexes(&wo.rx);
+	free(wo.cli_regex);
 	return rc;
 }

@@ -22,21 +22,21 @@ static void test_value_checks(void **state)
 	int p;
 
 	(void)state;
-	assert_int_equal(aww_parse_seconds("3", &d), 0);
+	assert_int_equal(parse_seconds("3", &d), 0);
 	assert_true(d == 3);
-	assert_int_equal(aww_parse_seconds("0.5", &d), 0);
-	assert_int_equal(aww_parse_seconds("0", &d), -1);
-	assert_int_equal(aww_parse_seconds("-1", &d), -1);
-	assert_int_equal(aww_parse_seconds("abc", &d), -1);
-	assert_int_equal(aww_parse_seconds("5s", &d), -1);
-	assert_int_equal(aww_parse_seconds("nan", &d), -1);
-	assert_int_equal(aww_parse_seconds("inf", &d), -1);
-	assert_int_equal(aww_parse_seconds("", &d), -1);
-	assert_int_equal(aww_parse_port("5600", &p), 0);
+	assert_int_equal(parse_seconds("0.5", &d), 0);
+	assert_int_equal(parse_seconds("0", &d), -1);
+	assert_int_equal(parse_seconds("-1", &d), -1);
+	assert_int_equal(parse_seconds("abc", &d), -1);
+	assert_int_equal(parse_seconds("5s", &d), -1);
+	assert_int_equal(parse_seconds("nan", &d), -1);
+	assert_int_equal(parse_seconds("inf", &d), -1);
+	assert_int_equal(parse_seconds("", &d), -1);
+	assert_int_equal(parse_port("5600", &p), 0);
 	assert_int_equal(p, 5600);
-	assert_int_equal(aww_parse_port("0", &p), -1);
-	assert_int_equal(aww_parse_port("65536", &p), -1);
-	assert_int_equal(aww_parse_port("56x", &p), -1);
+	assert_int_equal(parse_port("0", &p), -1);
+	assert_int_equal(parse_port("65536", &p), -1);
+	assert_int_equal(parse_port("56x", &p), -1);
 }
 
 static void test_utf8_clean(void **state)
@@ -45,25 +45,25 @@ static void test_utf8_clean(void **state)
 	char big[5000];
 
 	(void)state;
-	s = aww_utf8_clean("plain", 5, 100);
+	s = utf8_clean("plain", 5, 100);
 	assert_string_equal(s, "plain");
 	free(s);
-	s = aww_utf8_clean("caf\xC3\xA9 \xE2\x82\xAC", 9, 100);
+	s = utf8_clean("caf\xC3\xA9 \xE2\x82\xAC", 9, 100);
 	assert_string_equal(s, "caf\xC3\xA9 \xE2\x82\xAC");
 	free(s);
 	/* invalid bytes become U+FFFD */
-	s = aww_utf8_clean("a\xFF" "b\xC3" "c\xED\xA0\x80" "d\xC0\xAF", 11, 100);
+	s = utf8_clean("a\xFF" "b\xC3" "c\xED\xA0\x80" "d\xC0\xAF", 11, 100);
 	assert_string_equal(s, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
 			       "d\xEF\xBF\xBD\xEF\xBF\xBD");
 	free(s);
 	/* NUL ends the text; control characters become spaces */
-	s = aww_utf8_clean("tab\there\0gone", 14, 100);
+	s = utf8_clean("tab\there\0gone", 14, 100);
 	assert_string_equal(s, "tab here");
 	free(s);
 	/* long text is cut at a character boundary and ends in an ellipsis */
 	for (size_t i = 0; i + 2 < sizeof(big); i += 2)
 		big[i] = '\xC3', big[i + 1] = '\xA9';
-	s = aww_utf8_clean(big, sizeof(big) - 2, 2048);
+	s = utf8_clean(big, sizeof(big) - 2, 2048);
 	assert_true(strlen(s) <= 2048);
 	assert_true(strlen(s) >= 2040);
 	assert_memory_equal(s + strlen(s) - 3, "\xE2\x80\xA6", 3);
@@ -71,7 +71,7 @@ static void test_utf8_clean(void **state)
 	free(s);
 	/* exactly at the limit: untouched */
 	memset(big, 'x', 2048);
-	s = aww_utf8_clean(big, 2048, 2048);
+	s = utf8_clean(big, 2048, 2048);
 	assert_int_equal(strlen(s), 2048);
 	assert_int_equal(s[2047], 'x');
 	free(s);
@@ -79,7 +79,7 @@ static void test_utf8_clean(void **state)
 
 static void test_latin1(void **state)
 {
-	char *s = aww_latin1_to_utf8("caf\xE9 \xA9", 6, 100);
+	char *s = latin1_to_utf8("caf\xE9 \xA9", 6, 100);
 
 	(void)state;
 	assert_string_equal(s, "caf\xC3\xA9 \xC2\xA9");
@@ -102,7 +102,7 @@ static void write_cfg(const char *name, const char *text)
 
 static void test_conf_tables_and_getters(void **state)
 {
-	aww_conf c;
+	watcher_conf c;
 	double t = 180, p = 5;
 	int port = 0, b = 0;
 	char *host = NULL, **rx = NULL;
@@ -113,49 +113,49 @@ static void test_conf_tables_and_getters(void **state)
 	assert_non_null(mkdtemp(cfgdir));
 	setenv("XDG_CONFIG_HOME", cfgdir, 1);
 	/* a missing file is created with the defaults (all commented out) */
-	assert_int_equal(aww_conf_load(&c, "w", 0, "#timeout = 180\n"), 0);
+	assert_int_equal(conf_load(&c, "w", 0, "#timeout = 180\n"), 0);
 	assert_int_equal(c.doc.n, 0);
-	aww_conf_free(&c);
+	conf_free(&c);
 	write_cfg("w.toml", "timeout = 30\nhost = \"localhost\"\n[w]\npoll_time = 2\n[w-testing]\ntimeout = 7\n"
 			    "exclude = true\nrx = [\"a\", \"b\"]\n");
-	assert_int_equal(aww_conf_load(&c, "w", 0, NULL), 0);
-	assert_int_equal(aww_conf_seconds(&c, "timeout", &t), 1);
+	assert_int_equal(conf_load(&c, "w", 0, NULL), 0);
+	assert_int_equal(conf_seconds(&c, "timeout", &t), 1);
 	assert_true(t == 30);
-	assert_int_equal(aww_conf_seconds(&c, "poll_time", &p), 1);
+	assert_int_equal(conf_seconds(&c, "poll_time", &p), 1);
 	assert_true(p == 2);
-	assert_int_equal(aww_conf_string(&c, "host", &host), 1);
+	assert_int_equal(conf_string(&c, "host", &host), 1);
 	assert_string_equal(host, "localhost");
-	assert_int_equal(aww_conf_port(&c, "port", &port), 0);
-	aww_conf_free(&c);
+	assert_int_equal(conf_port(&c, "port", &port), 0);
+	conf_free(&c);
 	/* testing mode reads [w-testing] (plus top-level keys), not [w] */
-	assert_int_equal(aww_conf_load(&c, "w", 1, NULL), 0);
+	assert_int_equal(conf_load(&c, "w", 1, NULL), 0);
 	p = 5;
-	assert_int_equal(aww_conf_seconds(&c, "timeout", &t), 1);
+	assert_int_equal(conf_seconds(&c, "timeout", &t), 1);
 	assert_true(t == 7);
-	assert_int_equal(aww_conf_seconds(&c, "poll_time", &p), 0);
-	assert_int_equal(aww_conf_bool(&c, "exclude", &b), 1);
+	assert_int_equal(conf_seconds(&c, "poll_time", &p), 0);
+	assert_int_equal(conf_bool(&c, "exclude", &b), 1);
 	assert_int_equal(b, 1);
-	assert_int_equal(aww_conf_strings(&c, "rx", &rx, &n), 1);
+	assert_int_equal(conf_strings(&c, "rx", &rx, &n), 1);
 	assert_int_equal(n, 2);
 	assert_string_equal(rx[1], "b");
 	assert_null(rx[2]);
 	for (size_t i = 0; i < n; i++)
 		free(rx[i]);
 	free(rx);
-	aww_conf_free(&c);
+	conf_free(&c);
 	/* bad values */
 	write_cfg("w.toml", "timeout = \"abc\"\nport = 70000\nflag = 1\npoll_time = -1\nrx = \"x\"\n");
-	assert_int_equal(aww_conf_load(&c, "w", 0, NULL), 0);
-	assert_int_equal(aww_conf_seconds(&c, "timeout", &t), -1);
-	assert_int_equal(aww_conf_seconds(&c, "poll_time", &t), -1);
-	assert_int_equal(aww_conf_port(&c, "port", &port), -1);
-	assert_int_equal(aww_conf_bool(&c, "flag", &b), -1);
-	assert_int_equal(aww_conf_strings(&c, "rx", &rx, &n), -1);
-	aww_conf_free(&c);
+	assert_int_equal(conf_load(&c, "w", 0, NULL), 0);
+	assert_int_equal(conf_seconds(&c, "timeout", &t), -1);
+	assert_int_equal(conf_seconds(&c, "poll_time", &t), -1);
+	assert_int_equal(conf_port(&c, "port", &port), -1);
+	assert_int_equal(conf_bool(&c, "flag", &b), -1);
+	assert_int_equal(conf_strings(&c, "rx", &rx, &n), -1);
+	conf_free(&c);
 	/* syntax error */
 	write_cfg("w.toml", "timeout = = 3\n");
-	assert_int_equal(aww_conf_load(&c, "w", 0, NULL), -1);
-	aww_conf_free(&c);
+	assert_int_equal(conf_load(&c, "w", 0, NULL), -1);
+	conf_free(&c);
 	free(host);
 	{
 		char cmd[200];
@@ -175,6 +175,6 @@ int main(void)
 		cmocka_unit_test(test_conf_tables_and_getters),
 	};
 
-	aww_log_init("test", 0);
+	watcher_log_init("test", 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
