@@ -12,8 +12,6 @@
 #include "aw/error.h"
 #include "internal.h"
 
-int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res);
-
 /* ---- helpers ----------------------------------------------------------------------------- */
 
 static const qnode *argpos(const qnode *call, size_t i)
@@ -25,8 +23,8 @@ static int bad_param(qrun *R, const qnode *at, const char *what, qv got, bool co
 {
 	aw_buf d = AW_BUF_INIT;
 
-	qv_debug(R, &d, got, 120);
-	qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "Expected function parameter of type %s, %s %s", what,
+	value_debug(R, &d, got, 120);
+	run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "Expected function parameter of type %s, %s %s", what,
 	     contains ? "list contains" : "got", d.data ? d.data : "");
 	aw_buf_free(&d);
 	return -1;
@@ -34,26 +32,26 @@ static int bad_param(qrun *R, const qnode *at, const char *what, qv got, bool co
 
 static int bad_param_ev(qrun *R, const qnode *at, const char *what, const qev *e)
 {
-	qv v = qv_event(e);
+	qv v = value_event(e);
 
 	bad_param(R, at, what, v, true);
-	qv_unref(v);
+	value_unref(v);
 	return -1;
 }
 
 /* Wrap a malloc'ed event array as a compact list value (takes ownership). */
 static qv wrap_events(qev *ev, size_t n)
 {
-	qlist *l = ql_new_ev(0);
+	qlist *l = list_new_events(0);
 
 	if (n) {
 		/* adopt the array into the run's memory accounting */
-		l->ev = q_realloc(ev, 0, n * sizeof(qev));
+		l->ev = budget_realloc(ev, 0, n * sizeof(qev));
 		l->n = n;
 	} else {
 		free(ev);
 	}
-	return qv_obj(&l->h);
+	return value_obj(&l->h);
 }
 
 /* An events argument: a compact list, or a generic list whose items are all events
@@ -141,16 +139,16 @@ static int timeinterval(qrun *R, const qnode *at, aw_ns *start, aw_ns *end)
 	size_t len;
 
 	if (!R->def[Q_SLOT_TIMEINTERVAL])
-		return qerr(R, at, AW_EINVALID, "TimeIntervalError", "TIMEINTERVAL not defined!");
+		return run_error(R, at, AW_EINVALID, "TimeIntervalError", "TIMEINTERVAL not defined!");
 	if (v.k != QV_STR)
-		return qerr(R, at, AW_EINVALID, "TimeIntervalError", "TIMEINTERVAL is not of type string!");
+		return run_error(R, at, AW_EINVALID, "TimeIntervalError", "TIMEINTERVAL is not of type string!");
 	s = QSTR(v)->s;
 	len = QSTR(v)->len;
 	slash = memchr(s, '/', len);
 	if (!slash || memchr(slash + 1, '/', len - (size_t)(slash + 1 - s)) ||
 	    aw_time_parse(start, s, (size_t)(slash - s), AW_TIME_STRICT) ||
 	    aw_time_parse(end, slash + 1, len - (size_t)(slash + 1 - s), AW_TIME_STRICT))
-		return qerr(R, at, AW_EINVALID, "TimeIntervalError", "Failed to parse TIMEINTERVAL: %.*s",
+		return run_error(R, at, AW_EINVALID, "TimeIntervalError", "Failed to parse TIMEINTERVAL: %.*s",
 			    (int)(len > 200 ? 200 : len), s);
 	return 0;
 }
@@ -163,7 +161,7 @@ static int load_buckets(qrun *R, const qnode *at)
 		return 0;
 	rc = aw_reader_buckets(&R->buckets, &R->nbuckets, R->r, 0);
 	if (rc)
-		return qerr(R, at, AW_ERROR, "BucketQueryError", "Failed to query bucket names: %s", aw_error_last());
+		return run_error(R, at, AW_ERROR, "BucketQueryError", "Failed to query bucket names: %s", aw_error_last());
 	R->have_buckets = true;
 	return 0;
 }
@@ -185,7 +183,7 @@ static int f_print(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 	(void)call;
 	(void)args;
 	(void)n;
-	*out = qv_none();
+	*out = value_none();
 	return 0;
 }
 
@@ -195,7 +193,7 @@ static int f_nop(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 	(void)call;
 	(void)args;
 	(void)n;
-	*out = qv_num(1);
+	*out = value_num(1);
 	return 0;
 }
 
@@ -216,10 +214,10 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	else
 		rc = aw_reader_event_rows(&rows, &nrows, R->r, id->s, start, end, -1, AW_EVENTS_CLIP | ROWS_ORDER);
 	if (rc == AW_ENOTFOUND)
-		return qerr(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
+		return run_error(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
 			    (int)(id->len > 200 ? 200 : id->len), id->s);
 	if (rc)
-		return qerr_internal(R, call, rc, "reading events");
+		return run_error_storage(R, call, rc, "reading events");
 	/* aw_event_row and qev have the same size: convert in place */
 	_Static_assert(sizeof(aw_event_row) == sizeof(qev), "row/event layout");
 	ev = (qev *)rows;
@@ -228,11 +226,11 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 		ev[i].start = r.start;
 		ev[i].dur = r.duration;
 		ev[i].id = r.id;
-		ev[i].data = qd_from_sid(R->T, r.data_id);
+		ev[i].data = data_from_sid(R->T, r.data_id);
 		ev[i].pad = 0;
 	}
 #ifdef AW_EVENTS_KEY_ORDER
-	qt_storage_order(ev, nrows);
+	storage_order(ev, nrows);
 #endif
 	*out = wrap_events(ev, nrows);
 	return 0;
@@ -253,11 +251,11 @@ static int f_query_bucket_eventcount(qrun *R, const qnode *call, qv *args, size_
 	else
 		rc = aw_reader_event_count(&cnt, R->r, id->s, start, end);
 	if (rc == AW_ENOTFOUND)
-		return qerr(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
+		return run_error(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
 			    (int)(id->len > 200 ? 200 : id->len), id->s);
 	if (rc)
-		return qerr_internal(R, call, rc, "counting events");
-	*out = qv_num((double)cnt);
+		return run_error_storage(R, call, rc, "counting events");
+	*out = value_num((double)cnt);
 	return 0;
 }
 
@@ -269,10 +267,10 @@ static int f_query_bucket_names(qrun *R, const qnode *call, qv *args, size_t n, 
 	(void)n;
 	if (load_buckets(R, call))
 		return -1;
-	l = ql_new_items(R->nbuckets);
+	l = list_new_items(R->nbuckets);
 	for (size_t i = 0; i < R->nbuckets; i++)
-		ql_set_item(l, i, qv_str(R->buckets[i].id, strlen(R->buckets[i].id)));
-	*out = qv_obj(&l->h);
+		list_set_item(l, i, value_str(R->buckets[i].id, strlen(R->buckets[i].id)));
+	*out = value_obj(&l->h);
 	return 0;
 }
 
@@ -302,14 +300,14 @@ static int f_find_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *out
 	}
 	if (!found) {
 		if (host)
-			return qerr(R, call, AW_ENOTFOUND, "BucketQueryError",
+			return run_error(R, call, AW_ENOTFOUND, "BucketQueryError",
 				    "Failed to find bucket matching filter '%.*s' and hostname '%.*s'",
 				    (int)(prefix->len > 150 ? 150 : prefix->len), prefix->s,
 				    (int)(host->len > 150 ? 150 : host->len), host->s);
-		return qerr(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to find bucket matching filter '%.*s'",
+		return run_error(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to find bucket matching filter '%.*s'",
 			    (int)(prefix->len > 200 ? 200 : prefix->len), prefix->s);
 	}
-	*out = qv_str(found, strlen(found));
+	*out = value_str(found, strlen(found));
 	return 0;
 }
 
@@ -335,7 +333,7 @@ static qev *writable_events(qv *args, size_t i, const qev *ev, size_t n, qev *ho
 		return hold;
 	if (n && l->h.refs == 1 && l->isev && l->ev == ev && l->n == n) {
 		qev *a = l->ev;
-		q_acct_release(n * sizeof(qev));
+		budget_release(n * sizeof(qev));
 		l->ev = NULL;
 		l->n = 0;
 		return a;
@@ -360,13 +358,13 @@ static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 		}
 		if (!(secs >= 0) || aw_duration_from_seconds(&pulse, secs)) {
 			free(hold);
-			return qerr(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
+			return run_error(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
 				    "flood pulsetime must be a non-negative number of seconds (at most ~292 years), got %g",
 				    secs);
 		}
 	}
 	c = writable_events(args, 0, ev, ne, hold);
-	m = qt_flood(R->T, c, ne, pulse);
+	m = flood_events(R->T, c, ne, pulse);
 	*out = wrap_events(c, m);
 	return 0;
 }
@@ -381,9 +379,9 @@ static int f_sort(qrun *R, const qnode *call, qv *args, bool by_duration, qv *ou
 		return -1;
 	c = writable_events(args, 0, ev, ne, hold);
 	if (by_duration)
-		qt_sort_by_duration(c, ne);
+		sort_by_duration(c, ne);
 	else
-		qt_sort_by_timestamp(c, ne);
+		sort_by_timestamp(c, ne);
 	*out = wrap_events(c, ne);
 	return 0;
 }
@@ -413,12 +411,12 @@ static int f_sum_durations(qrun *R, const qnode *call, qv *args, size_t n, qv *o
 	for (size_t i = 0; i < ne; i++) {
 		if (__builtin_add_overflow(sum, ev[i].dur, &sum)) {
 			free(hold);
-			return qerr(R, call, AW_EINVALID, "InvalidFunctionParameters", "sum_durations overflowed");
+			return run_error(R, call, AW_EINVALID, "InvalidFunctionParameters", "sum_durations overflowed");
 		}
 	}
 	free(hold);
 	/* chrono's num_milliseconds(): truncated toward zero */
-	*out = qv_num((double)(sum / 1000000) / 1000.0);
+	*out = value_num((double)(sum / 1000000) / 1000.0);
 	return 0;
 }
 
@@ -465,34 +463,34 @@ static int f_contains(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 				qv e;
 				if (args[1].k != QV_EVENT)
 					break;
-				e = qv_event(&l->ev[i]);
-				found = qv_equal(R, e, args[1]);
-				qv_unref(e);
+				e = value_event(&l->ev[i]);
+				found = value_equal(R, e, args[1]);
+				value_unref(e);
 			} else {
-				found = qv_equal(R, l->it[i], args[1]);
+				found = value_equal(R, l->it[i], args[1]);
 			}
 			if (R->rc)
 				return -1;
 		}
-		*out = qv_bool(found);
+		*out = value_bool(found);
 		return 0;
 	}
 	if (args[0].k == QV_DICT) {
 		if (args[1].k != QV_STR) {
 			aw_buf d = AW_BUF_INIT;
-			qv_debug(R, &d, args[1], 120);
-			qerr(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
+			value_debug(R, &d, args[1], 120);
+			run_error(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
 			     "function contains got second argument %s, expected type String", d.data);
 			aw_buf_free(&d);
 			return -1;
 		}
-		*out = qv_bool(qdict_get(QDICT(args[0]), QSTR(args[1])->s, QSTR(args[1])->len) != NULL);
+		*out = value_bool(dict_get(QDICT(args[0]), QSTR(args[1])->s, QSTR(args[1])->len) != NULL);
 		return 0;
 	}
 	{
 		aw_buf d = AW_BUF_INIT;
-		qv_debug(R, &d, args[0], 120);
-		qerr(R, argpos(call, 0), AW_EINVALID, "InvalidFunctionParameters",
+		value_debug(R, &d, args[0], 120);
+		run_error(R, argpos(call, 0), AW_EINVALID, "InvalidFunctionParameters",
 		     "function contains got first argument %s, expected type List or Dict", d.data);
 		aw_buf_free(&d);
 	}
@@ -513,7 +511,7 @@ static int f_merge_events_by_keys(qrun *R, const qnode *call, qv *args, size_t n
 		free(hold);
 		return -1;
 	}
-	res = qt_merge_by_keys(R->T, ev, ne, keys, kl, nk, &m);
+	res = merge_by_keys(R->T, ev, ne, keys, kl, nk, &m);
 	free(keys);
 	free(kl);
 	free(hold);
@@ -535,7 +533,7 @@ static int f_chunk_events_by_key(qrun *R, const qnode *call, qv *args, size_t n,
 		free(hold);
 		return -1;
 	}
-	res = qt_chunk_by_key(R->T, ev, ne, key->s, key->len, &m);
+	res = chunk_by_key(R->T, ev, ne, key->s, key->len, &m);
 	free(hold);
 	*out = wrap_events(res, m);
 	return 0;
@@ -546,7 +544,7 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 {
 	char tmp[AW_FLOAT_BUFSZ];
 
-	if (!q_work(R, 1))
+	if (!count_work(R, 1))
 		return -1;
 	switch (v.k) {
 	case QV_NONE:
@@ -557,7 +555,7 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 		return 0;
 	case QV_NUM:
 		if (!isfinite(v.u.n))
-			return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
+			return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
 				    "%g cannot be compared with event data (JSON has no NaN or infinity)", v.u.n);
 		aw_buf_append(b, tmp, aw_float_format(tmp, v.u.n));
 		return 0;
@@ -575,7 +573,7 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 			if (to_json_value(R, at, l->it[i], b))
 				return -1;
 			if (b->len > Q_MAX_OUTPUT_BYTES)
-				return qerr(R, at, AW_EINVALID, "ResourceLimit", "value too large");
+				return run_error(R, at, AW_EINVALID, "ResourceLimit", "value too large");
 		}
 		aw_buf_putc(b, ']');
 		return 0;
@@ -585,8 +583,8 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 	}
 	{
 		aw_buf d = AW_BUF_INIT;
-		qv_debug(R, &d, v.k == QV_LIST ? qv_none() : v, 120);
-		qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
+		value_debug(R, &d, v.k == QV_LIST ? value_none() : v, 120);
+		run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
 		     "Query2 support for parsing values is limited, does not support parsing %s",
 		     v.k == QV_LIST ? "Event" : d.data);
 		aw_buf_free(&d);
@@ -623,13 +621,13 @@ static int f_filter_keyvals_common(qrun *R, const qnode *call, qv *args, bool ex
 	if (!offs || !lens || !vals)
 		abort();
 	for (size_t i = 0; i < nv; i++) {
-		qv item = vl->isev ? qv_none() : vl->it[i];
+		qv item = vl->isev ? value_none() : vl->it[i];
 		int rc;
 		offs[i] = texts.len;
 		if (vl->isev) {
-			item = qv_event(&vl->ev[i]);
+			item = value_event(&vl->ev[i]);
 			rc = to_json_value(R, argpos(call, 2), item, &texts);
-			qv_unref(item);
+			value_unref(item);
 		} else {
 			rc = to_json_value(R, argpos(call, 2), item, &texts);
 		}
@@ -647,7 +645,7 @@ static int f_filter_keyvals_common(qrun *R, const qnode *call, qv *args, bool ex
 		vals[i] = texts.data + offs[i];
 	res = writable_events(args, 0, ev, ne, hold);
 	hold = NULL;
-	res = qt_filter_keyvals(R->T, res, ne, res, key->s, key->len, vals, lens, nv, exclude, &m);
+	res = filter_keyvals(R->T, res, ne, res, key->s, key->len, vals, lens, nv, exclude, &m);
 	free(offs);
 	free(lens);
 	free(vals);
@@ -685,16 +683,16 @@ static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n
 		free(hold);
 		return -1;
 	}
-	re = q_regex(R, pat->s, pat->len, false, &msg);
+	re = regex_get(R, pat->s, pat->len, false, &msg);
 	if (!re) {
-		qerr(R, argpos(call, 2), AW_EINVALID, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
+		run_error(R, argpos(call, 2), AW_EINVALID, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
 		     (int)(pat->len > 200 ? 200 : pat->len), pat->s, msg.data ? msg.data : "");
 		aw_buf_free(&msg);
 		free(hold);
 		return -1;
 	}
 	res = writable_events(args, 0, ev, ne, hold);
-	if (!qc_filter_regex(R, res, ne, res, key->s, key->len, re, &m)) {
+	if (!filter_regex_events(R, res, ne, res, key->s, key->len, re, &m)) {
 		free(res);
 		return -1;
 	}
@@ -715,7 +713,7 @@ static int f_filter_period_intersect(qrun *R, const qnode *call, qv *args, size_
 		free(ha);
 		return -1;
 	}
-	res = qt_filter_period_intersect(a, na, b, nb, &m);
+	res = filter_period_intersect(a, na, b, nb, &m);
 	free(ha);
 	free(hb);
 	*out = wrap_events(res, m);
@@ -735,7 +733,7 @@ static int f_period_union(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 		free(ha);
 		return -1;
 	}
-	res = qt_period_union(R->T, a, na, b, nb, &m);
+	res = period_union(R->T, a, na, b, nb, &m);
 	free(ha);
 	free(hb);
 	*out = wrap_events(res, m);
@@ -755,7 +753,7 @@ static int f_union_no_overlap(qrun *R, const qnode *call, qv *args, size_t n, qv
 		free(ha);
 		return -1;
 	}
-	res = qt_union_no_overlap(a, na, b, nb, &m);
+	res = union_no_overlap(a, na, b, nb, &m);
 	free(ha);
 	free(hb);
 	*out = wrap_events(res, m);
@@ -772,7 +770,7 @@ static int f_split_url_events(qrun *R, const qnode *call, qv *args, size_t n, qv
 	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
 		return -1;
 	res = writable_events(args, 0, ev, ne, hold);
-	qt_split_url(R->T, res, ne, res, &m);
+	split_url_events(R->T, res, ne, res, &m);
 	*out = wrap_events(res, m);
 	return 0;
 }
@@ -791,8 +789,8 @@ static int f_concat(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 		free(hold);
 		total += ne;
 	}
-	if (!q_budget_allows(total * sizeof(qev)))
-		return qerr(R, call, AW_EINVALID, "ResourceLimit", "list too long");
+	if (!budget_allows(total * sizeof(qev)))
+		return run_error(R, call, AW_EINVALID, "ResourceLimit", "list too long");
 	res = malloc((total ? total : 1) * sizeof(qev));
 	if (!res)
 		abort();
@@ -862,7 +860,7 @@ static int parse_rules(qrun *R, const qnode *at, qv v, bool categories, qrule **
 			aw_buf_append(labels, QSTR(first)->s, QSTR(first)->len);
 		}
 		(*llen)[i] = labels->len - (*loff)[i];
-		if (q_rule_parse(R, at, second, &(*rules)[i]))
+		if (rule_parse(R, at, second, &(*rules)[i]))
 			return -1;
 		*nr = i + 1;
 	}
@@ -890,8 +888,8 @@ static int f_classify(qrun *R, const qnode *call, qv *args, bool categories, qv 
 		lp[i] = labels.data + loff[i];
 	res = writable_events(args, 0, ev, ne, hold);
 	hold = NULL;
-	if (!(categories ? qc_categorize(R, res, ne, res, rules, lp, llen, depth, nr, &m)
-			 : qc_tag(R, res, ne, res, rules, lp, llen, nr, &m))) {
+	if (!(categories ? categorize_events(R, res, ne, res, rules, lp, llen, depth, nr, &m)
+			 : tag_events(R, res, ne, res, rules, lp, llen, nr, &m))) {
 		free(res);
 		goto out;
 	}
@@ -900,7 +898,7 @@ static int f_classify(qrun *R, const qnode *call, qv *args, bool categories, qv 
 out:
 	if (rules)
 		for (size_t i = 0; i < nr; i++)
-			q_rule_free(&rules[i]);
+			rule_free(&rules[i]);
 	free(rules);
 	free(loff);
 	free(llen);
@@ -938,7 +936,7 @@ static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t
 		return -1;
 	}
 	res = writable_events(args, 0, ev, ne, hold);
-	if (!qc_simplify_titles(R, res, ne, res, key->s, key->len, &m)) {
+	if (!simplify_titles(R, res, ne, res, key->s, key->len, &m)) {
 		free(res);
 		return -1;
 	}
@@ -946,7 +944,7 @@ static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t
 	return 0;
 }
 
-const qbuiltin q_builtins[] = {
+const qbuiltin builtin_table[] = {
 	{"print", f_print, 0, -1},
 	{"query_bucket", f_query_bucket, 1, 1},
 	{"query_bucket_names", f_query_bucket_names, 0, 0},
@@ -974,4 +972,4 @@ const qbuiltin q_builtins[] = {
 	{"query_bucket_eventcount", f_query_bucket_eventcount, 1, 1},
 	{"simplify_window_titles", f_simplify_window_titles, 2, 2},
 };
-const size_t q_nbuiltins = sizeof(q_builtins) / sizeof(q_builtins[0]);
+const size_t builtin_count = sizeof(builtin_table) / sizeof(builtin_table[0]);

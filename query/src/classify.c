@@ -88,7 +88,7 @@ static pcre2_code *compile(const char *pat, size_t len, int *errcode, PCRE2_SIZE
 	aw_buf b = AW_BUF_INIT;
 	pcre2_code *code;
 
-	if (!q_regex_classes(pat, len, &b)) {
+	if (!regex_classes(pat, len, &b)) {
 		aw_buf_free(&b);
 		return pcre2_compile((PCRE2_SPTR)pat, len, RE_OPTIONS, errcode, erroff, NULL);
 	}
@@ -99,7 +99,7 @@ static pcre2_code *compile(const char *pat, size_t len, int *errcode, PCRE2_SIZE
 	return code;
 }
 
-qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
+qre *regex_get(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
 {
 	size_t flen = len + (icase ? 4 : 0);
 	char *full = malloc(flen + 1);
@@ -168,7 +168,7 @@ qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
 
 static _Thread_local unsigned limit_hits;
 
-void q_regex_run_init(qrun *R)
+void regex_run_init(qrun *R)
 {
 	R->mctx = pcre2_match_context_create(NULL);
 	R->mdata = pcre2_match_data_create(1, NULL);
@@ -183,7 +183,7 @@ void q_regex_run_init(qrun *R)
 		pcre2_jit_stack_assign(R->mctx, NULL, R->jstack);
 }
 
-void q_regex_release_all(qrun *R)
+void regex_release_all(qrun *R)
 {
 	pthread_mutex_lock(&re_lock);
 	for (size_t i = 0; i < R->nres; i++)
@@ -211,7 +211,7 @@ void q_regex_release_all(qrun *R)
 	R->mdata = R->mctx = R->jstack = NULL;
 }
 
-bool q_utf8_valid(const char *str, size_t n)
+bool utf8_valid(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
@@ -258,7 +258,7 @@ static int match_result(qrun *R, qre *re, int rc)
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
 	    rc == PCRE2_ERROR_JIT_STACKLIMIT) {
 		if (++limit_hits > RE_LIMIT_HITS_MAX) {
-			qerr(R, NULL, AW_EINVALID, "RegexRuntimeError",
+			run_error(R, NULL, AW_EINVALID, "RegexRuntimeError",
 			     "the pattern '%.*s' exceeded the backtracking limit on more than %d values",
 			     (int)(re->len > 120 ? 120 : re->len), re->pat, RE_LIMIT_HITS_MAX);
 			return -1;
@@ -267,21 +267,21 @@ static int match_result(qrun *R, qre *re, int rc)
 	return 0; /* runtime errors (e.g. invalid UTF-8) count as no match, like aw-server-rust */
 }
 
-int q_regex_match_valid(qrun *R, qre *re, const char *s, size_t len)
+int regex_match_valid(qrun *R, qre *re, const char *s, size_t len)
 {
 	if (re->jit)
 		return match_result(R, re, pcre2_jit_match(re->code, (PCRE2_SPTR)s, len, 0, 0, R->mdata, R->mctx));
 	return match_result(R, re, pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, R->mdata, R->mctx));
 }
 
-int q_regex_match(qrun *R, qre *re, const char *s, size_t len)
+int regex_match(qrun *R, qre *re, const char *s, size_t len)
 {
-	if (!q_utf8_valid(s, len))
+	if (!utf8_valid(s, len))
 		return 0; /* like a matching error in aw-server-rust: no match */
-	return q_regex_match_valid(R, re, s, len);
+	return regex_match_valid(R, re, s, len);
 }
 
-bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global, aw_buf *out)
+bool regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global, aw_buf *out)
 {
 	PCRE2_SIZE olen = len * 2 + strlen(rep) * 4 + 64;
 	int rc;
@@ -305,7 +305,7 @@ bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *re
 
 /* ---- rules ------------------------------------------------------------------------------- */
 
-void q_rule_free(qrule *r)
+void rule_free(qrule *r)
 {
 	for (size_t i = 0; i < r->nkeys; i++)
 		free(r->keys[i]);
@@ -314,7 +314,7 @@ void q_rule_free(qrule *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
+int rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
 {
 	qdict *d;
 	qv *t, *re, *ic, *sk;
@@ -325,44 +325,44 @@ int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
 	memset(out, 0, sizeof(*out));
 	if (v.k != QV_DICT) {
 		aw_buf dbg = AW_BUF_INIT;
-		qv_debug(R, &dbg, v, 120);
-		qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "Expected rule dict, got %s", dbg.data);
+		value_debug(R, &dbg, v, 120);
+		run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "Expected rule dict, got %s", dbg.data);
 		aw_buf_free(&dbg);
 		return -1;
 	}
 	d = QDICT(v);
-	if (!(t = qdict_get(d, "type", 4)))
-		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "rule does not have a type");
+	if (!(t = dict_get(d, "type", 4)))
+		return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "rule does not have a type");
 	if (t->k != QV_STR)
-		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "rule type is not a string");
+		return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "rule type is not a string");
 	if (QSTR(*t)->len == 4 && !memcmp(QSTR(*t)->s, "none", 4))
 		return 0;
 	if (!(QSTR(*t)->len == 5 && !memcmp(QSTR(*t)->s, "regex", 5)))
-		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "Unknown rule type '%.*s'",
+		return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "Unknown rule type '%.*s'",
 			    (int)(QSTR(*t)->len > 100 ? 100 : QSTR(*t)->len), QSTR(*t)->s);
-	if (!(re = qdict_get(d, "regex", 5)))
-		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters", "regex rule is missing the 'regex' field");
+	if (!(re = dict_get(d, "regex", 5)))
+		return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "regex rule is missing the 'regex' field");
 	if (re->k != QV_STR)
-		return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
+		return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
 			    "the regex field of the regex rule is not a string");
-	if ((ic = qdict_get(d, "ignore_case", 11))) {
+	if ((ic = dict_get(d, "ignore_case", 11))) {
 		if (ic->k != QV_BOOL)
-			return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
+			return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
 				    "the ignore_case field of the regex rule is not a bool");
 		icase = ic->u.b;
 	}
-	if ((sk = qdict_get(d, "select_keys", 11))) {
+	if ((sk = dict_get(d, "select_keys", 11))) {
 		qlist *l;
 		if (sk->k != QV_LIST || (QLIST(*sk)->isev && QLIST(*sk)->n))
-			return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
+			return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
 				    "the select_keys field of the regex rule is not a list of strings");
 		l = QLIST(*sk);
 		for (size_t i = 0; i < l->n; i++)
 			if (l->it[i].k != QV_STR)
-				return qerr(R, at, AW_EINVALID, "InvalidFunctionParameters",
+				return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
 					    "the select_keys field of the regex rule is not a list of strings");
 		if (l->n == 0)
-			return qerr(R, at, AW_EINVALID, "RegexCompileError",
+			return run_error(R, at, AW_EINVALID, "RegexCompileError",
 				    "Failed to compile regex string '%.*s': select_keys must not be empty",
 				    (int)(QSTR(*re)->len > 200 ? 200 : QSTR(*re)->len), QSTR(*re)->s);
 		out->keys = calloc(l->n, sizeof(char *));
@@ -378,12 +378,12 @@ int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
 		}
 		out->nkeys = l->n;
 	}
-	compiled = q_regex(R, QSTR(*re)->s, QSTR(*re)->len, icase, &msg);
+	compiled = regex_get(R, QSTR(*re)->s, QSTR(*re)->len, icase, &msg);
 	if (!compiled) {
-		qerr(R, at, AW_EINVALID, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
+		run_error(R, at, AW_EINVALID, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
 		     (int)(QSTR(*re)->len > 200 ? 200 : QSTR(*re)->len), QSTR(*re)->s, msg.data ? msg.data : "");
 		aw_buf_free(&msg);
-		q_rule_free(out);
+		rule_free(out);
 		return -1;
 	}
 	out->type = 1;
@@ -421,7 +421,7 @@ static void smemo_free(smemo *m)
 	free(m->bits);
 }
 
-#define shash q_hash
+#define shash hash64
 
 static size_t smemo_get(smemo *m, const char *raw, uint32_t len, bool esc)
 {
@@ -477,10 +477,10 @@ static int smemo_match(qrun *R, smemo *m, size_t k, size_t r, qre *re)
 		return (match[w] & bit) != 0;
 	{
 		size_t sl;
-		const char *s = qj_unescape(m->raw[k], m->len[k], m->esc[k] & 1, &R->scratch, &sl);
+		const char *s = json_body_unescape(m->raw[k], m->len[k], m->esc[k] & 1, &R->scratch, &sl);
 		if (!(m->esc[k] & 2))
-			m->esc[k] |= (uint8_t)(2 | (q_utf8_valid(s, sl) ? 4 : 0));
-		rc = m->esc[k] & 4 ? q_regex_match_valid(R, re, s, sl) : 0;
+			m->esc[k] |= (uint8_t)(2 | (utf8_valid(s, sl) ? 4 : 0));
+		rc = m->esc[k] & 4 ? regex_match_valid(R, re, s, sl) : 0;
 	}
 	if (rc < 0)
 		return -1;
@@ -500,7 +500,7 @@ typedef struct dstrs {
 static void gather(qrun *R, smemo *m, uint32_t d, dstrs *g)
 {
 	qfv *fv;
-	size_t nf = qd_fields(R->T, d, &fv);
+	size_t nf = data_fields(R->T, d, &fv);
 
 	g->n = 0;
 	if (nf > g->cap) {
@@ -528,7 +528,7 @@ static int rule_matches(qrun *R, smemo *m, const qrule *rule, size_t r, uint32_t
 	if (rule->keys) {
 		for (size_t i = 0; i < rule->nkeys; i++) {
 			qfv f;
-			if (!qd_field(R->T, d, rule->keys[i], rule->klens[i], &f) || f.vtype != QJ_STR)
+			if (!data_field(R->T, d, rule->keys[i], rule->klens[i], &f) || f.vtype != QJ_STR)
 				continue;
 			for (size_t k = 0; k < g->n; k++)
 				if (g->field[k] == f.v && (rc = smemo_match(R, m, g->slot[k], r, rule->re)))
@@ -555,7 +555,7 @@ static int rank_cmp(const void *a, const void *b)
 	return x->index > y->index ? -1 : x->index < y->index;
 }
 
-qev *qc_categorize(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
+qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
 		   const size_t *catlens, const size_t *depth, size_t nrules, size_t *nout)
 {
 	qdata *T = R->T;
@@ -606,7 +606,7 @@ qev *qc_categorize(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, con
 					break;
 				}
 			}
-			memo[d] = qd_with(T, d, 1, key, klen, &val, &vlen) + 1;
+			memo[d] = data_with(T, d, 1, key, klen, &val, &vlen) + 1;
 		}
 		res[i].data = memo[d] - 1;
 	}
@@ -635,7 +635,7 @@ static int tag_cmp(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
-qev *qc_tag(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
+qev *tag_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
 	    const size_t *taglens, size_t nrules, size_t *nout)
 {
 	qdata *T = R->T;
@@ -692,7 +692,7 @@ qev *qc_tag(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char
 			aw_buf_putc(&val, ']');
 			vp = val.data;
 			vl = val.len;
-			memo[d] = qd_with(T, d, 1, key, klen, &vp, &vl) + 1;
+			memo[d] = data_with(T, d, 1, key, klen, &vp, &vl) + 1;
 		}
 		res[i].data = memo[d] - 1;
 	}
@@ -706,7 +706,7 @@ qev *qc_tag(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char
 	return res;
 }
 
-qev *qc_filter_regex(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, qre *re,
+qev *filter_regex_events(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, qre *re,
 		     size_t *nout)
 {
 	qdata *T = R->T;
@@ -721,10 +721,10 @@ qev *qc_filter_regex(qrun *R, const qev *ev, size_t n, qev *out, const char *key
 		if (!memo[d]) {
 			qfv f;
 			int rc = 0;
-			if (qd_field(T, d, key, klen, &f) && f.vtype == QJ_STR) {
+			if (data_field(T, d, key, klen, &f) && f.vtype == QJ_STR) {
 				size_t sl;
-				const char *s = qj_unescape(f.v + 1, f.vlen - 2, f.vesc, &R->scratch, &sl);
-				rc = q_regex_match(R, re, s, sl);
+				const char *s = json_body_unescape(f.v + 1, f.vlen - 2, f.vesc, &R->scratch, &sl);
+				rc = regex_match(R, re, s, sl);
 				if (rc < 0) {
 					free(memo);
 					if (res != out)
@@ -744,7 +744,7 @@ qev *qc_filter_regex(qrun *R, const qev *ev, size_t n, qev *out, const char *key
 
 /* aw-core's simplify_string: drop a "(N) " prefix; for window titles also replace FPS
  * counters with "FPS: ..." and drop a leading "●"/"*" modification marker. */
-qev *qc_simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, size_t *nout)
+qev *simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, size_t *nout)
 {
 	qdata *T = R->T;
 	size_t nmemo = T->n;
@@ -759,9 +759,9 @@ qev *qc_simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *
 	static const char P_PARENS[] = "^\\([0-9]+\\)\\s*", P_FPS[] = "FPS:\\s+[0-9\\.]+",
 			  P_DOT[] = "^(\xe2\x97\x8f|\\*)\\s*";
 
-	parens = q_regex(R, P_PARENS, sizeof(P_PARENS) - 1, false, &msg);
-	fps = q_regex(R, P_FPS, sizeof(P_FPS) - 1, false, &msg);
-	dot = q_regex(R, P_DOT, sizeof(P_DOT) - 1, false, &msg);
+	parens = regex_get(R, P_PARENS, sizeof(P_PARENS) - 1, false, &msg);
+	fps = regex_get(R, P_FPS, sizeof(P_FPS) - 1, false, &msg);
+	dot = regex_get(R, P_DOT, sizeof(P_DOT) - 1, false, &msg);
 	aw_buf_free(&msg);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
@@ -771,13 +771,13 @@ qev *qc_simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *
 		if (!memo[d]) {
 			qfv f, app;
 			uint32_t nd = d;
-			if (qd_field(T, d, key, klen, &f) && f.vtype == QJ_STR && parens && fps && dot) {
+			if (data_field(T, d, key, klen, &f) && f.vtype == QJ_STR && parens && fps && dot) {
 				size_t sl;
-				const char *s = qj_unescape(f.v + 1, f.vlen - 2, f.vesc, &tmp, &sl);
-				bool ok = q_regex_replace(R, parens, s, sl, "", false, &a);
-				if (ok && is_title && qd_field(T, d, "app", 3, &app)) {
-					ok = q_regex_replace(R, fps, a.data, a.len, "FPS: ...", true, &b) &&
-					     q_regex_replace(R, dot, b.data, b.len, "", false, &a);
+				const char *s = json_body_unescape(f.v + 1, f.vlen - 2, f.vesc, &tmp, &sl);
+				bool ok = regex_replace(R, parens, s, sl, "", false, &a);
+				if (ok && is_title && data_field(T, d, "app", 3, &app)) {
+					ok = regex_replace(R, fps, a.data, a.len, "FPS: ...", true, &b) &&
+					     regex_replace(R, dot, b.data, b.len, "", false, &a);
 				}
 				if (ok && (a.len != sl || memcmp(a.data, s, sl))) {
 					const char *vp;
@@ -786,7 +786,7 @@ qev *qc_simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *
 					aw_buf_json_string(&js, a.data, a.len);
 					vp = js.data;
 					vl = js.len;
-					nd = qd_with(T, d, 1, &key, &klen, &vp, &vl);
+					nd = data_with(T, d, 1, &key, &klen, &vp, &vl);
 				}
 			}
 			memo[d] = nd + 1;

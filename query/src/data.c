@@ -27,13 +27,13 @@
 
 static const char EMPTY_OBJ[] = "{}";
 
-void qd_init(qdata *T, aw_reader *r)
+void data_init(qdata *T, aw_reader *r)
 {
 	memset(T, 0, sizeof(*T));
 	T->r = r;
 }
 
-void qd_free(qdata *T)
+void data_free(qdata *T)
 {
 	for (size_t i = 0; i < T->n; i++) {
 		if (T->e[i].owned)
@@ -62,7 +62,7 @@ static uint32_t new_entry(qdata *T)
 	return (uint32_t)T->n++;
 }
 
-uint64_t q_hash(const void *p, size_t n)
+uint64_t hash64(const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
@@ -113,7 +113,7 @@ static void sid_grow(qdata *T)
 	free(ov);
 }
 
-uint32_t qd_from_sid(qdata *T, int64_t sid)
+uint32_t data_from_sid(qdata *T, int64_t sid)
 {
 	size_t j;
 	uint32_t i;
@@ -147,7 +147,7 @@ static void tx_grow(qdata *T)
 		if (!old[i])
 			continue;
 		const qdent *d = &T->e[old[i] - 1];
-		size_t j = (size_t)q_hash(d->json, d->len) & (nc - 1);
+		size_t j = (size_t)hash64(d->json, d->len) & (nc - 1);
 		while (T->tx[j])
 			j = (j + 1) & (nc - 1);
 		T->tx[j] = old[i];
@@ -162,7 +162,7 @@ static int64_t tx_find(qdata *T, const char *k, size_t kl, size_t *slot)
 
 	if ((T->tx_n + 1) * 4 >= T->tx_cap * 3)
 		tx_grow(T);
-	for (j = (size_t)q_hash(k, kl) & (T->tx_cap - 1); T->tx[j]; j = (j + 1) & (T->tx_cap - 1)) {
+	for (j = (size_t)hash64(k, kl) & (T->tx_cap - 1); T->tx[j]; j = (j + 1) & (T->tx_cap - 1)) {
 		const qdent *d = &T->e[T->tx[j] - 1];
 		if (d->len == kl && !memcmp(d->json, k, kl))
 			return T->tx[j] - 1;
@@ -171,7 +171,7 @@ static int64_t tx_find(qdata *T, const char *k, size_t kl, size_t *slot)
 	return -1;
 }
 
-uint32_t qd_intern(qdata *T, const char *json, size_t len)
+uint32_t data_intern(qdata *T, const char *json, size_t len)
 {
 	size_t slot;
 	int64_t f = tx_find(T, json, len, &slot);
@@ -232,7 +232,7 @@ static void prefetch(qdata *T)
 }
 #endif
 
-int qd_load(qdata *T, uint32_t i)
+int data_load(qdata *T, uint32_t i)
 {
 	qdent *d = &T->e[i];
 	const char *json;
@@ -263,14 +263,14 @@ int qd_load(qdata *T, uint32_t i)
 	return 0;
 }
 
-const char *qd_text(qdata *T, uint32_t i, size_t *len)
+const char *data_text(qdata *T, uint32_t i, size_t *len)
 {
-	qd_load(T, i);
+	data_load(T, i);
 	*len = T->e[i].len;
 	return T->e[i].json;
 }
 
-bool qd_eq(qdata *T, uint32_t a, uint32_t b)
+bool data_eq(qdata *T, uint32_t a, uint32_t b)
 {
 	const qdent *x, *y;
 
@@ -280,8 +280,8 @@ bool qd_eq(qdata *T, uint32_t a, uint32_t b)
 	y = &T->e[b];
 	if (x->kind == y->kind && x->kind != QD_OVERLAY)
 		return false; /* storage interns by canonical text, and so do text entries here */
-	qd_load(T, a);
-	qd_load(T, b);
+	data_load(T, a);
+	data_load(T, b);
 	x = &T->e[a];
 	y = &T->e[b];
 	return x->len == y->len && !memcmp(x->json, y->json, x->len);
@@ -377,7 +377,7 @@ static const qdent *parse_text(qdata *T, uint32_t i)
 
 	if (d->parsed)
 		return d;
-	qd_load(T, i);
+	data_load(T, i);
 	d = &T->e[i];
 	s = d->json;
 	n = d->len;
@@ -481,7 +481,7 @@ static long read_u4(const char *s, size_t n, size_t p)
 	return v;
 }
 
-const char *qj_unescape(const char *raw, size_t len, bool esc, aw_buf *buf, size_t *outlen)
+const char *json_body_unescape(const char *raw, size_t len, bool esc, aw_buf *buf, size_t *outlen)
 {
 	if (!esc) {
 		*outlen = len;
@@ -543,7 +543,7 @@ static int bytes_cmp(const char *a, size_t al, const char *b, size_t bl)
 static int key_cmp_field(const qdent *d, const qfield *f, const char *key, size_t klen, aw_buf *tmp)
 {
 	size_t fl;
-	const char *fk = qj_unescape(d->json + f->koff, f->klen, f->kesc, tmp, &fl);
+	const char *fk = json_body_unescape(d->json + f->koff, f->klen, f->kesc, tmp, &fl);
 
 	return bytes_cmp(fk, fl, key, klen);
 }
@@ -581,7 +581,7 @@ static bool text_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *
 	return false;
 }
 
-bool qd_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out)
+bool data_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out)
 {
 	const qdent *d = &T->e[i];
 
@@ -596,7 +596,7 @@ bool qd_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out)
 	return text_field(T, i, key, klen, out);
 }
 
-size_t qd_fields(qdata *T, uint32_t i, qfv **out)
+size_t data_fields(qdata *T, uint32_t i, qfv **out)
 {
 	const qdent *d = &T->e[i], *r;
 	bool ovl = d->kind == QD_OVERLAY;
@@ -678,7 +678,7 @@ static void materialize(qdata *T, uint32_t i)
 	T->e[i].owned = 1;
 }
 
-uint32_t qd_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
+uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
 		 const char *const *vals, const size_t *vlens)
 {
 	const qdent *d = &T->e[base];

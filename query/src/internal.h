@@ -50,7 +50,7 @@ typedef struct qev {
 	uint32_t pad;
 } qev;
 
-static inline aw_ns qev_end(const qev *e)
+static inline aw_ns event_end(const qev *e)
 {
 	return aw_ns_add_sat(e->start, e->dur);
 }
@@ -104,7 +104,7 @@ typedef struct qdata {
 	/* created text or overlay signature -> index+1 */
 	uint32_t *tx;
 	size_t tx_cap, tx_n;
-	qfv *fv;           /* scratch for qd_fields */
+	qfv *fv;           /* scratch for data_fields */
 	size_t pf_from;    /* entries before this index were considered for prefetching */
 	void *urls;        /* split_url_events' URL cache (transform.c) */
 	void (*urls_free)(void *);
@@ -113,27 +113,27 @@ typedef struct qdata {
 	char errmsg[200];
 } qdata;
 
-uint64_t q_hash(const void *p, size_t n);
-void qd_init(qdata *T, aw_reader *r);
-void qd_free(qdata *T);
-uint32_t qd_from_sid(qdata *T, int64_t sid);
+uint64_t hash64(const void *p, size_t n);
+void data_init(qdata *T, aw_reader *r);
+void data_free(qdata *T);
+uint32_t data_from_sid(qdata *T, int64_t sid);
 /* Intern a canonical JSON object text (copied). */
-uint32_t qd_intern(qdata *T, const char *json, size_t len);
+uint32_t data_intern(qdata *T, const char *json, size_t len);
 /* Ensure the text is available; returns 0 or AW_E* (T->err set, text becomes "{}"). */
-int qd_load(qdata *T, uint32_t i);
-const char *qd_text(qdata *T, uint32_t i, size_t *len);
+int data_load(qdata *T, uint32_t i);
+const char *data_text(qdata *T, uint32_t i, size_t *len);
 /* A top-level field by (unescaped) key. */
-bool qd_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out);
+bool data_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out);
 /* All top-level fields (any order) in a scratch array valid until the next call. */
-size_t qd_fields(qdata *T, uint32_t i, qfv **out);
-bool qd_eq(qdata *T, uint32_t a, uint32_t b);
+size_t data_fields(qdata *T, uint32_t i, qfv **out);
+bool data_eq(qdata *T, uint32_t a, uint32_t b);
 /* Entry `base` with the given (unescaped) top-level keys set to the given canonical JSON
  * value texts (replacing existing keys). Returns the (interned) overlay entry. */
-uint32_t qd_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
+uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
 		 const char *const *vals, const size_t *vlens);
 /* Decode a JSON string body (without quotes) into buf; returns pointer to the
  * unescaped bytes (buf->data or the raw text when there are no escapes). */
-const char *qj_unescape(const char *raw, size_t len, bool esc, aw_buf *buf, size_t *outlen);
+const char *json_body_unescape(const char *raw, size_t len, bool esc, aw_buf *buf, size_t *outlen);
 
 /* ---- values ---------------------------------------------------------------------- */
 
@@ -175,8 +175,8 @@ typedef struct qlist {
 	qv *it;
 } qlist;
 
-/* Keys are distinct and, once qdict_finish ran, sorted (bytewise, shorter first on a
- * common prefix): the order the result prints them in, and what qdict_get searches. */
+/* Keys are distinct and, once dict_finish ran, sorted (bytewise, shorter first on a
+ * common prefix): the order the result prints them in, and what dict_get searches. */
 typedef struct qdict {
 	qobj h;
 	size_t n, cap;
@@ -189,34 +189,34 @@ typedef struct qdict {
 #define QDICT(v) ((qdict *)(v).u.o)
 #define QEVO(v) ((qevo *)(v).u.o)
 
-static inline qv qv_none(void) { qv v; v.k = QV_NONE; v.u.n = 0; return v; }
-static inline qv qv_bool(bool b) { qv v; v.k = QV_BOOL; v.u.n = 0; v.u.b = b; return v; }
-static inline qv qv_num(double n) { qv v; v.k = QV_NUM; v.u.n = n; return v; }
-static inline qv qv_func(int fn) { qv v; v.k = QV_FUNC; v.u.n = 0; v.u.fn = fn; return v; }
-static inline qv qv_obj(qobj *o) { qv v; v.k = o->kind; v.u.o = o; return v; }
-static inline bool qv_isobj(qv v) { return v.k == QV_STR || v.k == QV_EVENT || v.k == QV_LIST || v.k == QV_DICT; }
+static inline qv value_none(void) { qv v; v.k = QV_NONE; v.u.n = 0; return v; }
+static inline qv value_bool(bool b) { qv v; v.k = QV_BOOL; v.u.n = 0; v.u.b = b; return v; }
+static inline qv value_num(double n) { qv v; v.k = QV_NUM; v.u.n = n; return v; }
+static inline qv value_func(int fn) { qv v; v.k = QV_FUNC; v.u.n = 0; v.u.fn = fn; return v; }
+static inline qv value_obj(qobj *o) { qv v; v.k = o->kind; v.u.o = o; return v; }
+static inline bool value_isobj(qv v) { return v.k == QV_STR || v.k == QV_EVENT || v.k == QV_LIST || v.k == QV_DICT; }
 
 /* Live-memory accounting of the current thread's run (0 = unlimited outside a run). */
-void *q_alloc(size_t n);                 /* zeroed; aborts on OOM */
-void *q_realloc(void *p, size_t old, size_t n);
-void q_free(void *p, size_t n);
-bool q_over_budget(void);
-bool q_budget_allows(size_t extra);      /* would `extra` more bytes stay within budget? */
-void q_acct_reset(void);
-void q_acct_release(size_t n);           /* memory handed over outside the accounting */
+void *budget_alloc(size_t n);                 /* zeroed; aborts on OOM */
+void *budget_realloc(void *p, size_t old, size_t n);
+void budget_free(void *p, size_t n);
+bool budget_exceeded(void);
+bool budget_allows(size_t extra);      /* would `extra` more bytes stay within budget? */
+void budget_reset(void);
+void budget_release(size_t n);           /* memory handed over outside the accounting */
 
-qv qv_str(const char *s, size_t len);
-qv qv_event(const qev *e);
-qlist *ql_new_ev(size_t n);               /* compact list with n uninitialised events */
-qlist *ql_new_items(size_t n);            /* generic list with n NONE items */
-void ql_set_item(qlist *l, size_t i, qv v); /* takes ownership; updates depth/uneq */
-void ql_shrink_ev(qlist *l, size_t n);    /* truncate a compact list to n */
-qdict *qdict_new(size_t cap);
+qv value_str(const char *s, size_t len);
+qv value_event(const qev *e);
+qlist *list_new_events(size_t n);               /* compact list with n uninitialised events */
+qlist *list_new_items(size_t n);            /* generic list with n NONE items */
+void list_set_item(qlist *l, size_t i, qv v); /* takes ownership; updates depth/uneq */
+void list_shrink_events(qlist *l, size_t n);    /* truncate a compact list to n */
+qdict *dict_new(size_t cap);
 /* Append a key (takes ownership of the key reference and of v). The key must not be in
  * the dict yet: dict literals are deduplicated by the parser. */
-void qdict_put(qdict *d, qstr *key, qv v);
-qv *qdict_get(qdict *d, const char *key, size_t len); /* only after qdict_finish */
-void qdict_finish(qdict *d);              /* sort the keys, compute depth/uneq */
+void dict_put(qdict *d, qstr *key, qv v);
+qv *dict_get(qdict *d, const char *key, size_t len); /* only after dict_finish */
+void dict_finish(qdict *d);              /* sort the keys, compute depth/uneq */
 
 /* A list being built by appending whole lists (a chain `a + b + c ...`), in amortised
  * linear time instead of one copy per `+`. Memory is accounted like list memory. */
@@ -226,34 +226,34 @@ typedef struct qlb {
 	size_t n, cap;
 	bool isev;
 } qlb;
-void qlb_init(qlb *b);
+void listbuf_init(qlb *b);
 /* Append l's elements. False (nothing appended) when the result would not fit in the
  * memory budget. */
-bool qlb_append(qlb *b, qlist *l);
+bool listbuf_append(qlb *b, qlist *l);
 /* The built list (new reference); b is empty afterwards. */
-qv qlb_finish(qlb *b);
-void qlb_free(qlb *b);
+qv listbuf_finish(qlb *b);
+void listbuf_free(qlb *b);
 
-static inline qv qv_ref(qv v)
+static inline qv value_ref(qv v)
 {
-	if (qv_isobj(v))
+	if (value_isobj(v))
 		v.u.o->refs++;
 	return v;
 }
-void qv_unref(qv v);
+void value_unref(qv v);
 
 /* Element i of a list as a value (new reference). */
-qv ql_get(qlist *l, size_t i);
+qv list_get(qlist *l, size_t i);
 /* Language equality (PartialEq of aw-server-rust; top-level None==None handled by caller). */
 typedef struct qrun qrun;
-bool qv_equal(qrun *R, qv a, qv b);
+bool value_equal(qrun *R, qv a, qv b);
 /* Write aw-server-rust's JSON form of v. Returns false on a function value or output limit. */
-bool qv_to_json(qrun *R, aw_buf *out, qv v);
+bool value_to_json(qrun *R, aw_buf *out, qv v);
 /* Short Rust-Debug-like rendering for error messages. */
-void qv_debug(qrun *R, aw_buf *out, qv v, size_t maxlen);
+void value_debug(qrun *R, aw_buf *out, qv v, size_t maxlen);
 
 /* Print seconds (from ns) exactly like serde_json prints ns/1e9 as f64. */
-size_t q_fmt_secs(char *buf, aw_ns ns);
+size_t format_secs(char *buf, aw_ns ns);
 
 /* ---- AST --------------------------------------------------------------------------- */
 
@@ -298,9 +298,9 @@ typedef struct qprog {
 } qprog;
 
 /* Parse; on error fills err (status 400) and returns NULL. */
-qprog *q_parse(const char *src, size_t len, aw_query_error *err);
-void q_prog_free(qprog *p);
-int q_prog_slot(qprog *p, const char *name, size_t len); /* intern */
+qprog *parse_program(const char *src, size_t len, aw_query_error *err);
+void program_free(qprog *p);
+int program_slot(qprog *p, const char *name, size_t len); /* intern */
 
 /* ---- interpreter ------------------------------------------------------------------- */
 
@@ -328,11 +328,14 @@ struct qrun {
 };
 
 /* Error reporting: fill R->err with "<Kind>(<detail>) at line L, column C".
- * Returns -1 for convenient `return qerr(...)`. */
-int qerr(qrun *R, const qnode *at, int status, const char *kind, const char *fmt, ...)
+ * Returns -1 for convenient `return run_error(...)`. */
+int run_error(qrun *R, const qnode *at, int status, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-int qerr_internal(qrun *R, const qnode *at, int code, const char *what);
-bool q_work(qrun *R, uint64_t steps); /* false (and error set) past the work limit */
+int run_error_storage(qrun *R, const qnode *at, int code, const char *what);
+bool count_work(qrun *R, uint64_t steps); /* false (and error set) past the work limit */
+/* The language's `==` (aw-server-rust's query_eq): values of different types are an
+ * InvalidType error, None == None is false. *res gets the answer; returns 0 or -1. */
+int query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res);
 
 /* ---- built-ins ---------------------------------------------------------------------- */
 
@@ -342,53 +345,53 @@ typedef struct qbuiltin {
 	qbuiltin_fn fn;
 	int min, max;  /* arity; max -1 = any */
 } qbuiltin;
-extern const qbuiltin q_builtins[];
-extern const size_t q_nbuiltins;
-#define Q_SLOT_TIMEINTERVAL ((int)q_nbuiltins)
-#define Q_SLOT_RETURN ((int)q_nbuiltins + 1)
+extern const qbuiltin builtin_table[];
+extern const size_t builtin_count;
+#define Q_SLOT_TIMEINTERVAL ((int)builtin_count)
+#define Q_SLOT_RETURN ((int)builtin_count + 1)
 
 /* ---- transforms (transform.c) --------------------------------------------------------
  * Inputs are never modified; outputs are freshly malloc'ed (caller frees). */
 
-void qt_sort_by_timestamp(qev *ev, size_t n);  /* in place, stable */
+void sort_by_timestamp(qev *ev, size_t n);  /* in place, stable */
 /* rows in (start, id) ascending order -> newest first, ties shorter first then lower id */
-void qt_storage_order(qev *ev, size_t n);
-void qt_sort_by_duration(qev *ev, size_t n);   /* in place, stable, descending */
-size_t qt_flood(qdata *T, qev *ev, size_t n, aw_ns pulsetime); /* in place on a copy */
-qev *qt_filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout);
-qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
-qev *qt_union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
+void storage_order(qev *ev, size_t n);
+void sort_by_duration(qev *ev, size_t n);   /* in place, stable, descending */
+size_t flood_events(qdata *T, qev *ev, size_t n, aw_ns pulsetime); /* in place on a copy */
+qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout);
+qev *period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
+qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
 /* keys: unescaped key strings */
-qev *qt_merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
+qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 		      const size_t *klens, size_t nkeys, size_t *nout);
-qev *qt_chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t klen, size_t *nout);
+qev *chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t klen, size_t *nout);
 /* vals: canonical JSON texts; exclude = exclude_keyvals */
 /* Functions taking `out` write their result there when it is non-NULL (it may be `ev`
  * itself: results are written in input order, never ahead of the input). */
-qev *qt_filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
+qev *filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
 		       const char *const *vals, const size_t *vlens, size_t nvals, bool exclude,
 		       size_t *nout);
-qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout);
+qev *split_url_events(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout);
 
 /* ---- classify.c ------------------------------------------------------------------------- */
 
 /* Compile (or fetch from the process-wide cache) a regex; the run keeps a reference
  * until it ends. NULL with *msg set on a compile error. */
-qre *q_regex(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg);
+qre *regex_get(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg);
 /* 1 match, 0 no match (also for match-limit and other runtime errors, and invalid
  * UTF-8), -1 when the run keeps hitting the backtracking limit (error set). */
-int q_regex_match(qrun *R, qre *re, const char *s, size_t len);
+int regex_match(qrun *R, qre *re, const char *s, size_t len);
 /* Same for a subject already known to be valid UTF-8. */
-int q_regex_match_valid(qrun *R, qre *re, const char *s, size_t len);
-bool q_utf8_valid(const char *s, size_t n);
+int regex_match_valid(qrun *R, qre *re, const char *s, size_t len);
+bool utf8_valid(const char *s, size_t n);
 /* Replace the first (or every) match of re in s by rep; returns new length in out. */
-bool q_regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global,
+bool regex_replace(qrun *R, qre *re, const char *s, size_t len, const char *rep, bool global,
 		     aw_buf *out);
-void q_regex_release_all(qrun *R);
+void regex_release_all(qrun *R);
 /* Append pat to out with its classes ([[:alpha:]], \w, \s, \b, ...) written as the sets
  * aw-server-rust uses (re_classes.c). True when something was rewritten. */
-bool q_regex_classes(const char *pat, size_t len, aw_buf *out);
-void q_regex_run_init(qrun *R);
+bool regex_classes(const char *pat, size_t len, aw_buf *out);
+void regex_run_init(qrun *R);
 
 typedef struct qrule {
 	int type;           /* 0 none, 1 regex */
@@ -399,16 +402,16 @@ typedef struct qrule {
 } qrule;
 
 /* Parse a rule dict (categorize/tag rules, docs/query.md). Returns 0 or -1 with error set at `at`. */
-int q_rule_parse(qrun *R, const qnode *at, qv v, qrule *out);
-void q_rule_free(qrule *r);
+int rule_parse(qrun *R, const qnode *at, qv v, qrule *out);
+void rule_free(qrule *r);
 /* categorize: cats[i] = JSON text of the category array; depth[i] = path length */
-qev *qc_categorize(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
+qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
 		   const size_t *catlens, const size_t *depth, size_t nrules, size_t *nout);
-qev *qc_tag(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
+qev *tag_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
 	    const size_t *taglens, size_t nrules, size_t *nout);
-qev *qc_filter_regex(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, qre *re,
+qev *filter_regex_events(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, qre *re,
 		     size_t *nout);
-qev *qc_simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
+qev *simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
 			size_t *nout);
 
 /* ---- url.c -------------------------------------------------------------------------------- */
@@ -417,9 +420,9 @@ typedef struct qurl {
 	aw_buf scheme, host, path, query;
 	bool has_host;  /* a non-empty host */
 } qurl;
-void qurl_init(qurl *u);
-void qurl_free(qurl *u);
+void url_init(qurl *u);
+void url_free(qurl *u);
 /* WHATWG "basic URL parser" without a base; false on failure. */
-bool qurl_parse(qurl *u, const char *s, size_t len);
+bool url_parse(qurl *u, const char *s, size_t len);
 
 #endif

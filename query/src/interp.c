@@ -79,7 +79,7 @@ static void set_error(qrun *R, const qnode *at, int code, const char *kind, cons
 	aw_buf_free(&b);
 }
 
-int qerr(qrun *R, const qnode *at, int code, const char *kind, const char *fmt, ...)
+int run_error(qrun *R, const qnode *at, int code, const char *kind, const char *fmt, ...)
 {
 	char detail[600];
 	va_list ap;
@@ -95,19 +95,19 @@ int qerr(qrun *R, const qnode *at, int code, const char *kind, const char *fmt, 
 	return -1;
 }
 
-int qerr_internal(qrun *R, const qnode *at, int code, const char *what)
+int run_error_storage(qrun *R, const qnode *at, int code, const char *what)
 {
 	if (code == AW_ENOTFOUND)
-		return qerr(R, at, AW_ENOTFOUND, "BucketQueryError", "%s: %s", what, aw_error_last());
-	return qerr(R, at, AW_ERROR, "InternalError", "%s: %s", what, aw_error_last());
+		return run_error(R, at, AW_ENOTFOUND, "BucketQueryError", "%s: %s", what, aw_error_last());
+	return run_error(R, at, AW_ERROR, "InternalError", "%s: %s", what, aw_error_last());
 }
 
-bool q_work(qrun *R, uint64_t steps)
+bool count_work(qrun *R, uint64_t steps)
 {
 	R->work += steps;
 	if (R->work > Q_MAX_WORK) {
 		if (!R->rc)
-			qerr(R, NULL, AW_EINVALID, "ResourceLimit", "the query needs more than %llu steps",
+			run_error(R, NULL, AW_EINVALID, "ResourceLimit", "the query needs more than %llu steps",
 			     (unsigned long long)Q_MAX_WORK);
 		return false;
 	}
@@ -116,11 +116,11 @@ bool q_work(qrun *R, uint64_t steps)
 
 static int check_budget(qrun *R, const qnode *at)
 {
-	if (q_over_budget())
-		return qerr(R, at, AW_EINVALID, "ResourceLimit", "the query needs more than %u MiB of memory",
+	if (budget_exceeded())
+		return run_error(R, at, AW_EINVALID, "ResourceLimit", "the query needs more than %u MiB of memory",
 			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
 	if (R->T->err)
-		return qerr(R, at, AW_ERROR, "InternalError", "reading event data: %s", R->T->errmsg);
+		return run_error(R, at, AW_ERROR, "InternalError", "reading event data: %s", R->T->errmsg);
 	return 0;
 }
 
@@ -130,9 +130,9 @@ static int eval(qrun *R, const qnode *n, qv *out);
 
 static int depth_check(qrun *R, const qnode *at, qv v)
 {
-	if (qv_isobj(v) && v.u.o->depth > Q_MAX_VALUE_DEPTH) {
-		qv_unref(v);
-		return qerr(R, at, AW_EINVALID, "ResourceLimit", "value nested deeper than %d levels", Q_MAX_VALUE_DEPTH);
+	if (value_isobj(v) && v.u.o->depth > Q_MAX_VALUE_DEPTH) {
+		value_unref(v);
+		return run_error(R, at, AW_EINVALID, "ResourceLimit", "value nested deeper than %d levels", Q_MAX_VALUE_DEPTH);
 	}
 	return 0;
 }
@@ -144,7 +144,7 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 	switch (a.k) {
 	case QV_NUM:
 		if (b.k == QV_NUM) {
-			*out = qv_num(a.u.n + b.u.n);
+			*out = value_num(a.u.n + b.u.n);
 			return 0;
 		}
 		msg = "Cannot use + on something that is not a number with a number!";
@@ -152,10 +152,10 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 	case QV_STR:
 		if (b.k == QV_STR) {
 			qstr *x = QSTR(a), *y = QSTR(b);
-			if (!q_budget_allows(x->len + y->len))
-				return qerr(R, at, AW_EINVALID, "ResourceLimit", "string longer than %u MiB",
+			if (!budget_allows(x->len + y->len))
+				return run_error(R, at, AW_EINVALID, "ResourceLimit", "string longer than %u MiB",
 					    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
-			*out = qv_str(NULL, x->len + y->len);
+			*out = value_str(NULL, x->len + y->len);
 			memcpy(QSTR(*out)->s, x->s, x->len);
 			memcpy(QSTR(*out)->s + x->len, y->s, y->len);
 			return 0;
@@ -167,23 +167,23 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 			qlist *x = QLIST(a), *y = QLIST(b), *l;
 			size_t n = x->n + y->n;
 			if (!x->n || !y->n) {
-				*out = qv_ref(!x->n ? b : a);
+				*out = value_ref(!x->n ? b : a);
 				return 0;
 			}
-			if (!q_budget_allows(n * sizeof(qev)) || n < x->n)
-				return qerr(R, at, AW_EINVALID, "ResourceLimit", "list too long");
+			if (!budget_allows(n * sizeof(qev)) || n < x->n)
+				return run_error(R, at, AW_EINVALID, "ResourceLimit", "list too long");
 			if (x->isev && y->isev) {
-				l = ql_new_ev(n);
+				l = list_new_events(n);
 				memcpy(l->ev, x->ev, x->n * sizeof(qev));
 				memcpy(l->ev + x->n, y->ev, y->n * sizeof(qev));
 			} else {
-				l = ql_new_items(n);
+				l = list_new_items(n);
 				for (size_t i = 0; i < x->n; i++)
-					ql_set_item(l, i, ql_get(x, i));
+					list_set_item(l, i, list_get(x, i));
 				for (size_t i = 0; i < y->n; i++)
-					ql_set_item(l, x->n + i, ql_get(y, i));
+					list_set_item(l, x->n + i, list_get(y, i));
 			}
-			*out = qv_obj(&l->h);
+			*out = value_obj(&l->h);
 			return 0;
 		}
 		msg = "Cannot use + on something that is not a list with a list!";
@@ -191,12 +191,11 @@ static int add_values(qrun *R, const qnode *at, qv a, qv b, qv *out)
 	default:
 		msg = "Cannot use + on something that is not a number, list or string!";
 	}
-	return qerr(R, at, AW_EINVALID, "InvalidType", "%s", msg);
+	return run_error(R, at, AW_EINVALID, "InvalidType", "%s", msg);
 }
 
 /* aw-server-rust's query_eq: same-type comparison only; None == None is false. */
-int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res);
-int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res)
+int query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res)
 {
 	if (a.k == QV_NONE && b.k == QV_NONE) {
 		*res = false;
@@ -204,15 +203,15 @@ int q_query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res)
 	}
 	if (a.k != b.k || a.k == QV_FUNC) {
 		aw_buf x = AW_BUF_INIT, y = AW_BUF_INIT;
-		qv_debug(R, &x, a, 120);
-		qv_debug(R, &y, b, 120);
-		qerr(R, at, AW_EINVALID, "InvalidType", "Cannot compare values of different types %s and %s",
+		value_debug(R, &x, a, 120);
+		value_debug(R, &y, b, 120);
+		run_error(R, at, AW_EINVALID, "InvalidType", "Cannot compare values of different types %s and %s",
 		     x.data ? x.data : "", y.data ? y.data : "");
 		aw_buf_free(&x);
 		aw_buf_free(&y);
 		return -1;
 	}
-	*res = qv_equal(R, a, b);
+	*res = value_equal(R, a, b);
 	return R->rc ? -1 : 0;
 }
 
@@ -225,25 +224,25 @@ static int binop(qrun *R, const qnode *n, qv a, qv b, qv *out)
 	case OP_ADD:
 		return add_values(R, n, a, b, out);
 	case OP_EQ:
-		if (q_query_eq(R, n, a, b, &eq))
+		if (query_eq(R, n, a, b, &eq))
 			return -1;
-		*out = qv_bool(eq);
+		*out = value_bool(eq);
 		return 0;
 	default:
 		break;
 	}
 	if (a.k != QV_NUM || b.k != QV_NUM)
-		return qerr(R, n, AW_EINVALID, "InvalidType", "Cannot use %s on something that is not a number!",
+		return run_error(R, n, AW_EINVALID, "InvalidType", "Cannot use %s on something that is not a number!",
 			    opname[n->op]);
 	switch (n->op) {
-	case OP_SUB: *out = qv_num(a.u.n - b.u.n); break;
-	case OP_MUL: *out = qv_num(a.u.n * b.u.n); break;
+	case OP_SUB: *out = value_num(a.u.n - b.u.n); break;
+	case OP_MUL: *out = value_num(a.u.n * b.u.n); break;
 	case OP_DIV:
 		if (b.u.n == 0.0)
-			return qerr(R, n, AW_EINVALID, "MathError", "Tried to divide by zero!");
-		*out = qv_num(a.u.n / b.u.n);
+			return run_error(R, n, AW_EINVALID, "MathError", "Tried to divide by zero!");
+		*out = value_num(a.u.n / b.u.n);
 		break;
-	case OP_MOD: *out = qv_num(fmod(a.u.n, b.u.n)); break;
+	case OP_MOD: *out = value_num(fmod(a.u.n, b.u.n)); break;
 	}
 	return 0;
 }
@@ -282,7 +281,7 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 		if ((int)i == move_arg && R->def[k->slot]) {
 			/* moved: the assignment that follows replaces the variable anyway */
 			args[i] = R->env[k->slot];
-			R->env[k->slot] = qv_none();
+			R->env[k->slot] = value_none();
 			R->def[k->slot] = 0;
 			continue;
 		}
@@ -290,25 +289,25 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 			goto out;
 	}
 	if (!R->def[n->slot]) {
-		qerr(R, n, AW_EINVALID, "VariableNotDefined", "%s", R->P->names[n->slot]);
+		run_error(R, n, AW_EINVALID, "VariableNotDefined", "%s", R->P->names[n->slot]);
 		goto out;
 	}
 	f = R->env[n->slot];
 	if (f.k != QV_FUNC) {
-		qerr(R, n, AW_EINVALID, "InvalidType", "%s", R->P->names[n->slot]);
+		run_error(R, n, AW_EINVALID, "InvalidType", "%s", R->P->names[n->slot]);
 		goto out;
 	}
-	b = &q_builtins[f.u.fn];
+	b = &builtin_table[f.u.fn];
 	if ((int)na < b->min || (b->max >= 0 && (int)na > b->max)) {
 		if (b->min == b->max)
-			qerr(R, n, AW_EINVALID, "InvalidFunctionParameters", "Expected %d parameters in function, got %zu",
+			run_error(R, n, AW_EINVALID, "InvalidFunctionParameters", "Expected %d parameters in function, got %zu",
 			     b->min, na);
 		else
-			qerr(R, n, AW_EINVALID, "InvalidFunctionParameters",
+			run_error(R, n, AW_EINVALID, "InvalidFunctionParameters",
 			     "Expected %d or %d parameters in function, got %zu", b->min, b->max, na);
 		goto out;
 	}
-	*out = qv_none();
+	*out = value_none();
 	if (trace_enabled())
 		t0 = mono_ms();
 	rc = b->fn(R, n, args, na, out);
@@ -319,10 +318,10 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 		rc = -1;
 	}
 	if (rc && !R->rc)
-		qerr(R, n, AW_ERROR, "InternalError", "function %s failed", b->name);
+		run_error(R, n, AW_ERROR, "InternalError", "function %s failed", b->name);
 out:
 	while (i > 0)
-		qv_unref(args[--i]);
+		value_unref(args[--i]);
 	if (args != stack)
 		free(args);
 	return rc;
@@ -349,12 +348,12 @@ typedef struct chain {
 static void chain_settle(chain *c)
 {
 	if (c->mode == 'S') {
-		c->acc = qv_str(c->sb, c->slen);
-		q_free(c->sb, c->scap);
+		c->acc = value_str(c->sb, c->slen);
+		budget_free(c->sb, c->scap);
 		c->sb = NULL;
 		c->slen = c->scap = 0;
 	} else if (c->mode == 'L') {
-		c->acc = qlb_finish(&c->lb);
+		c->acc = listbuf_finish(&c->lb);
 	}
 	c->mode = 0;
 }
@@ -362,22 +361,22 @@ static void chain_settle(chain *c)
 static void chain_free(chain *c)
 {
 	chain_settle(c);
-	qv_unref(c->acc);
-	c->acc = qv_none();
+	value_unref(c->acc);
+	c->acc = value_none();
 }
 
 static bool str_append(chain *c, const char *s, size_t n)
 {
 	size_t need = c->slen + n, cap = c->scap ? c->scap : 64;
 
-	if (need < c->slen || !q_budget_allows(need))
+	if (need < c->slen || !budget_allows(need))
 		return false;
 	while (cap < need)
 		cap *= 2;
-	if (!q_budget_allows(cap - c->scap))
+	if (!budget_allows(cap - c->scap))
 		cap = need; /* no headroom: exactly what fits, like a single `+` */
 	if (cap != c->scap) {
-		c->sb = c->sb ? q_realloc(c->sb, c->scap, cap) : q_alloc(cap);
+		c->sb = c->sb ? budget_realloc(c->sb, c->scap, cap) : budget_alloc(cap);
 		c->scap = cap;
 	}
 	memcpy(c->sb + c->slen, s, n);
@@ -388,9 +387,9 @@ static bool str_append(chain *c, const char *s, size_t n)
 static int too_long(qrun *R, const qnode *op, int k)
 {
 	if (k == QV_STR)
-		return qerr(R, op, AW_EINVALID, "ResourceLimit", "string longer than %u MiB",
+		return run_error(R, op, AW_EINVALID, "ResourceLimit", "string longer than %u MiB",
 			    (unsigned)(Q_MAX_LIVE_BYTES >> 20));
-	return qerr(R, op, AW_EINVALID, "ResourceLimit", "list too long");
+	return run_error(R, op, AW_EINVALID, "ResourceLimit", "list too long");
 }
 
 /* Append a string or list value to the active buffer. */
@@ -398,7 +397,7 @@ static bool buf_append(chain *c, qv v)
 {
 	if (c->mode == 'S')
 		return str_append(c, QSTR(v)->s, QSTR(v)->len);
-	return qlb_append(&c->lb, QLIST(v));
+	return listbuf_append(&c->lb, QLIST(v));
 }
 
 /* `acc + b` for two strings or two lists through the buffer; 1 = not such a pair. */
@@ -412,10 +411,10 @@ static int chain_append(qrun *R, chain *c, const qnode *op, qv b)
 		bool ok;
 		c->mode = k == QV_STR ? 'S' : 'L';
 		if (c->mode == 'L')
-			qlb_init(&c->lb);
+			listbuf_init(&c->lb);
 		ok = buf_append(c, c->acc);
-		qv_unref(c->acc); /* on failure the partial buffer is freed by chain_free */
-		c->acc = qv_none();
+		value_unref(c->acc); /* on failure the partial buffer is freed by chain_free */
+		c->acc = value_none();
 		if (!ok)
 			return too_long(R, op, k);
 	}
@@ -427,19 +426,19 @@ static int chain_append(qrun *R, chain *c, const qnode *op, qv b)
 /* One step `acc op b` (b is consumed). */
 static int chain_step(qrun *R, chain *c, const qnode *op, qv b)
 {
-	qv r = qv_none();
+	qv r = value_none();
 	int rc = chain_append(R, c, op, b);
 
 	if (rc <= 0) {
-		qv_unref(b);
+		value_unref(b);
 		return rc ? rc : check_budget(R, op);
 	}
 	chain_settle(c);
 	rc = binop(R, op, c->acc, b, &r);
-	qv_unref(b);
+	value_unref(b);
 	if (rc)
 		return -1;
-	qv_unref(c->acc);
+	value_unref(c->acc);
 	c->acc = r;
 	return check_budget(R, op);
 }
@@ -448,7 +447,7 @@ static int eval_chain(qrun *R, const qnode *n, qv *out)
 {
 	const qnode *local[32], **spine = local, *k;
 	size_t depth = 0, cap = 32;
-	chain c = {.acc = qv_none()};
+	chain c = {.acc = value_none()};
 	int rc = 0;
 
 	for (k = n; k->kind == N_BIN; k = k->kids[0]) {
@@ -488,52 +487,52 @@ static int eval(qrun *R, const qnode *n, qv *out)
 	qv a;
 	int rc;
 
-	*out = qv_none();
+	*out = value_none();
 	switch (n->kind) {
 	case N_NUM:
-		*out = qv_num(n->num);
+		*out = value_num(n->num);
 		return 0;
 	case N_BOOL:
-		*out = qv_bool(n->num != 0);
+		*out = value_bool(n->num != 0);
 		return 0;
 	case N_STR:
-		*out = qv_ref(n->str);
+		*out = value_ref(n->str);
 		return 0;
 	case N_VAR:
 		if (!R->def[n->slot])
-			return qerr(R, n, AW_EINVALID, "VariableNotDefined", "%s", R->P->names[n->slot]);
-		*out = qv_ref(R->env[n->slot]);
+			return run_error(R, n, AW_EINVALID, "VariableNotDefined", "%s", R->P->names[n->slot]);
+		*out = value_ref(R->env[n->slot]);
 		return 0;
 	case N_LIST: {
-		qlist *l = ql_new_items(n->nkids);
+		qlist *l = list_new_items(n->nkids);
 		for (uint32_t i = 0; i < n->nkids; i++) {
 			if (eval(R, n->kids[i], &a)) {
-				qv_unref(qv_obj(&l->h));
+				value_unref(value_obj(&l->h));
 				return -1;
 			}
-			ql_set_item(l, i, a);
+			list_set_item(l, i, a);
 		}
-		*out = qv_obj(&l->h);
+		*out = value_obj(&l->h);
 		if (depth_check(R, n, *out)) {
-			*out = qv_none();
+			*out = value_none();
 			return -1;
 		}
 		return 0;
 	}
 	case N_DICT: {
-		qdict *d = qdict_new(n->nkids);
+		qdict *d = dict_new(n->nkids);
 		for (uint32_t i = 0; i < n->nkids; i++) {
 			if (eval(R, n->kids[i], &a)) {
-				qv_unref(qv_obj(&d->h));
+				value_unref(value_obj(&d->h));
 				return -1;
 			}
 			n->keys[i]->h.refs++;
-			qdict_put(d, n->keys[i], a);
+			dict_put(d, n->keys[i], a);
 		}
-		qdict_finish(d);
-		*out = qv_obj(&d->h);
+		dict_finish(d);
+		*out = value_obj(&d->h);
 		if (depth_check(R, n, *out)) {
-			*out = qv_none();
+			*out = value_none();
 			return -1;
 		}
 		return 0;
@@ -546,7 +545,7 @@ static int eval(qrun *R, const qnode *n, qv *out)
 		if (n->op == 1 ? call(R, n->kids[0], &a, (int)n->num) : eval(R, n->kids[0], &a))
 			return -1;
 		if (R->def[n->slot])
-			qv_unref(R->env[n->slot]);
+			value_unref(R->env[n->slot]);
 		R->env[n->slot] = a;
 		R->def[n->slot] = 1;
 		return 0;
@@ -554,7 +553,7 @@ static int eval(qrun *R, const qnode *n, qv *out)
 		if (eval(R, n->kids[0], &a))
 			return -1;
 		if (R->def[Q_SLOT_RETURN])
-			qv_unref(R->env[Q_SLOT_RETURN]);
+			value_unref(R->env[Q_SLOT_RETURN]);
 		R->env[Q_SLOT_RETURN] = a;
 		R->def[Q_SLOT_RETURN] = 1;
 		return 0;
@@ -563,8 +562,8 @@ static int eval(qrun *R, const qnode *n, qv *out)
 			bool yes;
 			if (eval(R, n->kids[i], &a))
 				return -1;
-			rc = q_query_eq(R, n->kids[i], a, qv_bool(true), &yes);
-			qv_unref(a);
+			rc = query_eq(R, n->kids[i], a, value_bool(true), &yes);
+			value_unref(a);
 			if (rc)
 				return -1;
 			if (yes)
@@ -575,7 +574,7 @@ static int eval(qrun *R, const qnode *n, qv *out)
 		for (uint32_t i = 0; i < n->nkids; i++) {
 			if (eval(R, n->kids[i], &a))
 				return -1;
-			qv_unref(a);
+			value_unref(a);
 		}
 		return 0;
 	}
@@ -588,7 +587,7 @@ static void env_clear(qrun *R)
 {
 	for (size_t i = 0; i < R->P->nslots; i++)
 		if (R->def[i])
-			qv_unref(R->env[i]);
+			value_unref(R->env[i]);
 	memset(R->def, 0, R->P->nslots);
 }
 
@@ -597,14 +596,14 @@ static void env_init(qrun *R, aw_ns start, aw_ns end)
 	char a[AW_TIME_BUFSZ], b[AW_TIME_BUFSZ], ti[2 * AW_TIME_BUFSZ + 2];
 	int n;
 
-	for (size_t i = 0; i < q_nbuiltins; i++) {
-		R->env[i] = qv_func((int)i);
+	for (size_t i = 0; i < builtin_count; i++) {
+		R->env[i] = value_func((int)i);
 		R->def[i] = 1;
 	}
 	aw_time_format_rfc3339(a, start);
 	aw_time_format_rfc3339(b, end);
 	n = snprintf(ti, sizeof(ti), "%s/%s", a, b);
-	R->env[Q_SLOT_TIMEINTERVAL] = qv_str(ti, (size_t)n);
+	R->env[Q_SLOT_TIMEINTERVAL] = value_str(ti, (size_t)n);
 	R->def[Q_SLOT_TIMEINTERVAL] = 1;
 	R->start = start;
 	R->end = end;
@@ -615,11 +614,11 @@ int aw_query_check(const char *program, size_t program_len, aw_query_error *err)
 	qprog *P;
 
 	memset(err, 0, sizeof(*err));
-	q_acct_reset();
-	P = q_parse(program, program_len, err);
+	budget_reset();
+	P = parse_program(program, program_len, err);
 	if (!P)
 		return aw_error_set(AW_EINVALID, "%s", err->message);
-	q_prog_free(P);
+	program_free(P);
 	return 0;
 }
 
@@ -652,20 +651,20 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 	*out = NULL;
 	*out_len = 0;
 	memset(err, 0, sizeof(*err));
-	q_acct_reset();
+	budget_reset();
 	memset(&R, 0, sizeof(R));
 	R.err = err;
 	R.r = r;
-	R.P = q_parse(program, program_len, err);
+	R.P = parse_program(program, program_len, err);
 	if (!R.P)
 		return aw_error_set(AW_EINVALID, "%s", err->message);
-	qd_init(&T, r);
+	data_init(&T, r);
 	R.T = &T;
 	R.env = calloc(R.P->nslots, sizeof(qv));
 	R.def = calloc(R.P->nslots, 1);
 	if (!R.env || !R.def)
 		abort();
-	q_regex_run_init(&R);
+	regex_run_init(&R);
 	snap = aw_reader_begin(r) == 0;
 
 	aw_buf_putc(&res, '[');
@@ -674,15 +673,15 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 		if (eval(&R, R.P->root, &(qv){0}) || check_budget(&R, NULL)) {
 			rc = -1;
 		} else if (!R.def[Q_SLOT_RETURN]) {
-			qerr(&R, NULL, AW_EINVALID, "EmptyQuery", NULL);
+			run_error(&R, NULL, AW_EINVALID, "EmptyQuery", NULL);
 			rc = -1;
 		} else {
 			if (p)
 				aw_buf_putc(&res, ',');
-			if (!qv_to_json(&R, &res, R.env[Q_SLOT_RETURN]))
+			if (!value_to_json(&R, &res, R.env[Q_SLOT_RETURN]))
 				rc = -1;
 			else if (T.err)
-				rc = qerr(&R, NULL, AW_ERROR, "InternalError", "reading event data: %s", T.errmsg);
+				rc = run_error(&R, NULL, AW_ERROR, "InternalError", "reading event data: %s", T.errmsg);
 		}
 		env_clear(&R);
 	}
@@ -690,14 +689,14 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 
 	if (snap)
 		aw_reader_end(r);
-	q_regex_release_all(&R);
+	regex_release_all(&R);
 	aw_buf_free(&R.scratch);
 	if (R.buckets)
 		aw_buckets_free(R.buckets, R.nbuckets);
 	free(R.env);
 	free(R.def);
-	qd_free(&T);
-	q_prog_free(R.P);
+	data_free(&T);
+	program_free(R.P);
 	if (rc) {
 		aw_buf_free(&res);
 		if (!R.rc) {

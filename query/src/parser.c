@@ -300,7 +300,7 @@ static void *arena(qprog *P, size_t n)
 static size_t strix_pos(const qstrix *x, const char *const *strs, const size_t *lens, const char *s,
 			size_t len)
 {
-	size_t m = x->cap - 1, j = (size_t)q_hash(s, len) & m;
+	size_t m = x->cap - 1, j = (size_t)hash64(s, len) & m;
 
 	for (; x->t[j]; j = (j + 1) & m) {
 		uint32_t i = x->t[j] - 1;
@@ -340,7 +340,7 @@ static void strix_add(qstrix *x, const char *const *strs, const size_t *lens, si
 	x->t[strix_pos(x, strs, lens, strs[i], lens[i])] = (uint32_t)i + 1;
 }
 
-int q_prog_slot(qprog *P, const char *name, size_t len)
+int program_slot(qprog *P, const char *name, size_t len)
 {
 	long found = strix_find(&P->slot_ix, (const char *const *)P->names, P->name_lens, name, len);
 
@@ -360,12 +360,12 @@ int q_prog_slot(qprog *P, const char *name, size_t len)
 	return (int)P->nslots++;
 }
 
-void q_prog_free(qprog *P)
+void program_free(qprog *P)
 {
 	if (!P)
 		return;
 	for (size_t i = 0; i < P->nstrs; i++)
-		qv_unref(P->strs[i]);
+		value_unref(P->strs[i]);
 	free(P->strs);
 	for (size_t i = 0; i < P->nblocks; i++)
 		free(P->blocks[i]);
@@ -512,7 +512,7 @@ static bool enter(parser *p)
 
 static qv keep_str(parser *p, const char *s, size_t n)
 {
-	qv v = qv_str(s, n);
+	qv v = value_str(s, n);
 
 	if (p->nstrs == p->capstrs) {
 		p->capstrs = p->capstrs ? p->capstrs * 2 : 16;
@@ -655,7 +655,7 @@ static qnode *p_operand(parser *p)
 	case T_IDENT:
 		if (peek(p, 1)->t == T_LPAREN) {
 			n = mknode(p, N_CALL, k);
-			n->slot = q_prog_slot(p->P, p->L->src + k->off, k->len);
+			n->slot = program_slot(p->P, p->L->src + k->off, k->len);
 			p->i += 2;
 			if (!p_list_items(p, T_RPAREN, &items)) {
 				free(items.v);
@@ -665,7 +665,7 @@ static qnode *p_operand(parser *p)
 			set_kids(p, n, &items);
 		} else {
 			n = mknode(p, N_VAR, k);
-			n->slot = q_prog_slot(p->P, p->L->src + k->off, k->len);
+			n->slot = program_slot(p->P, p->L->src + k->off, k->len);
 			p->i++;
 		}
 		break;
@@ -793,7 +793,7 @@ static qnode *p_assign(parser *p)
 
 	if (k->t == T_IDENT && peek(p, 1)->t == T_ASSIGN) {
 		qnode *n = mknode(p, N_ASSIGN, k), *v;
-		n->slot = q_prog_slot(p->P, p->L->src + k->off, k->len);
+		n->slot = program_slot(p->P, p->L->src + k->off, k->len);
 		p->i += 2;
 		if (!(v = p_binop(p)))
 			return NULL;
@@ -941,11 +941,11 @@ static qprog *too_long(lexer *L, qprog *P, aw_query_error *err)
 	err->line = k->line;
 	err->column = k->col;
 	lexer_free(L);
-	q_prog_free(P);
+	program_free(P);
 	return NULL;
 }
 
-qprog *q_parse(const char *src, size_t len, aw_query_error *err)
+qprog *parse_program(const char *src, size_t len, aw_query_error *err)
 {
 	lexer L;
 	parser p;
@@ -966,10 +966,10 @@ qprog *q_parse(const char *src, size_t len, aw_query_error *err)
 	p.P = P;
 	p.err = err;
 	/* built-ins take the first slots, then TIMEINTERVAL and RETURN */
-	for (size_t i = 0; i < q_nbuiltins; i++)
-		q_prog_slot(P, q_builtins[i].name, strlen(q_builtins[i].name));
-	q_prog_slot(P, "TIMEINTERVAL", 12);
-	q_prog_slot(P, "RETURN", 6);
+	for (size_t i = 0; i < builtin_count; i++)
+		program_slot(P, builtin_table[i].name, strlen(builtin_table[i].name));
+	program_slot(P, "TIMEINTERVAL", 12);
+	program_slot(P, "RETURN", 6);
 
 	P->root = p_statements(&p, false);
 	if (P->root && cur(&p)->t != T_EOF) {
@@ -979,7 +979,7 @@ qprog *q_parse(const char *src, size_t len, aw_query_error *err)
 	prog_add_release(P, &p);
 	lexer_free(&L);
 	if (!P->root) {
-		q_prog_free(P);
+		program_free(P);
 		return NULL;
 	}
 	return P;

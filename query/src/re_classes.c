@@ -245,7 +245,7 @@ static bool escape_out(scan *s, char c)
 	return true;
 }
 
-bool q_regex_classes(const char *pat, size_t len, aw_buf *out)
+bool regex_classes(const char *pat, size_t len, aw_buf *out)
 {
 	scan s = {pat, len, 0, out, false};
 	aw_buf xs = AW_BUF_INIT; /* the x flag outside each open group */

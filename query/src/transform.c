@@ -131,7 +131,7 @@ static int cmp_tie(const qev *a, const qev *b)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
-void qt_storage_order(qev *ev, size_t n)
+void storage_order(qev *ev, size_t n)
 {
 	reverse(ev, n);
 	for (size_t a = 0; a < n;) {
@@ -144,25 +144,25 @@ void qt_storage_order(qev *ev, size_t n)
 	}
 }
 
-void qt_sort_by_timestamp(qev *ev, size_t n)
+void sort_by_timestamp(qev *ev, size_t n)
 {
 	stable_sort(ev, n, cmp_start);
 }
 
-void qt_sort_by_duration(qev *ev, size_t n)
+void sort_by_duration(qev *ev, size_t n)
 {
 	stable_sort(ev, n, cmp_dur_desc);
 }
 
 /* ---- flood ------------------------------------------------------------------------------- */
 
-size_t qt_flood(qdata *T, qev *ev, size_t n, aw_ns pulsetime)
+size_t flood_events(qdata *T, qev *ev, size_t n, aw_ns pulsetime)
 {
 	size_t out = 0, i = 0;
 	aw_ns gap_prev = 0;
 	bool have_gap = false;
 
-	qt_sort_by_timestamp(ev, n);
+	sort_by_timestamp(ev, n);
 	while (i < n) {
 		qev cur = ev[i++];
 		if (have_gap) {
@@ -173,11 +173,11 @@ size_t qt_flood(qdata *T, qev *ev, size_t n, aw_ns pulsetime)
 		}
 		while (i < n) {
 			const qev *e2 = &ev[i];
-			aw_ns end = qev_end(&cur), gap = aw_ns_sub_sat(e2->start, end);
-			if (gap < pulsetime && qd_eq(T, cur.data, e2->data)) {
+			aw_ns end = event_end(&cur), gap = aw_ns_sub_sat(e2->start, end);
+			if (gap < pulsetime && data_eq(T, cur.data, e2->data)) {
 				/* merge: start = min, end = max; re-check against the next event */
 				aw_ns s = cur.start < e2->start ? cur.start : e2->start;
-				aw_ns e2end = qev_end(e2), nend = end > e2end ? end : e2end;
+				aw_ns e2end = event_end(e2), nend = end > e2end ? end : e2end;
 				cur.start = s;
 				cur.dur = aw_ns_sub_sat(nend, s);
 				i++;
@@ -209,13 +209,13 @@ static qev *sorted_copy(const qev *v, size_t n)
 	qev *c = xmalloc(n * sizeof(qev));
 
 	memcpy(c, v, n * sizeof(qev));
-	qt_sort_by_timestamp(c, n);
+	sort_by_timestamp(c, n);
 	return c;
 }
 
 /* ---- filter_period_intersect ------------------------------------------------------------- */
 
-qev *qt_filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout)
+qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout)
 {
 	qev *a, *f, *res;
 	size_t i = 0, j = 0, m = 0, cap;
@@ -231,7 +231,7 @@ qev *qt_filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t f
 	res = xmalloc(cap * sizeof(qev));
 	cur = a[0];
 	while (i < n && j < fn) {
-		aw_ns es = cur.start, ee = qev_end(&cur), fs = f[j].start, fe = qev_end(&f[j]);
+		aw_ns es = cur.start, ee = event_end(&cur), fs = f[j].start, fe = event_end(&f[j]);
 		if (cur.dur <= 0 || ee <= fs) {
 			if (++i < n)
 				cur = a[i];
@@ -270,7 +270,7 @@ qev *qt_filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t f
 
 /* ---- period_union ------------------------------------------------------------------------ */
 
-qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
+qev *period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
 {
 	size_t n = na + nb, m = 0;
 	qev *all = xmalloc(n * sizeof(qev));
@@ -280,11 +280,11 @@ qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb,
 		memcpy(all, a, na * sizeof(qev));
 	if (nb)
 		memcpy(all + na, b, nb * sizeof(qev));
-	qt_sort_by_timestamp(all, n);
+	sort_by_timestamp(all, n);
 	for (size_t i = 0; i < n; i++) {
 		if (m) {
 			qev *last = &all[m - 1];
-			aw_ns lend = qev_end(last), eend = qev_end(&all[i]);
+			aw_ns lend = event_end(last), eend = event_end(&all[i]);
 			if (all[i].start <= lend) {
 				/* overlaps or touches: extend the last interval */
 				last->dur = aw_ns_sub_sat(eend > lend ? eend : lend, last->start);
@@ -294,7 +294,7 @@ qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb,
 		all[m++] = all[i];
 	}
 	if (m) {
-		empty = qd_intern(T, "{}", 2);
+		empty = data_intern(T, "{}", 2);
 		for (size_t i = 0; i < m; i++)
 			all[i].data = empty;
 	}
@@ -306,13 +306,13 @@ qev *qt_period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb,
 
 static bool intersects(const qev *x, const qev *y)
 {
-	return x->start < qev_end(y) && y->start < qev_end(x);
+	return x->start < event_end(y) && y->start < event_end(x);
 }
 
 /* split e at t when e.start < t < e.end: both pieces are new events (id null) */
 static bool split_at(const qev *e, aw_ns t, qev *p1, qev *p2)
 {
-	aw_ns end = qev_end(e);
+	aw_ns end = event_end(e);
 
 	if (e->start < t && t < end) {
 		*p1 = *e;
@@ -327,7 +327,7 @@ static bool split_at(const qev *e, aw_ns t, qev *p1, qev *p2)
 	return false;
 }
 
-qev *qt_union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
+qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
 {
 	size_t cap = na + 2 * nb + 4, m = 0, i = 0, j = 0;
 	qev *res = xmalloc(cap * sizeof(qev)), head;
@@ -355,7 +355,7 @@ qev *qt_union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_
 			if (e1->start <= head.start) {
 				EMIT(*e1);
 				i++;
-				if (split_at(&head, qev_end(e1), &p1, &p2)) {
+				if (split_at(&head, event_end(e1), &p1, &p2)) {
 					head = p2;
 				} else if (j < nb) {
 					head = b[j++];
@@ -406,11 +406,9 @@ typedef struct keymap {
 	uint64_t *hashes;
 } keymap;
 
-#define hash_bytes q_hash
-
 static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 {
-	uint64_t h = hash_bytes(k, len);
+	uint64_t h = hash64(k, len);
 	size_t j;
 
 	if ((km->n + 1) * 2 >= km->cap) {
@@ -459,7 +457,7 @@ static void keymap_free(keymap *km)
 	free(km->slot);
 }
 
-qev *qt_merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
+qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 		      const size_t *klens, size_t nkeys, size_t *nout)
 {
 	uint32_t *memo;  /* per data index: 0 unknown, 1 dropped, g+2 group */
@@ -481,7 +479,7 @@ qev *qt_merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys
 			aw_buf_reset(&key);
 			for (size_t k = 0; k < nkeys && ok; k++) {
 				qfv f;
-				if (!qd_field(T, d, keys[k], klens[k], &f)) {
+				if (!data_field(T, d, keys[k], klens[k], &f)) {
 					ok = false;
 					break;
 				}
@@ -523,7 +521,7 @@ qev *qt_merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys
 
 /* ---- chunk_events_by_key ------------------------------------------------------------------- */
 
-qev *qt_chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t klen, size_t *nout)
+qev *chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t klen, size_t *nout)
 {
 	qev *res = xmalloc((n ? n : 1) * sizeof(qev));
 	size_t m = 0;
@@ -533,7 +531,7 @@ qev *qt_chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t 
 	for (size_t i = 0; i < n; i++) {
 		qfv f;
 		const char *v;
-		if (!qd_field(T, ev[i].data, key, klen, &f))
+		if (!data_field(T, ev[i].data, key, klen, &f))
 			continue;
 		v = f.v;
 		if (m && f.vlen == lastl && !memcmp(v, lastv, lastl)) {
@@ -550,7 +548,7 @@ qev *qt_chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t 
 
 /* ---- filter_keyvals / exclude_keyvals ------------------------------------------------------------ */
 
-qev *qt_filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
+qev *filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
 		       const char *const *vals, const size_t *vlens, size_t nvals, bool exclude,
 		       size_t *nout)
 {
@@ -563,7 +561,7 @@ qev *qt_filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *
 		if (!memo[d]) {
 			qfv f;
 			bool match = false;
-			if (qd_field(T, d, key, klen, &f))
+			if (data_field(T, d, key, klen, &f))
 				for (size_t k = 0; k < nvals && !match; k++)
 					match = vlens[k] == f.vlen && !memcmp(vals[k], f.v, f.vlen);
 			memo[d] = (match != exclude) ? 1 : 2;
@@ -601,7 +599,7 @@ static void urlcache_free(void *p)
 	free(c->res);
 	aw_buf_free(&c->texts);
 	aw_buf_free(&c->tmp);
-	qurl_free(&c->u);
+	url_free(&c->u);
 	free(c);
 }
 
@@ -613,7 +611,7 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 
 	if (!c) {
 		c = xcalloc(1, sizeof(*c));
-		qurl_init(&c->u);
+		url_init(&c->u);
 		T->urls = c;
 		T->urls_free = urlcache_free;
 	}
@@ -621,7 +619,7 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 	if (created) {
 		urlres *r;
 		size_t ul;
-		const char *us = qj_unescape(f->v + 1, f->vlen - 2, f->vesc, &c->tmp, &ul);
+		const char *us = json_body_unescape(f->v + 1, f->vlen - 2, f->vesc, &c->tmp, &ul);
 		if (g >= c->cap) {
 			c->cap = c->cap ? c->cap * 2 : 64;
 			c->res = realloc(c->res, c->cap * sizeof(urlres));
@@ -629,7 +627,7 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 				abort();
 		}
 		r = &c->res[g];
-		r->ok = qurl_parse(&c->u, us, ul);
+		r->ok = url_parse(&c->u, us, ul);
 		if (r->ok) {
 			qurl *u = &c->u;
 			const char *dom = u->has_host ? u->host.data : u->scheme.data;
@@ -652,7 +650,7 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 	return &c->res[g];
 }
 
-qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
+qev *split_url_events(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
 {
 	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
 	static const size_t klens[4] = {9, 7, 5, 7};
@@ -668,7 +666,7 @@ qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
 		if (!memo[d]) {
 			qfv f;
 			uint32_t nd = d;
-			if (qd_field(T, d, "url", 3, &f) && f.vtype == QJ_STR) {
+			if (data_field(T, d, "url", 3, &f) && f.vtype == QJ_STR) {
 				const urlres *r = url_lookup(T, &f);
 				if (r->ok) {
 					const char *texts = ((urlcache *)T->urls)->texts.data, *vp[4];
@@ -676,13 +674,13 @@ qev *qt_split_url(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
 					for (int k = 0; k < 4; k++) {
 						qfv x;
 						vp[k] = texts + r->off[k];
-						if (!qd_field(T, d, keys[k], klens[k], &x) || x.vlen != r->len[k] ||
+						if (!data_field(T, d, keys[k], klens[k], &x) || x.vlen != r->len[k] ||
 						    memcmp(x.v, vp[k], x.vlen))
 							same = false;
 					}
 					/* already split (e.g. split_url_events applied twice): same data */
 					if (!same)
-						nd = qd_with(T, d, 4, keys, klens, vp, r->len);
+						nd = data_with(T, d, 4, keys, klens, vp, r->len);
 				}
 			}
 			memo[d] = nd + 1;

@@ -14,12 +14,12 @@
 
 #include "internal.h"
 
-void qurl_init(qurl *u)
+void url_init(qurl *u)
 {
 	memset(u, 0, sizeof(*u));
 }
 
-void qurl_free(qurl *u)
+void url_free(qurl *u)
 {
 	aw_buf_free(&u->scheme);
 	aw_buf_free(&u->host);
@@ -540,7 +540,7 @@ static void shorten(segs *p, bool file)
 	}
 }
 
-bool qurl_parse(qurl *u, const char *in, size_t len)
+bool url_parse(qurl *u, const char *in, size_t len)
 {
 	aw_buf src = AW_BUF_INIT, buf = AW_BUF_INIT;
 	segs path = {AW_BUF_INIT, NULL, NULL, 0, 0};

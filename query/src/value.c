@@ -21,28 +21,28 @@
 static _Thread_local size_t live_bytes;
 static _Thread_local bool over_budget;
 
-void q_acct_reset(void)
+void budget_reset(void)
 {
 	live_bytes = 0;
 	over_budget = false;
 }
 
-void q_acct_release(size_t n)
+void budget_release(size_t n)
 {
 	live_bytes -= n < live_bytes ? n : live_bytes;
 }
 
-bool q_over_budget(void)
+bool budget_exceeded(void)
 {
 	return over_budget;
 }
 
-bool q_budget_allows(size_t extra)
+bool budget_allows(size_t extra)
 {
 	return extra <= Q_MAX_LIVE_BYTES && live_bytes + extra <= Q_MAX_LIVE_BYTES;
 }
 
-void *q_alloc(size_t n)
+void *budget_alloc(size_t n)
 {
 	void *p = calloc(1, n ? n : 1);
 
@@ -54,7 +54,7 @@ void *q_alloc(size_t n)
 	return p;
 }
 
-void *q_realloc(void *p, size_t old, size_t n)
+void *budget_realloc(void *p, size_t old, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 
@@ -66,7 +66,7 @@ void *q_realloc(void *p, size_t old, size_t n)
 	return q;
 }
 
-void q_free(void *p, size_t n)
+void budget_free(void *p, size_t n)
 {
 	if (!p)
 		return;
@@ -76,9 +76,9 @@ void q_free(void *p, size_t n)
 
 /* ---- construction ------------------------------------------------------------------ */
 
-qv qv_str(const char *s, size_t len)
+qv value_str(const char *s, size_t len)
 {
-	qstr *o = q_alloc(sizeof(qstr) + len + 1);
+	qstr *o = budget_alloc(sizeof(qstr) + len + 1);
 
 	o->h.refs = 1;
 	o->h.kind = QV_STR;
@@ -87,43 +87,43 @@ qv qv_str(const char *s, size_t len)
 	if (len && s)
 		memcpy(o->s, s, len);
 	o->s[len] = '\0';
-	return qv_obj(&o->h);
+	return value_obj(&o->h);
 }
 
-qv qv_event(const qev *e)
+qv value_event(const qev *e)
 {
-	qevo *o = q_alloc(sizeof(qevo));
+	qevo *o = budget_alloc(sizeof(qevo));
 
 	o->h.refs = 1;
 	o->h.kind = QV_EVENT;
 	o->h.depth = 1;
 	o->ev = *e;
-	return qv_obj(&o->h);
+	return value_obj(&o->h);
 }
 
-qlist *ql_new_ev(size_t n)
+qlist *list_new_events(size_t n)
 {
-	qlist *l = q_alloc(sizeof(qlist));
+	qlist *l = budget_alloc(sizeof(qlist));
 
 	l->h.refs = 1;
 	l->h.kind = QV_LIST;
 	l->h.depth = 2;
 	l->isev = true;
 	l->n = n;
-	l->ev = n ? q_alloc(n * sizeof(qev)) : NULL;
+	l->ev = n ? budget_alloc(n * sizeof(qev)) : NULL;
 	return l;
 }
 
-qlist *ql_new_items(size_t n)
+qlist *list_new_items(size_t n)
 {
-	qlist *l = q_alloc(sizeof(qlist));
+	qlist *l = budget_alloc(sizeof(qlist));
 
 	l->h.refs = 1;
 	l->h.kind = QV_LIST;
 	l->h.depth = 1;
 	l->isev = false;
 	l->n = n;
-	l->it = n ? q_alloc(n * sizeof(qv)) : NULL;
+	l->it = n ? budget_alloc(n * sizeof(qv)) : NULL;
 	return l;
 }
 
@@ -133,7 +133,7 @@ static void absorb(qobj *parent, qv v)
 		parent->uneq = 1;
 	else if (v.k == QV_FUNC)
 		parent->uneq = 1;
-	else if (qv_isobj(v)) {
+	else if (value_isobj(v)) {
 		if (v.u.o->uneq)
 			parent->uneq = 1;
 		if (v.u.o->depth + 1 > parent->depth)
@@ -143,13 +143,13 @@ static void absorb(qobj *parent, qv v)
 		parent->depth = 2;
 }
 
-void ql_set_item(qlist *l, size_t i, qv v)
+void list_set_item(qlist *l, size_t i, qv v)
 {
 	l->it[i] = v;
 	absorb(&l->h, v);
 }
 
-void ql_shrink_ev(qlist *l, size_t n)
+void list_shrink_events(qlist *l, size_t n)
 {
 	if (n < l->n) {
 		live_bytes -= (l->n - n) * sizeof(qev) < live_bytes ? (l->n - n) * sizeof(qev) : live_bytes;
@@ -157,22 +157,22 @@ void ql_shrink_ev(qlist *l, size_t n)
 	}
 }
 
-qdict *qdict_new(size_t cap)
+qdict *dict_new(size_t cap)
 {
-	qdict *d = q_alloc(sizeof(qdict));
+	qdict *d = budget_alloc(sizeof(qdict));
 
 	d->h.refs = 1;
 	d->h.kind = QV_DICT;
 	d->h.depth = 1;
 	d->cap = cap;
 	if (cap) {
-		d->keys = q_alloc(cap * sizeof(qstr *));
-		d->vals = q_alloc(cap * sizeof(qv));
+		d->keys = budget_alloc(cap * sizeof(qstr *));
+		d->vals = budget_alloc(cap * sizeof(qv));
 	}
 	return d;
 }
 
-void qdict_put(qdict *d, qstr *key, qv v)
+void dict_put(qdict *d, qstr *key, qv v)
 {
 	d->keys[d->n] = key;
 	d->vals[d->n++] = v;
@@ -198,7 +198,7 @@ static int kv_cmp(const void *a, const void *b)
 	return key_cmp(((const qkv *)a)->k, ((const qkv *)b)->k);
 }
 
-qv *qdict_get(qdict *d, const char *key, size_t len)
+qv *dict_get(qdict *d, const char *key, size_t len)
 {
 	size_t lo = 0, hi = d->n;
 
@@ -219,7 +219,7 @@ qv *qdict_get(qdict *d, const char *key, size_t len)
 	return NULL;
 }
 
-void qdict_finish(qdict *d)
+void dict_finish(qdict *d)
 {
 	if (d->n > 1) {
 		qkv *kv = malloc(d->n * sizeof(*kv));
@@ -240,26 +240,26 @@ void qdict_finish(qdict *d)
 
 /* ---- list builder ------------------------------------------------------------------- */
 
-void qlb_init(qlb *b)
+void listbuf_init(qlb *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->isev = true;
 }
 
 /* Switch a compact builder to values (a generic list joins). */
-static void qlb_to_items(qlb *b)
+static void listbuf_to_items(qlb *b)
 {
-	qv *it = b->cap ? q_alloc(b->cap * sizeof(qv)) : NULL;
+	qv *it = b->cap ? budget_alloc(b->cap * sizeof(qv)) : NULL;
 
 	for (size_t i = 0; i < b->n; i++)
-		it[i] = qv_event(&b->ev[i]);
-	q_free(b->ev, b->cap * sizeof(qev));
+		it[i] = value_event(&b->ev[i]);
+	budget_free(b->ev, b->cap * sizeof(qev));
 	b->ev = NULL;
 	b->it = it;
 	b->isev = false;
 }
 
-static void qlb_reserve(qlb *b, size_t n)
+static void listbuf_reserve(qlb *b, size_t n)
 {
 	size_t cap = b->cap ? b->cap : 16, esz = b->isev ? sizeof(qev) : sizeof(qv);
 
@@ -267,122 +267,122 @@ static void qlb_reserve(qlb *b, size_t n)
 		return;
 	while (cap < n)
 		cap *= 2;
-	if (!q_budget_allows((cap - b->cap) * esz))
+	if (!budget_allows((cap - b->cap) * esz))
 		cap = n; /* no headroom: exactly what fits */
 	if (b->isev)
-		b->ev = b->ev ? q_realloc(b->ev, b->cap * esz, cap * esz) : q_alloc(cap * esz);
+		b->ev = b->ev ? budget_realloc(b->ev, b->cap * esz, cap * esz) : budget_alloc(cap * esz);
 	else
-		b->it = b->it ? q_realloc(b->it, b->cap * esz, cap * esz) : q_alloc(cap * esz);
+		b->it = b->it ? budget_realloc(b->it, b->cap * esz, cap * esz) : budget_alloc(cap * esz);
 	b->cap = cap;
 }
 
-bool qlb_append(qlb *b, qlist *l)
+bool listbuf_append(qlb *b, qlist *l)
 {
 	size_t n = b->n + l->n;
 
 	if (!l->n)
 		return true;
 	/* the whole result as events must fit, as for a single `+` */
-	if (n < b->n || !q_budget_allows(n * sizeof(qev)))
+	if (n < b->n || !budget_allows(n * sizeof(qev)))
 		return false;
 	if (!b->n && b->cap == 0)
 		b->isev = l->isev; /* an empty start takes the first list's form */
 	if (b->isev && !l->isev)
-		qlb_to_items(b);
-	qlb_reserve(b, n);
+		listbuf_to_items(b);
+	listbuf_reserve(b, n);
 	if (b->isev)
 		memcpy(b->ev + b->n, l->ev, l->n * sizeof(qev));
 	else
 		for (size_t i = 0; i < l->n; i++)
-			b->it[b->n + i] = ql_get(l, i);
+			b->it[b->n + i] = list_get(l, i);
 	b->n = n;
 	return true;
 }
 
-qv qlb_finish(qlb *b)
+qv listbuf_finish(qlb *b)
 {
 	qlist *l;
 
 	/* the buffer, cut to size, becomes the list's array */
 	if (b->isev) {
-		l = ql_new_ev(0);
+		l = list_new_events(0);
 		if (b->n)
-			l->ev = q_realloc(b->ev, b->cap * sizeof(qev), b->n * sizeof(qev));
+			l->ev = budget_realloc(b->ev, b->cap * sizeof(qev), b->n * sizeof(qev));
 		else
-			q_free(b->ev, b->cap * sizeof(qev));
+			budget_free(b->ev, b->cap * sizeof(qev));
 	} else {
-		l = ql_new_items(0);
+		l = list_new_items(0);
 		if (b->n)
-			l->it = q_realloc(b->it, b->cap * sizeof(qv), b->n * sizeof(qv));
+			l->it = budget_realloc(b->it, b->cap * sizeof(qv), b->n * sizeof(qv));
 		else
-			q_free(b->it, b->cap * sizeof(qv));
+			budget_free(b->it, b->cap * sizeof(qv));
 		for (size_t i = 0; i < b->n; i++)
 			absorb(&l->h, l->it[i]);
 	}
 	l->n = b->n;
-	qlb_init(b);
-	return qv_obj(&l->h);
+	listbuf_init(b);
+	return value_obj(&l->h);
 }
 
-void qlb_free(qlb *b)
+void listbuf_free(qlb *b)
 {
 	if (b->isev) {
-		q_free(b->ev, b->cap * sizeof(qev));
+		budget_free(b->ev, b->cap * sizeof(qev));
 	} else {
 		for (size_t i = 0; i < b->n; i++)
-			qv_unref(b->it[i]);
-		q_free(b->it, b->cap * sizeof(qv));
+			value_unref(b->it[i]);
+		budget_free(b->it, b->cap * sizeof(qv));
 	}
-	qlb_init(b);
+	listbuf_init(b);
 }
 
-void qv_unref(qv v)
+void value_unref(qv v)
 {
 	qobj *o;
 
-	if (!qv_isobj(v))
+	if (!value_isobj(v))
 		return;
 	o = v.u.o;
 	if (--o->refs)
 		return;
 	switch (o->kind) {
 	case QV_STR:
-		q_free(o, sizeof(qstr) + ((qstr *)o)->len + 1);
+		budget_free(o, sizeof(qstr) + ((qstr *)o)->len + 1);
 		break;
 	case QV_EVENT:
-		q_free(o, sizeof(qevo));
+		budget_free(o, sizeof(qevo));
 		break;
 	case QV_LIST: {
 		qlist *l = (qlist *)o;
 		if (l->isev) {
-			q_free(l->ev, l->n * sizeof(qev));
+			budget_free(l->ev, l->n * sizeof(qev));
 		} else {
 			for (size_t i = 0; i < l->n; i++)
-				qv_unref(l->it[i]);
-			q_free(l->it, l->n * sizeof(qv));
+				value_unref(l->it[i]);
+			budget_free(l->it, l->n * sizeof(qv));
 		}
-		q_free(l, sizeof(qlist));
+		budget_free(l, sizeof(qlist));
 		break;
 	}
 	case QV_DICT: {
 		qdict *d = (qdict *)o;
 		for (size_t i = 0; i < d->n; i++) {
-			qv_unref(qv_obj(&d->keys[i]->h));
-			qv_unref(d->vals[i]);
+			value_unref(value_obj(&d->keys[i]->h));
+			value_unref(d->vals[i]);
 		}
-		q_free(d->keys, d->cap * sizeof(qstr *));
-		q_free(d->vals, d->cap * sizeof(qv));
-		q_free(d, sizeof(qdict));
+		budget_free(d->keys, d->cap * sizeof(qstr *));
+		budget_free(d->vals, d->cap * sizeof(qv));
+		budget_free(d, sizeof(qdict));
 		break;
 	}
 	}
 }
 
-qv ql_get(qlist *l, size_t i)
+qv list_get(qlist *l, size_t i)
 {
 	if (l->isev)
-		return qv_event(&l->ev[i]);
-	return qv_ref(l->it[i]);
+		return value_event(&l->ev[i]);
+	return value_ref(l->it[i]);
 }
 
 
@@ -390,7 +390,7 @@ qv ql_get(qlist *l, size_t i)
 
 static bool ev_equal(qrun *R, const qev *a, const qev *b)
 {
-	return a->start == b->start && a->dur == b->dur && qd_eq(R->T, a->data, b->data);
+	return a->start == b->start && a->dur == b->dur && data_eq(R->T, a->data, b->data);
 }
 
 static bool item_ev(qlist *l, size_t i, const qev **out)
@@ -406,11 +406,11 @@ static bool item_ev(qlist *l, size_t i, const qev **out)
 	return false;
 }
 
-bool qv_equal(qrun *R, qv a, qv b)
+bool value_equal(qrun *R, qv a, qv b)
 {
 	if (a.k != b.k)
 		return false;
-	if (R && !q_work(R, 1))
+	if (R && !count_work(R, 1))
 		return false;
 	switch (a.k) {
 	case QV_NONE:
@@ -439,7 +439,7 @@ bool qv_equal(qrun *R, qv a, qv b)
 				const qev *ea, *eb;
 				if (!item_ev(x, i, &ea) || !item_ev(y, i, &eb))
 					return false;
-				if (R && !q_work(R, 1))
+				if (R && !count_work(R, 1))
 					return false;
 				if (!ev_equal(R, ea, eb))
 					return false;
@@ -447,7 +447,7 @@ bool qv_equal(qrun *R, qv a, qv b)
 			return true;
 		}
 		for (size_t i = 0; i < x->n; i++)
-			if (!qv_equal(R, x->it[i], y->it[i]))
+			if (!value_equal(R, x->it[i], y->it[i]))
 				return false;
 		return true;
 	}
@@ -456,8 +456,8 @@ bool qv_equal(qrun *R, qv a, qv b)
 		if (x->n != y->n)
 			return false;
 		for (size_t i = 0; i < x->n; i++) {
-			qv *o = qdict_get(y, x->keys[i]->s, x->keys[i]->len);
-			if (!o || !qv_equal(R, x->vals[i], *o))
+			qv *o = dict_get(y, x->keys[i]->s, x->keys[i]->len);
+			if (!o || !value_equal(R, x->vals[i], *o))
 				return false;
 		}
 		return true;
@@ -466,7 +466,7 @@ bool qv_equal(qrun *R, qv a, qv b)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
-size_t q_fmt_secs(char *buf, aw_ns ns)
+size_t format_secs(char *buf, aw_ns ns)
 {
 	/* Fast path: for 1e-5 s <= |s| < 1e6 s the exact decimal ns/1e9 (at most 9 decimals)
 	 * is the shortest text that reads back as the double ns/1e9, because neighbouring
@@ -505,12 +505,12 @@ static void ev_json(qrun *R, aw_buf *out, const qev *e)
 {
 	char tmp[AW_TIME_BUFSZ > AW_FLOAT_BUFSZ ? AW_TIME_BUFSZ : AW_FLOAT_BUFSZ];
 	size_t len;
-	const char *data = qd_text(R->T, e->data, &len);
+	const char *data = data_text(R->T, e->data, &len);
 
 	aw_buf_append(out, "{\"data\":", 8);
 	aw_buf_append(out, data, len);
 	aw_buf_append(out, ",\"duration\":", 12);
-	aw_buf_append(out, tmp, q_fmt_secs(tmp, e->dur));
+	aw_buf_append(out, tmp, format_secs(tmp, e->dur));
 	if (e->id == QID_NULL)
 		aw_buf_append(out, ",\"id\":null", 10);
 	else
@@ -523,18 +523,18 @@ static void ev_json(qrun *R, aw_buf *out, const qev *e)
 static bool out_ok(qrun *R, aw_buf *out)
 {
 	if (out->len > Q_MAX_OUTPUT_BYTES) {
-		qerr(R, NULL, AW_EINVALID, "ResourceLimit", "the result is larger than %u MiB",
+		run_error(R, NULL, AW_EINVALID, "ResourceLimit", "the result is larger than %u MiB",
 		     (unsigned)(Q_MAX_OUTPUT_BYTES >> 20));
 		return false;
 	}
 	return true;
 }
 
-bool qv_to_json(qrun *R, aw_buf *out, qv v)
+bool value_to_json(qrun *R, aw_buf *out, qv v)
 {
 	char tmp[AW_FLOAT_BUFSZ];
 
-	if (!q_work(R, 1))
+	if (!count_work(R, 1))
 		return false;
 	switch (v.k) {
 	case QV_NONE:
@@ -553,8 +553,8 @@ bool qv_to_json(qrun *R, aw_buf *out, qv v)
 		ev_json(R, out, &QEVO(v)->ev);
 		return out_ok(R, out);
 	case QV_FUNC:
-		qerr(R, NULL, AW_EINVALID, "InvalidType", "a function (%s) cannot be part of the result",
-		     q_builtins[v.u.fn].name);
+		run_error(R, NULL, AW_EINVALID, "InvalidType", "a function (%s) cannot be part of the result",
+		     builtin_table[v.u.fn].name);
 		return false;
 	case QV_LIST: {
 		qlist *l = QLIST(v);
@@ -564,9 +564,9 @@ bool qv_to_json(qrun *R, aw_buf *out, qv v)
 				aw_buf_putc(out, ',');
 			if (l->isev) {
 				ev_json(R, out, &l->ev[i]);
-				if ((i & 1023) == 1023 && (!out_ok(R, out) || !q_work(R, 1024)))
+				if ((i & 1023) == 1023 && (!out_ok(R, out) || !count_work(R, 1024)))
 					return false;
-			} else if (!qv_to_json(R, out, l->it[i])) {
+			} else if (!value_to_json(R, out, l->it[i])) {
 				return false;
 			}
 		}
@@ -581,7 +581,7 @@ bool qv_to_json(qrun *R, aw_buf *out, qv v)
 				aw_buf_putc(out, ',');
 			aw_buf_json_string(out, d->keys[i]->s, d->keys[i]->len);
 			aw_buf_putc(out, ':');
-			if (!qv_to_json(R, out, d->vals[i]))
+			if (!value_to_json(R, out, d->vals[i]))
 				return false;
 		}
 		aw_buf_putc(out, '}');
@@ -622,7 +622,7 @@ static void dbg(qrun *R, aw_buf *out, qv v, size_t maxlen)
 		aw_buf_printf(out, "Event(%s)", tmp);
 		break;
 	case QV_FUNC:
-		aw_buf_printf(out, "Function(%s)", q_builtins[v.u.fn].name);
+		aw_buf_printf(out, "Function(%s)", builtin_table[v.u.fn].name);
 		break;
 	case QV_LIST: {
 		qlist *l = QLIST(v);
@@ -656,7 +656,7 @@ static void dbg(qrun *R, aw_buf *out, qv v, size_t maxlen)
 	}
 }
 
-void qv_debug(qrun *R, aw_buf *out, qv v, size_t maxlen)
+void value_debug(qrun *R, aw_buf *out, qv v, size_t maxlen)
 {
 	size_t start = out->len;
 

@@ -169,7 +169,7 @@ qev qt_ev(qdata *T, aw_ns start, aw_ns dur, const char *data)
 {
 	size_t len;
 	char *c = canon(data, &len);
-	qev e = {.start = start, .dur = dur, .id = QID_NULL, .data = qd_intern(T, c, len)};
+	qev e = {.start = start, .dur = dur, .id = QID_NULL, .data = data_intern(T, c, len)};
 
 	free(c);
 	return e;
@@ -179,7 +179,7 @@ void qt_assert_ev(qdata *T, const qev *e, aw_ns start, aw_ns dur, const char *da
 {
 	size_t len, dl;
 	char *c = canon(data, &len);
-	const char *d = qd_text(T, e->data, &dl);
+	const char *d = data_text(T, e->data, &dl);
 
 	if (e->start != start || e->dur != dur || dl != len || memcmp(d, c, len))
 		fail_msg("event mismatch: got start=%lld dur=%lld data=%.*s, want start=%lld dur=%lld data=%s",

@@ -203,7 +203,7 @@ static void test_many_names(void **state)
 static void expect_rewrite(const char *pat, const char *want)
 {
 	aw_buf b = AW_BUF_INIT;
-	bool changed = q_regex_classes(pat, strlen(pat), &b);
+	bool changed = regex_classes(pat, strlen(pat), &b);
 
 	if (strcmp(b.data ? b.data : "", want))
 		fail_msg("%s\n got: %s\nwant: %s", pat, b.data ? b.data : "", want);

@@ -18,14 +18,14 @@ static qdata T;
 static int setup_T(void **state)
 {
 	(void)state;
-	qd_init(&T, NULL);
+	data_init(&T, NULL);
 	return 0;
 }
 
 static int teardown_T(void **state)
 {
 	(void)state;
-	qd_free(&T);
+	data_free(&T);
 	return 0;
 }
 
@@ -37,7 +37,7 @@ static void test_flood_merge(void **state)
 	(void)state;
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 1);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 1);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(4), "{\"test\":1}");
 }
 
@@ -47,19 +47,19 @@ static void test_flood_meet_in_middle(void **state)
 	(void)state;
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(3), SEC(1), "{\"test\":2}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 2);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(2), "{\"test\":1}");
 	qt_assert_ev(&T, &v[1], AT(2), SEC(2), "{\"test\":2}");
 	/* odd gaps: the halves are truncated to whole nanoseconds */
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(1) + 3, SEC(1), "{\"test\":2}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 2);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(1) + 1, "{\"test\":1}");
 	qt_assert_ev(&T, &v[1], AT(1) + 2, SEC(1) + 1, "{\"test\":2}");
 	/* gaps of at least pulsetime are left alone */
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(6), SEC(1), "{\"test\":2}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 2);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(1), "{\"test\":1}");
 	qt_assert_ev(&T, &v[1], AT(6), SEC(1), "{\"test\":2}");
 }
@@ -70,7 +70,7 @@ static void test_flood_partial_overlap(void **state)
 	(void)state;
 	v[0] = qt_ev(&T, AT(0), SEC(10), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(5), SEC(10), "{\"test\":1}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 1);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 1);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(15), "{\"test\":1}");
 }
 
@@ -80,7 +80,7 @@ static void test_flood_containing(void **state)
 	(void)state;
 	v[0] = qt_ev(&T, AT(0), SEC(10), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(2), SEC(5), "{\"test\":1}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 1);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 1);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(10), "{\"test\":1}");
 }
 
@@ -90,7 +90,7 @@ static void test_flood_containing_diff(void **state)
 	(void)state;
 	v[0] = qt_ev(&T, AT(0), SEC(10), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(2), SEC(5), "{\"test\":2}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 2);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(10), "{\"test\":1}");
 	qt_assert_ev(&T, &v[1], AT(2), SEC(5), "{\"test\":2}");
 }
@@ -103,7 +103,7 @@ static void test_flood_same_timestamp(void **state)
 	v[1] = qt_ev(&T, AT(1), SEC(5), "{\"status\":\"not-afk\"}");
 	v[2] = qt_ev(&T, AT(1), SEC(1), "{\"status\":\"not-afk\"}");
 	v[3] = qt_ev(&T, AT(6), SEC(1), "{\"status\":\"afk\"}");
-	assert_int_equal(qt_flood(&T, v, 4, SEC(5)), 3);
+	assert_int_equal(flood_events(&T, v, 4, SEC(5)), 3);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(1), "{\"status\":\"afk\"}");
 	qt_assert_ev(&T, &v[1], AT(1), SEC(5), "{\"status\":\"not-afk\"}");
 	qt_assert_ev(&T, &v[2], AT(6), SEC(1), "{\"status\":\"afk\"}");
@@ -118,7 +118,7 @@ static void test_flood_same_timestamp_duplicates(void **state)
 	v[2] = qt_ev(&T, AT(0), SEC(2), "{\"a\":1}");
 	v[3] = qt_ev(&T, AT(0), SEC(1), "{\"a\":1}");
 	v[0].id = 7;
-	assert_int_equal(qt_flood(&T, v, 4, SEC(5)), 1);
+	assert_int_equal(flood_events(&T, v, 4, SEC(5)), 1);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(3), "{\"a\":1}");
 	assert_int_equal(v[0].id, 7); /* merged events keep the first event's id */
 }
@@ -132,16 +132,16 @@ static void test_flood_unsorted_and_chained(void **state)
 	v[1] = qt_ev(&T, AT(4), SEC(1), "{\"a\":1}");
 	v[2] = qt_ev(&T, AT(2), SEC(1), "{\"a\":1}");
 	v[3] = qt_ev(&T, AT(0), SEC(1), "{\"a\":1}");
-	assert_int_equal(qt_flood(&T, v, 4, SEC(5)), 2);
+	assert_int_equal(flood_events(&T, v, 4, SEC(5)), 2);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(7), "{\"a\":1}");
 	qt_assert_ev(&T, &v[1], AT(7), SEC(3), "{\"a\":2}");
 	/* overlapping events with different data are left as they are */
 	v[0] = qt_ev(&T, AT(0), SEC(5), "{\"a\":1}");
 	v[1] = qt_ev(&T, AT(3), SEC(5), "{\"a\":2}");
-	assert_int_equal(qt_flood(&T, v, 2, SEC(5)), 2);
+	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
 	qt_assert_ev(&T, &v[0], AT(0), SEC(5), "{\"a\":1}");
 	qt_assert_ev(&T, &v[1], AT(3), SEC(5), "{\"a\":2}");
-	assert_int_equal(qt_flood(&T, v, 0, SEC(5)), 0);
+	assert_int_equal(flood_events(&T, v, 0, SEC(5)), 0);
 }
 
 /* ---- sort ------------------------------------------------------------------------------------ */
@@ -152,7 +152,7 @@ static void test_sort_by_timestamp(void **state)
 	(void)state;
 	v[0] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	qt_sort_by_timestamp(v, 2);
+	sort_by_timestamp(v, 2);
 	assert_true(v[0].start == AT(0) && v[1].start == AT(3));
 }
 
@@ -162,7 +162,7 @@ static void test_sort_by_duration(void **state)
 	(void)state;
 	v[0] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(0), SEC(2), "{\"test\":1}");
-	qt_sort_by_duration(v, 2);
+	sort_by_duration(v, 2);
 	assert_true(v[0].dur == SEC(2) && v[1].dur == SEC(1));
 }
 
@@ -181,12 +181,12 @@ static void test_sort_stable_large(void **state)
 			v[i].data = 0;
 			v[i].pad = 0;
 		}
-		qt_sort_by_timestamp(v, N);
+		sort_by_timestamp(v, N);
 		for (int i = 1; i < N; i++)
 			assert_true(v[i - 1].start < v[i].start || (v[i - 1].start == v[i].start && v[i - 1].id < v[i].id));
 		for (int i = 0; i < N; i++)
 			v[i].id = i;
-		qt_sort_by_duration(v, N);
+		sort_by_duration(v, N);
 		for (int i = 1; i < N; i++)
 			assert_true(v[i - 1].dur > v[i].dur || (v[i - 1].dur == v[i].dur && v[i - 1].id < v[i].id));
 	}
@@ -203,7 +203,7 @@ static void test_filter_period_intersect(void **state)
 	for (int i = 0; i < 5; i++)
 		e[i] = qt_ev(&T, AT(1 + i), SEC(1), "{\"test\":1}");
 	f[0] = qt_ev(&T, AT(2.5), SEC(2), "{\"test\":1}");
-	r = qt_filter_period_intersect(e, 5, f, 1, &n);
+	r = filter_period_intersect(e, 5, f, 1, &n);
 	assert_int_equal(n, 3);
 	qt_assert_ev(&T, &r[0], AT(2.5), SEC(0.5), "{\"test\":1}");
 	qt_assert_ev(&T, &r[1], AT(3), SEC(1), "{\"test\":1}");
@@ -212,27 +212,27 @@ static void test_filter_period_intersect(void **state)
 
 	e[0] = qt_ev(&T, AT(1), SEC(1), "{\"test\":1}");
 	f[0] = qt_ev(&T, AT(0), SEC(1.5), "{}");
-	r = qt_filter_period_intersect(e, 1, f, 1, &n);
+	r = filter_period_intersect(e, 1, f, 1, &n);
 	assert_int_equal(n, 1);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(0.5), "{\"test\":1}");
 	free(r);
 	f[0] = qt_ev(&T, AT(1.5), SEC(1), "{}");
-	r = qt_filter_period_intersect(e, 1, f, 1, &n);
+	r = filter_period_intersect(e, 1, f, 1, &n);
 	qt_assert_ev(&T, &r[0], AT(1.5), SEC(0.5), "{\"test\":1}");
 	free(r);
 	f[0] = qt_ev(&T, AT(1.5), SEC(0.1), "{}");
-	r = qt_filter_period_intersect(e, 1, f, 1, &n);
+	r = filter_period_intersect(e, 1, f, 1, &n);
 	qt_assert_ev(&T, &r[0], AT(1.5), SEC(0.1), "{\"test\":1}");
 	free(r);
 	f[0] = qt_ev(&T, AT(0), SEC(10), "{}");
-	r = qt_filter_period_intersect(e, 1, f, 1, &n);
+	r = filter_period_intersect(e, 1, f, 1, &n);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(1), "{\"test\":1}");
 	free(r);
 	/* empty input on either side */
-	r = qt_filter_period_intersect(e, 0, f, 1, &n);
+	r = filter_period_intersect(e, 0, f, 1, &n);
 	assert_int_equal(n, 0);
 	free(r);
-	r = qt_filter_period_intersect(e, 1, f, 0, &n);
+	r = filter_period_intersect(e, 1, f, 0, &n);
 	assert_int_equal(n, 0);
 	free(r);
 }
@@ -248,7 +248,7 @@ static void test_filter_period_intersect_sweep(void **state)
 	f[0] = qt_ev(&T, AT(1), SEC(1), "{}");
 	f[1] = qt_ev(&T, AT(4), SEC(2), "{}");
 	f[2] = qt_ev(&T, AT(9), SEC(5), "{}");
-	r = qt_filter_period_intersect(e, 1, f, 3, &n);
+	r = filter_period_intersect(e, 1, f, 3, &n);
 	assert_int_equal(n, 3);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(1), "{\"x\":1}");
 	qt_assert_ev(&T, &r[1], AT(4), SEC(2), "{\"x\":1}");
@@ -258,7 +258,7 @@ static void test_filter_period_intersect_sweep(void **state)
 	/* overlapping filters do not emit the same time twice */
 	f[0] = qt_ev(&T, AT(0), SEC(6), "{}");
 	f[1] = qt_ev(&T, AT(4), SEC(4), "{}");
-	r = qt_filter_period_intersect(e, 1, f, 2, &n);
+	r = filter_period_intersect(e, 1, f, 2, &n);
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(6), "{\"x\":1}");
 	qt_assert_ev(&T, &r[1], AT(6), SEC(2), "{\"x\":1}");
@@ -269,7 +269,7 @@ static void test_filter_period_intersect_sweep(void **state)
 	e[2] = qt_ev(&T, AT(0), SEC(2), "{\"x\":3}");
 	f[0] = qt_ev(&T, AT(6), SEC(10), "{}");
 	f[1] = qt_ev(&T, AT(0), SEC(3), "{}");
-	r = qt_filter_period_intersect(e, 3, f, 2, &n);
+	r = filter_period_intersect(e, 3, f, 2, &n);
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(2), "{\"x\":3}");
 	qt_assert_ev(&T, &r[1], AT(6), SEC(1), "{\"x\":2}");
@@ -283,25 +283,25 @@ static void test_period_union(void **state)
 	qev a[2] = {0}, b[2] = {0}, *r;
 	size_t n;
 	(void)state;
-	r = qt_period_union(&T, a, 0, b, 0, &n); /* test_period_union_empty */
+	r = period_union(&T, a, 0, b, 0, &n); /* test_period_union_empty */
 	assert_int_equal(n, 0);
 	free(r);
 	a[0] = qt_ev(&T, AT(1), SEC(1), "{\"test\":1}");
 	b[0] = qt_ev(&T, AT(2), SEC(1), "{\"test\":1}");
-	r = qt_period_union(&T, a, 1, b, 1, &n); /* test_period_union: touching => one 2 s event */
+	r = period_union(&T, a, 1, b, 1, &n); /* test_period_union: touching => one 2 s event */
 	assert_int_equal(n, 1);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(2), "{}");
 	free(r);
 	b[0] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
-	r = qt_period_union(&T, a, 1, b, 1, &n); /* test_period_union_nop */
+	r = period_union(&T, a, 1, b, 1, &n); /* test_period_union_nop */
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(1), "{}");
 	qt_assert_ev(&T, &r[1], AT(3), SEC(1), "{}");
 	free(r);
-	r = qt_period_union(&T, a, 1, b, 0, &n); /* 2nd empty */
+	r = period_union(&T, a, 1, b, 0, &n); /* 2nd empty */
 	assert_int_equal(n, 1);
 	free(r);
-	r = qt_period_union(&T, a, 0, b, 1, &n); /* 1st empty */
+	r = period_union(&T, a, 0, b, 1, &n); /* 1st empty */
 	assert_int_equal(n, 1);
 	free(r);
 	/* overlap and containment; the first event's id of each run is kept */
@@ -310,7 +310,7 @@ static void test_period_union(void **state)
 	a[1] = qt_ev(&T, AT(20), SEC(1), "{\"a\":1}");
 	b[0] = qt_ev(&T, AT(2), SEC(3), "{\"b\":1}");
 	b[1] = qt_ev(&T, AT(8), SEC(4), "{\"b\":1}");
-	r = qt_period_union(&T, a, 2, b, 2, &n);
+	r = period_union(&T, a, 2, b, 2, &n);
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(12), "{}");
 	assert_int_equal(r[0].id, 5);
@@ -327,12 +327,12 @@ static void test_union_no_overlap(void **state)
 	(void)state;
 	a[0] = qt_ev(&T, AT(0), SEC(3600), "{}");
 	b[0] = qt_ev(&T, AT(3600), SEC(3600), "{}");
-	r = qt_union_no_overlap(a, 1, b, 1, &n);
+	r = union_no_overlap(a, 1, b, 1, &n);
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
 	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
 	free(r);
-	r = qt_union_no_overlap(b, 1, a, 1, &n); /* reverse order, same result */
+	r = union_no_overlap(b, 1, a, 1, &n); /* reverse order, same result */
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
 	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
@@ -346,7 +346,7 @@ static void test_union_no_overlap_with_overlap(void **state)
 	(void)state;
 	a[0] = qt_ev(&T, AT(0), SEC(3600), "{}");
 	b[0] = qt_ev(&T, AT(0), SEC(7200), "{}");
-	r = qt_union_no_overlap(a, 1, b, 1, &n);
+	r = union_no_overlap(a, 1, b, 1, &n);
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
 	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
@@ -354,7 +354,7 @@ static void test_union_no_overlap_with_overlap(void **state)
 	free(r);
 	a[0] = qt_ev(&T, AT(3600), SEC(3600), "{}");
 	b[0] = qt_ev(&T, AT(0), SEC(7200), "{}");
-	r = qt_union_no_overlap(a, 1, b, 1, &n);
+	r = union_no_overlap(a, 1, b, 1, &n);
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
 	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
@@ -372,7 +372,7 @@ static void test_union_no_overlap_precedence(void **state)
 	a[1] = qt_ev(&T, AT(6), SEC(1), "{\"a\":2}");
 	b[0] = qt_ev(&T, AT(0), SEC(10), "{\"b\":1}");
 	b[0].id = 9;
-	r = qt_union_no_overlap(a, 2, b, 1, &n);
+	r = union_no_overlap(a, 2, b, 1, &n);
 	assert_int_equal(n, 5);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(2), "{\"b\":1}");
 	qt_assert_ev(&T, &r[1], AT(2), SEC(2), "{\"a\":1}");
@@ -398,14 +398,14 @@ static void test_merge_events_by_key(void **state)
 	v[2] = qt_ev(&T, AT(2), SEC(7), "{\"test\":6}");
 	v[3] = qt_ev(&T, AT(3), SEC(9), "{\"test\":1}");
 	v[0].id = 3;
-	r = qt_merge_by_keys(&T, v, 4, keys, kl, 1, &n);
-	qt_sort_by_timestamp(r, n);
+	r = merge_by_keys(&T, v, 4, keys, kl, 1, &n);
+	sort_by_timestamp(r, n);
 	assert_int_equal(n, 2);
 	qt_assert_ev(&T, &r[0], AT(0), SEC(10), "{\"test\":1}");
 	qt_assert_ev(&T, &r[1], AT(2), SEC(7), "{\"test\":6}");
 	assert_true(r[0].id == QID_NULL);
 	free(r);
-	r = qt_merge_by_keys(&T, v, 4, keys, kl, 0, &n); /* no keys => [] */
+	r = merge_by_keys(&T, v, 4, keys, kl, 0, &n); /* no keys => [] */
 	assert_int_equal(n, 0);
 	free(r);
 }
@@ -420,7 +420,7 @@ static void test_merge_keeps_first_data(void **state)
 	v[0] = qt_ev(&T, AT(1), SEC(2), "{\"app\":\"browser\",\"title\":\"page\",\"extra\":{\"nested\":[1,2]}}");
 	v[1] = qt_ev(&T, AT(11), SEC(2), "{\"app\":\"browser\",\"title\":\"page\",\"extra\":\"different\"}");
 	v[2] = qt_ev(&T, AT(12), SEC(2), "{\"app\":\"browser\",\"extra\":1}");
-	r = qt_merge_by_keys(&T, v, 3, keys, kl, 2, &n);
+	r = merge_by_keys(&T, v, 3, keys, kl, 2, &n);
 	assert_int_equal(n, 1);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(4), "{\"app\":\"browser\",\"title\":\"page\",\"extra\":{\"nested\":[1,2]}}");
 	free(r);
@@ -435,7 +435,7 @@ static void test_chunk_events_by_key(void **state)
 	v[1] = qt_ev(&T, AT(1), SEC(1), "{\"test2\":1}");
 	v[2] = qt_ev(&T, AT(1), SEC(1), "{\"test\":1}");
 	v[3] = qt_ev(&T, AT(1), SEC(1), "{\"test\":2}");
-	r = qt_chunk_by_key(&T, v, 4, "test", 4, &n);
+	r = chunk_by_key(&T, v, 4, "test", 4, &n);
 	assert_int_equal(n, 2);
 	assert_true(r[0].dur == SEC(2) && r[1].dur == SEC(1));
 	free(r);
@@ -452,7 +452,7 @@ static void test_filter_keyvals(void **state)
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1,\"test2\":1}");
 	v[2] = qt_ev(&T, AT(0), SEC(1), "{\"test2\":2}");
-	r = qt_filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, false, &n);
+	r = filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, false, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(r[0].data, v[0].data);
 	assert_int_equal(r[1].data, v[1].data);
@@ -468,7 +468,7 @@ static void test_exclude_keyvals(void **state)
 	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
 	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1,\"test2\":2}");
 	v[2] = qt_ev(&T, AT(0), SEC(1), "{\"test\":2}");
-	r = qt_filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, true, &n);
+	r = filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, true, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(r[0].data, v[0].data);
 	assert_int_equal(r[1].data, v[1].data);
@@ -486,7 +486,7 @@ static void test_split_url_events(void **state)
 	v[1] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"file:///home/user/document.pdf\"}");
 	v[2] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"about:blank\"}");
 	v[3] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"not a url\",\"x\":1}");
-	r = qt_split_url(&T, v, 4, NULL, &n);
+	r = split_url_events(&T, v, 4, NULL, &n);
 	assert_int_equal(n, 4);
 	qt_assert_ev(&T, &r[0], AT(1), SEC(1),
 		     "{\"url\":\"http://www.google.com/path?query=1\",\"$protocol\":\"http\",\"$domain\":\"google.com\","

@@ -9,14 +9,14 @@
 static void check(const char *in, const char *scheme, const char *host, const char *path, const char *query)
 {
 	qurl u;
-	qurl_init(&u);
+	url_init(&u);
 	if (!scheme) {
-		if (qurl_parse(&u, in, strlen(in)))
+		if (url_parse(&u, in, strlen(in)))
 			fail_msg("%s: expected failure, got scheme=%s host=%s path=%s", in, u.scheme.data, u.host.data, u.path.data);
-		qurl_free(&u);
+		url_free(&u);
 		return;
 	}
-	if (!qurl_parse(&u, in, strlen(in)))
+	if (!url_parse(&u, in, strlen(in)))
 		fail_msg("%s: parse failed", in);
 #define EQ(buf, want)                                                                                      \
 	if (strcmp((buf).data ? (buf).data : "", want))                                                    \
@@ -26,7 +26,7 @@ static void check(const char *in, const char *scheme, const char *host, const ch
 	EQ(u.path, path);
 	EQ(u.query, query);
 #undef EQ
-	qurl_free(&u);
+	url_free(&u);
 }
 
 static void test_urls(void **state)
@@ -92,7 +92,7 @@ static void test_fmt_secs(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		q_fmt_secs(a, fixed[i]);
+		format_secs(a, fixed[i]);
 		aw_float_format(b, (double)fixed[i] / 1e9);
 		if (strcmp(a, b))
 			fail_msg("%lld: fast %s, reference %s", (long long)fixed[i], a, b);
@@ -107,7 +107,7 @@ static void test_fmt_secs(void **state)
 			ns -= ns % 1000000; /* millisecond precision, the common case */
 		if (i % 5 == 0)
 			ns %= 100000000000LL;
-		q_fmt_secs(a, ns);
+		format_secs(a, ns);
 		aw_float_format(b, (double)ns / 1e9);
 		if (strcmp(a, b))
 			fail_msg("%lld: fast %s, reference %s", (long long)ns, a, b);
