@@ -1,11 +1,13 @@
 /*
- * Private interfaces of the query engine.
+ * Private interfaces of the query engine, shared by its .c files (the public API is
+ * aw/query.h; the `awnode query` command is node/cli/query.c). Errors follow core's
+ * convention: negative AW_E* codes (aw/error.h), the message in aw_query_error.
  *
  *   parser.c            lexer and parser: text -> AST (qnode), identifiers interned to
  *                       environment slots
  *   value.c             refcounted values (qv), equality, JSON output, debug rendering
  *   data.c              the data table: every distinct event data object of a run, by index
- *   interp.c            evaluation, errors, aw_query_run
+ *   interp.c            evaluation, errors, aw_query_run, aw_query_run_path
  *   builtins.c          the function table and argument conversion
  *   transform.c         flood, filter_period_intersect, period_union, ... on qev arrays
  *   classify.c          PCRE2 regex cache, rules, categorize, tag
@@ -297,7 +299,7 @@ typedef struct qprog {
 	size_t avail;
 } qprog;
 
-/* Parse; on error fills err (status 400) and returns NULL. */
+/* Parse; on error fills err (code AW_EINVALID) and returns NULL. */
 qprog *parse_program(const char *src, size_t len, aw_query_error *err);
 void program_free(qprog *p);
 int program_slot(qprog *p, const char *name, size_t len); /* intern */
@@ -327,10 +329,13 @@ struct qrun {
 	aw_buf scratch;
 };
 
-/* Error reporting: fill R->err with "<Kind>(<detail>) at line L, column C".
- * Returns -1 for convenient `return run_error(...)`. */
-int run_error(qrun *R, const qnode *at, int status, const char *kind, const char *fmt, ...)
+/* Error reporting: fill R->err with "<Kind>(<detail>) at line L, column C" and `code`
+ * (AW_EINVALID, AW_ENOTFOUND or AW_ERROR); the first error of a run wins. Returns -1
+ * for convenient `return run_error(...)`. */
+int run_error(qrun *R, const qnode *at, int code, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* A storage failure (code from the storage module): an unknown bucket is a
+ * BucketQueryError (AW_ENOTFOUND), anything else an InternalError (AW_ERROR). */
 int run_error_storage(qrun *R, const qnode *at, int code, const char *what);
 bool count_work(qrun *R, uint64_t steps); /* false (and error set) past the work limit */
 /* The language's `==` (aw-server-rust's query_eq): values of different types are an

@@ -52,7 +52,7 @@ static const pclass classes[] = {
 	{"xdigit", "0-9A-Fa-f"},
 };
 
-/* Rust's Unicode \w (UTS #18 word characters) and \s */
+/* Rust's Unicode \w (Unicode's word characters) and \s */
 static const pclass word = {"w", "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"};
 static const pclass space = {"s", "\\p{White_Space}"};
 

@@ -5,7 +5,7 @@
  * brackets, non-ASCII labels as punycode), serialised path (dot segments resolved,
  * percent-encoded like rust-url) and query. Inputs the standard rejects return false.
  *
- * Not implemented: the full UTS #46 mapping table for internationalised domain names
+ * Not implemented: the full Unicode IDNA mapping table for internationalised domain names
  * (only ASCII case folding and the ideographic full stops are applied before punycode)
  * and validation of existing "xn--" labels.
  */
