@@ -700,64 +700,49 @@ static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n
 	return 0;
 }
 
-static int f_filter_period_intersect(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+/* The functions combining two event lists (arguments 0 and 1, either possibly held
+ * as a converted copy that is freed here). */
+enum { PAIR_INTERSECT, PAIR_UNION, PAIR_NO_OVERLAP };
+
+static int two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *out)
 {
 	const qev *a, *b;
 	qev *ha, *hb, *res;
 	size_t na, nb, m;
 
-	(void)n;
 	if (arg_events(R, call, args, 0, &a, &na, &ha))
 		return -1;
 	if (arg_events(R, call, args, 1, &b, &nb, &hb)) {
 		free(ha);
 		return -1;
 	}
-	res = filter_period_intersect(a, na, b, nb, &m);
+	switch (op) {
+	case PAIR_INTERSECT: res = filter_period_intersect(a, na, b, nb, &m); break;
+	case PAIR_UNION: res = period_union(R->T, a, na, b, nb, &m); break;
+	default: res = union_no_overlap(a, na, b, nb, &m); break;
+	}
 	free(ha);
 	free(hb);
 	*out = wrap_events(res, m);
 	return 0;
+}
+
+static int f_filter_period_intersect(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	(void)n;
+	return two_event_lists(R, call, args, PAIR_INTERSECT, out);
 }
 
 static int f_period_union(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	const qev *a, *b;
-	qev *ha, *hb, *res;
-	size_t na, nb, m;
-
 	(void)n;
-	if (arg_events(R, call, args, 0, &a, &na, &ha))
-		return -1;
-	if (arg_events(R, call, args, 1, &b, &nb, &hb)) {
-		free(ha);
-		return -1;
-	}
-	res = period_union(R->T, a, na, b, nb, &m);
-	free(ha);
-	free(hb);
-	*out = wrap_events(res, m);
-	return 0;
+	return two_event_lists(R, call, args, PAIR_UNION, out);
 }
 
 static int f_union_no_overlap(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	const qev *a, *b;
-	qev *ha, *hb, *res;
-	size_t na, nb, m;
-
 	(void)n;
-	if (arg_events(R, call, args, 0, &a, &na, &ha))
-		return -1;
-	if (arg_events(R, call, args, 1, &b, &nb, &hb)) {
-		free(ha);
-		return -1;
-	}
-	res = union_no_overlap(a, na, b, nb, &m);
-	free(ha);
-	free(hb);
-	*out = wrap_events(res, m);
-	return 0;
+	return two_event_lists(R, call, args, PAIR_NO_OVERLAP, out);
 }
 
 static int f_split_url_events(qrun *R, const qnode *call, qv *args, size_t n, qv *out)

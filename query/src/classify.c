@@ -430,17 +430,7 @@ static size_t smemo_get(smemo *m, const char *raw, uint32_t len, bool esc)
 
 	if ((m->n + 1) * 2 >= m->cap) {
 		size_t nc = m->cap ? m->cap * 2 : 256;
-		uint32_t *ns = calloc(nc, sizeof(uint32_t));
-		if (!ns)
-			abort();
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->slot[i])
-				continue;
-			size_t q = (size_t)m->hash[m->slot[i] - 1] & (nc - 1);
-			while (ns[q])
-				q = (q + 1) & (nc - 1);
-			ns[q] = m->slot[i];
-		}
+		uint32_t *ns = slots_rehash(m->slot, m->cap, m->hash, nc);
 		free(m->slot);
 		m->slot = ns;
 		m->cap = nc;

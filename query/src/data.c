@@ -82,6 +82,23 @@ uint64_t hash64(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
+uint32_t *slots_rehash(const uint32_t *slot, size_t cap, const uint64_t *hashes, size_t nc)
+{
+	uint32_t *ns = calloc(nc, sizeof(uint32_t));
+
+	if (!ns)
+		abort();
+	for (size_t i = 0; i < cap; i++) {
+		if (!slot[i])
+			continue;
+		size_t q = (size_t)hashes[slot[i] - 1] & (nc - 1);
+		while (ns[q])
+			q = (q + 1) & (nc - 1);
+		ns[q] = slot[i];
+	}
+	return ns;
+}
+
 /* ---- stored entries ------------------------------------------------------------------- */
 
 static inline size_t sid_hash(int64_t sid)

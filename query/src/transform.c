@@ -413,15 +413,7 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 
 	if ((km->n + 1) * 2 >= km->cap) {
 		size_t nc = km->cap ? km->cap * 2 : 64;
-		uint32_t *ns = xcalloc(nc, sizeof(uint32_t));
-		for (size_t i = 0; i < km->cap; i++) {
-			if (!km->slot[i])
-				continue;
-			size_t q = (size_t)km->hashes[km->slot[i] - 1] & (nc - 1);
-			while (ns[q])
-				q = (q + 1) & (nc - 1);
-			ns[q] = km->slot[i];
-		}
+		uint32_t *ns = slots_rehash(km->slot, km->cap, km->hashes, nc);
 		free(km->slot);
 		km->slot = ns;
 		km->cap = nc;

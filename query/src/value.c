@@ -76,13 +76,21 @@ void budget_free(void *p, size_t n)
 
 /* ---- construction ------------------------------------------------------------------ */
 
+/* A zeroed object of `size` bytes (its header first) with one reference. */
+static void *obj_new(size_t size, uint8_t kind, uint16_t depth)
+{
+	qobj *h = budget_alloc(size);
+
+	h->refs = 1;
+	h->kind = kind;
+	h->depth = depth;
+	return h;
+}
+
 qv value_str(const char *s, size_t len)
 {
-	qstr *o = budget_alloc(sizeof(qstr) + len + 1);
+	qstr *o = obj_new(sizeof(qstr) + len + 1, QV_STR, 1);
 
-	o->h.refs = 1;
-	o->h.kind = QV_STR;
-	o->h.depth = 1;
 	o->len = len;
 	if (len && s)
 		memcpy(o->s, s, len);
@@ -92,22 +100,16 @@ qv value_str(const char *s, size_t len)
 
 qv value_event(const qev *e)
 {
-	qevo *o = budget_alloc(sizeof(qevo));
+	qevo *o = obj_new(sizeof(qevo), QV_EVENT, 1);
 
-	o->h.refs = 1;
-	o->h.kind = QV_EVENT;
-	o->h.depth = 1;
 	o->ev = *e;
 	return value_obj(&o->h);
 }
 
 qlist *list_new_events(size_t n)
 {
-	qlist *l = budget_alloc(sizeof(qlist));
+	qlist *l = obj_new(sizeof(qlist), QV_LIST, 2); /* a list of events: depth 2 */
 
-	l->h.refs = 1;
-	l->h.kind = QV_LIST;
-	l->h.depth = 2;
 	l->isev = true;
 	l->n = n;
 	l->ev = n ? budget_alloc(n * sizeof(qev)) : NULL;
@@ -116,11 +118,8 @@ qlist *list_new_events(size_t n)
 
 qlist *list_new_items(size_t n)
 {
-	qlist *l = budget_alloc(sizeof(qlist));
+	qlist *l = obj_new(sizeof(qlist), QV_LIST, 1); /* raised as items are set */
 
-	l->h.refs = 1;
-	l->h.kind = QV_LIST;
-	l->h.depth = 1;
 	l->isev = false;
 	l->n = n;
 	l->it = n ? budget_alloc(n * sizeof(qv)) : NULL;
@@ -159,11 +158,8 @@ void list_shrink_events(qlist *l, size_t n)
 
 qdict *dict_new(size_t cap)
 {
-	qdict *d = budget_alloc(sizeof(qdict));
+	qdict *d = obj_new(sizeof(qdict), QV_DICT, 1);
 
-	d->h.refs = 1;
-	d->h.kind = QV_DICT;
-	d->h.depth = 1;
 	d->cap = cap;
 	if (cap) {
 		d->keys = budget_alloc(cap * sizeof(qstr *));
