@@ -369,7 +369,7 @@ static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 	return 0;
 }
 
-static int f_sort(qrun *R, const qnode *call, qv *args, bool by_duration, qv *out)
+static int f_sort(qrun *R, const qnode *call, qv *args, int by_duration, qv *out)
 {
 	const qev *ev;
 	qev *hold, *c;
@@ -384,18 +384,6 @@ static int f_sort(qrun *R, const qnode *call, qv *args, bool by_duration, qv *ou
 		sort_by_timestamp(c, ne);
 	*out = wrap_events(c, ne);
 	return 0;
-}
-
-static int f_sort_by_duration(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return f_sort(R, call, args, true, out);
-}
-
-static int f_sort_by_timestamp(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return f_sort(R, call, args, false, out);
 }
 
 static int f_sum_durations(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
@@ -592,7 +580,7 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 	return -1;
 }
 
-static int f_filter_keyvals_common(qrun *R, const qnode *call, qv *args, bool exclude, qv *out)
+static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, qv *out)
 {
 	const qev *ev;
 	qev *hold, *res;
@@ -655,18 +643,6 @@ static int f_filter_keyvals_common(qrun *R, const qnode *call, qv *args, bool ex
 	return 0;
 }
 
-static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return f_filter_keyvals_common(R, call, args, false, out);
-}
-
-static int f_exclude_keyvals(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return f_filter_keyvals_common(R, call, args, true, out);
-}
-
 static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
 	const qev *ev;
@@ -704,7 +680,7 @@ static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n
  * as a converted copy that is freed here). */
 enum { PAIR_INTERSECT, PAIR_UNION, PAIR_NO_OVERLAP };
 
-static int two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *out)
+static int f_two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *out)
 {
 	const qev *a, *b;
 	qev *ha, *hb, *res;
@@ -725,24 +701,6 @@ static int two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *out
 	free(hb);
 	*out = wrap_events(res, m);
 	return 0;
-}
-
-static int f_filter_period_intersect(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return two_event_lists(R, call, args, PAIR_INTERSECT, out);
-}
-
-static int f_period_union(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return two_event_lists(R, call, args, PAIR_UNION, out);
-}
-
-static int f_union_no_overlap(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return two_event_lists(R, call, args, PAIR_NO_OVERLAP, out);
 }
 
 static int f_split_url_events(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
@@ -852,7 +810,7 @@ static int parse_rules(qrun *R, const qnode *at, qv v, bool categories, qrule **
 	return 0;
 }
 
-static int f_classify(qrun *R, const qnode *call, qv *args, bool categories, qv *out)
+static int f_classify(qrun *R, const qnode *call, qv *args, int categories, qv *out)
 {
 	const qev *ev;
 	qev *hold, *res = NULL;
@@ -894,18 +852,6 @@ out:
 	return rc;
 }
 
-static int f_categorize(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return f_classify(R, call, args, true, out);
-}
-
-static int f_tag(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
-{
-	(void)n;
-	return f_classify(R, call, args, false, out);
-}
-
 static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
 	const qev *ev;
@@ -930,31 +876,31 @@ static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t
 }
 
 const qbuiltin builtin_table[] = {
-	{"print", f_print, 0, -1},
-	{"query_bucket", f_query_bucket, 1, 1},
-	{"query_bucket_names", f_query_bucket_names, 0, 0},
-	{"find_bucket", f_find_bucket, 1, 2},
-	{"flood", f_flood, 1, 2},
-	{"categorize", f_categorize, 2, 2},
-	{"tag", f_tag, 2, 2},
-	{"sort_by_duration", f_sort_by_duration, 1, 1},
-	{"sort_by_timestamp", f_sort_by_timestamp, 1, 1},
-	{"sum_durations", f_sum_durations, 1, 1},
-	{"limit_events", f_limit_events, 2, 2},
-	{"contains", f_contains, 2, 2},
-	{"merge_events_by_keys", f_merge_events_by_keys, 2, 2},
-	{"chunk_events_by_key", f_chunk_events_by_key, 2, 2},
-	{"filter_keyvals", f_filter_keyvals, 3, 3},
-	{"exclude_keyvals", f_exclude_keyvals, 3, 3},
-	{"filter_keyvals_regex", f_filter_keyvals_regex, 3, 3},
-	{"filter_period_intersect", f_filter_period_intersect, 2, 2},
-	{"period_union", f_period_union, 2, 2},
-	{"union_no_overlap", f_union_no_overlap, 2, 2},
-	{"split_url_events", f_split_url_events, 1, 1},
-	{"concat", f_concat, 0, -1},
+	{"print", f_print, 0, -1, NULL, 0},
+	{"query_bucket", f_query_bucket, 1, 1, NULL, 0},
+	{"query_bucket_names", f_query_bucket_names, 0, 0, NULL, 0},
+	{"find_bucket", f_find_bucket, 1, 2, NULL, 0},
+	{"flood", f_flood, 1, 2, NULL, 0},
+	{"categorize", NULL, 2, 2, f_classify, 1},
+	{"tag", NULL, 2, 2, f_classify, 0},
+	{"sort_by_duration", NULL, 1, 1, f_sort, 1},
+	{"sort_by_timestamp", NULL, 1, 1, f_sort, 0},
+	{"sum_durations", f_sum_durations, 1, 1, NULL, 0},
+	{"limit_events", f_limit_events, 2, 2, NULL, 0},
+	{"contains", f_contains, 2, 2, NULL, 0},
+	{"merge_events_by_keys", f_merge_events_by_keys, 2, 2, NULL, 0},
+	{"chunk_events_by_key", f_chunk_events_by_key, 2, 2, NULL, 0},
+	{"filter_keyvals", NULL, 3, 3, f_filter_keyvals, 0},
+	{"exclude_keyvals", NULL, 3, 3, f_filter_keyvals, 1},
+	{"filter_keyvals_regex", f_filter_keyvals_regex, 3, 3, NULL, 0},
+	{"filter_period_intersect", NULL, 2, 2, f_two_event_lists, PAIR_INTERSECT},
+	{"period_union", NULL, 2, 2, f_two_event_lists, PAIR_UNION},
+	{"union_no_overlap", NULL, 2, 2, f_two_event_lists, PAIR_NO_OVERLAP},
+	{"split_url_events", f_split_url_events, 1, 1, NULL, 0},
+	{"concat", f_concat, 0, -1, NULL, 0},
 	/* awnode extras from aw-core's query2 */
-	{"nop", f_nop, 0, 0},
-	{"query_bucket_eventcount", f_query_bucket_eventcount, 1, 1},
-	{"simplify_window_titles", f_simplify_window_titles, 2, 2},
+	{"nop", f_nop, 0, 0, NULL, 0},
+	{"query_bucket_eventcount", f_query_bucket_eventcount, 1, 1, NULL, 0},
+	{"simplify_window_titles", f_simplify_window_titles, 2, 2, NULL, 0},
 };
 const size_t builtin_count = sizeof(builtin_table) / sizeof(builtin_table[0]);

@@ -349,10 +349,15 @@ int query_eq(qrun *R, const qnode *at, qv a, qv b, bool *res);
 /* ---- built-ins ---------------------------------------------------------------------- */
 
 typedef int (*qbuiltin_fn)(qrun *R, const qnode *call, qv *args, size_t n, qv *out);
+/* For functions that are one implementation with a switch (sort_by_duration and
+ * sort_by_timestamp, categorize and tag, ...): called with the entry's `variant`. */
+typedef int (*qbuiltin_variant_fn)(qrun *R, const qnode *call, qv *args, int variant, qv *out);
 typedef struct qbuiltin {
 	const char *name;
-	qbuiltin_fn fn;
-	int min, max;  /* arity; max -1 = any */
+	qbuiltin_fn fn;                 /* NULL: variant_fn */
+	int min, max;                   /* arity; max -1 = any */
+	qbuiltin_variant_fn variant_fn;
+	int variant;
 } qbuiltin;
 extern const qbuiltin builtin_table[];
 extern const size_t builtin_count;

@@ -310,7 +310,7 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 	*out = value_none();
 	if (trace_enabled())
 		t0 = mono_ms();
-	rc = b->fn(R, n, args, na, out);
+	rc = b->fn ? b->fn(R, n, args, na, out) : b->variant_fn(R, n, args, b->variant, out);
 	if (trace_enabled())
 		fprintf(stderr, "aw_query: %-24s line %3d: %8.3f ms -> %zu\n", b->name, n->line, mono_ms() - t0,
 			!rc && out->k == QV_LIST ? QLIST(*out)->n : (size_t)0);
