@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aw/error.h"
 #include "aw/supervisor_ctl.h"
 #include "cli.h"
 
@@ -22,24 +23,24 @@
 
 int cli_supervisor_request(const char *cmd, bool testing, const char *request, json_t **out)
 {
-	char path[AW_CTL_PATH_MAX], err[512], *line = NULL;
+	char path[AW_CTL_PATH_MAX], *line = NULL;
 	const char *msg;
 	json_t *answer;
 	int rc;
 
 	*out = NULL;
-	if (aw_ctl_socket_path(path, sizeof(path), testing, 0, err, sizeof(err))) {
-		fprintf(stderr, "awnode %s: %s\n", cmd, err);
+	if (aw_supervisor_ctl_socket_path(path, sizeof(path), testing, 0)) {
+		fprintf(stderr, "awnode %s: %s\n", cmd, aw_error_last());
 		return 1;
 	}
-	rc = aw_ctl_request(path, request, REQUEST_TIMEOUT_MS, &line, err, sizeof(err));
-	if (rc == AW_CTL_ENOSUPERVISOR) {
+	rc = aw_supervisor_ctl_request(&line, path, request, REQUEST_TIMEOUT_MS);
+	if (rc == AW_ENOTFOUND) {
 		fprintf(stderr, "awnode %s: no awnode start%s is running (nothing answers on %s)\n", cmd,
 			testing ? " --testing" : "", path);
 		return 1;
 	}
 	if (rc) {
-		fprintf(stderr, "awnode %s: awnode start did not answer: %s\n", cmd, err);
+		fprintf(stderr, "awnode %s: awnode start did not answer: %s\n", cmd, aw_error_last());
 		return 1;
 	}
 	answer = json_loads(line, 0, NULL);
@@ -152,7 +153,7 @@ static int parse(const char *cmd, int argc, char **argv, const char **watcher, l
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			if (strcmp(cmd, "pause") || aw_ctl_parse_duration(optarg, secs)) {
+			if (strcmp(cmd, "pause") || aw_supervisor_ctl_parse_duration(secs, optarg)) {
 				fprintf(stderr, strcmp(cmd, "pause") ? "awnode %s: --for is for awnode pause\n"
 						: "awnode %s: --for needs a duration like 90s, 15m, 2h, 1h30m or seconds, got '%s'\n",
 					cmd, optarg);
@@ -171,7 +172,7 @@ static int parse(const char *cmd, int argc, char **argv, const char **watcher, l
 			optind >= argc ? "which watcher? (afk or window)" : "one watcher at a time");
 		return 2;
 	}
-	name = aw_ctl_watcher_name(argv[optind]);
+	name = aw_supervisor_ctl_watcher_name(argv[optind]);
 	if (!name) {
 		fprintf(stderr, "awnode %s: unknown watcher '%s' (aw-watcher-afk, aw-watcher-window, afk or window)\n", cmd,
 			argv[optind]);

@@ -4,5 +4,5 @@
 
 int cmd_start(int argc, char **argv)
 {
-	return aw_supervisor_main(argc, argv);
+	return supervisor_main(argc, argv);
 }

@@ -83,13 +83,13 @@ static void respond_unreachable(request *rq, const ctl_call *call, const char *w
 static void exchange(request *rq, aw_reader *r)
 {
 	const ctl_call *call = rq->state;
-	char err[512], *line = NULL;
+	char *line = NULL;
 	const char *code, *msg;
 	json_t *answer;
 
 	(void)r;
-	if (aw_ctl_request(call->path, call->line, CTL_TIMEOUT_MS, &line, err, sizeof(err))) {
-		respond_unreachable(rq, call, err);
+	if (aw_supervisor_ctl_request(&line, call->path, call->line, CTL_TIMEOUT_MS)) {
+		respond_unreachable(rq, call, aw_error_last());
 		return;
 	}
 	answer = json_loads(line, 0, NULL);
@@ -143,7 +143,7 @@ void api_watchers_list(request *rq)
 /* The watcher named in the path, or NULL after answering 404. */
 static const char *path_watcher(request *rq)
 {
-	const char *seg = rq_seg(rq, 3), *name = aw_ctl_watcher_name(seg);
+	const char *seg = rq_seg(rq, 3), *name = aw_supervisor_ctl_watcher_name(seg);
 
 	if (!name)
 		respond_message(rq, 404, "unknown watcher '%s' (aw-watcher-afk, aw-watcher-window, afk or window)",

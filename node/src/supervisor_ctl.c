@@ -1,4 +1,9 @@
-/* The control channel's client side and shared rules: see include/aw/supervisor_ctl.h. */
+/*
+ * The control channel's client side and shared rules: see include/aw/supervisor_ctl.h.
+ * The socket's path and its private directory, the socket address (with the long-path
+ * workaround), one request/answer exchange with deadlines, and the names and pause
+ * lengths both ends accept.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aw/error.h"
+#include "aw/files.h"
 #include "aw/supervisor_ctl.h"
 
 /* An answer longer than this is not ours. */
@@ -25,80 +32,52 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* mkdir -p with `mode` for every directory it creates. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[AW_CTL_PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, mode) && errno != EEXIST ? -1 : 0;
-}
-
 /* The directory that holds the socket: $XDG_RUNTIME_DIR/awnode, else a "run" directory
- * in the node's data directory (same fallbacks as the node's aw_xdg_dir()). */
+ * in the node's data directory (core's XDG rules, as the node finds its database). */
 static int socket_dir(char *out, size_t len)
 {
-	const char *rt = getenv("XDG_RUNTIME_DIR"), *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char *data = NULL;
 	int n;
 
-	if (rt && rt[0] == '/')
+	if (rt && rt[0] == '/') {
 		n = snprintf(out, len, "%s/awnode", rt);
-	else if (data && data[0] == '/')
-		n = snprintf(out, len, "%s/awnode/run", data);
-	else
-		n = snprintf(out, len, "%s/.local/share/awnode/run", home && *home ? home : "/tmp");
+	} else {
+		data = aw_files_dir(AW_DIR_DATA);
+		n = snprintf(out, len, "%s/run", data);
+		free(data);
+	}
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 /* Make the directory private: created 0700; one that exists must be ours (a socket in
  * somebody else's directory could be replaced under us) and is tightened to 0700. */
-static int make_private_dir(const char *dir, char *err, size_t errlen)
+static int make_private_dir(const char *dir)
 {
 	struct stat st;
 
-	if (mkdir_p(dir, 0700) || stat(dir, &st)) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s is not a directory owned by this user", dir);
-		return -1;
-	}
-	if ((st.st_mode & 077) && chmod(dir, 0700)) {
-		snprintf(err, errlen, "cannot make %s private: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (aw_files_mkdir_p(dir, 0700))
+		return AW_ERROR; /* the message names the directory */
+	if (stat(dir, &st))
+		return aw_error_set(AW_ERROR, "cannot create %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return aw_error_set(AW_ERROR, "%s is not a directory owned by this user", dir);
+	if ((st.st_mode & 077) && chmod(dir, 0700))
+		return aw_error_set(AW_ERROR, "cannot make %s private: %s", dir, strerror(errno));
 	return 0;
 }
 
-int aw_ctl_socket_path(char *out, size_t len, int testing, int create_dir, char *err, size_t errlen)
+int aw_supervisor_ctl_socket_path(char *out, size_t len, int testing, int create_dir)
 {
 	char dir[AW_CTL_PATH_MAX];
 	int n;
 
-	if (socket_dir(dir, sizeof(dir))) {
-		snprintf(err, errlen, "the control socket's directory name is too long");
-		return -1;
-	}
+	if (socket_dir(dir, sizeof(dir)))
+		return aw_error_set(AW_ERROR, "the control socket's directory name is too long");
 	n = snprintf(out, len, "%s/%s", dir, testing ? "supervisor-testing.sock" : "supervisor.sock");
-	if (n < 0 || (size_t)n >= len) {
-		snprintf(err, errlen, "the control socket path %s/... is too long", dir);
-		return -1;
-	}
-	return create_dir ? make_private_dir(dir, err, errlen) : 0;
+	if (n < 0 || (size_t)n >= len)
+		return aw_error_set(AW_ERROR, "the control socket path %s/... is too long", dir);
+	return create_dir ? make_private_dir(dir) : 0;
 }
 
 /* Wait until fd is ready for `events` or the deadline passes (returns -1, errno set). */
@@ -179,7 +158,17 @@ static char *recv_line(int fd, int64_t deadline)
 	return NULL;
 }
 
-int aw_ctl_sockaddr(struct sockaddr_un *sa, int *dir_fd, const char *path)
+/* errno is what callers report (bind, connect), so it survives the message. */
+static int sockaddr_error(const char *path)
+{
+	int e = errno;
+
+	aw_error_set(AW_ERROR, "socket address for %s: %s", path, strerror(e));
+	errno = e;
+	return AW_ERROR;
+}
+
+int aw_supervisor_ctl_sockaddr(struct sockaddr_un *sa, int *dir_fd, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	char dir[AW_CTL_PATH_MAX];
@@ -194,19 +183,19 @@ int aw_ctl_sockaddr(struct sockaddr_un *sa, int *dir_fd, const char *path)
 	}
 	if (!slash || (size_t)(slash - path) >= sizeof(dir)) {
 		errno = ENAMETOOLONG;
-		return -1;
+		return sockaddr_error(path);
 	}
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
 	*dir_fd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*dir_fd < 0)
-		return -1;
+		return sockaddr_error(path);
 	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dir_fd, slash + 1);
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path)) {
 		close(*dir_fd);
 		*dir_fd = -1;
 		errno = ENAMETOOLONG;
-		return -1;
+		return sockaddr_error(path);
 	}
 	return 0;
 }
@@ -217,7 +206,7 @@ static int connect_unix(const char *path)
 	struct sockaddr_un sa;
 	int fd, dir_fd, rc, saved;
 
-	if (aw_ctl_sockaddr(&sa, &dir_fd, path))
+	if (aw_supervisor_ctl_sockaddr(&sa, &dir_fd, path))
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	rc = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -232,43 +221,38 @@ static int connect_unix(const char *path)
 	return -1;
 }
 
-int aw_ctl_request(const char *path, const char *request_line, int timeout_ms, char **out_response, char *err,
-		   size_t errlen)
+int aw_supervisor_ctl_request(char **out_response, const char *path, const char *request_line, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	size_t len = strlen(request_line);
 	char *line = malloc(len + 2);
-	int fd, rc = AW_CTL_OK;
+	int fd, rc = 0;
 
 	*out_response = NULL;
-	if (!line) {
-		snprintf(err, errlen, "out of memory");
-		return AW_CTL_EIO;
-	}
+	if (!line)
+		return aw_error_set(AW_ERROR, "out of memory");
 	memcpy(line, request_line, len);
 	memcpy(line + len, "\n", 2);
 	fd = connect_unix(path);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(e));
+
 		free(line);
 		/* no socket file, or one nobody listens on (left by a killed supervisor) */
-		return e == ENOENT || e == ECONNREFUSED || e == ENOTDIR ? AW_CTL_ENOSUPERVISOR : AW_CTL_EIO;
+		return aw_error_set(e == ENOENT || e == ECONNREFUSED || e == ENOTDIR ? AW_ENOTFOUND : AW_ERROR,
+				    "cannot connect to %s: %s", path, strerror(e));
 	}
-	if (send_all(fd, line, len + 1, deadline)) {
-		snprintf(err, errlen, "cannot send to %s: %s", path, strerror(errno));
-		rc = AW_CTL_EIO;
-	} else if (!(*out_response = recv_line(fd, deadline))) {
-		snprintf(err, errlen, "no answer from %s: %s", path,
-			 errno == ETIMEDOUT ? "timed out" : strerror(errno));
-		rc = AW_CTL_EIO;
-	}
+	if (send_all(fd, line, len + 1, deadline))
+		rc = aw_error_set(AW_ERROR, "cannot send to %s: %s", path, strerror(errno));
+	else if (!(*out_response = recv_line(fd, deadline)))
+		rc = aw_error_set(AW_ERROR, "no answer from %s: %s", path,
+				  errno == ETIMEDOUT ? "timed out" : strerror(errno));
 	close(fd);
 	free(line);
 	return rc;
 }
 
-const char *aw_ctl_watcher_name(const char *name)
+const char *aw_supervisor_ctl_watcher_name(const char *name)
 {
 	if (!name)
 		return NULL;
@@ -290,7 +274,7 @@ static long unit_seconds(char u)
 	}
 }
 
-int aw_ctl_parse_duration(const char *s, long *out)
+static int parse_duration(long *out, const char *s)
 {
 	long total = 0, last_unit = 0;
 	int parts = 0;
@@ -328,5 +312,14 @@ int aw_ctl_parse_duration(const char *s, long *out)
 	if (total < 1)
 		return -1;
 	*out = total;
+	return 0;
+}
+
+int aw_supervisor_ctl_parse_duration(long *out, const char *s)
+{
+	if (parse_duration(out, s))
+		return aw_error_set(AW_EINVALID,
+				    "invalid pause length '%.40s': use e.g. 90s, 15m, 2h, 1h30m, 1d (at most %ld days)",
+				    s ? s : "", AW_CTL_MAX_PAUSE_S / 86400);
 	return 0;
 }

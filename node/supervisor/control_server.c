@@ -18,30 +18,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aw/error.h"
 #include "aw/supervisor_ctl.h"
 #include "supervisor_int.h"
 
-#define CTL_MAX_CLIENTS (CTL_MAX_FDS - 1)
-#define CTL_CLIENT_MS 2000   /* to send the request and take the answer */
-#define CTL_MAX_REQUEST 4096 /* requests are one short JSON object */
+#define CONTROL_MAX_CLIENTS (CONTROL_MAX_FDS - 1)
+#define CONTROL_CLIENT_MS 2000   /* to send the request and take the answer */
+#define CONTROL_MAX_REQUEST 4096 /* requests are one short JSON object */
 
-typedef struct ctl_client {
+typedef struct control_client {
 	int fd;           /* -1: free slot */
 	int64_t deadline; /* monotonic ms */
-	char in[CTL_MAX_REQUEST];
+	char in[CONTROL_MAX_REQUEST];
 	size_t in_len;
 	char *out;        /* the answer, once the request is complete */
 	size_t out_len, out_off;
-} ctl_client;
+} control_client;
 
-struct ctl_server {
+struct control_server {
 	int listen_fd;
 	int lock_fd;
 	char path[AW_CTL_PATH_MAX];
-	ctl_client clients[CTL_MAX_CLIENTS];
+	control_client clients[CONTROL_MAX_CLIENTS];
 };
 
-static void client_close(ctl_client *c)
+static void client_close(control_client *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -57,7 +58,7 @@ static int socket_answers(const char *path)
 	struct sockaddr_un sa;
 	int fd, dir_fd, ok;
 
-	if (aw_ctl_sockaddr(&sa, &dir_fd, path))
+	if (aw_supervisor_ctl_sockaddr(&sa, &dir_fd, path))
 		return 0;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
@@ -68,41 +69,37 @@ static int socket_answers(const char *path)
 	return ok;
 }
 
-/* Take the lock beside the socket; 1 if another supervisor holds it. */
-static int take_lock(ctl_server *s, char *err, size_t errlen)
+/* Take the lock beside the socket; AW_EBUSY if another supervisor holds it. */
+static int take_lock(control_server *s)
 {
 	char lock[sizeof(s->path) + 8];
 
 	snprintf(lock, sizeof(lock), "%s.lock", s->path);
 	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", lock, strerror(errno));
-		return -1;
-	}
+	if (s->lock_fd < 0)
+		return aw_error_set(AW_ERROR, "cannot open %s: %s", lock, strerror(errno));
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;
 	if (errno == EWOULDBLOCK)
-		return 1;
-	snprintf(err, errlen, "cannot lock %s: %s", lock, strerror(errno));
-	return -1;
+		return aw_error_set(AW_EBUSY, "another awnode start holds %s", lock);
+	return aw_error_set(AW_ERROR, "cannot lock %s: %s", lock, strerror(errno));
 }
 
-static int bind_socket(ctl_server *s, char *err, size_t errlen)
+static int bind_socket(control_server *s)
 {
 	struct sockaddr_un sa;
 	mode_t old;
 	int rc, dir_fd;
 
-	if (aw_ctl_sockaddr(&sa, &dir_fd, s->path)) {
-		snprintf(err, errlen, "cannot reach the directory of %s: %s", s->path, strerror(errno));
-		return -1;
-	}
+	if (aw_supervisor_ctl_sockaddr(&sa, &dir_fd, s->path))
+		return aw_error_set(AW_ERROR, "cannot reach the directory of %s: %s", s->path, strerror(errno));
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+		int e = errno;
+
 		if (dir_fd >= 0)
 			close(dir_fd);
-		return -1;
+		return aw_error_set(AW_ERROR, "socket: %s", strerror(e));
 	}
 	/* created 0600 from the start: no moment where another user could connect */
 	old = umask(077);
@@ -110,38 +107,32 @@ static int bind_socket(ctl_server *s, char *err, size_t errlen)
 	umask(old);
 	if (dir_fd >= 0)
 		close(dir_fd);
-	if (rc || chmod(s->path, 0600) || listen(s->listen_fd, CTL_MAX_CLIENTS)) {
-		snprintf(err, errlen, "cannot listen on %s: %s", s->path, strerror(errno));
-		return -1;
-	}
+	if (rc || chmod(s->path, 0600) || listen(s->listen_fd, CONTROL_MAX_CLIENTS))
+		return aw_error_set(AW_ERROR, "cannot listen on %s: %s", s->path, strerror(errno));
 	return 0;
 }
 
-int ctl_server_open(ctl_server **out, const char *path, char *err, size_t errlen)
+int control_server_open(control_server **out, const char *path)
 {
-	ctl_server *s = calloc(1, sizeof(*s));
+	control_server *s = calloc(1, sizeof(*s));
 	int rc;
 
 	*out = NULL;
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!s)
+		return aw_error_set(AW_ERROR, "out of memory");
 	s->listen_fd = -1;
-	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	rc = take_lock(s, err, errlen);
-	if (rc == 0 && socket_answers(path))
-		rc = 1; /* a supervisor that predates the lock file, or one whose lock was removed */
+	rc = take_lock(s);
+	if (rc == 0 && socket_answers(path)) /* one that predates the lock file, or whose lock was removed */
+		rc = aw_error_set(AW_EBUSY, "another awnode start answers on %s", path);
 	if (rc == 0) {
 		/* what is left is a stale socket from a supervisor that was killed */
-		if (unlink(path) && errno != ENOENT) {
-			snprintf(err, errlen, "cannot remove the stale socket %s: %s", path, strerror(errno));
-			rc = -1;
-		} else {
-			rc = bind_socket(s, err, errlen);
-		}
+		if (unlink(path) && errno != ENOENT)
+			rc = aw_error_set(AW_ERROR, "cannot remove the stale socket %s: %s", path, strerror(errno));
+		else
+			rc = bind_socket(s);
 	}
 	if (rc) {
 		if (s->listen_fd >= 0)
@@ -155,27 +146,27 @@ int ctl_server_open(ctl_server **out, const char *path, char *err, size_t errlen
 	return 0;
 }
 
-int ctl_server_fds(ctl_server *s, struct pollfd *fds)
+int control_server_fds(control_server *s, struct pollfd *fds)
 {
 	int n = 0;
 
 	if (!s)
 		return 0;
 	fds[n++] = (struct pollfd){s->listen_fd, POLLIN, 0};
-	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
-		ctl_client *c = &s->clients[i];
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		control_client *c = &s->clients[i];
 		if (c->fd >= 0)
 			fds[n++] = (struct pollfd){c->fd, c->out ? POLLOUT : POLLIN, 0};
 	}
 	return n;
 }
 
-int64_t ctl_server_timeout(ctl_server *s, int64_t wait_ms)
+int64_t control_server_timeout(control_server *s, int64_t wait_ms)
 {
-	int64_t now = sv_mono_ms();
+	int64_t now = supervisor_mono_ms();
 
-	for (size_t i = 0; s && i < CTL_MAX_CLIENTS; i++) {
-		ctl_client *c = &s->clients[i];
+	for (size_t i = 0; s && i < CONTROL_MAX_CLIENTS; i++) {
+		control_client *c = &s->clients[i];
 		if (c->fd >= 0 && c->deadline - now < wait_ms)
 			wait_ms = c->deadline > now ? c->deadline - now : 0;
 	}
@@ -194,14 +185,14 @@ static int peer_allowed(int fd)
 	return cred.uid == geteuid() || cred.uid == 0;
 }
 
-static void accept_clients(ctl_server *s)
+static void accept_clients(control_server *s)
 {
 	int fd;
 
 	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		ctl_client *slot = NULL;
+		control_client *slot = NULL;
 
-		for (size_t i = 0; i < CTL_MAX_CLIENTS && !slot; i++)
+		for (size_t i = 0; i < CONTROL_MAX_CLIENTS && !slot; i++)
 			if (s->clients[i].fd < 0)
 				slot = &s->clients[i];
 		if (!slot || !peer_allowed(fd)) {
@@ -209,12 +200,12 @@ static void accept_clients(ctl_server *s)
 			continue;
 		}
 		slot->fd = fd;
-		slot->deadline = sv_mono_ms() + CTL_CLIENT_MS;
+		slot->deadline = supervisor_mono_ms() + CONTROL_CLIENT_MS;
 	}
 }
 
 /* Send what is left of the answer; closes the connection when it is all out. */
-static void client_write(ctl_client *c)
+static void client_write(control_client *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
@@ -230,7 +221,7 @@ static void client_write(ctl_client *c)
 	client_close(c);
 }
 
-static void set_answer(ctl_client *c, char *line)
+static void set_answer(control_client *c, char *line)
 {
 	size_t len = line ? strlen(line) : 0;
 	char *out = line ? realloc(line, len + 2) : NULL;
@@ -247,7 +238,7 @@ static void set_answer(ctl_client *c, char *line)
 	client_write(c);
 }
 
-static void client_read(ctl_client *c, supervisor *sv)
+static void client_read(control_client *c, supervisor *sv)
 {
 	for (;;) {
 		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len, 0);
@@ -264,7 +255,7 @@ static void client_read(ctl_client *c, supervisor *sv)
 		nl = memchr(c->in, '\n', c->in_len);
 		if (nl) {
 			*nl = '\0';
-			set_answer(c, sv_handle_request(sv, c->in));
+			set_answer(c, control_answer(sv, c->in));
 			return;
 		}
 		if (c->in_len >= sizeof(c->in) - 1) {
@@ -274,14 +265,14 @@ static void client_read(ctl_client *c, supervisor *sv)
 	}
 }
 
-void ctl_server_service(ctl_server *s, const struct pollfd *fds, int n, supervisor *sv)
+void control_server_service(control_server *s, const struct pollfd *fds, int n, supervisor *sv)
 {
-	int64_t now = sv_mono_ms();
+	int64_t now = supervisor_mono_ms();
 
 	if (!s)
 		return;
 	for (int i = 0; i < n; i++) {
-		ctl_client *c = NULL;
+		control_client *c = NULL;
 
 		if (!fds[i].revents)
 			continue;
@@ -289,7 +280,7 @@ void ctl_server_service(ctl_server *s, const struct pollfd *fds, int n, supervis
 			accept_clients(s);
 			continue;
 		}
-		for (size_t j = 0; j < CTL_MAX_CLIENTS && !c; j++)
+		for (size_t j = 0; j < CONTROL_MAX_CLIENTS && !c; j++)
 			if (s->clients[j].fd == fds[i].fd)
 				c = &s->clients[j];
 		if (!c)
@@ -299,16 +290,16 @@ void ctl_server_service(ctl_server *s, const struct pollfd *fds, int n, supervis
 		else
 			client_read(c, sv);
 	}
-	for (size_t j = 0; j < CTL_MAX_CLIENTS; j++)
+	for (size_t j = 0; j < CONTROL_MAX_CLIENTS; j++)
 		if (s->clients[j].fd >= 0 && now >= s->clients[j].deadline)
 			client_close(&s->clients[j]);
 }
 
-void ctl_server_close(ctl_server *s)
+void control_server_close(control_server *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		client_close(&s->clients[i]);
 	close(s->listen_fd);
 	unlink(s->path);

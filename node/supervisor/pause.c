@@ -20,19 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aw/buf.h"
+#include "aw/error.h"
+#include "aw/files.h"
 #include "aw/supervisor_ctl.h"
+#include "aw/time.h"
 #include "supervisor_int.h"
 
 /* ---- time formatting ------------------------------------------------------------ */
-
-static void fmt_utc(char *buf, size_t len, int64_t wall_ms)
-{
-	time_t t = (time_t)(wall_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* "until 14:30:05" or "until resumed", for the log */
 static void fmt_until(char *buf, size_t len, int64_t wall_ms)
@@ -62,36 +57,23 @@ static int state_path(const supervisor *sv, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* Write "<watcher> <until ms>" lines for the timed pauses (tmp file + rename, so a
+/* Write "<watcher> <until ms>" lines for the timed pauses (core's atomic write, so a
  * crash leaves the old or the new list). An empty list removes the file. */
 static void save_pauses(const supervisor *sv)
 {
-	char path[sizeof(sv->sock_path) + 16], tmp[sizeof(path) + 8];
-	FILE *f;
-	int any = 0, fd;
+	char path[sizeof(sv->sock_path) + 16];
+	aw_buf b = AW_BUF_INIT;
 
 	if (state_path(sv, path, sizeof(path)))
 		return;
 	for (size_t i = 0; i < sv->nk; i++)
-		any |= sv->kids[i].paused && sv->kids[i].paused_until;
-	if (!any) {
-		unlink(path);
-		return;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		sv_log("WARNING", "cannot save the pauses in %s: %s", tmp, strerror(errno));
-		return;
-	}
-	for (size_t i = 0; i < sv->nk; i++)
 		if (sv->kids[i].paused && sv->kids[i].paused_until)
-			fprintf(f, "%s %lld\n", sv->kids[i].name, (long long)sv->kids[i].paused_until);
-	if (fclose(f) || rename(tmp, path))
-		sv_log("WARNING", "cannot save the pauses in %s: %s", path, strerror(errno));
+			aw_buf_printf(&b, "%s %lld\n", sv->kids[i].name, (long long)sv->kids[i].paused_until);
+	if (!b.len)
+		unlink(path);
+	else if (aw_files_write(path, b.data, b.len, 0600, 0))
+		supervisor_log("WARNING", "cannot save the pauses: %s", aw_error_last());
+	aw_buf_free(&b);
 }
 
 static child *find_watcher(supervisor *sv, const char *full_name)
@@ -102,7 +84,7 @@ static child *find_watcher(supervisor *sv, const char *full_name)
 	return NULL;
 }
 
-void sv_pause_restore(supervisor *sv)
+void pause_restore(supervisor *sv)
 {
 	char path[sizeof(sv->sock_path) + 16], name[64], until[32];
 	long long ms;
@@ -113,12 +95,12 @@ void sv_pause_restore(supervisor *sv)
 	while (fscanf(f, "%63s %lld", name, &ms) == 2) {
 		child *c = find_watcher(sv, name);
 
-		if (!c || ms <= sv_wall_ms())
+		if (!c || ms <= supervisor_wall_ms())
 			continue;
 		c->paused = 1;
 		c->paused_until = ms;
 		fmt_until(until, sizeof(until), ms);
-		sv_log("INFO", "%s stays paused %s (paused before awnode start was restarted)", c->name, until);
+		supervisor_log("INFO", "%s stays paused %s (paused before awnode start was restarted)", c->name, until);
 	}
 	fclose(f);
 	save_pauses(sv); /* drop what has expired */
@@ -137,10 +119,10 @@ static void pause_child(supervisor *sv, child *c, int64_t until_ms)
 		/* SIGTERM: the watcher commits what it holds and delivers its queue first */
 		kill(c->pid, SIGTERM);
 		c->stopping_for_pause = 1;
-		c->kill_at_ms = sv_mono_ms() + SV_PAUSE_KILL_MS;
+		c->kill_at_ms = supervisor_mono_ms() + PAUSE_KILL_MS;
 	}
 	fmt_until(until, sizeof(until), until_ms);
-	sv_log("INFO", "pausing %s %s", c->name, until);
+	supervisor_log("INFO", "pausing %s %s", c->name, until);
 	save_pauses(sv);
 }
 
@@ -148,28 +130,28 @@ static void resume_child(supervisor *sv, child *c, const char *why)
 {
 	c->paused = 0;
 	c->paused_until = 0;
-	sv_log("INFO", "%s: %s", c->name, why);
+	supervisor_log("INFO", "%s: %s", c->name, why);
 	save_pauses(sv);
 	if (c->pid || c->disabled || !sv->watchers_started)
 		return; /* still stopping (restarted when it exits), given up, or not yet due */
 	c->backoff_ms = 0;
-	sv_spawn(sv, c);
+	supervisor_spawn(sv, c);
 }
 
-void sv_pause_child_exited(supervisor *sv, child *c)
+void pause_child_exited(supervisor *sv, child *c)
 {
 	(void)sv;
 	c->stopping_for_pause = 0;
 	c->kill_at_ms = 0;
 	if (!c->paused && !c->disabled) {
 		c->backoff_ms = 0;
-		c->restart_at_ms = sv_mono_ms(); /* resumed while it was stopping */
+		c->restart_at_ms = supervisor_mono_ms(); /* resumed while it was stopping */
 	}
 }
 
-void sv_pause_tick(supervisor *sv, int64_t *wait_ms)
+void pause_tick(supervisor *sv, int64_t *wait_ms)
 {
-	int64_t wall = sv_wall_ms(), mono = sv_mono_ms();
+	int64_t wall = supervisor_wall_ms(), mono = supervisor_mono_ms();
 
 	for (size_t i = 0; i < sv->nk; i++) {
 		child *c = &sv->kids[i];
@@ -182,7 +164,7 @@ void sv_pause_tick(supervisor *sv, int64_t *wait_ms)
 		}
 		if (c->stopping_for_pause && c->pid > 0 && c->kill_at_ms) {
 			if (mono >= c->kill_at_ms) {
-				sv_log("WARNING", "%s did not stop for the pause in time; killing it", c->name);
+				supervisor_log("WARNING", "%s did not stop for the pause in time; killing it", c->name);
 				kill(c->pid, SIGKILL);
 				c->kill_at_ms = 0;
 			} else if (c->kill_at_ms - mono < *wait_ms) {
@@ -212,17 +194,18 @@ static const char *child_state(const supervisor *sv, const child *c)
 static json_t *child_json(const supervisor *sv, const child *c)
 {
 	json_t *o = json_object();
-	char iso[32];
+	char iso[AW_TIME_BUFSZ];
 
 	json_object_set_new(o, "name", json_string(c->is_node ? "node" : c->name));
 	json_object_set_new(o, "kind", json_string(c->is_node ? "node" : "watcher"));
 	json_object_set_new(o, "state", json_string(child_state(sv, c)));
 	json_object_set_new(o, "pid", c->pid > 0 ? json_integer(c->pid) : json_null());
-	json_object_set_new(o, "uptime", c->pid > 0 ? json_integer((sv_mono_ms() - c->started_ms) / 1000) : json_null());
+	json_object_set_new(o, "uptime", c->pid > 0 ? json_integer((supervisor_mono_ms() - c->started_ms) / 1000) : json_null());
 	json_object_set_new(o, "restarts", json_integer(c->restarts));
 	json_object_set_new(o, "paused", json_boolean(c->paused));
 	if (c->paused && c->paused_until) {
-		fmt_utc(iso, sizeof(iso), c->paused_until);
+		/* whole seconds: aw_time_format then prints no fraction */
+		aw_time_format(iso, c->paused_until / 1000 * AW_NS_PER_SEC);
 		json_object_set_new(o, "paused_until", json_string(iso));
 	} else {
 		json_object_set_new(o, "paused_until", json_null());
@@ -239,7 +222,7 @@ static char *status_answer(const supervisor *sv, const child *named, int changed
 
 	json_object_set_new(me, "pid", json_integer(getpid()));
 	json_object_set_new(me, "testing", json_boolean(sv->testing));
-	json_object_set_new(me, "uptime", json_integer((sv_mono_ms() - sv->started_ms) / 1000));
+	json_object_set_new(me, "uptime", json_integer((supervisor_mono_ms() - sv->started_ms) / 1000));
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "supervisor", me);
 	for (size_t i = 0; i < sv->nk; i++)
@@ -275,7 +258,7 @@ static char *error_answer(const char *code, const char *fmt, ...)
 static child *requested_watcher(supervisor *sv, json_t *req, char **err)
 {
 	const char *name = json_string_value(json_object_get(req, "watcher"));
-	const char *full = aw_ctl_watcher_name(name);
+	const char *full = aw_supervisor_ctl_watcher_name(name);
 	child *c;
 
 	if (!full) {
@@ -304,22 +287,19 @@ static int64_t requested_until(json_t *req)
 		double v = json_number_value(d);
 		if (!isfinite(v) || v < 1 || v > AW_CTL_MAX_PAUSE_S)
 			return -1;
-		return sv_wall_ms() + (int64_t)(v * 1000.0);
+		return supervisor_wall_ms() + (int64_t)(v * 1000.0);
 	}
-	if (json_is_string(d) && !aw_ctl_parse_duration(json_string_value(d), &secs))
-		return sv_wall_ms() + (int64_t)secs * 1000;
+	if (json_is_string(d) && !aw_supervisor_ctl_parse_duration(&secs, json_string_value(d)))
+		return supervisor_wall_ms() + (int64_t)secs * 1000;
 	return -1;
 }
 
-static char *handle_pause(supervisor *sv, json_t *req)
+/* Pause or resume the watcher c a request names (found by requested_watcher first, so
+ * an unknown watcher is reported before a bad duration). */
+static char *handle_pause(supervisor *sv, child *c, json_t *req)
 {
-	char *err = NULL;
-	child *c = requested_watcher(sv, req, &err);
-	int64_t until;
+	int64_t until = requested_until(req);
 
-	if (!c)
-		return err;
-	until = requested_until(req);
 	if (until < 0)
 		return error_answer("bad_duration", "duration must be a number of seconds from 1 to %ld, or null",
 				    AW_CTL_MAX_PAUSE_S);
@@ -327,21 +307,16 @@ static char *handle_pause(supervisor *sv, json_t *req)
 	return status_answer(sv, c, 1);
 }
 
-static char *handle_resume(supervisor *sv, json_t *req)
+static char *handle_resume(supervisor *sv, child *c)
 {
-	char *err = NULL;
-	child *c = requested_watcher(sv, req, &err);
-	int was_paused;
+	int was_paused = c->paused;
 
-	if (!c)
-		return err;
-	was_paused = c->paused;
 	if (was_paused)
 		resume_child(sv, c, "resuming (requested over the control socket)");
 	return status_answer(sv, c, was_paused);
 }
 
-char *sv_handle_request(supervisor *sv, const char *line)
+char *control_answer(supervisor *sv, const char *line)
 {
 	json_t *req = json_loads(line, 0, NULL);
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
@@ -353,11 +328,12 @@ char *sv_handle_request(supervisor *sv, const char *line)
 		answer = error_answer("bad_request", "the request has no \"cmd\"");
 	else if (!strcmp(cmd, "status"))
 		answer = status_answer(sv, NULL, 0);
-	else if (!strcmp(cmd, "pause"))
-		answer = handle_pause(sv, req);
-	else if (!strcmp(cmd, "resume"))
-		answer = handle_resume(sv, req);
-	else
+	else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
+		char *err = NULL;
+		child *c = requested_watcher(sv, req, &err);
+
+		answer = !c ? err : !strcmp(cmd, "pause") ? handle_pause(sv, c, req) : handle_resume(sv, c);
+	} else
 		answer = error_answer("unknown_command", "unknown command '%s' (status, pause, resume)", cmd);
 	json_decref(req);
 	return answer;

@@ -1,4 +1,4 @@
-/* `awnode start`: see include/aw/supervisor.h. The main loop and the children's life
+/* `awnode start`: see supervisor.h. The main loop and the children's life
  * cycle; the control socket is in control_server.c, pausing in pause.c. */
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "aw/client.h"
-#include "supervisor.h"
+#include "aw/error.h"
 #include "aw/supervisor_ctl.h"
+#include "aw/time.h"
+#include "supervisor.h"
 #include "supervisor_int.h"
 
 #define BACKOFF_FIRST_MS 1000
@@ -33,7 +35,7 @@
 /* awnode start's own exit code when another one already runs for this user and mode */
 #define EXIT_ALREADY_RUNNING 4
 
-void sv_log(const char *level, const char *fmt, ...)
+void supervisor_log(const char *level, const char *fmt, ...)
 {
 	char msg[1024], ts[40], line[1200];
 	struct timespec now;
@@ -55,7 +57,7 @@ void sv_log(const char *level, const char *fmt, ...)
 	}
 }
 
-int64_t sv_mono_ms(void)
+int64_t supervisor_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -63,12 +65,9 @@ int64_t sv_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t sv_wall_ms(void)
+int64_t supervisor_wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return aw_time_now() / 1000000;
 }
 
 static void usage(FILE *f)
@@ -181,14 +180,14 @@ static void child_setup(const supervisor *sv, const child *c, pid_t parent)
 		unsetenv(AW_CTL_SOCKET_ENV);
 }
 
-void sv_spawn(supervisor *sv, child *c)
+void supervisor_spawn(supervisor *sv, child *c)
 {
 	pid_t parent = getpid(), pid;
 
 	pid = fork();
 	if (pid < 0) {
-		sv_log("ERROR", "cannot start %s: fork: %s", c->name, strerror(errno));
-		c->restart_at_ms = sv_mono_ms() + BACKOFF_FIRST_MS;
+		supervisor_log("ERROR", "cannot start %s: fork: %s", c->name, strerror(errno));
+		c->restart_at_ms = supervisor_mono_ms() + BACKOFF_FIRST_MS;
 		return;
 	}
 	if (pid == 0) {
@@ -198,9 +197,9 @@ void sv_spawn(supervisor *sv, child *c)
 		_exit(127);
 	}
 	c->pid = pid;
-	c->started_ms = sv_mono_ms();
+	c->started_ms = supervisor_mono_ms();
 	c->restart_at_ms = 0;
-	sv_log("INFO", "started %s (pid %d)", c->name, (int)pid);
+	supervisor_log("INFO", "started %s (pid %d)", c->name, (int)pid);
 }
 
 /* The node answers GET /api/0/info at host:port. */
@@ -241,21 +240,21 @@ static const char *describe(int status, char *buf, size_t len)
  * Returns 1 if the node failed for good (awnode start must stop). */
 static int child_exited(child *c, int status, const char *how)
 {
-	int64_t now = sv_mono_ms();
+	int64_t now = supervisor_mono_ms();
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 
 	if (code == 127) {
-		sv_log("ERROR", "%s could not be run; not restarting it", c->name);
+		supervisor_log("ERROR", "%s could not be run; not restarting it", c->name);
 		c->disabled = 1;
 		return c->is_node;
 	}
 	if (c->is_node && code == 2) {
-		sv_log("ERROR", "the node %s: bad option or config; stopping", how);
+		supervisor_log("ERROR", "the node %s: bad option or config; stopping", how);
 		c->disabled = 1;
 		return 1;
 	}
 	if (!c->is_node && (code == WEXIT_USAGE || code == WEXIT_NODISPLAY || code == WEXIT_RUNNING)) {
-		sv_log("WARNING", "%s %s (%s); not restarting it", c->name, how,
+		supervisor_log("WARNING", "%s %s (%s); not restarting it", c->name, how,
 		       code == WEXIT_USAGE	? "bad option or config"
 		       : code == WEXIT_NODISPLAY ? "no usable X display"
 						 : "another instance is running");
@@ -269,7 +268,7 @@ static int child_exited(child *c, int status, const char *how)
 		c->backoff_ms = BACKOFF_MAX_MS;
 	c->restart_at_ms = now + c->backoff_ms;
 	c->restarts++;
-	sv_log("WARNING", "%s %s; restarting in %ld s", c->name, how, (c->backoff_ms + 999) / 1000);
+	supervisor_log("WARNING", "%s %s; restarting in %ld s", c->name, how, (c->backoff_ms + 999) / 1000);
 	return 0;
 }
 
@@ -291,10 +290,10 @@ static int reap(supervisor *sv, int stopping)
 		c->pid = 0;
 		describe(status, how, sizeof(how));
 		if (stopping) {
-			sv_log("INFO", "%s %s", c->name, how);
+			supervisor_log("INFO", "%s %s", c->name, how);
 		} else if (c->stopping_for_pause) {
-			sv_log("INFO", "%s %s (paused)", c->name, how);
-			sv_pause_child_exited(sv, c);
+			supervisor_log("INFO", "%s %s (paused)", c->name, how);
+			pause_child_exited(sv, c);
 		} else if (child_exited(c, status, how)) {
 			fatal = 1;
 		}
@@ -306,7 +305,7 @@ static int reap(supervisor *sv, int stopping)
  * `wait_ms` for them to exit. */
 static void stop_group(supervisor *sv, int which, int sig, int64_t wait_ms, const sigset_t *set)
 {
-	int64_t deadline = sv_mono_ms() + wait_ms;
+	int64_t deadline = supervisor_mono_ms() + wait_ms;
 	child *kids = sv->kids;
 
 	for (size_t i = 0; i < sv->nk; i++)
@@ -322,7 +321,7 @@ static void stop_group(supervisor *sv, int which, int sig, int64_t wait_ms, cons
 		for (size_t i = 0; i < sv->nk; i++)
 			if (kids[i].pid > 0 && kids[i].is_node == which)
 				alive = 1;
-		left = deadline - sv_mono_ms();
+		left = deadline - supervisor_mono_ms();
 		if (!alive || left <= 0)
 			return;
 		ts.tv_sec = (time_t)(left / 1000);
@@ -343,7 +342,7 @@ static void stop_all(supervisor *sv, const sigset_t *set)
 	for (size_t i = 0; i < sv->nk; i++) {
 		child *c = &sv->kids[i];
 		if (c->pid > 0) {
-			sv_log("WARNING", "%s did not stop in time; killing it", c->name);
+			supervisor_log("WARNING", "%s did not stop in time; killing it", c->name);
 			kill(c->pid, SIGKILL);
 			waitpid(c->pid, NULL, 0);
 			c->pid = 0;
@@ -445,7 +444,7 @@ static int add_watchers(supervisor *sv, const options *o, const char *dir)
 	if (o->no_watchers)
 		return 0;
 	if (!display_usable(why, sizeof(why))) {
-		sv_log("INFO", "no usable X display (%s): not starting the watchers", why);
+		supervisor_log("INFO", "no usable X display (%s): not starting the watchers", why);
 		return 0;
 	}
 	for (size_t w = 0; w < 2; w++) {
@@ -454,7 +453,7 @@ static int add_watchers(supervisor *sv, const options *o, const char *dir)
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[w]);
 		if (access(path, X_OK)) {
-			sv_log("WARNING", "%s not found next to awnode (%s): not starting it", names[w], path);
+			supervisor_log("WARNING", "%s not found next to awnode (%s): not starting it", names[w], path);
 			continue;
 		}
 		snprintf(c->name, sizeof(c->name), "%s", names[w]);
@@ -470,20 +469,15 @@ static int add_watchers(supervisor *sv, const options *o, const char *dir)
 
 /* Open the control socket. Returns 0 (with or without a control channel), or
  * EXIT_ALREADY_RUNNING when another awnode start owns it. */
-static int open_control(supervisor *sv, ctl_server **ctl)
+static int open_control(supervisor *sv, control_server **ctl)
 {
-	char err[512];
 	int rc;
 
 	*ctl = NULL;
-	if (aw_ctl_socket_path(sv->sock_path, sizeof(sv->sock_path), sv->testing, 1, err, sizeof(err))) {
-		sv->sock_path[0] = '\0';
-		sv_log("WARNING", "no control socket (%s): awnode status/pause/resume will not reach this awnode start",
-		       err);
-		return 0;
-	}
-	rc = ctl_server_open(ctl, sv->sock_path, err, sizeof(err));
-	if (rc == 1) {
+	rc = aw_supervisor_ctl_socket_path(sv->sock_path, sizeof(sv->sock_path), sv->testing, 1);
+	if (rc == 0)
+		rc = control_server_open(ctl, sv->sock_path);
+	if (rc == AW_EBUSY) {
 		fprintf(stderr,
 			"awnode start: another awnode start%s is already running for this user (it answers on %s); "
 			"stop it first\n",
@@ -491,9 +485,10 @@ static int open_control(supervisor *sv, ctl_server **ctl)
 		return EXIT_ALREADY_RUNNING;
 	}
 	if (rc) {
-		sv_log("WARNING", "no control socket (%s): awnode status/pause/resume will not reach this awnode start",
-		       err);
 		sv->sock_path[0] = '\0';
+		supervisor_log("WARNING",
+			       "no control socket (%s): awnode status/pause/resume will not reach this awnode start",
+			       aw_error_last());
 	}
 	return 0;
 }
@@ -504,14 +499,14 @@ static void start_watchers(supervisor *sv)
 {
 	for (size_t i = 1; i < sv->nk; i++)
 		if (!sv->kids[i].paused)
-			sv_spawn(sv, &sv->kids[i]);
+			supervisor_spawn(sv, &sv->kids[i]);
 	sv->watchers_started = 1;
 }
 
 /* Restart children whose back-off is over; lower *wait_ms to the next one due. */
 static void restart_due(supervisor *sv, int64_t *wait_ms)
 {
-	int64_t now = sv_mono_ms();
+	int64_t now = supervisor_mono_ms();
 
 	for (size_t i = 0; i < sv->nk; i++) {
 		child *c = &sv->kids[i];
@@ -519,7 +514,7 @@ static void restart_due(supervisor *sv, int64_t *wait_ms)
 		if (c->pid || c->disabled || c->paused || !c->restart_at_ms || (!c->is_node && !sv->watchers_started))
 			continue;
 		if (now >= c->restart_at_ms)
-			sv_spawn(sv, c);
+			supervisor_spawn(sv, c);
 		else if (c->restart_at_ms - now < *wait_ms)
 			*wait_ms = c->restart_at_ms - now;
 	}
@@ -538,53 +533,53 @@ static int take_signal(int sfd)
 }
 
 /* Supervise until a stop signal or a fatal node failure; returns the exit code. */
-static int run(supervisor *sv, ctl_server *ctl, const options *o, const sigset_t *set)
+static int run(supervisor *sv, control_server *ctl, const options *o, const sigset_t *set)
 {
 	const char *host = o->host ? o->host : "127.0.0.1";
 	child *node = &sv->kids[0];
 	int node_ready = node->external, sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
-	int64_t ready_deadline = sv_mono_ms() + READY_WAIT_MS;
+	int64_t ready_deadline = supervisor_mono_ms() + READY_WAIT_MS;
 
 	if (sfd < 0) {
-		sv_log("ERROR", "signalfd: %s", strerror(errno));
+		supervisor_log("ERROR", "signalfd: %s", strerror(errno));
 		stop_all(sv, set);
 		return 1;
 	}
 	for (;;) {
-		struct pollfd fds[1 + CTL_MAX_FDS];
+		struct pollfd fds[1 + CONTROL_MAX_FDS];
 		int64_t wait = 60000;
 		int n, sig;
 
-		if (!sv->watchers_started && (node_ready || sv_mono_ms() >= ready_deadline))
+		if (!sv->watchers_started && (node_ready || supervisor_mono_ms() >= ready_deadline))
 			start_watchers(sv);
 		restart_due(sv, &wait);
-		sv_pause_tick(sv, &wait);
+		pause_tick(sv, &wait);
 		if (!sv->watchers_started) {
 			wait = 100;
 			if (node->pid && node_answers(host, o->port, sv->testing))
 				node_ready = 1, wait = 0;
 		}
-		wait = ctl_server_timeout(ctl, wait);
+		wait = control_server_timeout(ctl, wait);
 		fds[0] = (struct pollfd){sfd, POLLIN, 0};
-		n = 1 + ctl_server_fds(ctl, fds + 1);
+		n = 1 + control_server_fds(ctl, fds + 1);
 		if (poll(fds, (nfds_t)n, (int)(wait < 0 ? 0 : wait)) < 0 && errno != EINTR)
-			sv_log("ERROR", "poll: %s", strerror(errno));
+			supervisor_log("ERROR", "poll: %s", strerror(errno));
 		sig = take_signal(sfd);
 		if (reap(sv, 0) == -2) {
 			for (size_t i = 0; i < sv->nk; i++)
 				if (!sv->kids[i].is_node && sv->kids[i].pid)
-					sv_log("INFO", "stopping %s", sv->kids[i].name);
+					supervisor_log("INFO", "stopping %s", sv->kids[i].name);
 			stop_all(sv, set);
 			close(sfd);
 			return 2;
 		}
 		if (sig) {
-			sv_log("INFO", "%s received: stopping", strsignal(sig));
+			supervisor_log("INFO", "%s received: stopping", strsignal(sig));
 			stop_all(sv, set);
 			close(sfd);
 			return 0;
 		}
-		ctl_server_service(ctl, fds + 1, n - 1, sv);
+		control_server_service(ctl, fds + 1, n - 1, sv);
 	}
 }
 
@@ -603,12 +598,12 @@ static int find_self(char *exe, char *dir, size_t len)
 	return 0;
 }
 
-int aw_supervisor_main(int argc, char **argv)
+int supervisor_main(int argc, char **argv)
 {
 	char exe[PATH_MAX], dir[PATH_MAX];
 	supervisor *sv = calloc(1, sizeof(*sv));
 	options o;
-	ctl_server *ctl = NULL;
+	control_server *ctl = NULL;
 	sigset_t set;
 	int rc;
 
@@ -617,7 +612,7 @@ int aw_supervisor_main(int argc, char **argv)
 		free(sv);
 		return 1;
 	}
-	sv->started_ms = sv_mono_ms();
+	sv->started_ms = supervisor_mono_ms();
 	rc = parse_args(sv, &o, exe, argc, argv);
 	if (rc >= 0)
 		goto out;
@@ -634,7 +629,7 @@ int aw_supervisor_main(int argc, char **argv)
 	if (o.host && (!strcmp(o.host, "0.0.0.0") || !strcmp(o.host, "::") || !strcmp(o.host, "[::]")))
 		o.host = "127.0.0.1";
 	if (ctl)
-		sv_pause_restore(sv);
+		pause_restore(sv);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -644,18 +639,18 @@ int aw_supervisor_main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, &sv->oldmask);
 
 	if (node_answers(o.host ? o.host : "127.0.0.1", o.port, sv->testing)) {
-		sv_log("INFO", "a node already answers on %s:%d; starting only the watchers", o.host ? o.host : "127.0.0.1",
+		supervisor_log("INFO", "a node already answers on %s:%d; starting only the watchers", o.host ? o.host : "127.0.0.1",
 		       o.port ? o.port : (sv->testing ? 5666 : 5600));
 		sv->kids[0].disabled = 1;
 		sv->kids[0].external = 1;
 	} else {
-		sv_spawn(sv, &sv->kids[0]);
+		supervisor_spawn(sv, &sv->kids[0]);
 	}
 	rc = run(sv, ctl, &o, &set);
 	sigprocmask(SIG_SETMASK, &sv->oldmask, NULL);
-	sv_log("INFO", "stopped");
+	supervisor_log("INFO", "stopped");
 out:
-	ctl_server_close(ctl);
+	control_server_close(ctl);
 	for (size_t i = 0; i < sizeof(sv->kids) / sizeof(sv->kids[0]); i++)
 		free_child(&sv->kids[i]);
 	free(sv);

@@ -1,7 +1,7 @@
 /*
  * `awnode start`: run the node and the default watchers, supervised.
  *
- * aw_supervisor_main(argc, argv) with argv[0] = "start" runs `<this binary> serve`
+ * supervisor_main(argc, argv) (called by node/cli/start.c) with argv[0] = "start" runs `<this binary> serve`
  * (the same executable, /proc/self/exe) and, when an X display is usable
  * ($DISPLAY set and connectable), aw-watcher-afk and aw-watcher-window found next to
  * that executable. A child that exits unexpectedly is restarted with back-off
@@ -13,17 +13,9 @@
  * that refuses its options/config, 4 when another `awnode start` of the same user and
  * mode owns the control socket, 1 otherwise.
  */
-#ifndef AW_SUPERVISOR_H
-#define AW_SUPERVISOR_H
+#ifndef SUPERVISOR_H
+#define SUPERVISOR_H
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-int aw_supervisor_main(int argc, char **argv);
-
-#ifdef __cplusplus
-}
-#endif
+int supervisor_main(int argc, char **argv);
 
 #endif

@@ -3,8 +3,8 @@
  * (supervisor.c), the control socket (control_server.c) and pausing (pause.c).
  * Single-threaded: everything runs on the supervisor's one loop.
  */
-#ifndef AW_SUPERVISOR_INT_H
-#define AW_SUPERVISOR_INT_H
+#ifndef SUPERVISOR_INT_H
+#define SUPERVISOR_INT_H
 
 #include <poll.h>
 #include <signal.h>
@@ -17,7 +17,7 @@
 
 /* How long a watcher stopped for a pause may take to deliver its queue before it is
  * killed (as when awnode start itself stops). */
-#define SV_PAUSE_KILL_MS 8000
+#define PAUSE_KILL_MS 8000
 
 typedef struct child {
 	char name[64];
@@ -49,37 +49,38 @@ typedef struct supervisor {
 } supervisor;
 
 /* supervisor.c */
-void sv_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int64_t sv_mono_ms(void);
-int64_t sv_wall_ms(void);
+void supervisor_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t supervisor_mono_ms(void);
+int64_t supervisor_wall_ms(void);
 /* Start c now (fork + exec); on failure it is scheduled to retry. */
-void sv_spawn(supervisor *sv, child *c);
+void supervisor_spawn(supervisor *sv, child *c);
 
 /* pause.c */
 /* Answer one control request line; returns the response line without newline (heap,
  * caller frees). */
-char *sv_handle_request(supervisor *sv, const char *line);
+char *control_answer(supervisor *sv, const char *line);
 /* End pauses whose time is up, kill children that ignore a pause's SIGTERM, and lower
  * *wait_ms to the next such deadline. */
-void sv_pause_tick(supervisor *sv, int64_t *wait_ms);
+void pause_tick(supervisor *sv, int64_t *wait_ms);
 /* A child stopped for a pause exited: restart it at once if it was resumed meanwhile. */
-void sv_pause_child_exited(supervisor *sv, child *c);
+void pause_child_exited(supervisor *sv, child *c);
 /* Re-apply timed pauses saved by a previous awnode start (still running out). */
-void sv_pause_restore(supervisor *sv);
+void pause_restore(supervisor *sv);
 
-/* control_server.c: the control socket. Returns 0 (listening), 1 (another supervisor
- * answers on path: refuse to run) or -1 (no control channel; err says why). */
-typedef struct ctl_server ctl_server;
-int ctl_server_open(ctl_server **out, const char *path, char *err, size_t errlen);
-/* pollfds to watch: at most CTL_MAX_FDS, returns how many were written. */
-#define CTL_MAX_FDS 9
-int ctl_server_fds(ctl_server *s, struct pollfd *fds);
+/* control_server.c: the control socket. Returns 0 (listening), AW_EBUSY (another
+ * supervisor answers on path: refuse to run) or AW_ERROR (no control channel); the
+ * reason is in aw_error_last(). */
+typedef struct control_server control_server;
+int control_server_open(control_server **out, const char *path);
+/* pollfds to watch: at most CONTROL_MAX_FDS, returns how many were written. */
+#define CONTROL_MAX_FDS 9
+int control_server_fds(control_server *s, struct pollfd *fds);
 /* ms until the earliest client deadline (or `wait_ms` if that is sooner). */
-int64_t ctl_server_timeout(ctl_server *s, int64_t wait_ms);
-/* Accept, read requests, answer with sv_handle_request(), drop idle clients. fds are
- * the ones ctl_server_fds() wrote, after poll(). */
-void ctl_server_service(ctl_server *s, const struct pollfd *fds, int n, supervisor *sv);
+int64_t control_server_timeout(control_server *s, int64_t wait_ms);
+/* Accept, read requests, answer with control_answer(), drop idle clients. fds are
+ * the ones control_server_fds() wrote, after poll(). */
+void control_server_service(control_server *s, const struct pollfd *fds, int n, supervisor *sv);
 /* Close every connection, remove the socket and release the lock. NULL is fine. */
-void ctl_server_close(ctl_server *s);
+void control_server_close(control_server *s);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "aw/error.h"
 #include "aw/supervisor_ctl.h"
 
 static void test_durations(void **state)
@@ -33,25 +34,25 @@ static void test_durations(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		v = -1;
-		assert_int_equal(aw_ctl_parse_duration(ok[i].s, &v), 0);
+		assert_int_equal(aw_supervisor_ctl_parse_duration(&v, ok[i].s), 0);
 		assert_int_equal(v, ok[i].v);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(aw_ctl_parse_duration(bad[i], &v), -1);
-	assert_int_equal(aw_ctl_parse_duration(NULL, &v), -1);
+		assert_int_equal(aw_supervisor_ctl_parse_duration(&v, bad[i]), AW_EINVALID);
+	assert_int_equal(aw_supervisor_ctl_parse_duration(&v, NULL), AW_EINVALID);
 }
 
 static void test_watcher_names(void **state)
 {
 	(void)state;
-	assert_string_equal(aw_ctl_watcher_name("afk"), "aw-watcher-afk");
-	assert_string_equal(aw_ctl_watcher_name("aw-watcher-afk"), "aw-watcher-afk");
-	assert_string_equal(aw_ctl_watcher_name("window"), "aw-watcher-window");
-	assert_string_equal(aw_ctl_watcher_name("aw-watcher-window"), "aw-watcher-window");
-	assert_null(aw_ctl_watcher_name("node"));
-	assert_null(aw_ctl_watcher_name("Window"));
-	assert_null(aw_ctl_watcher_name(""));
-	assert_null(aw_ctl_watcher_name(NULL));
+	assert_string_equal(aw_supervisor_ctl_watcher_name("afk"), "aw-watcher-afk");
+	assert_string_equal(aw_supervisor_ctl_watcher_name("aw-watcher-afk"), "aw-watcher-afk");
+	assert_string_equal(aw_supervisor_ctl_watcher_name("window"), "aw-watcher-window");
+	assert_string_equal(aw_supervisor_ctl_watcher_name("aw-watcher-window"), "aw-watcher-window");
+	assert_null(aw_supervisor_ctl_watcher_name("node"));
+	assert_null(aw_supervisor_ctl_watcher_name("Window"));
+	assert_null(aw_supervisor_ctl_watcher_name(""));
+	assert_null(aw_supervisor_ctl_watcher_name(NULL));
 }
 
 static char tmpdir[64];
@@ -74,17 +75,17 @@ static int remove_dir(void **state)
 
 static void test_socket_path(void **state)
 {
-	char path[200], want[200], err[300], rt[100];
+	char path[200], want[200], rt[100];
 	struct stat st;
 
 	(void)state;
 	snprintf(rt, sizeof(rt), "%s/rt", tmpdir);
 	setenv("XDG_RUNTIME_DIR", rt, 1);
-	assert_int_equal(aw_ctl_socket_path(path, sizeof(path), 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(aw_supervisor_ctl_socket_path(path, sizeof(path), 0, 0), 0);
 	snprintf(want, sizeof(want), "%s/awnode/supervisor.sock", rt);
 	assert_string_equal(path, want);
 	assert_int_not_equal(stat(rt, &st), 0); /* not created without create_dir */
-	assert_int_equal(aw_ctl_socket_path(path, sizeof(path), 1, 1, err, sizeof(err)), 0);
+	assert_int_equal(aw_supervisor_ctl_socket_path(path, sizeof(path), 1, 1), 0);
 	snprintf(want, sizeof(want), "%s/awnode/supervisor-testing.sock", rt);
 	assert_string_equal(path, want);
 	snprintf(want, sizeof(want), "%s/awnode", rt);
@@ -94,19 +95,19 @@ static void test_socket_path(void **state)
 	/* without XDG_RUNTIME_DIR: beside the node's data */
 	unsetenv("XDG_RUNTIME_DIR");
 	setenv("XDG_DATA_HOME", tmpdir, 1);
-	assert_int_equal(aw_ctl_socket_path(path, sizeof(path), 0, 1, err, sizeof(err)), 0);
+	assert_int_equal(aw_supervisor_ctl_socket_path(path, sizeof(path), 0, 1), 0);
 	snprintf(want, sizeof(want), "%s/awnode/run/supervisor.sock", tmpdir);
 	assert_string_equal(path, want);
 	unsetenv("XDG_DATA_HOME");
 	setenv("HOME", tmpdir, 1);
-	assert_int_equal(aw_ctl_socket_path(path, sizeof(path), 1, 0, err, sizeof(err)), 0);
+	assert_int_equal(aw_supervisor_ctl_socket_path(path, sizeof(path), 1, 0), 0);
 	snprintf(want, sizeof(want), "%s/.local/share/awnode/run/supervisor-testing.sock", tmpdir);
 	assert_string_equal(path, want);
 
 	/* a directory that is not this user's is refused (root owns / but we may be root) */
 	if (geteuid() != 0) {
 		setenv("XDG_RUNTIME_DIR", "/", 1);
-		assert_int_equal(aw_ctl_socket_path(path, sizeof(path), 0, 1, err, sizeof(err)), -1);
+		assert_int_equal(aw_supervisor_ctl_socket_path(path, sizeof(path), 0, 1), AW_ERROR);
 	}
 	unsetenv("XDG_RUNTIME_DIR");
 }
@@ -119,7 +120,7 @@ static pid_t serve_once(const char *path, const char *reply)
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0), dir_fd;
 	pid_t pid;
 
-	assert_int_equal(aw_ctl_sockaddr(&sa, &dir_fd, path), 0);
+	assert_int_equal(aw_supervisor_ctl_sockaddr(&sa, &dir_fd, path), 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	if (dir_fd >= 0)
 		close(dir_fd);
@@ -147,31 +148,31 @@ static pid_t serve_once(const char *path, const char *reply)
 /* No socket, an answer, a stale socket file, a silent server: at `path`. */
 static void exchanges(const char *path)
 {
-	char err[300], *out = (char *)1;
+	char *out = (char *)1;
 	pid_t pid;
 	int status;
 
 	/* no socket file */
-	assert_int_equal(aw_ctl_request(path, "{}", 500, &out, err, sizeof(err)), AW_CTL_ENOSUPERVISOR);
+	assert_int_equal(aw_supervisor_ctl_request(&out, path, "{}", 500), AW_ENOTFOUND);
 	assert_null(out);
 
 	/* an answer: one line, without its newline */
 	pid = serve_once(path, "{\"ok\":true}\nrest");
-	assert_int_equal(aw_ctl_request(path, "{\"cmd\":\"status\"}", 2000, &out, err, sizeof(err)), AW_CTL_OK);
+	assert_int_equal(aw_supervisor_ctl_request(&out, path, "{\"cmd\":\"status\"}", 2000), 0);
 	assert_string_equal(out, "{\"ok\":true}");
 	free(out);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	/* the server is gone, its socket file stays: stale, same as no supervisor */
-	assert_int_equal(aw_ctl_request(path, "{}", 500, &out, err, sizeof(err)), AW_CTL_ENOSUPERVISOR);
+	assert_int_equal(aw_supervisor_ctl_request(&out, path, "{}", 500), AW_ENOTFOUND);
 	unlink(path);
 
 	/* a server that never answers: a timeout, not a hang */
 	pid = serve_once(path, NULL);
-	assert_int_equal(aw_ctl_request(path, "{}", 300, &out, err, sizeof(err)), AW_CTL_EIO);
+	assert_int_equal(aw_supervisor_ctl_request(&out, path, "{}", 300), AW_ERROR);
 	assert_null(out);
-	assert_non_null(strstr(err, "timed out"));
+	assert_non_null(strstr(aw_error_last(), "timed out"));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	unlink(path);
