@@ -33,14 +33,10 @@ static void usage(FILE *f)
 		"\n"
 		"options:\n"
 		"  --timeout SECONDS    no input for this long counts as AFK (default 180)\n"
-		"  --poll-time SECONDS  time between checks (default 5)\n"
-		"  --testing            talk to a node in testing mode (port 5666)\n"
-		"  --host HOST          the node's address (default 127.0.0.1)\n"
-		"  --port PORT          the node's port (default 5600, 5666 with --testing)\n"
-		"  --verbose            debug logging\n"
-		"  -h, --help           this help\n"
-		"\n"
-		"Config: $XDG_CONFIG_HOME/awnode/aw-watcher-afk.toml (keys timeout, poll_time, host, port).\n");
+		"  --poll-time SECONDS  time between checks (default 5)\n");
+	watcher_usage_options(f, 21);
+	fprintf(f, "\n"
+		   "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-afk.toml (keys timeout, poll_time, host, port).\n");
 }
 
 static int afk_option(void *ud, int ch, const char *arg, int argc, char **argv)

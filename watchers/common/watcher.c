@@ -16,6 +16,20 @@ static const struct option common_options[] = {
 };
 #define N_COMMON (sizeof(common_options) / sizeof(common_options[0]))
 
+void watcher_usage_options(FILE *f, int width)
+{
+	static const char *const lines[][2] = {
+		{"--testing", "talk to a node in testing mode (port 5666)"},
+		{"--host HOST", "the node's address (default 127.0.0.1)"},
+		{"--port PORT", "the node's port (default 5600, 5666 with --testing)"},
+		{"--verbose", "debug logging"},
+		{"-h, --help", "this help"},
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		fprintf(f, "  %-*s%s\n", width, lines[i][0], lines[i][1]);
+}
+
 int watcher_args(watcher *w, int argc, char **argv, const struct option *own, watcher_option_fn own_fn,
 		 void *ud, void (*usage)(FILE *))
 {

@@ -38,15 +38,11 @@ static void usage(FILE *f)
 		"  --poll-time SECONDS       time between checks (default 1)\n"
 		"  --exclude-title           record every title as \"excluded\"\n"
 		"  --exclude-titles REGEX..  record titles matching any REGEX (case-insensitive) as\n"
-		"                            \"excluded\"; takes one or more expressions\n"
-		"  --testing                 talk to a node in testing mode (port 5666)\n"
-		"  --host HOST               the node's address (default 127.0.0.1)\n"
-		"  --port PORT               the node's port (default 5600, 5666 with --testing)\n"
-		"  --verbose                 debug logging\n"
-		"  -h, --help                this help\n"
-		"\n"
-		"Config: $XDG_CONFIG_HOME/awnode/aw-watcher-window.toml (keys poll_time,\n"
-		"exclude_title, exclude_titles, host, port).\n");
+		"                            \"excluded\"; takes one or more expressions\n");
+	watcher_usage_options(f, 26);
+	fprintf(f, "\n"
+		   "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-window.toml (keys poll_time,\n"
+		   "exclude_title, exclude_titles, host, port).\n");
 }
 
 typedef struct regex_list {

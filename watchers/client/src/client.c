@@ -856,6 +856,26 @@ static void reached(aw_client *c)
 	c->backoff_until = 0;
 }
 
+/* Start a queued-delivery POST (path and body are freed; either may be NULL after an
+ * allocation failure). Returns 1 with `kind` in flight, or 0 after a failure that counts
+ * as the node being unreachable. */
+static int start_post(aw_client *c, int kind, char *path, char *body)
+{
+	int r = path && body ? http_begin(&c->req, c->host, c->port, "POST", path, c->auth_header, body,
+					  strlen(body), c->timeout_ms)
+			     : HTTP_FAILED;
+
+	free(path);
+	free(body);
+	if (r == HTTP_FAILED) {
+		connection_failed(c, c->req.err[0] ? c->req.err : "out of memory");
+		http_reset(&c->req);
+		return 0;
+	}
+	c->inflight = kind;
+	return 1;
+}
+
 /* Start the next request if there is one and no back-off is running.
  * Returns 1 if a request is in flight afterwards. */
 static int start_next(aw_client *c)
@@ -867,26 +887,12 @@ static int start_next(aw_client *c)
 	/* buckets first (also with an empty queue, so they exist from the start) */
 	for (size_t i = 0; i < c->n_buckets; i++) {
 		reg_bucket *b = &c->buckets[i];
-		char *path, *body;
-		int r;
 
 		if (b->ensured)
 			continue;
-		path = bucket_path(c, b->id, "");
-		body = bucket_body(b->id, b->type, b->hostname, c->name);
-		r = path && body ? http_begin(&c->req, c->host, c->port, "POST", path, c->auth_header, body,
-						   strlen(body), c->timeout_ms)
-				 : HTTP_FAILED;
-		free(path);
-		free(body);
-		if (r == HTTP_FAILED) {
-			connection_failed(c, c->req.err[0] ? c->req.err : "out of memory");
-			http_reset(&c->req);
-			return 0;
-		}
-		c->inflight = INF_BUCKET;
 		c->inflight_bucket = i;
-		return 1;
+		return start_post(c, INF_BUCKET, bucket_path(c, b->id, ""),
+				  bucket_body(b->id, b->type, b->hostname, c->name));
 	}
 	for (;;) {
 		char *rec = NULL, *path = NULL, *suffix = NULL, *body = NULL, pt[40];
@@ -921,18 +927,7 @@ static int start_next(aw_client *c)
 			path = bucket_path(c, bucket, suffix);
 		json_decref(j);
 		free(suffix);
-		r = path && body ? http_begin(&c->req, c->host, c->port, "POST", path, c->auth_header, body,
-						   strlen(body), c->timeout_ms)
-				 : HTTP_FAILED;
-		free(path);
-		free(body);
-		if (r == HTTP_FAILED) {
-			connection_failed(c, c->req.err[0] ? c->req.err : "out of memory");
-			http_reset(&c->req);
-			return 0;
-		}
-		c->inflight = INF_HEARTBEAT;
-		return 1;
+		return start_post(c, INF_HEARTBEAT, path, body);
 	}
 }
 
