@@ -5,7 +5,7 @@
  * Parts, in the order a run uses them: locating the directory and archive.json; keys
  * (a passphrase or the sync key -> a seed -> an X25519 key pair, of which only the
  * public half is ever written down); writing a segment (collect in one snapshot,
- * encode with the sync segment encoder, seal, fsync, read back and compare, commit
+ * encode with the sync segment encoder, seal_file, fsync, read back and compare, commit
  * into the sync folder when it lives there); deleting what the segment verifiably
  * holds together with the index; and reading segments back for restore.
  */
@@ -47,7 +47,7 @@ struct aw_archive {
 	bool has_meta;         /* archive.json was read */
 	bool testing;
 	char key_source[16];   /* "passphrase" or "sync" */
-	aws_group kdf;         /* salt and limits (passphrase source) */
+	sync_group kdf;         /* salt and limits (passphrase source) */
 	unsigned char pk[crypto_box_PUBLICKEYBYTES];
 	arch_secrets sec;
 	bool unlocked;
@@ -64,7 +64,7 @@ static bool file_exists(const char *path)
 
 static bool sync_is_set_up(const aw_archive *a)
 {
-	char *g = aws_fmt("%s/" AWS_GROUP_FILE, a->sync_folder);
+	char *g = str_fmt("%s/" AWS_GROUP_FILE, a->sync_folder);
 	bool ok = file_exists(g) && file_exists(a->sync_key);
 
 	free(g);
@@ -73,12 +73,12 @@ static bool sync_is_set_up(const aw_archive *a)
 
 static int meta_read(aw_archive *a)
 {
-	char *path = aws_fmt("%s/" ARCH_META, a->dir);
+	char *path = str_fmt("%s/" ARCH_META, a->dir);
 	unsigned char *text;
 	size_t len;
 	json_t *o, *kdf;
 	const char *src, *pk;
-	int rc = aws_read_file(path, &text, &len);
+	int rc = aw_files_read((char **)&text, &len, path, SIZE_MAX - 1);
 
 	free(path);
 	if (rc == AW_ENOTFOUND)
@@ -91,7 +91,7 @@ static int meta_read(aw_archive *a)
 	pk = json_string_value(json_object_get(o, "public_key"));
 	if (!json_is_object(o) || strcmp(json_string_value(json_object_get(o, "format")) ?: "", "awarchive") ||
 	    json_integer_value(json_object_get(o, "version")) != ARCH_VERSION || !src ||
-	    (strcmp(src, "passphrase") && strcmp(src, "sync")) || !pk || aws_unhex(a->pk, sizeof(a->pk), pk)) {
+	    (strcmp(src, "passphrase") && strcmp(src, "sync")) || !pk || hex_decode(a->pk, sizeof(a->pk), pk)) {
 		json_decref(o);
 		return aw_error_set(AW_EINVALID, "%s/" ARCH_META " is not an awnode archive description of version %d",
 				    a->dir, ARCH_VERSION);
@@ -102,7 +102,7 @@ static int meta_read(aw_archive *a)
 		const char *salt = json_string_value(json_object_get(kdf, "salt"));
 		a->kdf.opslimit = (unsigned long long)json_integer_value(json_object_get(kdf, "opslimit"));
 		a->kdf.memlimit = (size_t)json_integer_value(json_object_get(kdf, "memlimit"));
-		if (!salt || aws_unhex(a->kdf.salt, sizeof(a->kdf.salt), salt) || a->kdf.opslimit < 1 ||
+		if (!salt || hex_decode(a->kdf.salt, sizeof(a->kdf.salt), salt) || a->kdf.opslimit < 1 ||
 		    a->kdf.opslimit > 64 || a->kdf.memlimit < (8u << 20) || a->kdf.memlimit > (4ull << 30)) {
 			json_decref(o);
 			return aw_error_set(AW_EINVALID, "%s/" ARCH_META ": bad key derivation parameters", a->dir);
@@ -117,20 +117,20 @@ static int meta_read(aw_archive *a)
  * folder's lock, so that the next push carries it. */
 static int archive_write(aw_archive *a, const char *name, const void *data, size_t len, const char *why)
 {
-	char *path = aws_fmt("%s/%s", a->dir, name);
-	int rc = aws_write_file(path, data, len, 0644);
+	char *path = str_fmt("%s/%s", a->dir, name);
+	int rc = aw_files_write(path, data, len, 0644, AW_FILES_DURABLE);
 
 	free(path);
 	if (rc || !a->in_sync)
 		return rc;
 	{
-		aws_repo *repo;
-		char *rel = aws_fmt("devices/%s/archive/%s", a->dev, name), *msg = aws_fmt("archive: %s", why);
-		aws_file f = {rel, data, len};
-		if ((rc = aws_repo_open(&repo, a->sync_folder, NULL)) == 0) {
-			if ((rc = aws_repo_lock(repo)) == 0)
-				rc = aws_repo_commit(repo, &f, 1, msg);
-			aws_repo_close(repo);
+		sync_repo *repo;
+		char *rel = str_fmt("devices/%s/archive/%s", a->dev, name), *msg = str_fmt("archive: %s", why);
+		repo_file f = {rel, data, len};
+		if ((rc = repo_open(&repo, a->sync_folder, NULL)) == 0) {
+			if ((rc = repo_lock(repo)) == 0)
+				rc = repo_commit(repo, &f, 1, msg);
+			repo_close(repo);
 		}
 		free(rel);
 		free(msg);
@@ -144,23 +144,23 @@ static int meta_write(aw_archive *a)
 	char *text;
 	int rc;
 
-	aws_hex(pk, a->pk, sizeof(a->pk));
+	hex_encode(pk, a->pk, sizeof(a->pk));
 	if (!strcmp(a->key_source, "passphrase")) {
-		aws_hex(salt, a->kdf.salt, sizeof(a->kdf.salt));
-		text = aws_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
+		hex_encode(salt, a->kdf.salt, sizeof(a->kdf.salt));
+		text = str_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
 			       "  \"key_source\": \"passphrase\",\n  \"public_key\": \"%s\",\n"
 			       "  \"kdf\": {\"algorithm\": \"argon2id13\", \"salt\": \"%s\", \"opslimit\": %llu, "
 			       "\"memlimit\": %zu},\n  \"cipher\": \"x25519-sealed-key + xchacha20poly1305-secretstream\",\n"
 			       "  \"compression\": \"zstd\"\n}\n",
 			       ARCH_VERSION, a->dev, pk, salt, a->kdf.opslimit, a->kdf.memlimit);
 	} else {
-		text = aws_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
+		text = str_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
 			       "  \"key_source\": \"sync\",\n  \"public_key\": \"%s\",\n"
 			       "  \"cipher\": \"x25519-sealed-key + xchacha20poly1305-secretstream\",\n"
 			       "  \"compression\": \"zstd\"\n}\n",
 			       ARCH_VERSION, a->dev, pk);
 	}
-	if ((rc = aws_mkdir_p(a->dir, 0700)) == 0)
+	if ((rc = aw_files_mkdir_p(a->dir, 0700)) == 0)
 		rc = archive_write(a, ARCH_META, text, strlen(text), "key description");
 	free(text);
 	if (rc == 0)
@@ -177,31 +177,31 @@ int aw_archive_open(aw_archive **out, const aw_archive_options *o)
 	*out = NULL;
 	if (!o || !o->device_id || !o->hostname)
 		return aw_error_set(AW_EINVALID, "the archive needs this device's id and hostname");
-	if ((rc = aws_crypto_init()))
+	if ((rc = crypto_init()))
 		return rc;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		abort();
 	(void)sodium_mlock(&a->sec, sizeof(a->sec)); /* best effort: RLIMIT_MEMLOCK may say no */
 	a->testing = o->testing;
-	data = aws_data_dir();
-	a->dev = aws_strdup(o->device_id);
-	a->host = aws_strdup(o->hostname);
-	a->sync_folder = o->sync_folder ? aws_strdup(o->sync_folder)
-					: aws_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
-	a->sync_key = o->sync_key ? aws_strdup(o->sync_key)
-				  : aws_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
-	local = aws_fmt("%s/%s/%s", data, o->testing ? "archive-testing" : "archive", a->dev);
-	meta = aws_fmt("%s/" ARCH_META, local);
+	data = aw_files_dir(AW_DIR_DATA);
+	a->dev = str_dup(o->device_id);
+	a->host = str_dup(o->hostname);
+	a->sync_folder = o->sync_folder ? str_dup(o->sync_folder)
+					: str_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
+	a->sync_key = o->sync_key ? str_dup(o->sync_key)
+				  : str_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
+	local = str_fmt("%s/%s/%s", data, o->testing ? "archive-testing" : "archive", a->dev);
+	meta = str_fmt("%s/" ARCH_META, local);
 	if (o->dir) {
-		a->dir = aws_strdup(o->dir);
+		a->dir = str_dup(o->dir);
 	} else if (!file_exists(meta) && sync_is_set_up(a)) {
 		/* A local archive, once it exists, stays where it is; otherwise sync's folder is
 		 * the better home because every push then backs the archive up. */
-		a->dir = aws_fmt("%s/devices/%s/archive", a->sync_folder, a->dev);
+		a->dir = str_fmt("%s/devices/%s/archive", a->sync_folder, a->dev);
 		a->in_sync = true;
 	} else {
-		a->dir = aws_strdup(local);
+		a->dir = str_dup(local);
 	}
 	free(meta);
 	free(local);
@@ -257,12 +257,12 @@ static void keypair_from_master(aw_archive *a, unsigned char pk[crypto_box_PUBLI
 
 static int sync_master_key(aw_archive *a, unsigned char key[AWS_KEY_BYTES])
 {
-	aws_group g;
-	int rc = aws_group_read(&g, a->sync_folder);
+	sync_group g;
+	int rc = group_read(&g, a->sync_folder);
 
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_EINVALID, "the archive has no key: run 'awnode archive init' (or set up sync)");
-	return rc ? rc : aws_key_load(key, a->sync_key, &g);
+	return rc ? rc : key_load(key, a->sync_key, &g);
 }
 
 int aw_archive_init(aw_archive *a, const char *passphrase, size_t len, unsigned long long ops, size_t mem)
@@ -277,8 +277,8 @@ int aw_archive_init(aw_archive *a, const char *passphrase, size_t len, unsigned 
 		return aw_error_set(AW_EINVALID,
 				    "the passphrase is too short (at least %d characters; it protects the whole archive)",
 				    AW_ARCHIVE_MIN_PASSPHRASE);
-	aws_group_new(&a->kdf, ops ? ops : crypto_pwhash_OPSLIMIT_MODERATE, mem ? mem : crypto_pwhash_MEMLIMIT_MODERATE);
-	rc = aws_derive_key(a->sec.master, &a->kdf, passphrase, len);
+	group_new(&a->kdf, ops ? ops : crypto_pwhash_OPSLIMIT_MODERATE, mem ? mem : crypto_pwhash_MEMLIMIT_MODERATE);
+	rc = derive_key(a->sec.master, &a->kdf, passphrase, len);
 	if (rc) {
 		sodium_memzero(a->sec.master, sizeof(a->sec.master));
 		return rc;
@@ -297,7 +297,7 @@ static int load_master(aw_archive *a, const char *passphrase, size_t len)
 	if (!strcmp(a->key_source, "sync"))
 		rc = sync_master_key(a, a->sec.master);
 	else
-		rc = aws_derive_key(a->sec.master, &a->kdf, passphrase ? passphrase : "", passphrase ? len : 0);
+		rc = derive_key(a->sec.master, &a->kdf, passphrase ? passphrase : "", passphrase ? len : 0);
 	if (rc)
 		sodium_memzero(a->sec.master, sizeof(a->sec.master));
 	return rc;
@@ -380,7 +380,7 @@ static char **segment_files(const char *dir, size_t *n)
 			if (!v)
 				abort();
 		}
-		v[(*n)++] = aws_strdup(de->d_name);
+		v[(*n)++] = str_dup(de->d_name);
 	}
 	closedir(dh);
 	if (*n)
@@ -407,7 +407,7 @@ static int segment_seal(aw_buf *out, const aw_archive *a, const char *name, cons
 	aw_buf_append(out, sealed, sizeof(sealed));
 	{
 		aw_buf body = AW_BUF_INIT;
-		int rc = aws_seal(&body, fkey, a->dev, name, plain->data, plain->len);
+		int rc = seal_file(&body, fkey, a->dev, name, plain->data, plain->len);
 		if (rc == 0)
 			aw_buf_append(out, body.data, body.len);
 		aw_buf_free(&body);
@@ -435,7 +435,7 @@ static int segment_open(aw_buf *plain, aw_archive *a, const char *name, bool key
 	/* Segments written before runs were cut to AWS_MAX_WRITE_PLAIN may hold up to the
 	 * 1 GiB the first version allowed; they are this device's own files, and must
 	 * stay restorable. */
-	rc = aws_unseal_max(plain, a->sec.fkey, a->dev, name, file + ARCH_HEADER, len - ARCH_HEADER,
+	rc = unseal_file_max(plain, a->sec.fkey, a->dev, name, file + ARCH_HEADER, len - ARCH_HEADER,
 			    ARCH_MAX_OLD_PLAIN);
 	if (!key_known)
 		sodium_memzero(a->sec.fkey, sizeof(a->sec.fkey));
@@ -457,12 +457,12 @@ static bool wanted(const char *id, const char *const *names, size_t n)
 static void copy_meta(aw_bucket *d, const aw_bucket *b)
 {
 	memset(d, 0, sizeof(*d));
-	d->id = aws_strdup(b->id);
-	d->type = aws_strdup(b->type ? b->type : "");
-	d->client = aws_strdup(b->client ? b->client : "");
-	d->hostname = aws_strdup(b->hostname ? b->hostname : "");
+	d->id = str_dup(b->id);
+	d->type = str_dup(b->type ? b->type : "");
+	d->client = str_dup(b->client ? b->client : "");
+	d->hostname = str_dup(b->hostname ? b->hostname : "");
 	d->created = b->created;
-	d->data = aws_strdup(b->data ? b->data : "{}");
+	d->data = str_dup(b->data ? b->data : "{}");
 }
 
 /* ---- cutting a run into segments ---------------------------------------------------------------- */
@@ -470,10 +470,10 @@ static void copy_meta(aw_bucket *d, const aw_bucket *b)
 /* One run's events as segments whose encoded plaintext stays within `limit` bytes
  * (every part holds at least one event, so a single event larger than the limit gets a
  * part of its own; write_verified refuses what would exceed AWS_MAX_FILE). The sizes
- * counted are exactly those aws_segment_encode writes, plus `slack` for the header's
+ * counted are exactly those segment_encode writes, plus `slack` for the header's
  * numbers and the E line. */
 typedef struct parts {
-	aws_segment *v;
+	sync_segment *v;
 	size_t n, cap;
 	size_t limit, used; /* encoded bytes of the last part so far */
 	int64_t events, buckets;
@@ -490,11 +490,11 @@ static size_t digits(int64_t v)
 /* Bytes of the segment header (without the numbers, which PART_SLACK covers). */
 static size_t header_bytes(const parts *ps)
 {
-	aws_segment empty = {.device_id = (char *)ps->dev, .hostname = (char *)ps->host};
+	sync_segment empty = {.device_id = (char *)ps->dev, .hostname = (char *)ps->host};
 	aw_buf b = AW_BUF_INIT;
 	size_t n;
 
-	aws_segment_encode(&b, &empty);
+	segment_encode(&b, &empty);
 	n = b.len;
 	aw_buf_free(&b);
 	return n + PART_SLACK;
@@ -509,7 +509,7 @@ static size_t block_bytes(const aw_bucket *meta)
 	size_t n;
 
 	copy_meta(&copy, meta);
-	m = aws_meta_json(&copy);
+	m = meta_json(&copy);
 	aw_buf_json_string(&b, meta->id, strlen(meta->id));
 	n = strlen("B {\"bucket\":") + b.len + strlen(",\"meta\":") + strlen(m) + strlen(",\"reset\":false}\n");
 	aw_buf_free(&b);
@@ -524,7 +524,7 @@ static size_t put_bytes(const aw_event *e)
 	return 2 + digits(e->id) + 1 + digits(e->start) + 1 + digits(e->duration) + 1 + e->data_len + 1;
 }
 
-static aws_segment *parts_new(parts *ps)
+static sync_segment *parts_new(parts *ps)
 {
 	if (ps->n == ps->cap) {
 		ps->cap = ps->cap ? 2 * ps->cap : 4;
@@ -541,22 +541,22 @@ static aws_segment *parts_new(parts *ps)
 /* Add one event of a bucket, opening a new part when it would not fit in the last. */
 static void parts_put(parts *ps, const aw_bucket *meta, const aw_event *e)
 {
-	aws_segment *seg = ps->n ? &ps->v[ps->n - 1] : parts_new(ps);
-	aws_block *blk = seg->n_blocks ? &seg->blocks[seg->n_blocks - 1] : NULL;
+	sync_segment *seg = ps->n ? &ps->v[ps->n - 1] : parts_new(ps);
+	sync_block *blk = seg->n_blocks ? &seg->blocks[seg->n_blocks - 1] : NULL;
 	bool same = blk && !strcmp(blk->bucket, meta->id);
 	size_t need = put_bytes(e) + (same ? 0 : block_bytes(meta));
 
-	if (ps->used + need > ps->limit && aws_segment_records(seg) > 0) {
+	if (ps->used + need > ps->limit && segment_records(seg) > 0) {
 		seg = parts_new(ps);
 		same = false;
 		need = put_bytes(e) + block_bytes(meta);
 	}
 	if (!same) {
-		blk = aws_segment_block(seg, meta->id);
+		blk = segment_block(seg, meta->id);
 		blk->has_meta = true;
 		copy_meta(&blk->meta, meta);
 	}
-	aws_block_put(blk, e);
+	block_put(blk, e);
 	ps->used += need;
 	ps->events++;
 }
@@ -564,7 +564,7 @@ static void parts_put(parts *ps, const aw_bucket *meta, const aw_event *e)
 static void parts_free(parts *ps)
 {
 	for (size_t i = 0; i < ps->n; i++)
-		aws_segment_free(&ps->v[i]);
+		segment_free(&ps->v[i]);
 	free(ps->v);
 	memset(ps, 0, sizeof(*ps));
 }
@@ -644,7 +644,7 @@ out:
 }
 
 /* The index entry of a new segment, appended to the index read from the database. */
-static char *index_with(aw_reader *r, const aws_segment *seg, const char *name, aw_ns before, int64_t bytes)
+static char *index_with(aw_reader *r, const sync_segment *seg, const char *name, aw_ns before, int64_t bytes)
 {
 	char *old = NULL, t[AW_TIME_BUFSZ];
 	json_t *idx = NULL, *segs, *e = json_object(), *bk = json_object();
@@ -667,10 +667,10 @@ static char *index_with(aw_reader *r, const aws_segment *seg, const char *name, 
 	json_object_set_new(e, "created", json_string(t));
 	aw_time_format(t, before);
 	json_object_set_new(e, "before", json_string(t));
-	json_object_set_new(e, "events", json_integer(aws_segment_records(seg)));
+	json_object_set_new(e, "events", json_integer(segment_records(seg)));
 	json_object_set_new(e, "bytes", json_integer(bytes));
 	for (size_t i = 0; i < seg->n_blocks; i++) {
-		const aws_block *b = &seg->blocks[i];
+		const sync_block *b = &seg->blocks[i];
 		aw_ns lo = AW_NS_MAX, hi = AW_NS_MIN;
 		json_t *o = json_object();
 		for (size_t j = 0; j < b->n_puts; j++) {
@@ -712,7 +712,7 @@ static int write_verified(aw_archive *a, const char *name, const aw_buf *plain, 
 {
 	unsigned char *back = NULL;
 	aw_buf file = AW_BUF_INIT, check = AW_BUF_INIT;
-	char *path = aws_fmt("%s/%s", a->dir, name);
+	char *path = str_fmt("%s/%s", a->dir, name);
 	size_t blen;
 	int rc;
 
@@ -726,7 +726,7 @@ static int write_verified(aw_archive *a, const char *name, const aw_buf *plain, 
 	}
 	if ((rc = archive_write(a, name, file.data, file.len, name)))
 		goto out;
-	if ((rc = aws_read_file(path, &back, &blen)))
+	if ((rc = aw_files_read((char **)&back, &blen, path, SIZE_MAX - 1)))
 		goto out;
 	if ((rc = segment_open(&check, a, name, true, back, blen)))
 		goto out;
@@ -748,7 +748,7 @@ out:
 /* Delete what a verified segment holds, together with its index entry. The writer
  * truncates the WAL after the commit (aw/storage.h, "Removed text and the WAL");
  * *wal says how that went. */
-static int delete_archived(aw_store *s, const aws_segment *seg, const char *index, int64_t *deleted, int *wal)
+static int delete_archived(aw_store *s, const sync_segment *seg, const char *index, int64_t *deleted, int *wal)
 {
 	aw_import_bucket *ib = calloc(seg->n_blocks ? seg->n_blocks : 1, sizeof(*ib));
 	aw_write w;
@@ -779,7 +779,7 @@ static int delete_archived(aw_store *s, const aws_segment *seg, const char *inde
 }
 
 /* Write, verify and delete one part as segment seq. */
-static int archive_part(aw_archive *a, aw_store *s, aw_reader *r, aws_segment *seg, int64_t seq, aw_ns before,
+static int archive_part(aw_archive *a, aw_store *s, aw_reader *r, sync_segment *seg, int64_t seq, aw_ns before,
 			aw_archive_report *rep, int *wal)
 {
 	char name[64], *index;
@@ -788,11 +788,11 @@ static int archive_part(aw_archive *a, aw_store *s, aw_reader *r, aws_segment *s
 	int rc;
 
 	snprintf(name, sizeof(name), "seg-%012lld.awa", (long long)seq);
-	seg->device_id = aws_strdup(a->dev);
-	seg->hostname = aws_strdup(a->host);
+	seg->device_id = str_dup(a->dev);
+	seg->hostname = str_dup(a->host);
 	seg->generation = seq;
 	seg->written_at = aw_time_now();
-	aws_segment_encode(&plain, seg);
+	segment_encode(&plain, seg);
 	rc = write_verified(a, name, &plain, &bytes);
 	sodium_memzero(plain.data, plain.len);
 	aw_buf_free(&plain);
@@ -835,7 +835,7 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 		   size_t n_buckets, aw_archive_progress progress, void *pctx, aw_archive_report *rep)
 {
 	parts ps;
-	double t0 = aws_mono();
+	double t0 = mono_seconds();
 	int64_t seq;
 	int rc, wal = 0;
 
@@ -845,7 +845,7 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 	ps.dev = a->dev;
 	ps.host = a->host;
 	ps.limit = segment_limit(a);
-	if ((rc = ensure_meta(a)) || (rc = aws_mkdir_p(a->dir, 0700)))
+	if ((rc = ensure_meta(a)) || (rc = aw_files_mkdir_p(a->dir, 0700)))
 		goto out;
 	if ((rc = collect(&ps, r, before, buckets, n_buckets, progress, pctx)))
 		goto out;
@@ -857,7 +857,7 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 			progress(pctx, "writing, verifying and deleting the segments", (int64_t)i, (int64_t)ps.n);
 		rc = archive_part(a, s, r, &ps.v[i], seq + (int64_t)i, before, rep, &wal);
 		/* what is written is no longer needed in memory */
-		aws_segment_free(&ps.v[i]);
+		segment_free(&ps.v[i]);
 	}
 	if (rc || !rep->segments)
 		goto out;
@@ -865,11 +865,11 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 		/* Until sync first exports, the deletion records serve nobody (a first export
 		 * publishes the current events from the start), and a year of them would be
 		 * half of what is left of the database. */
-		aws_state st;
-		if (aws_state_load(&st, r) == 0) {
+		sync_state st;
+		if (state_load(&st, r) == 0) {
 			if (st.push_seq == 0)
-				aws_prune_tombstones(s, INT64_MAX);
-			aws_state_free(&st);
+				prune_tombstones(s, INT64_MAX);
+			state_free(&st);
 		}
 	}
 	rc = wal_settle(s, wal);
@@ -878,7 +878,7 @@ out:
 		rep->status = rc;
 		snprintf(rep->error, sizeof(rep->error), "%s", aw_error_last());
 	}
-	rep->seconds = aws_mono() - t0;
+	rep->seconds = mono_seconds() - t0;
 	parts_free(&ps);
 	return rc;
 }
@@ -992,7 +992,7 @@ typedef struct reading {
 	size_t nb;
 } reading;
 
-static size_t reading_bucket(reading *rd, const aws_block *blk)
+static size_t reading_bucket(reading *rd, const sync_block *blk)
 {
 	for (size_t i = 0; i < rd->nb; i++)
 		if (!strcmp(rd->b[i].bucket.id, blk->bucket))
@@ -1006,9 +1006,9 @@ static size_t reading_bucket(reading *rd, const aws_block *blk)
 		free(rd->b[rd->nb].bucket.id);
 		rd->b[rd->nb].has_created = true;
 	}
-	rd->b[rd->nb].bucket.id = aws_strdup(blk->bucket);
+	rd->b[rd->nb].bucket.id = str_dup(blk->bucket);
 	if (!rd->b[rd->nb].bucket.data)
-		rd->b[rd->nb].bucket.data = aws_strdup("{}");
+		rd->b[rd->nb].bucket.data = str_dup("{}");
 	return rd->nb++;
 }
 
@@ -1054,24 +1054,24 @@ static int by_start(const void *x, const void *y)
 static int read_segment(reading *rd, aw_archive *a, const char *name, aw_ns from, aw_ns to, const char *const *names,
 			size_t n_names)
 {
-	char *path = aws_fmt("%s/%s", a->dir, name);
+	char *path = str_fmt("%s/%s", a->dir, name);
 	unsigned char *file;
 	size_t len;
 	aw_buf plain = AW_BUF_INIT;
-	aws_segment seg;
-	int rc = aws_read_file(path, &file, &len);
+	sync_segment seg;
+	int rc = aw_files_read((char **)&file, &len, path, SIZE_MAX - 1);
 
 	free(path);
 	if (rc)
 		return rc;
 	rc = segment_open(&plain, a, name, false, file, len);
 	free(file);
-	if (!rc && (rc = aws_segment_parse(&seg, plain.data, plain.len)) == 0) {
+	if (!rc && (rc = segment_parse(&seg, plain.data, plain.len)) == 0) {
 		if (strcmp(seg.device_id, a->dev)) {
 			rc = aw_error_set(AW_EINVALID, "%s belongs to device %s, not this one", name, seg.device_id);
 		} else {
 			for (size_t i = 0; i < seg.n_blocks; i++) {
-				const aws_block *blk = &seg.blocks[i];
+				const sync_block *blk = &seg.blocks[i];
 				size_t bi;
 				if (!wanted(blk->bucket, names, n_names))
 					continue;
@@ -1083,7 +1083,7 @@ static int read_segment(reading *rd, aw_archive *a, const char *name, aw_ns from
 				}
 			}
 		}
-		aws_segment_free(&seg);
+		segment_free(&seg);
 	} else if (!strstr(aw_error_last(), name)) {
 		/* the parser's messages do not name the file */
 		char msg[400];
@@ -1114,7 +1114,7 @@ static char **indexed_files(aw_reader *r, size_t *n)
 		v = realloc(v, (*n + 1) * sizeof(*v));
 		if (!v)
 			abort();
-		v[(*n)++] = aws_strdup(f);
+		v[(*n)++] = str_dup(f);
 	}
 	json_decref(idx);
 	if (*n)
@@ -1144,7 +1144,7 @@ static int check_missing(aw_archive *a, const aw_archive_selection *sel, char **
 		if (nf && bsearch(&listed[i], files, nf, sizeof(*files), cmp_str))
 			continue;
 		aw_buf_printf(&names, "%s%s", missing++ ? ", " : "", listed[i]);
-		strings_push(skipped, n_skipped, aws_fmt("%s: listed in the archive index but missing from %s", listed[i],
+		strings_push(skipped, n_skipped, str_fmt("%s: listed in the archive index but missing from %s", listed[i],
 							 a->dir));
 	}
 	if (missing && !sel->allow_missing)
@@ -1208,7 +1208,7 @@ int aw_archive_read(aw_import_bucket **out, size_t *n, aw_archive *a, const aw_a
 		/* a segment that fails adds nothing: it is decrypted and parsed whole first */
 		rc = read_segment(&rd, a, files[i], sel->from, sel->to, sel->buckets, sel->n_buckets);
 		if (rc && sel->allow_missing) {
-			strings_push(skipped, n_skipped, aws_strdup(aw_error_last()));
+			strings_push(skipped, n_skipped, str_dup(aw_error_last()));
 			rc = 0;
 		}
 	}

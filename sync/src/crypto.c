@@ -32,23 +32,23 @@
 #define SUBKEY_CHECK 2
 #define ZSTD_LEVEL 3
 
-int aws_crypto_init(void)
+int crypto_init(void)
 {
 	if (sodium_init() < 0)
 		return aw_error_set(AW_ERROR, "libsodium failed to initialise");
 	return 0;
 }
 
-void aws_group_new(aws_group *g, unsigned long long opslimit, size_t memlimit)
+void group_new(sync_group *g, unsigned long long opslimit, size_t memlimit)
 {
 	memset(g, 0, sizeof(*g));
-	aws_uuid4(g->group);
+	uuid4(g->group);
 	randombytes_buf(g->salt, sizeof(g->salt));
 	g->opslimit = opslimit;
 	g->memlimit = memlimit;
 }
 
-int aws_group_parse(aws_group *g, const char *text, size_t len)
+int group_parse(sync_group *g, const char *text, size_t len)
 {
 	json_error_t je;
 	json_t *o = json_loadb(text, len, 0, &je), *kdf;
@@ -83,7 +83,7 @@ int aws_group_parse(aws_group *g, const char *text, size_t len)
 	check = json_string_value(json_object_get(o, "key_check"));
 	ops = json_integer_value(json_object_get(kdf, "opslimit"));
 	mem = json_integer_value(json_object_get(kdf, "memlimit"));
-	if (!group || strlen(group) >= sizeof(g->group) || !aws_valid_device_id(group)) {
+	if (!group || strlen(group) >= sizeof(g->group) || !valid_device_id(group)) {
 		aw_error_set(AW_EINVALID, "awsync.json: missing or malformed group id");
 		goto out;
 	}
@@ -91,7 +91,7 @@ int aws_group_parse(aws_group *g, const char *text, size_t len)
 		aw_error_set(AW_EINVALID, "awsync.json: key derivation must be \"argon2id13\"");
 		goto out;
 	}
-	if (aws_unhex(g->salt, sizeof(g->salt), salt)) {
+	if (hex_decode(g->salt, sizeof(g->salt), salt)) {
 		aw_error_set(AW_EINVALID, "awsync.json: the salt must be %d hex digits", 2 * AWS_SALT_BYTES);
 		goto out;
 	}
@@ -118,25 +118,25 @@ out:
 	return rc;
 }
 
-int aws_group_read(aws_group *g, const char *folder)
+int group_read(sync_group *g, const char *folder)
 {
 	unsigned char *text;
 	size_t len;
-	int rc = aws_folder_read(folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len);
+	int rc = folder_read(folder, AWS_GROUP_FILE, AWS_MAX_GROUP_FILE, &text, &len);
 
 	if (rc)
 		return rc;
-	rc = aws_group_parse(g, (const char *)text, len);
+	rc = group_parse(g, (const char *)text, len);
 	free(text);
 	return rc;
 }
 
-char *aws_group_json(const aws_group *g)
+char *group_json(const sync_group *g)
 {
 	char salt[2 * AWS_SALT_BYTES + 1];
 
-	aws_hex(salt, g->salt, sizeof(g->salt));
-	return aws_fmt("{\n"
+	hex_encode(salt, g->salt, sizeof(g->salt));
+	return str_fmt("{\n"
 		       "  \"format\": \"awsync\",\n"
 		       "  \"version\": %d,\n"
 		       "  \"group\": \"%s\",\n"
@@ -148,7 +148,7 @@ char *aws_group_json(const aws_group *g)
 		       AWS_VERSION, g->group, salt, g->opslimit, g->memlimit, g->key_check);
 }
 
-int aws_derive_key(unsigned char key[AWS_KEY_BYTES], const aws_group *g, const char *pass, size_t len)
+int derive_key(unsigned char key[AWS_KEY_BYTES], const sync_group *g, const char *pass, size_t len)
 {
 	if (len == 0)
 		return aw_error_set(AW_EINVALID, "the passphrase is empty");
@@ -159,35 +159,35 @@ int aws_derive_key(unsigned char key[AWS_KEY_BYTES], const aws_group *g, const c
 	return 0;
 }
 
-void aws_key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES])
+void key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES])
 {
 	unsigned char sub[32], mac[AWS_HASH_BYTES];
 	static const char msg[] = "awsync key check v1";
 
 	crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_CHECK, KDF_CTX, key);
 	crypto_generichash(mac, sizeof(mac), (const unsigned char *)msg, sizeof(msg) - 1, sub, sizeof(sub));
-	aws_hex(out, mac, sizeof(mac));
+	hex_encode(out, mac, sizeof(mac));
 	sodium_memzero(sub, sizeof(sub));
 }
 
-int aws_key_save(const char *path, const aws_group *g, const unsigned char key[AWS_KEY_BYTES])
+int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_KEY_BYTES])
 {
 	char hex[2 * AWS_KEY_BYTES + 1];
 	char *text;
 	int rc;
 
-	aws_hex(hex, key, AWS_KEY_BYTES);
-	text = aws_fmt("# awnode sync key (keep it secret: it reads and writes all synced data)\n"
+	hex_encode(hex, key, AWS_KEY_BYTES);
+	text = str_fmt("# awnode sync key (keep it secret: it reads and writes all synced data)\n"
 		       "group %s\nkey %s\n",
 		       g->group, hex);
-	rc = aws_write_file(path, text, strlen(text), 0600);
+	rc = aw_files_write(path, text, strlen(text), 0600, AW_FILES_DURABLE);
 	sodium_memzero(hex, sizeof(hex));
 	sodium_memzero(text, strlen(text));
 	free(text);
 	return rc;
 }
 
-int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_group *g)
+int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g)
 {
 	unsigned char *text;
 	size_t len;
@@ -199,7 +199,7 @@ int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_g
 	if (stat(path, &st) == 0 && (st.st_mode & 077))
 		return aw_error_set(AW_EINVALID, "the sync key %s is readable by other users (mode %03o): chmod 600 it",
 				    path, (unsigned)(st.st_mode & 0777));
-	rc = aws_read_file(path, &text, &len);
+	rc = aw_files_read((char **)&text, &len, path, SIZE_MAX - 1);
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_ENOTFOUND, "no sync key at %s: run 'awnode sync init' or 'awnode sync join'", path);
 	if (rc)
@@ -208,7 +208,7 @@ int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_g
 		if (!strncmp(line, "group ", 6))
 			snprintf(group, sizeof(group), "%s", line + 6);
 		else if (!strncmp(line, "key ", 4))
-			have_key = aws_unhex(key, AWS_KEY_BYTES, line + 4) == 0;
+			have_key = hex_decode(key, AWS_KEY_BYTES, line + 4) == 0;
 	}
 	sodium_memzero(text, len);
 	free(text);
@@ -219,7 +219,7 @@ int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_g
 				    "the sync key %s belongs to another sync group (%s, the folder is %s): run 'awnode sync join' again",
 				    path, group, g->group);
 	if (g) {
-		aws_key_check(check, key);
+		key_check(check, key);
 		if (strcmp(check, g->key_check))
 			return aw_error_set(AW_EINVALID, "the sync key %s does not match the folder's key check", path);
 	}
@@ -233,7 +233,7 @@ static size_t make_ad(unsigned char *ad, size_t cap, const char *device, const c
 	return n < 0 || (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
 
-int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+int seal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	     const void *plain, size_t len)
 {
 	crypto_secretstream_xchacha20poly1305_state st;
@@ -272,10 +272,10 @@ int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *de
 	return 0;
 }
 
-int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+int unseal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	       const void *file, size_t len)
 {
-	return aws_unseal_max(out, key, device, name, file, len, AWS_MAX_PLAIN);
+	return unseal_file_max(out, key, device, name, file, len, AWS_MAX_PLAIN);
 }
 
 /* Buffers sized from a file's own claims fail the read, never the process. */
@@ -292,7 +292,7 @@ static int alloc_buf(aw_buf *b, size_t n, const char *name)
 	return 0;
 }
 
-int aws_unseal_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+int unseal_file_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 		   const void *file, size_t len, size_t max_plain)
 {
 	const size_t A = crypto_secretstream_xchacha20poly1305_ABYTES, H = crypto_secretstream_xchacha20poly1305_HEADERBYTES;

@@ -18,7 +18,7 @@
 #include "internal.h"
 
 typedef struct xrec {
-	int64_t id;
+	int64_t id; /* first: id_index reads it */
 	bool del;
 	bool live;
 	aw_ns start, duration;
@@ -31,8 +31,7 @@ typedef struct xblock {
 	bool reset;
 	xrec *recs;
 	size_t n, cap;
-	size_t *slots; /* open addressing: index + 1 into recs, 0 = empty */
-	size_t nslots;
+	id_index index; /* event id -> recs */
 } xblock;
 
 typedef struct xport {
@@ -41,49 +40,16 @@ typedef struct xport {
 	int64_t records;
 } xport;
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static void slots_grow(xblock *b)
-{
-	size_t n = b->nslots ? 2 * b->nslots : 64;
-	size_t *s = calloc(n, sizeof(*s));
-
-	if (!s)
-		abort();
-	for (size_t i = 0; i < b->n; i++) {
-		size_t h = (size_t)mix((uint64_t)b->recs[i].id) & (n - 1);
-		if (!b->recs[i].live)
-			continue;
-		while (s[h])
-			h = (h + 1) & (n - 1);
-		s[h] = i + 1;
-	}
-	free(b->slots);
-	b->slots = s;
-	b->nslots = n;
-}
-
+/* The record of event id in b, emptied of its data; a new one when it has none. */
 static xrec *block_rec(xblock *b, int64_t id)
 {
-	size_t h;
+	size_t *slot = id_index_slot(&b->index, b->recs, sizeof(*b->recs), b->n, id, true);
 
-	if ((b->n + 1) * 2 > b->nslots)
-		slots_grow(b);
-	h = (size_t)mix((uint64_t)id) & (b->nslots - 1);
-	while (b->slots[h]) {
-		xrec *r = &b->recs[b->slots[h] - 1];
-		if (r->id == id) {
-			free(r->data);
-			r->data = NULL;
-			return r;
-		}
-		h = (h + 1) & (b->nslots - 1);
+	if (*slot) {
+		xrec *r = &b->recs[*slot - 1];
+		free(r->data);
+		r->data = NULL;
+		return r;
 	}
 	if (b->n == b->cap) {
 		b->cap = b->cap ? 2 * b->cap : 64;
@@ -91,7 +57,7 @@ static xrec *block_rec(xblock *b, int64_t id)
 		if (!b->recs)
 			abort();
 	}
-	b->slots[h] = b->n + 1;
+	*slot = b->n + 1;
 	memset(&b->recs[b->n], 0, sizeof(xrec));
 	b->recs[b->n].id = id;
 	return &b->recs[b->n++];
@@ -102,8 +68,7 @@ static void block_clear(xblock *b)
 	for (size_t i = 0; i < b->n; i++)
 		free(b->recs[i].data);
 	b->n = 0;
-	if (b->slots)
-		memset(b->slots, 0, b->nslots * sizeof(*b->slots));
+	id_index_clear(&b->index);
 }
 
 static xblock *xport_block(xport *x, const char *bucket)
@@ -119,7 +84,7 @@ static xblock *xport_block(xport *x, const char *bucket)
 			abort();
 	}
 	memset(&x->blocks[x->n], 0, sizeof(xblock));
-	x->blocks[x->n].bucket = aws_strdup(bucket);
+	x->blocks[x->n].bucket = str_dup(bucket);
 	return &x->blocks[x->n++];
 }
 
@@ -128,7 +93,7 @@ static void xport_free(xport *x)
 	for (size_t i = 0; i < x->n; i++) {
 		block_clear(&x->blocks[i]);
 		free(x->blocks[i].recs);
-		free(x->blocks[i].slots);
+		id_index_free(&x->blocks[i].index);
 		free(x->blocks[i].bucket);
 	}
 	free(x->blocks);
@@ -163,34 +128,34 @@ static int on_change(void *ctx, const aw_change *c)
 
 static void meta_hash(char out[AWS_HASH_HEX], const aw_bucket *b)
 {
-	char *m = aws_meta_json(b);
+	char *m = meta_json(b);
 	unsigned char h[AWS_HASH_BYTES];
 
-	aws_hash(h, m, strlen(m));
-	aws_hex(out, h, AWS_HASH_BYTES);
+	blake2b_256(h, m, strlen(m));
+	hex_encode(out, h, AWS_HASH_BYTES);
 	free(m);
 }
 
 static void copy_meta(aw_bucket *d, const aw_bucket *s)
 {
 	memset(d, 0, sizeof(*d));
-	d->id = aws_strdup(s->id);
-	d->type = aws_strdup(s->type);
-	d->client = aws_strdup(s->client);
-	d->hostname = aws_strdup(s->hostname);
+	d->id = str_dup(s->id);
+	d->type = str_dup(s->type);
+	d->client = str_dup(s->client);
+	d->hostname = str_dup(s->hostname);
 	d->created = s->created;
-	d->data = aws_strdup(s->data && *s->data ? s->data : "{}");
-	d->last_updated = s->last_updated ? aws_strdup(s->last_updated) : NULL;
+	d->data = str_dup(s->data && *s->data ? s->data : "{}");
+	d->last_updated = s->last_updated ? str_dup(s->last_updated) : NULL;
 }
 
 /* The generation and head hash this device last committed, from its manifest in HEAD. */
-static int own_head(aws_ctx *c, int64_t *gen, unsigned char head[AWS_HASH_BYTES])
+static int own_head(sync_ctx *c, int64_t *gen, unsigned char head[AWS_HASH_BYTES])
 {
 	unsigned char *file;
 	size_t len;
 	aw_buf plain = AW_BUF_INIT;
-	aws_manifest m;
-	int rc = aws_device_file(c, c->y->device_id, AWS_MANIFEST, &file, &len);
+	sync_manifest m;
+	int rc = device_file(c, c->y->device_id, AWS_MANIFEST, &file, &len);
 
 	*gen = 0;
 	memset(head, 0, AWS_HASH_BYTES);
@@ -198,10 +163,10 @@ static int own_head(aws_ctx *c, int64_t *gen, unsigned char head[AWS_HASH_BYTES]
 		return 0;
 	if (rc)
 		return rc;
-	rc = aws_unseal(&plain, c->key, c->y->device_id, AWS_MANIFEST, file, len);
+	rc = unseal_file(&plain, c->key, c->y->device_id, AWS_MANIFEST, file, len);
 	free(file);
 	if (!rc)
-		rc = aws_manifest_parse(&m, plain.data, plain.len);
+		rc = manifest_parse(&m, plain.data, plain.len);
 	aw_buf_free(&plain);
 	if (rc) {
 		char msg[300];
@@ -209,31 +174,31 @@ static int own_head(aws_ctx *c, int64_t *gen, unsigned char head[AWS_HASH_BYTES]
 		return aw_error_set(AW_EINVALID, "this device's own manifest in the sync folder is unreadable: %s", msg);
 	}
 	if (strcmp(m.device_id, c->y->device_id)) {
-		aws_manifest_free(&m);
+		manifest_free(&m);
 		return aw_error_set(AW_EINVALID, "this device's own manifest names another device");
 	}
 	*gen = m.generation;
 	memcpy(head, m.head, AWS_HASH_BYTES);
-	aws_manifest_free(&m);
+	manifest_free(&m);
 	return 0;
 }
 
-int aws_export(aws_ctx *c)
+int export_changes(sync_ctx *c)
 {
 	aw_sync *y = c->y;
-	aws_state *st = &c->st;
+	sync_state *st = &c->st;
 	aw_bucket *bk = NULL;
 	size_t nb = 0;
 	int64_t last = 0, gen;
 	unsigned char head[AWS_HASH_BYTES], newhead[AWS_HASH_BYTES];
 	xport x;
-	aws_segment seg;
-	aws_manifest man;
+	sync_segment seg;
+	sync_manifest man;
 	json_t *hashes = json_object();
 	aw_buf text = AW_BUF_INIT, *sealed = NULL, msealed = AW_BUF_INIT;
-	aws_segment *parts = NULL;
+	sync_segment *parts = NULL;
 	size_t nparts = 0;
-	aws_file *files = NULL;
+	repo_file *files = NULL;
 	char segname[64], *manpath = NULL, *mjson = NULL;
 	bool hostname_changed;
 	int rc;
@@ -255,7 +220,7 @@ int aws_export(aws_ctx *c)
 	/* Deletion records up to the cursor went out with earlier pushes (the cursor is
 	 * saved only after its segment was committed): nothing needs them any more. */
 	if (st->push_seq > 0)
-		aws_prune_tombstones(y->store, st->push_seq);
+		prune_tombstones(y->store, st->push_seq);
 
 	/* one consistent cut: the changes, the sequence they end at, the buckets */
 	if ((rc = aw_reader_begin(c->r)))
@@ -293,7 +258,7 @@ int aws_export(aws_ctx *c)
 	for (size_t j = 0; j < x.n; j++) {
 		xblock *xb = &x.blocks[j];
 		const aw_bucket *cur = NULL;
-		aws_block *b;
+		sync_block *b;
 		for (size_t i = 0; i < nb && !cur; i++)
 			if (!bk[i].remote_device && !strcmp(bk[i].id, xb->bucket))
 				cur = &bk[i];
@@ -307,7 +272,7 @@ int aws_export(aws_ctx *c)
 		}
 		b = &seg.blocks[seg.n_blocks++];
 		memset(b, 0, sizeof(*b));
-		b->bucket = aws_strdup(xb->bucket);
+		b->bucket = str_dup(xb->bucket);
 		b->reset = xb->reset;
 		if (!cur)
 			continue;
@@ -318,7 +283,7 @@ int aws_export(aws_ctx *c)
 			if (!r->live)
 				continue;
 			if (r->del) {
-				aws_block_del(b, r->id);
+				block_del(b, r->id);
 			} else if (r->len > AWS_MAX_OWN_RECORD) {
 				continue; /* larger than a segment may be: never synced (docs/sync-format.md §5) */
 			} else {
@@ -352,7 +317,7 @@ int aws_export(aws_ctx *c)
 	seg.written_at = aw_time_now();
 	/* one segment per AWS_MAX_WRITE_PLAIN bytes of plaintext, chained as usual, so no
 	 * file ever exceeds what readers accept (a first push of years of history) */
-	if ((rc = aws_segment_split(&parts, &nparts, &seg, AWS_MAX_WRITE_PLAIN)))
+	if ((rc = segment_split(&parts, &nparts, &seg, AWS_MAX_WRITE_PLAIN)))
 		goto out;
 	files = calloc(nparts + 1, sizeof(*files));
 	sealed = calloc(nparts, sizeof(*sealed));
@@ -360,17 +325,17 @@ int aws_export(aws_ctx *c)
 		abort();
 	memcpy(newhead, head, AWS_HASH_BYTES);
 	for (size_t i = 0; i < nparts; i++) {
-		aws_segment *pt = &parts[i];
+		sync_segment *pt = &parts[i];
 		pt->generation = gen + 1 + (int64_t)i;
 		pt->has_prev = pt->generation > 1;
 		memcpy(pt->prev, newhead, AWS_HASH_BYTES);
 		aw_buf_reset(&text);
-		aws_segment_encode(&text, pt);
-		aws_segment_name(segname, sizeof(segname), pt->generation);
-		if ((rc = aws_seal(&sealed[i], c->key, y->device_id, segname, text.data, text.len)))
+		segment_encode(&text, pt);
+		segment_name(segname, sizeof(segname), pt->generation);
+		if ((rc = seal_file(&sealed[i], c->key, y->device_id, segname, text.data, text.len)))
 			goto out;
-		aws_hash(newhead, sealed[i].data, sealed[i].len);
-		files[i].path = aws_fmt("devices/%s/%s", y->device_id, segname);
+		blake2b_256(newhead, sealed[i].data, sealed[i].len);
+		files[i].path = str_fmt("devices/%s/%s", y->device_id, segname);
 		files[i].data = sealed[i].data;
 		files[i].len = sealed[i].len;
 	}
@@ -389,37 +354,37 @@ int aws_export(aws_ctx *c)
 	for (size_t i = 0; i < nb; i++)
 		if (!bk[i].remote_device)
 			man.buckets[man.n_buckets++] = bk[i]; /* shallow: borrowed */
-	mjson = aws_manifest_json(&man);
+	mjson = manifest_json(&man);
 	free(man.buckets);
-	if ((rc = aws_seal(&msealed, c->key, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
+	if ((rc = seal_file(&msealed, c->key, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
 		goto out;
-	manpath = aws_fmt("devices/%s/" AWS_MANIFEST, y->device_id);
+	manpath = str_fmt("devices/%s/" AWS_MANIFEST, y->device_id);
 	files[nparts].path = manpath;
 	files[nparts].data = msealed.data;
 	files[nparts].len = msealed.len;
 	{
 		char msg[64];
 		snprintf(msg, sizeof(msg), "awsync: push %lld", (long long)seg.generation);
-		if ((rc = aws_repo_commit(c->repo, files, nparts + 1, msg)))
+		if ((rc = repo_commit(c->repo, files, nparts + 1, msg)))
 			goto out;
 	}
 	st->push_seq = last;
 	st->push_generation = seg.generation;
 	memcpy(st->push_head, newhead, AWS_HASH_BYTES);
 	free(st->push_hostname);
-	st->push_hostname = aws_strdup(y->hostname);
+	st->push_hostname = str_dup(y->hostname);
 	json_decref(st->push_buckets);
 	st->push_buckets = hashes;
 	hashes = NULL;
 	st->pushes++;
 	c->rep->pushed = true;
 	c->rep->generation = seg.generation;
-	c->rep->events_exported = aws_segment_records(&seg);
+	c->rep->events_exported = segment_records(&seg);
 	c->rep->buckets_exported = (int64_t)seg.n_blocks;
 out:
 	seg.device_id = NULL;
 	seg.hostname = NULL;
-	aws_segment_free(&seg);
+	segment_free(&seg);
 	xport_free(&x);
 	aw_buckets_free(bk, nb);
 	json_decref(hashes);
@@ -430,7 +395,7 @@ out:
 	}
 	free(sealed);
 	free(files);
-	aws_segment_parts_free(parts, nparts);
+	segment_parts_free(parts, nparts);
 	aw_buf_free(&msealed);
 	free(manpath);
 	free(mjson);

@@ -5,7 +5,7 @@
  * file types and sizes. Two rules keep them inside:
  *
  *   1. A path is accepted only when it is one of the names the format defines
- *      (aws_folder_path_ok): awsync.json, and under devices/<device id>/ the manifest,
+ *      (folder_path_ok): awsync.json, and under devices/<device id>/ the manifest,
  *      numbered segments and the archive's files. Every component is a plain name,
  *      never empty, ".", "..", or anything starting with a dot (".git", ".GIT",
  *      ".git " on file systems that fold case or trim spaces).
@@ -36,7 +36,7 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-bool aws_folder_name_ok(const char *name, size_t n)
+bool folder_name_ok(const char *name, size_t n)
 {
 	if (n == 0 || n > 255 || name[0] == '.')
 		return false;
@@ -46,20 +46,20 @@ bool aws_folder_name_ok(const char *name, size_t n)
 	return true;
 }
 
-bool aws_folder_device_ok(const char *name, size_t n)
+bool folder_device_ok(const char *name, size_t n)
 {
 	char id[65];
 
-	if (n == 0 || n >= sizeof(id) || !aws_folder_name_ok(name, n))
+	if (n == 0 || n >= sizeof(id) || !folder_name_ok(name, n))
 		return false;
 	memcpy(id, name, n);
 	id[n] = '\0';
-	return aws_valid_device_id(id);
+	return valid_device_id(id);
 }
 
-aws_folder_kind aws_folder_child(aws_folder_kind parent, const char *name, size_t n, bool is_tree)
+folder_kind folder_child(folder_kind parent, const char *name, size_t n, bool is_tree)
 {
-	if (!aws_folder_name_ok(name, n))
+	if (!folder_name_ok(name, n))
 		return AWS_F_BAD;
 	switch (parent) {
 	case AWS_F_ROOT:
@@ -69,7 +69,7 @@ aws_folder_kind aws_folder_child(aws_folder_kind parent, const char *name, size_
 			return AWS_F_DEVICES;
 		return AWS_F_BAD;
 	case AWS_F_DEVICES:
-		return is_tree && aws_folder_device_ok(name, n) ? AWS_F_DEVICE : AWS_F_BAD;
+		return is_tree && folder_device_ok(name, n) ? AWS_F_DEVICE : AWS_F_BAD;
 	case AWS_F_DEVICE:
 		if (!is_tree && n == strlen(AWS_MANIFEST) && !memcmp(name, AWS_MANIFEST, n))
 			return AWS_F_FILE;
@@ -95,9 +95,9 @@ aws_folder_kind aws_folder_child(aws_folder_kind parent, const char *name, size_
 	}
 }
 
-bool aws_folder_path_ok(const char *rel)
+bool folder_path_ok(const char *rel)
 {
-	aws_folder_kind k = AWS_F_ROOT;
+	folder_kind k = AWS_F_ROOT;
 	const char *p = rel;
 
 	if (!rel || !*rel)
@@ -105,7 +105,7 @@ bool aws_folder_path_ok(const char *rel)
 	for (;;) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		k = aws_folder_child(k, p, n, slash != NULL);
+		k = folder_child(k, p, n, slash != NULL);
 		if (k == AWS_F_BAD)
 			return false;
 		if (!slash)
@@ -124,7 +124,7 @@ static int split(char *buf, size_t bufsz, const char *rel, char **parts, size_t 
 		return aw_error_set(AW_EINVALID, "bad path in the sync folder");
 	memcpy(buf, rel, len + 1);
 	for (char *tok = buf, *save = NULL; (tok = strtok_r(tok, "/", &save)); tok = NULL) {
-		if (*n == MAX_COMPONENTS || !aws_folder_name_ok(tok, strlen(tok)))
+		if (*n == MAX_COMPONENTS || !folder_name_ok(tok, strlen(tok)))
 			return aw_error_set(AW_EINVALID, "bad path in the sync folder: %s", rel);
 		parts[(*n)++] = tok;
 	}
@@ -167,7 +167,7 @@ static int open_parent(const char *folder, char **parts, size_t n, bool create, 
 	return dfd;
 }
 
-int aws_folder_read(const char *folder, const char *rel, size_t max, unsigned char **out, size_t *len)
+int folder_read(const char *folder, const char *rel, size_t max, unsigned char **out, size_t *len)
 {
 	char buf[512], *parts[MAX_COMPONENTS];
 	size_t n;
@@ -186,19 +186,19 @@ int aws_folder_read(const char *folder, const char *rel, size_t max, unsigned ch
 		return rc == ENOENT ? aw_error_set(AW_ENOTFOUND, "%s does not exist in the sync folder", rel)
 		       : rc == ELOOP ? aw_error_set(AW_EINVALID, "%s is a symbolic link", rel)
 				     : aw_error_set(AW_ERROR, "cannot read %s/%s: %s", folder, rel, strerror(rc));
-	rc = aws_read_fd(fd, rel, max, out, len);
+	rc = read_fd(fd, rel, max, out, len);
 	close(fd);
 	return rc;
 }
 
-int aws_folder_write(const char *folder, const char *rel, const void *data, size_t len, bool durable)
+int folder_write(const char *folder, const char *rel, const void *data, size_t len, bool durable)
 {
 	char buf[512], *parts[MAX_COMPONENTS], tmp[300];
 	const unsigned char *p = data;
 	size_t n, done = 0;
 	int dfd, fd, rc = 0;
 
-	if (!aws_folder_path_ok(rel))
+	if (!folder_path_ok(rel))
 		return aw_error_set(AW_EINVALID, "refusing to write %s: not a sync folder file name", rel);
 	if (split(buf, sizeof(buf), rel, parts, &n))
 		return AW_EINVALID;
@@ -237,13 +237,13 @@ int aws_folder_write(const char *folder, const char *rel, const void *data, size
 	return rc;
 }
 
-int aws_folder_unlink(const char *folder, const char *rel)
+int folder_unlink(const char *folder, const char *rel)
 {
 	char buf[512], *parts[MAX_COMPONENTS];
 	size_t n;
 	int dfd;
 
-	if (!aws_folder_path_ok(rel))
+	if (!folder_path_ok(rel))
 		return aw_error_set(AW_EINVALID, "refusing to delete %s: not a sync folder file name", rel);
 	if (split(buf, sizeof(buf), rel, parts, &n))
 		return AW_EINVALID;

@@ -23,12 +23,11 @@
 
 #define SEG_MAGIC "AWSYNC-SEGMENT 1"
 
-aws_block *aws_segment_block(aws_segment *s, const char *bucket)
+/* A new empty block for bucket at the end of s. */
+static sync_block *append_block(sync_segment *s, const char *bucket)
 {
-	aws_block *b;
+	sync_block *b;
 
-	if (s->n_blocks && !strcmp(s->blocks[s->n_blocks - 1].bucket, bucket))
-		return &s->blocks[s->n_blocks - 1];
 	if (s->n_blocks == s->cap_blocks) {
 		s->cap_blocks = s->cap_blocks ? 2 * s->cap_blocks : 8;
 		s->blocks = realloc(s->blocks, s->cap_blocks * sizeof(*s->blocks));
@@ -37,11 +36,18 @@ aws_block *aws_segment_block(aws_segment *s, const char *bucket)
 	}
 	b = &s->blocks[s->n_blocks++];
 	memset(b, 0, sizeof(*b));
-	b->bucket = aws_strdup(bucket);
+	b->bucket = str_dup(bucket);
 	return b;
 }
 
-static void put_slot(aws_block *b)
+sync_block *segment_block(sync_segment *s, const char *bucket)
+{
+	if (s->n_blocks && !strcmp(s->blocks[s->n_blocks - 1].bucket, bucket))
+		return &s->blocks[s->n_blocks - 1];
+	return append_block(s, bucket);
+}
+
+static void put_slot(sync_block *b)
 {
 	if (b->n_puts == b->cap_puts) {
 		b->cap_puts = b->cap_puts ? 2 * b->cap_puts : 16;
@@ -51,7 +57,7 @@ static void put_slot(aws_block *b)
 	}
 }
 
-void aws_block_put(aws_block *b, const aw_event *e)
+void block_put(sync_block *b, const aw_event *e)
 {
 	aw_event *d;
 
@@ -66,7 +72,7 @@ void aws_block_put(aws_block *b, const aw_event *e)
 	d->data[e->data_len] = '\0';
 }
 
-void aws_block_del(aws_block *b, int64_t id)
+void block_del(sync_block *b, int64_t id)
 {
 	if (b->n_dels == b->cap_dels) {
 		b->cap_dels = b->cap_dels ? 2 * b->cap_dels : 16;
@@ -77,7 +83,7 @@ void aws_block_del(aws_block *b, int64_t id)
 	b->dels[b->n_dels++] = id;
 }
 
-int64_t aws_segment_records(const aws_segment *s)
+int64_t segment_records(const sync_segment *s)
 {
 	int64_t n = 0;
 
@@ -86,10 +92,10 @@ int64_t aws_segment_records(const aws_segment *s)
 	return n;
 }
 
-void aws_segment_free(aws_segment *s)
+void segment_free(sync_segment *s)
 {
 	for (size_t i = 0; i < s->n_blocks; i++) {
-		aws_block *b = &s->blocks[i];
+		sync_block *b = &s->blocks[i];
 		if (s->owns_data)
 			for (size_t j = 0; j < b->n_puts; j++)
 				free(b->puts[j].data);
@@ -106,7 +112,7 @@ void aws_segment_free(aws_segment *s)
 
 /* ---- bucket metadata ------------------------------------------------------------- */
 
-char *aws_meta_json(const aw_bucket *b)
+char *meta_json(const aw_bucket *b)
 {
 	aw_buf o = AW_BUF_INIT;
 	const char *s;
@@ -133,7 +139,7 @@ char *aws_meta_json(const aw_bucket *b)
 	return aw_buf_steal(&o, NULL);
 }
 
-int aws_meta_parse(aw_bucket *b, json_t *o)
+int meta_parse(aw_bucket *b, json_t *o)
 {
 	const char *id = json_string_value(json_object_get(o, "id"));
 	json_t *data = json_object_get(o, "data"), *lu = json_object_get(o, "last_updated");
@@ -142,12 +148,12 @@ int aws_meta_parse(aw_bucket *b, json_t *o)
 	if (!json_is_object(o) || !id || !json_is_integer(json_object_get(o, "created")) ||
 	    (data && !json_is_object(data)))
 		return aw_error_set(AW_EINVALID, "malformed bucket metadata");
-	b->id = aws_strdup(id);
-	b->type = aws_strdup(json_string_value(json_object_get(o, "type")));
-	b->client = aws_strdup(json_string_value(json_object_get(o, "client")));
-	b->hostname = aws_strdup(json_string_value(json_object_get(o, "hostname")));
+	b->id = str_dup(id);
+	b->type = str_dup(json_string_value(json_object_get(o, "type")));
+	b->client = str_dup(json_string_value(json_object_get(o, "client")));
+	b->hostname = str_dup(json_string_value(json_object_get(o, "hostname")));
 	b->created = json_integer_value(json_object_get(o, "created"));
-	b->data = data ? aw_json_canonical_dup(data, NULL) : aws_strdup("{}");
+	b->data = data ? aw_json_canonical_dup(data, NULL) : str_dup("{}");
 	if (lu && !json_is_null(lu)) {
 		b->last_updated = json_dumps(lu, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!b->last_updated)
@@ -159,13 +165,13 @@ int aws_meta_parse(aw_bucket *b, json_t *o)
 /* ---- segments ---------------------------------------------------------------------- */
 
 /* The "B" line that opens a block. */
-static void encode_block_line(aw_buf *out, const aws_block *b)
+static void encode_block_line(aw_buf *out, const sync_block *b)
 {
 	aw_buf_puts(out, "B {\"bucket\":");
 	aw_buf_json_string(out, b->bucket, strlen(b->bucket));
 	aw_buf_puts(out, ",\"meta\":");
 	if (b->has_meta) {
-		char *m = aws_meta_json(&b->meta);
+		char *m = meta_json(&b->meta);
 		aw_buf_puts(out, m);
 		free(m);
 	} else {
@@ -174,7 +180,7 @@ static void encode_block_line(aw_buf *out, const aws_block *b)
 	aw_buf_puts(out, b->reset ? ",\"reset\":true}\n" : ",\"reset\":false}\n");
 }
 
-void aws_segment_encode(aw_buf *out, const aws_segment *s)
+void segment_encode(aw_buf *out, const sync_segment *s)
 {
 	char hex[AWS_HASH_HEX];
 	int64_t records = 0;
@@ -187,7 +193,7 @@ void aws_segment_encode(aw_buf *out, const aws_segment *s)
 	aw_buf_json_string(out, s->hostname, strlen(s->hostname));
 	aw_buf_puts(out, ",\"prev\":");
 	if (s->has_prev) {
-		aws_hex(hex, s->prev, AWS_HASH_BYTES);
+		hex_encode(hex, s->prev, AWS_HASH_BYTES);
 		aw_buf_printf(out, "\"%s\"", hex);
 	} else {
 		aw_buf_puts(out, "null");
@@ -196,7 +202,7 @@ void aws_segment_encode(aw_buf *out, const aws_segment *s)
 	aw_buf_put_i64(out, s->written_at);
 	aw_buf_puts(out, "}\n");
 	for (size_t i = 0; i < s->n_blocks; i++) {
-		const aws_block *b = &s->blocks[i];
+		const sync_block *b = &s->blocks[i];
 		encode_block_line(out, b);
 		for (size_t j = 0; j < b->n_puts; j++) {
 			const aw_event *e = &b->puts[j];
@@ -233,9 +239,9 @@ static size_t i64_len(int64_t v)
 }
 
 /* A new part: the same header fields; blocks borrow from the whole. */
-static aws_segment *part_new(aws_segment **parts, size_t *n, const aws_segment *s)
+static sync_segment *part_new(sync_segment **parts, size_t *n, const sync_segment *s)
 {
-	aws_segment *p;
+	sync_segment *p;
 
 	*parts = realloc(*parts, (*n + 1) * sizeof(**parts));
 	if (!*parts)
@@ -248,9 +254,9 @@ static aws_segment *part_new(aws_segment **parts, size_t *n, const aws_segment *
 	return p;
 }
 
-static aws_block *part_block(aws_segment *p, const aws_block *b, bool first)
+static sync_block *part_block(sync_segment *p, const sync_block *b, bool first)
 {
-	aws_block *d;
+	sync_block *d;
 
 	p->blocks = realloc(p->blocks, (p->n_blocks + 1) * sizeof(*p->blocks));
 	if (!p->blocks)
@@ -266,9 +272,9 @@ static aws_block *part_block(aws_segment *p, const aws_block *b, bool first)
 	return d;
 }
 
-int aws_segment_split(aws_segment **parts, size_t *n, const aws_segment *s, size_t max)
+int segment_split(sync_segment **parts, size_t *n, const sync_segment *s, size_t max)
 {
-	aws_segment probe = *s, *p;
+	sync_segment probe = *s, *p;
 	aw_buf buf = AW_BUF_INIT;
 	size_t fixed, used;
 
@@ -280,15 +286,15 @@ int aws_segment_split(aws_segment **parts, size_t *n, const aws_segment *s, size
 	probe.generation = INT64_MAX;
 	probe.written_at = INT64_MAX;
 	probe.has_prev = true;
-	aws_segment_encode(&buf, &probe);
+	segment_encode(&buf, &probe);
 	fixed = buf.len + 20;
 	aw_buf_free(&buf);
 	p = part_new(parts, n, s);
 	used = fixed;
 	for (size_t i = 0; i < s->n_blocks; i++) {
-		const aws_block *b = &s->blocks[i];
+		const sync_block *b = &s->blocks[i];
 		size_t head, j = 0, k = 0;
-		aws_block *d;
+		sync_block *d;
 
 		aw_buf_reset(&buf);
 		encode_block_line(&buf, b);
@@ -328,14 +334,14 @@ int aws_segment_split(aws_segment **parts, size_t *n, const aws_segment *s, size
 	return 0;
 too_big:
 	aw_buf_free(&buf);
-	aws_segment_parts_free(*parts, *n);
+	segment_parts_free(*parts, *n);
 	*parts = NULL;
 	*n = 0;
 	return aw_error_set(AW_EINVALID, "one record of the sync export is larger than a segment may be (%zu bytes)",
 			    max);
 }
 
-void aws_segment_parts_free(aws_segment *parts, size_t n)
+void segment_parts_free(sync_segment *parts, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(parts[i].blocks);
@@ -373,12 +379,12 @@ static int bad(int64_t line, const char *what)
 	return aw_error_set(AW_EINVALID, "segment line %lld: %s", (long long)line, what);
 }
 
-static int parse_segment(aws_segment *s, char *text, size_t len)
+static int parse_segment(sync_segment *s, char *text, size_t len)
 {
 	char *p = text, *end = text + len;
 	int64_t line = 0, records = 0;
 	bool have_header = false, have_end = false;
-	aws_block *cur = NULL;
+	sync_block *cur = NULL;
 	json_error_t je;
 
 	memset(s, 0, sizeof(*s));
@@ -423,7 +429,7 @@ static int parse_segment(aws_segment *s, char *text, size_t len)
 			if (parse_i64(&q, nl + 1, &id, '\n'))
 				return bad(line, "malformed deletion");
 			*nl = '\0';
-			aws_block_del(cur, id);
+			block_del(cur, id);
 			records++;
 		} else if (p[0] == 'B' && p[1] == ' ') {
 			json_t *meta;
@@ -437,18 +443,11 @@ static int parse_segment(aws_segment *s, char *text, size_t len)
 				json_decref(o);
 				return bad(line, "malformed bucket record");
 			}
-			if (s->n_blocks == s->cap_blocks) {
-				s->cap_blocks = s->cap_blocks ? 2 * s->cap_blocks : 8;
-				s->blocks = realloc(s->blocks, s->cap_blocks * sizeof(*s->blocks));
-				if (!s->blocks)
-					abort();
-			}
-			cur = &s->blocks[s->n_blocks++];
-			memset(cur, 0, sizeof(*cur));
-			cur->bucket = aws_strdup(bucket);
+			/* always a new block: a parsed segment keeps its blocks as written */
+			cur = append_block(s, bucket);
 			cur->reset = json_is_true(json_object_get(o, "reset"));
 			if (!json_is_null(meta)) {
-				if (aws_meta_parse(&cur->meta, meta) || strcmp(cur->meta.id, bucket)) {
+				if (meta_parse(&cur->meta, meta) || strcmp(cur->meta.id, bucket)) {
 					json_decref(o);
 					return bad(line, "malformed bucket metadata");
 				}
@@ -466,12 +465,12 @@ static int parse_segment(aws_segment *s, char *text, size_t len)
 			pv = json_object_get(o, "prev");
 			prev = json_string_value(pv);
 			if (!dev || !host || !json_is_integer(json_object_get(o, "generation")) || !pv ||
-			    (prev && aws_unhex(s->prev, AWS_HASH_BYTES, prev))) {
+			    (prev && hex_decode(s->prev, AWS_HASH_BYTES, prev))) {
 				json_decref(o);
 				return bad(line, "malformed header");
 			}
-			s->device_id = aws_strdup(dev);
-			s->hostname = aws_strdup(host);
+			s->device_id = str_dup(dev);
+			s->hostname = str_dup(host);
 			s->generation = json_integer_value(json_object_get(o, "generation"));
 			s->written_at = json_integer_value(json_object_get(o, "written_at"));
 			s->has_prev = prev != NULL;
@@ -497,23 +496,23 @@ static int parse_segment(aws_segment *s, char *text, size_t len)
 
 /* ---- manifests ----------------------------------------------------------------------- */
 
-int aws_segment_parse(aws_segment *s, char *text, size_t len)
+int segment_parse(sync_segment *s, char *text, size_t len)
 {
 	int rc = parse_segment(s, text, len);
 
 	/* a refused segment owns nothing: callers free only what parsed */
 	if (rc)
-		aws_segment_free(s);
+		segment_free(s);
 	return rc;
 }
 
-char *aws_manifest_json(const aws_manifest *m)
+char *manifest_json(const sync_manifest *m)
 {
 	json_t *o = json_object(), *arr = json_array();
 	char hex[AWS_HASH_HEX];
 	char *s;
 
-	aws_hex(hex, m->head, AWS_HASH_BYTES);
+	hex_encode(hex, m->head, AWS_HASH_BYTES);
 	json_object_set_new(o, "format", json_string("awsync-manifest"));
 	json_object_set_new(o, "version", json_integer(AWS_VERSION));
 	json_object_set_new(o, "device_id", json_string(m->device_id));
@@ -537,7 +536,7 @@ char *aws_manifest_json(const aws_manifest *m)
 	return s;
 }
 
-int aws_manifest_parse(aws_manifest *m, const char *text, size_t len)
+int manifest_parse(sync_manifest *m, const char *text, size_t len)
 {
 	json_error_t je;
 	json_t *o = json_loadb(text, len, 0, &je), *arr;
@@ -563,15 +562,15 @@ int aws_manifest_parse(aws_manifest *m, const char *text, size_t len)
 				    (long long)v, AWS_VERSION);
 	}
 	if (!dev || !host || !json_is_integer(json_object_get(o, "generation")) || !json_is_array(arr) ||
-	    aws_unhex(m->head, AWS_HASH_BYTES, head)) {
+	    hex_decode(m->head, AWS_HASH_BYTES, head)) {
 		json_decref(o);
 		return aw_error_set(AW_EINVALID, "manifest: malformed");
 	}
-	m->device_id = aws_strdup(dev);
-	m->hostname = aws_strdup(host);
+	m->device_id = str_dup(dev);
+	m->hostname = str_dup(host);
 	m->generation = json_integer_value(json_object_get(o, "generation"));
 	m->written_at = json_integer_value(json_object_get(o, "written_at"));
-	m->software = aws_strdup(json_string_value(json_object_get(o, "software")));
+	m->software = str_dup(json_string_value(json_object_get(o, "software")));
 	m->buckets = calloc(json_array_size(arr) + 1, sizeof(*m->buckets));
 	if (!m->buckets)
 		abort();
@@ -580,22 +579,22 @@ int aws_manifest_parse(aws_manifest *m, const char *text, size_t len)
 		const char *id = json_string_value(json_object_get(b, "id"));
 		if (!id)
 			continue;
-		d->id = aws_strdup(id);
-		d->type = aws_strdup(json_string_value(json_object_get(b, "type")));
-		d->client = aws_strdup(json_string_value(json_object_get(b, "client")));
-		d->hostname = aws_strdup(json_string_value(json_object_get(b, "hostname")));
+		d->id = str_dup(id);
+		d->type = str_dup(json_string_value(json_object_get(b, "type")));
+		d->client = str_dup(json_string_value(json_object_get(b, "client")));
+		d->hostname = str_dup(json_string_value(json_object_get(b, "hostname")));
 		d->created = json_integer_value(json_object_get(b, "created"));
 		m->n_buckets++;
 	}
 	json_decref(o);
 	if (m->generation < 1) {
-		aws_manifest_free(m);
+		manifest_free(m);
 		return aw_error_set(AW_EINVALID, "manifest: generation must be at least 1");
 	}
 	return 0;
 }
 
-void aws_manifest_free(aws_manifest *m)
+void manifest_free(sync_manifest *m)
 {
 	free(m->device_id);
 	free(m->hostname);

@@ -26,45 +26,45 @@
 /* A file of a device directory: from the HEAD commit when git has it (content-addressed,
  * immune to edits of the work tree), else from the work tree (a folder that a file
  * syncer fills). */
-int aws_device_file(aws_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len)
+int device_file(sync_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len)
 {
-	char *rel = aws_fmt("devices/%s/%s", device, name);
-	int rc = c->repo ? aws_repo_read_head(c->repo, rel, out, len) : AW_ENOTFOUND;
+	char *rel = str_fmt("devices/%s/%s", device, name);
+	int rc = c->repo ? repo_read_head(c->repo, rel, out, len) : AW_ENOTFOUND;
 
 	/* the work tree is read as carefully as git's objects: no symbolic link is
 	 * followed and nothing larger than the format allows is read */
 	if (rc == AW_ENOTFOUND)
-		rc = aws_folder_read(c->y->folder, rel, AWS_MAX_FILE, out, len);
+		rc = folder_read(c->y->folder, rel, AWS_MAX_FILE, out, len);
 	free(rel);
 	return rc;
 }
 
-int aws_read_manifest(aws_ctx *c, const char *device, aws_manifest *m, unsigned char hash[AWS_HASH_BYTES])
+int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned char hash[AWS_HASH_BYTES])
 {
 	unsigned char *file;
 	size_t len;
 	aw_buf plain = AW_BUF_INIT;
-	int rc = aws_device_file(c, device, AWS_MANIFEST, &file, &len);
+	int rc = device_file(c, device, AWS_MANIFEST, &file, &len);
 
 	memset(m, 0, sizeof(*m));
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_ENOTFOUND, "no manifest (the device has not pushed yet, or its copy is incomplete)");
 	if (rc)
 		return rc;
-	aws_hash(hash, file, len);
-	rc = aws_unseal(&plain, c->key, device, AWS_MANIFEST, file, len);
+	blake2b_256(hash, file, len);
+	rc = unseal_file(&plain, c->key, device, AWS_MANIFEST, file, len);
 	free(file);
 	if (!rc)
-		rc = aws_manifest_parse(m, plain.data, plain.len);
+		rc = manifest_parse(m, plain.data, plain.len);
 	aw_buf_free(&plain);
 	if (!rc && strcmp(m->device_id, device)) {
 		rc = aw_error_set(AW_EINVALID, "manifest: it names device %s", m->device_id);
-		aws_manifest_free(m);
+		manifest_free(m);
 	}
 	return rc;
 }
 
-int aws_load_segment(aws_ctx *c, const char *device, int64_t gen, aw_buf *text, aws_segment *seg,
+int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, sync_segment *seg,
 			unsigned char hash[AWS_HASH_BYTES])
 {
 	char name[64];
@@ -72,20 +72,20 @@ int aws_load_segment(aws_ctx *c, const char *device, int64_t gen, aw_buf *text, 
 	size_t len;
 	int rc;
 
-	aws_segment_name(name, sizeof(name), gen);
-	rc = aws_device_file(c, device, name, &file, &len);
+	segment_name(name, sizeof(name), gen);
+	rc = device_file(c, device, name, &file, &len);
 	memset(seg, 0, sizeof(*seg));
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_ENOTFOUND, "segment %lld is missing (the copy is incomplete, or it was deleted)",
 				    (long long)gen);
 	if (rc)
 		return rc;
-	aws_hash(hash, file, len);
-	rc = aws_unseal(text, c->key, device, name, file, len);
+	blake2b_256(hash, file, len);
+	rc = unseal_file(text, c->key, device, name, file, len);
 	free(file);
 	if (rc)
 		return rc;
-	if ((rc = aws_segment_parse(seg, text->data, text->len))) {
+	if ((rc = segment_parse(seg, text->data, text->len))) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		return aw_error_set(AW_EINVALID, "%s: %s", name, msg);
@@ -145,7 +145,7 @@ static int batch_wait(batch *b)
 	return rc;
 }
 
-static int submit(aws_ctx *c, batch *b, pending *p)
+static int submit(sync_ctx *c, batch *b, pending *p)
 {
 	int rc;
 
@@ -173,7 +173,7 @@ static int submit(aws_ctx *c, batch *b, pending *p)
 
 /* ---- naming ------------------------------------------------------------------------------- */
 
-static bool name_claimed(aws_ctx *c, const char *name, const char *device)
+static bool name_claimed(sync_ctx *c, const char *name, const char *device)
 {
 	for (size_t i = 0; i < c->st.n_devices; i++) {
 		const char *k;
@@ -190,14 +190,14 @@ static bool name_claimed(aws_ctx *c, const char *name, const char *device)
 
 /* The local id of a remote bucket: its own id, or "<id>-synced-from-<hostname>" when
  * that is taken locally (then with the device id's first 8 characters appended). */
-static char *choose_name(aws_ctx *c, const char *device, const char *hostname, const char *origin)
+static char *choose_name(sync_ctx *c, const char *device, const char *hostname, const char *origin)
 {
 	char *cand[3];
 	char *pick = NULL;
 
-	cand[0] = aws_strdup(origin);
-	cand[1] = aws_fmt("%s-synced-from-%s", origin, hostname);
-	cand[2] = aws_fmt("%s-synced-from-%s-%.8s", origin, hostname, device);
+	cand[0] = str_dup(origin);
+	cand[1] = str_fmt("%s-synced-from-%s", origin, hostname);
+	cand[2] = str_fmt("%s-synced-from-%s-%.8s", origin, hostname, device);
 	for (int i = 0; i < 3 && !pick; i++) {
 		aw_bucket b;
 		int rc = aw_reader_bucket(&b, c->r, cand[i]);
@@ -236,20 +236,20 @@ static char *remote_data(const char *data, const char *hostname, const char *dev
 static void copy_bucket(aw_bucket *d, const aw_bucket *m, const char *local, const char *hostname, const char *device)
 {
 	memset(d, 0, sizeof(*d));
-	d->id = aws_strdup(local);
-	d->type = aws_strdup(m->type);
-	d->client = aws_strdup(m->client);
-	d->hostname = aws_strdup(m->hostname);
+	d->id = str_dup(local);
+	d->type = str_dup(m->type);
+	d->client = str_dup(m->client);
+	d->hostname = str_dup(m->hostname);
 	d->created = m->created;
 	d->data = remote_data(m->data ? m->data : "{}", hostname, device);
-	d->last_updated = m->last_updated ? aws_strdup(m->last_updated) : NULL;
+	d->last_updated = m->last_updated ? str_dup(m->last_updated) : NULL;
 }
 
 /* Queue the writes of one segment. */
-static int apply_segment(aws_ctx *c, aws_device_state *d, const aws_segment *seg, batch *b)
+static int apply_segment(sync_ctx *c, device_state *d, const sync_segment *seg, batch *b)
 {
 	for (size_t i = 0; i < seg->n_blocks; i++) {
-		const aws_block *blk = &seg->blocks[i];
+		const sync_block *blk = &seg->blocks[i];
 		const char *local = json_string_value(json_object_get(d->buckets, blk->bucket));
 		pending *p;
 
@@ -257,7 +257,7 @@ static int apply_segment(aws_ctx *c, aws_device_state *d, const aws_segment *seg
 			p = calloc(1, sizeof(*p));
 			if (!p)
 				abort();
-			p->bucket.id = aws_strdup(local);
+			p->bucket.id = str_dup(local);
 			p->ra.device_id = d->device_id;
 			p->ra.delete_bucket = true;
 			if (submit(c, b, p))
@@ -294,16 +294,16 @@ static int apply_segment(aws_ctx *c, aws_device_state *d, const aws_segment *seg
 	return 0;
 }
 
-static void set_error(aws_device_state *d, const char *msg)
+static void set_error(device_state *d, const char *msg)
 {
 	free(d->error);
-	d->error = aws_strdup(msg);
+	d->error = str_dup(msg);
 	d->error_time = aw_time_now();
 }
 
 typedef struct loaded {
 	aw_buf text;
-	aws_segment seg;
+	sync_segment seg;
 	unsigned char hash[AWS_HASH_BYTES];
 	bool kept;
 } loaded;
@@ -311,7 +311,7 @@ typedef struct loaded {
 static void loaded_free(loaded *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		aws_segment_free(&v[i].seg);
+		segment_free(&v[i].seg);
 		aw_buf_free(&v[i].text);
 	}
 	free(v);
@@ -319,7 +319,7 @@ static void loaded_free(loaded *v, size_t n)
 
 /* Verify segments from+1 .. m->generation: authenticity, order and the hash chain from
  * `prev` (NULL: from the first segment) to the manifest's head. */
-static int verify_range(aws_ctx *c, const char *device, const aws_manifest *m, int64_t from,
+static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m, int64_t from,
 			const unsigned char *prev, loaded **out)
 {
 	size_t n = (size_t)(m->generation - from), kept = 0;
@@ -335,7 +335,7 @@ static int verify_range(aws_ctx *c, const char *device, const aws_manifest *m, i
 	for (size_t i = 0; i < n && !rc; i++) {
 		int64_t g = from + 1 + (int64_t)i;
 		loaded *l = &v[i];
-		if ((rc = aws_load_segment(c, device, g, &l->text, &l->seg, l->hash)))
+		if ((rc = load_segment(c, device, g, &l->text, &l->seg, l->hash)))
 			break;
 		if (l->seg.has_prev != have_last || (have_last && memcmp(l->seg.prev, last, AWS_HASH_BYTES))) {
 			rc = aw_error_set(AW_EINVALID,
@@ -350,7 +350,7 @@ static int verify_range(aws_ctx *c, const char *device, const aws_manifest *m, i
 			kept += l->text.len;
 			l->kept = true;
 		} else {
-			aws_segment_free(&l->seg);
+			segment_free(&l->seg);
 			aw_buf_free(&l->text);
 		}
 	}
@@ -366,32 +366,32 @@ static int verify_range(aws_ctx *c, const char *device, const aws_manifest *m, i
 }
 
 /* Segments verified but not kept in memory are read again when applied. */
-static int reload(aws_ctx *c, const char *device, int64_t gen, loaded *l)
+static int reload(sync_ctx *c, const char *device, int64_t gen, loaded *l)
 {
 	unsigned char h[AWS_HASH_BYTES];
 	unsigned char want[AWS_HASH_BYTES];
 	int rc;
 
 	memcpy(want, l->hash, AWS_HASH_BYTES);
-	if ((rc = aws_load_segment(c, device, gen, &l->text, &l->seg, h)))
+	if ((rc = load_segment(c, device, gen, &l->text, &l->seg, h)))
 		return rc;
 	if (memcmp(h, want, AWS_HASH_BYTES))
 		return aw_error_set(AW_EINVALID, "segment %lld changed while it was being imported", (long long)gen);
 	return 0;
 }
 
-static void manifest_buckets(aws_device_state *d, const aws_manifest *m)
+static void manifest_buckets(device_state *d, const sync_manifest *m)
 {
 	json_array_clear(d->manifest_buckets);
 	for (size_t i = 0; i < m->n_buckets; i++)
 		json_array_append_new(d->manifest_buckets, json_string(m->buckets[i].id));
 }
 
-static int import_device(aws_ctx *c, aws_device_state *d)
+static int import_device(sync_ctx *c, device_state *d)
 {
 	unsigned char *file = NULL, mhash[AWS_HASH_BYTES];
 	size_t flen = 0, n;
-	aws_manifest m;
+	sync_manifest m;
 	loaded *v = NULL;
 	batch b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL};
 	int64_t records = 0;
@@ -402,14 +402,14 @@ static int import_device(aws_ctx *c, aws_device_state *d)
 	memset(&m, 0, sizeof(m));
 	d->last_check = aw_time_now();
 	/* unchanged manifest, nothing pending, no error: nothing to do (no decryption) */
-	if (aws_device_file(c, d->device_id, AWS_MANIFEST, &file, &flen) == 0) {
-		aws_hash(mhash, file, flen);
+	if (device_file(c, d->device_id, AWS_MANIFEST, &file, &flen) == 0) {
+		blake2b_256(mhash, file, flen);
 		free(file);
 		if (!d->error && d->manifest_generation && d->generation == d->manifest_generation &&
 		    !memcmp(mhash, d->manifest_hash, AWS_HASH_BYTES))
 			return 0;
 	}
-	if ((rc = aws_read_manifest(c, d->device_id, &m, mhash)))
+	if ((rc = read_manifest(c, d->device_id, &m, mhash)))
 		goto out;
 	if (m.generation < d->manifest_generation) {
 		rc = aw_error_set(AW_EINVALID,
@@ -442,11 +442,11 @@ static int import_device(aws_ctx *c, aws_device_state *d)
 			if (!l->kept && (rc = reload(c, d->device_id, g, l)))
 				break;
 			rc = apply_segment(c, d, &l->seg, &b);
-			records += aws_segment_records(&l->seg);
+			records += segment_records(&l->seg);
 			if (!l->kept) {
 				int wrc = batch_wait(&b);
 				rc = rc ? rc : wrc;
-				aws_segment_free(&l->seg);
+				segment_free(&l->seg);
 				aw_buf_free(&l->text);
 			}
 		}
@@ -473,7 +473,7 @@ static int import_device(aws_ctx *c, aws_device_state *d)
 	memcpy(d->manifest_hash, mhash, AWS_HASH_BYTES);
 	d->last_published = m.written_at;
 	free(d->hostname);
-	d->hostname = aws_strdup(m.hostname);
+	d->hostname = str_dup(m.hostname);
 	manifest_buckets(d, &m);
 	free(d->error);
 	d->error = NULL;
@@ -484,8 +484,8 @@ out:
 	if (v)
 		loaded_free(v, nv);
 	if (rc && !d->hostname && m.hostname)
-		d->hostname = aws_strdup(m.hostname);
-	aws_manifest_free(&m);
+		d->hostname = str_dup(m.hostname);
+	manifest_free(&m);
 	return rc;
 }
 
@@ -494,9 +494,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int aws_import_all(aws_ctx *c)
+int import_all(sync_ctx *c)
 {
-	char *dir = aws_fmt("%s/devices", c->y->folder);
+	char *dir = str_fmt("%s/devices", c->y->folder);
 	DIR *dh = opendir(dir);
 	struct dirent *de;
 	char **names = NULL;
@@ -507,7 +507,7 @@ int aws_import_all(aws_ctx *c)
 	if (!dh)
 		return 0; /* no device has pushed yet */
 	while ((de = readdir(dh))) {
-		if (!aws_folder_device_ok(de->d_name, strlen(de->d_name)) || !strcmp(de->d_name, c->y->device_id))
+		if (!folder_device_ok(de->d_name, strlen(de->d_name)) || !strcmp(de->d_name, c->y->device_id))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 8;
@@ -515,20 +515,20 @@ int aws_import_all(aws_ctx *c)
 			if (!names)
 				abort();
 		}
-		names[n++] = aws_strdup(de->d_name);
+		names[n++] = str_dup(de->d_name);
 	}
 	closedir(dh);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		aws_device_state *d = aws_state_device(&c->st, names[i], true);
+		device_state *d = state_device(&c->st, names[i], true);
 		int64_t gen_before = d->generation;
 		bool had_error = d->error != NULL;
 		int drc;
 
 		if (d->forgotten)
 			continue;
-		if (aws_cancelled(c->y))
+		if (sync_cancelled(c->y))
 			break;
 		c->rep->devices_seen++;
 		drc = import_device(c, d);
@@ -539,7 +539,7 @@ int aws_import_all(aws_ctx *c)
 			c->rep->devices_failed++;
 		}
 		if (drc || had_error || d->generation != gen_before) {
-			int src = aws_state_save(&c->st, c->y->store);
+			int src = state_save(&c->st, c->y->store);
 			if (src && !rc)
 				rc = src;
 		}
@@ -553,7 +553,7 @@ int aws_import_all(aws_ctx *c)
 /* ---- restore ------------------------------------------------------------------------------- */
 
 typedef struct rev {
-	int64_t id;
+	int64_t id; /* first: id_index reads it */
 	aw_ns start, duration;
 	char *data;
 	size_t len;
@@ -566,50 +566,18 @@ typedef struct rbucket {
 	bool exists;
 	rev *evs;
 	size_t n, cap;
-	size_t *slots;
-	size_t nslots;
+	id_index index; /* event id -> evs */
 } rbucket;
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static void rslots_grow(rbucket *b)
-{
-	size_t n = b->nslots ? 2 * b->nslots : 64;
-	size_t *s = calloc(n, sizeof(*s));
-
-	if (!s)
-		abort();
-	for (size_t i = 0; i < b->n; i++) {
-		size_t h = (size_t)mix((uint64_t)b->evs[i].id) & (n - 1);
-		while (s[h])
-			h = (h + 1) & (n - 1);
-		s[h] = i + 1;
-	}
-	free(b->slots);
-	b->slots = s;
-	b->nslots = n;
-}
-
+/* The record of event id in b; with create a new one when it has none, else NULL. */
 static rev *rbucket_ev(rbucket *b, int64_t id, bool create)
 {
-	size_t h;
+	size_t *slot = id_index_slot(&b->index, b->evs, sizeof(*b->evs), b->n, id, create);
 
-	if (create && (b->n + 1) * 2 > b->nslots)
-		rslots_grow(b);
-	if (!b->nslots)
+	if (!slot)
 		return NULL;
-	h = (size_t)mix((uint64_t)id) & (b->nslots - 1);
-	while (b->slots[h]) {
-		if (b->evs[b->slots[h] - 1].id == id)
-			return &b->evs[b->slots[h] - 1];
-		h = (h + 1) & (b->nslots - 1);
-	}
+	if (*slot)
+		return &b->evs[*slot - 1];
 	if (!create)
 		return NULL;
 	if (b->n == b->cap) {
@@ -618,7 +586,7 @@ static rev *rbucket_ev(rbucket *b, int64_t id, bool create)
 		if (!b->evs)
 			abort();
 	}
-	b->slots[h] = b->n + 1;
+	*slot = b->n + 1;
 	memset(&b->evs[b->n], 0, sizeof(rev));
 	b->evs[b->n].id = id;
 	return &b->evs[b->n++];
@@ -628,14 +596,13 @@ static void rbucket_reset(rbucket *b)
 {
 	b->n = 0;
 	b->exists = false;
-	if (b->slots)
-		memset(b->slots, 0, b->nslots * sizeof(*b->slots));
+	id_index_clear(&b->index);
 	aw_bucket_clear(&b->meta);
 }
 
-int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets)
+int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets)
 {
-	aws_manifest m;
+	sync_manifest m;
 	unsigned char mhash[AWS_HASH_BYTES];
 	loaded *v = NULL;
 	rbucket *bs = NULL;
@@ -658,7 +625,7 @@ int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out
 				    "restore needs an empty database, and this one has %zu bucket%s: stop the node, move the "
 				    "database away, run restore, then start the node",
 				    nexisting, nexisting == 1 ? "" : "s");
-	if ((rc = aws_read_manifest(c, device, &m, mhash))) {
+	if ((rc = read_manifest(c, device, &m, mhash))) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		return aw_error_set(rc, "device %s: %s", device, msg);
@@ -670,7 +637,7 @@ int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out
 		if (!l->kept)
 			rc = reload(c, device, g, l);
 		for (size_t i = 0; !rc && i < l->seg.n_blocks; i++) {
-			const aws_block *blk = &l->seg.blocks[i];
+			const sync_block *blk = &l->seg.blocks[i];
 			rbucket *b = NULL;
 			for (size_t k = 0; k < nbs && !b; k++)
 				if (!strcmp(bs[k].id, blk->bucket))
@@ -681,7 +648,7 @@ int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out
 					abort();
 				b = &bs[nbs++];
 				memset(b, 0, sizeof(*b));
-				b->id = aws_strdup(blk->bucket);
+				b->id = str_dup(blk->bucket);
 			}
 			if (blk->reset)
 				rbucket_reset(b);
@@ -689,12 +656,12 @@ int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out
 				continue;
 			aw_bucket_clear(&b->meta);
 			b->meta = blk->meta;
-			b->meta.id = aws_strdup(blk->meta.id);
-			b->meta.type = aws_strdup(blk->meta.type);
-			b->meta.client = aws_strdup(blk->meta.client);
-			b->meta.hostname = aws_strdup(blk->meta.hostname);
-			b->meta.data = aws_strdup(blk->meta.data);
-			b->meta.last_updated = blk->meta.last_updated ? aws_strdup(blk->meta.last_updated) : NULL;
+			b->meta.id = str_dup(blk->meta.id);
+			b->meta.type = str_dup(blk->meta.type);
+			b->meta.client = str_dup(blk->meta.client);
+			b->meta.hostname = str_dup(blk->meta.hostname);
+			b->meta.data = str_dup(blk->meta.data);
+			b->meta.last_updated = blk->meta.last_updated ? str_dup(blk->meta.last_updated) : NULL;
 			b->exists = true;
 			for (size_t k = 0; k < blk->n_puts; k++) {
 				rev *e = rbucket_ev(b, blk->puts[k].id, true);
@@ -759,18 +726,18 @@ int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out
 	c->st.push_generation = m.generation;
 	memcpy(c->st.push_head, m.head, AWS_HASH_BYTES);
 	free(c->st.push_hostname);
-	c->st.push_hostname = aws_strdup(m.hostname);
+	c->st.push_hostname = str_dup(m.hostname);
 	json_object_clear(c->st.push_buckets);
 	for (size_t k = 0; k < ni; k++) {
-		char *meta = aws_meta_json(&imp[k].bucket), hex[AWS_HASH_HEX];
+		char *meta = meta_json(&imp[k].bucket), hex[AWS_HASH_HEX];
 		unsigned char h[AWS_HASH_BYTES];
-		aws_hash(h, meta, strlen(meta));
-		aws_hex(hex, h, AWS_HASH_BYTES);
+		blake2b_256(h, meta, strlen(meta));
+		hex_encode(hex, h, AWS_HASH_BYTES);
 		json_object_set_new(c->st.push_buckets, imp[k].bucket.id, json_string(hex));
 		free(meta);
 	}
 	c->st.last_push = aw_time_now();
-	rc = aws_state_save(&c->st, c->y->store);
+	rc = state_save(&c->st, c->y->store);
 	*out_events = total;
 	*out_buckets = ni;
 out:
@@ -782,12 +749,12 @@ out:
 	for (size_t k = 0; k < nbs; k++) {
 		free(bs[k].id);
 		free(bs[k].evs);
-		free(bs[k].slots);
+		id_index_free(&bs[k].index);
 		aw_bucket_clear(&bs[k].meta);
 	}
 	free(bs);
 	if (v)
 		loaded_free(v, (size_t)m.generation);
-	aws_manifest_free(&m);
+	manifest_free(&m);
 	return rc;
 }

@@ -1,6 +1,9 @@
 /*
- * Private interfaces of the sync module. Layers, bottom up:
- *   util.c    files, paths, hex, hashing
+ * Private interfaces of the sync module, shared by its .c files (and reached by the
+ * unit tests and the fuzz target). Layers, bottom up:
+ *   util.c    strings, hex, hashing, device ids, segment names
+ *   folder.c  the folder's files, reached without following links (a hostile remote
+ *             chooses every byte and name in it)
  *   crypto.c  awsync.json, key derivation and key file, sealed (compressed + encrypted
  *             + authenticated) files
  *   format.c  segment and manifest encoding and parsing (plaintext side)
@@ -8,8 +11,12 @@
  *   state.c   cursors and per-device status kept in the store ("sync" state key)
  *   export.c  this device's changes -> a new segment
  *   import.c  other devices' segments -> remote buckets; restore
- *   sync.c    aw_sync_* (the rounds the node and the CLI run), status JSON
- *   cli.c     `awnode sync ...`
+ *   sync.c    aw_sync_* rounds (what the node and `awnode sync push|pull|run` run),
+ *             status JSON
+ *   admin.c   aw_sync_* folder operations of `awnode sync` (init, join, remotes,
+ *             forget, restore, inspect)
+ *   archive.c aw_archive_* (docs/archive.md), on top of crypto.c and format.c
+ * The command lines themselves are in node/cli/ (sync*.c, archive.c).
  */
 #ifndef AW_SYNC_INTERNAL_H
 #define AW_SYNC_INTERNAL_H
@@ -23,6 +30,7 @@
 
 #include "aw/buf.h"
 #include "aw/error.h"
+#include "aw/files.h"
 #include "aw/storage.h"
 #include "aw/sync.h"
 #include "aw/time.h"
@@ -54,39 +62,44 @@
 
 /* ---- util.c ------------------------------------------------------------------- */
 
-char *aws_strdup(const char *s);
-char *aws_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Whole file. 0, AW_ENOTFOUND (no such file) or AW_ERROR; message set. Caller frees. */
-int aws_read_file(const char *path, unsigned char **out, size_t *len);
+char *str_dup(const char *s);
+char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The rest of the regular file open at fd (named `what` in messages), refused without
  * reading when larger than max; a failed allocation is an error, not an abort. */
-int aws_read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len);
-/* Write to path.tmp, fsync, rename, fsync the directory. Creates parent directories. */
-int aws_write_file(const char *path, const void *data, size_t len, int mode);
-/* The same without fsync (work tree copies of what git already holds durably). */
-int aws_write_file_fast(const char *path, const void *data, size_t len, int mode);
-int aws_mkdir_p(const char *path, int mode);
-/* $XDG_DATA_HOME/awnode (or ~/.local/share/awnode); caller frees. */
-char *aws_data_dir(void);
-char *aws_config_dir(void);
-bool aws_valid_device_id(const char *id);
-void aws_hex(char *out, const unsigned char *in, size_t n);
-int aws_unhex(unsigned char *out, size_t n, const char *hex);
+int read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len);
+bool valid_device_id(const char *id);
+void hex_encode(char *out, const unsigned char *in, size_t n);
+int hex_decode(unsigned char *out, size_t n, const char *hex);
 /* BLAKE2b-256 of data. */
-void aws_hash(unsigned char out[AWS_HASH_BYTES], const void *data, size_t len);
+void blake2b_256(unsigned char out[AWS_HASH_BYTES], const void *data, size_t len);
 /* "devices/<id>/seg/<gen/1000, 6 digits>/<gen, 12 digits>.aws" relative to the device
  * directory ("seg/..."). */
-void aws_segment_name(char *out, size_t n, int64_t generation);
-double aws_mono(void);
+void segment_name(char *out, size_t n, int64_t generation);
+double mono_seconds(void);
 /* A fresh UUIDv4 (37 bytes). */
-void aws_uuid4(char out[37]);
-size_t aws_time_str(char *buf, aw_ns t); /* "-" for 0 */
+void uuid4(char out[37]);
+
+/* An open-addressing index from event id to position in an array of records whose
+ * first member is their int64_t id (export's and restore's per-bucket records). Slots
+ * hold position + 1, 0 = empty; the table stays at most half full. */
+typedef struct id_index {
+	size_t *slots;
+	size_t nslots;
+} id_index;
+
+/* The slot of id among recs[0..n) (stride bytes apart): *slot - 1 is its record when
+ * *slot != 0, otherwise the caller may append the record at n and store n + 1 there.
+ * With grow, the table is first enlarged (and rebuilt) when one more record would make
+ * it more than half full; without it, NULL when the table is still empty. */
+size_t *id_index_slot(id_index *x, const void *recs, size_t stride, size_t n, int64_t id, bool grow);
+void id_index_clear(id_index *x); /* every slot empty, memory kept */
+void id_index_free(id_index *x);
 
 /* ---- folder.c ------------------------------------------------------------------ */
 
 /* What a directory or file of the sync folder is, by its place in the layout of
  * docs/sync-format.md §1. */
-typedef enum aws_folder_kind {
+typedef enum folder_kind {
 	AWS_F_BAD = 0,  /* not a name the format defines */
 	AWS_F_ROOT,     /* the folder */
 	AWS_F_DEVICES,  /* devices/ */
@@ -95,66 +108,66 @@ typedef enum aws_folder_kind {
 	AWS_F_SHARD,    /* devices/<id>/seg/<6 digits>/ */
 	AWS_F_ARCHIVE,  /* devices/<id>/archive/ */
 	AWS_F_FILE,     /* a file the format defines */
-} aws_folder_kind;
+} folder_kind;
 
 /* A plain name: not empty, no '/', '\\' or NUL, not starting with '.'. */
-bool aws_folder_name_ok(const char *name, size_t n);
-/* A device directory's name (aws_valid_device_id, and a plain name). */
-bool aws_folder_device_ok(const char *name, size_t n);
+bool folder_name_ok(const char *name, size_t n);
+/* A device directory's name (valid_device_id, and a plain name). */
+bool folder_device_ok(const char *name, size_t n);
 /* The kind of entry `name` (n bytes) inside a directory of kind `parent`; AWS_F_BAD
  * when the format defines no such entry, or defines it as the other type. */
-aws_folder_kind aws_folder_child(aws_folder_kind parent, const char *name, size_t n, bool is_tree);
+folder_kind folder_child(folder_kind parent, const char *name, size_t n, bool is_tree);
 /* Is rel ("devices/<id>/manifest.aws") the path of a file the format defines? */
-bool aws_folder_path_ok(const char *rel);
+bool folder_path_ok(const char *rel);
 /* Read folder/rel without following a symbolic link anywhere below folder; refuses
  * non-regular files and files larger than max before reading. 0, AW_ENOTFOUND,
  * AW_EINVALID or AW_ERROR, message set. *out is NUL-terminated; caller frees. */
-int aws_folder_read(const char *folder, const char *rel, size_t max, unsigned char **out, size_t *len);
-/* Write folder/rel (which must satisfy aws_folder_path_ok) through a temporary file and
+int folder_read(const char *folder, const char *rel, size_t max, unsigned char **out, size_t *len);
+/* Write folder/rel (which must satisfy folder_path_ok) through a temporary file and
  * a rename, creating missing directories, never following a symbolic link; with
  * `durable`, fsync the file and its directory. */
-int aws_folder_write(const char *folder, const char *rel, const void *data, size_t len, bool durable);
+int folder_write(const char *folder, const char *rel, const void *data, size_t len, bool durable);
 /* Remove folder/rel (a format path) if it exists, never following a symbolic link. */
-int aws_folder_unlink(const char *folder, const char *rel);
+int folder_unlink(const char *folder, const char *rel);
 
 /* ---- crypto.c ----------------------------------------------------------------- */
 
-typedef struct aws_group {
+typedef struct sync_group {
 	char group[40];                      /* UUID of the sync group */
 	unsigned char salt[AWS_SALT_BYTES];
 	unsigned long long opslimit;
 	size_t memlimit;
 	char key_check[AWS_HASH_HEX];        /* hex; "" until the key is known */
-} aws_group;
+} sync_group;
 
-int aws_crypto_init(void);
+int crypto_init(void);
 /* A new group: random id and salt. */
-void aws_group_new(aws_group *g, unsigned long long opslimit, size_t memlimit);
+void group_new(sync_group *g, unsigned long long opslimit, size_t memlimit);
 /* Parse awsync.json; refuses unknown versions and out-of-range KDF limits. */
-int aws_group_parse(aws_group *g, const char *text, size_t len);
-/* Read and parse folder/awsync.json (through aws_folder_read, at most
+int group_parse(sync_group *g, const char *text, size_t len);
+/* Read and parse folder/awsync.json (through folder_read, at most
  * AWS_MAX_GROUP_FILE bytes). AW_ENOTFOUND when the folder has none. */
-int aws_group_read(aws_group *g, const char *folder);
+int group_read(sync_group *g, const char *folder);
 /* awsync.json text; caller frees. */
-char *aws_group_json(const aws_group *g);
+char *group_json(const sync_group *g);
 /* Argon2id(passphrase, salt) -> master key. */
-int aws_derive_key(unsigned char key[AWS_KEY_BYTES], const aws_group *g, const char *pass, size_t len);
-void aws_key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES]);
+int derive_key(unsigned char key[AWS_KEY_BYTES], const sync_group *g, const char *pass, size_t len);
+void key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES]);
 /* Key file: 0600, outside the folder. Load checks the group and the key check. */
-int aws_key_save(const char *path, const aws_group *g, const unsigned char key[AWS_KEY_BYTES]);
-int aws_key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const aws_group *g);
+int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_KEY_BYTES]);
+int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g);
 
 /* A sealed file: zstd-compressed, then encrypted with secretstream XChaCha20-Poly1305
  * under a subkey of the master key, every message bound to (device, name). */
-int aws_seal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+int seal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	     const void *plain, size_t len);
 /* Verify, decrypt and decompress. Errors (message set): AW_EINVALID for anything that
  * fails authentication or is malformed or would decompress beyond AWS_MAX_PLAIN;
  * AW_ERROR when memory runs out. out->data is NUL-terminated. */
-int aws_unseal(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+int unseal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	       const void *file, size_t len);
 /* The same with another bound on the decompressed size (the archive's own files). */
-int aws_unseal_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
+int unseal_file_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 		   const void *file, size_t len, size_t max_plain);
 
 /* ---- format.c ----------------------------------------------------------------- */
@@ -162,7 +175,7 @@ int aws_unseal_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const ch
 /* One bucket's changes inside a segment, in order: if reset, the bucket is deleted
  * first; then, when has_meta, it exists (created or updated) with `meta` and the puts
  * and dels apply. No event id appears twice in a block. */
-typedef struct aws_block {
+typedef struct sync_block {
 	char *bucket;        /* origin bucket id */
 	bool reset;
 	bool has_meta;
@@ -171,38 +184,38 @@ typedef struct aws_block {
 	size_t n_puts, cap_puts;
 	int64_t *dels;
 	size_t n_dels, cap_dels;
-} aws_block;
+} sync_block;
 
-typedef struct aws_segment {
+typedef struct sync_segment {
 	char *device_id;
 	char *hostname;
 	int64_t generation;
 	bool has_prev;
 	unsigned char prev[AWS_HASH_BYTES]; /* hash of the previous segment file */
 	aw_ns written_at;
-	aws_block *blocks;
+	sync_block *blocks;
 	size_t n_blocks, cap_blocks;
 	bool owns_data;      /* puts' data were allocated (encoder side) */
-} aws_segment;
+} sync_segment;
 
-aws_block *aws_segment_block(aws_segment *s, const char *bucket);
-void aws_block_put(aws_block *b, const aw_event *e); /* copies (encoder side) */
-void aws_block_del(aws_block *b, int64_t id);
-void aws_segment_encode(aw_buf *out, const aws_segment *s);
+sync_block *segment_block(sync_segment *s, const char *bucket);
+void block_put(sync_block *b, const aw_event *e); /* copies (encoder side) */
+void block_del(sync_block *b, int64_t id);
+void segment_encode(aw_buf *out, const sync_segment *s);
 /* Parse text in place (text must stay alive while s is used; lines are cut). */
-int aws_segment_parse(aws_segment *s, char *text, size_t len);
+int segment_parse(sync_segment *s, char *text, size_t len);
 /* Cut s into parts (in order) whose encodings are at most max bytes each; a block that
  * does not fit is continued in the next part with reset false. Parts share s's header
  * fields and borrow its blocks' contents (s must outlive them); the caller sets each
- * part's generation and prev, and frees the array with aws_segment_parts_free. A part
+ * part's generation and prev, and frees the array with segment_parts_free. A part
  * that would have to exceed max on its own (one record too large) is an error
  * (AW_EINVALID). */
-int aws_segment_split(aws_segment **parts, size_t *n, const aws_segment *s, size_t max);
-void aws_segment_parts_free(aws_segment *parts, size_t n);
-void aws_segment_free(aws_segment *s);
-int64_t aws_segment_records(const aws_segment *s);
+int segment_split(sync_segment **parts, size_t *n, const sync_segment *s, size_t max);
+void segment_parts_free(sync_segment *parts, size_t n);
+void segment_free(sync_segment *s);
+int64_t segment_records(const sync_segment *s);
 
-typedef struct aws_manifest {
+typedef struct sync_manifest {
 	char *device_id;
 	char *hostname;
 	int64_t generation;
@@ -211,74 +224,74 @@ typedef struct aws_manifest {
 	char *software;
 	aw_bucket *buckets;  /* id, type, client, hostname, created */
 	size_t n_buckets;
-} aws_manifest;
+} sync_manifest;
 
-char *aws_manifest_json(const aws_manifest *m);
-int aws_manifest_parse(aws_manifest *m, const char *text, size_t len);
-void aws_manifest_free(aws_manifest *m);
+char *manifest_json(const sync_manifest *m);
+int manifest_parse(sync_manifest *m, const char *text, size_t len);
+void manifest_free(sync_manifest *m);
 
 /* Bucket metadata as canonical JSON (used in segments and for change detection). */
-char *aws_meta_json(const aw_bucket *b);
-int aws_meta_parse(aw_bucket *b, json_t *o);
+char *meta_json(const aw_bucket *b);
+int meta_parse(aw_bucket *b, json_t *o);
 
 /* ---- repo.c ------------------------------------------------------------------- */
 
-typedef struct aws_repo aws_repo;
+typedef struct sync_repo sync_repo;
 
-typedef struct aws_file {
+typedef struct repo_file {
 	const char *path;    /* relative to the folder */
 	const void *data;
 	size_t len;
-} aws_file;
+} repo_file;
 
-typedef struct aws_remote_info {
+typedef struct remote_info {
 	char *name;
 	char *url;           /* credentials in the URL are masked */
-} aws_remote_info;
+} remote_info;
 
-int aws_git_init(void);
+int repo_git_init(void);
 /* Open an existing sync folder (a git repository with a work tree). */
-int aws_repo_open(aws_repo **out, const char *folder, const char *ssh_key);
+int repo_open(sync_repo **out, const char *folder, const char *ssh_key);
 /* Network transfers of this handle stop when *flag becomes non-zero. */
-void aws_repo_set_cancel(aws_repo *r, const int *flag);
+void repo_set_cancel(sync_repo *r, const int *flag);
 /* Create a new repository at folder (which must not hold one). */
-int aws_repo_create(aws_repo **out, const char *folder, const char *ssh_key);
-void aws_repo_close(aws_repo *r);
+int repo_create(sync_repo **out, const char *folder, const char *ssh_key);
+void repo_close(sync_repo *r);
 /* Lock the folder against other awnode processes and threads (blocking). */
-int aws_repo_lock(aws_repo *r);
+int repo_lock(sync_repo *r);
 
 /* Write files into the work tree and commit them on top of HEAD. */
-int aws_repo_commit(aws_repo *r, const aws_file *files, size_t n, const char *message);
+int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *message);
 /* Read a file of the HEAD commit (AW_ENOTFOUND if absent). Caller frees. */
-int aws_repo_read_head(aws_repo *r, const char *path, unsigned char **out, size_t *len);
-bool aws_repo_has_head(aws_repo *r);
+int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *len);
+bool repo_has_head(sync_repo *r);
 
-int aws_repo_remote_add(aws_repo *r, const char *name, const char *url);
-int aws_repo_remote_remove(aws_repo *r, const char *name);
-int aws_repo_remotes(aws_repo *r, aws_remote_info **out, size_t *n);
-void aws_remotes_free(aws_remote_info *v, size_t n);
+int repo_remote_add(sync_repo *r, const char *name, const char *url);
+int repo_remote_remove(sync_repo *r, const char *name);
+int repo_remotes(sync_repo *r, remote_info **out, size_t *n);
+void remotes_free(remote_info *v, size_t n);
 /* Fetch `name` and merge it into HEAD (own_device's directory always stays ours). */
-int aws_repo_pull(aws_repo *r, const char *name, const char *own_device);
+int repo_pull(sync_repo *r, const char *name, const char *own_device);
 /* Push HEAD to `name`, fetching and merging again when the remote moved (retries). */
-int aws_repo_push(aws_repo *r, const char *name, const char *own_device);
+int repo_push(sync_repo *r, const char *name, const char *own_device);
 /* Does the remote already hold a sync group (a main branch)? fetches it. */
-int aws_repo_remote_has_group(aws_repo *r, const char *name, bool *has);
+int repo_remote_has_group(sync_repo *r, const char *name, bool *has);
 /* Does the repository at `url` hold a sync group (a main branch)? No local state. */
-int aws_remote_probe(const char *url, const char *ssh_key, bool *has_group);
+int remote_probe(const char *url, const char *ssh_key, bool *has_group);
 /* Pack all reachable objects into one pack and drop loose objects and older packs,
  * when there are many of them (or always with force). The handle must be closed
  * afterwards (its object database still maps the removed packs). */
-int aws_repo_maintain(aws_repo *r, bool force);
+int repo_maintain(sync_repo *r, bool force);
 /* Bring the work tree up to HEAD if an earlier run stopped half way. */
-int aws_repo_recover(aws_repo *r);
-/* The warning the last aws_repo_pull found about the remote's history (its branch went
+int repo_recover(sync_repo *r);
+/* The warning the last repo_pull found about the remote's history (its branch went
  * back to an older commit, or was replaced by an unrelated one), copied into buf; false
  * when there is none. Clears it. */
-bool aws_repo_take_warning(aws_repo *r, char *buf, size_t n);
+bool repo_take_warning(sync_repo *r, char *buf, size_t n);
 
 /* ---- state.c ------------------------------------------------------------------ */
 
-typedef struct aws_device_state {
+typedef struct device_state {
 	char *device_id;
 	char *hostname;
 	int64_t generation;      /* last segment applied */
@@ -295,9 +308,9 @@ typedef struct aws_device_state {
 	bool forgotten;
 	json_t *buckets;         /* {origin bucket id: local bucket id} */
 	json_t *manifest_buckets; /* [origin ids] from the manifest last seen */
-} aws_device_state;
+} device_state;
 
-typedef struct aws_state {
+typedef struct sync_state {
 	int64_t push_seq;        /* change sequence exported so far */
 	int64_t push_generation;
 	unsigned char push_head[AWS_HASH_BYTES];
@@ -309,19 +322,19 @@ typedef struct aws_state {
 	char *pull_error;
 	int64_t pushes;
 	/* {remote name: {"rollback": message, "rollback_time": ns}}: what a fetch found
-	 * wrong with a remote's history (aws_repo_take_warning), kept for the status */
+	 * wrong with a remote's history (repo_take_warning), kept for the status */
 	json_t *remotes;
-	aws_device_state *devices;
+	device_state *devices;
 	size_t n_devices;
-} aws_state;
+} sync_state;
 
-int aws_state_load(aws_state *st, aw_reader *r);
+int state_load(sync_state *st, aw_reader *r);
 /* Forget the store's deletion records up to seq (best effort: a failure only keeps
  * them longer). */
-void aws_prune_tombstones(aw_store *s, int64_t seq);
-int aws_state_save(aws_state *st, aw_store *s);
-void aws_state_free(aws_state *st);
-aws_device_state *aws_state_device(aws_state *st, const char *device_id, bool create);
+void prune_tombstones(aw_store *s, int64_t seq);
+int state_save(sync_state *st, aw_store *s);
+void state_free(sync_state *st);
+device_state *state_device(sync_state *st, const char *device_id, bool create);
 
 /* ---- the context (sync.c) and the steps (export.c, import.c) ------------------- */
 
@@ -337,35 +350,35 @@ struct aw_sync {
 	int cancel;          /* read and written with __atomic builtins */
 };
 
-bool aws_cancelled(aw_sync *y);
+bool sync_cancelled(aw_sync *y);
 
-typedef struct aws_ctx {
+typedef struct sync_ctx {
 	aw_sync *y;
 	aw_reader *r;
-	aws_repo *repo;
-	aws_group group;
+	sync_repo *repo;
+	sync_group group;
 	unsigned char key[AWS_KEY_BYTES];
-	aws_state st;
+	sync_state st;
 	aw_sync_report *rep;
-} aws_ctx;
+} sync_ctx;
 
 /* Open the folder, its group and the key; lock the folder. */
-int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep);
-void aws_ctx_close(aws_ctx *c);
+int ctx_open(sync_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep);
+void ctx_close(sync_ctx *c);
 
-int aws_export(aws_ctx *c);
-int aws_import_all(aws_ctx *c);
+int export_changes(sync_ctx *c);
+int import_all(sync_ctx *c);
 /* A file of devices/<device>/: from HEAD when git has it, else from the work tree. */
-int aws_device_file(aws_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len);
+int device_file(sync_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len);
 /* Read, authenticate and parse segment `gen` of `device` (seg points into text). */
-int aws_load_segment(aws_ctx *c, const char *device, int64_t gen, aw_buf *text, aws_segment *seg,
+int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, sync_segment *seg,
 		     unsigned char hash[AWS_HASH_BYTES]);
-int aws_read_manifest(aws_ctx *c, const char *device, aws_manifest *m, unsigned char hash[AWS_HASH_BYTES]);
+int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned char hash[AWS_HASH_BYTES]);
 /* Verify a device's whole chain and import it as this database's own buckets (ids
  * kept); the database must hold no bucket. Sets the export cursor after it. */
-int aws_restore(aws_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets);
+int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets);
 
 /* The error message of the last failure, formatted into rep. */
-void aws_report_error(aw_sync_report *rep, int code, const char *what);
+void report_error(aw_sync_report *rep, int code, const char *what);
 
 #endif

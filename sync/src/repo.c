@@ -32,7 +32,7 @@
 #define PUSH_ATTEMPTS 6
 #define LOCK_WAIT_S 120
 
-struct aws_repo {
+struct sync_repo {
 	git_repository *repo;
 	char *folder;
 	char *ssh_key;
@@ -43,12 +43,12 @@ struct aws_repo {
 	const int *cancel;
 };
 
-void aws_repo_set_cancel(aws_repo *r, const int *flag)
+void repo_set_cancel(sync_repo *r, const int *flag)
 {
 	r->cancel = flag;
 }
 
-static bool cancelled(aws_repo *r)
+static bool cancelled(sync_repo *r)
 {
 	return r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED);
 }
@@ -82,7 +82,7 @@ static int gerr(const char *what)
 	return aw_error_set(AW_ERROR, "%s: %s", what, e && e->message ? e->message : "unknown git error");
 }
 
-int aws_git_init(void)
+int repo_git_init(void)
 {
 	if (git_libgit2_init() < 0)
 		return gerr("libgit2 failed to initialise");
@@ -91,9 +91,9 @@ int aws_git_init(void)
 	return 0;
 }
 
-static aws_repo *repo_new(git_repository *g, const char *folder, const char *ssh_key)
+static sync_repo *repo_new(git_repository *g, const char *folder, const char *ssh_key)
 {
-	aws_repo *r = calloc(1, sizeof(*r));
+	sync_repo *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		abort();
@@ -102,18 +102,18 @@ static aws_repo *repo_new(git_repository *g, const char *folder, const char *ssh
 	 * nobody (docs/sync-format.md §1). */
 	git_repository_set_ident(g, "awnode", "awnode@localhost");
 	r->repo = g;
-	r->folder = aws_strdup(folder);
-	r->ssh_key = ssh_key ? aws_strdup(ssh_key) : NULL;
+	r->folder = str_dup(folder);
+	r->ssh_key = ssh_key ? str_dup(ssh_key) : NULL;
 	r->lock_fd = -1;
 	return r;
 }
 
-int aws_repo_open(aws_repo **out, const char *folder, const char *ssh_key)
+int repo_open(sync_repo **out, const char *folder, const char *ssh_key)
 {
 	git_repository *g;
 
 	*out = NULL;
-	if (aws_git_init())
+	if (repo_git_init())
 		return AW_ERROR;
 	if (git_repository_open_ext(&g, folder, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) {
 		git_libgit2_shutdown();
@@ -129,15 +129,15 @@ int aws_repo_open(aws_repo **out, const char *folder, const char *ssh_key)
 	return 0;
 }
 
-int aws_repo_create(aws_repo **out, const char *folder, const char *ssh_key)
+int repo_create(sync_repo **out, const char *folder, const char *ssh_key)
 {
 	git_repository_init_options o;
 	git_repository *g;
 
 	*out = NULL;
-	if (aws_git_init())
+	if (repo_git_init())
 		return AW_ERROR;
-	if (aws_mkdir_p(folder, 0700)) {
+	if (aw_files_mkdir_p(folder, 0700)) {
 		git_libgit2_shutdown();
 		return AW_ERROR;
 	}
@@ -154,7 +154,7 @@ int aws_repo_create(aws_repo **out, const char *folder, const char *ssh_key)
 	return 0;
 }
 
-void aws_repo_close(aws_repo *r)
+void repo_close(sync_repo *r)
 {
 	if (!r)
 		return;
@@ -167,14 +167,14 @@ void aws_repo_close(aws_repo *r)
 	git_libgit2_shutdown();
 }
 
-int aws_repo_lock(aws_repo *r)
+int repo_lock(sync_repo *r)
 {
 	char *path;
 	int waited = 0;
 
 	if (r->lock_fd >= 0)
 		return 0;
-	path = aws_fmt("%s/awsync.lock", git_repository_path(r->repo));
+	path = str_fmt("%s/awsync.lock", git_repository_path(r->repo));
 	r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(path);
 	if (r->lock_fd < 0)
@@ -196,7 +196,7 @@ int aws_repo_lock(aws_repo *r)
 
 /* ---- reading HEAD --------------------------------------------------------------------- */
 
-static int head_tree(aws_repo *r, git_oid *commit, git_tree **tree)
+static int head_tree(sync_repo *r, git_oid *commit, git_tree **tree)
 {
 	git_commit *c;
 	int rc;
@@ -211,7 +211,7 @@ static int head_tree(aws_repo *r, git_oid *commit, git_tree **tree)
 	return rc;
 }
 
-bool aws_repo_has_head(aws_repo *r)
+bool repo_has_head(sync_repo *r)
 {
 	git_oid id;
 
@@ -271,7 +271,7 @@ static int refuse(tree_check *tc, const char *why)
  * defines, only 100644 files and 040000 directories, files within AWS_MAX_FILE, every
  * object present. Subtrees and blobs identical to the same entry in `old` (a tree
  * already accepted, or NULL) are not walked again, so a round costs what changed. */
-static int check_tree(tree_check *tc, git_tree *t, git_tree *old, aws_folder_kind kind)
+static int check_tree(tree_check *tc, git_tree *t, git_tree *old, folder_kind kind)
 {
 	size_t n = git_tree_entrycount(t), base = strlen(tc->path);
 	int rc = 0;
@@ -284,14 +284,14 @@ static int check_tree(tree_check *tc, git_tree *t, git_tree *old, aws_folder_kin
 		git_filemode_t mode = git_tree_entry_filemode_raw(e);
 		const git_tree_entry *prev = old ? git_tree_entry_byname(old, name) : NULL;
 		bool is_tree = mode == GIT_FILEMODE_TREE;
-		aws_folder_kind k;
+		folder_kind k;
 
 		snprintf(tc->path + base, sizeof(tc->path) - base, "%s%.200s", base ? "/" : "", name);
 		if (mode != GIT_FILEMODE_TREE && mode != GIT_FILEMODE_BLOB)
 			rc = refuse(tc, mode == GIT_FILEMODE_COMMIT ? "a submodule (gitlink) entry"
 					: mode == GIT_FILEMODE_LINK ? "a symbolic link"
 								    : "not a plain file (mode 100644) or directory");
-		else if ((k = aws_folder_child(kind, name, strlen(name), is_tree)) == AWS_F_BAD)
+		else if ((k = folder_child(kind, name, strlen(name), is_tree)) == AWS_F_BAD)
 			rc = refuse(tc, "not a name the sync folder format defines");
 		else if (prev && git_oid_equal(git_tree_entry_id(prev), git_tree_entry_id(e)) &&
 			 git_tree_entry_filemode_raw(prev) == mode)
@@ -360,7 +360,7 @@ static int read_blob(git_repository *g, git_tree *tree, const char *path, unsign
 	return rc;
 }
 
-int aws_repo_read_head(aws_repo *r, const char *path, unsigned char **out, size_t *len)
+int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *len)
 {
 	git_oid c;
 	git_tree *t;
@@ -377,25 +377,25 @@ int aws_repo_read_head(aws_repo *r, const char *path, unsigned char **out, size_
 
 /* ---- the work tree ---------------------------------------------------------------------- */
 
-static char *marker_path(aws_repo *r)
+static char *marker_path(sync_repo *r)
 {
-	return aws_fmt("%s/awsync-worktree-pending", git_repository_path(r->repo));
+	return str_fmt("%s/awsync-worktree-pending", git_repository_path(r->repo));
 }
 
-static int write_work_file(aws_repo *r, const char *rel, const void *data, size_t len, bool only_if_changed,
+static int write_work_file(sync_repo *r, const char *rel, const void *data, size_t len, bool only_if_changed,
 			   bool durable)
 {
 	if (only_if_changed) {
 		unsigned char *cur;
 		size_t n;
-		if (aws_folder_read(r->folder, rel, AWS_MAX_FILE, &cur, &n) == 0) {
+		if (folder_read(r->folder, rel, AWS_MAX_FILE, &cur, &n) == 0) {
 			bool same = n == len && !memcmp(cur, data, len);
 			free(cur);
 			if (same)
 				return 0;
 		}
 	}
-	return aws_folder_write(r->folder, rel, data, len, durable);
+	return folder_write(r->folder, rel, data, len, durable);
 }
 
 /* Paths come from trees that tree_acceptable() passed; the checks here are a second
@@ -403,20 +403,20 @@ static int write_work_file(aws_repo *r, const char *rel, const void *data, size_
  * plain file at a format path is skipped, never written or deleted. */
 static int mirror_cb(const git_diff_delta *d, float progress, void *payload)
 {
-	aws_repo *r = payload;
+	sync_repo *r = payload;
 	git_blob *b;
 	int rc;
 
 	(void)progress;
 	switch (d->status) {
 	case GIT_DELTA_DELETED:
-		if (d->old_file.mode != GIT_FILEMODE_BLOB || !aws_folder_path_ok(d->old_file.path))
+		if (d->old_file.mode != GIT_FILEMODE_BLOB || !folder_path_ok(d->old_file.path))
 			return 0;
-		return aws_folder_unlink(r->folder, d->old_file.path) ? -1 : 0;
+		return folder_unlink(r->folder, d->old_file.path) ? -1 : 0;
 	case GIT_DELTA_ADDED:
 	case GIT_DELTA_MODIFIED:
 	case GIT_DELTA_TYPECHANGE:
-		if (d->new_file.mode != GIT_FILEMODE_BLOB || !aws_folder_path_ok(d->new_file.path))
+		if (d->new_file.mode != GIT_FILEMODE_BLOB || !folder_path_ok(d->new_file.path))
 			return 0;
 		if ((rc = blob_size_ok(r->repo, &d->new_file.id, d->new_file.path)))
 			return -1;
@@ -432,7 +432,7 @@ static int mirror_cb(const git_diff_delta *d, float progress, void *payload)
 }
 
 /* Make the work tree follow a move of HEAD from `from` (NULL: nothing) to `to`. */
-static int mirror(aws_repo *r, git_tree *from, git_tree *to)
+static int mirror(sync_repo *r, git_tree *from, git_tree *to)
 {
 	git_diff *diff;
 	git_diff_options o;
@@ -449,7 +449,7 @@ static int mirror(aws_repo *r, git_tree *from, git_tree *to)
 	return 0;
 }
 
-int aws_repo_recover(aws_repo *r)
+int repo_recover(sync_repo *r)
 {
 	char *m = marker_path(r);
 	git_oid c;
@@ -469,7 +469,7 @@ int aws_repo_recover(aws_repo *r)
 /* Move refs/heads/main to `to` and the work tree from `from_tree` to its tree. The
  * new tree is checked first (tree_acceptable): a refused tree leaves the branch, the
  * work tree and the marker as they were, so the next round starts clean. */
-static int move_head(aws_repo *r, git_tree *from_tree, const git_oid *to, const char *why)
+static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const char *why)
 {
 	char *m = marker_path(r);
 	git_reference *ref;
@@ -528,7 +528,7 @@ static int empty_tree(git_repository *g, git_tree **out)
 	return rc;
 }
 
-int aws_repo_commit(aws_repo *r, const aws_file *files, size_t n, const char *message)
+int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *message)
 {
 	git_tree_update *upd = calloc(n ? n : 1, sizeof(*upd));
 	git_oid head, tree_id, commit_id;
@@ -583,7 +583,7 @@ out:
 
 static int cred_cb(git_credential **out, const char *url, const char *user, unsigned int allowed, void *payload)
 {
-	aws_repo *r = payload;
+	sync_repo *r = payload;
 	const char *u = user && *user ? user : "git";
 
 	(void)url;
@@ -634,13 +634,13 @@ static char *normalise_url(const char *url)
 	char *abs;
 
 	if (!strncmp(url, "file://", 7) || strstr(url, "://") || (strchr(url, ':') && url[0] != '/' && url[0] != '.'))
-		return aws_strdup(url);
+		return str_dup(url);
 	abs = realpath(url, NULL);
-	return abs ? abs : aws_strdup(url);
+	return abs ? abs : str_dup(url);
 }
 
 /* The URL of remote `name` (caller frees), or NULL. */
-static char *remote_url(aws_repo *r, const char *name)
+static char *remote_url(sync_repo *r, const char *name)
 {
 	git_config *cfg;
 	git_buf buf = {NULL, 0, 0};
@@ -650,7 +650,7 @@ static char *remote_url(aws_repo *r, const char *name)
 		return NULL;
 	snprintf(key, sizeof(key), "remote.%s.url", name);
 	if (git_config_get_string_buf(&buf, cfg, key) == 0)
-		url = aws_strdup(buf.ptr);
+		url = str_dup(buf.ptr);
 	git_buf_dispose(&buf);
 	git_config_free(cfg);
 	return url;
@@ -660,7 +660,7 @@ static char *remote_url(aws_repo *r, const char *name)
  * git_remote_create match the config with a regex (url.*.insteadof) and leak PCRE2
  * match data on every call, which a node syncing every few minutes cannot afford, so
  * remotes are kept in the config by hand and used anonymously. */
-static int open_remote(aws_repo *r, const char *name, git_remote **out)
+static int open_remote(sync_repo *r, const char *name, git_remote **out)
 {
 	git_remote_create_options o;
 	char *url = remote_url(r, name);
@@ -677,7 +677,7 @@ static int open_remote(aws_repo *r, const char *name, git_remote **out)
 	return rc ? gerr("opening the remote") : 0;
 }
 
-int aws_repo_remote_add(aws_repo *r, const char *name, const char *url)
+int repo_remote_add(sync_repo *r, const char *name, const char *url)
 {
 	git_config *cfg;
 	char key[128], fetch[256], *u, *old;
@@ -706,7 +706,7 @@ int aws_repo_remote_add(aws_repo *r, const char *name, const char *url)
 	return rc;
 }
 
-int aws_repo_remote_remove(aws_repo *r, const char *name)
+int repo_remote_remove(sync_repo *r, const char *name)
 {
 	git_config *cfg;
 	git_reference *ref;
@@ -735,17 +735,17 @@ static char *mask_url(const char *url)
 	const char *scheme = strstr(url, "://"), *at, *colon;
 
 	if (!scheme)
-		return aws_strdup(url);
+		return str_dup(url);
 	at = strchr(scheme + 3, '@');
 	colon = strchr(scheme + 3, ':');
 	if (!at || !colon || colon > at || (strchr(scheme + 3, '/') && strchr(scheme + 3, '/') < at))
-		return aws_strdup(url);
-	return aws_fmt("%.*s:***%s", (int)(colon - url), url, at);
+		return str_dup(url);
+	return str_fmt("%.*s:***%s", (int)(colon - url), url, at);
 }
 
 /* The remotes, from the config's remote.<name>.url entries. (Not git_remote_list: in
  * libgit2 1.5 its regex match leaks PCRE2 match data on every call.) */
-int aws_repo_remotes(aws_repo *r, aws_remote_info **out, size_t *n)
+int repo_remotes(sync_repo *r, remote_info **out, size_t *n)
 {
 	git_config *cfg;
 	git_config_iterator *it;
@@ -775,7 +775,7 @@ int aws_repo_remotes(aws_repo *r, aws_remote_info **out, size_t *n)
 			if (!*out)
 				abort();
 		}
-		(*out)[*n].name = aws_fmt("%.*s", (int)(len - 11), e->name + 7);
+		(*out)[*n].name = str_fmt("%.*s", (int)(len - 11), e->name + 7);
 		(*out)[*n].url = mask_url(e->value ? e->value : "");
 		(*n)++;
 	}
@@ -784,7 +784,7 @@ int aws_repo_remotes(aws_repo *r, aws_remote_info **out, size_t *n)
 	return 0;
 }
 
-void aws_remotes_free(aws_remote_info *v, size_t n)
+void remotes_free(remote_info *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].name);
@@ -793,7 +793,7 @@ void aws_remotes_free(aws_remote_info *v, size_t n)
 	free(v);
 }
 
-bool aws_repo_take_warning(aws_repo *r, char *buf, size_t n)
+bool repo_take_warning(sync_repo *r, char *buf, size_t n)
 {
 	bool have = r->warning[0] != '\0';
 
@@ -807,7 +807,7 @@ bool aws_repo_take_warning(aws_repo *r, char *buf, size_t n)
  * that only ever grows is how sync works; one that went back to an ancestor was rolled
  * back, and one that moved to an unrelated commit was replaced. Either is reported,
  * and the merge goes on (the data that went missing is pushed again). */
-static void check_history(aws_repo *r, const char *name, const git_oid *before, const git_oid *now)
+static void check_history(sync_repo *r, const char *name, const git_oid *before, const git_oid *now)
 {
 	char a[12], b[12];
 
@@ -933,10 +933,10 @@ static char *local_remote_path(const char *url)
 
 	if (!p || stat(p, &st) || !S_ISDIR(st.st_mode))
 		return NULL;
-	return aws_strdup(p);
+	return str_dup(p);
 }
 
-static void hide_known(git_revwalk *w, aws_repo *r, git_odb *their_odb, const char *name)
+static void hide_known(git_revwalk *w, sync_repo *r, git_odb *their_odb, const char *name)
 {
 	char ref[160];
 	git_oid id;
@@ -948,7 +948,7 @@ static void hide_known(git_revwalk *w, aws_repo *r, git_odb *their_odb, const ch
 		git_revwalk_hide(w, &id);
 }
 
-static int preflight_local(aws_repo *r, const char *name)
+static int preflight_local(sync_repo *r, const char *name)
 {
 	char *url = remote_url(r, name), *path = url ? local_remote_path(url) : NULL;
 	preflight p;
@@ -1000,7 +1000,7 @@ out:
 	return 0;
 }
 
-static int fetch(aws_repo *r, const char *name, git_oid *theirs, bool *have)
+static int fetch(sync_repo *r, const char *name, git_oid *theirs, bool *have)
 {
 	git_fetch_options fo;
 	git_remote *rem;
@@ -1045,7 +1045,7 @@ static int fetch(aws_repo *r, const char *name, git_oid *theirs, bool *have)
 
 /* After a push the remote holds HEAD: remember it as what we saw there, so that a
  * later fetch can tell whether the remote went back. */
-static void remember_pushed(aws_repo *r, const char *name, const git_oid *head)
+static void remember_pushed(sync_repo *r, const char *name, const git_oid *head)
 {
 	git_reference *ref;
 	char refname[160];
@@ -1128,7 +1128,7 @@ static int first_conflict(git_index *idx, char *buf, size_t n)
 }
 
 /* Merge commit `theirs` into HEAD; our own directory and awsync.json stay ours. */
-static int merge_into_head(aws_repo *r, const git_oid *theirs, const char *own)
+static int merge_into_head(sync_repo *r, const git_oid *theirs, const char *own)
 {
 	git_oid ours, base, merged, fixed, result;
 	git_commit *oc = NULL, *tc = NULL, *bc = NULL;
@@ -1240,7 +1240,7 @@ out:
 	return rc;
 }
 
-int aws_repo_pull(aws_repo *r, const char *name, const char *own_device)
+int repo_pull(sync_repo *r, const char *name, const char *own_device)
 {
 	git_oid theirs;
 	bool have;
@@ -1258,7 +1258,7 @@ int aws_repo_pull(aws_repo *r, const char *name, const char *own_device)
 	return 0;
 }
 
-int aws_repo_remote_has_group(aws_repo *r, const char *name, bool *has)
+int repo_remote_has_group(sync_repo *r, const char *name, bool *has)
 {
 	git_oid theirs;
 
@@ -1267,14 +1267,14 @@ int aws_repo_remote_has_group(aws_repo *r, const char *name, bool *has)
 
 static int push_ref_cb(const char *refname, const char *status, void *data)
 {
-	aws_repo *r = data;
+	sync_repo *r = data;
 
 	if (status)
 		snprintf(r->push_status, sizeof(r->push_status), "%s: %s", refname, status);
 	return 0;
 }
 
-int aws_repo_push(aws_repo *r, const char *name, const char *own_device)
+int repo_push(sync_repo *r, const char *name, const char *own_device)
 {
 	char spec[128], *specp = spec;
 	git_strarray specs = {&specp, 1};
@@ -1310,19 +1310,19 @@ int aws_repo_push(aws_repo *r, const char *name, const char *own_device)
 			return gerr(what);
 		}
 		/* the remote moved since we fetched: fetch, merge and try again */
-		if ((rc = aws_repo_pull(r, name, own_device)))
+		if ((rc = repo_pull(r, name, own_device)))
 			return rc;
 	}
 	return aw_error_set(AW_EBUSY, "pushing to remote '%s': it kept moving (%d attempts)%s%s", name, PUSH_ATTEMPTS,
 			    r->push_status[0] ? "; last answer: " : "", r->push_status);
 }
 
-int aws_remote_probe(const char *url, const char *ssh_key, bool *has_group)
+int remote_probe(const char *url, const char *ssh_key, bool *has_group)
 {
 	git_remote_callbacks cb;
 	const git_remote_head **heads;
 	git_remote *rem;
-	aws_repo tmp;
+	sync_repo tmp;
 	size_t n;
 	char *u = normalise_url(url);
 	int rc = 0;
@@ -1331,7 +1331,7 @@ int aws_remote_probe(const char *url, const char *ssh_key, bool *has_group)
 	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.ssh_key = (char *)ssh_key;
-	if (aws_git_init()) {
+	if (repo_git_init()) {
 		free(u);
 		return AW_ERROR;
 	}
@@ -1385,10 +1385,10 @@ static size_t count_dir(const char *path, const char *suffix)
 
 /* Like `git gc --auto`: loose objects are estimated from one of the 256 fan-out
  * directories; every push leaves about eight of them and every fetch a small pack. */
-static bool needs_repack(aws_repo *r)
+static bool needs_repack(sync_repo *r)
 {
-	char *objs = aws_fmt("%sobjects/17", git_repository_path(r->repo));
-	char *packs = aws_fmt("%sobjects/pack", git_repository_path(r->repo));
+	char *objs = str_fmt("%sobjects/17", git_repository_path(r->repo));
+	char *packs = str_fmt("%sobjects/pack", git_repository_path(r->repo));
 	bool need = count_dir(objs, NULL) > 8 || count_dir(packs, ".pack") > 24;
 
 	free(objs);
@@ -1396,50 +1396,51 @@ static bool needs_repack(aws_repo *r)
 	return need;
 }
 
-static void remove_loose_and_old_packs(aws_repo *r, const char *keep)
+/* Unlink the files of dir whose names start with prefix ("" for any name not starting
+ * with '.') and do not contain keep (NULL: keep none). */
+static void unlink_files(const char *dir, const char *prefix, const char *keep)
 {
-	char *objs = aws_fmt("%sobjects", git_repository_path(r->repo));
-	DIR *d = opendir(objs), *sub;
-	struct dirent *e, *f;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *p;
+		if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) || (keep && strstr(e->d_name, keep)))
+			continue;
+		p = str_fmt("%s/%s", dir, e->d_name);
+		unlink(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* After repacking into the pack named keep: the loose objects (in their fan-out
+ * directories, removed too) and every other pack go. */
+static void remove_loose_and_old_packs(sync_repo *r, const char *keep)
+{
+	char *objs = str_fmt("%sobjects", git_repository_path(r->repo));
+	DIR *d = opendir(objs);
+	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
 		char *dir;
 		if (!hex2(e->d_name))
 			continue;
-		dir = aws_fmt("%s/%s", objs, e->d_name);
-		if ((sub = opendir(dir))) {
-			while ((f = readdir(sub))) {
-				char *p;
-				if (f->d_name[0] == '.')
-					continue;
-				p = aws_fmt("%s/%s", dir, f->d_name);
-				unlink(p);
-				free(p);
-			}
-			closedir(sub);
-		}
+		dir = str_fmt("%s/%s", objs, e->d_name);
+		unlink_files(dir, "", NULL);
 		rmdir(dir);
 		free(dir);
 	}
 	if (d)
 		closedir(d);
 	free(objs);
-	objs = aws_fmt("%sobjects/pack", git_repository_path(r->repo));
-	if ((d = opendir(objs))) {
-		while ((e = readdir(d))) {
-			char *p;
-			if (strncmp(e->d_name, "pack-", 5) || strstr(e->d_name, keep))
-				continue;
-			p = aws_fmt("%s/%s", objs, e->d_name);
-			unlink(p);
-			free(p);
-		}
-		closedir(d);
-	}
+	objs = str_fmt("%sobjects/pack", git_repository_path(r->repo));
+	unlink_files(objs, "pack-", keep);
 	free(objs);
 }
 
-int aws_repo_maintain(aws_repo *r, bool force)
+int repo_maintain(sync_repo *r, bool force)
 {
 	git_packbuilder *pb = NULL;
 	git_revwalk *walk = NULL;
@@ -1448,7 +1449,7 @@ int aws_repo_maintain(aws_repo *r, bool force)
 
 	if (!force && !needs_repack(r))
 		return 0;
-	if (!aws_repo_has_head(r))
+	if (!repo_has_head(r))
 		return 0;
 	if (git_packbuilder_new(&pb, r->repo) || git_revwalk_new(&walk, r->repo)) {
 		rc = gerr("repacking the sync folder");

@@ -16,18 +16,18 @@ static char *dup_or_null(json_t *v)
 {
 	const char *s = json_string_value(v);
 
-	return s ? aws_strdup(s) : NULL;
+	return s ? str_dup(s) : NULL;
 }
 
 static void hash_from(unsigned char out[AWS_HASH_BYTES], json_t *v)
 {
-	if (aws_unhex(out, AWS_HASH_BYTES, json_string_value(v)))
+	if (hex_decode(out, AWS_HASH_BYTES, json_string_value(v)))
 		memset(out, 0, AWS_HASH_BYTES);
 }
 
-aws_device_state *aws_state_device(aws_state *st, const char *device_id, bool create)
+device_state *state_device(sync_state *st, const char *device_id, bool create)
 {
-	aws_device_state *d;
+	device_state *d;
 
 	for (size_t i = 0; i < st->n_devices; i++)
 		if (!strcmp(st->devices[i].device_id, device_id))
@@ -39,13 +39,13 @@ aws_device_state *aws_state_device(aws_state *st, const char *device_id, bool cr
 		abort();
 	d = &st->devices[st->n_devices++];
 	memset(d, 0, sizeof(*d));
-	d->device_id = aws_strdup(device_id);
+	d->device_id = str_dup(device_id);
 	d->buckets = json_object();
 	d->manifest_buckets = json_array();
 	return d;
 }
 
-void aws_prune_tombstones(aw_store *s, int64_t seq)
+void prune_tombstones(aw_store *s, int64_t seq)
 {
 	aw_write w;
 
@@ -56,7 +56,7 @@ void aws_prune_tombstones(aw_store *s, int64_t seq)
 	aw_write_clear(&w);
 }
 
-int aws_state_load(aws_state *st, aw_reader *r)
+int state_load(sync_state *st, aw_reader *r)
 {
 	char *text = NULL;
 	json_error_t je;
@@ -95,7 +95,7 @@ int aws_state_load(aws_state *st, aw_reader *r)
 		json_object_update(st->remotes, json_object_get(o, "remotes"));
 	devs = json_object_get(o, "devices");
 	json_object_foreach(devs, id, v) {
-		aws_device_state *d = aws_state_device(st, id, true);
+		device_state *d = state_device(st, id, true);
 		d->hostname = dup_or_null(json_object_get(v, "hostname"));
 		d->generation = json_integer_value(json_object_get(v, "generation"));
 		hash_from(d->head, json_object_get(v, "head"));
@@ -127,11 +127,11 @@ static json_t *hex_json(const unsigned char h[AWS_HASH_BYTES])
 {
 	char hex[AWS_HASH_HEX];
 
-	aws_hex(hex, h, AWS_HASH_BYTES);
+	hex_encode(hex, h, AWS_HASH_BYTES);
 	return json_string(hex);
 }
 
-int aws_state_save(aws_state *st, aw_store *s)
+int state_save(sync_state *st, aw_store *s)
 {
 	json_t *o = json_object(), *push = json_object(), *pull = json_object(), *devs = json_object();
 	aw_write w;
@@ -149,7 +149,7 @@ int aws_state_save(aws_state *st, aw_store *s)
 	json_object_set_new(pull, "time", json_integer(st->last_pull));
 	json_object_set_new(pull, "error", str_or_null(st->pull_error));
 	for (size_t i = 0; i < st->n_devices; i++) {
-		aws_device_state *d = &st->devices[i];
+		device_state *d = &st->devices[i];
 		json_t *v = json_object();
 		json_object_set_new(v, "hostname", str_or_null(d->hostname));
 		json_object_set_new(v, "generation", json_integer(d->generation));
@@ -190,7 +190,7 @@ int aws_state_save(aws_state *st, aw_store *s)
 	return rc;
 }
 
-void aws_state_free(aws_state *st)
+void state_free(sync_state *st)
 {
 	free(st->push_hostname);
 	free(st->push_error);
@@ -198,7 +198,7 @@ void aws_state_free(aws_state *st)
 	json_decref(st->push_buckets);
 	json_decref(st->remotes);
 	for (size_t i = 0; i < st->n_devices; i++) {
-		aws_device_state *d = &st->devices[i];
+		device_state *d = &st->devices[i];
 		free(d->device_id);
 		free(d->hostname);
 		free(d->error);

@@ -14,7 +14,7 @@
 
 #include "internal.h"
 
-void aws_report_error(aw_sync_report *rep, int code, const char *what)
+void report_error(aw_sync_report *rep, int code, const char *what)
 {
 	if (rep->status)
 		return;
@@ -28,22 +28,22 @@ int aw_sync_open(aw_sync **out, aw_store *s, const aw_sync_options *o)
 	char *data;
 
 	*out = NULL;
-	if (!o || !o->device_id || !aws_valid_device_id(o->device_id))
+	if (!o || !o->device_id || !valid_device_id(o->device_id))
 		return aw_error_set(AW_EINVALID, "sync needs a device id (letters, digits, '-', '_' and '.', at most 64)");
-	if (aws_crypto_init())
+	if (crypto_init())
 		return AW_ERROR;
 	y = calloc(1, sizeof(*y));
 	if (!y)
 		abort();
-	data = aws_data_dir();
+	data = aw_files_dir(AW_DIR_DATA);
 	y->store = s;
-	y->device_id = aws_strdup(o->device_id);
-	y->hostname = aws_strdup(o->hostname && *o->hostname ? o->hostname : "unknown");
-	y->folder = o->folder && *o->folder ? aws_strdup(o->folder)
-					    : aws_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
-	y->key_path = o->key_path && *o->key_path ? aws_strdup(o->key_path)
-						  : aws_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
-	y->ssh_key = o->ssh_key && *o->ssh_key ? aws_strdup(o->ssh_key) : NULL;
+	y->device_id = str_dup(o->device_id);
+	y->hostname = str_dup(o->hostname && *o->hostname ? o->hostname : "unknown");
+	y->folder = o->folder && *o->folder ? str_dup(o->folder)
+					    : str_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
+	y->key_path = o->key_path && *o->key_path ? str_dup(o->key_path)
+						  : str_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
+	y->ssh_key = o->ssh_key && *o->ssh_key ? str_dup(o->ssh_key) : NULL;
 	/* a trailing slash would make paths in messages look odd */
 	while (strlen(y->folder) > 1 && y->folder[strlen(y->folder) - 1] == '/')
 		y->folder[strlen(y->folder) - 1] = '\0';
@@ -70,7 +70,7 @@ void aw_sync_close(aw_sync *y)
 
 bool aw_sync_configured(aw_sync *y)
 {
-	char *g = aws_fmt("%s/" AWS_GROUP_FILE, y->folder);
+	char *g = str_fmt("%s/" AWS_GROUP_FILE, y->folder);
 	bool ok = access(g, R_OK) == 0 && access(y->key_path, R_OK) == 0;
 
 	free(g);
@@ -83,12 +83,12 @@ void aw_sync_cancel(aw_sync *y)
 		__atomic_store_n(&y->cancel, 1, __ATOMIC_RELAXED);
 }
 
-bool aws_cancelled(aw_sync *y)
+bool sync_cancelled(aw_sync *y)
 {
 	return __atomic_load_n(&y->cancel, __ATOMIC_RELAXED) != 0;
 }
 
-int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
+int ctx_open(sync_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 {
 	int rc;
 
@@ -96,7 +96,7 @@ int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 	c->y = y;
 	c->r = r;
 	c->rep = rep;
-	rc = aws_group_read(&c->group, y->folder);
+	rc = group_read(&c->group, y->folder);
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_ENOTFOUND, "sync is not set up: no sync folder at %s (run 'awnode sync init' or "
 						  "'awnode sync join')",
@@ -105,29 +105,29 @@ int aws_ctx_open(aws_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 		return rc;
 	/* best effort: keep the key out of swap where the system allows locking it */
 	sodium_mlock(c->key, sizeof(c->key));
-	if ((rc = aws_key_load(c->key, y->key_path, &c->group))) {
+	if ((rc = key_load(c->key, y->key_path, &c->group))) {
 		sodium_munlock(c->key, sizeof(c->key));
 		return rc;
 	}
-	if ((rc = aws_repo_open(&c->repo, y->folder, y->ssh_key)))
+	if ((rc = repo_open(&c->repo, y->folder, y->ssh_key)))
 		goto fail;
-	aws_repo_set_cancel(c->repo, &y->cancel);
-	if ((rc = aws_repo_lock(c->repo)) || (rc = aws_repo_recover(c->repo)))
+	repo_set_cancel(c->repo, &y->cancel);
+	if ((rc = repo_lock(c->repo)) || (rc = repo_recover(c->repo)))
 		goto fail;
-	if (r && (rc = aws_state_load(&c->st, r)))
+	if (r && (rc = state_load(&c->st, r)))
 		goto fail;
 	return 0;
 fail:
-	aws_repo_close(c->repo);
+	repo_close(c->repo);
 	c->repo = NULL;
 	sodium_munlock(c->key, sizeof(c->key));
 	return rc;
 }
 
-void aws_ctx_close(aws_ctx *c)
+void ctx_close(sync_ctx *c)
 {
-	aws_repo_close(c->repo);
-	aws_state_free(&c->st);
+	repo_close(c->repo);
+	state_free(&c->st);
 	sodium_munlock(c->key, sizeof(c->key)); /* zeroes it too */
 	memset(c, 0, sizeof(*c));
 }
@@ -135,18 +135,18 @@ void aws_ctx_close(aws_ctx *c)
 static void set_str(char **dst, const char *msg)
 {
 	free(*dst);
-	*dst = msg ? aws_strdup(msg) : NULL;
+	*dst = msg ? str_dup(msg) : NULL;
 }
 
 /* Keep what a fetch found wrong with a remote's history (rolled back, replaced) in the
  * state, with its time, so that the status shows it after the round that saw it (the
  * round saves the state after its push or its import). */
-static void note_remote_history(aws_ctx *c, const char *remote)
+static void note_remote_history(sync_ctx *c, const char *remote)
 {
 	char msg[300];
 	json_t *v;
 
-	if (!aws_repo_take_warning(c->repo, msg, sizeof(msg)) || !c->st.remotes)
+	if (!repo_take_warning(c->repo, msg, sizeof(msg)) || !c->st.remotes)
 		return;
 	v = json_object();
 	json_object_set_new(v, "warning", json_string(msg));
@@ -156,11 +156,11 @@ static void note_remote_history(aws_ctx *c, const char *remote)
 
 int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *rep)
 {
-	aws_ctx c;
-	aws_remote_info *rem = NULL;
+	sync_ctx c;
+	remote_info *rem = NULL;
 	size_t nrem = 0;
 	char remote_err[512] = "";
-	double t0 = aws_mono();
+	double t0 = mono_seconds();
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
@@ -172,21 +172,21 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 	/* libgit2 is initialised at the first round and stays so for the context's life:
 	 * initialising it loads the TLS libraries and the system's certificates, which is
 	 * not worth repeating every round, nor paying for on a node that never syncs */
-	if (!y->git_ready && !aws_cancelled(y) && aws_git_init() == 0)
+	if (!y->git_ready && !sync_cancelled(y) && repo_git_init() == 0)
 		y->git_ready = true;
-	rc = aws_cancelled(y) ? aw_error_set(AW_ESHUTDOWN, "sync is stopping") : aws_ctx_open(&c, y, r, rep);
+	rc = sync_cancelled(y) ? aw_error_set(AW_ESHUTDOWN, "sync is stopping") : ctx_open(&c, y, r, rep);
 	if (rc) {
-		aws_report_error(rep, rc, NULL);
+		report_error(rep, rc, NULL);
 		pthread_mutex_unlock(&y->run_mu);
-		rep->seconds = aws_mono() - t0;
+		rep->seconds = mono_seconds() - t0;
 		return rc;
 	}
-	if ((rc = aws_repo_remotes(c.repo, &rem, &nrem)))
+	if ((rc = repo_remotes(c.repo, &rem, &nrem)))
 		goto out;
 	/* fetch and merge first, so that a push is a fast-forward */
 	if (mode & AW_SYNC_PULL)
 		for (size_t i = 0; i < nrem; i++) {
-			if (aws_repo_pull(c.repo, rem[i].name, y->device_id)) {
+			if (repo_pull(c.repo, rem[i].name, y->device_id)) {
 				rep->remotes_failed++;
 				snprintf(remote_err, sizeof(remote_err), "%s", aw_error_last());
 			}
@@ -194,14 +194,14 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 		}
 	if (mode & AW_SYNC_PUSH) {
 		char push_err[512] = "";
-		if ((rc = aws_export(&c))) {
-			aws_report_error(rep, rc, "export");
+		if ((rc = export_changes(&c))) {
+			report_error(rep, rc, "export");
 			set_str(&c.st.push_error, rep->error);
-			aws_state_save(&c.st, y->store);
+			state_save(&c.st, y->store);
 			goto out;
 		}
 		for (size_t i = 0; i < nrem; i++) {
-			int prc = aws_repo_push(c.repo, rem[i].name, y->device_id);
+			int prc = repo_push(c.repo, rem[i].name, y->device_id);
 			note_remote_history(&c, rem[i].name);
 			if (prc) {
 				rep->remotes_failed++;
@@ -214,42 +214,42 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 			set_str(&c.st.push_error, NULL);
 			c.st.last_push = aw_time_now();
 		}
-		if ((rc = aws_state_save(&c.st, y->store)))
+		if ((rc = state_save(&c.st, y->store)))
 			goto out;
 		if (push_err[0]) {
 			rc = aw_error_set(AW_ERROR, "%s", push_err);
-			aws_report_error(rep, rc, NULL);
+			report_error(rep, rc, NULL);
 		}
 	}
 	if (mode & AW_SYNC_PULL) {
-		int irc = aws_import_all(&c);
+		int irc = import_all(&c);
 		c.st.last_pull = aw_time_now();
 		set_str(&c.st.pull_error, remote_err[0] ? remote_err : NULL);
 		if (irc) {
 			rc = irc;
-			aws_report_error(rep, rc, "import");
+			report_error(rep, rc, "import");
 		}
-		if (aws_state_save(&c.st, y->store) && !rc) {
+		if (state_save(&c.st, y->store) && !rc) {
 			rc = AW_ERROR;
-			aws_report_error(rep, rc, NULL);
+			report_error(rep, rc, NULL);
 		}
 		if (remote_err[0] && !rc) {
 			rc = aw_error_set(AW_ERROR, "%s", remote_err);
-			aws_report_error(rep, rc, NULL);
+			report_error(rep, rc, NULL);
 		}
 	}
 out:
-	if (aws_cancelled(y) && !rc)
+	if (sync_cancelled(y) && !rc)
 		rc = aw_error_set(AW_ESHUTDOWN, "cancelled: awnode is stopping");
 	if (rc)
-		aws_report_error(rep, aws_cancelled(y) ? AW_ESHUTDOWN : rc, NULL);
+		report_error(rep, sync_cancelled(y) ? AW_ESHUTDOWN : rc, NULL);
 	/* like `git gc --auto`; a failure is retried next round and costs only disk space */
-	if (!aws_cancelled(y))
-		aws_repo_maintain(c.repo, false);
-	aws_remotes_free(rem, nrem);
-	aws_ctx_close(&c);
+	if (!sync_cancelled(y))
+		repo_maintain(c.repo, false);
+	remotes_free(rem, nrem);
+	ctx_close(&c);
 	pthread_mutex_unlock(&y->run_mu);
-	rep->seconds = aws_mono() - t0;
+	rep->seconds = mono_seconds() - t0;
 	return rc;
 }
 
@@ -299,16 +299,16 @@ static json_t *str_json(const char *s)
 
 /* Remotes of the folder, read through a handle of our own (safe next to a running
  * round: libgit2 objects are per handle). */
-static json_t *remotes_json(aw_sync *y, const aws_state *st, json_t *warnings, aw_ns now, aw_ns stale_after)
+static json_t *remotes_json(aw_sync *y, const sync_state *st, json_t *warnings, aw_ns now, aw_ns stale_after)
 {
 	json_t *arr = json_array();
-	aws_repo *repo;
-	aws_remote_info *rem;
+	sync_repo *repo;
+	remote_info *rem;
 	size_t n;
 
-	if (aws_repo_open(&repo, y->folder, NULL))
+	if (repo_open(&repo, y->folder, NULL))
 		return arr;
-	if (aws_repo_remotes(repo, &rem, &n) == 0) {
+	if (repo_remotes(repo, &rem, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			json_t *h = st->remotes ? json_object_get(st->remotes, rem[i].name) : NULL;
 			const char *w = json_string_value(json_object_get(h, "warning"));
@@ -322,15 +322,15 @@ static json_t *remotes_json(aw_sync *y, const aws_state *st, json_t *warnings, a
 			if (w)
 				json_array_append_new(warnings, json_string(w));
 		}
-		aws_remotes_free(rem, n);
+		remotes_free(rem, n);
 	}
-	aws_repo_close(repo);
+	repo_close(repo);
 	return arr;
 }
 
 static json_t *folder_devices(aw_sync *y)
 {
-	char *dir = aws_fmt("%s/devices", y->folder);
+	char *dir = str_fmt("%s/devices", y->folder);
 	DIR *dh = opendir(dir);
 	json_t *arr = json_array();
 	struct dirent *de;
@@ -339,7 +339,7 @@ static json_t *folder_devices(aw_sync *y)
 	if (!dh)
 		return arr;
 	while ((de = readdir(dh)))
-		if (de->d_name[0] != '.' && aws_valid_device_id(de->d_name))
+		if (de->d_name[0] != '.' && valid_device_id(de->d_name))
 			json_array_append_new(arr, json_string(de->d_name));
 	closedir(dh);
 	return arr;
@@ -359,7 +359,7 @@ static bool in_array(json_t *arr, const char *s)
 
 static int cmp_dev(const void *a, const void *b)
 {
-	const aws_device_state *x = a, *z = b;
+	const device_state *x = a, *z = b;
 
 	return strcmp(x->device_id, z->device_id);
 }
@@ -404,15 +404,15 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	json_t *warnings = json_array();
 	aw_ns now = aw_time_now(), stale_after = stale_after_ns();
 	bool stale;
-	aws_group g;
-	aws_state st;
+	sync_group g;
+	sync_state st;
 	const char *problem = NULL;
 	char msg[600] = "";
 	char *s;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
-	rc = aws_group_read(&g, y->folder);
+	rc = group_read(&g, y->folder);
 	if (rc == AW_ENOTFOUND) {
 		problem = "not set up: run 'awnode sync init' or 'awnode sync join'";
 	} else if (rc) {
@@ -420,7 +420,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 		problem = msg;
 	} else {
 		unsigned char key[AWS_KEY_BYTES];
-		if (aws_key_load(key, y->key_path, &g)) {
+		if (key_load(key, y->key_path, &g)) {
 			snprintf(msg, sizeof(msg), "%s", aw_error_last());
 			problem = msg;
 		}
@@ -432,7 +432,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	json_object_set_new(o, "key_file", json_string(y->key_path));
 	json_object_set_new(o, "device_id", json_string(y->device_id));
 	json_object_set_new(o, "hostname", json_string(y->hostname));
-	if (r && aws_state_load(&st, r)) {
+	if (r && state_load(&st, r)) {
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		json_object_set_new(o, "state_error", json_string(msg));
 		memset(&st, 0, sizeof(st));
@@ -456,7 +456,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	if (st.n_devices)
 		qsort(st.devices, st.n_devices, sizeof(*st.devices), cmp_dev);
 	for (size_t i = 0; i < st.n_devices; i++) {
-		aws_device_state *d = &st.devices[i];
+		device_state *d = &st.devices[i];
 		json_t *v = json_object();
 		json_object_set_new(v, "device_id", json_string(d->device_id));
 		json_object_set_new(v, "hostname", str_json(d->hostname));
@@ -491,7 +491,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 		json_t *id;
 		json_array_foreach(infolder, i, id) {
 			const char *d = json_string_value(id);
-			if (!strcmp(d, y->device_id) || aws_state_device(&st, d, false))
+			if (!strcmp(d, y->device_id) || state_device(&st, d, false))
 				continue;
 			json_t *v = json_object();
 			json_object_set_new(v, "device_id", json_string(d));
@@ -517,7 +517,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	json_decref(infolder);
 	json_object_set_new(o, "devices", devs);
 	json_object_set_new(o, "warnings", warnings);
-	aws_state_free(&st);
+	state_free(&st);
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!s)

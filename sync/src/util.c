@@ -1,6 +1,6 @@
 /*
- * Small helpers of the sync module: files written atomically, XDG paths, hex, hashes,
- * segment file names.
+ * Small helpers of the sync module: strings, hex, hashes, device ids, UUIDs, times,
+ * segment file names (files and XDG paths come from core's aw/files.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 
 #include "internal.h"
 
-char *aws_strdup(const char *s)
+char *str_dup(const char *s)
 {
 	char *d = strdup(s ? s : "");
 
@@ -26,7 +26,7 @@ char *aws_strdup(const char *s)
 	return d;
 }
 
-char *aws_fmt(const char *fmt, ...)
+char *str_fmt(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -38,7 +38,7 @@ char *aws_fmt(const char *fmt, ...)
 	return s;
 }
 
-int aws_read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len)
+int read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len)
 {
 	struct stat st;
 	unsigned char *buf;
@@ -72,124 +72,7 @@ int aws_read_fd(int fd, const char *what, size_t max, unsigned char **out, size_
 	return 0;
 }
 
-int aws_read_file(const char *path, unsigned char **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
-
-	*out = NULL;
-	*len = 0;
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR
-			       ? aw_error_set(AW_ENOTFOUND, "%s does not exist", path)
-			       : aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
-	rc = aws_read_fd(fd, path, SIZE_MAX - 1, out, len);
-	close(fd);
-	return rc;
-}
-
-int aws_mkdir_p(const char *path, int mode)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return aw_error_set(AW_ERROR, "bad directory path '%s'", path);
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
-			return aw_error_set(AW_ERROR, "cannot create %s: %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, (mode_t)mode) && errno != EEXIST)
-		return aw_error_set(AW_ERROR, "cannot create %s: %s", tmp, strerror(errno));
-	return 0;
-}
-
-static int write_file(const char *path, const void *data, size_t len, int mode, bool durable)
-{
-	char *tmp = aws_fmt("%s.tmp", path), *dir = aws_strdup(path), *slash = strrchr(dir, '/');
-	const unsigned char *p = data;
-	size_t done = 0;
-	int fd, rc = 0;
-
-	if (slash) {
-		*slash = '\0';
-		if (*dir && aws_mkdir_p(dir, 0700)) {
-			rc = AW_ERROR;
-			goto out;
-		}
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
-	if (fd < 0) {
-		rc = aw_error_set(AW_ERROR, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, (mode_t)mode)) {
-		/* best effort: the mode given to open() already applies to new files */
-	}
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = aw_error_set(AW_ERROR, "cannot write %s: %s", tmp, strerror(errno));
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!rc && durable && fsync(fd))
-		rc = aw_error_set(AW_ERROR, "cannot write %s: %s", tmp, strerror(errno));
-	close(fd);
-	if (!rc && rename(tmp, path))
-		rc = aw_error_set(AW_ERROR, "cannot rename %s: %s", tmp, strerror(errno));
-	if (rc) {
-		unlink(tmp);
-	} else if (slash && durable) {
-		int dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
-out:
-	free(tmp);
-	free(dir);
-	return rc;
-}
-
-int aws_write_file(const char *path, const void *data, size_t len, int mode)
-{
-	return write_file(path, data, len, mode, true);
-}
-
-int aws_write_file_fast(const char *path, const void *data, size_t len, int mode)
-{
-	return write_file(path, data, len, mode, false);
-}
-
-static char *xdg(const char *env, const char *rel)
-{
-	const char *v = getenv(env), *home = getenv("HOME");
-
-	if (v && *v == '/')
-		return aws_fmt("%s/awnode", v);
-	return aws_fmt("%s/%s/awnode", home && *home ? home : ".", rel);
-}
-
-char *aws_data_dir(void)
-{
-	return xdg("XDG_DATA_HOME", ".local/share");
-}
-
-char *aws_config_dir(void)
-{
-	return xdg("XDG_CONFIG_HOME", ".config");
-}
-
-bool aws_valid_device_id(const char *id)
+bool valid_device_id(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;
 
@@ -204,12 +87,12 @@ bool aws_valid_device_id(const char *id)
 	return true;
 }
 
-void aws_hex(char *out, const unsigned char *in, size_t n)
+void hex_encode(char *out, const unsigned char *in, size_t n)
 {
 	sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
-int aws_unhex(unsigned char *out, size_t n, const char *hex)
+int hex_decode(unsigned char *out, size_t n, const char *hex)
 {
 	size_t got = 0;
 
@@ -218,17 +101,17 @@ int aws_unhex(unsigned char *out, size_t n, const char *hex)
 	return 0;
 }
 
-void aws_hash(unsigned char out[AWS_HASH_BYTES], const void *data, size_t len)
+void blake2b_256(unsigned char out[AWS_HASH_BYTES], const void *data, size_t len)
 {
 	crypto_generichash(out, AWS_HASH_BYTES, data, len, NULL, 0);
 }
 
-void aws_segment_name(char *out, size_t n, int64_t generation)
+void segment_name(char *out, size_t n, int64_t generation)
 {
 	snprintf(out, n, "seg/%06lld/%012lld.aws", (long long)(generation / 1000), (long long)generation);
 }
 
-double aws_mono(void)
+double mono_seconds(void)
 {
 	struct timespec ts;
 
@@ -236,7 +119,7 @@ double aws_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void aws_uuid4(char out[37])
+void uuid4(char out[37])
 {
 	unsigned char r[16];
 
@@ -247,12 +130,65 @@ void aws_uuid4(char out[37])
 		 r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
-size_t aws_time_str(char *buf, aw_ns t)
+/* ---- id index ---------------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t x)
 {
-	if (!t) {
-		strcpy(buf, "-");
-		return 1;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int64_t rec_id(const void *recs, size_t stride, size_t i)
+{
+	int64_t id;
+
+	memcpy(&id, (const char *)recs + i * stride, sizeof(id));
+	return id;
+}
+
+static void id_index_rebuild(id_index *x, const void *recs, size_t stride, size_t n)
+{
+	size_t cap = x->nslots ? 2 * x->nslots : 64;
+	size_t *s = calloc(cap, sizeof(*s));
+
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)mix((uint64_t)rec_id(recs, stride, i)) & (cap - 1);
+		while (s[h])
+			h = (h + 1) & (cap - 1);
+		s[h] = i + 1;
 	}
-	/* whole seconds are enough for status output */
-	return aw_time_format(buf, t - t % AW_NS_PER_SEC);
+	free(x->slots);
+	x->slots = s;
+	x->nslots = cap;
+}
+
+size_t *id_index_slot(id_index *x, const void *recs, size_t stride, size_t n, int64_t id, bool grow)
+{
+	size_t h;
+
+	if (grow && (n + 1) * 2 > x->nslots)
+		id_index_rebuild(x, recs, stride, n);
+	if (!x->nslots)
+		return NULL;
+	h = (size_t)mix((uint64_t)id) & (x->nslots - 1);
+	while (x->slots[h] && rec_id(recs, stride, x->slots[h] - 1) != id)
+		h = (h + 1) & (x->nslots - 1);
+	return &x->slots[h];
+}
+
+void id_index_clear(id_index *x)
+{
+	if (x->slots)
+		memset(x->slots, 0, x->nslots * sizeof(*x->slots));
+}
+
+void id_index_free(id_index *x)
+{
+	free(x->slots);
+	x->slots = NULL;
+	x->nslots = 0;
 }

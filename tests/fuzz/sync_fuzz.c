@@ -5,13 +5,13 @@
  * -fsanitize=fuzzer,address,undefined); seeds in tests/fuzz/corpus-sync/.
  *
  * Every input is read as each of:
- *   - a sealed file (aws_unseal under a fixed key; only a seed sealed with that key and
+ *   - a sealed file (unseal_file under a fixed key; only a seed sealed with that key and
  *     the fixed device and name authenticates, mutations must be refused);
  *   - the compressed payload of a sealed file a key holder wrote (sealed here with the
- *     fixed key, so aws_unseal's zstd side sees arbitrary frames);
- *   - segment text (aws_segment_parse), manifest JSON (aws_manifest_parse) and
- *     awsync.json (aws_group_parse): what parses must encode and parse back the same;
- *   - the plaintext of a new sealed file (aws_seal): it must unseal byte for byte, and
+ *     fixed key, so unseal_file's zstd side sees arbitrary frames);
+ *   - segment text (segment_parse), manifest JSON (manifest_parse) and
+ *     awsync.json (group_parse): what parses must encode and parse back the same;
+ *   - the plaintext of a new sealed file (seal_file): it must unseal_file byte for byte, and
  *     not under another name, nor once a byte is flipped or the end cut off.
  * Parse results are always freed, whether the parse succeeded or not: the parsers zero
  * their output first, so a failed parse may leave parts that the caller frees.
@@ -55,12 +55,12 @@ static char *copy(const uint8_t *data, size_t size)
 static void fuzz_unseal(const uint8_t *data, size_t size)
 {
 	aw_buf out = AW_BUF_INIT;
-	int rc = aws_unseal(&out, key, DEVICE, NAME, data, size);
+	int rc = unseal_file(&out, key, DEVICE, NAME, data, size);
 
-	require(rc == 0 || rc == AW_EINVALID, "aws_unseal: an error other than AW_EINVALID");
+	require(rc == 0 || rc == AW_EINVALID, "unseal_file: an error other than AW_EINVALID");
 	if (rc == 0)
 		require(out.data && out.data[out.len] == '\0' && out.len <= AWS_MAX_PLAIN,
-			"aws_unseal: output not NUL-terminated or beyond AWS_MAX_PLAIN");
+			"unseal_file: output not NUL-terminated or beyond AWS_MAX_PLAIN");
 	aw_buf_free(&out);
 }
 
@@ -93,43 +93,43 @@ static void fuzz_unseal_payload(const uint8_t *data, size_t size)
 	int rc;
 
 	seal_raw(&file, data, size);
-	rc = aws_unseal(&out, key, DEVICE, NAME, file.data, file.len);
-	require(rc == 0 || rc == AW_EINVALID, "aws_unseal of a key holder's file: an error other than AW_EINVALID");
+	rc = unseal_file(&out, key, DEVICE, NAME, file.data, file.len);
+	require(rc == 0 || rc == AW_EINVALID, "unseal_file of a key holder's file: an error other than AW_EINVALID");
 	if (rc == 0) {
 		unsigned long long n = ZSTD_getFrameContentSize(data, size);
 		require(n == out.len && out.data[out.len] == '\0',
-			"aws_unseal: output length differs from the frame's content size");
+			"unseal_file: output length differs from the frame's content size");
 	}
 	aw_buf_free(&out);
 	aw_buf_free(&file);
 }
 
-static void same_segment(const aws_segment *a, const aws_segment *b)
+static void same_segment(const sync_segment *a, const sync_segment *b)
 {
 	require(!strcmp(a->device_id, b->device_id) && !strcmp(a->hostname, b->hostname) &&
 			a->generation == b->generation && a->has_prev == b->has_prev &&
 			!memcmp(a->prev, b->prev, AWS_HASH_BYTES) && a->written_at == b->written_at &&
-			a->n_blocks == b->n_blocks && aws_segment_records(a) == aws_segment_records(b),
+			a->n_blocks == b->n_blocks && segment_records(a) == segment_records(b),
 		"segment: encoding a parsed segment and parsing it again changed it");
 }
 
 /* What parses must encode to text that parses to the same segment, and encoding that
  * again must give the same bytes (the encoder's output is canonical). */
-static void segment_round_trip(const aws_segment *s)
+static void segment_round_trip(const sync_segment *s)
 {
 	aw_buf t1 = AW_BUF_INIT, t2 = AW_BUF_INIT;
-	aws_segment again;
+	sync_segment again;
 	char *text;
 	size_t len;
 
-	aws_segment_encode(&t1, s);
+	segment_encode(&t1, s);
 	len = t1.len;
 	text = copy((const uint8_t *)t1.data, len);
-	require(aws_segment_parse(&again, text, len) == 0, "segment: the encoding of a parsed segment does not parse");
+	require(segment_parse(&again, text, len) == 0, "segment: the encoding of a parsed segment does not parse");
 	same_segment(s, &again);
-	aws_segment_encode(&t2, &again);
+	segment_encode(&t2, &again);
 	require(t1.len == t2.len && !memcmp(t1.data, t2.data, t1.len), "segment: encoding is not stable");
-	aws_segment_free(&again);
+	segment_free(&again);
 	free(text);
 	aw_buf_free(&t1);
 	aw_buf_free(&t2);
@@ -138,48 +138,48 @@ static void segment_round_trip(const aws_segment *s)
 static void fuzz_segment(const uint8_t *data, size_t size)
 {
 	char *text = copy(data, size);
-	aws_segment s;
-	int rc = aws_segment_parse(&s, text, size);
+	sync_segment s;
+	int rc = segment_parse(&s, text, size);
 
-	require(rc == 0 || rc == AW_EINVALID, "aws_segment_parse: an error other than AW_EINVALID");
+	require(rc == 0 || rc == AW_EINVALID, "segment_parse: an error other than AW_EINVALID");
 	if (rc == 0) {
-		require(s.device_id && s.hostname, "aws_segment_parse: success without a header");
+		require(s.device_id && s.hostname, "segment_parse: success without a header");
 		segment_round_trip(&s);
 	}
-	aws_segment_free(&s);
+	segment_free(&s);
 	free(text);
 }
 
 static void fuzz_manifest(const uint8_t *data, size_t size)
 {
-	aws_manifest m, again;
+	sync_manifest m, again;
 	char *j1, *j2;
-	int rc = aws_manifest_parse(&m, (const char *)data, size);
+	int rc = manifest_parse(&m, (const char *)data, size);
 
-	require(rc == 0 || rc == AW_EINVALID, "aws_manifest_parse: an error other than AW_EINVALID");
+	require(rc == 0 || rc == AW_EINVALID, "manifest_parse: an error other than AW_EINVALID");
 	if (rc == 0) {
-		j1 = aws_manifest_json(&m);
-		require(aws_manifest_parse(&again, j1, strlen(j1)) == 0, "manifest: its own JSON does not parse");
-		j2 = aws_manifest_json(&again);
+		j1 = manifest_json(&m);
+		require(manifest_parse(&again, j1, strlen(j1)) == 0, "manifest: its own JSON does not parse");
+		j2 = manifest_json(&again);
 		require(!strcmp(j1, j2) && m.n_buckets == again.n_buckets, "manifest: JSON round trip changed it");
-		aws_manifest_free(&again);
+		manifest_free(&again);
 		free(j1);
 		free(j2);
 	}
-	aws_manifest_free(&m);
+	manifest_free(&m);
 }
 
 static void fuzz_group(const uint8_t *data, size_t size)
 {
-	aws_group g, again;
+	sync_group g, again;
 	char *json;
-	int rc = aws_group_parse(&g, (const char *)data, size);
+	int rc = group_parse(&g, (const char *)data, size);
 
-	require(rc == 0 || rc == AW_EINVALID, "aws_group_parse: an error other than AW_EINVALID");
+	require(rc == 0 || rc == AW_EINVALID, "group_parse: an error other than AW_EINVALID");
 	if (rc != 0)
 		return;
-	json = aws_group_json(&g);
-	require(aws_group_parse(&again, json, strlen(json)) == 0, "awsync.json: its own JSON does not parse");
+	json = group_json(&g);
+	require(group_parse(&again, json, strlen(json)) == 0, "awsync.json: its own JSON does not parse");
 	require(!strcmp(g.group, again.group) && !memcmp(g.salt, again.salt, sizeof(g.salt)) &&
 			g.opslimit == again.opslimit && g.memlimit == again.memlimit &&
 			!strcmp(g.key_check, again.key_check),
@@ -187,7 +187,7 @@ static void fuzz_group(const uint8_t *data, size_t size)
 	free(json);
 }
 
-/* The plaintext to seal: the input, and when its first byte asks for it, followed by
+/* The plaintext to seal_file: the input, and when its first byte asks for it, followed by
  * pseudo-random (incompressible) bytes seeded by the input, so that the compressed data
  * spans several AWS_CHUNK messages. */
 static void make_plain(aw_buf *plain, const uint8_t *data, size_t size)
@@ -208,7 +208,7 @@ static void require_refused(const aw_buf *file, size_t len, const char *name, co
 {
 	aw_buf out = AW_BUF_INIT;
 
-	require(aws_unseal(&out, key, DEVICE, name, file->data, len) == AW_EINVALID, what);
+	require(unseal_file(&out, key, DEVICE, name, file->data, len) == AW_EINVALID, what);
 	aw_buf_free(&out);
 }
 
@@ -218,15 +218,15 @@ static void fuzz_seal_round_trip(const uint8_t *data, size_t size)
 	size_t at;
 
 	make_plain(&plain, data, size);
-	require(aws_seal(&file, key, DEVICE, NAME, plain.data, plain.len) == 0, "aws_seal failed");
-	require(aws_unseal(&out, key, DEVICE, NAME, file.data, file.len) == 0, "aws_unseal refused what aws_seal wrote");
+	require(seal_file(&file, key, DEVICE, NAME, plain.data, plain.len) == 0, "seal_file failed");
+	require(unseal_file(&out, key, DEVICE, NAME, file.data, file.len) == 0, "unseal_file refused what seal_file wrote");
 	require(out.len == plain.len && !memcmp(out.data, plain.data, plain.len) && out.data[out.len] == '\0',
-		"aws_unseal(aws_seal(x)) differs from x");
-	require_refused(&file, file.len, OTHER_NAME, "aws_unseal accepted a file under another name");
-	require_refused(&file, file.len - 1, NAME, "aws_unseal accepted a truncated file");
+		"unseal_file(seal_file(x)) differs from x");
+	require_refused(&file, file.len, OTHER_NAME, "unseal_file accepted a file under another name");
+	require_refused(&file, file.len - 1, NAME, "unseal_file accepted a truncated file");
 	at = size >= 2 ? ((size_t)data[size - 1] << 8 | data[size - 2]) % file.len : file.len - 1;
 	file.data[at] ^= 0x01;
-	require_refused(&file, file.len, NAME, "aws_unseal accepted a file with a flipped bit");
+	require_refused(&file, file.len, NAME, "unseal_file accepted a file with a flipped bit");
 	aw_buf_free(&plain);
 	aw_buf_free(&file);
 	aw_buf_free(&out);
@@ -240,7 +240,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (aws_crypto_init())
+	if (crypto_init())
 		abort();
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] = (unsigned char)i;

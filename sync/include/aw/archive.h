@@ -140,7 +140,4 @@ int aw_archive_read(aw_import_bucket **out, size_t *n, aw_archive *a, const aw_a
 		    char ***skipped, size_t *n_skipped);
 void aw_archive_buckets_free(aw_import_bucket *b, size_t n);
 
-/* `awnode archive ...` (argv[0] = "archive"). Returns the process exit code. */
-int aw_archive_cli_main(int argc, char **argv);
-
 #endif

@@ -26,6 +26,7 @@
 #define AW_SYNC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "aw/storage.h"
@@ -91,7 +92,86 @@ char *aw_sync_report_json(const aw_sync_report *rep);
  * events applied and its error, if any. Caller frees. Never NULL. */
 char *aw_sync_status_json(aw_sync *y, aw_reader *r);
 
-/* `awnode sync <command> ...` (argv[0] = "sync"). Returns the process exit code. */
-int aw_sync_cli_main(int argc, char **argv);
+/* ---- the folder operations of `awnode sync` (sync/src/admin.c) --------------------
+ * Each takes the folder's lock for its duration, like a round. Errors: an AW_E* code
+ * with the reason in aw_error_last(). */
+
+/* The folder and key file the context uses (borrowed; live as long as y). */
+const char *aw_sync_folder(const aw_sync *y);
+const char *aw_sync_key_path(const aw_sync *y);
+/* A device id the format accepts: 1-64 letters, digits, '-', '_' or '.', not "." or "..". */
+bool aw_sync_valid_device_id(const char *id);
+/* True when the sync folder does not exist or holds nothing. */
+bool aw_sync_folder_empty(const aw_sync *y);
+
+/* Does the git repository at url (a path, file://, ssh or https URL) hold a sync group
+ * (a main branch)? Uses the context's ssh key; keeps no local state. */
+int aw_sync_probe(bool *has_group, aw_sync *y, const char *url);
+
+/* Create a new sync group in the folder (which the caller checked is empty): Argon2id
+ * of the passphrase with the given limits (passes 1-10, memory 8 MiB-1 GiB, else
+ * AW_EINVALID), awsync.json committed, the key file written (0600), and with remote
+ * also added as "origin" and pushed. The passphrase is borrowed (the caller wipes it).
+ * group_id receives the new group's id. */
+int aw_sync_create(char group_id[40], aw_sync *y, const char *pass, size_t len, unsigned long long ops, size_t mem,
+		   const char *remote);
+
+/* First step of joining, before the passphrase is asked: when the folder holds
+ * awsync.json, *joined tells whether the key file already opens it (nothing else to
+ * do), and otherwise the folder is made a repository with url (if any) as origin;
+ * without awsync.json the group is cloned from url (AW_EINVALID without url,
+ * AW_EEXISTS for a non-empty folder, AW_ENOTFOUND when url holds no group).
+ * group_id receives the group's id. */
+int aw_sync_join_prepare(bool *joined, char group_id[40], aw_sync *y, const char *url);
+/* Second step: derive the key from the passphrase (borrowed), check it against
+ * awsync.json (AW_EINVALID: wrong passphrase) and write the key file (0600). */
+int aw_sync_join_key(aw_sync *y, const char *pass, size_t len);
+
+/* A git remote of the folder; credentials in the URL are masked. */
+typedef struct aw_sync_remote {
+	char *name;
+	char *url;
+} aw_sync_remote;
+
+int aw_sync_remote_add(aw_sync *y, const char *name, const char *url);
+int aw_sync_remote_remove(aw_sync *y, const char *name);
+/* The folder's remotes; caller frees with aw_sync_remotes_free. */
+int aw_sync_remotes(aw_sync_remote **out, size_t *n, aw_sync *y);
+void aw_sync_remotes_free(aw_sync_remote *v, size_t n);
+
+/* What aw_sync_forget did. */
+typedef struct aw_sync_forgotten {
+	char device_id[72];
+	char hostname[256];  /* "?" when unknown */
+	size_t removed;      /* remote buckets deleted */
+} aw_sync_forgotten;
+
+/* Delete the remote buckets of `device` (a device id, or the hostname of exactly one
+ * known device) from the store the context was opened with and stop importing it;
+ * with undo, import it again from its first segment on the next pull. r is a reader
+ * of that store. AW_ENOTFOUND for an unknown device. */
+int aw_sync_forget(aw_sync_forgotten *out, aw_sync *y, aw_reader *r, const char *device, bool undo);
+
+/* What aw_sync_restore did. */
+typedef struct aw_sync_restored {
+	int64_t events;
+	size_t buckets;
+	int64_t generation;  /* this device's generation, from which pushes continue */
+	char **warnings;     /* remotes that could not be pulled first; caller frees with
+	                      * aw_strings_free (also after a failure) */
+	size_t n_warnings;
+} aw_sync_restored;
+
+/* Pull every remote, then rebuild this device's own buckets (writable, ids kept) from
+ * its segments into the context's store, which must hold no bucket (AW_EEXISTS).
+ * AW_ENOTFOUND only when the folder has nothing of this device. */
+int aw_sync_restore(aw_sync_restored *out, aw_sync *y, aw_reader *r);
+
+/* `awnode sync inspect`: a JSON array with, for `device` or every device in the folder,
+ * {"device_id", "hostname", "generation", "written_at" (ns), "software", "buckets":
+ * [ids], and with segments "segments": [{"generation", "blocks": [{"bucket", "reset",
+ * "exists", "puts", "dels"}]}]}, or {"device_id", "error"} for one that cannot be
+ * read. Caller frees *out with free(). */
+int aw_sync_inspect_json(char **out, aw_sync *y, const char *device, bool segments);
 
 #endif

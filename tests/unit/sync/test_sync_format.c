@@ -24,7 +24,7 @@ static const char *DEV = "0b7e3b1c-8a55-4a52-9d7e-2c1f0a9d6e11";
 static int setup(void **state)
 {
 	(void)state;
-	assert_int_equal(aws_crypto_init(), 0);
+	assert_int_equal(crypto_init(), 0);
 	randombytes_buf(KEY, sizeof(KEY));
 	return 0;
 }
@@ -32,12 +32,12 @@ static int setup(void **state)
 static void seal(aw_buf *out, const void *p, size_t n, const char *name)
 {
 	aw_buf_reset(out);
-	assert_int_equal(aws_seal(out, KEY, DEV, name, p, n), 0);
+	assert_int_equal(seal_file(out, KEY, DEV, name, p, n), 0);
 }
 
 static int unseal(const aw_buf *in, const char *device, const char *name, const unsigned char *key, aw_buf *out)
 {
-	return aws_unseal(out, key, device, name, in->data, in->len);
+	return unseal_file(out, key, device, name, in->data, in->len);
 }
 
 static void test_roundtrip(void **state)
@@ -155,38 +155,38 @@ static void test_chunks_reordered(void **state)
 
 static void test_segment_roundtrip(void **state)
 {
-	aws_segment s, r;
+	sync_segment s, r;
 	aw_buf t = AW_BUF_INIT;
-	aws_block *b;
+	sync_block *b;
 	aw_event e = {.id = 7, .has_id = true, .start = 1700000000123456789LL, .duration = 5000000000LL,
 		      .data = "{\"app\":\"x\",\"title\":\"a\\nb\"}", .data_len = 26};
 
 	(void)state;
 	memset(&s, 0, sizeof(s));
-	s.device_id = aws_strdup(DEV);
-	s.hostname = aws_strdup("laptop");
+	s.device_id = str_dup(DEV);
+	s.hostname = str_dup("laptop");
 	s.generation = 3;
 	s.has_prev = true;
 	memset(s.prev, 0xab, sizeof(s.prev));
 	s.written_at = 42;
 	s.owns_data = true;
-	b = aws_segment_block(&s, "aw-watcher-window_laptop");
+	b = segment_block(&s, "aw-watcher-window_laptop");
 	b->has_meta = true;
-	b->meta.id = aws_strdup("aw-watcher-window_laptop");
-	b->meta.type = aws_strdup("currentwindow");
-	b->meta.client = aws_strdup("aw-watcher-window");
-	b->meta.hostname = aws_strdup("laptop");
-	b->meta.data = aws_strdup("{\"k\":[1,2]}");
+	b->meta.id = str_dup("aw-watcher-window_laptop");
+	b->meta.type = str_dup("currentwindow");
+	b->meta.client = str_dup("aw-watcher-window");
+	b->meta.hostname = str_dup("laptop");
+	b->meta.data = str_dup("{\"k\":[1,2]}");
 	b->meta.created = -5;
-	aws_block_put(b, &e);
+	block_put(b, &e);
 	e.id = -3; /* negative numbers survive too */
 	e.start = -1;
-	aws_block_put(b, &e);
-	aws_block_del(b, 99);
-	b = aws_segment_block(&s, "gone");
+	block_put(b, &e);
+	block_del(b, 99);
+	b = segment_block(&s, "gone");
 	b->reset = true;
-	aws_segment_encode(&t, &s);
-	assert_int_equal(aws_segment_parse(&r, t.data, t.len), 0);
+	segment_encode(&t, &s);
+	assert_int_equal(segment_parse(&r, t.data, t.len), 0);
 	assert_string_equal(r.device_id, DEV);
 	assert_string_equal(r.hostname, "laptop");
 	assert_int_equal(r.generation, 3);
@@ -210,19 +210,19 @@ static void test_segment_roundtrip(void **state)
 	assert_int_equal(r.blocks[0].dels[0], 99);
 	assert_true(r.blocks[1].reset);
 	assert_false(r.blocks[1].has_meta);
-	assert_int_equal(aws_segment_records(&r), 3);
-	aws_segment_free(&r);
-	aws_segment_free(&s);
+	assert_int_equal(segment_records(&r), 3);
+	segment_free(&r);
+	segment_free(&s);
 	aw_buf_free(&t);
 }
 
 static void expect_bad_segment(const char *text)
 {
-	char *copy = aws_strdup(text);
-	aws_segment s;
+	char *copy = str_dup(text);
+	sync_segment s;
 
-	assert_int_equal(aws_segment_parse(&s, copy, strlen(copy)), AW_EINVALID);
-	aws_segment_free(&s);
+	assert_int_equal(segment_parse(&s, copy, strlen(copy)), AW_EINVALID);
+	segment_free(&s);
 	free(copy);
 }
 
@@ -252,7 +252,7 @@ static void test_segment_malformed(void **state)
 
 static void test_manifest_roundtrip(void **state)
 {
-	aws_manifest m, r;
+	sync_manifest m, r;
 	aw_bucket b[2];
 	char *json;
 
@@ -271,8 +271,8 @@ static void test_manifest_roundtrip(void **state)
 	m.software = "awnode test";
 	m.buckets = b;
 	m.n_buckets = 2;
-	json = aws_manifest_json(&m);
-	assert_int_equal(aws_manifest_parse(&r, json, strlen(json)), 0);
+	json = manifest_json(&m);
+	assert_int_equal(manifest_parse(&r, json, strlen(json)), 0);
 	assert_string_equal(r.device_id, DEV);
 	assert_string_equal(r.hostname, "desk");
 	assert_int_equal(r.generation, 12);
@@ -280,65 +280,65 @@ static void test_manifest_roundtrip(void **state)
 	assert_int_equal(r.n_buckets, 2);
 	assert_string_equal(r.buckets[0].id, "a");
 	assert_int_equal(r.buckets[0].created, 5);
-	aws_manifest_free(&r);
+	manifest_free(&r);
 	free(json);
-	assert_int_not_equal(aws_manifest_parse(&r, "{\"format\":\"awsync-manifest\",\"version\":2}", 40), 0);
-	aws_manifest_free(&r);
-	assert_int_not_equal(aws_manifest_parse(&r, "[]", 2), 0);
-	aws_manifest_free(&r);
+	assert_int_not_equal(manifest_parse(&r, "{\"format\":\"awsync-manifest\",\"version\":2}", 40), 0);
+	manifest_free(&r);
+	assert_int_not_equal(manifest_parse(&r, "[]", 2), 0);
+	manifest_free(&r);
 }
 
 static void test_group_and_key(void **state)
 {
-	aws_group g, r;
+	sync_group g, r;
 	unsigned char key[AWS_KEY_BYTES], k2[AWS_KEY_BYTES];
 	char dir[] = "/tmp/aws-test-XXXXXX", path[128], *json;
 	struct stat st;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	aws_group_new(&g, 1, 8u << 20);
-	assert_int_equal(aws_derive_key(key, &g, "correct horse", 13), 0);
-	aws_key_check(g.key_check, key);
-	json = aws_group_json(&g);
-	assert_int_equal(aws_group_parse(&r, json, strlen(json)), 0);
+	group_new(&g, 1, 8u << 20);
+	assert_int_equal(derive_key(key, &g, "correct horse", 13), 0);
+	key_check(g.key_check, key);
+	json = group_json(&g);
+	assert_int_equal(group_parse(&r, json, strlen(json)), 0);
 	assert_string_equal(r.group, g.group);
 	assert_memory_equal(r.salt, g.salt, sizeof(g.salt));
 	assert_string_equal(r.key_check, g.key_check);
 	free(json);
 	/* the same passphrase gives the same key; another does not */
-	assert_int_equal(aws_derive_key(k2, &r, "correct horse", 13), 0);
+	assert_int_equal(derive_key(k2, &r, "correct horse", 13), 0);
 	assert_memory_equal(k2, key, sizeof(key));
-	assert_int_equal(aws_derive_key(k2, &r, "correct horsE", 13), 0);
+	assert_int_equal(derive_key(k2, &r, "correct horsE", 13), 0);
 	assert_memory_not_equal(k2, key, sizeof(key));
 	snprintf(path, sizeof(path), "%s/sync.key", dir);
-	assert_int_equal(aws_key_save(path, &g, key), 0);
+	assert_int_equal(key_save(path, &g, key), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	memset(k2, 0, sizeof(k2));
-	assert_int_equal(aws_key_load(k2, path, &g), 0);
+	assert_int_equal(key_load(k2, path, &g), 0);
 	assert_memory_equal(k2, key, sizeof(key));
 	/* another group's folder */
-	aws_group_new(&r, 1, 8u << 20);
+	group_new(&r, 1, 8u << 20);
 	memcpy(r.key_check, g.key_check, sizeof(r.key_check));
-	assert_int_equal(aws_key_load(k2, path, &r), AW_EINVALID);
+	assert_int_equal(key_load(k2, path, &r), AW_EINVALID);
 	assert_non_null(strstr(aw_error_last(), "another sync group"));
 	/* a key check that does not match */
 	r = g;
 	r.key_check[0] = r.key_check[0] == '0' ? '1' : '0';
-	assert_int_equal(aws_key_load(k2, path, &r), AW_EINVALID);
+	assert_int_equal(key_load(k2, path, &r), AW_EINVALID);
 	/* readable by others */
 	chmod(path, 0644);
-	assert_int_equal(aws_key_load(k2, path, &g), AW_EINVALID);
+	assert_int_equal(key_load(k2, path, &g), AW_EINVALID);
 	assert_non_null(strstr(aw_error_last(), "chmod 600"));
 	unlink(path);
-	assert_int_equal(aws_key_load(k2, path, &g), AW_ENOTFOUND);
+	assert_int_equal(key_load(k2, path, &g), AW_ENOTFOUND);
 	rmdir(dir);
 }
 
 static void test_group_rejects(void **state)
 {
-	aws_group g;
+	sync_group g;
 	const char *bad[] = {
 		"[]",
 		"{\"format\":\"other\",\"version\":1}",
@@ -362,8 +362,8 @@ static void test_group_rejects(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(aws_group_parse(&g, bad[i], strlen(bad[i])), AW_EINVALID);
-	assert_int_equal(aws_group_parse(&g, good, strlen(good)), 0);
+		assert_int_equal(group_parse(&g, bad[i], strlen(bad[i])), AW_EINVALID);
+	assert_int_equal(group_parse(&g, good, strlen(good)), 0);
 	assert_int_equal(g.opslimit, 1);
 }
 
@@ -371,66 +371,66 @@ static void test_group_rejects(void **state)
  * block's reset only in its first part, and the parts replay to the whole. */
 static void test_segment_split(void **state)
 {
-	aws_segment s, *parts = NULL;
+	sync_segment s, *parts = NULL;
 	size_t n = 0, puts = 0, dels = 0, resets = 0;
 	aw_buf t = AW_BUF_INIT;
 	char data[200];
 
 	(void)state;
 	memset(&s, 0, sizeof(s));
-	s.device_id = aws_strdup(DEV);
-	s.hostname = aws_strdup("laptop");
+	s.device_id = str_dup(DEV);
+	s.hostname = str_dup("laptop");
 	s.owns_data = true;
 	for (int k = 0; k < 3; k++) {
 		char name[32];
-		aws_block *b;
+		sync_block *b;
 		snprintf(name, sizeof(name), "bucket-%d", k);
-		b = aws_segment_block(&s, name);
+		b = segment_block(&s, name);
 		b->reset = k == 1;
 		b->has_meta = true;
-		b->meta.id = aws_strdup(name);
-		b->meta.data = aws_strdup("{}");
+		b->meta.id = str_dup(name);
+		b->meta.data = str_dup("{}");
 		for (int i = 0; i < 500; i++) {
 			int len = snprintf(data, sizeof(data), "{\"title\":\"event %d of %d %.*s\"}", i, k, i % 90,
 					   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 			aw_event e = {.id = i, .has_id = true, .start = i, .duration = 1, .data = data, .data_len = (size_t)len};
-			aws_block_put(b, &e);
+			block_put(b, &e);
 			if (i % 7 == 0)
-				aws_block_del(b, 100000 + i);
+				block_del(b, 100000 + i);
 		}
 	}
-	assert_int_equal(aws_segment_split(&parts, &n, &s, 4096), 0);
+	assert_int_equal(segment_split(&parts, &n, &s, 4096), 0);
 	assert_true(n > 20);
 	for (size_t i = 0; i < n; i++) {
-		aws_segment r;
+		sync_segment r;
 		parts[i].generation = 1000000 + (int64_t)i;
 		parts[i].has_prev = true;
 		parts[i].written_at = 1;
 		aw_buf_reset(&t);
-		aws_segment_encode(&t, &parts[i]);
+		segment_encode(&t, &parts[i]);
 		assert_true(t.len <= 4096);
-		assert_int_equal(aws_segment_parse(&r, t.data, t.len), 0);
+		assert_int_equal(segment_parse(&r, t.data, t.len), 0);
 		for (size_t j = 0; j < r.n_blocks; j++) {
-			const aws_block *b = &r.blocks[j];
+			const sync_block *b = &r.blocks[j];
 			resets += b->reset;
 			assert_true(b->has_meta);
 			for (size_t q = 0; q < b->n_puts; q++)
 				assert_int_equal(b->puts[q].id, (int64_t)(puts++ % 500));
 			dels += b->n_dels;
 		}
-		aws_segment_free(&r);
+		segment_free(&r);
 	}
 	assert_int_equal(puts, 1500);
 	assert_int_equal(dels, 3 * 72);
 	assert_int_equal(resets, 1);
-	aws_segment_parts_free(parts, n);
+	segment_parts_free(parts, n);
 	/* a bound that fits everything gives one part; one too small for a record fails */
-	assert_int_equal(aws_segment_split(&parts, &n, &s, AWS_MAX_WRITE_PLAIN), 0);
+	assert_int_equal(segment_split(&parts, &n, &s, AWS_MAX_WRITE_PLAIN), 0);
 	assert_int_equal(n, 1);
-	aws_segment_parts_free(parts, n);
-	assert_int_equal(aws_segment_split(&parts, &n, &s, 300), AW_EINVALID);
+	segment_parts_free(parts, n);
+	assert_int_equal(segment_split(&parts, &n, &s, 300), AW_EINVALID);
 	assert_null(parts);
-	aws_segment_free(&s);
+	segment_free(&s);
 	aw_buf_free(&t);
 }
 
@@ -458,14 +458,14 @@ static void test_folder_paths(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_true(aws_folder_path_ok(good[i]));
+		assert_true(folder_path_ok(good[i]));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (aws_folder_path_ok(bad[i]))
+		if (folder_path_ok(bad[i]))
 			fail_msg("accepted %s", bad[i]);
 	}
-	assert_int_equal(aws_folder_child(AWS_F_ROOT, "devices", 7, false), AWS_F_BAD);
-	assert_int_equal(aws_folder_child(AWS_F_ROOT, "awsync.json", 11, true), AWS_F_BAD);
-	assert_int_equal(aws_folder_child(AWS_F_DEVICES, "..", 2, true), AWS_F_BAD);
+	assert_int_equal(folder_child(AWS_F_ROOT, "devices", 7, false), AWS_F_BAD);
+	assert_int_equal(folder_child(AWS_F_ROOT, "awsync.json", 11, true), AWS_F_BAD);
+	assert_int_equal(folder_child(AWS_F_DEVICES, "..", 2, true), AWS_F_BAD);
 }
 
 /* Reads through the folder never follow a symbolic link and never read beyond the
@@ -478,31 +478,31 @@ static void test_folder_io(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(aws_folder_write(dir, "devices/dev-1/manifest.aws", "abc", 3, true), 0);
-	assert_int_equal(aws_folder_read(dir, "devices/dev-1/manifest.aws", 16, &out, &len), 0);
+	assert_int_equal(folder_write(dir, "devices/dev-1/manifest.aws", "abc", 3, true), 0);
+	assert_int_equal(folder_read(dir, "devices/dev-1/manifest.aws", 16, &out, &len), 0);
 	assert_int_equal(len, 3);
 	free(out);
-	assert_int_equal(aws_folder_read(dir, "devices/dev-1/manifest.aws", 2, &out, &len), AW_EINVALID);
-	assert_int_equal(aws_folder_write(dir, "../escape", "x", 1, false), AW_EINVALID);
-	assert_int_equal(aws_folder_write(dir, ".git/config", "x", 1, false), AW_EINVALID);
+	assert_int_equal(folder_read(dir, "devices/dev-1/manifest.aws", 2, &out, &len), AW_EINVALID);
+	assert_int_equal(folder_write(dir, "../escape", "x", 1, false), AW_EINVALID);
+	assert_int_equal(folder_write(dir, ".git/config", "x", 1, false), AW_EINVALID);
 	/* a symbolic link in place of a directory and of a file */
-	p = aws_fmt("%s/devices/dev-2", dir);
+	p = str_fmt("%s/devices/dev-2", dir);
 	assert_int_equal(symlink("/tmp", p), 0);
 	free(p);
-	assert_int_equal(aws_folder_write(dir, "devices/dev-2/manifest.aws", "x", 1, false), AW_EINVALID);
-	assert_int_equal(aws_folder_read(dir, "devices/dev-2/manifest.aws", 16, &out, &len), AW_EINVALID);
-	p = aws_fmt("%s/awsync.json", dir);
+	assert_int_equal(folder_write(dir, "devices/dev-2/manifest.aws", "x", 1, false), AW_EINVALID);
+	assert_int_equal(folder_read(dir, "devices/dev-2/manifest.aws", 16, &out, &len), AW_EINVALID);
+	p = str_fmt("%s/awsync.json", dir);
 	assert_int_equal(symlink("/etc/hostname", p), 0);
 	free(p);
-	assert_int_equal(aws_folder_read(dir, "awsync.json", 1024, &out, &len), AW_EINVALID);
+	assert_int_equal(folder_read(dir, "awsync.json", 1024, &out, &len), AW_EINVALID);
 	/* writing replaces the link itself, never its target */
-	assert_int_equal(aws_folder_write(dir, "awsync.json", "{}", 2, false), 0);
-	assert_int_equal(aws_folder_read(dir, "awsync.json", 1024, &out, &len), 0);
+	assert_int_equal(folder_write(dir, "awsync.json", "{}", 2, false), 0);
+	assert_int_equal(folder_read(dir, "awsync.json", 1024, &out, &len), 0);
 	assert_int_equal(len, 2);
 	free(out);
-	assert_int_equal(aws_folder_unlink(dir, "devices/dev-1/manifest.aws"), 0);
-	assert_int_equal(aws_folder_read(dir, "devices/dev-1/manifest.aws", 16, &out, &len), AW_ENOTFOUND);
-	p = aws_fmt("rm -rf %s", dir);
+	assert_int_equal(folder_unlink(dir, "devices/dev-1/manifest.aws"), 0);
+	assert_int_equal(folder_read(dir, "devices/dev-1/manifest.aws", 16, &out, &len), AW_ENOTFOUND);
+	p = str_fmt("rm -rf %s", dir);
 	assert_int_equal(system(p), 0);
 	free(p);
 }
@@ -518,10 +518,10 @@ static void test_unseal_bound(void **state)
 	assert_non_null(big);
 	seal(&sealed, big, 1 << 20, "manifest.aws");
 	assert_true(sealed.len < 8192); /* zeros compress */
-	assert_int_equal(aws_unseal_max(&out, KEY, DEV, "manifest.aws", sealed.data, sealed.len, (1 << 20) - 1),
+	assert_int_equal(unseal_file_max(&out, KEY, DEV, "manifest.aws", sealed.data, sealed.len, (1 << 20) - 1),
 			 AW_EINVALID);
 	assert_non_null(strstr(aw_error_last(), "at most"));
-	assert_int_equal(aws_unseal_max(&out, KEY, DEV, "manifest.aws", sealed.data, sealed.len, 1 << 20), 0);
+	assert_int_equal(unseal_file_max(&out, KEY, DEV, "manifest.aws", sealed.data, sealed.len, 1 << 20), 0);
 	assert_int_equal(out.len, 1 << 20);
 	free(big);
 	aw_buf_free(&sealed);
@@ -538,14 +538,14 @@ static void test_refused_parse_owns_nothing(void **state)
 	const char *man = "{\"buckets\":[{\"id\":\"b\",\"type\":\"t\"}],\"device_id\":\"d\",\"format\":\"awsync-manifest\","
 			  "\"generation\":0,\"head\":\"0000000000000000000000000000000000000000000000000000000000000000\","
 			  "\"hostname\":\"h\",\"software\":\"s\",\"version\":1,\"written_at\":1}";
-	aws_segment sg;
-	aws_manifest m;
+	sync_segment sg;
+	sync_manifest m;
 
 	(void)state;
-	assert_int_equal(aws_segment_parse(&sg, seg, strlen(seg)), AW_EINVALID);
+	assert_int_equal(segment_parse(&sg, seg, strlen(seg)), AW_EINVALID);
 	assert_null(sg.device_id);
 	assert_null(sg.blocks);
-	assert_int_equal(aws_manifest_parse(&m, man, strlen(man)), AW_EINVALID);
+	assert_int_equal(manifest_parse(&m, man, strlen(man)), AW_EINVALID);
 	assert_null(m.device_id);
 	assert_null(m.buckets);
 }
@@ -555,14 +555,14 @@ static void test_names(void **state)
 	char n[64];
 
 	(void)state;
-	aws_segment_name(n, sizeof(n), 1);
+	segment_name(n, sizeof(n), 1);
 	assert_string_equal(n, "seg/000000/000000000001.aws");
-	aws_segment_name(n, sizeof(n), 123456);
+	segment_name(n, sizeof(n), 123456);
 	assert_string_equal(n, "seg/000123/000000123456.aws");
-	assert_true(aws_valid_device_id(DEV));
-	assert_false(aws_valid_device_id(".."));
-	assert_false(aws_valid_device_id("a/b"));
-	assert_false(aws_valid_device_id(""));
+	assert_true(valid_device_id(DEV));
+	assert_false(valid_device_id(".."));
+	assert_false(valid_device_id("a/b"));
+	assert_false(valid_device_id(""));
 }
 
 int main(void)

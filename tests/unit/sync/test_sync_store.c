@@ -64,31 +64,31 @@ static void syncer(const char *from, const char *to, const char *device)
 
 static void make_group(void)
 {
-	aws_group g;
+	sync_group g;
 	unsigned char key[AWS_KEY_BYTES];
-	aws_repo *repo;
+	sync_repo *repo;
 	char *json;
-	aws_file f;
+	repo_file f;
 
-	aws_group_new(&g, 1, 8u << 20);
-	assert_int_equal(aws_derive_key(key, &g, "test passphrase", 15), 0);
-	aws_key_check(g.key_check, key);
-	json = aws_group_json(&g);
+	group_new(&g, 1, 8u << 20);
+	assert_int_equal(derive_key(key, &g, "test passphrase", 15), 0);
+	key_check(g.key_check, key);
+	json = group_json(&g);
 	f.path = AWS_GROUP_FILE;
 	f.data = json;
 	f.len = strlen(json);
-	assert_int_equal(aws_repo_create(&repo, folder_a, NULL), 0);
-	assert_int_equal(aws_repo_commit(repo, &f, 1, "awsync: init"), 0);
-	aws_repo_close(repo);
+	assert_int_equal(repo_create(&repo, folder_a, NULL), 0);
+	assert_int_equal(repo_commit(repo, &f, 1, "awsync: init"), 0);
+	repo_close(repo);
 	/* B joined in place: its own repository, awsync.json arrived through the syncer */
-	assert_int_equal(aws_repo_create(&repo, folder_b, NULL), 0);
-	aws_repo_close(repo);
+	assert_int_equal(repo_create(&repo, folder_b, NULL), 0);
+	repo_close(repo);
 	{
 		char p[512];
 		snprintf(p, sizeof(p), "%s/" AWS_GROUP_FILE, folder_b);
-		assert_int_equal(aws_write_file(p, json, strlen(json), 0644), 0);
+		assert_int_equal(aw_files_write(p, json, strlen(json), 0644, AW_FILES_DURABLE), 0);
 	}
-	assert_int_equal(aws_key_save(keyfile, &g, key), 0);
+	assert_int_equal(key_save(keyfile, &g, key), 0);
 	free(json);
 }
 
@@ -280,19 +280,19 @@ static void test_sync_between_stores(void **state)
 	assert_false(rep.pushed);
 	assert_int_equal(rep.events_applied, 0);
 	{
-		aws_ctx ctx;
+		sync_ctx ctx;
 		aw_sync_report r2;
 		aw_buf text = AW_BUF_INIT;
-		aws_segment seg;
+		sync_segment seg;
 		unsigned char h[AWS_HASH_BYTES];
 		memset(&r2, 0, sizeof(r2));
-		assert_int_equal(aws_ctx_open(&ctx, b.y, NULL, &r2), 0);
-		assert_int_equal(aws_load_segment(&ctx, DEV_B, 1, &text, &seg, h), 0);
+		assert_int_equal(ctx_open(&ctx, b.y, NULL, &r2), 0);
+		assert_int_equal(load_segment(&ctx, DEV_B, 1, &text, &seg, h), 0);
 		assert_int_equal(seg.n_blocks, 1);
 		assert_string_equal(seg.blocks[0].bucket, "empty_host-a");
-		aws_segment_free(&seg);
+		segment_free(&seg);
 		aw_buf_free(&text);
-		aws_ctx_close(&ctx);
+		ctx_close(&ctx);
 	}
 
 	/* tampering with A's newest segment: reported, nothing imported, B untouched */
@@ -304,9 +304,9 @@ static void test_sync_between_stores(void **state)
 	{
 		unsigned char *f;
 		size_t len;
-		assert_int_equal(aws_read_file(segpath, &f, &len), 0);
+		assert_int_equal(aw_files_read((char **)&f, &len, segpath, SIZE_MAX - 1), 0);
 		f[len / 2] ^= 0x40;
-		assert_int_equal(aws_write_file(segpath, f, len, 0644), 0);
+		assert_int_equal(aw_files_write(segpath, f, len, 0644, AW_FILES_DURABLE), 0);
 		run(&b, &rep);
 		assert_int_equal(rep.devices_failed, 1);
 		assert_int_equal(rep.events_applied, 0);
@@ -314,7 +314,7 @@ static void test_sync_between_stores(void **state)
 		assert_non_null(strstr(st, "authentication failed"));
 		free(st);
 		f[len / 2] ^= 0x40;
-		assert_int_equal(aws_write_file(segpath, f, len, 0644), 0);
+		assert_int_equal(aw_files_write(segpath, f, len, 0644, AW_FILES_DURABLE), 0);
 		free(f);
 	}
 	run(&b, &rep);
@@ -328,15 +328,15 @@ static void test_sync_between_stores(void **state)
 	/* restore A into an empty store: ids kept, writable */
 	node_open(&c, "c", DEV_A, "host-a", folder_b);
 	{
-		aws_ctx ctx;
+		sync_ctx ctx;
 		aw_sync_report r2;
 		int64_t nev;
 		size_t nb;
 		memset(&r2, 0, sizeof(r2));
-		assert_int_equal(aws_ctx_open(&ctx, c.y, c.r, &r2), 0);
-		assert_int_equal(aws_restore(&ctx, DEV_A, &nev, &nb), 0);
+		assert_int_equal(ctx_open(&ctx, c.y, c.r, &r2), 0);
+		assert_int_equal(restore_device(&ctx, DEV_A, &nev, &nb), 0);
 		assert_int_equal(nb, 2);
-		aws_ctx_close(&ctx);
+		ctx_close(&ctx);
 	}
 	assert_same(&a, "win_host-a", &c, "win_host-a", true);
 	assert_int_equal(aw_reader_bucket(&rb, c.r, "win_host-a"), 0);
@@ -355,13 +355,13 @@ static void test_sync_between_stores(void **state)
 
 	/* repacking keeps everything readable and removes the loose objects */
 	{
-		aws_ctx ctx;
+		sync_ctx ctx;
 		aw_sync_report r2;
 		char p[600];
 		memset(&r2, 0, sizeof(r2));
-		assert_int_equal(aws_ctx_open(&ctx, b.y, NULL, &r2), 0);
-		assert_int_equal(aws_repo_maintain(ctx.repo, true), 0);
-		aws_ctx_close(&ctx);
+		assert_int_equal(ctx_open(&ctx, b.y, NULL, &r2), 0);
+		assert_int_equal(repo_maintain(ctx.repo, true), 0);
+		ctx_close(&ctx);
 		snprintf(p, sizeof(p), "test -z \"$(find '%s/.git/objects' -path '*/objects/[0-9a-f][0-9a-f]/*' -type f)\"", folder_b);
 		assert_int_equal(system(p), 0);
 	}
@@ -372,16 +372,16 @@ static void test_sync_between_stores(void **state)
 	assert_int_equal(rep.segments_applied, 1);
 	assert_same(&c, "win_host-a", &b, "win_host-a", false);
 	{
-		aws_ctx ctx;
+		sync_ctx ctx;
 		aw_sync_report r2;
 		int64_t nev;
 		size_t nb;
 		node d;
 		memset(&r2, 0, sizeof(r2));
 		node_open(&d, "d", DEV_A, "host-a", folder_b);
-		assert_int_equal(aws_ctx_open(&ctx, d.y, d.r, &r2), 0);
-		assert_int_equal(aws_restore(&ctx, DEV_A, &nev, &nb), 0);
-		aws_ctx_close(&ctx);
+		assert_int_equal(ctx_open(&ctx, d.y, d.r, &r2), 0);
+		assert_int_equal(restore_device(&ctx, DEV_A, &nev, &nb), 0);
+		ctx_close(&ctx);
 		assert_same(&c, "win_host-a", &d, "win_host-a", true);
 		node_close(&d);
 	}
@@ -423,6 +423,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sync_between_stores),
 	};
-	aws_crypto_init();
+	crypto_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
