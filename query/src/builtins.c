@@ -92,6 +92,21 @@ static int arg_str(qrun *R, const qnode *call, qv *args, size_t i, qstr **s)
 	return 0;
 }
 
+/* The common head of functions over (events, key, ...): an events argument 0 and a
+ * string argument 1. On error nothing is held. */
+static int arg_events_key(qrun *R, const qnode *call, qv *args, const qev **ev, size_t *n, qev **hold,
+			  qstr **key)
+{
+	if (arg_events(R, call, args, 0, ev, n, hold))
+		return -1;
+	if (arg_str(R, call, args, 1, key)) {
+		free(*hold);
+		*hold = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int arg_num(qrun *R, const qnode *call, qv *args, size_t i, double *d)
 {
 	if (args[i].k != QV_NUM)
@@ -177,24 +192,24 @@ static int load_buckets(qrun *R, const qnode *at)
 
 /* ---- functions --------------------------------------------------------------------------- */
 
-static int f_print(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+/* print (prints nothing, returns None) and nop (returns 1): only their value matters. */
+static int f_constant(qrun *R, const qnode *call, qv *args, int one, qv *out)
 {
 	(void)R;
 	(void)call;
 	(void)args;
-	(void)n;
-	*out = value_none();
+	*out = one ? value_num(1) : value_none();
 	return 0;
 }
 
-static int f_nop(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+/* Reading bucket `id` failed with rc: an unknown bucket (also an id with a NUL, which no
+ * bucket has) is aw-server-rust's NoSuchBucket, anything else a storage failure. */
+static int bucket_error(qrun *R, const qnode *call, const qstr *id, int rc, const char *what)
 {
-	(void)R;
-	(void)call;
-	(void)args;
-	(void)n;
-	*out = value_num(1);
-	return 0;
+	if (rc == AW_ENOTFOUND)
+		return run_error(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
+			    (int)(id->len > 200 ? 200 : id->len), id->s);
+	return run_error_storage(R, call, rc, what);
 }
 
 static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
@@ -213,11 +228,8 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 		rc = AW_ENOTFOUND;
 	else
 		rc = aw_reader_event_rows(&rows, &nrows, R->r, id->s, start, end, -1, AW_EVENTS_CLIP | ROWS_ORDER);
-	if (rc == AW_ENOTFOUND)
-		return run_error(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
-			    (int)(id->len > 200 ? 200 : id->len), id->s);
 	if (rc)
-		return run_error_storage(R, call, rc, "reading events");
+		return bucket_error(R, call, id, rc, "reading events");
 	/* aw_event_row and qev have the same size: convert in place */
 	_Static_assert(sizeof(aw_event_row) == sizeof(qev), "row/event layout");
 	ev = (qev *)rows;
@@ -250,11 +262,8 @@ static int f_query_bucket_eventcount(qrun *R, const qnode *call, qv *args, size_
 		rc = AW_ENOTFOUND;
 	else
 		rc = aw_reader_event_count(&cnt, R->r, id->s, start, end);
-	if (rc == AW_ENOTFOUND)
-		return run_error(R, call, AW_ENOTFOUND, "BucketQueryError", "Failed to query bucket: NoSuchBucket(\"%.*s\")",
-			    (int)(id->len > 200 ? 200 : id->len), id->s);
 	if (rc)
-		return run_error_storage(R, call, rc, "counting events");
+		return bucket_error(R, call, id, rc, "counting events");
 	*out = value_num((double)cnt);
 	return 0;
 }
@@ -515,12 +524,8 @@ static int f_chunk_events_by_key(qrun *R, const qnode *call, qv *args, size_t n,
 	size_t ne, m;
 
 	(void)n;
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
 		return -1;
-	if (arg_str(R, call, args, 1, &key)) {
-		free(hold);
-		return -1;
-	}
 	res = chunk_by_key(R->T, ev, ne, key->s, key->len, &m);
 	free(hold);
 	*out = wrap_events(res, m);
@@ -591,12 +596,8 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 	size_t *offs, *lens;
 	const char **vals;
 
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
 		return -1;
-	if (arg_str(R, call, args, 1, &key)) {
-		free(hold);
-		return -1;
-	}
 	if (args[2].k != QV_LIST) {
 		free(hold);
 		return bad_param(R, argpos(call, 2), "List", args[2], false);
@@ -653,9 +654,9 @@ static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n
 	aw_buf msg = AW_BUF_INIT;
 
 	(void)n;
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
 		return -1;
-	if (arg_str(R, call, args, 1, &key) || arg_str(R, call, args, 2, &pat)) {
+	if (arg_str(R, call, args, 2, &pat)) {
 		free(hold);
 		return -1;
 	}
@@ -860,12 +861,8 @@ static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t
 	size_t ne, m;
 
 	(void)n;
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
 		return -1;
-	if (arg_str(R, call, args, 1, &key)) {
-		free(hold);
-		return -1;
-	}
 	res = writable_events(args, 0, ev, ne, hold);
 	if (!simplify_titles(R, res, ne, res, key->s, key->len, &m)) {
 		free(res);
@@ -876,7 +873,7 @@ static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t
 }
 
 const qbuiltin builtin_table[] = {
-	{"print", f_print, 0, -1, NULL, 0},
+	{"print", NULL, 0, -1, f_constant, 0},
 	{"query_bucket", f_query_bucket, 1, 1, NULL, 0},
 	{"query_bucket_names", f_query_bucket_names, 0, 0, NULL, 0},
 	{"find_bucket", f_find_bucket, 1, 2, NULL, 0},
@@ -899,7 +896,7 @@ const qbuiltin builtin_table[] = {
 	{"split_url_events", f_split_url_events, 1, 1, NULL, 0},
 	{"concat", f_concat, 0, -1, NULL, 0},
 	/* awnode extras from aw-core's query2 */
-	{"nop", f_nop, 0, 0, NULL, 0},
+	{"nop", NULL, 0, 0, f_constant, 1},
 	{"query_bucket_eventcount", f_query_bucket_eventcount, 1, 1, NULL, 0},
 	{"simplify_window_titles", f_simplify_window_titles, 2, 2, NULL, 0},
 };
