@@ -421,19 +421,14 @@ static void smemo_free(smemo *m)
 	free(m->bits);
 }
 
-#define shash hash64
-
 static size_t smemo_get(smemo *m, const char *raw, uint32_t len, bool esc)
 {
-	uint64_t h = shash(raw, len);
+	uint64_t h = hash64(raw, len);
 	size_t j;
 
 	if ((m->n + 1) * 2 >= m->cap) {
 		size_t nc = m->cap ? m->cap * 2 : 256;
-		uint32_t *ns = slots_rehash(m->slot, m->cap, m->hash, nc);
-		free(m->slot);
-		m->slot = ns;
-		m->cap = nc;
+		slots_grow(&m->slot, &m->cap, m->hash, nc);
 		m->raw = realloc(m->raw, nc * sizeof(*m->raw));
 		m->len = realloc(m->len, nc * sizeof(*m->len));
 		m->esc = realloc(m->esc, nc * sizeof(*m->esc));

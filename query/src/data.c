@@ -82,21 +82,24 @@ uint64_t hash64(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-uint32_t *slots_rehash(const uint32_t *slot, size_t cap, const uint64_t *hashes, size_t nc)
+void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)
 {
 	uint32_t *ns = calloc(nc, sizeof(uint32_t));
 
 	if (!ns)
 		abort();
-	for (size_t i = 0; i < cap; i++) {
-		if (!slot[i])
+	for (size_t i = 0; i < *cap; i++) {
+		uint32_t e = (*slot)[i];
+		if (!e)
 			continue;
-		size_t q = (size_t)hashes[slot[i] - 1] & (nc - 1);
+		size_t q = (size_t)hashes[e - 1] & (nc - 1);
 		while (ns[q])
 			q = (q + 1) & (nc - 1);
-		ns[q] = slot[i];
+		ns[q] = e;
 	}
-	return ns;
+	free(*slot);
+	*slot = ns;
+	*cap = nc;
 }
 
 /* ---- stored entries ------------------------------------------------------------------- */

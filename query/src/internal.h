@@ -117,9 +117,9 @@ typedef struct qdata {
 
 uint64_t hash64(const void *p, size_t n);
 /* Open-addressing tables hold entry index + 1 per slot (0 = empty), probed linearly
- * from hash & (cap - 1), cap a power of two. A new table of nc slots holding slot[0..cap)
- * re-placed by hashes[index]; the caller frees the old one. */
-uint32_t *slots_rehash(const uint32_t *slot, size_t cap, const uint64_t *hashes, size_t nc);
+ * from hash & (cap - 1), cap a power of two. Replace *slot by a table of nc slots with
+ * the same entries, re-placed by hashes[index]; *cap becomes nc. */
+void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc);
 void data_init(qdata *T, aw_reader *r);
 void data_free(qdata *T);
 uint32_t data_from_sid(qdata *T, int64_t sid);

@@ -413,10 +413,7 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 
 	if ((km->n + 1) * 2 >= km->cap) {
 		size_t nc = km->cap ? km->cap * 2 : 64;
-		uint32_t *ns = slots_rehash(km->slot, km->cap, km->hashes, nc);
-		free(km->slot);
-		km->slot = ns;
-		km->cap = nc;
+		slots_grow(&km->slot, &km->cap, km->hashes, nc);
 		km->keys = realloc(km->keys, nc * sizeof(char *));
 		km->lens = realloc(km->lens, nc * sizeof(size_t));
 		km->hashes = realloc(km->hashes, nc * sizeof(uint64_t));
