@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aw/error.h"
 #include "queue.h"
 
 static char dir[256];
@@ -39,9 +40,8 @@ static int teardown(void **state)
 static disk_queue *open_q(void)
 {
 	disk_queue *q;
-	char err[300];
 
-	assert_int_equal(queue_open(&q, dir, err, sizeof(err)), 0);
+	assert_int_equal(queue_open(&q, dir), 0);
 	return q;
 }
 
@@ -171,14 +171,13 @@ static void test_bad_offset_restarts_from_zero(void **state)
 static void test_second_opener_is_refused(void **state)
 {
 	disk_queue *q = open_q(), *q2 = NULL;
-	char err[300];
 
 	(void)state;
-	assert_int_equal(queue_open(&q2, dir, err, sizeof(err)), -2);
+	assert_int_equal(queue_open(&q2, dir), AW_EBUSY);
 	assert_null(q2);
-	assert_non_null(strstr(err, "in use"));
+	assert_non_null(strstr(aw_error_last(), "in use"));
 	queue_close(q);
-	assert_int_equal(queue_open(&q2, dir, err, sizeof(err)), 0);
+	assert_int_equal(queue_open(&q2, dir), 0);
 	queue_close(q2);
 }
 
@@ -207,12 +206,11 @@ static void test_long_record(void **state)
 static void test_unwritable_dir(void **state)
 {
 	disk_queue *q = NULL;
-	char err[300];
 
 	(void)state;
 	/* nobody, not even root, can create directories in /proc */
-	assert_int_equal(queue_open(&q, "/proc/awq-no/such", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "cannot create"));
+	assert_int_equal(queue_open(&q, "/proc/awq-no/such"), AW_ERROR);
+	assert_non_null(strstr(aw_error_last(), "cannot create"));
 }
 
 int main(void)

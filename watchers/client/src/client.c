@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "aw/client.h"
+#include "aw/error.h"
 #include "aw/files.h"
 #include "aw/time.h"
 #include "http.h"
@@ -223,7 +224,6 @@ static int no_ctl(const char *s)
 int aw_client_new(aw_client **out, const aw_client_options *o)
 {
 	aw_client *c;
-	char qerr[600];
 	int rc;
 
 	*out = NULL;
@@ -295,11 +295,11 @@ int aw_client_new(aw_client **out, const aw_client_options *o)
 		aw_client_free(c);
 		return AW_CLIENT_ERROR;
 	}
-	rc = o->no_queue ? 0 : queue_open(&c->queue, c->queue_dir, qerr, sizeof(qerr));
+	rc = o->no_queue ? 0 : queue_open(&c->queue, c->queue_dir);
 	if (rc) {
-		set_err(NULL, "%s", qerr);
+		set_err(NULL, "%s", aw_error_last());
 		aw_client_free(c);
-		return rc == -2 ? AW_CLIENT_ELOCKED : AW_CLIENT_EQUEUE;
+		return rc == AW_EBUSY ? AW_CLIENT_ELOCKED : AW_CLIENT_EQUEUE;
 	}
 	if (queue_length(c->queue))
 		clog_(c, AW_CLIENT_LOG_INFO, "%zu heartbeats queued by an earlier run will be delivered",

@@ -60,46 +60,48 @@ static int scan(int fd, off_t from, off_t size, size_t *count, off_t *last_nl)
 	return 0;
 }
 
-int queue_open(disk_queue **out, const char *dir, char *err, size_t errlen)
+int queue_open(disk_queue **out, const char *dir)
 {
 	disk_queue *q = calloc(1, sizeof(*q));
 	char path[4200];
 	struct stat st;
 	off_t last_nl;
+	int rc = AW_ERROR;
 
 	*out = NULL;
-	if (!q) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!q)
+		return aw_error_set(AW_ERROR, "out of memory");
 	q->fd = q->pos_fd = q->lock_fd = -1;
 	if (aw_files_mkdir_p(dir, 0700)) {
-		snprintf(err, errlen, "cannot create queue directory %s: %s", dir, aw_error_last());
+		char why[512];
+
+		/* a copy: aw_error_set must not read the message it overwrites */
+		snprintf(why, sizeof(why), "%s", aw_error_last());
+		rc = aw_error_set(AW_ERROR, "cannot create queue directory %s: %s", dir, why);
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/lock", dir);
 	q->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (q->lock_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		rc = aw_error_set(AW_ERROR, "cannot open %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (flock(q->lock_fd, LOCK_EX | LOCK_NB)) {
-		snprintf(err, errlen, "queue %s is in use by another process (is this watcher already running?)",
-			 dir);
 		queue_close(q);
-		return -2;
+		return aw_error_set(AW_EBUSY, "queue %s is in use by another process (is this watcher already running?)",
+				    dir);
 	}
 	snprintf(path, sizeof(path), "%s/queue.jsonl", dir);
 	q->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (q->fd < 0 || fstat(q->fd, &st)) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		rc = aw_error_set(AW_ERROR, "cannot open %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	q->size = st.st_size;
 	snprintf(path, sizeof(path), "%s/queue.pos", dir);
 	q->pos_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (q->pos_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		rc = aw_error_set(AW_ERROR, "cannot open %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	{
@@ -117,12 +119,12 @@ int queue_open(disk_queue **out, const char *dir, char *err, size_t errlen)
 			q->head = 0;
 	}
 	if (scan(q->fd, q->head, q->size, &q->count, &last_nl)) {
-		snprintf(err, errlen, "cannot read %s/queue.jsonl: %s", dir, strerror(errno));
+		rc = aw_error_set(AW_ERROR, "cannot read %s/queue.jsonl: %s", dir, strerror(errno));
 		goto fail;
 	}
 	if (last_nl < q->size) { /* torn last record */
 		if (ftruncate(q->fd, last_nl)) {
-			snprintf(err, errlen, "cannot repair %s/queue.jsonl: %s", dir, strerror(errno));
+			rc = aw_error_set(AW_ERROR, "cannot repair %s/queue.jsonl: %s", dir, strerror(errno));
 			goto fail;
 		}
 		q->size = last_nl;
@@ -133,14 +135,14 @@ int queue_open(disk_queue **out, const char *dir, char *err, size_t errlen)
 		q->head = 0;
 	}
 	if (write_pos(q)) {
-		snprintf(err, errlen, "cannot write %s/queue.pos: %s", dir, strerror(errno));
+		rc = aw_error_set(AW_ERROR, "cannot write %s/queue.pos: %s", dir, strerror(errno));
 		goto fail;
 	}
 	*out = q;
 	return 0;
 fail:
 	queue_close(q);
-	return -1;
+	return rc;
 }
 
 void queue_close(disk_queue *q)

@@ -15,8 +15,10 @@
 
 typedef struct disk_queue disk_queue;
 
-/* 0, or -1 with a message in err (-2 if another process holds the lock). */
-int queue_open(disk_queue **out, const char *dir, char *err, size_t errlen);
+/* Open (creating it 0700) and lock the queue in `dir`. Returns 0 (close with
+ * queue_close), AW_EBUSY if another process holds the lock, or AW_ERROR; the reason is
+ * in aw_error_last(). */
+int queue_open(disk_queue **out, const char *dir);
 void queue_close(disk_queue *q);
 /* Append one record (no newline inside). 0 or -1 (errno set). */
 int queue_append(disk_queue *q, const char *rec, size_t len);
