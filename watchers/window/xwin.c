@@ -6,7 +6,7 @@
 #include "wcommon.h"
 #include "xwin.h"
 
-#define PROP_MAX_WORDS 1024 /* 4 KiB per property: titles are cut to AW_TITLE_MAX anyway */
+#define PROP_MAX_WORDS 1024 /* 4 KiB per property: titles are cut to TITLE_MAX anyway */
 
 static xcb_atom_t intern(xcb_connection_t *c, const char *name)
 {
@@ -102,10 +102,10 @@ static char *window_class(xwin *w, xcb_window_t win)
 				size_t cl = n - (size_t)(cls - v);
 
 				if (cl && cls[0])
-					out = latin1_to_utf8(cls, cl, AW_APP_MAX);
+					out = latin1_to_utf8(cls, cl, APP_MAX);
 			}
 			if (!out && n && v[0])
-				out = latin1_to_utf8(v, nul ? (size_t)(nul - v) : n, AW_APP_MAX);
+				out = latin1_to_utf8(v, nul ? (size_t)(nul - v) : n, APP_MAX);
 			free(r);
 			if (out)
 				return out;
@@ -123,7 +123,7 @@ static char *window_title(xwin *w, xcb_window_t win)
 	char *out = NULL;
 
 	if (r && r->format == 8) {
-		out = utf8_clean(xcb_get_property_value(r), (size_t)xcb_get_property_value_length(r), AW_TITLE_MAX);
+		out = utf8_clean(xcb_get_property_value(r), (size_t)xcb_get_property_value_length(r), TITLE_MAX);
 		free(r);
 		return out;
 	}
@@ -134,9 +134,9 @@ static char *window_title(xwin *w, xcb_window_t win)
 		size_t n = (size_t)xcb_get_property_value_length(r);
 
 		if (r->type == XCB_ATOM_STRING)
-			out = latin1_to_utf8(v, n, AW_TITLE_MAX);
+			out = latin1_to_utf8(v, n, TITLE_MAX);
 		else /* UTF8_STRING, COMPOUND_TEXT (ASCII part), others */
-			out = utf8_clean(v, n, AW_TITLE_MAX);
+			out = utf8_clean(v, n, TITLE_MAX);
 	}
 	free(r);
 	return out ? out : strdup("unknown");

@@ -1,12 +1,12 @@
 /* The active X window's application and title, read through EWMH with xcb. */
-#ifndef AW_XWIN_H
-#define AW_XWIN_H
+#ifndef XWIN_H
+#define XWIN_H
 
 #include <stddef.h>
 #include <xcb/xcb.h>
 
-#define AW_TITLE_MAX 2048 /* bytes, longer titles are cut at a character boundary + "…" */
-#define AW_APP_MAX 256
+#define TITLE_MAX 2048 /* bytes, longer titles are cut at a character boundary + "…" */
+#define APP_MAX 256
 
 typedef struct xwin {
 	xcb_connection_t *conn;
