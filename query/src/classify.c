@@ -540,21 +540,45 @@ static int rank_cmp(const void *a, const void *b)
 	return x->index > y->index ? -1 : x->index < y->index;
 }
 
+/* What categorize and tag share over one run: each distinct data value is classified
+ * once (memo: result entry + 1, 0 = not yet), its string fields gathered into g and
+ * their rule matches memoised in sm. */
+typedef struct classifier {
+	uint32_t *memo;
+	size_t nmemo;
+	smemo sm;
+	dstrs g;
+} classifier;
+
+static void classifier_init(classifier *c, qrun *R, size_t nrules)
+{
+	c->nmemo = R->T->n;
+	c->memo = calloc(c->nmemo ? c->nmemo : 1, sizeof(uint32_t));
+	if (!c->memo)
+		abort();
+	smemo_init(&c->sm, nrules);
+	memset(&c->g, 0, sizeof(c->g));
+}
+
+static void classifier_free(classifier *c)
+{
+	free(c->memo);
+	free(c->g.field);
+	free(c->g.slot);
+	smemo_free(&c->sm);
+}
+
 qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
 		   const size_t *catlens, const size_t *depth, size_t nrules, size_t *nout)
 {
-	qdata *T = R->T;
-	size_t nmemo = T->n, nr = 0;
-	uint32_t *memo = calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
+	size_t nr = 0;
 	ranked *order = malloc((nrules ? nrules : 1) * sizeof(ranked));
 	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
-	smemo sm;
+	classifier c;
 	static const char *const key[1] = {"$category"};
 	static const size_t klen[1] = {9};
 
-	dstrs g = {0};
-
-	if (!memo || !order || !res)
+	if (!order || !res)
 		abort();
 	/* Reference: start from ["Uncategorized"] and let every matching rule whose path is at
 	 * least as deep replace it: the deepest match wins, the last among equals. Evaluating
@@ -563,27 +587,23 @@ qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules,
 		if (depth[i] > 0 && rules[i].type == 1)
 			order[nr++] = (ranked){depth[i], i};
 	qsort(order, nr, sizeof(ranked), rank_cmp);
-	smemo_init(&sm, nrules);
+	classifier_init(&c, R, nrules);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
 		res[i] = ev[i];
-		if (d >= nmemo)
+		if (d >= c.nmemo)
 			continue;
-		if (!memo[d]) {
+		if (!c.memo[d]) {
 			const char *val = "[\"Uncategorized\"]";
 			size_t vlen = 17;
-			gather(R, &sm, d, &g);
+			gather(R, &c.sm, d, &c.g);
 			for (size_t k = 0; k < nr; k++) {
-				int rc = rule_matches(R, &sm, &rules[order[k].index], order[k].index, d, &g);
+				int rc = rule_matches(R, &c.sm, &rules[order[k].index], order[k].index, d, &c.g);
 				if (rc < 0) {
-					free(memo);
-					free(order);
 					if (res != out)
 						free(res);
-					free(g.field);
-					free(g.slot);
-					smemo_free(&sm);
-					return NULL;
+					res = NULL;
+					goto done;
 				}
 				if (rc) {
 					val = cats[order[k].index];
@@ -591,16 +611,14 @@ qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules,
 					break;
 				}
 			}
-			memo[d] = data_with(T, d, 1, key, klen, &val, &vlen) + 1;
+			c.memo[d] = data_with(R->T, d, 1, key, klen, &val, &vlen) + 1;
 		}
-		res[i].data = memo[d] - 1;
+		res[i].data = c.memo[d] - 1;
 	}
-	free(memo);
-	free(order);
-	free(g.field);
-	free(g.slot);
-	smemo_free(&sm);
 	*nout = n;
+done:
+	free(order);
+	classifier_free(&c);
 	return res;
 }
 
@@ -623,43 +641,33 @@ static int tag_cmp(const void *a, const void *b)
 qev *tag_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
 	    const size_t *taglens, size_t nrules, size_t *nout)
 {
-	qdata *T = R->T;
-	size_t nmemo = T->n;
-	uint32_t *memo = calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
 	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
 	tagref *hit = malloc((nrules ? nrules : 1) * sizeof(tagref));
 	aw_buf val = AW_BUF_INIT;
-	smemo sm;
+	classifier c;
 	static const char *const key[1] = {"$tags"};
 	static const size_t klen[1] = {5};
 
-	if (!memo || !res || !hit)
+	if (!res || !hit)
 		abort();
-	dstrs g = {0};
-
-	smemo_init(&sm, nrules);
+	classifier_init(&c, R, nrules);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
 		res[i] = ev[i];
-		if (d >= nmemo)
+		if (d >= c.nmemo)
 			continue;
-		if (!memo[d]) {
+		if (!c.memo[d]) {
 			size_t nh = 0;
-			gather(R, &sm, d, &g);
 			const char *vp;
 			size_t vl;
+			gather(R, &c.sm, d, &c.g);
 			for (size_t r = 0; r < nrules; r++) {
-				int rc = rule_matches(R, &sm, &rules[r], r, d, &g);
+				int rc = rule_matches(R, &c.sm, &rules[r], r, d, &c.g);
 				if (rc < 0) {
-					free(memo);
 					if (res != out)
 						free(res);
-					free(hit);
-					free(g.field);
-					free(g.slot);
-					aw_buf_free(&val);
-					smemo_free(&sm);
-					return NULL;
+					res = NULL;
+					goto done;
 				}
 				if (rc)
 					hit[nh++] = (tagref){tags[r], taglens[r]};
@@ -677,17 +685,15 @@ qev *tag_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const 
 			aw_buf_putc(&val, ']');
 			vp = val.data;
 			vl = val.len;
-			memo[d] = data_with(T, d, 1, key, klen, &vp, &vl) + 1;
+			c.memo[d] = data_with(R->T, d, 1, key, klen, &vp, &vl) + 1;
 		}
-		res[i].data = memo[d] - 1;
+		res[i].data = c.memo[d] - 1;
 	}
-	free(memo);
-	free(hit);
-	free(g.field);
-	free(g.slot);
-	aw_buf_free(&val);
-	smemo_free(&sm);
 	*nout = n;
+done:
+	free(hit);
+	aw_buf_free(&val);
+	classifier_free(&c);
 	return res;
 }
 
