@@ -327,6 +327,15 @@ static bool split_at(const qev *e, aw_ns t, qev *p1, qev *p2)
 	return false;
 }
 
+/* The next event of b as the new head, if any: false when b is used up. */
+static bool next_head(const qev *b, size_t nb, size_t *j, qev *head)
+{
+	if (*j >= nb)
+		return false;
+	*head = b[(*j)++];
+	return true;
+}
+
 qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
 {
 	size_t cap = na + 2 * nb + 4, m = 0, i = 0, j = 0;
@@ -344,10 +353,7 @@ qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *
 		res[m++] = (x);                                                  \
 	} while (0)
 
-	if (j < nb) {
-		head = b[j++];
-		have = true;
-	}
+	have = next_head(b, nb, &j, &head);
 	while (i < na && have) {
 		const qev *e1 = &a[i];
 		if (intersects(e1, &head)) {
@@ -355,23 +361,17 @@ qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *
 			if (e1->start <= head.start) {
 				EMIT(*e1);
 				i++;
-				if (split_at(&head, event_end(e1), &p1, &p2)) {
+				if (split_at(&head, event_end(e1), &p1, &p2))
 					head = p2;
-				} else if (j < nb) {
-					head = b[j++];
-				} else {
-					have = false;
-				}
+				else
+					have = next_head(b, nb, &j, &head);
 			} else {
 				if (split_at(&head, e1->start, &p1, &p2)) {
 					EMIT(p1);
 					head = p2;
 				} else {
 					EMIT(head);
-					if (j < nb)
-						head = b[j++];
-					else
-						have = false;
+					have = next_head(b, nb, &j, &head);
 				}
 			}
 		} else if (e1->start <= head.start) {
@@ -379,10 +379,7 @@ qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *
 			i++;
 		} else {
 			EMIT(head);
-			if (j < nb)
-				head = b[j++];
-			else
-				have = false;
+			have = next_head(b, nb, &j, &head);
 		}
 	}
 	while (i < na)
