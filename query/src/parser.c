@@ -421,10 +421,29 @@ static void tok_desc(parser *p, tok *k, char *buf, size_t n)
 	}
 }
 
+/* Fill err with `ParsingError("<detail>") at line L, column C` (the detail escaped as
+ * Rust's Debug prints a string) and AW_EINVALID. */
+static void parse_error(aw_query_error *err, int line, int col, const char *detail)
+{
+	aw_buf b = AW_BUF_INIT;
+
+	aw_buf_puts(&b, "ParsingError(\"");
+	for (const char *c = detail; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			aw_buf_putc(&b, '\\');
+		aw_buf_putc(&b, *c);
+	}
+	aw_buf_printf(&b, "\") at line %d, column %d", line, col);
+	snprintf(err->message, sizeof(err->message), "%s", b.data);
+	aw_buf_free(&b);
+	err->code = AW_EINVALID;
+	err->line = line;
+	err->column = col;
+}
+
 static void *perr(parser *p, tok *at, const char *expected)
 {
 	char found[160], detail[300];
-	aw_buf b = AW_BUF_INIT;
 	int line = at->line, col = at->col;
 
 	if (p->failed)
@@ -436,18 +455,7 @@ static void *perr(parser *p, tok *at, const char *expected)
 		col = p->L->stop_col;
 	}
 	snprintf(detail, sizeof(detail), "expected %s, found %s", expected, found);
-	aw_buf_puts(&b, "ParsingError(\"");
-	for (const char *c = detail; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			aw_buf_putc(&b, '\\');
-		aw_buf_putc(&b, *c);
-	}
-	aw_buf_printf(&b, "\") at line %d, column %d", line, col);
-	snprintf(p->err->message, sizeof(p->err->message), "%s", b.data);
-	aw_buf_free(&b);
-	p->err->code = AW_EINVALID;
-	p->err->line = line;
-	p->err->column = col;
+	parse_error(p->err, line, col, detail);
 	return NULL;
 }
 
@@ -497,13 +505,10 @@ static bool enter(parser *p)
 	if (++p->depth > Q_MAX_NEST) {
 		if (!p->failed) {
 			tok *k = cur(p);
+			char detail[64];
 			p->failed = true;
-			snprintf(p->err->message, sizeof(p->err->message),
-				 "ParsingError(\"nesting deeper than %d levels\") at line %d, column %d",
-				 Q_MAX_NEST, k->line, k->col);
-			p->err->code = AW_EINVALID;
-			p->err->line = k->line;
-			p->err->column = k->col;
+			snprintf(detail, sizeof(detail), "nesting deeper than %d levels", Q_MAX_NEST);
+			parse_error(p->err, k->line, k->col, detail);
 		}
 		return false;
 	}
@@ -933,13 +938,10 @@ static void lexer_free(lexer *L)
 static qprog *too_long(lexer *L, qprog *P, aw_query_error *err)
 {
 	tok *k = &L->toks[L->n - 1];
+	char detail[64];
 
-	snprintf(err->message, sizeof(err->message),
-		 "ParsingError(\"the query has more than %d tokens\") at line %d, column %d", Q_MAX_TOKENS,
-		 k->line, k->col);
-	err->code = AW_EINVALID;
-	err->line = k->line;
-	err->column = k->col;
+	snprintf(detail, sizeof(detail), "the query has more than %d tokens", Q_MAX_TOKENS);
+	parse_error(err, k->line, k->col, detail);
 	lexer_free(L);
 	program_free(P);
 	return NULL;
