@@ -69,12 +69,7 @@ static void re_destroy(qre *r)
 
 static void run_hold(qrun *R, qre *re)
 {
-	if (R->nres == R->capres) {
-		R->capres = R->capres ? R->capres * 2 : 16;
-		R->res = realloc(R->res, R->capres * sizeof(*R->res));
-		if (!R->res)
-			abort();
-	}
+	R->res = array_grow(R->res, R->nres, &R->capres, sizeof(*R->res), 16);
 	R->res[R->nres++] = re;
 }
 

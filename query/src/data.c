@@ -52,12 +52,7 @@ void data_free(qdata *T)
 
 static uint32_t new_entry(qdata *T)
 {
-	if (T->n == T->cap) {
-		T->cap = T->cap ? T->cap * 2 : 256;
-		T->e = realloc(T->e, T->cap * sizeof(*T->e));
-		if (!T->e)
-			abort();
-	}
+	T->e = array_grow(T->e, T->n, &T->cap, sizeof(*T->e), 256);
 	memset(&T->e[T->n], 0, sizeof(T->e[0]));
 	return (uint32_t)T->n++;
 }
@@ -80,6 +75,17 @@ uint64_t hash64(const void *p, size_t n)
 	h ^= h >> 29;
 	h *= 0xff51afd7ed558ccdULL;
 	return h ^ (h >> 32);
+}
+
+void *array_grow(void *p, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : first;
+	p = realloc(p, *cap * size);
+	if (!p)
+		abort();
+	return p;
 }
 
 void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)

@@ -69,12 +69,7 @@ static tok *push_tok(lexer *L, int t)
 {
 	tok *k;
 
-	if (L->n == L->cap) {
-		L->cap = L->cap ? L->cap * 2 : 64;
-		L->toks = realloc(L->toks, L->cap * sizeof(*L->toks));
-		if (!L->toks)
-			abort();
-	}
+	L->toks = array_grow(L->toks, L->n, &L->cap, sizeof(*L->toks), 64);
 	k = &L->toks[L->n++];
 	memset(k, 0, sizeof(*k));
 	k->t = t;
@@ -476,12 +471,7 @@ typedef struct nvec {
 
 static void nvec_push(nvec *v, qnode *n)
 {
-	if (v->n == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 8;
-		v->v = realloc(v->v, v->cap * sizeof(*v->v));
-		if (!v->v)
-			abort();
-	}
+	v->v = array_grow(v->v, v->n, &v->cap, sizeof(*v->v), 8);
 	v->v[v->n++] = n;
 }
 
@@ -519,12 +509,7 @@ static qv keep_str(parser *p, const char *s, size_t n)
 {
 	qv v = value_str(s, n);
 
-	if (p->nstrs == p->capstrs) {
-		p->capstrs = p->capstrs ? p->capstrs * 2 : 16;
-		p->strs = realloc(p->strs, p->capstrs * sizeof(*p->strs));
-		if (!p->strs)
-			abort();
-	}
+	p->strs = array_grow(p->strs, p->nstrs, &p->capstrs, sizeof(*p->strs), 16);
 	p->strs[p->nstrs++] = v;
 	return v;
 }
