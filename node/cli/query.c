@@ -208,7 +208,7 @@ static int run_local(const char *db, bool testing, const char *prog, size_t plen
 		free(dir);
 		db = dbpath;
 	}
-	rc = aw_query_run_path(&out, &olen, db, prog, plen, &start, &end, 1, &err);
+	rc = aw_query_run_path(&out, &olen, &err, db, prog, plen, &start, &end, 1);
 	if (rc) {
 		fprintf(stderr, "awnode query: %s\n", err.message);
 		/* internal failures, the database's included, are I/O failures */

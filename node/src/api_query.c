@@ -50,7 +50,7 @@ static void read_query(request *rq, aw_reader *r)
 	int rc;
 
 	memset(&err, 0, sizeof(err));
-	rc = aw_query_run(&out, &len, r, s->program, s->program_len, s->starts, s->ends, s->n, &err);
+	rc = aw_query_run(&out, &len, &err, r, s->program, s->program_len, s->starts, s->ends, s->n);
 	if (rc) {
 		free(out);
 		respond_message(rq, query_status(err.code), "%s", err.message);

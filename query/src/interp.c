@@ -609,7 +609,7 @@ static void env_init(qrun *R, aw_ns start, aw_ns end)
 	R->end = end;
 }
 
-int aw_query_check(const char *program, size_t program_len, aw_query_error *err)
+int aw_query_check(aw_query_error *err, const char *program, size_t program_len)
 {
 	qprog *P;
 
@@ -635,9 +635,8 @@ static void process_setup(void)
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 }
 
-int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program, size_t program_len,
-		 const aw_ns *period_starts, const aw_ns *period_ends, size_t n_periods,
-		 aw_query_error *err)
+int aw_query_run(char **out, size_t *out_len, aw_query_error *err, aw_reader *r, const char *program,
+		 size_t program_len, const aw_ns *period_starts, const aw_ns *period_ends, size_t n_periods)
 {
 	qrun R;
 	qdata T;
@@ -709,9 +708,9 @@ int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program,
 	return 0;
 }
 
-int aw_query_run_path(char **out, size_t *out_len, const char *db_path, const char *program,
-		      size_t program_len, const aw_ns *period_starts, const aw_ns *period_ends,
-		      size_t n_periods, aw_query_error *err)
+int aw_query_run_path(char **out, size_t *out_len, aw_query_error *err, const char *db_path,
+		      const char *program, size_t program_len, const aw_ns *period_starts,
+		      const aw_ns *period_ends, size_t n_periods)
 {
 	aw_reader *r;
 	int rc;
@@ -724,7 +723,7 @@ int aw_query_run_path(char **out, size_t *out_len, const char *db_path, const ch
 		snprintf(err->message, sizeof(err->message), "%s", aw_error_last());
 		return AW_ERROR;
 	}
-	rc = aw_query_run(out, out_len, r, program, program_len, period_starts, period_ends, n_periods, err);
+	rc = aw_query_run(out, out_len, err, r, program, program_len, period_starts, period_ends, n_periods);
 	aw_reader_close(r);
 	return rc;
 }

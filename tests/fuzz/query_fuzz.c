@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out = NULL;
 	size_t len;
 	size_t np = size && (data[0] & 1) ? 2 : 1;
-	int rc = aw_query_run(&out, &len, reader, (const char *)data, size, starts, ends, np, &err);
+	int rc = aw_query_run(&out, &len, &err, reader, (const char *)data, size, starts, ends, np);
 
 	if (rc == 0 && (!out || strlen(out) != len))
 		abort();

@@ -33,18 +33,17 @@ typedef struct aw_query_error {
  * response body (an array with one result per period, serialised as aw-server-rust does:
  * sorted keys, numbers as floats like `1.0`, None as `[]`) into *out (caller frees with
  * free()). Returns 0, or a negative AW_E* code (the one in err->code) with *err filled. */
-int aw_query_run(char **out, size_t *out_len, aw_reader *r, const char *program, size_t program_len,
-		 const aw_ns *period_starts, const aw_ns *period_ends, size_t n_periods,
-		 aw_query_error *err);
+int aw_query_run(char **out, size_t *out_len, aw_query_error *err, aw_reader *r, const char *program,
+		 size_t program_len, const aw_ns *period_starts, const aw_ns *period_ends, size_t n_periods);
 
 /* The same on a database file opened read-only for this run (for command-line tools;
  * safe while a node writes to it). A database that cannot be opened is AW_ERROR. */
-int aw_query_run_path(char **out, size_t *out_len, const char *db_path, const char *program,
-		      size_t program_len, const aw_ns *period_starts, const aw_ns *period_ends,
-		      size_t n_periods, aw_query_error *err);
+int aw_query_run_path(char **out, size_t *out_len, aw_query_error *err, const char *db_path,
+		      const char *program, size_t program_len, const aw_ns *period_starts,
+		      const aw_ns *period_ends, size_t n_periods);
 
 /* Parse only (no database): 0 if `program` is syntactically valid, else AW_EINVALID with
  * *err filled. */
-int aw_query_check(const char *program, size_t program_len, aw_query_error *err);
+int aw_query_check(aw_query_error *err, const char *program, size_t program_len);
 
 #endif

@@ -81,7 +81,7 @@ static json_t *run(aw_reader *r, const char *prog, aw_query_error *err, char **r
 	char *out = NULL;
 	size_t len;
 	json_t *v, *res;
-	int rc = aw_query_run(&out, &len, r, prog, strlen(prog), &s, &e, 1, err);
+	int rc = aw_query_run(&out, &len, err, r, prog, strlen(prog), &s, &e, 1);
 
 	if (raw)
 		*raw = NULL;

@@ -432,8 +432,8 @@ static void test_parse_errors(void **state)
 	/* columns count characters, not bytes */
 	e = qt_expect_error(NULL, "a = \"\xc3\xa9\xc3\xa9\" b;", "ParsingError", AW_EINVALID);
 	assert_int_equal(e.column, 10);
-	assert_int_equal(aw_query_check("return 1;", 9, &e), 0);
-	assert_int_equal(aw_query_check("return", 6, &e), AW_EINVALID);
+	assert_int_equal(aw_query_check(&e, "return 1;", 9), 0);
+	assert_int_equal(aw_query_check(&e, "return", 6), AW_EINVALID);
 }
 
 static void test_runtime_error_positions(void **state)
@@ -555,15 +555,15 @@ static void test_timeinterval(void **state)
 	e[0] = qt_ts("2018-01-01T01:01:01.5Z");
 	s[1] = qt_ts("2018-01-01T01:01:01.5Z");
 	e[1] = qt_ts("2018-01-02T00:00:00Z");
-	assert_int_equal(aw_query_run(&out, &len, db->r, "return [TIMEINTERVAL, sum_durations(query_bucket(\"testid\")), query_bucket_eventcount(\"testid\")];",
+	assert_int_equal(aw_query_run(&out, &len, &err, db->r, "return [TIMEINTERVAL, sum_durations(query_bucket(\"testid\")), query_bucket_eventcount(\"testid\")];",
 				      strlen("return [TIMEINTERVAL, sum_durations(query_bucket(\"testid\")), query_bucket_eventcount(\"testid\")];"),
-				      s, e, 2, &err),
+				      s, e, 2),
 			 0);
 	assert_string_equal(out, "[[\"2018-01-01T00:00:00+00:00/2018-01-01T01:01:01.500+00:00\",0.0,1.0],"
 				 "[\"2018-01-01T01:01:01.500+00:00/2018-01-02T00:00:00+00:00\",0.0,1.0]]");
 	free(out);
 	/* zero periods: an empty array */
-	assert_int_equal(aw_query_run(&out, &len, db->r, "return 1;", 9, s, e, 0, &err), 0);
+	assert_int_equal(aw_query_run(&out, &len, &err, db->r, "return 1;", 9, s, e, 0), 0);
 	assert_string_equal(out, "[]");
 	free(out);
 }
@@ -785,7 +785,7 @@ static void test_fuzz_regressions(void **state)
 		char *out = NULL;
 		size_t olen;
 		aw_ns s = qt_ts("1980-01-01T00:00:00Z"), e = qt_ts("2080-01-02T00:00:00Z");
-		int rc = aw_query_run(&out, &olen, db->r, progs[i], len, &s, &e, 1, &err);
+		int rc = aw_query_run(&out, &olen, &err, db->r, progs[i], len, &s, &e, 1);
 		if (rc) {
 			assert_null(out);
 			assert_true(err.code == AW_EINVALID || err.code == AW_ENOTFOUND);
