@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aw/buf.h"
+#include "aw/mem.h"
 
 void aw_buf_grow(aw_buf *b, size_t extra)
 {
@@ -20,9 +21,7 @@ void aw_buf_grow(aw_buf *b, size_t extra)
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
-	b->data = realloc(b->data, cap);
-	if (!b->data)
-		abort();
+	b->data = aw_mem_realloc(b->data, cap);
 	b->cap = cap;
 }
 
@@ -117,11 +116,8 @@ char *aw_buf_steal(aw_buf *b, size_t *len)
 {
 	char *p = b->data;
 
-	if (!p) {
-		p = calloc(1, 1);
-		if (!p)
-			abort();
-	}
+	if (!p)
+		p = aw_mem_calloc(1, 1);
 	if (len)
 		*len = b->len;
 	b->data = NULL;

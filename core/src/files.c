@@ -16,6 +16,7 @@
 
 #include "aw/error.h"
 #include "aw/files.h"
+#include "aw/mem.h"
 
 static char *fmt_path(const char *a, const char *b, const char *c)
 {
@@ -92,9 +93,7 @@ int aw_files_read(char **out, size_t *len, const char *path, size_t max)
 		close(fd);
 		return aw_error_set(AW_ERANGE, "cannot read %s: larger than %zu bytes", path, max);
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		abort();
+	buf = aw_mem_malloc((size_t)st.st_size + 1);
 	/* A file that grows while we read is cut at the size fstat saw: never more than max. */
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
@@ -146,12 +145,10 @@ static void fsync_dir(const char *dir)
 
 int aw_files_write(const char *path, const void *data, size_t len, int mode, int flags)
 {
-	char *dir = strdup(path), *slash, *tmp = NULL;
+	char *dir = aw_mem_strdup(path), *slash, *tmp = NULL;
 	const char *target;
 	int fd, rc = 0;
 
-	if (!dir)
-		abort();
 	slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';

@@ -11,6 +11,7 @@
 
 #include "aw/error.h"
 #include "aw/json.h"
+#include "aw/mem.h"
 #include "aw/time.h"
 #include "internal.h"
 
@@ -42,9 +43,7 @@ static void write_object(aw_buf *out, const json_t *obj)
 	void *it;
 
 	if (n > 16) {
-		keys = malloc(n * sizeof(*keys));
-		if (!keys)
-			abort();
+		keys = aw_mem_malloc(n * sizeof(*keys));
 	}
 	for (it = json_object_iter((json_t *)obj); it; it = json_object_iter_next((json_t *)obj, it)) {
 		keys[i].key = json_object_iter_key(it);

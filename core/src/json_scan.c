@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "aw/time.h"
 #include "aw/json_scan.h"
 #include "internal.h"
@@ -483,9 +484,7 @@ static void canonical_object(aw_buf *out, aw_jscan *s)
 		if (n == cap) {
 			cap *= 2;
 			if (m == stack) {
-				m = malloc(cap * sizeof(*m));
-				if (!m)
-					abort();
+				m = aw_mem_malloc(cap * sizeof(*m));
 				memcpy(m, stack, sizeof(stack));
 			} else if (!(m = realloc(m, cap * sizeof(*m)))) {
 				abort();

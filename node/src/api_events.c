@@ -12,6 +12,7 @@
 #include "aw/json.h"
 #include "body.h"
 #include "aw/json_scan.h"
+#include "aw/mem.h"
 
 typedef struct range_args {
 	aw_ns start, end;
@@ -275,9 +276,7 @@ static int events_from_body(events_state *st, request *rq)
 	aw_jscan_init(&s, rq->body.data, rq->body.len);
 	aw_jscan_ws(&s);
 	if (*s.p == '{') {
-		st->events = calloc(1, sizeof(*st->events));
-		if (!st->events)
-			abort();
+		st->events = aw_mem_calloc(1, sizeof(*st->events));
 		rc = aw_event_from_text(st->events, s.p, rq->body.data + rq->body.len);
 		st->n = rc ? 0 : 1;
 		return rc;
@@ -288,9 +287,7 @@ static int events_from_body(events_state *st, request *rq)
 		aw_jscan_skip(&s, &vs, &ve);
 		if (st->n == cap) {
 			cap = cap ? cap * 2 : 8;
-			st->events = realloc(st->events, cap * sizeof(*st->events));
-			if (!st->events)
-				abort();
+			st->events = aw_mem_realloc(st->events, cap * sizeof(*st->events));
 		}
 		if ((rc = aw_event_from_text(&st->events[st->n], vs, ve)))
 			return rc;
@@ -365,9 +362,7 @@ void api_heartbeat(request *rq)
 	if (!parse_pulsetime(rq, &rq->w.pulsetime) || !body_validate(rq))
 		return;
 	s = new_events_state(rq);
-	s->events = calloc(1, sizeof(*s->events));
-	if (!s->events)
-		abort();
+	s->events = aw_mem_calloc(1, sizeof(*s->events));
 	rc = aw_event_from_text(s->events, rq->body.data, rq->body.data + rq->body.len);
 	if (rc) {
 		respond_catcher(rq, model_status(rc), "%s", aw_error_last());

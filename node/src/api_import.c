@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "aw/log.h"
+#include "aw/mem.h"
 #include "aw/transfer.h"
 #include "body.h"
 
@@ -110,9 +111,7 @@ void api_import(request *rq)
 		respond_catcher(rq, 400, "the import document is empty");
 		return;
 	}
-	ir = calloc(1, sizeof(*ir));
-	if (!ir)
-		abort();
+	ir = aw_mem_calloc(1, sizeof(*ir));
 	ir->doc = doc;
 	ir->len = len;
 	rq->state = ir;

@@ -22,6 +22,7 @@
 #include "aw/error.h"
 #include "aw/files.h"
 #include "aw/log.h"
+#include "aw/mem.h"
 
 #define DEFAULT_BODY_LIMIT (64u << 20)
 
@@ -79,9 +80,7 @@ static void add_static(aw_config *c, const char *name, const char *path)
 			return;
 		}
 	}
-	c->statics = realloc(c->statics, (c->n_statics + 1) * sizeof(*c->statics));
-	if (!c->statics)
-		abort();
+	c->statics = aw_mem_realloc(c->statics, (c->n_statics + 1) * sizeof(*c->statics));
 	c->statics[c->n_statics].name = strdup(name);
 	c->statics[c->n_statics].path = strdup(path);
 	c->n_statics++;
@@ -97,9 +96,7 @@ static int string_list(const aw_toml_key *kv, char ***out, size_t *n, char *err,
 		if (v->items[i].type != AW_TOML_STRING)
 			goto bad;
 	for (size_t i = 0; i < v->n; i++) {
-		*out = realloc(*out, (*n + 1) * sizeof(**out));
-		if (!*out)
-			abort();
+		*out = aw_mem_realloc(*out, (*n + 1) * sizeof(**out));
 		(*out)[(*n)++] = strdup(v->items[i].s);
 	}
 	return 0;

@@ -14,6 +14,7 @@
 
 #include "http.h"
 #include "aw/log.h"
+#include "aw/mem.h"
 
 /* Normalise an origin "scheme://host[:port]" for comparison: lower-case scheme and
  * host, default ports dropped, trailing slash dropped. */
@@ -39,9 +40,7 @@ static char *origin_normalize(const char *o)
 
 static void add_exact(node *n, const char *origin)
 {
-	n->cors_exact = realloc(n->cors_exact, (n->n_cors_exact + 1) * sizeof(char *));
-	if (!n->cors_exact)
-		abort();
+	n->cors_exact = aw_mem_realloc(n->cors_exact, (n->n_cors_exact + 1) * sizeof(char *));
 	n->cors_exact[n->n_cors_exact++] = origin_normalize(origin);
 }
 
@@ -57,9 +56,7 @@ static int add_regex(node *n, const char *re)
 		fprintf(stderr, "awnode: invalid cors_regex '%s' at offset %zu: %s\n", re, (size_t)off, msg);
 		return -1;
 	}
-	n->cors_re = realloc(n->cors_re, (n->n_cors_re + 1) * sizeof(void *));
-	if (!n->cors_re)
-		abort();
+	n->cors_re = aw_mem_realloc(n->cors_re, (n->n_cors_re + 1) * sizeof(void *));
 	n->cors_re[n->n_cors_re++] = code;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "aw/json.h"
 #include "http.h"
 #include "aw/log.h"
+#include "aw/mem.h"
 #include "server.h"
 
 typedef struct conn {
@@ -80,9 +81,7 @@ static char *hdr_dup(struct lws *wsi, enum lws_token_indexes tok)
 
 	if (len <= 0)
 		return NULL;
-	s = malloc((size_t)len + 1);
-	if (!s)
-		abort();
+	s = aw_mem_malloc((size_t)len + 1);
 	if (lws_hdr_copy(wsi, s, len + 1, tok) < 0) {
 		free(s);
 		return NULL;
@@ -97,9 +96,7 @@ static char *custom_hdr_dup(struct lws *wsi, const char *name)
 
 	if (len < 0)
 		return NULL;
-	s = malloc((size_t)len + 1);
-	if (!s)
-		abort();
+	s = aw_mem_malloc((size_t)len + 1);
 	if (lws_hdr_custom_copy(wsi, s, len + 1, name, nlen) < 0) {
 		free(s);
 		return NULL;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 enum {
@@ -290,9 +291,7 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 		aw_event_row *e;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 256;
-			v = realloc(v, cap * sizeof(*v));
-			if (!v)
-				abort();
+			v = aw_mem_realloc(v, cap * sizeof(*v));
 		}
 		e = &v[cnt++];
 		e->id = sqlite3_column_int64(st, 0);
@@ -335,9 +334,7 @@ static void cache_grow(aw_reader *r)
 	size_t old_cap = r->cap;
 
 	r->cap = old_cap ? old_cap * 2 : 1024;
-	r->cache = calloc(r->cap, sizeof(*r->cache));
-	if (!r->cache)
-		abort();
+	r->cache = aw_mem_calloc(r->cap, sizeof(*r->cache));
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i].id)
 			*cache_slot(r, old[i].id) = old[i];

@@ -13,14 +13,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 char *xstrndup(const char *s, size_t n)
 {
-	char *p = malloc(n + 1);
+	char *p = aw_mem_malloc(n + 1);
 
-	if (!p)
-		abort();
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;

@@ -20,6 +20,7 @@
 #include "aw/error.h"
 #include "aw/json.h"
 #include "aw/json_scan.h"
+#include "aw/mem.h"
 #include "aw/model_json.h"
 #include "aw/transfer.h"
 
@@ -69,9 +70,7 @@ int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *
 	if ((rc = aw_reader_begin(r)))
 		return rc;
 	if (bucket_id) {
-		bks = calloc(1, sizeof(*bks));
-		if (!bks)
-			abort();
+		bks = aw_mem_calloc(1, sizeof(*bks));
 		rc = aw_reader_bucket(bks, r, bucket_id);
 		n = rc ? 0 : 1;
 	} else {
@@ -222,9 +221,7 @@ static int scan_document(import_job *j)
 				return aw_error_set(AW_ESHAPE, "bucket %.*s must be an object", (int)(ke - ks), ks);
 			if (j->n == cap) {
 				cap = cap ? cap * 2 : 8;
-				j->buckets = realloc(j->buckets, cap * sizeof(*j->buckets));
-				if (!j->buckets)
-					abort();
+				j->buckets = aw_mem_realloc(j->buckets, cap * sizeof(*j->buckets));
 			}
 			memset(&j->buckets[j->n], 0, sizeof(*j->buckets));
 			rc = scan_bucket(&s, &j->buckets[j->n]);
@@ -311,9 +308,7 @@ static int import_events(import_job *j, aw_store *store, chunk **failed)
 			aw_jscan_skip(&s, &vs, &ve);
 			if (c->ib.n_events == c->cap) {
 				c->cap = c->cap ? c->cap * 2 : 1024;
-				c->ib.events = realloc(c->ib.events, c->cap * sizeof(aw_event));
-				if (!c->ib.events)
-					abort();
+				c->ib.events = aw_mem_realloc(c->ib.events, c->cap * sizeof(aw_event));
 			}
 			/* Malformed events are dropped, as aw-server-rust's lenient list does. */
 			if (aw_event_from_text(&c->ib.events[c->ib.n_events], vs, ve) == 0)

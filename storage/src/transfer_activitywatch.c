@@ -14,6 +14,7 @@
 
 #include "aw/error.h"
 #include "aw/json.h"
+#include "aw/mem.h"
 #include "aw/transfer.h"
 
 /* Events per write: bounds memory whatever the size of the source. */
@@ -139,9 +140,7 @@ static int import_bucket_events(source *src, aw_store *s, int64_t key, aw_import
 	if (sqlite3_prepare_v2(src->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return aw_error_set(AW_ERROR, "%s", sqlite3_errmsg(src->db));
 	sqlite3_bind_int64(st, 1, key);
-	ib->events = calloc(AW_CHUNK, sizeof(aw_event));
-	if (!ib->events)
-		abort();
+	ib->events = aw_mem_calloc(AW_CHUNK, sizeof(aw_event));
 	/* A bucket with no events is still created by the first (empty) chunk. */
 	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
 		aw_event *e = &ib->events[ib->n_events];

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "aw/mem.h"
 #include "aw/privacy.h"
 #include "internal.h"
 
@@ -72,9 +73,7 @@ static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, const c
 
 	if (s->n_buckets == s->cap_buckets) {
 		s->cap_buckets = s->cap_buckets ? s->cap_buckets * 2 : 16;
-		s->buckets = realloc(s->buckets, s->cap_buckets * sizeof(*s->buckets));
-		if (!s->buckets)
-			abort();
+		s->buckets = aw_mem_realloc(s->buckets, s->cap_buckets * sizeof(*s->buckets));
 	}
 	b = &s->buckets[s->n_buckets++];
 	memset(b, 0, sizeof(*b));
@@ -189,9 +188,7 @@ static void intern_remember(aw_store *s, uint64_t h, int64_t id, const char *jso
 		intern_slot *old = s->intern;
 
 		s->intern_cap = old_cap ? old_cap * 2 : 1024;
-		s->intern = calloc(s->intern_cap, sizeof(*s->intern));
-		if (!s->intern)
-			abort();
+		s->intern = aw_mem_calloc(s->intern_cap, sizeof(*s->intern));
 		for (i = 0; i < old_cap; i++) {
 			size_t j;
 			if (!old[i].json)
@@ -510,9 +507,7 @@ static void out_event(aw_write *w, size_t i, const aw_event_row *row, const char
 
 static void out_alloc(aw_write *w, size_t n)
 {
-	w->out_events = calloc(n ? n : 1, sizeof(*w->out_events));
-	if (!w->out_events)
-		abort();
+	w->out_events = aw_mem_calloc(n ? n : 1, sizeof(*w->out_events));
 	w->n_out_events = n;
 }
 
@@ -1235,9 +1230,7 @@ static int collect_ids(aw_store *s, aw_write *w, const char *sql, int64_t a, int
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
-			*out = realloc(*out, cap * sizeof(**out));
-			if (!*out)
-				abort();
+			*out = aw_mem_realloc(*out, cap * sizeof(**out));
 		}
 		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
 	}

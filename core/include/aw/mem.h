@@ -1,0 +1,25 @@
+/*
+ * Allocation that never returns NULL. awnode aborts when memory runs out instead of
+ * threading an out-of-memory error through every caller: a node that cannot allocate a
+ * few bytes can do nothing useful, and a crash is recovered from by the durability of
+ * every acknowledged write (docs/storage.md). Release everything with free().
+ */
+#ifndef AW_MEM_H
+#define AW_MEM_H
+
+#include <stddef.h>
+
+/* calloc(count, size); the product is checked for overflow. */
+void *aw_mem_calloc(size_t count, size_t size);
+
+/* malloc(size). */
+void *aw_mem_malloc(size_t size);
+
+/* realloc(p, size). */
+void *aw_mem_realloc(void *p, size_t size);
+
+/* strdup / strndup. */
+char *aw_mem_strdup(const char *s);
+char *aw_mem_strndup(const char *s, size_t n);
+
+#endif

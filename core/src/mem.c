@@ -1,0 +1,39 @@
+/* Allocation that aborts instead of returning NULL (see aw/mem.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aw/mem.h"
+
+static void *must(void *p)
+{
+	if (!p)
+		abort();
+	return p;
+}
+
+void *aw_mem_calloc(size_t count, size_t size)
+{
+	/* calloc checks count * size for overflow itself and fails; a request for 0 bytes
+	 * may legitimately return NULL, so ask for at least one. */
+	return must(calloc(count ? count : 1, size ? size : 1));
+}
+
+void *aw_mem_malloc(size_t size)
+{
+	return must(malloc(size ? size : 1));
+}
+
+void *aw_mem_realloc(void *p, size_t size)
+{
+	return must(realloc(p, size ? size : 1));
+}
+
+char *aw_mem_strdup(const char *s)
+{
+	return must(strdup(s));
+}
+
+char *aw_mem_strndup(const char *s, size_t n)
+{
+	return must(strndup(s, n));
+}
