@@ -1,3 +1,7 @@
+/* Helpers shared by the query engine's unit tests (declared in qtest.h): a scratch
+ * database in a temporary directory, running a program and parsing its result with
+ * jansson, expecting an error (kind and AW_E* code), and compact events for the
+ * transform tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

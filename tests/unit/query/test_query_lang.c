@@ -1,6 +1,6 @@
-/* The query language: a port of every case of aw-server-rust's aw-query/tests/query.rs,
+/* The query language: a port of every case of aw-server-rust's query-language tests,
  * the lexer/grammar quirks, result serialisation, the built-ins' argument rules (all in
- * docs/query.md), awnode's extras, and error kinds, statuses and positions. */
+ * docs/query.md), awnode's extras, and error kinds, codes and positions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +54,7 @@ static void expect_num(const char *prog, double n)
 	json_decref(v);
 }
 
-/* ---- query.rs ---------------------------------------------------------------------------- */
+/* ---- aw-server-rust's query-language cases --------------------------------------------------- */
 
 static void test_bool(void **state)
 {
@@ -518,7 +518,7 @@ static void test_serialisation(void **state)
 	(void)state;
 	qt_bucket(d, "id", "h");
 	qt_insert(d, "id", "2018-01-01T01:01:01Z", 1.0, "{}");
-	/* reference api.rs test_query: sorted keys, float duration */
+	/* as aw-server-rust's API test of the query route: sorted keys, float duration */
 	qt_expect_raw(d, "return query_bucket(\"id\");",
 		      "[[{\"data\":{},\"duration\":1.0,\"id\":1,\"timestamp\":\"2018-01-01T01:01:01Z\"}]]");
 	qt_insert(d, "id", "2018-01-01T01:01:02.5Z", 0.001, "{\"z\":1,\"a\":[1.5,\"x\"]}");
