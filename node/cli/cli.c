@@ -1,4 +1,5 @@
 /* Helpers shared by the commands of the awnode binary (see cli.h). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +74,20 @@ int cli_node_request(int port, const char *api_key, const char *method, const ch
 	aw_client_free_string(resp);
 	aw_client_free(c);
 	return rc == AW_CLIENT_OK ? 0 : -1;
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts)
+{
+	static char **started;
+	int ch;
+
+	if (argv != started) {
+		started = argv;
+		optind = 1;
+		opterr = 0;
+	}
+	ch = getopt_long(argc, argv, shortopts, opts, NULL);
+	if (ch == '?' || ch == ':')
+		fprintf(stderr, "awnode %s: unknown or incomplete option '%s' (see --help)\n", argv[0], argv[optind - 1]);
+	return ch;
 }

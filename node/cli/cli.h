@@ -24,6 +24,14 @@ int cmd_sync(int argc, char **argv);    /* sync.c */
 int cmd_archive(int argc, char **argv); /* archive.c */
 int cmd_query(int argc, char **argv);   /* query.c */
 
+/* getopt_long over a command's argv (argv[0] is the command's name), from its first
+ * option on the first call for that argv. An unknown option, or one without its value,
+ * prints "awnode <command>: unknown or incomplete option '<it>' (see --help)" and returns
+ * '?'. Returns the option's value, or -1 after the last option (optind then indexes the
+ * first operand). */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts);
+
 /* The database a CLI command works on: --dbpath, else the node's default for the mode.
  * Caller frees. */
 char *cli_db_path(const char *dbpath, bool testing);

@@ -47,9 +47,7 @@ int cmd_redact(int argc, char **argv)
 	aw_buf rule = AW_BUF_INIT;
 	aw_privacy *check;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (ch) {
 		case 'p': pattern = optarg; break;
 		case 'f': field = optarg; break;
@@ -62,7 +60,6 @@ int cmd_redact(int argc, char **argv)
 		case 'P': port = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default:
-			fprintf(stderr, "awnode redact: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
 			return 2;
 		}
 	}

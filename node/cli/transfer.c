@@ -39,9 +39,7 @@ int cmd_export(int argc, char **argv)
 	char *db;
 	int ch, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "b:o:h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "b:o:h", opts)) != -1) {
 		switch (ch) {
 		case 'b': bucket = optarg; break;
 		case 'o': output = optarg; break;
@@ -52,7 +50,6 @@ int cmd_export(int argc, char **argv)
 			       "Write an ActivityWatch export document of one or all buckets (stdout by default).\n");
 			return 0;
 		default:
-			fprintf(stderr, "awnode export: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -201,9 +198,7 @@ int cmd_import(int argc, char **argv)
 	int port = -1, ch, rc;
 	char *path;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (ch) {
 		case 't': testing = true; break;
 		case 'd': dbpath = optarg; break;
@@ -217,7 +212,6 @@ int cmd_import(int argc, char **argv)
 			       "not given; read-only; stop awnode first). Re-running changes nothing.\n");
 			return 0;
 		default:
-			fprintf(stderr, "awnode import: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
 			return 2;
 		}
 	}

@@ -23,6 +23,7 @@
 #include "aw/files.h"
 #include "aw/log.h"
 #include "aw/mem.h"
+#include "aw/storage.h"
 
 #define DEFAULT_BODY_LIMIT (64u << 20)
 
@@ -113,6 +114,20 @@ static int want(const aw_toml_key *kv, int type, const char *what, char *err, si
 	return -1;
 }
 
+/* An integer in [lo, hi] into *out; range_msg completes "line N: " when it is outside. */
+static int want_int(const aw_toml_key *kv, const char *what, long long lo, long long hi, const char *range_msg,
+		    int *out, char *err, size_t errlen)
+{
+	if (want(kv, AW_TOML_INT, what, err, errlen))
+		return -1;
+	if (kv->v.i < lo || kv->v.i > hi) {
+		snprintf(err, errlen, "line %d: %s", kv->line, range_msg);
+		return -1;
+	}
+	*out = (int)kv->v.i;
+	return 0;
+}
+
 static int apply_kv(aw_config *c, const aw_toml_key *kv, char *err, size_t errlen)
 {
 	const char *t = kv->table, *k = kv->key;
@@ -123,16 +138,8 @@ static int apply_kv(aw_config *c, const aw_toml_key *kv, char *err, size_t errle
 			return -1;
 		return set_str(&c->address, v->s);
 	}
-	if (!*t && !strcmp(k, "port")) {
-		if (want(kv, AW_TOML_INT, "an integer", err, errlen))
-			return -1;
-		if (v->i < 0 || v->i > 65535) {
-			snprintf(err, errlen, "line %d: port must be 0-65535", kv->line);
-			return -1;
-		}
-		c->port = (int)v->i;
-		return 0;
-	}
+	if (!*t && !strcmp(k, "port"))
+		return want_int(kv, "an integer", 0, 65535, "port must be 0-65535", &c->port, err, errlen);
 	if (!*t && !strcmp(k, "cors"))
 		return string_list(kv, &c->cors, &c->n_cors, err, errlen);
 	if (!*t && !strcmp(k, "cors_regex"))
@@ -174,16 +181,9 @@ static int apply_kv(aw_config *c, const aw_toml_key *kv, char *err, size_t errle
 		c->sync_enabled = v->i != 0;
 		return 0;
 	}
-	if (!strcmp(t, "sync") && !strcmp(k, "interval")) {
-		if (want(kv, AW_TOML_INT, "an integer (seconds)", err, errlen))
-			return -1;
-		if (v->i < 10 || v->i > 86400 * 7) {
-			snprintf(err, errlen, "line %d: [sync] interval must be 10 to 604800 seconds", kv->line);
-			return -1;
-		}
-		c->sync_interval = (int)v->i;
-		return 0;
-	}
+	if (!strcmp(t, "sync") && !strcmp(k, "interval"))
+		return want_int(kv, "an integer (seconds)", 10, 86400 * 7, "[sync] interval must be 10 to 604800 seconds",
+				&c->sync_interval, err, errlen);
 	if (!strcmp(t, "sync") && (!strcmp(k, "folder") || !strcmp(k, "key_file") || !strcmp(k, "ssh_key"))) {
 		char **dst = !strcmp(k, "folder") ? &c->sync_folder : !strcmp(k, "key_file") ? &c->sync_key_file
 											 : &c->sync_ssh_key;
@@ -191,16 +191,9 @@ static int apply_kv(aw_config *c, const aw_toml_key *kv, char *err, size_t errle
 			return -1;
 		return set_str(dst, expand_home(v->s));
 	}
-	if (!strcmp(t, "archive") && !strcmp(k, "older_than_days")) {
-		if (want(kv, AW_TOML_INT, "an integer (days)", err, errlen))
-			return -1;
-		if (v->i < 0 || v->i > 100000) {
-			snprintf(err, errlen, "line %d: [archive] older_than_days must be 0 (off) to 100000", kv->line);
-			return -1;
-		}
-		c->archive_older_than_days = (int)v->i;
-		return 0;
-	}
+	if (!strcmp(t, "archive") && !strcmp(k, "older_than_days"))
+		return want_int(kv, "an integer (days)", 0, 100000, "[archive] older_than_days must be 0 (off) to 100000",
+				&c->archive_older_than_days, err, errlen);
 	/* Unknown keys are ignored, as serde does for aw-server-rust's config, so a config
 	 * written for another version still starts. Sections of later features live here. */
 	return 0;
@@ -451,12 +444,8 @@ out:
 void aw_config_free(aw_config *c)
 {
 	free(c->address);
-	for (size_t i = 0; i < c->n_cors; i++)
-		free(c->cors[i]);
-	free(c->cors);
-	for (size_t i = 0; i < c->n_cors_regex; i++)
-		free(c->cors_regex[i]);
-	free(c->cors_regex);
+	aw_strings_free(c->cors, c->n_cors);
+	aw_strings_free(c->cors_regex, c->n_cors_regex);
 	free(c->api_key);
 	for (size_t i = 0; i < c->n_statics; i++) {
 		free(c->statics[i].name);

@@ -15,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/fifo.h"
 #include "aw/json.h"
-#include "http.h"
 #include "aw/log.h"
 #include "aw/mem.h"
+#include "http.h"
 #include "server.h"
 
 typedef struct conn {
@@ -307,13 +308,8 @@ void node_done(request *rq)
 		request_free(rq);
 		return;
 	}
-	rq->next = NULL;
 	wake = !n->done_head;
-	if (n->done_tail)
-		n->done_tail->next = rq;
-	else
-		n->done_head = rq;
-	n->done_tail = rq;
+	AW_FIFO_PUSH(n->done_head, n->done_tail, rq);
 	pthread_mutex_unlock(&n->done_mu);
 	if (wake)
 		lws_cancel_service(n->ctx);

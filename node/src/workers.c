@@ -6,8 +6,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "http.h"
+#include "aw/fifo.h"
 #include "aw/log.h"
+#include "http.h"
 
 struct workers {
 	node *n;
@@ -71,13 +72,8 @@ int workers_start(workers **out, node *n, int count)
 
 void workers_submit(workers *w, request *rq)
 {
-	rq->next = NULL;
 	pthread_mutex_lock(&w->mu);
-	if (w->tail)
-		w->tail->next = rq;
-	else
-		w->head = rq;
-	w->tail = rq;
+	AW_FIFO_PUSH(w->head, w->tail, rq);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }

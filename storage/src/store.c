@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "aw/fifo.h"
 #include "aw/mem.h"
 #include "internal.h"
 
@@ -172,7 +173,6 @@ void aw_store_close(aw_store *s)
 
 int aw_store_submit(aw_store *s, aw_write *w)
 {
-	w->next = NULL;
 	w->status = 0;
 	w->wal_status = 0;
 	w->error[0] = '\0';
@@ -181,11 +181,7 @@ int aw_store_submit(aw_store *s, aw_write *w)
 		pthread_mutex_unlock(&s->mu);
 		return aw_error_set(AW_ESHUTDOWN, "the node is shutting down");
 	}
-	if (s->tail)
-		s->tail->next = w;
-	else
-		s->head = w;
-	s->tail = w;
+	AW_FIFO_PUSH(s->head, s->tail, w);
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
