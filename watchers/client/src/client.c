@@ -193,6 +193,17 @@ static int check_event(aw_client *c, const aw_event *ev)
 	return AW_CLIENT_OK;
 }
 
+/* A heartbeat's data as JSON, after checking its pulsetime; NULL (error set) if either
+ * is invalid. Caller releases with json_decref. */
+static json_t *heartbeat_data(aw_client *c, const aw_event *ev, double pulsetime)
+{
+	if (!(pulsetime >= 0) || !isfinite(pulsetime)) {
+		set_err(c, "pulsetime must be a finite number >= 0");
+		return NULL;
+	}
+	return parse_data(c, ev->data);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------ */
 
 int aw_client_options_init(aw_client_options *o)
@@ -477,6 +488,17 @@ static char *bucket_body(const char *id, const char *type, const char *hostname,
 	return s;
 }
 
+/* POST body to path and free both; AW_CLIENT_EINVAL when either is NULL (a bucket id
+ * or body that could not be encoded). */
+static int post_and_free(char **out, aw_client *c, char *path, char *body)
+{
+	int rc = path && body ? simple_request(out, c, "POST", path, body, 0) : AW_CLIENT_EINVAL;
+
+	free(path);
+	free(body);
+	return rc;
+}
+
 int aw_client_create_bucket(aw_client *c, const char *bucket_id, const char *event_type, const char *hostname)
 {
 	char *path, *body;
@@ -517,7 +539,7 @@ int aw_client_insert_events(char **out_json, aw_client *c, const char *bucket_id
 			    size_t n_events)
 {
 	json_t *arr = json_array();
-	char *path, *body;
+	char *body;
 	int rc;
 
 	if (out_json)
@@ -546,16 +568,7 @@ int aw_client_insert_events(char **out_json, aw_client *c, const char *bucket_id
 	}
 	body = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
-	path = bucket_path(c, bucket_id, "/events");
-	if (!path || !body) {
-		free(path);
-		free(body);
-		return AW_CLIENT_EINVAL;
-	}
-	rc = simple_request(out_json, c, "POST", path, body, 0);
-	free(path);
-	free(body);
-	return rc;
+	return post_and_free(out_json, c, bucket_path(c, bucket_id, "/events"), body);
 }
 
 int aw_client_get_events(char **out_json, aw_client *c, const char *bucket_id, int64_t start_ns, int64_t end_ns,
@@ -634,11 +647,7 @@ int aw_client_send_heartbeat(char **out_json, aw_client *c, const char *bucket_i
 		*out_json = NULL;
 	if ((rc = check_event(c, ev)))
 		return rc;
-	if (!(pulsetime >= 0) || !isfinite(pulsetime)) {
-		set_err(c, "pulsetime must be a finite number >= 0");
-		return AW_CLIENT_EINVAL;
-	}
-	d = parse_data(c, ev->data);
+	d = heartbeat_data(c, ev, pulsetime);
 	if (!d)
 		return AW_CLIENT_EINVAL;
 	e = event_json(ev->timestamp_ns, dur_to_ns(ev->duration), d);
@@ -653,14 +662,7 @@ int aw_client_send_heartbeat(char **out_json, aw_client *c, const char *bucket_i
 	}
 	path = bucket_path(c, bucket_id, suffix);
 	free(suffix);
-	if (!path) {
-		free(body);
-		return AW_CLIENT_EINVAL;
-	}
-	rc = simple_request(out_json, c, "POST", path, body, 0);
-	free(path);
-	free(body);
-	return rc;
+	return post_and_free(out_json, c, path, body);
 }
 
 /* ---- queued heartbeats ------------------------------------------------------------- */
@@ -750,11 +752,7 @@ int aw_client_heartbeat(aw_client *c, const char *bucket_id, const aw_event *ev,
 		set_err(c, "empty bucket id");
 		return AW_CLIENT_EINVAL;
 	}
-	if (!(pulsetime >= 0) || !isfinite(pulsetime)) {
-		set_err(c, "pulsetime must be a finite number >= 0");
-		return AW_CLIENT_EINVAL;
-	}
-	d = parse_data(c, ev->data);
+	d = heartbeat_data(c, ev, pulsetime);
 	if (!d)
 		return AW_CLIENT_EINVAL;
 	for (size_t i = 0; i < c->n_pend; i++)
