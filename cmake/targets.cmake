@@ -1,12 +1,14 @@
 # Helpers the modules' CMakeLists.txt use to declare their tests.
 
 # aw_unit_test(MODULE NAME LIB [SOURCES...]): the cmocka test tests/unit/MODULE/NAME.c
-# (plus SOURCES) linked with LIB, registered with ctest. The calling module's private
-# src/ headers are in reach: unit tests may call internal functions.
+# (plus SOURCES, plus the shared helpers of tests/unit/common/) linked with LIB,
+# registered with ctest. The calling module's private src/ headers are in reach: unit
+# tests may call internal functions.
 function(aw_unit_test module name lib)
   if(AW_BUILD_TESTS)
-    add_executable(${name} ${CMAKE_SOURCE_DIR}/tests/unit/${module}/${name}.c ${ARGN})
-    target_include_directories(${name} PRIVATE src)
+    add_executable(${name} ${CMAKE_SOURCE_DIR}/tests/unit/${module}/${name}.c
+      ${CMAKE_SOURCE_DIR}/tests/unit/common/tmpdir.c ${ARGN})
+    target_include_directories(${name} PRIVATE src ${CMAKE_SOURCE_DIR}/tests/unit/common)
     target_link_libraries(${name} ${lib} PkgConfig::CMOCKA)
     add_test(NAME ${name} COMMAND ${name})
   endif()

@@ -13,7 +13,9 @@
 
 #include "aw/conf.h"
 #include "aw/error.h"
+#include "aw/files.h"
 #include "aw/toml.h"
+#include "tmpdir.h"
 
 static const aw_toml_value *get(const aw_toml_doc *d, const char *table, const char *key)
 {
@@ -94,46 +96,20 @@ static void test_toml_errors(void **state)
 	}
 }
 
-static char cfgdir[128];
-
-static void write_cfg(const char *name, const char *text)
-{
-	char path[300];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/awnode/%s", cfgdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void test_node_api_key(void **state)
 {
-	char *k;
+	static const char text[] = "port = 5600\n[auth]\napi_key = \"s3cret\"\n";
+	char *dir = test_tmpdir_xdg(), *path = aw_files_config_path("config.toml"), *k;
 
 	(void)state;
-	snprintf(cfgdir, sizeof(cfgdir), "/tmp/aww-cfg-XXXXXX");
-	assert_non_null(mkdtemp(cfgdir));
-	setenv("XDG_CONFIG_HOME", cfgdir, 1);
 	assert_null(aw_conf_node_api_key(0));
-	{
-		char d[200];
-
-		snprintf(d, sizeof(d), "%s/awnode", cfgdir);
-		assert_int_equal(mkdir(d, 0700), 0);
-	}
-	write_cfg("config.toml", "port = 5600\n[auth]\napi_key = \"s3cret\"\n");
+	assert_int_equal(aw_files_write(path, text, strlen(text), 0600, 0), 0);
 	k = aw_conf_node_api_key(0);
 	assert_string_equal(k, "s3cret");
 	free(k);
 	assert_null(aw_conf_node_api_key(1));
-	{
-		char cmd[200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfgdir);
-		assert_int_equal(system(cmd), 0);
-	}
+	free(path);
+	assert_int_equal(test_tmpdir_remove(dir), 0);
 }
 
 int main(void)

@@ -17,33 +17,20 @@
 
 #include "aw/config.h"
 #include "aw/files.h"
-
-static char root[64];
+#include "tmpdir.h"
 
 static int fresh_dirs(void **state)
 {
-	char d[128];
-
-	(void)state;
-	strcpy(root, "/tmp/aw-config-test-XXXXXX");
-	assert_non_null(mkdtemp(root));
-	snprintf(d, sizeof(d), "%s/config", root);
-	setenv("XDG_CONFIG_HOME", d, 1);
-	snprintf(d, sizeof(d), "%s/data", root);
-	setenv("XDG_DATA_HOME", d, 1);
-	snprintf(d, sizeof(d), "%s/state", root);
-	setenv("XDG_STATE_HOME", d, 1);
+	*state = test_tmpdir_xdg();
 	return 0;
 }
 
 static int remove_dirs(void **state)
 {
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd);
+	return test_tmpdir_remove(*state);
 }
+
+#define TEST(f) cmocka_unit_test_setup_teardown(f, fresh_dirs, remove_dirs)
 
 static void write_config(const char *name, const char *text)
 {
@@ -163,11 +150,11 @@ static void test_bad_flags_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults_and_created_file, fresh_dirs, remove_dirs),
-		cmocka_unit_test_setup_teardown(test_testing_mode_has_its_own_file_and_port, fresh_dirs, remove_dirs),
-		cmocka_unit_test_setup_teardown(test_file_then_flags, fresh_dirs, remove_dirs),
-		cmocka_unit_test_setup_teardown(test_bad_values_refused, fresh_dirs, remove_dirs),
-		cmocka_unit_test_setup_teardown(test_bad_flags_refused, fresh_dirs, remove_dirs),
+		TEST(test_defaults_and_created_file),
+		TEST(test_testing_mode_has_its_own_file_and_port),
+		TEST(test_file_then_flags),
+		TEST(test_bad_values_refused),
+		TEST(test_bad_flags_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

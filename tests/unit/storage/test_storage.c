@@ -13,12 +13,13 @@
 #include <sqlite3.h>
 
 #include "aw/storage.h"
+#include "tmpdir.h"
 
 #define S(x) ((aw_ns)(x) * AW_NS_PER_SEC)
 #define T0 S(1514768461) /* 2018-01-01T01:01:01Z */
 
 typedef struct fixture {
-	char dir[64];
+	char *dir;
 	char path[96];
 	aw_store *s;
 	aw_reader *r;
@@ -28,8 +29,7 @@ static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
 
-	strcpy(f->dir, "/tmp/awnode-unit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	f->dir = test_tmpdir();
 	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
 	assert_int_equal(aw_store_open(&f->s, f->path, NULL), 0);
 	assert_int_equal(aw_reader_open(&f->r, f->s), 0);
@@ -40,15 +40,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[160];
+	int rc;
 
 	aw_reader_close(f->r);
 	aw_store_close(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	rc = test_tmpdir_remove(f->dir);
 	free(f);
-	return 0;
+	return rc;
 }
 
 static void create_bucket(fixture *f, const char *id)
@@ -581,30 +579,32 @@ static void test_removals_truncate_the_wal(void **state)
 	assert_false(file_has(f->path, "tender offer for Initech"));
 }
 
+#define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fresh_schema_version_and_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_identical_data_is_stored_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_pulsetime_merges_and_keeps_id, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_zero_pulse_separate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_long_pulse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_boundary_inclusive_and_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_before_last_start_is_new_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_same_timestamp_merges, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_consecutive_merges, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_after_deleting_cached_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_range_read_clips_and_orders, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metadata_exact_after_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_change_sequence_and_tombstones, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_explicit_id_replaces_in_any_bucket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import_merge_is_idempotent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remote_bucket_is_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_change_feed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remote_apply_is_idempotent_and_excluded_from_feed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_private_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_removals_truncate_the_wal, setup, teardown),
+		TEST(test_fresh_schema_version_and_reopen),
+		TEST(test_newer_schema_is_refused),
+		TEST(test_identical_data_is_stored_once),
+		TEST(test_heartbeat_pulsetime_merges_and_keeps_id),
+		TEST(test_heartbeat_zero_pulse_separate),
+		TEST(test_heartbeat_long_pulse),
+		TEST(test_heartbeat_boundary_inclusive_and_data),
+		TEST(test_heartbeat_before_last_start_is_new_event),
+		TEST(test_heartbeat_same_timestamp_merges),
+		TEST(test_heartbeat_consecutive_merges),
+		TEST(test_heartbeat_after_deleting_cached_event),
+		TEST(test_range_read_clips_and_orders),
+		TEST(test_metadata_exact_after_delete),
+		TEST(test_change_sequence_and_tombstones),
+		TEST(test_explicit_id_replaces_in_any_bucket),
+		TEST(test_import_merge_is_idempotent),
+		TEST(test_remote_bucket_is_read_only),
+		TEST(test_change_feed),
+		TEST(test_remote_apply_is_idempotent_and_excluded_from_feed),
+		TEST(test_private_state),
+		TEST(test_removals_truncate_the_wal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
