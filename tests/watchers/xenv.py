@@ -1,8 +1,8 @@
 """Helpers for the watcher integration tests (tests/integration/test_watchers*.py).
 
 * ``Xvfb``: a private X server on a free display number (``-displayfd``).
-* ``XClient``: drives ``aw-xtest-client`` (built by watchers/CMakeLists.txt, next to
-  awnode in build/bin/), a tiny X client that creates windows, sets their titles and
+* ``XClient``: drives ``aw-xtest-client`` (xtest_client.c beside this file, built by
+  watchers/CMakeLists.txt next to awnode in build/bin/), a tiny X client that creates windows, sets their titles and
   classes and sets ``_NET_ACTIVE_WINDOW`` on the root window, standing in for
   applications and a window manager.
 * ``Proc``: a watcher (or ``awnode start``) process with its stderr in a file, checked
