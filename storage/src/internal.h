@@ -88,7 +88,6 @@ void *writer_main(void *arg);
 int writer_load(aw_store *s);
 void writer_free_state(aw_store *s);
 
-uint64_t hash_bytes(const char *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 

@@ -31,29 +31,6 @@ char *xstrdup(const char *s)
 	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
-/* A fast 64-bit string hash (8 bytes per step, multiply-xorshift mixing). Only used to
- * find interning candidates: collisions are resolved by comparing the text, so it needs
- * speed and spread, not cryptographic strength. Its values are stored in datas.hash, so
- * changing it needs a migration. */
-uint64_t hash_bytes(const char *p, size_t n)
-{
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, k;
-
-	while (n >= 8) {
-		memcpy(&k, p, 8);
-		h = (h ^ k) * 0xBF58476D1CE4E5B9ULL;
-		h ^= h >> 31;
-		p += 8;
-		n -= 8;
-	}
-	k = 0;
-	memcpy(&k, p, n);
-	h = (h ^ k) * 0x94D049BB133111EBULL;
-	h ^= h >> 29;
-	h *= 0xBF58476D1CE4E5B9ULL;
-	return h ^ (h >> 32);
-}
-
 int db_error(sqlite3 *db, const char *what)
 {
 	return aw_error_set(AW_ERROR, "%s: %s", what, sqlite3_errmsg(db));

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "aw/hash.h"
 #include "aw/mem.h"
 #include "aw/privacy.h"
 #include "internal.h"
@@ -212,7 +213,7 @@ static void intern_remember(aw_store *s, uint64_t h, int64_t id, const char *jso
 /* Find or create the interned id of a canonical data text. */
 static int intern(aw_store *s, aw_write *w, const char *json, size_t len, int64_t *id)
 {
-	uint64_t h = hash_bytes(json, len);
+	uint64_t h = aw_hash_bytes(json, len);
 	sqlite3_stmt *st;
 	int rc;
 
