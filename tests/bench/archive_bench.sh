@@ -11,15 +11,8 @@
 # with libsodium's "moderate" limits, as a user's archive would (about 0.7 s of them is
 # the key derivation on restore).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SHARED=${SHARED:-$ROOT/../shared/bench}
-BIN=${AWNODE_BIN:-$ROOT/build/bin/awnode}
-DAYS=${1:-365}
 PORT=${PORT:-5794}
-URL=http://127.0.0.1:$PORT
-TMP=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
 export XDG_DATA_HOME=$TMP/data XDG_CONFIG_HOME=$TMP/config XDG_STATE_HOME=$TMP/state
 export AWNODE_ARCHIVE_PASSPHRASE="benchmark passphrase, long enough"
 DB=$XDG_DATA_HOME/awnode/awnode-testing.db

@@ -8,14 +8,8 @@
 # throughput and latency with 32 keep-alive connections (every heartbeat durable,
 # synchronous=FULL); heartbeat p99 while full exports run back to back.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SHARED=${SHARED:-$ROOT/../shared/bench}
-BIN=${AWNODE_BIN:-$ROOT/build/bin/awnode}
-DAYS=${1:-365}
 PORT=${PORT:-5791}
-URL=http://127.0.0.1:$PORT
-TMP=$(mktemp -d)
-trap 'kill $PID 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
 export XDG_DATA_HOME=$TMP/data XDG_CONFIG_HOME=$TMP/config XDG_STATE_HOME=$TMP/state
 
 start_node() {

@@ -10,15 +10,8 @@
 # own time ("seconds" of `awnode sync ... --json`) and the wall time of the command
 # (process start, opening the database, key and folder included).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SHARED=${SHARED:-$ROOT/../shared/bench}
-BIN=${AWNODE_BIN:-$ROOT/build/bin/awnode}
-DAYS=${1:-365}
 PORT=${PORT:-5793}
-URL=http://127.0.0.1:$PORT
-TMP=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
 export AWNODE_SYNC_PASSPHRASE="benchmark passphrase, long enough"
 
 SYNC=("$BIN" sync)
