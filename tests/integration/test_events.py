@@ -333,24 +333,28 @@ def test_get_unknown_bucket_404(client):
                      "The requested bucket 'nope' does not exist")
 
 
-def test_get_clipped_to_window(client):
-    _seed(client)
-    evs = get_events(client, "r", "?start=2020-01-01T00:00:25Z&end=2020-01-01T00:00:45Z")
-    assert_events(evs, [
-        {"timestamp": "2020-01-01T00:00:40Z", "duration": 5.0, "data": {"n": 2}},
-        {"timestamp": "2020-01-01T00:00:25Z", "duration": 5.0, "data": {"n": 1}},
-    ], check_id=False)
+def _ev(ts, duration, n):
+    return {"timestamp": "2020-01-01T00:" + ts + "Z", "duration": duration, "data": {"n": n}}
 
 
-def test_get_inclusive_bounds_zero_duration(client):
-    """An event ending exactly at start, or starting exactly at end, is
-    returned (clipped to duration 0)."""
+# (query, events expected newest first) over _seed's events at 0, 20, 40 and 60 s,
+# 10 s each; events are clipped to the window.
+WINDOWS = [
+    # clipped at both ends
+    ("?start=2020-01-01T00:00:25Z&end=2020-01-01T00:00:45Z", [_ev("00:40", 5.0, 2), _ev("00:25", 5.0, 1)]),
+    # inclusive bounds: an event ending exactly at start, or starting exactly at end,
+    # comes back clipped to duration 0
+    ("?start=2020-01-01T00:00:30Z&end=2020-01-01T00:00:40Z", [_ev("00:40", 0.0, 2), _ev("00:30", 0.0, 1)]),
+    # only a start, or only an end
+    ("?start=2020-01-01T00:00:45Z", [_ev("01:00", 10.0, 3), _ev("00:45", 5.0, 2)]),
+    ("?end=2020-01-01T00:00:05Z", [_ev("00:00", 5.0, 0)]),
+]
+
+
+@pytest.mark.parametrize("query,expected", WINDOWS, ids=["clipped", "inclusive", "start_only", "end_only"])
+def test_get_window(client, query, expected):
     _seed(client)
-    evs = get_events(client, "r", "?start=2020-01-01T00:00:30Z&end=2020-01-01T00:00:40Z")
-    assert_events(evs, [
-        {"timestamp": "2020-01-01T00:00:40Z", "duration": 0.0, "data": {"n": 2}},
-        {"timestamp": "2020-01-01T00:00:30Z", "duration": 0.0, "data": {"n": 1}},
-    ], check_id=False)
+    assert_events(get_events(client, "r", query), expected, check_id=False)
 
 
 def test_get_inclusive_bounds_1ns_apart(client):
@@ -378,18 +382,6 @@ def test_get_event_covering_window(client):
     assert_events(evs, [{"timestamp": "2020-01-01T00:00:50Z", "duration": 1.0, "data": {}}],
                   check_id=False)
     assert client.get("/api/0/buckets/c/events/count").json() == 1
-
-
-def test_get_only_start_or_only_end(client):
-    _seed(client)
-    evs = get_events(client, "r", "?start=2020-01-01T00:00:45Z")
-    assert_events(evs, [
-        {"timestamp": "2020-01-01T00:01:00Z", "duration": 10.0, "data": {"n": 3}},
-        {"timestamp": "2020-01-01T00:00:45Z", "duration": 5.0, "data": {"n": 2}},
-    ], check_id=False)
-    evs = get_events(client, "r", "?end=2020-01-01T00:00:05Z")
-    assert_events(evs, [{"timestamp": "2020-01-01T00:00:00Z", "duration": 5.0,
-                         "data": {"n": 0}}], check_id=False)
 
 
 def test_get_start_after_end_is_empty(client):

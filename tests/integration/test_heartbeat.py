@@ -65,41 +65,27 @@ def test_consecutive_merges(hclient):
                           "data": {"k": "v"}})
 
 
-def test_pulsetime_window(hclient):
-    """L at t lasting 1 s; H at t+2 lasting 1 s: p=2 merges to 3 s."""
-    e1 = hb(hclient, ts(0), 2, duration=1)
-    e2 = hb(hclient, ts(2), 2, duration=1)
-    assert e2["id"] == e1["id"]
-    assert_duration(e2["duration"], 3.0)
+# A heartbeat at 0 lasting 1 s, then one at `offset` s lasting `second_duration` s, both
+# with `pulse`: the merged event's duration, or None when they must not merge.
+PULSES = [
+    pytest.param(2, 2, 1, 3.0, id="window"),              # L at t for 1 s; H at t+2: p=2 merges to 3 s
+    pytest.param(0, 2, 1, None, id="zero_separate"),
+    pytest.param(0, 1, 1, 2.0, id="zero_touching"),       # inclusive: H.timestamp == L.end + 0 merges
+    pytest.param(120, 120, 0, 120.0, id="long_pulse"),    # transform test_heartbeat_long_pulse_merge
+    pytest.param(60, 120, 0, None, id="long_pulse_too_short"),
+]
 
 
-def test_pulsetime_zero_separate(hclient):
-    e1 = hb(hclient, ts(0), 0, duration=1)
-    e2 = hb(hclient, ts(2), 0, duration=1)
-    assert e2["id"] != e1["id"]
-    assert len(get_events(hclient, "hb")) == 2
-
-
-def test_pulsetime_zero_touching_merges(hclient):
-    """Boundary is inclusive: H.timestamp == L.end + 0 merges."""
-    e1 = hb(hclient, ts(0), 0, duration=1)
-    e2 = hb(hclient, ts(1), 0, duration=1)
-    assert e2["id"] == e1["id"]
-    assert_duration(e2["duration"], 2.0)
-
-
-def test_long_pulse_merge(hclient):
-    """transform test_heartbeat_long_pulse_merge: +120 s with p=120 merges."""
-    e1 = hb(hclient, ts(0), 120, duration=1)
-    e2 = hb(hclient, ts(120), 120)
-    assert e2["id"] == e1["id"]
-    assert_duration(e2["duration"], 120.0)
-
-
-def test_long_pulse_no_merge(hclient):
-    e1 = hb(hclient, ts(0), 60, duration=1)
-    e2 = hb(hclient, ts(120), 60)
-    assert e2["id"] != e1["id"]
+@pytest.mark.parametrize("pulse,offset,second_duration,merged", PULSES)
+def test_pulsetime(hclient, pulse, offset, second_duration, merged):
+    e1 = hb(hclient, ts(0), pulse, duration=1)
+    e2 = hb(hclient, ts(offset), pulse, duration=second_duration)
+    if merged is None:
+        assert e2["id"] != e1["id"]
+        assert len(get_events(hclient, "hb")) == 2
+    else:
+        assert e2["id"] == e1["id"]
+        assert_duration(e2["duration"], merged)
 
 
 def test_boundary_inclusive_exact(hclient):
