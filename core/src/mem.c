@@ -1,4 +1,6 @@
 /* Allocation that aborts instead of returning NULL (see aw/mem.h). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,4 +38,18 @@ char *aw_mem_strdup(const char *s)
 char *aw_mem_strndup(const char *s, size_t n)
 {
 	return must(strndup(s, n));
+}
+
+char *aw_mem_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	return s;
 }

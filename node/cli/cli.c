@@ -8,6 +8,7 @@
 #include "aw/client.h"
 #include "aw/config.h"
 #include "aw/files.h"
+#include "aw/mem.h"
 #include "cli.h"
 
 char *cli_db_path(const char *dbpath, bool testing)
@@ -18,8 +19,7 @@ char *cli_db_path(const char *dbpath, bool testing)
 		return strdup(dbpath);
 	dir = aw_files_dir(AW_DIR_DATA);
 	aw_files_mkdir_p(dir, 0700);
-	if (asprintf(&path, "%s/%s", dir, testing ? "awnode-testing.db" : "awnode.db") < 0)
-		abort();
+	path = aw_mem_printf("%s/%s", dir, testing ? "awnode-testing.db" : "awnode.db");
 	free(dir);
 	return path;
 }

@@ -148,9 +148,7 @@ static int parse(const char *cmd, int argc, char **argv, const char **watcher, l
 	const char *name;
 	int ch;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (ch) {
 		case 'f':
 			if (strcmp(cmd, "pause") || aw_supervisor_ctl_parse_duration(secs, optarg)) {
@@ -162,9 +160,7 @@ static int parse(const char *cmd, int argc, char **argv, const char **watcher, l
 			break;
 		case 't': *testing = true; break;
 		case 'h': usage(stdout, cmd); return 0;
-		default:
-			fprintf(stderr, "awnode %s: unknown or incomplete option '%s' (see --help)\n", cmd, argv[optind - 1]);
-			return 2;
+		default: return 2;
 		}
 	}
 	if (optind != argc - 1) {

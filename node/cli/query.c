@@ -16,6 +16,7 @@
 #include "aw/client.h"
 #include "aw/error.h"
 #include "aw/files.h"
+#include "aw/mem.h"
 #include "aw/query.h"
 #include "aw/time.h"
 #include "cli.h"
@@ -138,11 +139,9 @@ static int post_query(const char *url, const char *body, int *status, char **res
 		aw_client_free(c);
 		return -1;
 	}
-	*resp = strdup(r ? r : "");
+	*resp = aw_mem_strdup(r ? r : "");
 	aw_client_free_string(r);
 	aw_client_free(c);
-	if (!*resp)
-		abort();
 	return 0;
 }
 
@@ -203,8 +202,7 @@ static int run_local(const char *db, bool testing, const char *prog, size_t plen
 	if (!db) {
 		/* nothing is created: a missing database is an error, not a new empty one */
 		char *dir = aw_files_dir(AW_DIR_DATA);
-		if (asprintf(&dbpath, "%s/%s", dir, testing ? "awnode-testing.db" : "awnode.db") < 0)
-			abort();
+		dbpath = aw_mem_printf("%s/%s", dir, testing ? "awnode-testing.db" : "awnode.db");
 		free(dir);
 		db = dbpath;
 	}
@@ -236,8 +234,7 @@ int cmd_query(int argc, char **argv)
 	size_t plen;
 	int c, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 's': start_s = optarg; break;
 		case 'e': end_s = optarg; break;
@@ -245,9 +242,7 @@ int cmd_query(int argc, char **argv)
 		case 'u': url = optarg; break;
 		case 't': testing = true; break;
 		case 'h': usage(stdout); return 0;
-		default:
-			usage(stderr);
-			return 1;
+		default: return 1;
 		}
 	}
 	if (optind != argc - 1) {

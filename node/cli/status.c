@@ -84,16 +84,12 @@ int cmd_status(int argc, char **argv)
 	json_t *answer;
 	int ch;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (ch) {
 		case 't': testing = true; break;
 		case 'j': as_json = true; break;
 		case 'h': usage(stdout); return 0;
-		default:
-			fprintf(stderr, "awnode status: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
-			return 2;
+		default: return 2;
 		}
 	}
 	if (optind < argc) {

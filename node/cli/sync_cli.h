@@ -80,12 +80,15 @@ int sync_cli_parse(sync_cli *c, int argc, char **argv, unsigned known, unsigned 
 /* Read the configuration as `awnode serve` would (port, [auth] api_key, [sync] folder,
  * key_file, ssh_key), resolve the hostname, the database path and this device's id
  * (--device-id, the node's device_id file, or with create a new one written there as
- * the node does on its first start). 0, or an exit code after printing why. */
+ * the node does on its first start; without create and without that file c->dev stays
+ * NULL). 0, or an exit code after printing why. */
 int sync_cli_resolve(sync_cli *c, bool create);
 /* Free what sync_cli_resolve allocated (the API key is wiped). */
 void sync_cli_free(sync_cli *c);
 
-/* Print "prog: message" on stderr; returns code (the exit status). */
+/* Print "prog: message" on stderr; returns code (the exit status). fail() and
+ * usage_error() are the shorthands for exit codes 1 and 2, in functions where the
+ * command line is `sync_cli *c`. */
 int sync_cli_fail(const sync_cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define fail(...) sync_cli_fail(c, 1, __VA_ARGS__)
 #define usage_error(...) sync_cli_fail(c, 2, __VA_ARGS__)

@@ -19,6 +19,7 @@
 #include "aw/config.h"
 #include "aw/error.h"
 #include "aw/files.h"
+#include "aw/mem.h"
 #include "cli.h"
 #include "sync_cli.h"
 
@@ -184,8 +185,7 @@ static char *device_file_path(void)
 {
 	char *dir = aw_files_dir(AW_DIR_DATA), *path;
 
-	if (asprintf(&path, "%s/device_id", dir) < 0)
-		abort();
+	path = aw_mem_printf("%s/device_id", dir);
 	free(dir);
 	return path;
 }

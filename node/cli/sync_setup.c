@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "aw/error.h"
+#include "aw/mem.h"
 #include "aw/sync.h"
 #include "sync_cli.h"
 
@@ -24,8 +25,7 @@ static bool has_group_file(aw_sync *y)
 	char *path;
 	bool yes;
 
-	if (asprintf(&path, "%s/" GROUP_FILE, aw_sync_folder(y)) < 0)
-		abort();
+	path = aw_mem_printf("%s/" GROUP_FILE, aw_sync_folder(y));
 	yes = access(path, F_OK) == 0;
 	free(path);
 	return yes;

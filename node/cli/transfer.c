@@ -19,6 +19,7 @@
 
 #include "aw/error.h"
 #include "aw/files.h"
+#include "aw/mem.h"
 #include "aw/storage.h"
 #include "aw/transfer.h"
 #include "cli.h"
@@ -175,10 +176,9 @@ static char *default_aw_db(void)
 
 	for (size_t i = 0; i < 2; i++) {
 		if (base && *base == '/') {
-			if (asprintf(&path, "%s/%s", base, candidates[i]) < 0)
-				abort();
-		} else if (asprintf(&path, "%s/.local/share/%s", home ? home : "", candidates[i]) < 0) {
-			abort();
+			path = aw_mem_printf("%s/%s", base, candidates[i]);
+		} else {
+			path = aw_mem_printf("%s/.local/share/%s", home ? home : "", candidates[i]);
 		}
 		if (access(path, R_OK) == 0)
 			return path;

@@ -10,6 +10,7 @@
 #include "aw/json.h"
 #include "body.h"
 #include "aw/log.h"
+#include "aw/mem.h"
 
 static void read_buckets_list(request *rq, aw_reader *r)
 {
@@ -97,12 +98,10 @@ static void apply_local_hostname(request *rq, aw_bucket *b)
 
 void api_bucket_create(request *rq)
 {
-	aw_import_bucket *ib = calloc(1, sizeof(*ib));
+	aw_import_bucket *ib = aw_mem_calloc(1, sizeof(*ib));
 	json_t *v = body_json(rq);
 	int rc;
 
-	if (!ib)
-		abort();
 	if (!v) {
 		free(ib);
 		return;

@@ -27,10 +27,8 @@ static void free_state(void *p)
 
 static range_args *new_args(request *rq)
 {
-	range_args *a = calloc(1, sizeof(*a));
+	range_args *a = aw_mem_calloc(1, sizeof(*a));
 
-	if (!a)
-		abort();
 	rq->state = a;
 	rq->state_free = free_state;
 	return a;
@@ -255,10 +253,8 @@ static void after_heartbeat(request *rq)
 
 static events_state *new_events_state(request *rq)
 {
-	events_state *s = calloc(1, sizeof(*s));
+	events_state *s = aw_mem_calloc(1, sizeof(*s));
 
-	if (!s)
-		abort();
 	rq->state = s;
 	rq->state_free = free_events_state;
 	return s;

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "aw/json.h"
 #include "body.h"
+#include "aw/mem.h"
 #include "aw/query.h"
 
 typedef struct query_state {
@@ -99,10 +100,8 @@ static int parse_query_body(query_state *s, const json_t *v, char *err, size_t e
 		return 422;
 	}
 	s->n = json_array_size(periods);
-	s->starts = calloc(s->n + 1, sizeof(aw_ns));
-	s->ends = calloc(s->n + 1, sizeof(aw_ns));
-	if (!s->starts || !s->ends)
-		abort();
+	s->starts = aw_mem_calloc(s->n + 1, sizeof(aw_ns));
+	s->ends = aw_mem_calloc(s->n + 1, sizeof(aw_ns));
 	for (size_t i = 0; i < s->n; i++)
 		if ((rc = parse_period(s, i, json_array_get(periods, i), err, errlen)))
 			return rc;
@@ -130,9 +129,7 @@ void api_query(request *rq)
 
 	if (!v)
 		return;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
+	s = aw_mem_calloc(1, sizeof(*s));
 	rq->state = s;
 	rq->state_free = free_query_state;
 	rc = parse_query_body(s, v, err, sizeof(err));

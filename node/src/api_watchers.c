@@ -13,6 +13,7 @@
 #include "api.h"
 #include "aw/error.h"
 #include "aw/json.h"
+#include "aw/mem.h"
 #include "aw/supervisor_ctl.h"
 #include "aw/log.h"
 
@@ -111,14 +112,12 @@ static void exchange(request *rq, aw_reader *r)
 
 static void ask_supervisor(request *rq, const char *path, json_t *req, bool is_list)
 {
-	ctl_call *call = calloc(1, sizeof(*call));
+	ctl_call *call = aw_mem_calloc(1, sizeof(*call));
 
-	if (!call)
-		abort();
 	call->line = json_dumps(req, JSON_COMPACT);
-	call->path = strdup(path);
+	call->path = aw_mem_strdup(path);
 	call->is_list = is_list;
-	if (!call->line || !call->path)
+	if (!call->line)
 		abort();
 	rq->state = call;
 	rq->state_free = ctl_call_free;

@@ -11,8 +11,10 @@
 
 #include "archive_service.h"
 #include "aw/archive.h"
+#include "aw/fifo.h"
 #include "aw/json.h"
 #include "aw/log.h"
+#include "aw/mem.h"
 
 #define FIRST_RUN_DELAY 10
 #define DAY 86400
@@ -185,10 +187,8 @@ static void *archive_main(void *arg)
 
 int archive_service_start(archive_service **out, node *n)
 {
-	archive_service *s = calloc(1, sizeof(*s));
+	archive_service *s = aw_mem_calloc(1, sizeof(*s));
 
-	if (!s)
-		abort();
 	s->n = n;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
@@ -223,13 +223,8 @@ void archive_service_stop(archive_service *s)
 void archive_service_request(archive_service *s, request *rq)
 {
 	rq->in_flight = true;
-	rq->next = NULL;
 	pthread_mutex_lock(&s->mu);
-	if (s->tail)
-		s->tail->next = rq;
-	else
-		s->head = rq;
-	s->tail = rq;
+	AW_FIFO_PUSH(s->head, s->tail, rq);
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }

@@ -232,8 +232,7 @@ static int read_config_file(aw_config *c)
 
 	if (rc == AW_ENOTFOUND) {
 		/* like aw-server-rust: a missing file is created with the defaults commented out */
-		if (asprintf(&text, default_config, c->testing ? 5666 : 5600) < 0)
-			abort();
+		text = aw_mem_printf(default_config, c->testing ? 5666 : 5600);
 		aw_files_write(c->config_path, text, strlen(text), 0644, AW_FILES_CREATE);
 		free(text);
 		return 0;
@@ -382,9 +381,8 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 		char *cfg_dir = aw_files_dir(AW_DIR_CONFIG);
 		if (config)
 			c->config_path = strdup(config);
-		else if (asprintf(&c->config_path, "%s/%s", cfg_dir,
-				  c->testing ? "config-testing.toml" : "config.toml") < 0)
-			abort();
+		else
+			c->config_path = aw_mem_printf("%s/%s", cfg_dir, c->testing ? "config-testing.toml" : "config.toml");
 		free(cfg_dir);
 	}
 	if (read_config_file(c))
@@ -416,9 +414,8 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 	}
 	if (dbpath)
 		c->db_path = strdup(dbpath);
-	else if (asprintf(&c->db_path, "%s/%s", c->data_dir,
-			  c->testing ? "awnode-testing.db" : "awnode.db") < 0)
-		abort();
+	else
+		c->db_path = aw_mem_printf("%s/%s", c->data_dir, c->testing ? "awnode-testing.db" : "awnode.db");
 	if (webpath) {
 		c->webpath = realpath(webpath, NULL);
 		if (!c->webpath) {

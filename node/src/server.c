@@ -131,10 +131,8 @@ static void read_query_args(request *rq)
 			break;
 		if (rq->nq == cap) {
 			cap = cap ? cap * 2 : 4;
-			rq->qkeys = realloc(rq->qkeys, (size_t)cap * sizeof(char *));
-			rq->qvals = realloc(rq->qvals, (size_t)cap * sizeof(char *));
-			if (!rq->qkeys || !rq->qvals)
-				abort();
+			rq->qkeys = aw_mem_realloc(rq->qkeys, (size_t)cap * sizeof(char *));
+			rq->qvals = aw_mem_realloc(rq->qvals, (size_t)cap * sizeof(char *));
 		}
 		eq = strchr(buf, '=');
 		rq->qkeys[rq->nq] = eq ? strndup(buf, (size_t)(eq - buf)) : strdup(buf);
@@ -155,10 +153,8 @@ static const struct {
 
 static request *request_new(node *n, struct lws *wsi, const char *uri)
 {
-	request *rq = calloc(1, sizeof(*rq));
+	request *rq = aw_mem_calloc(1, sizeof(*rq));
 
-	if (!rq)
-		abort();
 	rq->n = n;
 	rq->wsi = wsi;
 	rq->method = M_OTHER;

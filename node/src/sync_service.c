@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aw/mem.h"
 #include "aw/sync.h"
 #include "aw/log.h"
 #include "sync_service.h"
@@ -97,14 +98,12 @@ static void *sync_main(void *arg)
 
 int sync_service_start(sync_service **out, node *n)
 {
-	sync_service *s = calloc(1, sizeof(*s));
+	sync_service *s = aw_mem_calloc(1, sizeof(*s));
 	aw_sync_options o = {.device_id = n->cfg->device_id, .hostname = n->cfg->hostname,
 			     .folder = n->cfg->sync_folder, .key_path = n->cfg->sync_key_file,
 			     .ssh_key = n->cfg->sync_ssh_key, .testing = n->cfg->testing};
 	int rc;
 
-	if (!s)
-		abort();
 	s->n = n;
 	if ((rc = aw_sync_open(&s->y, n->store, &o))) {
 		free(s);

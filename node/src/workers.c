@@ -8,6 +8,7 @@
 
 #include "aw/fifo.h"
 #include "aw/log.h"
+#include "aw/mem.h"
 #include "http.h"
 
 struct workers {
@@ -55,10 +56,8 @@ static void *worker_main(void *arg)
 
 int workers_start(workers **out, node *n, int count)
 {
-	workers *w = calloc(1, sizeof(*w));
+	workers *w = aw_mem_calloc(1, sizeof(*w));
 
-	if (!w)
-		abort();
 	w->n = n;
 	w->count = count;
 	pthread_mutex_init(&w->mu, NULL);

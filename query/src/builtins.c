@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aw/error.h"
+#include "aw/mem.h"
 #include "internal.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -74,9 +75,7 @@ static int arg_events(qrun *R, const qnode *call, qv *args, size_t i, const qev 
 	for (size_t k = 0; k < l->n; k++)
 		if (l->it[k].k != QV_EVENT)
 			return bad_param(R, argpos(call, i), "List of Events", l->it[k], true);
-	*hold = malloc(l->n * sizeof(qev));
-	if (!*hold)
-		abort();
+	*hold = aw_mem_malloc(l->n * sizeof(qev));
 	for (size_t k = 0; k < l->n; k++)
 		(*hold)[k] = QEVO(l->it[k])->ev;
 	*ev = *hold;
@@ -128,10 +127,8 @@ static int arg_strlist(qrun *R, const qnode *at, qv v, const char ***s, size_t *
 	l = QLIST(v);
 	if (l->isev && l->n)
 		return bad_param_ev(R, at, "String", &l->ev[0]);
-	*s = malloc((l->n ? l->n : 1) * sizeof(char *));
-	*lens = malloc((l->n ? l->n : 1) * sizeof(size_t));
-	if (!*s || !*lens)
-		abort();
+	*s = aw_mem_malloc((l->n ? l->n : 1) * sizeof(char *));
+	*lens = aw_mem_malloc((l->n ? l->n : 1) * sizeof(size_t));
 	for (size_t k = 0; k < l->n; k++) {
 		if (l->it[k].k != QV_STR) {
 			free(*s);
@@ -322,10 +319,8 @@ static int f_find_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *out
 
 static qev *copy_events(const qev *ev, size_t n)
 {
-	qev *c = malloc((n ? n : 1) * sizeof(qev));
+	qev *c = aw_mem_malloc((n ? n : 1) * sizeof(qev));
 
-	if (!c)
-		abort();
 	if (n)
 		memcpy(c, ev, n * sizeof(qev));
 	return c;
@@ -604,11 +599,9 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 	}
 	vl = QLIST(args[2]);
 	nv = vl->n;
-	offs = malloc((nv + 1) * sizeof(size_t));
-	lens = malloc((nv + 1) * sizeof(size_t));
-	vals = malloc((nv + 1) * sizeof(char *));
-	if (!offs || !lens || !vals)
-		abort();
+	offs = aw_mem_malloc((nv + 1) * sizeof(size_t));
+	lens = aw_mem_malloc((nv + 1) * sizeof(size_t));
+	vals = aw_mem_malloc((nv + 1) * sizeof(char *));
 	for (size_t i = 0; i < nv; i++) {
 		qv item = vl->isev ? value_none() : vl->it[i];
 		int rc;
@@ -735,9 +728,7 @@ static int f_concat(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 	}
 	if (!budget_allows(total * sizeof(qev)))
 		return run_error(R, call, AW_EINVALID, "ResourceLimit", "list too long");
-	res = malloc((total ? total : 1) * sizeof(qev));
-	if (!res)
-		abort();
+	res = aw_mem_malloc((total ? total : 1) * sizeof(qev));
 	for (size_t i = 0; i < n; i++) {
 		const qev *ev;
 		qev *hold;
@@ -765,12 +756,10 @@ static int parse_rules(qrun *R, const qnode *at, qv v, bool categories, qrule **
 	if (l->isev && l->n)
 		return bad_param_ev(R, at, categories ? "list of (category, rule) tuples" : "list of (tag, rule) tuples",
 				    &l->ev[0]);
-	*rules = calloc(l->n + 1, sizeof(qrule));
-	*loff = calloc(l->n + 1, sizeof(size_t));
-	*llen = calloc(l->n + 1, sizeof(size_t));
-	*depth = calloc(l->n + 1, sizeof(size_t));
-	if (!*rules || !*loff || !*llen || !*depth)
-		abort();
+	*rules = aw_mem_calloc(l->n + 1, sizeof(qrule));
+	*loff = aw_mem_calloc(l->n + 1, sizeof(size_t));
+	*llen = aw_mem_calloc(l->n + 1, sizeof(size_t));
+	*depth = aw_mem_calloc(l->n + 1, sizeof(size_t));
 	for (size_t i = 0; i < l->n; i++) {
 		qv item = l->it[i], first, second;
 		const char *what = categories ? "list of (category, rule) tuples" : "list of (tag, rule) tuples";
@@ -825,9 +814,7 @@ static int f_classify(qrun *R, const qnode *call, qv *args, int categories, qv *
 		return -1;
 	if (parse_rules(R, argpos(call, 1), args[1], categories, &rules, &labels, &loff, &llen, &depth, &nr))
 		goto out;
-	lp = malloc((nr + 1) * sizeof(char *));
-	if (!lp)
-		abort();
+	lp = aw_mem_malloc((nr + 1) * sizeof(char *));
 	for (size_t i = 0; i < nr; i++)
 		lp[i] = labels.data + loff[i];
 	res = writable_events(args, 0, ev, ne, hold);

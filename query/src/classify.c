@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 #define RE_CACHE_MAX 512
@@ -97,14 +98,12 @@ static pcre2_code *compile(const char *pat, size_t len, int *errcode, PCRE2_SIZE
 qre *regex_get(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
 {
 	size_t flen = len + (icase ? 4 : 0);
-	char *full = malloc(flen + 1);
+	char *full = aw_mem_malloc(flen + 1);
 	qre *r;
 	int errcode;
 	PCRE2_SIZE erroff;
 	pcre2_code *code;
 
-	if (!full)
-		abort();
 	if (icase)
 		memcpy(full, "(?i)", 4);
 	memcpy(full + (icase ? 4 : 0), pat, len);
@@ -134,9 +133,7 @@ qre *regex_get(qrun *R, const char *pat, size_t len, bool icase, aw_buf *msg)
 		free(full);
 		return NULL;
 	}
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		abort();
+	r = aw_mem_calloc(1, sizeof(*r));
 	r->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0; /* else the interpreter */
 	r->pat = full;
 	r->len = flen;
@@ -360,14 +357,10 @@ int rule_parse(qrun *R, const qnode *at, qv v, qrule *out)
 			return run_error(R, at, AW_EINVALID, "RegexCompileError",
 				    "Failed to compile regex string '%.*s': select_keys must not be empty",
 				    (int)(QSTR(*re)->len > 200 ? 200 : QSTR(*re)->len), QSTR(*re)->s);
-		out->keys = calloc(l->n, sizeof(char *));
-		out->klens = calloc(l->n, sizeof(size_t));
-		if (!out->keys || !out->klens)
-			abort();
+		out->keys = aw_mem_calloc(l->n, sizeof(char *));
+		out->klens = aw_mem_calloc(l->n, sizeof(size_t));
 		for (size_t i = 0; i < l->n; i++) {
-			out->keys[i] = malloc(QSTR(l->it[i])->len + 1);
-			if (!out->keys[i])
-				abort();
+			out->keys[i] = aw_mem_malloc(QSTR(l->it[i])->len + 1);
 			memcpy(out->keys[i], QSTR(l->it[i])->s, QSTR(l->it[i])->len + 1);
 			out->klens[i] = QSTR(l->it[i])->len;
 		}
@@ -418,19 +411,17 @@ static void smemo_free(smemo *m)
 
 static size_t smemo_get(smemo *m, const char *raw, uint32_t len, bool esc)
 {
-	uint64_t h = hash64(raw, len);
+	uint64_t h = aw_hash_bytes(raw, len);
 	size_t j;
 
 	if ((m->n + 1) * 2 >= m->cap) {
 		size_t nc = m->cap ? m->cap * 2 : 256;
 		slots_grow(&m->slot, &m->cap, m->hash, nc);
-		m->raw = realloc(m->raw, nc * sizeof(*m->raw));
-		m->len = realloc(m->len, nc * sizeof(*m->len));
-		m->esc = realloc(m->esc, nc * sizeof(*m->esc));
-		m->hash = realloc(m->hash, nc * sizeof(*m->hash));
-		m->bits = realloc(m->bits, nc * 2 * m->words * sizeof(uint64_t));
-		if (!m->raw || !m->len || !m->esc || !m->hash || !m->bits)
-			abort();
+		m->raw = aw_mem_realloc(m->raw, nc * sizeof(*m->raw));
+		m->len = aw_mem_realloc(m->len, nc * sizeof(*m->len));
+		m->esc = aw_mem_realloc(m->esc, nc * sizeof(*m->esc));
+		m->hash = aw_mem_realloc(m->hash, nc * sizeof(*m->hash));
+		m->bits = aw_mem_realloc(m->bits, nc * 2 * m->words * sizeof(uint64_t));
 	}
 	for (j = (size_t)h & (m->cap - 1); m->slot[j]; j = (j + 1) & (m->cap - 1)) {
 		size_t k = m->slot[j] - 1;
@@ -485,10 +476,8 @@ static void gather(qrun *R, smemo *m, uint32_t d, dstrs *g)
 	g->n = 0;
 	if (nf > g->cap) {
 		g->cap = nf * 2;
-		g->field = realloc(g->field, g->cap * sizeof(*g->field));
-		g->slot = realloc(g->slot, g->cap * sizeof(*g->slot));
-		if (!g->field || !g->slot)
-			abort();
+		g->field = aw_mem_realloc(g->field, g->cap * sizeof(*g->field));
+		g->slot = aw_mem_realloc(g->slot, g->cap * sizeof(*g->slot));
 	}
 	for (size_t i = 0; i < nf; i++) {
 		if (fv[i].vtype != QJ_STR)
@@ -548,9 +537,7 @@ typedef struct classifier {
 static void classifier_init(classifier *c, qrun *R, size_t nrules)
 {
 	c->nmemo = R->T->n;
-	c->memo = calloc(c->nmemo ? c->nmemo : 1, sizeof(uint32_t));
-	if (!c->memo)
-		abort();
+	c->memo = aw_mem_calloc(c->nmemo ? c->nmemo : 1, sizeof(uint32_t));
 	smemo_init(&c->sm, nrules);
 	memset(&c->g, 0, sizeof(c->g));
 }
@@ -567,14 +554,12 @@ qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules,
 		   const size_t *catlens, const size_t *depth, size_t nrules, size_t *nout)
 {
 	size_t nr = 0;
-	ranked *order = malloc((nrules ? nrules : 1) * sizeof(ranked));
-	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
+	ranked *order = aw_mem_malloc((nrules ? nrules : 1) * sizeof(ranked));
+	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
 	classifier c;
 	static const char *const key[1] = {"$category"};
 	static const size_t klen[1] = {9};
 
-	if (!order || !res)
-		abort();
 	/* Reference: start from ["Uncategorized"] and let every matching rule whose path is at
 	 * least as deep replace it: the deepest match wins, the last among equals. Evaluating
 	 * rules by (depth desc, index desc) and stopping at the first match is equivalent. */
@@ -636,15 +621,13 @@ static int tag_cmp(const void *a, const void *b)
 qev *tag_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
 	    const size_t *taglens, size_t nrules, size_t *nout)
 {
-	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
-	tagref *hit = malloc((nrules ? nrules : 1) * sizeof(tagref));
+	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
+	tagref *hit = aw_mem_malloc((nrules ? nrules : 1) * sizeof(tagref));
 	aw_buf val = AW_BUF_INIT;
 	classifier c;
 	static const char *const key[1] = {"$tags"};
 	static const size_t klen[1] = {5};
 
-	if (!res || !hit)
-		abort();
 	classifier_init(&c, R, nrules);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
@@ -696,12 +679,10 @@ qev *filter_regex_events(qrun *R, const qev *ev, size_t n, qev *out, const char 
 		     size_t *nout)
 {
 	qdata *T = R->T;
-	uint8_t *memo = calloc(T->n ? T->n : 1, 1); /* 0 unknown, 1 keep, 2 drop */
-	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
+	uint8_t *memo = aw_mem_calloc(T->n ? T->n : 1, 1); /* 0 unknown, 1 keep, 2 drop */
+	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
 	size_t m = 0;
 
-	if (!memo || !res)
-		abort();
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
 		if (!memo[d]) {
@@ -734,14 +715,12 @@ qev *simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *key
 {
 	qdata *T = R->T;
 	size_t nmemo = T->n;
-	uint32_t *memo = calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
-	qev *res = out ? out : malloc((n ? n : 1) * sizeof(qev));
+	uint32_t *memo = aw_mem_calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
+	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
 	aw_buf a = AW_BUF_INIT, b = AW_BUF_INIT, msg = AW_BUF_INIT, js = AW_BUF_INIT, tmp = AW_BUF_INIT;
 	qre *parens, *fps, *dot;
 	bool is_title = klen == 5 && !memcmp(key, "title", 5);
 
-	if (!memo || !res)
-		abort();
 	static const char P_PARENS[] = "^\\([0-9]+\\)\\s*", P_FPS[] = "FPS:\\s+[0-9\\.]+",
 			  P_DOT[] = "^(\xe2\x97\x8f|\\*)\\s*";
 

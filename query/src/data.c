@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "aw/error.h"
+#include "aw/mem.h"
 #include "internal.h"
 
 static const char EMPTY_OBJ[] = "{}";
@@ -57,43 +58,18 @@ static uint32_t new_entry(qdata *T)
 	return (uint32_t)T->n++;
 }
 
-uint64_t hash64(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
-
-	while (n >= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-		s += 8;
-		n -= 8;
-	}
-	w = 0;
-	memcpy(&w, s, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 32);
-}
-
 void *array_grow(void *p, size_t n, size_t *cap, size_t size, size_t first)
 {
 	if (n < *cap)
 		return p;
 	*cap = *cap ? *cap * 2 : first;
-	p = realloc(p, *cap * size);
-	if (!p)
-		abort();
-	return p;
+	return aw_mem_realloc(p, *cap * size);
 }
 
 void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)
 {
-	uint32_t *ns = calloc(nc, sizeof(uint32_t));
+	uint32_t *ns = aw_mem_calloc(nc, sizeof(uint32_t));
 
-	if (!ns)
-		abort();
 	for (size_t i = 0; i < *cap; i++) {
 		uint32_t e = (*slot)[i];
 		if (!e)
@@ -121,10 +97,8 @@ static void sid_grow(qdata *T)
 	int64_t *ok = T->sid_k;
 	uint32_t *ov = T->sid_v;
 
-	T->sid_k = calloc(nc, sizeof(*T->sid_k));
-	T->sid_v = calloc(nc, sizeof(*T->sid_v));
-	if (!T->sid_k || !T->sid_v)
-		abort();
+	T->sid_k = aw_mem_calloc(nc, sizeof(*T->sid_k));
+	T->sid_v = aw_mem_calloc(nc, sizeof(*T->sid_v));
 	T->sid_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
 		if (!ok[i])
@@ -165,15 +139,13 @@ static void tx_grow(qdata *T)
 	size_t oc = T->tx_cap, nc = oc ? oc * 2 : 256;
 	uint32_t *old = T->tx;
 
-	T->tx = calloc(nc, sizeof(*T->tx));
-	if (!T->tx)
-		abort();
+	T->tx = aw_mem_calloc(nc, sizeof(*T->tx));
 	T->tx_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
 		if (!old[i])
 			continue;
 		const qdent *d = &T->e[old[i] - 1];
-		size_t j = (size_t)hash64(d->json, d->len) & (nc - 1);
+		size_t j = (size_t)aw_hash_bytes(d->json, d->len) & (nc - 1);
 		while (T->tx[j])
 			j = (j + 1) & (nc - 1);
 		T->tx[j] = old[i];
@@ -188,7 +160,7 @@ static int64_t tx_find(qdata *T, const char *k, size_t kl, size_t *slot)
 
 	if ((T->tx_n + 1) * 4 >= T->tx_cap * 3)
 		tx_grow(T);
-	for (j = (size_t)hash64(k, kl) & (T->tx_cap - 1); T->tx[j]; j = (j + 1) & (T->tx_cap - 1)) {
+	for (j = (size_t)aw_hash_bytes(k, kl) & (T->tx_cap - 1); T->tx[j]; j = (j + 1) & (T->tx_cap - 1)) {
 		const qdent *d = &T->e[T->tx[j] - 1];
 		if (d->len == kl && !memcmp(d->json, k, kl))
 			return T->tx[j] - 1;
@@ -206,9 +178,7 @@ uint32_t data_intern(qdata *T, const char *json, size_t len)
 
 	if (f >= 0)
 		return (uint32_t)f;
-	copy = malloc(len + 1);
-	if (!copy)
-		abort();
+	copy = aw_mem_malloc(len + 1);
 	memcpy(copy, json, len);
 	copy[len] = '\0';
 	i = new_entry(T);
@@ -243,9 +213,7 @@ static void prefetch(qdata *T)
 
 	if (T->pf_from >= T->n)
 		return;
-	ids = malloc((T->n - T->pf_from) * sizeof(int64_t));
-	if (!ids)
-		abort();
+	ids = aw_mem_malloc((T->n - T->pf_from) * sizeof(int64_t));
 	for (size_t i = T->pf_from; i < T->n; i++)
 		if (T->e[i].kind == QD_STORED && !T->e[i].json)
 			ids[n++] = T->e[i].ref;
@@ -423,9 +391,7 @@ static const qdent *parse_text(qdata *T, uint32_t i)
 			ve = skip_value(s, n, vs, &vt, &vesc);
 			if (nf == cap) {
 				cap *= 2;
-				heap = realloc(heap, cap * sizeof(*f));
-				if (!heap)
-					abort();
+				heap = aw_mem_realloc(heap, cap * sizeof(*f));
 				if (f == stack)
 					memcpy(heap, stack, sizeof(stack));
 				f = heap;
@@ -446,9 +412,7 @@ static const qdent *parse_text(qdata *T, uint32_t i)
 		}
 	}
 	if (f == stack && nf) {
-		heap = malloc(nf * sizeof(*f));
-		if (!heap)
-			abort();
+		heap = aw_mem_malloc(nf * sizeof(*f));
 		memcpy(heap, stack, nf * sizeof(*f));
 	}
 	d->x = heap;
@@ -635,9 +599,7 @@ size_t data_fields(qdata *T, uint32_t i, qfv **out)
 	need = (size_t)r->n + nov;
 	if (need > T->fv_cap) {
 		T->fv_cap = need * 2;
-		T->fv = realloc(T->fv, T->fv_cap * sizeof(qfv));
-		if (!T->fv)
-			abort();
+		T->fv = aw_mem_realloc(T->fv, T->fv_cap * sizeof(qfv));
 	}
 	for (uint32_t k = 0; k < nov; k++)
 		T->fv[n++] = QD_OV(d)[k];
@@ -722,10 +684,8 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 	 * (flattened onto the root, so overlays never stack) */
 	total = n + bnov;
 	if (total > 32) {
-		f = malloc(total * sizeof(*f));
-		o = malloc(total * sizeof(size_t));
-		if (!f || !o)
-			abort();
+		f = aw_mem_malloc(total * sizeof(*f));
+		o = aw_mem_malloc(total * sizeof(size_t));
 	}
 	for (size_t k = 0; k < n; k++) {
 		size_t j;
@@ -765,9 +725,7 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 		}
 	/* one block: the qfv array, then the key and value bytes it points to (the values
 	 * may point into the base overlay's block, which is why they are copied first) */
-	ov = malloc(nov * sizeof(qfv) + bytes + 1);
-	if (!ov)
-		abort();
+	ov = aw_mem_malloc(nov * sizeof(qfv) + bytes + 1);
 	p = (char *)(ov + nov);
 	for (size_t k = 0; k < nov; k++) {
 		const char *kk = f[o[k]].k, *vv = f[o[k]].v;

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "aw/buf.h"
+#include "aw/hash.h"
 #include "aw/query.h"
 #include "aw/storage.h"
 #include "aw/time.h"
@@ -115,7 +116,6 @@ typedef struct qdata {
 	char errmsg[200];
 } qdata;
 
-uint64_t hash64(const void *p, size_t n);
 /* Room for element n of a growing array of `size`-byte elements: the array, reallocated
  * with *cap doubled (or set to `first`) when n reaches it. Aborts when out of memory, as
  * every allocation of the query engine does. */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "aw/error.h"
+#include "aw/mem.h"
 #include "internal.h"
 
 
@@ -273,9 +274,7 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 	const qbuiltin *b;
 
 	if (na > 8)
-		args = malloc(na * sizeof(qv));
-	if (!args)
-		abort();
+		args = aw_mem_malloc(na * sizeof(qv));
 	for (i = 0; i < na; i++) {
 		const qnode *k = n->kids[i];
 		if ((int)i == move_arg && R->def[k->slot]) {
@@ -452,9 +451,7 @@ static int eval_chain(qrun *R, const qnode *n, qv *out)
 
 	for (k = n; k->kind == N_BIN; k = k->kids[0]) {
 		if (depth == cap) {
-			const qnode **bigger = malloc(2 * cap * sizeof(*spine));
-			if (!bigger)
-				abort();
+			const qnode **bigger = aw_mem_malloc(2 * cap * sizeof(*spine));
 			memcpy(bigger, spine, depth * sizeof(*spine));
 			if (spine != local)
 				free(spine);
@@ -659,10 +656,8 @@ int aw_query_run(char **out, size_t *out_len, aw_query_error *err, aw_reader *r,
 		return aw_error_set(AW_EINVALID, "%s", err->message);
 	data_init(&T, r);
 	R.T = &T;
-	R.env = calloc(R.P->nslots, sizeof(qv));
-	R.def = calloc(R.P->nslots, 1);
-	if (!R.env || !R.def)
-		abort();
+	R.env = aw_mem_calloc(R.P->nslots, sizeof(qv));
+	R.def = aw_mem_calloc(R.P->nslots, 1);
 	regex_run_init(&R);
 	snap = aw_reader_begin(r) == 0;
 

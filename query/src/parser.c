@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 enum {
@@ -181,9 +182,7 @@ static void lex(lexer *L)
 				tmp[n] = '\0';
 				k->num = strtod(tmp, NULL);
 			} else {
-				big = malloc(n + 1);
-				if (!big)
-					abort();
+				big = aw_mem_malloc(n + 1);
 				memcpy(big, s + p, n);
 				big[n] = '\0';
 				k->num = strtod(big, NULL);
@@ -204,9 +203,7 @@ static void lex(lexer *L)
 			}
 			k = push_tok(L, T_STR);
 			k->len = m;
-			k->s = malloc(m);
-			if (!k->s)
-				abort();
+			k->s = aw_mem_malloc(m);
 			for (size_t i = p + 1; i < p + m - 1; i++) {
 				if (s[i] == '\\' && i + 1 < p + m - 1 && s[i + 1] == '"') {
 					k->s[o++] = '"';
@@ -272,13 +269,9 @@ static void *arena(qprog *P, size_t n)
 	n = (n + 15) & ~(size_t)15;
 	if (n > P->avail) {
 		size_t sz = n > 16384 ? n : 16384;
-		void **nb = realloc(P->blocks, (P->nblocks + 1) * sizeof(*nb));
-		if (!nb)
-			abort();
+		void **nb = aw_mem_realloc(P->blocks, (P->nblocks + 1) * sizeof(*nb));
 		P->blocks = nb;
-		P->cur = calloc(1, sz);
-		if (!P->cur)
-			abort();
+		P->cur = aw_mem_calloc(1, sz);
 		P->blocks[P->nblocks++] = P->cur;
 		P->avail = sz;
 	}
@@ -295,7 +288,7 @@ static void *arena(qprog *P, size_t n)
 static size_t strix_pos(const qstrix *x, const char *const *strs, const size_t *lens, const char *s,
 			size_t len)
 {
-	size_t m = x->cap - 1, j = (size_t)hash64(s, len) & m;
+	size_t m = x->cap - 1, j = (size_t)aw_hash_bytes(s, len) & m;
 
 	for (; x->t[j]; j = (j + 1) & m) {
 		uint32_t i = x->t[j] - 1;
@@ -325,9 +318,7 @@ static void strix_add(qstrix *x, const char *const *strs, const size_t *lens, si
 		while ((i + 1) * 2 > cap)
 			cap *= 2;
 		free(x->t);
-		x->t = calloc(cap, sizeof(*x->t));
-		if (!x->t)
-			abort();
+		x->t = aw_mem_calloc(cap, sizeof(*x->t));
 		x->cap = cap;
 		for (size_t k = 0; k < i; k++)
 			x->t[strix_pos(x, strs, lens, strs[k], lens[k])] = (uint32_t)k + 1;
@@ -343,10 +334,8 @@ int program_slot(qprog *P, const char *name, size_t len)
 		return (int)found;
 	if (P->nslots == P->cap_slots) {
 		P->cap_slots = P->cap_slots ? P->cap_slots * 2 : 64;
-		P->names = realloc(P->names, P->cap_slots * sizeof(*P->names));
-		P->name_lens = realloc(P->name_lens, P->cap_slots * sizeof(*P->name_lens));
-		if (!P->names || !P->name_lens)
-			abort();
+		P->names = aw_mem_realloc(P->names, P->cap_slots * sizeof(*P->names));
+		P->name_lens = aw_mem_realloc(P->name_lens, P->cap_slots * sizeof(*P->name_lens));
 	}
 	P->names[P->nslots] = arena(P, len + 1);
 	memcpy(P->names[P->nslots], name, len);
@@ -568,11 +557,9 @@ static void dkeys_put(parser *p, dkeys *d, nvec *vals, tok *k, qnode *v)
 	}
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 8;
-		d->keys = realloc(d->keys, d->cap * sizeof(*d->keys));
-		d->s = realloc(d->s, d->cap * sizeof(*d->s));
-		d->len = realloc(d->len, d->cap * sizeof(*d->len));
-		if (!d->keys || !d->s || !d->len)
-			abort();
+		d->keys = aw_mem_realloc(d->keys, d->cap * sizeof(*d->keys));
+		d->s = aw_mem_realloc(d->s, d->cap * sizeof(*d->s));
+		d->len = aw_mem_realloc(d->len, d->cap * sizeof(*d->len));
 	}
 	d->keys[d->n] = QSTR(keep_str(p, k->s, k->slen));
 	d->s[d->n] = d->keys[d->n]->s;
@@ -936,10 +923,8 @@ qprog *parse_program(const char *src, size_t len, aw_query_error *err)
 {
 	lexer L;
 	parser p;
-	qprog *P = calloc(1, sizeof(*P));
+	qprog *P = aw_mem_calloc(1, sizeof(*P));
 
-	if (!P)
-		abort();
 	memset(&L, 0, sizeof(L));
 	L.src = src;
 	L.len = len;

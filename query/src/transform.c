@@ -8,23 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 static void *xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
+	void *p = aw_mem_malloc(n ? n : 1);
 
-	if (!p)
-		abort();
 	return p;
 }
 
 static void *xcalloc(size_t n, size_t sz)
 {
-	void *p = calloc(n ? n : 1, sz);
+	void *p = aw_mem_calloc(n ? n : 1, sz);
 
-	if (!p)
-		abort();
 	return p;
 }
 
@@ -245,9 +242,7 @@ qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, 
 			aw_ns ps = es > fs ? es : fs, pe = ee < fe ? ee : fe;
 			if (m == cap) {
 				cap *= 2;
-				res = realloc(res, cap * sizeof(qev));
-				if (!res)
-					abort();
+				res = aw_mem_realloc(res, cap * sizeof(qev));
 			}
 			res[m] = cur;
 			res[m].start = ps;
@@ -405,17 +400,15 @@ typedef struct keymap {
 
 static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 {
-	uint64_t h = hash64(k, len);
+	uint64_t h = aw_hash_bytes(k, len);
 	size_t j;
 
 	if ((km->n + 1) * 2 >= km->cap) {
 		size_t nc = km->cap ? km->cap * 2 : 64;
 		slots_grow(&km->slot, &km->cap, km->hashes, nc);
-		km->keys = realloc(km->keys, nc * sizeof(char *));
-		km->lens = realloc(km->lens, nc * sizeof(size_t));
-		km->hashes = realloc(km->hashes, nc * sizeof(uint64_t));
-		if (!km->keys || !km->lens || !km->hashes)
-			abort();
+		km->keys = aw_mem_realloc(km->keys, nc * sizeof(char *));
+		km->lens = aw_mem_realloc(km->lens, nc * sizeof(size_t));
+		km->hashes = aw_mem_realloc(km->hashes, nc * sizeof(uint64_t));
 	}
 	for (j = (size_t)h & (km->cap - 1); km->slot[j]; j = (j + 1) & (km->cap - 1)) {
 		uint32_t g = km->slot[j] - 1;
@@ -482,9 +475,7 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 					/* the group's first event gives timestamp and the whole data */
 					if (g >= cap) {
 						cap *= 2;
-						groups = realloc(groups, cap * sizeof(qev));
-						if (!groups)
-							abort();
+						groups = aw_mem_realloc(groups, cap * sizeof(qev));
 					}
 					groups[g] = ev[i];
 					groups[g].id = QID_NULL;
@@ -608,9 +599,7 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 		const char *us = json_body_unescape(f->v + 1, f->vlen - 2, f->vesc, &c->tmp, &ul);
 		if (g >= c->cap) {
 			c->cap = c->cap ? c->cap * 2 : 64;
-			c->res = realloc(c->res, c->cap * sizeof(urlres));
-			if (!c->res)
-				abort();
+			c->res = aw_mem_realloc(c->res, c->cap * sizeof(urlres));
 		}
 		r = &c->res[g];
 		r->ok = url_parse(&c->u, us, ul);

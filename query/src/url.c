@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 void url_init(qurl *u)
@@ -293,11 +294,9 @@ static bool ipv4_parse(const char *s, size_t n, aw_buf *out)
 
 static bool utf8_decode(const unsigned char *s, size_t n, uint32_t **cps, size_t *ncp)
 {
-	uint32_t *v = malloc((n + 1) * sizeof(uint32_t));
+	uint32_t *v = aw_mem_malloc((n + 1) * sizeof(uint32_t));
 	size_t k = 0;
 
-	if (!v)
-		abort();
 	for (size_t i = 0; i < n;) {
 		uint32_t c = s[i];
 		int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
@@ -494,10 +493,8 @@ static void seg_push(segs *s, const char *p, size_t n)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 8;
-		s->off = realloc(s->off, s->cap * sizeof(size_t));
-		s->len = realloc(s->len, s->cap * sizeof(size_t));
-		if (!s->off || !s->len)
-			abort();
+		s->off = aw_mem_realloc(s->off, s->cap * sizeof(size_t));
+		s->len = aw_mem_realloc(s->len, s->cap * sizeof(size_t));
 	}
 	s->off[s->n] = s->bytes.len;
 	s->len[s->n] = n;

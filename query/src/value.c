@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 /* ---- accounting ------------------------------------------------------------------- */
@@ -44,10 +45,8 @@ bool budget_allows(size_t extra)
 
 void *budget_alloc(size_t n)
 {
-	void *p = calloc(1, n ? n : 1);
+	void *p = aw_mem_calloc(1, n ? n : 1);
 
-	if (!p)
-		abort();
 	live_bytes += n;
 	if (live_bytes > Q_MAX_LIVE_BYTES)
 		over_budget = true;
@@ -56,10 +55,8 @@ void *budget_alloc(size_t n)
 
 void *budget_realloc(void *p, size_t old, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
+	void *q = aw_mem_realloc(p, n ? n : 1);
 
-	if (!q)
-		abort();
 	live_bytes += n - old;
 	if (live_bytes > Q_MAX_LIVE_BYTES)
 		over_budget = true;
@@ -218,9 +215,7 @@ qv *dict_get(qdict *d, const char *key, size_t len)
 void dict_finish(qdict *d)
 {
 	if (d->n > 1) {
-		qkv *kv = malloc(d->n * sizeof(*kv));
-		if (!kv)
-			abort();
+		qkv *kv = aw_mem_malloc(d->n * sizeof(*kv));
 		for (size_t i = 0; i < d->n; i++)
 			kv[i] = (qkv){d->keys[i], d->vals[i]};
 		qsort(kv, d->n, sizeof(*kv), kv_cmp);

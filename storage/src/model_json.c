@@ -17,6 +17,7 @@
 #include "aw/error.h"
 #include "aw/json.h"
 #include "aw/json_scan.h"
+#include "aw/mem.h"
 #include "aw/model_json.h"
 #include "aw/time.h"
 
@@ -75,11 +76,9 @@ void aw_events_free(aw_event *e, size_t n)
 int aw_events_from_json(aw_event **out, size_t *n, const json_t *arr, bool lenient)
 {
 	size_t cnt = 0, total = json_array_size(arr);
-	aw_event *v = calloc(total ? total : 1, sizeof(*v));
+	aw_event *v = aw_mem_calloc(total ? total : 1, sizeof(*v));
 	int rc;
 
-	if (!v)
-		abort();
 	for (size_t i = 0; i < total; i++) {
 		rc = aw_event_from_json(&v[cnt], json_array_get(arr, i));
 		if (rc == 0) {

@@ -11,6 +11,7 @@
 
 #include "aw/error.h"
 #include "aw/json.h"
+#include "aw/mem.h"
 #include "aw/privacy.h"
 
 typedef struct rule {
@@ -112,10 +113,8 @@ int aw_privacy_parse(aw_privacy **out, const char *json, size_t len, bool single
 		return aw_error_set(AW_EINVALID, "privacy_filters must be a list of rules");
 	}
 	n = single ? 1 : json_array_size(v);
-	p = calloc(1, sizeof(*p));
-	p->rules = calloc(n ? n : 1, sizeof(rule));
-	if (!p || !p->rules)
-		abort();
+	p = aw_mem_calloc(1, sizeof(*p));
+	p->rules = aw_mem_calloc(n ? n : 1, sizeof(rule));
 	p->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(p->mctx, 1000000);
 	pcre2_set_depth_limit(p->mctx, 10000);

@@ -37,11 +37,9 @@ struct aw_reader {
 
 int aw_reader_open_path(aw_reader **out, const char *path)
 {
-	aw_reader *r = calloc(1, sizeof(*r));
+	aw_reader *r = aw_mem_calloc(1, sizeof(*r));
 	int rc;
 
-	if (!r)
-		abort();
 	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = aw_error_set(AW_ERROR, "cannot open database %s: %s", path,
@@ -147,10 +145,8 @@ int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
-			v = realloc(v, cap * sizeof(*v));
-			rowids = realloc(rowids, cap * sizeof(*rowids));
-			if (!v || !rowids)
-				abort();
+			v = aw_mem_realloc(v, cap * sizeof(*v));
+			rowids = aw_mem_realloc(rowids, cap * sizeof(*rowids));
 		}
 		bucket_from_row(&v[cnt], st);
 		rowids[cnt] = sqlite3_column_int64(st, 10);
@@ -458,10 +454,8 @@ int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
-			k = realloc(k, cap * sizeof(*k));
-			v = realloc(v, cap * sizeof(*v));
-			if (!k || !v)
-				abort();
+			k = aw_mem_realloc(k, cap * sizeof(*k));
+			v = aw_mem_realloc(v, cap * sizeof(*v));
 		}
 		k[cnt] = col_dup(st, 0);
 		v[cnt] = col_dup(st, 1);

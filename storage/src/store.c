@@ -71,11 +71,9 @@ int db_configure(sqlite3 *db, bool writer, int sync_normal)
 
 int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts)
 {
-	aw_store *s = calloc(1, sizeof(*s));
+	aw_store *s = aw_mem_calloc(1, sizeof(*s));
 	int rc;
 
-	if (!s)
-		abort();
 	/* SQLite's allocation statistics take a global mutex on every malloc; awnode never
 	 * reads them. Must precede sqlite3_initialize, so it is harmless if it fails later. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);

@@ -339,10 +339,8 @@ static int import_events(import_job *j, aw_store *store, chunk **failed)
 
 static import_job *job_new(const char *doc, size_t len)
 {
-	import_job *j = calloc(1, sizeof(*j));
+	import_job *j = aw_mem_calloc(1, sizeof(*j));
 
-	if (!j)
-		abort();
 	j->doc = doc;
 	j->len = len;
 	pthread_mutex_init(&j->mu, NULL);

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 const char *aw_sync_folder(const aw_sync *y)
@@ -145,7 +146,7 @@ bool aw_sync_folder_empty(const aw_sync *y)
 static int join_existing(bool *joined, char group_id[40], aw_sync *y, const char *url)
 {
 	unsigned char key[AWS_KEY_BYTES];
-	char *gitdir = str_fmt("%s/.git", y->folder);
+	char *gitdir = aw_mem_printf("%s/.git", y->folder);
 	sync_repo *rp = NULL;
 	sync_group g;
 	int rc;
@@ -212,7 +213,7 @@ out:
 
 int aw_sync_join_prepare(bool *joined, char group_id[40], aw_sync *y, const char *url)
 {
-	char *gpath = str_fmt("%s/" AWS_GROUP_FILE, y->folder);
+	char *gpath = aw_mem_printf("%s/" AWS_GROUP_FILE, y->folder);
 	bool present = access(gpath, F_OK) == 0;
 	int rc;
 
@@ -405,13 +406,11 @@ int aw_sync_restore(aw_sync_restored *out, aw_sync *y, aw_reader *r)
 	if (repo_remotes(ctx.repo, &rem, &nrem) == 0)
 		for (size_t i = 0; i < nrem; i++)
 			if (repo_pull(ctx.repo, rem[i].name, y->device_id)) {
-				out->warnings = realloc(out->warnings, (out->n_warnings + 1) * sizeof(char *));
-				if (!out->warnings)
-					abort();
+				out->warnings = aw_mem_realloc(out->warnings, (out->n_warnings + 1) * sizeof(char *));
 				out->warnings[out->n_warnings++] = str_dup(aw_error_last());
 			}
 	remotes_free(rem, nrem);
-	mpath = str_fmt("%s/devices/%s/" AWS_MANIFEST, y->folder, y->device_id);
+	mpath = aw_mem_printf("%s/devices/%s/" AWS_MANIFEST, y->folder, y->device_id);
 	present = access(mpath, F_OK) == 0;
 	free(mpath);
 	if (!present)
@@ -490,7 +489,7 @@ int aw_sync_inspect_json(char **out, aw_sync *y, const char *device, bool segmen
 	if (device) {
 		json_array_append_new(all, inspect_device(&ctx, device, segments));
 	} else {
-		dir = str_fmt("%s/devices", y->folder);
+		dir = aw_mem_printf("%s/devices", y->folder);
 		dh = opendir(dir);
 		free(dir);
 		while (dh && (de = readdir(dh)))

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "aw/archive.h"
+#include "aw/mem.h"
 #include "internal.h"
 
 #define ARCH_MAGIC "AWARCH1\n"
@@ -64,7 +65,7 @@ static bool file_exists(const char *path)
 
 static bool sync_is_set_up(const aw_archive *a)
 {
-	char *g = str_fmt("%s/" AWS_GROUP_FILE, a->sync_folder);
+	char *g = aw_mem_printf("%s/" AWS_GROUP_FILE, a->sync_folder);
 	bool ok = file_exists(g) && file_exists(a->sync_key);
 
 	free(g);
@@ -73,7 +74,7 @@ static bool sync_is_set_up(const aw_archive *a)
 
 static int meta_read(aw_archive *a)
 {
-	char *path = str_fmt("%s/" ARCH_META, a->dir);
+	char *path = aw_mem_printf("%s/" ARCH_META, a->dir);
 	unsigned char *text;
 	size_t len;
 	json_t *o, *kdf;
@@ -117,7 +118,7 @@ static int meta_read(aw_archive *a)
  * folder's lock, so that the next push carries it. */
 static int archive_write(aw_archive *a, const char *name, const void *data, size_t len, const char *why)
 {
-	char *path = str_fmt("%s/%s", a->dir, name);
+	char *path = aw_mem_printf("%s/%s", a->dir, name);
 	int rc = aw_files_write(path, data, len, 0644, AW_FILES_DURABLE);
 
 	free(path);
@@ -125,7 +126,7 @@ static int archive_write(aw_archive *a, const char *name, const void *data, size
 		return rc;
 	{
 		sync_repo *repo;
-		char *rel = str_fmt("devices/%s/archive/%s", a->dev, name), *msg = str_fmt("archive: %s", why);
+		char *rel = aw_mem_printf("devices/%s/archive/%s", a->dev, name), *msg = aw_mem_printf("archive: %s", why);
 		repo_file f = {rel, data, len};
 		if ((rc = repo_open(&repo, a->sync_folder, NULL)) == 0) {
 			if ((rc = repo_lock(repo)) == 0)
@@ -147,14 +148,14 @@ static int meta_write(aw_archive *a)
 	hex_encode(pk, a->pk, sizeof(a->pk));
 	if (!strcmp(a->key_source, "passphrase")) {
 		hex_encode(salt, a->kdf.salt, sizeof(a->kdf.salt));
-		text = str_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
+		text = aw_mem_printf("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
 			       "  \"key_source\": \"passphrase\",\n  \"public_key\": \"%s\",\n"
 			       "  \"kdf\": {\"algorithm\": \"argon2id13\", \"salt\": \"%s\", \"opslimit\": %llu, "
 			       "\"memlimit\": %zu},\n  \"cipher\": \"x25519-sealed-key + xchacha20poly1305-secretstream\",\n"
 			       "  \"compression\": \"zstd\"\n}\n",
 			       ARCH_VERSION, a->dev, pk, salt, a->kdf.opslimit, a->kdf.memlimit);
 	} else {
-		text = str_fmt("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
+		text = aw_mem_printf("{\n  \"format\": \"awarchive\",\n  \"version\": %d,\n  \"device_id\": \"%s\",\n"
 			       "  \"key_source\": \"sync\",\n  \"public_key\": \"%s\",\n"
 			       "  \"cipher\": \"x25519-sealed-key + xchacha20poly1305-secretstream\",\n"
 			       "  \"compression\": \"zstd\"\n}\n",
@@ -179,26 +180,21 @@ int aw_archive_open(aw_archive **out, const aw_archive_options *o)
 		return aw_error_set(AW_EINVALID, "the archive needs this device's id and hostname");
 	if ((rc = crypto_init()))
 		return rc;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		abort();
+	a = aw_mem_calloc(1, sizeof(*a));
 	(void)sodium_mlock(&a->sec, sizeof(a->sec)); /* best effort: RLIMIT_MEMLOCK may say no */
 	a->testing = o->testing;
 	data = aw_files_dir(AW_DIR_DATA);
 	a->dev = str_dup(o->device_id);
 	a->host = str_dup(o->hostname);
-	a->sync_folder = o->sync_folder ? str_dup(o->sync_folder)
-					: str_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
-	a->sync_key = o->sync_key ? str_dup(o->sync_key)
-				  : str_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
-	local = str_fmt("%s/%s/%s", data, o->testing ? "archive-testing" : "archive", a->dev);
-	meta = str_fmt("%s/" ARCH_META, local);
+	sync_paths(&a->sync_folder, &a->sync_key, o->sync_folder, o->sync_key, o->testing);
+	local = aw_mem_printf("%s/%s/%s", data, o->testing ? "archive-testing" : "archive", a->dev);
+	meta = aw_mem_printf("%s/" ARCH_META, local);
 	if (o->dir) {
 		a->dir = str_dup(o->dir);
 	} else if (!file_exists(meta) && sync_is_set_up(a)) {
 		/* A local archive, once it exists, stays where it is; otherwise sync's folder is
 		 * the better home because every push then backs the archive up. */
-		a->dir = str_fmt("%s/devices/%s/archive", a->sync_folder, a->dev);
+		a->dir = aw_mem_printf("%s/devices/%s/archive", a->sync_folder, a->dev);
 		a->in_sync = true;
 	} else {
 		a->dir = str_dup(local);
@@ -376,9 +372,7 @@ static char **segment_files(const char *dir, size_t *n)
 			continue;
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 16;
-			v = realloc(v, cap * sizeof(*v));
-			if (!v)
-				abort();
+			v = aw_mem_realloc(v, cap * sizeof(*v));
 		}
 		v[(*n)++] = str_dup(de->d_name);
 	}
@@ -528,9 +522,7 @@ static sync_segment *parts_new(parts *ps)
 {
 	if (ps->n == ps->cap) {
 		ps->cap = ps->cap ? 2 * ps->cap : 4;
-		ps->v = realloc(ps->v, ps->cap * sizeof(*ps->v));
-		if (!ps->v)
-			abort();
+		ps->v = aw_mem_realloc(ps->v, ps->cap * sizeof(*ps->v));
 	}
 	memset(&ps->v[ps->n], 0, sizeof(ps->v[ps->n]));
 	ps->v[ps->n].owns_data = true;
@@ -712,7 +704,7 @@ static int write_verified(aw_archive *a, const char *name, const aw_buf *plain, 
 {
 	unsigned char *back = NULL;
 	aw_buf file = AW_BUF_INIT, check = AW_BUF_INIT;
-	char *path = str_fmt("%s/%s", a->dir, name);
+	char *path = aw_mem_printf("%s/%s", a->dir, name);
 	size_t blen;
 	int rc;
 
@@ -750,12 +742,10 @@ out:
  * *wal says how that went. */
 static int delete_archived(aw_store *s, const sync_segment *seg, const char *index, int64_t *deleted, int *wal)
 {
-	aw_import_bucket *ib = calloc(seg->n_blocks ? seg->n_blocks : 1, sizeof(*ib));
+	aw_import_bucket *ib = aw_mem_calloc(seg->n_blocks ? seg->n_blocks : 1, sizeof(*ib));
 	aw_write w;
 	int rc;
 
-	if (!ib)
-		abort();
 	for (size_t i = 0; i < seg->n_blocks; i++) {
 		ib[i].bucket.id = seg->blocks[i].bucket;
 		ib[i].events = seg->blocks[i].puts;
@@ -997,9 +987,7 @@ static size_t reading_bucket(reading *rd, const sync_block *blk)
 	for (size_t i = 0; i < rd->nb; i++)
 		if (!strcmp(rd->b[i].bucket.id, blk->bucket))
 			return i;
-	rd->b = realloc(rd->b, (rd->nb + 1) * sizeof(*rd->b));
-	if (!rd->b)
-		abort();
+	rd->b = aw_mem_realloc(rd->b, (rd->nb + 1) * sizeof(*rd->b));
 	memset(&rd->b[rd->nb], 0, sizeof(*rd->b));
 	if (blk->has_meta) {
 		copy_meta(&rd->b[rd->nb].bucket, &blk->meta);
@@ -1018,15 +1006,11 @@ static void reading_add(reading *rd, size_t bucket, const aw_event *e)
 
 	if (rd->n == rd->cap) {
 		rd->cap = rd->cap ? 2 * rd->cap : 1024;
-		rd->ev = realloc(rd->ev, rd->cap * sizeof(*rd->ev));
-		if (!rd->ev)
-			abort();
+		rd->ev = aw_mem_realloc(rd->ev, rd->cap * sizeof(*rd->ev));
 	}
 	f = &rd->ev[rd->n];
 	f->ev = *e;
-	f->ev.data = malloc(e->data_len + 1);
-	if (!f->ev.data)
-		abort();
+	f->ev.data = aw_mem_malloc(e->data_len + 1);
 	memcpy(f->ev.data, e->data, e->data_len);
 	f->ev.data[e->data_len] = '\0';
 	f->bucket = bucket;
@@ -1054,7 +1038,7 @@ static int by_start(const void *x, const void *y)
 static int read_segment(reading *rd, aw_archive *a, const char *name, aw_ns from, aw_ns to, const char *const *names,
 			size_t n_names)
 {
-	char *path = str_fmt("%s/%s", a->dir, name);
+	char *path = aw_mem_printf("%s/%s", a->dir, name);
 	unsigned char *file;
 	size_t len;
 	aw_buf plain = AW_BUF_INIT;
@@ -1111,9 +1095,7 @@ static char **indexed_files(aw_reader *r, size_t *n)
 		const char *f = json_string_value(json_object_get(e, "file"));
 		if (!f || !segment_name_ok(f, &seq))
 			continue;
-		v = realloc(v, (*n + 1) * sizeof(*v));
-		if (!v)
-			abort();
+		v = aw_mem_realloc(v, (*n + 1) * sizeof(*v));
 		v[(*n)++] = str_dup(f);
 	}
 	json_decref(idx);
@@ -1124,9 +1106,7 @@ static char **indexed_files(aw_reader *r, size_t *n)
 
 static void strings_push(char ***v, size_t *n, char *s)
 {
-	*v = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!*v)
-		abort();
+	*v = aw_mem_realloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = s;
 }
 
@@ -1144,7 +1124,7 @@ static int check_missing(aw_archive *a, const aw_archive_selection *sel, char **
 		if (nf && bsearch(&listed[i], files, nf, sizeof(*files), cmp_str))
 			continue;
 		aw_buf_printf(&names, "%s%s", missing++ ? ", " : "", listed[i]);
-		strings_push(skipped, n_skipped, str_fmt("%s: listed in the archive index but missing from %s", listed[i],
+		strings_push(skipped, n_skipped, aw_mem_printf("%s: listed in the archive index but missing from %s", listed[i],
 							 a->dir));
 	}
 	if (missing && !sel->allow_missing)
@@ -1166,9 +1146,7 @@ static void reading_finish(reading *rd, aw_import_bucket **out, size_t *n)
 		if (!i || rd->ev[i].ev.id != rd->ev[i - 1].ev.id)
 			rd->b[rd->ev[i].bucket].n_events++;
 	for (size_t i = 0; i < rd->nb; i++) {
-		rd->b[i].events = malloc((rd->b[i].n_events ? rd->b[i].n_events : 1) * sizeof(aw_event));
-		if (!rd->b[i].events)
-			abort();
+		rd->b[i].events = aw_mem_malloc((rd->b[i].n_events ? rd->b[i].n_events : 1) * sizeof(aw_event));
 		rd->b[i].n_events = 0;
 	}
 	for (size_t i = 0; i < rd->n; i++) {

@@ -23,6 +23,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 #define MAGIC "AWSENC1\n"
@@ -136,7 +137,7 @@ char *group_json(const sync_group *g)
 	char salt[2 * AWS_SALT_BYTES + 1];
 
 	hex_encode(salt, g->salt, sizeof(g->salt));
-	return str_fmt("{\n"
+	return aw_mem_printf("{\n"
 		       "  \"format\": \"awsync\",\n"
 		       "  \"version\": %d,\n"
 		       "  \"group\": \"%s\",\n"
@@ -177,7 +178,7 @@ int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_
 	int rc;
 
 	hex_encode(hex, key, AWS_KEY_BYTES);
-	text = str_fmt("# awnode sync key (keep it secret: it reads and writes all synced data)\n"
+	text = aw_mem_printf("# awnode sync key (keep it secret: it reads and writes all synced data)\n"
 		       "group %s\nkey %s\n",
 		       g->group, hex);
 	rc = aw_files_write(path, text, strlen(text), 0600, AW_FILES_DURABLE);
@@ -240,10 +241,8 @@ int seal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *d
 	unsigned char sub[crypto_secretstream_xchacha20poly1305_KEYBYTES];
 	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES], ad[512];
 	size_t adlen = make_ad(ad, sizeof(ad), device, name), bound = ZSTD_compressBound(len), clen, off = 0;
-	unsigned char *z = malloc(bound ? bound : 1);
+	unsigned char *z = aw_mem_malloc(bound ? bound : 1);
 
-	if (!z)
-		abort();
 	clen = ZSTD_compress(z, bound, plain, len, ZSTD_LEVEL);
 	if (ZSTD_isError(clen)) {
 		free(z);

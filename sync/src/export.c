@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 typedef struct xrec {
@@ -53,9 +54,7 @@ static xrec *block_rec(xblock *b, int64_t id)
 	}
 	if (b->n == b->cap) {
 		b->cap = b->cap ? 2 * b->cap : 64;
-		b->recs = realloc(b->recs, b->cap * sizeof(*b->recs));
-		if (!b->recs)
-			abort();
+		b->recs = aw_mem_realloc(b->recs, b->cap * sizeof(*b->recs));
 	}
 	*slot = b->n + 1;
 	memset(&b->recs[b->n], 0, sizeof(xrec));
@@ -79,9 +78,7 @@ static xblock *xport_block(xport *x, const char *bucket)
 			return &x->blocks[i];
 	if (x->n == x->cap) {
 		x->cap = x->cap ? 2 * x->cap : 8;
-		x->blocks = realloc(x->blocks, x->cap * sizeof(*x->blocks));
-		if (!x->blocks)
-			abort();
+		x->blocks = aw_mem_realloc(x->blocks, x->cap * sizeof(*x->blocks));
 	}
 	memset(&x->blocks[x->n], 0, sizeof(xblock));
 	x->blocks[x->n].bucket = str_dup(bucket);
@@ -116,9 +113,7 @@ static int on_change(void *ctx, const aw_change *c)
 	if (!r->del) {
 		r->start = c->start;
 		r->duration = c->duration;
-		r->data = malloc(c->data_len + 1);
-		if (!r->data)
-			abort();
+		r->data = aw_mem_malloc(c->data_len + 1);
 		memcpy(r->data, c->data, c->data_len);
 		r->data[c->data_len] = '\0';
 		r->len = c->data_len;
@@ -266,9 +261,7 @@ int export_changes(sync_ctx *c)
 			continue; /* gone without a deletion record: nothing to say */
 		if (seg.n_blocks == seg.cap_blocks) {
 			seg.cap_blocks = seg.cap_blocks ? 2 * seg.cap_blocks : 8;
-			seg.blocks = realloc(seg.blocks, seg.cap_blocks * sizeof(*seg.blocks));
-			if (!seg.blocks)
-				abort();
+			seg.blocks = aw_mem_realloc(seg.blocks, seg.cap_blocks * sizeof(*seg.blocks));
 		}
 		b = &seg.blocks[seg.n_blocks++];
 		memset(b, 0, sizeof(*b));
@@ -291,9 +284,7 @@ int export_changes(sync_ctx *c)
 					      .data = r->data, .data_len = r->len};
 				if (b->n_puts == b->cap_puts) {
 					b->cap_puts = b->cap_puts ? 2 * b->cap_puts : 64;
-					b->puts = realloc(b->puts, b->cap_puts * sizeof(*b->puts));
-					if (!b->puts)
-						abort();
+					b->puts = aw_mem_realloc(b->puts, b->cap_puts * sizeof(*b->puts));
 				}
 				b->puts[b->n_puts++] = e; /* data stays owned by x */
 			}
@@ -319,10 +310,8 @@ int export_changes(sync_ctx *c)
 	 * file ever exceeds what readers accept (a first push of years of history) */
 	if ((rc = segment_split(&parts, &nparts, &seg, AWS_MAX_WRITE_PLAIN)))
 		goto out;
-	files = calloc(nparts + 1, sizeof(*files));
-	sealed = calloc(nparts, sizeof(*sealed));
-	if (!files || !sealed)
-		abort();
+	files = aw_mem_calloc(nparts + 1, sizeof(*files));
+	sealed = aw_mem_calloc(nparts, sizeof(*sealed));
 	memcpy(newhead, head, AWS_HASH_BYTES);
 	for (size_t i = 0; i < nparts; i++) {
 		sync_segment *pt = &parts[i];
@@ -335,7 +324,7 @@ int export_changes(sync_ctx *c)
 		if ((rc = seal_file(&sealed[i], c->key, y->device_id, segname, text.data, text.len)))
 			goto out;
 		blake2b_256(newhead, sealed[i].data, sealed[i].len);
-		files[i].path = str_fmt("devices/%s/%s", y->device_id, segname);
+		files[i].path = aw_mem_printf("devices/%s/%s", y->device_id, segname);
 		files[i].data = sealed[i].data;
 		files[i].len = sealed[i].len;
 	}
@@ -348,9 +337,7 @@ int export_changes(sync_ctx *c)
 	memcpy(man.head, newhead, AWS_HASH_BYTES);
 	man.written_at = seg.written_at;
 	man.software = "awnode " AWNODE_VERSION;
-	man.buckets = calloc(nb + 1, sizeof(*man.buckets));
-	if (!man.buckets)
-		abort();
+	man.buckets = aw_mem_calloc(nb + 1, sizeof(*man.buckets));
 	for (size_t i = 0; i < nb; i++)
 		if (!bk[i].remote_device)
 			man.buckets[man.n_buckets++] = bk[i]; /* shallow: borrowed */
@@ -358,7 +345,7 @@ int export_changes(sync_ctx *c)
 	free(man.buckets);
 	if ((rc = seal_file(&msealed, c->key, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
 		goto out;
-	manpath = str_fmt("devices/%s/" AWS_MANIFEST, y->device_id);
+	manpath = aw_mem_printf("devices/%s/" AWS_MANIFEST, y->device_id);
 	files[nparts].path = manpath;
 	files[nparts].data = msealed.data;
 	files[nparts].len = msealed.len;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "aw/json.h"
+#include "aw/mem.h"
 #include "internal.h"
 
 #define SEG_MAGIC "AWSYNC-SEGMENT 1"
@@ -30,9 +31,7 @@ static sync_block *append_block(sync_segment *s, const char *bucket)
 
 	if (s->n_blocks == s->cap_blocks) {
 		s->cap_blocks = s->cap_blocks ? 2 * s->cap_blocks : 8;
-		s->blocks = realloc(s->blocks, s->cap_blocks * sizeof(*s->blocks));
-		if (!s->blocks)
-			abort();
+		s->blocks = aw_mem_realloc(s->blocks, s->cap_blocks * sizeof(*s->blocks));
 	}
 	b = &s->blocks[s->n_blocks++];
 	memset(b, 0, sizeof(*b));
@@ -51,9 +50,7 @@ static void put_slot(sync_block *b)
 {
 	if (b->n_puts == b->cap_puts) {
 		b->cap_puts = b->cap_puts ? 2 * b->cap_puts : 16;
-		b->puts = realloc(b->puts, b->cap_puts * sizeof(*b->puts));
-		if (!b->puts)
-			abort();
+		b->puts = aw_mem_realloc(b->puts, b->cap_puts * sizeof(*b->puts));
 	}
 }
 
@@ -65,9 +62,7 @@ void block_put(sync_block *b, const aw_event *e)
 	d = &b->puts[b->n_puts++];
 	*d = *e;
 	d->has_id = true;
-	d->data = malloc(e->data_len + 1);
-	if (!d->data)
-		abort();
+	d->data = aw_mem_malloc(e->data_len + 1);
 	memcpy(d->data, e->data, e->data_len);
 	d->data[e->data_len] = '\0';
 }
@@ -76,9 +71,7 @@ void block_del(sync_block *b, int64_t id)
 {
 	if (b->n_dels == b->cap_dels) {
 		b->cap_dels = b->cap_dels ? 2 * b->cap_dels : 16;
-		b->dels = realloc(b->dels, b->cap_dels * sizeof(*b->dels));
-		if (!b->dels)
-			abort();
+		b->dels = aw_mem_realloc(b->dels, b->cap_dels * sizeof(*b->dels));
 	}
 	b->dels[b->n_dels++] = id;
 }
@@ -243,9 +236,7 @@ static sync_segment *part_new(sync_segment **parts, size_t *n, const sync_segmen
 {
 	sync_segment *p;
 
-	*parts = realloc(*parts, (*n + 1) * sizeof(**parts));
-	if (!*parts)
-		abort();
+	*parts = aw_mem_realloc(*parts, (*n + 1) * sizeof(**parts));
 	p = &(*parts)[(*n)++];
 	*p = *s;
 	p->blocks = NULL;
@@ -258,9 +249,7 @@ static sync_block *part_block(sync_segment *p, const sync_block *b, bool first)
 {
 	sync_block *d;
 
-	p->blocks = realloc(p->blocks, (p->n_blocks + 1) * sizeof(*p->blocks));
-	if (!p->blocks)
-		abort();
+	p->blocks = aw_mem_realloc(p->blocks, (p->n_blocks + 1) * sizeof(*p->blocks));
 	d = &p->blocks[p->n_blocks++];
 	*d = *b;
 	/* a block continued in a later part must not delete the bucket again */
@@ -571,9 +560,7 @@ int manifest_parse(sync_manifest *m, const char *text, size_t len)
 	m->generation = json_integer_value(json_object_get(o, "generation"));
 	m->written_at = json_integer_value(json_object_get(o, "written_at"));
 	m->software = str_dup(json_string_value(json_object_get(o, "software")));
-	m->buckets = calloc(json_array_size(arr) + 1, sizeof(*m->buckets));
-	if (!m->buckets)
-		abort();
+	m->buckets = aw_mem_calloc(json_array_size(arr) + 1, sizeof(*m->buckets));
 	json_array_foreach(arr, i, b) {
 		aw_bucket *d = &m->buckets[m->n_buckets];
 		const char *id = json_string_value(json_object_get(b, "id"));

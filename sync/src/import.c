@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "aw/json.h"
+#include "aw/mem.h"
 #include "internal.h"
 
 /* Decrypted segments kept between verification and application; beyond this they are
@@ -28,7 +29,7 @@
  * syncer fills). */
 int device_file(sync_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len)
 {
-	char *rel = str_fmt("devices/%s/%s", device, name);
+	char *rel = aw_mem_printf("devices/%s/%s", device, name);
 	int rc = c->repo ? repo_read_head(c->repo, rel, out, len) : AW_ENOTFOUND;
 
 	/* the work tree is read as carefully as git's objects: no symbolic link is
@@ -196,8 +197,8 @@ static char *choose_name(sync_ctx *c, const char *device, const char *hostname, 
 	char *pick = NULL;
 
 	cand[0] = str_dup(origin);
-	cand[1] = str_fmt("%s-synced-from-%s", origin, hostname);
-	cand[2] = str_fmt("%s-synced-from-%s-%.8s", origin, hostname, device);
+	cand[1] = aw_mem_printf("%s-synced-from-%s", origin, hostname);
+	cand[2] = aw_mem_printf("%s-synced-from-%s-%.8s", origin, hostname, device);
 	for (int i = 0; i < 3 && !pick; i++) {
 		aw_bucket b;
 		int rc = aw_reader_bucket(&b, c->r, cand[i]);
@@ -254,9 +255,7 @@ static int apply_segment(sync_ctx *c, device_state *d, const sync_segment *seg, 
 		pending *p;
 
 		if (blk->reset && local) {
-			p = calloc(1, sizeof(*p));
-			if (!p)
-				abort();
+			p = aw_mem_calloc(1, sizeof(*p));
 			p->bucket.id = str_dup(local);
 			p->ra.device_id = d->device_id;
 			p->ra.delete_bucket = true;
@@ -279,9 +278,7 @@ static int apply_segment(sync_ctx *c, device_state *d, const sync_segment *seg, 
 			free(name);
 			local = json_string_value(json_object_get(d->buckets, blk->bucket));
 		}
-		p = calloc(1, sizeof(*p));
-		if (!p)
-			abort();
+		p = aw_mem_calloc(1, sizeof(*p));
 		copy_bucket(&p->bucket, &blk->meta, local, seg->hostname, d->device_id);
 		p->ra.device_id = d->device_id;
 		p->ra.puts = blk->puts;
@@ -323,13 +320,11 @@ static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m,
 			const unsigned char *prev, loaded **out)
 {
 	size_t n = (size_t)(m->generation - from), kept = 0;
-	loaded *v = calloc(n + 1, sizeof(*v));
+	loaded *v = aw_mem_calloc(n + 1, sizeof(*v));
 	unsigned char last[AWS_HASH_BYTES];
 	bool have_last = prev != NULL;
 	int rc = 0;
 
-	if (!v)
-		abort();
 	if (prev)
 		memcpy(last, prev, AWS_HASH_BYTES);
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -496,7 +491,7 @@ static int cmp_str(const void *a, const void *b)
 
 int import_all(sync_ctx *c)
 {
-	char *dir = str_fmt("%s/devices", c->y->folder);
+	char *dir = aw_mem_printf("%s/devices", c->y->folder);
 	DIR *dh = opendir(dir);
 	struct dirent *de;
 	char **names = NULL;
@@ -511,9 +506,7 @@ int import_all(sync_ctx *c)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 8;
-			names = realloc(names, cap * sizeof(*names));
-			if (!names)
-				abort();
+			names = aw_mem_realloc(names, cap * sizeof(*names));
 		}
 		names[n++] = str_dup(de->d_name);
 	}
@@ -582,9 +575,7 @@ static rev *rbucket_ev(rbucket *b, int64_t id, bool create)
 		return NULL;
 	if (b->n == b->cap) {
 		b->cap = b->cap ? 2 * b->cap : 256;
-		b->evs = realloc(b->evs, b->cap * sizeof(*b->evs));
-		if (!b->evs)
-			abort();
+		b->evs = aw_mem_realloc(b->evs, b->cap * sizeof(*b->evs));
 	}
 	*slot = b->n + 1;
 	memset(&b->evs[b->n], 0, sizeof(rev));
@@ -643,9 +634,7 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 				if (!strcmp(bs[k].id, blk->bucket))
 					b = &bs[k];
 			if (!b) {
-				bs = realloc(bs, (nbs + 1) * sizeof(*bs));
-				if (!bs)
-					abort();
+				bs = aw_mem_realloc(bs, (nbs + 1) * sizeof(*bs));
 				b = &bs[nbs++];
 				memset(b, 0, sizeof(*b));
 				b->id = str_dup(blk->bucket);
@@ -682,9 +671,7 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 	}
 	if (rc)
 		goto out;
-	imp = calloc(nbs + 1, sizeof(*imp));
-	if (!imp)
-		abort();
+	imp = aw_mem_calloc(nbs + 1, sizeof(*imp));
 	for (size_t k = 0; k < nbs; k++) {
 		rbucket *b = &bs[k];
 		aw_import_bucket *ib;
@@ -694,9 +681,7 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 		ib = &imp[ni++];
 		ib->bucket = b->meta;
 		ib->has_created = true;
-		ib->events = calloc(b->n + 1, sizeof(aw_event));
-		if (!ib->events)
-			abort();
+		ib->events = aw_mem_calloc(b->n + 1, sizeof(aw_event));
 		for (size_t j = 0; j < b->n; j++) {
 			if (!b->evs[j].live)
 				continue;

@@ -31,6 +31,7 @@
 #include "aw/buf.h"
 #include "aw/error.h"
 #include "aw/files.h"
+#include "aw/mem.h"
 #include "aw/storage.h"
 #include "aw/sync.h"
 #include "aw/time.h"
@@ -62,8 +63,8 @@
 
 /* ---- util.c ------------------------------------------------------------------- */
 
+/* A copy of s, or of "" for NULL; caller frees. (Formatted strings: aw_mem_printf.) */
 char *str_dup(const char *s);
-char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The rest of the regular file open at fd (named `what` in messages), refused without
  * reading when larger than max; a failed allocation is an error, not an abort. */
 int read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len);
@@ -76,6 +77,10 @@ void blake2b_256(unsigned char out[AWS_HASH_BYTES], const void *data, size_t len
  * directory ("seg/..."). */
 void segment_name(char *out, size_t n, int64_t generation);
 double mono_seconds(void);
+/* The sync folder and key file: the given ones copied, a NULL one defaulted to
+ * $XDG_DATA_HOME/awnode/sync[-testing] and sync[-testing].key (what aw_sync_open and
+ * aw_archive_open share). Caller frees both. */
+void sync_paths(char **folder, char **key, const char *given_folder, const char *given_key, bool testing);
 /* A fresh UUIDv4 (37 bytes). */
 void uuid4(char out[37]);
 

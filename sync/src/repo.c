@@ -27,6 +27,7 @@
 
 #include <git2.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 #define PUSH_ATTEMPTS 6
@@ -93,10 +94,8 @@ int repo_git_init(void)
 
 static sync_repo *repo_new(git_repository *g, const char *folder, const char *ssh_key)
 {
-	sync_repo *r = calloc(1, sizeof(*r));
+	sync_repo *r = aw_mem_calloc(1, sizeof(*r));
 
-	if (!r)
-		abort();
 	/* Reflog entries would otherwise carry the user's git name and e-mail address
 	 * (user.name, user.email of the global config): the folder's history names
 	 * nobody (docs/sync-format.md §1). */
@@ -174,7 +173,7 @@ int repo_lock(sync_repo *r)
 
 	if (r->lock_fd >= 0)
 		return 0;
-	path = str_fmt("%s/awsync.lock", git_repository_path(r->repo));
+	path = aw_mem_printf("%s/awsync.lock", git_repository_path(r->repo));
 	r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(path);
 	if (r->lock_fd < 0)
@@ -379,7 +378,7 @@ int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *
 
 static char *marker_path(sync_repo *r)
 {
-	return str_fmt("%s/awsync-worktree-pending", git_repository_path(r->repo));
+	return aw_mem_printf("%s/awsync-worktree-pending", git_repository_path(r->repo));
 }
 
 static int write_work_file(sync_repo *r, const char *rel, const void *data, size_t len, bool only_if_changed,
@@ -530,7 +529,7 @@ static int empty_tree(git_repository *g, git_tree **out)
 
 int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *message)
 {
-	git_tree_update *upd = calloc(n ? n : 1, sizeof(*upd));
+	git_tree_update *upd = aw_mem_calloc(n ? n : 1, sizeof(*upd));
 	git_oid head, tree_id, commit_id;
 	git_tree *base = NULL, *tree = NULL;
 	git_commit *parent = NULL;
@@ -538,8 +537,6 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	bool have_head;
 	int rc = AW_ERROR;
 
-	if (!upd)
-		abort();
 	for (size_t i = 0; i < n; i++) {
 		if (write_work_file(r, files[i].path, files[i].data, files[i].len, false, false))
 			goto out;
@@ -740,7 +737,7 @@ static char *mask_url(const char *url)
 	colon = strchr(scheme + 3, ':');
 	if (!at || !colon || colon > at || (strchr(scheme + 3, '/') && strchr(scheme + 3, '/') < at))
 		return str_dup(url);
-	return str_fmt("%.*s:***%s", (int)(colon - url), url, at);
+	return aw_mem_printf("%.*s:***%s", (int)(colon - url), url, at);
 }
 
 /* The remotes, from the config's remote.<name>.url entries. (Not git_remote_list: in
@@ -771,11 +768,9 @@ int repo_remotes(sync_repo *r, remote_info **out, size_t *n)
 			continue;
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 4;
-			*out = realloc(*out, cap * sizeof(**out));
-			if (!*out)
-				abort();
+			*out = aw_mem_realloc(*out, cap * sizeof(**out));
 		}
-		(*out)[*n].name = str_fmt("%.*s", (int)(len - 11), e->name + 7);
+		(*out)[*n].name = aw_mem_printf("%.*s", (int)(len - 11), e->name + 7);
 		(*out)[*n].url = mask_url(e->value ? e->value : "");
 		(*n)++;
 	}
@@ -1387,8 +1382,8 @@ static size_t count_dir(const char *path, const char *suffix)
  * directories; every push leaves about eight of them and every fetch a small pack. */
 static bool needs_repack(sync_repo *r)
 {
-	char *objs = str_fmt("%sobjects/17", git_repository_path(r->repo));
-	char *packs = str_fmt("%sobjects/pack", git_repository_path(r->repo));
+	char *objs = aw_mem_printf("%sobjects/17", git_repository_path(r->repo));
+	char *packs = aw_mem_printf("%sobjects/pack", git_repository_path(r->repo));
 	bool need = count_dir(objs, NULL) > 8 || count_dir(packs, ".pack") > 24;
 
 	free(objs);
@@ -1407,7 +1402,7 @@ static void unlink_files(const char *dir, const char *prefix, const char *keep)
 		char *p;
 		if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) || (keep && strstr(e->d_name, keep)))
 			continue;
-		p = str_fmt("%s/%s", dir, e->d_name);
+		p = aw_mem_printf("%s/%s", dir, e->d_name);
 		unlink(p);
 		free(p);
 	}
@@ -1419,7 +1414,7 @@ static void unlink_files(const char *dir, const char *prefix, const char *keep)
  * directories, removed too) and every other pack go. */
 static void remove_loose_and_old_packs(sync_repo *r, const char *keep)
 {
-	char *objs = str_fmt("%sobjects", git_repository_path(r->repo));
+	char *objs = aw_mem_printf("%sobjects", git_repository_path(r->repo));
 	DIR *d = opendir(objs);
 	struct dirent *e;
 
@@ -1427,7 +1422,7 @@ static void remove_loose_and_old_packs(sync_repo *r, const char *keep)
 		char *dir;
 		if (!hex2(e->d_name))
 			continue;
-		dir = str_fmt("%s/%s", objs, e->d_name);
+		dir = aw_mem_printf("%s/%s", objs, e->d_name);
 		unlink_files(dir, "", NULL);
 		rmdir(dir);
 		free(dir);
@@ -1435,7 +1430,7 @@ static void remove_loose_and_old_packs(sync_repo *r, const char *keep)
 	if (d)
 		closedir(d);
 	free(objs);
-	objs = str_fmt("%sobjects/pack", git_repository_path(r->repo));
+	objs = aw_mem_printf("%sobjects/pack", git_repository_path(r->repo));
 	unlink_files(objs, "pack-", keep);
 	free(objs);
 }

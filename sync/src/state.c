@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 #define STATE_KEY "sync"
@@ -34,9 +35,7 @@ device_state *state_device(sync_state *st, const char *device_id, bool create)
 			return &st->devices[i];
 	if (!create)
 		return NULL;
-	st->devices = realloc(st->devices, (st->n_devices + 1) * sizeof(*st->devices));
-	if (!st->devices)
-		abort();
+	st->devices = aw_mem_realloc(st->devices, (st->n_devices + 1) * sizeof(*st->devices));
 	d = &st->devices[st->n_devices++];
 	memset(d, 0, sizeof(*d));
 	d->device_id = str_dup(device_id);

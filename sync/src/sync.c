@@ -12,6 +12,7 @@
 #include <git2.h>
 #include <sodium.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 void report_error(aw_sync_report *rep, int code, const char *what)
@@ -25,30 +26,24 @@ void report_error(aw_sync_report *rep, int code, const char *what)
 int aw_sync_open(aw_sync **out, aw_store *s, const aw_sync_options *o)
 {
 	aw_sync *y;
-	char *data;
 
 	*out = NULL;
 	if (!o || !o->device_id || !valid_device_id(o->device_id))
 		return aw_error_set(AW_EINVALID, "sync needs a device id (letters, digits, '-', '_' and '.', at most 64)");
 	if (crypto_init())
 		return AW_ERROR;
-	y = calloc(1, sizeof(*y));
-	if (!y)
-		abort();
-	data = aw_files_dir(AW_DIR_DATA);
+	y = aw_mem_calloc(1, sizeof(*y));
 	y->store = s;
 	y->device_id = str_dup(o->device_id);
 	y->hostname = str_dup(o->hostname && *o->hostname ? o->hostname : "unknown");
-	y->folder = o->folder && *o->folder ? str_dup(o->folder)
-					    : str_fmt("%s/%s", data, o->testing ? "sync-testing" : "sync");
-	y->key_path = o->key_path && *o->key_path ? str_dup(o->key_path)
-						  : str_fmt("%s/%s", data, o->testing ? "sync-testing.key" : "sync.key");
+	/* empty strings (an unset config key) mean the defaults too */
+	sync_paths(&y->folder, &y->key_path, o->folder && *o->folder ? o->folder : NULL,
+		   o->key_path && *o->key_path ? o->key_path : NULL, o->testing);
 	y->ssh_key = o->ssh_key && *o->ssh_key ? str_dup(o->ssh_key) : NULL;
 	/* a trailing slash would make paths in messages look odd */
 	while (strlen(y->folder) > 1 && y->folder[strlen(y->folder) - 1] == '/')
 		y->folder[strlen(y->folder) - 1] = '\0';
 	pthread_mutex_init(&y->run_mu, NULL);
-	free(data);
 	*out = y;
 	return 0;
 }
@@ -70,7 +65,7 @@ void aw_sync_close(aw_sync *y)
 
 bool aw_sync_configured(aw_sync *y)
 {
-	char *g = str_fmt("%s/" AWS_GROUP_FILE, y->folder);
+	char *g = aw_mem_printf("%s/" AWS_GROUP_FILE, y->folder);
 	bool ok = access(g, R_OK) == 0 && access(y->key_path, R_OK) == 0;
 
 	free(g);
@@ -330,7 +325,7 @@ static json_t *remotes_json(aw_sync *y, const sync_state *st, json_t *warnings, 
 
 static json_t *folder_devices(aw_sync *y)
 {
-	char *dir = str_fmt("%s/devices", y->folder);
+	char *dir = aw_mem_printf("%s/devices", y->folder);
 	DIR *dh = opendir(dir);
 	json_t *arr = json_array();
 	struct dirent *de;

@@ -15,27 +15,12 @@
 
 #include <sodium.h>
 
+#include "aw/mem.h"
 #include "internal.h"
 
 char *str_dup(const char *s)
 {
-	char *d = strdup(s ? s : "");
-
-	if (!d)
-		abort();
-	return d;
-}
-
-char *str_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
+	return aw_mem_strdup(s ? s : "");
 }
 
 int read_fd(int fd, const char *what, size_t max, unsigned char **out, size_t *len)
@@ -119,6 +104,15 @@ double mono_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void sync_paths(char **folder, char **key, const char *given_folder, const char *given_key, bool testing)
+{
+	char *data = aw_files_dir(AW_DIR_DATA);
+
+	*folder = given_folder ? str_dup(given_folder) : aw_mem_printf("%s/%s", data, testing ? "sync-testing" : "sync");
+	*key = given_key ? str_dup(given_key) : aw_mem_printf("%s/%s", data, testing ? "sync-testing.key" : "sync.key");
+	free(data);
+}
+
 void uuid4(char out[37])
 {
 	unsigned char r[16];
@@ -151,10 +145,8 @@ static int64_t rec_id(const void *recs, size_t stride, size_t i)
 static void id_index_rebuild(id_index *x, const void *recs, size_t stride, size_t n)
 {
 	size_t cap = x->nslots ? 2 * x->nslots : 64;
-	size_t *s = calloc(cap, sizeof(*s));
+	size_t *s = aw_mem_calloc(cap, sizeof(*s));
 
-	if (!s)
-		abort();
 	for (size_t i = 0; i < n; i++) {
 		size_t h = (size_t)mix((uint64_t)rec_id(recs, stride, i)) & (cap - 1);
 		while (s[h])

@@ -5,7 +5,7 @@
 # leak, timeout or sanitizer report fails the script, and libFuzzer leaves the input as
 # crash-* / leak-* / timeout-* in build-fuzz/. A query engine input becomes a regression
 # test in tests/unit/query/test_query_lang.c (test_fuzz_regressions); a sync input goes
-# to tests/fuzz/crashers-sync/ and a case in sync/tests/test_sync_format.c.
+# to tests/fuzz/crashers-sync/ and a case in tests/unit/sync/test_sync_format.c.
 #
 # usage: tests/fuzz/run.sh [seconds]
 #   seconds (default $FUZZ_SECONDS or 60) is the total: two thirds for the query engine,

@@ -2,7 +2,7 @@
 which resets the X server's idle time), idle periods with a short --timeout.
 
 The suspend/resume rule (a wall-clock jump is not activity) cannot be provoked on a
-test machine; tests/unit-level coverage is in watchers/tests/test_watchers_afk.c.
+test machine; unit-level coverage is in tests/unit/watchers/test_watchers_afk.c.
 """
 
 import os

@@ -1,8 +1,8 @@
 /*
  * An intrusive first-in-first-out list: the queued items carry their own `next`
  * pointer and the owner keeps `head` and `tail`. The writer's queue, the reader pool's
- * jobs and the HTTP thread's finished requests are all one of these, each under its own
- * lock (the macro does no locking).
+ * jobs, the HTTP thread's finished requests and the archive service's requests are all
+ * one of these, each under its own lock (the macro does no locking).
  */
 #ifndef AW_FIFO_H
 #define AW_FIFO_H

@@ -22,4 +22,7 @@ void *aw_mem_realloc(void *p, size_t size);
 char *aw_mem_strdup(const char *s);
 char *aw_mem_strndup(const char *s, size_t n);
 
+/* The printf-formatted string (vasprintf); caller frees. */
+char *aw_mem_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -24,6 +24,7 @@
 
 #include "aw/client.h"
 #include "aw/time.h"
+#include "tmpdir.h"
 
 /* The client prints times with core's formatter; they must read back with core's parser. */
 static int awc_parse_time(const char *s, int64_t *out)
@@ -234,11 +235,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[200];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", qdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(qdir), 0);
 	return 0;
 }
 

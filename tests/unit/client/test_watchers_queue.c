@@ -14,6 +14,7 @@
 
 #include "aw/error.h"
 #include "queue.h"
+#include "tmpdir.h"
 
 static char dir[256];
 
@@ -28,12 +29,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[400];
-
 	(void)state;
 	*strstr(dir, "/sub/queue") = '\0';
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(dir), 0);
 	return 0;
 }
 

@@ -26,12 +26,15 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return remove(path);
 }
 
+int test_rmtree(const char *dir)
+{
+	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
+}
+
 int test_tmpdir_remove(char *dir)
 {
-	int rc = 0;
+	int rc = dir ? test_rmtree(dir) : 0;
 
-	if (dir)
-		rc = nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 	free(dir);
 	return rc;
 }

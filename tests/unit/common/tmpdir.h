@@ -18,4 +18,8 @@ int test_tmpdir_remove(char *dir);
  * through them. Remove with test_tmpdir_remove. */
 char *test_tmpdir_xdg(void);
 
+/* Remove dir and everything below it (links are removed, never followed), for a
+ * directory the test made itself. 0, or -1 if something could not be removed. */
+int test_rmtree(const char *dir);
+
 #endif

@@ -19,6 +19,7 @@
 
 #include "aw/error.h"
 #include "aw/supervisor_ctl.h"
+#include "tmpdir.h"
 
 static void test_durations(void **state)
 {
@@ -66,11 +67,8 @@ static int setup_dir(void **state)
 
 static int remove_dir(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) ? -1 : 0;
+	return test_rmtree(tmpdir);
 }
 
 static void test_socket_path(void **state)

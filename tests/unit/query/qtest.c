@@ -9,6 +9,7 @@
 
 #include "aw/json.h"
 #include "qtest.h"
+#include "tmpdir.h"
 
 qt_db *qt_db_open(void)
 {
@@ -25,14 +26,11 @@ qt_db *qt_db_open(void)
 
 void qt_db_close(qt_db *db)
 {
-	char cmd[160];
-
 	if (!db)
 		return;
 	aw_reader_close(db->r);
 	aw_store_close(db->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", db->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(db->dir), 0);
 	free(db);
 }
 

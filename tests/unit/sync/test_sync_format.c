@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 
 static unsigned char KEY[AWS_KEY_BYTES];
 static const char *DEV = "0b7e3b1c-8a55-4a52-9d7e-2c1f0a9d6e11";
@@ -486,12 +487,12 @@ static void test_folder_io(void **state)
 	assert_int_equal(folder_write(dir, "../escape", "x", 1, false), AW_EINVALID);
 	assert_int_equal(folder_write(dir, ".git/config", "x", 1, false), AW_EINVALID);
 	/* a symbolic link in place of a directory and of a file */
-	p = str_fmt("%s/devices/dev-2", dir);
+	p = aw_mem_printf("%s/devices/dev-2", dir);
 	assert_int_equal(symlink("/tmp", p), 0);
 	free(p);
 	assert_int_equal(folder_write(dir, "devices/dev-2/manifest.aws", "x", 1, false), AW_EINVALID);
 	assert_int_equal(folder_read(dir, "devices/dev-2/manifest.aws", 16, &out, &len), AW_EINVALID);
-	p = str_fmt("%s/awsync.json", dir);
+	p = aw_mem_printf("%s/awsync.json", dir);
 	assert_int_equal(symlink("/etc/hostname", p), 0);
 	free(p);
 	assert_int_equal(folder_read(dir, "awsync.json", 1024, &out, &len), AW_EINVALID);
@@ -502,9 +503,7 @@ static void test_folder_io(void **state)
 	free(out);
 	assert_int_equal(folder_unlink(dir, "devices/dev-1/manifest.aws"), 0);
 	assert_int_equal(folder_read(dir, "devices/dev-1/manifest.aws", 16, &out, &len), AW_ENOTFOUND);
-	p = str_fmt("rm -rf %s", dir);
-	assert_int_equal(system(p), 0);
-	free(p);
+	assert_int_equal(test_rmtree(dir), 0);
 }
 
 /* A sealed file whose content claims more than the reader's bound is refused before

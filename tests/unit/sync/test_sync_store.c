@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 
 static char dir[] = "/tmp/aws-store-XXXXXX";
 static char folder_a[256], folder_b[256], keyfile[256];
@@ -411,11 +412,7 @@ static void test_sync_between_stores(void **state)
 	node_close(&a);
 	node_close(&b);
 	node_close(&c);
-	{
-		char cmd[600];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	assert_int_equal(test_rmtree(dir), 0);
 }
 
 int main(void)

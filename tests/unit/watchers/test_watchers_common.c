@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "wcommon.h"
+#include "tmpdir.h"
 
 
 
@@ -157,12 +158,7 @@ static void test_conf_tables_and_getters(void **state)
 	assert_int_equal(conf_load(&c, "w", 0, NULL), -1);
 	conf_free(&c);
 	free(host);
-	{
-		char cmd[200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfgdir);
-		assert_int_equal(system(cmd), 0);
-	}
+	assert_int_equal(test_rmtree(cfgdir), 0);
 }
 
 
