@@ -118,3 +118,22 @@ void aw_log(int level, const char *fmt, ...)
 		ignored = write(log_fd, line, (size_t)n);
 	(void)ignored;
 }
+
+void aw_log_stderr_v(const char *prog, const char *level, const char *fmt, va_list ap)
+{
+	char msg[1200], line[1400], ts[40];
+	struct timespec now;
+	struct tm tm;
+	int n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s.%03ld [%s] %s: %s\n", ts, now.tv_nsec / 1000000, level, prog, msg);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
+	/* a failed write to stderr has nowhere to be reported */
+	ssize_t ignored = write(STDERR_FILENO, line, (size_t)n);
+	(void)ignored;
+}

@@ -354,3 +354,11 @@ aw_ns aw_time_now(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (aw_ns)ts.tv_sec * AW_NS_PER_SEC + ts.tv_nsec;
 }
+
+aw_ns aw_time_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (aw_ns)ts.tv_sec * AW_NS_PER_SEC + ts.tv_nsec;
+}

@@ -20,17 +20,10 @@
 #include "aw/error.h"
 #include "aw/files.h"
 #include "aw/supervisor_ctl.h"
+#include "aw/time.h"
 
 /* An answer longer than this is not ours. */
 #define MAX_RESPONSE (256 * 1024)
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The directory that holds the socket: $XDG_RUNTIME_DIR/awnode, else a "run" directory
  * in the node's data directory (core's XDG rules, as the node finds its database). */
@@ -86,7 +79,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	struct pollfd p = {fd, events, 0};
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - aw_time_monotonic_ms();
 		int r;
 
 		if (left <= 0) {
@@ -223,7 +216,7 @@ static int connect_unix(const char *path)
 
 int aw_supervisor_ctl_request(char **out_response, const char *path, const char *request_line, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = aw_time_monotonic_ms() + timeout_ms;
 	size_t len = strlen(request_line);
 	char *line = malloc(len + 2);
 	int fd, rc = 0;

@@ -20,6 +20,7 @@
 
 #include "aw/error.h"
 #include "aw/supervisor_ctl.h"
+#include "aw/time.h"
 #include "supervisor_int.h"
 
 #define CONTROL_MAX_CLIENTS (CONTROL_MAX_FDS - 1)
@@ -163,7 +164,7 @@ int control_server_fds(control_server *s, struct pollfd *fds)
 
 int64_t control_server_timeout(control_server *s, int64_t wait_ms)
 {
-	int64_t now = supervisor_mono_ms();
+	int64_t now = aw_time_monotonic_ms();
 
 	for (size_t i = 0; s && i < CONTROL_MAX_CLIENTS; i++) {
 		control_client *c = &s->clients[i];
@@ -200,7 +201,7 @@ static void accept_clients(control_server *s)
 			continue;
 		}
 		slot->fd = fd;
-		slot->deadline = supervisor_mono_ms() + CONTROL_CLIENT_MS;
+		slot->deadline = aw_time_monotonic_ms() + CONTROL_CLIENT_MS;
 	}
 }
 
@@ -267,7 +268,7 @@ static void client_read(control_client *c, supervisor *sv)
 
 void control_server_service(control_server *s, const struct pollfd *fds, int n, supervisor *sv)
 {
-	int64_t now = supervisor_mono_ms();
+	int64_t now = aw_time_monotonic_ms();
 
 	if (!s)
 		return;

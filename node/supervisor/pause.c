@@ -119,7 +119,7 @@ static void pause_child(supervisor *sv, child *c, int64_t until_ms)
 		/* SIGTERM: the watcher commits what it holds and delivers its queue first */
 		kill(c->pid, SIGTERM);
 		c->stopping_for_pause = 1;
-		c->kill_at_ms = supervisor_mono_ms() + PAUSE_KILL_MS;
+		c->kill_at_ms = aw_time_monotonic_ms() + PAUSE_KILL_MS;
 	}
 	fmt_until(until, sizeof(until), until_ms);
 	supervisor_log("INFO", "pausing %s %s", c->name, until);
@@ -145,13 +145,13 @@ void pause_child_exited(supervisor *sv, child *c)
 	c->kill_at_ms = 0;
 	if (!c->paused && !c->disabled) {
 		c->backoff_ms = 0;
-		c->restart_at_ms = supervisor_mono_ms(); /* resumed while it was stopping */
+		c->restart_at_ms = aw_time_monotonic_ms(); /* resumed while it was stopping */
 	}
 }
 
 void pause_tick(supervisor *sv, int64_t *wait_ms)
 {
-	int64_t wall = supervisor_wall_ms(), mono = supervisor_mono_ms();
+	int64_t wall = supervisor_wall_ms(), mono = aw_time_monotonic_ms();
 
 	for (size_t i = 0; i < sv->nk; i++) {
 		child *c = &sv->kids[i];
@@ -200,7 +200,7 @@ static json_t *child_json(const supervisor *sv, const child *c)
 	json_object_set_new(o, "kind", json_string(c->is_node ? "node" : "watcher"));
 	json_object_set_new(o, "state", json_string(child_state(sv, c)));
 	json_object_set_new(o, "pid", c->pid > 0 ? json_integer(c->pid) : json_null());
-	json_object_set_new(o, "uptime", c->pid > 0 ? json_integer((supervisor_mono_ms() - c->started_ms) / 1000) : json_null());
+	json_object_set_new(o, "uptime", c->pid > 0 ? json_integer((aw_time_monotonic_ms() - c->started_ms) / 1000) : json_null());
 	json_object_set_new(o, "restarts", json_integer(c->restarts));
 	json_object_set_new(o, "paused", json_boolean(c->paused));
 	if (c->paused && c->paused_until) {
@@ -222,7 +222,7 @@ static char *status_answer(const supervisor *sv, const child *named, int changed
 
 	json_object_set_new(me, "pid", json_integer(getpid()));
 	json_object_set_new(me, "testing", json_boolean(sv->testing));
-	json_object_set_new(me, "uptime", json_integer((supervisor_mono_ms() - sv->started_ms) / 1000));
+	json_object_set_new(me, "uptime", json_integer((aw_time_monotonic_ms() - sv->started_ms) / 1000));
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "supervisor", me);
 	for (size_t i = 0; i < sv->nk; i++)

@@ -17,6 +17,7 @@
 
 #include "aw/client.h"
 #include "aw/error.h"
+#include "aw/log.h"
 #include "aw/supervisor_ctl.h"
 #include "aw/time.h"
 #include "supervisor.h"
@@ -37,32 +38,11 @@
 
 void supervisor_log(const char *level, const char *fmt, ...)
 {
-	char msg[1024], ts[40], line[1200];
-	struct timespec now;
-	struct tm tm;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	aw_log_stderr_v("awnode start", level, fmt, ap);
 	va_end(ap);
-	clock_gettime(CLOCK_REALTIME, &now);
-	localtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ld [%s] awnode start: %s\n", ts, now.tv_nsec / 1000000, level, msg);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (write(2, line, (size_t)n) < 0) {
-		/* nothing to do */
-	}
-}
-
-int64_t supervisor_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int64_t supervisor_wall_ms(void)
@@ -187,7 +167,7 @@ void supervisor_spawn(supervisor *sv, child *c)
 	pid = fork();
 	if (pid < 0) {
 		supervisor_log("ERROR", "cannot start %s: fork: %s", c->name, strerror(errno));
-		c->restart_at_ms = supervisor_mono_ms() + BACKOFF_FIRST_MS;
+		c->restart_at_ms = aw_time_monotonic_ms() + BACKOFF_FIRST_MS;
 		return;
 	}
 	if (pid == 0) {
@@ -197,7 +177,7 @@ void supervisor_spawn(supervisor *sv, child *c)
 		_exit(127);
 	}
 	c->pid = pid;
-	c->started_ms = supervisor_mono_ms();
+	c->started_ms = aw_time_monotonic_ms();
 	c->restart_at_ms = 0;
 	supervisor_log("INFO", "started %s (pid %d)", c->name, (int)pid);
 }
@@ -240,7 +220,7 @@ static const char *describe(int status, char *buf, size_t len)
  * Returns 1 if the node failed for good (awnode start must stop). */
 static int child_exited(child *c, int status, const char *how)
 {
-	int64_t now = supervisor_mono_ms();
+	int64_t now = aw_time_monotonic_ms();
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 
 	if (code == 127) {
@@ -305,7 +285,7 @@ static int reap(supervisor *sv, int stopping)
  * `wait_ms` for them to exit. */
 static void stop_group(supervisor *sv, int which, int sig, int64_t wait_ms, const sigset_t *set)
 {
-	int64_t deadline = supervisor_mono_ms() + wait_ms;
+	int64_t deadline = aw_time_monotonic_ms() + wait_ms;
 	child *kids = sv->kids;
 
 	for (size_t i = 0; i < sv->nk; i++)
@@ -321,7 +301,7 @@ static void stop_group(supervisor *sv, int which, int sig, int64_t wait_ms, cons
 		for (size_t i = 0; i < sv->nk; i++)
 			if (kids[i].pid > 0 && kids[i].is_node == which)
 				alive = 1;
-		left = deadline - supervisor_mono_ms();
+		left = deadline - aw_time_monotonic_ms();
 		if (!alive || left <= 0)
 			return;
 		ts.tv_sec = (time_t)(left / 1000);
@@ -506,7 +486,7 @@ static void start_watchers(supervisor *sv)
 /* Restart children whose back-off is over; lower *wait_ms to the next one due. */
 static void restart_due(supervisor *sv, int64_t *wait_ms)
 {
-	int64_t now = supervisor_mono_ms();
+	int64_t now = aw_time_monotonic_ms();
 
 	for (size_t i = 0; i < sv->nk; i++) {
 		child *c = &sv->kids[i];
@@ -538,7 +518,7 @@ static int run(supervisor *sv, control_server *ctl, const options *o, const sigs
 	const char *host = o->host ? o->host : "127.0.0.1";
 	child *node = &sv->kids[0];
 	int node_ready = node->external, sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
-	int64_t ready_deadline = supervisor_mono_ms() + READY_WAIT_MS;
+	int64_t ready_deadline = aw_time_monotonic_ms() + READY_WAIT_MS;
 
 	if (sfd < 0) {
 		supervisor_log("ERROR", "signalfd: %s", strerror(errno));
@@ -550,7 +530,7 @@ static int run(supervisor *sv, control_server *ctl, const options *o, const sigs
 		int64_t wait = 60000;
 		int n, sig;
 
-		if (!sv->watchers_started && (node_ready || supervisor_mono_ms() >= ready_deadline))
+		if (!sv->watchers_started && (node_ready || aw_time_monotonic_ms() >= ready_deadline))
 			start_watchers(sv);
 		restart_due(sv, &wait);
 		pause_tick(sv, &wait);
@@ -612,7 +592,7 @@ int supervisor_main(int argc, char **argv)
 		free(sv);
 		return 1;
 	}
-	sv->started_ms = supervisor_mono_ms();
+	sv->started_ms = aw_time_monotonic_ms();
 	rc = parse_args(sv, &o, exe, argc, argv);
 	if (rc >= 0)
 		goto out;

@@ -50,7 +50,6 @@ typedef struct supervisor {
 
 /* supervisor.c */
 void supervisor_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int64_t supervisor_mono_ms(void);
 int64_t supervisor_wall_ms(void);
 /* Start c now (fork + exec); on failure it is scheduled to retry. */
 void supervisor_spawn(supervisor *sv, child *c);

@@ -11,6 +11,7 @@
 #include <xcb/xcb.h>
 
 #include "afk_logic.h"
+#include "aw/time.h"
 #include "watcher.h"
 
 #define PROG "aw-watcher-afk"
@@ -25,18 +26,12 @@ static const char default_config[] =
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " [options]\n"
-		"\n"
-		"Report AFK (away from keyboard) status to an ActivityWatch-compatible node, from\n"
-		"the X server's time since the last keyboard or mouse input.\n"
-		"\n"
-		"options:\n"
-		"  --timeout SECONDS    no input for this long counts as AFK (default 180)\n"
-		"  --poll-time SECONDS  time between checks (default 5)\n");
-	watcher_usage_options(f, 21);
-	fprintf(f, "\n"
-		   "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-afk.toml (keys timeout, poll_time, host, port).\n");
+	watcher_usage(f, PROG,
+		      "Report AFK (away from keyboard) status to an ActivityWatch-compatible node, from\n"
+		      "the X server's time since the last keyboard or mouse input.\n",
+		      "  --timeout SECONDS    no input for this long counts as AFK (default 180)\n"
+		      "  --poll-time SECONDS  time between checks (default 5)\n",
+		      21, "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-afk.toml (keys timeout, poll_time, host, port).\n");
 }
 
 static int afk_option(void *ud, int ch, const char *arg, int argc, char **argv)
@@ -112,7 +107,7 @@ static int poll_once(watcher *w, afk_state *st, xcb_connection_t *x, xcb_window_
 		free(xerr);
 		return 0;
 	}
-	n = afk_step(st, aw_client_now_ns(), mono_ns(), boot_ns(), (double)info->ms_since_user_input / 1000.0,
+	n = afk_step(st, aw_client_now_ns(), aw_time_monotonic(), boot_ns(), (double)info->ms_since_user_input / 1000.0,
 		     beats, &gap);
 	free(info);
 	if (gap) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aw/conf.h"
+#include "aw/time.h"
 #include "watcher.h"
 
 static const struct option common_options[] = {
@@ -16,7 +17,8 @@ static const struct option common_options[] = {
 };
 #define N_COMMON (sizeof(common_options) / sizeof(common_options[0]))
 
-void watcher_usage_options(FILE *f, int width)
+void watcher_usage(FILE *f, const char *prog, const char *about, const char *options, int width,
+		   const char *config)
 {
 	static const char *const lines[][2] = {
 		{"--testing", "talk to a node in testing mode (port 5666)"},
@@ -26,8 +28,10 @@ void watcher_usage_options(FILE *f, int width)
 		{"-h, --help", "this help"},
 	};
 
+	fprintf(f, "usage: %s [options]\n\n%s\noptions:\n%s", prog, about, options);
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		fprintf(f, "  %-*s%s\n", width, lines[i][0], lines[i][1]);
+	fprintf(f, "\n%s", config);
 }
 
 int watcher_args(watcher *w, int argc, char **argv, const struct option *own, watcher_option_fn own_fn,
@@ -136,7 +140,7 @@ int watcher_connect(watcher *w, const char *event_type)
 		w->client = NULL;
 		return WATCHER_EXIT_FAILURE;
 	}
-	w->next_poll = mono_ns();
+	w->next_poll = aw_time_monotonic();
 	return WATCHER_RUN;
 }
 
@@ -145,7 +149,7 @@ void watcher_wait(watcher *w)
 	int64_t now, step = (int64_t)(w->poll_time * 1e9);
 
 	w->next_poll += step;
-	now = mono_ns();
+	now = aw_time_monotonic();
 	if (w->next_poll < now)
 		w->next_poll = now + step;
 	aw_client_run(w->client, (long)((w->next_poll - now) / 1000000));

@@ -44,9 +44,12 @@ typedef int (*watcher_option_fn)(void *ud, int ch, const char *arg, int argc, ch
 /* A watcher's own config keys, read from `conf` (which is freed afterwards). */
 typedef int (*watcher_config_fn)(void *ud, const watcher_conf *conf);
 
-/* The --help lines of the common options other than --poll-time (whose default is each
- * watcher's), with the descriptions starting `width` columns after the indent. */
-void watcher_usage_options(FILE *f, int width);
+/* The whole --help text of watcher `prog`: the usage line, `about`, the "options:"
+ * heading, the watcher's own option lines `options` (--poll-time among them, since its
+ * default is each watcher's), the common options with their descriptions starting
+ * `width` columns after the indent, and `config` after a blank line. */
+void watcher_usage(FILE *f, const char *prog, const char *about, const char *options, int width,
+		   const char *config);
 
 /* Parse argv: `own` (terminated by a zeroed entry) plus the common options, which use
  * the getopt codes 'p' 'T' 'H' 'P' 'v' 'h' (own options must use other codes). --help

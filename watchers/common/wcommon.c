@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "aw/conf.h"
 #include "aw/error.h"
 #include "aw/files.h"
+#include "aw/log.h"
 #include "wcommon.h"
 
 static const char *g_prog = "aw-watcher";
@@ -33,27 +35,13 @@ const char *watcher_prog(void)
 void watcher_log(int level, const char *fmt, ...)
 {
 	static const char *names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
-	char msg[1200], line[1400], ts[40];
-	struct timespec now;
-	struct tm tm;
 	va_list ap;
-	int n;
 
 	if (level == AW_CLIENT_LOG_DEBUG && !g_verbose)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	aw_log_stderr_v(g_prog, names[level < 0 || level > 3 ? 0 : level], fmt, ap);
 	va_end(ap);
-	clock_gettime(CLOCK_REALTIME, &now);
-	localtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ld [%s] %s: %s\n", ts, now.tv_nsec / 1000000,
-		     names[level < 0 || level > 3 ? 0 : level], g_prog, msg);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
-	if (write(2, line, (size_t)n) < 0) {
-		/* nothing sensible to do */
-	}
 }
 
 void watcher_client_log(void *ud, int level, const char *msg)
@@ -224,11 +212,6 @@ static int64_t clock_ns(clockid_t id)
 	if (clock_gettime(id, &ts))
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t mono_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
 }
 
 int64_t boot_ns(void)

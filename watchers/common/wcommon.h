@@ -78,8 +78,9 @@ char *latin1_to_utf8(const char *in, size_t n, size_t max_bytes);
 /* The OS hostname ("unknown" if none or not valid UTF-8, as the node does). */
 void host_name(char *buf, size_t len);
 
-/* Monotonic / boot-time clocks in ns. */
-int64_t mono_ns(void);
+/* CLOCK_BOOTTIME in ns: monotonic, and advancing while the machine sleeps (so the AFK
+ * watcher can tell a suspend from idleness); the plain monotonic clock is core's
+ * aw_time_monotonic. */
 int64_t boot_ns(void);
 
 /* Signals: SIGTERM/SIGINT/SIGHUP set the stop flag and interrupt the client. */

@@ -28,21 +28,16 @@ static const char default_config[] =
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " [options]\n"
-		"\n"
-		"Report the active window (application and title) to an ActivityWatch-compatible\n"
-		"node. Needs an X11 display (EWMH _NET_ACTIVE_WINDOW).\n"
-		"\n"
-		"options:\n"
-		"  --poll-time SECONDS       time between checks (default 1)\n"
-		"  --exclude-title           record every title as \"excluded\"\n"
-		"  --exclude-titles REGEX..  record titles matching any REGEX (case-insensitive) as\n"
-		"                            \"excluded\"; takes one or more expressions\n");
-	watcher_usage_options(f, 26);
-	fprintf(f, "\n"
-		   "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-window.toml (keys poll_time,\n"
-		   "exclude_title, exclude_titles, host, port).\n");
+	watcher_usage(f, PROG,
+		      "Report the active window (application and title) to an ActivityWatch-compatible\n"
+		      "node. Needs an X11 display (EWMH _NET_ACTIVE_WINDOW).\n",
+		      "  --poll-time SECONDS       time between checks (default 1)\n"
+		      "  --exclude-title           record every title as \"excluded\"\n"
+		      "  --exclude-titles REGEX..  record titles matching any REGEX (case-insensitive) as\n"
+		      "                            \"excluded\"; takes one or more expressions\n",
+		      26,
+		      "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-window.toml (keys poll_time,\n"
+		      "exclude_title, exclude_titles, host, port).\n");
 }
 
 typedef struct regex_list {

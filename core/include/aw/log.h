@@ -5,6 +5,7 @@
 #ifndef AW_LOG_H
 #define AW_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum { AW_LOG_ERROR, AW_LOG_WARN, AW_LOG_INFO, AW_LOG_DEBUG };
@@ -16,6 +17,13 @@ int aw_log_level(void);
 #include "aw/buf.h"
 void aw_log_recent(aw_buf *out, size_t limit);
 void aw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line "YYYY-MM-DD HH:MM:SS.mmm [level] prog: message" in local time on stderr
+ * only, the format ActivityWatch's watchers log in: for the watchers and for `awnode
+ * start`, which log to a terminal or the journal rather than to the node's log. A
+ * message too long for 1,400 bytes is cut, keeping the newline. */
+void aw_log_stderr_v(const char *prog, const char *level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #define aw_log_error(...) aw_log(AW_LOG_ERROR, __VA_ARGS__)
 #define aw_log_warn(...) aw_log(AW_LOG_WARN, __VA_ARGS__)

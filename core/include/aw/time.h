@@ -68,6 +68,14 @@ static inline aw_ns aw_ns_add_sat(aw_ns a, aw_ns b)
 
 /* Current wall-clock time. */
 aw_ns aw_time_now(void);
+/* Nanoseconds on CLOCK_MONOTONIC: for timeouts, back-off and uptimes, which must not
+ * jump when the wall clock is set (it does not advance while the machine sleeps). */
+aw_ns aw_time_monotonic(void);
+/* Milliseconds on the same clock. */
+static inline int64_t aw_time_monotonic_ms(void)
+{
+	return aw_time_monotonic() / 1000000;
+}
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back. */
 int64_t aw_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -821,7 +821,7 @@ static void backoff(aw_client *c)
 	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_FIRST_MS;
 	if (c->backoff_ms > BACKOFF_MAX_MS)
 		c->backoff_ms = BACKOFF_MAX_MS;
-	c->backoff_until = mono_ms() + c->backoff_ms;
+	c->backoff_until = aw_time_monotonic_ms() + c->backoff_ms;
 }
 
 static void unensure_all(aw_client *c)
@@ -880,7 +880,7 @@ static int start_next(aw_client *c)
 {
 	if (c->inflight)
 		return 1;
-	if (mono_ms() < c->backoff_until)
+	if (aw_time_monotonic_ms() < c->backoff_until)
 		return 0;
 	/* buckets first (also with an empty queue, so they exist from the start) */
 	for (size_t i = 0; i < c->n_buckets; i++) {
@@ -997,7 +997,7 @@ static int drain_wake(aw_client *c)
 
 static int loop(aw_client *c, long timeout_ms, int until_empty)
 {
-	int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = aw_time_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
 	for (;;) {
 		struct pollfd pfd[2];
@@ -1017,7 +1017,7 @@ static int loop(aw_client *c, long timeout_ms, int until_empty)
 		}
 		if (until_empty && !c->inflight && queue_length(c->queue) == 0)
 			return AW_CLIENT_OK;
-		now = mono_ms();
+		now = aw_time_monotonic_ms();
 		if (now >= deadline)
 			return until_empty ? AW_CLIENT_ECONNECT : AW_CLIENT_OK;
 		wait = deadline - now;

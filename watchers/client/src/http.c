@@ -10,20 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aw/time.h"
 #include "http.h"
 
 enum { ST_IDLE = 0, ST_CONNECTING, ST_SENDING, ST_RECEIVING, ST_DONE, ST_FAILED };
 
 #define MAX_RESPONSE (256u * 1024 * 1024)
 #define MAX_HEAD (64u * 1024)
-
-int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void http_init(http_req *h)
 {
@@ -101,7 +94,7 @@ int http_begin(http_req *h, const char *host, int port, const char *method, cons
 	http_reset(h);
 	h->content_length = -1;
 	h->chunk_left = -1;
-	h->deadline_ms = mono_ms() + (timeout_ms > 0 ? timeout_ms : 10000);
+	h->deadline_ms = aw_time_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 10000);
 	cap = strlen(method) + strlen(target) + strlen(host) + (headers ? strlen(headers) : 0) + body_len + 256;
 	h->out = malloc(cap);
 	if (!h->out)
@@ -290,7 +283,7 @@ int http_step(http_req *h)
 		return HTTP_DONE;
 	if (h->state == ST_FAILED || h->state == ST_IDLE)
 		return HTTP_FAILED;
-	if (mono_ms() >= h->deadline_ms)
+	if (aw_time_monotonic_ms() >= h->deadline_ms)
 		return fail(h, "timed out");
 
 	if (h->state == ST_CONNECTING) {
@@ -380,7 +373,7 @@ int http_perform(http_req *h)
 			return r;
 		if (!http_pollfd(h, &p))
 			return HTTP_FAILED;
-		left = h->deadline_ms - mono_ms();
+		left = h->deadline_ms - aw_time_monotonic_ms();
 		if (left < 0)
 			left = 0;
 		if (poll(&p, 1, (int)(left > 60000 ? 60000 : left)) < 0 && errno != EINTR)

@@ -39,8 +39,6 @@ typedef struct http_req {
 	char err[200];            /* why it failed */
 } http_req;
 
-int64_t mono_ms(void);
-
 void http_init(http_req *h);
 /* Start a request. `headers` is extra header lines, each ending in "\r\n" (may be NULL).
  * Returns HTTP_PENDING or HTTP_FAILED (err set). */
