@@ -195,18 +195,12 @@ static int run_remote(const char *url, const char *prog, size_t plen, aw_ns star
 static int run_local(const char *db, bool testing, const char *prog, size_t plen, aw_ns start, aw_ns end)
 {
 	aw_query_error err;
-	char *dbpath = NULL, *out = NULL;
+	/* the query opens the database read-only: a missing one is an error, not a new one */
+	char *dbpath = cli_db_path(db, testing), *out = NULL;
 	size_t olen;
 	int rc;
 
-	if (!db) {
-		/* nothing is created: a missing database is an error, not a new empty one */
-		char *dir = aw_files_dir(AW_DIR_DATA);
-		dbpath = aw_mem_printf("%s/%s", dir, testing ? "awnode-testing.db" : "awnode.db");
-		free(dir);
-		db = dbpath;
-	}
-	rc = aw_query_run_path(&out, &olen, &err, db, prog, plen, &start, &end, 1);
+	rc = aw_query_run_path(&out, &olen, &err, dbpath, prog, plen, &start, &end, 1);
 	if (rc) {
 		fprintf(stderr, "awnode query: %s\n", err.message);
 		/* internal failures, the database's included, are I/O failures */

@@ -57,6 +57,13 @@ static bool parse_bound(request *rq, const char *name, const char *label, aw_ns 
 	return false;
 }
 
+/* The range of GET .../events and .../events/count into a; false after answering 400. */
+static bool parse_range(request *rq, range_args *a)
+{
+	return parse_bound(rq, "start", "starttime", &a->start, 0) &&
+	       parse_bound(rq, "end", "endtime", &a->end, AW_NS_MAX);
+}
+
 /* limit: an unsigned integer; anything unparseable means "no limit" (Option<u64>). */
 static int64_t parse_limit(request *rq)
 {
@@ -131,8 +138,7 @@ void api_events_get(request *rq)
 {
 	range_args *a = new_args(rq);
 
-	if (!parse_bound(rq, "start", "starttime", &a->start, 0) ||
-	    !parse_bound(rq, "end", "endtime", &a->end, AW_NS_MAX))
+	if (!parse_range(rq, a))
 		return;
 	a->limit = parse_limit(rq);
 	submit_read(rq, read_events);
@@ -159,8 +165,7 @@ void api_events_count(request *rq)
 
 	/* aw-server-rust ignores start/end here; aw-server-python honours them. Honouring
 	 * them when given serves both: without them the answer is aw-server-rust's. */
-	if (!parse_bound(rq, "start", "starttime", &a->start, 0) ||
-	    !parse_bound(rq, "end", "endtime", &a->end, AW_NS_MAX))
+	if (!parse_range(rq, a))
 		return;
 	submit_read(rq, read_count);
 }

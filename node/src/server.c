@@ -223,28 +223,32 @@ void respond_message(request *rq, int status, const char *fmt, ...)
 	respond_json_buf(rq, status, &b);
 }
 
-static const char *reason(int status, const char **desc)
+/* Rocket's reason phrase and description for each status awnode's catcher answers with;
+ * any other status is answered as a 500. */
+static const struct catcher_text {
+	int status;
+	const char *reason, *desc;
+} catcher_texts[] = {
+	{400, "Bad Request", "The request could not be understood by the server due to malformed syntax."},
+	{401, "Unauthorized", "The request requires user authentication."},
+	{403, "Forbidden", "The server refused to authorize the request."},
+	{404, "Not Found", "The requested resource could not be found."},
+	{411, "Length Required", "The request requires a Content-Length header."},
+	{413, "Payload Too Large", "The request is larger than the server is willing or able to process."},
+	{422, "Unprocessable Entity",
+	 "The request was well-formed but was unable to be followed due to semantic errors."},
+	{501, "Not Implemented", "The server does not support the functionality required to fulfill the request."},
+	{500, "Internal Server Error", "The server encountered an internal error while processing this request."},
+};
+
+static const struct catcher_text *catcher_text(int status)
 {
-	switch (status) {
-	case 400: *desc = "The request could not be understood by the server due to malformed syntax.";
-		return "Bad Request";
-	case 401: *desc = "The request requires user authentication.";
-		return "Unauthorized";
-	case 403: *desc = "The server refused to authorize the request.";
-		return "Forbidden";
-	case 404: *desc = "The requested resource could not be found.";
-		return "Not Found";
-	case 411: *desc = "The request requires a Content-Length header.";
-		return "Length Required";
-	case 413: *desc = "The request is larger than the server is willing or able to process.";
-		return "Payload Too Large";
-	case 422: *desc = "The request was well-formed but was unable to be followed due to semantic errors.";
-		return "Unprocessable Entity";
-	case 501: *desc = "The server does not support the functionality required to fulfill the request.";
-		return "Not Implemented";
-	default: *desc = "The server encountered an internal error while processing this request.";
-		return "Internal Server Error";
-	}
+	size_t n = sizeof(catcher_texts) / sizeof(catcher_texts[0]);
+
+	for (size_t i = 0; i < n - 1; i++)
+		if (catcher_texts[i].status == status)
+			return &catcher_texts[i];
+	return &catcher_texts[n - 1];
 }
 
 /* Rocket's default catcher shape ({"error": {code, reason, description}}) plus the
@@ -253,7 +257,7 @@ static const char *reason(int status, const char **desc)
 void respond_catcher(request *rq, int status, const char *fmt, ...)
 {
 	aw_buf b = AW_BUF_INIT;
-	const char *desc, *why = reason(status, &desc);
+	const struct catcher_text *t = catcher_text(status);
 	char msg[1024];
 	va_list ap;
 
@@ -261,7 +265,7 @@ void respond_catcher(request *rq, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	aw_buf_printf(&b, "{\"error\":{\"code\":%d,\"reason\":\"%s\",\"description\":\"%s\"},\"message\":",
-		      status, why, desc);
+		      status, t->reason, t->desc);
 	aw_buf_json_string(&b, msg, strlen(msg));
 	aw_buf_putc(&b, '}');
 	respond_json_buf(rq, status, &b);

@@ -1,5 +1,6 @@
 import { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { useListeners, type Listeners } from '../lib/subscribe';
 import { fmtDuration } from '../lib/time';
 
 export function Card(props: {
@@ -176,10 +177,22 @@ export function Modal({ title, children, onClose, footer, wide }: {
   );
 }
 
+/** One labelled value of a details grid (bucket metadata, sync status), with an optional
+ * hint line below it in `hintClass` (added to "stat-hint"). */
+export function Meta({ label, value, hint, hintClass }: { label: string; value: string; hint?: string; hintClass?: string }) {
+  return (
+    <div class="meta">
+      <div class="stat-label">{label}</div>
+      <div class="meta-value">{value}</div>
+      {hint && <div class={hintClass ? `stat-hint ${hintClass}` : 'stat-hint'}>{hint}</div>}
+    </div>
+  );
+}
+
 // ---- toasts ---------------------------------------------------------------------------
 type Toast = { id: number; text: string; kind: 'ok' | 'error' | 'info' };
 let toasts: Toast[] = [];
-const toastListeners = new Set<() => void>();
+const toastListeners: Listeners = new Set();
 let toastId = 0;
 export function toast(text: string, kind: Toast['kind'] = 'ok') {
   const t = { id: ++toastId, text, kind };
@@ -191,14 +204,7 @@ export function toast(text: string, kind: Toast['kind'] = 'ok') {
   }, kind === 'error' ? 7000 : 3500);
 }
 export function Toasts() {
-  const [, force] = useState(0);
-  useEffect(() => {
-    const l = () => force((n) => n + 1);
-    toastListeners.add(l);
-    return () => {
-      toastListeners.delete(l);
-    };
-  }, []);
+  useListeners(toastListeners);
   return (
     <div class="toasts" aria-live="polite">
       {toasts.map((t) => (

@@ -1,5 +1,5 @@
 // Tiny global store: server info, buckets and settings, shared by every page.
-import { useEffect, useState } from 'preact/hooks';
+import { useListeners, type Listeners } from './subscribe';
 import { api, errorMessage } from './api';
 import { SYNC_DEVICE_ID } from './types';
 import type { Bucket, Info, PrivacyFilter } from './types';
@@ -42,7 +42,7 @@ let state: State = {
   settingsLoaded: false,
   error: null,
 };
-const listeners = new Set<() => void>();
+const listeners: Listeners = new Set();
 
 export function getState(): State {
   return state;
@@ -54,14 +54,7 @@ function set(patch: Partial<State>) {
 }
 
 export function useStore(): State {
-  const [, force] = useState(0);
-  useEffect(() => {
-    const l = () => force((n) => n + 1);
-    listeners.add(l);
-    return () => {
-      listeners.delete(l);
-    };
-  }, []);
+  useListeners(listeners);
   return state;
 }
 

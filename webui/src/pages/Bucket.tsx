@@ -4,7 +4,7 @@ import type { AWEvent, Bucket } from '../lib/types';
 import { href, navigate } from '../lib/router';
 import { isRemote, loadBuckets, useStore } from '../lib/store';
 import { fmtAgo, fmtDateTime, fmtDuration } from '../lib/time';
-import { Badge, Card, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
+import { Badge, Card, ErrorBox, Meta, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { DeleteBucketModal, exportCsv } from './Buckets';
 
@@ -187,12 +187,3 @@ function fmtVal(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-function Meta({ label, value, hint }: { label: string; value: string; hint?: string }) {
-  return (
-    <div class="meta">
-      <div class="stat-label">{label}</div>
-      <div class="meta-value">{value}</div>
-      {hint && <div class="stat-hint">{hint}</div>}
-    </div>
-  );
-}

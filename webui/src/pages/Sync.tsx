@@ -3,7 +3,7 @@ import { api, ApiError, errorMessage } from '../lib/api';
 import type { SyncDevice, SyncStatus } from '../lib/types';
 import { devices, loadBuckets, useStore } from '../lib/store';
 import { fmtAgo, fmtDateTime } from '../lib/time';
-import { Badge, Card, Empty, ErrorBox, Skeleton, toast } from '../components/ui';
+import { Badge, Card, Empty, ErrorBox, Meta, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 
 // GET /api/0/sync/status (docs/sync.md; SyncStatus in lib/types.ts): warnings name a
@@ -93,10 +93,10 @@ export function SyncPage() {
       )}
       {configured && (
         <div class="meta-grid">
-          <Meta label="This device" value={status.hostname || st.info?.hostname || '—'} hint={status.device_id} />
-          <Meta label="Last push" value={fmtAgo(status.push?.last)} hint={status.push?.last ? `${fmtDateTime(status.push.last)} · ${status.push.count ?? 0} pushes` : undefined} />
-          <Meta label="Last pull" value={fmtAgo(status.pull?.last)} hint={status.pull?.last ? fmtDateTime(status.pull.last) : undefined} />
-          <Meta label="Folder" value={status.folder || '—'} hint={(status.remotes || []).map((r) => r.url || r.name).join(', ') || undefined} />
+          <Meta hintClass="mono small" label="This device" value={status.hostname || st.info?.hostname || '—'} hint={status.device_id} />
+          <Meta hintClass="mono small" label="Last push" value={fmtAgo(status.push?.last)} hint={status.push?.last ? `${fmtDateTime(status.push.last)} · ${status.push.count ?? 0} pushes` : undefined} />
+          <Meta hintClass="mono small" label="Last pull" value={fmtAgo(status.pull?.last)} hint={status.pull?.last ? fmtDateTime(status.pull.last) : undefined} />
+          <Meta hintClass="mono small" label="Folder" value={status.folder || '—'} hint={(status.remotes || []).map((r) => r.url || r.name).join(', ') || undefined} />
         </div>
       )}
       {errors.length > 0 && (
@@ -169,12 +169,3 @@ export function SyncPage() {
   );
 }
 
-function Meta({ label, value, hint }: { label: string; value: string; hint?: string }) {
-  return (
-    <div class="meta">
-      <div class="stat-label">{label}</div>
-      <div class="meta-value">{value}</div>
-      {hint && <div class="stat-hint mono small">{hint}</div>}
-    </div>
-  );
-}
