@@ -1,4 +1,14 @@
-# Helpers the modules' CMakeLists.txt use to declare their tests.
+# Helpers the modules' CMakeLists.txt use to declare their library and tests.
+
+# aw_module_library(NAME DEPS...): the calling module's static library, built from every
+# src/*.c (one file per concept: a file belongs to the module by being in src/), with
+# include/ public and src/ private, linked PUBLIC with DEPS.
+function(aw_module_library name)
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.c)
+  add_library(${name} STATIC ${sources})
+  target_include_directories(${name} PUBLIC include PRIVATE src)
+  target_link_libraries(${name} PUBLIC ${ARGN})
+endfunction()
 
 # aw_unit_test(MODULE NAME LIB [SOURCES...]): the cmocka test tests/unit/MODULE/NAME.c
 # (plus SOURCES, plus the shared helpers of tests/unit/common/) linked with LIB,
