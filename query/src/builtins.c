@@ -20,15 +20,27 @@ static const qnode *argpos(const qnode *call, size_t i)
 	return i < call->nkids ? call->kids[i] : call;
 }
 
+/* An InvalidFunctionParameters error that shows the offending value v (as value_debug
+ * renders it) between the texts before and after. */
+static int param_error(qrun *R, const qnode *at, const char *before, qv v, const char *after)
+{
+	aw_buf m = AW_BUF_INIT;
+
+	aw_buf_puts(&m, before);
+	value_debug(R, &m, v, 120);
+	aw_buf_puts(&m, after);
+	run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "%s", m.data);
+	aw_buf_free(&m);
+	return -1;
+}
+
 static int bad_param(qrun *R, const qnode *at, const char *what, qv got, bool contains)
 {
-	aw_buf d = AW_BUF_INIT;
+	char before[200];
 
-	value_debug(R, &d, got, 120);
-	run_error(R, at, AW_EINVALID, "InvalidFunctionParameters", "Expected function parameter of type %s, %s %s", what,
-	     contains ? "list contains" : "got", d.data ? d.data : "");
-	aw_buf_free(&d);
-	return -1;
+	snprintf(before, sizeof(before), "Expected function parameter of type %s, %s ", what,
+		 contains ? "list contains" : "got");
+	return param_error(R, at, before, got, "");
 }
 
 static int bad_param_ev(qrun *R, const qnode *at, const char *what, const qev *e)
@@ -55,32 +67,38 @@ static qv wrap_events(qev *ev, size_t n)
 	return value_obj(&l->h);
 }
 
-/* An events argument: a compact list, or a generic list whose items are all events
- * (converted; *hold then owns the copy). */
-static int arg_events(qrun *R, const qnode *call, qv *args, size_t i, const qev **ev, size_t *n,
-		      qev **hold)
+/* An events argument: a compact list, or a generic list whose items are all events.
+ * This only checks it: a function checks all its arguments, in order, before it takes
+ * the events out (events_of, events_take), so that no error path has a copy to free. */
+static int arg_events(qrun *R, const qnode *call, qv *args, size_t i)
 {
 	qv v = args[i];
 	qlist *l;
 
-	*hold = NULL;
 	if (v.k != QV_LIST)
 		return bad_param(R, argpos(call, i), "List", v, false);
 	l = QLIST(v);
-	if (l->isev || l->n == 0) {
-		*ev = l->ev;
-		*n = l->n;
-		return 0;
-	}
-	for (size_t k = 0; k < l->n; k++)
-		if (l->it[k].k != QV_EVENT)
-			return bad_param(R, argpos(call, i), "List of Events", l->it[k], true);
+	if (!l->isev)
+		for (size_t k = 0; k < l->n; k++)
+			if (l->it[k].k != QV_EVENT)
+				return bad_param(R, argpos(call, i), "List of Events", l->it[k], true);
+	return 0;
+}
+
+/* The events of a list that arg_events accepted, to read: a compact list's own array,
+ * else a converted copy that *hold then owns (the caller frees it). */
+static const qev *events_of(qv v, size_t *n, qev **hold)
+{
+	qlist *l = QLIST(v);
+
+	*hold = NULL;
+	*n = l->n;
+	if (l->isev || l->n == 0)
+		return l->ev;
 	*hold = aw_mem_malloc(l->n * sizeof(qev));
 	for (size_t k = 0; k < l->n; k++)
 		(*hold)[k] = QEVO(l->it[k])->ev;
-	*ev = *hold;
-	*n = l->n;
-	return 0;
+	return *hold;
 }
 
 static int arg_str(qrun *R, const qnode *call, qv *args, size_t i, qstr **s)
@@ -92,18 +110,10 @@ static int arg_str(qrun *R, const qnode *call, qv *args, size_t i, qstr **s)
 }
 
 /* The common head of functions over (events, key, ...): an events argument 0 and a
- * string argument 1. On error nothing is held. */
-static int arg_events_key(qrun *R, const qnode *call, qv *args, const qev **ev, size_t *n, qev **hold,
-			  qstr **key)
+ * string argument 1. */
+static int arg_events_key(qrun *R, const qnode *call, qv *args, qstr **key)
 {
-	if (arg_events(R, call, args, 0, ev, n, hold))
-		return -1;
-	if (arg_str(R, call, args, 1, key)) {
-		free(*hold);
-		*hold = NULL;
-		return -1;
-	}
-	return 0;
+	return arg_events(R, call, args, 0) || arg_str(R, call, args, 1, key) ? -1 : 0;
 }
 
 static int arg_num(qrun *R, const qnode *call, qv *args, size_t i, double *d)
@@ -209,6 +219,18 @@ static int bucket_error(qrun *R, const qnode *call, const qstr *id, int rc, cons
 	return run_error_storage(R, call, rc, what);
 }
 
+/* The head of query_bucket and query_bucket_eventcount: bucket id argument 0 and the
+ * period of TIMEINTERVAL. Storage takes ids as C strings, so an id with a NUL is
+ * answered here: it names no bucket. */
+static int arg_bucket_period(qrun *R, const qnode *call, qv *args, qstr **id, aw_ns *start, aw_ns *end)
+{
+	if (arg_str(R, call, args, 0, id) || timeinterval(R, call, start, end))
+		return -1;
+	if (memchr((*id)->s, '\0', (*id)->len))
+		return bucket_error(R, call, *id, AW_ENOTFOUND, NULL);
+	return 0;
+}
+
 static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
 	qstr *id = NULL;
@@ -219,12 +241,9 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	int rc;
 
 	(void)n;
-	if (arg_str(R, call, args, 0, &id) || timeinterval(R, call, &start, &end))
+	if (arg_bucket_period(R, call, args, &id, &start, &end))
 		return -1;
-	if (memchr(id->s, '\0', id->len))
-		rc = AW_ENOTFOUND;
-	else
-		rc = aw_reader_event_rows(&rows, &nrows, R->r, id->s, start, end, -1, AW_EVENTS_CLIP | ROWS_ORDER);
+	rc = aw_reader_event_rows(&rows, &nrows, R->r, id->s, start, end, -1, AW_EVENTS_CLIP | ROWS_ORDER);
 	if (rc)
 		return bucket_error(R, call, id, rc, "reading events");
 	/* aw_event_row and qev have the same size: convert in place */
@@ -253,12 +272,9 @@ static int f_query_bucket_eventcount(qrun *R, const qnode *call, qv *args, size_
 	int rc;
 
 	(void)n;
-	if (arg_str(R, call, args, 0, &id) || timeinterval(R, call, &start, &end))
+	if (arg_bucket_period(R, call, args, &id, &start, &end))
 		return -1;
-	if (memchr(id->s, '\0', id->len))
-		rc = AW_ENOTFOUND;
-	else
-		rc = aw_reader_event_count(&cnt, R->r, id->s, start, end);
+	rc = aw_reader_event_count(&cnt, R->r, id->s, start, end);
 	if (rc)
 		return bucket_error(R, call, id, rc, "counting events");
 	*out = value_num((double)cnt);
@@ -345,29 +361,30 @@ static qev *writable_events(qv *args, size_t i, const qev *ev, size_t n, qev *ho
 	return copy_events(ev, n);
 }
 
+/* The events of list argument args[i] (accepted by arg_events) to modify and keep:
+ * writable_events of events_of. */
+static qev *events_take(qv *args, size_t i, size_t *n)
+{
+	qev *hold;
+	const qev *ev = events_of(args[i], n, &hold);
+
+	return writable_events(args, i, ev, *n, hold);
+}
+
 static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	const qev *ev;
-	qev *hold, *c;
+	qev *c;
 	size_t ne, m;
 	aw_ns pulse = 5 * AW_NS_PER_SEC;
+	double secs = 0;
 
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events(R, call, args, 0) || (n > 1 && arg_num(R, call, args, 1, &secs)))
 		return -1;
-	if (n > 1) {
-		double secs = 0;
-		if (arg_num(R, call, args, 1, &secs)) {
-			free(hold);
-			return -1;
-		}
-		if (!(secs >= 0) || aw_duration_from_seconds(&pulse, secs)) {
-			free(hold);
-			return run_error(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
-				    "flood pulsetime must be a non-negative number of seconds (at most ~292 years), got %g",
-				    secs);
-		}
-	}
-	c = writable_events(args, 0, ev, ne, hold);
+	if (n > 1 && (!(secs >= 0) || aw_duration_from_seconds(&pulse, secs)))
+		return run_error(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
+			    "flood pulsetime must be a non-negative number of seconds (at most ~292 years), got %g",
+			    secs);
+	c = events_take(args, 0, &ne);
 	m = flood_events(R->T, c, ne, pulse);
 	*out = wrap_events(c, m);
 	return 0;
@@ -375,13 +392,12 @@ static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 
 static int f_sort(qrun *R, const qnode *call, qv *args, int by_duration, qv *out)
 {
-	const qev *ev;
-	qev *hold, *c;
+	qev *c;
 	size_t ne;
 
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events(R, call, args, 0))
 		return -1;
-	c = writable_events(args, 0, ev, ne, hold);
+	c = events_take(args, 0, &ne);
 	if (by_duration)
 		sort_by_duration(c, ne);
 	else
@@ -398,8 +414,9 @@ static int f_sum_durations(qrun *R, const qnode *call, qv *args, size_t n, qv *o
 	aw_ns sum = 0;
 
 	(void)n;
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events(R, call, args, 0))
 		return -1;
+	ev = events_of(args[0], &ne, &hold);
 	for (size_t i = 0; i < ne; i++) {
 		if (__builtin_add_overflow(sum, ev[i].dur, &sum)) {
 			free(hold);
@@ -420,12 +437,9 @@ static int f_limit_events(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	double d = 0;
 
 	(void)n;
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events(R, call, args, 0) || arg_num(R, call, args, 1, &d))
 		return -1;
-	if (arg_num(R, call, args, 1, &d)) {
-		free(hold);
-		return -1;
-	}
+	ev = events_of(args[0], &ne, &hold);
 	/* Rust `as usize`: NaN and negatives saturate to 0, huge values to the maximum */
 	if (!(d > 0))
 		lim = 0;
@@ -468,25 +482,14 @@ static int f_contains(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 		return 0;
 	}
 	if (args[0].k == QV_DICT) {
-		if (args[1].k != QV_STR) {
-			aw_buf d = AW_BUF_INIT;
-			value_debug(R, &d, args[1], 120);
-			run_error(R, argpos(call, 1), AW_EINVALID, "InvalidFunctionParameters",
-			     "function contains got second argument %s, expected type String", d.data);
-			aw_buf_free(&d);
-			return -1;
-		}
+		if (args[1].k != QV_STR)
+			return param_error(R, argpos(call, 1), "function contains got second argument ", args[1],
+					   ", expected type String");
 		*out = value_bool(dict_get(QDICT(args[0]), QSTR(args[1])->s, QSTR(args[1])->len) != NULL);
 		return 0;
 	}
-	{
-		aw_buf d = AW_BUF_INIT;
-		value_debug(R, &d, args[0], 120);
-		run_error(R, argpos(call, 0), AW_EINVALID, "InvalidFunctionParameters",
-		     "function contains got first argument %s, expected type List or Dict", d.data);
-		aw_buf_free(&d);
-	}
-	return -1;
+	return param_error(R, argpos(call, 0), "function contains got first argument ", args[0],
+			   ", expected type List or Dict");
 }
 
 static int f_merge_events_by_keys(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
@@ -497,12 +500,9 @@ static int f_merge_events_by_keys(qrun *R, const qnode *call, qv *args, size_t n
 	size_t ne, nk, *kl, m;
 
 	(void)n;
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events(R, call, args, 0) || arg_strlist(R, argpos(call, 1), args[1], &keys, &kl, &nk))
 		return -1;
-	if (arg_strlist(R, argpos(call, 1), args[1], &keys, &kl, &nk)) {
-		free(hold);
-		return -1;
-	}
+	ev = events_of(args[0], &ne, &hold);
 	res = merge_by_keys(R->T, ev, ne, keys, kl, nk, &m);
 	free(keys);
 	free(kl);
@@ -519,8 +519,9 @@ static int f_chunk_events_by_key(qrun *R, const qnode *call, qv *args, size_t n,
 	size_t ne, m;
 
 	(void)n;
-	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
+	if (arg_events_key(R, call, args, &key))
 		return -1;
+	ev = events_of(args[0], &ne, &hold);
 	res = chunk_by_key(R->T, ev, ne, key->s, key->len, &m);
 	free(hold);
 	*out = wrap_events(res, m);
@@ -569,21 +570,15 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 	default:
 		break;
 	}
-	{
-		aw_buf d = AW_BUF_INIT;
-		value_debug(R, &d, v.k == QV_LIST ? value_none() : v, 120);
-		run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
-		     "Query2 support for parsing values is limited, does not support parsing %s",
-		     v.k == QV_LIST ? "Event" : d.data);
-		aw_buf_free(&d);
-	}
-	return -1;
+	if (v.k == QV_LIST) /* a compact list, of events */
+		return run_error(R, at, AW_EINVALID, "InvalidFunctionParameters",
+			    "Query2 support for parsing values is limited, does not support parsing Event");
+	return param_error(R, at, "Query2 support for parsing values is limited, does not support parsing ", v, "");
 }
 
 static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, qv *out)
 {
-	const qev *ev;
-	qev *hold, *res;
+	qev *res;
 	qstr *key = NULL;
 	size_t ne, m, nv;
 	qlist *vl;
@@ -591,12 +586,10 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 	size_t *offs, *lens;
 	const char **vals;
 
-	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
+	if (arg_events_key(R, call, args, &key))
 		return -1;
-	if (args[2].k != QV_LIST) {
-		free(hold);
+	if (args[2].k != QV_LIST)
 		return bad_param(R, argpos(call, 2), "List", args[2], false);
-	}
 	vl = QLIST(args[2]);
 	nv = vl->n;
 	offs = aw_mem_malloc((nv + 1) * sizeof(size_t));
@@ -618,50 +611,41 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 			free(lens);
 			free(vals);
 			aw_buf_free(&texts);
-			free(hold);
 			return -1;
 		}
 		lens[i] = texts.len - offs[i];
 	}
 	for (size_t i = 0; i < nv; i++)
 		vals[i] = texts.data + offs[i];
-	res = writable_events(args, 0, ev, ne, hold);
-	hold = NULL;
+	res = events_take(args, 0, &ne);
 	res = filter_keyvals(R->T, res, ne, res, key->s, key->len, vals, lens, nv, exclude, &m);
 	free(offs);
 	free(lens);
 	free(vals);
 	aw_buf_free(&texts);
-	free(hold);
 	*out = wrap_events(res, m);
 	return 0;
 }
 
 static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	const qev *ev;
-	qev *hold, *res;
+	qev *res;
 	qstr *key = NULL, *pat = NULL;
 	size_t ne, m;
 	qre *re;
 	aw_buf msg = AW_BUF_INIT;
 
 	(void)n;
-	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
+	if (arg_events_key(R, call, args, &key) || arg_str(R, call, args, 2, &pat))
 		return -1;
-	if (arg_str(R, call, args, 2, &pat)) {
-		free(hold);
-		return -1;
-	}
 	re = regex_get(R, pat->s, pat->len, false, &msg);
 	if (!re) {
 		run_error(R, argpos(call, 2), AW_EINVALID, "RegexCompileError", "Failed to compile regex string '%.*s': %s",
 		     (int)(pat->len > 200 ? 200 : pat->len), pat->s, msg.data ? msg.data : "");
 		aw_buf_free(&msg);
-		free(hold);
 		return -1;
 	}
-	res = writable_events(args, 0, ev, ne, hold);
+	res = events_take(args, 0, &ne);
 	if (!filter_regex_events(R, res, ne, res, key->s, key->len, re, &m)) {
 		free(res);
 		return -1;
@@ -680,12 +664,10 @@ static int f_two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *o
 	qev *ha, *hb, *res;
 	size_t na, nb, m;
 
-	if (arg_events(R, call, args, 0, &a, &na, &ha))
+	if (arg_events(R, call, args, 0) || arg_events(R, call, args, 1))
 		return -1;
-	if (arg_events(R, call, args, 1, &b, &nb, &hb)) {
-		free(ha);
-		return -1;
-	}
+	a = events_of(args[0], &na, &ha);
+	b = events_of(args[1], &nb, &hb);
 	switch (op) {
 	case PAIR_INTERSECT: res = filter_period_intersect(a, na, b, nb, &m); break;
 	case PAIR_UNION: res = period_union(R->T, a, na, b, nb, &m); break;
@@ -699,14 +681,13 @@ static int f_two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *o
 
 static int f_split_url_events(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	const qev *ev;
-	qev *hold, *res;
+	qev *res;
 	size_t ne, m;
 
 	(void)n;
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events(R, call, args, 0))
 		return -1;
-	res = writable_events(args, 0, ev, ne, hold);
+	res = events_take(args, 0, &ne);
 	split_url_events(R->T, res, ne, res, &m);
 	*out = wrap_events(res, m);
 	return 0;
@@ -718,13 +699,9 @@ static int f_concat(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 	qev *res;
 
 	for (size_t i = 0; i < n; i++) {
-		const qev *ev;
-		qev *hold;
-		size_t ne;
-		if (arg_events(R, call, args, i, &ev, &ne, &hold))
+		if (arg_events(R, call, args, i))
 			return -1;
-		free(hold);
-		total += ne;
+		total += QLIST(args[i])->n;
 	}
 	if (!budget_allows(total * sizeof(qev)))
 		return run_error(R, call, AW_EINVALID, "ResourceLimit", "list too long");
@@ -733,7 +710,7 @@ static int f_concat(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 		const qev *ev;
 		qev *hold;
 		size_t ne;
-		arg_events(R, call, args, i, &ev, &ne, &hold);
+		ev = events_of(args[i], &ne, &hold);
 		if (ne)
 			memcpy(res + at, ev, ne * sizeof(qev));
 		at += ne;
@@ -802,23 +779,21 @@ static int parse_rules(qrun *R, const qnode *at, qv v, bool categories, qrule **
 
 static int f_classify(qrun *R, const qnode *call, qv *args, int categories, qv *out)
 {
-	const qev *ev;
-	qev *hold, *res = NULL;
+	qev *res = NULL;
 	size_t ne, m = 0, nr = 0, *loff = NULL, *llen = NULL, *depth = NULL;
 	qrule *rules = NULL;
 	aw_buf labels = AW_BUF_INIT;
 	const char **lp = NULL;
 	int rc = -1;
 
-	if (arg_events(R, call, args, 0, &ev, &ne, &hold))
+	if (arg_events(R, call, args, 0))
 		return -1;
 	if (parse_rules(R, argpos(call, 1), args[1], categories, &rules, &labels, &loff, &llen, &depth, &nr))
 		goto out;
 	lp = aw_mem_malloc((nr + 1) * sizeof(char *));
 	for (size_t i = 0; i < nr; i++)
 		lp[i] = labels.data + loff[i];
-	res = writable_events(args, 0, ev, ne, hold);
-	hold = NULL;
+	res = events_take(args, 0, &ne);
 	if (!(categories ? categorize_events(R, res, ne, res, rules, lp, llen, depth, nr, &m)
 			 : tag_events(R, res, ne, res, rules, lp, llen, nr, &m))) {
 		free(res);
@@ -836,21 +811,19 @@ out:
 	free(depth);
 	free(lp);
 	aw_buf_free(&labels);
-	free(hold);
 	return rc;
 }
 
 static int f_simplify_window_titles(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	const qev *ev;
-	qev *hold, *res;
+	qev *res;
 	qstr *key = NULL;
 	size_t ne, m;
 
 	(void)n;
-	if (arg_events_key(R, call, args, &ev, &ne, &hold, &key))
+	if (arg_events_key(R, call, args, &key))
 		return -1;
-	res = writable_events(args, 0, ev, ne, hold);
+	res = events_take(args, 0, &ne);
 	if (!simplify_titles(R, res, ne, res, key->s, key->len, &m)) {
 		free(res);
 		return -1;
