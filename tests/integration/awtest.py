@@ -251,22 +251,28 @@ class Client:
                 pass
             if not read:
                 return b""
-            data = b""
-            while True:
-                try:
-                    c = s.recv(65536)
-                except socket.timeout:
-                    break
-                except ConnectionResetError:
-                    break
-                if not c:
-                    break
-                data += c
-                if not until_close and complete_response(data):
-                    break
-            return data
+            return recv_until(s, None if until_close else complete_response)[0]
         finally:
             s.close()
+
+
+def recv_until(sock, done=None):
+    """Read from ``sock`` until ``done(data)`` holds (when given), the peer closes or
+    resets the connection, or the socket's timeout passes in silence.  Returns
+    ``(data, closed)``: ``closed`` is true when the peer closed or reset."""
+    data = b""
+    while True:
+        try:
+            c = sock.recv(65536)
+        except socket.timeout:
+            return data, False
+        except ConnectionResetError:
+            return data, True
+        if not c:
+            return data, True
+        data += c
+        if done is not None and done(data):
+            return data, False
 
 
 def complete_response(data):
@@ -562,6 +568,13 @@ def assert_catcher(resp, status, description=None):
         "no JSON message in %r" % (resp,)
     return body
 
+
+
+def assert_refused_creates_nothing(client, path, doc, status):
+    """POST ``doc`` as JSON to ``path``: refused with the catcher body and ``status``,
+    and no bucket exists afterwards (for a node that had none)."""
+    assert_catcher(client.post(path, json=doc), status)
+    assert client.get("/api/0/buckets/").json() == {}
 
 def assert_contract_error(resp, status):
     """A 4xx where awnode deliberately differs from aw-server-rust (docs/api.md):

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from awtest import (assert_app_error, assert_catcher, assert_events, assert_ts_format,
-                    get_events, insert_events, new_bucket, quote_id)
+from awtest import (assert_app_error, assert_catcher, assert_events, assert_refused_creates_nothing,
+                    assert_ts_format, get_events, insert_events, new_bucket, quote_id)
 
 BUCKET_KEYS = ["id", "type", "client", "hostname", "created", "data", "metadata", "events",
                "last_updated"]
@@ -124,9 +124,7 @@ def test_create_bucket_missing_required_field_422(jclient, missing):
     "bucket",
 ])
 def test_create_bucket_wrong_types_422(jclient, body):
-    r = jclient.post("/api/0/buckets/wrong", json=body)
-    assert_catcher(r, 422)
-    assert jclient.get("/api/0/buckets/").json() == {}
+    assert_refused_creates_nothing(jclient, "/api/0/buckets/wrong", body, 422)
 
 
 def test_path_id_overrides_body_id(client):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from awtest import (assert_app_error, assert_catcher, assert_event, assert_events, dumps,
-                    get_events, insert_events, new_bucket)
+from awtest import (assert_app_error, assert_catcher, assert_event, assert_events,
+                    assert_refused_creates_nothing, dumps, get_events, insert_events, new_bucket)
 
 
 def bucket_doc(bid, events, **extra):
@@ -296,9 +296,7 @@ def test_import_malformed_events_dropped(client):
     "buckets",
 ])
 def test_import_malformed_bucket_422(jclient, doc):
-    r = jclient.post("/api/0/import", json=doc)
-    assert_catcher(r, 422)
-    assert jclient.get("/api/0/buckets/").json() == {}
+    assert_refused_creates_nothing(jclient, "/api/0/import", doc, 422)
 
 
 def test_import_invalid_json_400(jclient):

@@ -122,6 +122,25 @@ def assert_frozen(client, titles, prefix, seconds=3.0):
     assert not any(prefix in (t or "") for t in titles_seen(client))
 
 
+class Recording:
+    """`awnode start --testing` in the private dirs of `name` (see private_env), the
+    test's window (Titles) and a client of the node, once a first title has reached the
+    window bucket."""
+
+    def __init__(self, wenv, name):
+        self.env = private_env(wenv, name)
+        self.titles = Titles(wenv)
+        port = free_port()
+        self.p = start(wenv, self.env, port)
+        self.client = awtest.Client("127.0.0.1", port)
+        assert_recording(self.client, self.titles, "before")
+
+    def stop(self):
+        """Close the client; awnode start must stop with code 0."""
+        self.client.close()
+        assert self.p.stop() == 0, self.p.text()
+
+
 def one_line(text):
     lines = text.strip().splitlines()
     assert len(lines) == 1, text
@@ -132,12 +151,8 @@ def one_line(text):
 
 @requires_xvfb
 def test_cli_pause_resume_status_and_timed_pause(wenv):
-    env = private_env(wenv, "cli")
-    titles = Titles(wenv)
-    port = free_port()
-    p = start(wenv, env, port)
-    client = awtest.Client("127.0.0.1", port)
-    assert_recording(client, titles, "before")
+    rec = Recording(wenv, "cli")
+    env, titles, p, client = rec.env, rec.titles, rec.p, rec.client
 
     # the control socket: private directory, owner-only socket
     sock = os.path.join(env["XDG_RUNTIME_DIR"], "awnode", "supervisor-testing.sock")
@@ -190,8 +205,7 @@ def test_cli_pause_resume_status_and_timed_pause(wenv):
     assert "aw-watcher-window: the pause is over; resuming" in p.text()
     assert_recording(client, titles, "after-timed")
 
-    client.close()
-    assert p.stop() == 0, p.text()
+    rec.stop()
 
 
 @requires_xvfb
@@ -286,12 +300,8 @@ def test_second_supervisor_refused_and_stale_socket_replaced(wenv):
 
 @requires_xvfb
 def test_api_pause_resume_and_errors(wenv):
-    env = private_env(wenv, "api")
-    titles = Titles(wenv)
-    port = free_port()
-    p = start(wenv, env, port)
-    client = awtest.Client("127.0.0.1", port)
-    assert_recording(client, titles, "before")
+    rec = Recording(wenv, "api")
+    titles, client = rec.titles, rec.client
 
     def watchers():
         r = client.get("/api/0/watchers")
@@ -344,8 +354,7 @@ def test_api_pause_resume_and_errors(wenv):
         assert set(r.json()) == {"message"} and r.json()["message"], r
     assert watchers()["aw-watcher-window"]["state"] == "running"  # no error paused anything
 
-    client.close()
-    assert p.stop() == 0, p.text()
+    rec.stop()
 
 
 def test_api_without_supervisor(node, client):

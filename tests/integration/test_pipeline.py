@@ -8,7 +8,7 @@ import time
 import pytest
 
 from awtest import (Client, assert_app_error, assert_catcher, complete_response, dumps,
-                    new_bucket, raw_status)
+                    new_bucket, raw_status, recv_until)
 
 NOT_FOUND_BODY = {"error": {"code": 404, "reason": "Not Found",
                             "description": "The requested resource could not be found."}}
@@ -153,15 +153,7 @@ def test_truncated_body_400_or_close(node):
               b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n[{\"times"
               % node.port)
     s.shutdown(socket.SHUT_WR)
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except (socket.timeout, ConnectionResetError):
-        pass
+    data, _ = recv_until(s)
     s.close()
     if data:
         assert 400 <= raw_status(data) < 500, data
@@ -232,26 +224,16 @@ def test_body_limit_announced_length(node_factory):
     s = socket.create_connection((n.address, n.port), timeout=3)
     s.sendall(b"POST /api/0/settings/k HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: application/json\r\n"
               b"Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n\"abc" % n.port)
-    data = b""
+    def head_read(data):
+        return b"\r\n\r\n" in data
 
-    def read():
-        nonlocal data
-        try:
-            while b"\r\n\r\n" not in data:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        except (socket.timeout, ConnectionResetError):
-            pass
-
-    read()
+    data, _ = recv_until(s, head_read)
     if not data:
         try:
             s.sendall(b"a" * 65536)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        read()
+        data, _ = recv_until(s, head_read)
     s.close()
     assert raw_status(data) == 413, data
     c = n.client()
@@ -688,20 +670,7 @@ def test_http_garbage_keeps_serving(node, raw):
         s.sendall(raw)
     except (BrokenPipeError, ConnectionResetError):
         pass
-    data, closed = b"", False
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                closed = True
-                break
-            data += chunk
-            if complete_response(data):
-                break
-    except socket.timeout:
-        pass
-    except ConnectionResetError:
-        closed = True
+    data, closed = recv_until(s, complete_response)
     s.close()
     st = raw_status(data)
     assert st is not None or closed, "no answer and connection left open: %r" % raw[:100]
