@@ -524,84 +524,6 @@ static int rank_cmp(const void *a, const void *b)
 	return x->index > y->index ? -1 : x->index < y->index;
 }
 
-/* What categorize and tag share over one run: each distinct data value is classified
- * once (memo: result entry + 1, 0 = not yet), its string fields gathered into g and
- * their rule matches memoised in sm. */
-typedef struct classifier {
-	uint32_t *memo;
-	size_t nmemo;
-	smemo sm;
-	dstrs g;
-} classifier;
-
-static void classifier_init(classifier *c, qrun *R, size_t nrules)
-{
-	c->nmemo = R->T->n;
-	c->memo = aw_mem_calloc(c->nmemo ? c->nmemo : 1, sizeof(uint32_t));
-	smemo_init(&c->sm, nrules);
-	memset(&c->g, 0, sizeof(c->g));
-}
-
-static void classifier_free(classifier *c)
-{
-	free(c->memo);
-	free(c->g.field);
-	free(c->g.slot);
-	smemo_free(&c->sm);
-}
-
-qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
-		   const size_t *catlens, const size_t *depth, size_t nrules, size_t *nout)
-{
-	size_t nr = 0;
-	ranked *order = aw_mem_malloc((nrules ? nrules : 1) * sizeof(ranked));
-	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
-	classifier c;
-	static const char *const key[1] = {"$category"};
-	static const size_t klen[1] = {9};
-
-	/* Reference: start from ["Uncategorized"] and let every matching rule whose path is at
-	 * least as deep replace it: the deepest match wins, the last among equals. Evaluating
-	 * rules by (depth desc, index desc) and stopping at the first match is equivalent. */
-	for (size_t i = 0; i < nrules; i++)
-		if (depth[i] > 0 && rules[i].type == 1)
-			order[nr++] = (ranked){depth[i], i};
-	qsort(order, nr, sizeof(ranked), rank_cmp);
-	classifier_init(&c, R, nrules);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t d = ev[i].data;
-		res[i] = ev[i];
-		if (d >= c.nmemo)
-			continue;
-		if (!c.memo[d]) {
-			const char *val = "[\"Uncategorized\"]";
-			size_t vlen = 17;
-			gather(R, &c.sm, d, &c.g);
-			for (size_t k = 0; k < nr; k++) {
-				int rc = rule_matches(R, &c.sm, &rules[order[k].index], order[k].index, d, &c.g);
-				if (rc < 0) {
-					if (res != out)
-						free(res);
-					res = NULL;
-					goto done;
-				}
-				if (rc) {
-					val = cats[order[k].index];
-					vlen = catlens[order[k].index];
-					break;
-				}
-			}
-			c.memo[d] = data_with(R->T, d, 1, key, klen, &val, &vlen) + 1;
-		}
-		res[i].data = c.memo[d] - 1;
-	}
-	*nout = n;
-done:
-	free(order);
-	classifier_free(&c);
-	return res;
-}
-
 typedef struct tagref {
 	const char *s;
 	size_t len;
@@ -610,159 +532,235 @@ typedef struct tagref {
 static int tag_cmp(const void *a, const void *b)
 {
 	const tagref *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->s, y->s, n);
 
-	if (c)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	return bytes_cmp(x->s, x->len, y->s, y->len);
+}
+
+/* What categorize and tag share over one run: the rules and their labels (category
+ * JSON texts or tags), the string fields of the data value being classified (g) and
+ * the memoised rule matches of every string (sm). map_data classifies each distinct
+ * data value once. */
+typedef struct classifier {
+	qrun *R;
+	qrule *rules;
+	const char *const *labels;
+	const size_t *lablens;
+	size_t nrules;
+	ranked *order;  /* categorize: the rules to try, deepest (then last) first */
+	size_t norder;
+	tagref *hit;    /* tag: the matching tags of one value */
+	aw_buf val;     /* tag: their JSON array */
+	smemo sm;
+	dstrs g;
+} classifier;
+
+static void classifier_init(classifier *c, qrun *R, qrule *rules, const char *const *labels,
+			    const size_t *lablens, size_t nrules)
+{
+	memset(c, 0, sizeof(*c));
+	c->R = R;
+	c->rules = rules;
+	c->labels = labels;
+	c->lablens = lablens;
+	c->nrules = nrules;
+	smemo_init(&c->sm, nrules);
+}
+
+static void classifier_free(classifier *c)
+{
+	free(c->order);
+	free(c->hit);
+	aw_buf_free(&c->val);
+	free(c->g.field);
+	free(c->g.slot);
+	smemo_free(&c->sm);
+}
+
+/* 1 when rule r matches data d (gathered into c->g), 0 when not, -1 on an error. */
+static int classifier_match(classifier *c, size_t r, uint32_t d)
+{
+	return rule_matches(c->R, &c->sm, &c->rules[r], r, d, &c->g);
+}
+
+static int64_t categorize_data(void *ctx, uint32_t d)
+{
+	static const char *const key[1] = {"$category"};
+	static const size_t klen[1] = {9};
+	classifier *c = ctx;
+	const char *val = "[\"Uncategorized\"]";
+	size_t vlen = 17;
+
+	gather(c->R, &c->sm, d, &c->g);
+	for (size_t k = 0; k < c->norder; k++) {
+		size_t r = c->order[k].index;
+		int rc = classifier_match(c, r, d);
+		if (rc < 0)
+			return -1;
+		if (rc) {
+			val = c->labels[r];
+			vlen = c->lablens[r];
+			break;
+		}
+	}
+	return data_with(c->R->T, d, 1, key, klen, &val, &vlen);
+}
+
+qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
+		   const size_t *catlens, const size_t *depth, size_t nrules, size_t *nout)
+{
+	classifier c;
+	qev *res;
+
+	classifier_init(&c, R, rules, cats, catlens, nrules);
+	/* Reference: start from ["Uncategorized"] and let every matching rule whose path is at
+	 * least as deep replace it: the deepest match wins, the last among equals. Evaluating
+	 * rules by (depth desc, index desc) and stopping at the first match is equivalent. */
+	c.order = aw_mem_malloc((nrules ? nrules : 1) * sizeof(ranked));
+	for (size_t i = 0; i < nrules; i++)
+		if (depth[i] > 0 && rules[i].type == 1)
+			c.order[c.norder++] = (ranked){depth[i], i};
+	qsort(c.order, c.norder, sizeof(ranked), rank_cmp);
+	res = map_data(R->T, ev, n, out, categorize_data, &c, nout);
+	classifier_free(&c);
+	return res;
+}
+
+static int64_t tag_data(void *ctx, uint32_t d)
+{
+	static const char *const key[1] = {"$tags"};
+	static const size_t klen[1] = {5};
+	classifier *c = ctx;
+	size_t nh = 0;
+	const char *vp;
+	size_t vl;
+
+	gather(c->R, &c->sm, d, &c->g);
+	for (size_t r = 0; r < c->nrules; r++) {
+		int rc = classifier_match(c, r, d);
+		if (rc < 0)
+			return -1;
+		if (rc)
+			c->hit[nh++] = (tagref){c->labels[r], c->lablens[r]};
+	}
+	/* every matching tag once, sorted */
+	qsort(c->hit, nh, sizeof(tagref), tag_cmp);
+	aw_buf_reset(&c->val);
+	aw_buf_putc(&c->val, '[');
+	for (size_t k = 0, w = 0; k < nh; k++) {
+		if (k && !tag_cmp(&c->hit[k - 1], &c->hit[k]))
+			continue;
+		if (w++)
+			aw_buf_putc(&c->val, ',');
+		aw_buf_json_string(&c->val, c->hit[k].s, c->hit[k].len);
+	}
+	aw_buf_putc(&c->val, ']');
+	vp = c->val.data;
+	vl = c->val.len;
+	return data_with(c->R->T, d, 1, key, klen, &vp, &vl);
 }
 
 qev *tag_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *tags,
 	    const size_t *taglens, size_t nrules, size_t *nout)
 {
-	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
-	tagref *hit = aw_mem_malloc((nrules ? nrules : 1) * sizeof(tagref));
-	aw_buf val = AW_BUF_INIT;
 	classifier c;
-	static const char *const key[1] = {"$tags"};
-	static const size_t klen[1] = {5};
+	qev *res;
 
-	classifier_init(&c, R, nrules);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t d = ev[i].data;
-		res[i] = ev[i];
-		if (d >= c.nmemo)
-			continue;
-		if (!c.memo[d]) {
-			size_t nh = 0;
-			const char *vp;
-			size_t vl;
-			gather(R, &c.sm, d, &c.g);
-			for (size_t r = 0; r < nrules; r++) {
-				int rc = rule_matches(R, &c.sm, &rules[r], r, d, &c.g);
-				if (rc < 0) {
-					if (res != out)
-						free(res);
-					res = NULL;
-					goto done;
-				}
-				if (rc)
-					hit[nh++] = (tagref){tags[r], taglens[r]};
-			}
-			qsort(hit, nh, sizeof(tagref), tag_cmp);
-			aw_buf_reset(&val);
-			aw_buf_putc(&val, '[');
-			for (size_t k = 0, w = 0; k < nh; k++) {
-				if (k && !tag_cmp(&hit[k - 1], &hit[k]))
-					continue;
-				if (w++)
-					aw_buf_putc(&val, ',');
-				aw_buf_json_string(&val, hit[k].s, hit[k].len);
-			}
-			aw_buf_putc(&val, ']');
-			vp = val.data;
-			vl = val.len;
-			c.memo[d] = data_with(R->T, d, 1, key, klen, &vp, &vl) + 1;
-		}
-		res[i].data = c.memo[d] - 1;
-	}
-	*nout = n;
-done:
-	free(hit);
-	aw_buf_free(&val);
+	classifier_init(&c, R, rules, tags, taglens, nrules);
+	c.hit = aw_mem_malloc((nrules ? nrules : 1) * sizeof(tagref));
+	res = map_data(R->T, ev, n, out, tag_data, &c, nout);
 	classifier_free(&c);
 	return res;
+}
+
+/* The string value of field key of data d, unescaped into buf; NULL when d has no such
+ * string field. */
+static const char *data_string(qdata *T, uint32_t d, const char *key, size_t klen, aw_buf *buf, size_t *len)
+{
+	qfv f;
+
+	if (!data_field(T, d, key, klen, &f) || f.vtype != QJ_STR)
+		return NULL;
+	return json_body_unescape(f.v + 1, f.vlen - 2, f.vesc, buf, len);
+}
+
+typedef struct regex_filter {
+	qrun *R;
+	const char *key;
+	size_t klen;
+	qre *re;
+} regex_filter;
+
+static int64_t regex_keep(void *ctx, uint32_t d)
+{
+	regex_filter *f = ctx;
+	size_t sl;
+	const char *s = data_string(f->R->T, d, f->key, f->klen, &f->R->scratch, &sl);
+
+	return s ? regex_match(f->R, f->re, s, sl) : 0;
 }
 
 qev *filter_regex_events(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, qre *re,
 		     size_t *nout)
 {
-	qdata *T = R->T;
-	uint8_t *memo = aw_mem_calloc(T->n ? T->n : 1, 1); /* 0 unknown, 1 keep, 2 drop */
-	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
-	size_t m = 0;
+	regex_filter f = {R, key, klen, re};
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t d = ev[i].data;
-		if (!memo[d]) {
-			qfv f;
-			int rc = 0;
-			if (data_field(T, d, key, klen, &f) && f.vtype == QJ_STR) {
-				size_t sl;
-				const char *s = json_body_unescape(f.v + 1, f.vlen - 2, f.vesc, &R->scratch, &sl);
-				rc = regex_match(R, re, s, sl);
-				if (rc < 0) {
-					free(memo);
-					if (res != out)
-						free(res);
-					return NULL;
-				}
-			}
-			memo[d] = rc ? 1 : 2;
-		}
-		if (memo[d] == 1)
-			res[m++] = ev[i];
-	}
-	free(memo);
-	*nout = m;
-	return res;
+	return filter_data(R->T, ev, n, out, regex_keep, &f, nout);
+}
+
+typedef struct simplifier {
+	qrun *R;
+	const char *key;
+	size_t klen;
+	bool is_title;
+	qre *parens, *fps, *dot;
+	aw_buf a, b, js, tmp;
+} simplifier;
+
+static int64_t simplify_data(void *ctx, uint32_t d)
+{
+	simplifier *s = ctx;
+	qdata *T = s->R->T;
+	qfv app;
+	size_t sl;
+	const char *str = data_string(T, d, s->key, s->klen, &s->tmp, &sl);
+	const char *vp;
+	size_t vl;
+	bool ok;
+
+	if (!str || !s->parens || !s->fps || !s->dot)
+		return d;
+	ok = regex_replace(s->R, s->parens, str, sl, "", false, &s->a);
+	if (ok && s->is_title && data_field(T, d, "app", 3, &app))
+		ok = regex_replace(s->R, s->fps, s->a.data, s->a.len, "FPS: ...", true, &s->b) &&
+		     regex_replace(s->R, s->dot, s->b.data, s->b.len, "", false, &s->a);
+	if (!ok || (s->a.len == sl && !memcmp(s->a.data, str, sl)))
+		return d;
+	aw_buf_reset(&s->js);
+	aw_buf_json_string(&s->js, s->a.data, s->a.len);
+	vp = s->js.data;
+	vl = s->js.len;
+	return data_with(T, d, 1, &s->key, &s->klen, &vp, &vl);
 }
 
 /* aw-core's simplify_string: drop a "(N) " prefix; for window titles also replace FPS
  * counters with "FPS: ..." and drop a leading "●"/"*" modification marker. */
 qev *simplify_titles(qrun *R, const qev *ev, size_t n, qev *out, const char *key, size_t klen, size_t *nout)
 {
-	qdata *T = R->T;
-	size_t nmemo = T->n;
-	uint32_t *memo = aw_mem_calloc(nmemo ? nmemo : 1, sizeof(uint32_t));
-	qev *res = out ? out : aw_mem_malloc((n ? n : 1) * sizeof(qev));
-	aw_buf a = AW_BUF_INIT, b = AW_BUF_INIT, msg = AW_BUF_INIT, js = AW_BUF_INIT, tmp = AW_BUF_INIT;
-	qre *parens, *fps, *dot;
-	bool is_title = klen == 5 && !memcmp(key, "title", 5);
-
 	static const char P_PARENS[] = "^\\([0-9]+\\)\\s*", P_FPS[] = "FPS:\\s+[0-9\\.]+",
 			  P_DOT[] = "^(\xe2\x97\x8f|\\*)\\s*";
+	simplifier s = {.R = R, .key = key, .klen = klen, .is_title = klen == 5 && !memcmp(key, "title", 5),
+			.a = AW_BUF_INIT, .b = AW_BUF_INIT, .js = AW_BUF_INIT, .tmp = AW_BUF_INIT};
+	aw_buf msg = AW_BUF_INIT;
+	qev *res;
 
-	parens = regex_get(R, P_PARENS, sizeof(P_PARENS) - 1, false, &msg);
-	fps = regex_get(R, P_FPS, sizeof(P_FPS) - 1, false, &msg);
-	dot = regex_get(R, P_DOT, sizeof(P_DOT) - 1, false, &msg);
+	s.parens = regex_get(R, P_PARENS, sizeof(P_PARENS) - 1, false, &msg);
+	s.fps = regex_get(R, P_FPS, sizeof(P_FPS) - 1, false, &msg);
+	s.dot = regex_get(R, P_DOT, sizeof(P_DOT) - 1, false, &msg);
 	aw_buf_free(&msg);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t d = ev[i].data;
-		res[i] = ev[i];
-		if (d >= nmemo)
-			continue;
-		if (!memo[d]) {
-			qfv f, app;
-			uint32_t nd = d;
-			if (data_field(T, d, key, klen, &f) && f.vtype == QJ_STR && parens && fps && dot) {
-				size_t sl;
-				const char *s = json_body_unescape(f.v + 1, f.vlen - 2, f.vesc, &tmp, &sl);
-				bool ok = regex_replace(R, parens, s, sl, "", false, &a);
-				if (ok && is_title && data_field(T, d, "app", 3, &app)) {
-					ok = regex_replace(R, fps, a.data, a.len, "FPS: ...", true, &b) &&
-					     regex_replace(R, dot, b.data, b.len, "", false, &a);
-				}
-				if (ok && (a.len != sl || memcmp(a.data, s, sl))) {
-					const char *vp;
-					size_t vl;
-					aw_buf_reset(&js);
-					aw_buf_json_string(&js, a.data, a.len);
-					vp = js.data;
-					vl = js.len;
-					nd = data_with(T, d, 1, &key, &klen, &vp, &vl);
-				}
-			}
-			memo[d] = nd + 1;
-		}
-		res[i].data = memo[d] - 1;
-	}
-	free(memo);
-	aw_buf_free(&a);
-	aw_buf_free(&b);
-	aw_buf_free(&js);
-	aw_buf_free(&tmp);
-	*nout = n;
+	res = map_data(R->T, ev, n, out, simplify_data, &s, nout);
+	aw_buf_free(&s.a);
+	aw_buf_free(&s.b);
+	aw_buf_free(&s.js);
+	aw_buf_free(&s.tmp);
 	return res;
 }

@@ -519,16 +519,6 @@ const char *json_body_unescape(const char *raw, size_t len, bool esc, aw_buf *bu
 	return buf->data;
 }
 
-static int bytes_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-	size_t n = al < bl ? al : bl;
-	int c = memcmp(a, b, n);
-
-	if (c)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
 /* Compare a text field's (escaped) key with an unescaped key, by unescaped bytes. */
 static int key_cmp_field(const qdent *d, const qfield *f, const char *key, size_t klen, aw_buf *tmp)
 {

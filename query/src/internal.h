@@ -227,6 +227,9 @@ qdict *dict_new(size_t cap);
 void dict_put(qdict *d, qstr *key, qv v);
 qv *dict_get(qdict *d, const char *key, size_t len); /* only after dict_finish */
 void dict_finish(qdict *d);              /* sort the keys, compute depth/uneq */
+/* Bytewise order, the shorter first on a common prefix: the order of dict keys, of data
+ * object keys and of tags. */
+int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* A list being built by appending whole lists (a chain `a + b + c ...`), in amortised
  * linear time instead of one copy per `+`. Memory is accounted like list memory. */
@@ -370,6 +373,16 @@ extern const size_t builtin_count;
 
 /* ---- transforms (transform.c) --------------------------------------------------------
  * Inputs are never modified; outputs are freshly malloc'ed (caller frees). */
+
+/* What a transform decides for one data index: a data index (map_data) or 1 keep, 0 drop
+ * (filter_data); -1 for an error, which the function has reported. */
+typedef int64_t (*qdata_fn)(void *ctx, uint32_t d);
+/* The events with their data replaced by fn's answer, fn called once per distinct data
+ * value; or (filter_data) the events whose data keep answers 1 for. The result is `out`
+ * when non-NULL (it may be ev: written in input order) else new; NULL on an error (a new
+ * result is freed). */
+qev *map_data(qdata *T, const qev *ev, size_t n, qev *out, qdata_fn fn, void *ctx, size_t *nout);
+qev *filter_data(qdata *T, const qev *ev, size_t n, qev *out, qdata_fn keep, void *ctx, size_t *nout);
 
 void sort_by_timestamp(qev *ev, size_t n);  /* in place, stable */
 /* rows in (start, id) ascending order -> newest first, ties shorter first then lower id */

@@ -25,6 +25,57 @@ static void *xcalloc(size_t n, size_t sz)
 	return p;
 }
 
+/* ---- once per data value ------------------------------------------------------------------ */
+
+/* The loop of every transform whose answer for an event depends only on its data: fn
+ * decides once per distinct data index (memo: answer + 1, 0 = not yet). Data entries
+ * made while it runs (fn may add some) are past the memo and decided each time. */
+static qev *each_data(qdata *T, const qev *ev, size_t n, qev *out, bool filter, qdata_fn fn, void *ctx,
+		      size_t *nout)
+{
+	size_t nmemo = T->n, m = 0;
+	uint32_t *memo = xcalloc(nmemo, sizeof(uint32_t));
+	qev *res = out ? out : xmalloc(n * sizeof(qev));
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t d = ev[i].data;
+		int64_t r;
+		if (d < nmemo && memo[d]) {
+			r = memo[d] - 1;
+		} else {
+			r = fn(ctx, d);
+			if (r < 0) {
+				free(memo);
+				if (res != out)
+					free(res);
+				return NULL;
+			}
+			if (d < nmemo)
+				memo[d] = (uint32_t)r + 1;
+		}
+		/* m <= i: writing res[m] never overwrites an input still to be read when out is ev */
+		if (!filter) {
+			res[m] = ev[i];
+			res[m++].data = (uint32_t)r;
+		} else if (r) {
+			res[m++] = ev[i];
+		}
+	}
+	free(memo);
+	*nout = m;
+	return res;
+}
+
+qev *map_data(qdata *T, const qev *ev, size_t n, qev *out, qdata_fn fn, void *ctx, size_t *nout)
+{
+	return each_data(T, ev, n, out, false, fn, ctx, nout);
+}
+
+qev *filter_data(qdata *T, const qev *ev, size_t n, qev *out, qdata_fn keep, void *ctx, size_t *nout)
+{
+	return each_data(T, ev, n, out, true, keep, ctx, nout);
+}
+
 /* ---- stable sorts ---------------------------------------------------------------------- */
 
 typedef int (*ev_cmp)(const qev *a, const qev *b);
@@ -525,30 +576,35 @@ qev *chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t kle
 
 /* ---- filter_keyvals / exclude_keyvals ------------------------------------------------------------ */
 
+typedef struct keyvals {
+	qdata *T;
+	const char *key;
+	size_t klen;
+	const char *const *vals;
+	const size_t *vlens;
+	size_t nvals;
+	bool exclude;
+} keyvals;
+
+static int64_t keyvals_keep(void *ctx, uint32_t d)
+{
+	const keyvals *kv = ctx;
+	qfv f;
+	bool match = false;
+
+	if (data_field(kv->T, d, kv->key, kv->klen, &f))
+		for (size_t k = 0; k < kv->nvals && !match; k++)
+			match = kv->vlens[k] == f.vlen && !memcmp(kv->vals[k], f.v, f.vlen);
+	return match != kv->exclude;
+}
+
 qev *filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key, size_t klen,
 		       const char *const *vals, const size_t *vlens, size_t nvals, bool exclude,
 		       size_t *nout)
 {
-	uint8_t *memo = xcalloc(T->n, 1); /* 0 unknown, 1 keep, 2 drop */
-	qev *res = out ? out : xmalloc((n ? n : 1) * sizeof(qev));
-	size_t m = 0;
+	keyvals kv = {T, key, klen, vals, vlens, nvals, exclude};
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t d = ev[i].data;
-		if (!memo[d]) {
-			qfv f;
-			bool match = false;
-			if (data_field(T, d, key, klen, &f))
-				for (size_t k = 0; k < nvals && !match; k++)
-					match = vlens[k] == f.vlen && !memcmp(vals[k], f.v, f.vlen);
-			memo[d] = (match != exclude) ? 1 : 2;
-		}
-		if (memo[d] == 1)
-			res[m++] = ev[i];
-	}
-	free(memo);
-	*nout = m;
-	return res;
+	return filter_data(T, ev, n, out, keyvals_keep, &kv, nout);
 }
 
 /* ---- split_url_events ------------------------------------------------------------------------- */
@@ -625,44 +681,34 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 	return &c->res[g];
 }
 
-qev *split_url_events(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
+/* Data d with the parts of its url field added (d itself without a parsable URL). */
+static int64_t url_split_data(void *ctx, uint32_t d)
 {
 	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
 	static const size_t klens[4] = {9, 7, 5, 7};
-	uint32_t *memo = xcalloc(T->n, sizeof(uint32_t)); /* new index + 1 */
-	size_t nmemo = T->n;
-	qev *res = out ? out : xmalloc((n ? n : 1) * sizeof(qev));
+	qdata *T = ctx;
+	const urlres *r;
+	const char *texts, *vp[4];
+	bool same = true;
+	qfv f;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t d = ev[i].data;
-		res[i] = ev[i];
-		if (d >= nmemo)
-			continue;
-		if (!memo[d]) {
-			qfv f;
-			uint32_t nd = d;
-			if (data_field(T, d, "url", 3, &f) && f.vtype == QJ_STR) {
-				const urlres *r = url_lookup(T, &f);
-				if (r->ok) {
-					const char *texts = ((urlcache *)T->urls)->texts.data, *vp[4];
-					bool same = true;
-					for (int k = 0; k < 4; k++) {
-						qfv x;
-						vp[k] = texts + r->off[k];
-						if (!data_field(T, d, keys[k], klens[k], &x) || x.vlen != r->len[k] ||
-						    memcmp(x.v, vp[k], x.vlen))
-							same = false;
-					}
-					/* already split (e.g. split_url_events applied twice): same data */
-					if (!same)
-						nd = data_with(T, d, 4, keys, klens, vp, r->len);
-				}
-			}
-			memo[d] = nd + 1;
-		}
-		res[i].data = memo[d] - 1;
+	if (!data_field(T, d, "url", 3, &f) || f.vtype != QJ_STR)
+		return d;
+	r = url_lookup(T, &f);
+	if (!r->ok)
+		return d;
+	texts = ((urlcache *)T->urls)->texts.data;
+	for (int k = 0; k < 4; k++) {
+		qfv x;
+		vp[k] = texts + r->off[k];
+		if (!data_field(T, d, keys[k], klens[k], &x) || x.vlen != r->len[k] || memcmp(x.v, vp[k], x.vlen))
+			same = false;
 	}
-	free(memo);
-	*nout = n;
-	return res;
+	/* already split (e.g. split_url_events applied twice): same data */
+	return same ? d : data_with(T, d, 4, keys, klens, vp, r->len);
+}
+
+qev *split_url_events(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
+{
+	return map_data(T, ev, n, out, url_split_data, T, nout);
 }

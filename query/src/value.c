@@ -171,14 +171,18 @@ void dict_put(qdict *d, qstr *key, qv v)
 	d->vals[d->n++] = v;
 }
 
-static int key_cmp(const qstr *a, const qstr *b)
+int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->s, b->s, n);
+	int c = memcmp(a, b, alen < blen ? alen : blen);
 
 	if (c)
 		return c;
-	return a->len < b->len ? -1 : a->len > b->len;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int key_cmp(const qstr *a, const qstr *b)
+{
+	return bytes_cmp(a->s, a->len, b->s, b->len);
 }
 
 typedef struct qkv {
@@ -198,10 +202,7 @@ qv *dict_get(qdict *d, const char *key, size_t len)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const qstr *k = d->keys[mid];
-		size_t n = k->len < len ? k->len : len;
-		int c = memcmp(k->s, key, n);
-		if (!c)
-			c = k->len < len ? -1 : k->len > len;
+		int c = bytes_cmp(k->s, k->len, key, len);
 		if (!c)
 			return &d->vals[mid];
 		if (c < 0)
