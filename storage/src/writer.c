@@ -52,6 +52,43 @@ __attribute__((format(printf, 3, 4))) static int fail(aw_write *w, int code, con
 	return code;
 }
 
+/* Step the cached statement `slot` (prepared from sql on first use) with key as its one
+ * parameter. Returns SQLITE_ROW (the row is readable until the caller resets *out) or
+ * SQLITE_DONE; any failure fails w as `what` and returns AW_ERROR. */
+static int step_by_key(aw_store *s, aw_write *w, int slot, const char *sql, int64_t key, const char *what,
+		       sqlite3_stmt **out)
+{
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[slot], sql);
+	int rc;
+
+	if (!st)
+		return fail_sql(s, w, what);
+	sqlite3_bind_int64(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = fail_sql(s, w, what);
+		sqlite3_reset(st);
+		return rc;
+	}
+	*out = st;
+	return rc;
+}
+
+/* Run a one-off statement whose one parameter is key (a bucket's rowid, a seq) to
+ * completion; a failure fails w as `what`. */
+static int exec_by_key(aw_store *s, aw_write *w, const char *sql, int64_t key, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail_sql(s, w, what);
+	sqlite3_bind_int64(st, 1, key);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, what);
+}
+
 static wbucket *bucket_find(aw_store *s, const char *name)
 {
 	for (size_t i = 0; i < s->n_buckets; i++)
@@ -400,26 +437,23 @@ static void last_cache_forget(aw_store *s, int64_t event_id)
 			s->buckets[i].has_last = false;
 }
 
+/* Statements that share a cached slot must share their text too. */
+#define EV_BY_ID_SQL "SELECT bucket, start, duration, data FROM events WHERE id = ?"
+#define DATA_TEXT_SQL "SELECT json FROM datas WHERE id = ?"
+
 /* Delete the event with this id wherever it is. *found tells whether it existed;
  * `only` restricts the deletion to one bucket. */
 static int event_remove(aw_store *s, aw_write *w, int64_t id, wbucket *only, bool *found)
 {
-	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_EV_BY_ID],
-				      "SELECT bucket, start, duration, data FROM events WHERE id = ?");
+	sqlite3_stmt *st;
 	int64_t bucket_row;
 	aw_ns start, dur;
 	wbucket *b;
-	int rc;
+	int rc = step_by_key(s, w, ST_EV_BY_ID, EV_BY_ID_SQL, id, "looking up event", &st);
 
 	*found = false;
-	if (!st)
-		return fail_sql(s, w, "looking up event");
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return 0;
 	if (rc != SQLITE_ROW)
-		return fail_sql(s, w, "looking up event");
+		return rc == SQLITE_DONE ? 0 : AW_ERROR;
 	bucket_row = sqlite3_column_int64(st, 0);
 	start = sqlite3_column_int64(st, 1);
 	dur = sqlite3_column_int64(st, 2);
@@ -558,16 +592,13 @@ static int check_id_owner(aw_store *s, aw_write *w, const aw_event *e)
 
 	if (!e->has_id || w->allow_remote)
 		return 0;
-	st = db_stmt(s->db, &s->st[ST_EV_BY_ID], "SELECT bucket, start, duration, data FROM events WHERE id = ?");
-	if (!st)
-		return fail_sql(s, w, "looking up event");
-	sqlite3_bind_int64(st, 1, e->id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = step_by_key(s, w, ST_EV_BY_ID, EV_BY_ID_SQL, e->id, "looking up event", &st);
+	if (rc == AW_ERROR)
+		return rc;
+	if (rc == SQLITE_ROW) {
 		owner = bucket_by_rowid(s, sqlite3_column_int64(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail_sql(s, w, "looking up event");
+		sqlite3_reset(st);
+	}
 	if (owner && owner->remote)
 		return fail(w, AW_EREADONLY, "Event id belongs to remote (synced) bucket '%s'", owner->name);
 	return 0;
@@ -613,23 +644,30 @@ static int insert_events(aw_store *s, aw_write *w, wbucket *b, const aw_event *e
 
 /* ---- operations ------------------------------------------------------------------ */
 
+/* Bind type, client, hostname and data (the fields another device may change later) to
+ * the parameters first .. first + 3. */
+static void bind_bucket_fields(sqlite3_stmt *st, int first, const aw_bucket *bk)
+{
+	sqlite3_bind_text(st, first, bk->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 1, bk->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 2, bk->hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 3, bk->data ? bk->data : "{}", -1, SQLITE_STATIC);
+}
+
 static int create_bucket_row(aw_store *s, aw_write *w, const aw_bucket *bk, const char *remote,
 			     wbucket **out)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,
-				    "INSERT INTO buckets(name, type, client, hostname, created, data, "
+				    "INSERT INTO buckets(name, type, client, hostname, data, created, "
 				    "last_updated, remote_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 				    -1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return fail_sql(s, w, "creating bucket");
 	sqlite3_bind_text(st, 1, bk->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, bk->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, bk->client, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, bk->hostname, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, bk->created);
-	sqlite3_bind_text(st, 6, bk->data ? bk->data : "{}", -1, SQLITE_STATIC);
+	bind_bucket_fields(st, 2, bk);
+	sqlite3_bind_int64(st, 6, bk->created);
 	if (bk->last_updated)
 		sqlite3_bind_text(st, 7, bk->last_updated, -1, SQLITE_STATIC);
 	if (remote)
@@ -660,33 +698,15 @@ static int datas_wipe_unreferenced(aw_store *s, aw_write *w);
 static int op_bucket_delete(aw_store *s, aw_write *w)
 {
 	wbucket *b = writable_bucket(s, w, w->bucket_id);
-	sqlite3_stmt *st;
-	int rc;
 
 	if (!b)
 		return w->status;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM events WHERE bucket = ?", -1, &st, NULL) != SQLITE_OK)
-		return fail_sql(s, w, "deleting bucket");
-	sqlite3_bind_int64(st, 1, b->rowid);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return fail_sql(s, w, "deleting bucket");
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM buckets WHERE rowid = ?", -1, &st, NULL) != SQLITE_OK)
-		return fail_sql(s, w, "deleting bucket");
-	sqlite3_bind_int64(st, 1, b->rowid);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return fail_sql(s, w, "deleting bucket");
+	if (exec_by_key(s, w, "DELETE FROM events WHERE bucket = ?", b->rowid, "deleting bucket") ||
+	    exec_by_key(s, w, "DELETE FROM buckets WHERE rowid = ?", b->rowid, "deleting bucket"))
+		return AW_ERROR;
 	if (b->remote) {
-		if (sqlite3_prepare_v2(s->db, "DELETE FROM remote_ids WHERE bucket = ?", -1, &st, NULL) != SQLITE_OK)
-			return fail_sql(s, w, "deleting bucket");
-		sqlite3_bind_int64(st, 1, b->rowid);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return fail_sql(s, w, "deleting bucket");
+		if (exec_by_key(s, w, "DELETE FROM remote_ids WHERE bucket = ?", b->rowid, "deleting bucket"))
+			return AW_ERROR;
 	} else if (tombstone(s, w, b->name, 0, true)) {
 		return AW_ERROR;
 	}
@@ -703,24 +723,23 @@ static int op_events_insert(aw_store *s, aw_write *w)
 
 static int load_last(aw_store *s, aw_write *w, wbucket *b)
 {
-	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_EV_LAST],
-				      "SELECT id, start, duration, data FROM events WHERE bucket = ? "
-				      "ORDER BY start DESC, duration ASC, id ASC LIMIT 1");
-	int rc;
+	sqlite3_stmt *st;
+	int rc = step_by_key(s, w, ST_EV_LAST,
+			     "SELECT id, start, duration, data FROM events WHERE bucket = ? "
+			     "ORDER BY start DESC, duration ASC, id ASC LIMIT 1",
+			     b->rowid, "reading last event", &st);
 
-	if (!st)
-		return fail_sql(s, w, "reading last event");
-	sqlite3_bind_int64(st, 1, b->rowid);
-	rc = sqlite3_step(st);
+	if (rc == AW_ERROR)
+		return rc;
 	if (rc == SQLITE_ROW) {
 		b->last.id = sqlite3_column_int64(st, 0);
 		b->last.start = sqlite3_column_int64(st, 1);
 		b->last.duration = sqlite3_column_int64(st, 2);
 		b->last.data_id = sqlite3_column_int64(st, 3);
 		b->has_last = true;
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "reading last event");
+	return 0;
 }
 
 /* ActivityWatch's merge rule (docs/api.md): merge when the data is equal, the heartbeat does not start before the
@@ -759,6 +778,7 @@ static int op_heartbeat(aw_store *s, aw_write *w)
 static int heartbeat_dropped(aw_store *s, aw_write *w, wbucket *b, const aw_event *h)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	if (!b->has_last) {
 		aw_event *o = &w->out_events[0];
@@ -767,12 +787,9 @@ static int heartbeat_dropped(aw_store *s, aw_write *w, wbucket *b, const aw_even
 		o->data = xstrndup(h->data, h->data_len);
 		return 0;
 	}
-	st = db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
-	if (!st)
-		return fail_sql(s, w, "reading event data");
-	sqlite3_bind_int64(st, 1, b->last.data_id);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return fail_sql(s, w, "reading event data");
+	rc = step_by_key(s, w, ST_DATA_TEXT, DATA_TEXT_SQL, b->last.data_id, "reading event data", &st);
+	if (rc != SQLITE_ROW)
+		return rc == AW_ERROR ? rc : fail_sql(s, w, "reading event data");
 	out_event(w, 0, &b->last, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
 	sqlite3_reset(st);
 	return 0;
@@ -1031,27 +1048,26 @@ static int map_change(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, i
 	return sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, w, "writing remote ids");
 }
 
-/* Is the stored event `id` exactly (start, duration, data)? */
 /* Is event `id` stored with e's start, duration and data? Compared by text, not by
  * interning, so that checking creates nothing. A missing event is not the same. */
 static int event_stored_as(aw_store *s, aw_write *w, int64_t id, const aw_event *e, bool *same)
 {
-	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_EV_STORED_AS],
-				      "SELECT e.start, e.duration, d.json FROM events e JOIN datas d ON d.id = e.data "
-				      "WHERE e.id = ?");
-	int rc;
+	sqlite3_stmt *st;
+	int rc = step_by_key(s, w, ST_EV_STORED_AS,
+			     "SELECT e.start, e.duration, d.json FROM events e JOIN datas d ON d.id = e.data "
+			     "WHERE e.id = ?",
+			     id, "looking up event", &st);
 
 	*same = false;
-	if (!st)
-		return fail_sql(s, w, "looking up event");
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == AW_ERROR)
+		return rc;
+	if (rc == SQLITE_ROW) {
 		*same = sqlite3_column_int64(st, 0) == e->start && sqlite3_column_int64(st, 1) == e->duration &&
 			(size_t)sqlite3_column_bytes(st, 2) == e->data_len &&
 			memcmp(sqlite3_column_text(st, 2), e->data, e->data_len) == 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "looking up event");
+		sqlite3_reset(st);
+	}
+	return 0;
 }
 
 static int remote_bucket_fields(aw_store *s, aw_write *w, wbucket *b, const aw_bucket *bk)
@@ -1063,10 +1079,7 @@ static int remote_bucket_fields(aw_store *s, aw_write *w, wbucket *b, const aw_b
 
 	if (rc != SQLITE_OK)
 		return fail_sql(s, w, "updating remote bucket");
-	sqlite3_bind_text(st, 1, bk->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, bk->client, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, bk->hostname, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, bk->data ? bk->data : "{}", -1, SQLITE_STATIC);
+	bind_bucket_fields(st, 1, bk);
 	sqlite3_bind_int64(st, 5, b->rowid);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -1154,15 +1167,7 @@ static int op_state_set(aw_store *s, aw_write *w)
 
 static int op_tombstones_prune(aw_store *s, aw_write *w)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM tombstones WHERE seq <= ?", -1, &st, NULL) != SQLITE_OK)
-		return fail_sql(s, w, "pruning deletion records");
-	sqlite3_bind_int64(st, 1, w->seq_limit);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail_sql(s, w, "pruning deletion records");
+	return exec_by_key(s, w, "DELETE FROM tombstones WHERE seq <= ?", w->seq_limit, "pruning deletion records");
 }
 
 /* Wipe the text of interned data no event refers to any more (after an archive run, a
@@ -1256,7 +1261,7 @@ static int redact_bucket(aw_store *s, aw_write *w, wbucket *b, const aw_privacy 
 		int pv;
 		bool found;
 
-		st = db_stmt(s->db, &s->st[ST_DATA_TEXT], "SELECT json FROM datas WHERE id = ?");
+		st = db_stmt(s->db, &s->st[ST_DATA_TEXT], DATA_TEXT_SQL);
 		if (!st) {
 			rc = fail_sql(s, w, "reading event data");
 			break;
