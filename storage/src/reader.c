@@ -131,83 +131,94 @@ static void bucket_from_row(aw_bucket *b, sqlite3_stmt *st)
 static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64_t max_dur,
 		      int64_t *out);
 
+/* Step the cached statement `slot` (prepared from sql on first use), whose one parameter
+ * is the text key, to its only row. 0: the row is readable until the caller resets *out.
+ * Otherwise the statement is reset and the result is AW_ENOTFOUND (no row; the caller
+ * says what was missing) or AW_ERROR (message set, `what` failed). */
+static int row_by_name(sqlite3_stmt **out, aw_reader *r, int slot, const char *sql, const char *key,
+		       const char *what)
+{
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[slot], sql);
+	int rc;
+
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = st;
+		return 0;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? AW_ENOTFOUND : db_error(r->db, what);
+}
+
+static int no_bucket(const char *bucket_id)
+{
+	return aw_error_set(AW_ENOTFOUND, "The requested bucket '%s' does not exist", bucket_id);
+}
+
 int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags)
 {
 	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BUCKETS],
 				      "SELECT " BUCKET_COLS " FROM buckets ORDER BY name");
 	aw_bucket *v = NULL;
-	int64_t *rowids = NULL;
 	size_t cnt = 0, cap = 0;
 	int rc;
 
 	if (!st)
 		return AW_ERROR;
+	/* Counting while the list is still being stepped keeps both in one read
+	 * transaction: the counts belong to the same snapshot as the buckets. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
 			v = aw_mem_realloc(v, cap * sizeof(*v));
-			rowids = aw_mem_realloc(rowids, cap * sizeof(*rowids));
 		}
-		bucket_from_row(&v[cnt], st);
-		rowids[cnt] = sqlite3_column_int64(st, 10);
-		cnt++;
+		bucket_from_row(&v[cnt++], st);
+		if ((flags & AW_READ_COUNTS) &&
+		    count_rows(r, sqlite3_column_int64(st, 10), AW_NS_MIN, AW_NS_MAX, AW_NS_MAX,
+			       &v[cnt - 1].event_count))
+			break;
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		rc = db_error(r->db, "listing buckets");
-		goto fail;
+		/* still on a row: count_rows failed and said why */
+		rc = rc == SQLITE_ROW ? AW_ERROR : db_error(r->db, "listing buckets");
+		aw_buckets_free(v, cnt);
+		return rc;
 	}
-	for (size_t i = 0; (flags & AW_READ_COUNTS) && i < cnt; i++) {
-		if ((rc = count_rows(r, rowids[i], AW_NS_MIN, AW_NS_MAX, AW_NS_MAX, &v[i].event_count)))
-			goto fail;
-	}
-	free(rowids);
 	*out = v;
 	*n = cnt;
 	return 0;
-fail:
-	free(rowids);
-	aw_buckets_free(v, cnt);
-	return rc;
 }
 
 int aw_reader_bucket(aw_bucket *out, aw_reader *r, const char *bucket_id)
 {
-	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BUCKET_ROW],
-				      "SELECT " BUCKET_COLS " FROM buckets WHERE name = ?");
-	int rc;
+	sqlite3_stmt *st;
+	int rc = row_by_name(&st, r, RS_BUCKET_ROW, "SELECT " BUCKET_COLS " FROM buckets WHERE name = ?",
+			     bucket_id, "reading bucket");
 
-	if (!st)
-		return AW_ERROR;
-	sqlite3_bind_text(st, 1, bucket_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		bucket_from_row(out, st);
+	if (rc)
+		return rc == AW_ENOTFOUND ? no_bucket(bucket_id) : rc;
+	bucket_from_row(out, st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return aw_error_set(AW_ENOTFOUND, "The requested bucket '%s' does not exist", bucket_id);
-	return rc == SQLITE_ROW ? 0 : db_error(r->db, "reading bucket");
+	return 0;
 }
 
 /* rowid and max_duration of a bucket by name. */
 static int bucket_key(aw_reader *r, const char *bucket_id, int64_t *rowid, int64_t *max_dur)
 {
-	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BUCKET_KEY],
-				      "SELECT rowid, max_duration FROM buckets WHERE name = ?");
-	int rc;
+	sqlite3_stmt *st;
+	int rc = row_by_name(&st, r, RS_BUCKET_KEY, "SELECT rowid, max_duration FROM buckets WHERE name = ?",
+			     bucket_id, "reading bucket");
 
-	if (!st)
-		return AW_ERROR;
-	sqlite3_bind_text(st, 1, bucket_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rowid = sqlite3_column_int64(st, 0);
-		*max_dur = sqlite3_column_int64(st, 1);
-	}
+	if (rc)
+		return rc == AW_ENOTFOUND ? no_bucket(bucket_id) : rc;
+	*rowid = sqlite3_column_int64(st, 0);
+	*max_dur = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return aw_error_set(AW_ENOTFOUND, "The requested bucket '%s' does not exist", bucket_id);
-	return rc == SQLITE_ROW ? 0 : db_error(r->db, "reading bucket");
+	return 0;
 }
 
 /* Events overlapping [start, end] satisfy start_col <= end and start_col + duration >=
@@ -422,19 +433,14 @@ int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int6
 /* One text value by key from a key/value table (settings, state). */
 static int read_keyed(char **out, aw_reader *r, int slot, const char *sql, const char *key, const char *what)
 {
-	sqlite3_stmt *st = db_stmt(r->db, &r->st[slot], sql);
-	int rc;
+	sqlite3_stmt *st;
+	int rc = row_by_name(&st, r, slot, sql, key, "reading a stored value");
 
-	if (!st)
-		return AW_ERROR;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = col_dup(st, 0);
+	if (rc)
+		return rc == AW_ENOTFOUND ? aw_error_set(AW_ENOTFOUND, "no %s '%s'", what, key) : rc;
+	*out = col_dup(st, 0);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return aw_error_set(AW_ENOTFOUND, "no %s '%s'", what, key);
-	return rc == SQLITE_ROW ? 0 : db_error(r->db, "reading a stored value");
+	return 0;
 }
 
 int aw_reader_setting(char **out, aw_reader *r, const char *key)
