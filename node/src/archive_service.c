@@ -1,9 +1,9 @@
 /*
- * Archive thread (see archive_service.h). A request's body is parsed on this thread,
- * so a malformed one is answered from here too. Every run opens the archive afresh:
- * its directory depends on whether sync has been set up meanwhile.
+ * The archive runs (see archive_service.h), run by a background service (service.h)
+ * one request at a time. A request's body is parsed on the service thread, so a
+ * malformed one is answered from there too. Every run opens the archive afresh: its
+ * directory depends on whether sync has been set up meanwhile.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +11,10 @@
 
 #include "archive_service.h"
 #include "aw/archive.h"
-#include "aw/fifo.h"
 #include "aw/json.h"
 #include "aw/log.h"
 #include "aw/mem.h"
+#include "service.h"
 
 #define FIRST_RUN_DELAY 10
 #define DAY 86400
@@ -22,11 +22,7 @@
 
 struct archive_service {
 	node *n;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	request *head, *tail;
-	bool stopping;
+	service *svc;
 };
 
 static int open_archive(aw_archive **a, const aw_config *c)
@@ -60,18 +56,6 @@ static int run(archive_service *s, aw_reader *r, aw_ns before, const char *const
 			    (long long)rep->events, (long long)rep->buckets, (long long)rep->segments, rep->file,
 			    (long long)rep->bytes, rep->seconds);
 	return rc;
-}
-
-static int http_status(int rc)
-{
-	switch (rc) {
-	case 0: return 200;
-	case AW_ENOTFOUND: return 404;
-	case AW_EINVALID: return 400;
-	case AW_EREADONLY: return 403;
-	case AW_ESHUTDOWN: return 503;
-	default: return 500;
-	}
 }
 
 /* Parse the body into a cut-off and bucket names (borrowed from *doc). */
@@ -124,7 +108,7 @@ static void answer_one(archive_service *s, aw_reader *r, request *rq)
 		respond_catcher(rq, 400, "%s", aw_error_last());
 	} else if (run(s, r, before, names, n, &rep) && rep.status != AW_ERROR && !rep.segments) {
 		/* refused before anything was written: a plain error */
-		respond_catcher(rq, http_status(rep.status), "%s", rep.error);
+		respond_catcher(rq, http_status_of(rep.status), "%s", rep.error);
 	} else {
 		/* the report, also when the run failed after writing (its "error" says what
 		 * is left undone, e.g. a WAL that could not be truncated) */
@@ -136,97 +120,59 @@ static void answer_one(archive_service *s, aw_reader *r, request *rq)
 	node_done(rq);
 }
 
-/* Without a key the run fails at once and run() logs why ("run 'awnode archive init'"). */
-static void timed_run(archive_service *s, aw_reader *r)
+/* A request's run, or the daily one: without a key the run fails at once and run()
+ * logs why ("run 'awnode archive init'"). */
+static long archive_job_run(void *ud, aw_reader *r, request *rq, unsigned mode)
 {
-	aw_archive_report rep;
+	archive_service *s = ud;
 	int days = s->n->cfg->archive_older_than_days;
+	aw_archive_report rep;
 
-	if (days > 0)
+	(void)mode;
+	if (rq)
+		answer_one(s, r, rq);
+	else if (days > 0)
 		run(s, r, aw_time_now() - (aw_ns)days * DAY * AW_NS_PER_SEC, NULL, 0, &rep);
+	return DAY;
 }
 
-static void *archive_main(void *arg)
+static void archive_job_refuse(void *ud, request *left)
 {
-	archive_service *s = arg;
-	aw_reader *r = NULL;
-	struct timespec next;
-
-	if (aw_reader_open(&r, s->n->store)) {
-		aw_log_error("archive: %s", aw_error_last());
-		return NULL;
+	(void)ud;
+	for (request *rq = left, *next; rq; rq = next) {
+		next = rq->next;
+		respond_catcher(rq, 503, "the node is shutting down");
+		node_done(rq);
 	}
-	clock_gettime(CLOCK_REALTIME, &next);
-	next.tv_sec += FIRST_RUN_DELAY;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stopping) {
-		request *rq;
-		int rc = 0;
-
-		while (!s->stopping && !s->head && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&s->cv, &s->mu, &next);
-		if (s->stopping)
-			break;
-		rq = s->head;
-		if (rq && !(s->head = rq->next))
-			s->tail = NULL;
-		pthread_mutex_unlock(&s->mu);
-		if (rq) {
-			answer_one(s, r, rq);
-		} else {
-			timed_run(s, r);
-			clock_gettime(CLOCK_REALTIME, &next);
-			next.tv_sec += DAY;
-		}
-		pthread_mutex_lock(&s->mu);
-	}
-	pthread_mutex_unlock(&s->mu);
-	aw_reader_close(r);
-	return NULL;
 }
+
+static const service_job archive_job = {.name = "archive",
+					.first_delay = FIRST_RUN_DELAY,
+					.one_at_a_time = true,
+					.run = archive_job_run,
+					.refuse = archive_job_refuse};
 
 int archive_service_start(archive_service **out, node *n)
 {
 	archive_service *s = aw_mem_calloc(1, sizeof(*s));
 
 	s->n = n;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	pthread_create(&s->thread, NULL, archive_main, s);
+	service_start(&s->svc, n, &archive_job, s);
 	*out = s;
 	return 0;
 }
 
 void archive_service_stop(archive_service *s)
 {
-	request *left;
-
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->stopping = true;
-	left = s->head;
-	s->head = s->tail = NULL;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->thread, NULL);
-	for (request *rq = left, *next; rq; rq = next) {
-		next = rq->next;
-		respond_catcher(rq, 503, "the node is shutting down");
-		node_done(rq);
-	}
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
+	service_stop(s->svc);
 	free(s);
 }
 
 void archive_service_request(archive_service *s, request *rq)
 {
-	rq->in_flight = true;
-	pthread_mutex_lock(&s->mu);
-	AW_FIFO_PUSH(s->head, s->tail, rq);
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	service_request(s->svc, rq, 0);
 }
 
 char *archive_service_list(archive_service *s, aw_reader *r)

@@ -104,6 +104,9 @@ void respond_header(request *rq, const char *name, const char *value);
 void submit_read(request *rq, void (*fn)(request *rq, aw_reader *r));
 /* rq->w must be filled; `after` turns the result into a response on the HTTP thread */
 void submit_write(request *rq, void (*after)(request *rq));
+/* The HTTP status for a library's AW_E* code: the one mapping from the libraries' error
+ * codes to HTTP (the libraries themselves know no HTTP). 0 is 200; unknown codes 500. */
+int http_status_of(int code);
 /* Map a storage error code to a response with the write's / reader's message. */
 void respond_store_error(request *rq, int code, const char *msg);
 

@@ -279,19 +279,28 @@ void respond_header(request *rq, const char *name, const char *value)
 	aw_buf_putc(&rq->resp_headers, '\0');
 }
 
-void respond_store_error(request *rq, int code, const char *msg)
+int http_status_of(int code)
 {
 	switch (code) {
-	case AW_ENOTFOUND: respond_message(rq, 404, "%s", msg); break;
-	case AW_EEXISTS: respond_message(rq, 304, "%s", msg); break;
-	case AW_EREADONLY: respond_message(rq, 403, "%s", msg); break;
+	case 0: return 200;
+	case AW_ENOTFOUND: return 404;
+	case AW_EEXISTS: return 304;
+	case AW_EREADONLY: return 403;
 	case AW_EINVALID:
-	case AW_ERANGE: respond_message(rq, 400, "%s", msg); break;
-	case AW_ESHUTDOWN: respond_message(rq, 503, "%s", msg); break;
-	default:
-		aw_log_error("storage error: %s", msg);
-		respond_message(rq, 500, "%s", msg);
+	case AW_ERANGE: return 400;
+	case AW_ESHAPE: return 422;
+	case AW_ESHUTDOWN: return 503;
+	default: return 500;
 	}
+}
+
+void respond_store_error(request *rq, int code, const char *msg)
+{
+	int status = http_status_of(code);
+
+	if (status == 500)
+		aw_log_error("storage error: %s", msg);
+	respond_message(rq, status, "%s", msg);
 }
 
 /* ---- async hand-off ------------------------------------------------------------- */

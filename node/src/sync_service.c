@@ -1,18 +1,17 @@
 /*
- * Sync thread (see sync_service.h). Requests and the timer meet under one mutex: the
- * thread sleeps until the next timed round or a request, runs one round with its own
- * reader, and answers every request that was waiting with that round's report, so a
- * burst of "sync now" clicks costs one round.
+ * The sync rounds (see sync_service.h), run by a background service (service.h): one
+ * round on the timer once sync is set up, and one round for all the requests waiting,
+ * each answered with that round's report, so a burst of "sync now" clicks costs one
+ * round.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "aw/mem.h"
 #include "aw/sync.h"
 #include "aw/log.h"
+#include "service.h"
 #include "sync_service.h"
 
 #define FIRST_ROUND_DELAY 10
@@ -20,12 +19,7 @@
 struct sync_service {
 	node *n;
 	aw_sync *y;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	request *waiting;      /* queued POST /api/0/sync/now, linked by ->next */
-	unsigned waiting_mode;
-	bool stopping;
+	service *svc;
 };
 
 static void answer(request *head, const aw_sync_report *rep)
@@ -55,46 +49,33 @@ static void round_once(sync_service *s, aw_reader *r, unsigned mode, request *re
 	answer(requests, &rep);
 }
 
-static void *sync_main(void *arg)
+/* One round for the waiting requests, or the timed one once sync is set up. */
+static long sync_job_run(void *ud, aw_reader *r, request *requests, unsigned mode)
 {
-	sync_service *s = arg;
+	sync_service *s = ud;
 	aw_config *c = s->n->cfg;
-	aw_reader *r = NULL;
-	struct timespec next;
 
-	if (aw_reader_open(&r, s->n->store)) {
-		aw_log_error("sync: %s", aw_error_last());
-		return NULL;
-	}
-	clock_gettime(CLOCK_REALTIME, &next);
-	next.tv_sec += FIRST_ROUND_DELAY;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stopping) {
-		request *requests;
-		unsigned mode;
-		int rc = 0;
-
-		while (!s->stopping && !s->waiting && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&s->cv, &s->mu, &next);
-		if (s->stopping)
-			break;
-		requests = s->waiting;
-		mode = s->waiting_mode ? s->waiting_mode : AW_SYNC_BOTH;
-		s->waiting = NULL;
-		s->waiting_mode = 0;
-		pthread_mutex_unlock(&s->mu);
-		if (requests || (c->sync_enabled && aw_sync_configured(s->y)))
-			round_once(s, r, mode, requests);
-		if (!requests) {
-			clock_gettime(CLOCK_REALTIME, &next);
-			next.tv_sec += c->sync_interval;
-		}
-		pthread_mutex_lock(&s->mu);
-	}
-	pthread_mutex_unlock(&s->mu);
-	aw_reader_close(r);
-	return NULL;
+	if (requests || (c->sync_enabled && aw_sync_configured(s->y)))
+		round_once(s, r, mode ? mode : AW_SYNC_BOTH, requests);
+	return c->sync_interval;
 }
+
+static void sync_job_refuse(void *ud, request *left)
+{
+	aw_sync_report rep;
+
+	(void)ud;
+	memset(&rep, 0, sizeof(rep));
+	rep.status = AW_ESHUTDOWN;
+	snprintf(rep.error, sizeof(rep.error), "the node is shutting down");
+	answer(left, &rep);
+}
+
+static const service_job sync_job = {.name = "sync",
+				     .first_delay = FIRST_ROUND_DELAY,
+				     .one_at_a_time = false,
+				     .run = sync_job_run,
+				     .refuse = sync_job_refuse};
 
 int sync_service_start(sync_service **out, node *n)
 {
@@ -109,47 +90,25 @@ int sync_service_start(sync_service **out, node *n)
 		free(s);
 		return rc;
 	}
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	pthread_create(&s->thread, NULL, sync_main, s);
+	service_start(&s->svc, n, &sync_job, s);
 	*out = s;
 	return 0;
 }
 
 void sync_service_stop(sync_service *s)
 {
-	aw_sync_report rep;
-	request *left;
-
 	if (!s)
 		return;
+	/* a round in progress stops at its next check instead of finishing */
 	aw_sync_cancel(s->y);
-	pthread_mutex_lock(&s->mu);
-	s->stopping = true;
-	left = s->waiting;
-	s->waiting = NULL;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->thread, NULL);
-	memset(&rep, 0, sizeof(rep));
-	rep.status = AW_ESHUTDOWN;
-	snprintf(rep.error, sizeof(rep.error), "the node is shutting down");
-	answer(left, &rep);
+	service_stop(s->svc);
 	aw_sync_close(s->y);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
 	free(s);
 }
 
 void sync_service_request(sync_service *s, request *rq, unsigned mode)
 {
-	rq->in_flight = true;
-	pthread_mutex_lock(&s->mu);
-	rq->next = s->waiting;
-	s->waiting = rq;
-	s->waiting_mode |= mode;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	service_request(s->svc, rq, mode);
 }
 
 char *sync_service_status(sync_service *s, aw_reader *r)

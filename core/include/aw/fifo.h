@@ -1,7 +1,7 @@
 /*
  * An intrusive first-in-first-out list: the queued items carry their own `next`
  * pointer and the owner keeps `head` and `tail`. The writer's queue, the reader pool's
- * jobs, the HTTP thread's finished requests and the archive service's requests are all
+ * jobs, the HTTP thread's finished requests and the background services' requests are all
  * one of these, each under its own lock (the macro does no locking).
  */
 #ifndef AW_FIFO_H
