@@ -177,14 +177,14 @@ qev qt_ev(qdata *T, aw_ns start, aw_ns dur, const char *data)
 	return e;
 }
 
-void qt_assert_ev(qdata *T, const qev *e, aw_ns start, aw_ns dur, const char *data)
+void qt_assert_ev(qdata *T, const qev *e, aw_ns start, aw_ns dur, const char *data, const char *what)
 {
 	size_t len, dl;
 	char *c = canon(data, &len);
 	const char *d = data_text(T, e->data, &dl);
 
 	if (e->start != start || e->dur != dur || dl != len || memcmp(d, c, len))
-		fail_msg("event mismatch: got start=%lld dur=%lld data=%.*s, want start=%lld dur=%lld data=%s",
-			 (long long)e->start, (long long)e->dur, (int)dl, d, (long long)start, (long long)dur, c);
+		fail_msg("%s: event mismatch: got start=%lld dur=%lld data=%.*s, want start=%lld dur=%lld data=%s",
+			 what, (long long)e->start, (long long)e->dur, (int)dl, d, (long long)start, (long long)dur, c);
 	free(c);
 }

@@ -45,7 +45,8 @@ aw_query_error qt_expect_error(qt_db *db, const char *prog, const char *kind, in
 /* transform tests */
 aw_ns qt_ts(const char *iso);
 qev qt_ev(qdata *T, aw_ns start, aw_ns dur, const char *data);
-/* "<iso>|<dur seconds>|<data>" formatted for comparisons */
-void qt_assert_ev(qdata *T, const qev *e, aw_ns start, aw_ns dur, const char *data);
+/* Event e must have this start, duration and data (any JSON text, canonicalised); a
+ * failure names `what`. */
+void qt_assert_ev(qdata *T, const qev *e, aw_ns start, aw_ns dur, const char *data, const char *what);
 
 #endif

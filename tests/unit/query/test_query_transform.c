@@ -29,141 +29,159 @@ static int teardown_T(void **state)
 	return 0;
 }
 
+/* ---- tables of cases ----------------------------------------------------------------------- */
+
+/* A JSON text written as it reads: J({"test": 1}) is "{\"test\": 1}". */
+#define J(...) #__VA_ARGS__
+
+/* An event of a case: start (after T0) and duration in ns, data, id (0 = none). A list
+ * of them ends at the first without data. */
+typedef struct tev {
+	aw_ns at, dur;
+	const char *data;
+	int64_t id;
+} tev;
+
+#define E(at, dur, data) {SEC(at), SEC(dur), data, 0}
+#define EI(at, dur, data, id) {SEC(at), SEC(dur), data, id}
+#define MAXEV 6
+
+enum {
+	OP_FLOOD,      /* a, pulsetime 5 s */
+	OP_SORT_TS,    /* a */
+	OP_SORT_DUR,   /* a */
+	OP_INTERSECT,  /* filter_period_intersect(a, b) */
+	OP_UNION,      /* period_union(a, b) */
+	OP_NO_OVERLAP, /* union_no_overlap(a, b) */
+	OP_MERGE,      /* merge_by_keys(a, keys), the result sorted by timestamp */
+	OP_CHUNK,      /* chunk_by_key(a, keys[0]) */
+	OP_FILTER,     /* filter_keyvals(a, keys[0], [keys[1]]) */
+	OP_EXCLUDE,    /* exclude_keyvals(a, keys[0], [keys[1]]) */
+	OP_SPLIT_URL,  /* split_url_events(a) */
+};
+
+/* One case: the transform, its inputs and the events it must give (ids included). */
+typedef struct tcase {
+	const char *what;
+	int op;
+	tev a[MAXEV], b[MAXEV];
+	const char *keys[2];
+	tev want[MAXEV];
+} tcase;
+
+static size_t make_events(qev *v, const tev *t)
+{
+	size_t n = 0;
+
+	for (; n < MAXEV && t[n].data; n++) {
+		v[n] = qt_ev(&T, T0 + t[n].at, t[n].dur, t[n].data);
+		v[n].id = t[n].id ? t[n].id : QID_NULL;
+	}
+	return n;
+}
+
+static void run_case(const tcase *c)
+{
+	qev a[MAXEV], b[MAXEV], *r;
+	size_t na = make_events(a, c->a), nb = make_events(b, c->b), n, nk = 0, nw = 0;
+	size_t kl[2] = {c->keys[0] ? strlen(c->keys[0]) : 0, c->keys[1] ? strlen(c->keys[1]) : 0};
+
+	while (nk < 2 && c->keys[nk])
+		nk++;
+	while (nw < MAXEV && c->want[nw].data)
+		nw++;
+	switch (c->op) {
+	case OP_FLOOD: n = flood_events(&T, a, na, SEC(5)); r = a; break;
+	case OP_SORT_TS: sort_by_timestamp(a, na); n = na; r = a; break;
+	case OP_SORT_DUR: sort_by_duration(a, na); n = na; r = a; break;
+	case OP_INTERSECT: r = filter_period_intersect(a, na, b, nb, &n); break;
+	case OP_UNION: r = period_union(&T, a, na, b, nb, &n); break;
+	case OP_NO_OVERLAP: r = union_no_overlap(a, na, b, nb, &n); break;
+	case OP_MERGE:
+		r = merge_by_keys(&T, a, na, c->keys, kl, nk, &n);
+		sort_by_timestamp(r, n);
+		break;
+	case OP_CHUNK: r = chunk_by_key(&T, a, na, c->keys[0], kl[0], &n); break;
+	case OP_FILTER:
+	case OP_EXCLUDE:
+		r = filter_keyvals(&T, a, na, NULL, c->keys[0], kl[0], &c->keys[1], &kl[1], 1, c->op == OP_EXCLUDE, &n);
+		break;
+	default: r = split_url_events(&T, a, na, NULL, &n); break;
+	}
+	if (n != nw)
+		fail_msg("%s: %zu events, want %zu", c->what, n, nw);
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = c->want[i].id ? c->want[i].id : QID_NULL;
+		qt_assert_ev(&T, &r[i], T0 + c->want[i].at, c->want[i].dur, c->want[i].data, c->what);
+		if (r[i].id != id)
+			fail_msg("%s: event %zu has id %lld, want %lld", c->what, i, (long long)r[i].id, (long long)id);
+	}
+	if (r != a)
+		free(r);
+}
+
+#define RUN_CASES(cases)                                                   \
+	do {                                                                 \
+		(void)state;                                                 \
+		for (size_t i_ = 0; i_ < sizeof(cases) / sizeof(cases[0]); i_++) \
+			run_case(&cases[i_]);                                \
+	} while (0)
+
 /* ---- flood ---------------------------------------------------------------------------------- */
 
-static void test_flood_merge(void **state)
+static void test_flood(void **state)
 {
-	qev v[2];
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 1);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(4), "{\"test\":1}");
-}
+	static const tcase cases[] = {
+		{"merge", OP_FLOOD, {E(0, 1, J({"test": 1})), E(3, 1, J({"test": 1}))}, {{0}}, {0},
+		 {E(0, 4, J({"test": 1}))}},
+		{"meet in the middle", OP_FLOOD, {E(0, 1, J({"test": 1})), E(3, 1, J({"test": 2}))}, {{0}}, {0},
+		 {E(0, 2, J({"test": 1})), E(2, 2, J({"test": 2}))}},
+		/* odd gaps: the halves are truncated to whole nanoseconds */
+		{"odd gap", OP_FLOOD, {E(0, 1, J({"test": 1})), {SEC(1) + 3, SEC(1), J({"test": 2}), 0}}, {{0}}, {0},
+		 {{0, SEC(1) + 1, J({"test": 1}), 0}, {SEC(1) + 2, SEC(1) + 1, J({"test": 2}), 0}}},
+		/* gaps of at least pulsetime are left alone */
+		{"gap", OP_FLOOD, {E(0, 1, J({"test": 1})), E(6, 1, J({"test": 2}))}, {{0}}, {0},
+		 {E(0, 1, J({"test": 1})), E(6, 1, J({"test": 2}))}},
+		{"partial overlap", OP_FLOOD, {E(0, 10, J({"test": 1})), E(5, 10, J({"test": 1}))}, {{0}}, {0},
+		 {E(0, 15, J({"test": 1}))}},
+		{"containing", OP_FLOOD, {E(0, 10, J({"test": 1})), E(2, 5, J({"test": 1}))}, {{0}}, {0},
+		 {E(0, 10, J({"test": 1}))}},
+		{"containing, other data", OP_FLOOD, {E(0, 10, J({"test": 1})), E(2, 5, J({"test": 2}))}, {{0}}, {0},
+		 {E(0, 10, J({"test": 1})), E(2, 5, J({"test": 2}))}},
+		{"same timestamp", OP_FLOOD,
+		 {E(0, 1, J({"status": "afk"})), E(1, 5, J({"status": "not-afk"})), E(1, 1, J({"status": "not-afk"})),
+		  E(6, 1, J({"status": "afk"}))},
+		 {{0}}, {0},
+		 {E(0, 1, J({"status": "afk"})), E(1, 5, J({"status": "not-afk"})), E(6, 1, J({"status": "afk"}))}},
+		/* merged events keep the first event's id */
+		{"same timestamp, duplicates", OP_FLOOD,
+		 {EI(0, 1, J({"a": 1}), 7), E(0, 3, J({"a": 1})), E(0, 2, J({"a": 1})), E(0, 1, J({"a": 1}))}, {{0}}, {0},
+		 {EI(0, 3, J({"a": 1}), 7)}},
+		/* input newest first (as query_bucket returns it); a gap then a merge chain */
+		{"unsorted and chained", OP_FLOOD,
+		 {E(9, 1, J({"a": 2})), E(4, 1, J({"a": 1})), E(2, 1, J({"a": 1})), E(0, 1, J({"a": 1}))}, {{0}}, {0},
+		 {E(0, 7, J({"a": 1})), E(7, 3, J({"a": 2}))}},
+		/* overlapping events with different data are left as they are */
+		{"overlap, other data", OP_FLOOD, {E(0, 5, J({"a": 1})), E(3, 5, J({"a": 2}))}, {{0}}, {0},
+		 {E(0, 5, J({"a": 1})), E(3, 5, J({"a": 2}))}},
+		{"empty", OP_FLOOD, {{0}}, {{0}}, {0}, {{0}}},
+	};
 
-static void test_flood_meet_in_middle(void **state)
-{
-	qev v[2];
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(3), SEC(1), "{\"test\":2}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(2), "{\"test\":1}");
-	qt_assert_ev(&T, &v[1], AT(2), SEC(2), "{\"test\":2}");
-	/* odd gaps: the halves are truncated to whole nanoseconds */
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(1) + 3, SEC(1), "{\"test\":2}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(1) + 1, "{\"test\":1}");
-	qt_assert_ev(&T, &v[1], AT(1) + 2, SEC(1) + 1, "{\"test\":2}");
-	/* gaps of at least pulsetime are left alone */
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(6), SEC(1), "{\"test\":2}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(1), "{\"test\":1}");
-	qt_assert_ev(&T, &v[1], AT(6), SEC(1), "{\"test\":2}");
-}
-
-static void test_flood_partial_overlap(void **state)
-{
-	qev v[2];
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(10), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(5), SEC(10), "{\"test\":1}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 1);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(15), "{\"test\":1}");
-}
-
-static void test_flood_containing(void **state)
-{
-	qev v[2];
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(10), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(2), SEC(5), "{\"test\":1}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 1);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(10), "{\"test\":1}");
-}
-
-static void test_flood_containing_diff(void **state)
-{
-	qev v[2];
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(10), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(2), SEC(5), "{\"test\":2}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(10), "{\"test\":1}");
-	qt_assert_ev(&T, &v[1], AT(2), SEC(5), "{\"test\":2}");
-}
-
-static void test_flood_same_timestamp(void **state)
-{
-	qev v[4];
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"status\":\"afk\"}");
-	v[1] = qt_ev(&T, AT(1), SEC(5), "{\"status\":\"not-afk\"}");
-	v[2] = qt_ev(&T, AT(1), SEC(1), "{\"status\":\"not-afk\"}");
-	v[3] = qt_ev(&T, AT(6), SEC(1), "{\"status\":\"afk\"}");
-	assert_int_equal(flood_events(&T, v, 4, SEC(5)), 3);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(1), "{\"status\":\"afk\"}");
-	qt_assert_ev(&T, &v[1], AT(1), SEC(5), "{\"status\":\"not-afk\"}");
-	qt_assert_ev(&T, &v[2], AT(6), SEC(1), "{\"status\":\"afk\"}");
-}
-
-static void test_flood_same_timestamp_duplicates(void **state)
-{
-	qev v[4];
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"a\":1}");
-	v[1] = qt_ev(&T, AT(0), SEC(3), "{\"a\":1}");
-	v[2] = qt_ev(&T, AT(0), SEC(2), "{\"a\":1}");
-	v[3] = qt_ev(&T, AT(0), SEC(1), "{\"a\":1}");
-	v[0].id = 7;
-	assert_int_equal(flood_events(&T, v, 4, SEC(5)), 1);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(3), "{\"a\":1}");
-	assert_int_equal(v[0].id, 7); /* merged events keep the first event's id */
-}
-
-static void test_flood_unsorted_and_chained(void **state)
-{
-	qev v[4];
-	(void)state;
-	/* input newest first (as query_bucket returns it); a gap then a merge chain */
-	v[0] = qt_ev(&T, AT(9), SEC(1), "{\"a\":2}");
-	v[1] = qt_ev(&T, AT(4), SEC(1), "{\"a\":1}");
-	v[2] = qt_ev(&T, AT(2), SEC(1), "{\"a\":1}");
-	v[3] = qt_ev(&T, AT(0), SEC(1), "{\"a\":1}");
-	assert_int_equal(flood_events(&T, v, 4, SEC(5)), 2);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(7), "{\"a\":1}");
-	qt_assert_ev(&T, &v[1], AT(7), SEC(3), "{\"a\":2}");
-	/* overlapping events with different data are left as they are */
-	v[0] = qt_ev(&T, AT(0), SEC(5), "{\"a\":1}");
-	v[1] = qt_ev(&T, AT(3), SEC(5), "{\"a\":2}");
-	assert_int_equal(flood_events(&T, v, 2, SEC(5)), 2);
-	qt_assert_ev(&T, &v[0], AT(0), SEC(5), "{\"a\":1}");
-	qt_assert_ev(&T, &v[1], AT(3), SEC(5), "{\"a\":2}");
-	assert_int_equal(flood_events(&T, v, 0, SEC(5)), 0);
+	RUN_CASES(cases);
 }
 
 /* ---- sort ------------------------------------------------------------------------------------ */
 
-static void test_sort_by_timestamp(void **state)
+static void test_sort(void **state)
 {
-	qev v[2];
-	(void)state;
-	v[0] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	sort_by_timestamp(v, 2);
-	assert_true(v[0].start == AT(0) && v[1].start == AT(3));
-}
+	static const tcase cases[] = {
+		{"by timestamp", OP_SORT_TS, {E(3, 1, J({"test": 1})), E(0, 1, J({"test": 1}))}, {{0}}, {0},
+		 {E(0, 1, J({"test": 1})), E(3, 1, J({"test": 1}))}},
+		{"by duration", OP_SORT_DUR, {E(3, 1, J({"test": 1})), E(0, 2, J({"test": 1}))}, {{0}}, {0},
+		 {E(0, 2, J({"test": 1})), E(3, 1, J({"test": 1}))}},
+	};
 
-static void test_sort_by_duration(void **state)
-{
-	qev v[2];
-	(void)state;
-	v[0] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(0), SEC(2), "{\"test\":1}");
-	sort_by_duration(v, 2);
-	assert_true(v[0].dur == SEC(2) && v[1].dur == SEC(1));
+	RUN_CASES(cases);
 }
 
 static void test_sort_stable_large(void **state)
@@ -197,307 +215,127 @@ static void test_sort_stable_large(void **state)
 
 static void test_filter_period_intersect(void **state)
 {
-	qev e[5], f[1], *r;
-	size_t n;
-	(void)state;
-	for (int i = 0; i < 5; i++)
-		e[i] = qt_ev(&T, AT(1 + i), SEC(1), "{\"test\":1}");
-	f[0] = qt_ev(&T, AT(2.5), SEC(2), "{\"test\":1}");
-	r = filter_period_intersect(e, 5, f, 1, &n);
-	assert_int_equal(n, 3);
-	qt_assert_ev(&T, &r[0], AT(2.5), SEC(0.5), "{\"test\":1}");
-	qt_assert_ev(&T, &r[1], AT(3), SEC(1), "{\"test\":1}");
-	qt_assert_ev(&T, &r[2], AT(4), SEC(0.5), "{\"test\":1}");
-	free(r);
+	static const tcase cases[] = {
+		{"five events", OP_INTERSECT,
+		 {E(1, 1, J({"test": 1})), E(2, 1, J({"test": 1})), E(3, 1, J({"test": 1})), E(4, 1, J({"test": 1})),
+		  E(5, 1, J({"test": 1}))},
+		 {E(2.5, 2, J({"test": 1}))}, {0},
+		 {E(2.5, 0.5, J({"test": 1})), E(3, 1, J({"test": 1})), E(4, 0.5, J({"test": 1}))}},
+		{"filter over the start", OP_INTERSECT, {E(1, 1, J({"test": 1}))}, {E(0, 1.5, J({}))}, {0},
+		 {E(1, 0.5, J({"test": 1}))}},
+		{"filter over the end", OP_INTERSECT, {E(1, 1, J({"test": 1}))}, {E(1.5, 1, J({}))}, {0},
+		 {E(1.5, 0.5, J({"test": 1}))}},
+		{"filter inside", OP_INTERSECT, {E(1, 1, J({"test": 1}))}, {E(1.5, 0.1, J({}))}, {0},
+		 {E(1.5, 0.1, J({"test": 1}))}},
+		{"filter around", OP_INTERSECT, {E(1, 1, J({"test": 1}))}, {E(0, 10, J({}))}, {0},
+		 {E(1, 1, J({"test": 1}))}},
+		/* empty input on either side */
+		{"no events", OP_INTERSECT, {{0}}, {E(0, 10, J({}))}, {0}, {{0}}},
+		{"no filters", OP_INTERSECT, {E(1, 1, J({"test": 1}))}, {{0}}, {0}, {{0}}},
+		/* one event spanning several filters yields several pieces; ids and data kept */
+		{"sweep", OP_INTERSECT, {EI(0, 10, J({"x": 1}), 42)},
+		 {E(1, 1, J({})), E(4, 2, J({})), E(9, 5, J({}))}, {0},
+		 {EI(1, 1, J({"x": 1}), 42), EI(4, 2, J({"x": 1}), 42), EI(9, 1, J({"x": 1}), 42)}},
+		/* overlapping filters do not emit the same time twice */
+		{"overlapping filters", OP_INTERSECT, {EI(0, 10, J({"x": 1}), 42)}, {E(0, 6, J({})), E(4, 4, J({}))}, {0},
+		 {EI(0, 6, J({"x": 1}), 42), EI(6, 2, J({"x": 1}), 42)}},
+		/* zero-duration events are skipped; unsorted inputs are sorted */
+		{"unsorted", OP_INTERSECT, {E(5, 2, J({"x": 2})), E(1, 0, J({"x": 1})), E(0, 2, J({"x": 3}))},
+		 {E(6, 10, J({})), E(0, 3, J({}))}, {0},
+		 {E(0, 2, J({"x": 3})), E(6, 1, J({"x": 2}))}},
+	};
 
-	e[0] = qt_ev(&T, AT(1), SEC(1), "{\"test\":1}");
-	f[0] = qt_ev(&T, AT(0), SEC(1.5), "{}");
-	r = filter_period_intersect(e, 1, f, 1, &n);
-	assert_int_equal(n, 1);
-	qt_assert_ev(&T, &r[0], AT(1), SEC(0.5), "{\"test\":1}");
-	free(r);
-	f[0] = qt_ev(&T, AT(1.5), SEC(1), "{}");
-	r = filter_period_intersect(e, 1, f, 1, &n);
-	qt_assert_ev(&T, &r[0], AT(1.5), SEC(0.5), "{\"test\":1}");
-	free(r);
-	f[0] = qt_ev(&T, AT(1.5), SEC(0.1), "{}");
-	r = filter_period_intersect(e, 1, f, 1, &n);
-	qt_assert_ev(&T, &r[0], AT(1.5), SEC(0.1), "{\"test\":1}");
-	free(r);
-	f[0] = qt_ev(&T, AT(0), SEC(10), "{}");
-	r = filter_period_intersect(e, 1, f, 1, &n);
-	qt_assert_ev(&T, &r[0], AT(1), SEC(1), "{\"test\":1}");
-	free(r);
-	/* empty input on either side */
-	r = filter_period_intersect(e, 0, f, 1, &n);
-	assert_int_equal(n, 0);
-	free(r);
-	r = filter_period_intersect(e, 1, f, 0, &n);
-	assert_int_equal(n, 0);
-	free(r);
-}
-
-static void test_filter_period_intersect_sweep(void **state)
-{
-	qev e[3], f[3], *r;
-	size_t n;
-	(void)state;
-	/* one event spanning several filters yields several pieces; ids and data kept */
-	e[0] = qt_ev(&T, AT(0), SEC(10), "{\"x\":1}");
-	e[0].id = 42;
-	f[0] = qt_ev(&T, AT(1), SEC(1), "{}");
-	f[1] = qt_ev(&T, AT(4), SEC(2), "{}");
-	f[2] = qt_ev(&T, AT(9), SEC(5), "{}");
-	r = filter_period_intersect(e, 1, f, 3, &n);
-	assert_int_equal(n, 3);
-	qt_assert_ev(&T, &r[0], AT(1), SEC(1), "{\"x\":1}");
-	qt_assert_ev(&T, &r[1], AT(4), SEC(2), "{\"x\":1}");
-	qt_assert_ev(&T, &r[2], AT(9), SEC(1), "{\"x\":1}");
-	assert_int_equal(r[2].id, 42);
-	free(r);
-	/* overlapping filters do not emit the same time twice */
-	f[0] = qt_ev(&T, AT(0), SEC(6), "{}");
-	f[1] = qt_ev(&T, AT(4), SEC(4), "{}");
-	r = filter_period_intersect(e, 1, f, 2, &n);
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(6), "{\"x\":1}");
-	qt_assert_ev(&T, &r[1], AT(6), SEC(2), "{\"x\":1}");
-	free(r);
-	/* zero-duration events are skipped; unsorted inputs are sorted */
-	e[0] = qt_ev(&T, AT(5), SEC(2), "{\"x\":2}");
-	e[1] = qt_ev(&T, AT(1), 0, "{\"x\":1}");
-	e[2] = qt_ev(&T, AT(0), SEC(2), "{\"x\":3}");
-	f[0] = qt_ev(&T, AT(6), SEC(10), "{}");
-	f[1] = qt_ev(&T, AT(0), SEC(3), "{}");
-	r = filter_period_intersect(e, 3, f, 2, &n);
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(2), "{\"x\":3}");
-	qt_assert_ev(&T, &r[1], AT(6), SEC(1), "{\"x\":2}");
-	free(r);
+	RUN_CASES(cases);
 }
 
 /* ---- period_union ------------------------------------------------------------------------------- */
 
 static void test_period_union(void **state)
 {
-	qev a[2] = {0}, b[2] = {0}, *r;
-	size_t n;
-	(void)state;
-	r = period_union(&T, a, 0, b, 0, &n); /* test_period_union_empty */
-	assert_int_equal(n, 0);
-	free(r);
-	a[0] = qt_ev(&T, AT(1), SEC(1), "{\"test\":1}");
-	b[0] = qt_ev(&T, AT(2), SEC(1), "{\"test\":1}");
-	r = period_union(&T, a, 1, b, 1, &n); /* test_period_union: touching => one 2 s event */
-	assert_int_equal(n, 1);
-	qt_assert_ev(&T, &r[0], AT(1), SEC(2), "{}");
-	free(r);
-	b[0] = qt_ev(&T, AT(3), SEC(1), "{\"test\":1}");
-	r = period_union(&T, a, 1, b, 1, &n); /* test_period_union_nop */
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(1), SEC(1), "{}");
-	qt_assert_ev(&T, &r[1], AT(3), SEC(1), "{}");
-	free(r);
-	r = period_union(&T, a, 1, b, 0, &n); /* 2nd empty */
-	assert_int_equal(n, 1);
-	free(r);
-	r = period_union(&T, a, 0, b, 1, &n); /* 1st empty */
-	assert_int_equal(n, 1);
-	free(r);
-	/* overlap and containment; the first event's id of each run is kept */
-	a[0] = qt_ev(&T, AT(0), SEC(10), "{\"a\":1}");
-	a[0].id = 5;
-	a[1] = qt_ev(&T, AT(20), SEC(1), "{\"a\":1}");
-	b[0] = qt_ev(&T, AT(2), SEC(3), "{\"b\":1}");
-	b[1] = qt_ev(&T, AT(8), SEC(4), "{\"b\":1}");
-	r = period_union(&T, a, 2, b, 2, &n);
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(12), "{}");
-	assert_int_equal(r[0].id, 5);
-	qt_assert_ev(&T, &r[1], AT(20), SEC(1), "{}");
-	free(r);
+	static const tcase cases[] = {
+		{"empty", OP_UNION, {{0}}, {{0}}, {0}, {{0}}},
+		/* touching => one 2 s event */
+		{"touching", OP_UNION, {E(1, 1, J({"test": 1}))}, {E(2, 1, J({"test": 1}))}, {0}, {E(1, 2, J({}))}},
+		{"apart", OP_UNION, {E(1, 1, J({"test": 1}))}, {E(3, 1, J({"test": 1}))}, {0},
+		 {E(1, 1, J({})), E(3, 1, J({}))}},
+		{"2nd empty", OP_UNION, {E(1, 1, J({"test": 1}))}, {{0}}, {0}, {E(1, 1, J({}))}},
+		{"1st empty", OP_UNION, {{0}}, {E(3, 1, J({"test": 1}))}, {0}, {E(3, 1, J({}))}},
+		/* overlap and containment; the first event's id of each run is kept */
+		{"overlap", OP_UNION, {EI(0, 10, J({"a": 1}), 5), E(20, 1, J({"a": 1}))},
+		 {E(2, 3, J({"b": 1})), E(8, 4, J({"b": 1}))}, {0},
+		 {EI(0, 12, J({}), 5), E(20, 1, J({}))}},
+	};
+
+	RUN_CASES(cases);
 }
 
 /* ---- union_no_overlap --------------------------------------------------------------------------- */
 
 static void test_union_no_overlap(void **state)
 {
-	qev a[1], b[1], *r;
-	size_t n;
-	(void)state;
-	a[0] = qt_ev(&T, AT(0), SEC(3600), "{}");
-	b[0] = qt_ev(&T, AT(3600), SEC(3600), "{}");
-	r = union_no_overlap(a, 1, b, 1, &n);
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
-	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
-	free(r);
-	r = union_no_overlap(b, 1, a, 1, &n); /* reverse order, same result */
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
-	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
-	free(r);
+	static const tcase cases[] = {
+		{"touching", OP_NO_OVERLAP, {E(0, 3600, J({}))}, {E(3600, 3600, J({}))}, {0},
+		 {E(0, 3600, J({})), E(3600, 3600, J({}))}},
+		/* reverse order, same result */
+		{"touching, reversed", OP_NO_OVERLAP, {E(3600, 3600, J({}))}, {E(0, 3600, J({}))}, {0},
+		 {E(0, 3600, J({})), E(3600, 3600, J({}))}},
+		{"overlap at the start", OP_NO_OVERLAP, {E(0, 3600, J({}))}, {E(0, 7200, J({}))}, {0},
+		 {E(0, 3600, J({})), E(3600, 3600, J({}))}},
+		{"overlap at the end", OP_NO_OVERLAP, {E(3600, 3600, J({}))}, {E(0, 7200, J({}))}, {0},
+		 {E(0, 3600, J({})), E(3600, 3600, J({}))}},
+		/* events1 is never cut; events2 keeps only the uncovered parts, as new events */
+		{"precedence", OP_NO_OVERLAP, {EI(2, 2, J({"a": 1}), 1), E(6, 1, J({"a": 2}))}, {EI(0, 10, J({"b": 1}), 9)}, {0},
+		 {E(0, 2, J({"b": 1})), EI(2, 2, J({"a": 1}), 1), E(4, 2, J({"b": 1})), E(6, 1, J({"a": 2})),
+		  E(7, 3, J({"b": 1}))}},
+	};
+
+	RUN_CASES(cases);
 }
 
-static void test_union_no_overlap_with_overlap(void **state)
+/* ---- merge / chunk / filter_keyvals / split_url_events ------------------------------------------- */
+
+static void test_by_keys(void **state)
 {
-	qev a[1], b[1], *r;
-	size_t n;
-	(void)state;
-	a[0] = qt_ev(&T, AT(0), SEC(3600), "{}");
-	b[0] = qt_ev(&T, AT(0), SEC(7200), "{}");
-	r = union_no_overlap(a, 1, b, 1, &n);
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
-	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
-	assert_true(r[1].id == QID_NULL);
-	free(r);
-	a[0] = qt_ev(&T, AT(3600), SEC(3600), "{}");
-	b[0] = qt_ev(&T, AT(0), SEC(7200), "{}");
-	r = union_no_overlap(a, 1, b, 1, &n);
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(3600), "{}");
-	qt_assert_ev(&T, &r[1], AT(3600), SEC(3600), "{}");
-	free(r);
-}
+	static const tcase cases[] = {
+		{"merge by key", OP_MERGE,
+		 {EI(0, 1, J({"test": 1}), 3), E(1, 3, J({"test2": 3})), E(2, 7, J({"test": 6})), E(3, 9, J({"test": 1}))},
+		 {{0}}, {"test"},
+		 {E(0, 10, J({"test": 1})), E(2, 7, J({"test": 6}))}},
+		/* no keys => [] */
+		{"merge by no keys", OP_MERGE, {E(0, 1, J({"test": 1}))}, {{0}}, {NULL}, {{0}}},
+		/* the group's first event gives the whole data */
+		{"merge keeps the first data", OP_MERGE,
+		 {E(1, 2, J({"app": "browser", "title": "page", "extra": {"nested": [1, 2]}})),
+		  E(11, 2, J({"app": "browser", "title": "page", "extra": "different"})),
+		  E(12, 2, J({"app": "browser", "extra": 1}))},
+		 {{0}}, {"app", "title"},
+		 {E(1, 4, J({"app": "browser", "title": "page", "extra": {"nested": [1, 2]}}))}},
+		{"chunk", OP_CHUNK,
+		 {E(1, 1, J({"test": 1})), E(1, 1, J({"test2": 1})), E(1, 1, J({"test": 1})), E(1, 1, J({"test": 2}))},
+		 {{0}}, {"test"},
+		 {E(1, 2, J({"test": 1})), E(1, 1, J({"test": 2}))}},
+		{"filter_keyvals", OP_FILTER,
+		 {E(0, 1, J({"test": 1})), E(0, 1, J({"test": 1, "test2": 1})), E(0, 1, J({"test2": 2}))}, {{0}},
+		 {"test", "1"},
+		 {E(0, 1, J({"test": 1})), E(0, 1, J({"test": 1, "test2": 1}))}},
+		{"exclude_keyvals", OP_EXCLUDE,
+		 {E(0, 1, J({"test": 1})), E(0, 1, J({"test": 1, "test2": 2})), E(0, 1, J({"test": 2}))}, {{0}},
+		 {"test", "2"},
+		 {E(0, 1, J({"test": 1})), E(0, 1, J({"test": 1, "test2": 2}))}},
+		{"split_url_events", OP_SPLIT_URL,
+		 {E(1, 1, J({"url": "http://www.google.com/path?query=1"})),
+		  E(1, 1, J({"url": "file:///home/user/document.pdf"})), E(1, 1, J({"url": "about:blank"})),
+		  E(1, 1, J({"url": "not a url", "x": 1}))},
+		 {{0}}, {0},
+		 {E(1, 1, J({"url": "http://www.google.com/path?query=1", "$protocol": "http", "$domain": "google.com",
+			     "$path": "/path", "$params": "query=1"})),
+		  E(1, 1, J({"url": "file:///home/user/document.pdf", "$protocol": "file", "$domain": "file",
+			     "$path": "/home/user/document.pdf", "$params": ""})),
+		  E(1, 1, J({"url": "about:blank", "$protocol": "about", "$domain": "about", "$path": "blank", "$params": ""})),
+		  E(1, 1, J({"url": "not a url", "x": 1}))}},
+	};
 
-static void test_union_no_overlap_precedence(void **state)
-{
-	qev a[2], b[1], *r;
-	size_t n;
-	(void)state;
-	/* events1 is never cut; events2 keeps only the uncovered parts, as new events */
-	a[0] = qt_ev(&T, AT(2), SEC(2), "{\"a\":1}");
-	a[0].id = 1;
-	a[1] = qt_ev(&T, AT(6), SEC(1), "{\"a\":2}");
-	b[0] = qt_ev(&T, AT(0), SEC(10), "{\"b\":1}");
-	b[0].id = 9;
-	r = union_no_overlap(a, 2, b, 1, &n);
-	assert_int_equal(n, 5);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(2), "{\"b\":1}");
-	qt_assert_ev(&T, &r[1], AT(2), SEC(2), "{\"a\":1}");
-	qt_assert_ev(&T, &r[2], AT(4), SEC(2), "{\"b\":1}");
-	qt_assert_ev(&T, &r[3], AT(6), SEC(1), "{\"a\":2}");
-	qt_assert_ev(&T, &r[4], AT(7), SEC(3), "{\"b\":1}");
-	assert_int_equal(r[1].id, 1);
-	assert_true(r[0].id == QID_NULL && r[4].id == QID_NULL);
-	free(r);
-}
-
-/* ---- merge / chunk ------------------------------------------------------------------------------------ */
-
-static void test_merge_events_by_key(void **state)
-{
-	qev v[4], *r;
-	size_t n;
-	const char *keys[1] = {"test"};
-	size_t kl[1] = {4};
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(1), SEC(3), "{\"test2\":3}");
-	v[2] = qt_ev(&T, AT(2), SEC(7), "{\"test\":6}");
-	v[3] = qt_ev(&T, AT(3), SEC(9), "{\"test\":1}");
-	v[0].id = 3;
-	r = merge_by_keys(&T, v, 4, keys, kl, 1, &n);
-	sort_by_timestamp(r, n);
-	assert_int_equal(n, 2);
-	qt_assert_ev(&T, &r[0], AT(0), SEC(10), "{\"test\":1}");
-	qt_assert_ev(&T, &r[1], AT(2), SEC(7), "{\"test\":6}");
-	assert_true(r[0].id == QID_NULL);
-	free(r);
-	r = merge_by_keys(&T, v, 4, keys, kl, 0, &n); /* no keys => [] */
-	assert_int_equal(n, 0);
-	free(r);
-}
-
-static void test_merge_keeps_first_data(void **state)
-{
-	qev v[3], *r;
-	size_t n;
-	const char *keys[2] = {"app", "title"};
-	size_t kl[2] = {3, 5};
-	(void)state;
-	v[0] = qt_ev(&T, AT(1), SEC(2), "{\"app\":\"browser\",\"title\":\"page\",\"extra\":{\"nested\":[1,2]}}");
-	v[1] = qt_ev(&T, AT(11), SEC(2), "{\"app\":\"browser\",\"title\":\"page\",\"extra\":\"different\"}");
-	v[2] = qt_ev(&T, AT(12), SEC(2), "{\"app\":\"browser\",\"extra\":1}");
-	r = merge_by_keys(&T, v, 3, keys, kl, 2, &n);
-	assert_int_equal(n, 1);
-	qt_assert_ev(&T, &r[0], AT(1), SEC(4), "{\"app\":\"browser\",\"title\":\"page\",\"extra\":{\"nested\":[1,2]}}");
-	free(r);
-}
-
-static void test_chunk_events_by_key(void **state)
-{
-	qev v[4], *r;
-	size_t n;
-	(void)state;
-	v[0] = qt_ev(&T, AT(1), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(1), SEC(1), "{\"test2\":1}");
-	v[2] = qt_ev(&T, AT(1), SEC(1), "{\"test\":1}");
-	v[3] = qt_ev(&T, AT(1), SEC(1), "{\"test\":2}");
-	r = chunk_by_key(&T, v, 4, "test", 4, &n);
-	assert_int_equal(n, 2);
-	assert_true(r[0].dur == SEC(2) && r[1].dur == SEC(1));
-	free(r);
-}
-
-/* ---- filter_keyvals ------------------------------------------------------------------------------------- */
-
-static void test_filter_keyvals(void **state)
-{
-	qev v[3], *r;
-	size_t n, vl[1] = {1};
-	const char *vals[1] = {"1"};
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1,\"test2\":1}");
-	v[2] = qt_ev(&T, AT(0), SEC(1), "{\"test2\":2}");
-	r = filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, false, &n);
-	assert_int_equal(n, 2);
-	assert_int_equal(r[0].data, v[0].data);
-	assert_int_equal(r[1].data, v[1].data);
-	free(r);
-}
-
-static void test_exclude_keyvals(void **state)
-{
-	qev v[3], *r;
-	size_t n, vl[1] = {1};
-	const char *vals[1] = {"2"};
-	(void)state;
-	v[0] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1}");
-	v[1] = qt_ev(&T, AT(0), SEC(1), "{\"test\":1,\"test2\":2}");
-	v[2] = qt_ev(&T, AT(0), SEC(1), "{\"test\":2}");
-	r = filter_keyvals(&T, v, 3, NULL, "test", 4, vals, vl, 1, true, &n);
-	assert_int_equal(n, 2);
-	assert_int_equal(r[0].data, v[0].data);
-	assert_int_equal(r[1].data, v[1].data);
-	free(r);
-}
-
-/* ---- split_url_events -------------------------------------------------------------------------------------- */
-
-static void test_split_url_events(void **state)
-{
-	qev v[4], *r;
-	size_t n;
-	(void)state;
-	v[0] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"http://www.google.com/path?query=1\"}");
-	v[1] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"file:///home/user/document.pdf\"}");
-	v[2] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"about:blank\"}");
-	v[3] = qt_ev(&T, AT(1), SEC(1), "{\"url\":\"not a url\",\"x\":1}");
-	r = split_url_events(&T, v, 4, NULL, &n);
-	assert_int_equal(n, 4);
-	qt_assert_ev(&T, &r[0], AT(1), SEC(1),
-		     "{\"url\":\"http://www.google.com/path?query=1\",\"$protocol\":\"http\",\"$domain\":\"google.com\","
-		     "\"$path\":\"/path\",\"$params\":\"query=1\"}");
-	qt_assert_ev(&T, &r[1], AT(1), SEC(1),
-		     "{\"url\":\"file:///home/user/document.pdf\",\"$protocol\":\"file\",\"$domain\":\"file\","
-		     "\"$path\":\"/home/user/document.pdf\",\"$params\":\"\"}");
-	qt_assert_ev(&T, &r[2], AT(1), SEC(1),
-		     "{\"url\":\"about:blank\",\"$protocol\":\"about\",\"$domain\":\"about\",\"$path\":\"blank\",\"$params\":\"\"}");
-	qt_assert_ev(&T, &r[3], AT(1), SEC(1), "{\"url\":\"not a url\",\"x\":1}");
-	free(r);
+	RUN_CASES(cases);
 }
 
 /* ---- classification through the language ----------------------------------------------------------------------- */
@@ -720,29 +558,13 @@ static void test_query_level_transforms(void **state)
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
-		cmocka_unit_test(test_flood_merge),
-		cmocka_unit_test(test_flood_meet_in_middle),
-		cmocka_unit_test(test_flood_partial_overlap),
-		cmocka_unit_test(test_flood_containing),
-		cmocka_unit_test(test_flood_containing_diff),
-		cmocka_unit_test(test_flood_same_timestamp),
-		cmocka_unit_test(test_flood_same_timestamp_duplicates),
-		cmocka_unit_test(test_flood_unsorted_and_chained),
-		cmocka_unit_test(test_sort_by_timestamp),
-		cmocka_unit_test(test_sort_by_duration),
+		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_sort_stable_large),
 		cmocka_unit_test(test_filter_period_intersect),
-		cmocka_unit_test(test_filter_period_intersect_sweep),
 		cmocka_unit_test(test_period_union),
 		cmocka_unit_test(test_union_no_overlap),
-		cmocka_unit_test(test_union_no_overlap_with_overlap),
-		cmocka_unit_test(test_union_no_overlap_precedence),
-		cmocka_unit_test(test_merge_events_by_key),
-		cmocka_unit_test(test_merge_keeps_first_data),
-		cmocka_unit_test(test_chunk_events_by_key),
-		cmocka_unit_test(test_filter_keyvals),
-		cmocka_unit_test(test_exclude_keyvals),
-		cmocka_unit_test(test_split_url_events),
+		cmocka_unit_test(test_by_keys),
 	};
 	const struct CMUnitTest lang[] = {
 		cmocka_unit_test(test_rule),
