@@ -2,8 +2,8 @@
 a position, an unknown bucket 404).
 
 The main test imports generated window/afk/browser data through POST /api/0/import, runs
-the web UI's Activity summary query (the one ../shared/bench/query_bench.py times) and
-checks every total against an independent Python implementation of the transforms
+the web UI's Activity summary query (the one ../shared/bench/query_bench.py times; kept in
+tests/data/activity_summary.json, which the browser tests share) and checks every total against an independent Python implementation of the transforms
 (clipping, flood, filter_period_intersect, period_union, categorize, merge, split_url).
 """
 
@@ -23,47 +23,17 @@ NS = 1_000_000_000
 HOST = "qtest"
 W, A, B = "aw-watcher-window_" + HOST, "aw-watcher-afk_" + HOST, "aw-watcher-web-firefox_" + HOST
 
-# The web UI's default categories, as in query_bench.py
-CATS = [[["Work"], {"type": "regex", "regex": "Google Docs|libreoffice|ReText"}],
-        [["Work", "Programming"], {"type": "regex", "regex": "GitHub|Stack Overflow|BitBucket|Gitlab|vim|Spyder|kate|Ghidra|Scite"}],
-        [["Work", "Programming", "ActivityWatch"], {"type": "regex", "regex": "ActivityWatch|aw-", "ignore_case": True}],
-        [["Work", "Image"], {"type": "regex", "regex": "GIMP|Inkscape"}],
-        [["Work", "Video"], {"type": "regex", "regex": "Kdenlive"}],
-        [["Work", "Audio"], {"type": "regex", "regex": "Audacity"}],
-        [["Work", "3D"], {"type": "regex", "regex": "Blender"}],
-        [["Media", "Games"], {"type": "regex", "regex": "Minecraft|RimWorld"}],
-        [["Media", "Video"], {"type": "regex", "regex": "YouTube|Plex|VLC"}],
-        [["Media", "Social Media"], {"type": "regex", "regex": "reddit|Facebook|Twitter|Instagram|devRant", "ignore_case": True}],
-        [["Media", "Music"], {"type": "regex", "regex": "Spotify|Deezer", "ignore_case": True}],
-        [["Comms", "IM"], {"type": "regex", "regex": "Messenger|Telegram|Signal|WhatsApp|Rambox|Slack|Riot|Element|Discord|Nheko|NeoChat|Mattermost"}],
-        [["Comms", "Email"], {"type": "regex", "regex": "Gmail|Thunderbird|mutt|alpine"}]]
+# The web UI's Activity summary query and default categories, shared with tests/ui/ui.test.mjs
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "activity_summary.json")) as f:
+    _SUMMARY = json.load(f)
+CATS = _SUMMARY["categories"]
 
-SUMMARY = """events = flood(query_bucket("{W}"));
-not_afk = flood(query_bucket("{A}"));
-not_afk = filter_keyvals(not_afk, "status", ["not-afk"]);
-browser_events = [];
-events_firefox = flood(query_bucket("{B}"));
-window_firefox = filter_keyvals(events, "app", ["Firefox", "firefox"]);
-events_firefox = filter_period_intersect(events_firefox, window_firefox);
-events_firefox = split_url_events(events_firefox);
-browser_events = concat(browser_events, events_firefox);
-browser_events = sort_by_timestamp(browser_events);
-audible_events = filter_keyvals(browser_events, "audible", [true]);
-not_afk = period_union(not_afk, audible_events);
-events = filter_period_intersect(events, not_afk);
-events = categorize(events, {cats});
-title_events = sort_by_duration(merge_events_by_keys(events, ["app", "title"]));
-app_events = sort_by_duration(merge_events_by_keys(title_events, ["app"]));
-cat_events = sort_by_duration(merge_events_by_keys(events, ["$category"]));
-app_events = limit_events(app_events, 100);
-title_events = limit_events(title_events, 100);
-duration = sum_durations(events);
-browser_events = split_url_events(browser_events);
-browser_urls = limit_events(sort_by_duration(merge_events_by_keys(browser_events, ["url"])), 100);
-browser_domains = limit_events(sort_by_duration(merge_events_by_keys(browser_events, ["$domain"])), 100);
-browser_titles = limit_events(sort_by_duration(merge_events_by_keys(browser_events, ["title"])), 100);
-browser_duration = sum_durations(browser_events);
-RETURN = {{"window": {{"app_events": app_events, "title_events": title_events, "cat_events": cat_events, "active_events": not_afk, "duration": duration}}, "browser": {{"domains": browser_domains, "urls": browser_urls, "titles": browser_titles, "duration": browser_duration}}}};"""
+
+def summary_query(window, afk, web):
+    """The summary query's lines for these bucket ids."""
+    return [line.replace("{window}", window).replace("{afk}", afk).replace("{web}", web)
+            .replace("{categories}", json.dumps(CATS)) for line in _SUMMARY["query"]]
+
 
 APPS = [("Firefox", ["GitHub - {p}", "Stack Overflow - {q}", "YouTube - {v}", "Gmail - Inbox ({n})", "reddit: {q}"]),
         ("code", ["{f} - {p} - Visual Studio Code", "aw-server - {f}"]),
@@ -297,8 +267,7 @@ def test_summary_query_totals(loaded):
     periods = [(first, first + 4 * 86400 * NS),                           # everything
                (first + 86400 * NS + 9 * 3600 * NS, first + 86400 * NS + 11 * 3600 * NS),  # 2 h: clipping
                (first + 30 * 86400 * NS, first + 31 * 86400 * NS)]      # nothing
-    prog = SUMMARY.format(W=W, A=A, B=B, cats=json.dumps(CATS))
-    r = query(client, prog, [period(s, e) for s, e in periods])
+    r = query(client, summary_query(W, A, B), [period(s, e) for s, e in periods])
     assert r.status == 200, r
     results = r.json()
     assert len(results) == 3
