@@ -33,6 +33,7 @@ static int awc_parse_time(const char *s, int64_t *out)
 }
 
 #define S 1000000000LL
+#define T0 (1714557600LL * S) /* 2024-05-01T10:00:00Z */
 
 /* ---- fake server ---------------------------------------------------------------- */
 
@@ -240,20 +241,44 @@ static int teardown(void **state)
 	return 0;
 }
 
-static aw_client *new_client(int port, double commit)
+/* options for a client named `name` with its queue in the test's directory */
+static aw_client_options qdir_options(const char *name)
 {
 	aw_client_options o;
-	aw_client *c = NULL;
 
 	aw_client_options_init(&o);
-	o.client_name = "test-watcher";
-	o.port = port;
+	o.client_name = name;
 	o.queue_dir = qdir;
-	o.commit_interval = commit;
+	return o;
+}
+
+/* a client of 127.0.0.1:port that commits every 10 s */
+static aw_client *new_client(int port)
+{
+	aw_client_options o = qdir_options("test-watcher");
+	aw_client *c = NULL;
+
+	o.port = port;
+	o.commit_interval = 10;
 	o.timeout_ms = 2000;
 	if (aw_client_new(&c, &o))
 		fail_msg("aw_client_new: %s", aw_client_error_message(NULL));
 	return c;
+}
+
+/* The fixture of the tests that need no node: a fresh queue directory and, in *state,
+ * a client of a port nothing listens on. */
+static int setup_offline(void **state)
+{
+	setup(state);
+	*state = new_client(closed_port());
+	return 0;
+}
+
+static int teardown_offline(void **state)
+{
+	aw_client_free(*state);
+	return teardown(state);
 }
 
 /* the queue file's records */
@@ -304,53 +329,50 @@ static void test_time_format(void **state)
 {
 	char b[64];
 	int64_t t;
-	int64_t base = 1714557600LL * S; /* 2024-05-01T10:00:00Z */
 
 	(void)state;
-	assert_int_equal(aw_client_format_time(b, sizeof(b), base), 0);
+	assert_int_equal(aw_client_format_time(b, sizeof(b), T0), 0);
 	assert_string_equal(b, "2024-05-01T10:00:00Z");
-	aw_client_format_time(b, sizeof(b), base + 123000000);
+	aw_client_format_time(b, sizeof(b), T0 + 123000000);
 	assert_string_equal(b, "2024-05-01T10:00:00.123Z");
-	aw_client_format_time(b, sizeof(b), base + 123456000);
+	aw_client_format_time(b, sizeof(b), T0 + 123456000);
 	assert_string_equal(b, "2024-05-01T10:00:00.123456Z");
-	aw_client_format_time(b, sizeof(b), base + 123456789);
+	aw_client_format_time(b, sizeof(b), T0 + 123456789);
 	assert_string_equal(b, "2024-05-01T10:00:00.123456789Z");
 	aw_client_format_time(b, sizeof(b), -1);
 	assert_string_equal(b, "1969-12-31T23:59:59.999999999Z");
-	assert_int_equal(aw_client_format_time(b, 10, base), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_format_time(b, 10, T0), AW_CLIENT_EINVAL);
 	assert_int_equal(awc_parse_time("2024-05-01T10:00:00.123456789Z", &t), 0);
-	assert_int_equal(t, base + 123456789);
+	assert_int_equal(t, T0 + 123456789);
 	assert_int_equal(awc_parse_time("2024-05-01T12:00:00+02:00", &t), 0);
-	assert_int_equal(t, base);
+	assert_int_equal(t, T0);
 	assert_int_equal(awc_parse_time("2024-05-01 10:00:00", &t), -1);
 }
 
 static void test_premerge_commit_rules(void **state)
 {
-	aw_client *c = new_client(closed_port(), 10);
-	int64_t t0 = 1714557600LL * S;
+	aw_client *c = *state;
 	json_t *recs;
 
-	(void)state;
 	/* same data every second: nothing committed until the event lasts 10 s */
 	for (int i = 0; i < 10; i++)
-		hb(c, t0 + i * S, "{\"app\":\"a\"}", 2);
+		hb(c, T0 + i * S, "{\"app\":\"a\"}", 2);
 	assert_int_equal(aw_client_queue_length(c), 0);
-	hb(c, t0 + 10 * S, "{\"app\":\"a\"}", 2);
+	hb(c, T0 + 10 * S, "{\"app\":\"a\"}", 2);
 	assert_int_equal(aw_client_queue_length(c), 1);
 	/* then again only after it has grown by another 10 s, or when the data changes */
-	hb(c, t0 + 11 * S, "{\"app\":\"a\"}", 2);
-	hb(c, t0 + 12 * S, "{\"app\":\"a\"}", 2);
-	hb(c, t0 + 13 * S, "{\"app\":\"a\"}", 2);
+	hb(c, T0 + 11 * S, "{\"app\":\"a\"}", 2);
+	hb(c, T0 + 12 * S, "{\"app\":\"a\"}", 2);
+	hb(c, T0 + 13 * S, "{\"app\":\"a\"}", 2);
 	assert_int_equal(aw_client_queue_length(c), 1);
-	hb(c, t0 + 14 * S, "{\"app\":\"b\"}", 2);
+	hb(c, T0 + 14 * S, "{\"app\":\"b\"}", 2);
 	assert_int_equal(aw_client_queue_length(c), 2);
 	/* a gap longer than the pulsetime: committed although the data is equal */
-	hb(c, t0 + 20 * S, "{\"app\":\"b\"}", 2);
+	hb(c, T0 + 20 * S, "{\"app\":\"b\"}", 2);
 	assert_int_equal(aw_client_queue_length(c), 3);
 	/* key order does not matter for equality */
-	hb(c, t0 + 21 * S, "{\"x\":1,\"y\":2}", 2);
-	hb(c, t0 + 22 * S, "{\"y\":2,\"x\":1}", 2);
+	hb(c, T0 + 21 * S, "{\"x\":1,\"y\":2}", 2);
+	hb(c, T0 + 22 * S, "{\"y\":2,\"x\":1}", 2);
 	assert_int_equal(aw_client_queue_length(c), 4);
 	assert_int_equal(aw_client_flush(c), 0);
 	assert_int_equal(aw_client_queue_length(c), 5);
@@ -369,26 +391,23 @@ static void test_premerge_commit_rules(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "bucket")), "b_host");
 	assert_true(json_number_value(json_object_get(json_array_get(recs, 0), "pulsetime")) == 2.0);
 	json_decref(recs);
-	aw_client_free(c);
 }
 
 static void test_growing_event_commits_once_per_interval(void **state)
 {
-	aw_client *c = new_client(closed_port(), 10);
-	int64_t t0 = 1714557600LL * S;
+	aw_client *c = *state;
 	json_t *recs;
 
-	(void)state;
 	/* an afk event: same start, growing duration, one heartbeat per second for 60 s */
 	for (int i = 1; i <= 60; i++) {
-		aw_event ev = {t0, (double)i, "{\"status\":\"afk\"}"};
+		aw_event ev = {T0, (double)i, "{\"status\":\"afk\"}"};
 
 		assert_int_equal(aw_client_heartbeat(c, "b_host", &ev, 185), 0);
 	}
 	assert_int_equal(aw_client_queue_length(c), 6); /* at 10, 20, ... 60 s */
 	/* a not-afk event that does not grow (no new input) is not re-sent */
 	for (int i = 0; i < 30; i++) {
-		aw_event ev = {t0 + 61 * S, 0, "{\"status\":\"not-afk\"}"};
+		aw_event ev = {T0 + 61 * S, 0, "{\"status\":\"not-afk\"}"};
 
 		aw_client_heartbeat(c, "b_host", &ev, 185);
 	}
@@ -400,38 +419,33 @@ static void test_growing_event_commits_once_per_interval(void **state)
 	assert_true(rec_duration(recs, 5) == 60.0);
 	assert_string_equal(rec_ts(recs, 6), "2024-05-01T10:01:01Z");
 	json_decref(recs);
-	aw_client_free(c);
 }
 
 static void test_pulsetime_of_first_heartbeat_is_kept(void **state)
 {
-	aw_client *c = new_client(closed_port(), 10);
-	int64_t t0 = 1714557600LL * S;
+	aw_client *c = *state;
 	json_t *recs;
 
-	(void)state;
-	hb(c, t0, "{\"status\":\"afk\"}", 0);
-	hb(c, t0 + S, "{\"status\":\"afk\"}", 185);
-	hb(c, t0 + 2 * S, "{\"status\":\"afk\"}", 185);
+	hb(c, T0, "{\"status\":\"afk\"}", 0);
+	hb(c, T0 + S, "{\"status\":\"afk\"}", 185);
+	hb(c, T0 + 2 * S, "{\"status\":\"afk\"}", 185);
 	aw_client_flush(c);
 	recs = queue_records();
 	assert_int_equal(json_array_size(recs), 1);
 	assert_true(json_number_value(json_object_get(json_array_get(recs, 0), "pulsetime")) == 0.0);
 	assert_true(rec_duration(recs, 0) == 2.0);
 	json_decref(recs);
-	aw_client_free(c);
 }
 
 static void test_free_commits_pending_and_queue_survives(void **state)
 {
-	aw_client *c = new_client(closed_port(), 10);
-	int64_t t0 = 1714557600LL * S;
+	aw_client *c = new_client(closed_port());
 
 	(void)state;
-	hb(c, t0, "{\"a\":1}", 5);
-	hb(c, t0 + S, "{\"a\":1}", 5);
+	hb(c, T0, "{\"a\":1}", 5);
+	hb(c, T0 + S, "{\"a\":1}", 5);
 	aw_client_free(c);
-	c = new_client(closed_port(), 10);
+	c = new_client(closed_port());
 	assert_int_equal(aw_client_queue_length(c), 1);
 	aw_client_free(c);
 }
@@ -440,18 +454,17 @@ static void test_delivery_in_order(void **state)
 {
 	fake f;
 	aw_client *c;
-	int64_t t0 = 1714557600LL * S;
 	int hbs = 0;
 
 	(void)state;
 	memset(&f, 0, sizeof(f));
 	f.bucket_status = 304; /* exists already: fine */
 	fake_start(&f, 0);
-	c = new_client(f.port, 10);
+	c = new_client(f.port);
 	assert_int_equal(aw_client_register_bucket(c, "b_host", "currentwindow", "host"), 0);
-	hb(c, t0, "{\"n\":1}", 2);
-	hb(c, t0 + S, "{\"n\":2}", 2);
-	hb(c, t0 + 2 * S, "{\"n\":3}", 2);
+	hb(c, T0, "{\"n\":1}", 2);
+	hb(c, T0 + S, "{\"n\":2}", 2);
+	hb(c, T0 + 2 * S, "{\"n\":3}", 2);
 	aw_client_flush(c);
 	assert_int_equal(aw_client_drain(c, 5000), AW_CLIENT_OK);
 	assert_int_equal(aw_client_queue_length(c), 0);
@@ -484,19 +497,18 @@ static void test_node_down_then_up(void **state)
 {
 	fake f;
 	aw_client *c;
-	int64_t t0 = 1714557600LL * S;
 	int port = closed_port();
 
 	(void)state;
-	c = new_client(port, 10);
+	c = new_client(port);
 	aw_client_register_bucket(c, "b_host", "afkstatus", "host");
 	for (int i = 0; i < 5; i++)
-		hb(c, t0 + i * 10 * S, i % 2 ? "{\"status\":\"afk\"}" : "{\"status\":\"not-afk\"}", 15);
+		hb(c, T0 + i * 10 * S, i % 2 ? "{\"status\":\"afk\"}" : "{\"status\":\"not-afk\"}", 15);
 	aw_client_flush(c);
 	assert_int_equal(aw_client_drain(c, 300), AW_CLIENT_ECONNECT);
 	assert_int_equal(aw_client_queue_length(c), 5);
 	aw_client_free(c); /* "the watcher restarts" */
-	c = new_client(port, 10);
+	c = new_client(port);
 	aw_client_register_bucket(c, "b_host", "afkstatus", "host");
 	assert_int_equal(aw_client_drain(c, 200), AW_CLIENT_ECONNECT);
 	memset(&f, 0, sizeof(f));
@@ -521,7 +533,6 @@ static void test_404_recreates_bucket_400_drops_500_retries(void **state)
 {
 	fake f;
 	aw_client *c;
-	int64_t t0 = 1714557600LL * S;
 
 	(void)state;
 	memset(&f, 0, sizeof(f));
@@ -534,11 +545,11 @@ static void test_404_recreates_bucket_400_drops_500_retries(void **state)
 	f.hb_status[4] = 200;
 	f.n_hb_status = 5;
 	fake_start(&f, 0);
-	c = new_client(f.port, 10);
+	c = new_client(f.port);
 	aw_client_register_bucket(c, "b_host", "t", "host");
-	hb(c, t0, "{\"n\":1}", 1);
-	hb(c, t0 + S, "{\"n\":2}", 1);
-	hb(c, t0 + 2 * S, "{\"n\":3}", 1);
+	hb(c, T0, "{\"n\":1}", 1);
+	hb(c, T0 + S, "{\"n\":2}", 1);
+	hb(c, T0 + 2 * S, "{\"n\":3}", 1);
 	aw_client_flush(c);
 	assert_int_equal(aw_client_drain(c, 8000), AW_CLIENT_OK);
 	aw_client_free(c);
@@ -558,7 +569,7 @@ static void test_sync_calls(void **state)
 	fake f;
 	aw_client *c;
 	char *out = NULL;
-	aw_event evs[2] = {{1714557600LL * S, 1.5, "{\"k\":\"v\"}"}, {1714557601LL * S, 0, NULL}};
+	aw_event evs[2] = {{T0, 1.5, "{\"k\":\"v\"}"}, {T0 + S, 0, NULL}};
 	const char *periods[] = {"2024-05-01T00:00:00Z/2024-05-02T00:00:00Z"};
 
 	(void)state;
@@ -566,7 +577,7 @@ static void test_sync_calls(void **state)
 	f.bucket_status = 304;
 	f.chunked = 1;
 	fake_start(&f, 0);
-	c = new_client(f.port, 10);
+	c = new_client(f.port);
 	assert_int_equal(aw_client_get_info(&out, c), 0);
 	assert_non_null(strstr(out, "\"device_id\":\"d\""));
 	aw_client_free_string(out);
@@ -576,7 +587,7 @@ static void test_sync_calls(void **state)
 	assert_int_equal(aw_client_get_events(&out, c, "nosuch", 0, 0, -1), AW_CLIENT_ENOTFOUND);
 	assert_null(out);
 	assert_non_null(strstr(aw_client_error_message(c), "404"));
-	assert_int_equal(aw_client_get_events(&out, c, "b", 1714557600LL * S, 0, 5), 0);
+	assert_int_equal(aw_client_get_events(&out, c, "b", T0, 0, 5), 0);
 	free(out);
 	assert_int_equal(aw_client_query(&out, c, "a = 1;\nRETURN = a;", periods, 1), 0);
 	free(out);
@@ -606,23 +617,20 @@ static void test_sync_calls(void **state)
 
 static void test_unreachable_sync_call(void **state)
 {
-	aw_client *c = new_client(closed_port(), 10);
+	aw_client *c = *state;
 	char *out = (char *)1;
 
-	(void)state;
 	assert_int_equal(aw_client_get_info(&out, c), AW_CLIENT_ECONNECT);
 	assert_null(out);
 	assert_non_null(strstr(aw_client_error_message(c), "cannot reach the node"));
-	aw_client_free(c);
 }
 
 static void test_bad_arguments(void **state)
 {
-	aw_client *c = new_client(closed_port(), 10), *c2 = NULL;
+	aw_client *c = *state, *c2 = NULL;
 	aw_client_options o;
 	aw_event ev = {0, 0, "[1,2]"};
 
-	(void)state;
 	assert_int_equal(aw_client_heartbeat(c, "b", &ev, 1), AW_CLIENT_EINVAL);
 	assert_non_null(strstr(aw_client_error_message(c), "not a JSON object"));
 	ev.data = "{bad";
@@ -634,9 +642,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(aw_client_heartbeat(c, "b", &ev, -1), AW_CLIENT_EINVAL);
 	assert_int_equal(aw_client_heartbeat(c, "", &ev, 1), AW_CLIENT_EINVAL);
 	/* the queue is locked by c */
-	aw_client_options_init(&o);
-	o.client_name = "x";
-	o.queue_dir = qdir;
+	o = qdir_options("x");
 	assert_int_equal(aw_client_new(&c2, &o), AW_CLIENT_ELOCKED);
 	assert_null(c2);
 	assert_non_null(strstr(aw_client_error_message(NULL), "already running"));
@@ -647,21 +653,18 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(aw_client_new(&c2, &o), AW_CLIENT_EINVAL);
 	o.version = 99;
 	assert_int_equal(aw_client_new(&c2, &o), AW_CLIENT_EINVAL);
-	aw_client_free(c);
 }
 
 static void test_interrupt(void **state)
 {
-	aw_client *c = new_client(closed_port(), 10);
+	aw_client *c = *state;
 
-	(void)state;
 	aw_client_interrupt(c);
 	assert_int_equal(aw_client_run(c, 10000), AW_CLIENT_EINTR);
 	assert_int_equal(aw_client_run(c, 10), AW_CLIENT_OK);
 	aw_client_interrupt(c);
 	aw_client_clear_interrupt(c);
 	assert_int_equal(aw_client_drain(c, 10000), AW_CLIENT_OK); /* empty queue: at once */
-	aw_client_free(c);
 }
 
 static void test_default_queue_dir(void **state)
@@ -682,22 +685,27 @@ static void test_default_queue_dir(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 }
 
+/* a fresh queue directory; a client made by the test */
+#define WITH_QDIR(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+/* and a client in *state that reaches no node */
+#define OFFLINE(test) cmocka_unit_test_setup_teardown(test, setup_offline, teardown_offline)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_format),
-		cmocka_unit_test_setup_teardown(test_premerge_commit_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_growing_event_commits_once_per_interval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pulsetime_of_first_heartbeat_is_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_free_commits_pending_and_queue_survives, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivery_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_node_down_then_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_404_recreates_bucket_400_drops_500_retries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_calls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unreachable_sync_call, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_default_queue_dir, setup, teardown),
+		OFFLINE(test_premerge_commit_rules),
+		OFFLINE(test_growing_event_commits_once_per_interval),
+		OFFLINE(test_pulsetime_of_first_heartbeat_is_kept),
+		WITH_QDIR(test_free_commits_pending_and_queue_survives),
+		WITH_QDIR(test_delivery_in_order),
+		WITH_QDIR(test_node_down_then_up),
+		WITH_QDIR(test_404_recreates_bucket_400_drops_500_retries),
+		WITH_QDIR(test_sync_calls),
+		OFFLINE(test_unreachable_sync_call),
+		OFFLINE(test_bad_arguments),
+		OFFLINE(test_interrupt),
+		WITH_QDIR(test_default_queue_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

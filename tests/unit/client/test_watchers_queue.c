@@ -5,12 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "aw/error.h"
 #include "queue.h"
@@ -43,6 +41,29 @@ static disk_queue *open_q(void)
 	return q;
 }
 
+/* the path of the queue's file `name` */
+static const char *queue_file(const char *name)
+{
+	static char path[400];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+/* Close q, write `text` to its file `name` (opened with fopen's `mode`) as a crash or
+ * another program might have, and open the queue again. */
+static disk_queue *reopen_tampered(disk_queue *q, const char *name, const char *mode, const char *text)
+{
+	FILE *f;
+
+	queue_close(q);
+	f = fopen(queue_file(name), mode);
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	return open_q();
+}
+
 static void expect_next(disk_queue *q, const char *want)
 {
 	char *rec;
@@ -53,6 +74,20 @@ static void expect_next(disk_queue *q, const char *want)
 	assert_int_equal(len, strlen(want));
 	free(rec);
 	assert_int_equal(queue_pop(q), 0);
+}
+
+/* q holds exactly the records given (then NULL), in this order: pop them all, then close q */
+static void expect_rest_and_close(disk_queue *q, ...)
+{
+	va_list ap;
+	const char *want;
+
+	va_start(ap, q);
+	while ((want = va_arg(ap, const char *)))
+		expect_next(q, want);
+	va_end(ap);
+	assert_int_equal(queue_length(q), 0);
+	queue_close(q);
 }
 
 static void test_fifo_and_persistence(void **state)
@@ -84,11 +119,9 @@ static void test_fifo_and_persistence(void **state)
 
 	/* drained: the file was truncated */
 	{
-		char path[400];
 		struct stat st;
 
-		snprintf(path, sizeof(path), "%s/queue.jsonl", dir);
-		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(stat(queue_file("queue.jsonl"), &st), 0);
 		assert_int_equal(st.st_size, 0);
 	}
 }
@@ -111,59 +144,34 @@ static void test_peek_without_pop_repeats(void **state)
 	/* an append between peek and pop does not disturb the pop */
 	queue_append(q, "z", 1);
 	assert_int_equal(queue_pop(q), 0);
-	expect_next(q, "y");
-	expect_next(q, "z");
-	queue_close(q);
+	expect_rest_and_close(q, "y", "z", NULL);
 }
 
 static void test_torn_last_line_is_cut(void **state)
 {
 	disk_queue *q = open_q();
-	char path[400];
-	int fd;
 
 	(void)state;
 	queue_append(q, "whole", 5);
-	queue_close(q);
-	snprintf(path, sizeof(path), "%s/queue.jsonl", dir);
-	fd = open(path, O_WRONLY | O_APPEND);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "{\"torn", 6), 6);
-	close(fd);
-	q = open_q();
+	q = reopen_tampered(q, "queue.jsonl", "a", "{\"torn");
 	assert_int_equal(queue_length(q), 1);
 	assert_int_equal(queue_append(q, "next", 4), 0);
-	expect_next(q, "whole");
-	expect_next(q, "next");
-	queue_close(q);
+	expect_rest_and_close(q, "whole", "next", NULL);
 }
 
 static void test_bad_offset_restarts_from_zero(void **state)
 {
 	disk_queue *q = open_q();
-	char path[400];
-	FILE *f;
 
 	(void)state;
 	queue_append(q, "one", 3);
 	queue_append(q, "two", 3);
-	queue_close(q);
-	snprintf(path, sizeof(path), "%s/queue.pos", dir);
-	f = fopen(path, "w");
-	fprintf(f, "2\n"); /* not at a record boundary */
-	fclose(f);
-	q = open_q();
+	q = reopen_tampered(q, "queue.pos", "w", "2\n"); /* not at a record boundary */
 	assert_int_equal(queue_length(q), 2);
 	expect_next(q, "one");
-	queue_close(q);
-	f = fopen(path, "w");
-	fprintf(f, "99999\n"); /* past the end: deliver everything again rather than lose */
-	fclose(f);
-	q = open_q();
+	q = reopen_tampered(q, "queue.pos", "w", "99999\n"); /* past the end: deliver all again rather than lose */
 	assert_int_equal(queue_length(q), 2);
-	expect_next(q, "one");
-	expect_next(q, "two");
-	queue_close(q);
+	expect_rest_and_close(q, "one", "two", NULL);
 }
 
 static void test_second_opener_is_refused(void **state)
@@ -196,9 +204,8 @@ static void test_long_record(void **state)
 	assert_memory_equal(rec, big, n);
 	free(rec);
 	queue_pop(q);
-	expect_next(q, "after");
 	free(big);
-	queue_close(q);
+	expect_rest_and_close(q, "after", NULL);
 }
 
 static void test_unwritable_dir(void **state)
@@ -211,16 +218,19 @@ static void test_unwritable_dir(void **state)
 	assert_non_null(strstr(aw_error_last(), "cannot create"));
 }
 
+/* a fresh queue directory for each test */
+#define IN_DIR(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fifo_and_persistence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_peek_without_pop_repeats, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_last_line_is_cut, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_offset_restarts_from_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_opener_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
+		IN_DIR(test_fifo_and_persistence),
+		IN_DIR(test_peek_without_pop_repeats),
+		IN_DIR(test_torn_last_line_is_cut),
+		IN_DIR(test_bad_offset_restarts_from_zero),
+		IN_DIR(test_second_opener_is_refused),
+		IN_DIR(test_long_record),
+		IN_DIR(test_unwritable_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
