@@ -77,6 +77,16 @@ int64_t qt_insert(qt_db *db, const char *bucket, const char *ts, double dur, con
 	return id;
 }
 
+qt_db *qt_db_with(const char *bucket, const char *hostname, const qt_row *rows)
+{
+	qt_db *db = qt_db_open();
+
+	qt_bucket(db, bucket, hostname);
+	for (; rows->ts; rows++)
+		qt_insert(db, bucket, rows->ts, rows->dur, rows->data);
+	return db;
+}
+
 static json_t *run(aw_reader *r, const char *prog, aw_query_error *err, char **raw)
 {
 	aw_ns s = qt_ts("1980-01-01T00:00:00Z"), e = qt_ts("2080-01-02T00:00:00Z");

@@ -29,6 +29,14 @@ void qt_db_close(qt_db *db);
 void qt_bucket(qt_db *db, const char *id, const char *hostname);
 /* insert one event; data is any JSON object text (canonicalised) */
 int64_t qt_insert(qt_db *db, const char *bucket, const char *ts, double dur, const char *data);
+/* An event to insert: timestamp, duration in seconds, data. */
+typedef struct qt_row {
+	const char *ts;
+	double dur;
+	const char *data;
+} qt_row;
+/* A scratch database with one bucket holding the rows, up to the first without ts. */
+qt_db *qt_db_with(const char *bucket, const char *hostname, const qt_row *rows);
 
 /* Run a program over 1980-01-01T00:00:00Z/2080-01-02T00:00:00Z. Returns the result of
  * the single period (new reference) or NULL with *err filled. raw (optional) gets the

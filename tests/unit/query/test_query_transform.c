@@ -344,13 +344,16 @@ static qt_db *cdb;
 
 static int setup_db(void **state)
 {
+	static const qt_row rows[] = {
+		{"2020-01-01T00:00:00Z", 1, J({"test": "just a test"})},
+		{"2020-01-01T00:00:01Z", 1, J({"nonono": "no match!"})},
+		{"2020-01-01T00:00:02Z", 1, J({"test": "testing lookahead"})},
+		{"2020-01-01T00:00:03Z", 1, J({"app": "terminal", "title": "just a test", "pid": 123})},
+		{NULL, 0, NULL},
+	};
+
 	(void)state;
-	cdb = qt_db_open();
-	qt_bucket(cdb, "b", "h");
-	qt_insert(cdb, "b", "2020-01-01T00:00:00Z", 1, "{\"test\":\"just a test\"}");
-	qt_insert(cdb, "b", "2020-01-01T00:00:01Z", 1, "{\"nonono\":\"no match!\"}");
-	qt_insert(cdb, "b", "2020-01-01T00:00:02Z", 1, "{\"test\":\"testing lookahead\"}");
-	qt_insert(cdb, "b", "2020-01-01T00:00:03Z", 1, "{\"app\":\"terminal\",\"title\":\"just a test\",\"pid\":123}");
+	cdb = qt_db_with("b", "h", rows);
 	return 0;
 }
 
@@ -381,84 +384,54 @@ static char *classify(const char *fn, const char *rules)
 	return out;
 }
 
-static void expect_classify(const char *fn, const char *rules, const char *want)
+/* Each case: categorize or tag the four events of setup_db with the rules; want is the
+ * category (tags) of each, oldest first. */
+static void test_classify(void **state)
 {
-	char *got = classify(fn, rules);
-	if (strcmp(got, want))
-		fail_msg("%s %s\n got: %s\nwant: %s", fn, rules, got, want);
-	free(got);
-}
+	static const struct {
+		const char *fn, *rules, *want;
+	} cases[] = {
+		{"tag", J([["t", {"type": "regex", "regex": "test"}], ["n", {"type": "none"}]]), J([["t"],[],["t"],["t"]])},
+		{"tag", J([["t", {"type": "regex", "regex": "testing (?!lookahead)"}]]), J([[],[],[],[]])},
+		{"tag", J([["t", {"type": "regex", "regex": "testing (?=lookahead)"}]]), J([[],[],["t"],[]])},
+		{"tag",
+		 J([["title", {"type": "regex", "regex": "test", "select_keys": ["title"]}],
+		    ["app", {"type": "regex", "regex": "test", "select_keys": ["app"]}],
+		    ["missing", {"type": "regex", "regex": "test", "select_keys": ["missing"]}],
+		    ["pid", {"type": "regex", "regex": "123", "select_keys": ["pid"]}]]),
+		 J([[],[],[],["title"]])},
+		/* every matching tag, sorted and de-duplicated */
+		{"tag",
+		 J([["zeta", {"type": "regex", "regex": "test"}], ["alpha", {"type": "regex", "regex": "just"}],
+		    ["zeta", {"type": "regex", "regex": "lookahead"}]]),
+		 J([["alpha","zeta"],[],["zeta"],["alpha","zeta"]])},
+		/* deepest wins */
+		{"categorize",
+		 J([[["Test"], {"type": "regex", "regex": "test"}], [["Test", "Subtest"], {"type": "regex", "regex": "test"}],
+		    [["Other"], {"type": "regex", "regex": "nonmatching"}]]),
+		 J([["Test","Subtest"],["Uncategorized"],["Test","Subtest"],["Test","Subtest"]])},
+		/* deeper first in the list still wins; among equal depths the last match wins */
+		{"categorize",
+		 J([[["A", "B"], {"type": "regex", "regex": "just"}], [["C"], {"type": "regex", "regex": "test"}],
+		    [["D", "E"], {"type": "regex", "regex": "test"}], [[], {"type": "regex", "regex": "match"}]]),
+		 J([["D","E"],["Uncategorized"],["D","E"],["D","E"]])},
+		/* ignore_case */
+		{"categorize", J([[["X"], {"type": "regex", "regex": "NO MATCH", "ignore_case": true}]]),
+		 J([["Uncategorized"],["X"],["Uncategorized"],["Uncategorized"]])},
+		{"categorize", J([[["Non-matching", "test"], {"type": "regex", "regex": "not going to match"}]]),
+		 J([["Uncategorized"],["Uncategorized"],["Uncategorized"],["Uncategorized"]])},
+		{"categorize", J([]), J([["Uncategorized"],["Uncategorized"],["Uncategorized"],["Uncategorized"]])},
+	};
 
-static void test_rule(void **state)
-{
 	(void)state;
-	expect_classify("tag", "[[\"t\", {\"type\": \"regex\", \"regex\": \"test\"}], [\"n\", {\"type\": \"none\"}]]",
-			"[[\"t\"],[],[\"t\"],[\"t\"]]");
-}
-
-static void test_rule_lookahead(void **state)
-{
-	(void)state;
-	expect_classify("tag", "[[\"t\", {\"type\": \"regex\", \"regex\": \"testing (?!lookahead)\"}]]", "[[],[],[],[]]");
-	expect_classify("tag", "[[\"t\", {\"type\": \"regex\", \"regex\": \"testing (?=lookahead)\"}]]", "[[],[],[\"t\"],[]]");
-}
-
-static void test_rule_select_keys(void **state)
-{
-	(void)state;
-	expect_classify("tag",
-			"[[\"title\", {\"type\": \"regex\", \"regex\": \"test\", \"select_keys\": [\"title\"]}],"
-			" [\"app\", {\"type\": \"regex\", \"regex\": \"test\", \"select_keys\": [\"app\"]}],"
-			" [\"missing\", {\"type\": \"regex\", \"regex\": \"test\", \"select_keys\": [\"missing\"]}],"
-			" [\"pid\", {\"type\": \"regex\", \"regex\": \"123\", \"select_keys\": [\"pid\"]}]]",
-			"[[],[],[],[\"title\"]]");
-}
-
-static void test_rule_select_keys_empty_list(void **state)
-{
-	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = classify(cases[i].fn, cases[i].rules);
+		if (strcmp(got, cases[i].want))
+			fail_msg("%s %s\n got: %s\nwant: %s", cases[i].fn, cases[i].rules, got, cases[i].want);
+		free(got);
+	}
 	qt_expect_error(cdb, "return tag(query_bucket(\"b\"), [[\"t\", {\"type\": \"regex\", \"regex\": \"test\", \"select_keys\": []}]]);",
 			"RegexCompileError", AW_EINVALID);
-}
-
-static void test_categorize(void **state)
-{
-	(void)state;
-	/* deepest wins */
-	expect_classify("categorize",
-			"[[[\"Test\"], {\"type\": \"regex\", \"regex\": \"test\"}],"
-			" [[\"Test\", \"Subtest\"], {\"type\": \"regex\", \"regex\": \"test\"}],"
-			" [[\"Other\"], {\"type\": \"regex\", \"regex\": \"nonmatching\"}]]",
-			"[[\"Test\",\"Subtest\"],[\"Uncategorized\"],[\"Test\",\"Subtest\"],[\"Test\",\"Subtest\"]]");
-	/* deeper first in the list still wins; among equal depths the last match wins */
-	expect_classify("categorize",
-			"[[[\"A\", \"B\"], {\"type\": \"regex\", \"regex\": \"just\"}],"
-			" [[\"C\"], {\"type\": \"regex\", \"regex\": \"test\"}],"
-			" [[\"D\", \"E\"], {\"type\": \"regex\", \"regex\": \"test\"}],"
-			" [[], {\"type\": \"regex\", \"regex\": \"match\"}]]",
-			"[[\"D\",\"E\"],[\"Uncategorized\"],[\"D\",\"E\"],[\"D\",\"E\"]]");
-	/* ignore_case */
-	expect_classify("categorize", "[[[\"X\"], {\"type\": \"regex\", \"regex\": \"NO MATCH\", \"ignore_case\": true}]]",
-			"[[\"Uncategorized\"],[\"X\"],[\"Uncategorized\"],[\"Uncategorized\"]]");
-}
-
-static void test_categorize_uncategorized(void **state)
-{
-	(void)state;
-	expect_classify("categorize", "[[[\"Non-matching\", \"test\"], {\"type\": \"regex\", \"regex\": \"not going to match\"}]]",
-			"[[\"Uncategorized\"],[\"Uncategorized\"],[\"Uncategorized\"],[\"Uncategorized\"]]");
-	expect_classify("categorize", "[]", "[[\"Uncategorized\"],[\"Uncategorized\"],[\"Uncategorized\"],[\"Uncategorized\"]]");
-}
-
-static void test_tag(void **state)
-{
-	(void)state;
-	/* every matching tag, sorted and de-duplicated */
-	expect_classify("tag",
-			"[[\"zeta\", {\"type\": \"regex\", \"regex\": \"test\"}],"
-			" [\"alpha\", {\"type\": \"regex\", \"regex\": \"just\"}],"
-			" [\"zeta\", {\"type\": \"regex\", \"regex\": \"lookahead\"}]]",
-			"[[\"alpha\",\"zeta\"],[],[\"zeta\"],[\"alpha\",\"zeta\"]]");
 }
 
 static void test_find_bucket(void **state)
@@ -474,43 +447,52 @@ static void test_find_bucket(void **state)
 
 static void test_filter_keyvals_regex(void **state)
 {
-	qt_db *d = qt_db_open();
+	static const qt_row rows[] = {
+		{"2000-01-01T00:00:00Z", 1, J({"key1": "value1"})},
+		{"2000-01-01T00:00:01Z", 1, J({"key1": "value2"})},
+		{"2000-01-01T00:00:02Z", 1, J({"key2": "value3"})},
+		{"2000-01-01T00:00:03Z", 1, J({"key1": 7})}, /* non-string value: dropped */
+		{NULL, 0, NULL},
+	};
+	/* key, regex, how many events match */
+	static const struct {
+		const char *key, *re;
+		size_t n;
+	} cases[] = {
+		{"key1", "value", 2}, {"key1", "value1", 1}, {"key2", "value", 1},
+		{"key2", "value1", 0}, {"key3", "value", 0}, {"key1", "7", 0},
+	};
+	qt_db *d = qt_db_with("b", "h", rows);
+
 	(void)state;
-	qt_bucket(d, "b", "h");
-	qt_insert(d, "b", "2000-01-01T00:00:00Z", 1, "{\"key1\":\"value1\"}");
-	qt_insert(d, "b", "2000-01-01T00:00:01Z", 1, "{\"key1\":\"value2\"}");
-	qt_insert(d, "b", "2000-01-01T00:00:02Z", 1, "{\"key2\":\"value3\"}");
-	qt_insert(d, "b", "2000-01-01T00:00:03Z", 1, "{\"key1\":7}"); /* non-string value: dropped */
-#define CNT(k, re, n)                                                                                         \
-	do {                                                                                                  \
-		aw_query_error err;                                                                           \
-		json_t *v = qt_query(d, "return filter_keyvals_regex(query_bucket(\"b\"), \"" k "\", \"" re "\");", \
-				     &err, NULL);                                                             \
-		assert_non_null(v);                                                                           \
-		assert_int_equal(json_array_size(v), n);                                                      \
-		json_decref(v);                                                                               \
-	} while (0)
-	CNT("key1", "value", 2);
-	CNT("key1", "value1", 1);
-	CNT("key2", "value", 1);
-	CNT("key2", "value1", 0);
-	CNT("key3", "value", 0);
-	CNT("key1", "7", 0);
-#undef CNT
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char prog[200];
+		aw_query_error err;
+		json_t *v;
+		snprintf(prog, sizeof(prog), "return filter_keyvals_regex(query_bucket(\"b\"), \"%s\", \"%s\");",
+			 cases[i].key, cases[i].re);
+		v = qt_query(d, prog, &err, NULL);
+		if (!v || json_array_size(v) != cases[i].n)
+			fail_msg("%s: %s", prog, v ? "wrong number of events" : err.message);
+		json_decref(v);
+	}
 	qt_db_close(d);
 }
 
 static void test_simplify_window_titles(void **state)
 {
-	qt_db *d = qt_db_open();
+	static const qt_row rows[] = {
+		{"2000-01-01T00:00:00Z", 1, J({"app": "x", "title": "(2) Facebook"})},
+		/* not J(): the title's C escapes must reach the JSON text as bytes */
+		{"2000-01-01T00:00:01Z", 1, "{\"app\":\"code\",\"title\":\"\xe2\x97\x8f test.py - Code\"}"},
+		{"2000-01-01T00:00:02Z", 1, J({"app": "cemu", "title": "Cemu - FPS: 59.2 - x"})},
+		{"2000-01-01T00:00:03Z", 1, J({"other": "* keep"})},
+		{NULL, 0, NULL},
+	};
+	qt_db *d = qt_db_with("b", "h", rows);
 	json_t *v;
 	aw_query_error err;
 	(void)state;
-	qt_bucket(d, "b", "h");
-	qt_insert(d, "b", "2000-01-01T00:00:00Z", 1, "{\"app\":\"x\",\"title\":\"(2) Facebook\"}");
-	qt_insert(d, "b", "2000-01-01T00:00:01Z", 1, "{\"app\":\"code\",\"title\":\"\xe2\x97\x8f test.py - Code\"}");
-	qt_insert(d, "b", "2000-01-01T00:00:02Z", 1, "{\"app\":\"cemu\",\"title\":\"Cemu - FPS: 59.2 - x\"}");
-	qt_insert(d, "b", "2000-01-01T00:00:03Z", 1, "{\"other\":\"* keep\"}");
 	v = qt_query(d, "return sort_by_timestamp(simplify_window_titles(query_bucket(\"b\"), \"title\"));", &err, NULL);
 	if (!v)
 		fail_msg("%s", err.message);
@@ -567,13 +549,7 @@ int main(void)
 		cmocka_unit_test(test_by_keys),
 	};
 	const struct CMUnitTest lang[] = {
-		cmocka_unit_test(test_rule),
-		cmocka_unit_test(test_rule_lookahead),
-		cmocka_unit_test(test_rule_select_keys),
-		cmocka_unit_test(test_rule_select_keys_empty_list),
-		cmocka_unit_test(test_categorize),
-		cmocka_unit_test(test_categorize_uncategorized),
-		cmocka_unit_test(test_tag),
+		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_find_bucket),
 		cmocka_unit_test(test_filter_keyvals_regex),
 		cmocka_unit_test(test_simplify_window_titles),
