@@ -119,17 +119,23 @@ static void create_bucket(node *n, const char *id)
 	write_ok(n->s, &w);
 }
 
+/* *w: a write of `kind` that carries the one event *e into `bucket` */
+static void one_event_write(aw_write *w, aw_write_kind kind, const char *bucket, aw_event *e)
+{
+	memset(w, 0, sizeof(*w));
+	w->kind = kind;
+	w->bucket_id = bucket;
+	w->events = e;
+	w->n_events = 1;
+}
+
 static int64_t insert(node *n, const char *bucket, aw_ns start, aw_ns dur, const char *data)
 {
 	aw_event e = {.start = start, .duration = dur, .data = (char *)data, .data_len = strlen(data)};
 	aw_write w;
 	int64_t id;
 
-	memset(&w, 0, sizeof(w));
-	w.kind = AW_W_EVENTS_INSERT;
-	w.bucket_id = bucket;
-	w.events = &e;
-	w.n_events = 1;
+	one_event_write(&w, AW_W_EVENTS_INSERT, bucket, &e);
 	assert_int_equal(aw_store_write(n->s, &w), 0);
 	id = w.out_events[0].id;
 	aw_write_clear(&w);
@@ -141,11 +147,7 @@ static void heartbeat(node *n, const char *bucket, aw_ns start, const char *data
 	aw_event e = {.start = start, .duration = 0, .data = (char *)data, .data_len = strlen(data)};
 	aw_write w;
 
-	memset(&w, 0, sizeof(w));
-	w.kind = AW_W_HEARTBEAT;
-	w.bucket_id = bucket;
-	w.events = &e;
-	w.n_events = 1;
+	one_event_write(&w, AW_W_HEARTBEAT, bucket, &e);
 	w.pulsetime = 60 * AW_NS_PER_SEC;
 	write_ok(n->s, &w);
 }
