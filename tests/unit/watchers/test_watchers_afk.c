@@ -50,12 +50,17 @@ static void input(sim *s)
 	s->last_input_mono = s->mono;
 }
 
+/* one poll at which the X server reports `idle` seconds, with the wall clock `skew` ns off */
+static int poll_idle(sim *s, int64_t skew, double idle)
+{
+	s->n = afk_step(&s->st, s->wall + skew, s->mono, s->boot, idle, s->b, &s->gap);
+	return s->n;
+}
+
+/* one poll: idle since the last input */
 static int poll_(sim *s)
 {
-	double idle = (double)(s->mono - s->last_input_mono) / 1e9;
-
-	s->n = afk_step(&s->st, s->wall, s->mono, s->boot, idle, s->b, &s->gap);
-	return s->n;
+	return poll_idle(s, 0, (double)(s->mono - s->last_input_mono) / 1e9);
 }
 
 static void expect(const afk_beat *b, int afk, int64_t ts, double dur, double pulsetime)
@@ -64,6 +69,13 @@ static void expect(const afk_beat *b, int afk, int64_t ts, double dur, double pu
 	assert_int_equal(b->ts, ts);
 	assert_true(fabs(b->duration - dur) < 1e-6);
 	assert_true(fabs(b->pulsetime - pulsetime) < 1e-9);
+}
+
+/* sim_init, then the watcher's first poll (its heartbeat is not looked at) */
+static void sim_start(sim *s, double timeout, double poll)
+{
+	sim_init(s, timeout, poll);
+	poll_(s);
 }
 
 static void test_active_user_stamps_last_input(void **state)
@@ -87,8 +99,7 @@ static void test_become_afk_and_return(void **state)
 	int64_t input_wall;
 
 	(void)state;
-	sim_init(&s, 3, 1);
-	poll_(&s);
+	sim_start(&s, 3, 1);
 	for (int i = 0; i < 2; i++) {
 		advance(&s, S);
 		assert_int_equal(poll_(&s), 1);
@@ -130,8 +141,7 @@ static void test_suspend_gap_not_counted_as_activity(void **state)
 	int64_t resume_wall;
 
 	(void)state;
-	sim_init(&s, 180, 5);
-	poll_(&s);
+	sim_start(&s, 180, 5);
 	advance(&s, 5 * S);
 	input(&s); /* active just before going to sleep */
 	poll_(&s);
@@ -165,8 +175,7 @@ static void test_suspend_while_afk(void **state)
 	sim s;
 
 	(void)state;
-	sim_init(&s, 10, 1);
-	poll_(&s);
+	sim_start(&s, 10, 1);
 	for (int i = 0; i < 12; i++) {
 		advance(&s, S);
 		poll_(&s);
@@ -188,8 +197,7 @@ static void test_small_jitter_is_not_a_gap(void **state)
 	sim s;
 
 	(void)state;
-	sim_init(&s, 180, 5);
-	poll_(&s);
+	sim_start(&s, 180, 5);
 	advance(&s, 5 * S);
 	s.wall += 2 * S; /* NTP step of 2 s < 3 polls */
 	poll_(&s);
@@ -208,40 +216,36 @@ static void test_small_jitter_is_not_a_gap(void **state)
 static void test_jitter_keeps_the_input_time(void **state)
 {
 	sim s;
-	afk_beat b[2];
-	int64_t gap;
 
 	(void)state;
 	sim_init(&s, 180, 5);
 	/* the X server reports idle in ms, the wall clock has ns: now - idle wobbles */
-	assert_int_equal(afk_step(&s.st, s.wall, s.mono, s.boot, 1.000, b, &gap), 1);
-	assert_int_equal(b[0].ts, T0 - S);
+	assert_int_equal(poll_idle(&s, 0, 1.000), 1);
+	assert_int_equal(s.b[0].ts, T0 - S);
 	advance(&s, 5 * S);
-	afk_step(&s.st, s.wall + 700000, s.mono, s.boot, 6.000, b, &gap); /* 0.7 ms later */
-	assert_int_equal(b[0].ts, T0 - S);
+	poll_idle(&s, 700000, 6.000); /* 0.7 ms later */
+	assert_int_equal(s.b[0].ts, T0 - S);
 	advance(&s, 5 * S);
-	afk_step(&s.st, s.wall - 900000, s.mono, s.boot, 11.000, b, &gap); /* 0.9 ms earlier */
-	assert_int_equal(b[0].ts, T0 - S);
+	poll_idle(&s, -900000, 11.000); /* 0.9 ms earlier */
+	assert_int_equal(s.b[0].ts, T0 - S);
 	/* a real new input moves it */
 	advance(&s, 5 * S);
-	afk_step(&s.st, s.wall, s.mono, s.boot, 0.2, b, &gap);
-	assert_int_equal(b[0].ts, s.wall - 200 * 1000000LL);
+	poll_idle(&s, 0, 0.2);
+	assert_int_equal(s.b[0].ts, s.wall - 200 * 1000000LL);
 }
 
 static void test_bad_idle_values(void **state)
 {
 	sim s;
-	afk_beat b[2];
-	int64_t gap;
 
 	(void)state;
 	sim_init(&s, 180, 5);
-	assert_int_equal(afk_step(&s.st, s.wall, s.mono, s.boot, NAN, b, &gap), 1);
-	assert_int_equal(b[0].afk, 0);
-	assert_int_equal(b[0].ts, s.wall);
+	assert_int_equal(poll_idle(&s, 0, NAN), 1);
+	assert_int_equal(s.b[0].afk, 0);
+	assert_int_equal(s.b[0].ts, s.wall);
 	advance(&s, 5 * S);
-	assert_int_equal(afk_step(&s.st, s.wall, s.mono, s.boot, -5, b, &gap), 1);
-	assert_int_equal(b[0].ts, s.wall);
+	assert_int_equal(poll_idle(&s, 0, -5), 1);
+	assert_int_equal(s.b[0].ts, s.wall);
 }
 
 int main(void)
