@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "aw/error.h"
 
@@ -11,11 +12,15 @@ static _Thread_local char last_error[512];
 
 int aw_error_set(int code, const char *fmt, ...)
 {
+	char msg[sizeof(last_error)];
 	va_list ap;
 
+	/* formatted aside first: an argument may be aw_error_last() itself, as when a
+	 * caller adds context ("%s: %s", what, aw_error_last()) */
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, msg, sizeof(msg));
 	return code;
 }
 

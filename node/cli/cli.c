@@ -63,17 +63,17 @@ int cli_node_request(int port, const char *api_key, const char *method, const ch
 	o.api_key = api_key;
 	/* no limit asked: a long import still ends; a day is "none" for a CLI */
 	o.timeout_ms = (timeout_s > 0 ? timeout_s : 86400) * 1000;
-	if (aw_client_new(&c, &o) != AW_CLIENT_OK)
+	if (aw_client_new(&c, &o) != AW_OK)
 		return -1;
 	rc = aw_client_request(&resp, &st, c, method, path, body);
-	if (rc == AW_CLIENT_OK) {
+	if (rc == AW_OK) {
 		*status = st;
 		if (resp)
 			aw_buf_append(out, resp, strlen(resp));
 	}
 	aw_client_free_string(resp);
 	aw_client_free(c);
-	return rc == AW_CLIENT_OK ? 0 : -1;
+	return rc == AW_OK ? 0 : -1;
 }
 
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts)

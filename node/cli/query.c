@@ -129,13 +129,13 @@ static int post_query(const char *url, const char *body, int *status, char **res
 	o.host = host;
 	o.port = port;
 	o.timeout_ms = 600000;
-	if (aw_client_new(&c, &o) != AW_CLIENT_OK) {
+	if (aw_client_new(&c, &o) != AW_OK) {
 		snprintf(err, errlen, "cannot create an HTTP client");
 		return -1;
 	}
 	rc = aw_client_request(&r, status, c, "POST", "/api/0/query/", body);
-	if (rc != AW_CLIENT_OK) {
-		snprintf(err, errlen, "%s: %s", url, aw_client_error_message(c));
+	if (rc != AW_OK) {
+		snprintf(err, errlen, "%s: %s", url, aw_error_last());
 		aw_client_free(c);
 		return -1;
 	}

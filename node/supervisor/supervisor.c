@@ -199,7 +199,7 @@ static int node_answers(const char *host, int port, int testing)
 	o.timeout_ms = 1000;
 	if (aw_client_new(&c, &o))
 		return 0;
-	ok = aw_client_get_info(&info, c) == AW_CLIENT_OK;
+	ok = aw_client_get_info(&info, c) == AW_OK;
 	free(info);
 	aw_client_free(c);
 	return ok;

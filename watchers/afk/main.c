@@ -122,7 +122,7 @@ static int poll_once(watcher *w, afk_state *st, xcb_connection_t *x, xcb_window_
 			       beats[i].afk ? "{\"status\":\"afk\"}" : "{\"status\":\"not-afk\"}"};
 
 		if (aw_client_heartbeat(w->client, w->bucket, &ev, beats[i].pulsetime))
-			watcher_log(AW_CLIENT_LOG_ERROR, "%s", aw_client_error_message(w->client));
+			watcher_log(AW_CLIENT_LOG_ERROR, "%s", aw_error_last());
 	}
 	return 0;
 }

@@ -128,14 +128,14 @@ int watcher_connect(watcher *w, const char *event_type)
 	rc = aw_client_new(&w->client, &o);
 	free(api_key);
 	if (rc) {
-		die_line("%s", aw_client_error_message(NULL));
-		return rc == AW_CLIENT_ELOCKED ? WATCHER_EXIT_RUNNING
-		       : rc == AW_CLIENT_EINVAL ? WATCHER_EXIT_USAGE
+		die_line("%s", aw_error_last());
+		return rc == AW_EBUSY ? WATCHER_EXIT_RUNNING
+		       : rc == AW_EINVALID ? WATCHER_EXIT_USAGE
 						: WATCHER_EXIT_FAILURE;
 	}
 	signals_init(w->client);
 	if (aw_client_register_bucket(w->client, w->bucket, event_type, w->hostname)) {
-		die_line("%s", aw_client_error_message(w->client));
+		die_line("%s", aw_error_last());
 		aw_client_free(w->client);
 		w->client = NULL;
 		return WATCHER_EXIT_FAILURE;
@@ -160,7 +160,7 @@ void watcher_finish(watcher *w)
 	if (w->client) {
 		aw_client_flush(w->client);
 		aw_client_clear_interrupt(w->client); /* a second signal interrupts the drain */
-		if (aw_client_drain(w->client, 3000) != AW_CLIENT_OK && aw_client_queue_length(w->client))
+		if (aw_client_drain(w->client, 3000) != AW_OK && aw_client_queue_length(w->client))
 			watcher_log(AW_CLIENT_LOG_WARN, "%zu heartbeats stay queued on disk for the next start",
 				    aw_client_queue_length(w->client));
 		aw_client_free(w->client);

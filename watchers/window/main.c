@@ -183,7 +183,7 @@ static int poll_once(watcher *w, const window_opts *wo, xwin *xw, pcre2_match_da
 		aw_event ev = {aw_client_now_ns(), 0.0, data};
 
 		if (aw_client_heartbeat(w->client, w->bucket, &ev, pulsetime))
-			watcher_log(AW_CLIENT_LOG_ERROR, "%s", aw_client_error_message(w->client));
+			watcher_log(AW_CLIENT_LOG_ERROR, "%s", aw_error_last());
 		free(data);
 	}
 	free(*last_app);

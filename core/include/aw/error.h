@@ -19,6 +19,9 @@ enum {
 	AW_ESHUTDOWN = -7,  /* the store is closing and takes no more writes */
 	AW_EBUSY = -8,      /* the database is open in another awnode process */
 	AW_ESHAPE = -9,     /* well-formed JSON of the wrong shape, e.g. a field's type (HTTP 422) */
+	AW_ECONNECT = -10,  /* a peer (the node, for the client) could not be reached */
+	AW_EPROTOCOL = -11, /* a peer answered with an error or with something unreadable */
+	AW_EINTR = -12,     /* stopped early on request (aw_client_interrupt) */
 };
 
 /* Set the calling thread's last-error message (printf-style). Always returns `code`. */

@@ -262,7 +262,7 @@ static aw_client *new_client(int port)
 	o.commit_interval = 10;
 	o.timeout_ms = 2000;
 	if (aw_client_new(&c, &o))
-		fail_msg("aw_client_new: %s", aw_client_error_message(NULL));
+		fail_msg("aw_client_new: %s", aw_error_last());
 	return c;
 }
 
@@ -310,7 +310,7 @@ static void hb(aw_client *c, int64_t t, const char *data, double pulsetime)
 {
 	aw_event ev = {t, 0.0, data};
 
-	assert_int_equal(aw_client_heartbeat(c, "b_host", &ev, pulsetime), AW_CLIENT_OK);
+	assert_int_equal(aw_client_heartbeat(c, "b_host", &ev, pulsetime), AW_OK);
 }
 
 static double rec_duration(json_t *recs, size_t i)
@@ -341,7 +341,7 @@ static void test_time_format(void **state)
 	assert_string_equal(b, "2024-05-01T10:00:00.123456789Z");
 	aw_client_format_time(b, sizeof(b), -1);
 	assert_string_equal(b, "1969-12-31T23:59:59.999999999Z");
-	assert_int_equal(aw_client_format_time(b, 10, T0), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_format_time(b, 10, T0), AW_EINVALID);
 	assert_int_equal(awc_parse_time("2024-05-01T10:00:00.123456789Z", &t), 0);
 	assert_int_equal(t, T0 + 123456789);
 	assert_int_equal(awc_parse_time("2024-05-01T12:00:00+02:00", &t), 0);
@@ -466,7 +466,7 @@ static void test_delivery_in_order(void **state)
 	hb(c, T0 + S, "{\"n\":2}", 2);
 	hb(c, T0 + 2 * S, "{\"n\":3}", 2);
 	aw_client_flush(c);
-	assert_int_equal(aw_client_drain(c, 5000), AW_CLIENT_OK);
+	assert_int_equal(aw_client_drain(c, 5000), AW_OK);
 	assert_int_equal(aw_client_queue_length(c), 0);
 	aw_client_free(c);
 	fake_stop(&f);
@@ -505,15 +505,15 @@ static void test_node_down_then_up(void **state)
 	for (int i = 0; i < 5; i++)
 		hb(c, T0 + i * 10 * S, i % 2 ? "{\"status\":\"afk\"}" : "{\"status\":\"not-afk\"}", 15);
 	aw_client_flush(c);
-	assert_int_equal(aw_client_drain(c, 300), AW_CLIENT_ECONNECT);
+	assert_int_equal(aw_client_drain(c, 300), AW_ECONNECT);
 	assert_int_equal(aw_client_queue_length(c), 5);
 	aw_client_free(c); /* "the watcher restarts" */
 	c = new_client(port);
 	aw_client_register_bucket(c, "b_host", "afkstatus", "host");
-	assert_int_equal(aw_client_drain(c, 200), AW_CLIENT_ECONNECT);
+	assert_int_equal(aw_client_drain(c, 200), AW_ECONNECT);
 	memset(&f, 0, sizeof(f));
 	fake_start(&f, port); /* the node comes back */
-	assert_int_equal(aw_client_drain(c, 8000), AW_CLIENT_OK); /* after the back-off */
+	assert_int_equal(aw_client_drain(c, 8000), AW_OK); /* after the back-off */
 	aw_client_free(c);
 	fake_stop(&f);
 	assert_int_equal(f.n, 6);
@@ -551,7 +551,7 @@ static void test_404_recreates_bucket_400_drops_500_retries(void **state)
 	hb(c, T0 + S, "{\"n\":2}", 1);
 	hb(c, T0 + 2 * S, "{\"n\":3}", 1);
 	aw_client_flush(c);
-	assert_int_equal(aw_client_drain(c, 8000), AW_CLIENT_OK);
+	assert_int_equal(aw_client_drain(c, 8000), AW_OK);
 	aw_client_free(c);
 	fake_stop(&f);
 	/* bucket, hb1(404), bucket again, hb1, hb2(400), hb3(500), hb3 */
@@ -584,9 +584,9 @@ static void test_sync_calls(void **state)
 	assert_int_equal(aw_client_create_bucket(c, "my bucket/1", "t", "h"), 0);
 	assert_int_equal(aw_client_last_status(c), 304);
 	assert_int_equal(aw_client_insert_events(NULL, c, "b", evs, 2), 0);
-	assert_int_equal(aw_client_get_events(&out, c, "nosuch", 0, 0, -1), AW_CLIENT_ENOTFOUND);
+	assert_int_equal(aw_client_get_events(&out, c, "nosuch", 0, 0, -1), AW_ENOTFOUND);
 	assert_null(out);
-	assert_non_null(strstr(aw_client_error_message(c), "404"));
+	assert_non_null(strstr(aw_error_last(), "404"));
 	assert_int_equal(aw_client_get_events(&out, c, "b", T0, 0, 5), 0);
 	free(out);
 	assert_int_equal(aw_client_query(&out, c, "a = 1;\nRETURN = a;", periods, 1), 0);
@@ -620,9 +620,9 @@ static void test_unreachable_sync_call(void **state)
 	aw_client *c = *state;
 	char *out = (char *)1;
 
-	assert_int_equal(aw_client_get_info(&out, c), AW_CLIENT_ECONNECT);
+	assert_int_equal(aw_client_get_info(&out, c), AW_ECONNECT);
 	assert_null(out);
-	assert_non_null(strstr(aw_client_error_message(c), "cannot reach the node"));
+	assert_non_null(strstr(aw_error_last(), "cannot reach the node"));
 }
 
 static void test_bad_arguments(void **state)
@@ -631,28 +631,28 @@ static void test_bad_arguments(void **state)
 	aw_client_options o;
 	aw_event ev = {0, 0, "[1,2]"};
 
-	assert_int_equal(aw_client_heartbeat(c, "b", &ev, 1), AW_CLIENT_EINVAL);
-	assert_non_null(strstr(aw_client_error_message(c), "not a JSON object"));
+	assert_int_equal(aw_client_heartbeat(c, "b", &ev, 1), AW_EINVALID);
+	assert_non_null(strstr(aw_error_last(), "not a JSON object"));
 	ev.data = "{bad";
-	assert_int_equal(aw_client_heartbeat(c, "b", &ev, 1), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_heartbeat(c, "b", &ev, 1), AW_EINVALID);
 	ev.data = "{}";
 	ev.duration = -1;
-	assert_int_equal(aw_client_heartbeat(c, "b", &ev, 1), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_heartbeat(c, "b", &ev, 1), AW_EINVALID);
 	ev.duration = 0;
-	assert_int_equal(aw_client_heartbeat(c, "b", &ev, -1), AW_CLIENT_EINVAL);
-	assert_int_equal(aw_client_heartbeat(c, "", &ev, 1), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_heartbeat(c, "b", &ev, -1), AW_EINVALID);
+	assert_int_equal(aw_client_heartbeat(c, "", &ev, 1), AW_EINVALID);
 	/* the queue is locked by c */
 	o = qdir_options("x");
-	assert_int_equal(aw_client_new(&c2, &o), AW_CLIENT_ELOCKED);
+	assert_int_equal(aw_client_new(&c2, &o), AW_EBUSY);
 	assert_null(c2);
-	assert_non_null(strstr(aw_client_error_message(NULL), "already running"));
+	assert_non_null(strstr(aw_error_last(), "already running"));
 	o.client_name = "bad/name";
-	assert_int_equal(aw_client_new(&c2, &o), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_new(&c2, &o), AW_EINVALID);
 	o.client_name = "x";
 	o.host = "a\r\nb";
-	assert_int_equal(aw_client_new(&c2, &o), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_new(&c2, &o), AW_EINVALID);
 	o.version = 99;
-	assert_int_equal(aw_client_new(&c2, &o), AW_CLIENT_EINVAL);
+	assert_int_equal(aw_client_new(&c2, &o), AW_EINVALID);
 }
 
 static void test_interrupt(void **state)
@@ -660,11 +660,11 @@ static void test_interrupt(void **state)
 	aw_client *c = *state;
 
 	aw_client_interrupt(c);
-	assert_int_equal(aw_client_run(c, 10000), AW_CLIENT_EINTR);
-	assert_int_equal(aw_client_run(c, 10), AW_CLIENT_OK);
+	assert_int_equal(aw_client_run(c, 10000), AW_EINTR);
+	assert_int_equal(aw_client_run(c, 10), AW_OK);
 	aw_client_interrupt(c);
 	aw_client_clear_interrupt(c);
-	assert_int_equal(aw_client_drain(c, 10000), AW_CLIENT_OK); /* empty queue: at once */
+	assert_int_equal(aw_client_drain(c, 10000), AW_OK); /* empty queue: at once */
 }
 
 static void test_default_queue_dir(void **state)

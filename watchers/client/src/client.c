@@ -50,7 +50,6 @@ struct aw_client {
 	long timeout_ms;
 	aw_client_log_fn log;
 	void *log_ud;
-	char err[512];
 	int last_status;
 
 	reg_bucket *buckets;
@@ -69,19 +68,7 @@ struct aw_client {
 	int wake[2];
 };
 
-static char g_err[512];
-
 /* ---- small helpers -------------------------------------------------------------- */
-
-static void set_err(aw_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(aw_client *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c ? c->err : g_err, sizeof(g_err), fmt, ap);
-	va_end(ap);
-}
 
 static void clog_(aw_client *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void clog_(aw_client *c, int level, const char *fmt, ...)
@@ -110,9 +97,9 @@ int aw_client_format_time(char *buf, size_t len, int64_t ns)
 	size_t n = aw_time_format(tmp, ns);
 
 	if (n >= len)
-		return AW_CLIENT_EINVAL;
+		return AW_EINVALID;
 	memcpy(buf, tmp, n + 1);
-	return AW_CLIENT_OK;
+	return AW_OK;
 }
 
 /* Percent-encode one path segment. Caller frees. */
@@ -174,7 +161,7 @@ static json_t *parse_data(aw_client *c, const char *data)
 	d = json_loads(data, JSON_REJECT_DUPLICATES, &jerr);
 	if (!d || !json_is_object(d)) {
 		json_decref(d);
-		set_err(c, "event data is not a JSON object%s%s", d ? "" : ": ", d ? "" : jerr.text);
+		aw_error_set(AW_EINVALID, "event data is not a JSON object%s%s", d ? "" : ": ", d ? "" : jerr.text);
 		return NULL;
 	}
 	return d;
@@ -182,15 +169,11 @@ static json_t *parse_data(aw_client *c, const char *data)
 
 static int check_event(aw_client *c, const aw_event *ev)
 {
-	if (!ev) {
-		set_err(c, "no event");
-		return AW_CLIENT_EINVAL;
-	}
-	if (!isfinite(ev->duration) || ev->duration < 0) {
-		set_err(c, "event duration must be a finite number >= 0");
-		return AW_CLIENT_EINVAL;
-	}
-	return AW_CLIENT_OK;
+	if (!ev) 
+		return aw_error_set(AW_EINVALID, "no event");
+	if (!isfinite(ev->duration) || ev->duration < 0) 
+		return aw_error_set(AW_EINVALID, "event duration must be a finite number >= 0");
+	return AW_OK;
 }
 
 /* A heartbeat's data as JSON, after checking its pulsetime; NULL (error set) if either
@@ -198,7 +181,7 @@ static int check_event(aw_client *c, const aw_event *ev)
 static json_t *heartbeat_data(aw_client *c, const aw_event *ev, double pulsetime)
 {
 	if (!(pulsetime >= 0) || !isfinite(pulsetime)) {
-		set_err(c, "pulsetime must be a finite number >= 0");
+		aw_error_set(AW_EINVALID, "pulsetime must be a finite number >= 0");
 		return NULL;
 	}
 	return parse_data(c, ev->data);
@@ -210,7 +193,7 @@ int aw_client_options_init(aw_client_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->version = AW_CLIENT_OPTIONS_VERSION;
-	return AW_CLIENT_OK;
+	return AW_OK;
 }
 
 static int valid_name(const char *s)
@@ -238,33 +221,20 @@ int aw_client_new(aw_client **out, const aw_client_options *o)
 	int rc;
 
 	*out = NULL;
-	g_err[0] = '\0';
-	if (!o || o->version != AW_CLIENT_OPTIONS_VERSION) {
-		set_err(NULL, "aw_client_options not initialised with aw_client_options_init()");
-		return AW_CLIENT_EINVAL;
-	}
-	if (!valid_name(o->client_name)) {
-		set_err(NULL, "client name must be 1-100 characters of A-Z a-z 0-9 . _ -");
-		return AW_CLIENT_EINVAL;
-	}
-	if (o->port < 0 || o->port > 65535) {
-		set_err(NULL, "port must be from 1 to 65535");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!o || o->version != AW_CLIENT_OPTIONS_VERSION) 
+		return aw_error_set(AW_EINVALID, "aw_client_options not initialised with aw_client_options_init()");
+	if (!valid_name(o->client_name)) 
+		return aw_error_set(AW_EINVALID, "client name must be 1-100 characters of A-Z a-z 0-9 . _ -");
+	if (o->port < 0 || o->port > 65535) 
+		return aw_error_set(AW_EINVALID, "port must be from 1 to 65535");
 	if ((o->host && (!*o->host || strlen(o->host) > 253 || strpbrk(o->host, " /\\@") || !no_ctl(o->host))) ||
-	    !no_ctl(o->api_key)) {
-		set_err(NULL, "invalid host or API key");
-		return AW_CLIENT_EINVAL;
-	}
-	if (o->commit_interval < 0 || !isfinite(o->commit_interval)) {
-		set_err(NULL, "commit interval must be >= 0");
-		return AW_CLIENT_EINVAL;
-	}
+	    !no_ctl(o->api_key)) 
+		return aw_error_set(AW_EINVALID, "invalid host or API key");
+	if (o->commit_interval < 0 || !isfinite(o->commit_interval)) 
+		return aw_error_set(AW_EINVALID, "commit interval must be >= 0");
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		set_err(NULL, "out of memory");
-		return AW_CLIENT_ENOMEM;
-	}
+	if (!c) 
+		return aw_error_set(AW_ERROR, "out of memory");
 	c->wake[0] = c->wake[1] = -1;
 	http_init(&c->req);
 	c->name = strdup(o->client_name);
@@ -296,27 +266,27 @@ int aw_client_new(aw_client **out, const aw_client_options *o)
 		free(cache);
 	}
 	if (!c->name || !c->host || !c->queue_dir || (c->api_key && !c->auth_header)) {
-		set_err(NULL, "out of memory");
+		aw_error_set(AW_ERROR, "out of memory");
 		aw_client_free(c);
-		return AW_CLIENT_ENOMEM;
+		return AW_ERROR;
 	}
 	if (pipe2(c->wake, O_NONBLOCK | O_CLOEXEC)) {
-		set_err(NULL, "pipe: %s", strerror(errno));
+		aw_error_set(AW_ERROR, "pipe: %s", strerror(errno));
 		c->wake[0] = c->wake[1] = -1;
 		aw_client_free(c);
-		return AW_CLIENT_ERROR;
+		return AW_ERROR;
 	}
 	rc = o->no_queue ? 0 : queue_open(&c->queue, c->queue_dir);
 	if (rc) {
-		set_err(NULL, "%s", aw_error_last());
+		/* the queue's message stands (aw_client_free sets none) */
 		aw_client_free(c);
-		return rc == AW_EBUSY ? AW_CLIENT_ELOCKED : AW_CLIENT_EQUEUE;
+		return rc == AW_EBUSY ? AW_EBUSY : AW_ERROR;
 	}
 	if (queue_length(c->queue))
 		clog_(c, AW_CLIENT_LOG_INFO, "%zu heartbeats queued by an earlier run will be delivered",
 		      queue_length(c->queue));
 	*out = c;
-	return AW_CLIENT_OK;
+	return AW_OK;
 }
 
 void aw_client_free(aw_client *c)
@@ -348,11 +318,6 @@ void aw_client_free(aw_client *c)
 	free(c->auth_header);
 	free(c->queue_dir);
 	free(c);
-}
-
-const char *aw_client_error_message(const aw_client *c)
-{
-	return c ? c->err : g_err;
 }
 
 int aw_client_last_status(const aw_client *c)
@@ -405,15 +370,15 @@ static int do_request(aw_client *c, const char *method, const char *path, const 
 	if (r != HTTP_FAILED)
 		r = http_perform(&h);
 	if (r != HTTP_DONE) {
-		set_err(c, "cannot reach the node at %s: %s", c->base_url, h.err);
+		aw_error_set(AW_ECONNECT, "cannot reach the node at %s: %s", c->base_url, h.err);
 		http_reset(&h);
-		return AW_CLIENT_ECONNECT;
+		return AW_ECONNECT;
 	}
 	*status = c->last_status = h.status;
 	if (resp)
 		*resp = http_take_body(&h);
 	http_reset(&h);
-	return AW_CLIENT_OK;
+	return AW_OK;
 }
 
 /* A request whose success is 2xx (plus 304 when ok304); body returned in *out. */
@@ -433,11 +398,11 @@ static int simple_request(char **out, aw_client *c, const char *method, const ch
 			*out = resp;
 		else
 			free(resp);
-		return AW_CLIENT_OK;
+		return AW_OK;
 	}
-	set_err(c, "%s %s: HTTP %d %.300s", method, path, status, resp ? resp : "");
+	aw_error_set(AW_ERROR, "%s %s: HTTP %d %.300s", method, path, status, resp ? resp : "");
 	free(resp);
-	return status == 404 ? AW_CLIENT_ENOTFOUND : AW_CLIENT_EHTTP;
+	return status == 404 ? AW_ENOTFOUND : AW_EPROTOCOL;
 }
 
 int aw_client_request(char **out_body, int *out_status, aw_client *c, const char *method, const char *path,
@@ -445,10 +410,8 @@ int aw_client_request(char **out_body, int *out_status, aw_client *c, const char
 {
 	if (out_body)
 		*out_body = NULL;
-	if (!method || !path || path[0] != '/' || !no_ctl(path) || strchr(path, ' ') || !no_ctl(method)) {
-		set_err(c, "invalid method or path");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!method || !path || path[0] != '/' || !no_ctl(path) || strchr(path, ' ') || !no_ctl(method)) 
+		return aw_error_set(AW_EINVALID, "invalid method or path");
 	return do_request(c, method, path, body, out_status, out_body);
 }
 
@@ -467,7 +430,7 @@ static char *bucket_path(aw_client *c, const char *id, const char *suffix)
 	char *enc, *p = NULL;
 
 	if (!id || !*id) {
-		set_err(c, "empty bucket id");
+		aw_error_set(AW_EINVALID, "empty bucket id");
 		return NULL;
 	}
 	enc = pct_encode(id);
@@ -475,7 +438,7 @@ static char *bucket_path(aw_client *c, const char *id, const char *suffix)
 		p = NULL;
 	free(enc);
 	if (!p)
-		set_err(c, "out of memory");
+		aw_error_set(AW_ERROR, "out of memory");
 	return p;
 }
 
@@ -488,11 +451,11 @@ static char *bucket_body(const char *id, const char *type, const char *hostname,
 	return s;
 }
 
-/* POST body to path and free both; AW_CLIENT_EINVAL when either is NULL (a bucket id
+/* POST body to path and free both; AW_EINVALID when either is NULL (a bucket id
  * or body that could not be encoded). */
 static int post_and_free(char **out, aw_client *c, char *path, char *body)
 {
-	int rc = path && body ? simple_request(out, c, "POST", path, body, 0) : AW_CLIENT_EINVAL;
+	int rc = path && body ? simple_request(out, c, "POST", path, body, 0) : AW_EINVALID;
 
 	free(path);
 	free(body);
@@ -504,18 +467,15 @@ int aw_client_create_bucket(aw_client *c, const char *bucket_id, const char *eve
 	char *path, *body;
 	int rc;
 
-	if (!event_type || !hostname) {
-		set_err(c, "bucket type and hostname are required");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!event_type || !hostname) 
+		return aw_error_set(AW_EINVALID, "bucket type and hostname are required");
 	path = bucket_path(c, bucket_id, "");
 	if (!path)
-		return AW_CLIENT_EINVAL;
+		return AW_EINVALID;
 	body = bucket_body(bucket_id, event_type, hostname, c->name);
 	if (!body) {
 		free(path);
-		set_err(c, "bucket id, type or hostname is not valid UTF-8");
-		return AW_CLIENT_EINVAL;
+		return aw_error_set(AW_EINVALID, "bucket id, type or hostname is not valid UTF-8");
 	}
 	rc = simple_request(NULL, c, "POST", path, body, 1);
 	free(path);
@@ -529,7 +489,7 @@ int aw_client_delete_bucket(aw_client *c, const char *bucket_id)
 	int rc;
 
 	if (!path)
-		return AW_CLIENT_EINVAL;
+		return AW_EINVALID;
 	rc = simple_request(NULL, c, "DELETE", path, NULL, 0);
 	free(path);
 	return rc;
@@ -545,7 +505,7 @@ int aw_client_insert_events(char **out_json, aw_client *c, const char *bucket_id
 	if (out_json)
 		*out_json = NULL;
 	if (!arr)
-		return AW_CLIENT_ENOMEM;
+		return AW_ERROR;
 	for (size_t i = 0; i < n_events; i++) {
 		json_t *d, *e;
 
@@ -556,14 +516,13 @@ int aw_client_insert_events(char **out_json, aw_client *c, const char *bucket_id
 		d = parse_data(c, events[i].data);
 		if (!d) {
 			json_decref(arr);
-			return AW_CLIENT_EINVAL;
+			return AW_EINVALID;
 		}
 		e = event_json(events[i].timestamp_ns, dur_to_ns(events[i].duration), d);
 		json_decref(d);
 		if (!e || json_array_append_new(arr, e)) {
 			json_decref(arr);
-			set_err(c, "cannot encode event %zu", i);
-			return AW_CLIENT_EINVAL;
+			return aw_error_set(AW_EINVALID, "cannot encode event %zu", i);
 		}
 	}
 	body = json_dumps(arr, JSON_COMPACT);
@@ -588,7 +547,7 @@ int aw_client_get_events(char **out_json, aw_client *c, const char *bucket_id, i
 		snprintf(q + n, sizeof(q) - n, "%slimit=%ld", n ? "&" : "?", limit);
 	path = bucket_path(c, bucket_id, "/events");
 	if (!path)
-		return AW_CLIENT_EINVAL;
+		return AW_EINVALID;
 	{
 		char *full = NULL;
 
@@ -596,7 +555,7 @@ int aw_client_get_events(char **out_json, aw_client *c, const char *bucket_id, i
 			full = NULL;
 		free(path);
 		if (!full)
-			return AW_CLIENT_ENOMEM;
+			return AW_ERROR;
 		rc = simple_request(out_json, c, "GET", full, NULL, 0);
 		free(full);
 	}
@@ -615,8 +574,7 @@ int aw_client_query(char **out_json, aw_client *c, const char *query, const char
 	if (!query || !tp || !ql) {
 		json_decref(tp);
 		json_decref(ql);
-		set_err(c, "no query");
-		return AW_CLIENT_EINVAL;
+		return aw_error_set(AW_EINVALID, "no query");
 	}
 	for (size_t i = 0; i < n_periods; i++)
 		json_array_append_new(tp, json_string(timeperiods[i]));
@@ -627,10 +585,8 @@ int aw_client_query(char **out_json, aw_client *c, const char *query, const char
 	req = json_pack("{s:o, s:o}", "timeperiods", tp, "query", ql);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	if (!body) {
-		set_err(c, "cannot encode the query (not UTF-8?)");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!body) 
+		return aw_error_set(AW_EINVALID, "cannot encode the query (not UTF-8?)");
 	rc = simple_request(out_json, c, "POST", "/api/0/query/", body, 0);
 	free(body);
 	return rc;
@@ -649,7 +605,7 @@ int aw_client_send_heartbeat(char **out_json, aw_client *c, const char *bucket_i
 		return rc;
 	d = heartbeat_data(c, ev, pulsetime);
 	if (!d)
-		return AW_CLIENT_EINVAL;
+		return AW_EINVALID;
 	e = event_json(ev->timestamp_ns, dur_to_ns(ev->duration), d);
 	json_decref(d);
 	body = e ? json_dumps(e, JSON_COMPACT) : NULL;
@@ -657,8 +613,7 @@ int aw_client_send_heartbeat(char **out_json, aw_client *c, const char *bucket_i
 	fmt_pulsetime(pt, sizeof(pt), pulsetime);
 	if (!body || asprintf(&suffix, "/heartbeat?pulsetime=%s", pt) < 0) {
 		free(body);
-		set_err(c, "cannot encode the heartbeat");
-		return AW_CLIENT_EINVAL;
+		return aw_error_set(AW_EINVALID, "cannot encode the heartbeat");
 	}
 	path = bucket_path(c, bucket_id, suffix);
 	free(suffix);
@@ -672,50 +627,44 @@ int aw_client_register_bucket(aw_client *c, const char *bucket_id, const char *e
 	reg_bucket *nb;
 	char *body;
 
-	if (!bucket_id || !*bucket_id || !event_type || !hostname) {
-		set_err(c, "bucket id, type and hostname are required");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!bucket_id || !*bucket_id || !event_type || !hostname) 
+		return aw_error_set(AW_EINVALID, "bucket id, type and hostname are required");
 	body = bucket_body(bucket_id, event_type, hostname, c->name);
-	if (!body) {
-		set_err(c, "bucket id, type or hostname is not valid UTF-8");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!body) 
+		return aw_error_set(AW_EINVALID, "bucket id, type or hostname is not valid UTF-8");
 	free(body);
 	for (size_t i = 0; i < c->n_buckets; i++)
 		if (!strcmp(c->buckets[i].id, bucket_id))
-			return AW_CLIENT_OK;
+			return AW_OK;
 	nb = realloc(c->buckets, (c->n_buckets + 1) * sizeof(*nb));
 	if (!nb)
-		return AW_CLIENT_ENOMEM;
+		return AW_ERROR;
 	c->buckets = nb;
 	nb[c->n_buckets].id = strdup(bucket_id);
 	nb[c->n_buckets].type = strdup(event_type);
 	nb[c->n_buckets].hostname = strdup(hostname);
 	nb[c->n_buckets].ensured = 0;
 	c->n_buckets++;
-	return AW_CLIENT_OK;
+	return AW_OK;
 }
 
 static int commit(aw_client *c, const char *bucket, int64_t ts, int64_t dur, json_t *data, double pulsetime)
 {
 	json_t *e = event_json(ts, dur, data), *rec;
 	char *line;
-	int rc = AW_CLIENT_OK;
+	int rc = AW_OK;
 
 	if (!e)
-		return AW_CLIENT_EINVAL;
+		return AW_EINVALID;
 	rec = json_pack("{s:s, s:f, s:o}", "bucket", bucket, "pulsetime", pulsetime, "event", e);
 	line = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	json_decref(rec);
-	if (!line) {
-		set_err(c, "cannot encode a heartbeat");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!line) 
+		return aw_error_set(AW_EINVALID, "cannot encode a heartbeat");
 	if (queue_append(c->queue, line, strlen(line))) {
-		set_err(c, "cannot write to the queue in %s: %s", c->queue_dir, strerror(errno));
-		clog_(c, AW_CLIENT_LOG_ERROR, "%s; a heartbeat is lost", c->err);
-		rc = AW_CLIENT_EQUEUE;
+		aw_error_set(AW_ERROR, "cannot write to the queue in %s: %s", c->queue_dir, strerror(errno));
+		clog_(c, AW_CLIENT_LOG_ERROR, "%s; a heartbeat is lost", aw_error_last());
+		rc = AW_ERROR;
 	} else {
 		clog_(c, AW_CLIENT_LOG_DEBUG, "queued %s", line);
 	}
@@ -726,7 +675,7 @@ static int commit(aw_client *c, const char *bucket, int64_t ts, int64_t dur, jso
 /* Commit what the node has not seen of a pending event, and forget it. */
 static int commit_pending(aw_client *c, pending *p)
 {
-	int rc = AW_CLIENT_OK;
+	int rc = AW_OK;
 
 	if (!p->sent || p->ts + p->dur > p->committed_end)
 		rc = commit(c, p->bucket, p->ts, p->dur, p->data, p->pulsetime);
@@ -742,19 +691,15 @@ int aw_client_heartbeat(aw_client *c, const char *bucket_id, const aw_event *ev,
 	int64_t hts, hend, pend_end;
 	int rc;
 
-	if (!c->queue) {
-		set_err(c, "this client has no queue (no_queue was set)");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!c->queue) 
+		return aw_error_set(AW_EINVALID, "this client has no queue (no_queue was set)");
 	if ((rc = check_event(c, ev)))
 		return rc;
-	if (!bucket_id || !*bucket_id) {
-		set_err(c, "empty bucket id");
-		return AW_CLIENT_EINVAL;
-	}
+	if (!bucket_id || !*bucket_id) 
+		return aw_error_set(AW_EINVALID, "empty bucket id");
 	d = heartbeat_data(c, ev, pulsetime);
 	if (!d)
-		return AW_CLIENT_EINVAL;
+		return AW_EINVALID;
 	for (size_t i = 0; i < c->n_pend; i++)
 		if (!strcmp(c->pend[i].bucket, bucket_id))
 			p = &c->pend[i];
@@ -765,14 +710,14 @@ int aw_client_heartbeat(aw_client *c, const char *bucket_id, const aw_event *ev,
 
 		if (!np) {
 			json_decref(d);
-			return AW_CLIENT_ENOMEM;
+			return AW_ERROR;
 		}
 		c->pend = np;
 		p = &np[c->n_pend];
 		p->bucket = strdup(bucket_id);
 		if (!p->bucket) {
 			json_decref(d);
-			return AW_CLIENT_ENOMEM;
+			return AW_ERROR;
 		}
 		c->n_pend++;
 		p->data = NULL;
@@ -806,11 +751,11 @@ int aw_client_heartbeat(aw_client *c, const char *bucket_id, const aw_event *ev,
 
 int aw_client_flush(aw_client *c)
 {
-	int rc = AW_CLIENT_OK;
+	int rc = AW_OK;
 
 	for (size_t i = 0; i < c->n_pend; i++)
 		if (c->pend[i].data && commit_pending(c, &c->pend[i]))
-			rc = AW_CLIENT_EQUEUE;
+			rc = AW_ERROR;
 	return rc;
 }
 
@@ -1005,7 +950,7 @@ static int loop(aw_client *c, long timeout_ms, int until_empty)
 		int64_t now, wait;
 
 		if (drain_wake(c))
-			return AW_CLIENT_EINTR;
+			return AW_EINTR;
 		active = start_next(c);
 		if (active) {
 			int r = http_step(&c->req);
@@ -1016,10 +961,10 @@ static int loop(aw_client *c, long timeout_ms, int until_empty)
 			}
 		}
 		if (until_empty && !c->inflight && queue_length(c->queue) == 0)
-			return AW_CLIENT_OK;
+			return AW_OK;
 		now = aw_time_monotonic_ms();
 		if (now >= deadline)
-			return until_empty ? AW_CLIENT_ECONNECT : AW_CLIENT_OK;
+			return until_empty ? AW_ECONNECT : AW_OK;
 		wait = deadline - now;
 		if (c->inflight) {
 			if (c->req.deadline_ms - now < wait)
@@ -1034,10 +979,8 @@ static int loop(aw_client *c, long timeout_ms, int until_empty)
 		pfd[0].revents = 0;
 		if (c->inflight && http_pollfd(&c->req, &pfd[1]))
 			nfd = 2;
-		if (poll(pfd, (nfds_t)nfd, (int)wait) < 0 && errno != EINTR) {
-			set_err(c, "poll: %s", strerror(errno));
-			return AW_CLIENT_ERROR;
-		}
+		if (poll(pfd, (nfds_t)nfd, (int)wait) < 0 && errno != EINTR) 
+			return aw_error_set(AW_ERROR, "poll: %s", strerror(errno));
 	}
 }
 
@@ -1055,7 +998,7 @@ int aw_client_drain(aw_client *c, long timeout_ms)
 {
 	int rc = loop(c, timeout_ms, 1);
 
-	if (rc == AW_CLIENT_ECONNECT)
-		set_err(c, "%zu heartbeats still queued for %s", queue_length(c->queue), c->base_url);
+	if (rc == AW_ECONNECT)
+		aw_error_set(AW_ECONNECT, "%zu heartbeats still queued for %s", queue_length(c->queue), c->base_url);
 	return rc;
 }

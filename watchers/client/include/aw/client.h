@@ -13,8 +13,15 @@
  *     next run with the same client name.
  *
  * Conventions (libgit2 style)
- *   - Every function that can fail returns an int: AW_CLIENT_OK (0) or a negative
- *     AW_CLIENT_E* code. aw_client_error_message() describes the last failure.
+ *   - Every function that can fail returns an int: 0 (AW_OK) or a negative AW_E* code
+ *     of aw/error.h, the convention of every awnode library: AW_EINVALID (a bad
+ *     argument, e.g. data that is not a JSON object), AW_ECONNECT (the node could not
+ *     be reached: refused, timeout, DNS), AW_ENOTFOUND (the node answered 404: unknown
+ *     bucket or event), AW_EPROTOCOL (any other unexpected status, or an answer that
+ *     is not what was expected), AW_EBUSY (another process uses the same queue: same
+ *     client name), AW_EINTR (stopped by aw_client_interrupt()), AW_ERROR (anything
+ *     else, e.g. the disk queue cannot be written). aw_error_last() describes the last
+ *     failure of the calling thread; out of memory aborts.
  *   - Out-parameters come first. A `char **out_json` receives a NUL-terminated,
  *     heap-allocated string the caller owns and releases with aw_client_free_string()
  *     (plain free() is equivalent). On failure *out_json is set to NULL.
@@ -34,7 +41,7 @@
  *     aw_client *c;
  *     aw_client_options_init(&o);
  *     o.client_name = "my-watcher";
- *     if (aw_client_new(&c, &o)) { fprintf(stderr, "%s\n", aw_client_error_message(NULL)); exit(1); }
+ *     if (aw_client_new(&c, &o)) { fprintf(stderr, "%s\n", aw_error_last()); exit(1); }
  *     aw_client_register_bucket(c, "my-watcher_myhost", "currentsong", "myhost");
  *     while (!stop) {
  *             aw_event ev = { aw_client_now_ns(), 0.0, "{\"title\":\"...\"}" };
@@ -52,24 +59,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aw/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Return codes. */
-enum {
-	AW_CLIENT_OK = 0,
-	AW_CLIENT_ERROR = -1,     /* generic failure */
-	AW_CLIENT_EINVAL = -2,    /* invalid argument (e.g. data is not a JSON object) */
-	AW_CLIENT_ENOMEM = -3,    /* out of memory */
-	AW_CLIENT_ECONNECT = -4,  /* the node could not be reached (refused, timeout, DNS) */
-	AW_CLIENT_EHTTP = -5,     /* the node answered with an unexpected HTTP status */
-	AW_CLIENT_ENOTFOUND = -6, /* the node answered 404 (unknown bucket or event) */
-	AW_CLIENT_EPARSE = -7,    /* the node's answer is not what was expected */
-	AW_CLIENT_EQUEUE = -8,    /* the on-disk queue cannot be opened or written */
-	AW_CLIENT_ELOCKED = -9,   /* another process uses the same queue (same client name) */
-	AW_CLIENT_EINTR = -10,    /* aw_client_run()/aw_client_drain() stopped by aw_client_interrupt() */
-};
 
 /* Log levels passed to the log callback. */
 enum { AW_CLIENT_LOG_ERROR = 0, AW_CLIENT_LOG_WARN = 1, AW_CLIENT_LOG_INFO = 2, AW_CLIENT_LOG_DEBUG = 3 };
@@ -89,7 +83,7 @@ typedef struct aw_client_options {
 	double commit_interval;    /* seconds; 0 = 10 (5 in testing mode) */
 	const char *queue_dir;     /* NULL = $XDG_CACHE_HOME/awnode/queue/<client_name>[-testing] */
 	int no_queue;              /* 1: no disk queue, for clients that only make synchronous
-				    * calls; queued heartbeats then fail with AW_CLIENT_EINVAL */
+				    * calls; queued heartbeats then fail with AW_EINVALID */
 	const char *api_key;       /* sent as "Authorization: Bearer <key>" when set */
 	long timeout_ms;           /* per request; 0 = 10000 */
 	aw_client_log_fn log;      /* NULL = no log output */
@@ -105,21 +99,17 @@ typedef struct aw_event {
 	const char *data;
 } aw_event;
 
-/* Fill `opts` with the defaults. Always returns AW_CLIENT_OK. */
+/* Fill `opts` with the defaults. Always returns 0. */
 int aw_client_options_init(aw_client_options *opts);
 
 /* Create a client. Opens (creating if needed) and locks the queue directory; fails
- * with AW_CLIENT_ELOCKED if another process holds it. Does not contact the node.
- * On failure *out is NULL and aw_client_error_message(NULL) tells why. */
+ * with AW_EBUSY if another process holds it. Does not contact the node. On failure
+ * *out is NULL and aw_error_last() tells why. */
 int aw_client_new(aw_client **out, const aw_client_options *opts);
 
 /* Commit pre-merged heartbeats to the disk queue, close everything and free. Nothing
  * is sent; queued heartbeats wait for the next run. NULL is a no-op. */
 void aw_client_free(aw_client *c);
-
-/* The last failure's description; owned by the client (or by the library for
- * c == NULL, e.g. after aw_client_new failed), valid until the next call. */
-const char *aw_client_error_message(const aw_client *c);
 
 /* HTTP status of the last synchronous request (0 if none got an answer). */
 int aw_client_last_status(const aw_client *c);
@@ -133,7 +123,7 @@ void aw_client_free_string(char *s);
 int64_t aw_client_now_ns(void);
 
 /* Format `ns` as RFC 3339 UTC ("2024-05-01T10:00:00.123456Z"). `buf` needs >= 40 bytes.
- * Returns AW_CLIENT_OK, or AW_CLIENT_EINVAL if it does not fit. */
+ * Returns 0, or AW_EINVALID if it does not fit. */
 int aw_client_format_time(char *buf, size_t len, int64_t ns);
 
 /* ---- Synchronous calls (block up to the request timeout) ---------------------- */
@@ -200,18 +190,18 @@ int aw_client_heartbeat(aw_client *c, const char *bucket_id, const aw_event *eve
 int aw_client_flush(aw_client *c);
 
 /* Deliver queued heartbeats for `timeout_ms` milliseconds (also the way to sleep
- * between polls): returns AW_CLIENT_OK when the time is up, AW_CLIENT_EINTR early if
+ * between polls): returns 0 when the time is up, AW_EINTR early if
  * aw_client_interrupt() was called. Delivery failures are not errors here: they are
  * logged and retried with back-off (1 s doubling up to 10 s). */
 int aw_client_run(aw_client *c, long timeout_ms);
 
-/* Like aw_client_run() but returns as soon as the queue is empty (AW_CLIENT_OK), or
- * AW_CLIENT_ECONNECT when the time is up with heartbeats still queued. Pending
+/* Like aw_client_run() but returns as soon as the queue is empty (0), or
+ * AW_ECONNECT when the time is up with heartbeats still queued. Pending
  * pre-merged heartbeats are not committed: call aw_client_flush() first. */
 int aw_client_drain(aw_client *c, long timeout_ms);
 
 /* Make a running or the next aw_client_run()/aw_client_drain() return
- * AW_CLIENT_EINTR. Async-signal-safe. */
+ * AW_EINTR. Async-signal-safe. */
 void aw_client_interrupt(aw_client *c);
 
 /* Forget an interrupt no aw_client_run()/aw_client_drain() has seen yet, e.g. the
