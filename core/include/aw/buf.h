@@ -16,9 +16,14 @@ typedef struct aw_buf {
 	size_t cap;
 } aw_buf;
 
+/* An empty buffer owns nothing; the first append allocates. The buffer owns `data`
+ * until aw_buf_steal (then the caller frees it) or aw_buf_free. */
 #define AW_BUF_INIT {NULL, 0, 0}
 
+/* Make room for `extra` more bytes (plus the NUL) without changing the contents. */
 void aw_buf_grow(aw_buf *b, size_t extra);
+/* Append n bytes, a C string, one character, a decimal integer, a printf result. The
+ * arguments are copied; none is kept. */
 void aw_buf_append(aw_buf *b, const void *p, size_t n);
 void aw_buf_puts(aw_buf *b, const char *s);
 void aw_buf_putc(aw_buf *b, char c);
@@ -32,7 +37,9 @@ void aw_buf_json_string(aw_buf *b, const char *s, size_t n);
 void aw_buf_json_member(aw_buf *b, size_t index, const char *key);
 /* Give up ownership of the data (caller frees with free()); the buffer is reset. */
 char *aw_buf_steal(aw_buf *b, size_t *len);
+/* Free the data and reset to AW_BUF_INIT. */
 void aw_buf_free(aw_buf *b);
+/* Empty the buffer but keep its memory for reuse. */
 void aw_buf_reset(aw_buf *b);
 
 #endif

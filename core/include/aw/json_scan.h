@@ -20,7 +20,10 @@ typedef struct aw_jscan {
 	char err[160];
 } aw_jscan;
 
+/* Start scanning the len bytes at text, which the scanner borrows (they must outlive
+ * it); it allocates nothing and needs no cleanup. Failures leave the reason in s->err. */
 void aw_jscan_init(aw_jscan *s, const char *text, size_t len);
+/* Skip whitespace. */
 void aw_jscan_ws(aw_jscan *s);
 /* Validate and skip one value, whose text is [*vstart, *vend). 0 or -1 (err set). */
 int aw_jscan_value(aw_jscan *s, const char **vstart, const char **vend);

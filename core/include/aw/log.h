@@ -10,8 +10,12 @@
 
 enum { AW_LOG_ERROR, AW_LOG_WARN, AW_LOG_INFO, AW_LOG_DEBUG };
 
+/* Log lines up to `level` (AW_LOG_*), to stderr and, when path is not NULL, appended to
+ * that file (created 0600; a file that cannot be opened leaves stderr only). */
 void aw_log_open(const char *path, int level);
+/* Close the log file; later lines go to stderr only. */
 void aw_log_close(void);
+/* The level aw_log_open set (AW_LOG_INFO before). */
 int aw_log_level(void);
 /* The newest `limit` lines as a JSON list of {time, level, message}, oldest first. */
 #include "aw/buf.h"

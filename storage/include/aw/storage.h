@@ -45,7 +45,9 @@ typedef struct aw_event {
 	size_t data_len;
 } aw_event;
 
-void aw_event_clear(aw_event *e);  /* frees e->data, leaves the struct zeroed */
+/* Free what the event owns (e->data) and zero the struct; the struct itself is the
+ * caller's. */
+void aw_event_clear(aw_event *e);
 
 typedef struct aw_bucket {
 	char *id;            /* the bucket's name, e.g. "aw-watcher-window_host" */
@@ -62,6 +64,8 @@ typedef struct aw_bucket {
 	int64_t event_count; /* filled by aw_reader_buckets when AW_READ_COUNTS is asked */
 } aw_bucket;
 
+/* Free every string the bucket owns and zero the struct; the struct itself is the
+ * caller's. */
 void aw_bucket_clear(aw_bucket *b);
 void aw_buckets_free(aw_bucket *b, size_t n);
 
