@@ -94,9 +94,7 @@ int pipeline_init(node *n)
 
 void pipeline_free(node *n)
 {
-	for (size_t i = 0; i < n->n_cors_exact; i++)
-		free(n->cors_exact[i]);
-	free(n->cors_exact);
+	aw_strings_free(n->cors_exact, n->n_cors_exact);
 	for (size_t i = 0; i < n->n_cors_re; i++)
 		pcre2_code_free(n->cors_re[i]);
 	free(n->cors_re);
