@@ -293,7 +293,8 @@ static char *load_device_id(const char *data_dir)
 }
 
 /* A directory shipped beside the binary: build tree build/bin/awnode -> build/<name>;
- * installed bin/awnode -> share/awnode/<name>. */
+ * installed <bindir>/awnode -> <datadir>/awnode/<name> (AW_SHARE_FROM_BIN is the second
+ * relative to the first, from the install layout the build was configured with). */
 static char *find_beside_binary(const char *name)
 {
 	char exe[PATH_MAX], cand[PATH_MAX + 64];
@@ -308,7 +309,7 @@ static char *find_beside_binary(const char *name)
 		snprintf(cand, sizeof(cand), "%s/../%s", exe, name);
 		if (!stat(cand, &st) && S_ISDIR(st.st_mode))
 			return realpath(cand, NULL);
-		snprintf(cand, sizeof(cand), "%s/../share/awnode/%s", exe, name);
+		snprintf(cand, sizeof(cand), "%s/" AW_SHARE_FROM_BIN "/%s", exe, name);
 		if (!stat(cand, &st) && S_ISDIR(st.st_mode))
 			return realpath(cand, NULL);
 	}
