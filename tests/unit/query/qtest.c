@@ -87,6 +87,16 @@ qt_db *qt_db_with(const char *bucket, const char *hostname, const qt_row *rows)
 	return db;
 }
 
+char *qt_pieces(const qt_piece *p)
+{
+	aw_buf b = AW_BUF_INIT;
+
+	for (; p->text; p++)
+		for (int i = 0; i < p->times; i++)
+			aw_buf_puts(&b, p->text);
+	return aw_buf_steal(&b, NULL);
+}
+
 static json_t *run(aw_reader *r, const char *prog, aw_query_error *err, char **raw)
 {
 	aw_ns s = qt_ts("1980-01-01T00:00:00Z"), e = qt_ts("2080-01-02T00:00:00Z");

@@ -50,6 +50,15 @@ void qt_expect_raw(qt_db *db, const char *prog, const char *expected);
  * returns the error. */
 aw_query_error qt_expect_error(qt_db *db, const char *prog, const char *kind, int code);
 
+/* A program made of repeated pieces, for the limit tests: each text `times` times in
+ * turn, up to the first piece without text. Returns malloc'ed text. */
+typedef struct qt_piece {
+	const char *text;
+	int times;
+} qt_piece;
+char *qt_pieces(const qt_piece *p);
+#define QT_PIECES(...) qt_pieces((const qt_piece[]){__VA_ARGS__, {NULL, 0}})
+
 /* transform tests */
 aw_ns qt_ts(const char *iso);
 qev qt_ev(qdata *T, aw_ns start, aw_ns dur, const char *data);

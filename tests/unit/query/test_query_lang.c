@@ -36,92 +36,113 @@ static json_t *ok(const char *prog)
 	return v;
 }
 
-static void expect_bool(const char *prog, bool b)
-{
-	json_t *v = ok(prog);
+/* A program and what it must give, run against the database of setup: the whole result
+ * text, or (code set) an error with that AW_E* code whose message starts with want. */
+typedef struct qcase {
+	const char *prog, *want;
+	int code;
+} qcase;
 
-	if (!json_is_boolean(v) || json_is_true(v) != b)
-		fail_msg("%s: expected %s", prog, b ? "true" : "false");
-	json_decref(v);
+static void run_cases(const qcase *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].code)
+			qt_expect_error(db, c[i].prog, c[i].want, c[i].code);
+		else
+			qt_expect_raw(db, c[i].prog, c[i].want);
+	}
 }
 
-static void expect_num(const char *prog, double n)
-{
-	json_t *v = ok(prog);
-
-	if (!json_is_number(v) || json_number_value(v) != n)
-		fail_msg("%s: expected %g, got %g", prog, n, json_number_value(v));
-	json_decref(v);
-}
+#define RUN_CASES(cases) run_cases(cases, sizeof(cases) / sizeof(cases[0]))
 
 /* ---- aw-server-rust's query-language cases --------------------------------------------------- */
 
 static void test_bool(void **state)
 {
+	static const qcase cases[] = {
+		{"True;False;a=True;return True;", "[true]"},
+		{"return false;", "[false]"},
+		{"return true;", "[true]"},
+	};
+
 	(void)state;
-	expect_bool("True;False;a=True;return True;", true);
-	expect_bool("return false;", false);
-	expect_bool("return true;", true);
+	RUN_CASES(cases);
 }
 
 static void test_number(void **state)
 {
+	static const qcase cases[] = {
+		{"1;1.;return 1.1;", "[1.1]"},
+		{"return 1;", "[1.0]"},
+		{"return 1.;", "[1.0]"},
+		{"return 0.5;", "[0.5]"},
+		{"return 100000000000000000000;", "[1e20]"},
+	};
+
 	(void)state;
-	expect_num("1;1.;return 1.1;", 1.1);
-	qt_expect_raw(NULL, "return 1;", "[1.0]");
-	qt_expect_raw(NULL, "return 1.;", "[1.0]");
-	qt_expect_raw(NULL, "return 0.5;", "[0.5]");
-	qt_expect_raw(NULL, "return 100000000000000000000;", "[1e20]");
+	RUN_CASES(cases);
 }
 
 static void test_equals(void **state)
 {
+	static const qcase cases[] = {
+		{"return 1==1;", "[true]"},
+		{"return  2==1;", "[false]"},
+		{"return  \"a\"==\"a\";", "[true]"},
+		{"return  \"a\"==\"b\";", "[false]"},
+		{"return  True==True;", "[true]"},
+		{"return  False==True;", "[false]"},
+		{"return  True==1;", "InvalidType(\"Cannot compare values of different types", AW_EINVALID},
+		/* lists and dicts compare structurally; None == None is false */
+		{"return [1, [2, \"x\"]] == [1, [2, \"x\"]];", "[true]"},
+		{"return {\"a\": [1]} == {\"a\": [1]};", "[true]"},
+		{"return {\"a\": 1} == {\"a\": 2};", "[false]"},
+		{"return print() == print();", "[false]"},
+		{"return [print()] == [print()];", "[true]"},
+	};
+
 	(void)state;
-	expect_bool("return 1==1;", true);
-	expect_bool("return  2==1;", false);
-	expect_bool("return  \"a\"==\"a\";", true);
-	expect_bool("return  \"a\"==\"b\";", false);
-	expect_bool("return  True==True;", true);
-	expect_bool("return  False==True;", false);
-	qt_expect_error(NULL, "return  True==1;", "InvalidType(\"Cannot compare values of different types", AW_EINVALID);
-	/* lists and dicts compare structurally; None == None is false */
-	expect_bool("return [1, [2, \"x\"]] == [1, [2, \"x\"]];", true);
-	expect_bool("return {\"a\": [1]} == {\"a\": [1]};", true);
-	expect_bool("return {\"a\": 1} == {\"a\": 2};", false);
-	expect_bool("return print() == print();", false);
-	expect_bool("return [print()] == [print()];", true);
+	RUN_CASES(cases);
 }
 
 static void test_return(void **state)
 {
+	static const qcase cases[] = {
+		{"return 1;", "[1.0]"},
+		{"RETURN=1;", "[1.0]"},
+		{"return 1+1;", "[2.0]"},
+		/* return does not stop execution; the last assignment wins */
+		{"return 1; return 2;", "[2.0]"},
+		{"return 1; RETURN = 3;", "[3.0]"},
+		/* `return a = 1` returns None and assigns a */
+		{"return a = 1;", "[[]]"},
+		{"return a = 1; return a;", "[1.0]"},
+	};
+
 	(void)state;
-	expect_num("return 1;", 1);
-	expect_num("RETURN=1;", 1);
-	expect_num("return 1+1;", 2);
-	/* return does not stop execution; the last assignment wins */
-	expect_num("return 1; return 2;", 2);
-	expect_num("return 1; RETURN = 3;", 3);
-	/* `return a = 1` returns None and assigns a */
-	qt_expect_raw(NULL, "return a = 1;", "[[]]");
-	qt_expect_raw(NULL, "return a = 1; return a;", "[1.0]");
+	RUN_CASES(cases);
 }
 
 static void test_if(void **state)
 {
+	static const qcase cases[] = {
+		{"\n n=1;\n if True { n=2; }\n return n;", "[2.0]"},
+		{"\n n=1;\n if False { n=2; }\n return n;", "[1.0]"},
+		{"\n a=True; n=1;\n if a { n=2; }\n return n;", "[2.0]"},
+		{"\n a=False; n=1;\n if a { n=2; }\n return n;", "[1.0]"},
+		{"\n a=False; n=1;\n if a { }\n else { n=3; }\n return n;", "[3.0]"},
+		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif b { n=3; }\n return n;", "[3.0]"},
+		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif a { n=3; }\n else { n=4; }\n return n;", "[4.0]"},
+		{"\n a=True; n=1;\n if a { if a { n = 2; } }\n return n;", "[2.0]"},
+		/* first true branch only; conditions may be expressions */
+		{"n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", "[1.0]"},
+		{"n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", "[2.0]"},
+		/* non-bool condition */
+		{"if 1 { }", "InvalidType", AW_EINVALID},
+	};
+
 	(void)state;
-	expect_num("\n n=1;\n if True { n=2; }\n return n;", 2);
-	expect_num("\n n=1;\n if False { n=2; }\n return n;", 1);
-	expect_num("\n a=True; n=1;\n if a { n=2; }\n return n;", 2);
-	expect_num("\n a=False; n=1;\n if a { n=2; }\n return n;", 1);
-	expect_num("\n a=False; n=1;\n if a { }\n else { n=3; }\n return n;", 3);
-	expect_num("\n a=False; b=True; n=1;\n if a { n=2; }\n elif b { n=3; }\n return n;", 3);
-	expect_num("\n a=False; b=True; n=1;\n if a { n=2; }\n elif a { n=3; }\n else { n=4; }\n return n;", 4);
-	expect_num("\n a=True; n=1;\n if a { if a { n = 2; } }\n return n;", 2);
-	/* first true branch only; conditions may be expressions */
-	expect_num("n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", 1);
-	expect_num("n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", 2);
-	/* non-bool condition */
-	qt_expect_error(NULL, "if 1 { }", "InvalidType", AW_EINVALID);
+	RUN_CASES(cases);
 }
 
 static void test_function(void **state)
@@ -287,112 +308,140 @@ static void test_string(void **state)
 
 static void test_list(void **state)
 {
+	static const qcase cases[] = {
+		{"return [];", "[[]]"},
+		{"return [1];", "[[1.0]]"},
+		{"return [1+1];", "[[2.0]]"},
+		{"return [1,1];", "[[1.0,1.0]]"},
+		{"return [1,1+2];", "[[1.0,3.0]]"},
+		{"return [1,1+1,1+2+3,4/2,[1+2]];", "[[1.0,2.0,6.0,2.0,[3.0]]]"},
+	};
+
 	(void)state;
-	qt_expect_raw(NULL, "return [];", "[[]]");
-	qt_expect_raw(NULL, "return [1];", "[[1.0]]");
-	qt_expect_raw(NULL, "return [1+1];", "[[2.0]]");
-	qt_expect_raw(NULL, "return [1,1];", "[[1.0,1.0]]");
-	qt_expect_raw(NULL, "return [1,1+2];", "[[1.0,3.0]]");
-	qt_expect_raw(NULL, "return [1,1+1,1+2+3,4/2,[1+2]];", "[[1.0,2.0,6.0,2.0,[3.0]]]");
+	RUN_CASES(cases);
 }
 
 static void test_comment(void **state)
 {
+	static const qcase cases[] = {
+		{"return 1;# testing 123", "[1.0]"},
+		{"# first\nreturn 2; # second\n# third", "[2.0]"},
+	};
+
 	(void)state;
-	qt_expect_raw(NULL, "return 1;# testing 123", "[1.0]");
-	qt_expect_raw(NULL, "# first\nreturn 2; # second\n# third", "[2.0]");
+	RUN_CASES(cases);
 }
 
 static void test_dict(void **state)
 {
+	static const qcase cases[] = {
+		{"return {};", "[{}]"},
+		{"return {\"test\": 2};", "[{\"test\":2.0}]"},
+		{"return {\"test\": 2, \"test2\": \"teststr\"};", "[{\"test\":2.0,\"test2\":\"teststr\"}]"},
+		{"return {\"test\": {\"test\": \"test\"}};", "[{\"test\":{\"test\":\"test\"}}]"},
+		/* keys come out sorted; a repeated key keeps the last value (and the first is never run) */
+		{"return {\"b\": 1, \"a\": 2, \"B\": 3};", "[{\"B\":3.0,\"a\":2.0,\"b\":1.0}]"},
+		{"return {\"a\": undefined, \"a\": 1};", "[{\"a\":1.0}]"},
+	};
+
 	(void)state;
-	qt_expect_raw(NULL, "return {};", "[{}]");
-	qt_expect_raw(NULL, "return {\"test\": 2};", "[{\"test\":2.0}]");
-	qt_expect_raw(NULL, "return {\"test\": 2, \"test2\": \"teststr\"};", "[{\"test\":2.0,\"test2\":\"teststr\"}]");
-	qt_expect_raw(NULL, "return {\"test\": {\"test\": \"test\"}};", "[{\"test\":{\"test\":\"test\"}}]");
-	/* keys come out sorted; a repeated key keeps the last value (and the first is never run) */
-	qt_expect_raw(NULL, "return {\"b\": 1, \"a\": 2, \"B\": 3};", "[{\"B\":3.0,\"a\":2.0,\"b\":1.0}]");
-	qt_expect_raw(NULL, "return {\"a\": undefined, \"a\": 1};", "[{\"a\":1.0}]");
+	RUN_CASES(cases);
 }
 
 static void test_concat(void **state)
 {
+	static const qcase cases[] = {
+		{"return [1]+[2];", "[[1.0,2.0]]"},
+		{"return \"a\"+\"b\";", "[\"ab\"]"},
+		{"return \"a\"+1;", "InvalidType", AW_EINVALID},
+		{"return [1]+1;", "InvalidType", AW_EINVALID},
+		{"return True+True;", "InvalidType", AW_EINVALID},
+	};
+
 	(void)state;
-	qt_expect_raw(NULL, "return [1]+[2];", "[[1.0,2.0]]");
-	qt_expect_raw(NULL, "return \"a\"+\"b\";", "[\"ab\"]");
-	qt_expect_error(NULL, "return \"a\"+1;", "InvalidType", AW_EINVALID);
-	qt_expect_error(NULL, "return [1]+1;", "InvalidType", AW_EINVALID);
-	qt_expect_error(NULL, "return True+True;", "InvalidType", AW_EINVALID);
+	RUN_CASES(cases);
 }
 
 static void test_contains(void **state)
 {
+	static const qcase cases[] = {
+		{"a = [\"b\", \"a\"]; return contains(a, \"a\");", "[true]"},
+		{"a = [\"b\", \"a\"]; return contains(a, \"c\");", "[false]"},
+		{"a = {\"a\": 1}; return contains(a, \"a\");", "[true]"},
+		{"a = {\"b\": 1}; return contains(a, \"a\");", "[false]"},
+		{"return contains([[1, 2]], [1, 2]);", "[true]"},
+		{"return contains([1], \"1\");", "[false]"},
+		{"return contains(1, 1);", "InvalidFunctionParameters", AW_EINVALID},
+		{"return contains({}, 1);", "InvalidFunctionParameters", AW_EINVALID},
+	};
+
 	(void)state;
-	expect_bool("a = [\"b\", \"a\"]; return contains(a, \"a\");", true);
-	expect_bool("a = [\"b\", \"a\"]; return contains(a, \"c\");", false);
-	expect_bool("a = {\"a\": 1}; return contains(a, \"a\");", true);
-	expect_bool("a = {\"b\": 1}; return contains(a, \"a\");", false);
-	expect_bool("return contains([[1, 2]], [1, 2]);", true);
-	expect_bool("return contains([1], \"1\");", false);
-	qt_expect_error(NULL, "return contains(1, 1);", "InvalidFunctionParameters", AW_EINVALID);
-	qt_expect_error(NULL, "return contains({}, 1);", "InvalidFunctionParameters", AW_EINVALID);
+	RUN_CASES(cases);
 }
 
 static void test_math(void **state)
 {
+	static const qcase cases[] = {
+		{"return 1+1;", "[2.0]"},
+		{"return 1-1;", "[0.0]"},
+		{"return 3*5;", "[15.0]"},
+		{"return 4/2;", "[2.0]"},
+		{"return 1/0;", "MathError(\"Tried to divide by zero!\")", AW_EINVALID},
+		{"return 2.5%1;", "[0.5]"},
+		{"return 1+1+0+1;", "[3.0]"},
+		/* one precedence level, left-associative */
+		{"return 1 + 2 * 3;", "[9.0]"},
+		{"return 1 + (2 * 3);", "[7.0]"},
+		{"return 10 - 2 - 3;", "[5.0]"},
+		/* a == b + c is (a == b) + c */
+		{"return 1 == 1 + 1;", "InvalidType", AW_EINVALID},
+		/* % by zero is NaN, serialised as null */
+		{"return 1 % 0;", "[null]"},
+		{"return \"a\" - 1;", "InvalidType", AW_EINVALID},
+	};
+
 	(void)state;
-	expect_num("return 1+1;", 2);
-	expect_num("return 1-1;", 0);
-	expect_num("return 3*5;", 15);
-	expect_num("return 4/2;", 2);
-	qt_expect_error(NULL, "return 1/0;", "MathError(\"Tried to divide by zero!\")", AW_EINVALID);
-	expect_num("return 2.5%1;", 0.5);
-	expect_num("return 1+1+0+1;", 3);
-	/* one precedence level, left-associative */
-	expect_num("return 1 + 2 * 3;", 9);
-	expect_num("return 1 + (2 * 3);", 7);
-	expect_num("return 10 - 2 - 3;", 5);
-	/* a == b + c is (a == b) + c */
-	qt_expect_error(NULL, "return 1 == 1 + 1;", "InvalidType", AW_EINVALID);
-	/* % by zero is NaN, serialised as null */
-	qt_expect_raw(NULL, "return 1 % 0;", "[null]");
-	qt_expect_error(NULL, "return \"a\" - 1;", "InvalidType", AW_EINVALID);
+	RUN_CASES(cases);
 }
 
 /* ---- grammar and lexer quirks ---------------------------------------------------------------- */
 
 static void test_grammar(void **state)
 {
+	static const qcase cases[] = {
+		/* extra semicolons, expression statements, whitespace before '(' */
+		{";;1;;True;\"x\";[];{};return print (1);;", "[[]]"},
+		/* keywords are lowercase only; RETURN is an identifier, and/or/None are undefined names */
+		{"return None;", "VariableNotDefined(\"None\")", AW_EINVALID},
+		{"return a and b;", "ParsingError", AW_EINVALID},
+		/* identifiers that start with a keyword */
+		{"iffy = 1; returned = 2; return iffy + returned;", "[3.0]"},
+		/* an unknown character ends the token stream silently */
+		{"return 1; @junk", "[1.0]"},
+		{"return 1; ' anything \" goes", "[1.0]"},
+		/* no unary minus, no leading dot */
+		{"return -1;", "ParsingError", AW_EINVALID},
+		{"return .5;", "ParsingError", AW_EINVALID},
+		/* no trailing commas, dict keys must be strings */
+		{"return [1,];", "ParsingError", AW_EINVALID},
+		{"return {a: 1};", "ParsingError", AW_EINVALID},
+		/* no chained assignment; '&' is a token the grammar never accepts */
+		{"a = b = 1;", "ParsingError", AW_EINVALID},
+		{"return 1 & 2;", "ParsingError", AW_EINVALID},
+		/* the if-chain needs no ';' but simple statements do */
+		{"n = 1; if True { n = 2; } return n;", "[2.0]"},
+		{"n = 1\nreturn n;", "ParsingError", AW_EINVALID},
+		/* a dict can be an operand on the right: if {...} == x { } */
+		{"n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", "[1.0]"},
+		/* built-ins are shadowable variables */
+		{"flood = 7; return flood;", "[7.0]"},
+		{"f = sum_durations; return f([]);", "[0.0]"},
+		{"sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", AW_EINVALID},
+		{"return flood;", "InvalidType", AW_EINVALID},
+	};
+
 	(void)state;
-	/* extra semicolons, expression statements, whitespace before '(' */
-	qt_expect_raw(NULL, ";;1;;True;\"x\";[];{};return print (1);;", "[[]]");
-	/* keywords are lowercase only; RETURN is an identifier, and/or/None are undefined names */
-	qt_expect_error(NULL, "return None;", "VariableNotDefined(\"None\")", AW_EINVALID);
-	qt_expect_error(NULL, "return a and b;", "ParsingError", AW_EINVALID);
-	/* identifiers that start with a keyword */
-	expect_num("iffy = 1; returned = 2; return iffy + returned;", 3);
-	/* an unknown character ends the token stream silently */
-	qt_expect_raw(NULL, "return 1; @junk", "[1.0]");
-	qt_expect_raw(NULL, "return 1; ' anything \" goes", "[1.0]");
-	/* no unary minus, no leading dot */
-	qt_expect_error(NULL, "return -1;", "ParsingError", AW_EINVALID);
-	qt_expect_error(NULL, "return .5;", "ParsingError", AW_EINVALID);
-	/* no trailing commas, dict keys must be strings */
-	qt_expect_error(NULL, "return [1,];", "ParsingError", AW_EINVALID);
-	qt_expect_error(NULL, "return {a: 1};", "ParsingError", AW_EINVALID);
-	/* no chained assignment; '&' is a token the grammar never accepts */
-	qt_expect_error(NULL, "a = b = 1;", "ParsingError", AW_EINVALID);
-	qt_expect_error(NULL, "return 1 & 2;", "ParsingError", AW_EINVALID);
-	/* the if-chain needs no ';' but simple statements do */
-	expect_num("n = 1; if True { n = 2; } return n;", 2);
-	qt_expect_error(NULL, "n = 1\nreturn n;", "ParsingError", AW_EINVALID);
-	/* a dict can be an operand on the right: if {...} == x { } */
-	expect_num("n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", 1);
-	/* built-ins are shadowable variables */
-	expect_num("flood = 7; return flood;", 7);
-	expect_num("f = sum_durations; return f([]);", 0);
-	qt_expect_error(NULL, "sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", AW_EINVALID);
-	qt_expect_error(NULL, "return flood;", "InvalidType", AW_EINVALID);
+	RUN_CASES(cases);
 }
 
 static void test_empty_query(void **state)
@@ -458,55 +507,29 @@ static void test_runtime_error_positions(void **state)
 
 static void test_limits(void **state)
 {
-	aw_buf b = AW_BUF_INIT;
+	static const struct {
+		qt_piece prog[5];
+		const char *kind;
+	} cases[] = {
+		/* deep syntactic nesting is an error, not a crash */
+		{{{"return ", 1}, {"[", 5000}, {"]", 5000}, {";", 1}}, "ParsingError(\"nesting deeper"},
+		{{{"(", 100000}}, "ParsingError"},
+		/* deep values built over many statements */
+		{{{"a = 1;", 1}, {"a = [a];", 400}, {"return a;", 1}}, "ResourceLimit"},
+		/* memory bombs */
+		{{{"a = [1];", 1}, {"a = a + a;", 64}, {"return 1;", 1}}, "ResourceLimit"},
+		{{{"a = \"xxxxxxxxxxxxxxxx\";", 1}, {"a = a + a;", 64}, {"return 1;", 1}}, "ResourceLimit"},
+		/* exponential sharing: cheap to build, bounded to compare and to print */
+		{{{"a = [1]; b = [1];", 1}, {"a = [a, a]; b = [b, b];", 60}, {"return a == b;", 1}}, "ResourceLimit"},
+		{{{"a = [1];", 1}, {"a = [a, a];", 60}, {"return a;", 1}}, "ResourceLimit"},
+	};
 
 	(void)state;
-	/* deep syntactic nesting is an error, not a crash */
-	aw_buf_puts(&b, "return ");
-	for (int i = 0; i < 5000; i++)
-		aw_buf_putc(&b, '[');
-	for (int i = 0; i < 5000; i++)
-		aw_buf_putc(&b, ']');
-	aw_buf_puts(&b, ";");
-	qt_expect_error(NULL, b.data, "ParsingError(\"nesting deeper", AW_EINVALID);
-	aw_buf_reset(&b);
-	for (int i = 0; i < 100000; i++)
-		aw_buf_putc(&b, '(');
-	qt_expect_error(NULL, b.data, "ParsingError", AW_EINVALID);
-	/* deep values built over many statements */
-	aw_buf_reset(&b);
-	aw_buf_puts(&b, "a = 1;");
-	for (int i = 0; i < 400; i++)
-		aw_buf_puts(&b, "a = [a];");
-	aw_buf_puts(&b, "return a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
-	/* memory bombs */
-	aw_buf_reset(&b);
-	aw_buf_puts(&b, "a = [1];");
-	for (int i = 0; i < 64; i++)
-		aw_buf_puts(&b, "a = a + a;");
-	aw_buf_puts(&b, "return 1;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
-	aw_buf_reset(&b);
-	aw_buf_puts(&b, "a = \"xxxxxxxxxxxxxxxx\";");
-	for (int i = 0; i < 64; i++)
-		aw_buf_puts(&b, "a = a + a;");
-	aw_buf_puts(&b, "return 1;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
-	/* exponential sharing: cheap to build, bounded to compare and to print */
-	aw_buf_reset(&b);
-	aw_buf_puts(&b, "a = [1]; b = [1];");
-	for (int i = 0; i < 60; i++)
-		aw_buf_puts(&b, "a = [a, a]; b = [b, b];");
-	aw_buf_puts(&b, "return a == b;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
-	aw_buf_reset(&b);
-	aw_buf_puts(&b, "a = [1];");
-	for (int i = 0; i < 60; i++)
-		aw_buf_puts(&b, "a = [a, a];");
-	aw_buf_puts(&b, "return a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
-	aw_buf_free(&b);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *prog = qt_pieces(cases[i].prog);
+		qt_expect_error(NULL, prog, cases[i].kind, AW_EINVALID);
+		free(prog);
+	}
 }
 
 /* ---- results and TIMEINTERVAL -------------------------------------------------------------------- */
@@ -600,10 +623,14 @@ static void test_buckets(void **state)
 
 static void test_extras(void **state)
 {
+	static const qcase cases[] = {
+		{"return nop();", "[1.0]"},
+		{"return nop(1);", "InvalidFunctionParameters", AW_EINVALID},
+		{"return query_bucket_eventcount(\"testid\");", "[2.0]"},
+	};
+
 	(void)state;
-	qt_expect_raw(NULL, "return nop();", "[1.0]");
-	qt_expect_error(NULL, "return nop(1);", "InvalidFunctionParameters", AW_EINVALID);
-	expect_num("return query_bucket_eventcount(\"testid\");", 2);
+	RUN_CASES(cases);
 }
 
 static void test_sum_and_limit(void **state)
@@ -615,7 +642,7 @@ static void test_sum_and_limit(void **state)
 	qt_insert(d, "b", "2020-01-01T00:00:00Z", 1.0019, "{}");
 	qt_insert(d, "b", "2020-01-01T00:00:10Z", 2.0009, "{}");
 	/* total 3.0028 s truncated to whole milliseconds */
-	expect_num("return 0;", 0);
+	qt_expect_raw(db, "return 0;", "[0.0]");
 	{
 		aw_query_error err;
 		json_t *v = qt_query(d, "return sum_durations(query_bucket(\"b\"));", &err, NULL);

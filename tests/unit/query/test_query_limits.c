@@ -15,13 +15,10 @@
 /* "RETURN = <first> <op> <operand> <op> <operand> ...;" with n operands in all */
 static char *chain(const char *first, const char *op, const char *operand, int n)
 {
-	aw_buf b = AW_BUF_INIT;
+	char step[64];
 
-	aw_buf_printf(&b, "RETURN = %s", first);
-	for (int i = 1; i < n; i++)
-		aw_buf_printf(&b, " %s %s", op, operand);
-	aw_buf_puts(&b, ";");
-	return b.data;
+	snprintf(step, sizeof(step), " %s %s", op, operand);
+	return QT_PIECES({"RETURN = ", 1}, {first, 1}, {step, n - 1}, {";", 1});
 }
 
 static void expect_chain(const char *first, const char *op, const char *operand, const char *want)
@@ -89,20 +86,16 @@ static void test_flat_chains_strings_and_lists(void **state)
 
 static void test_flat_chain_errors(void **state)
 {
-	aw_buf b = AW_BUF_INIT;
 	aw_query_error e;
 	char *prog;
 
 	(void)state;
 	/* a number among strings near the end: the error names its operator's position */
-	aw_buf_puts(&b, "RETURN = \"x\"");
-	for (int i = 1; i < CHAIN; i++)
-		aw_buf_puts(&b, i == CHAIN - 2 ? "\n+ 1" : " + \"x\"");
-	aw_buf_puts(&b, ";");
-	e = qt_expect_error(NULL, b.data, "InvalidType", AW_EINVALID);
+	prog = QT_PIECES({"RETURN = \"x\"", 1}, {" + \"x\"", CHAIN - 3}, {"\n+ 1", 1}, {" + \"x\"", 1}, {";", 1});
+	e = qt_expect_error(NULL, prog, "InvalidType", AW_EINVALID);
 	assert_int_equal(e.line, 2);
 	assert_int_equal(e.column, 1);
-	aw_buf_free(&b);
+	free(prog);
 
 	/* a program of more tokens than the parser takes (bounding its memory) */
 	prog = chain("1", "+", "1", Q_MAX_TOKENS / 2 + 1);
@@ -119,35 +112,23 @@ static void test_flat_chain_errors(void **state)
 	qt_expect_error(NULL, prog, "VariableNotDefined(\"undefined_name\") at line 1, column 14", AW_EINVALID);
 	free(prog);
 	/* memory limit reached inside a joined run */
-	aw_buf_puts(&b, "a = \"xxxxxxxxxxxxxxxx\";");
-	for (int i = 0; i < 20; i++)
-		aw_buf_puts(&b, "a = a + a;");
-	aw_buf_puts(&b, "RETURN = a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a + a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit", AW_EINVALID);
-	aw_buf_reset(&b);
-	aw_buf_puts(&b, "a = [1];");
-	for (int i = 0; i < 21; i++)
-		aw_buf_puts(&b, "a = a + a;");
-	aw_buf_puts(&b, "RETURN = a + a + a + a + a + a + a + a + a;");
-	qt_expect_error(NULL, b.data, "ResourceLimit(\"list too long\")", AW_EINVALID);
-	aw_buf_free(&b);
+	prog = QT_PIECES({"a = \"xxxxxxxxxxxxxxxx\";", 1}, {"a = a + a;", 20}, {"RETURN = a", 1}, {" + a", 18}, {";", 1});
+	qt_expect_error(NULL, prog, "ResourceLimit", AW_EINVALID);
+	free(prog);
+	prog = QT_PIECES({"a = [1];", 1}, {"a = a + a;", 21}, {"RETURN = a", 1}, {" + a", 8}, {";", 1});
+	qt_expect_error(NULL, prog, "ResourceLimit(\"list too long\")", AW_EINVALID);
+	free(prog);
 }
 
 /* Chains inside calls, lists and assignments (the parser's move analysis walks them). */
 static void test_flat_chains_nested(void **state)
 {
-	aw_buf b = AW_BUF_INIT;
+	char *prog = QT_PIECES({"x = 0; x = contains([x", 1}, {" + 1", CHAIN - 1}, {"], 59999); RETURN = [x, [1", 1},
+			       {" + 1", CHAIN - 1}, {"]];", 1});
 
 	(void)state;
-	aw_buf_puts(&b, "x = 0; x = contains([x");
-	for (int i = 1; i < CHAIN; i++)
-		aw_buf_puts(&b, " + 1");
-	aw_buf_puts(&b, "], 59999); RETURN = [x, [1");
-	for (int i = 1; i < CHAIN; i++)
-		aw_buf_puts(&b, " + 1");
-	aw_buf_puts(&b, "]];");
-	qt_expect_raw(NULL, b.data, "[[true,[60000.0]]]");
-	aw_buf_free(&b);
+	qt_expect_raw(NULL, prog, "[[true,[60000.0]]]");
+	free(prog);
 }
 
 static void test_big_dict(void **state)

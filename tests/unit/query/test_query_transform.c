@@ -120,12 +120,13 @@ static void run_case(const tcase *c)
 		free(r);
 }
 
-#define RUN_CASES(cases)                                                   \
-	do {                                                                 \
-		(void)state;                                                 \
-		for (size_t i_ = 0; i_ < sizeof(cases) / sizeof(cases[0]); i_++) \
-			run_case(&cases[i_]);                                \
-	} while (0)
+static void run_cases(const tcase *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		run_case(&c[i]);
+}
+
+#define RUN_CASES(cases) run_cases(cases, sizeof(cases) / sizeof(cases[0]))
 
 /* ---- flood ---------------------------------------------------------------------------------- */
 
@@ -167,6 +168,7 @@ static void test_flood(void **state)
 		{"empty", OP_FLOOD, {{0}}, {{0}}, {0}, {{0}}},
 	};
 
+	(void)state;
 	RUN_CASES(cases);
 }
 
@@ -181,6 +183,7 @@ static void test_sort(void **state)
 		 {E(0, 2, J({"test": 1})), E(3, 1, J({"test": 1}))}},
 	};
 
+	(void)state;
 	RUN_CASES(cases);
 }
 
@@ -245,6 +248,7 @@ static void test_filter_period_intersect(void **state)
 		 {E(0, 2, J({"x": 3})), E(6, 1, J({"x": 2}))}},
 	};
 
+	(void)state;
 	RUN_CASES(cases);
 }
 
@@ -266,6 +270,7 @@ static void test_period_union(void **state)
 		 {EI(0, 12, J({}), 5), E(20, 1, J({}))}},
 	};
 
+	(void)state;
 	RUN_CASES(cases);
 }
 
@@ -289,6 +294,7 @@ static void test_union_no_overlap(void **state)
 		  E(7, 3, J({"b": 1}))}},
 	};
 
+	(void)state;
 	RUN_CASES(cases);
 }
 
@@ -335,6 +341,7 @@ static void test_by_keys(void **state)
 		  E(1, 1, J({"url": "not a url", "x": 1}))}},
 	};
 
+	(void)state;
 	RUN_CASES(cases);
 }
 
