@@ -43,106 +43,154 @@ typedef struct qcase {
 	int code;
 } qcase;
 
-static void run_cases(const qcase *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (c[i].code)
-			qt_expect_error(db, c[i].prog, c[i].want, c[i].code);
-		else
-			qt_expect_raw(db, c[i].prog, c[i].want);
-	}
-}
-
-#define RUN_CASES(cases) run_cases(cases, sizeof(cases) / sizeof(cases[0]))
-
 /* ---- aw-server-rust's query-language cases --------------------------------------------------- */
 
-static void test_bool(void **state)
+/* Programs and their results or errors, from aw-server-rust's language tests (bool to
+ * math) and awnode's grammar quirks and extras. */
+static void test_programs(void **state)
 {
 	static const qcase cases[] = {
-		{"True;False;a=True;return True;", "[true]"},
-		{"return false;", "[false]"},
-		{"return true;", "[true]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_number(void **state)
-{
-	static const qcase cases[] = {
-		{"1;1.;return 1.1;", "[1.1]"},
-		{"return 1;", "[1.0]"},
-		{"return 1.;", "[1.0]"},
-		{"return 0.5;", "[0.5]"},
-		{"return 100000000000000000000;", "[1e20]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_equals(void **state)
-{
-	static const qcase cases[] = {
-		{"return 1==1;", "[true]"},
-		{"return  2==1;", "[false]"},
-		{"return  \"a\"==\"a\";", "[true]"},
-		{"return  \"a\"==\"b\";", "[false]"},
-		{"return  True==True;", "[true]"},
-		{"return  False==True;", "[false]"},
+		/* bool */
+		{"True;False;a=True;return True;", "[true]", 0},
+		{"return false;", "[false]", 0},
+		{"return true;", "[true]", 0},
+		/* number */
+		{"1;1.;return 1.1;", "[1.1]", 0},
+		{"return 1;", "[1.0]", 0},
+		{"return 1.;", "[1.0]", 0},
+		{"return 0.5;", "[0.5]", 0},
+		{"return 100000000000000000000;", "[1e20]", 0},
+		/* equals */
+		{"return 1==1;", "[true]", 0},
+		{"return  2==1;", "[false]", 0},
+		{"return  \"a\"==\"a\";", "[true]", 0},
+		{"return  \"a\"==\"b\";", "[false]", 0},
+		{"return  True==True;", "[true]", 0},
+		{"return  False==True;", "[false]", 0},
 		{"return  True==1;", "InvalidType(\"Cannot compare values of different types", AW_EINVALID},
 		/* lists and dicts compare structurally; None == None is false */
-		{"return [1, [2, \"x\"]] == [1, [2, \"x\"]];", "[true]"},
-		{"return {\"a\": [1]} == {\"a\": [1]};", "[true]"},
-		{"return {\"a\": 1} == {\"a\": 2};", "[false]"},
-		{"return print() == print();", "[false]"},
-		{"return [print()] == [print()];", "[true]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_return(void **state)
-{
-	static const qcase cases[] = {
-		{"return 1;", "[1.0]"},
-		{"RETURN=1;", "[1.0]"},
-		{"return 1+1;", "[2.0]"},
+		{"return [1, [2, \"x\"]] == [1, [2, \"x\"]];", "[true]", 0},
+		{"return {\"a\": [1]} == {\"a\": [1]};", "[true]", 0},
+		{"return {\"a\": 1} == {\"a\": 2};", "[false]", 0},
+		{"return print() == print();", "[false]", 0},
+		{"return [print()] == [print()];", "[true]", 0},
+		/* return */
+		{"return 1;", "[1.0]", 0},
+		{"RETURN=1;", "[1.0]", 0},
+		{"return 1+1;", "[2.0]", 0},
 		/* return does not stop execution; the last assignment wins */
-		{"return 1; return 2;", "[2.0]"},
-		{"return 1; RETURN = 3;", "[3.0]"},
+		{"return 1; return 2;", "[2.0]", 0},
+		{"return 1; RETURN = 3;", "[3.0]", 0},
 		/* `return a = 1` returns None and assigns a */
-		{"return a = 1;", "[[]]"},
-		{"return a = 1; return a;", "[1.0]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_if(void **state)
-{
-	static const qcase cases[] = {
-		{"\n n=1;\n if True { n=2; }\n return n;", "[2.0]"},
-		{"\n n=1;\n if False { n=2; }\n return n;", "[1.0]"},
-		{"\n a=True; n=1;\n if a { n=2; }\n return n;", "[2.0]"},
-		{"\n a=False; n=1;\n if a { n=2; }\n return n;", "[1.0]"},
-		{"\n a=False; n=1;\n if a { }\n else { n=3; }\n return n;", "[3.0]"},
-		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif b { n=3; }\n return n;", "[3.0]"},
-		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif a { n=3; }\n else { n=4; }\n return n;", "[4.0]"},
-		{"\n a=True; n=1;\n if a { if a { n = 2; } }\n return n;", "[2.0]"},
+		{"return a = 1;", "[[]]", 0},
+		{"return a = 1; return a;", "[1.0]", 0},
+		/* if */
+		{"\n n=1;\n if True { n=2; }\n return n;", "[2.0]", 0},
+		{"\n n=1;\n if False { n=2; }\n return n;", "[1.0]", 0},
+		{"\n a=True; n=1;\n if a { n=2; }\n return n;", "[2.0]", 0},
+		{"\n a=False; n=1;\n if a { n=2; }\n return n;", "[1.0]", 0},
+		{"\n a=False; n=1;\n if a { }\n else { n=3; }\n return n;", "[3.0]", 0},
+		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif b { n=3; }\n return n;", "[3.0]", 0},
+		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif a { n=3; }\n else { n=4; }\n return n;", "[4.0]", 0},
+		{"\n a=True; n=1;\n if a { if a { n = 2; } }\n return n;", "[2.0]", 0},
 		/* first true branch only; conditions may be expressions */
-		{"n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", "[1.0]"},
-		{"n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", "[2.0]"},
+		{"n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", "[1.0]", 0},
+		{"n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", "[2.0]", 0},
 		/* non-bool condition */
 		{"if 1 { }", "InvalidType", AW_EINVALID},
+		/* list */
+		{"return [];", "[[]]", 0},
+		{"return [1];", "[[1.0]]", 0},
+		{"return [1+1];", "[[2.0]]", 0},
+		{"return [1,1];", "[[1.0,1.0]]", 0},
+		{"return [1,1+2];", "[[1.0,3.0]]", 0},
+		{"return [1,1+1,1+2+3,4/2,[1+2]];", "[[1.0,2.0,6.0,2.0,[3.0]]]", 0},
+		/* comment */
+		{"return 1;# testing 123", "[1.0]", 0},
+		{"# first\nreturn 2; # second\n# third", "[2.0]", 0},
+		/* dict */
+		{"return {};", "[{}]", 0},
+		{"return {\"test\": 2};", "[{\"test\":2.0}]", 0},
+		{"return {\"test\": 2, \"test2\": \"teststr\"};", "[{\"test\":2.0,\"test2\":\"teststr\"}]", 0},
+		{"return {\"test\": {\"test\": \"test\"}};", "[{\"test\":{\"test\":\"test\"}}]", 0},
+		/* keys come out sorted; a repeated key keeps the last value (and the first is never run) */
+		{"return {\"b\": 1, \"a\": 2, \"B\": 3};", "[{\"B\":3.0,\"a\":2.0,\"b\":1.0}]", 0},
+		{"return {\"a\": undefined, \"a\": 1};", "[{\"a\":1.0}]", 0},
+		/* concat */
+		{"return [1]+[2];", "[[1.0,2.0]]", 0},
+		{"return \"a\"+\"b\";", "[\"ab\"]", 0},
+		{"return \"a\"+1;", "InvalidType", AW_EINVALID},
+		{"return [1]+1;", "InvalidType", AW_EINVALID},
+		{"return True+True;", "InvalidType", AW_EINVALID},
+		/* contains */
+		{"a = [\"b\", \"a\"]; return contains(a, \"a\");", "[true]", 0},
+		{"a = [\"b\", \"a\"]; return contains(a, \"c\");", "[false]", 0},
+		{"a = {\"a\": 1}; return contains(a, \"a\");", "[true]", 0},
+		{"a = {\"b\": 1}; return contains(a, \"a\");", "[false]", 0},
+		{"return contains([[1, 2]], [1, 2]);", "[true]", 0},
+		{"return contains([1], \"1\");", "[false]", 0},
+		{"return contains(1, 1);", "InvalidFunctionParameters", AW_EINVALID},
+		{"return contains({}, 1);", "InvalidFunctionParameters", AW_EINVALID},
+		/* math */
+		{"return 1+1;", "[2.0]", 0},
+		{"return 1-1;", "[0.0]", 0},
+		{"return 3*5;", "[15.0]", 0},
+		{"return 4/2;", "[2.0]", 0},
+		{"return 1/0;", "MathError(\"Tried to divide by zero!\")", AW_EINVALID},
+		{"return 2.5%1;", "[0.5]", 0},
+		{"return 1+1+0+1;", "[3.0]", 0},
+		/* one precedence level, left-associative */
+		{"return 1 + 2 * 3;", "[9.0]", 0},
+		{"return 1 + (2 * 3);", "[7.0]", 0},
+		{"return 10 - 2 - 3;", "[5.0]", 0},
+		/* a == b + c is (a == b) + c */
+		{"return 1 == 1 + 1;", "InvalidType", AW_EINVALID},
+		/* % by zero is NaN, serialised as null */
+		{"return 1 % 0;", "[null]", 0},
+		{"return \"a\" - 1;", "InvalidType", AW_EINVALID},
+		/* grammar */
+		/* extra semicolons, expression statements, whitespace before '(' */
+		{";;1;;True;\"x\";[];{};return print (1);;", "[[]]", 0},
+		/* keywords are lowercase only; RETURN is an identifier, and/or/None are undefined names */
+		{"return None;", "VariableNotDefined(\"None\")", AW_EINVALID},
+		{"return a and b;", "ParsingError", AW_EINVALID},
+		/* identifiers that start with a keyword */
+		{"iffy = 1; returned = 2; return iffy + returned;", "[3.0]", 0},
+		/* an unknown character ends the token stream silently */
+		{"return 1; @junk", "[1.0]", 0},
+		{"return 1; ' anything \" goes", "[1.0]", 0},
+		/* no unary minus, no leading dot */
+		{"return -1;", "ParsingError", AW_EINVALID},
+		{"return .5;", "ParsingError", AW_EINVALID},
+		/* no trailing commas, dict keys must be strings */
+		{"return [1,];", "ParsingError", AW_EINVALID},
+		{"return {a: 1};", "ParsingError", AW_EINVALID},
+		/* no chained assignment; '&' is a token the grammar never accepts */
+		{"a = b = 1;", "ParsingError", AW_EINVALID},
+		{"return 1 & 2;", "ParsingError", AW_EINVALID},
+		/* the if-chain needs no ';' but simple statements do */
+		{"n = 1; if True { n = 2; } return n;", "[2.0]", 0},
+		{"n = 1\nreturn n;", "ParsingError", AW_EINVALID},
+		/* a dict can be an operand on the right: if {...} == x { } */
+		{"n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", "[1.0]", 0},
+		/* built-ins are shadowable variables */
+		{"flood = 7; return flood;", "[7.0]", 0},
+		{"f = sum_durations; return f([]);", "[0.0]", 0},
+		{"sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", AW_EINVALID},
+		{"return flood;", "InvalidType", AW_EINVALID},
+		/* extras */
+		{"return nop();", "[1.0]", 0},
+		{"return nop(1);", "InvalidFunctionParameters", AW_EINVALID},
+		{"return query_bucket_eventcount(\"testid\");", "[2.0]", 0},
 	};
 
 	(void)state;
-	RUN_CASES(cases);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].code)
+			qt_expect_error(db, cases[i].prog, cases[i].want, cases[i].code);
+		else
+			qt_expect_raw(db, cases[i].prog, cases[i].want);
+	}
 }
 
 static void test_function(void **state)
@@ -306,143 +354,7 @@ static void test_string(void **state)
 	qt_expect_raw(NULL, "return \"h\xc3\xa9llo\";", "[\"h\xc3\xa9llo\"]");
 }
 
-static void test_list(void **state)
-{
-	static const qcase cases[] = {
-		{"return [];", "[[]]"},
-		{"return [1];", "[[1.0]]"},
-		{"return [1+1];", "[[2.0]]"},
-		{"return [1,1];", "[[1.0,1.0]]"},
-		{"return [1,1+2];", "[[1.0,3.0]]"},
-		{"return [1,1+1,1+2+3,4/2,[1+2]];", "[[1.0,2.0,6.0,2.0,[3.0]]]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_comment(void **state)
-{
-	static const qcase cases[] = {
-		{"return 1;# testing 123", "[1.0]"},
-		{"# first\nreturn 2; # second\n# third", "[2.0]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_dict(void **state)
-{
-	static const qcase cases[] = {
-		{"return {};", "[{}]"},
-		{"return {\"test\": 2};", "[{\"test\":2.0}]"},
-		{"return {\"test\": 2, \"test2\": \"teststr\"};", "[{\"test\":2.0,\"test2\":\"teststr\"}]"},
-		{"return {\"test\": {\"test\": \"test\"}};", "[{\"test\":{\"test\":\"test\"}}]"},
-		/* keys come out sorted; a repeated key keeps the last value (and the first is never run) */
-		{"return {\"b\": 1, \"a\": 2, \"B\": 3};", "[{\"B\":3.0,\"a\":2.0,\"b\":1.0}]"},
-		{"return {\"a\": undefined, \"a\": 1};", "[{\"a\":1.0}]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_concat(void **state)
-{
-	static const qcase cases[] = {
-		{"return [1]+[2];", "[[1.0,2.0]]"},
-		{"return \"a\"+\"b\";", "[\"ab\"]"},
-		{"return \"a\"+1;", "InvalidType", AW_EINVALID},
-		{"return [1]+1;", "InvalidType", AW_EINVALID},
-		{"return True+True;", "InvalidType", AW_EINVALID},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_contains(void **state)
-{
-	static const qcase cases[] = {
-		{"a = [\"b\", \"a\"]; return contains(a, \"a\");", "[true]"},
-		{"a = [\"b\", \"a\"]; return contains(a, \"c\");", "[false]"},
-		{"a = {\"a\": 1}; return contains(a, \"a\");", "[true]"},
-		{"a = {\"b\": 1}; return contains(a, \"a\");", "[false]"},
-		{"return contains([[1, 2]], [1, 2]);", "[true]"},
-		{"return contains([1], \"1\");", "[false]"},
-		{"return contains(1, 1);", "InvalidFunctionParameters", AW_EINVALID},
-		{"return contains({}, 1);", "InvalidFunctionParameters", AW_EINVALID},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
-static void test_math(void **state)
-{
-	static const qcase cases[] = {
-		{"return 1+1;", "[2.0]"},
-		{"return 1-1;", "[0.0]"},
-		{"return 3*5;", "[15.0]"},
-		{"return 4/2;", "[2.0]"},
-		{"return 1/0;", "MathError(\"Tried to divide by zero!\")", AW_EINVALID},
-		{"return 2.5%1;", "[0.5]"},
-		{"return 1+1+0+1;", "[3.0]"},
-		/* one precedence level, left-associative */
-		{"return 1 + 2 * 3;", "[9.0]"},
-		{"return 1 + (2 * 3);", "[7.0]"},
-		{"return 10 - 2 - 3;", "[5.0]"},
-		/* a == b + c is (a == b) + c */
-		{"return 1 == 1 + 1;", "InvalidType", AW_EINVALID},
-		/* % by zero is NaN, serialised as null */
-		{"return 1 % 0;", "[null]"},
-		{"return \"a\" - 1;", "InvalidType", AW_EINVALID},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
-
 /* ---- grammar and lexer quirks ---------------------------------------------------------------- */
-
-static void test_grammar(void **state)
-{
-	static const qcase cases[] = {
-		/* extra semicolons, expression statements, whitespace before '(' */
-		{";;1;;True;\"x\";[];{};return print (1);;", "[[]]"},
-		/* keywords are lowercase only; RETURN is an identifier, and/or/None are undefined names */
-		{"return None;", "VariableNotDefined(\"None\")", AW_EINVALID},
-		{"return a and b;", "ParsingError", AW_EINVALID},
-		/* identifiers that start with a keyword */
-		{"iffy = 1; returned = 2; return iffy + returned;", "[3.0]"},
-		/* an unknown character ends the token stream silently */
-		{"return 1; @junk", "[1.0]"},
-		{"return 1; ' anything \" goes", "[1.0]"},
-		/* no unary minus, no leading dot */
-		{"return -1;", "ParsingError", AW_EINVALID},
-		{"return .5;", "ParsingError", AW_EINVALID},
-		/* no trailing commas, dict keys must be strings */
-		{"return [1,];", "ParsingError", AW_EINVALID},
-		{"return {a: 1};", "ParsingError", AW_EINVALID},
-		/* no chained assignment; '&' is a token the grammar never accepts */
-		{"a = b = 1;", "ParsingError", AW_EINVALID},
-		{"return 1 & 2;", "ParsingError", AW_EINVALID},
-		/* the if-chain needs no ';' but simple statements do */
-		{"n = 1; if True { n = 2; } return n;", "[2.0]"},
-		{"n = 1\nreturn n;", "ParsingError", AW_EINVALID},
-		/* a dict can be an operand on the right: if {...} == x { } */
-		{"n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", "[1.0]"},
-		/* built-ins are shadowable variables */
-		{"flood = 7; return flood;", "[7.0]"},
-		{"f = sum_durations; return f([]);", "[0.0]"},
-		{"sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", AW_EINVALID},
-		{"return flood;", "InvalidType", AW_EINVALID},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
-}
 
 static void test_empty_query(void **state)
 {
@@ -619,18 +531,6 @@ static void test_buckets(void **state)
 	qt_expect_raw(d, "return query_bucket_eventcount(\"aw-watcher-window\");", "[0.0]");
 	qt_expect_error(d, "return query_bucket(1);", "InvalidFunctionParameters", AW_EINVALID);
 	qt_db_close(d);
-}
-
-static void test_extras(void **state)
-{
-	static const qcase cases[] = {
-		{"return nop();", "[1.0]"},
-		{"return nop(1);", "InvalidFunctionParameters", AW_EINVALID},
-		{"return query_bucket_eventcount(\"testid\");", "[2.0]"},
-	};
-
-	(void)state;
-	RUN_CASES(cases);
 }
 
 static void test_sum_and_limit(void **state)
@@ -827,11 +727,7 @@ static void test_fuzz_regressions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bool),
-		cmocka_unit_test(test_number),
-		cmocka_unit_test(test_equals),
-		cmocka_unit_test(test_return),
-		cmocka_unit_test(test_if),
+		cmocka_unit_test(test_programs),
 		cmocka_unit_test(test_function),
 		cmocka_unit_test(test_all_functions),
 		cmocka_unit_test(test_categorize),
@@ -839,13 +735,6 @@ int main(void)
 		cmocka_unit_test(test_tag_select_keys),
 		cmocka_unit_test(test_rule_parsing),
 		cmocka_unit_test(test_string),
-		cmocka_unit_test(test_list),
-		cmocka_unit_test(test_comment),
-		cmocka_unit_test(test_dict),
-		cmocka_unit_test(test_concat),
-		cmocka_unit_test(test_contains),
-		cmocka_unit_test(test_math),
-		cmocka_unit_test(test_grammar),
 		cmocka_unit_test(test_empty_query),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_runtime_error_positions),
@@ -853,7 +742,6 @@ int main(void)
 		cmocka_unit_test(test_serialisation),
 		cmocka_unit_test(test_timeinterval),
 		cmocka_unit_test(test_buckets),
-		cmocka_unit_test(test_extras),
 		cmocka_unit_test(test_sum_and_limit),
 		cmocka_unit_test(test_filter_keyvals_types),
 		cmocka_unit_test(test_regex_engine),
