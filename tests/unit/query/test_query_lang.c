@@ -37,11 +37,13 @@ static json_t *ok(const char *prog)
 }
 
 /* A program and what it must give, run against the database of setup: the whole result
- * text, or (code set) an error with that AW_E* code whose message starts with want. */
+ * text (OK), or an AW_EINVALID error whose message starts with the text (ERR). */
 typedef struct qcase {
 	const char *prog, *want;
 	int code;
 } qcase;
+#define OK(prog, want) {prog, want, 0}
+#define ERR(prog, kind) {prog, kind, AW_EINVALID}
 
 /* ---- aw-server-rust's query-language cases --------------------------------------------------- */
 
@@ -51,137 +53,137 @@ static void test_programs(void **state)
 {
 	static const qcase cases[] = {
 		/* bool */
-		{"True;False;a=True;return True;", "[true]", 0},
-		{"return false;", "[false]", 0},
-		{"return true;", "[true]", 0},
+		OK("True;False;a=True;return True;", "[true]"),
+		OK("return false;", "[false]"),
+		OK("return true;", "[true]"),
 		/* number */
-		{"1;1.;return 1.1;", "[1.1]", 0},
-		{"return 1;", "[1.0]", 0},
-		{"return 1.;", "[1.0]", 0},
-		{"return 0.5;", "[0.5]", 0},
-		{"return 100000000000000000000;", "[1e20]", 0},
+		OK("1;1.;return 1.1;", "[1.1]"),
+		OK("return 1;", "[1.0]"),
+		OK("return 1.;", "[1.0]"),
+		OK("return 0.5;", "[0.5]"),
+		OK("return 100000000000000000000;", "[1e20]"),
 		/* equals */
-		{"return 1==1;", "[true]", 0},
-		{"return  2==1;", "[false]", 0},
-		{"return  \"a\"==\"a\";", "[true]", 0},
-		{"return  \"a\"==\"b\";", "[false]", 0},
-		{"return  True==True;", "[true]", 0},
-		{"return  False==True;", "[false]", 0},
-		{"return  True==1;", "InvalidType(\"Cannot compare values of different types", AW_EINVALID},
+		OK("return 1==1;", "[true]"),
+		OK("return  2==1;", "[false]"),
+		OK("return  \"a\"==\"a\";", "[true]"),
+		OK("return  \"a\"==\"b\";", "[false]"),
+		OK("return  True==True;", "[true]"),
+		OK("return  False==True;", "[false]"),
+		ERR("return  True==1;", "InvalidType(\"Cannot compare values of different types"),
 		/* lists and dicts compare structurally; None == None is false */
-		{"return [1, [2, \"x\"]] == [1, [2, \"x\"]];", "[true]", 0},
-		{"return {\"a\": [1]} == {\"a\": [1]};", "[true]", 0},
-		{"return {\"a\": 1} == {\"a\": 2};", "[false]", 0},
-		{"return print() == print();", "[false]", 0},
-		{"return [print()] == [print()];", "[true]", 0},
+		OK("return [1, [2, \"x\"]] == [1, [2, \"x\"]];", "[true]"),
+		OK("return {\"a\": [1]} == {\"a\": [1]};", "[true]"),
+		OK("return {\"a\": 1} == {\"a\": 2};", "[false]"),
+		OK("return print() == print();", "[false]"),
+		OK("return [print()] == [print()];", "[true]"),
 		/* return */
-		{"return 1;", "[1.0]", 0},
-		{"RETURN=1;", "[1.0]", 0},
-		{"return 1+1;", "[2.0]", 0},
+		OK("return 1;", "[1.0]"),
+		OK("RETURN=1;", "[1.0]"),
+		OK("return 1+1;", "[2.0]"),
 		/* return does not stop execution; the last assignment wins */
-		{"return 1; return 2;", "[2.0]", 0},
-		{"return 1; RETURN = 3;", "[3.0]", 0},
+		OK("return 1; return 2;", "[2.0]"),
+		OK("return 1; RETURN = 3;", "[3.0]"),
 		/* `return a = 1` returns None and assigns a */
-		{"return a = 1;", "[[]]", 0},
-		{"return a = 1; return a;", "[1.0]", 0},
+		OK("return a = 1;", "[[]]"),
+		OK("return a = 1; return a;", "[1.0]"),
 		/* if */
-		{"\n n=1;\n if True { n=2; }\n return n;", "[2.0]", 0},
-		{"\n n=1;\n if False { n=2; }\n return n;", "[1.0]", 0},
-		{"\n a=True; n=1;\n if a { n=2; }\n return n;", "[2.0]", 0},
-		{"\n a=False; n=1;\n if a { n=2; }\n return n;", "[1.0]", 0},
-		{"\n a=False; n=1;\n if a { }\n else { n=3; }\n return n;", "[3.0]", 0},
-		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif b { n=3; }\n return n;", "[3.0]", 0},
-		{"\n a=False; b=True; n=1;\n if a { n=2; }\n elif a { n=3; }\n else { n=4; }\n return n;", "[4.0]", 0},
-		{"\n a=True; n=1;\n if a { if a { n = 2; } }\n return n;", "[2.0]", 0},
+		OK("\n n=1;\n if True { n=2; }\n return n;", "[2.0]"),
+		OK("\n n=1;\n if False { n=2; }\n return n;", "[1.0]"),
+		OK("\n a=True; n=1;\n if a { n=2; }\n return n;", "[2.0]"),
+		OK("\n a=False; n=1;\n if a { n=2; }\n return n;", "[1.0]"),
+		OK("\n a=False; n=1;\n if a { }\n else { n=3; }\n return n;", "[3.0]"),
+		OK("\n a=False; b=True; n=1;\n if a { n=2; }\n elif b { n=3; }\n return n;", "[3.0]"),
+		OK("\n a=False; b=True; n=1;\n if a { n=2; }\n elif a { n=3; }\n else { n=4; }\n return n;", "[4.0]"),
+		OK("\n a=True; n=1;\n if a { if a { n = 2; } }\n return n;", "[2.0]"),
 		/* first true branch only; conditions may be expressions */
-		{"n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", "[1.0]", 0},
-		{"n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", "[2.0]", 0},
+		OK("n=0; if 1 == 1 { n = 1; } elif True { n = 2; } return n;", "[1.0]"),
+		OK("n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", "[2.0]"),
 		/* non-bool condition */
-		{"if 1 { }", "InvalidType", AW_EINVALID},
+		ERR("if 1 { }", "InvalidType"),
 		/* list */
-		{"return [];", "[[]]", 0},
-		{"return [1];", "[[1.0]]", 0},
-		{"return [1+1];", "[[2.0]]", 0},
-		{"return [1,1];", "[[1.0,1.0]]", 0},
-		{"return [1,1+2];", "[[1.0,3.0]]", 0},
-		{"return [1,1+1,1+2+3,4/2,[1+2]];", "[[1.0,2.0,6.0,2.0,[3.0]]]", 0},
+		OK("return [];", "[[]]"),
+		OK("return [1];", "[[1.0]]"),
+		OK("return [1+1];", "[[2.0]]"),
+		OK("return [1,1];", "[[1.0,1.0]]"),
+		OK("return [1,1+2];", "[[1.0,3.0]]"),
+		OK("return [1,1+1,1+2+3,4/2,[1+2]];", "[[1.0,2.0,6.0,2.0,[3.0]]]"),
 		/* comment */
-		{"return 1;# testing 123", "[1.0]", 0},
-		{"# first\nreturn 2; # second\n# third", "[2.0]", 0},
+		OK("return 1;# testing 123", "[1.0]"),
+		OK("# first\nreturn 2; # second\n# third", "[2.0]"),
 		/* dict */
-		{"return {};", "[{}]", 0},
-		{"return {\"test\": 2};", "[{\"test\":2.0}]", 0},
-		{"return {\"test\": 2, \"test2\": \"teststr\"};", "[{\"test\":2.0,\"test2\":\"teststr\"}]", 0},
-		{"return {\"test\": {\"test\": \"test\"}};", "[{\"test\":{\"test\":\"test\"}}]", 0},
+		OK("return {};", "[{}]"),
+		OK("return {\"test\": 2};", "[{\"test\":2.0}]"),
+		OK("return {\"test\": 2, \"test2\": \"teststr\"};", "[{\"test\":2.0,\"test2\":\"teststr\"}]"),
+		OK("return {\"test\": {\"test\": \"test\"}};", "[{\"test\":{\"test\":\"test\"}}]"),
 		/* keys come out sorted; a repeated key keeps the last value (and the first is never run) */
-		{"return {\"b\": 1, \"a\": 2, \"B\": 3};", "[{\"B\":3.0,\"a\":2.0,\"b\":1.0}]", 0},
-		{"return {\"a\": undefined, \"a\": 1};", "[{\"a\":1.0}]", 0},
+		OK("return {\"b\": 1, \"a\": 2, \"B\": 3};", "[{\"B\":3.0,\"a\":2.0,\"b\":1.0}]"),
+		OK("return {\"a\": undefined, \"a\": 1};", "[{\"a\":1.0}]"),
 		/* concat */
-		{"return [1]+[2];", "[[1.0,2.0]]", 0},
-		{"return \"a\"+\"b\";", "[\"ab\"]", 0},
-		{"return \"a\"+1;", "InvalidType", AW_EINVALID},
-		{"return [1]+1;", "InvalidType", AW_EINVALID},
-		{"return True+True;", "InvalidType", AW_EINVALID},
+		OK("return [1]+[2];", "[[1.0,2.0]]"),
+		OK("return \"a\"+\"b\";", "[\"ab\"]"),
+		ERR("return \"a\"+1;", "InvalidType"),
+		ERR("return [1]+1;", "InvalidType"),
+		ERR("return True+True;", "InvalidType"),
 		/* contains */
-		{"a = [\"b\", \"a\"]; return contains(a, \"a\");", "[true]", 0},
-		{"a = [\"b\", \"a\"]; return contains(a, \"c\");", "[false]", 0},
-		{"a = {\"a\": 1}; return contains(a, \"a\");", "[true]", 0},
-		{"a = {\"b\": 1}; return contains(a, \"a\");", "[false]", 0},
-		{"return contains([[1, 2]], [1, 2]);", "[true]", 0},
-		{"return contains([1], \"1\");", "[false]", 0},
-		{"return contains(1, 1);", "InvalidFunctionParameters", AW_EINVALID},
-		{"return contains({}, 1);", "InvalidFunctionParameters", AW_EINVALID},
+		OK("a = [\"b\", \"a\"]; return contains(a, \"a\");", "[true]"),
+		OK("a = [\"b\", \"a\"]; return contains(a, \"c\");", "[false]"),
+		OK("a = {\"a\": 1}; return contains(a, \"a\");", "[true]"),
+		OK("a = {\"b\": 1}; return contains(a, \"a\");", "[false]"),
+		OK("return contains([[1, 2]], [1, 2]);", "[true]"),
+		OK("return contains([1], \"1\");", "[false]"),
+		ERR("return contains(1, 1);", "InvalidFunctionParameters"),
+		ERR("return contains({}, 1);", "InvalidFunctionParameters"),
 		/* math */
-		{"return 1+1;", "[2.0]", 0},
-		{"return 1-1;", "[0.0]", 0},
-		{"return 3*5;", "[15.0]", 0},
-		{"return 4/2;", "[2.0]", 0},
-		{"return 1/0;", "MathError(\"Tried to divide by zero!\")", AW_EINVALID},
-		{"return 2.5%1;", "[0.5]", 0},
-		{"return 1+1+0+1;", "[3.0]", 0},
+		OK("return 1+1;", "[2.0]"),
+		OK("return 1-1;", "[0.0]"),
+		OK("return 3*5;", "[15.0]"),
+		OK("return 4/2;", "[2.0]"),
+		ERR("return 1/0;", "MathError(\"Tried to divide by zero!\")"),
+		OK("return 2.5%1;", "[0.5]"),
+		OK("return 1+1+0+1;", "[3.0]"),
 		/* one precedence level, left-associative */
-		{"return 1 + 2 * 3;", "[9.0]", 0},
-		{"return 1 + (2 * 3);", "[7.0]", 0},
-		{"return 10 - 2 - 3;", "[5.0]", 0},
+		OK("return 1 + 2 * 3;", "[9.0]"),
+		OK("return 1 + (2 * 3);", "[7.0]"),
+		OK("return 10 - 2 - 3;", "[5.0]"),
 		/* a == b + c is (a == b) + c */
-		{"return 1 == 1 + 1;", "InvalidType", AW_EINVALID},
+		ERR("return 1 == 1 + 1;", "InvalidType"),
 		/* % by zero is NaN, serialised as null */
-		{"return 1 % 0;", "[null]", 0},
-		{"return \"a\" - 1;", "InvalidType", AW_EINVALID},
+		OK("return 1 % 0;", "[null]"),
+		ERR("return \"a\" - 1;", "InvalidType"),
 		/* grammar */
 		/* extra semicolons, expression statements, whitespace before '(' */
-		{";;1;;True;\"x\";[];{};return print (1);;", "[[]]", 0},
+		OK(";;1;;True;\"x\";[];{};return print (1);;", "[[]]"),
 		/* keywords are lowercase only; RETURN is an identifier, and/or/None are undefined names */
-		{"return None;", "VariableNotDefined(\"None\")", AW_EINVALID},
-		{"return a and b;", "ParsingError", AW_EINVALID},
+		ERR("return None;", "VariableNotDefined(\"None\")"),
+		ERR("return a and b;", "ParsingError"),
 		/* identifiers that start with a keyword */
-		{"iffy = 1; returned = 2; return iffy + returned;", "[3.0]", 0},
+		OK("iffy = 1; returned = 2; return iffy + returned;", "[3.0]"),
 		/* an unknown character ends the token stream silently */
-		{"return 1; @junk", "[1.0]", 0},
-		{"return 1; ' anything \" goes", "[1.0]", 0},
+		OK("return 1; @junk", "[1.0]"),
+		OK("return 1; ' anything \" goes", "[1.0]"),
 		/* no unary minus, no leading dot */
-		{"return -1;", "ParsingError", AW_EINVALID},
-		{"return .5;", "ParsingError", AW_EINVALID},
+		ERR("return -1;", "ParsingError"),
+		ERR("return .5;", "ParsingError"),
 		/* no trailing commas, dict keys must be strings */
-		{"return [1,];", "ParsingError", AW_EINVALID},
-		{"return {a: 1};", "ParsingError", AW_EINVALID},
+		ERR("return [1,];", "ParsingError"),
+		ERR("return {a: 1};", "ParsingError"),
 		/* no chained assignment; '&' is a token the grammar never accepts */
-		{"a = b = 1;", "ParsingError", AW_EINVALID},
-		{"return 1 & 2;", "ParsingError", AW_EINVALID},
+		ERR("a = b = 1;", "ParsingError"),
+		ERR("return 1 & 2;", "ParsingError"),
 		/* the if-chain needs no ';' but simple statements do */
-		{"n = 1; if True { n = 2; } return n;", "[2.0]", 0},
-		{"n = 1\nreturn n;", "ParsingError", AW_EINVALID},
+		OK("n = 1; if True { n = 2; } return n;", "[2.0]"),
+		ERR("n = 1\nreturn n;", "ParsingError"),
 		/* a dict can be an operand on the right: if {...} == x { } */
-		{"n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", "[1.0]", 0},
+		OK("n = 0; if {\"a\": 1} == {\"a\": 1} { n = 1; } return n;", "[1.0]"),
 		/* built-ins are shadowable variables */
-		{"flood = 7; return flood;", "[7.0]", 0},
-		{"f = sum_durations; return f([]);", "[0.0]", 0},
-		{"sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")", AW_EINVALID},
-		{"return flood;", "InvalidType", AW_EINVALID},
+		OK("flood = 7; return flood;", "[7.0]"),
+		OK("f = sum_durations; return f([]);", "[0.0]"),
+		ERR("sum_durations = 1; return sum_durations([]);", "InvalidType(\"sum_durations\")"),
+		ERR("return flood;", "InvalidType"),
 		/* extras */
-		{"return nop();", "[1.0]", 0},
-		{"return nop(1);", "InvalidFunctionParameters", AW_EINVALID},
-		{"return query_bucket_eventcount(\"testid\");", "[2.0]", 0},
+		OK("return nop();", "[1.0]"),
+		ERR("return nop(1);", "InvalidFunctionParameters"),
+		OK("return query_bucket_eventcount(\"testid\");", "[2.0]"),
 	};
 
 	(void)state;
