@@ -100,6 +100,26 @@ static void test_programs(void **state)
 		OK("n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", "[2.0]"),
 		/* non-bool condition */
 		ERR("if 1 { }", "InvalidType"),
+		/* function */
+		OK("return print(1);", "[[]]"),
+		OK("return print(1, 2);", "[[]]"),
+		/* arguments are evaluated before the function is looked up */
+		ERR("return nope(undefined);", "VariableNotDefined(\"undefined\")"),
+		/* string */
+		OK("a=\"test \\\" with escaped quote\"; return a;", "[\"test \\\" with escaped quote\"]"),
+		/* only \" is an escape: \n stays a backslash and an n */
+		OK("return \"a\\nb\";", "[\"a\\\\nb\"]"),
+		/* strings may span lines */
+		OK("return \"a\nb\";", "[\"a\\nb\"]"),
+		/* the string token is the longest match of "([^\"]|\\\\\")*" */
+		OK("x = \"C:\\\\\"; return x;", "[\"C:\\\\\\\\\"]"),
+		ERR("return [\"C:\\\\\", \"x\"];", "ParsingError"),
+		/* unicode passes through */
+		OK("return \"h\xc3\xa9llo\";", "[\"h\xc3\xa9llo\"]"),
+		/* empty query */
+		ERR("a = 1;", "EmptyQuery"),
+		ERR("# just a comment", "EmptyQuery"),
+		OK("return print();", "[[]]"),
 		/* list */
 		OK("return [];", "[[]]"),
 		OK("return [1];", "[[1.0]]"),
@@ -193,23 +213,6 @@ static void test_programs(void **state)
 		else
 			qt_expect_raw(db, cases[i].prog, cases[i].want);
 	}
-}
-
-static void test_function(void **state)
-{
-	aw_query_error e;
-
-	(void)state;
-	qt_expect_raw(NULL, "return print(1);", "[[]]");
-	qt_expect_raw(NULL, "return print(1, 2);", "[[]]");
-	e = qt_expect_error(NULL, "return no_such_function(1);", "VariableNotDefined(\"no_such_function\")", AW_EINVALID);
-	assert_int_equal(e.line, 1);
-	assert_int_equal(e.column, 8);
-	assert_string_equal(e.message, "VariableNotDefined(\"no_such_function\") at line 1, column 8");
-	e = qt_expect_error(NULL, "invalid_type=1; return invalid_type(1);", "InvalidType(\"invalid_type\")", AW_EINVALID);
-	assert_int_equal(e.column, 24);
-	/* arguments are evaluated before the function is looked up */
-	qt_expect_error(NULL, "return nope(undefined);", "VariableNotDefined(\"undefined\")", AW_EINVALID);
 }
 
 static void test_all_functions(void **state)
@@ -337,86 +340,53 @@ static void test_rule_parsing(void **state)
 	}
 }
 
-static void test_string(void **state)
-{
-	json_t *v;
-
-	(void)state;
-	v = ok("a=\"test \\\" with escaped quote\"; return a;");
-	assert_string_equal(json_string_value(v), "test \" with escaped quote");
-	json_decref(v);
-	/* only \" is an escape: \n stays a backslash and an n */
-	qt_expect_raw(NULL, "return \"a\\nb\";", "[\"a\\\\nb\"]");
-	/* strings may span lines */
-	qt_expect_raw(NULL, "return \"a\nb\";", "[\"a\\nb\"]");
-	/* the string token is the longest match of "([^\"]|\\\\\")*" */
-	qt_expect_raw(NULL, "x = \"C:\\\\\"; return x;", "[\"C:\\\\\\\\\"]");
-	qt_expect_error(NULL, "return [\"C:\\\\\", \"x\"];", "ParsingError", AW_EINVALID);
-	/* unicode passes through */
-	qt_expect_raw(NULL, "return \"h\xc3\xa9llo\";", "[\"h\xc3\xa9llo\"]");
-}
-
 /* ---- grammar and lexer quirks ---------------------------------------------------------------- */
 
-static void test_empty_query(void **state)
+/* Errors and where they are reported: the kind the message starts with, the line and
+ * column (0: not checked) and a text the message contains (NULL: not checked). */
+static void test_error_positions(void **state)
 {
+	static const struct {
+		const char *prog, *kind;
+		int line, column;
+		const char *detail;
+	} cases[] = {
+		{"return no_such_function(1);", "VariableNotDefined(\"no_such_function\")", 1, 8, NULL},
+		{"invalid_type=1; return invalid_type(1);", "InvalidType(\"invalid_type\")", 0, 24, NULL},
+		/* parse errors */
+		{"a = 1\nb = 2;", "ParsingError", 2, 1, "expected an operator or ';', found identifier 'b'"},
+		{"a = 1\nb = 2;", "ParsingError", 0, 0, "at line 2, column 1"},
+		{"return (1;", "ParsingError", 0, 10, NULL},
+		{"x = [1, 2;\n", "ParsingError", 0, 0, "expected ',' or ']'"},
+		{"if True { return 1;", "ParsingError", 0, 0, "found end of query"},
+		{"return 1 +\n  @;", "ParsingError", 2, 3, "reading stopped at character '@'"},
+		{"x = \"unterminated;", "ParsingError", 0, 0, "unterminated string"},
+		/* columns count characters, not bytes */
+		{"a = \"\xc3\xa9\xc3\xa9\" b;", "ParsingError", 0, 10, NULL},
+		/* runtime errors */
+		{"a = 1;\nb = [1, 2];\nreturn a + b;", "InvalidType", 3, 10, NULL},
+		{"x = 1;\n  return limit_events([], \"3\");", "InvalidFunctionParameters", 2, 27,
+		 "Expected function parameter of type Number, got String(3)"},
+		{"return flood();", "InvalidFunctionParameters", 0, 0, "Expected 1 or 2 parameters in function, got 0"},
+		{"return sort_by_duration([], []);", "InvalidFunctionParameters", 0, 0, "Expected 1 parameters in function, got 2"},
+		{"return sum_durations([1]);", "InvalidFunctionParameters", 0, 0, "List of Events, list contains Number(1)"},
+	};
 	aw_query_error e;
 
 	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e = qt_expect_error(NULL, cases[i].prog, cases[i].kind, AW_EINVALID);
+		if ((cases[i].line && e.line != cases[i].line) || (cases[i].column && e.column != cases[i].column) ||
+		    (cases[i].detail && !strstr(e.message, cases[i].detail)))
+			fail_msg("%s: got %s (line %d, column %d)", cases[i].prog, e.message, e.line, e.column);
+	}
+	/* whole messages */
 	e = qt_expect_error(NULL, "", "EmptyQuery", AW_EINVALID);
 	assert_string_equal(e.message, "EmptyQuery");
-	qt_expect_error(NULL, "a = 1;", "EmptyQuery", AW_EINVALID);
-	qt_expect_error(NULL, "# just a comment", "EmptyQuery", AW_EINVALID);
-	qt_expect_raw(NULL, "return print();", "[[]]");
-}
-
-static void test_parse_errors(void **state)
-{
-	aw_query_error e;
-
-	(void)state;
-	e = qt_expect_error(NULL, "a = 1\nb = 2;", "ParsingError", AW_EINVALID);
-	assert_int_equal(e.line, 2);
-	assert_int_equal(e.column, 1);
-	assert_non_null(strstr(e.message, "expected an operator or ';', found identifier 'b'"));
-	assert_non_null(strstr(e.message, "at line 2, column 1"));
-	e = qt_expect_error(NULL, "return (1;", "ParsingError", AW_EINVALID);
-	assert_int_equal(e.column, 10);
-	e = qt_expect_error(NULL, "x = [1, 2;\n", "ParsingError", AW_EINVALID);
-	assert_non_null(strstr(e.message, "expected ',' or ']'"));
-	e = qt_expect_error(NULL, "if True { return 1;", "ParsingError", AW_EINVALID);
-	assert_non_null(strstr(e.message, "found end of query"));
-	e = qt_expect_error(NULL, "return 1 +\n  @;", "ParsingError", AW_EINVALID);
-	assert_int_equal(e.line, 2);
-	assert_int_equal(e.column, 3);
-	assert_non_null(strstr(e.message, "reading stopped at character '@'"));
-	e = qt_expect_error(NULL, "x = \"unterminated;", "ParsingError", AW_EINVALID);
-	assert_non_null(strstr(e.message, "unterminated string"));
-	/* columns count characters, not bytes */
-	e = qt_expect_error(NULL, "a = \"\xc3\xa9\xc3\xa9\" b;", "ParsingError", AW_EINVALID);
-	assert_int_equal(e.column, 10);
+	e = qt_expect_error(NULL, "return no_such_function(1);", "VariableNotDefined", AW_EINVALID);
+	assert_string_equal(e.message, "VariableNotDefined(\"no_such_function\") at line 1, column 8");
 	assert_int_equal(aw_query_check(&e, "return 1;", 9), 0);
 	assert_int_equal(aw_query_check(&e, "return", 6), AW_EINVALID);
-}
-
-static void test_runtime_error_positions(void **state)
-{
-	aw_query_error e;
-
-	(void)state;
-	e = qt_expect_error(NULL, "a = 1;\nb = [1, 2];\nreturn a + b;", "InvalidType", AW_EINVALID);
-	assert_int_equal(e.line, 3);
-	assert_int_equal(e.column, 10);
-	e = qt_expect_error(NULL, "x = 1;\n  return limit_events([], \"3\");", "InvalidFunctionParameters", AW_EINVALID);
-	assert_int_equal(e.line, 2);
-	assert_int_equal(e.column, 27);
-	assert_non_null(strstr(e.message, "Expected function parameter of type Number, got String(3)"));
-	e = qt_expect_error(NULL, "return flood();", "InvalidFunctionParameters", AW_EINVALID);
-	assert_non_null(strstr(e.message, "Expected 1 or 2 parameters in function, got 0"));
-	e = qt_expect_error(NULL, "return sort_by_duration([], []);", "InvalidFunctionParameters", AW_EINVALID);
-	assert_non_null(strstr(e.message, "Expected 1 parameters in function, got 2"));
-	e = qt_expect_error(NULL, "return sum_durations([1]);", "InvalidFunctionParameters", AW_EINVALID);
-	assert_non_null(strstr(e.message, "List of Events, list contains Number(1)"));
 }
 
 static void test_limits(void **state)
@@ -730,16 +700,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_programs),
-		cmocka_unit_test(test_function),
 		cmocka_unit_test(test_all_functions),
 		cmocka_unit_test(test_categorize),
 		cmocka_unit_test(test_tag),
 		cmocka_unit_test(test_tag_select_keys),
 		cmocka_unit_test(test_rule_parsing),
-		cmocka_unit_test(test_string),
-		cmocka_unit_test(test_empty_query),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_runtime_error_positions),
+		cmocka_unit_test(test_error_positions),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_serialisation),
 		cmocka_unit_test(test_timeinterval),
