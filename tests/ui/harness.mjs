@@ -45,6 +45,29 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Run `awnode COMMAND --testing` for `owner` (its port, its log) with `env`, then call
+ * `ready` every 100 ms, at most `tries` times, until it returns a value (errors mean "not
+ * up yet"); that value is returned. Throws `what` with the log when awnode exits first or
+ * the tries run out.
+ */
+async function runAwnode(owner, command, env, tries, what, ready) {
+  owner.proc = spawn(AWNODE_BIN, [command, '--testing', '--port', String(owner.port), '--webpath', webPath()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  owner.proc.stdout.on('data', (d) => (owner.log += d));
+  owner.proc.stderr.on('data', (d) => (owner.log += d));
+  for (let i = 0; i < tries; i++) {
+    try {
+      const v = await ready();
+      if (v !== undefined) return v;
+    } catch {
+      /* not up yet */
+    }
+    if (owner.proc.exitCode !== null) break;
+    await sleep(100);
+  }
+  throw new Error(`${what} on port ${owner.port}:\n${owner.log}`);
+}
+
 export class Node {
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'awnode-ui-'));
@@ -62,20 +85,10 @@ export class Node {
     env.XDG_DATA_HOME = path.join(this.dir, 'data');
     env.XDG_CONFIG_HOME = path.join(this.dir, 'config');
     env.XDG_STATE_HOME = path.join(this.dir, 'state');
-    this.proc = spawn(AWNODE_BIN, ['serve', '--testing', '--port', String(this.port), '--webpath', webPath()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout.on('data', (d) => (this.log += d));
-    this.proc.stderr.on('data', (d) => (this.log += d));
-    for (let i = 0; i < 100; i++) {
-      try {
-        const r = await fetch(this.url + '/api/0/info');
-        if (r.ok) return (this.info = await r.json());
-      } catch {
-        /* not up yet */
-      }
-      if (this.proc.exitCode !== null) break;
-      await sleep(100);
-    }
-    throw new Error(`awnode did not start on port ${this.port}:\n${this.log}`);
+    return runAwnode(this, 'serve', env, 100, 'awnode did not start', async () => {
+      const r = await fetch(this.url + '/api/0/info');
+      if (r.ok) return (this.info = await r.json());
+    });
   }
   async api(method, p, body, headers = {}) {
     const init = { method, headers: { ...headers } };
@@ -156,21 +169,11 @@ export class Supervised {
     for (const k of ['data', 'config', 'state', 'cache', 'runtime', 'home']) fs.mkdirSync(path.join(this.dir, k), { recursive: true, mode: 0o700 });
     for (const k of ['data', 'config', 'state', 'cache', 'runtime']) env[`XDG_${k.toUpperCase()}_${k === 'runtime' ? 'DIR' : 'HOME'}`] = path.join(this.dir, k);
     delete env.WAYLAND_DISPLAY;
-    this.proc = spawn(AWNODE_BIN, ['start', '--testing', '--port', String(this.port), '--webpath', webPath()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout.on('data', (d) => (this.log += d));
-    this.proc.stderr.on('data', (d) => (this.log += d));
-    for (let i = 0; i < 150; i++) {
-      try {
-        const r = await fetch(this.url + '/api/0/watchers');
-        const body = r.ok ? await r.json() : null;
-        if (body?.supervised && body.watchers.length === 2 && body.watchers.every((w) => w.state === 'running')) return body;
-      } catch {
-        /* not up yet */
-      }
-      if (this.proc.exitCode !== null) break;
-      await sleep(100);
-    }
-    throw new Error(`awnode start did not come up with both watchers on port ${this.port}:\n${this.log}`);
+    return runAwnode(this, 'start', env, 150, 'awnode start did not come up with both watchers', async () => {
+      const r = await fetch(this.url + '/api/0/watchers');
+      const body = r.ok ? await r.json() : null;
+      if (body?.supervised && body.watchers.length === 2 && body.watchers.every((w) => w.state === 'running')) return body;
+    });
   }
   async watchers() {
     const r = await fetch(this.url + '/api/0/watchers');
