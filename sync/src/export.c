@@ -52,14 +52,8 @@ static xrec *block_rec(xblock *b, int64_t id)
 		r->data = NULL;
 		return r;
 	}
-	if (b->n == b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 64;
-		b->recs = aw_mem_realloc(b->recs, b->cap * sizeof(*b->recs));
-	}
-	*slot = b->n + 1;
-	memset(&b->recs[b->n], 0, sizeof(xrec));
-	b->recs[b->n].id = id;
-	return &b->recs[b->n++];
+	b->recs = id_index_append(b->recs, sizeof(*b->recs), &b->n, &b->cap, 64, slot, id);
+	return &b->recs[b->n - 1];
 }
 
 static void block_clear(xblock *b)

@@ -573,14 +573,8 @@ static rev *rbucket_ev(rbucket *b, int64_t id, bool create)
 		return &b->evs[*slot - 1];
 	if (!create)
 		return NULL;
-	if (b->n == b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 256;
-		b->evs = aw_mem_realloc(b->evs, b->cap * sizeof(*b->evs));
-	}
-	*slot = b->n + 1;
-	memset(&b->evs[b->n], 0, sizeof(rev));
-	b->evs[b->n].id = id;
-	return &b->evs[b->n++];
+	b->evs = id_index_append(b->evs, sizeof(*b->evs), &b->n, &b->cap, 256, slot, id);
+	return &b->evs[b->n - 1];
 }
 
 static void rbucket_reset(rbucket *b)

@@ -97,6 +97,11 @@ typedef struct id_index {
  * With grow, the table is first enlarged (and rebuilt) when one more record would make
  * it more than half full; without it, NULL when the table is still empty. */
 size_t *id_index_slot(id_index *x, const void *recs, size_t stride, size_t n, int64_t id, bool grow);
+/* Append a zeroed record holding id to recs (*n records, room for *cap, growing to
+ * first_cap, then doubling) and store its position in *slot (from id_index_slot).
+ * Returns the array, which may have moved; the new record is the last, at *n - 1. */
+void *id_index_append(void *recs, size_t stride, size_t *n, size_t *cap, size_t first_cap, size_t *slot,
+		      int64_t id);
 void id_index_clear(id_index *x); /* every slot empty, memory kept */
 void id_index_free(id_index *x);
 

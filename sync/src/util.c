@@ -172,6 +172,22 @@ size_t *id_index_slot(id_index *x, const void *recs, size_t stride, size_t n, in
 	return &x->slots[h];
 }
 
+void *id_index_append(void *recs, size_t stride, size_t *n, size_t *cap, size_t first_cap, size_t *slot,
+		      int64_t id)
+{
+	char *rec;
+
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : first_cap;
+		recs = aw_mem_realloc(recs, *cap * stride);
+	}
+	rec = (char *)recs + *n * stride;
+	memset(rec, 0, stride);
+	memcpy(rec, &id, sizeof(id));
+	*slot = ++*n;
+	return recs;
+}
+
 void id_index_clear(id_index *x)
 {
 	if (x->slots)
