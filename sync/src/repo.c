@@ -448,6 +448,17 @@ static int mirror(sync_repo *r, git_tree *from, git_tree *to)
 	return 0;
 }
 
+/* Mirror the work tree from `from` to `to`, then remove the marker m that said it was
+ * under way: only a completed update takes it away. */
+static int mirror_unmark(sync_repo *r, git_tree *from, git_tree *to, const char *m)
+{
+	int rc = mirror(r, from, to);
+
+	if (!rc)
+		unlink(m);
+	return rc;
+}
+
 int repo_recover(sync_repo *r)
 {
 	char *m = marker_path(r);
@@ -456,10 +467,8 @@ int repo_recover(sync_repo *r)
 	int rc = 0;
 
 	if (access(m, F_OK) == 0 && head_tree(r, &c, &t) == 0) {
-		rc = mirror(r, NULL, t);
+		rc = mirror_unmark(r, NULL, t, m);
 		git_tree_free(t);
-		if (!rc)
-			unlink(m);
 	}
 	free(m);
 	return rc;
@@ -496,10 +505,8 @@ static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const
 		return gerr("updating the branch");
 	}
 	git_reference_free(ref);
-	rc = mirror(r, from_tree, t);
+	rc = mirror_unmark(r, from_tree, t, m);
 	git_tree_free(t);
-	if (!rc)
-		unlink(m);
 	free(m);
 	return rc;
 }
