@@ -105,29 +105,31 @@ void segment_free(sync_segment *s)
 
 /* ---- bucket metadata ------------------------------------------------------------- */
 
+/* `key` (the text up to the value: a ',' or '{', the key and ':') and the string s as
+ * its value; NULL is written as "" (metadata strings are never null). */
+static void put_member(aw_buf *o, const char *key, const char *s)
+{
+	if (!s)
+		s = "";
+	aw_buf_puts(o, key);
+	aw_buf_json_string(o, s, strlen(s));
+}
+
 char *meta_json(const aw_bucket *b)
 {
 	aw_buf o = AW_BUF_INIT;
-	const char *s;
 
 	/* keys in canonical (byte) order */
-	aw_buf_puts(&o, "{\"client\":");
-	s = b->client ? b->client : "";
-	aw_buf_json_string(&o, s, strlen(s));
+	put_member(&o, "{\"client\":", b->client);
 	aw_buf_puts(&o, ",\"created\":");
 	aw_buf_put_i64(&o, b->created);
 	aw_buf_puts(&o, ",\"data\":");
 	aw_buf_puts(&o, b->data && *b->data ? b->data : "{}");
-	aw_buf_puts(&o, ",\"hostname\":");
-	s = b->hostname ? b->hostname : "";
-	aw_buf_json_string(&o, s, strlen(s));
-	aw_buf_puts(&o, ",\"id\":");
-	aw_buf_json_string(&o, b->id, strlen(b->id));
+	put_member(&o, ",\"hostname\":", b->hostname);
+	put_member(&o, ",\"id\":", b->id);
 	aw_buf_puts(&o, ",\"last_updated\":");
 	aw_buf_puts(&o, b->last_updated && *b->last_updated ? b->last_updated : "null");
-	aw_buf_puts(&o, ",\"type\":");
-	s = b->type ? b->type : "";
-	aw_buf_json_string(&o, s, strlen(s));
+	put_member(&o, ",\"type\":", b->type);
 	aw_buf_putc(&o, '}');
 	return aw_buf_steal(&o, NULL);
 }
@@ -173,6 +175,21 @@ static void encode_block_line(aw_buf *out, const sync_block *b)
 	aw_buf_puts(out, b->reset ? ",\"reset\":true}\n" : ",\"reset\":false}\n");
 }
 
+/* An integer field of a record line and the separator after it (' ', or '\n' at the
+ * end of the line). Not printf: a segment can hold a year of events. */
+static void put_i64_then(aw_buf *out, int64_t v, char sep)
+{
+	aw_buf_put_i64(out, v);
+	aw_buf_putc(out, sep);
+}
+
+/* A record's tag ("P ", "D ", "E ") and its first field. */
+static void put_record(aw_buf *out, const char *tag, int64_t v, char sep)
+{
+	aw_buf_puts(out, tag);
+	put_i64_then(out, v, sep);
+}
+
 void segment_encode(aw_buf *out, const sync_segment *s)
 {
 	char hex[AWS_HASH_HEX];
@@ -200,26 +217,17 @@ void segment_encode(aw_buf *out, const sync_segment *s)
 		for (size_t j = 0; j < b->n_puts; j++) {
 			const aw_event *e = &b->puts[j];
 			aw_buf_grow(out, e->data_len + 72);
-			aw_buf_puts(out, "P ");
-			aw_buf_put_i64(out, e->id);
-			aw_buf_putc(out, ' ');
-			aw_buf_put_i64(out, e->start);
-			aw_buf_putc(out, ' ');
-			aw_buf_put_i64(out, e->duration);
-			aw_buf_putc(out, ' ');
+			put_record(out, "P ", e->id, ' ');
+			put_i64_then(out, e->start, ' ');
+			put_i64_then(out, e->duration, ' ');
 			aw_buf_append(out, e->data, e->data_len);
 			aw_buf_putc(out, '\n');
 		}
-		for (size_t j = 0; j < b->n_dels; j++) {
-			aw_buf_puts(out, "D ");
-			aw_buf_put_i64(out, b->dels[j]);
-			aw_buf_putc(out, '\n');
-		}
+		for (size_t j = 0; j < b->n_dels; j++)
+			put_record(out, "D ", b->dels[j], '\n');
 		records += (int64_t)(b->n_puts + b->n_dels);
 	}
-	aw_buf_puts(out, "E ");
-	aw_buf_put_i64(out, records);
-	aw_buf_putc(out, '\n');
+	put_record(out, "E ", records, '\n');
 }
 
 /* ---- cutting a segment to size ------------------------------------------------------ */
@@ -368,6 +376,26 @@ static int bad(int64_t line, const char *what)
 	return aw_error_set(AW_EINVALID, "segment line %lld: %s", (long long)line, what);
 }
 
+/* The origin fields a segment header and a manifest share: device_id and hostname
+ * (strings) and generation (an integer) must be there, written_at reads as 0 when it
+ * is not. false, copying nothing, when one is missing; otherwise the strings are
+ * copied to *device_id and *hostname (caller frees). */
+static bool origin_fields(const json_t *o, char **device_id, char **hostname, int64_t *generation,
+			  aw_ns *written_at)
+{
+	const char *dev = json_string_value(json_object_get(o, "device_id"));
+	const char *host = json_string_value(json_object_get(o, "hostname"));
+	const json_t *gen = json_object_get(o, "generation");
+
+	if (!dev || !host || !json_is_integer(gen))
+		return false;
+	*device_id = str_dup(dev);
+	*hostname = str_dup(host);
+	*generation = json_integer_value(gen);
+	*written_at = json_integer_value(json_object_get(o, "written_at"));
+	return true;
+}
+
 static int parse_segment(sync_segment *s, char *text, size_t len)
 {
 	char *p = text, *end = text + len;
@@ -444,24 +472,18 @@ static int parse_segment(sync_segment *s, char *text, size_t len)
 			}
 			json_decref(o);
 		} else if (p[0] == 'H' && p[1] == ' ') {
-			const char *dev, *host, *prev;
+			const char *prev;
 			json_t *pv;
 			if (have_header)
 				return bad(line, "second header");
 			o = json_loads(p + 2, 0, &je);
-			dev = json_string_value(json_object_get(o, "device_id"));
-			host = json_string_value(json_object_get(o, "hostname"));
 			pv = json_object_get(o, "prev");
 			prev = json_string_value(pv);
-			if (!dev || !host || !json_is_integer(json_object_get(o, "generation")) || !pv ||
-			    (prev && hex_decode(s->prev, AWS_HASH_BYTES, prev))) {
+			if (!pv || (prev && hex_decode(s->prev, AWS_HASH_BYTES, prev)) ||
+			    !origin_fields(o, &s->device_id, &s->hostname, &s->generation, &s->written_at)) {
 				json_decref(o);
 				return bad(line, "malformed header");
 			}
-			s->device_id = str_dup(dev);
-			s->hostname = str_dup(host);
-			s->generation = json_integer_value(json_object_get(o, "generation"));
-			s->written_at = json_integer_value(json_object_get(o, "written_at"));
 			s->has_prev = prev != NULL;
 			json_decref(o);
 			have_header = true;
@@ -529,15 +551,13 @@ int manifest_parse(sync_manifest *m, const char *text, size_t len)
 {
 	json_error_t je;
 	json_t *o = json_loadb(text, len, 0, &je), *arr;
-	const char *fmt, *dev, *host, *head;
+	const char *fmt, *head;
 	json_int_t v;
 	size_t i;
 	json_t *b;
 
 	memset(m, 0, sizeof(*m));
 	fmt = json_string_value(json_object_get(o, "format"));
-	dev = json_string_value(json_object_get(o, "device_id"));
-	host = json_string_value(json_object_get(o, "hostname"));
 	head = json_string_value(json_object_get(o, "head"));
 	arr = json_object_get(o, "buckets");
 	v = json_integer_value(json_object_get(o, "version"));
@@ -550,15 +570,11 @@ int manifest_parse(sync_manifest *m, const char *text, size_t len)
 		return aw_error_set(AW_EINVALID, "manifest: version %lld is not supported (this awnode reads 1 to %d)",
 				    (long long)v, AWS_VERSION);
 	}
-	if (!dev || !host || !json_is_integer(json_object_get(o, "generation")) || !json_is_array(arr) ||
-	    hex_decode(m->head, AWS_HASH_BYTES, head)) {
+	if (!json_is_array(arr) || hex_decode(m->head, AWS_HASH_BYTES, head) ||
+	    !origin_fields(o, &m->device_id, &m->hostname, &m->generation, &m->written_at)) {
 		json_decref(o);
 		return aw_error_set(AW_EINVALID, "manifest: malformed");
 	}
-	m->device_id = str_dup(dev);
-	m->hostname = str_dup(host);
-	m->generation = json_integer_value(json_object_get(o, "generation"));
-	m->written_at = json_integer_value(json_object_get(o, "written_at"));
 	m->software = str_dup(json_string_value(json_object_get(o, "software")));
 	m->buckets = aw_mem_calloc(json_array_size(arr) + 1, sizeof(*m->buckets));
 	json_array_foreach(arr, i, b) {
