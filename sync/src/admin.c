@@ -329,13 +329,9 @@ static int delete_buckets(size_t *removed, sync_ctx *ctx, const device_state *d)
 	if ((rc = aw_reader_buckets(&bk, &nb, ctx->r, 0)))
 		return rc;
 	for (size_t i = 0; i < nb && !rc; i++) {
-		aw_write w;
+		aw_write w = {.kind = AW_W_BUCKET_DELETE, .bucket_id = bk[i].id, .allow_remote = true};
 		if (!bk[i].remote_device || strcmp(bk[i].remote_device, d->device_id))
 			continue;
-		memset(&w, 0, sizeof(w));
-		w.kind = AW_W_BUCKET_DELETE;
-		w.bucket_id = bk[i].id;
-		w.allow_remote = true;
 		if ((rc = aw_store_write(ctx->y->store, &w)))
 			rc = aw_error_set(rc, "deleting bucket '%s': %s", bk[i].id, w.error);
 		else

@@ -751,12 +751,11 @@ static int delete_archived(aw_store *s, const sync_segment *seg, const char *ind
 		ib[i].events = seg->blocks[i].puts;
 		ib[i].n_events = seg->blocks[i].n_puts;
 	}
-	memset(&w, 0, sizeof(w));
-	w.kind = AW_W_ARCHIVE_DELETE;
-	w.imports = ib;
-	w.n_imports = seg->n_blocks;
-	w.key = ARCH_STATE_KEY;
-	w.value = index;
+	w = (aw_write){.kind = AW_W_ARCHIVE_DELETE,
+		       .imports = ib,
+		       .n_imports = seg->n_blocks,
+		       .key = ARCH_STATE_KEY,
+		       .value = index};
 	rc = aw_store_write(s, &w);
 	if (rc)
 		aw_error_set(rc, "deleting the archived events failed (the archive file stays; restore skips what is live): %s",

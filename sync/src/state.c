@@ -46,11 +46,8 @@ device_state *state_device(sync_state *st, const char *device_id, bool create)
 
 void prune_tombstones(aw_store *s, int64_t seq)
 {
-	aw_write w;
+	aw_write w = {.kind = AW_W_TOMBSTONES_PRUNE, .seq_limit = seq};
 
-	memset(&w, 0, sizeof(w));
-	w.kind = AW_W_TOMBSTONES_PRUNE;
-	w.seq_limit = seq;
 	aw_store_write(s, &w);
 	aw_write_clear(&w);
 }
@@ -177,10 +174,7 @@ int state_save(sync_state *st, aw_store *s)
 	json_decref(o);
 	if (!text)
 		abort();
-	memset(&w, 0, sizeof(w));
-	w.kind = AW_W_STATE_SET;
-	w.key = STATE_KEY;
-	w.value = text;
+	w = (aw_write){.kind = AW_W_STATE_SET, .key = STATE_KEY, .value = text};
 	rc = aw_store_write(s, &w);
 	if (rc)
 		aw_error_set(rc, "saving the sync state: %s", w.error);
