@@ -220,11 +220,11 @@ static int archive_now(sync_cli *c)
 
 	if (!c->have_before)
 		c->before = aw_time_now() - (aw_ns)c->older_than * 86400 * AW_NS_PER_SEC;
-	rc = sync_cli_open_db(c, &s, &r);
+	rc = sync_cli_open_all(c, &s, &r, NULL);
 	if (rc == AW_EBUSY)
 		return archive_via_node(c);
 	if (rc)
-		return fail("%s", aw_error_last());
+		return rc;
 	if ((rc = open_archive(c, &ar)) == 0) {
 		aw_archive_run(ar, s, r, c->before, c->buckets, c->n_buckets, c->progress ? progress_tty : NULL, NULL, &rep);
 		progress_end(c);
@@ -235,8 +235,7 @@ static int archive_now(sync_cli *c)
 		free(js);
 		aw_archive_close(ar);
 	}
-	aw_reader_close(r);
-	aw_store_close(s);
+	sync_cli_close(s, r, NULL);
 	return rc;
 }
 
@@ -297,15 +296,10 @@ static int64_t count_events(aw_reader *r, const aw_import_bucket *b, size_t n)
 
 static int restore_direct(sync_cli *c, aw_store *s, aw_reader *r, aw_import_bucket *b, size_t n, int64_t *added)
 {
-	aw_write w;
+	aw_write w = {.kind = AW_W_IMPORT, .imports = b, .n_imports = n};
 	int64_t before = count_events(r, b, n);
-	int rc;
+	int rc = aw_store_write(s, &w);
 
-	memset(&w, 0, sizeof(w));
-	w.kind = AW_W_IMPORT;
-	w.imports = b;
-	w.n_imports = n;
-	rc = aw_store_write(s, &w);
 	if (rc)
 		rc = fail("restoring failed, nothing was restored: %s", w.error);
 	aw_write_clear(&w);
@@ -465,20 +459,17 @@ static int archive_restore(sync_cli *c)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		total += (int64_t)b[i].n_events;
-	rc = sync_cli_open_db(c, &s, &r);
+	rc = sync_cli_open_all(c, &s, &r, NULL);
 	if (rc == AW_EBUSY)
 		rc = restore_via_node(c, b, n);
-	else if (rc)
-		rc = fail("%s", aw_error_last());
-	else
+	else if (rc == 0)
 		rc = restore_direct(c, s, r, b, n, &added);
 	if (rc == 0)
 		print_restored(c, total, n, added, skipped, n_skipped);
 out:
 	aw_strings_free(skipped, n_skipped);
 	aw_archive_buckets_free(b, n);
-	aw_reader_close(r);
-	aw_store_close(s);
+	sync_cli_close(s, r, NULL);
 	aw_archive_close(ar);
 	return rc;
 }

@@ -286,16 +286,11 @@ static int sync_round(sync_cli *c, unsigned mode)
 
 	if (c->npos)
 		return usage_error("%s takes no arguments", c->cmd);
-	rc = sync_cli_open_db(c, &s, &r);
+	rc = sync_cli_open_all(c, &s, &r, &y);
 	if (rc == AW_EBUSY)
 		return node_round(c, mname);
 	if (rc)
-		return fail("%s", aw_error_last());
-	if (sync_cli_open_sync(c, s, &y)) {
-		aw_reader_close(r);
-		aw_store_close(s);
-		return 1;
-	}
+		return rc;
 	aw_sync_run_mode(y, r, mode, &rep);
 	js = aw_sync_report_json(&rep);
 	o = json_loads(js, 0, NULL);
@@ -311,9 +306,7 @@ static int sync_round(sync_cli *c, unsigned mode)
 		json_decref(so);
 		free(st);
 	}
-	aw_sync_close(y);
-	aw_reader_close(r);
-	aw_store_close(s);
+	sync_cli_close(s, r, y);
 	return rc;
 }
 

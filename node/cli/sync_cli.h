@@ -99,8 +99,13 @@ int sync_cli_fail(const sync_cli *c, int code, const char *fmt, ...) __attribute
 char *sync_cli_passphrase(sync_cli *c, bool confirm, const char *env_name, const char *label);
 void sync_cli_free_pass(char *p);
 
-/* Open the database and a reader; AW_EBUSY means a node holds it. */
-int sync_cli_open_db(sync_cli *c, aw_store **s, aw_reader **r);
+/* Open the database, a reader on it and, when y is not NULL, a sync context on them.
+ * 0; AW_EBUSY, with nothing printed and nothing open, when a running node holds the
+ * database (the caller asks the node instead, or says why not); otherwise the exit
+ * code after printing why. Release with sync_cli_close. */
+int sync_cli_open_all(sync_cli *c, aw_store **s, aw_reader **r, aw_sync **y);
+/* Close what sync_cli_open_all opened (NULL parts are skipped). */
+void sync_cli_close(aw_store *s, aw_reader *r, aw_sync *y);
 /* A sync context on store s (NULL for folder-only commands); 1 after printing why. */
 int sync_cli_open_sync(sync_cli *c, aw_store *s, aw_sync **y);
 

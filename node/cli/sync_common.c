@@ -365,21 +365,38 @@ void sync_cli_free_pass(char *p)
 
 /* ---- the database, the sync context and the node --------------------------------------------- */
 
-int sync_cli_open_db(sync_cli *c, aw_store **s, aw_reader **r)
+int sync_cli_open_all(sync_cli *c, aw_store **s, aw_reader **r, aw_sync **y)
 {
 	aw_store_options so;
 	int rc;
 
 	*s = NULL;
 	*r = NULL;
+	if (y)
+		*y = NULL;
 	memset(&so, 0, sizeof(so));
-	if ((rc = aw_store_open(s, c->db, &so)))
-		return rc;
-	if ((rc = aw_reader_open(r, *s))) {
+	if ((rc = aw_store_open(s, c->db, &so)) == 0 && (rc = aw_reader_open(r, *s))) {
 		aw_store_close(*s);
 		*s = NULL;
 	}
-	return rc;
+	if (rc == AW_EBUSY)
+		return rc;
+	if (rc)
+		return fail("%s", aw_error_last());
+	if (y && sync_cli_open_sync(c, *s, y)) {
+		sync_cli_close(*s, *r, NULL);
+		*s = NULL;
+		*r = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+void sync_cli_close(aw_store *s, aw_reader *r, aw_sync *y)
+{
+	aw_sync_close(y);
+	aw_reader_close(r);
+	aw_store_close(s);
 }
 
 int sync_cli_open_sync(sync_cli *c, aw_store *s, aw_sync **y)

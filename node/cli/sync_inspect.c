@@ -22,26 +22,11 @@
  * a sync context on it. 0, or the exit code after printing why. */
 static int open_all(sync_cli *c, const char *what, aw_store **s, aw_reader **r, aw_sync **y)
 {
-	int rc = sync_cli_open_db(c, s, r);
+	int rc = sync_cli_open_all(c, s, r, y);
 
-	*y = NULL;
 	if (rc == AW_EBUSY)
 		return fail("the database %s is in use by a running node: %s", c->db, what);
-	if (rc)
-		return fail("%s", aw_error_last());
-	if (sync_cli_open_sync(c, *s, y)) {
-		aw_reader_close(*r);
-		aw_store_close(*s);
-		return 1;
-	}
-	return 0;
-}
-
-static void close_all(aw_store *s, aw_reader *r, aw_sync *y)
-{
-	aw_sync_close(y);
-	aw_reader_close(r);
-	aw_store_close(s);
+	return rc;
 }
 
 int sync_forget(sync_cli *c)
@@ -64,7 +49,7 @@ int sync_forget(sync_cli *c)
 		printf("forgot device %s (%s): %zu bucket%s removed; it is no longer imported ('forget --undo' imports it "
 		       "again)\n",
 		       f.device_id, f.hostname, f.removed, f.removed == 1 ? "" : "s");
-	close_all(s, r, y);
+	sync_cli_close(s, r, y);
 	return rc;
 }
 
@@ -122,7 +107,7 @@ int sync_restore(sync_cli *c)
 		fail("%s", aw_error_last());
 		if (rc == AW_ENOTFOUND)
 			list_devices(y);
-		close_all(s, r, y);
+		sync_cli_close(s, r, y);
 		return 1;
 	}
 	if (!sync_cli_device_file_is(c->dev)) {
@@ -133,7 +118,7 @@ int sync_restore(sync_cli *c)
 	}
 	printf("restored %zu bucket%s with %lld events of device %s (generation %lld) into %s\n", res.buckets,
 	       res.buckets == 1 ? "" : "s", (long long)res.events, c->dev, (long long)res.generation, c->db);
-	close_all(s, r, y);
+	sync_cli_close(s, r, y);
 	return 0;
 }
 
