@@ -171,10 +171,7 @@ int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags)
 	/* Counting while the list is still being stepped keeps both in one read
 	 * transaction: the counts belong to the same snapshot as the buckets. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = aw_mem_realloc(v, cap * sizeof(*v));
-		}
+		v = array_room(v, cnt, &cap, 16, sizeof(*v));
 		bucket_from_row(&v[cnt++], st);
 		if ((flags & AW_READ_COUNTS) &&
 		    count_rows(r, sqlite3_column_int64(st, 10), AW_NS_MIN, AW_NS_MAX, AW_NS_MAX,
@@ -296,10 +293,7 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	sqlite3_bind_int64(st, 5, limit < 0 ? -1 : limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		aw_event_row *e;
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 256;
-			v = aw_mem_realloc(v, cap * sizeof(*v));
-		}
+		v = array_room(v, cnt, &cap, 256, sizeof(*v));
 		e = &v[cnt++];
 		e->id = sqlite3_column_int64(st, 0);
 		e->start = sqlite3_column_int64(st, 1);
@@ -451,18 +445,15 @@ int aw_reader_setting(char **out, aw_reader *r, const char *key)
 int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
 {
 	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_SETTINGS], "SELECT key, value FROM settings ORDER BY key");
-	size_t cnt = 0, cap = 0;
+	size_t cnt = 0, kcap = 0, vcap = 0;
 	char **k = NULL, **v = NULL;
 	int rc;
 
 	if (!st)
 		return AW_ERROR;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			k = aw_mem_realloc(k, cap * sizeof(*k));
-			v = aw_mem_realloc(v, cap * sizeof(*v));
-		}
+		k = array_room(k, cnt, &kcap, 16, sizeof(*k));
+		v = array_room(v, cnt, &vcap, 16, sizeof(*v));
 		k[cnt] = col_dup(st, 0);
 		v[cnt] = col_dup(st, 1);
 		cnt++;

@@ -109,10 +109,7 @@ static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, const c
 {
 	wbucket *b;
 
-	if (s->n_buckets == s->cap_buckets) {
-		s->cap_buckets = s->cap_buckets ? s->cap_buckets * 2 : 16;
-		s->buckets = aw_mem_realloc(s->buckets, s->cap_buckets * sizeof(*s->buckets));
-	}
+	s->buckets = array_room(s->buckets, s->n_buckets, &s->cap_buckets, 16, sizeof(*s->buckets));
 	b = &s->buckets[s->n_buckets++];
 	memset(b, 0, sizeof(*b));
 	b->name = xstrdup(name);
@@ -1234,10 +1231,7 @@ static int collect_ids(aw_store *s, aw_write *w, const char *sql, int64_t a, int
 	sqlite3_bind_int64(st, 1, a);
 	sqlite3_bind_int64(st, 2, b);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*out = aw_mem_realloc(*out, cap * sizeof(**out));
-		}
+		*out = array_room(*out, *n, &cap, 64, sizeof(**out));
 		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_finalize(st);
