@@ -35,8 +35,10 @@ typedef struct qt_row {
 	double dur;
 	const char *data;
 } qt_row;
-/* A scratch database with one bucket holding the rows, up to the first without ts. */
+/* A scratch database with one bucket holding the rows, up to the first without ts;
+ * QT_DB_WITH takes the rows as arguments. */
 qt_db *qt_db_with(const char *bucket, const char *hostname, const qt_row *rows);
+#define QT_DB_WITH(bucket, hostname, ...) qt_db_with(bucket, hostname, (const qt_row[]){__VA_ARGS__, {NULL, 0, NULL}})
 
 /* Run a program over 1980-01-01T00:00:00Z/2080-01-02T00:00:00Z. Returns the result of
  * the single period (new reference) or NULL with *err filled. raw (optional) gets the

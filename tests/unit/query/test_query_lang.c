@@ -12,10 +12,8 @@ static qt_db *db;  /* bucket "testid" with two events {"key":"value"} (reference
 static int setup(void **state)
 {
 	(void)state;
-	db = qt_db_open();
-	qt_bucket(db, "testid", "testhost");
-	qt_insert(db, "testid", "2018-01-01T01:01:01Z", 0, "{\"key\":\"value\"}");
-	qt_insert(db, "testid", "2018-01-01T01:01:02Z", 0, "{\"key\":\"value\"}");
+	db = QT_DB_WITH("testid", "testhost", {"2018-01-01T01:01:01Z", 0, "{\"key\":\"value\"}"},
+			{"2018-01-01T01:01:02Z", 0, "{\"key\":\"value\"}"});
 	return 0;
 }
 
@@ -100,6 +98,7 @@ static void test_programs(void **state)
 		OK("n=0; if 1 == 2 { n = 1; } elif 2 == 2 { n = 2; } else { n = 3; } return n;", "[2.0]"),
 		/* non-bool condition */
 		ERR("if 1 { }", "InvalidType"),
+		OK("return 0;", "[0.0]"),
 		/* function */
 		OK("return print(1);", "[[]]"),
 		OK("return print(1, 2);", "[[]]"),
@@ -283,12 +282,11 @@ static void test_tag(void **state)
 
 static void test_tag_select_keys(void **state)
 {
-	qt_db *d = qt_db_open();
+	qt_db *d = QT_DB_WITH("testid", "testhost",
+		{"2020-01-01T00:00:00Z", 0, "{\"app\":\"terminal\",\"title\":\"just a test\",\"pid\":123}"});
 	json_t *v, *tags;
 
 	(void)state;
-	qt_bucket(d, "testid", "testhost");
-	qt_insert(d, "testid", "2020-01-01T00:00:00Z", 0, "{\"app\":\"terminal\",\"title\":\"just a test\",\"pid\":123}");
 	v = qt_query(d,
 		     "events = query_bucket(\"testid\");\n"
 		     "events = tag(events, [[\"title-match\", { \"type\": \"regex\", \"regex\": \"test$\", \"select_keys\": [\"title\"] }], "
@@ -420,11 +418,10 @@ static void test_limits(void **state)
 
 static void test_serialisation(void **state)
 {
-	qt_db *d = qt_db_open();
+	qt_db *d = QT_DB_WITH("id", "h",
+		{"2018-01-01T01:01:01Z", 1.0, "{}"});
 
 	(void)state;
-	qt_bucket(d, "id", "h");
-	qt_insert(d, "id", "2018-01-01T01:01:01Z", 1.0, "{}");
 	/* as aw-server-rust's API test of the query route: sorted keys, float duration */
 	qt_expect_raw(d, "return query_bucket(\"id\");",
 		      "[[{\"data\":{},\"duration\":1.0,\"id\":1,\"timestamp\":\"2018-01-01T01:01:01Z\"}]]");
@@ -507,14 +504,12 @@ static void test_buckets(void **state)
 
 static void test_sum_and_limit(void **state)
 {
-	qt_db *d = qt_db_open();
+	qt_db *d = QT_DB_WITH("b", "h",
+		{"2020-01-01T00:00:00Z", 1.0019, "{}"},
+		{"2020-01-01T00:00:10Z", 2.0009, "{}"});
 
 	(void)state;
-	qt_bucket(d, "b", "h");
-	qt_insert(d, "b", "2020-01-01T00:00:00Z", 1.0019, "{}");
-	qt_insert(d, "b", "2020-01-01T00:00:10Z", 2.0009, "{}");
 	/* total 3.0028 s truncated to whole milliseconds */
-	qt_expect_raw(db, "return 0;", "[0.0]");
 	{
 		aw_query_error err;
 		json_t *v = qt_query(d, "return sum_durations(query_bucket(\"b\"));", &err, NULL);
@@ -538,19 +533,18 @@ static void test_sum_and_limit(void **state)
 
 static void test_filter_keyvals_types(void **state)
 {
-	qt_db *d = qt_db_open();
+	qt_db *d = QT_DB_WITH("b", "h",
+		{"2020-01-01T00:00:00Z", 1, "{\"n\":1}"},
+		{"2020-01-01T00:00:01Z", 1, "{\"n\":1.0}"},
+		{"2020-01-01T00:00:02Z", 1, "{\"n\":\"1\"}"},
+		{"2020-01-01T00:00:03Z", 1, "{\"n\":[1.0,\"a\"]}"},
+		{"2020-01-01T00:00:04Z", 1, "{\"n\":null}"},
+		{"2020-01-01T00:00:05Z", 1, "{\"n\":true}"},
+		{"2020-01-01T00:00:06Z", 1, "{\"m\":1}"});
 	aw_query_error err;
 	json_t *v;
 
 	(void)state;
-	qt_bucket(d, "b", "h");
-	qt_insert(d, "b", "2020-01-01T00:00:00Z", 1, "{\"n\":1}");
-	qt_insert(d, "b", "2020-01-01T00:00:01Z", 1, "{\"n\":1.0}");
-	qt_insert(d, "b", "2020-01-01T00:00:02Z", 1, "{\"n\":\"1\"}");
-	qt_insert(d, "b", "2020-01-01T00:00:03Z", 1, "{\"n\":[1.0,\"a\"]}");
-	qt_insert(d, "b", "2020-01-01T00:00:04Z", 1, "{\"n\":null}");
-	qt_insert(d, "b", "2020-01-01T00:00:05Z", 1, "{\"n\":true}");
-	qt_insert(d, "b", "2020-01-01T00:00:06Z", 1, "{\"m\":1}");
 	/* numbers from the query are floats: integer data 1 never matches */
 	v = qt_query(d, "return [filter_keyvals(query_bucket(\"b\"), \"n\", [1]), "
 			"filter_keyvals(query_bucket(\"b\"), \"n\", [\"1\"]), "
@@ -575,16 +569,15 @@ static void test_filter_keyvals_types(void **state)
 
 static void test_regex_engine(void **state)
 {
-	qt_db *d = qt_db_open();
+	qt_db *d = QT_DB_WITH("b", "h",
+		{"2020-01-01T00:00:00Z", 1, "{\"title\":\"testing lookahead\"}"},
+		{"2020-01-01T00:00:01Z", 1, "{\"title\":\"TESTING other\\n\"}"},
+		{"2020-01-01T00:00:02Z", 1, "{\"title\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\"}"});
 	aw_buf b = AW_BUF_INIT;
 	aw_query_error err;
 	json_t *v;
 
 	(void)state;
-	qt_bucket(d, "b", "h");
-	qt_insert(d, "b", "2020-01-01T00:00:00Z", 1, "{\"title\":\"testing lookahead\"}");
-	qt_insert(d, "b", "2020-01-01T00:00:01Z", 1, "{\"title\":\"TESTING other\\n\"}");
-	qt_insert(d, "b", "2020-01-01T00:00:02Z", 1, "{\"title\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\"}");
 	v = qt_query(d, "e = query_bucket(\"b\"); return [\n"
 			"filter_keyvals_regex(e, \"title\", \"testing (?!lookahead)\"),\n"
 			"filter_keyvals_regex(e, \"title\", \"(?i)testing (?!lookahead)\"),\n"
@@ -619,13 +612,12 @@ static void test_regex_engine(void **state)
  * same as with sharing, and other references to the old value must stay intact. */
 static void test_move_and_reuse(void **state)
 {
-	qt_db *d = qt_db_open();
+	qt_db *d = QT_DB_WITH("w", "h",
+		{"2020-01-01T00:00:00Z", 1, "{\"app\":\"a\",\"title\":\"x\"}"},
+		{"2020-01-01T00:00:03Z", 2, "{\"app\":\"b\",\"title\":\"y\"}"},
+		{"2020-01-01T00:00:09Z", 1, "{\"app\":\"a\",\"title\":\"z\"}"});
 
 	(void)state;
-	qt_bucket(d, "w", "h");
-	qt_insert(d, "w", "2020-01-01T00:00:00Z", 1, "{\"app\":\"a\",\"title\":\"x\"}");
-	qt_insert(d, "w", "2020-01-01T00:00:03Z", 2, "{\"app\":\"b\",\"title\":\"y\"}");
-	qt_insert(d, "w", "2020-01-01T00:00:09Z", 1, "{\"app\":\"a\",\"title\":\"z\"}");
 	/* the old value is still referenced by `keep`: it must not change */
 	qt_expect_raw(d, "e = query_bucket(\"w\"); keep = e; e = sort_by_duration(e); e = flood(e);\n"
 			 "e = categorize(e, [[[\"A\"], {\"type\": \"regex\", \"regex\": \"^a$\"}]]);\n"

@@ -351,16 +351,12 @@ static qt_db *cdb;
 
 static int setup_db(void **state)
 {
-	static const qt_row rows[] = {
-		{"2020-01-01T00:00:00Z", 1, J({"test": "just a test"})},
-		{"2020-01-01T00:00:01Z", 1, J({"nonono": "no match!"})},
-		{"2020-01-01T00:00:02Z", 1, J({"test": "testing lookahead"})},
-		{"2020-01-01T00:00:03Z", 1, J({"app": "terminal", "title": "just a test", "pid": 123})},
-		{NULL, 0, NULL},
-	};
-
 	(void)state;
-	cdb = qt_db_with("b", "h", rows);
+	cdb = QT_DB_WITH("b", "h",
+			 {"2020-01-01T00:00:00Z", 1, J({"test": "just a test"})},
+			 {"2020-01-01T00:00:01Z", 1, J({"nonono": "no match!"})},
+			 {"2020-01-01T00:00:02Z", 1, J({"test": "testing lookahead"})},
+			 {"2020-01-01T00:00:03Z", 1, J({"app": "terminal", "title": "just a test", "pid": 123})});
 	return 0;
 }
 
@@ -454,13 +450,6 @@ static void test_find_bucket(void **state)
 
 static void test_filter_keyvals_regex(void **state)
 {
-	static const qt_row rows[] = {
-		{"2000-01-01T00:00:00Z", 1, J({"key1": "value1"})},
-		{"2000-01-01T00:00:01Z", 1, J({"key1": "value2"})},
-		{"2000-01-01T00:00:02Z", 1, J({"key2": "value3"})},
-		{"2000-01-01T00:00:03Z", 1, J({"key1": 7})}, /* non-string value: dropped */
-		{NULL, 0, NULL},
-	};
 	/* key, regex, how many events match */
 	static const struct {
 		const char *key, *re;
@@ -469,7 +458,12 @@ static void test_filter_keyvals_regex(void **state)
 		{"key1", "value", 2}, {"key1", "value1", 1}, {"key2", "value", 1},
 		{"key2", "value1", 0}, {"key3", "value", 0}, {"key1", "7", 0},
 	};
-	qt_db *d = qt_db_with("b", "h", rows);
+	qt_db *d = QT_DB_WITH("b", "h",
+		{"2000-01-01T00:00:00Z", 1, J({"key1": "value1"})},
+		{"2000-01-01T00:00:01Z", 1, J({"key1": "value2"})},
+		{"2000-01-01T00:00:02Z", 1, J({"key2": "value3"})},
+		/* a non-string value: dropped */
+		{"2000-01-01T00:00:03Z", 1, J({"key1": 7})});
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -488,15 +482,12 @@ static void test_filter_keyvals_regex(void **state)
 
 static void test_simplify_window_titles(void **state)
 {
-	static const qt_row rows[] = {
+	qt_db *d = QT_DB_WITH("b", "h",
 		{"2000-01-01T00:00:00Z", 1, J({"app": "x", "title": "(2) Facebook"})},
 		/* not J(): the title's C escapes must reach the JSON text as bytes */
 		{"2000-01-01T00:00:01Z", 1, "{\"app\":\"code\",\"title\":\"\xe2\x97\x8f test.py - Code\"}"},
 		{"2000-01-01T00:00:02Z", 1, J({"app": "cemu", "title": "Cemu - FPS: 59.2 - x"})},
-		{"2000-01-01T00:00:03Z", 1, J({"other": "* keep"})},
-		{NULL, 0, NULL},
-	};
-	qt_db *d = qt_db_with("b", "h", rows);
+		{"2000-01-01T00:00:03Z", 1, J({"other": "* keep"})});
 	json_t *v;
 	aw_query_error err;
 	(void)state;
