@@ -500,34 +500,27 @@ static int eval(qrun *R, const qnode *n, qv *out)
 			return run_error(R, n, AW_EINVALID, "VariableNotDefined", "%s", R->P->names[n->slot]);
 		*out = value_ref(R->env[n->slot]);
 		return 0;
-	case N_LIST: {
-		qlist *l = list_new_items(n->nkids);
-		for (uint32_t i = 0; i < n->nkids; i++) {
-			if (eval(R, n->kids[i], &a)) {
-				value_unref(value_obj(&l->h));
-				return -1;
-			}
-			list_set_item(l, i, a);
-		}
-		*out = value_obj(&l->h);
-		if (depth_check(R, n, *out)) {
-			*out = value_none();
-			return -1;
-		}
-		return 0;
-	}
+	case N_LIST:
 	case N_DICT: {
-		qdict *d = dict_new(n->nkids);
+		/* the elements in order; an error drops what was built */
+		qlist *l = n->kind == N_LIST ? list_new_items(n->nkids) : NULL;
+		qdict *d = l ? NULL : dict_new(n->nkids);
+		qobj *o = l ? &l->h : &d->h;
 		for (uint32_t i = 0; i < n->nkids; i++) {
 			if (eval(R, n->kids[i], &a)) {
-				value_unref(value_obj(&d->h));
+				value_unref(value_obj(o));
 				return -1;
 			}
-			n->keys[i]->h.refs++;
-			dict_put(d, n->keys[i], a);
+			if (l) {
+				list_set_item(l, i, a);
+			} else {
+				n->keys[i]->h.refs++;
+				dict_put(d, n->keys[i], a);
+			}
 		}
-		dict_finish(d);
-		*out = value_obj(&d->h);
+		if (d)
+			dict_finish(d);
+		*out = value_obj(o);
 		if (depth_check(R, n, *out)) {
 			*out = value_none();
 			return -1;

@@ -122,6 +122,20 @@ static size_t string_match(const char *s, size_t len, size_t p)
 	return best;
 }
 
+/* Stop reading at the current position (the reason in L->stop_desc): the tokens end
+ * there, which the parser reports if it needed more. */
+static void lex_stop(lexer *L)
+{
+	L->stopped = true;
+	L->stop_line = L->line;
+	L->stop_col = L->col;
+	push_tok(L, T_EOF);
+}
+
+/* The one-character tokens, in the order of their T_ values from T_AMP to T_SEMI. */
+static const char single_toks[] = "&+-*/%()[]{},:;";
+_Static_assert(sizeof(single_toks) - 1 == T_SEMI - T_AMP + 1, "one character for each of T_AMP..T_SEMI");
+
 static void lex(lexer *L)
 {
 	const char *s = L->src;
@@ -194,11 +208,8 @@ static void lex(lexer *L)
 		if (c == '"') {
 			size_t m = string_match(s, L->len, p), o = 0;
 			if (!m) {
-				L->stopped = true;
-				L->stop_line = L->line;
-				L->stop_col = L->col;
 				snprintf(L->stop_desc, sizeof(L->stop_desc), "an unterminated string");
-				push_tok(L, T_EOF);
+				lex_stop(L);
 				return;
 			}
 			k = push_tok(L, T_STR);
@@ -217,40 +228,20 @@ static void lex(lexer *L)
 			continue;
 		}
 		{
+			const char *one = c ? strchr(single_toks, c) : NULL;
 			int t = -1;
 			n = 1;
-			switch (c) {
-			case '=':
-				if (p + 1 < L->len && s[p + 1] == '=') {
-					t = T_EQEQ;
-					n = 2;
-				} else {
-					t = T_ASSIGN;
-				}
-				break;
-			case '&': t = T_AMP; break;
-			case '+': t = T_PLUS; break;
-			case '-': t = T_MINUS; break;
-			case '*': t = T_STAR; break;
-			case '/': t = T_SLASH; break;
-			case '%': t = T_PERCENT; break;
-			case '(': t = T_LPAREN; break;
-			case ')': t = T_RPAREN; break;
-			case '[': t = T_LBRACK; break;
-			case ']': t = T_RBRACK; break;
-			case '{': t = T_LBRACE; break;
-			case '}': t = T_RBRACE; break;
-			case ',': t = T_COMMA; break;
-			case ':': t = T_COLON; break;
-			case ';': t = T_SEMI; break;
-			default: break;
+			if (c == '=' && p + 1 < L->len && s[p + 1] == '=') {
+				t = T_EQEQ;
+				n = 2;
+			} else if (c == '=') {
+				t = T_ASSIGN;
+			} else if (one) {
+				t = T_AMP + (int)(one - single_toks);
 			}
 			if (t < 0) {
-				L->stopped = true;
-				L->stop_line = L->line;
-				L->stop_col = L->col;
 				describe_char(L->stop_desc, sizeof(L->stop_desc), s + p, L->len - p);
-				push_tok(L, T_EOF);
+				lex_stop(L);
 				return;
 			}
 			k = push_tok(L, t);
