@@ -585,10 +585,17 @@ bool value_to_json(qrun *R, aw_buf *out, qv v)
 
 /* ---- debug rendering (error messages) -------------------------------------------------- */
 
-static void dbg(qrun *R, aw_buf *out, qv v, size_t maxlen)
+/* An event shows as its timestamp, alone or in a compact list. */
+static void dbg_event(aw_buf *out, const qev *e)
 {
 	char tmp[AW_TIME_BUFSZ];
 
+	aw_time_format(tmp, e->start);
+	aw_buf_printf(out, "Event(%s)", tmp);
+}
+
+static void dbg(qrun *R, aw_buf *out, qv v, size_t maxlen)
+{
 	if (out->len > maxlen)
 		return;
 	switch (v.k) {
@@ -610,39 +617,32 @@ static void dbg(qrun *R, aw_buf *out, qv v, size_t maxlen)
 		aw_buf_putc(out, ')');
 		break;
 	case QV_EVENT:
-		aw_time_format(tmp, QEVO(v)->ev.start);
-		aw_buf_printf(out, "Event(%s)", tmp);
+		dbg_event(out, &QEVO(v)->ev);
 		break;
 	case QV_FUNC:
 		aw_buf_printf(out, "Function(%s)", builtin_table[v.u.fn].name);
 		break;
-	case QV_LIST: {
-		qlist *l = QLIST(v);
-		aw_buf_puts(out, "List([");
-		for (size_t i = 0; i < l->n && out->len <= maxlen; i++) {
+	case QV_LIST:
+	case QV_DICT: {
+		/* the elements (a dict's after their keys) while the text is short enough */
+		qlist *l = v.k == QV_LIST ? QLIST(v) : NULL;
+		qdict *d = l ? NULL : QDICT(v);
+		size_t n = l ? l->n : d->n;
+		aw_buf_puts(out, l ? "List([" : "Dict({");
+		for (size_t i = 0; i < n && out->len <= maxlen; i++) {
 			if (i)
 				aw_buf_puts(out, ", ");
-			if (l->isev) {
-				aw_time_format(tmp, l->ev[i].start);
-				aw_buf_printf(out, "Event(%s)", tmp);
+			if (d) {
+				aw_buf_json_string(out, d->keys[i]->s, d->keys[i]->len);
+				aw_buf_puts(out, ": ");
+				dbg(R, out, d->vals[i], maxlen);
+			} else if (l->isev) {
+				dbg_event(out, &l->ev[i]);
 			} else {
 				dbg(R, out, l->it[i], maxlen);
 			}
 		}
-		aw_buf_puts(out, "])");
-		break;
-	}
-	case QV_DICT: {
-		qdict *d = QDICT(v);
-		aw_buf_puts(out, "Dict({");
-		for (size_t i = 0; i < d->n && out->len <= maxlen; i++) {
-			if (i)
-				aw_buf_puts(out, ", ");
-			aw_buf_json_string(out, d->keys[i]->s, d->keys[i]->len);
-			aw_buf_puts(out, ": ");
-			dbg(R, out, d->vals[i], maxlen);
-		}
-		aw_buf_puts(out, "})");
+		aw_buf_puts(out, l ? "])" : "})");
 		break;
 	}
 	}
