@@ -316,15 +316,22 @@ qv listbuf_finish(qlb *b)
 	return value_obj(&l->h);
 }
 
+/* Release the elements of a list or list buffer: an array of cap compact events, or of
+ * cap item slots whose first n hold references. */
+static void elems_free(bool isev, qev *ev, qv *it, size_t n, size_t cap)
+{
+	if (isev) {
+		budget_free(ev, cap * sizeof(qev));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			value_unref(it[i]);
+		budget_free(it, cap * sizeof(qv));
+	}
+}
+
 void listbuf_free(qlb *b)
 {
-	if (b->isev) {
-		budget_free(b->ev, b->cap * sizeof(qev));
-	} else {
-		for (size_t i = 0; i < b->n; i++)
-			value_unref(b->it[i]);
-		budget_free(b->it, b->cap * sizeof(qv));
-	}
+	elems_free(b->isev, b->ev, b->it, b->n, b->cap);
 	listbuf_init(b);
 }
 
@@ -346,13 +353,7 @@ void value_unref(qv v)
 		break;
 	case QV_LIST: {
 		qlist *l = (qlist *)o;
-		if (l->isev) {
-			budget_free(l->ev, l->n * sizeof(qev));
-		} else {
-			for (size_t i = 0; i < l->n; i++)
-				value_unref(l->it[i]);
-			budget_free(l->it, l->n * sizeof(qv));
-		}
+		elems_free(l->isev, l->ev, l->it, l->n, l->n);
 		budget_free(l, sizeof(qlist));
 		break;
 	}
