@@ -143,7 +143,7 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 	return rc ? 1 : 0;
 }
 
-static int import_activitywatch(const char *path, const char *dbpath, bool testing)
+static int import_activitywatch(const char *path, const char *dbpath, bool testing, unsigned flags)
 {
 	aw_transfer_stats stats;
 	aw_store *s;
@@ -156,7 +156,7 @@ static int import_activitywatch(const char *path, const char *dbpath, bool testi
 			rc == AW_EBUSY ? "; stop the node first (awnode serve), then run the import again" : "");
 		return 1;
 	}
-	rc = aw_transfer_import_activitywatch(&stats, s, path);
+	rc = aw_transfer_import_activitywatch(&stats, s, path, flags);
 	aw_store_close(s);
 	if (rc) {
 		fprintf(stderr, "awnode import: %s\n", aw_error_last());
@@ -164,6 +164,12 @@ static int import_activitywatch(const char *path, const char *dbpath, bool testi
 	}
 	printf("imported %zu buckets, %zu events from %s (already present events were skipped)%s\n", stats.buckets,
 	       stats.events, path, stats.skipped ? "; some rows had unreadable timestamps and were skipped" : "");
+	printf("settings: %zu imported", stats.settings);
+	if (stats.settings_kept)
+		printf(", %zu kept as they were here (--overwrite-settings replaces them)", stats.settings_kept);
+	if (stats.settings_bad)
+		printf(", %zu refused (a key or value awnode's settings API would not take)", stats.settings_bad);
+	printf("\n");
 	return 0;
 }
 
@@ -191,10 +197,11 @@ int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"testing", no_argument, NULL, 't'}, {"dbpath", required_argument, NULL, 'd'},
-		{"port", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+		{"port", required_argument, NULL, 'P'}, {"overwrite-settings", no_argument, NULL, 'O'},
+		{"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0}};
 	const char *dbpath = NULL;
 	bool testing = false;
+	unsigned flags = 0;
 	int port = -1, ch, rc;
 	char *path;
 
@@ -203,13 +210,16 @@ int cmd_import(int argc, char **argv)
 		case 't': testing = true; break;
 		case 'd': dbpath = optarg; break;
 		case 'P': port = atoi(optarg); break;
+		case 'O': flags |= AW_TRANSFER_OVERWRITE_SETTINGS; break;
 		case 'h':
 			printf("usage: awnode import FILE [--testing] [--dbpath PATH] [--port N]\n"
-			       "       awnode import activitywatch [PATH] [--testing] [--dbpath PATH]\n\n"
+			       "       awnode import activitywatch [PATH] [--overwrite-settings] [--testing] [--dbpath PATH]\n\n"
 			       "Import an export document (through the running node if there is one), or\n"
 			       "ActivityWatch's own database: aw-server-rust's sqlite.db or aw-server's\n"
 			       "peewee-sqlite.v2.db (found under $XDG_DATA_HOME/activitywatch when PATH is\n"
-			       "not given; read-only; stop awnode first). Re-running changes nothing.\n");
+			       "not given; read-only; stop awnode first). Re-running changes nothing.\n"
+			       "aw-server-rust's settings (categories, start of day and week, ...) come too;\n"
+			       "settings awnode already has are kept unless --overwrite-settings.\n");
 			return 0;
 		default:
 			return 2;
@@ -219,14 +229,19 @@ int cmd_import(int argc, char **argv)
 		fprintf(stderr, "awnode import: give a FILE, or 'activitywatch [PATH]' (see --help)\n");
 		return 2;
 	}
-	if (strcmp(argv[optind], "activitywatch"))
+	if (strcmp(argv[optind], "activitywatch")) {
+		if (flags) {
+			fprintf(stderr, "awnode import: --overwrite-settings is for 'awnode import activitywatch' (see --help)\n");
+			return 2;
+		}
 		return import_file(argv[optind], dbpath, testing, port);
+	}
 	path = optind + 1 < argc ? strdup(argv[optind + 1]) : default_aw_db();
 	if (!path) {
 		fprintf(stderr, "awnode import: no ActivityWatch database found under $XDG_DATA_HOME/activitywatch; give its PATH\n");
 		return 1;
 	}
-	rc = import_activitywatch(path, dbpath, testing);
+	rc = import_activitywatch(path, dbpath, testing, flags);
 	free(path);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "aw/error.h"
 #include "aw/json.h"
 #include "aw/mem.h"
+#include "aw/privacy.h"
 #include "aw/transfer.h"
 
 /* Events per write: bounds memory whatever the size of the source. */
@@ -175,7 +176,89 @@ static char *col(sqlite3_stmt *st, int i)
 	return strdup(t ? t : "");
 }
 
-int aw_transfer_import_activitywatch(aw_transfer_stats *stats, aw_store *s, const char *path)
+/* The setting key as the settings API would take it (one path segment, < 128 bytes), and
+ * its value as the API would store it (canonical JSON; a privacy rule set it accepts).
+ * NULL when the row could not have been posted to awnode. Caller frees. */
+static char *setting_value(const char *key, const char *text)
+{
+	json_t *v;
+	char *canon = NULL;
+	aw_privacy *p;
+
+	if (!*key || strlen(key) >= 128 || strchr(key, '/') || !text)
+		return NULL;
+	if (!(v = aw_json_parse(text, strlen(text))))
+		return NULL;
+	canon = aw_json_canonical_dup(v, NULL);
+	json_decref(v);
+	if (!strcmp(key, "privacy_filters")) {
+		if (aw_privacy_parse(&p, canon, strlen(canon), false)) {
+			free(canon);
+			return NULL;
+		}
+		aw_privacy_free(p);
+	}
+	return canon;
+}
+
+/* Is `key` set in the store already? */
+static int setting_exists(bool *yes, aw_store *s, const char *key)
+{
+	aw_reader *r;
+	char *old = NULL;
+	int rc;
+
+	*yes = false;
+	if ((rc = aw_reader_open(&r, s)))
+		return rc;
+	rc = aw_reader_setting(&old, r, key);
+	aw_reader_close(r);
+	free(old);
+	if (rc == AW_ENOTFOUND)
+		return 0;
+	*yes = rc == 0;
+	return rc;
+}
+
+/* aw-server-rust keeps settings in key_value as "settings.<key>" rows of JSON text
+ * (aw-server keeps its settings in a file, so a peewee database has none). */
+static int import_settings(source *src, aw_store *s, unsigned flags, aw_transfer_stats *stats)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (src->python || !has_table(src->db, "key_value"))
+		return 0;
+	if (sqlite3_prepare_v2(src->db, "SELECT substr(key, 10), value FROM key_value WHERE key LIKE 'settings.%' "
+			       "ORDER BY key", -1, &st, NULL) != SQLITE_OK)
+		return aw_error_set(AW_EINVALID, "key_value: %s", sqlite3_errmsg(src->db));
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		char *value = setting_value(key ? key : "", (const char *)sqlite3_column_text(st, 1));
+		bool exists = false;
+
+		if (!value) {
+			stats->settings_bad++;
+			continue;
+		}
+		if (!(flags & AW_TRANSFER_OVERWRITE_SETTINGS) && (rc = setting_exists(&exists, s, key)) == 0 && exists) {
+			stats->settings_kept++;
+		} else if (!rc) {
+			aw_write w = {.kind = AW_W_SETTING_SET, .key = key, .value = value};
+			rc = aw_store_write(s, &w);
+			if (rc)
+				aw_error_set(rc, "setting %s: %s", key, w.error);
+			else
+				stats->settings++;
+			aw_write_clear(&w);
+		}
+		free(value);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int aw_transfer_import_activitywatch(aw_transfer_stats *stats, aw_store *s, const char *path, unsigned flags)
 {
 	source src;
 	sqlite3_stmt *st;
@@ -216,6 +299,8 @@ int aw_transfer_import_activitywatch(aw_transfer_stats *stats, aw_store *s, cons
 		aw_bucket_clear(&ib.bucket);
 	}
 	sqlite3_finalize(st);
+	if (!rc)
+		rc = import_settings(&src, s, flags, stats);
 	sqlite3_close(src.db);
 	return rc;
 }

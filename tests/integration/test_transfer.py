@@ -185,3 +185,50 @@ def test_cli_through_a_node_with_an_api_key_and_another_port(node_factory, tmp_p
     p = awnode(node, "redact", "--testing", "--pattern", "secret", "--field", "title")
     assert p.returncode == 0 and b'"redacted":1' in p.stdout.replace(b" ", b""), (p.stdout, p.stderr)
     assert c.get("/api/0/buckets/b1/events").json()[0]["data"]["title"] != "secret x"
+
+
+def test_import_activitywatch_brings_settings_and_keeps_ours(node_factory, tmp_path):
+    """aw-server-rust's settings (key_value rows "settings.<key>") arrive with the events;
+    a setting this node already has is kept unless --overwrite-settings; rows the
+    settings API could not have stored are skipped and counted, never stored."""
+    node = node_factory()
+    c = node.client()
+    assert c.post("/api/0/settings/startOfDay", json="05:00").status == 201
+    node.stop()
+    src = str(tmp_path / "sqlite.db")
+    make_rust(src)
+    classes = [{"id": 1, "name": ["Work"], "rule": {"type": "regex", "regex": "vim|emacs"}}]
+    db = sqlite3.connect(src)
+    db.executemany("INSERT INTO key_value(key, value, last_modified) VALUES (?,?,?)", [
+        ("settings.classes", json.dumps(classes), 1),
+        ("settings.startOfDay", json.dumps("04:00"), 1),
+        ("settings.startOfWeek", json.dumps("Sunday"), 1),
+        ("settings.theme", json.dumps("dark"), 1),
+        ("settings.broken", "{not json", 1),
+        ("settings." + "k" * 128, json.dumps(1), 1),
+        ("settings.privacy_filters", json.dumps([{"pattern": "("}]), 1),
+        ("not-a-setting", json.dumps(1), 1),
+    ])
+    db.commit()
+    db.close()
+    p = awnode(node, "import", "--testing", "activitywatch", src)
+    assert p.returncode == 0, p.stderr
+    assert (b"settings: 3 imported, 1 kept as they were here (--overwrite-settings replaces them), "
+            b"3 refused") in p.stdout, p.stdout
+    node.start()
+    got = node.client().get("/api/0/settings").json()
+    assert got == {"classes": classes, "startOfDay": "05:00", "startOfWeek": "Sunday", "theme": "dark"}, got
+    node.stop()
+    # again: nothing new; then with --overwrite-settings the source's value wins
+    p = awnode(node, "import", "--testing", "activitywatch", src)
+    assert p.returncode == 0 and b"settings: 0 imported, 4 kept" in p.stdout, p.stdout
+    p = awnode(node, "import", "--testing", "activitywatch", "--overwrite-settings", src)
+    assert p.returncode == 0 and b"settings: 4 imported, 3 refused" in p.stdout, p.stdout
+    node.start()
+    c = node.client()
+    assert c.get("/api/0/settings/startOfDay").json() == "04:00"
+    assert c.get("/api/0/buckets/aw-watcher-window_old/events/count").json() == 50
+    # the option belongs to the database import only
+    node.stop()
+    p = awnode(node, "import", "--testing", "--overwrite-settings", str(tmp_path / "x.json"))
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"--overwrite-settings" in p.stderr

@@ -32,14 +32,25 @@ typedef struct aw_transfer_stats {
 	size_t buckets;
 	size_t events;  /* read from the source (those already stored are skipped on write) */
 	size_t skipped; /* rows whose timestamp could not be read */
+	size_t settings;      /* settings written */
+	size_t settings_kept; /* settings the store already had, left as they were */
+	size_t settings_bad;  /* settings refused: a key the settings API cannot address
+			       * (empty, with '/', 128 bytes or more), a value that is not
+			       * JSON, or privacy_filters this node would refuse */
 } aw_transfer_stats;
+
+/* aw_transfer_import_activitywatch: replace settings the store already has. */
+#define AW_TRANSFER_OVERWRITE_SETTINGS 1u
 
 /* Import ActivityWatch's own database at path, read-only: aw-server-rust's sqlite.db or
  * aw-server's peewee-sqlite.v2.db. Every bucket and event goes into store with the
- * import de-duplication, so a second run adds nothing. Returns 0 with *stats filled,
- * AW_ENOTFOUND (cannot read path), AW_EINVALID (not an ActivityWatch database) or the
- * code of a failed write, with the reason in aw_error_last(). Buckets written before a
- * failure stay. */
-int aw_transfer_import_activitywatch(aw_transfer_stats *stats, aw_store *store, const char *path);
+ * import de-duplication, so a second run adds nothing. aw-server-rust's settings (rows
+ * "settings.<key>" of its key_value table: categories in "classes", start of day and
+ * week, ...) become this store's settings of the same keys; one the store already has
+ * is kept unless flags has AW_TRANSFER_OVERWRITE_SETTINGS. Returns 0 with *stats
+ * filled, AW_ENOTFOUND (cannot read path), AW_EINVALID (not an ActivityWatch database)
+ * or the code of a failed write, with the reason in aw_error_last(). What was written
+ * before a failure stays. */
+int aw_transfer_import_activitywatch(aw_transfer_stats *stats, aw_store *store, const char *path, unsigned flags);
 
 #endif
