@@ -87,6 +87,10 @@ static int parse_rule(rule *r, const json_t *o, size_t i)
 	if (opt_string(o, "bucket_prefix", &r->bucket_prefix, i) || opt_string(o, "field", &r->field, i) ||
 	    opt_string(o, "replacement", &r->replacement, i))
 		return AW_EINVALID;
+	/* A redaction without a replacement used to leave the field as it was: the text the
+	 * user meant to hide was stored. It gets the same default as `awnode redact`. */
+	if (!r->drop && !r->replacement)
+		r->replacement = aw_mem_strdup("REDACTED");
 	r->re = pcre2_compile((PCRE2_SPTR)json_string_value(pattern), json_string_length(pattern),
 			      PCRE2_UTF, &err, &off, NULL);
 	if (!r->re) {

@@ -191,3 +191,19 @@ def test_redact_cli_on_a_stopped_node_leaves_no_trace(node_factory):
     p = awtest.run_awnode(["redact", "--testing", "--pattern", "offline", "--drop"], node.env)
     assert p.returncode == 0 and b"dropped 30 events" in p.stdout, (p.stdout, p.stderr)
     assert found_in_db_files(node, gone) == []
+
+
+def test_redact_without_replacement_hides_the_field(client):
+    """A redact rule that names no replacement writes "REDACTED" (as `awnode redact`
+    does), on ingest and applied to stored events: it never stores the text unchanged."""
+    bucket(client, "aw-watcher-web_h")
+    r = client.post("/api/0/buckets/aw-watcher-web_h/events",
+                    json=[{"timestamp": TS % 1, "duration": 1, "data": {"url": "https://old.example/secret"}}])
+    assert r.status == 200, r
+    set_rules(client, [{"enabled": True, "field": "url", "pattern": "secret", "action": "redact"}])
+    r = client.post("/api/0/buckets/aw-watcher-web_h/heartbeat?pulsetime=0",
+                    json={"timestamp": TS % 3, "duration": 0, "data": {"url": "https://new.example/secret"}})
+    assert r.status == 200 and r.json()["data"] == {"url": "REDACTED"}, r
+    r = client.post("/api/0/privacy/redact", json={"field": "url", "pattern": "secret", "action": "redact"})
+    assert r.status == 200 and r.json() == {"dropped": 0, "redacted": 1, "dry_run": False}, r
+    assert [e["data"]["url"] for e in events(client, "aw-watcher-web_h")] == ["REDACTED", "REDACTED"]
