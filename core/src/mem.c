@@ -40,6 +40,14 @@ char *aw_mem_strndup(const char *s, size_t n)
 	return must(strndup(s, n));
 }
 
+void *aw_mem_grow(void *p, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : first;
+	return aw_mem_realloc(p, *cap * size);
+}
+
 char *aw_mem_printf(const char *fmt, ...)
 {
 	va_list ap;

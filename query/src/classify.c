@@ -70,7 +70,7 @@ static void re_destroy(qre *r)
 
 static void run_hold(qrun *R, qre *re)
 {
-	R->res = array_grow(R->res, R->nres, &R->capres, sizeof(*R->res), 16);
+	R->res = aw_mem_grow(R->res, R->nres, &R->capres, sizeof(*R->res), 16);
 	R->res[R->nres++] = re;
 }
 

@@ -53,17 +53,9 @@ void data_free(qdata *T)
 
 static uint32_t new_entry(qdata *T)
 {
-	T->e = array_grow(T->e, T->n, &T->cap, sizeof(*T->e), 256);
+	T->e = aw_mem_grow(T->e, T->n, &T->cap, sizeof(*T->e), 256);
 	memset(&T->e[T->n], 0, sizeof(T->e[0]));
 	return (uint32_t)T->n++;
-}
-
-void *array_grow(void *p, size_t n, size_t *cap, size_t size, size_t first)
-{
-	if (n < *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : first;
-	return aw_mem_realloc(p, *cap * size);
 }
 
 void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)

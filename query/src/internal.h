@@ -116,10 +116,6 @@ typedef struct qdata {
 	char errmsg[200];
 } qdata;
 
-/* Room for element n of a growing array of `size`-byte elements: the array, reallocated
- * with *cap doubled (or set to `first`) when n reaches it. Aborts when out of memory, as
- * every allocation of the query engine does. */
-void *array_grow(void *p, size_t n, size_t *cap, size_t size, size_t first);
 /* Open-addressing tables hold entry index + 1 per slot (0 = empty), probed linearly
  * from hash & (cap - 1), cap a power of two. Replace *slot by a table of nc slots with
  * the same entries, re-placed by hashes[index]; *cap becomes nc. */

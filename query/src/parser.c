@@ -70,7 +70,7 @@ static tok *push_tok(lexer *L, int t)
 {
 	tok *k;
 
-	L->toks = array_grow(L->toks, L->n, &L->cap, sizeof(*L->toks), 64);
+	L->toks = aw_mem_grow(L->toks, L->n, &L->cap, sizeof(*L->toks), 64);
 	k = &L->toks[L->n++];
 	memset(k, 0, sizeof(*k));
 	k->t = t;
@@ -451,7 +451,7 @@ typedef struct nvec {
 
 static void nvec_push(nvec *v, qnode *n)
 {
-	v->v = array_grow(v->v, v->n, &v->cap, sizeof(*v->v), 8);
+	v->v = aw_mem_grow(v->v, v->n, &v->cap, sizeof(*v->v), 8);
 	v->v[v->n++] = n;
 }
 
@@ -489,7 +489,7 @@ static qv keep_str(parser *p, const char *s, size_t n)
 {
 	qv v = value_str(s, n);
 
-	p->strs = array_grow(p->strs, p->nstrs, &p->capstrs, sizeof(*p->strs), 16);
+	p->strs = aw_mem_grow(p->strs, p->nstrs, &p->capstrs, sizeof(*p->strs), 16);
 	p->strs[p->nstrs++] = v;
 	return v;
 }

@@ -91,9 +91,5 @@ void writer_free_state(aw_store *s);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
-/* Room for element n of the array v (elements of `size` bytes, *cap allocated): when
- * it is full, *cap doubles (becomes `first` the first time) and v is reallocated.
- * Returns v, which may have moved. */
-void *array_room(void *v, size_t n, size_t *cap, size_t first, size_t size);
 
 #endif

@@ -171,7 +171,7 @@ int aw_reader_buckets(aw_bucket **out, size_t *n, aw_reader *r, unsigned flags)
 	/* Counting while the list is still being stepped keeps both in one read
 	 * transaction: the counts belong to the same snapshot as the buckets. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = array_room(v, cnt, &cap, 16, sizeof(*v));
+		v = aw_mem_grow(v, cnt, &cap, sizeof(*v), 16);
 		bucket_from_row(&v[cnt++], st);
 		if ((flags & AW_READ_COUNTS) &&
 		    count_rows(r, sqlite3_column_int64(st, 10), AW_NS_MIN, AW_NS_MAX, AW_NS_MAX,
@@ -293,7 +293,7 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	sqlite3_bind_int64(st, 5, limit < 0 ? -1 : limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		aw_event_row *e;
-		v = array_room(v, cnt, &cap, 256, sizeof(*v));
+		v = aw_mem_grow(v, cnt, &cap, sizeof(*v), 256);
 		e = &v[cnt++];
 		e->id = sqlite3_column_int64(st, 0);
 		e->start = sqlite3_column_int64(st, 1);
@@ -452,8 +452,8 @@ int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r)
 	if (!st)
 		return AW_ERROR;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		k = array_room(k, cnt, &kcap, 16, sizeof(*k));
-		v = array_room(v, cnt, &vcap, 16, sizeof(*v));
+		k = aw_mem_grow(k, cnt, &kcap, sizeof(*k), 16);
+		v = aw_mem_grow(v, cnt, &vcap, sizeof(*v), 16);
 		k[cnt] = col_dup(st, 0);
 		v[cnt] = col_dup(st, 1);
 		cnt++;

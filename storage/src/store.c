@@ -31,14 +31,6 @@ char *xstrdup(const char *s)
 	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
-void *array_room(void *v, size_t n, size_t *cap, size_t first, size_t size)
-{
-	if (n < *cap)
-		return v;
-	*cap = *cap ? *cap * 2 : first;
-	return aw_mem_realloc(v, *cap * size);
-}
-
 int db_error(sqlite3 *db, const char *what)
 {
 	return aw_error_set(AW_ERROR, "%s: %s", what, sqlite3_errmsg(db));

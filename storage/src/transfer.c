@@ -219,10 +219,7 @@ static int scan_document(import_job *j)
 		while ((rc = aw_jscan_member(&s, &bstate, &ks, &ke)) == 1) {
 			if (*s.p != '{')
 				return aw_error_set(AW_ESHAPE, "bucket %.*s must be an object", (int)(ke - ks), ks);
-			if (j->n == cap) {
-				cap = cap ? cap * 2 : 8;
-				j->buckets = aw_mem_realloc(j->buckets, cap * sizeof(*j->buckets));
-			}
+			j->buckets = aw_mem_grow(j->buckets, j->n, &cap, sizeof(*j->buckets), 8);
 			memset(&j->buckets[j->n], 0, sizeof(*j->buckets));
 			rc = scan_bucket(&s, &j->buckets[j->n]);
 			if (rc)
@@ -306,10 +303,7 @@ static int import_events(import_job *j, aw_store *store, chunk **failed)
 			const char *vs, *ve;
 			chunk *c = &j->chunks[cur];
 			aw_jscan_skip(&s, &vs, &ve);
-			if (c->ib.n_events == c->cap) {
-				c->cap = c->cap ? c->cap * 2 : 1024;
-				c->ib.events = aw_mem_realloc(c->ib.events, c->cap * sizeof(aw_event));
-			}
+			c->ib.events = aw_mem_grow(c->ib.events, c->ib.n_events, &c->cap, sizeof(aw_event), 1024);
 			/* Malformed events are dropped, as aw-server-rust's lenient list does. */
 			if (aw_event_from_text(&c->ib.events[c->ib.n_events], vs, ve) == 0)
 				c->ib.n_events++;

@@ -109,7 +109,7 @@ static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, const c
 {
 	wbucket *b;
 
-	s->buckets = array_room(s->buckets, s->n_buckets, &s->cap_buckets, 16, sizeof(*s->buckets));
+	s->buckets = aw_mem_grow(s->buckets, s->n_buckets, &s->cap_buckets, sizeof(*s->buckets), 16);
 	b = &s->buckets[s->n_buckets++];
 	memset(b, 0, sizeof(*b));
 	b->name = xstrdup(name);
@@ -1231,7 +1231,7 @@ static int collect_ids(aw_store *s, aw_write *w, const char *sql, int64_t a, int
 	sqlite3_bind_int64(st, 1, a);
 	sqlite3_bind_int64(st, 2, b);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*out = array_room(*out, *n, &cap, 64, sizeof(**out));
+		*out = aw_mem_grow(*out, *n, &cap, sizeof(**out), 64);
 		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_finalize(st);

@@ -370,10 +370,7 @@ static char **segment_files(const char *dir, size_t *n)
 	while ((de = readdir(dh))) {
 		if (!segment_name_ok(de->d_name, &seq))
 			continue;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			v = aw_mem_realloc(v, cap * sizeof(*v));
-		}
+		v = aw_mem_grow(v, *n, &cap, sizeof(*v), 16);
 		v[(*n)++] = str_dup(de->d_name);
 	}
 	closedir(dh);

@@ -504,10 +504,7 @@ int import_all(sync_ctx *c)
 	while ((de = readdir(dh))) {
 		if (!folder_device_ok(de->d_name, strlen(de->d_name)) || !strcmp(de->d_name, c->y->device_id))
 			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 8;
-			names = aw_mem_realloc(names, cap * sizeof(*names));
-		}
+		names = aw_mem_grow(names, n, &cap, sizeof(*names), 8);
 		names[n++] = str_dup(de->d_name);
 	}
 	closedir(dh);

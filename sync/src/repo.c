@@ -773,10 +773,7 @@ int repo_remotes(sync_repo *r, remote_info **out, size_t *n)
 			dup |= strlen((*out)[i].name) == len - 11 && !strncmp((*out)[i].name, e->name + 7, len - 11);
 		if (dup)
 			continue;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 4;
-			*out = aw_mem_realloc(*out, cap * sizeof(**out));
-		}
+		*out = aw_mem_grow(*out, *n, &cap, sizeof(**out), 4);
 		(*out)[*n].name = aw_mem_printf("%.*s", (int)(len - 11), e->name + 7);
 		(*out)[*n].url = mask_url(e->value ? e->value : "");
 		(*n)++;

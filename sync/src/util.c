@@ -177,10 +177,7 @@ void *id_index_append(void *recs, size_t stride, size_t *n, size_t *cap, size_t 
 {
 	char *rec;
 
-	if (*n == *cap) {
-		*cap = *cap ? 2 * *cap : first_cap;
-		recs = aw_mem_realloc(recs, *cap * stride);
-	}
+	recs = aw_mem_grow(recs, *n, cap, stride, first_cap);
 	rec = (char *)recs + *n * stride;
 	memset(rec, 0, stride);
 	memcpy(rec, &id, sizeof(id));

@@ -22,6 +22,11 @@ void *aw_mem_realloc(void *p, size_t size);
 char *aw_mem_strdup(const char *s);
 char *aw_mem_strndup(const char *s, size_t n);
 
+/* Room for element n of the growing array p of `size`-byte elements with *cap
+ * allocated: p itself while n < *cap, else p reallocated with *cap doubled (set to
+ * `first` the first time). Returns the array, which may have moved. */
+void *aw_mem_grow(void *p, size_t n, size_t *cap, size_t size, size_t first);
+
 /* The printf-formatted string (vasprintf); caller frees. */
 char *aw_mem_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
