@@ -201,29 +201,23 @@ static char *setting_value(const char *key, const char *text)
 	return canon;
 }
 
-/* Is `key` set in the store already? */
-static int setting_exists(bool *yes, aw_store *s, const char *key)
+/* Is `key` set in the store already (read through r)? */
+static int setting_is_set(bool *yes, aw_reader *r, const char *key)
 {
-	aw_reader *r;
 	char *old = NULL;
-	int rc;
+	int rc = aw_reader_setting(&old, r, key);
 
-	*yes = false;
-	if ((rc = aw_reader_open(&r, s)))
-		return rc;
-	rc = aw_reader_setting(&old, r, key);
-	aw_reader_close(r);
 	free(old);
-	if (rc == AW_ENOTFOUND)
-		return 0;
 	*yes = rc == 0;
-	return rc;
+	return rc == AW_ENOTFOUND ? 0 : rc;
 }
 
 /* aw-server-rust keeps settings in key_value as "settings.<key>" rows of JSON text
- * (aw-server keeps its settings in a file, so a peewee database has none). */
+ * (aw-server keeps its settings in a file, so a peewee database has none). Without
+ * AW_TRANSFER_OVERWRITE_SETTINGS one reader tells which keys the store already has. */
 static int import_settings(source *src, aw_store *s, unsigned flags, aw_transfer_stats *stats)
 {
+	aw_reader *r = NULL;
 	sqlite3_stmt *st;
 	int rc = 0;
 
@@ -232,6 +226,8 @@ static int import_settings(source *src, aw_store *s, unsigned flags, aw_transfer
 	if (sqlite3_prepare_v2(src->db, "SELECT substr(key, 10), value FROM key_value WHERE key LIKE 'settings.%' "
 			       "ORDER BY key", -1, &st, NULL) != SQLITE_OK)
 		return aw_error_set(AW_EINVALID, "key_value: %s", sqlite3_errmsg(src->db));
+	if (!(flags & AW_TRANSFER_OVERWRITE_SETTINGS))
+		rc = aw_reader_open(&r, s);
 	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
 		const char *key = (const char *)sqlite3_column_text(st, 0);
 		char *value = setting_value(key ? key : "", (const char *)sqlite3_column_text(st, 1));
@@ -241,7 +237,7 @@ static int import_settings(source *src, aw_store *s, unsigned flags, aw_transfer
 			stats->settings_bad++;
 			continue;
 		}
-		if (!(flags & AW_TRANSFER_OVERWRITE_SETTINGS) && (rc = setting_exists(&exists, s, key)) == 0 && exists) {
+		if (r && (rc = setting_is_set(&exists, r, key)) == 0 && exists) {
 			stats->settings_kept++;
 		} else if (!rc) {
 			aw_write w = {.kind = AW_W_SETTING_SET, .key = key, .value = value};
@@ -254,6 +250,7 @@ static int import_settings(source *src, aw_store *s, unsigned flags, aw_transfer
 		}
 		free(value);
 	}
+	aw_reader_close(r);
 	sqlite3_finalize(st);
 	return rc;
 }
