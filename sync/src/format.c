@@ -29,10 +29,7 @@ static sync_block *append_block(sync_segment *s, const char *bucket)
 {
 	sync_block *b;
 
-	if (s->n_blocks == s->cap_blocks) {
-		s->cap_blocks = s->cap_blocks ? 2 * s->cap_blocks : 8;
-		s->blocks = aw_mem_realloc(s->blocks, s->cap_blocks * sizeof(*s->blocks));
-	}
+	s->blocks = aw_mem_grow(s->blocks, s->n_blocks, &s->cap_blocks, sizeof(*s->blocks), 8);
 	b = &s->blocks[s->n_blocks++];
 	memset(b, 0, sizeof(*b));
 	b->bucket = str_dup(bucket);
@@ -48,10 +45,7 @@ sync_block *segment_block(sync_segment *s, const char *bucket)
 
 static void put_slot(sync_block *b)
 {
-	if (b->n_puts == b->cap_puts) {
-		b->cap_puts = b->cap_puts ? 2 * b->cap_puts : 16;
-		b->puts = aw_mem_realloc(b->puts, b->cap_puts * sizeof(*b->puts));
-	}
+	b->puts = aw_mem_grow(b->puts, b->n_puts, &b->cap_puts, sizeof(*b->puts), 16);
 }
 
 void block_put(sync_block *b, const aw_event *e)
@@ -69,10 +63,7 @@ void block_put(sync_block *b, const aw_event *e)
 
 void block_del(sync_block *b, int64_t id)
 {
-	if (b->n_dels == b->cap_dels) {
-		b->cap_dels = b->cap_dels ? 2 * b->cap_dels : 16;
-		b->dels = aw_mem_realloc(b->dels, b->cap_dels * sizeof(*b->dels));
-	}
+	b->dels = aw_mem_grow(b->dels, b->n_dels, &b->cap_dels, sizeof(*b->dels), 16);
 	b->dels[b->n_dels++] = id;
 }
 
