@@ -151,7 +151,7 @@ static json_t *event_json(int64_t ts, int64_t dur_ns, json_t *data)
 	return json_pack("{s:s, s:f, s:O}", "timestamp", tbuf, "duration", (double)dur_ns / 1e9, "data", data);
 }
 
-static json_t *parse_data(aw_client *c, const char *data)
+static json_t *parse_data(const char *data)
 {
 	json_error_t jerr;
 	json_t *d;
@@ -167,24 +167,24 @@ static json_t *parse_data(aw_client *c, const char *data)
 	return d;
 }
 
-static int check_event(aw_client *c, const aw_event *ev)
+static int check_event(const aw_event *ev)
 {
-	if (!ev) 
+	if (!ev)
 		return aw_error_set(AW_EINVALID, "no event");
-	if (!isfinite(ev->duration) || ev->duration < 0) 
+	if (!isfinite(ev->duration) || ev->duration < 0)
 		return aw_error_set(AW_EINVALID, "event duration must be a finite number >= 0");
 	return AW_OK;
 }
 
 /* A heartbeat's data as JSON, after checking its pulsetime; NULL (error set) if either
  * is invalid. Caller releases with json_decref. */
-static json_t *heartbeat_data(aw_client *c, const aw_event *ev, double pulsetime)
+static json_t *heartbeat_data(const aw_event *ev, double pulsetime)
 {
 	if (!(pulsetime >= 0) || !isfinite(pulsetime)) {
 		aw_error_set(AW_EINVALID, "pulsetime must be a finite number >= 0");
 		return NULL;
 	}
-	return parse_data(c, ev->data);
+	return parse_data(ev->data);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------ */
@@ -221,19 +221,19 @@ int aw_client_new(aw_client **out, const aw_client_options *o)
 	int rc;
 
 	*out = NULL;
-	if (!o || o->version != AW_CLIENT_OPTIONS_VERSION) 
+	if (!o || o->version != AW_CLIENT_OPTIONS_VERSION)
 		return aw_error_set(AW_EINVALID, "aw_client_options not initialised with aw_client_options_init()");
-	if (!valid_name(o->client_name)) 
+	if (!valid_name(o->client_name))
 		return aw_error_set(AW_EINVALID, "client name must be 1-100 characters of A-Z a-z 0-9 . _ -");
-	if (o->port < 0 || o->port > 65535) 
+	if (o->port < 0 || o->port > 65535)
 		return aw_error_set(AW_EINVALID, "port must be from 1 to 65535");
 	if ((o->host && (!*o->host || strlen(o->host) > 253 || strpbrk(o->host, " /\\@") || !no_ctl(o->host))) ||
-	    !no_ctl(o->api_key)) 
+	    !no_ctl(o->api_key))
 		return aw_error_set(AW_EINVALID, "invalid host or API key");
-	if (o->commit_interval < 0 || !isfinite(o->commit_interval)) 
+	if (o->commit_interval < 0 || !isfinite(o->commit_interval))
 		return aw_error_set(AW_EINVALID, "commit interval must be >= 0");
 	c = calloc(1, sizeof(*c));
-	if (!c) 
+	if (!c)
 		return aw_error_set(AW_ERROR, "out of memory");
 	c->wake[0] = c->wake[1] = -1;
 	http_init(&c->req);
@@ -400,9 +400,10 @@ static int simple_request(char **out, aw_client *c, const char *method, const ch
 			free(resp);
 		return AW_OK;
 	}
-	aw_error_set(AW_ERROR, "%s %s: HTTP %d %.300s", method, path, status, resp ? resp : "");
+	rc = aw_error_set(status == 404 ? AW_ENOTFOUND : AW_EPROTOCOL, "%s %s: HTTP %d %.300s", method, path,
+			  status, resp ? resp : "");
 	free(resp);
-	return status == 404 ? AW_ENOTFOUND : AW_EPROTOCOL;
+	return rc;
 }
 
 int aw_client_request(char **out_body, int *out_status, aw_client *c, const char *method, const char *path,
@@ -410,7 +411,7 @@ int aw_client_request(char **out_body, int *out_status, aw_client *c, const char
 {
 	if (out_body)
 		*out_body = NULL;
-	if (!method || !path || path[0] != '/' || !no_ctl(path) || strchr(path, ' ') || !no_ctl(method)) 
+	if (!method || !path || path[0] != '/' || !no_ctl(path) || strchr(path, ' ') || !no_ctl(method))
 		return aw_error_set(AW_EINVALID, "invalid method or path");
 	return do_request(c, method, path, body, out_status, out_body);
 }
@@ -425,7 +426,7 @@ int aw_client_get_buckets(char **out_json, aw_client *c)
 	return simple_request(out_json, c, "GET", "/api/0/buckets/", NULL, 0);
 }
 
-static char *bucket_path(aw_client *c, const char *id, const char *suffix)
+static char *bucket_path(const char *id, const char *suffix)
 {
 	char *enc, *p = NULL;
 
@@ -467,9 +468,9 @@ int aw_client_create_bucket(aw_client *c, const char *bucket_id, const char *eve
 	char *path, *body;
 	int rc;
 
-	if (!event_type || !hostname) 
+	if (!event_type || !hostname)
 		return aw_error_set(AW_EINVALID, "bucket type and hostname are required");
-	path = bucket_path(c, bucket_id, "");
+	path = bucket_path(bucket_id, "");
 	if (!path)
 		return AW_EINVALID;
 	body = bucket_body(bucket_id, event_type, hostname, c->name);
@@ -485,7 +486,7 @@ int aw_client_create_bucket(aw_client *c, const char *bucket_id, const char *eve
 
 int aw_client_delete_bucket(aw_client *c, const char *bucket_id)
 {
-	char *path = bucket_path(c, bucket_id, "");
+	char *path = bucket_path(bucket_id, "");
 	int rc;
 
 	if (!path)
@@ -509,11 +510,11 @@ int aw_client_insert_events(char **out_json, aw_client *c, const char *bucket_id
 	for (size_t i = 0; i < n_events; i++) {
 		json_t *d, *e;
 
-		if ((rc = check_event(c, &events[i]))) {
+		if ((rc = check_event(&events[i]))) {
 			json_decref(arr);
 			return rc;
 		}
-		d = parse_data(c, events[i].data);
+		d = parse_data(events[i].data);
 		if (!d) {
 			json_decref(arr);
 			return AW_EINVALID;
@@ -527,7 +528,7 @@ int aw_client_insert_events(char **out_json, aw_client *c, const char *bucket_id
 	}
 	body = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
-	return post_and_free(out_json, c, bucket_path(c, bucket_id, "/events"), body);
+	return post_and_free(out_json, c, bucket_path(bucket_id, "/events"), body);
 }
 
 int aw_client_get_events(char **out_json, aw_client *c, const char *bucket_id, int64_t start_ns, int64_t end_ns,
@@ -545,7 +546,7 @@ int aw_client_get_events(char **out_json, aw_client *c, const char *bucket_id, i
 		n += (size_t)snprintf(q + n, sizeof(q) - n, "%send=%s", n ? "&" : "?", t);
 	if (limit >= 0)
 		snprintf(q + n, sizeof(q) - n, "%slimit=%ld", n ? "&" : "?", limit);
-	path = bucket_path(c, bucket_id, "/events");
+	path = bucket_path(bucket_id, "/events");
 	if (!path)
 		return AW_EINVALID;
 	{
@@ -585,7 +586,7 @@ int aw_client_query(char **out_json, aw_client *c, const char *query, const char
 	req = json_pack("{s:o, s:o}", "timeperiods", tp, "query", ql);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	if (!body) 
+	if (!body)
 		return aw_error_set(AW_EINVALID, "cannot encode the query (not UTF-8?)");
 	rc = simple_request(out_json, c, "POST", "/api/0/query/", body, 0);
 	free(body);
@@ -601,9 +602,9 @@ int aw_client_send_heartbeat(char **out_json, aw_client *c, const char *bucket_i
 
 	if (out_json)
 		*out_json = NULL;
-	if ((rc = check_event(c, ev)))
+	if ((rc = check_event(ev)))
 		return rc;
-	d = heartbeat_data(c, ev, pulsetime);
+	d = heartbeat_data(ev, pulsetime);
 	if (!d)
 		return AW_EINVALID;
 	e = event_json(ev->timestamp_ns, dur_to_ns(ev->duration), d);
@@ -615,7 +616,7 @@ int aw_client_send_heartbeat(char **out_json, aw_client *c, const char *bucket_i
 		free(body);
 		return aw_error_set(AW_EINVALID, "cannot encode the heartbeat");
 	}
-	path = bucket_path(c, bucket_id, suffix);
+	path = bucket_path(bucket_id, suffix);
 	free(suffix);
 	return post_and_free(out_json, c, path, body);
 }
@@ -627,10 +628,10 @@ int aw_client_register_bucket(aw_client *c, const char *bucket_id, const char *e
 	reg_bucket *nb;
 	char *body;
 
-	if (!bucket_id || !*bucket_id || !event_type || !hostname) 
+	if (!bucket_id || !*bucket_id || !event_type || !hostname)
 		return aw_error_set(AW_EINVALID, "bucket id, type and hostname are required");
 	body = bucket_body(bucket_id, event_type, hostname, c->name);
-	if (!body) 
+	if (!body)
 		return aw_error_set(AW_EINVALID, "bucket id, type or hostname is not valid UTF-8");
 	free(body);
 	for (size_t i = 0; i < c->n_buckets; i++)
@@ -659,7 +660,7 @@ static int commit(aw_client *c, const char *bucket, int64_t ts, int64_t dur, jso
 	rec = json_pack("{s:s, s:f, s:o}", "bucket", bucket, "pulsetime", pulsetime, "event", e);
 	line = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	json_decref(rec);
-	if (!line) 
+	if (!line)
 		return aw_error_set(AW_EINVALID, "cannot encode a heartbeat");
 	if (queue_append(c->queue, line, strlen(line))) {
 		aw_error_set(AW_ERROR, "cannot write to the queue in %s: %s", c->queue_dir, strerror(errno));
@@ -691,13 +692,13 @@ int aw_client_heartbeat(aw_client *c, const char *bucket_id, const aw_event *ev,
 	int64_t hts, hend, pend_end;
 	int rc;
 
-	if (!c->queue) 
+	if (!c->queue)
 		return aw_error_set(AW_EINVALID, "this client has no queue (no_queue was set)");
-	if ((rc = check_event(c, ev)))
+	if ((rc = check_event(ev)))
 		return rc;
-	if (!bucket_id || !*bucket_id) 
+	if (!bucket_id || !*bucket_id)
 		return aw_error_set(AW_EINVALID, "empty bucket id");
-	d = heartbeat_data(c, ev, pulsetime);
+	d = heartbeat_data(ev, pulsetime);
 	if (!d)
 		return AW_EINVALID;
 	for (size_t i = 0; i < c->n_pend; i++)
@@ -834,7 +835,7 @@ static int start_next(aw_client *c)
 		if (b->ensured)
 			continue;
 		c->inflight_bucket = i;
-		return start_post(c, INF_BUCKET, bucket_path(c, b->id, ""),
+		return start_post(c, INF_BUCKET, bucket_path(b->id, ""),
 				  bucket_body(b->id, b->type, b->hostname, c->name));
 	}
 	for (;;) {
@@ -867,7 +868,7 @@ static int start_next(aw_client *c)
 		fmt_pulsetime(pt, sizeof(pt), pulsetime);
 		body = json_dumps(ev, JSON_COMPACT);
 		if (asprintf(&suffix, "/heartbeat?pulsetime=%s", pt) >= 0)
-			path = bucket_path(c, bucket, suffix);
+			path = bucket_path(bucket, suffix);
 		json_decref(j);
 		free(suffix);
 		return start_post(c, INF_HEARTBEAT, path, body);
@@ -979,7 +980,7 @@ static int loop(aw_client *c, long timeout_ms, int until_empty)
 		pfd[0].revents = 0;
 		if (c->inflight && http_pollfd(&c->req, &pfd[1]))
 			nfd = 2;
-		if (poll(pfd, (nfds_t)nfd, (int)wait) < 0 && errno != EINTR) 
+		if (poll(pfd, (nfds_t)nfd, (int)wait) < 0 && errno != EINTR)
 			return aw_error_set(AW_ERROR, "poll: %s", strerror(errno));
 	}
 }

@@ -20,8 +20,8 @@
  *     bucket or event), AW_EPROTOCOL (any other unexpected status, or an answer that
  *     is not what was expected), AW_EBUSY (another process uses the same queue: same
  *     client name), AW_EINTR (stopped by aw_client_interrupt()), AW_ERROR (anything
- *     else, e.g. the disk queue cannot be written). aw_error_last() describes the last
- *     failure of the calling thread; out of memory aborts.
+ *     else, e.g. the disk queue cannot be written, out of memory). aw_error_last()
+ *     describes the last failure of the calling thread.
  *   - Out-parameters come first. A `char **out_json` receives a NUL-terminated,
  *     heap-allocated string the caller owns and releases with aw_client_free_string()
  *     (plain free() is equivalent). On failure *out_json is set to NULL.
