@@ -11,20 +11,6 @@
 #include "aw/mem.h"
 #include "internal.h"
 
-static void *xmalloc(size_t n)
-{
-	void *p = aw_mem_malloc(n ? n : 1);
-
-	return p;
-}
-
-static void *xcalloc(size_t n, size_t sz)
-{
-	void *p = aw_mem_calloc(n ? n : 1, sz);
-
-	return p;
-}
-
 /* ---- once per data value ------------------------------------------------------------------ */
 
 /* The loop of every transform whose answer for an event depends only on its data: fn
@@ -34,8 +20,8 @@ static qev *each_data(qdata *T, const qev *ev, size_t n, qev *out, bool filter, 
 		      size_t *nout)
 {
 	size_t nmemo = T->n, m = 0;
-	uint32_t *memo = xcalloc(nmemo, sizeof(uint32_t));
-	qev *res = out ? out : xmalloc(n * sizeof(qev));
+	uint32_t *memo = aw_mem_calloc(nmemo, sizeof(uint32_t));
+	qev *res = out ? out : aw_mem_malloc(n * sizeof(qev));
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
@@ -111,7 +97,7 @@ static void merge_sort(qev *v, size_t n, ev_cmp cmp)
 	}
 	if (n <= 16)
 		return;
-	tmp = xmalloc(n * sizeof(qev));
+	tmp = aw_mem_malloc(n * sizeof(qev));
 	dst = tmp;
 	for (size_t w = 16; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
@@ -254,7 +240,7 @@ static bool sorted_by_start(const qev *v, size_t n)
 
 static qev *sorted_copy(const qev *v, size_t n)
 {
-	qev *c = xmalloc(n * sizeof(qev));
+	qev *c = aw_mem_malloc(n * sizeof(qev));
 
 	memcpy(c, v, n * sizeof(qev));
 	sort_by_timestamp(c, n);
@@ -271,12 +257,12 @@ qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, 
 
 	*nout = 0;
 	if (!n || !fn)
-		return xmalloc(1);
+		return aw_mem_malloc(1);
 	/* sort copies only when the inputs are not already in time order (they usually are) */
 	a = sorted_by_start(ev, n) ? (qev *)ev : sorted_copy(ev, n);
 	f = sorted_by_start(fv, fn) ? (qev *)fv : sorted_copy(fv, fn);
 	cap = n + 16;
-	res = xmalloc(cap * sizeof(qev));
+	res = aw_mem_malloc(cap * sizeof(qev));
 	cur = a[0];
 	while (i < n && j < fn) {
 		aw_ns es = cur.start, ee = event_end(&cur), fs = f[j].start, fe = event_end(&f[j]);
@@ -319,7 +305,7 @@ qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, 
 qev *period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
 {
 	size_t n = na + nb, m = 0;
-	qev *all = xmalloc(n * sizeof(qev));
+	qev *all = aw_mem_malloc(n * sizeof(qev));
 	uint32_t empty;
 
 	if (na)
@@ -385,7 +371,7 @@ static bool next_head(const qev *b, size_t nb, size_t *j, qev *head)
 qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout)
 {
 	size_t cap = na + 2 * nb + 4, m = 0, i = 0, j = 0;
-	qev *res = xmalloc(cap * sizeof(qev)), head;
+	qev *res = aw_mem_malloc(cap * sizeof(qev)), head;
 	bool have = false;
 
 #define EMIT(x)                                                                  \
@@ -468,7 +454,7 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 			return g;
 		}
 	}
-	km->keys[km->n] = xmalloc(len + 1);
+	km->keys[km->n] = aw_mem_malloc(len + 1);
 	memcpy(km->keys[km->n], k, len);
 	km->lens[km->n] = len;
 	km->hashes[km->n] = h;
@@ -498,9 +484,9 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 
 	*nout = 0;
 	if (!nkeys || !n)
-		return xmalloc(1);
-	memo = xcalloc(T->n, sizeof(uint32_t));
-	groups = xmalloc(cap * sizeof(qev));
+		return aw_mem_malloc(1);
+	memo = aw_mem_calloc(T->n, sizeof(uint32_t));
+	groups = aw_mem_malloc(cap * sizeof(qev));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data, g;
 		bool fresh = false;
@@ -551,7 +537,7 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 
 qev *chunk_by_key(qdata *T, const qev *ev, size_t n, const char *key, size_t klen, size_t *nout)
 {
-	qev *res = xmalloc((n ? n : 1) * sizeof(qev));
+	qev *res = aw_mem_malloc((n ? n : 1) * sizeof(qev));
 	size_t m = 0;
 	const char *lastv = NULL;
 	size_t lastl = 0;
@@ -643,7 +629,7 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 	uint32_t g;
 
 	if (!c) {
-		c = xcalloc(1, sizeof(*c));
+		c = aw_mem_calloc(1, sizeof(*c));
 		url_init(&c->u);
 		T->urls = c;
 		T->urls_free = urlcache_free;
