@@ -679,6 +679,75 @@ static int f_two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *o
 	return 0;
 }
 
+/* union_exact(events, ...): awnode's exact merge of several devices (docs/query.md). */
+static int f_union_exact(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	const qev **lists;
+	qev **holds, *res;
+	size_t *ns, total = 0, m;
+
+	for (size_t i = 0; i < n; i++) {
+		if (arg_events(R, call, args, i))
+			return -1;
+		total += QLIST(args[i])->n;
+	}
+	/* the sweep holds a 40-byte item and a heap slot per event, and up to 2n pieces */
+	if (!budget_allows(total * (2 * sizeof(qev) + 48)))
+		return run_error(R, call, AW_EINVALID, "ResourceLimit", "list too long");
+	lists = aw_mem_calloc(n ? n : 1, sizeof(*lists));
+	holds = aw_mem_calloc(n ? n : 1, sizeof(*holds));
+	ns = aw_mem_calloc(n ? n : 1, sizeof(*ns));
+	for (size_t i = 0; i < n; i++)
+		lists[i] = events_of(args[i], &ns[i], &holds[i]);
+	res = union_exact(lists, ns, n, &m);
+	for (size_t i = 0; i < n; i++)
+		free(holds[i]);
+	free(holds);
+	free(ns);
+	free(lists);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
+/* set_keyval(events, key, value): the value is converted once, then each distinct data
+ * value gets one overlay with the key set. */
+typedef struct keyval_set {
+	qdata *T;
+	const char *key, *val;
+	size_t klen, vlen;
+} keyval_set;
+
+static int64_t keyval_set_data(void *ctx, uint32_t d)
+{
+	keyval_set *s = ctx;
+
+	return data_with(s->T, d, 1, &s->key, &s->klen, &s->val, &s->vlen);
+}
+
+static int f_set_keyval(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
+{
+	qev *res;
+	qstr *key = NULL;
+	size_t ne, m;
+	aw_buf val = AW_BUF_INIT;
+	keyval_set s = {.T = R->T};
+
+	(void)n;
+	if (arg_events_key(R, call, args, &key) || to_json_value(R, argpos(call, 2), args[2], &val)) {
+		aw_buf_free(&val);
+		return -1;
+	}
+	s.key = key->s;
+	s.klen = key->len;
+	s.val = val.data;
+	s.vlen = val.len;
+	res = events_take(args, 0, &ne);
+	map_data(R->T, res, ne, res, keyval_set_data, &s, &m);
+	aw_buf_free(&val);
+	*out = wrap_events(res, m);
+	return 0;
+}
+
 static int f_split_url_events(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
 	qev *res;
@@ -859,5 +928,8 @@ const qbuiltin builtin_table[] = {
 	{"nop", NULL, 0, 0, f_constant, 1},
 	{"query_bucket_eventcount", f_query_bucket_eventcount, 1, 1, NULL, 0},
 	{"simplify_window_titles", f_simplify_window_titles, 2, 2, NULL, 0},
+	/* awnode's own (docs/query.md, "awnode extensions") */
+	{"union_exact", f_union_exact, 1, -1, NULL, 0},
+	{"set_keyval", f_set_keyval, 3, 3, NULL, 0},
 };
 const size_t builtin_count = sizeof(builtin_table) / sizeof(builtin_table[0]);

@@ -388,6 +388,10 @@ size_t flood_events(qdata *T, qev *ev, size_t n, aw_ns pulsetime); /* in place o
 qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout);
 qev *period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
 qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
+/* Every moment any of the nlists lists covers, owned by exactly one event (the latest
+ * started; ties: earlier list, then earlier position): pieces in time order, never
+ * overlapping; zero-length events dropped; inputs need not be sorted. */
+qev *union_exact(const qev *const *lists, const size_t *ns, size_t nlists, size_t *nout);
 /* keys: unescaped key strings */
 qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 		      const size_t *klens, size_t nkeys, size_t *nout);

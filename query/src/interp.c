@@ -301,6 +301,9 @@ static int call(qrun *R, const qnode *n, qv *out, int move_arg)
 		if (b->min == b->max)
 			run_error(R, n, AW_EINVALID, "InvalidFunctionParameters", "Expected %d parameters in function, got %zu",
 			     b->min, na);
+		else if (b->max < 0) /* only awnode's own variadic functions need a minimum */
+			run_error(R, n, AW_EINVALID, "InvalidFunctionParameters",
+			     "Expected at least %d parameters in function %s, got %zu", b->min, b->name, na);
 		else
 			run_error(R, n, AW_EINVALID, "InvalidFunctionParameters",
 			     "Expected %d or %d parameters in function, got %zu", b->min, b->max, na);

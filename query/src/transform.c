@@ -425,6 +425,163 @@ qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *
 	return res;
 }
 
+/* ---- union_exact --------------------------------------------------------------------------
+ *
+ * A sweep over every input event in start order. `cur` is the event that owns the
+ * present moment; the others that have begun and may still be running wait in a heap
+ * ordered by the same rank. Rank: the later start wins (the most recent input: a window
+ * switch, a return from AFK); equal starts go to the earlier list, then to the earlier
+ * event of that list. Because events arrive in start order, a newcomer outranks cur
+ * exactly when it starts later, and when cur ends the next owner is the heap's best that
+ * is still running (ended ones are dropped as they surface). Every result piece ends
+ * either where its owner ends or where a later event begins, so there are at most 2n
+ * pieces, none overlapping, and their total is the measure of the inputs' union.
+ */
+
+typedef struct sweep_item {
+	aw_ns start, end;
+	uint32_t list, pos;
+	const qev *ev;
+} sweep_item;
+
+static bool outranks(const sweep_item *a, const sweep_item *b)
+{
+	if (a->start != b->start)
+		return a->start > b->start;
+	if (a->list != b->list)
+		return a->list < b->list;
+	return a->pos < b->pos;
+}
+
+static int cmp_sweep(const void *pa, const void *pb)
+{
+	const sweep_item *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->list != b->list)
+		return a->list < b->list ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+typedef struct sweep {
+	sweep_item **heap;
+	size_t nheap;
+	sweep_item *cur;
+	aw_ns from; /* where cur's present piece began */
+	qev *res;
+	size_t m;
+} sweep;
+
+static void heap_push(sweep *w, sweep_item *x)
+{
+	size_t i = w->nheap++;
+
+	while (i) {
+		size_t up = (i - 1) / 2;
+		if (!outranks(x, w->heap[up]))
+			break;
+		w->heap[i] = w->heap[up];
+		i = up;
+	}
+	w->heap[i] = x;
+}
+
+static sweep_item *heap_pop(sweep *w)
+{
+	sweep_item *top = w->heap[0], *last = w->heap[--w->nheap];
+	size_t i = 0, n = w->nheap;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && outranks(w->heap[c + 1], w->heap[c]))
+			c++;
+		if (!outranks(w->heap[c], last))
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (n)
+		w->heap[i] = last;
+	return top;
+}
+
+/* cur's piece [from, to); a piece that is the whole event keeps its id */
+static void sweep_emit(sweep *w, aw_ns to)
+{
+	qev *p;
+
+	if (to <= w->from)
+		return;
+	p = &w->res[w->m++];
+	*p = *w->cur->ev;
+	if (w->from != w->cur->start || to != w->cur->end)
+		p->id = QID_NULL;
+	p->start = w->from;
+	p->dur = to - w->from;
+}
+
+/* Move the present to t: while cur ends by t, close its piece and hand the moment on. */
+static void sweep_advance(sweep *w, aw_ns t)
+{
+	while (w->cur && w->cur->end <= t) {
+		aw_ns now = w->cur->end;
+		sweep_emit(w, now);
+		w->cur = NULL;
+		while (w->nheap) {
+			sweep_item *next = heap_pop(w);
+			if (next->end > now) {
+				w->cur = next;
+				w->from = now;
+				break;
+			}
+		}
+	}
+}
+
+qev *union_exact(const qev *const *lists, const size_t *ns, size_t nlists, size_t *nout)
+{
+	size_t total = 0, n = 0;
+	sweep_item *items;
+	sweep w = {0};
+
+	for (size_t l = 0; l < nlists; l++)
+		total += ns[l];
+	items = aw_mem_malloc((total ? total : 1) * sizeof(*items));
+	for (size_t l = 0; l < nlists; l++)
+		for (size_t i = 0; i < ns[l]; i++) {
+			const qev *e = &lists[l][i];
+			if (e->dur <= 0) /* no measure: nothing to own */
+				continue;
+			items[n++] = (sweep_item){e->start, event_end(e), (uint32_t)l, (uint32_t)i, e};
+		}
+	qsort(items, n, sizeof(*items), cmp_sweep);
+	w.heap = aw_mem_malloc((n ? n : 1) * sizeof(*w.heap));
+	w.res = aw_mem_malloc((2 * n + 1) * sizeof(qev));
+	for (size_t i = 0; i < n; i++) {
+		sweep_item *x = &items[i];
+		sweep_advance(&w, x->start);
+		if (!w.cur) {
+			w.cur = x;
+			w.from = x->start;
+		} else if (outranks(x, w.cur)) {
+			sweep_emit(&w, x->start);
+			heap_push(&w, w.cur);
+			w.cur = x;
+			w.from = x->start;
+		} else {
+			heap_push(&w, x);
+		}
+	}
+	sweep_advance(&w, AW_NS_MAX);
+	free(w.heap);
+	free(items);
+	*nout = w.m;
+	return w.res;
+}
+
 /* ---- group keys (merge_events_by_keys) ------------------------------------------------------- */
 
 typedef struct keymap {
