@@ -460,47 +460,66 @@ def test_cli_usage_and_errors(node_factory, tmp_path):
 
 
 def test_merged_window_query(node_factory, tmp_path):
-    """The multi-device query of docs/sync.md: one canonical-events query per host,
-    combined with union_no_overlap (earlier hosts win), as aw-webui's multideviceQuery."""
+    """The all-devices query of docs/sync.md on each of three synced nodes: every moment
+    counts once (the device whose activity began last owns an overlap), the per-device
+    parts add up, and every node answers the same."""
     _remote, devs = make_group(node_factory, tmp_path, ["host-one", "host-two", "host-three"])
-    spans = {"host-one": (0, 10, "a"), "host-two": (5, 20, "b"), "host-three": (30, 40, "c")}
+    # (window spans in minutes after 10:00, not-afk spans): host-two is active inside
+    # host-one's window time; host-three overlaps both and has a second, lone span
+    spans = {"host-one": ([(0, 10, "a"), (10, 25, "a2")], [(0, 25)]),
+             "host-two": ([(5, 20, "b")], [(0, 18)]),
+             "host-three": ([(15, 40, "c")], [(16, 30), (35, 50)])}
     for d in devs:
-        s, e, app = spans[d.host]
+        wins, afks = spans[d.host]
         win, afk = "aw-watcher-window_" + d.host, "aw-watcher-afk_" + d.host
         new_bucket(d.client, win, type_="currentwindow", hostname=d.host)
         new_bucket(d.client, afk, type_="afkstatus", hostname=d.host)
         insert_events(d.client, win, [{"timestamp": ts(s), "duration": (e - s) * 60.0,
-                                       "data": {"app": app, "title": app}}])
-        insert_events(d.client, afk, [{"timestamp": ts(0), "duration": 3600.0,
-                                       "data": {"status": "not-afk"}}])
+                                       "data": {"app": app, "title": app}} for s, e, app in wins])
+        insert_events(d.client, afk, [{"timestamp": ts(s), "duration": (e - s) * 60.0,
+                                       "data": {"status": "not-afk"}} for s, e in afks])
     for d in devs:
         d.sync("push")
-    devs[0].sync("pull")
-    hosts = [d.host for d in devs]
-    query = multidevice_query(hosts)
-    r = devs[0].client.post("/api/0/query/", json={
-        "timeperiods": ["2021-03-01T00:00:00Z/2021-03-02T00:00:00Z"], "query": query})
-    assert r.status == 200, r
-    res = r.json()[0]
-    durations = {e["data"]["app"]: e["duration"] for e in res["apps"]}
-    # host-one 10:00-10:10 wins its overlap with host-two 10:05-10:20
-    assert durations == {"a": 600.0, "b": 600.0, "c": 600.0}, res
-    assert res["duration"] == 1800.0
+    for d in devs:
+        d.sync("pull")
+    # independently: per host, window minutes inside not-afk minutes; then the union
+    active = {h: {m for s, e, _ in w for m in range(s, e) if any(a <= m < b for a, b in na)}
+              for h, (w, na) in spans.items()}
+    union = set().union(*active.values())
+    answers = []
+    for d in devs:
+        r = d.client.post("/api/0/query/", json={
+            "timeperiods": ["2021-03-01T00:00:00Z/2021-03-02T00:00:00Z"],
+            "query": multidevice_query([x.host for x in devs])})
+        assert r.status == 200, r
+        answers.append(r.json()[0])
+    assert answers[1:] == answers[:-1], "nodes disagree"
+    res = answers[0]
+    assert res["duration"] == len(union) * 60.0 == 35 * 60.0
+    per_device = {e["data"]["$device"]: e["duration"] for e in res["devices"]}
+    assert sum(per_device.values()) == res["duration"]
+    # 10:00 one; 10:05 two (began later); 10:10 one again (a window switch is newer
+    # input); 10:16-10:30 and 10:35-10:40 three
+    assert per_device == {"host-one": 660.0, "host-two": 300.0, "host-three": 1140.0}
+    apps = {e["data"]["app"]: e["duration"] for e in res["apps"]}
+    assert apps == {"a": 300.0, "a2": 360.0, "b": 300.0, "c": 1140.0}
 
 
 def multidevice_query(hosts):
-    """The merged-window query documented in docs/sync.md."""
-    q = ["events = [];"]
+    """The all-devices query documented in docs/sync.md."""
+    q = []
     for h in hosts:
         v = "".join(ch for ch in h if ch.isalnum())
         q += ['w_%s = flood(query_bucket("aw-watcher-window_%s"));' % (v, h),
               'a_%s = flood(query_bucket("aw-watcher-afk_%s"));' % (v, h),
               'a_%s = filter_keyvals(a_%s, "status", ["not-afk"]);' % (v, v),
-              'w_%s = filter_period_intersect(w_%s, a_%s);' % (v, v, v),
-              'events = union_no_overlap(events, w_%s);' % v]
-    q += ['apps = sort_by_duration(merge_events_by_keys(events, ["app"]));',
+              'w_%s = set_keyval(filter_period_intersect(w_%s, a_%s), "$device", "%s");' % (v, v, v, h)]
+    q += ["events = union_exact(%s);" % ", ".join(
+              "w_" + "".join(ch for ch in h if ch.isalnum()) for h in hosts),
+          'apps = sort_by_duration(merge_events_by_keys(events, ["app"]));',
+          'devices = merge_events_by_keys(events, ["$device"]);',
           'duration = sum_durations(events);',
-          'RETURN = {"apps": apps, "duration": duration};']
+          'RETURN = {"apps": apps, "devices": devices, "duration": duration};']
     return q
 
 
