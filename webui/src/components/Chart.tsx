@@ -20,6 +20,9 @@ export interface ChartProps {
   testId?: string;
 }
 
+/** A chart's element, carrying its ECharts instance once rendered. */
+export type ChartElement = HTMLDivElement & { awChart?: EChartsType };
+
 /** Theme-aware ECharts wrapper: resizes with its box, re-renders on option or theme change. */
 export function Chart({ option, height = 260, onClick, class: cls, testId }: ChartProps) {
   const el = useRef<HTMLDivElement>(null);
@@ -43,6 +46,8 @@ export function Chart({ option, height = 260, onClick, class: cls, testId }: Cha
       inst.current = chart;
       chart.on('click', (p) => click.current?.(p));
       render();
+      // the browser tests read what a chart shows (chart.getOption()) through this property
+      (el.current as ChartElement).awChart = chart;
       el.current.dataset.ready = '1';
       ro = new ResizeObserver(() => inst.current?.resize());
       ro.observe(el.current);

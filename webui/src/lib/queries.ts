@@ -3,7 +3,13 @@
 // intersected with not-afk time (plus audible browser time), categorised; top apps,
 // titles, categories; browser domains/URLs/titles from browser buckets intersected with the
 // browser's window time; editor files/projects/languages. Several devices are merged with
-// `union_no_overlap` (earlier devices win overlaps), as ActivityWatch's multidevice query.
+// awnode's `union_exact`, so each moment counts once: each device's active window events are
+// tagged `$device`, and a moment where devices overlap goes to the device whose current
+// activity began most recently (ties: the earlier device in host order). Each device's
+// browser and editor events are then kept only where the moment is that device's, so every
+// total, the per-device split and each bar add up. (ActivityWatch's multidevice query uses
+// `union_no_overlap`, which leaves overlaps in and so counts some moments twice.) With one
+// device the program is the single-device one, unchanged.
 import { qlit } from './api';
 import type { Bucket, JsonObject } from './types';
 import { Rule } from './categories';
@@ -68,7 +74,10 @@ export function activityHosts(buckets: Bucket[]): string[] {
 }
 
 /** Lines computing, per host i, `events_i` (active window time), `not_afk_i`, `browser_i`,
- * `editor_i`, then merged `events`, `not_afk`, `browser_events`, `editor_events`. */
+ * `editor_i`, then merged `events`, `not_afk`, `browser_events`, `editor_events`. With
+ * several hosts `events` is `union_exact` of the hosts' window events tagged with
+ * `$device` (the host name), `mine_i` is the part of `events` attributed to host i, and
+ * `browser_i`/`editor_i` are cut to `mine_i` before they are concatenated. */
 function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boolean): string[] {
   const L: string[] = [];
   const used = hosts.filter((h) => h.window);
@@ -111,16 +120,32 @@ function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boole
     L.push('events = [];', 'not_afk = [];', 'browser_events = [];', 'editor_events = [];');
     return L;
   }
-  L.push('events = events_0;', 'not_afk = not_afk_0;', 'browser_events = browser_0;');
-  if (withEditor) L.push('editor_events = editor_0;');
-  for (let i = 1; i < used.length; i++) {
-    L.push(`events = union_no_overlap(events, events_${i});`);
-    L.push(`not_afk = period_union(not_afk, not_afk_${i});`);
-    L.push(`browser_events = concat(browser_events, browser_${i});`);
-    if (withEditor) L.push(`editor_events = concat(editor_events, editor_${i});`);
+  if (used.length === 1) {
+    L.push('events = events_0;', 'not_afk = not_afk_0;', 'browser_events = browser_0;');
+    if (withEditor) L.push('editor_events = editor_0;');
+    return L;
   }
-  if (used.length > 1) L.push('browser_events = sort_by_timestamp(browser_events);');
+  // Several devices: each moment once, attributed to one device (see the top of this file).
+  used.forEach((h, i) => L.push(`events_${i} = set_keyval(events_${i}, "${DEVICE_KEY}", ${qlit(h.host)});`));
+  L.push(`events = union_exact(${used.map((_, i) => `events_${i}`).join(', ')});`);
+  L.push('not_afk = not_afk_0;');
+  for (let i = 1; i < used.length; i++) L.push(`not_afk = period_union(not_afk, not_afk_${i});`);
+  used.forEach((h, i) => {
+    L.push(`mine_${i} = filter_keyvals(events, "${DEVICE_KEY}", [${qlit(h.host)}]);`);
+    if (withBrowser && h.browsers.length) L.push(`browser_${i} = filter_period_intersect(browser_${i}, mine_${i});`);
+    if (withEditor && h.editors.length) L.push(`editor_${i} = filter_period_intersect(editor_${i}, mine_${i});`);
+  });
+  L.push(`browser_events = sort_by_timestamp(concat(${used.map((_, i) => `browser_${i}`).join(', ')}));`);
+  if (withEditor) L.push(`editor_events = sort_by_timestamp(concat(${used.map((_, i) => `editor_${i}`).join(', ')}));`);
   return L;
+}
+
+/** The event data key naming the device a moment is attributed to (several devices). */
+export const DEVICE_KEY = '$device';
+
+/** `{"host": f(mine_i), ...}` for every host with a window bucket (several devices). */
+function perHost(hosts: HostBuckets[], f: (v: string) => string): string {
+  return '{' + hosts.filter((h) => h.window).map((h, i) => `${qlit(h.host)}: ${f(`mine_${i}`)}`).join(', ') + '}';
 }
 
 export interface ActivityResult {
@@ -132,7 +157,10 @@ export interface ActivityResult {
   };
   browser: { domains: Ev[]; urls: Ev[]; titles: Ev[]; duration: number };
   editor?: { files: Ev[]; projects: Ev[]; languages: Ev[]; duration: number };
+  /** several devices: each device's share of `window.duration` (they add up to it) */
   hosts?: Record<string, number>;
+  /** several devices: the periods attributed to each device */
+  spans?: Record<string, Ev[]>;
 }
 export interface Ev {
   timestamp: string;
@@ -168,16 +196,16 @@ export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], l
     );
     editor = ', "editor": {"files": editor_files, "projects": editor_projects, "languages": editor_languages, "duration": editor_duration}';
   }
-  let perHost = '';
-  const used = hosts.filter((h) => h.window);
-  if (used.length > 1) {
-    perHost = ', "hosts": {' + used.map((h, i) => `${qlit(h.host)}: sum_durations(events_${i})`).join(', ') + '}';
-  }
+  // several devices: each one's share of the total (they add up to it), and the periods
+  // attributed to it (touching pieces merged), from which the chart's per-device bars come
+  const devs = hosts.filter((h) => h.window).length > 1
+    ? ', "hosts": ' + perHost(hosts, (m) => `sum_durations(${m})`) + ', "spans": ' + perHost(hosts, (m) => `period_union(${m}, [])`)
+    : '';
   L.push(
     'RETURN = {"window": {"app_events": app_events, "title_events": title_events, "cat_events": cat_events, "duration": duration}, ' +
       '"browser": {"domains": browser_domains, "urls": browser_urls, "titles": browser_titles, "duration": browser_duration}' +
       editor +
-      perHost +
+      devs +
       '};',
   );
   return L;
@@ -189,13 +217,24 @@ export interface CategoryPeriodResult {
   duration: number;
 }
 
-/** Per-sub-period category totals for the bar chart (run with one timeperiod per bar). */
+/** Per-sub-period category totals for the bar chart (run with one timeperiod per bar). The
+ * per-device bars come from the summary's `spans` instead: a query per bar sees only its own
+ * bar's time, so an activity begun before the bar would count as begun at its start and
+ * could be attributed to another device than in the summary. */
 export function categoryPeriodQuery(hosts: HostBuckets[], rules: [string[], Rule][]): string[] {
   const L = canonical(hosts, false, false);
   L.push(
     `events = categorize(events, ${qlit(rules)});`,
     'RETURN = {"cats": merge_events_by_keys(events, ["$category"]), "duration": sum_durations(events)};',
   );
+  return L;
+}
+
+/** The periods attributed to each device (several devices), for the Timeline. */
+export function deviceSpansQuery(hosts: HostBuckets[]): string[] {
+  const L = canonical(hosts, false, false);
+  const used = hosts.filter((h) => h.window);
+  L.push('RETURN = ' + (used.length === 1 ? `{${qlit(used[0].host)}: period_union(events, [])}` : perHost(hosts, (m) => `period_union(${m}, [])`)) + ';');
   return L;
 }
 

@@ -45,9 +45,11 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     [st.buckets, host, hosts.join('|')],
   );
   const [res, setRes] = useState<ActivityResult | null>(null);
+  const [resFor, setResFor] = useState('');
   const [err, setErr] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
-  const [bars, setBars] = useState<{ labels: string[]; rows: Ev[][]; totals: number[] } | null>(null);
+  const [bars, setBars] = useState<Bars | null>(null);
+  const [barMode, setBarMode] = useState<BarMode>('category');
   const [barErr, setBarErr] = useState<unknown>(null);
   const periodStr = periodString(p.start, p.end);
   const ready = st.bucketsLoaded && st.settingsLoaded && st.info;
@@ -64,7 +66,11 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     setErr(null);
     api
       .query([periodStr], activityQuery(selected, rules))
-      .then((r) => live && setRes(r[0] as ActivityResult))
+      .then((r) => {
+        if (!live) return;
+        setRes(r[0] as ActivityResult);
+        setResFor(periodStr);
+      })
       .catch((e) => live && (setErr(e), setRes(null)))
       .finally(() => live && setLoading(false));
     return () => {
@@ -86,7 +92,12 @@ export function ActivityPage({ parts }: { parts: string[] }) {
       .query(subs.map((s) => periodString(s.start, s.end)), categoryPeriodQuery(selected, rules))
       .then((r) => {
         const per = r as CategoryPeriodResult[];
-        if (live) setBars({ labels: subs.map((s) => s.label), rows: per.map((x) => x.cats || []), totals: per.map((x) => x.duration || 0) });
+        if (live) {
+          setBars({
+            labels: subs.map((s) => s.label), rows: per.map((x) => x.cats || []), totals: per.map((x) => x.duration || 0),
+            ranges: subs.map((s) => [s.start.getTime(), s.end.getTime()]),
+          });
+        }
       })
       .catch((e) => live && setBarErr(e));
     return () => {
@@ -119,6 +130,9 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   }, [selected, st.buckets]);
 
   const total = res?.window.duration || 0;
+  // several devices: the periods attributed to each (for the per-device bars), once the
+  // summary is in and belongs to the same selection as the bars
+  const spans = host === ALL && resFor === periodStr && res?.spans && Object.keys(res.spans).length > 1 ? res.spans : null;
   const topCat = tree?.children.find((c) => c.name !== 'Uncategorized') || null;
   const devs = devices(st.buckets, st.info);
   const isLocal = (h: string) => devs.find((d) => d.host === h)?.local ?? false;
@@ -193,7 +207,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
             <Stat label="Top application" value={res ? String(res.window.app_events[0]?.data.app ?? '—') : null}
               color={res?.window.app_events[0] ? hashColor(String(res.window.app_events[0].data.app)) : undefined}
               hint={res?.window.app_events[0] ? fmtDuration(res.window.app_events[0].duration) : undefined} />
-            <Stat label="Browsing" value={res ? fmtDuration(res.browser.duration) : null}
+            <Stat label="Browsing" value={res ? fmtDuration(res.browser.duration) : null} testId="browsing" seconds={res?.browser.duration}
               hint={res && total ? `${Math.round((res.browser.duration / total) * 100)}% of active time` : undefined} />
           </div>
 
@@ -208,19 +222,25 @@ export function ActivityPage({ parts }: { parts: string[] }) {
             </div>
           )}
 
-          <Card title={kind === 'day' ? 'Time of day' : kind === 'year' ? 'Per month' : 'Per day'} subtitle="Active time by category" span={3} testId="bar-card">
+          <Card title={kind === 'day' ? 'Time of day' : kind === 'year' ? 'Per month' : 'Per day'} span={3} testId="bar-card"
+            subtitle={spans && barMode === 'device' ? 'Active time by device (each moment counted once)' : 'Active time by category'}
+            actions={spans && (
+              <Segmented testId="bar-mode" value={barMode} onChange={setBarMode}
+                options={[{ value: 'category', label: 'By category' }, { value: 'device', label: 'By device' }]} />
+            )}>
             <ErrorBox error={barErr} />
-            {bars ? <BarChart bars={bars} classes={classes} kind={kind} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
+            {bars ? <BarChart bars={bars} classes={classes} kind={kind} spans={spans && barMode === 'device' ? spans : null} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
           </Card>
 
           {host === ALL && res?.hosts && (
-            <Card title="Devices" testId="per-device" subtitle="Active time per device (overlapping time counted on each)" span={3}>
+            <Card title="Devices" testId="per-device" span={3}
+              subtitle="Active time per device: each moment counted once, on the device whose current activity began most recently; the devices add up to the total">
               <div class="devices-strip">
                 <TopList
-                  total={Object.values(res.hosts).reduce((a, b) => a + b, 0)}
+                  total={total}
                   items={Object.entries(res.hosts)
                     .sort((a, b) => b[1] - a[1])
-                    .map(([h, v]) => ({ key: h, label: h, sub: isLocal(h) ? <Badge kind="local">this device</Badge> : <Badge kind="remote">remote</Badge>, value: v, color: hashColor('host:' + h) }))}
+                    .map(([h, v]) => ({ key: h, label: h, sub: isLocal(h) ? <Badge kind="local">this device</Badge> : <Badge kind="remote">remote</Badge>, value: v, color: deviceColor(h) }))}
                 />
               </div>
             </Card>
@@ -422,23 +442,56 @@ export function esc(s: string): string {
   return String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
-function BarChart({ bars, classes, kind }: { bars: { labels: string[]; rows: Ev[][]; totals: number[] }; classes: Category[]; kind: PeriodKind }) {
+/** The bar chart's data: per bar, its label, category totals, total and period (ms). */
+interface Bars {
+  labels: string[];
+  rows: Ev[][];
+  totals: number[];
+  ranges: [number, number][];
+}
+type BarMode = 'category' | 'device';
+
+/** Seconds of `spans` (sorted, disjoint periods) inside [t0, t1) (ms). */
+function overlapSeconds(spans: Ev[], t0: number, t1: number): number {
+  let ms = 0;
+  for (const e of spans) {
+    const a = Date.parse(e.timestamp);
+    const b = a + e.duration * 1000;
+    if (b > t0 && a < t1) ms += Math.min(b, t1) - Math.max(a, t0);
+  }
+  return ms / 1000;
+}
+
+const deviceColor = (h: string) => hashColor('host:' + h);
+
+/** Bars stacked by top-level category, or (given each device's attributed periods) by device. */
+function BarChart({ bars, classes, kind, spans }: { bars: Bars; classes: Category[]; kind: PeriodKind; spans: Record<string, Ev[]> | null }) {
+  const mode: BarMode = spans ? 'device' : 'category';
   const option = useMemo(() => {
-    // stack by top-level category
-    const tops = new Map<string, number[]>();
-    bars.rows.forEach((row, i) => {
-      for (const e of row) {
-        const k = eventCategory(e.data)[0];
-        if (!tops.has(k)) tops.set(k, new Array(bars.labels.length).fill(0));
-        tops.get(k)![i] += e.duration;
-      }
-    });
-    const order = [...tops.entries()].sort((a, b) => {
+    // stack by top-level category, or by device
+    const stacks = new Map<string, number[]>();
+    const add = (k: string, i: number, v: number) => {
+      if (!stacks.has(k)) stacks.set(k, new Array(bars.labels.length).fill(0));
+      stacks.get(k)![i] += v;
+    };
+    if (spans) {
+      for (const [h, es] of Object.entries(spans)) bars.ranges.forEach(([t0, t1], i) => add(h, i, overlapSeconds(es, t0, t1)));
+    } else {
+      bars.rows.forEach((row, i) => row.forEach((e) => add(eventCategory(e.data)[0], i, e.duration)));
+    }
+    const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+    const order = [...stacks.entries()].sort((a, b) => {
+      if (mode === 'device') return sum(b[1]) - sum(a[1]) || a[0].localeCompare(b[0]);
       if (a[0] === 'Uncategorized') return 1;
       if (b[0] === 'Uncategorized') return -1;
-      return b[1].reduce((x, y) => x + y, 0) - a[1].reduce((x, y) => x + y, 0);
+      return sum(b[1]) - sum(a[1]);
     });
+    const color = (name: string) => (mode === 'device' ? deviceColor(name) : categoryColor([name], classes));
     const unit = kind === 'day' ? 60 : 3600;
+    // An hour holds at most 60 minutes: the day view's axis ends at 60, unless a bar is
+    // taller (it never should be), which then shows instead of being cut off.
+    const tallest = Math.max(0, ...bars.labels.map((_, i) => sum(order.map(([, v]) => v[i])) / unit));
+    const max = kind === 'day' ? Math.max(60, Math.ceil(tallest)) : undefined;
     return (dark: boolean) => {
       const c = axisColors(dark);
       return {
@@ -457,15 +510,15 @@ function BarChart({ bars, classes, kind }: { bars: { labels: string[]; rows: Ev[
         xAxis: { type: 'category', data: bars.labels, axisLine: { lineStyle: { color: c.line } }, axisTick: { show: false }, axisLabel: { color: c.text, fontSize: 11 } },
         yAxis: {
           type: 'value', splitLine: { lineStyle: { color: c.line } }, axisLabel: { color: c.text, fontSize: 11, formatter: (v: number) => (kind === 'day' ? `${v}m` : `${v}h`) },
-          max: kind === 'day' ? 60 : undefined,
+          max,
         },
         series: order.map(([name, vals]) => ({
-          name, type: 'bar', stack: 'all', barMaxWidth: 34, itemStyle: { color: categoryColor([name], classes), borderRadius: 0 },
+          name, type: 'bar', stack: 'all', barMaxWidth: 34, itemStyle: { color: color(name), borderRadius: 0 },
           emphasis: { focus: 'series' }, data: vals.map((v) => +(v / unit).toFixed(3)),
         })),
       };
     };
-  }, [bars, classes, kind]);
+  }, [bars, classes, kind, spans]);
   return <Chart option={option} height={260} testId="bar-chart" />;
 }
 
