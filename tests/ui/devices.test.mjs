@@ -161,6 +161,7 @@ describe('Activity: all devices', () => {
     // every application's time adds up to it too
     const apps = await page.$$eval('[data-testid=top-apps-list] .tl-dur', (xs) => xs.map((x) => Number(x.dataset.seconds)));
     assert.ok(Math.abs(apps.reduce((s, x) => s + x, 0) - expected) < 1, `apps ${apps}`);
+    await page.waitForTimeout(1000); // chart animation
     await page.screenshot({ path: screenshotPath('20-activity-all-devices-day'), fullPage: true });
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
@@ -241,7 +242,29 @@ describe('Activity: all devices', () => {
     }
     hourTotals(chart).forEach((m, k) => assert.ok(Math.abs(m - byCat[k]) < 0.01, `${chart.labels[k]}: by device ${m}, by category ${byCat[k]}`));
     assert.ok(chart.series.every((s) => s.data.some((m) => m > 0)), 'both devices have bars');
+    await page.waitForTimeout(1000); // chart animation
     await page.screenshot({ path: screenshotPath('21-activity-all-devices-by-device'), fullPage: true });
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('the Timeline shows which device was in use when', async () => {
+    const page = await ctx.newPage();
+    const problems = watch(page);
+    await page.goto(`${node.url}/#/timeline/${YMD}/1`);
+    await page.waitForSelector('[data-testid=timeline-chart][data-ready="1"]', { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=timeline-chart]')?.awChart?.getOption().yAxis[0].data[0] === 'device in use',
+      null, { timeout: 30_000 });
+    const lane = await page.$eval('[data-testid=timeline-chart]', (el) =>
+      el.awChart.getOption().series[0].data.filter((it) => it.value[0] === 0).map((it) => [it.name, it.value[1], it.value[2]]));
+    const mine = attribute(HOSTS);
+    for (const h of HOSTS) {
+      const got = union(lane.filter(([n]) => n === h).map(([, a, b]) => [a, b]));
+      assert.deepEqual(got, mine[h], `${h}'s stretches in the device lane`);
+    }
+    assert.equal(lane.filter(([n]) => !HOSTS.includes(n)).length, 0);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: screenshotPath('22-timeline-device-in-use'), fullPage: true });
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
   });

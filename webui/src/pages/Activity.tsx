@@ -462,7 +462,8 @@ function overlapSeconds(spans: Ev[], t0: number, t1: number): number {
   return ms / 1000;
 }
 
-const deviceColor = (h: string) => hashColor('host:' + h);
+/** A device's colour (Devices card, per-device bars, the Timeline's device lane). */
+export const deviceColor = (h: string) => hashColor('host:' + h);
 
 /** Bars stacked by top-level category, or (given each device's attributed periods) by device. */
 function BarChart({ bars, classes, kind, spans }: { bars: Bars; classes: Category[]; kind: PeriodKind; spans: Record<string, Ev[]> | null }) {

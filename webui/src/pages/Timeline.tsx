@@ -5,18 +5,28 @@ import type { AWEvent, Bucket } from '../lib/types';
 import { hashColor } from '../lib/categories';
 import { navigate, useRoute } from '../lib/router';
 import { devices, isRemote, lastUpdated, useStore } from '../lib/store';
-import { addPeriod, fmtDateTime, fmtDuration, logicalToday, offsetMinutes, parseYmd, ymd } from '../lib/time';
+import { addPeriod, fmtDateTime, fmtDuration, logicalToday, offsetMinutes, parseYmd, periodString, ymd } from '../lib/time';
+import { activityHosts, deviceSpansQuery, Ev, hostBuckets } from '../lib/queries';
 import { axisColors, Chart } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, Segmented, Skeleton } from '../components/ui';
 import * as I from '../components/icons';
-import { esc } from './Activity';
+import { deviceColor, esc } from './Activity';
 
 const SPANS = ['1', '3', '7', '31'] as const;
 type Span = (typeof SPANS)[number];
 
 const TYPE_ORDER = ['afkstatus', 'currentwindow', 'web.tab.current', 'app.editor.activity', 'general.stopwatch'];
 
+// The lane showing which device was in use when (several devices): the Activity page's "All
+// devices" attribution (docs/webui.md), one span per stretch of a device's time.
+const IN_USE = 'device in use';
+const inUseLane = (): Bucket => ({
+  id: IN_USE, type: IN_USE, client: 'awnode', hostname: 'all devices', created: null, data: {},
+  metadata: { start: null, end: null }, last_updated: null,
+});
+
 function laneLabel(b: Bucket): string {
+  if (b.type === IN_USE) return 'in use';
   const m = /^aw-watcher-([^_]+)/.exec(b.id);
   if (m) return m[1];
   if (b.id.startsWith('aw-stopwatch')) return 'stopwatch';
@@ -26,6 +36,8 @@ function laneLabel(b: Bucket): string {
 export function eventColor(b: Bucket, e: AWEvent): string {
   const d = e.data || {};
   switch (b.type) {
+    case IN_USE:
+      return deviceColor(String(d.device ?? ''));
     case 'afkstatus':
       return d.status === 'not-afk' ? '#22c55e' : '#94a3b8';
     case 'currentwindow':
@@ -55,6 +67,7 @@ export function TimelinePage() {
   const end = new Date(date.getFullYear(), date.getMonth(), date.getDate() + +span, 0, off);
   const [hidden, setHidden] = useState<Record<string, boolean>>({});
   const [data, setData] = useState<{ bucket: Bucket; events: AWEvent[] }[] | null>(null);
+  const [inUse, setInUse] = useState<AWEvent[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const go = (d: Date, s: Span) => navigate(`/timeline/${ymd(d)}/${s}`);
 
@@ -83,20 +96,43 @@ export function TimelinePage() {
     };
   }, [st.bucketsLoaded, buckets, start.getTime(), end.getTime()]);
 
-  const shown = (data || []).filter((d) => !hidden[d.bucket.id]);
-  const nEvents = shown.reduce((n, d) => n + d.events.length, 0);
+  // several devices: which one was in use when (a failed query only loses this lane)
+  const hb = activityHosts(st.buckets).map((h) => hostBuckets(st.buckets, h)).filter((h) => h.window);
+  const hbKey = JSON.stringify(hb);
+  useEffect(() => {
+    setInUse(null);
+    if (!st.bucketsLoaded || hb.length < 2) return;
+    let live = true;
+    api
+      .query([periodString(start, end)], deviceSpansQuery(hb))
+      .then((r) => {
+        const per = (r[0] || {}) as Record<string, Ev[]>;
+        const evs = Object.entries(per).flatMap(([h, es]) => es.map((e) => ({ timestamp: e.timestamp, duration: e.duration, data: { device: h } })));
+        if (live) setInUse(evs.sort((a, b) => a.timestamp.localeCompare(b.timestamp)));
+      })
+      .catch(() => live && setInUse([]));
+    return () => {
+      live = false;
+    };
+  }, [st.bucketsLoaded, hbKey, start.getTime(), end.getTime()]);
+
+  const allLanes = data ? (inUse?.length ? [{ bucket: inUseLane(), events: inUse }, ...data] : data) : [];
+  const shown = allLanes.filter((d) => !hidden[d.bucket.id]);
+  const nEvents = shown.reduce((n, d) => n + (d.bucket.type === IN_USE ? 0 : d.events.length), 0);
   const latest = buckets.reduce<string>((m, b) => ((lastUpdated(b) || '') > m ? lastUpdated(b) || '' : m), '');
 
   const option = useMemo(() => {
     const lanes = shown.map((d) => d.bucket);
     // one item per event: [lane, start ms, end ms, index in its lane's events]
-    const items: { value: [number, number, number, number]; itemStyle: { color: string } }[] = [];
+    // (the device lane's items are named after their device)
+    const items: { value: [number, number, number, number]; itemStyle: { color: string }; name?: string }[] = [];
     shown.forEach((d, li) => {
       for (let k = 0; k < d.events.length; k++) {
         const e = d.events[k];
         const t0 = Date.parse(e.timestamp);
         const t1 = t0 + e.duration * 1000;
-        items.push({ value: [li, t0, t1, k], itemStyle: { color: eventColor(d.bucket, e) } });
+        const item = { value: [li, t0, t1, k] as [number, number, number, number], itemStyle: { color: eventColor(d.bucket, e) } };
+        items.push(d.bucket.type === IN_USE ? { ...item, name: String(e.data.device) } : item);
       }
     });
     return (dark: boolean) => {
@@ -153,7 +189,7 @@ export function TimelinePage() {
         }],
       };
     };
-  }, [data, hidden, start.getTime(), end.getTime()]);
+  }, [data, inUse, hidden, start.getTime(), end.getTime()]);
 
   return (
     <div class="page" data-testid="timeline-page">
@@ -176,7 +212,7 @@ export function TimelinePage() {
       </div>
       <ErrorBox error={err} />
       <div class="lane-filter">
-        {buckets.map((b) => (
+        {(inUse?.length ? [inUseLane(), ...buckets] : buckets).map((b) => (
           <label class={'chip' + (hidden[b.id] ? ' off' : '')}>
             <input type="checkbox" checked={!hidden[b.id]} onChange={() => setHidden({ ...hidden, [b.id]: !hidden[b.id] })} />
             <span>{laneLabel(b)}</span>
