@@ -244,6 +244,23 @@ describe('Activity: all devices', () => {
     assert.ok(chart.series.every((s) => s.data.some((m) => m > 0)), 'both devices have bars');
     await page.waitForTimeout(1000); // chart animation
     await page.screenshot({ path: screenshotPath('21-activity-all-devices-by-device'), fullPage: true });
+
+    // the week view: a bar per day, each day split by device as that day's own view splits it
+    await page.goto(`${node.url}/#/activity/all/week/${YMD}`);
+    await page.waitForSelector('[data-testid=bar-mode]', { timeout: 30_000 });
+    await page.click('[data-testid=bar-mode] button[data-value=device]');
+    await page.waitForFunction((hosts) => {
+      const o = document.querySelector('[data-testid=bar-chart]')?.awChart?.getOption();
+      return o && o.xAxis[0].data.length === 7 && o.series.map((s) => s.name).sort().join('|') === hosts.join('|');
+    }, HOSTS, { timeout: 30_000 });
+    const week = await barChart(page);
+    const wed = 2; // 2025-03-12 is the Wednesday of a week starting on Monday
+    for (const s of week.series) {
+      s.data.forEach((h, k) => {
+        const exp = k === wed ? seconds(mine[s.name]) / 3600 : 0;
+        assert.ok(Math.abs(h - exp) < 0.001, `${s.name} ${week.labels[k]}: ${h} h shown, ${exp} h expected`);
+      });
+    }
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
   });

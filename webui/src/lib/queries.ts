@@ -159,7 +159,7 @@ export interface ActivityResult {
   editor?: { files: Ev[]; projects: Ev[]; languages: Ev[]; duration: number };
   /** several devices: each device's share of `window.duration` (they add up to it) */
   hosts?: Record<string, number>;
-  /** several devices: the periods attributed to each device */
+  /** several devices, on request: the periods attributed to each device */
   spans?: Record<string, Ev[]>;
 }
 export interface Ev {
@@ -168,8 +168,9 @@ export interface Ev {
   data: JsonObject;
 }
 
-/** The Activity summary for one or several hosts. */
-export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], limit = 100): string[] {
+/** The Activity summary for one or several hosts; `withSpans` (several hosts) adds the
+ * periods attributed to each device, for the day view's per-device hourly bars. */
+export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], limit = 100, withSpans = false): string[] {
   const withEditor = hosts.some((h) => h.editors.length);
   const L = canonical(hosts, true, withEditor);
   L.push(
@@ -196,11 +197,11 @@ export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], l
     );
     editor = ', "editor": {"files": editor_files, "projects": editor_projects, "languages": editor_languages, "duration": editor_duration}';
   }
-  // several devices: each one's share of the total (they add up to it), and the periods
-  // attributed to it (touching pieces merged), from which the chart's per-device bars come
-  const devs = hosts.filter((h) => h.window).length > 1
-    ? ', "hosts": ' + perHost(hosts, (m) => `sum_durations(${m})`) + ', "spans": ' + perHost(hosts, (m) => `period_union(${m}, [])`)
-    : '';
+  // several devices: each one's share of the total (they add up to it), and on request the
+  // periods attributed to it (touching pieces merged)
+  const multi = hosts.filter((h) => h.window).length > 1;
+  const devs = (multi ? ', "hosts": ' + perHost(hosts, (m) => `sum_durations(${m})`) : '') +
+    (multi && withSpans ? ', "spans": ' + perHost(hosts, (m) => `period_union(${m}, [])`) : '');
   L.push(
     'RETURN = {"window": {"app_events": app_events, "title_events": title_events, "cat_events": cat_events, "duration": duration}, ' +
       '"browser": {"domains": browser_domains, "urls": browser_urls, "titles": browser_titles, "duration": browser_duration}' +
@@ -211,21 +212,25 @@ export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], l
   return L;
 }
 
-/** What categoryPeriodQuery returns for each period. */
+/** What categoryPeriodQuery returns for each period (`hosts`: several devices, each one's
+ * share of `duration`). */
 export interface CategoryPeriodResult {
   cats: Ev[];
   duration: number;
+  hosts?: Record<string, number>;
 }
 
-/** Per-sub-period category totals for the bar chart (run with one timeperiod per bar). The
- * per-device bars come from the summary's `spans` instead: a query per bar sees only its own
- * bar's time, so an activity begun before the bar would count as begun at its start and
- * could be attributed to another device than in the summary. */
+/** Per-sub-period category totals, and with several devices each device's share, for the
+ * bar chart (run with one timeperiod per bar). A bar's query sees only the bar's own time:
+ * an activity begun before it counts as begun at its start, exactly as in the summary of
+ * that day (or month) on its own. The day view's hourly bars split by device from the
+ * summary's `spans` instead, so that they follow the day's attribution. */
 export function categoryPeriodQuery(hosts: HostBuckets[], rules: [string[], Rule][]): string[] {
   const L = canonical(hosts, false, false);
+  const devs = hosts.filter((h) => h.window).length > 1 ? ', "hosts": ' + perHost(hosts, (m) => `sum_durations(${m})`) : '';
   L.push(
     `events = categorize(events, ${qlit(rules)});`,
-    'RETURN = {"cats": merge_events_by_keys(events, ["$category"]), "duration": sum_durations(events)};',
+    'RETURN = {"cats": merge_events_by_keys(events, ["$category"]), "duration": sum_durations(events)' + devs + '};',
   );
   return L;
 }

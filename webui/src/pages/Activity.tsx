@@ -65,7 +65,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     setLoading(true);
     setErr(null);
     api
-      .query([periodStr], activityQuery(selected, rules))
+      .query([periodStr], activityQuery(selected, rules, 100, kind === 'day'))
       .then((r) => {
         if (!live) return;
         setRes(r[0] as ActivityResult);
@@ -76,7 +76,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     return () => {
       live = false;
     };
-  }, [ready, periodStr, selected, rules]);
+  }, [ready, periodStr, kind, selected, rules]);
 
   // Bar chart query: one timeperiod per hour/day/month.
   useEffect(() => {
@@ -96,6 +96,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
           setBars({
             labels: subs.map((s) => s.label), rows: per.map((x) => x.cats || []), totals: per.map((x) => x.duration || 0),
             ranges: subs.map((s) => [s.start.getTime(), s.end.getTime()]),
+            hosts: per.some((x) => x.hosts) ? per.map((x) => x.hosts || {}) : undefined,
           });
         }
       })
@@ -130,9 +131,11 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   }, [selected, st.buckets]);
 
   const total = res?.window.duration || 0;
-  // several devices: the periods attributed to each (for the per-device bars), once the
-  // summary is in and belongs to the same selection as the bars
+  // several devices, day view: the periods attributed to each (for the per-device hourly
+  // bars), once the summary is in and belongs to the same period as the bars
   const spans = host === ALL && resFor === periodStr && res?.spans && Object.keys(res.spans).length > 1 ? res.spans : null;
+  // the per-device bars: from those periods (day), else from each bar's own query
+  const byDevice = host === ALL && !!(kind === 'day' ? spans : bars?.hosts);
   const topCat = tree?.children.find((c) => c.name !== 'Uncategorized') || null;
   const devs = devices(st.buckets, st.info);
   const isLocal = (h: string) => devs.find((d) => d.host === h)?.local ?? false;
@@ -223,13 +226,13 @@ export function ActivityPage({ parts }: { parts: string[] }) {
           )}
 
           <Card title={kind === 'day' ? 'Time of day' : kind === 'year' ? 'Per month' : 'Per day'} span={3} testId="bar-card"
-            subtitle={spans && barMode === 'device' ? 'Active time by device (each moment counted once)' : 'Active time by category'}
-            actions={spans && (
+            subtitle={byDevice && barMode === 'device' ? 'Active time by device (each moment counted once)' : 'Active time by category'}
+            actions={byDevice && (
               <Segmented testId="bar-mode" value={barMode} onChange={setBarMode}
                 options={[{ value: 'category', label: 'By category' }, { value: 'device', label: 'By device' }]} />
             )}>
             <ErrorBox error={barErr} />
-            {bars ? <BarChart bars={bars} classes={classes} kind={kind} spans={spans && barMode === 'device' ? spans : null} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
+            {bars ? <BarChart bars={bars} classes={classes} kind={kind} mode={byDevice ? barMode : 'category'} spans={spans} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
           </Card>
 
           {host === ALL && res?.hosts && (
@@ -442,12 +445,14 @@ export function esc(s: string): string {
   return String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
-/** The bar chart's data: per bar, its label, category totals, total and period (ms). */
+/** The bar chart's data: per bar, its label, category totals, total, period (ms) and (several
+ * devices) each device's share. */
 interface Bars {
   labels: string[];
   rows: Ev[][];
   totals: number[];
   ranges: [number, number][];
+  hosts?: Record<string, number>[];
 }
 type BarMode = 'category' | 'device';
 
@@ -465,9 +470,9 @@ function overlapSeconds(spans: Ev[], t0: number, t1: number): number {
 /** A device's colour (Devices card, per-device bars, the Timeline's device lane). */
 export const deviceColor = (h: string) => hashColor('host:' + h);
 
-/** Bars stacked by top-level category, or (given each device's attributed periods) by device. */
-function BarChart({ bars, classes, kind, spans }: { bars: Bars; classes: Category[]; kind: PeriodKind; spans: Record<string, Ev[]> | null }) {
-  const mode: BarMode = spans ? 'device' : 'category';
+/** Bars stacked by top-level category, or by device: from each device's attributed periods
+ * when given (day view), else from each bar's per-device totals. */
+function BarChart({ bars, classes, kind, mode, spans }: { bars: Bars; classes: Category[]; kind: PeriodKind; mode: BarMode; spans: Record<string, Ev[]> | null }) {
   const option = useMemo(() => {
     // stack by top-level category, or by device
     const stacks = new Map<string, number[]>();
@@ -475,8 +480,10 @@ function BarChart({ bars, classes, kind, spans }: { bars: Bars; classes: Categor
       if (!stacks.has(k)) stacks.set(k, new Array(bars.labels.length).fill(0));
       stacks.get(k)![i] += v;
     };
-    if (spans) {
+    if (mode === 'device' && spans) {
       for (const [h, es] of Object.entries(spans)) bars.ranges.forEach(([t0, t1], i) => add(h, i, overlapSeconds(es, t0, t1)));
+    } else if (mode === 'device' && bars.hosts) {
+      bars.hosts.forEach((hs, i) => Object.entries(hs).forEach(([h, v]) => add(h, i, v)));
     } else {
       bars.rows.forEach((row, i) => row.forEach((e) => add(eventCategory(e.data)[0], i, e.duration)));
     }
@@ -519,7 +526,7 @@ function BarChart({ bars, classes, kind, spans }: { bars: Bars; classes: Categor
         })),
       };
     };
-  }, [bars, classes, kind, spans]);
+  }, [bars, classes, kind, mode, spans]);
   return <Chart option={option} height={260} testId="bar-chart" />;
 }
 
