@@ -7,6 +7,7 @@
 void api_info(request *rq);
 void api_buckets_list(request *rq);
 void api_devices(request *rq);
+void api_settings_history(request *rq);
 void api_bucket_get(request *rq);
 void api_bucket_create(request *rq);
 void api_bucket_delete(request *rq);

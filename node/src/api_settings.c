@@ -112,6 +112,8 @@ void api_setting_set(request *rq)
 	rq->w.kind = AW_W_SETTING_SET;
 	rq->w.key = rq->segs[3];
 	rq->w.value = text;
+	rq->w.origin_device = rq->n->cfg->device_id;
+	rq->w.origin_hostname = rq->n->cfg->hostname;
 	submit_write(rq, after_set);
 }
 
@@ -121,7 +123,92 @@ void api_setting_delete(request *rq)
 		return;
 	rq->w.kind = AW_W_SETTING_DELETE;
 	rq->w.key = rq->segs[3];
+	rq->w.origin_device = rq->n->cfg->device_id;
+	rq->w.origin_hostname = rq->n->cfg->hostname;
 	submit_write(rq, after_set);
+}
+
+/* GET /api/0/settings-history: where and when each value was last changed, and the
+ * values it replaced (docs/api.md, "Settings across devices"). */
+static void time_or_null(aw_buf *b, aw_ns t)
+{
+	char ts[AW_TIME_BUFSZ];
+
+	if (!t) {
+		aw_buf_puts(b, "null");
+		return;
+	}
+	aw_buf_putc(b, '"');
+	aw_buf_append(b, ts, aw_time_format(ts, t));
+	aw_buf_putc(b, '"');
+}
+
+static void change_json(aw_buf *b, const aw_setting_meta *m, bool with_value)
+{
+	aw_buf_puts(b, "{\"changed_at\":");
+	/* 1 is what a value from before origins were recorded gets when sync claims it */
+	time_or_null(b, m->hlc > 1 ? m->hlc : 0);
+	aw_buf_puts(b, ",\"device_id\":");
+	if (*m->device)
+		aw_buf_json_string(b, m->device, strlen(m->device));
+	else
+		aw_buf_puts(b, "null");
+	aw_buf_puts(b, ",\"hostname\":");
+	if (*m->hostname)
+		aw_buf_json_string(b, m->hostname, strlen(m->hostname));
+	else
+		aw_buf_puts(b, "null");
+	if (with_value) {
+		aw_buf_puts(b, ",\"replaced_at\":");
+		time_or_null(b, m->replaced_at);
+		aw_buf_puts(b, ",\"value\":");
+		aw_buf_puts(b, m->value ? m->value : "null");
+	}
+	aw_buf_puts(b, m->value ? ",\"deleted\":false" : ",\"deleted\":true");
+}
+
+static void read_history(request *rq, aw_reader *r)
+{
+	aw_setting_meta *cur = NULL, *old = NULL;
+	size_t ncur = 0, nold = 0, j = 0;
+	aw_buf b = AW_BUF_INIT;
+	int rc = aw_reader_settings_meta(&cur, &ncur, r);
+
+	if (!rc)
+		rc = aw_reader_settings_history(&old, &nold, r);
+	if (rc) {
+		aw_setting_metas_free(cur, ncur);
+		respond_store_error(rq, rc, aw_error_last());
+		return;
+	}
+	aw_buf_puts(&b, "{\"device_id\":");
+	aw_buf_json_string(&b, rq->n->cfg->device_id, strlen(rq->n->cfg->device_id));
+	aw_buf_puts(&b, ",\"settings\":{");
+	/* both lists are ordered by key: walk the history alongside */
+	for (size_t i = 0; i < ncur; i++) {
+		size_t k = 0;
+		aw_buf_json_member(&b, i, cur[i].key);
+		change_json(&b, &cur[i], false);
+		aw_buf_puts(&b, cur[i].local ? ",\"local\":true,\"history\":[" : ",\"local\":false,\"history\":[");
+		while (j < nold && strcmp(old[j].key, cur[i].key) < 0)
+			j++;
+		for (; j < nold && !strcmp(old[j].key, cur[i].key); j++) {
+			if (k++)
+				aw_buf_putc(&b, ',');
+			change_json(&b, &old[j], true);
+			aw_buf_putc(&b, '}');
+		}
+		aw_buf_puts(&b, "]}");
+	}
+	aw_buf_puts(&b, "}}");
+	aw_setting_metas_free(cur, ncur);
+	aw_setting_metas_free(old, nold);
+	respond_json_buf(rq, 200, &b);
+}
+
+void api_settings_history(request *rq)
+{
+	submit_read(rq, read_history);
 }
 
 typedef struct redact_state {

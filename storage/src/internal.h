@@ -65,6 +65,8 @@ struct aw_store {
 	int64_t stored_next_id, stored_seq;
 	intern_slot *intern;
 	size_t intern_cap, intern_used;
+	aw_ns settings_hlc;        /* largest settings clock reading seen (settings.c) */
+	bool settings_hlc_loaded;
 	sqlite3_stmt *st[ST_COUNT];
 };
 
@@ -87,6 +89,15 @@ sqlite3_stmt *db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql);
 void *writer_main(void *arg);
 int writer_load(aw_store *s);
 void writer_free_state(aw_store *s);
+/* (Re)load the privacy rules from the privacy_filters setting. */
+int writer_privacy_reload(aw_store *s);
+
+/* settings.c, on the writer thread inside the write's transaction */
+int settings_write(aw_store *s, aw_write *w, bool set);
+int settings_claim(aw_store *s, aw_write *w);
+
+/* The connection of a reader (reader.c). */
+sqlite3 *reader_db(aw_reader *r);
 
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);

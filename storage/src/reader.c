@@ -52,6 +52,11 @@ int aw_reader_open_path(aw_reader **out, const char *path)
 	return 0;
 }
 
+sqlite3 *reader_db(aw_reader *r)
+{
+	return r->db;
+}
+
 int aw_reader_open(aw_reader **out, aw_store *s)
 {
 	return aw_reader_open_path(out, s->path);

@@ -61,6 +61,23 @@ static const char *const migrations[] = {
 	"  local_id INTEGER NOT NULL,"
 	"  PRIMARY KEY (bucket, source_id)) WITHOUT ROWID;"
 	"CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+	/* 2 -> 3: settings that travel (settings.c). Existing settings get no meta row:
+	 * they count as older than any stamped change until sync claims them. */
+	"CREATE TABLE settings_meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  hlc INTEGER NOT NULL,"
+	"  device TEXT NOT NULL,"
+	"  hostname TEXT NOT NULL,"
+	"  deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE settings_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT,"
+	"  hlc INTEGER NOT NULL,"
+	"  device TEXT NOT NULL,"
+	"  hostname TEXT NOT NULL,"
+	"  replaced_at INTEGER NOT NULL);"
+	"CREATE INDEX settings_history_key ON settings_history(key, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

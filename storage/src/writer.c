@@ -168,7 +168,7 @@ static int64_t meta_get(aw_store *s, const char *key)
 
 /* (Re)load the privacy rules from the settings table. Rules were validated when they
  * were posted; a row that does not parse (edited by hand) loads no rules, logged once. */
-static int privacy_reload(aw_store *s)
+int writer_privacy_reload(aw_store *s)
 {
 	sqlite3_stmt *st;
 	aw_privacy *p = NULL;
@@ -209,7 +209,7 @@ int writer_load(aw_store *s)
 		return db_error(s->db, "loading buckets");
 	s->next_id = s->stored_next_id = meta_get(s, "next_event_id");
 	s->seq = s->stored_seq = meta_get(s, "seq");
-	return privacy_reload(s);
+	return writer_privacy_reload(s);
 }
 
 /* ---- data interning ---------------------------------------------------------- */
@@ -991,28 +991,6 @@ static int op_import(aw_store *s, aw_write *w)
 	return 0;
 }
 
-static int op_setting(aw_store *s, aw_write *w, bool set)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db,
-				    set ? "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)"
-					: "DELETE FROM settings WHERE key = ?",
-				    -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return fail_sql(s, w, "saving setting");
-	sqlite3_bind_text(st, 1, w->key, -1, SQLITE_STATIC);
-	if (set)
-		sqlite3_bind_text(st, 2, w->value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return fail_sql(s, w, "saving setting");
-	if (!strcmp(w->key, "privacy_filters") && privacy_reload(s))
-		return fail_sql(s, w, "loading privacy filters");
-	return 0;
-}
-
 static int map_find(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t *local_id)
 {
 	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_MAP_FIND],
@@ -1327,8 +1305,9 @@ static int apply(aw_store *s, aw_write *w)
 	case AW_W_HEARTBEAT: return op_heartbeat(s, w);
 	case AW_W_EVENT_DELETE: return op_event_delete(s, w);
 	case AW_W_IMPORT: return op_import(s, w);
-	case AW_W_SETTING_SET: return op_setting(s, w, true);
-	case AW_W_SETTING_DELETE: return op_setting(s, w, false);
+	case AW_W_SETTING_SET: return settings_write(s, w, true);
+	case AW_W_SETTING_DELETE: return settings_write(s, w, false);
+	case AW_W_SETTINGS_CLAIM: return settings_claim(s, w);
 	case AW_W_SYNC_BARRIER: return 0;
 	case AW_W_REMOTE_APPLY: return op_remote_apply(s, w);
 	case AW_W_STATE_SET: return op_state_set(s, w);

@@ -10,7 +10,7 @@ import awtest
 # or documentation of a route that does not exist, fails here.
 EXPECTED = {
     ("get", "/api/0/info"), ("get", "/api/0/log"), ("get", "/api/0/openapi.json"),
-    ("get", "/api/0/devices"), ("get", "/api/0/buckets"), ("get", "/api/0/buckets/{bucket_id}"),
+    ("get", "/api/0/devices"), ("get", "/api/0/settings-history"), ("get", "/api/0/buckets"), ("get", "/api/0/buckets/{bucket_id}"),
     ("post", "/api/0/buckets/{bucket_id}"), ("delete", "/api/0/buckets/{bucket_id}"),
     ("get", "/api/0/buckets/{bucket_id}/events"), ("post", "/api/0/buckets/{bucket_id}/events"),
     ("get", "/api/0/buckets/{bucket_id}/events/count"),

@@ -103,8 +103,12 @@ typedef enum aw_write_kind {
 	AW_W_HEARTBEAT,       /* bucket_id, events[0], pulsetime */
 	AW_W_EVENT_DELETE,    /* bucket_id, event_id (missing event is not an error) */
 	AW_W_IMPORT,          /* buckets[] each with events: create or merge with dedup */
-	AW_W_SETTING_SET,     /* key, value (JSON text) */
-	AW_W_SETTING_DELETE,  /* key */
+	AW_W_SETTING_SET,     /* key, value (JSON text); origin_* (see "Settings" below) */
+	AW_W_SETTING_DELETE,  /* key; origin_* */
+	AW_W_SETTINGS_CLAIM,  /* origin_device, origin_hostname: this device becomes the
+	                       * author of every setting no change has been recorded for
+	                       * (settings from before version 3 of the schema), and of
+	                       * changes made without naming a device; their clock stays */
 	AW_W_SYNC_BARRIER,    /* nothing; completes after everything queued before it */
 	AW_W_REMOTE_APPLY,    /* remote: apply another device's changes to a remote bucket */
 	AW_W_STATE_SET,       /* key, value: private state of a module (e.g. sync cursors) */
@@ -179,6 +183,12 @@ struct aw_write {
 	bool dry_run;                 /* REDACT */
 	int64_t seq_limit;            /* TOMBSTONES_PRUNE */
 	const char *remote_device;    /* BUCKET_CREATE by sync: marks the bucket remote */
+	const char *origin_device;    /* SETTING_*, SETTINGS_CLAIM: the device making the
+	                               * change (NULL: not known; claimed later) */
+	const char *origin_hostname;  /* its hostname then */
+	aw_ns origin_hlc;             /* SETTING_*: 0 for a change made here (the writer
+	                               * reads the clock); another device's clock reading
+	                               * for a change sync brings, applied only if newer */
 
 	/* outputs, valid in `done` and after aw_store_write returns */
 	int status;                   /* 0 or AW_E* */
@@ -189,6 +199,7 @@ struct aw_write {
 	int64_t out_dropped;          /* REDACT: events deleted (or that would be);
 	                               * ARCHIVE_DELETE: events deleted */
 	int64_t out_redacted;         /* REDACT: events rewritten (or that would be) */
+	bool out_applied;             /* SETTING_*: the change is now the current value */
 	int wal_status;               /* content-removing writes: 0 = the WAL was truncated
 	                               * after the commit, AW_EBUSY = it could not be (above) */
 
@@ -293,6 +304,37 @@ int aw_reader_setting(char **out, aw_reader *r, const char *key);
  * Caller frees with aw_strings_free on both. */
 int aw_reader_settings(char ***keys, char ***values, size_t *n, aw_reader *r);
 void aw_strings_free(char **v, size_t n);
+
+/* ---- settings: where each value came from (docs/storage.md, "Settings") -----------
+ *
+ * Every setting change is stamped with a hybrid logical clock reading (ns), the device
+ * and its hostname. A change from another device (origin_hlc > 0) replaces the current
+ * value only when (hlc, device id) is larger, so devices that exchange all changes
+ * agree; the replaced value goes to a history. Keys listed in the setting
+ * AW_SETTINGS_LOCAL_KEY (a JSON array; unset: ["theme"]) and that key itself are
+ * device-local: never replaced by another device's change. */
+#define AW_SETTINGS_LOCAL_KEY "awnode.device_local"
+
+typedef struct aw_setting_meta {
+	char *key;
+	char *value;        /* JSON text; NULL when the setting was deleted */
+	aw_ns hlc;          /* clock reading of the change; 0 for a value from before any */
+	char *device;       /* device id of the change; "" when not known yet */
+	char *hostname;
+	aw_ns replaced_at;  /* history entries: when it was replaced; 0 otherwise */
+	bool local;         /* device-local key */
+} aw_setting_meta;
+
+/* Is key device-local, given the JSON text of the AW_SETTINGS_LOCAL_KEY setting (NULL
+ * when unset)? */
+bool aw_setting_is_local(const char *key, const char *local_list_json);
+/* Every key that has a value or a recorded deletion, ordered by key. Caller frees with
+ * aw_setting_metas_free. */
+int aw_reader_settings_meta(aw_setting_meta **out, size_t *n, aw_reader *r);
+/* Replaced values, by key, newest first (at most 20 per key). Caller frees with
+ * aw_setting_metas_free. */
+int aw_reader_settings_history(aw_setting_meta **out, size_t *n, aw_reader *r);
+void aw_setting_metas_free(aw_setting_meta *m, size_t n);
 
 /* ---- change feed and private state (for sync) ------------------------------------ */
 

@@ -507,6 +507,146 @@ static void test_private_state(void **state)
 	assert_int_equal(aw_reader_state(&v, f->r, "sync.cursor"), AW_ENOTFOUND);
 }
 
+/* ---- settings: origins, last writer wins, history (docs/storage.md, "Settings") ---- */
+
+static int setting_write(fixture *f, const char *key, const char *value, const char *dev, aw_ns hlc, bool *applied)
+{
+	aw_write w = {.kind = value ? AW_W_SETTING_SET : AW_W_SETTING_DELETE, .key = key, .value = value,
+		      .origin_device = dev, .origin_hostname = "h", .origin_hlc = hlc};
+	int rc = aw_store_write(f->s, &w);
+
+	if (applied)
+		*applied = w.out_applied;
+	return rc;
+}
+
+static char *setting(fixture *f, const char *key)
+{
+	char *v = NULL;
+
+	return aw_reader_setting(&v, f->r, key) ? NULL : v;
+}
+
+static void assert_setting(fixture *f, const char *key, const char *want)
+{
+	char *v = setting(f, key);
+
+	if (!want) {
+		assert_null(v);
+		return;
+	}
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void test_settings_last_writer_wins(void **state)
+{
+	fixture *f = *state;
+	aw_ns now = aw_time_now();
+	aw_setting_meta *m;
+	size_t n;
+	bool applied;
+
+	/* a change from elsewhere wins over a value nobody stamped */
+	assert_int_equal(setting_write(f, "k", "\"remote\"", "dev-b", 5, &applied), 0);
+	assert_true(applied);
+	/* older, or equal with a smaller device id: ignored (and not an error) */
+	assert_int_equal(setting_write(f, "k", "\"older\"", "dev-c", 4, &applied), 0);
+	assert_false(applied);
+	assert_int_equal(setting_write(f, "k", "\"tie-lower\"", "dev-a", 5, &applied), 0);
+	assert_false(applied);
+	assert_setting(f, "k", "\"remote\"");
+	/* equal reading, larger device id: wins; so every device picks the same */
+	assert_int_equal(setting_write(f, "k", "\"tie-higher\"", "dev-c", 5, &applied), 0);
+	assert_true(applied);
+	/* a local change orders after everything seen, even a reading ahead of the clock */
+	assert_int_equal(setting_write(f, "k2", "1.0", "dev-b", now + S(3600), &applied), 0);
+	assert_int_equal(setting_write(f, "k", "\"mine\"", "dev-self", 0, &applied), 0);
+	assert_true(applied);
+	assert_int_equal(aw_reader_settings_meta(&m, &n, f->r), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].key, "k");
+	assert_true(m[0].hlc > now + S(3600));
+	assert_string_equal(m[0].device, "dev-self");
+	aw_setting_metas_free(m, n);
+	/* replaced values are kept, newest first */
+	assert_int_equal(aw_reader_settings_history(&m, &n, f->r), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].value, "\"tie-higher\"");
+	assert_string_equal(m[1].value, "\"remote\"");
+	assert_true(m[0].replaced_at > 0);
+	aw_setting_metas_free(m, n);
+	/* a deletion is a change too: it travels and wins like a value */
+	assert_int_equal(setting_write(f, "k", NULL, "dev-z", now + S(7200), &applied), 0);
+	assert_true(applied);
+	assert_setting(f, "k", NULL);
+	assert_int_equal(setting_write(f, "k", "\"late\"", "dev-b", now + S(7000), &applied), 0);
+	assert_false(applied);
+	assert_setting(f, "k", NULL);
+}
+
+static void test_settings_refused_and_local(void **state)
+{
+	fixture *f = *state;
+	aw_ns now = aw_time_now();
+	aw_setting_meta *m;
+	size_t n;
+	bool applied;
+
+	assert_int_equal(setting_write(f, "privacy_filters", "[]", "dev-self", 0, NULL), 0);
+	/* rules that do not parse would switch filtering off: refused */
+	assert_int_equal(setting_write(f, "privacy_filters", "[{\"pattern\":\"(\"}]", "dev-b", now, &applied),
+			 AW_EINVALID);
+	assert_setting(f, "privacy_filters", "[]");
+	/* more than a day ahead of this clock, or from no device: refused */
+	assert_int_equal(setting_write(f, "x", "1.0", "dev-b", now + S(2 * 86400), NULL), AW_EINVALID);
+	assert_int_equal(setting_write(f, "x", "1.0", NULL, now, NULL), AW_EINVALID);
+	assert_setting(f, "x", NULL);
+	/* the theme, and what the local list names, stay as they are here */
+	assert_int_equal(setting_write(f, "theme", "\"dark\"", "dev-self", 0, NULL), 0);
+	assert_int_equal(setting_write(f, "theme", "\"light\"", "dev-b", now + S(60), &applied), 0);
+	assert_false(applied);
+	assert_int_equal(setting_write(f, AW_SETTINGS_LOCAL_KEY, "[\"startOfDay\"]", "dev-self", 0, NULL), 0);
+	assert_int_equal(setting_write(f, "startOfDay", "\"04:00\"", "dev-b", now + S(60), &applied), 0);
+	assert_false(applied);
+	assert_int_equal(setting_write(f, AW_SETTINGS_LOCAL_KEY, "[]", "dev-b", now + S(60), &applied), 0);
+	assert_false(applied);
+	/* the list replaced the default: the theme travels now */
+	assert_int_equal(setting_write(f, "theme", "\"light\"", "dev-b", now + S(120), &applied), 0);
+	assert_true(applied);
+	assert_int_equal(aw_reader_settings_meta(&m, &n, f->r), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(m[i].local, !strcmp(m[i].key, AW_SETTINGS_LOCAL_KEY));
+	aw_setting_metas_free(m, n);
+}
+
+static void test_settings_history_is_bounded_and_claim_stamps(void **state)
+{
+	fixture *f = *state;
+	aw_write claim = {.kind = AW_W_SETTINGS_CLAIM, .origin_device = "dev-self", .origin_hostname = "me"};
+	aw_setting_meta *m;
+	size_t n;
+	char v[16];
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(v, sizeof(v), "%d.0", i);
+		assert_int_equal(setting_write(f, "k", v, NULL, 0, NULL), 0);
+	}
+	assert_int_equal(aw_reader_settings_history(&m, &n, f->r), 0);
+	assert_int_equal(n, 20);
+	assert_string_equal(m[0].value, "28.0");
+	aw_setting_metas_free(m, n);
+	/* changes that named no device become this device's when sync claims them */
+	assert_int_equal(aw_store_write(f->s, &claim), 0);
+	assert_int_equal(aw_reader_settings_meta(&m, &n, f->r), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].device, "dev-self");
+	assert_string_equal(m[0].hostname, "me");
+	assert_true(m[0].hlc > 1);
+	aw_setting_metas_free(m, n);
+}
+
 /* Does the file hold these bytes? (A missing file holds nothing.) */
 static bool file_has(const char *path, const char *needle)
 {
@@ -604,6 +744,9 @@ int main(void)
 		TEST(test_change_feed),
 		TEST(test_remote_apply_is_idempotent_and_excluded_from_feed),
 		TEST(test_private_state),
+		TEST(test_settings_last_writer_wins),
+		TEST(test_settings_refused_and_local),
+		TEST(test_settings_history_is_bounded_and_claim_stamps),
 		TEST(test_removals_truncate_the_wal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
