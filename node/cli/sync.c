@@ -139,6 +139,11 @@ static int print_report(sync_cli *c, json_t *rep)
 		printf("imported %lld segments (%lld events) from %lld devices\n", (long long)seg,
 		       (long long)json_integer_value(json_object_get(rep, "events_applied")),
 		       (long long)json_integer_value(json_object_get(rep, "devices_seen")));
+	if (json_integer_value(json_object_get(rep, "settings_applied")) ||
+	    json_integer_value(json_object_get(rep, "settings_refused")))
+		printf("settings: %lld changes taken from other devices, %lld refused\n",
+		       (long long)json_integer_value(json_object_get(rep, "settings_applied")),
+		       (long long)json_integer_value(json_object_get(rep, "settings_refused")));
 	if (!json_is_true(json_object_get(rep, "pushed")) && !seg && !err)
 		printf("nothing new (generation %lld, %lld other devices)\n", (long long)gen,
 		       (long long)json_integer_value(json_object_get(rep, "devices_seen")));

@@ -39,6 +39,9 @@ static void round_once(sync_service *s, aw_reader *r, unsigned mode, request *re
 
 	memset(&rep, 0, sizeof(rep));
 	aw_sync_run_mode(s->y, r, mode, &rep);
+	if (rep.settings_applied || rep.settings_refused)
+		aw_log_info("sync round: %d setting changes taken from other devices, %d refused", rep.settings_applied,
+			    rep.settings_refused);
 	if (rep.status)
 		aw_log_warn("sync round failed: %s", rep.error);
 	else if (rep.pushed || rep.events_applied)

@@ -188,8 +188,9 @@ int export_changes(sync_ctx *c)
 	sync_segment *parts = NULL;
 	size_t nparts = 0;
 	repo_file *files = NULL;
-	char segname[64], *manpath = NULL, *mjson = NULL;
-	bool hostname_changed;
+	char segname[64], *manpath = NULL, *mjson = NULL, settings_hash[AWS_HASH_HEX];
+	json_t *settings = NULL;
+	bool hostname_changed, settings_changed;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
@@ -210,6 +211,10 @@ int export_changes(sync_ctx *c)
 	 * saved only after its segment was committed): nothing needs them any more. */
 	if (st->push_seq > 0)
 		prune_tombstones(y->store, st->push_seq);
+
+	if ((rc = settings_publishable(c, &settings, settings_hash)))
+		goto out;
+	settings_changed = strcmp(st->push_settings ? st->push_settings : "", settings_hash) != 0;
 
 	/* one consistent cut: the changes, the sequence they end at, the buckets */
 	if ((rc = aw_reader_begin(c->r)))
@@ -285,7 +290,7 @@ int export_changes(sync_ctx *c)
 		}
 	}
 	hostname_changed = !st->push_hostname || strcmp(st->push_hostname, y->hostname);
-	if (seg.n_blocks == 0 && !(hostname_changed && gen > 0) && gen > 0) {
+	if (seg.n_blocks == 0 && !(hostname_changed && gen > 0) && !settings_changed && gen > 0) {
 		/* nothing to publish; remember how far the feed was read */
 		st->push_seq = last;
 		json_decref(st->push_buckets);
@@ -331,6 +336,7 @@ int export_changes(sync_ctx *c)
 	memcpy(man.head, newhead, AWS_HASH_BYTES);
 	man.written_at = seg.written_at;
 	man.software = "awnode " AWNODE_VERSION;
+	man.settings = json_object_size(settings) ? settings : NULL; /* borrowed */
 	man.buckets = aw_mem_calloc(nb + 1, sizeof(*man.buckets));
 	for (size_t i = 0; i < nb; i++)
 		if (!bk[i].remote_device)
@@ -354,6 +360,8 @@ int export_changes(sync_ctx *c)
 	memcpy(st->push_head, newhead, AWS_HASH_BYTES);
 	free(st->push_hostname);
 	st->push_hostname = str_dup(y->hostname);
+	free(st->push_settings);
+	st->push_settings = str_dup(settings_hash);
 	json_decref(st->push_buckets);
 	st->push_buckets = hashes;
 	hashes = NULL;
@@ -369,6 +377,7 @@ out:
 	xport_free(&x);
 	aw_buckets_free(bk, nb);
 	json_decref(hashes);
+	json_decref(settings);
 	aw_buf_free(&text);
 	for (size_t i = 0; sealed && i < nparts; i++) {
 		aw_buf_free(&sealed[i]);

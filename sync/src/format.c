@@ -531,6 +531,8 @@ char *manifest_json(const sync_manifest *m)
 						     (json_int_t)b->created));
 	}
 	json_object_set_new(o, "buckets", arr);
+	if (m->settings)
+		json_object_set(o, "settings", m->settings);
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!s)
@@ -567,6 +569,9 @@ int manifest_parse(sync_manifest *m, const char *text, size_t len)
 		return aw_error_set(AW_EINVALID, "manifest: malformed");
 	}
 	m->software = str_dup(json_string_value(json_object_get(o, "software")));
+	/* checked entry by entry when applied (import.c): one bad entry refuses that entry */
+	if (json_is_object(json_object_get(o, "settings")))
+		m->settings = json_incref(json_object_get(o, "settings"));
 	m->buckets = aw_mem_calloc(json_array_size(arr) + 1, sizeof(*m->buckets));
 	json_array_foreach(arr, i, b) {
 		aw_bucket *d = &m->buckets[m->n_buckets];
@@ -594,5 +599,6 @@ void manifest_free(sync_manifest *m)
 	free(m->hostname);
 	free(m->software);
 	aw_buckets_free(m->buckets, m->n_buckets);
+	json_decref(m->settings);
 	memset(m, 0, sizeof(*m));
 }

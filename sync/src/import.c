@@ -464,6 +464,10 @@ static int import_device(sync_ctx *c, device_state *d)
 		d->generation = m.generation;
 		memcpy(d->head, m.head, AWS_HASH_BYTES);
 	}
+	/* after the events, with the same manifest: a device that fails above applies
+	 * neither, and retries both next round (applying a setting twice changes nothing) */
+	if ((rc = settings_apply(c, &m)))
+		goto out;
 	d->manifest_generation = m.generation;
 	memcpy(d->manifest_hash, mhash, AWS_HASH_BYTES);
 	d->last_published = m.written_at;
@@ -694,6 +698,18 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 	if (rc) {
 		rc = aw_error_set(rc, "restoring into the database: %s", w.error);
 		goto out;
+	}
+	/* the device's own settings come back too, as they were published */
+	if ((rc = settings_apply(c, &m)))
+		goto out;
+	{
+		json_t *own = NULL;
+		char hash[AWS_HASH_HEX];
+		if ((rc = settings_publishable(c, &own, hash)))
+			goto out;
+		json_decref(own);
+		free(c->st.push_settings);
+		c->st.push_settings = str_dup(hash);
 	}
 	if ((rc = aw_reader_last_seq(&last, c->r)))
 		goto out;

@@ -234,6 +234,9 @@ typedef struct sync_manifest {
 	char *software;
 	aw_bucket *buckets;  /* id, type, client, hostname, created */
 	size_t n_buckets;
+	/* the settings this device changed last (docs/sync-format.md §6): {key: {"deleted",
+	 * "hlc", "hostname", "value"}}; NULL when none. Owned (a reference). */
+	json_t *settings;
 } sync_manifest;
 
 char *manifest_json(const sync_manifest *m);
@@ -325,6 +328,7 @@ typedef struct sync_state {
 	int64_t push_generation;
 	unsigned char push_head[AWS_HASH_BYTES];
 	char *push_hostname;
+	char *push_settings;     /* hash (hex) of the settings last published, or NULL */
 	json_t *push_buckets;    /* {bucket id: hash of its metadata as last exported} */
 	aw_ns last_push;
 	char *push_error;
@@ -371,6 +375,12 @@ typedef struct sync_ctx {
 	sync_state st;
 	aw_sync_report *rep;
 } sync_ctx;
+
+/* settings.c: this device's settings for its manifest ({key: entry}, caller decrefs)
+ * and their hash; another device's manifest settings applied to the store (refused
+ * entries counted in the report; AW_ERROR only when the store failed). */
+int settings_publishable(sync_ctx *c, json_t **out, char hash[AWS_HASH_HEX]);
+int settings_apply(sync_ctx *c, const sync_manifest *m);
 
 /* Open the folder, its group and the key; lock the folder. */
 int ctx_open(sync_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep);

@@ -268,6 +268,8 @@ char *aw_sync_report_json(const aw_sync_report *rep)
 	json_object_set_new(o, "devices_failed", json_integer(rep->devices_failed));
 	json_object_set_new(o, "segments_applied", json_integer(rep->segments_applied));
 	json_object_set_new(o, "events_applied", json_integer(rep->events_applied));
+	json_object_set_new(o, "settings_applied", json_integer(rep->settings_applied));
+	json_object_set_new(o, "settings_refused", json_integer(rep->settings_refused));
 	json_object_set_new(o, "remotes_failed", json_integer(rep->remotes_failed));
 	json_object_set_new(o, "seconds", json_real(rep->seconds));
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

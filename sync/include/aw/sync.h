@@ -54,6 +54,9 @@ typedef struct aw_sync_report {
 	int devices_failed;       /* of which could not be imported this round */
 	int64_t segments_applied; /* segments of other devices applied this round */
 	int64_t events_applied;   /* put + del records applied this round */
+	int settings_applied;     /* other devices' setting changes that became current here */
+	int settings_refused;     /* ... refused: malformed, privacy rules that do not parse, or
+	                           * stamped more than a day ahead of this device's clock */
 	int remotes_failed;       /* git remotes that could not be fetched or pushed */
 	double seconds;           /* wall time of the round */
 } aw_sync_report;
