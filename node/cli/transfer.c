@@ -104,6 +104,9 @@ static int import_via_node(int port, bool testing, const char *doc)
 	return !rc && status == 200 ? 0 : 1;
 }
 
+/* Import FILE straight into the database when no node holds it, in bounded memory
+ * (aw_transfer_import_file maps the file); else post it to the node, which takes the
+ * document as one request body. */
 static int import_file(const char *path, const char *dbpath, bool testing, int port)
 {
 	size_t len = 0;
@@ -112,26 +115,30 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 	aw_reader *r;
 	int rc;
 
-	if (aw_files_read(&doc, &len, path, SIZE_MAX - 1)) {
-		fprintf(stderr, "awnode import: %s\n", aw_error_last());
+	/* An unreadable FILE is refused before the database is opened (or created). */
+	if (access(path, R_OK)) {
+		fprintf(stderr, "awnode import: cannot read %s: %s\n", path, strerror(errno));
 		return 1;
 	}
 	db = cli_db_path(dbpath, testing);
 	rc = aw_store_open(&s, db, NULL);
 	free(db);
 	if (rc == AW_EBUSY) {
+		if (aw_files_read(&doc, &len, path, SIZE_MAX - 1)) {
+			fprintf(stderr, "awnode import: %s\n", aw_error_last());
+			return 1;
+		}
 		rc = import_via_node(port, testing, doc);
 		free(doc);
 		return rc;
 	}
 	if (rc) {
 		fprintf(stderr, "awnode import: %s\n", aw_error_last());
-		free(doc);
 		return 1;
 	}
 	rc = aw_reader_open(&r, s);
 	if (!rc) {
-		rc = aw_transfer_import(s, r, doc, len);
+		rc = aw_transfer_import_file(s, r, path);
 		aw_reader_close(r);
 		if (rc)
 			fprintf(stderr, "awnode import: %s: %s\n", path, aw_error_last());
@@ -139,7 +146,6 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 		fprintf(stderr, "awnode import: %s\n", aw_error_last());
 	}
 	aw_store_close(s);
-	free(doc);
 	return rc ? 1 : 0;
 }
 

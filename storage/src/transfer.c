@@ -10,12 +10,19 @@
  * a time and hands the writer chunks of CHUNK events, parsing the next chunk while the
  * writer stores the previous one. New buckets are created with their events; events for
  * existing buckets are merged, skipping those identical to a stored event, as
- * aw-server-rust does.
+ * aw-server-rust does. A document in a file is mapped, not read, and given back to the
+ * kernel as both passes go ("import" below).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aw/error.h"
 #include "aw/json.h"
@@ -91,7 +98,34 @@ int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *
 }
 
 
+/* ---- import ----------------------------------------------------------------------------
+ *
+ * Memory. A ten-year export is ~380 MB of text. aw_transfer_import_file maps the file
+ * read-only instead of reading it into one buffer, and gives back every range both
+ * passes have gone past, RELEASE_STEP bytes at a time (madvise MADV_DONTNEED: the pages
+ * leave the process; touched again, they come back from the page cache). So however
+ * large the document, the import holds a few megabytes of its text, two chunks of parsed
+ * events and the buckets' fields. The second pass also tells the kernel it will not read
+ * those pages again (posix_fadvise DONTNEED), so a one-time read of a large file does not
+ * push more useful pages out of the page cache.
+ *
+ * Why a mapping rather than a reader over a sliding buffer: the scanner (aw/json_scan.h)
+ * and the event and bucket parsers take one contiguous span of text, and the second pass
+ * goes back to the events arrays the first pass found. A sliding buffer would have to
+ * restart the scanner at every boundary a value straddles, or grow to the largest value
+ * and remember file offsets for the second pass; the mapping gives the same contiguous
+ * text without a copy (reading the file into a private buffer cost a tenth of the
+ * import's time), and the kernel reads ahead of a sequential walk. Its price: a file
+ * truncated in place by another process during the import makes the import fault
+ * (SIGBUS), as any program reading a mapped file would; replacing the file (a new
+ * export, an editor's save) is harmless, the mapping keeps the old one.
+ *
+ * A document given in memory (the HTTP endpoint's body) goes through the same passes
+ * with nothing to release.
+ */
+
 #define CHUNK 8192
+#define RELEASE_STEP ((size_t)4 << 20) /* a multiple of every page size */
 
 typedef struct bucket_span {
 	aw_import_bucket meta;   /* fields without events */
@@ -107,9 +141,20 @@ typedef struct chunk {
 	bool done;
 } chunk;
 
+/* A reason to refuse the document found by pass 1, kept until the text is known to be
+ * JSON (see scan_document). */
+typedef struct refusal {
+	int rc;
+	char why[256];
+} refusal;
+
 typedef struct import_job {
 	const char *doc;
 	size_t len;
+	char *map;        /* doc when it is a mapped file, else NULL */
+	int fd;           /* that file, or -1 */
+	size_t released;  /* map[0, released) given back in the current pass */
+	refusal refused;  /* pass 1: the first refusal that is not bad JSON */
 	bucket_span *buckets;
 	size_t n;
 	pthread_mutex_t mu;
@@ -133,106 +178,205 @@ static void free_job(void *p)
 	free(j);
 }
 
-/* Parse one bucket object's fields (all but "events") and locate its events array. */
-static int scan_bucket(aw_jscan *s, bucket_span *b)
+/* Give back the mapped pages wholly before p, once RELEASE_STEP bytes have gathered.
+ * drop_cache (pass 2): the file's pages will not be read again either. */
+static void release_before(import_job *j, const char *p, bool drop_cache)
+{
+	size_t upto;
+
+	if (!j->map)
+		return;
+	upto = (size_t)(p - j->doc) / RELEASE_STEP * RELEASE_STEP;
+	if (upto <= j->released)
+		return;
+	/* Both are advice: a refusal only leaves the pages resident a while longer. */
+	(void)madvise(j->map + j->released, upto - j->released, MADV_DONTNEED);
+	if (drop_cache)
+		(void)posix_fadvise(j->fd, (off_t)j->released, (off_t)(upto - j->released), POSIX_FADV_DONTNEED);
+	j->released = upto;
+}
+
+/* Keep the first refusal (code and the message aw_error_last() holds for it). */
+static void refuse(refusal *r, int rc)
+{
+	if (!r->rc) {
+		r->rc = rc;
+		snprintf(r->why, sizeof(r->why), "%s", aw_error_last());
+	}
+}
+
+static int bad_json(const aw_jscan *s)
+{
+	return aw_error_set(AW_EINVALID, "%s", s->err);
+}
+
+static bool at(const aw_jscan *s, char c)
+{
+	return s->p < s->end && *s->p == c;
+}
+
+/* Validate one value pass 1 collects nothing from. A container is validated item by
+ * item, so even a huge value of the wrong shape is given back as the walk passes. */
+static int validate_value(import_job *j, aw_jscan *s)
 {
 	const char *ks, *ke, *vs, *ve;
+	int state = 0, rc;
+	bool object;
+
+	aw_jscan_ws(s);
+	if (!at(s, '{') && !at(s, '['))
+		return aw_jscan_value(s, &vs, &ve) ? bad_json(s) : 0;
+	object = at(s, '{');
+	while ((rc = object ? aw_jscan_member(s, &state, &ks, &ke) : aw_jscan_element(s, &state)) == 1) {
+		if (aw_jscan_value(s, &vs, &ve))
+			return bad_json(s);
+		release_before(j, s->p, false);
+	}
+	return rc < 0 ? bad_json(s) : 0;
+}
+
+/* Refuse out-of-range times for the whole document (AW_ERANGE) before anything is
+ * written; merely malformed events are dropped later, as aw-server-rust does. */
+static void check_event_range(refusal *r, const char *vs, const char *ve)
+{
+	aw_event e;
+	int rc = aw_event_from_text(&e, vs, ve);
+	bool end_out = rc == 0 && e.start > AW_NS_MAX - (e.duration > 0 ? e.duration : 0);
+
+	aw_event_clear(&e);
+	if (rc == AW_ERANGE)
+		refuse(r, rc);
+	else if (end_out)
+		refuse(r, aw_error_set(AW_ERANGE, "event end (timestamp + duration) is outside the supported range"));
+}
+
+/* Validate a bucket object, parse its fields (all but "events") and locate its events
+ * array, checking every event's times. A refusal goes to j->refused, in the order the
+ * whole bucket decides it: a wrong 'events', then the fields, then the times. */
+static int scan_bucket(import_job *j, aw_jscan *s, bucket_span *b)
+{
+	/* called only while nothing is refused: j->refused takes this bucket's refusal */
+	const char *ks, *ke, *vs, *ve;
 	json_t *obj = json_object();
+	refusal events = {0}, times = {0};
 	int state = 0, rc;
 
 	while ((rc = aw_jscan_member(s, &state, &ks, &ke)) == 1) {
-		if (aw_jscan_value(s, &vs, &ve))
-			break;
-		if (aw_jscan_key_is(ks, ke, "events")) {
-			if (*vs == '[') {
-				b->events = vs;
-				b->events_end = ve;
-			} else if (*vs != 'n') {
-				json_decref(obj);
-				return aw_error_set(AW_ESHAPE, "bucket 'events' must be a list");
+		if (!aw_jscan_key_is(ks, ke, "events")) {
+			if (aw_jscan_value(s, &vs, &ve)) {
+				rc = -1;
+				break;
 			}
+			json_t *k = aw_json_parse(ks, (size_t)(ke - ks)), *v = aw_json_parse(vs, (size_t)(ve - vs));
+			if (k && v)
+				json_object_setn_nocheck(obj, json_string_value(k), json_string_length(k), v);
+			json_decref(k);
+			json_decref(v);
 			continue;
 		}
-		json_t *k = aw_json_parse(ks, (size_t)(ke - ks)), *v = aw_json_parse(vs, (size_t)(ve - vs));
-		if (k && v)
-			json_object_setn_nocheck(obj, json_string_value(k), json_string_length(k), v);
-		json_decref(k);
-		json_decref(v);
+		if (!at(s, '[')) {
+			if (!at(s, 'n'))
+				refuse(&events, aw_error_set(AW_ESHAPE, "bucket 'events' must be a list"));
+			if ((rc = validate_value(j, s)))
+				goto out;
+			continue;
+		}
+		/* A later "events" member replaces an earlier one, and so do its times. */
+		int estate = 0;
+		memset(&times, 0, sizeof(times));
+		b->events = s->p;
+		while ((rc = aw_jscan_element(s, &estate)) == 1) {
+			if (aw_jscan_value(s, &vs, &ve)) {
+				rc = -1;
+				break;
+			}
+			if (!events.rc && !times.rc)
+				check_event_range(&times, vs, ve);
+			release_before(j, s->p, false);
+		}
+		if (rc < 0)
+			break;
+		b->events_end = s->p;
 	}
 	if (rc < 0) {
-		json_decref(obj);
-		return aw_error_set(AW_EINVALID, "%s", s->err);
+		rc = bad_json(s);
+		goto out;
 	}
-	rc = aw_bucket_from_json(&b->meta, obj, NULL);
+	if (events.rc)
+		j->refused = events;
+	else if ((rc = aw_bucket_from_json(&b->meta, obj, NULL)))
+		refuse(&j->refused, rc);
+	else if (times.rc)
+		j->refused = times;
+	rc = 0;
+out:
 	json_decref(obj);
 	return rc;
 }
 
-/* Out-of-range times are refused for the whole document (AW_ERANGE) before anything is
- * written, while merely malformed events are dropped later, as aw-server-rust does. */
-static int check_event_ranges(const bucket_span *b)
-{
-	aw_jscan s;
-	int state = 0;
-
-	aw_jscan_init(&s, b->events, (size_t)(b->events_end - b->events));
-	while (aw_jscan_element(&s, &state) == 1) {
-		const char *vs, *ve;
-		aw_event e;
-		int rc;
-
-		aw_jscan_skip(&s, &vs, &ve);
-		rc = aw_event_from_text(&e, vs, ve);
-		aw_event_clear(&e);
-		if (rc == AW_ERANGE)
-			return rc;
-		if (rc == 0 && e.start > AW_NS_MAX - (e.duration > 0 ? e.duration : 0))
-			return aw_error_set(AW_ERANGE, "event end (timestamp + duration) is outside the supported range");
-	}
-	return 0;
-}
-
-/* Pass 1: validate the document, collect every bucket's fields and events span. */
+/* Pass 1: validate the whole document and collect every bucket's fields and events span,
+ * so that a refused import writes nothing. Bad JSON anywhere is reported as such
+ * (AW_EINVALID) even after an earlier part showed the document is no export document
+ * or holds a time out of range: the walk keeps the first such refusal and goes on
+ * validating to the end, with nothing more to collect. Each value is validated by the
+ * scanner with its full nesting limit from where it starts; the few levels above it
+ * are the document's fixed shape. */
 static int scan_document(import_job *j)
 {
 	aw_jscan s;
-	const char *ks, *ke, *vs, *ve;
-	int state = 0, bstate = 0, rc;
+	const char *ks, *ke;
+	int state = 0, rc = 0;
 	bool found = false;
 	size_t cap = 0;
 
 	aw_jscan_init(&s, j->doc, j->len);
-	if (aw_jscan_document(&s))
-		return aw_error_set(AW_EINVALID, "%s", s.err);
-	aw_jscan_init(&s, j->doc, j->len);
 	aw_jscan_ws(&s);
-	if (*s.p != '{')
-		goto shape;
+	if (!at(&s, '{')) {
+		if ((rc = validate_value(j, &s)))
+			return rc;
+		goto end;
+	}
 	while ((rc = aw_jscan_member(&s, &state, &ks, &ke)) == 1) {
-		if (!aw_jscan_key_is(ks, ke, "buckets")) {
-			aw_jscan_value(&s, &vs, &ve);
+		int bstate = 0;
+
+		if (!aw_jscan_key_is(ks, ke, "buckets") || !at(&s, '{')) {
+			if (aw_jscan_key_is(ks, ke, "buckets"))
+				refuse(&j->refused, aw_error_set(AW_ESHAPE, "an import document is {\"buckets\": {\"<id>\": bucket, ...}}"));
+			if ((rc = validate_value(j, &s)))
+				return rc;
 			continue;
 		}
-		if (*s.p != '{')
-			goto shape;
 		found = true;
 		while ((rc = aw_jscan_member(&s, &bstate, &ks, &ke)) == 1) {
-			if (*s.p != '{')
-				return aw_error_set(AW_ESHAPE, "bucket %.*s must be an object", (int)(ke - ks), ks);
+			if (!at(&s, '{'))
+				refuse(&j->refused, aw_error_set(AW_ESHAPE, "bucket %.*s must be an object", (int)(ke - ks), ks));
+			if (j->refused.rc) {
+				if ((rc = validate_value(j, &s)))
+					return rc;
+				continue;
+			}
 			j->buckets = aw_mem_grow(j->buckets, j->n, &cap, sizeof(*j->buckets), 8);
 			memset(&j->buckets[j->n], 0, sizeof(*j->buckets));
-			rc = scan_bucket(&s, &j->buckets[j->n]);
+			rc = scan_bucket(j, &s, &j->buckets[j->n]);
+			j->n++; /* even refused: free_job clears what its fields hold */
 			if (rc)
 				return rc;
-			j->n++;
-			if (j->buckets[j->n - 1].events && (rc = check_event_ranges(&j->buckets[j->n - 1])))
-				return rc;
 		}
+		if (rc < 0)
+			return bad_json(&s);
 	}
-	if (found)
-		return 0;
-shape:
-	return aw_error_set(AW_ESHAPE, "an import document is {\"buckets\": {\"<id>\": bucket, ...}}");
+	if (rc < 0)
+		return bad_json(&s);
+end:
+	aw_jscan_ws(&s);
+	if (s.p != s.end)
+		return aw_error_set(AW_EINVALID, "invalid JSON at byte %zu: text after the JSON value",
+				    (size_t)(s.p - s.start));
+	if (j->refused.rc)
+		return aw_error_set(j->refused.rc, "%s", j->refused.why);
+	if (!found)
+		return aw_error_set(AW_ESHAPE, "an import document is {\"buckets\": {\"<id>\": bucket, ...}}");
+	return 0;
 }
 
 static void chunk_done(aw_write *w, void *ctx)
@@ -286,11 +430,13 @@ static int chunk_submit(import_job *j, chunk *c, aw_store *store, const aw_bucke
 	return 0;
 }
 
-/* Pass 2: events bucket by bucket, in chunks, two writes in flight at most. */
+/* Pass 2: events bucket by bucket, in chunks, two writes in flight at most. The text
+ * of the events parsed is given back as the walk goes (the events own their data). */
 static int import_events(import_job *j, aw_store *store, chunk **failed)
 {
 	int cur = 0, rc;
 
+	j->released = 0;
 	for (size_t i = 0; i < j->n; i++) {
 		bucket_span *b = &j->buckets[i];
 		aw_jscan s;
@@ -307,6 +453,7 @@ static int import_events(import_job *j, aw_store *store, chunk **failed)
 			/* Malformed events are dropped, as aw-server-rust's lenient list does. */
 			if (aw_event_from_text(&c->ib.events[c->ib.n_events], vs, ve) == 0)
 				c->ib.n_events++;
+			release_before(j, s.p, true);
 			if (c->ib.n_events >= CHUNK) {
 				if (chunk_submit(j, c, store, &b->meta.bucket, b->meta.has_created))
 					return *failed = c, AW_ESHUTDOWN;
@@ -337,14 +484,15 @@ static import_job *job_new(const char *doc, size_t len)
 
 	j->doc = doc;
 	j->len = len;
+	j->fd = -1;
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
 	return j;
 }
 
-int aw_transfer_import(aw_store *store, aw_reader *r, const char *doc, size_t len)
+/* Both passes over j's document, then free j. */
+static int run_job(import_job *j, aw_store *store, aw_reader *r)
 {
-	import_job *j = job_new(doc, len);
 	chunk *failed = NULL;
 	int rc = scan_document(j);
 
@@ -379,3 +527,48 @@ out:
 	return rc;
 }
 
+int aw_transfer_import(aw_store *store, aw_reader *r, const char *doc, size_t len)
+{
+	return run_job(job_new(doc, len), store, r);
+}
+
+int aw_transfer_import_file(aw_store *store, aw_reader *r, const char *path)
+{
+	struct stat st;
+	import_job *j;
+	void *map;
+	size_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			       ? aw_error_set(AW_ENOTFOUND, "cannot read %s: it does not exist", path)
+			       : aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return aw_error_set(AW_ERROR, "cannot read %s: not a regular file", path);
+	}
+	if ((uintmax_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return aw_error_set(AW_ERANGE, "cannot read %s: too large to map", path);
+	}
+	len = (size_t)st.st_size;
+	if (len == 0) { /* nothing to map: refused as any empty document */
+		close(fd);
+		return aw_transfer_import(store, r, "", 0);
+	}
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		rc = aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	(void)madvise(map, len, MADV_SEQUENTIAL);
+	j = job_new(map, len);
+	j->map = map;
+	j->fd = fd;
+	rc = run_job(j, store, r);
+	munmap(map, len);
+	close(fd);
+	return rc;
+}

@@ -27,6 +27,14 @@ int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *
  * buckets written so far kept. The reason is in aw_error_last(). */
 int aw_transfer_import(aw_store *store, aw_reader *r, const char *doc, size_t len);
 
+/* aw_transfer_import of the export document in the file at path, in bounded memory: the
+ * file is mapped read-only and the import gives back the text it has gone past, so a few
+ * megabytes of the document are resident at a time however large it is (docs/storage.md,
+ * "Import"). The file must not be truncated in place while it is imported. Returns what
+ * aw_transfer_import returns, or AW_ENOTFOUND (no file at path), AW_ERROR (not a regular
+ * file, cannot be read or mapped), with the reason in aw_error_last(). */
+int aw_transfer_import_file(aw_store *store, aw_reader *r, const char *path);
+
 /* What aw_transfer_import_activitywatch did. */
 typedef struct aw_transfer_stats {
 	size_t buckets;
