@@ -179,6 +179,35 @@ describe('awnode web UI', () => {
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 
+  test('All devices on two generated devices: each moment once, devices add up, no hour over 60 minutes', async () => {
+    // the reference query per device, for the UI's day (local 04:00 to 04:00)
+    const [y, m, d] = DAY.split('-').map(Number);
+    const dayPeriod = `${new Date(y, m - 1, d, 4).toISOString()}/${new Date(y, m - 1, d + 1, 4).toISOString()}`;
+    const own = [];
+    for (const h of [LOCAL, REMOTE]) own.push((await node.query([dayPeriod], benchQuery(h)))[0].window.duration);
+    const page = await ctx.newPage();
+    const problems = watch(page);
+    await open(page, `/activity/all/day/${DAY}`);
+    await activityReady(page);
+    await page.waitForSelector('[data-testid=per-device] .tl-row');
+    const total = Number(await page.getAttribute('[data-testid=total-active] .stat-value', 'data-seconds'));
+    // the devices overlap on this day, so the union is shorter than the sum, and at least each one
+    assert.ok(total < own[0] + own[1] - 600, `total ${total} s vs devices alone ${own}`);
+    assert.ok(total >= Math.max(...own) - 1, `total ${total} s vs devices alone ${own}`);
+    const parts = await page.$$eval('[data-testid=per-device] .tl-dur', (xs) => xs.map((x) => Number(x.dataset.seconds)));
+    assert.equal(parts.length, 2);
+    assert.ok(Math.abs(parts[0] + parts[1] - total) < 1, `devices ${parts} vs total ${total}`);
+    const hours = await page.$eval('[data-testid=bar-chart]', (el) => {
+      const o = el.awChart.getOption();
+      return { max: o.yAxis[0].max, sums: o.xAxis[0].data.map((_, i) => o.series.reduce((s, x) => s + (x.data[i] || 0), 0)) };
+    });
+    assert.ok(hours.sums.every((v) => v <= 60.01), `hours ${hours.sums}`);
+    assert.ok(Math.abs(hours.sums.reduce((a, b) => a + b, 0) * 60 - total) < 60, 'the hours add up to the day');
+    assert.ok(hours.max >= Math.max(...hours.sums) - 0.01, `axis max ${hours.max}`); // parts are rounded to 0.001 min
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
   test('the category editor changes what Activity shows', async () => {
     const page = await ctx.newPage();
     const problems = watch(page);

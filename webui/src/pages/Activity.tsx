@@ -496,10 +496,12 @@ function BarChart({ bars, classes, kind, mode, spans }: { bars: Bars; classes: C
     });
     const color = (name: string) => (mode === 'device' ? deviceColor(name) : categoryColor([name], classes));
     const unit = kind === 'day' ? 60 : 3600;
+    const series = order.map(([name, vals]) => ({ name, data: vals.map((v) => +(v / unit).toFixed(3)) }));
     // An hour holds at most 60 minutes: the day view's axis ends at 60, unless a bar is
-    // taller (it never should be), which then shows instead of being cut off.
-    const tallest = Math.max(0, ...bars.labels.map((_, i) => sum(order.map(([, v]) => v[i])) / unit));
-    const max = kind === 'day' ? Math.max(60, Math.ceil(tallest)) : undefined;
+    // taller (it never should be), which then shows instead of being cut off. (Rounding
+    // each part to 0.001 min may add up to a few thousandths more than 60.)
+    const tallest = Math.max(0, ...bars.labels.map((_, i) => sum(series.map((x) => x.data[i]))));
+    const max = kind === 'day' ? Math.max(60, Math.ceil(tallest - 0.01)) : undefined;
     return (dark: boolean) => {
       const c = axisColors(dark);
       return {
@@ -520,9 +522,9 @@ function BarChart({ bars, classes, kind, mode, spans }: { bars: Bars; classes: C
           type: 'value', splitLine: { lineStyle: { color: c.line } }, axisLabel: { color: c.text, fontSize: 11, formatter: (v: number) => (kind === 'day' ? `${v}m` : `${v}h`) },
           max,
         },
-        series: order.map(([name, vals]) => ({
+        series: series.map(({ name, data }) => ({
           name, type: 'bar', stack: 'all', barMaxWidth: 34, itemStyle: { color: color(name), borderRadius: 0 },
-          emphasis: { focus: 'series' }, data: vals.map((v) => +(v / unit).toFixed(3)),
+          emphasis: { focus: 'series' }, data,
         })),
       };
     };
