@@ -2,9 +2,15 @@
 (docs/user-guide.md): ActivityWatch databases of both schemas are built here with SQL
 written after aw-server-rust's and aw-server's schemas, imported, compared, and imported again without change."""
 
+import functools
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
 
 import awtest
 
@@ -232,3 +238,135 @@ def test_import_activitywatch_brings_settings_and_keeps_ours(node_factory, tmp_p
     node.stop()
     p = awnode(node, "import", "--testing", "--overwrite-settings", str(tmp_path / "x.json"))
     assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"--overwrite-settings" in p.stderr
+
+
+# ---- `awnode import FILE` in bounded memory ------------------------------------------------
+#
+# The file is mapped and its text given back 4 MB at a time in both passes; the writer
+# gets the events in chunks of 8192 (storage/src/transfer.c). These documents span
+# several of both, and a refusal found at their very end must still write nothing.
+
+BIG_BUCKETS = 3
+BIG_PER_BUCKET = 50000  # ~25 MB of text: 6 ranges given back, 19 chunks written
+TITLE = " ".join(["word"] * 30)
+
+
+@functools.lru_cache(maxsize=1)
+def big_export():
+    """(document text, the rows it must become: (bucket, id, start ns, duration ns, data))."""
+    parts, rows = [], []
+    for b in range(BIG_BUCKETS):
+        bid = "big-%d" % b
+        evs = []
+        for i in range(BIG_PER_BUCKET):
+            eid = b * BIG_PER_BUCKET + i + 1
+            secs = 1714557600 + i * 10
+            ms = (i * 37) % 1000
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + ".%03dZ" % ms
+            data = {"app": "app%d" % (i % 7), "title": "%s %d" % (TITLE, i % 50)}
+            evs.append('{"id":%d,"timestamp":"%s","duration":%d.5,"data":%s}' % (eid, ts, i % 9, json.dumps(data)))
+            rows.append((bid, eid, secs * NS + ms * 1_000_000, (i % 9) * NS + NS // 2,
+                         json.dumps(data, sort_keys=True, separators=(",", ":"))))
+        parts.append('"%s":{"id":"%s","type":"t","client":"c","hostname":"h","created":"2024-05-01T09:00:00Z",'
+                     '"events":[\n%s\n]}' % (bid, bid, ",\n".join(evs)))
+    return '{"buckets":{%s}}\n' % ",\n".join(parts), rows
+
+
+# Runs the command and prints its peak RSS. A child's peak counts what it held before
+# exec too, so the command is started from this small interpreter, not from pytest's
+# (which holds the test's documents).
+MEASURE = """import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"""
+
+
+def import_measured(env, path, db):
+    """Run `awnode import FILE` into db: (exit status, stderr, peak RSS in bytes)."""
+    p = subprocess.run([sys.executable, "-c", MEASURE, awtest.binary_path(), "import", path, "--dbpath", db],
+                       env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=300)
+    err = p.stderr.decode("utf-8", "replace")
+    assert p.returncode == 0 and not awtest.sanitizer_finding(err), err[-6000:]
+    rc, kb = p.stdout.split()
+    return int(rc), err, int(kb) * 1024
+
+
+def stored_rows(db):
+    c = sqlite3.connect(db)
+    try:
+        return sorted(c.execute("SELECT b.name, e.id, e.start, e.duration, d.json FROM events e "
+                                "JOIN buckets b ON b.rowid = e.bucket JOIN datas d ON d.id = e.data"))
+    finally:
+        c.close()
+
+
+def bucket_count(db):
+    c = sqlite3.connect(db)
+    try:
+        return c.execute("SELECT count(*) FROM buckets").fetchone()[0]
+    finally:
+        c.close()
+
+
+def sanitized_binary():
+    with open(awtest.binary_path(), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def test_import_file_streams_every_event_exactly_in_bounded_memory(node_factory, tmp_path):
+    env = node_factory(start=False).env
+    text, rows = big_export()
+    path, db = str(tmp_path / "big.json"), str(tmp_path / "big.db")
+    with open(path, "w") as f:
+        f.write(text)
+    small, small_db = str(tmp_path / "small.json"), str(tmp_path / "small.db")
+    with open(small, "w") as f:
+        f.write('{"buckets":{}}')
+    rc, err, base_rss = import_measured(env, small, small_db)
+    assert rc == 0, err
+
+    rc, err, rss = import_measured(env, path, db)
+    assert rc == 0, err
+    assert stored_rows(db) == sorted(rows)
+    # The document's text is not held: reading it whole made the import grow by its size.
+    print("peak RSS %d MB for a %d MB document (%d MB for an empty one)" % (rss >> 20, len(text) >> 20, base_rss >> 20))
+    if not sanitized_binary():  # a sanitizer's quarantine keeps freed chunks resident
+        assert rss - base_rss < len(text) // 2, (rss, base_rss, len(text))
+    # a second import of the same file adds nothing (the import de-duplication)
+    rc, err, _ = import_measured(env, path, db)
+    assert rc == 0, err
+    assert len(stored_rows(db)) == len(rows)
+
+
+def corrupt_at_end(text, how):
+    last = text.rindex('{"id":')  # the last event of the last bucket
+    if how == "truncated":
+        return text.rstrip()[:-1]  # the document's closing brace is missing
+    if how == "bad token":
+        return text[:last] + "tru" + text[last:]
+    if how == "end out of range":  # its end does not fit: refused before the writer sees it
+        return text[:last] + text[last:].replace('"duration":', '"duration":800000000', 1)
+    if how == "timestamp out of range":
+        return text[:last] + text[last:].replace('"timestamp":"2024', '"timestamp":"2300', 1)
+    if how == "shape early, bad JSON late":  # bad JSON wins, as when the whole text was checked first
+        first = text.index('"big-0":{')
+        return (text[:first] + '"big-0":5,"x":{' + text[first + len('"big-0":{'):]).rstrip()[:-1]
+    raise ValueError(how)
+
+
+@pytest.mark.parametrize("how,message", [
+    ("truncated", "invalid JSON"),
+    ("bad token", "invalid JSON"),
+    ("end out of range", "outside the supported range"),
+    ("timestamp out of range", "outside the supported range"),
+    ("shape early, bad JSON late", "invalid JSON"),
+])
+def test_import_file_refused_at_its_end_writes_nothing(node_factory, tmp_path, how, message):
+    env = node_factory(start=False).env
+    text, _ = big_export()
+    path, db = str(tmp_path / "bad.json"), str(tmp_path / "bad.db")
+    with open(path, "w") as f:
+        f.write(corrupt_at_end(text, how))
+    rc, err, _ = import_measured(env, path, db)
+    assert rc == 1 and message in err and err.count("\n") == 1, err
+    assert bucket_count(db) == 0 and stored_rows(db) == []
