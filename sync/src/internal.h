@@ -295,6 +295,9 @@ int remote_probe(const char *url, const char *ssh_key, bool *has_group);
  * when there are many of them (or always with force). The handle must be closed
  * afterwards (its object database still maps the removed packs). */
 int repo_maintain(sync_repo *r, bool force);
+/* After a push: repack the remote `name` the same way when it is a repository on a local
+ * path (or file://) that needs it; other transports are left to their host. */
+int repo_maintain_remote(sync_repo *r, const char *name);
 /* Bring the work tree up to HEAD if an earlier run stopped half way. */
 int repo_recover(sync_repo *r);
 /* The warning the last repo_pull found about the remote's history (its branch went

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
 
 #include "aw/mem.h"
 #include "internal.h"
@@ -1383,11 +1384,12 @@ static size_t count_dir(const char *path, const char *suffix)
 }
 
 /* Like `git gc --auto`: loose objects are estimated from one of the 256 fan-out
- * directories; every push leaves about eight of them and every fetch a small pack. */
-static bool needs_repack(sync_repo *r)
+ * directories; every push leaves about eight of them and every fetch a small pack.
+ * gitdir ends with '/'. */
+static bool needs_repack(const char *gitdir)
 {
-	char *objs = aw_mem_printf("%sobjects/17", git_repository_path(r->repo));
-	char *packs = aw_mem_printf("%sobjects/pack", git_repository_path(r->repo));
+	char *objs = aw_mem_printf("%sobjects/17", gitdir);
+	char *packs = aw_mem_printf("%sobjects/pack", gitdir);
 	bool need = count_dir(objs, NULL) > 8 || count_dir(packs, ".pack") > 24;
 
 	free(objs);
@@ -1395,76 +1397,189 @@ static bool needs_repack(sync_repo *r)
 	return need;
 }
 
-/* Unlink the files of dir whose names start with prefix ("" for any name not starting
- * with '.') and do not contain keep (NULL: keep none). */
-static void unlink_files(const char *dir, const char *prefix, const char *keep)
+/* What a repository held before a repack began: its loose objects and its packs. Only
+ * these may be removed afterwards, and only when the new pack holds every object of
+ * them: a remote on a shared disk may receive another device's push while this one
+ * repacks, and that push's objects (or an old object it made reachable again without
+ * sending it) must survive. */
+typedef struct repack_snapshot {
+	char **loose;       /* paths of loose object files */
+	git_oid *loose_ids;
+	size_t nloose, cap_loose, cap_ids;
+	char **packs;       /* paths of pack indexes (".idx") */
+	size_t npacks, cap_packs;
+} repack_snapshot;
+
+static void snapshot_take(repack_snapshot *sn, const char *gitdir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	char *objs = aw_mem_printf("%sobjects", gitdir), *pdir = aw_mem_printf("%sobjects/pack", gitdir);
+	DIR *d = opendir(objs), *sub;
+	struct dirent *e, *f;
 
+	memset(sn, 0, sizeof(*sn));
 	while (d && (e = readdir(d))) {
-		char *p;
-		if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) || (keep && strstr(e->d_name, keep)))
-			continue;
-		p = aw_mem_printf("%s/%s", dir, e->d_name);
-		unlink(p);
-		free(p);
-	}
-	if (d)
-		closedir(d);
-}
-
-/* After repacking into the pack named keep: the loose objects (in their fan-out
- * directories, removed too) and every other pack go. */
-static void remove_loose_and_old_packs(sync_repo *r, const char *keep)
-{
-	char *objs = aw_mem_printf("%sobjects", git_repository_path(r->repo));
-	DIR *d = opendir(objs);
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		char *dir;
+		char *dir, hex[GIT_OID_HEXSZ + 1];
 		if (!hex2(e->d_name))
 			continue;
 		dir = aw_mem_printf("%s/%s", objs, e->d_name);
-		unlink_files(dir, "", NULL);
-		rmdir(dir);
+		sub = opendir(dir);
+		while (sub && (f = readdir(sub))) {
+			if (strlen(f->d_name) != GIT_OID_HEXSZ - 2)
+				continue;
+			snprintf(hex, sizeof(hex), "%s%s", e->d_name, f->d_name);
+			sn->loose_ids = aw_mem_grow(sn->loose_ids, sn->nloose, &sn->cap_ids, sizeof(git_oid), 64);
+			if (git_oid_fromstr(&sn->loose_ids[sn->nloose], hex))
+				continue;
+			sn->loose = aw_mem_grow(sn->loose, sn->nloose, &sn->cap_loose, sizeof(char *), 64);
+			sn->loose[sn->nloose++] = aw_mem_printf("%s/%s", dir, f->d_name);
+		}
+		if (sub)
+			closedir(sub);
 		free(dir);
 	}
 	if (d)
 		closedir(d);
+	d = opendir(pdir);
+	while (d && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (strncmp(e->d_name, "pack-", 5) || l < 9 || strcmp(e->d_name + l - 4, ".idx"))
+			continue;
+		sn->packs = aw_mem_grow(sn->packs, sn->npacks, &sn->cap_packs, sizeof(char *), 8);
+		sn->packs[sn->npacks++] = aw_mem_printf("%s/%s", pdir, e->d_name);
+	}
+	if (d)
+		closedir(d);
 	free(objs);
-	objs = aw_mem_printf("%sobjects/pack", git_repository_path(r->repo));
-	unlink_files(objs, "pack-", keep);
-	free(objs);
+	free(pdir);
+}
+
+static void snapshot_free(repack_snapshot *sn)
+{
+	for (size_t i = 0; i < sn->nloose; i++)
+		free(sn->loose[i]);
+	for (size_t i = 0; i < sn->npacks; i++)
+		free(sn->packs[i]);
+	free(sn->loose);
+	free(sn->loose_ids);
+	free(sn->packs);
+}
+
+static int in_new_pack(const git_oid *id, void *payload)
+{
+	git_odb_backend *fresh = payload;
+
+	/* a non-zero return stops the walk: this old pack holds something the new lacks */
+	return fresh->exists(fresh, id) ? 0 : 1;
+}
+
+/* Remove an old pack (index, pack, reverse index) whose objects are all in fresh (any
+ * old pack when fresh is NULL); a pack marked .keep stays. */
+static void drop_pack_if_covered(const char *idx, git_odb_backend *fresh)
+{
+	git_odb_backend *old = NULL;
+	size_t stem = strlen(idx) - 4;
+	char *keep = aw_mem_printf("%.*s.keep", (int)stem, idx);
+	struct stat st;
+	bool covered;
+
+	if (stat(keep, &st) == 0 || git_odb_backend_one_pack(&old, idx)) {
+		free(keep);
+		return;
+	}
+	covered = !fresh || old->foreach(old, in_new_pack, fresh) == 0;
+	old->free(old);
+	if (covered) {
+		static const char *const ext[] = {".pack", ".rev", ".idx"}; /* the index last */
+		for (size_t i = 0; i < 3; i++) {
+			char *p = aw_mem_printf("%.*s%s", (int)stem, idx, ext[i]);
+			unlink(p);
+			free(p);
+		}
+	}
+	free(keep);
+}
+
+/* Write everything reachable from a ref into one new pack, then remove what the
+ * snapshot held: everything when `everything` (the folder, which holds the lock, so
+ * nothing else writes objects into it, and whose unreachable objects are garbage),
+ * else only what the new pack covers. */
+static int repack(git_repository *repo, bool everything, const char *what)
+{
+	const char *gitdir = git_repository_path(repo);
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	git_odb_backend *fresh = NULL;
+	repack_snapshot sn;
+	char *idx = NULL;
+	int rc = 0;
+
+	snapshot_take(&sn, gitdir);
+	if (git_packbuilder_new(&pb, repo) || git_revwalk_new(&walk, repo)) {
+		rc = gerr(what);
+		goto out;
+	}
+	git_packbuilder_set_threads(pb, 1);
+	if (git_revwalk_push_glob(walk, "refs/*") || git_packbuilder_insert_walk(pb, walk) ||
+	    git_packbuilder_write(pb, NULL, 0, NULL, NULL) || !git_packbuilder_name(pb)) {
+		rc = gerr(what);
+		goto out;
+	}
+	idx = aw_mem_printf("%sobjects/pack/pack-%s.idx", gitdir, git_packbuilder_name(pb));
+	if (git_odb_backend_one_pack(&fresh, idx)) {
+		rc = gerr(what);
+		goto out;
+	}
+	for (size_t i = 0; i < sn.nloose; i++)
+		if (everything || fresh->exists(fresh, &sn.loose_ids[i]))
+			unlink(sn.loose[i]);
+	for (size_t i = 0; i < sn.nloose; i++) {
+		char *dir = aw_mem_strdup(sn.loose[i]);
+		*strrchr(dir, '/') = '\0';
+		rmdir(dir); /* only when it became empty */
+		free(dir);
+	}
+	for (size_t i = 0; i < sn.npacks; i++)
+		if (strcmp(sn.packs[i], idx))
+			drop_pack_if_covered(sn.packs[i], everything ? NULL : fresh);
+out:
+	if (fresh)
+		fresh->free(fresh);
+	free(idx);
+	snapshot_free(&sn);
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	return rc;
 }
 
 int repo_maintain(sync_repo *r, bool force)
 {
-	git_packbuilder *pb = NULL;
-	git_revwalk *walk = NULL;
-	char keep[64];
-	int rc = 0;
-
-	if (!force && !needs_repack(r))
+	if (!force && !needs_repack(git_repository_path(r->repo)))
 		return 0;
 	if (!repo_has_head(r))
 		return 0;
-	if (git_packbuilder_new(&pb, r->repo) || git_revwalk_new(&walk, r->repo)) {
-		rc = gerr("repacking the sync folder");
-		goto out;
+	return repack(r->repo, true, "repacking the sync folder");
+}
+
+int repo_maintain_remote(sync_repo *r, const char *name)
+{
+	char *url = remote_url(r, name), *path = url ? local_remote_path(url) : NULL;
+	git_repository *their = NULL;
+	int rc = 0;
+
+	free(url);
+	/* a git host maintains its own repositories; a path on a disk has nobody else */
+	if (!path)
+		return 0;
+	if (git_repository_open_ext(&their, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) {
+		free(path);
+		return 0; /* the push just reached it: a failure here is not this round's business */
 	}
-	git_packbuilder_set_threads(pb, 1);
-	/* everything reachable from a branch or a remote's branch; the rest is garbage */
-	if (git_revwalk_push_glob(walk, "refs/*") || git_packbuilder_insert_walk(pb, walk) ||
-	    git_packbuilder_write(pb, NULL, 0, NULL, NULL) || !git_packbuilder_name(pb)) {
-		rc = gerr("repacking the sync folder");
-		goto out;
+	if (needs_repack(git_repository_path(their))) {
+		char what[160];
+		snprintf(what, sizeof(what), "repacking remote '%s'", name);
+		rc = repack(their, false, what);
 	}
-	snprintf(keep, sizeof(keep), "pack-%s.", git_packbuilder_name(pb));
-	remove_loose_and_old_packs(r, keep);
-out:
-	git_revwalk_free(walk);
-	git_packbuilder_free(pb);
+	git_repository_free(their);
+	free(path);
 	return rc;
 }

@@ -201,6 +201,9 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 			if (prc) {
 				rep->remotes_failed++;
 				snprintf(push_err, sizeof(push_err), "%s", aw_error_last());
+			} else if (!sync_cancelled(y)) {
+				/* like the folder's own maintenance: a failure costs only disk space */
+				repo_maintain_remote(c.repo, rem[i].name);
 			}
 		}
 		if (push_err[0]) {

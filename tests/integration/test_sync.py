@@ -538,3 +538,43 @@ def test_node_route(node_factory, tmp_path):
     res = b.cli("pull", "--port", str(b.node.port))
     assert "imported 1 segments" in res.out, res
     assert "aw-watcher-window_host-one" in b.buckets()
+
+
+def remote_objects(remote):
+    """(pack files, loose objects) of a bare repository."""
+    objs = os.path.join(remote, "objects")
+    packs = [f for f in os.listdir(os.path.join(objs, "pack")) if f.endswith(".pack")]
+    loose = [d + f for d in os.listdir(objs) if len(d) == 2 for f in os.listdir(os.path.join(objs, d))]
+    return packs, loose
+
+
+def test_local_remote_stays_packed(node_factory, tmp_path):
+    """A bare repository on a path has nobody to repack it: each push leaves a pack, so
+    the device that pushes repacks it (docs/sync.md) without removing what it did not
+    pack itself (an object another device's concurrent push may rely on)."""
+    remote, (a,) = make_group(node_factory, tmp_path, ["host-one"])
+    # an object nothing refers to, as a push still in flight would leave it
+    stray = subprocess.run(["git", "--git-dir", remote, "hash-object", "-w", "--stdin"], input=b"in flight\n",
+                           stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    win = "aw-watcher-window_host-one"
+    new_bucket(a.client, win, type_="currentwindow", hostname="host-one")
+    most_packs = 0
+    for i in range(40):
+        insert_events(a.client, win, [{"timestamp": ts(i % 60, day=2 + i // 60), "duration": 5.0,
+                                       "data": {"app": "a", "title": "round %d" % i}}])
+        a.cli("run", "--port", str(a.node.port))
+        packs, _loose = remote_objects(remote)
+        most_packs = max(most_packs, len(packs))
+    packs, loose = remote_objects(remote)
+    assert most_packs <= 25 and len(packs) < 40, (most_packs, packs)
+    assert stray in loose, "an object it did not pack was removed"
+    assert len(loose) < 20, loose  # the pushes' own objects went into the pack
+    fsck = subprocess.run(["git", "--git-dir", remote, "fsck", "--no-dangling"], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    assert fsck.returncode == 0, fsck.stdout
+    # a device joining afterwards gets everything
+    b = SyncDev(node_factory(), "host-two")
+    b.cli("join", remote)
+    b.sync("pull")
+    assert strip_ids(b.events(win)) == strip_ids(a.events(win))
+    assert len(a.events(win)) == 40
