@@ -29,6 +29,7 @@
 #include "aw/json_scan.h"
 #include "aw/mem.h"
 #include "aw/model_json.h"
+#include "aw/time.h"
 #include "aw/transfer.h"
 
 static int bucket_events_json(aw_buf *b, aw_reader *r, const char *id)
@@ -235,14 +236,50 @@ static int validate_value(import_job *j, aw_jscan *s)
 	return rc < 0 ? bad_json(s) : 0;
 }
 
+/* The first pass's common case, without building the event: true when the event's
+ * times certainly fit, read as aw_event_from_text reads them (the last "timestamp" and
+ * "duration" members, the same parsers). Anything else (an escape in the timestamp, a
+ * member of the wrong type, a time that does not parse) answers false and the event
+ * goes through aw_event_from_text, which decides. Building every event's canonical data
+ * here only to drop it was two thirds of the first pass. */
+static bool times_fit(const char *vs, const char *ve)
+{
+	const char *ks, *ke, *a, *b, *ts = NULL, *ts_end = NULL, *dur = NULL;
+	aw_jscan s;
+	aw_ns start, duration;
+	int state = 0;
+
+	aw_jscan_init(&s, vs, (size_t)(ve - vs));
+	while (aw_jscan_member(&s, &state, &ks, &ke) == 1) {
+		aw_jscan_skip(&s, &a, &b);
+		if (aw_jscan_key_is(ks, ke, "timestamp"))
+			ts = a, ts_end = b;
+		else if (aw_jscan_key_is(ks, ke, "duration"))
+			dur = a;
+	}
+	if (!ts || *ts != '"' || memchr(ts, '\\', (size_t)(ts_end - ts)))
+		return false;
+	if (aw_time_parse(&start, ts + 1, (size_t)(ts_end - ts - 2), AW_TIME_RELAXED))
+		return false;
+	if (!dur || *dur == 'n')
+		duration = 0;
+	else if ((*dur != '-' && (*dur < '0' || *dur > '9')) || aw_duration_from_seconds(&duration, strtod(dur, NULL)))
+		return false;
+	return start <= AW_NS_MAX - (duration > 0 ? duration : 0);
+}
+
 /* Refuse out-of-range times for the whole document (AW_ERANGE) before anything is
  * written; merely malformed events are dropped later, as aw-server-rust does. */
 static void check_event_range(refusal *r, const char *vs, const char *ve)
 {
 	aw_event e;
-	int rc = aw_event_from_text(&e, vs, ve);
-	bool end_out = rc == 0 && e.start > AW_NS_MAX - (e.duration > 0 ? e.duration : 0);
+	int rc;
+	bool end_out;
 
+	if (times_fit(vs, ve))
+		return;
+	rc = aw_event_from_text(&e, vs, ve);
+	end_out = rc == 0 && e.start > AW_NS_MAX - (e.duration > 0 ? e.duration : 0);
 	aw_event_clear(&e);
 	if (rc == AW_ERANGE)
 		refuse(r, rc);

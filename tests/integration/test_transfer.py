@@ -348,6 +348,8 @@ def corrupt_at_end(text, how):
         return text[:last] + text[last:].replace('"duration":', '"duration":800000000', 1)
     if how == "timestamp out of range":
         return text[:last] + text[last:].replace('"timestamp":"2024', '"timestamp":"2300', 1)
+    if how == "escaped timestamp out of range":  # the escape is decoded before the time is read
+        return text[:last] + text[last:].replace('"timestamp":"2024', '"timestamp":"\\u0032300', 1)
     if how == "shape early, bad JSON late":  # bad JSON wins, as when the whole text was checked first
         first = text.index('"big-0":{')
         return (text[:first] + '"big-0":5,"x":{' + text[first + len('"big-0":{'):]).rstrip()[:-1]
@@ -359,6 +361,7 @@ def corrupt_at_end(text, how):
     ("bad token", "invalid JSON"),
     ("end out of range", "outside the supported range"),
     ("timestamp out of range", "outside the supported range"),
+    ("escaped timestamp out of range", "outside the supported range"),
     ("shape early, bad JSON late", "invalid JSON"),
 ])
 def test_import_file_refused_at_its_end_writes_nothing(node_factory, tmp_path, how, message):
