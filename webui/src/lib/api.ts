@@ -1,6 +1,8 @@
 // Thin client for the node's REST API (ActivityWatch's /api/0/), same origin only.
 
-import type { AWEvent, Bucket, ErrorBody, Info, NewBucket, SettingsMap, SyncReport, SyncStatus, WatchersStatus } from './types';
+import type {
+  AWEvent, Bucket, DevicesAnswer, ErrorBody, Info, NewBucket, SettingsHistory, SettingsMap, SyncReport, SyncStatus, WatchersStatus,
+} from './types';
 
 export class ApiError extends Error {
   status: number;
@@ -80,6 +82,8 @@ export function clearQueryCache() {
 export const api = {
   info: () => request<Info>('GET', '/info'),
   buckets: () => request<Record<string, Bucket>>('GET', '/buckets/'),
+  /** Which device owns each bucket (awnode; an older node or aw-server answers 404). */
+  devices: () => request<DevicesAnswer>('GET', '/devices'),
   bucket: (id: string) => request<Bucket>('GET', `/buckets/${enc(id)}`),
   createBucket: (id: string, b: NewBucket) => request<void>('POST', `/buckets/${enc(id)}`, b),
   deleteBucket: async (id: string) => {
@@ -126,6 +130,8 @@ export const api = {
   settings: () => request<SettingsMap>('GET', '/settings'),
   getSetting: <T>(key: string) => request<T | null>('GET', `/settings/${enc(key)}`),
   setSetting: (key: string, value: unknown) => request<void>('POST', `/settings/${enc(key)}`, value),
+  /** Who changed each setting last, when, and the values it replaced (awnode). */
+  settingsHistory: () => request<SettingsHistory>('GET', '/settings-history'),
   syncStatus: () => request<SyncStatus>('GET', '/sync/status'),
   syncNow: () => request<SyncReport>('POST', '/sync/now', { mode: 'both' }),
   watchers: () => request<WatchersStatus>('GET', '/watchers'),

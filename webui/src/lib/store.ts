@@ -1,8 +1,8 @@
 // Tiny global store: server info, buckets and settings, shared by every page.
 import { useListeners, type Listeners } from './subscribe';
-import { api, errorMessage } from './api';
-import { SYNC_DEVICE_ID } from './types';
-import type { Bucket, Info, PrivacyFilter } from './types';
+import { api, ApiError, errorMessage } from './api';
+import { DEFAULT_DEVICE_LOCAL, DEVICE_LOCAL_KEY } from './types';
+import type { Bucket, DeviceEntry, DevicesAnswer, Info, PrivacyFilter, SettingsHistory } from './types';
 import { Category, DEFAULT_CLASSES } from './categories';
 
 export interface Settings {
@@ -13,6 +13,8 @@ export interface Settings {
   theme: 'light' | 'dark' | 'auto';
   privacy_filters: PrivacyFilter[];
   landingpage: string;
+  /** `awnode.device_local`: the keys kept on this device (default ["theme"]) */
+  deviceLocal: string[];
 }
 
 export interface State {
@@ -21,6 +23,11 @@ export interface State {
   bucketsLoaded: boolean;
   settings: Settings;
   settingsLoaded: boolean;
+  /** GET /api/0/devices, loaded with the buckets; null when the node has no such route
+   * (an older node or aw-server): then every bucket is local and devices are hostnames. */
+  owners: DevicesAnswer | null;
+  /** GET /api/0/settings-history; null until loaded or when the node has no such route */
+  settingsHistory: SettingsHistory | null;
   error: string | null;
 }
 
@@ -32,6 +39,7 @@ const DEFAULT_SETTINGS: Settings = {
   theme: 'auto',
   privacy_filters: [],
   landingpage: '/activity',
+  deviceLocal: DEFAULT_DEVICE_LOCAL,
 };
 
 let state: State = {
@@ -40,6 +48,8 @@ let state: State = {
   bucketsLoaded: false,
   settings: DEFAULT_SETTINGS,
   settingsLoaded: false,
+  owners: null,
+  settingsHistory: null,
   error: null,
 };
 const listeners: Listeners = new Set();
@@ -66,10 +76,22 @@ export async function loadInfo() {
   }
 }
 
+/** The devices answer, or null when the node does not have the route (404/501/405). */
+async function loadOwners(): Promise<DevicesAnswer | null> {
+  try {
+    const d = await api.devices();
+    return d && Array.isArray(d.devices) ? d : null;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return null;
+    throw e;
+  }
+}
+
+/** Buckets and which device owns each, read together so that they agree. */
 export async function loadBuckets() {
   try {
-    const bs = await api.buckets();
-    set({ buckets: Object.values(bs).sort((a, b) => a.id.localeCompare(b.id)), bucketsLoaded: true });
+    const [bs, owners] = await Promise.all([api.buckets(), loadOwners()]);
+    set({ buckets: Object.values(bs).sort((a, b) => a.id.localeCompare(b.id)), owners, bucketsLoaded: true });
   } catch (e) {
     set({ error: errorMessage(e), bucketsLoaded: true });
   }
@@ -88,6 +110,8 @@ export async function loadSettings() {
     if (all.theme === 'light' || all.theme === 'dark' || all.theme === 'auto') s.theme = all.theme;
     if (Array.isArray(all.privacy_filters)) s.privacy_filters = all.privacy_filters as PrivacyFilter[];
     if (typeof all.landingpage === 'string') s.landingpage = all.landingpage;
+    const dl = all[DEVICE_LOCAL_KEY];
+    if (Array.isArray(dl)) s.deviceLocal = dl.filter((k): k is string => typeof k === 'string');
     set({ settings: s, settingsLoaded: true });
     applyTheme(s.theme);
   } catch (e) {
@@ -102,6 +126,31 @@ export async function saveSetting<K extends keyof Settings>(key: K, value: Setti
   if (key === 'classes') patch.classesCustomised = true;
   set({ settings: { ...state.settings, ...patch } });
   if (key === 'theme') applyTheme(value as Settings['theme']);
+  loadSettingsHistory();
+}
+
+/** Who changed each setting last and what it replaced; null on a node without the route. */
+export async function loadSettingsHistory() {
+  try {
+    set({ settingsHistory: await api.settingsHistory() });
+  } catch (e) {
+    if (!(e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501))) set({ error: errorMessage(e) });
+  }
+}
+
+/** Store any settings key (restoring an old value, the device-local list), then reload
+ * the settings and their origins. */
+export async function setRawSetting(key: string, value: unknown) {
+  await api.setSetting(key, value);
+  await Promise.all([loadSettings(), loadSettingsHistory()]);
+}
+
+/** Keep `key` on this device only (or let it travel again): edits `awnode.device_local`,
+ * which replaces the default ["theme"], so the theme stays listed unless unticked. */
+export async function setDeviceLocal(key: string, local: boolean) {
+  const cur = state.settings.deviceLocal;
+  const next = local ? [...new Set([...cur, key])] : cur.filter((k) => k !== key);
+  await setRawSetting(DEVICE_LOCAL_KEY, next);
 }
 
 export function applyTheme(t: Settings['theme']) {
@@ -120,20 +169,26 @@ export function isDark(): boolean {
 }
 
 // ---- devices -------------------------------------------------------------------------
+// Which device owns a bucket is the server's answer (GET /api/0/devices, by device id):
+// this device owns every bucket it can write, including buckets imported from another
+// host's export file; other devices own what sync imported from them (read-only here,
+// the node answers 403 to writes). Nothing is guessed from hostnames or bucket data. A
+// node without the route (an older node, aw-server) gets every bucket as local, grouped by
+// hostname.
 
-/** The device id of the device a bucket was synced from, or null for this node's own
- * buckets: what the node's sync records in the data of the buckets it imports. */
-function syncOrigin(b: Bucket): string | null {
-  const id = b.data?.[SYNC_DEVICE_ID];
-  return typeof id === 'string' && id !== '' ? id : null;
+/** The device that owns bucket `id`, or null (no devices answer, or a bucket newer than it). */
+export function ownerOf(id: string, owners: DevicesAnswer | null = state.owners): DeviceEntry | null {
+  if (!owners) return null;
+  for (const d of owners.devices) if (d.buckets.includes(id)) return d;
+  return null;
 }
 
-/** A bucket is remote (synced from another device, read-only here: the node answers 403
- * to writes) when the node's sync imported it. One that names this node's own device id
- * came back through an export and import and is this node's to change. */
-export function isRemote(b: Bucket, info: Info | null): boolean {
-  const origin = syncOrigin(b);
-  return origin !== null && origin !== info?.device_id;
+/** A bucket is remote (synced from another device, read-only here) when the node says
+ * another device owns it. `info` is not needed any more and kept for callers. */
+export function isRemote(b: Bucket, info?: Info | null): boolean {
+  void info;
+  const o = ownerOf(b.id);
+  return !!o && !o.this_device;
 }
 
 export function lastUpdated(b: Bucket): string | null {
@@ -141,27 +196,70 @@ export function lastUpdated(b: Bucket): string | null {
 }
 
 export interface Device {
+  /** the device id (null without the devices route: then one Device per hostname) */
+  id: string | null;
+  /** current name */
   host: string;
+  /** former names, most recent first */
+  formerNames: string[];
+  /** the name to show: `host`, plus the start of the device id when another device
+   * listed has the same name */
+  label: string;
   local: boolean;
   buckets: Bucket[];
   lastSeen: string | null;
 }
 
-/** Buckets grouped by device (hostname), this device first. A device is remote when all
- * its buckets are (they came through sync), else local. */
-export function devices(buckets: Bucket[], info: Info | null): Device[] {
-  const by = new Map<string, Device>();
-  for (const b of buckets) {
-    const host = b.hostname && b.hostname !== '!local' ? b.hostname : info?.hostname || 'unknown';
-    let d = by.get(host);
-    if (!d) {
-      d = { host, local: false, buckets: [], lastSeen: null };
-      by.set(host, d);
-    }
-    if (!isRemote(b, info)) d.local = true;
-    d.buckets.push(b);
-    const lu = lastUpdated(b);
-    if (lu && (!d.lastSeen || lu > d.lastSeen)) d.lastSeen = lu;
+const shortId = (id: string, n: number) => id.replace(/-/g, '').slice(0, n);
+
+/** Labels: a name shared by several devices gets the shortest unique start of each id
+ * (at least 4 characters). */
+function label(ds: Device[]) {
+  const byName = new Map<string, Device[]>();
+  for (const d of ds) byName.set(d.host, [...(byName.get(d.host) || []), d]);
+  for (const group of byName.values()) {
+    if (group.length < 2 || group.some((d) => !d.id)) continue;
+    let n = 4;
+    while (n < 32 && new Set(group.map((d) => shortId(d.id!, n))).size < group.length) n++;
+    for (const d of group) d.label = `${d.host} #${shortId(d.id!, n)}`;
   }
-  return [...by.values()].sort((a, b) => (a.local !== b.local ? (a.local ? -1 : 1) : a.host.localeCompare(b.host)));
+}
+
+/** Buckets grouped by device (by device id from the node), this device first, the others
+ * in the node's order (by name, then id). Devices without any of `buckets` are left out. */
+export function devices(buckets: Bucket[], info: Info | null, owners: DevicesAnswer | null = state.owners): Device[] {
+  if (!owners) {
+    // no devices route: every bucket is local, one device per hostname
+    const by = new Map<string, Device>();
+    for (const b of buckets) {
+      const host = b.hostname && b.hostname !== '!local' ? b.hostname : info?.hostname || 'unknown';
+      let d = by.get(host);
+      if (!d) {
+        d = { id: null, host, formerNames: [], label: host, local: true, buckets: [], lastSeen: null };
+        by.set(host, d);
+      }
+      d.buckets.push(b);
+      const lu = lastUpdated(b);
+      if (lu && (!d.lastSeen || lu > d.lastSeen)) d.lastSeen = lu;
+    }
+    const own = info?.hostname;
+    return [...by.values()].sort((a, b) => (a.host === own) !== (b.host === own) ? (a.host === own ? -1 : 1) : a.host.localeCompare(b.host));
+  }
+  const out: Device[] = owners.devices.map((e) => ({
+    id: e.device_id,
+    host: e.hostname || e.hostnames?.[0] || 'unknown',
+    formerNames: (e.hostnames || []).filter((h) => h !== e.hostname),
+    label: e.hostname || 'unknown',
+    local: e.this_device,
+    buckets: [],
+    lastSeen: e.last_seen,
+  }));
+  const index = new Map<string, Device>();
+  owners.devices.forEach((e, i) => e.buckets.forEach((id) => index.set(id, out[i])));
+  // a bucket created after the devices answer was read: this device's (only it creates buckets)
+  const self = out.find((d) => d.local);
+  for (const b of buckets) (index.get(b.id) || self)?.buckets.push(b);
+  const shown = out.filter((d) => d.buckets.length);
+  label(shown);
+  return shown.sort((a, b) => (a.local !== b.local ? (a.local ? -1 : 1) : 0));
 }

@@ -20,17 +20,12 @@ export interface Bucket {
   client: string;
   hostname: string;
   created: string | null;
-  /** What the watcher stored. A bucket that sync imported from another device (a remote
-   * bucket: the node refuses writes to it with 403) also carries SYNC_DEVICE_ID. */
+  /** What the watcher stored. Which device owns the bucket is GET /api/0/devices's
+   * answer, not anything in here. */
   data: JsonObject;
   metadata: { start: string | null; end: string | null };
   last_updated: string | null;
 }
-
-/** The key the node's sync adds to the `data` of every bucket it imports from another
- * device, with that device's id (beside `$aw.sync.origin`, its hostname; sync/src/import.c,
- * docs/sync.md). The bucket list has no other mark of a remote bucket. */
-export const SYNC_DEVICE_ID = '$aw.sync.device_id';
 
 /** POST /api/0/buckets/<id>: what a new bucket is created with. */
 export interface NewBucket {
@@ -151,3 +146,54 @@ export interface SyncReport {
   remotes_failed?: number;
   seconds?: number;
 }
+
+// ---- devices and settings origins (docs/api.md, "Devices" and "Settings across devices") --
+
+/** One device of GET /api/0/devices: the buckets it owns, by device id. */
+export interface DeviceEntry {
+  device_id: string;
+  this_device: boolean;
+  /** current name (this node's configured hostname for this device) */
+  hostname: string;
+  /** every name the device's buckets carry, current first */
+  hostnames: string[];
+  buckets: string[];
+  last_seen: string | null;
+}
+
+/** GET /api/0/devices: this device first, then the others (sync-imported, read-only). */
+export interface DevicesAnswer {
+  this_device: string;
+  devices: DeviceEntry[];
+}
+
+/** A value a setting had before a later change replaced it. */
+export interface SettingHistoryEntry {
+  changed_at: string | null;
+  device_id: string | null;
+  hostname: string | null;
+  replaced_at: string | null;
+  value: unknown;
+  deleted: boolean;
+}
+
+/** Where a setting's current value comes from, and what it replaced (newest first). */
+export interface SettingOrigin {
+  changed_at: string | null;
+  device_id: string | null;
+  hostname: string | null;
+  deleted: boolean;
+  /** device-local: never published, never replaced by other devices' changes */
+  local: boolean;
+  history: SettingHistoryEntry[];
+}
+
+/** GET /api/0/settings-history */
+export interface SettingsHistory {
+  device_id: string;
+  settings: Record<string, SettingOrigin>;
+}
+
+/** The setting that lists the device-local keys (a JSON array replacing DEFAULT_DEVICE_LOCAL). */
+export const DEVICE_LOCAL_KEY = 'awnode.device_local';
+export const DEFAULT_DEVICE_LOCAL = ['theme'];

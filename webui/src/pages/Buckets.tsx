@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
 import { href } from '../lib/router';
-import { devices, isRemote, lastUpdated, loadBuckets, useStore } from '../lib/store';
+import { devices, lastUpdated, loadBuckets, useStore, type Device } from '../lib/store';
 import { fmtAgo, fmtDateTime } from '../lib/time';
 import { Badge, Card, download, Empty, ErrorBox, Modal, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
@@ -62,6 +62,30 @@ export function DeleteBucketModal({ bucket, count, onClose, onDeleted }: { bucke
       </p>
       <ErrorBox error={err} title="Delete failed" />
     </Modal>
+  );
+}
+
+/** "desk (formerly desktop-old)", the device id's start when two devices share a name. */
+export function DeviceName({ d }: { d: Device }) {
+  return (
+    <span class="dev-name" data-testid="device-name" title={d.id ? `device id ${d.id}` : 'this node has no device list; grouped by hostname'}>
+      <strong>{d.label}</strong>
+      {d.formerNames.length > 0 &&
+        (d.local ? (
+          // this device's buckets may also carry the names of hosts whose export was imported here
+          <span class="muted" data-testid="former-names" title="Other hostnames on this device's buckets: earlier names of this machine, or imported export files"> (also {d.formerNames.join(', ')})</span>
+        ) : (
+          <span class="muted" data-testid="former-names" title="Names this device used before"> (formerly {d.formerNames.join(', ')})</span>
+        ))}
+    </span>
+  );
+}
+
+export function DeviceBadge({ d }: { d: Device }) {
+  return d.local ? (
+    <Badge kind="local">this device</Badge>
+  ) : (
+    <Badge kind="remote" title="Synced from another device; read-only here"><I.IconLock /> remote (read-only)</Badge>
   );
 }
 
@@ -141,13 +165,18 @@ export function BucketsPage() {
       {devs.map((d) => (
         <Card
           testId={`device-${d.host}`}
+          key={d.id ?? d.host}
           title={
-            <span class="dev-title">
-              <I.IconDevice /> {d.host}{' '}
-              {d.local ? <Badge kind="local">this device</Badge> : <Badge kind="remote" title="Synced from another device; read-only here"><I.IconLock /> remote (read-only)</Badge>}
+            <span class="dev-title" data-device-id={d.id ?? ''} data-this-device={d.local ? '1' : '0'}>
+              <I.IconDevice /> <DeviceName d={d} /> <DeviceBadge d={d} />
             </span>
           }
-          subtitle={`last activity ${fmtAgo(d.lastSeen)}${d.lastSeen ? ' · ' + fmtDateTime(d.lastSeen) : ''}`}
+          subtitle={
+            <>
+              last activity {fmtAgo(d.lastSeen)}{d.lastSeen ? ' · ' + fmtDateTime(d.lastSeen) : ''}
+              {d.id && <span class="mono small" title="device id"> · {d.id}</span>}
+            </>
+          }
         >
           <div class="table-wrap">
             <table class="table">
@@ -163,7 +192,7 @@ export function BucketsPage() {
               </thead>
               <tbody>
                 {d.buckets.map((b) => {
-                  const remote = isRemote(b, st.info);
+                  const remote = !d.local;
                   return (
                     <tr data-bucket={b.id} data-remote={remote ? '1' : '0'}>
                       <td>

@@ -1,14 +1,14 @@
 import type { VNode } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, errorMessage } from '../lib/api';
-import type { AWEvent, JsonObject, PrivacyFilter } from '../lib/types';
+import type { AWEvent, JsonObject, PrivacyFilter, SettingHistoryEntry, SettingsHistory } from '../lib/types';
 import {
   Category, categorizeLocal, categoryColor, compileRule, DEFAULT_CLASSES, matches, normalise, ruleError, rulesForQuery, toJsRegExp,
 } from '../lib/categories';
 import { navigate } from '../lib/router';
-import { getState, saveSetting, Settings, useStore } from '../lib/store';
-import { fmtDuration } from '../lib/time';
-import { Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
+import { devices, getState, loadSettingsHistory, saveSetting, setDeviceLocal, setRawSetting, Settings, useStore } from '../lib/store';
+import { fmtDateTime, fmtDuration } from '../lib/time';
+import { Badge, Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { WatchersCard } from '../components/Watchers';
 
@@ -21,12 +21,15 @@ type Tab = (typeof TABS)[number]['value'];
 
 export function SettingsPage({ tab }: { tab?: string }) {
   const t = (TABS.some((x) => x.value === tab) ? tab : 'general') as Tab;
+  useEffect(() => {
+    loadSettingsHistory();
+  }, [t]);
   return (
     <div class="page" data-testid="settings-page">
       <div class="page-head">
         <div>
           <h1>Settings</h1>
-          <div class="page-sub">Stored on this node under ActivityWatch's keys, so both web UIs share them.</div>
+          <div class="page-sub">Stored on this node under ActivityWatch's keys, so both web UIs share them; with sync they travel to your other devices (the last change wins) unless kept on this device.</div>
         </div>
         <Segmented testId="settings-tabs" value={t} options={TABS.map((x) => ({ value: x.value, label: x.label }))} onChange={(v) => navigate('/settings/' + v)} />
       </div>
@@ -57,6 +60,7 @@ function General() {
             <input type="time" class="input" data-testid="start-of-day" value={s.startOfDay} onChange={(e) => save('startOfDay', (e.target as HTMLInputElement).value || '00:00', 'Start of day')} />
             <small class="muted">Activity before this time counts towards the previous day (ActivityWatch's default is 04:00).</small>
           </label>
+          <SettingOrigin k="startOfDay" what="Start of day" />
           <label class="field">
             <span>Start of week</span>
             <select class="select" value={s.startOfWeek} onChange={(e) => save('startOfWeek', (e.target as HTMLSelectElement).value, 'Start of week')}>
@@ -64,6 +68,7 @@ function General() {
               <option>Sunday</option>
             </select>
           </label>
+          <SettingOrigin k="startOfWeek" what="Start of week" />
         </div>
       </Card>
       <Card title="Appearance">
@@ -72,6 +77,7 @@ function General() {
             <span>Theme</span>
             <Segmented testId="theme-select" value={s.theme} onChange={(v) => save('theme', v, 'Theme')} options={[{ value: 'light', label: 'Light' }, { value: 'dark', label: 'Dark' }, { value: 'auto', label: 'System' }]} />
           </div>
+          <SettingOrigin k="theme" what="Theme" />
           <label class="field">
             <span>Landing page</span>
             <select class="select" value={s.landingpage} onChange={(e) => save('landingpage', (e.target as HTMLSelectElement).value, 'Landing page')}>
@@ -81,9 +87,104 @@ function General() {
               <option value="/buckets">Raw data</option>
             </select>
           </label>
+          <SettingOrigin k="landingpage" what="Landing page" />
         </div>
       </Card>
       <WatchersCard />
+    </div>
+  );
+}
+
+// ---- where a setting comes from (GET /api/0/settings-history) ------------------------------
+
+function fmtWhen(t: string): string {
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) return t;
+  const o: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
+  if (d.getFullYear() !== new Date().getFullYear()) o.year = 'numeric';
+  return d.toLocaleString(undefined, o);
+}
+
+/** "this device", or the device's name as the Raw data page shows it (its current name,
+ * told apart from another device of the same name), else the name it had then. */
+function deviceName(id: string | null, hostname: string | null, h: SettingsHistory, labels: Map<string | null, string>): string {
+  if (id === null || id === h.device_id) return 'this device';
+  return labels.get(id) || hostname || `device ${id.slice(0, 8)}`;
+}
+
+/** A short text for a stored value of `key`. */
+function valuePreview(key: string, v: unknown): string {
+  if (key === 'classes' && Array.isArray(v)) return `${v.length} categor${v.length === 1 ? 'y' : 'ies'}`;
+  if (key === 'privacy_filters' && Array.isArray(v)) return `${v.length} rule${v.length === 1 ? '' : 's'}`;
+  if (key === 'theme' && v === 'auto') return 'System';
+  if (typeof v === 'string') return v;
+  const j = JSON.stringify(v);
+  return j.length > 60 ? j.slice(0, 60) + '…' : j;
+}
+
+/** Where and when a setting was last changed, its device-local mark and toggle, and the
+ * values it replaced with a way to restore each (restore = store that value again). */
+function SettingOrigin({ k, what }: { k: string; what: string }) {
+  const st = useStore();
+  const [busy, setBusy] = useState(false);
+  const h = st.settingsHistory;
+  if (!h) return null; // a node without settings origins
+  const labels = new Map(devices(st.buckets, st.info).map((d) => [d.id, d.label]));
+  const o = h.settings[k];
+  const local = o ? o.local : st.settings.deviceLocal.includes(k);
+  const who = o ? deviceName(o.device_id, o.hostname, h, labels) : '';
+  const text = !o
+    ? 'Default value, never changed'
+    : !o.changed_at
+      ? `Set on ${who} before changes were recorded`
+      : `${o.deleted ? 'Reset' : 'Changed'} on ${who}, ${fmtWhen(o.changed_at)}`;
+  const act = async (f: () => Promise<void>, done: string) => {
+    setBusy(true);
+    try {
+      await f();
+      toast(done);
+    } catch (e) {
+      toast(`${what}: ${errorMessage(e)}`, 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+  const restore = (e: SettingHistoryEntry) => act(() => setRawSetting(k, e.value), `${what} restored`);
+  return (
+    <div class="setting-origin" data-testid={`origin-${k}`} data-setting={k} data-device-id={o?.device_id ?? ''} data-changed-at={o?.changed_at ?? ''} data-local={local ? '1' : '0'}>
+      <div class="origin-line">
+        <span class="small muted" data-testid="origin-text" title={o?.changed_at ? fmtDateTime(o.changed_at, true) : undefined}>{text}</span>
+        {local && <Badge kind="neutral" title="Kept on this device: not sent to your other devices, not replaced by their changes"><I.IconDevice /> device-local</Badge>}
+        <label class="origin-toggle small">
+          <input type="checkbox" data-testid="device-local-toggle" checked={local} disabled={busy}
+            onChange={(e) => {
+              const on = (e.target as HTMLInputElement).checked;
+              act(() => setDeviceLocal(k, on), on ? `${what} is kept on this device` : `${what} travels to your other devices`);
+            }} />
+          Keep on this device only
+        </label>
+      </div>
+      {o && o.history.length > 0 && (
+        <details class="origin-history" data-testid="history">
+          <summary class="small"><I.IconClock /> Earlier values ({o.history.length})</summary>
+          <ul>
+            {o.history.map((e) => (
+              <li data-testid="history-entry" data-changed-at={e.changed_at ?? ''} data-device-id={e.device_id ?? ''}>
+                <span class={'origin-value' + (e.deleted ? ' muted' : ' mono')} data-testid="history-value">{e.deleted ? '(reset to default)' : valuePreview(k, e.value)}</span>
+                <span class="small muted">
+                  {e.changed_at ? `set on ${deviceName(e.device_id, e.hostname, h, labels)}, ${fmtWhen(e.changed_at)}` : `set on ${deviceName(e.device_id, e.hostname, h, labels)}`}
+                  {e.replaced_at && ` · replaced ${fmtWhen(e.replaced_at)}`}
+                </span>
+                {!e.deleted && (
+                  <button class="btn btn-xs" data-action="restore" disabled={busy} title={`Set ${what.toLowerCase()} back to this value`} onClick={() => restore(e)}>
+                    <I.IconUndo /> Restore
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
     </div>
   );
 }
@@ -262,6 +363,7 @@ function CategoriesEditor() {
           <button class="btn btn-sm btn-primary" disabled={!dirty || saving} onClick={doSave} data-testid="save-categories">{saving ? 'Saving…' : 'Save'}</button>
         </div>
       </div>
+      <SettingOrigin k="classes" what="Categories" />
       <div class="cat-layout">
         <Card title="Categories" actions={<button class="btn btn-sm" data-testid="add-category" onClick={() => add([])}><I.IconPlus /> Add</button>}>
           <div class="cat-list" data-testid="category-list">
@@ -478,6 +580,7 @@ function PrivacyEditor() {
           (ActivityWatch's format: bucket prefix, dotted field, regex pattern, drop or redact); they apply to new data only.
         </span>
       </div>
+      <SettingOrigin k="privacy_filters" what="Privacy filters" />
       <Card
         title="Filter rules"
         testId="privacy-rules"

@@ -5,6 +5,7 @@ import { devices, loadBuckets, useStore } from '../lib/store';
 import { fmtAgo, fmtDateTime } from '../lib/time';
 import { Badge, Card, Empty, ErrorBox, Meta, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
+import { DeviceBadge, DeviceName } from './Buckets';
 
 // GET /api/0/sync/status (docs/sync.md; SyncStatus in lib/types.ts): warnings name a
 // remote that went back in history and devices that have not published for
@@ -140,23 +141,25 @@ export function SyncPage() {
           )}
         </Card>
       )}
-      <Card title="Devices with data on this node" testId="known-devices" subtitle="From bucket hostnames">
+      <Card title="Devices with data on this node" testId="known-devices" subtitle={st.owners ? 'By device id, as the node records who owns each bucket' : 'By bucket hostname (this node does not list devices)'}>
         {!devs.length ? (
           <Empty>No buckets yet.</Empty>
         ) : (
-          <table class="table">
-            <thead><tr><th>Device</th><th /><th class="num">Buckets</th><th>Last activity</th></tr></thead>
-            <tbody>
-              {devs.map((d) => (
-                <tr>
-                  <td><strong>{d.host}</strong></td>
-                  <td>{d.local ? <Badge kind="local">this device</Badge> : <Badge kind="remote"><I.IconLock /> remote (read-only)</Badge>}</td>
-                  <td class="num">{d.buckets.length}</td>
-                  <td title={fmtDateTime(d.lastSeen)}>{fmtAgo(d.lastSeen)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <div class="table-wrap">
+            <table class="table">
+              <thead><tr><th>Device</th><th /><th class="num">Buckets</th><th>Last activity</th></tr></thead>
+              <tbody>
+                {devs.map((d) => (
+                  <tr key={d.id ?? d.host} data-device-id={d.id ?? ''} data-this-device={d.local ? '1' : '0'}>
+                    <td><DeviceName d={d} />{d.id && <div class="muted small mono">{d.id}</div>}</td>
+                    <td><DeviceBadge d={d} /></td>
+                    <td class="num">{d.buckets.length}</td>
+                    <td title={fmtDateTime(d.lastSeen)}>{fmtAgo(d.lastSeen)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Card>
       {status && (
