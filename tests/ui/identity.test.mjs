@@ -1,0 +1,306 @@
+// Device identity and settings origins in the web UI, against real nodes that sync through
+// a bare git repository with `awnode sync` (docs/sync.md): what the Raw data, Sync and
+// Settings pages show is read from the page and compared with the node's own answers
+// (GET /api/0/devices, GET /api/0/settings-history). Run with tests/ui/run.sh.
+//
+// The devices: "desk", a machine renamed from "desktop-old" (buckets under both names);
+// a second machine also called "desk"; and this node, which also holds an export file of
+// "work-laptop" imported by hand (whose buckets still carry sync marks from elsewhere:
+// they are this device's all the same, and deletable).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AWNODE_BIN, launchBrowser, Node, screenshotPath, watch } from './harness.mjs';
+
+const PASSPHRASE = 'a long test passphrase: correct horse battery staple';
+const KDF = ['--kdf-ops', '1', '--kdf-mem', '8']; // fast key derivation for tests
+const allowSync = (url, status) => /\/api\/0\/sync\/status/.test(url) && (status === undefined || status === 404);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A node that can be stopped (keeping its data) while `awnode sync` runs on its database. */
+class SyncNode extends Node {
+  constructor(host) {
+    super();
+    this.host = host;
+  }
+  env() {
+    const x = (k) => path.join(this.dir, k);
+    return { ...process.env, XDG_DATA_HOME: x('data'), XDG_CONFIG_HOME: x('config'), XDG_STATE_HOME: x('state'), AWNODE_SYNC_PASSPHRASE: PASSPHRASE };
+  }
+  async halt() {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      for (let i = 0; i < 100 && this.proc.exitCode === null; i++) await sleep(50);
+    }
+    assert.notEqual(this.proc.exitCode, null, 'node did not stop');
+  }
+  /** `awnode sync ARGS` against this node's database (the node is stopped meanwhile). */
+  async sync(...args) {
+    const was = this.proc && this.proc.exitCode === null;
+    if (was) await this.halt();
+    try {
+      return execFileSync(AWNODE_BIN, ['sync', ...args, '--testing', '--hostname', this.host], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    } finally {
+      if (was) await this.start();
+    }
+  }
+  async bucket(id, hostname, type, events) {
+    await this.api('POST', `/buckets/${id}`, { type, client: 'identity-test', hostname });
+    await this.api('POST', `/buckets/${id}/events`, events);
+  }
+}
+
+const ev = (ts, title) => ({ timestamp: ts, duration: 60, data: { app: 'editor', title } });
+
+let tmp, remote, A, B, C, ctx;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'awnode-ui-id-'));
+  remote = path.join(tmp, 'remote.git');
+  execFileSync('git', ['init', '-q', '--bare', remote]);
+
+  // "desk": renamed from desktop-old; it changes the start of week
+  B = new SyncNode('desk');
+  await B.start();
+  await B.bucket('aw-watcher-window_desktop-old', 'desktop-old', 'currentwindow', [ev('2025-01-10T10:00:00Z', 'old name')]);
+  await B.bucket('aw-watcher-window_desk', 'desk', 'currentwindow', [ev('2025-02-01T10:00:00Z', 'new name')]);
+  await B.api('POST', '/settings/startOfWeek', '"Sunday"');
+  await B.halt();
+  await B.sync('init', '--remote', remote, ...KDF);
+  await B.sync('run');
+
+  // another machine also called "desk"
+  C = new SyncNode('desk');
+  await C.start();
+  await C.bucket('aw-watcher-afk_desk', 'desk', 'afkstatus', [{ timestamp: '2025-02-02T09:00:00Z', duration: 600, data: { status: 'not-afk' } }]);
+  await C.halt();
+  await C.sync('join', remote);
+  await C.sync('run');
+
+  // this node: its own bucket, an imported export of another host, two start-of-day changes
+  A = new SyncNode('');
+  await A.start();
+  A.host = A.info.hostname;
+  await A.bucket(`aw-watcher-window_${A.host}`, A.host, 'currentwindow', [ev('2025-02-03T10:00:00Z', 'here')]);
+  const mark = { '$aw.sync.origin': 'work-laptop', '$aw.sync.device_id': 'some-other-device' };
+  const doc = { buckets: {} };
+  for (const [id, type] of [['aw-watcher-window_work-laptop', 'currentwindow'], ['aw-watcher-afk_work-laptop', 'afkstatus']]) {
+    doc.buckets[id] = { id, type, client: 'aw-watcher', hostname: 'work-laptop', created: '2025-01-01T00:00:00Z', data: mark,
+      events: [{ timestamp: '2025-01-20T10:00:00Z', duration: 30, data: type === 'afkstatus' ? { status: 'afk' } : { app: 'x', title: 'y' } }] };
+  }
+  await A.api('POST', '/import', JSON.stringify(doc));
+  await A.api('POST', '/settings/startOfDay', '"05:00"');
+  await A.api('POST', '/settings/startOfDay', '"06:00"');
+  await A.sync('join', remote);
+  await A.sync('run');
+  ctx = await launchBrowser();
+});
+
+after(async () => {
+  await ctx?.close();
+  for (const n of [A, B, C]) await n?.stop();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const open = (page, hash) => page.goto(`${A.url}/#${hash}`);
+
+/** The devices that own buckets, as the node says (this device first). */
+async function owners() {
+  const d = await A.api('GET', '/devices');
+  return { ...d, withBuckets: d.devices.filter((x) => x.buckets.length) };
+}
+
+describe('device identity', () => {
+  test('the sync round created the situation this file is about', async () => {
+    const d = await owners();
+    assert.equal(d.devices[0].device_id, d.this_device);
+    assert.equal(d.withBuckets.length, 3, JSON.stringify(d));
+    const desks = d.devices.filter((x) => x.hostname === 'desk');
+    assert.equal(desks.length, 2, 'two devices named desk');
+    assert.ok(desks.some((x) => x.hostnames.join() === 'desk,desktop-old'), JSON.stringify(desks));
+    assert.ok(d.devices[0].buckets.includes('aw-watcher-window_work-laptop'), 'the imported export is this device\'s');
+  });
+
+  test('Raw data groups buckets by device id, names former names, tells same-name devices apart, offers delete for exactly this device\'s buckets', async () => {
+    const d = await owners();
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await open(page, '/buckets');
+    await page.waitForSelector('[data-testid=buckets-page] .dev-title[data-device-id]');
+    await page.waitForFunction((n) => document.querySelectorAll('.dev-title[data-device-id]').length === n, d.withBuckets.length);
+    const cards = await page.$$eval('[data-testid=buckets-page] section.card', (cs) => cs.filter((c) => c.querySelector('.dev-title')).map((c) => {
+      const t = c.querySelector('.dev-title');
+      return {
+        id: t.dataset.deviceId,
+        self: t.dataset.thisDevice === '1',
+        name: t.querySelector('[data-testid=device-name] strong').textContent,
+        former: t.querySelector('[data-testid=former-names]')?.textContent.trim() || '',
+        badge: t.querySelector('.badge').textContent.trim(),
+        rows: [...c.querySelectorAll('tr[data-bucket]')].map((r) => ({ id: r.dataset.bucket, remote: r.dataset.remote, del: !!r.querySelector('[data-action=delete]') })),
+      };
+    }));
+    // the same devices in the same order, each with the buckets the node says it owns
+    assert.deepEqual(cards.map((c) => c.id), d.withBuckets.map((x) => x.device_id));
+    for (const [i, c] of cards.entries()) {
+      const o = d.withBuckets[i];
+      assert.deepEqual(c.rows.map((r) => r.id).sort(), [...o.buckets].sort(), c.name);
+      assert.equal(c.self, o.this_device);
+      assert.equal(c.badge.includes('this device'), o.this_device, c.badge);
+      assert.ok(c.name.startsWith(o.hostname), `${c.name} vs ${o.hostname}`);
+      const former = o.hostnames.filter((h) => h !== o.hostname);
+      // another device's other names are its former names; this device's may also be imported exports'
+      assert.equal(c.former, former.length ? `(${o.this_device ? 'also' : 'formerly'} ${former.join(', ')})` : '');
+      // delete for every bucket of this device (the imported export included), none elsewhere
+      for (const r of c.rows) assert.deepEqual([r.remote, r.del], o.this_device ? ['0', true] : ['1', false], r.id);
+    }
+    assert.ok(cards[0].self, 'this device first');
+    const names = cards.map((c) => c.name);
+    assert.equal(new Set(names).size, names.length, `device names must differ: ${names}`);
+    const desks = cards.filter((c) => c.name.startsWith('desk'));
+    assert.equal(desks.length, 2);
+    for (const c of desks) assert.ok(c.name.includes(c.id.replace(/-/g, '').slice(0, 4)), `${c.name} names its device id ${c.id}`);
+    assert.ok(cards.some((c) => c.former === '(formerly desktop-old)'));
+    await page.screenshot({ path: screenshotPath('30-buckets-device-identity'), fullPage: true });
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('a bucket imported from another host\'s export is deleted through the page; a synced one is refused by the node', async () => {
+    const d = await owners();
+    const other = d.withBuckets.find((x) => !x.this_device);
+    await assert.rejects(A.api('DELETE', `/buckets/${other.buckets[0]}?force=1`), /403/);
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await open(page, '/buckets');
+    const victim = 'aw-watcher-afk_work-laptop';
+    await page.click(`tr[data-bucket="${victim}"] [data-action=delete]`);
+    await page.click('[data-testid=confirm-delete]');
+    await page.waitForSelector(`tr[data-bucket="${victim}"]`, { state: 'detached' });
+    assert.equal((await A.api('GET', '/buckets/'))[victim], undefined);
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('Sync lists the devices with data on this node from the same answer', async () => {
+    const d = await owners();
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await open(page, '/sync');
+    await page.waitForSelector('[data-testid=known-devices] tr[data-device-id]');
+    const rows = await page.$$eval('[data-testid=known-devices] tr[data-device-id]', (trs) => trs.map((t) => ({
+      id: t.dataset.deviceId, self: t.dataset.thisDevice === '1', n: Number(t.querySelector('td.num').textContent),
+      name: t.querySelector('[data-testid=device-name]').textContent,
+    })));
+    assert.deepEqual(rows.map((r) => [r.id, r.self, r.n]), d.withBuckets.map((x) => [x.device_id, x.this_device, x.buckets.length]));
+    assert.ok(rows.some((r) => r.name.includes('(formerly desktop-old)')));
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+});
+
+describe('settings across devices', () => {
+  test('Settings shows which device changed each setting and when, and the device-local mark', async () => {
+    const h = await A.api('GET', '/settings-history');
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await open(page, '/settings/general');
+    await page.waitForSelector('[data-testid=origin-startOfWeek]');
+    const shown = await page.$$eval('.setting-origin[data-setting]', (xs) => Object.fromEntries(xs.map((x) => [x.dataset.setting, {
+      device: x.dataset.deviceId, at: x.dataset.changedAt, local: x.dataset.local === '1',
+      text: x.querySelector('[data-testid=origin-text]').textContent, badge: !!x.querySelector('.badge'),
+    }])));
+    for (const k of ['startOfDay', 'startOfWeek', 'theme', 'landingpage']) assert.ok(shown[k], k);
+    // startOfWeek came from "desk" through sync
+    const sow = h.settings.startOfWeek;
+    assert.notEqual(sow.device_id, h.device_id);
+    assert.equal(shown.startOfWeek.device, sow.device_id);
+    assert.equal(shown.startOfWeek.at, sow.changed_at);
+    assert.match(shown.startOfWeek.text, /^Changed on desk #[0-9a-f]{4,}, /);
+    const d = await owners();
+    const short = shown.startOfWeek.text.match(/#([0-9a-f]+)/)[1];
+    assert.ok(sow.device_id.replace(/-/g, '').startsWith(short), 'the named device is the one that changed it');
+    assert.ok(d.devices.find((x) => x.device_id === sow.device_id).hostname === 'desk');
+    // startOfDay changed here
+    assert.equal(shown.startOfDay.device, h.device_id);
+    assert.equal(shown.startOfDay.at, h.settings.startOfDay.changed_at);
+    assert.match(shown.startOfDay.text, /^Changed on this device, /);
+    // never-set keys, and the theme's device-local mark
+    assert.equal(shown.landingpage.text, 'Default value, never changed');
+    assert.deepEqual([shown.theme.local, shown.theme.badge], [true, true]);
+    assert.deepEqual([shown.startOfDay.local, shown.startOfDay.badge], [false, false]);
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('restoring an earlier value (keyboard only) stores it again; the replaced value joins the history', async () => {
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await open(page, '/settings/general');
+    const box = '[data-testid=origin-startOfDay]';
+    await page.waitForSelector(`${box} [data-testid=history] summary`);
+    const before = await page.$$eval(`${box} [data-testid=history-value]`, (xs) => xs.map((x) => x.textContent));
+    const h0 = await A.api('GET', '/settings-history');
+    assert.deepEqual(before, h0.settings.startOfDay.history.map((e) => e.value));
+    assert.deepEqual(before, ['05:00']);
+    await page.focus(`${box} [data-testid=history] summary`);
+    await page.keyboard.press('Enter'); // open the list
+    await page.keyboard.press('Tab'); // to its first Restore button
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'restore');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid=start-of-day]').value === '05:00');
+    assert.equal(await A.api('GET', '/settings/startOfDay'), '05:00');
+    const h1 = await A.api('GET', '/settings-history');
+    assert.equal(h1.settings.startOfDay.history[0].value, '06:00');
+    await page.waitForFunction(() => document.querySelector('[data-testid=origin-startOfDay] [data-testid=history-value]')?.textContent === '06:00');
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('the device-local toggle edits awnode.device_local and keeps the theme listed', async () => {
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await open(page, '/settings/general');
+    const toggle = '[data-testid=origin-startOfDay] [data-testid=device-local-toggle]';
+    await page.waitForSelector(toggle);
+    await page.click(toggle);
+    await page.waitForSelector('[data-testid=origin-startOfDay][data-local="1"] .badge');
+    assert.deepEqual(await A.api('GET', '/settings/awnode.device_local'), ['theme', 'startOfDay']);
+    assert.equal((await A.api('GET', '/settings-history')).settings.startOfDay.local, true);
+    await page.click(toggle);
+    await page.waitForSelector('[data-testid=origin-startOfDay][data-local="0"]');
+    assert.deepEqual(await A.api('GET', '/settings/awnode.device_local'), ['theme']);
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('categories and privacy show their origin; the settings page fits 390 px in light and dark', async () => {
+    await A.api('POST', '/settings/privacy_filters', [{ enabled: true, pattern: 'bank', action: 'drop' }]);
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const theme of ['light', 'dark']) {
+      await A.api('POST', '/settings/theme', JSON.stringify(theme));
+      for (const tab of ['general', 'categories', 'privacy']) {
+        await open(page, `/settings/${tab}`);
+        await page.reload();
+        const sel = { general: 'origin-startOfWeek', categories: 'origin-classes', privacy: 'origin-privacy_filters' }[tab];
+        await page.waitForSelector(`[data-testid=${sel}]`);
+        if (tab === 'privacy') assert.match(await page.textContent(`[data-testid=${sel}] [data-testid=origin-text]`), /^Changed on this device, /);
+        if (tab === 'categories') assert.equal(await page.textContent(`[data-testid=${sel}] [data-testid=origin-text]`), 'Default value, never changed');
+        assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), theme);
+        const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(over <= 1, `${tab} (${theme}) overflows by ${over} px at 390 px`);
+        await page.screenshot({ path: screenshotPath(`31-settings-${tab}-390-${theme}`), fullPage: true });
+      }
+    }
+    await page.setViewportSize({ width: 1440, height: 1000 });
+    await open(page, '/settings/general');
+    await page.waitForSelector('[data-testid=origin-startOfWeek]');
+    await page.screenshot({ path: screenshotPath('32-settings-general-1440-dark'), fullPage: true });
+    await A.api('POST', '/settings/theme', '"light"');
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+});
