@@ -183,6 +183,26 @@ describe('device identity', () => {
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 
+  test('a bucket\'s own page: a synced bucket is read-only, an imported one is this device\'s', async () => {
+    const d = await owners();
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    const shown = (id, badge) => page.waitForFunction(([id, badge]) => {
+      const p = document.querySelector('[data-testid=bucket-page]');
+      return p && p.querySelector('h1')?.textContent === id && p.querySelector('.badge-' + badge)
+        && p.querySelector('[data-testid=events-table] tbody tr');
+    }, [id, badge]);
+    const synced = d.withBuckets.find((x) => !x.this_device).buckets[0];
+    await open(page, `/buckets/${encodeURIComponent(synced)}`);
+    await shown(synced, 'remote');
+    assert.equal(await page.$('[data-action=delete]'), null);
+    await open(page, '/buckets/aw-watcher-window_work-laptop');
+    await shown('aw-watcher-window_work-laptop', 'local');
+    assert.ok(await page.$('[data-action=delete]'));
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
   test('Sync lists the devices with data on this node from the same answer', async () => {
     const d = await owners();
     const page = await ctx.newPage();
@@ -195,6 +215,37 @@ describe('device identity', () => {
     })));
     assert.deepEqual(rows.map((r) => [r.id, r.self, r.n]), d.withBuckets.map((x) => [x.device_id, x.this_device, x.buckets.length]));
     assert.ok(rows.some((r) => r.name.includes('(formerly desktop-old)')));
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+});
+
+describe('a node without the devices and settings-history routes (an older node, aw-server)', () => {
+  test('every bucket is local and devices are hostnames; Settings works without origins', async () => {
+    const page = await ctx.newPage();
+    const gone = /\/api\/0\/(devices|settings-history)$/;
+    const problems = watch(page, (url, status) => allowSync(url, status) || (gone.test(url) && (status === undefined || status === 404)));
+    await page.route(gone, (r) => r.fulfill({ status: 404, contentType: 'application/json', body: '{"message":"no such route"}' }));
+    await open(page, '/buckets');
+    await page.waitForSelector('tr[data-bucket]');
+    const buckets = await A.api('GET', '/buckets/');
+    const cards = await page.$$eval('.dev-title', (ts) => ts.map((t) => ({
+      id: t.dataset.deviceId, name: t.querySelector('[data-testid=device-name] strong').textContent,
+      rows: [...t.closest('section').querySelectorAll('tr[data-bucket]')].map((r) => [r.dataset.bucket, r.dataset.remote, !!r.querySelector('[data-action=delete]')]),
+    })));
+    const hosts = [...new Set(Object.values(buckets).map((b) => b.hostname))];
+    assert.deepEqual(cards.map((c) => c.name).sort(), hosts.sort());
+    assert.equal(cards[0].name, A.host, 'this node\'s hostname first');
+    for (const c of cards) {
+      assert.equal(c.id, '');
+      for (const [id, remote, del] of c.rows) {
+        assert.equal(buckets[id].hostname, c.name);
+        assert.deepEqual([remote, del], ['0', true], id);
+      }
+    }
+    await open(page, '/settings/general');
+    await page.waitForSelector('[data-testid=start-of-day]');
+    assert.equal(await page.$('.setting-origin'), null);
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
   });
