@@ -191,6 +191,14 @@ export function isRemote(b: Bucket, info?: Info | null): boolean {
   return !!o && !o.this_device;
 }
 
+/** For pages that work by bucket hostname (as the queries do): whether buckets with this
+ * hostname are this device's. True when any of them is (an imported export's hostname
+ * counts as this device's), and for every hostname on a node without the devices route. */
+export function hostIsLocal(hostname: string, buckets: Bucket[] = state.buckets): boolean {
+  if (!state.owners) return true;
+  return buckets.some((b) => b.hostname === hostname && !isRemote(b));
+}
+
 export function lastUpdated(b: Bucket): string | null {
   return b.metadata?.end || b.last_updated || null;
 }
