@@ -299,6 +299,7 @@ describe('settings across devices', () => {
     await page.keyboard.press('Enter'); // open the list
     await page.keyboard.press('Tab'); // to its first Restore button
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'restore');
+    await page.screenshot({ path: screenshotPath('33-settings-earlier-values'), fullPage: true });
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('[data-testid=start-of-day]').value === '05:00');
     assert.equal(await A.api('GET', '/settings/startOfDay'), '05:00');
