@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aw/error.h"
@@ -109,6 +110,7 @@ static int import_via_node(int port, bool testing, const char *doc)
  * document as one request body. */
 static int import_file(const char *path, const char *dbpath, bool testing, int port)
 {
+	struct stat st;
 	size_t len = 0;
 	char *doc, *db;
 	aw_store *s;
@@ -116,8 +118,9 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 	int rc;
 
 	/* An unreadable FILE is refused before the database is opened (or created). */
-	if (access(path, R_OK)) {
-		fprintf(stderr, "awnode import: cannot read %s: %s\n", path, strerror(errno));
+	errno = 0;
+	if (stat(path, &st) || access(path, R_OK) || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "awnode import: cannot read %s: %s\n", path, errno ? strerror(errno) : "not a regular file");
 		return 1;
 	}
 	db = cli_db_path(dbpath, testing);
