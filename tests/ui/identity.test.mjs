@@ -215,6 +215,16 @@ describe('device identity', () => {
     })));
     assert.deepEqual(rows.map((r) => [r.id, r.self, r.n]), d.withBuckets.map((x) => [x.device_id, x.this_device, x.buckets.length]));
     assert.ok(rows.some((r) => r.name.includes('(formerly desktop-old)')));
+    // the sync folder's other devices, named as above
+    const status = await A.api('GET', '/sync/status');
+    assert.equal(status.configured, true, JSON.stringify(status).slice(0, 300));
+    await page.waitForSelector('[data-testid=sync-devices] tr[data-device-id]');
+    const folder = await page.$$eval('[data-testid=sync-devices] tr[data-device-id]', (trs) => Object.fromEntries(trs.map((t) => [t.dataset.deviceId, t.querySelector('td').textContent])));
+    assert.deepEqual(Object.keys(folder).sort(), status.devices.map((x) => x.device_id).sort());
+    for (const x of d.withBuckets.filter((x) => !x.this_device)) {
+      const row = rows.find((r) => r.id === x.device_id);
+      assert.ok(folder[x.device_id].startsWith(row.name), `${folder[x.device_id]} vs ${row.name}`);
+    }
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
   });

@@ -120,9 +120,12 @@ export function SyncPage() {
             <table class="table">
               <thead><tr><th>Device</th><th>Last published</th><th>Last import</th><th>Last check</th><th class="num">Events applied</th><th>Status</th></tr></thead>
               <tbody>
-                {list.map((d) => (
-                  <tr>
-                    <td><strong>{d.hostname || '(not imported yet)'}</strong><div class="muted small mono">{d.device_id}</div></td>
+                {list.map((d) => {
+                  // the name as Raw data shows it (current name, former names), once its buckets are here
+                  const known = devs.find((x) => x.id === d.device_id);
+                  return (
+                  <tr data-device-id={d.device_id}>
+                    <td>{known ? <DeviceName d={known} /> : <strong>{d.hostname || '(not imported yet)'}</strong>}<div class="muted small mono">{d.device_id}</div></td>
                     <td title={fmtDateTime(d.last_published)}>{fmtAgo(d.last_published)}</td>
                     <td title={fmtDateTime(d.last_import)}>{fmtAgo(d.last_import)}</td>
                     <td title={fmtDateTime(d.last_check)}>{fmtAgo(d.last_check)}</td>
@@ -135,7 +138,8 @@ export function SyncPage() {
                         : <Badge kind="local">{d.state || 'ok'}</Badge>}
                     </td>
                   </tr>
-                ))}
+                  );
+                })}
               </tbody>
             </table>
           )}
