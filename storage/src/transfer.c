@@ -190,7 +190,7 @@ static void release_before(import_job *j, const char *p, bool drop_cache)
 	upto = (size_t)(p - j->doc) / RELEASE_STEP * RELEASE_STEP;
 	if (upto <= j->released)
 		return;
-	/* Both are advice: a refusal only leaves the pages resident a while longer. */
+	/* Both are advice: declined, they leave the pages resident a while longer, no more. */
 	(void)madvise(j->map + j->released, upto - j->released, MADV_DONTNEED);
 	if (drop_cache)
 		(void)posix_fadvise(j->fd, (off_t)j->released, (off_t)(upto - j->released), POSIX_FADV_DONTNEED);
@@ -288,11 +288,11 @@ static void check_event_range(refusal *r, const char *vs, const char *ve)
 }
 
 /* Validate a bucket object, parse its fields (all but "events") and locate its events
- * array, checking every event's times. A refusal goes to j->refused, in the order the
- * whole bucket decides it: a wrong 'events', then the fields, then the times. */
+ * array, checking every event's times. Called while nothing is refused yet; this
+ * bucket's refusal goes to j->refused, in the order the whole bucket decides it: a wrong
+ * 'events', then the fields, then the times. */
 static int scan_bucket(import_job *j, aw_jscan *s, bucket_span *b)
 {
-	/* called only while nothing is refused: j->refused takes this bucket's refusal */
 	const char *ks, *ke, *vs, *ve;
 	json_t *obj = json_object();
 	refusal events = {0}, times = {0};
