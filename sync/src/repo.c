@@ -1426,7 +1426,10 @@ static void snapshot_take(repack_snapshot *sn, const char *gitdir)
 		while (sub && (f = readdir(sub))) {
 			if (strlen(f->d_name) != GIT_OID_HEXSZ - 2)
 				continue;
-			snprintf(hex, sizeof(hex), "%s%s", e->d_name, f->d_name);
+			/* both lengths are checked: the fan-out directory's 2 and the rest's 38 */
+			memcpy(hex, e->d_name, 2);
+			memcpy(hex + 2, f->d_name, GIT_OID_HEXSZ - 2);
+			hex[GIT_OID_HEXSZ] = '\0';
 			sn->loose_ids = aw_mem_grow(sn->loose_ids, sn->nloose, &sn->cap_ids, sizeof(git_oid), 64);
 			if (git_oid_fromstr(&sn->loose_ids[sn->nloose], hex))
 				continue;
