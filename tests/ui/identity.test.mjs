@@ -228,6 +228,31 @@ describe('device identity', () => {
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
   });
+
+  test('Activity lists a renamed device once, with the time under both its names, apart from its namesake', async () => {
+    const d = await owners();
+    const renamed = d.devices.find((x) => x.hostnames.includes('desktop-old'));
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await open(page, '/activity');
+    await page.waitForSelector('[data-testid=host-select] option[value="all"]', { state: 'attached' });
+    const opts = await page.$$eval('[data-testid=host-select] option', (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
+    // this node's own hostname, the imported work-laptop (this device's), and the renamed
+    // desk once; not desktop-old, and not the other desk (it has no window bucket)
+    assert.equal(opts.filter((o) => o.value === 'desktop-old').length, 0, JSON.stringify(opts));
+    const desk = opts.filter((o) => o.value.startsWith('desk'));
+    assert.equal(desk.length, 1, JSON.stringify(opts));
+    assert.ok(desk[0].text.endsWith('(remote)'), desk[0].text);
+    assert.ok(opts.some((o) => o.value === 'work-laptop' && o.text.endsWith('(this device)')), JSON.stringify(opts));
+    // its year: the minute under the old name (January) and the one under the new (February)
+    await open(page, `/activity/${encodeURIComponent(desk[0].value)}/year/2025-03-01`);
+    await page.waitForSelector('[data-testid=total-active] .stat-value[data-seconds]', { timeout: 30_000 });
+    const total = Number(await page.getAttribute('[data-testid=total-active] .stat-value', 'data-seconds'));
+    assert.equal(total, 120, `total ${total} s`);
+    assert.ok(renamed.buckets.every((id) => id.startsWith('aw-watcher-window_')));
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
 });
 
 describe('a node without the devices and settings-history routes (an older node, aw-server)', () => {

@@ -36,7 +36,10 @@ const ALL_BROWSER_APPS = [...new Set(Object.values(BROWSER_APPNAMES).flat())];
 export interface HostBuckets {
   host: string;
   window?: string;
+  /** a renamed device's window buckets under its other names (read together with `window`) */
+  moreWindows?: string[];
   afk?: string;
+  moreAfks?: string[];
   browsers: { id: string; apps: string[] }[];
   editors: string[];
   stopwatch?: string;
@@ -68,9 +71,50 @@ export function hostBuckets(buckets: Bucket[], host: string): HostBuckets {
   return { host, window: win?.id, afk: afk?.id, browsers, editors };
 }
 
-/** Hosts that have a window bucket (the ones with an Activity view). */
-export function activityHosts(buckets: Bucket[]): string[] {
-  return [...new Set(buckets.filter((b) => b.type === 'currentwindow').map((b) => b.hostname))].sort();
+/** Another device as the node names it (GET /api/0/devices): the label the UI shows for
+ * it and its buckets under every name it used. */
+export interface RemoteDevice {
+  label: string;
+  /** its current hostname */
+  host: string;
+  buckets: Bucket[];
+}
+
+/** The buckets of another device (by its label), under all of its hostnames: a renamed
+ * device's old and new window buckets are read together as one device. */
+function remoteBuckets(dev: RemoteDevice, host: string): HostBuckets {
+  const pick = (type: string) => dev.buckets.filter((b) => b.type === type).sort(byPrefer(dev.host));
+  const [win, ...moreWin] = pick('currentwindow');
+  const [afk, ...moreAfk] = pick('afkstatus');
+  const hb: HostBuckets = {
+    host,
+    window: win?.id,
+    afk: afk?.id,
+    browsers: pick('web.tab.current').map((b) => ({ id: b.id, apps: browserApps(b) })),
+    editors: pick('app.editor.activity').map((b) => b.id),
+  };
+  if (moreWin.length) hb.moreWindows = moreWin.map((b) => b.id);
+  if (moreAfk.length) hb.moreAfks = moreAfk.map((b) => b.id);
+  return hb;
+}
+
+/** The buckets an Activity view of `host` uses: another device's under all its names when
+ * `host` is its label, else this node's buckets with that hostname. */
+export function deviceBuckets(buckets: Bucket[], host: string, remotes: RemoteDevice[] = []): HostBuckets {
+  const dev = remotes.find((d) => d.label === host);
+  if (dev) return remoteBuckets(dev, host);
+  const theirs = new Set(remotes.flatMap((d) => d.buckets.map((b) => b.id)));
+  return hostBuckets(buckets.filter((b) => !theirs.has(b.id)), host);
+}
+
+/** Hosts that have a window bucket (the ones with an Activity view). Other devices count
+ * once each, by label, whatever names their buckets carry (`remotes`, from the node);
+ * this node's buckets by hostname (an imported export of another machine is its own). */
+export function activityHosts(buckets: Bucket[], remotes: RemoteDevice[] = []): string[] {
+  const theirs = new Set(remotes.flatMap((d) => d.buckets.map((b) => b.id)));
+  const own = buckets.filter((b) => b.type === 'currentwindow' && !theirs.has(b.id)).map((b) => b.hostname);
+  const other = remotes.filter((d) => d.buckets.some((b) => b.type === 'currentwindow')).map((d) => d.label);
+  return [...new Set([...own, ...other])].sort();
 }
 
 /** Lines computing, per host i, `events_i` (active window time), `not_afk_i`, `browser_i`,
@@ -81,10 +125,13 @@ export function activityHosts(buckets: Bucket[]): string[] {
 function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boolean): string[] {
   const L: string[] = [];
   const used = hosts.filter((h) => h.window);
+  // a renamed device: its buckets under every name, in time order, flooded as one
+  const read = (first: string | undefined, more?: string[]) =>
+    more?.length ? `sort_by_timestamp(concat(${[first, ...more].map((b) => `query_bucket(${qlit(b)})`).join(', ')}))` : `query_bucket(${qlit(first)})`;
   used.forEach((h, i) => {
-    L.push(`events_${i} = flood(query_bucket(${qlit(h.window)}));`);
+    L.push(`events_${i} = flood(${read(h.window, h.moreWindows)});`);
     if (h.afk) {
-      L.push(`not_afk_${i} = flood(query_bucket(${qlit(h.afk)}));`);
+      L.push(`not_afk_${i} = flood(${read(h.afk, h.moreAfks)});`);
       L.push(`not_afk_${i} = filter_keyvals(not_afk_${i}, "status", ["not-afk"]);`);
     }
     L.push(`browser_${i} = [];`);

@@ -271,3 +271,12 @@ export function devices(buckets: Bucket[], info: Info | null, owners: DevicesAns
   label(shown);
   return shown.sort((a, b) => (a.local !== b.local ? (a.local ? -1 : 1) : 0));
 }
+
+/** Other devices with their labels and buckets, for pages that choose a device by name
+ * (Activity, Timeline): a renamed device is one entry however many names its buckets
+ * carry. Empty without the devices route (then every bucket is this node's). */
+export function remoteDevices(buckets: Bucket[], info: Info | null): { label: string; host: string; buckets: Bucket[] }[] {
+  return devices(buckets, info)
+    .filter((d) => !d.local && d.id)
+    .map((d) => ({ label: d.label, host: d.host, buckets: d.buckets }));
+}

@@ -3,9 +3,9 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { DefaultLabelFormatterCallbackParams } from 'echarts';
 import { api } from '../lib/api';
 import { Category, CatNode, categoryColor, categoryTree, eventCategory, hashColor, normalise, rulesForQuery } from '../lib/categories';
-import { ActivityResult, activityHosts, activityQuery, CategoryPeriodResult, categoryPeriodQuery, hostBuckets, Ev } from '../lib/queries';
+import { ActivityResult, activityHosts, activityQuery, CategoryPeriodResult, categoryPeriodQuery, deviceBuckets, Ev } from '../lib/queries';
 import { navigate } from '../lib/router';
-import { devices, useStore } from '../lib/store';
+import { hostIsLocal, remoteDevices, useStore } from '../lib/store';
 import {
   addPeriod, DayOpts, fmtDuration, logicalToday, parseYmd, period, PeriodKind, periodLabel, periodStartDate,
   periodString, PERIODS, subPeriods, ymd,
@@ -18,14 +18,16 @@ const ALL = 'all';
 
 function useActivityParams(parts: string[]) {
   const st = useStore();
-  const hosts = activityHosts(st.buckets);
+  // other devices by the node's labels (a renamed one is one entry), this node's by hostname
+  const remotes = remoteDevices(st.buckets, st.info);
+  const hosts = activityHosts(st.buckets, remotes);
   const local = st.info?.hostname;
   const defHost = local && hosts.includes(local) ? local : hosts.length > 1 ? ALL : hosts[0] || ALL;
   const host = parts[0] || defHost;
   const kind = (PERIODS.includes(parts[1] as PeriodKind) ? parts[1] : 'day') as PeriodKind;
   const opts: DayOpts = { startOfDay: st.settings.startOfDay, startOfWeek: st.settings.startOfWeek };
   const date = parseYmd(parts[2]) || logicalToday(opts);
-  return { st, hosts, host, kind, date, opts };
+  return { st, remotes, hosts, host, kind, date, opts };
 }
 
 const go = (host: string, kind: PeriodKind, date: Date) =>
@@ -36,13 +38,13 @@ let fmpMarked = false;
 let barsMarked = false;
 
 export function ActivityPage({ parts }: { parts: string[] }) {
-  const { st, hosts, host, kind, date, opts } = useActivityParams(parts);
+  const { st, remotes, hosts, host, kind, date, opts } = useActivityParams(parts);
   const p = period(kind, date, opts);
   const classes = useMemo(() => normalise(st.settings.classes), [st.settings.classes]);
   const rules = useMemo(() => rulesForQuery(classes), [classes]);
   const selected = useMemo(
-    () => (host === ALL ? hosts : [host]).map((h) => hostBuckets(st.buckets, h)).filter((h) => h.window),
-    [st.buckets, host, hosts.join('|')],
+    () => (host === ALL ? hosts : [host]).map((h) => deviceBuckets(st.buckets, h, remotes)).filter((h) => h.window),
+    [st.buckets, host, hosts.join('|'), remotes.map((r) => r.label).join('|')],
   );
   const [res, setRes] = useState<ActivityResult | null>(null);
   const [resFor, setResFor] = useState('');
@@ -137,8 +139,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   // the per-device bars: from those periods (day), else from each bar's own query
   const byDevice = host === ALL && !!(kind === 'day' ? spans : bars?.hosts);
   const topCat = tree?.children.find((c) => c.name !== 'Uncategorized') || null;
-  const devs = devices(st.buckets, st.info);
-  const isLocal = (h: string) => devs.find((d) => d.host === h)?.local ?? false;
+  const isLocal = (h: string) => !remotes.some((r) => r.label === h) && hostIsLocal(h);
 
   return (
     <div class="page activity" data-testid="activity-page">

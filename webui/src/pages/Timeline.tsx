@@ -4,9 +4,9 @@ import { api } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
 import { hashColor } from '../lib/categories';
 import { navigate, useRoute } from '../lib/router';
-import { devices, isRemote, lastUpdated, useStore } from '../lib/store';
+import { devices, isRemote, lastUpdated, remoteDevices, useStore } from '../lib/store';
 import { addPeriod, fmtDateTime, fmtDuration, logicalToday, offsetMinutes, parseYmd, periodString, ymd } from '../lib/time';
-import { activityHosts, deviceSpansQuery, Ev, hostBuckets } from '../lib/queries';
+import { activityHosts, deviceBuckets, deviceSpansQuery, Ev } from '../lib/queries';
 import { axisColors, Chart } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, Segmented, Skeleton } from '../components/ui';
 import * as I from '../components/icons';
@@ -97,7 +97,8 @@ export function TimelinePage() {
   }, [st.bucketsLoaded, buckets, start.getTime(), end.getTime()]);
 
   // several devices: which one was in use when (a failed query only loses this lane)
-  const hb = activityHosts(st.buckets).map((h) => hostBuckets(st.buckets, h)).filter((h) => h.window);
+  const remotes = remoteDevices(st.buckets, st.info);
+  const hb = activityHosts(st.buckets, remotes).map((h) => deviceBuckets(st.buckets, h, remotes)).filter((h) => h.window);
   const hbKey = JSON.stringify(hb);
   useEffect(() => {
     setInUse(null);
