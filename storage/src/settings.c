@@ -222,6 +222,41 @@ static int history_keep(aw_store *s, const char *key, const current *c, aw_ns no
 			  texts, 1, ints + 2, 1);
 }
 
+/* A change from elsewhere that is older than the current value: into the history once
+ * (the same change arrives again with every later manifest of its device). The
+ * equal (hlc, device) of the current value itself is not a loser: it is the value. */
+static int history_keep_lost(aw_store *s, aw_write *w, bool set, aw_ns now)
+{
+	const char *texts[4] = {w->key, set ? w->value : NULL, w->origin_device,
+				w->origin_hostname ? w->origin_hostname : ""};
+	int64_t ints[3] = {w->origin_hlc, now, HISTORY_PER_KEY};
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM settings_meta WHERE key = ?1 AND hlc = ?2 AND device = ?3 "
+				      "UNION ALL SELECT 1 FROM settings_history WHERE key = ?1 AND hlc = ?2 AND device = ?3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return AW_ERROR;
+	sqlite3_bind_text(st, 1, w->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, w->origin_hlc);
+	sqlite3_bind_text(st, 3, w->origin_device, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return AW_ERROR;
+	if (exec_bound(s,
+		       "INSERT INTO settings_history(key, value, device, hostname, hlc, replaced_at) "
+		       "VALUES (?, ?, ?, ?, ?, ?)",
+		       texts, 4, ints, 2))
+		return AW_ERROR;
+	return exec_bound(s,
+			  "DELETE FROM settings_history WHERE key = ?1 AND id NOT IN "
+			  "(SELECT id FROM settings_history WHERE key = ?1 ORDER BY id DESC LIMIT ?2)",
+			  texts, 1, ints + 2, 1);
+}
+
 static int store_value(aw_store *s, aw_write *w, bool set, aw_ns hlc)
 {
 	const char *texts[4] = {w->key, w->origin_device ? w->origin_device : "",
@@ -277,10 +312,18 @@ int settings_write(aw_store *s, aw_write *w, bool set)
 		/* seen, so the next local change orders after it, applied or not */
 		if (w->origin_hlc > s->settings_hlc)
 			s->settings_hlc = w->origin_hlc;
-		if (aw_setting_is_local(w->key, locals) || !newer_than(&c, w->origin_hlc, w->origin_device)) {
+		if (aw_setting_is_local(w->key, locals)) {
 			free(locals);
 			current_free(&c);
 			return 0;
+		}
+		if (!newer_than(&c, w->origin_hlc, w->origin_device)) {
+			/* it lost here without ever being the value: keep it in the history all the
+			 * same, so every device can restore the losing side of concurrent edits */
+			rc = history_keep_lost(s, w, set, now);
+			free(locals);
+			current_free(&c);
+			return rc ? settings_fail(s, w, AW_ERROR, "saving setting history") : 0;
 		}
 		free(locals);
 		hlc = w->origin_hlc;

@@ -79,9 +79,11 @@ def test_concurrent_changes_resolve_the_same_everywhere(node_factory, tmp_path):
     assert settings(a)["startOfWeek"] == settings(b)["startOfWeek"] == "Sunday"
     ha, hb = history(a)["settings"]["startOfWeek"], history(b)["settings"]["startOfWeek"]
     assert ha["device_id"] == hb["device_id"] == b.device_id
-    # the losing value is kept where it was replaced, and can be set again from there
+    # the losing value is kept on both devices (where it was replaced, and where it lost
+    # on arrival), and can be set again from there
     lost = ha["history"][0]
     assert lost["value"] == "Monday" and lost["device_id"] == a.device_id
+    assert [(x["value"], x["device_id"]) for x in hb["history"]] == [("Monday", a.device_id)]
     put(a, "startOfWeek", lost["value"])
     a.sync("run")
     b.sync("run")

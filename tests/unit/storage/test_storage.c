@@ -570,11 +570,16 @@ static void test_settings_last_writer_wins(void **state)
 	assert_true(m[0].hlc > now + S(3600));
 	assert_string_equal(m[0].device, "dev-self");
 	aw_setting_metas_free(m, n);
-	/* replaced values are kept, newest first */
+	/* replaced values are kept, newest first, and so are changes that lost on arrival
+	 * (once: the same change comes again with every later manifest of its device) */
+	assert_int_equal(setting_write(f, "k", "\"older\"", "dev-c", 4, &applied), 0);
 	assert_int_equal(aw_reader_settings_history(&m, &n, f->r), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 4);
 	assert_string_equal(m[0].value, "\"tie-higher\"");
 	assert_string_equal(m[1].value, "\"remote\"");
+	assert_string_equal(m[2].value, "\"tie-lower\"");
+	assert_string_equal(m[3].value, "\"older\"");
+	assert_string_equal(m[3].device, "dev-c");
 	assert_true(m[0].replaced_at > 0);
 	aw_setting_metas_free(m, n);
 	/* a deletion is a change too: it travels and wins like a value */
