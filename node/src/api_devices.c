@@ -155,7 +155,8 @@ static void read_devices(request *rq, aw_reader *r)
 				  &bks[i]);
 	}
 	for (size_t i = 0; i < ndevs; i++)
-		qsort(devs[i].names, devs[i].nnames, sizeof(*devs[i].names), cmp_name_recent);
+		if (devs[i].nnames > 1) /* a device without buckets has no names array at all */
+			qsort(devs[i].names, devs[i].nnames, sizeof(*devs[i].names), cmp_name_recent);
 	qsort(devs, ndevs, sizeof(*devs), cmp_device);
 
 	aw_buf_puts(&b, "{\"this_device\":");
