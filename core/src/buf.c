@@ -10,6 +10,7 @@
 
 #include "aw/buf.h"
 #include "aw/mem.h"
+#include "aw/time.h"
 
 void aw_buf_grow(aw_buf *b, size_t extra)
 {
@@ -145,4 +146,17 @@ void aw_buf_json_member(aw_buf *b, size_t index, const char *key)
 		aw_buf_putc(b, ',');
 	aw_buf_json_string(b, key, strlen(key));
 	aw_buf_putc(b, ':');
+}
+
+void aw_buf_json_time(aw_buf *b, bool has, aw_ns t)
+{
+	char ts[AW_TIME_BUFSZ];
+
+	if (!has) {
+		aw_buf_puts(b, "null");
+		return;
+	}
+	aw_buf_putc(b, '"');
+	aw_buf_append(b, ts, aw_time_format(ts, t));
+	aw_buf_putc(b, '"');
 }

@@ -70,25 +70,38 @@ int aw_files_mkdir_p(const char *path, int mode)
 	return 0;
 }
 
+int aw_files_open_regular(int *fd, uint64_t *size, const char *path)
+{
+	struct stat st;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			       ? aw_error_set(AW_ENOTFOUND, "cannot read %s: it does not exist", path)
+			       : aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
+	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return aw_error_set(AW_ERROR, "cannot read %s: not a regular file", path);
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
 int aw_files_read(char **out, size_t *len, const char *path, size_t max)
 {
 	struct stat st;
+	uint64_t size;
 	size_t got = 0;
 	char *buf;
-	int fd;
+	int fd, rc;
 
 	*out = NULL;
 	if (len)
 		*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR
-			       ? aw_error_set(AW_ENOTFOUND, "cannot read %s: it does not exist", path)
-			       : aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return aw_error_set(AW_ERROR, "cannot read %s: not a regular file", path);
-	}
+	if ((rc = aw_files_open_regular(&fd, &size, path)))
+		return rc;
+	st.st_size = (off_t)size;
 	if ((unsigned long long)st.st_size > max) {
 		close(fd);
 		return aw_error_set(AW_ERANGE, "cannot read %s: larger than %zu bytes", path, max);

@@ -101,7 +101,6 @@ static int cmp_device(const void *pa, const void *pb)
 static void device_json(aw_buf *b, const device_entry *d, const char *own_hostname)
 {
 	const char *cur = current_name(d, own_hostname);
-	char ts[AW_TIME_BUFSZ];
 
 	aw_buf_puts(b, "{\"device_id\":");
 	aw_buf_json_string(b, d->device_id, strlen(d->device_id));
@@ -124,13 +123,7 @@ static void device_json(aw_buf *b, const device_entry *d, const char *own_hostna
 		aw_buf_json_string(b, d->buckets[i]->id, strlen(d->buckets[i]->id));
 	}
 	aw_buf_puts(b, "],\"last_seen\":");
-	if (d->has_seen) {
-		aw_buf_putc(b, '"');
-		aw_buf_append(b, ts, aw_time_format(ts, d->seen));
-		aw_buf_putc(b, '"');
-	} else {
-		aw_buf_puts(b, "null");
-	}
+	aw_buf_json_time(b, d->has_seen, d->seen);
 	aw_buf_putc(b, '}');
 }
 

@@ -130,24 +130,11 @@ void api_setting_delete(request *rq)
 
 /* GET /api/0/settings-history: where and when each value was last changed, and the
  * values it replaced (docs/api.md, "Settings across devices"). */
-static void time_or_null(aw_buf *b, aw_ns t)
-{
-	char ts[AW_TIME_BUFSZ];
-
-	if (!t) {
-		aw_buf_puts(b, "null");
-		return;
-	}
-	aw_buf_putc(b, '"');
-	aw_buf_append(b, ts, aw_time_format(ts, t));
-	aw_buf_putc(b, '"');
-}
-
 static void change_json(aw_buf *b, const aw_setting_meta *m, bool with_value)
 {
 	aw_buf_puts(b, "{\"changed_at\":");
 	/* 1 is what a value from before origins were recorded gets when sync claims it */
-	time_or_null(b, m->hlc > 1 ? m->hlc : 0);
+	aw_buf_json_time(b, m->hlc > 1, m->hlc);
 	aw_buf_puts(b, ",\"device_id\":");
 	if (*m->device)
 		aw_buf_json_string(b, m->device, strlen(m->device));
@@ -160,7 +147,7 @@ static void change_json(aw_buf *b, const aw_setting_meta *m, bool with_value)
 		aw_buf_puts(b, "null");
 	if (with_value) {
 		aw_buf_puts(b, ",\"replaced_at\":");
-		time_or_null(b, m->replaced_at);
+		aw_buf_json_time(b, m->replaced_at != 0, m->replaced_at);
 		aw_buf_puts(b, ",\"value\":");
 		aw_buf_puts(b, m->value ? m->value : "null");
 	}

@@ -207,18 +207,6 @@ static void json_str_or_null(aw_buf *b, const char *s)
 		aw_buf_puts(b, "null");
 }
 
-static void time_or_null(aw_buf *b, bool has, aw_ns t)
-{
-	char ts[AW_TIME_BUFSZ];
-
-	if (!has) {
-		aw_buf_puts(b, "null");
-		return;
-	}
-	aw_buf_putc(b, '"');
-	aw_buf_append(b, ts, aw_time_format(ts, t));
-	aw_buf_putc(b, '"');
-}
 
 void aw_bucket_to_json(aw_buf *b, const aw_bucket *bk, const char *events_json, size_t events_len)
 {
@@ -231,13 +219,13 @@ void aw_bucket_to_json(aw_buf *b, const aw_bucket *bk, const char *events_json, 
 	aw_buf_puts(b, ",\"hostname\":");
 	json_str_or_null(b, bk->hostname);
 	aw_buf_puts(b, ",\"created\":");
-	time_or_null(b, true, bk->created);
+	aw_buf_json_time(b, true, bk->created);
 	aw_buf_puts(b, ",\"data\":");
 	aw_buf_puts(b, bk->data ? bk->data : "{}");
 	aw_buf_puts(b, ",\"metadata\":{\"start\":");
-	time_or_null(b, bk->has_range, bk->start);
+	aw_buf_json_time(b, bk->has_range, bk->start);
 	aw_buf_puts(b, ",\"end\":");
-	time_or_null(b, bk->has_range, bk->end);
+	aw_buf_json_time(b, bk->has_range, bk->end);
 	aw_buf_puts(b, "},\"events\":");
 	if (events_json)
 		aw_buf_append(b, events_json, events_len);

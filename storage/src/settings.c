@@ -202,15 +202,13 @@ static int local_list(aw_store *s, char **out)
 	return 0;
 }
 
-/* The value being replaced goes to the history (at most HISTORY_PER_KEY per key). */
-static int history_keep(aw_store *s, const char *key, const current *c, aw_ns now)
+/* One history entry, then the key's history cut to its newest HISTORY_PER_KEY. */
+static int history_add(aw_store *s, const char *key, const char *value, const char *device, const char *hostname,
+		       aw_ns hlc, aw_ns now)
 {
-	const char *texts[4] = {key, c->has_value ? c->value : NULL, c->device ? c->device : "",
-				c->hostname ? c->hostname : ""};
-	int64_t ints[3] = {c->has_meta ? c->hlc : 0, now, HISTORY_PER_KEY};
+	const char *texts[4] = {key, value, device ? device : "", hostname ? hostname : ""};
+	int64_t ints[3] = {hlc, now, HISTORY_PER_KEY};
 
-	if (!c->has_value && !(c->has_meta && c->deleted))
-		return 0;
 	if (exec_bound(s,
 		       "INSERT INTO settings_history(key, value, device, hostname, hlc, replaced_at) "
 		       "VALUES (?, ?, ?, ?, ?, ?)",
@@ -222,14 +220,20 @@ static int history_keep(aw_store *s, const char *key, const current *c, aw_ns no
 			  texts, 1, ints + 2, 1);
 }
 
+/* The value being replaced goes to the history. */
+static int history_keep(aw_store *s, const char *key, const current *c, aw_ns now)
+{
+	if (!c->has_value && !(c->has_meta && c->deleted))
+		return 0;
+	return history_add(s, key, c->has_value ? c->value : NULL, c->device, c->hostname, c->has_meta ? c->hlc : 0,
+			   now);
+}
+
 /* A change from elsewhere that is older than the current value: into the history once
  * (the same change arrives again with every later manifest of its device). The
  * equal (hlc, device) of the current value itself is not a loser: it is the value. */
 static int history_keep_lost(aw_store *s, aw_write *w, bool set, aw_ns now)
 {
-	const char *texts[4] = {w->key, set ? w->value : NULL, w->origin_device,
-				w->origin_hostname ? w->origin_hostname : ""};
-	int64_t ints[3] = {w->origin_hlc, now, HISTORY_PER_KEY};
 	sqlite3_stmt *st;
 	int rc;
 
@@ -246,15 +250,7 @@ static int history_keep_lost(aw_store *s, aw_write *w, bool set, aw_ns now)
 		return 0;
 	if (rc != SQLITE_DONE)
 		return AW_ERROR;
-	if (exec_bound(s,
-		       "INSERT INTO settings_history(key, value, device, hostname, hlc, replaced_at) "
-		       "VALUES (?, ?, ?, ?, ?, ?)",
-		       texts, 4, ints, 2))
-		return AW_ERROR;
-	return exec_bound(s,
-			  "DELETE FROM settings_history WHERE key = ?1 AND id NOT IN "
-			  "(SELECT id FROM settings_history WHERE key = ?1 ORDER BY id DESC LIMIT ?2)",
-			  texts, 1, ints + 2, 1);
+	return history_add(s, w->key, set ? w->value : NULL, w->origin_device, w->origin_hostname, w->origin_hlc, now);
 }
 
 static int store_value(aw_store *s, aw_write *w, bool set, aw_ns hlc)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "aw/error.h"
+#include "aw/files.h"
 #include "aw/json.h"
 #include "aw/json_scan.h"
 #include "aw/mem.h"
@@ -571,25 +572,19 @@ int aw_transfer_import(aw_store *store, aw_reader *r, const char *doc, size_t le
 
 int aw_transfer_import_file(aw_store *store, aw_reader *r, const char *path)
 {
-	struct stat st;
 	import_job *j;
 	void *map;
+	uint64_t size;
 	size_t len;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int fd, rc;
 
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR
-			       ? aw_error_set(AW_ENOTFOUND, "cannot read %s: it does not exist", path)
-			       : aw_error_set(AW_ERROR, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return aw_error_set(AW_ERROR, "cannot read %s: not a regular file", path);
-	}
-	if ((uintmax_t)st.st_size > SIZE_MAX) {
+	if ((rc = aw_files_open_regular(&fd, &size, path)))
+		return rc;
+	if (size > SIZE_MAX) {
 		close(fd);
 		return aw_error_set(AW_ERANGE, "cannot read %s: too large to map", path);
 	}
-	len = (size_t)st.st_size;
+	len = (size_t)size;
 	if (len == 0) { /* nothing to map: refused as any empty document */
 		close(fd);
 		return aw_transfer_import(store, r, "", 0);

@@ -7,8 +7,11 @@
 #ifndef AW_BUF_H
 #define AW_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "aw/time.h"
 
 typedef struct aw_buf {
 	char *data;  /* NUL-terminated after every append (not counted in len) */
@@ -35,6 +38,8 @@ void aw_buf_json_string(aw_buf *b, const char *s, size_t n);
 /* Start the member `key` of a JSON object being written: a ',' unless it is the first
  * (index 0), then the key as a JSON string and ':'. */
 void aw_buf_json_member(aw_buf *b, size_t index, const char *key);
+/* Append t as a JSON string in aw_time_format's form when `has`, else `null`. */
+void aw_buf_json_time(aw_buf *b, bool has, aw_ns t);
 /* Give up ownership of the data (caller frees with free()); the buffer is reset. */
 char *aw_buf_steal(aw_buf *b, size_t *len);
 /* Free the data and reset to AW_BUF_INIT. */

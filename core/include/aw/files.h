@@ -7,6 +7,7 @@
 #define AW_FILES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The XDG base directories awnode uses, each with "awnode" appended. */
 enum {
@@ -33,6 +34,11 @@ int aw_files_mkdir_p(const char *path, int mode);
  * it does not exist, AW_ERANGE when it is larger than `max` bytes (checked before
  * reading), or AW_ERROR; aw_error_last() names the path. *out is NULL on failure. */
 int aw_files_read(char **out, size_t *len, const char *path, size_t max);
+
+/* Open the regular file at `path` read-only into *fd and its size into *size. Returns
+ * 0 (caller closes *fd), AW_ENOTFOUND when it does not exist, or AW_ERROR (not a
+ * regular file, or any other failure); aw_error_last() names the path. */
+int aw_files_open_regular(int *fd, uint64_t *size, const char *path);
 
 /* Flags of aw_files_write. */
 enum {
