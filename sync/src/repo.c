@@ -1397,15 +1397,20 @@ static bool needs_repack(const char *gitdir)
 	return need;
 }
 
+/* A loose object file and the id its path names. */
+typedef struct loose_object {
+	char *path;
+	git_oid id;
+} loose_object;
+
 /* What a repository held before a repack began: its loose objects and its packs. Only
  * these may be removed afterwards, and only when the new pack holds every object of
  * them: a remote on a shared disk may receive another device's push while this one
  * repacks, and that push's objects (or an old object it made reachable again without
  * sending it) must survive. */
 typedef struct repack_snapshot {
-	char **loose;       /* paths of loose object files */
-	git_oid *loose_ids;
-	size_t nloose, cap_loose, cap_ids;
+	loose_object *loose;
+	size_t nloose, cap_loose;
 	char **packs;       /* paths of pack indexes (".idx") */
 	size_t npacks, cap_packs;
 } repack_snapshot;
@@ -1430,11 +1435,10 @@ static void snapshot_take(repack_snapshot *sn, const char *gitdir)
 			memcpy(hex, e->d_name, 2);
 			memcpy(hex + 2, f->d_name, GIT_OID_HEXSZ - 2);
 			hex[GIT_OID_HEXSZ] = '\0';
-			sn->loose_ids = aw_mem_grow(sn->loose_ids, sn->nloose, &sn->cap_ids, sizeof(git_oid), 64);
-			if (git_oid_fromstr(&sn->loose_ids[sn->nloose], hex))
+			sn->loose = aw_mem_grow(sn->loose, sn->nloose, &sn->cap_loose, sizeof(*sn->loose), 64);
+			if (git_oid_fromstr(&sn->loose[sn->nloose].id, hex))
 				continue;
-			sn->loose = aw_mem_grow(sn->loose, sn->nloose, &sn->cap_loose, sizeof(char *), 64);
-			sn->loose[sn->nloose++] = aw_mem_printf("%s/%s", dir, f->d_name);
+			sn->loose[sn->nloose++].path = aw_mem_printf("%s/%s", dir, f->d_name);
 		}
 		if (sub)
 			closedir(sub);
@@ -1459,11 +1463,10 @@ static void snapshot_take(repack_snapshot *sn, const char *gitdir)
 static void snapshot_free(repack_snapshot *sn)
 {
 	for (size_t i = 0; i < sn->nloose; i++)
-		free(sn->loose[i]);
+		free(sn->loose[i].path);
 	for (size_t i = 0; i < sn->npacks; i++)
 		free(sn->packs[i]);
 	free(sn->loose);
-	free(sn->loose_ids);
 	free(sn->packs);
 }
 
@@ -1533,10 +1536,10 @@ static int repack(git_repository *repo, bool everything, const char *what)
 		goto out;
 	}
 	for (size_t i = 0; i < sn.nloose; i++)
-		if (everything || fresh->exists(fresh, &sn.loose_ids[i]))
-			unlink(sn.loose[i]);
+		if (everything || fresh->exists(fresh, &sn.loose[i].id))
+			unlink(sn.loose[i].path);
 	for (size_t i = 0; i < sn.nloose; i++) {
-		char *dir = aw_mem_strdup(sn.loose[i]);
+		char *dir = aw_mem_strdup(sn.loose[i].path);
 		*strrchr(dir, '/') = '\0';
 		rmdir(dir); /* only when it became empty */
 		free(dir);
