@@ -96,6 +96,9 @@ int writer_privacy_reload(aw_store *s);
 int settings_write(aw_store *s, aw_write *w, bool set);
 int settings_claim(aw_store *s, aw_write *w);
 
+/* Column i of the current row as a new string (NULL for SQL NULL); caller frees. */
+char *col_dup(sqlite3_stmt *st, int i);
+
 /* The connection of a reader (reader.c). */
 sqlite3 *reader_db(aw_reader *r);
 

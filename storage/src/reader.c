@@ -107,7 +107,7 @@ void aw_reader_end(aw_reader *r)
 	r->in_snapshot = false;
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
+char *col_dup(sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return NULL;

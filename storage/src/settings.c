@@ -86,13 +86,6 @@ static void current_free(current *c)
 	free(c->hostname);
 }
 
-static char *col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? aw_mem_strdup((const char *)t) : NULL;
-}
-
 static int one_row(aw_store *s, const char *sql, const char *key, sqlite3_stmt **out)
 {
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, out, NULL);
@@ -120,7 +113,7 @@ static int current_load(aw_store *s, const char *key, current *c)
 		return rc;
 	if (rc) {
 		c->has_value = true;
-		c->value = col_text(st, 0);
+		c->value = col_dup(st, 0);
 	}
 	sqlite3_finalize(st);
 	rc = one_row(s, "SELECT hlc, device, hostname, deleted FROM settings_meta WHERE key = ?", key, &st);
@@ -129,8 +122,8 @@ static int current_load(aw_store *s, const char *key, current *c)
 	if (rc) {
 		c->has_meta = true;
 		c->hlc = sqlite3_column_int64(st, 0);
-		c->device = col_text(st, 1);
-		c->hostname = col_text(st, 2);
+		c->device = col_dup(st, 1);
+		c->hostname = col_dup(st, 2);
 		c->deleted = sqlite3_column_int(st, 3) != 0;
 	}
 	sqlite3_finalize(st);
@@ -197,7 +190,7 @@ static int local_list(aw_store *s, char **out)
 	if (rc < 0)
 		return rc;
 	if (rc)
-		*out = col_text(st, 0);
+		*out = col_dup(st, 0);
 	sqlite3_finalize(st);
 	return 0;
 }
@@ -379,7 +372,7 @@ static int read_rows(aw_setting_meta **out, size_t *n, aw_reader *r, const char 
 		return db_error(db, "reading settings");
 	sqlite3_bind_text(st, 1, AW_SETTINGS_LOCAL_KEY, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		locals = col_text(st, 0);
+		locals = col_dup(st, 0);
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		free(locals);
@@ -389,11 +382,11 @@ static int read_rows(aw_setting_meta **out, size_t *n, aw_reader *r, const char 
 		aw_setting_meta *m;
 		v = aw_mem_grow(v, cnt, &cap, sizeof(*v), 16);
 		m = &v[cnt++];
-		m->key = col_text(st, 0);
-		m->value = col_text(st, 1);
+		m->key = col_dup(st, 0);
+		m->value = col_dup(st, 1);
 		m->hlc = sqlite3_column_int64(st, 2);
-		m->device = col_text(st, 3);
-		m->hostname = col_text(st, 4);
+		m->device = col_dup(st, 3);
+		m->hostname = col_dup(st, 4);
 		m->replaced_at = sqlite3_column_int64(st, 5);
 		m->local = aw_setting_is_local(m->key, locals);
 	}
