@@ -244,7 +244,13 @@ describe('device identity', () => {
     assert.equal(desk.length, 1, JSON.stringify(opts));
     assert.ok(desk[0].text.endsWith('(remote)'), desk[0].text);
     assert.ok(opts.some((o) => o.value === 'work-laptop' && o.text.endsWith('(this device)')), JSON.stringify(opts));
-    // its year: the minute under the old name (January) and the one under the new (February)
+    // its year: the minute under the old name (January) and the one under the new (February).
+    // Queries are held back so that the previous view's answer is still on screen while
+    // this one's is pending: the figures read must be this view's, not the earlier one's.
+    await page.route(/\/api\/0\/query\//, async (r) => {
+      await sleep(700);
+      await r.continue();
+    });
     await open(page, `/activity/${encodeURIComponent(desk[0].value)}/year/2025-03-01`);
     await page.waitForSelector('[data-testid=total-active] .stat-value[data-seconds]', { timeout: 30_000 });
     const total = Number(await page.getAttribute('[data-testid=total-active] .stat-value', 'data-seconds'));

@@ -55,6 +55,9 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   const [barErr, setBarErr] = useState<unknown>(null);
   const periodStr = periodString(p.start, p.end);
   const ready = st.bucketsLoaded && st.settingsLoaded && st.info;
+  // what the summary on screen must answer: until the query for it returns, the previous
+  // answer (another period or device) is not shown as this one's figures
+  const reqKey = `${host}|${periodStr}`;
 
   // Summary query.
   useEffect(() => {
@@ -71,7 +74,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
       .then((r) => {
         if (!live) return;
         setRes(r[0] as ActivityResult);
-        setResFor(periodStr);
+        setResFor(reqKey);
       })
       .catch((e) => live && (setErr(e), setRes(null)))
       .finally(() => live && setLoading(false));
@@ -132,10 +135,11 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     return m ? new Date(m) : null;
   }, [selected, st.buckets]);
 
+  const fresh = res !== null && resFor === reqKey;
   const total = res?.window.duration || 0;
   // several devices, day view: the periods attributed to each (for the per-device hourly
   // bars), once the summary is in and belongs to the same period as the bars
-  const spans = host === ALL && resFor === periodStr && res?.spans && Object.keys(res.spans).length > 1 ? res.spans : null;
+  const spans = host === ALL && fresh && res?.spans && Object.keys(res.spans).length > 1 ? res.spans : null;
   // the per-device bars: from those periods (day), else from each bar's own query
   const byDevice = host === ALL && !!(kind === 'day' ? spans : bars?.hosts);
   const topCat = tree?.children.find((c) => c.name !== 'Uncategorized') || null;
@@ -204,14 +208,14 @@ export function ActivityPage({ parts }: { parts: string[] }) {
       {selected.length > 0 && (
         <>
           <div class="stats">
-            <Stat label="Active time" value={res ? fmtDuration(total) : null} testId="total-active" seconds={total}
+            <Stat label="Active time" value={fresh ? fmtDuration(total) : null} testId="total-active" seconds={total}
               hint={res && kind !== 'day' && bars ? `${fmtDuration(total / activeUnits(bars.totals))} per active ${kind === 'year' ? 'month' : 'day'}` : undefined} />
-            <Stat label="Top category" value={res ? (topCat ? topCat.path.join(' › ') : '—') : null}
+            <Stat label="Top category" value={fresh ? (topCat ? topCat.path.join(' › ') : '—') : null}
               color={topCat?.color} hint={topCat ? `${fmtDuration(topCat.total)} · ${pct(topCat.total, total)}` : undefined} />
-            <Stat label="Top application" value={res ? String(res.window.app_events[0]?.data.app ?? '—') : null}
+            <Stat label="Top application" value={fresh && res ? String(res.window.app_events[0]?.data.app ?? '—') : null}
               color={res?.window.app_events[0] ? hashColor(String(res.window.app_events[0].data.app)) : undefined}
               hint={res?.window.app_events[0] ? fmtDuration(res.window.app_events[0].duration) : undefined} />
-            <Stat label="Browsing" value={res ? fmtDuration(res.browser.duration) : null} testId="browsing" seconds={res?.browser.duration}
+            <Stat label="Browsing" value={fresh && res ? fmtDuration(res.browser.duration) : null} testId="browsing" seconds={res?.browser.duration}
               hint={res && total ? `${Math.round((res.browser.duration / total) * 100)}% of active time` : undefined} />
           </div>
 
