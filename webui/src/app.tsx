@@ -13,10 +13,14 @@ import { QueryPage } from './pages/Query';
 import { SettingsPage } from './pages/Settings';
 import { SyncPage } from './pages/Sync';
 import { StopwatchPage } from './pages/Stopwatch';
+import { SearchPage } from './pages/Search';
+import { ReportsPage } from './pages/Reports';
 
 const NAV: { path: string; label: string; icon: ComponentType }[] = [
   { path: '/activity', label: 'Activity', icon: I.IconActivity },
   { path: '/timeline', label: 'Timeline', icon: I.IconTimeline },
+  { path: '/search', label: 'Search', icon: I.IconSearch },
+  { path: '/reports', label: 'Reports', icon: I.IconReport },
   { path: '/stopwatch', label: 'Stopwatch', icon: I.IconTimer },
   { path: '/buckets', label: 'Raw data', icon: I.IconDatabase },
   { path: '/query', label: 'Query', icon: I.IconCode },
@@ -62,6 +66,8 @@ export function App() {
     case 'settings': content = <SettingsPage tab={parts[1]} />; break;
     case 'sync': content = <SyncPage />; break;
     case 'stopwatch': content = <StopwatchPage />; break;
+    case 'search': content = <SearchPage parts={parts.slice(1)} />; break;
+    case 'reports': content = <ReportsPage parts={parts.slice(1)} />; break;
     case '': content = null; break;
     default: content = <div class="page"><h1>Not found</h1><p class="muted">No page at #{'/' + parts.join('/')}.</p></div>;
   }

@@ -28,3 +28,4 @@ export const IconSearch = P('M11 19a8 8 0 1 0 0-16 8 8 0 0 0 0 16zM21 21l-4.3-4.
 export const IconRefresh = P('M21 12a9 9 0 1 1-3-6.7L21 8M21 3v5h-5');
 export const IconClock = P('M12 7v5l3 2M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z');
 export const IconUndo = P('M9 14L4 9l5-5M4 9h11a5 5 0 0 1 0 10h-3');
+export const IconReport = P('M6 2h9l5 5v15H6zM14 2v6h6M9 13h8M9 17h8M9 9h2');
