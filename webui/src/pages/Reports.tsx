@@ -1,13 +1,317 @@
-// The Reports page (docs/webui.md). Being built: it only names itself for now.
+// The Reports page (docs/webui.md): time per day and per category or project over a range,
+// rounded, priced, exported as CSV or printed; definitions saved in the setting
+// `awnode.reports`. The time is the Activity page's active time (the same query), one
+// query period per logical day.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, errorMessage } from '../lib/api';
+import { normalise, rulesForQuery } from '../lib/categories';
+import { activityHosts, categoryPeriodQuery, CategoryPeriodResult, deviceBuckets } from '../lib/queries';
+import {
+  buildTable, columnOf, emptyReport, fmtAmount, fmtHM, fmtHours, parseReports, projectRules, RANGE_KINDS, rangeDays,
+  RangeKind, ReportDef, reportCsv, reportDays, ReportTable, REPORTS_KEY, Rounding, ROUNDINGS,
+} from '../lib/report';
+import { navigate } from '../lib/router';
+import { remoteDevices, setRawSetting, useStore } from '../lib/store';
+import { DayOpts, periodString, ymd } from '../lib/time';
+import { Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
+import * as I from '../components/icons';
+import './reports.css';
+
 export function ReportsPage({ parts }: { parts: string[] }) {
-  void parts;
+  const st = useStore();
+  const urlName = parts[0] || '';
+  const opts: DayOpts = { startOfDay: st.settings.startOfDay, startOfWeek: st.settings.startOfWeek };
+  const remotes = remoteDevices(st.buckets, st.info);
+  const hosts = activityHosts(st.buckets, remotes);
+  const classes = useMemo(() => normalise(st.settings.classes), [st.settings.classes]);
+  const catPaths = useMemo(() => classes.map((c) => c.name).sort((a, b) => a.join('\u0000').localeCompare(b.join('\u0000'))), [classes]);
+
+  const [saved, setSaved] = useState<ReportDef[] | null>(null);
+  const [def, setDef] = useState<ReportDef>(emptyReport());
+  // the saved definition being edited (a save under another name renames it)
+  const [loaded, setLoaded] = useState('');
+  const patch = (p: Partial<ReportDef>) => setDef((d) => ({ ...d, ...p }));
+
+  useEffect(() => {
+    let live = true;
+    api
+      .settings()
+      .then((all) => live && setSaved(parseReports(all?.[REPORTS_KEY])))
+      .catch((e) => live && (setSaved([]), toast(`Could not read saved reports: ${errorMessage(e)}`, 'error')));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  // the URL names the saved report to show
+  useEffect(() => {
+    if (!saved) return;
+    const r = saved.find((x) => x.name === urlName);
+    if (r) {
+      setDef(r);
+      setLoaded(r.name);
+    } else if (!urlName) setLoaded('');
+  }, [saved, urlName]);
+
+  const ready = st.bucketsLoaded && st.settingsLoaded && !!st.info;
+  const range = rangeDays(def, opts);
+  const days = useMemo(() => (range ? reportDays(range.first, range.last, opts) : []), [range && ymd(range.first), range && ymd(range.last), opts.startOfDay]);
+  const selected = useMemo(
+    () => (def.devices.length ? def.devices.filter((h) => hosts.includes(h)) : hosts).map((h) => deviceBuckets(st.buckets, h, remotes)).filter((h) => h.window),
+    [st.buckets, hosts.join('|'), def.devices.join('|')],
+  );
+  const rules = useMemo(() => (def.mode === 'projects' ? projectRules(def.projects) : rulesForQuery(classes)), [def.mode, JSON.stringify(def.projects), classes]);
+  const columnsKey = JSON.stringify([def.mode, def.categories, def.projects]);
+
+  const [raw, setRaw] = useState<{ key: string; cells: number[][] } | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const reqKey = JSON.stringify([days.map((d) => d.date), selected.map((h) => h.host), rules, columnsKey]);
+  useEffect(() => {
+    if (!ready || !days.length) return;
+    if (!selected.length) {
+      setRaw({ key: reqKey, cells: days.map(() => []) });
+      return;
+    }
+    let live = true;
+    setErr(null);
+    const forDef = def;
+    api
+      .query(days.map((d) => periodString(d.start, d.end)), categoryPeriodQuery(selected, rules))
+      .then((res) => {
+        if (!live) return;
+        const cells = (res as CategoryPeriodResult[]).map((r) => {
+          const row: number[] = [];
+          for (const e of r.cats || []) {
+            const j = columnOf(forDef, (e.data.$category as string[]) || []);
+            if (j >= 0) row[j] = (row[j] || 0) + e.duration;
+          }
+          return row;
+        });
+        setRaw({ key: reqKey, cells });
+      })
+      .catch((e) => live && setErr(e));
+    return () => {
+      live = false;
+    };
+  }, [ready, reqKey]);
+
+  const table: ReportTable | null = raw && raw.key === reqKey ? buildTable(def, days, raw.cells) : null;
+
+  const persist = async (list: ReportDef[]) => {
+    await setRawSetting(REPORTS_KEY, list);
+    setSaved(list);
+  };
+  const save = async () => {
+    const name = def.name.trim();
+    if (!name) return toast('Give the report a name first', 'error');
+    const list = (saved || []).filter((r) => r.name !== name && r.name !== loaded);
+    const at = (saved || []).findIndex((r) => r.name === loaded || r.name === name);
+    const next = { ...def, name };
+    if (at >= 0) list.splice(Math.min(at, list.length), 0, next);
+    else list.push(next);
+    try {
+      await persist(list);
+      setLoaded(name);
+      toast(loaded && loaded !== name ? `Renamed “${loaded}” to “${name}”` : `Saved “${name}”`);
+      if (urlName !== name) navigate(`/reports/${encodeURIComponent(name)}`, true);
+    } catch (e) {
+      toast(`Could not save: ${errorMessage(e)}`, 'error');
+    }
+  };
+  const remove = async () => {
+    if (!loaded || !confirm(`Delete the saved report “${loaded}”?`)) return;
+    try {
+      await persist((saved || []).filter((r) => r.name !== loaded));
+      toast(`Deleted “${loaded}”`);
+      setLoaded('');
+      navigate('/reports', true);
+    } catch (e) {
+      toast(`Could not delete: ${errorMessage(e)}`, 'error');
+    }
+  };
+  const exportCsv = () => {
+    if (!table) return;
+    const base = (def.name.trim() || 'report').replace(/[^\w.-]+/g, '_');
+    download(`${base}-${table.days[0]?.date}-${table.days[table.days.length - 1]?.date}.csv`, reportCsv(def, table), 'text/csv');
+  };
+
+  const rangeLabel = range
+    ? `${range.first.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })} – ${range.last.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })}`
+    : 'Pick a first and last day';
+  const roundingText =
+    def.rounding === 'none'
+      ? 'Times are not rounded.'
+      : `Each day’s time per ${def.mode === 'projects' ? 'project' : 'category'} is rounded up to the next ${def.rounding} minutes; totals add up the rounded times.`;
+
   return (
-    <div class="page reports" data-testid="reports-page">
+    <div class="page reports-page" data-testid="reports-page">
       <div class="page-head">
         <div>
           <h1>Reports</h1>
+          <div class="page-sub report-print-title" data-testid="report-heading">
+            {def.name.trim() ? <strong>{def.name.trim()} · </strong> : null}
+            {rangeLabel}
+            {' · '}
+            {def.devices.length ? def.devices.join(', ') : 'all devices'}
+          </div>
+        </div>
+        <div class="card-actions reports-controls">
+          <label class="sr-only" for="report-saved">Saved reports</label>
+          <select
+            id="report-saved" class="select" data-testid="report-saved" value={loaded}
+            onChange={(e) => navigate('/reports' + (e.currentTarget.value ? '/' + encodeURIComponent(e.currentTarget.value) : ''))}
+          >
+            <option value="">New report</option>
+            {(saved || []).map((r) => <option value={r.name}>{r.name}</option>)}
+          </select>
         </div>
       </div>
+
+      <section class="card reports-controls" data-testid="report-controls">
+        <div class="card-body report-form">
+          <div class="report-field">
+            <label for="report-name">Name</label>
+            <div class="report-inline">
+              <input id="report-name" class="input" data-testid="report-name" value={def.name} onInput={(e) => patch({ name: e.currentTarget.value })} placeholder="e.g. Acme invoice" />
+              <button class="btn btn-primary" data-testid="report-save" onClick={save}>{loaded && loaded !== def.name.trim() && def.name.trim() ? 'Rename & save' : 'Save'}</button>
+              {loaded && <button class="btn btn-danger-outline" data-testid="report-delete" onClick={remove}>Delete</button>}
+            </div>
+          </div>
+
+          <div class="report-field">
+            <span class="report-label">Range</span>
+            <Segmented value={def.range} options={RANGE_KINDS} onChange={(v: RangeKind) => patch({ range: v, ...(v === 'custom' && !def.from && range ? { from: ymd(range.first), to: ymd(range.last) } : {}) })} testId="report-range" />
+            {def.range === 'custom' && (
+              <div class="report-inline">
+                <label>From <input type="date" class="input" data-testid="report-from" value={def.from || ''} onChange={(e) => patch({ from: e.currentTarget.value })} /></label>
+                <label>To <input type="date" class="input" data-testid="report-to" value={def.to || ''} onChange={(e) => patch({ to: e.currentTarget.value })} /></label>
+              </div>
+            )}
+          </div>
+
+          <fieldset class="report-field" data-testid="report-devices">
+            <legend class="report-label">Devices</legend>
+            <label class="report-check">
+              <input type="checkbox" checked={!def.devices.length} onChange={() => patch({ devices: [] })} /> All devices
+            </label>
+            {hosts.map((h) => (
+              <label class="report-check">
+                <input
+                  type="checkbox" data-host={h} checked={def.devices.includes(h)}
+                  onChange={(e) => patch({ devices: e.currentTarget.checked ? [...def.devices, h] : def.devices.filter((x) => x !== h) })}
+                /> {h}
+              </label>
+            ))}
+          </fieldset>
+
+          <div class="report-field">
+            <span class="report-label">Report on</span>
+            <Segmented value={def.mode} options={[{ value: 'projects', label: 'Projects (title regex)' }, { value: 'categories', label: 'Categories' }]} onChange={(v) => patch({ mode: v })} testId="report-mode" />
+            {def.mode === 'projects' ? (
+              <div class="report-projects" data-testid="report-projects">
+                {def.projects.map((p, i) => {
+                  const set = (q: Partial<typeof p>) => patch({ projects: def.projects.map((x, k) => (k === i ? { ...x, ...q } : x)) });
+                  return (
+                    <div class="report-project" data-row={i}>
+                      <input class="input" aria-label={`Project ${i + 1} name`} placeholder="Project" data-field="name" value={p.name} onInput={(e) => set({ name: e.currentTarget.value })} />
+                      <input class="input mono" aria-label={`Project ${i + 1} title regex`} placeholder="Title regex, e.g. Acme|ACME-\d+" data-field="regex" value={p.regex} onChange={(e) => set({ regex: e.currentTarget.value })} />
+                      <label class="report-check"><input type="checkbox" data-field="ignore_case" checked={!!p.ignore_case} onChange={(e) => set({ ignore_case: e.currentTarget.checked })} /> ignore case</label>
+                      <button class="btn btn-ghost btn-sm" aria-label={`Remove project ${i + 1}`} onClick={() => patch({ projects: def.projects.filter((_, k) => k !== i) })}>Remove</button>
+                    </div>
+                  );
+                })}
+                <button class="btn btn-sm" data-testid="report-add-project" onClick={() => patch({ projects: [...def.projects, { name: '', regex: '' }] })}>Add project</button>
+                <p class="muted small">A title matching several projects counts for the first of them.</p>
+              </div>
+            ) : (
+              <div class="report-cats" data-testid="report-categories">
+                {catPaths.map((c) => {
+                  const k = c.join(' > ');
+                  const on = def.categories.some((x) => x.join(' > ') === k);
+                  return (
+                    <label class="report-check" style={{ paddingLeft: `${(c.length - 1) * 16}px` }}>
+                      <input type="checkbox" data-category={k} checked={on} onChange={() => patch({ categories: on ? def.categories.filter((x) => x.join(' > ') !== k) : [...def.categories, c] })} /> {c[c.length - 1]}
+                    </label>
+                  );
+                })}
+                <p class="muted small">A category’s column includes its subcategories, except those picked as columns of their own.</p>
+              </div>
+            )}
+          </div>
+
+          <div class="report-field">
+            <span class="report-label">Rounding</span>
+            <Segmented value={def.rounding} options={ROUNDINGS} onChange={(v: Rounding) => patch({ rounding: v })} testId="report-rounding" />
+            <div class="report-inline">
+              <label>Hourly rate <input type="number" min="0" step="0.01" class="input report-rate" data-testid="report-rate" value={String(def.rate)} onInput={(e) => patch({ rate: Number(e.currentTarget.value) || 0 })} /></label>
+              <label>Currency <input class="input report-currency" data-testid="report-currency" value={def.currency} onInput={(e) => patch({ currency: e.currentTarget.value })} /></label>
+            </div>
+          </div>
+        </div>
+      </section>
+
+      <Card
+        title={<span class="report-title"><I.IconReport /> Time per day</span>}
+        subtitle={<span data-testid="report-rounding-text">{roundingText}</span>}
+        actions={
+          <div class="reports-controls card-actions">
+            <button class="btn btn-sm" data-testid="report-csv" disabled={!table} onClick={exportCsv}><I.IconDownload /> Export CSV</button>
+            <button class="btn btn-sm" data-testid="report-print" disabled={!table} onClick={() => window.print()}>Print</button>
+          </div>
+        }
+        testId="report-table-card"
+      >
+        {err ? <ErrorBox error={err} /> : !range ? <Empty>Pick a first and last day.</Empty> : !table ? <Skeleton rows={6} /> : !table.columns.length ? (
+          <Empty>Add a project or pick a category to report on.</Empty>
+        ) : (
+          <ReportGrid t={table} currency={def.currency} rate={def.rate} />
+        )}
+      </Card>
     </div>
+  );
+}
+
+function ReportGrid({ t, currency, rate }: { t: ReportTable; currency: string; rate: number }) {
+  const cell = (s: number, testid?: string) => (
+    <td class="num" data-seconds={s} data-testid={testid} title={`${fmtHours(s)} h`}>{s > 0 ? fmtHM(s) : '–'}</td>
+  );
+  return (
+    <>
+      <div class="table-wrap report-wrap">
+        <table class="table report-table" data-testid="report-table">
+          <thead>
+            <tr>
+              <th scope="col">Day</th>
+              {t.columns.map((c) => <th scope="col" class="num">{c || '(unnamed)'}</th>)}
+              <th scope="col" class="num">Total</th>
+            </tr>
+          </thead>
+          <tbody>
+            {t.days.map((d, i) => (
+              <tr data-date={d.date}>
+                <th scope="row">{d.start.toLocaleDateString(undefined, { weekday: 'short', month: 'short', day: 'numeric' })}</th>
+                {t.cells[i].map((s) => cell(s))}
+                {cell(t.rowTotals[i], 'row-total')}
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr data-testid="report-col-totals">
+              <th scope="row">Total</th>
+              {t.colTotals.map((s) => cell(s))}
+              {cell(t.total, 'report-total')}
+            </tr>
+            <tr data-testid="report-amounts">
+              <th scope="row">Amount</th>
+              {t.colAmounts.map((a) => <td class="num" data-amount={a}>{fmtAmount(a)}</td>)}
+              <td class="num" data-amount={t.amount} data-testid="report-amount">{fmtAmount(t.amount)} {currency}</td>
+            </tr>
+          </tfoot>
+        </table>
+      </div>
+      <p class="report-summary" data-testid="report-summary">
+        {fmtHours(t.total)} h × {fmtAmount(rate)} {currency}/h = <strong>{fmtAmount(t.amount)} {currency}</strong>
+      </p>
+    </>
   );
 }
