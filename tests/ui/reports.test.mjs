@@ -293,3 +293,56 @@ test('a category report counts each moment once, in the deepest picked category'
   await page.close();
   assert.deepEqual(problems, [], problems.join('\n'));
 });
+
+test('devices: one device reports its own time, all devices each moment once', async () => {
+  await node.seed('laptop', 7, 5);
+  const perHost = async (host) => {
+    const lines = [
+      `w = flood(query_bucket("aw-watcher-window_${host}"));`,
+      `a = flood(query_bucket("aw-watcher-afk_${host}"));`,
+      'a = filter_keyvals(a, "status", ["not-afk"]);',
+      'w = filter_period_intersect(w, a);',
+      'RETURN = [' + PROJECTS.map((p) => `sum_durations(filter_keyvals_regex(w, "title", "${p.regex}"))`).join(', ') + '];',
+    ];
+    return node.query(DAYS.map((d) => `${d.start.toISOString()}/${d.end.toISOString()}`), lines);
+  };
+  const desk = await perHost(HOST);
+  const laptop = await perHost('laptop');
+  const sum = (t) => t.flat().reduce((a, b) => a + b, 0);
+
+  const page = await ctx.newPage();
+  const problems = watch(page);
+  // a name that is not saved opens an empty report and says so
+  await page.goto(`${node.url}/#/reports/No%20such%20report`);
+  await page.waitForSelector('[data-testid=report-missing]');
+  await page.click('[data-testid=report-range] [data-value=custom]');
+  await page.fill('[data-testid=report-from]', '2025-01-06');
+  await page.fill('[data-testid=report-to]', '2025-01-14');
+  for (let i = 0; i < PROJECTS.length; i++) {
+    if (i > 0) await page.click('[data-testid=report-add-project]');
+    await page.fill(`[data-row="${i}"] [data-field=name]`, PROJECTS[i].name);
+    await page.fill(`[data-row="${i}"] [data-field=regex]`, PROJECTS[i].regex);
+    await page.press(`[data-row="${i}"] [data-field=regex]`, 'Tab');
+  }
+  const cellsMatch = (t, want, label) =>
+    t.cells.forEach((r, i) => r.forEach((s, j) => assert.ok(close(s, want[i][j]), `${label} ${DAYS[i].date} ${PROJECTS[j].name}: ${s} != ${want[i][j]}`)));
+
+  await page.check('[data-testid=report-devices] [data-host=laptop]');
+  await eventually(async () => cellsMatch(await readTable(page), laptop, 'laptop'));
+  assert.match(await page.textContent('[data-testid=report-heading]'), /laptop/);
+  await page.uncheck('[data-testid=report-devices] [data-host=laptop]');
+  await page.check('[data-testid=report-devices] [data-host=desk]');
+  await eventually(async () => cellsMatch(await readTable(page), desk, 'desk'));
+
+  // all devices: the overlapping time counts once, so no cell exceeds the two devices' sum,
+  // and the laptop's time is in
+  await page.check('[data-testid=report-devices] >> text=All devices');
+  await eventually(async () => {
+    const t = await readTable(page);
+    assert.match(await page.textContent('[data-testid=report-heading]'), /all devices/);
+    t.cells.forEach((r, i) => r.forEach((s, j) => assert.ok(s <= desk[i][j] + laptop[i][j] + 0.01, `${DAYS[i].date} ${PROJECTS[j].name}`)));
+    assert.ok(t.total > sum(desk) + 1, `all devices ${t.total} vs desk ${sum(desk)}`);
+  });
+  await page.close();
+  assert.deepEqual(problems, [], problems.join('\n'));
+});

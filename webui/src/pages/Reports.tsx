@@ -2,7 +2,7 @@
 // rounded, priced, exported as CSV or printed; definitions saved in the setting
 // `awnode.reports`. The time is the Activity page's active time (the same query), one
 // query period per logical day.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, errorMessage } from '../lib/api';
 import { normalise, rulesForQuery } from '../lib/categories';
 import { activityHosts, categoryPeriodQuery, CategoryPeriodResult, deviceBuckets } from '../lib/queries';
@@ -30,7 +30,9 @@ export function ReportsPage({ parts }: { parts: string[] }) {
   const [def, setDef] = useState<ReportDef>(emptyReport());
   // the saved definition being edited (a save under another name renames it)
   const [loaded, setLoaded] = useState('');
-  const patch = (p: Partial<ReportDef>) => setDef((d) => ({ ...d, ...p }));
+  // edits apply to the latest form, not the one of the last render: a fast typist's (or a
+  // test's) changes can come before the page renders again
+  const patch = (p: Partial<ReportDef> | ((d: ReportDef) => Partial<ReportDef>)) => setDef((d) => ({ ...d, ...(typeof p === 'function' ? p(d) : p) }));
 
   useEffect(() => {
     let live = true;
@@ -43,14 +45,23 @@ export function ReportsPage({ parts }: { parts: string[] }) {
     };
   }, []);
 
-  // the URL names the saved report to show
+  // The URL names the saved report to show. Applied when the URL changes (or the list
+  // first arrives), not on every save, so that a save does not throw away the form.
+  const applied = useRef<string | null>(null);
+  const missing = !!saved && !!urlName && !saved.some((x) => x.name === urlName);
   useEffect(() => {
-    if (!saved) return;
+    if (!saved || applied.current === urlName) return;
+    // the first time, a form begun before the list arrived is the user's: kept
+    const first = applied.current === null;
+    applied.current = urlName;
     const r = saved.find((x) => x.name === urlName);
     if (r) {
       setDef(r);
       setLoaded(r.name);
-    } else if (!urlName) setLoaded('');
+    } else if (!urlName && !first) {
+      setDef(emptyReport());
+      setLoaded('');
+    }
   }, [saved, urlName]);
 
   const ready = st.bucketsLoaded && st.settingsLoaded && !!st.info;
@@ -113,7 +124,10 @@ export function ReportsPage({ parts }: { parts: string[] }) {
       await persist(list);
       setLoaded(name);
       toast(loaded && loaded !== name ? `Renamed “${loaded}” to “${name}”` : `Saved “${name}”`);
-      if (urlName !== name) navigate(`/reports/${encodeURIComponent(name)}`, true);
+      if (urlName !== name) {
+        applied.current = name;
+        navigate(`/reports/${encodeURIComponent(name)}`, true);
+      }
     } catch (e) {
       toast(`Could not save: ${errorMessage(e)}`, 'error');
     }
@@ -167,6 +181,12 @@ export function ReportsPage({ parts }: { parts: string[] }) {
         </div>
       </div>
 
+      {missing && (
+        <div class="card reports-controls" data-testid="report-missing">
+          <div class="card-body muted">No saved report is named “{urlName}”; this is a new one.</div>
+        </div>
+      )}
+
       <section class="card reports-controls" data-testid="report-controls">
         <div class="card-body report-form">
           <div class="report-field">
@@ -198,7 +218,7 @@ export function ReportsPage({ parts }: { parts: string[] }) {
               <label class="report-check">
                 <input
                   type="checkbox" data-host={h} checked={def.devices.includes(h)}
-                  onChange={(e) => patch({ devices: e.currentTarget.checked ? [...def.devices, h] : def.devices.filter((x) => x !== h) })}
+                  onChange={(e) => { const on = e.currentTarget.checked; patch((d) => ({ devices: on ? [...d.devices, h] : d.devices.filter((x) => x !== h) })); }}
                 /> {h}
               </label>
             ))}
@@ -210,17 +230,17 @@ export function ReportsPage({ parts }: { parts: string[] }) {
             {def.mode === 'projects' ? (
               <div class="report-projects" data-testid="report-projects">
                 {def.projects.map((p, i) => {
-                  const set = (q: Partial<typeof p>) => patch({ projects: def.projects.map((x, k) => (k === i ? { ...x, ...q } : x)) });
+                  const set = (q: Partial<typeof p>) => patch((d) => ({ projects: d.projects.map((x, k) => (k === i ? { ...x, ...q } : x)) }));
                   return (
                     <div class="report-project" data-row={i}>
                       <input class="input" aria-label={`Project ${i + 1} name`} placeholder="Project" data-field="name" value={p.name} onInput={(e) => set({ name: e.currentTarget.value })} />
                       <input class="input mono" aria-label={`Project ${i + 1} title regex`} placeholder="Title regex, e.g. Acme|ACME-\d+" data-field="regex" value={p.regex} onChange={(e) => set({ regex: e.currentTarget.value })} />
                       <label class="report-check"><input type="checkbox" data-field="ignore_case" checked={!!p.ignore_case} onChange={(e) => set({ ignore_case: e.currentTarget.checked })} /> ignore case</label>
-                      <button class="btn btn-ghost btn-sm" aria-label={`Remove project ${i + 1}`} onClick={() => patch({ projects: def.projects.filter((_, k) => k !== i) })}>Remove</button>
+                      <button class="btn btn-ghost btn-sm" aria-label={`Remove project ${i + 1}`} onClick={() => patch((d) => ({ projects: d.projects.filter((_, k) => k !== i) }))}>Remove</button>
                     </div>
                   );
                 })}
-                <button class="btn btn-sm" data-testid="report-add-project" onClick={() => patch({ projects: [...def.projects, { name: '', regex: '' }] })}>Add project</button>
+                <button class="btn btn-sm" data-testid="report-add-project" onClick={() => patch((d) => ({ projects: [...d.projects, { name: '', regex: '' }] }))}>Add project</button>
                 <p class="muted small">A title matching several projects counts for the first of them.</p>
               </div>
             ) : (
@@ -230,7 +250,7 @@ export function ReportsPage({ parts }: { parts: string[] }) {
                   const on = def.categories.some((x) => x.join(' > ') === k);
                   return (
                     <label class="report-check" style={{ paddingLeft: `${(c.length - 1) * 16}px` }}>
-                      <input type="checkbox" data-category={k} checked={on} onChange={() => patch({ categories: on ? def.categories.filter((x) => x.join(' > ') !== k) : [...def.categories, c] })} /> {c[c.length - 1]}
+                      <input type="checkbox" data-category={k} checked={on} onChange={() => patch((d) => ({ categories: on ? d.categories.filter((x) => x.join(' > ') !== k) : [...d.categories, c] }))} /> {c[c.length - 1]}
                     </label>
                   );
                 })}
