@@ -65,6 +65,11 @@ export function TimelinePage() {
   const off = offsetMinutes(st.settings.startOfDay);
   const start = new Date(date.getFullYear(), date.getMonth(), date.getDate(), 0, off);
   const end = new Date(date.getFullYear(), date.getMonth(), date.getDate() + +span, 0, off);
+  // `#/timeline/<day>/<span>/<HH:MM>` (a search match): zoomed to an hour around that
+  // moment, marked; times before the start of day are the next calendar day's
+  const fm = /^(\d{1,2}):(\d{2})$/.exec(parts[3] || '');
+  const focusMin = fm ? Math.min(23, +fm[1]) * 60 + Math.min(59, +fm[2]) : -1;
+  const focus = focusMin < 0 ? null : new Date(date.getFullYear(), date.getMonth(), date.getDate() + (focusMin < off ? 1 : 0), 0, focusMin).getTime();
   const [hidden, setHidden] = useState<Record<string, boolean>>({});
   const [data, setData] = useState<{ bucket: Bucket; events: AWEvent[] }[] | null>(null);
   const [inUse, setInUse] = useState<AWEvent[] | null>(null);
@@ -136,6 +141,9 @@ export function TimelinePage() {
         items.push(d.bucket.type === IN_USE ? { ...item, name: String(e.data.device) } : item);
       }
     });
+    const zoom = focus !== null && focus >= start.getTime() && focus < end.getTime()
+      ? { startValue: Math.max(start.getTime(), focus - 1_800_000), endValue: Math.min(end.getTime(), focus + 1_800_000) }
+      : {};
     return (dark: boolean) => {
       const c = axisColors(dark);
       return {
@@ -155,8 +163,8 @@ export function TimelinePage() {
           },
         },
         dataZoom: [
-          { type: 'inside', xAxisIndex: 0, filterMode: 'weakFilter', minValueSpan: 60_000 },
-          { type: 'slider', xAxisIndex: 0, filterMode: 'weakFilter', height: 22, bottom: 10, borderColor: c.line, textStyle: { color: c.text }, minValueSpan: 60_000 },
+          { type: 'inside', xAxisIndex: 0, filterMode: 'weakFilter', minValueSpan: 60_000, ...zoom },
+          { type: 'slider', xAxisIndex: 0, filterMode: 'weakFilter', height: 22, bottom: 10, borderColor: c.line, textStyle: { color: c.text }, minValueSpan: 60_000, ...zoom },
         ],
         xAxis: {
           type: 'time', min: start.getTime(), max: end.getTime(), position: 'top',
@@ -176,6 +184,9 @@ export function TimelinePage() {
         },
         series: [{
           type: 'custom', encode: { x: [1, 2], y: 0 }, data: items, progressive: 4000,
+          ...(focus !== null && {
+            markLine: { silent: true, symbol: 'none', label: { show: false }, lineStyle: { color: c.tooltipText, type: 'dashed', width: 1.5 }, data: [{ xAxis: focus }] },
+          }),
           renderItem: (params: CustomSeriesRenderItemParams, api: CustomSeriesRenderItemAPI): CustomSeriesRenderItemReturn => {
             const lane = api.value(0);
             const a = api.coord([api.value(1), lane]);
@@ -190,7 +201,7 @@ export function TimelinePage() {
         }],
       };
     };
-  }, [data, inUse, hidden, start.getTime(), end.getTime()]);
+  }, [data, inUse, hidden, start.getTime(), end.getTime(), focus]);
 
   return (
     <div class="page" data-testid="timeline-page">
