@@ -214,6 +214,14 @@ test('a project report: cells, totals, rounding, amounts, CSV, saving, print and
   }
   assert.equal(await page.isVisible('[data-testid=report-table]'), true);
   assert.match(await page.textContent('[data-testid=report-heading]'), /Acme invoice/);
+  // dark ink on white paper even in the dark theme
+  await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
+  const ink = await page.evaluate(() => {
+    const c = (sel) => getComputedStyle(document.querySelector(sel)).color;
+    return [c('[data-testid=report-table] tbody th'), c('[data-testid=report-table] td'), c('[data-testid=reports-page] h1')];
+  });
+  assert.deepEqual(ink, ['rgb(0, 0, 0)', 'rgb(0, 0, 0)', 'rgb(0, 0, 0)']);
+  await page.evaluate(() => (document.documentElement.dataset.theme = 'light'));
   const pdf = await page.pdf({ format: 'A4' });
   assert.ok(pdf.length > 1000);
   await page.emulateMedia({ media: 'screen' });
@@ -290,6 +298,20 @@ test('a category report counts each moment once, in the deepest picked category'
     const total = want.flat().reduce((a, b) => a + b, 0);
     assert.ok(close(t.total, total), `${t.total} != ${total}`);
   });
+  // Comms > IM picked as well: its time leaves the Comms column (which keeps Email)
+  await page.check('[data-category="Comms > IM"]');
+  await eventually(async () => {
+    const t = await readTable(page);
+    assert.deepEqual(t.columns, ['Comms', 'Work > Programming', 'Comms > IM']);
+    per.forEach((evs, i) => {
+      const of = (path) => evs.filter((e) => path.every((n, k) => e.data.$category[k] === n)).reduce((s, e) => s + e.duration, 0);
+      const email = of(['Comms', 'Email']);
+      assert.ok(email > 0 || i >= 7);
+      assert.ok(close(t.cells[i][0], email), `${DAYS[i].date} Comms: ${t.cells[i][0]} != ${email}`);
+      assert.ok(close(t.cells[i][2], of(['Comms', 'IM'])), `${DAYS[i].date} IM`);
+      assert.ok(close(t.rowTotals[i], want[i][0] + want[i][1]), `${DAYS[i].date} row total`);
+    });
+  });
   await page.close();
   assert.deepEqual(problems, [], problems.join('\n'));
 });
@@ -343,6 +365,44 @@ test('devices: one device reports its own time, all devices each moment once', a
     t.cells.forEach((r, i) => r.forEach((s, j) => assert.ok(s <= desk[i][j] + laptop[i][j] + 0.01, `${DAYS[i].date} ${PROJECTS[j].name}`)));
     assert.ok(t.total > sum(desk) + 1, `all devices ${t.total} vs desk ${sum(desk)}`);
   });
+  await page.close();
+  assert.deepEqual(problems, [], problems.join('\n'));
+});
+
+test('overlapping project rows: a title counts for the first row that matches; ignore case', async () => {
+  const page = await ctx.newPage();
+  const problems = watch(page);
+  await page.goto(`${node.url}/#/reports`);
+  await page.waitForSelector('[data-testid=report-controls]');
+  await page.click('[data-testid=report-range] [data-value=custom]');
+  await page.fill('[data-testid=report-from]', '2025-01-14');
+  await page.fill('[data-testid=report-to]', '2025-01-14');
+  await page.check(`[data-testid=report-devices] [data-host=${HOST}]`);
+  const rows = async (ps) => {
+    for (let i = 0; i < ps.length; i++) {
+      if (i > 0 && !(await page.isVisible(`[data-row="${i}"]`))) await page.click('[data-testid=report-add-project]');
+      await page.fill(`[data-row="${i}"] [data-field=name]`, ps[i].name);
+      await page.fill(`[data-row="${i}"] [data-field=regex]`, ps[i].regex);
+      await page.press(`[data-row="${i}"] [data-field=regex]`, 'Tab');
+      await page.setChecked(`[data-row="${i}"] [data-field=ignore_case]`, !!ps[i].ignore_case);
+    }
+  };
+  const cells = async (want) =>
+    eventually(async () => {
+      const t = await readTable(page);
+      assert.deepEqual(t.columns, want.map(([n]) => n));
+      assert.deepEqual(t.cells[0], want.map(([, s]) => s));
+    });
+  // "ClientX spec" (60 min, all of it not AFK) matches both rows
+  await rows([{ name: 'ClientX', regex: 'ClientX' }, { name: 'Spec', regex: 'spec' }]);
+  await cells([['ClientX', 4200], ['Spec', 0]]);
+  await rows([{ name: 'Spec', regex: 'spec' }, { name: 'ClientX', regex: 'ClientX' }]);
+  await cells([['Spec', 3600], ['ClientX', 600]]);
+  // case: without ignore case "clientx" matches nothing
+  await rows([{ name: 'Spec', regex: 'SPEC' }, { name: 'clientx', regex: 'clientx', ignore_case: true }]);
+  await cells([['Spec', 0], ['clientx', 4200]]);
+  await page.setChecked('[data-row="0"] [data-field=ignore_case]', true);
+  await cells([['Spec', 3600], ['clientx', 600]]);
   await page.close();
   assert.deepEqual(problems, [], problems.join('\n'));
 });
