@@ -146,9 +146,24 @@ describe('Search', () => {
     const problems = watch(page);
     await page.goto(`${node.url}/#/search`);
     await page.waitForSelector('[data-testid=search-input]');
-    // upper case and a regex metacharacter: plain text ignores case and means itself
+    // what the status line says while the search runs
+    await page.evaluate(() => {
+      window.states = [];
+      new MutationObserver(() => {
+        const el = document.querySelector('[data-testid=search-status]');
+        const s = el && `${el.dataset.state} ${el.dataset.reached}`;
+        if (s && s !== window.states.at(-1)) window.states.push(s);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    // upper case: plain text ignores case
     await typeSearch(page, 'STORAGE');
     await searchDone(page);
+    // newest stretch first, then older ones, each shown as it comes
+    const states = await page.evaluate(() => window.states);
+    const running = states.filter((s) => s.startsWith('running ')).map((s) => Date.parse(s.split(' ')[1]));
+    assert.ok(running.length >= 2, `the search shows its progress: ${states.join(', ')}`);
+    for (let i = 1; i < running.length; i++) assert.ok(running[i] < running[i - 1], `it goes back in time: ${states.join(', ')}`);
+    assert.match(states.at(-1), /^done /);
     const exp = await expected(/storage/i);
     const shown = await shownGroups(page);
     assertSameGroups(shown, exp, 'STORAGE');

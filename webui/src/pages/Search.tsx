@@ -206,10 +206,15 @@ export function SearchPage({ parts }: { parts: string[] }) {
         await postQuery(periodString(new Date(0), new Date(1000)), lines, ctrl.signal);
         return;
       }
+      const ask = (i: number) => postQuery(periodString(new Date(steps[i][0]), new Date(steps[i][1])), lines, ctrl.signal);
+      let next: Promise<unknown> | null = ask(0);
       for (let i = 0; i < steps.length; i++) {
-        const [s, e] = steps[i];
-        const answer = (await postQuery(periodString(new Date(s), new Date(e)), lines, ctrl.signal)) as ChunkAnswer;
+        const s = steps[i][0];
+        const answer = (await next) as ChunkAnswer;
         if (ctrl.signal.aborted) return;
+        // the node reads the next stretch while this one is merged and shown
+        next = i + 1 < steps.length ? ask(i + 1) : null;
+        next?.catch(() => {});
         mergeAnswer(acc, answer);
         const last = i === steps.length - 1;
         setGroups({ list: [...acc.values()].sort((a, b) => b.duration - a.duration), version: i + 1 });
