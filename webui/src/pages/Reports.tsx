@@ -64,6 +64,16 @@ export function ReportsPage({ parts }: { parts: string[] }) {
     }
   }, [saved, urlName]);
 
+  // the rate as typed ("12." is on its way to 12.5, not 12); the definition gets its number
+  const [rateText, setRateText] = useState(String(def.rate));
+  useEffect(() => {
+    if (Number(rateText) !== def.rate) setRateText(String(def.rate));
+  }, [def.rate]);
+  useEffect(() => {
+    const v = Number(rateText);
+    if (Number.isFinite(v) && v !== def.rate) patch({ rate: v });
+  }, [rateText]);
+
   const ready = st.bucketsLoaded && st.settingsLoaded && !!st.info;
   const range = rangeDays(def, opts);
   const days = useMemo(() => (range ? reportDays(range.first, range.last, opts) : []), [range && ymd(range.first), range && ymd(range.last), opts.startOfDay]);
@@ -71,8 +81,20 @@ export function ReportsPage({ parts }: { parts: string[] }) {
     () => (def.devices.length ? def.devices.filter((h) => hosts.includes(h)) : hosts).map((h) => deviceBuckets(st.buckets, h, remotes)).filter((h) => h.window),
     [st.buckets, hosts.join('|'), def.devices.join('|')],
   );
-  const rules = useMemo(() => (def.mode === 'projects' ? projectRules(def.projects) : rulesForQuery(classes)), [def.mode, JSON.stringify(def.projects), classes]);
-  const columnsKey = JSON.stringify([def.mode, def.categories, def.projects]);
+  // The regexes are the form's as typed (a re-render must not put back an older value),
+  // queried once typing pauses, so that half a regex is not sent.
+  const typedPatterns = JSON.stringify(def.projects.map((p) => [p.regex, !!p.ignore_case]));
+  const [patterns, setPatterns] = useState(typedPatterns);
+  useEffect(() => {
+    const t = setTimeout(() => setPatterns(typedPatterns), 350);
+    return () => clearTimeout(t);
+  }, [typedPatterns]);
+  const rules = useMemo(
+    () => (def.mode === 'projects' ? projectRules((JSON.parse(patterns) as [string, boolean][]).map(([regex, ic]) => ({ name: '', regex, ignore_case: ic }))) : rulesForQuery(classes)),
+    [def.mode, patterns, classes],
+  );
+  // what decides which column a category lands in (project names do not)
+  const columnsKey = JSON.stringify([def.mode, def.categories, def.projects.length, patterns]);
 
   const [raw, setRaw] = useState<{ key: string; cells: number[][] } | null>(null);
   const [err, setErr] = useState<unknown>(null);
@@ -234,7 +256,7 @@ export function ReportsPage({ parts }: { parts: string[] }) {
                   return (
                     <div class="report-project" data-row={i}>
                       <input class="input" aria-label={`Project ${i + 1} name`} placeholder="Project" data-field="name" value={p.name} onInput={(e) => set({ name: e.currentTarget.value })} />
-                      <input class="input mono" aria-label={`Project ${i + 1} title regex`} placeholder="Title regex, e.g. Acme|ACME-\d+" data-field="regex" value={p.regex} onChange={(e) => set({ regex: e.currentTarget.value })} />
+                      <input class="input mono" aria-label={`Project ${i + 1} title regex`} placeholder="Title regex, e.g. Acme|ACME-\d+" data-field="regex" value={p.regex} onInput={(e) => set({ regex: e.currentTarget.value })} />
                       <label class="report-check"><input type="checkbox" data-field="ignore_case" checked={!!p.ignore_case} onChange={(e) => set({ ignore_case: e.currentTarget.checked })} /> ignore case</label>
                       <button class="btn btn-ghost btn-sm" aria-label={`Remove project ${i + 1}`} onClick={() => patch((d) => ({ projects: d.projects.filter((_, k) => k !== i) }))}>Remove</button>
                     </div>
@@ -263,7 +285,7 @@ export function ReportsPage({ parts }: { parts: string[] }) {
             <span class="report-label">Rounding</span>
             <Segmented value={def.rounding} options={ROUNDINGS} onChange={(v: Rounding) => patch({ rounding: v })} testId="report-rounding" />
             <div class="report-inline">
-              <label>Hourly rate <input type="number" min="0" step="0.01" class="input report-rate" data-testid="report-rate" value={String(def.rate)} onInput={(e) => patch({ rate: Number(e.currentTarget.value) || 0 })} /></label>
+              <label>Hourly rate <input type="number" min="0" step="0.01" class="input report-rate" data-testid="report-rate" value={rateText} onInput={(e) => setRateText(e.currentTarget.value)} /></label>
               <label>Currency <input class="input report-currency" data-testid="report-currency" value={def.currency} onInput={(e) => patch({ currency: e.currentTarget.value })} /></label>
             </div>
           </div>
