@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "aw/mem.h"
+#include "device_names.h"
 
 typedef struct device_name {
 	const char *hostname; /* borrowed from the bucket list */
@@ -98,7 +99,23 @@ static int cmp_device(const void *pa, const void *pb)
 	return c ? c : strcmp(a->device_id, b->device_id);
 }
 
-static void device_json(aw_buf *b, const device_entry *d, const char *own_hostname)
+/* This device's entry also says which of its names were the node's own (the others are
+ * on buckets imported from export files): `own` are the recorded names, the current
+ * one first whether recorded or not. */
+static void node_hostnames_json(aw_buf *b, const char *current, char **own, size_t n_own)
+{
+	aw_buf_puts(b, ",\"node_hostnames\":[");
+	aw_buf_json_string(b, current, strlen(current));
+	for (size_t i = 0; i < n_own; i++) {
+		if (!strcmp(own[i], current))
+			continue;
+		aw_buf_putc(b, ',');
+		aw_buf_json_string(b, own[i], strlen(own[i]));
+	}
+	aw_buf_putc(b, ']');
+}
+
+static void device_json(aw_buf *b, const device_entry *d, const char *own_hostname, char **own, size_t n_own)
 {
 	const char *cur = current_name(d, own_hostname);
 
@@ -116,7 +133,10 @@ static void device_json(aw_buf *b, const device_entry *d, const char *own_hostna
 		aw_buf_putc(b, ',');
 		aw_buf_json_string(b, d->names[i].hostname, strlen(d->names[i].hostname));
 	}
-	aw_buf_puts(b, "],\"buckets\":[");
+	aw_buf_putc(b, ']');
+	if (d->this_device)
+		node_hostnames_json(b, cur, own, n_own);
+	aw_buf_puts(b, ",\"buckets\":[");
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		if (i)
 			aw_buf_putc(b, ',');
@@ -131,15 +151,19 @@ static void read_devices(request *rq, aw_reader *r)
 {
 	const aw_config *c = rq->n->cfg;
 	aw_bucket *bks;
-	size_t n, ndevs = 0, cap = 0;
+	size_t n, ndevs = 0, cap = 0, n_own = 0;
 	device_entry *devs = NULL;
 	aw_buf b = AW_BUF_INIT;
+	char **node_names = NULL;
 	int rc = aw_reader_buckets(&bks, &n, r, 0);
 
 	if (rc) {
 		respond_store_error(rq, rc, aw_error_last());
 		return;
 	}
+	/* an unreadable record leaves only the current name as the node's own */
+	if (device_names_read(&node_names, &n_own, r))
+		node_names = NULL, n_own = 0;
 	/* this device is listed even before its watchers have created a bucket */
 	device_find(&devs, &ndevs, &cap, c->device_id, true);
 	for (size_t i = 0; i < n; i++) {
@@ -158,13 +182,14 @@ static void read_devices(request *rq, aw_reader *r)
 	for (size_t i = 0; i < ndevs; i++) {
 		if (i)
 			aw_buf_putc(&b, ',');
-		device_json(&b, &devs[i], c->hostname);
+		device_json(&b, &devs[i], c->hostname, node_names, n_own);
 		free(devs[i].names);
 		free(devs[i].buckets);
 	}
 	aw_buf_puts(&b, "]}");
 	free(devs);
 	aw_buckets_free(bks, n);
+	aw_strings_free(node_names, n_own);
 	respond_json_buf(rq, 200, &b);
 }
 

@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"  --webpath DIR          serve the web UI from DIR (e.g. ActivityWatch's aw-webui dist/)\n"
 		"  --custom-static N=DIR[,N2=DIR2]  extra static directories served at /pages/N/\n"
 		"  --device-id ID         override the stored device id\n"
+		"  --hostname NAME        this device's hostname (default: the system's)\n"
 		"  --no-legacy-import     accepted for compatibility; awnode imports only on request\n"
 		"  -h, --help             this help\n");
 }
@@ -332,9 +333,10 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 		{"dbpath", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
 		{"webpath", required_argument, NULL, 'w'}, {"custom-static", required_argument, NULL, 's'},
 		{"device-id", required_argument, NULL, 'i'}, {"no-legacy-import", no_argument, NULL, 'n'},
+		{"hostname", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
 	char *host = NULL, *dbpath = NULL, *config = NULL, *webpath = NULL, *statics = NULL,
-	     *device = NULL, *end, hn[256];
+	     *device = NULL, *hostname = NULL, *end, hn[256];
 	long port = -1;
 	int ch, rc = -1;
 
@@ -363,6 +365,7 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 		case 'w': webpath = optarg; break;
 		case 's': statics = optarg; break;
 		case 'i': device = optarg; break;
+		case 'N': hostname = optarg; break;
 		case 'n': break;
 		case 'h': usage(stdout); return 1;
 		default:
@@ -432,8 +435,15 @@ int aw_config_load(aw_config *c, int argc, char **argv)
 		fprintf(stderr, "awnode: cannot create a device id in %s\n", c->data_dir);
 		goto out;
 	}
-	hostname_or_unknown(hn, sizeof(hn));
-	c->hostname = strdup(hn);
+	if (hostname && !hostname[0]) {
+		fprintf(stderr, "awnode serve: --hostname needs a name\n");
+		goto out;
+	}
+	if (!hostname) {
+		hostname_or_unknown(hn, sizeof(hn));
+		hostname = hn;
+	}
+	c->hostname = strdup(hostname);
 	rc = 0;
 out:
 	return rc;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "archive_service.h"
+#include "device_names.h"
 #include "aw/error.h"
 #include "aw/files.h"
 #include "aw/log.h"
@@ -43,6 +44,8 @@ int aw_server_run(aw_config *cfg)
 		fprintf(stderr, "awnode: %s\n", aw_error_last());
 		goto out;
 	}
+	if (device_names_record(n.store, cfg->hostname))
+		aw_log_warn("could not record this device's hostname: %s", aw_error_last());
 	if (sync_service_start(&n.sync, &n)) {
 		fprintf(stderr, "awnode: sync: %s\n", aw_error_last());
 		aw_store_close(n.store);

@@ -15,7 +15,9 @@ def devices(client):
     body = r.json()
     assert list(body.keys()) == ["this_device", "devices"]
     for d in body["devices"]:
-        assert list(d.keys()) == ["device_id", "this_device", "hostname", "hostnames", "buckets",
+        # only this device's entry says which names were the node's own
+        own = ["node_hostnames"] if d["this_device"] else []
+        assert list(d.keys()) == ["device_id", "this_device", "hostname", "hostnames", *own, "buckets",
                                   "last_seen"]
     return body
 
@@ -34,7 +36,8 @@ def test_fresh_node_is_one_device(node):
     body = devices(client)
     assert body == {"this_device": info["device_id"], "devices": [
         {"device_id": info["device_id"], "this_device": True, "hostname": info["hostname"],
-         "hostnames": [info["hostname"]], "buckets": [], "last_seen": None}]}
+         "hostnames": [info["hostname"]], "node_hostnames": [info["hostname"]], "buckets": [],
+         "last_seen": None}]}
     r = client.get("/api/0/devices/")
     assert r.status == 200 and r.json() == body
 
@@ -53,8 +56,10 @@ def test_imported_buckets_of_another_host_are_this_devices(node):
     (me,) = devices(client)["devices"]
     assert me["this_device"] and me["device_id"] == info["device_id"]
     assert sorted(me["buckets"]) == ["aw-watcher-window_elsewhere", "mine"]
-    # the current name first, then the others it holds buckets under
+    # the current name first, then the others it holds buckets under; only the first was
+    # ever the node's own
     assert me["hostnames"] == [info["hostname"], "elsewhere"]
+    assert me["node_hostnames"] == [info["hostname"]]
     assert me["last_seen"] is not None
     # and it is writable: deleting it is allowed
     assert client.delete("/api/0/buckets/aw-watcher-window_elsewhere").status == 200
@@ -96,3 +101,36 @@ def test_renamed_device_stays_one_and_twins_stay_two(node_factory, tmp_path):
     for d in body["devices"][1:]:
         for bid in d["buckets"]:
             assert viewer.client.delete("/api/0/buckets/" + bid).status == 403
+
+
+def test_node_hostnames_are_the_names_this_node_ran_under(node_factory):
+    """A machine renamed from desktop-old to desk keeps its history under both names; an
+    export file of work-laptop imported on it is this device's too, but work-laptop was
+    never the node's name. node_hostnames tells the two apart."""
+    n = node_factory(args=["--hostname", "desktop-old"])
+    old = n.client()
+    assert old.get("/api/0/info").json()["hostname"] == "desktop-old"
+    new_bucket(old, "aw-watcher-window_desktop-old", type_="currentwindow", hostname="desktop-old")
+    n.stop()
+    n.extra_args = ["--hostname", "desk"]
+    n.start()
+    client = n.client()
+    new_bucket(client, "aw-watcher-window_desk", type_="currentwindow", hostname="desk")
+    doc = {"buckets": {"aw-watcher-window_work-laptop": {
+        "id": "aw-watcher-window_work-laptop", "type": "currentwindow", "client": "aw-watcher-window",
+        "hostname": "work-laptop", "created": "2020-01-01T00:00:00Z",
+        "events": [{"timestamp": "2020-01-02T00:00:00Z", "duration": 5.0, "data": {"app": "x"}}]}}}
+    assert client.post("/api/0/import", json=doc).status == 200
+
+    (me,) = devices(client)["devices"]
+    assert me["hostname"] == "desk"
+    assert sorted(me["hostnames"]) == ["desk", "desktop-old", "work-laptop"]
+    assert me["node_hostnames"] == ["desk", "desktop-old"]
+
+    # renamed back: the name moves to the front, nothing is listed twice
+    n.stop()
+    n.extra_args = ["--hostname", "desktop-old"]
+    n.start()
+    (me,) = devices(n.client())["devices"]
+    assert me["node_hostnames"] == ["desktop-old", "desk"]
+

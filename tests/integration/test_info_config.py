@@ -214,6 +214,7 @@ def test_port_in_use_fails_clearly(node_factory):
     ["serve", "--port", "-1"],
     ["serve", "--port"],
     ["serve", "--no-such-flag"],
+    ["serve", "--hostname", ""],
     ["no-such-subcommand"],
 ])
 def test_bad_cli_arguments(tmp_path, args):
@@ -240,7 +241,7 @@ def test_help_lists_options(tmp_path):
     assert p.returncode == 0, p
     out = (p.stdout + p.stderr).decode()
     for opt in ["--host", "--port", "--testing", "--dbpath", "--webpath", "--config",
-                "--device-id", "--verbose"]:
+                "--device-id", "--hostname", "--verbose"]:
         assert opt in out, opt
 
 

@@ -52,7 +52,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * the tries run out.
  */
 async function runAwnode(owner, command, env, tries, what, ready) {
-  owner.proc = spawn(AWNODE_BIN, [command, '--testing', '--port', String(owner.port), '--webpath', webPath()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  owner.proc = spawn(AWNODE_BIN, [command, '--testing', '--port', String(owner.port), '--webpath', webPath(), ...(owner.args || [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   owner.proc.stdout.on('data', (d) => (owner.log += d));
   owner.proc.stderr.on('data', (d) => (owner.log += d));
   for (let i = 0; i < tries; i++) {
@@ -74,6 +74,8 @@ export class Node {
     this.proc = null;
     this.port = 0;
     this.log = '';
+    /** more `awnode serve` arguments (e.g. ['--hostname', 'old-name']) */
+    this.args = [];
   }
   get url() {
     return `http://127.0.0.1:${this.port}`;

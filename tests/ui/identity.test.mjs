@@ -6,7 +6,8 @@
 // The devices: "desk", a machine renamed from "desktop-old" (buckets under both names);
 // a second machine also called "desk"; and this node, which also holds an export file of
 // "work-laptop" imported by hand (whose buckets still carry sync marks from elsewhere:
-// they are this device's all the same, and deletable).
+// they are this device's all the same, and deletable). This node was renamed too: it ran
+// as "<name>-before" first, and its buckets under that name are its own history.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -79,10 +80,19 @@ before(async () => {
   await C.sync('join', remote);
   await C.sync('run');
 
-  // this node: its own bucket, an imported export of another host, two start-of-day changes
+  // this node: a bucket from when it had another name, its own bucket, an imported export
+  // of another host, two start-of-day changes
   A = new SyncNode('');
   await A.start();
   A.host = A.info.hostname;
+  A.formerHost = `${A.host}-before`;
+  await A.halt();
+  A.args = ['--hostname', A.formerHost];
+  await A.start();
+  await A.bucket(`aw-watcher-window_${A.formerHost}`, A.formerHost, 'currentwindow', [ev('2025-02-05T10:00:00Z', 'before')]);
+  await A.halt();
+  A.args = [];
+  await A.start();
   await A.bucket(`aw-watcher-window_${A.host}`, A.host, 'currentwindow', [ev('2025-02-03T10:00:00Z', 'here')]);
   const mark = { '$aw.sync.origin': 'work-laptop', '$aw.sync.device_id': 'some-other-device' };
   const doc = { buckets: {} };
@@ -149,9 +159,14 @@ describe('device identity', () => {
       assert.equal(c.self, o.this_device);
       assert.equal(c.badge.includes('this device'), o.this_device, c.badge);
       assert.ok(c.name.startsWith(o.hostname), `${c.name} vs ${o.hostname}`);
-      const former = o.hostnames.filter((h) => h !== o.hostname);
-      // another device's other names are its former names; this device's may also be imported exports'
-      assert.equal(c.former, former.length ? `(${o.this_device ? 'also' : 'formerly'} ${former.join(', ')})` : '');
+      // another device's other names are its former names; this device's are its own
+      // earlier names (node_hostnames) and the names of imported exports
+      const others = o.hostnames.filter((h) => h !== o.hostname);
+      const former = o.this_device ? others.filter((h) => o.node_hostnames.includes(h)) : others;
+      const also = o.this_device ? others.filter((h) => !o.node_hostnames.includes(h)) : [];
+      const parts = [...(former.length ? [`formerly ${former.join(', ')}`] : []), ...(also.length ? [`also ${also.join(', ')}`] : [])];
+      assert.equal(c.former, parts.length ? `(${parts.join('; ')})` : '');
+      if (o.this_device) assert.equal(c.former, `(formerly ${A.formerHost}; also work-laptop)`);
       // delete for every bucket of this device (the imported export included), none elsewhere
       for (const r of c.rows) assert.deepEqual([r.remote, r.del], o.this_device ? ['0', true] : ['1', false], r.id);
     }
@@ -229,7 +244,7 @@ describe('device identity', () => {
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 
-  test('Activity lists a renamed device once, with the time under both its names, apart from its namesake', async () => {
+  test('Activity lists a renamed device (another, or this one) once, with the time under both its names, apart from its namesake', async () => {
     const d = await owners();
     const renamed = d.devices.find((x) => x.hostnames.includes('desktop-old'));
     const page = await ctx.newPage();
@@ -244,6 +259,9 @@ describe('device identity', () => {
     assert.equal(desk.length, 1, JSON.stringify(opts));
     assert.ok(desk[0].text.endsWith('(remote)'), desk[0].text);
     assert.ok(opts.some((o) => o.value === 'work-laptop' && o.text.endsWith('(this device)')), JSON.stringify(opts));
+    // this node under its current name once; its former name is not an entry of its own
+    assert.equal(opts.filter((o) => o.value === A.host && o.text.endsWith('(this device)')).length, 1, JSON.stringify(opts));
+    assert.equal(opts.filter((o) => o.value === A.formerHost).length, 0, JSON.stringify(opts));
     // its year: the minute under the old name (January) and the one under the new (February).
     // Queries are held back so that the previous view's answer is still on screen while
     // this one's is pending: the figures read must be this view's, not the earlier one's.
@@ -256,6 +274,14 @@ describe('device identity', () => {
     const total = Number(await page.getAttribute('[data-testid=total-active] .stat-value', 'data-seconds'));
     assert.equal(total, 120, `total ${total} s`);
     assert.ok(renamed.buckets.every((id) => id.startsWith('aw-watcher-window_')));
+    // this node's year: the minute under its current name and the one under its former
+    // name, not the imported work-laptop's
+    const me = d.devices.find((x) => x.this_device);
+    assert.deepEqual(me.node_hostnames, [A.host, A.formerHost]);
+    await open(page, `/activity/${encodeURIComponent(A.host)}/year/2025-03-01`);
+    await page.waitForSelector('[data-testid=total-active] .stat-value[data-seconds]', { timeout: 30_000 });
+    const own = Number(await page.getAttribute('[data-testid=total-active] .stat-value', 'data-seconds'));
+    assert.equal(own, 120, `this node's total ${own} s`);
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
   });

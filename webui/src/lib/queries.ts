@@ -13,6 +13,7 @@
 import { qlit } from './api';
 import type { Bucket, JsonObject } from './types';
 import { Rule } from './categories';
+import { nodeHostnames } from './store';
 
 // Window app names per browser (from aw-webui's queries.ts).
 export const BROWSER_APPNAMES: Record<string, string[]> = {
@@ -80,18 +81,23 @@ export interface RemoteDevice {
   buckets: Bucket[];
 }
 
-/** The buckets of another device (by its label), under all of its hostnames: a renamed
- * device's old and new window buckets are read together as one device. */
-function remoteBuckets(dev: RemoteDevice, host: string): HostBuckets {
-  const pick = (type: string) => dev.buckets.filter((b) => b.type === type).sort(byPrefer(dev.host));
+/** One device's buckets under all of its names, as one device: for each kind of watcher,
+ * the preferred bucket of each name (as `hostBuckets` picks it for one name), the current
+ * name's first; a renamed device's old and new window buckets are then read together.
+ * `names` is the device's names, current first; further names its buckets carry count
+ * after them. */
+function namedBuckets(mine: Bucket[], names: string[], host: string): HostBuckets {
+  const all = [...names, ...mine.map((b) => b.hostname).filter((h) => !names.includes(h))];
+  const pick = (type: string) =>
+    all.flatMap((n) => mine.filter((b) => b.type === type && b.hostname === n).sort(byPrefer(n)).slice(0, 1));
   const [win, ...moreWin] = pick('currentwindow');
   const [afk, ...moreAfk] = pick('afkstatus');
   const hb: HostBuckets = {
     host,
     window: win?.id,
     afk: afk?.id,
-    browsers: pick('web.tab.current').map((b) => ({ id: b.id, apps: browserApps(b) })),
-    editors: pick('app.editor.activity').map((b) => b.id),
+    browsers: mine.filter((b) => b.type === 'web.tab.current').map((b) => ({ id: b.id, apps: browserApps(b) })),
+    editors: mine.filter((b) => b.type === 'app.editor.activity').map((b) => b.id),
   };
   if (moreWin.length) hb.moreWindows = moreWin.map((b) => b.id);
   if (moreAfk.length) hb.moreAfks = moreAfk.map((b) => b.id);
@@ -99,22 +105,33 @@ function remoteBuckets(dev: RemoteDevice, host: string): HostBuckets {
 }
 
 /** The buckets an Activity view of `host` uses: another device's under all its names when
- * `host` is its label, else this node's buckets with that hostname. */
-export function deviceBuckets(buckets: Bucket[], host: string, remotes: RemoteDevice[] = []): HostBuckets {
+ * `host` is its label; this device's under every name the node ran under (`own`, current
+ * first) when `host` is its current name; else this node's buckets with that hostname (an
+ * export of another machine imported here). */
+export function deviceBuckets(buckets: Bucket[], host: string, remotes: RemoteDevice[] = [], own: string[] = nodeHostnames()): HostBuckets {
   const dev = remotes.find((d) => d.label === host);
-  if (dev) return remoteBuckets(dev, host);
+  if (dev) return namedBuckets(dev.buckets, [dev.host], host);
   const theirs = new Set(remotes.flatMap((d) => d.buckets.map((b) => b.id)));
-  return hostBuckets(buckets.filter((b) => !theirs.has(b.id)), host);
+  const local = buckets.filter((b) => !theirs.has(b.id));
+  if (own.length > 1 && host === own[0]) {
+    // browsers that do not name a host are the device's that reads them (as in hostBuckets)
+    const mine = local.filter((b) => own.includes(b.hostname) || (b.type === 'web.tab.current' && (!b.hostname || b.hostname === 'unknown')));
+    return namedBuckets(mine, own, host);
+  }
+  return hostBuckets(local, host);
 }
 
 /** Hosts that have a window bucket (the ones with an Activity view). Other devices count
- * once each, by label, whatever names their buckets carry (`remotes`, from the node);
- * this node's buckets by hostname (an imported export of another machine is its own). */
-export function activityHosts(buckets: Bucket[], remotes: RemoteDevice[] = []): string[] {
+ * once each, by label, whatever names their buckets carry (`remotes`, from the node); this
+ * device once, under its current name, whichever of its names (`own`) its buckets carry;
+ * this node's other buckets by hostname (an imported export of another machine). */
+export function activityHosts(buckets: Bucket[], remotes: RemoteDevice[] = [], own: string[] = nodeHostnames()): string[] {
   const theirs = new Set(remotes.flatMap((d) => d.buckets.map((b) => b.id)));
-  const own = buckets.filter((b) => b.type === 'currentwindow' && !theirs.has(b.id)).map((b) => b.hostname);
+  const mine = buckets
+    .filter((b) => b.type === 'currentwindow' && !theirs.has(b.id))
+    .map((b) => (own.includes(b.hostname) ? own[0] : b.hostname));
   const other = remotes.filter((d) => d.buckets.some((b) => b.type === 'currentwindow')).map((d) => d.label);
-  return [...new Set([...own, ...other])].sort();
+  return [...new Set([...mine, ...other])].sort();
 }
 
 /** Lines computing, per host i, `events_i` (active window time), `not_afk_i`, `browser_i`,

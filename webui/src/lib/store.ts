@@ -210,6 +210,10 @@ export interface Device {
   host: string;
   /** former names, most recent first */
   formerNames: string[];
+  /** this device: names on its buckets that were never the node's own (buckets imported
+   * from other machines' export files), or, before the node kept a record of its names,
+   * every other name on its buckets */
+  otherNames: string[];
   /** the name to show: `host`, plus the start of the device id when another device
    * listed has the same name */
   label: string;
@@ -243,7 +247,7 @@ export function devices(buckets: Bucket[], info: Info | null, owners: DevicesAns
       const host = b.hostname && b.hostname !== '!local' ? b.hostname : info?.hostname || 'unknown';
       let d = by.get(host);
       if (!d) {
-        d = { id: null, host, formerNames: [], label: host, local: true, buckets: [], lastSeen: null };
+        d = { id: null, host, formerNames: [], otherNames: [], label: host, local: true, buckets: [], lastSeen: null };
         by.set(host, d);
       }
       d.buckets.push(b);
@@ -253,15 +257,22 @@ export function devices(buckets: Bucket[], info: Info | null, owners: DevicesAns
     const own = info?.hostname;
     return [...by.values()].sort((a, b) => (a.host === own) !== (b.host === own) ? (a.host === own ? -1 : 1) : a.host.localeCompare(b.host));
   }
-  const out: Device[] = owners.devices.map((e) => ({
-    id: e.device_id,
-    host: e.hostname || e.hostnames?.[0] || 'unknown',
-    formerNames: (e.hostnames || []).filter((h) => h !== e.hostname),
-    label: e.hostname || 'unknown',
-    local: e.this_device,
-    buckets: [],
-    lastSeen: e.last_seen,
-  }));
+  const out: Device[] = owners.devices.map((e) => {
+    const others = (e.hostnames || []).filter((h) => h !== e.hostname);
+    // this device's names split into its own earlier ones and imported exports' (when the
+    // node says which were its own; an older node does not)
+    const own = e.this_device ? e.node_hostnames : undefined;
+    return {
+      id: e.device_id,
+      host: e.hostname || e.hostnames?.[0] || 'unknown',
+      formerNames: own ? others.filter((h) => own.includes(h)) : e.this_device ? [] : others,
+      otherNames: e.this_device ? (own ? others.filter((h) => !own.includes(h)) : others) : [],
+      label: e.hostname || 'unknown',
+      local: e.this_device,
+      buckets: [],
+      lastSeen: e.last_seen,
+    };
+  });
   const index = new Map<string, Device>();
   owners.devices.forEach((e, i) => e.buckets.forEach((id) => index.set(id, out[i])));
   // a bucket created after the devices answer was read: this device's (only it creates buckets)
@@ -270,6 +281,17 @@ export function devices(buckets: Bucket[], info: Info | null, owners: DevicesAns
   const shown = out.filter((d) => d.buckets.length);
   label(shown);
   return shown.sort((a, b) => (a.local !== b.local ? (a.local ? -1 : 1) : 0));
+}
+
+/** The names this node ran under, current first: this device's buckets under any of them
+ * are one device's history (a renamed machine), while its buckets under other names were
+ * imported from other machines' export files. Only the current name without the devices
+ * route or before the node kept the record. */
+export function nodeHostnames(info: Info | null = state.info, owners: DevicesAnswer | null = state.owners): string[] {
+  const own = owners?.devices.find((d) => d.this_device);
+  const names = own?.node_hostnames?.length ? own.node_hostnames : [];
+  const current = info?.hostname || own?.hostname;
+  return current ? [current, ...names.filter((n) => n !== current)] : names;
 }
 
 /** Other devices with their labels and buckets, for pages that choose a device by name

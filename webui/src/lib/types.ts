@@ -157,6 +157,9 @@ export interface DeviceEntry {
   hostname: string;
   /** every name the device's buckets carry, current first */
   hostnames: string[];
+  /** this device only: the names the node itself ran under, current first (a name in
+   * `hostnames` but not here is on buckets imported from another machine's export) */
+  node_hostnames?: string[];
   buckets: string[];
   last_seen: string | null;
 }

@@ -1,3 +1,4 @@
+import type { VNode } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
@@ -65,18 +66,25 @@ export function DeleteBucketModal({ bucket, count, onClose, onDeleted }: { bucke
   );
 }
 
-/** "desk (formerly desktop-old)", the device id's start when two devices share a name. */
+/** "desk (formerly desktop-old)", the device id's start when two devices share a name;
+ * for this device also the names of hosts whose export files were imported here
+ * ("laptop (formerly laptop-old; also work-pc)"). */
 export function DeviceName({ d }: { d: Device }) {
+  const parts: VNode[] = [];
+  if (d.formerNames.length)
+    parts.push(<span title="Names this device used before">formerly {d.formerNames.join(', ')}</span>);
+  if (d.otherNames.length)
+    parts.push(<span title="Other hostnames on this device's buckets: imported export files of other machines (or names from before this node kept a record of its own)">also {d.otherNames.join(', ')}</span>);
   return (
     <span class="dev-name" data-testid="device-name" title={d.id ? `device id ${d.id}` : 'this node has no device list; grouped by hostname'}>
       <strong>{d.label}</strong>
-      {d.formerNames.length > 0 &&
-        (d.local ? (
-          // this device's buckets may also carry the names of hosts whose export was imported here
-          <span class="muted" data-testid="former-names" title="Other hostnames on this device's buckets: earlier names of this machine, or imported export files"> (also {d.formerNames.join(', ')})</span>
-        ) : (
-          <span class="muted" data-testid="former-names" title="Names this device used before"> (formerly {d.formerNames.join(', ')})</span>
-        ))}
+      {parts.length > 0 && (
+        <span class="muted" data-testid="former-names">
+          {' ('}
+          {parts.map((p, i) => (i ? <>; {p}</> : p))}
+          {')'}
+        </span>
+      )}
     </span>
   );
 }
