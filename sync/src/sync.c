@@ -364,16 +364,29 @@ static int cmp_dev(const void *a, const void *b)
 	return strcmp(x->device_id, z->device_id);
 }
 
+#define STALE_AFTER_MAX (10LL * 365 * 86400)
+
 /* How long a device may go without publishing before the status warns
- * (docs/sync.md): AWNODE_SYNC_STALE_AFTER seconds, 7 days by default. */
-static aw_ns stale_after_ns(void)
+ * (docs/sync.md): AWNODE_SYNC_STALE_AFTER seconds, 7 days by default. A value that is
+ * not such a number falls back to the default, and the status says so among its
+ * warnings: a user who set it must not believe a device is watched more closely than
+ * it is. */
+static aw_ns stale_after_ns(json_t *warnings)
 {
 	const char *v = getenv("AWNODE_SYNC_STALE_AFTER");
-	char *end;
-	long long sec = v && *v ? strtoll(v, &end, 10) : 0;
+	char *end = NULL;
+	long long sec;
 
-	if (!v || !*v || *end || sec <= 0 || sec > 10LL * 365 * 86400)
+	if (!v || !*v)
+		return (aw_ns)AWS_STALE_AFTER_DEFAULT * AW_NS_PER_SEC;
+	sec = strtoll(v, &end, 10);
+	if (*end || sec <= 0 || sec > STALE_AFTER_MAX) {
+		json_array_append_new(warnings,
+				      json_sprintf("AWNODE_SYNC_STALE_AFTER='%.40s' is not a number of seconds from 1 to "
+						   "%lld: the default, 7 days, applies",
+						   v, STALE_AFTER_MAX));
 		sec = AWS_STALE_AFTER_DEFAULT;
+	}
 	return (aw_ns)sec * AW_NS_PER_SEC;
 }
 
@@ -402,7 +415,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 {
 	json_t *o = json_object(), *push = json_object(), *pull = json_object(), *devs = json_array(), *infolder;
 	json_t *warnings = json_array();
-	aw_ns now = aw_time_now(), stale_after = stale_after_ns();
+	aw_ns now = aw_time_now(), stale_after = stale_after_ns(warnings);
 	bool stale;
 	sync_group g;
 	sync_state st;

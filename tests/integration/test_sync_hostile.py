@@ -391,6 +391,14 @@ def test_rollback_and_staleness_are_visible(node_factory, tmp_path):
     # with the default age nothing is stale yet
     del c.env["AWNODE_SYNC_STALE_AFTER"]
     assert c.status()["warnings"] == []
+    # a value that is not a number of seconds is not silently replaced by the default
+    for bad in ("2d", "0", "-5", "99999999999"):
+        c.env["AWNODE_SYNC_STALE_AFTER"] = bad
+        st = c.status()
+        assert [d["stale"] for d in st["devices"] if d["device_id"] == b.device_id] == [False], st
+        assert len(st["warnings"]) == 1 and f"AWNODE_SYNC_STALE_AFTER='{bad}'" in st["warnings"][0], st
+        assert "the default, 7 days, applies" in st["warnings"][0]
+    del c.env["AWNODE_SYNC_STALE_AFTER"]
 
 
 def test_folder_history_never_names_the_user(pair, tmp_path):
