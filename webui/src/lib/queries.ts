@@ -134,13 +134,31 @@ export function activityHosts(buckets: Bucket[], remotes: RemoteDevice[] = [], o
   return [...new Set([...mine, ...other])].sort();
 }
 
+/** How the Activity figures count time (ActivityWatch's query options, same defaults):
+ * - `filterAfk` (true): only time the AFK watcher saw as not-AFK counts; false counts every
+ *   moment a window was focused;
+ * - `audibleActive` (true): a browser tab playing sound counts as not-AFK (a video watched
+ *   without touching the keyboard);
+ * - `alwaysActive` (none): a regex on the window's app or title whose time always counts as
+ *   not-AFK (a video call, a presentation);
+ * - `categories` (none): only window time in these categories (a category includes its
+ *   subcategories) counts; browser and editor time is cut to that window time too. */
+export interface CountOptions {
+  filterAfk?: boolean;
+  audibleActive?: boolean;
+  alwaysActive?: string;
+  categories?: string[][];
+}
+
 /** Lines computing, per host i, `events_i` (active window time), `not_afk_i`, `browser_i`,
  * `editor_i`, then merged `events`, `not_afk`, `browser_events`, `editor_events`. With
  * several hosts `events` is `union_exact` of the hosts' window events tagged with
  * `$device` (the host name), `mine_i` is the part of `events` attributed to host i, and
  * `browser_i`/`editor_i` are cut to `mine_i` before they are concatenated. */
-function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boolean): string[] {
+function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boolean, opts: CountOptions = {}): string[] {
   const L: string[] = [];
+  const filterAfk = opts.filterAfk !== false;
+  const audible = opts.audibleActive !== false;
   const used = hosts.filter((h) => h.window);
   // a renamed device: its buckets under every name, in time order, flooded as one
   const read = (first: string | undefined, more?: string[]) =>
@@ -150,6 +168,12 @@ function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boole
     if (h.afk) {
       L.push(`not_afk_${i} = flood(${read(h.afk, h.moreAfks)});`);
       L.push(`not_afk_${i} = filter_keyvals(not_afk_${i}, "status", ["not-afk"]);`);
+      if (opts.alwaysActive) {
+        for (const key of ['app', 'title']) {
+          L.push(`always_${i} = filter_keyvals_regex(events_${i}, "${key}", ${qlit(opts.alwaysActive)});`);
+          L.push(`not_afk_${i} = period_union(not_afk_${i}, always_${i});`);
+        }
+      }
     }
     L.push(`browser_${i} = [];`);
     h.browsers.forEach((b, j) => {
@@ -160,12 +184,12 @@ function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boole
     });
     if (h.browsers.length) {
       L.push(`browser_${i} = sort_by_timestamp(browser_${i});`);
-      if (h.afk) {
+      if (h.afk && audible) {
         L.push(`audible_${i} = filter_keyvals(browser_${i}, "audible", [true]);`);
         L.push(`not_afk_${i} = period_union(not_afk_${i}, audible_${i});`);
       }
     }
-    if (h.afk) {
+    if (h.afk && filterAfk) {
       L.push(`events_${i} = filter_period_intersect(events_${i}, not_afk_${i});`);
       if (withBrowser && h.browsers.length) L.push(`browser_${i} = filter_period_intersect(browser_${i}, not_afk_${i});`);
     } else {
@@ -177,7 +201,7 @@ function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boole
         L.push(`ed_${i}_${j} = flood(query_bucket(${qlit(e)}));`);
         L.push(`editor_${i} = concat(editor_${i}, ed_${i}_${j});`);
       });
-      if (h.editors.length) L.push(`editor_${i} = filter_period_intersect(sort_by_timestamp(editor_${i}), not_afk_${i});`);
+      if (h.editors.length) L.push(`editor_${i} = filter_period_intersect(sort_by_timestamp(editor_${i}), ${h.afk && filterAfk ? `not_afk_${i}` : `events_${i}`});`);
     }
   });
   if (!used.length) {
@@ -207,6 +231,30 @@ function canonical(hosts: HostBuckets[], withBrowser: boolean, withEditor: boole
 /** The event data key naming the device a moment is attributed to (several devices). */
 export const DEVICE_KEY = '$device';
 
+/** The category names `opts.categories` selects: each chosen one and every rule's name
+ * below it (filter_keyvals compares whole names). */
+export function selectedCategoryNames(rules: [string[], Rule][], chosen: string[][]): string[][] {
+  const key = (n: string[]) => JSON.stringify(n);
+  const out = new Map<string, string[]>();
+  for (const c of chosen) {
+    out.set(key(c), c);
+    for (const [name] of rules) if (name.length >= c.length && c.every((p, i) => name[i] === p)) out.set(key(name), name);
+  }
+  return [...out.values()];
+}
+
+/** After `events = categorize(...)`: keep only the chosen categories' window time, cut
+ * browser and editor time to it, and (several devices) take each device's part again. */
+function categoryFilter(hosts: HostBuckets[], rules: [string[], Rule][], opts: CountOptions, withBrowser: boolean, withEditor: boolean): string[] {
+  if (!opts.categories?.length) return [];
+  const L = [`events = filter_keyvals(events, "$category", ${qlit(selectedCategoryNames(rules, opts.categories))});`];
+  if (withBrowser) L.push('browser_events = filter_period_intersect(browser_events, events);');
+  if (withEditor) L.push('editor_events = filter_period_intersect(editor_events, events);');
+  const used = hosts.filter((h) => h.window);
+  if (used.length > 1) used.forEach((h, i) => L.push(`mine_${i} = filter_keyvals(events, "${DEVICE_KEY}", [${qlit(h.host)}]);`));
+  return L;
+}
+
 /** `{"host": f(mine_i), ...}` for every host with a window bucket (several devices). */
 function perHost(hosts: HostBuckets[], f: (v: string) => string): string {
   return '{' + hosts.filter((h) => h.window).map((h, i) => `${qlit(h.host)}: ${f(`mine_${i}`)}`).join(', ') + '}';
@@ -234,11 +282,11 @@ export interface Ev {
 
 /** The Activity summary for one or several hosts; `withSpans` (several hosts) adds the
  * periods attributed to each device, for the day view's per-device hourly bars. */
-export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], limit = 100, withSpans = false): string[] {
+export function activityQuery(hosts: HostBuckets[], rules: [string[], Rule][], limit = 100, withSpans = false, opts: CountOptions = {}): string[] {
   const withEditor = hosts.some((h) => h.editors.length);
-  const L = canonical(hosts, true, withEditor);
+  const L = canonical(hosts, true, withEditor, opts);
+  L.push(`events = categorize(events, ${qlit(rules)});`, ...categoryFilter(hosts, rules, opts, true, withEditor));
   L.push(
-    `events = categorize(events, ${qlit(rules)});`,
     'title_events = sort_by_duration(merge_events_by_keys(events, ["app", "title"]));',
     'app_events = sort_by_duration(merge_events_by_keys(title_events, ["app"]));',
     'cat_events = sort_by_duration(merge_events_by_keys(events, ["$category"]));',
@@ -289,11 +337,12 @@ export interface CategoryPeriodResult {
  * an activity begun before it counts as begun at its start, exactly as in the summary of
  * that day (or month) on its own. The day view's hourly bars split by device from the
  * summary's `spans` instead, so that they follow the day's attribution. */
-export function categoryPeriodQuery(hosts: HostBuckets[], rules: [string[], Rule][]): string[] {
-  const L = canonical(hosts, false, false);
+export function categoryPeriodQuery(hosts: HostBuckets[], rules: [string[], Rule][], opts: CountOptions = {}): string[] {
+  const L = canonical(hosts, false, false, opts);
   const devs = hosts.filter((h) => h.window).length > 1 ? ', "hosts": ' + perHost(hosts, (m) => `sum_durations(${m})`) : '';
   L.push(
     `events = categorize(events, ${qlit(rules)});`,
+    ...categoryFilter(hosts, rules, opts, false, false),
     'RETURN = {"cats": merge_events_by_keys(events, ["$category"]), "duration": sum_durations(events)' + devs + '};',
   );
   return L;

@@ -15,6 +15,9 @@ export interface Settings {
   landingpage: string;
   /** `awnode.device_local`: the keys kept on this device (default ["theme"]) */
   deviceLocal: string[];
+  /** ActivityWatch's `always_active_pattern`: a regex on the window's app or title whose
+   * time counts as active even when the AFK watcher says AFK ('' = none) */
+  always_active_pattern: string;
 }
 
 export interface State {
@@ -40,6 +43,7 @@ const DEFAULT_SETTINGS: Settings = {
   privacy_filters: [],
   landingpage: '/activity',
   deviceLocal: DEFAULT_DEVICE_LOCAL,
+  always_active_pattern: '',
 };
 
 let state: State = {
@@ -110,6 +114,7 @@ export async function loadSettings() {
     if (all.theme === 'light' || all.theme === 'dark' || all.theme === 'auto') s.theme = all.theme;
     if (Array.isArray(all.privacy_filters)) s.privacy_filters = all.privacy_filters as PrivacyFilter[];
     if (typeof all.landingpage === 'string') s.landingpage = all.landingpage;
+    if (typeof all.always_active_pattern === 'string') s.always_active_pattern = all.always_active_pattern;
     const dl = all[DEVICE_LOCAL_KEY];
     if (Array.isArray(dl)) s.deviceLocal = dl.filter((k): k is string => typeof k === 'string');
     set({ settings: s, settingsLoaded: true });
