@@ -348,8 +348,9 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
     );
     footer = canDelete || phase === 'deleting' ? (
       <>
-        <button class="btn" data-testid="merge-keep" disabled={busy} onClick={close}>Keep the source</button>
-        <button ref={focusMe} class="btn btn-danger" data-testid="merge-delete" disabled={busy} onClick={deleteSource}>
+        {/* the focus starts on the harmless choice: Enter alone never deletes */}
+        <button ref={focusMe} class="btn" data-testid="merge-keep" disabled={busy} onClick={close}>Keep the source</button>
+        <button class="btn btn-danger" data-testid="merge-delete" disabled={busy} onClick={deleteSource}>
           {phase === 'deleting' ? 'Deleting…' : `Delete ${source.id}`}
         </button>
       </>
