@@ -59,6 +59,13 @@ async function bucket(id, type, hostname, events) {
   if (events.length) await node.api('POST', `/buckets/${encodeURIComponent(id)}/events`, events);
 }
 
+/** Put the destination back as it was (its own events only), for the next test. */
+async function resetDest(events) {
+  await node.api('DELETE', `/buckets/${DEST}?force=1`);
+  await bucket(DEST, 'currentwindow', node.info.hostname, events.map(({ timestamp, duration, data }) => ({ timestamp, duration, data })));
+  assert.equal(await count(DEST), 3);
+}
+
 async function openMerge(page, id) {
   await page.goto(`${node.url}/#/buckets`);
   const btn = `tr[data-bucket="${id}"] [data-action=merge]`;
@@ -159,10 +166,43 @@ describe('Raw data: merge buckets', () => {
     assertContains(await all(SRC), after.filter((e) => e.data.app !== 'new'), 'copied part');
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
-    // put the destination back as it was, for the next test
-    await node.api('DELETE', `/buckets/${DEST}?force=1`);
-    await bucket(DEST, 'currentwindow', node.info.hostname, before.map(({ timestamp, duration, data }) => ({ timestamp, duration, data })));
-    assert.equal(await count(DEST), 3);
+    await resetDest(before);
+  });
+
+  test('Stop ends the copy after the batch under way; the source is kept', async () => {
+    const before = await all(DEST);
+    const page = await ctx.newPage();
+    const problems = watch(page);
+    let release, posting;
+    const held = new Promise((r) => (release = r));
+    const posted = new Promise((r) => (posting = r));
+    await page.route(`**/api/0/buckets/${DEST}/events`, async (r) => {
+      if (r.request().method() === 'POST') {
+        posting();
+        await held;
+      }
+      return r.continue();
+    });
+    await openMerge(page, SRC);
+    await planned(page, N + 1);
+    await page.click('[data-testid=merge-next]');
+    await page.click('[data-testid=merge-confirm]');
+    await page.waitForSelector('[data-testid=merge-copying]');
+    await posted; // the first batch is on its way
+    // Escape does not close the dialog while copying
+    await page.keyboard.press('Escape');
+    assert.ok(await page.$('[data-testid=merge-dialog][data-phase=copying]'));
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset?.testid), 'merge-stop');
+    await page.keyboard.press('Enter');
+    release();
+    await page.waitForSelector('[data-testid=merge-failed]', { timeout: 30_000 });
+    assert.equal(await page.getAttribute('[data-testid=merge-failed]', 'data-copied'), '2000');
+    assert.match(await page.textContent('[data-testid=merge-dialog]'), /Stopped/);
+    assert.equal(await count(SRC), N + 1);
+    assert.equal(await count(DEST), before.length + 2000);
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+    await resetDest(before);
   });
 
   test('merging by keyboard copies every event in batches; the source stays when kept', async () => {

@@ -141,8 +141,12 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
   }, [destId, source.id]);
 
   const busy = phase === 'copying' || phase === 'deleting';
+  // read at the moment of the key press: the dialog's Escape handler may still be the one
+  // registered before the copy began
+  const busyRef = useRef(busy);
+  busyRef.current = busy;
   const close = () => {
-    if (!busy) onClose();
+    if (!busyRef.current) onClose();
   };
   const total = plan?.count ?? 0;
 
@@ -362,7 +366,7 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
   }
 
   return (
-    <Modal title={`Merge ${source.id}`} onClose={close} footer={<div class="mg-foot" data-testid="merge-dialog-foot">{footer}</div>}>
+    <Modal title={<span class="mg-id">Merge {source.id}</span>} onClose={close} footer={<div class="mg-foot" data-testid="merge-dialog-foot">{footer}</div>}>
       <div class="mg-body" data-testid="merge-dialog" data-phase={phase}>
         {body}
       </div>
