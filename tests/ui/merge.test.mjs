@@ -5,7 +5,10 @@
 // `node --test merge.test.mjs` (env AWNODE_BIN, AWNODE_WEBPATH as for tests/ui/run.sh).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, Node, screenshotPath, watch } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AWNODE_BIN, launchBrowser, Node, screenshotPath, watch } from './harness.mjs';
 
 const EARLIEST = '1678-01-01T00:00:00Z';
 const OLD = 'oldhost';
@@ -14,6 +17,7 @@ const AFK = `aw-watcher-afk_${OLD}`;
 const N = 2500; // more than one batch of reads and of inserts (2,000 each)
 const base = Date.parse('2025-02-01T08:00:00Z');
 let node, ctx, DEST;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The source's events: a minute apart, some with micro- and nanosecond times, some lasting
  * three hours (so that whatever the page boundaries are, events run across them), one
@@ -296,7 +300,7 @@ describe('Raw data: merge buckets', () => {
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 
-  test('another device\'s (synced, read-only) buckets offer no merge and are never a destination', async () => {
+  test('buckets the devices answer gives to another device offer no merge and are never a destination', async () => {
     // a third bucket of the same type, which GET /api/0/devices says another device owns
     const theirs = 'aw-watcher-window_elsewhere';
     await bucket(theirs, 'currentwindow', 'elsewhere', [ev('2025-04-01T10:00:00Z', 5, 'theirs')]);
@@ -318,6 +322,99 @@ describe('Raw data: merge buckets', () => {
     // every local bucket row does offer it
     const rows = await page.$$eval('tr[data-bucket]', (rs) => rs.map((r) => [r.dataset.bucket, r.dataset.remote, !!r.querySelector('[data-action=merge]')]));
     for (const [id, remote, merge] of rows) assert.equal(merge, remote === '0', id);
+    await page.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+});
+
+// ---- a real remote bucket: another node's, brought here by `awnode sync` ----------------
+
+const PASSPHRASE = 'merge test passphrase, long enough to pass';
+const KDF = ['--kdf-ops', '1', '--kdf-mem', '8']; // fast key derivation for tests
+const allowSync = (url, status) => /\/api\/0\/sync\/status/.test(url) && (status === undefined || status === 404);
+
+/** A node that can be stopped (keeping its data) while `awnode sync` runs on its database. */
+class SyncNode extends Node {
+  constructor(host) {
+    super();
+    this.host = host;
+  }
+  env() {
+    const x = (k) => path.join(this.dir, k);
+    return { ...process.env, XDG_DATA_HOME: x('data'), XDG_CONFIG_HOME: x('config'), XDG_STATE_HOME: x('state'), AWNODE_SYNC_PASSPHRASE: PASSPHRASE };
+  }
+  async halt() {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      for (let i = 0; i < 100 && this.proc.exitCode === null; i++) await sleep(50);
+    }
+    assert.notEqual(this.proc.exitCode, null, 'node did not stop');
+  }
+  async sync(...args) {
+    const was = this.proc && this.proc.exitCode === null;
+    if (was) await this.halt();
+    try {
+      return execFileSync(AWNODE_BIN, ['sync', ...args, '--testing', '--hostname', this.host], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    } finally {
+      if (was) await this.start();
+    }
+  }
+}
+
+describe('Raw data: merge and synced buckets', () => {
+  let tmp, A, B;
+  const THEIRS = 'aw-watcher-window_far-away';
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'awnode-ui-merge-'));
+    const remote = path.join(tmp, 'remote.git');
+    execFileSync('git', ['init', '-q', '--bare', remote]);
+    B = new SyncNode('far-away');
+    await B.start();
+    await B.api('POST', `/buckets/${THEIRS}`, { type: 'currentwindow', client: 'merge-test', hostname: 'far-away' });
+    await B.api('POST', `/buckets/${THEIRS}/events`, [ev('2025-05-01T10:00:00Z', 5, 'theirs')]);
+    await B.halt();
+    await B.sync('init', '--remote', remote, ...KDF);
+    await B.sync('run');
+    A = new SyncNode('');
+    await A.start();
+    A.host = A.info.hostname;
+    for (const h of [A.host, `${A.host}-old`]) {
+      await A.api('POST', `/buckets/aw-watcher-window_${h}`, { type: 'currentwindow', client: 'merge-test', hostname: h });
+      await A.api('POST', `/buckets/aw-watcher-window_${h}/events`, [ev(h === A.host ? '2025-05-02T10:00:00Z' : '2025-04-02T10:00:00Z', 5, h)]);
+    }
+    await A.sync('join', remote);
+    await A.sync('run');
+  });
+  after(async () => {
+    for (const n of [A, B]) await n?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('a synced bucket offers no merge, is never a destination, and the node refuses writes to it', async () => {
+    const d = await A.api('GET', '/devices');
+    const other = d.devices.find((x) => !x.this_device && x.buckets.includes(THEIRS));
+    assert.ok(other, `the sync round brought ${THEIRS}: ${JSON.stringify(d)}`);
+    await assert.rejects(A.api('POST', `/buckets/${THEIRS}/events`, [ev('2025-05-03T10:00:00Z', 1, 'x')]), /403/);
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    await page.goto(`${A.url}/#/buckets`);
+    await page.waitForSelector(`tr[data-bucket="${THEIRS}"][data-remote="1"]`);
+    assert.equal(await page.$(`tr[data-bucket="${THEIRS}"] [data-action=merge]`), null);
+    const src = `aw-watcher-window_${A.host}-old`;
+    await page.focus(`tr[data-bucket="${src}"] [data-action=merge]`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=merge-dialog]');
+    const options = await page.$$eval('[data-testid=merge-dest] option', (os) => os.map((o) => o.value).filter(Boolean));
+    assert.deepEqual(options, [`aw-watcher-window_${A.host}`]);
+    // and this device's merge works alongside
+    await page.waitForSelector('[data-testid=merge-count][data-count="1"]');
+    await page.click('[data-testid=merge-next]');
+    await page.click('[data-testid=merge-confirm]');
+    await page.click('[data-testid=merge-delete]');
+    await page.waitForSelector(`tr[data-bucket="${src}"]`, { state: 'detached' });
+    const dest = await A.api('GET', `/buckets/aw-watcher-window_${A.host}/events`);
+    assert.deepEqual(dest.map((e) => e.data.title).sort(), [A.host, `${A.host}-old`].sort());
+    assert.equal((await A.api('GET', `/buckets/${THEIRS}/events/count`)), 1);
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
   });
