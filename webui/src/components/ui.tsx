@@ -14,7 +14,7 @@ export function Card(props: {
 }) {
   return (
     <section class={`card ${props.span ? 'span-' + props.span : ''} ${props.class || ''}`} data-testid={props.testId}>
-      {(props.title || props.actions) && (
+      {(props.title || props.subtitle || props.actions) && (
         <header class="card-head">
           <div>
             {props.title && <h3>{props.title}</h3>}
