@@ -29,3 +29,7 @@ export const IconRefresh = P('M21 12a9 9 0 1 1-3-6.7L21 8M21 3v5h-5');
 export const IconClock = P('M12 7v5l3 2M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z');
 export const IconUndo = P('M9 14L4 9l5-5M4 9h11a5 5 0 0 1 0 10h-3');
 export const IconReport = P('M6 2h9l5 5v15H6zM14 2v6h6M9 13h8M9 17h8M9 9h2');
+export const IconClose = P('M6 6l12 12M18 6L6 18');
+export const IconInbox = P('M3 13h5l1.5 3h5L16 13h5M5.5 5h13L21 13v6a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1v-6z');
+export const IconEdit = P('M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4');
+export const IconShield = P('M12 3l8 3v6c0 4.5-3.4 8.2-8 9-4.6-.8-8-4.5-8-9V6z');

@@ -1,7 +1,8 @@
-import { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import type { ComponentChildren, JSX } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useListeners, type Listeners } from '../lib/subscribe';
 import { fmtDuration } from '../lib/time';
+import * as I from './icons';
 
 export function Card(props: {
   title?: ComponentChildren;
@@ -66,10 +67,25 @@ export function ErrorBox({ error, title = 'Something went wrong' }: { error: unk
   );
 }
 
-export function Empty({ children, icon = '∅' }: { children: ComponentChildren; icon?: string }) {
+type IconComponent = () => JSX.Element;
+
+// Pages name their empty-state icon by the character they used to draw it with; those
+// characters need an emoji or symbol font the system may lack (they rendered as boxes), so
+// each is drawn as an inline SVG instead.
+const EMPTY_ICONS: Record<string, IconComponent> = {
+  '⏱': I.IconTimer,
+  '✎': I.IconEdit,
+  '🛡': I.IconShield,
+  '⛁': I.IconDatabase,
+  '◔': I.IconActivity,
+  '⌁': I.IconTimeline,
+};
+
+export function Empty({ children, icon }: { children: ComponentChildren; icon?: string | IconComponent }) {
+  const Icon = typeof icon === 'function' ? icon : (icon && EMPTY_ICONS[icon]) || I.IconInbox;
   return (
     <div class="empty">
-      <div class="empty-icon">{icon}</div>
+      <div class="empty-icon"><Icon /></div>
       <div>{children}</div>
     </div>
   );
@@ -167,7 +183,7 @@ export function Modal({ title, children, onClose, footer, wide }: {
         <header class="modal-head">
           <h3>{title}</h3>
           <button class="btn btn-ghost btn-icon" aria-label="Close" onClick={onClose}>
-            ✕
+            <I.IconClose />
           </button>
         </header>
         <div class="modal-body">{children}</div>

@@ -195,7 +195,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
 
       {ready && !hosts.length && (
         <Card>
-          <Empty icon="◔">
+          <Empty icon={I.IconActivity}>
             <p><strong>No activity data yet.</strong></p>
             <p class="muted">Start a window and AFK watcher pointed at this node, or import an ActivityWatch export on the Raw data page.</p>
             <a class="btn btn-primary" href="#/buckets">Import data</a>
