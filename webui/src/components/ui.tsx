@@ -206,28 +206,84 @@ export function Meta({ label, value, hint, hintClass }: { label: string; value: 
 }
 
 // ---- toasts ---------------------------------------------------------------------------
-type Toast = { id: number; text: string; kind: 'ok' | 'error' | 'info' };
+/** A button in a toast (e.g. Undo): runs once, then the toast closes. */
+export interface ToastAction {
+  label: string;
+  run: () => void | Promise<void>;
+}
+type Toast = { id: number; text: string; kind: 'ok' | 'error' | 'info'; action?: ToastAction; focus?: boolean; returnFocus?: () => HTMLElement | null; testId?: string };
 let toasts: Toast[] = [];
 const toastListeners: Listeners = new Set();
+const toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
 let toastId = 0;
-export function toast(text: string, kind: Toast['kind'] = 'ok') {
-  const t = { id: ++toastId, text, kind };
-  toasts = [...toasts, t];
-  toastListeners.forEach((l) => l());
-  setTimeout(() => {
-    toasts = toasts.filter((x) => x.id !== t.id);
-    toastListeners.forEach((l) => l());
-  }, kind === 'error' ? 7000 : 3500);
+const notify = () => toastListeners.forEach((l) => l());
+// A toast with a button stays longer: the button must be reachable in time by keyboard
+// and screen-reader users, not only by a quick mouse.
+const toastLife = (t: Toast) => (t.action ? 10000 : t.kind === 'error' ? 7000 : 3500);
+
+function dismissToast(id: number) {
+  clearTimeout(toastTimers.get(id));
+  toastTimers.delete(id);
+  const t = toasts.find((x) => x.id === id);
+  if (!t) return;
+  // a keyboard user inside the toast must not be dropped onto <body> when it goes away
+  const el = document.querySelector(`[data-toast="${id}"]`);
+  const hadFocus = !!el && el.contains(document.activeElement);
+  toasts = toasts.filter((x) => x.id !== id);
+  notify();
+  if (hadFocus) t.returnFocus?.()?.focus();
 }
+
+function armToast(t: Toast, ms = toastLife(t)) {
+  clearTimeout(toastTimers.get(t.id));
+  toastTimers.set(t.id, setTimeout(() => dismissToast(t.id), ms));
+}
+
+/** Show a toast; with `action`, it carries that button (focused when `focus`), and stays
+ * while the pointer or the focus is on it. Returns its id. */
+export function toast(text: string, kind: Toast['kind'] = 'ok', more: Pick<Toast, 'action' | 'focus' | 'returnFocus' | 'testId'> = {}): number {
+  const t: Toast = { id: ++toastId, text, kind, ...more };
+  toasts = [...toasts, t];
+  notify();
+  armToast(t);
+  return t.id;
+}
+
+function ToastView({ t }: { t: Toast }) {
+  const [busy, setBusy] = useState(false);
+  const btn = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (t.focus) btn.current?.focus();
+  }, []);
+  const hold = () => clearTimeout(toastTimers.get(t.id));
+  const release = () => armToast(t, 4000);
+  return (
+    <div class={`toast toast-${t.kind}`} data-toast={t.id} data-testid={t.testId} role={t.kind === 'error' ? 'alert' : undefined}
+      onMouseEnter={hold} onMouseLeave={release} onFocusIn={hold} onFocusOut={release}
+      onKeyDown={(e) => e.key === 'Escape' && dismissToast(t.id)}>
+      <span class="toast-text">{t.text}</span>
+      {t.action && (
+        <>
+          <button ref={btn} class="btn btn-sm toast-action" disabled={busy} onClick={async () => {
+            setBusy(true);
+            try {
+              await t.action!.run();
+            } finally {
+              dismissToast(t.id);
+            }
+          }}>{t.action.label}</button>
+          <button class="btn btn-ghost btn-icon btn-xs" aria-label="Dismiss" onClick={() => dismissToast(t.id)}><I.IconClose /></button>
+        </>
+      )}
+    </div>
+  );
+}
+
 export function Toasts() {
   useListeners(toastListeners);
   return (
     <div class="toasts" aria-live="polite">
-      {toasts.map((t) => (
-        <div class={`toast toast-${t.kind}`} key={t.id}>
-          {t.text}
-        </div>
-      ))}
+      {toasts.map((t) => <ToastView t={t} key={t.id} />)}
     </div>
   );
 }

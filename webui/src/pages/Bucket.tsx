@@ -74,6 +74,40 @@ export function BucketPage({ id }: { id: string }) {
   const pages = Math.max(1, Math.ceil(rows.length / PAGE));
   const shown = rows.slice(page * PAGE, page * PAGE + PAGE);
 
+  // One click deletes (no dialog in the way of clearing several events), and the toast
+  // offers Undo, which posts the event back with its id: the node then stores it under that
+  // id again, so the restored event is the same one, not a copy.
+  const deleteEvent = async (e: AWEvent) => {
+    if (e.id == null) return;
+    try {
+      await api.deleteEvent(id, e.id);
+    } catch (x) {
+      toast(errorMessage(x), 'error');
+      return;
+    }
+    setEvents((evs) => (evs || []).filter((x) => x.id !== e.id));
+    setCount((c) => (c === null ? c : c - 1));
+    toast(`Event deleted · ${fmtDateTime(e.timestamp, true)}`, 'ok', {
+      testId: 'undo-toast',
+      focus: true,
+      returnFocus: () => document.querySelector<HTMLElement>('[data-testid=events-table] [data-action=delete-event]'),
+      action: {
+        label: 'Undo',
+        run: async () => {
+          try {
+            await api.insertEvents(id, [{ id: e.id, timestamp: e.timestamp, duration: e.duration, data: e.data }]);
+          } catch (x) {
+            toast(`The event could not be restored: ${errorMessage(x)}`, 'error');
+            return;
+          }
+          setEvents((evs) => (evs && !evs.some((x) => x.id === e.id) ? [...evs, e] : evs));
+          setCount((c) => (c === null ? c : c + 1));
+          toast('Event restored', 'ok');
+        },
+      },
+    });
+  };
+
   const th = (key: SortKey, label: string, cls = '') => (
     <th class={'sortable ' + cls} data-sort={key} onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : key !== 'timestamp' ? true : true })}>
       {label} {sort.key === key ? (sort.desc ? '↓' : '↑') : ''}
@@ -148,16 +182,8 @@ export function BucketPage({ id }: { id: string }) {
                       <td class="cell-clip mono small muted" title={JSON.stringify(e.data)}>{JSON.stringify(e.data)}</td>
                       {!remote && (
                         <td>
-                          <button class="btn btn-ghost btn-sm btn-danger-text" title="Delete event" onClick={async () => {
-                            if (e.id == null) return;
-                            try {
-                              await api.deleteEvent(id, e.id);
-                              setEvents((events || []).filter((x) => x.id !== e.id));
-                              setCount((c) => (c === null ? c : c - 1));
-                            } catch (x) {
-                              toast(errorMessage(x), 'error');
-                            }
-                          }}><I.IconTrash /></button>
+                          <button class="btn btn-ghost btn-sm btn-danger-text" title="Delete event" aria-label="Delete event" data-action="delete-event"
+                            onClick={() => deleteEvent(e)}><I.IconTrash /></button>
                         </td>
                       )}
                     </tr>
