@@ -18,26 +18,37 @@ export interface ChartProps {
   onClick?: (p: ECElementEvent) => void;
   class?: string;
   testId?: string;
+  /** Called after every full render (new option, theme) and resize, for adjustments that
+   * depend on the drawn size (e.g. how many axis labels fit). */
+  afterRender?: (chart: EChartsType) => void;
+  /** More ECharts events (e.g. 'datazoom'), with the chart. */
+  events?: Record<string, (params: unknown, chart: EChartsType) => void>;
 }
 
 /** A chart's element, carrying its ECharts instance once rendered. */
 export type ChartElement = HTMLDivElement & { awChart?: EChartsType };
 
 /** Theme-aware ECharts wrapper: resizes with its box, re-renders on option or theme change. */
-export function Chart({ option, height = 260, onClick, class: cls, testId }: ChartProps) {
+export function Chart({ option, height = 260, onClick, class: cls, testId, afterRender, events }: ChartProps) {
   const el = useRef<HTMLDivElement>(null);
   const inst = useRef<EChartsType | null>(null);
   const click = useRef(onClick);
   click.current = onClick;
   const opt = useRef(option);
   opt.current = option;
+  const after = useRef(afterRender);
+  after.current = afterRender;
+  const evs = useRef(events);
+  evs.current = events;
 
   useEffect(() => {
     let disposed = false;
     let ro: ResizeObserver | null = null;
     const render = () => {
       const o = typeof opt.current === 'function' ? opt.current(isDark()) : opt.current;
-      inst.current?.setOption(o, true);
+      if (!inst.current) return;
+      inst.current.setOption(o, true);
+      after.current?.(inst.current);
     };
     const onTheme = () => render();
     loadECharts().then((echarts) => {
@@ -45,11 +56,16 @@ export function Chart({ option, height = 260, onClick, class: cls, testId }: Cha
       const chart = echarts.init(el.current, undefined, { renderer: 'canvas' });
       inst.current = chart;
       chart.on('click', (p) => click.current?.(p));
+      for (const name of Object.keys(evs.current || {})) chart.on(name, (p) => evs.current?.[name]?.(p, chart));
       render();
       // the browser tests read what a chart shows (chart.getOption()) through this property
       (el.current as ChartElement).awChart = chart;
       el.current.dataset.ready = '1';
-      ro = new ResizeObserver(() => inst.current?.resize());
+      ro = new ResizeObserver(() => {
+        if (!inst.current) return;
+        inst.current.resize();
+        after.current?.(inst.current);
+      });
       ro.observe(el.current);
       themeListeners.add(onTheme);
     });
@@ -66,6 +82,7 @@ export function Chart({ option, height = 260, onClick, class: cls, testId }: Cha
     if (!inst.current) return;
     const o = typeof option === 'function' ? option(isDark()) : option;
     inst.current.setOption(o, true);
+    after.current?.(inst.current);
   }, [option]);
 
   return <div ref={el} class={'chart ' + (cls || '')} data-testid={testId} style={{ height: typeof height === 'number' ? `${height}px` : height }} />;

@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { EChartsType } from 'echarts/core';
 import type { CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams, CustomSeriesRenderItemReturn, DefaultLabelFormatterCallbackParams } from 'echarts';
 import { api } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
@@ -14,6 +15,16 @@ import { deviceColor, esc } from './Activity';
 
 const SPANS = ['1', '3', '7', '31'] as const;
 type Span = (typeof SPANS)[number];
+
+const DAY_MS = 86_400_000;
+// A view of several days is labelled by its logical days (the time axis would pick its own
+// ticks: midnights and month starts, unevenly spaced, none at the first day's start), every
+// `step` days, the smallest step whose labels do not collide.
+const DAY_STEPS = [1, 2, 3, 7, 14, 28];
+const LONG_LABEL_PX = 100; // "Mon, Feb 3" and a gap
+const SHORT_LABEL_PX = 52; // "Feb 3" and a gap
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
 
 const TYPE_ORDER = ['afkstatus', 'currentwindow', 'web.tab.current', 'app.editor.activity', 'general.stopwatch'];
 
@@ -75,6 +86,14 @@ export function TimelinePage() {
   const [inUse, setInUse] = useState<AWEvent[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const go = (d: Date, s: Span) => navigate(`/timeline/${ymd(d)}/${s}`);
+  // the logical days' starts (start of day offset), the last one being the range's end
+  const dayStarts = useMemo(
+    () => Array.from({ length: +span + 1 }, (_, k) => new Date(date.getFullYear(), date.getMonth(), date.getDate() + k, 0, off).getTime()),
+    [start.getTime(), span],
+  );
+  // the zoomed range shown, and how the axis is labelled for it (read by the label formatter)
+  const view = useRef<[number, number]>([start.getTime(), end.getTime()]);
+  const axis = useRef({ days: false, long: false, key: '' });
 
   const devs = devices(st.buckets, st.info);
   const buckets = useMemo(() => {
@@ -146,6 +165,9 @@ export function TimelinePage() {
       : {};
     return (dark: boolean) => {
       const c = axisColors(dark);
+      // a full render starts at the option's zoom, labelled afresh by fitAxis
+      view.current = [zoom.startValue ?? start.getTime(), zoom.endValue ?? end.getTime()];
+      axis.current = { days: false, long: false, key: '' };
       return {
         animation: false,
         grid: { left: 8, right: 16, top: 8, bottom: 56, containLabel: true },
@@ -169,7 +191,8 @@ export function TimelinePage() {
         xAxis: {
           type: 'time', min: start.getTime(), max: end.getTime(), position: 'top',
           axisLine: { lineStyle: { color: c.line } }, splitLine: { show: true, lineStyle: { color: c.line } },
-          axisLabel: { color: c.text, hideOverlap: true, formatter: { year: '{yyyy}', month: '{MMM}', day: '{MMM} {d}', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}' } },
+          // the first label sits on the left edge: aligned to it, it is not cut in half
+          axisLabel: { color: c.text, hideOverlap: true, alignMinLabel: 'left', formatter: axisLabel },
         },
         yAxis: {
           type: 'category', data: lanes.map((b) => b.id), inverse: true,
@@ -202,6 +225,52 @@ export function TimelinePage() {
       };
     };
   }, [data, inUse, hidden, start.getTime(), end.getTime(), focus]);
+
+  /** A label of the time axis: a day's date (with its weekday when there is room) in a view
+   * of days, else the time, or the date at midnight. */
+  function axisLabel(v: number): string {
+    const d = new Date(v);
+    if (axis.current.days) {
+      return d.toLocaleDateString(undefined, axis.current.long ? { weekday: 'short', month: 'short', day: 'numeric' } : { month: 'short', day: 'numeric' });
+    }
+    if (d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+    return `${pad2(d.getHours())}:${pad2(d.getMinutes())}${d.getSeconds() ? ':' + pad2(d.getSeconds()) : ''}`;
+  }
+
+  /** Label a view of two days or more by logical days, evenly (see DAY_STEPS); a shorter
+   * view keeps the time axis' own ticks. Only touches the chart when the labels change. */
+  function fitAxis(chart: EChartsType) {
+    const [a, b] = view.current;
+    const days = b - a >= 2 * DAY_MS;
+    let labels: number[] | null = null;
+    let ticks: number[] | null = null;
+    let long = false;
+    if (days) {
+      const px = Math.abs(Number(chart.convertToPixel({ xAxisIndex: 0 }, b)) - Number(chart.convertToPixel({ xAxisIndex: 0 }, a)));
+      const perDay = px / ((b - a) / DAY_MS) || 1;
+      long = perDay >= LONG_LABEL_PX;
+      const step = DAY_STEPS.find((n) => n * perDay >= SHORT_LABEL_PX) ?? DAY_STEPS[DAY_STEPS.length - 1];
+      // the range's end is the next day's start: a tick, but no label
+      labels = dayStarts.filter((_, i) => i % step === 0 && i < dayStarts.length - 1);
+      ticks = perDay >= 8 ? dayStarts : labels;
+    }
+    const key = JSON.stringify([long, labels, ticks]);
+    if (key === axis.current.key) return;
+    axis.current = { days, long, key };
+    chart.setOption({ xAxis: { axisLabel: { customValues: labels }, axisTick: { customValues: ticks } } });
+  }
+
+  const chartEvents = {
+    datazoom: (params: unknown, chart: EChartsType) => {
+      const p = params as { start?: number; end?: number; startValue?: number; endValue?: number; batch?: { start?: number; end?: number; startValue?: number; endValue?: number }[] };
+      const z = p.batch?.[0] ?? p;
+      const t0 = start.getTime(), t1 = end.getTime();
+      const a = z.startValue ?? (z.start !== undefined ? t0 + (z.start / 100) * (t1 - t0) : view.current[0]);
+      const b = z.endValue ?? (z.end !== undefined ? t0 + (z.end / 100) * (t1 - t0) : view.current[1]);
+      view.current = [a, b];
+      fitAxis(chart);
+    },
+  };
 
   return (
     <div class="page" data-testid="timeline-page">
@@ -236,12 +305,12 @@ export function TimelinePage() {
       <Card testId="timeline-card" subtitle={data ? `${nEvents.toLocaleString()} events · scroll or drag the slider to zoom, hover for details` : ''}>
         {!data && !err && <Skeleton rows={6} />}
         {data && nEvents === 0 && (
-          <Empty icon="⌁">
+          <Empty icon={I.IconTimeline}>
             <p>No events in this range.</p>
             {latest && <button class="btn btn-sm" onClick={() => go(logicalToday(opts, new Date(latest)), span)}>Jump to latest events ({new Date(latest).toLocaleDateString()})</button>}
           </Empty>
         )}
-        {data && nEvents > 0 && <Chart option={option} height={Math.max(220, shown.length * 56 + 100)} testId="timeline-chart" />}
+        {data && nEvents > 0 && <Chart option={option} height={Math.max(220, shown.length * 56 + 100)} testId="timeline-chart" afterRender={fitAxis} events={chartEvents} />}
       </Card>
     </div>
   );
