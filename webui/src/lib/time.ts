@@ -71,7 +71,8 @@ export function period(kind: PeriodKind, date: Date, o: DayOpts): Period {
   return { kind, start: atOffset(s, off), end: atOffset(e, off) };
 }
 
-/** Sub-periods for the bar chart: hours of a day, days of a week/month, months of a year. */
+/** Sub-periods for the bar chart: hours of a day, days of a week/month, months of a year.
+ * A month's day labels are two lines (day number, weekday). */
 export function subPeriods(p: Period, o: DayOpts): { start: Date; end: Date; label: string }[] {
   const off = offsetMinutes(o.startOfDay);
   const out: { start: Date; end: Date; label: string }[] = [];
@@ -95,7 +96,8 @@ export function subPeriods(p: Period, o: DayOpts): { start: Date; end: Date; lab
         ? d.toLocaleDateString(undefined, { month: 'short' })
         : p.kind === 'week'
           ? d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' })
-          : String(d.getDate());
+          : // a month's bars: the day over its weekday, so weeks can be told apart
+            `${d.getDate()}\n${d.toLocaleDateString(undefined, { weekday: 'short' })}`;
     out.push({ start: atOffset(d, off), end: atOffset(n, off), label });
     d = n;
   }

@@ -261,12 +261,13 @@ export function ActivityPage({ parts }: { parts: string[] }) {
                   {res ? <TopList testId="top-apps-list" total={total} items={res.window.app_events.map(appItem)} /> : <Skeleton />}
                 </Card>
                 <Card title="Categories" testId="categories" subtitle="Share of active time; click a ring to zoom" span={2}>
-                  {tree ? (
+                  {/* one message for an empty period, not one under the chart and one beside it */}
+                  {!tree ? <Skeleton /> : !tree.children.length ? <Empty>No categorised time</Empty> : (
                     <div class="cat-split">
                       <Sunburst tree={tree} />
                       <div data-testid="category-tree"><CatTree node={tree} total={total} /></div>
                     </div>
-                  ) : <Skeleton />}
+                  )}
                 </Card>
                 <Card title="Top window titles" span={2} testId="top-titles">
                   {res ? <TopList total={total} items={res.window.title_events.map((e, i) => titleItem(e, i, classes))} /> : <Skeleton />}
@@ -378,7 +379,6 @@ const domainItem = (e: Ev): TopItem => {
 
 function CatTree({ node, total, depth = 0 }: { node: CatNode; total: number; depth?: number }) {
   const [open, setOpen] = useState<Record<string, boolean>>({});
-  if (!node.children.length) return <Empty>No categorised time</Empty>;
   const rows: VNode[] = [];
   const walk = (n: CatNode, d: number) => {
     for (const c of n.children) {
@@ -386,8 +386,9 @@ function CatTree({ node, total, depth = 0 }: { node: CatNode; total: number; dep
       const isOpen = open[key] ?? d < 1;
       rows.push(
         <div class="ct-row" style={{ paddingLeft: `${d * 18}px` }} data-category={c.path.join(' > ')}>
-          <button class={'ct-toggle' + (c.children.length ? '' : ' invisible')} onClick={() => setOpen({ ...open, [key]: !isOpen })} aria-label="Expand">
-            {isOpen ? '▾' : '▸'}
+          <button class={'ct-toggle' + (c.children.length ? '' : ' invisible')} onClick={() => setOpen({ ...open, [key]: !isOpen })}
+            aria-label={(isOpen ? 'Collapse ' : 'Expand ') + c.name} aria-expanded={isOpen} tabIndex={c.children.length ? 0 : -1}>
+            <span class={'ct-chevron' + (isOpen ? ' open' : '')}><I.IconChevronRight /></span>
           </button>
           <span class="tl-dot" style={{ background: c.color }} />
           <span class="ct-name">{c.name}</span>
@@ -403,27 +404,44 @@ function CatTree({ node, total, depth = 0 }: { node: CatNode; total: number; dep
   return <div class="cattree">{rows}</div>;
 }
 
-/** A sunburst data item: a category, its children, and its path for the tooltip. */
+/** A sunburst data item: a category, its children, its path for the tooltip, and (outer
+ * rings) its own label settings. */
 interface SunburstNode {
   name: string;
   value: number;
   itemStyle: { color: string };
   children: SunburstNode[];
   path: string;
+  label?: { show: boolean; width?: number };
+}
+
+// The rings' radii (share of the chart's radius) and the radius the labels are sized for:
+// the chart is 300 px high, and on a phone the card leaves about 260 px of width.
+const RINGS: [string, string][] = [['22%', '58%'], ['58%', '79%'], ['79%', '96%']];
+const LABEL_RADIUS = 128;
+
+/** Label of a subcategory: written along its arc, as wide as the arc (less a margin), and
+ * left out when the arc cannot hold a few letters. */
+function ringLabel(depth: number, share: number): { show: boolean; width?: number } {
+  const [r0, r1] = RINGS[Math.min(depth, RINGS.length - 1)].map((r) => parseFloat(r) / 100);
+  const arc = share * 2 * Math.PI * LABEL_RADIUS * ((r0 + r1) / 2);
+  return arc >= 34 ? { show: true, width: Math.floor(arc - 8) } : { show: false };
 }
 
 function Sunburst({ tree }: { tree: CatNode }) {
   const option = useMemo(() => {
-    const conv = (n: CatNode): SunburstNode => ({
+    const conv = (n: CatNode, depth: number): SunburstNode => ({
       name: n.name,
       value: n.total,
       itemStyle: { color: n.color },
-      children: n.children.map(conv),
+      children: n.children.map((c) => conv(c, depth + 1)),
       path: n.path.join(' › '),
+      ...(depth > 0 && { label: ringLabel(depth, n.total / (tree.total || 1)) }),
     });
-    const data = tree.children.map(conv);
+    const data = tree.children.map((c) => conv(c, 0));
     return (dark: boolean) => {
       const c = axisColors(dark);
+      const outer = { show: true, rotate: 'tangential', fontSize: 10, fontWeight: 600, color: '#fff', overflow: 'truncate', minAngle: 0 };
       return {
         tooltip: {
           backgroundColor: c.tooltipBg, borderColor: c.tooltipBorder, textStyle: { color: c.tooltipText },
@@ -433,16 +451,15 @@ function Sunburst({ tree }: { tree: CatNode }) {
           },
         },
         series: [{
-          type: 'sunburst', data, radius: ['22%', '96%'], sort: undefined, nodeClick: 'rootToNode',
+          type: 'sunburst', data, radius: [RINGS[0][0], RINGS[2][1]], sort: undefined, nodeClick: 'rootToNode',
           itemStyle: { borderColor: dark ? '#111827' : '#fff', borderWidth: 2, borderRadius: 4 },
           label: { show: true, minAngle: 22, color: '#fff', fontSize: 11, fontWeight: 600, rotate: 0, overflow: 'truncate', width: 70 },
-          levels: [{}, { r0: '22%', r: '62%' }, { r0: '62%', r: '82%', label: { show: false } }, { r0: '82%', r: '96%', label: { show: false } }],
+          levels: [{}, { r0: RINGS[0][0], r: RINGS[0][1] }, { r0: RINGS[1][0], r: RINGS[1][1], label: outer }, { r0: RINGS[2][0], r: RINGS[2][1], label: outer }],
           emphasis: { focus: 'ancestor' },
         }],
       };
     };
   }, [tree]);
-  if (!tree.children.length) return <Empty>No categorised time</Empty>;
   return <Chart option={option} height={300} testId="sunburst" />;
 }
 
@@ -460,6 +477,15 @@ interface Bars {
   hosts?: Record<string, number>[];
 }
 type BarMode = 'category' | 'device';
+
+/** A bar's name in its tooltip: the hour, the full date of a day, or the month and year. */
+function barTitle(kind: PeriodKind, bars: Bars, i: number): string {
+  if (kind === 'day') return bars.labels[i];
+  const d = new Date(bars.ranges[i][0]);
+  return kind === 'year'
+    ? d.toLocaleDateString(undefined, { month: 'long', year: 'numeric' })
+    : d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
+}
 
 /** Seconds of `spans` (sorted, disjoint periods) inside [t0, t1) (ms). */
 function overlapSeconds(spans: Ev[], t0: number, t1: number): number {
@@ -519,10 +545,10 @@ function BarChart({ bars, classes, kind, mode, spans }: { bars: Bars; classes: C
             const i = ps[0]?.dataIndex ?? 0;
             // every value is a number: the bars' data are hours (or minutes) per category
             const lines = ps.filter((p) => (p.value as number) > 0).map((p) => `${p.marker}${esc(String(p.seriesName))} <b style="float:right;margin-left:16px">${fmtDuration((p.value as number) * unit)}</b>`);
-            return `<b>${esc(bars.labels[i])}</b> · ${fmtDuration(bars.totals[i])}<br/>${lines.join('<br/>')}`;
+            return `<b>${esc(barTitle(kind, bars, i))}</b> · ${fmtDuration(bars.totals[i])}<br/>${lines.join('<br/>')}`;
           },
         },
-        xAxis: { type: 'category', data: bars.labels, axisLine: { lineStyle: { color: c.line } }, axisTick: { show: false }, axisLabel: { color: c.text, fontSize: 11 } },
+        xAxis: { type: 'category', data: bars.labels, axisLine: { lineStyle: { color: c.line } }, axisTick: { show: false }, axisLabel: { color: c.text, fontSize: 11, lineHeight: 14 } },
         yAxis: {
           type: 'value', splitLine: { lineStyle: { color: c.line } }, axisLabel: { color: c.text, fontSize: 11, formatter: (v: number) => (kind === 'day' ? `${v}m` : `${v}h`) },
           max,
