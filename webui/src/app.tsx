@@ -15,6 +15,7 @@ import { SyncPage } from './pages/Sync';
 import { StopwatchPage } from './pages/Stopwatch';
 import { SearchPage } from './pages/Search';
 import { ReportsPage } from './pages/Reports';
+import { CategorizePage } from './pages/Categorize';
 
 const NAV: { path: string; label: string; icon: ComponentType }[] = [
   { path: '/activity', label: 'Activity', icon: I.IconActivity },
@@ -68,6 +69,7 @@ export function App() {
     case 'stopwatch': content = <StopwatchPage />; break;
     case 'search': content = <SearchPage parts={parts.slice(1)} />; break;
     case 'reports': content = <ReportsPage parts={parts.slice(1)} />; break;
+    case 'categorize': content = <CategorizePage />; break;
     case '': content = null; break;
     default: content = <div class="page"><h1>Not found</h1><p class="muted">No page at #{'/' + parts.join('/')}.</p></div>;
   }

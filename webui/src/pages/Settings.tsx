@@ -5,7 +5,7 @@ import type { AWEvent, JsonObject, PrivacyFilter, SettingHistoryEntry, SettingsH
 import {
   Category, categorizeLocal, categoryColor, compileRule, DEFAULT_CLASSES, matches, normalise, ruleError, rulesForQuery, toJsRegExp,
 } from '../lib/categories';
-import { navigate } from '../lib/router';
+import { href, navigate } from '../lib/router';
 import { devices, getState, loadSettingsHistory, saveSetting, setDeviceLocal, setRawSetting, Settings, useStore } from '../lib/store';
 import { fmtDateTime, fmtDuration } from '../lib/time';
 import { Badge, Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
@@ -356,6 +356,7 @@ function CategoriesEditor() {
         </div>
         <div class="toolbar">
           <input ref={fileRef} type="file" accept=".json,application/json" hidden onChange={(e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) onImport(f); (e.target as HTMLInputElement).value = ''; }} />
+          <a class="btn btn-sm" href={href('/categorize')} data-testid="build-categories">Build from uncategorised time</a>
           <button class="btn btn-sm" onClick={() => fileRef.current?.click()}><I.IconUpload /> Import</button>
           <button class="btn btn-sm" onClick={() => download('aw-category-export.json', JSON.stringify({ categories: draft }, null, 2))}><I.IconDownload /> Export</button>
           <button class="btn btn-sm" onClick={() => { update(normalise(DEFAULT_CLASSES)); setSel(null); }}>Reset to defaults</button>

@@ -1,0 +1,397 @@
+// The category builder (#/categorize, docs/webui.md): the uncategorised time of a range
+// grouped into suggested rules (apps, title words, browser domains), each accepted into a
+// category, edited or skipped; a preview of the time per category with the accepted rules,
+// measured on the node, before they are saved into the `classes` setting.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, errorMessage } from '../lib/api';
+import { normalise, ruleError, rulesForQuery } from '../lib/categories';
+import {
+  Accepted, applyAccepted, buildSuggestions, catchQuery, categoryLabel, parseCategory, Suggestion, SuggestResult, suggestQuery,
+  timeByCategory,
+} from '../lib/builder';
+import { activityHosts, categoryPeriodQuery, CategoryPeriodResult, CountOptions, deviceBuckets } from '../lib/queries';
+import { href } from '../lib/router';
+import { remoteDevices, saveSetting, useStore } from '../lib/store';
+import { fmtDuration, periodString } from '../lib/time';
+import { Card, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
+import './categorize.css';
+
+const RANGES = [
+  { value: '7', label: '7 days' },
+  { value: '30', label: '30 days' },
+  { value: '365', label: '365 days' },
+] as const;
+type RangeDays = (typeof RANGES)[number]['value'];
+type Scope = 'this' | 'all';
+
+const KIND_TITLE: Record<Suggestion['kind'], string> = { app: 'Applications', word: 'Words in titles', domain: 'Websites' };
+const KIND_HINT: Record<Suggestion['kind'], string> = {
+  app: 'The rule matches the app name exactly.',
+  word: 'The rule matches the word anywhere, ignoring case.',
+  domain: 'Window time is categorised by app and title, so the rule looks for the site in window titles.',
+};
+
+interface Row {
+  status: 'pending' | 'accepted' | 'skipped';
+  editing: boolean;
+  regex: string;
+  ignore_case: boolean;
+  category: string;
+}
+
+interface Found {
+  key: string;
+  suggestions: Suggestion[];
+  uncategorized: number;
+  total: number;
+  before: Map<string, number>;
+}
+
+const ruleKey = (regex: string, ic: boolean) => (ic ? 'i:' : 's:') + regex;
+
+export function CategorizePage() {
+  const st = useStore();
+  const [range, setRange] = useState<RangeDays>('7');
+  const [scope, setScope] = useState<Scope>('this');
+  const remotes = remoteDevices(st.buckets, st.info);
+  const hosts = activityHosts(st.buckets, remotes);
+  const local = st.info?.hostname;
+  const thisHost = local && hosts.includes(local) ? local : hosts[0];
+  const chosen = scope === 'all' ? hosts : thisHost ? [thisHost] : [];
+  const selected = useMemo(
+    () => chosen.map((h) => deviceBuckets(st.buckets, h, remotes)).filter((h) => h.window),
+    [st.buckets, chosen.join('|'), remotes.map((r) => r.label).join('|')],
+  );
+  const classes = st.settings.classes;
+  const rules = useMemo(() => rulesForQuery(normalise(classes)), [classes]);
+  const opts: CountOptions = useMemo(() => ({ alwaysActive: st.settings.always_active_pattern || undefined }), [st.settings.always_active_pattern]);
+  const ready = st.bucketsLoaded && st.settingsLoaded && !!st.info;
+
+  // the range ends when it is chosen, so the preview compares the same seconds
+  const [refresh, setRefresh] = useState(0);
+  const period = useMemo(() => {
+    const end = new Date();
+    return periodString(new Date(end.getTime() - Number(range) * 86_400_000), end);
+  }, [range, refresh]);
+  const findKey = JSON.stringify([period, selected.map((h) => h.host), rules, opts]);
+
+  const [found, setFound] = useState<Found | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [rows, setRows] = useState<Record<string, Row>>({});
+  useEffect(() => {
+    if (!ready) return;
+    if (!selected.length) {
+      setFound({ key: findKey, suggestions: [], uncategorized: 0, total: 0, before: new Map() });
+      return;
+    }
+    let live = true;
+    setErr(null);
+    Promise.all([api.query([period], suggestQuery(selected, rules, opts)), api.query([period], categoryPeriodQuery(selected, rules, opts))])
+      .then(([s, c]) => {
+        if (!live) return;
+        const res = s[0] as SuggestResult;
+        const cats = c[0] as CategoryPeriodResult;
+        const suggestions = buildSuggestions(res);
+        setFound({ key: findKey, suggestions, uncategorized: res.uncategorized, total: cats.duration, before: timeByCategory(cats.cats || []) });
+        setRows(Object.fromEntries(suggestions.map((x) => [x.id, { status: 'pending', editing: false, regex: x.regex, ignore_case: x.ignore_case, category: categoryLabel(x.category) }])));
+      })
+      .catch((e) => live && setErr(e));
+    return () => {
+      live = false;
+    };
+  }, [ready, findKey]);
+
+  // How many uncategorised seconds each rule on screen catches, asked in one batch for
+  // the rules not yet measured (typing pauses first).
+  const [catches, setCatches] = useState<Map<string, number | string>>(new Map());
+  useEffect(() => setCatches(new Map()), [findKey]);
+  const wanted = useMemo(() => {
+    const m = new Map<string, { regex: string; ignore_case: boolean }>();
+    for (const r of Object.values(rows)) {
+      if (r.status === 'skipped' || !r.regex || ruleError({ type: 'regex', regex: r.regex })) continue;
+      const k = ruleKey(r.regex, r.ignore_case);
+      if (!catches.has(k)) m.set(k, { regex: r.regex, ignore_case: r.ignore_case });
+    }
+    return m;
+  }, [rows, catches]);
+  const wantedKey = [...wanted.keys()].join('\n');
+  useEffect(() => {
+    if (!wanted.size || !found || found.key !== findKey || !selected.length) return;
+    let live = true;
+    const list = [...wanted];
+    const t = setTimeout(() => {
+      api
+        .query([period], catchQuery(selected, rules, list.map(([, r]) => ({ type: 'regex', ...r })), opts))
+        .then((res) => {
+          if (!live) return;
+          const secs = res[0] as number[];
+          setCatches((m) => new Map([...m, ...list.map(([k], i) => [k, secs[i]] as [string, number])]));
+        })
+        .catch((e) => live && setCatches((m) => new Map([...m, ...list.map(([k]) => [k, errorMessage(e)] as [string, string])])));
+    }, 300);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [wantedKey, found]);
+
+  const accepted: Accepted[] = useMemo(
+    () =>
+      (found?.suggestions || [])
+        .filter((x) => rows[x.id]?.status === 'accepted')
+        .map((x) => ({ category: parseCategory(rows[x.id].category), regex: rows[x.id].regex, ignore_case: rows[x.id].ignore_case })),
+    [found, rows],
+  );
+  const draft = useMemo(() => applyAccepted(classes, accepted), [classes, accepted]);
+  const draftRules = useMemo(() => rulesForQuery(normalise(draft)), [draft]);
+  const previewKey = JSON.stringify([findKey, draftRules]);
+
+  // The preview: the range categorised with the draft rules, on the node.
+  const [after, setAfter] = useState<{ key: string; by: Map<string, number> } | null>(null);
+  const [previewErr, setPreviewErr] = useState<unknown>(null);
+  useEffect(() => {
+    if (!found || found.key !== findKey) return;
+    setPreviewErr(null);
+    if (!accepted.length) {
+      setAfter({ key: previewKey, by: found.before });
+      return;
+    }
+    let live = true;
+    const t = setTimeout(() => {
+      api
+        .query([period], categoryPeriodQuery(selected, draftRules, opts))
+        .then((r) => live && setAfter({ key: previewKey, by: timeByCategory((r[0] as CategoryPeriodResult).cats || []) }))
+        .catch((e) => live && setPreviewErr(e));
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [previewKey, found]);
+
+  const [saving, setSaving] = useState(false);
+  const save = async () => {
+    setSaving(true);
+    try {
+      await saveSetting('classes', draft);
+      toast(`Saved ${accepted.length} rule${accepted.length === 1 ? '' : 's'} to the categories`);
+      setRefresh((n) => n + 1);
+    } catch (e) {
+      toast(`Could not save the categories: ${errorMessage(e)}`, 'error');
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const setRow = (id: string, p: Partial<Row>) => setRows((rs) => ({ ...rs, [id]: { ...rs[id], ...p } }));
+  const names = useMemo(() => normalise(classes).map((c) => categoryLabel(c.name)).sort(), [classes]);
+  const current = !!found && found.key === findKey;
+
+  return (
+    <div class="page categorize-page" data-testid="categorize-page">
+      <div class="page-head">
+        <div>
+          <h1>Build categories</h1>
+          <div class="page-sub">
+            Rules suggested from the time no category covers yet. Accept, edit or skip each one, check the preview, then save.{' '}
+            <a href={href('/settings/categories')}>All categories</a>
+          </div>
+        </div>
+        <div class="cz-controls">
+          <Segmented testId="cz-range" value={range} options={RANGES.map((r) => ({ value: r.value, label: r.label }))} onChange={setRange} />
+          {hosts.length > 1 && (
+            <Segmented testId="cz-scope" value={scope} options={[{ value: 'this', label: 'This device' }, { value: 'all', label: 'All devices' }]} onChange={setScope} />
+          )}
+        </div>
+      </div>
+      {err ? (
+        <ErrorBox error={err} title="Could not read the uncategorised time" />
+      ) : !current ? (
+        <Card><Skeleton rows={6} /></Card>
+      ) : (
+        <>
+          <p class="cz-summary" data-testid="cz-summary" data-uncategorized={found.uncategorized} data-total={found.total}>
+            {found.total > 0 ? (
+              <>
+                <strong>{fmtDuration(found.uncategorized)}</strong> of {fmtDuration(found.total)} active time
+                {scope === 'all' ? ' on all devices' : ''} in the last {range} days is uncategorised ({Math.round((found.uncategorized / found.total) * 100)}%).
+              </>
+            ) : (
+              'No active time in this range.'
+            )}
+          </p>
+          <div class="cz-layout">
+            <div class="cz-suggestions" data-testid="cz-suggestions">
+              {found.suggestions.length === 0 && (
+                <Card><Empty icon="✓"><p>Nothing to suggest: no app, title word or website has a minute of uncategorised time in this range.</p></Empty></Card>
+              )}
+              {(['app', 'word', 'domain'] as const).map((kind) => {
+                const list = found.suggestions.filter((x) => x.kind === kind);
+                if (!list.length) return null;
+                return (
+                  <Card title={KIND_TITLE[kind]} subtitle={KIND_HINT[kind]} testId={`cz-group-${kind}`}>
+                    <ul class="cz-list">
+                      {list.map((x) => (
+                        <SuggestionRow s={x} row={rows[x.id]} catches={catches} names={names} onChange={(p) => setRow(x.id, p)} />
+                      ))}
+                    </ul>
+                  </Card>
+                );
+              })}
+            </div>
+            <Preview found={found} after={after && after.key === previewKey ? after.by : null} err={previewErr} accepted={accepted.length} saving={saving} onSave={save} />
+          </div>
+          <datalist id="cz-category-names">
+            {names.map((n) => <option value={n} />)}
+          </datalist>
+        </>
+      )}
+    </div>
+  );
+}
+
+function SuggestionRow({ s, row, catches, names, onChange }: {
+  s: Suggestion;
+  row: Row | undefined;
+  catches: Map<string, number | string>;
+  names: string[];
+  onChange: (p: Partial<Row>) => void;
+}) {
+  const firstField = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (row?.editing) firstField.current?.focus();
+  }, [row?.editing]);
+  if (!row) return null;
+  const regexErr = row.regex ? ruleError({ type: 'regex', regex: row.regex, ignore_case: row.ignore_case }) : 'Empty pattern';
+  const catNameOk = parseCategory(row.category).length > 0 && parseCategory(row.category)[0] !== 'Uncategorized';
+  const c = catches.get(ruleKey(row.regex, row.ignore_case));
+  const accept = () => {
+    if (!regexErr && catNameOk) onChange({ status: 'accepted', editing: false });
+  };
+  const exists = names.includes(categoryLabel(parseCategory(row.category)));
+  return (
+    <li class={'cz-row cz-' + row.status} data-suggestion={s.id} data-status={row.status}>
+      <div class="cz-head">
+        <span class="cz-label" title={s.label}>{s.label}</span>
+        <span class="cz-time" data-seconds={s.seconds} title={s.kind === 'domain' ? 'uncategorised browser time on this site' : 'uncategorised time'}>
+          {fmtDuration(s.seconds)}
+        </span>
+      </div>
+      <div class="cz-rule">
+        <code class="cz-regex" data-field="regex-text">{row.regex}</code>
+        {row.ignore_case && <span class="tag small" title="Ignores case">Aa</span>}
+        <span class="cz-catch muted small" data-catch={typeof c === 'number' ? c : ''}>
+          {typeof c === 'number' ? `catches ${fmtDuration(c)}` : typeof c === 'string' ? <span class="cz-error">{c}</span> : regexErr ? '' : 'measuring…'}
+        </span>
+      </div>
+      {row.status === 'pending' && (
+        <>
+          {row.editing && (
+            <div class="cz-edit">
+              <label class="cz-field">
+                <span>Pattern</span>
+                <input ref={firstField} class={'input input-sm mono' + (regexErr ? ' invalid' : '')} data-field="regex" value={row.regex} aria-invalid={!!regexErr}
+                  onInput={(e) => onChange({ regex: (e.target as HTMLInputElement).value })} />
+              </label>
+              <label class="cz-check">
+                <input type="checkbox" data-field="ignore-case" checked={row.ignore_case} onChange={(e) => onChange({ ignore_case: (e.target as HTMLInputElement).checked })} />
+                Ignore case
+              </label>
+              {regexErr && <div class="cz-error small" role="alert">{regexErr}</div>}
+            </div>
+          )}
+          <div class="cz-actions">
+            <label class="cz-field cz-cat">
+              <span>Category</span>
+              <input class={'input input-sm' + (catNameOk ? '' : ' invalid')} data-field="category" list="cz-category-names" value={row.category}
+                aria-describedby={`cz-new-${s.id}`}
+                onInput={(e) => onChange({ category: (e.target as HTMLInputElement).value })}
+                onKeyDown={(e) => e.key === 'Enter' && accept()} />
+            </label>
+            <span class="cz-new muted small" id={`cz-new-${s.id}`}>{catNameOk ? (exists ? 'adds to this category' : 'new category') : 'name a category'}</span>
+            <div class="cz-buttons">
+              <button class="btn btn-sm btn-primary" data-action="accept" disabled={!!regexErr || !catNameOk} onClick={accept}>Accept</button>
+              <button class="btn btn-sm" data-action="edit" aria-pressed={row.editing} onClick={() => onChange({ editing: !row.editing })}>{row.editing ? 'Done' : 'Edit rule'}</button>
+              <button class="btn btn-sm btn-ghost" data-action="skip" onClick={() => onChange({ status: 'skipped', editing: false })}>Skip</button>
+            </div>
+          </div>
+        </>
+      )}
+      {row.status === 'accepted' && (
+        <div class="cz-done">
+          <span>→ <strong data-field="accepted-category">{categoryLabel(parseCategory(row.category))}</strong></span>
+          <button class="btn btn-sm" data-action="undo" onClick={() => onChange({ status: 'pending' })}>Change</button>
+        </div>
+      )}
+      {row.status === 'skipped' && (
+        <div class="cz-done">
+          <span class="muted">Skipped</span>
+          <button class="btn btn-sm" data-action="undo" onClick={() => onChange({ status: 'pending' })}>Undo</button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+function Preview({ found, after, err, accepted, saving, onSave }: {
+  found: Found;
+  after: Map<string, number> | null;
+  err: unknown;
+  accepted: number;
+  saving: boolean;
+  onSave: () => void;
+}) {
+  const U = 'Uncategorized';
+  const rows = useMemo(() => {
+    if (!after) return [];
+    const names = new Set([...found.before.keys(), ...after.keys()]);
+    names.delete(U);
+    return [...names]
+      .map((n) => ({ name: n, before: found.before.get(n) || 0, after: after.get(n) || 0 }))
+      .sort((a, b) => b.after - a.after || a.name.localeCompare(b.name));
+  }, [found, after]);
+  const ub = found.before.get(U) || 0;
+  const ua = after ? after.get(U) || 0 : null;
+  return (
+    <Card class="cz-preview" title="Effect" subtitle={accepted ? `With the ${accepted} accepted rule${accepted === 1 ? '' : 's'}` : 'Accept a suggestion to see what it changes'} testId="cz-preview">
+      {err ? (
+        <ErrorBox error={err} title="The rules do not work on the node" />
+      ) : (
+        <div data-state={after ? 'ready' : 'busy'} data-testid="cz-preview-body">
+          <div class="cz-uncat">
+            <div>Uncategorised</div>
+            <div class="cz-uncat-figs">
+              <span data-testid="cz-uncat-before" data-seconds={ub}>{fmtDuration(ub)}</span>
+              <span aria-hidden="true">→</span>
+              <strong data-testid="cz-uncat-after" data-seconds={ua ?? ''}>{ua === null ? '…' : fmtDuration(ua)}</strong>
+            </div>
+          </div>
+          {rows.length > 0 && (
+            <div class="table-wrap">
+              <table class="table cz-table">
+                <thead>
+                  <tr><th scope="col">Category</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th></tr>
+                </thead>
+                <tbody>
+                  {rows.map((r) => (
+                    <tr data-category={r.name} data-before={r.before} data-after={r.after} class={Math.abs(r.after - r.before) > 0.0005 ? 'cz-changed' : ''}>
+                      <th scope="row">{r.name}</th>
+                      <td class="num">{fmtDuration(r.before)}</td>
+                      <td class="num">{fmtDuration(r.after)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </div>
+      )}
+      <div class="cz-save">
+        <button class="btn btn-primary" data-testid="cz-save" disabled={!accepted || saving || !!err} onClick={onSave}>
+          {saving ? 'Saving…' : accepted ? `Save ${accepted} rule${accepted === 1 ? '' : 's'}` : 'Save'}
+        </button>
+      </div>
+    </Card>
+  );
+}
+
