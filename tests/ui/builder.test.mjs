@@ -151,6 +151,13 @@ test('suggest, accept, edit, skip, preview and save', async () => {
   const summary = await page.$eval('[data-testid=cz-summary]', (e) => ({ u: Number(e.dataset.uncategorized), t: Number(e.dataset.total) }));
   assert.ok(close(summary.u, UNCAT) && close(summary.t, TOTAL), JSON.stringify(summary));
 
+  // the same data seen over 30 days, then back to the default week
+  await page.click('[data-testid=cz-range] [data-value="30"]');
+  await eventually(async () => assert.match(await page.textContent('[data-testid=cz-summary]'), /last 30 days/));
+  assert.ok(close(Number(await page.getAttribute('[data-testid=cz-summary]', 'data-uncategorized')), UNCAT));
+  await page.click('[data-testid=cz-range] [data-value="7"]');
+  await eventually(async () => assert.match(await page.textContent('[data-testid=cz-summary]'), /last 7 days/));
+
   // every rule on screen is measured before the figures are read
   await eventually(async () => {
     const s = await readSuggestions(page);
@@ -245,6 +252,9 @@ test('suggest, accept, edit, skip, preview and save', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `page is ${width}px wide at 390`);
+  // the preview is far below the list here; its gist and Save stay in view
+  assert.equal(await page.isVisible('[data-testid=cz-bar-save]'), true);
+  assert.match(await page.textContent('[data-testid=cz-bar]'), new RegExp(`→ ${Math.floor(remaining / 60)}m`));
   await page.screenshot({ path: screenshotPath('builder-390'), fullPage: true });
   await page.setViewportSize({ width: 1440, height: 1000 });
 
@@ -259,6 +269,30 @@ test('suggest, accept, edit, skip, preview and save', async () => {
     const u = Number(await page.getAttribute('[data-testid=cz-summary]', 'data-uncategorized'));
     assert.ok(close(u, remaining), String(u));
   });
+  await page.close();
+  assert.deepEqual(problems, [], problems.join('\n'));
+});
+
+test('a preset adds only the categories one does not have', async () => {
+  const before = await node.api('GET', '/settings/classes');
+  assert.ok(before.some((c) => c.name.join('>') === 'Comms'), 'the builder test left Comms in place');
+  const page = await ctx.newPage();
+  const problems = watch(page);
+  await page.goto(`${node.url}/#/settings/categories`);
+  await page.waitForSelector('[data-testid=category-list] [data-category="Work > IDE"]');
+  await page.selectOption('[data-testid=category-preset]', 'communication');
+  await page.waitForSelector('[data-testid=category-list] [data-category="Comms > Meetings"]');
+  await page.click('[data-testid=save-categories]');
+  await eventually(async () => {
+    const now = await node.api('GET', '/settings/classes');
+    assert.deepEqual(now.slice(0, before.length), before, 'the categories one had are unchanged');
+    assert.deepEqual(now.slice(before.length).map((c) => c.name.join(' > ')), ['Comms > Meetings', 'Comms > IM', 'Comms > Email']);
+    assert.ok(now.slice(before.length).every((c) => c.rule.type === 'regex' && c.rule.regex));
+  });
+  // a second time adds nothing
+  await page.selectOption('[data-testid=category-preset]', 'communication');
+  await page.waitForSelector('.toast >> text=already have every category');
+  assert.equal(await page.getAttribute('.savebar', 'data-dirty'), '0');
   await page.close();
   assert.deepEqual(problems, [], problems.join('\n'));
 });

@@ -200,3 +200,55 @@ export function categoryTree(catEvents: { duration: number; data: Record<string,
   sort(root);
   return root;
 }
+
+/** Built-in sets of categories that can be added to one's own (Settings › Categories). */
+export interface CategoryPreset {
+  id: string;
+  label: string;
+  classes: Category[];
+}
+
+export const CATEGORY_PRESETS: CategoryPreset[] = [
+  { id: 'activitywatch', label: "ActivityWatch's defaults", classes: DEFAULT_CLASSES },
+  {
+    id: 'programming',
+    label: 'Programming',
+    classes: [
+      C(['Work'], null, false, '#6366f1'),
+      C(['Work', 'Programming'], 'Visual Studio Code|VSCodium|IntelliJ|PyCharm|WebStorm|CLion|GoLand|Rider|Android Studio|Xcode|Eclipse|Sublime Text|Emacs|Neovim|vim|Zed'),
+      C(['Work', 'Programming', 'Terminal'], 'Terminal|Konsole|kitty|Alacritty|WezTerm|iTerm|xterm|foot|Ghostty', true),
+      C(['Work', 'Programming', 'Reading docs'], 'Stack Overflow|MDN Web Docs|docs\\.rs|Read the Docs|GitHub|GitLab|Codeberg'),
+    ],
+  },
+  {
+    id: 'communication',
+    label: 'Communication',
+    classes: [
+      C(['Comms'], null, false, '#0ea5e9'),
+      C(['Comms', 'Meetings'], 'Zoom|Microsoft Teams|Google Meet|Jitsi|Webex|Skype'),
+      C(['Comms', 'IM'], 'Slack|Discord|Telegram|Signal|WhatsApp|Element|Mattermost|Messenger'),
+      C(['Comms', 'Email'], 'Gmail|Outlook|Thunderbird|Proton Mail|Fastmail|Evolution|mutt'),
+    ],
+  },
+  {
+    id: 'media',
+    label: 'Media and social',
+    classes: [
+      C(['Media'], null, false, '#f43f5e'),
+      C(['Media', 'Video'], 'YouTube|Netflix|Twitch|Prime Video|Disney\\+|VLC|mpv|Plex'),
+      C(['Media', 'Music'], 'Spotify|Deezer|Tidal|Apple Music|SoundCloud', true),
+      C(['Media', 'Social Media'], 'reddit|Twitter|Mastodon|Bluesky|Facebook|Instagram|TikTok|LinkedIn', true),
+    ],
+  },
+];
+
+/** `classes` with the preset's categories whose names it does not have yet (existing ones
+ * are left as they are, rule and colour included); `added` counts the new ones. */
+export function addPreset(classes: Category[], preset: CategoryPreset): { classes: Category[]; added: number } {
+  const have = new Set(classes.map((c) => c.name.join('\u0000')));
+  let next = Math.max(0, ...classes.map((c) => c.id || 0)) + 1;
+  const extra = preset.classes
+    .filter((c) => !have.has(c.name.join('\u0000')))
+    .map((c) => ({ ...c, name: [...c.name], rule: { ...c.rule }, id: next++ }));
+  return { classes: [...classes, ...extra], added: extra.length };
+}

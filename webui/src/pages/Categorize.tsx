@@ -241,6 +241,16 @@ export function CategorizePage() {
             </div>
             <Preview found={found} after={after && after.key === previewKey ? after.by : null} err={previewErr} accepted={accepted.length} saving={saving} onSave={save} />
           </div>
+          {found.suggestions.length > 0 && (
+            <div class="cz-bar" data-testid="cz-bar">
+              <span>
+                Uncategorised {fmtDuration(found.uncategorized)} → <strong>{after && after.key === previewKey ? fmtDuration(after.by.get('Uncategorized') || 0) : '…'}</strong>
+              </span>
+              <button class="btn btn-sm btn-primary" data-testid="cz-bar-save" disabled={!accepted.length || saving || !!previewErr} onClick={save}>
+                {accepted.length ? `Save ${accepted.length}` : 'Save'}
+              </button>
+            </div>
+          )}
           <datalist id="cz-category-names">
             {names.map((n) => <option value={n} />)}
           </datalist>

@@ -3,7 +3,8 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, errorMessage } from '../lib/api';
 import type { AWEvent, JsonObject, PrivacyFilter, SettingHistoryEntry, SettingsHistory } from '../lib/types';
 import {
-  Category, categorizeLocal, categoryColor, compileRule, DEFAULT_CLASSES, matches, normalise, ruleError, rulesForQuery, toJsRegExp,
+  addPreset, Category, CATEGORY_PRESETS, categorizeLocal, categoryColor, compileRule, DEFAULT_CLASSES, matches, normalise, ruleError, rulesForQuery,
+  toJsRegExp,
 } from '../lib/categories';
 import { href, navigate } from '../lib/router';
 import { devices, getState, loadSettingsHistory, saveSetting, setDeviceLocal, setRawSetting, Settings, useStore } from '../lib/store';
@@ -357,6 +358,19 @@ function CategoriesEditor() {
         <div class="toolbar">
           <input ref={fileRef} type="file" accept=".json,application/json" hidden onChange={(e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) onImport(f); (e.target as HTMLInputElement).value = ''; }} />
           <a class="btn btn-sm" href={href('/categorize')} data-testid="build-categories">Build from uncategorised time</a>
+          <select class="select select-sm" data-testid="category-preset" aria-label="Add a preset" value=""
+            onChange={(e) => {
+              const el = e.target as HTMLSelectElement;
+              const p = CATEGORY_PRESETS.find((x) => x.id === el.value);
+              el.value = '';
+              if (!p) return;
+              const r = addPreset(draft, p);
+              if (r.added) update(normalise(r.classes));
+              toast(r.added ? `Added ${r.added} categor${r.added === 1 ? 'y' : 'ies'} from “${p.label}”; review and save` : `You already have every category of “${p.label}”`, 'info');
+            }}>
+            <option value="">Add a preset…</option>
+            {CATEGORY_PRESETS.map((p) => <option value={p.id}>{p.label}</option>)}
+          </select>
           <button class="btn btn-sm" onClick={() => fileRef.current?.click()}><I.IconUpload /> Import</button>
           <button class="btn btn-sm" onClick={() => download('aw-category-export.json', JSON.stringify({ categories: draft }, null, 2))}><I.IconDownload /> Export</button>
           <button class="btn btn-sm" onClick={() => { update(normalise(DEFAULT_CLASSES)); setSel(null); }}>Reset to defaults</button>
