@@ -257,9 +257,12 @@ function ToastView({ t }: { t: Toast }) {
   }, []);
   const hold = () => clearTimeout(toastTimers.get(t.id));
   const release = () => armToast(t, 4000);
+  // Keyboard focus holds the toast; the focus a mouse click sends here does not, or the
+  // toast would stay until the user clicked elsewhere.
+  const focusHold = (e: FocusEvent) => (e.target as HTMLElement).matches(':focus-visible') && hold();
   return (
     <div class={`toast toast-${t.kind}`} data-toast={t.id} data-testid={t.testId} role={t.kind === 'error' ? 'alert' : undefined}
-      onMouseEnter={hold} onMouseLeave={release} onFocusIn={hold} onFocusOut={release}
+      onMouseEnter={hold} onMouseLeave={release} onFocusIn={focusHold} onFocusOut={release}
       onKeyDown={(e) => e.key === 'Escape' && dismissToast(t.id)}>
       <span class="toast-text">{t.text}</span>
       {t.action && (
