@@ -295,15 +295,16 @@ describe('web UI polish', () => {
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=events-table] tbody tr').length === n, rowsBefore);
     assert.deepEqual(await node.api('GET', `/buckets/${enc}/events?limit=2`), newest, 'the bucket reads as before');
 
-    // 2) delete with the mouse and let the toast go: the event stays deleted
+    // 2) delete with the mouse and let the toast go by itself: the event stays deleted, and
+    // the focus (sent to Undo) lands on the table, not on the page
     const del2 = page.waitForRequest((r) => r.method() === 'DELETE');
     await page.click('[data-testid=events-table] tbody tr:nth-child(2) [data-action=delete-event]');
     const eid2 = Number((await del2).url().split('/').pop());
     assert.equal(eid2, newest[1].id);
-    const gone = await fetch(`${node.url}/api/0/buckets/${enc}/events/${eid2}`);
-    assert.equal(gone.status, 404);
-    await page.click('[data-testid=undo-toast] [aria-label=Dismiss]');
-    await page.waitForSelector('[data-testid=undo-toast]', { state: 'detached' });
+    assert.equal(await fetch(`${node.url}/api/0/buckets/${enc}/events/${eid2}`).then((r) => r.status), 404);
+    await page.mouse.move(5, 5);
+    await page.waitForSelector('[data-testid=undo-toast]', { state: 'detached', timeout: 15_000 });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'delete-event');
     await page.reload();
     await page.waitForSelector('[data-testid=events-table] tbody tr');
     assert.equal(await node.api('GET', `/buckets/${enc}/events/count`), countBefore - 1);
@@ -311,16 +312,27 @@ describe('web UI polish', () => {
     await page.close();
     assert.deepEqual(problems, [], problems.join('\n'));
 
+    // 3) on a phone, dark: Undo with the mouse, then a deletion dismissed with Escape
     const small = await newPage(390, true);
-    await open(small.page, `/buckets/${bucket}`);
-    await small.page.waitForSelector('[data-testid=events-table] tbody tr');
-    await small.page.click('[data-testid=events-table] tbody tr:first-child [data-action=delete-event]');
-    await small.page.waitForSelector('[data-testid=undo-toast]');
-    await shot(small.page, 'polish-bucket-undo-toast-390-dark');
-    await small.page.click('[data-testid=undo-toast] .toast-action');
-    await small.page.waitForSelector('[data-testid=undo-toast]', { state: 'detached' });
+    const sp = small.page;
+    await open(sp, `/buckets/${bucket}`);
+    await sp.waitForSelector('[data-testid=events-table] tbody tr');
+    const top = (await node.api('GET', `/buckets/${enc}/events?limit=1`))[0];
+    await sp.click('[data-testid=events-table] tbody tr:first-child [data-action=delete-event]');
+    await sp.waitForSelector('[data-testid=undo-toast]');
+    await shot(sp, 'polish-bucket-undo-toast-390-dark');
+    assert.equal(await node.api('GET', `/buckets/${enc}/events/count`), countBefore - 2);
+    await sp.click('[data-testid=undo-toast] .toast-action');
+    await sp.waitForSelector('[data-testid=undo-toast]', { state: 'detached' });
+    assert.deepEqual(await node.api('GET', `/buckets/${enc}/events/${top.id}`), top);
     assert.equal(await node.api('GET', `/buckets/${enc}/events/count`), countBefore - 1);
-    await small.page.close();
+    await sp.click('[data-testid=events-table] tbody tr:first-child [data-action=delete-event]');
+    await sp.waitForSelector('[data-testid=undo-toast]');
+    await sp.keyboard.press('Escape');
+    await sp.waitForSelector('[data-testid=undo-toast]', { state: 'detached' });
+    assert.equal(await fetch(`${node.url}/api/0/buckets/${enc}/events/${top.id}`).then((r) => r.status), 404);
+    assert.equal(await node.api('GET', `/buckets/${enc}/events/count`), countBefore - 2);
+    await sp.close();
     assert.deepEqual(small.problems, [], small.problems.join('\n'));
   });
 });
