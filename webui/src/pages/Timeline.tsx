@@ -302,7 +302,7 @@ export function TimelinePage() {
           </label>
         ))}
       </div>
-      <Card testId="timeline-card" subtitle={data ? `${nEvents.toLocaleString()} events · scroll or drag the slider to zoom, hover for details` : ''}>
+      <Card testId="timeline-card" subtitle={data ? (nEvents ? `${nEvents.toLocaleString()} events · scroll or drag the slider to zoom, hover for details` : '0 events') : ''}>
         {!data && !err && <Skeleton rows={6} />}
         {data && nEvents === 0 && (
           <Empty icon={I.IconTimeline}>
