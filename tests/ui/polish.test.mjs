@@ -201,6 +201,8 @@ describe('web UI polish', () => {
 
       await open(page, `/timeline/${EMPTY_DAY}/1`);
       await page.waitForSelector('[data-testid=timeline-card] .empty');
+      // no chart, so no zoom hint
+      assert.equal(await page.textContent('[data-testid=timeline-card] .card-sub'), '0 events');
       await shot(page, `polish-timeline-empty-390${dark ? '-dark' : ''}`);
 
       // a page this work does not touch, whose empty state names its icon by a character
