@@ -13,6 +13,7 @@ import {
 import { axisColors, Chart } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, pct, Segmented, Skeleton, TopItem, TopList } from '../components/ui';
 import * as I from '../components/icons';
+import { CountFilters, useCountOptions } from '../components/CountFilters';
 
 const ALL = 'all';
 
@@ -42,6 +43,8 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   const p = period(kind, date, opts);
   const classes = useMemo(() => normalise(st.settings.classes), [st.settings.classes]);
   const rules = useMemo(() => rulesForQuery(classes), [classes]);
+  const { opts: count, key: countKey } = useCountOptions();
+  const catNames = useMemo(() => classes.map((c) => c.name).sort((a, b) => a.join('\u0000').localeCompare(b.join('\u0000'))), [classes]);
   const selected = useMemo(
     () => (host === ALL ? hosts : [host]).map((h) => deviceBuckets(st.buckets, h, remotes)).filter((h) => h.window),
     [st.buckets, host, hosts.join('|'), remotes.map((r) => r.label).join('|')],
@@ -57,7 +60,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   const ready = st.bucketsLoaded && st.settingsLoaded && st.info;
   // what the summary on screen must answer: until the query for it returns, the previous
   // answer (another period or device) is not shown as this one's figures
-  const reqKey = `${host}|${periodStr}`;
+  const reqKey = `${host}|${periodStr}|${countKey}`;
 
   // Summary query.
   useEffect(() => {
@@ -70,7 +73,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     setLoading(true);
     setErr(null);
     api
-      .query([periodStr], activityQuery(selected, rules, 100, kind === 'day'))
+      .query([periodStr], activityQuery(selected, rules, 100, kind === 'day', count))
       .then((r) => {
         if (!live) return;
         setRes(r[0] as ActivityResult);
@@ -81,7 +84,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     return () => {
       live = false;
     };
-  }, [ready, periodStr, kind, selected, rules]);
+  }, [ready, periodStr, kind, selected, rules, countKey]);
 
   // Bar chart query: one timeperiod per hour/day/month.
   useEffect(() => {
@@ -94,7 +97,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     setBars(null);
     const subs = subPeriods(p, opts);
     api
-      .query(subs.map((s) => periodString(s.start, s.end)), categoryPeriodQuery(selected, rules))
+      .query(subs.map((s) => periodString(s.start, s.end)), categoryPeriodQuery(selected, rules, count))
       .then((r) => {
         const per = r as CategoryPeriodResult[];
         if (live) {
@@ -109,7 +112,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     return () => {
       live = false;
     };
-  }, [ready, periodStr, selected, rules]);
+  }, [ready, periodStr, selected, rules, countKey]);
 
   useEffect(() => {
     if (res && !fmpMarked) {
@@ -192,6 +195,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
           </button>
         </div>
       </div>
+      {hosts.length > 0 && <CountFilters categories={catNames} />}
 
       {ready && !hosts.length && (
         <Card>
