@@ -209,6 +209,8 @@ test('suggest, accept, edit, skip, preview and save', async () => {
   await page.focus(cat);
   await page.keyboard.press('Enter');
   await page.waitForSelector(`${row('app:C++ (IDE)')}[data-status=accepted]`);
+  const focused = () => page.evaluate(() => [document.activeElement?.closest('[data-suggestion]')?.dataset.suggestion, document.activeElement?.dataset.action]);
+  assert.deepEqual(await focused(), ['app:C++ (IDE)', 'undo'], 'the focus stays on the accepted row');
 
   // edit the GitHub rule: case-sensitive "GitHub", into an existing category
   const gh = row('domain:github.com');
@@ -224,7 +226,10 @@ test('suggest, accept, edit, skip, preview and save', async () => {
   await page.click(`${gh} [data-action=accept]`);
 
   // skip a word
-  await page.click(`${row('word:budget')} [data-action=skip]`);
+  await page.focus(`${row('word:budget')} [data-action=skip]`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`${row('word:budget')}[data-status=skipped]`);
+  assert.deepEqual(await focused(), ['word:budget', 'undo']);
   assert.equal(await page.getAttribute(row('word:budget'), 'data-status'), 'skipped');
 
   // the preview: what is left uncategorised, computed here from the inserted events, and

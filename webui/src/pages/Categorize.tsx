@@ -2,7 +2,7 @@
 // grouped into suggested rules (apps, title words, browser domains), each accepted into a
 // category, edited or skipped; a preview of the time per category with the accepted rules,
 // measured on the node, before they are saved into the `classes` setting.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, errorMessage } from '../lib/api';
 import { normalise, ruleError, rulesForQuery } from '../lib/categories';
 import {
@@ -268,19 +268,32 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
   onChange: (p: Partial<Row>) => void;
 }) {
   const firstField = useRef<HTMLInputElement>(null);
+  const li = useRef<HTMLLIElement>(null);
+  // a button that was just pressed disappears with the state it changes: the focus moves to
+  // the control that takes its place, so a keyboard user stays on this row
+  const refocus = useRef(false);
   useEffect(() => {
     if (row?.editing) firstField.current?.focus();
   }, [row?.editing]);
+  useLayoutEffect(() => {
+    if (!refocus.current) return;
+    refocus.current = false;
+    li.current?.querySelector<HTMLElement>(row?.status === 'pending' ? '[data-field=category]' : '[data-action=undo]')?.focus();
+  }, [row?.status]);
   if (!row) return null;
+  const to = (p: Partial<Row>) => {
+    refocus.current = true;
+    onChange(p);
+  };
   const regexErr = row.regex ? ruleError({ type: 'regex', regex: row.regex, ignore_case: row.ignore_case }) : 'Empty pattern';
   const catNameOk = parseCategory(row.category).length > 0 && parseCategory(row.category)[0] !== 'Uncategorized';
   const c = catches.get(ruleKey(row.regex, row.ignore_case));
   const accept = () => {
-    if (!regexErr && catNameOk) onChange({ status: 'accepted', editing: false });
+    if (!regexErr && catNameOk) to({ status: 'accepted', editing: false });
   };
   const exists = names.includes(categoryLabel(parseCategory(row.category)));
   return (
-    <li class={'cz-row cz-' + row.status} data-suggestion={s.id} data-status={row.status}>
+    <li ref={li} class={'cz-row cz-' + row.status} data-suggestion={s.id} data-status={row.status}>
       <div class="cz-head">
         <span class="cz-label" title={s.label}>{s.label}</span>
         <span class="cz-time" data-seconds={s.seconds} title={s.kind === 'domain' ? 'uncategorised browser time on this site' : 'uncategorised time'}>
@@ -291,7 +304,7 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
         <code class="cz-regex" data-field="regex-text">{row.regex}</code>
         {row.ignore_case && <span class="tag small" title="Ignores case">Aa</span>}
         <span class="cz-catch muted small" data-catch={typeof c === 'number' ? c : ''}>
-          {typeof c === 'number' ? `catches ${fmtDuration(c)}` : typeof c === 'string' ? <span class="cz-error">{c}</span> : regexErr ? '' : 'measuring…'}
+          {c === 0 ? <span class="cz-error">catches nothing</span> : typeof c === 'number' ? `catches ${fmtDuration(c)}` : typeof c === 'string' ? <span class="cz-error">{c}</span> : regexErr ? '' : 'measuring…'}
         </span>
       </div>
       {row.status === 'pending' && (
@@ -316,13 +329,18 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
               <input class={'input input-sm' + (catNameOk ? '' : ' invalid')} data-field="category" list="cz-category-names" value={row.category}
                 aria-describedby={`cz-new-${s.id}`}
                 onInput={(e) => onChange({ category: (e.target as HTMLInputElement).value })}
-                onKeyDown={(e) => e.key === 'Enter' && accept()} />
+                onKeyDown={(e) => {
+                  if (e.key !== 'Enter') return;
+                  // else the key's press would also click the button the focus moves to
+                  e.preventDefault();
+                  accept();
+                }} />
             </label>
             <span class="cz-new muted small" id={`cz-new-${s.id}`}>{catNameOk ? (exists ? 'adds to this category' : 'new category') : 'name a category'}</span>
             <div class="cz-buttons">
               <button class="btn btn-sm btn-primary" data-action="accept" disabled={!!regexErr || !catNameOk} onClick={accept}>Accept</button>
               <button class="btn btn-sm" data-action="edit" aria-pressed={row.editing} onClick={() => onChange({ editing: !row.editing })}>{row.editing ? 'Done' : 'Edit rule'}</button>
-              <button class="btn btn-sm btn-ghost" data-action="skip" onClick={() => onChange({ status: 'skipped', editing: false })}>Skip</button>
+              <button class="btn btn-sm btn-ghost" data-action="skip" onClick={() => to({ status: 'skipped', editing: false })}>Skip</button>
             </div>
           </div>
         </>
@@ -330,13 +348,13 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
       {row.status === 'accepted' && (
         <div class="cz-done">
           <span>→ <strong data-field="accepted-category">{categoryLabel(parseCategory(row.category))}</strong></span>
-          <button class="btn btn-sm" data-action="undo" onClick={() => onChange({ status: 'pending' })}>Change</button>
+          <button class="btn btn-sm" data-action="undo" onClick={() => to({ status: 'pending' })}>Change</button>
         </div>
       )}
       {row.status === 'skipped' && (
         <div class="cz-done">
           <span class="muted">Skipped</span>
-          <button class="btn btn-sm" data-action="undo" onClick={() => onChange({ status: 'pending' })}>Undo</button>
+          <button class="btn btn-sm" data-action="undo" onClick={() => to({ status: 'pending' })}>Undo</button>
         </div>
       )}
     </li>
