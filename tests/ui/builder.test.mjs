@@ -287,6 +287,10 @@ test('a preset adds only the categories one does not have', async () => {
   await page.waitForSelector('[data-testid=category-list] [data-category="Work > IDE"]');
   await page.selectOption('[data-testid=category-preset]', 'communication');
   await page.waitForSelector('[data-testid=category-list] [data-category="Comms > Meetings"]');
+  // unsaved edits are not thrown away by going to the builder
+  await page.click('[data-testid=build-categories]');
+  await page.waitForSelector('.toast >> text=Save or discard your changes first');
+  assert.equal(await page.evaluate(() => location.hash), '#/settings/categories');
   await page.click('[data-testid=save-categories]');
   await eventually(async () => {
     const now = await node.api('GET', '/settings/classes');

@@ -357,7 +357,13 @@ function CategoriesEditor() {
         </div>
         <div class="toolbar">
           <input ref={fileRef} type="file" accept=".json,application/json" hidden onChange={(e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) onImport(f); (e.target as HTMLInputElement).value = ''; }} />
-          <a class="btn btn-sm" href={href('/categorize')} data-testid="build-categories">Build from uncategorised time</a>
+          <a class="btn btn-sm" href={href('/categorize')} data-testid="build-categories"
+            onClick={(e) => {
+              // the builder starts from the saved rules; unsaved edits here would be lost
+              if (!dirty) return;
+              e.preventDefault();
+              toast('Save or discard your changes first', 'info');
+            }}>Build from uncategorised time</a>
           <select class="select select-sm" data-testid="category-preset" aria-label="Add a preset" value=""
             onChange={(e) => {
               const el = e.target as HTMLSelectElement;
