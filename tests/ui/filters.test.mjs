@@ -121,6 +121,10 @@ test('the always-active pattern is a shared setting; a bad regex is refused and 
   await input.press('Enter');
   await expectTotal(page, EXPECTED.alwaysZoom, 'Zoom counts as active');
   assert.equal(await node.api('GET', '/settings/always_active_pattern'), 'Zoom');
+  // the Zoom call is uncategorised: 1800 of 7800 s, over the banner's 20 %
+  const banner = page.locator('[data-testid=uncat-banner]');
+  await banner.waitFor();
+  assert.match(await banner.innerText(), /\(23%\)/);
   // another browser (another device's UI) counts the same
   const other = await ctx.newPage();
   await other.goto(`${node.url}/#/activity/${HOST}/day/${DAY}`);
@@ -130,6 +134,7 @@ test('the always-active pattern is a shared setting; a bad regex is refused and 
   await input.press('Enter');
   await expectTotal(page, EXPECTED.defaults, 'pattern removed');
   assert.equal(await node.api('GET', '/settings/always_active_pattern'), '');
+  assert.equal(await page.locator('[data-testid=uncat-banner]').count(), 0, 'everything counted is categorised');
   assert.deepEqual(errors, []);
   await page.close();
 });

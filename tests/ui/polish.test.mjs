@@ -271,7 +271,8 @@ describe('web UI polish', () => {
     const rowsBefore = await page.$$eval('[data-testid=events-table] tbody tr', (xs) => xs.length);
 
     // 1) delete with the keyboard, then Undo with the keyboard
-    const del1 = page.waitForRequest((r) => r.method() === 'DELETE');
+    // the response, not the request: the checks below must see the deletion done
+    const del1 = page.waitForResponse((r) => r.request().method() === 'DELETE');
     await page.focus('[data-testid=events-table] tbody tr:first-child [data-action=delete-event]');
     await page.keyboard.press('Enter');
     const eid1 = Number((await del1).url().split('/').pop());
@@ -299,7 +300,8 @@ describe('web UI polish', () => {
 
     // 2) delete with the mouse and let the toast go by itself: the event stays deleted, and
     // the focus (sent to Undo) lands on the table, not on the page
-    const del2 = page.waitForRequest((r) => r.method() === 'DELETE');
+    // the response, not the request: the checks below must see the deletion done
+    const del2 = page.waitForResponse((r) => r.request().method() === 'DELETE');
     await page.click('[data-testid=events-table] tbody tr:nth-child(2) [data-action=delete-event]');
     const eid2 = Number((await del2).url().split('/').pop());
     assert.equal(eid2, newest[1].id);

@@ -14,6 +14,7 @@ import { axisColors, Chart } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, pct, Segmented, Skeleton, TopItem, TopList } from '../components/ui';
 import * as I from '../components/icons';
 import { CountFilters, useCountOptions } from '../components/CountFilters';
+import { UncategorisedBanner } from '../components/UncategorisedBanner';
 
 const ALL = 'all';
 
@@ -222,6 +223,13 @@ export function ActivityPage({ parts }: { parts: string[] }) {
             <Stat label="Browsing" value={fresh && res ? fmtDuration(res.browser.duration) : null} testId="browsing" seconds={res?.browser.duration}
               hint={res && total ? `${Math.round((res.browser.duration / total) * 100)}% of active time` : undefined} />
           </div>
+
+          {fresh && res && !count.categories && (
+            <UncategorisedBanner
+              total={total}
+              uncategorized={res.window.cat_events.filter((e) => JSON.stringify(e.data.$category) === '["Uncategorized"]').reduce((a, e) => a + e.duration, 0)}
+            />
+          )}
 
           {res && total === 0 && !loading && (
             <div class="alert alert-info" data-testid="no-activity">
