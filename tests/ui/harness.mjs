@@ -131,6 +131,37 @@ export class Node {
   }
 }
 
+/** A node that can be stopped (keeping its data) while `awnode sync` runs on its database,
+ * for tests of several devices syncing through a bare repository (docs/sync.md). */
+export class SyncNode extends Node {
+  constructor(host, passphrase) {
+    super();
+    this.host = host;
+    this.passphrase = passphrase;
+  }
+  env() {
+    const x = (k) => path.join(this.dir, k);
+    return { ...process.env, XDG_DATA_HOME: x('data'), XDG_CONFIG_HOME: x('config'), XDG_STATE_HOME: x('state'), AWNODE_SYNC_PASSPHRASE: this.passphrase };
+  }
+  async halt() {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      for (let i = 0; i < 100 && this.proc.exitCode === null; i++) await sleep(50);
+    }
+    if (this.proc?.exitCode === null) throw new Error('node did not stop');
+  }
+  /** `awnode sync ARGS` against this node's database (the node is stopped meanwhile). */
+  async sync(...args) {
+    const was = this.proc && this.proc.exitCode === null;
+    if (was) await this.halt();
+    try {
+      return execFileSync(AWNODE_BIN, ['sync', ...args, '--testing', '--hostname', this.host], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    } finally {
+      if (was) await this.start();
+    }
+  }
+}
+
 /** True when Xvfb is installed (the supervised tests need an X display for the watchers). */
 export function haveXvfb() {
   return (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, 'Xvfb')));

@@ -13,39 +13,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AWNODE_BIN, launchBrowser, Node, screenshotPath, watch } from './harness.mjs';
+import { AWNODE_BIN, launchBrowser, Node, screenshotPath, SyncNode, watch } from './harness.mjs';
 
 const PASSPHRASE = 'a long test passphrase: correct horse battery staple';
 const KDF = ['--kdf-ops', '1', '--kdf-mem', '8']; // fast key derivation for tests
 const allowSync = (url, status) => /\/api\/0\/sync\/status/.test(url) && (status === undefined || status === 404);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A node that can be stopped (keeping its data) while `awnode sync` runs on its database. */
-class SyncNode extends Node {
+class IdNode extends SyncNode {
   constructor(host) {
-    super();
-    this.host = host;
-  }
-  env() {
-    const x = (k) => path.join(this.dir, k);
-    return { ...process.env, XDG_DATA_HOME: x('data'), XDG_CONFIG_HOME: x('config'), XDG_STATE_HOME: x('state'), AWNODE_SYNC_PASSPHRASE: PASSPHRASE };
-  }
-  async halt() {
-    if (this.proc && this.proc.exitCode === null) {
-      this.proc.kill('SIGTERM');
-      for (let i = 0; i < 100 && this.proc.exitCode === null; i++) await sleep(50);
-    }
-    assert.notEqual(this.proc.exitCode, null, 'node did not stop');
-  }
-  /** `awnode sync ARGS` against this node's database (the node is stopped meanwhile). */
-  async sync(...args) {
-    const was = this.proc && this.proc.exitCode === null;
-    if (was) await this.halt();
-    try {
-      return execFileSync(AWNODE_BIN, ['sync', ...args, '--testing', '--hostname', this.host], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    } finally {
-      if (was) await this.start();
-    }
+    super(host, PASSPHRASE);
   }
   async bucket(id, hostname, type, events) {
     await this.api('POST', `/buckets/${id}`, { type, client: 'identity-test', hostname });
@@ -63,7 +40,7 @@ before(async () => {
   execFileSync('git', ['init', '-q', '--bare', remote]);
 
   // "desk": renamed from desktop-old; it changes the start of week
-  B = new SyncNode('desk');
+  B = new IdNode('desk');
   await B.start();
   await B.bucket('aw-watcher-window_desktop-old', 'desktop-old', 'currentwindow', [ev('2025-01-10T10:00:00Z', 'old name')]);
   await B.bucket('aw-watcher-window_desk', 'desk', 'currentwindow', [ev('2025-02-01T10:00:00Z', 'new name')]);
@@ -73,7 +50,7 @@ before(async () => {
   await B.sync('run');
 
   // another machine also called "desk"
-  C = new SyncNode('desk');
+  C = new IdNode('desk');
   await C.start();
   await C.bucket('aw-watcher-afk_desk', 'desk', 'afkstatus', [{ timestamp: '2025-02-02T09:00:00Z', duration: 600, data: { status: 'not-afk' } }]);
   await C.halt();
@@ -82,7 +59,7 @@ before(async () => {
 
   // this node: a bucket from when it had another name, its own bucket, an imported export
   // of another host, two start-of-day changes
-  A = new SyncNode('');
+  A = new IdNode('');
   await A.start();
   A.host = A.info.hostname;
   A.formerHost = `${A.host}-before`;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AWNODE_BIN, launchBrowser, Node, screenshotPath, watch } from './harness.mjs';
+import { AWNODE_BIN, launchBrowser, Node, screenshotPath, SyncNode, watch } from './harness.mjs';
 
 const EARLIEST = '1678-01-01T00:00:00Z';
 const OLD = 'oldhost';
@@ -333,33 +333,6 @@ const PASSPHRASE = 'merge test passphrase, long enough to pass';
 const KDF = ['--kdf-ops', '1', '--kdf-mem', '8']; // fast key derivation for tests
 const allowSync = (url, status) => /\/api\/0\/sync\/status/.test(url) && (status === undefined || status === 404);
 
-/** A node that can be stopped (keeping its data) while `awnode sync` runs on its database. */
-class SyncNode extends Node {
-  constructor(host) {
-    super();
-    this.host = host;
-  }
-  env() {
-    const x = (k) => path.join(this.dir, k);
-    return { ...process.env, XDG_DATA_HOME: x('data'), XDG_CONFIG_HOME: x('config'), XDG_STATE_HOME: x('state'), AWNODE_SYNC_PASSPHRASE: PASSPHRASE };
-  }
-  async halt() {
-    if (this.proc && this.proc.exitCode === null) {
-      this.proc.kill('SIGTERM');
-      for (let i = 0; i < 100 && this.proc.exitCode === null; i++) await sleep(50);
-    }
-    assert.notEqual(this.proc.exitCode, null, 'node did not stop');
-  }
-  async sync(...args) {
-    const was = this.proc && this.proc.exitCode === null;
-    if (was) await this.halt();
-    try {
-      return execFileSync(AWNODE_BIN, ['sync', ...args, '--testing', '--hostname', this.host], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    } finally {
-      if (was) await this.start();
-    }
-  }
-}
 
 describe('Raw data: merge and synced buckets', () => {
   let tmp, A, B;
@@ -368,14 +341,14 @@ describe('Raw data: merge and synced buckets', () => {
     tmp = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'awnode-ui-merge-'));
     const remote = path.join(tmp, 'remote.git');
     execFileSync('git', ['init', '-q', '--bare', remote]);
-    B = new SyncNode('far-away');
+    B = new SyncNode('far-away', PASSPHRASE);
     await B.start();
     await B.api('POST', `/buckets/${THEIRS}`, { type: 'currentwindow', client: 'merge-test', hostname: 'far-away' });
     await B.api('POST', `/buckets/${THEIRS}/events`, [ev('2025-05-01T10:00:00Z', 5, 'theirs')]);
     await B.halt();
     await B.sync('init', '--remote', remote, ...KDF);
     await B.sync('run');
-    A = new SyncNode('');
+    A = new SyncNode('', PASSPHRASE);
     await A.start();
     A.host = A.info.hostname;
     for (const h of [A.host, `${A.host}-old`]) {

@@ -37,6 +37,23 @@ export function errorMessage(e: unknown): string {
 
 const BASE = '/api/0';
 
+/** The ApiError of a failed response whose body is `text`: the node's JSON `message` (or
+ * aw-server's `error.description`), else the start of the body, else the status line. For
+ * callers that fetch themselves (an abort signal, their own paging). */
+export function responseError(res: Response, text: string): ApiError {
+  let parsed: unknown = null;
+  let msg = `${res.status} ${res.statusText}`;
+  try {
+    parsed = JSON.parse(text);
+    const b = parsed && typeof parsed === 'object' ? (parsed as ErrorBody) : null;
+    if (b && typeof b.message === 'string') msg = b.message;
+    else if (b?.error?.description) msg = String(b.error.description);
+  } catch {
+    if (text) msg = text.slice(0, 300);
+  }
+  return new ApiError(res.status, msg, parsed);
+}
+
 async function request<T>(method: string, path: string, body?: unknown, raw = false): Promise<T> {
   const init: RequestInit = { method, headers: {} };
   if (body instanceof FormData) {
@@ -52,19 +69,7 @@ async function request<T>(method: string, path: string, body?: unknown, raw = fa
     throw new ApiError(0, 'Cannot reach the awnode server. Is it running?');
   }
   const text = await res.text();
-  if (!res.ok) {
-    let parsed: unknown = null;
-    let msg = `${res.status} ${res.statusText}`;
-    try {
-      parsed = JSON.parse(text);
-      const b = parsed && typeof parsed === 'object' ? (parsed as ErrorBody) : null;
-      if (b && typeof b.message === 'string') msg = b.message;
-      else if (b?.error?.description) msg = String(b.error.description);
-    } catch {
-      if (text) msg = text.slice(0, 300);
-    }
-    throw new ApiError(res.status, msg, parsed);
-  }
+  if (!res.ok) throw responseError(res, text);
   if (raw) return text as unknown as T;
   if (!text) return undefined as unknown as T;
   return JSON.parse(text) as T;

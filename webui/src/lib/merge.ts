@@ -3,7 +3,7 @@
 // destination, keeping its timestamp, duration and data, then the caller may delete the
 // source. Kept apart from the page so the copy can be reasoned about on its own.
 
-import { api, ApiError } from './api';
+import { api, ApiError, responseError } from './api';
 import type { AWEvent, Bucket } from './types';
 
 /** The node keeps times from 1677-09-21 on; reads without `start` begin at 1970 and would
@@ -31,16 +31,7 @@ async function getJson<T>(path: string): Promise<T> {
     throw new ApiError(0, 'Cannot reach the awnode server. Is it running?');
   }
   const text = await res.text();
-  if (!res.ok) {
-    let msg = `${res.status} ${res.statusText}`;
-    try {
-      const b = JSON.parse(text) as { message?: unknown };
-      if (typeof b.message === 'string') msg = b.message;
-    } catch {
-      /* keep the status line */
-    }
-    throw new ApiError(res.status, msg);
-  }
+  if (!res.ok) throw responseError(res, text);
   return JSON.parse(text) as T;
 }
 

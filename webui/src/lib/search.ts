@@ -1,7 +1,7 @@
 // The Search page's engine: which buckets a search reads, the query program it sends per
 // stretch of time, the plan of stretches (newest first, growing), and the merge of their
 // answers into groups. The page only drives it and shows the groups.
-import { ApiError, qlit } from './api';
+import { ApiError, qlit, responseError } from './api';
 import type { Bucket } from './types';
 import { deviceBuckets, type RemoteDevice } from './queries';
 
@@ -182,16 +182,7 @@ export async function postQuery(period: string, lines: string[], signal: AbortSi
     signal,
   });
   const text = await res.text();
-  if (!res.ok) {
-    let msg = `${res.status} ${res.statusText}`;
-    try {
-      const b = JSON.parse(text) as { message?: unknown };
-      if (typeof b.message === 'string') msg = b.message;
-    } catch {
-      if (text) msg = text.slice(0, 300);
-    }
-    throw new ApiError(res.status, msg);
-  }
+  if (!res.ok) throw responseError(res, text);
   return (JSON.parse(text) as unknown[])[0];
 }
 
