@@ -5,7 +5,7 @@
 // after the accepted rules, and Save must add exactly those rules to `classes`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, Node, screenshotPath, watch } from './harness.mjs';
+import { launchBrowser, Node, screenshotPath, watch, eventually } from './harness.mjs';
 
 let node, ctx, H, WIN, AFK, WEB;
 
@@ -98,17 +98,6 @@ async function uncategorised(classes) {
   return r;
 }
 
-async function eventually(f, ms = 10_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await f();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
-}
 
 const row = (id) => `[data-suggestion="${id}"]`;
 

@@ -162,6 +162,20 @@ export class SyncNode extends Node {
   }
 }
 
+/** Retry `f` until it stops throwing or `ms` have passed (a page that re-queries after a
+ * change); the last error is thrown. */
+export async function eventually(f, ms = 10_000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+}
+
 /** True when Xvfb is installed (the supervised tests need an X display for the watchers). */
 export function haveXvfb() {
   return (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, 'Xvfb')));

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launchBrowser, Node, screenshotPath, watch } from './harness.mjs';
+import { launchBrowser, Node, screenshotPath, watch, eventually } from './harness.mjs';
 
 const HOST = 'desk';
 const WIN = `aw-watcher-window_${HOST}`;
@@ -98,18 +98,6 @@ function assertTable(got, want, label) {
   assert.ok(close(got.amount, want.amount, 0.001), `${label}: amount ${got.amount} != ${want.amount}`);
 }
 
-/** Retry `f` until it stops throwing (the page re-queries after a change). */
-async function eventually(f, ms = 10_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await f();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
-}
 
 test('the Reports page is reachable from the navigation', async () => {
   const page = await ctx.newPage();
