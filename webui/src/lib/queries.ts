@@ -356,13 +356,6 @@ export function deviceSpansQuery(hosts: HostBuckets[]): string[] {
   return L;
 }
 
-/** Recent distinct (app, title) pairs with time, for the category editor's live preview. */
-export function recentTitlesQuery(hosts: HostBuckets[]): string[] {
-  const L = canonical(hosts, false, false);
-  L.push('RETURN = limit_events(sort_by_duration(merge_events_by_keys(events, ["app", "title"])), 3000);');
-  return L;
-}
-
 /** Example programs for the query explorer. */
 export function exampleQueries(h: HostBuckets | null): { name: string; text: string }[] {
   const w = h?.window || 'aw-watcher-window_HOST';
