@@ -15,6 +15,10 @@ import { deviceColor, esc } from './Activity';
 
 const SPANS = ['1', '3', '7', '31'] as const;
 type Span = (typeof SPANS)[number];
+// `#/timeline/last/<hours>`: the hours up to now, as aw-webui's "last N hours" view
+const HOURS = ['1', '3', '6', '12', '24'] as const;
+type Hours = (typeof HOURS)[number];
+const MINUTE_MS = 60_000;
 
 const DAY_MS = 86_400_000;
 // A view of several days is labelled by its logical days (the time axis would pick its own
@@ -71,11 +75,17 @@ export function TimelinePage() {
   const st = useStore();
   const { parts } = useRoute();
   const opts = { startOfDay: st.settings.startOfDay, startOfWeek: st.settings.startOfWeek };
-  const date = parseYmd(parts[1]) || logicalToday(opts);
-  const span = (SPANS.includes(parts[2] as Span) ? parts[2] : '1') as Span;
+  const hours = parts[1] === 'last' ? ((HOURS.includes(parts[2] as Hours) ? parts[2] : '6') as Hours) : null;
+  const date = (!hours && parseYmd(parts[1])) || logicalToday(opts);
+  const span = (!hours && SPANS.includes(parts[2] as Span) ? parts[2] : '1') as Span;
   const off = offsetMinutes(st.settings.startOfDay);
-  const start = new Date(date.getFullYear(), date.getMonth(), date.getDate(), 0, off);
-  const end = new Date(date.getFullYear(), date.getMonth(), date.getDate() + +span, 0, off);
+  // "now" for the last-hours view: fixed when the route is opened or refreshed (to the next
+  // whole minute), so that re-renders do not move the range and fetch it again; Refresh
+  // (tick) reads the events again even within the same minute
+  const [tick, setTick] = useState(0);
+  const nowMs = useMemo(() => Math.ceil(Date.now() / MINUTE_MS) * MINUTE_MS, [parts.join('/'), tick]);
+  const start = hours ? new Date(nowMs - +hours * 3_600_000) : new Date(date.getFullYear(), date.getMonth(), date.getDate(), 0, off);
+  const end = hours ? new Date(nowMs) : new Date(date.getFullYear(), date.getMonth(), date.getDate() + +span, 0, off);
   // `#/timeline/<day>/<span>/<HH:MM>` (a search match): zoomed to an hour around that
   // moment, marked; times before the start of day are the next calendar day's
   const fm = /^(\d{1,2}):(\d{2})$/.exec(parts[3] || '');
@@ -86,6 +96,7 @@ export function TimelinePage() {
   const [inUse, setInUse] = useState<AWEvent[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const go = (d: Date, s: Span) => navigate(`/timeline/${ymd(d)}/${s}`);
+  const goLast = (h: Hours) => navigate(`/timeline/last/${h}`);
   // the logical days' starts (start of day offset), the last one being the range's end
   const dayStarts = useMemo(
     () => Array.from({ length: +span + 1 }, (_, k) => new Date(date.getFullYear(), date.getMonth(), date.getDate() + k, 0, off).getTime()),
@@ -118,7 +129,7 @@ export function TimelinePage() {
     return () => {
       live = false;
     };
-  }, [st.bucketsLoaded, buckets, start.getTime(), end.getTime()]);
+  }, [st.bucketsLoaded, buckets, start.getTime(), end.getTime(), tick]);
 
   // several devices: which one was in use when (a failed query only loses this lane)
   const remotes = remoteDevices(st.buckets, st.info);
@@ -139,7 +150,7 @@ export function TimelinePage() {
     return () => {
       live = false;
     };
-  }, [st.bucketsLoaded, hbKey, start.getTime(), end.getTime()]);
+  }, [st.bucketsLoaded, hbKey, start.getTime(), end.getTime(), tick]);
 
   const allLanes = data ? (inUse?.length ? [{ bucket: inUseLane(), events: inUse }, ...data] : data) : [];
   const shown = allLanes.filter((d) => !hidden[d.bucket.id]);
@@ -281,14 +292,25 @@ export function TimelinePage() {
             {start.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} – {end.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
           </div>
         </div>
-        <div class="toolbar">
-          <Segmented value={span} options={SPANS.map((s) => ({ value: s, label: s === '1' ? '1 day' : `${s} days` }))} onChange={(s) => go(date, s)} />
-          <div class="date-nav">
-            <button class="btn btn-icon" aria-label="Earlier" onClick={() => go(addPeriod('day', date, -+span), span)}><I.IconChevronLeft /></button>
-            <input type="date" class="input date-input" value={ymd(date)} onChange={(e) => { const d = parseYmd((e.target as HTMLInputElement).value); if (d) go(d, span); }} />
-            <button class="btn btn-icon" aria-label="Later" onClick={() => go(addPeriod('day', date, +span), span)}><I.IconChevronRight /></button>
+        <div class="toolbar tl-toolbar">
+          <div class="tl-choice">
+            <Segmented testId="timeline-span" value={hours ? ('' as Span) : span} options={SPANS.map((s) => ({ value: s, label: s === '1' ? '1 day' : `${s} days` }))} onChange={(s) => go(date, s)} />
           </div>
-          <button class="btn" onClick={() => go(logicalToday(opts), span)}>Today</button>
+          <div class="tl-choice" aria-label="Last hours">
+            <Segmented testId="timeline-hours" value={hours || ('' as Hours)} options={HOURS.map((h) => ({ value: h, label: `${h} h` }))} onChange={goLast} />
+          </div>
+          {hours ? (
+            <button class="btn" data-testid="timeline-refresh" onClick={() => setTick(tick + 1)}>Refresh</button>
+          ) : (
+            <>
+              <div class="date-nav">
+                <button class="btn btn-icon" aria-label="Earlier" onClick={() => go(addPeriod('day', date, -+span), span)}><I.IconChevronLeft /></button>
+                <input type="date" class="input date-input" value={ymd(date)} onChange={(e) => { const d = parseYmd((e.target as HTMLInputElement).value); if (d) go(d, span); }} />
+                <button class="btn btn-icon" aria-label="Later" onClick={() => go(addPeriod('day', date, +span), span)}><I.IconChevronRight /></button>
+              </div>
+              <button class="btn" onClick={() => go(logicalToday(opts), span)}>Today</button>
+            </>
+          )}
         </div>
       </div>
       <ErrorBox error={err} />
