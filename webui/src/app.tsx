@@ -5,6 +5,7 @@ import { href, navigate, useRoute } from './lib/router';
 import { applyTheme, loadBuckets, loadInfo, loadSettings, saveSetting, useStore } from './lib/store';
 import { Toasts, toast } from './components/ui';
 import * as I from './components/icons';
+import { t, type MessageKey } from './lib/i18n';
 import { ActivityPage } from './pages/Activity';
 import { TimelinePage } from './pages/Timeline';
 import { BucketsPage } from './pages/Buckets';
@@ -17,16 +18,16 @@ import { SearchPage } from './pages/Search';
 import { ReportsPage } from './pages/Reports';
 import { CategorizePage } from './pages/Categorize';
 
-const NAV: { path: string; label: string; icon: ComponentType }[] = [
-  { path: '/activity', label: 'Activity', icon: I.IconActivity },
-  { path: '/timeline', label: 'Timeline', icon: I.IconTimeline },
-  { path: '/search', label: 'Search', icon: I.IconSearch },
-  { path: '/reports', label: 'Reports', icon: I.IconReport },
-  { path: '/stopwatch', label: 'Stopwatch', icon: I.IconTimer },
-  { path: '/buckets', label: 'Raw data', icon: I.IconDatabase },
-  { path: '/query', label: 'Query', icon: I.IconCode },
-  { path: '/sync', label: 'Sync', icon: I.IconSync },
-  { path: '/settings', label: 'Settings', icon: I.IconSettings },
+const NAV: { path: string; label: MessageKey; icon: ComponentType }[] = [
+  { path: '/activity', label: 'nav.activity', icon: I.IconActivity },
+  { path: '/timeline', label: 'nav.timeline', icon: I.IconTimeline },
+  { path: '/search', label: 'nav.search', icon: I.IconSearch },
+  { path: '/reports', label: 'nav.reports', icon: I.IconReport },
+  { path: '/stopwatch', label: 'nav.stopwatch', icon: I.IconTimer },
+  { path: '/buckets', label: 'nav.buckets', icon: I.IconDatabase },
+  { path: '/query', label: 'nav.query', icon: I.IconCode },
+  { path: '/sync', label: 'nav.sync', icon: I.IconSync },
+  { path: '/settings', label: 'nav.settings', icon: I.IconSettings },
 ];
 
 export function App() {
@@ -54,7 +55,7 @@ export function App() {
     try {
       await saveSetting('theme', dark ? 'light' : 'dark');
     } catch (e) {
-      toast(`Could not save theme: ${errorMessage(e)}`, 'error');
+      toast(t('app.themeSaveFailed', { error: errorMessage(e) }), 'error');
     }
   };
 
@@ -71,7 +72,7 @@ export function App() {
     case 'reports': content = <ReportsPage parts={parts.slice(1)} />; break;
     case 'categorize': content = <CategorizePage />; break;
     case '': content = null; break;
-    default: content = <div class="page"><h1>Not found</h1><p class="muted">No page at #{'/' + parts.join('/')}.</p></div>;
+    default: content = <div class="page"><h1>{t('app.notFound')}</h1><p class="muted">{t('app.noPage', { path: '#/' + parts.join('/') })}</p></div>;
   }
 
   const dark = typeof document !== 'undefined' && document.documentElement.dataset.theme === 'dark';
@@ -86,19 +87,19 @@ export function App() {
           {NAV.map((n) => (
             <a href={href(n.path)} class={'nav-item' + ('/' + page === n.path ? ' active' : '')} data-nav={n.path.slice(1)}>
               <n.icon />
-              <span>{n.label}</span>
+              <span>{t(n.label)}</span>
             </a>
           ))}
         </nav>
         <div class="sidebar-foot">
-          <div class="host" title={st.info ? `device ${st.info.device_id}` : ''}>
+          <div class="host" title={st.info ? t('app.device', { id: st.info.device_id }) : ''}>
             <I.IconDevice />
             <div>
               <div class="host-name">{st.info?.hostname || '…'}</div>
-              <div class="host-ver">{st.info ? st.info.version + (st.info.testing ? ' · testing' : '') : st.error ? 'offline' : ''}</div>
+              <div class="host-ver">{st.info ? st.info.version + (st.info.testing ? ' · ' + t('app.testing') : '') : st.error ? t('app.offline') : ''}</div>
             </div>
           </div>
-          <button class="btn btn-ghost btn-icon" onClick={toggleTheme} title={dark ? 'Light theme' : 'Dark theme'} aria-label="Toggle theme">
+          <button class="btn btn-ghost btn-icon" onClick={toggleTheme} title={dark ? t('app.lightTheme') : t('app.darkTheme')} aria-label={t('app.toggleTheme')}>
             {dark ? <I.IconSun /> : <I.IconMoon />}
           </button>
         </div>

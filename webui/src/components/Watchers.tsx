@@ -4,18 +4,18 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage } from '../lib/api';
 import type { WatcherState, WatchersStatus } from '../lib/types';
-import { fmtTime } from '../lib/time';
+import { formatTime, t, tx } from '../lib/i18n';
 import { Badge, Card, ErrorBox, Skeleton, toast } from './ui';
 
 const DURATIONS = [
-  { value: '900', label: '15 min', seconds: 900 },
-  { value: '3600', label: '1 hour', seconds: 3600 },
-  { value: 'until', label: 'Until resumed', seconds: null },
+  { value: '900', label: t('watchers.15min'), seconds: 900 },
+  { value: '3600', label: t('watchers.1hour'), seconds: 3600 },
+  { value: 'until', label: t('watchers.untilResumedOption'), seconds: null },
 ] as const;
 
 const LABELS: Record<string, string> = {
-  'aw-watcher-window': 'Active window',
-  'aw-watcher-afk': 'Keyboard and mouse activity (AFK)',
+  'aw-watcher-window': t('watchers.label.window'),
+  'aw-watcher-afk': t('watchers.label.afk'),
 };
 
 // Refresh while shown, so a timed pause that ends shows up without a reload.
@@ -24,15 +24,15 @@ const POLL_MS = 5000;
 const shortName = (name: string) => name.replace(/^aw-watcher-/, '');
 
 function stateBadge(w: WatcherState) {
-  if (w.state === 'running') return <Badge kind="local">recording</Badge>;
-  if (w.state === 'paused') return <Badge kind="remote">paused</Badge>;
-  if (w.state === 'stopped') return <Badge kind="error" title="It exited and is not restarted; see awnode start's log">stopped</Badge>;
+  if (w.state === 'running') return <Badge kind="local">{t('watchers.recording')}</Badge>;
+  if (w.state === 'paused') return <Badge kind="remote">{t('watchers.paused')}</Badge>;
+  if (w.state === 'stopped') return <Badge kind="error" title={t('watchers.stoppedTitle')}>{t('watchers.stopped')}</Badge>;
   return <Badge>{w.state}</Badge>;
 }
 
 function pausedText(w: WatcherState): string {
   if (w.state !== 'paused') return '';
-  return w.paused_until ? `until ${fmtTime(w.paused_until)}` : 'until resumed';
+  return w.paused_until ? t('watchers.until', { time: formatTime(w.paused_until) }) : t('watchers.untilResumed');
 }
 
 function WatcherRow({ w, onChange }: { w: WatcherState; onChange: (s: WatchersStatus) => void }) {
@@ -46,14 +46,15 @@ function WatcherRow({ w, onChange }: { w: WatcherState; onChange: (s: WatchersSt
     try {
       if (paused) {
         onChange(await api.resumeWatcher(w.name));
-        toast(`${LABELS[w.name] || w.name}: recording again`);
+        toast(t('watchers.recordingAgain', { name: LABELS[w.name] || w.name }));
       } else {
         const d = DURATIONS.find((x) => x.value === duration)!;
         onChange(await api.pauseWatcher(w.name, d.seconds));
-        toast(`${LABELS[w.name] || w.name}: paused ${d.seconds ? 'for ' + d.label : 'until resumed'}`);
+        const name = LABELS[w.name] || w.name;
+        toast(d.seconds ? t('watchers.pausedFor', { name, duration: d.label }) : t('watchers.pausedUntilResumed', { name }));
       }
     } catch (e) {
-      toast(`Could not ${paused ? 'resume' : 'pause'} ${w.name}: ${errorMessage(e)}`, 'error');
+      toast(t(paused ? 'watchers.resumeFailed' : 'watchers.pauseFailed', { name: w.name, error: errorMessage(e) }), 'error');
     } finally {
       setBusy(false);
     }
@@ -73,7 +74,7 @@ function WatcherRow({ w, onChange }: { w: WatcherState; onChange: (s: WatchersSt
           {!paused && (
             <select
               class="select select-sm"
-              aria-label={`Pause ${w.name} for`}
+              aria-label={t('watchers.pauseFor', { name: w.name })}
               data-testid={`pause-duration-${short}`}
               value={duration}
               onChange={(e) => setDuration((e.target as HTMLSelectElement).value)}
@@ -88,7 +89,7 @@ function WatcherRow({ w, onChange }: { w: WatcherState; onChange: (s: WatchersSt
             disabled={busy || (w.state === 'stopped' && !paused)}
             onClick={toggle}
           >
-            {paused ? 'Resume' : 'Pause'}
+            {paused ? t('watchers.resume') : t('watchers.pause')}
           </button>
         </div>
       </td>
@@ -116,21 +117,20 @@ export function WatchersCard() {
   }, []);
 
   return (
-    <Card title="Pause recording" subtitle="Stop a watcher for a while; it records again when the pause ends" testId="watchers-card" span={2}>
-      <ErrorBox error={err} title="Cannot read the watchers" />
+    <Card title={t('watchers.title')} subtitle={t('watchers.subtitle')} testId="watchers-card" span={2}>
+      <ErrorBox error={err} title={t('watchers.readError')} />
       {!status && !err && <Skeleton rows={2} />}
       {status && !status.supervised && (
         <p class="muted" data-testid="watchers-unsupervised">
-          This node is not running under <code>awnode start</code>, so there are no watchers to pause here. Start the node and
-          its watchers with <code>awnode start</code> to pause them from this page (or use <code>awnode pause</code>).
+          {tx('watchers.unsupervised', { start: <code>awnode start</code>, pause: <code>awnode pause</code> })}
         </p>
       )}
       {status?.supervised && !status.watchers.length && (
-        <p class="muted" data-testid="watchers-none">awnode start runs no watchers (no X display, or started with --no-watchers).</p>
+        <p class="muted" data-testid="watchers-none">{t('watchers.none')}</p>
       )}
       {status?.supervised && status.watchers.length > 0 && (
         <table class="table" data-testid="watchers-table">
-          <thead><tr><th>Watcher</th><th>State</th><th /></tr></thead>
+          <thead><tr><th>{t('watchers.colWatcher')}</th><th>{t('watchers.colState')}</th><th /></tr></thead>
           <tbody>
             {status.watchers.map((w) => <WatcherRow key={w.name} w={w} onChange={setStatus} />)}
           </tbody>

@@ -3,6 +3,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useListeners, type Listeners } from '../lib/subscribe';
 import { fmtDuration } from '../lib/time';
 import * as I from './icons';
+// `t` names a toast in this file, so the messages are `tr`
+import { t as tr } from '../lib/i18n';
 
 export function Card(props: {
   title?: ComponentChildren;
@@ -56,7 +58,7 @@ export function Skeleton({ rows = 5 }: { rows?: number }) {
   );
 }
 
-export function ErrorBox({ error, title = 'Something went wrong' }: { error: unknown; title?: string }) {
+export function ErrorBox({ error, title = tr('common.somethingWrong') }: { error: unknown; title?: string }) {
   if (!error) return null;
   const msg = error instanceof Error ? error.message : String(error);
   return (
@@ -106,7 +108,7 @@ export interface TopItem {
 }
 
 /** Ranked list with proportional bars. */
-export function TopList({ items, total, limit = 10, testId, empty = 'No data for this period' }: {
+export function TopList({ items, total, limit = 10, testId, empty = tr('ui.noData') }: {
   items: TopItem[];
   total?: number;
   limit?: number;
@@ -135,7 +137,7 @@ export function TopList({ items, total, limit = 10, testId, empty = 'No data for
       ))}
       {items.length > limit && (
         <button class="btn btn-ghost btn-sm tl-more" onClick={() => setExpanded(!expanded)}>
-          {expanded ? 'Show less' : `Show ${Math.min(items.length, 100) - limit} more`}
+          {expanded ? tr('ui.showLess') : tr('ui.showMore', { n: Math.min(items.length, 100) - limit })}
         </button>
       )}
     </div>
@@ -182,7 +184,7 @@ export function Modal({ title, children, onClose, footer, wide }: {
       <div class={`modal ${wide ? 'modal-wide' : ''}`} role="dialog" aria-modal="true">
         <header class="modal-head">
           <h3>{title}</h3>
-          <button class="btn btn-ghost btn-icon" aria-label="Close" onClick={onClose}>
+          <button class="btn btn-ghost btn-icon" aria-label={tr('common.close')} onClick={onClose}>
             <I.IconClose />
           </button>
         </header>
@@ -275,7 +277,7 @@ function ToastView({ t }: { t: Toast }) {
               dismissToast(t.id);
             }
           }}>{t.action.label}</button>
-          <button class="btn btn-ghost btn-icon btn-xs" aria-label="Dismiss" onClick={() => dismissToast(t.id)}><I.IconClose /></button>
+          <button class="btn btn-ghost btn-icon btn-xs" aria-label={tr('common.dismiss')} onClick={() => dismissToast(t.id)}><I.IconClose /></button>
         </>
       )}
     </div>

@@ -8,35 +8,36 @@ import {
 } from '../lib/categories';
 import { href, navigate } from '../lib/router';
 import { devices, getState, loadSettingsHistory, saveSetting, setDeviceLocal, setRawSetting, Settings, useStore } from '../lib/store';
-import { fmtDateTime, fmtDuration } from '../lib/time';
+import { fmtDuration } from '../lib/time';
+import { formatDateTime, formatDateTimeWith, formatNumber, LANGUAGES, languageChoice, setLanguage, t, tx, type Lang, type MessageKey } from '../lib/i18n';
 import { Badge, Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { WatchersCard } from '../components/Watchers';
 
 const TABS = [
-  { value: 'general', label: 'General' },
-  { value: 'categories', label: 'Categories' },
-  { value: 'privacy', label: 'Privacy' },
-] as const;
+  { value: 'general', label: 'settings.tab.general' },
+  { value: 'categories', label: 'settings.tab.categories' },
+  { value: 'privacy', label: 'settings.tab.privacy' },
+] as const satisfies readonly { value: string; label: MessageKey }[];
 type Tab = (typeof TABS)[number]['value'];
 
 export function SettingsPage({ tab }: { tab?: string }) {
-  const t = (TABS.some((x) => x.value === tab) ? tab : 'general') as Tab;
+  const cur = (TABS.some((x) => x.value === tab) ? tab : 'general') as Tab;
   useEffect(() => {
     loadSettingsHistory();
-  }, [t]);
+  }, [cur]);
   return (
     <div class="page" data-testid="settings-page">
       <div class="page-head">
         <div>
-          <h1>Settings</h1>
-          <div class="page-sub">Stored on this node under ActivityWatch's keys, so both web UIs share them; with sync they travel to your other devices (the last change wins) unless kept on this device.</div>
+          <h1>{t('nav.settings')}</h1>
+          <div class="page-sub">{t('settings.sub')}</div>
         </div>
-        <Segmented testId="settings-tabs" value={t} options={TABS.map((x) => ({ value: x.value, label: x.label }))} onChange={(v) => navigate('/settings/' + v)} />
+        <Segmented testId="settings-tabs" value={cur} options={TABS.map((x) => ({ value: x.value, label: t(x.label) }))} onChange={(v) => navigate('/settings/' + v)} />
       </div>
-      {t === 'general' && <General />}
-      {t === 'categories' && <CategoriesEditor />}
-      {t === 'privacy' && <PrivacyEditor />}
+      {cur === 'general' && <General />}
+      {cur === 'categories' && <CategoriesEditor />}
+      {cur === 'privacy' && <PrivacyEditor />}
     </div>
   );
 }
@@ -44,9 +45,9 @@ export function SettingsPage({ tab }: { tab?: string }) {
 async function save<K extends keyof Settings>(key: K, v: Settings[K], what: string) {
   try {
     await saveSetting(key, v);
-    toast(`${what} saved`);
+    toast(t('settings.saved', { what }));
   } catch (e) {
-    toast(`Could not save ${what.toLowerCase()}: ${errorMessage(e)}`, 'error');
+    toast(t('settings.saveFailed', { what, whatLower: what.toLowerCase(), error: errorMessage(e) }), 'error');
   }
 }
 
@@ -54,41 +55,42 @@ function General() {
   const { settings: s } = useStore();
   return (
     <div class="grid grid-2">
-      <Card title="Days and weeks" subtitle="How periods are cut in Activity and Timeline">
+      <Card title={t('settings.days.title')} subtitle={t('settings.days.sub')}>
         <div class="form">
           <label class="field">
-            <span>Start of day</span>
-            <input type="time" class="input" data-testid="start-of-day" value={s.startOfDay} onChange={(e) => save('startOfDay', (e.target as HTMLInputElement).value || '00:00', 'Start of day')} />
-            <small class="muted">Activity before this time counts towards the previous day (ActivityWatch's default is 04:00).</small>
+            <span>{t('settings.startOfDay')}</span>
+            <input type="time" class="input" data-testid="start-of-day" value={s.startOfDay} onChange={(e) => save('startOfDay', (e.target as HTMLInputElement).value || '00:00', t('settings.startOfDay'))} />
+            <small class="muted">{t('settings.startOfDay.hint')}</small>
           </label>
-          <SettingOrigin k="startOfDay" what="Start of day" />
+          <SettingOrigin k="startOfDay" what={t('settings.startOfDay')} />
           <label class="field">
-            <span>Start of week</span>
-            <select class="select" value={s.startOfWeek} onChange={(e) => save('startOfWeek', (e.target as HTMLSelectElement).value, 'Start of week')}>
-              <option>Monday</option>
-              <option>Sunday</option>
+            <span>{t('settings.startOfWeek')}</span>
+            <select class="select" value={s.startOfWeek} onChange={(e) => save('startOfWeek', (e.target as HTMLSelectElement).value, t('settings.startOfWeek'))}>
+              <option value="Monday">{t('settings.monday')}</option>
+              <option value="Sunday">{t('settings.sunday')}</option>
             </select>
           </label>
-          <SettingOrigin k="startOfWeek" what="Start of week" />
+          <SettingOrigin k="startOfWeek" what={t('settings.startOfWeek')} />
         </div>
       </Card>
-      <Card title="Appearance">
+      <Card title={t('settings.appearance')}>
         <div class="form">
           <div class="field">
-            <span>Theme</span>
-            <Segmented testId="theme-select" value={s.theme} onChange={(v) => save('theme', v, 'Theme')} options={[{ value: 'light', label: 'Light' }, { value: 'dark', label: 'Dark' }, { value: 'auto', label: 'System' }]} />
+            <span>{t('settings.theme')}</span>
+            <Segmented testId="theme-select" value={s.theme} onChange={(v) => save('theme', v, t('settings.theme'))} options={[{ value: 'light', label: t('settings.theme.light') }, { value: 'dark', label: t('settings.theme.dark') }, { value: 'auto', label: t('settings.theme.system') }]} />
           </div>
-          <SettingOrigin k="theme" what="Theme" />
+          <SettingOrigin k="theme" what={t('settings.theme')} />
           <label class="field">
-            <span>Landing page</span>
-            <select class="select" value={s.landingpage} onChange={(e) => save('landingpage', (e.target as HTMLSelectElement).value, 'Landing page')}>
-              <option value="/activity">Activity</option>
-              <option value="/timeline">Timeline</option>
-              <option value="/stopwatch">Stopwatch</option>
-              <option value="/buckets">Raw data</option>
+            <span>{t('settings.landingPage')}</span>
+            <select class="select" value={s.landingpage} onChange={(e) => save('landingpage', (e.target as HTMLSelectElement).value, t('settings.landingPage'))}>
+              <option value="/activity">{t('nav.activity')}</option>
+              <option value="/timeline">{t('nav.timeline')}</option>
+              <option value="/stopwatch">{t('nav.stopwatch')}</option>
+              <option value="/buckets">{t('nav.buckets')}</option>
             </select>
           </label>
-          <SettingOrigin k="landingpage" what="Landing page" />
+          <SettingOrigin k="landingpage" what={t('settings.landingPage')} />
+          <LanguageField />
         </div>
       </Card>
       <WatchersCard />
@@ -96,28 +98,44 @@ function General() {
   );
 }
 
+/** The UI's language: kept in this browser only (localStorage awnode.language, not a node
+ * setting, so each device and browser can differ); the page reloads to render in it. */
+function LanguageField() {
+  const choice = languageChoice();
+  return (
+    <label class="field">
+      <span>{t('settings.language')}</span>
+      <select class="select" data-testid="language-select" value={choice} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value as Lang | 'auto')}>
+        <option value="auto">{t('settings.language.auto')}</option>
+        {LANGUAGES.map((l) => <option value={l.value} lang={l.value}>{l.label}</option>)}
+      </select>
+      <small class="muted">{t('settings.language.hint')}</small>
+    </label>
+  );
+}
+
 // ---- where a setting comes from (GET /api/0/settings-history) ------------------------------
 
-function fmtWhen(t: string): string {
-  const d = new Date(t);
-  if (Number.isNaN(d.getTime())) return t;
+function fmtWhen(when: string): string {
+  const d = new Date(when);
+  if (Number.isNaN(d.getTime())) return when;
   const o: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
   if (d.getFullYear() !== new Date().getFullYear()) o.year = 'numeric';
-  return d.toLocaleString(undefined, o);
+  return formatDateTimeWith(d, o);
 }
 
 /** "this device", or the device's name as the Raw data page shows it (its current name,
  * told apart from another device of the same name), else the name it had then. */
 function deviceName(id: string | null, hostname: string | null, h: SettingsHistory, labels: Map<string | null, string>): string {
-  if (id === null || id === h.device_id) return 'this device';
-  return labels.get(id) || hostname || `device ${id.slice(0, 8)}`;
+  if (id === null || id === h.device_id) return t('settings.thisDevice');
+  return labels.get(id) || hostname || t('app.device', { id: id.slice(0, 8) });
 }
 
 /** A short text for a stored value of `key`. */
 function valuePreview(key: string, v: unknown): string {
-  if (key === 'classes' && Array.isArray(v)) return `${v.length} categor${v.length === 1 ? 'y' : 'ies'}`;
-  if (key === 'privacy_filters' && Array.isArray(v)) return `${v.length} rule${v.length === 1 ? '' : 's'}`;
-  if (key === 'theme' && v === 'auto') return 'System';
+  if (key === 'classes' && Array.isArray(v)) return t('settings.nCategories', { n: v.length });
+  if (key === 'privacy_filters' && Array.isArray(v)) return t('settings.nRules', { n: v.length });
+  if (key === 'theme' && v === 'auto') return t('settings.theme.system');
   if (typeof v === 'string') return v;
   const j = JSON.stringify(v);
   return j.length > 60 ? j.slice(0, 60) + '…' : j;
@@ -135,50 +153,52 @@ function SettingOrigin({ k, what }: { k: string; what: string }) {
   const local = o ? o.local : st.settings.deviceLocal.includes(k);
   const who = o ? deviceName(o.device_id, o.hostname, h, labels) : '';
   const text = !o
-    ? 'Default value, never changed'
+    ? t('settings.origin.default')
     : !o.changed_at
-      ? `Set on ${who} before changes were recorded`
-      : `${o.deleted ? 'Reset' : 'Changed'} on ${who}, ${fmtWhen(o.changed_at)}`;
+      ? t('settings.origin.before', { who })
+      : t(o.deleted ? 'settings.origin.reset' : 'settings.origin.changed', { who, when: fmtWhen(o.changed_at) });
   const act = async (f: () => Promise<void>, done: string) => {
     setBusy(true);
     try {
       await f();
       toast(done);
     } catch (e) {
-      toast(`${what}: ${errorMessage(e)}`, 'error');
+      toast(t('settings.origin.error', { what, error: errorMessage(e) }), 'error');
     } finally {
       setBusy(false);
     }
   };
-  const restore = (e: SettingHistoryEntry) => act(() => setRawSetting(k, e.value), `${what} restored`);
+  const restore = (e: SettingHistoryEntry) => act(() => setRawSetting(k, e.value), t('settings.origin.restored', { what }));
   return (
     <div class="setting-origin" data-testid={`origin-${k}`} data-setting={k} data-device-id={o?.device_id ?? ''} data-changed-at={o?.changed_at ?? ''} data-local={local ? '1' : '0'}>
       <div class="origin-line">
-        <span class="small muted" data-testid="origin-text" title={o?.changed_at ? fmtDateTime(o.changed_at, true) : undefined}>{text}</span>
-        {local && <Badge kind="neutral" title="Kept on this device: not sent to your other devices, not replaced by their changes"><I.IconDevice /> device-local</Badge>}
+        <span class="small muted" data-testid="origin-text" title={o?.changed_at ? formatDateTime(o.changed_at, true) : undefined}>{text}</span>
+        {local && <Badge kind="neutral" title={t('settings.origin.localTitle')}><I.IconDevice /> {t('settings.origin.local')}</Badge>}
         <label class="origin-toggle small">
           <input type="checkbox" data-testid="device-local-toggle" checked={local} disabled={busy}
             onChange={(e) => {
               const on = (e.target as HTMLInputElement).checked;
-              act(() => setDeviceLocal(k, on), on ? `${what} is kept on this device` : `${what} travels to your other devices`);
+              act(() => setDeviceLocal(k, on), t(on ? 'settings.origin.keptHere' : 'settings.origin.travels', { what }));
             }} />
-          Keep on this device only
+          {t('settings.origin.keepHere')}
         </label>
       </div>
       {o && o.history.length > 0 && (
         <details class="origin-history" data-testid="history">
-          <summary class="small"><I.IconClock /> Earlier values ({o.history.length})</summary>
+          <summary class="small"><I.IconClock /> {t('settings.origin.earlier', { n: o.history.length })}</summary>
           <ul>
             {o.history.map((e) => (
               <li data-testid="history-entry" data-changed-at={e.changed_at ?? ''} data-device-id={e.device_id ?? ''}>
-                <span class={'origin-value' + (e.deleted ? ' muted' : ' mono')} data-testid="history-value">{e.deleted ? '(reset to default)' : valuePreview(k, e.value)}</span>
+                <span class={'origin-value' + (e.deleted ? ' muted' : ' mono')} data-testid="history-value">{e.deleted ? t('settings.origin.resetToDefault') : valuePreview(k, e.value)}</span>
                 <span class="small muted">
-                  {e.changed_at ? `set on ${deviceName(e.device_id, e.hostname, h, labels)}, ${fmtWhen(e.changed_at)}` : `set on ${deviceName(e.device_id, e.hostname, h, labels)}`}
-                  {e.replaced_at && ` · replaced ${fmtWhen(e.replaced_at)}`}
+                  {e.changed_at
+                    ? t('settings.origin.setOnAt', { who: deviceName(e.device_id, e.hostname, h, labels), when: fmtWhen(e.changed_at) })
+                    : t('settings.origin.setOn', { who: deviceName(e.device_id, e.hostname, h, labels) })}
+                  {e.replaced_at && ' · ' + t('settings.origin.replaced', { when: fmtWhen(e.replaced_at) })}
                 </span>
                 {!e.deleted && (
-                  <button class="btn btn-xs" data-action="restore" disabled={busy} title={`Set ${what.toLowerCase()} back to this value`} onClick={() => restore(e)}>
-                    <I.IconUndo /> Restore
+                  <button class="btn btn-xs" data-action="restore" disabled={busy} title={t('settings.origin.restoreTitle', { what, whatLower: what.toLowerCase() })} onClick={() => restore(e)}>
+                    <I.IconUndo /> {t('settings.origin.restore')}
                   </button>
                 )}
               </li>
@@ -284,9 +304,10 @@ function CategoriesEditor() {
 
   const add = (parent: string[]) => {
     const id = Math.max(0, ...draft.map((c) => c.id || 0)) + 1;
-    let name = 'New category';
+    const base = t('settings.cat.newName');
+    let name = base;
     let n = 2;
-    while (draft.some((c) => key(c) === [...parent, name].join('\u0000'))) name = `New category ${n++}`;
+    while (draft.some((c) => key(c) === [...parent, name].join('\u0000'))) name = `${base} ${n++}`;
     update([...draft, { id, name: [...parent, name], rule: { type: 'regex', regex: '' } }]);
     setSel(id);
   };
@@ -299,7 +320,7 @@ function CategoriesEditor() {
   const doSave = async () => {
     const bad = draft.find((c) => ruleError(c.rule) && c.rule.type === 'regex' && c.rule.regex);
     if (bad) {
-      toast(`Fix the pattern of ${bad.name.join(' › ')} first`, 'error');
+      toast(t('settings.cat.fixPattern', { name: bad.name.join(' › ') }), 'error');
       setSel(bad.id!);
       return;
     }
@@ -309,9 +330,9 @@ function CategoriesEditor() {
       const clean = draft.map((c) => (c.rule.type === 'regex' && !c.rule.regex ? { ...c, rule: { type: 'none' as const } } : c));
       await saveSetting('classes', clean);
       setDirty(false);
-      toast('Categories saved');
+      toast(t('settings.cat.saved'));
     } catch (e) {
-      toast(`Could not save: ${errorMessage(e)}`, 'error');
+      toast(t('settings.couldNotSave', { error: errorMessage(e) }), 'error');
     } finally {
       setSaving(false);
     }
@@ -322,11 +343,11 @@ function CategoriesEditor() {
       const j: unknown = JSON.parse(await f.text());
       const doc = j as { categories?: unknown; classes?: unknown }; // a category export, or a settings object
       const list = Array.isArray(j) ? j : doc.categories || doc.classes;
-      if (!Array.isArray(list) || !list.every((c: Partial<Category>) => Array.isArray(c.name) && c.rule)) throw new Error('not a category list');
+      if (!Array.isArray(list) || !list.every((c: Partial<Category>) => Array.isArray(c.name) && c.rule)) throw new Error(t('settings.cat.notAList'));
       update(normalise(list as Category[]));
-      toast(`Loaded ${list.length} categories from ${f.name}; review and save`, 'info');
+      toast(t('settings.cat.loaded', { n: list.length, file: f.name }), 'info');
     } catch (e) {
-      toast(`Import failed: ${errorMessage(e)}`, 'error');
+      toast(t('settings.importFailed', { error: errorMessage(e) }), 'error');
     }
   };
 
@@ -350,9 +371,9 @@ function CategoriesEditor() {
     <div class="cat-editor">
       <div class="savebar" data-dirty={dirty ? '1' : '0'}>
         <div>
-          {dirty ? <strong>Unsaved changes</strong> : <span class="muted">{st.settings.classesCustomised ? `${draft.length} categories` : 'Using the default categories'}</span>}
+          {dirty ? <strong>{t('settings.cat.unsaved')}</strong> : <span class="muted">{st.settings.classesCustomised ? t('settings.nCategories', { n: draft.length }) : t('settings.cat.usingDefaults')}</span>}
           {stats && stats.tot > 0 && (
-            <span class="muted"> · {Math.round((stats.unc / stats.tot) * 100)}% of recent time is uncategorised</span>
+            <span class="muted"> · {t('settings.cat.uncategorisedShare', { pct: Math.round((stats.unc / stats.tot) * 100) })}</span>
           )}
         </div>
         <div class="toolbar">
@@ -362,9 +383,9 @@ function CategoriesEditor() {
               // the builder starts from the saved rules; unsaved edits here would be lost
               if (!dirty) return;
               e.preventDefault();
-              toast('Save or discard your changes first', 'info');
-            }}>Build from uncategorised time</a>
-          <select class="select select-sm" data-testid="category-preset" aria-label="Add a preset" value=""
+              toast(t('settings.cat.saveFirst'), 'info');
+            }}>{t('settings.cat.build')}</a>
+          <select class="select select-sm" data-testid="category-preset" aria-label={t('settings.cat.addPresetLabel')} value=""
             onChange={(e) => {
               const el = e.target as HTMLSelectElement;
               const p = CATEGORY_PRESETS.find((x) => x.id === el.value);
@@ -372,35 +393,35 @@ function CategoriesEditor() {
               if (!p) return;
               const r = addPreset(draft, p);
               if (r.added) update(normalise(r.classes));
-              toast(r.added ? `Added ${r.added} categor${r.added === 1 ? 'y' : 'ies'} from “${p.label}”; review and save` : `You already have every category of “${p.label}”`, 'info');
+              toast(r.added ? t('settings.cat.presetAdded', { n: r.added, preset: p.label }) : t('settings.cat.presetHave', { preset: p.label }), 'info');
             }}>
-            <option value="">Add a preset…</option>
+            <option value="">{t('settings.cat.addPreset')}</option>
             {CATEGORY_PRESETS.map((p) => <option value={p.id}>{p.label}</option>)}
           </select>
-          <button class="btn btn-sm" onClick={() => fileRef.current?.click()}><I.IconUpload /> Import</button>
-          <button class="btn btn-sm" onClick={() => download('aw-category-export.json', JSON.stringify({ categories: draft }, null, 2))}><I.IconDownload /> Export</button>
-          <button class="btn btn-sm" onClick={() => { update(normalise(DEFAULT_CLASSES)); setSel(null); }}>Reset to defaults</button>
-          {dirty && <button class="btn btn-sm" onClick={() => { setDraft(normalise(st.settings.classes)); setDirty(false); }}>Discard</button>}
-          <button class="btn btn-sm btn-primary" disabled={!dirty || saving} onClick={doSave} data-testid="save-categories">{saving ? 'Saving…' : 'Save'}</button>
+          <button class="btn btn-sm" onClick={() => fileRef.current?.click()}><I.IconUpload /> {t('settings.import')}</button>
+          <button class="btn btn-sm" onClick={() => download('aw-category-export.json', JSON.stringify({ categories: draft }, null, 2))}><I.IconDownload /> {t('settings.export')}</button>
+          <button class="btn btn-sm" onClick={() => { update(normalise(DEFAULT_CLASSES)); setSel(null); }}>{t('settings.cat.resetDefaults')}</button>
+          {dirty && <button class="btn btn-sm" onClick={() => { setDraft(normalise(st.settings.classes)); setDirty(false); }}>{t('settings.discard')}</button>}
+          <button class="btn btn-sm btn-primary" disabled={!dirty || saving} onClick={doSave} data-testid="save-categories">{saving ? t('settings.saving') : t('common.save')}</button>
         </div>
       </div>
-      <SettingOrigin k="classes" what="Categories" />
+      <SettingOrigin k="classes" what={t('settings.tab.categories')} />
       <div class="cat-layout">
-        <Card title="Categories" actions={<button class="btn btn-sm" data-testid="add-category" onClick={() => add([])}><I.IconPlus /> Add</button>}>
+        <Card title={t('settings.tab.categories')} actions={<button class="btn btn-sm" data-testid="add-category" onClick={() => add([])}><I.IconPlus /> {t('settings.cat.add')}</button>}>
           <div class="cat-list" data-testid="category-list">
             {sorted.map((c) => {
               const depth = c.name.length - 1;
-              const t = stats?.by.get(key(c)) || 0;
+              const secs = stats?.by.get(key(c)) || 0;
               return (
                 <div class={'cat-row' + (c.id === sel ? ' selected' : '')} style={{ paddingLeft: `${10 + depth * 20}px` }} onClick={() => setSel(c.id!)} data-category={c.name.join(' > ')}>
                   <span class="tl-dot" style={{ background: categoryColor(c.name, draft) }} />
                   <span class="cat-name">{c.name[c.name.length - 1]}</span>
-                  <span class="cat-rule mono small">{c.rule.type === 'regex' && c.rule.regex ? c.rule.regex : <span class="muted">no rule</span>}</span>
-                  {c.rule.ignore_case && <span class="tag small" title="Case-insensitive">Aa</span>}
-                  {ruleError(c.rule) && c.rule.regex ? <span class="tag tag-error small">invalid</span> : null}
-                  <span class="cat-time muted small">{t ? fmtDuration(t) : ''}</span>
-                  <button class="btn btn-ghost btn-icon btn-xs" title="Add subcategory" onClick={(e) => { e.stopPropagation(); add(c.name); }}><I.IconPlus /></button>
-                  <button class="btn btn-ghost btn-icon btn-xs btn-danger-text" title="Delete with subcategories" onClick={(e) => { e.stopPropagation(); remove(c); }}><I.IconTrash /></button>
+                  <span class="cat-rule mono small">{c.rule.type === 'regex' && c.rule.regex ? c.rule.regex : <span class="muted">{t('settings.cat.noRule')}</span>}</span>
+                  {c.rule.ignore_case && <span class="tag small" title={t('settings.cat.caseInsensitive')}>Aa</span>}
+                  {ruleError(c.rule) && c.rule.regex ? <span class="tag tag-error small">{t('settings.invalid')}</span> : null}
+                  <span class="cat-time muted small">{secs ? fmtDuration(secs) : ''}</span>
+                  <button class="btn btn-ghost btn-icon btn-xs" title={t('settings.cat.addSub')} onClick={(e) => { e.stopPropagation(); add(c.name); }}><I.IconPlus /></button>
+                  <button class="btn btn-ghost btn-icon btn-xs btn-danger-text" title={t('settings.cat.deleteWithSubs')} onClick={(e) => { e.stopPropagation(); remove(c); }}><I.IconTrash /></button>
                 </div>
               );
             })}
@@ -412,7 +433,7 @@ function CategoriesEditor() {
           ) : (
             <Card>
               <Empty icon="✎">
-                <p>Select a category to edit its name, parent, rule and colour, and to preview what its rule matches in your recent activity.</p>
+                <p>{t('settings.cat.selectHint')}</p>
               </Empty>
             </Card>
           )}
@@ -453,7 +474,7 @@ function CategoryForm({ cat, all, onPatch, onRename, sample, sampleErr, compiled
     const n = name.trim();
     if (!n || n === cat.name[cat.name.length - 1]) return setName(cat.name[cat.name.length - 1]);
     if (!onRename([...parent, n])) {
-      toast('A category with that name already exists here', 'error');
+      toast(t('settings.cat.existsHere'), 'error');
       setName(cat.name[cat.name.length - 1]);
     }
   };
@@ -463,44 +484,44 @@ function CategoryForm({ cat, all, onPatch, onRename, sample, sampleErr, compiled
       <div class="form">
         <div class="form-row">
           <label class="field grow">
-            <span>Name</span>
+            <span>{t('settings.cat.name')}</span>
             <input class="input" data-testid="cat-name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} onBlur={commitName} onKeyDown={(e) => e.key === 'Enter' && commitName()} />
           </label>
           <label class="field grow">
-            <span>Parent</span>
+            <span>{t('settings.cat.parent')}</span>
             <select class="select" data-testid="cat-parent" value={parent.join('\u0000')} onChange={(e) => {
               const v = (e.target as HTMLSelectElement).value;
               const np = v ? v.split('\u0000') : [];
-              if (!onRename([...np, cat.name[cat.name.length - 1]])) toast('A category with that name already exists there', 'error');
+              if (!onRename([...np, cat.name[cat.name.length - 1]])) toast(t('settings.cat.existsThere'), 'error');
             }}>
-              <option value="">(top level)</option>
+              <option value="">{t('settings.cat.topLevel')}</option>
               {parents.map((p) => <option value={p.join('\u0000')}>{p.join(' › ')}</option>)}
             </select>
           </label>
           <label class="field">
-            <span>Colour</span>
+            <span>{t('settings.cat.colour')}</span>
             <div class="color-field">
               <input type="color" value={cat.data?.color || categoryColor(cat.name, all)} onInput={(e) => onPatch({ data: { ...(cat.data || {}), color: (e.target as HTMLInputElement).value } })} />
-              {cat.data?.color && <button class="btn btn-ghost btn-xs" onClick={() => { const d = { ...(cat.data || {}) }; delete d.color; onPatch({ data: d }); }}>inherit</button>}
+              {cat.data?.color && <button class="btn btn-ghost btn-xs" onClick={() => { const d = { ...(cat.data || {}) }; delete d.color; onPatch({ data: d }); }}>{t('settings.cat.inherit')}</button>}
             </div>
           </label>
         </div>
         <div class="field">
-          <span>Rule</span>
+          <span>{t('settings.cat.rule')}</span>
           <Segmented value={cat.rule.type === 'regex' ? 'regex' : 'none'} onChange={(v) => onPatch({ rule: v === 'regex' ? { type: 'regex', regex: cat.rule.regex || '', ignore_case: cat.rule.ignore_case } : { type: 'none' } })}
-            options={[{ value: 'regex', label: 'Regular expression' }, { value: 'none', label: 'No rule (only groups subcategories)' }]} />
+            options={[{ value: 'regex', label: t('settings.cat.regex') }, { value: 'none', label: t('settings.cat.none') }]} />
         </div>
         {cat.rule.type === 'regex' && (
           <>
             <div class="form-row">
               <label class="field grow">
-                <span>Pattern — matched against the app, window title, URL and every other text field</span>
-                <input class={'input mono' + (error && cat.rule.regex ? ' invalid' : '')} data-testid="cat-regex" placeholder="e.g. GitHub|Stack Overflow|vim" value={cat.rule.regex || ''}
+                <span>{t('settings.cat.pattern')}</span>
+                <input class={'input mono' + (error && cat.rule.regex ? ' invalid' : '')} data-testid="cat-regex" placeholder={t('settings.cat.patternPlaceholder')} value={cat.rule.regex || ''}
                   onInput={(e) => onPatch({ rule: { ...cat.rule, regex: (e.target as HTMLInputElement).value } })} />
               </label>
               <label class="check">
                 <input type="checkbox" data-testid="cat-ignore-case" checked={!!cat.rule.ignore_case} onChange={(e) => onPatch({ rule: { ...cat.rule, ignore_case: (e.target as HTMLInputElement).checked || undefined } })} />
-                Ignore case
+                {t('settings.cat.ignoreCase')}
               </label>
             </div>
             {error && cat.rule.regex && <div class="field-error">{error}</div>}
@@ -509,19 +530,19 @@ function CategoryForm({ cat, all, onPatch, onRename, sample, sampleErr, compiled
       </div>
       <div class="preview">
         <div class="preview-head">
-          <strong>Live preview</strong>
-          <span class="muted small">recent 14 days of window and browser events</span>
+          <strong>{t('settings.cat.preview')}</strong>
+          <span class="muted small">{t('settings.cat.previewSub')}</span>
         </div>
-        <ErrorBox error={sampleErr} title="Cannot load recent events" />
+        <ErrorBox error={sampleErr} title={t('settings.cat.sampleError')} />
         {!sample && !sampleErr && <Skeleton rows={4} />}
-        {sample && cat.rule.type !== 'regex' && <div class="muted">This category has no rule of its own.</div>}
-        {sample && cat.rule.type === 'regex' && !re && <div class="muted">Type a pattern to see what it matches.</div>}
+        {sample && cat.rule.type !== 'regex' && <div class="muted">{t('settings.cat.noOwnRule')}</div>}
+        {sample && cat.rule.type === 'regex' && !re && <div class="muted">{t('settings.cat.typePattern')}</div>}
         {preview && (
           <>
             <div class="preview-stats" data-testid="preview-stats">
-              <span><b>{preview.hits.length.toLocaleString()}</b> distinct titles match</span>
-              <span><b>{fmtDuration(preview.time)}</b> matched</span>
-              <span title="Deeper or later rules may take some matches"><b>{fmtDuration(preview.won)}</b> ends up here</span>
+              <span>{tx('settings.cat.distinct', { n: preview.hits.length, count: <b>{formatNumber(preview.hits.length)}</b> })}</span>
+              <span>{tx('settings.cat.matched', { time: <b>{fmtDuration(preview.time)}</b> })}</span>
+              <span title={t('settings.cat.wonTitle')}>{tx('settings.cat.won', { time: <b>{fmtDuration(preview.won)}</b> })}</span>
             </div>
             <ul class="preview-list">
               {preview.hits.slice(0, 14).map((h) => (
@@ -530,7 +551,7 @@ function CategoryForm({ cat, all, onPatch, onRename, sample, sampleErr, compiled
                   <span class="muted small">{fmtDuration(h.duration)}</span>
                 </li>
               ))}
-              {!preview.hits.length && <li class="muted">Nothing in your recent activity matches.</li>}
+              {!preview.hits.length && <li class="muted">{t('settings.cat.nothing')}</li>}
             </ul>
           </>
         )}
@@ -597,20 +618,19 @@ function PrivacyEditor() {
     <div>
       <div class="alert alert-info">
         <span>
-          Privacy filters drop or redact matching events <em>before they are stored</em>. Rules are kept in the <code>privacy_filters</code> setting
-          (ActivityWatch's format: bucket prefix, dotted field, regex pattern, drop or redact); they apply to new data only.
+          {tx('settings.privacy.intro', { before: <em>{t('settings.privacy.beforeStored')}</em>, key: <code>privacy_filters</code> })}
         </span>
       </div>
-      <SettingOrigin k="privacy_filters" what="Privacy filters" />
+      <SettingOrigin k="privacy_filters" what={t('settings.privacy.what')} />
       <Card
-        title="Filter rules"
+        title={t('settings.privacy.rules')}
         testId="privacy-rules"
         actions={
           <>
-            <button class="btn btn-sm" data-testid="add-filter" onClick={() => { setRules([...rules, { ...EMPTY_FILTER }]); setDirty(true); }}><I.IconPlus /> Add rule</button>
+            <button class="btn btn-sm" data-testid="add-filter" onClick={() => { setRules([...rules, { ...EMPTY_FILTER }]); setDirty(true); }}><I.IconPlus /> {t('settings.privacy.addRule')}</button>
             <button class="btn btn-sm btn-primary" disabled={!dirty} data-testid="save-filters" onClick={async () => {
               const bad = rules.find((r) => { try { jsRegex(r.pattern); return !r.pattern; } catch { return true; } });
-              if (bad) return toast('Every rule needs a valid pattern', 'error');
+              if (bad) return toast(t('settings.privacy.needPattern'), 'error');
               // optional keys are left out when empty (docs/privacy.md); the node validates and may refuse with 400
               const clean = rules.map((r) => {
                 const o: PrivacyFilter = { enabled: r.enabled, pattern: r.pattern, action: r.action };
@@ -619,18 +639,18 @@ function PrivacyEditor() {
                 if (r.action === 'redact') o.replacement = r.replacement ?? '';
                 return o;
               });
-              try { await saveSetting('privacy_filters', clean); setDirty(false); toast('Privacy filters saved'); } catch (e) { toast(`Not saved: ${errorMessage(e)}`, 'error'); }
-            }}>Save</button>
+              try { await saveSetting('privacy_filters', clean); setDirty(false); toast(t('settings.privacy.saved')); } catch (e) { toast(t('settings.notSaved', { error: errorMessage(e) }), 'error'); }
+            }}>{t('common.save')}</button>
           </>
         }
       >
         {!rules.length ? (
-          <Empty icon="🛡">No rules. Add one to keep, for example, private-browsing titles or banking sites out of your history.</Empty>
+          <Empty icon="🛡">{t('settings.privacy.empty')}</Empty>
         ) : (
           <div class="table-wrap">
             <table class="table privacy-table">
               <thead>
-                <tr><th>On</th><th>Bucket prefix</th><th>Field</th><th>Pattern (regex)</th><th>Action</th><th>Replacement</th><th class="num">Recent matches</th><th /></tr>
+                <tr><th>{t('settings.privacy.on')}</th><th>{t('settings.privacy.prefix')}</th><th>{t('settings.privacy.field')}</th><th>{t('settings.privacy.pattern')}</th><th>{t('settings.privacy.action')}</th><th>{t('settings.privacy.replacement')}</th><th class="num">{t('settings.privacy.recent')}</th><th /></tr>
               </thead>
               <tbody>
                 {rules.map((r, i) => {
@@ -638,18 +658,18 @@ function PrivacyEditor() {
                   return (
                     <tr>
                       <td><input type="checkbox" checked={r.enabled} onChange={(e) => upd(i, { enabled: (e.target as HTMLInputElement).checked })} /></td>
-                      <td><input class="input input-sm mono" value={r.bucket_prefix ?? ''} placeholder="(all buckets)" onInput={(e) => upd(i, { bucket_prefix: (e.target as HTMLInputElement).value })} /></td>
-                      <td><input class="input input-sm mono" value={r.field ?? ''} placeholder="(whole event)" onInput={(e) => upd(i, { field: (e.target as HTMLInputElement).value })} /></td>
+                      <td><input class="input input-sm mono" value={r.bucket_prefix ?? ''} placeholder={t('settings.privacy.allBuckets')} onInput={(e) => upd(i, { bucket_prefix: (e.target as HTMLInputElement).value })} /></td>
+                      <td><input class="input input-sm mono" value={r.field ?? ''} placeholder={t('settings.privacy.wholeEvent')} onInput={(e) => upd(i, { field: (e.target as HTMLInputElement).value })} /></td>
                       <td><input class={'input input-sm mono' + (h === -1 ? ' invalid' : '')} value={r.pattern} placeholder="(?i)bank|private" onInput={(e) => upd(i, { pattern: (e.target as HTMLInputElement).value })} /></td>
                       <td>
                         <select class="select select-sm" value={r.action} onChange={(e) => upd(i, { action: (e.target as HTMLSelectElement).value as 'drop' | 'redact' })}>
-                          <option value="redact">redact</option>
-                          <option value="drop">drop</option>
+                          <option value="redact">{t('settings.privacy.redact')}</option>
+                          <option value="drop">{t('settings.privacy.drop')}</option>
                         </select>
                       </td>
                       <td><input class="input input-sm" disabled={r.action !== 'redact'} value={r.replacement ?? ''} onInput={(e) => upd(i, { replacement: (e.target as HTMLInputElement).value })} /></td>
-                      <td class="num">{h === null ? '—' : h === -1 ? <span class="tag tag-error">invalid</span> : h.toLocaleString()}</td>
-                      <td><button class="btn btn-ghost btn-icon btn-xs btn-danger-text" title="Remove" onClick={() => { setRules(rules.filter((_, j) => j !== i)); setDirty(true); }}><I.IconTrash /></button></td>
+                      <td class="num">{h === null ? '—' : h === -1 ? <span class="tag tag-error">{t('settings.invalid')}</span> : formatNumber(h)}</td>
+                      <td><button class="btn btn-ghost btn-icon btn-xs btn-danger-text" title={t('settings.privacy.remove')} onClick={() => { setRules(rules.filter((_, j) => j !== i)); setDirty(true); }}><I.IconTrash /></button></td>
                     </tr>
                   );
                 })}
