@@ -5,6 +5,7 @@
 
 import { api, ApiError, responseError } from './api';
 import type { AWEvent, Bucket } from './types';
+import { t } from './i18n';
 
 /** The node keeps times from 1677-09-21 on; reads without `start` begin at 1970 and would
  * leave earlier events behind, so every read here names this start. */
@@ -28,7 +29,7 @@ async function getJson<T>(path: string): Promise<T> {
   try {
     res = await fetch('/api/0' + path);
   } catch {
-    throw new ApiError(0, 'Cannot reach the awnode server. Is it running?');
+    throw new ApiError(0, t('api.unreachable'));
   }
   const text = await res.text();
   if (!res.ok) throw responseError(res, text);
@@ -97,9 +98,9 @@ function span(b: Bucket): [string, string] | null {
 
 /** Why `dest` cannot take `source`'s events, or null when it can. */
 export function refusal(source: Bucket, dest: Bucket): string | null {
-  if (source.id === dest.id) return 'A bucket cannot be merged into itself.';
+  if (source.id === dest.id) return t('merge.itself');
   if (source.type !== dest.type)
-    return `Types differ: ${source.id} holds "${source.type}" events, ${dest.id} "${dest.type}". Merging them would mix events that queries read differently.`;
+    return t('merge.typesDiffer', { source: source.id, sourceType: source.type, dest: dest.id, destType: dest.type });
   return null;
 }
 
@@ -150,14 +151,14 @@ export async function copyEvents(
   let copied = 0;
   const fail = (e: unknown): never => {
     const why = e instanceof Error ? e.message : String(e);
-    throw new MergeError(`${why} (${copied.toLocaleString()} event${copied === 1 ? '' : 's'} copied before it stopped)`, copied);
+    throw new MergeError(t('merge.failedAfter', { why, n: copied }), copied);
   };
   let destBefore = 0;
   try {
     destBefore = await src.count(dest, EARLIEST);
     for await (const page of readAll(src, source, batch)) {
       for (let i = 0; i < page.length; i += batch) {
-        if (opts.signal?.aborted) fail(new Error('Stopped'));
+        if (opts.signal?.aborted) fail(new Error(t('merge.stopped')));
         const part = page.slice(i, i + batch).map(copyOf);
         await src.insert(dest, part);
         copied += part.length;

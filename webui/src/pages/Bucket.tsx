@@ -3,7 +3,8 @@ import { api, errorMessage } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
 import { href, navigate } from '../lib/router';
 import { isRemote, loadBuckets, useStore } from '../lib/store';
-import { fmtAgo, fmtDateTime, fmtDuration } from '../lib/time';
+import { fmtDuration } from '../lib/time';
+import { formatAgo, formatDateTime, formatNumber, t } from '../lib/i18n';
 import { Badge, Card, ErrorBox, Meta, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { DeleteBucketModal, exportCsv } from './Buckets';
@@ -87,22 +88,22 @@ export function BucketPage({ id }: { id: string }) {
     }
     setEvents((evs) => (evs || []).filter((x) => x.id !== e.id));
     setCount((c) => (c === null ? c : c - 1));
-    toast(`Event deleted · ${fmtDateTime(e.timestamp, true)}`, 'ok', {
+    toast(t('bucket.eventDeleted', { time: formatDateTime(e.timestamp, true) }), 'ok', {
       testId: 'undo-toast',
       focus: true,
       returnFocus: () => document.querySelector<HTMLElement>('[data-testid=events-table] [data-action=delete-event]'),
       action: {
-        label: 'Undo',
+        label: t('bucket.undo'),
         run: async () => {
           try {
             await api.insertEvents(id, [{ id: e.id, timestamp: e.timestamp, duration: e.duration, data: e.data }]);
           } catch (x) {
-            toast(`The event could not be restored: ${errorMessage(x)}`, 'error');
+            toast(t('bucket.restoreFailed', { error: errorMessage(x) }), 'error');
             return;
           }
           setEvents((evs) => (evs && !evs.some((x) => x.id === e.id) ? [...evs, e] : evs));
           setCount((c) => (c === null ? c : c + 1));
-          toast('Event restored', 'ok');
+          toast(t('bucket.restored'), 'ok');
         },
       },
     });
@@ -114,16 +115,16 @@ export function BucketPage({ id }: { id: string }) {
     </th>
   );
 
-  if (err && !bucket) return <div class="page"><ErrorBox error={err} title="Cannot load bucket" /><a href={href('/buckets')}>← All buckets</a></div>;
+  if (err && !bucket) return <div class="page"><ErrorBox error={err} title={t('bucket.loadError')} /><a href={href('/buckets')}>← {t('bucket.all')}</a></div>;
 
   return (
     <div class="page" data-testid="bucket-page">
       <div class="page-head">
         <div>
-          <div class="crumbs"><a href={href('/buckets')}>Raw data</a> / <span>{bucket?.hostname}</span></div>
+          <div class="crumbs"><a href={href('/buckets')}>{t('nav.buckets')}</a> / <span>{bucket?.hostname}</span></div>
           <h1 class="mono-title">{id}</h1>
           <div class="page-sub">
-            {bucket && (remote ? <Badge kind="remote"><I.IconLock /> remote (read-only)</Badge> : <Badge kind="local">this device</Badge>)}{' '}
+            {bucket && (remote ? <Badge kind="remote"><I.IconLock /> {t('buckets.remote')}</Badge> : <Badge kind="local">{t('buckets.thisDevice')}</Badge>)}{' '}
             {bucket?.type}
           </div>
         </div>
@@ -131,7 +132,7 @@ export function BucketPage({ id }: { id: string }) {
           <a class="btn" href={api.exportBucketUrl(id)} download={`aw-bucket-export_${id}.json`}><I.IconDownload /> JSON</a>
           <button class="btn" onClick={() => exportCsv(id).catch((e) => toast(e.message, 'error'))}><I.IconDownload /> CSV</button>
           {bucket && !remote && (
-            <button class="btn btn-danger-outline" data-action="delete" onClick={() => setDel(true)}><I.IconTrash /> Delete</button>
+            <button class="btn btn-danger-outline" data-action="delete" onClick={() => setDel(true)}><I.IconTrash /> {t('common.delete')}</button>
           )}
         </div>
       </div>
@@ -140,21 +141,21 @@ export function BucketPage({ id }: { id: string }) {
         <Skeleton />
       ) : (
         <div class="meta-grid">
-          <Meta label="Events" value={count?.toLocaleString() ?? '…'} />
-          <Meta label="First event" value={fmtDateTime(bucket.metadata?.start)} />
-          <Meta label="Last event" value={fmtDateTime(bucket.metadata?.end)} hint={fmtAgo(bucket.metadata?.end)} />
-          <Meta label="Created" value={fmtDateTime(bucket.created)} />
-          <Meta label="Client" value={bucket.client} />
-          <Meta label="Host" value={bucket.hostname} />
+          <Meta label={t('buckets.col.events')} value={count === null ? '…' : formatNumber(count)} />
+          <Meta label={t('bucket.first')} value={formatDateTime(bucket.metadata?.start)} />
+          <Meta label={t('bucket.last')} value={formatDateTime(bucket.metadata?.end)} hint={formatAgo(bucket.metadata?.end)} />
+          <Meta label={t('bucket.created')} value={formatDateTime(bucket.created)} />
+          <Meta label={t('buckets.col.client')} value={bucket.client} />
+          <Meta label={t('bucket.host')} value={bucket.hostname} />
         </div>
       )}
       <Card
-        title="Events"
-        subtitle={events ? `${rows.length.toLocaleString()} shown${events.length >= MAX ? ` (first ${MAX.toLocaleString()})` : ''}${range !== 'all' ? ' · ending at the last event' : ''}` : ''}
+        title={t('buckets.col.events')}
+        subtitle={events ? t('bucket.shown', { n: rows.length }) + (events.length >= MAX ? ' ' + t('bucket.first.n', { n: MAX }) : '') + (range !== 'all' ? ' · ' + t('bucket.endingAtLast') : '') : ''}
         actions={
           <>
-            <input class="input input-sm" placeholder="Filter data…" value={filter} onInput={(e) => { setFilter((e.target as HTMLInputElement).value); setPage(0); }} />
-            <Segmented value={range} onChange={setRange} options={[{ value: 'day', label: 'Day' }, { value: 'week', label: 'Week' }, { value: 'month', label: 'Month' }, { value: 'all', label: 'All' }]} />
+            <input class="input input-sm" placeholder={t('bucket.filter')} aria-label={t('bucket.filter')} value={filter} onInput={(e) => { setFilter((e.target as HTMLInputElement).value); setPage(0); }} />
+            <Segmented value={range} onChange={setRange} options={[{ value: 'day', label: t('bucket.range.day') }, { value: 'week', label: t('bucket.range.week') }, { value: 'month', label: t('bucket.range.month') }, { value: 'all', label: t('bucket.range.all') }]} />
           </>
         }
       >
@@ -166,23 +167,23 @@ export function BucketPage({ id }: { id: string }) {
               <table class="table table-events" data-testid="events-table">
                 <thead>
                   <tr>
-                    {th('timestamp', 'Time')}
-                    {th('duration', 'Duration', 'num')}
+                    {th('timestamp', t('bucket.col.time'))}
+                    {th('duration', t('bucket.col.duration'), 'num')}
                     {dataKeys.map((k) => th(k, k))}
-                    <th>Data</th>
+                    <th>{t('bucket.col.data')}</th>
                     {!remote && <th />}
                   </tr>
                 </thead>
                 <tbody>
                   {shown.map((e) => (
                     <tr>
-                      <td class="nowrap">{fmtDateTime(e.timestamp, true)}</td>
+                      <td class="nowrap">{formatDateTime(e.timestamp, true)}</td>
                       <td class="num nowrap">{fmtDuration(e.duration, true)}</td>
                       {dataKeys.map((k) => <td class="cell-clip" title={String(e.data?.[k] ?? '')}>{fmtVal(e.data?.[k])}</td>)}
                       <td class="cell-clip mono small muted" title={JSON.stringify(e.data)}>{JSON.stringify(e.data)}</td>
                       {!remote && (
                         <td>
-                          <button class="btn btn-ghost btn-sm btn-danger-text" title="Delete event" aria-label="Delete event" data-action="delete-event"
+                          <button class="btn btn-ghost btn-sm btn-danger-text" title={t('bucket.deleteEvent')} aria-label={t('bucket.deleteEvent')} data-action="delete-event"
                             onClick={() => deleteEvent(e)}><I.IconTrash /></button>
                         </td>
                       )}
@@ -192,11 +193,11 @@ export function BucketPage({ id }: { id: string }) {
               </table>
             </div>
             <div class="pager">
-              <button class="btn btn-sm" disabled={page === 0} onClick={() => setPage(0)}>«</button>
-              <button class="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>‹ Prev</button>
-              <span class="muted" data-testid="page-info">Page {page + 1} of {pages}</span>
-              <button class="btn btn-sm" disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>Next ›</button>
-              <button class="btn btn-sm" disabled={page >= pages - 1} onClick={() => setPage(pages - 1)}>»</button>
+              <button class="btn btn-sm" disabled={page === 0} onClick={() => setPage(0)} aria-label={t('bucket.firstPage')}>«</button>
+              <button class="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>‹ {t('bucket.prev')}</button>
+              <span class="muted" data-testid="page-info">{t('bucket.page', { page: page + 1, pages })}</span>
+              <button class="btn btn-sm" disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>{t('bucket.next')} ›</button>
+              <button class="btn btn-sm" disabled={page >= pages - 1} onClick={() => setPage(pages - 1)} aria-label={t('bucket.lastPage')}>»</button>
             </div>
           </>
         )}

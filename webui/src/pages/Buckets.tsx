@@ -4,7 +4,7 @@ import { api } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
 import { href } from '../lib/router';
 import { devices, lastUpdated, loadBuckets, useStore, type Device } from '../lib/store';
-import { fmtAgo, fmtDateTime } from '../lib/time';
+import { formatAgo, formatDateTime, formatNumber, t, tx } from '../lib/i18n';
 import { Badge, Card, download, Empty, ErrorBox, Modal, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { BATCH, copyEvents, MergeError, planMerge, refusal, type MergePlan, type MergeResult } from '../lib/merge';
@@ -32,11 +32,11 @@ export function DeleteBucketModal({ bucket, count, onClose, onDeleted }: { bucke
   const [err, setErr] = useState<unknown>(null);
   return (
     <Modal
-      title="Delete bucket?"
+      title={t('buckets.delete.title')}
       onClose={onClose}
       footer={
         <>
-          <button class="btn" onClick={onClose}>Cancel</button>
+          <button class="btn" onClick={onClose}>{t('common.cancel')}</button>
           <button
             class="btn btn-danger"
             data-testid="confirm-delete"
@@ -45,7 +45,7 @@ export function DeleteBucketModal({ bucket, count, onClose, onDeleted }: { bucke
               setBusy(true);
               try {
                 await api.deleteBucket(bucket.id);
-                toast(`Deleted ${bucket.id}`);
+                toast(t('buckets.delete.done', { id: bucket.id }));
                 onDeleted();
               } catch (e) {
                 setErr(e);
@@ -53,17 +53,15 @@ export function DeleteBucketModal({ bucket, count, onClose, onDeleted }: { bucke
               }
             }}
           >
-            Delete permanently
+            {t('buckets.delete.permanently')}
           </button>
         </>
       }
     >
       <p>
-        <strong class="mono">{bucket.id}</strong>
-        {count !== undefined && <> and its {count.toLocaleString()} events</>} will be removed from this node. This cannot be undone;
-        export it first if you may need it.
+        {tx(count !== undefined ? 'buckets.delete.textCount' : 'buckets.delete.text', { id: <strong class="mono">{bucket.id}</strong>, n: count ?? 0 })}
       </p>
-      <ErrorBox error={err} title="Delete failed" />
+      <ErrorBox error={err} title={t('buckets.delete.failed')} />
     </Modal>
   );
 }
@@ -79,12 +77,12 @@ function guessDest(source: Bucket, buckets: Bucket[]): string {
   return (same.find((b) => stem(b.id) === stem(source.id)) ?? same[0])?.id ?? '';
 }
 
-const plural = (n: number, one: string) => `${n.toLocaleString()} ${one}${n === 1 ? '' : 's'}`;
+const events = (n: number) => t('common.events', { n });
 
 function range(b: Bucket): string {
   const s = b.metadata?.start;
   const e = b.metadata?.end;
-  return s && e ? `${fmtDateTime(s)} – ${fmtDateTime(e)}` : 'no events';
+  return s && e ? `${formatDateTime(s)} – ${formatDateTime(e)}` : t('buckets.noEvents');
 }
 
 type MergePhase = 'choose' | 'confirm' | 'copying' | 'copied' | 'failed' | 'deleting';
@@ -175,7 +173,7 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
     setErr(null);
     try {
       await api.deleteBucket(source.id);
-      toast(`Merged ${source.id} into ${destId} and deleted it`);
+      toast(t('buckets.merge.mergedDeleted', { source: source.id, dest: destId }));
       onChanged();
       onClose();
     } catch (e) {
@@ -195,12 +193,10 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
     body = (
       <>
         <p>
-          Copies every event of <strong class="mono mg-id">{source.id}</strong> <span class="tag">{source.type}</span> into another bucket
-          of this device, keeping each event's time, duration and data. Use it when the same watcher recorded under two
-          names, e.g. before and after renaming the machine. The source is deleted only if you say so afterwards.
+          {tx('buckets.merge.intro', { source: <strong class="mono mg-id">{source.id}</strong>, type: <span class="tag">{source.type}</span> })}
         </p>
         <label class="field mg-field">
-          <span>Merge into</span>
+          <span>{t('buckets.merge.into')}</span>
           <select
             ref={focusMe}
             class="select"
@@ -208,12 +204,12 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
             value={destId}
             onChange={(e) => setDestId((e.target as HTMLSelectElement).value)}
           >
-            <option value="">Choose a bucket…</option>
+            <option value="">{t('buckets.merge.choose')}</option>
             {sameType.map((b) => (
               <option value={b.id}>{b.id}</option>
             ))}
             {otherType.length > 0 && (
-              <optgroup label="Other types (cannot be merged)">
+              <optgroup label={t('buckets.merge.otherTypes')}>
                 {otherType.map((b) => (
                   <option value={b.id}>{b.id} ({b.type})</option>
                 ))}
@@ -222,66 +218,69 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
           </select>
         </label>
         {!sameType.length && (
-          <p class="muted" data-testid="merge-none">No other bucket of this device holds <span class="tag">{source.type}</span> events.</p>
+          <p class="muted" data-testid="merge-none">{tx('buckets.merge.none', { type: <span class="tag">{source.type}</span> })}</p>
         )}
         {refused && (
           <div class="alert alert-error" role="alert" data-testid="merge-refused">
-            <strong>Cannot merge</strong>
+            <strong>{t('buckets.merge.cannot')}</strong>
             <span>{refused}</span>
           </div>
         )}
-        <ErrorBox error={planErr} title="Could not read the buckets" />
+        <ErrorBox error={planErr} title={t('buckets.merge.readError')} />
         {dest && !refused && !plan && !planErr && <Skeleton rows={3} />}
         {dest && !refused && plan && (
           <dl class="mg-facts" data-testid="merge-plan">
-            <dt>To copy</dt>
-            <dd data-testid="merge-count" data-count={plan.count}>{plural(plan.count, 'event')}</dd>
-            <dt>Source</dt>
+            <dt>{t('buckets.merge.toCopy')}</dt>
+            <dd data-testid="merge-count" data-count={plan.count}>{events(plan.count)}</dd>
+            <dt>{t('buckets.merge.source')}</dt>
             <dd>{range(source)}</dd>
-            <dt>Destination</dt>
-            <dd>{range(dest)} · {plural(plan.destCount, 'event')}</dd>
-            <dt>Overlap</dt>
+            <dt>{t('buckets.merge.destination')}</dt>
+            <dd>{range(dest)} · {events(plan.destCount)}</dd>
+            <dt>{t('buckets.merge.overlap')}</dt>
             <dd data-testid="merge-overlap" data-overlap={plan.overlap ? '1' : '0'}>
               {plan.overlap ? (
                 <>
-                  {fmtDateTime(plan.overlap.start)} – {fmtDateTime(plan.overlap.end)}: {plural(plan.overlap.sourceEvents, 'source event')}, {plural(plan.overlap.destEvents, 'destination event')}
+                  {formatDateTime(plan.overlap.start)} – {formatDateTime(plan.overlap.end)}: {t('buckets.merge.sourceEvents', { n: plan.overlap.sourceEvents })}, {t('buckets.merge.destEvents', { n: plan.overlap.destEvents })}
                 </>
               ) : (
-                'none: the two buckets cover different times'
+                t('buckets.merge.noOverlap')
               )}
             </dd>
           </dl>
         )}
         {plan?.overlap && !refused && (
           <p class="mg-note" data-testid="merge-overlap-note">
-            Both buckets have events in that stretch. The destination will keep both sets there: events are copied, not
-            matched, so merging the same bucket twice doubles them.
+            {t('buckets.merge.overlapNote')}
           </p>
         )}
-        {plan && !refused && plan.count === 0 && <p class="muted">The source has no events: there is nothing to copy.</p>}
+        {plan && !refused && plan.count === 0 && <p class="muted">{t('buckets.merge.nothing')}</p>}
       </>
     );
     footer = (
       <>
-        <button class="btn" onClick={close}>Cancel</button>
+        <button class="btn" onClick={close}>{t('common.cancel')}</button>
         <button class="btn btn-primary" data-testid="merge-next" disabled={!plan || !!refused || plan.count === 0} onClick={() => setPhase('confirm')}>
-          Continue
+          {t('buckets.merge.continue')}
         </button>
       </>
     );
   } else if (phase === 'confirm') {
     body = (
       <p data-testid="merge-confirm-text">
-        Copy <strong>{plural(total, 'event')}</strong> from <strong class="mono mg-id">{source.id}</strong> into{' '}
-        <strong class="mono mg-id">{destId}</strong>? They are sent in batches of {BATCH.toLocaleString()}; the destination
-        will then hold {plural(total + (plan?.destCount ?? 0), 'event')}. Nothing is deleted yet.
+        {tx('buckets.merge.confirm', {
+          events: <strong>{events(total)}</strong>,
+          source: <strong class="mono mg-id">{source.id}</strong>,
+          dest: <strong class="mono mg-id">{destId}</strong>,
+          batch: BATCH,
+          after: events(total + (plan?.destCount ?? 0)),
+        })}
       </p>
     );
     footer = (
       <>
-        <button class="btn" onClick={() => setPhase('choose')}>Back</button>
+        <button class="btn" onClick={() => setPhase('choose')}>{t('buckets.merge.back')}</button>
         <button ref={focusMe} class="btn btn-primary" data-testid="merge-confirm" onClick={run}>
-          Copy {plural(total, 'event')}
+          {t('buckets.merge.copy', { events: events(total) })}
         </button>
       </>
     );
@@ -289,24 +288,22 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
     body = (
       <div class="mg-progress" data-testid="merge-copying">
         <p aria-live="polite">
-          Copying into <strong class="mono mg-id">{destId}</strong>: {copied.toLocaleString()} of {total.toLocaleString()}
+          {tx('buckets.merge.copying', { dest: <strong class="mono mg-id">{destId}</strong>, copied, total })}
         </p>
-        <progress max={Math.max(total, 1)} value={copied} data-testid="merge-progress" aria-label="Events copied" />
+        <progress max={Math.max(total, 1)} value={copied} data-testid="merge-progress" aria-label={t('buckets.merge.progress')} />
       </div>
     );
     footer = (
       <button ref={focusMe} class="btn" data-testid="merge-stop" onClick={() => abort.current?.abort()}>
-        Stop
+        {t('buckets.merge.stop')}
       </button>
     );
   } else if (phase === 'failed') {
     body = (
       <>
-        <ErrorBox error={err} title="The merge stopped" />
+        <ErrorBox error={err} title={t('buckets.merge.stopped')} />
         <p data-testid="merge-failed" data-copied={copied}>
-          {plural(copied, 'event')} of {total.toLocaleString()} reached <strong class="mono mg-id">{destId}</strong> before it
-          stopped. <strong class="mono mg-id">{source.id}</strong> was not deleted. Merging again copies all its events
-          again, including those already copied.
+          {tx('buckets.merge.failed', { events: events(copied), total, dest: <strong class="mono mg-id">{destId}</strong>, source: <strong class="mono mg-id">{source.id}</strong> })}
         </p>
       </>
     );
@@ -319,33 +316,24 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
     body = (
       <>
         <p class="mg-done" data-testid="merge-done" data-copied={copied}>
-          Copied {plural(copied, 'event')} into <strong class="mono mg-id">{destId}</strong>
-          {result ? <>, which now holds {plural(result.destNow, 'event')}</> : null}.
+          {tx(result ? 'buckets.merge.doneHolds' : 'buckets.merge.done', { events: events(copied), dest: <strong class="mono mg-id">{destId}</strong>, now: events(result?.destNow ?? 0) })}
         </p>
         {sourceChanged && result && (
           <div class="alert alert-error" role="alert" data-testid="merge-source-changed">
-            <strong>The source changed during the copy</strong>
-            <span>
-              It now holds {plural(result.sourceNow, 'event')}, not the {result.copied.toLocaleString()} copied; something
-              still writes to it. It is kept: compare both buckets before deleting it.
-            </span>
+            <strong>{t('buckets.merge.sourceChanged')}</strong>
+            <span>{t('buckets.merge.sourceChangedText', { now: events(result.sourceNow), copied: result.copied })}</span>
           </div>
         )}
         {destShort && result && (
           <div class="alert alert-error" role="alert" data-testid="merge-dest-short">
-            <strong>Fewer events arrived than were sent</strong>
-            <span>
-              The destination holds {plural(result.destNow, 'event')}, expected at least{' '}
-              {(result.destBefore + result.copied).toLocaleString()} (privacy filters drop matching events on the way in). The
-              source is kept.
-            </span>
+            <strong>{t('buckets.merge.destShort')}</strong>
+            <span>{t('buckets.merge.destShortText', { now: events(result.destNow), expected: result.destBefore + result.copied })}</span>
           </div>
         )}
-        <ErrorBox error={err} title="Delete failed" />
+        <ErrorBox error={err} title={t('buckets.delete.failed')} />
         {canDelete || phase === 'deleting' ? (
           <p>
-            Delete <strong class="mono mg-id">{source.id}</strong> now? Its events are all in the destination; deleting the
-            bucket cannot be undone.
+            {tx('buckets.merge.deleteNow', { source: <strong class="mono mg-id">{source.id}</strong> })}
           </p>
         ) : null}
       </>
@@ -353,9 +341,9 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
     footer = canDelete || phase === 'deleting' ? (
       <>
         {/* the focus starts on the harmless choice: Enter alone never deletes */}
-        <button ref={focusMe} class="btn" data-testid="merge-keep" disabled={busy} onClick={close}>Keep the source</button>
+        <button ref={focusMe} class="btn" data-testid="merge-keep" disabled={busy} onClick={close}>{t('buckets.merge.keep')}</button>
         <button class="btn btn-danger" data-testid="merge-delete" disabled={busy} onClick={deleteSource}>
-          {phase === 'deleting' ? 'Deleting…' : `Delete ${source.id}`}
+          {phase === 'deleting' ? t('buckets.merge.deleting') : t('buckets.merge.delete', { source: source.id })}
         </button>
       </>
     ) : (
@@ -366,7 +354,7 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
   }
 
   return (
-    <Modal title={<span class="mg-id">Merge {source.id}</span>} onClose={close} footer={<div class="mg-foot" data-testid="merge-dialog-foot">{footer}</div>}>
+    <Modal title={<span class="mg-id">{t('buckets.merge.title', { source: source.id })}</span>} onClose={close} footer={<div class="mg-foot" data-testid="merge-dialog-foot">{footer}</div>}>
       <div class="mg-body" data-testid="merge-dialog" data-phase={phase}>
         {body}
       </div>
@@ -380,11 +368,11 @@ export function MergeModal({ source, buckets, onClose, onChanged }: {
 export function DeviceName({ d }: { d: Device }) {
   const parts: VNode[] = [];
   if (d.formerNames.length)
-    parts.push(<span title="Names this device used before">formerly {d.formerNames.join(', ')}</span>);
+    parts.push(<span title={t('buckets.formerlyTitle')}>{t('buckets.formerly', { names: d.formerNames.join(', ') })}</span>);
   if (d.otherNames.length)
-    parts.push(<span title="Other hostnames on this device's buckets: imported export files of other machines (or names from before this node kept a record of its own)">also {d.otherNames.join(', ')}</span>);
+    parts.push(<span title={t('buckets.alsoTitle')}>{t('buckets.also', { names: d.otherNames.join(', ') })}</span>);
   return (
-    <span class="dev-name" data-testid="device-name" title={d.id ? `device id ${d.id}` : 'this node has no device list; grouped by hostname'}>
+    <span class="dev-name" data-testid="device-name" title={d.id ? t('buckets.deviceId', { id: d.id }) : t('buckets.noDeviceList')}>
       <strong>{d.label}</strong>
       {parts.length > 0 && (
         <span class="muted" data-testid="former-names">
@@ -399,9 +387,9 @@ export function DeviceName({ d }: { d: Device }) {
 
 export function DeviceBadge({ d }: { d: Device }) {
   return d.local ? (
-    <Badge kind="local">this device</Badge>
+    <Badge kind="local">{t('buckets.thisDevice')}</Badge>
   ) : (
-    <Badge kind="remote" title="Synced from another device; read-only here"><I.IconLock /> remote (read-only)</Badge>
+    <Badge kind="remote" title={t('buckets.remoteTitle')}><I.IconLock /> {t('buckets.remote')}</Badge>
   );
 }
 
@@ -436,7 +424,7 @@ export function BucketsPage() {
         /* let the server judge it */
       }
       await api.importFile(f, f.name);
-      toast(`Imported ${f.name}${n ? ` (${n} bucket${n > 1 ? 's' : ''})` : ''}`);
+      toast(n ? t('buckets.importedN', { file: f.name, n }) : t('buckets.imported', { file: f.name }));
       await loadBuckets();
     } catch (e) {
       setErr(e);
@@ -456,9 +444,9 @@ export function BucketsPage() {
     <div class="page" data-testid="buckets-page">
       <div class="page-head">
         <div>
-          <h1>Raw data</h1>
+          <h1>{t('nav.buckets')}</h1>
           <div class="page-sub">
-            {st.buckets.length} buckets · {total.toLocaleString()} events · {devs.length} device{devs.length === 1 ? '' : 's'}
+            {t('buckets.nBuckets', { n: st.buckets.length })} · {events(total)} · {t('buckets.nDevices', { n: devs.length })}
           </div>
         </div>
         <div class="toolbar">
@@ -467,19 +455,19 @@ export function BucketsPage() {
             if (f) onImport(f);
           }} />
           <button class="btn" disabled={importing} onClick={() => fileRef.current?.click()} data-testid="import-button">
-            <I.IconUpload /> {importing ? 'Importing…' : 'Import'}
+            <I.IconUpload /> {importing ? t('buckets.importing') : t('settings.import')}
           </button>
           <a class="btn btn-primary" href={api.exportAllUrl()} download="aw-buckets-export.json" data-testid="export-all">
-            <I.IconDownload /> Export all
+            <I.IconDownload /> {t('buckets.exportAll')}
           </a>
         </div>
       </div>
-      <ErrorBox error={err} title="Import failed" />
+      <ErrorBox error={err} title={t('buckets.importFailed')} />
       {!st.bucketsLoaded && <Skeleton rows={6} />}
       {st.bucketsLoaded && !st.buckets.length && (
         <Card>
           <Empty icon="⛁">
-            <p>No buckets yet. Watchers create them when they first report, or import an ActivityWatch export.</p>
+            <p>{t('buckets.empty')}</p>
           </Empty>
         </Card>
       )}
@@ -494,8 +482,8 @@ export function BucketsPage() {
           }
           subtitle={
             <>
-              last activity {fmtAgo(d.lastSeen)}{d.lastSeen ? ' · ' + fmtDateTime(d.lastSeen) : ''}
-              {d.id && <span class="mono small" title="device id"> · {d.id}</span>}
+              {t('buckets.lastActivity', { ago: formatAgo(d.lastSeen) })}{d.lastSeen ? ' · ' + formatDateTime(d.lastSeen) : ''}
+              {d.id && <span class="mono small" title={t('buckets.deviceIdTitle')}> · {d.id}</span>}
             </>
           }
         >
@@ -503,11 +491,11 @@ export function BucketsPage() {
             <table class="table">
               <thead>
                 <tr>
-                  <th>Bucket</th>
-                  <th>Type</th>
-                  <th>Client</th>
-                  <th class="num">Events</th>
-                  <th>Last updated</th>
+                  <th>{t('buckets.col.bucket')}</th>
+                  <th>{t('buckets.col.type')}</th>
+                  <th>{t('buckets.col.client')}</th>
+                  <th class="num">{t('buckets.col.events')}</th>
+                  <th>{t('buckets.col.updated')}</th>
                   <th class="actions-col" />
                 </tr>
               </thead>
@@ -521,18 +509,18 @@ export function BucketsPage() {
                       </td>
                       <td><span class="tag">{b.type}</span></td>
                       <td class="muted">{b.client}</td>
-                      <td class="num" data-testid="count">{counts[b.id] === undefined ? '…' : counts[b.id] < 0 ? '?' : counts[b.id].toLocaleString()}</td>
-                      <td title={fmtDateTime(lastUpdated(b))}>{fmtAgo(lastUpdated(b))}</td>
+                      <td class="num" data-testid="count">{counts[b.id] === undefined ? '…' : counts[b.id] < 0 ? '?' : formatNumber(counts[b.id])}</td>
+                      <td title={formatDateTime(lastUpdated(b))}>{formatAgo(lastUpdated(b))}</td>
                       <td class="actions-col">
-                        <a class="btn btn-sm btn-ghost" href={api.exportBucketUrl(b.id)} download={`aw-bucket-export_${b.id}.json`} title="Export JSON">JSON</a>
-                        <button class="btn btn-sm btn-ghost" title="Export CSV" onClick={() => exportCsv(b.id).catch((e) => toast(e.message, 'error'))}>CSV</button>
+                        <a class="btn btn-sm btn-ghost" href={api.exportBucketUrl(b.id)} download={`aw-bucket-export_${b.id}.json`} title={t('buckets.exportJson')}>JSON</a>
+                        <button class="btn btn-sm btn-ghost" title={t('buckets.exportCsv')} onClick={() => exportCsv(b.id).catch((e) => toast(e.message, 'error'))}>CSV</button>
                         {!remote && (
-                          <button class="btn btn-sm btn-ghost" data-action="merge" title="Copy this bucket's events into another bucket of this device" onClick={() => setMerge(b)}>
-                            Merge into…
+                          <button class="btn btn-sm btn-ghost" data-action="merge" title={t('buckets.mergeTitle')} onClick={() => setMerge(b)}>
+                            {t('buckets.mergeInto')}
                           </button>
                         )}
                         {!remote && (
-                          <button class="btn btn-sm btn-ghost btn-danger-text" data-action="delete" title="Delete bucket" onClick={() => setDel(b)}>
+                          <button class="btn btn-sm btn-ghost btn-danger-text" data-action="delete" title={t('buckets.deleteTitle')} aria-label={t('buckets.deleteTitle')} onClick={() => setDel(b)}>
                             <I.IconTrash />
                           </button>
                         )}
