@@ -3,7 +3,18 @@ import { api, ApiError } from '../lib/api';
 import type { AWEvent } from '../lib/types';
 import { activityHosts, exampleQueries, hostBuckets } from '../lib/queries';
 import { useStore } from '../lib/store';
-import { fmtDateTime, fmtDuration, logicalToday, toLocalInput } from '../lib/time';
+import { fmtDuration, logicalToday, toLocalInput } from '../lib/time';
+import { formatDateTime, formatNumber, t, type MessageKey } from '../lib/i18n';
+
+// lib/queries.ts names its examples in English; shown here in the UI's language
+const EXAMPLE_NAMES: Record<string, MessageKey> = {
+  'Top applications (active time)': 'query.example.topApps',
+  'Total active time': 'query.example.total',
+  'Titles matching a regex': 'query.example.titles',
+  'Bucket names': 'query.example.buckets',
+  'Browser domains': 'query.example.domains',
+};
+const exampleName = (name: string) => (EXAMPLE_NAMES[name] ? t(EXAMPLE_NAMES[name]) : name);
 import { Card, download, Empty, Segmented } from '../components/ui';
 import * as I from '../components/icons';
 
@@ -48,7 +59,7 @@ export function QueryPage() {
   const run = async () => {
     const s = new Date(start), e = new Date(end);
     if (Number.isNaN(s.getTime()) || Number.isNaN(e.getTime())) {
-      setErr(new Error('Choose a valid time period.'));
+      setErr(new Error(t('query.invalidPeriod')));
       return;
     }
     setRunning(true);
@@ -91,13 +102,13 @@ export function QueryPage() {
     <div class="page" data-testid="query-page">
       <div class="page-head">
         <div>
-          <h1>Query explorer</h1>
-          <div class="page-sub">ActivityWatch's query language, run on this node. Ctrl+Enter runs.</div>
+          <h1>{t('query.title')}</h1>
+          <div class="page-sub">{t('query.sub')}</div>
         </div>
         <div class="toolbar">
-          <select class="select" onChange={(e) => { const i = +(e.target as HTMLSelectElement).value; if (i >= 0) setSrc(examples[i].text); (e.target as HTMLSelectElement).value = '-1'; }}>
-            <option value="-1">Examples…</option>
-            {examples.map((x, i) => <option value={i}>{x.name}</option>)}
+          <select class="select" aria-label={t('query.examplesLabel')} onChange={(e) => { const i = +(e.target as HTMLSelectElement).value; if (i >= 0) setSrc(examples[i].text); (e.target as HTMLSelectElement).value = '-1'; }}>
+            <option value="-1">{t('query.examples')}</option>
+            {examples.map((x, i) => <option value={i}>{exampleName(x.name)}</option>)}
           </select>
         </div>
       </div>
@@ -111,6 +122,7 @@ export function QueryPage() {
               <textarea
                 ref={ta}
                 spellcheck={false}
+                aria-label={t('query.editorLabel')}
                 data-testid="query-editor"
                 value={src}
                 onInput={(e) => setSrc((e.target as HTMLTextAreaElement).value)}
@@ -130,23 +142,23 @@ export function QueryPage() {
               />
             </div>
             <div class="query-controls">
-              <label class="field-inline">From <input type="datetime-local" class="input input-sm" value={start} onInput={(e) => setStart((e.target as HTMLInputElement).value)} /></label>
-              <label class="field-inline">To <input type="datetime-local" class="input input-sm" value={end} onInput={(e) => setEnd((e.target as HTMLInputElement).value)} /></label>
+              <label class="field-inline">{t('query.from')} <input type="datetime-local" class="input input-sm" value={start} onInput={(e) => setStart((e.target as HTMLInputElement).value)} /></label>
+              <label class="field-inline">{t('query.to')} <input type="datetime-local" class="input input-sm" value={end} onInput={(e) => setEnd((e.target as HTMLInputElement).value)} /></label>
               <div class="btn-group">
-                <button class="btn btn-sm btn-ghost" onClick={() => preset(1)}>Today</button>
-                <button class="btn btn-sm btn-ghost" onClick={() => preset(7)}>7 days</button>
-                <button class="btn btn-sm btn-ghost" onClick={() => preset(30)}>30 days</button>
-                <button class="btn btn-sm btn-ghost" onClick={() => preset(365)}>Year</button>
+                <button class="btn btn-sm btn-ghost" onClick={() => preset(1)}>{t('query.today')}</button>
+                <button class="btn btn-sm btn-ghost" onClick={() => preset(7)}>{t('query.days', { n: 7 })}</button>
+                <button class="btn btn-sm btn-ghost" onClick={() => preset(30)}>{t('query.days', { n: 30 })}</button>
+                <button class="btn btn-sm btn-ghost" onClick={() => preset(365)}>{t('query.year')}</button>
               </div>
               <button class="btn btn-primary" onClick={run} disabled={running} data-testid="run-query">
-                <I.IconPlay /> {running ? 'Running…' : 'Run'}
+                <I.IconPlay /> {running ? t('query.running') : t('query.run')}
               </button>
             </div>
           </Card>
 
           {err && (
             <div class="alert alert-error" data-testid="query-error">
-              <strong>{err instanceof ApiError && err.status ? `Error ${err.status}` : 'Error'}{errLine ? ` at line ${errLine}${errCol ? `, column ${errCol}` : ''}` : ''}</strong>
+              <strong>{err instanceof ApiError && err.status ? t('query.errorStatus', { status: String(err.status) }) : t('query.error')}{errLine ? ' ' + (errCol ? t('query.atLineCol', { line: errLine, col: errCol }) : t('query.atLine', { line: errLine })) : ''}</strong>
               <div class="mono">{err.message}</div>
               {errLine > 0 && lines[errLine - 1] !== undefined && (
                 <pre class="err-snippet">{lines[errLine - 1] + '\n' + (errCol ? ' '.repeat(Math.max(0, errCol - 1)) + '^' : '')}</pre>
@@ -156,13 +168,13 @@ export function QueryPage() {
 
           {result && (
             <Card
-              title="Result"
+              title={t('query.result')}
               testId="query-result"
-              subtitle={`${result.ms.toFixed(0)} ms · ${(result.bytes / 1024).toFixed(1)} KiB`}
+              subtitle={`${formatNumber(Math.round(result.ms))} ms · ${formatNumber(result.bytes / 1024, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} KiB`}
               actions={
                 <>
-                  <Segmented value={view} onChange={setView} options={[{ value: 'table', label: 'Table' }, { value: 'json', label: 'JSON' }]} />
-                  <button class="btn btn-sm btn-ghost" onClick={() => download('query-result.json', JSON.stringify(result.value, null, 2))}><I.IconDownload /></button>
+                  <Segmented value={view} onChange={setView} options={[{ value: 'table', label: t('query.table') }, { value: 'json', label: 'JSON' }]} />
+                  <button class="btn btn-sm btn-ghost" title={t('query.download')} aria-label={t('query.download')} onClick={() => download('query-result.json', JSON.stringify(result.value, null, 2))}><I.IconDownload /></button>
                 </>
               }
             >
@@ -171,23 +183,23 @@ export function QueryPage() {
           )}
         </div>
         <aside class="query-side">
-          <Card title="History" subtitle="Last queries, kept in this browser">
+          <Card title={t('query.history')} subtitle={t('query.historySub')}>
             {!hist.length ? (
-              <Empty>No queries yet</Empty>
+              <Empty>{t('query.noHistory')}</Empty>
             ) : (
               <ul class="hist">
                 {hist.map((h) => (
                   <li>
                     <button class="hist-item" onClick={() => { setSrc(h.text); setStart(h.start); setEnd(h.end); }} title={h.text}>
                       <span class="mono small">{h.text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.slice(0, 60) || h.text.slice(0, 60)}</span>
-                      <span class="muted small">{fmtDateTime(h.at)}</span>
+                      <span class="muted small">{formatDateTime(h.at)}</span>
                     </button>
                   </li>
                 ))}
               </ul>
             )}
           </Card>
-          <Card title="Buckets">
+          <Card title={t('query.buckets')}>
             <ul class="bucket-names">
               {st.buckets.map((b) => (
                 <li><button class="link mono small" onClick={() => setSrc(src + (src.endsWith('\n') || !src ? '' : '\n') + `events = query_bucket("${b.id}");`)}>{b.id}</button></li>
@@ -211,13 +223,13 @@ function ResultTable({ value }: { value: unknown }) {
     const rows = value.slice(0, 1000);
     return (
       <div class="table-wrap">
-        <div class="muted small">{value.length.toLocaleString()} events{value.length > 1000 ? ' (first 1000 shown)' : ''}</div>
+        <div class="muted small">{t('common.events', { n: value.length })}{value.length > 1000 ? ' ' + t('query.first1000') : ''}</div>
         <table class="table" data-testid="result-table">
-          <thead><tr><th>Time</th><th class="num">Duration</th>{keys.map((k) => <th>{k}</th>)}</tr></thead>
+          <thead><tr><th>{t('bucket.col.time')}</th><th class="num">{t('bucket.col.duration')}</th>{keys.map((k) => <th>{k}</th>)}</tr></thead>
           <tbody>
             {rows.map((e) => (
               <tr>
-                <td class="nowrap">{fmtDateTime(e.timestamp, true)}</td>
+                <td class="nowrap">{formatDateTime(e.timestamp, true)}</td>
                 <td class="num nowrap">{fmtDuration(e.duration, true)}</td>
                 {keys.map((k) => <td class="cell-clip" title={fmt(e.data?.[k])}>{fmt(e.data?.[k])}</td>)}
               </tr>
@@ -234,7 +246,7 @@ function ResultTable({ value }: { value: unknown }) {
           {Object.entries(value as Record<string, unknown>).map(([k, v]) => (
             <tr>
               <th class="mono">{k}</th>
-              <td>{Array.isArray(v) && v.every(isEvent) ? <details><summary>{v.length} events</summary><ResultTable value={v} /></details> : v && typeof v === 'object' ? <ResultTable value={v} /> : <span class="mono">{fmt(v)}{typeof v === 'number' && v > 60 ? <span class="muted"> ({fmtDuration(v)})</span> : null}</span>}</td>
+              <td>{Array.isArray(v) && v.every(isEvent) ? <details><summary>{t('common.events', { n: v.length })}</summary><ResultTable value={v} /></details> : v && typeof v === 'object' ? <ResultTable value={v} /> : <span class="mono">{fmt(v)}{typeof v === 'number' && v > 60 ? <span class="muted"> ({fmtDuration(v)})</span> : null}</span>}</td>
             </tr>
           ))}
         </tbody>

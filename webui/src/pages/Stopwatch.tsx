@@ -3,7 +3,8 @@ import { api, ApiError, errorMessage } from '../lib/api';
 import type { AWEvent } from '../lib/types';
 import { hashColor } from '../lib/categories';
 import { getState, loadBuckets, useStore } from '../lib/store';
-import { fmtDuration, fmtTime, ymd } from '../lib/time';
+import { fmtDuration, ymd } from '../lib/time';
+import { formatDate, formatTime as fmtTime, t, tx } from '../lib/i18n';
 import { Card, Empty, ErrorBox, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 
@@ -61,7 +62,7 @@ export function StopwatchPage() {
       setEvents([ev, ...(events || [])]);
       setLabel('');
     } catch (e) {
-      toast(`Could not start: ${errorMessage(e)}`, 'error');
+      toast(t('stopwatch.startFailed', { error: errorMessage(e) }), 'error');
     }
   };
 
@@ -71,7 +72,7 @@ export function StopwatchPage() {
       const [ev] = await api.insertEvents(BUCKET, [{ id: e.id, timestamp: e.timestamp, duration, data: { ...e.data, running: false } }]);
       setEvents((events || []).map((x) => (x.id === e.id ? ev : x)));
     } catch (x) {
-      toast(`Could not stop: ${errorMessage(x)}`, 'error');
+      toast(t('stopwatch.stopFailed', { error: errorMessage(x) }), 'error');
     }
   };
 
@@ -101,14 +102,14 @@ export function StopwatchPage() {
     <div class="page" data-testid="stopwatch-page">
       <div class="page-head">
         <div>
-          <h1>Stopwatch</h1>
-          <div class="page-sub">Manual timers, stored as events in the <code>{BUCKET}</code> bucket.</div>
+          <h1>{t('nav.stopwatch')}</h1>
+          <div class="page-sub">{tx('stopwatch.sub', { bucket: <code>{BUCKET}</code> })}</div>
         </div>
       </div>
       <Card class="stopwatch-new">
         <form class="sw-form" onSubmit={(e) => { e.preventDefault(); start(label); }}>
-          <input class="input input-lg" placeholder="What are you working on?" value={label} data-testid="sw-label" onInput={(e) => setLabel((e.target as HTMLInputElement).value)} />
-          <button class="btn btn-primary btn-lg" type="submit" data-testid="sw-start"><I.IconPlay /> Start</button>
+          <input class="input input-lg" placeholder={t('stopwatch.placeholder')} aria-label={t('stopwatch.placeholder')} value={label} data-testid="sw-label" onInput={(e) => setLabel((e.target as HTMLInputElement).value)} />
+          <button class="btn btn-primary btn-lg" type="submit" data-testid="sw-start"><I.IconPlay /> {t('stopwatch.start')}</button>
         </form>
         {recentLabels.length > 0 && (
           <div class="chips">
@@ -122,9 +123,9 @@ export function StopwatchPage() {
           {running.map((e) => (
             <div class="running" data-testid="sw-running">
               <span class="pulse" />
-              <div class="running-label">{e.data.label || <span class="muted">(no label)</span>}<div class="muted small">since {fmtTime(e.timestamp)}</div></div>
+              <div class="running-label">{e.data.label || <span class="muted">{t('stopwatch.noLabel')}</span>}<div class="muted small">{t('stopwatch.since', { time: fmtTime(e.timestamp) })}</div></div>
               <div class="running-time mono">{clock((now - Date.parse(e.timestamp)) / 1000)}</div>
-              <button class="btn btn-danger" onClick={() => stop(e)} data-testid="sw-stop"><I.IconStop /> Stop</button>
+              <button class="btn btn-danger" onClick={() => stop(e)} data-testid="sw-stop"><I.IconStop /> {t('stopwatch.stop')}</button>
             </div>
           ))}
         </div>
@@ -132,20 +133,20 @@ export function StopwatchPage() {
       {!events ? (
         <Skeleton />
       ) : !done.length && !running.length ? (
-        <Card><Empty icon="⏱">No timers yet. Type a label and press Start.</Empty></Card>
+        <Card><Empty icon="⏱">{t('stopwatch.empty')}</Empty></Card>
       ) : (
         days.map(([day, evs]) => (
-          <Card title={new Date(day + 'T12:00').toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' })} subtitle={fmtDuration(evs.reduce((a, e) => a + e.duration, 0))}>
+          <Card title={formatDate(new Date(day + 'T12:00'), { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' })} subtitle={fmtDuration(evs.reduce((a, e) => a + e.duration, 0))}>
             <table class="table">
               <tbody>
                 {evs.map((e) => (
                   <tr>
-                    <td><span class="tl-dot" style={{ background: hashColor(String(e.data.label || '')) }} /> {e.data.label || <span class="muted">(no label)</span>}</td>
+                    <td><span class="tl-dot" style={{ background: hashColor(String(e.data.label || '')) }} /> {e.data.label || <span class="muted">{t('stopwatch.noLabel')}</span>}</td>
                     <td class="muted nowrap">{fmtTime(e.timestamp)} – {fmtTime(new Date(Date.parse(e.timestamp) + e.duration * 1000))}</td>
                     <td class="num nowrap">{fmtDuration(e.duration, true)}</td>
                     <td class="actions-col">
-                      <button class="btn btn-ghost btn-sm" title="Start again" onClick={() => start(String(e.data.label || ''))}><I.IconPlay /></button>
-                      <button class="btn btn-ghost btn-sm btn-danger-text" title="Delete" onClick={() => remove(e)}><I.IconTrash /></button>
+                      <button class="btn btn-ghost btn-sm" title={t('stopwatch.again')} aria-label={t('stopwatch.again')} onClick={() => start(String(e.data.label || ''))}><I.IconPlay /></button>
+                      <button class="btn btn-ghost btn-sm btn-danger-text" title={t('common.delete')} aria-label={t('common.delete')} onClick={() => remove(e)}><I.IconTrash /></button>
                     </td>
                   </tr>
                 ))}

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage } from '../lib/api';
 import type { SyncDevice, SyncStatus } from '../lib/types';
 import { devices, loadBuckets, useStore } from '../lib/store';
-import { fmtAgo, fmtDateTime } from '../lib/time';
+import { formatAgo as fmtAgo, formatDateTime as fmtDateTime, formatNumber, t, tx } from '../lib/i18n';
 import { Badge, Card, Empty, ErrorBox, Meta, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { DeviceBadge, DeviceName } from './Buckets';
@@ -42,10 +42,10 @@ export function SyncPage() {
     setBusy(true);
     try {
       await api.syncNow();
-      toast('Sync round finished');
+      toast(t('sync.finished'));
       await Promise.all([load(), loadBuckets()]);
     } catch (e) {
-      toast(`Sync failed: ${errorMessage(e)}`, 'error');
+      toast(t('sync.failed', { error: errorMessage(e) }), 'error');
       load();
     } finally {
       setBusy(false);
@@ -63,78 +63,76 @@ export function SyncPage() {
     <div class="page" data-testid="sync-page">
       <div class="page-head">
         <div>
-          <h1>Sync</h1>
-          <div class="page-sub">Encrypted copies of each device's data in a shared folder; other devices' buckets appear here read-only.</div>
+          <h1>{t('nav.sync')}</h1>
+          <div class="page-sub">{t('sync.sub')}</div>
         </div>
         <div class="toolbar">
-          <button class="btn" onClick={() => load()}><I.IconRefresh /> Refresh</button>
+          <button class="btn" onClick={() => load()}><I.IconRefresh /> {t('common.refresh')}</button>
           <button class="btn btn-primary" disabled={busy || !configured} onClick={syncNow} data-testid="sync-now">
-            <I.IconSync /> {busy ? 'Syncing…' : 'Sync now'}
+            <I.IconSync /> {busy ? t('sync.syncing') : t('sync.now')}
           </button>
         </div>
       </div>
-      <ErrorBox error={err} title="Cannot read sync status" />
+      <ErrorBox error={err} title={t('sync.readError')} />
       {status === undefined && !err && <Skeleton rows={4} />}
       {(absent || (status && !configured)) && (
         <Card testId="sync-not-configured">
           <div class="hero">
             <div class="hero-icon"><I.IconSync /></div>
             <div>
-              <h2>Sync is not configured</h2>
+              <h2>{t('sync.notConfigured')}</h2>
               <p class="muted">
-                This node keeps its data to itself. To see all your devices here, set up a sync folder on one device with
-                <code>awnode sync init</code> and join it from the others with <code>awnode sync join</code> (see the user guide). Each
-                device then publishes encrypted copies of its own buckets and imports the others' as read-only remote buckets.
+                {tx('sync.notConfiguredText', { init: <code>awnode sync init</code>, join: <code>awnode sync join</code> })}
               </p>
-              {status?.problem && <p class="muted small" data-testid="sync-problem">Status: {status.problem}</p>}
-              {absent && <p class="muted small">This node was built without sync.</p>}
+              {status?.problem && <p class="muted small" data-testid="sync-problem">{t('sync.problem', { problem: status.problem })}</p>}
+              {absent && <p class="muted small">{t('sync.builtWithout')}</p>}
             </div>
           </div>
         </Card>
       )}
       {configured && (
         <div class="meta-grid">
-          <Meta hintClass="mono small" label="This device" value={status.hostname || st.info?.hostname || '—'} hint={status.device_id} />
-          <Meta hintClass="mono small" label="Last push" value={fmtAgo(status.push?.last)} hint={status.push?.last ? `${fmtDateTime(status.push.last)} · ${status.push.count ?? 0} pushes` : undefined} />
-          <Meta hintClass="mono small" label="Last pull" value={fmtAgo(status.pull?.last)} hint={status.pull?.last ? fmtDateTime(status.pull.last) : undefined} />
-          <Meta hintClass="mono small" label="Folder" value={status.folder || '—'} hint={(status.remotes || []).map((r) => r.url || r.name).join(', ') || undefined} />
+          <Meta hintClass="mono small" label={t('sync.thisDevice')} value={status.hostname || st.info?.hostname || '—'} hint={status.device_id} />
+          <Meta hintClass="mono small" label={t('sync.lastPush')} value={fmtAgo(status.push?.last)} hint={status.push?.last ? `${fmtDateTime(status.push.last)} · ${t('sync.pushes', { n: status.push.count ?? 0 })}` : undefined} />
+          <Meta hintClass="mono small" label={t('sync.lastPull')} value={fmtAgo(status.pull?.last)} hint={status.pull?.last ? fmtDateTime(status.pull.last) : undefined} />
+          <Meta hintClass="mono small" label={t('sync.folder')} value={status.folder || '—'} hint={(status.remotes || []).map((r) => r.url || r.name).join(', ') || undefined} />
         </div>
       )}
       {errors.length > 0 && (
         <div class="alert alert-error" data-testid="sync-errors">
-          <strong>Sync reported problems</strong>
+          <strong>{t('sync.problems')}</strong>
           {errors.map((e) => <div class="mono">{e}</div>)}
         </div>
       )}
       {warnings.length > 0 && (
         <div class="alert alert-error" data-testid="sync-warnings">
-          <strong>Sync warnings</strong>
+          <strong>{t('sync.warnings')}</strong>
           {warnings.map((w) => <div>{w}</div>)}
         </div>
       )}
       {configured && (
-        <Card title="Other devices in the sync folder" testId="sync-devices">
+        <Card title={t('sync.others')} testId="sync-devices">
           {!list.length ? (
-            <Empty>No other devices have published data yet.</Empty>
+            <Empty>{t('sync.noOthers')}</Empty>
           ) : (
             <table class="table">
-              <thead><tr><th>Device</th><th>Last published</th><th>Last import</th><th>Last check</th><th class="num">Events applied</th><th>Status</th></tr></thead>
+              <thead><tr><th>{t('sync.col.device')}</th><th>{t('sync.col.published')}</th><th>{t('sync.col.import')}</th><th>{t('sync.col.check')}</th><th class="num">{t('sync.col.applied')}</th><th>{t('sync.col.status')}</th></tr></thead>
               <tbody>
                 {list.map((d) => {
                   // the name as Raw data shows it (current name, former names), once its buckets are here
                   const known = devs.find((x) => x.id === d.device_id);
                   return (
                   <tr data-device-id={d.device_id}>
-                    <td>{known ? <DeviceName d={known} /> : <strong>{d.hostname || '(not imported yet)'}</strong>}<div class="muted small mono">{d.device_id}</div></td>
+                    <td>{known ? <DeviceName d={known} /> : <strong>{d.hostname || t('sync.notImported')}</strong>}<div class="muted small mono">{d.device_id}</div></td>
                     <td title={fmtDateTime(d.last_published)}>{fmtAgo(d.last_published)}</td>
                     <td title={fmtDateTime(d.last_import)}>{fmtAgo(d.last_import)}</td>
                     <td title={fmtDateTime(d.last_check)}>{fmtAgo(d.last_check)}</td>
-                    <td class="num">{d.events_applied?.toLocaleString() ?? '—'}</td>
+                    <td class="num">{d.events_applied == null ? '—' : formatNumber(d.events_applied)}</td>
                     <td>
                       {d.error ? <Badge kind="error" title={d.error}>{d.error.length > 60 ? d.error.slice(0, 60) + '…' : d.error}</Badge>
-                        : d.forgotten ? <Badge>forgotten</Badge>
-                        : d.in_folder === false ? <Badge kind="remote">gone from folder</Badge>
-                        : d.stale ? <Badge kind="error" title={`nothing published since ${fmtDateTime(d.last_published)}`}>stale</Badge>
+                        : d.forgotten ? <Badge>{t('sync.forgotten')}</Badge>
+                        : d.in_folder === false ? <Badge kind="remote">{t('sync.gone')}</Badge>
+                        : d.stale ? <Badge kind="error" title={t('sync.staleTitle', { when: fmtDateTime(d.last_published) })}>{t('sync.stale')}</Badge>
                         : <Badge kind="local">{d.state || 'ok'}</Badge>}
                     </td>
                   </tr>
@@ -145,13 +143,13 @@ export function SyncPage() {
           )}
         </Card>
       )}
-      <Card title="Devices with data on this node" testId="known-devices" subtitle={st.owners ? 'By device id, as the node records who owns each bucket' : 'By bucket hostname (this node does not list devices)'}>
+      <Card title={t('sync.known')} testId="known-devices" subtitle={st.owners ? t('sync.byId') : t('sync.byHost')}>
         {!devs.length ? (
-          <Empty>No buckets yet.</Empty>
+          <Empty>{t('sync.noBuckets')}</Empty>
         ) : (
           <div class="table-wrap">
             <table class="table">
-              <thead><tr><th>Device</th><th /><th class="num">Buckets</th><th>Last activity</th></tr></thead>
+              <thead><tr><th>{t('sync.col.device')}</th><th /><th class="num">{t('query.buckets')}</th><th>{t('sync.col.lastActivity')}</th></tr></thead>
               <tbody>
                 {devs.map((d) => (
                   <tr key={d.id ?? d.host} data-device-id={d.id ?? ''} data-this-device={d.local ? '1' : '0'}>
@@ -168,7 +166,7 @@ export function SyncPage() {
       </Card>
       {status && (
         <details class="raw-json">
-          <summary>Raw status</summary>
+          <summary>{t('sync.raw')}</summary>
           <pre class="json-view">{JSON.stringify(status, null, 2)}</pre>
         </details>
       )}
