@@ -79,7 +79,7 @@ static void save_pauses(const supervisor *sv)
 static child *find_watcher(supervisor *sv, const char *full_name)
 {
 	for (size_t i = 0; i < sv->nk; i++)
-		if (!sv->kids[i].is_node && !strcmp(sv->kids[i].name, full_name))
+		if (!sv->kids[i].is_node && !sv->kids[i].is_tray && !strcmp(sv->kids[i].name, full_name))
 			return &sv->kids[i];
 	return NULL;
 }
@@ -197,7 +197,7 @@ static json_t *child_json(const supervisor *sv, const child *c)
 	char iso[AW_TIME_BUFSZ];
 
 	json_object_set_new(o, "name", json_string(c->is_node ? "node" : c->name));
-	json_object_set_new(o, "kind", json_string(c->is_node ? "node" : "watcher"));
+	json_object_set_new(o, "kind", json_string(c->is_node ? "node" : c->is_tray ? "tray" : "watcher"));
 	json_object_set_new(o, "state", json_string(child_state(sv, c)));
 	json_object_set_new(o, "pid", c->pid > 0 ? json_integer(c->pid) : json_null());
 	json_object_set_new(o, "uptime", c->pid > 0 ? json_integer((aw_time_monotonic_ms() - c->started_ms) / 1000) : json_null());

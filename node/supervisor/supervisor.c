@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,10 +66,11 @@ static void usage(FILE *f)
 		"  --port N         the node's port; the watchers connect to it\n"
 		"  --verbose        debug logging in every child\n"
 		"  --no-watchers    run only the node\n"
+		"  --no-tray        no tray icon (it runs where there is a D-Bus session bus)\n"
 		"  -h, --help       this help\n"
 		"\n"
 		"Any other option is passed to `awnode serve` (see awnode serve --help).\n"
-		"Watchers are looked for next to the awnode binary. If a node already answers on\n"
+		"Watchers and awnode-tray are looked for next to the awnode binary. If a node already answers on\n"
 		"the address, only the watchers are started.\n"
 		"\n"
 		"`awnode status` lists the children; `awnode pause WATCHER [--for DURATION]` and\n"
@@ -236,7 +238,7 @@ static int child_exited(child *c, int status, const char *how)
 	if (!c->is_node && (code == WEXIT_USAGE || code == WEXIT_NODISPLAY || code == WEXIT_RUNNING)) {
 		supervisor_log("WARNING", "%s %s (%s); not restarting it", c->name, how,
 		       code == WEXIT_USAGE	? "bad option or config"
-		       : code == WEXIT_NODISPLAY ? "no usable X display"
+		       : code == WEXIT_NODISPLAY ? (c->is_tray ? "no D-Bus session bus" : "no usable X display")
 						 : "another instance is running");
 		c->disabled = 1;
 		return 0;
@@ -333,7 +335,7 @@ static void stop_all(supervisor *sv, const sigset_t *set)
 /* ---- command line ------------------------------------------------------------------ */
 
 typedef struct options {
-	int verbose, no_watchers, port;
+	int verbose, no_watchers, no_tray, port;
 	const char *host; /* NULL: the default */
 } options;
 
@@ -365,6 +367,10 @@ static int parse_args_into(supervisor *sv, options *o, const char *exe, int argc
 		}
 		if (!strcmp(a, "--no-watchers")) {
 			o->no_watchers = 1;
+			continue;
+		}
+		if (!strcmp(a, "--no-tray")) {
+			o->no_tray = 1;
 			continue;
 		}
 		if (!strcmp(a, "--testing")) {
@@ -444,6 +450,57 @@ static int add_watchers(supervisor *sv, const options *o, const char *dir)
 			return -1;
 		sv->nk++;
 	}
+	return 0;
+}
+
+/* A session bus to publish a tray icon on: DBUS_SESSION_BUS_ADDRESS, or the socket
+ * systemd's user manager keeps at $XDG_RUNTIME_DIR/bus (what sd-bus falls back to). A
+ * tray needs a desktop too: a session bus alone (an ssh login to a systemd machine
+ * has one) is no reason to run one. */
+static int session_bus_usable(char *why, size_t len)
+{
+	const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS"), *rt = getenv("XDG_RUNTIME_DIR");
+	char path[PATH_MAX];
+	struct stat st;
+
+	if ((!getenv("DISPLAY") || !*getenv("DISPLAY")) && (!getenv("WAYLAND_DISPLAY") || !*getenv("WAYLAND_DISPLAY"))) {
+		snprintf(why, len, "no desktop session (neither DISPLAY nor WAYLAND_DISPLAY is set)");
+		return 0;
+	}
+	if (addr && *addr)
+		return 1;
+	if (rt && *rt && snprintf(path, sizeof(path), "%s/bus", rt) < (int)sizeof(path) && !stat(path, &st) &&
+	    S_ISSOCK(st.st_mode))
+		return 1;
+	snprintf(why, len, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)");
+	return 0;
+}
+
+/* The tray icon, next to awnode, where a desktop has a session bus; silently absent
+ * otherwise (one INFO line says why). Returns -1 when out of memory. */
+static int add_tray(supervisor *sv, const options *o, const char *dir)
+{
+	child *c = &sv->kids[sv->nk];
+	char path[PATH_MAX + 64], portbuf[16], why[200];
+
+	if (o->no_tray)
+		return 0;
+	if (!session_bus_usable(why, sizeof(why))) {
+		supervisor_log("INFO", "%s: no tray icon", why);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/awnode-tray", dir);
+	if (access(path, X_OK)) {
+		supervisor_log("INFO", "awnode-tray not found next to awnode (%s): no tray icon", path);
+		return 0;
+	}
+	snprintf(c->name, sizeof(c->name), "awnode-tray");
+	c->is_tray = 1;
+	snprintf(portbuf, sizeof(portbuf), "%d", o->port);
+	if (push(c, path) || (sv->testing && push(c, "--testing")) || (o->host && (push(c, "--host") || push(c, o->host))) ||
+	    (o->port && (push(c, "--port") || push(c, portbuf))) || (o->verbose && push(c, "--verbose")))
+		return -1;
+	sv->nk++;
 	return 0;
 }
 
@@ -599,7 +656,7 @@ int supervisor_main(int argc, char **argv)
 	rc = open_control(sv, &ctl);
 	if (rc)
 		goto out;
-	if (add_watchers(sv, &o, dir)) {
+	if (add_watchers(sv, &o, dir) || add_tray(sv, &o, dir)) {
 		fprintf(stderr, "awnode start: out of memory\n");
 		rc = 1;
 		goto out;

@@ -24,6 +24,7 @@ typedef struct child {
 	char **argv;
 	size_t argc;
 	int is_node;
+	int is_tray;            /* awnode-tray: listed as kind "tray", never paused */
 	pid_t pid;             /* 0 while not running */
 	int64_t started_ms;    /* monotonic, of the current run */
 	int64_t restart_at_ms; /* monotonic; 0 = not scheduled */
@@ -39,7 +40,7 @@ typedef struct child {
 } child;
 
 typedef struct supervisor {
-	child kids[3];         /* kids[0] is the node, then the watchers */
+	child kids[4];         /* kids[0] is the node, then the watchers and the tray */
 	size_t nk;
 	int testing;
 	int watchers_started;

@@ -236,6 +236,8 @@ class WatcherEnv:
         os.makedirs(runtime, mode=0o700, exist_ok=True)
         env["XDG_RUNTIME_DIR"] = runtime
         env.pop("WAYLAND_DISPLAY", None)
+        # no session bus unless a test brings its own: `awnode start` would run a tray
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
         if display:
             env["DISPLAY"] = self.display
         else:

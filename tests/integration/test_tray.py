@@ -1,0 +1,201 @@
+"""The tray icon, awnode-tray (docs/watchers.md, "Tray icon"): a StatusNotifierItem on a
+private D-Bus session bus, read and clicked by a test StatusNotifierWatcher (what a
+panel's tray host is), against `awnode start` with real watchers under Xvfb."""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "watchers"))
+
+import awtest  # noqa: E402
+from awtest import free_port  # noqa: E402
+from snihost import Item, SessionBus, Watcher  # noqa: E402
+from xenv import bin_path, requires_xvfb, wait_for, wenv  # noqa: E402
+
+pytestmark = requires_xvfb
+__all__ = ["wenv"]
+
+
+@pytest.fixture
+def bus(tmp_path):
+    b = SessionBus(str(tmp_path))
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def sni_watcher(bus):
+    w = Watcher(bus)
+    yield w
+    w.stop()
+
+
+def fake_xdg_open(wenv):
+    """An xdg-open that writes what it was asked to open into a file."""
+    d = os.path.join(wenv.tmp, "fakebin")
+    os.makedirs(d, exist_ok=True)
+    out = os.path.join(d, "opened")
+    script = os.path.join(d, "xdg-open")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\n" % out)
+    os.chmod(script, stat.S_IRWXU)
+    return d, out
+
+
+def start(wenv, bus, port, *args, name="start", display=True):
+    path_dir, opened = fake_xdg_open(wenv)
+    env = wenv.env(name, display=display, extra={"DBUS_SESSION_BUS_ADDRESS": bus.address})
+    env["PATH"] = path_dir + os.pathsep + env.get("PATH", "")
+    p = wenv.spawn([awtest.binary_path(), "start", "--testing", "--port", port] + list(args), name, env)
+    return p, opened
+
+
+def watchers(port):
+    c = awtest.Client("127.0.0.1", port)
+    try:
+        return {w["name"]: w for w in c.get("/api/0/watchers").json()["watchers"]}
+    finally:
+        c.close()
+
+
+def registered_item(bus, sni_watcher):
+    items = wait_for(sni_watcher.registered, 20, what="the tray to register with the StatusNotifierWatcher")
+    service, sender = items[-1]
+    assert service.startswith("org.kde.StatusNotifierItem-"), items
+    return Item(bus, sender)
+
+
+def labels(item):
+    return [e.get("label") for e in item.layout()[1] if e.get("visible", True) and "label" in e]
+
+
+def test_tray_shows_state_pauses_resumes_opens_and_quits(wenv, bus, sni_watcher):
+    port = free_port()
+    p, opened = start(wenv, bus, port)
+    item = registered_item(bus, sni_watcher)
+    try:
+        assert "started awnode-tray" in p.text(), p.text()
+        # both watchers recording: the summary, one submenu per watcher, the fixed entries
+        wait_for(lambda: "awnode: Recording" in labels(item), 20, what="the recording summary")
+        got = labels(item)
+        for want in ("AFK watcher: recording", "Window watcher: recording", "Open dashboard", "Quit"):
+            assert want in got, got
+        # no sync set up on this node: Sync now is hidden
+        assert item.entry("Sync now")["visible"] is False
+        assert item.prop("Status") == "Active"
+        assert item.prop("Id") == "awnode"
+        assert item.prop("Menu") == "/MenuBar"
+        pixmaps = item.prop("IconPixmap")
+        assert sorted(w for w, h, data in pixmaps) == [16, 22, 24, 32, 48]
+        assert all(len(data) == w * h * 4 for w, h, data in pixmaps)
+        tip = item.prop("ToolTip")
+        assert tip[2] == "awnode" and "Window watcher: recording" in tip[3], tip
+        # the tray is not one of the watchers the API lists (nor can it be paused)
+        assert set(watchers(port)) == {"aw-watcher-afk", "aw-watcher-window"}
+
+        # Pause for 15 minutes, from the AFK watcher's submenu
+        before = item.layout()[0]
+        item.click(item.entry("Pause for 15 minutes", parent_label="AFK watcher")["id"])
+        afk = wait_for(lambda: watchers(port)["aw-watcher-afk"]["paused"] and watchers(port)["aw-watcher-afk"],
+                       10, what="the AFK watcher to be paused")
+        until = time.mktime(time.strptime(afk["paused_until"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        assert 880 <= until - time.time() <= 905, afk
+        assert watchers(port)["aw-watcher-window"]["paused"] is False
+        wait_for(lambda: any(lab.startswith("AFK watcher: paused until ") for lab in labels(item)), 10,
+                 what="the menu to show the pause")
+        assert item.layout()[0] > before, "the menu's revision moves on"
+        assert sni_watcher.count("LayoutUpdated") >= 1 and sni_watcher.count("NewToolTip") >= 1
+        assert "awnode: Some watchers paused" in labels(item)
+        assert item.entry("Resume", parent_label="AFK watcher")["enabled"] is True
+        assert item.entry("Resume", parent_label="Window watcher")["enabled"] is False
+
+        # Pause until resumed, the window watcher: everything paused, the icon changes
+        icons_before = sni_watcher.count("NewIcon")
+        item.click(item.entry("Pause until resumed", parent_label="Window watcher")["id"])
+        wait_for(lambda: watchers(port)["aw-watcher-window"]["paused"], 10, what="the window watcher to pause")
+        assert watchers(port)["aw-watcher-window"]["paused_until"] is None
+        wait_for(lambda: "awnode: Paused" in labels(item), 10, what="the summary to say Paused")
+        assert "Window watcher: paused until resumed" in labels(item)
+        wait_for(lambda: sni_watcher.count("NewIcon") > icons_before, 10, what="NewIcon")
+
+        # Resume both
+        for who in ("AFK watcher", "Window watcher"):
+            item.click(item.entry("Resume", parent_label=who)["id"])
+        wait_for(lambda: all(w["state"] == "running" and not w["paused"] for w in watchers(port).values()), 15,
+                 what="both watchers to run again")
+        wait_for(lambda: "awnode: Recording" in labels(item), 10, what="the summary to say Recording")
+
+        # a disabled entry does nothing when clicked
+        item.click(item.entry("Resume", parent_label="AFK watcher")["id"])
+        time.sleep(0.3)
+        assert not watchers(port)["aw-watcher-afk"]["paused"]
+
+        # Open dashboard runs xdg-open with the node's address
+        item.click(item.entry("Open dashboard")["id"])
+        wait_for(lambda: os.path.exists(opened) and open(opened).read(), 10, what="xdg-open")
+        assert open(opened).read() == "http://127.0.0.1:%d/\n" % port
+
+        # Quit stops everything awnode start runs
+        item.click(item.entry("Quit")["id"])
+        assert p.wait(20) == 0, p.text()
+        out = p.text()
+        assert "awnode-tray: quitting: stopping awnode start" in out, out
+        assert out.rstrip().endswith("awnode start: stopped"), out
+    finally:
+        item.close()
+
+
+def test_tray_registers_when_a_panel_starts_later_and_says_when_the_node_is_down(wenv, bus):
+    """No StatusNotifierWatcher yet: the tray waits on the bus and registers when one
+    appears. Pointed at a port where nothing answers, it says so."""
+    port = free_port()
+    env = wenv.env("late", extra={"DBUS_SESSION_BUS_ADDRESS": bus.address})
+    tray = wenv.spawn([bin_path("awnode-tray"), "--testing", "--port", port, "--poll-time", "0.5"], "tray", env)
+    wait_for(lambda: any(n.startswith("org.kde.StatusNotifierItem-") for n in bus.names()), 10,
+             what="the tray on the bus")
+    w = Watcher(bus)
+    try:
+        item = registered_item(bus, w)
+        assert item.prop("Status") == "NeedsAttention"
+        got = labels(item)
+        assert "awnode: Node not answering" in got, got
+        assert item.entry("Open dashboard")["enabled"] is False
+        item.close()
+    finally:
+        w.stop()
+    assert tray.stop(signal.SIGTERM) == 0, tray.text()
+
+
+def test_no_session_bus_no_tray(wenv):
+    """Without a session bus `awnode start` runs no tray and says so in one line; the
+    tray run by hand exits with 3 after one line."""
+    port = free_port()
+    env = wenv.env("nobus")
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    p = wenv.spawn([awtest.binary_path(), "start", "--testing", "--port", port], "nobus", env)
+    wait_for(lambda: "started aw-watcher-window" in p.text(), 15, what="the watchers")
+    time.sleep(0.3)
+    out = p.text()
+    assert "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set): no tray icon" in out, out
+    assert "awnode-tray" not in out.replace("no tray icon", "")
+    assert p.stop() == 0, p.text()
+
+    r = subprocess.run([bin_path("awnode-tray"), "--testing", "--port", str(port)], env=env, capture_output=True,
+                       text=True, timeout=15)
+    assert r.returncode == 3, r
+    assert r.stderr.splitlines()[0].startswith("awnode-tray: no D-Bus session bus"), r.stderr
+
+
+def test_no_tray_option(wenv, bus):
+    port = free_port()
+    p, _ = start(wenv, bus, port, "--no-tray", name="notray")
+    wait_for(lambda: "started aw-watcher-window" in p.text(), 15, what="the watchers")
+    time.sleep(0.3)
+    assert "awnode-tray" not in p.text(), p.text()
+    assert p.stop() == 0, p.text()
