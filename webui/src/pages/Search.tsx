@@ -14,12 +14,13 @@ import {
   searchBuckets, searchQuery, toRegex, type ChunkAnswer,
 } from '../lib/search';
 import { ErrorBox, Segmented } from '../components/ui';
+import { formatDate, formatDateTimeWith, formatNumber, t, tx, type MessageKey } from '../lib/i18n';
 import * as I from '../components/icons';
 import './search.css';
 
 const RANGES = ['7d', '30d', '1y', 'all', 'custom'] as const;
 type Range = (typeof RANGES)[number];
-const RANGE_LABELS: Record<Range, string> = { '7d': '7 days', '30d': '30 days', '1y': '1 year', all: 'All', custom: 'Dates' };
+const RANGE_LABELS: Record<Range, MessageKey> = { '7d': 'search.range.7d', '30d': 'search.range.30d', '1y': 'search.range.1y', all: 'search.range.all', custom: 'search.range.custom' };
 const ALL = 'all';
 const DAY = 86_400_000;
 // typing waits this long for the next key before searching; Enter searches at once
@@ -27,10 +28,10 @@ const DEBOUNCE_MS = 120;
 const GROUPS_SHOWN = 30;
 const MATCHES_SHOWN = 50;
 
-const SECTION: Record<Kind, { title: string; unit: [string, string] }> = {
-  window: { title: 'Applications', unit: ['title', 'titles'] },
-  browser: { title: 'Websites', unit: ['URL', 'URLs'] },
-  editor: { title: 'Editor projects', unit: ['file', 'files'] },
+const SECTION: Record<Kind, { title: MessageKey; unit: MessageKey }> = {
+  window: { title: 'search.section.window', unit: 'search.unit.window' },
+  browser: { title: 'search.section.browser', unit: 'search.unit.browser' },
+  editor: { title: 'search.section.editor', unit: 'search.unit.editor' },
 };
 
 interface Params {
@@ -96,8 +97,8 @@ function timelineHref(t: number, opts: DayOpts): string {
   return `#/timeline/${ymd(logicalToday(opts, d))}/1/${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-const fmtDate = (t: number) => new Date(t).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
-const fmtWhen = (t: number) => new Date(t).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const fmtDate = (ms: number) => formatDate(ms, { year: 'numeric', month: 'short', day: 'numeric' });
+const fmtWhen = (ms: number) => formatDateTimeWith(ms, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
 type Phase = 'idle' | 'running' | 'done' | 'stopped' | 'error' | 'empty';
 interface Progress {
@@ -243,14 +244,14 @@ export function SearchPage({ parts }: { parts: string[] }) {
   const pending = progress.phase === 'running' || (!!text && text !== params.q);
   const day = (v: string) => { const d = parseYmd(v); return d ? fmtDate(d.getTime()) : '…'; };
   const shownRange = params.range === 'custom' ? `${day(params.from)} – ${day(params.to)}`
-    : asked && params.range !== 'all' ? `${fmtDate(asked.start)} – ${fmtDate(asked.end)}` : 'all time';
+    : asked && params.range !== 'all' ? `${fmtDate(asked.start)} – ${fmtDate(asked.end)}` : t('search.allTime');
 
   return (
     <div class="page search" data-testid="search-page">
       <div class="page-head">
         <div>
-          <h1>Search</h1>
-          <div class="page-sub">Window titles and apps, browser URLs and titles, editor files and projects · {shownRange}</div>
+          <h1>{t('nav.search')}</h1>
+          <div class="page-sub">{t('search.sub')} · {shownRange}</div>
         </div>
       </div>
 
@@ -261,55 +262,55 @@ export function SearchPage({ parts }: { parts: string[] }) {
             type="search"
             class="sr-input"
             data-testid="search-input"
-            aria-label="Search"
+            aria-label={t('nav.search')}
             aria-invalid={regexErr ? 'true' : undefined}
             aria-describedby={regexErr ? 'search-error' : undefined}
-            placeholder={params.regex ? 'Regular expression, e.g. github\\.com/(alpha|beta)' : 'Search titles, apps, URLs, files…'}
+            placeholder={params.regex ? t('search.placeholderRegex') : t('search.placeholder')}
             value={text}
             ref={input}
             spellcheck={false}
             autocomplete="off"
             onInput={(e) => onType((e.target as HTMLInputElement).value)}
           />
-          <label class="sr-regex" title="Treat the text as a regular expression (PCRE); matching ignores case">
+          <label class="sr-regex" title={t('search.regexTitle')}>
             <input type="checkbox" data-testid="search-regex" checked={params.regex} onChange={(e) => commit({ q: text, regex: (e.target as HTMLInputElement).checked })} />
-            <span>regex</span>
+            <span>{t('search.regex')}</span>
           </label>
         </div>
         {regexErr && (
           <div class="sr-error" id="search-error" role="alert" data-testid="search-error">
-            Invalid regular expression: {regexErr}
+            {t('search.invalidRegex', { error: regexErr })}
           </div>
         )}
         <div class="sr-controls">
           <Segmented testId="search-range" value={params.range} onChange={(r) => commit({ q: text, range: r })}
-            options={RANGES.map((r) => ({ value: r, label: RANGE_LABELS[r] }))} />
+            options={RANGES.map((r) => ({ value: r, label: t(RANGE_LABELS[r]) }))} />
           {params.range === 'custom' && (
             <span class="sr-dates">
-              <input type="date" class="input date-input" aria-label="From" data-testid="search-from" value={params.from}
+              <input type="date" class="input date-input" aria-label={t('query.from')} data-testid="search-from" value={params.from}
                 onChange={(e) => commit({ q: text, from: (e.target as HTMLInputElement).value })} />
               <span class="muted">–</span>
-              <input type="date" class="input date-input" aria-label="To" data-testid="search-to" value={params.to}
+              <input type="date" class="input date-input" aria-label={t('query.to')} data-testid="search-to" value={params.to}
                 onChange={(e) => commit({ q: text, to: (e.target as HTMLInputElement).value })} />
             </span>
           )}
-          <select class="select" data-testid="search-device" aria-label="Device" value={device ?? ALL}
+          <select class="select" data-testid="search-device" aria-label={t('sync.col.device')} value={device ?? ALL}
             onChange={(e) => commit({ q: text, device: (e.target as HTMLSelectElement).value })}>
-            <option value={ALL}>All devices</option>
-            {hosts.map((h) => <option value={h}>{h + (isLocal(h) ? ' (this device)' : ' (remote)')}</option>)}
+            <option value={ALL}>{t('search.allDevices')}</option>
+            {hosts.map((h) => <option value={h}>{h + ' (' + (isLocal(h) ? t('buckets.thisDevice') : t('search.remote')) + ')'}</option>)}
           </select>
         </div>
       </form>
 
       {!regexErr && <Status progress={progress} nMatches={nMatches} total={groups.list.reduce((s, g) => s + g.duration, 0)} onStop={stop} q={params.q} />}
-      <ErrorBox error={err} title="The search failed" />
+      <ErrorBox error={err} title={t('search.failed')} />
 
       {!params.q && !text && (
         <div class="card sr-hint">
           <I.IconSearch />
           <div>
-            <p><strong>Find anything you did.</strong></p>
-            <p class="muted">Matches ignore case. Tick <em>regex</em> for a regular expression such as <code>^(GitHub|Slack) </code> or <code>\.pdf$</code>. Each match links to its moment in the Timeline.</p>
+            <p><strong>{t('search.hintTitle')}</strong></p>
+            <p class="muted">{tx('search.hint', { regex: <em>{t('search.regex')}</em>, ex1: <code>^(GitHub|Slack) </code>, ex2: <code>\.pdf$</code> })}</p>
           </div>
         </div>
       )}
@@ -320,8 +321,8 @@ export function SearchPage({ parts }: { parts: string[] }) {
         return (
           <section class="card sr-section" data-testid={`search-section-${kind}`} key={kind}>
             <header class="card-head">
-              <h3>{SECTION[kind].title}</h3>
-              <div class="card-sub">{gs.length} {gs.length === 1 ? 'group' : 'groups'}</div>
+              <h3>{t(SECTION[kind].title)}</h3>
+              <div class="card-sub">{t('search.groups', { n: gs.length })}</div>
             </header>
             <ul class="sr-groups">
               {shown.map((g) => {
@@ -334,7 +335,7 @@ export function SearchPage({ parts }: { parts: string[] }) {
             </ul>
             {gs.length > shown.length && (
               <button class="btn btn-ghost btn-sm sr-more" onClick={() => setMore({ ...more, [kind]: true })}>
-                Show {gs.length - shown.length} more {gs.length - shown.length === 1 ? 'group' : 'groups'}
+                {t('search.moreGroups', { n: gs.length - shown.length })}
               </button>
             )}
           </section>
@@ -345,8 +346,8 @@ export function SearchPage({ parts }: { parts: string[] }) {
         <div class="card sr-hint" data-testid="search-nothing">
           <I.IconSearch />
           <div>
-            <p>Nothing matches <strong>{params.q}</strong>{progress.phase === 'empty' ? ' (no events in this range' + (span ? `; the data runs ${fmtDate(span.start)} – ${fmtDate(span.end)})` : ')') : '.'}</p>
-            {params.range !== 'all' && <button class="btn btn-sm" onClick={() => commit({ q: text, range: 'all' })}>Search all time</button>}
+            <p>{tx('search.nothing', { q: <strong>{params.q}</strong> })}{progress.phase === 'empty' ? ' (' + (span ? t('search.noEventsSpan', { from: fmtDate(span.start), to: fmtDate(span.end) }) : t('search.noEvents')) + ')' : '.'}</p>
+            {params.range !== 'all' && <button class="btn btn-sm" onClick={() => commit({ q: text, range: 'all' })}>{t('search.allTimeButton')}</button>}
           </div>
         </div>
       )}
@@ -357,21 +358,21 @@ export function SearchPage({ parts }: { parts: string[] }) {
 function Status({ progress: p, nMatches, total, onStop, q }: { progress: Progress; nMatches: number; total: number; onStop: () => void; q: string }) {
   if (!q || p.phase === 'idle' || p.phase === 'empty') return null;
   const frac = p.end > p.start ? (p.end - p.reached) / (p.end - p.start) : 1;
-  const what = `${nMatches.toLocaleString()} ${nMatches === 1 ? 'match' : 'matches'} · ${fmtDuration(total)}`;
+  const what = `${t('search.matches', { n: nMatches })} · ${fmtDuration(total)}`;
   let line: ComponentChildren;
-  if (p.phase === 'running') line = <>Searching… searched back to <strong>{fmtDate(p.reached)}</strong> ({p.step} of {p.steps})</>;
-  else if (p.phase === 'done') line = <>Searched {fmtDate(p.start)} – {fmtDate(p.end - 1)}</>;
-  else if (p.phase === 'stopped') line = <>Stopped: searched back to <strong>{fmtDate(p.reached)}</strong> only</>;
-  else line = <>Search stopped by an error</>;
+  if (p.phase === 'running') line = tx('search.searching', { date: <strong>{fmtDate(p.reached)}</strong>, step: p.step, steps: p.steps });
+  else if (p.phase === 'done') line = t('search.searched', { from: fmtDate(p.start), to: fmtDate(p.end - 1) });
+  else if (p.phase === 'stopped') line = tx('search.stopped', { date: <strong>{fmtDate(p.reached)}</strong> });
+  else line = t('search.stoppedError');
   return (
     <div class="sr-status" data-testid="search-status" data-state={p.phase} data-q={q} data-reached={new Date(p.reached).toISOString()} aria-live="polite">
       <div class="sr-status-line">
         <span data-testid="search-summary">{what}</span>
         <span class="muted">{line}</span>
-        {p.phase === 'running' && <button type="button" class="btn btn-sm" onClick={onStop}>Stop</button>}
+        {p.phase === 'running' && <button type="button" class="btn btn-sm" onClick={onStop}>{t('buckets.merge.stop')}</button>}
       </div>
       {(p.phase === 'running' || p.phase === 'stopped') && (
-        <div class="sr-progress" role="progressbar" aria-label="Searched so far" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(frac * 100)}>
+        <div class="sr-progress" role="progressbar" aria-label={t('search.progress')} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(frac * 100)}>
           <span style={{ width: `${Math.max(2, frac * 100)}%` }} />
         </div>
       )}
@@ -383,7 +384,7 @@ function GroupRow({ group: g, open, showAll, mark, opts, onToggle, onMore }: {
   group: Group; open: boolean; showAll: boolean; mark: RegExp | null; opts: DayOpts; onToggle: () => void; onMore: () => void;
 }) {
   const n = g.matches.size;
-  const unit = SECTION[g.kind].unit[n === 1 ? 0 : 1];
+  const unit = SECTION[g.kind].unit;
   const color = hashColor(g.name);
   const matches = open ? [...g.matches.values()].sort((a, b) => b.duration - a.duration) : [];
   const shown = showAll ? matches : matches.slice(0, MATCHES_SHOWN);
@@ -395,7 +396,7 @@ function GroupRow({ group: g, open, showAll, mark, opts, onToggle, onMore }: {
         <span class="tl-dot" style={{ background: color }} />
         <span class="sr-title">
           <span class="sr-name"><Marked text={g.name} mark={mark} /></span>
-          <span class="sr-count">{n.toLocaleString()} {unit}</span>
+          <span class="sr-count">{t(unit, { n })}</span>
         </span>
         <span class="sr-dur">{fmtDuration(g.duration)}</span>
       </button>
@@ -403,7 +404,7 @@ function GroupRow({ group: g, open, showAll, mark, opts, onToggle, onMore }: {
         <ul class="sr-matches" id={listId}>
           {shown.map((m) => <MatchRow m={m} mark={mark} opts={opts} />)}
           {matches.length > shown.length && (
-            <li><button type="button" class="btn btn-ghost btn-sm" onClick={onMore}>Show all {matches.length.toLocaleString()}</button></li>
+            <li><button type="button" class="btn btn-ghost btn-sm" onClick={onMore}>{t('search.showAll', { n: formatNumber(matches.length) })}</button></li>
           )}
         </ul>
       )}
@@ -414,8 +415,8 @@ function GroupRow({ group: g, open, showAll, mark, opts, onToggle, onMore }: {
 function MatchRow({ m, mark, opts }: { m: Match; mark: RegExp | null; opts: DayOpts }) {
   return (
     <li class="sr-match" data-testid="search-match" data-seconds={m.duration} data-last={new Date(m.last).toISOString()}>
-      <a href={timelineHref(m.last, opts)} title={`Open the Timeline at ${fmtWhen(m.last)}`}>
-        <span class="sr-label"><Marked text={m.label || '(empty)'} mark={mark} /></span>
+      <a href={timelineHref(m.last, opts)} title={t('search.openTimeline', { when: fmtWhen(m.last) })}>
+        <span class="sr-label"><Marked text={m.label || t('search.empty')} mark={mark} /></span>
         {m.sub && <span class="sr-sub"><Marked text={m.sub} mark={mark} /></span>}
       </a>
       <span class="sr-when">{fmtWhen(m.last)}</span>
