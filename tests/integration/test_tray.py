@@ -199,3 +199,29 @@ def test_no_tray_option(wenv, bus):
     time.sleep(0.3)
     assert "awnode-tray" not in p.text(), p.text()
     assert p.stop() == 0, p.text()
+
+
+def test_sync_now_when_sync_is_set_up(wenv, bus, sni_watcher, tmp_path):
+    """With sync configured the menu shows Sync now, and clicking it runs a round (the
+    node's push count goes up)."""
+    port = free_port()
+    remote = str(tmp_path / "remote.git")
+    subprocess.run(["git", "init", "-q", "--bare", remote], check=True)
+    env = wenv.env("sync", extra={"DBUS_SESSION_BUS_ADDRESS": bus.address,
+                                  "AWNODE_SYNC_PASSPHRASE": "a long test passphrase: correct horse battery staple"})
+    r = subprocess.run([awtest.binary_path(), "sync", "init", "--testing", "--remote", remote, "--kdf-ops", "1",
+                        "--kdf-mem", "8"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r
+    p = wenv.spawn([awtest.binary_path(), "start", "--testing", "--port", port], "sync", env)
+    item = registered_item(bus, sni_watcher)
+    c = awtest.Client("127.0.0.1", port)
+    try:
+        wait_for(lambda: item.entry("Sync now")["visible"], 20, what="Sync now to show")
+        pushes = c.get("/api/0/sync/status").json()["push"]["count"]
+        item.click(item.entry("Sync now")["id"])
+        wait_for(lambda: c.get("/api/0/sync/status").json()["push"]["count"] > pushes, 30, what="a sync round")
+        wait_for(lambda: "awnode-tray: POST /api/0/sync/now: done" in p.text(), 10, what="the tray's log line")
+    finally:
+        c.close()
+        item.close()
+    assert p.stop() == 0, p.text()
