@@ -4,23 +4,24 @@
 // the browser tests agree on one set of rules.
 import type { Rule } from './categories';
 import { addPeriod, DayOpts, logicalToday, parseYmd, period, periodStartDate, ymd } from './time';
+import { t } from './i18n';
 
 export const REPORTS_KEY = 'awnode.reports';
 
 export type RangeKind = 'this-week' | 'last-week' | 'this-month' | 'last-month' | 'custom';
 export const RANGE_KINDS: { value: RangeKind; label: string }[] = [
-  { value: 'this-week', label: 'This week' },
-  { value: 'last-week', label: 'Last week' },
-  { value: 'this-month', label: 'This month' },
-  { value: 'last-month', label: 'Last month' },
-  { value: 'custom', label: 'Custom' },
+  { value: 'this-week', label: t('reports.range.thisWeek') },
+  { value: 'last-week', label: t('reports.range.lastWeek') },
+  { value: 'this-month', label: t('reports.range.thisMonth') },
+  { value: 'last-month', label: t('reports.range.lastMonth') },
+  { value: 'custom', label: t('reports.range.custom') },
 ];
 
 export type Rounding = 'none' | '6' | '15';
 export const ROUNDINGS: { value: Rounding; label: string }[] = [
-  { value: 'none', label: 'None' },
-  { value: '6', label: '6 min' },
-  { value: '15', label: '15 min' },
+  { value: 'none', label: t('reports.rounding.none') },
+  { value: '6', label: t('reports.rounding.min', { n: 6 }) },
+  { value: '15', label: t('reports.rounding.min', { n: 15 }) },
 ];
 
 export interface Project {

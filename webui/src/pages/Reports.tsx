@@ -7,7 +7,7 @@ import { api, errorMessage } from '../lib/api';
 import { normalise, rulesForQuery } from '../lib/categories';
 import { activityHosts, categoryPeriodQuery, CategoryPeriodResult, deviceBuckets } from '../lib/queries';
 import {
-  buildTable, columnOf, emptyReport, fmtAmount, fmtHM, fmtHours, parseReports, projectRules, RANGE_KINDS, rangeDays,
+  buildTable, columnOf, emptyReport, fmtHM, fmtHours, parseReports, projectRules, RANGE_KINDS, rangeDays,
   RangeKind, ReportDef, reportCsv, reportDays, ReportTable, REPORTS_KEY, Rounding, ROUNDINGS,
 } from '../lib/report';
 import { navigate } from '../lib/router';
@@ -15,6 +15,7 @@ import { remoteDevices, setRawSetting, useStore } from '../lib/store';
 import { DayOpts, periodString, ymd } from '../lib/time';
 import { Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
+import { formatDate, formatNumber, t } from '../lib/i18n';
 import './reports.css';
 
 export function ReportsPage({ parts }: { parts: string[] }) {
@@ -39,7 +40,7 @@ export function ReportsPage({ parts }: { parts: string[] }) {
     api
       .settings()
       .then((all) => live && setSaved(parseReports(all?.[REPORTS_KEY])))
-      .catch((e) => live && (setSaved([]), toast(`Could not read saved reports: ${errorMessage(e)}`, 'error')));
+      .catch((e) => live && (setSaved([]), toast(t('reports.readFailed', { error: errorMessage(e) }), 'error')));
     return () => {
       live = false;
     };
@@ -136,7 +137,7 @@ export function ReportsPage({ parts }: { parts: string[] }) {
   };
   const save = async () => {
     const name = def.name.trim();
-    if (!name) return toast('Give the report a name first', 'error');
+    if (!name) return toast(t('reports.nameFirst'), 'error');
     const list = (saved || []).filter((r) => r.name !== name && r.name !== loaded);
     const at = (saved || []).findIndex((r) => r.name === loaded || r.name === name);
     const next = { ...def, name };
@@ -145,24 +146,24 @@ export function ReportsPage({ parts }: { parts: string[] }) {
     try {
       await persist(list);
       setLoaded(name);
-      toast(loaded && loaded !== name ? `Renamed “${loaded}” to “${name}”` : `Saved “${name}”`);
+      toast(loaded && loaded !== name ? t('reports.renamed', { from: loaded, to: name }) : t('reports.saved', { name }));
       if (urlName !== name) {
         applied.current = name;
         navigate(`/reports/${encodeURIComponent(name)}`, true);
       }
     } catch (e) {
-      toast(`Could not save: ${errorMessage(e)}`, 'error');
+      toast(t('settings.couldNotSave', { error: errorMessage(e) }), 'error');
     }
   };
   const remove = async () => {
-    if (!loaded || !confirm(`Delete the saved report “${loaded}”?`)) return;
+    if (!loaded || !confirm(t('reports.confirmDelete', { name: loaded }))) return;
     try {
       await persist((saved || []).filter((r) => r.name !== loaded));
-      toast(`Deleted “${loaded}”`);
+      toast(t('reports.deleted', { name: loaded }));
       setLoaded('');
       navigate('/reports', true);
     } catch (e) {
-      toast(`Could not delete: ${errorMessage(e)}`, 'error');
+      toast(t('reports.deleteFailed', { error: errorMessage(e) }), 'error');
     }
   };
   const exportCsv = () => {
@@ -172,32 +173,32 @@ export function ReportsPage({ parts }: { parts: string[] }) {
   };
 
   const rangeLabel = range
-    ? `${range.first.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })} – ${range.last.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })}`
-    : 'Pick a first and last day';
+    ? `${formatDate(range.first, { year: 'numeric', month: 'short', day: 'numeric' })} – ${formatDate(range.last, { year: 'numeric', month: 'short', day: 'numeric' })}`
+    : t('reports.pickDays');
   const roundingText =
     def.rounding === 'none'
-      ? 'Times are not rounded.'
-      : `Each day’s time per ${def.mode === 'projects' ? 'project' : 'category'} is rounded up to the next ${def.rounding} minutes; totals add up the rounded times.`;
+      ? t('reports.notRounded')
+      : t(def.mode === 'projects' ? 'reports.roundedProject' : 'reports.roundedCategory', { n: Number(def.rounding) });
 
   return (
     <div class="page reports-page" data-testid="reports-page">
       <div class="page-head">
         <div>
-          <h1>Reports</h1>
+          <h1>{t('nav.reports')}</h1>
           <div class="page-sub report-print-title" data-testid="report-heading">
             {def.name.trim() ? <strong>{def.name.trim()} · </strong> : null}
             {rangeLabel}
             {' · '}
-            {def.devices.length ? def.devices.join(', ') : 'all devices'}
+            {def.devices.length ? def.devices.join(', ') : t('reports.allDevicesLower')}
           </div>
         </div>
         <div class="card-actions reports-controls">
-          <label class="sr-only" for="report-saved">Saved reports</label>
+          <label class="sr-only" for="report-saved">{t('reports.savedReports')}</label>
           <select
             id="report-saved" class="select" data-testid="report-saved" value={loaded}
             onChange={(e) => navigate('/reports' + (e.currentTarget.value ? '/' + encodeURIComponent(e.currentTarget.value) : ''))}
           >
-            <option value="">New report</option>
+            <option value="">{t('reports.new')}</option>
             {(saved || []).map((r) => <option value={r.name}>{r.name}</option>)}
           </select>
         </div>
@@ -205,36 +206,36 @@ export function ReportsPage({ parts }: { parts: string[] }) {
 
       {missing && (
         <div class="card reports-controls" data-testid="report-missing">
-          <div class="card-body muted">No saved report is named “{urlName}”; this is a new one.</div>
+          <div class="card-body muted">{t('reports.missing', { name: urlName })}</div>
         </div>
       )}
 
       <section class="card reports-controls" data-testid="report-controls">
         <div class="card-body report-form">
           <div class="report-field">
-            <label for="report-name">Name</label>
+            <label for="report-name">{t('settings.cat.name')}</label>
             <div class="report-inline">
-              <input id="report-name" class="input" data-testid="report-name" value={def.name} onInput={(e) => patch({ name: e.currentTarget.value })} placeholder="e.g. Acme invoice" />
-              <button class="btn btn-primary" data-testid="report-save" onClick={save}>{loaded && loaded !== def.name.trim() && def.name.trim() ? 'Rename & save' : 'Save'}</button>
-              {loaded && <button class="btn btn-danger-outline" data-testid="report-delete" onClick={remove}>Delete</button>}
+              <input id="report-name" class="input" data-testid="report-name" value={def.name} onInput={(e) => patch({ name: e.currentTarget.value })} placeholder={t('reports.namePlaceholder')} />
+              <button class="btn btn-primary" data-testid="report-save" onClick={save}>{loaded && loaded !== def.name.trim() && def.name.trim() ? t('reports.renameSave') : t('common.save')}</button>
+              {loaded && <button class="btn btn-danger-outline" data-testid="report-delete" onClick={remove}>{t('common.delete')}</button>}
             </div>
           </div>
 
           <div class="report-field">
-            <span class="report-label">Range</span>
+            <span class="report-label">{t('reports.range')}</span>
             <Segmented value={def.range} options={RANGE_KINDS} onChange={(v: RangeKind) => patch({ range: v, ...(v === 'custom' && !def.from && range ? { from: ymd(range.first), to: ymd(range.last) } : {}) })} testId="report-range" />
             {def.range === 'custom' && (
               <div class="report-inline">
-                <label>From <input type="date" class="input" data-testid="report-from" value={def.from || ''} onChange={(e) => patch({ from: e.currentTarget.value })} /></label>
-                <label>To <input type="date" class="input" data-testid="report-to" value={def.to || ''} onChange={(e) => patch({ to: e.currentTarget.value })} /></label>
+                <label>{t('query.from')} <input type="date" class="input" data-testid="report-from" value={def.from || ''} onChange={(e) => patch({ from: e.currentTarget.value })} /></label>
+                <label>{t('query.to')} <input type="date" class="input" data-testid="report-to" value={def.to || ''} onChange={(e) => patch({ to: e.currentTarget.value })} /></label>
               </div>
             )}
           </div>
 
           <fieldset class="report-field" data-testid="report-devices">
-            <legend class="report-label">Devices</legend>
+            <legend class="report-label">{t('reports.devices')}</legend>
             <label class="report-check">
-              <input type="checkbox" checked={!def.devices.length} onChange={() => patch({ devices: [] })} /> All devices
+              <input type="checkbox" checked={!def.devices.length} onChange={() => patch({ devices: [] })} /> {t('search.allDevices')}
             </label>
             {hosts.map((h) => (
               <label class="report-check">
@@ -247,23 +248,23 @@ export function ReportsPage({ parts }: { parts: string[] }) {
           </fieldset>
 
           <div class="report-field">
-            <span class="report-label">Report on</span>
-            <Segmented value={def.mode} options={[{ value: 'projects', label: 'Projects (title regex)' }, { value: 'categories', label: 'Categories' }]} onChange={(v) => patch({ mode: v })} testId="report-mode" />
+            <span class="report-label">{t('reports.reportOn')}</span>
+            <Segmented value={def.mode} options={[{ value: 'projects', label: t('reports.projects') }, { value: 'categories', label: t('settings.tab.categories') }]} onChange={(v) => patch({ mode: v })} testId="report-mode" />
             {def.mode === 'projects' ? (
               <div class="report-projects" data-testid="report-projects">
                 {def.projects.map((p, i) => {
                   const set = (q: Partial<typeof p>) => patch((d) => ({ projects: d.projects.map((x, k) => (k === i ? { ...x, ...q } : x)) }));
                   return (
                     <div class="report-project" data-row={i}>
-                      <input class="input" aria-label={`Project ${i + 1} name`} placeholder="Project" data-field="name" value={p.name} onInput={(e) => set({ name: e.currentTarget.value })} />
-                      <input class="input mono" aria-label={`Project ${i + 1} title regex`} placeholder="Title regex, e.g. Acme|ACME-\d+" data-field="regex" value={p.regex} onInput={(e) => set({ regex: e.currentTarget.value })} />
-                      <label class="report-check"><input type="checkbox" data-field="ignore_case" checked={!!p.ignore_case} onChange={(e) => set({ ignore_case: e.currentTarget.checked })} /> ignore case</label>
-                      <button class="btn btn-ghost btn-sm" aria-label={`Remove project ${i + 1}`} onClick={() => patch((d) => ({ projects: d.projects.filter((_, k) => k !== i) }))}>Remove</button>
+                      <input class="input" aria-label={t('reports.projectName', { i: i + 1 })} placeholder={t('reports.project')} data-field="name" value={p.name} onInput={(e) => set({ name: e.currentTarget.value })} />
+                      <input class="input mono" aria-label={t('reports.projectRegex', { i: i + 1 })} placeholder={t('reports.regexPlaceholder')} data-field="regex" value={p.regex} onInput={(e) => set({ regex: e.currentTarget.value })} />
+                      <label class="report-check"><input type="checkbox" data-field="ignore_case" checked={!!p.ignore_case} onChange={(e) => set({ ignore_case: e.currentTarget.checked })} /> {t('reports.ignoreCase')}</label>
+                      <button class="btn btn-ghost btn-sm" aria-label={t('reports.removeProject', { i: i + 1 })} onClick={() => patch((d) => ({ projects: d.projects.filter((_, k) => k !== i) }))}>{t('settings.privacy.remove')}</button>
                     </div>
                   );
                 })}
-                <button class="btn btn-sm" data-testid="report-add-project" onClick={() => patch((d) => ({ projects: [...d.projects, { name: '', regex: '' }] }))}>Add project</button>
-                <p class="muted small">A title matching several projects counts for the first of them.</p>
+                <button class="btn btn-sm" data-testid="report-add-project" onClick={() => patch((d) => ({ projects: [...d.projects, { name: '', regex: '' }] }))}>{t('reports.addProject')}</button>
+                <p class="muted small">{t('reports.firstWins')}</p>
               </div>
             ) : (
               <div class="report-cats" data-testid="report-categories">
@@ -276,35 +277,35 @@ export function ReportsPage({ parts }: { parts: string[] }) {
                     </label>
                   );
                 })}
-                <p class="muted small">A category’s column includes its subcategories, except those picked as columns of their own.</p>
+                <p class="muted small">{t('reports.catColumns')}</p>
               </div>
             )}
           </div>
 
           <div class="report-field">
-            <span class="report-label">Rounding</span>
+            <span class="report-label">{t('reports.rounding')}</span>
             <Segmented value={def.rounding} options={ROUNDINGS} onChange={(v: Rounding) => patch({ rounding: v })} testId="report-rounding" />
             <div class="report-inline">
-              <label>Hourly rate <input type="number" min="0" step="0.01" class="input report-rate" data-testid="report-rate" value={rateText} onInput={(e) => setRateText(e.currentTarget.value)} /></label>
-              <label>Currency <input class="input report-currency" data-testid="report-currency" value={def.currency} onInput={(e) => patch({ currency: e.currentTarget.value })} /></label>
+              <label>{t('reports.rate')} <input type="number" min="0" step="0.01" class="input report-rate" data-testid="report-rate" value={rateText} onInput={(e) => setRateText(e.currentTarget.value)} /></label>
+              <label>{t('reports.currency')} <input class="input report-currency" data-testid="report-currency" value={def.currency} onInput={(e) => patch({ currency: e.currentTarget.value })} /></label>
             </div>
           </div>
         </div>
       </section>
 
       <Card
-        title={<span class="report-title"><I.IconReport /> Time per day</span>}
+        title={<span class="report-title"><I.IconReport /> {t('reports.timePerDay')}</span>}
         subtitle={<span data-testid="report-rounding-text">{roundingText}</span>}
         actions={
           <div class="reports-controls card-actions">
-            <button class="btn btn-sm" data-testid="report-csv" disabled={!table} onClick={exportCsv}><I.IconDownload /> Export CSV</button>
-            <button class="btn btn-sm" data-testid="report-print" disabled={!table} onClick={() => window.print()}>Print</button>
+            <button class="btn btn-sm" data-testid="report-csv" disabled={!table} onClick={exportCsv}><I.IconDownload /> {t('buckets.exportCsv')}</button>
+            <button class="btn btn-sm" data-testid="report-print" disabled={!table} onClick={() => window.print()}>{t('reports.print')}</button>
           </div>
         }
         testId="report-table-card"
       >
-        {err ? <ErrorBox error={err} /> : !range ? <Empty>Pick a first and last day.</Empty> : !table ? <Skeleton rows={6} /> : !table.columns.length ? (
-          <Empty>Add a project or pick a category to report on.</Empty>
+        {err ? <ErrorBox error={err} /> : !range ? <Empty>{t('reports.pickDays')}.</Empty> : !table ? <Skeleton rows={6} /> : !table.columns.length ? (
+          <Empty>{t('reports.nothingToReport')}</Empty>
         ) : (
           <ReportGrid t={table} currency={def.currency} rate={def.rate} />
         )}
@@ -313,9 +314,13 @@ export function ReportsPage({ parts }: { parts: string[] }) {
   );
 }
 
-function ReportGrid({ t, currency, rate }: { t: ReportTable; currency: string; rate: number }) {
+/** Hours and money with two decimals in the UI's language, without grouping: "112.50",
+ * "112,50" (the CSV export keeps report.ts's fixed format). */
+const num = (v: number) => formatNumber(v, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false });
+
+function ReportGrid({ t: tab, currency, rate }: { t: ReportTable; currency: string; rate: number }) {
   const cell = (s: number, testid?: string) => (
-    <td class="num" data-seconds={s} data-testid={testid} title={`${fmtHours(s)} h`}>{s > 0 ? fmtHM(s) : '–'}</td>
+    <td class="num" data-seconds={s} data-testid={testid} title={`${num(Number(fmtHours(s)))} h`}>{s > 0 ? fmtHM(s) : '–'}</td>
   );
   return (
     <>
@@ -323,36 +328,36 @@ function ReportGrid({ t, currency, rate }: { t: ReportTable; currency: string; r
         <table class="table report-table" data-testid="report-table">
           <thead>
             <tr>
-              <th scope="col">Day</th>
-              {t.columns.map((c) => <th scope="col" class="num">{c || '(unnamed)'}</th>)}
-              <th scope="col" class="num">Total</th>
+              <th scope="col">{t('reports.day')}</th>
+              {tab.columns.map((c) => <th scope="col" class="num">{c || t('reports.unnamed')}</th>)}
+              <th scope="col" class="num">{t('reports.total')}</th>
             </tr>
           </thead>
           <tbody>
-            {t.days.map((d, i) => (
+            {tab.days.map((d, i) => (
               <tr data-date={d.date}>
-                <th scope="row">{d.start.toLocaleDateString(undefined, { weekday: 'short', month: 'short', day: 'numeric' })}</th>
-                {t.cells[i].map((s) => cell(s))}
-                {cell(t.rowTotals[i], 'row-total')}
+                <th scope="row">{formatDate(d.start, { weekday: 'short', month: 'short', day: 'numeric' })}</th>
+                {tab.cells[i].map((s) => cell(s))}
+                {cell(tab.rowTotals[i], 'row-total')}
               </tr>
             ))}
           </tbody>
           <tfoot>
             <tr data-testid="report-col-totals">
-              <th scope="row">Total</th>
-              {t.colTotals.map((s) => cell(s))}
-              {cell(t.total, 'report-total')}
+              <th scope="row">{t('reports.total')}</th>
+              {tab.colTotals.map((s) => cell(s))}
+              {cell(tab.total, 'report-total')}
             </tr>
             <tr data-testid="report-amounts">
-              <th scope="row">Amount</th>
-              {t.colAmounts.map((a) => <td class="num" data-amount={a}>{fmtAmount(a)}</td>)}
-              <td class="num" data-amount={t.amount} data-testid="report-amount">{fmtAmount(t.amount)} {currency}</td>
+              <th scope="row">{t('reports.amount')}</th>
+              {tab.colAmounts.map((a) => <td class="num" data-amount={a}>{num(a)}</td>)}
+              <td class="num" data-amount={tab.amount} data-testid="report-amount">{num(tab.amount)} {currency}</td>
             </tr>
           </tfoot>
         </table>
       </div>
       <p class="report-summary" data-testid="report-summary">
-        {fmtHours(t.total)} h × {fmtAmount(rate)} {currency}/h = <strong>{fmtAmount(t.amount)} {currency}</strong>
+        {num(Number(fmtHours(tab.total)))} h × {num(rate)} {currency}/h = <strong>{num(tab.amount)} {currency}</strong>
       </p>
     </>
   );
