@@ -17,6 +17,11 @@ aw_require_pkg(ZSTD libzstd)           # sync, archive
 aw_require_pkg(LWS libwebsockets)      # node: the HTTP server
 aw_require_pkg(XCB xcb)                # watchers
 aw_require_pkg(XCB_SS xcb-screensaver) # aw-watcher-afk
+aw_require_pkg(WAYLAND_CLIENT wayland-client) # watchers' Wayland backends
+# wayland-scanner (Debian: libwayland-bin) turns the protocol XML vendored in
+# watchers/protocols/ into C at build time
+find_program(WAYLAND_SCANNER wayland-scanner REQUIRED)
 if(AW_BUILD_TESTS)
   aw_require_pkg(CMOCKA cmocka)        # unit tests
+  aw_require_pkg(WAYLAND_SERVER wayland-server) # aw-wltest-compositor (libwayland-dev)
 endif()

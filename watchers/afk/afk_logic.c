@@ -1,4 +1,4 @@
-/* The AFK state machine: see afk_logic.h. */
+/* The AFK state machine, and the idle time from Wayland idle notifications: see afk_logic.h. */
 #include <math.h>
 #include <string.h>
 
@@ -91,4 +91,46 @@ int afk_step(afk_state *s, int64_t wall, int64_t mono, int64_t boot, double idle
 		out[n++] = beat(0, at_input, at_input, pt);
 	}
 	return n;
+}
+
+double afk_notify_resolution(double timeout)
+{
+	return fmax(0.05, fmin(1.0, timeout / 4));
+}
+
+void afk_notify_init(afk_notify *n, double resolution)
+{
+	memset(n, 0, sizeof(*n));
+	n->resolution = resolution;
+}
+
+void afk_notify_idled(afk_notify *n, int64_t mono)
+{
+	n->idle = 1;
+	n->idled_at = mono;
+}
+
+void afk_notify_resumed(afk_notify *n, int64_t mono)
+{
+	n->idle = 0;
+	n->resumed_at = mono;
+	n->resumed_unseen = 1;
+}
+
+double afk_notify_idle(afk_notify *n, int64_t mono, double timeout)
+{
+	int resumed = n->resumed_unseen;
+	double since;
+
+	n->resumed_unseen = 0;
+	if (n->idle) {
+		since = (double)(mono - n->idled_at) / 1e9;
+		return (since > 0 ? since : 0) + n->resolution;
+	}
+	if (resumed) {
+		since = (double)(mono - n->resumed_at) / 1e9;
+		if (since > 0 && since < timeout)
+			return since;
+	}
+	return 0;
 }

@@ -49,4 +49,35 @@ void afk_init(afk_state *s, double timeout, double poll);
 int afk_step(afk_state *s, int64_t wall_ns, int64_t mono_ns, int64_t boot_ns, double idle_seconds,
 	     afk_beat out[2], int64_t *gap_ns);
 
+/*
+ * The idle time for afk_step from a Wayland compositor's idle notifications
+ * (ext-idle-notify-v1, org_kde_kwin_idle). These do not tell the time since the last
+ * input, as the X server does; they say "no input for R ms" (idled) and "input again"
+ * (resumed) for an R the watcher asks for. With R short (afk_notify_resolution), the
+ * watcher stamps each notification with the monotonic clock when it arrives and
+ * derives the idle time from that:
+ *   - after "idled" at t: the last input was at t - R, so idle = now - t + R;
+ *   - after "resumed" at t, at the first poll that sees it: idle = now - t (the input
+ *     that ended the idle period, so an AFK period ends there, as on X11), unless that
+ *     is not below the AFK timeout (later input must have followed): then 0;
+ *   - otherwise there was input within the last R: idle = 0.
+ * So the AFK decision and the event times are those of the X11 path to within R.
+ * The compositor's timer starts when the watcher asks, so idleness before the watcher
+ * started counts from its start.
+ */
+typedef struct afk_notify {
+	double resolution; /* R, seconds */
+	int idle;          /* between "idled" and the next "resumed" */
+	int64_t idled_at, resumed_at; /* monotonic ns of the last of each */
+	int resumed_unseen;           /* a "resumed" no afk_notify_idle call has seen */
+} afk_notify;
+
+/* R for an AFK timeout: a quarter of it, at most 1 s, at least 50 ms. */
+double afk_notify_resolution(double timeout);
+void afk_notify_init(afk_notify *n, double resolution);
+void afk_notify_idled(afk_notify *n, int64_t mono_ns);
+void afk_notify_resumed(afk_notify *n, int64_t mono_ns);
+/* The idle seconds to feed afk_step at monotonic time mono_ns. */
+double afk_notify_idle(afk_notify *n, int64_t mono_ns, double timeout);
+
 #endif

@@ -1,17 +1,16 @@
 /*
- * aw-watcher-afk: reports whether the user is at the computer, from the X server's
- * idle time (MIT-SCREEN-SAVER extension), as `afkstatus` events
+ * aw-watcher-afk: reports whether the user is at the computer, from the time since the
+ * last input (the X server's MIT-SCREEN-SAVER idle time, or a Wayland compositor's
+ * idle notifications: idle_source.h), as `afkstatus` events
  * {"status": "afk" | "not-afk"} in the bucket aw-watcher-afk_<hostname>.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <xcb/screensaver.h>
-#include <xcb/xcb.h>
-
 #include "afk_logic.h"
 #include "aw/time.h"
+#include "idle_source.h"
 #include "watcher.h"
 
 #define PROG "aw-watcher-afk"
@@ -21,6 +20,7 @@ static const char default_config[] =
 	"# Keys may also go in a [aw-watcher-afk] table ([aw-watcher-afk-testing] with --testing).\n"
 	"#timeout = 180      # seconds without input before you count as AFK\n"
 	"#poll_time = 5      # seconds between checks\n"
+	"#backend = \"auto\"  # auto (Wayland if WAYLAND_DISPLAY is set, else X11), x11, wayland\n"
 	"#host = \"127.0.0.1\" # the node\n"
 	"#port = 5600        # 5666 with --testing\n";
 
@@ -28,17 +28,39 @@ static void usage(FILE *f)
 {
 	watcher_usage(f, PROG,
 		      "Report AFK (away from keyboard) status to an ActivityWatch-compatible node, from\n"
-		      "the X server's time since the last keyboard or mouse input.\n",
+		      "the time since the last keyboard or mouse input: the X server's, or in a Wayland\n"
+		      "session the compositor's idle notifications (ext-idle-notify-v1, org_kde_kwin_idle).\n",
 		      "  --timeout SECONDS    no input for this long counts as AFK (default 180)\n"
-		      "  --poll-time SECONDS  time between checks (default 5)\n",
-		      21, "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-afk.toml (keys timeout, poll_time, host, port).\n");
+		      "  --poll-time SECONDS  time between checks (default 5)\n"
+		      "  --backend NAME       auto (default: Wayland if WAYLAND_DISPLAY is set, else\n"
+		      "                       X11), x11 or wayland\n",
+		      21,
+		      "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-afk.toml (keys timeout, poll_time, backend,\n"
+		      "host, port).\n");
 }
+
+/* What the AFK watcher reads from its options and config besides the common ones. */
+typedef struct afk_opts {
+	double timeout, cli_timeout;
+	idle_backend backend;
+	const char *cli_backend; /* borrowed from argv */
+} afk_opts;
 
 static int afk_option(void *ud, int ch, const char *arg, int argc, char **argv)
 {
+	afk_opts *ao = ud;
+
 	(void)argc;
 	(void)argv;
-	if (ch == 't' && parse_seconds(arg, (double *)ud) == 0)
+	if (ch == 'b') {
+		if (aw_idle_backend_parse(arg, &ao->backend) == 0) {
+			ao->cli_backend = arg;
+			return WATCHER_RUN;
+		}
+		die_line("--backend needs auto, x11 or wayland, got '%s'", arg);
+		return WATCHER_EXIT_USAGE;
+	}
+	if (ch == 't' && parse_seconds(arg, &ao->cli_timeout) == 0)
 		return WATCHER_RUN;
 	die_line("--timeout needs a number of seconds > 0, got '%s'", arg);
 	return WATCHER_EXIT_USAGE;
@@ -46,70 +68,37 @@ static int afk_option(void *ud, int ch, const char *arg, int argc, char **argv)
 
 static int afk_config(void *ud, const watcher_conf *conf)
 {
-	return conf_seconds(conf, "timeout", (double *)ud) < 0 ? WATCHER_EXIT_USAGE : WATCHER_RUN;
+	afk_opts *ao = ud;
+	char *backend = NULL;
+	int bad;
+
+	if (conf_seconds(conf, "timeout", &ao->timeout) < 0 || conf_string(conf, "backend", &backend) < 0)
+		return WATCHER_EXIT_USAGE;
+	bad = backend && !ao->cli_backend && aw_idle_backend_parse(backend, &ao->backend);
+	if (bad)
+		die_line("config %s: backend must be \"auto\", \"x11\" or \"wayland\", got \"%s\"", conf->path, backend);
+	free(backend);
+	return bad ? WATCHER_EXIT_USAGE : WATCHER_RUN;
 }
 
-/* Connect to the X server and check for the MIT-SCREEN-SAVER extension; *x is NULL
- * (after one line on stderr) when there is no display to watch. */
-static xcb_window_t open_display(xcb_connection_t **x)
+/* One poll: read the idle time, whichever backend it comes from, and send what
+ * afk_step makes of it. 0, or -1 when the display connection is lost. */
+static int poll_once(watcher *w, afk_state *st, idle_source *src)
 {
-	const xcb_query_extension_reply_t *ext;
-	xcb_screen_iterator_t it;
-	int screen_no = 0;
-
-	*x = NULL;
-	/* X first: without a display there is nothing to watch */
-	if (!getenv("DISPLAY") || !*getenv("DISPLAY")) {
-		die_line("no X display: DISPLAY is not set%s; this watcher needs X11",
-			 getenv("WAYLAND_DISPLAY") ? " (Wayland-only session)" : "");
-		return 0;
-	}
-	*x = xcb_connect(NULL, &screen_no);
-	if (xcb_connection_has_error(*x)) {
-		die_line("cannot open X display '%s'", getenv("DISPLAY"));
-		xcb_disconnect(*x);
-		*x = NULL;
-		return 0;
-	}
-	ext = xcb_get_extension_data(*x, &xcb_screensaver_id);
-	if (!ext || !ext->present) {
-		die_line("the X server on '%s' has no MIT-SCREEN-SAVER extension: cannot read the idle time",
-			 getenv("DISPLAY"));
-		xcb_disconnect(*x);
-		*x = NULL;
-		return 0;
-	}
-	it = xcb_setup_roots_iterator(xcb_get_setup(*x));
-	for (int i = 0; i < screen_no && it.rem; i++)
-		xcb_screen_next(&it);
-	return it.data->root;
-}
-
-/* One poll: read the idle time and send what afk_step makes of it. 0, or -1 when the
- * X connection is lost. */
-static int poll_once(watcher *w, afk_state *st, xcb_connection_t *x, xcb_window_t root)
-{
-	xcb_screensaver_query_info_reply_t *info;
-	xcb_generic_error_t *xerr = NULL;
 	afk_beat beats[2];
+	double idle = 0;
 	int64_t gap;
-	int n, was_afk = st->afk, was_started = st->started;
+	int n, r, was_afk = st->afk, was_started = st->started;
 
-	info = xcb_screensaver_query_info_reply(x, xcb_screensaver_query_info(x, root), &xerr);
-	if (!info) {
-		if (xcb_connection_has_error(x)) {
-			watcher_log(AW_CLIENT_LOG_ERROR, "lost the connection to the X server");
-			free(xerr);
-			return -1;
-		}
-		watcher_log(AW_CLIENT_LOG_WARN, "cannot query the idle time (X error %d); trying again",
-			    xerr ? xerr->error_code : 0);
-		free(xerr);
-		return 0;
+	r = src->idle(src, &idle);
+	if (r < 0) {
+		watcher_log(AW_CLIENT_LOG_ERROR, "lost the connection to the %s",
+			    strcmp(src->name, "x11") ? "Wayland compositor" : "X server");
+		return -1;
 	}
-	n = afk_step(st, aw_client_now_ns(), aw_time_monotonic(), boot_ns(), (double)info->ms_since_user_input / 1000.0,
-		     beats, &gap);
-	free(info);
+	if (r > 0)
+		return 0;
+	n = afk_step(st, aw_client_now_ns(), aw_time_monotonic(), boot_ns(), idle, beats, &gap);
 	if (gap) {
 		watcher_log(AW_CLIENT_LOG_INFO, "the clock jumped %.1f s (suspend/resume?): not counted as activity",
 			    (double)gap / 1e9);
@@ -129,48 +118,51 @@ static int poll_once(watcher *w, afk_state *st, xcb_connection_t *x, xcb_window_
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
-	static const char *const known[] = {"timeout", "poll_time", "host", "port", "update_time", NULL};
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+					     {"backend", required_argument, NULL, 'b'},
+					     {NULL, 0, NULL, 0}};
+	static const char *const known[] = {"timeout", "poll_time", "backend", "host", "port", "update_time", NULL};
 	watcher w = {.prog = PROG, .poll_time = 5};
-	double timeout = 180, cli_timeout = 0;
-	xcb_connection_t *x;
-	xcb_window_t root;
+	afk_opts ao = {.timeout = 180};
+	idle_source src;
+	char err[600];
 	afk_state st;
 	int rc;
 
-	rc = watcher_args(&w, argc, argv, opts, afk_option, &cli_timeout, usage);
+	rc = watcher_args(&w, argc, argv, opts, afk_option, &ao, usage);
 	if (rc == WATCHER_RUN)
-		rc = watcher_config(&w, default_config, known, afk_config, &timeout);
+		rc = watcher_config(&w, default_config, known, afk_config, &ao);
 	if (rc != WATCHER_RUN) {
 		watcher_finish(&w);
 		return rc;
 	}
-	if (cli_timeout > 0)
-		timeout = cli_timeout;
-	root = open_display(&x);
-	if (!x) {
+	if (ao.cli_timeout > 0)
+		ao.timeout = ao.cli_timeout;
+	rc = aw_idle_source_open(&src, ao.backend, ao.timeout, err, sizeof(err));
+	if (rc) {
+		die_line("%s", err);
 		watcher_finish(&w);
-		return WATCHER_EXIT_NODISPLAY;
+		return rc == IDLE_SOURCE_UNSUPPORTED ? WATCHER_EXIT_UNSUPPORTED : WATCHER_EXIT_NODISPLAY;
 	}
 	rc = watcher_connect(&w, "afkstatus");
 	if (rc != WATCHER_RUN) {
-		xcb_disconnect(x);
+		src.close(&src);
 		watcher_finish(&w);
 		return rc;
 	}
-	watcher_log(AW_CLIENT_LOG_INFO, "started: timeout %g s, poll %g s, bucket %s, node %s", timeout,
-		    w.poll_time, w.bucket, aw_client_base_url(w.client));
+	watcher_log(AW_CLIENT_LOG_INFO, "started: timeout %g s, poll %g s, %s, bucket %s, node %s", ao.timeout,
+		    w.poll_time, src.name, w.bucket, aw_client_base_url(w.client));
 
-	afk_init(&st, timeout, w.poll_time);
+	afk_init(&st, ao.timeout, w.poll_time);
 	rc = WATCHER_EXIT_OK;
 	while (!stopping()) {
-		if (poll_once(&w, &st, x, root)) {
+		if (poll_once(&w, &st, &src)) {
 			rc = WATCHER_EXIT_FAILURE;
 			break;
 		}
 		watcher_wait(&w);
 	}
-	xcb_disconnect(x);
+	src.close(&src);
 	watcher_finish(&w);
 	return rc;
 }

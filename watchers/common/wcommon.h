@@ -19,13 +19,15 @@
 #include "aw/toml.h"
 
 /* Exit codes shared by the watchers; `awnode start` does not restart a watcher that
- * exits with WATCHER_EXIT_USAGE, WATCHER_EXIT_NODISPLAY or WATCHER_EXIT_RUNNING. */
+ * exits with WATCHER_EXIT_USAGE, WATCHER_EXIT_NODISPLAY, WATCHER_EXIT_RUNNING or
+ * WATCHER_EXIT_UNSUPPORTED (docs/watchers.md lists them). */
 enum {
 	WATCHER_EXIT_OK = 0,
 	WATCHER_EXIT_FAILURE = 1,   /* runtime failure (e.g. lost the X connection) */
 	WATCHER_EXIT_USAGE = 2,     /* bad option or config value */
-	WATCHER_EXIT_NODISPLAY = 3, /* no X display to watch */
+	WATCHER_EXIT_NODISPLAY = 3, /* no display (X11 or Wayland) to watch */
 	WATCHER_EXIT_RUNNING = 4,   /* another instance holds the queue */
+	WATCHER_EXIT_UNSUPPORTED = 5, /* a Wayland compositor without the protocol needed */
 };
 
 /* ---- logging: "<local time> [LEVEL] <prog>: <message>" on stderr ------------------

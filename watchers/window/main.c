@@ -1,6 +1,7 @@
 /*
- * aw-watcher-window: reports the active X window's application and title as
- * `currentwindow` events {"app", "title"} in the bucket aw-watcher-window_<hostname>.
+ * aw-watcher-window: reports the active window's application and title as
+ * `currentwindow` events {"app", "title"} in the bucket aw-watcher-window_<hostname>,
+ * from X11 (EWMH) or a wlroots Wayland compositor (window_source.h picks by session).
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include <pcre2.h>
 
 #include "watcher.h"
-#include "xwin.h"
+#include "window_source.h"
 
 #define PROG "aw-watcher-window"
 
@@ -23,6 +24,7 @@ static const char default_config[] =
 	"#exclude_title = false  # true: record every title as \"excluded\"\n"
 	"#exclude_titles = []    # regular expressions (PCRE2, case-insensitive); a matching title is\n"
 	"#                       # recorded as \"excluded\", e.g. [\"private\", \"^Bank\"]\n"
+	"#backend = \"auto\"      # auto (Wayland if WAYLAND_DISPLAY is set, else X11), x11, wayland\n"
 	"#host = \"127.0.0.1\"     # the node\n"
 	"#port = 5600            # 5666 with --testing\n";
 
@@ -30,14 +32,17 @@ static void usage(FILE *f)
 {
 	watcher_usage(f, PROG,
 		      "Report the active window (application and title) to an ActivityWatch-compatible\n"
-		      "node. Needs an X11 display (EWMH _NET_ACTIVE_WINDOW).\n",
+		      "node. Reads X11 (EWMH _NET_ACTIVE_WINDOW) or, in a Wayland session, a wlroots\n"
+		      "compositor's wlr-foreign-toplevel-management (sway, Hyprland, river, labwc).\n",
 		      "  --poll-time SECONDS       time between checks (default 1)\n"
 		      "  --exclude-title           record every title as \"excluded\"\n"
 		      "  --exclude-titles REGEX..  record titles matching any REGEX (case-insensitive) as\n"
-		      "                            \"excluded\"; takes one or more expressions\n",
+		      "                            \"excluded\"; takes one or more expressions\n"
+		      "  --backend NAME            auto (default: Wayland if WAYLAND_DISPLAY is set,\n"
+		      "                            else X11), x11 or wayland\n",
 		      26,
 		      "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-window.toml (keys poll_time,\n"
-		      "exclude_title, exclude_titles, host, port).\n");
+		      "exclude_title, exclude_titles, backend, host, port).\n");
 }
 
 typedef struct regex_list {
@@ -110,6 +115,8 @@ typedef struct window_opts {
 	char **cli_regex; /* borrowed from argv */
 	size_t n_cli_regex;
 	regex_list rx;
+	window_backend backend;
+	const char *cli_backend; /* borrowed from argv */
 } window_opts;
 
 static int window_option(void *ud, int ch, const char *arg, int argc, char **argv)
@@ -118,6 +125,12 @@ static int window_option(void *ud, int ch, const char *arg, int argc, char **arg
 
 	if (ch == 'x') {
 		wo->cli_exclude_all = 1;
+	} else if (ch == 'b') {
+		if (aw_window_backend_parse(arg, &wo->backend)) {
+			die_line("--backend needs auto, x11 or wayland, got '%s'", arg);
+			return WATCHER_EXIT_USAGE;
+		}
+		wo->cli_backend = arg;
 	} else {
 		/* --exclude-titles takes one or more expressions (argparse nargs="+") */
 		wo->cli_regex[wo->n_cli_regex++] = (char *)arg;
@@ -132,10 +145,18 @@ static int window_option(void *ud, int ch, const char *arg, int argc, char **arg
 static int window_config(void *ud, const watcher_conf *conf)
 {
 	window_opts *wo = ud;
-	char **cfg_regex = NULL;
+	char **cfg_regex = NULL, *backend = NULL;
 	size_t n_cfg_regex = 0;
 	int rc = WATCHER_RUN;
 
+	if (conf_string(conf, "backend", &backend) < 0)
+		return WATCHER_EXIT_USAGE;
+	if (backend && !wo->cli_backend && aw_window_backend_parse(backend, &wo->backend)) {
+		die_line("config %s: backend must be \"auto\", \"x11\" or \"wayland\", got \"%s\"", conf->path, backend);
+		free(backend);
+		return WATCHER_EXIT_USAGE;
+	}
+	free(backend);
 	if (conf_bool(conf, "exclude_title", &wo->exclude_all) < 0 ||
 	    conf_strings(conf, "exclude_titles", &cfg_regex, &n_cfg_regex) < 0)
 		return WATCHER_EXIT_USAGE;
@@ -157,17 +178,18 @@ static int window_config(void *ud, const watcher_conf *conf)
 	return rc;
 }
 
-/* The active window as a heartbeat. *last_app / *last_title are the previous poll's,
- * for the debug line on a change; they take ownership of this poll's. 0, or -1 when
- * the X connection is lost. */
-static int poll_once(watcher *w, const window_opts *wo, xwin *xw, pcre2_match_data *md, double pulsetime,
-		     char **last_app, char **last_title)
+/* The active window as a heartbeat, whichever backend it comes from. *last_app /
+ * *last_title are the previous poll's, for the debug line on a change; they take
+ * ownership of this poll's. 0, or -1 when the display connection is lost. */
+static int poll_once(watcher *w, const window_opts *wo, window_source *src, pcre2_match_data *md,
+		     double pulsetime, char **last_app, char **last_title)
 {
 	char *app = NULL, *title = NULL, *data;
 	json_t *d;
 
-	if (xwin_current(xw, &app, &title)) {
-		watcher_log(AW_CLIENT_LOG_ERROR, "lost the connection to the X server");
+	if (src->current(src, &app, &title)) {
+		watcher_log(AW_CLIENT_LOG_ERROR, "lost the connection to the %s",
+			    strcmp(src->name, "x11") ? "Wayland compositor" : "X server");
 		return -1;
 	}
 	if (wo->exclude_all || title_excluded(&wo->rx, title, md)) {
@@ -197,15 +219,16 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"exclude-title", no_argument, NULL, 'x'},
 					     {"exclude-titles", required_argument, NULL, 'X'},
+					     {"backend", required_argument, NULL, 'b'},
 					     {NULL, 0, NULL, 0}};
-	static const char *const known[] = {"poll_time", "exclude_title", "exclude_titles", "host", "port",
-					    "update_time", "strategy_macos", NULL};
+	static const char *const known[] = {"poll_time", "exclude_title", "exclude_titles", "backend", "host",
+					    "port", "update_time", "strategy_macos", NULL};
 	watcher w = {.prog = PROG, .poll_time = 1};
 	window_opts wo = {0};
 	char err[400], *last_app = NULL, *last_title = NULL;
 	pcre2_match_data *md = NULL;
 	double pulsetime;
-	xwin xw;
+	window_source src;
 	int rc;
 
 	wo.cli_regex = calloc((size_t)argc + 1, sizeof(*wo.cli_regex));
@@ -218,29 +241,31 @@ int main(int argc, char **argv)
 		goto out;
 	pulsetime = fmax(1.5 * w.poll_time, w.poll_time + 1.0);
 
-	if (xwin_open(&xw, err, sizeof(err))) {
+	rc = aw_window_source_open(&src, wo.backend, err, sizeof(err));
+	if (rc) {
 		die_line("%s", err);
-		rc = WATCHER_EXIT_NODISPLAY;
+		rc = rc == WINDOW_SOURCE_UNSUPPORTED ? WATCHER_EXIT_UNSUPPORTED : WATCHER_EXIT_NODISPLAY;
 		goto out;
 	}
 	md = pcre2_match_data_create(8, NULL);
 	rc = watcher_connect(&w, "currentwindow");
 	if (rc != WATCHER_RUN) {
-		xwin_close(&xw);
+		src.close(&src);
 		goto out;
 	}
-	watcher_log(AW_CLIENT_LOG_INFO, "started: poll %g s, pulsetime %g s, bucket %s, node %s%s", w.poll_time,
-		    pulsetime, w.bucket, aw_client_base_url(w.client), wo.exclude_all ? ", titles excluded" : "");
+	watcher_log(AW_CLIENT_LOG_INFO, "started: %s, poll %g s, pulsetime %g s, bucket %s, node %s%s", src.name,
+		    w.poll_time, pulsetime, w.bucket, aw_client_base_url(w.client),
+		    wo.exclude_all ? ", titles excluded" : "");
 
 	rc = WATCHER_EXIT_OK;
 	while (!stopping()) {
-		if (poll_once(&w, &wo, &xw, md, pulsetime, &last_app, &last_title)) {
+		if (poll_once(&w, &wo, &src, md, pulsetime, &last_app, &last_title)) {
 			rc = WATCHER_EXIT_FAILURE;
 			break;
 		}
 		watcher_wait(&w);
 	}
-	xwin_close(&xw);
+	src.close(&src);
 out:
 	watcher_finish(&w);
 	free(last_app);

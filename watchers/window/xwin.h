@@ -5,8 +5,7 @@
 #include <stddef.h>
 #include <xcb/xcb.h>
 
-#define TITLE_MAX 2048 /* bytes, longer titles are cut at a character boundary + "…" */
-#define APP_MAX 256
+#include "window_source.h" /* TITLE_MAX, APP_MAX */
 
 typedef struct xwin {
 	xcb_connection_t *conn;

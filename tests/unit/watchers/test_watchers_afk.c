@@ -1,4 +1,5 @@
-/* Unit tests: the AFK state machine (watchers/afk/afk_logic.c). */
+/* Unit tests: the AFK state machine and the idle time from Wayland idle notifications
+ * (watchers/afk/afk_logic.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +249,68 @@ static void test_bad_idle_values(void **state)
 	assert_int_equal(s.b[0].ts, s.wall);
 }
 
+/* ---- afk_notify: idle time from "idled"/"resumed" notifications (Wayland) ---------- */
+
+static void test_notify_resolution(void **state)
+{
+	(void)state;
+	assert_true(fabs(afk_notify_resolution(180) - 1.0) < 1e-9);
+	assert_true(fabs(afk_notify_resolution(2) - 0.5) < 1e-9);
+	assert_true(fabs(afk_notify_resolution(0.1) - 0.05) < 1e-9);
+}
+
+static void test_notify_idle_time(void **state)
+{
+	afk_notify n;
+	int64_t t = 1000 * S;
+
+	(void)state;
+	afk_notify_init(&n, 0.5);
+	assert_true(afk_notify_idle(&n, t, 2) == 0); /* no notification yet: active */
+	afk_notify_idled(&n, t + 500 * MS);          /* last input at t */
+	assert_true(fabs(afk_notify_idle(&n, t + 3 * S, 2) - 3.0) < 1e-9);
+	assert_true(fabs(afk_notify_idle(&n, t + 4 * S, 2) - 4.0) < 1e-9);
+	afk_notify_resumed(&n, t + 5 * S);
+	/* the first poll after "resumed" dates the last input at the resume */
+	assert_true(fabs(afk_notify_idle(&n, t + 5 * S + 300 * MS, 2) - 0.3) < 1e-9);
+	/* later polls: input within the last 0.5 s, or "idled" would have come */
+	assert_true(afk_notify_idle(&n, t + 5 * S + 800 * MS, 2) == 0);
+	/* a resume seen only after the AFK timeout: later input followed it */
+	afk_notify_idled(&n, t + 6 * S);
+	afk_notify_resumed(&n, t + 7 * S);
+	assert_true(afk_notify_idle(&n, t + 10 * S, 2) == 0);
+}
+
+/* The notifications feed afk_step as the X server's idle counter does: the same
+ * not-afk / afk / not-afk layout, to within the resolution. */
+static void test_notify_feeds_afk_step(void **state)
+{
+	afk_notify n;
+	afk_state st;
+	afk_beat b[2];
+	int64_t gap, mono = 1000 * S, wall = T0;
+	int k;
+
+	(void)state;
+	afk_init(&st, 2, 0.5);
+	afk_notify_init(&n, 0.5);
+	assert_int_equal(afk_step(&st, wall, mono, mono, afk_notify_idle(&n, mono, 2), b, &gap), 1);
+	assert_int_equal(b[0].afk, 0);
+	afk_notify_idled(&n, mono + 500 * MS); /* no input after the start */
+	for (k = 1; k <= 4; k++)               /* polls at 0.5 .. 2 s */
+		afk_step(&st, wall + k * 500 * MS, mono + k * 500 * MS, mono + k * 500 * MS,
+			 afk_notify_idle(&n, mono + k * 500 * MS, 2), b, &gap);
+	assert_int_equal(st.afk, 1);
+	expect(&b[1], 1, T0 + MS, 2.0, 2.5); /* afk from the last input + 1 ms */
+	afk_notify_resumed(&n, mono + 2200 * MS);
+	assert_int_equal(afk_step(&st, wall + 2500 * MS, mono + 2500 * MS, mono + 2500 * MS,
+				  afk_notify_idle(&n, mono + 2500 * MS, 2), b, &gap),
+			 2);
+	expect(&b[0], 1, T0 + 2200 * MS, 0, 2.5); /* afk up to the input that ended it */
+	expect(&b[1], 0, T0 + 2201 * MS, 0, 2.5);
+	assert_int_equal(st.afk, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +322,9 @@ int main(void)
 		cmocka_unit_test(test_small_jitter_is_not_a_gap),
 		cmocka_unit_test(test_jitter_keeps_the_input_time),
 		cmocka_unit_test(test_bad_idle_values),
+		cmocka_unit_test(test_notify_resolution),
+		cmocka_unit_test(test_notify_idle_time),
+		cmocka_unit_test(test_notify_feeds_afk_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

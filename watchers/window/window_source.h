@@ -1,0 +1,46 @@
+/*
+ * Where aw-watcher-window reads the active window from: one interface, two backends.
+ * X11 (EWMH, xwin.c) and wlroots Wayland compositors (wlr-foreign-toplevel-management,
+ * wlr_toplevels.c). main.c picks one by session (aw_window_source_open) and polls it;
+ * the heartbeat logic above it is the same for both. See docs/watchers.md.
+ */
+#ifndef WINDOW_SOURCE_H
+#define WINDOW_SOURCE_H
+
+#include <stddef.h>
+
+#define TITLE_MAX 2048 /* bytes, longer titles are cut at a character boundary + "…" */
+#define APP_MAX 256
+
+typedef enum window_backend {
+	WINDOW_BACKEND_AUTO = 0, /* WAYLAND_DISPLAY set: Wayland, else X11 */
+	WINDOW_BACKEND_X11,
+	WINDOW_BACKEND_WAYLAND,
+} window_backend;
+
+/* What opening a source can end in besides success (0). */
+enum {
+	WINDOW_SOURCE_NODISPLAY = -1,   /* no display to connect to, or it refused us */
+	WINDOW_SOURCE_UNSUPPORTED = -2, /* connected, but the protocol we need is not offered */
+};
+
+typedef struct window_source {
+	const char *name; /* "x11" or "wayland", for the start line */
+	void *impl;
+	/* The active window's app and title, valid UTF-8 (cleaned and cut as the X11
+	 * path always did), malloc'd; "unknown" for what cannot be known. 0, or -1 when
+	 * the display connection is gone. */
+	int (*current)(struct window_source *s, char **app, char **title);
+	void (*close)(struct window_source *s);
+} window_source;
+
+/* Backends. 0, or WINDOW_SOURCE_* with one line in err. */
+int aw_window_source_x11(window_source *s, char *err, size_t errlen);
+int aw_window_source_wlr(window_source *s, char *err, size_t errlen);
+
+/* Open the backend `b` asks for (AUTO: by session, see window_source.c). */
+int aw_window_source_open(window_source *s, window_backend b, char *err, size_t errlen);
+/* "auto", "x11", "wayland" -> backend; -1 if none of these. */
+int aw_window_backend_parse(const char *name, window_backend *out);
+
+#endif
