@@ -1,0 +1,194 @@
+"""aw-watcher-window and aw-watcher-afk on Wayland, under a real headless sway
+(docs/watchers.md, "Wayland"), against a real node.
+
+sway plays the compositor: it offers wlr-foreign-toplevel-management (the window
+watcher's source) and, in Debian 12's sway 1.7 (wlroots 0.15), org_kde_kwin_idle (the
+AFK watcher's). Two aw-wltest-client windows play applications; `swaymsg ... focus`
+switches between them and `swaymsg seat seat0 cursor move` is the user's input.
+aw-wltest-compositor, which offers only a seat, plays a compositor without those
+protocols (as GNOME lacks the window one). One sway serves the whole file; each test
+stops its own watchers and checks them for sanitizer findings.
+"""
+
+import os
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "watchers"))
+
+from wlenv import Sway, requires_sway  # noqa: E402
+from xenv import HOSTNAME, assert_contiguous, assert_no_overlap, datas, end, events, ts  # noqa: E402
+
+pytestmark = requires_sway
+WINDOW_BUCKET = "aw-watcher-window_" + HOSTNAME
+AFK_BUCKET = "aw-watcher-afk_" + HOSTNAME
+POLL = 0.4
+
+
+@pytest.fixture(scope="module")
+def sway_session(tmp_path_factory):
+    s = Sway(str(tmp_path_factory.mktemp("sway"))).start()
+    yield s
+    problems = s.stop()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def sway(sway_session):
+    """The module's sway; the watchers a test starts are stopped and checked after it."""
+    first = len(sway_session.procs)
+    clients = []
+    sway_session.test_clients = clients
+    yield sway_session
+    for c in clients:
+        c.close()
+    problems = sway_session.stop_since(first)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def client(sway, app_id, title):
+    c = sway.client(app_id, title)
+    sway.test_clients.append(c)
+    return c
+
+
+def one_line(out):
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+def test_window_switches_and_title_changes(sway, node):
+    http = node.client()
+    client(sway, "org.example.Mail", "Inbox \u2014 Mail")
+    term = client(sway, "org.example.Term", "bash")
+    sway.focus("org.example.Mail")
+    w = sway.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL)
+    marks = [time.time()]
+    for step in (lambda: sway.focus("org.example.Term"), lambda: term.title("vim README.md"),
+                 lambda: sway.focus("org.example.Mail"), lambda: None):
+        time.sleep(1.6)
+        step()
+        marks.append(time.time())
+    assert w.stop() == 0, w.text()
+
+    evs = events(http, WINDOW_BUCKET)
+    assert datas(evs) == [
+        {"app": "org.example.Mail", "title": "Inbox \u2014 Mail"},
+        {"app": "org.example.Term", "title": "bash"},
+        {"app": "org.example.Term", "title": "vim README.md"},
+        {"app": "org.example.Mail", "title": "Inbox \u2014 Mail"},
+    ], w.text()
+    assert_no_overlap(evs)
+    # each change is seen within a poll, and the heartbeats of one window merge into
+    # one event as long as it stays active
+    assert_contiguous(evs, POLL + 0.3)
+    for e, (a, b) in zip(evs, zip(marks, marks[1:])):
+        assert abs(e["duration"] - (b - a)) < POLL + 0.5, (e, b - a)
+    b = http.get("/api/0/buckets/" + WINDOW_BUCKET).json()
+    assert (b["type"], b["client"], b["hostname"]) == ("currentwindow", "aw-watcher-window", HOSTNAME)
+    assert "aw-watcher-window: started: wayland, poll 0.4 s" in w.text()
+
+
+def test_window_closed_and_excluded_titles(sway, node):
+    http = node.client()
+    bank = client(sway, "org.example.Browser", "Bank of Nowhere - Login")
+    sway.focus("org.example.Browser")
+    w = sway.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL,
+                     "--exclude-titles", "^bank")
+    time.sleep(1.2)
+    bank.close()  # nothing left focused on the workspace: no active window
+    time.sleep(1.2)
+    assert w.stop() == 0, w.text()
+    assert datas(events(http, WINDOW_BUCKET)) == [
+        {"app": "org.example.Browser", "title": "excluded"},
+        {"app": "unknown", "title": "unknown"},
+    ], w.text()
+
+
+def statuses(evs):
+    return [e["data"]["status"] for e in evs]
+
+
+def test_afk_and_back(sway, node):
+    http = node.client()
+    sway.activity()
+    w = sway.watcher("aw-watcher-afk", "--testing", "--port", node.port, "--timeout", 2, "--poll-time", 0.5)
+    for _ in range(5):  # active for ~1.5 s
+        time.sleep(0.3)
+        sway.activity()
+    last_before_idle = time.time()
+    time.sleep(3.5)  # idle: AFK after 2 s
+    sway.activity()
+    back = time.time()
+    for _ in range(4):
+        time.sleep(0.3)
+        sway.activity()
+    last_input = time.time()
+    time.sleep(0.7)
+    assert w.stop() == 0, w.text()
+
+    evs = events(http, AFK_BUCKET)
+    assert statuses(evs) == ["not-afk", "afk", "not-afk"], (evs, w.text())
+    na1, afk, na2 = evs
+    assert_no_overlap(evs)
+    # the X11 watcher's layout: afk starts 1 ms after the last input, not-afk 1 ms after
+    # the input that ended the AFK period. The compositor notifies "idle" 0.5 s (a
+    # quarter of the timeout) after the last input and "resumed" at the next one, so
+    # times are known to within that.
+    assert abs(ts(afk) - end(na1) - 0.001) < 1e-4, evs
+    assert abs(ts(na2) - end(afk) - 0.001) < 1e-4, evs
+    assert abs(end(na1) - last_before_idle) < 0.7, (evs, last_before_idle)
+    assert abs(end(afk) - back) < 0.35, (evs, back)
+    assert abs(end(na2) - last_input) < 0.8, (evs, last_input)
+    assert na1["duration"] > 1.0
+    out = w.text()
+    assert "started: timeout 2 s, poll 0.5 s, wayland (org_kde_kwin_idle)" in out
+    assert "became AFK" in out and "no longer AFK" in out
+    b = http.get("/api/0/buckets/" + AFK_BUCKET).json()
+    assert (b["type"], b["client"], b["hostname"]) == ("afkstatus", "aw-watcher-afk", HOSTNAME)
+
+
+@pytest.mark.parametrize("watcher", ["aw-watcher-window", "aw-watcher-afk"])
+def test_no_compositor_one_line_exit_3(sway, watcher):
+    env = sway.env("nocomp", extra={"WAYLAND_DISPLAY": "wayland-77"})
+    rc, out = sway.run(watcher, "--testing", env=env)
+    assert rc == 3, out
+    assert one_line(out) == ("%s: cannot connect to the Wayland display 'wayland-77' (No such file or directory)"
+                             % watcher)
+    # --backend x11 forces X11 even in a Wayland session; there is no DISPLAY here
+    rc, out = sway.run(watcher, "--testing", "--backend", "x11", env=env)
+    assert rc == 3, out
+    assert one_line(out).startswith(watcher + ": no X display: DISPLAY is not set"), out
+    rc, out = sway.run(watcher, "--backend", "mir", env=env)
+    assert rc == 2 and one_line(out) == "%s: --backend needs auto, x11 or wayland, got 'mir'" % watcher
+
+
+@pytest.fixture
+def bare_compositor(sway):
+    """aw-wltest-compositor on its own socket: a compositor offering only a seat."""
+    p = sway.spawn([sway.binary("aw-wltest-compositor"), "awnode-bare-0"], sway.env("bare"), "bare-compositor")
+    deadline = time.monotonic() + 10
+    while not os.path.exists(os.path.join(sway.runtime, "awnode-bare-0")):
+        assert p.running and time.monotonic() < deadline, p.text()
+        time.sleep(0.05)
+    return "awnode-bare-0"
+
+
+def test_compositor_without_protocols_one_line_exit_5(sway, bare_compositor):
+    env = sway.env("gnome", extra={"WAYLAND_DISPLAY": bare_compositor, "XDG_CURRENT_DESKTOP": "GNOME",
+                                   "DISPLAY": ":4999"})
+    rc, out = sway.run("aw-watcher-window", "--testing", env=env)
+    assert rc == 5, out
+    assert one_line(out) == (
+        "aw-watcher-window: this Wayland compositor (XDG_CURRENT_DESKTOP=GNOME) offers no "
+        "wlr-foreign-toplevel-management (zwlr_foreign_toplevel_manager_v1), so the active window cannot be "
+        "read; wlroots compositors (sway, Hyprland, river, labwc) have it, GNOME and KDE are not supported yet")
+    rc, out = sway.run("aw-watcher-afk", "--testing", env=env)
+    assert rc == 5, out
+    assert one_line(out) == ("aw-watcher-afk: this Wayland compositor (XDG_CURRENT_DESKTOP=GNOME) offers neither "
+                             "ext-idle-notify-v1 nor org_kde_kwin_idle, so the idle time cannot be read")
