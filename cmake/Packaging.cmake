@@ -88,8 +88,9 @@ REST API, so ActivityWatch's clients and watchers work against it unchanged.
 It serves its own web UI and an API explorer on 127.0.0.1:5600 and syncs
 devices through an encrypted git folder.
 
-This package holds the awnode binary, the X11 watchers aw-watcher-window and
-aw-watcher-afk, the web UI, systemd user units and an XDG autostart entry.
+This package holds the awnode binary, the watchers aw-watcher-window and
+aw-watcher-afk (X11, and Wayland on wlroots compositors such as sway), the
+web UI, systemd user units and an XDG autostart entry.
 Nothing is started when it is installed: a user's next graphical login starts
 `awnode start` from the autostart entry, or
 `systemctl --user enable --now awnode` starts it at once.")
