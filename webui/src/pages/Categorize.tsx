@@ -14,21 +14,22 @@ import { href } from '../lib/router';
 import { remoteDevices, saveSetting, useStore } from '../lib/store';
 import { fmtDuration, periodString } from '../lib/time';
 import { Card, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
+import { t, tx, type MessageKey } from '../lib/i18n';
 import './categorize.css';
 
 const RANGES = [
-  { value: '7', label: '7 days' },
-  { value: '30', label: '30 days' },
-  { value: '365', label: '365 days' },
+  { value: '7', days: 7 },
+  { value: '30', days: 30 },
+  { value: '365', days: 365 },
 ] as const;
 type RangeDays = (typeof RANGES)[number]['value'];
 type Scope = 'this' | 'all';
 
-const KIND_TITLE: Record<Suggestion['kind'], string> = { app: 'Applications', word: 'Words in titles', domain: 'Websites' };
-const KIND_HINT: Record<Suggestion['kind'], string> = {
-  app: 'The rule matches the app name exactly.',
-  word: 'The rule matches the word anywhere, ignoring case.',
-  domain: 'Window time is categorised by app and title, so the rule looks for the site in window titles.',
+const KIND_TITLE: Record<Suggestion['kind'], MessageKey> = { app: 'search.section.window', word: 'cz.kind.word', domain: 'search.section.browser' };
+const KIND_HINT: Record<Suggestion['kind'], MessageKey> = {
+  app: 'cz.hint.app',
+  word: 'cz.hint.word',
+  domain: 'cz.hint.domain',
 };
 
 interface Row {
@@ -119,7 +120,7 @@ export function CategorizePage() {
     if (!wanted.size || !found || found.key !== findKey || !selected.length) return;
     let live = true;
     const list = [...wanted];
-    const t = setTimeout(() => {
+    const timer = setTimeout(() => {
       api
         .query([period], catchQuery(selected, rules, list.map(([, r]) => ({ type: 'regex', ...r })), opts))
         .then((res) => {
@@ -131,7 +132,7 @@ export function CategorizePage() {
     }, 300);
     return () => {
       live = false;
-      clearTimeout(t);
+      clearTimeout(timer);
     };
   }, [wantedKey, found]);
 
@@ -157,7 +158,7 @@ export function CategorizePage() {
       return;
     }
     let live = true;
-    const t = setTimeout(() => {
+    const timer = setTimeout(() => {
       api
         .query([period], categoryPeriodQuery(selected, draftRules, opts))
         .then((r) => live && setAfter({ key: previewKey, by: timeByCategory((r[0] as CategoryPeriodResult).cats || []) }))
@@ -165,7 +166,7 @@ export function CategorizePage() {
     }, 250);
     return () => {
       live = false;
-      clearTimeout(t);
+      clearTimeout(timer);
     };
   }, [previewKey, found]);
 
@@ -174,10 +175,10 @@ export function CategorizePage() {
     setSaving(true);
     try {
       await saveSetting('classes', draft);
-      toast(`Saved ${accepted.length} rule${accepted.length === 1 ? '' : 's'} to the categories`);
+      toast(t('cz.saved', { n: accepted.length }));
       setRefresh((n) => n + 1);
     } catch (e) {
-      toast(`Could not save the categories: ${errorMessage(e)}`, 'error');
+      toast(t('cz.saveFailed', { error: errorMessage(e) }), 'error');
     } finally {
       setSaving(false);
     }
@@ -191,45 +192,47 @@ export function CategorizePage() {
     <div class="page categorize-page" data-testid="categorize-page">
       <div class="page-head">
         <div>
-          <h1>Build categories</h1>
+          <h1>{t('cz.title')}</h1>
           <div class="page-sub">
-            Rules suggested from the time no category covers yet. Accept, edit or skip each one, check the preview, then save.{' '}
-            <a href={href('/settings/categories')}>All categories</a>
+            {t('cz.sub')}{' '}
+            <a href={href('/settings/categories')}>{t('cz.allCategories')}</a>
           </div>
         </div>
         <div class="cz-controls">
-          <Segmented testId="cz-range" value={range} options={RANGES.map((r) => ({ value: r.value, label: r.label }))} onChange={setRange} />
+          <Segmented testId="cz-range" value={range} options={RANGES.map((r) => ({ value: r.value, label: t('query.days', { n: r.days }) }))} onChange={setRange} />
           {hosts.length > 1 && (
-            <Segmented testId="cz-scope" value={scope} options={[{ value: 'this', label: 'This device' }, { value: 'all', label: 'All devices' }]} onChange={setScope} />
+            <Segmented testId="cz-scope" value={scope} options={[{ value: 'this', label: t('sync.thisDevice') }, { value: 'all', label: t('search.allDevices') }]} onChange={setScope} />
           )}
         </div>
       </div>
       {err ? (
-        <ErrorBox error={err} title="Could not read the uncategorised time" />
+        <ErrorBox error={err} title={t('cz.readError')} />
       ) : !current ? (
         <Card><Skeleton rows={6} /></Card>
       ) : (
         <>
           <p class="cz-summary" data-testid="cz-summary" data-uncategorized={found.uncategorized} data-total={found.total}>
             {found.total > 0 ? (
-              <>
-                <strong>{fmtDuration(found.uncategorized)}</strong> of {fmtDuration(found.total)} active time
-                {scope === 'all' ? ' on all devices' : ''} in the last {range} days is uncategorised ({Math.round((found.uncategorized / found.total) * 100)}%).
-              </>
+              tx(scope === 'all' ? 'cz.summaryAll' : 'cz.summary', {
+                uncat: <strong>{fmtDuration(found.uncategorized)}</strong>,
+                total: fmtDuration(found.total),
+                days: Number(range),
+                pct: Math.round((found.uncategorized / found.total) * 100),
+              })
             ) : (
-              'No active time in this range.'
+              t('cz.noActive')
             )}
           </p>
           <div class="cz-layout">
             <div class="cz-suggestions" data-testid="cz-suggestions">
               {found.suggestions.length === 0 && (
-                <Card><Empty icon="✓"><p>Nothing to suggest: no app, title word or website has a minute of uncategorised time in this range.</p></Empty></Card>
+                <Card><Empty icon="✓"><p>{t('cz.nothing')}</p></Empty></Card>
               )}
               {(['app', 'word', 'domain'] as const).map((kind) => {
                 const list = found.suggestions.filter((x) => x.kind === kind);
                 if (!list.length) return null;
                 return (
-                  <Card title={KIND_TITLE[kind]} subtitle={KIND_HINT[kind]} testId={`cz-group-${kind}`}>
+                  <Card title={t(KIND_TITLE[kind])} subtitle={t(KIND_HINT[kind])} testId={`cz-group-${kind}`}>
                     <ul class="cz-list">
                       {list.map((x) => (
                         <SuggestionRow s={x} row={rows[x.id]} catches={catches} names={names} onChange={(p) => setRow(x.id, p)} />
@@ -244,10 +247,10 @@ export function CategorizePage() {
           {found.suggestions.length > 0 && (
             <div class="cz-bar" data-testid="cz-bar">
               <span>
-                Uncategorised {fmtDuration(found.uncategorized)} → <strong>{after && after.key === previewKey ? fmtDuration(after.by.get('Uncategorized') || 0) : '…'}</strong>
+                {t('cz.uncategorised')} {fmtDuration(found.uncategorized)} → <strong>{after && after.key === previewKey ? fmtDuration(after.by.get('Uncategorized') || 0) : '…'}</strong>
               </span>
               <button class="btn btn-sm btn-primary" data-testid="cz-bar-save" disabled={!accepted.length || saving || !!previewErr} onClick={save}>
-                {accepted.length ? `Save ${accepted.length}` : 'Save'}
+                {accepted.length ? t('cz.saveN', { n: accepted.length }) : t('common.save')}
               </button>
             </div>
           )}
@@ -285,7 +288,7 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
     refocus.current = true;
     onChange(p);
   };
-  const regexErr = row.regex ? ruleError({ type: 'regex', regex: row.regex, ignore_case: row.ignore_case }) : 'Empty pattern';
+  const regexErr = row.regex ? ruleError({ type: 'regex', regex: row.regex, ignore_case: row.ignore_case }) : t('cz.emptyPattern');
   const catNameOk = parseCategory(row.category).length > 0 && parseCategory(row.category)[0] !== 'Uncategorized';
   const c = catches.get(ruleKey(row.regex, row.ignore_case));
   const accept = () => {
@@ -296,15 +299,15 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
     <li ref={li} class={'cz-row cz-' + row.status} data-suggestion={s.id} data-status={row.status}>
       <div class="cz-head">
         <span class="cz-label" title={s.label}>{s.label}</span>
-        <span class="cz-time" data-seconds={s.seconds} title={s.kind === 'domain' ? 'uncategorised browser time on this site' : 'uncategorised time'}>
+        <span class="cz-time" data-seconds={s.seconds} title={s.kind === 'domain' ? t('cz.timeTitleDomain') : t('cz.timeTitle')}>
           {fmtDuration(s.seconds)}
         </span>
       </div>
       <div class="cz-rule">
         <code class="cz-regex" data-field="regex-text">{row.regex}</code>
-        {row.ignore_case && <span class="tag small" title="Ignores case">Aa</span>}
+        {row.ignore_case && <span class="tag small" title={t('cz.ignoresCase')}>Aa</span>}
         <span class="cz-catch muted small" data-catch={typeof c === 'number' ? c : ''}>
-          {c === 0 ? <span class="cz-error">catches nothing</span> : typeof c === 'number' ? `catches ${fmtDuration(c)}` : typeof c === 'string' ? <span class="cz-error">{c}</span> : regexErr ? '' : 'measuring…'}
+          {c === 0 ? <span class="cz-error">{t('cz.catchesNothing')}</span> : typeof c === 'number' ? t('cz.catches', { time: fmtDuration(c) }) : typeof c === 'string' ? <span class="cz-error">{c}</span> : regexErr ? '' : t('cz.measuring')}
         </span>
       </div>
       {row.status === 'pending' && (
@@ -312,20 +315,20 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
           {row.editing && (
             <div class="cz-edit">
               <label class="cz-field">
-                <span>Pattern</span>
+                <span>{t('cz.pattern')}</span>
                 <input ref={firstField} class={'input input-sm mono' + (regexErr ? ' invalid' : '')} data-field="regex" value={row.regex} aria-invalid={!!regexErr}
                   onInput={(e) => onChange({ regex: (e.target as HTMLInputElement).value })} />
               </label>
               <label class="cz-check">
                 <input type="checkbox" data-field="ignore-case" checked={row.ignore_case} onChange={(e) => onChange({ ignore_case: (e.target as HTMLInputElement).checked })} />
-                Ignore case
+                {t('settings.cat.ignoreCase')}
               </label>
               {regexErr && <div class="cz-error small" role="alert">{regexErr}</div>}
             </div>
           )}
           <div class="cz-actions">
             <label class="cz-field cz-cat">
-              <span>Category</span>
+              <span>{t('cz.category')}</span>
               <input class={'input input-sm' + (catNameOk ? '' : ' invalid')} data-field="category" list="cz-category-names" value={row.category}
                 aria-describedby={`cz-new-${s.id}`}
                 onInput={(e) => onChange({ category: (e.target as HTMLInputElement).value })}
@@ -336,11 +339,11 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
                   accept();
                 }} />
             </label>
-            <span class="cz-new muted small" id={`cz-new-${s.id}`}>{catNameOk ? (exists ? 'adds to this category' : 'new category') : 'name a category'}</span>
+            <span class="cz-new muted small" id={`cz-new-${s.id}`}>{catNameOk ? (exists ? t('cz.addsTo') : t('cz.newCategory')) : t('cz.nameCategory')}</span>
             <div class="cz-buttons">
-              <button class="btn btn-sm btn-primary" data-action="accept" disabled={!!regexErr || !catNameOk} onClick={accept}>Accept</button>
-              <button class="btn btn-sm" data-action="edit" aria-pressed={row.editing} onClick={() => onChange({ editing: !row.editing })}>{row.editing ? 'Done' : 'Edit rule'}</button>
-              <button class="btn btn-sm btn-ghost" data-action="skip" onClick={() => to({ status: 'skipped', editing: false })}>Skip</button>
+              <button class="btn btn-sm btn-primary" data-action="accept" disabled={!!regexErr || !catNameOk} onClick={accept}>{t('cz.accept')}</button>
+              <button class="btn btn-sm" data-action="edit" aria-pressed={row.editing} onClick={() => onChange({ editing: !row.editing })}>{row.editing ? t('cz.done') : t('cz.editRule')}</button>
+              <button class="btn btn-sm btn-ghost" data-action="skip" onClick={() => to({ status: 'skipped', editing: false })}>{t('cz.skip')}</button>
             </div>
           </div>
         </>
@@ -348,13 +351,13 @@ function SuggestionRow({ s, row, catches, names, onChange }: {
       {row.status === 'accepted' && (
         <div class="cz-done">
           <span>→ <strong data-field="accepted-category">{categoryLabel(parseCategory(row.category))}</strong></span>
-          <button class="btn btn-sm" data-action="undo" onClick={() => to({ status: 'pending' })}>Change</button>
+          <button class="btn btn-sm" data-action="undo" onClick={() => to({ status: 'pending' })}>{t('cz.change')}</button>
         </div>
       )}
       {row.status === 'skipped' && (
         <div class="cz-done">
-          <span class="muted">Skipped</span>
-          <button class="btn btn-sm" data-action="undo" onClick={() => to({ status: 'pending' })}>Undo</button>
+          <span class="muted">{t('cz.skipped')}</span>
+          <button class="btn btn-sm" data-action="undo" onClick={() => to({ status: 'pending' })}>{t('bucket.undo')}</button>
         </div>
       )}
     </li>
@@ -381,13 +384,13 @@ function Preview({ found, after, err, accepted, saving, onSave }: {
   const ub = found.before.get(U) || 0;
   const ua = after ? after.get(U) || 0 : null;
   return (
-    <Card class="cz-preview" title="Effect" subtitle={accepted ? `With the ${accepted} accepted rule${accepted === 1 ? '' : 's'}` : 'Accept a suggestion to see what it changes'} testId="cz-preview">
+    <Card class="cz-preview" title={t('cz.effect')} subtitle={accepted ? t('cz.withAccepted', { n: accepted }) : t('cz.acceptToSee')} testId="cz-preview">
       {err ? (
-        <ErrorBox error={err} title="The rules do not work on the node" />
+        <ErrorBox error={err} title={t('cz.rulesFail')} />
       ) : (
         <div data-state={after ? 'ready' : 'busy'} data-testid="cz-preview-body">
           <div class="cz-uncat">
-            <div>Uncategorised</div>
+            <div>{t('cz.uncategorised')}</div>
             <div class="cz-uncat-figs">
               <span data-testid="cz-uncat-before" data-seconds={ub}>{fmtDuration(ub)}</span>
               <span aria-hidden="true">→</span>
@@ -398,7 +401,7 @@ function Preview({ found, after, err, accepted, saving, onSave }: {
             <div class="table-wrap">
               <table class="table cz-table">
                 <thead>
-                  <tr><th scope="col">Category</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th></tr>
+                  <tr><th scope="col">{t('cz.category')}</th><th scope="col" class="num">{t('cz.before')}</th><th scope="col" class="num">{t('cz.after')}</th></tr>
                 </thead>
                 <tbody>
                   {rows.map((r) => (
@@ -416,7 +419,7 @@ function Preview({ found, after, err, accepted, saving, onSave }: {
       )}
       <div class="cz-save">
         <button class="btn btn-primary" data-testid="cz-save" disabled={!accepted || saving || !!err} onClick={onSave}>
-          {saving ? 'Saving…' : accepted ? `Save ${accepted} rule${accepted === 1 ? '' : 's'}` : 'Save'}
+          {saving ? t('settings.saving') : accepted ? t('cz.saveRules', { n: accepted }) : t('common.save')}
         </button>
       </div>
     </Card>

@@ -87,8 +87,8 @@ export function ReportsPage({ parts }: { parts: string[] }) {
   const typedPatterns = JSON.stringify(def.projects.map((p) => [p.regex, !!p.ignore_case]));
   const [patterns, setPatterns] = useState(typedPatterns);
   useEffect(() => {
-    const t = setTimeout(() => setPatterns(typedPatterns), 350);
-    return () => clearTimeout(t);
+    const timer = setTimeout(() => setPatterns(typedPatterns), 350);
+    return () => clearTimeout(timer);
   }, [typedPatterns]);
   const rules = useMemo(
     () => (def.mode === 'projects' ? projectRules((JSON.parse(patterns) as [string, boolean][]).map(([regex, ic]) => ({ name: '', regex, ignore_case: ic }))) : rulesForQuery(classes)),
