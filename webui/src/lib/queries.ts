@@ -348,6 +348,16 @@ export function categoryPeriodQuery(hosts: HostBuckets[], rules: [string[], Rule
   return L;
 }
 
+/** The active time alone (the summary's `window.duration`: the same events, the same
+ * options), for the Activity page's strip of neighbouring periods, run with one timeperiod
+ * per period. Categorising is only needed when categories are kept. */
+export function activeTimeQuery(hosts: HostBuckets[], rules: [string[], Rule][], opts: CountOptions = {}): string[] {
+  const L = canonical(hosts, false, false, opts);
+  if (opts.categories?.length) L.push(`events = categorize(events, ${qlit(rules)});`, ...categoryFilter(hosts, rules, opts, false, false));
+  L.push('RETURN = sum_durations(events);');
+  return L;
+}
+
 /** The periods attributed to each device (several devices), for the Timeline. */
 export function deviceSpansQuery(hosts: HostBuckets[]): string[] {
   const L = canonical(hosts, false, false);

@@ -4,6 +4,7 @@ import { api, ApiError, errorMessage } from './api';
 import { DEFAULT_DEVICE_LOCAL, DEVICE_LOCAL_KEY } from './types';
 import type { Bucket, DeviceEntry, DevicesAnswer, Info, PrivacyFilter, SettingsHistory } from './types';
 import { Category, DEFAULT_CLASSES } from './categories';
+import { ActivityView, DEFAULT_VIEWS, parseViews, VIEWS_KEY } from './views';
 
 export interface Settings {
   classes: Category[];
@@ -18,6 +19,8 @@ export interface Settings {
   /** ActivityWatch's `always_active_pattern`: a regex on the window's app or title whose
    * time counts as active even when the AFK watcher says AFK ('' = none) */
   always_active_pattern: string;
+  /** `awnode.activity.views`: the Activity page's views (lib/views.ts) */
+  activityViews: ActivityView[];
 }
 
 export interface State {
@@ -44,6 +47,7 @@ const DEFAULT_SETTINGS: Settings = {
   landingpage: '/activity',
   deviceLocal: DEFAULT_DEVICE_LOCAL,
   always_active_pattern: '',
+  activityViews: DEFAULT_VIEWS,
 };
 
 let state: State = {
@@ -115,6 +119,7 @@ export async function loadSettings() {
     if (Array.isArray(all.privacy_filters)) s.privacy_filters = all.privacy_filters as PrivacyFilter[];
     if (typeof all.landingpage === 'string') s.landingpage = all.landingpage;
     if (typeof all.always_active_pattern === 'string') s.always_active_pattern = all.always_active_pattern;
+    s.activityViews = parseViews(all[VIEWS_KEY]);
     const dl = all[DEVICE_LOCAL_KEY];
     if (Array.isArray(dl)) s.deviceLocal = dl.filter((k): k is string => typeof k === 'string');
     set({ settings: s, settingsLoaded: true });
@@ -132,6 +137,24 @@ export async function saveSetting<K extends keyof Settings>(key: K, value: Setti
   set({ settings: { ...state.settings, ...patch } });
   if (key === 'theme') applyTheme(value as Settings['theme']);
   loadSettingsHistory();
+}
+
+/** Store the Activity page's views (the settings key is not the Settings field's name).
+ * The local copy changes at once, so quick edits (hide, move, move again) build on each
+ * other; the writes go out one after another in that order. A failed write reloads the
+ * settings (back to what the node has) and throws. */
+let viewsWrite: Promise<unknown> = Promise.resolve();
+export function saveActivityViews(views: ActivityView[]): Promise<void> {
+  set({ settings: { ...state.settings, activityViews: views } });
+  const w = viewsWrite.catch(() => undefined).then(() => api.setSetting(VIEWS_KEY, views));
+  viewsWrite = w;
+  return w.then(
+    () => void loadSettingsHistory(),
+    async (e) => {
+      await loadSettings();
+      throw e;
+    },
+  );
 }
 
 /** Who changed each setting last and what it replaced; null on a node without the route. */

@@ -1,8 +1,18 @@
 // Periods in the user's local time zone (with ActivityWatch's start-of-day offset);
 // everything sent to the server is UTC ISO 8601.
 
-export type PeriodKind = 'day' | 'week' | 'month' | 'year';
-export const PERIODS: PeriodKind[] = ['day', 'week', 'month', 'year'];
+export type PeriodKind = 'day' | 'week' | 'month' | 'year' | 'last7d' | 'last30d';
+export const PERIODS: PeriodKind[] = ['day', 'week', 'month', 'year', 'last7d', 'last30d'];
+
+/** Rolling periods (aw-webui's `last7d`, `last30d`): that many logical days ending with the
+ * date given (in a route, the period's last day), so they move by their own length. */
+export const ROLLING_DAYS: Partial<Record<PeriodKind, number>> = { last7d: 7, last30d: 30 };
+export const isRolling = (k: PeriodKind): boolean => !!ROLLING_DAYS[k];
+
+/** Short names for the period choices ("Day", …, "7 days"). */
+export const PERIOD_NAMES: Record<PeriodKind, string> = {
+  day: 'Day', week: 'Week', month: 'Month', year: 'Year', last7d: '7 days', last30d: '30 days',
+};
 
 export interface Period {
   kind: PeriodKind;
@@ -43,10 +53,13 @@ function atOffset(d: Date, off: number): Date {
   return new Date(d.getFullYear(), d.getMonth(), d.getDate(), 0, off);
 }
 
-/** Calendar start date (local midnight) of the period containing `date`. */
+/** Calendar start date (local midnight) of the period containing `date` (a rolling
+ * period's: the one ending with `date`). */
 export function periodStartDate(kind: PeriodKind, date: Date, o: DayOpts): Date {
   const d = new Date(date.getFullYear(), date.getMonth(), date.getDate());
-  if (kind === 'week') {
+  const rolling = ROLLING_DAYS[kind];
+  if (rolling) d.setDate(d.getDate() - (rolling - 1));
+  else if (kind === 'week') {
     const first = o.startOfWeek === 'Sunday' ? 0 : 1;
     const back = (d.getDay() - first + 7) % 7;
     d.setDate(d.getDate() - back);
@@ -57,7 +70,9 @@ export function periodStartDate(kind: PeriodKind, date: Date, o: DayOpts): Date 
 
 export function addPeriod(kind: PeriodKind, d: Date, n: number): Date {
   const r = new Date(d);
+  const rolling = ROLLING_DAYS[kind];
   if (kind === 'day') r.setDate(r.getDate() + n);
+  else if (rolling) r.setDate(r.getDate() + rolling * n);
   else if (kind === 'week') r.setDate(r.getDate() + 7 * n);
   else if (kind === 'month') r.setMonth(r.getMonth() + n);
   else r.setFullYear(r.getFullYear() + n);
@@ -71,8 +86,31 @@ export function period(kind: PeriodKind, date: Date, o: DayOpts): Period {
   return { kind, start: atOffset(s, off), end: atOffset(e, off) };
 }
 
-/** Sub-periods for the bar chart: hours of a day, days of a week/month, months of a year.
- * A month's day labels are two lines (day number, weekday). */
+/** The date naming the period `n` periods after the one `date` names (a route's date):
+ * a calendar period's first day, a rolling period's last day. */
+export function stepPeriod(kind: PeriodKind, date: Date, n: number, o: DayOpts): Date {
+  const d = new Date(date.getFullYear(), date.getMonth(), date.getDate());
+  return isRolling(kind) ? addPeriod(kind, d, n) : addPeriod(kind, periodStartDate(kind, d, o), n);
+}
+
+/** The periods next to the one `date` names, for a strip of neighbours: `count` of them,
+ * the current one in the middle, but none that starts after `now` (so today's period is
+ * last when it is shown). Each with the date naming it (as stepPeriod) and its offset. */
+export function neighbourPeriods(kind: PeriodKind, date: Date, o: DayOpts, count = 7, now = new Date()): { date: Date; period: Period; offset: number }[] {
+  const after = Math.floor(count / 2);
+  const all: { date: Date; period: Period; offset: number }[] = [];
+  for (let k = -(count - 1); k <= after; k++) {
+    const d = stepPeriod(kind, date, k, o);
+    const p = period(kind, d, o);
+    if (k > 0 && p.start > now) break;
+    all.push({ date: d, period: p, offset: k });
+  }
+  return all.slice(-count);
+}
+
+/** Sub-periods for the bar chart: hours of a day, days of a week/month/rolling period,
+ * months of a year. A month's (and the last 30 days') day labels are two lines (day
+ * number, weekday). */
 export function subPeriods(p: Period, o: DayOpts): { start: Date; end: Date; label: string }[] {
   const off = offsetMinutes(o.startOfDay);
   const out: { start: Date; end: Date; label: string }[] = [];
@@ -94,7 +132,7 @@ export function subPeriods(p: Period, o: DayOpts): { start: Date; end: Date; lab
     const label =
       unit === 'month'
         ? d.toLocaleDateString(undefined, { month: 'short' })
-        : p.kind === 'week'
+        : p.kind === 'week' || p.kind === 'last7d'
           ? d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' })
           : // a month's bars: the day over its weekday, so weeks can be told apart
             `${d.getDate()}\n${d.toLocaleDateString(undefined, { weekday: 'short' })}`;
@@ -113,20 +151,27 @@ export function periodString(start: Date, end: Date): string {
 }
 
 export function periodLabel(p: Period, o: DayOpts): string {
-  const s = periodStartDate(p.kind, p.start, o);
+  // (p.start is already a rolling period's first day)
+  const s = isRolling(p.kind) ? new Date(p.start.getFullYear(), p.start.getMonth(), p.start.getDate()) : periodStartDate(p.kind, p.start, o);
   switch (p.kind) {
     case 'day':
       return s.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
-    case 'week': {
-      const e = addPeriod('day', addPeriod('week', s, 1), -1);
-      const sameYear = s.getFullYear() === e.getFullYear();
-      return `${s.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: sameYear ? undefined : 'numeric' })} – ${e.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' })}`;
-    }
+    case 'week':
+      return dayRange(s, addPeriod('day', addPeriod('week', s, 1), -1));
     case 'month':
       return s.toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
     case 'year':
       return String(s.getFullYear());
+    case 'last7d':
+    case 'last30d':
+      return `${PERIOD_NAMES[p.kind]}: ${dayRange(s, addPeriod('day', addPeriod(p.kind, s, 1), -1))}`;
   }
+}
+
+/** "Nov 30 – Dec 6, 2026" (the first year only when it differs). */
+export function dayRange(s: Date, e: Date): string {
+  const sameYear = s.getFullYear() === e.getFullYear();
+  return `${s.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: sameYear ? undefined : 'numeric' })} – ${e.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' })}`;
 }
 
 /** "3h 12m", "12m 5s", "42s". */

@@ -1,23 +1,28 @@
 import type { VNode } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DefaultLabelFormatterCallbackParams } from 'echarts';
 import { api } from '../lib/api';
 import { Category, CatNode, categoryColor, categoryTree, eventCategory, hashColor, normalise, rulesForQuery } from '../lib/categories';
-import { ActivityResult, activityHosts, activityQuery, CategoryPeriodResult, categoryPeriodQuery, deviceBuckets, Ev } from '../lib/queries';
+import { ActivityResult, activeTimeQuery, activityHosts, activityQuery, CategoryPeriodResult, categoryPeriodQuery, deviceBuckets, Ev } from '../lib/queries';
 import { navigate } from '../lib/router';
 import { hostIsLocal, remoteDevices, useStore } from '../lib/store';
 import {
-  addPeriod, DayOpts, fmtDuration, logicalToday, parseYmd, period, PeriodKind, periodLabel, periodStartDate,
-  periodString, PERIODS, subPeriods, ymd,
+  DayOpts, fmtDuration, isRolling, logicalToday, neighbourPeriods, parseYmd, period, PERIOD_NAMES, PeriodKind, periodLabel,
+  periodString, PERIODS, stepPeriod, subPeriods, ymd,
 } from '../lib/time';
+import { CardId } from '../lib/views';
 import { axisColors, Chart } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, pct, Segmented, Skeleton, TopItem, TopList } from '../components/ui';
 import * as I from '../components/icons';
 import { CountFilters, useCountOptions } from '../components/CountFilters';
 import { UncategorisedBanner } from '../components/UncategorisedBanner';
+import { PeriodUsage, UsagePeriod } from '../components/PeriodUsage';
+import { ViewEditor } from '../components/ViewEditor';
+import './activity.css';
 
 const ALL = 'all';
 
+/** The route: #/activity/<host>/<period>/<YYYY-MM-DD>[/view/<view id>] (aw-webui's shape). */
 function useActivityParams(parts: string[]) {
   const st = useStore();
   // other devices by the node's labels (a renamed one is one entry), this node's by hostname
@@ -29,18 +34,35 @@ function useActivityParams(parts: string[]) {
   const kind = (PERIODS.includes(parts[1] as PeriodKind) ? parts[1] : 'day') as PeriodKind;
   const opts: DayOpts = { startOfDay: st.settings.startOfDay, startOfWeek: st.settings.startOfWeek };
   const date = parseYmd(parts[2]) || logicalToday(opts);
-  return { st, remotes, hosts, host, kind, date, opts };
+  const views = st.settings.activityViews;
+  const view = (parts[3] === 'view' && views.find((v) => v.id === parts[4])) || views[0];
+  return { st, remotes, hosts, host, kind, date, opts, views, view };
 }
-
-const go = (host: string, kind: PeriodKind, date: Date) =>
-  navigate(`/activity/${encodeURIComponent(host)}/${kind}/${ymd(date)}`);
 
 // Performance marks for the browser tests / benchmark: first summary render, first bar chart.
 let fmpMarked = false;
 let barsMarked = false;
 
+/** A neighbouring period's label in the usage strip. */
+function usageLabel(kind: PeriodKind, d: Date): string {
+  switch (kind) {
+    case 'day':
+      return d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' });
+    case 'week':
+    case 'last7d':
+    case 'last30d':
+      // a week by its first day, a rolling period by its last (the date in its route)
+      return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+    case 'month':
+      // the year where it changes (the full name is in the tooltip)
+      return d.toLocaleDateString(undefined, { month: 'short', year: d.getMonth() === 0 ? 'numeric' : undefined });
+    case 'year':
+      return String(d.getFullYear());
+  }
+}
+
 export function ActivityPage({ parts }: { parts: string[] }) {
-  const { st, remotes, hosts, host, kind, date, opts } = useActivityParams(parts);
+  const { st, remotes, hosts, host, kind, date, opts, views, view } = useActivityParams(parts);
   const p = period(kind, date, opts);
   const classes = useMemo(() => normalise(st.settings.classes), [st.settings.classes]);
   const rules = useMemo(() => rulesForQuery(classes), [classes]);
@@ -57,11 +79,15 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   const [bars, setBars] = useState<Bars | null>(null);
   const [barMode, setBarMode] = useState<BarMode>('category');
   const [barErr, setBarErr] = useState<unknown>(null);
+  const [editing, setEditing] = useState(false);
   const periodStr = periodString(p.start, p.end);
   const ready = st.bucketsLoaded && st.settingsLoaded && st.info;
   // what the summary on screen must answer: until the query for it returns, the previous
   // answer (another period or device) is not shown as this one's figures
   const reqKey = `${host}|${periodStr}|${countKey}`;
+  // the first view is the default one, left out of the address
+  const go = (h: string, k: PeriodKind, d: Date, v: string = view.id) =>
+    navigate(`/activity/${encodeURIComponent(h)}/${k}/${ymd(d)}${v === views[0].id ? '' : `/view/${encodeURIComponent(v)}`}`);
 
   // Summary query.
   useEffect(() => {
@@ -115,6 +141,44 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     };
   }, [ready, periodStr, selected, rules, countKey]);
 
+  // Usage strip: the neighbouring periods' active time, one query with a timeperiod each.
+  // It waits for the summary and the bars (the figures one came for) and keeps what it
+  // learnt, so moving to a neighbour asks only for the periods new to the strip; a period
+  // not over yet is asked again, as it may have grown.
+  const neighbours = useMemo(() => neighbourPeriods(kind, date, opts), [kind, ymd(date), opts.startOfDay, opts.startOfWeek]);
+  const usageBase = `${host}|${countKey}|${count.categories?.length ? JSON.stringify(rules) : ''}`;
+  const usageCache = useRef(new Map<string, number>());
+  const [, setUsageTick] = useState(0);
+  const [usageErr, setUsageErr] = useState(false);
+  const fresh = res !== null && resFor === reqKey;
+  const after = fresh && (bars !== null || !!barErr);
+  useEffect(() => {
+    if (!ready || !selected.length || !after) return;
+    const now = Date.now();
+    const want = neighbours.map((n) => periodString(n.period.start, n.period.end));
+    const ask = want.filter((s, i) => !usageCache.current.has(`${usageBase}|${s}`) || neighbours[i].period.end.getTime() > now);
+    if (!ask.length) return;
+    let live = true;
+    setUsageErr(false);
+    api
+      .query(ask, activeTimeQuery(selected, rules, count))
+      .then((r) => {
+        ask.forEach((s, i) => usageCache.current.set(`${usageBase}|${s}`, Number(r[i]) || 0));
+        if (live) setUsageTick((t) => t + 1);
+      })
+      .catch(() => live && setUsageErr(true));
+    return () => {
+      live = false;
+    };
+  }, [ready, after, neighbours, selected, rules, usageBase]);
+  const usage: UsagePeriod[] = neighbours.map((n) => ({
+    key: ymd(n.date),
+    label: usageLabel(kind, isRolling(kind) ? n.date : n.period.start),
+    title: periodLabel(n.period, opts),
+    seconds: usageCache.current.get(`${usageBase}|${periodString(n.period.start, n.period.end)}`) ?? null,
+    current: n.offset === 0,
+  }));
+
   useEffect(() => {
     if (res && !fmpMarked) {
       fmpMarked = true;
@@ -139,7 +203,6 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     return m ? new Date(m) : null;
   }, [selected, st.buckets]);
 
-  const fresh = res !== null && resFor === reqKey;
   const total = res?.window.duration || 0;
   // several devices, day view: the periods attributed to each (for the per-device hourly
   // bars), once the summary is in and belongs to the same period as the bars
@@ -148,6 +211,110 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   const byDevice = host === ALL && !!(kind === 'day' ? spans : bars?.hosts);
   const topCat = tree?.children.find((c) => c.name !== 'Uncategorized') || null;
   const isLocal = (h: string) => !remotes.some((r) => r.label === h) && hostIsLocal(h);
+  const cardsShown = res || !err;
+
+  // Each card of a view by its id; null when it has nothing to show here (the devices card
+  // for one device, the editor cards without editor data).
+  const card = (id: CardId): VNode | null => {
+    switch (id) {
+      case 'bars':
+        return (
+          <Card title={kind === 'day' ? 'Time of day' : kind === 'year' ? 'Per month' : 'Per day'} span={3} testId="bar-card"
+            subtitle={byDevice && barMode === 'device' ? 'Active time by device (each moment counted once)' : 'Active time by category'}
+            actions={byDevice && (
+              <Segmented testId="bar-mode" value={barMode} onChange={setBarMode}
+                options={[{ value: 'category', label: 'By category' }, { value: 'device', label: 'By device' }]} />
+            )}>
+            <ErrorBox error={barErr} />
+            {bars ? <BarChart bars={bars} classes={classes} kind={kind} mode={byDevice ? barMode : 'category'} spans={spans} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
+          </Card>
+        );
+      case 'devices':
+        return host === ALL && res?.hosts ? (
+          <Card title="Devices" testId="per-device" span={3}
+            subtitle="Active time per device: each moment counted once, on the device whose current activity began most recently; the devices add up to the total">
+            <div class="devices-strip">
+              <TopList
+                total={total}
+                items={Object.entries(res.hosts)
+                  .sort((a, b) => b[1] - a[1])
+                  .map(([h, v]) => ({ key: h, label: h, sub: isLocal(h) ? <Badge kind="local">this device</Badge> : <Badge kind="remote">remote</Badge>, value: v, color: deviceColor(h) }))}
+              />
+            </div>
+          </Card>
+        ) : null;
+      case 'apps':
+        return cardsShown ? (
+          <Card title="Top applications" testId="top-apps" subtitle={res ? `${res.window.app_events.length} apps` : ''}>
+            {res ? <TopList testId="top-apps-list" total={total} items={res.window.app_events.map(appItem)} /> : <Skeleton />}
+          </Card>
+        ) : null;
+      case 'categories':
+        return cardsShown ? (
+          <Card title="Categories" testId="categories" subtitle="Share of active time; click a ring to zoom" span={2}>
+            {/* one message for an empty period, not one under the chart and one beside it */}
+            {!tree ? <Skeleton /> : !tree.children.length ? <Empty>No categorised time</Empty> : (
+              <div class="cat-split">
+                <Sunburst tree={tree} />
+                <div data-testid="category-tree"><CatTree node={tree} total={total} /></div>
+              </div>
+            )}
+          </Card>
+        ) : null;
+      case 'titles':
+        return cardsShown ? (
+          <Card title="Top window titles" span={2} testId="top-titles">
+            {res ? <TopList total={total} items={res.window.title_events.map((e, i) => titleItem(e, i, classes))} /> : <Skeleton />}
+          </Card>
+        ) : null;
+      case 'domains':
+        return cardsShown ? (
+          <Card title="Browser domains" testId="top-domains">
+            {res ? <TopList total={res.browser.duration} items={res.browser.domains.map((e) => domainItem(e))} empty="No browser activity" /> : <Skeleton />}
+          </Card>
+        ) : null;
+      case 'urls':
+        return cardsShown ? (
+          <Card title="Top URLs" span={2} testId="top-urls">
+            {res ? (
+              <TopList
+                total={res.browser.duration}
+                empty="No browser activity"
+                items={res.browser.urls.map((e, i) => ({ key: i + String(e.data.url), label: <span class="mono-ish">{String(e.data.url)}</span>, title: String(e.data.url), value: e.duration, color: hashColor(domainOf(e)) }))}
+              />
+            ) : <Skeleton />}
+          </Card>
+        ) : null;
+      case 'browser-titles':
+        return cardsShown ? (
+          <Card title="Browser titles" testId="top-browser-titles">
+            {res ? (
+              <TopList total={res.browser.duration} empty="No browser activity" items={res.browser.titles.map((e, i) => ({ key: i + String(e.data.title), label: String(e.data.title ?? ''), title: String(e.data.title ?? ''), value: e.duration, color: hashColor(domainOf(e)) }))} />
+            ) : <Skeleton />}
+          </Card>
+        ) : null;
+      case 'editor-projects':
+      case 'editor-files':
+      case 'editor-languages': {
+        if (!res?.editor) return null;
+        const k = id === 'editor-projects' ? 'projects' : id === 'editor-files' ? 'files' : 'languages';
+        const key = k === 'projects' ? 'project' : k === 'files' ? 'file' : 'language';
+        return (
+          <Card title={`Top ${k}`} testId={`editor-${k}`}>
+            <TopList
+              total={res.editor.duration}
+              empty="No editor activity"
+              items={res.editor[k].map((e, i) => {
+                const v = String(e.data[key] ?? '');
+                return { key: i + v, label: k === 'files' ? v.split('/').pop() || v : v, title: v, value: e.duration, color: hashColor(v) };
+              })}
+            />
+          </Card>
+        );
+      }
+    }
+  };
+  const shownCards = view.cards.map((id) => ({ id, node: card(id) })).filter((c) => c.node);
 
   return (
     <div class="page activity" data-testid="activity-page">
@@ -167,27 +334,30 @@ export function ActivityPage({ parts }: { parts: string[] }) {
             ))}
             {!hosts.length && <option value={ALL}>No devices</option>}
           </select>
-          <Segmented
-            testId="period-select"
-            value={kind}
-            options={PERIODS.map((k) => ({ value: k, label: k[0].toUpperCase() + k.slice(1) }))}
-            onChange={(k) => go(host, k, date)}
-          />
+          <div class="act-periods">
+            <Segmented
+              testId="period-select"
+              value={kind}
+              options={PERIODS.map((k) => ({ value: k, label: PERIOD_NAMES[k] }))}
+              onChange={(k) => go(host, k, date)}
+            />
+          </div>
           <div class="date-nav">
-            <button class="btn btn-icon" aria-label="Previous period" onClick={() => go(host, kind, addPeriod(kind, periodStartDate(kind, date, opts), -1))}>
+            <button class="btn btn-icon" aria-label="Previous period" data-testid="prev-period" onClick={() => go(host, kind, stepPeriod(kind, date, -1, opts))}>
               <I.IconChevronLeft />
             </button>
             <input
               type="date"
               class="input date-input"
               data-testid="date-input"
+              aria-label={isRolling(kind) ? 'Last day of the period' : 'A day in the period'}
               value={ymd(date)}
               onChange={(e) => {
                 const d = parseYmd((e.target as HTMLInputElement).value);
                 if (d) go(host, kind, d);
               }}
             />
-            <button class="btn btn-icon" aria-label="Next period" onClick={() => go(host, kind, addPeriod(kind, periodStartDate(kind, date, opts), 1))}>
+            <button class="btn btn-icon" aria-label="Next period" data-testid="next-period" onClick={() => go(host, kind, stepPeriod(kind, date, 1, opts))}>
               <I.IconChevronRight />
             </button>
           </div>
@@ -212,6 +382,8 @@ export function ActivityPage({ parts }: { parts: string[] }) {
 
       {selected.length > 0 && (
         <>
+          <PeriodUsage periods={usage} error={usageErr} onPick={(k) => go(host, kind, parseYmd(k) || date)} />
+
           <div class="stats">
             <Stat label="Active time" value={fresh ? fmtDuration(total) : null} testId="total-active" seconds={total}
               hint={res && kind !== 'day' && bars ? `${fmtDuration(total / activeUnits(bars.totals))} per active ${kind === 'year' ? 'month' : 'day'}` : undefined} />
@@ -242,92 +414,23 @@ export function ActivityPage({ parts }: { parts: string[] }) {
             </div>
           )}
 
-          <Card title={kind === 'day' ? 'Time of day' : kind === 'year' ? 'Per month' : 'Per day'} span={3} testId="bar-card"
-            subtitle={byDevice && barMode === 'device' ? 'Active time by device (each moment counted once)' : 'Active time by category'}
-            actions={byDevice && (
-              <Segmented testId="bar-mode" value={barMode} onChange={setBarMode}
-                options={[{ value: 'category', label: 'By category' }, { value: 'device', label: 'By device' }]} />
-            )}>
-            <ErrorBox error={barErr} />
-            {bars ? <BarChart bars={bars} classes={classes} kind={kind} mode={byDevice ? barMode : 'category'} spans={spans} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
-          </Card>
+          <div class="act-views">
+            <div class="act-views-tabs">
+              <Segmented testId="view-select" value={view.id} options={views.map((v) => ({ value: v.id, label: v.name }))}
+                onChange={(v) => go(host, kind, date, v)} />
+            </div>
+            <button class="btn btn-sm" data-testid="edit-view" aria-expanded={editing} onClick={() => setEditing(!editing)}>
+              <I.IconEdit /> Edit view
+            </button>
+          </div>
+          {editing && <ViewEditor views={views} view={view} onClose={() => setEditing(false)} onOpenView={(v) => go(host, kind, date, v)} />}
 
-          {host === ALL && res?.hosts && (
-            <Card title="Devices" testId="per-device" span={3}
-              subtitle="Active time per device: each moment counted once, on the device whose current activity began most recently; the devices add up to the total">
-              <div class="devices-strip">
-                <TopList
-                  total={total}
-                  items={Object.entries(res.hosts)
-                    .sort((a, b) => b[1] - a[1])
-                    .map(([h, v]) => ({ key: h, label: h, sub: isLocal(h) ? <Badge kind="local">this device</Badge> : <Badge kind="remote">remote</Badge>, value: v, color: deviceColor(h) }))}
-                />
-              </div>
-            </Card>
-          )}
-
-          {(res || !err) && (
-            <>
-              <div class="grid">
-                <Card title="Top applications" testId="top-apps" subtitle={res ? `${res.window.app_events.length} apps` : ''}>
-                  {res ? <TopList testId="top-apps-list" total={total} items={res.window.app_events.map(appItem)} /> : <Skeleton />}
-                </Card>
-                <Card title="Categories" testId="categories" subtitle="Share of active time; click a ring to zoom" span={2}>
-                  {/* one message for an empty period, not one under the chart and one beside it */}
-                  {!tree ? <Skeleton /> : !tree.children.length ? <Empty>No categorised time</Empty> : (
-                    <div class="cat-split">
-                      <Sunburst tree={tree} />
-                      <div data-testid="category-tree"><CatTree node={tree} total={total} /></div>
-                    </div>
-                  )}
-                </Card>
-                <Card title="Top window titles" span={2} testId="top-titles">
-                  {res ? <TopList total={total} items={res.window.title_events.map((e, i) => titleItem(e, i, classes))} /> : <Skeleton />}
-                </Card>
-                <Card title="Browser domains" testId="top-domains">
-                  {res ? <TopList total={res.browser.duration} items={res.browser.domains.map((e) => domainItem(e))} empty="No browser activity" /> : <Skeleton />}
-                </Card>
-              </div>
-
-              <h2 class="section-title">Browser</h2>
-              <div class="grid">
-                <Card title="Top URLs" span={2} testId="top-urls">
-                  {res ? (
-                    <TopList
-                      total={res.browser.duration}
-                      empty="No browser activity"
-                      items={res.browser.urls.map((e, i) => ({ key: i + String(e.data.url), label: <span class="mono-ish">{String(e.data.url)}</span>, title: String(e.data.url), value: e.duration, color: hashColor(domainOf(e)) }))}
-                    />
-                  ) : <Skeleton />}
-                </Card>
-                <Card title="Browser titles" testId="top-browser-titles">
-                  {res ? (
-                    <TopList total={res.browser.duration} empty="No browser activity" items={res.browser.titles.map((e, i) => ({ key: i + String(e.data.title), label: String(e.data.title ?? ''), title: String(e.data.title ?? ''), value: e.duration, color: hashColor(domainOf(e)) }))} />
-                  ) : <Skeleton />}
-                </Card>
-              </div>
-            </>
-          )}
-
-          {res?.editor && (
-            <>
-              <h2 class="section-title">Editor</h2>
-              <div class="grid">
-                {(['projects', 'files', 'languages'] as const).map((k) => (
-                  <Card title={`Top ${k}`} testId={`editor-${k}`}>
-                    <TopList
-                      total={res.editor!.duration}
-                      empty="No editor activity"
-                      items={res.editor![k].map((e, i) => {
-                        const key = k === 'projects' ? 'project' : k === 'files' ? 'file' : 'language';
-                        const v = String(e.data[key] ?? '');
-                        return { key: i + v, label: k === 'files' ? v.split('/').pop() || v : v, title: v, value: e.duration, color: hashColor(v) };
-                      })}
-                    />
-                  </Card>
-                ))}
-              </div>
-            </>
+          {shownCards.length ? (
+            <div class="grid act-cards" data-testid="activity-cards">
+              {shownCards.map((c) => <div class="act-card-slot" key={c.id} data-card={c.id}>{c.node}</div>)}
+            </div>
+          ) : (
+            <p class="act-empty-view" data-testid="empty-view">No card of this view has anything to show here. <button class="link" onClick={() => setEditing(true)}>Edit the view</button></p>
           )}
           {loading && res && <div class="loading-bar" />}
         </>

@@ -1,0 +1,88 @@
+// The Activity page's "Edit view" panel: which cards the current view shows and in what
+// order (show/hide, move up/down, reset to the view's default), and adding or deleting
+// views. Every change is saved at once to the node's settings (lib/views.ts).
+import { useState } from 'preact/hooks';
+import { errorMessage } from '../lib/api';
+import { saveActivityViews } from '../lib/store';
+import { ActivityView, CardId, CARDS, cardName, defaultCards, editorRows, moveCard, newViewId } from '../lib/views';
+import { Card, toast } from './ui';
+import * as I from './icons';
+
+// up and down arrows in the style of ./icons (24×24 stroke, currentColor)
+const arrow = (d: string) => () => (
+  <svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+    <path d={d} />
+  </svg>
+);
+const IconUp = arrow('M6 15l6-6 6 6');
+const IconDown = arrow('M6 9l6 6 6-6');
+
+export function ViewEditor({ views, view, onClose, onOpenView }: {
+  views: ActivityView[];
+  view: ActivityView;
+  onClose: () => void;
+  onOpenView: (id: string) => void;
+}) {
+  const [name, setName] = useState('');
+  const save = (next: ActivityView[]) =>
+    saveActivityViews(next).catch((e) => toast(`Could not save the view: ${errorMessage(e)}`, 'error'));
+  const setCards = (cards: CardId[]) => save(views.map((v) => (v.id === view.id ? { ...v, cards } : v)));
+  const rows = editorRows(view.cards);
+  const addView = () => {
+    const n = name.trim();
+    if (!n) return;
+    const id = newViewId(n, views);
+    save([...views, { id, name: n, cards: [...view.cards] }]);
+    setName('');
+    onOpenView(id);
+  };
+  const deleteView = () => {
+    const rest = views.filter((v) => v.id !== view.id);
+    save(rest);
+    onOpenView(rest[0].id);
+  };
+  return (
+    <Card title={`Edit view: ${view.name}`} subtitle="Tick the cards to show; the arrows move a card up or down. Saved in the node's settings, shared with your other devices."
+      testId="view-editor" class="view-editor">
+      <ul class="ve-list">
+        {rows.map(({ id, shown }, i) => {
+          const note = CARDS.find((c) => c.id === id)?.note;
+          return (
+            <li key={id} class={'ve-row' + (shown ? '' : ' ve-hidden')} data-card={id}>
+              <label class="ve-check">
+                <input type="checkbox" checked={shown} data-testid={`ve-show-${id}`}
+                  onChange={() => setCards(shown ? view.cards.filter((c) => c !== id) : [...view.cards, id])} />
+                <span class="ve-name">{cardName(id)}</span>
+                {note && <span class="ve-note">({note})</span>}
+              </label>
+              <span class="ve-moves">
+                <button type="button" class="btn btn-ghost btn-icon btn-xs" aria-label={`Move ${cardName(id)} up`} data-testid={`ve-up-${id}`}
+                  disabled={!shown || i === 0} onClick={() => setCards(moveCard(view.cards, id, -1))}><IconUp /></button>
+                <button type="button" class="btn btn-ghost btn-icon btn-xs" aria-label={`Move ${cardName(id)} down`} data-testid={`ve-down-${id}`}
+                  disabled={!shown || i >= view.cards.length - 1} onClick={() => setCards(moveCard(view.cards, id, 1))}><IconDown /></button>
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+      <div class="ve-foot">
+        <div class="ve-foot-group">
+          <button type="button" class="btn btn-sm" data-testid="ve-reset" onClick={() => setCards(defaultCards(view.id))}>
+            <I.IconUndo /> Reset to default
+          </button>
+          {views.length > 1 && (
+            <button type="button" class="btn btn-sm btn-danger-outline" data-testid="ve-delete" onClick={deleteView}>
+              <I.IconTrash /> Delete view
+            </button>
+          )}
+        </div>
+        <form class="ve-new" onSubmit={(e) => (e.preventDefault(), addView())}>
+          <input class="input input-sm" aria-label="New view's name" placeholder="New view's name" data-testid="ve-new-name"
+            value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          <button type="submit" class="btn btn-sm" data-testid="ve-add" disabled={!name.trim()}><I.IconPlus /> Add view</button>
+          <button type="button" class="btn btn-sm btn-primary" data-testid="ve-done" onClick={onClose}>Done</button>
+        </form>
+      </div>
+    </Card>
+  );
+}

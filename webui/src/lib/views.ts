@@ -1,0 +1,87 @@
+// The Activity page's views (as aw-webui's "views"): named lists of the cards to show, in
+// order. They are kept in the node's settings under VIEWS_KEY, so they travel with the
+// settings to the other devices (docs/webui.md); a card id this UI does not know (a
+// removed card, a newer UI's) is left out when read, and a missing or unreadable setting
+// means the default views.
+
+export const VIEWS_KEY = 'awnode.activity.views';
+
+export type CardId =
+  | 'bars' | 'devices' | 'apps' | 'categories' | 'titles' | 'domains' | 'urls' | 'browser-titles'
+  | 'editor-projects' | 'editor-files' | 'editor-languages';
+
+/** Every card, in the default order, with its name and when it has something to show. */
+export const CARDS: { id: CardId; name: string; note?: string }[] = [
+  { id: 'bars', name: 'Bar chart (per hour, day or month)' },
+  { id: 'devices', name: 'Devices', note: 'all devices only' },
+  { id: 'apps', name: 'Top applications' },
+  { id: 'categories', name: 'Categories' },
+  { id: 'titles', name: 'Top window titles' },
+  { id: 'domains', name: 'Browser domains' },
+  { id: 'urls', name: 'Top URLs' },
+  { id: 'browser-titles', name: 'Browser titles' },
+  { id: 'editor-projects', name: 'Top projects', note: 'with editor data' },
+  { id: 'editor-files', name: 'Top files', note: 'with editor data' },
+  { id: 'editor-languages', name: 'Top languages', note: 'with editor data' },
+];
+const KNOWN = new Set<string>(CARDS.map((c) => c.id));
+export const cardName = (id: CardId) => CARDS.find((c) => c.id === id)?.name || id;
+
+export interface ActivityView {
+  id: string;
+  name: string;
+  cards: CardId[];
+}
+
+/** The default views: Summary is every card (the page as it was before views), the
+ * others aw-webui's Window, Browser and Editor views. */
+export const DEFAULT_VIEWS: ActivityView[] = [
+  { id: 'summary', name: 'Summary', cards: CARDS.map((c) => c.id) },
+  { id: 'window', name: 'Window', cards: ['bars', 'apps', 'titles', 'categories'] },
+  { id: 'browser', name: 'Browser', cards: ['domains', 'urls', 'browser-titles'] },
+  { id: 'editor', name: 'Editor', cards: ['editor-projects', 'editor-files', 'editor-languages'] },
+];
+
+/** A default view's cards, or (a view the user added) every card. */
+export function defaultCards(id: string): CardId[] {
+  return [...(DEFAULT_VIEWS.find((v) => v.id === id)?.cards || CARDS.map((c) => c.id))];
+}
+
+/** The views a stored setting describes: known card ids only, each once; views without
+ * an id are dropped, a missing name becomes the id. Not a list, or none left: the defaults. */
+export function parseViews(raw: unknown): ActivityView[] {
+  if (!Array.isArray(raw)) return DEFAULT_VIEWS;
+  const out: ActivityView[] = [];
+  for (const v of raw) {
+    if (!v || typeof v !== 'object') continue;
+    const o = v as Record<string, unknown>;
+    const id = typeof o.id === 'string' ? o.id.trim() : '';
+    if (!id || out.some((x) => x.id === id)) continue;
+    const cards = Array.isArray(o.cards) ? o.cards.filter((c): c is CardId => typeof c === 'string' && KNOWN.has(c)) : [];
+    out.push({ id, name: typeof o.name === 'string' && o.name.trim() ? o.name.trim() : id, cards: [...new Set(cards)] });
+  }
+  return out.length ? out : DEFAULT_VIEWS;
+}
+
+/** `cards` with `id` moved `by` places (-1 up, +1 down), unchanged at the ends. */
+export function moveCard(cards: CardId[], id: CardId, by: number): CardId[] {
+  const i = cards.indexOf(id);
+  const j = i + by;
+  if (i < 0 || j < 0 || j >= cards.length) return cards;
+  const r = [...cards];
+  [r[i], r[j]] = [r[j], r[i]];
+  return r;
+}
+
+/** The shown cards, then the hidden ones in the default order: the rows of the editor. */
+export function editorRows(cards: CardId[]): { id: CardId; shown: boolean }[] {
+  return [...cards.map((id) => ({ id, shown: true })), ...CARDS.filter((c) => !cards.includes(c.id)).map((c) => ({ id: c.id, shown: false }))];
+}
+
+/** A new view's id from its name ("Deep work" -> "deep-work", "deep-work-2" when taken). */
+export function newViewId(name: string, views: ActivityView[]): string {
+  const base = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'view';
+  let id = base;
+  for (let n = 2; views.some((v) => v.id === id); n++) id = `${base}-${n}`;
+  return id;
+}
