@@ -33,6 +33,7 @@
 #define WEXIT_USAGE 2
 #define WEXIT_NODISPLAY 3
 #define WEXIT_RUNNING 4
+#define WEXIT_UNSUPPORTED 5 /* a Wayland compositor without the protocol a watcher needs */
 
 /* awnode start's own exit code when another one already runs for this user and mode */
 #define EXIT_ALREADY_RUNNING 4
@@ -56,7 +57,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: awnode start [options] [serve options]\n"
 		"\n"
-		"Run the node and, where an X display is usable, the default watchers\n"
+		"Run the node and, in a desktop session (an X display that opens, or WAYLAND_DISPLAY\n"
+		"set), the default watchers\n"
 		"(aw-watcher-afk, aw-watcher-window). Crashed children are restarted with back-off;\n"
 		"SIGINT/SIGTERM stops everything (watchers first, so they deliver their queues).\n"
 		"\n"
@@ -100,11 +102,13 @@ static void free_child(child *c)
 	free(c->argv);
 }
 
-/* $DISPLAY set and an X connection opens. libxcb is loaded only for this check, so
- * the awnode binary does not depend on it. */
+/* $WAYLAND_DISPLAY set (the watchers then watch through Wayland and check the
+ * compositor themselves: exit 3 or 5, neither restarted, if it cannot serve them), or
+ * $DISPLAY set and an X connection opens. libxcb is loaded only for this check, so the
+ * awnode binary does not depend on it. */
 static int display_usable(char *why, size_t len)
 {
-	const char *d = getenv("DISPLAY");
+	const char *d = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
 	void *lib;
 	void *(*xconnect)(const char *, int *);
 	int (*xerror)(void *);
@@ -112,6 +116,8 @@ static int display_usable(char *why, size_t len)
 	void *conn;
 	int ok;
 
+	if (wl && *wl)
+		return 1;
 	if (!d || !*d) {
 		snprintf(why, len, "DISPLAY is not set%s", getenv("WAYLAND_DISPLAY") ? " (Wayland-only session)" : "");
 		return 0;
@@ -235,10 +241,12 @@ static int child_exited(child *c, int status, const char *how)
 		c->disabled = 1;
 		return 1;
 	}
-	if (!c->is_node && (code == WEXIT_USAGE || code == WEXIT_NODISPLAY || code == WEXIT_RUNNING)) {
+	if (!c->is_node && (code == WEXIT_USAGE || code == WEXIT_NODISPLAY || code == WEXIT_RUNNING ||
+			    (!c->is_tray && code == WEXIT_UNSUPPORTED))) {
 		supervisor_log("WARNING", "%s %s (%s); not restarting it", c->name, how,
 		       code == WEXIT_USAGE	? "bad option or config"
-		       : code == WEXIT_NODISPLAY ? (c->is_tray ? "no D-Bus session bus" : "no usable X display")
+		       : code == WEXIT_NODISPLAY ? (c->is_tray ? "no D-Bus session bus" : "no usable display")
+		       : code == WEXIT_UNSUPPORTED ? "the Wayland compositor lacks the protocol it needs"
 						 : "another instance is running");
 		c->disabled = 1;
 		return 0;

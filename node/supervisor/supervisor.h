@@ -2,8 +2,8 @@
  * `awnode start`: run the node and the default watchers, supervised.
  *
  * supervisor_main(argc, argv) (called by node/cli/start.c) with argv[0] = "start" runs `<this binary> serve`
- * (the same executable, /proc/self/exe) and, when an X display is usable
- * ($DISPLAY set and connectable), aw-watcher-afk and aw-watcher-window found next to
+ * (the same executable, /proc/self/exe) and, in a desktop session ($WAYLAND_DISPLAY
+ * set, or $DISPLAY set and connectable), aw-watcher-afk and aw-watcher-window found next to
  * that executable. A child that exits unexpectedly is restarted with back-off
  * (1 s doubling to 60 s; reset after a minute of running) and logged on stderr;
  * SIGTERM, SIGINT or SIGHUP stops the watchers first (they flush their queues), then

@@ -6,8 +6,9 @@ watcher's source) and, in Debian 12's sway 1.7 (wlroots 0.15), org_kde_kwin_idle
 AFK watcher's). Two aw-wltest-client windows play applications; `swaymsg ... focus`
 switches between them and `swaymsg seat seat0 cursor move` is the user's input.
 aw-wltest-compositor, which offers only a seat, plays a compositor without those
-protocols (as GNOME lacks the window one). One sway serves the whole file; each test
-stops its own watchers and checks them for sanitizer findings.
+protocols (as GNOME lacks the window one). `awnode start` in the Wayland session
+starts both watchers, and does not restart one that exits with 5. One sway serves the
+whole file; each test stops its own processes and checks them for sanitizer findings.
 """
 
 import os
@@ -18,8 +19,9 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "watchers"))
 
+import awtest  # noqa: E402
 from wlenv import Sway, requires_sway  # noqa: E402
-from xenv import HOSTNAME, assert_contiguous, assert_no_overlap, datas, end, events, ts  # noqa: E402
+from xenv import HOSTNAME, assert_contiguous, assert_no_overlap, datas, end, events, ts, wait_for  # noqa: E402
 
 pytestmark = requires_sway
 WINDOW_BUCKET = "aw-watcher-window_" + HOSTNAME
@@ -192,3 +194,45 @@ def test_compositor_without_protocols_one_line_exit_5(sway, bare_compositor):
     assert rc == 5, out
     assert one_line(out) == ("aw-watcher-afk: this Wayland compositor (XDG_CURRENT_DESKTOP=GNOME) offers neither "
                              "ext-idle-notify-v1 nor org_kde_kwin_idle, so the idle time cannot be read")
+
+
+def awnode_start(sway, port, name, extra_env=None):
+    """`awnode start` run as the test user, with both watchers copied next to it."""
+    for w in ("aw-watcher-window", "aw-watcher-afk"):
+        sway.binary(w)
+    awnode = sway.binary(os.path.basename(awtest.binary_path()))
+    return sway.spawn([awnode, "start", "--testing", "--port", port, "--no-tray"], sway.env(name, extra=extra_env),
+                      "awnode-start")
+
+
+def test_awnode_start_runs_the_watchers_in_a_wayland_session(sway):
+    client(sway, "org.example.Editor", "notes.txt")
+    sway.focus("org.example.Editor")
+    port = awtest.free_port()
+    p = awnode_start(sway, port, "start")
+    http = awtest.Client("127.0.0.1", port, timeout=5)
+
+    def window_events():
+        try:
+            return datas(events(http, WINDOW_BUCKET))
+        except (OSError, AssertionError):
+            return None
+    try:
+        assert wait_for(window_events, 20, what="window events") == [
+            {"app": "org.example.Editor", "title": "notes.txt"}]
+    finally:
+        http.close()
+        assert p.stop() == 0, p.text()
+    out = p.text()
+    assert "aw-watcher-window: started: wayland" in out, out
+    assert "aw-watcher-afk: started: timeout 180 s, poll 5 s, wayland (org_kde_kwin_idle)" in out, out
+
+
+def test_awnode_start_does_not_restart_on_exit_5(sway, bare_compositor):
+    p = awnode_start(sway, awtest.free_port(), "start-bare", {"WAYLAND_DISPLAY": bare_compositor})
+    for w in ("aw-watcher-window", "aw-watcher-afk"):
+        wait_for(lambda: "%s exited with code 5 (the Wayland compositor lacks the protocol it needs); "
+                         "not restarting it" % w in p.text(), 15, what=w + " not restarted")
+    time.sleep(1.5)  # the first back-off would have restarted it after 1 s
+    assert p.stop() == 0, p.text()
+    assert p.text().count("started aw-watcher-window") == 1, p.text()
