@@ -1,17 +1,23 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { EChartsType } from 'echarts/core';
 import type { CustomSeriesRenderItemAPI, CustomSeriesRenderItemParams, CustomSeriesRenderItemReturn, DefaultLabelFormatterCallbackParams } from 'echarts';
-import { api } from '../lib/api';
+import { api, clearQueryCache, errorMessage } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
 import { hashColor } from '../lib/categories';
+import {
+  activeFilters, CATEGORISED_TYPES, categoriser, type ColourBy, eventLabel, eventPasses, loadColourBy, loadFilters, NO_FILTERS,
+  saveColourBy, saveFilters, textOn, type TimelineFilters,
+} from '../lib/timeline';
 import { navigate, useRoute } from '../lib/router';
 import { devices, isRemote, lastUpdated, remoteDevices, useStore } from '../lib/store';
 import { addPeriod, fmtDateTime, fmtDuration, logicalToday, offsetMinutes, parseYmd, periodString, ymd } from '../lib/time';
 import { activityHosts, deviceBuckets, deviceSpansQuery, Ev } from '../lib/queries';
-import { axisColors, Chart } from '../components/Chart';
-import { Badge, Card, Empty, ErrorBox, Segmented, Skeleton } from '../components/ui';
+import { axisColors, Chart, type ChartElement } from '../components/Chart';
+import { Badge, Card, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
+import { TimelineEventEditor } from '../components/TimelineEventEditor';
 import { deviceColor, esc } from './Activity';
+import './timeline.css';
 
 const SPANS = ['1', '3', '7', '31'] as const;
 type Span = (typeof SPANS)[number];
@@ -29,6 +35,16 @@ const LONG_LABEL_PX = 100; // "Mon, Feb 3" and a gap
 const SHORT_LABEL_PX = 52; // "Feb 3" and a gap
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
+// A bar this wide on screen (px) or wider carries its label (zoom in to see more of them).
+const LABEL_MIN_PX = 44;
+// how long the text filter waits for more typing before the chart is drawn again (ms)
+const TEXT_DEBOUNCE_MS = 250;
+
+const IconFilter = () => (
+  <svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+    <path d="M3 5h18l-7 8.5V19l-4 2v-7.5z" />
+  </svg>
+);
 
 const TYPE_ORDER = ['afkstatus', 'currentwindow', 'web.tab.current', 'app.editor.activity', 'general.stopwatch'];
 
@@ -95,6 +111,22 @@ export function TimelinePage() {
   const [data, setData] = useState<{ bucket: Bucket; events: AWEvent[] }[] | null>(null);
   const [inUse, setInUse] = useState<AWEvent[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
+  const [colourBy, setColourByState] = useState<ColourBy>(loadColourBy);
+  const [filters, setFiltersState] = useState<TimelineFilters>(loadFilters);
+  const [filtersOpen, setFiltersOpen] = useState(() => activeFilters(filters) > 0);
+  // the text box, ahead of the filter while the user is typing
+  const [text, setText] = useState(filters.text);
+  const textTimer = useRef<number | undefined>(undefined);
+  const [editing, setEditing] = useState<{ bucket: Bucket; event: AWEvent } | null>(null);
+  const chartBox = useRef<HTMLDivElement>(null);
+  const setColourBy = (c: ColourBy) => {
+    saveColourBy(c);
+    setColourByState(c);
+  };
+  const setFilters = (f: TimelineFilters) => {
+    saveFilters(f);
+    setFiltersState(f);
+  };
   const go = (d: Date, s: Span) => navigate(`/timeline/${ymd(d)}/${s}`);
   const goLast = (h: Hours) => navigate(`/timeline/last/${h}`);
   // the logical days' starts (start of day offset), the last one being the range's end
@@ -104,6 +136,8 @@ export function TimelinePage() {
   );
   // the zoomed range shown, and how the axis is labelled for it (read by the label formatter)
   const view = useRef<[number, number]>([start.getTime(), end.getTime()]);
+  // the range (and search match) the chart was last drawn for
+  const zoomFor = useRef('');
   const axis = useRef({ days: false, long: false, key: '' });
 
   const devs = devices(st.buckets, st.info);
@@ -152,9 +186,32 @@ export function TimelinePage() {
     };
   }, [st.bucketsLoaded, hbKey, start.getTime(), end.getTime(), tick]);
 
-  const allLanes = data ? (inUse?.length ? [{ bucket: inUseLane(), events: inUse }, ...data] : data) : [];
-  const shown = allLanes.filter((d) => !hidden[d.bucket.id]);
-  const nEvents = shown.reduce((n, d) => n + (d.bucket.type === IN_USE ? 0 : d.events.length), 0);
+  // lanes kept by the device and type filters (the lane chips list these), then by the chips
+  const laneOk = (b: Bucket) => b.type === IN_USE || (!filters.hosts.includes(b.hostname) && !filters.types.includes(b.type));
+  const filterKey = JSON.stringify(filters);
+  const { shown, nEvents, nAll } = useMemo(() => {
+    const allLanes = data ? (inUse?.length ? [{ bucket: inUseLane(), events: inUse }, ...data] : data) : [];
+    const needle = filters.text.trim().toLowerCase();
+    let nAll = 0, nEvents = 0;
+    const shown: { bucket: Bucket; events: AWEvent[] }[] = [];
+    for (const d of allLanes) {
+      if (d.bucket.type === IN_USE) {
+        if (!hidden[d.bucket.id]) shown.push(d);
+        continue;
+      }
+      nAll += d.events.length;
+      if (hidden[d.bucket.id] || !laneOk(d.bucket)) continue;
+      const events = filters.minDuration > 0 || needle ? d.events.filter((e) => eventPasses(e, filters.minDuration, needle)) : d.events;
+      nEvents += events.length;
+      shown.push({ bucket: d.bucket, events });
+    }
+    return { shown, nEvents, nAll };
+  }, [data, inUse, hidden, filterKey]);
+  const nFilters = activeFilters(filters);
+  const hosts = [...new Set(buckets.map((b) => b.hostname))];
+  const types = [...new Set(buckets.map((b) => b.type))];
+  // category colours: each distinct data value categorised once per set of rules
+  const categorise = useMemo(() => categoriser(st.settings.classes), [st.settings.classes]);
   const latest = buckets.reduce<string>((m, b) => ((lastUpdated(b) || '') > m ? lastUpdated(b) || '' : m), '');
 
   const option = useMemo(() => {
@@ -162,20 +219,35 @@ export function TimelinePage() {
     // one item per event: [lane, start ms, end ms, index in its lane's events]
     // (the device lane's items are named after their device)
     const items: { value: [number, number, number, number]; itemStyle: { color: string }; name?: string }[] = [];
+    // by item: the bar's label and the colour it is written in
+    const labels: string[] = [];
+    const inks: string[] = [];
+    const byCategory = colourBy === 'category';
     shown.forEach((d, li) => {
+      const cat = byCategory && CATEGORISED_TYPES.has(d.bucket.type);
       for (let k = 0; k < d.events.length; k++) {
         const e = d.events[k];
         const t0 = Date.parse(e.timestamp);
         const t1 = t0 + e.duration * 1000;
-        const item = { value: [li, t0, t1, k] as [number, number, number, number], itemStyle: { color: eventColor(d.bucket, e) } };
+        const color = cat ? categorise(e.data).color : eventColor(d.bucket, e);
+        const item = { value: [li, t0, t1, k] as [number, number, number, number], itemStyle: { color } };
         items.push(d.bucket.type === IN_USE ? { ...item, name: String(e.data.device) } : item);
+        labels.push(d.bucket.type === IN_USE ? String(e.data.device ?? '') : eventLabel(d.bucket.type, e.data || {}));
+        inks.push(textOn(color));
       }
     });
-    const zoom = focus !== null && focus >= start.getTime() && focus < end.getTime()
+    // the same range drawn again (a filter, the colours, an edit) keeps the zoom the user
+    // chose; another range starts whole, or around the search match
+    // (decided when drawn: a render without the chart, while loading, does not count)
+    const rangeKey = `${start.getTime()}/${end.getTime()}/${focus}`;
+    const first = focus !== null && focus >= start.getTime() && focus < end.getTime()
       ? { startValue: Math.max(start.getTime(), focus - 1_800_000), endValue: Math.min(end.getTime(), focus + 1_800_000) }
       : {};
     return (dark: boolean) => {
       const c = axisColors(dark);
+      const keep = zoomFor.current === rangeKey;
+      zoomFor.current = rangeKey;
+      const zoom: { startValue?: number; endValue?: number } = keep ? { startValue: view.current[0], endValue: view.current[1] } : first;
       // a full render starts at the option's zoom, labelled afresh by fitAxis
       view.current = [zoom.startValue ?? start.getTime(), zoom.endValue ?? end.getTime()];
       axis.current = { days: false, long: false, key: '' };
@@ -230,12 +302,42 @@ export function TimelinePage() {
             const cs = params.coordSys as { type: string; x: number; y: number; width: number; height: number };
             const x0 = Math.max(a[0], cs.x), x1 = Math.min(b[0], cs.x + cs.width);
             if (x1 < cs.x || x0 > cs.x + cs.width) return null;
-            return { type: 'rect', shape: { x: x0, y: a[1] - h / 2, width: Math.max(x1 - x0, 0.8), height: h, r: 2 }, style: api.style() };
+            const rect = { type: 'rect' as const, shape: { x: x0, y: a[1] - h / 2, width: Math.max(x1 - x0, 0.8), height: h, r: 2 }, style: api.style() };
+            // wide enough on screen (zoomed in): the bar says what it is, cut to its width
+            const label = labels[params.dataIndex];
+            if (x1 - x0 < LABEL_MIN_PX || !label) return rect;
+            return {
+              type: 'group',
+              children: [rect, {
+                type: 'text', silent: true,
+                style: {
+                  text: label, x: x0 + 5, y: a[1], width: x1 - x0 - 10, overflow: 'truncate', ellipsis: '…',
+                  fill: inks[params.dataIndex], fontSize: 11, verticalAlign: 'middle', align: 'left',
+                },
+              }],
+            };
           },
         }],
       };
     };
-  }, [data, inUse, hidden, start.getTime(), end.getTime(), focus]);
+  }, [shown, colourBy, categorise, start.getTime(), end.getTime(), focus]);
+
+  // the categories on screen, most time first (category colours only)
+  const legend = useMemo(() => {
+    if (colourBy !== 'category') return [];
+    const m = new Map<string, { path: string[]; color: string; seconds: number }>();
+    for (const d of shown) {
+      if (!CATEGORISED_TYPES.has(d.bucket.type)) continue;
+      for (const e of d.events) {
+        const c = categorise(e.data);
+        const k = c.path.join('\u0000');
+        const x = m.get(k);
+        if (x) x.seconds += e.duration;
+        else m.set(k, { path: c.path, color: c.color, seconds: e.duration });
+      }
+    }
+    return [...m.values()].sort((a, b) => b.seconds - a.seconds);
+  }, [shown, colourBy, categorise]);
 
   /** A label of the time axis: a day's date (with its weekday when there is room) in a view
    * of days, else the time, or the date at midnight. */
@@ -283,6 +385,81 @@ export function TimelinePage() {
     },
   };
 
+  // ---- event dialog -------------------------------------------------------------------
+  const onChartClick = (p: { value?: unknown }) => {
+    const [li, , , k] = (p.value || []) as number[];
+    const d = shown[li];
+    if (!d || d.bucket.type === IN_USE || !d.events[k]) return;
+    // the bar's tooltip would stay on top of the dialog
+    chartBox.current?.querySelector<ChartElement>('.chart')?.awChart?.dispatchAction({ type: 'hideTip' });
+    setEditing({ bucket: d.bucket, event: d.events[k] });
+  };
+  const closeEditor = () => {
+    setEditing(null);
+    // back where the keyboard was: the chart the dialog was opened from
+    requestAnimationFrame(() => chartBox.current?.focus());
+  };
+  /** Put `e` in (or, with `remove`, take it out of) bucket `id`'s events shown. */
+  const patchLane = (id: string, e: AWEvent, remove = false) =>
+    setData((ds) => ds && ds.map((d) => (d.bucket.id !== id ? d : {
+      ...d,
+      events: remove ? d.events.filter((x) => x.id !== e.id) : [...d.events.filter((x) => x.id !== e.id), e].sort((a, b) => b.timestamp.localeCompare(a.timestamp)),
+    })));
+  const saveEvent = async (bucket: Bucket, e: AWEvent) => {
+    // an event posted with its id replaces the stored one (docs/api.md)
+    const [stored] = await api.insertEvents(bucket.id, [e]);
+    clearQueryCache();
+    patchLane(bucket.id, stored || e);
+    setEditing(null);
+    toast('Event saved', 'ok', { testId: 'saved-toast' });
+  };
+  // Delete at once, and offer Undo in the toast, as the Raw data page does: Undo posts the
+  // event back with its id, so the node stores the same event again.
+  const deleteEvent = async (bucket: Bucket, e: AWEvent) => {
+    if (e.id == null) return;
+    await api.deleteEvent(bucket.id, e.id);
+    patchLane(bucket.id, e, true);
+    setEditing(null);
+    toast(`Event deleted · ${fmtDateTime(e.timestamp, true)}`, 'ok', {
+      testId: 'undo-toast',
+      focus: true,
+      returnFocus: () => chartBox.current,
+      action: {
+        label: 'Undo',
+        run: async () => {
+          try {
+            const [back] = await api.insertEvents(bucket.id, [{ id: e.id, timestamp: e.timestamp, duration: e.duration, data: e.data }]);
+            clearQueryCache();
+            patchLane(bucket.id, back || e);
+          } catch (x) {
+            toast(`The event could not be restored: ${errorMessage(x)}`, 'error');
+            return;
+          }
+          toast('Event restored', 'ok');
+        },
+      },
+    });
+  };
+
+  const setText2 = (v: string) => {
+    setText(v);
+    clearTimeout(textTimer.current);
+    textTimer.current = window.setTimeout(() => setFilters({ ...filters, text: v }), TEXT_DEBOUNCE_MS);
+  };
+  useEffect(() => () => clearTimeout(textTimer.current), []);
+  const toggle = (list: string[], v: string) => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
+  const clearFilters = () => {
+    clearTimeout(textTimer.current);
+    setText('');
+    setFilters(NO_FILTERS);
+  };
+
+  const sub = !data
+    ? ''
+    : `${nEvents.toLocaleString()} events` +
+      (nAll > nEvents ? ` · ${(nAll - nEvents).toLocaleString()} hidden` : '') +
+      (nEvents ? ' · scroll or drag the slider to zoom, click an event to see or edit it' : '');
+
   return (
     <div class="page" data-testid="timeline-page">
       <div class="page-head">
@@ -314,8 +491,51 @@ export function TimelinePage() {
         </div>
       </div>
       <ErrorBox error={err} />
+      <div class="tlf-bar">
+        <div class="tlf-colour">
+          <span class="tlf-label" id="tl-colour-label">Colour by</span>
+          <Segmented testId="timeline-colour" value={colourBy} onChange={setColourBy}
+            options={[{ value: 'bucket', label: 'App / bucket' }, { value: 'category', label: 'Category' }]} />
+        </div>
+        <button class={'btn btn-sm' + (filtersOpen ? ' active' : '')} data-testid="timeline-filters-toggle" aria-expanded={filtersOpen}
+          aria-controls="tl-filters" onClick={() => setFiltersOpen(!filtersOpen)}>
+          <IconFilter /> Filters{nFilters > 0 && <span class="tlf-count" data-testid="timeline-filters-count">{nFilters}</span>}
+        </button>
+        {nFilters > 0 && <button class="btn btn-ghost btn-sm" data-testid="timeline-filters-clear" onClick={clearFilters}>Clear filters</button>}
+      </div>
+      {filtersOpen && (
+        <div class="tlf-panel" id="tl-filters" data-testid="timeline-filters">
+          <div class="tlf-group" role="group" aria-label="Devices">
+            <span class="tlf-label">Devices</span>
+            {hosts.map((h) => (
+              <button class={'chip' + (filters.hosts.includes(h) ? ' off' : '')} aria-pressed={!filters.hosts.includes(h)} data-host={h}
+                onClick={() => setFilters({ ...filters, hosts: toggle(filters.hosts, h) })}>{h}</button>
+            ))}
+          </div>
+          <div class="tlf-group" role="group" aria-label="Bucket types">
+            <span class="tlf-label">Types</span>
+            {types.map((t) => (
+              <button class={'chip' + (filters.types.includes(t) ? ' off' : '')} aria-pressed={!filters.types.includes(t)} data-type={t}
+                onClick={() => setFilters({ ...filters, types: toggle(filters.types, t) })}>{t}</button>
+            ))}
+          </div>
+          <div class="tlf-group tlf-inputs">
+            <label class="field-inline">
+              Hide shorter than
+              <input type="number" min={0} step={1} class="input input-sm tlf-min" data-testid="timeline-min" value={filters.minDuration || ''} placeholder="0"
+                onInput={(e) => { const n = Number((e.target as HTMLInputElement).value); setFilters({ ...filters, minDuration: Number.isFinite(n) && n > 0 ? n : 0 }); }} />
+              s
+            </label>
+            <label class="field-inline tlf-text">
+              <I.IconSearch />
+              <input type="search" class="input input-sm" data-testid="timeline-text" placeholder="Text in title, app, URL…" aria-label="Only events whose data contains"
+                value={text} onInput={(e) => setText2((e.target as HTMLInputElement).value)} />
+            </label>
+          </div>
+        </div>
+      )}
       <div class="lane-filter">
-        {(inUse?.length ? [inUseLane(), ...buckets] : buckets).map((b) => (
+        {(inUse?.length ? [inUseLane(), ...buckets] : buckets).filter(laneOk).map((b) => (
           <label class={'chip' + (hidden[b.id] ? ' off' : '')}>
             <input type="checkbox" checked={!hidden[b.id]} onChange={() => setHidden({ ...hidden, [b.id]: !hidden[b.id] })} />
             <span>{laneLabel(b)}</span>
@@ -324,16 +544,40 @@ export function TimelinePage() {
           </label>
         ))}
       </div>
-      <Card testId="timeline-card" subtitle={data ? (nEvents ? `${nEvents.toLocaleString()} events · scroll or drag the slider to zoom, hover for details` : '0 events') : ''}>
+      <Card testId="timeline-card" subtitle={sub}>
         {!data && !err && <Skeleton rows={6} />}
-        {data && nEvents === 0 && (
+        {data && nEvents === 0 && nAll > 0 && (
+          <Empty icon={IconFilter}>
+            <p>The filters hide all {nAll.toLocaleString()} events of this range.</p>
+            <button class="btn btn-sm" onClick={() => { clearFilters(); setHidden({}); }}>Show all</button>
+          </Empty>
+        )}
+        {data && nAll === 0 && (
           <Empty icon={I.IconTimeline}>
             <p>No events in this range.</p>
             {latest && <button class="btn btn-sm" onClick={() => go(logicalToday(opts, new Date(latest)), span)}>Jump to latest events ({new Date(latest).toLocaleDateString()})</button>}
           </Empty>
         )}
-        {data && nEvents > 0 && <Chart option={option} height={Math.max(220, shown.length * 56 + 100)} testId="timeline-chart" afterRender={fitAxis} events={chartEvents} />}
+        {data && nEvents > 0 && (
+          <div ref={chartBox} class="tl-chart-box" tabIndex={-1}>
+            <Chart option={option} height={Math.max(220, shown.length * 56 + 100)} testId="timeline-chart" afterRender={fitAxis} events={chartEvents} onClick={onChartClick} />
+          </div>
+        )}
+        {legend.length > 0 && data && nEvents > 0 && (
+          <div class="tl-legend" data-testid="timeline-legend">
+            {legend.map((l) => (
+              <span class="tl-legend-item" data-category={l.path.join(' > ')} data-color={l.color} title={fmtDuration(l.seconds)}>
+                <span class="tl-swatch" style={{ background: l.color }} />
+                {l.path.join(' › ')}
+              </span>
+            ))}
+          </div>
+        )}
       </Card>
+      {editing && (
+        <TimelineEventEditor bucket={editing.bucket} event={editing.event} readOnly={isRemote(editing.bucket, st.info)} onClose={closeEditor}
+          onSave={(e) => saveEvent(editing.bucket, e)} onDelete={(e) => deleteEvent(editing.bucket, e)} />
+      )}
     </div>
   );
 }
