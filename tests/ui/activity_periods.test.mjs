@@ -224,6 +224,28 @@ test('the usage strip shows the neighbouring periods, matching the node, and ope
   await page.waitForFunction(() => location.hash.includes('/last7d/2025-01-07'));
   await total(page, want7[2], 'the 7 days ending 7 January');
 
+  // months: named by their first day, January with its year
+  await page.goto(`${node.url}/#/activity/${HOST}/month/${ymd(LAST)}`);
+  s = await strip(page);
+  const months = Array.from({ length: 7 }, (_, i) => new Date(2025, i - 3, 1));
+  assert.deepEqual(s.map((x) => x.date), months.map(ymd));
+  const lastOfMonth = (m) => new Date(m.getFullYear(), m.getMonth() + 1, 0);
+  const wantM = months.map((m) => expected(m, lastOfMonth(m)));
+  assert.deepEqual(s.map((x) => x.seconds), wantM);
+  assert.deepEqual(await node.query(months.map((m) => periodStr(m, lastOfMonth(m))), ACTIVE), wantM);
+  assert.equal(wantM[2], 3000 + 900, 'the test data: December');
+  assert.match(await page.textContent('[data-testid=period-usage] .pu-item[data-date="2025-01-01"] .pu-label'), /2025/);
+
+  // years: none after this one, so this year is last and the strip reaches further back
+  await page.goto(`${node.url}/#/activity/${HOST}/year/${ymd(LAST)}`);
+  s = await strip(page);
+  const years = s.map((x) => Number(x.date.slice(0, 4)));
+  assert.ok(years.includes(2025) && years.every((y, i) => i === 0 || y === years[i - 1] + 1), `consecutive years: ${years}`);
+  assert.ok(years[years.length - 1] <= new Date().getFullYear(), 'no year after this one');
+  const wantY = years.map((y) => expected(new Date(y, 0, 1), new Date(y, 11, 31)));
+  assert.deepEqual(s.map((x) => x.seconds), wantY);
+  assert.equal(s.find((x) => x.current).date, '2025-01-01');
+
   // today's period is the last one: nothing later is shown
   await page.goto(`${node.url}/#/activity/${HOST}/week`);
   s = await strip(page);
