@@ -145,8 +145,14 @@ test('named views: switch, add one, delete it; the address names the view', asyn
     assert.deepEqual(v, { id: 'deep-work', name: 'Deep work', cards: ['apps', 'titles', 'categories'] });
   });
   assert.equal(await page.locator('[data-testid=view-select] button[data-value=deep-work]').innerText(), 'Deep work');
+  // rename it: the tab and the setting follow, the id (and address) stay
+  await page.fill('[data-testid=ve-title]', 'Focus');
+  await page.press('[data-testid=ve-title]', 'Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=view-select] button[data-value=deep-work]')?.textContent === 'Focus');
+  await eventually(async () => assert.equal((await stored()).find((x) => x.id === 'deep-work').name, 'Focus'));
   await page.reload();
   await expectCards(page, ['apps', 'titles', 'categories'], 'the new view after a reload');
+  assert.ok(page.url().endsWith('/view/deep-work'));
 
   // delete it: back to the first view
   await page.click('[data-testid=edit-view]');

@@ -24,6 +24,8 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
   onOpenView: (id: string) => void;
 }) {
   const [name, setName] = useState('');
+  // (the page keys this panel by view, so a newly opened view starts with its own name)
+  const [title, setTitle] = useState(view.name);
   const save = (next: ActivityView[]) =>
     saveActivityViews(next).catch((e) => toast(`Could not save the view: ${errorMessage(e)}`, 'error'));
   const setCards = (cards: CardId[]) => save(views.map((v) => (v.id === view.id ? { ...v, cards } : v)));
@@ -36,6 +38,10 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
     setName('');
     onOpenView(id);
   };
+  const rename = () => {
+    const n = title.trim();
+    if (n && n !== view.name) save(views.map((v) => (v.id === view.id ? { ...v, name: n } : v)));
+  };
   const deleteView = () => {
     const rest = views.filter((v) => v.id !== view.id);
     save(rest);
@@ -44,6 +50,11 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
   return (
     <Card title={`Edit view: ${view.name}`} subtitle="Tick the cards to show; the arrows move a card up or down. Saved in the node's settings, shared with your other devices."
       testId="view-editor" class="view-editor">
+      <form class="ve-rename" onSubmit={(e) => (e.preventDefault(), rename())}>
+        <label class="ve-rename-label" for="ve-title">Name</label>
+        <input id="ve-title" class="input input-sm" data-testid="ve-title" value={title} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} />
+        <button type="submit" class="btn btn-sm" data-testid="ve-rename" disabled={!title.trim() || title.trim() === view.name}>Rename</button>
+      </form>
       <ul class="ve-list">
         {rows.map(({ id, shown }, i) => {
           const note = CARDS.find((c) => c.id === id)?.note;

@@ -423,7 +423,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
               <I.IconEdit /> Edit view
             </button>
           </div>
-          {editing && <ViewEditor views={views} view={view} onClose={() => setEditing(false)} onOpenView={(v) => go(host, kind, date, v)} />}
+          {editing && <ViewEditor key={view.id} views={views} view={view} onClose={() => setEditing(false)} onOpenView={(v) => go(host, kind, date, v)} />}
 
           {shownCards.length ? (
             <div class="grid act-cards" data-testid="activity-cards">
