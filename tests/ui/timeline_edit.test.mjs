@@ -339,6 +339,40 @@ describe('timeline', () => {
     await page.close();
   });
 
+  test('keyboard: the chart takes the focus, arrow keys choose an event (moving the zoom to it), Enter opens it, Escape comes back', async () => {
+    const page = await ctx.newPage();
+    const problems = watch(page);
+    await open(page, `/timeline/${DAY}/1/10:30`);
+    const sel = '[data-testid=timeline-selected]';
+    // Tab reaches the chart (from the last control before it)
+    await page.focus('[data-testid=timeline-filters-toggle]');
+    for (let i = 0; i < 12 && (await page.evaluate(() => document.activeElement?.dataset.testid)) !== 'timeline-chart-box'; i++) await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'timeline-chart-box');
+    await page.keyboard.press('ArrowRight');
+    await eventually(async () => assert.match(await page.textContent(sel), /Enter opens it/));
+    for (let i = 0; i < 6 && !/^window desk/.test((await page.textContent(sel)).trim()); i++) await page.keyboard.press('ArrowDown');
+    assert.match((await page.textContent(sel)).trim(), /^window desk/);
+    // the lane's first event is before the zoomed hour: the zoom moves to it
+    await page.keyboard.press('Home');
+    await eventually(async () => assert.match(await page.textContent(sel), /early, renamed/));
+    const z = await page.evaluate(() => document.querySelector('[data-testid=timeline-chart]').awChart.getOption().dataZoom[0]);
+    assert.ok(z.startValue <= at(4, 10).getTime() && z.endValue >= at(4).getTime(), `zoom ${new Date(z.startValue)}–${new Date(z.endValue)}`);
+    assert.equal(z.endValue - z.startValue, 3_600_000, 'the zoom keeps its width');
+    await page.keyboard.press('ArrowRight');
+    await eventually(async () => assert.match(await page.textContent(sel), /edited in the timeline/));
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=timeline-editor]');
+    const ev = (await nodeEvents(WIN)).find((e) => e.data.title === 'edited in the timeline');
+    assert.equal(await page.inputValue('[data-testid=timeline-editor] [data-key=title]'), ev.data.title);
+    assert.equal(Number(await page.inputValue('[data-testid=editor-duration]')), ev.duration);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=timeline-editor]', { state: 'detached' });
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'timeline-chart-box'));
+    await page.screenshot({ path: screenshotPath('77-timeline-keyboard-1440') });
+    assert.deepEqual(problems, [], problems.join('\n'));
+    await page.close();
+  });
+
   test('Delete removes the event from the node and the chart; Undo brings the same event back', async () => {
     const page = await ctx.newPage();
     const problems = watch(page);

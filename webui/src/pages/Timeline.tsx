@@ -9,7 +9,7 @@ import {
   saveColourBy, saveFilters, textOn, type TimelineFilters,
 } from '../lib/timeline';
 import { navigate, useRoute } from '../lib/router';
-import { devices, isRemote, lastUpdated, remoteDevices, useStore } from '../lib/store';
+import { devices, isDark, isRemote, lastUpdated, remoteDevices, useStore } from '../lib/store';
 import { addPeriod, fmtDateTime, fmtDuration, logicalToday, offsetMinutes, parseYmd, periodString, ymd } from '../lib/time';
 import { activityHosts, deviceBuckets, deviceSpansQuery, Ev } from '../lib/queries';
 import { axisColors, Chart, type ChartElement } from '../components/Chart';
@@ -289,7 +289,7 @@ export function TimelinePage() {
           },
         },
         series: [{
-          type: 'custom', encode: { x: [1, 2], y: 0 }, data: items, progressive: 4000,
+          id: 'events', type: 'custom', encode: { x: [1, 2], y: 0 }, data: items, progressive: 4000,
           ...(focus !== null && {
             markLine: { silent: true, symbol: 'none', label: { show: false }, lineStyle: { color: c.tooltipText, type: 'dashed', width: 1.5 }, data: [{ xAxis: focus }] },
           }),
@@ -317,10 +317,98 @@ export function TimelinePage() {
               }],
             };
           },
-        }],
+        }, selectionSeries(dark)],
       };
     };
   }, [shown, colourBy, categorise, start.getTime(), end.getTime(), focus]);
+
+  // ---- keyboard: the chart takes the focus, arrow keys choose an event, Enter opens it ----
+  // the chosen event, valid for the lanes it was chosen in (`of`) only
+  const [chosen, setSel] = useState<{ li: number; k: number; of: unknown } | null>(null);
+  const sel = chosen && chosen.of === shown ? chosen : null;
+  const selRef = useRef(sel);
+  selRef.current = sel;
+  // each lane's events in time order (the node sends them newest first)
+  const order = useMemo(() => shown.map((d) => d.events.map((_, k) => k).sort((a, b) => d.events[a].timestamp.localeCompare(d.events[b].timestamp))), [shown]);
+  const selTimes = (v: { li: number; k: number }) => {
+    const e = shown[v.li].events[v.k];
+    const t0 = Date.parse(e.timestamp);
+    return [Math.max(t0, start.getTime()), Math.min(t0 + e.duration * 1000, end.getTime())];
+  };
+  /** The outline around the chosen event: a series of its own, so that choosing another
+   * event updates only it (not the thousands of bars). */
+  function selectionSeries(dark: boolean, v: { li: number; k: number } | null = selRef.current) {
+    const live = v && shown[v.li]?.events[v.k];
+    return {
+      id: 'selection', type: 'custom', silent: true, tooltip: { show: false }, encode: { x: [1, 2], y: 0 }, z: 5,
+      data: live ? [[v.li, ...selTimes(v)]] : [],
+      renderItem: (params: CustomSeriesRenderItemParams, api: CustomSeriesRenderItemAPI): CustomSeriesRenderItemReturn => {
+        const a = api.coord([api.value(1), api.value(0)]);
+        const b = api.coord([api.value(2), api.value(0)]);
+        const h = (api.size!([0, 1]) as number[])[1] * 0.62 + 6;
+        const cs = params.coordSys as { type: string; x: number; y: number; width: number; height: number };
+        const x0 = Math.max(a[0], cs.x) - 3, x1 = Math.min(b[0], cs.x + cs.width) + 3;
+        return { type: 'rect', shape: { x: x0, y: a[1] - h / 2, width: Math.max(x1 - x0, 6), height: h, r: 3 }, style: { fill: 'none', stroke: dark ? '#f8fafc' : '#0f172a', lineWidth: 2 } };
+      },
+    };
+  }
+  const chartOf = () => chartBox.current?.querySelector<ChartElement>('.chart')?.awChart;
+  const choose = (v: { li: number; k: number }) => {
+    setSel({ ...v, of: shown });
+    const chart = chartOf();
+    if (!chart) return;
+    chart.setOption({ series: [{ id: 'events' }, selectionSeries(isDark(), v)] });
+    // bring it into view, keeping the zoom's width
+    const [t0, t1] = selTimes(v);
+    const [a, b] = view.current;
+    if (t1 < a || t0 > b) {
+      const w = b - a;
+      const s0 = Math.min(Math.max(start.getTime(), (t0 + t1) / 2 - w / 2), end.getTime() - w);
+      chart.dispatchAction({ type: 'dataZoom', startValue: s0, endValue: s0 + w });
+    }
+  };
+  const editable = (li: number) => shown[li] && shown[li].bucket.type !== IN_USE && shown[li].events.length > 0;
+  const onChartKey = (ev: KeyboardEvent) => {
+    if (!['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'Enter', ' '].includes(ev.key)) return;
+    ev.preventDefault();
+    const lanes = shown.map((_, i) => i).filter(editable);
+    if (!lanes.length) return;
+    const cur = sel && editable(sel.li) ? sel : null;
+    if (!cur) {
+      // the first event in view, in the first lane that has one
+      const [a, b] = view.current;
+      for (const li of lanes) {
+        const k = order[li].find((x) => { const [t0, t1] = selTimes({ li, k: x }); return t1 >= a && t0 <= b; });
+        if (k !== undefined) return choose({ li, k });
+      }
+      return choose({ li: lanes[0], k: order[lanes[0]][0] });
+    }
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      chartOf()?.dispatchAction({ type: 'hideTip' });
+      setEditing({ bucket: shown[cur.li].bucket, event: shown[cur.li].events[cur.k] });
+      return;
+    }
+    const o = order[cur.li];
+    const pos = o.indexOf(cur.k);
+    if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
+      const k = o[pos + (ev.key === 'ArrowLeft' ? -1 : 1)];
+      if (k !== undefined) choose({ li: cur.li, k });
+    } else if (ev.key === 'Home' || ev.key === 'End') {
+      choose({ li: cur.li, k: ev.key === 'Home' ? o[0] : o[o.length - 1] });
+    } else {
+      const li = lanes[lanes.indexOf(cur.li) + (ev.key === 'ArrowUp' ? -1 : 1)];
+      if (li === undefined) return;
+      // the event of that lane nearest in time
+      const t = selTimes(cur)[0];
+      let best = order[li][0], bd = Infinity;
+      for (const k of order[li]) {
+        const d = Math.abs(selTimes({ li, k })[0] - t);
+        if (d < bd) [best, bd] = [k, d];
+      }
+      choose({ li, k: best });
+    }
+  };
+  const selEvent = sel && shown[sel.li]?.events[sel.k];
 
   // the categories on screen, most time first (category colours only)
   const legend = useMemo(() => {
@@ -559,8 +647,19 @@ export function TimelinePage() {
           </Empty>
         )}
         {data && nEvents > 0 && (
-          <div ref={chartBox} class="tl-chart-box" tabIndex={-1}>
+          <div ref={chartBox} class="tl-chart-box" tabIndex={0} data-testid="timeline-chart-box" onKeyDown={onChartKey}
+            aria-label="Timeline chart: arrow keys choose an event, Enter opens it" aria-describedby="tl-selected">
             <Chart option={option} height={Math.max(220, shown.length * 56 + 100)} testId="timeline-chart" afterRender={fitAxis} events={chartEvents} onClick={onChartClick} />
+          </div>
+        )}
+        {data && nEvents > 0 && (
+          <div id="tl-selected" class="muted tl-selected" data-testid="timeline-selected" aria-live="polite">
+            {sel && selEvent ? (
+              <>
+                <strong>{laneLabel(shown[sel.li].bucket)}</strong> {shown[sel.li].bucket.hostname} · {eventLabel(shown[sel.li].bucket.type, selEvent.data || {}) || '—'} ·{' '}
+                {fmtDateTime(selEvent.timestamp, true)} · {fmtDuration(selEvent.duration, true)} · Enter opens it
+              </>
+            ) : '\u00a0'}
           </div>
         )}
         {legend.length > 0 && data && nEvents > 0 && (
