@@ -168,6 +168,19 @@ def test_no_compositor_one_line_exit_3(sway, watcher):
     assert one_line(out).startswith(watcher + ": no X display: DISPLAY is not set"), out
     rc, out = sway.run(watcher, "--backend", "mir", env=env)
     assert rc == 2 and one_line(out) == "%s: --backend needs auto, x11 or wayland, got 'mir'" % watcher
+    # the config key does the same (awnode start passes no --backend); the option wins
+    conf = os.path.join(env["XDG_CONFIG_HOME"], "awnode")
+    os.makedirs(conf, mode=0o755, exist_ok=True)
+    with open(os.path.join(conf, watcher + ".toml"), "w") as f:
+        f.write('backend = "x11"\n')
+    rc, out = sway.run(watcher, "--testing", env=env)
+    assert rc == 3 and "no X display: DISPLAY is not set" in one_line(out), out
+    rc, out = sway.run(watcher, "--testing", "--backend", "wayland", env=env)
+    assert rc == 3 and "cannot connect to the Wayland display 'wayland-77'" in one_line(out), out
+    with open(os.path.join(conf, watcher + ".toml"), "w") as f:
+        f.write('backend = "mir"\n')
+    rc, out = sway.run(watcher, "--testing", env=env)
+    assert rc == 2 and one_line(out).endswith('backend must be "auto", "x11" or "wayland", got "mir"'), out
 
 
 @pytest.fixture
