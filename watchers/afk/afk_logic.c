@@ -81,6 +81,10 @@ int afk_step(afk_state *s, int64_t wall, int64_t mono, int64_t boot, double idle
 		out[n++] = beat(1, at_input, at_input, pt);
 		out[n++] = beat(0, after_input, after_input, pt);
 		s->afk = 0;
+		/* the not-afk event starts 1 ms after the input: the next poll's heartbeat for
+		 * that same input must not be stamped before it, or it would not merge and the
+		 * node would get a second, zero-length not-afk event */
+		s->prev_input = after_input;
 	} else if (!s->afk && now_afk) {
 		out[n++] = beat(0, at_input, at_input, pt);
 		out[n++] = beat(1, after_input, wall + MS, pt);

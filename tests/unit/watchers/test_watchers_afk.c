@@ -122,6 +122,11 @@ static void test_become_afk_and_return(void **state)
 	expect(&s.b[0], 1, input_wall, 0, 4); /* afk up to the input */
 	expect(&s.b[1], 0, input_wall + MS, 0, 4);
 	assert_int_equal(s.st.afk, 0);
+	/* no input since: the same input again, stamped where the not-afk event starts so
+	 * that it merges (not 1 ms before, which would make a second event) */
+	advance(&s, S);
+	assert_int_equal(poll_(&s), 1);
+	expect(&s.b[0], 0, input_wall + MS, 0, 4);
 }
 
 static void test_first_poll_when_already_idle(void **state)
