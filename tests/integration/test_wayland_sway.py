@@ -6,12 +6,14 @@ watcher's source) and, in Debian 12's sway 1.7 (wlroots 0.15), org_kde_kwin_idle
 AFK watcher's). Two aw-wltest-client windows play applications; `swaymsg ... focus`
 switches between them and `swaymsg seat seat0 cursor move` is the user's input.
 aw-wltest-compositor, which offers only a seat, plays a compositor without those
-protocols (as GNOME lacks the window one). `awnode start` in the Wayland session
+protocols (as GNOME lacks the window one); with --idle-notify it also offers
+ext-idle-notify-v1, which sway 1.7 lacks. `awnode start` in the Wayland session
 starts both watchers, and does not restart one that exits with 5. One sway serves the
 whole file; each test stops its own processes and checks them for sanitizer findings.
 """
 
 import os
+import signal
 import sys
 import time
 
@@ -183,15 +185,46 @@ def test_no_compositor_one_line_exit_3(sway, watcher):
     assert rc == 2 and one_line(out).endswith('backend must be "auto", "x11" or "wayland", got "mir"'), out
 
 
-@pytest.fixture
-def bare_compositor(sway):
-    """aw-wltest-compositor on its own socket: a compositor offering only a seat."""
-    p = sway.spawn([sway.binary("aw-wltest-compositor"), "awnode-bare-0"], sway.env("bare"), "bare-compositor")
+def fake_compositor(sway, socket, *args):
+    """aw-wltest-compositor on its own socket, once it has said "ready"."""
+    p = sway.spawn([sway.binary("aw-wltest-compositor"), socket] + list(args), sway.env("bare"), "fake-compositor")
     deadline = time.monotonic() + 10
-    while not os.path.exists(os.path.join(sway.runtime, "awnode-bare-0")):
+    while "ready" not in p.text():
         assert p.running and time.monotonic() < deadline, p.text()
         time.sleep(0.05)
+    return p
+
+
+@pytest.fixture
+def bare_compositor(sway):
+    """A compositor offering only a seat."""
+    fake_compositor(sway, "awnode-bare-0")
     return "awnode-bare-0"
+
+
+def test_afk_with_ext_idle_notify(sway, node):
+    """The ext-idle-notify-v1 path (sway 1.7 has only org_kde_kwin_idle), against
+    aw-wltest-compositor --idle-notify, where SIGUSR1 is user activity."""
+    http = node.client()
+    comp = fake_compositor(sway, "awnode-idle-0", "--idle-notify")
+    env = sway.env("ext", extra={"WAYLAND_DISPLAY": "awnode-idle-0"})
+    w = sway.watcher("aw-watcher-afk", "--testing", "--port", node.port, "--timeout", 2, "--poll-time", 0.5, env=env)
+    for _ in range(4):  # active for ~1.2 s
+        time.sleep(0.3)
+        comp.proc.send_signal(signal.SIGUSR1)
+    last_before_idle = time.time()
+    time.sleep(3.2)  # idle: AFK after 2 s
+    comp.proc.send_signal(signal.SIGUSR1)
+    back = time.time()
+    time.sleep(0.8)
+    assert w.stop() == 0, w.text()
+    evs = events(http, AFK_BUCKET)
+    assert statuses(evs) == ["not-afk", "afk", "not-afk"], (evs, w.text())
+    na1, afk, _na2 = evs
+    assert_no_overlap(evs)
+    assert abs(end(na1) - last_before_idle) < 0.7, (evs, last_before_idle)
+    assert abs(end(afk) - back) < 0.35, (evs, back)
+    assert "started: timeout 2 s, poll 0.5 s, wayland (ext-idle-notify-v1)" in w.text()
 
 
 def test_compositor_without_protocols_one_line_exit_5(sway, bare_compositor):
