@@ -154,11 +154,19 @@ test('named views: switch, add one, delete it; the address names the view', asyn
   await expectCards(page, ['apps', 'titles', 'categories'], 'the new view after a reload');
   assert.ok(page.url().endsWith('/view/deep-work'));
 
-  // delete it: back to the first view
+  // delete it: back to the first view; the toast's Undo (focused: Enter) brings it back
   await page.click('[data-testid=edit-view]');
   await page.click('[data-testid=ve-delete]');
   await page.waitForFunction(() => !location.hash.includes('/view/'));
   await expectCards(page, SHOWN);
+  await eventually(async () => assert.equal((await stored()).some((x) => x.id === 'deep-work'), false));
+  await page.waitForSelector('[data-testid=view-deleted] button');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => location.hash.endsWith('/view/deep-work'));
+  await expectCards(page, ['apps', 'titles', 'categories'], 'the view is back');
+  await eventually(async () => assert.deepEqual((await stored()).map((x) => x.id), ['summary', 'window', 'browser', 'editor', 'deep-work'], 'back in its place'));
+  await page.click('[data-testid=ve-delete]');
+  await page.waitForFunction(() => !location.hash.includes('/view/'));
   await eventually(async () => assert.equal((await stored()).some((x) => x.id === 'deep-work'), false));
   assert.deepEqual(errors, []);
   await page.close();

@@ -42,10 +42,20 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
     const n = title.trim();
     if (n && n !== view.name) save(views.map((v) => (v.id === view.id ? { ...v, name: n } : v)));
   };
+  // deleting takes one click, so the toast offers to bring the view back (where it was)
   const deleteView = () => {
+    const before = views;
     const rest = views.filter((v) => v.id !== view.id);
     save(rest);
     onOpenView(rest[0].id);
+    toast(`View "${view.name}" deleted`, 'ok', {
+      testId: 'view-deleted', focus: true,
+      returnFocus: () => document.querySelector<HTMLElement>('[data-testid=edit-view]'),
+      action: { label: 'Undo', run: async () => {
+        await save(before);
+        onOpenView(view.id);
+      } },
+    });
   };
   return (
     <Card title={`Edit view: ${view.name}`} subtitle="Tick the cards to show; the arrows move a card up or down. Saved in the node's settings, shared with your other devices."
