@@ -276,6 +276,14 @@ describe('timeline', () => {
     await page.click('[data-testid=timeline-filters-clear]');
     await eventually(async () => assert.equal(await shownCount(page), total));
     assert.equal(await page.$('[data-testid=timeline-filters-count]'), null);
+
+    // a lane's chip, by keyboard: Space hides the lane, Enter shows it again
+    await page.focus(`.lane-filter [data-lane="${WIN}"]`);
+    await page.keyboard.press('Space');
+    await eventually(async () => assert.equal(await shownCount(page), total - all[WIN].length));
+    assert.equal(await page.getAttribute(`.lane-filter [data-lane="${WIN}"]`, 'aria-pressed'), 'false');
+    await page.keyboard.press('Enter');
+    await eventually(async () => assert.equal(await shownCount(page), total));
     assert.deepEqual(problems, [], problems.join('\n'));
     await page.close();
   });
@@ -309,6 +317,32 @@ describe('timeline', () => {
       assert.ok(it);
       assert.equal(it.t1 - it.t0, 900_000);
     });
+    assert.equal(await shownCount(page), total);
+
+    // Tab stays in the dialog
+    await clickBar(page, WIN, at(10, 2, 30).getTime(), at(10, 17, 30).getTime());
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      assert.ok(await page.evaluate(() => !!document.activeElement?.closest('.modal')), `Tab ${i + 1} left the dialog`);
+    }
+    await page.keyboard.press('Escape');
+    await page.waitForSelector(dlg, { state: 'detached' });
+
+    // moved to another day: it leaves this day's chart and count, and is on that day's
+    await open(page, `/timeline/${DAY}/1/11:30`);
+    const cats = (await nodeEvents(WIN)).find((e) => e.data.title.startsWith('timeline.tsx'));
+    await clickBar(page, WIN, Date.parse(cats.timestamp), Date.parse(cats.timestamp) + cats.duration * 1000);
+    assert.equal(await page.inputValue(`${dlg} [data-key=title]`), cats.data.title);
+    await page.fill('[data-testid=editor-start]', '2025-03-06T11:00');
+    await page.click('[data-testid=editor-save]');
+    await page.waitForSelector(dlg, { state: 'detached' });
+    assert.equal((await A.api('GET', `/buckets/${WIN}/events/${cats.id}`)).timestamp, iso(at(11, 0, 0, 6)));
+    await eventually(async () => assert.equal(await shownCount(page), total - 1));
+    await open(page, '/timeline/2025-03-06/1');
+    assert.equal(await shownCount(page), 1);
+    // and back, for the tests that follow
+    await A.api('POST', `/buckets/${WIN}/events`, [cats]);
+    await open(page, `/timeline/${DAY}/1/10:30`);
     assert.equal(await shownCount(page), total);
 
     // Escape closes the dialog without saving
@@ -410,6 +444,10 @@ describe('timeline', () => {
     assert.equal(await page.$('[data-testid=editor-delete]'), null);
     // the keyboard lands on Close; Escape closes
     assert.match(await page.evaluate(() => document.activeElement?.textContent || document.activeElement?.getAttribute('aria-label')), /Close/);
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Shift+Tab');
+      assert.ok(await page.evaluate(() => !!document.activeElement?.closest('.modal')), `Shift+Tab ${i + 1} left the dialog`);
+    }
     await page.screenshot({ path: screenshotPath('74-timeline-remote-readonly-1440') });
     await page.keyboard.press('Escape');
     await page.waitForSelector(dlg, { state: 'detached' });

@@ -66,6 +66,27 @@ export function TimelineEventEditor({ bucket, event, readOnly, onClose, onSave, 
     first?.focus();
   }, [!!orig]);
 
+  // Tab and Shift+Tab stay in the dialog (the page behind it is out of reach while it is open)
+  useEffect(() => {
+    const dialog = body.current?.closest<HTMLElement>('[role=dialog]');
+    if (!dialog) return;
+    const trap = (e: KeyboardEvent) => {
+      if (e.key !== 'Tab') return;
+      const all = [...dialog.querySelectorAll<HTMLElement>('button:not([disabled]):not([hidden]), input:not([disabled])')];
+      if (!all.length) return;
+      const first = all[0], last = all[all.length - 1];
+      if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    };
+    dialog.addEventListener('keydown', trap);
+    return () => dialog.removeEventListener('keydown', trap);
+  }, []);
+
   const startMs = fromLocalInput(start);
   const dur = Number(duration);
   const durOk = duration.trim() !== '' && Number.isFinite(dur) && dur >= 0;

@@ -497,7 +497,10 @@ export function TimelinePage() {
     // an event posted with its id replaces the stored one (docs/api.md)
     const [stored] = await api.insertEvents(bucket.id, [e]);
     clearQueryCache();
-    patchLane(bucket.id, stored || e);
+    // moved out of the range shown: it leaves the chart (and the count)
+    const s = stored || e;
+    const t0 = Date.parse(s.timestamp);
+    patchLane(bucket.id, s, t0 >= end.getTime() || t0 + s.duration * 1000 <= start.getTime());
     setEditing(null);
     toast('Event saved', 'ok', { testId: 'saved-toast' });
   };
@@ -622,14 +625,15 @@ export function TimelinePage() {
           </div>
         </div>
       )}
-      <div class="lane-filter">
+      {/* buttons (not the chips' hidden checkboxes) so that the keyboard reaches them */}
+      <div class="lane-filter" role="group" aria-label="Lanes">
         {(inUse?.length ? [inUseLane(), ...buckets] : buckets).filter(laneOk).map((b) => (
-          <label class={'chip' + (hidden[b.id] ? ' off' : '')}>
-            <input type="checkbox" checked={!hidden[b.id]} onChange={() => setHidden({ ...hidden, [b.id]: !hidden[b.id] })} />
+          <button key={b.id} class={'chip' + (hidden[b.id] ? ' off' : '')} aria-pressed={!hidden[b.id]} data-lane={b.id} title={b.id}
+            onClick={() => setHidden({ ...hidden, [b.id]: !hidden[b.id] })}>
             <span>{laneLabel(b)}</span>
             <span class="muted">{b.hostname}</span>
             {isRemote(b, st.info) && <Badge kind="remote">remote</Badge>}
-          </label>
+          </button>
         ))}
       </div>
       <Card testId="timeline-card" subtitle={sub}>
@@ -674,7 +678,7 @@ export function TimelinePage() {
         )}
       </Card>
       {editing && (
-        <TimelineEventEditor bucket={editing.bucket} event={editing.event} readOnly={isRemote(editing.bucket, st.info)} onClose={closeEditor}
+        <TimelineEventEditor bucket={editing.bucket} event={editing.event} readOnly={isRemote(editing.bucket, st.info) || editing.event.id == null} onClose={closeEditor}
           onSave={(e) => saveEvent(editing.bucket, e)} onDelete={(e) => deleteEvent(editing.bucket, e)} />
       )}
     </div>
