@@ -261,6 +261,20 @@ test('the usage strip shows the neighbouring periods, matching the node, and ope
   const box = await page.locator('[data-testid=period-usage]').boundingBox();
   assert.ok(box.x >= 0 && box.x + box.width <= 390, 'the strip fits the screen');
   await page.screenshot({ path: screenshotPath('71-activity-usage-390-dark') });
+  // 30 bars and six period choices on a phone, light
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto(`${node.url}/#/activity/${HOST}/last30d/${ymd(LAST)}`);
+  await total(page, expected(addDays(LAST, -29), LAST), 'last 30 days at 390 px');
+  await strip(page);
+  await page.waitForSelector('[data-testid=bar-chart][data-ready="1"]', { timeout: 30_000 });
+  assert.ok((await overflow(page)) <= 0, `last 30 days: no sideways scroll at 390 px (${await overflow(page)})`);
+  const b30 = await page.locator('[data-testid=period-select] button[data-value=last30d]').boundingBox();
+  assert.ok(b30.x >= 0 && b30.x + b30.width <= 390, 'the "30 days" choice is on screen, not scrolled away');
+  for (const b of await page.locator('[data-testid=view-select] button').all()) {
+    const r = await b.boundingBox();
+    assert.ok(r.x >= 0 && r.x + r.width <= 390, `the view choice "${await b.innerText()}" is on screen`);
+  }
+  await page.screenshot({ path: screenshotPath('74-activity-last30d-390-light'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });
