@@ -146,7 +146,9 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   // learnt, so moving to a neighbour asks only for the periods new to the strip; a period
   // not over yet is asked again, as it may have grown.
   const neighbours = useMemo(() => neighbourPeriods(kind, date, opts), [kind, ymd(date), opts.startOfDay, opts.startOfWeek]);
-  const usageBase = `${host}|${countKey}|${count.categories?.length ? JSON.stringify(rules) : ''}`;
+  // what the figures depend on besides the period: the buckets read, the counting options
+  // and (only when categories are kept) the rules
+  const usageBase = `${JSON.stringify(selected)}|${countKey}|${count.categories?.length ? JSON.stringify(rules) : ''}`;
   const usageCache = useRef(new Map<string, number>());
   const [, setUsageTick] = useState(0);
   const [usageErr, setUsageErr] = useState(false);
