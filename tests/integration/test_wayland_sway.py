@@ -72,6 +72,9 @@ def test_window_switches_and_title_changes(sway, node):
     term = client(sway, "org.example.Term", "bash")
     sway.focus("org.example.Mail")
     w = sway.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL)
+    # the first poll follows the start line (a sanitizer build on a busy machine can take
+    # a second to get there)
+    wait_for(lambda: "started" in w.text(), 10, interval=0.02, what="the watcher's start")
     marks = [time.time()]
     for step in (lambda: sway.focus("org.example.Term"), lambda: term.title("vim README.md"),
                  lambda: sway.focus("org.example.Mail"), lambda: None):
