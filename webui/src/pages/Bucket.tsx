@@ -8,6 +8,7 @@ import { formatAgo, formatDateTime, formatNumber, t } from '../lib/i18n';
 import { Badge, Card, ErrorBox, Meta, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { DeleteBucketModal, exportCsv } from './Buckets';
+import './bucket.css';
 
 type Range = 'day' | 'week' | 'month' | 'all';
 const RANGE_S: Record<Range, number> = { day: 86400, week: 7 * 86400, month: 31 * 86400, all: 0 };
@@ -110,8 +111,12 @@ export function BucketPage({ id }: { id: string }) {
   };
 
   const th = (key: SortKey, label: string, cls = '') => (
-    <th class={'sortable ' + cls} data-sort={key} onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : key !== 'timestamp' ? true : true })}>
-      {label} {sort.key === key ? (sort.desc ? '↓' : '↑') : ''}
+    // the button makes the column's sort reachable by keyboard; aria-sort tells a screen
+    // reader which way the table is sorted
+    <th class={'sortable ' + cls} data-sort={key} aria-sort={sort.key === key ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+      <button type="button" class="th-sort" onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : true })}>
+        {label} {sort.key === key ? (sort.desc ? '↓' : '↑') : ''}
+      </button>
     </th>
   );
 

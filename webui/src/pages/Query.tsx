@@ -54,6 +54,7 @@ export function QueryPage() {
   const [view, setView] = useState<'table' | 'json'>('table');
   const ta = useRef<HTMLTextAreaElement>(null);
   const gutter = useRef<HTMLDivElement>(null);
+  const tabLeaves = useRef(false); // Escape was pressed: the next Tab moves the focus on
   const src = text || examples[0]?.text || '';
 
   const run = async () => {
@@ -128,9 +129,15 @@ export function QueryPage() {
                 onInput={(e) => setSrc((e.target as HTMLTextAreaElement).value)}
                 onScroll={(e) => gutter.current && (gutter.current.scrollTop = (e.target as HTMLTextAreaElement).scrollTop)}
                 onKeyDown={(e) => {
+                  if (e.key !== 'Escape' && e.key !== 'Tab') tabLeaves.current = false;
                   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
                     e.preventDefault();
                     run();
+                  } else if (e.key === 'Escape') {
+                    // Tab indents, so Escape then Tab leaves the editor (as code editors do)
+                    tabLeaves.current = true;
+                  } else if (e.key === 'Tab' && (tabLeaves.current || e.shiftKey)) {
+                    tabLeaves.current = false;
                   } else if (e.key === 'Tab') {
                     e.preventDefault();
                     const t = e.target as HTMLTextAreaElement;
