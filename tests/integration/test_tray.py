@@ -225,3 +225,50 @@ def test_sync_now_when_sync_is_set_up(wenv, bus, sni_watcher, tmp_path):
         c.close()
         item.close()
     assert p.stop() == 0, p.text()
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def test_time_limit_alerts_notify_once(wenv, bus, sni_watcher, node):
+    """awnode.alerts: a category's active time today over its limit gives one desktop
+    notification; an alert under its limit, a disabled one and AFK time give none."""
+    c = node.client()
+    host = c.get("/api/0/info").json()["hostname"]
+    now = time.time()
+    # a start of day three hours ago: the events below are all in today's logical day
+    sod = time.strftime("%H:%M", time.localtime(now - 3 * 3600))
+    win, afk = "aw-watcher-window_" + host, "aw-watcher-afk_" + host
+    c.post("/api/0/buckets/" + win, json={"type": "currentwindow", "client": "t", "hostname": host})
+    c.post("/api/0/buckets/" + afk, json={"type": "afkstatus", "client": "t", "hostname": host})
+    start = now - 100 * 60
+    # 70 minutes of reddit (Media > Social Media by the default categories), then 30 of
+    # Slack (Comms > IM), of which the last 20 while AFK
+    c.post("/api/0/buckets/%s/events" % win, json=[
+        {"timestamp": iso(start), "duration": 70 * 60, "data": {"app": "Firefox", "title": "reddit: the front page"}},
+        {"timestamp": iso(start + 70 * 60), "duration": 30 * 60, "data": {"app": "Slack", "title": "general"}}])
+    c.post("/api/0/buckets/%s/events" % afk, json=[
+        {"timestamp": iso(start), "duration": 80 * 60, "data": {"status": "not-afk"}},
+        {"timestamp": iso(start + 80 * 60), "duration": 20 * 60, "data": {"status": "afk"}}])
+    c.post("/api/0/settings/startOfDay", json=sod)
+    c.post("/api/0/settings/awnode.alerts", json=[
+        {"category": ["Media"], "minutes": 60, "enabled": True},             # 70 min: fires
+        {"category": ["Media", "Social Media"], "minutes": 120, "enabled": True},  # under
+        {"category": ["Comms"], "minutes": 15, "enabled": False},             # disabled
+        {"category": ["Comms", "IM"], "minutes": 15, "enabled": True},        # 10 min not AFK: under
+        {"category": ["Work"], "minutes": 1}])                                # nothing
+    env = wenv.env("alerts", extra={"DBUS_SESSION_BUS_ADDRESS": bus.address})
+    tray = wenv.spawn([bin_path("awnode-tray"), "--testing", "--port", node.port, "--poll-time", "0.2"], "tray", env)
+    notes = wait_for(sni_watcher.notifications, 20, what="a notification")
+    assert notes == [("awnode", "Time limit reached: Media", "1h 10m today (limit 1h 00m)")], notes
+    # the next checks (one every 12 polls: 2.4 s here) add nothing
+    time.sleep(6)
+    assert sni_watcher.notifications() == notes
+    # a limit lowered in the web UI counts from the next check: IM's 10 minutes reach 5
+    c.post("/api/0/settings/awnode.alerts", json=[{"category": ["Comms", "IM"], "minutes": 5, "enabled": True}])
+    wait_for(lambda: len(sni_watcher.notifications()) == 2, 10, what="the second notification")
+    assert sni_watcher.notifications()[1] == ("awnode", "Time limit reached: Comms > IM",
+                                              "0h 10m today (limit 0h 05m)")
+    assert tray.stop() == 0, tray.text()
+    c.close()

@@ -5,8 +5,9 @@ tests (tests/integration/test_tray.py).
   address goes into the environment of the processes under test as
   DBUS_SESSION_BUS_ADDRESS.
 * ``Watcher``: owns org.kde.StatusNotifierWatcher on that bus (what a panel's tray
-  host provides), records the items that register and the signals they send, serving
-  the bus from a GLib main loop in a thread.
+  host provides) and org.freedesktop.Notifications (what a desktop's notification
+  daemon provides), records the items that register, the notifications and the
+  signals they send, serving the bus from a GLib main loop in a thread.
 * ``Item``: reads a registered item's properties and menu (com.canonical.dbusmenu) and
   clicks its entries, with blocking calls on a connection of its own.
 """
@@ -34,6 +35,18 @@ WATCHER_XML = """
     <signal name="StatusNotifierItemRegistered"><arg type="s"/></signal>
     <signal name="StatusNotifierItemUnregistered"><arg type="s"/></signal>
     <signal name="StatusNotifierHostRegistered"/>
+  </interface>
+</node>
+"""
+
+NOTIFICATIONS_XML = """
+<node>
+  <interface name="org.freedesktop.Notifications">
+    <method name="Notify">
+      <arg type="s" direction="in"/><arg type="u" direction="in"/><arg type="s" direction="in"/>
+      <arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="as" direction="in"/>
+      <arg type="a{sv}" direction="in"/><arg type="i" direction="in"/><arg type="u" direction="out"/>
+    </method>
   </interface>
 </node>
 """
@@ -85,6 +98,7 @@ class Watcher:
 
     def __init__(self, bus):
         self.items = []          # (service argument, sender) in registration order
+        self.notes = []          # (app name, summary, body) of every Notify call
         self.signals = []        # (sender, interface, member) of every signal seen
         self.lock = threading.Lock()
         self.ctx = GLib.MainContext.new()
@@ -100,12 +114,18 @@ class Watcher:
         self.conn = bus.connect()
         info = Gio.DBusNodeInfo.new_for_xml(WATCHER_XML).interfaces[0]
         self.reg = self.conn.register_object("/StatusNotifierWatcher", info, self._call, self._get, None)
+        ninfo = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS_XML).interfaces[0]
+        self.nreg = self.conn.register_object("/org/freedesktop/Notifications", ninfo, self._notify, None, None)
         self.conn.signal_subscribe(None, None, None, None, None, Gio.DBusSignalFlags.NONE, self._signal)
         self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                             "RequestName", GLib.Variant("(su)", ("org.kde.StatusNotifierWatcher", 4)),
                             None, 0, 5000, None)
+        self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                            "RequestName", GLib.Variant("(su)", ("org.freedesktop.Notifications", 4)),
+                            None, 0, 5000, None)
         self.ready.set()
         self.loop.run()
+        self.conn.unregister_object(self.nreg)
         self.conn.unregister_object(self.reg)
         self.conn.close_sync(None)
         self.ctx.pop_thread_default()
@@ -115,6 +135,17 @@ class Watcher:
             with self.lock:
                 self.items.append((params.unpack()[0], sender))
         invocation.return_value(None)
+
+    def _notify(self, conn, sender, path, iface, method, params, invocation):
+        app, _replaces, _icon, summary, body = params.unpack()[:5]
+        with self.lock:
+            self.notes.append((app, summary, body))
+            n = len(self.notes)
+        invocation.return_value(GLib.Variant("(u)", (n,)))
+
+    def notifications(self):
+        with self.lock:
+            return list(self.notes)
 
     def _get(self, conn, sender, path, iface, prop):
         with self.lock:

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "aw/conf.h"
+#include "alerts.h"
 #include "aw/time.h"
 #include "sni.h"
 #include "watcher.h"
@@ -26,6 +27,8 @@
 #define PROG "awnode-tray"
 /* sync status reads the sync folder's state: no need to ask on every poll */
 #define SYNC_EVERY_POLLS 6
+/* the alerts' query sums a day of events: once a minute at the default poll time */
+#define ALERTS_EVERY_POLLS 12
 
 extern char **environ;
 
@@ -49,7 +52,8 @@ typedef struct tray {
 	watcher w;
 	aw_client *client;
 	tray_state st;
-	unsigned polls;
+	tray_alerts alerts;
+	unsigned polls, alert_polls;
 	int quit;
 } tray;
 
@@ -159,6 +163,21 @@ static void act(tray *t, const tray_item *it)
 	}
 }
 
+/* Notify the time limits reached since the last check (alerts.h). */
+static void check_alerts(tray *t, sni *s)
+{
+	tray_alert_note notes[8];
+	size_t n;
+
+	if (!t->st.node_up || t->alert_polls++ % ALERTS_EVERY_POLLS)
+		return;
+	n = tray_alerts_check(&t->alerts, t->client, notes, sizeof(notes) / sizeof(notes[0]));
+	for (size_t i = 0; i < n; i++) {
+		watcher_log(AW_CLIENT_LOG_INFO, "%s: %s", notes[i].summary, notes[i].body);
+		sni_notify(s, notes[i].summary, notes[i].body);
+	}
+}
+
 static int connect_node(tray *t)
 {
 	aw_client_options o;
@@ -204,6 +223,7 @@ static int run(tray *t)
 		now = aw_time_monotonic();
 		if (now >= next_poll) {
 			poll_node(t);
+			check_alerts(t, s);
 			next_poll = now + (int64_t)(t->w.poll_time * 1e9);
 		}
 		if ((r = sni_update(s, &t->st)) < 0 ||

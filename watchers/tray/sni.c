@@ -631,6 +631,13 @@ int sni_next_action(sni *s, tray_item *item)
 	return 1;
 }
 
+int sni_notify(sni *s, const char *summary, const char *body)
+{
+	return sd_bus_call_method_async(s->bus, NULL, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
+					"org.freedesktop.Notifications", "Notify", NULL, NULL, "susssasa{sv}i", "awnode",
+					0u, "", summary, body, 0, 0, -1);
+}
+
 int sni_registered(const sni *s)
 {
 	return s->registered;

@@ -38,6 +38,11 @@ int sni_run(sni *s, uint64_t timeout_us);
  * "Open dashboard". */
 int sni_next_action(sni *s, tray_item *item);
 
+/* Show a desktop notification (org.freedesktop.Notifications, app name "awnode"),
+ * without waiting for the answer: a desktop without a notification daemon loses it
+ * silently. Returns 0 or a negative errno. */
+int sni_notify(sni *s, const char *summary, const char *body);
+
 /* Whether a StatusNotifierWatcher accepted the item (for the log). */
 int sni_registered(const sni *s);
 
