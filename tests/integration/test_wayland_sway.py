@@ -255,7 +255,7 @@ def awnode_start(sway, port, name, extra_env=None):
 
 
 def test_awnode_start_runs_the_watchers_in_a_wayland_session(sway):
-    client(sway, "org.example.Editor", "notes.txt")
+    editor = client(sway, "org.example.Editor", "notes.txt")
     sway.focus("org.example.Editor")
     port = awtest.free_port()
     p = awnode_start(sway, port, "start")
@@ -267,8 +267,12 @@ def test_awnode_start_runs_the_watchers_in_a_wayland_session(sway):
         except (OSError, AssertionError):
             return None
     try:
-        assert wait_for(window_events, 20, what="window events") == [
-            {"app": "org.example.Editor", "title": "notes.txt"}]
+        wait_for(lambda: "aw-watcher-window: started: wayland" in p.text(), 20, interval=0.05,
+                 what="the window watcher")
+        time.sleep(1.2)  # a poll or two
+        editor.title("notes.txt (saved)")  # a change: the first event is sent at once
+        assert wait_for(window_events, 20, what="window events")[0] == {
+            "app": "org.example.Editor", "title": "notes.txt"}
     finally:
         http.close()
         assert p.stop() == 0, p.text()
