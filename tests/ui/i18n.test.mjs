@@ -4,9 +4,11 @@
 // tests/ui/run.sh.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, launchBrowser, Node, repo, screenshotPath, watch } from './harness.mjs';
+import { CHROMIUM, launchBrowser, Node, repo, screenshotPath, sharedDir, watch } from './harness.mjs';
 
 let node, browser, LOCAL;
 /** event count per bucket, as the node answers */
@@ -18,7 +20,13 @@ before(async () => {
   node = new Node();
   await node.start();
   LOCAL = node.info.hostname;
-  await node.seed(LOCAL, 30, 1);
+  // the last ten days (not the fixed 2025 days the other tests use), so that the pages that
+  // look back from today (Reports, the category builder) have something to show
+  const start = new Date(Date.now() - 10 * 86400_000);
+  start.setUTCHours(0, 0, 0, 0);
+  const data = execFileSync('python3', [path.join(sharedDir(), 'bench/gen_data.py'), '--days', '10', '--host', LOCAL, '--seed', '1',
+    '--start', start.toISOString().replace('Z', '+00:00')], { maxBuffer: 1 << 28 });
+  await node.api('POST', '/import', data.toString());
   for (const id of Object.keys(await node.api('GET', '/buckets/'))) counts[id] = await node.api('GET', `/buckets/${encodeURIComponent(id)}/events/count`);
   // the harness's browser is one persistent context without a locale; these tests need
   // contexts of their own with a locale each, so they launch the same Chromium
