@@ -17,7 +17,8 @@ if(HELP2MAN AND GZIP)
   set(_aw_man_awnode_summary "ActivityWatch-compatible activity tracker node")
   set(_aw_man_aw-watcher-afk_summary "report keyboard and mouse activity (AFK status) to awnode")
   set(_aw_man_aw-watcher-window_summary "report the active X11 window to awnode")
-  foreach(prog awnode aw-watcher-afk aw-watcher-window)
+  set(_aw_man_awnode-tray_summary "tray icon showing whether awnode records, with pause and alerts")
+  foreach(prog awnode aw-watcher-afk aw-watcher-window awnode-tray)
     if(prog STREQUAL "awnode")
       set(include ${AW_MAN_DIR}/awnode.h2m)
       add_custom_command(OUTPUT ${include}
@@ -90,7 +91,8 @@ devices through an encrypted git folder.
 
 This package holds the awnode binary, the watchers aw-watcher-window and
 aw-watcher-afk (X11, and Wayland on wlroots compositors such as sway), the
-web UI, systemd user units and an XDG autostart entry.
+tray icon awnode-tray (pause, open the dashboard, time-limit notifications),
+the web UI, systemd user units and an XDG autostart entry.
 Nothing is started when it is installed: a user's next graphical login starts
 `awnode start` from the autostart entry, or
 `systemctl --user enable --now awnode` starts it at once.")

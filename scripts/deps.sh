@@ -7,13 +7,13 @@ set -e
 # from the XML vendored in watchers/protocols/
 BUILD="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libsqlite3-dev
 libpcre2-dev libsodium-dev libgit2-dev libzstd-dev libxcb1-dev
-libxcb-screensaver0-dev libwayland-dev libwayland-bin help2man"
+libxcb-screensaver0-dev libwayland-dev libwayland-bin libsystemd-dev help2man"
 # clang without its recommends has no sanitizer or libFuzzer runtime: tests/fuzz/run.sh
 # links against libclang-rt-14-dev's libclang_rt.{fuzzer,asan,ubsan}*.a; llvm-14 brings
 # llvm-symbolizer, without which its reports show bare addresses instead of file:line
 # sway: a real wlroots compositor (headless) for the watchers' Wayland tests
 TEST="libcmocka-dev python3 python3-pytest wrk curl clang libclang-rt-14-dev llvm-14 git xvfb xdotool
-chromium sway"
+chromium sway dbus-daemon python3-gi"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

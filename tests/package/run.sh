@@ -106,7 +106,7 @@ check "apt-get install ./$(basename "$DEB") pulls its dependencies" \
 	in_root apt-get install -y --no-install-recommends "/tmp/$(basename "$DEB")"
 check "dpkg: every package configured" sh -c "[ -z \"\$(chroot '$ROOT' dpkg --audit)\" ]"
 check "every shared library of the binaries is found" \
-	sh -c "for b in awnode aw-watcher-afk aw-watcher-window; do chroot '$ROOT' ldd /usr/bin/\$b; done | { ! grep 'not found'; }"
+	sh -c "for b in awnode aw-watcher-afk aw-watcher-window awnode-tray; do chroot '$ROOT' ldd /usr/bin/\$b; done | { ! grep 'not found'; }"
 running=""
 for p in /proc/[0-9]*; do
 	case "$(readlink "$p/root" 2>/dev/null)" in "$ROOT"*) running="$running ${p#/proc/}:$(cat "$p/comm")" ;; esac
@@ -114,13 +114,13 @@ done
 check "nothing runs after installing (as root or anyone)" test -z "$running"
 [ -z "$running" ] || echo "    running:$running"
 
-for f in /usr/bin/awnode /usr/bin/aw-watcher-afk /usr/bin/aw-watcher-window \
+for f in /usr/bin/awnode /usr/bin/aw-watcher-afk /usr/bin/aw-watcher-window /usr/bin/awnode-tray \
 	/usr/share/awnode/webui/index.html /usr/share/awnode/apidocs/index.html \
 	/usr/share/awnode/apidocs/swagger-ui-bundle.js /usr/share/doc/awnode/copyright \
 	/usr/lib/systemd/user/awnode.service /usr/lib/systemd/user/aw-watcher-afk.service \
 	/usr/lib/systemd/user/aw-watcher-window.service /etc/xdg/autostart/awnode-start.desktop \
 	/usr/share/man/man1/awnode.1.gz /usr/share/man/man1/aw-watcher-afk.1.gz \
-	/usr/share/man/man1/aw-watcher-window.1.gz; do
+	/usr/share/man/man1/aw-watcher-window.1.gz /usr/share/man/man1/awnode-tray.1.gz; do
 	check "installed: $f" test -s "$ROOT$f"
 done
 check "units and autostart entry run binaries that exist" sh -c "
@@ -134,6 +134,7 @@ check "awnode --help" sh -c "chroot '$ROOT' /usr/bin/awnode --help | grep -q '^u
 check "awnode --version says $VERSION" sh -c "[ \"\$(chroot '$ROOT' /usr/bin/awnode --version)\" = 'awnode $VERSION' ]"
 check "aw-watcher-window --help" sh -c "chroot '$ROOT' /usr/bin/aw-watcher-window --help | grep -q '^usage: aw-watcher-window'"
 check "aw-watcher-afk --help" sh -c "chroot '$ROOT' /usr/bin/aw-watcher-afk --help | grep -q '^usage: aw-watcher-afk'"
+check "awnode-tray --help" sh -c "chroot '$ROOT' /usr/bin/awnode-tray --help | grep -q '^usage: awnode-tray'"
 in_root useradd -m -s /bin/sh tester
 # the root shares this machine's network: use the default port only if nothing answers there
 PORT=5600
@@ -172,7 +173,7 @@ check "awnode serve stops on SIGTERM with exit code 0" test "$rc" = 0
 
 # ---- man pages and systemd's unit paths (tools a minimal system lacks) ---------------------
 if in_root apt-get install -y --no-install-recommends man-db systemd >"$WORK/tools.log" 2>&1; then
-	for m in awnode aw-watcher-afk aw-watcher-window; do
+	for m in awnode aw-watcher-afk aw-watcher-window awnode-tray; do
 		check "man -w $m" sh -c "[ \"\$(chroot '$ROOT' man -w $m)\" = /usr/share/man/man1/$m.1.gz ]"
 	done
 	check "man awnode shows every command's options" \
