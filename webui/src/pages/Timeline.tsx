@@ -123,10 +123,12 @@ export function TimelinePage() {
     saveColourBy(c);
     setColourByState(c);
   };
-  const setFilters = (f: TimelineFilters) => {
-    saveFilters(f);
-    setFiltersState(f);
-  };
+  const setFilters = (f: TimelineFilters | ((f: TimelineFilters) => TimelineFilters)) =>
+    setFiltersState((cur) => {
+      const next = typeof f === 'function' ? f(cur) : f;
+      saveFilters(next);
+      return next;
+    });
   const go = (d: Date, s: Span) => navigate(`/timeline/${ymd(d)}/${s}`);
   const goLast = (h: Hours) => navigate(`/timeline/last/${h}`);
   // the logical days' starts (start of day offset), the last one being the range's end
@@ -535,7 +537,7 @@ export function TimelinePage() {
   const setText2 = (v: string) => {
     setText(v);
     clearTimeout(textTimer.current);
-    textTimer.current = window.setTimeout(() => setFilters({ ...filters, text: v }), TEXT_DEBOUNCE_MS);
+    textTimer.current = window.setTimeout(() => setFilters((f) => ({ ...f, text: v })), TEXT_DEBOUNCE_MS);
   };
   useEffect(() => () => clearTimeout(textTimer.current), []);
   const toggle = (list: string[], v: string) => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
