@@ -43,6 +43,7 @@ function pages() {
     ['settings-general', '/settings/general'],
     ['settings-categories', '/settings/categories'],
     ['settings-privacy', '/settings/privacy'],
+    ['settings-alerts', '/settings/alerts'],
     ['sync', '/sync'],
     ['stopwatch', '/stopwatch'],
   ];

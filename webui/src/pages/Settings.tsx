@@ -13,11 +13,13 @@ import { formatDateTime, formatDateTimeWith, formatNumber, LANGUAGES, languageCh
 import { Badge, Card, download, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
 import * as I from '../components/icons';
 import { WatchersCard } from '../components/Watchers';
+import { AlertsEditor } from '../components/AlertsEditor';
 
 const TABS = [
   { value: 'general', label: 'settings.tab.general' },
   { value: 'categories', label: 'settings.tab.categories' },
   { value: 'privacy', label: 'settings.tab.privacy' },
+  { value: 'alerts', label: 'settings.tab.alerts' },
 ] as const satisfies readonly { value: string; label: MessageKey }[];
 type Tab = (typeof TABS)[number]['value'];
 
@@ -38,6 +40,7 @@ export function SettingsPage({ tab }: { tab?: string }) {
       {cur === 'general' && <General />}
       {cur === 'categories' && <CategoriesEditor />}
       {cur === 'privacy' && <PrivacyEditor />}
+      {cur === 'alerts' && <AlertsEditor />}
     </div>
   );
 }

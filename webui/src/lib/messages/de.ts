@@ -76,6 +76,7 @@ export const de: Messages = {
   'settings.tab.general': 'Allgemein',
   'settings.tab.categories': 'Kategorien',
   'settings.tab.privacy': 'Datenschutz',
+  'settings.tab.alerts': 'Warnungen',
   'settings.sub': 'Auf diesem Knoten unter den Schlüsseln von ActivityWatch gespeichert, sodass beide Web-Oberflächen sie teilen; mit Synchronisierung gelangen sie auf Ihre anderen Geräte (die letzte Änderung gewinnt), sofern sie nicht nur auf diesem Gerät bleiben.',
   'settings.saved': '{what} gespeichert',
   'settings.saveFailed': '{what} konnte nicht gespeichert werden: {error}',
@@ -514,4 +515,19 @@ export const de: Messages = {
   'cz.after': 'Nachher',
   'cz.saveRules': { one: '{n} Regel speichern', other: '{n} Regeln speichern' },
 
+
+  'alerts.intro': 'Tägliche Zeitlimits je Kategorie. Erreicht die aktive Zeit dieses Geräts in einer Kategorie (mit ihren Unterkategorien) heute das Limit, zeigt das awnode-Symbol im Systembereich eine Desktop-Benachrichtigung, einmal am Tag. Die Limits sind gemeinsame Einstellungen und werden mit synchronisiert.',
+  'alerts.title': 'Zeitlimits',
+  'alerts.add': 'Limit hinzufügen',
+  'alerts.save': 'Speichern',
+  'alerts.saved': 'Warnungen gespeichert',
+  'alerts.empty': 'Noch keine Zeitlimits.',
+  'alerts.on': 'An',
+  'alerts.category': 'Kategorie',
+  'alerts.limit': 'Limit',
+  'alerts.minutes': 'Minuten am Tag',
+  'alerts.today': 'Heute auf diesem Gerät',
+  'alerts.ofLimit': '{spent} von {limit}',
+  'alerts.remove': 'Dieses Limit entfernen',
+  'alerts.todayError': 'Die heutige Zeit konnte nicht gelesen werden: {error}',
 };

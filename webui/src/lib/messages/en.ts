@@ -75,6 +75,7 @@ export const en = {
   'settings.tab.general': 'General',
   'settings.tab.categories': 'Categories',
   'settings.tab.privacy': 'Privacy',
+  'settings.tab.alerts': 'Alerts',
   'settings.sub': "Stored on this node under ActivityWatch's keys, so both web UIs share them; with sync they travel to your other devices (the last change wins) unless kept on this device.",
   'settings.saved': '{what} saved',
   'settings.saveFailed': 'Could not save {whatLower}: {error}',
@@ -513,6 +514,22 @@ export const en = {
   'cz.after': 'After',
   'cz.saveRules': { one: 'Save {n} rule', other: 'Save {n} rules' },
 
+
+  // Settings > Alerts (components/AlertsEditor.tsx)
+  'alerts.intro': 'Daily time limits per category. When this device\'s active time in a category (its subcategories included) reaches the limit today, the awnode tray icon shows a desktop notification, once a day. The limits are shared settings, so they travel with sync.',
+  'alerts.title': 'Time limits',
+  'alerts.add': 'Add limit',
+  'alerts.save': 'Save',
+  'alerts.saved': 'Alerts saved',
+  'alerts.empty': 'No time limits yet.',
+  'alerts.on': 'On',
+  'alerts.category': 'Category',
+  'alerts.limit': 'Limit',
+  'alerts.minutes': 'minutes a day',
+  'alerts.today': 'Today on this device',
+  'alerts.ofLimit': '{spent} of {limit}',
+  'alerts.remove': 'Remove this limit',
+  'alerts.todayError': 'Today\'s time could not be read: {error}',
 } satisfies Record<string, Message>;
 
 /** A catalogue: every key of the English one (a translation missing one is a type error). */
