@@ -224,6 +224,7 @@ export function TimelinePage() {
     // by item: the bar's label and the colour it is written in
     const labels: string[] = [];
     const inks: string[] = [];
+    const inkOf = new Map<string, string>(); // a few colours, many bars
     const byCategory = colourBy === 'category';
     shown.forEach((d, li) => {
       const cat = byCategory && CATEGORISED_TYPES.has(d.bucket.type);
@@ -235,7 +236,9 @@ export function TimelinePage() {
         const item = { value: [li, t0, t1, k] as [number, number, number, number], itemStyle: { color } };
         items.push(d.bucket.type === IN_USE ? { ...item, name: String(e.data.device) } : item);
         labels.push(d.bucket.type === IN_USE ? String(e.data.device ?? '') : eventLabel(d.bucket.type, e.data || {}));
-        inks.push(textOn(color));
+        let ink = inkOf.get(color);
+        if (!ink) inkOf.set(color, (ink = textOn(color)));
+        inks.push(ink);
       }
     });
     // the same range drawn again (a filter, the colours, an edit) keeps the zoom the user
