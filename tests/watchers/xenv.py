@@ -104,6 +104,23 @@ def hexbytes(b):
     return b.hex() if b else "-"
 
 
+def quit_line_client(proc):
+    """Stop a test client driven by stdin lines (aw-xtest-client, aw-wltest-client): "quit",
+    then kill it if it has not exited within 5 s. Returns its exit code."""
+    if proc.poll() is None:
+        try:
+            proc.stdin.write("quit\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class XClient:
     """aw-xtest-client: one command per line, answered "ok" after an X round trip."""
 
@@ -139,17 +156,7 @@ class XClient:
             self.cmd("activate", name)
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-            except BrokenPipeError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        quit_line_client(self.proc)
 
 
 class Proc:
