@@ -17,4 +17,4 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 rm -rf artifacts
-exec node --test --test-concurrency=1 --test-reporter=spec "$@" ui.test.mjs devices.test.mjs identity.test.mjs search.test.mjs reports.test.mjs merge.test.mjs polish.test.mjs builder.test.mjs filters.test.mjs timeline_hours.test.mjs activity_periods.test.mjs activity_views.test.mjs alerts.test.mjs i18n.test.mjs sweep.test.mjs watchers.test.mjs bench.test.mjs
+exec node --test --test-concurrency=1 --test-reporter=spec "$@" ui.test.mjs devices.test.mjs identity.test.mjs search.test.mjs reports.test.mjs merge.test.mjs polish.test.mjs builder.test.mjs filters.test.mjs timeline_hours.test.mjs timeline_edit.test.mjs activity_periods.test.mjs activity_views.test.mjs alerts.test.mjs i18n.test.mjs sweep.test.mjs watchers.test.mjs bench.test.mjs
