@@ -54,6 +54,9 @@ async function open(page, hash) {
   await page.goto(`${node.url}/#${hash}`);
 }
 
+/** Local calendar date "YYYY-MM-DD" (the browser runs in the same time zone). */
+const ymdLocal = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
 const navTexts = (page) => page.$$eval('.sidebar nav .nav-item span', (xs) => xs.map((x) => x.textContent));
 
 /** The catalogue's keys and the {placeholders} of each message, read from the .ts source. */
@@ -74,12 +77,15 @@ const ENGLISH = ['Settings', 'Delete', 'Export', 'Search', 'Save', 'Cancel', 'Re
   'Stop', 'Start', 'Copy', 'Filter', 'Page', 'Last', 'First', 'Created', 'this device', 'Rule', 'Pattern', 'Result', 'History',
   'Today', 'Language', 'Appearance', 'Categories', 'Category', 'Add', 'Total', 'Amount', 'Day', 'Week', 'Month', 'All', 'No', 'Nothing',
   'recording', 'Watcher state', 'Other', 'Sync now', 'Print', 'Range', 'Rounding', 'Accept', 'Skip', 'Before', 'After',
-  'Examples', 'Run', 'From', 'To', 'Dates', 'days', 'events', 'ago', 'Prev', 'Next'];
+  'Examples', 'Run', 'From', 'To', 'Dates', 'days', 'events', 'ago', 'Prev', 'Next',
+  // the Activity page's (not "Browser" and "Editor", which German uses too)
+  'Summary', 'Window', 'Top', 'Active time', 'Browsing', 'Edit', 'Only', 'Rename', 'Done', 'Reset', 'Move', 'per', 'Jump',
+  'remote', 'counted', 'Time', 'Per', 'Bar chart', 'Share', 'Previous', 'filtered', 'Build', 'Expand', 'Collapse', 'apps'];
 
 /** The page's text without data: bucket ids, event data, category names, app names. */
 const visibleText = (page) => page.evaluate(() => {
   const main = document.querySelector('.main').cloneNode(true);
-  for (const el of main.querySelectorAll('code, .mono, [data-testid=events-table] tbody, .cat-name, .cat-rule, [data-testid=category-preset], .cz-label, .cz-regex, .cz-table tbody, [data-testid=cz-suggestions] [data-field=category], .json-view, .dev-name, .tag, select[data-testid=search-device], [data-testid=report-devices] label, [data-testid=report-categories] label'))
+  for (const el of main.querySelectorAll('code, .mono, [data-testid=events-table] tbody, .cat-name, .cat-rule, [data-testid=category-preset], .cz-label, .cz-regex, .cz-table tbody, [data-testid=cz-suggestions] [data-field=category], .json-view, .dev-name, .tag, select[data-testid=search-device], [data-testid=report-devices] label, [data-testid=report-categories] label, .tl-row, .ct-name, .count-cat, .stat-text, select[data-testid=host-select]'))
     el.remove();
   // form controls' own text (values typed, placeholders) is not in innerText; titles and
   // aria-labels are checked too
@@ -159,7 +165,7 @@ describe('languages', () => {
     await open(page, '/settings');
     await page.waitForSelector('[data-testid=watchers-card]');
     assert.equal(await page.textContent('[data-testid=settings-page] h1'), 'Einstellungen');
-    assert.deepEqual(await page.$$eval('[data-testid=settings-tabs] button', (bs) => bs.map((b) => b.textContent)), ['Allgemein', 'Kategorien', 'Datenschutz']);
+    assert.deepEqual(await page.$$eval('[data-testid=settings-tabs] button', (bs) => bs.map((b) => b.textContent)), ['Allgemein', 'Kategorien', 'Datenschutz', 'Warnungen']);
     assert.match(await page.textContent('[data-testid=settings-page]'), /Tagesbeginn/);
     assert.match(await page.textContent('[data-testid=origin-landingpage] [data-testid=origin-text]'), /^Standardwert, nie geändert$/);
     assert.equal(await page.$eval('[data-testid=language-select]', (s) => s.value), 'auto');
@@ -206,6 +212,23 @@ describe('languages', () => {
       const words = englishIn(await visibleText(page));
       if (words.length) found[hash] = words;
     }
+    // the Activity page for a day with data, one device and all devices, with the count
+    // filters open, the usage strip filled in and the Edit view panel open
+    const day = ymdLocal(new Date(Date.now() - 3 * 86400_000));
+    for (const host of [LOCAL, 'all']) {
+      const hash = `/activity/${encodeURIComponent(host)}/day/${day}`;
+      await open(page, hash);
+      await page.waitForFunction((all) => document.querySelector('[data-testid=period-label]')?.textContent.includes('alle Geräte') === all, host === 'all');
+      await page.waitForSelector('[data-testid=top-apps-list] .tl-row', { timeout: 30_000 });
+      await page.waitForSelector('[data-testid=bar-chart][data-ready="1"]', { timeout: 30_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid=period-usage] .pu-current[data-seconds]'), null, { timeout: 30_000 });
+      await page.$eval('[data-testid=count-filters]', (d) => (d.open = true));
+      if (!(await page.$('[data-testid=view-editor]'))) await page.click('[data-testid=edit-view]');
+      await page.waitForSelector('[data-testid=view-editor]');
+      await page.waitForTimeout(300);
+      const words = englishIn(await visibleText(page));
+      if (words.length) found[hash] = words;
+    }
     // the merge dialog and the delete dialog of a bucket
     await open(page, '/buckets');
     await page.click(`tr[data-bucket="${bucket}"] [data-action=merge]`);
@@ -219,6 +242,50 @@ describe('languages', () => {
     if (del.length) found['delete dialog'] = del;
     await page.keyboard.press('Escape');
     assert.deepEqual(found, {}, 'English words on German pages');
+    await page.close();
+    await ctx.close();
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('the Activity page in German: its period names, views, dates and bar labels', async () => {
+    const ctx = await context('de-DE');
+    const page = await ctx.newPage();
+    const problems = watch(page, allowSync);
+    const date = new Date(Date.now() - 3 * 86400_000);
+    const day = ymdLocal(date);
+    await open(page, `/activity/${encodeURIComponent(LOCAL)}/day/${day}`);
+    await page.waitForSelector('[data-testid=top-apps-list] .tl-row', { timeout: 30_000 });
+    assert.equal(await page.textContent('[data-testid=activity-page] h1'), 'Aktivität');
+    const WEEKDAYS = 'Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag';
+    const MONTHS = 'Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember';
+    // "Montag, 30. November 2026 · host", the same as the browser's German says it
+    const label = await page.textContent('[data-testid=period-label]');
+    assert.match(label, new RegExp(`^(${WEEKDAYS}), \\d{1,2}\\. (${MONTHS}) \\d{4} · `));
+    const want = await page.evaluate((d) => new Date(d).toLocaleDateString('de-DE', { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' }), date.getTime());
+    assert.ok(label.startsWith(want), `${label} starts with ${want}`);
+    assert.deepEqual(await page.$$eval('[data-testid=period-select] button', (bs) => bs.map((b) => b.textContent)), ['Tag', 'Woche', 'Monat', 'Jahr', '7 Tage', '30 Tage']);
+    assert.deepEqual(await page.$$eval('[data-testid=view-select] button', (bs) => bs.map((b) => b.textContent)), ['Übersicht', 'Fenster', 'Browser', 'Editor']);
+    assert.equal(await page.textContent('[data-testid=total-active] .stat-label'), 'Aktive Zeit');
+    assert.equal(await page.textContent('[data-testid=bar-card] h3'), 'Tageszeit');
+    // the usage strip's days by their German weekday ("Mo. 30")
+    await page.waitForSelector('[data-testid=period-usage] .pu-item');
+    const strip = await page.$$eval('[data-testid=period-usage] .pu-label', (xs) => xs.map((x) => x.textContent));
+    assert.ok(strip.every((x) => /^(Mo|Di|Mi|Do|Fr|Sa|So)\.?,? \d{1,2}/.test(x)), strip.join(' | '));
+
+    // a month by its German name; a week's bars by German weekdays
+    await open(page, `/activity/${encodeURIComponent(LOCAL)}/month/${day}`);
+    await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('[data-testid=period-label]')?.textContent || ''), `^(${MONTHS}) \\d{4}`);
+    await open(page, `/activity/${encodeURIComponent(LOCAL)}/week/${day}`);
+    await page.waitForFunction(() => /–/.test(document.querySelector('[data-testid=period-label]')?.textContent || ''));
+    await page.waitForSelector('[data-testid=bar-chart][data-ready="1"]', { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=bar-chart]').awChart?.getOption().xAxis[0].data.length === 7, null, { timeout: 30_000 });
+    const bars = await page.$eval('[data-testid=bar-chart]', (el) => el.awChart.getOption().xAxis[0].data);
+    assert.ok(bars.every((x) => /^(Mo|Di|Mi|Do|Fr|Sa|So)\.?,? \d{1,2}/.test(x)), bars.join(' | '));
+    assert.equal(await page.textContent('[data-testid=bar-card] h3'), 'Pro Tag');
+    // a rolling period: its German name before its days
+    await open(page, `/activity/${encodeURIComponent(LOCAL)}/last7d/${day}`);
+    await page.waitForFunction(() => /^7 Tage: /.test(document.querySelector('[data-testid=period-label]')?.textContent || ''));
+    await page.screenshot({ path: screenshotPath('i18n-de-activity-1440'), fullPage: true });
     await page.close();
     await ctx.close();
     assert.deepEqual(problems, [], problems.join('\n'));
@@ -291,6 +358,7 @@ describe('languages', () => {
         ['search', '/search?q=Slack', '[data-testid=search-status][data-state=done]'],
         ['reports', '/reports', '[data-testid=report-table-card]'],
         ['categorize', '/categorize', '[data-testid=cz-summary]'],
+        ['activity', `/activity/${encodeURIComponent(LOCAL)}/day/${ymdLocal(new Date(Date.now() - 3 * 86400_000))}`, '[data-testid=period-usage] .pu-current[data-seconds]'],
       ]) {
         await open(page, hash);
         await page.waitForSelector(ready, { timeout: 30_000 });

@@ -10,6 +10,7 @@ import type { Listeners } from '../lib/subscribe';
 import { useListeners } from '../lib/subscribe';
 import { saveSetting, useStore } from '../lib/store';
 import { toJsRegExp } from '../lib/categories';
+import { t } from '../lib/i18n';
 import { toast } from './ui';
 import './count-filters.css';
 
@@ -92,27 +93,27 @@ export function CountFilters({ categories }: { categories: string[][] }) {
     try {
       if (p) toJsRegExp(p);
     } catch (e) {
-      setPatternErr(`Not a valid regular expression: ${(e as Error).message}`);
+      setPatternErr(t('count.invalidRegex', { error: (e as Error).message }));
       return;
     }
     setPatternErr('');
     try {
       await saveSetting('always_active_pattern', p);
-      toast(p ? 'Always-active pattern saved' : 'Always-active pattern removed');
+      toast(p ? t('count.patternSaved') : t('count.patternRemoved'));
     } catch (e) {
-      setPatternErr(`Could not save: ${(e as Error).message}`);
+      setPatternErr(t('settings.couldNotSave', { error: (e as Error).message }));
     }
   };
 
   return (
     <details class="count-filters" data-testid="count-filters">
       <summary>
-        How time is counted{active ? <span class="count-filters-on" data-testid="count-filters-on"> · filtered</span> : null}
+        {t('count.summary')}{active ? <span class="count-filters-on" data-testid="count-filters-on">{t('count.filtered')}</span> : null}
       </summary>
       <div class="count-filters-body">
         <label class="check-inline">
           <input type="checkbox" data-testid="filter-afk" checked={view.filterAfk} onChange={(e) => setView({ filterAfk: (e.target as HTMLInputElement).checked })} />
-          Only time not AFK
+          {t('count.filterAfk')}
         </label>
         <label class="check-inline">
           <input
@@ -122,14 +123,14 @@ export function CountFilters({ categories }: { categories: string[][] }) {
             disabled={!view.filterAfk}
             onChange={(e) => setView({ audibleActive: (e.target as HTMLInputElement).checked })}
           />
-          A browser tab playing sound counts as active
+          {t('count.audible')}
         </label>
         <label class="field-inline count-filters-pattern">
-          Always count as active (regex on app or title)
+          {t('count.alwaysActive')}
           <input
             class="input input-sm"
             data-testid="always-active"
-            placeholder="e.g. Zoom|Jitsi Meet"
+            placeholder={t('count.alwaysActivePlaceholder')}
             value={pattern}
             onInput={(e) => setPattern((e.target as HTMLInputElement).value)}
             onChange={savePattern}
@@ -138,7 +139,7 @@ export function CountFilters({ categories }: { categories: string[][] }) {
         </label>
         {patternErr && <div class="count-filters-err" role="alert">{patternErr}</div>}
         <fieldset class="count-filters-cats" data-testid="filter-categories">
-          <legend>Only these categories {view.categories.length ? <button class="btn btn-sm" onClick={() => setView({ categories: [] })}>Show all</button> : '(all shown)'}</legend>
+          <legend>{t('count.onlyCategories')} {view.categories.length ? <button class="btn btn-sm" onClick={() => setView({ categories: [] })}>{t('count.showAll')}</button> : t('count.allShown')}</legend>
           {offered.map((c) => (
             <label class={'count-cat' + (chosen.has(catKey(c)) ? ' on' : '')} style={{ marginLeft: `${(c.length - 1) * 14}px` }}>
               <input type="checkbox" checked={chosen.has(catKey(c))} data-cat={catKey(c)} onChange={() => toggleCat(c)} />

@@ -3,6 +3,7 @@
 // busiest period's time, the current one marked; a button opens its period. The figures
 // come from one query with a timeperiod per period (the Activity page runs it).
 import { fmtDuration } from '../lib/time';
+import { formatNumber, t } from '../lib/i18n';
 import '../pages/activity.css';
 
 export interface UsagePeriod {
@@ -16,17 +17,19 @@ export interface UsagePeriod {
   current: boolean;
 }
 
-/** A short figure for a narrow column: "0", "45m", "2.7h", "12h". */
+/** A short figure for a narrow column: "0", "45m", "2.7h", "12h" (the decimal separator
+ * the UI's language's: "2,7h" in German). */
 export function shortDuration(sec: number): string {
   if (!(sec > 0)) return '0';
   if (sec < 3600) return `${Math.max(1, Math.round(sec / 60))}m`;
-  return `${(sec / 3600).toFixed(sec < 36000 ? 1 : 0)}h`;
+  const d = sec < 36000 ? 1 : 0;
+  return `${formatNumber(sec / 3600, { minimumFractionDigits: d, maximumFractionDigits: d, useGrouping: false })}h`;
 }
 
 export function PeriodUsage({ periods, onPick, error }: { periods: UsagePeriod[]; onPick: (key: string) => void; error?: boolean }) {
   const max = Math.max(0, ...periods.map((p) => p.seconds || 0));
   return (
-    <nav class="period-usage" data-testid="period-usage" aria-label="Active time of neighbouring periods">
+    <nav class="period-usage" data-testid="period-usage" aria-label={t('activity.usage')}>
       {periods.map((p) => {
         const frac = p.seconds !== null && max > 0 ? p.seconds / max : 0;
         const dur = p.seconds === null ? (error ? '—' : '…') : fmtDuration(p.seconds);

@@ -8,6 +8,7 @@
 // pages/categorize.css (bundled with every page).
 import { href } from '../lib/router';
 import { fmtDuration } from '../lib/time';
+import { t, tx } from '../lib/i18n';
 import '../pages/categorize.css';
 
 export interface UncategorisedBannerProps {
@@ -25,9 +26,9 @@ export function UncategorisedBanner({ uncategorized, total, minShare = 0.2 }: Un
   return (
     <div class="uncat-banner" role="note" data-testid="uncat-banner">
       <p>
-        <strong>{fmtDuration(uncategorized)}</strong> ({share}%) of this time has no category.
+        {tx('activity.uncatBanner', { time: <strong>{fmtDuration(uncategorized)}</strong>, pct: share })}
       </p>
-      <a class="btn btn-sm" href={href('/categorize')} data-testid="uncat-banner-link">Build categories from it</a>
+      <a class="btn btn-sm" href={href('/categorize')} data-testid="uncat-banner-link">{t('activity.uncatBuild')}</a>
     </div>
   );
 }

@@ -4,7 +4,8 @@
 import { useState } from 'preact/hooks';
 import { errorMessage } from '../lib/api';
 import { saveActivityViews } from '../lib/store';
-import { ActivityView, CardId, CARDS, cardName, defaultCards, editorRows, moveCard, newViewId } from '../lib/views';
+import { ActivityView, CardId, CARDS, cardName, defaultCards, editorRows, moveCard, newViewId, viewName } from '../lib/views';
+import { t } from '../lib/i18n';
 import { Card, toast } from './ui';
 import * as I from './icons';
 
@@ -24,10 +25,13 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
   onOpenView: (id: string) => void;
 }) {
   const [name, setName] = useState('');
-  // (the page keys this panel by view, so a newly opened view starts with its own name)
-  const [title, setTitle] = useState(view.name);
+  // (the page keys this panel by view, so a newly opened view starts with its own name; a
+  // default view under its default name starts with that name in the UI's language, and
+  // is renamed only when the user changes it)
+  const shownName = viewName(view);
+  const [title, setTitle] = useState(shownName);
   const save = (next: ActivityView[]) =>
-    saveActivityViews(next).catch((e) => toast(`Could not save the view: ${errorMessage(e)}`, 'error'));
+    saveActivityViews(next).catch((e) => toast(t('views.saveFailed', { error: errorMessage(e) }), 'error'));
   const setCards = (cards: CardId[]) => save(views.map((v) => (v.id === view.id ? { ...v, cards } : v)));
   const rows = editorRows(view.cards);
   const addView = () => {
@@ -40,7 +44,7 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
   };
   const rename = () => {
     const n = title.trim();
-    if (n && n !== view.name) save(views.map((v) => (v.id === view.id ? { ...v, name: n } : v)));
+    if (n && n !== shownName) save(views.map((v) => (v.id === view.id ? { ...v, name: n } : v)));
   };
   // deleting takes one click, so the toast offers to bring the view back (where it was)
   const deleteView = () => {
@@ -48,22 +52,22 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
     const rest = views.filter((v) => v.id !== view.id);
     save(rest);
     onOpenView(rest[0].id);
-    toast(`View "${view.name}" deleted`, 'ok', {
+    toast(t('views.deleted', { name: shownName }), 'ok', {
       testId: 'view-deleted', focus: true,
       returnFocus: () => document.querySelector<HTMLElement>('[data-testid=edit-view]'),
-      action: { label: 'Undo', run: async () => {
+      action: { label: t('views.undo'), run: async () => {
         await save(before);
         onOpenView(view.id);
       } },
     });
   };
   return (
-    <Card title={`Edit view: ${view.name}`} subtitle="Tick the cards to show; the arrows move a card up or down. Saved in the node's settings, shared with your other devices."
+    <Card title={t('views.title', { name: shownName })} subtitle={t('views.sub')}
       testId="view-editor" class="view-editor">
       <form class="ve-rename" onSubmit={(e) => (e.preventDefault(), rename())}>
-        <label class="ve-rename-label" for="ve-title">Name</label>
+        <label class="ve-rename-label" for="ve-title">{t('views.name')}</label>
         <input id="ve-title" class="input input-sm" data-testid="ve-title" value={title} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} />
-        <button type="submit" class="btn btn-sm" data-testid="ve-rename" disabled={!title.trim() || title.trim() === view.name}>Rename</button>
+        <button type="submit" class="btn btn-sm" data-testid="ve-rename" disabled={!title.trim() || title.trim() === shownName}>{t('views.rename')}</button>
       </form>
       <ul class="ve-list">
         {rows.map(({ id, shown }, i) => {
@@ -77,9 +81,9 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
                 {note && <span class="ve-note">({note})</span>}
               </label>
               <span class="ve-moves">
-                <button type="button" class="btn btn-ghost btn-icon btn-xs" aria-label={`Move ${cardName(id)} up`} data-testid={`ve-up-${id}`}
+                <button type="button" class="btn btn-ghost btn-icon btn-xs" aria-label={t('views.moveUp', { card: cardName(id) })} data-testid={`ve-up-${id}`}
                   disabled={!shown || i === 0} onClick={() => setCards(moveCard(view.cards, id, -1))}><IconUp /></button>
-                <button type="button" class="btn btn-ghost btn-icon btn-xs" aria-label={`Move ${cardName(id)} down`} data-testid={`ve-down-${id}`}
+                <button type="button" class="btn btn-ghost btn-icon btn-xs" aria-label={t('views.moveDown', { card: cardName(id) })} data-testid={`ve-down-${id}`}
                   disabled={!shown || i >= view.cards.length - 1} onClick={() => setCards(moveCard(view.cards, id, 1))}><IconDown /></button>
               </span>
             </li>
@@ -89,19 +93,19 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
       <div class="ve-foot">
         <div class="ve-foot-group">
           <button type="button" class="btn btn-sm" data-testid="ve-reset" onClick={() => setCards(defaultCards(view.id))}>
-            <I.IconUndo /> Reset to default
+            <I.IconUndo /> {t('views.reset')}
           </button>
           {views.length > 1 && (
             <button type="button" class="btn btn-sm btn-danger-outline" data-testid="ve-delete" onClick={deleteView}>
-              <I.IconTrash /> Delete view
+              <I.IconTrash /> {t('views.delete')}
             </button>
           )}
         </div>
         <form class="ve-new" onSubmit={(e) => (e.preventDefault(), addView())}>
-          <input class="input input-sm" aria-label="New view's name" placeholder="New view's name" data-testid="ve-new-name"
+          <input class="input input-sm" aria-label={t('views.newName')} placeholder={t('views.newName')} data-testid="ve-new-name"
             value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-          <button type="submit" class="btn btn-sm" data-testid="ve-add" disabled={!name.trim()}><I.IconPlus /> Add view</button>
-          <button type="button" class="btn btn-sm btn-primary" data-testid="ve-done" onClick={onClose}>Done</button>
+          <button type="submit" class="btn btn-sm" data-testid="ve-add" disabled={!name.trim()}><I.IconPlus /> {t('views.add')}</button>
+          <button type="button" class="btn btn-sm btn-primary" data-testid="ve-done" onClick={onClose}>{t('views.done')}</button>
         </form>
       </div>
     </Card>

@@ -1,5 +1,8 @@
 // Periods in the user's local time zone (with ActivityWatch's start-of-day offset);
-// everything sent to the server is UTC ISO 8601.
+// everything sent to the server is UTC ISO 8601. What is shown (period names, labels,
+// dates) is in the UI's language through lib/i18n.ts; files keep fixed formats of their own
+// (lib/report.ts writes its CSV without these functions).
+import { formatAgo, formatDate, formatDateTime, formatNumber, formatTime, t } from './i18n';
 
 export type PeriodKind = 'day' | 'week' | 'month' | 'year' | 'last7d' | 'last30d';
 export const PERIODS: PeriodKind[] = ['day', 'week', 'month', 'year', 'last7d', 'last30d'];
@@ -9,9 +12,11 @@ export const PERIODS: PeriodKind[] = ['day', 'week', 'month', 'year', 'last7d', 
 export const ROLLING_DAYS: Partial<Record<PeriodKind, number>> = { last7d: 7, last30d: 30 };
 export const isRolling = (k: PeriodKind): boolean => !!ROLLING_DAYS[k];
 
-/** Short names for the period choices ("Day", …, "7 days"). */
+/** Short names for the period choices ("Day", …, "7 days"), in the UI's language (fixed
+ * when the page loads). */
 export const PERIOD_NAMES: Record<PeriodKind, string> = {
-  day: 'Day', week: 'Week', month: 'Month', year: 'Year', last7d: '7 days', last30d: '30 days',
+  day: t('period.day'), week: t('period.week'), month: t('period.month'), year: t('period.year'),
+  last7d: t('period.last7d'), last30d: t('period.last30d'),
 };
 
 export interface Period {
@@ -131,11 +136,11 @@ export function subPeriods(p: Period, o: DayOpts): { start: Date; end: Date; lab
     const n = addPeriod(unit, d, 1);
     const label =
       unit === 'month'
-        ? d.toLocaleDateString(undefined, { month: 'short' })
+        ? formatDate(d, { month: 'short' })
         : p.kind === 'week' || p.kind === 'last7d'
-          ? d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' })
+          ? formatDate(d, { weekday: 'short', day: 'numeric' })
           : // a month's bars: the day over its weekday, so weeks can be told apart
-            `${d.getDate()}\n${d.toLocaleDateString(undefined, { weekday: 'short' })}`;
+            `${d.getDate()}\n${formatDate(d, { weekday: 'short' })}`;
     out.push({ start: atOffset(d, off), end: atOffset(n, off), label });
     d = n;
   }
@@ -155,23 +160,24 @@ export function periodLabel(p: Period, o: DayOpts): string {
   const s = isRolling(p.kind) ? new Date(p.start.getFullYear(), p.start.getMonth(), p.start.getDate()) : periodStartDate(p.kind, p.start, o);
   switch (p.kind) {
     case 'day':
-      return s.toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+      return formatDate(s, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
     case 'week':
       return dayRange(s, addPeriod('day', addPeriod('week', s, 1), -1));
     case 'month':
-      return s.toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
+      return formatDate(s, { month: 'long', year: 'numeric' });
     case 'year':
       return String(s.getFullYear());
     case 'last7d':
     case 'last30d':
-      return `${PERIOD_NAMES[p.kind]}: ${dayRange(s, addPeriod('day', addPeriod(p.kind, s, 1), -1))}`;
+      return t('period.rolling', { name: PERIOD_NAMES[p.kind], range: dayRange(s, addPeriod('day', addPeriod(p.kind, s, 1), -1)) });
   }
 }
 
-/** "Nov 30 – Dec 6, 2026" (the first year only when it differs). */
+/** "Nov 30 – Dec 6, 2026" (the first year only when it differs; "30. Nov. – 6. Dez. 2026"
+ * in German). */
 export function dayRange(s: Date, e: Date): string {
   const sameYear = s.getFullYear() === e.getFullYear();
-  return `${s.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: sameYear ? undefined : 'numeric' })} – ${e.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' })}`;
+  return `${formatDate(s, { month: 'short', day: 'numeric', year: sameYear ? undefined : 'numeric' })} – ${formatDate(e, { month: 'short', day: 'numeric', year: 'numeric' })}`;
 }
 
 /** "3h 12m", "12m 5s", "42s". */
@@ -189,42 +195,25 @@ export function fmtDuration(sec: number, precise = false): string {
   return `${r}s`;
 }
 
-/** Hours with one decimal, e.g. "7.4 h" for charts. */
+/** Hours with one decimal, e.g. "7.4 h" for charts ("7,4 h" in German). */
 export function fmtHours(sec: number): string {
-  return `${(sec / 3600).toFixed(sec < 36000 ? 1 : 0)} h`;
+  const d = sec < 36000 ? 1 : 0;
+  return `${formatNumber(sec / 3600, { minimumFractionDigits: d, maximumFractionDigits: d, useGrouping: false })} h`;
 }
 
+/** "Feb 3, 2025, 09:41" in the UI's language (i18n.ts's formatDateTime); "—" for none. */
 export function fmtDateTime(t: string | Date | null | undefined, withSeconds = false): string {
-  if (!t) return '—';
-  const d = typeof t === 'string' ? new Date(t) : t;
-  if (Number.isNaN(d.getTime())) return String(t);
-  return d.toLocaleString(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: withSeconds ? '2-digit' : undefined,
-  });
+  return formatDateTime(t, withSeconds);
 }
 
+/** "09:41:07" in the UI's language. */
 export function fmtTime(t: string | Date): string {
-  const d = typeof t === 'string' ? new Date(t) : t;
-  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return formatTime(t);
 }
 
-/** "3 minutes ago", "2 days ago". */
+/** "3 minutes ago", "2 days ago" in the UI's language. */
 export function fmtAgo(t: string | null | undefined, now = Date.now()): string {
-  if (!t) return 'never';
-  const diff = (now - new Date(t).getTime()) / 1000;
-  if (diff < 0) return 'in the future';
-  if (diff < 60) return 'just now';
-  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-  if (diff < 3600) return rtf.format(-Math.round(diff / 60), 'minute');
-  if (diff < 86400) return rtf.format(-Math.round(diff / 3600), 'hour');
-  if (diff < 86400 * 60) return rtf.format(-Math.round(diff / 86400), 'day');
-  if (diff < 86400 * 730) return rtf.format(-Math.round(diff / (86400 * 30)), 'month');
-  return rtf.format(-Math.round(diff / (86400 * 365)), 'year');
+  return formatAgo(t, now);
 }
 
 /** Value for <input type="datetime-local"> in local time. */

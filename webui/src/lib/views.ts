@@ -3,6 +3,7 @@
 // settings to the other devices (docs/webui.md); a card id this UI does not know (a
 // removed card, a newer UI's) is left out when read, and a missing or unreadable setting
 // means the default views.
+import { t } from './i18n';
 
 export const VIEWS_KEY = 'awnode.activity.views';
 
@@ -10,19 +11,20 @@ export type CardId =
   | 'bars' | 'devices' | 'apps' | 'categories' | 'titles' | 'domains' | 'urls' | 'browser-titles'
   | 'editor-projects' | 'editor-files' | 'editor-languages';
 
-/** Every card, in the default order, with its name and when it has something to show. */
+/** Every card, in the default order, with its name and when it has something to show (in
+ * the UI's language, which is fixed when the page loads). */
 export const CARDS: { id: CardId; name: string; note?: string }[] = [
-  { id: 'bars', name: 'Bar chart (per hour, day or month)' },
-  { id: 'devices', name: 'Devices', note: 'all devices only' },
-  { id: 'apps', name: 'Top applications' },
-  { id: 'categories', name: 'Categories' },
-  { id: 'titles', name: 'Top window titles' },
-  { id: 'domains', name: 'Browser domains' },
-  { id: 'urls', name: 'Top URLs' },
-  { id: 'browser-titles', name: 'Browser titles' },
-  { id: 'editor-projects', name: 'Top projects', note: 'with editor data' },
-  { id: 'editor-files', name: 'Top files', note: 'with editor data' },
-  { id: 'editor-languages', name: 'Top languages', note: 'with editor data' },
+  { id: 'bars', name: t('views.card.bars') },
+  { id: 'devices', name: t('views.card.devices'), note: t('views.note.allDevices') },
+  { id: 'apps', name: t('views.card.apps') },
+  { id: 'categories', name: t('views.card.categories') },
+  { id: 'titles', name: t('views.card.titles') },
+  { id: 'domains', name: t('views.card.domains') },
+  { id: 'urls', name: t('views.card.urls') },
+  { id: 'browser-titles', name: t('views.card.browserTitles') },
+  { id: 'editor-projects', name: t('views.card.projects'), note: t('views.note.editor') },
+  { id: 'editor-files', name: t('views.card.files'), note: t('views.note.editor') },
+  { id: 'editor-languages', name: t('views.card.languages'), note: t('views.note.editor') },
 ];
 const KNOWN = new Set<string>(CARDS.map((c) => c.id));
 export const cardName = (id: CardId) => CARDS.find((c) => c.id === id)?.name || id;
@@ -41,6 +43,19 @@ export const DEFAULT_VIEWS: ActivityView[] = [
   { id: 'browser', name: 'Browser', cards: ['domains', 'urls', 'browser-titles'] },
   { id: 'editor', name: 'Editor', cards: ['editor-projects', 'editor-files', 'editor-languages'] },
 ];
+
+// The default views' names as shown: their stored names are English (they travel to other
+// devices and to aw-webui), so a default view still under its default name is shown in the
+// UI's language; a name the user gave is data and shown as stored.
+const DEFAULT_NAMES: Record<string, Parameters<typeof t>[0]> = {
+  summary: 'views.view.summary', window: 'views.view.window', browser: 'views.view.browser', editor: 'views.view.editor',
+};
+
+/** The name to show for a view. */
+export function viewName(v: ActivityView): string {
+  const key = DEFAULT_NAMES[v.id];
+  return key && v.name === DEFAULT_VIEWS.find((d) => d.id === v.id)?.name ? t(key) : v.name;
+}
 
 /** A default view's cards, or (a view the user added) every card. */
 export function defaultCards(id: string): CardId[] {

@@ -10,7 +10,8 @@ import {
   DayOpts, fmtDuration, isRolling, logicalToday, neighbourPeriods, parseYmd, period, PERIOD_NAMES, PeriodKind, periodLabel,
   periodString, PERIODS, stepPeriod, subPeriods, ymd,
 } from '../lib/time';
-import { CardId } from '../lib/views';
+import { CardId, viewName } from '../lib/views';
+import { formatDate, formatNumber, t } from '../lib/i18n';
 import { axisColors, Chart } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, pct, Segmented, Skeleton, TopItem, TopList } from '../components/ui';
 import * as I from '../components/icons';
@@ -47,15 +48,15 @@ let barsMarked = false;
 function usageLabel(kind: PeriodKind, d: Date): string {
   switch (kind) {
     case 'day':
-      return d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' });
+      return formatDate(d, { weekday: 'short', day: 'numeric' });
     case 'week':
     case 'last7d':
     case 'last30d':
       // a week by its first day, a rolling period by its last (the date in its route)
-      return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+      return formatDate(d, { month: 'short', day: 'numeric' });
     case 'month':
       // the year where it changes (the full name is in the tooltip)
-      return d.toLocaleDateString(undefined, { month: 'short', year: d.getMonth() === 0 ? 'numeric' : undefined });
+      return formatDate(d, { month: 'short', year: d.getMonth() === 0 ? 'numeric' : undefined });
     case 'year':
       return String(d.getFullYear());
   }
@@ -221,11 +222,11 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     switch (id) {
       case 'bars':
         return (
-          <Card title={kind === 'day' ? 'Time of day' : kind === 'year' ? 'Per month' : 'Per day'} span={3} testId="bar-card"
-            subtitle={byDevice && barMode === 'device' ? 'Active time by device (each moment counted once)' : 'Active time by category'}
+          <Card title={t(kind === 'day' ? 'activity.bars.hours' : kind === 'year' ? 'activity.bars.months' : 'activity.bars.days')} span={3} testId="bar-card"
+            subtitle={t(byDevice && barMode === 'device' ? 'activity.bars.byDeviceSub' : 'activity.bars.byCategorySub')}
             actions={byDevice && (
               <Segmented testId="bar-mode" value={barMode} onChange={setBarMode}
-                options={[{ value: 'category', label: 'By category' }, { value: 'device', label: 'By device' }]} />
+                options={[{ value: 'category', label: t('activity.bars.byCategory') }, { value: 'device', label: t('activity.bars.byDevice') }]} />
             )}>
             <ErrorBox error={barErr} />
             {bars ? <BarChart bars={bars} classes={classes} kind={kind} mode={byDevice ? barMode : 'category'} spans={spans} /> : !barErr && <div class="chart-placeholder" style={{ height: '240px' }}><Skeleton rows={3} /></div>}
@@ -233,29 +234,28 @@ export function ActivityPage({ parts }: { parts: string[] }) {
         );
       case 'devices':
         return host === ALL && res?.hosts ? (
-          <Card title="Devices" testId="per-device" span={3}
-            subtitle="Active time per device: each moment counted once, on the device whose current activity began most recently; the devices add up to the total">
+          <Card title={t('views.card.devices')} testId="per-device" span={3} subtitle={t('activity.devicesSub')}>
             <div class="devices-strip">
               <TopList
                 total={total}
                 items={Object.entries(res.hosts)
                   .sort((a, b) => b[1] - a[1])
-                  .map(([h, v]) => ({ key: h, label: h, sub: isLocal(h) ? <Badge kind="local">this device</Badge> : <Badge kind="remote">remote</Badge>, value: v, color: deviceColor(h) }))}
+                  .map(([h, v]) => ({ key: h, label: h, sub: isLocal(h) ? <Badge kind="local">{t('activity.thisDevice')}</Badge> : <Badge kind="remote">{t('activity.remote')}</Badge>, value: v, color: deviceColor(h) }))}
               />
             </div>
           </Card>
         ) : null;
       case 'apps':
         return cardsShown ? (
-          <Card title="Top applications" testId="top-apps" subtitle={res ? `${res.window.app_events.length} apps` : ''}>
+          <Card title={t('views.card.apps')} testId="top-apps" subtitle={res ? t('activity.nApps', { n: res.window.app_events.length }) : ''}>
             {res ? <TopList testId="top-apps-list" total={total} items={res.window.app_events.map(appItem)} /> : <Skeleton />}
           </Card>
         ) : null;
       case 'categories':
         return cardsShown ? (
-          <Card title="Categories" testId="categories" subtitle="Share of active time; click a ring to zoom" span={2}>
+          <Card title={t('views.card.categories')} testId="categories" subtitle={t('activity.categoriesSub')} span={2}>
             {/* one message for an empty period, not one under the chart and one beside it */}
-            {!tree ? <Skeleton /> : !tree.children.length ? <Empty>No categorised time</Empty> : (
+            {!tree ? <Skeleton /> : !tree.children.length ? <Empty>{t('activity.noCategorised')}</Empty> : (
               <div class="cat-split">
                 <Sunburst tree={tree} />
                 <div data-testid="category-tree"><CatTree node={tree} total={total} /></div>
@@ -265,23 +265,23 @@ export function ActivityPage({ parts }: { parts: string[] }) {
         ) : null;
       case 'titles':
         return cardsShown ? (
-          <Card title="Top window titles" span={2} testId="top-titles">
+          <Card title={t('views.card.titles')} span={2} testId="top-titles">
             {res ? <TopList total={total} items={res.window.title_events.map((e, i) => titleItem(e, i, classes))} /> : <Skeleton />}
           </Card>
         ) : null;
       case 'domains':
         return cardsShown ? (
-          <Card title="Browser domains" testId="top-domains">
-            {res ? <TopList total={res.browser.duration} items={res.browser.domains.map((e) => domainItem(e))} empty="No browser activity" /> : <Skeleton />}
+          <Card title={t('views.card.domains')} testId="top-domains">
+            {res ? <TopList total={res.browser.duration} items={res.browser.domains.map((e) => domainItem(e))} empty={t('activity.noBrowser')} /> : <Skeleton />}
           </Card>
         ) : null;
       case 'urls':
         return cardsShown ? (
-          <Card title="Top URLs" span={2} testId="top-urls">
+          <Card title={t('views.card.urls')} span={2} testId="top-urls">
             {res ? (
               <TopList
                 total={res.browser.duration}
-                empty="No browser activity"
+                empty={t('activity.noBrowser')}
                 items={res.browser.urls.map((e, i) => ({ key: i + String(e.data.url), label: <span class="mono-ish">{String(e.data.url)}</span>, title: String(e.data.url), value: e.duration, color: hashColor(domainOf(e)) }))}
               />
             ) : <Skeleton />}
@@ -289,9 +289,9 @@ export function ActivityPage({ parts }: { parts: string[] }) {
         ) : null;
       case 'browser-titles':
         return cardsShown ? (
-          <Card title="Browser titles" testId="top-browser-titles">
+          <Card title={t('views.card.browserTitles')} testId="top-browser-titles">
             {res ? (
-              <TopList total={res.browser.duration} empty="No browser activity" items={res.browser.titles.map((e, i) => ({ key: i + String(e.data.title), label: String(e.data.title ?? ''), title: String(e.data.title ?? ''), value: e.duration, color: hashColor(domainOf(e)) }))} />
+              <TopList total={res.browser.duration} empty={t('activity.noBrowser')} items={res.browser.titles.map((e, i) => ({ key: i + String(e.data.title), label: String(e.data.title ?? ''), title: String(e.data.title ?? ''), value: e.duration, color: hashColor(domainOf(e)) }))} />
             ) : <Skeleton />}
           </Card>
         ) : null;
@@ -302,10 +302,10 @@ export function ActivityPage({ parts }: { parts: string[] }) {
         const k = id === 'editor-projects' ? 'projects' : id === 'editor-files' ? 'files' : 'languages';
         const key = k === 'projects' ? 'project' : k === 'files' ? 'file' : 'language';
         return (
-          <Card title={`Top ${k}`} testId={`editor-${k}`}>
+          <Card title={t(k === 'projects' ? 'views.card.projects' : k === 'files' ? 'views.card.files' : 'views.card.languages')} testId={`editor-${k}`}>
             <TopList
               total={res.editor.duration}
-              empty="No editor activity"
+              empty={t('activity.noEditor')}
               items={res.editor[k].map((e, i) => {
                 const v = String(e.data[key] ?? '');
                 return { key: i + v, label: k === 'files' ? v.split('/').pop() || v : v, title: v, value: e.duration, color: hashColor(v) };
@@ -322,19 +322,19 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     <div class="page activity" data-testid="activity-page">
       <div class="page-head">
         <div>
-          <h1>Activity</h1>
+          <h1>{t('activity.title')}</h1>
           <div class="page-sub" data-testid="period-label">
             {periodLabel(p, opts)}
-            {host !== ALL ? <span> · {host}</span> : <span> · all devices</span>}
+            {host !== ALL ? <span> · {host}</span> : <span> · {t('activity.allDevicesLower')}</span>}
           </div>
         </div>
         <div class="toolbar">
           <select class="select" data-testid="host-select" value={host} onChange={(e) => go((e.target as HTMLSelectElement).value, kind, date)}>
-            {hosts.length > 1 && <option value={ALL}>All devices ({hosts.length})</option>}
+            {hosts.length > 1 && <option value={ALL}>{t('activity.allDevicesN', { n: hosts.length })}</option>}
             {hosts.map((h) => (
-              <option value={h}>{h + (isLocal(h) ? ' (this device)' : ' (remote)')}</option>
+              <option value={h}>{t(isLocal(h) ? 'activity.hostLocal' : 'activity.hostRemote', { host: h })}</option>
             ))}
-            {!hosts.length && <option value={ALL}>No devices</option>}
+            {!hosts.length && <option value={ALL}>{t('activity.noDevices')}</option>}
           </select>
           <div class="act-periods">
             <Segmented
@@ -345,26 +345,26 @@ export function ActivityPage({ parts }: { parts: string[] }) {
             />
           </div>
           <div class="date-nav">
-            <button class="btn btn-icon" aria-label="Previous period" data-testid="prev-period" onClick={() => go(host, kind, stepPeriod(kind, date, -1, opts))}>
+            <button class="btn btn-icon" aria-label={t('activity.prev')} data-testid="prev-period" onClick={() => go(host, kind, stepPeriod(kind, date, -1, opts))}>
               <I.IconChevronLeft />
             </button>
             <input
               type="date"
               class="input date-input"
               data-testid="date-input"
-              aria-label={isRolling(kind) ? 'Last day of the period' : 'A day in the period'}
+              aria-label={t(isRolling(kind) ? 'activity.dateRolling' : 'activity.dateInPeriod')}
               value={ymd(date)}
               onChange={(e) => {
                 const d = parseYmd((e.target as HTMLInputElement).value);
                 if (d) go(host, kind, d);
               }}
             />
-            <button class="btn btn-icon" aria-label="Next period" data-testid="next-period" onClick={() => go(host, kind, stepPeriod(kind, date, 1, opts))}>
+            <button class="btn btn-icon" aria-label={t('activity.next')} data-testid="next-period" onClick={() => go(host, kind, stepPeriod(kind, date, 1, opts))}>
               <I.IconChevronRight />
             </button>
           </div>
           <button class="btn" onClick={() => go(host, kind, logicalToday(opts))}>
-            Today
+            {t('activity.today')}
           </button>
         </div>
       </div>
@@ -373,29 +373,29 @@ export function ActivityPage({ parts }: { parts: string[] }) {
       {ready && !hosts.length && (
         <Card>
           <Empty icon={I.IconActivity}>
-            <p><strong>No activity data yet.</strong></p>
-            <p class="muted">Start a window and AFK watcher pointed at this node, or import an ActivityWatch export on the Raw data page.</p>
-            <a class="btn btn-primary" href="#/buckets">Import data</a>
+            <p><strong>{t('activity.noData')}</strong></p>
+            <p class="muted">{t('activity.noDataHint')}</p>
+            <a class="btn btn-primary" href="#/buckets">{t('activity.importData')}</a>
           </Empty>
         </Card>
       )}
 
-      <ErrorBox error={err} title="The activity query failed" />
+      <ErrorBox error={err} title={t('activity.queryFailed')} />
 
       {selected.length > 0 && (
         <>
           <PeriodUsage periods={usage} error={usageErr} onPick={(k) => go(host, kind, parseYmd(k) || date)} />
 
           <div class="stats">
-            <Stat label="Active time" value={fresh ? fmtDuration(total) : null} testId="total-active" seconds={total}
-              hint={res && kind !== 'day' && bars ? `${fmtDuration(total / activeUnits(bars.totals))} per active ${kind === 'year' ? 'month' : 'day'}` : undefined} />
-            <Stat label="Top category" value={fresh ? (topCat ? topCat.path.join(' › ') : '—') : null}
+            <Stat label={t('activity.stat.active')} value={fresh ? fmtDuration(total) : null} testId="total-active" seconds={total}
+              hint={res && kind !== 'day' && bars ? t(kind === 'year' ? 'activity.stat.perActiveMonth' : 'activity.stat.perActiveDay', { time: fmtDuration(total / activeUnits(bars.totals)) }) : undefined} />
+            <Stat label={t('activity.stat.topCategory')} value={fresh ? (topCat ? topCat.path.join(' › ') : '—') : null}
               color={topCat?.color} hint={topCat ? `${fmtDuration(topCat.total)} · ${pct(topCat.total, total)}` : undefined} />
-            <Stat label="Top application" value={fresh && res ? String(res.window.app_events[0]?.data.app ?? '—') : null}
+            <Stat label={t('activity.stat.topApp')} value={fresh && res ? String(res.window.app_events[0]?.data.app ?? '—') : null}
               color={res?.window.app_events[0] ? hashColor(String(res.window.app_events[0].data.app)) : undefined}
               hint={res?.window.app_events[0] ? fmtDuration(res.window.app_events[0].duration) : undefined} />
-            <Stat label="Browsing" value={fresh && res ? fmtDuration(res.browser.duration) : null} testId="browsing" seconds={res?.browser.duration}
-              hint={res && total ? `${Math.round((res.browser.duration / total) * 100)}% of active time` : undefined} />
+            <Stat label={t('activity.stat.browsing')} value={fresh && res ? fmtDuration(res.browser.duration) : null} testId="browsing" seconds={res?.browser.duration}
+              hint={res && total ? t('activity.stat.ofActive', { pct: Math.round((res.browser.duration / total) * 100) }) : undefined} />
           </div>
 
           {fresh && res && !count.categories && (
@@ -407,10 +407,10 @@ export function ActivityPage({ parts }: { parts: string[] }) {
 
           {res && total === 0 && !loading && (
             <div class="alert alert-info" data-testid="no-activity">
-              <span>No activity recorded in this period.</span>
+              <span>{t('activity.noActivity')}</span>
               {latest && (
                 <button class="btn btn-sm" onClick={() => go(host, kind, latest)}>
-                  Jump to latest activity ({latest.toLocaleDateString()})
+                  {t('activity.jumpLatest', { date: formatDate(latest) })}
                 </button>
               )}
             </div>
@@ -418,11 +418,11 @@ export function ActivityPage({ parts }: { parts: string[] }) {
 
           <div class="act-views">
             <div class="act-views-tabs">
-              <Segmented testId="view-select" value={view.id} options={views.map((v) => ({ value: v.id, label: v.name }))}
+              <Segmented testId="view-select" value={view.id} options={views.map((v) => ({ value: v.id, label: viewName(v) }))}
                 onChange={(v) => go(host, kind, date, v)} />
             </div>
             <button class="btn btn-sm" data-testid="edit-view" aria-expanded={editing} onClick={() => setEditing(!editing)}>
-              <I.IconEdit /> Edit view
+              <I.IconEdit /> {t('activity.editView')}
             </button>
           </div>
           {editing && <ViewEditor key={view.id} views={views} view={view} onClose={() => setEditing(false)} onOpenView={(v) => go(host, kind, date, v)} />}
@@ -432,7 +432,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
               {shownCards.map((c) => <div class="act-card-slot" key={c.id} data-card={c.id}>{c.node}</div>)}
             </div>
           ) : (
-            <p class="act-empty-view" data-testid="empty-view">No card of this view has anything to show here. <button class="link" onClick={() => setEditing(true)}>Edit the view</button></p>
+            <p class="act-empty-view" data-testid="empty-view">{t('activity.emptyView')} <button class="link" onClick={() => setEditing(true)}>{t('activity.editTheView')}</button></p>
           )}
           {loading && res && <div class="loading-bar" />}
         </>
@@ -490,7 +490,7 @@ function domainOf(e: Ev): string {
 }
 
 const domainItem = (e: Ev): TopItem => {
-  const d = String(e.data.$domain ?? '') || '(none)';
+  const d = String(e.data.$domain ?? '') || t('activity.none');
   return { key: d, label: d, value: e.duration, color: hashColor(d) };
 };
 
@@ -504,7 +504,7 @@ function CatTree({ node, total, depth = 0 }: { node: CatNode; total: number; dep
       rows.push(
         <div class="ct-row" style={{ paddingLeft: `${d * 18}px` }} data-category={c.path.join(' > ')}>
           <button class={'ct-toggle' + (c.children.length ? '' : ' invisible')} onClick={() => setOpen({ ...open, [key]: !isOpen })}
-            aria-label={(isOpen ? 'Collapse ' : 'Expand ') + c.name} aria-expanded={isOpen} tabIndex={c.children.length ? 0 : -1}>
+            aria-label={t(isOpen ? 'activity.collapse' : 'activity.expand', { name: c.name })} aria-expanded={isOpen} tabIndex={c.children.length ? 0 : -1}>
             <span class={'ct-chevron' + (isOpen ? ' open' : '')}><I.IconChevronRight /></span>
           </button>
           <span class="tl-dot" style={{ background: c.color }} />
@@ -600,8 +600,8 @@ function barTitle(kind: PeriodKind, bars: Bars, i: number): string {
   if (kind === 'day') return bars.labels[i];
   const d = new Date(bars.ranges[i][0]);
   return kind === 'year'
-    ? d.toLocaleDateString(undefined, { month: 'long', year: 'numeric' })
-    : d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
+    ? formatDate(d, { month: 'long', year: 'numeric' })
+    : formatDate(d, { weekday: 'long', month: 'long', day: 'numeric' });
 }
 
 /** Seconds of `spans` (sorted, disjoint periods) inside [t0, t1) (ms). */
@@ -667,7 +667,7 @@ function BarChart({ bars, classes, kind, mode, spans }: { bars: Bars; classes: C
         },
         xAxis: { type: 'category', data: bars.labels, axisLine: { lineStyle: { color: c.line } }, axisTick: { show: false }, axisLabel: { color: c.text, fontSize: 11, lineHeight: 14 } },
         yAxis: {
-          type: 'value', splitLine: { lineStyle: { color: c.line } }, axisLabel: { color: c.text, fontSize: 11, formatter: (v: number) => (kind === 'day' ? `${v}m` : `${v}h`) },
+          type: 'value', splitLine: { lineStyle: { color: c.line } }, axisLabel: { color: c.text, fontSize: 11, formatter: (v: number) => `${formatNumber(v, { useGrouping: false })}${kind === 'day' ? 'm' : 'h'}` },
           max,
         },
         series: series.map(({ name, data }) => ({
