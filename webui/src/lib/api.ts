@@ -3,6 +3,7 @@
 import type {
   AWEvent, Bucket, DevicesAnswer, ErrorBody, Info, NewBucket, SettingsHistory, SettingsMap, SyncReport, SyncStatus, WatchersStatus,
 } from './types';
+import { t } from './i18n';
 
 export class ApiError extends Error {
   status: number;
@@ -66,7 +67,7 @@ async function request<T>(method: string, path: string, body?: unknown, raw = fa
   try {
     res = await fetch(BASE + path, init);
   } catch {
-    throw new ApiError(0, 'Cannot reach the awnode server. Is it running?');
+    throw new ApiError(0, t('api.unreachable'));
   }
   const text = await res.text();
   if (!res.ok) throw responseError(res, text);

@@ -1,4 +1,5 @@
 // Category rules, stored in the ActivityWatch settings key `classes` so both UIs share them.
+import { t } from './i18n';
 
 export interface Rule {
   type: 'regex' | 'none' | null;
@@ -209,10 +210,11 @@ export interface CategoryPreset {
 }
 
 export const CATEGORY_PRESETS: CategoryPreset[] = [
-  { id: 'activitywatch', label: "ActivityWatch's defaults", classes: DEFAULT_CLASSES },
+  // labels in the UI's language; the categories' names are data and stay as they are
+  { id: 'activitywatch', label: t('categories.preset.activitywatch'), classes: DEFAULT_CLASSES },
   {
     id: 'programming',
-    label: 'Programming',
+    label: t('categories.preset.programming'),
     classes: [
       C(['Work'], null, false, '#6366f1'),
       C(['Work', 'Programming'], 'Visual Studio Code|VSCodium|IntelliJ|PyCharm|WebStorm|CLion|GoLand|Rider|Android Studio|Xcode|Eclipse|Sublime Text|Emacs|Neovim|vim|Zed'),
@@ -222,7 +224,7 @@ export const CATEGORY_PRESETS: CategoryPreset[] = [
   },
   {
     id: 'communication',
-    label: 'Communication',
+    label: t('categories.preset.communication'),
     classes: [
       C(['Comms'], null, false, '#0ea5e9'),
       C(['Comms', 'Meetings'], 'Zoom|Microsoft Teams|Google Meet|Jitsi|Webex|Skype'),
@@ -232,7 +234,7 @@ export const CATEGORY_PRESETS: CategoryPreset[] = [
   },
   {
     id: 'media',
-    label: 'Media and social',
+    label: t('categories.preset.media'),
     classes: [
       C(['Media'], null, false, '#f43f5e'),
       C(['Media', 'Video'], 'YouTube|Netflix|Twitch|Prime Video|Disney\\+|VLC|mpv|Plex'),
