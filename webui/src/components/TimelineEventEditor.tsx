@@ -6,7 +6,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage } from '../lib/api';
 import type { AWEvent, Bucket } from '../lib/types';
 import { fetchEvent, fromLocalInput, toLocalInput } from '../lib/timeline';
-import { fmtDateTime, fmtDuration } from '../lib/time';
+import { fmtDuration } from '../lib/time';
+import { formatDateTime, t } from '../lib/i18n';
 import { Badge, ErrorBox, Modal, Spinner } from './ui';
 import * as I from './icons';
 
@@ -92,21 +93,21 @@ export function TimelineEventEditor({ bucket, event, readOnly, onClose, onSave, 
   const durOk = duration.trim() !== '' && Number.isFinite(dur) && dur >= 0;
 
   const build = (): AWEvent | string => {
-    if (!orig) return 'The event is not loaded';
-    if (!Number.isFinite(startMs)) return 'The start is not a complete date and time';
-    if (!durOk) return 'The duration must be a number of seconds, 0 or more';
+    if (!orig) return t('timeline.editor.notLoaded');
+    if (!Number.isFinite(startMs)) return t('timeline.editor.badStart');
+    if (!durOk) return t('timeline.editor.badDuration');
     const data: Record<string, unknown> = {};
     for (const f of fields) {
       if (f.kind === 'string') data[f.key] = f.value;
       else if (f.kind === 'number') {
         const n = Number(f.value);
-        if (f.value.trim() === '' || !Number.isFinite(n)) return `"${f.key}" must be a number`;
+        if (f.value.trim() === '' || !Number.isFinite(n)) return t('timeline.editor.notNumber', { key: f.key });
         data[f.key] = n;
       } else {
         try {
           data[f.key] = JSON.parse(f.value);
         } catch {
-          return `"${f.key}" is not valid JSON`;
+          return t('timeline.editor.notJson', { key: f.key });
         }
       }
     }
@@ -144,49 +145,49 @@ export function TimelineEventEditor({ bucket, event, readOnly, onClose, onSave, 
   };
 
   const footer = readOnly || !orig ? (
-    <button class="btn" onClick={onClose}>Close</button>
+    <button class="btn" onClick={onClose}>{t('common.close')}</button>
   ) : (
     <>
-      <button class="btn btn-danger-outline tle-delete" data-testid="editor-delete" disabled={busy} onClick={del}><I.IconTrash /> Delete</button>
-      <button class="btn" onClick={onClose} disabled={busy}>Cancel</button>
-      <button class="btn btn-primary" data-testid="editor-save" disabled={busy} onClick={save}>Save</button>
+      <button class="btn btn-danger-outline tle-delete" data-testid="editor-delete" disabled={busy} onClick={del}><I.IconTrash /> {t('common.delete')}</button>
+      <button class="btn" onClick={onClose} disabled={busy}>{t('common.cancel')}</button>
+      <button class="btn btn-primary" data-testid="editor-save" disabled={busy} onClick={save}>{t('common.save')}</button>
     </>
   );
 
   return (
-    <Modal title="Event" onClose={onClose} footer={footer}>
+    <Modal title={t('timeline.editor.title')} onClose={onClose} footer={footer}>
       <div ref={body} class="tle" data-testid="timeline-editor" data-readonly={readOnly ? '1' : '0'}>
         <div class="tle-bucket">
           <span class="mono">{bucket.id}</span>
-          {readOnly && <Badge kind="remote">remote</Badge>}
+          {readOnly && <Badge kind="remote">{t('timeline.remote')}</Badge>}
         </div>
         {readOnly && (
           <p class="muted tle-note" data-testid="editor-readonly">
-            <I.IconLock /> This bucket is synced from another device: read-only here. Edit it on {bucket.hostname || 'that device'}.
+            <I.IconLock /> {t('timeline.editor.readOnly', { host: bucket.hostname || t('timeline.editor.thatDevice') })}
           </p>
         )}
-        <ErrorBox error={loadErr} title="The event could not be read" />
-        {!orig && !loadErr && <Spinner label="Reading the event…" />}
+        <ErrorBox error={loadErr} title={t('timeline.editor.readFailed')} />
+        {!orig && !loadErr && <Spinner label={t('timeline.editor.reading')} />}
         {orig && (
           <form class="form tle-form" onSubmit={(e) => { e.preventDefault(); if (!readOnly) save(); }}>
             <div class="form-row">
               <label class="field grow">
-                <span>Start</span>
+                <span>{t('timeline.editor.start')}</span>
                 <input type="datetime-local" step={1} class={'input' + (Number.isFinite(startMs) ? '' : ' invalid')} data-testid="editor-start"
                   value={start} disabled={readOnly} onInput={(e) => setStart((e.target as HTMLInputElement).value)} />
               </label>
               <label class="field tle-dur">
-                <span>Duration (s)</span>
+                <span>{t('timeline.editor.duration')}</span>
                 <input type="number" min={0} step="any" class={'input' + (durOk ? '' : ' invalid')} data-testid="editor-duration"
                   value={duration} disabled={readOnly} onInput={(e) => setDuration((e.target as HTMLInputElement).value)} />
               </label>
             </div>
             <div class="muted tle-span" data-testid="editor-span">
               {Number.isFinite(startMs) && durOk
-                ? `${fmtDateTime(new Date(startMs), true)} → ${fmtDateTime(new Date(startMs + dur * 1000), true)} · ${fmtDuration(dur, true)}`
+                ? `${formatDateTime(new Date(startMs), true)} → ${formatDateTime(new Date(startMs + dur * 1000), true)} · ${fmtDuration(dur, true)}`
                 : '—'}
             </div>
-            {fields.length > 0 && <div class="tle-data-head">Data</div>}
+            {fields.length > 0 && <div class="tle-data-head">{t('timeline.editor.data')}</div>}
             {fields.map((f, i) => (
               <label class="field" key={f.key}>
                 <span class="mono">{f.key}{f.kind === 'json' ? ' (JSON)' : ''}</span>

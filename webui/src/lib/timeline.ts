@@ -2,6 +2,7 @@
 // bucket or by category, filters), bar labels, colouring by category, and reading one
 // stored event whole.
 import { ApiError, responseError } from './api';
+import { t } from './i18n';
 import { type Category, categorizeLocal, categoryColor, compileRule, rulesForQuery } from './categories';
 import type { AWEvent, JsonObject } from './types';
 
@@ -146,7 +147,7 @@ export async function fetchEvent(bucket: string, eid: number): Promise<AWEvent> 
   try {
     res = await fetch(`/api/0/buckets/${encodeURIComponent(bucket)}/events/${eid}`);
   } catch {
-    throw new ApiError(0, 'Cannot reach the awnode server. Is it running?');
+    throw new ApiError(0, t('api.unreachable'));
   }
   const text = await res.text();
   if (!res.ok) throw responseError(res, text);

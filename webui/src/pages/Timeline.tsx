@@ -10,7 +10,8 @@ import {
 } from '../lib/timeline';
 import { navigate, useRoute } from '../lib/router';
 import { devices, isDark, isRemote, lastUpdated, remoteDevices, useStore } from '../lib/store';
-import { addPeriod, fmtDateTime, fmtDuration, logicalToday, offsetMinutes, parseYmd, periodString, ymd } from '../lib/time';
+import { addPeriod, fmtDuration, logicalToday, offsetMinutes, parseYmd, periodString, ymd } from '../lib/time';
+import { formatDate, formatDateTime, formatDateTimeWith, formatTime, t } from '../lib/i18n';
 import { activityHosts, deviceBuckets, deviceSpansQuery, Ev } from '../lib/queries';
 import { axisColors, Chart, type ChartElement } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, Segmented, Skeleton, toast } from '../components/ui';
@@ -57,7 +58,7 @@ const inUseLane = (): Bucket => ({
 });
 
 function laneLabel(b: Bucket): string {
-  if (b.type === IN_USE) return 'in use';
+  if (b.type === IN_USE) return t('timeline.lane.inUse');
   const m = /^aw-watcher-([^_]+)/.exec(b.id);
   if (m) return m[1];
   if (b.id.startsWith('aw-stopwatch')) return 'stopwatch';
@@ -269,7 +270,7 @@ export function TimelinePage() {
             const rows = Object.entries(e.data || {})
               .map(([key, v]) => `<tr><td style="opacity:.65;padding-right:8px;vertical-align:top">${esc(key)}</td><td style="word-break:break-all">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`)
               .join('');
-            return `<b>${esc(d.bucket.id)}</b><br/>${esc(fmtDateTime(new Date(t0), true))} → ${esc(new Date(t1).toLocaleTimeString())}<br/>Duration <b>${fmtDuration(e.duration, true)}</b><table style="margin-top:4px">${rows}</table>`;
+            return `<b>${esc(d.bucket.id)}</b><br/>${esc(formatDateTime(new Date(t0), true))} → ${esc(formatTime(new Date(t1)))}<br/>${esc(t('timeline.tooltipDuration'))} <b>${fmtDuration(e.duration, true)}</b><table style="margin-top:4px">${rows}</table>`;
           },
         },
         dataZoom: [
@@ -437,9 +438,9 @@ export function TimelinePage() {
   function axisLabel(v: number): string {
     const d = new Date(v);
     if (axis.current.days) {
-      return d.toLocaleDateString(undefined, axis.current.long ? { weekday: 'short', month: 'short', day: 'numeric' } : { month: 'short', day: 'numeric' });
+      return formatDate(d, axis.current.long ? { weekday: 'short', month: 'short', day: 'numeric' } : { month: 'short', day: 'numeric' });
     }
-    if (d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+    if (d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0) return formatDate(d, { month: 'short', day: 'numeric' });
     return `${pad2(d.getHours())}:${pad2(d.getMinutes())}${d.getSeconds() ? ':' + pad2(d.getSeconds()) : ''}`;
   }
 
@@ -507,7 +508,7 @@ export function TimelinePage() {
     const t0 = Date.parse(s.timestamp);
     patchLane(bucket.id, s, t0 >= end.getTime() || t0 + s.duration * 1000 <= start.getTime());
     setEditing(null);
-    toast('Event saved', 'ok', { testId: 'saved-toast' });
+    toast(t('timeline.saved'), 'ok', { testId: 'saved-toast' });
   };
   // Delete at once, and offer Undo in the toast, as the Raw data page does: Undo posts the
   // event back with its id, so the node stores the same event again.
@@ -516,22 +517,22 @@ export function TimelinePage() {
     await api.deleteEvent(bucket.id, e.id);
     patchLane(bucket.id, e, true);
     setEditing(null);
-    toast(`Event deleted · ${fmtDateTime(e.timestamp, true)}`, 'ok', {
+    toast(t('timeline.deleted', { time: formatDateTime(e.timestamp, true) }), 'ok', {
       testId: 'undo-toast',
       focus: true,
       returnFocus: () => chartBox.current,
       action: {
-        label: 'Undo',
+        label: t('timeline.undo'),
         run: async () => {
           try {
             const [back] = await api.insertEvents(bucket.id, [{ id: e.id, timestamp: e.timestamp, duration: e.duration, data: e.data }]);
             clearQueryCache();
             patchLane(bucket.id, back || e);
           } catch (x) {
-            toast(`The event could not be restored: ${errorMessage(x)}`, 'error');
+            toast(t('timeline.restoreFailed', { error: errorMessage(x) }), 'error');
             return;
           }
-          toast('Event restored', 'ok');
+          toast(t('timeline.restored'), 'ok');
         },
       },
     });
@@ -552,36 +553,36 @@ export function TimelinePage() {
 
   const sub = !data
     ? ''
-    : `${nEvents.toLocaleString()} events` +
-      (nAll > nEvents ? ` · ${(nAll - nEvents).toLocaleString()} hidden` : '') +
-      (nEvents ? ' · scroll or drag the slider to zoom, click an event to see or edit it' : '');
+    : t('timeline.nEvents', { n: nEvents }) +
+      (nAll > nEvents ? ' · ' + t('timeline.hidden', { n: nAll - nEvents }) : '') +
+      (nEvents ? ' · ' + t('timeline.zoomHint') : '');
 
   return (
     <div class="page" data-testid="timeline-page">
       <div class="page-head">
         <div>
-          <h1>Timeline</h1>
+          <h1>{t('nav.timeline')}</h1>
           <div class="page-sub">
-            {start.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} – {end.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
+            {formatDateTimeWith(start, { dateStyle: 'medium', timeStyle: 'short' })} – {formatDateTimeWith(end, { dateStyle: 'medium', timeStyle: 'short' })}
           </div>
         </div>
         <div class="toolbar tl-toolbar">
           <div class="tl-choice">
-            <Segmented testId="timeline-span" value={hours ? ('' as Span) : span} options={SPANS.map((s) => ({ value: s, label: s === '1' ? '1 day' : `${s} days` }))} onChange={(s) => go(date, s)} />
+            <Segmented testId="timeline-span" value={hours ? ('' as Span) : span} options={SPANS.map((s) => ({ value: s, label: t('timeline.days', { n: +s }) }))} onChange={(s) => go(date, s)} />
           </div>
-          <div class="tl-choice" aria-label="Last hours">
-            <Segmented testId="timeline-hours" value={hours || ('' as Hours)} options={HOURS.map((h) => ({ value: h, label: `${h} h` }))} onChange={goLast} />
+          <div class="tl-choice" aria-label={t('timeline.lastHours')}>
+            <Segmented testId="timeline-hours" value={hours || ('' as Hours)} options={HOURS.map((h) => ({ value: h, label: t('timeline.hours', { n: +h }) }))} onChange={goLast} />
           </div>
           {hours ? (
-            <button class="btn" data-testid="timeline-refresh" onClick={() => setTick(tick + 1)}>Refresh</button>
+            <button class="btn" data-testid="timeline-refresh" onClick={() => setTick(tick + 1)}>{t('common.refresh')}</button>
           ) : (
             <>
               <div class="date-nav">
-                <button class="btn btn-icon" aria-label="Earlier" onClick={() => go(addPeriod('day', date, -+span), span)}><I.IconChevronLeft /></button>
+                <button class="btn btn-icon" aria-label={t('timeline.earlier')} onClick={() => go(addPeriod('day', date, -+span), span)}><I.IconChevronLeft /></button>
                 <input type="date" class="input date-input" value={ymd(date)} onChange={(e) => { const d = parseYmd((e.target as HTMLInputElement).value); if (d) go(d, span); }} />
-                <button class="btn btn-icon" aria-label="Later" onClick={() => go(addPeriod('day', date, +span), span)}><I.IconChevronRight /></button>
+                <button class="btn btn-icon" aria-label={t('timeline.later')} onClick={() => go(addPeriod('day', date, +span), span)}><I.IconChevronRight /></button>
               </div>
-              <button class="btn" onClick={() => go(logicalToday(opts), span)}>Today</button>
+              <button class="btn" onClick={() => go(logicalToday(opts), span)}>{t('timeline.today')}</button>
             </>
           )}
         </div>
@@ -589,27 +590,27 @@ export function TimelinePage() {
       <ErrorBox error={err} />
       <div class="tlf-bar">
         <div class="tlf-colour">
-          <span class="tlf-label" id="tl-colour-label">Colour by</span>
+          <span class="tlf-label" id="tl-colour-label">{t('timeline.colourBy')}</span>
           <Segmented testId="timeline-colour" value={colourBy} onChange={setColourBy}
-            options={[{ value: 'bucket', label: 'App / bucket' }, { value: 'category', label: 'Category' }]} />
+            options={[{ value: 'bucket', label: t('timeline.colour.bucket') }, { value: 'category', label: t('timeline.colour.category') }]} />
         </div>
         <button class={'btn btn-sm' + (filtersOpen ? ' active' : '')} data-testid="timeline-filters-toggle" aria-expanded={filtersOpen}
           aria-controls="tl-filters" onClick={() => setFiltersOpen(!filtersOpen)}>
-          <IconFilter /> Filters{nFilters > 0 && <span class="tlf-count" data-testid="timeline-filters-count">{nFilters}</span>}
+          <IconFilter /> {t('timeline.filters')}{nFilters > 0 && <span class="tlf-count" data-testid="timeline-filters-count">{nFilters}</span>}
         </button>
-        {nFilters > 0 && <button class="btn btn-ghost btn-sm" data-testid="timeline-filters-clear" onClick={clearFilters}>Clear filters</button>}
+        {nFilters > 0 && <button class="btn btn-ghost btn-sm" data-testid="timeline-filters-clear" onClick={clearFilters}>{t('timeline.clearFilters')}</button>}
       </div>
       {filtersOpen && (
         <div class="tlf-panel" id="tl-filters" data-testid="timeline-filters">
-          <div class="tlf-group" role="group" aria-label="Devices">
-            <span class="tlf-label">Devices</span>
+          <div class="tlf-group" role="group" aria-label={t('timeline.devices')}>
+            <span class="tlf-label">{t('timeline.devices')}</span>
             {hosts.map((h) => (
               <button class={'chip' + (filters.hosts.includes(h) ? ' off' : '')} aria-pressed={!filters.hosts.includes(h)} data-host={h}
                 onClick={() => setFilters({ ...filters, hosts: toggle(filters.hosts, h) })}>{h}</button>
             ))}
           </div>
-          <div class="tlf-group" role="group" aria-label="Bucket types">
-            <span class="tlf-label">Types</span>
+          <div class="tlf-group" role="group" aria-label={t('timeline.bucketTypes')}>
+            <span class="tlf-label">{t('timeline.types')}</span>
             {types.map((t) => (
               <button class={'chip' + (filters.types.includes(t) ? ' off' : '')} aria-pressed={!filters.types.includes(t)} data-type={t}
                 onClick={() => setFilters({ ...filters, types: toggle(filters.types, t) })}>{t}</button>
@@ -617,27 +618,27 @@ export function TimelinePage() {
           </div>
           <div class="tlf-group tlf-inputs">
             <label class="field-inline">
-              Hide shorter than
+              {t('timeline.hideShorter')}
               <input type="number" min={0} step={1} class="input input-sm tlf-min" data-testid="timeline-min" value={filters.minDuration || ''} placeholder="0"
                 onInput={(e) => { const n = Number((e.target as HTMLInputElement).value); setFilters({ ...filters, minDuration: Number.isFinite(n) && n > 0 ? n : 0 }); }} />
-              s
+              {t('timeline.secondsUnit')}
             </label>
             <label class="field-inline tlf-text">
               <I.IconSearch />
-              <input type="search" class="input input-sm" data-testid="timeline-text" placeholder="Text in title, app, URL…" aria-label="Only events whose data contains"
+              <input type="search" class="input input-sm" data-testid="timeline-text" placeholder={t('timeline.textPlaceholder')} aria-label={t('timeline.textLabel')}
                 value={text} onInput={(e) => setText2((e.target as HTMLInputElement).value)} />
             </label>
           </div>
         </div>
       )}
       {/* buttons (not the chips' hidden checkboxes) so that the keyboard reaches them */}
-      <div class="lane-filter" role="group" aria-label="Lanes">
+      <div class="lane-filter" role="group" aria-label={t('timeline.lanes')}>
         {(inUse?.length ? [inUseLane(), ...buckets] : buckets).filter(laneOk).map((b) => (
           <button key={b.id} class={'chip' + (hidden[b.id] ? ' off' : '')} aria-pressed={!hidden[b.id]} data-lane={b.id} title={b.id}
             onClick={() => setHidden({ ...hidden, [b.id]: !hidden[b.id] })}>
             <span>{laneLabel(b)}</span>
             <span class="muted">{b.hostname}</span>
-            {isRemote(b, st.info) && <Badge kind="remote">remote</Badge>}
+            {isRemote(b, st.info) && <Badge kind="remote">{t('timeline.remote')}</Badge>}
           </button>
         ))}
       </div>
@@ -645,19 +646,19 @@ export function TimelinePage() {
         {!data && !err && <Skeleton rows={6} />}
         {data && nEvents === 0 && nAll > 0 && (
           <Empty icon={IconFilter}>
-            <p>The filters hide all {nAll.toLocaleString()} events of this range.</p>
-            <button class="btn btn-sm" onClick={() => { clearFilters(); setHidden({}); }}>Show all</button>
+            <p>{t('timeline.filtersHideAll', { n: nAll })}</p>
+            <button class="btn btn-sm" onClick={() => { clearFilters(); setHidden({}); }}>{t('timeline.showAll')}</button>
           </Empty>
         )}
         {data && nAll === 0 && (
           <Empty icon={I.IconTimeline}>
-            <p>No events in this range.</p>
-            {latest && <button class="btn btn-sm" onClick={() => go(logicalToday(opts, new Date(latest)), span)}>Jump to latest events ({new Date(latest).toLocaleDateString()})</button>}
+            <p>{t('timeline.noEvents')}</p>
+            {latest && <button class="btn btn-sm" onClick={() => go(logicalToday(opts, new Date(latest)), span)}>{t('timeline.jumpLatest', { date: formatDate(latest) })}</button>}
           </Empty>
         )}
         {data && nEvents > 0 && (
           <div ref={chartBox} class="tl-chart-box" tabIndex={0} data-testid="timeline-chart-box" onKeyDown={onChartKey}
-            aria-label="Timeline chart: arrow keys choose an event, Enter opens it" aria-describedby="tl-selected">
+            aria-label={t('timeline.chartLabel')} aria-describedby="tl-selected">
             <Chart option={option} height={Math.max(220, shown.length * 56 + 100)} testId="timeline-chart" afterRender={fitAxis} events={chartEvents} onClick={onChartClick} />
           </div>
         )}
@@ -666,7 +667,7 @@ export function TimelinePage() {
             {sel && selEvent ? (
               <>
                 <strong>{laneLabel(shown[sel.li].bucket)}</strong> {shown[sel.li].bucket.hostname} · {eventLabel(shown[sel.li].bucket.type, selEvent.data || {}) || '—'} ·{' '}
-                {fmtDateTime(selEvent.timestamp, true)} · {fmtDuration(selEvent.duration, true)} · Enter opens it
+                {formatDateTime(selEvent.timestamp, true)} · {fmtDuration(selEvent.duration, true)} · {t('timeline.enterOpens')}
               </>
             ) : '\u00a0'}
           </div>

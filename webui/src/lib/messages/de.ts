@@ -77,6 +77,7 @@ export const de: Messages = {
   'settings.tab.categories': 'Kategorien',
   'settings.tab.privacy': 'Datenschutz',
   'settings.tab.alerts': 'Warnungen',
+  'timeline.nEvents': { one: '{n} Ereignis', other: '{n} Ereignisse' },
   // ---- Zeitleiste (pages/Timeline.tsx, components/TimelineEventEditor.tsx) ----
   'timeline.days': { one: '{n} Tag', other: '{n} Tage' },
   'timeline.hours': '{n} h',
