@@ -60,9 +60,7 @@ let node, ctx;
 before(async () => {
   node = new Node();
   await node.start();
-  const mk = (id, type) => node.api('POST', `/buckets/${id}`, { type, client: 'ui-test', hostname: HOST });
-  await mk(WIN, 'currentwindow');
-  await mk(AFK, 'afkstatus');
+  await node.makeBuckets(HOST, [[WIN, 'currentwindow'], [AFK, 'afkstatus']]);
   await node.api('POST', `/buckets/${WIN}/events`, EVENTS.map((e) => ({ timestamp: e.start.toISOString(), duration: e.seconds, data: { app: e.app, title: `${e.app} window` } })));
   // not AFK exactly while each window event lasts, AFK for an hour after it
   await node.api('POST', `/buckets/${AFK}/events`, EVENTS.flatMap((e) => [

@@ -24,10 +24,7 @@ let node, ctx;
 before(async () => {
   node = new Node();
   await node.start();
-  const mk = (id, type) => node.api('POST', `/buckets/${id}`, { type, client: 'ui-test', hostname: HOST });
-  await mk(WIN, 'currentwindow');
-  await mk(AFK, 'afkstatus');
-  await mk(WEB, 'web.tab.current');
+  await node.makeBuckets(HOST, [[WIN, 'currentwindow'], [AFK, 'afkstatus'], [WEB, 'web.tab.current']]);
   await node.api('POST', `/buckets/${WIN}/events`, [
     { timestamp: at(9, 0), duration: 3600, data: { app: 'Code', title: 'main.c - vim' } },
     { timestamp: at(10, 0), duration: 1800, data: { app: 'Firefox', title: 'Docs - Firefox' } },

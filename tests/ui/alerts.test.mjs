@@ -17,8 +17,7 @@ before(async () => {
   const start = now - 100 * MIN;
   const win = `aw-watcher-window_${HOST}`;
   const afk = `aw-watcher-afk_${HOST}`;
-  await node.api('POST', `/buckets/${win}`, { type: 'currentwindow', client: 'ui-test', hostname: HOST });
-  await node.api('POST', `/buckets/${afk}`, { type: 'afkstatus', client: 'ui-test', hostname: HOST });
+  await node.makeBuckets(HOST, [[win, 'currentwindow'], [afk, 'afkstatus']]);
   // 70 minutes of reddit (Media > Social Media by the default categories), then 30 of
   // Slack (Comms > IM), the last 20 of them AFK: today, Media has 70 min and IM 10
   await node.api('POST', `/buckets/${win}/events`, [

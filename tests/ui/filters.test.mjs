@@ -45,10 +45,7 @@ let node, ctx;
 before(async () => {
   node = new Node();
   await node.start();
-  const mk = (id, type) => node.api('POST', `/buckets/${id}`, { type, client: 'ui-test', hostname: HOST });
-  await mk(WIN, 'currentwindow');
-  await mk(AFK, 'afkstatus');
-  await mk(WEB, 'web.tab.current');
+  await node.makeBuckets(HOST, [[WIN, 'currentwindow'], [AFK, 'afkstatus'], [WEB, 'web.tab.current']]);
   await node.api('POST', `/buckets/${WIN}/events`, WINDOW);
   await node.api('POST', `/buckets/${AFK}/events`, AFKS);
   await node.api('POST', `/buckets/${WEB}/events`, TABS);

@@ -108,6 +108,10 @@ export class Node {
   }
   /** Generate `days` of data for `host` and import it; `bucketData`, if given, is added to
    * every bucket's data. */
+  /** Create buckets of device `host`: `[[id, type], ...]` (client "ui-test"). */
+  async makeBuckets(host, list) {
+    for (const [id, type] of list) await this.api('POST', `/buckets/${id}`, { type, client: 'ui-test', hostname: host });
+  }
   async seed(host, days, seed, bucketData) {
     const file = path.join(this.dir, `${host}-${days}.json`);
     execFileSync('python3', [path.join(sharedDir(), 'bench/gen_data.py'), '--days', String(days), '--host', host, '--seed', String(seed)], {
