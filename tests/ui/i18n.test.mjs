@@ -229,6 +229,22 @@ describe('languages', () => {
       const words = englishIn(await visibleText(page));
       if (words.length) found[hash] = words;
     }
+    // the Timeline of that day with the filter panel open, then its event dialog (German
+    // spells "Filter" as English does)
+    const german = (words) => words.filter((w) => w !== 'Filter');
+    await open(page, `/timeline/${day}/1`);
+    await page.waitForSelector('[data-testid=timeline-chart]', { timeout: 30_000 });
+    if (!(await page.$('[data-testid=timeline-filters]'))) await page.click('[data-testid=timeline-filters-toggle]');
+    await page.waitForTimeout(300);
+    const timeline = german(englishIn(await visibleText(page)));
+    if (timeline.length) found[`/timeline/${day}/1`] = timeline;
+    await page.focus('[data-testid=timeline-chart-box]');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=timeline-editor] [data-testid=editor-start], [data-testid=editor-readonly]');
+    const event = german(englishIn(await page.evaluate(() => document.querySelector('.modal').innerText)));
+    if (event.length) found['timeline event dialog'] = event;
+    await page.keyboard.press('Escape');
     // the merge dialog and the delete dialog of a bucket
     await open(page, '/buckets');
     await page.click(`tr[data-bucket="${bucket}"] [data-action=merge]`);
