@@ -229,6 +229,18 @@ describe('languages', () => {
       const words = englishIn(await visibleText(page));
       if (words.length) found[hash] = words;
     }
+    // the merge dialog and the delete dialog of a bucket
+    await open(page, '/buckets');
+    await page.click(`tr[data-bucket="${bucket}"] [data-action=merge]`);
+    await page.waitForSelector('[data-testid=merge-dialog]');
+    const merge = englishIn(await page.evaluate(() => document.querySelector('.modal').innerText));
+    if (merge.length) found['merge dialog'] = merge;
+    await page.keyboard.press('Escape');
+    await page.click(`tr[data-bucket="${bucket}"] [data-action=delete]`);
+    await page.waitForSelector('[data-testid=confirm-delete]');
+    const del = englishIn(await page.evaluate(() => document.querySelector('.modal').innerText));
+    if (del.length) found['delete dialog'] = del;
+    await page.keyboard.press('Escape');
     // the Timeline of that day with the filter panel open, then its event dialog (German
     // spells "Filter" as English does)
     const german = (words) => words.filter((w) => w !== 'Filter');
@@ -244,18 +256,6 @@ describe('languages', () => {
     await page.waitForSelector('[data-testid=timeline-editor] [data-testid=editor-start], [data-testid=editor-readonly]');
     const event = german(englishIn(await page.evaluate(() => document.querySelector('.modal').innerText)));
     if (event.length) found['timeline event dialog'] = event;
-    await page.keyboard.press('Escape');
-    // the merge dialog and the delete dialog of a bucket
-    await open(page, '/buckets');
-    await page.click(`tr[data-bucket="${bucket}"] [data-action=merge]`);
-    await page.waitForSelector('[data-testid=merge-dialog]');
-    const merge = englishIn(await page.evaluate(() => document.querySelector('.modal').innerText));
-    if (merge.length) found['merge dialog'] = merge;
-    await page.keyboard.press('Escape');
-    await page.click(`tr[data-bucket="${bucket}"] [data-action=delete]`);
-    await page.waitForSelector('[data-testid=confirm-delete]');
-    const del = englishIn(await page.evaluate(() => document.querySelector('.modal').innerText));
-    if (del.length) found['delete dialog'] = del;
     await page.keyboard.press('Escape');
     assert.deepEqual(found, {}, 'English words on German pages');
     await page.close();
