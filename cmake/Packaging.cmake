@@ -63,6 +63,26 @@ set(CPACK_PACKAGE_VENDOR "awnode")
 set(AW_DEB_MAINTAINER "awnode maintainers <awnode@localhost>" CACHE STRING
   "Maintainer field of the Debian package")
 set(CPACK_PACKAGE_CONTACT "${AW_DEB_MAINTAINER}")
+# Debian wants a changelog beside the copyright file (lintian: no-changelog); the
+# package's history is the project's git log, so it carries one entry naming that. A
+# native package (a version without a Debian revision) names it changelog.gz. Written
+# at configure time with the maintainer and version of this build: a packager sets
+# -DAW_DEB_MAINTAINER="Name <address>" (the default's address is a placeholder that
+# lintian rightly calls bogus).
+configure_file(${CMAKE_SOURCE_DIR}/cmake/debian/changelog.in ${CMAKE_BINARY_DIR}/debian/changelog @ONLY)
+if(GZIP)
+  add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/debian/changelog.gz
+    COMMAND ${GZIP} -9nkf ${CMAKE_BINARY_DIR}/debian/changelog
+    DEPENDS ${CMAKE_BINARY_DIR}/debian/changelog VERBATIM)
+  add_custom_target(debian_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/debian/changelog.gz)
+  install(FILES ${CMAKE_BINARY_DIR}/debian/changelog.gz DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/awnode)
+endif()
+# The autostart entry is configuration an administrator may edit (or empty to turn
+# autostart off for everyone): dpkg keeps such edits only for files listed as conffiles.
+# (The package is built for the /usr prefix, whose configuration directory is /etc:
+# watchers/CMakeLists.txt installs the entry to /etc/xdg/autostart then.)
+file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "/etc/xdg/autostart/awnode-start.desktop\n")
+
 set(CPACK_STRIP_FILES ON)
 set(CPACK_GENERATOR DEB)
 # The units and the autostart entry name the binaries by the configured prefix, so the
@@ -80,6 +100,9 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://activitywatch.net")
 set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_NAME awnode)
 set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_SECTION utils)
+if(AW_INSTALL_AUTOSTART AND CMAKE_INSTALL_FULL_SYSCONFDIR STREQUAL "/etc")
+  set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_CONTROL_EXTRA ${CMAKE_BINARY_DIR}/debian/conffiles)
+endif()
 # First line: the summary (no CPACK_PACKAGE_DESCRIPTION_SUMMARY, which CPack would put
 # above every component's description); CPack indents the rest and dots empty lines.
 set(CPACK_DEBIAN_UNSPECIFIED_DESCRIPTION

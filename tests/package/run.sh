@@ -120,7 +120,8 @@ for f in /usr/bin/awnode /usr/bin/aw-watcher-afk /usr/bin/aw-watcher-window /usr
 	/usr/lib/systemd/user/awnode.service /usr/lib/systemd/user/aw-watcher-afk.service \
 	/usr/lib/systemd/user/aw-watcher-window.service /etc/xdg/autostart/awnode-start.desktop \
 	/usr/share/man/man1/awnode.1.gz /usr/share/man/man1/aw-watcher-afk.1.gz \
-	/usr/share/man/man1/aw-watcher-window.1.gz /usr/share/man/man1/awnode-tray.1.gz; do
+	/usr/share/man/man1/aw-watcher-window.1.gz /usr/share/man/man1/awnode-tray.1.gz \
+	/usr/share/doc/awnode/changelog.gz; do
 	check "installed: $f" test -s "$ROOT$f"
 done
 check "units and autostart entry run binaries that exist" sh -c "
@@ -128,6 +129,8 @@ check "units and autostart entry run binaries that exist" sh -c "
 	sed 's/^[A-Za-z]*=//; s/ .*//' | while read -r b; do echo \$b; test -x '$ROOT'\$b || exit 1; done"
 check "awnode.service runs awnode start" grep -qx 'ExecStart=/usr/bin/awnode start' "$ROOT/usr/lib/systemd/user/awnode.service"
 check "the autostart entry runs awnode start" grep -qx 'Exec=/usr/bin/awnode start' "$ROOT/etc/xdg/autostart/awnode-start.desktop"
+check "the autostart entry is a conffile (an administrator's edit survives upgrades)" \
+	sh -c "chroot '$ROOT' dpkg-query -W -f='\${Conffiles}' awnode | grep -q '^ /etc/xdg/autostart/awnode-start.desktop '"
 
 # ---- run it, as a user would ------------------------------------------------------------
 check "awnode --help" sh -c "chroot '$ROOT' /usr/bin/awnode --help | grep -q '^usage: awnode'"
