@@ -29,7 +29,7 @@ after(async () => {
 async function shownCount(page) {
   return eventually(async () => {
     const sub = (await page.textContent('[data-testid=timeline-card] .card-sub')) || '';
-    const m = /^(\d+) events/.exec(sub);
+    const m = /^(\d+) events?/.exec(sub);
     assert.ok(m, `no count yet: "${sub}"`);
     return Number(m[1]);
   });

@@ -67,7 +67,9 @@ export function TimelineEventEditor({ bucket, event, readOnly, onClose, onSave, 
     first?.focus();
   }, [!!orig]);
 
-  // Tab and Shift+Tab stay in the dialog (the page behind it is out of reach while it is open)
+  // Tab and Shift+Tab stay in the dialog (the page behind it is out of reach while it is
+  // open). Listened for on the document: until the event has loaded, the focus may still
+  // be on the chart, and a Tab from there must land in the dialog too.
   useEffect(() => {
     const dialog = body.current?.closest<HTMLElement>('[role=dialog]');
     if (!dialog) return;
@@ -76,7 +78,10 @@ export function TimelineEventEditor({ bucket, event, readOnly, onClose, onSave, 
       const all = [...dialog.querySelectorAll<HTMLElement>('button:not([disabled]):not([hidden]), input:not([disabled])')];
       if (!all.length) return;
       const first = all[0], last = all[all.length - 1];
-      if (e.shiftKey && document.activeElement === first) {
+      if (!dialog.contains(document.activeElement)) {
+        e.preventDefault();
+        (e.shiftKey ? last : first).focus();
+      } else if (e.shiftKey && document.activeElement === first) {
         e.preventDefault();
         last.focus();
       } else if (!e.shiftKey && document.activeElement === last) {
@@ -84,8 +89,8 @@ export function TimelineEventEditor({ bucket, event, readOnly, onClose, onSave, 
         first.focus();
       }
     };
-    dialog.addEventListener('keydown', trap);
-    return () => dialog.removeEventListener('keydown', trap);
+    document.addEventListener('keydown', trap, true);
+    return () => document.removeEventListener('keydown', trap, true);
   }, []);
 
   const startMs = fromLocalInput(start);

@@ -77,7 +77,7 @@ export const en = {
   'settings.tab.privacy': 'Privacy',
   'settings.tab.alerts': 'Alerts',
   // the Timeline card's count: "1 events" as well, as the UI tests read the count before "events"
-  'timeline.nEvents': { one: '{n} events', other: '{n} events' },
+  'timeline.nEvents': { one: '{n} event', other: '{n} events' },
   // ---- Timeline (pages/Timeline.tsx, components/TimelineEventEditor.tsx) ----
   'timeline.days': { one: '{n} day', other: '{n} days' },
   'timeline.hours': '{n} h',
