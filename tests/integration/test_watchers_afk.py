@@ -11,46 +11,19 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "watchers"))
 
-from xenv import HOSTNAME, assert_no_overlap, end, events, requires_xvfb, ts, wenv  # noqa: E402
+from xenv import HOSTNAME, afk_round_trip, assert_afk_layout, events, requires_xvfb, statuses, ts, wenv  # noqa: E402
 
 pytestmark = requires_xvfb
 BUCKET = "aw-watcher-afk_" + HOSTNAME
 __all__ = ["wenv"]
 
 
-def statuses(evs):
-    return [e["data"]["status"] for e in evs]
-
-
 def test_afk_and_back(wenv, node, client):
-    wenv.input()
-    w = wenv.start("aw-watcher-afk", "--testing", "--port", node.port, "--timeout", 2, "--poll-time", 0.5)
-    for _ in range(5):  # active for ~1.5 s
-        time.sleep(0.3)
-        wenv.input()
-    last_before_idle = time.time()
-    time.sleep(3.5)  # idle: AFK after 2 s
-    wenv.input()
-    back = time.time()
-    for _ in range(4):
-        time.sleep(0.3)
-        wenv.input()
-    last_input = time.time()
-    time.sleep(0.7)
-    assert w.stop() == 0, w.text()
-
+    w, *times = afk_round_trip(lambda *a: wenv.start("aw-watcher-afk", "--testing", "--port", node.port, *a),
+                               wenv.input)
     evs = events(client, BUCKET)
-    assert statuses(evs) == ["not-afk", "afk", "not-afk"], evs
-    na1, afk, na2 = evs
-    assert_no_overlap(evs)
-    # ActivityWatch's layout: afk starts 1 ms after the last input, not-afk 1 ms after
-    # the input that ended the AFK period
-    assert abs(ts(afk) - end(na1) - 0.001) < 1e-4, evs
-    assert abs(ts(na2) - end(afk) - 0.001) < 1e-4, evs
-    assert abs(end(na1) - last_before_idle) < 0.35, (evs, last_before_idle)
-    assert abs(end(afk) - back) < 0.35, (evs, back)
-    assert abs(end(na2) - last_input) < 0.35, (evs, last_input)
-    assert na1["duration"] > 1.2
+    assert_afk_layout(evs, times, (0.35, 0.35, 0.35))
+    assert evs[0]["duration"] > 1.2
     out = w.text()
     assert "became AFK" in out and "no longer AFK" in out
     b = client.get("/api/0/buckets/" + BUCKET).json()

@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import awtest  # noqa: E402
 from wlenv import Sway, requires_sway  # noqa: E402
-from xenv import HOSTNAME, assert_contiguous, assert_no_overlap, datas, end, events, ts, wait_for  # noqa: E402
+from xenv import (HOSTNAME, afk_round_trip, assert_afk_layout, assert_contiguous, assert_no_overlap, datas, end,  # noqa: E402
+                  events, statuses, wait_for)
 
 pytestmark = requires_sway
 WINDOW_BUCKET = "aw-watcher-window_" + HOSTNAME
@@ -117,42 +118,16 @@ def test_window_closed_and_excluded_titles(sway, node):
     ], w.text()
 
 
-def statuses(evs):
-    return [e["data"]["status"] for e in evs]
-
-
 def test_afk_and_back(sway, node):
     http = node.client()
-    sway.activity()
-    w = sway.watcher("aw-watcher-afk", "--testing", "--port", node.port, "--timeout", 2, "--poll-time", 0.5)
-    for _ in range(5):  # active for ~1.5 s
-        time.sleep(0.3)
-        sway.activity()
-    last_before_idle = time.time()
-    time.sleep(3.5)  # idle: AFK after 2 s
-    sway.activity()
-    back = time.time()
-    for _ in range(4):
-        time.sleep(0.3)
-        sway.activity()
-    last_input = time.time()
-    time.sleep(0.7)
-    assert w.stop() == 0, w.text()
-
+    w, *times = afk_round_trip(lambda *a: sway.watcher("aw-watcher-afk", "--testing", "--port", node.port, *a),
+                               sway.activity)
     evs = events(http, AFK_BUCKET)
-    assert statuses(evs) == ["not-afk", "afk", "not-afk"], (evs, w.text())
-    na1, afk, na2 = evs
-    assert_no_overlap(evs)
-    # the X11 watcher's layout: afk starts 1 ms after the last input, not-afk 1 ms after
-    # the input that ended the AFK period. The compositor notifies "idle" 0.5 s (a
-    # quarter of the timeout) after the last input and "resumed" at the next one, so
-    # times are known to within that.
-    assert abs(ts(afk) - end(na1) - 0.001) < 1e-4, evs
-    assert abs(ts(na2) - end(afk) - 0.001) < 1e-4, evs
-    assert abs(end(na1) - last_before_idle) < 0.7, (evs, last_before_idle)
-    assert abs(end(afk) - back) < 0.35, (evs, back)
-    assert abs(end(na2) - last_input) < 0.8, (evs, last_input)
-    assert na1["duration"] > 1.0
+    # the X11 watcher's layout; the compositor notifies "idle" 0.5 s (a quarter of the
+    # timeout) after the last input and "resumed" at the next one, so times are known
+    # to within that
+    assert_afk_layout(evs, times, (0.7, 0.35, 0.8))
+    assert evs[0]["duration"] > 1.0
     out = w.text()
     assert "started: timeout 2 s, poll 0.5 s, wayland (org_kde_kwin_idle)" in out
     assert "became AFK" in out and "no longer AFK" in out

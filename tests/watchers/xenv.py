@@ -355,3 +355,46 @@ def wenv(tmp_path):
     problems = e.close()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+def statuses(evs):
+    return [e["data"]["status"] for e in evs]
+
+
+def afk_round_trip(start_watcher, activity):
+    """The AFK watcher (timeout 2 s, poll 0.5 s) through active ~1.5 s, idle 3.5 s, active
+    ~1.2 s, on any backend: start_watcher(*args) starts it, activity() is one input.
+    Returns the stopped watcher and the times of the last input before the idle stretch,
+    the input that ended it and the last input."""
+    activity()
+    w = start_watcher("--timeout", 2, "--poll-time", 0.5)
+    for _ in range(5):  # active for ~1.5 s
+        time.sleep(0.3)
+        activity()
+    last_before_idle = time.time()
+    time.sleep(3.5)  # idle: AFK after 2 s
+    activity()
+    back = time.time()
+    for _ in range(4):
+        time.sleep(0.3)
+        activity()
+    last_input = time.time()
+    time.sleep(0.7)
+    assert w.stop() == 0, w.text()
+    return w, last_before_idle, back, last_input
+
+
+def assert_afk_layout(evs, times, tolerance):
+    """ActivityWatch's layout of one AFK round trip: not-afk, afk, not-afk, afk starting
+    1 ms after the last input, not-afk 1 ms after the input that ended the AFK period;
+    each end within `tolerance` seconds (before idle, back, last input) of the input."""
+    last_before_idle, back, last_input = times
+    assert statuses(evs) == ["not-afk", "afk", "not-afk"], evs
+    na1, afk, na2 = evs
+    assert_no_overlap(evs)
+    assert abs(ts(afk) - end(na1) - 0.001) < 1e-4, evs
+    assert abs(ts(na2) - end(afk) - 0.001) < 1e-4, evs
+    assert abs(end(na1) - last_before_idle) < tolerance[0], (evs, last_before_idle)
+    assert abs(end(afk) - back) < tolerance[1], (evs, back)
+    assert abs(end(na2) - last_input) < tolerance[2], (evs, last_input)
+
