@@ -428,6 +428,19 @@ static int parse_args(supervisor *sv, options *o, const char *exe, int argc, cha
 	return rc;
 }
 
+/* argv of a child that talks to the node (a watcher, the tray): `path`, then the mode,
+ * address and logging of this awnode start. Returns -1 when out of memory. */
+static int client_argv(child *c, const supervisor *sv, const options *o, const char *path)
+{
+	char portbuf[16];
+
+	snprintf(portbuf, sizeof(portbuf), "%d", o->port);
+	if (push(c, path) || (sv->testing && push(c, "--testing")) || (o->host && (push(c, "--host") || push(c, o->host))) ||
+	    (o->port && (push(c, "--port") || push(c, portbuf))) || (o->verbose && push(c, "--verbose")))
+		return -1;
+	return 0;
+}
+
 /* kids[1..] = the watchers found next to awnode, connecting where the node listens.
  * Returns -1 when out of memory. */
 static int add_watchers(supervisor *sv, const options *o, const char *dir)
@@ -443,7 +456,7 @@ static int add_watchers(supervisor *sv, const options *o, const char *dir)
 	}
 	for (size_t w = 0; w < 2; w++) {
 		child *c = &sv->kids[sv->nk];
-		char path[PATH_MAX + 64], portbuf[16];
+		char path[PATH_MAX + 64];
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[w]);
 		if (access(path, X_OK)) {
@@ -451,10 +464,7 @@ static int add_watchers(supervisor *sv, const options *o, const char *dir)
 			continue;
 		}
 		snprintf(c->name, sizeof(c->name), "%s", names[w]);
-		snprintf(portbuf, sizeof(portbuf), "%d", o->port);
-		if (push(c, path) || (sv->testing && push(c, "--testing")) ||
-		    (o->host && (push(c, "--host") || push(c, o->host))) ||
-		    (o->port && (push(c, "--port") || push(c, portbuf))) || (o->verbose && push(c, "--verbose")))
+		if (client_argv(c, sv, o, path))
 			return -1;
 		sv->nk++;
 	}
@@ -489,7 +499,7 @@ static int session_bus_usable(char *why, size_t len)
 static int add_tray(supervisor *sv, const options *o, const char *dir)
 {
 	child *c = &sv->kids[sv->nk];
-	char path[PATH_MAX + 64], portbuf[16], why[200];
+	char path[PATH_MAX + 64], why[200];
 
 	if (o->no_tray)
 		return 0;
@@ -504,9 +514,7 @@ static int add_tray(supervisor *sv, const options *o, const char *dir)
 	}
 	snprintf(c->name, sizeof(c->name), "awnode-tray");
 	c->is_tray = 1;
-	snprintf(portbuf, sizeof(portbuf), "%d", o->port);
-	if (push(c, path) || (sv->testing && push(c, "--testing")) || (o->host && (push(c, "--host") || push(c, o->host))) ||
-	    (o->port && (push(c, "--port") || push(c, portbuf))) || (o->verbose && push(c, "--verbose")))
+	if (client_argv(c, sv, o, path))
 		return -1;
 	sv->nk++;
 	return 0;

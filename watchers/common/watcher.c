@@ -109,14 +109,12 @@ int watcher_config(watcher *w, const char *default_text, const char *const *know
 	return WATCHER_RUN;
 }
 
-int watcher_connect(watcher *w, const char *event_type)
+int watcher_client(watcher *w, int no_queue, long timeout_ms)
 {
 	aw_client_options o;
 	char *api_key;
 	int rc;
 
-	host_name(w->hostname, sizeof(w->hostname));
-	snprintf(w->bucket, sizeof(w->bucket), "%s_%s", w->prog, w->hostname);
 	api_key = aw_conf_node_api_key(w->testing);
 	aw_client_options_init(&o);
 	o.client_name = w->prog;
@@ -124,6 +122,8 @@ int watcher_connect(watcher *w, const char *event_type)
 	o.host = w->host;
 	o.port = w->port;
 	o.api_key = api_key;
+	o.no_queue = no_queue;
+	o.timeout_ms = timeout_ms;
 	o.log = watcher_client_log;
 	rc = aw_client_new(&w->client, &o);
 	free(api_key);
@@ -134,6 +134,17 @@ int watcher_connect(watcher *w, const char *event_type)
 						: WATCHER_EXIT_FAILURE;
 	}
 	signals_init(w->client);
+	return WATCHER_RUN;
+}
+
+int watcher_connect(watcher *w, const char *event_type)
+{
+	int rc;
+
+	host_name(w->hostname, sizeof(w->hostname));
+	snprintf(w->bucket, sizeof(w->bucket), "%s_%s", w->prog, w->hostname);
+	if ((rc = watcher_client(w, 0, 0)) != WATCHER_RUN)
+		return rc;
 	if (aw_client_register_bucket(w->client, w->bucket, event_type, w->hostname)) {
 		die_line("%s", aw_error_last());
 		aw_client_free(w->client);

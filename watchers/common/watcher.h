@@ -63,8 +63,13 @@ int watcher_args(watcher *w, int argc, char **argv, const struct option *own, wa
 int watcher_config(watcher *w, const char *default_text, const char *const *known, watcher_config_fn own_fn,
 		   void *ud);
 
-/* Create the client (with the node's API key) and register the bucket of type
- * `event_type`; installs the signal handlers. */
+/* Create w->client (with the node's API key; no_queue and timeout_ms as in
+ * aw_client_options, 0 for the defaults) and install the signal handlers. For a
+ * program that only makes synchronous calls, such as the tray; watchers call
+ * watcher_connect. */
+int watcher_client(watcher *w, int no_queue, long timeout_ms);
+
+/* watcher_client with the disk queue, then register the bucket of type `event_type`. */
 int watcher_connect(watcher *w, const char *event_type);
 
 /* Deliver the queue until the next poll time (one poll_time after the last; no

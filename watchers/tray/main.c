@@ -18,7 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "aw/conf.h"
 #include "alerts.h"
 #include "aw/time.h"
 #include "sni.h"
@@ -49,8 +48,7 @@ static void usage(FILE *f)
 }
 
 typedef struct tray {
-	watcher w;
-	aw_client *client;
+	watcher w; /* w.client: the node, synchronous calls only */
 	tray_state st;
 	tray_alerts alerts;
 	unsigned polls, alert_polls;
@@ -62,7 +60,7 @@ static char *request(tray *t, const char *method, const char *path, const char *
 	char *out = NULL;
 
 	*status = 0;
-	if (aw_client_request(&out, status, t->client, method, path, body)) {
+	if (aw_client_request(&out, status, t->w.client, method, path, body)) {
 		free(out);
 		return NULL;
 	}
@@ -109,7 +107,7 @@ static void open_dashboard(tray *t)
 	pid_t pid;
 	int rc;
 
-	snprintf(url, sizeof(url), "%s/", aw_client_base_url(t->client));
+	snprintf(url, sizeof(url), "%s/", aw_client_base_url(t->w.client));
 	rc = posix_spawnp(&pid, "xdg-open", NULL, NULL, argv, environ);
 	if (rc)
 		watcher_log(AW_CLIENT_LOG_WARN, "cannot open %s: xdg-open: %s", url, strerror(rc));
@@ -171,38 +169,13 @@ static void check_alerts(tray *t, sni *s)
 
 	if (!t->st.node_up || t->alert_polls++ % ALERTS_EVERY_POLLS)
 		return;
-	n = tray_alerts_check(&t->alerts, t->client, notes, sizeof(notes) / sizeof(notes[0]));
+	n = tray_alerts_check(&t->alerts, t->w.client, notes, sizeof(notes) / sizeof(notes[0]));
 	for (size_t i = 0; i < n; i++) {
 		watcher_log(AW_CLIENT_LOG_INFO, "%s: %s", notes[i].summary, notes[i].body);
 		sni_notify(s, notes[i].summary, notes[i].body);
 	}
 }
 
-static int connect_node(tray *t)
-{
-	aw_client_options o;
-	char *api_key = aw_conf_node_api_key(t->w.testing);
-	int rc;
-
-	aw_client_options_init(&o);
-	o.client_name = PROG;
-	o.testing = t->w.testing;
-	o.host = t->w.host;
-	o.port = t->w.port;
-	o.api_key = api_key;
-	o.no_queue = 1;
-	/* short: the loop also serves the panel, which waits while a request hangs */
-	o.timeout_ms = 3000;
-	o.log = watcher_client_log;
-	rc = aw_client_new(&t->client, &o);
-	free(api_key);
-	if (rc) {
-		die_line("%s", aw_error_last());
-		return WATCHER_EXIT_USAGE;
-	}
-	signals_init(t->client);
-	return WATCHER_RUN;
-}
 
 static int run(tray *t)
 {
@@ -258,9 +231,10 @@ int main(int argc, char **argv)
 	if ((rc = watcher_config(&t.w, default_config, (const char *const[]){"poll_time", "host", "port", NULL},
 				 NULL, NULL)) != WATCHER_RUN)
 		return rc;
-	if ((rc = connect_node(&t)) == WATCHER_RUN)
+	/* a short timeout: the loop also serves the panel, which waits while a request hangs */
+	if ((rc = watcher_client(&t.w, 1, 3000)) == WATCHER_RUN)
 		rc = run(&t);
-	aw_client_free(t.client);
+	aw_client_free(t.w.client);
 	free(t.w.host);
 	watcher_log(AW_CLIENT_LOG_INFO, "stopped");
 	return rc;

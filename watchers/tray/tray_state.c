@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "aw/time.h"
 #include "tray_state.h"
 
 static void copy_str(char *dst, size_t len, json_t *v)
@@ -91,16 +92,13 @@ const char *tray_watcher_title(const char *name)
 static void local_hhmm(char *buf, size_t len, const char *iso)
 {
 	struct tm tm;
+	aw_ns ns;
 	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
 	buf[0] = '\0';
-	if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec) != 6)
+	if (aw_time_parse(&ns, iso, strlen(iso), AW_TIME_RELAXED))
 		return;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
+	t = (time_t)(ns / AW_NS_PER_SEC);
 	if (localtime_r(&t, &tm))
 		strftime(buf, len, "%H:%M", &tm);
 }
