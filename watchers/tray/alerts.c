@@ -184,6 +184,16 @@ static void hm(char *buf, size_t len, double seconds)
 	snprintf(buf, len, "%ldh %02ldm", m / 60, m % 60);
 }
 
+/* What marks an alert as fired today: its category path and its limit (a changed limit
+ * is a new alert). */
+static void alert_key(char *key, size_t len, json_t *path, double minutes)
+{
+	char name[120];
+
+	join_path(name, sizeof(name), path, "\x1e");
+	snprintf(key, len, "%s\x1f%g", name, minutes);
+}
+
 static int already_sent(const tray_alerts *a, const char *key)
 {
 	for (size_t i = 0; i < a->nsent; i++)
@@ -201,13 +211,12 @@ static json_t *pending_alerts(const tray_alerts *a, json_t *settings)
 	json_array_foreach(list, i, al) {
 		json_t *path = json_object_get(al, "category");
 		double minutes = json_number_value(json_object_get(al, "minutes"));
-		char key[160], name[120];
+		char key[160];
 
 		if (json_is_false(json_object_get(al, "enabled")) || !json_is_array(path) || !json_array_size(path) ||
 		    !(minutes > 0))
 			continue;
-		join_path(name, sizeof(name), path, "\x1e");
-		snprintf(key, sizeof(key), "%s\x1f%g", name, minutes);
+		alert_key(key, sizeof(key), path, minutes);
 		if (!already_sent(a, key))
 			json_array_append(out, al);
 	}
@@ -251,8 +260,7 @@ size_t tray_alerts_check(tray_alerts *a, aw_client *c, tray_alert_note *notes, s
 		secs = category_seconds(per_cat, path);
 		if (secs < minutes * 60)
 			continue;
-		join_path(name, sizeof(name), path, "\x1e");
-		snprintf(key, sizeof(key), "%s\x1f%g", name, minutes);
+		alert_key(key, sizeof(key), path, minutes);
 		if (a->nsent < TRAY_ALERTS_MAX_SENT)
 			snprintf(a->sent[a->nsent++], sizeof(a->sent[0]), "%s", key);
 		join_path(name, sizeof(name), path, " > ");
