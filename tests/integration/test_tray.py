@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import awtest  # noqa: E402
 from awtest import free_port  # noqa: E402
-from snihost import Item, SessionBus, Watcher  # noqa: E402
+from snihost import GLib, Item, SessionBus, Watcher  # noqa: E402
 from xenv import bin_path, requires_xvfb, wait_for, wenv  # noqa: E402
 
 pytestmark = requires_xvfb
@@ -130,6 +130,11 @@ def test_tray_shows_state_pauses_resumes_opens_and_quits(wenv, bus, sni_watcher)
         wait_for(lambda: all(w["state"] == "running" and not w["paused"] for w in watchers(port).values()), 15,
                  what="both watchers to run again")
         wait_for(lambda: "awnode: Recording" in labels(item), 10, what="the summary to say Recording")
+
+        # an id the menu does not have is refused, and changes nothing
+        with pytest.raises(GLib.Error, match="UnknownId"):
+            item.click(9999)
+        assert "awnode: Recording" in labels(item)
 
         # a disabled entry does nothing when clicked
         item.click(item.entry("Resume", parent_label="AFK watcher")["id"])
@@ -257,7 +262,10 @@ def test_time_limit_alerts_notify_once(wenv, bus, sni_watcher, node):
         {"category": ["Media", "Social Media"], "minutes": 120, "enabled": True},  # under
         {"category": ["Comms"], "minutes": 15, "enabled": False},             # disabled
         {"category": ["Comms", "IM"], "minutes": 15, "enabled": True},        # 10 min not AFK: under
-        {"category": ["Work"], "minutes": 1}])                                # nothing
+        {"category": ["Work"], "minutes": 1},                                 # nothing
+        # malformed entries are skipped, not fatal
+        "junk", {"category": "Media", "minutes": 1}, {"category": ["Media"], "minutes": "soon"},
+        {"category": [], "minutes": 1}, {"minutes": 1}])
     env = wenv.env("alerts", extra={"DBUS_SESSION_BUS_ADDRESS": bus.address})
     tray = wenv.spawn([bin_path("awnode-tray"), "--testing", "--port", node.port, "--poll-time", "0.2"], "tray", env)
     notes = wait_for(sni_watcher.notifications, 20, what="a notification")
