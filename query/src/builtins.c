@@ -191,11 +191,7 @@ static int load_buckets(qrun *R, const qnode *at)
 /* Storage can return rows in primary-key order (start, id ascending), which needs no sort
  * in SQLite; aw-server-rust's order (newest first, ties: shorter first, then lower id) is then
  * restored in memory, which is much cheaper. */
-#ifdef AW_EVENTS_KEY_ORDER
 #define ROWS_ORDER AW_EVENTS_KEY_ORDER
-#else
-#define ROWS_ORDER 0
-#endif
 
 /* ---- functions --------------------------------------------------------------------------- */
 
@@ -257,9 +253,7 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 		ev[i].data = data_from_sid(R->T, r.data_id);
 		ev[i].pad = 0;
 	}
-#ifdef AW_EVENTS_KEY_ORDER
 	storage_order(ev, nrows);
-#endif
 	*out = wrap_events(ev, nrows);
 	return 0;
 }
