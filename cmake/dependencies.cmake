@@ -18,7 +18,7 @@ aw_require_pkg(LWS libwebsockets)      # node: the HTTP server
 aw_require_pkg(XCB xcb)                # watchers
 aw_require_pkg(XCB_SS xcb-screensaver) # aw-watcher-afk
 aw_require_pkg(WAYLAND_CLIENT wayland-client) # watchers' Wayland backends
-aw_require_pkg(SYSTEMD libsystemd)    # awnode-tray: sd-bus for the tray icon
+aw_require_pkg(SYSTEMD libsystemd)    # sd-bus: the tray icon, the watchers on KDE Plasma and GNOME
 # wayland-scanner (Debian: libwayland-bin) turns the protocol XML vendored in
 # watchers/protocols/ into C at build time
 find_program(WAYLAND_SCANNER wayland-scanner REQUIRED)

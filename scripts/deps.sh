@@ -11,9 +11,11 @@ libxcb-screensaver0-dev libwayland-dev libwayland-bin libsystemd-dev help2man"
 # clang without its recommends has no sanitizer or libFuzzer runtime: tests/fuzz/run.sh
 # links against libclang-rt-14-dev's libclang_rt.{fuzzer,asan,ubsan}*.a; llvm-14 brings
 # llvm-symbolizer, without which its reports show bare addresses instead of file:line
-# sway: a real wlroots compositor (headless) for the watchers' Wayland tests
+# sway: a real wlroots compositor (headless) for the watchers' Wayland tests; kwin-wayland:
+# KDE Plasma's compositor (headless, --virtual) for the KWin script's tests; dbus-bin:
+# dbus-send, which those tests load KWin scripts with
 TEST="libcmocka-dev python3 python3-pytest wrk curl clang libclang-rt-14-dev llvm-14 git xvfb xdotool
-chromium sway dbus-daemon python3-gi"
+chromium sway dbus-daemon dbus-bin python3-gi kwin-wayland"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

@@ -23,6 +23,7 @@ int cmd_import(int argc, char **argv);  /* transfer.c */
 int cmd_sync(int argc, char **argv);    /* sync.c */
 int cmd_archive(int argc, char **argv); /* archive.c */
 int cmd_query(int argc, char **argv);   /* query.c */
+int cmd_doctor(int argc, char **argv);  /* doctor.c */
 
 /* getopt_long over a command's argv (argv[0] is the command's name), from its first
  * option on the first call for that argv. An unknown option, or one without its value,

@@ -27,6 +27,7 @@ static const command commands[] = {
 	{"sync", cmd_sync, "encrypted sync through a git folder (init, join, push, pull, status, ...)"},
 	{"archive", cmd_archive, "move old events into an encrypted archive (list, restore, init)"},
 	{"query", cmd_query, "run a query file against the local database or a running node"},
+	{"doctor", cmd_doctor, "check this desktop session for what tracking needs, and say what to do"},
 };
 
 static void usage(FILE *f)

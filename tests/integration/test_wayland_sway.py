@@ -147,7 +147,8 @@ def test_no_compositor_one_line_exit_3(sway, watcher):
     assert rc == 3, out
     assert one_line(out).startswith(watcher + ": no X display: DISPLAY is not set"), out
     rc, out = sway.run(watcher, "--backend", "mir", env=env)
-    assert rc == 2 and one_line(out) == "%s: --backend needs auto, x11 or wayland, got 'mir'" % watcher
+    choices = "auto, x11, wayland, kde or gnome" if watcher == "aw-watcher-window" else "auto, x11, wayland or gnome"
+    assert rc == 2 and one_line(out) == "%s: --backend needs %s, got 'mir'" % (watcher, choices)
     # the config key does the same (awnode start passes no --backend); the option wins
     conf = os.path.join(env["XDG_CONFIG_HOME"], "awnode")
     os.makedirs(conf, mode=0o755, exist_ok=True)
@@ -160,7 +161,9 @@ def test_no_compositor_one_line_exit_3(sway, watcher):
     with open(os.path.join(conf, watcher + ".toml"), "w") as f:
         f.write('backend = "mir"\n')
     rc, out = sway.run(watcher, "--testing", env=env)
-    assert rc == 2 and one_line(out).endswith('backend must be "auto", "x11" or "wayland", got "mir"'), out
+    quoted = ('"auto", "x11", "wayland", "kde" or "gnome"' if watcher == "aw-watcher-window"
+              else '"auto", "x11", "wayland" or "gnome"')
+    assert rc == 2 and one_line(out).endswith('backend must be %s, got "mir"' % quoted), out
 
 
 def fake_compositor(sway, socket, *args):
@@ -213,7 +216,8 @@ def test_compositor_without_protocols_one_line_exit_5(sway, bare_compositor):
     assert one_line(out) == (
         "aw-watcher-window: this Wayland compositor (XDG_CURRENT_DESKTOP=GNOME) offers no "
         "wlr-foreign-toplevel-management (zwlr_foreign_toplevel_manager_v1), so the active window cannot be "
-        "read; wlroots compositors (sway, Hyprland, river, labwc) have it, GNOME and KDE are not supported yet")
+        "read; wlroots compositors (sway, Hyprland, river, labwc) have it; KDE Plasma and GNOME are read over "
+        "D-Bus (--backend kde or gnome)")
     rc, out = sway.run("aw-watcher-afk", "--testing", env=env)
     assert rc == 5, out
     assert one_line(out) == ("aw-watcher-afk: this Wayland compositor (XDG_CURRENT_DESKTOP=GNOME) offers neither "

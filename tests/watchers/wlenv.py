@@ -1,9 +1,18 @@
-"""Helpers for the Wayland watcher tests (tests/integration/test_wayland_sway.py).
+"""Helpers for the Wayland watcher tests (tests/integration/test_wayland_sway.py and
+test_wayland_kde.py).
 
+* ``Session``: what both compositors share: a private directory, the unprivileged
+  user, watcher processes with private XDG dirs, their teardown.
 * ``Sway``: a private headless sway (``WLR_BACKENDS=headless``, pixman renderer, no
   input devices, no XWayland) with its own ``XDG_RUNTIME_DIR`` (mode 0700), plus
   ``swaymsg`` to focus windows and move the seat's cursor (which the compositor counts
   as user activity).
+* ``KWin``: a private ``kwin_wayland --virtual`` (KDE Plasma's compositor, headless) on a
+  private D-Bus session bus of its own, with KWin scripts loaded over D-Bus to focus
+  windows. Debian installs kwin_wayland with a file capability (cap_sys_resource),
+  which a container without that capability refuses to execute; a copy has none, and it
+  keeps the name kwin_wayland because KWin loads its Qt platform plugin only into a
+  program of that name.
 * ``WlClient``: drives ``aw-wltest-client`` (wltest_client.c beside this file, built
   next to awnode in build/bin/), one xdg_toplevel with a given app_id and title.
 * ``bare_compositor``: ``aw-wltest-compositor`` (wltest_compositor.c), a compositor
@@ -15,9 +24,10 @@ directory of their own under /tmp (pytest's tmp_path is root's and closed to oth
 with the binaries copied there so that any build directory works. The node keeps
 running as the caller: the watchers reach it over TCP only.
 
-The tests skip when sway is not installed; everything else is required.
+The tests skip when their compositor is not installed; everything else is required.
 """
 
+import json
 import os
 import pwd
 import shutil
@@ -38,6 +48,8 @@ TEST_USER = "awnode-wltest"
 
 requires_sway = pytest.mark.skipif(shutil.which("sway") is None,
                                    reason="sway is not installed (Debian package sway)")
+requires_kwin = pytest.mark.skipif(shutil.which("kwin_wayland") is None,
+                                   reason="kwin_wayland is not installed (Debian package kwin-wayland)")
 
 
 def run_as():
@@ -77,7 +89,8 @@ class UserProc(xenv.Proc):
         self.signalled = None
 
 
-class Sway:
+class Session:
+    """A compositor's private directory and the processes run in its session."""
     SOCKET_WAIT = 15
 
     def __init__(self, logdir):
@@ -92,11 +105,7 @@ class Sway:
         self.n = 0
         self.proc = None
         self.display = None
-        self.swaysock = None
-        with open(os.path.join(self.base, "sway.conf"), "w") as f:
-            f.write("xwayland disable\n"
-                    "default_border none\n"
-                    "focus_on_window_activation none\n")
+        self.extra_env = {}
 
     def mkdir(self, name, mode):
         path = os.path.join(self.base, name)
@@ -131,32 +140,10 @@ class Sway:
                     os.chown(d, *self.user)
         if wayland and self.display:
             env["WAYLAND_DISPLAY"] = self.display
-            env["SWAYSOCK"] = self.swaysock
+        env.update(self.extra_env)
         if extra:
             env.update(extra)
         return env
-
-    def start(self):
-        env = self.env("sway", wayland=False, extra={
-            "WLR_BACKENDS": "headless", "WLR_LIBINPUT_NO_DEVICES": "1", "WLR_RENDERER": "pixman",
-            "XDG_CURRENT_DESKTOP": "sway"})
-        self.proc = self.spawn(["sway", "-c", os.path.join(self.base, "sway.conf")], env, "sway")
-        deadline = time.monotonic() + self.SOCKET_WAIT
-        while time.monotonic() < deadline:
-            names = os.listdir(self.runtime)
-            wl = [n for n in names if n.startswith("wayland-") and not n.endswith(".lock")]
-            ipc = [n for n in names if n.startswith("sway-ipc.") and n.endswith(".sock")]
-            if wl and ipc:
-                self.display = wl[0]
-                self.swaysock = os.path.join(self.runtime, ipc[0])
-                if self.swaymsg("-t", "get_version", check=False).returncode == 0:
-                    return self
-            if not self.proc.running:
-                break
-            time.sleep(0.1)
-        text = self.proc.text()
-        self.stop()
-        pytest.fail("sway did not start:\n%s" % text[-3000:])
 
     def spawn(self, argv, env, name):
         """A process run as the test user, stopped and checked at teardown."""
@@ -173,22 +160,6 @@ class Sway:
         p = self.watcher(watcher, *args, env=env)
         rc = p.wait(timeout)
         return rc, p.text()
-
-    def swaymsg(self, *args, check=True):
-        r = subprocess.run(["swaymsg", "-s", self.swaysock] + [str(a) for a in args],
-                           env=self.env("swaymsg"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=10, **popen_user_kw(self.user))
-        if check and r.returncode != 0:
-            raise AssertionError("swaymsg %s failed (%d): %s" % (" ".join(map(str, args)), r.returncode, r.stdout))
-        return r
-
-    def focus(self, app_id):
-        self.swaymsg("[app_id=\"%s\"] focus" % app_id)
-
-    def activity(self):
-        """User activity on seat0: a cursor move, which resets sway's idle timers."""
-        self.n += 1
-        self.swaymsg("seat", "seat0", "cursor", "move", 1 + self.n % 5, 1)
 
     def client(self, app_id, title):
         return WlClient(self, app_id, title)
@@ -218,6 +189,122 @@ class Sway:
                 problems.extend(p.problems())
         shutil.rmtree(self.base, ignore_errors=True)
         return problems
+
+
+class Sway(Session):
+    def __init__(self, logdir):
+        super().__init__(logdir)
+        self.swaysock = None
+        with open(os.path.join(self.base, "sway.conf"), "w") as f:
+            f.write("xwayland disable\n"
+                    "default_border none\n"
+                    "focus_on_window_activation none\n")
+
+    def start(self):
+        env = self.env("sway", wayland=False, extra={
+            "WLR_BACKENDS": "headless", "WLR_LIBINPUT_NO_DEVICES": "1", "WLR_RENDERER": "pixman",
+            "XDG_CURRENT_DESKTOP": "sway"})
+        self.proc = self.spawn(["sway", "-c", os.path.join(self.base, "sway.conf")], env, "sway")
+        deadline = time.monotonic() + self.SOCKET_WAIT
+        while time.monotonic() < deadline:
+            names = os.listdir(self.runtime)
+            wl = [n for n in names if n.startswith("wayland-") and not n.endswith(".lock")]
+            ipc = [n for n in names if n.startswith("sway-ipc.") and n.endswith(".sock")]
+            if wl and ipc:
+                self.display = wl[0]
+                self.swaysock = os.path.join(self.runtime, ipc[0])
+                self.extra_env["SWAYSOCK"] = self.swaysock
+                if self.swaymsg("-t", "get_version", check=False).returncode == 0:
+                    return self
+            if not self.proc.running:
+                break
+            time.sleep(0.1)
+        text = self.proc.text()
+        self.stop()
+        pytest.fail("sway did not start:\n%s" % text[-3000:])
+
+    def swaymsg(self, *args, check=True):
+        r = subprocess.run(["swaymsg", "-s", self.swaysock] + [str(a) for a in args],
+                           env=self.env("swaymsg"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=10, **popen_user_kw(self.user))
+        if check and r.returncode != 0:
+            raise AssertionError("swaymsg %s failed (%d): %s" % (" ".join(map(str, args)), r.returncode, r.stdout))
+        return r
+
+    def focus(self, app_id):
+        self.swaymsg("[app_id=\"%s\"] focus" % app_id)
+
+    def activity(self):
+        """User activity on seat0: a cursor move, which resets sway's idle timers."""
+        self.n += 1
+        self.swaymsg("seat", "seat0", "cursor", "move", 1 + self.n % 5, 1)
+
+
+class KWin(Session):
+    """kwin_wayland --virtual on a private session bus; focus() and caption changes go
+    through KWin scripts, the way the watcher's own script reaches KWin."""
+
+    def __init__(self, logdir):
+        super().__init__(logdir)
+        self.bus_path = os.path.join(self.runtime, "bus")
+        self.extra_env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + self.bus_path
+        self.scripts = 0
+
+    def start(self):
+        self.spawn(["dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=unix:path=" + self.bus_path],
+                   self.env("bus", wayland=False), "dbus-daemon")
+        kwin = os.path.join(self.bindir, "kwin_wayland")
+        shutil.copyfile(shutil.which("kwin_wayland"), kwin)  # without the file capability
+        os.chmod(kwin, 0o755)
+        self.proc = self.spawn([kwin, "--virtual", "--no-lockscreen", "--width", "1024", "--height", "768",
+                                "--socket", "wayland-kw"], self.env("kwin", wayland=False, extra={
+                                    "XDG_CURRENT_DESKTOP": "KDE", "KDE_FULL_SESSION": "true",
+                                    # software compositing without OpenGL: nothing to draw here
+                                    "KWIN_COMPOSE": "Q"}), "kwin")
+        deadline = time.monotonic() + self.SOCKET_WAIT * 2
+        while time.monotonic() < deadline:
+            if os.path.exists(os.path.join(self.runtime, "wayland-kw")) and \
+                    self.dbus("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+                              "string:org.kde.KWin", check=False).stdout.find("boolean true") >= 0:
+                self.display = "wayland-kw"
+                return self
+            if not self.proc.running:
+                break
+            time.sleep(0.2)
+        text = self.proc.text()
+        self.stop()
+        pytest.fail("kwin_wayland did not start:\n%s" % text[-3000:])
+
+    def dbus(self, dest, path, method, *args, check=True):
+        r = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=" + dest, path, method] + list(args),
+                           env=self.env("dbus-send"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=10, **popen_user_kw(self.user))
+        if check and r.returncode != 0:
+            raise AssertionError("dbus-send %s %s failed: %s" % (path, method, r.stdout))
+        return r
+
+    def script(self, body):
+        """Run `body` once inside KWin (loaded, started, unloaded)."""
+        self.scripts += 1
+        name = "awnode-test-%d" % self.scripts
+        path = os.path.join(self.base, name + ".js")
+        with open(path, "w") as f:
+            f.write(body)
+        os.chmod(path, 0o644)
+        self.dbus("org.kde.KWin", "/Scripting", "org.kde.kwin.Scripting.loadScript", "string:" + path,
+                  "string:" + name)
+        self.dbus("org.kde.KWin", "/Scripting", "org.kde.kwin.Scripting.start")
+        self.dbus("org.kde.KWin", "/Scripting", "org.kde.kwin.Scripting.unloadScript", "string:" + name)
+
+    def focus(self, app_id):
+        self.script("var ws = workspace.clientList();\n"
+                    "for (var i = 0; i < ws.length; i++)\n"
+                    "  if (String(ws[i].resourceClass) == %s) workspace.activeClient = ws[i];\n"
+                    % json.dumps(app_id))
+
+    def script_loaded(self, name):
+        r = self.dbus("org.kde.KWin", "/Scripting", "org.kde.kwin.Scripting.isScriptLoaded", "string:" + name)
+        return "boolean true" in r.stdout
 
 
 class WlClient:

@@ -20,7 +20,7 @@ static const char default_config[] =
 	"# Keys may also go in a [aw-watcher-afk] table ([aw-watcher-afk-testing] with --testing).\n"
 	"#timeout = 180      # seconds without input before you count as AFK\n"
 	"#poll_time = 5      # seconds between checks\n"
-	"#backend = \"auto\"  # auto (Wayland if WAYLAND_DISPLAY is set, else X11), x11, wayland\n"
+	"#backend = \"auto\"  # auto (by session), x11, wayland, gnome\n"
 	"#host = \"127.0.0.1\" # the node\n"
 	"#port = 5600        # 5666 with --testing\n";
 
@@ -29,11 +29,12 @@ static void usage(FILE *f)
 	watcher_usage(f, PROG,
 		      "Report AFK (away from keyboard) status to an ActivityWatch-compatible node, from\n"
 		      "the time since the last keyboard or mouse input: the X server's, or in a Wayland\n"
-		      "session the compositor's idle notifications (ext-idle-notify-v1, org_kde_kwin_idle).\n",
+		      "session the compositor's idle notifications (ext-idle-notify-v1, org_kde_kwin_idle;\n"
+		      "KDE Plasma offers them) or, on GNOME, Mutter's idle monitor over D-Bus.\n",
 		      "  --timeout SECONDS    no input for this long counts as AFK (default 180)\n"
 		      "  --poll-time SECONDS  time between checks (default 5)\n"
-		      "  --backend NAME       auto (default: Wayland if WAYLAND_DISPLAY is set, else\n"
-		      "                       X11), x11 or wayland\n",
+		      "  --backend NAME       auto (default: by session), x11, wayland or gnome\n"
+		      "  --check              open the idle source, print which, exit\n",
 		      21,
 		      "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-afk.toml (keys timeout, poll_time, backend,\n"
 		      "host, port).\n");
@@ -44,6 +45,7 @@ typedef struct afk_opts {
 	double timeout, cli_timeout;
 	idle_backend backend;
 	const char *cli_backend; /* borrowed from argv */
+	int check;               /* --check: open the idle source, say which, exit */
 } afk_opts;
 
 static int afk_option(void *ud, int ch, const char *arg, int argc, char **argv)
@@ -52,12 +54,16 @@ static int afk_option(void *ud, int ch, const char *arg, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
+	if (ch == 'c') {
+		ao->check = 1;
+		return WATCHER_RUN;
+	}
 	if (ch == 'b') {
 		if (aw_idle_backend_parse(arg, &ao->backend) == 0) {
 			ao->cli_backend = arg;
 			return WATCHER_RUN;
 		}
-		die_line("--backend needs auto, x11 or wayland, got '%s'", arg);
+		die_line("--backend needs auto, x11, wayland or gnome, got '%s'", arg);
 		return WATCHER_EXIT_USAGE;
 	}
 	if (ch == 't' && parse_seconds(arg, &ao->cli_timeout) == 0)
@@ -76,7 +82,8 @@ static int afk_config(void *ud, const watcher_conf *conf)
 		return WATCHER_EXIT_USAGE;
 	bad = backend && !ao->cli_backend && aw_idle_backend_parse(backend, &ao->backend);
 	if (bad)
-		die_line("config %s: backend must be \"auto\", \"x11\" or \"wayland\", got \"%s\"", conf->path, backend);
+		die_line("config %s: backend must be \"auto\", \"x11\", \"wayland\" or \"gnome\", got \"%s\"",
+			 conf->path, backend);
 	free(backend);
 	return bad ? WATCHER_EXIT_USAGE : WATCHER_RUN;
 }
@@ -93,7 +100,9 @@ static int poll_once(watcher *w, afk_state *st, idle_source *src)
 	r = src->idle(src, &idle);
 	if (r < 0) {
 		watcher_log(AW_CLIENT_LOG_ERROR, "lost the connection to the %s",
-			    strcmp(src->name, "x11") ? "Wayland compositor" : "X server");
+			    !strcmp(src->name, "x11")		? "X server"
+			    : !strncmp(src->name, "gnome", 5) ? "GNOME idle monitor"
+								: "Wayland compositor");
 		return -1;
 	}
 	if (r > 0)
@@ -120,6 +129,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
 					     {"backend", required_argument, NULL, 'b'},
+					     {"check", no_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
 	static const char *const known[] = {"timeout", "poll_time", "backend", "host", "port", "update_time", NULL};
 	watcher w = {.prog = PROG, .poll_time = 5};
@@ -143,6 +153,13 @@ int main(int argc, char **argv)
 		die_line("%s", err);
 		watcher_finish(&w);
 		return rc == IDLE_SOURCE_UNSUPPORTED ? WATCHER_EXIT_UNSUPPORTED : WATCHER_EXIT_NODISPLAY;
+	}
+	if (ao.check) {
+		/* what `awnode doctor` runs; the node is not contacted */
+		printf("%s: %s: reads the idle time\n", PROG, src.name);
+		src.close(&src);
+		watcher_finish(&w);
+		return WATCHER_EXIT_OK;
 	}
 	rc = watcher_connect(&w, "afkstatus");
 	if (rc != WATCHER_RUN) {

@@ -7,6 +7,7 @@
 #include <xcb/screensaver.h>
 #include <xcb/xcb.h>
 
+#include "dbsession.h"
 #include "idle_source.h"
 #include "wcommon.h"
 
@@ -60,8 +61,8 @@ int aw_idle_source_x11(idle_source *s, char *err, size_t errlen)
 	memset(s, 0, sizeof(*s));
 	/* X first: without a display there is nothing to watch */
 	if (!display || !*display) {
-		snprintf(err, errlen, "no X display: DISPLAY is not set%s; this watcher needs X11",
-			 getenv("WAYLAND_DISPLAY") ? " (Wayland-only session)" : "");
+		snprintf(err, errlen, "no X display: DISPLAY is not set%s",
+			 getenv("WAYLAND_DISPLAY") ? "" : ", nor WAYLAND_DISPLAY: no desktop session to watch");
 		return IDLE_SOURCE_NODISPLAY;
 	}
 	x = calloc(1, sizeof(*x));
@@ -98,18 +99,31 @@ int aw_idle_source_x11(idle_source *s, char *err, size_t errlen)
 int aw_idle_source_open(idle_source *s, idle_backend b, double timeout, char *err, size_t errlen)
 {
 	const char *wl = getenv("WAYLAND_DISPLAY");
+	int rc;
 
-	if (b == IDLE_BACKEND_AUTO)
-		b = wl && *wl ? IDLE_BACKEND_WAYLAND : IDLE_BACKEND_X11;
-	return b == IDLE_BACKEND_WAYLAND ? aw_idle_source_wayland(s, timeout, err, errlen)
-					 : aw_idle_source_x11(s, err, errlen);
+	switch (b) {
+	case IDLE_BACKEND_X11:
+		return aw_idle_source_x11(s, err, errlen);
+	case IDLE_BACKEND_WAYLAND:
+		return aw_idle_source_wayland(s, timeout, err, errlen);
+	case IDLE_BACKEND_GNOME:
+		return aw_idle_source_mutter(s, err, errlen);
+	case IDLE_BACKEND_AUTO:
+		break;
+	}
+	if (!wl || !*wl)
+		return aw_idle_source_x11(s, err, errlen);
+	rc = aw_idle_source_wayland(s, timeout, err, errlen);
+	if (rc == IDLE_SOURCE_UNSUPPORTED && aw_dbsession_has("org.gnome.Mutter.IdleMonitor"))
+		return aw_idle_source_mutter(s, err, errlen);
+	return rc;
 }
 
 int aw_idle_backend_parse(const char *name, idle_backend *out)
 {
-	static const char *const names[] = {"auto", "x11", "wayland"};
+	static const char *const names[] = {"auto", "x11", "wayland", "gnome"};
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (!strcmp(name, names[i])) {
 			*out = (idle_backend)i;
 			return 0;

@@ -1,7 +1,8 @@
 /*
  * aw-watcher-window: reports the active window's application and title as
  * `currentwindow` events {"app", "title"} in the bucket aw-watcher-window_<hostname>,
- * from X11 (EWMH) or a wlroots Wayland compositor (window_source.h picks by session).
+ * from X11 (EWMH), a wlroots Wayland compositor, KWin or GNOME Shell (window_source.h
+ * picks by session).
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ static const char default_config[] =
 	"#exclude_title = false  # true: record every title as \"excluded\"\n"
 	"#exclude_titles = []    # regular expressions (PCRE2, case-insensitive); a matching title is\n"
 	"#                       # recorded as \"excluded\", e.g. [\"private\", \"^Bank\"]\n"
-	"#backend = \"auto\"      # auto (Wayland if WAYLAND_DISPLAY is set, else X11), x11, wayland\n"
+	"#backend = \"auto\"      # auto (by session), x11, wayland (wlroots), kde, gnome\n"
 	"#host = \"127.0.0.1\"     # the node\n"
 	"#port = 5600            # 5666 with --testing\n";
 
@@ -33,13 +34,16 @@ static void usage(FILE *f)
 	watcher_usage(f, PROG,
 		      "Report the active window (application and title) to an ActivityWatch-compatible\n"
 		      "node. Reads X11 (EWMH _NET_ACTIVE_WINDOW) or, in a Wayland session, a wlroots\n"
-		      "compositor's wlr-foreign-toplevel-management (sway, Hyprland, river, labwc).\n",
+		      "compositor's wlr-foreign-toplevel-management (sway, Hyprland, river, labwc),\n"
+		      "KWin through a script it loads (KDE Plasma) or GNOME Shell through awnode's\n"
+		      "extension awnode-window@awnode.org, both over the D-Bus session bus.\n",
 		      "  --poll-time SECONDS       time between checks (default 1)\n"
 		      "  --exclude-title           record every title as \"excluded\"\n"
 		      "  --exclude-titles REGEX..  record titles matching any REGEX (case-insensitive) as\n"
 		      "                            \"excluded\"; takes one or more expressions\n"
-		      "  --backend NAME            auto (default: Wayland if WAYLAND_DISPLAY is set,\n"
-		      "                            else X11), x11 or wayland\n",
+		      "  --backend NAME            auto (default: by session), x11, wayland\n"
+		      "                            (wlroots), kde (KWin script) or gnome (Shell extension)\n"
+		      "  --check                   read the active window once, print it, exit\n",
 		      26,
 		      "Config: $XDG_CONFIG_HOME/awnode/aw-watcher-window.toml (keys poll_time,\n"
 		      "exclude_title, exclude_titles, backend, host, port).\n");
@@ -117,6 +121,7 @@ typedef struct window_opts {
 	regex_list rx;
 	window_backend backend;
 	const char *cli_backend; /* borrowed from argv */
+	int check;               /* --check: read the active window once, say so, exit */
 } window_opts;
 
 static int window_option(void *ud, int ch, const char *arg, int argc, char **argv)
@@ -125,9 +130,11 @@ static int window_option(void *ud, int ch, const char *arg, int argc, char **arg
 
 	if (ch == 'x') {
 		wo->cli_exclude_all = 1;
+	} else if (ch == 'c') {
+		wo->check = 1;
 	} else if (ch == 'b') {
 		if (aw_window_backend_parse(arg, &wo->backend)) {
-			die_line("--backend needs auto, x11 or wayland, got '%s'", arg);
+			die_line("--backend needs auto, x11, wayland, kde or gnome, got '%s'", arg);
 			return WATCHER_EXIT_USAGE;
 		}
 		wo->cli_backend = arg;
@@ -152,7 +159,8 @@ static int window_config(void *ud, const watcher_conf *conf)
 	if (conf_string(conf, "backend", &backend) < 0)
 		return WATCHER_EXIT_USAGE;
 	if (backend && !wo->cli_backend && aw_window_backend_parse(backend, &wo->backend)) {
-		die_line("config %s: backend must be \"auto\", \"x11\" or \"wayland\", got \"%s\"", conf->path, backend);
+		die_line("config %s: backend must be \"auto\", \"x11\", \"wayland\", \"kde\" or \"gnome\", got \"%s\"",
+			 conf->path, backend);
 		free(backend);
 		return WATCHER_EXIT_USAGE;
 	}
@@ -189,7 +197,10 @@ static int poll_once(watcher *w, const window_opts *wo, window_source *src, pcre
 
 	if (src->current(src, &app, &title)) {
 		watcher_log(AW_CLIENT_LOG_ERROR, "lost the connection to the %s",
-			    strcmp(src->name, "x11") ? "Wayland compositor" : "X server");
+			    !strcmp(src->name, "x11")	  ? "X server"
+			    : !strcmp(src->name, "kde")	  ? "KWin script"
+			    : !strcmp(src->name, "gnome") ? "GNOME Shell extension"
+							  : "Wayland compositor");
 		return -1;
 	}
 	if (wo->exclude_all || title_excluded(&wo->rx, title, md)) {
@@ -215,11 +226,29 @@ static int poll_once(watcher *w, const window_opts *wo, window_source *src, pcre
 	return 0;
 }
 
+/* --check (what `awnode doctor` runs): the backend this session gets and what it
+ * reads now, one line on stdout; the node is not contacted. */
+static int check_source(window_source *src)
+{
+	char *app = NULL, *title = NULL;
+	int rc = src->current(src, &app, &title);
+
+	if (rc)
+		printf("%s: %s: lost the connection at the first read\n", PROG, src->name);
+	else
+		printf("%s: %s: the active window is '%s' ('%s')\n", PROG, src->name, app, title);
+	free(app);
+	free(title);
+	src->close(src);
+	return rc ? WATCHER_EXIT_FAILURE : WATCHER_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"exclude-title", no_argument, NULL, 'x'},
 					     {"exclude-titles", required_argument, NULL, 'X'},
 					     {"backend", required_argument, NULL, 'b'},
+					     {"check", no_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
 	static const char *const known[] = {"poll_time", "exclude_title", "exclude_titles", "backend", "host",
 					    "port", "update_time", "strategy_macos", NULL};
@@ -245,6 +274,10 @@ int main(int argc, char **argv)
 	if (rc) {
 		die_line("%s", err);
 		rc = rc == WINDOW_SOURCE_UNSUPPORTED ? WATCHER_EXIT_UNSUPPORTED : WATCHER_EXIT_NODISPLAY;
+		goto out;
+	}
+	if (wo.check) {
+		rc = check_source(&src);
 		goto out;
 	}
 	md = pcre2_match_data_create(8, NULL);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbsession.h"
 #include "window_source.h"
 #include "xwin.h"
 
@@ -40,23 +41,44 @@ int aw_window_source_x11(window_source *s, char *err, size_t errlen)
 
 /* A Wayland session (WAYLAND_DISPLAY set) is watched through Wayland even when
  * XWayland gives it a DISPLAY too: through XWayland only X11 clients' windows are
- * visible, so most of the day would be recorded as "unknown". When the compositor lacks
- * the protocol the caller exits with its own status instead (docs/watchers.md);
- * --backend x11 still forces the X11 path. */
+ * visible, so most of the day would be recorded as "unknown". A compositor without
+ * wlr-foreign-toplevel-management is asked over D-Bus when it is KWin or GNOME Shell
+ * (found by their bus names, which XDG_CURRENT_DESKTOP only suggests); otherwise the
+ * caller exits with its own status (docs/watchers.md). --backend forces any one. */
 int aw_window_source_open(window_source *s, window_backend b, char *err, size_t errlen)
 {
 	const char *wl = getenv("WAYLAND_DISPLAY");
+	int rc;
 
-	if (b == WINDOW_BACKEND_AUTO)
-		b = wl && *wl ? WINDOW_BACKEND_WAYLAND : WINDOW_BACKEND_X11;
-	return b == WINDOW_BACKEND_WAYLAND ? aw_window_source_wlr(s, err, errlen) : aw_window_source_x11(s, err, errlen);
+	switch (b) {
+	case WINDOW_BACKEND_X11:
+		return aw_window_source_x11(s, err, errlen);
+	case WINDOW_BACKEND_WAYLAND:
+		return aw_window_source_wlr(s, err, errlen);
+	case WINDOW_BACKEND_KDE:
+		return aw_window_source_kwin(s, err, errlen);
+	case WINDOW_BACKEND_GNOME:
+		return aw_window_source_gnome(s, err, errlen);
+	case WINDOW_BACKEND_AUTO:
+		break;
+	}
+	if (!wl || !*wl)
+		return aw_window_source_x11(s, err, errlen);
+	rc = aw_window_source_wlr(s, err, errlen);
+	if (rc != WINDOW_SOURCE_UNSUPPORTED)
+		return rc;
+	if (aw_dbsession_has("org.kde.KWin"))
+		return aw_window_source_kwin(s, err, errlen);
+	if (aw_dbsession_has("org.gnome.Shell"))
+		return aw_window_source_gnome(s, err, errlen);
+	return rc;
 }
 
 int aw_window_backend_parse(const char *name, window_backend *out)
 {
-	static const char *const names[] = {"auto", "x11", "wayland"};
+	static const char *const names[] = {"auto", "x11", "wayland", "kde", "gnome"};
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		if (!strcmp(name, names[i])) {
 			*out = (window_backend)i;
 			return 0;

@@ -228,7 +228,8 @@ int aw_window_source_wlr(window_source *s, char *err, size_t errlen)
 		aw_wlsession_describe(who, sizeof(who));
 		snprintf(err, errlen,
 			 "%s offers no wlr-foreign-toplevel-management (%s), so the active window cannot be read; "
-			 "wlroots compositors (sway, Hyprland, river, labwc) have it, GNOME and KDE are not supported yet",
+			 "wlroots compositors (sway, Hyprland, river, labwc) have it; KDE Plasma and GNOME are read over D-Bus "
+			 "(--backend kde or gnome)",
 			 who, MGR_IFACE);
 		aw_wlsession_globals_free(&gl);
 		wlr_close(s);

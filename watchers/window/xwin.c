@@ -25,8 +25,8 @@ int xwin_open(xwin *w, char *err, size_t errlen)
 
 	memset(w, 0, sizeof(*w));
 	if (!display || !*display) {
-		snprintf(err, errlen, "no X display: DISPLAY is not set%s; this watcher needs X11 (EWMH)",
-			 getenv("WAYLAND_DISPLAY") ? " (Wayland-only session: the active window cannot be read)" : "");
+		snprintf(err, errlen, "no X display: DISPLAY is not set%s",
+			 getenv("WAYLAND_DISPLAY") ? "" : ", nor WAYLAND_DISPLAY: no desktop session to watch");
 		return -1;
 	}
 	w->conn = xcb_connect(NULL, &screen_no);
