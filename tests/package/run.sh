@@ -121,7 +121,9 @@ for f in /usr/bin/awnode /usr/bin/aw-watcher-afk /usr/bin/aw-watcher-window /usr
 	/usr/lib/systemd/user/aw-watcher-window.service /etc/xdg/autostart/awnode-start.desktop \
 	/usr/share/man/man1/awnode.1.gz /usr/share/man/man1/aw-watcher-afk.1.gz \
 	/usr/share/man/man1/aw-watcher-window.1.gz /usr/share/man/man1/awnode-tray.1.gz \
-	/usr/share/doc/awnode/changelog.gz; do
+	/usr/share/doc/awnode/changelog.gz \
+	/usr/share/awnode/gnome-shell/43/awnode-window@awnode.org/extension.js \
+	/usr/share/awnode/gnome-shell/45/awnode-window@awnode.org/metadata.json; do
 	check "installed: $f" test -s "$ROOT$f"
 done
 check "units and autostart entry run binaries that exist" sh -c "
@@ -138,6 +140,11 @@ check "awnode --version says $VERSION" sh -c "[ \"\$(chroot '$ROOT' /usr/bin/awn
 check "aw-watcher-window --help" sh -c "chroot '$ROOT' /usr/bin/aw-watcher-window --help | grep -q '^usage: aw-watcher-window'"
 check "aw-watcher-afk --help" sh -c "chroot '$ROOT' /usr/bin/aw-watcher-afk --help | grep -q '^usage: aw-watcher-afk'"
 check "awnode-tray --help" sh -c "chroot '$ROOT' /usr/bin/awnode-tray --help | grep -q '^usage: awnode-tray'"
+# no node, no display: every check fails with its line, and on GNOME the install command
+# names the installed extension
+check "awnode doctor names the installed GNOME extension" sh -c "chroot '$ROOT' env -i PATH=/usr/bin:/bin \
+	HOME=/root XDG_CURRENT_DESKTOP=GNOME /usr/bin/awnode doctor | \
+	grep -q 'cp -r /usr/share/awnode/gnome-shell/45/awnode-window@awnode.org '"
 in_root useradd -m -s /bin/sh tester
 # the root shares this machine's network: use the default port only if nothing answers there
 PORT=5600
