@@ -13,9 +13,10 @@ libxcb-screensaver0-dev libwayland-dev libwayland-bin libsystemd-dev help2man"
 # llvm-symbolizer, without which its reports show bare addresses instead of file:line
 # sway: a real wlroots compositor (headless) for the watchers' Wayland tests; kwin-wayland:
 # KDE Plasma's compositor (headless, --virtual) for the KWin script's tests; dbus-bin:
-# dbus-send, which those tests load KWin scripts with
+# dbus-send, which those tests load KWin scripts with; gjs: GNOME's JavaScript runtime, which
+# runs awnode's GNOME Shell extension in its tests
 TEST="libcmocka-dev python3 python3-pytest wrk curl clang libclang-rt-14-dev llvm-14 git xvfb xdotool
-chromium sway dbus-daemon dbus-bin python3-gi kwin-wayland"
+chromium sway dbus-daemon dbus-bin python3-gi kwin-wayland gjs"
 want="$BUILD"
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

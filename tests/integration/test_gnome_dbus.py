@@ -3,13 +3,17 @@ GNOME"), at the D-Bus level: a private session bus where a stand-in for GNOME Sh
 answers as awnode's Shell extension does (org.awnode.Shell.Window.Active) and a
 stand-in for Mutter's idle monitor answers GetIdletime (tests/watchers/gnomehost.py).
 
+The extension's own JavaScript (watchers/gnome-extension/, both the GNOME 43-44 and
+the 45+ copy) is run too, by gjs with a stand-in for the one part of GNOME Shell it
+touches (global.display.focus_window), owning org.gnome.Shell on the private bus
+(tests/watchers/gnome_shell_stub.js); the watcher then records what it reports.
+
 Why not a real GNOME Shell: `gnome-shell --headless` needs the whole GNOME desktop
 (about 170 Debian packages on a minimal system, a system bus with logind and
-accounts-service) and cannot load an extension it has not been told about in a user
-session's settings; that is more than the test run can set up within its time. The
-extension's JavaScript (watchers/gnome-extension/) is therefore not run here; what is
-tested is everything on the watchers' side of the bus: the questions they ask, what
-they record, and how they fail when the extension is missing."""
+accounts-service) and loads only extensions enabled in a user session's settings; that
+is more than the test run can set up within its time. What the real Shell adds, and so
+what is not tested here, is Mutter's focus_window itself and the Shell loading the
+extension from its directory."""
 
 import os
 import shlex
@@ -22,7 +26,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "watchers"))
 
 import awtest  # noqa: E402
-from gnomehost import IdleMonitor, Shell  # noqa: E402
+from gnomehost import GjsExtension, IdleMonitor, Shell  # noqa: E402
 from snihost import SessionBus  # noqa: E402
 from xenv import (HOSTNAME, afk_round_trip, assert_afk_layout, assert_contiguous, assert_no_overlap, datas,  # noqa: E402
                   events, requires_xvfb, wait_for, wenv)
@@ -75,6 +79,34 @@ def test_window_from_the_shell_extension(wenv, bus, node):
         assert "started: gnome, poll 0.4 s" in w.text()
     finally:
         shell.stop()
+
+
+@pytest.mark.parametrize("variant", ["43", "45"])
+def test_the_shipped_extension_under_gjs(wenv, bus, node, tmp_path, variant):
+    """The extension's JavaScript, exported on the bus by gjs, read by the watcher; when
+    the user disables the extension the watcher says it lost it and exits 1."""
+    http = node.client()
+    ext = GjsExtension(bus, variant, str(tmp_path))
+    try:
+        ext.focus("org.gnome.TextEditor", "notes — Text Editor")
+        w = wenv.start("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", 0.4, "--backend",
+                       "gnome", env=bus_env(wenv, bus))
+        wait_for(lambda: "started" in w.text(), 10, interval=0.02, what="the watcher's start")
+        wait_for(lambda: len(events(http, WINDOW_BUCKET)) == 1, 10, what="the first window")
+        ext.focus("firefox", "awnode — Mozilla Firefox")
+        wait_for(lambda: len(events(http, WINDOW_BUCKET)) == 2, 10, what="the second window")
+        ext.nothing_focused()
+        wait_for(lambda: len(events(http, WINDOW_BUCKET)) == 3, 10, what="no window")
+        ext.disable()
+        assert w.wait(10) == 1, w.text()
+    finally:
+        out = ext.stop()
+    assert "lost the connection to the GNOME Shell extension" in w.text(), w.text()
+    assert datas(events(http, WINDOW_BUCKET)) == [
+        {"app": "org.gnome.TextEditor", "title": "notes — Text Editor"},
+        {"app": "firefox", "title": "awnode — Mozilla Firefox"},
+        {"app": "unknown", "title": "unknown"},
+    ], (w.text(), out)
 
 
 def test_missing_extension_exits_5_and_says_how_to_install_it(wenv, bus, node):
