@@ -1,5 +1,5 @@
 import type { VNode } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DefaultLabelFormatterCallbackParams } from 'echarts';
 import { api } from '../lib/api';
 import { Category, CatNode, categoryColor, categoryTree, eventCategory, hashColor, normalise, rulesForQuery } from '../lib/categories';
@@ -90,8 +90,10 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   const go = (h: string, k: PeriodKind, d: Date, v: string = view.id) =>
     navigate(`/activity/${encodeURIComponent(h)}/${k}/${ymd(d)}${v === views[0].id ? '' : `/view/${encodeURIComponent(v)}`}`);
 
-  // Summary query.
-  useEffect(() => {
+  // Summary query. Layout effects: they run as soon as the render that made the page
+  // ready is committed, not after the next paint, and the queries are what the page
+  // waits for.
+  useLayoutEffect(() => {
     if (!ready) return;
     if (!selected.length) {
       setRes(null);
@@ -115,7 +117,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   }, [ready, periodStr, kind, selected, rules, countKey]);
 
   // Bar chart query: one timeperiod per hour/day/month.
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!ready || !selected.length) {
       setBars(null);
       return;
