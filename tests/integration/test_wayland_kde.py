@@ -21,7 +21,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "watchers"))
 
 import awtest  # noqa: E402
-from wlenv import KWin, popen_user_kw, requires_kwin  # noqa: E402
+from wlenv import KWin, popen_user_kw, requires_kwin, session_fixtures  # noqa: E402
 from xenv import HOSTNAME, assert_contiguous, assert_no_overlap, datas, events, statuses, wait_for  # noqa: E402
 
 pytestmark = requires_kwin
@@ -30,38 +30,13 @@ AFK_BUCKET = "aw-watcher-afk_" + HOSTNAME
 POLL = 0.4
 
 
-@pytest.fixture(scope="module")
-def kwin_session(tmp_path_factory):
-    k = KWin(str(tmp_path_factory.mktemp("kwin"))).start()
-    yield k
-    problems = k.stop()
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
-
-
-@pytest.fixture
-def kwin(kwin_session):
-    first = len(kwin_session.procs)
-    clients = []
-    kwin_session.test_clients = clients
-    yield kwin_session
-    for c in clients:
-        c.close()
-    problems = kwin_session.stop_since(first)
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
-
-
-def client(kwin, app_id, title):
-    c = kwin.client(app_id, title)
-    kwin.test_clients.append(c)
-    return c
+kwin_session, kwin = session_fixtures(KWin, "kwin")
 
 
 def test_window_switches_and_title_changes_through_a_kwin_script(kwin, node):
     http = node.client()
-    client(kwin, "org.example.Mail", "Inbox \u2014 Mail")
-    term = client(kwin, "org.example.Term", "bash")
+    kwin.client("org.example.Mail", "Inbox \u2014 Mail")
+    term = kwin.client("org.example.Term", "bash")
     kwin.focus("org.example.Mail")
     # auto: no wlr-foreign-toplevel-management here, KWin on the bus -> the KWin script
     w = kwin.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL)
@@ -97,7 +72,7 @@ def test_window_switches_and_title_changes_through_a_kwin_script(kwin, node):
 def test_only_kwin_may_report_a_window(kwin, node):
     """Another program on the session bus cannot feed the watcher a made-up title."""
     http = node.client()
-    client(kwin, "org.example.Real", "real")
+    kwin.client("org.example.Real", "real")
     kwin.focus("org.example.Real")
     w = kwin.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL, "--backend", "kde")
     wait_for(lambda: "started" in w.text(), 15, interval=0.05, what="the watcher's start")
@@ -149,7 +124,7 @@ def test_kde_backend_without_kwin_exits_5(kwin, node):
 
 
 def test_doctor_in_a_kde_session(kwin, node):
-    client(kwin, "org.example.Doc", "report.odt")
+    kwin.client("org.example.Doc", "report.odt")
     kwin.focus("org.example.Doc")
     for w in ("aw-watcher-window", "aw-watcher-afk"):
         kwin.binary(w)

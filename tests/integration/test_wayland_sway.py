@@ -22,7 +22,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "watchers"))
 
 import awtest  # noqa: E402
-from wlenv import Sway, requires_sway  # noqa: E402
+from wlenv import Sway, requires_sway, session_fixtures  # noqa: E402
 from xenv import (HOSTNAME, afk_round_trip, assert_afk_layout, assert_contiguous, assert_no_overlap, datas, end,  # noqa: E402
                   events, statuses, wait_for)
 
@@ -32,33 +32,7 @@ AFK_BUCKET = "aw-watcher-afk_" + HOSTNAME
 POLL = 0.4
 
 
-@pytest.fixture(scope="module")
-def sway_session(tmp_path_factory):
-    s = Sway(str(tmp_path_factory.mktemp("sway"))).start()
-    yield s
-    problems = s.stop()
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
-
-
-@pytest.fixture
-def sway(sway_session):
-    """The module's sway; the watchers a test starts are stopped and checked after it."""
-    first = len(sway_session.procs)
-    clients = []
-    sway_session.test_clients = clients
-    yield sway_session
-    for c in clients:
-        c.close()
-    problems = sway_session.stop_since(first)
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
-
-
-def client(sway, app_id, title):
-    c = sway.client(app_id, title)
-    sway.test_clients.append(c)
-    return c
+sway_session, sway = session_fixtures(Sway, "sway")
 
 
 def one_line(out):
@@ -69,8 +43,8 @@ def one_line(out):
 
 def test_window_switches_and_title_changes(sway, node):
     http = node.client()
-    client(sway, "org.example.Mail", "Inbox \u2014 Mail")
-    term = client(sway, "org.example.Term", "bash")
+    sway.client("org.example.Mail", "Inbox \u2014 Mail")
+    term = sway.client("org.example.Term", "bash")
     sway.focus("org.example.Mail")
     w = sway.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL)
     # the first poll follows the start line (a sanitizer build on a busy machine can take
@@ -104,7 +78,7 @@ def test_window_switches_and_title_changes(sway, node):
 
 def test_window_closed_and_excluded_titles(sway, node):
     http = node.client()
-    bank = client(sway, "org.example.Browser", "Bank of Nowhere - Login")
+    bank = sway.client("org.example.Browser", "Bank of Nowhere - Login")
     sway.focus("org.example.Browser")
     w = sway.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL,
                      "--exclude-titles", "^bank")
@@ -234,7 +208,7 @@ def awnode_start(sway, port, name, extra_env=None):
 
 
 def test_awnode_start_runs_the_watchers_in_a_wayland_session(sway):
-    editor = client(sway, "org.example.Editor", "notes.txt")
+    editor = sway.client("org.example.Editor", "notes.txt")
     sway.focus("org.example.Editor")
     port = awtest.free_port()
     p = awnode_start(sway, port, "start")

@@ -8,7 +8,7 @@ private session bus (snihost.SessionBus), for tests/integration/test_gnome_dbus.
 * ``IdleMonitor``: owns org.gnome.Mutter.IdleMonitor with /org/gnome/Mutter/IdleMonitor/Core
   GetIdletime() -> t (milliseconds); ``input()`` is the user's keyboard or mouse.
 
-Both serve the bus from a GLib main loop in a thread, as snihost.Watcher does.
+Both are snihost.BusService: a GLib main loop in a thread of their own.
 
 * ``GjsExtension``: the extension's own JavaScript run by gjs (gnome_shell_stub.js), for
   the tests that the shipped code answers as the stand-in above does.
@@ -17,12 +17,11 @@ Both serve the bus from a GLib main loop in a thread, as snihost.Watcher does.
 import os
 import shutil
 import subprocess
-import threading
 import time
 
 import pytest
 
-from snihost import GLib, Gio
+from snihost import BusService, GLib, Gio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -44,39 +43,8 @@ IDLE_XML = """
 """
 
 
-class _Service:
-    NAME = None
-
-    def __init__(self, bus):
-        self.lock = threading.Lock()
-        self.ctx = GLib.MainContext.new()
-        self.loop = GLib.MainLoop.new(self.ctx, False)
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(bus,), daemon=True)
-        self.thread.start()
-        if not self.ready.wait(10):
-            raise AssertionError("the test %s did not start" % self.NAME)
-
-    def _run(self, bus):
-        self.ctx.push_thread_default()
-        self.conn = bus.connect()
-        regs = self.register()
-        self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                            "RequestName", GLib.Variant("(su)", (self.NAME, 4)), None, 0, 5000, None)
-        self.ready.set()
-        self.loop.run()
-        for r in regs:
-            self.conn.unregister_object(r)
-        self.conn.close_sync(None)
-        self.ctx.pop_thread_default()
-
-    def stop(self):
-        self.ctx.invoke_full(GLib.PRIORITY_DEFAULT, lambda: self.loop.quit() or False)
-        self.thread.join(10)
-
-
-class Shell(_Service):
-    NAME = "org.gnome.Shell"
+class Shell(BusService):
+    NAMES = ("org.gnome.Shell",)
 
     def __init__(self, bus, extension=True):
         self.extension = extension
@@ -101,8 +69,8 @@ class Shell(_Service):
             self.app, self.title = app, title
 
 
-class IdleMonitor(_Service):
-    NAME = "org.gnome.Mutter.IdleMonitor"
+class IdleMonitor(BusService):
+    NAMES = ("org.gnome.Mutter.IdleMonitor",)
 
     def __init__(self, bus):
         self.last_input = time.monotonic()

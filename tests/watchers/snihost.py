@@ -4,6 +4,8 @@ tests (tests/integration/test_tray.py).
 * ``SessionBus``: ``dbus-daemon --session`` on a socket in the test's directory; its
   address goes into the environment of the processes under test as
   DBUS_SESSION_BUS_ADDRESS.
+* ``BusService``: owns names on that bus and serves objects from a GLib main loop in a
+  thread (the base of Watcher here and of the GNOME stand-ins in gnomehost.py).
 * ``Watcher``: owns org.kde.StatusNotifierWatcher on that bus (what a panel's tray
   host provides) and org.freedesktop.Notifications (what a desktop's notification
   daemon provides), records the items that register, the notifications and the
@@ -93,13 +95,13 @@ class SessionBus:
             self.proc.wait(10)
 
 
-class Watcher:
-    """org.kde.StatusNotifierWatcher for the items under test."""
+class BusService:
+    """Something that owns well-known names on a bus and serves objects from a GLib main
+    loop in a thread of its own. Subclasses set NAMES and implement register() (export
+    the objects on self.conn; return their registration ids)."""
+    NAMES = ()
 
     def __init__(self, bus):
-        self.items = []          # (service argument, sender) in registration order
-        self.notes = []          # (app name, summary, body) of every Notify call
-        self.signals = []        # (sender, interface, member) of every signal seen
         self.lock = threading.Lock()
         self.ctx = GLib.MainContext.new()
         self.loop = GLib.MainLoop.new(self.ctx, False)
@@ -107,28 +109,46 @@ class Watcher:
         self.thread = threading.Thread(target=self._run, args=(bus,), daemon=True)
         self.thread.start()
         if not self.ready.wait(10):
-            raise AssertionError("the test StatusNotifierWatcher did not start")
+            raise AssertionError("the test %s did not start" % ", ".join(self.NAMES))
 
     def _run(self, bus):
         self.ctx.push_thread_default()
         self.conn = bus.connect()
-        info = Gio.DBusNodeInfo.new_for_xml(WATCHER_XML).interfaces[0]
-        self.reg = self.conn.register_object("/StatusNotifierWatcher", info, self._call, self._get, None)
-        ninfo = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS_XML).interfaces[0]
-        self.nreg = self.conn.register_object("/org/freedesktop/Notifications", ninfo, self._notify, None, None)
-        self.conn.signal_subscribe(None, None, None, None, None, Gio.DBusSignalFlags.NONE, self._signal)
-        self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                            "RequestName", GLib.Variant("(su)", ("org.kde.StatusNotifierWatcher", 4)),
-                            None, 0, 5000, None)
-        self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                            "RequestName", GLib.Variant("(su)", ("org.freedesktop.Notifications", 4)),
-                            None, 0, 5000, None)
+        regs = self.register()
+        for name in self.NAMES:
+            self.conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                "RequestName", GLib.Variant("(su)", (name, 4)), None, 0, 5000, None)
         self.ready.set()
         self.loop.run()
-        self.conn.unregister_object(self.nreg)
-        self.conn.unregister_object(self.reg)
+        for r in reversed(regs):
+            self.conn.unregister_object(r)
         self.conn.close_sync(None)
         self.ctx.pop_thread_default()
+
+    def register(self):
+        return []
+
+    def stop(self):
+        self.ctx.invoke_full(GLib.PRIORITY_DEFAULT, lambda: self.loop.quit() or False)
+        self.thread.join(10)
+
+
+class Watcher(BusService):
+    """org.kde.StatusNotifierWatcher for the items under test."""
+    NAMES = ("org.kde.StatusNotifierWatcher", "org.freedesktop.Notifications")
+
+    def __init__(self, bus):
+        self.items = []          # (service argument, sender) in registration order
+        self.notes = []          # (app name, summary, body) of every Notify call
+        self.signals = []        # (sender, interface, member) of every signal seen
+        super().__init__(bus)
+
+    def register(self):
+        info = Gio.DBusNodeInfo.new_for_xml(WATCHER_XML).interfaces[0]
+        ninfo = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS_XML).interfaces[0]
+        self.conn.signal_subscribe(None, None, None, None, None, Gio.DBusSignalFlags.NONE, self._signal)
+        return [self.conn.register_object("/StatusNotifierWatcher", info, self._call, self._get, None),
+                self.conn.register_object("/org/freedesktop/Notifications", ninfo, self._notify, None, None)]
 
     def _call(self, conn, sender, path, iface, method, params, invocation):
         if method == "RegisterStatusNotifierItem":
@@ -167,9 +187,6 @@ class Watcher:
         with self.lock:
             return sum(1 for _, _, m in self.signals if m == member)
 
-    def stop(self):
-        self.ctx.invoke_full(GLib.PRIORITY_DEFAULT, lambda: self.loop.quit() or False)
-        self.thread.join(10)
 
 
 def _flatten(node, parent, out):

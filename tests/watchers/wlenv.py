@@ -89,6 +89,36 @@ class UserProc(xenv.Proc):
         self.signalled = None
 
 
+def session_fixtures(cls, name):
+    """Fixtures `<name>_session` (one compositor of class `cls` for the module) and
+    `<name>` (that compositor for one test: the processes and windows the test starts are
+    stopped after it and checked for sanitizer findings). Assign both in the test module:
+    `sway_session, sway = session_fixtures(Sway, "sway")`."""
+
+    def fail_on(problems):
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
+
+    @pytest.fixture(scope="module", name=name + "_session")
+    def module_session(tmp_path_factory):
+        s = cls(str(tmp_path_factory.mktemp(name))).start()
+        yield s
+        fail_on(s.stop())
+
+    @pytest.fixture(name=name)
+    def test_session(request):
+        s = request.getfixturevalue(name + "_session")
+        first = len(s.procs)
+        s.test_clients = []
+        yield s
+        for c in s.test_clients:
+            c.close()
+        s.test_clients = []
+        fail_on(s.stop_since(first))
+
+    return module_session, test_session
+
+
 class Session:
     """A compositor's private directory and the processes run in its session."""
     SOCKET_WAIT = 15
@@ -106,6 +136,7 @@ class Session:
         self.proc = None
         self.display = None
         self.extra_env = {}
+        self.test_clients = []
 
     def mkdir(self, name, mode):
         path = os.path.join(self.base, name)
@@ -162,7 +193,10 @@ class Session:
         return rc, p.text()
 
     def client(self, app_id, title):
-        return WlClient(self, app_id, title)
+        """A window for the current test (closed after it, see session_fixtures)."""
+        c = WlClient(self, app_id, title)
+        self.test_clients.append(c)
+        return c
 
     def stop_since(self, first):
         """Stop the processes started since procs[first]: their sanitizer findings."""

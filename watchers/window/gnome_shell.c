@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "dbsession.h"
-#include "wcommon.h"
 #include "window_source.h"
 
 #define SHELL_NAME "org.gnome.Shell"
@@ -28,11 +27,6 @@
 typedef struct shell_src {
 	sd_bus *bus;
 } shell_src;
-
-static char *field(const char *v, size_t max)
-{
-	return v && *v ? utf8_clean(v, strlen(v), max) : strdup("unknown");
-}
 
 /* The extension's answer: 0 with the app and title set, or -1 with err set and
  * *missing when the Shell answered that the method does not exist. */
@@ -52,8 +46,7 @@ static int ask_shell(shell_src *src, char **app, char **title, int *missing, cha
 						  SD_BUS_ERROR_UNKNOWN_INTERFACE);
 		snprintf(err, errlen, "%s", e.message ? e.message : strerror(-r));
 	} else {
-		*app = field(a, APP_MAX);
-		*title = field(t, TITLE_MAX);
+		aw_window_fields(app, title, a, t);
 	}
 	sd_bus_error_free(&e);
 	sd_bus_message_unref(m);
@@ -66,18 +59,9 @@ static int shell_current(window_source *s, char **app, char **title)
 	int missing;
 
 	*app = *title = NULL;
-	if (ask_shell(s->impl, app, title, &missing, err, sizeof(err))) {
-		/* the Shell restarted without the extension, or went away: a new watcher
-		 * will say which */
-		return -1;
-	}
-	if (!*app || !*title) {
-		free(*app);
-		free(*title);
-		*app = strdup("unknown");
-		*title = strdup("unknown");
-	}
-	return 0;
+	/* failing: the Shell restarted without the extension, or went away; a new
+	 * watcher will say which */
+	return ask_shell(s->impl, app, title, &missing, err, sizeof(err)) ? -1 : 0;
 }
 
 static void shell_close(window_source *s)

@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "dbsession.h"
-#include "wcommon.h"
 #include "window_source.h"
 
 #define KWIN_NAME "org.kde.KWin"
@@ -112,11 +111,6 @@ static int drain(kwin_src *src)
 	return r;
 }
 
-static char *field(const char *v, size_t max)
-{
-	return v && *v ? utf8_clean(v, strlen(v), max) : strdup("unknown");
-}
-
 static int kwin_current(window_source *s, char **app, char **title)
 {
 	kwin_src *src = s->impl;
@@ -132,14 +126,7 @@ static int kwin_current(window_source *s, char **app, char **title)
 	free(owner);
 	if (gone)
 		return -1;
-	*app = field(src->app, APP_MAX);
-	*title = field(src->title, TITLE_MAX);
-	if (!*app || !*title) {
-		free(*app);
-		free(*title);
-		*app = strdup("unknown");
-		*title = strdup("unknown");
-	}
+	aw_window_fields(app, title, src->app, src->title);
 	return 0;
 }
 

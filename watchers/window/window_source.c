@@ -4,8 +4,26 @@
 #include <string.h>
 
 #include "dbsession.h"
+#include "wcommon.h"
 #include "window_source.h"
 #include "xwin.h"
+
+char *aw_window_field(const char *v, size_t max)
+{
+	return v && *v ? utf8_clean(v, strlen(v), max) : strdup("unknown");
+}
+
+void aw_window_fields(char **app, char **title, const char *raw_app, const char *raw_title)
+{
+	*app = aw_window_field(raw_app, APP_MAX);
+	*title = aw_window_field(raw_title, TITLE_MAX);
+	if (!*app || !*title) {
+		free(*app);
+		free(*title);
+		*app = strdup("unknown");
+		*title = strdup("unknown");
+	}
+}
 
 static int x11_current(window_source *s, char **app, char **title)
 {

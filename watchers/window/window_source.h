@@ -37,6 +37,13 @@ typedef struct window_source {
 	void (*close)(struct window_source *s);
 } window_source;
 
+/* For backends: a window's field for the event, cleaned and cut like X11 text, malloc'd;
+ * "unknown" for NULL or empty. */
+char *aw_window_field(const char *v, size_t max);
+/* For backends' current(): *app and *title from the raw app and title, each through
+ * aw_window_field; both "unknown" when memory runs out. */
+void aw_window_fields(char **app, char **title, const char *raw_app, const char *raw_title);
+
 /* Backends. 0, or WINDOW_SOURCE_* with one line in err. */
 int aw_window_source_x11(window_source *s, char *err, size_t errlen);
 int aw_window_source_wlr(window_source *s, char *err, size_t errlen);

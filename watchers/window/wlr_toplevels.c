@@ -149,12 +149,6 @@ static const struct zwlr_foreign_toplevel_manager_v1_listener manager_listener =
 	.finished = on_finished,
 };
 
-/* A toplevel's field for the event: cleaned like X11 text, "unknown" when empty. */
-static char *field(const char *v, size_t max)
-{
-	return v && *v ? utf8_clean(v, strlen(v), max) : strdup("unknown");
-}
-
 /* One round trip brings every change the compositor sent since the last poll. */
 static int wlr_current(window_source *s, char **app, char **title)
 {
@@ -167,14 +161,7 @@ static int wlr_current(window_source *s, char **app, char **title)
 	for (const toplevel *t = src->list; t; t = t->next)
 		if (t->activated && (!best || t->activated_seq > best->activated_seq))
 			best = t;
-	*app = field(best ? best->app_id : NULL, APP_MAX);
-	*title = field(best ? best->title : NULL, TITLE_MAX);
-	if (!*app || !*title) {
-		free(*app);
-		free(*title);
-		*app = strdup("unknown");
-		*title = strdup("unknown");
-	}
+	aw_window_fields(app, title, best ? best->app_id : NULL, best ? best->title : NULL);
 	return 0;
 }
 
