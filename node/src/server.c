@@ -353,6 +353,8 @@ void submit_read(request *rq, void (*fn)(request *rq, aw_reader *r))
 	workers_submit(rq->n->pool, rq);
 }
 
+static void write_now(request *rq);
+
 static void drain_done(node *n)
 {
 	request *rq, *next;
@@ -376,7 +378,7 @@ static void drain_done(node *n)
 		}
 		if (!rq->status)
 			respond_message(rq, 500, "internal error: no response");
-		lws_callback_on_writable(rq->wsi);
+		write_now(rq);
 	}
 }
 
@@ -464,6 +466,29 @@ static int write_response(struct lws *wsi, conn *c)
 		return 0;
 	}
 	return finish(wsi, c);
+}
+
+/*
+ * The response of a request handed back by a worker or the writer, written at once from
+ * the wake-up that drained it rather than after one more trip through poll() for a
+ * writable callback: on a keep-alive connection with nothing queued, the socket is
+ * writable, and a heartbeat's answer is one send(). libwebsockets keeps whatever the
+ * kernel does not take and sends it on the next writable callback (and defers
+ * lws_http_transaction_completed until then), so this is safe for any size; the
+ * writable path still handles bodies larger than the scratch buffer and connections
+ * that must close, whose end only a callback's return value can signal.
+ */
+static void write_now(request *rq)
+{
+	struct lws *wsi = rq->wsi;
+	conn *c = lws_wsi_user(wsi);
+
+	if (!c || c->rq != rq || rq->headers_sent || rq->close_conn || rq->resp.len > WRITE_CHUNK / 2) {
+		lws_callback_on_writable(wsi);
+		return;
+	}
+	if (write_response(wsi, c))
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 /* ---- the libwebsockets callback ------------------------------------------------------ */
