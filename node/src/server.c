@@ -395,6 +395,27 @@ static int finish(struct lws *wsi, conn *c)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+static size_t resp_length(const request *rq)
+{
+	return rq->body_read ? rq->body_len : rq->resp.len;
+}
+
+/* The next n bytes of the body into dst; false when a body_read falls short of the
+ * length it announced (the connection must close: the client counts on it). */
+static bool resp_copy(request *rq, unsigned char *dst, size_t n)
+{
+	size_t got;
+
+	if (!rq->body_read) {
+		memcpy(dst, rq->resp.data + rq->sent, n);
+		return true;
+	}
+	got = rq->body_read(rq, (char *)dst, n);
+	if (got != n)
+		aw_log_error("response body ended after %zu of %zu bytes", rq->sent + got, rq->body_len);
+	return got == n;
+}
+
 /* Status line and headers into [start, end); returns the end of the headers or NULL. */
 static unsigned char *build_headers(struct lws *wsi, request *rq, unsigned char *start, unsigned char *end)
 {
@@ -408,7 +429,7 @@ static unsigned char *build_headers(struct lws *wsi, request *rq, unsigned char 
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)rq->resp_ctype,
 					 (int)strlen(rq->resp_ctype), &p, end))
 		return NULL;
-	snprintf(len, sizeof(len), "%zu", rq->resp.len);
+	snprintf(len, sizeof(len), "%zu", resp_length(rq));
 	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (const unsigned char *)len,
 					 (int)strlen(len), &p, end))
 		return NULL;
@@ -439,29 +460,30 @@ static int write_response(struct lws *wsi, conn *c)
 {
 	request *rq = c->rq;
 	unsigned char *start = write_scratch + LWS_PRE, *end = write_scratch + sizeof(write_scratch), *p;
-	size_t remaining, chunk;
+	size_t total = resp_length(rq), remaining, chunk;
 
 	if (!rq->headers_sent) {
 		p = build_headers(wsi, rq, start, start + 8192);
 		if (!p)
 			return -1;
-		chunk = rq->resp.len < (size_t)(end - p) ? rq->resp.len : (size_t)(end - p);
-		if (chunk)
-			memcpy(p, rq->resp.data, chunk);
+		chunk = total < (size_t)(end - p) ? total : (size_t)(end - p);
+		if (chunk && !resp_copy(rq, p, chunk))
+			return -1;
 		p += chunk;
 		if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) != (int)(p - start))
 			return -1;
 		rq->headers_sent = true;
 		rq->sent = chunk;
 	} else {
-		remaining = rq->resp.len - rq->sent;
+		remaining = total - rq->sent;
 		chunk = remaining < WRITE_CHUNK ? remaining : WRITE_CHUNK;
-		memcpy(start, rq->resp.data + rq->sent, chunk);
+		if (!resp_copy(rq, start, chunk))
+			return -1;
 		if (lws_write(wsi, start, chunk, LWS_WRITE_HTTP_HEADERS) != (int)chunk)
 			return -1;
 		rq->sent += chunk;
 	}
-	if (rq->sent < rq->resp.len) {
+	if (rq->sent < total) {
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -483,7 +505,7 @@ static void write_now(request *rq)
 	struct lws *wsi = rq->wsi;
 	conn *c = lws_wsi_user(wsi);
 
-	if (!c || c->rq != rq || rq->headers_sent || rq->close_conn || rq->resp.len > WRITE_CHUNK / 2) {
+	if (!c || c->rq != rq || rq->headers_sent || rq->close_conn || resp_length(rq) > WRITE_CHUNK / 2) {
 		lws_callback_on_writable(wsi);
 		return;
 	}
