@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aw/fifo.h"
 #include "aw/json.h"
@@ -538,6 +539,27 @@ static void dispatch(struct lws *wsi, request *rq)
 	}
 }
 
+/*
+ * A client that sent "Expect: 100-continue" waits for an interim "100 Continue" before
+ * it sends the body (curl does for bodies over 1 MB, and waits a whole second when none
+ * comes); libwebsockets does not answer it. Once the body is known to be wanted (its
+ * length is within the limit), say so, as aw-server-rust's HTTP stack does. The
+ * connection has written nothing yet, so the interim line goes out at once.
+ */
+static void continue_if_expected(struct lws *wsi)
+{
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	unsigned char *p = write_scratch + LWS_PRE;
+	char expect[32];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) <= 0 ||
+	    lws_hdr_copy(wsi, expect, sizeof(expect), WSI_TOKEN_HTTP_EXPECT) < 0 ||
+	    strcasecmp(expect, "100-continue"))
+		return;
+	memcpy(p, line, sizeof(line) - 1);
+	lws_write(wsi, p, sizeof(line) - 1, LWS_WRITE_HTTP_HEADERS);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len)
 {
@@ -574,6 +596,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			}
 			if (v > 0) {
 				rq->body_expected = true;
+				continue_if_expected(wsi);
 				return 0;
 			}
 		}
