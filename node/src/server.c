@@ -47,26 +47,49 @@ const char *rq_query(request *rq, const char *key)
 	return NULL;
 }
 
+/* A copy of s[0..n) (NUL-terminated) in the request's string space, or malloc'd once
+ * that is full; rq_str_free tells which. */
+static char *rq_strndup(request *rq, const char *s, size_t n)
+{
+	char *p;
+
+	if (n < sizeof(rq->strs) - rq->strs_used) {
+		p = rq->strs + rq->strs_used;
+		rq->strs_used += n + 1;
+	} else {
+		p = aw_mem_malloc(n + 1);
+	}
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static void rq_str_free(request *rq, char *p)
+{
+	if (p < rq->strs || p >= rq->strs + sizeof(rq->strs))
+		free(p);
+}
+
 void request_free(request *rq)
 {
 	if (!rq)
 		return;
-	free(rq->path);
+	rq_str_free(rq, rq->path);
 	for (int i = 0; i < rq->nsegs; i++)
-		free(rq->segs[i]);
+		rq_str_free(rq, rq->segs[i]);
 	for (int i = 0; i < rq->nq; i++) {
-		free(rq->qkeys[i]);
-		free(rq->qvals[i]);
+		rq_str_free(rq, rq->qkeys[i]);
+		rq_str_free(rq, rq->qvals[i]);
 	}
 	free(rq->qkeys);
 	free(rq->qvals);
-	free(rq->host);
-	free(rq->origin);
-	free(rq->auth);
-	free(rq->ctype);
-	free(rq->accept);
-	free(rq->acrm);
-	free(rq->acrh);
+	rq_str_free(rq, rq->host);
+	rq_str_free(rq, rq->origin);
+	rq_str_free(rq, rq->auth);
+	rq_str_free(rq, rq->ctype);
+	rq_str_free(rq, rq->accept);
+	rq_str_free(rq, rq->acrm);
+	rq_str_free(rq, rq->acrh);
 	aw_buf_free(&rq->body);
 	aw_buf_free(&rq->resp);
 	aw_buf_free(&rq->resp_headers);
@@ -76,48 +99,59 @@ void request_free(request *rq)
 	free(rq);
 }
 
-static char *hdr_dup(struct lws *wsi, enum lws_token_indexes tok)
+static char *hdr_dup(request *rq, enum lws_token_indexes tok)
 {
-	int len = lws_hdr_total_length(wsi, tok);
-	char *s;
+	int len = lws_hdr_total_length(rq->wsi, tok);
+	char buf[1024], *s;
 
 	if (len <= 0)
 		return NULL;
+	if (len < (int)sizeof(buf)) {
+		if (lws_hdr_copy(rq->wsi, buf, (int)sizeof(buf), tok) < 0)
+			return NULL;
+		return rq_strndup(rq, buf, strlen(buf));
+	}
 	s = aw_mem_malloc((size_t)len + 1);
-	if (lws_hdr_copy(wsi, s, len + 1, tok) < 0) {
+	if (lws_hdr_copy(rq->wsi, s, len + 1, tok) < 0) {
 		free(s);
 		return NULL;
 	}
 	return s;
 }
 
-static char *custom_hdr_dup(struct lws *wsi, const char *name)
+static char *custom_hdr_dup(request *rq, const char *name)
 {
-	int nlen = (int)strlen(name), len = lws_hdr_custom_length(wsi, name, nlen);
+	int nlen = (int)strlen(name), len = lws_hdr_custom_length(rq->wsi, name, nlen);
 	char *s;
 
 	if (len < 0)
 		return NULL;
 	s = aw_mem_malloc((size_t)len + 1);
-	if (lws_hdr_custom_copy(wsi, s, len + 1, name, nlen) < 0) {
+	if (lws_hdr_custom_copy(rq->wsi, s, len + 1, name, nlen) < 0) {
 		free(s);
 		return NULL;
 	}
 	return s;
 }
 
+/* The path's non-empty segments between slashes, as strtok would split them. */
 static void split_path(request *rq)
 {
-	char *copy = strdup(rq->path), *save = NULL;
+	const char *p = rq->path;
+	size_t n;
 
-	for (char *seg = strtok_r(copy, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+	for (;;) {
+		p += strspn(p, "/");
+		if (!*p)
+			break;
 		if (rq->nsegs == MAX_SEGS) {
 			rq->too_many_segs = true;
 			break;
 		}
-		rq->segs[rq->nsegs++] = strdup(seg);
+		n = strcspn(p, "/");
+		rq->segs[rq->nsegs++] = rq_strndup(rq, p, n);
+		p += n;
 	}
-	free(copy);
 }
 
 static void read_query_args(request *rq)
@@ -136,8 +170,8 @@ static void read_query_args(request *rq)
 			rq->qvals = aw_mem_realloc(rq->qvals, (size_t)cap * sizeof(char *));
 		}
 		eq = strchr(buf, '=');
-		rq->qkeys[rq->nq] = eq ? strndup(buf, (size_t)(eq - buf)) : strdup(buf);
-		rq->qvals[rq->nq] = strdup(eq ? eq + 1 : "");
+		rq->qkeys[rq->nq] = rq_strndup(rq, buf, eq ? (size_t)(eq - buf) : strlen(buf));
+		rq->qvals[rq->nq] = eq ? rq_strndup(rq, eq + 1, strlen(eq + 1)) : rq_strndup(rq, "", 0);
 		rq->nq++;
 	}
 }
@@ -165,16 +199,17 @@ static request *request_new(node *n, struct lws *wsi, const char *uri)
 			break;
 		}
 	}
-	rq->path = strdup(uri ? uri : "/");
+	uri = uri ? uri : "/";
+	rq->path = rq_strndup(rq, uri, strlen(uri));
 	split_path(rq);
 	read_query_args(rq);
-	rq->host = hdr_dup(wsi, WSI_TOKEN_HOST);
-	rq->origin = hdr_dup(wsi, WSI_TOKEN_ORIGIN);
-	rq->auth = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-	rq->ctype = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
-	rq->accept = hdr_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
-	rq->acrm = custom_hdr_dup(wsi, "access-control-request-method:");
-	rq->acrh = hdr_dup(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS); /* a header lws knows */
+	rq->host = hdr_dup(rq, WSI_TOKEN_HOST);
+	rq->origin = hdr_dup(rq, WSI_TOKEN_ORIGIN);
+	rq->auth = hdr_dup(rq, WSI_TOKEN_HTTP_AUTHORIZATION);
+	rq->ctype = hdr_dup(rq, WSI_TOKEN_HTTP_CONTENT_TYPE);
+	rq->accept = hdr_dup(rq, WSI_TOKEN_HTTP_ACCEPT);
+	rq->acrm = custom_hdr_dup(rq, "access-control-request-method:");
+	rq->acrh = hdr_dup(rq, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS); /* a header lws knows */
 	return rq;
 }
 
@@ -596,6 +631,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			}
 			if (v > 0) {
 				rq->body_expected = true;
+				/* one allocation for the whole body, not a doubling per chunk */
+				aw_buf_grow(&rq->body, (size_t)v);
 				continue_if_expected(wsi);
 				return 0;
 			}
