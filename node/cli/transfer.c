@@ -36,7 +36,9 @@ int cmd_export(int argc, char **argv)
 	const char *bucket = NULL, *output = NULL, *dbpath = NULL;
 	bool testing = false;
 	aw_reader *r;
-	aw_buf doc = AW_BUF_INIT;
+	aw_export *x;
+	char chunk[64 * 1024];
+	size_t n;
 	FILE *f = stdout;
 	char *db;
 	int ch, rc;
@@ -62,22 +64,25 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "awnode export: %s\n", aw_error_last());
 		return 1;
 	}
-	rc = aw_transfer_export(&doc, NULL, r, bucket);
+	/* written as it is read (aw_export), never held whole */
+	rc = aw_export_open(&x, NULL, r, bucket);
 	aw_reader_close(r);
 	if (rc) {
 		fprintf(stderr, "awnode export: %s\n", aw_error_last());
-		aw_buf_free(&doc);
 		return 1;
 	}
 	if (output && !(f = fopen(output, "w"))) {
 		fprintf(stderr, "awnode export: cannot write %s: %s\n", output, strerror(errno));
-		aw_buf_free(&doc);
+		aw_export_close(x);
 		return 1;
 	}
-	rc = fwrite(doc.data, 1, doc.len, f) != doc.len || fputc('\n', f) == EOF;
+	rc = 0;
+	while (!rc && (n = aw_export_read(x, chunk, sizeof(chunk))) > 0)
+		rc = fwrite(chunk, 1, n, f) != n;
+	rc = rc || fputc('\n', f) == EOF;
 	if (output)
 		rc |= fclose(f) != 0;
-	aw_buf_free(&doc);
+	aw_export_close(x);
 	if (rc) {
 		fprintf(stderr, "awnode export: write failed\n");
 		return 1;

@@ -28,30 +28,39 @@ static void set_disposition(request *rq, const char *single_id)
 	free(v);
 }
 
-/* aw-server-rust sets no Content-Type on exports (browsers save the attachment). */
-static void respond_export(request *rq, aw_buf *b)
+static size_t export_read(request *rq, char *buf, size_t cap)
 {
-	respond_json_buf(rq, 200, b);
-	rq->resp_ctype = NULL;
+	return aw_export_read(rq->state, buf, cap);
 }
 
+static void export_close(void *x)
+{
+	aw_export_close(x);
+}
+
+/* The document is written while it is sent (aw_export): a year's export is ~40 MB of
+ * text the node never holds whole. aw-server-rust sets no Content-Type on exports
+ * (browsers save the attachment). */
 static void read_export(request *rq, aw_reader *r)
 {
 	const char *id = rq->nsegs == 5 ? rq->segs[3] : NULL;
-	aw_buf b = AW_BUF_INIT;
+	aw_export *x;
 	char *single = NULL;
-	int rc = aw_transfer_export(&b, &single, r, id);
+	int rc = aw_export_open(&x, &single, r, id);
 
 	if (rc) {
-		free(single);
-		aw_buf_free(&b);
 		respond_store_error(rq, rc, aw_error_last());
 		return;
 	}
 	/* one bucket (also in a full export) names the file, as in aw-server-rust */
 	set_disposition(rq, single);
 	free(single);
-	respond_export(rq, &b);
+	rq->state = x;
+	rq->state_free = export_close;
+	rq->body_read = export_read;
+	rq->body_len = aw_export_length(x);
+	rq->status = 200;
+	rq->resp_ctype = NULL;
 }
 
 void api_bucket_export(request *rq)

@@ -46,6 +46,11 @@ struct request {
 	char **qkeys, **qvals;
 	int nq;
 	char *host, *origin, *auth, *ctype, *accept, *acrm, *acrh;
+	/* The strings above (path, segments, query, headers) come from here while it has
+	 * room, and from malloc after (server.c, rq_strndup): a typical request makes none
+	 * of its ~20 small allocations. */
+	char strs[512];
+	size_t strs_used;
 	aw_buf body;
 	bool body_expected;
 
@@ -53,6 +58,10 @@ struct request {
 	const char *resp_ctype;    /* NULL: no Content-Type header */
 	aw_buf resp;
 	aw_buf resp_headers;       /* "name:\0value\0" pairs */
+	/* A body written while it is sent (exports), instead of resp: body_len bytes, the
+	 * next of them copied into buf by body_read (cap at most) on the HTTP thread. */
+	size_t (*body_read)(request *rq, char *buf, size_t cap);
+	size_t body_len;
 	size_t sent;
 	bool headers_sent;
 	bool close_conn;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aw/fifo.h"
 #include "aw/json.h"
@@ -46,26 +47,49 @@ const char *rq_query(request *rq, const char *key)
 	return NULL;
 }
 
+/* A copy of s[0..n) (NUL-terminated) in the request's string space, or malloc'd once
+ * that is full; rq_str_free tells which. */
+static char *rq_strndup(request *rq, const char *s, size_t n)
+{
+	char *p;
+
+	if (n < sizeof(rq->strs) - rq->strs_used) {
+		p = rq->strs + rq->strs_used;
+		rq->strs_used += n + 1;
+	} else {
+		p = aw_mem_malloc(n + 1);
+	}
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static void rq_str_free(request *rq, char *p)
+{
+	if (p < rq->strs || p >= rq->strs + sizeof(rq->strs))
+		free(p);
+}
+
 void request_free(request *rq)
 {
 	if (!rq)
 		return;
-	free(rq->path);
+	rq_str_free(rq, rq->path);
 	for (int i = 0; i < rq->nsegs; i++)
-		free(rq->segs[i]);
+		rq_str_free(rq, rq->segs[i]);
 	for (int i = 0; i < rq->nq; i++) {
-		free(rq->qkeys[i]);
-		free(rq->qvals[i]);
+		rq_str_free(rq, rq->qkeys[i]);
+		rq_str_free(rq, rq->qvals[i]);
 	}
 	free(rq->qkeys);
 	free(rq->qvals);
-	free(rq->host);
-	free(rq->origin);
-	free(rq->auth);
-	free(rq->ctype);
-	free(rq->accept);
-	free(rq->acrm);
-	free(rq->acrh);
+	rq_str_free(rq, rq->host);
+	rq_str_free(rq, rq->origin);
+	rq_str_free(rq, rq->auth);
+	rq_str_free(rq, rq->ctype);
+	rq_str_free(rq, rq->accept);
+	rq_str_free(rq, rq->acrm);
+	rq_str_free(rq, rq->acrh);
 	aw_buf_free(&rq->body);
 	aw_buf_free(&rq->resp);
 	aw_buf_free(&rq->resp_headers);
@@ -75,48 +99,59 @@ void request_free(request *rq)
 	free(rq);
 }
 
-static char *hdr_dup(struct lws *wsi, enum lws_token_indexes tok)
+static char *hdr_dup(request *rq, enum lws_token_indexes tok)
 {
-	int len = lws_hdr_total_length(wsi, tok);
-	char *s;
+	int len = lws_hdr_total_length(rq->wsi, tok);
+	char buf[1024], *s;
 
 	if (len <= 0)
 		return NULL;
+	if (len < (int)sizeof(buf)) {
+		if (lws_hdr_copy(rq->wsi, buf, (int)sizeof(buf), tok) < 0)
+			return NULL;
+		return rq_strndup(rq, buf, strlen(buf));
+	}
 	s = aw_mem_malloc((size_t)len + 1);
-	if (lws_hdr_copy(wsi, s, len + 1, tok) < 0) {
+	if (lws_hdr_copy(rq->wsi, s, len + 1, tok) < 0) {
 		free(s);
 		return NULL;
 	}
 	return s;
 }
 
-static char *custom_hdr_dup(struct lws *wsi, const char *name)
+static char *custom_hdr_dup(request *rq, const char *name)
 {
-	int nlen = (int)strlen(name), len = lws_hdr_custom_length(wsi, name, nlen);
+	int nlen = (int)strlen(name), len = lws_hdr_custom_length(rq->wsi, name, nlen);
 	char *s;
 
 	if (len < 0)
 		return NULL;
 	s = aw_mem_malloc((size_t)len + 1);
-	if (lws_hdr_custom_copy(wsi, s, len + 1, name, nlen) < 0) {
+	if (lws_hdr_custom_copy(rq->wsi, s, len + 1, name, nlen) < 0) {
 		free(s);
 		return NULL;
 	}
 	return s;
 }
 
+/* The path's non-empty segments between slashes, as strtok would split them. */
 static void split_path(request *rq)
 {
-	char *copy = strdup(rq->path), *save = NULL;
+	const char *p = rq->path;
+	size_t n;
 
-	for (char *seg = strtok_r(copy, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+	for (;;) {
+		p += strspn(p, "/");
+		if (!*p)
+			break;
 		if (rq->nsegs == MAX_SEGS) {
 			rq->too_many_segs = true;
 			break;
 		}
-		rq->segs[rq->nsegs++] = strdup(seg);
+		n = strcspn(p, "/");
+		rq->segs[rq->nsegs++] = rq_strndup(rq, p, n);
+		p += n;
 	}
-	free(copy);
 }
 
 static void read_query_args(request *rq)
@@ -135,8 +170,8 @@ static void read_query_args(request *rq)
 			rq->qvals = aw_mem_realloc(rq->qvals, (size_t)cap * sizeof(char *));
 		}
 		eq = strchr(buf, '=');
-		rq->qkeys[rq->nq] = eq ? strndup(buf, (size_t)(eq - buf)) : strdup(buf);
-		rq->qvals[rq->nq] = strdup(eq ? eq + 1 : "");
+		rq->qkeys[rq->nq] = rq_strndup(rq, buf, eq ? (size_t)(eq - buf) : strlen(buf));
+		rq->qvals[rq->nq] = eq ? rq_strndup(rq, eq + 1, strlen(eq + 1)) : rq_strndup(rq, "", 0);
 		rq->nq++;
 	}
 }
@@ -164,16 +199,17 @@ static request *request_new(node *n, struct lws *wsi, const char *uri)
 			break;
 		}
 	}
-	rq->path = strdup(uri ? uri : "/");
+	uri = uri ? uri : "/";
+	rq->path = rq_strndup(rq, uri, strlen(uri));
 	split_path(rq);
 	read_query_args(rq);
-	rq->host = hdr_dup(wsi, WSI_TOKEN_HOST);
-	rq->origin = hdr_dup(wsi, WSI_TOKEN_ORIGIN);
-	rq->auth = hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-	rq->ctype = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
-	rq->accept = hdr_dup(wsi, WSI_TOKEN_HTTP_ACCEPT);
-	rq->acrm = custom_hdr_dup(wsi, "access-control-request-method:");
-	rq->acrh = hdr_dup(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS); /* a header lws knows */
+	rq->host = hdr_dup(rq, WSI_TOKEN_HOST);
+	rq->origin = hdr_dup(rq, WSI_TOKEN_ORIGIN);
+	rq->auth = hdr_dup(rq, WSI_TOKEN_HTTP_AUTHORIZATION);
+	rq->ctype = hdr_dup(rq, WSI_TOKEN_HTTP_CONTENT_TYPE);
+	rq->accept = hdr_dup(rq, WSI_TOKEN_HTTP_ACCEPT);
+	rq->acrm = custom_hdr_dup(rq, "access-control-request-method:");
+	rq->acrh = hdr_dup(rq, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS); /* a header lws knows */
 	return rq;
 }
 
@@ -353,6 +389,8 @@ void submit_read(request *rq, void (*fn)(request *rq, aw_reader *r))
 	workers_submit(rq->n->pool, rq);
 }
 
+static void write_now(request *rq);
+
 static void drain_done(node *n)
 {
 	request *rq, *next;
@@ -376,7 +414,7 @@ static void drain_done(node *n)
 		}
 		if (!rq->status)
 			respond_message(rq, 500, "internal error: no response");
-		lws_callback_on_writable(rq->wsi);
+		write_now(rq);
 	}
 }
 
@@ -393,6 +431,27 @@ static int finish(struct lws *wsi, conn *c)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+static size_t resp_length(const request *rq)
+{
+	return rq->body_read ? rq->body_len : rq->resp.len;
+}
+
+/* The next n bytes of the body into dst; false when a body_read falls short of the
+ * length it announced (the connection must close: the client counts on it). */
+static bool resp_copy(request *rq, unsigned char *dst, size_t n)
+{
+	size_t got;
+
+	if (!rq->body_read) {
+		memcpy(dst, rq->resp.data + rq->sent, n);
+		return true;
+	}
+	got = rq->body_read(rq, (char *)dst, n);
+	if (got != n)
+		aw_log_error("response body ended after %zu of %zu bytes", rq->sent + got, rq->body_len);
+	return got == n;
+}
+
 /* Status line and headers into [start, end); returns the end of the headers or NULL. */
 static unsigned char *build_headers(struct lws *wsi, request *rq, unsigned char *start, unsigned char *end)
 {
@@ -406,7 +465,7 @@ static unsigned char *build_headers(struct lws *wsi, request *rq, unsigned char 
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)rq->resp_ctype,
 					 (int)strlen(rq->resp_ctype), &p, end))
 		return NULL;
-	snprintf(len, sizeof(len), "%zu", rq->resp.len);
+	snprintf(len, sizeof(len), "%zu", resp_length(rq));
 	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (const unsigned char *)len,
 					 (int)strlen(len), &p, end))
 		return NULL;
@@ -437,33 +496,57 @@ static int write_response(struct lws *wsi, conn *c)
 {
 	request *rq = c->rq;
 	unsigned char *start = write_scratch + LWS_PRE, *end = write_scratch + sizeof(write_scratch), *p;
-	size_t remaining, chunk;
+	size_t total = resp_length(rq), remaining, chunk;
 
 	if (!rq->headers_sent) {
 		p = build_headers(wsi, rq, start, start + 8192);
 		if (!p)
 			return -1;
-		chunk = rq->resp.len < (size_t)(end - p) ? rq->resp.len : (size_t)(end - p);
-		if (chunk)
-			memcpy(p, rq->resp.data, chunk);
+		chunk = total < (size_t)(end - p) ? total : (size_t)(end - p);
+		if (chunk && !resp_copy(rq, p, chunk))
+			return -1;
 		p += chunk;
 		if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) != (int)(p - start))
 			return -1;
 		rq->headers_sent = true;
 		rq->sent = chunk;
 	} else {
-		remaining = rq->resp.len - rq->sent;
+		remaining = total - rq->sent;
 		chunk = remaining < WRITE_CHUNK ? remaining : WRITE_CHUNK;
-		memcpy(start, rq->resp.data + rq->sent, chunk);
+		if (!resp_copy(rq, start, chunk))
+			return -1;
 		if (lws_write(wsi, start, chunk, LWS_WRITE_HTTP_HEADERS) != (int)chunk)
 			return -1;
 		rq->sent += chunk;
 	}
-	if (rq->sent < rq->resp.len) {
+	if (rq->sent < total) {
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
 	return finish(wsi, c);
+}
+
+/*
+ * The response of a request handed back by a worker or the writer, written at once from
+ * the wake-up that drained it rather than after one more trip through poll() for a
+ * writable callback: on a keep-alive connection with nothing queued, the socket is
+ * writable, and a heartbeat's answer is one send(). libwebsockets keeps whatever the
+ * kernel does not take and sends it on the next writable callback (and defers
+ * lws_http_transaction_completed until then), so this is safe for any size; the
+ * writable path still handles bodies larger than the scratch buffer and connections
+ * that must close, whose end only a callback's return value can signal.
+ */
+static void write_now(request *rq)
+{
+	struct lws *wsi = rq->wsi;
+	conn *c = lws_wsi_user(wsi);
+
+	if (!c || c->rq != rq || rq->headers_sent || rq->close_conn || resp_length(rq) > WRITE_CHUNK / 2) {
+		lws_callback_on_writable(wsi);
+		return;
+	}
+	if (write_response(wsi, c))
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 /* ---- the libwebsockets callback ------------------------------------------------------ */
@@ -489,6 +572,27 @@ static void dispatch(struct lws *wsi, request *rq)
 			respond_message(rq, 500, "internal error: no response");
 		respond_now(wsi, rq);
 	}
+}
+
+/*
+ * A client that sent "Expect: 100-continue" waits for an interim "100 Continue" before
+ * it sends the body (curl does for bodies over 1 MB, and waits a whole second when none
+ * comes); libwebsockets does not answer it. Once the body is known to be wanted (its
+ * length is within the limit), say so, as aw-server-rust's HTTP stack does. The
+ * connection has written nothing yet, so the interim line goes out at once.
+ */
+static void continue_if_expected(struct lws *wsi)
+{
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	unsigned char *p = write_scratch + LWS_PRE;
+	char expect[32];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT) <= 0 ||
+	    lws_hdr_copy(wsi, expect, sizeof(expect), WSI_TOKEN_HTTP_EXPECT) < 0 ||
+	    strcasecmp(expect, "100-continue"))
+		return;
+	memcpy(p, line, sizeof(line) - 1);
+	lws_write(wsi, p, sizeof(line) - 1, LWS_WRITE_HTTP_HEADERS);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -527,6 +631,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			}
 			if (v > 0) {
 				rq->body_expected = true;
+				/* one allocation for the whole body, not a doubling per chunk */
+				aw_buf_grow(&rq->body, (size_t)v);
+				continue_if_expected(wsi);
 				return 0;
 			}
 		}

@@ -55,6 +55,8 @@ struct aw_store {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	aw_write *head, *tail;
+	int queued;           /* writes in head..tail */
+	int wake_at;          /* submit signals cv once `queued` reaches this (writer.c) */
 	bool closing;
 	bool thread_started;
 

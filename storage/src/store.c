@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aw/fifo.h"
@@ -84,7 +85,15 @@ int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts
 	s->path = xstrdup(path);
 	s->lock_fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	{
+		/* The writer's linger (writer.c) waits on a monotonic deadline. */
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	s->wake_at = 1;
 	/* The writer keeps counters and caches in memory, so a second writing process would
 	 * hand out the same event ids. An advisory lock beside the file keeps it to one;
 	 * the kernel drops it when the process dies, even by kill -9. */
@@ -157,7 +166,11 @@ int aw_store_submit(aw_store *s, aw_write *w)
 		return aw_error_set(AW_ESHUTDOWN, "the node is shutting down");
 	}
 	AW_FIFO_PUSH(s->head, s->tail, w);
-	pthread_cond_signal(&s->cv);
+	/* While the writer lingers for a fuller batch (writer_main) it asks to be woken
+	 * only once enough writes wait; every other signal would be a futex call and a
+	 * context switch for nothing. */
+	if (++s->queued >= s->wake_at)
+		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }

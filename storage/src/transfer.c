@@ -33,51 +33,267 @@
 #include "aw/time.h"
 #include "aw/transfer.h"
 
-static int bucket_events_json(aw_buf *b, aw_reader *r, const char *id)
-{
+/* ---- export ----------------------------------------------------------------------------
+ *
+ * Memory. A year's document is ~40 MB, so it is never built whole for the node: the
+ * cursor (aw_export) reads everything it needs in one snapshot (the buckets, every
+ * event row, and each distinct data text once) and then writes the document a piece at a
+ * time into whatever buffer its reader gives, with its exact length known up front (the
+ * node's Content-Length). That holds the rows (32 bytes an event) and the distinct texts
+ * (a small fraction of the document: a year of window events repeats its titles), about
+ * a third of the document, instead of the document and its events arrays twice over.
+ * The pieces are the ones aw_transfer_export appends, so both give the same bytes.
+ */
+
+typedef struct xtext {
+	int64_t data_id;   /* 0: free slot (data ids start at 1) */
+	size_t off, len;   /* in aw_export.texts */
+} xtext;
+
+typedef struct xbucket {
+	char *key;         /* "<id>": as a JSON string, with its colon */
+	char *head, *tail; /* the bucket's JSON before and after its "events" value */
 	aw_event_row *rows;
+	size_t n;
+} xbucket;
+
+struct aw_export {
+	xbucket *b;
+	size_t nb;
+	xtext *map;        /* data id -> text, open addressing, a power of two */
+	size_t map_cap, map_used;
+	aw_buf texts;
+	size_t len;        /* of the whole document */
+	/* the read position: piece `step` of bucket `bi` (event `ri`), and the bytes of the
+	 * current piece not yet handed out */
+	size_t bi, ri;
+	int step;
+	aw_buf piece;
+	size_t piece_off;
+	bool measuring;    /* xmeasure's walk: keep the rows */
+};
+
+static char *xdup(const char *s, size_t n)
+{
+	char *p = aw_mem_malloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static xtext *xtext_slot(aw_export *x, int64_t data_id)
+{
+	size_t mask = x->map_cap - 1, i = (size_t)((uint64_t)data_id * 0x9E3779B97F4A7C15ull >> 20) & mask;
+
+	while (x->map[i].data_id && x->map[i].data_id != data_id)
+		i = (i + 1) & mask;
+	return &x->map[i];
+}
+
+static void xtext_grow(aw_export *x)
+{
+	xtext *old = x->map;
+	size_t n = x->map_cap;
+
+	x->map_cap = n ? n * 2 : 1024;
+	x->map = aw_mem_calloc(x->map_cap, sizeof(*x->map));
+	for (size_t i = 0; i < n; i++)
+		if (old[i].data_id)
+			*xtext_slot(x, old[i].data_id) = old[i];
+	free(old);
+}
+
+/* Copy each distinct data text of the rows out of the reader's cache (whose pointers
+ * die with a trim of the cache on the reader's thread). */
+static int xtexts_add(aw_export *x, aw_reader *r, const aw_event_row *rows, size_t n)
+{
 	const char *data;
-	size_t n, len;
-	int rc = aw_reader_event_rows(&rows, &n, r, id, AW_NS_MIN, AW_NS_MAX, -1, 0);
+	size_t len;
+	xtext *t;
+	int rc;
 
-	if (rc)
-		return rc;
-	aw_buf_putc(b, '[');
-	for (size_t i = 0; i < n && !rc; i++) {
-		rc = aw_reader_data(&data, &len, r, rows[i].data_id);
-		if (rc)
+	for (size_t i = 0; i < n; i++) {
+		if ((x->map_used + 1) * 2 > x->map_cap)
+			xtext_grow(x);
+		t = xtext_slot(x, rows[i].data_id);
+		if (t->data_id)
+			continue;
+		if ((rc = aw_reader_data(&data, &len, r, rows[i].data_id)))
+			return rc;
+		t->data_id = rows[i].data_id;
+		t->off = x->texts.len;
+		t->len = len;
+		aw_buf_append(&x->texts, data, len);
+		x->map_used++;
+	}
+	return 0;
+}
+
+/* The bucket's JSON around its events value: aw_bucket_to_json printed with two
+ * different one-byte stand-ins for the events differs exactly there. */
+static void xbucket_split(xbucket *xb, const aw_bucket *bk)
+{
+	aw_buf a = AW_BUF_INIT, b = AW_BUF_INIT;
+	size_t i = 0;
+
+	aw_buf_json_string(&a, bk->id, strlen(bk->id));
+	aw_buf_putc(&a, ':');
+	xb->key = xdup(a.data, a.len);
+	aw_buf_reset(&a);
+	aw_bucket_to_json(&a, bk, "\001", 1);
+	aw_bucket_to_json(&b, bk, "\002", 1);
+	while (a.data[i] == b.data[i])
+		i++;
+	xb->head = xdup(a.data, i);
+	xb->tail = xdup(a.data + i + 1, a.len - i - 1);
+	aw_buf_free(&a);
+	aw_buf_free(&b);
+}
+
+enum { X_OPEN, X_KEY, X_HEAD, X_EVENT, X_TAIL, X_CLOSE, X_END };
+
+/* The next piece of the document into x->piece; false at the end. The document is
+ * {"buckets":{ then, per bucket, [","] key head "[" events joined by "," "]" tail, then }}. */
+static bool xnext(aw_export *x)
+{
+	aw_buf *p = &x->piece;
+	xbucket *xb;
+
+	aw_buf_reset(p);
+	x->piece_off = 0;
+	for (;;) {
+		xb = x->bi < x->nb ? &x->b[x->bi] : NULL;
+		switch (x->step) {
+		case X_OPEN:
+			aw_buf_puts(p, "{\"buckets\":{");
+			x->step = xb ? X_KEY : X_CLOSE;
+			return true;
+		case X_KEY:
+			if (x->bi)
+				aw_buf_putc(p, ',');
+			aw_buf_puts(p, xb->key);
+			x->step = X_HEAD;
+			return true;
+		case X_HEAD:
+			aw_buf_puts(p, xb->head);
+			aw_buf_putc(p, '[');
+			x->ri = 0;
+			x->step = X_EVENT;
+			return true;
+		case X_EVENT:
+			if (x->ri < xb->n) {
+				const aw_event_row *e = &xb->rows[x->ri];
+				const xtext *t = xtext_slot(x, e->data_id);
+				if (x->ri++)
+					aw_buf_putc(p, ',');
+				aw_event_to_json(p, e->id, true, e->start, e->duration, x->texts.data + t->off, t->len);
+				return true;
+			}
+			x->step = X_TAIL;
+			continue;
+		case X_TAIL:
+			aw_buf_putc(p, ']');
+			aw_buf_puts(p, xb->tail);
+			if (!x->measuring) { /* handed out: give the rows back as the document goes */
+				free(xb->rows);
+				xb->rows = NULL;
+			}
+			x->bi++;
+			x->step = x->bi < x->nb ? X_KEY : X_CLOSE;
+			return true;
+		case X_CLOSE:
+			aw_buf_puts(p, "}}");
+			x->step = X_END;
+			return true;
+		default:
+			return false;
+		}
+	}
+}
+
+size_t aw_export_read(aw_export *x, char *buf, size_t cap)
+{
+	size_t n = 0, k;
+
+	while (n < cap) {
+		if (x->piece_off == x->piece.len && !xnext(x))
 			break;
-		if (i)
-			aw_buf_putc(b, ',');
-		aw_event_to_json(b, rows[i].id, true, rows[i].start, rows[i].duration, data, len);
+		k = x->piece.len - x->piece_off;
+		if (k > cap - n)
+			k = cap - n;
+		memcpy(buf + n, x->piece.data + x->piece_off, k);
+		x->piece_off += k;
+		n += k;
 	}
-	aw_buf_putc(b, ']');
-	free(rows);
+	return n;
+}
+
+size_t aw_export_length(const aw_export *x)
+{
+	return x->len;
+}
+
+void aw_export_close(aw_export *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->nb; i++) {
+		free(x->b[i].key);
+		free(x->b[i].head);
+		free(x->b[i].tail);
+		free(x->b[i].rows);
+	}
+	free(x->b);
+	free(x->map);
+	aw_buf_free(&x->texts);
+	aw_buf_free(&x->piece);
+	free(x);
+}
+
+/* The document's length: every piece printed once into a scratch buffer. */
+static size_t xmeasure(aw_export *x)
+{
+	size_t len = 0;
+
+	x->measuring = true;
+	while (xnext(x))
+		len += x->piece.len;
+	x->measuring = false;
+	x->bi = x->ri = 0;
+	x->step = X_OPEN;
+	return len;
+}
+
+static int xload(aw_export *x, aw_reader *r, aw_bucket *bks, size_t n)
+{
+	int rc = 0;
+
+	x->b = aw_mem_calloc(n ? n : 1, sizeof(*x->b));
+	x->nb = n;
+	for (size_t i = 0; i < n && !rc; i++) {
+		xbucket_split(&x->b[i], &bks[i]);
+		rc = aw_reader_event_rows(&x->b[i].rows, &x->b[i].n, r, bks[i].id, AW_NS_MIN, AW_NS_MAX, -1, 0);
+		if (!rc)
+			rc = xtexts_add(x, r, x->b[i].rows, x->b[i].n);
+	}
 	return rc;
 }
 
-static int export_bucket(aw_buf *out, aw_reader *r, const aw_bucket *bk)
+int aw_export_open(aw_export **out, char **single_id, aw_reader *r, const char *bucket_id)
 {
-	aw_buf events = AW_BUF_INIT;
-	int rc = bucket_events_json(&events, r, bk->id);
-
-	if (!rc) {
-		aw_buf_json_string(out, bk->id, strlen(bk->id));
-		aw_buf_putc(out, ':');
-		aw_bucket_to_json(out, bk, events.data, events.len);
-	}
-	aw_buf_free(&events);
-	return rc;
-}
-
-int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *bucket_id)
-{
+	aw_export *x = aw_mem_calloc(1, sizeof(*x));
 	aw_bucket *bks = NULL;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = aw_reader_begin(r)))
+	*out = NULL;
+	if (single_id)
+		*single_id = NULL;
+	if ((rc = aw_reader_begin(r))) {
+		free(x);
 		return rc;
+	}
 	if (bucket_id) {
 		bks = aw_mem_calloc(1, sizeof(*bks));
 		rc = aw_reader_bucket(bks, r, bucket_id);
@@ -85,20 +301,34 @@ int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *
 	} else {
 		rc = aw_reader_buckets(&bks, &n, r, 0);
 	}
-	aw_buf_puts(out, "{\"buckets\":{");
-	for (size_t i = 0; i < n && !rc; i++) {
-		if (i)
-			aw_buf_putc(out, ',');
-		rc = export_bucket(out, r, &bks[i]);
-	}
-	aw_buf_puts(out, "}}");
+	if (!rc)
+		rc = xload(x, r, bks, n);
 	aw_reader_end(r);
-	if (single_id)
-		*single_id = n == 1 ? strdup(bks[0].id) : NULL;
+	if (!rc && single_id && n == 1)
+		*single_id = strdup(bks[0].id);
 	aw_buckets_free(bks, n);
-	return rc;
+	if (rc) {
+		aw_export_close(x);
+		return rc;
+	}
+	x->len = xmeasure(x);
+	*out = x;
+	return 0;
 }
 
+int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *bucket_id)
+{
+	aw_export *x;
+	int rc = aw_export_open(&x, single_id, r, bucket_id);
+
+	if (rc)
+		return rc;
+	aw_buf_grow(out, x->len);
+	out->len += aw_export_read(x, out->data + out->len, x->len);
+	out->data[out->len] = '\0';
+	aw_export_close(x);
+	return 0;
+}
 
 /* ---- import ----------------------------------------------------------------------------
  *

@@ -17,6 +17,19 @@
  * 0, AW_ENOTFOUND for an unknown bucket_id, or another AW_E* code. */
 int aw_transfer_export(aw_buf *out, char **single_id, aw_reader *r, const char *bucket_id);
 
+/* The same document written a piece at a time, for a server that sends it while it is
+ * written (storage/src/transfer.c, "export"). aw_export_open reads what the document
+ * needs in one snapshot through r and ends that snapshot: the cursor then needs neither
+ * r nor its thread, and holds the event rows and each distinct data text, not the
+ * document. single_id and the codes are aw_transfer_export's. aw_export_length is the
+ * document's size in bytes; each aw_export_read writes its next bytes into buf, cap of
+ * them unless fewer are left, and returns how many (0 at the end). */
+typedef struct aw_export aw_export;
+int aw_export_open(aw_export **out, char **single_id, aw_reader *r, const char *bucket_id);
+size_t aw_export_length(const aw_export *x);
+size_t aw_export_read(aw_export *x, char *buf, size_t cap);
+void aw_export_close(aw_export *x);
+
 /* Import the export document doc (len bytes; borrowed) into store: new buckets are
  * created with their events, events of existing buckets merged, skipping those
  * identical to a stored event; events of the wrong shape are dropped. Call from any

@@ -39,6 +39,20 @@ static void test_format_fraction_digits(void **state)
 	assert_round_trip("2018-01-01T01:01:01.1234567891234Z", "2018-01-01T01:01:01.123456789Z");
 }
 
+/* The whole range of aw_ns, whose years all have four digits. */
+static void test_format_range_ends(void **state)
+{
+	char buf[AW_TIME_BUFSZ];
+
+	(void)state;
+	assert_int_equal(aw_time_format(buf, AW_NS_MIN), 30);
+	assert_string_equal(buf, "1677-09-21T00:12:43.145224192Z");
+	assert_int_equal(aw_time_format(buf, AW_NS_MAX), 30);
+	assert_string_equal(buf, "2262-04-11T23:47:16.854775807Z");
+	assert_int_equal(aw_time_format(buf, 0), 20);
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+}
+
 static void test_offsets_convert_to_utc(void **state)
 {
 	(void)state;
@@ -170,6 +184,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_fraction_digits),
+		cmocka_unit_test(test_format_range_ends),
 		cmocka_unit_test(test_offsets_convert_to_utc),
 		cmocka_unit_test(test_parse_answers),
 		cmocka_unit_test(test_duration_truncates_like_reference),

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "aw/storage.h"
+#include "aw/transfer.h"
 #include "tmpdir.h"
 
 #define S(x) ((aw_ns)(x) * AW_NS_PER_SEC)
@@ -724,6 +725,43 @@ static void test_removals_truncate_the_wal(void **state)
 	assert_false(file_has(f->path, "tender offer for Initech"));
 }
 
+/* The export cursor hands out exactly the document aw_transfer_export builds, in pieces
+ * of any size, and knows its length before the first byte. */
+static void test_export_cursor_reads_the_document_in_pieces(void **state)
+{
+	fixture *f = *state;
+	aw_buf whole = AW_BUF_INIT, pieces = AW_BUF_INIT;
+	aw_export *x;
+	char buf[7], *single = NULL;
+	size_t n;
+
+	create_bucket(f, "one");
+	create_bucket(f, "two");
+	insert(f, "one", ev(T0, S(1), "{\"a\":1}"));
+	insert(f, "one", ev(T0 + S(2), S(1), "{\"a\":2}"));
+	insert(f, "one", ev(T0 + S(4), S(3), "{\"a\":1}"));
+	insert(f, "two", ev(T0, S(1), "{\"a\":2}"));
+	assert_int_equal(aw_transfer_export(&whole, NULL, f->r, NULL), 0);
+	assert_int_equal(aw_export_open(&x, &single, f->r, NULL), 0);
+	assert_null(single);
+	assert_int_equal(aw_export_length(x), whole.len);
+	while ((n = aw_export_read(x, buf, sizeof(buf))) > 0)
+		aw_buf_append(&pieces, buf, n);
+	aw_export_close(x);
+	assert_int_equal(pieces.len, whole.len);
+	assert_memory_equal(pieces.data, whole.data, whole.len);
+	assert_non_null(strstr(whole.data, "\"events\":[{\"id\":"));
+
+	assert_int_equal(aw_export_open(&x, &single, f->r, "two"), 0);
+	assert_string_equal(single, "two");
+	free(single);
+	aw_export_close(x);
+	assert_int_equal(aw_export_open(&x, NULL, f->r, "none"), AW_ENOTFOUND);
+	assert_null(x);
+	aw_buf_free(&whole);
+	aw_buf_free(&pieces);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -753,6 +791,7 @@ int main(void)
 		TEST(test_settings_refused_and_local),
 		TEST(test_settings_history_is_bounded_and_claim_stamps),
 		TEST(test_removals_truncate_the_wal),
+		TEST(test_export_cursor_reads_the_document_in_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
