@@ -120,6 +120,7 @@ static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, const c
 	b->rowid = rowid;
 	b->remote = remote_device != NULL;
 	b->remote_device = xstrdup(remote_device);
+	b->sealed_max_day = INT64_MIN;
 	return b;
 }
 
@@ -873,6 +874,9 @@ static int heartbeat_store(aw_store *s, aw_write *w, wbucket *b, const aw_event 
 	    (__int128)h->start <= (__int128)l_end + w->pulsetime) {
 		end = h_end > l_end ? h_end : l_end;
 		if (end - l->start != l->duration) {
+			/* sealing leaves the last event's day alone; this costs a comparison */
+			if (blocks_unseal_day(s, b, blk_day(l->start)))
+				return fail_sql(s, w, "unsealing a day");
 			st = db_stmt(s->db, &s->st[ST_EV_UPDATE_DUR],
 					"UPDATE events SET duration = ?, seq = ? WHERE bucket = ? AND start = ? AND id = ?");
 			if (!st)
