@@ -34,6 +34,7 @@
 
 #define INTERN_MAX_BYTES (8u << 20)
 #define SEAL_CHECK_SECONDS 600
+#define SEAL_QUIET_SECONDS 1
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -1550,10 +1551,10 @@ static bool exec(aw_store *s, int idx, const char *sql)
 /* ---- sealing closed days (blocks.c) --------------------------------------------------- */
 
 /* One transaction sealing at most BLK_SEAL_CHUNK days, so a write that arrives meanwhile
- * waits for one small chunk only. When nothing is left to seal, the freed pages leave
+ * waits for one small chunk only; true when more may remain. When nothing is left to seal, the freed pages leave
  * the file (auto_vacuum=INCREMENTAL, schema.c) and seal_pending is cleared. A failure
  * is logged and leaves the days as rows, which every reader and writer handles. */
-static void seal_chunk(aw_store *s)
+static bool seal_chunk(aw_store *s)
 {
 	int sealed = 0;
 	bool ok = exec(s, ST_BEGIN, "BEGIN IMMEDIATE");
@@ -1568,16 +1569,18 @@ static void seal_chunk(aw_store *s)
 		s->seal_pending = false;
 		writer_load(s);
 		s->seal_pending = false;
-		return;
+		return false;
 	}
 	if (sealed < BLK_SEAL_CHUNK)
 		s->seal_pending = false;
+	return s->seal_pending;
 }
 
 static void seal_all(aw_store *s)
 {
-	while (s->seal_pending)
-		seal_chunk(s);
+	s->seal_pending = true;
+	while (seal_chunk(s))
+		;
 }
 
 static void run_batch(aw_store *s, aw_write *batch)
@@ -1643,22 +1646,33 @@ void *writer_main(void *arg)
 	aw_write *batch, *last;
 	int n;
 
+	bool more = false;
+
 	for (;;) {
+		bool seal = false;
+
 		pthread_mutex_lock(&s->mu);
-		while (!s->head && !s->closing && !s->seal_pending) {
-			/* look for days to seal once in a while (they close as time passes) */
+		/* Sealing waits for the writer to be idle: SEAL_QUIET_SECONDS without a write
+		 * when there may be days to seal (a steady stream of heartbeats never pays for
+		 * it), or SEAL_CHECK_SECONDS to notice days that closed as time passed; chunks
+		 * follow each other at once while the queue stays empty. */
+		while (!s->head && !s->closing && !seal) {
 			struct timespec until;
+			if (s->seal_pending && more) {
+				seal = true;
+				break;
+			}
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += SEAL_CHECK_SECONDS;
-			if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
-				s->seal_pending = true;
+			until.tv_sec += s->seal_pending ? SEAL_QUIET_SECONDS : SEAL_CHECK_SECONDS;
+			if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT && !s->head)
+				seal = s->seal_pending = true;
 		}
-		if (!s->head && !s->closing) {
-			/* idle: seal a chunk, then look at the queue again */
+		if (seal && !s->head && !s->closing) {
 			pthread_mutex_unlock(&s->mu);
-			seal_chunk(s);
+			more = seal_chunk(s);
 			continue;
 		}
+		more = false;
 		if (!s->head) {
 			pthread_mutex_unlock(&s->mu);
 			break;
