@@ -1551,9 +1551,10 @@ static bool exec(aw_store *s, int idx, const char *sql)
 /* ---- sealing closed days (blocks.c) --------------------------------------------------- */
 
 /* One transaction sealing at most BLK_SEAL_CHUNK days, so a write that arrives meanwhile
- * waits for one small chunk only; true when more may remain. When nothing is left to seal, the freed pages leave
- * the file (auto_vacuum=INCREMENTAL, schema.c) and seal_pending is cleared. A failure
- * is logged and leaves the days as rows, which every reader and writer handles. */
+ * waits for one small chunk only; true when more may remain. When nothing is left to
+ * seal, the freed pages leave the file (auto_vacuum=INCREMENTAL, schema.c) and
+ * seal_pending is cleared. A failure is logged and leaves the days as rows, which every
+ * reader and writer handles. */
 static bool seal_chunk(aw_store *s)
 {
 	int sealed = 0;
@@ -1662,6 +1663,7 @@ void *writer_main(void *arg)
 				seal = true;
 				break;
 			}
+			more = false;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += s->seal_pending ? SEAL_QUIET_SECONDS : SEAL_CHECK_SECONDS;
 			if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT && !s->head)
@@ -1672,9 +1674,13 @@ void *writer_main(void *arg)
 			more = seal_chunk(s);
 			continue;
 		}
-		more = false;
 		if (!s->head) {
 			pthread_mutex_unlock(&s->mu);
+			/* closing: what is left to seal is quick (a year of events takes about a
+			 * second), and a CLI run or a short-lived node would otherwise leave its
+			 * closed days as rows */
+			if (s->seal_pending)
+				seal_all(s);
 			break;
 		}
 		batch = last = s->head;
@@ -1686,6 +1692,10 @@ void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
+		/* after an import, seal as soon as the queue is empty, without the quiet wait */
+		for (aw_write *w = batch; w; w = w->next)
+			if (w->kind == AW_W_IMPORT)
+				more = true;
 		run_batch(s, batch);
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
