@@ -68,6 +68,9 @@ void aw_reader_trim_cache_if_large(aw_reader *r)
 {
 	if (r->bytes > DATA_CACHE_MAX_BYTES)
 		aw_reader_trim_cache(r);
+	/* a year's decoded days are ~11 MB: do not keep that per worker between requests */
+	if (r->blk.cap * sizeof(*r->blk.v) + r->blk.raw_cap > DATA_CACHE_MAX_BYTES / 8)
+		blk_buf_free(&r->blk);
 }
 
 void aw_reader_trim_cache(aw_reader *r)
@@ -329,6 +332,12 @@ static int merge_sealed(aw_reader *r, aw_event_row **v, size_t *cnt, int64_t row
 	}
 	if (cmp)
 		qsort(sealed, k, sizeof(*sealed), cmp);
+	if (!*cnt) { /* all sealed (a range of closed days): nothing to merge */
+		free(*v);
+		*v = sealed;
+		*cnt = limit >= 0 && (size_t)limit < k ? (size_t)limit : k;
+		return 0;
+	}
 	total = *cnt + k;
 	if (limit >= 0 && (size_t)limit < total)
 		total = (size_t)limit;

@@ -1700,6 +1700,9 @@ void *writer_main(void *arg)
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
 			intern_clear(s);
+		/* and the decoder's buffer after a merge import scanned many sealed days */
+		if (s->blk.cap * sizeof(*s->blk.v) > INTERN_MAX_BYTES / 2)
+			blk_buf_free(&s->blk);
 	}
 	return NULL;
 }

@@ -80,17 +80,21 @@ def decode_block(body, first_start):
 
 
 def connect(db):
-    return sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    """A read-only connection in one read transaction: the writer seals while the node
+    runs, and rows and blocks must be read from the same snapshot."""
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, isolation_level=None)
+    c.execute("BEGIN")
+    return c
 
 
 def has_blocks(c):
     return c.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'blocks'").fetchone()[0] == 1
 
 
-def stored_event_rows(db):
+def stored_event_rows(db, conn=None):
     """Every stored event, rows and sealed, as sorted (bucket name, id, start, duration,
     data json)."""
-    c = connect(db)
+    c = conn or connect(db)
     try:
         out = list(c.execute("SELECT b.name, e.id, e.start, e.duration, d.json FROM events e "
                              "JOIN buckets b ON b.rowid = e.bucket JOIN datas d ON d.id = e.data"))
@@ -101,7 +105,8 @@ def stored_event_rows(db):
                 out += [(name, i, s, d, datas[data]) for s, i, d, data, _ in decode_block(body, first)]
         return sorted(out)
     finally:
-        c.close()
+        if not conn:
+            c.close()
 
 
 def layout(db):
@@ -126,7 +131,7 @@ def layout(db):
                                                 max(e[4] for e in evs))
             assert day not in out[name][0], "day %d of %s is both rows and a block" % (day, name)
             out[name][1][day] = n
-        ids = [i for _, i, *_ in stored_event_rows(db)]
+        ids = [i for _, i, *_ in stored_event_rows(db, c)]
         assert len(ids) == len(set(ids)), "an event id is stored twice"
         return out
     finally:
