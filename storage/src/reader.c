@@ -653,7 +653,8 @@ static int sealed_puts(aw_reader *r, int64_t since, sealed_put **out, size_t *n,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return db_error(r->db, "reading changes");
-	qsort(*out, *n, sizeof(**out), cmp_put_seq);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_put_seq);
 	return 0;
 }
 
