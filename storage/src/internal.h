@@ -26,7 +26,65 @@ typedef struct wbucket {
 	bool row_dirty;      /* start/end/max_dur differ from the stored row */
 	bool has_last;
 	aw_event_row last;
+	int64_t sealed_max_day; /* >= the day of every block of the bucket (blocks.c);
+	                         * INT64_MIN: it has none */
 } wbucket;
+
+/* ---- sealed days (blocks.c, docs/storage.md "Sealed days") ---- */
+
+#define BLK_DAY_NS ((aw_ns)86400 * AW_NS_PER_SEC)
+/* A day is sealed once it ended this long ago (and is not its bucket's last day). */
+#define BLK_SEAL_AGE (2 * BLK_DAY_NS)
+/* Days sealed per transaction, so a write waits at most for one such chunk. */
+#define BLK_SEAL_CHUNK 20
+
+typedef struct blk_event {
+	int64_t start, id, duration, data, seq;
+} blk_event;
+
+/* Decoded events (appended by blk_decode) and the decoder's scratch. */
+typedef struct blk_buf {
+	blk_event *v;
+	size_t n, cap;
+	void *raw;
+	size_t raw_cap;
+	void *dctx;
+} blk_buf;
+
+int64_t blk_day(aw_ns t);      /* floor(t / day) */
+aw_ns blk_day_lo(int64_t day); /* first and last ns of a day, clamped to the int64 range */
+aw_ns blk_day_hi(int64_t day);
+int blk_encode(const blk_event *v, size_t n, void **body, size_t *len);
+int blk_decode(blk_buf *b, const void *body, size_t len, aw_ns first_start);
+void blk_buf_free(blk_buf *b);
+/* Append the events of the bucket's blocks with lo <= start <= hi and start + duration
+ * >= min_end, block by block in
+ * day order (desc: newest day first), each block's events in (start, id) order; stop
+ * after a block once stop_after (0: no limit) events are held. slots: two statements. */
+int blk_scan(sqlite3 *db, sqlite3_stmt **slots, blk_buf *b, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end,
+	     bool desc, size_t stop_after);
+/* The sealed event with this id (bucket 0: any bucket): 1 found, 0 not, AW_ERROR. */
+int blk_find_id(sqlite3 *db, sqlite3_stmt **slot, blk_buf *b, int64_t bucket, int64_t id, int64_t *bucket_out,
+		int64_t *day_out, blk_event *out);
+
+/* Writer side, inside the writer's transaction; AW_ERROR with the message set. */
+int blocks_load(aw_store *s);
+void blocks_free(aw_store *s);
+int blocks_unseal_day(aw_store *s, wbucket *b, int64_t day);
+int blocks_unseal_bucket(aw_store *s, wbucket *b);
+int blocks_unseal_id(aw_store *s, int64_t id, int64_t only_bucket, bool *unsealed);
+int blocks_find_id(aw_store *s, int64_t id, int64_t *bucket, int64_t *day, blk_event *out);
+/* Decode into s->blk the bucket's sealed events as blk_scan selects them. */
+int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end);
+/* Unseal the bucket's newest block if it holds the bucket's last event. */
+int blocks_last_unseal(aw_store *s, wbucket *b);
+int blocks_seal_some(aw_store *s, aw_ns now, int max_days, int *sealed);
+/* used[i]: does a block refer to data id ids[i]? Sorts ids. */
+int blocks_datas_in_use(aw_store *s, int64_t *ids, size_t n, bool *used);
+
+/* aw_write.private_flags: seal every sealable day after this write's batch commits,
+ * before it completes (an import from a file, run without a node). */
+#define AW_WRITE_SEAL_ALL 1
 
 typedef struct intern_slot {
 	uint64_t hash;
@@ -70,7 +128,11 @@ struct aw_store {
 	aw_ns settings_hlc;        /* largest settings clock reading seen (settings.c) */
 	bool settings_hlc_loaded;
 	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt *bst[16];     /* blocks.c's statements */
+	blk_buf blk;               /* blocks.c's decoder */
+	bool seal_pending;         /* there may be days to seal */
 };
+#define BS_COUNT 16
 
 /* Create or migrate the schema on a read-write connection. */
 int schema_migrate(sqlite3 *db);

@@ -16,7 +16,8 @@
 enum {
 	RS_BUCKET_KEY, RS_BUCKET_ROW, RS_BUCKETS, RS_COUNT_EVENTS,
 	RS_EVENTS_DESC, RS_EVENTS_ASC, RS_EVENT_GET, RS_DATA, RS_SETTING, RS_SETTINGS,
-	RS_SEQ, RS_BEGIN, RS_END, RS_STATE, RS_PUTS, RS_TOMBS, RS_EVENTS_KEY, RS_DATA_RANGE, RS_N
+	RS_SEQ, RS_BEGIN, RS_END, RS_STATE, RS_PUTS, RS_TOMBS, RS_EVENTS_KEY, RS_DATA_RANGE,
+	RS_BLK_ASC, RS_BLK_DESC, RS_BLK_ID, RS_BLK_PUTS, RS_N
 };
 
 typedef struct data_slot {
@@ -31,6 +32,7 @@ struct aw_reader {
 	data_slot *cache;
 	size_t cap, used, bytes;
 	bool in_snapshot;
+	blk_buf blk; /* decoded sealed days (blocks.c) */
 };
 
 #define DATA_CACHE_MAX_BYTES (32u << 20)
@@ -66,6 +68,9 @@ void aw_reader_trim_cache_if_large(aw_reader *r)
 {
 	if (r->bytes > DATA_CACHE_MAX_BYTES)
 		aw_reader_trim_cache(r);
+	/* a year's decoded days are ~11 MB: do not keep that per worker between requests */
+	if (r->blk.cap * sizeof(*r->blk.v) + r->blk.raw_cap > DATA_CACHE_MAX_BYTES / 8)
+		blk_buf_free(&r->blk);
 }
 
 void aw_reader_trim_cache(aw_reader *r)
@@ -84,6 +89,7 @@ void aw_reader_close(aw_reader *r)
 	for (int i = 0; i < RS_N; i++)
 		sqlite3_finalize(r->st[i]);
 	aw_reader_trim_cache(r);
+	blk_buf_free(&r->blk);
 	sqlite3_close(r->db);
 	free(r);
 }
@@ -249,7 +255,14 @@ static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64
 	rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : db_error(r->db, "counting events");
+	if (rc != SQLITE_ROW)
+		return db_error(r->db, "counting events");
+	r->blk.n = 0;
+	if (blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, rowid, aw_ns_sub_sat(start, max_dur > 0 ? max_dur : 0), end,
+		     start, false, 0))
+		return AW_ERROR;
+	*out += (int64_t)r->blk.n;
+	return 0;
 }
 
 int aw_reader_event_count(int64_t *out, aw_reader *r, const char *bucket_id, aw_ns start, aw_ns end)
@@ -264,6 +277,86 @@ int aw_reader_event_count(int64_t *out, aw_reader *r, const char *bucket_id, aw_
 		return 0;
 	}
 	return count_rows(r, rowid, start, end, max_dur, out);
+}
+
+/* The orders of aw_reader_event_rows (the SQL's ORDER BY clauses). */
+static int cmp_key(const aw_event_row *a, const aw_event_row *b)
+{
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+static int cmp_asc(const void *pa, const void *pb)
+{
+	const aw_event_row *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->duration != b->duration)
+		return a->duration > b->duration ? -1 : 1;
+	return (a->id < b->id) - (a->id > b->id);
+}
+
+static int cmp_desc(const void *pa, const void *pb)
+{
+	return -cmp_asc(pa, pb);
+}
+
+/* Add the sealed events overlapping [start, end] to the rows read from `events`
+ * (*v, already in the requested order and limit) in the same order, then apply the
+ * limit to the whole. A day is either rows or one block, never both, so the two lists
+ * hold different events. The query engine's path (key order, no limit) is one merge
+ * of two sorted lists. */
+static int merge_sealed(aw_reader *r, aw_event_row **v, size_t *cnt, int64_t rowid, aw_ns start, aw_ns end,
+			int64_t max_dur, int64_t limit, unsigned flags)
+{
+	bool key = flags & AW_EVENTS_KEY_ORDER, asc = key || (flags & AW_EVENTS_ASCENDING);
+	int (*cmp)(const void *, const void *) = key ? NULL : asc ? cmp_asc : cmp_desc;
+	blk_buf *b = &r->blk;
+	aw_event_row *sealed, *all;
+	size_t k = 0, i = 0, j = 0, n = 0, total;
+
+	b->n = 0;
+	/* Days hold disjoint start ranges, so walking days in the output's direction, the
+	 * first `limit` events found are the only ones that can make the cut. */
+	if (blk_scan(r->db, &r->st[RS_BLK_ASC], b, rowid, aw_ns_sub_sat(start, max_dur > 0 ? max_dur : 0), end, start,
+		     !asc, limit > 0 ? (size_t)limit : 0))
+		return AW_ERROR;
+	if (!b->n)
+		return 0;
+	sealed = aw_mem_malloc(b->n * sizeof(*sealed));
+	for (size_t x = 0; x < b->n; x++) {
+		const blk_event *e = &b->v[x];
+		sealed[k++] = (aw_event_row){.id = e->id, .start = e->start, .duration = e->duration, .data_id = e->data};
+	}
+	if (cmp)
+		qsort(sealed, k, sizeof(*sealed), cmp);
+	if (!*cnt) { /* all sealed (a range of closed days): nothing to merge */
+		free(*v);
+		*v = sealed;
+		*cnt = limit >= 0 && (size_t)limit < k ? (size_t)limit : k;
+		return 0;
+	}
+	total = *cnt + k;
+	if (limit >= 0 && (size_t)limit < total)
+		total = (size_t)limit;
+	all = aw_mem_malloc((total ? total : 1) * sizeof(*all));
+	while (n < total) {
+		bool take_row;
+		if (i == *cnt)
+			take_row = false;
+		else if (j == k)
+			take_row = true;
+		else
+			take_row = (cmp ? cmp(&(*v)[i], &sealed[j]) : cmp_key(&(*v)[i], &sealed[j])) <= 0;
+		all[n++] = take_row ? (*v)[i++] : sealed[j++];
+	}
+	free(sealed);
+	free(*v);
+	*v = all;
+	*cnt = n;
+	return 0;
 }
 
 int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char *bucket_id,
@@ -304,17 +397,24 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 		e->start = sqlite3_column_int64(st, 1);
 		e->duration = sqlite3_column_int64(st, 2);
 		e->data_id = sqlite3_column_int64(st, 3);
-		if (flags & AW_EVENTS_CLIP) {
-			aw_ns s0 = e->start > start ? e->start : start;
-			aw_ns e0 = e->start + e->duration < end ? e->start + e->duration : end;
-			e->start = s0;
-			e->duration = e0 - s0;
-		}
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
 		return db_error(r->db, "reading events");
+	}
+	if (merge_sealed(r, &v, &cnt, rowid, start, end, max_dur, limit, flags)) {
+		free(v);
+		return AW_ERROR;
+	}
+	if (flags & AW_EVENTS_CLIP) {
+		for (size_t i = 0; i < cnt; i++) {
+			aw_event_row *e = &v[i];
+			aw_ns s0 = e->start > start ? e->start : start;
+			aw_ns e0 = e->start + e->duration < end ? e->start + e->duration : end;
+			e->start = s0;
+			e->duration = e0 - s0;
+		}
 	}
 	*out = v;
 	*n = cnt;
@@ -408,20 +508,29 @@ int aw_reader_event_get(aw_event *out, aw_reader *r, const char *bucket_id, int6
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, rowid);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE
-			       ? aw_error_set(AW_ENOTFOUND, "There's no event with id %lld in bucket %s",
-					      (long long)id, bucket_id)
-			       : db_error(r->db, "reading event");
-	}
 	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_ROW) {
+		out->start = sqlite3_column_int64(st, 0);
+		out->duration = sqlite3_column_int64(st, 1);
+		data_id = sqlite3_column_int64(st, 2);
+		sqlite3_reset(st);
+	} else {
+		blk_event e;
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return db_error(r->db, "reading event");
+		rc = blk_find_id(r->db, &r->st[RS_BLK_ID], &r->blk, rowid, id, NULL, NULL, &e);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return aw_error_set(AW_ENOTFOUND, "There's no event with id %lld in bucket %s", (long long)id,
+					    bucket_id);
+		out->start = e.start;
+		out->duration = e.duration;
+		data_id = e.data;
+	}
 	out->id = id;
 	out->has_id = true;
-	out->start = sqlite3_column_int64(st, 0);
-	out->duration = sqlite3_column_int64(st, 1);
-	data_id = sqlite3_column_int64(st, 2);
-	sqlite3_reset(st);
 	if ((rc = aw_reader_data(&json, &len, r, data_id)) != 0)
 		return rc;
 	out->data = xstrndup(json, len);
@@ -493,6 +602,62 @@ int aw_reader_state(char **out, aw_reader *r, const char *key)
 	return read_keyed(out, r, RS_STATE, "SELECT value FROM state WHERE key = ?", key, "state");
 }
 
+/* A sealed event of the change feed, with the index of its bucket's name. */
+typedef struct sealed_put {
+	blk_event e;
+	size_t name;
+} sealed_put;
+
+static int cmp_put_seq(const void *pa, const void *pb)
+{
+	const sealed_put *a = pa, *b = pb;
+
+	return (a->e.seq > b->e.seq) - (a->e.seq < b->e.seq);
+}
+
+/* The sealed events of local buckets with seq > since, ordered by seq. Blocks keep
+ * their max_seq, so a feed from a recent cursor decodes no block. */
+static int sealed_puts(aw_reader *r, int64_t since, sealed_put **out, size_t *n, char ***names, size_t *n_names)
+{
+	sqlite3_stmt *st = db_stmt(r->db, &r->st[RS_BLK_PUTS],
+				   "SELECT b.name, k.first_start, k.body FROM blocks k JOIN buckets b ON b.rowid = k.bucket "
+				   "WHERE k.max_seq > ?1 AND b.remote_device IS NULL ORDER BY k.bucket");
+	size_t cap = 0, ncap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = *n_names = 0;
+	*names = NULL;
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (!*n_names || strcmp((*names)[*n_names - 1], name)) {
+			*names = aw_mem_grow(*names, *n_names, &ncap, sizeof(**names), 8);
+			(*names)[(*n_names)++] = xstrdup(name);
+		}
+		r->blk.n = 0;
+		if (blk_decode(&r->blk, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+			       sqlite3_column_int64(st, 1))) {
+			sqlite3_reset(st);
+			return AW_ERROR;
+		}
+		for (size_t i = 0; i < r->blk.n; i++) {
+			if (r->blk.v[i].seq <= since)
+				continue;
+			*out = aw_mem_grow(*out, *n, &cap, sizeof(**out), 256);
+			(*out)[(*n)++] = (sealed_put){.e = r->blk.v[i], .name = *n_names - 1};
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_error(r->db, "reading changes");
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_put_seq);
+	return 0;
+}
+
 /* Two seq-ordered streams (current events of local buckets, tombstones) merged by seq.
  * Event rows carry the seq of their last write, so an event written several times since
  * `since` appears once, in its current state, at its latest seq. */
@@ -503,27 +668,55 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 					"JOIN buckets b ON b.rowid = e.bucket "
 					"WHERE e.seq > ?1 AND b.remote_device IS NULL ORDER BY e.seq");
 	sqlite3_stmt *tombs;
+	sealed_put *sp = NULL;
+	char **names = NULL;
+	size_t n_sp = 0, n_names = 0, k = 0;
 	int prc, trc, rc = 0;
 
 	if (!puts)
 		return AW_ERROR;
 	sqlite3_bind_int64(puts, 1, since);
+	if (sealed_puts(r, since, &sp, &n_sp, &names, &n_names)) {
+		sqlite3_reset(puts);
+		free(sp);
+		aw_strings_free(names, n_names);
+		return AW_ERROR;
+	}
 	tombs = db_stmt(r->db, &r->st[RS_TOMBS],
 			   "SELECT seq, bucket, event_id FROM tombstones WHERE seq > ?1 ORDER BY seq");
 	if (!tombs) {
 		sqlite3_reset(puts);
+		free(sp);
+		aw_strings_free(names, n_names);
 		return AW_ERROR;
 	}
 	sqlite3_bind_int64(tombs, 1, since);
 	prc = sqlite3_step(puts);
 	trc = sqlite3_step(tombs);
-	while (!rc && (prc == SQLITE_ROW || trc == SQLITE_ROW)) {
+	while (!rc && (prc == SQLITE_ROW || trc == SQLITE_ROW || k < n_sp)) {
 		aw_change c;
-		bool take_put = prc == SQLITE_ROW &&
-				(trc != SQLITE_ROW || sqlite3_column_int64(puts, 0) < sqlite3_column_int64(tombs, 0));
+		int64_t pseq = prc == SQLITE_ROW ? sqlite3_column_int64(puts, 0) : INT64_MAX;
+		int64_t tseq = trc == SQLITE_ROW ? sqlite3_column_int64(tombs, 0) : INT64_MAX;
+		int64_t sseq = k < n_sp ? sp[k].e.seq : INT64_MAX;
+		bool take_put = prc == SQLITE_ROW && pseq < tseq && pseq < sseq;
 
 		memset(&c, 0, sizeof(c));
-		if (take_put) {
+		if (k < n_sp && sseq < pseq && sseq < tseq) {
+			const char *data;
+			size_t len;
+			c.seq = sseq;
+			c.bucket_id = names[sp[k].name];
+			c.kind = AW_CHANGE_PUT;
+			c.event_id = sp[k].e.id;
+			c.start = sp[k].e.start;
+			c.duration = sp[k].e.duration;
+			if ((rc = aw_reader_data(&data, &len, r, sp[k].e.data)))
+				break;
+			c.data = data;
+			c.data_len = len;
+			rc = cb(ctx, &c);
+			k++;
+		} else if (take_put) {
 			const char *data;
 			size_t len;
 			c.seq = sqlite3_column_int64(puts, 0);
@@ -555,6 +748,8 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 		rc = db_error(r->db, "reading changes");
 	sqlite3_reset(puts);
 	sqlite3_reset(tombs);
+	free(sp);
+	aw_strings_free(names, n_names);
 	return rc;
 }
 

@@ -144,6 +144,7 @@ void aw_store_close(aw_store *s)
 		pthread_join(s->thread, NULL);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	blocks_free(s);
 	writer_free_state(s);
 	if (s->db)
 		sqlite3_close(s->db);

@@ -32,6 +32,7 @@
 #include "aw/model_json.h"
 #include "aw/time.h"
 #include "aw/transfer.h"
+#include "internal.h"
 
 /* ---- export ----------------------------------------------------------------------------
  *
@@ -832,5 +833,14 @@ int aw_transfer_import_file(aw_store *store, aw_reader *r, const char *path)
 	rc = run_job(j, store, r);
 	munmap(map, len);
 	close(fd);
+	if (rc == 0) {
+		/* Run without a node, nothing else would seal the imported closed days before
+		 * the store closes: seal them all now (docs/storage.md, "Sealed days"). */
+		aw_write w;
+		memset(&w, 0, sizeof(w));
+		w.kind = AW_W_SYNC_BARRIER;
+		w.private_flags = AW_WRITE_SEAL_ALL;
+		rc = aw_store_write(store, &w);
+	}
 	return rc;
 }

@@ -18,6 +18,7 @@
  *   - wbucket.max_dur >= every event's duration in the bucket;
  *   - wbucket.last, when has_last, is the event aw-server-rust's cache would hold.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +27,14 @@
 #include <time.h>
 
 #include "aw/hash.h"
+#include "aw/log.h"
 #include "aw/mem.h"
 #include "aw/privacy.h"
 #include "internal.h"
 
 #define INTERN_MAX_BYTES (8u << 20)
+#define SEAL_CHECK_SECONDS 600
+#define SEAL_QUIET_SECONDS 1
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -117,6 +121,7 @@ static wbucket *bucket_add(aw_store *s, const char *name, int64_t rowid, const c
 	b->rowid = rowid;
 	b->remote = remote_device != NULL;
 	b->remote_device = xstrdup(remote_device);
+	b->sealed_max_day = INT64_MIN;
 	return b;
 }
 
@@ -210,6 +215,10 @@ int writer_load(aw_store *s)
 		return db_error(s->db, "loading buckets");
 	s->next_id = s->stored_next_id = meta_get(s, "next_event_id");
 	s->seq = s->stored_seq = meta_get(s, "seq");
+	/* at open this is the migration to sealed days, afterwards a cheap check */
+	s->seal_pending = true;
+	if (blocks_load(s))
+		return AW_ERROR;
 	return writer_privacy_reload(s);
 }
 
@@ -338,27 +347,56 @@ static int query_i64(aw_store *s, const char *sql, int64_t a, int64_t b, bool *n
  * start (always, unless negative durations are involved: then scan the bucket). */
 static int range_recompute(aw_store *s, wbucket *b)
 {
-	bool null;
-	int64_t lo, hi, end;
+	bool null, bnull;
+	int64_t lo, hi, end = AW_NS_MIN, blo, bhi, bend;
 
+	/* sealed days carry their own exact bounds (blocks.c) */
+	if (query_i64(s, "SELECT min(first_start) FROM blocks WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
+		      &bnull, &blo) ||
+	    (!bnull && (query_i64(s, "SELECT max(last_start) FROM blocks WHERE bucket = ?1 AND ?2 = ?2", b->rowid,
+				  0, &bnull, &bhi) ||
+			query_i64(s, "SELECT max(max_end) FROM blocks WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
+				  &bnull, &bend))))
+		return AW_ERROR;
 	if (query_i64(s, "SELECT min(start) FROM events WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
 		      &null, &lo))
 		return AW_ERROR;
 	b->range_dirty = false;
 	b->row_dirty = true;
-	if (null) {
+	if (null && bnull) {
 		b->has_range = false;
 		return 0;
 	}
+	if (null) {
+		b->has_range = true;
+		b->start = blo;
+		b->end = bend;
+		return 0;
+	}
 	if (query_i64(s, "SELECT max(start) FROM events WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
-		      &null, &hi) ||
-	    query_i64(s, "SELECT max(start + duration) FROM events WHERE bucket = ?1 AND start >= ?2",
-		      b->rowid, hi - b->max_dur, &null, &end))
+		      &null, &hi))
 		return AW_ERROR;
-	if (end < hi &&
-	    query_i64(s, "SELECT max(start + duration) FROM events WHERE bucket = ?1 AND ?2 = ?2",
-		      b->rowid, 0, &null, &end))
-		return AW_ERROR;
+	if (!bnull) {
+		lo = blo < lo ? blo : lo;
+		hi = bhi > hi ? bhi : hi;
+		end = bend;
+	}
+	{
+		int64_t rend;
+		if (query_i64(s, "SELECT max(start + duration) FROM events WHERE bucket = ?1 AND start >= ?2",
+			      b->rowid, aw_ns_sub_sat(hi, b->max_dur), &null, &rend))
+			return AW_ERROR;
+		if (!null && rend > end)
+			end = rend;
+	}
+	if (end < hi) {
+		int64_t rend;
+		if (query_i64(s, "SELECT max(start + duration) FROM events WHERE bucket = ?1 AND ?2 = ?2",
+			      b->rowid, 0, &null, &rend))
+			return AW_ERROR;
+		if (!null && rend > end)
+			end = rend;
+	}
 	b->has_range = true;
 	b->start = lo;
 	b->end = end;
@@ -447,9 +485,17 @@ static int event_remove(aw_store *s, aw_write *w, int64_t id, wbucket *only, boo
 	int64_t bucket_row;
 	aw_ns start, dur;
 	wbucket *b;
+	bool unsealed;
 	int rc = step_by_key(s, w, ST_EV_BY_ID, EV_BY_ID_SQL, id, "looking up event", &st);
 
 	*found = false;
+	if (rc == SQLITE_DONE) {
+		/* not a row: in a sealed day? Then that day becomes rows again first. */
+		if (blocks_unseal_id(s, id, only ? only->rowid : 0, &unsealed))
+			return fail_sql(s, w, "unsealing a day");
+		if (unsealed)
+			rc = step_by_key(s, w, ST_EV_BY_ID, EV_BY_ID_SQL, id, "looking up event", &st);
+	}
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? 0 : AW_ERROR;
 	bucket_row = sqlite3_column_int64(st, 0);
@@ -506,6 +552,11 @@ static int event_put(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, aw
 	} else {
 		id = s->next_id++;
 	}
+	/* a sealed day takes no rows beside its block */
+	if (blocks_unseal_day(s, b, blk_day(e->start)))
+		return fail_sql(s, w, "unsealing a day");
+	if (!s->seal_pending && e->start < aw_ns_sub_sat(aw_time_now(), BLK_SEAL_AGE))
+		s->seal_pending = true;
 	st = db_stmt(s->db, &s->st[ST_EV_INSERT],
 			"INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
 	if (!st)
@@ -596,6 +647,14 @@ static int check_id_owner(aw_store *s, aw_write *w, const aw_event *e)
 	if (rc == SQLITE_ROW) {
 		owner = bucket_by_rowid(s, sqlite3_column_int64(st, 0));
 		sqlite3_reset(st);
+	} else {
+		int64_t bucket_row;
+		blk_event be;
+		rc = blocks_find_id(s, e->id, &bucket_row, NULL, &be);
+		if (rc < 0)
+			return fail_sql(s, w, "looking up event");
+		if (rc == 1)
+			owner = bucket_by_rowid(s, bucket_row);
 	}
 	if (owner && owner->remote)
 		return fail(w, AW_EREADONLY, "Event id belongs to remote (synced) bucket '%s'", owner->name);
@@ -700,6 +759,7 @@ static int op_bucket_delete(aw_store *s, aw_write *w)
 	if (!b)
 		return w->status;
 	if (exec_by_key(s, w, "DELETE FROM events WHERE bucket = ?", b->rowid, "deleting bucket") ||
+	    exec_by_key(s, w, "DELETE FROM blocks WHERE bucket = ?", b->rowid, "deleting bucket") ||
 	    exec_by_key(s, w, "DELETE FROM buckets WHERE rowid = ?", b->rowid, "deleting bucket"))
 		return AW_ERROR;
 	if (b->remote) {
@@ -722,7 +782,13 @@ static int op_events_insert(aw_store *s, aw_write *w)
 static int load_last(aw_store *s, aw_write *w, wbucket *b)
 {
 	sqlite3_stmt *st;
-	int rc = step_by_key(s, w, ST_EV_LAST,
+	int rc;
+
+	/* the last event may be sealed (its successors were deleted): heartbeats merge into
+	 * it by the SQL below, so its day becomes rows again */
+	if (blocks_last_unseal(s, b))
+		return fail_sql(s, w, "unsealing a day");
+	rc = step_by_key(s, w, ST_EV_LAST,
 			     "SELECT id, start, duration, data FROM events WHERE bucket = ? "
 			     "ORDER BY start DESC, duration ASC, id ASC LIMIT 1",
 			     b->rowid, "reading last event", &st);
@@ -809,6 +875,9 @@ static int heartbeat_store(aw_store *s, aw_write *w, wbucket *b, const aw_event 
 	    (__int128)h->start <= (__int128)l_end + w->pulsetime) {
 		end = h_end > l_end ? h_end : l_end;
 		if (end - l->start != l->duration) {
+			/* sealing leaves the last event's day alone; this costs a comparison */
+			if (blocks_unseal_day(s, b, blk_day(l->start)))
+				return fail_sql(s, w, "unsealing a day");
 			st = db_stmt(s->db, &s->st[ST_EV_UPDATE_DUR],
 					"UPDATE events SET duration = ?, seq = ? WHERE bucket = ? AND start = ? AND id = ?");
 			if (!st)
@@ -929,6 +998,25 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 		free(set.slots);
 		return fail_sql(s, w, "reading events to merge");
 	}
+	/* and the sealed ones: an import of what is stored unseals nothing */
+	if (blocks_scan_writer(s, b->rowid, aw_ns_sub_sat(lo, b->max_dur), hi, lo)) {
+		free(set.slots);
+		return fail_sql(s, w, "reading events to merge");
+	}
+	for (size_t k = 0; k < s->blk.n; k++) {
+		const blk_event *be = &s->blk.v[k];
+		if ((n + 1) * 2 > set.cap) {
+			ident_set bigger = {calloc(set.cap * 2, sizeof(*set.slots)), set.cap * 2};
+			for (size_t i = 0; i < set.cap; i++)
+				if (set.slots[i].id)
+					ident_add(&bigger, set.slots[i].start, set.slots[i].duration,
+						  set.slots[i].data_id);
+			free(set.slots);
+			set = bigger;
+		}
+		ident_add(&set, be->start, be->duration, be->data);
+		n++;
+	}
 	for (size_t i = 0; i < ib->n_events; i++) {
 		aw_event red;
 		int pv = privacy_check(s, b, &ib->events[i], &red), put_rc;
@@ -1042,6 +1130,23 @@ static int event_stored_as(aw_store *s, aw_write *w, int64_t id, const aw_event 
 			(size_t)sqlite3_column_bytes(st, 2) == e->data_len &&
 			memcmp(sqlite3_column_text(st, 2), e->data, e->data_len) == 0;
 		sqlite3_reset(st);
+		return 0;
+	}
+	{
+		blk_event be;
+		rc = blocks_find_id(s, id, NULL, NULL, &be);
+		if (rc < 0)
+			return fail_sql(s, w, "looking up event");
+		if (rc == 0 || be.start != e->start || be.duration != e->duration)
+			return 0;
+		rc = step_by_key(s, w, ST_DATA_TEXT, DATA_TEXT_SQL, be.data, "reading event data", &st);
+		if (rc == AW_ERROR)
+			return rc;
+		if (rc == SQLITE_ROW) {
+			*same = (size_t)sqlite3_column_bytes(st, 0) == e->data_len &&
+				memcmp(sqlite3_column_text(st, 0), e->data, e->data_len) == 0;
+			sqlite3_reset(st);
+		}
 	}
 	return 0;
 }
@@ -1151,18 +1256,48 @@ static int op_tombstones_prune(aw_store *s, aw_write *w)
  * `datas`. The rows stay, emptied: ids are never reused (readers may still cache an
  * id's old text), and the writer's intern cache forgets everything, because it may
  * map a wiped text to its id. secure_delete (store.c) zeroes the freed bytes. */
+static int collect_ids(aw_store *s, aw_write *w, const char *sql, int64_t a, int64_t b, int64_t **out, size_t *n);
+
 static int datas_wipe_unreferenced(aw_store *s, aw_write *w)
 {
-	int rc = sqlite3_exec(s->db,
-			      "UPDATE datas SET hash = 0, json = '' WHERE json <> '' "
-			      "AND id NOT IN (SELECT data FROM events)",
-			      NULL, NULL, NULL);
+	int64_t *ids = NULL;
+	bool *used = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	int64_t wiped = 0;
+	int rc = collect_ids(s, w, "SELECT id FROM datas WHERE json <> '' AND ?1 = ?2 "
+				   "AND id NOT IN (SELECT data FROM events)", 0, 0, &ids, &n);
 
-	if (rc != SQLITE_OK)
-		return fail_sql(s, w, "clearing unused data");
-	if (sqlite3_changes(s->db))
+	if (rc || !n)
+		return rc;
+	/* sealed events refer to data too: never wipe what a block still uses */
+	used = aw_mem_calloc(n, sizeof(*used));
+	if (blocks_datas_in_use(s, ids, n, used)) {
+		rc = fail_sql(s, w, "clearing unused data");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db, "UPDATE datas SET hash = 0, json = '' WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
+		rc = fail_sql(s, w, "clearing unused data");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (used[i])
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = fail_sql(s, w, "clearing unused data");
+			goto out;
+		}
+		wiped++;
+	}
+	if (wiped)
 		intern_clear(s);
-	return 0;
+out:
+	sqlite3_finalize(st);
+	free(used);
+	free(ids);
+	return rc;
 }
 
 /* Delete what an archive segment now holds. The segment was read from a snapshot and
@@ -1225,7 +1360,13 @@ static int redact_bucket(aw_store *s, aw_write *w, wbucket *b, const aw_privacy 
 	sqlite3_stmt *st;
 	int64_t *datas = NULL, *ids = NULL, new_id;
 	size_t n_datas = 0, n_ids;
-	int rc = collect_ids(s, w, "SELECT DISTINCT data FROM events WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
+	int rc;
+
+	/* the SQL below sees rows only: the bucket's sealed days become rows again (they are
+	 * sealed again when the writer is idle) */
+	if (blocks_unseal_bucket(s, b))
+		return fail_sql(s, w, "unsealing a bucket");
+	rc = collect_ids(s, w, "SELECT DISTINCT data FROM events WHERE bucket = ?1 AND ?2 = ?2", b->rowid, 0,
 			     &datas, &n_datas);
 
 	for (size_t i = 0; !rc && i < n_datas; i++) {
@@ -1407,6 +1548,42 @@ static bool exec(aw_store *s, int idx, const char *sql)
 	return st && sqlite3_step(st) == SQLITE_DONE;
 }
 
+/* ---- sealing closed days (blocks.c) --------------------------------------------------- */
+
+/* One transaction sealing at most BLK_SEAL_CHUNK days, so a write that arrives meanwhile
+ * waits for one small chunk only; true when more may remain. When nothing is left to
+ * seal, the freed pages leave the file (auto_vacuum=INCREMENTAL, schema.c) and
+ * seal_pending is cleared. A failure is logged and leaves the days as rows, which every
+ * reader and writer handles. */
+static bool seal_chunk(aw_store *s)
+{
+	int sealed = 0;
+	bool ok = exec(s, ST_BEGIN, "BEGIN IMMEDIATE");
+
+	ok = ok && blocks_seal_some(s, aw_time_now(), BLK_SEAL_CHUNK, &sealed) == 0;
+	if (ok && sealed < BLK_SEAL_CHUNK)
+		ok = sqlite3_exec(s->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL) == SQLITE_OK;
+	ok = ok && exec(s, ST_COMMIT, "COMMIT");
+	if (!ok) {
+		aw_log_warn("sealing closed days: %s", sqlite3_errmsg(s->db));
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		s->seal_pending = false;
+		writer_load(s);
+		s->seal_pending = false;
+		return false;
+	}
+	if (sealed < BLK_SEAL_CHUNK)
+		s->seal_pending = false;
+	return s->seal_pending;
+}
+
+static void seal_all(aw_store *s)
+{
+	s->seal_pending = true;
+	while (seal_chunk(s))
+		;
+}
+
 static void run_batch(aw_store *s, aw_write *batch)
 {
 	bool failed = false;
@@ -1445,6 +1622,11 @@ static void run_batch(aw_store *s, aw_write *batch)
 		s->stored_seq = s->seq;
 	}
 	checkpoint_if_needed(s, batch);
+	for (w = batch; w; w = w->next)
+		if (w->private_flags & AW_WRITE_SEAL_ALL) {
+			seal_all(s);
+			break;
+		}
 	for (w = batch; w; w = next) {
 		next = w->next; /* done() may free w */
 		if (w->done)
@@ -1497,12 +1679,40 @@ void *writer_main(void *arg)
 	aw_write *batch, *last;
 	int n = 0;
 
+	bool more = false;
+
 	for (;;) {
+		bool seal = false;
+
 		pthread_mutex_lock(&s->mu);
-		while (!s->head && !s->closing)
-			pthread_cond_wait(&s->cv, &s->mu);
+		/* Sealing waits for the writer to be idle: SEAL_QUIET_SECONDS without a write
+		 * when there may be days to seal (a steady stream of heartbeats never pays for
+		 * it), or SEAL_CHECK_SECONDS to notice days that closed as time passed; chunks
+		 * follow each other at once while the queue stays empty. */
+		while (!s->head && !s->closing && !seal) {
+			struct timespec until;
+			if (s->seal_pending && more) {
+				seal = true;
+				break;
+			}
+			more = false;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += s->seal_pending ? SEAL_QUIET_SECONDS : SEAL_CHECK_SECONDS;
+			if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT && !s->head)
+				seal = s->seal_pending = true;
+		}
+		if (seal && !s->head && !s->closing) {
+			pthread_mutex_unlock(&s->mu);
+			more = seal_chunk(s);
+			continue;
+		}
 		if (!s->head) {
 			pthread_mutex_unlock(&s->mu);
+			/* closing: what is left to seal is quick (a year of events takes about a
+			 * second), and a CLI run or a short-lived node would otherwise leave its
+			 * closed days as rows */
+			if (s->seal_pending)
+				seal_all(s);
 			break;
 		}
 		linger(s, n);
@@ -1516,10 +1726,17 @@ void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
+		/* after an import, seal as soon as the queue is empty, without the quiet wait */
+		for (aw_write *w = batch; w; w = w->next)
+			if (w->kind == AW_W_IMPORT)
+				more = true;
 		run_batch(s, batch);
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
 			intern_clear(s);
+		/* and the decoder's buffer after a merge import scanned many sealed days */
+		if (s->blk.cap * sizeof(*s->blk.v) > INTERN_MAX_BYTES / 2)
+			blk_buf_free(&s->blk);
 	}
 	return NULL;
 }

@@ -292,12 +292,9 @@ def import_measured(env, path, db):
 
 
 def stored_rows(db):
-    c = sqlite3.connect(db)
-    try:
-        return sorted(c.execute("SELECT b.name, e.id, e.start, e.duration, d.json FROM events e "
-                                "JOIN buckets b ON b.rowid = e.bucket JOIN datas d ON d.id = e.data"))
-    finally:
-        c.close()
+    """Every stored event, rows and sealed days (docs/storage.md, "Sealed days")."""
+    from test_storage_blocks import stored_event_rows
+    return stored_event_rows(db)
 
 
 def bucket_count(db):

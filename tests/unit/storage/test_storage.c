@@ -15,6 +15,8 @@
 #include "aw/storage.h"
 #include "aw/transfer.h"
 #include "tmpdir.h"
+/* the sealed-day codec and the seal-now flag (storage/src/blocks.c) */
+#include "../../../storage/src/internal.h"
 
 #define S(x) ((aw_ns)(x) * AW_NS_PER_SEC)
 #define T0 S(1514768461) /* 2018-01-01T01:01:01Z */
@@ -762,6 +764,282 @@ static void test_export_cursor_reads_the_document_in_pieces(void **state)
 	aw_buf_free(&pieces);
 }
 
+/* ---- sealed days (blocks.c) ---------------------------------------------------------- */
+
+static void test_block_day_is_a_floor(void **state)
+{
+	(void)state;
+	assert_int_equal(blk_day(0), 0);
+	assert_int_equal(blk_day(BLK_DAY_NS - 1), 0);
+	assert_int_equal(blk_day(BLK_DAY_NS), 1);
+	assert_int_equal(blk_day(-1), -1);
+	assert_int_equal(blk_day(-BLK_DAY_NS), -1);
+	assert_int_equal(blk_day(-BLK_DAY_NS - 1), -2);
+	assert_true(blk_day_lo(blk_day(AW_NS_MIN)) == AW_NS_MIN);
+	assert_true(blk_day_hi(blk_day(AW_NS_MAX)) == AW_NS_MAX);
+	assert_true(blk_day_lo(blk_day(T0)) <= T0 && T0 <= blk_day_hi(blk_day(T0)));
+	assert_true(blk_day_hi(5) + 1 == blk_day_lo(6));
+}
+
+static void codec_round_trip(const blk_event *v, size_t n)
+{
+	blk_buf b = {0};
+	void *body;
+	size_t len;
+
+	assert_int_equal(blk_encode(v, n, &body, &len), 0);
+	b.n = 1; /* decoding appends */
+	b.cap = 1;
+	b.v = calloc(1, sizeof(*b.v));
+	assert_int_equal(blk_decode(&b, body, len, v[0].start), 0);
+	assert_int_equal(b.n, n + 1);
+	assert_memory_equal(b.v + 1, v, n * sizeof(*v));
+	/* a damaged body is refused, not misread */
+	((unsigned char *)body)[len / 2] ^= 0x5a;
+	b.n = 0;
+	assert_int_not_equal(blk_decode(&b, body, len, v[0].start), 0);
+	assert_int_not_equal(blk_decode(&b, body, len / 2, v[0].start), 0);
+	free(body);
+	blk_buf_free(&b);
+}
+
+static void test_block_codec_round_trips_any_values(void **state)
+{
+	blk_event v[64];
+	size_t n = 0;
+
+	(void)state;
+	/* back to back, ms units (the common case) */
+	for (int i = 0; i < 20; i++, n++)
+		v[n] = (blk_event){.start = T0 + i * S(60) + (i ? 7000000 : 0), .id = 100 + i, .duration = S(60) - 7000000,
+				   .data = 1 + i % 3, .seq = 500 + i};
+	codec_round_trip(v, n);
+	/* equal starts, ids going down and up, negative and huge durations, large data ids
+	 * and seq, nanosecond starts */
+	n = 0;
+	v[n++] = (blk_event){T0, 9, 0, 1, 1};
+	v[n++] = (blk_event){T0, 10, -S(5), INT64_MAX, INT64_MAX};
+	v[n++] = (blk_event){T0 + 1, 3, AW_NS_MAX - T0 - 1, 7, 2};
+	v[n++] = (blk_event){T0 + 3, INT64_MAX, AW_NS_MIN, 7, 0};
+	v[n++] = (blk_event){T0 + S(3600), 1, 123456789, 2, 9};
+	codec_round_trip(v, n);
+	n = 0;
+	v[n++] = (blk_event){-S(86400) * 3 + 5, 1, S(2), 1, 1};
+	v[n++] = (blk_event){-S(86400) * 3 + S(100), 2, -S(1000), 1, 2};
+	codec_round_trip(v, n);
+}
+
+/* midnight UTC: the sealed-day tests count days */
+#define TD S(1514764800) /* 2018-01-01T00:00:00Z */
+
+static void seal_now(fixture *f)
+{
+	aw_write w = {.kind = AW_W_SYNC_BARRIER, .private_flags = AW_WRITE_SEAL_ALL};
+
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+}
+
+typedef struct model_ev {
+	int64_t id;
+	aw_ns start, dur;
+	char data[32];
+} model_ev;
+
+static int model_cmp_asc(const void *pa, const void *pb)
+{
+	const model_ev *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->dur != b->dur)
+		return a->dur > b->dur ? -1 : 1;
+	return (a->id < b->id) - (a->id > b->id);
+}
+
+static int model_cmp_desc(const void *pa, const void *pb)
+{
+	return -model_cmp_asc(pa, pb);
+}
+
+static int model_cmp_key(const void *pa, const void *pb)
+{
+	const model_ev *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* The reader against a model of its contract: overlap, order, limit, clip, count. */
+static void check_reads(fixture *f, const model_ev *all, size_t n_all)
+{
+	static const aw_ns windows[][2] = {
+		{AW_NS_MIN, AW_NS_MAX}, {TD + S(86400), TD + S(86400 * 3)}, {TD + S(86400 * 2) - S(30), TD + S(86400 * 2) + S(30)},
+		{TD + S(86400 * 4) + S(3600), TD + S(86400 * 6)}, {TD + S(500), TD + S(500)},
+	};
+	static const unsigned flagsets[] = {0, AW_EVENTS_ASCENDING, AW_EVENTS_KEY_ORDER, AW_EVENTS_CLIP,
+					    AW_EVENTS_CLIP | AW_EVENTS_KEY_ORDER};
+	static const int64_t limits[] = {-1, 1, 3, 40};
+	model_ev *m = calloc(n_all, sizeof(*m));
+
+	for (size_t wi = 0; wi < sizeof(windows) / sizeof(windows[0]); wi++) {
+		aw_ns lo = windows[wi][0], hi = windows[wi][1];
+		size_t n = 0;
+		int64_t count;
+
+		for (size_t i = 0; i < n_all; i++)
+			if (all[i].start <= hi && aw_ns_add_sat(all[i].start, all[i].dur) >= lo)
+				m[n++] = all[i];
+		assert_int_equal(aw_reader_event_count(&count, f->r, "b", lo, hi), 0);
+		assert_int_equal(count, lo < hi ? (int64_t)n : 0);
+		for (size_t fi = 0; fi < sizeof(flagsets) / sizeof(flagsets[0]); fi++) {
+			unsigned fl = flagsets[fi];
+			qsort(m, n, sizeof(*m),
+			      fl & AW_EVENTS_KEY_ORDER ? model_cmp_key : fl & AW_EVENTS_ASCENDING ? model_cmp_asc : model_cmp_desc);
+			for (size_t li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
+				aw_event_row *rows;
+				size_t got, want = limits[li] < 0 || (size_t)limits[li] > n ? n : (size_t)limits[li];
+				assert_int_equal(aw_reader_event_rows(&rows, &got, f->r, "b", lo, hi, limits[li], fl), 0);
+				assert_int_equal(got, want);
+				for (size_t i = 0; i < got; i++) {
+					aw_ns s0 = m[i].start, e0 = m[i].start + m[i].dur;
+					const char *json;
+					size_t len;
+					if (fl & AW_EVENTS_CLIP) {
+						s0 = s0 > lo ? s0 : lo;
+						e0 = e0 < hi ? e0 : hi;
+					}
+					assert_int_equal(rows[i].id, m[i].id);
+					assert_true(rows[i].start == s0 && rows[i].duration == e0 - s0);
+					assert_int_equal(aw_reader_data(&json, &len, f->r, rows[i].data_id), 0);
+					assert_int_equal(len, strlen(m[i].data));
+					assert_memory_equal(json, m[i].data, len);
+				}
+				free(rows);
+			}
+		}
+	}
+	for (size_t i = 0; i < n_all; i++) {
+		aw_event e;
+		assert_int_equal(aw_reader_event_get(&e, f->r, "b", all[i].id), 0);
+		assert_true(e.start == all[i].start && e.duration == all[i].dur);
+		assert_string_equal(e.data, all[i].data);
+		aw_event_clear(&e);
+	}
+	free(m);
+}
+
+static void test_sealed_days_read_as_rows(void **state)
+{
+	fixture *f = *state;
+	model_ev all[80];
+	size_t n = 0;
+	aw_bucket b;
+
+	create_bucket(f, "b");
+	for (int d = 0; d < 6; d++) {
+		for (int k = 0; k < 10; k++, n++) {
+			model_ev *e = &all[n];
+			e->start = TD + S(86400) * d + S(600) * k + (k % 3 == 0 ? 0 : 1234);
+			e->dur = k == 4 ? -S(2) : k == 5 ? 0 : S(30) * (k % 4);
+			snprintf(e->data, sizeof(e->data), "{\"k\":%d}", (d * 10 + k) % 7);
+			if (k == 7) /* same start as the previous event */
+				e->start = all[n - 1].start;
+			e->id = insert(f, "b", ev(e->start, e->dur, e->data));
+		}
+		/* one across midnight */
+		all[n].start = TD + S(86400) * (d + 1) - S(10);
+		all[n].dur = S(40);
+		snprintf(all[n].data, sizeof(all[n].data), "{\"mid\":%d}", d);
+		all[n].id = insert(f, "b", ev(all[n].start, all[n].dur, all[n].data));
+		n++;
+	}
+	check_reads(f, all, n);
+	seal_now(f);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM blocks"), 5);
+	assert_int_equal(sql_int(f, "SELECT sum(n) FROM blocks"), 55);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 11);
+	check_reads(f, all, n);
+	assert_int_equal(aw_reader_bucket(&b, f->r, "b"), 0);
+	assert_true(b.start == TD && b.end == TD + S(86400) * 6 + S(30));
+	aw_bucket_clear(&b);
+	/* bucket metadata stays exact when a sealed boundary event goes */
+	delete_event(f, "b", all[0].id);
+	assert_int_equal(aw_reader_bucket(&b, f->r, "b"), 0);
+	assert_true(b.start == all[1].start);
+	aw_bucket_clear(&b);
+	memmove(all, all + 1, (n - 1) * sizeof(*all));
+	n--;
+	seal_now(f);
+	check_reads(f, all, n);
+	/* reopening keeps it all */
+	aw_reader_close(f->r);
+	aw_store_close(f->s);
+	assert_int_equal(aw_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(aw_reader_open(&f->r, f->s), 0);
+	check_reads(f, all, n);
+}
+
+static int count_changes(void *ctx, const aw_change *c)
+{
+	int64_t *v = ctx;
+
+	assert_true(c->seq > v[1]);
+	v[1] = c->seq;
+	v[0]++;
+	return 0;
+}
+
+static void test_change_feed_reads_sealed_days(void **state)
+{
+	fixture *f = *state;
+	int64_t seq_mid, v[2] = {0, 0}, id0;
+
+	create_bucket(f, "b");
+	id0 = insert(f, "b", ev(TD, S(1), "{}"));
+	for (int d = 1; d < 4; d++)
+		insert(f, "b", ev(TD + S(86400) * d, S(1), "{}"));
+	assert_int_equal(aw_reader_last_seq(&seq_mid, f->r), 0);
+	insert(f, "b", ev(TD + S(86400) + S(5), S(1), "{\"late\":1}"));
+	seal_now(f);
+	assert_true(sql_int(f, "SELECT count(*) FROM blocks") == 3);
+	assert_int_equal(aw_reader_changes(f->r, 0, count_changes, v), 0);
+	assert_int_equal(v[0], 5);
+	v[0] = v[1] = 0;
+	assert_int_equal(aw_reader_changes(f->r, seq_mid, count_changes, v), 0);
+	assert_int_equal(v[0], 1);
+	/* a deletion in a sealed day: one tombstone, and the day is sealed again */
+	delete_event(f, "b", id0);
+	v[0] = v[1] = 0;
+	assert_int_equal(aw_reader_changes(f->r, seq_mid, count_changes, v), 0);
+	assert_int_equal(v[0], 2);
+	seal_now(f);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM blocks"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), 1);
+}
+
+static void test_heartbeat_with_an_old_timestamp_keeps_its_row(void **state)
+{
+	fixture *f = *state;
+	aw_event a, b2;
+	int64_t count;
+
+	create_bucket(f, "b");
+	insert(f, "b", ev(TD + S(86400) * 5, S(1), "{\"x\":1}"));
+	/* the cached last event is now on day 1, not the bucket's last day */
+	a = heartbeat(f, "b", ev(TD + S(86400), S(1), "{\"x\":2}"), S(10));
+	seal_now(f);
+	b2 = heartbeat(f, "b", ev(TD + S(86400) + S(5), S(1), "{\"x\":2}"), S(10));
+	assert_int_equal(a.id, b2.id);
+	assert_true(b2.duration == S(6));
+	assert_int_equal(aw_reader_event_count(&count, f->r, "b", AW_NS_MIN, AW_NS_MAX), 0);
+	assert_int_equal(count, 2);
+	aw_event e;
+	assert_int_equal(aw_reader_event_get(&e, f->r, "b", a.id), 0);
+	assert_true(e.duration == S(6));
+	aw_event_clear(&e);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -792,6 +1070,11 @@ int main(void)
 		TEST(test_settings_history_is_bounded_and_claim_stamps),
 		TEST(test_removals_truncate_the_wal),
 		TEST(test_export_cursor_reads_the_document_in_pieces),
+		TEST(test_block_day_is_a_floor),
+		TEST(test_block_codec_round_trips_any_values),
+		TEST(test_sealed_days_read_as_rows),
+		TEST(test_change_feed_reads_sealed_days),
+		TEST(test_heartbeat_with_an_old_timestamp_keeps_its_row),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
