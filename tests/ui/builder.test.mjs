@@ -204,6 +204,10 @@ test('suggest, accept, edit, skip, preview and save', async () => {
   // edit the GitHub rule: case-sensitive "GitHub", into an existing category
   const gh = row('domain:github.com');
   await page.click(`${gh} [data-action=edit]`);
+  // the row moves the focus from an effect once it has re-rendered as an editor, which
+  // can come a frame after the click returns
+  await page.waitForFunction(() => document.activeElement?.dataset.field === 'regex', null, { timeout: 5000 })
+    .catch(() => {});
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.field), 'regex', 'editing focuses the pattern');
   await page.fill(`${gh} [data-field=regex]`, '(');
   assert.equal(await page.isDisabled(`${gh} [data-action=accept]`), true, 'a broken pattern cannot be accepted');
