@@ -916,7 +916,7 @@ static int op_event_delete(aw_store *s, aw_write *w)
 /* Identity of an event for import de-duplication: (start, duration, data). */
 typedef struct ident_set {
 	aw_event_row *slots;
-	size_t cap;
+	size_t cap, n;
 } ident_set;
 
 static uint64_t ident_hash(aw_ns start, aw_ns dur, int64_t data)
@@ -938,6 +938,21 @@ static void ident_add(ident_set *set, aw_ns start, aw_ns dur, int64_t data)
 	set->slots[i] = (aw_event_row){.id = 1, .start = start, .duration = dur, .data_id = data};
 }
 
+/* Add an identity, doubling the table first when it would be more than half full. */
+static void ident_put(ident_set *set, aw_ns start, aw_ns dur, int64_t data)
+{
+	if ((set->n + 1) * 2 > set->cap) {
+		ident_set bigger = {aw_mem_calloc(set->cap * 2, sizeof(*set->slots)), set->cap * 2, set->n};
+		for (size_t i = 0; i < set->cap; i++)
+			if (set->slots[i].id)
+				ident_add(&bigger, set->slots[i].start, set->slots[i].duration, set->slots[i].data_id);
+		free(set->slots);
+		*set = bigger;
+	}
+	ident_add(set, start, dur, data);
+	set->n++;
+}
+
 static bool ident_has(const ident_set *set, aw_ns start, aw_ns dur, int64_t data)
 {
 	for (size_t i = ident_hash(start, dur, data) & (set->cap - 1); set->slots[i].id;
@@ -957,7 +972,6 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 	sqlite3_stmt *st;
 	aw_event_row row;
 	int64_t data_id;
-	size_t n = 0;
 	int rc;
 
 	if (!ib->n_events)
@@ -978,21 +992,9 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 	sqlite3_bind_int64(st, 3, hi);
 	sqlite3_bind_int64(st, 4, lo);
 	set.cap = 64;
-	set.slots = calloc(set.cap, sizeof(*set.slots));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((n + 1) * 2 > set.cap) {
-			ident_set bigger = {calloc(set.cap * 2, sizeof(*set.slots)), set.cap * 2};
-			for (size_t i = 0; i < set.cap; i++)
-				if (set.slots[i].id)
-					ident_add(&bigger, set.slots[i].start, set.slots[i].duration,
-						  set.slots[i].data_id);
-			free(set.slots);
-			set = bigger;
-		}
-		ident_add(&set, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-			  sqlite3_column_int64(st, 2));
-		n++;
-	}
+	set.slots = aw_mem_calloc(set.cap, sizeof(*set.slots));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ident_put(&set, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(set.slots);
@@ -1003,20 +1005,8 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 		free(set.slots);
 		return fail_sql(s, w, "reading events to merge");
 	}
-	for (size_t k = 0; k < s->blk.n; k++) {
-		const blk_event *be = &s->blk.v[k];
-		if ((n + 1) * 2 > set.cap) {
-			ident_set bigger = {calloc(set.cap * 2, sizeof(*set.slots)), set.cap * 2};
-			for (size_t i = 0; i < set.cap; i++)
-				if (set.slots[i].id)
-					ident_add(&bigger, set.slots[i].start, set.slots[i].duration,
-						  set.slots[i].data_id);
-			free(set.slots);
-			set = bigger;
-		}
-		ident_add(&set, be->start, be->duration, be->data);
-		n++;
-	}
+	for (size_t k = 0; k < s->blk.n; k++)
+		ident_put(&set, s->blk.v[k].start, s->blk.v[k].duration, s->blk.v[k].data);
 	for (size_t i = 0; i < ib->n_events; i++) {
 		aw_event red;
 		int pv = privacy_check(s, b, &ib->events[i], &red), put_rc;
