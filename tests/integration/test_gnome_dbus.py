@@ -202,3 +202,13 @@ def test_doctor_on_gnome(wenv, bus, node):
     assert lines[1].startswith("window  FAIL GNOME Shell (org.gnome.Shell) is not on the D-Bus session bus"), lines
     assert lines[2].startswith("afk     FAIL Mutter's idle monitor (org.gnome.Mutter.IdleMonitor) is not on"), lines
     assert lines[1].endswith("[exit 5: this session is not supported]"), lines
+
+
+@pytest.mark.parametrize("args, line", [
+    (["--port", "0"], "awnode doctor: --port needs 1-65535, got '0'"),
+    (["--port", "x"], "awnode doctor: --port needs 1-65535, got 'x'"),
+    (["extra"], "awnode doctor: unexpected argument 'extra' (see --help)"),
+])
+def test_doctor_bad_arguments_one_line_exit_2(args, line):
+    r = subprocess.run([awtest.binary_path(), "doctor"] + args, capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr == line + "\n", r
