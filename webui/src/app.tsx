@@ -2,7 +2,7 @@ import { useEffect } from 'preact/hooks';
 import { ComponentType } from 'preact';
 import { errorMessage } from './lib/api';
 import { href, navigate, useRoute } from './lib/router';
-import { applyTheme, loadBuckets, loadInfo, loadSettings, saveSetting, useStore } from './lib/store';
+import { applyTheme, saveSetting, useStore } from './lib/store';
 import { Toasts, toast } from './components/ui';
 import * as I from './components/icons';
 import { t, type MessageKey } from './lib/i18n';
@@ -35,9 +35,6 @@ export function App() {
   const { parts } = useRoute();
 
   useEffect(() => {
-    loadInfo();
-    loadBuckets();
-    loadSettings();
     const mq = window.matchMedia('(prefers-color-scheme: dark)');
     const f = () => getTheme() === 'auto' && applyTheme('auto');
     mq.addEventListener('change', f);
