@@ -2,7 +2,8 @@
 // order, kept in the node's setting `awnode.activity.views`, against a real node. Each
 // step is checked on the page (which cards, in which order) and in the setting read back
 // from GET /api/0/settings; a reload must show what the node has. A saved view naming
-// cards this UI does not know still opens.
+// cards this UI does not know still opens. Each card's width (a third, two thirds, the
+// whole row) is measured on the page.
 // Run with tests/ui/run.sh.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -109,6 +110,73 @@ test('hide a card, move one, reload, reset: the page and the stored setting foll
   await page.close();
 });
 
+test('card widths: a third, two thirds, the whole row; stored only when not the default; reset clears them', async () => {
+  await node.api('POST', `/settings/${KEY}`, []);
+  const page = await ctx.newPage();
+  const errors = watch(page);
+  await page.goto(`${node.url}/#/activity/${HOST}/day/${DAY}`);
+  await expectCards(page, SHOWN);
+  // widths in columns of the 3-column grid (16 px gaps), measured on the page
+  const cols = async (testId) => {
+    const grid = (await page.locator('[data-testid=activity-cards]').boundingBox()).width;
+    const w = (await page.locator(`[data-testid=${testId}]`).boundingBox()).width;
+    const col = (grid - 2 * 16) / 3;
+    return Math.round((w + 16) / (col + 16));
+  };
+  const expectCols = async (testId, want, what) => {
+    let got;
+    for (let i = 0; i < 50; i++) {
+      got = await cols(testId);
+      if (got === want) return;
+      await page.waitForTimeout(100);
+    }
+    assert.equal(got, want, what);
+  };
+  await expectCols('top-apps', 1, 'Top applications: a third by default');
+  await expectCols('top-titles', 2, 'window titles: two thirds by default');
+  await expectCols('bar-card', 3, 'the bar chart: the whole row by default');
+
+  await page.click('[data-testid=edit-view]');
+  await page.waitForSelector('[data-testid=view-editor]');
+  assert.equal(await page.inputValue('[data-testid=ve-width-apps]'), '1');
+  await page.selectOption('[data-testid=ve-width-apps]', '3');
+  await expectCols('top-apps', 3, 'Top applications over the whole row');
+  await eventually(async () => assert.deepEqual(summaryOf(await stored()).widths, { apps: 3 }));
+  await page.selectOption('[data-testid=ve-width-titles]', '1');
+  await expectCols('top-titles', 1, 'window titles in a third');
+  await eventually(async () => assert.deepEqual(summaryOf(await stored()).widths, { apps: 3, titles: 1 }));
+  // back to its default width: no longer stored
+  await page.selectOption('[data-testid=ve-width-apps]', '1');
+  await expectCols('top-apps', 1);
+  await eventually(async () => assert.deepEqual(summaryOf(await stored()).widths, { titles: 1 }));
+  // a hidden card's width cannot be set (it has no place on the page)
+  await page.uncheck('[data-testid=ve-show-urls]');
+  assert.equal(await page.isDisabled('[data-testid=ve-width-urls]'), true);
+  await page.check('[data-testid=ve-show-urls]');
+  // (shown again, it comes last)
+  const relisted = [...SHOWN.filter((c) => c !== 'urls'), 'urls'];
+  await expectCards(page, relisted);
+  await page.screenshot({ path: screenshotPath('74-activity-card-widths-1440-light') });
+
+  // what the node has is what a reload shows
+  await page.reload();
+  await expectCards(page, relisted);
+  await expectCols('top-titles', 1, 'after a reload');
+  // at 390 px every card takes the one column, whatever its width
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expectCols('top-titles', 3, 'one column at 390 px');
+  assert.ok((await overflow(page)) <= 0, 'no sideways scroll at 390 px');
+  await page.setViewportSize({ width: 1440, height: 1000 });
+
+  await page.click('[data-testid=edit-view]');
+  await page.click('[data-testid=ve-reset]');
+  await expectCards(page, SHOWN);
+  await expectCols('top-titles', 2, 'reset: the default width again');
+  await eventually(async () => assert.equal('widths' in summaryOf(await stored()), false, 'reset stores no widths'));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('named views: switch, add one, delete it; the address names the view', async () => {
   // an empty list stands for the default views (whatever the test before left)
   await node.api('POST', `/settings/${KEY}`, []);
@@ -171,7 +239,8 @@ test('named views: switch, add one, delete it; the address names the view', asyn
 
 test('a stored view with unknown cards opens with the known ones; 390 px and dark fit', async () => {
   await node.api('POST', `/settings/${KEY}`, [
-    { id: 'mine', name: 'Mine', cards: ['top_apps_old', 'apps', 'categories', 'apps', 42, 'future-card', 'urls'] },
+    { id: 'mine', name: 'Mine', cards: ['top_apps_old', 'apps', 'categories', 'apps', 42, 'future-card', 'urls'],
+      widths: { apps: 7, categories: '2', 'future-card': 2, urls: 1 } },
     { name: 'no id' },
     'junk',
   ]);
@@ -189,6 +258,8 @@ test('a stored view with unknown cards opens with the known ones; 390 px and dar
   // the editor lists the shown cards first, then the hidden ones
   const rows = await page.$$eval('[data-testid=view-editor] .ve-row', (xs) => xs.map((x) => x.dataset.card));
   assert.deepEqual(rows.slice(0, 3), ['apps', 'categories', 'urls']);
+  // of the stored widths only the valid one counts: URLs at a third, the others at their default
+  assert.deepEqual(await Promise.all(['apps', 'categories', 'urls'].map((c) => page.inputValue(`[data-testid=ve-width-${c}]`))), ['1', '2', '1']);
   assert.equal(rows.length, SUMMARY.length);
   // a reset of a view of one's own shows every card again
   await page.click('[data-testid=ve-reset]');

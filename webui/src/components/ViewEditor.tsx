@@ -1,10 +1,10 @@
 // The Activity page's "Edit view" panel: which cards the current view shows and in what
-// order (show/hide, move up/down, reset to the view's default), and adding or deleting
+// order (show/hide, move up/down, width, reset to the view's default), and adding or deleting
 // views. Every change is saved at once to the node's settings (lib/views.ts).
 import { useState } from 'preact/hooks';
 import { errorMessage } from '../lib/api';
 import { saveActivityViews } from '../lib/store';
-import { ActivityView, CardId, CARDS, cardName, defaultCards, editorRows, moveCard, newViewId, viewName } from '../lib/views';
+import { ActivityView, CardId, CardWidth, CARDS, cardName, cardWidth, defaultCards, editorRows, moveCard, newViewId, viewName, WIDTHS, withWidth } from '../lib/views';
 import { t } from '../lib/i18n';
 import { Card, toast } from './ui';
 import * as I from './icons';
@@ -32,7 +32,15 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
   const [title, setTitle] = useState(shownName);
   const save = (next: ActivityView[]) =>
     saveActivityViews(next).catch((e) => toast(t('views.saveFailed', { error: errorMessage(e) }), 'error'));
-  const setCards = (cards: CardId[]) => save(views.map((v) => (v.id === view.id ? { ...v, cards } : v)));
+  const setView = (next: ActivityView) => save(views.map((v) => (v.id === view.id ? next : v)));
+  const setCards = (cards: CardId[]) => setView({ ...view, cards });
+  const setWidth = (id: CardId, w: CardWidth) => setView(withWidth(view, id, w));
+  // reset: the default cards at their default widths
+  const reset = () => {
+    const next: ActivityView = { ...view, cards: defaultCards(view.id) };
+    delete next.widths;
+    setView(next);
+  };
   const rows = editorRows(view.cards);
   const addView = () => {
     const n = name.trim();
@@ -80,6 +88,11 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
                 <span class="ve-name">{cardName(id)}</span>
                 {note && <span class="ve-note">({note})</span>}
               </label>
+              <select class="select select-sm ve-width" aria-label={t('views.width', { card: cardName(id) })} data-testid={`ve-width-${id}`}
+                disabled={!shown} value={String(cardWidth(view, id))}
+                onChange={(e) => setWidth(id, Number((e.target as HTMLSelectElement).value) as CardWidth)}>
+                {WIDTHS.map((w) => <option key={w} value={String(w)}>{t(`views.width.${w}` as const)}</option>)}
+              </select>
               <span class="ve-moves">
                 <button type="button" class="btn btn-ghost btn-icon btn-xs" aria-label={t('views.moveUp', { card: cardName(id) })} data-testid={`ve-up-${id}`}
                   disabled={!shown || i === 0} onClick={() => setCards(moveCard(view.cards, id, -1))}><IconUp /></button>
@@ -92,7 +105,7 @@ export function ViewEditor({ views, view, onClose, onOpenView }: {
       </ul>
       <div class="ve-foot">
         <div class="ve-foot-group">
-          <button type="button" class="btn btn-sm" data-testid="ve-reset" onClick={() => setCards(defaultCards(view.id))}>
+          <button type="button" class="btn btn-sm" data-testid="ve-reset" onClick={reset}>
             <I.IconUndo /> {t('views.reset')}
           </button>
           {views.length > 1 && (

@@ -1,5 +1,6 @@
 // The Activity page's views (as aw-webui's "views"): named lists of the cards to show, in
-// order. They are kept in the node's settings under VIEWS_KEY, so they travel with the
+// order, each card with a width (a third, two thirds or the whole row, as aw-webui's
+// element sizes). They are kept in the node's settings under VIEWS_KEY, so they travel with the
 // settings to the other devices (docs/webui.md); a card id this UI does not know (a
 // removed card, a newer UI's) is left out when read, and a missing or unreadable setting
 // means the default views.
@@ -29,10 +30,39 @@ export const CARDS: { id: CardId; name: string; note?: string }[] = [
 const KNOWN = new Set<string>(CARDS.map((c) => c.id));
 export const cardName = (id: CardId) => CARDS.find((c) => c.id === id)?.name || id;
 
+/** A card's width in columns of the page's three-column grid (narrower screens have two
+ * columns or one, and a card never gets more than the row). */
+export type CardWidth = 1 | 2 | 3;
+export const WIDTHS: CardWidth[] = [1, 2, 3];
+
+// Each card's width when its view does not set one: the page's layout before views.
+const DEFAULT_WIDTH: Record<CardId, CardWidth> = {
+  bars: 3, devices: 3, apps: 1, categories: 2, titles: 2, domains: 1, urls: 2, 'browser-titles': 1,
+  'editor-projects': 1, 'editor-files': 1, 'editor-languages': 1,
+};
+
 export interface ActivityView {
   id: string;
   name: string;
   cards: CardId[];
+  /** Widths chosen by the user; a card not named here has its default width. Stored only
+   * when some card has one, so a view saved by an older UI reads the same. */
+  widths?: Partial<Record<CardId, CardWidth>>;
+}
+
+/** The width `view` gives card `id`. */
+export function cardWidth(view: ActivityView, id: CardId): CardWidth {
+  return view.widths?.[id] ?? DEFAULT_WIDTH[id];
+}
+
+/** `view` with card `id` at width `w`: the default width is not stored. */
+export function withWidth(view: ActivityView, id: CardId, w: CardWidth): ActivityView {
+  const widths = { ...view.widths };
+  if (w === DEFAULT_WIDTH[id]) delete widths[id];
+  else widths[id] = w;
+  const next: ActivityView = { ...view, widths };
+  if (!Object.keys(widths).length) delete next.widths;
+  return next;
 }
 
 /** The default views: Summary is every card (the page as it was before views), the
@@ -62,8 +92,9 @@ export function defaultCards(id: string): CardId[] {
   return [...(DEFAULT_VIEWS.find((v) => v.id === id)?.cards || CARDS.map((c) => c.id))];
 }
 
-/** The views a stored setting describes: known card ids only, each once; views without
- * an id are dropped, a missing name becomes the id. Not a list, or none left: the defaults. */
+/** The views a stored setting describes: known card ids only, each once; widths only for
+ * known cards and only 1, 2 or 3; views without an id are dropped, a missing name becomes
+ * the id. Not a list, or none left: the defaults. */
 export function parseViews(raw: unknown): ActivityView[] {
   if (!Array.isArray(raw)) return DEFAULT_VIEWS;
   const out: ActivityView[] = [];
@@ -73,9 +104,19 @@ export function parseViews(raw: unknown): ActivityView[] {
     const id = typeof o.id === 'string' ? o.id.trim() : '';
     if (!id || out.some((x) => x.id === id)) continue;
     const cards = Array.isArray(o.cards) ? o.cards.filter((c): c is CardId => typeof c === 'string' && KNOWN.has(c)) : [];
-    out.push({ id, name: typeof o.name === 'string' && o.name.trim() ? o.name.trim() : id, cards: [...new Set(cards)] });
+    const view: ActivityView = { id, name: typeof o.name === 'string' && o.name.trim() ? o.name.trim() : id, cards: [...new Set(cards)] };
+    const widths = parseWidths(o.widths);
+    out.push(widths ? { ...view, widths } : view);
   }
   return out.length ? out : DEFAULT_VIEWS;
+}
+
+function parseWidths(raw: unknown): Partial<Record<CardId, CardWidth>> | undefined {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const out: Partial<Record<CardId, CardWidth>> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>))
+    if (KNOWN.has(k) && (v === 1 || v === 2 || v === 3)) out[k as CardId] = v;
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** `cards` with `id` moved `by` places (-1 up, +1 down), unchanged at the ends. */

@@ -10,7 +10,7 @@ import {
   DayOpts, fmtDuration, isRolling, logicalToday, neighbourPeriods, parseYmd, period, PERIOD_NAMES, PeriodKind, periodLabel,
   periodString, PERIODS, stepPeriod, subPeriods, ymd,
 } from '../lib/time';
-import { CardId, viewName } from '../lib/views';
+import { CardId, cardWidth, viewName } from '../lib/views';
 import { formatDate, formatNumber, t } from '../lib/i18n';
 import { axisColors, Chart } from '../components/Chart';
 import { Badge, Card, Empty, ErrorBox, pct, Segmented, Skeleton, TopItem, TopList } from '../components/ui';
@@ -431,7 +431,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
 
           {shownCards.length ? (
             <div class="grid act-cards" data-testid="activity-cards">
-              {shownCards.map((c) => <div class="act-card-slot" key={c.id} data-card={c.id}>{c.node}</div>)}
+              {shownCards.map((c) => <div class={`act-card-slot span-${cardWidth(view, c.id)}`} key={c.id} data-card={c.id}>{c.node}</div>)}
             </div>
           ) : (
             <p class="act-empty-view" data-testid="empty-view">{t('activity.emptyView')} <button class="link" onClick={() => setEditing(true)}>{t('activity.editTheView')}</button></p>
