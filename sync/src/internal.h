@@ -291,13 +291,20 @@ int repo_push(sync_repo *r, const char *name, const char *own_device);
 int repo_remote_has_group(sync_repo *r, const char *name, bool *has);
 /* Does the repository at `url` hold a sync group (a main branch)? No local state. */
 int remote_probe(const char *url, const char *ssh_key, bool *has_group);
-/* Pack all reachable objects into one pack and drop loose objects and older packs,
- * when there are many of them (or always with force). The handle must be closed
- * afterwards (its object database still maps the removed packs). */
+/* Keep the folder's objects packed (maintain.c): when loose objects or packs piled up,
+ * merge them and the smallest packs into one, so that the packs form a geometric
+ * progression; a full repack of what is reachable when that takes in every pack, or
+ * always with force. The handle must be closed afterwards (its object database still
+ * maps the removed packs). */
 int repo_maintain(sync_repo *r, bool force);
-/* After a push: repack the remote `name` the same way when it is a repository on a local
- * path (or file://) that needs it; other transports are left to their host. */
+/* After a push: the same for the remote `name` when it is a repository on a local path
+ * (or file://); other transports are left to their host. */
 int repo_maintain_remote(sync_repo *r, const char *name);
+/* The folder's libgit2 repository (owned by r). */
+struct git_repository *repo_git(sync_repo *r);
+/* The directory remote `name` names when it is a local path or file:// URL of an
+ * existing directory, else NULL (caller frees). */
+char *repo_remote_local_path(sync_repo *r, const char *name);
 /* Bring the work tree up to HEAD if an earlier run stopped half way. */
 int repo_recover(sync_repo *r);
 /* The warning the last repo_pull found about the remote's history (its branch went

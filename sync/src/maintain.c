@@ -1,0 +1,386 @@
+/*
+ * Keeping the sync folder's repository, and a remote on a local path, packed
+ * (docs/sync-format.md §8, "Git").
+ *
+ * Every round leaves a few loose objects in the folder (the new segment, the manifest,
+ * the trees above them, the commit) and, on a remote that is a path, one small pack per
+ * push; nobody runs `git gc` on either. Repacking everything whenever they pile up costs
+ * time in proportion to the whole history, so after a year of 5-minute rounds each
+ * repack would take seconds. Instead the packs are kept in a geometric progression, as
+ * `git repack --geometric=2` does: loose objects and the smallest packs are merged into
+ * one new pack until every pack left is at least twice the size of all smaller ones
+ * together. An object is then rewritten about log2(objects) times over its life, a round
+ * rarely merges more than a few hundred objects, and there are never more than about
+ * log2(objects) packs. When a merge would take in every pack it is a full repack of
+ * what is reachable, which also drops unreachable objects (in the folder only).
+ *
+ * What may be removed afterwards is what a snapshot taken before the merge held, and
+ * only when the new pack holds it: a remote on a shared disk may receive another
+ * device's push during the merge, and that push's objects must survive.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/odb_backend.h>
+
+#include "aw/error.h"
+#include "aw/mem.h"
+#include "internal.h"
+
+/* Loose objects worth packing: like git gc --auto's 6,700 it keeps a repack from
+ * happening every round, but lower, as ours are small and a round makes about eight. */
+#define LOOSE_LIMIT 256
+/* More packs than this and the smallest are merged even without loose objects (a
+ * remote on a path receives one pack per push and no loose objects). */
+#define PACK_LIMIT 12
+
+static int git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return aw_error_set(AW_ERROR, "%s: %s", what, e && e->message ? e->message : "unknown git error");
+}
+
+static bool hex2(const char *s)
+{
+	return strlen(s) == 2 && isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1]);
+}
+
+/* Loose objects in fan-out directories 00..0f, times 16: cheap enough for every round,
+ * and within a few tens of the truth at LOOSE_LIMIT. */
+static size_t loose_estimate(const char *gitdir)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 16; i++) {
+		char *path = aw_mem_printf("%sobjects/%02x", gitdir, i);
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d)))
+			if (strlen(e->d_name) == GIT_OID_HEXSZ - 2)
+				n++;
+		if (d)
+			closedir(d);
+		free(path);
+	}
+	return n * 16;
+}
+
+/* A loose object file and the id its path names. */
+typedef struct loose_object {
+	char *path;
+	git_oid id;
+} loose_object;
+
+/* A pack by its index file, with the number of objects the index lists. */
+typedef struct pack_entry {
+	char *idx;
+	size_t objects;
+	bool keep;          /* marked .keep: never merged or removed */
+} pack_entry;
+
+/* What a repository held before a repack began. */
+typedef struct repack_snapshot {
+	loose_object *loose;
+	size_t nloose, cap_loose;
+	pack_entry *packs;  /* sorted by size, smallest first, .keep packs included */
+	size_t npacks, cap_packs;
+} repack_snapshot;
+
+/* Objects in a version-2 pack index: the last entry of its fan-out table. 0 for an
+ * index that cannot be read, which sorts it first and merges it (libgit2 reads it or
+ * fails the merge, and nothing is removed then). */
+static size_t idx_objects(const char *idx)
+{
+	unsigned char head[8 + 256 * 4];
+	FILE *f = fopen(idx, "rb");
+	size_t got = f ? fread(head, 1, sizeof(head), f) : 0;
+	const unsigned char *last = head + 8 + 255 * 4;
+
+	if (f)
+		fclose(f);
+	if (got != sizeof(head) || memcmp(head, "\377tOc", 4))
+		return 0;
+	return (size_t)last[0] << 24 | (size_t)last[1] << 16 | (size_t)last[2] << 8 | last[3];
+}
+
+static void snapshot_loose(repack_snapshot *sn, const char *gitdir)
+{
+	char *objs = aw_mem_printf("%sobjects", gitdir);
+	DIR *d = opendir(objs), *sub;
+	struct dirent *e, *f;
+
+	while (d && (e = readdir(d))) {
+		char *dir, hex[GIT_OID_HEXSZ + 1];
+		if (!hex2(e->d_name))
+			continue;
+		dir = aw_mem_printf("%s/%s", objs, e->d_name);
+		sub = opendir(dir);
+		while (sub && (f = readdir(sub))) {
+			if (strlen(f->d_name) != GIT_OID_HEXSZ - 2)
+				continue;
+			/* both lengths are checked: the fan-out directory's 2 and the rest's 38 */
+			memcpy(hex, e->d_name, 2);
+			memcpy(hex + 2, f->d_name, GIT_OID_HEXSZ - 2);
+			hex[GIT_OID_HEXSZ] = '\0';
+			sn->loose = aw_mem_grow(sn->loose, sn->nloose, &sn->cap_loose, sizeof(*sn->loose), 64);
+			if (git_oid_fromstr(&sn->loose[sn->nloose].id, hex))
+				continue;
+			sn->loose[sn->nloose++].path = aw_mem_printf("%s/%s", dir, f->d_name);
+		}
+		if (sub)
+			closedir(sub);
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+	free(objs);
+}
+
+static int by_objects(const void *a, const void *b)
+{
+	const pack_entry *x = a, *y = b;
+
+	return (x->objects > y->objects) - (x->objects < y->objects);
+}
+
+static void snapshot_packs(repack_snapshot *sn, const char *gitdir)
+{
+	char *pdir = aw_mem_printf("%sobjects/pack", gitdir);
+	DIR *d = opendir(pdir);
+	struct dirent *e;
+	struct stat st;
+
+	while (d && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		pack_entry *p;
+		char *keep;
+		if (strncmp(e->d_name, "pack-", 5) || l < 9 || strcmp(e->d_name + l - 4, ".idx"))
+			continue;
+		sn->packs = aw_mem_grow(sn->packs, sn->npacks, &sn->cap_packs, sizeof(*sn->packs), 8);
+		p = &sn->packs[sn->npacks++];
+		p->idx = aw_mem_printf("%s/%s", pdir, e->d_name);
+		p->objects = idx_objects(p->idx);
+		keep = aw_mem_printf("%.*s.keep", (int)strlen(p->idx) - 4, p->idx);
+		p->keep = stat(keep, &st) == 0;
+		free(keep);
+	}
+	if (d)
+		closedir(d);
+	free(pdir);
+	if (sn->npacks)
+		qsort(sn->packs, sn->npacks, sizeof(*sn->packs), by_objects);
+}
+
+static void snapshot_free(repack_snapshot *sn)
+{
+	for (size_t i = 0; i < sn->nloose; i++)
+		free(sn->loose[i].path);
+	for (size_t i = 0; i < sn->npacks; i++)
+		free(sn->packs[i].idx);
+	free(sn->loose);
+	free(sn->packs);
+}
+
+/* How many of the smallest packs to merge with the loose objects so that the packs left
+ * form a geometric progression (each at least twice all smaller ones together, the
+ * merged pack included). Packs marked .keep are never merged and end the run. */
+static size_t merge_count(const repack_snapshot *sn)
+{
+	size_t split = 0, acc = sn->nloose, n = 0;
+
+	while (n < sn->npacks && !sn->packs[n].keep)
+		n++;
+	/* the tail that already is a progression stays; everything below it is merged */
+	for (size_t i = n; i-- > 1;) {
+		if (sn->packs[i].objects < 2 * sn->packs[i - 1].objects) {
+			split = i;
+			break;
+		}
+	}
+	for (size_t i = 0; i < split; i++)
+		acc += sn->packs[i].objects;
+	while (split < n && sn->packs[split].objects < 2 * acc)
+		acc += sn->packs[split++].objects;
+	return split;
+}
+
+static int in_new_pack(const git_oid *id, void *payload)
+{
+	git_odb_backend *fresh = payload;
+
+	/* a non-zero return stops the walk: this old pack holds something the new lacks */
+	return fresh->exists(fresh, id) ? 0 : 1;
+}
+
+/* Remove an old pack (index, pack, reverse index) whose objects are all in fresh (any
+ * old pack when fresh is NULL). */
+static void drop_pack_if_covered(const char *idx, git_odb_backend *fresh)
+{
+	git_odb_backend *old = NULL;
+	size_t stem = strlen(idx) - 4;
+	bool covered;
+
+	if (git_odb_backend_one_pack(&old, idx))
+		return;
+	covered = !fresh || old->foreach(old, in_new_pack, fresh) == 0;
+	old->free(old);
+	if (!covered)
+		return;
+	static const char *const ext[] = {".pack", ".rev", ".idx"}; /* the index last */
+	for (size_t i = 0; i < 3; i++) {
+		char *p = aw_mem_printf("%.*s%s", (int)stem, idx, ext[i]);
+		unlink(p);
+		free(p);
+	}
+}
+
+static int insert_object(const git_oid *id, void *payload)
+{
+	return git_packbuilder_insert(payload, id, NULL);
+}
+
+/* The objects of the merge: everything reachable from a ref for a full repack, else
+ * the snapshot's loose objects and the first `merge` packs' objects. */
+static int fill_pack(git_packbuilder *pb, git_repository *repo, const repack_snapshot *sn, size_t merge, bool full)
+{
+	git_revwalk *walk = NULL;
+	int rc;
+
+	if (full) {
+		rc = git_revwalk_new(&walk, repo) || git_revwalk_push_glob(walk, "refs/*") ||
+		     git_packbuilder_insert_walk(pb, walk);
+		git_revwalk_free(walk);
+		return rc ? -1 : 0;
+	}
+	for (size_t i = 0; i < sn->nloose; i++)
+		if (git_packbuilder_insert(pb, &sn->loose[i].id, NULL))
+			return -1;
+	for (size_t i = 0; i < merge; i++) {
+		git_odb_backend *b = NULL;
+		if (git_odb_backend_one_pack(&b, sn->packs[i].idx))
+			return -1;
+		rc = b->foreach(b, insert_object, pb);
+		b->free(b);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* Merge the loose objects and the `merge` smallest packs of the snapshot into one new
+ * pack (everything reachable when `full`), then remove what the new pack covers. With
+ * `drop_unreachable` (the folder on a full repack: it holds the lock, so nothing else
+ * writes objects into it, and its unreachable objects are garbage) every loose object
+ * and old pack of the snapshot goes. */
+static int repack(git_repository *repo, const repack_snapshot *sn, size_t merge, bool full,
+		  bool drop_unreachable, const char *what)
+{
+	const char *gitdir = git_repository_path(repo);
+	git_packbuilder *pb = NULL;
+	git_odb_backend *fresh = NULL;
+	char *idx = NULL;
+	int rc = 0;
+
+	if (git_packbuilder_new(&pb, repo)) {
+		rc = git_fail(what);
+		goto out;
+	}
+	git_packbuilder_set_threads(pb, 1);
+	if (fill_pack(pb, repo, sn, merge, full) || git_packbuilder_write(pb, NULL, 0, NULL, NULL) ||
+	    !git_packbuilder_name(pb)) {
+		rc = git_fail(what);
+		goto out;
+	}
+	idx = aw_mem_printf("%sobjects/pack/pack-%s.idx", gitdir, git_packbuilder_name(pb));
+	if (git_odb_backend_one_pack(&fresh, idx)) {
+		rc = git_fail(what);
+		goto out;
+	}
+	for (size_t i = 0; i < sn->nloose; i++)
+		if (drop_unreachable || fresh->exists(fresh, &sn->loose[i].id))
+			unlink(sn->loose[i].path);
+	for (size_t i = 0; i < sn->nloose; i++) {
+		char *dir = aw_mem_strdup(sn->loose[i].path);
+		*strrchr(dir, '/') = '\0';
+		rmdir(dir); /* only when it became empty */
+		free(dir);
+	}
+	for (size_t i = 0; i < (full ? sn->npacks : merge); i++)
+		if (!sn->packs[i].keep && strcmp(sn->packs[i].idx, idx))
+			drop_pack_if_covered(sn->packs[i].idx, drop_unreachable ? NULL : fresh);
+out:
+	if (fresh)
+		fresh->free(fresh);
+	free(idx);
+	git_packbuilder_free(pb);
+	return rc;
+}
+
+/* One maintenance pass over a repository: nothing while the loose objects are few and
+ * the packs a progression; otherwise the geometric merge, or a full repack when it would
+ * take in every pack. Deciding costs 16 directory reads and one per pack index. */
+static int maintain(git_repository *repo, bool force, bool is_folder, const char *what)
+{
+	const char *gitdir = git_repository_path(repo);
+	repack_snapshot sn;
+	size_t merge, movable = 0;
+	bool full;
+	int rc;
+
+	memset(&sn, 0, sizeof(sn));
+	snapshot_packs(&sn, gitdir);
+	for (size_t i = 0; i < sn.npacks; i++)
+		movable += !sn.packs[i].keep;
+	if (!force) {
+		size_t loose = loose_estimate(gitdir);
+		sn.nloose = loose; /* for merge_count only: sn.loose stays empty */
+		merge = merge_count(&sn);
+		sn.nloose = 0;
+		if (loose < LOOSE_LIMIT && (movable <= PACK_LIMIT || merge == 0)) {
+			snapshot_free(&sn);
+			return 0;
+		}
+	}
+	snapshot_loose(&sn, gitdir);
+	merge = merge_count(&sn);
+	full = force || merge >= movable;
+	rc = full || merge || sn.nloose ? repack(repo, &sn, merge, full, full && is_folder, what) : 0;
+	snapshot_free(&sn);
+	return rc;
+}
+
+int repo_maintain(sync_repo *r, bool force)
+{
+	if (!repo_has_head(r))
+		return 0;
+	return maintain(repo_git(r), force, true, "repacking the sync folder");
+}
+
+int repo_maintain_remote(sync_repo *r, const char *name)
+{
+	char *path = repo_remote_local_path(r, name);
+	git_repository *their = NULL;
+	char what[160];
+	int rc;
+
+	/* a git host maintains its own repositories; a path on a disk has nobody else */
+	if (!path)
+		return 0;
+	if (git_repository_open_ext(&their, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) {
+		free(path);
+		return 0; /* the push just reached it: a failure here is not this round's business */
+	}
+	snprintf(what, sizeof(what), "repacking remote '%s'", name);
+	rc = maintain(their, false, false, what);
+	git_repository_free(their);
+	free(path);
+	return rc;
+}
