@@ -109,11 +109,14 @@ class SyncDev:
         return get_events(self.client, bid, "?limit=-1")
 
 
-def make_group(node_factory, tmp_path, hosts):
-    """Nodes for `hosts`, the first creating the group on a bare remote, the others joining."""
+def make_group(node_factory, tmp_path, hosts, timed_rounds=True):
+    """Nodes for `hosts`, the first creating the group on a bare remote, the others joining.
+    Without timed_rounds the nodes run only the rounds they are asked for (a test that
+    pushes to the remote itself must not race a node's own round 10 s after a start)."""
     remote = str(tmp_path / "remote.git")
     subprocess.run(["git", "init", "-q", "--bare", remote], check=True)
-    devs = [SyncDev(node_factory(), h) for h in hosts]
+    config = None if timed_rounds else "[sync]\nenabled = false\n"
+    devs = [SyncDev(node_factory(config=config), h) for h in hosts]
     devs[0].cli("init", "--remote", remote, *KDF)
     for d in devs[1:]:
         d.cli("join", remote)

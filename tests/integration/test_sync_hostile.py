@@ -126,7 +126,7 @@ def branch(dev):
 def pair(node_factory, tmp_path):
     """Devices a and b in one group on a bare remote; both have published once and a
     has imported b. Returns (remote, a, b, forge)."""
-    remote, (a, b) = make_group(node_factory, tmp_path, ["host-one", "host-two"])
+    remote, (a, b) = make_group(node_factory, tmp_path, ["host-one", "host-two"], timed_rounds=False)
     for d in (a, b):
         new_bucket(d.client, "aw-watcher-window_" + d.host, type_="currentwindow", hostname=d.host)
         add_event(d, "start-" + d.host, 0)
@@ -353,7 +353,7 @@ def test_file_syncer_symlinks_are_not_followed(pair, tmp_path):
 
 
 def test_rollback_and_staleness_are_visible(node_factory, tmp_path):
-    remote, (a, b) = make_group(node_factory, tmp_path, ["host-one", "host-two"])
+    remote, (a, b) = make_group(node_factory, tmp_path, ["host-one", "host-two"], timed_rounds=False)
     new_bucket(b.client, "aw-watcher-window_host-two", type_="currentwindow", hostname="host-two")
     add_event(b, "first", 0)
     b.sync("run")
@@ -433,7 +433,7 @@ def test_folder_history_never_names_the_user(pair, tmp_path):
 def test_large_export_is_cut_into_bounded_segments(node_factory, tmp_path):
     """A first push of a large history becomes several chained segments, each within
     what readers accept, and the other device imports all of them."""
-    remote, (a, b) = make_group(node_factory, tmp_path, ["host-one", "host-two"])
+    remote, (a, b) = make_group(node_factory, tmp_path, ["host-one", "host-two"], timed_rounds=False)
     bid = "aw-watcher-window_host-one"
     new_bucket(a.client, bid, type_="currentwindow", hostname="host-one")
     for i in range(56):  # 56 events of 1 MiB: more than one segment's 48 MiB
