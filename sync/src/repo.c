@@ -93,6 +93,22 @@ int repo_git_init(void)
 	return 0;
 }
 
+/* The folder keeps no reflog: an entry per round in two logs took 15 bytes per synced
+ * event (more than the trees), and nothing reads them; the history-only-grows check
+ * uses the remote-tracking refs (docs/sync-format.md §8). Logs written before are
+ * removed by the folder's maintenance. */
+static void no_reflog(git_repository *g)
+{
+	git_config *cfg = NULL;
+	int on = 1;
+
+	if (git_repository_config(&cfg, g))
+		return;
+	if (git_config_get_bool(&on, cfg, "core.logAllRefUpdates") || on)
+		git_config_set_bool(cfg, "core.logAllRefUpdates", 0);
+	git_config_free(cfg);
+}
+
 static sync_repo *repo_new(git_repository *g, const char *folder, const char *ssh_key)
 {
 	sync_repo *r = aw_mem_calloc(1, sizeof(*r));
@@ -101,6 +117,7 @@ static sync_repo *repo_new(git_repository *g, const char *folder, const char *ss
 	 * (user.name, user.email of the global config): the folder's history names
 	 * nobody (docs/sync-format.md §1). */
 	git_repository_set_ident(g, "awnode", "awnode@localhost");
+	no_reflog(g);
 	r->repo = g;
 	r->folder = str_dup(folder);
 	r->ssh_key = ssh_key ? str_dup(ssh_key) : NULL;

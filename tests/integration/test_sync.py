@@ -562,6 +562,11 @@ def test_local_remote_stays_packed(node_factory, tmp_path):
                            stdout=subprocess.PIPE, check=True).stdout.decode().strip()
     win = "aw-watcher-window_host-one"
     new_bucket(a.client, win, type_="currentwindow", hostname="host-one")
+    # a reflog as versions that kept one left it
+    logs = os.path.join(a.folder, ".git", "logs", "refs", "heads")
+    os.makedirs(logs, exist_ok=True)
+    with open(os.path.join(logs, "main"), "w") as f:
+        f.write("0" * 40 + " " + "1" * 40 + " awnode <awnode@localhost> 1600000000 +0000\tcommit\n")
     most_packs = 0
     for i in range(40):
         insert_events(a.client, win, [{"timestamp": ts(i % 60, day=2 + i // 60), "duration": 5.0,
@@ -578,6 +583,8 @@ def test_local_remote_stays_packed(node_factory, tmp_path):
     fsck = subprocess.run(["git", "--git-dir", remote, "fsck", "--no-dangling"], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT)
     assert fsck.returncode == 0, fsck.stdout
+    # no reflog (an entry per round, read by nothing), and the old one is gone
+    assert not os.path.exists(os.path.join(a.folder, ".git", "logs")), os.listdir(os.path.join(a.folder, ".git", "logs"))
     # the folder too: 40 rounds leave about 320 loose objects, past the 256 that are packed
     fpacks, floose = remote_objects(os.path.join(a.folder, ".git"))
     assert len(floose) < 256 and 1 <= len(fpacks) <= 13, (len(floose), fpacks)
