@@ -709,13 +709,17 @@ typedef struct keyval_set {
 	qdata *T;
 	const char *key, *val;
 	size_t klen, vlen;
+	const qfv *field; /* the key and value, shared by every value set */
 } keyval_set;
 
 static int64_t keyval_set_data(void *ctx, uint32_t d)
 {
 	keyval_set *s = ctx;
+	size_t nf;
 
-	return data_with(s->T, d, 1, &s->key, &s->klen, &s->val, &s->vlen);
+	if (!s->field)
+		s->field = data_fields_new(s->T, 1, &s->key, &s->klen, &s->val, &s->vlen, &nf);
+	return data_with_shared(s->T, d, s->field, 1);
 }
 
 static int f_set_keyval(qrun *R, const qnode *call, qv *args, size_t n, qv *out)

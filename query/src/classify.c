@@ -548,6 +548,8 @@ typedef struct classifier {
 	size_t nrules;
 	ranked *order;  /* categorize: the rules to try, deepest (then last) first */
 	size_t norder;
+	const qfv **catf; /* categorize: per rule (and [nrules]: none) its $category field,
+	                   * shared by every value it categorises; NULL until first needed */
 	tagref *hit;    /* tag: the matching tags of one value */
 	aw_buf val;     /* tag: their JSON array */
 	smemo sm;
@@ -569,6 +571,7 @@ static void classifier_init(classifier *c, qrun *R, qrule *rules, const char *co
 static void classifier_free(classifier *c)
 {
 	free(c->order);
+	free(c->catf);
 	free(c->hit);
 	aw_buf_free(&c->val);
 	free(c->g.field);
@@ -588,7 +591,7 @@ static int64_t categorize_data(void *ctx, uint32_t d)
 	static const size_t klen[1] = {9};
 	classifier *c = ctx;
 	const char *val = "[\"Uncategorized\"]";
-	size_t vlen = 17;
+	size_t vlen = 17, which = c->nrules, nf;
 
 	gather(c->R, &c->sm, d, &c->g);
 	for (size_t k = 0; k < c->norder; k++) {
@@ -599,10 +602,13 @@ static int64_t categorize_data(void *ctx, uint32_t d)
 		if (rc) {
 			val = c->labels[r];
 			vlen = c->lablens[r];
+			which = r;
 			break;
 		}
 	}
-	return data_with(c->R->T, d, 1, key, klen, &val, &vlen);
+	if (!c->catf[which])
+		c->catf[which] = data_fields_new(c->R->T, 1, key, klen, &val, &vlen, &nf);
+	return data_with_shared(c->R->T, d, c->catf[which], 1);
 }
 
 qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
@@ -616,6 +622,7 @@ qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules,
 	 * least as deep replace it: the deepest match wins, the last among equals. Evaluating
 	 * rules by (depth desc, index desc) and stopping at the first match is equivalent. */
 	c.order = aw_mem_malloc((nrules ? nrules : 1) * sizeof(ranked));
+	c.catf = aw_mem_calloc(nrules + 1, sizeof(*c.catf));
 	for (size_t i = 0; i < nrules; i++)
 		if (depth[i] > 0 && rules[i].type == 1)
 			c.order[c.norder++] = (ranked){depth[i], i};

@@ -36,10 +36,13 @@ void data_init(qdata *T, aw_reader *r)
 
 void data_free(qdata *T)
 {
-	for (size_t i = 0; i < T->n; i++) {
+	for (size_t i = 0; i < T->n; i++)
 		if (T->e[i].owned)
 			free((char *)T->e[i].json);
-		free(T->e[i].x);
+	while (T->arena) {
+		void *prev = *(void **)T->arena;
+		free(T->arena);
+		T->arena = prev;
 	}
 	free(T->e);
 	free(T->sid_k);
@@ -49,6 +52,38 @@ void data_free(qdata *T)
 	if (T->urls)
 		T->urls_free(T->urls);
 	memset(T, 0, sizeof(*T));
+}
+
+/* Blocks of 64 KiB (a larger request gets a block of its own, linked behind the current
+ * one so the current block keeps filling). */
+void *data_arena_alloc(qdata *T, size_t n)
+{
+	enum { BLOCK = 64 << 10, HEAD = sizeof(void *) };
+	char *b;
+
+	n = (n + 7) & ~(size_t)7;
+	if (n > BLOCK / 4) {
+		b = aw_mem_malloc(HEAD + n);
+		if (T->arena) {
+			*(void **)b = *(void **)T->arena;
+			*(void **)T->arena = b;
+		} else {
+			*(void **)b = NULL;
+			T->arena = b;
+			T->arena_used = T->arena_cap = HEAD;
+		}
+		return b + HEAD;
+	}
+	if (!T->arena || T->arena_used + n > T->arena_cap) {
+		b = aw_mem_malloc(BLOCK);
+		*(void **)b = T->arena;
+		T->arena = b;
+		T->arena_used = HEAD;
+		T->arena_cap = BLOCK;
+	}
+	b = (char *)T->arena + T->arena_used;
+	T->arena_used += n;
+	return b;
 }
 
 static uint32_t new_entry(qdata *T)
@@ -403,11 +438,12 @@ static const qdent *parse_text(qdata *T, uint32_t i)
 				break;
 		}
 	}
-	if (f == stack && nf) {
-		heap = aw_mem_malloc(nf * sizeof(*f));
-		memcpy(heap, stack, nf * sizeof(*f));
+	d->x = NULL;
+	if (nf) {
+		d->x = data_arena_alloc(T, nf * sizeof(*f));
+		memcpy(d->x, f, nf * sizeof(*f));
 	}
-	d->x = heap;
+	free(heap);
 	d->n = nf;
 	d->parsed = 1;
 	return d;
@@ -648,12 +684,12 @@ static void materialize(qdata *T, uint32_t i)
 	T->e[i].owned = 1;
 }
 
-uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
-		 const char *const *vals, const size_t *vlens)
+/* The sorted field array (in the arena) of the n new fields over a base overlay's bnov
+ * fields bov (the new ones win); *nout gets its length. */
+static qfv *fields_build(qdata *T, size_t n, const char *const *keys, const size_t *klens,
+			 const char *const *vals, const size_t *vlens, const qfv *bov, uint32_t bnov,
+			 size_t *nout)
 {
-	const qdent *d = &T->e[base];
-	bool ovl = d->kind == QD_OVERLAY;
-	uint32_t root = ovl ? (uint32_t)d->ref : base, i, bnov = ovl ? d->n : 0;
 	size_t ord[32], *o = ord, total, nov = 0, bytes = 0;
 	struct {
 		const char *k, *v;
@@ -662,8 +698,6 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 	qfv *ov;
 	char *p;
 
-	/* fields = the base overlay's fields not replaced + the new fields, sorted by key
-	 * (flattened onto the root, so overlays never stack) */
 	total = n + bnov;
 	if (total > 32) {
 		f = aw_mem_malloc(total * sizeof(*f));
@@ -682,7 +716,7 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 			nov++;
 	}
 	for (uint32_t k = 0; k < bnov; k++) {
-		const qfv *b = &QD_OV(d)[k];
+		const qfv *b = &bov[k];
 		size_t j;
 		for (j = 0; j < nov; j++)
 			if (f[j].kl == b->klen && !memcmp(f[j].k, b->k, f[j].kl))
@@ -706,8 +740,8 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 			o[j - 1] = t;
 		}
 	/* one block: the qfv array, then the key and value bytes it points to (the values
-	 * may point into the base overlay's block, which is why they are copied first) */
-	ov = aw_mem_malloc(nov * sizeof(qfv) + bytes + 1);
+	 * may point into the base overlay's block, which is why they are copied) */
+	ov = data_arena_alloc(T, nov * sizeof(qfv) + bytes + 1);
 	p = (char *)(ov + nov);
 	for (size_t k = 0; k < nov; k++) {
 		const char *kk = f[o[k]].k, *vv = f[o[k]].v;
@@ -728,10 +762,59 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 		free(f);
 		free(o);
 	}
-	i = new_entry(T);
+	*nout = nov;
+	return ov;
+}
+
+static uint32_t overlay_entry(qdata *T, uint32_t root, const qfv *ov, size_t nov)
+{
+	uint32_t i = new_entry(T);
+
 	T->e[i].kind = QD_OVERLAY;
 	T->e[i].ref = root;
 	T->e[i].n = (uint32_t)nov;
-	T->e[i].x = ov;
+	T->e[i].x = (void *)ov;
 	return i;
+}
+
+qfv *data_fields_new(qdata *T, size_t n, const char *const *keys, const size_t *klens,
+		     const char *const *vals, const size_t *vlens, size_t *nout)
+{
+	return fields_build(T, n, keys, klens, vals, vlens, NULL, 0, nout);
+}
+
+uint32_t data_with_shared(qdata *T, uint32_t base, const qfv *ov, size_t n)
+{
+	const qdent *d = &T->e[base];
+	const char **kv;
+	size_t *lens;
+	uint32_t i;
+
+	if (d->kind != QD_OVERLAY)
+		return overlay_entry(T, base, ov, n);
+	/* flattened onto the root, so overlays never stack: the general path */
+	kv = aw_mem_malloc((2 * n + 1) * sizeof(char *));
+	lens = aw_mem_malloc((2 * n + 1) * sizeof(size_t));
+	for (size_t k = 0; k < n; k++) {
+		kv[k] = ov[k].k;
+		lens[k] = ov[k].klen;
+		kv[n + k] = ov[k].v;
+		lens[n + k] = ov[k].vlen;
+	}
+	i = data_with(T, base, n, kv, lens, kv + n, lens + n);
+	free(kv);
+	free(lens);
+	return i;
+}
+
+uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
+		 const char *const *vals, const size_t *vlens)
+{
+	const qdent *d = &T->e[base];
+	bool ovl = d->kind == QD_OVERLAY;
+	uint32_t root = ovl ? (uint32_t)d->ref : base;
+	size_t nov;
+	const qfv *ov = fields_build(T, n, keys, klens, vals, vlens, ovl ? QD_OV(d) : NULL, ovl ? d->n : 0, &nov);
+
+	return overlay_entry(T, root, ov, nov);
 }

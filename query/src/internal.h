@@ -86,7 +86,8 @@ typedef struct qdent {
 	const char *json;  /* canonical JSON text of an object; NULL until fetched/built */
 	uint32_t len;
 	uint32_t n;        /* parsed fields (stored/text) or overlay fields */
-	void *x;           /* qfield[] (stored/text, once parsed) or qfv[] + bytes (overlay) */
+	void *x;           /* qfield[] (stored/text, once parsed) or qfv[] + bytes (overlay), in
+	                    * the table's arena; an overlay's qfv[] may be shared by many entries */
 	int64_t ref;       /* storage data id (stored) or root entry index (overlay) */
 	uint8_t kind;      /* QD_* */
 	uint8_t owned;     /* json is ours, else borrowed from the reader cache */
@@ -108,6 +109,10 @@ typedef struct qdata {
 	uint32_t *tx;
 	size_t tx_cap, tx_n;
 	qfv *fv;           /* scratch for data_fields */
+	/* arena of the entries' field arrays (freed with the table): one bump allocation
+	 * each instead of a malloc per distinct data value */
+	void *arena;       /* current block; each block starts with a link to the previous one */
+	size_t arena_used, arena_cap;
 	size_t pf_from;    /* entries before this index were considered for prefetching */
 	void *urls;        /* split_url_events' URL cache (transform.c) */
 	void (*urls_free)(void *);
@@ -137,6 +142,16 @@ bool data_eq(qdata *T, uint32_t a, uint32_t b);
  * value texts (replacing existing keys). Returns the (interned) overlay entry. */
 uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
 		 const char *const *vals, const size_t *vlens);
+/* The same fields as a qfv array to share between entries (data_with_shared): sorted by
+ * key, keys distinct, everything in the table's arena so it lives as long as the table. */
+qfv *data_fields_new(qdata *T, size_t n, const char *const *keys, const size_t *klens,
+		     const char *const *vals, const size_t *vlens, size_t *nout);
+/* data_with for fields from data_fields_new: when base is not an overlay, the new entry
+ * points at ov instead of copying it (a few bytes per distinct input instead of the
+ * fields' text each time). */
+uint32_t data_with_shared(qdata *T, uint32_t base, const qfv *ov, size_t n);
+/* n bytes (8-aligned) that live as long as the table. */
+void *data_arena_alloc(qdata *T, size_t n);
 /* Decode a JSON string body (without quotes) into buf; returns pointer to the
  * unescaped bytes (buf->data or the raw text when there are no escapes). */
 const char *json_body_unescape(const char *raw, size_t len, bool esc, aw_buf *buf, size_t *outlen);

@@ -752,17 +752,23 @@ qev *filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key
 
 /* ---- split_url_events ------------------------------------------------------------------------- */
 
+/* The url parts of one URL as the overlay fields every data value carrying it gets
+ * ($domain, $params, $path, $protocol: sorted by key), shared by those values; NULL
+ * when the URL does not parse. */
 typedef struct urlres {
-	bool ok;
-	size_t off[4], len[4]; /* JSON texts of $protocol, $domain, $path, $params in `texts` */
+	const qfv *fields;
 } urlres;
 
 /* Parsed URLs of a run, by raw JSON text of the url value: each URL is parsed once per
- * run however many data values and split_url_events calls carry it. */
+ * run however many data values and split_url_events calls carry it. `split` remembers
+ * the answer per data index across calls (index + 1, 0 = not yet), so splitting the
+ * split events again (as the web UI's summary query does) costs one look-up per value. */
 typedef struct urlcache {
 	keymap map;
 	urlres *res;
 	size_t cap;
+	uint32_t *split;
+	size_t nsplit;
 	aw_buf texts, tmp;
 	qurl u;
 } urlcache;
@@ -773,17 +779,16 @@ static void urlcache_free(void *p)
 
 	keymap_free(&c->map);
 	free(c->res);
+	free(c->split);
 	aw_buf_free(&c->texts);
 	aw_buf_free(&c->tmp);
 	url_free(&c->u);
 	free(c);
 }
 
-static const urlres *url_lookup(qdata *T, const qfv *f)
+static urlcache *url_cache(qdata *T)
 {
 	urlcache *c = T->urls;
-	bool created;
-	uint32_t g;
 
 	if (!c) {
 		c = aw_mem_calloc(1, sizeof(*c));
@@ -791,6 +796,16 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 		T->urls = c;
 		T->urls_free = urlcache_free;
 	}
+	return c;
+}
+
+static const urlres *url_lookup(qdata *T, urlcache *c, const qfv *f)
+{
+	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
+	static const size_t klens[4] = {9, 7, 5, 7};
+	bool created;
+	uint32_t g;
+
 	g = keymap_get(&c->map, f->v, f->vlen, &created);
 	if (created) {
 		urlres *r;
@@ -801,24 +816,30 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 			c->res = aw_mem_realloc(c->res, c->cap * sizeof(urlres));
 		}
 		r = &c->res[g];
-		r->ok = url_parse(&c->u, us, ul);
-		if (r->ok) {
+		r->fields = NULL;
+		if (url_parse(&c->u, us, ul)) {
 			qurl *u = &c->u;
 			const char *dom = u->has_host ? u->host.data : u->scheme.data;
-			size_t doml = u->has_host ? u->host.len : u->scheme.len;
+			size_t doml = u->has_host ? u->host.len : u->scheme.len, off[4], nf;
 			const aw_buf *parts[4] = {&u->scheme, NULL, &u->path, &u->query};
+			const char *vals[4];
+			size_t vlens[4];
 			while (u->has_host && doml >= 4 && !memcmp(dom, "www.", 4)) {
 				dom += 4;
 				doml -= 4;
 			}
+			aw_buf_reset(&c->texts);
 			for (int k = 0; k < 4; k++) {
-				r->off[k] = c->texts.len;
+				off[k] = c->texts.len;
 				if (k == 1)
 					aw_buf_json_string(&c->texts, dom ? dom : "", doml);
 				else
 					aw_buf_json_string(&c->texts, parts[k]->data ? parts[k]->data : "", parts[k]->len);
-				r->len[k] = c->texts.len - r->off[k];
+				vlens[k] = c->texts.len - off[k];
 			}
+			for (int k = 0; k < 4; k++)
+				vals[k] = c->texts.data + off[k];
+			r->fields = data_fields_new(T, 4, keys, klens, vals, vlens, &nf);
 		}
 	}
 	return &c->res[g];
@@ -827,28 +848,40 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 /* Data d with the parts of its url field added (d itself without a parsable URL). */
 static int64_t url_split_data(void *ctx, uint32_t d)
 {
-	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
-	static const size_t klens[4] = {9, 7, 5, 7};
 	qdata *T = ctx;
+	urlcache *c = url_cache(T);
 	const urlres *r;
-	const char *texts, *vp[4];
 	bool same = true;
+	uint32_t res;
 	qfv f;
 
-	if (!data_field(T, d, "url", 3, &f) || f.vtype != QJ_STR)
-		return d;
-	r = url_lookup(T, &f);
-	if (!r->ok)
-		return d;
-	texts = ((urlcache *)T->urls)->texts.data;
-	for (int k = 0; k < 4; k++) {
-		qfv x;
-		vp[k] = texts + r->off[k];
-		if (!data_field(T, d, keys[k], klens[k], &x) || x.vlen != r->len[k] || memcmp(x.v, vp[k], x.vlen))
-			same = false;
+	if (d < c->nsplit && c->split[d])
+		return c->split[d] - 1;
+	if (!data_field(T, d, "url", 3, &f) || f.vtype != QJ_STR) {
+		res = d;
+	} else if (!(r = url_lookup(T, c, &f))->fields) {
+		res = d;
+	} else {
+		for (int k = 0; k < 4; k++) {
+			const qfv *p = &r->fields[k];
+			qfv x;
+			if (!data_field(T, d, p->k, p->klen, &x) || x.vlen != p->vlen || memcmp(x.v, p->v, x.vlen)) {
+				same = false;
+				break;
+			}
+		}
+		/* already split (e.g. split_url_events applied twice): same data */
+		res = same ? d : data_with_shared(T, d, r->fields, 4);
 	}
-	/* already split (e.g. split_url_events applied twice): same data */
-	return same ? d : data_with(T, d, 4, keys, klens, vp, r->len);
+	if (T->n > c->nsplit) {
+		size_t nc = T->n * 2;
+		c->split = aw_mem_realloc(c->split, nc * sizeof(uint32_t));
+		memset(c->split + c->nsplit, 0, (nc - c->nsplit) * sizeof(uint32_t));
+		c->nsplit = nc;
+	}
+	c->split[d] = res + 1;
+	c->split[res] = res + 1; /* a split value splits to itself */
+	return res;
 }
 
 qev *split_url_events(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)
