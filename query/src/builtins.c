@@ -365,6 +365,26 @@ static qev *events_take(qv *args, size_t i, size_t *n)
 	return writable_events(args, i, ev, *n, hold);
 }
 
+/* The events of list argument args[i] (accepted by arg_events): the array to keep and
+ * modify when nothing else needs it (*own true: as events_take, without the copy), else
+ * the list's own array, only to read. Functions whose result is a subset or a reshaping
+ * of their input write into an owned array, and otherwise allocate only their result
+ * instead of a copy of the input. */
+static qev *events_borrow(qv *args, size_t i, size_t *n, bool *own)
+{
+	qev *hold;
+	const qev *ev = events_of(args[i], n, &hold);
+	qlist *l = QLIST(args[i]);
+
+	*own = true;
+	if (hold)
+		return hold;
+	if (*n && l->h.refs == 1 && l->isev && l->ev == ev && l->n == *n)
+		return writable_events(args, i, ev, *n, NULL);
+	*own = false;
+	return (qev *)ev;
+}
+
 static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
 	qev *c;
@@ -572,7 +592,8 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 
 static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, qv *out)
 {
-	qev *res;
+	qev *res, *ev;
+	bool own;
 	qstr *key = NULL;
 	size_t ne, m, nv;
 	qlist *vl;
@@ -611,8 +632,8 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 	}
 	for (size_t i = 0; i < nv; i++)
 		vals[i] = texts.data + offs[i];
-	res = events_take(args, 0, &ne);
-	res = filter_keyvals(R->T, res, ne, res, key->s, key->len, vals, lens, nv, exclude, &m);
+	ev = events_borrow(args, 0, &ne, &own);
+	res = filter_keyvals(R->T, ev, ne, own ? ev : NULL, key->s, key->len, vals, lens, nv, exclude, &m);
 	free(offs);
 	free(lens);
 	free(vals);
@@ -623,7 +644,8 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 
 static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	qev *res;
+	qev *res, *ev;
+	bool own;
 	qstr *key = NULL, *pat = NULL;
 	size_t ne, m;
 	qre *re;
@@ -639,9 +661,11 @@ static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n
 		aw_buf_free(&msg);
 		return -1;
 	}
-	res = events_take(args, 0, &ne);
-	if (!filter_regex_events(R, res, ne, res, key->s, key->len, re, &m)) {
-		free(res);
+	ev = events_borrow(args, 0, &ne, &own);
+	res = filter_regex_events(R, ev, ne, own ? ev : NULL, key->s, key->len, re, &m);
+	if (!res) {
+		if (own)
+			free(ev);
 		return -1;
 	}
 	*out = wrap_events(res, m);
@@ -655,15 +679,24 @@ enum { PAIR_INTERSECT, PAIR_UNION, PAIR_NO_OVERLAP };
 static int f_two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *out)
 {
 	const qev *a, *b;
-	qev *ha, *hb, *res;
+	qev *ha = NULL, *hb, *res, *own;
 	size_t na, nb, m;
+	bool owned;
 
 	if (arg_events(R, call, args, 0) || arg_events(R, call, args, 1))
 		return -1;
+	if (op == PAIR_INTERSECT) {
+		/* `x = filter_period_intersect(x, f)` reuses x's array */
+		own = events_borrow(args, 0, &na, &owned);
+		b = events_of(args[1], &nb, &hb);
+		res = filter_period_intersect(own, na, owned ? own : NULL, b, nb, &m);
+		free(hb);
+		*out = wrap_events(res, m);
+		return 0;
+	}
 	a = events_of(args[0], &na, &ha);
 	b = events_of(args[1], &nb, &hb);
 	switch (op) {
-	case PAIR_INTERSECT: res = filter_period_intersect(a, na, b, nb, &m); break;
 	case PAIR_UNION: res = period_union(R->T, a, na, b, nb, &m); break;
 	default: res = union_no_overlap(a, na, b, nb, &m); break;
 	}

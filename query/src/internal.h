@@ -400,7 +400,8 @@ void sort_by_timestamp(qev *ev, size_t n);  /* in place, stable */
 void storage_order(qev *ev, size_t n);
 void sort_by_duration(qev *ev, size_t n);   /* in place, stable, descending */
 size_t flood_events(qdata *T, qev *ev, size_t n, aw_ns pulsetime); /* in place on a copy */
-qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout);
+/* own: NULL, or ev itself when the caller gives it up (it is then reused or freed) */
+qev *filter_period_intersect(const qev *ev, size_t n, qev *own, const qev *fv, size_t fn, size_t *nout);
 qev *period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
 qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
 /* Every moment any of the nlists lists covers, owned by exactly one event (the latest

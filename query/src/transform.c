@@ -21,8 +21,38 @@ static qev *each_data(qdata *T, const qev *ev, size_t n, qev *out, bool filter, 
 {
 	size_t nmemo = T->n, m = 0;
 	uint32_t *memo = aw_mem_calloc(nmemo, sizeof(uint32_t));
-	qev *res = out ? out : aw_mem_malloc(n * sizeof(qev));
+	qev *res = out;
 
+	/* A filter with nowhere to write decides first and then allocates only what it
+	 * keeps (window_firefox keeps an eighth of a year's window events): events hold data
+	 * made before the call, so every answer is in the memo for the second pass. */
+	if (filter && !out) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t d = ev[i].data;
+			int64_t r;
+			if (memo[d]) {
+				m += memo[d] - 1;
+				continue;
+			}
+			r = fn(ctx, d);
+			if (r < 0) {
+				free(memo);
+				return NULL;
+			}
+			memo[d] = r ? 2 : 1;
+			m += r != 0;
+		}
+		res = aw_mem_malloc((m ? m : 1) * sizeof(qev));
+		m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (memo[ev[i].data] > 1)
+				res[m++] = ev[i];
+		free(memo);
+		*nout = m;
+		return res;
+	}
+	if (!res)
+		res = aw_mem_malloc((n ? n : 1) * sizeof(qev));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
 		int64_t r;
@@ -247,23 +277,21 @@ static qev *sorted_copy(const qev *v, size_t n)
 	return c;
 }
 
-/* ---- filter_period_intersect ------------------------------------------------------------- */
+/* ---- filter_period_intersect -------------------------------------------------------------
+ *
+ * Every piece ends where its event or its filter event ends, and the next step moves past
+ * that one; so from events i.. and filters j.. at most (n - i) + (fn - j) more pieces come.
+ */
 
-qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout)
+/* The intersection of time-sorted a and f. res NULL: only count the pieces. inplace: *res
+ * is a itself, written while it is read (piece m never lands past the event i being read,
+ * which is already copied into cur); the first piece that would (an event cut into
+ * several) moves the output to a new array, which *res then is. Returns the count. */
+static size_t intersect_run(const qev *a, size_t n, const qev *f, size_t fn, qev **res, bool inplace)
 {
-	qev *a, *f, *res;
-	size_t i = 0, j = 0, m = 0, cap;
-	qev cur;
+	size_t i = 0, j = 0, m = 0;
+	qev cur = a[0];
 
-	*nout = 0;
-	if (!n || !fn)
-		return aw_mem_malloc(1);
-	/* sort copies only when the inputs are not already in time order (they usually are) */
-	a = sorted_by_start(ev, n) ? (qev *)ev : sorted_copy(ev, n);
-	f = sorted_by_start(fv, fn) ? (qev *)fv : sorted_copy(fv, fn);
-	cap = n + 16;
-	res = aw_mem_malloc(cap * sizeof(qev));
-	cur = a[0];
 	while (i < n && j < fn) {
 		aw_ns es = cur.start, ee = event_end(&cur), fs = f[j].start, fe = event_end(&f[j]);
 		if (cur.dur <= 0 || ee <= fs) {
@@ -277,27 +305,59 @@ qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, 
 		}
 		{
 			aw_ns ps = es > fs ? es : fs, pe = ee < fe ? ee : fe;
-			if (m == cap) {
-				cap *= 2;
-				res = aw_mem_realloc(res, cap * sizeof(qev));
+			if (res) {
+				if (inplace && m > i) {
+					qev *moved = aw_mem_malloc((m + (n - i) + (fn - j) + 1) * sizeof(qev));
+					memcpy(moved, *res, m * sizeof(qev));
+					*res = moved;
+					inplace = false;
+				}
+				(*res)[m] = cur;
+				(*res)[m].start = ps;
+				(*res)[m].dur = pe - ps;
 			}
-			res[m] = cur;
-			res[m].start = ps;
-			res[m].dur = pe - ps;
 			m++;
 			cur.start = pe;
 			cur.dur = ee - pe;
 		}
 	}
-	if (a != ev)
-		free(a);
+	return m;
+}
+
+qev *filter_period_intersect(const qev *ev, size_t n, qev *own, const qev *fv, size_t fn, size_t *nout)
+{
+	qev *a, *f, *res;
+	size_t m;
+
+	*nout = 0;
+	if (!n || !fn) {
+		free(own);
+		return aw_mem_malloc(1);
+	}
+	/* sort copies only when the inputs are not already in time order (they usually are) */
+	a = sorted_by_start(ev, n) ? (qev *)ev : sorted_copy(ev, n);
+	f = sorted_by_start(fv, fn) ? (qev *)fv : sorted_copy(fv, fn);
+	if (a != ev) {
+		free(own);
+		own = a; /* the sorted copy is ours to write into */
+	}
+	if (own) {
+		/* in place, usually to the end: the result is at most as long as the input
+		 * unless events are cut, and then it moves */
+		res = own;
+		m = intersect_run(own, n, f, fn, &res, true);
+		if (res != own)
+			free(own);
+	} else {
+		/* the input stays: count first, then allocate only the result */
+		m = intersect_run(a, n, f, fn, NULL, false);
+		res = aw_mem_malloc((m ? m : 1) * sizeof(qev));
+		intersect_run(a, n, f, fn, &res, false);
+	}
 	if (f != fv)
 		free(f);
 	*nout = m;
-	{
-		qev *shrunk = realloc(res, (m ? m : 1) * sizeof(qev));
-		return shrunk ? shrunk : res;
-	}
+	return res;
 }
 
 /* ---- period_union ------------------------------------------------------------------------ */
