@@ -234,6 +234,8 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	aw_event_row *rows;
 	size_t nrows;
 	qev *ev;
+	int64_t last_sid = 0;
+	uint32_t last = 0;
 	int rc;
 
 	(void)n;
@@ -246,11 +248,16 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	_Static_assert(sizeof(aw_event_row) == sizeof(qev), "row/event layout");
 	ev = (qev *)rows;
 	for (size_t i = 0; i < nrows; i++) {
-		aw_event_row r = rows[i];
+		aw_event_row r = rows[i]; /* ev[i] is written over rows[i] */
+		/* neighbours often share their data (an AFK bucket's status, a title someone
+		 * came back to): the previous row's index saves a look-up */
+		if (!i || r.data_id != last_sid)
+			last = data_from_sid(R->T, r.data_id);
+		last_sid = r.data_id;
 		ev[i].start = r.start;
 		ev[i].dur = r.duration;
 		ev[i].id = r.id;
-		ev[i].data = data_from_sid(R->T, r.data_id);
+		ev[i].data = last;
 		ev[i].pad = 0;
 	}
 	storage_order(ev, nrows);

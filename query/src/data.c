@@ -45,8 +45,7 @@ void data_free(qdata *T)
 		T->arena = prev;
 	}
 	free(T->e);
-	free(T->sid_k);
-	free(T->sid_v);
+	free(T->sid);
 	free(T->tx);
 	free(T->fv);
 	if (T->urls)
@@ -121,23 +120,19 @@ static inline size_t sid_hash(int64_t sid)
 static void sid_grow(qdata *T)
 {
 	size_t oc = T->sid_cap, nc = oc ? oc * 2 : 1024;
-	int64_t *ok = T->sid_k;
-	uint32_t *ov = T->sid_v;
+	struct qsid *old = T->sid;
 
-	T->sid_k = aw_mem_calloc(nc, sizeof(*T->sid_k));
-	T->sid_v = aw_mem_calloc(nc, sizeof(*T->sid_v));
+	T->sid = aw_mem_calloc(nc, sizeof(*T->sid));
 	T->sid_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
-		if (!ok[i])
+		if (!old[i].sid)
 			continue;
-		size_t j = sid_hash(ok[i]) & (nc - 1);
-		while (T->sid_k[j])
+		size_t j = sid_hash(old[i].sid) & (nc - 1);
+		while (T->sid[j].sid)
 			j = (j + 1) & (nc - 1);
-		T->sid_k[j] = ok[i];
-		T->sid_v[j] = ov[i];
+		T->sid[j] = old[i];
 	}
-	free(ok);
-	free(ov);
+	free(old);
 }
 
 uint32_t data_from_sid(qdata *T, int64_t sid)
@@ -147,14 +142,14 @@ uint32_t data_from_sid(qdata *T, int64_t sid)
 
 	if ((T->sid_n + 1) * 4 >= T->sid_cap * 3)
 		sid_grow(T);
-	for (j = sid_hash(sid) & (T->sid_cap - 1); T->sid_k[j]; j = (j + 1) & (T->sid_cap - 1))
-		if (T->sid_k[j] == sid)
-			return T->sid_v[j];
+	for (j = sid_hash(sid) & (T->sid_cap - 1); T->sid[j].sid; j = (j + 1) & (T->sid_cap - 1))
+		if (T->sid[j].sid == sid)
+			return T->sid[j].i;
 	i = new_entry(T);
 	T->e[i].ref = sid;
 	T->e[i].kind = QD_STORED;
-	T->sid_k[j] = sid;
-	T->sid_v[j] = i;
+	T->sid[j].sid = sid;
+	T->sid[j].i = i;
 	T->sid_n++;
 	return i;
 }

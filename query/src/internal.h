@@ -101,9 +101,9 @@ typedef struct qdata {
 	aw_reader *r;
 	qdent *e;
 	size_t n, cap;
-	/* storage id -> index (open addressing, key 0 = empty) */
-	int64_t *sid_k;
-	uint32_t *sid_v;
+	/* storage id -> index (open addressing, sid 0 = empty; id and index side by side:
+	 * one cache line per look-up, and query_bucket looks up every row) */
+	struct qsid { int64_t sid; uint32_t i; } *sid;
 	size_t sid_cap, sid_n;
 	/* created text or overlay signature -> index+1 */
 	uint32_t *tx;

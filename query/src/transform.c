@@ -644,12 +644,19 @@ qev *union_exact(const qev *const *lists, const size_t *ns, size_t nlists, size_
 
 /* ---- group keys (merge_events_by_keys) ------------------------------------------------------- */
 
+typedef struct keyent {
+	uint64_t hash;
+	size_t off, len;  /* the key's bytes in `bytes` */
+} keyent;
+
+/* Distinct byte strings, numbered in the order they were first seen. The keys are
+ * copied into one buffer (a group key is gone by the time the next one is built). */
 typedef struct keymap {
 	uint32_t *slot;   /* group index + 1 */
 	size_t cap, n;
-	char **keys;
-	size_t *lens;
-	uint64_t *hashes;
+	keyent *ent;
+	uint64_t *hashes; /* by group, for slots_grow */
+	aw_buf bytes;
 } keymap;
 
 static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
@@ -660,20 +667,18 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 	if ((km->n + 1) * 2 >= km->cap) {
 		size_t nc = km->cap ? km->cap * 2 : 64;
 		slots_grow(&km->slot, &km->cap, km->hashes, nc);
-		km->keys = aw_mem_realloc(km->keys, nc * sizeof(char *));
-		km->lens = aw_mem_realloc(km->lens, nc * sizeof(size_t));
+		km->ent = aw_mem_realloc(km->ent, nc * sizeof(*km->ent));
 		km->hashes = aw_mem_realloc(km->hashes, nc * sizeof(uint64_t));
 	}
 	for (j = (size_t)h & (km->cap - 1); km->slot[j]; j = (j + 1) & (km->cap - 1)) {
-		uint32_t g = km->slot[j] - 1;
-		if (km->hashes[g] == h && km->lens[g] == len && !memcmp(km->keys[g], k, len)) {
+		const keyent *e = &km->ent[km->slot[j] - 1];
+		if (e->hash == h && e->len == len && !memcmp(km->bytes.data + e->off, k, len)) {
 			*created = false;
-			return g;
+			return km->slot[j] - 1;
 		}
 	}
-	km->keys[km->n] = aw_mem_malloc(len + 1);
-	memcpy(km->keys[km->n], k, len);
-	km->lens[km->n] = len;
+	km->ent[km->n] = (keyent){h, km->bytes.len, len};
+	aw_buf_append(&km->bytes, k, len);
 	km->hashes[km->n] = h;
 	km->slot[j] = (uint32_t)km->n + 1;
 	*created = true;
@@ -682,12 +687,10 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 
 static void keymap_free(keymap *km)
 {
-	for (size_t i = 0; i < km->n; i++)
-		free(km->keys[i]);
-	free(km->keys);
-	free(km->lens);
+	free(km->ent);
 	free(km->hashes);
 	free(km->slot);
+	aw_buf_free(&km->bytes);
 }
 
 qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
@@ -709,21 +712,36 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 		bool fresh = false;
 		if (!memo[d]) {
 			bool created, ok = true;
-			aw_buf_reset(&key);
-			for (size_t k = 0; k < nkeys && ok; k++) {
-				qfv f;
-				if (!data_field(T, d, keys[k], klens[k], &f)) {
-					ok = false;
-					break;
+			const char *kt = "";
+			size_t kl = 0;
+			qfv f;
+			if (nkeys == 1) {
+				/* the group key is the value's text itself */
+				ok = data_field(T, d, keys[0], klens[0], &f);
+				if (ok) {
+					kt = f.v;
+					kl = f.vlen;
 				}
-				if (k)
-					aw_buf_putc(&key, '.');
-				aw_buf_append(&key, f.v, f.vlen);
+			} else {
+				aw_buf_reset(&key);
+				for (size_t k = 0; k < nkeys && ok; k++) {
+					if (!data_field(T, d, keys[k], klens[k], &f)) {
+						ok = false;
+						break;
+					}
+					if (k)
+						aw_buf_putc(&key, '.');
+					aw_buf_append(&key, f.v, f.vlen);
+				}
+				if (key.data) {
+					kt = key.data;
+					kl = key.len;
+				}
 			}
 			if (!ok) {
 				memo[d] = 1;
 			} else {
-				g = keymap_get(&km, key.data ? key.data : "", key.len, &created);
+				g = keymap_get(&km, kt, kl, &created);
 				memo[d] = g + 2;
 				if (created) {
 					/* the group's first event gives timestamp and the whole data */
