@@ -418,6 +418,8 @@ static const qdent *parse_text(qdata *T, uint32_t i)
 					memcpy(heap, stack, sizeof(stack));
 				f = heap;
 			}
+			if (s[ks] == '$' || s[ks] == '\\')
+				d->dollar = 1; /* an escaped key might decode to '$' */
 			f[nf].koff = (uint32_t)ks;
 			f[nf].klen = (uint32_t)(kend - 1 - ks);
 			f[nf].kesc = kesc;
@@ -597,6 +599,13 @@ bool data_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out)
 		return text_field(T, (uint32_t)d->ref, key, klen, out);
 	}
 	return text_field(T, i, key, klen, out);
+}
+
+bool data_may_have_dollar(qdata *T, uint32_t i)
+{
+	if (T->e[i].kind == QD_OVERLAY)
+		return true;
+	return parse_text(T, i)->dollar;
 }
 
 size_t data_fields(qdata *T, uint32_t i, qfv **out)

@@ -92,6 +92,7 @@ typedef struct qdent {
 	uint8_t kind;      /* QD_* */
 	uint8_t owned;     /* json is ours, else borrowed from the reader cache */
 	uint8_t parsed;
+	uint8_t dollar;    /* parsed text with a key starting with '$' (a transform's field) */
 } qdent;
 
 #define QD_F(d) ((qfield *)(d)->x)
@@ -135,6 +136,9 @@ int data_load(qdata *T, uint32_t i);
 const char *data_text(qdata *T, uint32_t i, size_t *len);
 /* A top-level field by (unescaped) key. */
 bool data_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out);
+/* Whether entry i may have a key starting with '$' (false: it has none of the fields the
+ * transforms add, so they need not look for them). */
+bool data_may_have_dollar(qdata *T, uint32_t i);
 /* All top-level fields (any order) in a scratch array valid until the next call. */
 size_t data_fields(qdata *T, uint32_t i, qfv **out);
 bool data_eq(qdata *T, uint32_t a, uint32_t b);

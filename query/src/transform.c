@@ -940,7 +940,8 @@ static int64_t url_split_data(void *ctx, uint32_t d)
 	} else if (!(r = url_lookup(T, c, &f))->fields) {
 		res = d;
 	} else {
-		for (int k = 0; k < 4; k++) {
+		same = data_may_have_dollar(T, d);
+		for (int k = 0; k < 4 && same; k++) {
 			const qfv *p = &r->fields[k];
 			qfv x;
 			if (!data_field(T, d, p->k, p->klen, &x) || x.vlen != p->vlen || memcmp(x.v, p->v, x.vlen)) {

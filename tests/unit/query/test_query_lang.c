@@ -623,6 +623,47 @@ static void test_move_and_reuse(void **state)
 	qt_db_close(d);
 }
 
+/* Per-value work remembered across calls and fields shared between values must give the
+ * results of doing it afresh: split twice, split data that already has the fields (one
+ * of them different), set_keyval and categorize over overlays, filters over a kept list. */
+static void test_shared_fields(void **state)
+{
+	qt_db *d = QT_DB_WITH("b", "h",
+		{"2020-01-01T00:00:00Z", 1, "{\"url\":\"https://www.a.org/x?q=1\",\"title\":\"A\"}"},
+		{"2020-01-01T00:00:02Z", 1, "{\"url\":\"https://www.a.org/x?q=1\",\"title\":\"B\"}"},
+		{"2020-01-01T00:00:04Z", 1, "{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"}"},
+		{"2020-01-01T00:00:06Z", 1, "{\"$domain\":\"old\",\"url\":\"https://www.a.org/x?q=1\"}"},
+		{"2020-01-01T00:00:08Z", 1, "{\"url\":\"not a url\"}"});
+#define SPLIT_WANT \
+		"[{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"title\":\"A\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":1,\"timestamp\":\"2020-01-01T00:00:00Z\"}," \
+		"{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"title\":\"B\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":2,\"timestamp\":\"2020-01-01T00:00:02Z\"}," \
+		"{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":3,\"timestamp\":\"2020-01-01T00:00:04Z\"}," \
+		"{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":4,\"timestamp\":\"2020-01-01T00:00:06Z\"}," \
+		"{\"data\":{\"url\":\"not a url\"},\"duration\":1.0,\"id\":5,\"timestamp\":\"2020-01-01T00:00:08Z\"}]"
+
+	(void)state;
+	qt_expect_raw(d, "return sort_by_timestamp(split_url_events(query_bucket(\"b\")));", "[" SPLIT_WANT "]");
+	qt_expect_raw(d, "e = split_url_events(query_bucket(\"b\")); e = split_url_events(sort_by_timestamp(e)); return e;",
+		      "[" SPLIT_WANT "]");
+#undef SPLIT_WANT
+	/* the old data 4 and the split one are equal values now: merged into one group */
+	qt_expect_raw(d, "e = split_url_events(query_bucket(\"b\")); return merge_events_by_keys(e, [\"$domain\"]);",
+		      "[[{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"},"
+		      "\"duration\":4.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:06Z\"}]]");
+	/* set_keyval over split values (overlays) and over stored ones, then categorize */
+	qt_expect_raw(d, "e = set_keyval(split_url_events(query_bucket(\"b\")), \"$domain\", \"z\");"
+			 " e = categorize(e, [[[\"Z\"], {\"type\": \"regex\", \"regex\": \"^z$\", \"select_keys\": [\"$domain\"]}]]);"
+			 " return [limit_events(sort_by_timestamp(e), 1), sum_durations(filter_keyvals(e, \"$category\", [[\"Z\"]]))];",
+		      "[[[{\"data\":{\"$category\":[\"Z\"],\"$domain\":\"z\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"title\":\"A\",\"url\":\"https://www.a.org/x?q=1\"},"
+		      "\"duration\":1.0,\"id\":1,\"timestamp\":\"2020-01-01T00:00:00Z\"}],5.0]]");
+	/* filters over a list that stays referenced: the kept list is unchanged */
+	qt_expect_raw(d, "e = query_bucket(\"b\"); f = filter_keyvals(e, \"title\", [\"A\"]);"
+			 " g = filter_keyvals_regex(e, \"url\", \"^not\"); h = filter_period_intersect(e, f);"
+			 " return [sum_durations(e), sum_durations(f), sum_durations(g), sum_durations(h)];",
+		      "[[5.0,1.0,1.0,1.0]]");
+	qt_db_close(d);
+}
+
 static void test_fuzz_regressions(void **state)
 {
 	/* inputs that once crashed or misbehaved (kept as regression cases) */
@@ -690,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_filter_keyvals_types),
 		cmocka_unit_test(test_regex_engine),
 		cmocka_unit_test(test_move_and_reuse),
+		cmocka_unit_test(test_shared_fields),
 		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
