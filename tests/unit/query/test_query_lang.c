@@ -664,6 +664,49 @@ static void test_shared_fields(void **state)
 	qt_db_close(d);
 }
 
+/* categorize and tag try the rules made of literal text and '|' together first (one
+ * alternation): a string it misses is known to match none of them. Mixed with rules that
+ * are matched on their own, with ignore_case, select_keys and an empty alternative. */
+static void test_rule_prefilter(void **state)
+{
+	qt_db *d = QT_DB_WITH("w", "h",
+		{"2020-01-01T00:00:00Z", 1, "{\"app\":\"spotify\",\"title\":\"song\"}"},
+		{"2020-01-01T00:00:01Z", 1, "{\"app\":\"code\",\"title\":\"qux.c - work\"}"},
+		{"2020-01-01T00:00:02Z", 1, "{\"app\":\"term\",\"title\":\"vim notes\"}"},
+		{"2020-01-01T00:00:03Z", 1, "{\"app\":\"term\",\"title\":\"nothing here\"}"},
+		{"2020-01-01T00:00:04Z", 1, "{\"app\":\"Foo\",\"title\":\"B\\u00e4r (\\\"x\\\")\"}"});
+	const char *rules =
+		"[[[\"Music\"], {\"type\": \"regex\", \"regex\": \"Spotify|Deezer\", \"ignore_case\": true}],"
+		" [[\"Work\"], {\"type\": \"regex\", \"regex\": \"vim|emacs\"}],"
+		" [[\"Work\", \"C\"], {\"type\": \"regex\", \"regex\": \"\\\\bqux\\\\.c\\\\b\"}],"
+		" [[\"Work\", \"Title\"], {\"type\": \"regex\", \"regex\": \"work\", \"select_keys\": [\"title\"]}],"
+		" [[\"Bar\"], {\"type\": \"regex\", \"regex\": \"(?i)bär\"}],"
+		" [[\"Foo\"], {\"type\": \"regex\", \"regex\": \"foo\", \"select_keys\": [\"title\"]}],"
+		" [[\"Never\"], {\"type\": \"none\"}]]";
+	aw_buf q = AW_BUF_INIT;
+
+	(void)state;
+	aw_buf_printf(&q, "e = sort_by_timestamp(categorize(query_bucket(\"w\"), %s));"
+			  " return merge_events_by_keys(e, [\"$category\"]);", rules);
+	qt_expect_raw(d, q.data,
+		      "[[{\"data\":{\"$category\":[\"Music\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},"
+		      "{\"data\":{\"$category\":[\"Work\",\"Title\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},"
+		      "{\"data\":{\"$category\":[\"Work\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"},"
+		      "{\"data\":{\"$category\":[\"Uncategorized\"],\"app\":\"term\",\"title\":\"nothing here\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:03Z\"},"
+		      "{\"data\":{\"$category\":[\"Bar\"],\"app\":\"Foo\",\"title\":\"Bär (\\\"x\\\")\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:04Z\"}]]");
+	aw_buf_reset(&q);
+	aw_buf_printf(&q, "e = tag(query_bucket(\"w\"), [[\"m\", {\"type\": \"regex\", \"regex\": \"Spotify|song\", \"ignore_case\": true}],"
+			  " [\"o\", {\"type\": \"regex\", \"regex\": \"o\"}], [\"e\", {\"type\": \"regex\", \"regex\": \"zzz|\"}],"
+			  " [\"q\", {\"type\": \"regex\", \"regex\": \"q.x\"}]]);"
+			  " return merge_events_by_keys(sort_by_timestamp(e), [\"$tags\"]);");
+	qt_expect_raw(d, q.data,
+		      "[[{\"data\":{\"$tags\":[\"e\",\"m\",\"o\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},"
+		      "{\"data\":{\"$tags\":[\"e\",\"o\",\"q\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},"
+		      "{\"data\":{\"$tags\":[\"e\",\"o\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":3.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"}]]");
+	aw_buf_free(&q);
+	qt_db_close(d);
+}
+
 static void test_fuzz_regressions(void **state)
 {
 	/* inputs that once crashed or misbehaved (kept as regression cases) */
@@ -732,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_regex_engine),
 		cmocka_unit_test(test_move_and_reuse),
 		cmocka_unit_test(test_shared_fields),
+		cmocka_unit_test(test_rule_prefilter),
 		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
