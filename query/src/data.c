@@ -242,7 +242,18 @@ static void prefetch(qdata *T)
 	T->pf_from = T->n;
 	if (n > 1) {
 		qsort(ids, n, sizeof(int64_t), cmp_i64);
-		aw_reader_data_prefetch(T->r, ids, n); /* failures surface in the lookups */
+		/* Storage reads a set of ids in one range scan only when it is dense (at least
+		 * one wanted row in four), else with a look-up per id. A month's values are a
+		 * dense run of new ids plus older ones scattered over the year: each dense run
+		 * is asked for on its own, so it gets its range scan and only the scattered ids
+		 * are looked up one by one. */
+		for (size_t a = 0; a < n;) {
+			size_t b = a + 1;
+			while (b < n && (uint64_t)(ids[b] - ids[a]) <= (uint64_t)(b - a + 1) * 4)
+				b++;
+			aw_reader_data_prefetch(T->r, ids + a, b - a); /* failures surface in the lookups */
+			a = b;
+		}
 	}
 	free(ids);
 }
