@@ -389,11 +389,6 @@ typedef struct smemo {
 	uint64_t *hash;
 	uint32_t *slot;    /* index + 1 */
 	uint64_t *bits;    /* per string: words "known" + words "match" */
-	/* The prefilter: one alternation of the rules in premask. A string it does not match
-	 * matches none of them, which one match instead of one per rule tells (most window
-	 * titles match no category). */
-	qre *pre;
-	uint64_t *premask;
 } smemo;
 
 static void smemo_init(smemo *m, size_t nrules)
@@ -406,7 +401,6 @@ static void smemo_init(smemo *m, size_t nrules)
 
 static void smemo_free(smemo *m)
 {
-	free(m->premask);
 	free(m->raw);
 	free(m->len);
 	free(m->esc);
@@ -443,59 +437,6 @@ static size_t smemo_get(smemo *m, const char *raw, uint32_t len, bool esc)
 	return m->n++;
 }
 
-/* A rule the prefilter may stand for: a regex of literal characters and '|' only (with
- * the "(?i)" of ignore_case). Such a pattern is compiled as written (no class to rewrite,
- * re_classes.c), is the same pattern inside a group of the alternation, and cannot
- * backtrack its way to the match limit, so the alternation's "no match" is exactly
- * "no match" from each of them, and no limit hit goes uncounted. */
-static bool prefilter_simple(const qre *re)
-{
-	const char *p = re->pat;
-	size_t n = re->len;
-
-	if (n >= 4 && !memcmp(p, "(?i)", 4)) {
-		p += 4;
-		n -= 4;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (strchr("\\[](){}.*+?^$#", p[i]))
-			return false;
-	return true;
-}
-
-/* The prefilter of the regex rules that qualify, when two or more do. */
-static void prefilter_init(qrun *R, smemo *m, const qrule *rules, size_t nrules)
-{
-	aw_buf pat = AW_BUF_INIT, msg = AW_BUF_INIT;
-	size_t n = 0;
-
-	m->premask = aw_mem_calloc(m->words, sizeof(uint64_t));
-	for (size_t r = 0; r < nrules; r++) {
-		if (rules[r].type != 1 || !prefilter_simple(rules[r].re))
-			continue;
-		if (n++)
-			aw_buf_putc(&pat, '|');
-		aw_buf_puts(&pat, "(?:");
-		aw_buf_append(&pat, rules[r].re->pat, rules[r].re->len);
-		aw_buf_putc(&pat, ')');
-		m->premask[r / 64] |= 1ull << (r % 64);
-	}
-	if (n >= 2)
-		m->pre = regex_get(R, pat.data, pat.len, false, &msg); /* NULL: no prefilter */
-	aw_buf_free(&pat);
-	aw_buf_free(&msg);
-}
-
-/* True when the prefilter surely does not match s (valid UTF-8); a match, a limit or any
- * other error says nothing, and the rules are then matched one by one. */
-static bool prefilter_misses(qrun *R, qre *re, const char *s, size_t len)
-{
-	int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, len, 0, 0, R->mdata, R->mctx)
-			 : pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, R->mdata, R->mctx);
-
-	return rc == PCRE2_ERROR_NOMATCH;
-}
-
 /* 1/0 whether rule r matches string k of the memo; -1 on a run error */
 static int smemo_match(qrun *R, smemo *m, size_t k, size_t r, qre *re)
 {
@@ -510,14 +451,6 @@ static int smemo_match(qrun *R, smemo *m, size_t k, size_t r, qre *re)
 		const char *s = json_body_unescape(m->raw[k], m->len[k], m->esc[k] & 1, &R->scratch, &sl);
 		if (!(m->esc[k] & 2))
 			m->esc[k] |= (uint8_t)(2 | (utf8_valid(s, sl) ? 4 : 0));
-		if (m->pre && (m->premask[w] & bit) && !(m->esc[k] & 8) && (m->esc[k] & 4)) {
-			m->esc[k] |= 8; /* once per string */
-			if (prefilter_misses(R, m->pre, s, sl)) {
-				for (size_t i = 0; i < m->words; i++)
-					known[i] |= m->premask[i];
-				return 0;
-			}
-		}
 		rc = m->esc[k] & 4 ? regex_match_valid(R, re, s, sl) : 0;
 	}
 	if (rc < 0)
@@ -633,7 +566,6 @@ static void classifier_init(classifier *c, qrun *R, qrule *rules, const char *co
 	c->lablens = lablens;
 	c->nrules = nrules;
 	smemo_init(&c->sm, nrules);
-	prefilter_init(R, &c->sm, rules, nrules);
 }
 
 static void classifier_free(classifier *c)

@@ -664,9 +664,8 @@ static void test_shared_fields(void **state)
 	qt_db_close(d);
 }
 
-/* categorize and tag try the rules made of literal text and '|' together first (one
- * alternation): a string it misses is known to match none of them. Mixed with rules that
- * are matched on their own, with ignore_case, select_keys and an empty alternative. */
+/* categorize and tag over rules of every kind (literal alternations, classes, ignore_case,
+ * select_keys, an empty alternative, none): the results of the memoised matching. */
 static void test_rule_prefilter(void **state)
 {
 	qt_db *d = QT_DB_WITH("w", "h",
