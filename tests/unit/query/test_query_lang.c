@@ -673,7 +673,9 @@ static void test_rule_prefilter(void **state)
 		{"2020-01-01T00:00:01Z", 1, "{\"app\":\"code\",\"title\":\"qux.c - work\"}"},
 		{"2020-01-01T00:00:02Z", 1, "{\"app\":\"term\",\"title\":\"vim notes\"}"},
 		{"2020-01-01T00:00:03Z", 1, "{\"app\":\"term\",\"title\":\"nothing here\"}"},
-		{"2020-01-01T00:00:04Z", 1, "{\"app\":\"Foo\",\"title\":\"B\\u00e4r (\\\"x\\\")\"}"});
+		{"2020-01-01T00:00:04Z", 1, "{\"app\":\"Foo\",\"title\":\"B\\u00e4r (\\\"x\\\")\"}"},
+		{"2020-01-01T00:00:05Z", 1, "{\"app\":\"x\",\"title\":\"\\u212aATE notes\"}"},
+		{"2020-01-01T00:00:06Z", 1, "{\"app\":\"y\",\"title\":\"Caf\\u00e9 au lait\"}"});
 	const char *rules =
 		"[[[\"Music\"], {\"type\": \"regex\", \"regex\": \"Spotify|Deezer\", \"ignore_case\": true}],"
 		" [[\"Work\"], {\"type\": \"regex\", \"regex\": \"vim|emacs\"}],"
@@ -688,20 +690,30 @@ static void test_rule_prefilter(void **state)
 	aw_buf_printf(&q, "e = sort_by_timestamp(categorize(query_bucket(\"w\"), %s));"
 			  " return merge_events_by_keys(e, [\"$category\"]);", rules);
 	qt_expect_raw(d, q.data,
-		      "[[{\"data\":{\"$category\":[\"Music\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},"
-		      "{\"data\":{\"$category\":[\"Work\",\"Title\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},"
-		      "{\"data\":{\"$category\":[\"Work\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"},"
-		      "{\"data\":{\"$category\":[\"Uncategorized\"],\"app\":\"term\",\"title\":\"nothing here\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:03Z\"},"
-		      "{\"data\":{\"$category\":[\"Bar\"],\"app\":\"Foo\",\"title\":\"Bär (\\\"x\\\")\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:04Z\"}]]");
+		      "[[{\"data\":{\"$category\":[\"Music\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},{"
+		      "\"data\":{\"$category\":[\"Work\",\"Title\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},{"
+		      "\"data\":{\"$category\":[\"Work\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"},{"
+		      "\"data\":{\"$category\":[\"Uncategorized\"],\"app\":\"term\",\"title\":\"nothing here\"},\"duration\":3.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:03Z\"},{"
+		      "\"data\":{\"$category\":[\"Bar\"],\"app\":\"Foo\",\"title\":\"B\xc3\xa4" "r (\\\"x\\\")\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:04Z\"}]]");
 	aw_buf_reset(&q);
 	aw_buf_printf(&q, "e = tag(query_bucket(\"w\"), [[\"m\", {\"type\": \"regex\", \"regex\": \"Spotify|song\", \"ignore_case\": true}],"
 			  " [\"o\", {\"type\": \"regex\", \"regex\": \"o\"}], [\"e\", {\"type\": \"regex\", \"regex\": \"zzz|\"}],"
 			  " [\"q\", {\"type\": \"regex\", \"regex\": \"q.x\"}]]);"
 			  " return merge_events_by_keys(sort_by_timestamp(e), [\"$tags\"]);");
 	qt_expect_raw(d, q.data,
-		      "[[{\"data\":{\"$tags\":[\"e\",\"m\",\"o\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},"
-		      "{\"data\":{\"$tags\":[\"e\",\"o\",\"q\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},"
-		      "{\"data\":{\"$tags\":[\"e\",\"o\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":3.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"}]]");
+		      "[[{\"data\":{\"$tags\":[\"e\",\"m\",\"o\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},{"
+		      "\"data\":{\"$tags\":[\"e\",\"o\",\"q\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},{"
+		      "\"data\":{\"$tags\":[\"e\",\"o\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":4.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"},{"
+		      "\"data\":{\"$tags\":[\"e\"],\"app\":\"y\",\"title\":\"Caf\xc3\xa9" " au lait\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:06Z\"}]]");
+	/* ignore_case over a non-ASCII string (the Kelvin sign folds to k), non-ASCII words,
+	 * a one-letter word */
+	qt_expect_raw(d, "e = sort_by_timestamp(categorize(query_bucket(\"w\"), [[[\"K\", \"deep\"], {\"type\": \"regex\","
+			 " \"regex\": \"kate|zz\", \"ignore_case\": true}], [[\"Cafe\"], {\"type\": \"regex\", \"regex\": \"Caf\u00e9|B\u00e4r\"}],"
+			 " [[\"One\"], {\"type\": \"regex\", \"regex\": \"q|notes\"}]])); return merge_events_by_keys(e, [\"$category\"]);",
+		      "[[{\"data\":{\"$category\":[\"Uncategorized\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":2.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},{"
+		      "\"data\":{\"$category\":[\"One\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":2.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},{"
+		      "\"data\":{\"$category\":[\"Cafe\"],\"app\":\"Foo\",\"title\":\"B\xc3\xa4" "r (\\\"x\\\")\"},\"duration\":2.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:04Z\"},{"
+		      "\"data\":{\"$category\":[\"K\",\"deep\"],\"app\":\"x\",\"title\":\"\xe2\x84\xaa" "ATE notes\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:05Z\"}]]");
 	aw_buf_free(&q);
 	qt_db_close(d);
 }
