@@ -234,6 +234,8 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	aw_event_row *rows;
 	size_t nrows;
 	qev *ev;
+	int64_t last_sid = 0;
+	uint32_t last = 0;
 	int rc;
 
 	(void)n;
@@ -246,11 +248,16 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	_Static_assert(sizeof(aw_event_row) == sizeof(qev), "row/event layout");
 	ev = (qev *)rows;
 	for (size_t i = 0; i < nrows; i++) {
-		aw_event_row r = rows[i];
+		aw_event_row r = rows[i]; /* ev[i] is written over rows[i] */
+		/* neighbours often share their data (an AFK bucket's status, a title someone
+		 * came back to): the previous row's index saves a look-up */
+		if (!i || r.data_id != last_sid)
+			last = data_from_sid(R->T, r.data_id);
+		last_sid = r.data_id;
 		ev[i].start = r.start;
 		ev[i].dur = r.duration;
 		ev[i].id = r.id;
-		ev[i].data = data_from_sid(R->T, r.data_id);
+		ev[i].data = last;
 		ev[i].pad = 0;
 	}
 	storage_order(ev, nrows);
@@ -363,6 +370,26 @@ static qev *events_take(qv *args, size_t i, size_t *n)
 	const qev *ev = events_of(args[i], n, &hold);
 
 	return writable_events(args, i, ev, *n, hold);
+}
+
+/* The events of list argument args[i] (accepted by arg_events): the array to keep and
+ * modify when nothing else needs it (*own true: as events_take, without the copy), else
+ * the list's own array, only to read. Functions whose result is a subset or a reshaping
+ * of their input write into an owned array, and otherwise allocate only their result
+ * instead of a copy of the input. */
+static qev *events_borrow(qv *args, size_t i, size_t *n, bool *own)
+{
+	qev *hold;
+	const qev *ev = events_of(args[i], n, &hold);
+	qlist *l = QLIST(args[i]);
+
+	*own = true;
+	if (hold)
+		return hold;
+	if (*n && l->h.refs == 1 && l->isev && l->ev == ev && l->n == *n)
+		return writable_events(args, i, ev, *n, NULL);
+	*own = false;
+	return (qev *)ev;
 }
 
 static int f_flood(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
@@ -572,7 +599,8 @@ static int to_json_value(qrun *R, const qnode *at, qv v, aw_buf *b)
 
 static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, qv *out)
 {
-	qev *res;
+	qev *res, *ev;
+	bool own;
 	qstr *key = NULL;
 	size_t ne, m, nv;
 	qlist *vl;
@@ -611,8 +639,8 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 	}
 	for (size_t i = 0; i < nv; i++)
 		vals[i] = texts.data + offs[i];
-	res = events_take(args, 0, &ne);
-	res = filter_keyvals(R->T, res, ne, res, key->s, key->len, vals, lens, nv, exclude, &m);
+	ev = events_borrow(args, 0, &ne, &own);
+	res = filter_keyvals(R->T, ev, ne, own ? ev : NULL, key->s, key->len, vals, lens, nv, exclude, &m);
 	free(offs);
 	free(lens);
 	free(vals);
@@ -623,7 +651,8 @@ static int f_filter_keyvals(qrun *R, const qnode *call, qv *args, int exclude, q
 
 static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n, qv *out)
 {
-	qev *res;
+	qev *res, *ev;
+	bool own;
 	qstr *key = NULL, *pat = NULL;
 	size_t ne, m;
 	qre *re;
@@ -639,9 +668,11 @@ static int f_filter_keyvals_regex(qrun *R, const qnode *call, qv *args, size_t n
 		aw_buf_free(&msg);
 		return -1;
 	}
-	res = events_take(args, 0, &ne);
-	if (!filter_regex_events(R, res, ne, res, key->s, key->len, re, &m)) {
-		free(res);
+	ev = events_borrow(args, 0, &ne, &own);
+	res = filter_regex_events(R, ev, ne, own ? ev : NULL, key->s, key->len, re, &m);
+	if (!res) {
+		if (own)
+			free(ev);
 		return -1;
 	}
 	*out = wrap_events(res, m);
@@ -655,15 +686,24 @@ enum { PAIR_INTERSECT, PAIR_UNION, PAIR_NO_OVERLAP };
 static int f_two_event_lists(qrun *R, const qnode *call, qv *args, int op, qv *out)
 {
 	const qev *a, *b;
-	qev *ha, *hb, *res;
+	qev *ha = NULL, *hb, *res, *own;
 	size_t na, nb, m;
+	bool owned;
 
 	if (arg_events(R, call, args, 0) || arg_events(R, call, args, 1))
 		return -1;
+	if (op == PAIR_INTERSECT) {
+		/* `x = filter_period_intersect(x, f)` reuses x's array */
+		own = events_borrow(args, 0, &na, &owned);
+		b = events_of(args[1], &nb, &hb);
+		res = filter_period_intersect(own, na, owned ? own : NULL, b, nb, &m);
+		free(hb);
+		*out = wrap_events(res, m);
+		return 0;
+	}
 	a = events_of(args[0], &na, &ha);
 	b = events_of(args[1], &nb, &hb);
 	switch (op) {
-	case PAIR_INTERSECT: res = filter_period_intersect(a, na, b, nb, &m); break;
 	case PAIR_UNION: res = period_union(R->T, a, na, b, nb, &m); break;
 	default: res = union_no_overlap(a, na, b, nb, &m); break;
 	}
@@ -709,13 +749,17 @@ typedef struct keyval_set {
 	qdata *T;
 	const char *key, *val;
 	size_t klen, vlen;
+	const qfv *field; /* the key and value, shared by every value set */
 } keyval_set;
 
 static int64_t keyval_set_data(void *ctx, uint32_t d)
 {
 	keyval_set *s = ctx;
+	size_t nf;
 
-	return data_with(s->T, d, 1, &s->key, &s->klen, &s->val, &s->vlen);
+	if (!s->field)
+		s->field = data_fields_new(s->T, 1, &s->key, &s->klen, &s->val, &s->vlen, &nf);
+	return data_with_shared(s->T, d, s->field, 1);
 }
 
 static int f_set_keyval(qrun *R, const qnode *call, qv *args, size_t n, qv *out)

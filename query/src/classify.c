@@ -389,7 +389,131 @@ typedef struct smemo {
 	uint64_t *hash;
 	uint32_t *slot;    /* index + 1 */
 	uint64_t *bits;    /* per string: words "known" + words "match" */
+	const struct litf *const *lf; /* per rule: its literal filter, or NULL */
+	struct bigrams {   /* the pair sets of the last strings filtered (by k & 3) */
+		size_t k;
+		bool set, ascii;
+		uint64_t raw[16], fold[16];
+	} bc[4];
 } smemo;
+
+/* ---- literal filter ---------------------------------------------------------------------
+ * Most rules are plain words joined by '|' ("GitHub|Stack Overflow|vim"): such a rule
+ * matches a string exactly when one of its words is a substring of it (UTF-8 is
+ * self-synchronising, so bytes say what code points say), and a word can only be a
+ * substring if every pair of adjacent bytes in it occurs in the string. Each string's
+ * pairs go into a 1024-bit set once; a rule none of whose words has all its pairs there
+ * cannot match, and its regex is not run. Any other answer runs the regex as before,
+ * so results are those of the regexes. Under ignore_case the check folds ASCII letters
+ * and is used only when the rule's words and the string are ASCII (PCRE2 folds some
+ * non-ASCII characters, the Kelvin sign, long s, onto ASCII letters). */
+
+typedef struct litf {
+	bool icase;
+	size_t nlit;
+	uint32_t *off;  /* word i's pairs are bg[off[i] .. off[i + 1]) */
+	uint16_t *bg;
+} litf;
+
+static inline unsigned bigram(unsigned char a, unsigned char b)
+{
+	return (((unsigned)a << 8 | b) * 2654435761u) >> 22; /* 0..1023 */
+}
+
+static inline unsigned char fold_ascii(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* The filter of a rule whose pattern (after an optional leading "(?i)") is words of two
+ * bytes or more joined by '|', with no other syntax; NULL for any other pattern. */
+static litf *litf_new(const char *pat, size_t len)
+{
+	bool icase = len >= 4 && !memcmp(pat, "(?i)", 4);
+	size_t nlit = 1, npairs = 0, w = 0;
+	litf *f;
+
+	if (icase) {
+		pat += 4;
+		len -= 4;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)pat[i];
+		if (!c || strchr("\\[](){}.*+?^$#", c) || (icase && c >= 0x80))
+			return NULL;
+		if (c == '|')
+			nlit++;
+	}
+	for (size_t i = 0, start = 0; i <= len; i++)
+		if (i == len || pat[i] == '|') {
+			if (i - start < 2)
+				return NULL; /* an empty or one-byte word: no pair to look for */
+			npairs += i - start - 1;
+			start = i + 1;
+		}
+	f = aw_mem_calloc(1, sizeof(*f));
+	f->icase = icase;
+	f->nlit = nlit;
+	f->off = aw_mem_malloc((nlit + 1) * sizeof(uint32_t));
+	f->bg = aw_mem_malloc(npairs * sizeof(uint16_t));
+	npairs = 0;
+	for (size_t i = 0, start = 0; i <= len; i++)
+		if (i == len || pat[i] == '|') {
+			f->off[w++] = (uint32_t)npairs;
+			for (size_t j = start; j + 1 < i; j++) {
+				unsigned char a = (unsigned char)pat[j], b = (unsigned char)pat[j + 1];
+				f->bg[npairs++] = (uint16_t)(icase ? bigram(fold_ascii(a), fold_ascii(b)) : bigram(a, b));
+			}
+			start = i + 1;
+		}
+	f->off[nlit] = (uint32_t)npairs;
+	return f;
+}
+
+static void litf_free(litf *f)
+{
+	if (!f)
+		return;
+	free(f->off);
+	free(f->bg);
+	free(f);
+}
+
+/* True when the rule of f surely does not match string k (s, valid UTF-8). */
+static bool litf_misses(smemo *m, size_t k, const litf *f, const char *s, size_t len)
+{
+	struct bigrams *b = &m->bc[k & 3];
+	const uint64_t *set;
+
+	if (!b->set || b->k != k) {
+		/* both sets in one pass: most rule lists mix ignore_case and plain rules */
+		memset(b->raw, 0, sizeof(b->raw));
+		memset(b->fold, 0, sizeof(b->fold));
+		b->k = k;
+		b->set = true;
+		b->ascii = true;
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)s[i] >= 0x80)
+				b->ascii = false;
+		for (size_t i = 0; i + 1 < len; i++) {
+			unsigned char x = (unsigned char)s[i], y = (unsigned char)s[i + 1];
+			unsigned r = bigram(x, y), l = bigram(fold_ascii(x), fold_ascii(y));
+			b->raw[r >> 6] |= 1ull << (r & 63);
+			b->fold[l >> 6] |= 1ull << (l & 63);
+		}
+	}
+	if (f->icase && !b->ascii)
+		return false;
+	set = f->icase ? b->fold : b->raw;
+	for (size_t i = 0; i < f->nlit; i++) {
+		bool all = true;
+		for (uint32_t j = f->off[i]; j < f->off[i + 1] && all; j++)
+			all = (set[f->bg[j] >> 6] >> (f->bg[j] & 63)) & 1;
+		if (all)
+			return false;
+	}
+	return true;
+}
 
 static void smemo_init(smemo *m, size_t nrules)
 {
@@ -451,7 +575,12 @@ static int smemo_match(qrun *R, smemo *m, size_t k, size_t r, qre *re)
 		const char *s = json_body_unescape(m->raw[k], m->len[k], m->esc[k] & 1, &R->scratch, &sl);
 		if (!(m->esc[k] & 2))
 			m->esc[k] |= (uint8_t)(2 | (utf8_valid(s, sl) ? 4 : 0));
-		rc = m->esc[k] & 4 ? regex_match_valid(R, re, s, sl) : 0;
+		if (!(m->esc[k] & 4))
+			rc = 0;
+		else if (m->lf && m->lf[r] && litf_misses(m, k, m->lf[r], s, sl))
+			rc = 0;
+		else
+			rc = regex_match_valid(R, re, s, sl);
 	}
 	if (rc < 0)
 		return -1;
@@ -548,10 +677,13 @@ typedef struct classifier {
 	size_t nrules;
 	ranked *order;  /* categorize: the rules to try, deepest (then last) first */
 	size_t norder;
+	const qfv **catf; /* categorize: per rule (and [nrules]: none) its $category field,
+	                   * shared by every value it categorises; NULL until first needed */
 	tagref *hit;    /* tag: the matching tags of one value */
 	aw_buf val;     /* tag: their JSON array */
 	smemo sm;
 	dstrs g;
+	litf **lf;      /* per rule (sm.lf) */
 } classifier;
 
 static void classifier_init(classifier *c, qrun *R, qrule *rules, const char *const *labels,
@@ -564,11 +696,20 @@ static void classifier_init(classifier *c, qrun *R, qrule *rules, const char *co
 	c->lablens = lablens;
 	c->nrules = nrules;
 	smemo_init(&c->sm, nrules);
+	c->lf = aw_mem_calloc(nrules + 1, sizeof(*c->lf));
+	for (size_t r = 0; r < nrules; r++)
+		if (rules[r].type == 1)
+			c->lf[r] = litf_new(rules[r].re->pat, rules[r].re->len);
+	c->sm.lf = (const litf *const *)c->lf;
 }
 
 static void classifier_free(classifier *c)
 {
+	for (size_t r = 0; r < c->nrules; r++)
+		litf_free(c->lf[r]);
+	free(c->lf);
 	free(c->order);
+	free(c->catf);
 	free(c->hit);
 	aw_buf_free(&c->val);
 	free(c->g.field);
@@ -588,7 +729,7 @@ static int64_t categorize_data(void *ctx, uint32_t d)
 	static const size_t klen[1] = {9};
 	classifier *c = ctx;
 	const char *val = "[\"Uncategorized\"]";
-	size_t vlen = 17;
+	size_t vlen = 17, which = c->nrules, nf;
 
 	gather(c->R, &c->sm, d, &c->g);
 	for (size_t k = 0; k < c->norder; k++) {
@@ -599,10 +740,13 @@ static int64_t categorize_data(void *ctx, uint32_t d)
 		if (rc) {
 			val = c->labels[r];
 			vlen = c->lablens[r];
+			which = r;
 			break;
 		}
 	}
-	return data_with(c->R->T, d, 1, key, klen, &val, &vlen);
+	if (!c->catf[which])
+		c->catf[which] = data_fields_new(c->R->T, 1, key, klen, &val, &vlen, &nf);
+	return data_with_shared(c->R->T, d, c->catf[which], 1);
 }
 
 qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules, const char *const *cats,
@@ -616,6 +760,7 @@ qev *categorize_events(qrun *R, const qev *ev, size_t n, qev *out, qrule *rules,
 	 * least as deep replace it: the deepest match wins, the last among equals. Evaluating
 	 * rules by (depth desc, index desc) and stopping at the first match is equivalent. */
 	c.order = aw_mem_malloc((nrules ? nrules : 1) * sizeof(ranked));
+	c.catf = aw_mem_calloc(nrules + 1, sizeof(*c.catf));
 	for (size_t i = 0; i < nrules; i++)
 		if (depth[i] > 0 && rules[i].type == 1)
 			c.order[c.norder++] = (ranked){depth[i], i};

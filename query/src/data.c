@@ -36,19 +36,53 @@ void data_init(qdata *T, aw_reader *r)
 
 void data_free(qdata *T)
 {
-	for (size_t i = 0; i < T->n; i++) {
+	for (size_t i = 0; i < T->n; i++)
 		if (T->e[i].owned)
 			free((char *)T->e[i].json);
-		free(T->e[i].x);
+	while (T->arena) {
+		void *prev = *(void **)T->arena;
+		free(T->arena);
+		T->arena = prev;
 	}
 	free(T->e);
-	free(T->sid_k);
-	free(T->sid_v);
+	free(T->sid);
 	free(T->tx);
 	free(T->fv);
 	if (T->urls)
 		T->urls_free(T->urls);
 	memset(T, 0, sizeof(*T));
+}
+
+/* Blocks of 64 KiB (a larger request gets a block of its own, linked behind the current
+ * one so the current block keeps filling). */
+void *data_arena_alloc(qdata *T, size_t n)
+{
+	enum { BLOCK = 64 << 10, HEAD = sizeof(void *) };
+	char *b;
+
+	n = (n + 7) & ~(size_t)7;
+	if (n > BLOCK / 4) {
+		b = aw_mem_malloc(HEAD + n);
+		if (T->arena) {
+			*(void **)b = *(void **)T->arena;
+			*(void **)T->arena = b;
+		} else {
+			*(void **)b = NULL;
+			T->arena = b;
+			T->arena_used = T->arena_cap = HEAD;
+		}
+		return b + HEAD;
+	}
+	if (!T->arena || T->arena_used + n > T->arena_cap) {
+		b = aw_mem_malloc(BLOCK);
+		*(void **)b = T->arena;
+		T->arena = b;
+		T->arena_used = HEAD;
+		T->arena_cap = BLOCK;
+	}
+	b = (char *)T->arena + T->arena_used;
+	T->arena_used += n;
+	return b;
 }
 
 static uint32_t new_entry(qdata *T)
@@ -86,23 +120,19 @@ static inline size_t sid_hash(int64_t sid)
 static void sid_grow(qdata *T)
 {
 	size_t oc = T->sid_cap, nc = oc ? oc * 2 : 1024;
-	int64_t *ok = T->sid_k;
-	uint32_t *ov = T->sid_v;
+	struct qsid *old = T->sid;
 
-	T->sid_k = aw_mem_calloc(nc, sizeof(*T->sid_k));
-	T->sid_v = aw_mem_calloc(nc, sizeof(*T->sid_v));
+	T->sid = aw_mem_calloc(nc, sizeof(*T->sid));
 	T->sid_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
-		if (!ok[i])
+		if (!old[i].sid)
 			continue;
-		size_t j = sid_hash(ok[i]) & (nc - 1);
-		while (T->sid_k[j])
+		size_t j = sid_hash(old[i].sid) & (nc - 1);
+		while (T->sid[j].sid)
 			j = (j + 1) & (nc - 1);
-		T->sid_k[j] = ok[i];
-		T->sid_v[j] = ov[i];
+		T->sid[j] = old[i];
 	}
-	free(ok);
-	free(ov);
+	free(old);
 }
 
 uint32_t data_from_sid(qdata *T, int64_t sid)
@@ -112,14 +142,14 @@ uint32_t data_from_sid(qdata *T, int64_t sid)
 
 	if ((T->sid_n + 1) * 4 >= T->sid_cap * 3)
 		sid_grow(T);
-	for (j = sid_hash(sid) & (T->sid_cap - 1); T->sid_k[j]; j = (j + 1) & (T->sid_cap - 1))
-		if (T->sid_k[j] == sid)
-			return T->sid_v[j];
+	for (j = sid_hash(sid) & (T->sid_cap - 1); T->sid[j].sid; j = (j + 1) & (T->sid_cap - 1))
+		if (T->sid[j].sid == sid)
+			return T->sid[j].i;
 	i = new_entry(T);
 	T->e[i].ref = sid;
 	T->e[i].kind = QD_STORED;
-	T->sid_k[j] = sid;
-	T->sid_v[j] = i;
+	T->sid[j].sid = sid;
+	T->sid[j].i = i;
 	T->sid_n++;
 	return i;
 }
@@ -212,7 +242,18 @@ static void prefetch(qdata *T)
 	T->pf_from = T->n;
 	if (n > 1) {
 		qsort(ids, n, sizeof(int64_t), cmp_i64);
-		aw_reader_data_prefetch(T->r, ids, n); /* failures surface in the lookups */
+		/* Storage reads a set of ids in one range scan only when it is dense (at least
+		 * one wanted row in four), else with a look-up per id. A month's values are a
+		 * dense run of new ids plus older ones scattered over the year: each dense run
+		 * is asked for on its own, so it gets its range scan and only the scattered ids
+		 * are looked up one by one. */
+		for (size_t a = 0; a < n;) {
+			size_t b = a + 1;
+			while (b < n && (uint64_t)(ids[b] - ids[a]) <= (uint64_t)(b - a + 1) * 4)
+				b++;
+			aw_reader_data_prefetch(T->r, ids + a, b - a); /* failures surface in the lookups */
+			a = b;
+		}
 	}
 	free(ids);
 }
@@ -388,6 +429,8 @@ static const qdent *parse_text(qdata *T, uint32_t i)
 					memcpy(heap, stack, sizeof(stack));
 				f = heap;
 			}
+			if (s[ks] == '$' || s[ks] == '\\')
+				d->dollar = 1; /* an escaped key might decode to '$' */
 			f[nf].koff = (uint32_t)ks;
 			f[nf].klen = (uint32_t)(kend - 1 - ks);
 			f[nf].kesc = kesc;
@@ -403,11 +446,12 @@ static const qdent *parse_text(qdata *T, uint32_t i)
 				break;
 		}
 	}
-	if (f == stack && nf) {
-		heap = aw_mem_malloc(nf * sizeof(*f));
-		memcpy(heap, stack, nf * sizeof(*f));
+	d->x = NULL;
+	if (nf) {
+		d->x = data_arena_alloc(T, nf * sizeof(*f));
+		memcpy(d->x, f, nf * sizeof(*f));
 	}
-	d->x = heap;
+	free(heap);
 	d->n = nf;
 	d->parsed = 1;
 	return d;
@@ -568,6 +612,13 @@ bool data_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out)
 	return text_field(T, i, key, klen, out);
 }
 
+bool data_may_have_dollar(qdata *T, uint32_t i)
+{
+	if (T->e[i].kind == QD_OVERLAY)
+		return true;
+	return parse_text(T, i)->dollar;
+}
+
 size_t data_fields(qdata *T, uint32_t i, qfv **out)
 {
 	const qdent *d = &T->e[i], *r;
@@ -648,12 +699,12 @@ static void materialize(qdata *T, uint32_t i)
 	T->e[i].owned = 1;
 }
 
-uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
-		 const char *const *vals, const size_t *vlens)
+/* The sorted field array (in the arena) of the n new fields over a base overlay's bnov
+ * fields bov (the new ones win); *nout gets its length. */
+static qfv *fields_build(qdata *T, size_t n, const char *const *keys, const size_t *klens,
+			 const char *const *vals, const size_t *vlens, const qfv *bov, uint32_t bnov,
+			 size_t *nout)
 {
-	const qdent *d = &T->e[base];
-	bool ovl = d->kind == QD_OVERLAY;
-	uint32_t root = ovl ? (uint32_t)d->ref : base, i, bnov = ovl ? d->n : 0;
 	size_t ord[32], *o = ord, total, nov = 0, bytes = 0;
 	struct {
 		const char *k, *v;
@@ -662,8 +713,6 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 	qfv *ov;
 	char *p;
 
-	/* fields = the base overlay's fields not replaced + the new fields, sorted by key
-	 * (flattened onto the root, so overlays never stack) */
 	total = n + bnov;
 	if (total > 32) {
 		f = aw_mem_malloc(total * sizeof(*f));
@@ -682,7 +731,7 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 			nov++;
 	}
 	for (uint32_t k = 0; k < bnov; k++) {
-		const qfv *b = &QD_OV(d)[k];
+		const qfv *b = &bov[k];
 		size_t j;
 		for (j = 0; j < nov; j++)
 			if (f[j].kl == b->klen && !memcmp(f[j].k, b->k, f[j].kl))
@@ -706,8 +755,8 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 			o[j - 1] = t;
 		}
 	/* one block: the qfv array, then the key and value bytes it points to (the values
-	 * may point into the base overlay's block, which is why they are copied first) */
-	ov = aw_mem_malloc(nov * sizeof(qfv) + bytes + 1);
+	 * may point into the base overlay's block, which is why they are copied) */
+	ov = data_arena_alloc(T, nov * sizeof(qfv) + bytes + 1);
 	p = (char *)(ov + nov);
 	for (size_t k = 0; k < nov; k++) {
 		const char *kk = f[o[k]].k, *vv = f[o[k]].v;
@@ -728,10 +777,59 @@ uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, c
 		free(f);
 		free(o);
 	}
-	i = new_entry(T);
+	*nout = nov;
+	return ov;
+}
+
+static uint32_t overlay_entry(qdata *T, uint32_t root, const qfv *ov, size_t nov)
+{
+	uint32_t i = new_entry(T);
+
 	T->e[i].kind = QD_OVERLAY;
 	T->e[i].ref = root;
 	T->e[i].n = (uint32_t)nov;
-	T->e[i].x = ov;
+	T->e[i].x = (void *)ov;
 	return i;
+}
+
+qfv *data_fields_new(qdata *T, size_t n, const char *const *keys, const size_t *klens,
+		     const char *const *vals, const size_t *vlens, size_t *nout)
+{
+	return fields_build(T, n, keys, klens, vals, vlens, NULL, 0, nout);
+}
+
+uint32_t data_with_shared(qdata *T, uint32_t base, const qfv *ov, size_t n)
+{
+	const qdent *d = &T->e[base];
+	const char **kv;
+	size_t *lens;
+	uint32_t i;
+
+	if (d->kind != QD_OVERLAY)
+		return overlay_entry(T, base, ov, n);
+	/* flattened onto the root, so overlays never stack: the general path */
+	kv = aw_mem_malloc((2 * n + 1) * sizeof(char *));
+	lens = aw_mem_malloc((2 * n + 1) * sizeof(size_t));
+	for (size_t k = 0; k < n; k++) {
+		kv[k] = ov[k].k;
+		lens[k] = ov[k].klen;
+		kv[n + k] = ov[k].v;
+		lens[n + k] = ov[k].vlen;
+	}
+	i = data_with(T, base, n, kv, lens, kv + n, lens + n);
+	free(kv);
+	free(lens);
+	return i;
+}
+
+uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
+		 const char *const *vals, const size_t *vlens)
+{
+	const qdent *d = &T->e[base];
+	bool ovl = d->kind == QD_OVERLAY;
+	uint32_t root = ovl ? (uint32_t)d->ref : base;
+	size_t nov;
+	const qfv *ov = fields_build(T, n, keys, klens, vals, vlens, ovl ? QD_OV(d) : NULL, ovl ? d->n : 0, &nov);
+
+	return overlay_entry(T, root, ov, nov);
 }

@@ -86,11 +86,13 @@ typedef struct qdent {
 	const char *json;  /* canonical JSON text of an object; NULL until fetched/built */
 	uint32_t len;
 	uint32_t n;        /* parsed fields (stored/text) or overlay fields */
-	void *x;           /* qfield[] (stored/text, once parsed) or qfv[] + bytes (overlay) */
+	void *x;           /* qfield[] (stored/text, once parsed) or qfv[] + bytes (overlay), in
+	                    * the table's arena; an overlay's qfv[] may be shared by many entries */
 	int64_t ref;       /* storage data id (stored) or root entry index (overlay) */
 	uint8_t kind;      /* QD_* */
 	uint8_t owned;     /* json is ours, else borrowed from the reader cache */
 	uint8_t parsed;
+	uint8_t dollar;    /* parsed text with a key starting with '$' (a transform's field) */
 } qdent;
 
 #define QD_F(d) ((qfield *)(d)->x)
@@ -100,14 +102,18 @@ typedef struct qdata {
 	aw_reader *r;
 	qdent *e;
 	size_t n, cap;
-	/* storage id -> index (open addressing, key 0 = empty) */
-	int64_t *sid_k;
-	uint32_t *sid_v;
+	/* storage id -> index (open addressing, sid 0 = empty; id and index side by side:
+	 * one cache line per look-up, and query_bucket looks up every row) */
+	struct qsid { int64_t sid; uint32_t i; } *sid;
 	size_t sid_cap, sid_n;
 	/* created text or overlay signature -> index+1 */
 	uint32_t *tx;
 	size_t tx_cap, tx_n;
 	qfv *fv;           /* scratch for data_fields */
+	/* arena of the entries' field arrays (freed with the table): one bump allocation
+	 * each instead of a malloc per distinct data value */
+	void *arena;       /* current block; each block starts with a link to the previous one */
+	size_t arena_used, arena_cap;
 	size_t pf_from;    /* entries before this index were considered for prefetching */
 	void *urls;        /* split_url_events' URL cache (transform.c) */
 	void (*urls_free)(void *);
@@ -130,6 +136,9 @@ int data_load(qdata *T, uint32_t i);
 const char *data_text(qdata *T, uint32_t i, size_t *len);
 /* A top-level field by (unescaped) key. */
 bool data_field(qdata *T, uint32_t i, const char *key, size_t klen, qfv *out);
+/* Whether entry i may have a key starting with '$' (false: it has none of the fields the
+ * transforms add, so they need not look for them). */
+bool data_may_have_dollar(qdata *T, uint32_t i);
 /* All top-level fields (any order) in a scratch array valid until the next call. */
 size_t data_fields(qdata *T, uint32_t i, qfv **out);
 bool data_eq(qdata *T, uint32_t a, uint32_t b);
@@ -137,6 +146,16 @@ bool data_eq(qdata *T, uint32_t a, uint32_t b);
  * value texts (replacing existing keys). Returns the (interned) overlay entry. */
 uint32_t data_with(qdata *T, uint32_t base, size_t n, const char *const *keys, const size_t *klens,
 		 const char *const *vals, const size_t *vlens);
+/* The same fields as a qfv array to share between entries (data_with_shared): sorted by
+ * key, keys distinct, everything in the table's arena so it lives as long as the table. */
+qfv *data_fields_new(qdata *T, size_t n, const char *const *keys, const size_t *klens,
+		     const char *const *vals, const size_t *vlens, size_t *nout);
+/* data_with for fields from data_fields_new: when base is not an overlay, the new entry
+ * points at ov instead of copying it (a few bytes per distinct input instead of the
+ * fields' text each time). */
+uint32_t data_with_shared(qdata *T, uint32_t base, const qfv *ov, size_t n);
+/* n bytes (8-aligned) that live as long as the table. */
+void *data_arena_alloc(qdata *T, size_t n);
 /* Decode a JSON string body (without quotes) into buf; returns pointer to the
  * unescaped bytes (buf->data or the raw text when there are no escapes). */
 const char *json_body_unescape(const char *raw, size_t len, bool esc, aw_buf *buf, size_t *outlen);
@@ -385,7 +404,8 @@ void sort_by_timestamp(qev *ev, size_t n);  /* in place, stable */
 void storage_order(qev *ev, size_t n);
 void sort_by_duration(qev *ev, size_t n);   /* in place, stable, descending */
 size_t flood_events(qdata *T, qev *ev, size_t n, aw_ns pulsetime); /* in place on a copy */
-qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout);
+/* own: NULL, or ev itself when the caller gives it up (it is then reused or freed) */
+qev *filter_period_intersect(const qev *ev, size_t n, qev *own, const qev *fv, size_t fn, size_t *nout);
 qev *period_union(qdata *T, const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
 qev *union_no_overlap(const qev *a, size_t na, const qev *b, size_t nb, size_t *nout);
 /* Every moment any of the nlists lists covers, owned by exactly one event (the latest

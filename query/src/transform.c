@@ -21,8 +21,38 @@ static qev *each_data(qdata *T, const qev *ev, size_t n, qev *out, bool filter, 
 {
 	size_t nmemo = T->n, m = 0;
 	uint32_t *memo = aw_mem_calloc(nmemo, sizeof(uint32_t));
-	qev *res = out ? out : aw_mem_malloc(n * sizeof(qev));
+	qev *res = out;
 
+	/* A filter with nowhere to write decides first and then allocates only what it
+	 * keeps (window_firefox keeps an eighth of a year's window events): events hold data
+	 * made before the call, so every answer is in the memo for the second pass. */
+	if (filter && !out) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t d = ev[i].data;
+			int64_t r;
+			if (memo[d]) {
+				m += memo[d] - 1;
+				continue;
+			}
+			r = fn(ctx, d);
+			if (r < 0) {
+				free(memo);
+				return NULL;
+			}
+			memo[d] = r ? 2 : 1;
+			m += r != 0;
+		}
+		res = aw_mem_malloc((m ? m : 1) * sizeof(qev));
+		m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (memo[ev[i].data] > 1)
+				res[m++] = ev[i];
+		free(memo);
+		*nout = m;
+		return res;
+	}
+	if (!res)
+		res = aw_mem_malloc((n ? n : 1) * sizeof(qev));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data;
 		int64_t r;
@@ -247,23 +277,21 @@ static qev *sorted_copy(const qev *v, size_t n)
 	return c;
 }
 
-/* ---- filter_period_intersect ------------------------------------------------------------- */
+/* ---- filter_period_intersect -------------------------------------------------------------
+ *
+ * Every piece ends where its event or its filter event ends, and the next step moves past
+ * that one; so from events i.. and filters j.. at most (n - i) + (fn - j) more pieces come.
+ */
 
-qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, size_t *nout)
+/* The intersection of time-sorted a and f. res NULL: only count the pieces. inplace: *res
+ * is a itself, written while it is read (piece m never lands past the event i being read,
+ * which is already copied into cur); the first piece that would (an event cut into
+ * several) moves the output to a new array, which *res then is. Returns the count. */
+static size_t intersect_run(const qev *a, size_t n, const qev *f, size_t fn, qev **res, bool inplace)
 {
-	qev *a, *f, *res;
-	size_t i = 0, j = 0, m = 0, cap;
-	qev cur;
+	size_t i = 0, j = 0, m = 0;
+	qev cur = a[0];
 
-	*nout = 0;
-	if (!n || !fn)
-		return aw_mem_malloc(1);
-	/* sort copies only when the inputs are not already in time order (they usually are) */
-	a = sorted_by_start(ev, n) ? (qev *)ev : sorted_copy(ev, n);
-	f = sorted_by_start(fv, fn) ? (qev *)fv : sorted_copy(fv, fn);
-	cap = n + 16;
-	res = aw_mem_malloc(cap * sizeof(qev));
-	cur = a[0];
 	while (i < n && j < fn) {
 		aw_ns es = cur.start, ee = event_end(&cur), fs = f[j].start, fe = event_end(&f[j]);
 		if (cur.dur <= 0 || ee <= fs) {
@@ -277,27 +305,59 @@ qev *filter_period_intersect(const qev *ev, size_t n, const qev *fv, size_t fn, 
 		}
 		{
 			aw_ns ps = es > fs ? es : fs, pe = ee < fe ? ee : fe;
-			if (m == cap) {
-				cap *= 2;
-				res = aw_mem_realloc(res, cap * sizeof(qev));
+			if (res) {
+				if (inplace && m > i) {
+					qev *moved = aw_mem_malloc((m + (n - i) + (fn - j) + 1) * sizeof(qev));
+					memcpy(moved, *res, m * sizeof(qev));
+					*res = moved;
+					inplace = false;
+				}
+				(*res)[m] = cur;
+				(*res)[m].start = ps;
+				(*res)[m].dur = pe - ps;
 			}
-			res[m] = cur;
-			res[m].start = ps;
-			res[m].dur = pe - ps;
 			m++;
 			cur.start = pe;
 			cur.dur = ee - pe;
 		}
 	}
-	if (a != ev)
-		free(a);
+	return m;
+}
+
+qev *filter_period_intersect(const qev *ev, size_t n, qev *own, const qev *fv, size_t fn, size_t *nout)
+{
+	qev *a, *f, *res;
+	size_t m;
+
+	*nout = 0;
+	if (!n || !fn) {
+		free(own);
+		return aw_mem_malloc(1);
+	}
+	/* sort copies only when the inputs are not already in time order (they usually are) */
+	a = sorted_by_start(ev, n) ? (qev *)ev : sorted_copy(ev, n);
+	f = sorted_by_start(fv, fn) ? (qev *)fv : sorted_copy(fv, fn);
+	if (a != ev) {
+		free(own);
+		own = a; /* the sorted copy is ours to write into */
+	}
+	if (own) {
+		/* in place, usually to the end: the result is at most as long as the input
+		 * unless events are cut, and then it moves */
+		res = own;
+		m = intersect_run(own, n, f, fn, &res, true);
+		if (res != own)
+			free(own);
+	} else {
+		/* the input stays: count first, then allocate only the result */
+		m = intersect_run(a, n, f, fn, NULL, false);
+		res = aw_mem_malloc((m ? m : 1) * sizeof(qev));
+		intersect_run(a, n, f, fn, &res, false);
+	}
 	if (f != fv)
 		free(f);
 	*nout = m;
-	{
-		qev *shrunk = realloc(res, (m ? m : 1) * sizeof(qev));
-		return shrunk ? shrunk : res;
-	}
+	return res;
 }
 
 /* ---- period_union ------------------------------------------------------------------------ */
@@ -584,12 +644,19 @@ qev *union_exact(const qev *const *lists, const size_t *ns, size_t nlists, size_
 
 /* ---- group keys (merge_events_by_keys) ------------------------------------------------------- */
 
+typedef struct keyent {
+	uint64_t hash;
+	size_t off, len;  /* the key's bytes in `bytes` */
+} keyent;
+
+/* Distinct byte strings, numbered in the order they were first seen. The keys are
+ * copied into one buffer (a group key is gone by the time the next one is built). */
 typedef struct keymap {
 	uint32_t *slot;   /* group index + 1 */
 	size_t cap, n;
-	char **keys;
-	size_t *lens;
-	uint64_t *hashes;
+	keyent *ent;
+	uint64_t *hashes; /* by group, for slots_grow */
+	aw_buf bytes;
 } keymap;
 
 static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
@@ -600,20 +667,18 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 	if ((km->n + 1) * 2 >= km->cap) {
 		size_t nc = km->cap ? km->cap * 2 : 64;
 		slots_grow(&km->slot, &km->cap, km->hashes, nc);
-		km->keys = aw_mem_realloc(km->keys, nc * sizeof(char *));
-		km->lens = aw_mem_realloc(km->lens, nc * sizeof(size_t));
+		km->ent = aw_mem_realloc(km->ent, nc * sizeof(*km->ent));
 		km->hashes = aw_mem_realloc(km->hashes, nc * sizeof(uint64_t));
 	}
 	for (j = (size_t)h & (km->cap - 1); km->slot[j]; j = (j + 1) & (km->cap - 1)) {
-		uint32_t g = km->slot[j] - 1;
-		if (km->hashes[g] == h && km->lens[g] == len && !memcmp(km->keys[g], k, len)) {
+		const keyent *e = &km->ent[km->slot[j] - 1];
+		if (e->hash == h && e->len == len && !memcmp(km->bytes.data + e->off, k, len)) {
 			*created = false;
-			return g;
+			return km->slot[j] - 1;
 		}
 	}
-	km->keys[km->n] = aw_mem_malloc(len + 1);
-	memcpy(km->keys[km->n], k, len);
-	km->lens[km->n] = len;
+	km->ent[km->n] = (keyent){h, km->bytes.len, len};
+	aw_buf_append(&km->bytes, k, len);
 	km->hashes[km->n] = h;
 	km->slot[j] = (uint32_t)km->n + 1;
 	*created = true;
@@ -622,12 +687,10 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 
 static void keymap_free(keymap *km)
 {
-	for (size_t i = 0; i < km->n; i++)
-		free(km->keys[i]);
-	free(km->keys);
-	free(km->lens);
+	free(km->ent);
 	free(km->hashes);
 	free(km->slot);
+	aw_buf_free(&km->bytes);
 }
 
 qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
@@ -649,21 +712,36 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 		bool fresh = false;
 		if (!memo[d]) {
 			bool created, ok = true;
-			aw_buf_reset(&key);
-			for (size_t k = 0; k < nkeys && ok; k++) {
-				qfv f;
-				if (!data_field(T, d, keys[k], klens[k], &f)) {
-					ok = false;
-					break;
+			const char *kt = "";
+			size_t kl = 0;
+			qfv f;
+			if (nkeys == 1) {
+				/* the group key is the value's text itself */
+				ok = data_field(T, d, keys[0], klens[0], &f);
+				if (ok) {
+					kt = f.v;
+					kl = f.vlen;
 				}
-				if (k)
-					aw_buf_putc(&key, '.');
-				aw_buf_append(&key, f.v, f.vlen);
+			} else {
+				aw_buf_reset(&key);
+				for (size_t k = 0; k < nkeys && ok; k++) {
+					if (!data_field(T, d, keys[k], klens[k], &f)) {
+						ok = false;
+						break;
+					}
+					if (k)
+						aw_buf_putc(&key, '.');
+					aw_buf_append(&key, f.v, f.vlen);
+				}
+				if (key.data) {
+					kt = key.data;
+					kl = key.len;
+				}
 			}
 			if (!ok) {
 				memo[d] = 1;
 			} else {
-				g = keymap_get(&km, key.data ? key.data : "", key.len, &created);
+				g = keymap_get(&km, kt, kl, &created);
 				memo[d] = g + 2;
 				if (created) {
 					/* the group's first event gives timestamp and the whole data */
@@ -752,17 +830,23 @@ qev *filter_keyvals(qdata *T, const qev *ev, size_t n, qev *out, const char *key
 
 /* ---- split_url_events ------------------------------------------------------------------------- */
 
+/* The url parts of one URL as the overlay fields every data value carrying it gets
+ * ($domain, $params, $path, $protocol: sorted by key), shared by those values; NULL
+ * when the URL does not parse. */
 typedef struct urlres {
-	bool ok;
-	size_t off[4], len[4]; /* JSON texts of $protocol, $domain, $path, $params in `texts` */
+	const qfv *fields;
 } urlres;
 
 /* Parsed URLs of a run, by raw JSON text of the url value: each URL is parsed once per
- * run however many data values and split_url_events calls carry it. */
+ * run however many data values and split_url_events calls carry it. `split` remembers
+ * the answer per data index across calls (index + 1, 0 = not yet), so splitting the
+ * split events again (as the web UI's summary query does) costs one look-up per value. */
 typedef struct urlcache {
 	keymap map;
 	urlres *res;
 	size_t cap;
+	uint32_t *split;
+	size_t nsplit;
 	aw_buf texts, tmp;
 	qurl u;
 } urlcache;
@@ -773,17 +857,16 @@ static void urlcache_free(void *p)
 
 	keymap_free(&c->map);
 	free(c->res);
+	free(c->split);
 	aw_buf_free(&c->texts);
 	aw_buf_free(&c->tmp);
 	url_free(&c->u);
 	free(c);
 }
 
-static const urlres *url_lookup(qdata *T, const qfv *f)
+static urlcache *url_cache(qdata *T)
 {
 	urlcache *c = T->urls;
-	bool created;
-	uint32_t g;
 
 	if (!c) {
 		c = aw_mem_calloc(1, sizeof(*c));
@@ -791,6 +874,16 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 		T->urls = c;
 		T->urls_free = urlcache_free;
 	}
+	return c;
+}
+
+static const urlres *url_lookup(qdata *T, urlcache *c, const qfv *f)
+{
+	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
+	static const size_t klens[4] = {9, 7, 5, 7};
+	bool created;
+	uint32_t g;
+
 	g = keymap_get(&c->map, f->v, f->vlen, &created);
 	if (created) {
 		urlres *r;
@@ -801,24 +894,30 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 			c->res = aw_mem_realloc(c->res, c->cap * sizeof(urlres));
 		}
 		r = &c->res[g];
-		r->ok = url_parse(&c->u, us, ul);
-		if (r->ok) {
+		r->fields = NULL;
+		if (url_parse(&c->u, us, ul)) {
 			qurl *u = &c->u;
 			const char *dom = u->has_host ? u->host.data : u->scheme.data;
-			size_t doml = u->has_host ? u->host.len : u->scheme.len;
+			size_t doml = u->has_host ? u->host.len : u->scheme.len, off[4], nf;
 			const aw_buf *parts[4] = {&u->scheme, NULL, &u->path, &u->query};
+			const char *vals[4];
+			size_t vlens[4];
 			while (u->has_host && doml >= 4 && !memcmp(dom, "www.", 4)) {
 				dom += 4;
 				doml -= 4;
 			}
+			aw_buf_reset(&c->texts);
 			for (int k = 0; k < 4; k++) {
-				r->off[k] = c->texts.len;
+				off[k] = c->texts.len;
 				if (k == 1)
 					aw_buf_json_string(&c->texts, dom ? dom : "", doml);
 				else
 					aw_buf_json_string(&c->texts, parts[k]->data ? parts[k]->data : "", parts[k]->len);
-				r->len[k] = c->texts.len - r->off[k];
+				vlens[k] = c->texts.len - off[k];
 			}
+			for (int k = 0; k < 4; k++)
+				vals[k] = c->texts.data + off[k];
+			r->fields = data_fields_new(T, 4, keys, klens, vals, vlens, &nf);
 		}
 	}
 	return &c->res[g];
@@ -827,28 +926,41 @@ static const urlres *url_lookup(qdata *T, const qfv *f)
 /* Data d with the parts of its url field added (d itself without a parsable URL). */
 static int64_t url_split_data(void *ctx, uint32_t d)
 {
-	static const char *const keys[4] = {"$protocol", "$domain", "$path", "$params"};
-	static const size_t klens[4] = {9, 7, 5, 7};
 	qdata *T = ctx;
+	urlcache *c = url_cache(T);
 	const urlres *r;
-	const char *texts, *vp[4];
 	bool same = true;
+	uint32_t res;
 	qfv f;
 
-	if (!data_field(T, d, "url", 3, &f) || f.vtype != QJ_STR)
-		return d;
-	r = url_lookup(T, &f);
-	if (!r->ok)
-		return d;
-	texts = ((urlcache *)T->urls)->texts.data;
-	for (int k = 0; k < 4; k++) {
-		qfv x;
-		vp[k] = texts + r->off[k];
-		if (!data_field(T, d, keys[k], klens[k], &x) || x.vlen != r->len[k] || memcmp(x.v, vp[k], x.vlen))
-			same = false;
+	if (d < c->nsplit && c->split[d])
+		return c->split[d] - 1;
+	if (!data_field(T, d, "url", 3, &f) || f.vtype != QJ_STR) {
+		res = d;
+	} else if (!(r = url_lookup(T, c, &f))->fields) {
+		res = d;
+	} else {
+		same = data_may_have_dollar(T, d);
+		for (int k = 0; k < 4 && same; k++) {
+			const qfv *p = &r->fields[k];
+			qfv x;
+			if (!data_field(T, d, p->k, p->klen, &x) || x.vlen != p->vlen || memcmp(x.v, p->v, x.vlen)) {
+				same = false;
+				break;
+			}
+		}
+		/* already split (e.g. split_url_events applied twice): same data */
+		res = same ? d : data_with_shared(T, d, r->fields, 4);
 	}
-	/* already split (e.g. split_url_events applied twice): same data */
-	return same ? d : data_with(T, d, 4, keys, klens, vp, r->len);
+	if (T->n > c->nsplit) {
+		size_t nc = T->n * 2;
+		c->split = aw_mem_realloc(c->split, nc * sizeof(uint32_t));
+		memset(c->split + c->nsplit, 0, (nc - c->nsplit) * sizeof(uint32_t));
+		c->nsplit = nc;
+	}
+	c->split[d] = res + 1;
+	c->split[res] = res + 1; /* a split value splits to itself */
+	return res;
 }
 
 qev *split_url_events(qdata *T, const qev *ev, size_t n, qev *out, size_t *nout)

@@ -623,6 +623,101 @@ static void test_move_and_reuse(void **state)
 	qt_db_close(d);
 }
 
+/* Per-value work remembered across calls and fields shared between values must give the
+ * results of doing it afresh: split twice, split data that already has the fields (one
+ * of them different), set_keyval and categorize over overlays, filters over a kept list. */
+static void test_shared_fields(void **state)
+{
+	qt_db *d = QT_DB_WITH("b", "h",
+		{"2020-01-01T00:00:00Z", 1, "{\"url\":\"https://www.a.org/x?q=1\",\"title\":\"A\"}"},
+		{"2020-01-01T00:00:02Z", 1, "{\"url\":\"https://www.a.org/x?q=1\",\"title\":\"B\"}"},
+		{"2020-01-01T00:00:04Z", 1, "{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"}"},
+		{"2020-01-01T00:00:06Z", 1, "{\"$domain\":\"old\",\"url\":\"https://www.a.org/x?q=1\"}"},
+		{"2020-01-01T00:00:08Z", 1, "{\"url\":\"not a url\"}"});
+#define SPLIT_WANT \
+		"[{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"title\":\"A\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":1,\"timestamp\":\"2020-01-01T00:00:00Z\"}," \
+		"{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"title\":\"B\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":2,\"timestamp\":\"2020-01-01T00:00:02Z\"}," \
+		"{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":3,\"timestamp\":\"2020-01-01T00:00:04Z\"}," \
+		"{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"},\"duration\":1.0,\"id\":4,\"timestamp\":\"2020-01-01T00:00:06Z\"}," \
+		"{\"data\":{\"url\":\"not a url\"},\"duration\":1.0,\"id\":5,\"timestamp\":\"2020-01-01T00:00:08Z\"}]"
+
+	(void)state;
+	qt_expect_raw(d, "return sort_by_timestamp(split_url_events(query_bucket(\"b\")));", "[" SPLIT_WANT "]");
+	qt_expect_raw(d, "e = split_url_events(query_bucket(\"b\")); e = split_url_events(sort_by_timestamp(e)); return e;",
+		      "[" SPLIT_WANT "]");
+#undef SPLIT_WANT
+	/* the old data 4 and the split one are equal values now: merged into one group */
+	qt_expect_raw(d, "e = split_url_events(query_bucket(\"b\")); return merge_events_by_keys(e, [\"$domain\"]);",
+		      "[[{\"data\":{\"$domain\":\"a.org\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"url\":\"https://www.a.org/x?q=1\"},"
+		      "\"duration\":4.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:06Z\"}]]");
+	/* set_keyval over split values (overlays) and over stored ones, then categorize */
+	qt_expect_raw(d, "e = set_keyval(split_url_events(query_bucket(\"b\")), \"$domain\", \"z\");"
+			 " e = categorize(e, [[[\"Z\"], {\"type\": \"regex\", \"regex\": \"^z$\", \"select_keys\": [\"$domain\"]}]]);"
+			 " return [limit_events(sort_by_timestamp(e), 1), sum_durations(filter_keyvals(e, \"$category\", [[\"Z\"]]))];",
+		      "[[[{\"data\":{\"$category\":[\"Z\"],\"$domain\":\"z\",\"$params\":\"q=1\",\"$path\":\"/x\",\"$protocol\":\"https\",\"title\":\"A\",\"url\":\"https://www.a.org/x?q=1\"},"
+		      "\"duration\":1.0,\"id\":1,\"timestamp\":\"2020-01-01T00:00:00Z\"}],5.0]]");
+	/* filters over a list that stays referenced: the kept list is unchanged */
+	qt_expect_raw(d, "e = query_bucket(\"b\"); f = filter_keyvals(e, \"title\", [\"A\"]);"
+			 " g = filter_keyvals_regex(e, \"url\", \"^not\"); h = filter_period_intersect(e, f);"
+			 " return [sum_durations(e), sum_durations(f), sum_durations(g), sum_durations(h)];",
+		      "[[5.0,1.0,1.0,1.0]]");
+	qt_db_close(d);
+}
+
+/* categorize and tag over rules of every kind (literal alternations, classes, ignore_case,
+ * select_keys, an empty alternative, none): the results of the memoised matching. */
+static void test_rule_prefilter(void **state)
+{
+	qt_db *d = QT_DB_WITH("w", "h",
+		{"2020-01-01T00:00:00Z", 1, "{\"app\":\"spotify\",\"title\":\"song\"}"},
+		{"2020-01-01T00:00:01Z", 1, "{\"app\":\"code\",\"title\":\"qux.c - work\"}"},
+		{"2020-01-01T00:00:02Z", 1, "{\"app\":\"term\",\"title\":\"vim notes\"}"},
+		{"2020-01-01T00:00:03Z", 1, "{\"app\":\"term\",\"title\":\"nothing here\"}"},
+		{"2020-01-01T00:00:04Z", 1, "{\"app\":\"Foo\",\"title\":\"B\\u00e4r (\\\"x\\\")\"}"},
+		{"2020-01-01T00:00:05Z", 1, "{\"app\":\"x\",\"title\":\"\\u212aATE notes\"}"},
+		{"2020-01-01T00:00:06Z", 1, "{\"app\":\"y\",\"title\":\"Caf\\u00e9 au lait\"}"});
+	const char *rules =
+		"[[[\"Music\"], {\"type\": \"regex\", \"regex\": \"Spotify|Deezer\", \"ignore_case\": true}],"
+		" [[\"Work\"], {\"type\": \"regex\", \"regex\": \"vim|emacs\"}],"
+		" [[\"Work\", \"C\"], {\"type\": \"regex\", \"regex\": \"\\\\bqux\\\\.c\\\\b\"}],"
+		" [[\"Work\", \"Title\"], {\"type\": \"regex\", \"regex\": \"work\", \"select_keys\": [\"title\"]}],"
+		" [[\"Bar\"], {\"type\": \"regex\", \"regex\": \"(?i)bär\"}],"
+		" [[\"Foo\"], {\"type\": \"regex\", \"regex\": \"foo\", \"select_keys\": [\"title\"]}],"
+		" [[\"Never\"], {\"type\": \"none\"}]]";
+	aw_buf q = AW_BUF_INIT;
+
+	(void)state;
+	aw_buf_printf(&q, "e = sort_by_timestamp(categorize(query_bucket(\"w\"), %s));"
+			  " return merge_events_by_keys(e, [\"$category\"]);", rules);
+	qt_expect_raw(d, q.data,
+		      "[[{\"data\":{\"$category\":[\"Music\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},{"
+		      "\"data\":{\"$category\":[\"Work\",\"Title\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},{"
+		      "\"data\":{\"$category\":[\"Work\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"},{"
+		      "\"data\":{\"$category\":[\"Uncategorized\"],\"app\":\"term\",\"title\":\"nothing here\"},\"duration\":3.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:03Z\"},{"
+		      "\"data\":{\"$category\":[\"Bar\"],\"app\":\"Foo\",\"title\":\"B\xc3\xa4" "r (\\\"x\\\")\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:04Z\"}]]");
+	aw_buf_reset(&q);
+	aw_buf_printf(&q, "e = tag(query_bucket(\"w\"), [[\"m\", {\"type\": \"regex\", \"regex\": \"Spotify|song\", \"ignore_case\": true}],"
+			  " [\"o\", {\"type\": \"regex\", \"regex\": \"o\"}], [\"e\", {\"type\": \"regex\", \"regex\": \"zzz|\"}],"
+			  " [\"q\", {\"type\": \"regex\", \"regex\": \"q.x\"}]]);"
+			  " return merge_events_by_keys(sort_by_timestamp(e), [\"$tags\"]);");
+	qt_expect_raw(d, q.data,
+		      "[[{\"data\":{\"$tags\":[\"e\",\"m\",\"o\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},{"
+		      "\"data\":{\"$tags\":[\"e\",\"o\",\"q\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},{"
+		      "\"data\":{\"$tags\":[\"e\",\"o\"],\"app\":\"term\",\"title\":\"vim notes\"},\"duration\":4.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:02Z\"},{"
+		      "\"data\":{\"$tags\":[\"e\"],\"app\":\"y\",\"title\":\"Caf\xc3\xa9" " au lait\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:06Z\"}]]");
+	/* ignore_case over a non-ASCII string (the Kelvin sign folds to k), non-ASCII words,
+	 * a one-letter word */
+	qt_expect_raw(d, "e = sort_by_timestamp(categorize(query_bucket(\"w\"), [[[\"K\", \"deep\"], {\"type\": \"regex\","
+			 " \"regex\": \"kate|zz\", \"ignore_case\": true}], [[\"Cafe\"], {\"type\": \"regex\", \"regex\": \"Caf\u00e9|B\u00e4r\"}],"
+			 " [[\"One\"], {\"type\": \"regex\", \"regex\": \"q|notes\"}]])); return merge_events_by_keys(e, [\"$category\"]);",
+		      "[[{\"data\":{\"$category\":[\"Uncategorized\"],\"app\":\"spotify\",\"title\":\"song\"},\"duration\":2.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:00Z\"},{"
+		      "\"data\":{\"$category\":[\"One\"],\"app\":\"code\",\"title\":\"qux.c - work\"},\"duration\":2.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:01Z\"},{"
+		      "\"data\":{\"$category\":[\"Cafe\"],\"app\":\"Foo\",\"title\":\"B\xc3\xa4" "r (\\\"x\\\")\"},\"duration\":2.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:04Z\"},{"
+		      "\"data\":{\"$category\":[\"K\",\"deep\"],\"app\":\"x\",\"title\":\"\xe2\x84\xaa" "ATE notes\"},\"duration\":1.0,\"id\":null,\"timestamp\":\"2020-01-01T00:00:05Z\"}]]");
+	aw_buf_free(&q);
+	qt_db_close(d);
+}
+
 static void test_fuzz_regressions(void **state)
 {
 	/* inputs that once crashed or misbehaved (kept as regression cases) */
@@ -690,6 +785,8 @@ int main(void)
 		cmocka_unit_test(test_filter_keyvals_types),
 		cmocka_unit_test(test_regex_engine),
 		cmocka_unit_test(test_move_and_reuse),
+		cmocka_unit_test(test_shared_fields),
+		cmocka_unit_test(test_rule_prefilter),
 		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
