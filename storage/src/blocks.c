@@ -262,7 +262,7 @@ int blk_decode(blk_buf *b, const void *body, size_t len, aw_ns first_start)
 /* ---- reading blocks (readers and the writer) --------------------------------------- */
 
 int blk_scan(sqlite3 *db, sqlite3_stmt **slots, blk_buf *b, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end,
-	     bool desc, size_t stop_after)
+	     bool desc, blk_each_fn each, void *ctx)
 {
 	sqlite3_stmt *st = desc ? db_stmt(db, &slots[1],
 					  "SELECT first_start, body FROM blocks WHERE bucket = ?1 AND day >= ?2 "
@@ -270,7 +270,7 @@ int blk_scan(sqlite3 *db, sqlite3_stmt **slots, blk_buf *b, int64_t bucket, aw_n
 				: db_stmt(db, &slots[0],
 					  "SELECT first_start, body FROM blocks WHERE bucket = ?1 AND day >= ?2 "
 					  "AND day <= ?3 ORDER BY day ASC");
-	int rc;
+	int rc, stop = 0;
 
 	if (!st)
 		return AW_ERROR;
@@ -278,23 +278,46 @@ int blk_scan(sqlite3 *db, sqlite3_stmt **slots, blk_buf *b, int64_t bucket, aw_n
 	sqlite3_bind_int64(st, 2, blk_day(lo));
 	sqlite3_bind_int64(st, 3, blk_day(hi));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t from = b->n, k = from;
+		size_t k = 0;
+		/* one day at a time: b holds a day, never the whole range */
+		b->n = 0;
 		if (blk_decode(b, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
 			       sqlite3_column_int64(st, 0))) {
 			sqlite3_reset(st);
 			return AW_ERROR;
 		}
 		/* the range test of the SQL readers (reader.c, RANGE_WHERE) */
-		for (size_t i = from; i < b->n; i++)
+		for (size_t i = 0; i < b->n; i++)
 			if (b->v[i].start >= lo && b->v[i].start <= hi &&
 			    aw_ns_add_sat(b->v[i].start, b->v[i].duration) >= min_end)
 				b->v[k++] = b->v[i];
 		b->n = k;
-		if (stop_after && b->n >= stop_after)
+		if (k && (stop = each(ctx, b->v, k)) != 0)
 			break;
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(db, "reading sealed events");
+	if (stop < 0)
+		return AW_ERROR;
+	return stop || rc == SQLITE_DONE ? 0 : db_error(db, "reading sealed events");
+}
+
+int blk_count_upper(sqlite3 *db, sqlite3_stmt **slot, int64_t bucket, aw_ns lo, aw_ns hi, size_t *out)
+{
+	sqlite3_stmt *st = db_stmt(db, slot,
+				   "SELECT coalesce(sum(n), 0) FROM blocks WHERE bucket = ?1 AND day >= ?2 AND day <= ?3");
+	int rc;
+
+	*out = 0;
+	if (!st)
+		return AW_ERROR;
+	sqlite3_bind_int64(st, 1, bucket);
+	sqlite3_bind_int64(st, 2, blk_day(lo));
+	sqlite3_bind_int64(st, 3, blk_day(hi));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+		*out = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : db_error(db, "counting sealed events");
 }
 
 int blk_find_id(sqlite3 *db, sqlite3_stmt **slot, blk_buf *b, int64_t bucket, int64_t id, int64_t *bucket_out,
@@ -441,10 +464,9 @@ int blocks_unseal_id(aw_store *s, int64_t id, int64_t only_bucket, bool *unseale
 	return unseal_day(s, bucket, day);
 }
 
-int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end)
+int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end, blk_each_fn each, void *ctx)
 {
-	s->blk.n = 0;
-	return blk_scan(s->db, &s->bst[BS_SCAN_ASC], &s->blk, bucket, lo, hi, min_end, false, 0);
+	return blk_scan(s->db, &s->bst[BS_SCAN_ASC], &s->blk, bucket, lo, hi, min_end, false, each, ctx);
 }
 
 /* ---- writer: sealing --------------------------------------------------------------- */

@@ -57,12 +57,18 @@ aw_ns blk_day_hi(int64_t day);
 int blk_encode(const blk_event *v, size_t n, void **body, size_t *len);
 int blk_decode(blk_buf *b, const void *body, size_t len, aw_ns first_start);
 void blk_buf_free(blk_buf *b);
-/* Append the events of the bucket's blocks with lo <= start <= hi and start + duration
- * >= min_end, block by block in
- * day order (desc: newest day first), each block's events in (start, id) order; stop
- * after a block once stop_after (0: no limit) events are held. slots: two statements. */
+/* Called with one block's selected events (n > 0, in (start, id) order, valid until
+ * it returns): 0 to go on, 1 to stop there, AW_ERROR (message set) to fail. */
+typedef int (*blk_each_fn)(void *ctx, const blk_event *v, size_t n);
+/* The events of the bucket's blocks with lo <= start <= hi and start + duration >=
+ * min_end, block by block in day order (desc: newest day first), each block given to
+ * each() as it is decoded: b, the scratch, holds one day only, so a year's scan costs
+ * a day's memory (the caller keeps what it needs). slots: two statements. */
 int blk_scan(sqlite3 *db, sqlite3_stmt **slots, blk_buf *b, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end,
-	     bool desc, size_t stop_after);
+	     bool desc, blk_each_fn each, void *ctx);
+/* At least as many as blk_scan selects over [lo, hi]: the events of its days, from the
+ * blocks' own counts (no decoding). */
+int blk_count_upper(sqlite3 *db, sqlite3_stmt **slot, int64_t bucket, aw_ns lo, aw_ns hi, size_t *out);
 /* The sealed event with this id (bucket 0: any bucket): 1 found, 0 not, AW_ERROR. */
 int blk_find_id(sqlite3 *db, sqlite3_stmt **slot, blk_buf *b, int64_t bucket, int64_t id, int64_t *bucket_out,
 		int64_t *day_out, blk_event *out);
@@ -74,8 +80,8 @@ int blocks_unseal_day(aw_store *s, wbucket *b, int64_t day);
 int blocks_unseal_bucket(aw_store *s, wbucket *b);
 int blocks_unseal_id(aw_store *s, int64_t id, int64_t only_bucket, bool *unsealed);
 int blocks_find_id(aw_store *s, int64_t id, int64_t *bucket, int64_t *day, blk_event *out);
-/* Decode into s->blk the bucket's sealed events as blk_scan selects them. */
-int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end);
+/* The bucket's sealed events as blk_scan selects and gives them. */
+int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end, blk_each_fn each, void *ctx);
 /* Unseal the bucket's newest block if it holds the bucket's last event. */
 int blocks_last_unseal(aw_store *s, wbucket *b);
 int blocks_seal_some(aw_store *s, aw_ns now, int max_days, int *sealed);

@@ -963,6 +963,13 @@ static bool ident_has(const ident_set *set, aw_ns start, aw_ns dur, int64_t data
 	return false;
 }
 
+static int ident_put_sealed(void *ctx, const blk_event *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		ident_put(ctx, v[k].start, v[k].duration, v[k].data);
+	return 0;
+}
+
 /* Merge events into an existing bucket, skipping those identical to an event already
  * stored in the span the import covers, as aw-server-rust does. */
 static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bucket *ib)
@@ -1001,12 +1008,10 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 		return fail_sql(s, w, "reading events to merge");
 	}
 	/* and the sealed ones: an import of what is stored unseals nothing */
-	if (blocks_scan_writer(s, b->rowid, aw_ns_sub_sat(lo, b->max_dur), hi, lo)) {
+	if (blocks_scan_writer(s, b->rowid, aw_ns_sub_sat(lo, b->max_dur), hi, lo, ident_put_sealed, &set)) {
 		free(set.slots);
 		return fail_sql(s, w, "reading events to merge");
 	}
-	for (size_t k = 0; k < s->blk.n; k++)
-		ident_put(&set, s->blk.v[k].start, s->blk.v[k].duration, s->blk.v[k].data);
 	for (size_t i = 0; i < ib->n_events; i++) {
 		aw_event red;
 		int pv = privacy_check(s, b, &ib->events[i], &red), put_rc;
@@ -1724,7 +1729,7 @@ void *writer_main(void *arg)
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
 			intern_clear(s);
-		/* and the decoder's buffer after a merge import scanned many sealed days */
+		/* and the decoder's buffer after an unusually large day (it holds one day) */
 		if (s->blk.cap * sizeof(*s->blk.v) > INTERN_MAX_BYTES / 2)
 			blk_buf_free(&s->blk);
 	}
