@@ -49,12 +49,16 @@ typedef struct blk_buf {
 	void *raw;
 	size_t raw_cap;
 	void *dctx;
+	void *cctx; /* the writer's, kept while it seals */
 } blk_buf;
 
 int64_t blk_day(aw_ns t);      /* floor(t / day) */
 aw_ns blk_day_lo(int64_t day); /* first and last ns of a day, clamped to the int64 range */
 aw_ns blk_day_hi(int64_t day);
-int blk_encode(const blk_event *v, size_t n, void **body, size_t *len);
+/* Encode n events into a new zstd frame *body (the caller frees it). v may be b->v:
+ * the varints go to b's raw scratch, and b keeps its compression context for the next
+ * day (blk_buf_free frees it). */
+int blk_encode(blk_buf *b, const blk_event *v, size_t n, void **body, size_t *len);
 int blk_decode(blk_buf *b, const void *body, size_t len, aw_ns first_start);
 void blk_buf_free(blk_buf *b);
 /* Called with one block's selected events (n > 0, in (start, id) order, valid until

@@ -1567,8 +1567,11 @@ static bool seal_chunk(aw_store *s)
 		s->seal_pending = false;
 		return false;
 	}
-	if (sealed < BLK_SEAL_CHUNK)
+	if (sealed < BLK_SEAL_CHUNK) {
 		s->seal_pending = false;
+		/* done: the compression context and a day's scratch wait for the next time */
+		blk_buf_free(&s->blk);
+	}
 	return s->seal_pending;
 }
 
