@@ -89,6 +89,11 @@ int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns mi
 /* Unseal the bucket's newest block if it holds the bucket's last event. */
 int blocks_last_unseal(aw_store *s, wbucket *b);
 int blocks_seal_some(aw_store *s, aw_ns now, int max_days, int *sealed);
+/* An import's new events of bucket b (ids, seqs and data ids given; any order): those
+ * of days closed as blocks_seal_some judges them, and without rows, are written as (or
+ * added to) their days' blocks now instead of as rows sealed later; v[0 .. *n) is left
+ * holding the others, in (start, id) order, for the caller to insert as rows. */
+int blocks_import(aw_store *s, wbucket *b, aw_ns now, blk_event *v, size_t *n);
 /* used[i]: does a block refer to data id ids[i]? Sorts ids. */
 int blocks_datas_in_use(aw_store *s, int64_t *ids, size_t n, bool *used);
 
