@@ -1801,10 +1801,10 @@ void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
-		/* after an import, seal as soon as the queue is empty, without the quiet wait */
-		for (aw_write *w = batch; w; w = w->next)
-			if (w->kind == AW_W_IMPORT)
-				more = true;
+		/* An import seals its closed days as it writes them (blocks_import); what it
+		 * leaves as rows waits for the quiet second like any write's: an import job's
+		 * next write follows within milliseconds, and sealing in between would make it
+		 * wait for seal transactions and their commits. */
 		run_batch(s, batch);
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
