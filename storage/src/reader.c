@@ -347,14 +347,17 @@ static int merge_sealed(aw_reader *r, aw_event_row **v, size_t *cnt, int64_t row
 	size_t upper, k, i = 0, j = 0, n = 0, total;
 	aw_event_row *all;
 
-	if (blk_count_upper(r->db, &r->st[RS_BLK_UPPER], rowid, lo, end, &upper))
-		return AW_ERROR;
-	if (!upper)
-		return 0;
-	/* with a limit, the days walked in the output's direction stop early (blk_scan's
-	 * caller below): do not size for the whole range */
-	if (a.limit && a.limit < upper)
-		upper = a.limit;
+	/* With a limit, the days walked in the output's direction stop early: size for the
+	 * limit, up to a few days' worth (take_sealed grows past it), and do not count the
+	 * whole range, which reads every block's row of it (the newest 100 of years). */
+	if (a.limit) {
+		upper = a.limit < 4096 ? a.limit : 4096;
+	} else {
+		if (blk_count_upper(r->db, &r->st[RS_BLK_UPPER], rowid, lo, end, &upper))
+			return AW_ERROR;
+		if (!upper)
+			return 0;
+	}
 	a.cap = *cnt + upper;
 	a.v = aw_mem_malloc(a.cap * sizeof(*a.v));
 	/* Days hold disjoint start ranges, so walking days in the output's direction, the
