@@ -317,7 +317,7 @@ static int take_sealed(void *ctx, const blk_event *e, size_t n)
 {
 	sealed_acc *a = ctx;
 
-	if (a->base + a->n + n > a->cap) { /* only with a limit: the count is exact otherwise */
+	if (a->base + a->n + n > a->cap) { /* only under a limit: the blocks' counts bound it otherwise */
 		a->cap = (a->base + a->n + n) * 2;
 		a->v = aw_mem_realloc(a->v, a->cap * sizeof(*a->v));
 	}
