@@ -49,20 +49,30 @@ typedef struct blk_buf {
 	void *raw;
 	size_t raw_cap;
 	void *dctx;
+	void *cctx; /* the writer's, kept while it seals */
 } blk_buf;
 
 int64_t blk_day(aw_ns t);      /* floor(t / day) */
 aw_ns blk_day_lo(int64_t day); /* first and last ns of a day, clamped to the int64 range */
 aw_ns blk_day_hi(int64_t day);
-int blk_encode(const blk_event *v, size_t n, void **body, size_t *len);
+/* Encode n events into a new zstd frame *body (the caller frees it). v may be b->v:
+ * the varints go to b's raw scratch, and b keeps its compression context for the next
+ * day (blk_buf_free frees it). */
+int blk_encode(blk_buf *b, const blk_event *v, size_t n, void **body, size_t *len);
 int blk_decode(blk_buf *b, const void *body, size_t len, aw_ns first_start);
 void blk_buf_free(blk_buf *b);
-/* Append the events of the bucket's blocks with lo <= start <= hi and start + duration
- * >= min_end, block by block in
- * day order (desc: newest day first), each block's events in (start, id) order; stop
- * after a block once stop_after (0: no limit) events are held. slots: two statements. */
+/* Called with one block's selected events (n > 0, in (start, id) order, valid until
+ * it returns): 0 to go on, 1 to stop there, AW_ERROR (message set) to fail. */
+typedef int (*blk_each_fn)(void *ctx, const blk_event *v, size_t n);
+/* The events of the bucket's blocks with lo <= start <= hi and start + duration >=
+ * min_end, block by block in day order (desc: newest day first), each block given to
+ * each() as it is decoded: b, the scratch, holds one day only, so a year's scan costs
+ * a day's memory (the caller keeps what it needs). slots: two statements. */
 int blk_scan(sqlite3 *db, sqlite3_stmt **slots, blk_buf *b, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end,
-	     bool desc, size_t stop_after);
+	     bool desc, blk_each_fn each, void *ctx);
+/* At least as many as blk_scan selects over [lo, hi]: the events of its days, from the
+ * blocks' own counts (no decoding). */
+int blk_count_upper(sqlite3 *db, sqlite3_stmt **slot, int64_t bucket, aw_ns lo, aw_ns hi, size_t *out);
 /* The sealed event with this id (bucket 0: any bucket): 1 found, 0 not, AW_ERROR. */
 int blk_find_id(sqlite3 *db, sqlite3_stmt **slot, blk_buf *b, int64_t bucket, int64_t id, int64_t *bucket_out,
 		int64_t *day_out, blk_event *out);
@@ -74,11 +84,16 @@ int blocks_unseal_day(aw_store *s, wbucket *b, int64_t day);
 int blocks_unseal_bucket(aw_store *s, wbucket *b);
 int blocks_unseal_id(aw_store *s, int64_t id, int64_t only_bucket, bool *unsealed);
 int blocks_find_id(aw_store *s, int64_t id, int64_t *bucket, int64_t *day, blk_event *out);
-/* Decode into s->blk the bucket's sealed events as blk_scan selects them. */
-int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end);
+/* The bucket's sealed events as blk_scan selects and gives them. */
+int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end, blk_each_fn each, void *ctx);
 /* Unseal the bucket's newest block if it holds the bucket's last event. */
 int blocks_last_unseal(aw_store *s, wbucket *b);
 int blocks_seal_some(aw_store *s, aw_ns now, int max_days, int *sealed);
+/* An import's new events of bucket b (ids, seqs and data ids given; any order): those
+ * of days closed as blocks_seal_some judges them, and without rows, are written as (or
+ * added to) their days' blocks now instead of as rows sealed later; v[0 .. *n) is left
+ * holding the others, in (start, id) order, for the caller to insert as rows. */
+int blocks_import(aw_store *s, wbucket *b, aw_ns now, blk_event *v, size_t *n);
 /* used[i]: does a block refer to data id ids[i]? Sorts ids. */
 int blocks_datas_in_use(aw_store *s, int64_t *ids, size_t n, bool *used);
 

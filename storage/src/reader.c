@@ -17,7 +17,7 @@ enum {
 	RS_BUCKET_KEY, RS_BUCKET_ROW, RS_BUCKETS, RS_COUNT_EVENTS,
 	RS_EVENTS_DESC, RS_EVENTS_ASC, RS_EVENT_GET, RS_DATA, RS_SETTING, RS_SETTINGS,
 	RS_SEQ, RS_BEGIN, RS_END, RS_STATE, RS_PUTS, RS_TOMBS, RS_EVENTS_KEY, RS_DATA_RANGE,
-	RS_BLK_ASC, RS_BLK_DESC, RS_BLK_ID, RS_BLK_PUTS, RS_N
+	RS_BLK_ASC, RS_BLK_DESC, RS_BLK_ID, RS_BLK_PUTS, RS_BLK_UPPER, RS_N
 };
 
 typedef struct data_slot {
@@ -68,7 +68,7 @@ void aw_reader_trim_cache_if_large(aw_reader *r)
 {
 	if (r->bytes > DATA_CACHE_MAX_BYTES)
 		aw_reader_trim_cache(r);
-	/* a year's decoded days are ~11 MB: do not keep that per worker between requests */
+	/* the decoder holds one day; do not keep an unusually large one per worker */
 	if (r->blk.cap * sizeof(*r->blk.v) + r->blk.raw_cap > DATA_CACHE_MAX_BYTES / 8)
 		blk_buf_free(&r->blk);
 }
@@ -242,6 +242,13 @@ static void bind_range(sqlite3_stmt *st, int64_t rowid, aw_ns start, aw_ns end, 
 
 #define RANGE_WHERE "bucket = ?1 AND start >= ?2 AND start <= ?3 AND start + duration >= ?4"
 
+static int count_sealed(void *ctx, const blk_event *v, size_t n)
+{
+	(void)v;
+	*(int64_t *)ctx += (int64_t)n;
+	return 0;
+}
+
 static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64_t max_dur,
 		      int64_t *out)
 {
@@ -257,12 +264,8 @@ static int count_rows(aw_reader *r, int64_t rowid, aw_ns start, aw_ns end, int64
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return db_error(r->db, "counting events");
-	r->blk.n = 0;
-	if (blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, rowid, aw_ns_sub_sat(start, max_dur > 0 ? max_dur : 0), end,
-		     start, false, 0))
-		return AW_ERROR;
-	*out += (int64_t)r->blk.n;
-	return 0;
+	return blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, rowid, aw_ns_sub_sat(start, max_dur > 0 ? max_dur : 0), end,
+			start, false, count_sealed, out);
 }
 
 int aw_reader_event_count(int64_t *out, aw_reader *r, const char *bucket_id, aw_ns start, aw_ns end)
@@ -303,45 +306,77 @@ static int cmp_desc(const void *pa, const void *pb)
 	return -cmp_asc(pa, pb);
 }
 
+/* Where merge_sealed collects the sealed events: v[base ..] (v[0 .. base) is left free
+ * for the merge), at most `limit` of them (0: all) plus the rest of the last day. */
+typedef struct sealed_acc {
+	aw_event_row *v;
+	size_t base, n, cap, limit;
+} sealed_acc;
+
+static int take_sealed(void *ctx, const blk_event *e, size_t n)
+{
+	sealed_acc *a = ctx;
+
+	if (a->base + a->n + n > a->cap) { /* only under a limit: the blocks' counts bound it otherwise */
+		a->cap = (a->base + a->n + n) * 2;
+		a->v = aw_mem_realloc(a->v, a->cap * sizeof(*a->v));
+	}
+	for (size_t x = 0; x < n; x++)
+		a->v[a->base + a->n++] =
+			(aw_event_row){.id = e[x].id, .start = e[x].start, .duration = e[x].duration, .data_id = e[x].data};
+	return a->limit && a->n >= a->limit;
+}
+
 /* Add the sealed events overlapping [start, end] to the rows read from `events`
  * (*v, already in the requested order and limit) in the same order, then apply the
  * limit to the whole. A day is either rows or one block, never both, so the two lists
  * hold different events. The query engine's path (key order, no limit) is one merge
- * of two sorted lists. */
+ * of two sorted lists.
+ *
+ * Memory: a year of a bucket is ~150k sealed events. They are decoded a day at a time
+ * straight into the tail of the one array that is returned, sized from the blocks'
+ * counts, and the rows are merged into its front: writing element i + j never passes
+ * reading sealed element cnt + j, so no second copy of either list is needed. */
 static int merge_sealed(aw_reader *r, aw_event_row **v, size_t *cnt, int64_t rowid, aw_ns start, aw_ns end,
 			int64_t max_dur, int64_t limit, unsigned flags)
 {
 	bool key = flags & AW_EVENTS_KEY_ORDER, asc = key || (flags & AW_EVENTS_ASCENDING);
 	int (*cmp)(const void *, const void *) = key ? NULL : asc ? cmp_asc : cmp_desc;
-	blk_buf *b = &r->blk;
-	aw_event_row *sealed, *all;
-	size_t k = 0, i = 0, j = 0, n = 0, total;
+	aw_ns lo = aw_ns_sub_sat(start, max_dur > 0 ? max_dur : 0);
+	sealed_acc a = {.base = *cnt, .limit = limit > 0 ? (size_t)limit : 0};
+	size_t upper, k, i = 0, j = 0, n = 0, total;
+	aw_event_row *all;
 
-	b->n = 0;
+	/* With a limit, the days walked in the output's direction stop early: size for the
+	 * limit, up to a few days' worth (take_sealed grows past it), and do not count the
+	 * whole range, which reads every block's row of it (the newest 100 of years). */
+	if (a.limit) {
+		upper = a.limit < 4096 ? a.limit : 4096;
+	} else {
+		if (blk_count_upper(r->db, &r->st[RS_BLK_UPPER], rowid, lo, end, &upper))
+			return AW_ERROR;
+		if (!upper)
+			return 0;
+	}
+	a.cap = *cnt + upper;
+	a.v = aw_mem_malloc(a.cap * sizeof(*a.v));
 	/* Days hold disjoint start ranges, so walking days in the output's direction, the
 	 * first `limit` events found are the only ones that can make the cut. */
-	if (blk_scan(r->db, &r->st[RS_BLK_ASC], b, rowid, aw_ns_sub_sat(start, max_dur > 0 ? max_dur : 0), end, start,
-		     !asc, limit > 0 ? (size_t)limit : 0))
+	if (blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, rowid, lo, end, start, !asc, take_sealed, &a)) {
+		free(a.v);
 		return AW_ERROR;
-	if (!b->n)
+	}
+	k = a.n;
+	all = a.v;
+	if (!k) {
+		free(all);
 		return 0;
-	sealed = aw_mem_malloc(b->n * sizeof(*sealed));
-	for (size_t x = 0; x < b->n; x++) {
-		const blk_event *e = &b->v[x];
-		sealed[k++] = (aw_event_row){.id = e->id, .start = e->start, .duration = e->duration, .data_id = e->data};
 	}
 	if (cmp)
-		qsort(sealed, k, sizeof(*sealed), cmp);
-	if (!*cnt) { /* all sealed (a range of closed days): nothing to merge */
-		free(*v);
-		*v = sealed;
-		*cnt = limit >= 0 && (size_t)limit < k ? (size_t)limit : k;
-		return 0;
-	}
+		qsort(all + *cnt, k, sizeof(*all), cmp);
 	total = *cnt + k;
 	if (limit >= 0 && (size_t)limit < total)
 		total = (size_t)limit;
-	all = aw_mem_malloc((total ? total : 1) * sizeof(*all));
 	while (n < total) {
 		bool take_row;
 		if (i == *cnt)
@@ -349,10 +384,15 @@ static int merge_sealed(aw_reader *r, aw_event_row **v, size_t *cnt, int64_t row
 		else if (j == k)
 			take_row = true;
 		else
-			take_row = (cmp ? cmp(&(*v)[i], &sealed[j]) : cmp_key(&(*v)[i], &sealed[j])) <= 0;
-		all[n++] = take_row ? (*v)[i++] : sealed[j++];
+			take_row = (cmp ? cmp(&(*v)[i], &all[*cnt + j]) : cmp_key(&(*v)[i], &all[*cnt + j])) <= 0;
+		if (take_row)
+			all[n++] = (*v)[i++];
+		else
+			all[n++] = all[*cnt + j++];
 	}
-	free(sealed);
+	/* a limit, or events of the edge days outside the range, left room unused */
+	if (a.cap - n > n / 8)
+		all = aw_mem_realloc(all, (n ? n : 1) * sizeof(*all));
 	free(*v);
 	*v = all;
 	*cnt = n;

@@ -963,14 +963,82 @@ static bool ident_has(const ident_set *set, aw_ns start, aw_ns dur, int64_t data
 	return false;
 }
 
+/*
+ * An import's new events wait in an import_batch until the end of their write, then are
+ * stored together: those of closed days go straight into their days' blocks
+ * (blocks_import) instead of into rows that the writer would read back, compress and
+ * delete when it seals, the others become rows as event_put makes them. Ids, seqs and
+ * data ids are given in the events' order, as event_put gives them. An event with its
+ * own id takes event_put's path (the id may exist and is removed first).
+ */
+typedef struct import_batch {
+	blk_event *v;
+	size_t n, cap;
+} import_batch;
+
+static int import_add(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, int64_t data_id, import_batch *ib)
+{
+	aw_event_row row;
+
+	if (e->has_id)
+		return event_put(s, w, b, e, &row);
+	ib->v = aw_mem_grow(ib->v, ib->n, &ib->cap, sizeof(*ib->v), 1024);
+	ib->v[ib->n++] = (blk_event){
+		.start = e->start, .id = s->next_id++, .duration = e->duration, .data = data_id, .seq = ++s->seq};
+	range_widen(b, e->start, e->duration);
+	return 0;
+}
+
+static int import_flush(aw_store *s, aw_write *w, wbucket *b, import_batch *ib)
+{
+	aw_ns now = aw_time_now();
+	sqlite3_stmt *st;
+	size_t n = ib->n;
+
+	ib->n = 0;
+	if (blocks_import(s, b, now, ib->v, &n)) {
+		w->status = AW_ERROR;
+		snprintf(w->error, sizeof(w->error), "%s", aw_error_last());
+		return AW_ERROR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const blk_event *e = &ib->v[i];
+		/* a sealed day takes no rows beside its block (as in event_put) */
+		if (blocks_unseal_day(s, b, blk_day(e->start)))
+			return fail_sql(s, w, "unsealing a day");
+		if (!s->seal_pending && e->start < aw_ns_sub_sat(now, BLK_SEAL_AGE))
+			s->seal_pending = true;
+		st = db_stmt(s->db, &s->st[ST_EV_INSERT],
+			     "INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
+		if (!st)
+			return fail_sql(s, w, "inserting event");
+		sqlite3_bind_int64(st, 1, b->rowid);
+		sqlite3_bind_int64(st, 2, e->start);
+		sqlite3_bind_int64(st, 3, e->id);
+		sqlite3_bind_int64(st, 4, e->duration);
+		sqlite3_bind_int64(st, 5, e->data);
+		sqlite3_bind_int64(st, 6, e->seq);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return fail_sql(s, w, "inserting event");
+	}
+	return 0;
+}
+
+static int ident_put_sealed(void *ctx, const blk_event *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		ident_put(ctx, v[k].start, v[k].duration, v[k].data);
+	return 0;
+}
+
 /* Merge events into an existing bucket, skipping those identical to an event already
  * stored in the span the import covers, as aw-server-rust does. */
 static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bucket *ib)
 {
 	aw_ns lo = AW_NS_MAX, hi = AW_NS_MIN;
 	ident_set set = {0};
+	import_batch batch = {0};
 	sqlite3_stmt *st;
-	aw_event_row row;
 	int64_t data_id;
 	int rc;
 
@@ -1001,12 +1069,10 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 		return fail_sql(s, w, "reading events to merge");
 	}
 	/* and the sealed ones: an import of what is stored unseals nothing */
-	if (blocks_scan_writer(s, b->rowid, aw_ns_sub_sat(lo, b->max_dur), hi, lo)) {
+	if (blocks_scan_writer(s, b->rowid, aw_ns_sub_sat(lo, b->max_dur), hi, lo, ident_put_sealed, &set)) {
 		free(set.slots);
 		return fail_sql(s, w, "reading events to merge");
 	}
-	for (size_t k = 0; k < s->blk.n; k++)
-		ident_put(&set, s->blk.v[k].start, s->blk.v[k].duration, s->blk.v[k].data);
 	for (size_t i = 0; i < ib->n_events; i++) {
 		aw_event red;
 		int pv = privacy_check(s, b, &ib->events[i], &red), put_rc;
@@ -1016,24 +1082,29 @@ static int import_merge(aw_store *s, aw_write *w, wbucket *b, const aw_import_bu
 			continue;
 		put_rc = intern(s, w, e->data, e->data_len, &data_id);
 		if (!put_rc && !ident_has(&set, e->start, e->duration, data_id))
-			put_rc = event_put(s, w, b, e, &row);
+			put_rc = import_add(s, w, b, e, data_id, &batch);
 		if (pv == AW_PRIVACY_REDACT)
 			free(red.data);
 		if (put_rc)
 			goto sql_failed;
 	}
 	free(set.slots);
+	set.slots = NULL;
+	if (import_flush(s, w, b, &batch))
+		goto sql_failed;
+	free(batch.v);
 	b->has_last = false;
 	return 0;
 sql_failed:
 	free(set.slots);
+	free(batch.v);
 	return AW_ERROR;
 }
 
 static int op_import(aw_store *s, aw_write *w)
 {
-	aw_event_row row;
 	wbucket *b;
+	int rc;
 
 	/* Validate everything before writing anything, so a rejected import changes nothing. */
 	for (size_t i = 0; i < w->n_imports; i++) {
@@ -1054,18 +1125,29 @@ static int op_import(aw_store *s, aw_write *w)
 				return AW_ERROR;
 			continue;
 		}
+		import_batch batch = {0};
+
 		if (create_bucket_row(s, w, &ib->bucket, w->remote_device, &b))
 			return AW_ERROR;
 		for (size_t j = 0; j < ib->n_events; j++) {
 			aw_event red;
-			int pv = privacy_check(s, b, &ib->events[j], &red), rc = 0;
-			if (pv != AW_PRIVACY_DROP)
-				rc = event_put(s, w, b, pv == AW_PRIVACY_REDACT ? &red : &ib->events[j], &row);
+			int pv = privacy_check(s, b, &ib->events[j], &red);
+			const aw_event *e = pv == AW_PRIVACY_REDACT ? &red : &ib->events[j];
+			int64_t data_id;
+			rc = 0;
+			if (pv != AW_PRIVACY_DROP && !(rc = intern(s, w, e->data, e->data_len, &data_id)))
+				rc = import_add(s, w, b, e, data_id, &batch);
 			if (pv == AW_PRIVACY_REDACT)
 				free(red.data);
-			if (rc)
+			if (rc) {
+				free(batch.v);
 				return AW_ERROR;
+			}
 		}
+		rc = import_flush(s, w, b, &batch);
+		free(batch.v);
+		if (rc)
+			return AW_ERROR;
 	}
 	return 0;
 }
@@ -1562,8 +1644,11 @@ static bool seal_chunk(aw_store *s)
 		s->seal_pending = false;
 		return false;
 	}
-	if (sealed < BLK_SEAL_CHUNK)
+	if (sealed < BLK_SEAL_CHUNK) {
 		s->seal_pending = false;
+		/* done: the compression context and a day's scratch wait for the next time */
+		blk_buf_free(&s->blk);
+	}
 	return s->seal_pending;
 }
 
@@ -1716,15 +1801,15 @@ void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
-		/* after an import, seal as soon as the queue is empty, without the quiet wait */
-		for (aw_write *w = batch; w; w = w->next)
-			if (w->kind == AW_W_IMPORT)
-				more = true;
+		/* An import seals its closed days as it writes them (blocks_import); what it
+		 * leaves as rows waits for the quiet second like any write's: an import job's
+		 * next write follows within milliseconds, and sealing in between would make it
+		 * wait for seal transactions and their commits. */
 		run_batch(s, batch);
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
 			intern_clear(s);
-		/* and the decoder's buffer after a merge import scanned many sealed days */
+		/* and the decoder's buffer after an unusually large day (it holds one day) */
 		if (s->blk.cap * sizeof(*s->blk.v) > INTERN_MAX_BYTES / 2)
 			blk_buf_free(&s->blk);
 	}

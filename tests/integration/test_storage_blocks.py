@@ -514,3 +514,74 @@ def test_import_file_seals_before_it_returns(node_factory, tmp_path):
     assert p.returncode == 0, p.stderr
     assert len(stored_event_rows(db)) == len(stored)
     assert layout(db) == lay
+
+
+def stored_keys(db):
+    """(start, duration, data) of every stored event, rows and blocks."""
+    return sorted((s, d, json.dumps(json.loads(j), sort_keys=True)) for _, _, s, d, j in stored_event_rows(db))
+
+
+def doc_keys(events):
+    return sorted(key(dict(e, id=None))[1:] for e in events)
+
+
+def test_an_import_writes_closed_days_as_blocks_and_adds_to_them(node_factory):
+    """POST /api/0/import stores the closed days it brings straight as blocks, one write
+    at a time (more than one import chunk: 8,192 events), and a second import into
+    days already sealed adds to their blocks; no day is ever both rows and a block
+    (layout checks it), and every event reads back."""
+    node = node_factory()
+    c = node.client()
+    db = node_db(node)
+    first = day_events(range(210), 40, tag="a")  # 8,610 events: two import writes
+    doc = {"buckets": {"w": {"id": "w", "type": "currentwindow", "client": "c", "hostname": "h",
+                             "created": iso(T0), "events": first}}}
+    r = c.post("/api/0/import", json=doc)
+    assert r.status == 200, r
+    lay = wait_layout(db, all_old_days_sealed("w"))
+    assert len(lay["w"][1]) == 209
+    assert stored_keys(db) == doc_keys(first)
+    # more events on sealed days 3..5 (other titles, so none is a duplicate), and the
+    # same document again (all duplicates: nothing is added)
+    more = day_events(range(3, 6), 7, tag="b")
+    doc["buckets"]["w"]["events"] = more + first
+    r = c.post("/api/0/import", json=doc)
+    assert r.status == 200, r
+    lay = wait_layout(db, all_old_days_sealed("w"))
+    assert len(lay["w"][1]) == 209
+    assert stored_keys(db) == doc_keys(first + more)
+    got = get_events(c, "w", "?limit=-1")
+    assert sorted(key(e)[1:] for e in got) == doc_keys(first + more)
+    ids = [e["id"] for e in got]
+    assert len(ids) == len(set(ids))
+
+
+def test_days_behind_a_last_day_ahead_of_the_clock_are_sealed(node_factory):
+    """A history reaching past the present (imported from a clock ahead of this one):
+    the days behind its last day are closed as well, except those around the present,
+    where watchers write."""
+    node = node_factory()
+    c = node.client()
+    db = node_db(node)
+    today = time.time_ns() // DAY
+    events = []
+    for d in range(today - 6, today + 8):
+        for k in range(4):
+            start = d * DAY + 9 * 3600 * NS + k * 600 * NS
+            events.append({"timestamp": iso(start), "duration": 30.0, "data": {"app": "x", "title": "d%d-%d" % (d, k)}})
+    doc = {"buckets": {"f": {"id": "f", "type": "currentwindow", "client": "c", "hostname": "h",
+                             "created": iso(T0), "events": events}}}
+    r = c.post("/api/0/import", json=doc)
+    assert r.status == 200, r
+    # closed: ended two days before the present (today - 3 and before), or two days
+    # before the last day's start (today + 4 and before); the days around the present
+    # (today - 2 .. today + 2, the node's clock a few seconds from this one) are not
+    lay = wait_layout(db, lambda l: set(range(today - 6, today - 3)) | {today + 4} <= sealed_days(l, "f"))
+    rows, blocks = lay["f"]
+    assert {today + 5, today + 6, today + 7} <= rows
+    assert not (set(blocks) & set(range(today - 1, today + 2)))
+    assert stored_keys(db) == doc_keys(events)
+    # a watcher's write at the present goes to rows, and reads see everything
+    insert_events(c, "f", [{"timestamp": iso(time.time_ns()), "duration": 1.0, "data": {"app": "now"}}])
+    assert len(get_events(c, "f", "?limit=-1")) == len(events) + 1
+    layout(db)

@@ -783,11 +783,17 @@ static void test_block_day_is_a_floor(void **state)
 
 static void codec_round_trip(const blk_event *v, size_t n)
 {
-	blk_buf b = {0};
-	void *body;
-	size_t len;
+	blk_buf enc = {0}, b = {0};
+	void *body, *again;
+	size_t len, again_len;
 
-	assert_int_equal(blk_encode(v, n, &body, &len), 0);
+	assert_int_equal(blk_encode(&enc, v, n, &body, &len), 0);
+	/* the encoder keeps its context from day to day: the next frame is the same */
+	assert_int_equal(blk_encode(&enc, v, n, &again, &again_len), 0);
+	assert_int_equal(again_len, len);
+	assert_memory_equal(again, body, len);
+	free(again);
+	blk_buf_free(&enc);
 	b.n = 1; /* decoding appends */
 	b.cap = 1;
 	b.v = calloc(1, sizeof(*b.v));
