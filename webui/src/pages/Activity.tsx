@@ -116,9 +116,12 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     };
   }, [ready, periodStr, kind, selected, rules, countKey]);
 
-  // Bar chart query: one timeperiod per hour/day/month.
+  // Bar chart query: one timeperiod per hour/day/month. It is sent once the summary for
+  // the same period has come (or failed): sent together, the two shared the node's and
+  // the browser's two cores, and the summary, the figures one came for, took longer.
+  const summaryDone = (res !== null && resFor === reqKey) || err !== null;
   useLayoutEffect(() => {
-    if (!ready || !selected.length) {
+    if (!ready || !selected.length || !summaryDone) {
       setBars(null);
       return;
     }
@@ -142,7 +145,7 @@ export function ActivityPage({ parts }: { parts: string[] }) {
     return () => {
       live = false;
     };
-  }, [ready, periodStr, selected, rules, countKey]);
+  }, [ready, periodStr, selected, rules, countKey, summaryDone]);
 
   // Usage strip: the neighbouring periods' active time, one query with a timeperiod each.
   // It waits for the summary and the bars (the figures one came for) and keeps what it
