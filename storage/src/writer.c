@@ -534,10 +534,35 @@ static int check_event_range(aw_write *w, const aw_event *e)
 	return 0;
 }
 
+/* Store one event as a row: the heartbeat and insert path and what an import leaves
+ * as rows. A sealed day takes no rows beside its block, so the day is unsealed first;
+ * a row of a day old enough to seal asks the writer to seal when idle. */
+static int row_insert(aw_store *s, aw_write *w, wbucket *b, aw_ns now, const blk_event *e)
+{
+	sqlite3_stmt *st;
+
+	if (blocks_unseal_day(s, b, blk_day(e->start)))
+		return fail_sql(s, w, "unsealing a day");
+	if (!s->seal_pending && e->start < aw_ns_sub_sat(now, BLK_SEAL_AGE))
+		s->seal_pending = true;
+	st = db_stmt(s->db, &s->st[ST_EV_INSERT],
+		     "INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return fail_sql(s, w, "inserting event");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	sqlite3_bind_int64(st, 2, e->start);
+	sqlite3_bind_int64(st, 3, e->id);
+	sqlite3_bind_int64(st, 4, e->duration);
+	sqlite3_bind_int64(st, 5, e->data);
+	sqlite3_bind_int64(st, 6, e->seq);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return fail_sql(s, w, "inserting event");
+	return 0;
+}
+
 /* Insert one event (a fresh id, or the given id replacing whatever had it). */
 static int event_put(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, aw_event_row *row)
 {
-	sqlite3_stmt *st;
 	int64_t data_id, id;
 	bool found;
 
@@ -552,23 +577,9 @@ static int event_put(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, aw
 	} else {
 		id = s->next_id++;
 	}
-	/* a sealed day takes no rows beside its block */
-	if (blocks_unseal_day(s, b, blk_day(e->start)))
-		return fail_sql(s, w, "unsealing a day");
-	if (!s->seal_pending && e->start < aw_ns_sub_sat(aw_time_now(), BLK_SEAL_AGE))
-		s->seal_pending = true;
-	st = db_stmt(s->db, &s->st[ST_EV_INSERT],
-			"INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
-	if (!st)
-		return fail_sql(s, w, "inserting event");
-	sqlite3_bind_int64(st, 1, b->rowid);
-	sqlite3_bind_int64(st, 2, e->start);
-	sqlite3_bind_int64(st, 3, id);
-	sqlite3_bind_int64(st, 4, e->duration);
-	sqlite3_bind_int64(st, 5, data_id);
-	sqlite3_bind_int64(st, 6, ++s->seq);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return fail_sql(s, w, "inserting event");
+	if (row_insert(s, w, b, aw_time_now(),
+		       &(blk_event){.start = e->start, .id = id, .duration = e->duration, .data = data_id, .seq = ++s->seq}))
+		return AW_ERROR;
 	range_widen(b, e->start, e->duration);
 	row->id = id;
 	row->start = e->start;
@@ -992,7 +1003,6 @@ static int import_add(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, i
 static int import_flush(aw_store *s, aw_write *w, wbucket *b, import_batch *ib)
 {
 	aw_ns now = aw_time_now();
-	sqlite3_stmt *st;
 	size_t n = ib->n;
 
 	ib->n = 0;
@@ -1001,26 +1011,9 @@ static int import_flush(aw_store *s, aw_write *w, wbucket *b, import_batch *ib)
 		snprintf(w->error, sizeof(w->error), "%s", aw_error_last());
 		return AW_ERROR;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const blk_event *e = &ib->v[i];
-		/* a sealed day takes no rows beside its block (as in event_put) */
-		if (blocks_unseal_day(s, b, blk_day(e->start)))
-			return fail_sql(s, w, "unsealing a day");
-		if (!s->seal_pending && e->start < aw_ns_sub_sat(now, BLK_SEAL_AGE))
-			s->seal_pending = true;
-		st = db_stmt(s->db, &s->st[ST_EV_INSERT],
-			     "INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
-		if (!st)
-			return fail_sql(s, w, "inserting event");
-		sqlite3_bind_int64(st, 1, b->rowid);
-		sqlite3_bind_int64(st, 2, e->start);
-		sqlite3_bind_int64(st, 3, e->id);
-		sqlite3_bind_int64(st, 4, e->duration);
-		sqlite3_bind_int64(st, 5, e->data);
-		sqlite3_bind_int64(st, 6, e->seq);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			return fail_sql(s, w, "inserting event");
-	}
+	for (size_t i = 0; i < n; i++)
+		if (row_insert(s, w, b, now, &ib->v[i]))
+			return AW_ERROR;
 	return 0;
 }
 
