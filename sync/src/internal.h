@@ -300,6 +300,8 @@ int repo_maintain(sync_repo *r, bool force);
 /* After a push: the same for the remote `name` when it is a repository on a local path
  * (or file://); other transports are left to their host. */
 int repo_maintain_remote(sync_repo *r, const char *name);
+/* Sets the last error to "<what>: <libgit2's last error>" and returns AW_ERROR. */
+int repo_git_error(const char *what);
 /* The folder's libgit2 repository (owned by r). */
 struct git_repository *repo_git(sync_repo *r);
 /* The directory remote `name` names when it is a local path or file:// URL of an

@@ -8,8 +8,8 @@
  * time in proportion to the whole history, so after a year of 5-minute rounds each
  * repack would take seconds. Instead the packs are kept in a geometric progression, as
  * `git repack --geometric=2` does: loose objects and the smallest packs are merged into
- * one new pack until every pack left is at least twice the size of all smaller ones
- * together. An object is then rewritten about log2(objects) times over its life, a round
+ * one new pack until every pack left is at least twice the size of the next smaller
+ * one. An object is then rewritten about log2(objects) times over its life, a round
  * rarely merges more than a few hundred objects, and there are never more than about
  * log2(objects) packs. When a merge would take in every pack it is a full repack of
  * what is reachable, which also drops unreachable objects (in the folder only).
@@ -32,7 +32,6 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 
-#include "aw/error.h"
 #include "aw/mem.h"
 #include "internal.h"
 
@@ -42,13 +41,6 @@
 /* More packs than this and the smallest are merged even without loose objects (a
  * remote on a path receives one pack per push and no loose objects). */
 #define PACK_LIMIT 12
-
-static int git_fail(const char *what)
-{
-	const git_error *e = git_error_last();
-
-	return aw_error_set(AW_ERROR, "%s: %s", what, e && e->message ? e->message : "unknown git error");
-}
 
 static bool hex2(const char *s)
 {
@@ -192,8 +184,8 @@ static void snapshot_free(repack_snapshot *sn)
 }
 
 /* How many of the smallest packs to merge with the loose objects so that the packs left
- * form a geometric progression (each at least twice all smaller ones together, the
- * merged pack included). Packs marked .keep are never merged and end the run. */
+ * form a geometric progression (each at least twice the next smaller one, the merged
+ * pack included). Packs marked .keep are never merged and end the run. */
 static size_t merge_count(const repack_snapshot *sn)
 {
 	size_t split = 0, acc = sn->nloose, n = 0;
@@ -446,18 +438,18 @@ static int repack(git_repository *repo, const repack_snapshot *sn, size_t merge,
 	int rc = 0;
 
 	if (git_packbuilder_new(&pb, repo)) {
-		rc = git_fail(what);
+		rc = repo_git_error(what);
 		goto out;
 	}
 	git_packbuilder_set_threads(pb, 1);
 	if (fill_pack(pb, repo, sn, merge, full) || git_packbuilder_write(pb, NULL, 0, NULL, NULL) ||
 	    !git_packbuilder_name(pb)) {
-		rc = git_fail(what);
+		rc = repo_git_error(what);
 		goto out;
 	}
 	idx = aw_mem_printf("%sobjects/pack/pack-%s.idx", gitdir, git_packbuilder_name(pb));
 	if (git_odb_backend_one_pack(&fresh, idx)) {
-		rc = git_fail(what);
+		rc = repo_git_error(what);
 		goto out;
 	}
 	for (size_t i = 0; i < sn->nloose; i++)

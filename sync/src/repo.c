@@ -77,7 +77,7 @@ static int push_transfer_cb(unsigned int current, unsigned int total, size_t byt
 	return 0;
 }
 
-static int gerr(const char *what)
+int repo_git_error(const char *what)
 {
 	const git_error *e = git_error_last();
 
@@ -87,7 +87,7 @@ static int gerr(const char *what)
 int repo_git_init(void)
 {
 	if (git_libgit2_init() < 0)
-		return gerr("libgit2 failed to initialise");
+		return repo_git_error("libgit2 failed to initialise");
 	/* Objects and refs reach the disk before a push is reported done. */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	return 0;
@@ -163,7 +163,7 @@ int repo_create(sync_repo **out, const char *folder, const char *ssh_key)
 	o.initial_head = AWS_BRANCH;
 	o.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
 	if (git_repository_init_ext(&g, folder, &o)) {
-		int rc = gerr("creating the sync folder's repository");
+		int rc = repo_git_error("creating the sync folder's repository");
 		git_libgit2_shutdown();
 		return rc;
 	}
@@ -222,8 +222,8 @@ static int head_tree(sync_repo *r, git_oid *commit, git_tree **tree)
 	if (git_reference_name_to_id(commit, r->repo, "HEAD"))
 		return AW_ENOTFOUND;
 	if (git_commit_lookup(&c, r->repo, commit))
-		return gerr("reading HEAD");
-	rc = git_commit_tree(tree, c) ? gerr("reading HEAD's tree") : 0;
+		return repo_git_error("reading HEAD");
+	rc = git_commit_tree(tree, c) ? repo_git_error("reading HEAD's tree") : 0;
 	git_commit_free(c);
 	return rc;
 }
@@ -259,7 +259,7 @@ static int blob_size_ok(git_repository *g, const git_oid *id, const char *path)
 	int rc;
 
 	if (git_repository_odb(&odb, g))
-		return gerr("opening the object database");
+		return repo_git_error("opening the object database");
 	rc = blob_header_ok(odb, id, path);
 	git_odb_free(odb);
 	return rc;
@@ -361,7 +361,7 @@ static int read_blob(git_repository *g, git_tree *tree, const char *path, unsign
 	}
 	if (git_blob_lookup(&b, g, git_tree_entry_id(e))) {
 		git_tree_entry_free(e);
-		return gerr("reading a file of the sync folder's history");
+		return repo_git_error("reading a file of the sync folder's history");
 	}
 	*len = (size_t)git_blob_rawsize(b);
 	*out = malloc(*len + 1);
@@ -438,7 +438,7 @@ static int mirror_cb(const git_diff_delta *d, float progress, void *payload)
 		if ((rc = blob_size_ok(r->repo, &d->new_file.id, d->new_file.path)))
 			return -1;
 		if (git_blob_lookup(&b, r->repo, &d->new_file.id))
-			return gerr("updating the work tree");
+			return repo_git_error("updating the work tree");
 		rc = write_work_file(r, d->new_file.path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b),
 				     d->status == GIT_DELTA_ADDED, false);
 		git_blob_free(b);
@@ -458,11 +458,11 @@ static int mirror(sync_repo *r, git_tree *from, git_tree *to)
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	aw_error_set(AW_OK, "%s", "");
 	if (git_diff_tree_to_tree(&diff, r->repo, from, to, &o))
-		return gerr("comparing trees");
+		return repo_git_error("comparing trees");
 	rc = git_diff_foreach(diff, mirror_cb, NULL, NULL, NULL, r);
 	git_diff_free(diff);
 	if (rc)
-		return aw_error_last()[0] ? AW_ERROR : gerr("updating the work tree");
+		return aw_error_last()[0] ? AW_ERROR : repo_git_error("updating the work tree");
 	return 0;
 }
 
@@ -506,7 +506,7 @@ static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const
 	if (git_commit_lookup(&c, r->repo, to) || git_commit_tree(&t, c)) {
 		git_commit_free(c);
 		free(m);
-		return gerr("reading the merged commit");
+		return repo_git_error("reading the merged commit");
 	}
 	git_commit_free(c);
 	if ((rc = tree_acceptable(r->repo, t, from_tree))) {
@@ -520,7 +520,7 @@ static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const
 	if (git_reference_create(&ref, r->repo, "refs/heads/" AWS_BRANCH, to, 1, why)) {
 		git_tree_free(t);
 		free(m);
-		return gerr("updating the branch");
+		return repo_git_error("updating the branch");
 	}
 	git_reference_free(ref);
 	rc = mirror_unmark(r, from_tree, t, m);
@@ -536,7 +536,7 @@ static int signature(git_signature **sig)
 	/* Never the user's git identity: a fixed name keeps hostnames and e-mail addresses
 	 * out of the history. */
 	if (git_signature_new(sig, "awnode", "awnode@localhost", (git_time_t)time(NULL), 0))
-		return gerr("creating a commit signature");
+		return repo_git_error("creating a commit signature");
 	return 0;
 }
 
@@ -547,7 +547,7 @@ static int empty_tree(git_repository *g, git_tree **out)
 	int rc = 0;
 
 	if (git_treebuilder_new(&tb, g, NULL) || git_treebuilder_write(&id, tb) || git_tree_lookup(out, g, &id))
-		rc = gerr("creating an empty tree");
+		rc = repo_git_error("creating an empty tree");
 	git_treebuilder_free(tb);
 	return rc;
 }
@@ -566,7 +566,7 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 		if (write_work_file(r, files[i].path, files[i].data, files[i].len, false, false))
 			goto out;
 		if (git_blob_create_from_buffer(&upd[i].id, r->repo, files[i].data, files[i].len)) {
-			gerr("storing a file in git");
+			repo_git_error("storing a file in git");
 			goto out;
 		}
 		upd[i].action = GIT_TREE_UPDATE_UPSERT;
@@ -577,18 +577,18 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	if (!have_head && empty_tree(r->repo, &base))
 		goto out;
 	if (have_head && git_commit_lookup(&parent, r->repo, &head)) {
-		gerr("reading HEAD");
+		repo_git_error("reading HEAD");
 		goto out;
 	}
 	if (git_tree_create_updated(&tree_id, r->repo, base, n, upd) || git_tree_lookup(&tree, r->repo, &tree_id)) {
-		gerr("building the commit's tree");
+		repo_git_error("building the commit's tree");
 		goto out;
 	}
 	if (signature(&sig))
 		goto out;
 	if (git_commit_create(&commit_id, r->repo, "HEAD", sig, sig, NULL, message, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent)) {
-		gerr("committing");
+		repo_git_error("committing");
 		goto out;
 	}
 	rc = 0;
@@ -696,7 +696,7 @@ static int open_remote(sync_repo *r, const char *name, git_remote **out)
 	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
 	rc = git_remote_create_with_opts(out, url, &o);
 	free(url);
-	return rc ? gerr("opening the remote") : 0;
+	return rc ? repo_git_error("opening the remote") : 0;
 }
 
 int repo_remote_add(sync_repo *r, const char *name, const char *url)
@@ -714,15 +714,15 @@ int repo_remote_add(sync_repo *r, const char *name, const char *url)
 		return aw_error_set(AW_EEXISTS, "a remote named '%s' already exists", name);
 	}
 	if (git_repository_config(&cfg, r->repo))
-		return gerr("opening the folder's git config");
+		return repo_git_error("opening the folder's git config");
 	u = normalise_url(url);
 	snprintf(key, sizeof(key), "remote.%s.url", name);
 	if (git_config_set_string(cfg, key, u))
-		rc = gerr("adding the remote");
+		rc = repo_git_error("adding the remote");
 	snprintf(key, sizeof(key), "remote.%s.fetch", name);
 	snprintf(fetch, sizeof(fetch), "+refs/heads/*:refs/remotes/%s/*", name);
 	if (!rc && git_config_set_string(cfg, key, fetch))
-		rc = gerr("adding the remote");
+		rc = repo_git_error("adding the remote");
 	free(u);
 	git_config_free(cfg);
 	return rc;
@@ -738,7 +738,7 @@ int repo_remote_remove(sync_repo *r, const char *name)
 		return aw_error_set(AW_ENOTFOUND, "no remote named '%s'", name);
 	free(old);
 	if (git_repository_config(&cfg, r->repo))
-		return gerr("opening the folder's git config");
+		return repo_git_error("opening the folder's git config");
 	snprintf(key, sizeof(key), "remote.%s.url", name);
 	git_config_delete_entry(cfg, key);
 	snprintf(key, sizeof(key), "remote.%s.fetch", name);
@@ -777,10 +777,10 @@ int repo_remotes(sync_repo *r, remote_info **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	if (git_repository_config_snapshot(&cfg, r->repo))
-		return gerr("reading the folder's git config");
+		return repo_git_error("reading the folder's git config");
 	if (git_config_iterator_new(&it, cfg)) {
 		git_config_free(cfg);
-		return gerr("reading the folder's git config");
+		return repo_git_error("reading the folder's git config");
 	}
 	while (git_config_next(&e, it) == 0) {
 		size_t len = strlen(e->name);
@@ -1046,7 +1046,7 @@ static int fetch(sync_repo *r, const char *name, git_oid *theirs, bool *have)
 		snprintf(what, sizeof(what), "fetching from remote '%s' (%s)", name, u);
 		free(u);
 		git_remote_free(rem);
-		return gerr(what);
+		return repo_git_error(what);
 	}
 	git_remote_free(rem);
 	*have = git_reference_name_to_id(theirs, r->repo, ref) == 0;
@@ -1120,7 +1120,7 @@ static int force_path(git_repository *g, git_tree *tree, git_tree *src, const ch
 	rc = 0;
 	goto out;
 fail:
-	gerr("restoring this device's files after a merge");
+	repo_git_error("restoring this device's files after a merge");
 out:
 	git_treebuilder_free(sub);
 	git_treebuilder_free(root);
@@ -1156,7 +1156,7 @@ static int merge_into_head(sync_repo *r, const git_oid *theirs, const char *own)
 	int rc = AW_ERROR;
 
 	if (git_commit_lookup(&tc, r->repo, theirs) || git_commit_tree(&tt, tc))
-		return gerr("reading the fetched commit");
+		return repo_git_error("reading the fetched commit");
 	if (git_reference_name_to_id(&ours, r->repo, "HEAD")) {
 		/* nothing local yet (a join): take theirs as it is */
 		git_tree_entry *ge = NULL;
@@ -1181,7 +1181,7 @@ static int merge_into_head(sync_repo *r, const git_oid *theirs, const char *own)
 		goto out;
 	}
 	if (git_commit_lookup(&oc, r->repo, &ours) || git_commit_tree(&ot, oc)) {
-		gerr("reading HEAD");
+		repo_git_error("reading HEAD");
 		goto out;
 	}
 	ff = git_oid_equal(&base, &ours);
@@ -1198,7 +1198,7 @@ static int merge_into_head(sync_repo *r, const git_oid *theirs, const char *own)
 		mo.flags = 0; /* no rename detection: paths are identities here */
 		if (git_commit_lookup(&bc, r->repo, &base) || git_commit_tree(&bt, bc) ||
 		    git_merge_trees(&idx, r->repo, bt, ot, tt, &mo)) {
-			gerr("merging the remote");
+			repo_git_error("merging the remote");
 			goto out;
 		}
 		if (git_index_has_conflicts(idx)) {
@@ -1208,13 +1208,13 @@ static int merge_into_head(sync_repo *r, const git_oid *theirs, const char *own)
 			goto out;
 		}
 		if (git_index_write_tree_to(&merged, idx, r->repo)) {
-			gerr("writing the merged tree");
+			repo_git_error("writing the merged tree");
 			goto out;
 		}
 	}
 	/* This device is the only writer of its directory and never changes awsync.json. */
 	if (git_tree_lookup(&mt, r->repo, &merged)) {
-		gerr("reading the merged tree");
+		repo_git_error("reading the merged tree");
 		goto out;
 	}
 	if (force_path(r->repo, mt, ot, "devices", own, &fixed))
@@ -1222,7 +1222,7 @@ static int merge_into_head(sync_repo *r, const git_oid *theirs, const char *own)
 	git_tree_free(mt);
 	mt = NULL;
 	if (git_tree_lookup(&mt, r->repo, &fixed)) {
-		gerr("reading the merged tree");
+		repo_git_error("reading the merged tree");
 		goto out;
 	}
 	if (force_path(r->repo, mt, ot, NULL, AWS_GROUP_FILE, &fixed))
@@ -1238,7 +1238,7 @@ static int merge_into_head(sync_repo *r, const git_oid *theirs, const char *own)
 		if (git_tree_lookup(&ft, r->repo, &fixed) || signature(&sig) ||
 		    git_commit_create(&result, r->repo, NULL, sig, sig, NULL, ff ? "awsync: keep own files" : "awsync: merge",
 				      ft, np, parents)) {
-			gerr("committing the merge");
+			repo_git_error("committing the merge");
 			goto out;
 		}
 	}
@@ -1324,7 +1324,7 @@ int repo_push(sync_repo *r, const char *name, const char *own_device)
 		if (rc && (rc != GIT_ENONFASTFORWARD || cancelled(r))) {
 			char what[160];
 			snprintf(what, sizeof(what), "pushing to remote '%s'", name);
-			return gerr(what);
+			return repo_git_error(what);
 		}
 		/* the remote moved since we fetched: fetch, merge and try again */
 		if ((rc = repo_pull(r, name, own_device)))
@@ -1355,12 +1355,12 @@ int remote_probe(const char *url, const char *ssh_key, bool *has_group)
 	cb.credentials = cred_cb;
 	cb.payload = &tmp;
 	if (git_remote_create_detached(&rem, u)) {
-		rc = gerr("opening the remote");
+		rc = repo_git_error("opening the remote");
 	} else {
 		if (git_remote_connect(rem, GIT_DIRECTION_FETCH, &cb, NULL, NULL) || git_remote_ls(&heads, &n, rem)) {
 			char what[300];
 			snprintf(what, sizeof(what), "connecting to %s", u);
-			rc = gerr(what);
+			rc = repo_git_error(what);
 		} else {
 			for (size_t i = 0; i < n; i++)
 				if (!strcmp(heads[i]->name, "refs/heads/" AWS_BRANCH))
