@@ -119,7 +119,9 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   // Bar chart query: one timeperiod per hour/day/month. It is sent once the summary for
   // the same period has come (or failed): sent together, the two shared the node's and
   // the browser's two cores, and the summary, the figures one came for, took longer.
-  const summaryDone = (res !== null && resFor === reqKey) || err !== null;
+  // (the summary on screen answers this period, device and counting)
+  const fresh = res !== null && resFor === reqKey;
+  const summaryDone = fresh || err !== null;
   useLayoutEffect(() => {
     if (!ready || !selected.length || !summaryDone) {
       setBars(null);
@@ -158,7 +160,6 @@ export function ActivityPage({ parts }: { parts: string[] }) {
   const usageCache = useRef(new Map<string, number>());
   const [, setUsageTick] = useState(0);
   const [usageErr, setUsageErr] = useState(false);
-  const fresh = res !== null && resFor === reqKey;
   const after = fresh && (bars !== null || !!barErr);
   useEffect(() => {
     if (!ready || !selected.length || !after) return;
