@@ -20,8 +20,6 @@
  */
 #include <ctype.h>
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,42 +503,10 @@ static int maintain(git_repository *repo, bool force, bool is_folder, const char
 	return rc;
 }
 
-/* Remove the files under dir (relative to the open directory `at`), then dir itself
- * when it became empty. Only for .git/logs, which holds plain files and directories. */
-static void remove_tree_at(int at, const char *dir)
-{
-	int fd = openat(at, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (e->d_type == DT_DIR || (unlinkat(fd, e->d_name, 0) && errno == EISDIR))
-			remove_tree_at(fd, e->d_name);
-	}
-	closedir(d);
-	unlinkat(at, dir, AT_REMOVEDIR);
-}
-
 int repo_maintain(sync_repo *r, bool force)
 {
-	const char *gitdir = git_repository_path(repo_git(r));
-	int g;
-
 	if (!repo_has_head(r))
 		return 0;
-	/* reflogs of versions that wrote them (the folder writes none now, repo.c) */
-	g = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (g >= 0) {
-		remove_tree_at(g, "logs");
-		close(g);
-	}
 	return maintain(repo_git(r), force, true, "repacking the sync folder");
 }
 

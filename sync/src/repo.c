@@ -93,19 +93,48 @@ int repo_git_init(void)
 	return 0;
 }
 
+/* Remove the files under dir (relative to the open directory `at`), then dir itself
+ * when it became empty. Only for .git/logs, which holds plain files and directories. */
+static void remove_tree_at(int at, const char *dir)
+{
+	int fd = openat(at, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (e->d_type == DT_DIR || (unlinkat(fd, e->d_name, 0) && errno == EISDIR))
+			remove_tree_at(fd, e->d_name);
+	}
+	closedir(d);
+	unlinkat(at, dir, AT_REMOVEDIR);
+}
+
 /* The folder keeps no reflog: an entry per round in two logs took 15 bytes per synced
  * event (more than the trees), and nothing reads them; the history-only-grows check
- * uses the remote-tracking refs (docs/sync-format.md §8). Logs written before are
- * removed by the folder's maintenance. */
+ * uses the remote-tracking refs (docs/sync-format.md §8). When the setting is turned
+ * off, which is once per folder, the logs an earlier version wrote are removed. */
 static void no_reflog(git_repository *g)
 {
 	git_config *cfg = NULL;
-	int on = 1;
+	int on = 1, dir;
 
 	if (git_repository_config(&cfg, g))
 		return;
-	if (git_config_get_bool(&on, cfg, "core.logAllRefUpdates") || on)
+	if (git_config_get_bool(&on, cfg, "core.logAllRefUpdates") || on) {
 		git_config_set_bool(cfg, "core.logAllRefUpdates", 0);
+		dir = open(git_repository_path(g), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir >= 0) {
+			remove_tree_at(dir, "logs");
+			close(dir);
+		}
+	}
 	git_config_free(cfg);
 }
 

@@ -562,7 +562,8 @@ def test_local_remote_stays_packed(node_factory, tmp_path):
                            stdout=subprocess.PIPE, check=True).stdout.decode().strip()
     win = "aw-watcher-window_host-one"
     new_bucket(a.client, win, type_="currentwindow", hostname="host-one")
-    # a reflog as versions that kept one left it
+    # a reflog as versions that kept one left it, with their setting
+    subprocess.run(["git", "-C", a.folder, "config", "--unset", "core.logAllRefUpdates"], check=True)
     logs = os.path.join(a.folder, ".git", "logs", "refs", "heads")
     os.makedirs(logs, exist_ok=True)
     with open(os.path.join(logs, "main"), "w") as f:
