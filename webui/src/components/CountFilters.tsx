@@ -40,6 +40,7 @@ function load(): ViewFilters {
 
 let view: ViewFilters = load();
 const listeners: Listeners = new Set();
+const currentView = () => view;
 
 function setView(patch: Partial<ViewFilters>) {
   view = { ...view, ...patch };
@@ -53,7 +54,7 @@ function setView(patch: Partial<ViewFilters>) {
 
 /** The options the Activity queries run with, and a key that changes when they do. */
 export function useCountOptions(): { opts: CountOptions; key: string } {
-  useListeners(listeners);
+  useListeners(listeners, currentView);
   const st = useStore();
   const opts: CountOptions = {
     filterAfk: view.filterAfk,
@@ -74,7 +75,7 @@ const catKey = (c: string[]) => c.join(' > ');
 /** The filter bar: a disclosure under the Activity toolbar. `categories`: the category
  * names to offer (the rules' names, parents before children). */
 export function CountFilters({ categories }: { categories: string[][] }) {
-  useListeners(listeners);
+  useListeners(listeners, currentView);
   const st = useStore();
   const [pattern, setPattern] = useState(st.settings.always_active_pattern);
   const [patternErr, setPatternErr] = useState('');

@@ -215,6 +215,7 @@ export interface ToastAction {
 }
 type Toast = { id: number; text: string; kind: 'ok' | 'error' | 'info'; action?: ToastAction; focus?: boolean; returnFocus?: () => HTMLElement | null; testId?: string };
 let toasts: Toast[] = [];
+const currentToasts = () => toasts;
 const toastListeners: Listeners = new Set();
 const toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
 let toastId = 0;
@@ -285,7 +286,7 @@ function ToastView({ t }: { t: Toast }) {
 }
 
 export function Toasts() {
-  useListeners(toastListeners);
+  useListeners(toastListeners, currentToasts);
   return (
     <div class="toasts" aria-live="polite">
       {toasts.map((t) => <ToastView t={t} key={t.id} />)}

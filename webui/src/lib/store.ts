@@ -72,7 +72,7 @@ function set(patch: Partial<State>) {
 }
 
 export function useStore(): State {
-  useListeners(listeners);
+  useListeners(listeners, getState);
   return state;
 }
 
