@@ -236,22 +236,22 @@ void aw_bucket_to_json(aw_buf *b, const aw_bucket *bk, const char *events_json, 
 	aw_buf_putc(b, '}');
 }
 
-int aw_event_from_text(aw_event *e, const char *vs, const char *ve)
+/* The event object at s->p (text aw_jscan_document accepted), leaving s->p after its
+ * closing brace when it is an object; on any other value s->p has not moved. */
+static int event_scan(aw_event *e, aw_jscan *s)
 {
 	const char *ks, *ke, *ts = NULL, *ts_end = NULL, *dur = NULL, *data = NULL,
 				*data_end = NULL, *id = NULL, *id_end = NULL, *a, *b;
 	aw_buf tmp = AW_BUF_INIT;
-	aw_jscan s;
 	int state = 0, rc;
 	double secs = 0;
 
 	memset(e, 0, sizeof(*e));
-	aw_jscan_init(&s, vs, (size_t)(ve - vs));
-	aw_jscan_ws(&s);
-	if (s.p >= s.end || *s.p != '{')
+	aw_jscan_ws(s);
+	if (s->p >= s->end || *s->p != '{')
 		return aw_error_set(AW_ESHAPE, "an event must be a JSON object");
-	while (aw_jscan_member(&s, &state, &ks, &ke) == 1) {
-		aw_jscan_skip(&s, &a, &b);
+	while (aw_jscan_member(s, &state, &ks, &ke) == 1) {
+		aw_jscan_skip(s, &a, &b);
 		if (aw_jscan_key_is(ks, ke, "timestamp"))
 			ts = a, ts_end = b;
 		else if (aw_jscan_key_is(ks, ke, "duration"))
@@ -290,4 +290,25 @@ int aw_event_from_text(aw_event *e, const char *vs, const char *ve)
 	aw_jscan_canonical(&tmp, data, data_end);
 	e->data = aw_buf_steal(&tmp, &e->data_len);
 	return 0;
+}
+
+int aw_event_from_text(aw_event *e, const char *vs, const char *ve)
+{
+	aw_jscan s;
+
+	aw_jscan_init(&s, vs, (size_t)(ve - vs));
+	return event_scan(e, &s);
+}
+
+int aw_event_from_scan(aw_event *e, aw_jscan *s)
+{
+	const char *p = s->p, *vs, *ve;
+	int rc = event_scan(e, s);
+
+	/* A refused event may have stopped anywhere in its value: skip it whole from its start. */
+	if (rc) {
+		s->p = p;
+		aw_jscan_skip(s, &vs, &ve);
+	}
+	return rc;
 }

@@ -715,12 +715,10 @@ static int import_events(import_job *j, aw_store *store, chunk **failed)
 		if (b->events)
 			aw_jscan_init(&s, b->events, (size_t)(b->events_end - b->events));
 		while (b->events && (rc = aw_jscan_element(&s, &state)) == 1) {
-			const char *vs, *ve;
 			chunk *c = &j->chunks[cur];
-			aw_jscan_skip(&s, &vs, &ve);
 			c->ib.events = aw_mem_grow(c->ib.events, c->ib.n_events, &c->cap, sizeof(aw_event), 1024);
 			/* Malformed events are dropped, as aw-server-rust's lenient list does. */
-			if (aw_event_from_text(&c->ib.events[c->ib.n_events], vs, ve) == 0)
+			if (aw_event_from_scan(&c->ib.events[c->ib.n_events], &s) == 0)
 				c->ib.n_events++;
 			release_before(j, s.p, true);
 			if (c->ib.n_events >= CHUNK) {

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "aw/buf.h"
+#include "aw/json_scan.h"
 #include "aw/storage.h"
 
 /* Fill *e from a JSON event object. On success e owns its data (release with
@@ -23,6 +24,11 @@ int aw_event_from_json(aw_event *e, const json_t *v);
 /* The same from the text [vs, ve) of an event object that aw_jscan_document already
  * accepted, without building a JSON tree (imports use it). */
 int aw_event_from_text(aw_event *e, const char *vs, const char *ve);
+
+/* The same for the event at s->p, a scanner over such text, which it leaves after the
+ * event's value whether the event was accepted or not: an import's walk of an events
+ * array reads each event once instead of skipping it and then reading its text. */
+int aw_event_from_scan(aw_event *e, aw_jscan *s);
 
 /* Events from a JSON array into *out (*n of them; caller frees with aw_events_free).
  * `lenient` drops elements of the wrong shape, as aw-server-rust's lenient lists do for
