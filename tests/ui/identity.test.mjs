@@ -167,7 +167,26 @@ describe('device identity', () => {
     const problems = watch(page, allowSync);
     await open(page, '/buckets');
     const victim = 'aw-watcher-afk_work-laptop';
-    await page.click(`tr[data-bucket="${victim}"] [data-action=delete]`);
+    const del = `tr[data-bucket="${victim}"] [data-action=delete]`;
+    // by keyboard first: the dialog takes the focus, Tab goes round inside it, Escape
+    // closes it without deleting and gives the focus back to the button that opened it
+    await page.focus(del);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=confirm-delete]');
+    const inDialog = () => page.evaluate(() => !!document.activeElement?.closest('[role=dialog]'));
+    assert.ok(await inDialog(), 'the dialog has the focus once open');
+    const seen = new Set();
+    for (let i = 0; i < 7; i++) {
+      await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab');
+      assert.ok(await inDialog(), `Tab ${i + 1} left the dialog`);
+      seen.add(await page.evaluate(() => document.activeElement?.textContent + '|' + document.activeElement?.getAttribute('aria-label')));
+    }
+    assert.ok(seen.size >= 3, `Tab reaches close, Cancel and Delete: ${[...seen]}`);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=confirm-delete]', { state: 'detached' });
+    assert.ok(await page.evaluate((sel) => document.activeElement === document.querySelector(sel), del), 'the focus is back on the delete button');
+    assert.ok((await A.api('GET', '/buckets/'))[victim], 'Escape deleted nothing');
+    await page.click(del);
     await page.click('[data-testid=confirm-delete]');
     await page.waitForSelector(`tr[data-bucket="${victim}"]`, { state: 'detached' });
     assert.equal((await A.api('GET', '/buckets/'))[victim], undefined);

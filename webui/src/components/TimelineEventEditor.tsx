@@ -67,31 +67,7 @@ export function TimelineEventEditor({ bucket, event, readOnly, onClose, onSave, 
     first?.focus();
   }, [!!orig]);
 
-  // Tab and Shift+Tab stay in the dialog (the page behind it is out of reach while it is
-  // open). Listened for on the document: until the event has loaded, the focus may still
-  // be on the chart, and a Tab from there must land in the dialog too.
-  useEffect(() => {
-    const dialog = body.current?.closest<HTMLElement>('[role=dialog]');
-    if (!dialog) return;
-    const trap = (e: KeyboardEvent) => {
-      if (e.key !== 'Tab') return;
-      const all = [...dialog.querySelectorAll<HTMLElement>('button:not([disabled]):not([hidden]), input:not([disabled])')];
-      if (!all.length) return;
-      const first = all[0], last = all[all.length - 1];
-      if (!dialog.contains(document.activeElement)) {
-        e.preventDefault();
-        (e.shiftKey ? last : first).focus();
-      } else if (e.shiftKey && document.activeElement === first) {
-        e.preventDefault();
-        last.focus();
-      } else if (!e.shiftKey && document.activeElement === last) {
-        e.preventDefault();
-        first.focus();
-      }
-    };
-    document.addEventListener('keydown', trap, true);
-    return () => document.removeEventListener('keydown', trap, true);
-  }, []);
+  // Tab and Shift+Tab stay in the dialog: Modal keeps them there.
 
   const startMs = fromLocalInput(start);
   const dur = Number(duration);

@@ -167,6 +167,14 @@ export function Segmented<T extends string>({ value, options, onChange, testId }
   );
 }
 
+/** What Tab can reach inside a dialog, in document order. */
+const TABBABLE = 'button:not([disabled]):not([hidden]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
+
+/** A dialog over the page. While it is open the keyboard stays in it: Tab and Shift+Tab
+ * go round its controls, the focus moves into it when it opens (onto the dialog itself,
+ * unless the content has put it on one of its controls), Escape closes it, and the focus
+ * goes back to where it was when it opened (the button that opened it) when that is still
+ * on the page. */
 export function Modal({ title, children, onClose, footer, wide }: {
   title: ComponentChildren;
   children: ComponentChildren;
@@ -174,14 +182,49 @@ export function Modal({ title, children, onClose, footer, wide }: {
   footer?: ComponentChildren;
   wide?: boolean;
 }) {
+  const box = useRef<HTMLDivElement>(null);
+  // read during the first render, before any effect has moved the focus
+  const opener = useRef<Element | null>(null);
+  if (opener.current === null) opener.current = document.activeElement;
   useEffect(() => {
     const k = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
     window.addEventListener('keydown', k);
     return () => window.removeEventListener('keydown', k);
   }, [onClose]);
+  useEffect(() => {
+    const dialog = box.current;
+    if (!dialog) return;
+    // Listened for on the document, in the capture phase: a Tab from wherever the focus
+    // still is (the content may move it in only once it has loaded) lands in the dialog.
+    const trap = (e: KeyboardEvent) => {
+      if (e.key !== 'Tab') return;
+      const all = [...dialog.querySelectorAll<HTMLElement>(TABBABLE)];
+      if (!all.length) return;
+      const first = all[0], last = all[all.length - 1];
+      if (!dialog.contains(document.activeElement) || document.activeElement === dialog) {
+        e.preventDefault();
+        (e.shiftKey ? last : first).focus();
+      } else if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    };
+    document.addEventListener('keydown', trap, true);
+    if (!dialog.contains(document.activeElement)) dialog.focus();
+    const back = opener.current;
+    return () => {
+      document.removeEventListener('keydown', trap, true);
+      // only when nothing else has taken the focus since (a page that moves it on close)
+      const now = document.activeElement;
+      if (back instanceof HTMLElement && back.isConnected && (!now || now === document.body || dialog.contains(now))) back.focus();
+    };
+  }, []);
   return (
     <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
-      <div class={`modal ${wide ? 'modal-wide' : ''}`} role="dialog" aria-modal="true">
+      <div ref={box} class={`modal ${wide ? 'modal-wide' : ''}`} role="dialog" aria-modal="true" tabIndex={-1}>
         <header class="modal-head">
           <h3>{title}</h3>
           <button class="btn btn-ghost btn-icon" aria-label={tr('common.close')} onClick={onClose}>
