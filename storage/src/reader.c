@@ -22,15 +22,26 @@ enum {
 
 typedef struct data_slot {
 	int64_t id; /* 0 = empty (interned ids start at 1) */
-	char *json;
+	const char *json; /* in the cache's arena, NUL-terminated */
 	size_t len;
 } data_slot;
+
+/* The cached texts, copied into blocks of TEXT_BLOCK bytes (a longer text gets a block
+ * of its own): one allocation per block instead of one per text, freed together. */
+typedef struct text_block {
+	struct text_block *prev;
+	size_t used, cap;
+	char b[];
+} text_block;
+
+#define TEXT_BLOCK (256u << 10)
 
 struct aw_reader {
 	sqlite3 *db;
 	sqlite3_stmt *st[RS_N];
 	data_slot *cache;
 	size_t cap, used, bytes;
+	text_block *texts;
 	bool in_snapshot;
 	blk_buf blk; /* decoded sealed days (blocks.c) */
 };
@@ -75,8 +86,11 @@ void aw_reader_trim_cache_if_large(aw_reader *r)
 
 void aw_reader_trim_cache(aw_reader *r)
 {
-	for (size_t i = 0; i < r->cap; i++)
-		free(r->cache[i].json);
+	while (r->texts) {
+		text_block *prev = r->texts->prev;
+		free(r->texts);
+		r->texts = prev;
+	}
 	free(r->cache);
 	r->cache = NULL;
 	r->cap = r->used = r->bytes = 0;
@@ -474,12 +488,17 @@ static data_slot *cache_slot(aw_reader *r, int64_t id)
 	return &r->cache[i];
 }
 
-static void cache_grow(aw_reader *r)
+/* Room for `more` entries beyond those cached, at the load factor cache_put keeps. */
+static void cache_reserve(aw_reader *r, size_t more)
 {
 	data_slot *old = r->cache;
-	size_t old_cap = r->cap;
+	size_t old_cap = r->cap, cap = old_cap ? old_cap : 1024;
 
-	r->cap = old_cap ? old_cap * 2 : 1024;
+	while ((r->used + more) * 10 >= cap * 7)
+		cap *= 2;
+	if (cap == old_cap)
+		return;
+	r->cap = cap;
 	r->cache = aw_mem_calloc(r->cap, sizeof(*r->cache));
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i].id)
@@ -487,19 +506,49 @@ static void cache_grow(aw_reader *r)
 	free(old);
 }
 
-/* Cache the text of the current row's column `col` under id. */
-static data_slot *cache_put(aw_reader *r, int64_t id, sqlite3_stmt *st, int col)
+static const char *text_copy(aw_reader *r, const char *s, size_t len)
 {
-	data_slot *slot;
+	text_block *t = r->texts;
+	char *p;
 
-	if ((r->used + 1) * 10 >= r->cap * 7)
-		cache_grow(r);
-	slot = cache_slot(r, id);
+	if (!t || t->cap - t->used < len + 1) {
+		size_t cap = len + 1 > TEXT_BLOCK / 4 ? len + 1 : TEXT_BLOCK - sizeof(*t);
+		t = aw_mem_malloc(sizeof(*t) + cap);
+		t->used = 0;
+		t->cap = cap;
+		if (len + 1 > TEXT_BLOCK / 4 && r->texts) {
+			/* behind the current block, which keeps filling */
+			t->prev = r->texts->prev;
+			r->texts->prev = t;
+		} else {
+			t->prev = r->texts;
+			r->texts = t;
+		}
+	}
+	p = t->b + t->used;
+	if (len)
+		memcpy(p, s, len);
+	p[len] = '\0';
+	t->used += len + 1;
+	return p;
+}
+
+/* Cache the text of the current row's column `col` under id, in `slot` (id's free slot
+ * as cache_slot found it, or NULL when that look-up came before a cache_reserve). */
+static data_slot *cache_put(aw_reader *r, data_slot *slot, int64_t id, sqlite3_stmt *st, int col)
+{
+	const char *text = (const char *)sqlite3_column_text(st, col);
+	size_t len = (size_t)sqlite3_column_bytes(st, col);
+
+	if (!slot || (r->used + 1) * 10 >= r->cap * 7) {
+		cache_reserve(r, 1);
+		slot = cache_slot(r, id);
+	}
 	slot->id = id;
-	slot->len = (size_t)sqlite3_column_bytes(st, col);
-	slot->json = xstrndup((const char *)sqlite3_column_text(st, col), slot->len);
+	slot->len = len;
+	slot->json = text_copy(r, text ? text : "", len);
 	r->used++;
-	r->bytes += slot->len + sizeof(*slot);
+	r->bytes += slot->len + 1 + sizeof(*slot);
 	return slot;
 }
 
@@ -524,7 +573,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 		return rc == SQLITE_DONE ? aw_error_set(AW_ENOTFOUND, "data %lld missing", (long long)data_id)
 					 : db_error(r->db, "reading event data");
 	}
-	slot = cache_put(r, data_id, st, 0);
+	slot = cache_put(r, slot, data_id, st, 0);
 	sqlite3_reset(st);
 	*json = slot->json;
 	*len = slot->len;
@@ -793,27 +842,35 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 	return rc;
 }
 
-int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
+int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const char **json, size_t *len)
 {
 	sqlite3_stmt *st;
-	size_t i = 0;
+	size_t i = 0, k;
 	int rc;
 
 	if (n == 0)
 		return 0;
 	/* Sparse ids would make the range scan read mostly unwanted rows. */
 	if ((uint64_t)(ids[n - 1] - ids[0]) > (uint64_t)n * 4) {
-		for (size_t k = 0; k < n; k++) {
+		for (k = 0; k < n; k++) {
 			const char *j;
-			size_t len;
-			if ((rc = aw_reader_data(&j, &len, r, ids[k])))
+			size_t l;
+			if ((rc = aw_reader_data(&j, &l, r, ids[k])))
 				return rc;
+			if (json) {
+				json[k] = j;
+				len[k] = l;
+			}
 		}
 		return 0;
 	}
+	cache_reserve(r, n);
 	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
 	if (!st)
 		return AW_ERROR;
+	if (json)
+		for (k = 0; k < n; k++)
+			json[k] = NULL;
 	sqlite3_bind_int64(st, 1, ids[0]);
 	sqlite3_bind_int64(st, 2, ids[n - 1]);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -826,9 +883,20 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
 		if (ids[i] != id)
 			continue;
 		slot = cache_slot(r, id);
-		if (!slot || slot->id != id)
-			cache_put(r, id, st, 1);
+		if (slot->id != id)
+			slot = cache_put(r, slot, id, st, 1);
+		if (json) {
+			json[i] = slot->json;
+			len[i] = slot->len;
+		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(r->db, "reading event data");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(r->db, "reading event data");
+	/* ids the scan did not find: the look-up reports them */
+	if (json)
+		for (k = 0; k < n; k++)
+			if (!json[k] && (rc = aw_reader_data(&json[k], &len[k], r, ids[k])))
+				return rc;
+	return 0;
 }
