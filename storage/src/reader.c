@@ -475,13 +475,18 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	return 0;
 }
 
+static inline size_t cache_home(const aw_reader *r, int64_t id)
+{
+	return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 7) & (r->cap - 1);
+}
+
 static data_slot *cache_slot(aw_reader *r, int64_t id)
 {
 	size_t i;
 
 	if (!r->cap)
 		return NULL;
-	for (i = (uint64_t)id * 0x9E3779B97F4A7C15ULL >> 7 & (r->cap - 1); r->cache[i].id;
+	for (i = cache_home(r, id); r->cache[i].id;
 	     i = (i + 1) & (r->cap - 1))
 		if (r->cache[i].id == id)
 			return &r->cache[i];
@@ -842,6 +847,8 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 	return rc;
 }
 
+#define PREFETCH_AHEAD 8
+
 int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const char **json, size_t *len)
 {
 	sqlite3_stmt *st;
@@ -865,6 +872,8 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const ch
 		return 0;
 	}
 	cache_reserve(r, n);
+	for (k = 0; k < n && k < PREFETCH_AHEAD; k++)
+		__builtin_prefetch(&r->cache[cache_home(r, ids[k])], 1);
 	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
 	if (!st)
 		return AW_ERROR;
@@ -882,6 +891,10 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const ch
 			break;
 		if (ids[i] != id)
 			continue;
+		/* the slots are scattered over the table: ask for a later id's while SQLite
+		 * reads the rows up to it */
+		if (i + PREFETCH_AHEAD < n)
+			__builtin_prefetch(&r->cache[cache_home(r, ids[i + PREFETCH_AHEAD])], 1);
 		slot = cache_slot(r, id);
 		if (slot->id != id)
 			slot = cache_put(r, slot, id, st, 1);
