@@ -94,7 +94,7 @@ static uint32_t new_entry(qdata *T)
 
 void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)
 {
-	uint32_t *ns = aw_mem_calloc(nc, sizeof(uint32_t));
+	uint32_t *ns = zalloc_table(nc, sizeof(uint32_t));
 
 	for (size_t i = 0; i < *cap; i++) {
 		uint32_t e = (*slot)[i];
@@ -122,7 +122,7 @@ static void sid_grow(qdata *T)
 	size_t oc = T->sid_cap, nc = oc ? oc * 2 : 1024;
 	struct qsid *old = T->sid;
 
-	T->sid = aw_mem_calloc(nc, sizeof(*T->sid));
+	T->sid = zalloc_table(nc, sizeof(*T->sid));
 	T->sid_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
 		if (!old[i].sid)
@@ -161,7 +161,7 @@ static void tx_grow(qdata *T)
 	size_t oc = T->tx_cap, nc = oc ? oc * 2 : 256;
 	uint32_t *old = T->tx;
 
-	T->tx = aw_mem_calloc(nc, sizeof(*T->tx));
+	T->tx = zalloc_table(nc, sizeof(*T->tx));
 	T->tx_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
 		if (!old[i])

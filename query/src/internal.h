@@ -25,9 +25,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "aw/buf.h"
 #include "aw/hash.h"
+#include "aw/mem.h"
 #include "aw/query.h"
 #include "aw/storage.h"
 #include "aw/time.h"
@@ -121,6 +123,18 @@ typedef struct qdata {
 	int err;           /* sticky storage error (AW_E*) */
 	char errmsg[200];
 } qdata;
+
+/* n zeroed elements of size sz, for tables that are probed (read) before they are
+ * written: calloc's fresh pages would fault twice each (mapped as the shared zero page
+ * on the first read, copied on the first write); writing the zeros faults them once. */
+static inline void *zalloc_table(size_t n, size_t sz)
+{
+	size_t bytes = n * sz;
+	void *p = aw_mem_malloc(bytes ? bytes : 1);
+
+	memset(p, 0, bytes);
+	return p;
+}
 
 /* Open-addressing tables hold entry index + 1 per slot (0 = empty), probed linearly
  * from hash & (cap - 1), cap a power of two. Replace *slot by a table of nc slots with
