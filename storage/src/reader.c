@@ -883,11 +883,44 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const ch
 
 	if (n == 0)
 		return 0;
+	if (json)
+		for (k = 0; k < n; k++)
+			json[k] = NULL;
+	/* Texts the cache holds already (a short job keeps it for the next: the web UI
+	 * asks for the same day again and again) need no SQL: read only the span of the
+	 * missing ones. */
+	if (r->used) {
+		size_t lo = n, hi = 0;
+		for (k = 0; k < n; k++) {
+			data_slot *slot;
+			if (k + PREFETCH_AHEAD < n)
+				__builtin_prefetch(&r->cache[cache_home(r, ids[k + PREFETCH_AHEAD])]);
+			slot = cache_slot(r, ids[k]);
+			if (slot->id != ids[k]) {
+				if (lo == n)
+					lo = k;
+				hi = k;
+			} else if (json) {
+				json[k] = slot->json;
+				len[k] = slot->len;
+			}
+		}
+		if (lo == n)
+			return 0;
+		ids += lo;
+		n = hi - lo + 1;
+		if (json) {
+			json += lo;
+			len += lo;
+		}
+	}
 	/* Sparse ids would make the range scan read mostly unwanted rows. */
 	if ((uint64_t)(ids[n - 1] - ids[0]) > (uint64_t)n * 4) {
 		for (k = 0; k < n; k++) {
 			const char *j;
 			size_t l;
+			if (json && json[k])
+				continue;
 			if ((rc = aw_reader_data(&j, &l, r, ids[k])))
 				return rc;
 			if (json) {
@@ -903,9 +936,6 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const ch
 	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
 	if (!st)
 		return AW_ERROR;
-	if (json)
-		for (k = 0; k < n; k++)
-			json[k] = NULL;
 	sqlite3_bind_int64(st, 1, ids[0]);
 	sqlite3_bind_int64(st, 2, ids[n - 1]);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
