@@ -50,6 +50,12 @@ struct aw_reader {
 
 #define DATA_CACHE_MAX_BYTES (32u << 20)
 
+#define RANGE_WHERE "bucket = ?1 AND start >= ?2 AND start <= ?3 AND start + duration >= ?4"
+#define SQL_EVENTS_KEY \
+	"SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE " ORDER BY start ASC, id ASC LIMIT ?5"
+#define SQL_DATA "SELECT json FROM datas WHERE id = ?"
+#define SQL_DATA_RANGE "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id"
+
 /* A large array about to be filled: back its whole 2 MiB spans with huge pages where
  * the system allows it (transparent_hugepage "madvise"): one page fault each instead
  * of 512, which a year's read otherwise spends a good part of its time on. Only the
@@ -69,6 +75,27 @@ static void advise_huge(void *p, size_t n)
 #endif
 }
 
+static int bucket_key(aw_reader *r, const char *bucket_id, int64_t *rowid, int64_t *max_dur);
+
+/* Parse the schema and prepare the statements of a query's reads now, when the reader
+ * opens, rather than in the first request each worker thread serves (about a
+ * millisecond: the web UI's first views are answered by threads that have not read
+ * yet). Reads nothing of the events; failures are left for the real reads to report
+ * (and a message one of them set stays unread). */
+static void reader_warm(aw_reader *r)
+{
+	int64_t rowid, max_dur;
+	size_t upper;
+
+	(void)bucket_key(r, "", &rowid, &max_dur);
+	(void)db_stmt(r->db, &r->st[RS_EVENTS_KEY], SQL_EVENTS_KEY);
+	(void)db_stmt(r->db, &r->st[RS_DATA], SQL_DATA);
+	(void)db_stmt(r->db, &r->st[RS_DATA_RANGE], SQL_DATA_RANGE);
+	/* an empty range of days: the statements are prepared, no block is read */
+	(void)blk_count_upper(r->db, &r->st[RS_BLK_UPPER], 0, 0, -BLK_DAY_NS, &upper);
+	(void)blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, 0, 0, -BLK_DAY_NS, 0, false, NULL, NULL);
+}
+
 int aw_reader_open_path(aw_reader **out, const char *path)
 {
 	aw_reader *r = aw_mem_calloc(1, sizeof(*r));
@@ -82,6 +109,7 @@ int aw_reader_open_path(aw_reader **out, const char *path)
 		return rc;
 	}
 	db_configure(r->db, false, 0);
+	reader_warm(r);
 	*out = r;
 	return 0;
 }
@@ -275,7 +303,6 @@ static void bind_range(sqlite3_stmt *st, int64_t rowid, aw_ns start, aw_ns end, 
 	sqlite3_bind_int64(st, 4, start);
 }
 
-#define RANGE_WHERE "bucket = ?1 AND start >= ?2 AND start <= ?3 AND start + duration >= ?4"
 
 static int count_sealed(void *ctx, const blk_event *v, size_t n)
 {
@@ -452,9 +479,7 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	if (start > end || limit == 0)
 		return 0;
 	st = (flags & AW_EVENTS_KEY_ORDER)
-		     ? db_stmt(r->db, &r->st[RS_EVENTS_KEY],
-				  "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
-				  " ORDER BY start ASC, id ASC LIMIT ?5")
+		     ? db_stmt(r->db, &r->st[RS_EVENTS_KEY], SQL_EVENTS_KEY)
 	     : asc ? db_stmt(r->db, &r->st[RS_EVENTS_ASC],
 			      "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
 			      " ORDER BY start ASC, duration DESC, id DESC LIMIT ?5")
@@ -594,7 +619,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 		*len = slot->len;
 		return 0;
 	}
-	st = db_stmt(r->db, &r->st[RS_DATA], "SELECT json FROM datas WHERE id = ?");
+	st = db_stmt(r->db, &r->st[RS_DATA], SQL_DATA);
 	if (!st)
 		return AW_ERROR;
 	sqlite3_bind_int64(st, 1, data_id);
@@ -933,7 +958,7 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const ch
 	cache_reserve(r, n);
 	for (k = 0; k < n && k < PREFETCH_AHEAD; k++)
 		__builtin_prefetch(&r->cache[cache_home(r, ids[k])], 1);
-	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
+	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], SQL_DATA_RANGE);
 	if (!st)
 		return AW_ERROR;
 	sqlite3_bind_int64(st, 1, ids[0]);
