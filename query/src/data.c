@@ -112,11 +112,6 @@ void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)
 
 /* ---- stored entries ------------------------------------------------------------------- */
 
-static inline size_t sid_hash(int64_t sid)
-{
-	return (size_t)(((uint64_t)sid * 0x9E3779B97F4A7C15ULL) >> 17);
-}
-
 static void sid_grow(qdata *T)
 {
 	size_t oc = T->sid_cap, nc = oc ? oc * 2 : 1024;
