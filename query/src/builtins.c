@@ -249,6 +249,8 @@ static int f_query_bucket(qrun *R, const qnode *call, qv *args, size_t n, qv *ou
 	ev = (qev *)rows;
 	for (size_t i = 0; i < nrows; i++) {
 		aw_event_row r = rows[i]; /* ev[i] is written over rows[i] */
+		if (i + 8 < nrows)
+			data_sid_prefetch(R->T, rows[i + 8].data_id);
 		/* neighbours often share their data (an AFK bucket's status, a title someone
 		 * came back to): the previous row's index saves a look-up */
 		if (!i || r.data_id != last_sid)

@@ -94,7 +94,7 @@ static uint32_t new_entry(qdata *T)
 
 void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)
 {
-	uint32_t *ns = aw_mem_calloc(nc, sizeof(uint32_t));
+	uint32_t *ns = zalloc_table(nc, sizeof(uint32_t));
 
 	for (size_t i = 0; i < *cap; i++) {
 		uint32_t e = (*slot)[i];
@@ -112,17 +112,12 @@ void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc)
 
 /* ---- stored entries ------------------------------------------------------------------- */
 
-static inline size_t sid_hash(int64_t sid)
-{
-	return (size_t)(((uint64_t)sid * 0x9E3779B97F4A7C15ULL) >> 17);
-}
-
 static void sid_grow(qdata *T)
 {
 	size_t oc = T->sid_cap, nc = oc ? oc * 2 : 1024;
 	struct qsid *old = T->sid;
 
-	T->sid = aw_mem_calloc(nc, sizeof(*T->sid));
+	T->sid = zalloc_table(nc, sizeof(*T->sid));
 	T->sid_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
 		if (!old[i].sid)
@@ -161,7 +156,7 @@ static void tx_grow(qdata *T)
 	size_t oc = T->tx_cap, nc = oc ? oc * 2 : 256;
 	uint32_t *old = T->tx;
 
-	T->tx = aw_mem_calloc(nc, sizeof(*T->tx));
+	T->tx = zalloc_table(nc, sizeof(*T->tx));
 	T->tx_cap = nc;
 	for (size_t i = 0; i < oc; i++) {
 		if (!old[i])
@@ -218,30 +213,44 @@ uint32_t data_intern(qdata *T, const char *json, size_t len)
 static void materialize(qdata *T, uint32_t i);
 
 #ifdef AW_READER_DATA_PREFETCH
-static int cmp_i64(const void *a, const void *b)
+typedef struct sid_ix {
+	int64_t sid;
+	uint32_t i;
+} sid_ix;
+
+static int cmp_sid_ix(const void *a, const void *b)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	int64_t x = ((const sid_ix *)a)->sid, y = ((const sid_ix *)b)->sid;
 
 	return x < y ? -1 : x > y;
 }
 
 /* The first time a stored entry's text is needed, fetch the texts of every stored entry
  * added since the last time in one storage call: whatever needs one of them (a key
- * lookup, the result) almost always needs them all. */
+ * lookup, the result) almost always needs them all. The entries get their texts
+ * straight from that call, without a cache look-up each. */
 static void prefetch(qdata *T)
 {
 	size_t n = 0;
+	sid_ix *v;
 	int64_t *ids;
+	const char **json;
+	size_t *len;
 
 	if (T->pf_from >= T->n)
 		return;
-	ids = aw_mem_malloc((T->n - T->pf_from) * sizeof(int64_t));
+	v = aw_mem_malloc((T->n - T->pf_from) * sizeof(*v));
 	for (size_t i = T->pf_from; i < T->n; i++)
 		if (T->e[i].kind == QD_STORED && !T->e[i].json)
-			ids[n++] = T->e[i].ref;
+			v[n++] = (sid_ix){T->e[i].ref, (uint32_t)i};
 	T->pf_from = T->n;
 	if (n > 1) {
-		qsort(ids, n, sizeof(int64_t), cmp_i64);
+		qsort(v, n, sizeof(*v), cmp_sid_ix);
+		ids = aw_mem_malloc(n * (sizeof(*ids) + sizeof(*json) + sizeof(*len)));
+		json = (const char **)(ids + n);
+		len = (size_t *)(json + n);
+		for (size_t k = 0; k < n; k++)
+			ids[k] = v[k].sid;
 		/* Storage reads a set of ids in one range scan only when it is dense (at least
 		 * one wanted row in four), else with a look-up per id. A month's values are a
 		 * dense run of new ids plus older ones scattered over the year: each dense run
@@ -251,11 +260,18 @@ static void prefetch(qdata *T)
 			size_t b = a + 1;
 			while (b < n && (uint64_t)(ids[b] - ids[a]) <= (uint64_t)(b - a + 1) * 4)
 				b++;
-			aw_reader_data_prefetch(T->r, ids + a, b - a); /* failures surface in the lookups */
+			/* on a failure the entries stay unloaded: data_load's look-up reports it */
+			if (!aw_reader_data_prefetch(T->r, ids + a, b - a, json + a, len + a))
+				for (size_t k = a; k < b; k++) {
+					qdent *d = &T->e[v[k].i];
+					d->json = json[k];
+					d->len = (uint32_t)len[k];
+				}
 			a = b;
 		}
+		free(ids);
 	}
-	free(ids);
+	free(v);
 }
 #endif
 

@@ -25,9 +25,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "aw/buf.h"
 #include "aw/hash.h"
+#include "aw/mem.h"
 #include "aw/query.h"
 #include "aw/storage.h"
 #include "aw/time.h"
@@ -122,10 +124,36 @@ typedef struct qdata {
 	char errmsg[200];
 } qdata;
 
+/* n zeroed elements of size sz, for tables that are probed (read) before they are
+ * written: calloc's fresh pages would fault twice each (mapped as the shared zero page
+ * on the first read, copied on the first write); writing the zeros faults them once. */
+static inline void *zalloc_table(size_t n, size_t sz)
+{
+	size_t bytes = n * sz;
+	void *p = aw_mem_malloc(bytes ? bytes : 1);
+
+	memset(p, 0, bytes);
+	return p;
+}
+
 /* Open-addressing tables hold entry index + 1 per slot (0 = empty), probed linearly
  * from hash & (cap - 1), cap a power of two. Replace *slot by a table of nc slots with
  * the same entries, re-placed by hashes[index]; *cap becomes nc. */
 void slots_grow(uint32_t **slot, size_t *cap, const uint64_t *hashes, size_t nc);
+/* Home slot of a storage id in the table's id index. */
+static inline size_t sid_hash(int64_t sid)
+{
+	return (size_t)(((uint64_t)sid * 0x9E3779B97F4A7C15ULL) >> 17);
+}
+
+/* Ask for sid's slot of the id index ahead of data_from_sid (a look-up per event read
+ * otherwise waits for memory: the slots of a year's ids are scattered over megabytes). */
+static inline void data_sid_prefetch(const qdata *T, int64_t sid)
+{
+	if (T->sid_cap)
+		__builtin_prefetch(&T->sid[sid_hash(sid) & (T->sid_cap - 1)]);
+}
+
 void data_init(qdata *T, aw_reader *r);
 void data_free(qdata *T);
 uint32_t data_from_sid(qdata *T, int64_t sid);

@@ -20,7 +20,7 @@ static qev *each_data(qdata *T, const qev *ev, size_t n, qev *out, bool filter, 
 		      size_t *nout)
 {
 	size_t nmemo = T->n, m = 0;
-	uint32_t *memo = aw_mem_calloc(nmemo, sizeof(uint32_t));
+	uint32_t *memo = zalloc_table(nmemo, sizeof(uint32_t));
 	qev *res = out;
 
 	/* A filter with nowhere to write decides first and then allocates only what it
@@ -705,7 +705,7 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 	*nout = 0;
 	if (!nkeys || !n)
 		return aw_mem_malloc(1);
-	memo = aw_mem_calloc(T->n, sizeof(uint32_t));
+	memo = zalloc_table(T->n, sizeof(uint32_t));
 	groups = aw_mem_malloc(cap * sizeof(qev));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data, g;

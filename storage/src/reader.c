@@ -7,8 +7,10 @@
  * Event data is fetched by interned id through a per-reader cache, so a year of events
  * with ~50k distinct data values costs ~50k lookups, not one per event.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "aw/mem.h"
 #include "internal.h"
@@ -22,20 +24,77 @@ enum {
 
 typedef struct data_slot {
 	int64_t id; /* 0 = empty (interned ids start at 1) */
-	char *json;
+	const char *json; /* in the cache's arena, NUL-terminated */
 	size_t len;
 } data_slot;
+
+/* The cached texts, copied into blocks of TEXT_BLOCK bytes (a longer text gets a block
+ * of its own): one allocation per block instead of one per text, freed together. */
+typedef struct text_block {
+	struct text_block *prev;
+	size_t used, cap;
+	char b[];
+} text_block;
+
+#define TEXT_BLOCK (256u << 10)
 
 struct aw_reader {
 	sqlite3 *db;
 	sqlite3_stmt *st[RS_N];
 	data_slot *cache;
 	size_t cap, used, bytes;
+	text_block *texts;
 	bool in_snapshot;
 	blk_buf blk; /* decoded sealed days (blocks.c) */
 };
 
 #define DATA_CACHE_MAX_BYTES (32u << 20)
+
+#define RANGE_WHERE "bucket = ?1 AND start >= ?2 AND start <= ?3 AND start + duration >= ?4"
+#define SQL_EVENTS_KEY \
+	"SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE " ORDER BY start ASC, id ASC LIMIT ?5"
+#define SQL_DATA "SELECT json FROM datas WHERE id = ?"
+#define SQL_DATA_RANGE "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id"
+
+/* A large array about to be filled: back its whole 2 MiB spans with huge pages where
+ * the system allows it (transparent_hugepage "madvise"): one page fault each instead
+ * of 512, which a year's read otherwise spends a good part of its time on. Only the
+ * spans that lie wholly inside the array, which is used to its end, so this costs no
+ * memory. */
+static void advise_huge(void *p, size_t n)
+{
+	enum { HUGE = 2u << 20 };
+	uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1), e = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE - 1);
+
+#ifdef MADV_HUGEPAGE
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)a;
+	(void)e;
+#endif
+}
+
+static int bucket_key(aw_reader *r, const char *bucket_id, int64_t *rowid, int64_t *max_dur);
+
+/* Parse the schema and prepare the statements of a query's reads now, when the reader
+ * opens, rather than in the first request each worker thread serves (about a
+ * millisecond: the web UI's first views are answered by threads that have not read
+ * yet). Reads nothing of the events; failures are left for the real reads to report
+ * (and a message one of them set stays unread). */
+static void reader_warm(aw_reader *r)
+{
+	int64_t rowid, max_dur;
+	size_t upper;
+
+	(void)bucket_key(r, "", &rowid, &max_dur);
+	(void)db_stmt(r->db, &r->st[RS_EVENTS_KEY], SQL_EVENTS_KEY);
+	(void)db_stmt(r->db, &r->st[RS_DATA], SQL_DATA);
+	(void)db_stmt(r->db, &r->st[RS_DATA_RANGE], SQL_DATA_RANGE);
+	/* an empty range of days: the statements are prepared, no block is read */
+	(void)blk_count_upper(r->db, &r->st[RS_BLK_UPPER], 0, 0, -BLK_DAY_NS, &upper);
+	(void)blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, 0, 0, -BLK_DAY_NS, 0, false, NULL, NULL);
+}
 
 int aw_reader_open_path(aw_reader **out, const char *path)
 {
@@ -50,6 +109,7 @@ int aw_reader_open_path(aw_reader **out, const char *path)
 		return rc;
 	}
 	db_configure(r->db, false, 0);
+	reader_warm(r);
 	*out = r;
 	return 0;
 }
@@ -75,8 +135,11 @@ void aw_reader_trim_cache_if_large(aw_reader *r)
 
 void aw_reader_trim_cache(aw_reader *r)
 {
-	for (size_t i = 0; i < r->cap; i++)
-		free(r->cache[i].json);
+	while (r->texts) {
+		text_block *prev = r->texts->prev;
+		free(r->texts);
+		r->texts = prev;
+	}
 	free(r->cache);
 	r->cache = NULL;
 	r->cap = r->used = r->bytes = 0;
@@ -240,7 +303,6 @@ static void bind_range(sqlite3_stmt *st, int64_t rowid, aw_ns start, aw_ns end, 
 	sqlite3_bind_int64(st, 4, start);
 }
 
-#define RANGE_WHERE "bucket = ?1 AND start >= ?2 AND start <= ?3 AND start + duration >= ?4"
 
 static int count_sealed(void *ctx, const blk_event *v, size_t n)
 {
@@ -360,6 +422,7 @@ static int merge_sealed(aw_reader *r, aw_event_row **v, size_t *cnt, int64_t row
 	}
 	a.cap = *cnt + upper;
 	a.v = aw_mem_malloc(a.cap * sizeof(*a.v));
+	advise_huge(a.v, a.cap * sizeof(*a.v));
 	/* Days hold disjoint start ranges, so walking days in the output's direction, the
 	 * first `limit` events found are the only ones that can make the cut. */
 	if (blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, rowid, lo, end, start, !asc, take_sealed, &a)) {
@@ -416,9 +479,7 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	if (start > end || limit == 0)
 		return 0;
 	st = (flags & AW_EVENTS_KEY_ORDER)
-		     ? db_stmt(r->db, &r->st[RS_EVENTS_KEY],
-				  "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
-				  " ORDER BY start ASC, id ASC LIMIT ?5")
+		     ? db_stmt(r->db, &r->st[RS_EVENTS_KEY], SQL_EVENTS_KEY)
 	     : asc ? db_stmt(r->db, &r->st[RS_EVENTS_ASC],
 			      "SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE
 			      " ORDER BY start ASC, duration DESC, id DESC LIMIT ?5")
@@ -461,45 +522,89 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r, const char
 	return 0;
 }
 
+static inline size_t cache_home(const aw_reader *r, int64_t id)
+{
+	return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 7) & (r->cap - 1);
+}
+
 static data_slot *cache_slot(aw_reader *r, int64_t id)
 {
 	size_t i;
 
 	if (!r->cap)
 		return NULL;
-	for (i = (uint64_t)id * 0x9E3779B97F4A7C15ULL >> 7 & (r->cap - 1); r->cache[i].id;
+	for (i = cache_home(r, id); r->cache[i].id;
 	     i = (i + 1) & (r->cap - 1))
 		if (r->cache[i].id == id)
 			return &r->cache[i];
 	return &r->cache[i];
 }
 
-static void cache_grow(aw_reader *r)
+/* Room for `more` entries beyond those cached, at the load factor cache_put keeps. */
+static void cache_reserve(aw_reader *r, size_t more)
 {
 	data_slot *old = r->cache;
-	size_t old_cap = r->cap;
+	size_t old_cap = r->cap, cap = old_cap ? old_cap : 1024;
 
-	r->cap = old_cap ? old_cap * 2 : 1024;
-	r->cache = aw_mem_calloc(r->cap, sizeof(*r->cache));
+	while ((r->used + more) * 10 >= cap * 7)
+		cap *= 2;
+	if (cap == old_cap)
+		return;
+	r->cap = cap;
+	/* zeros written rather than calloc's: the slots are read before they are written,
+	 * and a fresh page read first faults twice */
+	r->cache = aw_mem_malloc(r->cap * sizeof(*r->cache));
+	advise_huge(r->cache, r->cap * sizeof(*r->cache));
+	memset(r->cache, 0, r->cap * sizeof(*r->cache));
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i].id)
 			*cache_slot(r, old[i].id) = old[i];
 	free(old);
 }
 
-/* Cache the text of the current row's column `col` under id. */
-static data_slot *cache_put(aw_reader *r, int64_t id, sqlite3_stmt *st, int col)
+static const char *text_copy(aw_reader *r, const char *s, size_t len)
 {
-	data_slot *slot;
+	text_block *t = r->texts;
+	char *p;
 
-	if ((r->used + 1) * 10 >= r->cap * 7)
-		cache_grow(r);
-	slot = cache_slot(r, id);
+	if (!t || t->cap - t->used < len + 1) {
+		size_t cap = len + 1 > TEXT_BLOCK / 4 ? len + 1 : TEXT_BLOCK - sizeof(*t);
+		t = aw_mem_malloc(sizeof(*t) + cap);
+		t->used = 0;
+		t->cap = cap;
+		if (len + 1 > TEXT_BLOCK / 4 && r->texts) {
+			/* behind the current block, which keeps filling */
+			t->prev = r->texts->prev;
+			r->texts->prev = t;
+		} else {
+			t->prev = r->texts;
+			r->texts = t;
+		}
+	}
+	p = t->b + t->used;
+	if (len)
+		memcpy(p, s, len);
+	p[len] = '\0';
+	t->used += len + 1;
+	return p;
+}
+
+/* Cache the text of the current row's column `col` under id, in `slot` (id's free slot
+ * as cache_slot found it, or NULL when that look-up came before a cache_reserve). */
+static data_slot *cache_put(aw_reader *r, data_slot *slot, int64_t id, sqlite3_stmt *st, int col)
+{
+	const char *text = (const char *)sqlite3_column_text(st, col);
+	size_t len = (size_t)sqlite3_column_bytes(st, col);
+
+	if (!slot || (r->used + 1) * 10 >= r->cap * 7) {
+		cache_reserve(r, 1);
+		slot = cache_slot(r, id);
+	}
 	slot->id = id;
-	slot->len = (size_t)sqlite3_column_bytes(st, col);
-	slot->json = xstrndup((const char *)sqlite3_column_text(st, col), slot->len);
+	slot->len = len;
+	slot->json = text_copy(r, text ? text : "", len);
 	r->used++;
-	r->bytes += slot->len + sizeof(*slot);
+	r->bytes += slot->len + 1 + sizeof(*slot);
 	return slot;
 }
 
@@ -514,7 +619,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 		*len = slot->len;
 		return 0;
 	}
-	st = db_stmt(r->db, &r->st[RS_DATA], "SELECT json FROM datas WHERE id = ?");
+	st = db_stmt(r->db, &r->st[RS_DATA], SQL_DATA);
 	if (!st)
 		return AW_ERROR;
 	sqlite3_bind_int64(st, 1, data_id);
@@ -524,7 +629,7 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 		return rc == SQLITE_DONE ? aw_error_set(AW_ENOTFOUND, "data %lld missing", (long long)data_id)
 					 : db_error(r->db, "reading event data");
 	}
-	slot = cache_put(r, data_id, st, 0);
+	slot = cache_put(r, slot, data_id, st, 0);
 	sqlite3_reset(st);
 	*json = slot->json;
 	*len = slot->len;
@@ -793,25 +898,67 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 	return rc;
 }
 
-int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
+#define PREFETCH_AHEAD 8
+
+int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const char **json, size_t *len)
 {
 	sqlite3_stmt *st;
-	size_t i = 0;
+	size_t i = 0, k;
 	int rc;
 
 	if (n == 0)
 		return 0;
+	if (json)
+		for (k = 0; k < n; k++)
+			json[k] = NULL;
+	/* Texts the cache holds already (a short job keeps it for the next: the web UI
+	 * asks for the same day again and again) need no SQL: read only the span of the
+	 * missing ones. */
+	if (r->used) {
+		size_t lo = n, hi = 0;
+		for (k = 0; k < n; k++) {
+			data_slot *slot;
+			if (k + PREFETCH_AHEAD < n)
+				__builtin_prefetch(&r->cache[cache_home(r, ids[k + PREFETCH_AHEAD])]);
+			slot = cache_slot(r, ids[k]);
+			if (slot->id != ids[k]) {
+				if (lo == n)
+					lo = k;
+				hi = k;
+			} else if (json) {
+				json[k] = slot->json;
+				len[k] = slot->len;
+			}
+		}
+		if (lo == n)
+			return 0;
+		ids += lo;
+		n = hi - lo + 1;
+		if (json) {
+			json += lo;
+			len += lo;
+		}
+	}
 	/* Sparse ids would make the range scan read mostly unwanted rows. */
 	if ((uint64_t)(ids[n - 1] - ids[0]) > (uint64_t)n * 4) {
-		for (size_t k = 0; k < n; k++) {
+		for (k = 0; k < n; k++) {
 			const char *j;
-			size_t len;
-			if ((rc = aw_reader_data(&j, &len, r, ids[k])))
+			size_t l;
+			if (json && json[k])
+				continue;
+			if ((rc = aw_reader_data(&j, &l, r, ids[k])))
 				return rc;
+			if (json) {
+				json[k] = j;
+				len[k] = l;
+			}
 		}
 		return 0;
 	}
-	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id");
+	cache_reserve(r, n);
+	for (k = 0; k < n && k < PREFETCH_AHEAD; k++)
+		__builtin_prefetch(&r->cache[cache_home(r, ids[k])], 1);
+	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], SQL_DATA_RANGE);
 	if (!st)
 		return AW_ERROR;
 	sqlite3_bind_int64(st, 1, ids[0]);
@@ -825,10 +972,25 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n)
 			break;
 		if (ids[i] != id)
 			continue;
+		/* the slots are scattered over the table: ask for a later id's while SQLite
+		 * reads the rows up to it */
+		if (i + PREFETCH_AHEAD < n)
+			__builtin_prefetch(&r->cache[cache_home(r, ids[i + PREFETCH_AHEAD])], 1);
 		slot = cache_slot(r, id);
-		if (!slot || slot->id != id)
-			cache_put(r, id, st, 1);
+		if (slot->id != id)
+			slot = cache_put(r, slot, id, st, 1);
+		if (json) {
+			json[i] = slot->json;
+			len[i] = slot->len;
+		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(r->db, "reading event data");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(r->db, "reading event data");
+	/* ids the scan did not find: the look-up reports them */
+	if (json)
+		for (k = 0; k < n; k++)
+			if (!json[k] && (rc = aw_reader_data(&json[k], &len[k], r, ids[k])))
+				return rc;
+	return 0;
 }

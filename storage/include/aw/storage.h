@@ -278,10 +278,12 @@ int aw_reader_event_rows(aw_event_row **out, size_t *n, aw_reader *r,
  * reader's cache and stays valid until aw_reader_close or aw_reader_trim_cache. */
 int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id);
 
-/* Load the texts of many data ids (sorted ascending) into the cache in one range scan,
- * instead of one lookup each; later aw_reader_data calls for them hit the cache. */
-#define AW_READER_DATA_PREFETCH 1
-int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n);
+/* Load the texts of many data ids (sorted ascending, distinct) into the cache in one
+ * range scan, instead of one lookup each; later aw_reader_data calls for them hit the
+ * cache. With json and len (else both NULL), also give each id's text as aw_reader_data
+ * would: json[k], len[k] for ids[k] (on an error, some may be NULL). */
+#define AW_READER_DATA_PREFETCH 2
+int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const char **json, size_t *len);
 
 /* Drop the reader's data cache, or only when it grew past 32 MiB (call between
  * requests to bound memory; never while holding pointers from aw_reader_data). */
