@@ -994,24 +994,229 @@ static void hide_known(git_revwalk *w, sync_repo *r, git_odb *their_odb, const c
 		git_revwalk_hide(w, &id);
 }
 
-static int preflight_local(sync_repo *r, const char *name)
+/* ---- a join from a local remote: its packs, copied and checked ---------------------------- */
+
+/* A new device joining from a remote on a path would otherwise receive the whole
+ * history through libgit2's local transport, which builds one pack in this process:
+ * every object inflated, hashed and delta-searched again, without the paths that pair
+ * a shard tree with its own earlier versions. The remote's packs are already that
+ * history, packed (docs/sync-format.md §8), so a join copies them instead, into a
+ * staging directory of the folder's .git, and installs them only when, read from the
+ * copies themselves: every index opens, every object's header says a commit, tree or
+ * blob within AWS_MAX_FILE (nothing larger is ever inflated later), the packs hold no
+ * more than twice the objects the branch reaches (a remote's garbage is not taken in
+ * bulk), and every object the preflight walk met is in them. Anything else falls back
+ * to the ordinary fetch, which sends only what the branch reaches. The tree check
+ * before the branch moves (tree_acceptable) is the same either way; every object read
+ * whole is hashed again by libgit2 (strict hash verification), so an index that names
+ * an object wrongly fails a read, never passes one. */
+
+#define STAGE_DIR "awsync-join"
+#define COPY_SLACK 1000 /* objects a pack may hold beyond twice the branch's */
+
+static bool pack_name_ok(const char *n, const char *ext)
+{
+	size_t l = strlen(n), el = strlen(ext);
+
+	if (l != 5 + GIT_OID_HEXSZ + el || strncmp(n, "pack-", 5) || strcmp(n + l - el, ext))
+		return false;
+	for (size_t i = 5; i < 5 + GIT_OID_HEXSZ; i++)
+		if (!isxdigit((unsigned char)n[i]) || isupper((unsigned char)n[i]))
+			return false;
+	return true;
+}
+
+/* Copy the regular file `name` of directory `from` to a new file in `to`, durably. */
+static int copy_file_at(int from, int to, const char *name)
+{
+	int in = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, rc = -1;
+	struct stat st;
+	off_t done = 0;
+
+	if (in < 0 || fstat(in, &st) || !S_ISREG(st.st_mode))
+		goto out;
+	if ((out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444)) < 0)
+		goto out;
+	while (done < st.st_size) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(st.st_size - done), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* another file system, or none that copies: read and write */
+			char buf[65536];
+			ssize_t got = pread(in, buf, sizeof(buf), done);
+			if (got <= 0 || write(out, buf, (size_t)got) != got)
+				goto out;
+			n = got;
+		}
+		done += n;
+	}
+	rc = fsync(out) ? -1 : 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+typedef struct staged_check {
+	git_odb_backend *be;
+	size_t objects;
+	bool bad;
+} staged_check;
+
+static int staged_object_ok(const git_oid *id, void *payload)
+{
+	staged_check *sc = payload;
+	git_object_t type;
+	size_t len;
+
+	sc->objects++;
+	if (sc->be->read_header(&len, &type, sc->be, id) || len > AWS_MAX_FILE ||
+	    (type != GIT_OBJECT_COMMIT && type != GIT_OBJECT_TREE && type != GIT_OBJECT_BLOB)) {
+		sc->bad = true;
+		return 1;
+	}
+	return 0;
+}
+
+typedef struct staged_pack {
+	char name[5 + GIT_OID_HEXSZ + 1]; /* pack-<hex>, without the extension */
+	bool installed;                   /* already in the folder (a join tried before) */
+} staged_pack;
+
+/* Copy, check and install the remote's packs. 0: the folder now holds everything the
+ * branch reaches; AW_ENOTFOUND: not done (the caller fetches); anything else failed. */
+static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set *reach)
+{
+	const char *gitdir = git_repository_path(r->repo);
+	char *their_dir = aw_mem_printf("%sobjects/pack", git_repository_path(theirs));
+	char *stage = aw_mem_printf("%s" STAGE_DIR, gitdir), *ours = aw_mem_printf("%sobjects/pack", gitdir);
+	int td = -1, sd = -1, od = -1, rc = AW_ENOTFOUND;
+	staged_pack *packs = NULL;
+	size_t npacks = 0, cap = 0, objects = 0;
+	git_odb *odb = NULL, *our_odb = NULL;
+	DIR *d = NULL;
+	struct dirent *e;
+
+	/* what an interrupted join left */
+	if ((od = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		remove_tree_at(od, STAGE_DIR);
+		close(od);
+	}
+	aw_files_mkdir_p(ours, 0700);
+	if (mkdir(stage, 0700) || (sd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (od = open(ours, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (td = open(their_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || !(d = fdopendir(td)))
+		goto out;
+	td = -1; /* closed with d */
+	while ((e = readdir(d))) {
+		char pack[80];
+		if (!pack_name_ok(e->d_name, ".idx"))
+			continue;
+		packs = aw_mem_grow(packs, npacks, &cap, sizeof(*packs), 8);
+		snprintf(packs[npacks].name, sizeof(packs[npacks].name), "%.*s", 5 + GIT_OID_HEXSZ, e->d_name);
+		snprintf(pack, sizeof(pack), "%s.pack", packs[npacks].name);
+		packs[npacks].installed = faccessat(od, e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+					  faccessat(od, pack, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!packs[npacks].installed && (copy_file_at(dirfd(d), sd, pack) || copy_file_at(dirfd(d), sd, e->d_name)))
+			goto out;
+		npacks++;
+	}
+	if (!npacks || git_odb_new(&odb) || git_repository_odb(&our_odb, r->repo))
+		goto out;
+	/* every object of every copy: a header within bounds, and not too many of them */
+	for (size_t i = 0; i < npacks; i++) {
+		char *idx;
+		staged_check sc = {0};
+		if (packs[i].installed)
+			continue;
+		idx = aw_mem_printf("%s/%s.idx", stage, packs[i].name);
+		if (git_odb_backend_one_pack(&sc.be, idx)) {
+			free(idx);
+			goto out;
+		}
+		free(idx);
+		if (git_odb_add_backend(odb, sc.be, 1)) {
+			sc.be->free(sc.be);
+			goto out;
+		}
+		if (sc.be->foreach(sc.be, staged_object_ok, &sc) || sc.bad)
+			goto out;
+		objects += sc.objects;
+		if (objects > 2 * reach->n + COPY_SLACK)
+			goto out;
+	}
+	/* everything the branch reaches is in them (or was here already) */
+	for (size_t i = 0; i < reach->cap; i++) {
+		static const git_oid zero;
+		const git_oid *id = &reach->v[i];
+		if (git_oid_equal(id, &zero) || git_odb_exists(odb, id) || git_odb_exists(our_odb, id))
+			continue;
+		goto out;
+	}
+	/* install: each pack before its index, which is what makes it visible */
+	for (size_t i = 0; i < npacks; i++) {
+		char n[80];
+		if (packs[i].installed)
+			continue;
+		snprintf(n, sizeof(n), "%s.pack", packs[i].name);
+		if (renameat(sd, n, od, n))
+			goto fail;
+		snprintf(n, sizeof(n), "%s.idx", packs[i].name);
+		if (renameat(sd, n, od, n))
+			goto fail;
+	}
+	fsync(od);
+	rc = git_odb_refresh(our_odb) ? repo_git_error("reading the copied packs") : 0;
+	goto out;
+fail:
+	rc = aw_error_set(AW_ERROR, "installing the remote's packs: %s", strerror(errno));
+out:
+	git_odb_free(odb);
+	git_odb_free(our_odb);
+	if (d)
+		closedir(d);
+	if (td >= 0)
+		close(td);
+	if (sd >= 0)
+		close(sd);
+	if (od >= 0)
+		close(od);
+	if ((od = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		remove_tree_at(od, STAGE_DIR);
+		close(od);
+	}
+	free(packs);
+	free(their_dir);
+	free(stage);
+	free(ours);
+	return rc;
+}
+
+/* Check what a local remote would send (see above). With `copy` (a join: nothing here
+ * yet) the remote's packs are then copied when they pass; *copied says so and *tip is
+ * the commit they reach. */
+static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copied, git_oid *tip)
 {
 	char *url = remote_url(r, name), *path = url ? local_remote_path(url) : NULL;
 	preflight p;
 	git_revwalk *w = NULL;
-	git_oid tip, c;
+	git_oid c;
 	size_t commits = 0;
 	int rc = 0;
 
+	*copied = false;
 	free(url);
 	memset(&p, 0, sizeof(p));
 	if (!path)
 		return 0;
 	/* anything this cannot open or read is left to the fetch, which reports it */
 	if (git_repository_open_ext(&p.theirs, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) ||
-	    git_reference_name_to_id(&tip, p.theirs, "refs/heads/" AWS_BRANCH) ||
+	    git_reference_name_to_id(tip, p.theirs, "refs/heads/" AWS_BRANCH) ||
 	    git_repository_odb(&p.their_odb, p.theirs) || git_repository_odb(&p.our_odb, r->repo) ||
-	    git_revwalk_new(&w, p.theirs) || git_revwalk_push(w, &tip))
+	    git_revwalk_new(&w, p.theirs) || git_revwalk_push(w, tip))
 		goto out;
 	hide_known(w, r, p.their_odb, name);
 	while (!rc && git_revwalk_next(&c, w) == 0) {
@@ -1030,6 +1235,13 @@ static int preflight_local(sync_repo *r, const char *name)
 		p.path[0] = '\0';
 		rc = preflight_tree(&p, git_commit_tree_id(cm), 0);
 		git_commit_free(cm);
+		oid_set_add(&p.seen, &c); /* the set is then what the branch reaches */
+	}
+	if (!rc && copy) {
+		rc = copy_remote_packs(r, p.theirs, &p.seen);
+		*copied = rc == 0;
+		if (rc == AW_ENOTFOUND)
+			rc = 0;
 	}
 out:
 	git_revwalk_free(w);
@@ -1053,22 +1265,33 @@ static int fetch(sync_repo *r, const char *name, git_oid *theirs, bool *have)
 	char spec[160], ref[160], *specp = spec, what[200];
 	git_strarray specs = {&specp, 1};
 	git_oid before;
-	bool had;
+	bool had, copied;
 	int rc;
 
 	*have = false;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	if ((rc = preflight_local(r, name)) || (rc = open_remote(r, name, &rem)))
+	tracking_ref(ref, sizeof(ref), name);
+	had = git_reference_name_to_id(&before, r->repo, ref) == 0;
+	/* a join (nothing here yet) from a remote on a path copies its packs */
+	if ((rc = preflight_local(r, name, !had && !repo_has_head(r), &copied, theirs)))
+		return rc;
+	if (copied) {
+		git_reference *tr;
+		if (git_reference_create(&tr, r->repo, ref, theirs, 1, "awsync: join"))
+			return repo_git_error("recording the remote's branch");
+		git_reference_free(tr);
+		*have = true;
+		return 0;
+	}
+	if ((rc = open_remote(r, name, &rem)))
 		return rc;
 	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/%s/%s", AWS_BRANCH, name, AWS_BRANCH);
-	tracking_ref(ref, sizeof(ref), name);
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.transfer_progress = transfer_cb;
 	fo.callbacks.payload = r;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	r->cred_attempts = 0;
-	had = git_reference_name_to_id(&before, r->repo, ref) == 0;
 	rc = git_remote_fetch(rem, &specs, &fo, NULL);
 	if (rc) {
 		char *u = mask_url(git_remote_url(rem) ? git_remote_url(rem) : "");
