@@ -43,6 +43,12 @@ struct sync_repo {
 	char push_status[256];
 	char warning[300];   /* what the last fetch found wrong with the remote's history */
 	const int *cancel;
+	/* the directory of the last file read from HEAD (repo_read_head): an import reads
+	 * every segment of a shard from the same directory, a tree of up to 1000 entries
+	 * that libgit2 does not cache (it keeps trees of at most 4 KiB) */
+	git_oid dir_commit;
+	git_tree *dir_tree;
+	char dir_path[256];
 };
 
 void repo_set_cancel(sync_repo *r, const int *flag)
@@ -206,6 +212,7 @@ void repo_close(sync_repo *r)
 		return;
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
+	git_tree_free(r->dir_tree);
 	git_repository_free(r->repo);
 	free(r->folder);
 	free(r->ssh_key);
@@ -406,19 +413,65 @@ static int read_blob(git_repository *g, git_tree *tree, const char *path, unsign
 	return rc;
 }
 
+/* The tree of directory `dir` ("" for the top) of HEAD's commit `head`, kept for the
+ * next call: *t is NULL when HEAD has no such directory. */
+static int head_dir(sync_repo *r, const git_oid *head, const char *dir, git_tree **t)
+{
+	git_commit *c = NULL;
+	git_tree *root = NULL;
+	git_tree_entry *e = NULL;
+	int rc = 0;
+
+	if (r->dir_tree && git_oid_equal(&r->dir_commit, head) && !strcmp(r->dir_path, dir)) {
+		*t = r->dir_tree;
+		return 0;
+	}
+	git_tree_free(r->dir_tree);
+	r->dir_tree = *t = NULL;
+	if (git_commit_lookup(&c, r->repo, head) || git_commit_tree(&root, c)) {
+		rc = repo_git_error("reading HEAD");
+		goto out;
+	}
+	if (!*dir) {
+		*t = root;
+		root = NULL;
+	} else if (git_tree_entry_bypath(&e, root, dir) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+		   git_tree_lookup(t, r->repo, git_tree_entry_id(e))) {
+		rc = repo_git_error("reading a directory of HEAD");
+		goto out;
+	}
+	if (*t && strlen(dir) < sizeof(r->dir_path)) {
+		r->dir_tree = *t;
+		git_oid_cpy(&r->dir_commit, head);
+		snprintf(r->dir_path, sizeof(r->dir_path), "%s", dir);
+	}
+out:
+	git_tree_entry_free(e);
+	git_tree_free(root);
+	git_commit_free(c);
+	return rc;
+}
+
 int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *len)
 {
-	git_oid c;
+	const char *slash = strrchr(path, '/');
+	char dir[256];
+	git_oid head;
 	git_tree *t;
-	int rc = head_tree(r, &c, &t);
+	int rc;
 
 	*out = NULL;
 	*len = 0;
-	if (rc)
+	if (git_reference_name_to_id(&head, r->repo, "HEAD"))
+		return AW_ENOTFOUND;
+	if (slash && slash - path >= (ptrdiff_t)sizeof(dir))
+		return aw_error_set(AW_EINVALID, "%s is not a sync folder file name", path);
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
+	if ((rc = head_dir(r, &head, dir, &t)))
 		return rc;
-	rc = read_blob(r->repo, t, path, out, len);
-	git_tree_free(t);
-	return rc;
+	if (!t)
+		return AW_ENOTFOUND;
+	return read_blob(r->repo, t, slash ? slash + 1 : path, out, len);
 }
 
 /* ---- the work tree ---------------------------------------------------------------------- */
