@@ -538,6 +538,9 @@ static int mirror(sync_repo *r, git_tree *from, git_tree *to)
 	int rc;
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	/* only paths, modes and ids are needed: no attributes or diff drivers looked up
+	 * for every file (a realpath() of the folder each) */
+	o.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
 	aw_error_set(AW_OK, "%s", "");
 	if (git_diff_tree_to_tree(&diff, r->repo, from, to, &o))
 		return repo_git_error("comparing trees");
@@ -985,6 +988,14 @@ static bool oid_set_add(oid_set *s, const git_oid *id)
 	return true;
 }
 
+/* Is `id` in `odb`, as the odb was opened? The folder is locked, so nothing else adds
+ * objects to it while a fetch is checked, and a miss must not rescan the pack
+ * directory (libgit2 does that on every miss otherwise: on a join, for every object). */
+static bool have(git_odb *odb, const git_oid *id)
+{
+	return git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) == 1;
+}
+
 typedef struct preflight {
 	git_repository *theirs;
 	git_odb *their_odb, *our_odb;
@@ -998,7 +1009,7 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 	size_t base = strlen(p->path), n;
 	int rc = 0;
 
-	if (!oid_set_add(&p->seen, id) || git_odb_exists(p->our_odb, id))
+	if (!oid_set_add(&p->seen, id) || have(p->our_odb, id))
 		return 0;
 	if (depth > PREFLIGHT_MAX_DEPTH)
 		return aw_error_set(AW_EINVALID, "refused: %s: directories nested deeper than the format allows", p->path);
@@ -1014,7 +1025,7 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 		snprintf(p->path + base, sizeof(p->path) - base, "%s%.200s", base ? "/" : "", git_tree_entry_name(e));
 		if (mode == GIT_FILEMODE_TREE)
 			rc = preflight_tree(p, eid, depth + 1);
-		else if (mode == GIT_FILEMODE_COMMIT || !oid_set_add(&p->seen, eid) || git_odb_exists(p->our_odb, eid))
+		else if (mode == GIT_FILEMODE_COMMIT || !oid_set_add(&p->seen, eid) || have(p->our_odb, eid))
 			rc = 0; /* a gitlink's commit is never sent; the layout check refuses it */
 		else
 			rc = blob_header_ok(p->their_odb, eid, p->path);
@@ -1205,7 +1216,7 @@ static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set
 	for (size_t i = 0; i < reach->cap; i++) {
 		static const git_oid zero;
 		const git_oid *id = &reach->v[i];
-		if (git_oid_equal(id, &zero) || git_odb_exists(odb, id) || git_odb_exists(our_odb, id))
+		if (git_oid_equal(id, &zero) || have(odb, id) || have(our_odb, id))
 			continue;
 		goto out;
 	}
@@ -1272,6 +1283,7 @@ static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copi
 	    git_revwalk_new(&w, p.theirs) || git_revwalk_push(w, tip))
 		goto out;
 	hide_known(w, r, p.their_odb, name);
+	git_odb_refresh(p.our_odb); /* once: the walk looks up without rescanning */
 	while (!rc && git_revwalk_next(&c, w) == 0) {
 		git_commit *cm;
 		if (++commits > PREFLIGHT_MAX_COMMITS) {
@@ -1279,7 +1291,7 @@ static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copi
 					  PREFLIGHT_MAX_COMMITS);
 			break;
 		}
-		if (git_odb_exists(p.our_odb, &c))
+		if (have(p.our_odb, &c))
 			continue;
 		if (git_commit_lookup(&cm, p.theirs, &c)) {
 			rc = aw_error_set(AW_EINVALID, "refused: a commit of the remote's branch is missing or damaged");
