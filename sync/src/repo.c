@@ -49,6 +49,10 @@ struct sync_repo {
 	git_oid dir_commit;
 	git_tree *dir_tree;
 	char dir_path[256];
+	/* HEAD's commit while the folder is locked and this process has not moved it: read
+	 * once, not once per file (a stat and a read of the ref each time) */
+	git_oid head;
+	bool head_known;
 };
 
 void repo_set_cancel(sync_repo *r, const int *flag)
@@ -462,8 +466,12 @@ int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *
 
 	*out = NULL;
 	*len = 0;
-	if (git_reference_name_to_id(&head, r->repo, "HEAD"))
+	if (r->head_known && r->lock_fd >= 0)
+		git_oid_cpy(&head, &r->head);
+	else if (git_reference_name_to_id(&head, r->repo, "HEAD"))
 		return AW_ENOTFOUND;
+	git_oid_cpy(&r->head, &head);
+	r->head_known = true;
 	if (slash && slash - path >= (ptrdiff_t)sizeof(dir))
 		return aw_error_set(AW_EINVALID, "%s is not a sync folder file name", path);
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
@@ -538,13 +546,16 @@ static int mirror(sync_repo *r, git_tree *from, git_tree *to)
 	int rc;
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
-	/* only paths, modes and ids are needed: no attributes or diff drivers looked up
-	 * for every file (a realpath() of the folder each) */
 	o.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
 	aw_error_set(AW_OK, "%s", "");
 	if (git_diff_tree_to_tree(&diff, r->repo, from, to, &o))
 		return repo_git_error("comparing trees");
-	rc = git_diff_foreach(diff, mirror_cb, NULL, NULL, NULL, r);
+	/* the deltas themselves (paths, modes, ids), not git_diff_foreach: that prepares
+	 * a patch for every file, with a lookup of its diff attributes (a realpath() of
+	 * the folder each), which a join paid for every file of the history */
+	rc = 0;
+	for (size_t i = 0, n = git_diff_num_deltas(diff); i < n && !rc; i++)
+		rc = mirror_cb(git_diff_get_delta(diff, i), 0, r);
 	git_diff_free(diff);
 	if (rc)
 		return aw_error_last()[0] ? AW_ERROR : repo_git_error("updating the work tree");
@@ -608,6 +619,7 @@ static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const
 		return repo_git_error("updating the branch");
 	}
 	git_reference_free(ref);
+	r->head_known = false;
 	rc = mirror_unmark(r, from_tree, t, m);
 	git_tree_free(t);
 	free(m);
@@ -671,6 +683,7 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	}
 	if (signature(&sig))
 		goto out;
+	r->head_known = false;
 	if (git_commit_create(&commit_id, r->repo, "HEAD", sig, sig, NULL, message, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent)) {
 		repo_git_error("committing");
