@@ -1089,7 +1089,8 @@ static void hide_known(git_revwalk *w, sync_repo *r, git_odb *their_odb, const c
  * an object wrongly fails a read, never passes one. */
 
 #define STAGE_DIR "awsync-join"
-#define COPY_SLACK 1000 /* objects a pack may hold beyond twice the branch's */
+#define COPY_SLACK 1000    /* objects the packs may hold beyond twice the branch's */
+#define COPY_MAX_PACKS 256 /* a remote maintained as §8 says keeps about log2(objects) */
 
 static bool pack_name_ok(const char *n, const char *ext)
 {
@@ -1192,6 +1193,8 @@ static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set
 		char pack[80];
 		if (!pack_name_ok(e->d_name, ".idx"))
 			continue;
+		if (npacks == COPY_MAX_PACKS)
+			goto out;
 		packs = aw_mem_grow(packs, npacks, &cap, sizeof(*packs), 8);
 		snprintf(packs[npacks].name, sizeof(packs[npacks].name), "%.*s", 5 + GIT_OID_HEXSZ, e->d_name);
 		snprintf(pack, sizeof(pack), "%s.pack", packs[npacks].name);
