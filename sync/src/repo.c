@@ -43,6 +43,16 @@ struct sync_repo {
 	char push_status[256];
 	char warning[300];   /* what the last fetch found wrong with the remote's history */
 	const int *cancel;
+	/* the directory of the last file read from HEAD (repo_read_head): an import reads
+	 * every segment of a shard from the same directory, a tree of up to 1000 entries
+	 * that libgit2 does not cache (it keeps trees of at most 4 KiB) */
+	git_oid dir_commit;
+	git_tree *dir_tree;
+	char dir_path[256];
+	/* HEAD's commit while the folder is locked and this process has not moved it: read
+	 * once, not once per file (a stat and a read of the ref each time) */
+	git_oid head;
+	bool head_known;
 };
 
 void repo_set_cancel(sync_repo *r, const int *flag)
@@ -206,6 +216,7 @@ void repo_close(sync_repo *r)
 		return;
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
+	git_tree_free(r->dir_tree);
 	git_repository_free(r->repo);
 	free(r->folder);
 	free(r->ssh_key);
@@ -406,19 +417,69 @@ static int read_blob(git_repository *g, git_tree *tree, const char *path, unsign
 	return rc;
 }
 
+/* The tree of directory `dir` ("" for the top) of HEAD's commit `head`, kept for the
+ * next call: *t is NULL when HEAD has no such directory. */
+static int head_dir(sync_repo *r, const git_oid *head, const char *dir, git_tree **t)
+{
+	git_commit *c = NULL;
+	git_tree *root = NULL;
+	git_tree_entry *e = NULL;
+	int rc = 0;
+
+	if (r->dir_tree && git_oid_equal(&r->dir_commit, head) && !strcmp(r->dir_path, dir)) {
+		*t = r->dir_tree;
+		return 0;
+	}
+	git_tree_free(r->dir_tree);
+	r->dir_tree = *t = NULL;
+	if (git_commit_lookup(&c, r->repo, head) || git_commit_tree(&root, c)) {
+		rc = repo_git_error("reading HEAD");
+		goto out;
+	}
+	if (!*dir) {
+		*t = root;
+		root = NULL;
+	} else if (git_tree_entry_bypath(&e, root, dir) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+		   git_tree_lookup(t, r->repo, git_tree_entry_id(e))) {
+		rc = repo_git_error("reading a directory of HEAD");
+		goto out;
+	}
+	if (*t && strlen(dir) < sizeof(r->dir_path)) {
+		r->dir_tree = *t;
+		git_oid_cpy(&r->dir_commit, head);
+		snprintf(r->dir_path, sizeof(r->dir_path), "%s", dir);
+	}
+out:
+	git_tree_entry_free(e);
+	git_tree_free(root);
+	git_commit_free(c);
+	return rc;
+}
+
 int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *len)
 {
-	git_oid c;
+	const char *slash = strrchr(path, '/');
+	char dir[256];
+	git_oid head;
 	git_tree *t;
-	int rc = head_tree(r, &c, &t);
+	int rc;
 
 	*out = NULL;
 	*len = 0;
-	if (rc)
+	if (r->head_known && r->lock_fd >= 0)
+		git_oid_cpy(&head, &r->head);
+	else if (git_reference_name_to_id(&head, r->repo, "HEAD"))
+		return AW_ENOTFOUND;
+	git_oid_cpy(&r->head, &head);
+	r->head_known = true;
+	if (slash && slash - path >= (ptrdiff_t)sizeof(dir))
+		return aw_error_set(AW_EINVALID, "%s is not a sync folder file name", path);
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
+	if ((rc = head_dir(r, &head, dir, &t)))
 		return rc;
-	rc = read_blob(r->repo, t, path, out, len);
-	git_tree_free(t);
-	return rc;
+	if (!t)
+		return AW_ENOTFOUND;
+	return read_blob(r->repo, t, slash ? slash + 1 : path, out, len);
 }
 
 /* ---- the work tree ---------------------------------------------------------------------- */
@@ -485,10 +546,16 @@ static int mirror(sync_repo *r, git_tree *from, git_tree *to)
 	int rc;
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
 	aw_error_set(AW_OK, "%s", "");
 	if (git_diff_tree_to_tree(&diff, r->repo, from, to, &o))
 		return repo_git_error("comparing trees");
-	rc = git_diff_foreach(diff, mirror_cb, NULL, NULL, NULL, r);
+	/* the deltas themselves (paths, modes, ids), not git_diff_foreach: that prepares
+	 * a patch for every file, with a lookup of its diff attributes (a realpath() of
+	 * the folder each), which a join paid for every file of the history */
+	rc = 0;
+	for (size_t i = 0, n = git_diff_num_deltas(diff); i < n && !rc; i++)
+		rc = mirror_cb(git_diff_get_delta(diff, i), 0, r);
 	git_diff_free(diff);
 	if (rc)
 		return aw_error_last()[0] ? AW_ERROR : repo_git_error("updating the work tree");
@@ -552,6 +619,7 @@ static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const
 		return repo_git_error("updating the branch");
 	}
 	git_reference_free(ref);
+	r->head_known = false;
 	rc = mirror_unmark(r, from_tree, t, m);
 	git_tree_free(t);
 	free(m);
@@ -615,6 +683,7 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	}
 	if (signature(&sig))
 		goto out;
+	r->head_known = false;
 	if (git_commit_create(&commit_id, r->repo, "HEAD", sig, sig, NULL, message, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent)) {
 		repo_git_error("committing");
@@ -932,6 +1001,14 @@ static bool oid_set_add(oid_set *s, const git_oid *id)
 	return true;
 }
 
+/* Is `id` in `odb`, as the odb was opened? The folder is locked, so nothing else adds
+ * objects to it while a fetch is checked, and a miss must not rescan the pack
+ * directory (libgit2 does that on every miss otherwise: on a join, for every object). */
+static bool have(git_odb *odb, const git_oid *id)
+{
+	return git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) == 1;
+}
+
 typedef struct preflight {
 	git_repository *theirs;
 	git_odb *their_odb, *our_odb;
@@ -945,7 +1022,7 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 	size_t base = strlen(p->path), n;
 	int rc = 0;
 
-	if (!oid_set_add(&p->seen, id) || git_odb_exists(p->our_odb, id))
+	if (!oid_set_add(&p->seen, id) || have(p->our_odb, id))
 		return 0;
 	if (depth > PREFLIGHT_MAX_DEPTH)
 		return aw_error_set(AW_EINVALID, "refused: %s: directories nested deeper than the format allows", p->path);
@@ -961,7 +1038,7 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 		snprintf(p->path + base, sizeof(p->path) - base, "%s%.200s", base ? "/" : "", git_tree_entry_name(e));
 		if (mode == GIT_FILEMODE_TREE)
 			rc = preflight_tree(p, eid, depth + 1);
-		else if (mode == GIT_FILEMODE_COMMIT || !oid_set_add(&p->seen, eid) || git_odb_exists(p->our_odb, eid))
+		else if (mode == GIT_FILEMODE_COMMIT || !oid_set_add(&p->seen, eid) || have(p->our_odb, eid))
 			rc = 0; /* a gitlink's commit is never sent; the layout check refuses it */
 		else
 			rc = blob_header_ok(p->their_odb, eid, p->path);
@@ -994,26 +1071,235 @@ static void hide_known(git_revwalk *w, sync_repo *r, git_odb *their_odb, const c
 		git_revwalk_hide(w, &id);
 }
 
-static int preflight_local(sync_repo *r, const char *name)
+/* ---- a join from a local remote: its packs, copied and checked ---------------------------- */
+
+/* A new device joining from a remote on a path would otherwise receive the whole
+ * history through libgit2's local transport, which builds one pack in this process:
+ * every object inflated, hashed and delta-searched again, without the paths that pair
+ * a shard tree with its own earlier versions. The remote's packs are already that
+ * history, packed (docs/sync-format.md §8), so a join copies them instead, into a
+ * staging directory of the folder's .git, and installs them only when, read from the
+ * copies themselves: every index opens, every object's header says a commit, tree or
+ * blob within AWS_MAX_FILE (nothing larger is ever inflated later), the packs hold no
+ * more than twice the objects the branch reaches (a remote's garbage is not taken in
+ * bulk), and every object the preflight walk met is in them. Anything else falls back
+ * to the ordinary fetch, which sends only what the branch reaches. The tree check
+ * before the branch moves (tree_acceptable) is the same either way; every object read
+ * whole is hashed again by libgit2 (strict hash verification), so an index that names
+ * an object wrongly fails a read, never passes one. */
+
+#define STAGE_DIR "awsync-join"
+#define COPY_SLACK 1000    /* objects the packs may hold beyond twice the branch's */
+#define COPY_MAX_PACKS 256 /* a remote maintained as §8 says keeps about log2(objects) */
+
+static bool pack_name_ok(const char *n, const char *ext)
+{
+	size_t l = strlen(n), el = strlen(ext);
+
+	if (l != 5 + GIT_OID_HEXSZ + el || strncmp(n, "pack-", 5) || strcmp(n + l - el, ext))
+		return false;
+	for (size_t i = 5; i < 5 + GIT_OID_HEXSZ; i++)
+		if (!isxdigit((unsigned char)n[i]) || isupper((unsigned char)n[i]))
+			return false;
+	return true;
+}
+
+/* Copy the regular file `name` of directory `from` to a new file in `to`, durably. */
+static int copy_file_at(int from, int to, const char *name)
+{
+	int in = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, rc = -1;
+	struct stat st;
+	off_t done = 0;
+
+	if (in < 0 || fstat(in, &st) || !S_ISREG(st.st_mode))
+		goto out;
+	if ((out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444)) < 0)
+		goto out;
+	while (done < st.st_size) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(st.st_size - done), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* another file system, or none that copies: read and write */
+			char buf[65536];
+			ssize_t got = pread(in, buf, sizeof(buf), done);
+			if (got <= 0 || write(out, buf, (size_t)got) != got)
+				goto out;
+			n = got;
+		}
+		done += n;
+	}
+	rc = fsync(out) ? -1 : 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+typedef struct staged_check {
+	git_odb_backend *be;
+	size_t objects;
+	bool bad;
+} staged_check;
+
+static int staged_object_ok(const git_oid *id, void *payload)
+{
+	staged_check *sc = payload;
+	git_object_t type;
+	size_t len;
+
+	sc->objects++;
+	if (sc->be->read_header(&len, &type, sc->be, id) || len > AWS_MAX_FILE ||
+	    (type != GIT_OBJECT_COMMIT && type != GIT_OBJECT_TREE && type != GIT_OBJECT_BLOB)) {
+		sc->bad = true;
+		return 1;
+	}
+	return 0;
+}
+
+typedef struct staged_pack {
+	char name[5 + GIT_OID_HEXSZ + 1]; /* pack-<hex>, without the extension */
+	bool installed;                   /* already in the folder (a join tried before) */
+} staged_pack;
+
+/* Copy, check and install the remote's packs. 0: the folder now holds everything the
+ * branch reaches; AW_ENOTFOUND: not done (the caller fetches); anything else failed. */
+static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set *reach)
+{
+	const char *gitdir = git_repository_path(r->repo);
+	char *their_dir = aw_mem_printf("%sobjects/pack", git_repository_path(theirs));
+	char *stage = aw_mem_printf("%s" STAGE_DIR, gitdir), *ours = aw_mem_printf("%sobjects/pack", gitdir);
+	int td = -1, sd = -1, od = -1, rc = AW_ENOTFOUND;
+	staged_pack *packs = NULL;
+	size_t npacks = 0, cap = 0, objects = 0;
+	git_odb *odb = NULL, *our_odb = NULL;
+	DIR *d = NULL;
+	struct dirent *e;
+
+	/* what an interrupted join left */
+	if ((od = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		remove_tree_at(od, STAGE_DIR);
+		close(od);
+	}
+	aw_files_mkdir_p(ours, 0700);
+	if (mkdir(stage, 0700) || (sd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (od = open(ours, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (td = open(their_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || !(d = fdopendir(td)))
+		goto out;
+	td = -1; /* closed with d */
+	while ((e = readdir(d))) {
+		char pack[80];
+		if (!pack_name_ok(e->d_name, ".idx"))
+			continue;
+		if (npacks == COPY_MAX_PACKS)
+			goto out;
+		packs = aw_mem_grow(packs, npacks, &cap, sizeof(*packs), 8);
+		snprintf(packs[npacks].name, sizeof(packs[npacks].name), "%.*s", 5 + GIT_OID_HEXSZ, e->d_name);
+		snprintf(pack, sizeof(pack), "%s.pack", packs[npacks].name);
+		packs[npacks].installed = faccessat(od, e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+					  faccessat(od, pack, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!packs[npacks].installed && (copy_file_at(dirfd(d), sd, pack) || copy_file_at(dirfd(d), sd, e->d_name)))
+			goto out;
+		npacks++;
+	}
+	if (!npacks || git_odb_new(&odb) || git_repository_odb(&our_odb, r->repo))
+		goto out;
+	/* every object of every copy: a header within bounds, and not too many of them */
+	for (size_t i = 0; i < npacks; i++) {
+		char *idx;
+		staged_check sc = {0};
+		if (packs[i].installed)
+			continue;
+		idx = aw_mem_printf("%s/%s.idx", stage, packs[i].name);
+		if (git_odb_backend_one_pack(&sc.be, idx)) {
+			free(idx);
+			goto out;
+		}
+		free(idx);
+		if (git_odb_add_backend(odb, sc.be, 1)) {
+			sc.be->free(sc.be);
+			goto out;
+		}
+		if (sc.be->foreach(sc.be, staged_object_ok, &sc) || sc.bad)
+			goto out;
+		objects += sc.objects;
+		if (objects > 2 * reach->n + COPY_SLACK)
+			goto out;
+	}
+	/* everything the branch reaches is in them (or was here already) */
+	for (size_t i = 0; i < reach->cap; i++) {
+		static const git_oid zero;
+		const git_oid *id = &reach->v[i];
+		if (git_oid_equal(id, &zero) || have(odb, id) || have(our_odb, id))
+			continue;
+		goto out;
+	}
+	/* install: each pack before its index, which is what makes it visible */
+	for (size_t i = 0; i < npacks; i++) {
+		char n[80];
+		if (packs[i].installed)
+			continue;
+		snprintf(n, sizeof(n), "%s.pack", packs[i].name);
+		if (renameat(sd, n, od, n))
+			goto fail;
+		snprintf(n, sizeof(n), "%s.idx", packs[i].name);
+		if (renameat(sd, n, od, n))
+			goto fail;
+	}
+	fsync(od);
+	rc = git_odb_refresh(our_odb) ? repo_git_error("reading the copied packs") : 0;
+	goto out;
+fail:
+	rc = aw_error_set(AW_ERROR, "installing the remote's packs: %s", strerror(errno));
+out:
+	git_odb_free(odb);
+	git_odb_free(our_odb);
+	if (d)
+		closedir(d);
+	if (td >= 0)
+		close(td);
+	if (sd >= 0)
+		close(sd);
+	if (od >= 0)
+		close(od);
+	if ((od = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		remove_tree_at(od, STAGE_DIR);
+		close(od);
+	}
+	free(packs);
+	free(their_dir);
+	free(stage);
+	free(ours);
+	return rc;
+}
+
+/* Check what a local remote would send (see above). With `copy` (a join: nothing here
+ * yet) the remote's packs are then copied when they pass; *copied says so and *tip is
+ * the commit they reach. */
+static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copied, git_oid *tip)
 {
 	char *url = remote_url(r, name), *path = url ? local_remote_path(url) : NULL;
 	preflight p;
 	git_revwalk *w = NULL;
-	git_oid tip, c;
+	git_oid c;
 	size_t commits = 0;
 	int rc = 0;
 
+	*copied = false;
 	free(url);
 	memset(&p, 0, sizeof(p));
 	if (!path)
 		return 0;
 	/* anything this cannot open or read is left to the fetch, which reports it */
 	if (git_repository_open_ext(&p.theirs, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) ||
-	    git_reference_name_to_id(&tip, p.theirs, "refs/heads/" AWS_BRANCH) ||
+	    git_reference_name_to_id(tip, p.theirs, "refs/heads/" AWS_BRANCH) ||
 	    git_repository_odb(&p.their_odb, p.theirs) || git_repository_odb(&p.our_odb, r->repo) ||
-	    git_revwalk_new(&w, p.theirs) || git_revwalk_push(w, &tip))
+	    git_revwalk_new(&w, p.theirs) || git_revwalk_push(w, tip))
 		goto out;
 	hide_known(w, r, p.their_odb, name);
+	git_odb_refresh(p.our_odb); /* once: the walk looks up without rescanning */
 	while (!rc && git_revwalk_next(&c, w) == 0) {
 		git_commit *cm;
 		if (++commits > PREFLIGHT_MAX_COMMITS) {
@@ -1021,7 +1307,7 @@ static int preflight_local(sync_repo *r, const char *name)
 					  PREFLIGHT_MAX_COMMITS);
 			break;
 		}
-		if (git_odb_exists(p.our_odb, &c))
+		if (have(p.our_odb, &c))
 			continue;
 		if (git_commit_lookup(&cm, p.theirs, &c)) {
 			rc = aw_error_set(AW_EINVALID, "refused: a commit of the remote's branch is missing or damaged");
@@ -1030,6 +1316,13 @@ static int preflight_local(sync_repo *r, const char *name)
 		p.path[0] = '\0';
 		rc = preflight_tree(&p, git_commit_tree_id(cm), 0);
 		git_commit_free(cm);
+		oid_set_add(&p.seen, &c); /* the set is then what the branch reaches */
+	}
+	if (!rc && copy) {
+		rc = copy_remote_packs(r, p.theirs, &p.seen);
+		*copied = rc == 0;
+		if (rc == AW_ENOTFOUND)
+			rc = 0;
 	}
 out:
 	git_revwalk_free(w);
@@ -1053,22 +1346,33 @@ static int fetch(sync_repo *r, const char *name, git_oid *theirs, bool *have)
 	char spec[160], ref[160], *specp = spec, what[200];
 	git_strarray specs = {&specp, 1};
 	git_oid before;
-	bool had;
+	bool had, copied;
 	int rc;
 
 	*have = false;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	if ((rc = preflight_local(r, name)) || (rc = open_remote(r, name, &rem)))
+	tracking_ref(ref, sizeof(ref), name);
+	had = git_reference_name_to_id(&before, r->repo, ref) == 0;
+	/* a join (nothing here yet) from a remote on a path copies its packs */
+	if ((rc = preflight_local(r, name, !had && !repo_has_head(r), &copied, theirs)))
+		return rc;
+	if (copied) {
+		git_reference *tr;
+		if (git_reference_create(&tr, r->repo, ref, theirs, 1, "awsync: join"))
+			return repo_git_error("recording the remote's branch");
+		git_reference_free(tr);
+		*have = true;
+		return 0;
+	}
+	if ((rc = open_remote(r, name, &rem)))
 		return rc;
 	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/%s/%s", AWS_BRANCH, name, AWS_BRANCH);
-	tracking_ref(ref, sizeof(ref), name);
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.transfer_progress = transfer_cb;
 	fo.callbacks.payload = r;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	r->cred_attempts = 0;
-	had = git_reference_name_to_id(&before, r->repo, ref) == 0;
 	rc = git_remote_fetch(rem, &specs, &fo, NULL);
 	if (rc) {
 		char *u = mask_url(git_remote_url(rem) ? git_remote_url(rem) : "");
