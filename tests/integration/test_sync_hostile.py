@@ -40,6 +40,15 @@ class Forge(Attacker):
     def blob(self, data):
         return self.git("hash-object", "-w", "--stdin", data=data)
 
+    def zeros(self, tmp_path, size=200 << 20):
+        """A blob of `size` zero bytes: compressed it is a few hundred KiB."""
+        big = tmp_path / "zeros"
+        with open(big, "wb") as f:
+            f.truncate(size)
+        oid = self.git("hash-object", "-w", str(big))
+        big.unlink()
+        return oid
+
     def tree(self, entries):
         """entries: [(mode, name, hex id)]; written verbatim, names unchecked."""
         raw = b""
@@ -280,11 +289,7 @@ def test_oversized_blob_is_refused_before_it_is_inflated(pair, tmp_path):
     """200 MiB of zeros compress to a few hundred KiB: the victim must neither inflate
     nor write it."""
     remote, a, b, forge = pair
-    big = tmp_path / "zeros"
-    with open(big, "wb") as f:
-        f.truncate(200 << 20)
-    oid = forge.git("hash-object", "-w", str(big))
-    big.unlink()
+    oid = forge.zeros(tmp_path)
     seg_dir = forge.ls("HEAD:devices/%s/seg" % b.device_id)
     shard = forge.ls("HEAD:devices/%s/seg/%s" % (b.device_id, seg_dir[0][1]))
     shard_tree = forge.tree(shard + [("100644", "000000000099.aws", oid)])

@@ -87,11 +87,7 @@ def test_oversized_object_in_a_pack_is_not_copied(node_factory, pair, tmp_path):
 
 def test_oversized_blob_on_the_branch_is_refused(node_factory, pair, tmp_path):
     remote, a, b, forge = pair
-    big = tmp_path / "zeros"
-    with open(big, "wb") as f:
-        f.truncate(200 << 20)
-    oid = forge.git("hash-object", "-w", str(big))
-    big.unlink()
+    oid = forge.zeros(tmp_path)
     dev_rows = forge.ls("HEAD:devices/%s" % b.device_id)
     seg_rows = forge.ls("HEAD:devices/%s/seg" % b.device_id)
     shard = forge.ls("HEAD:devices/%s/seg/%s" % (b.device_id, seg_rows[0][1]))
