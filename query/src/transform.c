@@ -645,42 +645,60 @@ qev *union_exact(const qev *const *lists, const size_t *ns, size_t nlists, size_
 /* ---- group keys (merge_events_by_keys) ------------------------------------------------------- */
 
 typedef struct keyent {
-	uint64_t hash;
 	size_t off, len;  /* the key's bytes in `bytes` */
 } keyent;
 
 /* Distinct byte strings, numbered in the order they were first seen. The keys are
- * copied into one buffer (a group key is gone by the time the next one is built). */
+ * copied into one buffer (a group key is gone by the time the next one is built). A
+ * slot holds the low 32 bits of the key's hash next to its number + 1, so a probe reads
+ * an entry and its bytes only when those bits match, and the table grows without them. */
 typedef struct keymap {
-	uint32_t *slot;   /* group index + 1 */
+	uint64_t *slot;   /* (number + 1) << 32 | low 32 bits of the hash; 0 = empty */
 	size_t cap, n;
 	keyent *ent;
-	uint64_t *hashes; /* by group, for slots_grow */
 	aw_buf bytes;
 } keymap;
 
+static void keymap_grow(keymap *km, size_t nc)
+{
+	uint64_t *ns = zalloc_table(nc, sizeof(uint64_t));
+
+	for (size_t i = 0; i < km->cap; i++) {
+		uint64_t s = km->slot[i];
+		if (!s)
+			continue;
+		size_t q = (size_t)(uint32_t)s & (nc - 1);
+		while (ns[q])
+			q = (q + 1) & (nc - 1);
+		ns[q] = s;
+	}
+	free(km->slot);
+	km->slot = ns;
+	km->cap = nc;
+	km->ent = aw_mem_realloc(km->ent, nc * sizeof(*km->ent));
+}
+
 static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 {
-	uint64_t h = aw_hash_bytes(k, len);
+	uint32_t h = (uint32_t)aw_hash_bytes(k, len);
 	size_t j;
 
-	if ((km->n + 1) * 2 >= km->cap) {
-		size_t nc = km->cap ? km->cap * 2 : 64;
-		slots_grow(&km->slot, &km->cap, km->hashes, nc);
-		km->ent = aw_mem_realloc(km->ent, nc * sizeof(*km->ent));
-		km->hashes = aw_mem_realloc(km->hashes, nc * sizeof(uint64_t));
-	}
+	if ((km->n + 1) * 2 >= km->cap)
+		keymap_grow(km, km->cap ? km->cap * 2 : 64);
 	for (j = (size_t)h & (km->cap - 1); km->slot[j]; j = (j + 1) & (km->cap - 1)) {
-		const keyent *e = &km->ent[km->slot[j] - 1];
-		if (e->hash == h && e->len == len && !memcmp(km->bytes.data + e->off, k, len)) {
-			*created = false;
-			return km->slot[j] - 1;
+		uint64_t s = km->slot[j];
+		if ((uint32_t)s == h) {
+			uint32_t g = (uint32_t)(s >> 32) - 1;
+			const keyent *e = &km->ent[g];
+			if (e->len == len && !memcmp(km->bytes.data + e->off, k, len)) {
+				*created = false;
+				return g;
+			}
 		}
 	}
-	km->ent[km->n] = (keyent){h, km->bytes.len, len};
+	km->ent[km->n] = (keyent){km->bytes.len, len};
 	aw_buf_append(&km->bytes, k, len);
-	km->hashes[km->n] = h;
-	km->slot[j] = (uint32_t)km->n + 1;
+	km->slot[j] = (uint64_t)(km->n + 1) << 32 | h;
 	*created = true;
 	return (uint32_t)km->n++;
 }
@@ -688,7 +706,6 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 static void keymap_free(keymap *km)
 {
 	free(km->ent);
-	free(km->hashes);
 	free(km->slot);
 	aw_buf_free(&km->bytes);
 }
