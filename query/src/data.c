@@ -50,6 +50,8 @@ void data_free(qdata *T)
 	free(T->fv);
 	if (T->urls)
 		T->urls_free(T->urls);
+	if (T->keycols)
+		T->keycols_free(T->keycols);
 	memset(T, 0, sizeof(*T));
 }
 

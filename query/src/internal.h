@@ -119,6 +119,8 @@ typedef struct qdata {
 	size_t pf_from;    /* entries before this index were considered for prefetching */
 	void *urls;        /* split_url_events' URL cache (transform.c) */
 	void (*urls_free)(void *);
+	void *keycols;     /* merge_events_by_keys' values per key (transform.c) */
+	void (*keycols_free)(void *);
 	size_t fv_cap;
 	int err;           /* sticky storage error (AW_E*) */
 	char errmsg[200];

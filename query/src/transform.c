@@ -645,42 +645,60 @@ qev *union_exact(const qev *const *lists, const size_t *ns, size_t nlists, size_
 /* ---- group keys (merge_events_by_keys) ------------------------------------------------------- */
 
 typedef struct keyent {
-	uint64_t hash;
 	size_t off, len;  /* the key's bytes in `bytes` */
 } keyent;
 
 /* Distinct byte strings, numbered in the order they were first seen. The keys are
- * copied into one buffer (a group key is gone by the time the next one is built). */
+ * copied into one buffer (a group key is gone by the time the next one is built). A
+ * slot holds the low 32 bits of the key's hash next to its number + 1, so a probe reads
+ * an entry and its bytes only when those bits match, and the table grows without them. */
 typedef struct keymap {
-	uint32_t *slot;   /* group index + 1 */
+	uint64_t *slot;   /* (number + 1) << 32 | low 32 bits of the hash; 0 = empty */
 	size_t cap, n;
 	keyent *ent;
-	uint64_t *hashes; /* by group, for slots_grow */
 	aw_buf bytes;
 } keymap;
 
+static void keymap_grow(keymap *km, size_t nc)
+{
+	uint64_t *ns = zalloc_table(nc, sizeof(uint64_t));
+
+	for (size_t i = 0; i < km->cap; i++) {
+		uint64_t s = km->slot[i];
+		if (!s)
+			continue;
+		size_t q = (size_t)(uint32_t)s & (nc - 1);
+		while (ns[q])
+			q = (q + 1) & (nc - 1);
+		ns[q] = s;
+	}
+	free(km->slot);
+	km->slot = ns;
+	km->cap = nc;
+	km->ent = aw_mem_realloc(km->ent, nc * sizeof(*km->ent));
+}
+
 static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 {
-	uint64_t h = aw_hash_bytes(k, len);
+	uint32_t h = (uint32_t)aw_hash_bytes(k, len);
 	size_t j;
 
-	if ((km->n + 1) * 2 >= km->cap) {
-		size_t nc = km->cap ? km->cap * 2 : 64;
-		slots_grow(&km->slot, &km->cap, km->hashes, nc);
-		km->ent = aw_mem_realloc(km->ent, nc * sizeof(*km->ent));
-		km->hashes = aw_mem_realloc(km->hashes, nc * sizeof(uint64_t));
-	}
+	if ((km->n + 1) * 2 >= km->cap)
+		keymap_grow(km, km->cap ? km->cap * 2 : 64);
 	for (j = (size_t)h & (km->cap - 1); km->slot[j]; j = (j + 1) & (km->cap - 1)) {
-		const keyent *e = &km->ent[km->slot[j] - 1];
-		if (e->hash == h && e->len == len && !memcmp(km->bytes.data + e->off, k, len)) {
-			*created = false;
-			return km->slot[j] - 1;
+		uint64_t s = km->slot[j];
+		if ((uint32_t)s == h) {
+			uint32_t g = (uint32_t)(s >> 32) - 1;
+			const keyent *e = &km->ent[g];
+			if (e->len == len && !memcmp(km->bytes.data + e->off, k, len)) {
+				*created = false;
+				return g;
+			}
 		}
 	}
-	km->ent[km->n] = (keyent){h, km->bytes.len, len};
+	km->ent[km->n] = (keyent){km->bytes.len, len};
 	aw_buf_append(&km->bytes, k, len);
-	km->hashes[km->n] = h;
-	km->slot[j] = (uint32_t)km->n + 1;
+	km->slot[j] = (uint64_t)(km->n + 1) << 32 | h;
 	*created = true;
 	return (uint32_t)km->n++;
 }
@@ -688,81 +706,220 @@ static uint32_t keymap_get(keymap *km, const char *k, size_t len, bool *created)
 static void keymap_free(keymap *km)
 {
 	free(km->ent);
-	free(km->hashes);
 	free(km->slot);
 	aw_buf_free(&km->bytes);
 }
 
+/* The value of one key for every data entry, kept for the whole run: the distinct value
+ * texts are numbered once, and a later merge on the same key (the web UI merges title
+ * events again by app) reads the number instead of finding and hashing the text again. */
+typedef struct keycol {
+	char *key;
+	size_t klen;
+	uint32_t *val;  /* per data index: 0 not looked up yet, 1 no such key, v + 2 value v */
+	size_t nval;
+	keymap vals;    /* distinct value texts */
+	uint8_t *num;   /* per value: the text is a JSON number */
+	size_t num_cap;
+} keycol;
+
+typedef struct keycols {
+	keycol *c;
+	size_t n;
+} keycols;
+
+static void keycols_free(void *p)
+{
+	keycols *kc = p;
+
+	for (size_t i = 0; i < kc->n; i++) {
+		free(kc->c[i].key);
+		free(kc->c[i].val);
+		free(kc->c[i].num);
+		keymap_free(&kc->c[i].vals);
+	}
+	free(kc->c);
+	free(kc);
+}
+
+static keycol *keycol_of(qdata *T, const char *key, size_t klen)
+{
+	keycols *kc = T->keycols;
+	keycol *c;
+
+	if (!kc) {
+		kc = aw_mem_calloc(1, sizeof(*kc));
+		T->keycols = kc;
+		T->keycols_free = keycols_free;
+	}
+	for (size_t i = 0; i < kc->n; i++)
+		if (kc->c[i].klen == klen && !memcmp(kc->c[i].key, key, klen))
+			return &kc->c[i];
+	kc->c = aw_mem_realloc(kc->c, (kc->n + 1) * sizeof(*kc->c));
+	c = &kc->c[kc->n++];
+	memset(c, 0, sizeof(*c));
+	c->key = aw_mem_malloc(klen + 1);
+	memcpy(c->key, key, klen);
+	c->key[klen] = '\0';
+	c->klen = klen;
+	return c;
+}
+
+/* 1 when data entry d has no such key, else the value's number + 2. */
+static uint32_t keycol_get(qdata *T, keycol *c, uint32_t d)
+{
+	qfv f;
+	bool created;
+	uint32_t v;
+
+	if (d >= c->nval) {
+		size_t nn = T->n > (size_t)d + 1 ? T->n : (size_t)d + 1;
+		c->val = aw_mem_realloc(c->val, nn * sizeof(uint32_t));
+		memset(c->val + c->nval, 0, (nn - c->nval) * sizeof(uint32_t));
+		c->nval = nn;
+	}
+	if (c->val[d])
+		return c->val[d];
+	if (!data_field(T, d, c->key, c->klen, &f))
+		return c->val[d] = 1;
+	v = keymap_get(&c->vals, f.v, f.vlen, &created);
+	if (created) {
+		if (v >= c->num_cap) {
+			c->num_cap = c->num_cap ? c->num_cap * 2 : 256;
+			c->num = aw_mem_realloc(c->num, c->num_cap);
+		}
+		c->num[v] = f.vtype == QJ_NUM;
+	}
+	return c->val[d] = v + 2;
+}
+
+/* A group's key is the key values' texts joined with '.', as aw-server-rust builds it
+ * (docs/query.md). Only a number followed by '.' can make two different tuples of values
+ * join into the same text ((1.5, 2) and (1, 5.2) both give "1.5.2"): every other JSON
+ * value ends where its text says. So a tuple without numbers is told apart by its value
+ * numbers alone, and only one with a number is joined into text; the two kinds can never
+ * share a text. */
 qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 		      const size_t *klens, size_t nkeys, size_t *nout)
 {
-	uint32_t *memo;  /* per data index: 0 unknown, 1 dropped, g+2 group */
+	uint32_t *memo = NULL;  /* per data index: 0 unknown, 1 dropped, g+2 group */
+	uint32_t *gv = NULL;    /* one key: per value number, g+1 */
+	uint32_t *ids = NULL, *gi = NULL, *gt = NULL; /* group of each id tuple / joined text */
+	size_t gv_n = 0, gi_cap = 0, gt_cap = 0;
+	keycol **cols;
 	qev *groups;
 	size_t ng = 0, cap = 64;
-	keymap km = {0};
+	keymap kmi = {0}, kmt = {0};
 	aw_buf key = AW_BUF_INIT;
 
 	*nout = 0;
 	if (!nkeys || !n)
 		return aw_mem_malloc(1);
-	memo = zalloc_table(T->n, sizeof(uint32_t));
+	cols = aw_mem_malloc(nkeys * sizeof(*cols));
+	for (size_t k = 0; k < nkeys; k++)
+		keycol_of(T, keys[k], klens[k]);
+	for (size_t k = 0; k < nkeys; k++) /* the array may have moved while keys were added */
+		cols[k] = keycol_of(T, keys[k], klens[k]);
 	groups = aw_mem_malloc(cap * sizeof(qev));
+	if (nkeys == 1) {
+		keycol *c = cols[0];
+		for (size_t i = 0; i < n; i++) {
+			uint32_t v = keycol_get(T, c, ev[i].data), g;
+			if (v == 1)
+				continue;
+			v -= 2;
+			if (v >= gv_n) {
+				size_t nn = c->vals.n > (size_t)v + 1 ? c->vals.n : (size_t)v + 1;
+				nn = nn < 2 * gv_n ? 2 * gv_n : nn;
+				gv = aw_mem_realloc(gv, nn * sizeof(uint32_t));
+				memset(gv + gv_n, 0, (nn - gv_n) * sizeof(uint32_t));
+				gv_n = nn;
+			}
+			if (gv[v]) {
+				g = gv[v] - 1;
+				groups[g].dur = aw_ns_add_sat(groups[g].dur, ev[i].dur);
+				continue;
+			}
+			/* the group's first event gives timestamp and the whole data */
+			if (ng >= cap) {
+				cap *= 2;
+				groups = aw_mem_realloc(groups, cap * sizeof(qev));
+			}
+			groups[ng] = ev[i];
+			groups[ng].id = QID_NULL;
+			gv[v] = (uint32_t)++ng;
+		}
+		goto done;
+	}
+	memo = zalloc_table(T->n, sizeof(uint32_t));
+	ids = aw_mem_malloc(nkeys * sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data, g;
-		bool fresh = false;
 		if (!memo[d]) {
-			bool created, ok = true;
-			const char *kt = "";
-			size_t kl = 0;
-			qfv f;
-			if (nkeys == 1) {
-				/* the group key is the value's text itself */
-				ok = data_field(T, d, keys[0], klens[0], &f);
-				if (ok) {
-					kt = f.v;
-					kl = f.vlen;
+			bool created, ok = true, num = false;
+			uint32_t x;
+			for (size_t k = 0; k < nkeys; k++) {
+				uint32_t v = keycol_get(T, cols[k], d);
+				if (v == 1) {
+					ok = false;
+					break;
 				}
-			} else {
-				aw_buf_reset(&key);
-				for (size_t k = 0; k < nkeys && ok; k++) {
-					if (!data_field(T, d, keys[k], klens[k], &f)) {
-						ok = false;
-						break;
-					}
-					if (k)
-						aw_buf_putc(&key, '.');
-					aw_buf_append(&key, f.v, f.vlen);
-				}
-				if (key.data) {
-					kt = key.data;
-					kl = key.len;
-				}
+				ids[k] = v - 2;
+				num |= cols[k]->num[v - 2];
 			}
 			if (!ok) {
 				memo[d] = 1;
-			} else {
-				g = keymap_get(&km, kt, kl, &created);
-				memo[d] = g + 2;
+				continue;
+			}
+			if (!num) {
+				x = keymap_get(&kmi, (const char *)ids, nkeys * sizeof(uint32_t), &created);
 				if (created) {
-					/* the group's first event gives timestamp and the whole data */
-					if (g >= cap) {
-						cap *= 2;
-						groups = aw_mem_realloc(groups, cap * sizeof(qev));
-					}
-					groups[g] = ev[i];
-					groups[g].id = QID_NULL;
-					fresh = true;
+					gi = aw_mem_grow(gi, x, &gi_cap, sizeof(uint32_t), 64);
+					gi[x] = (uint32_t)ng;
 				}
+				g = created ? (uint32_t)ng : gi[x];
+			} else {
+				aw_buf_reset(&key);
+				for (size_t k = 0; k < nkeys; k++) {
+					const keyent *e = &cols[k]->vals.ent[ids[k]];
+					if (k)
+						aw_buf_putc(&key, '.');
+					aw_buf_append(&key, cols[k]->vals.bytes.data + e->off, e->len);
+				}
+				x = keymap_get(&kmt, key.data, key.len, &created);
+				if (created) {
+					gt = aw_mem_grow(gt, x, &gt_cap, sizeof(uint32_t), 64);
+					gt[x] = (uint32_t)ng;
+				}
+				g = created ? (uint32_t)ng : gt[x];
+			}
+			memo[d] = g + 2;
+			if (created) {
+				/* the group's first event gives timestamp and the whole data */
+				if (ng >= cap) {
+					cap *= 2;
+					groups = aw_mem_realloc(groups, cap * sizeof(qev));
+				}
+				groups[ng] = ev[i];
+				groups[ng].id = QID_NULL;
+				ng++;
+				continue;
 			}
 		}
-		if (memo[d] == 1 || fresh)
+		if (memo[d] == 1)
 			continue;
 		g = memo[d] - 2;
 		groups[g].dur = aw_ns_add_sat(groups[g].dur, ev[i].dur);
 	}
-	ng = km.n;
+done:
 	free(memo);
-	keymap_free(&km);
+	free(gv);
+	free(ids);
+	free(gi);
+	free(gt);
+	free(cols);
+	keymap_free(&kmi);
+	keymap_free(&kmt);
 	aw_buf_free(&key);
 	*nout = ng;
 	return groups;

@@ -334,6 +334,15 @@ static void test_by_keys(void **state)
 		  E(12, 2, J({"app": "browser", "extra": 1}))},
 		 {{0}}, {"app", "title"},
 		 {E(1, 4, J({"app": "browser", "title": "page", "extra": {"nested": [1, 2]}}))}},
+		/* the group key is the values' texts joined with '.' as aw-server-rust builds it:
+		 * (1.5, 2) and (1, 5.2) both give 1.5.2, while strings keep their quotes apart */
+		{"merge joins the values with '.'", OP_MERGE,
+		 {E(0, 1, J({"a": 1.5, "b": 2})), E(1, 2, J({"a": 1, "b": 5.2})), E(2, 4, J({"a": "1.5", "b": "2"})),
+		  E(3, 8, J({"a": "1", "b": "5.2"})), E(4, 16, J({"a": "x", "b": "y"})),
+		  E(5, 32, J({"a": "x", "b": "y", "c": 1}))},
+		 {{0}}, {"a", "b"},
+		 {E(0, 3, J({"a": 1.5, "b": 2})), E(2, 4, J({"a": "1.5", "b": "2"})), E(3, 8, J({"a": "1", "b": "5.2"})),
+		  E(4, 48, J({"a": "x", "b": "y"}))}},
 		{"chunk", OP_CHUNK,
 		 {E(1, 1, J({"test": 1})), E(1, 1, J({"test2": 1})), E(1, 1, J({"test": 1})), E(1, 1, J({"test": 2}))},
 		 {{0}}, {"test"},
