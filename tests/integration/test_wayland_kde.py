@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import awtest  # noqa: E402
 from wlenv import KWin, popen_user_kw, requires_kwin, session_fixtures  # noqa: E402
-from xenv import HOSTNAME, assert_contiguous, assert_no_overlap, datas, events, statuses, wait_for  # noqa: E402
+from xenv import (HOSTNAME, assert_contiguous, assert_no_overlap, datas, events, first_events, statuses,  # noqa: E402
+                  wait_for)
 
 pytestmark = requires_kwin
 WINDOW_BUCKET = "aw-watcher-window_" + HOSTNAME
@@ -42,7 +43,7 @@ def test_window_switches_and_title_changes_through_a_kwin_script(kwin, node):
     w = kwin.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL)
     wait_for(lambda: "started" in w.text(), 15, interval=0.05, what="the watcher's start")
     assert "started: kde, poll 0.4 s" in w.text(), w.text()
-    wait_for(lambda: datas(events(http, WINDOW_BUCKET))[:1] == [{"app": "org.example.Mail", "title": "Inbox \u2014 Mail"}],
+    wait_for(lambda: datas(first_events(http, WINDOW_BUCKET))[:1] == [{"app": "org.example.Mail", "title": "Inbox \u2014 Mail"}],
              10, what="the first window")
     kwin.focus("org.example.Term")
     wait_for(lambda: len(events(http, WINDOW_BUCKET)) == 2, 10, what="the focus change")
@@ -76,7 +77,7 @@ def test_only_kwin_may_report_a_window(kwin, node):
     kwin.focus("org.example.Real")
     w = kwin.watcher("aw-watcher-window", "--testing", "--port", node.port, "--poll-time", POLL, "--backend", "kde")
     wait_for(lambda: "started" in w.text(), 15, interval=0.05, what="the watcher's start")
-    wait_for(lambda: datas(events(http, WINDOW_BUCKET))[:1] == [{"app": "org.example.Real", "title": "real"}], 10,
+    wait_for(lambda: datas(first_events(http, WINDOW_BUCKET))[:1] == [{"app": "org.example.Real", "title": "real"}], 10,
              what="the window")
     # every connection on the bus is sent a made-up report; the watcher's must refuse it
     names = kwin.dbus("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames").stdout
@@ -98,7 +99,7 @@ def test_afk_after_the_timeout_through_ext_idle_notify(kwin, node):
     w = kwin.watcher("aw-watcher-afk", "--testing", "--port", node.port, "--timeout", 2, "--poll-time", 0.5)
     wait_for(lambda: "started" in w.text(), 15, interval=0.05, what="the watcher's start")
     assert "wayland (ext-idle-notify-v1)" in w.text(), w.text()
-    wait_for(lambda: "afk" in statuses(events(http, AFK_BUCKET)), 10, what="AFK")
+    wait_for(lambda: "afk" in statuses(first_events(http, AFK_BUCKET)), 10, what="AFK")
     assert w.stop() == 0, w.text()
     evs = events(http, AFK_BUCKET)
     assert statuses(evs)[-1] == "afk", evs

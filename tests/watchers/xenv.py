@@ -310,6 +310,14 @@ def events(client, bucket):
     return sorted(evs, key=lambda e: e["timestamp"])
 
 
+def first_events(client, bucket):
+    """events(), or [] while the bucket does not exist: a watcher says it started before
+    its first heartbeat creates the bucket, so a wait for its first event begins there."""
+    if client.get("/api/0/buckets/%s" % awtest.quote_id(bucket)).status == 404:
+        return []
+    return events(client, bucket)
+
+
 def ts(e):
     """Event start as seconds since the epoch (float)."""
     base, _, frac = e["timestamp"].rstrip("Z").partition(".")
