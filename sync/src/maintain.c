@@ -37,8 +37,14 @@
  * happening every round, but lower, as ours are small and a round makes about eight. */
 #define LOOSE_LIMIT 256
 /* More packs than this and the smallest are merged even without loose objects (a
- * remote on a path receives one pack per push and no loose objects). */
+ * remote on a path receives one pack per push and no loose objects). A long history's
+ * progression alone has up to log2(objects) packs, more than 12 after a few thousand
+ * rounds; were 12 the limit there, a merge would follow every second push. So the limit
+ * is the larger of 12 and log2(objects) + PACK_SLACK: the pushes' small packs gather
+ * for a few rounds and are then merged at once (the same objects are merged, as many
+ * times, in fewer rounds). */
 #define PACK_LIMIT 12
+#define PACK_SLACK 4
 
 static bool hex2(const char *s)
 {
@@ -143,6 +149,16 @@ static void snapshot_loose(repack_snapshot *sn, const char *gitdir)
 	if (d)
 		closedir(d);
 	free(objs);
+}
+
+/* The pack limit of a repository holding `objects` objects in its packs. */
+static size_t pack_limit(size_t objects)
+{
+	size_t log2 = 0;
+
+	while (objects >>= 1)
+		log2++;
+	return log2 + PACK_SLACK > PACK_LIMIT ? log2 + PACK_SLACK : PACK_LIMIT;
 }
 
 static int by_objects(const void *a, const void *b)
@@ -486,20 +502,22 @@ static int maintain(git_repository *repo, bool force, bool is_folder, const char
 {
 	const char *gitdir = git_repository_path(repo);
 	repack_snapshot sn;
-	size_t merge, movable = 0;
+	size_t merge, movable = 0, objects = 0;
 	bool full;
 	int rc;
 
 	memset(&sn, 0, sizeof(sn));
 	snapshot_packs(&sn, gitdir);
-	for (size_t i = 0; i < sn.npacks; i++)
+	for (size_t i = 0; i < sn.npacks; i++) {
 		movable += !sn.packs[i].keep;
+		objects += sn.packs[i].objects;
+	}
 	if (!force) {
 		size_t loose = loose_estimate(gitdir);
 		sn.nloose = loose; /* for merge_count only: sn.loose stays empty */
 		merge = merge_count(&sn);
 		sn.nloose = 0;
-		if (loose < LOOSE_LIMIT && (movable <= PACK_LIMIT || merge == 0)) {
+		if (loose < LOOSE_LIMIT && (movable <= pack_limit(objects) || merge == 0)) {
 			snapshot_free(&sn);
 			return 0;
 		}
