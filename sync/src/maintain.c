@@ -37,8 +37,14 @@
  * happening every round, but lower, as ours are small and a round makes about eight. */
 #define LOOSE_LIMIT 256
 /* More packs than this and the smallest are merged even without loose objects (a
- * remote on a path receives one pack per push and no loose objects). */
+ * remote on a path receives one pack per push and no loose objects). A long history's
+ * progression alone has up to log2(objects) packs, more than 12 after a few thousand
+ * rounds; were 12 the limit there, a merge would follow every second push. So the limit
+ * is the larger of 12 and log2(objects) + PACK_SLACK: the pushes' small packs gather
+ * for a few rounds and are then merged at once (the same objects are merged, as many
+ * times, in fewer rounds). */
 #define PACK_LIMIT 12
+#define PACK_SLACK 4
 
 static bool hex2(const char *s)
 {
@@ -143,6 +149,16 @@ static void snapshot_loose(repack_snapshot *sn, const char *gitdir)
 	if (d)
 		closedir(d);
 	free(objs);
+}
+
+/* The pack limit of a repository holding `objects` objects in its packs. */
+static size_t pack_limit(size_t objects)
+{
+	size_t log2 = 0;
+
+	while (objects >>= 1)
+		log2++;
+	return log2 + PACK_SLACK > PACK_LIMIT ? log2 + PACK_SLACK : PACK_LIMIT;
 }
 
 static int by_objects(const void *a, const void *b)
@@ -250,6 +266,12 @@ static void drop_pack_if_covered(const char *idx, git_odb_backend *fresh)
  * per event instead of 80. So the commits of the set are walked for the paths of its
  * trees and blobs, descending only into trees of the set (a subtree outside it is
  * unchanged history, already packed with its own). */
+/* A set of object ids: open addressing, zero ids mark free slots. */
+typedef struct oid_hash {
+	git_oid *v;
+	size_t cap, n;
+} oid_hash;
+
 typedef struct merge_set {
 	git_repository *repo;
 	git_odb *odb;
@@ -258,8 +280,8 @@ typedef struct merge_set {
 	git_odb_backend **packs;    /* the packs being merged, opened */
 	size_t npacks;
 	git_oid *loose;             /* the loose objects' ids, sorted */
-	git_oid *seen;              /* trees walked, blobs inserted: open addressing */
-	size_t seen_cap, nseen;
+	oid_hash seen;              /* trees walked, blobs inserted */
+	oid_hash outside;           /* entries found not in the set */
 	bool all;                   /* a full repack: every object counts as in the set */
 } merge_set;
 
@@ -280,29 +302,48 @@ static bool in_set(const merge_set *m, const git_oid *id)
 	return false;
 }
 
-/* Marks a tree walked or a blob inserted; false when it already was. */
-static bool first_visit(merge_set *m, const git_oid *id)
+/* Adds id to the set; false when it already was there. */
+static bool oid_hash_add(oid_hash *s, const git_oid *id)
 {
 	size_t h;
 
-	if (2 * (m->nseen + 1) > m->seen_cap) {
-		git_oid *old = m->seen;
-		size_t cap = m->seen_cap;
-		m->seen_cap = cap ? 2 * cap : 1024;
-		m->seen = aw_mem_calloc(m->seen_cap, sizeof(git_oid));
-		m->nseen = 0;
+	if (2 * (s->n + 1) > s->cap) {
+		git_oid *old = s->v;
+		size_t cap = s->cap;
+		s->cap = cap ? 2 * cap : 1024;
+		s->v = aw_mem_calloc(s->cap, sizeof(git_oid));
+		s->n = 0;
 		for (size_t i = 0; i < cap; i++)
 			if (!git_oid_is_zero(&old[i]))
-				first_visit(m, &old[i]);
+				oid_hash_add(s, &old[i]);
 		free(old);
 	}
 	memcpy(&h, id->id, sizeof(h));
-	for (h &= m->seen_cap - 1; !git_oid_is_zero(&m->seen[h]); h = (h + 1) & (m->seen_cap - 1))
-		if (git_oid_equal(&m->seen[h], id))
+	for (h &= s->cap - 1; !git_oid_is_zero(&s->v[h]); h = (h + 1) & (s->cap - 1))
+		if (git_oid_equal(&s->v[h], id))
 			return false;
-	git_oid_cpy(&m->seen[h], id);
-	m->nseen++;
+	git_oid_cpy(&s->v[h], id);
+	s->n++;
 	return true;
+}
+
+static bool oid_hash_has(const oid_hash *s, const git_oid *id)
+{
+	size_t h;
+
+	if (!s->cap)
+		return false;
+	memcpy(&h, id->id, sizeof(h));
+	for (h &= s->cap - 1; !git_oid_is_zero(&s->v[h]); h = (h + 1) & (s->cap - 1))
+		if (git_oid_equal(&s->v[h], id))
+			return true;
+	return false;
+}
+
+/* Marks a tree walked or a blob inserted; false when it already was. */
+static bool first_visit(merge_set *m, const git_oid *id)
+{
+	return oid_hash_add(&m->seen, id);
 }
 
 /* Insert the set's objects under `tree` (at `path`, "" for a root) with their paths. */
@@ -319,10 +360,18 @@ static int insert_tree_paths(merge_set *m, const git_oid *tree_id, const char *p
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		const git_oid *id = git_tree_entry_id(e);
 		char *sub;
-		if (!in_set(m, id))
+		/* the versions of a shard tree in one merge share most of their 1000 entries:
+		 * each is looked up in the set's packs once, not once per version */
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE && oid_hash_has(&m->seen, id))
+			continue; /* a blob inserted before */
+		if (oid_hash_has(&m->outside, id))
+			continue;
+		if (!in_set(m, id)) {
+			oid_hash_add(&m->outside, id);
 			continue; /* unchanged since an older pack: so is everything under it */
+		}
 		if (git_tree_entry_type(e) != GIT_OBJECT_TREE && !first_visit(m, id))
-			continue; /* a blob met before (most of a shard tree's entries) */
+			continue;
 		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
 		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
 			rc = insert_tree_paths(m, id, sub);
@@ -368,7 +417,8 @@ static void merge_set_free(merge_set *m)
 		m->packs[i]->free(m->packs[i]);
 	free(m->packs);
 	free(m->loose);
-	free(m->seen);
+	free(m->seen.v);
+	free(m->outside.v);
 	git_odb_free(m->odb);
 }
 
@@ -419,7 +469,8 @@ static int fill_full(git_packbuilder *pb, git_repository *repo)
 		git_commit_free(c);
 	}
 	git_revwalk_free(walk);
-	free(m.seen);
+	free(m.seen.v);
+	free(m.outside.v);
 	return rc == GIT_ITEROVER ? 0 : -1;
 }
 
@@ -486,20 +537,22 @@ static int maintain(git_repository *repo, bool force, bool is_folder, const char
 {
 	const char *gitdir = git_repository_path(repo);
 	repack_snapshot sn;
-	size_t merge, movable = 0;
+	size_t merge, movable = 0, objects = 0;
 	bool full;
 	int rc;
 
 	memset(&sn, 0, sizeof(sn));
 	snapshot_packs(&sn, gitdir);
-	for (size_t i = 0; i < sn.npacks; i++)
+	for (size_t i = 0; i < sn.npacks; i++) {
 		movable += !sn.packs[i].keep;
+		objects += sn.packs[i].objects;
+	}
 	if (!force) {
 		size_t loose = loose_estimate(gitdir);
 		sn.nloose = loose; /* for merge_count only: sn.loose stays empty */
 		merge = merge_count(&sn);
 		sn.nloose = 0;
-		if (loose < LOOSE_LIMIT && (movable <= PACK_LIMIT || merge == 0)) {
+		if (loose < LOOSE_LIMIT && (movable <= pack_limit(objects) || merge == 0)) {
 			snapshot_free(&sn);
 			return 0;
 		}
