@@ -793,6 +793,20 @@ static uint32_t keycol_get(qdata *T, keycol *c, uint32_t d)
 	return c->val[d] = v + 2;
 }
 
+/* Append a group to groups (*ng of them, room for *cap): its first event gives the
+ * timestamp and the whole data, the durations of the others are added to it. */
+static qev *group_add(qev *groups, size_t *ng, size_t *cap, const qev *first)
+{
+	if (*ng >= *cap) {
+		*cap *= 2;
+		groups = aw_mem_realloc(groups, *cap * sizeof(qev));
+	}
+	groups[*ng] = *first;
+	groups[*ng].id = QID_NULL;
+	++*ng;
+	return groups;
+}
+
 /* A group's key is the key values' texts joined with '.', as aw-server-rust builds it
  * (docs/query.md). Only a number followed by '.' can make two different tuples of values
  * join into the same text ((1.5, 2) and (1, 5.2) both give "1.5.2"): every other JSON
@@ -840,14 +854,8 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 				groups[g].dur = aw_ns_add_sat(groups[g].dur, ev[i].dur);
 				continue;
 			}
-			/* the group's first event gives timestamp and the whole data */
-			if (ng >= cap) {
-				cap *= 2;
-				groups = aw_mem_realloc(groups, cap * sizeof(qev));
-			}
-			groups[ng] = ev[i];
-			groups[ng].id = QID_NULL;
-			gv[v] = (uint32_t)++ng;
+			groups = group_add(groups, &ng, &cap, &ev[i]);
+			gv[v] = (uint32_t)ng;
 		}
 		goto done;
 	}
@@ -895,14 +903,7 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 			}
 			memo[d] = g + 2;
 			if (created) {
-				/* the group's first event gives timestamp and the whole data */
-				if (ng >= cap) {
-					cap *= 2;
-					groups = aw_mem_realloc(groups, cap * sizeof(qev));
-				}
-				groups[ng] = ev[i];
-				groups[ng].id = QID_NULL;
-				ng++;
+				groups = group_add(groups, &ng, &cap, &ev[i]);
 				continue;
 			}
 		}
