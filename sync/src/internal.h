@@ -302,6 +302,16 @@ int repo_maintain(sync_repo *r, bool force);
 int repo_maintain_remote(sync_repo *r, const char *name);
 /* Sets the last error to "<what>: <libgit2's last error>" and returns AW_ERROR. */
 int repo_git_error(const char *what);
+/* A set of git object ids: open addressing, cap a power of two, zero ids mark free
+ * slots (the zero id is never a member). Zero-initialise; free v when done. */
+typedef struct oid_set {
+	struct git_oid *v;
+	size_t cap, n;
+} oid_set;
+/* Insert; false when it was there already. On allocation failure the set stops
+ * growing and reports every id as new (a walk that uses it only gets slower). */
+bool oid_set_add(oid_set *s, const struct git_oid *id);
+bool oid_set_has(const oid_set *s, const struct git_oid *id);
 /* The folder's libgit2 repository (owned by r). */
 struct git_repository *repo_git(sync_repo *r);
 /* The directory remote `name` names when it is a local path or file:// URL of an

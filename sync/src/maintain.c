@@ -266,12 +266,6 @@ static void drop_pack_if_covered(const char *idx, git_odb_backend *fresh)
  * per event instead of 80. So the commits of the set are walked for the paths of its
  * trees and blobs, descending only into trees of the set (a subtree outside it is
  * unchanged history, already packed with its own). */
-/* A set of object ids: open addressing, zero ids mark free slots. */
-typedef struct oid_hash {
-	git_oid *v;
-	size_t cap, n;
-} oid_hash;
-
 typedef struct merge_set {
 	git_repository *repo;
 	git_odb *odb;
@@ -280,8 +274,8 @@ typedef struct merge_set {
 	git_odb_backend **packs;    /* the packs being merged, opened */
 	size_t npacks;
 	git_oid *loose;             /* the loose objects' ids, sorted */
-	oid_hash seen;              /* trees walked, blobs inserted */
-	oid_hash outside;           /* entries found not in the set */
+	oid_set seen;               /* trees walked, blobs inserted */
+	oid_set outside;            /* entries found not in the set */
 	bool all;                   /* a full repack: every object counts as in the set */
 } merge_set;
 
@@ -302,48 +296,10 @@ static bool in_set(const merge_set *m, const git_oid *id)
 	return false;
 }
 
-/* Adds id to the set; false when it already was there. */
-static bool oid_hash_add(oid_hash *s, const git_oid *id)
-{
-	size_t h;
-
-	if (2 * (s->n + 1) > s->cap) {
-		git_oid *old = s->v;
-		size_t cap = s->cap;
-		s->cap = cap ? 2 * cap : 1024;
-		s->v = aw_mem_calloc(s->cap, sizeof(git_oid));
-		s->n = 0;
-		for (size_t i = 0; i < cap; i++)
-			if (!git_oid_is_zero(&old[i]))
-				oid_hash_add(s, &old[i]);
-		free(old);
-	}
-	memcpy(&h, id->id, sizeof(h));
-	for (h &= s->cap - 1; !git_oid_is_zero(&s->v[h]); h = (h + 1) & (s->cap - 1))
-		if (git_oid_equal(&s->v[h], id))
-			return false;
-	git_oid_cpy(&s->v[h], id);
-	s->n++;
-	return true;
-}
-
-static bool oid_hash_has(const oid_hash *s, const git_oid *id)
-{
-	size_t h;
-
-	if (!s->cap)
-		return false;
-	memcpy(&h, id->id, sizeof(h));
-	for (h &= s->cap - 1; !git_oid_is_zero(&s->v[h]); h = (h + 1) & (s->cap - 1))
-		if (git_oid_equal(&s->v[h], id))
-			return true;
-	return false;
-}
-
 /* Marks a tree walked or a blob inserted; false when it already was. */
 static bool first_visit(merge_set *m, const git_oid *id)
 {
-	return oid_hash_add(&m->seen, id);
+	return oid_set_add(&m->seen, id);
 }
 
 /* Insert the set's objects under `tree` (at `path`, "" for a root) with their paths. */
@@ -362,12 +318,12 @@ static int insert_tree_paths(merge_set *m, const git_oid *tree_id, const char *p
 		char *sub;
 		/* the versions of a shard tree in one merge share most of their 1000 entries:
 		 * each is looked up in the set's packs once, not once per version */
-		if (git_tree_entry_type(e) != GIT_OBJECT_TREE && oid_hash_has(&m->seen, id))
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE && oid_set_has(&m->seen, id))
 			continue; /* a blob inserted before */
-		if (oid_hash_has(&m->outside, id))
+		if (oid_set_has(&m->outside, id))
 			continue;
 		if (!in_set(m, id)) {
-			oid_hash_add(&m->outside, id);
+			oid_set_add(&m->outside, id);
 			continue; /* unchanged since an older pack: so is everything under it */
 		}
 		if (git_tree_entry_type(e) != GIT_OBJECT_TREE && !first_visit(m, id))

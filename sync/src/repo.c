@@ -955,11 +955,6 @@ static void check_history(sync_repo *r, const char *name, const git_oid *before,
 #define PREFLIGHT_MAX_COMMITS 2000000
 #define PREFLIGHT_MAX_DEPTH 6
 
-typedef struct oid_set {
-	git_oid *v;
-	size_t cap, n; /* open addressing; cap is a power of two */
-} oid_set;
-
 static size_t oid_slot(const git_oid *id, size_t cap)
 {
 	size_t h;
@@ -968,9 +963,7 @@ static size_t oid_slot(const git_oid *id, size_t cap)
 	return h & (cap - 1);
 }
 
-/* Insert; false when it was there already. Aborts nothing: on allocation failure the
- * set stops growing and reports every oid as new (the walk only gets slower). */
-static bool oid_set_add(oid_set *s, const git_oid *id)
+bool oid_set_add(oid_set *s, const git_oid *id)
 {
 	static const git_oid zero;
 	size_t i;
@@ -999,6 +992,18 @@ static bool oid_set_add(oid_set *s, const git_oid *id)
 	s->v[i] = *id;
 	s->n++;
 	return true;
+}
+
+bool oid_set_has(const oid_set *s, const git_oid *id)
+{
+	static const git_oid zero;
+
+	if (!s->cap || git_oid_equal(id, &zero))
+		return false;
+	for (size_t i = oid_slot(id, s->cap); !git_oid_equal(&s->v[i], &zero); i = (i + 1) & (s->cap - 1))
+		if (git_oid_equal(&s->v[i], id))
+			return true;
+	return false;
 }
 
 /* Is `id` in `odb`, as the odb was opened? The folder is locked, so nothing else adds
