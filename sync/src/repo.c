@@ -471,7 +471,8 @@ int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *
 	else if (git_reference_name_to_id(&head, r->repo, "HEAD"))
 		return AW_ENOTFOUND;
 	git_oid_cpy(&r->head, &head);
-	r->head_known = true;
+	/* a HEAD read before the lock was taken may have moved since */
+	r->head_known = r->lock_fd >= 0;
 	if (slash && slash - path >= (ptrdiff_t)sizeof(dir))
 		return aw_error_set(AW_EINVALID, "%s is not a sync folder file name", path);
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
@@ -1169,6 +1170,17 @@ typedef struct staged_pack {
 	bool installed;                   /* already in the folder (a join tried before) */
 } staged_pack;
 
+/* Remove the staging directory of the folder's .git `gitdir` and what it holds. */
+static void remove_stage(const char *gitdir)
+{
+	int fd = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		remove_tree_at(fd, STAGE_DIR);
+		close(fd);
+	}
+}
+
 /* Copy, check and install the remote's packs. 0: the folder now holds everything the
  * branch reaches; AW_ENOTFOUND: not done (the caller fetches); anything else failed. */
 static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set *reach)
@@ -1183,11 +1195,7 @@ static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set
 	DIR *d = NULL;
 	struct dirent *e;
 
-	/* what an interrupted join left */
-	if ((od = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		remove_tree_at(od, STAGE_DIR);
-		close(od);
-	}
+	remove_stage(gitdir); /* what an interrupted join left */
 	aw_files_mkdir_p(ours, 0700);
 	if (mkdir(stage, 0700) || (sd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (od = open(ours, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
@@ -1269,10 +1277,7 @@ out:
 		close(sd);
 	if (od >= 0)
 		close(od);
-	if ((od = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		remove_tree_at(od, STAGE_DIR);
-		close(od);
-	}
+	remove_stage(gitdir);
 	free(packs);
 	free(their_dir);
 	free(stage);
