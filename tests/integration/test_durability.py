@@ -204,3 +204,97 @@ def test_kill9_loses_no_acknowledged_write(node_factory, tmp_path):
         assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         con.close()
+
+
+# ---- power loss: an acknowledgment waits for the write-ahead log's sync --------------
+#
+# A kill -9 cannot tell whether a write reached the disk: the kernel keeps what the
+# process wrote. A preloaded probe (tests/integration/preload/wal_probe.c, built next
+# to the binary) logs every write to and every sync of the WAL with monotonic times and
+# slows each sync down. Every WAL write that ended while a request was in flight must
+# be followed by a sync that began after it and ended before the answer: otherwise a
+# power cut right after the answer could take the acknowledged write.
+
+PROBE_DELAY_US = 150000
+
+
+def probe_path():
+    from awtest import binary_path
+    p = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary_path()))),
+                     "tests", "awtest_wal_probe.so")
+    assert os.path.exists(p), "build the tests first: %s is missing" % p
+    return p
+
+
+def probed_node(node_factory, tmp_path, name, config=None):
+    log = str(tmp_path / (name + ".wal.log"))
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    env = {"LD_PRELOAD": probe_path(), "AWTEST_WAL_LOG": log,
+           "AWTEST_WAL_SYNC_DELAY_US": str(PROBE_DELAY_US),
+           # the probe is loaded before a sanitizer build's runtime
+           "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+    node = node_factory(args=["--dbpath", str(tmp_path / (name + ".db"))], config=config, env=env)
+    return node, log
+
+
+def wal_log(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            kind, start, end = line.split()
+            out.append((kind, int(start), int(end)))
+    return out
+
+
+def timed_writes(c):
+    """Answered writes of each kind, as (what, sent, answered) in monotonic ns."""
+    out = []
+    new_bucket(c, "power")
+    body = {"timestamp": "2026-01-01T00:00:00Z", "duration": 0, "data": {"app": "a"}}
+    for i in range(4):
+        body["timestamp"] = "2026-01-01T00:00:%02dZ" % i
+        body["data"] = {"app": "a" if i < 2 else "b"}
+        t0 = time.monotonic_ns()
+        r = c.post("/api/0/buckets/power/heartbeat?pulsetime=5", json=body)
+        out.append(("heartbeat %d" % i, t0, time.monotonic_ns()))
+        assert r.status == 200, r
+    t0 = time.monotonic_ns()
+    r = c.post("/api/0/buckets/power/events",
+               json=[{"timestamp": "2026-01-02T00:00:00Z", "duration": 5, "data": {"k": 1}}])
+    out.append(("insert", t0, time.monotonic_ns()))
+    assert r.status == 200, r
+    t0 = time.monotonic_ns()
+    r = c.post("/api/0/settings/power.test", json=1)
+    out.append(("setting", t0, time.monotonic_ns()))
+    assert r.status == 201, r
+    return out
+
+
+def test_acknowledged_writes_wait_for_the_logs_sync(node_factory, tmp_path):
+    node, log = probed_node(node_factory, tmp_path, "full")
+    c = node.client()
+    writes = timed_writes(c)
+    c.close()
+    entries = wal_log(log)
+    for what, sent, answered in writes:
+        wrote = [e for _k, _s, e in (x for x in entries if x[0] == "W") if sent <= e <= answered]
+        assert wrote, "%s: no write to the WAL while it was in flight" % what
+        last = max(wrote)
+        syncs = [(s, e) for k, s, e in entries if k == "S" and s >= last and e <= answered]
+        assert syncs, "%s was acknowledged before the WAL holding it was synced" % what
+        assert answered - sent >= PROBE_DELAY_US * 1000
+
+
+def test_synchronous_normal_acknowledges_without_a_sync(node_factory, tmp_path):
+    """The probe sees what it should: with synchronous = "normal" (survive a crash of the
+    process, not a power cut) writes are answered without waiting for a sync."""
+    node, log = probed_node(node_factory, tmp_path, "normal",
+                            config='[storage]\nsynchronous = "normal"\n')
+    c = node.client()
+    writes = timed_writes(c)
+    c.close()
+    entries = wal_log(log)
+    for what, sent, answered in writes:
+        assert [x for x in entries if x[0] == "W" and sent <= x[2] <= answered], what
+        assert not [x for x in entries if x[0] == "S" and sent <= x[1] <= answered], \
+            "%s waited for a sync of the WAL" % what
