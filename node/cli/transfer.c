@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,38 @@ static int import_via_node(int port, bool testing, const char *doc)
 	return !rc && status == 200 ? 0 : 1;
 }
 
+/* aw_transfer_import_file reads FILE through a mapping: when FILE is cut short while
+ * it is read (a copy still in progress, a file rewritten in place), reading the pages it
+ * no longer has raises SIGBUS. The import then ends with one line instead of a bus
+ * error. Everything stored before is whole (writes are transactions; a write in
+ * progress is rolled back on the next open), and an import is idempotent, so importing
+ * the complete file again finishes the job. */
+static char sigbus_msg[4200];
+static size_t sigbus_len;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	if (write(STDERR_FILENO, sigbus_msg, sigbus_len) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static void catch_sigbus(const char *path, bool on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on ? on_sigbus : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	snprintf(sigbus_msg, sizeof(sigbus_msg),
+		 "awnode import: %s changed while it was being read (cut short?); what was stored before "
+		 "stays; import the complete file again\n",
+		 path);
+	sigbus_len = strlen(sigbus_msg);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 /* Import FILE straight into the database when no node holds it, in bounded memory
  * (aw_transfer_import_file maps the file); else post it to the node, which takes the
  * document as one request body. */
@@ -146,7 +179,9 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 	}
 	rc = aw_reader_open(&r, s);
 	if (!rc) {
+		catch_sigbus(path, true);
 		rc = aw_transfer_import_file(s, r, path);
+		catch_sigbus(path, false);
 		aw_reader_close(r);
 		if (rc)
 			fprintf(stderr, "awnode import: %s: %s\n", path, aw_error_last());

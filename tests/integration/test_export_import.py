@@ -1,6 +1,11 @@
 """Export and import as aw-server-rust does them, with a port of its test_import_export."""
 
+import os
+import time
+
 import pytest
+
+import awtest
 
 from awtest import (assert_app_error, assert_catcher, assert_event, assert_events,
                     assert_refused_creates_nothing, dumps, get_events, insert_events, new_bucket)
@@ -366,3 +371,52 @@ def test_import_large_export(client):
     assert got[0]["timestamp"] > got[-1]["timestamp"]
     assert client.post("/api/0/import", json=exp).status == 200
     assert client.get("/api/0/buckets/big/events/count").json() == 5000
+
+
+def test_import_file_truncated_while_it_is_read(node_factory, tmp_path):
+    """`awnode import FILE` reads FILE through a mapping. When FILE is cut short while
+    the import reads it (a copy still in progress, a file rewritten in place), the
+    import stops with a one-line error and a non-zero exit instead of dying of SIGBUS,
+    and what it stored stays intact: importing the whole file again completes it."""
+    import signal
+    import subprocess
+    env = node_factory(start=False).env
+    n = 300000
+    t0 = 1700000000
+    events = ",".join('{"id":%d,"timestamp":"%s","duration":1.0,"data":{"app":"a%d","title":"t%d"}}'
+                      % (i + 1, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 + 2 * i)), i % 7, i % 1000)
+                      for i in range(n))
+    text = ('{"buckets":{"big":{"id":"big","type":"currentwindow","client":"c","hostname":"h",'
+            '"created":"2023-11-14T22:13:20Z","events":[%s]}}}' % events)
+    path, db = str(tmp_path / "big.json"), str(tmp_path / "big.db")
+    with open(path, "w") as f:
+        f.write(text)
+    p = subprocess.Popen([awtest.binary_path(), "import", path, "--dbpath", db], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # wait for the mapping, then cut the file in half while the import is stopped
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            with open("/proc/%d/maps" % p.pid) as m:
+                if path in m.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(0.001)
+    p.send_signal(signal.SIGSTOP)
+    # at a page boundary: the first byte the import reads past the end is on a page
+    # the file no longer has (inside a page, it would read zeros and call it bad JSON)
+    os.truncate(path, len(text) // 2 // 4096 * 4096)
+    p.send_signal(signal.SIGCONT)
+    out, err = p.communicate(timeout=60)
+    err = err.decode("utf-8", "replace")
+    assert not awtest.sanitizer_finding(err), err
+    assert p.returncode == 1, (p.returncode, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and path in lines[0] and "changed" in lines[0], err
+    with open(path, "w") as f:
+        f.write(text)
+    q = awtest.run_awnode(["import", path, "--dbpath", db], env, timeout=120)
+    assert q.returncode == 0, q.stderr
+    node = node_factory(args=["--dbpath", db])
+    assert node.client().get("/api/0/buckets/big/events/count").json() == n
