@@ -135,3 +135,34 @@ def test_restore_brings_the_devices_settings_back(node_factory, tmp_path):
     rep = a.sync("run")
     assert "pushed" not in rep.out, rep
     assert settings(a) == {"classes": CLASSES, "startOfDay": "05:00"}
+
+
+def test_settings_imported_from_activitywatch_become_this_devices_and_travel(node_factory, tmp_path):
+    """Settings that arrived without the device that produced them (an import of
+    ActivityWatch's database) become the importing device's at its next round and
+    travel from there."""
+    import json
+    import sqlite3
+
+    import awtest
+    from test_transfer import make_rust
+
+    _remote, (a, b) = make_group(node_factory, tmp_path, ["laptop", "desktop"])
+    round_all([a, b])
+    a.client.close()
+    a.node.stop()
+    src = str(tmp_path / "aw.db")
+    make_rust(src)
+    db = sqlite3.connect(src)
+    db.execute("INSERT INTO key_value(key, value, last_modified) VALUES (?,?,?)",
+               ("settings.startOfWeek", json.dumps("Sunday"), 1))
+    db.commit()
+    db.close()
+    p = awtest.run_awnode(["import", "--testing", "activitywatch", src], a.node.env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    a.node.start()
+    assert history(a)["settings"]["startOfWeek"]["device_id"] is None
+    round_all([a, b])
+    assert settings(b)["startOfWeek"] == "Sunday"
+    for d in (a, b):
+        assert history(d)["settings"]["startOfWeek"]["device_id"] == a.device_id
