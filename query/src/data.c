@@ -227,6 +227,19 @@ static int cmp_sid_ix(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Entries are added in the order query_bucket meets their data, and storage numbers a
+ * data value when it first stores an event with it: over a long range of an imported or
+ * watched bucket, that is already id order (a year's 21,000 window values and 28,000
+ * web values are), and a sort would still compare n log n times and allocate its own
+ * copy. */
+static bool sorted_by_sid(const sid_ix *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (v[i].sid < v[i - 1].sid)
+			return false;
+	return true;
+}
+
 /* The first time a stored entry's text is needed, fetch the texts of every stored entry
  * added since the last time in one storage call: whatever needs one of them (a key
  * lookup, the result) almost always needs them all. The entries get their texts
@@ -247,7 +260,8 @@ static void prefetch(qdata *T)
 			v[n++] = (sid_ix){T->e[i].ref, (uint32_t)i};
 	T->pf_from = T->n;
 	if (n > 1) {
-		qsort(v, n, sizeof(*v), cmp_sid_ix);
+		if (!sorted_by_sid(v, n))
+			qsort(v, n, sizeof(*v), cmp_sid_ix);
 		ids = aw_mem_malloc(n * (sizeof(*ids) + sizeof(*json) + sizeof(*len)));
 		json = (const char **)(ids + n);
 		len = (size_t *)(json + n);
