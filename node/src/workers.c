@@ -34,6 +34,10 @@ struct workers {
  * data cache first: a year's query leaves ~5 MB of data texts there, a copy on each
  * worker, and refilling it is one range scan (no measurable change in a looping year
  * query). Short jobs keep the cache warm (it is only bounded at 32 MiB for them).
+ * malloc_trim returns the free chunks of every arena, but not the free space at the
+ * top of a thread's arena: that goes back only beyond the query's trim threshold (16
+ * MiB, query/src/interp.c), so a worker may keep up to that much after a job (2 to 5
+ * MB after a year's summary query).
  *
  * This happens after the response is handed over: the client does not wait for it. A
  * heavy job that another worker starts in those few milliseconds overlaps with memory
