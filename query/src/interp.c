@@ -633,8 +633,8 @@ int aw_query_check(aw_query_error *err, const char *program, size_t program_len)
  * that query's time. So they come from the (per-thread) arenas, which hand a dropped
  * array's pages to the next one, and only free space of more than TRIM at an arena's
  * top goes back on its own; the node gives the rest back after a job that used much
- * memory (node/src/workers.c). Fixed values rather than glibc's sliding threshold, so
- * that where a block comes from does not depend on what ran before. */
+ * memory (docs/query.md, "How it is fast"). Fixed values rather than glibc's sliding
+ * threshold, so that where a block comes from does not depend on what ran before. */
 #define MMAP_THRESHOLD (32u << 20) /* glibc's largest */
 #define TRIM_THRESHOLD (16u << 20)
 

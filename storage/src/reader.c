@@ -904,9 +904,9 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
  * A range scan of more missing ids than this gives their texts to the caller without
  * entering them in the cache's table (the texts are kept as long as cached ones). Only
  * a long job asks for that many at once, a year's query (21,000 window values, 28,000
- * web values), and the node drops a long job's cache after it (node/src/workers.c): its
- * table, 3 MB zeroed for a year, was filled only to be thrown away. A month's ~5,000
- * values are still cached for the short jobs after it.
+ * web values), and the node drops a long job's cache after it (docs/storage.md,
+ * "Threads"): its table, 3 MB zeroed for a year, was filled only to be thrown away. A
+ * month's ~5,000 values are still cached for the short jobs after it.
  */
 #define PREFETCH_UNCACHED_MIN 16384
 
