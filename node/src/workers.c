@@ -25,18 +25,26 @@ struct workers {
 
 /*
  * Memory between jobs. Each worker thread allocates from its own glibc arena, and an
- * arena keeps the pages of what a job freed: after a year's query on one worker and the
- * next on another, both hold a query's peak (~20 MB each) for good, and the node's
- * footprint is the sum of every worker's largest job. A job that ran HEAVY_JOB_MS or
- * more (a long query, an export) allocated enough for that to matter, so its worker
- * gives the free pages of every arena back (malloc_trim, about a millisecond) before it
- * hands the response over, so the next heavy job, on whichever worker, starts from a
- * trimmed process. It drops its reader's data cache first: a year's query leaves ~5 MB
- * of data texts there, a copy on each worker, and refilling it is one range scan (no
- * measurable change in a looping year query). Short jobs never pay either and keep
- * the cache warm (it is only bounded at 32 MiB for them).
+ * arena keeps the pages of what a job freed (queries take even their large arrays from
+ * it, docs/query.md): after a year's query on one worker and the next on another, both
+ * would hold a query's peak (~40 MB each) for good, and the node's footprint would be
+ * the sum of every worker's largest job. So a job that ran HEAVY_JOB_MS or more, or that
+ * left more than LIGHT_JOB_FREE free in the arenas, gives the free pages of every arena
+ * back (malloc_trim, a few milliseconds after a year's query). It drops its reader's
+ * data cache first: a year's query leaves ~5 MB of data texts there, a copy on each
+ * worker, and refilling it is one range scan (no measurable change in a looping year
+ * query). Short jobs keep the cache warm (it is only bounded at 32 MiB for them).
+ * malloc_trim returns the free chunks of every arena, but not the free space at the
+ * top of a thread's arena: that goes back only beyond the query's trim threshold (16
+ * MiB, query/src/interp.c), so a worker may keep up to that much after a job (2 to 5
+ * MB after a year's summary query).
+ *
+ * This happens after the response is handed over: the client does not wait for it. A
+ * heavy job that another worker starts in those few milliseconds overlaps with memory
+ * that is about to go, as it would with any job still running there.
  */
 #define HEAVY_JOB_MS 20
+#define LIGHT_JOB_FREE (4u << 20)
 
 static long elapsed_ms(struct timespec t0)
 {
@@ -46,12 +54,27 @@ static long elapsed_ms(struct timespec t0)
 	return (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 }
 
+static void release_memory(aw_reader *r, bool heavy)
+{
+	if (heavy) {
+		if (r)
+			aw_reader_trim_cache(r);
+		malloc_trim(0);
+		return;
+	}
+	if (r)
+		aw_reader_trim_cache_if_large(r);
+	if (mallinfo2().fordblks > LIGHT_JOB_FREE)
+		malloc_trim(0);
+}
+
 static void *worker_main(void *arg)
 {
 	workers *w = arg;
 	aw_reader *r = NULL;
 	request *rq;
 	struct timespec t0;
+	bool heavy;
 
 	if (aw_reader_open(&r, w->n->store))
 		aw_log_error("reader: %s", aw_error_last());
@@ -73,14 +96,9 @@ static void *worker_main(void *arg)
 			rq->read_fn(rq, r);
 		else
 			respond_message(rq, 500, "database is not readable");
-		if (elapsed_ms(t0) >= HEAVY_JOB_MS) {
-			if (r)
-				aw_reader_trim_cache(r);
-			malloc_trim(0);
-		} else if (r) {
-			aw_reader_trim_cache_if_large(r);
-		}
+		heavy = elapsed_ms(t0) >= HEAVY_JOB_MS;
 		node_done(rq);
+		release_memory(r, heavy);
 	}
 	aw_reader_close(r);
 	return NULL;

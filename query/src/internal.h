@@ -104,8 +104,13 @@ typedef struct qdata {
 	aw_reader *r;
 	qdent *e;
 	size_t n, cap;
-	/* storage id -> index (open addressing, sid 0 = empty; id and index side by side:
-	 * one cache line per look-up, and query_bucket looks up every row) */
+	/* storage id -> index. Storage numbers data values 1, 2, 3, ..., so the ids a run
+	 * meets come in dense ranges: pages of QSID_PAGE slots (index + 1, 0 = none) indexed
+	 * directly by id, while they stay dense (data.c, sid_page). Ids of pages refused
+	 * for being too sparse, and ids out of the pages' range, go to an open-addressing
+	 * table (sid 0 = empty; id and index side by side: one cache line per look-up). */
+	uint32_t **sidpg;
+	size_t sidpg_n, sidpg_used;
 	struct qsid { int64_t sid; uint32_t i; } *sid;
 	size_t sid_cap, sid_n;
 	/* created text or overlay signature -> index+1 */
@@ -148,11 +153,20 @@ static inline size_t sid_hash(int64_t sid)
 	return (size_t)(((uint64_t)sid * 0x9E3779B97F4A7C15ULL) >> 17);
 }
 
-/* Ask for sid's slot of the id index ahead of data_from_sid (a look-up per event read
- * otherwise waits for memory: the slots of a year's ids are scattered over megabytes). */
+#define QSID_SHIFT 12
+#define QSID_PAGE ((size_t)1 << QSID_SHIFT)
+/* ids from here on are always in the table, so the array of pages stays within 128 KB */
+#define QSID_MAX ((int64_t)1 << 26)
+
+/* Ask for sid's slot ahead of data_from_sid (a look-up per event read otherwise waits
+ * for memory when the slot is in the table: its slots are scattered over megabytes). */
 static inline void data_sid_prefetch(const qdata *T, int64_t sid)
 {
-	if (T->sid_cap)
+	size_t p = (size_t)((uint64_t)sid >> QSID_SHIFT);
+
+	if (sid > 0 && p < T->sidpg_n && T->sidpg[p])
+		__builtin_prefetch(&T->sidpg[p][(size_t)sid & (QSID_PAGE - 1)]);
+	else if (T->sid_cap)
 		__builtin_prefetch(&T->sid[sid_hash(sid) & (T->sid_cap - 1)]);
 }
 

@@ -627,17 +627,24 @@ int aw_query_check(aw_query_error *err, const char *program, size_t program_len)
 	return 0;
 }
 
-/* Event arrays of a year of data are several MB each and short-lived. glibc serves such
- * blocks with mmap only below a threshold that it raises every time one is freed, after
- * which they come from (per-thread) heaps that are not given back: the process keeps
- * the peak of every worker thread. A fixed threshold keeps big arrays in mmap so memory
- * returns to the system as soon as a query drops them. */
+/* Event arrays of a year of data are several MB each and short-lived: a year's summary
+ * query allocates and drops dozens of them. Served by mmap, each one is faulted in page
+ * by page and unmapped when dropped, and the next one faults again: a tenth or more of
+ * that query's time. So they come from the (per-thread) arenas, which hand a dropped
+ * array's pages to the next one, and only free space of more than TRIM at an arena's
+ * top goes back on its own; the node gives the rest back after a job that used much
+ * memory (docs/query.md, "How it is fast"). Fixed values rather than glibc's sliding
+ * threshold, so that where a block comes from does not depend on what ran before. */
+#define MMAP_THRESHOLD (32u << 20) /* glibc's largest */
+#define TRIM_THRESHOLD (16u << 20)
+
 static void process_setup(void)
 {
 	const char *e = getenv("AW_QUERY_TRACE");
 
 	trace_on = e && *e && strcmp(e, "0");
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
 }
 
 int aw_query_run(char **out, size_t *out_len, aw_query_error *err, aw_reader *r, const char *program,

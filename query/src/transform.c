@@ -106,7 +106,13 @@ static int cmp_dur_desc(const qev *a, const qev *b)
 	return a->dur > b->dur ? -1 : a->dur < b->dur;
 }
 
-static void merge_sort(qev *v, size_t n, ev_cmp cmp)
+/* merge_sort and stable_sort are inlined where they are called, each with one
+ * comparison function: its comparisons then become a few instructions in the loops
+ * instead of a call through a pointer each. A year's flood scans its 240,000 events in
+ * storage's order twice, and sort_by_duration sorts 21,000 title groups. */
+#define SORT_INLINE static inline __attribute__((always_inline))
+
+SORT_INLINE void merge_sort(qev *v, size_t n, ev_cmp cmp)
 {
 	qev *tmp, *src = v, *dst;
 
@@ -162,7 +168,7 @@ static void reverse(qev *v, size_t n)
 	}
 }
 
-static void stable_sort(qev *v, size_t n, ev_cmp cmp)
+SORT_INLINE void stable_sort(qev *v, size_t n, ev_cmp cmp)
 {
 	size_t i;
 

@@ -900,10 +900,21 @@ int aw_reader_changes(aw_reader *r, int64_t since, int (*cb)(void *ctx, const aw
 
 #define PREFETCH_AHEAD 8
 
+/*
+ * A range scan of more missing ids than this gives their texts to the caller without
+ * entering them in the cache's table (the texts are kept as long as cached ones). Only
+ * a long job asks for that many at once, a year's query (21,000 window values, 28,000
+ * web values), and the node drops a long job's cache after it (docs/storage.md,
+ * "Threads"): its table, 3 MB zeroed for a year, was filled only to be thrown away. A
+ * month's ~5,000 values are still cached for the short jobs after it.
+ */
+#define PREFETCH_UNCACHED_MIN 16384
+
 int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const char **json, size_t *len)
 {
 	sqlite3_stmt *st;
 	size_t i = 0, k;
+	bool keep;
 	int rc;
 
 	if (n == 0)
@@ -955,9 +966,12 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const ch
 		}
 		return 0;
 	}
-	cache_reserve(r, n);
-	for (k = 0; k < n && k < PREFETCH_AHEAD; k++)
-		__builtin_prefetch(&r->cache[cache_home(r, ids[k])], 1);
+	keep = !json || n <= PREFETCH_UNCACHED_MIN;
+	if (keep) {
+		cache_reserve(r, n);
+		for (k = 0; k < n && k < PREFETCH_AHEAD; k++)
+			__builtin_prefetch(&r->cache[cache_home(r, ids[k])], 1);
+	}
 	st = db_stmt(r->db, &r->st[RS_DATA_RANGE], SQL_DATA_RANGE);
 	if (!st)
 		return AW_ERROR;
@@ -972,6 +986,13 @@ int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const ch
 			break;
 		if (ids[i] != id)
 			continue;
+		if (!keep) {
+			const char *text = (const char *)sqlite3_column_text(st, 1);
+			len[i] = (size_t)sqlite3_column_bytes(st, 1);
+			json[i] = text_copy(r, text ? text : "", len[i]);
+			r->bytes += len[i] + 1;
+			continue;
+		}
 		/* the slots are scattered over the table: ask for a later id's while SQLite
 		 * reads the rows up to it */
 		if (i + PREFETCH_AHEAD < n)

@@ -281,7 +281,8 @@ int aw_reader_data(const char **json, size_t *len, aw_reader *r, int64_t data_id
 /* Load the texts of many data ids (sorted ascending, distinct) into the cache in one
  * range scan, instead of one lookup each; later aw_reader_data calls for them hit the
  * cache. With json and len (else both NULL), also give each id's text as aw_reader_data
- * would: json[k], len[k] for ids[k] (on an error, some may be NULL). */
+ * would: json[k], len[k] for ids[k] (on an error, some may be NULL); then a scan of very
+ * many ids (a long job's) only gives them: later look-ups of those ids read them again. */
 #define AW_READER_DATA_PREFETCH 2
 int aw_reader_data_prefetch(aw_reader *r, const int64_t *ids, size_t n, const char **json, size_t *len);
 
