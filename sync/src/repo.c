@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 
 #include "aw/mem.h"
@@ -53,6 +54,10 @@ struct sync_repo {
 	 * once, not once per file (a stat and a read of the ref each time) */
 	git_oid head;
 	bool head_known;
+	/* where this repository's new objects wait until a ref is about to name them (see
+	 * "new objects" below); NULL when it could not be set up: objects are then written
+	 * loose, as libgit2 does by default */
+	git_odb_backend *pending;
 };
 
 void repo_set_cancel(sync_repo *r, const int *flag)
@@ -148,6 +153,26 @@ static void no_reflog(git_repository *g)
 	git_config_free(cfg);
 }
 
+/* New objects go to memory first (see "new objects" below): a backend that takes every
+ * write, ahead of the loose and pack backends, which keep answering reads of what is on
+ * disk. The odb owns the backend once added. */
+static git_odb_backend *pending_backend(git_repository *g)
+{
+	git_odb_backend *mem = NULL;
+	git_odb *odb = NULL;
+
+	if (git_repository_odb(&odb, g) || git_mempack_new(&mem)) {
+		git_odb_free(odb);
+		return NULL;
+	}
+	if (git_odb_add_backend(odb, mem, 999)) {
+		mem->free(mem);
+		mem = NULL;
+	}
+	git_odb_free(odb);
+	return mem;
+}
+
 static sync_repo *repo_new(git_repository *g, const char *folder, const char *ssh_key)
 {
 	sync_repo *r = aw_mem_calloc(1, sizeof(*r));
@@ -158,6 +183,7 @@ static sync_repo *repo_new(git_repository *g, const char *folder, const char *ss
 	git_repository_set_ident(g, "awnode", "awnode@localhost");
 	no_reflog(g);
 	r->repo = g;
+	r->pending = pending_backend(g);
 	r->folder = str_dup(folder);
 	r->ssh_key = ssh_key ? str_dup(ssh_key) : NULL;
 	r->lock_fd = -1;
@@ -589,6 +615,105 @@ int repo_recover(sync_repo *r)
 	return rc;
 }
 
+/* ---- new objects ------------------------------------------------------------------------ */
+
+/* A round writes about eight objects (the new segment and manifest, the trees above
+ * them, the commit). Written loose, each cost a new temporary file, a fan-out directory
+ * now and then, two fsyncs and a link, and creating files is what a round spent most of
+ * its time on. So the folder's new objects wait in memory (r->pending) and, just before
+ * a ref is moved to a commit that names them, are written as one pack: two files, whose
+ * writer (libgit2's indexer, with GIT_OPT_ENABLE_FSYNC_GITDIR set) fsyncs the pack, its
+ * index and their directory before it returns. Only then is the ref written, and fsynced
+ * in turn. So a ref never names an object that is not on disk, whenever the machine
+ * stops (docs/sync-format.md §8, "Durability"). Objects nothing came to name (a failed
+ * round's) are dropped with the repository, as they would have been garbage on disk. */
+
+typedef struct pending_pack {
+	git_repository *repo;
+	git_odb_backend *mem;
+	git_packbuilder *pb;
+	size_t objects;
+} pending_pack;
+
+static bool is_pending(const pending_pack *p, const git_oid *id)
+{
+	return p->mem->exists(p->mem, id) != 0;
+}
+
+/* The pending objects under `tree` (itself pending), with their paths for the delta
+ * search. A subtree or blob on disk already is not walked: what a stored object names
+ * was stored before it. */
+static int pack_pending_tree(pending_pack *p, const git_oid *id, const char *path)
+{
+	git_tree *t = NULL;
+	int rc;
+
+	if ((rc = git_packbuilder_insert(p->pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, p->repo, id)))
+		return rc;
+	p->objects++;
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const git_oid *eid = git_tree_entry_id(e);
+		char *sub;
+		if (!is_pending(p, eid))
+			continue;
+		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = pack_pending_tree(p, eid, sub);
+		} else {
+			rc = git_packbuilder_insert(p->pb, eid, sub);
+			p->objects++;
+		}
+		free(sub);
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+/* A pending commit, its pending tree and its pending parents. */
+static int pack_pending_commit(pending_pack *p, const git_oid *id)
+{
+	git_commit *c = NULL;
+	int rc;
+
+	if (!is_pending(p, id))
+		return 0;
+	if ((rc = git_commit_lookup(&c, p->repo, id)) || (rc = git_packbuilder_insert(p->pb, id, NULL)))
+		goto out;
+	p->objects++;
+	if (is_pending(p, git_commit_tree_id(c)) && (rc = pack_pending_tree(p, git_commit_tree_id(c), "")))
+		goto out;
+	for (unsigned i = 0; i < git_commit_parentcount(c) && !rc; i++)
+		rc = pack_pending_commit(p, git_commit_parent_id(c, i));
+out:
+	git_commit_free(c);
+	return rc;
+}
+
+/* Make `commit` and everything it reaches durable before a ref names it: the pending
+ * objects it reaches go to disk as one pack, synced. Nothing to do for a commit already
+ * on disk (a fetched one), whose objects are all there too. */
+static int store_pending(sync_repo *r, const git_oid *commit)
+{
+	pending_pack p = {.repo = r->repo, .mem = r->pending};
+	git_odb *odb = NULL;
+	int rc = 0;
+
+	if (!r->pending || !is_pending(&p, commit))
+		return 0;
+	if (git_packbuilder_new(&p.pb, r->repo))
+		return repo_git_error("storing the new objects");
+	git_packbuilder_set_threads(p.pb, 1);
+	if (pack_pending_commit(&p, commit) || git_packbuilder_write(p.pb, NULL, 0, NULL, NULL) ||
+	    git_repository_odb(&odb, r->repo) || git_odb_refresh(odb))
+		rc = repo_git_error("storing the new objects");
+	else
+		git_mempack_reset(r->pending); /* all on disk now, read from the new pack */
+	git_odb_free(odb);
+	git_packbuilder_free(p.pb);
+	return rc;
+}
+
 /* Move refs/heads/main to `to` and the work tree from `from_tree` to its tree. The
  * new tree is checked first (tree_acceptable): a refused tree leaves the branch, the
  * work tree and the marker as they were, so the next round starts clean. */
@@ -607,6 +732,11 @@ static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const
 	}
 	git_commit_free(c);
 	if ((rc = tree_acceptable(r->repo, t, from_tree))) {
+		git_tree_free(t);
+		free(m);
+		return rc;
+	}
+	if ((rc = store_pending(r, to))) {
 		git_tree_free(t);
 		free(m);
 		return rc;
@@ -657,6 +787,7 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	git_tree *base = NULL, *tree = NULL;
 	git_commit *parent = NULL;
 	git_signature *sig = NULL;
+	git_reference *ref;
 	bool have_head;
 	int rc = AW_ERROR;
 
@@ -685,11 +816,19 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	if (signature(&sig))
 		goto out;
 	r->head_known = false;
-	if (git_commit_create(&commit_id, r->repo, "HEAD", sig, sig, NULL, message, tree, parent ? 1 : 0,
+	/* the commit, then its objects on disk, then the branch (see "new objects") */
+	if (git_commit_create(&commit_id, r->repo, NULL, sig, sig, NULL, message, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent)) {
 		repo_git_error("committing");
 		goto out;
 	}
+	if (store_pending(r, &commit_id))
+		goto out;
+	if (git_reference_create(&ref, r->repo, "refs/heads/" AWS_BRANCH, &commit_id, 1, message)) {
+		repo_git_error("updating the branch");
+		goto out;
+	}
+	git_reference_free(ref);
 	rc = 0;
 out:
 	git_signature_free(sig);
