@@ -250,6 +250,56 @@ void repo_close(sync_repo *r)
 	git_libgit2_shutdown();
 }
 
+/* ---- ref locks left by a killed process ------------------------------------------------- */
+
+/* libgit2 writes a ref as <ref>.lock (created exclusively, written, fsynced) renamed over
+ * the ref. A process killed in between leaves the lock file, and every later write of
+ * that ref fails with "failed to lock file": one kill would stop the folder, or a
+ * remote, for good. */
+
+/* A remote on a path may be written by another device at the same moment, whose lock
+ * lives for the milliseconds of one ref write: only a lock this old is taken as left
+ * by a killed push (its mtime is the file server's clock; ten minutes leave room for
+ * a clock that differs from ours). */
+#define STALE_REMOTE_LOCK_S 600
+
+static void tracking_ref(char *buf, size_t n, const char *name);
+static bool valid_remote_name(const char *name);
+
+/* Remove `dir`/`ref`.lock when it is a regular file last modified before `before` (0:
+ * whenever it exists). */
+static void remove_ref_lock(const char *dir, const char *ref, time_t before)
+{
+	char *p = aw_mem_printf("%s/%s.lock", dir, ref);
+	struct stat st;
+
+	if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (!before || st.st_mtime < before))
+		unlink(p);
+	free(p);
+}
+
+/* Under the folder's lock no awnode writes a ref of the folder: any lock file of its
+ * refs was left by a killed one. */
+static void remove_folder_ref_locks(sync_repo *r)
+{
+	const char *gitdir = git_repository_path(r->repo);
+	git_strarray names = {0};
+	char ref[160];
+
+	remove_ref_lock(gitdir, "HEAD", 0);
+	remove_ref_lock(gitdir, "packed-refs", 0);
+	remove_ref_lock(gitdir, "refs/heads/" AWS_BRANCH, 0);
+	if (git_remote_list(&names, r->repo) == 0) {
+		for (size_t i = 0; i < names.count; i++) {
+			if (!valid_remote_name(names.strings[i]))
+				continue;
+			tracking_ref(ref, sizeof(ref), names.strings[i]);
+			remove_ref_lock(gitdir, ref, 0);
+		}
+		git_strarray_dispose(&names);
+	}
+}
+
 int repo_lock(sync_repo *r)
 {
 	char *path;
@@ -274,6 +324,7 @@ int repo_lock(sync_repo *r)
 		}
 		nanosleep(&ts, NULL);
 	}
+	remove_folder_ref_locks(r);
 	return 0;
 }
 
@@ -1773,6 +1824,16 @@ static int push_ref_cb(const char *refname, const char *status, void *data)
 	return 0;
 }
 
+/* A push to a remote on a path that was killed while it moved the remote's branch. */
+static void remove_remote_ref_lock(sync_repo *r, const char *name)
+{
+	char *path = repo_remote_local_path(r, name);
+
+	if (path)
+		remove_ref_lock(path, "refs/heads/" AWS_BRANCH, time(NULL) - STALE_REMOTE_LOCK_S);
+	free(path);
+}
+
 int repo_push(sync_repo *r, const char *name, const char *own_device)
 {
 	char spec[128], *specp = spec;
@@ -1781,6 +1842,7 @@ int repo_push(sync_repo *r, const char *name, const char *own_device)
 
 	if (git_reference_name_to_id(&head, r->repo, "HEAD"))
 		return 0;
+	remove_remote_ref_lock(r, name);
 	snprintf(spec, sizeof(spec), "refs/heads/%s:refs/heads/%s", AWS_BRANCH, AWS_BRANCH);
 	for (int attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
 		git_push_options po;
