@@ -1824,6 +1824,137 @@ static int push_ref_cb(const char *refname, const char *status, void *data)
 	return 0;
 }
 
+/* ---- a push to a remote on a path ------------------------------------------------------- */
+
+/* libgit2's local transport pushes by building a pack from a walk that first marks the
+ * whole tree of the remote's tip as already there, every entry of every shard: a cost
+ * that grows with the history, paid every round. What a round has to send is known
+ * without that: the commits from HEAD down to what the remote has, and in their trees
+ * only the entries the remote lacks (a subtree it has is there whole). So a push to a
+ * bare repository on a path writes that pack into the remote itself and then moves its
+ * branch, as the transport would: the pack, its index and their directory are fsynced
+ * by libgit2's indexer before it returns, and only then is the branch written (locked,
+ * compared with the tip this round saw, fsynced). A branch that moved since (another
+ * device pushed) or that HEAD does not descend from is answered as the transport
+ * answers it, GIT_ENONFASTFORWARD, and the round fetches, merges and pushes again. */
+
+typedef struct push_set {
+	git_repository *repo;
+	git_odb *their_odb;
+	git_packbuilder *pb;
+	oid_set seen;
+} push_set;
+
+static bool they_lack(push_set *p, const git_oid *id)
+{
+	return !oid_set_has(&p->seen, id) && !git_odb_exists(p->their_odb, id);
+}
+
+static int push_tree(push_set *p, const git_oid *id, const char *path)
+{
+	git_tree *t = NULL;
+	int rc;
+
+	oid_set_add(&p->seen, id);
+	if ((rc = git_packbuilder_insert(p->pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, p->repo, id)))
+		return rc;
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const git_oid *eid = git_tree_entry_id(e);
+		char *sub;
+		if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT || !they_lack(p, eid))
+			continue;
+		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = push_tree(p, eid, sub);
+		} else {
+			oid_set_add(&p->seen, eid);
+			rc = git_packbuilder_insert(p->pb, eid, sub);
+		}
+		free(sub);
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+/* The pack of what `head` reaches and the remote lacks, written into its objects/pack. */
+static int push_pack(sync_repo *r, git_repository *their, const git_oid *head, const git_oid *tip)
+{
+	push_set p = {.repo = r->repo};
+	git_revwalk *w = NULL;
+	git_oid c;
+	char *dir = NULL;
+	int rc;
+
+	if ((rc = git_repository_odb(&p.their_odb, their)) || (rc = git_packbuilder_new(&p.pb, r->repo)) ||
+	    (rc = git_revwalk_new(&w, r->repo)) || (rc = git_revwalk_push(w, head)) ||
+	    (tip && (rc = git_revwalk_hide(w, tip))))
+		goto out;
+	git_packbuilder_set_threads(p.pb, 1);
+	while (!rc && (rc = git_revwalk_next(&c, w)) == 0) {
+		git_commit *cm = NULL;
+		if (!they_lack(&p, &c))
+			continue;
+		oid_set_add(&p.seen, &c);
+		if ((rc = git_commit_lookup(&cm, r->repo, &c)) || (rc = git_packbuilder_insert(p.pb, &c, NULL)))
+			break;
+		if (they_lack(&p, git_commit_tree_id(cm)))
+			rc = push_tree(&p, git_commit_tree_id(cm), "");
+		git_commit_free(cm);
+	}
+	if (rc == GIT_ITEROVER)
+		rc = 0;
+	if (!rc && git_packbuilder_object_count(p.pb)) {
+		dir = aw_mem_printf("%sobjects/pack", git_repository_path(their));
+		rc = git_packbuilder_write(p.pb, dir, 0, NULL, NULL);
+	}
+out:
+	free(dir);
+	git_revwalk_free(w);
+	git_packbuilder_free(p.pb);
+	git_odb_free(p.their_odb);
+	free(p.seen.v);
+	return rc;
+}
+
+/* Push HEAD to the bare repository at `path`. AW_ENOTFOUND: not such a repository (the
+ * caller uses libgit2's transport, which reports why); GIT_ENONFASTFORWARD: the branch
+ * moved or HEAD does not descend from it; other negative values: libgit2 errors. */
+static int push_local(sync_repo *r, const char *path, const git_oid *head)
+{
+	git_repository *their = NULL;
+	git_reference *ref = NULL;
+	git_oid tip;
+	bool has_tip;
+	int rc;
+
+	if (git_repository_open_ext(&their, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL))
+		return AW_ENOTFOUND;
+	if (!git_repository_is_bare(their)) {
+		git_repository_free(their);
+		return AW_ENOTFOUND;
+	}
+	has_tip = git_reference_name_to_id(&tip, their, "refs/heads/" AWS_BRANCH) == 0;
+	if (has_tip && git_oid_equal(&tip, head)) {
+		git_repository_free(their);
+		return 0;
+	}
+	/* a fast-forward only, from a tip this device has: else fetch and merge first */
+	if (has_tip && git_graph_descendant_of(r->repo, head, &tip) != 1) {
+		git_repository_free(their);
+		return GIT_ENONFASTFORWARD;
+	}
+	if ((rc = push_pack(r, their, head, has_tip ? &tip : NULL)) == 0) {
+		rc = has_tip ? git_reference_create_matching(&ref, their, "refs/heads/" AWS_BRANCH, head, 1, &tip, "push")
+			     : git_reference_create(&ref, their, "refs/heads/" AWS_BRANCH, head, 0, "push");
+		if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
+			rc = GIT_ENONFASTFORWARD; /* another device pushed meanwhile */
+	}
+	git_reference_free(ref);
+	git_repository_free(their);
+	return rc;
+}
+
 /* A push to a remote on a path that was killed while it moved the remote's branch. */
 static void remove_remote_ref_lock(sync_repo *r, const char *name)
 {
@@ -1834,48 +1965,70 @@ static void remove_remote_ref_lock(sync_repo *r, const char *name)
 	free(path);
 }
 
-int repo_push(sync_repo *r, const char *name, const char *own_device)
+/* One push by libgit2's transport: 0, GIT_ENONFASTFORWARD (the remote moved), or a
+ * libgit2 error. */
+static int push_transport(sync_repo *r, const char *name, const char *spec_text)
 {
 	char spec[128], *specp = spec;
 	git_strarray specs = {&specp, 1};
+	git_push_options po;
+	git_remote *rem;
+	int rc;
+
+	snprintf(spec, sizeof(spec), "%s", spec_text);
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	if ((rc = open_remote(r, name, &rem)))
+		return rc;
+	po.callbacks.credentials = cred_cb;
+	po.callbacks.push_update_reference = push_ref_cb;
+	po.callbacks.push_transfer_progress = push_transfer_cb;
+	po.callbacks.payload = r;
+	r->cred_attempts = 0;
+	r->push_status[0] = '\0';
+	rc = git_remote_push(rem, &specs, &po);
+	git_remote_free(rem);
+	if (rc == 0 && r->push_status[0])
+		rc = GIT_ENONFASTFORWARD; /* the remote refused the update */
+	return rc;
+}
+
+int repo_push(sync_repo *r, const char *name, const char *own_device)
+{
+	char *path = repo_remote_local_path(r, name);
 	git_oid head;
+	int rc = 0;
 
 	if (git_reference_name_to_id(&head, r->repo, "HEAD"))
-		return 0;
+		goto out;
 	remove_remote_ref_lock(r, name);
-	snprintf(spec, sizeof(spec), "refs/heads/%s:refs/heads/%s", AWS_BRANCH, AWS_BRANCH);
 	for (int attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
-		git_push_options po;
-		git_remote *rem;
-		int rc;
-
-		git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-		if ((rc = open_remote(r, name, &rem)))
-			return rc;
-		po.callbacks.credentials = cred_cb;
-		po.callbacks.push_update_reference = push_ref_cb;
-		po.callbacks.push_transfer_progress = push_transfer_cb;
-		po.callbacks.payload = r;
-		r->cred_attempts = 0;
 		r->push_status[0] = '\0';
-		rc = git_remote_push(rem, &specs, &po);
-		git_remote_free(rem);
-		if (rc == 0 && !r->push_status[0]) {
-			if (git_reference_name_to_id(&head, r->repo, "HEAD") == 0)
-				remember_pushed(r, name, &head);
-			return 0;
+		if (git_reference_name_to_id(&head, r->repo, "HEAD")) {
+			rc = repo_git_error("reading HEAD");
+			goto out;
+		}
+		rc = path ? push_local(r, path, &head) : AW_ENOTFOUND;
+		if (rc == AW_ENOTFOUND)
+			rc = push_transport(r, name, "refs/heads/" AWS_BRANCH ":refs/heads/" AWS_BRANCH);
+		if (rc == 0) {
+			remember_pushed(r, name, &head);
+			goto out;
 		}
 		if (rc && (rc != GIT_ENONFASTFORWARD || cancelled(r))) {
 			char what[160];
 			snprintf(what, sizeof(what), "pushing to remote '%s'", name);
-			return repo_git_error(what);
+			rc = repo_git_error(what);
+			goto out;
 		}
 		/* the remote moved since we fetched: fetch, merge and try again */
 		if ((rc = repo_pull(r, name, own_device)))
-			return rc;
+			goto out;
 	}
-	return aw_error_set(AW_EBUSY, "pushing to remote '%s': it kept moving (%d attempts)%s%s", name, PUSH_ATTEMPTS,
-			    r->push_status[0] ? "; last answer: " : "", r->push_status);
+	rc = aw_error_set(AW_EBUSY, "pushing to remote '%s': it kept moving (%d attempts)%s%s", name, PUSH_ATTEMPTS,
+			  r->push_status[0] ? "; last answer: " : "", r->push_status);
+out:
+	free(path);
+	return rc;
 }
 
 int remote_probe(const char *url, const char *ssh_key, bool *has_group)
