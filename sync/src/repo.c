@@ -1838,6 +1838,13 @@ static int push_ref_cb(const char *refname, const char *status, void *data)
  * device pushed) or that HEAD does not descend from is answered as the transport
  * answers it, GIT_ENONFASTFORWARD, and the round fetches, merges and pushes again. */
 
+/* What a push attempt came to, besides an error (negative, with aw_error_last() set). */
+enum {
+	PUSH_DONE = 0,
+	PUSH_MOVED = 1,     /* the remote's branch moved, or HEAD does not descend from it */
+	PUSH_TRANSPORT = 2, /* not a bare repository on a path: libgit2's transport pushes */
+};
+
 typedef struct push_set {
 	git_repository *repo;
 	git_odb *their_odb;
@@ -1917,10 +1924,9 @@ out:
 	return rc;
 }
 
-/* Push HEAD to the bare repository at `path`. AW_ENOTFOUND: not such a repository (the
- * caller uses libgit2's transport, which reports why); GIT_ENONFASTFORWARD: the branch
- * moved or HEAD does not descend from it; other negative values: libgit2 errors. */
-static int push_local(sync_repo *r, const char *path, const git_oid *head)
+/* Push HEAD to the bare repository at `path`: PUSH_DONE, PUSH_MOVED, PUSH_TRANSPORT
+ * (not such a repository; libgit2's transport reports why), or an error. */
+static int push_local(sync_repo *r, const char *name, const char *path, const git_oid *head)
 {
 	git_repository *their = NULL;
 	git_reference *ref = NULL;
@@ -1929,26 +1935,31 @@ static int push_local(sync_repo *r, const char *path, const git_oid *head)
 	int rc;
 
 	if (git_repository_open_ext(&their, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL))
-		return AW_ENOTFOUND;
+		return PUSH_TRANSPORT;
 	if (!git_repository_is_bare(their)) {
 		git_repository_free(their);
-		return AW_ENOTFOUND;
+		return PUSH_TRANSPORT;
 	}
 	has_tip = git_reference_name_to_id(&tip, their, "refs/heads/" AWS_BRANCH) == 0;
 	if (has_tip && git_oid_equal(&tip, head)) {
 		git_repository_free(their);
-		return 0;
+		return PUSH_DONE;
 	}
 	/* a fast-forward only, from a tip this device has: else fetch and merge first */
 	if (has_tip && git_graph_descendant_of(r->repo, head, &tip) != 1) {
 		git_repository_free(their);
-		return GIT_ENONFASTFORWARD;
+		return PUSH_MOVED;
 	}
 	if ((rc = push_pack(r, their, head, has_tip ? &tip : NULL)) == 0) {
 		rc = has_tip ? git_reference_create_matching(&ref, their, "refs/heads/" AWS_BRANCH, head, 1, &tip, "push")
 			     : git_reference_create(&ref, their, "refs/heads/" AWS_BRANCH, head, 0, "push");
 		if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
-			rc = GIT_ENONFASTFORWARD; /* another device pushed meanwhile */
+			rc = PUSH_MOVED; /* another device pushed meanwhile */
+	}
+	if (rc < 0) {
+		char what[160];
+		snprintf(what, sizeof(what), "pushing to remote '%s'", name);
+		rc = repo_git_error(what);
 	}
 	git_reference_free(ref);
 	git_repository_free(their);
@@ -1965,8 +1976,7 @@ static void remove_remote_ref_lock(sync_repo *r, const char *name)
 	free(path);
 }
 
-/* One push by libgit2's transport: 0, GIT_ENONFASTFORWARD (the remote moved), or a
- * libgit2 error. */
+/* One push by libgit2's transport: PUSH_DONE, PUSH_MOVED, or an error. */
 static int push_transport(sync_repo *r, const char *name, const char *spec_text)
 {
 	char spec[128], *specp = spec;
@@ -1987,9 +1997,14 @@ static int push_transport(sync_repo *r, const char *name, const char *spec_text)
 	r->push_status[0] = '\0';
 	rc = git_remote_push(rem, &specs, &po);
 	git_remote_free(rem);
-	if (rc == 0 && r->push_status[0])
-		rc = GIT_ENONFASTFORWARD; /* the remote refused the update */
-	return rc;
+	if (rc == GIT_ENONFASTFORWARD || (rc == 0 && r->push_status[0]))
+		return PUSH_MOVED; /* (a refused update: the loop's last message says why) */
+	if (rc) {
+		char what[160];
+		snprintf(what, sizeof(what), "pushing to remote '%s'", name);
+		return repo_git_error(what);
+	}
+	return PUSH_DONE;
 }
 
 int repo_push(sync_repo *r, const char *name, const char *own_device)
@@ -2007,17 +2022,17 @@ int repo_push(sync_repo *r, const char *name, const char *own_device)
 			rc = repo_git_error("reading HEAD");
 			goto out;
 		}
-		rc = path ? push_local(r, path, &head) : AW_ENOTFOUND;
-		if (rc == AW_ENOTFOUND)
+		rc = path ? push_local(r, name, path, &head) : PUSH_TRANSPORT;
+		if (rc == PUSH_TRANSPORT)
 			rc = push_transport(r, name, "refs/heads/" AWS_BRANCH ":refs/heads/" AWS_BRANCH);
-		if (rc == 0) {
+		if (rc == PUSH_DONE) {
 			remember_pushed(r, name, &head);
 			goto out;
 		}
-		if (rc && (rc != GIT_ENONFASTFORWARD || cancelled(r))) {
-			char what[160];
-			snprintf(what, sizeof(what), "pushing to remote '%s'", name);
-			rc = repo_git_error(what);
+		if (rc < 0)
+			goto out;
+		if (cancelled(r)) {
+			rc = aw_error_set(AW_ESHUTDOWN, "pushing to remote '%s': cancelled (awnode is stopping)", name);
 			goto out;
 		}
 		/* the remote moved since we fetched: fetch, merge and try again */
