@@ -283,20 +283,21 @@ static void remove_ref_lock(const char *dir, const char *ref, time_t before)
 static void remove_folder_ref_locks(sync_repo *r)
 {
 	const char *gitdir = git_repository_path(r->repo);
-	git_strarray names = {0};
+	remote_info *rem = NULL;
+	size_t n = 0;
 	char ref[160];
 
 	remove_ref_lock(gitdir, "HEAD", 0);
 	remove_ref_lock(gitdir, "packed-refs", 0);
 	remove_ref_lock(gitdir, "refs/heads/" AWS_BRANCH, 0);
-	if (git_remote_list(&names, r->repo) == 0) {
-		for (size_t i = 0; i < names.count; i++) {
-			if (!valid_remote_name(names.strings[i]))
+	if (repo_remotes(r, &rem, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!valid_remote_name(rem[i].name))
 				continue;
-			tracking_ref(ref, sizeof(ref), names.strings[i]);
+			tracking_ref(ref, sizeof(ref), rem[i].name);
 			remove_ref_lock(gitdir, ref, 0);
 		}
-		git_strarray_dispose(&names);
+		remotes_free(rem, n);
 	}
 }
 
