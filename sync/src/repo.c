@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 
 #include "aw/mem.h"
@@ -53,6 +54,10 @@ struct sync_repo {
 	 * once, not once per file (a stat and a read of the ref each time) */
 	git_oid head;
 	bool head_known;
+	/* where this repository's new objects wait until a ref is about to name them (see
+	 * "new objects" below); NULL when it could not be set up: objects are then written
+	 * loose, as libgit2 does by default */
+	git_odb_backend *pending;
 };
 
 void repo_set_cancel(sync_repo *r, const int *flag)
@@ -148,6 +153,26 @@ static void no_reflog(git_repository *g)
 	git_config_free(cfg);
 }
 
+/* New objects go to memory first (see "new objects" below): a backend that takes every
+ * write, ahead of the loose and pack backends, which keep answering reads of what is on
+ * disk. The odb owns the backend once added. */
+static git_odb_backend *pending_backend(git_repository *g)
+{
+	git_odb_backend *mem = NULL;
+	git_odb *odb = NULL;
+
+	if (git_repository_odb(&odb, g) || git_mempack_new(&mem)) {
+		git_odb_free(odb);
+		return NULL;
+	}
+	if (git_odb_add_backend(odb, mem, 999)) {
+		mem->free(mem);
+		mem = NULL;
+	}
+	git_odb_free(odb);
+	return mem;
+}
+
 static sync_repo *repo_new(git_repository *g, const char *folder, const char *ssh_key)
 {
 	sync_repo *r = aw_mem_calloc(1, sizeof(*r));
@@ -158,6 +183,7 @@ static sync_repo *repo_new(git_repository *g, const char *folder, const char *ss
 	git_repository_set_ident(g, "awnode", "awnode@localhost");
 	no_reflog(g);
 	r->repo = g;
+	r->pending = pending_backend(g);
 	r->folder = str_dup(folder);
 	r->ssh_key = ssh_key ? str_dup(ssh_key) : NULL;
 	r->lock_fd = -1;
@@ -224,6 +250,57 @@ void repo_close(sync_repo *r)
 	git_libgit2_shutdown();
 }
 
+/* ---- ref locks left by a killed process ------------------------------------------------- */
+
+/* libgit2 writes a ref as <ref>.lock (created exclusively, written, fsynced) renamed over
+ * the ref. A process killed in between leaves the lock file, and every later write of
+ * that ref fails with "failed to lock file": one kill would stop the folder, or a
+ * remote, for good. */
+
+/* A remote on a path may be written by another device at the same moment, whose lock
+ * lives for the milliseconds of one ref write: only a lock this old is taken as left
+ * by a killed push (its mtime is the file server's clock; ten minutes leave room for
+ * a clock that differs from ours). */
+#define STALE_REMOTE_LOCK_S 600
+
+static void tracking_ref(char *buf, size_t n, const char *name);
+static bool valid_remote_name(const char *name);
+
+/* Remove `dir`/`ref`.lock when it is a regular file last modified before `before` (0:
+ * whenever it exists). */
+static void remove_ref_lock(const char *dir, const char *ref, time_t before)
+{
+	char *p = aw_mem_printf("%s/%s.lock", dir, ref);
+	struct stat st;
+
+	if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (!before || st.st_mtime < before))
+		unlink(p);
+	free(p);
+}
+
+/* Under the folder's lock no awnode writes a ref of the folder: any lock file of its
+ * refs was left by a killed one. */
+static void remove_folder_ref_locks(sync_repo *r)
+{
+	const char *gitdir = git_repository_path(r->repo);
+	remote_info *rem = NULL;
+	size_t n = 0;
+	char ref[160];
+
+	remove_ref_lock(gitdir, "HEAD", 0);
+	remove_ref_lock(gitdir, "packed-refs", 0);
+	remove_ref_lock(gitdir, "refs/heads/" AWS_BRANCH, 0);
+	if (repo_remotes(r, &rem, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!valid_remote_name(rem[i].name))
+				continue;
+			tracking_ref(ref, sizeof(ref), rem[i].name);
+			remove_ref_lock(gitdir, ref, 0);
+		}
+		remotes_free(rem, n);
+	}
+}
+
 int repo_lock(sync_repo *r)
 {
 	char *path;
@@ -248,6 +325,7 @@ int repo_lock(sync_repo *r)
 		}
 		nanosleep(&ts, NULL);
 	}
+	remove_folder_ref_locks(r);
 	return 0;
 }
 
@@ -589,6 +667,105 @@ int repo_recover(sync_repo *r)
 	return rc;
 }
 
+/* ---- new objects ------------------------------------------------------------------------ */
+
+/* A round writes about eight objects (the new segment and manifest, the trees above
+ * them, the commit). Written loose, each cost a new temporary file, a fan-out directory
+ * now and then, two fsyncs and a link, and creating files is what a round spent most of
+ * its time on. So the folder's new objects wait in memory (r->pending) and, just before
+ * a ref is moved to a commit that names them, are written as one pack: two files, whose
+ * writer (libgit2's indexer, with GIT_OPT_ENABLE_FSYNC_GITDIR set) fsyncs the pack, its
+ * index and their directory before it returns. Only then is the ref written, and fsynced
+ * in turn. So a ref never names an object that is not on disk, whenever the machine
+ * stops (docs/sync-format.md §8, "Durability"). Objects nothing came to name (a failed
+ * round's) are dropped with the repository, as they would have been garbage on disk. */
+
+typedef struct pending_pack {
+	git_repository *repo;
+	git_odb_backend *mem;
+	git_packbuilder *pb;
+	size_t objects;
+} pending_pack;
+
+static bool is_pending(const pending_pack *p, const git_oid *id)
+{
+	return p->mem->exists(p->mem, id) != 0;
+}
+
+/* The pending objects under `tree` (itself pending), with their paths for the delta
+ * search. A subtree or blob on disk already is not walked: what a stored object names
+ * was stored before it. */
+static int pack_pending_tree(pending_pack *p, const git_oid *id, const char *path)
+{
+	git_tree *t = NULL;
+	int rc;
+
+	if ((rc = git_packbuilder_insert(p->pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, p->repo, id)))
+		return rc;
+	p->objects++;
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const git_oid *eid = git_tree_entry_id(e);
+		char *sub;
+		if (!is_pending(p, eid))
+			continue;
+		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = pack_pending_tree(p, eid, sub);
+		} else {
+			rc = git_packbuilder_insert(p->pb, eid, sub);
+			p->objects++;
+		}
+		free(sub);
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+/* A pending commit, its pending tree and its pending parents. */
+static int pack_pending_commit(pending_pack *p, const git_oid *id)
+{
+	git_commit *c = NULL;
+	int rc;
+
+	if (!is_pending(p, id))
+		return 0;
+	if ((rc = git_commit_lookup(&c, p->repo, id)) || (rc = git_packbuilder_insert(p->pb, id, NULL)))
+		goto out;
+	p->objects++;
+	if (is_pending(p, git_commit_tree_id(c)) && (rc = pack_pending_tree(p, git_commit_tree_id(c), "")))
+		goto out;
+	for (unsigned i = 0; i < git_commit_parentcount(c) && !rc; i++)
+		rc = pack_pending_commit(p, git_commit_parent_id(c, i));
+out:
+	git_commit_free(c);
+	return rc;
+}
+
+/* Make `commit` and everything it reaches durable before a ref names it: the pending
+ * objects it reaches go to disk as one pack, synced. Nothing to do for a commit already
+ * on disk (a fetched one), whose objects are all there too. */
+static int store_pending(sync_repo *r, const git_oid *commit)
+{
+	pending_pack p = {.repo = r->repo, .mem = r->pending};
+	git_odb *odb = NULL;
+	int rc = 0;
+
+	if (!r->pending || !is_pending(&p, commit))
+		return 0;
+	if (git_packbuilder_new(&p.pb, r->repo))
+		return repo_git_error("storing the new objects");
+	git_packbuilder_set_threads(p.pb, 1);
+	if (pack_pending_commit(&p, commit) || git_packbuilder_write(p.pb, NULL, 0, NULL, NULL) ||
+	    git_repository_odb(&odb, r->repo) || git_odb_refresh(odb))
+		rc = repo_git_error("storing the new objects");
+	else
+		git_mempack_reset(r->pending); /* all on disk now, read from the new pack */
+	git_odb_free(odb);
+	git_packbuilder_free(p.pb);
+	return rc;
+}
+
 /* Move refs/heads/main to `to` and the work tree from `from_tree` to its tree. The
  * new tree is checked first (tree_acceptable): a refused tree leaves the branch, the
  * work tree and the marker as they were, so the next round starts clean. */
@@ -607,6 +784,11 @@ static int move_head(sync_repo *r, git_tree *from_tree, const git_oid *to, const
 	}
 	git_commit_free(c);
 	if ((rc = tree_acceptable(r->repo, t, from_tree))) {
+		git_tree_free(t);
+		free(m);
+		return rc;
+	}
+	if ((rc = store_pending(r, to))) {
 		git_tree_free(t);
 		free(m);
 		return rc;
@@ -657,6 +839,7 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	git_tree *base = NULL, *tree = NULL;
 	git_commit *parent = NULL;
 	git_signature *sig = NULL;
+	git_reference *ref;
 	bool have_head;
 	int rc = AW_ERROR;
 
@@ -685,11 +868,19 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	if (signature(&sig))
 		goto out;
 	r->head_known = false;
-	if (git_commit_create(&commit_id, r->repo, "HEAD", sig, sig, NULL, message, tree, parent ? 1 : 0,
+	/* the commit, then its objects on disk, then the branch (see "new objects") */
+	if (git_commit_create(&commit_id, r->repo, NULL, sig, sig, NULL, message, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent)) {
 		repo_git_error("committing");
 		goto out;
 	}
+	if (store_pending(r, &commit_id))
+		goto out;
+	if (git_reference_create(&ref, r->repo, "refs/heads/" AWS_BRANCH, &commit_id, 1, message)) {
+		repo_git_error("updating the branch");
+		goto out;
+	}
+	git_reference_free(ref);
 	rc = 0;
 out:
 	git_signature_free(sig);
@@ -1634,47 +1825,226 @@ static int push_ref_cb(const char *refname, const char *status, void *data)
 	return 0;
 }
 
-int repo_push(sync_repo *r, const char *name, const char *own_device)
+/* ---- a push to a remote on a path ------------------------------------------------------- */
+
+/* libgit2's local transport pushes by building a pack from a walk that first marks the
+ * whole tree of the remote's tip as already there, every entry of every shard: a cost
+ * that grows with the history, paid every round. What a round has to send is known
+ * without that: the commits from HEAD down to what the remote has, and in their trees
+ * only the entries the remote lacks (a subtree it has is there whole). So a push to a
+ * bare repository on a path writes that pack into the remote itself and then moves its
+ * branch, as the transport would: the pack, its index and their directory are fsynced
+ * by libgit2's indexer before it returns, and only then is the branch written (locked,
+ * compared with the tip this round saw, fsynced). A branch that moved since (another
+ * device pushed) or that HEAD does not descend from is answered as the transport
+ * answers it, GIT_ENONFASTFORWARD, and the round fetches, merges and pushes again. */
+
+/* What a push attempt came to, besides an error (negative, with aw_error_last() set). */
+enum {
+	PUSH_DONE = 0,
+	PUSH_MOVED = 1,     /* the remote's branch moved, or HEAD does not descend from it */
+	PUSH_TRANSPORT = 2, /* not a bare repository on a path: libgit2's transport pushes */
+};
+
+typedef struct push_set {
+	git_repository *repo;
+	git_odb *their_odb;
+	git_packbuilder *pb;
+	oid_set seen;
+} push_set;
+
+static bool they_lack(push_set *p, const git_oid *id)
+{
+	return !oid_set_has(&p->seen, id) && !git_odb_exists(p->their_odb, id);
+}
+
+static int push_tree(push_set *p, const git_oid *id, const char *path)
+{
+	git_tree *t = NULL;
+	int rc;
+
+	oid_set_add(&p->seen, id);
+	if ((rc = git_packbuilder_insert(p->pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, p->repo, id)))
+		return rc;
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const git_oid *eid = git_tree_entry_id(e);
+		char *sub;
+		if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT || !they_lack(p, eid))
+			continue;
+		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = push_tree(p, eid, sub);
+		} else {
+			oid_set_add(&p->seen, eid);
+			rc = git_packbuilder_insert(p->pb, eid, sub);
+		}
+		free(sub);
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+/* The pack of what `head` reaches and the remote lacks, written into its objects/pack. */
+static int push_pack(sync_repo *r, git_repository *their, const git_oid *head, const git_oid *tip)
+{
+	push_set p = {.repo = r->repo};
+	git_revwalk *w = NULL;
+	git_oid c;
+	char *dir = NULL;
+	int rc;
+
+	if ((rc = git_repository_odb(&p.their_odb, their)) || (rc = git_packbuilder_new(&p.pb, r->repo)) ||
+	    (rc = git_revwalk_new(&w, r->repo)) || (rc = git_revwalk_push(w, head)) ||
+	    (tip && (rc = git_revwalk_hide(w, tip))))
+		goto out;
+	git_packbuilder_set_threads(p.pb, 1);
+	while (!rc && (rc = git_revwalk_next(&c, w)) == 0) {
+		git_commit *cm = NULL;
+		if (!they_lack(&p, &c))
+			continue;
+		oid_set_add(&p.seen, &c);
+		if ((rc = git_commit_lookup(&cm, r->repo, &c)) || (rc = git_packbuilder_insert(p.pb, &c, NULL)))
+			break;
+		if (they_lack(&p, git_commit_tree_id(cm)))
+			rc = push_tree(&p, git_commit_tree_id(cm), "");
+		git_commit_free(cm);
+	}
+	if (rc == GIT_ITEROVER)
+		rc = 0;
+	if (!rc && git_packbuilder_object_count(p.pb)) {
+		dir = aw_mem_printf("%sobjects/pack", git_repository_path(their));
+		rc = git_packbuilder_write(p.pb, dir, 0, NULL, NULL);
+	}
+out:
+	free(dir);
+	git_revwalk_free(w);
+	git_packbuilder_free(p.pb);
+	git_odb_free(p.their_odb);
+	free(p.seen.v);
+	return rc;
+}
+
+/* Push HEAD to the bare repository at `path`: PUSH_DONE, PUSH_MOVED, PUSH_TRANSPORT
+ * (not such a repository; libgit2's transport reports why), or an error. */
+static int push_local(sync_repo *r, const char *name, const char *path, const git_oid *head)
+{
+	git_repository *their = NULL;
+	git_reference *ref = NULL;
+	git_oid tip;
+	bool has_tip;
+	int rc;
+
+	if (git_repository_open_ext(&their, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL))
+		return PUSH_TRANSPORT;
+	if (!git_repository_is_bare(their)) {
+		git_repository_free(their);
+		return PUSH_TRANSPORT;
+	}
+	has_tip = git_reference_name_to_id(&tip, their, "refs/heads/" AWS_BRANCH) == 0;
+	if (has_tip && git_oid_equal(&tip, head)) {
+		git_repository_free(their);
+		return PUSH_DONE;
+	}
+	/* a fast-forward only, from a tip this device has: else fetch and merge first */
+	if (has_tip && git_graph_descendant_of(r->repo, head, &tip) != 1) {
+		git_repository_free(their);
+		return PUSH_MOVED;
+	}
+	if ((rc = push_pack(r, their, head, has_tip ? &tip : NULL)) == 0) {
+		rc = has_tip ? git_reference_create_matching(&ref, their, "refs/heads/" AWS_BRANCH, head, 1, &tip, "push")
+			     : git_reference_create(&ref, their, "refs/heads/" AWS_BRANCH, head, 0, "push");
+		if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
+			rc = PUSH_MOVED; /* another device pushed meanwhile */
+	}
+	if (rc < 0) {
+		char what[160];
+		snprintf(what, sizeof(what), "pushing to remote '%s'", name);
+		rc = repo_git_error(what);
+	}
+	git_reference_free(ref);
+	git_repository_free(their);
+	return rc;
+}
+
+/* A push to a remote on a path that was killed while it moved the remote's branch. */
+static void remove_remote_ref_lock(sync_repo *r, const char *name)
+{
+	char *path = repo_remote_local_path(r, name);
+
+	if (path)
+		remove_ref_lock(path, "refs/heads/" AWS_BRANCH, time(NULL) - STALE_REMOTE_LOCK_S);
+	free(path);
+}
+
+/* One push by libgit2's transport: PUSH_DONE, PUSH_MOVED, or an error. */
+static int push_transport(sync_repo *r, const char *name, const char *spec_text)
 {
 	char spec[128], *specp = spec;
 	git_strarray specs = {&specp, 1};
+	git_push_options po;
+	git_remote *rem;
+	int rc;
+
+	snprintf(spec, sizeof(spec), "%s", spec_text);
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	if ((rc = open_remote(r, name, &rem)))
+		return rc;
+	po.callbacks.credentials = cred_cb;
+	po.callbacks.push_update_reference = push_ref_cb;
+	po.callbacks.push_transfer_progress = push_transfer_cb;
+	po.callbacks.payload = r;
+	r->cred_attempts = 0;
+	r->push_status[0] = '\0';
+	rc = git_remote_push(rem, &specs, &po);
+	git_remote_free(rem);
+	if (rc == GIT_ENONFASTFORWARD || (rc == 0 && r->push_status[0]))
+		return PUSH_MOVED; /* (a refused update: the loop's last message says why) */
+	if (rc) {
+		char what[160];
+		snprintf(what, sizeof(what), "pushing to remote '%s'", name);
+		return repo_git_error(what);
+	}
+	return PUSH_DONE;
+}
+
+int repo_push(sync_repo *r, const char *name, const char *own_device)
+{
+	char *path = repo_remote_local_path(r, name);
 	git_oid head;
+	int rc = 0;
 
 	if (git_reference_name_to_id(&head, r->repo, "HEAD"))
-		return 0;
-	snprintf(spec, sizeof(spec), "refs/heads/%s:refs/heads/%s", AWS_BRANCH, AWS_BRANCH);
+		goto out;
+	remove_remote_ref_lock(r, name);
 	for (int attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
-		git_push_options po;
-		git_remote *rem;
-		int rc;
-
-		git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-		if ((rc = open_remote(r, name, &rem)))
-			return rc;
-		po.callbacks.credentials = cred_cb;
-		po.callbacks.push_update_reference = push_ref_cb;
-		po.callbacks.push_transfer_progress = push_transfer_cb;
-		po.callbacks.payload = r;
-		r->cred_attempts = 0;
 		r->push_status[0] = '\0';
-		rc = git_remote_push(rem, &specs, &po);
-		git_remote_free(rem);
-		if (rc == 0 && !r->push_status[0]) {
-			if (git_reference_name_to_id(&head, r->repo, "HEAD") == 0)
-				remember_pushed(r, name, &head);
-			return 0;
+		if (git_reference_name_to_id(&head, r->repo, "HEAD")) {
+			rc = repo_git_error("reading HEAD");
+			goto out;
 		}
-		if (rc && (rc != GIT_ENONFASTFORWARD || cancelled(r))) {
-			char what[160];
-			snprintf(what, sizeof(what), "pushing to remote '%s'", name);
-			return repo_git_error(what);
+		rc = path ? push_local(r, name, path, &head) : PUSH_TRANSPORT;
+		if (rc == PUSH_TRANSPORT)
+			rc = push_transport(r, name, "refs/heads/" AWS_BRANCH ":refs/heads/" AWS_BRANCH);
+		if (rc == PUSH_DONE) {
+			remember_pushed(r, name, &head);
+			goto out;
+		}
+		if (rc < 0)
+			goto out;
+		if (cancelled(r)) {
+			rc = aw_error_set(AW_ESHUTDOWN, "pushing to remote '%s': cancelled (awnode is stopping)", name);
+			goto out;
 		}
 		/* the remote moved since we fetched: fetch, merge and try again */
 		if ((rc = repo_pull(r, name, own_device)))
-			return rc;
+			goto out;
 	}
-	return aw_error_set(AW_EBUSY, "pushing to remote '%s': it kept moving (%d attempts)%s%s", name, PUSH_ATTEMPTS,
-			    r->push_status[0] ? "; last answer: " : "", r->push_status);
+	rc = aw_error_set(AW_EBUSY, "pushing to remote '%s': it kept moving (%d attempts)%s%s", name, PUSH_ATTEMPTS,
+			  r->push_status[0] ? "; last answer: " : "", r->push_status);
+out:
+	free(path);
+	return rc;
 }
 
 int remote_probe(const char *url, const char *ssh_key, bool *has_group)

@@ -1,0 +1,91 @@
+"""A node killed (SIGKILL) in the middle of sync rounds, again and again, leaves the
+folder and the remote valid: `git fsck` finds nothing missing behind any ref, and the
+next round succeeds, also when the kill left a ref's lock file behind
+(docs/sync-format.md §8, "Durability").
+
+What this does and does not show: SIGKILL stops the process between any two of its
+system calls, so a ref written before the objects it names (a wrong order inside the
+process) is caught whenever a kill lands between the two. The page cache survives a
+SIGKILL, so whether the fsyncs reach the disk before a power loss is not tested here;
+that rests on the order of the syncs the document lists."""
+
+import os
+import random
+import subprocess
+import threading
+import time
+
+from awtest import insert_events, new_bucket
+from test_sync import SyncDev, make_group
+
+KILLS = 12
+BUCKET = "aw-watcher-window_host-crash"
+
+
+def fsck(gitdir):
+    r = subprocess.run(["git", "-C", gitdir, "fsck", "--full", "--no-dangling", "--no-progress"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, "git fsck %s:\n%s%s" % (gitdir, r.stdout, r.stderr)
+
+
+def events(n, start):
+    return [{"timestamp": "2021-03-01T%02d:%02d:%02dZ" % (10 + (start + i) // 3600, (start + i) // 60 % 60,
+                                                          (start + i) % 60),
+             "duration": 1.0, "data": {"app": "app", "title": "title %d" % (start + i)}} for i in range(n)]
+
+
+def rounds_until_killed(dev, stop, done):
+    """POST /api/0/sync/now in a loop until the node is gone."""
+    c = dev.node.client(timeout=30)
+    try:
+        while not stop.is_set():
+            try:
+                c.post("/api/0/sync/now", json={"mode": "both"})
+                done.append(1)
+            except Exception:
+                return  # the node was killed
+    finally:
+        c.close()
+
+
+def test_kill9_during_rounds_leaves_folder_and_remote_valid(node_factory, tmp_path):
+    remote, (dev,) = make_group(node_factory, tmp_path, ["host-crash"], timed_rounds=False)
+    gitdir = os.path.join(dev.folder, ".git")
+    rnd = random.Random(1)
+    new_bucket(dev.client, BUCKET, type_="currentwindow", hostname=dev.host)
+    seq = 0
+    for k in range(KILLS):
+        stop, done = threading.Event(), []
+        t = threading.Thread(target=rounds_until_killed, args=(dev, stop, done))
+        c = dev.node.client()
+        insert_events(c, BUCKET, events(20, seq))
+        seq += 20
+        c.close()
+        t.start()
+        # long enough for a few rounds, so that the kill lands anywhere in one
+        time.sleep(0.15 + rnd.random() * 0.5)
+        dev.node.kill()
+        stop.set()
+        t.join(30)
+        assert not t.is_alive()
+        fsck(gitdir)
+        fsck(remote)
+        lock = os.path.join(remote, "refs", "heads", "main.lock")
+        if os.path.exists(lock):
+            # a push killed while it moved the remote's branch: another device may be
+            # writing that lock, so it is taken away only once it is ten minutes old
+            old = time.time() - 3600
+            os.utime(lock, (old, old))
+        dev.node.start()
+        dev.client = dev.node.client()
+        # the next round works, and leaves both valid
+        r = dev.client.post("/api/0/sync/now", json={"mode": "both"})
+        assert r.status == 200, r
+        assert not r.json().get("error"), r.json()
+        fsck(gitdir)
+        fsck(remote)
+    # everything recorded reached the remote's branch: a new device receives all of it
+    new = SyncDev(node_factory(config="[sync]\nenabled = false\n"), "host-new")
+    new.cli("join", remote)
+    new.sync("pull")
+    assert len(new.events(BUCKET)) == seq
