@@ -6,7 +6,10 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aw/fifo.h"
 #include "aw/log.h"
@@ -68,6 +71,23 @@ static void release_memory(aw_reader *r, bool heavy)
 		malloc_trim(0);
 }
 
+/*
+ * Queries and exports yield to the threads that take writes. On a machine whose cores
+ * are all busy (a year's summary query in a loop beside a stream of heartbeats, on two
+ * cores) the scheduler gives every runnable thread an equal share, and a heartbeat
+ * waits whole time slices behind a query. A worker runs at nice WORKER_NICE (weight
+ * 335 against 1024 for the HTTP and writer threads), so a query takes longer only
+ * while the cores are contended, and still gets a quarter of a core against a busy
+ * thread at nice 0. Linux lets a thread lower its own priority; where it cannot, the
+ * worker runs as it is.
+ */
+#define WORKER_NICE 5
+
+static void worker_yield_to_writes(void)
+{
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
+}
+
 static void *worker_main(void *arg)
 {
 	workers *w = arg;
@@ -76,6 +96,7 @@ static void *worker_main(void *arg)
 	struct timespec t0;
 	bool heavy;
 
+	worker_yield_to_writes();
 	if (aw_reader_open(&r, w->n->store))
 		aw_log_error("reader: %s", aw_error_last());
 	for (;;) {
