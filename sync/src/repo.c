@@ -680,11 +680,41 @@ int repo_recover(sync_repo *r)
  * stops (docs/sync-format.md §8, "Durability"). Objects nothing came to name (a failed
  * round's) are dropped with the repository, as they would have been garbage on disk. */
 
+/* Insert tree `id` into pb (at `path`, "" for a root tree) and, under it, every entry
+ * `wants` accepts, with their paths for the delta search. An entry it refuses is not
+ * walked: whoever already holds a tree holds what it names. Gitlinks name no object of
+ * this repository and are never asked about. */
+typedef bool (*object_wanted)(void *ctx, const git_oid *id);
+
+static int pack_tree(git_packbuilder *pb, git_repository *repo, const git_oid *id, const char *path,
+		     object_wanted wants, void *ctx)
+{
+	git_tree *t = NULL;
+	int rc;
+
+	if ((rc = git_packbuilder_insert(pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, repo, id)))
+		return rc;
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const git_oid *eid = git_tree_entry_id(e);
+		char *sub;
+		if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT || !wants(ctx, eid))
+			continue;
+		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rc = pack_tree(pb, repo, eid, sub, wants, ctx);
+		else
+			rc = git_packbuilder_insert(pb, eid, sub);
+		free(sub);
+	}
+	git_tree_free(t);
+	return rc;
+}
+
 typedef struct pending_pack {
 	git_repository *repo;
 	git_odb_backend *mem;
 	git_packbuilder *pb;
-	size_t objects;
 } pending_pack;
 
 static bool is_pending(const pending_pack *p, const git_oid *id)
@@ -692,34 +722,11 @@ static bool is_pending(const pending_pack *p, const git_oid *id)
 	return p->mem->exists(p->mem, id) != 0;
 }
 
-/* The pending objects under `tree` (itself pending), with their paths for the delta
- * search. A subtree or blob on disk already is not walked: what a stored object names
- * was stored before it. */
-static int pack_pending_tree(pending_pack *p, const git_oid *id, const char *path)
+/* A subtree or blob on disk already is not walked: what a stored object names was
+ * stored before it. */
+static bool pending_wanted(void *ctx, const git_oid *id)
 {
-	git_tree *t = NULL;
-	int rc;
-
-	if ((rc = git_packbuilder_insert(p->pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, p->repo, id)))
-		return rc;
-	p->objects++;
-	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(t, i);
-		const git_oid *eid = git_tree_entry_id(e);
-		char *sub;
-		if (!is_pending(p, eid))
-			continue;
-		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
-		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-			rc = pack_pending_tree(p, eid, sub);
-		} else {
-			rc = git_packbuilder_insert(p->pb, eid, sub);
-			p->objects++;
-		}
-		free(sub);
-	}
-	git_tree_free(t);
-	return rc;
+	return is_pending(ctx, id);
 }
 
 /* A pending commit, its pending tree and its pending parents. */
@@ -732,8 +739,8 @@ static int pack_pending_commit(pending_pack *p, const git_oid *id)
 		return 0;
 	if ((rc = git_commit_lookup(&c, p->repo, id)) || (rc = git_packbuilder_insert(p->pb, id, NULL)))
 		goto out;
-	p->objects++;
-	if (is_pending(p, git_commit_tree_id(c)) && (rc = pack_pending_tree(p, git_commit_tree_id(c), "")))
+	if (is_pending(p, git_commit_tree_id(c)) &&
+	    (rc = pack_tree(p->pb, p->repo, git_commit_tree_id(c), "", pending_wanted, p)))
 		goto out;
 	for (unsigned i = 0; i < git_commit_parentcount(c) && !rc; i++)
 		rc = pack_pending_commit(p, git_commit_parent_id(c, i));
@@ -1847,48 +1854,26 @@ enum {
 };
 
 typedef struct push_set {
-	git_repository *repo;
 	git_odb *their_odb;
 	git_packbuilder *pb;
 	oid_set seen;
 } push_set;
 
-static bool they_lack(push_set *p, const git_oid *id)
+/* Does the remote lack id (and it is not in the pack yet)? Then it goes into the pack. */
+static bool push_wanted(void *ctx, const git_oid *id)
 {
-	return !oid_set_has(&p->seen, id) && !git_odb_exists(p->their_odb, id);
-}
+	push_set *p = ctx;
 
-static int push_tree(push_set *p, const git_oid *id, const char *path)
-{
-	git_tree *t = NULL;
-	int rc;
-
+	if (oid_set_has(&p->seen, id) || git_odb_exists(p->their_odb, id))
+		return false;
 	oid_set_add(&p->seen, id);
-	if ((rc = git_packbuilder_insert(p->pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, p->repo, id)))
-		return rc;
-	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(t, i);
-		const git_oid *eid = git_tree_entry_id(e);
-		char *sub;
-		if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT || !they_lack(p, eid))
-			continue;
-		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
-		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-			rc = push_tree(p, eid, sub);
-		} else {
-			oid_set_add(&p->seen, eid);
-			rc = git_packbuilder_insert(p->pb, eid, sub);
-		}
-		free(sub);
-	}
-	git_tree_free(t);
-	return rc;
+	return true;
 }
 
 /* The pack of what `head` reaches and the remote lacks, written into its objects/pack. */
 static int push_pack(sync_repo *r, git_repository *their, const git_oid *head, const git_oid *tip)
 {
-	push_set p = {.repo = r->repo};
+	push_set p = {0};
 	git_revwalk *w = NULL;
 	git_oid c;
 	char *dir = NULL;
@@ -1901,13 +1886,12 @@ static int push_pack(sync_repo *r, git_repository *their, const git_oid *head, c
 	git_packbuilder_set_threads(p.pb, 1);
 	while (!rc && (rc = git_revwalk_next(&c, w)) == 0) {
 		git_commit *cm = NULL;
-		if (!they_lack(&p, &c))
+		if (!push_wanted(&p, &c))
 			continue;
-		oid_set_add(&p.seen, &c);
 		if ((rc = git_commit_lookup(&cm, r->repo, &c)) || (rc = git_packbuilder_insert(p.pb, &c, NULL)))
 			break;
-		if (they_lack(&p, git_commit_tree_id(cm)))
-			rc = push_tree(&p, git_commit_tree_id(cm), "");
+		if (push_wanted(&p, git_commit_tree_id(cm)))
+			rc = pack_tree(p.pb, r->repo, git_commit_tree_id(cm), "", push_wanted, &p);
 		git_commit_free(cm);
 	}
 	if (rc == GIT_ITEROVER)
