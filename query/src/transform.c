@@ -818,18 +818,19 @@ static qev *group_add(qev *groups, size_t *ng, size_t *cap, const qev *first)
  * join into the same text ((1.5, 2) and (1, 5.2) both give "1.5.2"): every other JSON
  * value ends where its text says. So a tuple without numbers is told apart by its value
  * numbers alone, and only one with a number is joined into text; the two kinds can never
- * share a text. */
+ * share a text, and a first byte tells them apart in the one map of groups (whose
+ * numbers are then the groups' indices). */
 qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 		      const size_t *klens, size_t nkeys, size_t *nout)
 {
 	uint32_t *memo = NULL;  /* per data index: 0 unknown, 1 dropped, g+2 group */
 	uint32_t *gv = NULL;    /* one key: per value number, g+1 */
-	uint32_t *ids = NULL, *gi = NULL, *gt = NULL; /* group of each id tuple / joined text */
-	size_t gv_n = 0, gi_cap = 0, gt_cap = 0;
+	uint32_t *ids = NULL;   /* several keys: the value numbers of one entry */
+	size_t gv_n = 0;
 	keycol **cols;
 	qev *groups;
 	size_t ng = 0, cap = 64;
-	keymap kmi = {0}, kmt = {0};
+	keymap km = {0};        /* several keys: group keys, numbered as the groups */
 	aw_buf key = AW_BUF_INIT;
 
 	*nout = 0;
@@ -870,43 +871,33 @@ qev *merge_by_keys(qdata *T, const qev *ev, size_t n, const char *const *keys,
 	for (size_t i = 0; i < n; i++) {
 		uint32_t d = ev[i].data, g;
 		if (!memo[d]) {
-			bool created, ok = true, num = false;
-			uint32_t x;
-			for (size_t k = 0; k < nkeys; k++) {
+			bool created, num = false;
+			size_t k;
+			for (k = 0; k < nkeys; k++) {
 				uint32_t v = keycol_get(T, cols[k], d);
-				if (v == 1) {
-					ok = false;
+				if (v == 1)
 					break;
-				}
 				ids[k] = v - 2;
 				num |= cols[k]->num[v - 2];
 			}
-			if (!ok) {
+			if (k < nkeys) {
 				memo[d] = 1;
 				continue;
 			}
+			aw_buf_reset(&key);
 			if (!num) {
-				x = keymap_get(&kmi, (const char *)ids, nkeys * sizeof(uint32_t), &created);
-				if (created) {
-					gi = aw_mem_grow(gi, x, &gi_cap, sizeof(uint32_t), 64);
-					gi[x] = (uint32_t)ng;
-				}
-				g = created ? (uint32_t)ng : gi[x];
+				aw_buf_putc(&key, 'i');
+				aw_buf_append(&key, ids, nkeys * sizeof(uint32_t));
 			} else {
-				aw_buf_reset(&key);
-				for (size_t k = 0; k < nkeys; k++) {
+				aw_buf_putc(&key, 't');
+				for (k = 0; k < nkeys; k++) {
 					const keyent *e = &cols[k]->vals.ent[ids[k]];
 					if (k)
 						aw_buf_putc(&key, '.');
 					aw_buf_append(&key, cols[k]->vals.bytes.data + e->off, e->len);
 				}
-				x = keymap_get(&kmt, key.data, key.len, &created);
-				if (created) {
-					gt = aw_mem_grow(gt, x, &gt_cap, sizeof(uint32_t), 64);
-					gt[x] = (uint32_t)ng;
-				}
-				g = created ? (uint32_t)ng : gt[x];
 			}
+			g = keymap_get(&km, key.data, key.len, &created);
 			memo[d] = g + 2;
 			if (created) {
 				groups = group_add(groups, &ng, &cap, &ev[i]);
@@ -922,11 +913,8 @@ done:
 	free(memo);
 	free(gv);
 	free(ids);
-	free(gi);
-	free(gt);
 	free(cols);
-	keymap_free(&kmi);
-	keymap_free(&kmt);
+	keymap_free(&km);
 	aw_buf_free(&key);
 	*nout = ng;
 	return groups;
