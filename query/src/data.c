@@ -28,8 +28,7 @@
 
 static const char EMPTY_OBJ[] = "{}";
 
-/* a page of storage ids that stays in the table (sid_page) */
-static uint32_t sid_refused[1];
+uint32_t qsid_refused[1];
 
 void data_init(qdata *T, aw_reader *r)
 {
@@ -49,7 +48,7 @@ void data_free(qdata *T)
 	}
 	free(T->e);
 	for (size_t p = 0; p < T->sidpg_n; p++)
-		if (T->sidpg[p] != sid_refused)
+		if (T->sidpg[p] != qsid_refused)
 			free(T->sidpg[p]);
 	free(T->sidpg);
 	free(T->sid);
@@ -162,13 +161,13 @@ static uint32_t *sid_page(qdata *T, int64_t sid)
 	}
 	if (!T->sidpg[p]) {
 		if ((T->sidpg_used + 1) * QSID_PAGE > 4 * (T->n + QSID_PAGE)) {
-			T->sidpg[p] = sid_refused;
+			T->sidpg[p] = qsid_refused;
 		} else {
 			T->sidpg[p] = zalloc_table(QSID_PAGE, sizeof(uint32_t));
 			T->sidpg_used++;
 		}
 	}
-	if (T->sidpg[p] == sid_refused)
+	if (T->sidpg[p] == qsid_refused)
 		return NULL;
 	return &T->sidpg[p][(size_t)sid & (QSID_PAGE - 1)];
 }

@@ -158,13 +158,17 @@ static inline size_t sid_hash(int64_t sid)
 /* ids from here on are always in the table, so the array of pages stays within 128 KB */
 #define QSID_MAX ((int64_t)1 << 26)
 
+/* The page of a range of ids refused for being too sparse: its ids stay in the table
+ * (data.c, sid_page). */
+extern uint32_t qsid_refused[1];
+
 /* Ask for sid's slot ahead of data_from_sid (a look-up per event read otherwise waits
  * for memory when the slot is in the table: its slots are scattered over megabytes). */
 static inline void data_sid_prefetch(const qdata *T, int64_t sid)
 {
 	size_t p = (size_t)((uint64_t)sid >> QSID_SHIFT);
 
-	if (sid > 0 && p < T->sidpg_n && T->sidpg[p])
+	if (sid > 0 && p < T->sidpg_n && T->sidpg[p] && T->sidpg[p] != qsid_refused)
 		__builtin_prefetch(&T->sidpg[p][(size_t)sid & (QSID_PAGE - 1)]);
 	else if (T->sid_cap)
 		__builtin_prefetch(&T->sid[sid_hash(sid) & (T->sid_cap - 1)]);
