@@ -128,18 +128,21 @@ static void on_sigbus(int sig)
 	_exit(1);
 }
 
-static void catch_sigbus(const char *path, bool on)
+/* The one line for FILE on SIGBUS (path), or the default action again (NULL). */
+static void catch_sigbus(const char *path)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on ? on_sigbus : SIG_DFL;
+	sa.sa_handler = path ? on_sigbus : SIG_DFL;
 	sigemptyset(&sa.sa_mask);
-	snprintf(sigbus_msg, sizeof(sigbus_msg),
-		 "awnode import: %s changed while it was being read (cut short?); what was stored before "
-		 "stays; import the complete file again\n",
-		 path);
-	sigbus_len = strlen(sigbus_msg);
+	if (path) {
+		snprintf(sigbus_msg, sizeof(sigbus_msg),
+			 "awnode import: %s changed while it was being read (cut short?); what was stored "
+			 "before stays; import the complete file again\n",
+			 path);
+		sigbus_len = strlen(sigbus_msg);
+	}
 	sigaction(SIGBUS, &sa, NULL);
 }
 
@@ -179,9 +182,9 @@ static int import_file(const char *path, const char *dbpath, bool testing, int p
 	}
 	rc = aw_reader_open(&r, s);
 	if (!rc) {
-		catch_sigbus(path, true);
+		catch_sigbus(path);
 		rc = aw_transfer_import_file(s, r, path);
-		catch_sigbus(path, false);
+		catch_sigbus(NULL);
 		aw_reader_close(r);
 		if (rc)
 			fprintf(stderr, "awnode import: %s: %s\n", path, aw_error_last());
