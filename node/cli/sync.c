@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"  push                         export this device's changes and push them\n"
 		"  pull                         fetch and import the other devices' changes\n"
 		"  run                          push and pull (what the node does periodically)\n"
+		"  compact                      a round that packs this device's segments first\n"
 		"  status [--json]              devices, last push and pull, errors\n"
 		"  remote add NAME URL | remote remove NAME | remote list\n"
 		"  forget DEVICE [--undo]       remove a device's buckets here and stop importing it\n"
@@ -95,6 +96,10 @@ static const struct {
 	{"run", O_COMMON | O_JSON, "[--json]",
 	 "One round: fetch, export, push, import (what the node runs every [sync] interval).\n"
 	 ROUND_JSON_HELP},
+	{"compact", O_COMMON | O_JSON, "[--json]",
+	 "One round that first packs this device's segments into as few packs as the format allows\n"
+	 "(rounds also do it on their own past [sync] compact_segments segments; docs/sync-format.md).\n"
+	 ROUND_JSON_HELP},
 	{"status", O_COMMON | O_JSON, "[--json]",
 	 "Show this device, the remotes, the last push and pull, warnings (a remote that went back\n"
 	 "in history, a device that has not published for $AWNODE_SYNC_STALE_AFTER seconds, 7 days by\n"
@@ -135,6 +140,12 @@ static int print_report(sync_cli *c, json_t *rep)
 		printf("pushed generation %lld: %lld events in %lld buckets\n", (long long)gen,
 		       (long long)json_integer_value(json_object_get(rep, "events_exported")),
 		       (long long)json_integer_value(json_object_get(rep, "buckets_exported")));
+	if (json_integer_value(json_object_get(rep, "files_packed")))
+		printf("packed %lld files of this device; it now has %lld packs\n",
+		       (long long)json_integer_value(json_object_get(rep, "files_packed")),
+		       (long long)json_integer_value(json_object_get(rep, "packs")));
+	else if (!strcmp(c->cmd, "compact"))
+		printf("nothing to pack (%lld packs)\n", (long long)json_integer_value(json_object_get(rep, "packs")));
 	if (seg)
 		printf("imported %lld segments (%lld events) from %lld devices\n", (long long)seg,
 		       (long long)json_integer_value(json_object_get(rep, "events_applied")),
@@ -280,7 +291,10 @@ static int node_round(sync_cli *c, const char *mode)
 
 static int sync_round(sync_cli *c, unsigned mode)
 {
-	const char *mname = mode == AW_SYNC_PUSH ? "push" : mode == AW_SYNC_PULL ? "pull" : "both";
+	const char *mname = mode & AW_SYNC_COMPACT ? "compact"
+			    : mode == AW_SYNC_PUSH ? "push"
+			    : mode == AW_SYNC_PULL ? "pull"
+						   : "both";
 	aw_store *s;
 	aw_reader *r;
 	aw_sync *y;
@@ -381,6 +395,8 @@ int cmd_sync(int argc, char **argv)
 		rc = sync_round(&c, AW_SYNC_PULL);
 	else if (!strcmp(c.cmd, "run"))
 		rc = sync_round(&c, AW_SYNC_BOTH);
+	else if (!strcmp(c.cmd, "compact"))
+		rc = sync_round(&c, AW_SYNC_BOTH | AW_SYNC_COMPACT);
 	else if (!strcmp(c.cmd, "status"))
 		rc = sync_status(&c);
 	else if (!strcmp(c.cmd, "forget"))

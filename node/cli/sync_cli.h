@@ -60,6 +60,7 @@ typedef struct sync_cli {
 	/* from the configuration (sync_cli_resolve) */
 	long cfg_port;
 	char *cfg_folder, *cfg_key, *cfg_ssh, *api_key;
+	int cfg_compact; /* [sync] compact_segments (0: the default) */
 	/* resolved */
 	char *dev, *host, *db;
 } sync_cli;

@@ -253,6 +253,7 @@ int sync_cli_resolve(sync_cli *c, bool create)
 	c->cfg_folder = dup_or_null(cfg.sync_folder);
 	c->cfg_key = dup_or_null(cfg.sync_key_file);
 	c->cfg_ssh = dup_or_null(cfg.sync_ssh_key);
+	c->cfg_compact = cfg.sync_compact_segments;
 	c->host = strdup(c->hostname ? c->hostname : cfg.hostname);
 	c->db = cli_db_path(c->dbpath, c->testing);
 	if (c->device_id || have_file || create) {
@@ -409,6 +410,7 @@ int sync_cli_open_sync(sync_cli *c, aw_store *s, aw_sync **y)
 	o.folder = c->folder ? c->folder : c->cfg_folder;
 	o.key_path = c->key_file ? c->key_file : c->cfg_key;
 	o.ssh_key = c->cfg_ssh;
+	o.compact_segments = c->cfg_compact;
 	o.testing = c->testing;
 	if (aw_sync_open(y, s, &o))
 		return fail("%s", aw_error_last());

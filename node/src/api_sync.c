@@ -36,13 +36,16 @@ void api_sync_now(request *rq)
 		}
 		m = json_object_get(v, "mode");
 		s = json_string_value(m);
-		if (m && (!s || (strcmp(s, "push") && strcmp(s, "pull") && strcmp(s, "both")))) {
+		if (m && (!s || (strcmp(s, "push") && strcmp(s, "pull") && strcmp(s, "both") && strcmp(s, "compact")))) {
 			json_decref(v);
-			respond_catcher(rq, 422, "mode must be \"push\", \"pull\" or \"both\"");
+			respond_catcher(rq, 422, "mode must be \"push\", \"pull\", \"both\" or \"compact\"");
 			return;
 		}
 		if (s)
-			mode = !strcmp(s, "push") ? AW_SYNC_PUSH : !strcmp(s, "pull") ? AW_SYNC_PULL : AW_SYNC_BOTH;
+			mode = !strcmp(s, "push")      ? AW_SYNC_PUSH
+			       : !strcmp(s, "pull")    ? AW_SYNC_PULL
+			       : !strcmp(s, "compact") ? AW_SYNC_BOTH | AW_SYNC_COMPACT
+						       : AW_SYNC_BOTH;
 		json_decref(v);
 	}
 	sync_service_request(rq->n->sync, rq, mode);

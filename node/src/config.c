@@ -185,6 +185,9 @@ static int apply_kv(aw_config *c, const aw_toml_key *kv, char *err, size_t errle
 	if (!strcmp(t, "sync") && !strcmp(k, "interval"))
 		return want_int(kv, "an integer (seconds)", 10, 86400 * 7, "[sync] interval must be 10 to 604800 seconds",
 				&c->sync_interval, err, errlen);
+	if (!strcmp(t, "sync") && !strcmp(k, "compact_segments"))
+		return want_int(kv, "an integer (segments)", 16, 1000000, "[sync] compact_segments must be 16 to 1000000",
+				&c->sync_compact_segments, err, errlen);
 	if (!strcmp(t, "sync") && (!strcmp(k, "folder") || !strcmp(k, "key_file") || !strcmp(k, "ssh_key"))) {
 		char **dst = !strcmp(k, "folder") ? &c->sync_folder : !strcmp(k, "key_file") ? &c->sync_key_file
 											 : &c->sync_ssh_key;

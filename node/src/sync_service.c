@@ -85,7 +85,8 @@ int sync_service_start(sync_service **out, node *n)
 	sync_service *s = aw_mem_calloc(1, sizeof(*s));
 	aw_sync_options o = {.device_id = n->cfg->device_id, .hostname = n->cfg->hostname,
 			     .folder = n->cfg->sync_folder, .key_path = n->cfg->sync_key_file,
-			     .ssh_key = n->cfg->sync_ssh_key, .testing = n->cfg->testing};
+			     .ssh_key = n->cfg->sync_ssh_key, .testing = n->cfg->testing,
+			     .compact_segments = n->cfg->sync_compact_segments};
 	int rc;
 
 	s->n = n;

@@ -72,9 +72,9 @@ int group_parse(sync_group *g, const char *text, size_t len)
 		goto out;
 	}
 	version = json_integer_value(json_object_get(o, "version"));
-	if (version < 1 || version > AWS_VERSION) {
+	if (version < 1 || version > AWS_GROUP_VERSION) {
 		aw_error_set(AW_EINVALID, "awsync.json: format version %lld is not supported by this awnode (it reads 1 to %d)%s",
-			     (long long)version, AWS_VERSION, version > AWS_VERSION ? ": upgrade awnode" : "");
+			     (long long)version, AWS_GROUP_VERSION, version > AWS_GROUP_VERSION ? ": upgrade awnode" : "");
 		goto out;
 	}
 	group = json_string_value(json_object_get(o, "group"));
@@ -146,7 +146,7 @@ char *group_json(const sync_group *g)
 		       "  \"compression\": \"zstd\",\n"
 		       "  \"key_check\": \"%s\"\n"
 		       "}\n",
-		       AWS_VERSION, g->group, salt, g->opslimit, g->memlimit, g->key_check);
+		       AWS_GROUP_VERSION, g->group, salt, g->opslimit, g->memlimit, g->key_check);
 }
 
 int derive_key(unsigned char key[AWS_KEY_BYTES], const sync_group *g, const char *pass, size_t len)

@@ -137,17 +137,16 @@ static void copy_meta(aw_bucket *d, const aw_bucket *s)
 	d->last_updated = s->last_updated ? str_dup(s->last_updated) : NULL;
 }
 
-/* The generation and head hash this device last committed, from its manifest in HEAD. */
-static int own_head(sync_ctx *c, int64_t *gen, unsigned char head[AWS_HASH_BYTES])
+/* This device's manifest in HEAD (its generation, head hash and packs); a zeroed one
+ * (generation 0) when it has published nothing yet. */
+static int own_manifest(sync_ctx *c, sync_manifest *m)
 {
 	unsigned char *file;
 	size_t len;
 	aw_buf plain = AW_BUF_INIT;
-	sync_manifest m;
 	int rc = device_file(c, c->y->device_id, AWS_MANIFEST, &file, &len);
 
-	*gen = 0;
-	memset(head, 0, AWS_HASH_BYTES);
+	memset(m, 0, sizeof(*m));
 	if (rc == AW_ENOTFOUND)
 		return 0;
 	if (rc)
@@ -155,20 +154,17 @@ static int own_head(sync_ctx *c, int64_t *gen, unsigned char head[AWS_HASH_BYTES
 	rc = unseal_file(&plain, c->key, c->y->device_id, AWS_MANIFEST, file, len);
 	free(file);
 	if (!rc)
-		rc = manifest_parse(&m, plain.data, plain.len);
+		rc = manifest_parse(m, plain.data, plain.len);
 	aw_buf_free(&plain);
 	if (rc) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		return aw_error_set(AW_EINVALID, "this device's own manifest in the sync folder is unreadable: %s", msg);
 	}
-	if (strcmp(m.device_id, c->y->device_id)) {
-		manifest_free(&m);
+	if (strcmp(m->device_id, c->y->device_id)) {
+		manifest_free(m);
 		return aw_error_set(AW_EINVALID, "this device's own manifest names another device");
 	}
-	*gen = m.generation;
-	memcpy(head, m.head, AWS_HASH_BYTES);
-	manifest_free(&m);
 	return 0;
 }
 
@@ -182,7 +178,8 @@ int export_changes(sync_ctx *c)
 	unsigned char head[AWS_HASH_BYTES], newhead[AWS_HASH_BYTES];
 	xport x;
 	sync_segment seg;
-	sync_manifest man;
+	sync_manifest man, own;
+	compaction cx;
 	json_t *hashes = json_object();
 	aw_buf text = AW_BUF_INIT, *sealed = NULL, msealed = AW_BUF_INIT;
 	sync_segment *parts = NULL;
@@ -196,8 +193,11 @@ int export_changes(sync_ctx *c)
 	memset(&x, 0, sizeof(x));
 	memset(&seg, 0, sizeof(seg));
 	memset(&man, 0, sizeof(man));
-	if ((rc = own_head(c, &gen, head)))
+	memset(&cx, 0, sizeof(cx));
+	if ((rc = own_manifest(c, &own)))
 		goto out;
+	gen = own.generation;
+	memcpy(head, own.head, AWS_HASH_BYTES);
 	if (gen < st->push_generation) {
 		rc = aw_error_set(AW_EINVALID,
 				  "this device's files in the sync folder are older than what it already published "
@@ -290,13 +290,23 @@ int export_changes(sync_ctx *c)
 		}
 	}
 	hostname_changed = !st->push_hostname || strcmp(st->push_hostname, y->hostname);
-	if (seg.n_blocks == 0 && !(hostname_changed && gen > 0) && !settings_changed && gen > 0) {
+	/* packs replace files up to the current generation and ride on the next one's
+	 * commit (compact.c); a compaction with nothing else to say publishes an empty one */
+	if (gen > 0 && (rc = compact_plan(c, &own, &cx))) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "%s", aw_error_last());
+		rc = aw_error_set(rc, "compaction: %s", msg);
+		goto out;
+	}
+	if (seg.n_blocks == 0 && !(hostname_changed && gen > 0) && !settings_changed && gen > 0 && !cx.n_write &&
+	    !cx.n_remove) {
 		/* nothing to publish; remember how far the feed was read */
 		st->push_seq = last;
 		json_decref(st->push_buckets);
 		st->push_buckets = hashes;
 		hashes = NULL;
 		c->rep->generation = gen;
+		c->rep->packs = (int64_t)cx.n_packs;
 		rc = 0;
 		goto out;
 	}
@@ -309,7 +319,7 @@ int export_changes(sync_ctx *c)
 	 * file ever exceeds what readers accept (a first push of years of history) */
 	if ((rc = segment_split(&parts, &nparts, &seg, AWS_MAX_WRITE_PLAIN)))
 		goto out;
-	files = aw_mem_calloc(nparts + 1, sizeof(*files));
+	files = aw_mem_calloc(nparts + 1 + cx.n_write + cx.n_remove, sizeof(*files));
 	sealed = aw_mem_calloc(nparts, sizeof(*sealed));
 	memcpy(newhead, head, AWS_HASH_BYTES);
 	for (size_t i = 0; i < nparts; i++) {
@@ -337,6 +347,8 @@ int export_changes(sync_ctx *c)
 	man.written_at = seg.written_at;
 	man.software = "awnode " AWNODE_VERSION;
 	man.settings = json_object_size(settings) ? settings : NULL; /* borrowed */
+	man.packs = gen > 0 ? cx.packs : NULL; /* borrowed */
+	man.n_packs = gen > 0 ? cx.n_packs : 0;
 	man.buckets = aw_mem_calloc(nb + 1, sizeof(*man.buckets));
 	for (size_t i = 0; i < nb; i++)
 		if (!bk[i].remote_device)
@@ -349,10 +361,14 @@ int export_changes(sync_ctx *c)
 	files[nparts].path = manpath;
 	files[nparts].data = msealed.data;
 	files[nparts].len = msealed.len;
+	for (size_t i = 0; i < cx.n_write; i++)
+		files[nparts + 1 + i] = (repo_file){cx.write_paths[i], cx.sealed[i].data, cx.sealed[i].len};
+	for (size_t i = 0; i < cx.n_remove; i++)
+		files[nparts + 1 + cx.n_write + i] = (repo_file){cx.remove_paths[i], NULL, 0};
 	{
 		char msg[64];
 		snprintf(msg, sizeof(msg), "awsync: push %lld", (long long)seg.generation);
-		if ((rc = repo_commit(c->repo, files, nparts + 1, msg)))
+		if ((rc = repo_commit(c->repo, files, nparts + 1 + cx.n_write + cx.n_remove, msg)))
 			goto out;
 	}
 	st->push_seq = last;
@@ -370,7 +386,11 @@ int export_changes(sync_ctx *c)
 	c->rep->generation = seg.generation;
 	c->rep->events_exported = segment_records(&seg);
 	c->rep->buckets_exported = (int64_t)seg.n_blocks;
+	c->rep->files_packed = cx.files_replaced;
+	c->rep->packs = (int64_t)man.n_packs;
 out:
+	compaction_free(&cx);
+	manifest_free(&own);
 	seg.device_id = NULL;
 	seg.hostname = NULL;
 	segment_free(&seg);

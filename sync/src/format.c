@@ -192,6 +192,10 @@ void segment_encode(aw_buf *out, const sync_segment *s)
 	aw_buf_put_i64(out, s->generation);
 	aw_buf_puts(out, ",\"hostname\":");
 	aw_buf_json_string(out, s->hostname, strlen(s->hostname));
+	if (s->is_pack) {
+		hex_encode(hex, s->end, AWS_HASH_BYTES);
+		aw_buf_printf(out, ",\"pack\":{\"end\":\"%s\",\"first\":%lld}", hex, (long long)s->first);
+	}
 	aw_buf_puts(out, ",\"prev\":");
 	if (s->has_prev) {
 		hex_encode(hex, s->prev, AWS_HASH_BYTES);
@@ -387,6 +391,26 @@ static bool origin_fields(const json_t *o, char **device_id, char **hostname, in
 	return true;
 }
 
+/* A pack's header member {"end": hex, "first": n} (absent: a plain segment). A pack
+ * covers first..generation, at least one generation. */
+static int pack_fields(sync_segment *s, const json_t *pk)
+{
+	const json_t *first;
+	const char *end;
+
+	if (!pk)
+		return 0;
+	first = json_object_get(pk, "first");
+	end = json_string_value(json_object_get(pk, "end"));
+	if (!json_is_integer(first) || !end || hex_decode(s->end, AWS_HASH_BYTES, end))
+		return -1;
+	s->first = json_integer_value(first);
+	if (s->first < 1 || s->first > s->generation)
+		return -1;
+	s->is_pack = true;
+	return 0;
+}
+
 static int parse_segment(sync_segment *s, char *text, size_t len)
 {
 	char *p = text, *end = text + len;
@@ -476,6 +500,10 @@ static int parse_segment(sync_segment *s, char *text, size_t len)
 				return bad(line, "malformed header");
 			}
 			s->has_prev = prev != NULL;
+			if (pack_fields(s, json_object_get(o, "pack"))) {
+				json_decref(o);
+				return bad(line, "malformed pack header");
+			}
 			json_decref(o);
 			have_header = true;
 		} else if (p[0] == 'E' && p[1] == ' ') {
@@ -516,7 +544,9 @@ char *manifest_json(const sync_manifest *m)
 
 	hex_encode(hex, m->head, AWS_HASH_BYTES);
 	json_object_set_new(o, "format", json_string("awsync-manifest"));
-	json_object_set_new(o, "version", json_integer(AWS_VERSION));
+	/* only a manifest that lists packs needs a reader that knows them: others stay
+	 * readable by every version-1 device of the group */
+	json_object_set_new(o, "version", json_integer(m->n_packs ? AWS_MANIFEST_PACKS_VERSION : 1));
 	json_object_set_new(o, "device_id", json_string(m->device_id));
 	json_object_set_new(o, "hostname", json_string(m->hostname));
 	json_object_set_new(o, "generation", json_integer(m->generation));
@@ -531,6 +561,14 @@ char *manifest_json(const sync_manifest *m)
 						     (json_int_t)b->created));
 	}
 	json_object_set_new(o, "buckets", arr);
+	if (m->n_packs) {
+		json_t *pk = json_array();
+		for (size_t i = 0; i < m->n_packs; i++)
+			json_array_append_new(pk, json_pack("[I, I, i, I]", (json_int_t)m->packs[i].first,
+							    (json_int_t)m->packs[i].last, m->packs[i].level,
+							    (json_int_t)m->packs[i].bytes));
+		json_object_set_new(o, "packs", pk);
+	}
 	if (m->settings)
 		json_object_set(o, "settings", m->settings);
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -538,6 +576,39 @@ char *manifest_json(const sync_manifest *m)
 	if (!s)
 		abort();
 	return s;
+}
+
+/* "packs": [[first, last, level, bytes], ...], oldest first, disjoint, within
+ * 1..generation. Checked whole: a manifest with one bad entry is refused. */
+static int parse_packs(sync_manifest *m, const json_t *arr, json_int_t version)
+{
+	size_t i;
+	const json_t *e;
+	int64_t after = 0;
+
+	if (!arr)
+		return 0;
+	if (version < AWS_MANIFEST_PACKS_VERSION || !json_is_array(arr))
+		return -1;
+	m->packs = aw_mem_calloc(json_array_size(arr) + 1, sizeof(*m->packs));
+	json_array_foreach(arr, i, e) {
+		sync_pack *p = &m->packs[i];
+		if (!json_is_array(e) || json_array_size(e) != 4)
+			return -1;
+		for (size_t k = 0; k < 4; k++)
+			if (!json_is_integer(json_array_get(e, k)))
+				return -1;
+		p->first = json_integer_value(json_array_get(e, 0));
+		p->last = json_integer_value(json_array_get(e, 1));
+		p->level = (int)json_integer_value(json_array_get(e, 2));
+		p->bytes = json_integer_value(json_array_get(e, 3));
+		if (p->first <= after || p->last < p->first || p->last > m->generation || p->level < 0 ||
+		    json_integer_value(json_array_get(e, 2)) > AWS_PACK_LEVEL_FULL || p->bytes < 0)
+			return -1;
+		after = p->last;
+		m->n_packs++;
+	}
+	return 0;
 }
 
 int manifest_parse(sync_manifest *m, const char *text, size_t len)
@@ -585,11 +656,17 @@ int manifest_parse(sync_manifest *m, const char *text, size_t len)
 		d->created = json_integer_value(json_object_get(b, "created"));
 		m->n_buckets++;
 	}
-	json_decref(o);
 	if (m->generation < 1) {
 		manifest_free(m);
+		json_decref(o);
 		return aw_error_set(AW_EINVALID, "manifest: generation must be at least 1");
 	}
+	if (parse_packs(m, json_object_get(o, "packs"), v)) {
+		manifest_free(m);
+		json_decref(o);
+		return aw_error_set(AW_EINVALID, "manifest: malformed pack list");
+	}
+	json_decref(o);
 	return 0;
 }
 
@@ -600,5 +677,6 @@ void manifest_free(sync_manifest *m)
 	free(m->software);
 	aw_buckets_free(m->buckets, m->n_buckets);
 	json_decref(m->settings);
+	free(m->packs);
 	memset(m, 0, sizeof(*m));
 }

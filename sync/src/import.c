@@ -97,6 +97,21 @@ int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, syn
 	return 0;
 }
 
+int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, aw_buf *text, sync_segment *seg,
+		    unsigned char hash[AWS_HASH_BYTES])
+{
+	int rc = load_segment(c, device, f->last, text, seg, hash);
+
+	if (rc)
+		return rc;
+	if (f->pack && (!seg->is_pack || seg->first != f->first))
+		return aw_error_set(AW_EINVALID, "segment %lld is not the pack of generations %lld to %lld the manifest names",
+				    (long long)f->last, (long long)f->first, (long long)f->last);
+	if (!f->pack && seg->is_pack)
+		return aw_error_set(AW_EINVALID, "segment %lld is a pack the manifest does not name", (long long)f->last);
+	return 0;
+}
+
 /* ---- writes, submitted together and waited for once ----------------------------------- */
 
 typedef struct pending {
@@ -314,12 +329,17 @@ static void loaded_free(loaded *v, size_t n)
 	free(v);
 }
 
-/* Verify segments from+1 .. m->generation: authenticity, order and the hash chain from
- * `prev` (NULL: from the first segment) to the manifest's head. */
+/* Verify the files that cover generations from+1 .. m->generation (chain_files):
+ * authenticity, order and the hash chain from `prev` (NULL: from the first segment) to
+ * the manifest's head. A pack that covers `from` itself (the device packed generations
+ * this one had partly imported) is not checked against `prev`, which names a segment
+ * inside it: it is authenticated by the key, and applying it again changes nothing
+ * (docs/sync-format.md §7a). */
 static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m, int64_t from,
-			const unsigned char *prev, loaded **out)
+			const unsigned char *prev, chain_file **files, size_t *nfiles, loaded **out)
 {
-	size_t n = (size_t)(m->generation - from), kept = 0;
+	size_t n = 0, kept = 0;
+	chain_file *f = chain_files(m, from, &n);
 	loaded *v = aw_mem_calloc(n + 1, sizeof(*v));
 	unsigned char last[AWS_HASH_BYTES];
 	bool have_last = prev != NULL;
@@ -328,18 +348,18 @@ static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m,
 	if (prev)
 		memcpy(last, prev, AWS_HASH_BYTES);
 	for (size_t i = 0; i < n && !rc; i++) {
-		int64_t g = from + 1 + (int64_t)i;
 		loaded *l = &v[i];
-		if ((rc = load_segment(c, device, g, &l->text, &l->seg, l->hash)))
+		if ((rc = load_chain_file(c, device, &f[i], &l->text, &l->seg, l->hash)))
 			break;
-		if (l->seg.has_prev != have_last || (have_last && memcmp(l->seg.prev, last, AWS_HASH_BYTES))) {
+		if (f[i].first > from &&
+		    (l->seg.has_prev != have_last || (have_last && memcmp(l->seg.prev, last, AWS_HASH_BYTES)))) {
 			rc = aw_error_set(AW_EINVALID,
 					  "segment %lld does not follow segment %lld (hash chain broken: replaced, reordered or "
 					  "written twice)",
-					  (long long)g, (long long)(g - 1));
+					  (long long)f[i].first, (long long)(f[i].first - 1));
 			break;
 		}
-		memcpy(last, l->hash, AWS_HASH_BYTES);
+		memcpy(last, l->seg.is_pack ? l->seg.end : l->hash, AWS_HASH_BYTES);
 		have_last = true;
 		if (kept + l->text.len <= KEEP_BYTES) {
 			kept += l->text.len;
@@ -355,23 +375,28 @@ static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m,
 	if (rc) {
 		loaded_free(v, n);
 		v = NULL;
+		free(f);
+		f = NULL;
+		n = 0;
 	}
+	*files = f;
+	*nfiles = n;
 	*out = v;
 	return rc;
 }
 
-/* Segments verified but not kept in memory are read again when applied. */
-static int reload(sync_ctx *c, const char *device, int64_t gen, loaded *l)
+/* Files verified but not kept in memory are read again when applied. */
+static int reload(sync_ctx *c, const char *device, const chain_file *f, loaded *l)
 {
 	unsigned char h[AWS_HASH_BYTES];
 	unsigned char want[AWS_HASH_BYTES];
 	int rc;
 
 	memcpy(want, l->hash, AWS_HASH_BYTES);
-	if ((rc = load_segment(c, device, gen, &l->text, &l->seg, h)))
+	if ((rc = load_chain_file(c, device, f, &l->text, &l->seg, h)))
 		return rc;
 	if (memcmp(h, want, AWS_HASH_BYTES))
-		return aw_error_set(AW_EINVALID, "segment %lld changed while it was being imported", (long long)gen);
+		return aw_error_set(AW_EINVALID, "segment %lld changed while it was being imported", (long long)f->last);
 	return 0;
 }
 
@@ -388,6 +413,7 @@ static int import_device(sync_ctx *c, device_state *d)
 	size_t flen = 0, n;
 	sync_manifest m;
 	loaded *v = NULL;
+	chain_file *files = NULL;
 	batch b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL};
 	int64_t records = 0;
 	size_t nv = 0;
@@ -426,15 +452,14 @@ static int import_device(sync_ctx *c, device_state *d)
 			goto out;
 		}
 	} else {
-		n = (size_t)(m.generation - d->generation);
-		if ((rc = verify_range(c, d->device_id, &m, d->generation, d->generation ? d->head : NULL, &v)))
+		if ((rc = verify_range(c, d->device_id, &m, d->generation, d->generation ? d->head : NULL, &files, &n,
+				       &v)))
 			goto out;
 		nv = n;
 		saved = json_deep_copy(d->buckets);
 		for (size_t i = 0; i < n && !rc; i++) {
 			loaded *l = &v[i];
-			int64_t g = d->generation + 1 + (int64_t)i;
-			if (!l->kept && (rc = reload(c, d->device_id, g, l)))
+			if (!l->kept && (rc = reload(c, d->device_id, &files[i], l)))
 				break;
 			rc = apply_segment(c, d, &l->seg, &b);
 			records += segment_records(&l->seg);
@@ -482,6 +507,7 @@ out:
 	json_decref(saved);
 	if (v)
 		loaded_free(v, nv);
+	free(files);
 	if (rc && !d->hostname && m.hostname)
 		d->hostname = str_dup(m.hostname);
 	manifest_free(&m);
@@ -591,6 +617,8 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 	sync_manifest m;
 	unsigned char mhash[AWS_HASH_BYTES];
 	loaded *v = NULL;
+	chain_file *files = NULL;
+	size_t nfiles = 0;
 	rbucket *bs = NULL;
 	size_t nbs = 0, ni = 0;
 	aw_import_bucket *imp = NULL;
@@ -616,12 +644,13 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		return aw_error_set(rc, "device %s: %s", device, msg);
 	}
-	if ((rc = verify_range(c, device, &m, 0, NULL, &v)))
+	if ((rc = verify_range(c, device, &m, 0, NULL, &files, &nfiles, &v)))
 		goto out;
-	for (int64_t g = 1; g <= m.generation && !rc; g++) {
-		loaded *l = &v[g - 1];
+	/* packs and segments alike, in order: a pack is its generations folded */
+	for (size_t fi = 0; fi < nfiles && !rc; fi++) {
+		loaded *l = &v[fi];
 		if (!l->kept)
-			rc = reload(c, device, g, l);
+			rc = reload(c, device, &files[fi], l);
 		for (size_t i = 0; !rc && i < l->seg.n_blocks; i++) {
 			const sync_block *blk = &l->seg.blocks[i];
 			rbucket *b = NULL;
@@ -746,7 +775,8 @@ out:
 	}
 	free(bs);
 	if (v)
-		loaded_free(v, (size_t)m.generation);
+		loaded_free(v, nfiles);
+	free(files);
 	manifest_free(&m);
 	return rc;
 }

@@ -10,6 +10,7 @@
  *   repo.c    the git repository: commits, remotes, fetch/merge/push, working tree
  *   state.c   cursors and per-device status kept in the store ("sync" state key)
  *   export.c  this device's changes -> a new segment
+ *   compact.c this device's older segments and packs -> one pack (docs/sync-format.md §7a)
  *   import.c  other devices' segments -> remote buckets; restore
  *   sync.c    aw_sync_* rounds (what the node and `awnode sync push|pull|run` run),
  *             status JSON
@@ -36,7 +37,9 @@
 #include "aw/sync.h"
 #include "aw/time.h"
 
-#define AWS_VERSION 1                  /* format version written and the highest read */
+#define AWS_VERSION 2                  /* highest format version read (manifests) */
+#define AWS_GROUP_VERSION 1            /* awsync.json's version: unchanged since version 1 */
+#define AWS_MANIFEST_PACKS_VERSION 2   /* a manifest that lists packs (older readers must refuse it) */
 #define AWS_KEY_BYTES 32
 #define AWS_HASH_BYTES 32
 #define AWS_HASH_HEX (2 * AWS_HASH_BYTES + 1)
@@ -53,6 +56,13 @@
 #define AWS_MAX_GROUP_FILE (64u * 1024u)          /* awsync.json */
 #define AWS_MAX_OWN_RECORD (AWS_MAX_WRITE_PLAIN - 65536u) /* event data a segment can carry */
 #define AWS_STALE_AFTER_DEFAULT (7LL * 86400)     /* seconds without a publication before a warning */
+/* Compaction (compact.c, docs/sync-format.md §7a): plain segments after the newest pack
+ * that trigger a new pack (default; [sync] compact_segments), packs of one level merged
+ * into one of the next, and the level of a pack too large to merge any further. */
+#define AWS_COMPACT_SEGMENTS_DEFAULT 1024
+#define AWS_COMPACT_SEGMENTS_MIN 16
+#define AWS_COMPACT_TIER 16
+#define AWS_PACK_LEVEL_FULL 255
 /* Argon2id limits a folder may ask for (awsync.json; `sync init --kdf-ops --kdf-mem`) */
 #define AWS_KDF_OPS_MAX 10ULL
 #define AWS_KDF_MEM_MIN (8ULL << 20)
@@ -203,6 +213,13 @@ typedef struct sync_segment {
 	bool has_prev;
 	unsigned char prev[AWS_HASH_BYTES]; /* hash of the previous segment file */
 	aw_ns written_at;
+	/* A pack (docs/sync-format.md §7a) stands for generations first..generation folded
+	 * into one file, stored under the name of segment `generation`; prev is then the
+	 * hash of segment first - 1 and end the hash of segment `generation` as it was
+	 * written, so the chain the manifest's head ends continues through it. */
+	bool is_pack;
+	int64_t first;
+	unsigned char end[AWS_HASH_BYTES];
 	sync_block *blocks;
 	size_t n_blocks, cap_blocks;
 	bool owns_data;      /* puts' data were allocated (encoder side) */
@@ -225,6 +242,15 @@ void segment_parts_free(sync_segment *parts, size_t n);
 void segment_free(sync_segment *s);
 int64_t segment_records(const sync_segment *s);
 
+/* A pack as a manifest lists it: the generations it covers, its level (0 = folded from
+ * plain segments, n + 1 = merged from packs of level n, AWS_PACK_LEVEL_FULL = never
+ * merged again) and its plaintext size (what a merge would have to hold). */
+typedef struct sync_pack {
+	int64_t first, last;
+	int level;
+	int64_t bytes;
+} sync_pack;
+
 typedef struct sync_manifest {
 	char *device_id;
 	char *hostname;
@@ -237,6 +263,10 @@ typedef struct sync_manifest {
 	/* the settings this device changed last (docs/sync-format.md §6): {key: {"deleted",
 	 * "hlc", "hostname", "value"}}; NULL when none. Owned (a reference). */
 	json_t *settings;
+	/* the device's packs, oldest first, disjoint, within 1..generation; every other
+	 * generation up to `generation` that no pack covers is a plain segment */
+	sync_pack *packs;
+	size_t n_packs;
 } sync_manifest;
 
 char *manifest_json(const sync_manifest *m);
@@ -253,7 +283,7 @@ typedef struct sync_repo sync_repo;
 
 typedef struct repo_file {
 	const char *path;    /* relative to the folder */
-	const void *data;
+	const void *data;    /* NULL: the file is removed (it must be in HEAD) */
 	size_t len;
 } repo_file;
 
@@ -273,7 +303,7 @@ void repo_close(sync_repo *r);
 /* Lock the folder against other awnode processes and threads (blocking). */
 int repo_lock(sync_repo *r);
 
-/* Write files into the work tree and commit them on top of HEAD. */
+/* Write (or remove) files in the work tree and commit them on top of HEAD. */
 int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *message);
 /* Read a file of the HEAD commit (AW_ENOTFOUND if absent). Caller frees. */
 int repo_read_head(sync_repo *r, const char *path, unsigned char **out, size_t *len);
@@ -381,6 +411,7 @@ struct aw_sync {
 	char *folder;
 	char *key_path;
 	char *ssh_key;
+	int64_t compact_segments; /* plain segments that trigger a pack */
 	pthread_mutex_t run_mu;
 	bool git_ready;      /* holds a libgit2 initialisation (under run_mu) */
 	int cancel;          /* read and written with __atomic builtins */
@@ -396,6 +427,7 @@ typedef struct sync_ctx {
 	unsigned char key[AWS_KEY_BYTES];
 	sync_state st;
 	aw_sync_report *rep;
+	bool compact;        /* this round packs whatever it can (awnode sync compact) */
 } sync_ctx;
 
 /* settings.c: this device's settings for its manifest ({key: entry}, caller decrefs)
@@ -409,12 +441,47 @@ int ctx_open(sync_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep);
 void ctx_close(sync_ctx *c);
 
 int export_changes(sync_ctx *c);
+
+/* compact.c. The files of a device's chain that cover generations after `from`, in
+ * order: [first, last] per file, a pack's range or one segment's generation; the first
+ * may start at or before `from` (a pack that covers it). Caller frees. */
+typedef struct chain_file {
+	int64_t first, last;
+	bool pack;           /* listed as a pack (else one plain segment, first == last) */
+} chain_file;
+chain_file *chain_files(const sync_manifest *m, int64_t from, size_t *n);
+
+/* What a compaction adds to the export's commit: the pack files to write, the files
+ * to remove, and the manifest's new pack list. */
+typedef struct compaction {
+	aw_buf *sealed;      /* one per pack written */
+	char **write_paths;
+	size_t n_write;
+	char **remove_paths;
+	size_t n_remove;
+	sync_pack *packs;    /* the manifest's list afterwards */
+	size_t n_packs;
+	int64_t files_replaced;
+} compaction;
+
+/* Plan and build this device's compaction of its chain up to generation `gen` (whose
+ * files are in HEAD and listed by `m`, its current manifest): when the plain segments
+ * after the newest pack reach the threshold, or always with c->compact, they are
+ * folded into a pack; then every run of AWS_COMPACT_TIER packs of one level is merged
+ * into one of the next level. Nothing to do leaves *out with the manifest's packs
+ * unchanged and nothing to write. Errors leave nothing to free. */
+int compact_plan(sync_ctx *c, const sync_manifest *m, compaction *out);
+void compaction_free(compaction *x);
 int import_all(sync_ctx *c);
 /* A file of devices/<device>/: from HEAD when git has it, else from the work tree. */
 int device_file(sync_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len);
 /* Read, authenticate and parse segment `gen` of `device` (seg points into text). */
 int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, sync_segment *seg,
 		     unsigned char hash[AWS_HASH_BYTES]);
+/* The same for the file that covers f: a pack must cover exactly f's range, and a plain
+ * segment must not be a pack. */
+int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, aw_buf *text, sync_segment *seg,
+		    unsigned char hash[AWS_HASH_BYTES]);
 int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned char hash[AWS_HASH_BYTES]);
 /* Verify a device's whole chain and import it as this database's own buckets (ids
  * kept); the database must hold no bucket. Sets the export cursor after it. */

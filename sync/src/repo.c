@@ -851,6 +851,16 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 	int rc = AW_ERROR;
 
 	for (size_t i = 0; i < n; i++) {
+		upd[i].path = files[i].path;
+		if (!files[i].data) {
+			/* as with the files written below, the work tree changes before the
+			 * commit; readers take a device's files from HEAD when git has them,
+			 * so a round that stops in between misleads nobody */
+			if (folder_unlink(r->folder, files[i].path))
+				goto out;
+			upd[i].action = GIT_TREE_UPDATE_REMOVE;
+			continue;
+		}
 		if (write_work_file(r, files[i].path, files[i].data, files[i].len, false, false))
 			goto out;
 		if (git_blob_create_from_buffer(&upd[i].id, r->repo, files[i].data, files[i].len)) {
@@ -859,7 +869,6 @@ int repo_commit(sync_repo *r, const repo_file *files, size_t n, const char *mess
 		}
 		upd[i].action = GIT_TREE_UPDATE_UPSERT;
 		upd[i].filemode = GIT_FILEMODE_BLOB;
-		upd[i].path = files[i].path;
 	}
 	have_head = head_tree(r, &head, &base) == 0;
 	if (!have_head && empty_tree(r->repo, &base))

@@ -40,6 +40,7 @@ int aw_sync_open(aw_sync **out, aw_store *s, const aw_sync_options *o)
 	sync_paths(&y->folder, &y->key_path, o->folder && *o->folder ? o->folder : NULL,
 		   o->key_path && *o->key_path ? o->key_path : NULL, o->testing);
 	y->ssh_key = o->ssh_key && *o->ssh_key ? str_dup(o->ssh_key) : NULL;
+	y->compact_segments = o->compact_segments > 0 ? o->compact_segments : AWS_COMPACT_SEGMENTS_DEFAULT;
 	/* a trailing slash would make paths in messages look odd */
 	while (strlen(y->folder) > 1 && y->folder[strlen(y->folder) - 1] == '/')
 		y->folder[strlen(y->folder) - 1] = '\0';
@@ -162,7 +163,7 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 	if (!y->store)
 		return aw_error_set(AW_EINVALID, "this sync context has no store (status only)");
 	if (!(mode & AW_SYNC_BOTH))
-		mode = AW_SYNC_BOTH;
+		mode |= AW_SYNC_BOTH;
 	pthread_mutex_lock(&y->run_mu);
 	/* libgit2 is initialised at the first round and stays so for the context's life:
 	 * initialising it loads the TLS libraries and the system's certificates, which is
@@ -176,6 +177,7 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 		rep->seconds = mono_seconds() - t0;
 		return rc;
 	}
+	c.compact = (mode & AW_SYNC_COMPACT) != 0;
 	if ((rc = repo_remotes(c.repo, &rem, &nrem)))
 		goto out;
 	/* fetch and merge first, so that a push is a fast-forward */
@@ -266,6 +268,8 @@ char *aw_sync_report_json(const aw_sync_report *rep)
 	json_object_set_new(o, "pushed", json_boolean(rep->pushed));
 	json_object_set_new(o, "generation", json_integer(rep->generation));
 	json_object_set_new(o, "events_exported", json_integer(rep->events_exported));
+	json_object_set_new(o, "files_packed", json_integer(rep->files_packed));
+	json_object_set_new(o, "packs", json_integer(rep->packs));
 	json_object_set_new(o, "buckets_exported", json_integer(rep->buckets_exported));
 	json_object_set_new(o, "devices_seen", json_integer(rep->devices_seen));
 	json_object_set_new(o, "devices_failed", json_integer(rep->devices_failed));

@@ -38,6 +38,7 @@ typedef struct aw_config {
 	int reader_threads;
 	bool sync_enabled;      /* [sync] enabled (default true; rounds run once set up) */
 	int sync_interval;      /* [sync] interval in seconds (default 300, at least 10) */
+	int sync_compact_segments; /* [sync] compact_segments: segments that make a pack (0: 1024) */
 	int archive_older_than_days; /* [archive] older_than_days: archive daily (0 = off) */
 	char *sync_folder;      /* [sync] folder, key_file, ssh_key (NULL: defaults) */
 	char *sync_key_file;

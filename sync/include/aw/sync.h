@@ -39,6 +39,8 @@ typedef struct aw_sync_options {
 	const char *folder;    /* NULL: $XDG_DATA_HOME/awnode/sync ("sync-testing" if testing) */
 	const char *key_path;  /* NULL: $XDG_DATA_HOME/awnode/sync.key ("sync-testing.key") */
 	const char *ssh_key;   /* NULL: ssh-agent; else a private key file for ssh remotes */
+	int64_t compact_segments; /* plain segments after the newest pack that make a new
+	                           * pack (docs/sync-format.md §7a); 0: the default, 1024 */
 	bool testing;          /* selects the testing defaults above */
 } aw_sync_options;
 
@@ -50,6 +52,8 @@ typedef struct aw_sync_report {
 	int64_t generation;       /* this device's generation after the round */
 	int64_t events_exported;  /* put + del records in the new segment */
 	int64_t buckets_exported; /* bucket blocks in the new segment */
+	int64_t files_packed;     /* this device's segments and packs that new packs replaced */
+	int64_t packs;            /* this device's packs after the round (when it published) */
 	int devices_seen;         /* other devices found in the folder */
 	int devices_failed;       /* of which could not be imported this round */
 	int64_t segments_applied; /* segments of other devices applied this round */
@@ -61,7 +65,9 @@ typedef struct aw_sync_report {
 	double seconds;           /* wall time of the round */
 } aw_sync_report;
 
-enum { AW_SYNC_PUSH = 1, AW_SYNC_PULL = 2, AW_SYNC_BOTH = 3 };
+/* AW_SYNC_COMPACT, with AW_SYNC_PUSH: pack every plain segment and merge every pack
+ * that is not full (`awnode sync compact`), publishing even without changes. */
+enum { AW_SYNC_PUSH = 1, AW_SYNC_PULL = 2, AW_SYNC_BOTH = 3, AW_SYNC_COMPACT = 4 };
 
 /* Create the sync context of a node. Succeeds even when the folder is not set up yet
  * (aw_sync_run then reports "not set up", and picks the folder up as soon as

@@ -289,6 +289,142 @@ static void test_manifest_roundtrip(void **state)
 	manifest_free(&r);
 }
 
+/* Version 2: a manifest's pack list round-trips, makes the manifest version 2 (so a
+ * version-1 reader refuses it), and is refused whole when it breaks the rules. */
+static void test_manifest_packs(void **state)
+{
+	static const char *bad[] = {
+		"[[0,3,0,10]]",             /* generation 0 */
+		"[[2,1,0,10]]",             /* last before first */
+		"[[1,3,0,10],[3,5,0,10]]",  /* overlapping */
+		"[[4,5,0,10],[1,3,0,10]]",  /* out of order */
+		"[[1,13,0,10]]",            /* beyond the generation */
+		"[[1,3,256,10]]",           /* level */
+		"[[1,3,0,-1]]",             /* size */
+		"[[1,3,0]]",                /* short */
+		"[[1,3,\"0\",10]]",        /* not an integer */
+		"{}",
+	};
+	sync_manifest m, r;
+	sync_pack p[2] = {{1, 5, 1, 1000}, {6, 9, 0, 200}};
+	char *json, text[512];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.device_id = (char *)DEV;
+	m.hostname = "desk";
+	m.generation = 12;
+	m.packs = p;
+	m.n_packs = 2;
+	json = manifest_json(&m);
+	assert_non_null(strstr(json, "\"version\":2"));
+	assert_non_null(strstr(json, "\"packs\":[[1,5,1,1000],[6,9,0,200]]"));
+	assert_int_equal(manifest_parse(&r, json, strlen(json)), 0);
+	assert_int_equal(r.n_packs, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(r.packs[i].first, p[i].first);
+		assert_int_equal(r.packs[i].last, p[i].last);
+		assert_int_equal(r.packs[i].level, p[i].level);
+		assert_int_equal(r.packs[i].bytes, p[i].bytes);
+	}
+	manifest_free(&r);
+	free(json);
+	m.n_packs = 0;
+	json = manifest_json(&m);
+	assert_non_null(strstr(json, "\"version\":1"));
+	free(json);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
+			 "\"head\":\"%064d\",\"hostname\":\"h\",\"packs\":%s,\"version\":2}",
+			 DEV, 0, bad[i]);
+		assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
+		manifest_free(&r);
+	}
+	/* packs in a version-1 manifest: a version-1 reader would ignore them, so no */
+	snprintf(text, sizeof(text),
+		 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
+		 "\"head\":\"%064d\",\"hostname\":\"h\",\"packs\":[[1,3,0,1]],\"version\":1}",
+		 DEV, 0);
+	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
+	manifest_free(&r);
+}
+
+/* A pack's header round-trips; a pack whose first generation is after its own is refused. */
+static void test_pack_header(void **state)
+{
+	sync_segment s, r;
+	aw_buf out = AW_BUF_INIT;
+	char *bad;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.device_id = (char *)DEV;
+	s.hostname = "desk";
+	s.generation = 40;
+	s.is_pack = true;
+	s.first = 17;
+	s.has_prev = true;
+	memset(s.prev, 3, AWS_HASH_BYTES);
+	memset(s.end, 9, AWS_HASH_BYTES);
+	segment_encode(&out, &s);
+	assert_int_equal(segment_parse(&r, out.data, out.len), 0);
+	assert_true(r.is_pack);
+	assert_int_equal(r.first, 17);
+	assert_int_equal(r.generation, 40);
+	assert_memory_equal(r.end, s.end, AWS_HASH_BYTES);
+	assert_memory_equal(r.prev, s.prev, AWS_HASH_BYTES);
+	segment_free(&r);
+	aw_buf_free(&out);
+	s.is_pack = false;
+	segment_encode(&out, &s);
+	assert_int_equal(segment_parse(&r, out.data, out.len), 0);
+	assert_false(r.is_pack);
+	segment_free(&r);
+	aw_buf_free(&out);
+	s.is_pack = true;
+	s.first = 41;
+	segment_encode(&out, &s);
+	bad = strndup(out.data, out.len);
+	assert_int_equal(segment_parse(&r, bad, out.len), AW_EINVALID);
+	free(bad);
+	aw_buf_free(&out);
+}
+
+/* The files an importer reads after its cursor: packs where listed, segments elsewhere,
+ * a pack that covers the cursor included. */
+static void test_chain_files(void **state)
+{
+	sync_pack p[2] = {{1, 10, 1, 0}, {11, 20, 0, 0}};
+	sync_manifest m;
+	chain_file *f;
+	size_t n;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.generation = 23;
+	m.packs = p;
+	m.n_packs = 2;
+	f = chain_files(&m, 0, &n);
+	assert_int_equal(n, 5);
+	assert_true(f[0].pack && f[0].first == 1 && f[0].last == 10);
+	assert_true(f[1].pack && f[1].first == 11 && f[1].last == 20);
+	assert_true(!f[2].pack && f[2].first == 21 && f[2].last == 21);
+	assert_true(!f[4].pack && f[4].last == 23);
+	free(f);
+	f = chain_files(&m, 15, &n); /* inside the second pack */
+	assert_int_equal(n, 4);
+	assert_true(f[0].pack && f[0].first == 11);
+	free(f);
+	f = chain_files(&m, 20, &n);
+	assert_int_equal(n, 3);
+	assert_true(!f[0].pack && f[0].first == 21);
+	free(f);
+	f = chain_files(&m, 23, &n);
+	assert_int_equal(n, 0);
+	free(f);
+}
+
 static void test_group_and_key(void **state)
 {
 	sync_group g, r;
@@ -574,6 +710,9 @@ int main(void)
 		cmocka_unit_test(test_segment_roundtrip),
 		cmocka_unit_test(test_segment_malformed),
 		cmocka_unit_test(test_manifest_roundtrip),
+		cmocka_unit_test(test_manifest_packs),
+		cmocka_unit_test(test_pack_header),
+		cmocka_unit_test(test_chain_files),
 		cmocka_unit_test(test_group_and_key),
 		cmocka_unit_test(test_group_rejects),
 		cmocka_unit_test(test_names),

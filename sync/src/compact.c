@@ -1,0 +1,519 @@
+/*
+ * Compaction: this device's older segments become packs (docs/sync-format.md §7a).
+ *
+ * A device that publishes every five minutes writes about 100,000 segments a year, and
+ * a device that joins would read and apply every one of them. A pack is a run of
+ * consecutive generations folded into one file: per bucket its last metadata, per
+ * event its last put or its deletion, a bucket deletion dropping what came before it
+ * in that bucket. Applying a pack does what applying its segments does, for an
+ * importer whose cursor is before the pack or anywhere inside it (puts and deletions
+ * are keyed by source event id, so what was applied already is applied again without
+ * change). So a pack may replace segments that another device has partly imported, or
+ * not at all, and nobody loses, duplicates or re-imports an event.
+ *
+ * A pack is stored under the name of the last generation it covers; the files it
+ * replaces are removed in the same commit as the device's next segment, and the
+ * manifest lists the packs. Generations no pack covers are plain segments.
+ *
+ * Policy, size-tiered like an LSM tree's: when the plain segments after the newest
+ * pack reach compact_segments (1,024 by default, three to four days of 5-minute
+ * rounds), they are folded into a pack of level 0; whenever the newest
+ * AWS_COMPACT_TIER packs share a level, they are merged into one pack of the next
+ * level. An event is so rewritten about once per level (two or three times in its
+ * life), a device keeps fewer than AWS_COMPACT_TIER packs per level plus the segments
+ * since its newest pack, and a joining device reads a few dozen files instead of every
+ * segment. No pack holds more plaintext than a segment may (AWS_MAX_WRITE_PLAIN):
+ * packs whose merge would exceed that are marked full and never merged again.
+ * `awnode sync compact` packs every plain segment and merges every pack that is not
+ * full, as far as that bound allows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aw/mem.h"
+#include "internal.h"
+
+/* Plaintext a pack may hold: what a segment may, less room for the records a fold
+ * writes differently from its inputs (block and header lines). */
+#define PACK_LIMIT ((int64_t)AWS_MAX_WRITE_PLAIN - 65536)
+
+chain_file *chain_files(const sync_manifest *m, int64_t from, size_t *n)
+{
+	chain_file *f = NULL;
+	size_t cap = 0, k = 0, p = 0;
+	int64_t g = from + 1;
+
+	*n = 0;
+	while (p < m->n_packs && m->packs[p].last < g)
+		p++;
+	while (g <= m->generation) {
+		chain_file *e;
+		f = aw_mem_grow(f, k, &cap, sizeof(*f), 16);
+		e = &f[k++];
+		if (p < m->n_packs && m->packs[p].first <= g) {
+			e->first = m->packs[p].first;
+			e->last = m->packs[p].last;
+			e->pack = true;
+			p++;
+		} else {
+			e->first = e->last = g;
+			e->pack = false;
+		}
+		g = e->last + 1;
+	}
+	*n = k;
+	return f;
+}
+
+/* ---- folding ------------------------------------------------------------------------ */
+
+typedef struct frec {
+	int64_t id; /* first: id_index reads it */
+	bool del;   /* the event's last record is its deletion */
+	bool dead;  /* dropped: deleted after its bucket's deletion in the same pack */
+	aw_ns start, duration;
+	const char *data;
+	size_t len;
+} frec;
+
+typedef struct fbucket {
+	const char *bucket;
+	bool reset;             /* deleted inside the pack: importers drop it first */
+	const aw_bucket *meta;  /* its last metadata, NULL when it ends deleted */
+	frec *recs;
+	size_t n, cap;
+	id_index index;
+} fbucket;
+
+typedef struct fold {
+	fbucket *b;
+	size_t n, cap;
+} fold;
+
+static fbucket *fold_bucket(fold *f, const char *id)
+{
+	fbucket *b;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->b[i].bucket, id))
+			return &f->b[i];
+	f->b = aw_mem_grow(f->b, f->n, &f->cap, sizeof(*f->b), 8);
+	b = &f->b[f->n++];
+	memset(b, 0, sizeof(*b));
+	b->bucket = id;
+	return b;
+}
+
+static frec *fold_rec(fbucket *b, int64_t id, bool create)
+{
+	size_t *slot = id_index_slot(&b->index, b->recs, sizeof(*b->recs), b->n, id, create);
+
+	if (!slot || (!*slot && !create))
+		return NULL;
+	if (*slot)
+		return &b->recs[*slot - 1];
+	b->recs = id_index_append(b->recs, sizeof(*b->recs), &b->n, &b->cap, 64, slot, id);
+	return &b->recs[b->n - 1];
+}
+
+/* One block of an input, in order. The fold keeps pointers into the inputs' texts. */
+static void fold_block(fold *f, const sync_block *blk)
+{
+	fbucket *b = fold_bucket(f, blk->bucket);
+
+	if (blk->reset) {
+		/* what came before the deletion is gone for every importer */
+		b->reset = true;
+		b->meta = NULL;
+		b->n = 0;
+		id_index_clear(&b->index);
+	}
+	if (!blk->has_meta)
+		return;
+	b->meta = &blk->meta;
+	for (size_t i = 0; i < blk->n_puts; i++) {
+		const aw_event *e = &blk->puts[i];
+		frec *r = fold_rec(b, e->id, true);
+		r->del = r->dead = false;
+		r->start = e->start;
+		r->duration = e->duration;
+		r->data = e->data;
+		r->len = e->data_len;
+	}
+	for (size_t i = 0; i < blk->n_dels; i++) {
+		/* after a deletion of the bucket inside the pack, importers drop everything
+		 * first, so the event's deletion says nothing more; otherwise an importer
+		 * whose cursor is inside the pack may hold the event */
+		frec *r = fold_rec(b, blk->dels[i], !b->reset);
+		if (!r)
+			continue;
+		r->del = !b->reset;
+		r->dead = b->reset;
+	}
+}
+
+static void fold_free(fold *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->b[i].recs);
+		id_index_free(&f->b[i].index);
+	}
+	free(f->b);
+}
+
+static void copy_meta(aw_bucket *d, const aw_bucket *s)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = str_dup(s->id);
+	d->type = str_dup(s->type);
+	d->client = str_dup(s->client);
+	d->hostname = str_dup(s->hostname);
+	d->created = s->created;
+	d->data = str_dup(s->data);
+	d->last_updated = s->last_updated ? str_dup(s->last_updated) : NULL;
+}
+
+/* The fold's blocks into p (whose puts borrow the inputs' texts). */
+static void fold_emit(sync_segment *p, const fold *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const fbucket *b = &f->b[i];
+		sync_block *blk;
+
+		if (!b->reset && !b->meta)
+			continue;
+		blk = segment_block(p, b->bucket);
+		blk->reset = b->reset;
+		if (!b->meta)
+			continue; /* deleted, and not created again */
+		blk->has_meta = true;
+		copy_meta(&blk->meta, b->meta);
+		for (size_t k = 0; k < b->n; k++) {
+			const frec *r = &b->recs[k];
+			if (r->dead)
+				continue;
+			if (r->del) {
+				block_del(blk, r->id);
+				continue;
+			}
+			blk->puts = aw_mem_grow(blk->puts, blk->n_puts, &blk->cap_puts, sizeof(*blk->puts), 64);
+			blk->puts[blk->n_puts++] = (aw_event){.id = r->id, .has_id = true, .start = r->start,
+							      .duration = r->duration, .data = (char *)r->data,
+							      .data_len = r->len};
+		}
+	}
+}
+
+/* ---- the working list ---------------------------------------------------------------- */
+
+/* A pack of the plan: one the manifest lists, or one built by it (fresh, its plaintext
+ * held until it is sealed, or dropped when a later merge of the plan takes it in). */
+typedef struct item {
+	sync_pack p;
+	bool fresh;
+	aw_buf plain;
+} item;
+
+/* A file being folded: read from HEAD, or a fresh pack's plaintext parsed again. */
+typedef struct input {
+	chain_file f;
+	aw_buf text;
+	sync_segment seg;
+	unsigned char hash[AWS_HASH_BYTES];
+} input;
+
+typedef struct plan {
+	sync_ctx *c;
+	item *w;
+	size_t nw, capw;
+	int64_t *consumed;   /* generations whose files (as in HEAD) a pack replaced */
+	size_t nc, capc;
+} plan;
+
+static void input_free(input *in)
+{
+	segment_free(&in->seg);
+	aw_buf_free(&in->text);
+}
+
+static void inputs_free(input *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		input_free(&in[i]);
+	free(in);
+}
+
+static int load_input(plan *pl, const item *it, const chain_file *f, input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->f = *f;
+	if (!it || !it->fresh)
+		return load_chain_file(pl->c, pl->c->y->device_id, f, &in->text, &in->seg, in->hash);
+	aw_buf_append(&in->text, it->plain.data, it->plain.len);
+	return segment_parse(&in->seg, in->text.data, in->text.len);
+}
+
+/* The hash the chain has after input in (a segment's own, a pack's recorded end). */
+static const unsigned char *chain_after(const input *in)
+{
+	return in->seg.is_pack ? in->seg.end : in->hash;
+}
+
+/* Fold inputs in[0..n) (consecutive files of this device's chain) into one pack. */
+static int build_pack(plan *pl, const input *in, size_t n, int level, item *out)
+{
+	sync_segment p;
+	fold f;
+
+	for (size_t i = 1; i < n; i++)
+		if (!in[i].seg.has_prev || memcmp(in[i].seg.prev, chain_after(&in[i - 1]), AWS_HASH_BYTES))
+			return aw_error_set(AW_EINVALID,
+					    "this device's own segment %lld does not follow the one before it: its files in "
+					    "the sync folder were changed",
+					    (long long)in[i].f.first);
+	memset(&f, 0, sizeof(f));
+	memset(&p, 0, sizeof(p));
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < in[i].seg.n_blocks; k++)
+			fold_block(&f, &in[i].seg.blocks[k]);
+	p.device_id = str_dup(pl->c->y->device_id);
+	p.hostname = str_dup(pl->c->y->hostname);
+	p.generation = in[n - 1].f.last;
+	p.is_pack = true;
+	p.first = in[0].f.first;
+	p.has_prev = in[0].seg.has_prev;
+	memcpy(p.prev, in[0].seg.prev, AWS_HASH_BYTES);
+	memcpy(p.end, chain_after(&in[n - 1]), AWS_HASH_BYTES);
+	p.written_at = aw_time_now();
+	fold_emit(&p, &f);
+	memset(out, 0, sizeof(*out));
+	segment_encode(&out->plain, &p);
+	out->fresh = true;
+	out->p.first = p.first;
+	out->p.last = p.generation;
+	out->p.level = level;
+	out->p.bytes = (int64_t)out->plain.len;
+	segment_free(&p);
+	fold_free(&f);
+	return 0;
+}
+
+static void consume(plan *pl, int64_t gen)
+{
+	pl->consumed = aw_mem_grow(pl->consumed, pl->nc, &pl->capc, sizeof(*pl->consumed), 64);
+	pl->consumed[pl->nc++] = gen;
+}
+
+static void append_item(plan *pl, item *it)
+{
+	pl->w = aw_mem_grow(pl->w, pl->nw, &pl->capw, sizeof(*pl->w), 16);
+	pl->w[pl->nw++] = *it;
+}
+
+/* Segments in[0..n) become one level-0 pack (n >= 2), or stay as they are (n == 1). */
+static int close_group(plan *pl, input *in, size_t n)
+{
+	item it;
+	int rc;
+
+	if (n < 2)
+		return 0;
+	if ((rc = build_pack(pl, in, n, 0, &it)))
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		consume(pl, in[i].f.last);
+	append_item(pl, &it);
+	return 0;
+}
+
+/* The plain segments from..to become level-0 packs, cut where the next segment would
+ * take a pack beyond PACK_LIMIT (a segment alone that large stays a segment). */
+static int pack_segments(plan *pl, int64_t from, int64_t to)
+{
+	input *in = aw_mem_calloc((size_t)(to - from + 1), sizeof(*in));
+	size_t n = 0;
+	int64_t bytes = 0;
+	int rc = 0;
+
+	for (int64_t g = from; g <= to && !rc; g++) {
+		chain_file f = {g, g, false};
+		input next;
+		if ((rc = load_input(pl, NULL, &f, &next))) {
+			input_free(&next);
+			break;
+		}
+		if (n && bytes + (int64_t)next.text.len > PACK_LIMIT) {
+			rc = close_group(pl, in, n);
+			for (size_t i = 0; i < n; i++)
+				input_free(&in[i]);
+			n = 0;
+			bytes = 0;
+		}
+		in[n++] = next;
+		bytes += (int64_t)next.text.len;
+	}
+	if (!rc)
+		rc = close_group(pl, in, n);
+	for (size_t i = 0; i < n; i++)
+		input_free(&in[i]);
+	free(in);
+	return rc;
+}
+
+/* How many of the newest packs to merge next (0: none). A run is consecutive in
+ * generations, not full, and within PACK_LIMIT; normally it is AWS_COMPACT_TIER packs
+ * of one level, and a run of that many that would exceed the limit is marked full
+ * instead. With force, the longest such run of any levels that fits. */
+static size_t next_run(plan *pl, bool force, int *level)
+{
+	size_t k = 0;
+	int64_t bytes = 0;
+	int top = -1, want = pl->nw ? pl->w[pl->nw - 1].p.level : 0;
+
+	while (k < pl->nw) {
+		const sync_pack *p = &pl->w[pl->nw - 1 - k].p;
+		if (p->level == AWS_PACK_LEVEL_FULL || (!force && p->level != want))
+			break;
+		if (k && p->last + 1 != pl->w[pl->nw - k].p.first)
+			break;
+		if (force && bytes + p->bytes > PACK_LIMIT)
+			break;
+		bytes += p->bytes;
+		top = p->level > top ? p->level : top;
+		if (++k == AWS_COMPACT_TIER && !force)
+			break;
+	}
+	*level = top + 1 < AWS_PACK_LEVEL_FULL ? top + 1 : AWS_PACK_LEVEL_FULL - 1;
+	if (force)
+		return k >= 2 ? k : 0;
+	if (k < AWS_COMPACT_TIER)
+		return 0;
+	if (bytes > PACK_LIMIT) {
+		for (size_t i = 0; i < k; i++)
+			pl->w[pl->nw - 1 - i].p.level = AWS_PACK_LEVEL_FULL;
+		return SIZE_MAX; /* changed: look again */
+	}
+	return k;
+}
+
+/* Merge the newest k packs of the working list into one of `level`. */
+static int merge_tail(plan *pl, size_t k, int level)
+{
+	size_t base = pl->nw - k;
+	input *in = aw_mem_calloc(k, sizeof(*in));
+	item it;
+	int rc = 0;
+
+	for (size_t i = 0; i < k && !rc; i++) {
+		item *src = &pl->w[base + i];
+		chain_file f = {src->p.first, src->p.last, true};
+		rc = load_input(pl, src, &f, &in[i]);
+	}
+	if (!rc)
+		rc = build_pack(pl, in, k, level, &it);
+	inputs_free(in, k);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < k; i++) {
+		item *src = &pl->w[base + i];
+		if (!src->fresh)
+			consume(pl, src->p.last);
+		aw_buf_free(&src->plain);
+	}
+	pl->nw = base;
+	append_item(pl, &it);
+	return 0;
+}
+
+static void plan_free(plan *pl)
+{
+	for (size_t i = 0; i < pl->nw; i++)
+		aw_buf_free(&pl->w[i].plain);
+	free(pl->w);
+	free(pl->consumed);
+}
+
+/* The plan's outcome as files of the commit and the manifest's pack list. */
+static int plan_output(plan *pl, compaction *out)
+{
+	const char *dev = pl->c->y->device_id;
+	char name[64];
+	int rc;
+
+	out->packs = aw_mem_calloc(pl->nw + 1, sizeof(*out->packs));
+	out->sealed = aw_mem_calloc(pl->nw + 1, sizeof(*out->sealed));
+	out->write_paths = aw_mem_calloc(pl->nw + 1, sizeof(*out->write_paths));
+	out->remove_paths = aw_mem_calloc(pl->nc + 1, sizeof(*out->remove_paths));
+	for (size_t i = 0; i < pl->nw; i++) {
+		item *it = &pl->w[i];
+		out->packs[out->n_packs++] = it->p;
+		if (!it->fresh)
+			continue;
+		segment_name(name, sizeof(name), it->p.last);
+		if ((rc = seal_file(&out->sealed[out->n_write], pl->c->key, dev, name, it->plain.data, it->plain.len)))
+			return rc;
+		out->write_paths[out->n_write++] = aw_mem_printf("devices/%s/%s", dev, name);
+	}
+	for (size_t i = 0; i < pl->nc; i++) {
+		bool rewritten = false;
+		for (size_t k = 0; k < pl->nw && !rewritten; k++)
+			rewritten = pl->w[k].fresh && pl->w[k].p.last == pl->consumed[i];
+		if (rewritten)
+			continue;
+		segment_name(name, sizeof(name), pl->consumed[i]);
+		out->remove_paths[out->n_remove++] = aw_mem_printf("devices/%s/%s", dev, name);
+	}
+	out->files_replaced = (int64_t)pl->nc;
+	return 0;
+}
+
+int compact_plan(sync_ctx *c, const sync_manifest *m, compaction *out)
+{
+	plan pl;
+	int64_t after = m->n_packs ? m->packs[m->n_packs - 1].last : 0;
+	int64_t plain = m->generation - after;
+	int64_t limit = c->y->compact_segments > 0 ? c->y->compact_segments : AWS_COMPACT_SEGMENTS_DEFAULT;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&pl, 0, sizeof(pl));
+	pl.c = c;
+	for (size_t i = 0; i < m->n_packs; i++) {
+		item it = {.p = m->packs[i]};
+		append_item(&pl, &it);
+	}
+	if (plain >= limit || (c->compact && plain >= 2))
+		rc = pack_segments(&pl, after + 1, m->generation);
+	while (!rc) {
+		int level;
+		size_t k = next_run(&pl, c->compact, &level);
+		if (k == SIZE_MAX)
+			continue;
+		if (!k)
+			break;
+		rc = merge_tail(&pl, k, level);
+	}
+	if (!rc)
+		rc = plan_output(&pl, out);
+	plan_free(&pl);
+	if (rc)
+		compaction_free(out);
+	return rc;
+}
+
+void compaction_free(compaction *x)
+{
+	/* sealed[n_write] may hold a seal that failed half way */
+	for (size_t i = 0; x->sealed && i <= x->n_write; i++)
+		aw_buf_free(&x->sealed[i]);
+	for (size_t i = 0; i < x->n_write; i++)
+		free(x->write_paths[i]);
+	for (size_t i = 0; i < x->n_remove; i++)
+		free(x->remove_paths[i]);
+	free(x->sealed);
+	free(x->write_paths);
+	free(x->remove_paths);
+	free(x->packs);
+	memset(x, 0, sizeof(*x));
+}
