@@ -134,16 +134,22 @@ static void print_inspect(json_t *out)
 			printf(": %s\n", err);
 			continue;
 		}
-		printf("  %s  generation %lld\n", json_string_value(json_object_get(d, "hostname")),
-		       (long long)json_integer_value(json_object_get(d, "generation")));
+		printf("  %s  generation %lld, %lld packs\n", json_string_value(json_object_get(d, "hostname")),
+		       (long long)json_integer_value(json_object_get(d, "generation")),
+		       (long long)json_integer_value(json_object_get(d, "packs")));
 		json_array_foreach(json_object_get(d, "buckets"), j, v)
 			printf("  bucket %s\n", json_string_value(v));
 		json_array_foreach(json_object_get(d, "segments"), j, v) {
 			size_t k;
 			json_t *b;
 			const char *serr = json_string_value(json_object_get(v, "error"));
-			printf("  segment %lld%s%s\n", (long long)json_integer_value(json_object_get(v, "generation")),
-			       serr ? ": " : "", serr ? serr : "");
+			if (json_object_get(v, "pack_first"))
+				printf("  pack %lld-%lld%s%s\n", (long long)json_integer_value(json_object_get(v, "pack_first")),
+				       (long long)json_integer_value(json_object_get(v, "generation")), serr ? ": " : "",
+				       serr ? serr : "");
+			else
+				printf("  segment %lld%s%s\n", (long long)json_integer_value(json_object_get(v, "generation")),
+				       serr ? ": " : "", serr ? serr : "");
 			json_array_foreach(json_object_get(v, "blocks"), k, b)
 				printf("    %s%s: %lld puts, %lld dels\n", json_string_value(json_object_get(b, "bucket")),
 				       json_is_true(json_object_get(b, "reset")) ? " (deleted first)" : "",

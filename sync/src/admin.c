@@ -368,6 +368,10 @@ int aw_sync_forget(aw_sync_forgotten *out, aw_sync *y, aw_reader *r, const char 
 		json_object_clear(d->buckets);
 		free(d->error);
 		d->error = NULL;
+		/* forgetting a device forgets its key too: a device set up again (a new key)
+		 * is accepted after forget and forget --undo */
+		free(d->signing_key);
+		d->signing_key = NULL;
 	}
 	snprintf(out->device_id, sizeof(out->device_id), "%s", d->device_id);
 	snprintf(out->hostname, sizeof(out->hostname), "%s", d->hostname ? d->hostname : "?");
@@ -439,14 +443,19 @@ static json_t *inspect_device(sync_ctx *ctx, const char *dev, bool segments)
 	for (size_t i = 0; i < m.n_buckets; i++)
 		json_array_append_new(bks, json_string(m.buckets[i].id));
 	json_object_set_new(o, "buckets", bks);
+	json_object_set_new(o, "packs", json_integer((json_int_t)m.n_packs));
 	if (segments) {
+		size_t nf;
+		chain_file *f = chain_files(&m, 0, &nf);
 		segs = json_array();
-		for (int64_t g = 1; g <= m.generation; g++) {
+		for (size_t k = 0; k < nf; k++) {
 			aw_buf text = AW_BUF_INIT;
 			sync_segment seg;
 			json_t *so = json_object(), *blocks = json_array();
-			json_object_set_new(so, "generation", json_integer(g));
-			if (load_segment(ctx, dev, g, &text, &seg, h)) {
+			json_object_set_new(so, "generation", json_integer(f[k].last));
+			if (f[k].pack)
+				json_object_set_new(so, "pack_first", json_integer(f[k].first));
+			if (load_chain_file(ctx, dev, &f[k], m.has_sig ? m.signing_key : NULL, &text, &seg, h)) {
 				json_object_set_new(so, "error", json_string(aw_error_last()));
 			} else {
 				for (size_t i = 0; i < seg.n_blocks; i++)
@@ -461,6 +470,7 @@ static json_t *inspect_device(sync_ctx *ctx, const char *dev, bool segments)
 			segment_free(&seg);
 			aw_buf_free(&text);
 		}
+		free(f);
 		json_object_set_new(o, "segments", segs);
 	}
 	manifest_free(&m);

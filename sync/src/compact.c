@@ -249,7 +249,7 @@ static int load_input(plan *pl, const item *it, const chain_file *f, input *in)
 	memset(in, 0, sizeof(*in));
 	in->f = *f;
 	if (!it || !it->fresh)
-		return load_chain_file(pl->c, pl->c->y->device_id, f, &in->text, &in->seg, in->hash);
+		return load_chain_file(pl->c, pl->c->y->device_id, f, NULL, &in->text, &in->seg, in->hash);
 	aw_buf_append(&in->text, it->plain.data, it->plain.len);
 	return segment_parse(&in->seg, in->text.data, in->text.len);
 }
@@ -451,6 +451,9 @@ static int plan_output(plan *pl, compaction *out)
 		if (!it->fresh)
 			continue;
 		segment_name(name, sizeof(name), it->p.last);
+		/* a pack's content is not named by any hash of the chain: its signature
+		 * is what ties it to this device (docs/sync-format.md §4a) */
+		segment_sign(&it->plain, pl->c->sign_sk, pl->c->group.group, dev, name);
 		if ((rc = seal_file(&out->sealed[out->n_write], pl->c->key, dev, name, it->plain.data, it->plain.len)))
 			return rc;
 		out->write_paths[out->n_write++] = aw_mem_printf("devices/%s/%s", dev, name);

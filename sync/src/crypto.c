@@ -227,6 +227,107 @@ int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_grou
 	return 0;
 }
 
+/* ---- the device key ------------------------------------------------------------------- */
+
+char *device_key_path(const char *key_path)
+{
+	size_t n = strlen(key_path);
+
+	if (n > 4 && !strcmp(key_path + n - 4, ".key"))
+		return aw_mem_printf("%.*s-device.key", (int)(n - 4), key_path);
+	return aw_mem_printf("%s-device", key_path);
+}
+
+static int device_key_create(const char *path, unsigned char pk[AWS_SIGN_PK], unsigned char sk[AWS_SIGN_SK])
+{
+	unsigned char seed[crypto_sign_SEEDBYTES];
+	char hex[2 * crypto_sign_SEEDBYTES + 1], *text;
+	int rc;
+
+	randombytes_buf(seed, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	hex_encode(hex, seed, sizeof(seed));
+	text = aw_mem_printf("# awnode sync device key (keep it secret: it signs what this device publishes)\n"
+			     "seed %s\n",
+			     hex);
+	rc = aw_files_write(path, text, strlen(text), 0600, AW_FILES_DURABLE);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+int device_key_load(unsigned char pk[AWS_SIGN_PK], unsigned char sk[AWS_SIGN_SK], const char *key_path, bool create)
+{
+	char *path = device_key_path(key_path);
+	unsigned char *text = NULL, seed[crypto_sign_SEEDBYTES];
+	size_t len;
+	struct stat st;
+	bool have = false;
+	int rc;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+		rc = aw_error_set(AW_EINVALID, "the sync device key %s is readable by other users (mode %03o): chmod 600 it",
+				  path, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	rc = aw_files_read((char **)&text, &len, path, 4096);
+	if (rc == AW_ENOTFOUND && create) {
+		rc = device_key_create(path, pk, sk);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	for (char *save = NULL, *line = strtok_r((char *)text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "seed ", 5))
+			have = hex_decode(seed, sizeof(seed), line + 5) == 0;
+	sodium_memzero(text, len);
+	if (!have) {
+		rc = aw_error_set(AW_EINVALID, "the sync device key %s is malformed", path);
+		goto out;
+	}
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+out:
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* Ed25519ph over "awsync-sig2" 0 group 0 device 0 name 0, then the data: a signature
+ * made for one file of one device of one group is worth nothing anywhere else. */
+static void sign_context(crypto_sign_state *st, const char *group, const char *device, const char *name)
+{
+	static const char tag[] = "awsync-sig2";
+
+	crypto_sign_init(st);
+	crypto_sign_update(st, (const unsigned char *)tag, sizeof(tag));
+	crypto_sign_update(st, (const unsigned char *)group, strlen(group) + 1);
+	crypto_sign_update(st, (const unsigned char *)device, strlen(device) + 1);
+	crypto_sign_update(st, (const unsigned char *)name, strlen(name) + 1);
+}
+
+void sign_bytes(unsigned char sig[AWS_SIG_BYTES], const unsigned char sk[AWS_SIGN_SK], const char *group,
+		const char *device, const char *name, const void *data, size_t len)
+{
+	crypto_sign_state st;
+
+	sign_context(&st, group, device, name);
+	crypto_sign_update(&st, data, len);
+	crypto_sign_final_create(&st, sig, NULL, sk);
+}
+
+int verify_bytes(const unsigned char sig[AWS_SIG_BYTES], const unsigned char pk[AWS_SIGN_PK], const char *group,
+		 const char *device, const char *name, const void *data, size_t len)
+{
+	crypto_sign_state st;
+
+	sign_context(&st, group, device, name);
+	crypto_sign_update(&st, data, len);
+	return crypto_sign_final_verify(&st, (unsigned char *)sig, pk) == 0 ? 0 : -1;
+}
+
 static size_t make_ad(unsigned char *ad, size_t cap, const char *device, const char *name)
 {
 	int n = snprintf((char *)ad, cap, "awsync1%c%s%c%s", 0, device, 0, name);

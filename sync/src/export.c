@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "aw/mem.h"
 #include "internal.h"
 
@@ -196,6 +198,14 @@ int export_changes(sync_ctx *c)
 	memset(&cx, 0, sizeof(cx));
 	if ((rc = own_manifest(c, &own)))
 		goto out;
+	if (!c->have_sign) {
+		sodium_mlock(c->sign_sk, sizeof(c->sign_sk));
+		if ((rc = device_key_load(c->sign_pk, c->sign_sk, y->key_path, true))) {
+			sodium_munlock(c->sign_sk, sizeof(c->sign_sk));
+			goto out;
+		}
+		c->have_sign = true;
+	}
 	gen = own.generation;
 	memcpy(head, own.head, AWS_HASH_BYTES);
 	if (gen < st->push_generation) {
@@ -353,7 +363,7 @@ int export_changes(sync_ctx *c)
 	for (size_t i = 0; i < nb; i++)
 		if (!bk[i].remote_device)
 			man.buckets[man.n_buckets++] = bk[i]; /* shallow: borrowed */
-	mjson = manifest_json(&man);
+	mjson = manifest_signed_json(&man, c->sign_sk, c->group.group);
 	free(man.buckets);
 	if ((rc = seal_file(&msealed, c->key, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
 		goto out;

@@ -429,7 +429,7 @@ static int parse_segment(sync_segment *s, char *text, size_t len)
 		if (!nl)
 			return bad(line, "unterminated line");
 		*nl = '\0';
-		if (have_end)
+		if (have_end && !(p[0] == 'S' && p[1] == ' ' && !s->has_sig))
 			return bad(line, "data after the end record");
 		if (line == 1) {
 			if (strcmp(p, SEG_MAGIC))
@@ -506,6 +506,13 @@ static int parse_segment(sync_segment *s, char *text, size_t len)
 			}
 			json_decref(o);
 			have_header = true;
+		} else if (have_end) {
+			/* the signature line, the last one (segment_sign); checked against
+			 * the signer's key by the reader (load_segment), before parsing */
+			if (strlen(p + 2) != 2 * AWS_SIG_BYTES || hex_decode(s->sig, AWS_SIG_BYTES, p + 2))
+				return bad(line, "malformed signature");
+			s->has_sig = true;
+			s->signed_len = (size_t)(p - text);
 		} else if (p[0] == 'E' && p[1] == ' ') {
 			int64_t n;
 			q = p + 2;
@@ -521,6 +528,37 @@ static int parse_segment(sync_segment *s, char *text, size_t len)
 	}
 	if (!have_header || !have_end)
 		return aw_error_set(AW_EINVALID, "segment is incomplete (no %s)", have_header ? "end record" : "header");
+	return 0;
+}
+
+/* ---- signatures ------------------------------------------------------------------------ */
+
+void segment_sign(aw_buf *text, const unsigned char sk[AWS_SIGN_SK], const char *group, const char *device,
+		  const char *name)
+{
+	unsigned char sig[AWS_SIG_BYTES];
+	char hex[AWS_SIG_HEX];
+
+	sign_bytes(sig, sk, group, device, name, text->data, text->len);
+	hex_encode(hex, sig, AWS_SIG_BYTES);
+	aw_buf_puts(text, "S ");
+	aw_buf_puts(text, hex);
+	aw_buf_putc(text, '\n');
+}
+
+int segment_signature(const char *text, size_t len, unsigned char sig[AWS_SIG_BYTES], size_t *signed_len)
+{
+	size_t line = 2 + 2 * AWS_SIG_BYTES + 1;
+	char hex[AWS_SIG_HEX];
+
+	if (len < line + 1 || text[len - line - 1] != '\n' || memcmp(text + len - line, "S ", 2) ||
+	    text[len - 1] != '\n')
+		return -1;
+	memcpy(hex, text + len - line + 2, 2 * AWS_SIG_BYTES);
+	hex[2 * AWS_SIG_BYTES] = '\0';
+	if (hex_decode(sig, AWS_SIG_BYTES, hex))
+		return -1;
+	*signed_len = len - line;
 	return 0;
 }
 
@@ -546,7 +584,7 @@ char *manifest_json(const sync_manifest *m)
 	json_object_set_new(o, "format", json_string("awsync-manifest"));
 	/* only a manifest that lists packs needs a reader that knows them: others stay
 	 * readable by every version-1 device of the group */
-	json_object_set_new(o, "version", json_integer(m->n_packs ? AWS_MANIFEST_PACKS_VERSION : 1));
+	json_object_set_new(o, "version", json_integer(m->n_packs || m->has_sig ? AWS_MANIFEST_PACKS_VERSION : 1));
 	json_object_set_new(o, "device_id", json_string(m->device_id));
 	json_object_set_new(o, "hostname", json_string(m->hostname));
 	json_object_set_new(o, "generation", json_integer(m->generation));
@@ -571,6 +609,13 @@ char *manifest_json(const sync_manifest *m)
 	}
 	if (m->settings)
 		json_object_set(o, "settings", m->settings);
+	if (m->has_sig) {
+		char pk[2 * AWS_SIGN_PK + 1], sig[AWS_SIG_HEX];
+		hex_encode(pk, m->signing_key, AWS_SIGN_PK);
+		hex_encode(sig, m->sig, AWS_SIG_BYTES);
+		json_object_set_new(o, "signing_key", json_string(pk));
+		json_object_set_new(o, "signature", json_string(sig));
+	}
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!s)
@@ -611,6 +656,60 @@ static int parse_packs(sync_manifest *m, const json_t *arr, json_int_t version)
 	return 0;
 }
 
+/* The place of the signature's hex digits in text: the only "signature":"<hex>" of it. */
+static const char *signature_at(const sync_manifest *m, const char *text, size_t len)
+{
+	char needle[16 + AWS_SIG_HEX];
+	const char *at = NULL, *p = text, *end = text + len;
+	size_t n;
+
+	memcpy(needle, "\"signature\":\"", 13);
+	hex_encode(needle + 13, m->sig, AWS_SIG_BYTES);
+	n = strlen(needle);
+	while ((p = memmem(p, (size_t)(end - p), needle, n))) {
+		if (at)
+			return NULL; /* twice: which one was signed? */
+		at = p + 13;
+		p += n;
+	}
+	return at;
+}
+
+char *manifest_signed_json(sync_manifest *m, const unsigned char sk[AWS_SIGN_SK], const char *group)
+{
+	char *json, *at, hex[AWS_SIG_HEX];
+
+	m->has_sig = true;
+	memcpy(m->signing_key, sk + AWS_SIGN_SK - AWS_SIGN_PK, AWS_SIGN_PK);
+	memset(m->sig, 0, AWS_SIG_BYTES);
+	json = manifest_json(m);
+	at = (char *)signature_at(m, json, strlen(json));
+	if (!at)
+		abort(); /* manifest_json writes the member once */
+	sign_bytes(m->sig, sk, group, m->device_id, AWS_MANIFEST, json, strlen(json));
+	hex_encode(hex, m->sig, AWS_SIG_BYTES);
+	memcpy(at, hex, 2 * AWS_SIG_BYTES);
+	return json;
+}
+
+int manifest_verify(const sync_manifest *m, const char *text, size_t len, const char *group)
+{
+	const char *at;
+	char *copy;
+	int rc;
+
+	if (!m->has_sig)
+		return aw_error_set(AW_EINVALID, "manifest: not signed");
+	if (!(at = signature_at(m, text, len)))
+		return aw_error_set(AW_EINVALID, "manifest: the signature is not where it was signed");
+	copy = aw_mem_malloc(len);
+	memcpy(copy, text, len);
+	memset(copy + (at - text), '0', 2 * AWS_SIG_BYTES);
+	rc = verify_bytes(m->sig, m->signing_key, group, m->device_id, AWS_MANIFEST, copy, len);
+	free(copy);
+	return rc ? aw_error_set(AW_EINVALID, "manifest: the signature does not match its signing key") : 0;
+}
+
 int manifest_parse(sync_manifest *m, const char *text, size_t len)
 {
 	json_error_t je;
@@ -640,6 +739,19 @@ int manifest_parse(sync_manifest *m, const char *text, size_t len)
 		return aw_error_set(AW_EINVALID, "manifest: malformed");
 	}
 	m->software = str_dup(json_string_value(json_object_get(o, "software")));
+	m->version = (int)v;
+	{
+		const char *pk = json_string_value(json_object_get(o, "signing_key"));
+		const char *sig = json_string_value(json_object_get(o, "signature"));
+		/* version 2 is always signed; version 1 never was */
+		if ((v >= 2) != (pk && sig) || (pk && (hex_decode(m->signing_key, AWS_SIGN_PK, pk) ||
+						   hex_decode(m->sig, AWS_SIG_BYTES, sig)))) {
+			json_decref(o);
+			manifest_free(m);
+			return aw_error_set(AW_EINVALID, "manifest: %s", v >= 2 ? "no valid signature" : "malformed");
+		}
+		m->has_sig = pk != NULL;
+	}
 	/* checked entry by entry when applied (import.c): one bad entry refuses that entry */
 	if (json_is_object(json_object_get(o, "settings")))
 		m->settings = json_incref(json_object_get(o, "settings"));

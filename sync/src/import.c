@@ -57,6 +57,8 @@ int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned ch
 	free(file);
 	if (!rc)
 		rc = manifest_parse(m, plain.data, plain.len);
+	if (!rc && m->has_sig && (rc = manifest_verify(m, plain.data, plain.len, c->group.group)))
+		manifest_free(m);
 	aw_buf_free(&plain);
 	if (!rc && strcmp(m->device_id, device)) {
 		rc = aw_error_set(AW_EINVALID, "manifest: it names device %s", m->device_id);
@@ -65,8 +67,8 @@ int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned ch
 	return rc;
 }
 
-int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, sync_segment *seg,
-			unsigned char hash[AWS_HASH_BYTES])
+int load_segment(sync_ctx *c, const char *device, int64_t gen, const unsigned char *signer, aw_buf *text,
+		 sync_segment *seg, unsigned char hash[AWS_HASH_BYTES])
 {
 	char name[64];
 	unsigned char *file;
@@ -86,6 +88,13 @@ int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, syn
 	free(file);
 	if (rc)
 		return rc;
+	if (signer) {
+		unsigned char sig[AWS_SIG_BYTES];
+		size_t n;
+		if (segment_signature(text->data, text->len, sig, &n) ||
+		    verify_bytes(sig, signer, c->group.group, device, name, text->data, n))
+			return aw_error_set(AW_EINVALID, "%s: not signed by the device's key", name);
+	}
 	if ((rc = segment_parse(seg, text->data, text->len))) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
@@ -97,10 +106,10 @@ int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, syn
 	return 0;
 }
 
-int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, aw_buf *text, sync_segment *seg,
-		    unsigned char hash[AWS_HASH_BYTES])
+int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, const unsigned char *signer,
+		    aw_buf *text, sync_segment *seg, unsigned char hash[AWS_HASH_BYTES])
 {
-	int rc = load_segment(c, device, f->last, text, seg, hash);
+	int rc = load_segment(c, device, f->last, f->pack ? signer : NULL, text, seg, hash);
 
 	if (rc)
 		return rc;
@@ -349,7 +358,8 @@ static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m,
 		memcpy(last, prev, AWS_HASH_BYTES);
 	for (size_t i = 0; i < n && !rc; i++) {
 		loaded *l = &v[i];
-		if ((rc = load_chain_file(c, device, &f[i], &l->text, &l->seg, l->hash)))
+		if ((rc = load_chain_file(c, device, &f[i], m->has_sig ? m->signing_key : NULL, &l->text, &l->seg,
+					  l->hash)))
 			break;
 		if (f[i].first > from &&
 		    (l->seg.has_prev != have_last || (have_last && memcmp(l->seg.prev, last, AWS_HASH_BYTES)))) {
@@ -393,7 +403,8 @@ static int reload(sync_ctx *c, const char *device, const chain_file *f, loaded *
 	int rc;
 
 	memcpy(want, l->hash, AWS_HASH_BYTES);
-	if ((rc = load_chain_file(c, device, f, &l->text, &l->seg, h)))
+	/* the same bytes as verified (the hash below), signature and all */
+	if ((rc = load_chain_file(c, device, f, NULL, &l->text, &l->seg, h)))
 		return rc;
 	if (memcmp(h, want, AWS_HASH_BYTES))
 		return aw_error_set(AW_EINVALID, "segment %lld changed while it was being imported", (long long)f->last);
@@ -405,6 +416,30 @@ static void manifest_buckets(device_state *d, const sync_manifest *m)
 	json_array_clear(d->manifest_buckets);
 	for (size_t i = 0; i < m->n_buckets; i++)
 		json_array_append_new(d->manifest_buckets, json_string(m->buckets[i].id));
+}
+
+/* The manifest's signing key against the one pinned for the device: the first signed
+ * manifest imported pins it; after that, a manifest signed with another key, or not
+ * signed at all, is refused (another member writing in this device's name, or a
+ * downgrade to version 1). */
+static int check_signer(device_state *d, const sync_manifest *m)
+{
+	char hex[2 * AWS_SIGN_PK + 1];
+
+	if (!m->has_sig) {
+		if (d->signing_key)
+			return aw_error_set(AW_EINVALID,
+					    "the manifest is not signed, but this device signed before: refused (a version-1 "
+					    "manifest put back, or written by another member in its name)");
+		return 0;
+	}
+	hex_encode(hex, m->signing_key, AWS_SIGN_PK);
+	if (d->signing_key && strcmp(d->signing_key, hex))
+		return aw_error_set(AW_EINVALID,
+				    "the manifest is signed with another key than this device's (written by another member "
+				    "in its name, or the device was set up again: then 'awnode sync forget' it and 'forget "
+				    "--undo' to accept its new key)");
+	return 0;
 }
 
 static int import_device(sync_ctx *c, device_state *d)
@@ -431,6 +466,8 @@ static int import_device(sync_ctx *c, device_state *d)
 			return 0;
 	}
 	if ((rc = read_manifest(c, d->device_id, &m, mhash)))
+		goto out;
+	if ((rc = check_signer(d, &m)))
 		goto out;
 	if (m.generation < d->manifest_generation) {
 		rc = aw_error_set(AW_EINVALID,
@@ -495,6 +532,11 @@ static int import_device(sync_ctx *c, device_state *d)
 		goto out;
 	d->manifest_generation = m.generation;
 	memcpy(d->manifest_hash, mhash, AWS_HASH_BYTES);
+	if (m.has_sig && !d->signing_key) {
+		char hex[2 * AWS_SIGN_PK + 1];
+		hex_encode(hex, m.signing_key, AWS_SIGN_PK);
+		d->signing_key = str_dup(hex);
+	}
 	d->last_published = m.written_at;
 	free(d->hostname);
 	d->hostname = str_dup(m.hostname);

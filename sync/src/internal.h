@@ -44,6 +44,10 @@
 #define AWS_HASH_BYTES 32
 #define AWS_HASH_HEX (2 * AWS_HASH_BYTES + 1)
 #define AWS_SALT_BYTES 16
+#define AWS_SIGN_PK 32                 /* Ed25519 public key of a device */
+#define AWS_SIGN_SK 64
+#define AWS_SIG_BYTES 64
+#define AWS_SIG_HEX (2 * AWS_SIG_BYTES + 1)
 #define AWS_CHUNK 65536                /* plaintext bytes per secretstream message */
 /* Size bounds of the format (docs/sync-format.md §4). Whoever holds a remote chooses
  * every byte that reaches the folder, so nothing is read, inflated or decompressed
@@ -177,6 +181,20 @@ void key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES]);
 int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_KEY_BYTES]);
 int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g);
 
+/* The device key: an Ed25519 key pair that signs what this device publishes
+ * (docs/sync-format.md §4a), kept next to the sync key as `<sync key>-device` (mode
+ * 0600; "sync.key" -> "sync-device.key"). With create, a missing file is made (a new
+ * key pair); otherwise AW_ENOTFOUND. */
+char *device_key_path(const char *key_path);
+int device_key_load(unsigned char pk[AWS_SIGN_PK], unsigned char sk[AWS_SIGN_SK], const char *key_path,
+		    bool create);
+/* Ed25519ph signature of data, bound to (group, device, name); verify returns 0 when it
+ * holds. */
+void sign_bytes(unsigned char sig[AWS_SIG_BYTES], const unsigned char sk[AWS_SIGN_SK], const char *group,
+		const char *device, const char *name, const void *data, size_t len);
+int verify_bytes(const unsigned char sig[AWS_SIG_BYTES], const unsigned char pk[AWS_SIGN_PK], const char *group,
+		 const char *device, const char *name, const void *data, size_t len);
+
 /* A sealed file: zstd-compressed, then encrypted with secretstream XChaCha20-Poly1305
  * under a subkey of the master key, every message bound to (device, name). */
 int seal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
@@ -220,6 +238,11 @@ typedef struct sync_segment {
 	bool is_pack;
 	int64_t first;
 	unsigned char end[AWS_HASH_BYTES];
+	/* the "S" line after the end record (every pack has one): the signature of the
+	 * text's first signed_len bytes by the writing device's key */
+	bool has_sig;
+	unsigned char sig[AWS_SIG_BYTES];
+	size_t signed_len;
 	sync_block *blocks;
 	size_t n_blocks, cap_blocks;
 	bool owns_data;      /* puts' data were allocated (encoder side) */
@@ -267,9 +290,27 @@ typedef struct sync_manifest {
 	 * generation up to `generation` that no pack covers is a plain segment */
 	sync_pack *packs;
 	size_t n_packs;
+	int version;
+	/* version 2: the device's signing key, and the manifest's signature (over its text
+	 * with the signature's hex digits replaced by zeros, manifest_verify) */
+	bool has_sig;
+	unsigned char signing_key[AWS_SIGN_PK];
+	unsigned char sig[AWS_SIG_BYTES];
 } sync_manifest;
 
 char *manifest_json(const sync_manifest *m);
+/* The signed text of m (version 2): manifest_json with m's signing key and a signature
+ * by sk bound to (group, device, "manifest.aws"). Caller frees. */
+char *manifest_signed_json(sync_manifest *m, const unsigned char sk[AWS_SIGN_SK], const char *group);
+/* Check the signature of a parsed version-2 manifest against its text and its own
+ * signing key (whether that key is the device's is the importer's business). */
+int manifest_verify(const sync_manifest *m, const char *text, size_t len, const char *group);
+/* The signature of a segment's text from its last line ("S <hex>"), and the length of
+ * what it signs; -1 when there is none. */
+int segment_signature(const char *text, size_t len, unsigned char sig[AWS_SIG_BYTES], size_t *signed_len);
+/* Append the "S" line that signs text (a segment's encoding) as file `name`. */
+void segment_sign(aw_buf *text, const unsigned char sk[AWS_SIGN_SK], const char *group, const char *device,
+		  const char *name);
 int manifest_parse(sync_manifest *m, const char *text, size_t len);
 void manifest_free(sync_manifest *m);
 
@@ -373,6 +414,9 @@ typedef struct device_state {
 	bool forgotten;
 	json_t *buckets;         /* {origin bucket id: local bucket id} */
 	json_t *manifest_buckets; /* [origin ids] from the manifest last seen */
+	/* the device's signing key, pinned by the first signed manifest imported (hex);
+	 * NULL until then. A later manifest signed with another key is refused. */
+	char *signing_key;
 } device_state;
 
 typedef struct sync_state {
@@ -427,6 +471,10 @@ typedef struct sync_ctx {
 	unsigned char key[AWS_KEY_BYTES];
 	sync_state st;
 	aw_sync_report *rep;
+	/* this device's signing key pair (loaded, or made, by the first export) */
+	bool have_sign;
+	unsigned char sign_pk[AWS_SIGN_PK];
+	unsigned char sign_sk[AWS_SIGN_SK];
 	bool compact;        /* this round packs whatever it can (awnode sync compact) */
 } sync_ctx;
 
@@ -475,13 +523,16 @@ void compaction_free(compaction *x);
 int import_all(sync_ctx *c);
 /* A file of devices/<device>/: from HEAD when git has it, else from the work tree. */
 int device_file(sync_ctx *c, const char *device, const char *name, unsigned char **out, size_t *len);
-/* Read, authenticate and parse segment `gen` of `device` (seg points into text). */
-int load_segment(sync_ctx *c, const char *device, int64_t gen, aw_buf *text, sync_segment *seg,
-		     unsigned char hash[AWS_HASH_BYTES]);
+/* Read, authenticate and parse segment `gen` of `device` (seg points into text); with
+ * signer, its last line must be that key's signature of the rest. */
+int load_segment(sync_ctx *c, const char *device, int64_t gen, const unsigned char *signer, aw_buf *text,
+		 sync_segment *seg, unsigned char hash[AWS_HASH_BYTES]);
 /* The same for the file that covers f: a pack must cover exactly f's range, and a plain
- * segment must not be a pack. */
-int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, aw_buf *text, sync_segment *seg,
-		    unsigned char hash[AWS_HASH_BYTES]);
+ * segment must not be a pack. With signer (a device's signing key), a pack must carry
+ * that key's signature (plain segments are authenticated by the signed manifest's hash
+ * chain; a pack's content is not chained, so it is signed itself). */
+int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, const unsigned char *signer,
+		    aw_buf *text, sync_segment *seg, unsigned char hash[AWS_HASH_BYTES]);
 int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned char hash[AWS_HASH_BYTES]);
 /* Verify a device's whole chain and import it as this database's own buckets (ids
  * kept); the database must hold no bucket. Sets the export cursor after it. */

@@ -125,6 +125,8 @@ void ctx_close(sync_ctx *c)
 	repo_close(c->repo);
 	state_free(&c->st);
 	sodium_munlock(c->key, sizeof(c->key)); /* zeroes it too */
+	if (c->have_sign)
+		sodium_munlock(c->sign_sk, sizeof(c->sign_sk));
 	memset(c, 0, sizeof(*c));
 }
 

@@ -15,6 +15,8 @@ BIN = os.environ.get("AWNODE_BIN", os.path.join(ROOT, "build", "bin", "awnode"))
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 EVERY = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 PER_ROUND = 30
+# [sync] compact_segments for the device (docs/sync.md, "Compaction"); unset: the default
+COMPACT = os.environ.get("AWNODE_COMPACT_SEGMENTS")
 BUCKET = "aw-watcher-window_years"
 
 
@@ -73,6 +75,10 @@ def main():
     kdf = ["--kdf-ops", "1", "--kdf-mem", "8"]
     subprocess.run([BIN, "sync", "init", "--testing", "--remote", remote] + kdf, env=a, check=True,
                    stdout=subprocess.DEVNULL)
+    if COMPACT:
+        os.makedirs(os.path.join(a["XDG_CONFIG_HOME"], "awnode"), exist_ok=True)
+        with open(os.path.join(a["XDG_CONFIG_HOME"], "awnode", "config-testing.toml"), "w") as f:
+            f.write("[sync]\nenabled = false\ncompact_segments = %d\n" % int(COMPACT))
     port = free_port()
     node = subprocess.Popen([BIN, "serve", "--testing", "--port", str(port)], env=a,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -88,8 +94,10 @@ def main():
         folder = os.path.join(a["XDG_DATA_HOME"], "awnode", "sync-testing")
         t = 1_700_000_000
         times = []
-        print("%7s %9s %9s %6s %6s %7s %7s %9s %9s" % ("rounds", "remote", "B/event", "packs", "loose",
-                                                     "folder", "B/event", "p50 ms", "p95 ms"))
+        print("%7s %9s %9s %6s %6s %7s %7s %9s %9s %6s %6s" % ("rounds", "remote", "B/event", "packs", "loose",
+                                                             "folder", "B/event", "p50 ms", "p95 ms", "files",
+                                                             "spacks"))
+        packed = 0
         for i in range(1, ROUNDS + 1):
             evs = []
             for k in range(PER_ROUND):
@@ -101,13 +109,16 @@ def main():
             if rep.get("status") not in (None, "ok") and rep.get("error"):
                 raise SystemExit("round %d failed: %s" % (i, rep["error"]))
             times.append(rep["seconds"] * 1000)
+            packed += rep.get("files_packed", 0)
             if i % EVERY == 0 or i == ROUNDS:
                 events = i * PER_ROUND
                 rb, fb = du(remote), du(os.path.join(folder, ".git"))
                 rp, rl = objects(remote)
-                print("%7d %8.1fM %9.1f %6d %6d %6.1fM %7.1f %9.1f %9.1f" % (
-                    i, rb / 1e6, rb / events, rp, rl, fb / 1e6, fb / events, pct(times, 0.5), pct(times, 0.95)),
-                    flush=True)
+                files = len(subprocess.run(["git", "-C", folder, "ls-tree", "-r", "--name-only", "HEAD", "devices"],
+                                           check=True, capture_output=True, text=True).stdout.split())
+                print("%7d %8.1fM %9.1f %6d %6d %6.1fM %7.1f %9.1f %9.1f %6d %6d" % (
+                    i, rb / 1e6, rb / events, rp, rl, fb / 1e6, fb / events, pct(times, 0.5), pct(times, 0.95),
+                    files, rep.get("packs", 0)), flush=True)
                 fp, fl = objects(os.path.join(folder, ".git"))
                 print("        folder: %d packs, %d loose objects" % (fp, fl), flush=True)
                 times = []
@@ -122,8 +133,10 @@ def main():
                          stdout=subprocess.PIPE).stdout
     t2 = time.monotonic()
     rep = json.loads(out)
-    print("new device: join %.2f s, first pull %.2f s (%d segments, %d events)" % (
-        t1 - t0, t2 - t1, rep["segments_applied"], rep["events_applied"]))
+    print("new device: join %.2f s, first pull %.2f s (%d files, %d events; %d files packed on the way)" % (
+        t1 - t0, t2 - t1, rep["segments_applied"], rep["events_applied"], packed))
+    if rep["events_applied"] != ROUNDS * PER_ROUND:
+        raise SystemExit("the new device applied %d events, not %d" % (rep["events_applied"], ROUNDS * PER_ROUND))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

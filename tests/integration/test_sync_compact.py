@@ -136,6 +136,8 @@ def test_compaction_with_current_offline_and_new_devices(node_factory, tmp_path)
     r = a.client.post("/api/0/sync/now", json={"mode": "compact"}).json()
     assert r["status"] == "ok" and r["files_packed"] >= 2 and r["packs"] == 1, r
     assert len(own_files(a)) == 2, own_files(a)  # the pack, and the round's own segment
+    insp = a.cli("inspect", a.device_id, "--segments").out
+    assert "1 packs" in insp and "\n  pack 1-" in insp, insp
     nothing = a.client.post("/api/0/sync/now", json={"mode": "compact"}).json()
     assert nothing["files_packed"] == 0 and not nothing["pushed"], nothing
 

@@ -307,19 +307,31 @@ static void test_manifest_packs(void **state)
 	};
 	sync_manifest m, r;
 	sync_pack p[2] = {{1, 5, 1, 1000}, {6, 9, 0, 200}};
-	char *json, text[512];
+	unsigned char pk[AWS_SIGN_PK], sk[AWS_SIGN_SK];
+	char *json, text[1024], zeros[2 * AWS_SIG_BYTES + 1];
 
 	(void)state;
+	crypto_sign_keypair(pk, sk);
+	memset(zeros, '0', sizeof(zeros) - 1);
+	zeros[sizeof(zeros) - 1] = '\0';
 	memset(&m, 0, sizeof(m));
 	m.device_id = (char *)DEV;
 	m.hostname = "desk";
 	m.generation = 12;
 	m.packs = p;
 	m.n_packs = 2;
-	json = manifest_json(&m);
+	json = manifest_signed_json(&m, sk, "group-1");
 	assert_non_null(strstr(json, "\"version\":2"));
 	assert_non_null(strstr(json, "\"packs\":[[1,5,1,1000],[6,9,0,200]]"));
 	assert_int_equal(manifest_parse(&r, json, strlen(json)), 0);
+	assert_true(r.has_sig);
+	assert_memory_equal(r.signing_key, pk, AWS_SIGN_PK);
+	assert_int_equal(manifest_verify(&r, json, strlen(json), "group-1"), 0);
+	/* another group, or one byte changed anywhere: refused */
+	assert_int_equal(manifest_verify(&r, json, strlen(json), "group-2"), AW_EINVALID);
+	json[strlen(json) - 3] ^= 1;
+	assert_int_equal(manifest_verify(&r, json, strlen(json), "group-1"), AW_EINVALID);
+	json[strlen(json) - 3] ^= 1;
 	assert_int_equal(r.n_packs, 2);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(r.packs[i].first, p[i].first);
@@ -330,14 +342,16 @@ static void test_manifest_packs(void **state)
 	manifest_free(&r);
 	free(json);
 	m.n_packs = 0;
+	m.has_sig = false;
 	json = manifest_json(&m);
 	assert_non_null(strstr(json, "\"version\":1"));
 	free(json);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text),
 			 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
-			 "\"head\":\"%064d\",\"hostname\":\"h\",\"packs\":%s,\"version\":2}",
-			 DEV, 0, bad[i]);
+			 "\"head\":\"%064d\",\"hostname\":\"h\",\"packs\":%s,\"signature\":\"%s\","
+			 "\"signing_key\":\"%064d\",\"version\":2}",
+			 DEV, 0, bad[i], zeros, 0);
 		assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
 		manifest_free(&r);
 	}
@@ -348,6 +362,50 @@ static void test_manifest_packs(void **state)
 		 DEV, 0);
 	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
 	manifest_free(&r);
+	/* version 2 without a signature */
+	snprintf(text, sizeof(text),
+		 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
+		 "\"head\":\"%064d\",\"hostname\":\"h\",\"version\":2}",
+		 DEV, 0);
+	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
+	manifest_free(&r);
+}
+
+/* A pack's signature line: made by segment_sign, found by segment_signature, checked
+ * with verify_bytes; the parser accepts it as the last line only. */
+static void test_segment_signature(void **state)
+{
+	sync_segment s, r;
+	aw_buf out = AW_BUF_INIT;
+	unsigned char pk[AWS_SIGN_PK], sk[AWS_SIGN_SK], sig[AWS_SIG_BYTES];
+	size_t n;
+
+	(void)state;
+	crypto_sign_keypair(pk, sk);
+	memset(&s, 0, sizeof(s));
+	s.device_id = (char *)DEV;
+	s.hostname = "desk";
+	s.generation = 3;
+	segment_encode(&out, &s);
+	assert_int_equal(segment_signature(out.data, out.len, sig, &n), -1);
+	segment_sign(&out, sk, "g", DEV, "seg/000000/000000000003.aws");
+	assert_int_equal(segment_signature(out.data, out.len, sig, &n), 0);
+	assert_int_equal(verify_bytes(sig, pk, "g", DEV, "seg/000000/000000000003.aws", out.data, n), 0);
+	assert_int_equal(verify_bytes(sig, pk, "g", DEV, "seg/000000/000000000004.aws", out.data, n), -1);
+	assert_int_equal(verify_bytes(sig, pk, "g", "other", "seg/000000/000000000003.aws", out.data, n), -1);
+	out.data[5] ^= 1;
+	assert_int_equal(verify_bytes(sig, pk, "g", DEV, "seg/000000/000000000003.aws", out.data, n), -1);
+	out.data[5] ^= 1;
+	assert_int_equal(segment_parse(&r, out.data, out.len), 0);
+	assert_true(r.has_sig);
+	segment_free(&r);
+	aw_buf_free(&out);
+	/* twice signed: the second line is data after the end */
+	segment_encode(&out, &s);
+	segment_sign(&out, sk, "g", DEV, "x");
+	segment_sign(&out, sk, "g", DEV, "x");
+	assert_int_equal(segment_parse(&r, out.data, out.len), AW_EINVALID);
+	aw_buf_free(&out);
 }
 
 /* A pack's header round-trips; a pack whose first generation is after its own is refused. */
@@ -713,6 +771,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_packs),
 		cmocka_unit_test(test_pack_header),
 		cmocka_unit_test(test_chain_files),
+		cmocka_unit_test(test_segment_signature),
 		cmocka_unit_test(test_group_and_key),
 		cmocka_unit_test(test_group_rejects),
 		cmocka_unit_test(test_names),

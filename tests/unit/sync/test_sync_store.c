@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "internal.h"
 #include "tmpdir.h"
@@ -290,11 +291,53 @@ static void test_sync_between_stores(void **state)
 		unsigned char h[AWS_HASH_BYTES];
 		memset(&r2, 0, sizeof(r2));
 		assert_int_equal(ctx_open(&ctx, b.y, NULL, &r2), 0);
-		assert_int_equal(load_segment(&ctx, DEV_B, 1, &text, &seg, h), 0);
+		assert_int_equal(load_segment(&ctx, DEV_B, 1, NULL, &text, &seg, h), 0);
 		assert_int_equal(seg.n_blocks, 1);
 		assert_string_equal(seg.blocks[0].bucket, "empty_host-a");
 		segment_free(&seg);
 		aw_buf_free(&text);
+		ctx_close(&ctx);
+	}
+
+	/* a file that must be signed (a pack) is read only with the signer's signature:
+	 * sealed with the group key alone, or signed by another key, it is refused */
+	{
+		static const char *name = "seg/000000/000000000099.aws";
+		sync_ctx ctx;
+		aw_sync_report r2;
+		aw_buf plain = AW_BUF_INIT, sealed = AW_BUF_INIT, text = AW_BUF_INIT;
+		sync_segment s, seg;
+		unsigned char pk[AWS_SIGN_PK], sk[AWS_SIGN_SK], pk2[AWS_SIGN_PK], sk2[AWS_SIGN_SK], h[AWS_HASH_BYTES];
+		char *rel = aw_mem_printf("devices/%s/%s", DEV_B, name);
+		crypto_sign_keypair(pk, sk);
+		crypto_sign_keypair(pk2, sk2);
+		memset(&r2, 0, sizeof(r2));
+		assert_int_equal(ctx_open(&ctx, b.y, NULL, &r2), 0);
+		memset(&s, 0, sizeof(s));
+		s.device_id = (char *)DEV_B;
+		s.hostname = "host-b";
+		s.generation = 99;
+		segment_encode(&plain, &s);
+		assert_int_equal(seal_file(&sealed, ctx.key, DEV_B, name, plain.data, plain.len), 0);
+		assert_int_equal(folder_write(folder_b, rel, sealed.data, sealed.len, false), 0);
+		assert_int_equal(load_segment(&ctx, DEV_B, 99, pk, &text, &seg, h), AW_EINVALID);
+		segment_free(&seg);
+		aw_buf_reset(&text);
+		segment_sign(&plain, sk2, ctx.group.group, DEV_B, name);
+		aw_buf_reset(&sealed);
+		assert_int_equal(seal_file(&sealed, ctx.key, DEV_B, name, plain.data, plain.len), 0);
+		assert_int_equal(folder_write(folder_b, rel, sealed.data, sealed.len, false), 0);
+		assert_int_equal(load_segment(&ctx, DEV_B, 99, pk, &text, &seg, h), AW_EINVALID);
+		segment_free(&seg);
+		aw_buf_reset(&text);
+		assert_int_equal(load_segment(&ctx, DEV_B, 99, pk2, &text, &seg, h), 0);
+		assert_true(seg.has_sig);
+		segment_free(&seg);
+		assert_int_equal(folder_unlink(folder_b, rel), 0);
+		aw_buf_free(&text);
+		aw_buf_free(&plain);
+		aw_buf_free(&sealed);
+		free(rel);
 		ctx_close(&ctx);
 	}
 
