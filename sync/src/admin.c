@@ -444,6 +444,8 @@ static json_t *inspect_device(sync_ctx *ctx, const char *dev, bool segments)
 		json_array_append_new(bks, json_string(m.buckets[i].id));
 	json_object_set_new(o, "buckets", bks);
 	json_object_set_new(o, "packs", json_integer((json_int_t)m.n_packs));
+	json_object_set_new(o, "version", json_integer(m.version));
+	json_object_set_new(o, "signed", json_boolean(m.has_sig));
 	if (segments) {
 		size_t nf;
 		chain_file *f = chain_files(&m, 0, &nf);
