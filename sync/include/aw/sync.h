@@ -5,10 +5,12 @@
  * Shape of the module:
  *   - The sync folder is a git repository (libgit2). Plaintext at its root: only
  *     awsync.json (format version, Argon2id salt and limits, key check). Each device
- *     writes only devices/<device_id>/: an encrypted manifest and one immutable
- *     encrypted segment per push holding the changes of its own buckets since the
- *     previous push. Git remotes (paths, file://, ssh, https) carry the folder between
- *     devices; merges never conflict because the trees are disjoint.
+ *     writes only devices/<device_id>/: an encrypted manifest, signed with the
+ *     device's own key, and one immutable encrypted segment per push holding the
+ *     changes of its own buckets since the previous push; older segments are folded
+ *     into signed packs as they pile up. Git remotes (paths, file://, ssh, https)
+ *     carry the folder between devices; merges never conflict because the trees are
+ *     disjoint.
  *   - Export reads the storage change feed (aw_reader_changes); import applies other
  *     devices' segments with AW_W_REMOTE_APPLY (idempotent, keyed by source event id).
  *     Cursors and per-device status live in the store's private state (AW_W_STATE_SET,
