@@ -1225,6 +1225,11 @@ static bool have(git_odb *odb, const git_oid *id)
 typedef struct preflight {
 	git_repository *theirs;
 	git_odb *their_odb, *our_odb;
+	/* a join: the folder holds no object yet, so none is looked up there (each look-up
+	 * of a missing object asks the file system for its loose file: 24,000 calls for
+	 * 3,000 rounds of history). Checking an object that was here after all only costs
+	 * a header read. */
+	bool nothing_here;
 	oid_set seen;
 	char path[512];
 } preflight;
@@ -1235,7 +1240,7 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 	size_t base = strlen(p->path), n;
 	int rc = 0;
 
-	if (!oid_set_add(&p->seen, id) || have(p->our_odb, id))
+	if (!oid_set_add(&p->seen, id) || (!p->nothing_here && have(p->our_odb, id)))
 		return 0;
 	if (depth > PREFLIGHT_MAX_DEPTH)
 		return aw_error_set(AW_EINVALID, "refused: %s: directories nested deeper than the format allows", p->path);
@@ -1248,11 +1253,16 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 		git_filemode_t mode = git_tree_entry_filemode_raw(e);
 		const git_oid *eid = git_tree_entry_id(e);
 
+		/* a gitlink's commit is never sent (the layout check refuses it); most
+		 * entries of a shard directory's next version were met in the one before:
+		 * skipped before their path is even written */
+		if (mode == GIT_FILEMODE_COMMIT || oid_set_has(&p->seen, eid))
+			continue;
 		snprintf(p->path + base, sizeof(p->path) - base, "%s%.200s", base ? "/" : "", git_tree_entry_name(e));
 		if (mode == GIT_FILEMODE_TREE)
 			rc = preflight_tree(p, eid, depth + 1);
-		else if (mode == GIT_FILEMODE_COMMIT || !oid_set_add(&p->seen, eid) || have(p->our_odb, eid))
-			rc = 0; /* a gitlink's commit is never sent; the layout check refuses it */
+		else if (!oid_set_add(&p->seen, eid) || (!p->nothing_here && have(p->our_odb, eid)))
+			rc = 0;
 		else
 			rc = blob_header_ok(p->their_odb, eid, p->path);
 		p->path[base] = '\0';
@@ -1507,6 +1517,7 @@ static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copi
 	*copied = false;
 	free(url);
 	memset(&p, 0, sizeof(p));
+	p.nothing_here = copy;
 	if (!path)
 		return 0;
 	/* anything this cannot open or read is left to the fetch, which reports it */
@@ -1524,7 +1535,7 @@ static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copi
 					  PREFLIGHT_MAX_COMMITS);
 			break;
 		}
-		if (have(p.our_odb, &c))
+		if (!p.nothing_here && have(p.our_odb, &c))
 			continue;
 		if (git_commit_lookup(&cm, p.theirs, &c)) {
 			rc = aw_error_set(AW_EINVALID, "refused: a commit of the remote's branch is missing or damaged");

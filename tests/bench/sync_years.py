@@ -137,7 +137,10 @@ def main():
         t1 - t0, t2 - t1, rep["segments_applied"], rep["events_applied"], packed))
     if rep["events_applied"] != ROUNDS * PER_ROUND:
         raise SystemExit("the new device applied %d events, not %d" % (rep["events_applied"], ROUNDS * PER_ROUND))
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("AWNODE_BENCH_KEEP"):
+        print("kept %s (remote.git, a/ and b/)" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
