@@ -1161,6 +1161,21 @@ static int map_find(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "reading remote ids");
 }
 
+/* The highest source id mapped in bucket b, INT64_MIN when none. */
+static int map_max(aw_store *s, aw_write *w, wbucket *b, int64_t *max)
+{
+	sqlite3_stmt *st = db_stmt(s->db, &s->st[ST_MAP_MAX], "SELECT max(source_id) FROM remote_ids WHERE bucket = ?");
+	int rc;
+
+	if (!st)
+		return fail_sql(s, w, "reading remote ids");
+	sqlite3_bind_int64(st, 1, b->rowid);
+	rc = sqlite3_step(st);
+	*max = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : INT64_MIN;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_sql(s, w, "reading remote ids");
+}
+
 static int map_change(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t local_id, bool add)
 {
 	sqlite3_stmt *st = add ? db_stmt(s->db, &s->st[ST_MAP_ADD],
@@ -1240,7 +1255,11 @@ static int op_remote_apply(aw_store *s, aw_write *w)
 	aw_remote_apply *ra = w->remote;
 	wbucket *b = bucket_find(s, ra->bucket->id);
 	aw_event_row row;
-	int64_t local;
+	/* A device's new events come with source ids above every one it sent before, and
+	 * they are most of what an import brings: a put above the highest id mapped so
+	 * far (kept up to date as puts are mapped, so an id sent twice is found) cannot
+	 * be mapped, and is not looked up. */
+	int64_t local = 0, mapped_max = INT64_MIN;
 	bool found, same;
 
 	if (b && (!b->remote || strcmp(b->remote_device, ra->device_id)))
@@ -1259,12 +1278,13 @@ static int op_remote_apply(aw_store *s, aw_write *w)
 	if (!b) {
 		if (create_bucket_row(s, w, ra->bucket, ra->device_id, &b))
 			return AW_ERROR;
-	} else if (remote_bucket_fields(s, w, b, ra->bucket)) {
+	} else if (remote_bucket_fields(s, w, b, ra->bucket) || (ra->n_puts && map_max(s, w, b, &mapped_max))) {
 		return AW_ERROR;
 	}
 	for (size_t i = 0; i < ra->n_puts; i++) {
 		aw_event e = ra->puts[i];
-		if (map_find(s, w, b, e.id, &local))
+		local = 0;
+		if (e.id <= mapped_max && map_find(s, w, b, e.id, &local))
 			return AW_ERROR;
 		if (local) {
 			if (event_stored_as(s, w, local, &e, &same))
@@ -1279,6 +1299,8 @@ static int op_remote_apply(aw_store *s, aw_write *w)
 			e.has_id = false;
 			if (event_put(s, w, b, &e, &row) || map_change(s, w, b, ra->puts[i].id, row.id, true))
 				return AW_ERROR;
+			if (ra->puts[i].id > mapped_max)
+				mapped_max = ra->puts[i].id;
 		}
 	}
 	for (size_t i = 0; i < ra->n_dels; i++) {

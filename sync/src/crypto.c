@@ -295,37 +295,41 @@ out:
 	return rc;
 }
 
-/* Ed25519ph over "awsync-sig2" 0 group 0 device 0 name 0, then the data: a signature
- * made for one file of one device of one group is worth nothing anywhere else. */
-static void sign_context(crypto_sign_state *st, const char *group, const char *device, const char *name)
+/* Ed25519 over the BLAKE2b-512 of "awsync-sig2" 0 group 0 device 0 name 0, then the
+ * data: a signature made for one file of one device of one group is worth nothing
+ * anywhere else. The data is hashed with BLAKE2b rather than signed as Ed25519ph
+ * (SHA-512) because it is about three times faster, and a pack can hold tens of MB. */
+static void sign_digest(unsigned char out[crypto_generichash_BYTES_MAX], const char *group, const char *device,
+			const char *name, const void *data, size_t len)
 {
 	static const char tag[] = "awsync-sig2";
+	crypto_generichash_state st;
 
-	crypto_sign_init(st);
-	crypto_sign_update(st, (const unsigned char *)tag, sizeof(tag));
-	crypto_sign_update(st, (const unsigned char *)group, strlen(group) + 1);
-	crypto_sign_update(st, (const unsigned char *)device, strlen(device) + 1);
-	crypto_sign_update(st, (const unsigned char *)name, strlen(name) + 1);
+	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES_MAX);
+	crypto_generichash_update(&st, (const unsigned char *)tag, sizeof(tag));
+	crypto_generichash_update(&st, (const unsigned char *)group, strlen(group) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)device, strlen(device) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
+	crypto_generichash_update(&st, data, len);
+	crypto_generichash_final(&st, out, crypto_generichash_BYTES_MAX);
 }
 
 void sign_bytes(unsigned char sig[AWS_SIG_BYTES], const unsigned char sk[AWS_SIGN_SK], const char *group,
 		const char *device, const char *name, const void *data, size_t len)
 {
-	crypto_sign_state st;
+	unsigned char d[crypto_generichash_BYTES_MAX];
 
-	sign_context(&st, group, device, name);
-	crypto_sign_update(&st, data, len);
-	crypto_sign_final_create(&st, sig, NULL, sk);
+	sign_digest(d, group, device, name, data, len);
+	crypto_sign_detached(sig, NULL, d, sizeof(d), sk);
 }
 
 int verify_bytes(const unsigned char sig[AWS_SIG_BYTES], const unsigned char pk[AWS_SIGN_PK], const char *group,
 		 const char *device, const char *name, const void *data, size_t len)
 {
-	crypto_sign_state st;
+	unsigned char d[crypto_generichash_BYTES_MAX];
 
-	sign_context(&st, group, device, name);
-	crypto_sign_update(&st, data, len);
-	return crypto_sign_final_verify(&st, (unsigned char *)sig, pk) == 0 ? 0 : -1;
+	sign_digest(d, group, device, name, data, len);
+	return crypto_sign_verify_detached(sig, d, sizeof(d), pk) == 0 ? 0 : -1;
 }
 
 static size_t make_ad(unsigned char *ad, size_t cap, const char *device, const char *name)

@@ -188,7 +188,7 @@ int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_grou
 char *device_key_path(const char *key_path);
 int device_key_load(unsigned char pk[AWS_SIGN_PK], unsigned char sk[AWS_SIGN_SK], const char *key_path,
 		    bool create);
-/* Ed25519ph signature of data, bound to (group, device, name); verify returns 0 when it
+/* Ed25519 signature of the BLAKE2b of data, bound to (group, device, name); verify returns 0 when it
  * holds. */
 void sign_bytes(unsigned char sig[AWS_SIG_BYTES], const unsigned char sk[AWS_SIGN_SK], const char *group,
 		const char *device, const char *name, const void *data, size_t len);
