@@ -162,18 +162,6 @@ static void fold_free(fold *f)
 	free(f->b);
 }
 
-static void copy_meta(aw_bucket *d, const aw_bucket *s)
-{
-	memset(d, 0, sizeof(*d));
-	d->id = str_dup(s->id);
-	d->type = str_dup(s->type);
-	d->client = str_dup(s->client);
-	d->hostname = str_dup(s->hostname);
-	d->created = s->created;
-	d->data = str_dup(s->data);
-	d->last_updated = s->last_updated ? str_dup(s->last_updated) : NULL;
-}
-
 /* The fold's blocks into p (whose puts borrow the inputs' texts). */
 static void fold_emit(sync_segment *p, const fold *f)
 {
@@ -188,7 +176,7 @@ static void fold_emit(sync_segment *p, const fold *f)
 		if (!b->meta)
 			continue; /* deleted, and not created again */
 		blk->has_meta = true;
-		copy_meta(&blk->meta, b->meta);
+		meta_copy(&blk->meta, b->meta);
 		for (size_t k = 0; k < b->n; k++) {
 			const frec *r = &b->recs[k];
 			if (r->dead)

@@ -127,18 +127,6 @@ static void meta_hash(char out[AWS_HASH_HEX], const aw_bucket *b)
 	free(m);
 }
 
-static void copy_meta(aw_bucket *d, const aw_bucket *s)
-{
-	memset(d, 0, sizeof(*d));
-	d->id = str_dup(s->id);
-	d->type = str_dup(s->type);
-	d->client = str_dup(s->client);
-	d->hostname = str_dup(s->hostname);
-	d->created = s->created;
-	d->data = str_dup(s->data && *s->data ? s->data : "{}");
-	d->last_updated = s->last_updated ? str_dup(s->last_updated) : NULL;
-}
-
 /* This device's manifest in HEAD (its generation, head hash and packs); a zeroed one
  * (generation 0) when it has published nothing yet. */
 static int own_manifest(sync_ctx *c, sync_manifest *m)
@@ -279,7 +267,7 @@ int export_changes(sync_ctx *c)
 		if (!cur)
 			continue;
 		b->has_meta = true;
-		copy_meta(&b->meta, cur);
+		meta_copy(&b->meta, cur);
 		for (size_t k = 0; k < xb->n; k++) {
 			xrec *r = &xb->recs[k];
 			if (!r->live)

@@ -125,6 +125,18 @@ char *meta_json(const aw_bucket *b)
 	return aw_buf_steal(&o, NULL);
 }
 
+void meta_copy(aw_bucket *d, const aw_bucket *s)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = str_dup(s->id);
+	d->type = str_dup(s->type);
+	d->client = str_dup(s->client);
+	d->hostname = str_dup(s->hostname);
+	d->created = s->created;
+	d->data = str_dup(s->data && *s->data ? s->data : "{}");
+	d->last_updated = s->last_updated ? str_dup(s->last_updated) : NULL;
+}
+
 int meta_parse(aw_bucket *b, json_t *o)
 {
 	const char *id = json_string_value(json_object_get(o, "id"));

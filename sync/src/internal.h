@@ -317,6 +317,8 @@ void manifest_free(sync_manifest *m);
 /* Bucket metadata as canonical JSON (used in segments and for change detection). */
 char *meta_json(const aw_bucket *b);
 int meta_parse(aw_bucket *b, json_t *o);
+/* A deep copy of the metadata a segment carries (data "{}" when empty); caller clears. */
+void meta_copy(aw_bucket *d, const aw_bucket *s);
 
 /* ---- repo.c ------------------------------------------------------------------- */
 

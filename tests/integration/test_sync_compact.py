@@ -83,6 +83,15 @@ def activity(a, i, rnd):
         insert_events(a.client, WEB, [{"timestamp": ts(i), "duration": 3.0, "data": {"url": "https://y/%d" % i}}])
 
 
+def publish_rounds(a, rounds, rnd):
+    """host-a's buckets, then `rounds` rounds of its activity, each published."""
+    new_bucket(a.client, WIN, type_="currentwindow", hostname="host-a")
+    new_bucket(a.client, AFK, type_="afkstatus", hostname="host-a")
+    for i in range(rounds):
+        activity(a, i, rnd)
+        sync_round(a)
+
+
 def local_name(dev, bid):
     for b, meta in dev.buckets().items():
         if meta.get("data", {}).get("$aw.sync.origin") is not None and b.startswith(bid):
@@ -171,11 +180,7 @@ def test_compaction_with_current_offline_and_new_devices(node_factory, tmp_path)
 def test_restore_from_a_pack(node_factory, tmp_path):
     _remote, (a, b) = group(node_factory, tmp_path, ["host-a", "host-b"])
     rnd = random.Random(3)
-    new_bucket(a.client, WIN, type_="currentwindow", hostname="host-a")
-    new_bucket(a.client, AFK, type_="afkstatus", hostname="host-a")
-    for i in range(40):
-        activity(a, i, rnd)
-        sync_round(a)
+    publish_rounds(a, 40, rnd)
     a.client.post("/api/0/sync/now", json={"mode": "compact"})
     activity(a, 40, rnd)
     sync_round(a)
@@ -206,11 +211,7 @@ def test_import_killed_midway_then_compacted(node_factory, tmp_path):
     owner then packs that backlog; the next import must still converge."""
     _remote, (a, c) = group(node_factory, tmp_path, ["host-a", "host-c"])
     rnd = random.Random(11)
-    new_bucket(a.client, WIN, type_="currentwindow", hostname="host-a")
-    new_bucket(a.client, AFK, type_="afkstatus", hostname="host-a")
-    for i in range(8):
-        activity(a, i, rnd)
-        sync_round(a)
+    publish_rounds(a, 8, rnd)
     sync_round(c, "pull")
     for i in range(8, 45):
         activity(a, i, rnd)

@@ -289,6 +289,16 @@ static void test_manifest_roundtrip(void **state)
 	manifest_free(&r);
 }
 
+/* A manifest's text with generation 12 and `extra` members (each followed by a comma)
+ * before "version". */
+static void manifest_text(char *out, size_t n, const char *extra, int version)
+{
+	snprintf(out, n,
+		 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
+		 "\"head\":\"%064d\",\"hostname\":\"h\",%s\"version\":%d}",
+		 DEV, 0, extra, version);
+}
+
 /* Version 2: a manifest's pack list round-trips, makes the manifest version 2 (so a
  * version-1 reader refuses it), and is refused whole when it breaks the rules. */
 static void test_manifest_packs(void **state)
@@ -308,7 +318,7 @@ static void test_manifest_packs(void **state)
 	sync_manifest m, r;
 	sync_pack p[2] = {{1, 5, 1, 1000}, {6, 9, 0, 200}};
 	unsigned char pk[AWS_SIGN_PK], sk[AWS_SIGN_SK];
-	char *json, text[1024], zeros[2 * AWS_SIG_BYTES + 1];
+	char *json, text[1024], extra[512], zeros[2 * AWS_SIG_BYTES + 1];
 
 	(void)state;
 	crypto_sign_keypair(pk, sk);
@@ -347,26 +357,18 @@ static void test_manifest_packs(void **state)
 	assert_non_null(strstr(json, "\"version\":1"));
 	free(json);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text),
-			 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
-			 "\"head\":\"%064d\",\"hostname\":\"h\",\"packs\":%s,\"signature\":\"%s\","
-			 "\"signing_key\":\"%064d\",\"version\":2}",
-			 DEV, 0, bad[i], zeros, 0);
+		snprintf(extra, sizeof(extra), "\"packs\":%s,\"signature\":\"%s\",\"signing_key\":\"%064d\",", bad[i],
+			 zeros, 0);
+		manifest_text(text, sizeof(text), extra, 2);
 		assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
 		manifest_free(&r);
 	}
 	/* packs in a version-1 manifest: a version-1 reader would ignore them, so no */
-	snprintf(text, sizeof(text),
-		 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
-		 "\"head\":\"%064d\",\"hostname\":\"h\",\"packs\":[[1,3,0,1]],\"version\":1}",
-		 DEV, 0);
+	manifest_text(text, sizeof(text), "\"packs\":[[1,3,0,1]],", 1);
 	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
 	manifest_free(&r);
 	/* version 2 without a signature */
-	snprintf(text, sizeof(text),
-		 "{\"buckets\":[],\"device_id\":\"%s\",\"format\":\"awsync-manifest\",\"generation\":12,"
-		 "\"head\":\"%064d\",\"hostname\":\"h\",\"version\":2}",
-		 DEV, 0);
+	manifest_text(text, sizeof(text), "", 2);
 	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
 	manifest_free(&r);
 }
