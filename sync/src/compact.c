@@ -193,6 +193,18 @@ static void fold_emit(sync_segment *p, const fold *f)
 	}
 }
 
+void segments_fold(sync_segment *out, const sync_segment *const *in, size_t n)
+{
+	fold f;
+
+	memset(&f, 0, sizeof(f));
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < in[i]->n_blocks; k++)
+			fold_block(&f, &in[i]->blocks[k]);
+	fold_emit(out, &f);
+	fold_free(&f);
+}
+
 /* ---- the working list ---------------------------------------------------------------- */
 
 /* A pack of the plan: one the manifest lists, or one built by it (fresh, its plaintext
@@ -252,7 +264,7 @@ static const unsigned char *chain_after(const input *in)
 static int build_pack(plan *pl, const input *in, size_t n, int level, item *out)
 {
 	sync_segment p;
-	fold f;
+	const sync_segment **segs;
 
 	for (size_t i = 1; i < n; i++)
 		if (!in[i].seg.has_prev || memcmp(in[i].seg.prev, chain_after(&in[i - 1]), AWS_HASH_BYTES))
@@ -260,11 +272,7 @@ static int build_pack(plan *pl, const input *in, size_t n, int level, item *out)
 					    "this device's own segment %lld does not follow the one before it: its files in "
 					    "the sync folder were changed",
 					    (long long)in[i].f.first);
-	memset(&f, 0, sizeof(f));
 	memset(&p, 0, sizeof(p));
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < in[i].seg.n_blocks; k++)
-			fold_block(&f, &in[i].seg.blocks[k]);
 	p.device_id = str_dup(pl->c->y->device_id);
 	p.hostname = str_dup(pl->c->y->hostname);
 	p.generation = in[n - 1].f.last;
@@ -274,7 +282,11 @@ static int build_pack(plan *pl, const input *in, size_t n, int level, item *out)
 	memcpy(p.prev, in[0].seg.prev, AWS_HASH_BYTES);
 	memcpy(p.end, chain_after(&in[n - 1]), AWS_HASH_BYTES);
 	p.written_at = aw_time_now();
-	fold_emit(&p, &f);
+	segs = aw_mem_calloc(n, sizeof(*segs));
+	for (size_t i = 0; i < n; i++)
+		segs[i] = &in[i].seg;
+	segments_fold(&p, segs, n);
+	free(segs);
 	memset(out, 0, sizeof(*out));
 	segment_encode(&out->plain, &p);
 	out->fresh = true;
@@ -283,7 +295,6 @@ static int build_pack(plan *pl, const input *in, size_t n, int level, item *out)
 	out->p.level = level;
 	out->p.bytes = (int64_t)out->plain.len;
 	segment_free(&p);
-	fold_free(&f);
 	return 0;
 }
 

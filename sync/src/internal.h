@@ -521,6 +521,11 @@ typedef struct compaction {
  * into one of the next level. Nothing to do leaves *out with the manifest's packs
  * unchanged and nothing to write. Errors leave nothing to free. */
 int compact_plan(sync_ctx *c, const sync_manifest *m, compaction *out);
+/* The blocks of in[0..n) (consecutive segments of one device, oldest first) folded
+ * into out's blocks: applying out does what applying them in order does, from any
+ * state they would have been applied to, or any state between two of them. out's puts
+ * borrow the inputs' data (out->owns_data stays false). */
+void segments_fold(sync_segment *out, const sync_segment *const *in, size_t n);
 void compaction_free(compaction *x);
 int import_all(sync_ctx *c);
 /* A file of devices/<device>/: from HEAD when git has it, else from the work tree. */

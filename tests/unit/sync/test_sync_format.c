@@ -451,6 +451,151 @@ static void test_pack_header(void **state)
 	aw_buf_free(&out);
 }
 
+/* ---- folding: a pack applied from any cursor does what its segments do ---------------------- */
+
+#define FB 3  /* buckets */
+#define FE 24 /* event ids 1..FE */
+#define FN 10 /* segments per history */
+
+typedef struct fstate {
+	bool exists[FB];
+	int64_t meta[FB];
+	bool has[FB][FE + 1];
+	int64_t val[FB][FE + 1];
+} fstate;
+
+static const char *fold_bucket_name(int b)
+{
+	static const char *names[FB] = {"win", "afk", "web"};
+	return names[b];
+}
+
+static int fold_bucket_index(const char *name)
+{
+	for (int b = 0; b < FB; b++)
+		if (!strcmp(name, fold_bucket_name(b)))
+			return b;
+	fail();
+	return 0;
+}
+
+/* What an importer does with a segment (import.c, apply_segment; storage's remote
+ * apply), on the model. */
+static void fold_apply(fstate *st, const sync_segment *s)
+{
+	for (size_t i = 0; i < s->n_blocks; i++) {
+		const sync_block *blk = &s->blocks[i];
+		int b = fold_bucket_index(blk->bucket);
+		if (blk->reset) {
+			st->exists[b] = false;
+			memset(st->has[b], 0, sizeof(st->has[b]));
+		}
+		if (!blk->has_meta)
+			continue;
+		st->exists[b] = true;
+		st->meta[b] = blk->meta.created;
+		for (size_t k = 0; k < blk->n_puts; k++) {
+			st->has[b][blk->puts[k].id] = true;
+			st->val[b][blk->puts[k].id] = blk->puts[k].start;
+		}
+		for (size_t k = 0; k < blk->n_dels; k++)
+			st->has[b][blk->dels[k]] = false;
+	}
+}
+
+static void fold_assert_same(const fstate *x, const fstate *y)
+{
+	for (int b = 0; b < FB; b++) {
+		assert_int_equal(x->exists[b], y->exists[b]);
+		if (!x->exists[b])
+			continue;
+		assert_int_equal(x->meta[b], y->meta[b]);
+		for (int e = 1; e <= FE; e++) {
+			assert_int_equal(x->has[b][e], y->has[b][e]);
+			if (x->has[b][e])
+				assert_int_equal(x->val[b][e], y->val[b][e]);
+		}
+	}
+}
+
+/* A random segment as an export writes one: per bucket at most one block, an event id
+ * at most once in it; now and then a bucket deleted, or deleted and created again. */
+static void fold_random_segment(sync_segment *s, int64_t gen, unsigned *seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->owns_data = true;
+	for (int b = 0; b < FB; b++) {
+		int r = rand_r(seed) % 10;
+		sync_block *blk;
+		bool used[FE + 1] = {false};
+		if (r < 3)
+			continue;
+		blk = segment_block(s, fold_bucket_name(b));
+		if (r == 3) {
+			blk->reset = true; /* deleted */
+			continue;
+		}
+		blk->reset = r == 4; /* deleted and created again */
+		blk->has_meta = true;
+		blk->meta.id = strdup(fold_bucket_name(b));
+		blk->meta.data = strdup("{}");
+		blk->meta.created = gen * 10 + r;
+		for (int k = rand_r(seed) % 6; k > 0; k--) {
+			int64_t id = 1 + rand_r(seed) % FE;
+			aw_event e = {.id = id, .has_id = true, .start = gen * 100 + id, .duration = 1,
+				      .data = "{}", .data_len = 2};
+			if (used[id])
+				continue;
+			used[id] = true;
+			if (rand_r(seed) % 4)
+				block_put(blk, &e);
+			else
+				block_del(blk, id);
+		}
+	}
+}
+
+static void test_fold_equivalence(void **state)
+{
+	unsigned seed = 1234;
+
+	(void)state;
+	for (int history = 0; history < 150; history++) {
+		sync_segment segs[FN];
+		fstate full;
+
+		memset(&full, 0, sizeof(full));
+		for (int g = 0; g < FN; g++) {
+			fold_random_segment(&segs[g], g + 1, &seed);
+			fold_apply(&full, &segs[g]);
+		}
+		/* every range a..b, applied by an importer whose cursor c is anywhere from just
+		 * before the range to its end */
+		for (int a = 0; a < FN; a++)
+			for (int b = a; b < FN; b++) {
+				const sync_segment *in[FN];
+				sync_segment pack;
+				for (int i = a; i <= b; i++)
+					in[i - a] = &segs[i];
+				memset(&pack, 0, sizeof(pack));
+				segments_fold(&pack, in, (size_t)(b - a + 1));
+				for (int c = a; c <= b + 1; c++) {
+					fstate st;
+					memset(&st, 0, sizeof(st));
+					for (int i = 0; i < c; i++)
+						fold_apply(&st, &segs[i]);
+					fold_apply(&st, &pack);
+					for (int i = b + 1; i < FN; i++)
+						fold_apply(&st, &segs[i]);
+					fold_assert_same(&st, &full);
+				}
+				segment_free(&pack);
+			}
+		for (int g = 0; g < FN; g++)
+			segment_free(&segs[g]);
+	}
+}
+
 /* The files an importer reads after its cursor: packs where listed, segments elsewhere,
  * a pack that covers the cursor included. */
 static void test_chain_files(void **state)
@@ -773,6 +918,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_packs),
 		cmocka_unit_test(test_pack_header),
 		cmocka_unit_test(test_chain_files),
+		cmocka_unit_test(test_fold_equivalence),
 		cmocka_unit_test(test_segment_signature),
 		cmocka_unit_test(test_group_and_key),
 		cmocka_unit_test(test_group_rejects),
