@@ -22,8 +22,8 @@
  * level. An event is so rewritten about once per level (two or three times in its
  * life), a device keeps fewer than AWS_COMPACT_TIER packs per level plus the segments
  * since its newest pack, and a joining device reads a few dozen files instead of every
- * segment. No pack holds more plaintext than a segment may (AWS_MAX_WRITE_PLAIN):
- * packs whose merge would exceed that are marked full and never merged again.
+ * segment. No pack holds more than 16 MiB of plaintext (PACK_LIMIT): packs whose
+ * merge would exceed that are marked full and never merged again.
  * `awnode sync compact` packs every plain segment and merges every pack that is not
  * full, as far as that bound allows.
  */
@@ -34,9 +34,11 @@
 #include "aw/mem.h"
 #include "internal.h"
 
-/* Plaintext a pack may hold: what a segment may, less room for the records a fold
- * writes differently from its inputs (block and header lines). */
-#define PACK_LIMIT ((int64_t)AWS_MAX_WRITE_PLAIN - 65536)
+/* Plaintext a pack may hold. A merge holds its inputs, the fold and the new pack in
+ * memory at once, about three times this (a year of one device is about 30 MB of
+ * plaintext: two full packs). Far below AWS_MAX_WRITE_PLAIN, so the few records a fold
+ * writes differently from its inputs (block and header lines) never matter. */
+#define PACK_LIMIT ((int64_t)16 * 1024 * 1024)
 
 chain_file *chain_files(const sync_manifest *m, int64_t from, size_t *n)
 {
