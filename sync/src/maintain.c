@@ -178,8 +178,17 @@ static void snapshot_packs(repack_snapshot *sn, const char *gitdir)
 	while (d && (e = readdir(d))) {
 		size_t l = strlen(e->d_name);
 		pack_entry *p;
-		char *keep;
+		char *keep, *pack;
+		bool whole;
 		if (strncmp(e->d_name, "pack-", 5) || l < 9 || strcmp(e->d_name + l - 4, ".idx"))
+			continue;
+		/* libgit2's indexer renames the index into place before the pack: an index
+		 * alone is a write in progress (another device's push), or one that a kill
+		 * stopped there. Neither is a pack yet; it is left alone. */
+		pack = aw_mem_printf("%s/%.*s.pack", pdir, (int)l - 4, e->d_name);
+		whole = stat(pack, &st) == 0;
+		free(pack);
+		if (!whole)
 			continue;
 		sn->packs = aw_mem_grow(sn->packs, sn->npacks, &sn->cap_packs, sizeof(*sn->packs), 8);
 		p = &sn->packs[sn->npacks++];
@@ -389,9 +398,15 @@ static int fill_incremental(git_packbuilder *pb, git_repository *repo, const rep
 		git_oid_cpy(&m.loose[i], &sn->loose[i].id);
 	qsort(m.loose, sn->nloose, sizeof(git_oid), oid_cmp);
 	m.packs = aw_mem_calloc(merge + 1, sizeof(*m.packs));
-	for (; !rc && m.npacks < merge; m.npacks++)
+	/* counted only once opened: merge_set_free frees what is counted (an index
+	 * whose pack is gone, as a push killed between the two renames leaves it in a
+	 * remote, fails here; the repack is given up, and costs only disk space) */
+	while (!rc && m.npacks < merge) {
 		if (git_odb_backend_one_pack(&m.packs[m.npacks], sn->packs[m.npacks].idx))
 			rc = -1;
+		else
+			m.npacks++;
+	}
 	for (size_t i = 0; !rc && i < sn->nloose; i++)
 		rc = insert_commit_paths(&m.loose[i], &m);
 	for (size_t i = 0; !rc && i < m.npacks; i++)

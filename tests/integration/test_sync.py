@@ -109,13 +109,15 @@ class SyncDev:
         return get_events(self.client, bid, "?limit=-1")
 
 
-def make_group(node_factory, tmp_path, hosts, timed_rounds=True):
+def make_group(node_factory, tmp_path, hosts, timed_rounds=True, sync_config=""):
     """Nodes for `hosts`, the first creating the group on a bare remote, the others joining.
     Without timed_rounds the nodes run only the rounds they are asked for (a test that
-    pushes to the remote itself must not race a node's own round 10 s after a start)."""
+    pushes to the remote itself must not race a node's own round 10 s after a start).
+    sync_config: more lines for the nodes' [sync] section."""
     remote = str(tmp_path / "remote.git")
     subprocess.run(["git", "init", "-q", "--bare", remote], check=True)
-    config = None if timed_rounds else "[sync]\nenabled = false\n"
+    config = None if timed_rounds and not sync_config else "[sync]\n%s%s" % (
+        "" if timed_rounds else "enabled = false\n", sync_config)
     devs = [SyncDev(node_factory(config=config), h) for h in hosts]
     devs[0].cli("init", "--remote", remote, *KDF)
     for d in devs[1:]:

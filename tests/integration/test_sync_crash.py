@@ -35,11 +35,17 @@ def events(n, start):
 
 
 def rounds_until_killed(dev, stop, done):
-    """POST /api/0/sync/now in a loop until the node is gone."""
+    """An event and POST /api/0/sync/now in a loop until the node is gone: every round
+    publishes, so generations pile up and packs are made (every 16)."""
     c = dev.node.client(timeout=30)
+    n = 0
     try:
         while not stop.is_set():
             try:
+                n += 1
+                c.post("/api/0/buckets/%s/events" % BUCKET,
+                       json=[{"timestamp": "2021-04-01T10:00:%02dZ" % (n % 60), "duration": 0.5,
+                              "data": {"app": "loop", "title": "%s %d" % (threading.get_ident(), n)}}])
                 c.post("/api/0/sync/now", json={"mode": "both"})
                 done.append(1)
             except Exception:
@@ -49,7 +55,9 @@ def rounds_until_killed(dev, stop, done):
 
 
 def test_kill9_during_rounds_leaves_folder_and_remote_valid(node_factory, tmp_path):
-    remote, (dev,) = make_group(node_factory, tmp_path, ["host-crash"], timed_rounds=False)
+    # packs every 16 segments, so that kills land in compactions too
+    remote, (dev,) = make_group(node_factory, tmp_path, ["host-crash"], timed_rounds=False,
+                                sync_config="compact_segments = 16\n")
     gitdir = os.path.join(dev.folder, ".git")
     rnd = random.Random(1)
     new_bucket(dev.client, BUCKET, type_="currentwindow", hostname=dev.host)
@@ -84,8 +92,12 @@ def test_kill9_during_rounds_leaves_folder_and_remote_valid(node_factory, tmp_pa
         assert not r.json().get("error"), r.json()
         fsck(gitdir)
         fsck(remote)
+    (info,) = dev.cli("inspect", dev.device_id, "--json").json()
+    assert info["packs"] >= 1, info  # the kills met compactions too
     # everything recorded reached the remote's branch: a new device receives all of it
     new = SyncDev(node_factory(config="[sync]\nenabled = false\n"), "host-new")
     new.cli("join", remote)
     new.sync("pull")
-    assert len(new.events(BUCKET)) == seq
+    mine = sorted((e["timestamp"], e["data"]["title"]) for e in dev.events(BUCKET))
+    assert len(mine) >= seq
+    assert sorted((e["timestamp"], e["data"]["title"]) for e in new.events(BUCKET)) == mine
