@@ -224,6 +224,7 @@ static const char default_config[] =
 	"#enabled = true\n"
 	"#interval = 300\n"
 	"#folder = \"~/.local/share/awnode/sync\"\n"
+	"#compact_segments = 1024\n"
 	"#\n"
 	"#[archive]\n"
 	"#older_than_days = 0\n";
