@@ -703,6 +703,28 @@ static void on_signal(int sig)
 		lws_cancel_service(signal_ctx);
 }
 
+/* The lws levels server_run enables; _lws_log below drops every other line. */
+static int lws_levels = LLL_ERR;
+
+/*
+ * libwebsockets as distributions build it keeps its parser's debug lines: lws_parse
+ * calls _lws_log for every byte of every request's headers, and the library's
+ * _lws_log builds a va_list before it looks at the level (3 % of the node's CPU under
+ * heartbeat load). Defined here, in the binary, it interposes the library's, which
+ * calls it through the PLT, and a filtered line costs one comparison; enabled lines
+ * take the library's own path on.
+ */
+void _lws_log(int filter, const char *format, ...)
+{
+	va_list ap;
+
+	if (!(filter & lws_levels))
+		return;
+	va_start(ap, format);
+	_lws_logv(filter, format, ap);
+	va_end(ap);
+}
+
 static void lws_log_bridge(int level, const char *line)
 {
 	size_t n = strlen(line);
@@ -731,7 +753,8 @@ int server_run(node *n)
 		}
 	}
 	memset(&info, 0, sizeof(info));
-	lws_set_log_level(LLL_ERR | (aw_log_level() >= AW_LOG_DEBUG ? LLL_WARN : 0), lws_log_bridge);
+	lws_levels = LLL_ERR | (aw_log_level() >= AW_LOG_DEBUG ? LLL_WARN : 0);
+	lws_set_log_level(lws_levels, lws_log_bridge);
 	info.port = n->cfg->port;
 	info.iface = iface;
 	info.protocols = protocols;
