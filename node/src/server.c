@@ -595,6 +595,21 @@ static void continue_if_expected(struct lws *wsi)
 	lws_write(wsi, p, sizeof(line) - 1, LWS_WRITE_HTTP_HEADERS);
 }
 
+/*
+ * The writer lingers for a fuller batch while writes keep coming (writer.c). A
+ * connection carries one request at a time, so once every open connection has its
+ * write queued no more can come and the batch may start. libwebsockets announces each
+ * connection with WSI_CREATE and WSI_DESTROY (and the listening socket's end, once, at
+ * shutdown: hence the floor).
+ */
+static void count_conn(node *n, int delta)
+{
+	n->conns += delta;
+	if (n->conns < 0)
+		n->conns = 0;
+	aw_store_set_clients(n->store, n->conns);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len)
 {
@@ -684,6 +699,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		drain_done(n);
 		return 0;
+	case LWS_CALLBACK_WSI_CREATE:
+	case LWS_CALLBACK_WSI_DESTROY:
+		count_conn(n, reason == LWS_CALLBACK_WSI_CREATE ? 1 : -1);
+		break;
 	default:
 		break;
 	}

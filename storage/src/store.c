@@ -176,6 +176,13 @@ int aw_store_submit(aw_store *s, aw_write *w)
 	return 0;
 }
 
+void aw_store_set_clients(aw_store *s, int n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->clients = n;
+	pthread_mutex_unlock(&s->mu);
+}
+
 int aw_store_checkpoint_truncate(aw_store *s)
 {
 	aw_write w;
