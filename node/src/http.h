@@ -87,7 +87,7 @@ struct node {
 	request *done_head, *done_tail;
 	bool loop_alive;
 	long inflight;         /* requests handed to workers or the writer (loop thread only) */
-	int conns;             /* open connections (loop thread only) */
+	int writers;           /* connections whose latest request was a write (loop thread only) */
 	bool hostcheck;
 	char **cors_exact;
 	size_t n_cors_exact;

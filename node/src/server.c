@@ -551,6 +551,25 @@ static void write_now(request *rq)
 
 /* ---- the libwebsockets callback ------------------------------------------------------ */
 
+/*
+ * The writer lingers for a fuller batch while writes keep coming (writer.c). A
+ * connection carries one request at a time, so once every connection that is sending
+ * writes has one queued, no more can come and the batch may start. Such a connection is
+ * one whose latest request was a write: it carries writer_tag as its opaque user data,
+ * which libwebsockets keeps across the connection's requests. Connections a browser
+ * keeps open after reading do not count, or every batch would wait for them.
+ */
+static char writer_tag;
+
+static void note_writer(node *n, struct lws *wsi, bool writes)
+{
+	if ((lws_get_opaque_user_data(wsi) == &writer_tag) == writes)
+		return;
+	lws_set_opaque_user_data(wsi, writes ? &writer_tag : NULL);
+	n->writers += writes ? 1 : -1;
+	aw_store_set_clients(n->store, n->writers);
+}
+
 static void respond_now(struct lws *wsi, request *rq)
 {
 	(void)rq;
@@ -565,6 +584,7 @@ static void dispatch(struct lws *wsi, request *rq)
 		respond_message(rq, 503, "the node is shutting down");
 	else
 		router_dispatch(rq);
+	note_writer(n, wsi, rq->w.done == write_done);
 	if (rq->in_flight) {
 		n->inflight++;
 	} else {
@@ -593,21 +613,6 @@ static void continue_if_expected(struct lws *wsi)
 		return;
 	memcpy(p, line, sizeof(line) - 1);
 	lws_write(wsi, p, sizeof(line) - 1, LWS_WRITE_HTTP_HEADERS);
-}
-
-/*
- * The writer lingers for a fuller batch while writes keep coming (writer.c). A
- * connection carries one request at a time, so once every open connection has its
- * write queued no more can come and the batch may start. libwebsockets announces each
- * connection with WSI_CREATE and WSI_DESTROY (and the listening socket's end, once, at
- * shutdown: hence the floor).
- */
-static void count_conn(node *n, int delta)
-{
-	n->conns += delta;
-	if (n->conns < 0)
-		n->conns = 0;
-	aw_store_set_clients(n->store, n->conns);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -699,9 +704,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		drain_done(n);
 		return 0;
-	case LWS_CALLBACK_WSI_CREATE:
 	case LWS_CALLBACK_WSI_DESTROY:
-		count_conn(n, reason == LWS_CALLBACK_WSI_CREATE ? 1 : -1);
+		note_writer(n, wsi, false);
 		break;
 	default:
 		break;

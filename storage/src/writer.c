@@ -1719,8 +1719,8 @@ static size_t intern_bytes(const aw_store *s)
  * acknowledged before its commit, so durability does not change; a write waits at most
  * LINGER_NS longer.
  *
- * The wait also ends once as many writes wait as the node has connections
- * (aw_store_set_clients): with each connection's request queued, none can join. Without
+ * The wait also ends once as many writes wait as the node has connections sending
+ * writes (aw_store_set_clients): with each one's request queued, none can join. Without
  * that end a fixed linger ran to its timeout every time (twice the last batch is more
  * than 32 clients can send), so a longer one only cost throughput; with it the linger
  * ends as the last client's heartbeat arrives, and its timeout, 400 us, only bounds
