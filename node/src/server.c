@@ -341,29 +341,63 @@ void respond_store_error(request *rq, int code, const char *msg)
 
 /* ---- async hand-off ------------------------------------------------------------- */
 
-void node_done(request *rq)
+/* Queue the finished requests head..tail (linked by next) for the loop. */
+static void hand_back(node *n, request *head, request *tail)
 {
-	node *n = rq->n;
 	bool wake;
 
 	pthread_mutex_lock(&n->done_mu);
 	if (!n->loop_alive) {
-		/* The loop is gone (shutdown): nobody will write this response. */
+		/* The loop is gone (shutdown): nobody will write these responses. */
 		pthread_mutex_unlock(&n->done_mu);
-		request_free(rq);
+		for (request *next; head; head = next) {
+			next = head->next;
+			request_free(head);
+		}
 		return;
 	}
 	wake = !n->done_head;
-	AW_FIFO_PUSH(n->done_head, n->done_tail, rq);
+	if (n->done_tail)
+		n->done_tail->next = head;
+	else
+		n->done_head = head;
+	n->done_tail = tail;
 	pthread_mutex_unlock(&n->done_mu);
 	if (wake)
 		lws_cancel_service(n->ctx);
 }
 
+void node_done(request *rq)
+{
+	rq->next = NULL;
+	hand_back(rq->n, rq, rq);
+}
+
+/*
+ * A committed batch comes back in one piece: write_done, on the writer thread, only
+ * collects the batch's requests, and node_batch_done (the store's batch_done, called
+ * after the batch's last done) queues them under one lock. Taken once per request,
+ * done_mu had the writer and the loop thread draining the first answers contend for
+ * it, a futex call on each side.
+ */
 static void write_done(aw_write *w, void *ctx)
 {
+	request *rq = ctx;
+	node *n = rq->n;
+
 	(void)w;
-	node_done(ctx);
+	AW_FIFO_PUSH(n->batch_head, n->batch_tail, rq);
+}
+
+void node_batch_done(void *ctx)
+{
+	node *n = ctx;
+	request *head = n->batch_head;
+
+	if (!head)
+		return;
+	hand_back(n, head, n->batch_tail);
+	n->batch_head = n->batch_tail = NULL;
 }
 
 void submit_write(request *rq, void (*after)(request *rq))
