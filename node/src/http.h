@@ -85,8 +85,10 @@ struct node {
 	struct lws_context *ctx;
 	pthread_mutex_t done_mu;
 	request *done_head, *done_tail;
+	request *batch_head, *batch_tail; /* writes of the batch being completed (writer thread) */
 	bool loop_alive;
 	long inflight;         /* requests handed to workers or the writer (loop thread only) */
+	int writers;           /* connections whose latest request was a write (loop thread only) */
 	bool hostcheck;
 	char **cors_exact;
 	size_t n_cors_exact;
@@ -96,6 +98,7 @@ struct node {
 
 /* server.c */
 void node_done(request *rq);          /* any thread: async work finished */
+void node_batch_done(void *n);        /* the store's batch_done: hands back the batch's writes */
 void request_free(request *rq);
 const char *rq_query(request *rq, const char *key);  /* NULL if absent */
 const char *rq_seg(request *rq, int i);

@@ -37,6 +37,8 @@ int aw_server_run(aw_config *cfg)
 	pthread_mutex_init(&n.done_mu, NULL);
 	memset(&so, 0, sizeof(so));
 	so.sync_normal = cfg->sync_normal;
+	so.batch_done = node_batch_done;
+	so.batch_ctx = &n;
 	rc = 1;
 	if (pipeline_init(&n))
 		goto out;

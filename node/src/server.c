@@ -341,29 +341,63 @@ void respond_store_error(request *rq, int code, const char *msg)
 
 /* ---- async hand-off ------------------------------------------------------------- */
 
-void node_done(request *rq)
+/* Queue the finished requests head..tail (linked by next) for the loop. */
+static void hand_back(node *n, request *head, request *tail)
 {
-	node *n = rq->n;
 	bool wake;
 
 	pthread_mutex_lock(&n->done_mu);
 	if (!n->loop_alive) {
-		/* The loop is gone (shutdown): nobody will write this response. */
+		/* The loop is gone (shutdown): nobody will write these responses. */
 		pthread_mutex_unlock(&n->done_mu);
-		request_free(rq);
+		for (request *next; head; head = next) {
+			next = head->next;
+			request_free(head);
+		}
 		return;
 	}
 	wake = !n->done_head;
-	AW_FIFO_PUSH(n->done_head, n->done_tail, rq);
+	if (n->done_tail)
+		n->done_tail->next = head;
+	else
+		n->done_head = head;
+	n->done_tail = tail;
 	pthread_mutex_unlock(&n->done_mu);
 	if (wake)
 		lws_cancel_service(n->ctx);
 }
 
+void node_done(request *rq)
+{
+	rq->next = NULL;
+	hand_back(rq->n, rq, rq);
+}
+
+/*
+ * A committed batch comes back in one piece: write_done, on the writer thread, only
+ * collects the batch's requests, and node_batch_done (the store's batch_done, called
+ * after the batch's last done) queues them under one lock. Taken once per request,
+ * done_mu had the writer and the loop thread draining the first answers contend for
+ * it, a futex call on each side.
+ */
 static void write_done(aw_write *w, void *ctx)
 {
+	request *rq = ctx;
+	node *n = rq->n;
+
 	(void)w;
-	node_done(ctx);
+	AW_FIFO_PUSH(n->batch_head, n->batch_tail, rq);
+}
+
+void node_batch_done(void *ctx)
+{
+	node *n = ctx;
+	request *head = n->batch_head;
+
+	if (!head)
+		return;
+	hand_back(n, head, n->batch_tail);
+	n->batch_head = n->batch_tail = NULL;
 }
 
 void submit_write(request *rq, void (*after)(request *rq))
@@ -551,6 +585,25 @@ static void write_now(request *rq)
 
 /* ---- the libwebsockets callback ------------------------------------------------------ */
 
+/*
+ * The writer lingers for a fuller batch while writes keep coming (writer.c). A
+ * connection carries one request at a time, so once every connection that is sending
+ * writes has one queued, no more can come and the batch may start. Such a connection is
+ * one whose latest request was a write: it carries writer_tag as its opaque user data,
+ * which libwebsockets keeps across the connection's requests. Connections a browser
+ * keeps open after reading do not count, or every batch would wait for them.
+ */
+static char writer_tag;
+
+static void note_writer(node *n, struct lws *wsi, bool writes)
+{
+	if ((lws_get_opaque_user_data(wsi) == &writer_tag) == writes)
+		return;
+	lws_set_opaque_user_data(wsi, writes ? &writer_tag : NULL);
+	n->writers += writes ? 1 : -1;
+	aw_store_set_clients(n->store, n->writers);
+}
+
 static void respond_now(struct lws *wsi, request *rq)
 {
 	(void)rq;
@@ -565,6 +618,7 @@ static void dispatch(struct lws *wsi, request *rq)
 		respond_message(rq, 503, "the node is shutting down");
 	else
 		router_dispatch(rq);
+	note_writer(n, wsi, rq->w.done == write_done);
 	if (rq->in_flight) {
 		n->inflight++;
 	} else {
@@ -684,6 +738,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		drain_done(n);
 		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		note_writer(n, wsi, false);
+		break;
 	default:
 		break;
 	}
@@ -701,6 +758,28 @@ static void on_signal(int sig)
 	interrupted = 1;
 	if (signal_ctx)
 		lws_cancel_service(signal_ctx);
+}
+
+/* The lws levels server_run enables; _lws_log below drops every other line. */
+static int lws_levels = LLL_ERR;
+
+/*
+ * libwebsockets as distributions build it keeps its parser's debug lines: lws_parse
+ * calls _lws_log for every byte of every request's headers, and the library's
+ * _lws_log builds a va_list before it looks at the level (3 % of the node's CPU under
+ * heartbeat load). Defined here, in the binary, it interposes the library's, which
+ * calls it through the PLT, and a filtered line costs one comparison; enabled lines
+ * take the library's own path on.
+ */
+void _lws_log(int filter, const char *format, ...)
+{
+	va_list ap;
+
+	if (!(filter & lws_levels))
+		return;
+	va_start(ap, format);
+	_lws_logv(filter, format, ap);
+	va_end(ap);
 }
 
 static void lws_log_bridge(int level, const char *line)
@@ -731,7 +810,8 @@ int server_run(node *n)
 		}
 	}
 	memset(&info, 0, sizeof(info));
-	lws_set_log_level(LLL_ERR | (aw_log_level() >= AW_LOG_DEBUG ? LLL_WARN : 0), lws_log_bridge);
+	lws_levels = LLL_ERR | (aw_log_level() >= AW_LOG_DEBUG ? LLL_WARN : 0);
+	lws_set_log_level(lws_levels, lws_log_bridge);
 	info.port = n->cfg->port;
 	info.iface = iface;
 	info.protocols = protocols;

@@ -130,6 +130,7 @@ struct aw_store {
 	aw_write *head, *tail;
 	int queued;           /* writes in head..tail */
 	int wake_at;          /* submit signals cv once `queued` reaches this (writer.c) */
+	int clients;          /* aw_store_set_clients; 0: unknown */
 	bool closing;
 	bool thread_started;
 

@@ -158,6 +158,8 @@ void aw_store_close(aw_store *s)
 
 int aw_store_submit(aw_store *s, aw_write *w)
 {
+	bool wake;
+
 	w->status = 0;
 	w->wal_status = 0;
 	w->error[0] = '\0';
@@ -169,11 +171,21 @@ int aw_store_submit(aw_store *s, aw_write *w)
 	AW_FIFO_PUSH(s->head, s->tail, w);
 	/* While the writer lingers for a fuller batch (writer_main) it asks to be woken
 	 * only once enough writes wait; every other signal would be a futex call and a
-	 * context switch for nothing. */
-	if (++s->queued >= s->wake_at)
-		pthread_cond_signal(&s->cv);
+	 * context switch for nothing. The signal follows the unlock: signalled under the
+	 * lock, the woken writer blocked at once on the mutex this thread still held, and
+	 * the unlock had to wake it again. */
+	wake = ++s->queued >= s->wake_at;
 	pthread_mutex_unlock(&s->mu);
+	if (wake)
+		pthread_cond_signal(&s->cv);
 	return 0;
+}
+
+void aw_store_set_clients(aw_store *s, int n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->clients = n;
+	pthread_mutex_unlock(&s->mu);
 }
 
 int aw_store_checkpoint_truncate(aw_store *s)

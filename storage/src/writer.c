@@ -1740,14 +1740,23 @@ static size_t intern_bytes(const aw_store *s)
  * the next batch. A lone client never waits: its batches hold one write. Nothing is
  * acknowledged before its commit, so durability does not change; a write waits at most
  * LINGER_NS longer.
+ *
+ * The wait also ends once as many writes wait as the node has connections sending
+ * writes (aw_store_set_clients): with each one's request queued, none can join. Without
+ * that end a fixed linger ran to its timeout every time (twice the last batch is more
+ * than 32 clients can send), so a longer one only cost throughput; with it the linger
+ * ends as the last client's heartbeat arrives, and its timeout, 400 us, only bounds
+ * the wait for a client that is slow or idle.
  */
-#define LINGER_NS 200000L
+#define LINGER_NS 400000L
 
 static void linger(aw_store *s, int last_n)
 {
 	struct timespec until;
 	int want = last_n * 2 < s->opts.max_batch ? last_n * 2 : s->opts.max_batch;
 
+	if (s->clients > 0 && want > s->clients)
+		want = s->clients;
 	if (last_n < 2 || s->queued >= want || s->closing)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &until);

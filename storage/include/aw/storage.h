@@ -216,6 +216,13 @@ struct aw_write {
  * the store is closing (done is not called then). w must stay valid until done. */
 int aw_store_submit(aw_store *s, aw_write *w);
 
+/* How many writes can wait in the queue at once, when the caller knows it (the node:
+ * its connections that are sending writes, each with one request at a time); 0, the
+ * default, when it does not. The writer stops lingering for a fuller batch once that many wait, as
+ * no more can come. A hint only: a wrong number costs batch size or latency, never
+ * correctness. */
+void aw_store_set_clients(aw_store *s, int n);
+
 /* Queue a write and wait for its completion. Returns w->status. */
 int aw_store_write(aw_store *s, aw_write *w);
 
