@@ -21,8 +21,9 @@
  * AWS_COMPACT_TIER packs share a level, they are merged into one pack of the next
  * level. An event is so rewritten about once per level (two or three times in its
  * life), a device keeps fewer than AWS_COMPACT_TIER packs per level plus the segments
- * since its newest pack, and a joining device reads those instead of every segment. No pack holds more than 16 MiB of plaintext (PACK_LIMIT): packs whose
- * merge would exceed that are marked full and never merged again.
+ * since its newest pack, and a joining device reads those instead of every segment.
+ * No pack holds more than 16 MiB of plaintext (PACK_LIMIT): packs whose merge would
+ * exceed that are marked full and never merged again.
  * `awnode sync compact` packs every plain segment and merges every pack that is not
  * full, as far as that bound allows.
  */
