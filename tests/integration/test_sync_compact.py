@@ -188,6 +188,12 @@ def test_restore_from_a_pack(node_factory, tmp_path):
 
     a.client.close()
     a.node.stop()
+    # the command line, against the database directly: the pack and the two segments
+    # after it become one pack, published with an empty segment
+    res = a.cli("compact")
+    assert "packed 3 files of this device; it now has 1 packs" in res.out, res
+    res = a.cli("compact")
+    assert "nothing to pack (1 packs)" in res.out, res
     os.remove(a.db)
     for suffix in ("-wal", "-shm"):
         if os.path.exists(a.db + suffix):
