@@ -256,10 +256,9 @@ static int load_input(plan *pl, const item *it, const chain_file *f, input *in)
 	return segment_parse(&in->seg, in->text.data, in->text.len);
 }
 
-/* The hash the chain has after input in (a segment's own, a pack's recorded end). */
 static const unsigned char *chain_after(const input *in)
 {
-	return in->seg.is_pack ? in->seg.end : in->hash;
+	return segment_chain_hash(&in->seg, in->hash);
 }
 
 /* Fold inputs in[0..n) (consecutive files of this device's chain) into one pack. */

@@ -521,10 +521,10 @@ static int parse_segment(sync_segment *s, char *text, size_t len)
 		} else if (have_end) {
 			/* the signature line, the last one (segment_sign); checked against
 			 * the signer's key by the reader (load_segment), before parsing */
-			if (strlen(p + 2) != 2 * AWS_SIG_BYTES || hex_decode(s->sig, AWS_SIG_BYTES, p + 2))
+			unsigned char sig[AWS_SIG_BYTES];
+			if (strlen(p + 2) != 2 * AWS_SIG_BYTES || hex_decode(sig, AWS_SIG_BYTES, p + 2))
 				return bad(line, "malformed signature");
 			s->has_sig = true;
-			s->signed_len = (size_t)(p - text);
 		} else if (p[0] == 'E' && p[1] == ' ') {
 			int64_t n;
 			q = p + 2;

@@ -369,7 +369,7 @@ static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m,
 					  (long long)f[i].first, (long long)(f[i].first - 1));
 			break;
 		}
-		memcpy(last, l->seg.is_pack ? l->seg.end : l->hash, AWS_HASH_BYTES);
+		memcpy(last, segment_chain_hash(&l->seg, l->hash), AWS_HASH_BYTES);
 		have_last = true;
 		if (kept + l->text.len <= KEEP_BYTES) {
 			kept += l->text.len;

@@ -238,11 +238,9 @@ typedef struct sync_segment {
 	bool is_pack;
 	int64_t first;
 	unsigned char end[AWS_HASH_BYTES];
-	/* the "S" line after the end record (every pack has one): the signature of the
-	 * text's first signed_len bytes by the writing device's key */
+	/* it ends with an "S" line (every pack does): the writing device's signature,
+	 * which the reader checks before parsing (segment_signature, load_segment) */
 	bool has_sig;
-	unsigned char sig[AWS_SIG_BYTES];
-	size_t signed_len;
 	sync_block *blocks;
 	size_t n_blocks, cap_blocks;
 	bool owns_data;      /* puts' data were allocated (encoder side) */
@@ -263,6 +261,12 @@ int segment_parse(sync_segment *s, char *text, size_t len);
 int segment_split(sync_segment **parts, size_t *n, const sync_segment *s, size_t max);
 void segment_parts_free(sync_segment *parts, size_t n);
 void segment_free(sync_segment *s);
+/* The hash the chain has after s, whose file hashes to `hash`: that hash for a segment,
+ * the recorded end for a pack (docs/sync-format.md §7a). */
+static inline const unsigned char *segment_chain_hash(const sync_segment *s, const unsigned char *hash)
+{
+	return s->is_pack ? s->end : hash;
+}
 int64_t segment_records(const sync_segment *s);
 
 /* A pack as a manifest lists it: the generations it covers, its level (0 = folded from
