@@ -196,6 +196,9 @@ def _expect_start_failure(node_factory, **kw):
     '[custom_static]\nx = 5\n',
     'address = "not an address"\n',
     "[auth\n",
+    "[sync]\ncompact_segments = 15\n",
+    "[sync]\ncompact_segments = 1000001\n",
+    '[sync]\ncompact_segments = "many"\n',
 ])
 def test_bad_config_fails_clearly(node_factory, cfg):
     _expect_start_failure(node_factory, config=cfg)

@@ -408,17 +408,19 @@ def test_restore_chooses_device(node_factory, tmp_path):
 
 def test_cli_usage_and_errors(node_factory, tmp_path):
     d = SyncDev(node_factory(), "host-one")
-    for cmd in ("init", "join", "push", "pull", "run", "status", "remote", "forget", "restore",
+    for cmd in ("init", "join", "push", "pull", "run", "compact", "status", "remote", "forget", "restore",
                 "inspect"):
         res = d.cli(cmd, "--help")
         assert res.out.startswith("usage: awnode sync %s" % cmd), res
     assert "usage: awnode sync <command>" in d.cli("--help").out
-    for args in (["bogus"], ["push", "--bogus"], ["push", "extra"], ["init", "--json"],
+    for args in (["bogus"], ["push", "--bogus"], ["push", "extra"], ["compact", "extra"], ["init", "--json"],
                  ["remote"], ["remote", "frob"], ["forget"], ["init", "--kdf-ops", "x"]):
         res = d.cli(*args, expect=2)
         assert res.err.count("\n") == 1 and res.err.startswith("awnode sync: "), (args, res)
     d.node.stop()
     res = d.cli("push", expect=1)
+    assert "not set up" in res.err and res.err.count("\n") == 1, res
+    res = d.cli("compact", expect=1)
     assert "not set up" in res.err and res.err.count("\n") == 1, res
     res = d.cli("status")
     assert "not set up" in res.out
@@ -536,6 +538,10 @@ def test_node_route(node_factory, tmp_path):
     st = r.json()
     assert st["configured"] is True and st["device_id"] == a.device_id
     record(a, n=1)
+    for bad in ("bogus", 5, None, "COMPACT"):
+        r = a.client.post("/api/0/sync/now", json={"mode": bad})
+        assert r.status == 422, (bad, r)
+        assert "compact" in r.json()["message"], r.json()
     r = a.client.post("/api/0/sync/now", json={"mode": "push"})
     assert r.status == 200, r
     assert r.json()["pushed"] is True
