@@ -55,6 +55,8 @@ static void usage(FILE *f)
 		"  pull                         fetch and import the other devices' changes\n"
 		"  run                          push and pull (what the node does periodically)\n"
 		"  compact                      a round that packs this device's segments first\n"
+		"  rotate                       start a new key epoch, then a round\n"
+		"  revoke DEVICE                cut DEVICE off: a new key epoch and passphrase, then a round\n"
 		"  status [--json]              devices, last push and pull, errors\n"
 		"  remote add NAME URL | remote remove NAME | remote list\n"
 		"  forget DEVICE [--undo]       remove a device's buckets here and stop importing it\n"
@@ -99,6 +101,18 @@ static const struct {
 	{"compact", O_COMMON | O_JSON, "[--json]",
 	 "One round that first packs this device's segments into as few packs as the format allows\n"
 	 "(rounds also do it on their own past [sync] compact_segments segments; docs/sync-format.md).\n"
+	 ROUND_JSON_HELP},
+	{"rotate", O_COMMON | O_JSON, "[--json]",
+	 "Start a new key epoch: a new random key for what the group writes from now on, handed to\n"
+	 "the other devices in a signed record. Every device seals its files again under it at its next\n"
+	 "round and then destroys the older keys, so a copy of its key file taken afterwards reads\n"
+	 "nothing older (docs/sync-format.md). Runs a round afterwards.\n" ROUND_JSON_HELP},
+	{"revoke", O_COMMON | O_PASSFILE | O_JSON, "DEVICE",
+	 "Cut DEVICE (a device id or hostname) off the group: a new key epoch that it cannot read, and\n"
+	 "a new passphrase for the group (its old one is known to DEVICE). Nothing DEVICE publishes is\n"
+	 "imported any more. The other devices move to the epoch at their next round without a\n"
+	 "passphrase; devices that join later use the new one. Runs a round afterwards.\n"
+	 "  --passphrase-file F   read the new passphrase from F (else $AWNODE_SYNC_NEW_PASSPHRASE, else a prompt)\n"
 	 ROUND_JSON_HELP},
 	{"status", O_COMMON | O_JSON, "[--json]",
 	 "Show this device, the remotes, the last push and pull, warnings (a remote that went back\n"
@@ -329,6 +343,53 @@ static int sync_round(sync_cli *c, unsigned mode)
 	return rc;
 }
 
+/* rotate, revoke: the epoch's record is committed under the folder's lock with the
+ * database read-only (beside a running node too), then a round moves this device. */
+static int sync_epoch(sync_cli *c, bool revoke)
+{
+	const char *device = NULL;
+	char *pass = NULL;
+	aw_reader *r = NULL;
+	aw_sync *y;
+	int64_t epoch;
+	int rc;
+
+	if (revoke ? c->npos != 1 : c->npos != 0)
+		return usage_error(revoke ? "revoke takes one device id (or hostname)" : "rotate takes no arguments");
+	if (access(c->db, F_OK) == 0 && aw_reader_open_path(&r, c->db))
+		return fail("%s", aw_error_last());
+	if (revoke) {
+		device = c->pos[0];
+		if (!(pass = sync_cli_passphrase(c, true, "AWNODE_SYNC_NEW_PASSPHRASE", "New sync"))) {
+			aw_reader_close(r);
+			return 1;
+		}
+		if (strlen(pass) < 8) {
+			sync_cli_free_pass(pass);
+			aw_reader_close(r);
+			return fail("the new passphrase is too short (at least 8 characters; it protects all synced data)");
+		}
+	}
+	if (sync_cli_open_sync(c, NULL, &y)) {
+		sync_cli_free_pass(pass);
+		aw_reader_close(r);
+		return 1;
+	}
+	rc = aw_sync_epoch_start(&epoch, y, r, device, pass, pass ? strlen(pass) : 0);
+	sync_cli_free_pass(pass);
+	aw_sync_close(y);
+	aw_reader_close(r);
+	if (rc)
+		return fail("%s", aw_error_last());
+	if (!c->json)
+		printf(revoke ? "key epoch %lld started: device %s is revoked; devices that join from now on use the new "
+				"passphrase\n"
+			      : "key epoch %lld started%s\n",
+		       (long long)epoch, revoke ? device : "");
+	c->npos = 0;
+	return sync_round(c, AW_SYNC_BOTH);
+}
+
 static int sync_status(sync_cli *c)
 {
 	aw_reader *r = NULL;
@@ -397,6 +458,10 @@ int cmd_sync(int argc, char **argv)
 		rc = sync_round(&c, AW_SYNC_BOTH);
 	else if (!strcmp(c.cmd, "compact"))
 		rc = sync_round(&c, AW_SYNC_BOTH | AW_SYNC_COMPACT);
+	else if (!strcmp(c.cmd, "rotate"))
+		rc = sync_epoch(&c, false);
+	else if (!strcmp(c.cmd, "revoke"))
+		rc = sync_epoch(&c, true);
 	else if (!strcmp(c.cmd, "status"))
 		rc = sync_status(&c);
 	else if (!strcmp(c.cmd, "forget"))

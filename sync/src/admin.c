@@ -145,7 +145,7 @@ bool aw_sync_folder_empty(const aw_sync *y)
  * unless it has one. */
 static int join_existing(bool *joined, char group_id[40], aw_sync *y, const char *url)
 {
-	unsigned char key[AWS_KEY_BYTES];
+	sync_keyring *ring = ring_new();
 	char *gitdir = aw_mem_printf("%s/.git", y->folder);
 	sync_repo *rp = NULL;
 	sync_group g;
@@ -154,7 +154,7 @@ static int join_existing(bool *joined, char group_id[40], aw_sync *y, const char
 	if ((rc = group_read(&g, y->folder)))
 		goto out;
 	snprintf(group_id, 40, "%s", g.group);
-	if (key_load(key, y->key_path, &g) == 0) {
+	if (ring_load(ring, y->key_path, &g) == 0) {
 		*joined = true;
 		goto out;
 	}
@@ -174,7 +174,7 @@ static int join_existing(bool *joined, char group_id[40], aw_sync *y, const char
 			rc = repo_remote_add(rp, "origin", url);
 	}
 out:
-	sodium_memzero(key, sizeof(key));
+	ring_free(ring);
 	free(gitdir);
 	repo_close(rp);
 	return rc;
@@ -241,11 +241,21 @@ int aw_sync_join_key(aw_sync *y, const char *pass, size_t len)
 		return rc;
 	if ((rc = derive_key(key, &g, pass, len)) == 0) {
 		key_check(check, key);
-		if (strcmp(check, g.key_check))
-			rc = aw_error_set(AW_EINVALID, "wrong passphrase: it does not match the key check of sync group %s",
-					  g.group);
-		else
+		if (strcmp(check, g.key_check)) {
+			/* a revocation set a new passphrase (docs/sync-format.md §4b) */
+			sync_keyring *ring = ring_new();
+			if (epoch_join(ring, &g, y->folder, pass, len))
+				rc = aw_error_set(AW_EINVALID, "wrong passphrase: it does not match the key check of sync group %s",
+						  g.group);
+			else
+				rc = ring_save(y->key_path, &g, ring);
+			ring_free(ring);
+		} else if (epoch_passphrase_replaced(y->folder, &g)) {
+			rc = aw_error_set(AW_EINVALID, "this is the sync group's old passphrase: a device was revoked since and "
+						       "the group has a new one; join with that");
+		} else {
 			rc = key_save(y->key_path, &g, key);
+		}
 	}
 	sodium_memzero(key, sizeof(key));
 	return rc;

@@ -28,7 +28,7 @@
 #define ARCH_HEADER (ARCH_MAGIC_LEN + ARCH_SEALED_KEY)
 #define ARCH_META "archive.json"
 #define ARCH_STATE_KEY "archive"
-#define ARCH_KDF_CTX "awarch01"
+#define ARCH_KDF_CTX AWS_ARCH_KDF_CTX
 #define ARCH_VERSION 1
 #define ARCH_SEGMENT_BYTES_ENV "AWNODE_TEST_ARCHIVE_SEGMENT_BYTES"
 
@@ -242,23 +242,28 @@ bool aw_archive_needs_passphrase(const aw_archive *a)
 
 /* a->sec.master -> the archive's key pair (pk, a->sec.sk); the master key and the
  * seed are wiped. The KDF context keeps it apart from every key sync derives from the
- * same master key. */
+ * same master key. With the sync key as the source, a->sec.master holds the seed
+ * itself (archive_seed_load), which the sync key file keeps after its epoch 0 key is
+ * destroyed (docs/sync-format.md §4b). */
 static void keypair_from_master(aw_archive *a, unsigned char pk[crypto_box_PUBLICKEYBYTES])
 {
-	crypto_kdf_derive_from_key(a->sec.seed, sizeof(a->sec.seed), 1, ARCH_KDF_CTX, a->sec.master);
+	if (!strcmp(a->key_source, "sync"))
+		memcpy(a->sec.seed, a->sec.master, sizeof(a->sec.seed));
+	else
+		crypto_kdf_derive_from_key(a->sec.seed, sizeof(a->sec.seed), 1, ARCH_KDF_CTX, a->sec.master);
 	sodium_memzero(a->sec.master, sizeof(a->sec.master));
 	crypto_box_seed_keypair(pk, a->sec.sk, a->sec.seed);
 	sodium_memzero(a->sec.seed, sizeof(a->sec.seed));
 }
 
-static int sync_master_key(aw_archive *a, unsigned char key[AWS_KEY_BYTES])
+static int sync_archive_seed(aw_archive *a, unsigned char key[AWS_KEY_BYTES])
 {
 	sync_group g;
 	int rc = group_read(&g, a->sync_folder);
 
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_EINVALID, "the archive has no key: run 'awnode archive init' (or set up sync)");
-	return rc ? rc : key_load(key, a->sync_key, &g);
+	return rc ? rc : archive_seed_load(key, a->sync_key, &g);
 }
 
 int aw_archive_init(aw_archive *a, const char *passphrase, size_t len, unsigned long long ops, size_t mem)
@@ -291,7 +296,7 @@ static int load_master(aw_archive *a, const char *passphrase, size_t len)
 	int rc;
 
 	if (!strcmp(a->key_source, "sync"))
-		rc = sync_master_key(a, a->sec.master);
+		rc = sync_archive_seed(a, a->sec.master);
 	else
 		rc = derive_key(a->sec.master, &a->kdf, passphrase ? passphrase : "", passphrase ? len : 0);
 	if (rc)

@@ -227,6 +227,7 @@ typedef struct input {
 
 typedef struct plan {
 	sync_ctx *c;
+	size_t min_group;    /* plain segments that make a pack (2; 1 when every file is sealed again) */
 	item *w;
 	size_t nw, capw;
 	int64_t *consumed;   /* generations whose files (as in HEAD) a pack replaced */
@@ -317,7 +318,7 @@ static int close_group(plan *pl, input *in, size_t n)
 	item it;
 	int rc;
 
-	if (n < 2)
+	if (n < pl->min_group || n == 0)
 		return 0;
 	if ((rc = build_pack(pl, in, n, 0, &it)))
 		return rc;
@@ -426,6 +427,116 @@ static int merge_tail(plan *pl, size_t k, int level)
 	return 0;
 }
 
+/* ---- moving to a new key epoch ---------------------------------------------------------- */
+
+/* What files newer than the one being rewritten do to a bucket: every event id they
+ * name (put or deleted), and whether they delete the bucket. */
+typedef struct later {
+	char **buckets;
+	fbucket *b;          /* recs hold the ids; bucket points into buckets[] */
+	bool *reset;
+	size_t n, cap;
+} later;
+
+static size_t later_bucket(later *l, const char *id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->buckets[i], id))
+			return i;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->buckets = aw_mem_realloc(l->buckets, l->cap * sizeof(*l->buckets));
+		l->b = aw_mem_realloc(l->b, l->cap * sizeof(*l->b));
+		l->reset = aw_mem_realloc(l->reset, l->cap * sizeof(*l->reset));
+	}
+	l->buckets[l->n] = str_dup(id);
+	memset(&l->b[l->n], 0, sizeof(l->b[l->n]));
+	l->b[l->n].bucket = l->buckets[l->n];
+	l->reset[l->n] = false;
+	return l->n++;
+}
+
+static void later_free(later *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->buckets[i]);
+		free(l->b[i].recs);
+		id_index_free(&l->b[i].index);
+	}
+	free(l->buckets);
+	free(l->b);
+	free(l->reset);
+}
+
+/* Drop from s what a newer file of the chain replaces (a put or deletion of the same
+ * event, a deletion of the bucket), then remember what s names for the older files.
+ * Applying the chain gives the same state as before, from any cursor: an importer
+ * applies every file after its cursor, so whatever a later file decides about an
+ * event is decided again after the dropped record would have been applied. This is
+ * what takes events deleted since they were published (`awnode archive` deletes what
+ * it archived) out of the files sealed under the new key. */
+static void drop_replaced(sync_segment *s, later *l)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n_blocks; i++) {
+		sync_block *blk = &s->blocks[i];
+		size_t bi = later_bucket(l, blk->bucket), np = 0;
+		fbucket *fb = &l->b[bi];
+		if (l->reset[bi]) {
+			free(blk->bucket);
+			blk->bucket = NULL;
+			free(blk->puts);
+			free(blk->dels);
+			aw_bucket_clear(&blk->meta);
+			continue;
+		}
+		for (size_t j = 0; j < blk->n_puts; j++) {
+			if (fold_rec(fb, blk->puts[j].id, false))
+				continue;
+			blk->puts[np++] = blk->puts[j];
+		}
+		for (size_t j = 0; j < np; j++)
+			fold_rec(fb, blk->puts[j].id, true);
+		for (size_t j = 0; j < blk->n_dels; j++)
+			fold_rec(fb, blk->dels[j], true);
+		blk->n_puts = np;
+		if (blk->reset)
+			l->reset[bi] = true;
+		s->blocks[k++] = *blk;
+	}
+	s->n_blocks = k;
+}
+
+/* Every file of the plan (all packs by now) read, trimmed by drop_replaced and kept
+ * as fresh plaintext, newest first, so that plan_output seals each again under the
+ * current epoch's key at its own name. Packs keep their header (prev, end, first):
+ * the chain's hashes are those of the segments as first written, so no hash changes. */
+static int reseal(plan *pl)
+{
+	later l;
+	int rc = 0;
+
+	memset(&l, 0, sizeof(l));
+	for (size_t i = pl->nw; i-- > 0 && !rc;) {
+		item *it = &pl->w[i];
+		chain_file f = {it->p.first, it->p.last, true};
+		input in;
+		if ((rc = load_input(pl, it, &f, &in))) {
+			input_free(&in);
+			break;
+		}
+		drop_replaced(&in.seg, &l);
+		aw_buf_reset(&it->plain);
+		segment_encode(&it->plain, &in.seg);
+		it->p.bytes = (int64_t)it->plain.len;
+		it->fresh = true;
+		input_free(&in);
+	}
+	later_free(&l);
+	return rc;
+}
+
 static void plan_free(plan *pl)
 {
 	for (size_t i = 0; i < pl->nw; i++)
@@ -454,12 +565,13 @@ static int plan_output(plan *pl, compaction *out)
 		/* a pack's content is not named by any hash of the chain: its signature
 		 * is what ties it to this device (docs/sync-format.md §4a) */
 		segment_sign(&it->plain, pl->c->sign_sk, pl->c->group.group, dev, name);
-		if ((rc = seal_file(&out->sealed[out->n_write], pl->c->key, dev, name, it->plain.data, it->plain.len)))
+		if ((rc = seal_epoch(&out->sealed[out->n_write], pl->c->wkey, dev, name, it->plain.data, it->plain.len)))
 			return rc;
 		out->write_paths[out->n_write++] = aw_mem_printf("devices/%s/%s", dev, name);
 	}
 	for (size_t i = 0; i < pl->nc; i++) {
 		bool rewritten = false;
+		/* (a pack written at a consumed segment's name replaces it) */
 		for (size_t k = 0; k < pl->nw && !rewritten; k++)
 			rewritten = pl->w[k].fresh && pl->w[k].p.last == pl->consumed[i];
 		if (rewritten)
@@ -482,9 +594,21 @@ int compact_plan(sync_ctx *c, const sync_manifest *m, compaction *out)
 	memset(out, 0, sizeof(*out));
 	memset(&pl, 0, sizeof(pl));
 	pl.c = c;
+	pl.min_group = c->reseal ? 1 : 2;
 	for (size_t i = 0; i < m->n_packs; i++) {
 		item it = {.p = m->packs[i]};
 		append_item(&pl, &it);
+	}
+	if (c->reseal) {
+		rc = pack_segments(&pl, after + 1, m->generation);
+		if (!rc)
+			rc = reseal(&pl);
+		if (!rc)
+			rc = plan_output(&pl, out);
+		plan_free(&pl);
+		if (rc)
+			compaction_free(out);
+		return rc;
 	}
 	if (plain >= limit || (c->compact && plain >= 2))
 		rc = pack_segments(&pl, after + 1, m->generation);

@@ -27,11 +27,17 @@
 #include "internal.h"
 
 #define MAGIC "AWSENC1\n"
+#define MAGIC2 "AWSENC2\n" /* followed by the epoch id */
 #define MAGIC_LEN 8
 #define KDF_CTX "awsync01"
 #define SUBKEY_FILES 1
 #define SUBKEY_CHECK 2
 #define ZSTD_LEVEL 3
+
+static int seal_core(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const unsigned char *epoch_id,
+		     const char *device, const char *name, const void *plain, size_t len);
+static int unseal_core(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], size_t hdr, const char *device,
+		       const char *name, const void *file, size_t len, size_t max_plain);
 
 int crypto_init(void)
 {
@@ -171,60 +177,233 @@ void key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES])
 	sodium_memzero(sub, sizeof(sub));
 }
 
-int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_KEY_BYTES])
+/* The key file (docs/sync-format.md §3): "group", then the keys this device holds: "key"
+ * for epoch 0 (the passphrase's master key) while it has it, "epoch <n> <id> <key>" for
+ * every later epoch it learnt and has not destroyed, and "archive <seed>" once epoch 0
+ * is gone (the archive's key pair, when it comes from the sync key, was derived from
+ * epoch 0; docs/archive.md). */
+int ring_save(const char *path, const sync_group *g, const sync_keyring *ring)
 {
-	char hex[2 * AWS_KEY_BYTES + 1];
-	char *text;
+	aw_buf t = AW_BUF_INIT;
+	char hex[2 * AWS_KEY_BYTES + 1], id[2 * AWS_EPOCH_ID + 1];
 	int rc;
 
-	hex_encode(hex, key, AWS_KEY_BYTES);
-	text = aw_mem_printf("# awnode sync key (keep it secret: it reads and writes all synced data)\n"
-		       "group %s\nkey %s\n",
-		       g->group, hex);
-	rc = aw_files_write(path, text, strlen(text), 0600, AW_FILES_DURABLE);
+	aw_buf_printf(&t, "# awnode sync key (keep it secret: it reads and writes all synced data)\ngroup %s\n", g->group);
+	for (size_t i = 0; i < ring->n; i++) {
+		const sync_epoch_key *k = &ring->k[i];
+		hex_encode(hex, k->key, AWS_KEY_BYTES);
+		if (k->n == 0) {
+			aw_buf_printf(&t, "key %s\n", hex);
+		} else {
+			hex_encode(id, k->id, AWS_EPOCH_ID);
+			aw_buf_printf(&t, "epoch %lld %s %s\n", (long long)k->n, id, hex);
+		}
+	}
+	if (ring->has_archive) {
+		hex_encode(hex, ring->archive, AWS_KEY_BYTES);
+		aw_buf_printf(&t, "archive %s\n", hex);
+	}
+	rc = aw_files_write(path, t.data, t.len, 0600, AW_FILES_DURABLE);
 	sodium_memzero(hex, sizeof(hex));
-	sodium_memzero(text, strlen(text));
-	free(text);
+	sodium_memzero(t.data, t.len);
+	aw_buf_free(&t);
 	return rc;
 }
 
-int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g)
+int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_KEY_BYTES])
+{
+	sync_keyring *ring = ring_new();
+	int rc;
+
+	ring_add(ring, 0, NULL, key);
+	rc = ring_save(path, g, ring);
+	ring_free(ring);
+	return rc;
+}
+
+sync_keyring *ring_new(void)
+{
+	sync_keyring *r = sodium_malloc(sizeof(*r));
+
+	if (!r)
+		abort();
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+void ring_free(sync_keyring *r)
+{
+	if (r)
+		sodium_free(r); /* zeroes it */
+}
+
+static bool epoch_line(sync_epoch_key *k, const char *rest)
+{
+	char id[2 * AWS_EPOCH_ID + 2], key[2 * AWS_KEY_BYTES + 2];
+	long long n;
+	bool ok = sscanf(rest, "%lld %33s %65s", &n, id, key) == 3 && n > 0 && hex_decode(k->id, AWS_EPOCH_ID, id) == 0 &&
+		  hex_decode(k->key, AWS_KEY_BYTES, key) == 0;
+
+	k->n = n;
+	sodium_memzero(key, sizeof(key));
+	return ok;
+}
+
+int ring_load(sync_keyring *ring, const char *path, const sync_group *g)
 {
 	unsigned char *text;
 	size_t len;
 	struct stat st;
 	char group[64] = "", check[AWS_HASH_HEX];
-	bool have_key = false;
+	bool bad = false;
 	int rc;
 
+	memset(ring, 0, sizeof(*ring));
 	if (stat(path, &st) == 0 && (st.st_mode & 077))
 		return aw_error_set(AW_EINVALID, "the sync key %s is readable by other users (mode %03o): chmod 600 it",
 				    path, (unsigned)(st.st_mode & 0777));
-	rc = aw_files_read((char **)&text, &len, path, SIZE_MAX - 1);
+	rc = aw_files_read((char **)&text, &len, path, 1 << 20);
 	if (rc == AW_ENOTFOUND)
 		return aw_error_set(AW_ENOTFOUND, "no sync key at %s: run 'awnode sync init' or 'awnode sync join'", path);
 	if (rc)
 		return rc;
 	for (char *save = NULL, *line = strtok_r((char *)text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "group ", 6))
+		sync_epoch_key k;
+		memset(&k, 0, sizeof(k));
+		if (!strncmp(line, "group ", 6)) {
 			snprintf(group, sizeof(group), "%s", line + 6);
-		else if (!strncmp(line, "key ", 4))
-			have_key = hex_decode(key, AWS_KEY_BYTES, line + 4) == 0;
+		} else if (!strncmp(line, "key ", 4)) {
+			bad |= hex_decode(k.key, AWS_KEY_BYTES, line + 4) != 0;
+			if (!bad)
+				ring_add(ring, 0, NULL, k.key);
+		} else if (!strncmp(line, "epoch ", 6)) {
+			bad |= !epoch_line(&k, line + 6);
+			if (!bad)
+				ring_add(ring, k.n, k.id, k.key);
+		} else if (!strncmp(line, "archive ", 8)) {
+			bad |= hex_decode(ring->archive, AWS_KEY_BYTES, line + 8) != 0;
+			ring->has_archive = !bad;
+		}
+		sodium_memzero(&k, sizeof(k));
 	}
 	sodium_memzero(text, len);
 	free(text);
-	if (!have_key)
+	if (bad || !ring->n)
 		return aw_error_set(AW_EINVALID, "the sync key %s is malformed", path);
 	if (g && strcmp(group, g->group))
 		return aw_error_set(AW_EINVALID,
 				    "the sync key %s belongs to another sync group (%s, the folder is %s): run 'awnode sync join' again",
 				    path, group, g->group);
-	if (g) {
-		key_check(check, key);
+	/* epoch 0 is checked against awsync.json; later epochs against their records
+	 * (epoch.c), which are not read here */
+	for (size_t i = 0; g && i < ring->n; i++) {
+		if (ring->k[i].n)
+			continue;
+		key_check(check, ring->k[i].key);
 		if (strcmp(check, g->key_check))
 			return aw_error_set(AW_EINVALID, "the sync key %s does not match the folder's key check", path);
 	}
 	return 0;
+}
+
+int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g)
+{
+	sync_keyring *ring = ring_new();
+	const sync_epoch_key *k;
+	int rc = ring_load(ring, path, g);
+
+	if (!rc && !(k = ring_find(ring, NULL)))
+		rc = aw_error_set(AW_ENOTFOUND, "the sync key %s no longer holds the group's first key (it moved to a later "
+						"key epoch and destroyed it)",
+				  path);
+	else if (!rc)
+		memcpy(key, k->key, AWS_KEY_BYTES);
+	ring_free(ring);
+	return rc;
+}
+
+void ring_add(sync_keyring *r, int64_t n, const unsigned char id[AWS_EPOCH_ID], const unsigned char key[AWS_KEY_BYTES])
+{
+	sync_epoch_key *k;
+
+	if (ring_find(r, n ? id : NULL))
+		return;
+	if (r->n == AWS_RING_MAX) {
+		/* the oldest goes: a device that fell this far behind reads only recent epochs */
+		memmove(&r->k[0], &r->k[1], (AWS_RING_MAX - 1) * sizeof(r->k[0]));
+		r->n--;
+	}
+	k = &r->k[r->n++];
+	k->n = n;
+	if (n)
+		memcpy(k->id, id, AWS_EPOCH_ID);
+	else
+		memset(k->id, 0, AWS_EPOCH_ID);
+	memcpy(k->key, key, AWS_KEY_BYTES);
+}
+
+const sync_epoch_key *ring_find(const sync_keyring *r, const unsigned char id[AWS_EPOCH_ID])
+{
+	static const unsigned char zero[AWS_EPOCH_ID];
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!memcmp(r->k[i].id, id ? id : zero, AWS_EPOCH_ID) && (id != NULL) == (r->k[i].n != 0))
+			return &r->k[i];
+	return NULL;
+}
+
+const sync_epoch_key *ring_newest(const sync_keyring *r)
+{
+	const sync_epoch_key *best = NULL;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!best || r->k[i].n > best->n)
+			best = &r->k[i];
+	return best;
+}
+
+void archive_seed_derive(unsigned char seed[AWS_KEY_BYTES], const unsigned char master[AWS_KEY_BYTES])
+{
+	crypto_kdf_derive_from_key(seed, AWS_KEY_BYTES, 1, AWS_ARCH_KDF_CTX, master);
+}
+
+int ring_keep_only(sync_keyring *r, const unsigned char id[AWS_EPOCH_ID])
+{
+	size_t k = 0;
+	bool dropped = false;
+
+	for (size_t i = 0; i < r->n; i++) {
+		bool keep = r->k[i].n != 0 && !memcmp(r->k[i].id, id, AWS_EPOCH_ID);
+		if (!keep && r->k[i].n == 0 && !r->has_archive) {
+			archive_seed_derive(r->archive, r->k[i].key);
+			r->has_archive = true;
+		}
+		if (keep)
+			r->k[k++] = r->k[i];
+		else
+			dropped = true;
+	}
+	sodium_memzero(&r->k[k], (r->n - k) * sizeof(r->k[0]));
+	r->n = k;
+	return dropped;
+}
+
+int archive_seed_load(unsigned char seed[AWS_KEY_BYTES], const char *path, const sync_group *g)
+{
+	sync_keyring *ring = ring_new();
+	const sync_epoch_key *k;
+	int rc = ring_load(ring, path, g);
+
+	if (!rc) {
+		if ((k = ring_find(ring, NULL)))
+			archive_seed_derive(seed, k->key);
+		else if (ring->has_archive)
+			memcpy(seed, ring->archive, AWS_KEY_BYTES);
+		else
+			rc = aw_error_set(AW_ENOTFOUND, "the sync key %s holds no archive key", path);
+	}
+	ring_free(ring);
+	return rc;
 }
 
 /* ---- the device key ------------------------------------------------------------------- */
@@ -342,6 +521,20 @@ static size_t make_ad(unsigned char *ad, size_t cap, const char *device, const c
 int seal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	     const void *plain, size_t len)
 {
+	return seal_core(out, key, NULL, device, name, plain, len);
+}
+
+int seal_epoch(aw_buf *out, const sync_epoch_key *k, const char *device, const char *name, const void *plain,
+	       size_t len)
+{
+	return seal_core(out, k->key, k->n ? k->id : NULL, device, name, plain, len);
+}
+
+/* Epoch 0 keeps version 1's container ("AWSENC1"), so that devices not yet upgraded
+ * read it; later epochs name theirs after the magic. */
+static int seal_core(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const unsigned char *epoch_id,
+		     const char *device, const char *name, const void *plain, size_t len)
+{
 	crypto_secretstream_xchacha20poly1305_state st;
 	unsigned char sub[crypto_secretstream_xchacha20poly1305_KEYBYTES];
 	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES], ad[512];
@@ -356,8 +549,11 @@ int seal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *d
 	crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_FILES, KDF_CTX, key);
 	crypto_secretstream_xchacha20poly1305_init_push(&st, hdr, sub);
 	sodium_memzero(sub, sizeof(sub));
-	aw_buf_grow(out, MAGIC_LEN + sizeof(hdr) + clen + (clen / AWS_CHUNK + 1) * crypto_secretstream_xchacha20poly1305_ABYTES);
-	aw_buf_append(out, MAGIC, MAGIC_LEN);
+	aw_buf_grow(out, MAGIC_LEN + AWS_EPOCH_ID + sizeof(hdr) + clen +
+				 (clen / AWS_CHUNK + 1) * crypto_secretstream_xchacha20poly1305_ABYTES);
+	aw_buf_append(out, epoch_id ? MAGIC2 : MAGIC, MAGIC_LEN);
+	if (epoch_id)
+		aw_buf_append(out, epoch_id, AWS_EPOCH_ID);
 	aw_buf_append(out, hdr, sizeof(hdr));
 	do {
 		size_t m = clen - off > AWS_CHUNK ? AWS_CHUNK : clen - off;
@@ -399,22 +595,62 @@ static int alloc_buf(aw_buf *b, size_t n, const char *name)
 int unseal_file_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 		   const void *file, size_t len, size_t max_plain)
 {
+	if (len < MAGIC_LEN || memcmp(file, MAGIC, MAGIC_LEN))
+		return aw_error_set(AW_EINVALID, "%s: not an awsync encrypted file (bad magic)", name);
+	return unseal_core(out, key, MAGIC_LEN, device, name, file, len, max_plain);
+}
+
+int sealed_epoch(const void *file, size_t len, unsigned char id[AWS_EPOCH_ID], bool *epoch0)
+{
+	if (len >= MAGIC_LEN && !memcmp(file, MAGIC, MAGIC_LEN)) {
+		*epoch0 = true;
+		memset(id, 0, AWS_EPOCH_ID);
+		return 0;
+	}
+	if (len >= MAGIC_LEN + AWS_EPOCH_ID && !memcmp(file, MAGIC2, MAGIC_LEN)) {
+		*epoch0 = false;
+		memcpy(id, (const unsigned char *)file + MAGIC_LEN, AWS_EPOCH_ID);
+		return 0;
+	}
+	return aw_error_set(AW_EINVALID, "not an awsync encrypted file (bad magic)");
+}
+
+int unseal_ring(aw_buf *out, const sync_keyring *ring, const char *device, const char *name, const void *file,
+		size_t len)
+{
+	unsigned char id[AWS_EPOCH_ID];
+	char hex[2 * AWS_EPOCH_ID + 1];
+	const sync_epoch_key *k;
+	bool e0;
+
+	if (sealed_epoch(file, len, id, &e0))
+		return aw_error_set(AW_EINVALID, "%s: not an awsync encrypted file (bad magic)", name);
+	if (!(k = ring_find(ring, e0 ? NULL : id))) {
+		hex_encode(hex, id, AWS_EPOCH_ID);
+		return aw_error_set(AW_ENOTFOUND, "%s: sealed under %s%s, whose key this device does not hold", name,
+				    e0 ? "the group's first key" : "key epoch ", e0 ? "" : hex);
+	}
+	return unseal_core(out, k->key, e0 ? MAGIC_LEN : MAGIC_LEN + AWS_EPOCH_ID, device, name, file, len,
+			   AWS_MAX_PLAIN);
+}
+
+static int unseal_core(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], size_t hdr, const char *device,
+		       const char *name, const void *file, size_t len, size_t max_plain)
+{
 	const size_t A = crypto_secretstream_xchacha20poly1305_ABYTES, H = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 	crypto_secretstream_xchacha20poly1305_state st;
 	unsigned char sub[crypto_secretstream_xchacha20poly1305_KEYBYTES], ad[512];
 	const unsigned char *p = file;
-	size_t adlen = make_ad(ad, sizeof(ad), device, name), off = MAGIC_LEN + H;
+	size_t adlen = make_ad(ad, sizeof(ad), device, name), off = hdr + H;
 	aw_buf z = AW_BUF_INIT;
 	unsigned long long fsize;
 	bool final = false;
 	int rc = AW_EINVALID;
 
-	if (len < MAGIC_LEN || memcmp(p, MAGIC, MAGIC_LEN))
-		return aw_error_set(AW_EINVALID, "%s: not an awsync encrypted file (bad magic)", name);
 	if (len < off + A)
 		return aw_error_set(AW_EINVALID, "%s: truncated (%zu bytes)", name, len);
 	crypto_kdf_derive_from_key(sub, sizeof(sub), SUBKEY_FILES, KDF_CTX, key);
-	if (crypto_secretstream_xchacha20poly1305_init_pull(&st, p + MAGIC_LEN, sub)) {
+	if (crypto_secretstream_xchacha20poly1305_init_pull(&st, p + hdr, sub)) {
 		sodium_memzero(sub, sizeof(sub));
 		sodium_memzero(&st, sizeof st);
 		return aw_error_set(AW_EINVALID, "%s: bad encryption header", name);

@@ -141,7 +141,7 @@ static int own_manifest(sync_ctx *c, sync_manifest *m)
 		return 0;
 	if (rc)
 		return rc;
-	rc = unseal_file(&plain, c->key, c->y->device_id, AWS_MANIFEST, file, len);
+	rc = unseal_ring(&plain, c->ring, c->y->device_id, AWS_MANIFEST, file, len);
 	free(file);
 	if (!rc)
 		rc = manifest_parse(m, plain.data, plain.len);
@@ -156,6 +156,20 @@ static int own_manifest(sync_ctx *c, sync_manifest *m)
 		return aw_error_set(AW_EINVALID, "this device's own manifest names another device");
 	}
 	return 0;
+}
+
+/* This device's chain is now sealed under the epoch it writes with (a move seals every
+ * file again in the same commit, compact.c). */
+static void set_push_epoch(sync_ctx *c)
+{
+	char hex[2 * AWS_EPOCH_ID + 1];
+
+	free(c->st.push_epoch);
+	c->st.push_epoch = NULL;
+	if (c->wkey->n == 0)
+		return;
+	hex_encode(hex, c->wkey->id, AWS_EPOCH_ID);
+	c->st.push_epoch = str_dup(hex);
 }
 
 int export_changes(sync_ctx *c)
@@ -186,14 +200,8 @@ int export_changes(sync_ctx *c)
 	memset(&cx, 0, sizeof(cx));
 	if ((rc = own_manifest(c, &own)))
 		goto out;
-	if (!c->have_sign) {
-		sodium_mlock(c->sign_sk, sizeof(c->sign_sk));
-		if ((rc = device_key_load(c->sign_pk, c->sign_sk, y->key_path, true))) {
-			sodium_munlock(c->sign_sk, sizeof(c->sign_sk));
-			goto out;
-		}
-		c->have_sign = true;
-	}
+	if ((rc = ctx_device_key(c)))
+		goto out;
 	gen = own.generation;
 	memcpy(head, own.head, AWS_HASH_BYTES);
 	if (gen < st->push_generation) {
@@ -303,6 +311,7 @@ int export_changes(sync_ctx *c)
 		json_decref(st->push_buckets);
 		st->push_buckets = hashes;
 		hashes = NULL;
+		set_push_epoch(c);
 		c->rep->generation = gen;
 		c->rep->packs = (int64_t)cx.n_packs;
 		rc = 0;
@@ -328,7 +337,7 @@ int export_changes(sync_ctx *c)
 		aw_buf_reset(&text);
 		segment_encode(&text, pt);
 		segment_name(segname, sizeof(segname), pt->generation);
-		if ((rc = seal_file(&sealed[i], c->key, y->device_id, segname, text.data, text.len)))
+		if ((rc = seal_epoch(&sealed[i], c->wkey, y->device_id, segname, text.data, text.len)))
 			goto out;
 		blake2b_256(newhead, sealed[i].data, sealed[i].len);
 		files[i].path = aw_mem_printf("devices/%s/%s", y->device_id, segname);
@@ -353,7 +362,7 @@ int export_changes(sync_ctx *c)
 			man.buckets[man.n_buckets++] = bk[i]; /* shallow: borrowed */
 	mjson = manifest_signed_json(&man, c->sign_sk, c->group.group);
 	free(man.buckets);
-	if ((rc = seal_file(&msealed, c->key, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
+	if ((rc = seal_epoch(&msealed, c->wkey, y->device_id, AWS_MANIFEST, mjson, strlen(mjson))))
 		goto out;
 	manpath = aw_mem_printf("devices/%s/" AWS_MANIFEST, y->device_id);
 	files[nparts].path = manpath;
@@ -380,6 +389,7 @@ int export_changes(sync_ctx *c)
 	st->push_buckets = hashes;
 	hashes = NULL;
 	st->pushes++;
+	set_push_epoch(c);
 	c->rep->pushed = true;
 	c->rep->generation = seg.generation;
 	c->rep->events_exported = segment_records(&seg);

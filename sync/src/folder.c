@@ -77,7 +77,12 @@ folder_kind folder_child(folder_kind parent, const char *name, size_t n, bool is
 			return AWS_F_SEG;
 		if (is_tree && n == 7 && !memcmp(name, "archive", 7))
 			return AWS_F_ARCHIVE;
+		if (is_tree && n == 6 && !memcmp(name, "epochs", 6))
+			return AWS_F_EPOCHS;
 		return AWS_F_BAD;
+	case AWS_F_EPOCHS: /* <epoch, 12 digits>.json */
+		return !is_tree && n == 17 && all_digits(name, 12) && !memcmp(name + 12, ".json", 5) ? AWS_F_FILE
+												       : AWS_F_BAD;
 	case AWS_F_SEG: /* seg/<generation / 1000, 6 digits> */
 		return is_tree && n == 6 && all_digits(name, 6) ? AWS_F_SHARD : AWS_F_BAD;
 	case AWS_F_SHARD: /* <generation, 12 digits>.aws */

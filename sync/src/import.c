@@ -53,7 +53,7 @@ int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned ch
 	if (rc)
 		return rc;
 	blake2b_256(hash, file, len);
-	rc = unseal_file(&plain, c->key, device, AWS_MANIFEST, file, len);
+	rc = unseal_ring(&plain, c->ring, device, AWS_MANIFEST, file, len);
 	free(file);
 	if (!rc)
 		rc = manifest_parse(m, plain.data, plain.len);
@@ -84,7 +84,7 @@ int load_segment(sync_ctx *c, const char *device, int64_t gen, const unsigned ch
 	if (rc)
 		return rc;
 	blake2b_256(hash, file, len);
-	rc = unseal_file(text, c->key, device, name, file, len);
+	rc = unseal_ring(text, c->ring, device, name, file, len);
 	free(file);
 	if (rc)
 		return rc;
@@ -561,6 +561,23 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A device whose manifest is still sealed under a key epoch this device destroyed on
+ * moving to the current one: it has not had a round since the epoch began, and moves
+ * (sealing its files again) at its next. Waiting is not a failure. */
+static bool waiting_to_move(sync_ctx *c, const char *device)
+{
+	unsigned char *file, id[AWS_EPOCH_ID];
+	size_t len;
+	bool e0, waiting = false;
+
+	if (c->epoch == 0 || device_file(c, device, AWS_MANIFEST, &file, &len))
+		return false;
+	if (sealed_epoch(file, len, id, &e0) == 0)
+		waiting = !ring_find(c->ring, e0 ? NULL : id) && (e0 || memcmp(id, c->wkey->id, AWS_EPOCH_ID));
+	free(file);
+	return waiting;
+}
+
 int import_all(sync_ctx *c)
 {
 	char *dir = aw_mem_printf("%s/devices", c->y->folder);
@@ -593,6 +610,26 @@ int import_all(sync_ctx *c)
 		if (sync_cancelled(c->y))
 			break;
 		c->rep->devices_seen++;
+		if (c->revoked && json_object_get(c->revoked, names[i])) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "revoked at key epoch %lld: nothing it publishes is imported",
+				 (long long)json_integer_value(json_object_get(c->revoked, names[i])));
+			if (!d->error || strcmp(d->error, msg)) {
+				set_error(d, msg);
+				state_save(&c->st, c->y->store);
+			}
+			continue;
+		}
+		if (waiting_to_move(c, names[i])) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "waiting for its next round: it still writes under an older key epoch than %lld",
+				 (long long)c->epoch);
+			if (!d->error || strcmp(d->error, msg)) {
+				set_error(d, msg);
+				state_save(&c->st, c->y->store);
+			}
+			continue;
+		}
 		drc = import_device(c, d);
 		if (drc) {
 			char msg[600];

@@ -131,6 +131,7 @@ typedef enum folder_kind {
 	AWS_F_SEG,      /* devices/<id>/seg/ */
 	AWS_F_SHARD,    /* devices/<id>/seg/<6 digits>/ */
 	AWS_F_ARCHIVE,  /* devices/<id>/archive/ */
+	AWS_F_EPOCHS,   /* devices/<id>/epochs/ (key epoch records) */
 	AWS_F_FILE,     /* a file the format defines */
 } folder_kind;
 
@@ -177,7 +178,43 @@ char *group_json(const sync_group *g);
 /* Argon2id(passphrase, salt) -> master key. */
 int derive_key(unsigned char key[AWS_KEY_BYTES], const sync_group *g, const char *pass, size_t len);
 void key_check(char out[AWS_HASH_HEX], const unsigned char key[AWS_KEY_BYTES]);
-/* Key file: 0600, outside the folder. Load checks the group and the key check. */
+/* The keys a device holds (docs/sync-format.md §3, §4b): epoch 0's, derived from the
+ * passphrase, and those of later key epochs, each named by a random 16-byte id. A ring
+ * lives in guarded memory (ring_new; ring_free wipes it). */
+#define AWS_EPOCH_ID 16
+#define AWS_RING_MAX 32
+#define AWS_ARCH_KDF_CTX "awarch01" /* the archive's key pair from epoch 0 (archive.c) */
+typedef struct sync_epoch_key {
+	int64_t n;                       /* the epoch's number; 0 for the passphrase's key */
+	unsigned char id[AWS_EPOCH_ID];  /* zeros for epoch 0 */
+	unsigned char key[AWS_KEY_BYTES];
+} sync_epoch_key;
+typedef struct sync_keyring {
+	sync_epoch_key k[AWS_RING_MAX];
+	size_t n;
+	/* kept when epoch 0 is destroyed: what an archive keyed from the sync key needs */
+	bool has_archive;
+	unsigned char archive[AWS_KEY_BYTES];
+} sync_keyring;
+
+sync_keyring *ring_new(void);
+void ring_free(sync_keyring *r);
+/* Key file: 0600, outside the folder. Load checks the group and epoch 0's key check. */
+int ring_load(sync_keyring *ring, const char *path, const sync_group *g);
+int ring_save(const char *path, const sync_group *g, const sync_keyring *ring);
+/* Add a key (id NULL for epoch 0); a key already held is not added twice. */
+void ring_add(sync_keyring *r, int64_t n, const unsigned char id[AWS_EPOCH_ID], const unsigned char key[AWS_KEY_BYTES]);
+/* The key of epoch id (NULL: epoch 0), or NULL. */
+const sync_epoch_key *ring_find(const sync_keyring *r, const unsigned char id[AWS_EPOCH_ID]);
+const sync_epoch_key *ring_newest(const sync_keyring *r);
+/* Forget every key but epoch id's (keeping the archive's seed when epoch 0 goes);
+ * true when something was forgotten. */
+int ring_keep_only(sync_keyring *r, const unsigned char id[AWS_EPOCH_ID]);
+void archive_seed_derive(unsigned char seed[AWS_KEY_BYTES], const unsigned char master[AWS_KEY_BYTES]);
+/* The archive's seed from the key file: derived from epoch 0, or kept after it. */
+int archive_seed_load(unsigned char seed[AWS_KEY_BYTES], const char *path, const sync_group *g);
+/* A key file holding only epoch 0's key; key_load reads epoch 0's key (AW_ENOTFOUND
+ * once destroyed). */
 int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_KEY_BYTES]);
 int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g);
 
@@ -204,6 +241,16 @@ int seal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *d
  * AW_ERROR when memory runs out. out->data is NUL-terminated. */
 int unseal_file(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 	       const void *file, size_t len);
+/* Sealed under an epoch's key: version 1's container for epoch 0, else one naming the
+ * epoch (docs/sync-format.md §4). */
+int seal_epoch(aw_buf *out, const sync_epoch_key *k, const char *device, const char *name, const void *plain,
+	       size_t len);
+/* Which epoch a sealed file names (epoch0 true for version 1's container). */
+int sealed_epoch(const void *file, size_t len, unsigned char id[AWS_EPOCH_ID], bool *epoch0);
+/* unseal_file with the ring's key for the file's epoch; AW_ENOTFOUND when the ring
+ * does not hold it. */
+int unseal_ring(aw_buf *out, const sync_keyring *ring, const char *device, const char *name, const void *file,
+		size_t len);
 /* The same with another bound on the decompressed size (the archive's own files). */
 int unseal_file_max(aw_buf *out, const unsigned char key[AWS_KEY_BYTES], const char *device, const char *name,
 		   const void *file, size_t len, size_t max_plain);
@@ -431,6 +478,7 @@ typedef struct sync_state {
 	unsigned char push_head[AWS_HASH_BYTES];
 	char *push_hostname;
 	char *push_settings;     /* hash (hex) of the settings last published, or NULL */
+	char *push_epoch;        /* id (hex) of the epoch this device's chain is sealed under; NULL: 0 */
 	json_t *push_buckets;    /* {bucket id: hash of its metadata as last exported} */
 	aw_ns last_push;
 	char *push_error;
@@ -474,7 +522,8 @@ typedef struct sync_ctx {
 	aw_reader *r;
 	sync_repo *repo;
 	sync_group group;
-	unsigned char key[AWS_KEY_BYTES];
+	sync_keyring *ring;  /* the keys this device holds (key file) */
+	const sync_epoch_key *wkey; /* the epoch this device writes under (in ring) */
 	sync_state st;
 	aw_sync_report *rep;
 	/* this device's signing key pair (loaded, or made, by the first export) */
@@ -482,7 +531,30 @@ typedef struct sync_ctx {
 	unsigned char sign_pk[AWS_SIGN_PK];
 	unsigned char sign_sk[AWS_SIGN_SK];
 	bool compact;        /* this round packs whatever it can (awnode sync compact) */
+	/* key epochs (epoch.c): this round moves the device's chain to wkey's epoch (every
+	 * file sealed again, docs/sync-format.md §4b); devices revoked by the epochs seen */
+	bool reseal;
+	json_t *revoked;     /* {device id: epoch number that revoked it} */
+	int64_t epoch;       /* the group's current epoch (0 before any rotation) */
 } sync_ctx;
+
+/* epoch.c: before the export, read the folder's epoch records, learn the keys this
+ * device may hold, choose the epoch it writes under and whether it moves to it. An
+ * error stops the round (this device was revoked, or cannot read the current epoch). */
+int epoch_step(sync_ctx *c);
+/* After the round's export: once the device's own chain is sealed under the current
+ * epoch, forget every older key (and rewrite the key file). */
+int epoch_settle(sync_ctx *c);
+/* Start a new epoch (rotate; or revoke `revoke`, with the group's new passphrase) and
+ * commit its record; the next round moves every device to it. */
+int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, int64_t *out_epoch);
+/* Join with a passphrase set by a revocation: the newest epoch record whose passphrase
+ * block it opens gives the key; AW_EINVALID when none does. */
+int epoch_join(sync_keyring *ring, const sync_group *g, const char *folder, const char *pass, size_t len);
+/* Does the folder hold an epoch record that replaced the passphrase (a revocation)? */
+bool epoch_passphrase_replaced(const char *folder, const sync_group *g);
+/* The signing key c pins for device (own: this device's own key), or NULL. */
+bool epoch_device_key(sync_ctx *c, const char *device, unsigned char pk[AWS_SIGN_PK]);
 
 /* settings.c: this device's settings for its manifest ({key: entry}, caller decrefs)
  * and their hash; another device's manifest settings applied to the store (refused
@@ -490,6 +562,8 @@ typedef struct sync_ctx {
 int settings_publishable(sync_ctx *c, json_t **out, char hash[AWS_HASH_HEX]);
 int settings_apply(sync_ctx *c, const sync_manifest *m);
 
+/* Load (or make, at the first use) this device's signing key pair into c. */
+int ctx_device_key(sync_ctx *c);
 /* Open the folder, its group and the key; lock the folder. */
 int ctx_open(sync_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep);
 void ctx_close(sync_ctx *c);

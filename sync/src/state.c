@@ -80,6 +80,7 @@ int state_load(sync_state *st, aw_reader *r)
 	hash_from(st->push_head, json_object_get(push, "head"));
 	st->push_hostname = dup_or_null(json_object_get(push, "hostname"));
 	st->push_settings = dup_or_null(json_object_get(push, "settings"));
+	st->push_epoch = dup_or_null(json_object_get(push, "epoch"));
 	if (json_is_object(json_object_get(push, "buckets")))
 		json_object_update(st->push_buckets, json_object_get(push, "buckets"));
 	st->last_push = json_integer_value(json_object_get(push, "time"));
@@ -141,6 +142,7 @@ int state_save(sync_state *st, aw_store *s)
 	json_object_set_new(push, "head", hex_json(st->push_head));
 	json_object_set_new(push, "hostname", str_or_null(st->push_hostname));
 	json_object_set_new(push, "settings", str_or_null(st->push_settings));
+	json_object_set_new(push, "epoch", str_or_null(st->push_epoch));
 	json_object_set(push, "buckets", st->push_buckets);
 	json_object_set_new(push, "time", json_integer(st->last_push));
 	json_object_set_new(push, "error", str_or_null(st->push_error));
@@ -191,6 +193,7 @@ void state_free(sync_state *st)
 {
 	free(st->push_hostname);
 	free(st->push_settings);
+	free(st->push_epoch);
 	free(st->push_error);
 	free(st->pull_error);
 	json_decref(st->push_buckets);

@@ -99,24 +99,28 @@ int ctx_open(sync_ctx *c, aw_sync *y, aw_reader *r, aw_sync_report *rep)
 				    y->folder);
 	if (rc)
 		return rc;
-	/* best effort: keep the key out of swap where the system allows locking it */
-	sodium_mlock(c->key, sizeof(c->key));
-	if ((rc = key_load(c->key, y->key_path, &c->group))) {
-		sodium_munlock(c->key, sizeof(c->key));
-		return rc;
-	}
+	/* in guarded memory (kept out of swap where the system allows it); loaded under
+	 * the folder's lock, since rounds and `sync rotate` rewrite the key file */
+	c->ring = ring_new();
 	if ((rc = repo_open(&c->repo, y->folder, y->ssh_key)))
 		goto fail;
 	repo_set_cancel(c->repo, &y->cancel);
 	if ((rc = repo_lock(c->repo)) || (rc = repo_recover(c->repo)))
 		goto fail;
+	if ((rc = ring_load(c->ring, y->key_path, &c->group)))
+		goto fail;
+	/* until epoch_step chooses: epoch 0, or the newest key held */
+	c->wkey = ring_find(c->ring, NULL);
+	if (!c->wkey)
+		c->wkey = ring_newest(c->ring);
 	if (r && (rc = state_load(&c->st, r)))
 		goto fail;
 	return 0;
 fail:
 	repo_close(c->repo);
 	c->repo = NULL;
-	sodium_munlock(c->key, sizeof(c->key));
+	ring_free(c->ring);
+	c->ring = NULL;
 	return rc;
 }
 
@@ -124,7 +128,8 @@ void ctx_close(sync_ctx *c)
 {
 	repo_close(c->repo);
 	state_free(&c->st);
-	sodium_munlock(c->key, sizeof(c->key)); /* zeroes it too */
+	ring_free(c->ring);
+	json_decref(c->revoked);
 	if (c->have_sign)
 		sodium_munlock(c->sign_sk, sizeof(c->sign_sk));
 	memset(c, 0, sizeof(*c));
@@ -191,6 +196,12 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 			}
 			note_remote_history(&c, rem[i].name);
 		}
+	if ((rc = epoch_step(&c))) {
+		report_error(rep, rc, "key epoch");
+		set_str(&c.st.push_error, rep->error);
+		state_save(&c.st, y->store);
+		goto out;
+	}
 	if (mode & AW_SYNC_PUSH) {
 		char push_err[512] = "";
 		if ((rc = export_changes(&c))) {
@@ -216,7 +227,7 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 			set_str(&c.st.push_error, NULL);
 			c.st.last_push = aw_time_now();
 		}
-		if ((rc = state_save(&c.st, y->store)))
+		if ((rc = state_save(&c.st, y->store)) || (rc = epoch_settle(&c)))
 			goto out;
 		if (push_err[0]) {
 			rc = aw_error_set(AW_ERROR, "%s", push_err);
@@ -252,6 +263,37 @@ out:
 	ctx_close(&c);
 	pthread_mutex_unlock(&y->run_mu);
 	rep->seconds = mono_seconds() - t0;
+	return rc;
+}
+
+int aw_sync_epoch_start(int64_t *epoch, aw_sync *y, aw_reader *r, const char *revoke, const char *pass, size_t len)
+{
+	sync_ctx c;
+	aw_sync_report rep;
+	remote_info *rem = NULL;
+	size_t nrem = 0;
+	int rc;
+
+	memset(&rep, 0, sizeof(rep));
+	*epoch = 0;
+	pthread_mutex_lock(&y->run_mu);
+	if (!y->git_ready && repo_git_init() == 0)
+		y->git_ready = true;
+	if ((rc = ctx_open(&c, y, r, &rep))) {
+		pthread_mutex_unlock(&y->run_mu);
+		return rc;
+	}
+	/* on top of the newest epoch the remotes know (a remote that cannot be reached
+	 * only makes a concurrent epoch more likely; docs/sync-format.md §4b says which
+	 * one wins) */
+	if (repo_remotes(c.repo, &rem, &nrem) == 0)
+		for (size_t i = 0; i < nrem; i++)
+			repo_pull(c.repo, rem[i].name, y->device_id);
+	remotes_free(rem, nrem);
+	if ((rc = epoch_step(&c)) == 0)
+		rc = epoch_start(&c, revoke, pass, len, epoch);
+	ctx_close(&c);
+	pthread_mutex_unlock(&y->run_mu);
 	return rc;
 }
 
@@ -438,12 +480,12 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		problem = msg;
 	} else {
-		unsigned char key[AWS_KEY_BYTES];
-		if (key_load(key, y->key_path, &g)) {
+		sync_keyring *ring = ring_new();
+		if (ring_load(ring, y->key_path, &g)) {
 			snprintf(msg, sizeof(msg), "%s", aw_error_last());
 			problem = msg;
 		}
-		sodium_memzero(key, sizeof(key));
+		ring_free(ring);
 	}
 	json_object_set_new(o, "configured", json_boolean(problem == NULL));
 	json_object_set_new(o, "problem", str_json(problem));

@@ -87,6 +87,12 @@ bool aw_sync_configured(aw_sync *y);
  * Per-device import failures do not fail the round (they are in the status);
  * returns 0 or the AW_E* code of a failure that stopped it (also in out->error). */
 int aw_sync_run(aw_sync *y, aw_reader *r, aw_sync_report *out);
+/* Start a new key epoch (docs/sync-format.md §4b) and commit its record to the folder:
+ * a rotation, or with `revoke` (a device id) a revocation, which needs the group's new
+ * passphrase (pass, len). r (read-only is enough) gives the devices whose keys this
+ * one pinned, who become the epoch's members. The next round moves this device to the
+ * epoch; the others move at theirs. *epoch is the new epoch's number. */
+int aw_sync_epoch_start(int64_t *epoch, aw_sync *y, aw_reader *r, const char *revoke, const char *pass, size_t len);
 int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *out);
 
 /* Ask a round in progress to stop soon (node shutdown): network transfers are aborted

@@ -318,14 +318,14 @@ static void test_sync_between_stores(void **state)
 		s.hostname = "host-b";
 		s.generation = 99;
 		segment_encode(&plain, &s);
-		assert_int_equal(seal_file(&sealed, ctx.key, DEV_B, name, plain.data, plain.len), 0);
+		assert_int_equal(seal_epoch(&sealed, ctx.wkey, DEV_B, name, plain.data, plain.len), 0);
 		assert_int_equal(folder_write(folder_b, rel, sealed.data, sealed.len, false), 0);
 		assert_int_equal(load_segment(&ctx, DEV_B, 99, pk, &text, &seg, h), AW_EINVALID);
 		segment_free(&seg);
 		aw_buf_reset(&text);
 		segment_sign(&plain, sk2, ctx.group.group, DEV_B, name);
 		aw_buf_reset(&sealed);
-		assert_int_equal(seal_file(&sealed, ctx.key, DEV_B, name, plain.data, plain.len), 0);
+		assert_int_equal(seal_epoch(&sealed, ctx.wkey, DEV_B, name, plain.data, plain.len), 0);
 		assert_int_equal(folder_write(folder_b, rel, sealed.data, sealed.len, false), 0);
 		assert_int_equal(load_segment(&ctx, DEV_B, 99, pk, &text, &seg, h), AW_EINVALID);
 		segment_free(&seg);
