@@ -1259,7 +1259,7 @@ static int op_remote_apply(aw_store *s, aw_write *w)
 	 * they are most of what an import brings: a put above the highest id mapped so
 	 * far (kept up to date as puts are mapped, so an id sent twice is found) cannot
 	 * be mapped, and is not looked up. */
-	int64_t local = 0, mapped_max = INT64_MIN;
+	int64_t local = 0, mapped_max = INT64_MIN, removed = 0;
 	bool found, same;
 
 	if (b && (!b->remote || strcmp(b->remote_device, ra->device_id)))
@@ -1310,9 +1310,12 @@ static int op_remote_apply(aw_store *s, aw_write *w)
 			continue;
 		if (event_remove(s, w, local, b, &found) || map_change(s, w, b, ra->dels[i], 0, false))
 			return AW_ERROR;
+		removed += found;
 	}
 	b->has_last = false;
-	return 0;
+	/* the origin deleted them (an archive run there, docs/archive.md): their text goes
+	 * from this database too, as it does on the origin */
+	return removed ? datas_wipe_unreferenced(s, w) : 0;
 }
 
 static int op_state_set(aw_store *s, aw_write *w)

@@ -860,6 +860,11 @@ int aw_archive_run(aw_archive *a, aw_store *s, aw_reader *r, aw_ns before, const
 		if (state_load(&st, r) == 0) {
 			if (st.push_seq == 0)
 				prune_tombstones(s, INT64_MAX);
+			/* Sync published these events before: the next round starts a key epoch,
+			 * seals this device's files again without them and destroys the keys
+			 * that open the older files (docs/sync-format.md §4b). */
+			else
+				epoch_request_rotation(s);
 			state_free(&st);
 		}
 	}

@@ -39,6 +39,9 @@
 #define SEAL_BYTES (crypto_box_SEALBYTES + AWS_KEY_BYTES)
 #define ID_HEX (2 * AWS_EPOCH_ID + 1)
 
+static bool rotate_requested(sync_ctx *c);
+static void rotate_mark(aw_store *s, const char *v);
+
 typedef struct record {
 	char device[65];                 /* its creator */
 	int64_t n;
@@ -434,12 +437,47 @@ int epoch_step(sync_ctx *c)
 	}
 	hex_encode(hex, cur_id, AWS_EPOCH_ID);
 	c->reseal = cur_n ? !c->st.push_epoch || strcmp(c->st.push_epoch, hex) : c->st.push_epoch != NULL;
+	if (rotate_requested(c)) {
+		int64_t n;
+		json_decref(revoked);
+		records_free(&rs);
+		if ((rc = epoch_start(c, NULL, NULL, 0, &n)))
+			return rc;
+		rotate_mark(c->y->store, "done");
+		return epoch_step(c);
+	}
 out:
 	if (rc && !c->wkey)
 		c->wkey = ring_newest(c->ring); /* nothing is written, but keep it non-NULL */
 	json_decref(revoked);
 	records_free(&rs);
 	return rc;
+}
+
+/* ---- rotation requested by an archive run ----------------------------------------------------- */
+
+#define ROTATE_KEY "sync-rotate" /* "pending" until a round has started the epoch, then "done" */
+
+static void rotate_mark(aw_store *s, const char *v)
+{
+	aw_write w = {.kind = AW_W_STATE_SET, .key = ROTATE_KEY, .value = (char *)v};
+
+	aw_store_write(s, &w);
+	aw_write_clear(&w);
+}
+
+void epoch_request_rotation(aw_store *s)
+{
+	rotate_mark(s, "pending");
+}
+
+static bool rotate_requested(sync_ctx *c)
+{
+	char *v = NULL;
+	bool pending = c->r && c->y->store && aw_reader_state(&v, c->r, ROTATE_KEY) == 0 && !strcmp(v, "pending");
+
+	free(v);
+	return pending;
 }
 
 int epoch_settle(sync_ctx *c)

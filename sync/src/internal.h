@@ -553,6 +553,9 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 int epoch_join(sync_keyring *ring, const sync_group *g, const char *folder, const char *pass, size_t len);
 /* Does the folder hold an epoch record that replaced the passphrase (a revocation)? */
 bool epoch_passphrase_replaced(const char *folder, const sync_group *g);
+/* Ask the next round to start a new epoch (after an archive run: what was archived must
+ * become unreadable in sync history too). Best effort. */
+void epoch_request_rotation(aw_store *s);
 /* The signing key c pins for device (own: this device's own key), or NULL. */
 bool epoch_device_key(sync_ctx *c, const char *device, unsigned char pk[AWS_SIGN_PK]);
 

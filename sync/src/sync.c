@@ -251,6 +251,12 @@ int aw_sync_run_mode(aw_sync *y, aw_reader *r, unsigned mode, aw_sync_report *re
 			report_error(rep, rc, NULL);
 		}
 	}
+	/* Events that arrived deleted (an archive run on their device, docs/archive.md),
+	 * and a move to a new key epoch, must not stay readable in the write-ahead log's
+	 * old page images: the rows are wiped in the database (secure_delete), the log is
+	 * emptied here. Best effort: a long read may hold it until the next checkpoint. */
+	if (!rc && (c.reseal || rep->events_applied))
+		aw_store_checkpoint_truncate(y->store);
 out:
 	if (sync_cancelled(y) && !rc)
 		rc = aw_error_set(AW_ESHUTDOWN, "cancelled: awnode is stopping");

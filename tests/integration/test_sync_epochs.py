@@ -11,10 +11,12 @@ Real nodes, a real bare remote. What must hold:
 
 import glob
 import os
+import shutil
+import sqlite3
 import subprocess
 
-from awtest import insert_events, new_bucket
-from test_sync import KDF, PASSPHRASE, SyncDev
+from awtest import found_in_db_files, insert_events, new_bucket, run_awnode
+from test_sync import KDF, SyncDev, run_cli
 
 CONFIG = "[sync]\nenabled = false\n"
 NEW_PASSPHRASE = "the group's new passphrase, after the laptop was stolen"
@@ -195,3 +197,105 @@ def test_revoke_cuts_a_device_off(node_factory, tmp_path):
     assert m.bid not in j.buckets()  # the revoked device is not imported at all
     sync_round(a)
     assert titles(a, j.bid) == ["j"]
+
+
+def history_blobs(folder):
+    """Every blob of the folder's git history: {object id: first 24 bytes}."""
+    objs = subprocess.run(["git", "-C", folder, "rev-list", "--objects", "--all"], check=True,
+                          stdout=subprocess.PIPE).stdout.decode().split("\n")
+    ids = [l.split()[0] for l in objs if l.strip()]
+    p = subprocess.run(["git", "-C", folder, "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                       input="\n".join(ids).encode(), check=True, stdout=subprocess.PIPE)
+    blobs = [l.split()[0] for l in p.stdout.decode().splitlines() if l.endswith(" blob")]
+    out = {}
+    for oid in blobs:
+        data = subprocess.run(["git", "-C", folder, "cat-file", "blob", oid], check=True,
+                              stdout=subprocess.PIPE).stdout
+        out[oid] = data[:24]
+    return out
+
+
+def head_blobs(folder):
+    t = subprocess.run(["git", "-C", folder, "ls-tree", "-r", "HEAD"], check=True, stdout=subprocess.PIPE)
+    return {l.split()[2] for l in t.stdout.decode().splitlines()}
+
+
+def thief(dev, devices, secrets, tmp_path):
+    """What a copy of dev's data directory reveals: restore every device's chain from the
+    copied folder with the copied key file, and look at every file and git object."""
+    loot = str(tmp_path / ("loot-" + dev.host))
+    shutil.copytree(dev.node.data_dir, loot)
+    key = os.path.join(loot, "sync-testing.key")
+    folder = os.path.join(loot, "sync-testing")
+    with open(key) as f:
+        lines = [l.split() for l in f.read().splitlines() if l and not l.startswith("#")]
+    held = [bytes.fromhex(l[2]) for l in lines if l[0] == "epoch"]
+    assert not any(l[0] == "key" for l in lines)  # epoch 0's key is gone
+    assert len(held) == 1
+    # the keys held open only files written since the move, which are all in HEAD ...
+    in_head = head_blobs(folder)
+    for oid, head in history_blobs(folder).items():
+        if head.startswith(b"AWSENC2\n") and head[8:24] in held:
+            assert oid in in_head, oid
+        else:
+            assert not head.startswith(b"AWSENC2\n") or head[8:24] not in held
+    # ... and what they hold has none of the archived events: every device's whole
+    # chain, replayed with the stolen key file
+    for d in devices:
+        env = dict(dev.env)
+        env["XDG_DATA_HOME"] = str(tmp_path / ("xdg-" + dev.host + d.host))
+        os.makedirs(env["XDG_DATA_HOME"])
+        db = str(tmp_path / ("restored-%s-%s.db" % (dev.host, d.host)))
+        run_cli(["restore", "--dbpath", db, "--folder", folder, "--key-file", key, "--device-id", d.device_id,
+                 "--hostname", d.host], env)
+        conn = sqlite3.connect(db)
+        try:
+            n = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        finally:
+            conn.close()
+        assert n > 0, d.host
+        with open(db, "rb") as f:
+            blob = f.read()
+        for s in secrets:
+            assert s.encode() not in blob, (dev.host, d.host, s)
+    # nor do the database files themselves (rows are wiped when deleted)
+    for name in os.listdir(loot):
+        if name.startswith("awnode-testing.db"):
+            with open(os.path.join(loot, name), "rb") as f:
+                blob = f.read()
+            for s in secrets:
+                assert s.encode() not in blob, (dev.host, name, s)
+
+
+def test_archived_events_are_unreadable_from_a_stolen_data_directory(node_factory, tmp_path):
+    remote, (a, b) = make_devices(node_factory, tmp_path, ["host-a", "host-b"])
+    secrets = ["Board minutes %02d - plant closure in Lyon" % i for i in range(20)]
+    insert_events(a.client, a.bid, [{"timestamp": "2021-03-01T10:%02d:00Z" % i, "duration": 30.0,
+                                     "data": {"app": "x", "title": t}} for i, t in enumerate(secrets)])
+    sync_round(a)
+    sync_round(b)
+    assert set(secrets) <= set(titles(b, a.bid))
+    assert {n for _, n in found_in_db_files(b.node, secrets)} == set(secrets)  # the scan sees them
+
+    # the archive's key comes from a passphrase (from the sync key, the key file would open it)
+    archive_env = {"AWNODE_ARCHIVE_PASSPHRASE": "the archive passphrase, not on the disk"}
+    p = run_awnode(["archive", "init", *KDF, "--testing", "--port", str(a.node.port)], {**a.node.env, **archive_env})
+    assert p.returncode == 0, p.stderr
+    p = run_awnode(["archive", "--before", "2021-04-01", "--testing", "--port", str(a.node.port)], a.node.env)
+    assert p.returncode == 0, p.stderr
+    assert titles(a, a.bid) == ["host-a before"]
+
+    # the archive run asked for a new epoch: a's next round starts it and moves, b's
+    # next round moves and imports the deletions
+    sync_round(a)
+    assert epochs_held(a) == (False, [1])
+    sync_round(b)
+    assert epochs_held(b) == (False, [1])
+    assert titles(b, a.bid) == ["host-a before"]
+    sync_round(a)
+
+    for dev in (a, b):
+        thief(dev, [a, b], secrets, tmp_path)
+    # the archive itself still opens with its passphrase
+    p = run_awnode(["archive", "list", "--testing", "--port", str(a.node.port)], a.node.env)
+    assert p.returncode == 0 and b"20" in p.stdout, p.stdout
