@@ -225,6 +225,8 @@ static void print_status(json_t *s)
 		printf("remote       (none: the folder is only local, or shared by a file syncer)\n");
 	printf("this device  %s  %s\n", json_string_value(json_object_get(s, "device_id")),
 	       json_string_value(json_object_get(s, "hostname")));
+	if (json_is_integer(json_object_get(s, "key_epoch")))
+		printf("key epoch    %lld\n", (long long)json_integer_value(json_object_get(s, "key_epoch")));
 	v = short_time(json_string_value(json_object_get(push, "last")), tb, sizeof(tb));
 	printf("last push    %s  generation %lld", v ? v : "never", (long long)json_integer_value(json_object_get(push, "generation")));
 	if ((v = json_string_value(json_object_get(push, "error"))))

@@ -468,6 +468,24 @@ static void later_free(later *l)
 	free(l->reset);
 }
 
+/* Remember what s (newer than every file still to rewrite) names. */
+static void later_note(later *l, const sync_segment *s)
+{
+	for (size_t i = 0; i < s->n_blocks; i++) {
+		const sync_block *blk = &s->blocks[i];
+		size_t bi = later_bucket(l, blk->bucket);
+		fbucket *fb = &l->b[bi];
+		if (l->reset[bi])
+			continue;
+		for (size_t j = 0; j < blk->n_puts; j++)
+			fold_rec(fb, blk->puts[j].id, true);
+		for (size_t j = 0; j < blk->n_dels; j++)
+			fold_rec(fb, blk->dels[j], true);
+		if (blk->reset)
+			l->reset[bi] = true;
+	}
+}
+
 /* Drop from s what a newer file of the chain replaces (a put or deletion of the same
  * event, a deletion of the bucket), then remember what s names for the older files.
  * Applying the chain gives the same state as before, from any cursor: an importer
@@ -512,12 +530,16 @@ static void drop_replaced(sync_segment *s, later *l)
  * as fresh plaintext, newest first, so that plan_output seals each again under the
  * current epoch's key at its own name. Packs keep their header (prev, end, first):
  * the chain's hashes are those of the segments as first written, so no hash changes. */
-static int reseal(plan *pl)
+static int reseal(plan *pl, const sync_segment *next)
 {
 	later l;
 	int rc = 0;
 
 	memset(&l, 0, sizeof(l));
+	/* the commit's new segment comes after every file: what it puts or deletes (an
+	 * archive run's deletions) replaces what they say */
+	if (next)
+		later_note(&l, next);
 	for (size_t i = pl->nw; i-- > 0 && !rc;) {
 		item *it = &pl->w[i];
 		chain_file f = {it->p.first, it->p.last, true};
@@ -583,7 +605,7 @@ static int plan_output(plan *pl, compaction *out)
 	return 0;
 }
 
-int compact_plan(sync_ctx *c, const sync_manifest *m, compaction *out)
+int compact_plan(sync_ctx *c, const sync_manifest *m, const sync_segment *next, compaction *out)
 {
 	plan pl;
 	int64_t after = m->n_packs ? m->packs[m->n_packs - 1].last : 0;
@@ -602,7 +624,7 @@ int compact_plan(sync_ctx *c, const sync_manifest *m, compaction *out)
 	if (c->reseal) {
 		rc = pack_segments(&pl, after + 1, m->generation);
 		if (!rc)
-			rc = reseal(&pl);
+			rc = reseal(&pl, next);
 		if (!rc)
 			rc = plan_output(&pl, out);
 		plan_free(&pl);

@@ -335,6 +335,13 @@ static bool record_better(const record *a, bool a_trusted, const record *b, bool
 	return strcmp(a->device, b->device) < 0;
 }
 
+typedef struct cand {
+	const record *r;
+	bool trusted;
+	int got;
+	unsigned char key[AWS_KEY_BYTES];
+} cand;
+
 int epoch_step(sync_ctx *c)
 {
 	records rs;
@@ -365,29 +372,41 @@ int epoch_step(sync_ctx *c)
 		const record *best = NULL;
 		bool best_trusted = false, best_got = false;
 		unsigned char best_key[AWS_KEY_BYTES];
+		cand *cs = aw_mem_calloc(rs.n + 1, sizeof(*cs));
+		size_t nc = 0;
+		/* the records that may be epoch cur_n + 1 */
 		for (size_t i = 0; i < rs.n; i++) {
 			const record *r = &rs.v[i];
-			unsigned char pk[AWS_SIGN_PK], e[AWS_KEY_BYTES];
-			bool trusted;
-			int got;
+			unsigned char pk[AWS_SIGN_PK];
+			cand *x = &cs[nc];
 			if (r->n != cur_n + 1 || memcmp(r->prev, cur_id, AWS_EPOCH_ID) || revoked_has(revoked, r->device))
 				continue;
-			trusted = epoch_device_key(c, r->device, pk) && !memcmp(pk, r->pk, AWS_SIGN_PK);
-			got = learn_key(c, r, e);
+			x->r = r;
+			x->trusted = epoch_device_key(c, r->device, pk) && !memcmp(pk, r->pk, AWS_SIGN_PK);
+			x->got = learn_key(c, r, x->key);
 			/* a record from a device not pinned yet counts only when it opens with the
 			 * previous epoch's key: whoever made it was a member */
-			if (!trusted && got != GOT_PREV && got != GOT_HELD) {
-				sodium_memzero(e, sizeof(e));
+			if (!x->trusted && x->got != GOT_PREV && x->got != GOT_HELD) {
+				sodium_memzero(x->key, sizeof(x->key));
 				continue;
 			}
-			if (!best || record_better(r, trusted, best, best_trusted)) {
-				best = r;
-				best_trusted = trusted;
-				best_got = got != GOT_NONE;
-				memcpy(best_key, e, AWS_KEY_BYTES);
-			}
-			sodium_memzero(e, sizeof(e));
+			nc++;
 		}
+		for (size_t i = 0; i < nc; i++) {
+			bool out = false;
+			/* a record whose creator another one revokes does not count: a device
+			 * about to be revoked cannot escape by racing a record of its own */
+			for (size_t k = 0; k < nc && !out; k++)
+				out = k != i && revoked_has(json_object_get(cs[k].r->o, "revoked"), cs[i].r->device);
+			if (!out && (!best || record_better(cs[i].r, cs[i].trusted, best, best_trusted))) {
+				best = cs[i].r;
+				best_trusted = cs[i].trusted;
+				best_got = cs[i].got != GOT_NONE;
+				memcpy(best_key, cs[i].key, AWS_KEY_BYTES);
+			}
+		}
+		sodium_memzero(cs, (rs.n + 1) * sizeof(*cs));
+		free(cs);
 		if (!best)
 			break;
 		cur = best;

@@ -298,7 +298,7 @@ int export_changes(sync_ctx *c)
 	hostname_changed = !st->push_hostname || strcmp(st->push_hostname, y->hostname);
 	/* packs replace files up to the current generation and ride on the next one's
 	 * commit (compact.c); a compaction with nothing else to say publishes an empty one */
-	if (gen > 0 && (rc = compact_plan(c, &own, &cx))) {
+	if (gen > 0 && (rc = compact_plan(c, &own, &seg, &cx))) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		rc = aw_error_set(rc, "compaction: %s", msg);

@@ -596,12 +596,14 @@ typedef struct compaction {
 } compaction;
 
 /* Plan and build this device's compaction of its chain up to generation `gen` (whose
- * files are in HEAD and listed by `m`, its current manifest): when the plain segments
+ * files are in HEAD and listed by `m`, its current manifest; `next`, when not NULL, is
+ * the segment the same commit adds after them, which a move to a new key epoch, c->reseal,
+ * takes into account): when the plain segments
  * after the newest pack reach the threshold, or always with c->compact, they are
  * folded into a pack; then every run of AWS_COMPACT_TIER packs of one level is merged
  * into one of the next level. Nothing to do leaves *out with the manifest's packs
  * unchanged and nothing to write. Errors leave nothing to free. */
-int compact_plan(sync_ctx *c, const sync_manifest *m, compaction *out);
+int compact_plan(sync_ctx *c, const sync_manifest *m, const sync_segment *next, compaction *out);
 /* The blocks of in[0..n) (consecutive segments of one device, oldest first) folded
  * into out's blocks: applying out does what applying them in order does, from any
  * state they would have been applied to, or any state between two of them. out's puts

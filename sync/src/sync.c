@@ -476,6 +476,7 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	const char *problem = NULL;
 	char msg[600] = "";
 	char *s;
+	int64_t key_epoch = -1;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
@@ -490,6 +491,8 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 		if (ring_load(ring, y->key_path, &g)) {
 			snprintf(msg, sizeof(msg), "%s", aw_error_last());
 			problem = msg;
+		} else {
+			key_epoch = ring_newest(ring)->n;
 		}
 		ring_free(ring);
 	}
@@ -497,6 +500,8 @@ char *aw_sync_status_json(aw_sync *y, aw_reader *r)
 	json_object_set_new(o, "problem", str_json(problem));
 	json_object_set_new(o, "folder", json_string(y->folder));
 	json_object_set_new(o, "key_file", json_string(y->key_path));
+	/* the newest key epoch whose key this device holds (docs/sync-format.md §4b) */
+	json_object_set_new(o, "key_epoch", key_epoch >= 0 ? json_integer(key_epoch) : json_null());
 	json_object_set_new(o, "device_id", json_string(y->device_id));
 	json_object_set_new(o, "hostname", json_string(y->hostname));
 	if (r && state_load(&st, r)) {

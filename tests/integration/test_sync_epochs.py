@@ -10,6 +10,7 @@ Real nodes, a real bare remote. What must hold:
   everything."""
 
 import glob
+import json
 import os
 import shutil
 import sqlite3
@@ -88,6 +89,7 @@ def test_rotate_moves_every_device_and_destroys_old_keys(node_factory, tmp_path)
     remote, (a, b, c) = make_devices(node_factory, tmp_path, ["host-a", "host-b", "host-c"])
     assert epochs_held(a) == (True, [])
     assert sealed_magics(a, a.device_id) == {b"AWSENC1\n"}
+    assert a.status()["key_epoch"] == 0
 
     out = a.cli("rotate", "--port", str(a.node.port)).out
     assert "key epoch 1 started" in out, out
@@ -96,6 +98,7 @@ def test_rotate_moves_every_device_and_destroys_old_keys(node_factory, tmp_path)
     assert epochs_held(a) == (False, [1])
     assert sealed_magics(a, a.device_id) == {b"AWSENC2\n"}
     st = a.status()
+    assert st["key_epoch"] == 1 and "key epoch    1" in a.cli("status").out
     # b and c still write under epoch 0, which a no longer holds: waiting, not failed
     for o in (b, c):
         assert "waiting for its next round" in (a.device(o.device_id)["error"] or ""), st
@@ -229,18 +232,29 @@ def thief(dev, devices, secrets, tmp_path):
     folder = os.path.join(loot, "sync-testing")
     with open(key) as f:
         lines = [l.split() for l in f.read().splitlines() if l and not l.startswith("#")]
-    held = [bytes.fromhex(l[2]) for l in lines if l[0] == "epoch"]
+    held = [(bytes.fromhex(l[2]), bytes.fromhex(l[3])) for l in lines if l[0] == "epoch"]
     assert not any(l[0] == "key" for l in lines)  # epoch 0's key is gone
     assert len(held) == 1
     # the keys held open only files written since the move, which are all in HEAD ...
     in_head = head_blobs(folder)
     for oid, head in history_blobs(folder).items():
-        if head.startswith(b"AWSENC2\n") and head[8:24] in held:
+        if head.startswith(b"AWSENC2\n") and head[8:24] == held[0][0]:
             assert oid in in_head, oid
-        else:
-            assert not head.startswith(b"AWSENC2\n") or head[8:24] not in held
-    # ... and what they hold has none of the archived events: every device's whole
-    # chain, replayed with the stolen key file
+    # ... and none of those files holds an archived event: each one decrypted with the
+    # stolen key
+    na = Sodium()
+    opened = 0
+    for p in glob.glob(os.path.join(folder, "devices", "*", "**", "*.aws"), recursive=True):
+        rel = os.path.relpath(p, os.path.join(folder, "devices"))
+        device, name = rel.split(os.sep, 1)
+        with open(p, "rb") as f:
+            plain = na.unseal(f.read(), held[0][1], device, name)
+        assert plain is not None, rel
+        opened += 1
+        for x in secrets:
+            assert x.encode() not in plain, (dev.host, rel, x)
+    assert opened >= 4
+    # ... nor does every device's whole chain, replayed with the stolen key file
     for d in devices:
         env = dict(dev.env)
         env["XDG_DATA_HOME"] = str(tmp_path / ("xdg-" + dev.host + d.host))
@@ -299,3 +313,132 @@ def test_archived_events_are_unreadable_from_a_stolen_data_directory(node_factor
     # the archive itself still opens with its passphrase
     p = run_awnode(["archive", "list", "--testing", "--port", str(a.node.port)], a.node.env)
     assert p.returncode == 0 and b"20" in p.stdout, p.stdout
+
+
+class Sodium:
+    """The few libsodium calls an attacker needs to forge an epoch record (through
+    ctypes: the library the node links)."""
+
+    def __init__(self):
+        import ctypes
+        import ctypes.util
+        self.c = ctypes
+        self.lib = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+        assert self.lib.sodium_init() >= 0
+
+    def buf(self, n):
+        return self.c.create_string_buffer(n)
+
+    def keypair(self):
+        pk, sk = self.buf(32), self.buf(64)
+        self.lib.crypto_sign_keypair(pk, sk)
+        return pk.raw, sk.raw
+
+    def sign(self, sk, group, device, name, data):
+        tag = b"awsync-sig2\0" + group.encode() + b"\0" + device.encode() + b"\0" + name.encode() + b"\0"
+        msg = tag + data
+        d = self.buf(64)
+        self.lib.crypto_generichash(d, self.c.c_size_t(64), msg, self.c.c_ulonglong(len(msg)), None,
+                                    self.c.c_size_t(0))
+        sig = self.buf(64)
+        self.lib.crypto_sign_detached(sig, None, d, self.c.c_ulonglong(64), sk)
+        return sig.raw
+
+    def unseal(self, blob, key, device, name):
+        """docs/sync-format.md §4, §4b: the plaintext of a sealed file of a later epoch, or
+        None when the key does not open it."""
+        c, lib = self.c, self.lib
+        sub = self.buf(32)
+        lib.crypto_kdf_derive_from_key(sub, c.c_size_t(32), c.c_uint64(1), b"awsync01", key)
+        st = self.buf(lib.crypto_secretstream_xchacha20poly1305_statebytes())
+        if lib.crypto_secretstream_xchacha20poly1305_init_pull(st, blob[24:48], sub) != 0:
+            return None
+        ad = b"awsync1\0" + device.encode() + b"\0" + name.encode()
+        off, z = 48, b""
+        while off < len(blob):
+            chunk = blob[off:off + 65536 + 17]
+            m = self.buf(len(chunk))
+            mlen, tag = c.c_ulonglong(0), c.c_ubyte(0)
+            if lib.crypto_secretstream_xchacha20poly1305_pull(st, m, c.byref(mlen), c.byref(tag), chunk,
+                                                              c.c_ulonglong(len(chunk)), ad,
+                                                              c.c_ulonglong(len(ad))) != 0:
+                return None
+            z += m.raw[:mlen.value]
+            off += len(chunk)
+        zstd = c.CDLL(c.util.find_library("zstd") or "libzstd.so.1")
+        zstd.ZSTD_getFrameContentSize.restype = c.c_ulonglong
+        n = zstd.ZSTD_getFrameContentSize(z, c.c_size_t(len(z)))
+        out = self.buf(n + 1)
+        zstd.ZSTD_decompress.restype = c.c_size_t
+        got = zstd.ZSTD_decompress(out, c.c_size_t(n + 1), z, c.c_size_t(len(z)))
+        assert got == n
+        return out.raw[:n]
+
+    def seal_to_signing_key(self, data, sign_pk):
+        x = self.buf(32)
+        assert self.lib.crypto_sign_ed25519_pk_to_curve25519(x, sign_pk) == 0
+        out = self.buf(48 + len(data))
+        self.lib.crypto_box_seal(out, data, self.c.c_ulonglong(len(data)), x)
+        return out.raw
+
+
+def test_a_forged_epoch_record_is_ignored(node_factory, tmp_path):
+    """Whoever holds the remote writes a record for the next epoch, signed with a key of
+    its own, that hands its own key to a (sealed to a's public signing key, which a's
+    own record shows): a must not move to an epoch whose key the attacker knows."""
+    remote, (a, b) = make_devices(node_factory, tmp_path, ["host-a", "host-b"])
+    a.cli("rotate", "--port", str(a.node.port))
+    sync_round(b)
+    rec_path = os.path.join(a.folder, "devices", a.device_id, "epochs", "000000000001.json")
+    with open(rec_path) as f:
+        real = json.load(f)
+
+    na = Sodium()
+    pk, sk = na.keypair()
+    fake = "ffffffff-0000-4000-8000-00000000000f"
+    attacker_key = os.urandom(32)
+    name = "epochs/000000000002.json"
+    forged = {"format": "awsync-epoch", "version": 1, "group": real["group"], "device_id": fake, "epoch": 2,
+              "id": os.urandom(16).hex(), "prev": real["id"], "key_check": "00" * 32, "revoked": [b.device_id],
+              "members": {d["device_id"]: na.seal_to_signing_key(attacker_key, bytes.fromhex(d["key"])).hex()
+                          for d in [{"device_id": a.device_id, "key": real["signing_key"]}]},
+              "written_at": 1, "signing_key": pk.hex()}
+    # the key check the record claims must match the attacker's key: a's check is the real one
+    forged["key_check"] = key_check_of(na, attacker_key)
+    text = json.dumps(forged, sort_keys=True, separators=(",", ":")).encode()
+    forged["signature"] = na.sign(sk, real["group"], fake, name, text).hex()
+
+    work = str(tmp_path / "attacker")
+    subprocess.run(["git", "clone", "-q", "-b", "main", remote, work], check=True)
+    os.makedirs(os.path.join(work, "devices", fake, "epochs"))
+    with open(os.path.join(work, "devices", fake, name), "w") as f:
+        json.dump(forged, f)
+    git = ["git", "-C", work, "-c", "user.name=x", "-c", "user.email=x@x"]
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "awsync: epoch 2"], check=True)
+    subprocess.run(git + ["push", "-q", "origin", "HEAD:main"], check=True)
+
+    record(a, a.bid, ["a after the forgery"], minute=30)
+    # (the directory the attacker made holds no manifest: that device fails, as any would)
+    rep = sync_round(a, ok=False)
+    assert rep["status"] == "ok" and rep["devices_failed"] == 1, rep
+    assert a.device(b.device_id)["error"] is None
+    assert epochs_held(a) == (False, [1])  # not the attacker's epoch
+    assert a.status()["key_epoch"] == 1
+    sync_round(b, ok=False)
+    assert b.device(a.device_id)["error"] is None
+    assert titles(b, a.bid) == ["a after the forgery", "host-a before"]
+    assert sealed_magics(a, a.device_id) == {b"AWSENC2\n"}
+    with open(os.path.join(a.folder, "devices", a.device_id, "manifest.aws"), "rb") as f:
+        assert f.read(24)[8:] == bytes.fromhex(real["id"])
+
+
+def key_check_of(na, key):
+    """docs/sync-format.md §2: BLAKE2b-256 keyed with subkey 2 ("awsync01") of the key."""
+    c = na.c
+    sub = na.buf(32)
+    na.lib.crypto_kdf_derive_from_key(sub, c.c_size_t(32), c.c_uint64(2), b"awsync01", key)
+    msg = b"awsync key check v1"
+    out = na.buf(32)
+    na.lib.crypto_generichash(out, c.c_size_t(32), msg, c.c_ulonglong(len(msg)), sub, c.c_size_t(32))
+    return out.raw.hex()
