@@ -423,6 +423,12 @@ int aw_sync_restore(aw_sync_restored *out, aw_sync *y, aw_reader *r)
 	mpath = aw_mem_printf("%s/devices/%s/" AWS_MANIFEST, y->folder, y->device_id);
 	present = access(mpath, F_OK) == 0;
 	free(mpath);
+	/* the keys of the group's current epoch: a device that joined with the passphrase
+	 * holds only epoch 0's (docs/sync-format.md §4b) */
+	if (present && (rc = epoch_step(&ctx))) {
+		ctx_close(&ctx);
+		return rc;
+	}
 	if (!present)
 		rc = aw_error_set(AW_ENOTFOUND, "device %s has nothing in the sync folder; choose one with --device-id",
 				  y->device_id);
@@ -503,6 +509,9 @@ int aw_sync_inspect_json(char **out, aw_sync *y, const char *device, bool segmen
 	memset(&rep, 0, sizeof(rep));
 	if ((rc = ctx_open(&ctx, y, NULL, &rep)))
 		return rc;
+	/* learn the current epoch's keys where this device can (best effort: what it
+	 * cannot open is reported per device) */
+	epoch_step(&ctx);
 	all = json_array();
 	if (device) {
 		json_array_append_new(all, inspect_device(&ctx, device, segments));

@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 
 from awtest import found_in_db_files, insert_events, new_bucket, run_awnode
-from test_sync import KDF, SyncDev, run_cli
+from test_sync import KDF, PASSPHRASE, SyncDev, run_cli
 
 CONFIG = "[sync]\nenabled = false\n"
 NEW_PASSPHRASE = "the group's new passphrase, after the laptop was stolen"
@@ -142,6 +142,35 @@ def test_rotate_moves_every_device_and_destroys_old_keys(node_factory, tmp_path)
     sync_round(a)
     expect[c.bid] = ["c after 2", "c offline", "host-c before"]
     assert titles(a, c.bid) == expect[c.bid]
+
+    # a device that joins now with the group's passphrase follows the chain (each
+    # rotation's key is wrapped under the one before) and imports everything
+    for d in (a, b):
+        sync_round(d)
+    j = SyncDev(node_factory(config=CONFIG), "host-j")
+    j.cli("join", remote)
+    assert epochs_held(j) == (True, [])
+    sync_round(j)
+    assert epochs_held(j) == (False, [2])
+    assert_converged_on(j, [a, b, c], expect)
+
+    # a's history restored from the folder on a new machine: its events exactly, ids too
+    before = [(e["id"], e["timestamp"], e["duration"], e["data"]) for e in a.events(a.bid)]
+    fresh = node_factory(config=CONFIG, start=False)
+    os.makedirs(fresh.data_dir, exist_ok=True)
+    env = dict(fresh.env)
+    env["AWNODE_SYNC_PASSPHRASE"] = PASSPHRASE
+    run_cli(["join", remote, "--testing"], env)
+    run_cli(["restore", "--device-id", a.device_id, "--testing", "--hostname", "host-a"], env)
+    fresh.start()
+    got = [(e["id"], e["timestamp"], e["duration"], e["data"])
+           for e in SyncDev(fresh, "host-a").events(a.bid)]
+    assert got == before
+
+
+def assert_converged_on(dev, devs, expect):
+    for o in devs:
+        assert titles(dev, o.bid) == expect[o.bid], (dev.host, o.host)
 
 
 def test_revoke_cuts_a_device_off(node_factory, tmp_path):
