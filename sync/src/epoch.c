@@ -367,6 +367,11 @@ int epoch_step(sync_ctx *c)
 		cur_n = cur->n;
 		memcpy(cur_id, cur->id, AWS_EPOCH_ID);
 		json_array_extend(revoked, json_object_get(cur->o, "revoked"));
+	} else if (!ring_find(c->ring, NULL) && ring_newest(c->ring)) {
+		/* the record of the newest key held is gone from the folder (deleted on the
+		 * remote, or not there yet after a join): go on from that key */
+		cur_n = ring_newest(c->ring)->n;
+		memcpy(cur_id, ring_newest(c->ring)->id, AWS_EPOCH_ID);
 	}
 	for (;;) {
 		const record *best = NULL;

@@ -17,6 +17,8 @@ EVERY = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 PER_ROUND = 30
 # [sync] compact_segments for the device (docs/sync.md, "Compaction"); unset: the default
 COMPACT = os.environ.get("AWNODE_COMPACT_SEGMENTS")
+# AWNODE_BENCH_ROTATE=1: at the end, `awnode sync rotate` on the device and a pull on the
+# new one (what moving to a new key epoch costs with that much history)
 BUCKET = "aw-watcher-window_years"
 
 
@@ -137,6 +139,18 @@ def main():
         t1 - t0, t2 - t1, rep["segments_applied"], rep["events_applied"], packed))
     if rep["events_applied"] != ROUNDS * PER_ROUND:
         raise SystemExit("the new device applied %d events, not %d" % (rep["events_applied"], ROUNDS * PER_ROUND))
+    if os.environ.get("AWNODE_BENCH_ROTATE"):
+        # a key epoch: the device seals its whole history again under the new key
+        rb = du(remote)
+        t0 = time.monotonic()
+        subprocess.run([BIN, "sync", "rotate", "--testing", "--json"], env=a, check=True, stdout=subprocess.DEVNULL)
+        t1 = time.monotonic()
+        out = subprocess.run([BIN, "sync", "pull", "--testing", "--json"], env=b, check=True,
+                             stdout=subprocess.PIPE).stdout
+        t2 = time.monotonic()
+        print("rotate: the owner's move %.2f s (remote +%.1f MB), the other device's next pull %.2f s "
+              "(%d files, %d events)" % (t1 - t0, (du(remote) - rb) / 1e6, t2 - t1,
+                                         json.loads(out)["segments_applied"], json.loads(out)["events_applied"]))
     if os.environ.get("AWNODE_BENCH_KEEP"):
         print("kept %s (remote.git, a/ and b/)" % tmp)
     else:

@@ -12,5 +12,7 @@
 # end: a new device joins and imports everything (wall time of `awnode sync join` and of
 # the first pull, which imports the whole history). "files" is the number of files the
 # device's directory holds in the folder's tree, "spacks" the device's sync packs
-# (docs/sync-format.md §7a); AWNODE_COMPACT_SEGMENTS=N sets [sync] compact_segments.
+# (docs/sync-format.md §7a); AWNODE_COMPACT_SEGMENTS=N sets [sync] compact_segments;
+# AWNODE_BENCH_ROTATE=1 ends with `awnode sync rotate` (the move to a new key epoch)
+# and a pull on the new device.
 exec python3 "$(dirname "$0")/sync_years.py" "$@"

@@ -442,10 +442,21 @@ def test_a_forged_epoch_record_is_ignored(node_factory, tmp_path):
     os.makedirs(os.path.join(work, "devices", fake, "epochs"))
     with open(os.path.join(work, "devices", fake, name), "w") as f:
         json.dump(forged, f)
+    # and edits a's real record: b is revoked now, says the text (its signature does not)
+    edited = dict(real)
+    edited["revoked"] = [b.device_id]
+    with open(os.path.join(work, "devices", a.device_id, "epochs", "000000000001.json"), "w") as f:
+        json.dump(edited, f)
     git = ["git", "-C", work, "-c", "user.name=x", "-c", "user.email=x@x"]
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-qm", "awsync: epoch 2"], check=True)
     subprocess.run(git + ["push", "-q", "origin", "HEAD:main"], check=True)
+
+    # b sees both before a repairs its directory: neither counts, b stays in epoch 1
+    # (going on from the key it holds, since a's record no longer verifies)
+    rep = sync_round(b, ok=False)
+    assert rep["status"] == "ok", rep
+    assert b.status()["key_epoch"] == 1 and epochs_held(b) == (False, [1])
 
     record(a, a.bid, ["a after the forgery"], minute=30)
     # (the directory the attacker made holds no manifest: that device fails, as any would)
