@@ -135,6 +135,16 @@ static int record_parse(record *r, const sync_group *g, const char *device, int6
 	return 0;
 }
 
+int epoch_record_check(const sync_group *g, const char *device, int64_t n, const char *text, size_t len)
+{
+	record r;
+	int rc = record_parse(&r, g, device, n, text, len);
+
+	if (rc == 0)
+		json_decref(r.o);
+	return rc;
+}
+
 static bool revoked_has(json_t *arr, const char *device)
 {
 	size_t i;

@@ -551,6 +551,9 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 /* Join with a passphrase set by a revocation: the newest epoch record whose passphrase
  * block it opens gives the key; AW_EINVALID when none does. */
 int epoch_join(sync_keyring *ring, const sync_group *g, const char *folder, const char *pass, size_t len);
+/* Parse and verify one epoch record's text as devices/<device>/epochs/<n>.json of
+ * group g (its own signature only): 0, or AW_EINVALID (the fuzz target's entry). */
+int epoch_record_check(const sync_group *g, const char *device, int64_t n, const char *text, size_t len);
 /* Does the folder hold an epoch record that replaced the passphrase (a revocation)? */
 bool epoch_passphrase_replaced(const char *folder, const sync_group *g);
 /* Ask the next round to start a new epoch (after an archive run: what was archived must

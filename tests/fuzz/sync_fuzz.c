@@ -232,6 +232,31 @@ static void fuzz_seal_round_trip(const uint8_t *data, size_t size)
 	aw_buf_free(&out);
 }
 
+/* An epoch record (docs/sync-format.md §4b) is plaintext from whoever holds the remote:
+ * it parses or is refused, never anything else; and a file that claims a later epoch's
+ * container opens only with that epoch's key. */
+static void fuzz_epoch(const uint8_t *data, size_t size)
+{
+	static sync_keyring ring;
+	sync_group g;
+	aw_buf file = AW_BUF_INIT, out = AW_BUF_INIT;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.group, sizeof(g.group), "%s", DEVICE);
+	rc = epoch_record_check(&g, DEVICE, 1, (const char *)data, size);
+	require(rc == 0 || rc == AW_EINVALID, "epoch_record_check: an error other than AW_EINVALID");
+	if (!ring.n)
+		ring_add(&ring, 1, key, key);
+	aw_buf_append(&file, "AWSENC2\n", 8);
+	aw_buf_append(&file, key, AWS_EPOCH_ID);
+	aw_buf_append(&file, data, size);
+	rc = unseal_ring(&out, &ring, DEVICE, NAME, file.data, file.len);
+	require(rc == AW_EINVALID || rc == AW_ERROR, "unseal_ring accepted a file nobody sealed");
+	aw_buf_free(&file);
+	aw_buf_free(&out);
+}
+
 /* libFuzzer's entry points (called by its main, declared nowhere else) */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -255,5 +280,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_manifest(data, size);
 	fuzz_group(data, size);
 	fuzz_seal_round_trip(data, size);
+	fuzz_epoch(data, size);
 	return 0;
 }
