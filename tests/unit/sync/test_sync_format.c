@@ -678,6 +678,78 @@ static void test_group_and_key(void **state)
 	rmdir(dir);
 }
 
+/* The key file with later epochs (docs/sync-format.md §3, §4b): keys kept per epoch,
+ * epoch 0's destroyed with the archive's seed kept, files sealed under an epoch opening
+ * with its key only. */
+static void test_keyring(void **state)
+{
+	sync_group g;
+	unsigned char k0[AWS_KEY_BYTES], e3[AWS_KEY_BYTES], id3[AWS_EPOCH_ID], seed[AWS_KEY_BYTES], s2[AWS_KEY_BYTES];
+	char dir[] = "/tmp/aws-ring-XXXXXX", path[128];
+	sync_keyring *ring = ring_new(), *back = ring_new();
+	aw_buf sealed = AW_BUF_INIT, out = AW_BUF_INIT;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sync.key", dir);
+	group_new(&g, 1, 8u << 20);
+	assert_int_equal(derive_key(k0, &g, "correct horse", 13), 0);
+	key_check(g.key_check, k0);
+	randombytes_buf(e3, sizeof(e3));
+	randombytes_buf(id3, sizeof(id3));
+	ring_add(ring, 0, NULL, k0);
+	ring_add(ring, 3, id3, e3);
+	ring_add(ring, 3, id3, e3); /* held already: not twice */
+	assert_int_equal(ring->n, 2);
+	assert_int_equal(ring_save(path, &g, ring), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(ring_load(back, path, &g), 0);
+	assert_int_equal(back->n, 2);
+	assert_int_equal(ring_newest(back)->n, 3);
+	assert_memory_equal(ring_find(back, id3)->key, e3, sizeof(e3));
+	assert_memory_equal(ring_find(back, NULL)->key, k0, sizeof(k0));
+
+	/* sealed under epoch 3: opens with the ring, not without that epoch's key */
+	assert_int_equal(seal_epoch(&sealed, ring_find(back, id3), "dev", "manifest.aws", "hello", 5), 0);
+	assert_memory_equal(sealed.data, "AWSENC2\n", 8);
+	assert_memory_equal(sealed.data + 8, id3, AWS_EPOCH_ID);
+	assert_int_equal(unseal_ring(&out, back, "dev", "manifest.aws", sealed.data, sealed.len), 0);
+	assert_string_equal(out.data, "hello");
+	assert_int_equal(unseal_ring(&out, back, "dev", "other.aws", sealed.data, sealed.len), AW_EINVALID);
+	/* moving on: epoch 0 goes, its archive seed stays */
+	archive_seed_derive(seed, k0);
+	assert_true(ring_keep_only(back, id3));
+	assert_false(ring_keep_only(back, id3));
+	assert_int_equal(back->n, 1);
+	assert_int_equal(ring_save(path, &g, back), 0);
+	assert_int_equal(ring_load(ring, path, &g), 0);
+	assert_int_equal(ring->n, 1);
+	assert_null(ring_find(ring, NULL));
+	assert_int_equal(key_load(s2, path, &g), AW_ENOTFOUND);
+	assert_int_equal(archive_seed_load(s2, path, &g), 0);
+	assert_memory_equal(s2, seed, sizeof(seed));
+	assert_int_equal(unseal_ring(&out, ring, "dev", "manifest.aws", sealed.data, sealed.len), 0);
+	/* a file of epoch 0 no longer opens: its key is gone */
+	aw_buf_reset(&sealed);
+	assert_int_equal(seal_file(&sealed, k0, "dev", "manifest.aws", "old", 3), 0);
+	assert_int_equal(unseal_ring(&out, ring, "dev", "manifest.aws", sealed.data, sealed.len), AW_ENOTFOUND);
+	assert_non_null(strstr(aw_error_last(), "does not hold"));
+	/* a malformed epoch line: the key file is refused */
+	f = fopen(path, "a");
+	fputs("epoch 4 nothex 00\n", f);
+	fclose(f);
+	assert_int_equal(ring_load(ring, path, &g), AW_EINVALID);
+	unlink(path);
+	rmdir(dir);
+	aw_buf_free(&sealed);
+	aw_buf_free(&out);
+	ring_free(ring);
+	ring_free(back);
+}
+
 static void test_group_rejects(void **state)
 {
 	sync_group g;
@@ -921,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_fold_equivalence),
 		cmocka_unit_test(test_segment_signature),
 		cmocka_unit_test(test_group_and_key),
+		cmocka_unit_test(test_keyring),
 		cmocka_unit_test(test_group_rejects),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_segment_split),
