@@ -668,10 +668,14 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 		char msg[64];
 		repo_file f = {path, text, strlen(text)};
 		snprintf(msg, sizeof(msg), "awsync: epoch %lld", (long long)n);
-		/* the key first: a record this device published and whose key it lost would
-		 * leave it unable to write */
+		/* the record first: were the process killed before the key file is saved,
+		 * the next round gets the key back from the record's members entry for this
+		 * device; the other order could leave a key with no record, which this device
+		 * might take for the current epoch */
+		if ((rc = repo_commit(c->repo, &f, 1, msg)))
+			goto out;
 		ring_add(c->ring, n, id, e);
-		if ((rc = ring_save(c->y->key_path, &c->group, c->ring)) || (rc = repo_commit(c->repo, &f, 1, msg)))
+		if ((rc = ring_save(c->y->key_path, &c->group, c->ring)))
 			goto out;
 	}
 	*out_epoch = n;

@@ -62,6 +62,7 @@ def test_kill9_during_rounds_leaves_folder_and_remote_valid(node_factory, tmp_pa
     rnd = random.Random(1)
     new_bucket(dev.client, BUCKET, type_="currentwindow", hostname=dev.host)
     seq = 0
+    rotations = 0
     for k in range(KILLS):
         stop, done = threading.Event(), []
         t = threading.Thread(target=rounds_until_killed, args=(dev, stop, done))
@@ -70,9 +71,19 @@ def test_kill9_during_rounds_leaves_folder_and_remote_valid(node_factory, tmp_pa
         seq += 20
         c.close()
         t.start()
+        rot = None
+        if k % 3 == 1:
+            # a new key epoch started meanwhile: the kill may land in the record's
+            # commit or in the move (every file sealed again, older keys destroyed)
+            rot = threading.Thread(target=dev.cli, args=("rotate", "--port", str(dev.node.port)),
+                                   kwargs={"expect": None})
+            rot.start()
+            rotations += 1
         # long enough for a few rounds, so that the kill lands anywhere in one
         time.sleep(0.15 + rnd.random() * 0.5)
         dev.node.kill()
+        if rot:
+            rot.join(60)
         stop.set()
         t.join(30)
         assert not t.is_alive()
@@ -94,6 +105,12 @@ def test_kill9_during_rounds_leaves_folder_and_remote_valid(node_factory, tmp_pa
         fsck(remote)
     (info,) = dev.cli("inspect", dev.device_id, "--json").json()
     assert info["packs"] >= 1, info  # the kills met compactions too
+    # the kills met key epochs too: the device ends in one epoch, holding its key only
+    st = dev.status()
+    assert st["key_epoch"] >= 1 and rotations >= 1, st
+    with open(os.path.join(dev.node.data_dir, "sync-testing.key")) as f:
+        held = [l.split()[1] for l in f.read().splitlines() if l.startswith("epoch ") or l.startswith("key ")]
+    assert held == [str(st["key_epoch"])], held
     # everything recorded reached the remote's branch: a new device receives all of it
     new = SyncDev(node_factory(config="[sync]\nenabled = false\n"), "host-new")
     new.cli("join", remote)
