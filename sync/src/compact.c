@@ -621,20 +621,12 @@ int compact_plan(sync_ctx *c, const sync_manifest *m, const sync_segment *next, 
 		item it = {.p = m->packs[i]};
 		append_item(&pl, &it);
 	}
-	if (c->reseal) {
+	/* a move to a new key epoch packs every plain segment and seals every pack again */
+	if (c->reseal || plain >= limit || (c->compact && plain >= 2))
 		rc = pack_segments(&pl, after + 1, m->generation);
-		if (!rc)
-			rc = reseal(&pl, next);
-		if (!rc)
-			rc = plan_output(&pl, out);
-		plan_free(&pl);
-		if (rc)
-			compaction_free(out);
-		return rc;
-	}
-	if (plain >= limit || (c->compact && plain >= 2))
-		rc = pack_segments(&pl, after + 1, m->generation);
-	while (!rc) {
+	if (c->reseal && !rc)
+		rc = reseal(&pl, next);
+	while (!rc && !c->reseal) {
 		int level;
 		size_t k = next_run(&pl, c->compact, &level);
 		if (k == SIZE_MAX)

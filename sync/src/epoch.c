@@ -321,8 +321,9 @@ static int learn_key(sync_ctx *c, const record *r, unsigned char e[AWS_KEY_BYTES
 	pk = ring_find(c->ring, memcmp(r->prev, zero, AWS_EPOCH_ID) ? r->prev : NULL);
 	if (pk) {
 		unsigned char w[AWS_KEY_BYTES];
-		bool ok = unwrap_hex(e, json_object_get(r->o, "from_prev"), (wrap_key_of(w, pk->key), w)) &&
-			  key_matches(r, e);
+		bool ok;
+		wrap_key_of(w, pk->key);
+		ok = unwrap_hex(e, json_object_get(r->o, "from_prev"), w) && key_matches(r, e);
 		sodium_memzero(w, sizeof(w));
 		if (ok)
 			return GOT_PREV;
@@ -590,10 +591,10 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 	json_object_set_new(o, "epoch", json_integer(n));
 	hex_encode(hex, id, AWS_EPOCH_ID);
 	json_object_set_new(o, "id", json_string(hex));
-	if (c->wkey->n)
-		hex_encode(hex, c->wkey->id, AWS_EPOCH_ID);
-	else
-		memset(hex, '0', 2 * AWS_EPOCH_ID), hex[2 * AWS_EPOCH_ID] = '\0';
+	{
+		static const unsigned char zero[AWS_EPOCH_ID];
+		hex_encode(hex, c->wkey->n ? c->wkey->id : zero, AWS_EPOCH_ID);
+	}
 	json_object_set_new(o, "prev", json_string(hex));
 	key_check(hex, e);
 	json_object_set_new(o, "key_check", json_string(hex));
@@ -636,16 +637,16 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 		free(s);
 	} else {
 		sync_group pg = c->group; /* the group's Argon2id limits, a new salt */
-		unsigned char pk_[AWS_KEY_BYTES], salt[2 * AWS_SALT_BYTES + 1];
-		char *s;
+		unsigned char pkey[AWS_KEY_BYTES];
+		char salt[2 * AWS_SALT_BYTES + 1], *s;
 		randombytes_buf(pg.salt, sizeof(pg.salt));
-		if ((rc = derive_key(pk_, &pg, pass, len)))
+		if ((rc = derive_key(pkey, &pg, pass, len)))
 			goto out;
-		s = wrap_hex(e, pk_);
-		sodium_memzero(pk_, sizeof(pk_));
-		hex_encode((char *)salt, pg.salt, AWS_SALT_BYTES);
+		s = wrap_hex(e, pkey);
+		sodium_memzero(pkey, sizeof(pkey));
+		hex_encode(salt, pg.salt, AWS_SALT_BYTES);
 		json_object_set_new(o, "passphrase",
-				    json_pack("{s:s, s:s, s:I, s:I, s:s}", "algorithm", "argon2id13", "salt", (char *)salt,
+				    json_pack("{s:s, s:s, s:I, s:I, s:s}", "algorithm", "argon2id13", "salt", salt,
 					      "opslimit", (json_int_t)pg.opslimit, "memlimit", (json_int_t)pg.memlimit, "key",
 					      s));
 		free(s);
@@ -698,10 +699,13 @@ static bool passphrase_group(sync_group *pg, const sync_group *g, json_t *p)
 
 	*pg = *g;
 	/* the same bounds as awsync.json's: a record is as hostile as the folder */
-	return alg && !strcmp(alg, "argon2id13") && hex_field(pg->salt, AWS_SALT_BYTES, p, "salt") &&
-	       ops >= (json_int_t)crypto_pwhash_OPSLIMIT_MIN && (unsigned long long)ops <= AWS_KDF_OPS_MAX &&
-	       mem >= (json_int_t)AWS_KDF_MEM_MIN && (unsigned long long)mem <= AWS_KDF_MEM_MAX &&
-	       ((pg->opslimit = (unsigned long long)ops), (pg->memlimit = (size_t)mem), true);
+	if (!alg || strcmp(alg, "argon2id13") || !hex_field(pg->salt, AWS_SALT_BYTES, p, "salt") ||
+	    ops < (json_int_t)crypto_pwhash_OPSLIMIT_MIN || (unsigned long long)ops > AWS_KDF_OPS_MAX ||
+	    mem < (json_int_t)AWS_KDF_MEM_MIN || (unsigned long long)mem > AWS_KDF_MEM_MAX)
+		return false;
+	pg->opslimit = (unsigned long long)ops;
+	pg->memlimit = (size_t)mem;
+	return true;
 }
 
 int epoch_join(sync_keyring *ring, const sync_group *g, const char *folder, const char *pass, size_t len)

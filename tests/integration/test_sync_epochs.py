@@ -18,18 +18,9 @@ import subprocess
 
 from awtest import found_in_db_files, insert_events, new_bucket, run_awnode
 from test_sync import KDF, PASSPHRASE, SyncDev, run_cli
+from test_sync_signatures import CONFIG, sync_round
 
-CONFIG = "[sync]\nenabled = false\n"
 NEW_PASSPHRASE = "the group's new passphrase, after the laptop was stolen"
-
-
-def sync_round(dev, mode="both", ok=True):
-    r = dev.client.post("/api/0/sync/now", json={"mode": mode})
-    assert r.status == 200, r
-    rep = r.json()
-    if ok:
-        assert rep["status"] == "ok" and rep["devices_failed"] == 0, rep
-    return rep
 
 
 def record(dev, bid, titles_, minute=0):
