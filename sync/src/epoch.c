@@ -448,9 +448,20 @@ int epoch_step(sync_ctx *c)
 	{
 		size_t i;
 		json_t *v;
-		json_array_foreach (revoked, i, v)
-			if (json_is_string(v))
-				json_object_set_new(c->revoked, json_string_value(v), json_integer(cur_n));
+		json_array_foreach (revoked, i, v) {
+			device_state *d;
+			if (!json_is_string(v) || !valid_device_id(json_string_value(v)) ||
+			    !strcmp(json_string_value(v), c->y->device_id))
+				continue;
+			d = state_device(&c->st, json_string_value(v), true);
+			if (!d->revoked_epoch)
+				d->revoked_epoch = cur_n;
+		}
+		/* with what this device saw revoked before, whatever the folder says now */
+		for (i = 0; i < c->st.n_devices; i++)
+			if (c->st.devices[i].revoked_epoch)
+				json_object_set_new(c->revoked, c->st.devices[i].device_id,
+						    json_integer(c->st.devices[i].revoked_epoch));
 	}
 	c->epoch = cur_n;
 	if (revoked_has(revoked, c->y->device_id)) {

@@ -470,6 +470,9 @@ typedef struct device_state {
 	/* the device's signing key, pinned by the first signed manifest imported (hex);
 	 * NULL until then. A later manifest signed with another key is refused. */
 	char *signing_key;
+	/* the key epoch that revoked it (docs/sync-format.md §4b), remembered here so that a
+	 * record deleted from the folder later does not take the revocation back; 0: none */
+	int64_t revoked_epoch;
 } device_state;
 
 typedef struct sync_state {

@@ -108,6 +108,7 @@ int state_load(sync_state *st, aw_reader *r)
 		d->error_time = json_integer_value(json_object_get(v, "error_time"));
 		d->forgotten = json_is_true(json_object_get(v, "forgotten"));
 		d->signing_key = dup_or_null(json_object_get(v, "signing_key"));
+		d->revoked_epoch = json_integer_value(json_object_get(v, "revoked_epoch"));
 		if (json_is_object(json_object_get(v, "buckets")))
 			json_object_update(d->buckets, json_object_get(v, "buckets"));
 		if (json_is_array(json_object_get(v, "manifest_buckets")))
@@ -166,6 +167,8 @@ int state_save(sync_state *st, aw_store *s)
 		json_object_set_new(v, "error_time", json_integer(d->error_time));
 		json_object_set_new(v, "forgotten", json_boolean(d->forgotten));
 		json_object_set_new(v, "signing_key", str_or_null(d->signing_key));
+		if (d->revoked_epoch)
+			json_object_set_new(v, "revoked_epoch", json_integer(d->revoked_epoch));
 		json_object_set(v, "buckets", d->buckets);
 		json_object_set(v, "manifest_buckets", d->manifest_buckets);
 		json_object_set_new(devs, d->device_id, v);

@@ -206,6 +206,19 @@ def test_revoke_cuts_a_device_off(node_factory, tmp_path):
     assert titles(m, a.bid) == ["host-a before"]
     assert sealed_magics(m, a.device_id) == {b"AWSENC2\n"}
 
+    # whoever holds the remote deletes the revocation's record: b, which has seen it,
+    # still does not import m
+    work = str(tmp_path / "attacker")
+    subprocess.run(["git", "clone", "-q", "-b", "main", remote, work], check=True)
+    git = ["git", "-C", work, "-c", "user.name=x", "-c", "user.email=x@x"]
+    subprocess.run(git + ["rm", "-q", "-r", "devices/%s/epochs" % a.device_id], check=True)
+    subprocess.run(git + ["commit", "-qm", "awsync: push 99"], check=True)
+    subprocess.run(git + ["push", "-q", "origin", "HEAD:main"], check=True)
+    sync_round(b)
+    assert "revoked" in b.device(m.device_id)["error"], b.device(m.device_id)
+    assert titles(b, m.bid) == ["host-m before"]
+    sync_round(a)  # a puts its record back
+
     # the old passphrase no longer joins; the new one does, and gets everything
     j = SyncDev(node_factory(config=CONFIG), "host-j")
     r = j.cli("join", remote, expect=1)
