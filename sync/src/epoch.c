@@ -346,6 +346,15 @@ static bool record_better(const record *a, bool a_trusted, const record *b, bool
 	return strcmp(a->device, b->device) < 0;
 }
 
+/* Revoked as this device remembers it (device_state.revoked_epoch), whether or not the
+ * record that did it is still in the folder. */
+static bool revoked_before(sync_ctx *c, const char *device)
+{
+	device_state *d = state_device(&c->st, device, false);
+
+	return d && d->revoked_epoch;
+}
+
 typedef struct cand {
 	const record *r;
 	bool trusted;
@@ -395,7 +404,8 @@ int epoch_step(sync_ctx *c)
 			const record *r = &rs.v[i];
 			unsigned char pk[AWS_SIGN_PK];
 			cand *x = &cs[nc];
-			if (r->n != cur_n + 1 || memcmp(r->prev, cur_id, AWS_EPOCH_ID) || revoked_has(revoked, r->device))
+			if (r->n != cur_n + 1 || memcmp(r->prev, cur_id, AWS_EPOCH_ID) || revoked_has(revoked, r->device) ||
+			    revoked_before(c, r->device))
 				continue;
 			x->r = r;
 			x->trusted = epoch_device_key(c, r->device, pk) && !memcmp(pk, r->pk, AWS_SIGN_PK);

@@ -206,15 +206,36 @@ def test_revoke_cuts_a_device_off(node_factory, tmp_path):
     assert titles(m, a.bid) == ["host-a before"]
     assert sealed_magics(m, a.device_id) == {b"AWSENC2\n"}
 
-    # whoever holds the remote deletes the revocation's record: b, which has seen it,
-    # still does not import m
+    # m, holding the remote, deletes the revocation's record and adds one of its own for
+    # the next epoch, signed with its real device key, handing b a key m chose: b, which
+    # has seen the revocation, neither imports m nor takes the epoch
+    with open(os.path.join(a.folder, "devices", a.device_id, "epochs", "000000000001.json")) as f:
+        real = json.load(f)
+    na = Sodium()
+    with open(os.path.join(m.node.data_dir, "sync-testing-device.key")) as f:
+        m_pk, m_sk = na.seed_keypair(bytes.fromhex(f.read().split("seed ")[1].split()[0]))
+    with open(os.path.join(b.node.data_dir, "sync-testing-device.key")) as f:
+        b_pk, _ = na.seed_keypair(bytes.fromhex(f.read().split("seed ")[1].split()[0]))
+    chosen = os.urandom(32)
+    name = "epochs/000000000002.json"
+    rec = {"format": "awsync-epoch", "version": 1, "group": real["group"], "device_id": m.device_id, "epoch": 2,
+           "id": os.urandom(16).hex(), "prev": real["id"], "key_check": key_check_of(na, chosen), "revoked": [],
+           "members": {b.device_id: na.seal_to_signing_key(chosen, b_pk).hex()}, "written_at": 1,
+           "signing_key": m_pk.hex()}
+    text = json.dumps(rec, sort_keys=True, separators=(",", ":")).encode()
+    rec["signature"] = na.sign(m_sk, real["group"], m.device_id, name, text).hex()
     work = str(tmp_path / "attacker")
     subprocess.run(["git", "clone", "-q", "-b", "main", remote, work], check=True)
     git = ["git", "-C", work, "-c", "user.name=x", "-c", "user.email=x@x"]
     subprocess.run(git + ["rm", "-q", "-r", "devices/%s/epochs" % a.device_id], check=True)
+    os.makedirs(os.path.join(work, "devices", m.device_id, "epochs"), exist_ok=True)
+    with open(os.path.join(work, "devices", m.device_id, name), "w") as f:
+        json.dump(rec, f)
+    subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-qm", "awsync: push 99"], check=True)
     subprocess.run(git + ["push", "-q", "origin", "HEAD:main"], check=True)
     sync_round(b)
+    assert epochs_held(b) == (False, [1])
     assert "revoked" in b.device(m.device_id)["error"], b.device(m.device_id)
     assert titles(b, m.bid) == ["host-m before"]
     sync_round(a)  # a puts its record back
@@ -361,6 +382,11 @@ class Sodium:
 
     def buf(self, n):
         return self.c.create_string_buffer(n)
+
+    def seed_keypair(self, seed):
+        pk, sk = self.buf(32), self.buf(64)
+        self.lib.crypto_sign_seed_keypair(pk, sk, seed)
+        return pk.raw, sk.raw
 
     def keypair(self):
         pk, sk = self.buf(32), self.buf(64)
