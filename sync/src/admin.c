@@ -309,21 +309,12 @@ void aw_sync_remotes_free(aw_sync_remote *v, size_t n)
  * can be forgotten before its first import. */
 static int find_device(device_state **out, sync_ctx *ctx, const char *name)
 {
-	sync_state *st = &ctx->st;
+	int rc = state_find_device(out, &ctx->st, name);
 
-	*out = NULL;
-	for (size_t i = 0; i < st->n_devices; i++)
-		if (!strcmp(st->devices[i].device_id, name))
-			return *out = &st->devices[i], 0;
-	for (size_t i = 0; i < st->n_devices; i++) {
-		if (!st->devices[i].hostname || strcmp(st->devices[i].hostname, name))
-			continue;
-		if (*out)
-			return aw_error_set(AW_EINVALID, "several devices have hostname '%s': give the device id", name);
-		*out = &st->devices[i];
-	}
-	if (!*out && valid_device_id(name) && strcmp(name, ctx->y->device_id))
-		*out = state_device(st, name, true);
+	if (rc != AW_ENOTFOUND)
+		return rc;
+	if (valid_device_id(name) && strcmp(name, ctx->y->device_id))
+		*out = state_device(&ctx->st, name, true);
 	if (!*out)
 		return aw_error_set(AW_ENOTFOUND, "no device '%s' known here (see 'awnode sync status')", name);
 	return 0;

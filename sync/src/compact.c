@@ -610,7 +610,7 @@ int compact_plan(sync_ctx *c, const sync_manifest *m, const sync_segment *next, 
 	plan pl;
 	int64_t after = m->n_packs ? m->packs[m->n_packs - 1].last : 0;
 	int64_t plain = m->generation - after;
-	int64_t limit = c->y->compact_segments > 0 ? c->y->compact_segments : AWS_COMPACT_SEGMENTS_DEFAULT;
+	int64_t limit = c->y->compact_segments; /* defaulted by aw_sync_open */
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));

@@ -306,22 +306,6 @@ int ring_load(sync_keyring *ring, const char *path, const sync_group *g)
 	return 0;
 }
 
-int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g)
-{
-	sync_keyring *ring = ring_new();
-	const sync_epoch_key *k;
-	int rc = ring_load(ring, path, g);
-
-	if (!rc && !(k = ring_find(ring, NULL)))
-		rc = aw_error_set(AW_ENOTFOUND, "the sync key %s no longer holds the group's first key (it moved to a later "
-						"key epoch and destroyed it)",
-				  path);
-	else if (!rc)
-		memcpy(key, k->key, AWS_KEY_BYTES);
-	ring_free(ring);
-	return rc;
-}
-
 void ring_add(sync_keyring *r, int64_t n, const unsigned char id[AWS_EPOCH_ID], const unsigned char key[AWS_KEY_BYTES])
 {
 	sync_epoch_key *k;

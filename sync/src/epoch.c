@@ -84,11 +84,10 @@ static char *record_signed_text(json_t *o)
 	return s;
 }
 
+/* (hex_decode refuses NULL and any other length) */
 static bool hex_field(unsigned char *out, size_t n, json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s && strlen(s) == 2 * n && hex_decode(out, n, s) == 0;
+	return hex_decode(out, n, json_string_value(json_object_get(o, key))) == 0;
 }
 
 /* Parse and check one record file: its name, group, creator and signature (by the key
@@ -221,9 +220,8 @@ static char *wrap_hex(const unsigned char e[AWS_KEY_BYTES], const unsigned char 
 static bool unwrap_hex(unsigned char e[AWS_KEY_BYTES], json_t *v, const unsigned char k[AWS_KEY_BYTES])
 {
 	unsigned char buf[WRAP_BYTES];
-	const char *s = json_string_value(v);
 
-	return s && strlen(s) == 2 * WRAP_BYTES && hex_decode(buf, WRAP_BYTES, s) == 0 &&
+	return hex_decode(buf, WRAP_BYTES, json_string_value(v)) == 0 &&
 	       crypto_secretbox_open_easy(e, buf + crypto_secretbox_NONCEBYTES, WRAP_BYTES - crypto_secretbox_NONCEBYTES,
 					  buf, k) == 0;
 }
@@ -250,10 +248,9 @@ static char *seal_to_hex(const unsigned char e[AWS_KEY_BYTES], const unsigned ch
 static bool open_sealed_hex(unsigned char e[AWS_KEY_BYTES], json_t *v, const sync_ctx *c)
 {
 	unsigned char x_pk[crypto_box_PUBLICKEYBYTES], x_sk[crypto_box_SECRETKEYBYTES], buf[SEAL_BYTES];
-	const char *s = json_string_value(v);
 	bool ok;
 
-	if (!s || strlen(s) != 2 * SEAL_BYTES || hex_decode(buf, SEAL_BYTES, s) ||
+	if (hex_decode(buf, SEAL_BYTES, json_string_value(v)) ||
 	    crypto_sign_ed25519_pk_to_curve25519(x_pk, c->sign_pk) ||
 	    crypto_sign_ed25519_sk_to_curve25519(x_sk, c->sign_sk))
 		return false;
@@ -355,6 +352,28 @@ static bool revoked_before(sync_ctx *c, const char *device)
 	return d && d->revoked_epoch;
 }
 
+/* Remember the revocations record r lists (kept with the import cursors, so that they
+ * hold whatever the folder says later); *self when it revokes this device. */
+static void note_revoked(sync_ctx *c, const record *r, bool *self)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach (json_object_get(r->o, "revoked"), i, v) {
+		const char *id = json_string_value(v);
+		device_state *d;
+		if (!id || !valid_device_id(id))
+			continue;
+		if (!strcmp(id, c->y->device_id)) {
+			*self = true;
+			continue;
+		}
+		d = state_device(&c->st, id, true);
+		if (!d->revoked_epoch)
+			d->revoked_epoch = r->n;
+	}
+}
+
 typedef struct cand {
 	const record *r;
 	bool trusted;
@@ -368,8 +387,7 @@ int epoch_step(sync_ctx *c)
 	const record *cur = NULL;
 	unsigned char cur_id[AWS_EPOCH_ID] = {0};
 	int64_t cur_n = 0;
-	json_t *revoked = json_array();
-	bool changed = false, cut_off = false;
+	bool changed = false, cut_off = false, self_revoked = false;
 	char hex[ID_HEX];
 	int rc = 0;
 
@@ -386,7 +404,7 @@ int epoch_step(sync_ctx *c)
 	if (cur) {
 		cur_n = cur->n;
 		memcpy(cur_id, cur->id, AWS_EPOCH_ID);
-		json_array_extend(revoked, json_object_get(cur->o, "revoked"));
+		note_revoked(c, cur, &self_revoked);
 	} else if (!ring_find(c->ring, NULL) && ring_newest(c->ring)) {
 		/* the record of the newest key held is gone from the folder (deleted on the
 		 * remote, or not there yet after a join): go on from that key */
@@ -404,8 +422,8 @@ int epoch_step(sync_ctx *c)
 			const record *r = &rs.v[i];
 			unsigned char pk[AWS_SIGN_PK];
 			cand *x = &cs[nc];
-			if (r->n != cur_n + 1 || memcmp(r->prev, cur_id, AWS_EPOCH_ID) || revoked_has(revoked, r->device) ||
-			    revoked_before(c, r->device))
+			if (r->n != cur_n + 1 || memcmp(r->prev, cur_id, AWS_EPOCH_ID) || revoked_before(c, r->device) ||
+			    (self_revoked && !strcmp(r->device, c->y->device_id)))
 				continue;
 			x->r = r;
 			x->trusted = epoch_device_key(c, r->device, pk) && !memcmp(pk, r->pk, AWS_SIGN_PK);
@@ -438,14 +456,8 @@ int epoch_step(sync_ctx *c)
 		cur = best;
 		cur_n = best->n;
 		memcpy(cur_id, best->id, AWS_EPOCH_ID);
-		{
-			/* revocations only add up: a later record cannot take one back */
-			size_t i;
-			json_t *v;
-			json_array_foreach (json_object_get(best->o, "revoked"), i, v)
-				if (json_is_string(v) && !revoked_has(revoked, json_string_value(v)))
-					json_array_append(revoked, v);
-		}
+		/* revocations only add up: a later record cannot take one back */
+		note_revoked(c, best, &self_revoked);
 		if (best_got && !ring_find(c->ring, best->id)) {
 			ring_add(c->ring, best->n, best->id, best_key);
 			changed = true;
@@ -453,28 +465,8 @@ int epoch_step(sync_ctx *c)
 		cut_off = !best_got;
 		sodium_memzero(best_key, sizeof(best_key));
 	}
-	json_decref(c->revoked);
-	c->revoked = json_object();
-	{
-		size_t i;
-		json_t *v;
-		json_array_foreach (revoked, i, v) {
-			device_state *d;
-			if (!json_is_string(v) || !valid_device_id(json_string_value(v)) ||
-			    !strcmp(json_string_value(v), c->y->device_id))
-				continue;
-			d = state_device(&c->st, json_string_value(v), true);
-			if (!d->revoked_epoch)
-				d->revoked_epoch = cur_n;
-		}
-		/* with what this device saw revoked before, whatever the folder says now */
-		for (i = 0; i < c->st.n_devices; i++)
-			if (c->st.devices[i].revoked_epoch)
-				json_object_set_new(c->revoked, c->st.devices[i].device_id,
-						    json_integer(c->st.devices[i].revoked_epoch));
-	}
 	c->epoch = cur_n;
-	if (revoked_has(revoked, c->y->device_id)) {
+	if (self_revoked) {
 		rc = aw_error_set(AW_EINVALID, "this device was revoked from the sync group (key epoch %lld): it can no longer "
 					       "read what the group writes, and nothing it publishes is imported",
 				  (long long)cur_n);
@@ -495,7 +487,6 @@ int epoch_step(sync_ctx *c)
 	c->reseal = cur_n ? !c->st.push_epoch || strcmp(c->st.push_epoch, hex) : c->st.push_epoch != NULL;
 	if (rotate_requested(c)) {
 		int64_t n;
-		json_decref(revoked);
 		records_free(&rs);
 		if ((rc = epoch_start(c, NULL, NULL, 0, &n)))
 			return rc;
@@ -505,7 +496,6 @@ int epoch_step(sync_ctx *c)
 out:
 	if (rc && !c->wkey)
 		c->wkey = ring_newest(c->ring); /* nothing is written, but keep it non-NULL */
-	json_decref(revoked);
 	records_free(&rs);
 	return rc;
 }
@@ -566,38 +556,24 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 	unsigned char e[AWS_KEY_BYTES], id[AWS_EPOCH_ID], sig[AWS_SIG_BYTES];
 	char hex[2 * AWS_KEY_BYTES + 1], name[64], *text = NULL, *signed_text = NULL, *path = NULL;
 	json_t *o = NULL, *members, *rev;
+	device_state *target = NULL; /* the device revoked */
 	int64_t n = c->epoch + 1;
 	int rc = 0;
 
 	if (!c->wkey)
 		return aw_error_set(AW_EINVALID, "this device holds no key for the current epoch");
 	if (revoke) {
-		/* a device id, or the hostname of exactly one device this one imports */
-		const char *found = NULL;
 		if (!strcmp(revoke, c->y->device_id))
 			return aw_error_set(AW_EINVALID, "a device cannot revoke itself (revoke it from another device)");
-		for (size_t i = 0; i < c->st.n_devices; i++) {
-			device_state *d = &c->st.devices[i];
-			if (!strcmp(d->device_id, revoke))
-				found = d->device_id;
-		}
-		for (size_t i = 0; !found && i < c->st.n_devices; i++) {
-			device_state *d = &c->st.devices[i];
-			if (!d->hostname || strcmp(d->hostname, revoke))
-				continue;
-			for (size_t k = i + 1; k < c->st.n_devices; k++)
-				if (c->st.devices[k].hostname && !strcmp(c->st.devices[k].hostname, revoke))
-					return aw_error_set(AW_EINVALID, "more than one device is called %s: name it by its id",
-							    revoke);
-			found = d->device_id;
-		}
 		/* a device never imported here is refused: a mistyped id would otherwise start
 		 * an epoch that revokes nobody */
-		if (!found)
+		if ((rc = state_find_device(&target, &c->st, revoke)) == AW_ENOTFOUND)
 			return aw_error_set(AW_ENOTFOUND, "no device %s in this sync group (as 'awnode sync status' lists them)",
 					    revoke);
-		revoke = found;
-		if (json_object_get(c->revoked, revoke))
+		if (rc)
+			return rc;
+		revoke = target->device_id;
+		if (target->revoked_epoch)
 			return aw_error_set(AW_EEXISTS, "device %s is revoked already", revoke);
 		if (!pass || !len)
 			return aw_error_set(AW_EINVALID, "a revocation needs the group's new passphrase");
@@ -621,14 +597,9 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 	json_object_set_new(o, "key_check", json_string(hex));
 	json_object_set_new(o, "written_at", json_integer(aw_time_now()));
 	rev = json_array();
-	{
-		const char *k;
-		json_t *v;
-		json_object_foreach (c->revoked, k, v)
-			json_array_append_new(rev, json_string(k));
-		if (revoke)
-			json_array_append_new(rev, json_string(revoke));
-	}
+	for (size_t i = 0; i < c->st.n_devices; i++)
+		if (c->st.devices[i].revoked_epoch || &c->st.devices[i] == target)
+			json_array_append_new(rev, json_string(c->st.devices[i].device_id));
 	json_object_set_new(o, "revoked", rev);
 	/* members: this device and every device whose key it pinned, but the revoked */
 	members = json_object();
@@ -640,7 +611,7 @@ int epoch_start(sync_ctx *c, const char *revoke, const char *pass, size_t len, i
 		for (size_t i = 0; i < c->st.n_devices; i++) {
 			device_state *d = &c->st.devices[i];
 			unsigned char pk[AWS_SIGN_PK];
-			if (d->forgotten || revoked_has(rev, d->device_id) || !epoch_device_key(c, d->device_id, pk))
+			if (d->forgotten || d->revoked_epoch || d == target || !epoch_device_key(c, d->device_id, pk))
 				continue;
 			if ((s = seal_to_hex(e, pk)))
 				json_object_set_new(members, d->device_id, json_string(s));

@@ -442,7 +442,11 @@ static int check_signer(device_state *d, const sync_manifest *m)
 	return 0;
 }
 
-static int import_device(sync_ctx *c, device_state *d)
+/* *waiting: the device's manifest is still sealed under a key epoch this device
+ * destroyed on moving to the current one; it has not had a round since the epoch
+ * began, and moves (sealing its files again) at its next. Not a failure: nothing is
+ * read and 0 is returned. */
+static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 {
 	unsigned char *file = NULL, mhash[AWS_HASH_BYTES];
 	size_t flen = 0, n;
@@ -458,9 +462,15 @@ static int import_device(sync_ctx *c, device_state *d)
 	memset(&m, 0, sizeof(m));
 	d->last_check = aw_time_now();
 	/* unchanged manifest, nothing pending, no error: nothing to do (no decryption) */
+	*waiting = false;
 	if (device_file(c, d->device_id, AWS_MANIFEST, &file, &flen) == 0) {
+		unsigned char id[AWS_EPOCH_ID];
+		bool e0;
+		*waiting = c->epoch > 0 && sealed_epoch(file, flen, id, &e0) == 0 && !ring_find(c->ring, e0 ? NULL : id);
 		blake2b_256(mhash, file, flen);
 		free(file);
+		if (*waiting)
+			return 0;
 		if (!d->error && d->manifest_generation && d->generation == d->manifest_generation &&
 		    !memcmp(mhash, d->manifest_hash, AWS_HASH_BYTES))
 			return 0;
@@ -561,21 +571,14 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A device whose manifest is still sealed under a key epoch this device destroyed on
- * moving to the current one: it has not had a round since the epoch began, and moves
- * (sealing its files again) at its next. Waiting is not a failure. */
-static bool waiting_to_move(sync_ctx *c, const char *device)
+/* A device's status that is no failure (revoked, waiting to move): kept, and saved when
+ * it changed. */
+static void set_status(sync_ctx *c, device_state *d, const char *msg)
 {
-	unsigned char *file, id[AWS_EPOCH_ID];
-	size_t len;
-	bool e0, waiting = false;
-
-	if (c->epoch == 0 || device_file(c, device, AWS_MANIFEST, &file, &len))
-		return false;
-	if (sealed_epoch(file, len, id, &e0) == 0)
-		waiting = !ring_find(c->ring, e0 ? NULL : id) && (e0 || memcmp(id, c->wkey->id, AWS_EPOCH_ID));
-	free(file);
-	return waiting;
+	if (d->error && !strcmp(d->error, msg))
+		return;
+	set_error(d, msg);
+	state_save(&c->st, c->y->store);
 }
 
 int import_all(sync_ctx *c)
@@ -602,7 +605,8 @@ int import_all(sync_ctx *c)
 	for (size_t i = 0; i < n; i++) {
 		device_state *d = state_device(&c->st, names[i], true);
 		int64_t gen_before = d->generation;
-		bool had_error = d->error != NULL;
+		bool had_error = d->error != NULL, waiting;
+		char msg[600];
 		int drc;
 
 		if (d->forgotten)
@@ -610,29 +614,20 @@ int import_all(sync_ctx *c)
 		if (sync_cancelled(c->y))
 			break;
 		c->rep->devices_seen++;
-		if (c->revoked && json_object_get(c->revoked, names[i])) {
-			char msg[160];
+		if (d->revoked_epoch) {
 			snprintf(msg, sizeof(msg), "revoked at key epoch %lld: nothing it publishes is imported",
-				 (long long)json_integer_value(json_object_get(c->revoked, names[i])));
-			if (!d->error || strcmp(d->error, msg)) {
-				set_error(d, msg);
-				state_save(&c->st, c->y->store);
-			}
+				 (long long)d->revoked_epoch);
+			set_status(c, d, msg);
 			continue;
 		}
-		if (waiting_to_move(c, names[i])) {
-			char msg[160];
+		drc = import_device(c, d, &waiting);
+		if (waiting) {
 			snprintf(msg, sizeof(msg), "waiting for its next round: it still writes under an older key epoch than %lld",
 				 (long long)c->epoch);
-			if (!d->error || strcmp(d->error, msg)) {
-				set_error(d, msg);
-				state_save(&c->st, c->y->store);
-			}
+			set_status(c, d, msg);
 			continue;
 		}
-		drc = import_device(c, d);
 		if (drc) {
-			char msg[600];
 			snprintf(msg, sizeof(msg), "%s", aw_error_last());
 			set_error(d, msg);
 			c->rep->devices_failed++;

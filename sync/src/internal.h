@@ -213,10 +213,8 @@ int ring_keep_only(sync_keyring *r, const unsigned char id[AWS_EPOCH_ID]);
 void archive_seed_derive(unsigned char seed[AWS_KEY_BYTES], const unsigned char master[AWS_KEY_BYTES]);
 /* The archive's seed from the key file: derived from epoch 0, or kept after it. */
 int archive_seed_load(unsigned char seed[AWS_KEY_BYTES], const char *path, const sync_group *g);
-/* A key file holding only epoch 0's key; key_load reads epoch 0's key (AW_ENOTFOUND
- * once destroyed). */
+/* A key file holding only epoch 0's key (init, join). */
 int key_save(const char *path, const sync_group *g, const unsigned char key[AWS_KEY_BYTES]);
-int key_load(unsigned char key[AWS_KEY_BYTES], const char *path, const sync_group *g);
 
 /* The device key: an Ed25519 key pair that signs what this device publishes
  * (docs/sync-format.md §4a), kept next to the sync key as `<sync key>-device` (mode
@@ -502,6 +500,9 @@ void prune_tombstones(aw_store *s, int64_t seq);
 int state_save(sync_state *st, aw_store *s);
 void state_free(sync_state *st);
 device_state *state_device(sync_state *st, const char *device_id, bool create);
+/* The device `name` names: its id, else the hostname of exactly one device (AW_EINVALID,
+ * message set, when several have it); AW_ENOTFOUND, no message, when none. */
+int state_find_device(device_state **out, sync_state *st, const char *name);
 
 /* ---- the context (sync.c) and the steps (export.c, import.c) ------------------- */
 
@@ -535,9 +536,8 @@ typedef struct sync_ctx {
 	unsigned char sign_sk[AWS_SIGN_SK];
 	bool compact;        /* this round packs whatever it can (awnode sync compact) */
 	/* key epochs (epoch.c): this round moves the device's chain to wkey's epoch (every
-	 * file sealed again, docs/sync-format.md §4b); devices revoked by the epochs seen */
+	 * file sealed again, docs/sync-format.md §4b); revoked devices are marked in st */
 	bool reseal;
-	json_t *revoked;     /* {device id: epoch number that revoked it} */
 	int64_t epoch;       /* the group's current epoch (0 before any rotation) */
 } sync_ctx;
 

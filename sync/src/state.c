@@ -44,6 +44,24 @@ device_state *state_device(sync_state *st, const char *device_id, bool create)
 	return d;
 }
 
+int state_find_device(device_state **out, sync_state *st, const char *name)
+{
+	*out = NULL;
+	for (size_t i = 0; i < st->n_devices; i++)
+		if (!strcmp(st->devices[i].device_id, name))
+			return *out = &st->devices[i], 0;
+	for (size_t i = 0; i < st->n_devices; i++) {
+		if (!st->devices[i].hostname || strcmp(st->devices[i].hostname, name))
+			continue;
+		if (*out) {
+			*out = NULL;
+			return aw_error_set(AW_EINVALID, "several devices have hostname '%s': give the device id", name);
+		}
+		*out = &st->devices[i];
+	}
+	return *out ? 0 : AW_ENOTFOUND;
+}
+
 void prune_tombstones(aw_store *s, int64_t seq)
 {
 	aw_write w = {.kind = AW_W_TOMBSTONES_PRUNE, .seq_limit = seq};

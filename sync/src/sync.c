@@ -129,7 +129,6 @@ void ctx_close(sync_ctx *c)
 	repo_close(c->repo);
 	state_free(&c->st);
 	ring_free(c->ring);
-	json_decref(c->revoked);
 	if (c->have_sign)
 		sodium_munlock(c->sign_sk, sizeof(c->sign_sk));
 	memset(c, 0, sizeof(*c));
