@@ -167,8 +167,13 @@ def assert_converged_on(dev, devs, expect):
 def test_revoke_cuts_a_device_off(node_factory, tmp_path):
     remote, (a, b, m) = make_devices(node_factory, tmp_path, ["host-a", "host-b", "host-m"])
 
-    # bad input first: an unknown device, the device itself, a short passphrase
+    # bad input first: wrong arguments, an unknown device, the device itself, a short
+    # passphrase; each a one-line error, and no epoch started
     new = {"AWNODE_SYNC_NEW_PASSPHRASE": NEW_PASSPHRASE}
+    r = a.cli("revoke", "--port", str(a.node.port), env=new, expect=2)
+    assert "revoke takes one device id" in r.err and r.err.count("\n") == 1, r
+    r = a.cli("rotate", "extra", "--port", str(a.node.port), expect=2)
+    assert "rotate takes no arguments" in r.err and r.err.count("\n") == 1, r
     r = a.cli("revoke", "no-such-device", "--port", str(a.node.port), env=new, expect=1)
     assert "no device no-such-device" in r.err, r
     r = a.cli("revoke", a.device_id, "--port", str(a.node.port), env=new, expect=1)
