@@ -1,7 +1,18 @@
 /*
  * The reader pool: a few threads, each with its own read-only SQLite connection, that
  * run the read side of requests (event lists, counts, exports, settings) so the HTTP
- * loop never waits on SQLite. Jobs are taken in arrival order from one queue.
+ * loop never waits on SQLite. Jobs are served in arrival order.
+ *
+ * A job goes to the worker that became idle last. Each worker keeps caches that its
+ * jobs fill: its connection's page cache, its reader's data texts, its arena's pages.
+ * The web UI asks for the same days again and again (every view of today, a refresh, the
+ * next chart of the same range), one request after another; handed round the pool in
+ * turn, as a condition variable's waiters are woken, each of those requests found a
+ * worker that had not read that range yet, and the first views after a start paid the
+ * cold reads once per worker (a day's summary query: 2.8 ms on the second request
+ * against 1.4 ms on a warm worker). Idle workers therefore wait on a stack, each on its
+ * own condition variable; jobs that find none idle wait in one queue, which a worker
+ * drains before it goes back on the stack.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -16,14 +27,22 @@
 #include "aw/mem.h"
 #include "http.h"
 
+typedef struct worker {
+	struct workers *pool;
+	pthread_cond_t cv;
+	request *job;          /* handed over while the worker waited on the idle stack */
+	struct worker *idle_next;
+	pthread_t thread;
+} worker;
+
 struct workers {
 	node *n;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	request *head, *tail;
+	request *head, *tail;  /* jobs that found no idle worker */
+	worker *idle;          /* the idle stack: the worker that became idle last on top */
 	bool stopping;
 	int count;
-	pthread_t *threads;
+	worker *all;
 };
 
 /*
@@ -88,9 +107,35 @@ static void worker_yield_to_writes(void)
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
 }
 
+/* The next job of worker `me`, waiting on the idle stack when the queue is empty; NULL
+ * once the pool stops. Called with the pool's lock held. */
+static request *next_job(workers *w, worker *me)
+{
+	request *rq = w->head;
+
+	if (rq) {
+		w->head = rq->next;
+		if (!w->head)
+			w->tail = NULL;
+		return rq;
+	}
+	if (w->stopping)
+		return NULL;
+	me->idle_next = w->idle;
+	w->idle = me;
+	while (!me->job && !w->stopping)
+		pthread_cond_wait(&me->cv, &w->mu);
+	rq = me->job;
+	me->job = NULL;
+	/* a job was handed over only after this worker left the stack; when the pool stops
+	 * the stack is dropped whole */
+	return rq;
+}
+
 static void *worker_main(void *arg)
 {
-	workers *w = arg;
+	worker *me = arg;
+	workers *w = me->pool;
 	aw_reader *r = NULL;
 	request *rq;
 	struct timespec t0;
@@ -101,14 +146,7 @@ static void *worker_main(void *arg)
 		aw_log_error("reader: %s", aw_error_last());
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
-		while (!w->head && !w->stopping)
-			pthread_cond_wait(&w->cv, &w->mu);
-		rq = w->head;
-		if (rq) {
-			w->head = rq->next;
-			if (!w->head)
-				w->tail = NULL;
-		}
+		rq = next_job(w, me);
 		pthread_mutex_unlock(&w->mu);
 		if (!rq)
 			break;
@@ -132,19 +170,29 @@ int workers_start(workers **out, node *n, int count)
 	w->n = n;
 	w->count = count;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	w->threads = calloc((size_t)count, sizeof(pthread_t));
-	for (int i = 0; i < count; i++)
-		pthread_create(&w->threads[i], NULL, worker_main, w);
+	w->all = aw_mem_calloc((size_t)count, sizeof(worker));
+	for (int i = 0; i < count; i++) {
+		w->all[i].pool = w;
+		pthread_cond_init(&w->all[i].cv, NULL);
+		pthread_create(&w->all[i].thread, NULL, worker_main, &w->all[i]);
+	}
 	*out = w;
 	return 0;
 }
 
 void workers_submit(workers *w, request *rq)
 {
+	worker *k;
+
 	pthread_mutex_lock(&w->mu);
-	AW_FIFO_PUSH(w->head, w->tail, rq);
-	pthread_cond_signal(&w->cv);
+	k = w->idle;
+	if (k) {
+		w->idle = k->idle_next;
+		k->job = rq;
+		pthread_cond_signal(&k->cv);
+	} else {
+		AW_FIFO_PUSH(w->head, w->tail, rq);
+	}
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -154,12 +202,15 @@ void workers_stop(workers *w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = true;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	w->idle = NULL;
 	for (int i = 0; i < w->count; i++)
-		pthread_join(w->threads[i], NULL);
-	free(w->threads);
+		pthread_cond_signal(&w->all[i].cv);
+	pthread_mutex_unlock(&w->mu);
+	for (int i = 0; i < w->count; i++) {
+		pthread_join(w->all[i].thread, NULL);
+		pthread_cond_destroy(&w->all[i].cv);
+	}
+	free(w->all);
 	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	free(w);
 }
