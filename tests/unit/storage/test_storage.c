@@ -494,6 +494,62 @@ static void test_remote_apply_is_idempotent_and_excluded_from_feed(void **state)
 	assert_int_equal(aw_store_write(f->s, &w), AW_EEXISTS);
 }
 
+/* A first pull's apply: hundreds of new events over closed days and today, written
+ * the way an import writes them (closed days straight into blocks), with a source id
+ * that comes twice (a grown heartbeat) and one deleted in the same apply. */
+static void test_remote_apply_of_many_events(void **state)
+{
+	fixture *f = *state;
+	enum { N = 300 };
+	aw_bucket bk = {.id = "aw-watcher-window_far", .type = "currentwindow", .client = "c",
+			.hostname = "far", .created = T0, .data = "{}"};
+	static aw_event puts[N + 1];
+	static char data[N][32];
+	int64_t dels[1] = {1000 + 5}, seq0, seq1;
+	aw_remote_apply ra = {.device_id = "dev-9", .bucket = &bk, .puts = puts, .n_puts = N + 1,
+			      .dels = dels, .n_dels = 1};
+	aw_write w = {.kind = AW_W_REMOTE_APPLY, .remote = &ra};
+	aw_event_row *r;
+	aw_ns now = aw_time_now();
+	size_t n;
+
+	for (int i = 0; i < N; i++) {
+		/* the first 250 over ten closed days, the rest within the last hour */
+		aw_ns start = i < 250 ? T0 + S(86400) * (i / 25) + S(60) * (i % 25) : now - S(3600) + S(10) * (i - 250);
+		snprintf(data[i], sizeof(data[i]), "{\"n\":%d}", i % 40);
+		puts[i] = ev(start, S(5), data[i]);
+		puts[i].id = 1000 + i;
+		puts[i].has_id = true;
+	}
+	puts[N] = puts[3]; /* source id 1003 again, grown */
+	puts[N].duration = S(50);
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM remote_ids"), N - 1);
+	assert_int_equal(sql_int(f, "SELECT count(DISTINCT local_id) FROM remote_ids"), N - 1);
+	assert_true(sql_int(f, "SELECT count(*) FROM blocks") >= 9); /* sealed as they came */
+	n = rows(f, bk.id, 0, AW_NS_MAX, 0, &r);
+	assert_int_equal(n, N - 1);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].start == puts[3].start)
+			assert_int_equal(r[i].duration, S(50));
+		assert_true(r[i].start != puts[5].start);
+		for (size_t k = 0; k < i; k++)
+			assert_true(r[i].id != r[k].id);
+	}
+	free(r);
+	/* the same puts again (past the deleted one, whose id is free to come back): nothing
+	 * changes */
+	assert_int_equal(aw_reader_last_seq(&seq0, f->r), 0);
+	ra.puts = puts + 6;
+	ra.n_puts = N + 1 - 6;
+	ra.n_dels = 0;
+	assert_int_equal(aw_store_write(f->s, &w), 0);
+	assert_int_equal(aw_reader_last_seq(&seq1, f->r), 0);
+	assert_int_equal(seq0, seq1);
+	assert_int_equal(rows(f, bk.id, 0, AW_NS_MAX, 0, &r), N - 1);
+	free(r);
+}
+
 static void test_private_state(void **state)
 {
 	fixture *f = *state;
@@ -1070,6 +1126,7 @@ int main(void)
 		TEST(test_remote_bucket_is_read_only),
 		TEST(test_change_feed),
 		TEST(test_remote_apply_is_idempotent_and_excluded_from_feed),
+		TEST(test_remote_apply_of_many_events),
 		TEST(test_private_state),
 		TEST(test_settings_last_writer_wins),
 		TEST(test_settings_refused_and_local),
