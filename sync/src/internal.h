@@ -58,6 +58,10 @@
 #define AWS_MAX_PLAIN (256u * 1024u * 1024u)      /* decompressed size a reader accepts */
 #define AWS_MAX_WRITE_PLAIN (48u * 1024u * 1024u) /* plaintext a writer puts in one file */
 #define AWS_MAX_GROUP_FILE (64u * 1024u)          /* awsync.json */
+/* Directories below the folder's top that the layout ever nests (devices/<id>/seg/<shard>,
+ * with room to spare): every walk of a tree that is not the checked-out one (a join's
+ * check, packing, a push) stops there, so a crafted history cannot recurse without end. */
+#define AWS_MAX_TREE_DEPTH 6
 #define AWS_MAX_OWN_RECORD (AWS_MAX_WRITE_PLAIN - 65536u) /* event data a segment can carry */
 #define AWS_STALE_AFTER_DEFAULT (7LL * 86400)     /* seconds without a publication before a warning */
 /* Compaction (compact.c, docs/sync-format.md §7a): plain segments after the newest pack

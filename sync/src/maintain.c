@@ -312,11 +312,13 @@ static bool first_visit(merge_set *m, const git_oid *id)
 }
 
 /* Insert the set's objects under `tree` (at `path`, "" for a root) with their paths. */
-static int insert_tree_paths(merge_set *m, const git_oid *tree_id, const char *path)
+static int insert_tree_paths(merge_set *m, const git_oid *tree_id, const char *path, int depth)
 {
 	git_tree *tree = NULL;
 	int rc = 0;
 
+	if (depth > AWS_MAX_TREE_DEPTH)
+		return -1; /* not a history this format writes: the repack is given up */
 	if (!first_visit(m, tree_id))
 		return 0;
 	if (git_packbuilder_insert(m->pb, tree_id, *path ? path : NULL) || git_tree_lookup(&tree, m->repo, tree_id))
@@ -339,7 +341,7 @@ static int insert_tree_paths(merge_set *m, const git_oid *tree_id, const char *p
 			continue;
 		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
 		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
-			rc = insert_tree_paths(m, id, sub);
+			rc = insert_tree_paths(m, id, sub, depth + 1);
 		else
 			rc = git_packbuilder_insert(m->pb, id, sub);
 		free(sub);
@@ -364,7 +366,7 @@ static int insert_commit_paths(const git_oid *id, void *payload)
 		return -1;
 	rc = git_packbuilder_insert(m->pb, id, NULL);
 	if (!rc && in_set(m, git_commit_tree_id(c)))
-		rc = insert_tree_paths(m, git_commit_tree_id(c), "");
+		rc = insert_tree_paths(m, git_commit_tree_id(c), "", 0);
 	git_commit_free(c);
 	return rc;
 }
@@ -436,7 +438,7 @@ static int fill_full(git_packbuilder *pb, git_repository *repo)
 		if (git_commit_lookup(&c, repo, &id) || git_packbuilder_insert(pb, &id, NULL))
 			rc = -1;
 		else
-			rc = insert_tree_paths(&m, git_commit_tree_id(c), "");
+			rc = insert_tree_paths(&m, git_commit_tree_id(c), "", 0);
 		git_commit_free(c);
 	}
 	git_revwalk_free(walk);

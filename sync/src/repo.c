@@ -687,11 +687,15 @@ int repo_recover(sync_repo *r)
 typedef bool (*object_wanted)(void *ctx, const git_oid *id);
 
 static int pack_tree(git_packbuilder *pb, git_repository *repo, const git_oid *id, const char *path,
-		     object_wanted wants, void *ctx)
+		     object_wanted wants, void *ctx, int depth)
 {
 	git_tree *t = NULL;
 	int rc;
 
+	if (depth > AWS_MAX_TREE_DEPTH) {
+		git_error_set_str(GIT_ERROR_INVALID, "directories nested deeper than the format allows");
+		return GIT_EINVALID;
+	}
 	if ((rc = git_packbuilder_insert(pb, id, *path ? path : NULL)) || (rc = git_tree_lookup(&t, repo, id)))
 		return rc;
 	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
@@ -702,7 +706,7 @@ static int pack_tree(git_packbuilder *pb, git_repository *repo, const git_oid *i
 			continue;
 		sub = *path ? aw_mem_printf("%s/%s", path, git_tree_entry_name(e)) : aw_mem_strdup(git_tree_entry_name(e));
 		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
-			rc = pack_tree(pb, repo, eid, sub, wants, ctx);
+			rc = pack_tree(pb, repo, eid, sub, wants, ctx, depth + 1);
 		else
 			rc = git_packbuilder_insert(pb, eid, sub);
 		free(sub);
@@ -740,7 +744,7 @@ static int pack_pending_commit(pending_pack *p, const git_oid *id)
 	if ((rc = git_commit_lookup(&c, p->repo, id)) || (rc = git_packbuilder_insert(p->pb, id, NULL)))
 		goto out;
 	if (is_pending(p, git_commit_tree_id(c)) &&
-	    (rc = pack_tree(p->pb, p->repo, git_commit_tree_id(c), "", pending_wanted, p)))
+	    (rc = pack_tree(p->pb, p->repo, git_commit_tree_id(c), "", pending_wanted, p, 0)))
 		goto out;
 	for (unsigned i = 0; i < git_commit_parentcount(c) && !rc; i++)
 		rc = pack_pending_commit(p, git_commit_parent_id(c, i));
@@ -1161,7 +1165,7 @@ static void check_history(sync_repo *r, const char *name, const git_oid *before,
  * as a stream. */
 
 #define PREFLIGHT_MAX_COMMITS 2000000
-#define PREFLIGHT_MAX_DEPTH 6
+#define PREFLIGHT_MAX_DEPTH AWS_MAX_TREE_DEPTH
 
 static size_t oid_slot(const git_oid *id, size_t cap)
 {
@@ -1304,15 +1308,22 @@ static void hide_known(git_revwalk *w, sync_repo *r, git_odb *their_odb, const c
  * staging directory of the folder's .git, and installs them only when, read from the
  * copies themselves: every index opens, every object's header says a commit, tree or
  * blob within AWS_MAX_FILE (nothing larger is ever inflated later), the packs hold no
- * more than twice the objects the branch reaches (a remote's garbage is not taken in
- * bulk), and every object the preflight walk met is in them. Anything else falls back
- * to the ordinary fetch, which sends only what the branch reaches. The tree check
+ * more objects than COPY_PER_COMMIT per commit of the branch plus twice what the walk
+ * met (a remote's garbage is not taken in bulk), and every object the walk met is in
+ * them. That walk (preflight_local) visits every commit but only the tip's tree: the
+ * tip is what the folder checks out, and the historic trees are never read whole by
+ * anything a join does (checking each of them was most of a join's time, and grew
+ * with every round of the history). Anything else falls back to the ordinary fetch,
+ * which sends only what the branch reaches, after the full walk. The tree check
  * before the branch moves (tree_acceptable) is the same either way; every object read
  * whole is hashed again by libgit2 (strict hash verification), so an index that names
  * an object wrongly fails a read, never passes one. */
 
 #define STAGE_DIR "awsync-join"
-#define COPY_SLACK 1000    /* objects the packs may hold beyond twice the branch's */
+#define COPY_SLACK 1000    /* objects the packs may hold beyond the bound below */
+/* A round commits its segment, the manifest, a handful of trees and the commit; a merge
+ * fewer; a compaction or a move to a new key epoch a few packs more, rarely. */
+#define COPY_PER_COMMIT 16
 #define COPY_MAX_PACKS 256 /* a remote maintained as §8 says keeps about log2(objects) */
 
 static bool pack_name_ok(const char *n, const char *ext)
@@ -1364,6 +1375,7 @@ out:
 typedef struct staged_check {
 	git_odb_backend *be;
 	size_t objects;
+	oid_set *ids; /* every object of the copies */
 	bool bad;
 } staged_check;
 
@@ -1374,6 +1386,7 @@ static int staged_object_ok(const git_oid *id, void *payload)
 	size_t len;
 
 	sc->objects++;
+	oid_set_add(sc->ids, id);
 	if (sc->be->read_header(&len, &type, sc->be, id) || len > AWS_MAX_FILE ||
 	    (type != GIT_OBJECT_COMMIT && type != GIT_OBJECT_TREE && type != GIT_OBJECT_BLOB)) {
 		sc->bad = true;
@@ -1400,7 +1413,7 @@ static void remove_stage(const char *gitdir)
 
 /* Copy, check and install the remote's packs. 0: the folder now holds everything the
  * branch reaches; AW_ENOTFOUND: not done (the caller fetches); anything else failed. */
-static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set *reach)
+static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set *reach, size_t commits)
 {
 	const char *gitdir = git_repository_path(r->repo);
 	char *their_dir = aw_mem_printf("%sobjects/pack", git_repository_path(theirs));
@@ -1408,6 +1421,7 @@ static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set
 	int td = -1, sd = -1, od = -1, rc = AW_ENOTFOUND;
 	staged_pack *packs = NULL;
 	size_t npacks = 0, cap = 0, objects = 0;
+	oid_set in_packs = {0};
 	git_odb *odb = NULL, *our_odb = NULL;
 	DIR *d = NULL;
 	struct dirent *e;
@@ -1439,7 +1453,7 @@ static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set
 	/* every object of every copy: a header within bounds, and not too many of them */
 	for (size_t i = 0; i < npacks; i++) {
 		char *idx;
-		staged_check sc = {0};
+		staged_check sc = {.ids = &in_packs};
 		if (packs[i].installed)
 			continue;
 		idx = aw_mem_printf("%s/%s.idx", stage, packs[i].name);
@@ -1455,14 +1469,14 @@ static int copy_remote_packs(sync_repo *r, git_repository *theirs, const oid_set
 		if (sc.be->foreach(sc.be, staged_object_ok, &sc) || sc.bad)
 			goto out;
 		objects += sc.objects;
-		if (objects > 2 * reach->n + COPY_SLACK)
+		if (objects > COPY_PER_COMMIT * commits + 2 * reach->n + COPY_SLACK)
 			goto out;
 	}
 	/* everything the branch reaches is in them (or was here already) */
 	for (size_t i = 0; i < reach->cap; i++) {
 		static const git_oid zero;
 		const git_oid *id = &reach->v[i];
-		if (git_oid_equal(id, &zero) || have(odb, id) || have(our_odb, id))
+		if (git_oid_equal(id, &zero) || oid_set_has(&in_packs, id) || have(our_odb, id))
 			continue;
 		goto out;
 	}
@@ -1486,6 +1500,7 @@ fail:
 out:
 	git_odb_free(odb);
 	git_odb_free(our_odb);
+	free(in_packs.v);
 	if (d)
 		closedir(d);
 	if (td >= 0)
@@ -1505,12 +1520,57 @@ out:
 /* Check what a local remote would send (see above). With `copy` (a join: nothing here
  * yet) the remote's packs are then copied when they pass; *copied says so and *tip is
  * the commit they reach. */
+/* Walk the commits w yields (each must be present) and, with `trees`, every tree and
+ * blob they reach that is not here (preflight_tree); what it met is added to p->seen
+ * and the commits counted in *commits. */
+static int preflight_walk(preflight *p, git_revwalk *w, bool trees, size_t *commits)
+{
+	git_oid c;
+	int rc = 0;
+
+	*commits = 0;
+	while (!rc && git_revwalk_next(&c, w) == 0) {
+		git_commit *cm;
+		if (++*commits > PREFLIGHT_MAX_COMMITS)
+			return aw_error_set(AW_EINVALID, "refused: the remote's branch has more than %d new commits",
+					    PREFLIGHT_MAX_COMMITS);
+		if (!p->nothing_here && have(p->our_odb, &c))
+			continue;
+		if (trees) {
+			if (git_commit_lookup(&cm, p->theirs, &c))
+				return aw_error_set(AW_EINVALID,
+						    "refused: a commit of the remote's branch is missing or damaged");
+			p->path[0] = '\0';
+			rc = preflight_tree(p, git_commit_tree_id(cm), 0);
+			git_commit_free(cm);
+		}
+		oid_set_add(&p->seen, &c); /* the set is then what the walk met */
+	}
+	return rc;
+}
+
+/* A join's check before it copies the remote's packs: every commit, and the tree of the
+ * tip, which is what the folder checks out (copy_remote_packs says why not the others). */
+static int preflight_join(preflight *p, git_revwalk *w, const git_oid *tip, size_t *commits)
+{
+	git_commit *cm;
+	int rc = preflight_walk(p, w, false, commits);
+
+	if (rc)
+		return rc;
+	if (git_commit_lookup(&cm, p->theirs, tip))
+		return aw_error_set(AW_EINVALID, "refused: a commit of the remote's branch is missing or damaged");
+	p->path[0] = '\0';
+	rc = preflight_tree(p, git_commit_tree_id(cm), 0);
+	git_commit_free(cm);
+	return rc;
+}
+
 static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copied, git_oid *tip)
 {
 	char *url = remote_url(r, name), *path = url ? local_remote_path(url) : NULL;
 	preflight p;
 	git_revwalk *w = NULL;
-	git_oid c;
 	size_t commits = 0;
 	int rc = 0;
 
@@ -1528,29 +1588,22 @@ static int preflight_local(sync_repo *r, const char *name, bool copy, bool *copi
 		goto out;
 	hide_known(w, r, p.their_odb, name);
 	git_odb_refresh(p.our_odb); /* once: the walk looks up without rescanning */
-	while (!rc && git_revwalk_next(&c, w) == 0) {
-		git_commit *cm;
-		if (++commits > PREFLIGHT_MAX_COMMITS) {
-			rc = aw_error_set(AW_EINVALID, "refused: the remote's branch has more than %d new commits",
-					  PREFLIGHT_MAX_COMMITS);
-			break;
-		}
-		if (!p.nothing_here && have(p.our_odb, &c))
-			continue;
-		if (git_commit_lookup(&cm, p.theirs, &c)) {
-			rc = aw_error_set(AW_EINVALID, "refused: a commit of the remote's branch is missing or damaged");
-			break;
-		}
-		p.path[0] = '\0';
-		rc = preflight_tree(&p, git_commit_tree_id(cm), 0);
-		git_commit_free(cm);
-		oid_set_add(&p.seen, &c); /* the set is then what the branch reaches */
+	if (!copy) {
+		rc = preflight_walk(&p, w, true, &commits);
+		goto out;
 	}
-	if (!rc && copy) {
-		rc = copy_remote_packs(r, p.theirs, &p.seen);
+	rc = preflight_join(&p, w, tip, &commits);
+	if (!rc) {
+		rc = copy_remote_packs(r, p.theirs, &p.seen, commits);
 		*copied = rc == 0;
-		if (rc == AW_ENOTFOUND)
-			rc = 0;
+	}
+	if (rc == AW_ENOTFOUND) {
+		/* not copied: the fetch reads everything the branch reaches, so all of it is
+		 * checked first */
+		free(p.seen.v);
+		memset(&p.seen, 0, sizeof(p.seen));
+		git_revwalk_reset(w);
+		rc = git_revwalk_push(w, tip) ? 0 : preflight_walk(&p, w, true, &commits);
 	}
 out:
 	git_revwalk_free(w);
@@ -1911,7 +1964,7 @@ static int push_pack(sync_repo *r, git_repository *their, const git_oid *head, c
 		if ((rc = git_commit_lookup(&cm, r->repo, &c)) || (rc = git_packbuilder_insert(p.pb, &c, NULL)))
 			break;
 		if (push_wanted(&p, git_commit_tree_id(cm)))
-			rc = pack_tree(p.pb, r->repo, git_commit_tree_id(cm), "", push_wanted, &p);
+			rc = pack_tree(p.pb, r->repo, git_commit_tree_id(cm), "", push_wanted, &p, 0);
 		git_commit_free(cm);
 	}
 	if (rc == GIT_ITEROVER)

@@ -125,3 +125,43 @@ def test_symlink_on_a_packed_branch_is_refused(node_factory, pair, tmp_path):
     c.cli("join", remote)
     c.sync("pull")
     assert strip_ids(c.events(WIN)) == strip_ids(b.events(WIN))
+
+
+def nested_tree(forge, levels):
+    """A directory `levels` deep with one small file at the bottom."""
+    t = forge.tree([("100644", "f", forge.blob(b"bottom"))])
+    for _ in range(levels):
+        t = forge.tree([("40000", "d", t)])
+    return t
+
+
+def test_history_is_not_walked_tree_by_tree_and_a_deep_tree_in_it_stops_every_walk(node_factory, pair,
+                                                                                     tmp_path):
+    """A join checks every commit and the tip's tree, not every tree of the history (that
+    grew with every round). A directory nested 40 deep in an older commit, which the
+    layout never writes, is therefore copied with the packs; nothing reads it on the way
+    in, and the walks that would read it later (a push to a new remote, which sends the
+    whole history) stop at the format's depth with an error instead of recursing."""
+    remote, a, b, forge = pair
+    deep = forge.publish(forge.root_plus(("40000", "deep", nested_tree(forge, 40))), "deep")
+    forge.clean()
+    pack_everything(remote)
+    c = SyncDev(node_factory(), "host-three")
+    c.cli("join", remote)
+    gitdir = os.path.join(c.folder, ".git")
+    assert packs(gitdir) == packs(remote)  # copied
+    assert subprocess.run(["git", "-C", gitdir, "cat-file", "-e", deep], capture_output=True).returncode == 0
+    assert not os.path.lexists(os.path.join(c.folder, "deep"))
+    c.sync("pull")
+    assert strip_ids(c.events(WIN)) == strip_ids(b.events(WIN))
+    c.sync("run")  # the remote the history came from already holds it: nothing to walk
+    second = str(tmp_path / "second.git")
+    subprocess.run(["git", "init", "-q", "--bare", second], check=True)
+    c.cli("remote", "add", "second", second)
+    res = c.sync("run", expect=None)
+    assert "nested deeper than the format allows" in res.out + res.err, res
+    assert "main" not in git(second, "branch", "--list")
+    # the first remote is still served, and this device's data is whole
+    assert strip_ids(c.events(WIN)) == strip_ids(b.events(WIN))
+    c.cli("remote", "remove", "second")
+    c.sync("run")
