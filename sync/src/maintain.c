@@ -11,8 +11,9 @@
  * one new pack until every pack left is at least twice the size of the next smaller
  * one. An object is then rewritten about log2(objects) times over its life, a round
  * rarely merges more than a few hundred objects, and there are never more than about
- * log2(objects) packs. When a merge would take in every pack it is a full repack of
- * what is reachable, which also drops unreachable objects (in the folder only).
+ * log2(objects) packs. When a merge would take in every pack of the folder it is a
+ * full repack of what is reachable, which also drops unreachable objects; on a remote
+ * it stays a merge, which keeps them.
  *
  * What may be removed afterwards is what a snapshot taken before the merge held, and
  * only when the new pack holds it: a remote on a shared disk may receive another
@@ -317,8 +318,13 @@ static int insert_tree_paths(merge_set *m, const git_oid *tree_id, const char *p
 	git_tree *tree = NULL;
 	int rc = 0;
 
+	/* Deeper than the layout nests is not a history this format writes (an attacker's
+	 * tree, unreachable or older than a clean tip), and a walk without a bound could
+	 * exhaust the stack. An incremental merge stops descending: what lies below is in
+	 * the set and goes in with the rest, without paths. A full repack must place every
+	 * reachable object itself before the old packs go, so it is given up. */
 	if (depth > AWS_MAX_TREE_DEPTH)
-		return -1; /* not a history this format writes: the repack is given up */
+		return m->all ? -1 : 0;
 	if (!first_visit(m, tree_id))
 		return 0;
 	if (git_packbuilder_insert(m->pb, tree_id, *path ? path : NULL) || git_tree_lookup(&tree, m->repo, tree_id))
@@ -455,12 +461,11 @@ static int fill_pack(git_packbuilder *pb, git_repository *repo, const repack_sna
 }
 
 /* Merge the loose objects and the `merge` smallest packs of the snapshot into one new
- * pack (everything reachable when `full`), then remove what the new pack covers. With
- * `drop_unreachable` (the folder on a full repack: it holds the lock, so nothing else
- * writes objects into it, and its unreachable objects are garbage) every loose object
- * and old pack of the snapshot goes. */
-static int repack(git_repository *repo, const repack_snapshot *sn, size_t merge, bool full,
-		  bool drop_unreachable, const char *what)
+ * pack, then remove what the new pack covers. `full` (the folder only: it holds the
+ * lock, so nothing else writes objects into it, and its unreachable objects are
+ * garbage) packs everything reachable instead, and every loose object and old pack of
+ * the snapshot goes. */
+static int repack(git_repository *repo, const repack_snapshot *sn, size_t merge, bool full, const char *what)
 {
 	const char *gitdir = git_repository_path(repo);
 	git_packbuilder *pb = NULL;
@@ -484,7 +489,7 @@ static int repack(git_repository *repo, const repack_snapshot *sn, size_t merge,
 		goto out;
 	}
 	for (size_t i = 0; i < sn->nloose; i++)
-		if (drop_unreachable || fresh->exists(fresh, &sn->loose[i].id))
+		if (full || fresh->exists(fresh, &sn->loose[i].id))
 			unlink(sn->loose[i].path);
 	for (size_t i = 0; i < sn->nloose; i++) {
 		char *dir = aw_mem_strdup(sn->loose[i].path);
@@ -494,7 +499,7 @@ static int repack(git_repository *repo, const repack_snapshot *sn, size_t merge,
 	}
 	for (size_t i = 0; i < (full ? sn->npacks : merge); i++)
 		if (!sn->packs[i].keep && strcmp(sn->packs[i].idx, idx))
-			drop_pack_if_covered(sn->packs[i].idx, drop_unreachable ? NULL : fresh);
+			drop_pack_if_covered(sn->packs[i].idx, full ? NULL : fresh);
 out:
 	if (fresh)
 		fresh->free(fresh);
@@ -532,8 +537,13 @@ static int maintain(git_repository *repo, bool force, bool is_folder, const char
 	}
 	snapshot_loose(&sn, gitdir);
 	merge = merge_count(&sn);
-	full = force || merge >= movable;
-	rc = full || merge || sn.nloose ? repack(repo, &sn, merge, full, full && is_folder, what) : 0;
+	/* A full repack packs what the refs reach and drops the rest, which only the
+	 * folder may do. A remote keeps objects no ref names (another device's push in
+	 * flight, anything its holder left), so merging every pack there stays an
+	 * incremental merge that packs them too: were they left loose, every later push
+	 * would find them over the limit and repack the whole history again. */
+	full = is_folder && (force || merge >= movable);
+	rc = full || merge || sn.nloose ? repack(repo, &sn, merge, full, what) : 0;
 	snapshot_free(&sn);
 	return rc;
 }

@@ -12,7 +12,7 @@ import subprocess
 
 from awtest import binary_path
 from test_sync import SyncDev, strip_ids
-from test_sync_hostile import Forge, evil_trees, pair, payload_files, peak_rss_kb  # noqa: F401
+from test_sync_hostile import Forge, add_event, evil_trees, pair, payload_files, peak_rss_kb  # noqa: F401
 
 WIN = "aw-watcher-window_host-two"
 
@@ -165,3 +165,50 @@ def test_history_is_not_walked_tree_by_tree_and_a_deep_tree_in_it_stops_every_wa
     assert strip_ids(c.events(WIN)) == strip_ids(b.events(WIN))
     c.cli("remote", "remove", "second")
     c.sync("run")
+
+
+
+def loose_count(gitdir):
+    return int(dict(l.split(": ") for l in git(gitdir, "count-objects", "-v").splitlines())["count"])
+
+
+def nested_commit_in(repo, levels):
+    """A commit whose tree nests `levels` directories, written straight into `repo`'s
+    objects (loose) and named by no ref: what the holder of a remote can leave there."""
+    def tree(entries):
+        raw = b"".join(m.encode() + b" " + n.encode() + b"\0" + bytes.fromhex(o) for m, n, o in entries)
+        return git(repo, "hash-object", "-t", "tree", "--literally", "-w", "--stdin", data=raw)
+    t = tree([("100644", "f", git(repo, "hash-object", "-w", "--stdin", data=b"bottom"))])
+    for _ in range(levels):
+        t = tree([("40000", "d", t)])
+    return git(repo, "-c", "user.name=m", "-c", "user.email=m@example.invalid", "commit-tree", t, "-m", "deep")
+
+
+def test_a_remote_is_kept_packed_with_objects_no_ref_names_even_a_deep_tree(node_factory, pair, tmp_path):
+    """A remote on a path is repacked by the device that pushed to it once loose objects
+    pile up (docs/sync-format.md §8). Objects that no ref names (another device's push
+    in flight, anything the remote's holder left) are packed too, not left loose for
+    every later push to find over the limit and repack the whole history again. The
+    merge walks the trees of every commit it packs, reachable or not: 600 directories
+    nested under a commit left there stop that walk at the layout's depth, and what lies
+    below is packed all the same."""
+    remote, a, b, forge = pair
+    # the trigger counts a sample of the object directories: well over its 256
+    fill = tmp_path / "filler"
+    fill.mkdir()
+    for i in range(600):
+        (fill / str(i)).write_bytes(b"filler %d" % i)
+    git(remote, "hash-object", "-w", *[str(fill / str(i)) for i in range(600)])
+    add_event(b, "before-the-deep-tree", 1)
+    b.sync("run")
+    assert loose_count(remote) == 0
+    deep = nested_commit_in(remote, 600)
+    assert loose_count(remote) > 600
+    add_event(b, "after-the-deep-tree", 2)
+    b.sync("run")
+    assert loose_count(remote) == 0
+    assert git(remote, "cat-file", "-t", deep) == "commit"
+    assert len(git(remote, "rev-list", "--objects", deep).splitlines()) == 603  # all of it, packed
+    a.sync("run")
+    assert [e for e in a.events(WIN) if e["data"]["title"] == "after-the-deep-tree"]
+    assert [e for e in a.events(WIN) if e["data"]["title"] == "before-the-deep-tree"]
