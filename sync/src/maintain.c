@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -169,6 +170,37 @@ static int by_objects(const void *a, const void *b)
 	return (x->objects > y->objects) - (x->objects < y->objects);
 }
 
+/* A killed write of a pack (a push, a fetch, a repack) leaves a temporary file, or an
+ * index that was renamed into place before its pack: garbage that nothing names, as
+ * large as what was being written, and every later kill adds one. The same names are
+ * what another device's push into a remote looks like while it runs, so only files
+ * older than this are taken as left by a kill (the file server's clock; a push that
+ * writes for a day is not one this format makes). */
+#define STALE_PACK_WRITE_S (24 * 3600)
+
+static bool is_pack_temp(const char *name)
+{
+	return !strncmp(name, "pack_git2_", 10) || !strncmp(name, "tmp_pack_", 9) || !strncmp(name, "tmp_idx_", 8);
+}
+
+static bool is_stale(const char *dir, const char *name)
+{
+	char *path = aw_mem_printf("%s/%s", dir, name);
+	struct stat st;
+	bool stale = lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - STALE_PACK_WRITE_S;
+
+	free(path);
+	return stale;
+}
+
+static void remove_in(const char *dir, const char *stem, const char *ext)
+{
+	char *path = aw_mem_printf("%s/%s%s", dir, stem, ext);
+
+	unlink(path);
+	free(path);
+}
+
 static void snapshot_packs(repack_snapshot *sn, const char *gitdir)
 {
 	char *pdir = aw_mem_printf("%sobjects/pack", gitdir);
@@ -181,16 +213,29 @@ static void snapshot_packs(repack_snapshot *sn, const char *gitdir)
 		pack_entry *p;
 		char *keep, *pack;
 		bool whole;
+		if (is_pack_temp(e->d_name)) {
+			if (is_stale(pdir, e->d_name))
+				remove_in(pdir, e->d_name, "");
+			continue;
+		}
 		if (strncmp(e->d_name, "pack-", 5) || l < 9 || strcmp(e->d_name + l - 4, ".idx"))
 			continue;
 		/* libgit2's indexer renames the index into place before the pack: an index
 		 * alone is a write in progress (another device's push), or one that a kill
-		 * stopped there. Neither is a pack yet; it is left alone. */
+		 * stopped there. Neither is a pack yet: it is not merged, and removed once
+		 * stale (its reverse index first, the index last, as a pack is dropped). */
 		pack = aw_mem_printf("%s/%.*s.pack", pdir, (int)l - 4, e->d_name);
 		whole = stat(pack, &st) == 0;
 		free(pack);
-		if (!whole)
+		if (!whole) {
+			if (is_stale(pdir, e->d_name)) {
+				char *stem = aw_mem_printf("%.*s", (int)l - 4, e->d_name);
+				remove_in(pdir, stem, ".rev");
+				remove_in(pdir, stem, ".idx");
+				free(stem);
+			}
 			continue;
+		}
 		sn->packs = aw_mem_grow(sn->packs, sn->npacks, &sn->cap_packs, sizeof(*sn->packs), 8);
 		p = &sn->packs[sn->npacks++];
 		p->idx = aw_mem_printf("%s/%s", pdir, e->d_name);

@@ -118,3 +118,52 @@ def test_kill9_during_rounds_leaves_folder_and_remote_valid(node_factory, tmp_pa
     mine = sorted((e["timestamp"], e["data"]["title"]) for e in dev.events(BUCKET))
     assert len(mine) >= seq
     assert sorted((e["timestamp"], e["data"]["title"]) for e in new.events(BUCKET)) == mine
+
+
+def leftovers(packdir, stem, age):
+    """What killed pack writes leave in objects/pack, `age` seconds old: libgit2's and
+    git's temporary files, and an index (with its reverse index) whose pack was never
+    renamed into place."""
+    real = sorted(f for f in os.listdir(packdir) if f.endswith(".idx"))[0]
+    names = ["pack_git2_" + stem, "tmp_pack_" + stem, "tmp_idx_" + stem]
+    for n in names:
+        with open(os.path.join(packdir, n), "wb") as f:
+            f.write(os.urandom(256 << 10))
+    orphan = "pack-%s" % (stem * 40)[:40]
+    with open(os.path.join(packdir, real), "rb") as src, open(os.path.join(packdir, orphan + ".idx"), "wb") as dst:
+        dst.write(src.read())
+    with open(os.path.join(packdir, orphan + ".rev"), "wb") as f:
+        f.write(b"RIDX")
+    names += [orphan + ".idx", orphan + ".rev"]
+    t = time.time() - age
+    for n in names:
+        os.utime(os.path.join(packdir, n), (t, t))
+    return names
+
+
+def test_leftovers_of_killed_pack_writes_are_removed_once_a_day_old(node_factory, tmp_path):
+    """A pack write killed half-way leaves garbage in objects/pack that nothing names,
+    as large as what it was writing; left there, every kill would add to the folder and
+    to a remote on a path for good. A round removes such files, in both, once they are a
+    day old: younger ones may be another device's push still writing into the remote."""
+    remote, (dev,) = make_group(node_factory, tmp_path, ["host-crash"], timed_rounds=False)
+    new_bucket(dev.client, BUCKET, type_="currentwindow", hostname=dev.host)
+    insert_events(dev.client, BUCKET, events(5, 0))
+    dev.sync("run")
+    dirs = [os.path.join(dev.folder, ".git", "objects", "pack"), os.path.join(remote, "objects", "pack")]
+    for d in dirs:
+        assert [f for f in os.listdir(d) if f.endswith(".idx")], d
+    old = [(d, n) for d in dirs for n in leftovers(d, "0ld", 2 * 86400)]
+    young = [(d, n) for d in dirs for n in leftovers(d, "a9e", 3600)]
+    insert_events(dev.client, BUCKET, events(5, 5))
+    dev.sync("run")  # a push, so the remote is maintained too
+    assert [n for d, n in old if os.path.exists(os.path.join(d, n))] == []
+    assert [n for d, n in young if not os.path.exists(os.path.join(d, n))] == []
+    for d, n in young:
+        os.unlink(os.path.join(d, n))
+    fsck(os.path.join(dev.folder, ".git"))
+    fsck(remote)
+    new = SyncDev(node_factory(config="[sync]\nenabled = false\n"), "host-new")
+    new.cli("join", remote)
+    new.sync("pull")
+    assert len(new.events(BUCKET)) == 10
