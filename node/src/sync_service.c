@@ -11,16 +11,53 @@
 #include "aw/mem.h"
 #include "aw/sync.h"
 #include "aw/log.h"
+#include "aw/time.h"
 #include "service.h"
 #include "sync_service.h"
 
 #define FIRST_ROUND_DELAY 10
+/* A failure that repeats (a remote on a disk that is not plugged in, a device revoked
+ * from its group) is logged when it begins or changes, and then at most this often:
+ * at one round every 5 minutes it would otherwise add 288 lines a day, for as long as
+ * it lasts. */
+#define REPEAT_LOG_S (6 * 3600)
 
 struct sync_service {
 	node *n;
 	aw_sync *y;
 	service *svc;
+	/* touched by the service's thread only: it runs one round at a time */
+	char failing[sizeof(((aw_sync_report *)0)->error)]; /* the failure being repeated, "" when none */
+	long long failed_rounds;                              /* rounds failing with it */
+	int64_t failing_logged_ms;                            /* monotonic time of its last line */
 };
+
+static void log_failure(sync_service *s, const char *error)
+{
+	int64_t now = aw_time_monotonic_ms();
+
+	if (strcmp(s->failing, error)) {
+		snprintf(s->failing, sizeof(s->failing), "%s", error);
+		s->failed_rounds = 1;
+		s->failing_logged_ms = now;
+		aw_log_warn("sync round failed: %s", error);
+		return;
+	}
+	s->failed_rounds++;
+	if (now - s->failing_logged_ms < REPEAT_LOG_S * 1000LL)
+		return;
+	s->failing_logged_ms = now;
+	aw_log_warn("sync round failed again (%lld rounds in a row): %s", s->failed_rounds, error);
+}
+
+static void log_recovery(sync_service *s)
+{
+	if (!s->failing[0])
+		return;
+	aw_log_info("sync round succeeded after %lld failed rounds", s->failed_rounds);
+	s->failing[0] = '\0';
+	s->failed_rounds = 0;
+}
 
 static void answer(request *head, const aw_sync_report *rep)
 {
@@ -42,9 +79,11 @@ static void round_once(sync_service *s, aw_reader *r, unsigned mode, request *re
 	if (rep.settings_applied || rep.settings_refused)
 		aw_log_info("sync round: %d setting changes taken from other devices, %d refused", rep.settings_applied,
 			    rep.settings_refused);
-	if (rep.status)
-		aw_log_warn("sync round failed: %s", rep.error);
-	else if (rep.pushed || rep.events_applied)
+	if (rep.status && rep.status != AW_ESHUTDOWN)
+		log_failure(s, rep.error);
+	else if (!rep.status)
+		log_recovery(s);
+	if (!rep.status && (rep.pushed || rep.events_applied))
 		aw_log_info("sync round: %lld events exported, %lld applied from %d devices (%d failed) in %.2f s",
 			    (long long)rep.events_exported, (long long)rep.events_applied, rep.devices_seen,
 			    rep.devices_failed, rep.seconds);

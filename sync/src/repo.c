@@ -992,6 +992,19 @@ static char *remote_url(sync_repo *r, const char *name)
  * git_remote_create match the config with a regex (url.*.insteadof) and leak PCRE2
  * match data on every call, which a node syncing every few minutes cannot afford, so
  * remotes are kept in the config by hand and used anonymously. */
+/* A remote written as a path (absolute or relative, or file://) that names no directory:
+ * a USB disk or a share that is not mounted. scp-like ssh addresses (host:path) have no
+ * "://" either, so only what starts like a path counts. */
+static bool local_path_missing(const char *url)
+{
+	const char *p = !strncmp(url, "file://", 7) ? url + 7 : url;
+	struct stat st;
+
+	if (p == url && *p != '/' && *p != '.')
+		return false;
+	return stat(p, &st) != 0 || !S_ISDIR(st.st_mode);
+}
+
 static int open_remote(sync_repo *r, const char *name, git_remote **out)
 {
 	git_remote_create_options o;
@@ -1001,6 +1014,13 @@ static int open_remote(sync_repo *r, const char *name, git_remote **out)
 	*out = NULL;
 	if (!url)
 		return aw_error_set(AW_ENOTFOUND, "no remote named '%s'", name);
+	if (local_path_missing(url)) {
+		/* libgit2 would call it an "unsupported URL protocol" */
+		rc = aw_error_set(AW_ENOTFOUND, "remote '%s': %s is not there (is the disk it is on mounted?)", name,
+				  !strncmp(url, "file://", 7) ? url + 7 : url);
+		free(url);
+		return rc;
+	}
 	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
 	o.repository = r->repo;
 	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;

@@ -606,3 +606,25 @@ def test_local_remote_stays_packed(node_factory, tmp_path):
     b.sync("pull")
     assert strip_ids(b.events(win)) == strip_ids(a.events(win))
     assert len(a.events(win)) == 40
+
+
+def test_a_failure_that_repeats_is_logged_once_and_its_end_too(node_factory, tmp_path):
+    """A remote on a disk that is not plugged in fails every round, for days: the node's
+    log says so when it begins (and at most every few hours after), not every round."""
+    remote, (dev,) = make_group(node_factory, tmp_path, ["host-one"], timed_rounds=False)
+    dev.sync("run")
+    os.rename(remote, remote + ".unplugged")
+    for _ in range(4):
+        r = dev.client.post("/api/0/sync/now", json={"mode": "both"})
+        assert r.status == 200 and r.json()["error"], r.json()
+    assert "is not there (is the disk it is on mounted?)" in r.json()["error"], r.json()
+    log = dev.node.stderr_text()
+    assert log.count("sync round failed") == 1, log
+    os.rename(remote + ".unplugged", remote)
+    r = dev.client.post("/api/0/sync/now", json={"mode": "both"})
+    assert r.status == 200 and not r.json().get("error"), r.json()
+    log = dev.node.stderr_text()
+    assert "sync round succeeded after 4 failed rounds" in log, log
+    os.rename(remote, remote + ".unplugged")
+    dev.client.post("/api/0/sync/now", json={"mode": "both"})
+    assert dev.node.stderr_text().count("sync round failed") == 2  # a new failure is news again
