@@ -79,14 +79,16 @@ static void round_once(sync_service *s, aw_reader *r, unsigned mode, request *re
 	if (rep.settings_applied || rep.settings_refused)
 		aw_log_info("sync round: %d setting changes taken from other devices, %d refused", rep.settings_applied,
 			    rep.settings_refused);
-	if (rep.status && rep.status != AW_ESHUTDOWN)
-		log_failure(s, rep.error);
-	else if (!rep.status)
+	if (rep.status) {
+		if (rep.status != AW_ESHUTDOWN) /* stopping is no failure */
+			log_failure(s, rep.error);
+	} else {
 		log_recovery(s);
-	if (!rep.status && (rep.pushed || rep.events_applied))
-		aw_log_info("sync round: %lld events exported, %lld applied from %d devices (%d failed) in %.2f s",
-			    (long long)rep.events_exported, (long long)rep.events_applied, rep.devices_seen,
-			    rep.devices_failed, rep.seconds);
+		if (rep.pushed || rep.events_applied)
+			aw_log_info("sync round: %lld events exported, %lld applied from %d devices (%d failed) in %.2f s",
+				    (long long)rep.events_exported, (long long)rep.events_applied, rep.devices_seen,
+				    rep.devices_failed, rep.seconds);
+	}
 	aw_reader_trim_cache(r);
 	answer(requests, &rep);
 }

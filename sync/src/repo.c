@@ -959,13 +959,41 @@ static bool valid_remote_name(const char *name)
 	return true;
 }
 
+/* The path a remote URL names when it is on this machine (after file://, or the URL
+ * itself when it is a path), or NULL for other transports: a scheme, or an scp-like
+ * ssh address (host:path), which has no "://" but a colon before any slash or dot. */
+static const char *url_local_path(const char *url)
+{
+	if (!strncmp(url, "file://", 7))
+		return url + 7;
+	if (strstr(url, "://") || (strchr(url, ':') && url[0] != '/' && url[0] != '.'))
+		return NULL;
+	return url;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A remote on this machine whose path names no directory: a USB disk or a share that
+ * is not mounted. */
+static bool local_path_missing(const char *url)
+{
+	const char *p = url_local_path(url);
+
+	return p && !is_dir(p);
+}
+
 /* An existing local directory becomes an absolute path (the node's working directory
  * is not the user's). URLs stay as they are. */
 static char *normalise_url(const char *url)
 {
 	char *abs;
 
-	if (!strncmp(url, "file://", 7) || strstr(url, "://") || (strchr(url, ':') && url[0] != '/' && url[0] != '.'))
+	if (url_local_path(url) != url)
 		return str_dup(url);
 	abs = realpath(url, NULL);
 	return abs ? abs : str_dup(url);
@@ -992,19 +1020,6 @@ static char *remote_url(sync_repo *r, const char *name)
  * git_remote_create match the config with a regex (url.*.insteadof) and leak PCRE2
  * match data on every call, which a node syncing every few minutes cannot afford, so
  * remotes are kept in the config by hand and used anonymously. */
-/* A remote written as a path (absolute or relative, or file://) that names no directory:
- * a USB disk or a share that is not mounted. scp-like ssh addresses (host:path) have no
- * "://" either, so only what starts like a path counts. */
-static bool local_path_missing(const char *url)
-{
-	const char *p = !strncmp(url, "file://", 7) ? url + 7 : url;
-	struct stat st;
-
-	if (p == url && *p != '/' && *p != '.')
-		return false;
-	return stat(p, &st) != 0 || !S_ISDIR(st.st_mode);
-}
-
 static int open_remote(sync_repo *r, const char *name, git_remote **out)
 {
 	git_remote_create_options o;
@@ -1017,7 +1032,7 @@ static int open_remote(sync_repo *r, const char *name, git_remote **out)
 	if (local_path_missing(url)) {
 		/* libgit2 would call it an "unsupported URL protocol" */
 		rc = aw_error_set(AW_ENOTFOUND, "remote '%s': %s is not there (is the disk it is on mounted?)", name,
-				  !strncmp(url, "file://", 7) ? url + 7 : url);
+				  url_local_path(url));
 		free(url);
 		return rc;
 	}
@@ -1298,10 +1313,9 @@ static int preflight_tree(preflight *p, const git_oid *id, int depth)
 /* The local directory a remote URL names, or NULL (caller frees). */
 static char *local_remote_path(const char *url)
 {
-	struct stat st;
-	const char *p = !strncmp(url, "file://", 7) ? url + 7 : strstr(url, "://") ? NULL : url;
+	const char *p = url_local_path(url);
 
-	if (!p || stat(p, &st) || !S_ISDIR(st.st_mode))
+	if (!p || !is_dir(p))
 		return NULL;
 	return str_dup(p);
 }
