@@ -76,17 +76,33 @@ static long elapsed_ms(struct timespec t0)
 	return (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 }
 
+/* Under AddressSanitizer the heap is the sanitizer's, and glibc's arenas hold nothing
+ * of ours. glibc then sets its allocator up lazily, on the first mallinfo2 or
+ * malloc_trim, without a lock against another thread doing the same: two workers
+ * finishing together crashed there. So sanitized builds leave glibc's heap alone. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GLIBC_HEAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GLIBC_HEAP 0
+#endif
+#endif
+#ifndef GLIBC_HEAP
+#define GLIBC_HEAP 1
+#endif
+
 static void release_memory(aw_reader *r, bool heavy)
 {
 	if (heavy) {
 		if (r)
 			aw_reader_trim_cache(r);
-		malloc_trim(0);
+		if (GLIBC_HEAP)
+			malloc_trim(0);
 		return;
 	}
 	if (r)
 		aw_reader_trim_cache_if_large(r);
-	if (mallinfo2().fordblks > LIGHT_JOB_FREE)
+	if (GLIBC_HEAP && mallinfo2().fordblks > LIGHT_JOB_FREE)
 		malloc_trim(0);
 }
 
