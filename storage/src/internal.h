@@ -84,6 +84,19 @@ int blocks_unseal_day(aw_store *s, wbucket *b, int64_t day);
 int blocks_unseal_bucket(aw_store *s, wbucket *b);
 int blocks_unseal_id(aw_store *s, int64_t id, int64_t only_bucket, bool *unsealed);
 int blocks_find_id(aw_store *s, int64_t id, int64_t *bucket, int64_t *day, blk_event *out);
+/* For one write: find where each of ids[0 .. n) is sealed, in one pass over the blocks,
+ * so that blocks_find_id answers those ids without a pass of its own until
+ * blocks_places_drop. */
+int blocks_places_load(aw_store *s, const int64_t *ids, size_t n);
+/* The caller is about to give this id to an event of the write, if it is free of sealed
+ * events: 1 (claimed now) when it was loaded and found sealed nowhere, -1 when it was
+ * claimed before in this write, 0 otherwise (sealed, or not loaded). Once claimed,
+ * blocks_find_id asks the blocks about the id again. */
+int blocks_places_claim(aw_store *s, int64_t id);
+/* The bucket of the sealed event with this id, as blocks_find_id finds it, without
+ * decoding it when the places can tell: 1 found, 0 not, AW_ERROR. */
+int blocks_id_bucket(aw_store *s, int64_t id, int64_t *bucket);
+void blocks_places_drop(aw_store *s);
 /* The bucket's sealed events as blk_scan selects and gives them. */
 int blocks_scan_writer(aw_store *s, int64_t bucket, aw_ns lo, aw_ns hi, aw_ns min_end, blk_each_fn each, void *ctx);
 /* Unseal the bucket's newest block if it holds the bucket's last event. */
@@ -146,6 +159,7 @@ struct aw_store {
 	sqlite3_stmt *st[ST_COUNT];
 	sqlite3_stmt *bst[16];     /* blocks.c's statements */
 	blk_buf blk;               /* blocks.c's decoder */
+	struct blk_places *places; /* blocks.c: the current write's sealed ids, or NULL */
 	bool seal_pending;         /* there may be days to seal */
 };
 #define BS_COUNT 16

@@ -661,8 +661,7 @@ static int check_id_owner(aw_store *s, aw_write *w, const aw_event *e)
 		sqlite3_reset(st);
 	} else {
 		int64_t bucket_row;
-		blk_event be;
-		rc = blocks_find_id(s, e->id, &bucket_row, NULL, &be);
+		rc = blocks_id_bucket(s, e->id, &bucket_row);
 		if (rc < 0)
 			return fail_sql(s, w, "looking up event");
 		if (rc == 1)
@@ -981,22 +980,55 @@ static bool ident_has(const ident_set *set, aw_ns start, aw_ns dur, int64_t data
  * (blocks_import) instead of into rows that the writer would read back, compress and
  * delete when it seals, the others become rows as event_put makes them. Ids, seqs and
  * data ids are given in the events' order, as event_put gives them. An event with its
- * own id takes event_put's path (the id may exist and is removed first).
+ * own id joins the batch when no event has that id (a restore from the archive, an
+ * export imported into a new database); otherwise it takes event_put's path, which
+ * removes the event holding the id first (when that is an earlier event of the same
+ * write, the batch is stored first: it may hold it).
  */
 typedef struct import_batch {
 	blk_event *v;
 	size_t n, cap;
 } import_batch;
 
+static int import_flush(aw_store *s, aw_write *w, wbucket *b, import_batch *ib);
+
+/* Claim this id for an event of the write if no event has it (*claim 1); -1 when an
+ * earlier event of the write has it (the batch may hold it), 0 when a stored event
+ * does. The write's places (op_import) answer for the sealed ones. */
+static int id_claim(aw_store *s, aw_write *w, int64_t id, int *claim)
+{
+	sqlite3_stmt *st;
+	int rc = step_by_key(s, w, ST_EV_BY_ID, EV_BY_ID_SQL, id, "looking up event", &st);
+
+	if (rc == AW_ERROR)
+		return rc;
+	sqlite3_reset(st);
+	*claim = rc == SQLITE_DONE ? blocks_places_claim(s, id) : 0;
+	return 0;
+}
+
 static int import_add(aw_store *s, aw_write *w, wbucket *b, const aw_event *e, int64_t data_id, import_batch *ib)
 {
 	aw_event_row row;
+	int64_t id;
 
-	if (e->has_id)
-		return event_put(s, w, b, e, &row);
+	if (e->has_id) {
+		int claim;
+		if (id_claim(s, w, e->id, &claim))
+			return AW_ERROR;
+		if (claim < 0 && import_flush(s, w, b, ib))
+			return AW_ERROR;
+		if (claim <= 0)
+			return event_put(s, w, b, e, &row);
+		id = e->id;
+		if (id >= s->next_id)
+			s->next_id = id + 1;
+	} else {
+		id = s->next_id++;
+	}
 	ib->v = aw_mem_grow(ib->v, ib->n, &ib->cap, sizeof(*ib->v), 1024);
 	ib->v[ib->n++] = (blk_event){
-		.start = e->start, .id = s->next_id++, .duration = e->duration, .data = data_id, .seq = ++s->seq};
+		.start = e->start, .id = id, .duration = e->duration, .data = data_id, .seq = ++s->seq};
 	range_widen(b, e->start, e->duration);
 	return 0;
 }
@@ -1095,7 +1127,7 @@ sql_failed:
 	return AW_ERROR;
 }
 
-static int op_import(aw_store *s, aw_write *w)
+static int import_events(aw_store *s, aw_write *w)
 {
 	wbucket *b;
 	int rc;
@@ -1144,6 +1176,41 @@ static int op_import(aw_store *s, aw_write *w)
 			return AW_ERROR;
 	}
 	return 0;
+}
+
+/* Where the events' own ids are sealed, found in one pass before the owner checks
+ * and replacements ask about each (blocks.c, "where an import's ids are sealed"). */
+static int import_places_load(aw_store *s, aw_write *w)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	for (size_t i = 0; i < w->n_imports; i++)
+		for (size_t j = 0; j < w->imports[i].n_events; j++) {
+			const aw_event *e = &w->imports[i].events[j];
+			if (!e->has_id)
+				continue;
+			ids = aw_mem_grow(ids, n, &cap, sizeof(*ids), 1024);
+			ids[n++] = e->id;
+		}
+	rc = blocks_places_load(s, ids, n);
+	free(ids);
+	if (rc) {
+		w->status = AW_ERROR;
+		snprintf(w->error, sizeof(w->error), "%s", aw_error_last());
+	}
+	return rc;
+}
+
+static int op_import(aw_store *s, aw_write *w)
+{
+	int rc = import_places_load(s, w);
+
+	if (!rc)
+		rc = import_events(s, w);
+	blocks_places_drop(s);
+	return rc;
 }
 
 static int map_find(aw_store *s, aw_write *w, wbucket *b, int64_t source_id, int64_t *local_id)

@@ -25,7 +25,8 @@ wall() { # wall cmd... -> seconds, output to $TMP/out
   echo "$t1 - $t0" | bc
 }
 size() { du -cb "$@" 2>/dev/null | tail -1 | cut -f1; }
-count() { sqlite3 "$DB" 'SELECT count(*) FROM events'; }
+# live events: rows, and those sealed in day blocks (docs/storage.md)
+count() { sqlite3 "$DB" 'SELECT (SELECT count(*) FROM events) + (SELECT coalesce(sum(n), 0) FROM blocks)'; }
 
 python3 "$SHARED/gen_data.py" --days "$DAYS" --host bench >"$TMP/data.json"
 "$BIN" serve --testing --port "$PORT" >"$TMP/node.log" 2>&1 &

@@ -1102,6 +1102,90 @@ static void test_heartbeat_with_an_old_timestamp_keeps_its_row(void **state)
 	aw_event_clear(&e);
 }
 
+static aw_event with_id(aw_event e, int64_t id)
+{
+	e.id = id;
+	e.has_id = true;
+	return e;
+}
+
+static int import_one(fixture *f, const char *bucket, aw_event *evs, size_t n)
+{
+	aw_import_bucket ib = {.bucket = {.id = (char *)bucket, .type = "t", .client = "c", .hostname = "h",
+					  .created = T0, .data = "{}"},
+			       .events = evs, .n_events = n};
+	aw_write w = {.kind = AW_W_IMPORT, .imports = &ib, .n_imports = 1};
+	int rc = aw_store_write(f->s, &w);
+
+	aw_write_clear(&w);
+	return rc;
+}
+
+static void expect_event(fixture *f, const char *bucket, int64_t id, aw_ns start, const char *data)
+{
+	aw_event e;
+
+	assert_int_equal(aw_reader_event_get(&e, f->r, bucket, id), 0);
+	assert_true(e.start == start);
+	assert_string_equal(e.data, data);
+	aw_event_clear(&e);
+}
+
+/* Events that carry their own ids (a restore from the archive, an ActivityWatch export)
+ * imported among sealed days: a free id is stored under that id straight into its day's
+ * block, an id held by a sealed event of another bucket moves it (the reference's
+ * quirk), an id given twice keeps the later event, and an id sealed in a remote bucket
+ * refuses the import whole. */
+static void test_import_with_ids_among_sealed_days(void **state)
+{
+	fixture *f = *state;
+	aw_bucket rb = {.id = "r", .type = "t", .client = "c", .hostname = "other", .created = T0, .data = "{}"};
+	aw_write cr = {.kind = AW_W_BUCKET_CREATE, .bucket = &rb, .remote_device = "dev-2"};
+	aw_event r0[] = {ev(TD + S(300), S(1), "{\"r\":0}"), ev(TD + S(86400) * 9, S(1), "{}")};
+	aw_write rins = {.kind = AW_W_EVENTS_INSERT, .bucket_id = "r", .events = r0, .n_events = 2, .allow_remote = true};
+	int64_t a_ids[4], rid, count;
+
+	create_bucket(f, "a");
+	for (int d = 0; d < 4; d++)
+		a_ids[d] = insert(f, "a", ev(TD + S(86400) * d + S(60), S(5), "{\"a\":1}"));
+	insert(f, "a", ev(TD + S(86400) * 9, S(5), "{\"a\":\"last\"}"));
+	assert_int_equal(aw_store_write(f->s, &cr), 0);
+	assert_int_equal(aw_store_write(f->s, &rins), 0);
+	rid = rins.out_events[0].id;
+	aw_write_clear(&rins);
+	seal_now(f);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM blocks"), 5);
+
+	aw_event evs[] = {
+		with_id(ev(TD + S(86400) * 2 + S(120), S(7), "{\"free\":1}"), 5000),
+		with_id(ev(TD + S(86400) + S(600), S(3), "{\"moved\":1}"), a_ids[1]),
+		with_id(ev(TD + S(86400) * 3 + S(60), S(2), "{\"twice\":\"first\"}"), 6000),
+		with_id(ev(TD + S(86400) * 3 + S(90), S(2), "{\"twice\":\"second\"}"), 6000),
+	};
+	assert_int_equal(import_one(f, "imp", evs, 4), 0);
+	expect_event(f, "imp", 5000, TD + S(86400) * 2 + S(120), "{\"free\":1}");
+	expect_event(f, "imp", a_ids[1], TD + S(86400) + S(600), "{\"moved\":1}");
+	expect_event(f, "imp", 6000, TD + S(86400) * 3 + S(90), "{\"twice\":\"second\"}");
+	assert_int_equal(aw_reader_event_count(&count, f->r, "imp", AW_NS_MIN, AW_NS_MAX), 0);
+	assert_int_equal(count, 3);
+	assert_int_equal(aw_reader_event_count(&count, f->r, "a", AW_NS_MIN, AW_NS_MAX), 0);
+	assert_int_equal(count, 4);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM events WHERE id = 5000"), 0); /* sealed at once */
+	/* a fresh id comes after every id given */
+	assert_true(insert(f, "a", ev(TD + S(86400) * 9 + S(60), S(1), "{}")) > 6000);
+
+	/* the remote bucket's sealed event cannot be taken over by id */
+	aw_event steal = with_id(ev(TD + S(60), S(1), "{\"stolen\":1}"), rid);
+	aw_event fine = with_id(ev(TD + S(70), S(1), "{}"), 7000);
+	aw_event both[] = {fine, steal};
+	assert_int_equal(import_one(f, "imp", both, 2), AW_EREADONLY);
+	expect_event(f, "r", rid, TD + S(300), "{\"r\":0}");
+	assert_int_equal(aw_reader_event_count(&count, f->r, "imp", AW_NS_MIN, AW_NS_MAX), 0);
+	assert_int_equal(count, 3);
+	seal_now(f);
+	expect_event(f, "imp", 6000, TD + S(86400) * 3 + S(90), "{\"twice\":\"second\"}");
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1123,6 +1207,7 @@ int main(void)
 		TEST(test_change_sequence_and_tombstones),
 		TEST(test_explicit_id_replaces_in_any_bucket),
 		TEST(test_import_merge_is_idempotent),
+		TEST(test_import_with_ids_among_sealed_days),
 		TEST(test_remote_bucket_is_read_only),
 		TEST(test_change_feed),
 		TEST(test_remote_apply_is_idempotent_and_excluded_from_feed),
