@@ -381,13 +381,16 @@ _Static_assert(BS_N <= BS_COUNT, "blocks statement slots");
 
 static void places_note_unseal(aw_store *s);
 
-static int unseal_day(aw_store *s, int64_t bucket, int64_t day)
+/* Decode the bucket's block of that day into s->blk: 1, 0 when the day has none (s->blk
+ * empty), AW_ERROR (failing as `what`). */
+static int read_day(aw_store *s, int64_t bucket, int64_t day, const char *what)
 {
 	sqlite3_stmt *st = db_stmt(s->db, &s->bst[BS_UNSEAL_GET],
 				   "SELECT first_start, body FROM blocks WHERE bucket = ? AND day = ?");
 	blk_buf *b = &s->blk;
 	int rc;
 
+	b->n = 0;
 	if (!st)
 		return AW_ERROR;
 	sqlite3_bind_int64(st, 1, bucket);
@@ -395,13 +398,21 @@ static int unseal_day(aw_store *s, int64_t bucket, int64_t day)
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : db_error(s->db, "unsealing a day");
+		return rc == SQLITE_DONE ? 0 : db_error(s->db, what);
 	}
-	b->n = 0;
 	rc = blk_decode(b, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
 			sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
-	if (rc)
+	return rc ? AW_ERROR : 1;
+}
+
+static int unseal_day(aw_store *s, int64_t bucket, int64_t day)
+{
+	sqlite3_stmt *st;
+	blk_buf *b = &s->blk;
+	int rc = read_day(s, bucket, day, "unsealing a day");
+
+	if (rc <= 0)
 		return rc;
 	st = db_stmt(s->db, &s->bst[BS_UNSEAL_INS],
 		     "INSERT INTO events(bucket, start, id, duration, data, seq) VALUES (?, ?, ?, ?, ?, ?)");
@@ -614,26 +625,11 @@ void blocks_places_drop(aw_store *s)
 /* The event with this id in the bucket's block of that day: 1, 0 (not there), AW_ERROR. */
 static int find_in_day(aw_store *s, int64_t bucket, int64_t day, int64_t id, blk_event *out)
 {
-	sqlite3_stmt *st = db_stmt(s->db, &s->bst[BS_UNSEAL_GET],
-				   "SELECT first_start, body FROM blocks WHERE bucket = ? AND day = ?");
 	blk_buf *b = &s->blk;
-	int rc;
+	int rc = read_day(s, bucket, day, "looking up a sealed event");
 
-	if (!st)
-		return AW_ERROR;
-	sqlite3_bind_int64(st, 1, bucket);
-	sqlite3_bind_int64(st, 2, day);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : db_error(s->db, "looking up a sealed event");
-	}
-	b->n = 0;
-	rc = blk_decode(b, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-			sqlite3_column_int64(st, 0));
-	sqlite3_reset(st);
-	if (rc)
-		return AW_ERROR;
+	if (rc <= 0)
+		return rc;
 	for (size_t i = 0; i < b->n; i++)
 		if (b->v[i].id == id) {
 			*out = b->v[i];
@@ -963,24 +959,10 @@ int blocks_import(aw_store *s, wbucket *wb, aw_ns now, blk_event *v, size_t *n)
 			continue;
 		}
 		if (day <= wb->sealed_max_day) { /* the day may have a block: add to it */
-			sqlite3_stmt *st = db_stmt(s->db, &s->bst[BS_UNSEAL_GET],
-						   "SELECT first_start, body FROM blocks WHERE bucket = ? AND day = ?");
-			int rc;
-			if (!st)
+			int rc = read_day(s, wb->rowid, day, "sealing a day");
+			if (rc < 0)
 				return AW_ERROR;
-			sqlite3_bind_int64(st, 1, wb->rowid);
-			sqlite3_bind_int64(st, 2, day);
-			rc = sqlite3_step(st);
-			b->n = 0;
-			if (rc == SQLITE_ROW)
-				rc = blk_decode(b, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-						sqlite3_column_int64(st, 0)) ? AW_ERROR : SQLITE_ROW;
-			sqlite3_reset(st);
-			if (rc == AW_ERROR)
-				return AW_ERROR;
-			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-				return db_error(s->db, "sealing a day");
-			if (b->n) {
+			if (rc && b->n) {
 				while (b->n + (j - i) > b->cap) {
 					b->cap = b->cap ? b->cap * 2 : 1024;
 					b->v = aw_mem_realloc(b->v, b->cap * sizeof(*b->v));
