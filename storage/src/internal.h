@@ -161,6 +161,7 @@ struct aw_store {
 	blk_buf blk;               /* blocks.c's decoder */
 	struct blk_places *places; /* blocks.c: the current write's sealed ids, or NULL */
 	bool seal_pending;         /* there may be days to seal */
+	bool import_tuned;         /* cache and log interval set for imports (writer.c) */
 };
 #define BS_COUNT 16
 

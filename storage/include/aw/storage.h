@@ -81,6 +81,10 @@ typedef struct aw_store_options {
 	int sync_normal;
 	/* Upper bound on writes applied per transaction. 0 = default (1024). */
 	int max_batch;
+	/* Page cache of the writer while it applies imports, in KiB; 0 = SQLite's default
+	 * (2000). More keeps a large database's data index in memory during a long import
+	 * (see writer.c, tune_for_batch); the memory is given back after it. */
+	int import_cache_kib;
 } aw_store_options;
 
 /* Open (creating and migrating as needed) the database at `path` and start the writer
