@@ -14,8 +14,10 @@
  * own condition variable; jobs that find none idle wait in one queue, which a worker
  * drains before it goes back on the stack.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -29,10 +31,12 @@
 
 typedef struct worker {
 	struct workers *pool;
-	pthread_cond_t cv;
+	pthread_cond_t cv;     /* on CLOCK_MONOTONIC */
 	request *job;          /* handed over while the worker waited on the idle stack */
 	struct worker *idle_next;
 	pthread_t thread;
+	/* memory to give back once idle for RELEASE_AFTER_MS (release_memory) */
+	bool release_due, release_heavy;
 } worker;
 
 struct workers {
@@ -61,12 +65,19 @@ struct workers {
  * MiB, query/src/interp.c), so a worker may keep up to that much after a job (2 to 5
  * MB after a year's summary query).
  *
- * This happens after the response is handed over: the client does not wait for it. A
- * heavy job that another worker starts in those few milliseconds overlaps with memory
- * that is about to go, as it would with any job still running there.
+ * The worker does this back on the idle stack, and only once it has been idle for
+ * RELEASE_AFTER_MS, unless the node's resident memory is above RSS_KEEP_MAX (as after
+ * a year's summary query): then at once, so what jobs leave held stays bounded. Done
+ * after every job before the worker was idle again, it sent the next request, which
+ * the web UI sends right after (the next view, the next chart, the same range
+ * refreshed), to another worker, whose caches had not read that range; and memory given
+ * back at once was faulted in again by the next query. An idle node still holds
+ * nothing a second after its last request.
  */
 #define HEAVY_JOB_MS 20
 #define LIGHT_JOB_FREE (4u << 20)
+#define RELEASE_AFTER_MS 1000
+#define RSS_KEEP_MAX (32ul << 20)
 
 static long elapsed_ms(struct timespec t0)
 {
@@ -123,9 +134,66 @@ static void worker_yield_to_writes(void)
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
 }
 
+static struct timespec release_deadline(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += RELEASE_AFTER_MS / 1000;
+	t.tv_nsec += (long)(RELEASE_AFTER_MS % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* Is the node's resident memory above RSS_KEEP_MAX (or unknown)? */
+static bool holds_much(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size, resident = 0;
+	bool ok;
+
+	if (!f)
+		return true;
+	ok = fscanf(f, "%lu %lu", &size, &resident) == 2;
+	fclose(f);
+	return !ok || resident * (unsigned long)sysconf(_SC_PAGESIZE) > RSS_KEEP_MAX;
+}
+
+/* While waiting on the idle stack: give the memory back at once when much is free,
+ * else once no job came for RELEASE_AFTER_MS. The worker stays on the stack while it
+ * does (with the lock released), so a job handed over meanwhile waits for that to end,
+ * and still finds this worker's caches. */
+static void wait_for_job(workers *w, worker *me, aw_reader *r)
+{
+	struct timespec until = release_deadline();
+	bool now = false;
+
+	if (me->release_due) {
+		pthread_mutex_unlock(&w->mu);
+		now = holds_much();
+		pthread_mutex_lock(&w->mu);
+	}
+	while (!me->job && !w->stopping) {
+		if (!me->release_due) {
+			pthread_cond_wait(&me->cv, &w->mu);
+			continue;
+		}
+		if (!now && pthread_cond_timedwait(&me->cv, &w->mu, &until) != ETIMEDOUT)
+			continue;
+		me->release_due = now = false;
+		pthread_mutex_unlock(&w->mu);
+		release_memory(r, me->release_heavy);
+		pthread_mutex_lock(&w->mu);
+		me->release_heavy = false;
+	}
+}
+
 /* The next job of worker `me`, waiting on the idle stack when the queue is empty; NULL
  * once the pool stops. Called with the pool's lock held. */
-static request *next_job(workers *w, worker *me)
+static request *next_job(workers *w, worker *me, aw_reader *r)
 {
 	request *rq = w->head;
 
@@ -139,8 +207,7 @@ static request *next_job(workers *w, worker *me)
 		return NULL;
 	me->idle_next = w->idle;
 	w->idle = me;
-	while (!me->job && !w->stopping)
-		pthread_cond_wait(&me->cv, &w->mu);
+	wait_for_job(w, me, r);
 	rq = me->job;
 	me->job = NULL;
 	/* a job was handed over only after this worker left the stack; when the pool stops
@@ -162,7 +229,7 @@ static void *worker_main(void *arg)
 		aw_log_error("reader: %s", aw_error_last());
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
-		rq = next_job(w, me);
+		rq = next_job(w, me, r);
 		pthread_mutex_unlock(&w->mu);
 		if (!rq)
 			break;
@@ -173,7 +240,9 @@ static void *worker_main(void *arg)
 			respond_message(rq, 500, "database is not readable");
 		heavy = elapsed_ms(t0) >= HEAVY_JOB_MS;
 		node_done(rq);
-		release_memory(r, heavy);
+		/* read by the same thread only: the pool's lock is not needed */
+		me->release_due = true;
+		me->release_heavy |= heavy;
 	}
 	aw_reader_close(r);
 	return NULL;
@@ -182,16 +251,20 @@ static void *worker_main(void *arg)
 int workers_start(workers **out, node *n, int count)
 {
 	workers *w = aw_mem_calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
 
 	w->n = n;
 	w->count = count;
 	pthread_mutex_init(&w->mu, NULL);
 	w->all = aw_mem_calloc((size_t)count, sizeof(worker));
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	for (int i = 0; i < count; i++) {
 		w->all[i].pool = w;
-		pthread_cond_init(&w->all[i].cv, NULL);
+		pthread_cond_init(&w->all[i].cv, &ca);
 		pthread_create(&w->all[i].thread, NULL, worker_main, &w->all[i]);
 	}
+	pthread_condattr_destroy(&ca);
 	*out = w;
 	return 0;
 }
