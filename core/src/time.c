@@ -389,3 +389,17 @@ aw_ns aw_time_monotonic(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (aw_ns)ts.tv_sec * AW_NS_PER_SEC + ts.tv_nsec;
 }
+
+struct timespec aw_time_monotonic_after(aw_ns ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ns / AW_NS_PER_SEC);
+	ts.tv_nsec += (long)(ns % AW_NS_PER_SEC);
+	if (ts.tv_nsec >= AW_NS_PER_SEC) {
+		ts.tv_sec++;
+		ts.tv_nsec -= AW_NS_PER_SEC;
+	}
+	return ts;
+}

@@ -27,6 +27,7 @@
 #include "aw/fifo.h"
 #include "aw/log.h"
 #include "aw/mem.h"
+#include "aw/time.h"
 #include "http.h"
 
 typedef struct worker {
@@ -134,20 +135,6 @@ static void worker_yield_to_writes(void)
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
 }
 
-static struct timespec release_deadline(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += RELEASE_AFTER_MS / 1000;
-	t.tv_nsec += (long)(RELEASE_AFTER_MS % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
 /* Is the node's resident memory above RSS_KEEP_MAX (or unknown)? */
 static bool holds_much(void)
 {
@@ -168,7 +155,7 @@ static bool holds_much(void)
  * and still finds this worker's caches. */
 static void wait_for_job(workers *w, worker *me, aw_reader *r)
 {
-	struct timespec until = release_deadline();
+	struct timespec until = aw_time_monotonic_after((aw_ns)RELEASE_AFTER_MS * 1000000);
 	bool now = false;
 
 	if (me->release_due) {

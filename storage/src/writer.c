@@ -31,6 +31,7 @@
 #include "aw/log.h"
 #include "aw/mem.h"
 #include "aw/privacy.h"
+#include "aw/time.h"
 #include "internal.h"
 
 #define INTERN_MAX_BYTES (8u << 20)
@@ -1943,12 +1944,7 @@ static void linger(aw_store *s, int last_n)
 		want = s->clients;
 	if (last_n < 2 || s->queued >= want || s->closing)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += LINGER_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = aw_time_monotonic_after(LINGER_NS);
 	s->wake_at = want;
 	while (s->queued < want && !s->closing)
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &until))

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef int64_t aw_ns;
 
@@ -76,6 +77,9 @@ static inline int64_t aw_time_monotonic_ms(void)
 {
 	return aw_time_monotonic() / 1000000;
 }
+/* The time on the same clock `ns` (>= 0) from now, as pthread_cond_timedwait takes it
+ * for a condition variable set to CLOCK_MONOTONIC. */
+struct timespec aw_time_monotonic_after(aw_ns ns);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back. */
 int64_t aw_days_from_civil(int64_t y, unsigned m, unsigned d);
