@@ -493,8 +493,8 @@ int blocks_unseal_bucket(aw_store *s, wbucket *b)
 typedef struct blk_place {
 	int64_t id;
 	int64_t bucket, day; /* where it is sealed, when found */
-	bool found, unsure;  /* unsure: ask blk_find_id */
-	bool claimed;
+	bool found;
+	bool claimed;        /* given to an event of the write: ask blk_find_id */
 } blk_place;
 
 typedef struct blk_places {
@@ -609,7 +609,7 @@ int blocks_places_claim(aw_store *s, int64_t id)
 		return 0;
 	if (pl->claimed)
 		return -1;
-	pl->claimed = pl->unsure = true;
+	pl->claimed = true;
 	return 1;
 }
 
@@ -643,8 +643,8 @@ int blocks_id_bucket(aw_store *s, int64_t id, int64_t *bucket)
 	const blk_place *pl = s->places ? place_of(s->places, id) : NULL;
 	blk_event e;
 
-	/* exact while no day was unsealed since they were loaded (ids claimed since are unsure) */
-	if (pl && !pl->unsure && !s->places->unsealed) {
+	/* exact while no day was unsealed since they were loaded (claimed ids: see above) */
+	if (pl && !pl->claimed && !s->places->unsealed) {
 		if (pl->found)
 			*bucket = pl->bucket;
 		return pl->found;
@@ -656,7 +656,7 @@ int blocks_find_id(aw_store *s, int64_t id, int64_t *bucket, int64_t *day, blk_e
 {
 	const blk_place *pl = s->places ? place_of(s->places, id) : NULL;
 
-	if (pl && !pl->unsure) {
+	if (pl && !pl->claimed) {
 		int rc;
 		if (!pl->found)
 			return 0;
@@ -962,7 +962,7 @@ int blocks_import(aw_store *s, wbucket *wb, aw_ns now, blk_event *v, size_t *n)
 			int rc = read_day(s, wb->rowid, day, "sealing a day");
 			if (rc < 0)
 				return AW_ERROR;
-			if (rc && b->n) {
+			if (b->n) {
 				while (b->n + (j - i) > b->cap) {
 					b->cap = b->cap ? b->cap * 2 : 1024;
 					b->v = aw_mem_realloc(b->v, b->cap * sizeof(*b->v));
