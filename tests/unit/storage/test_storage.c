@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1186,6 +1187,53 @@ static void test_import_with_ids_among_sealed_days(void **state)
 	expect_event(f, "imp", 6000, TD + S(86400) * 3 + S(90), "{\"twice\":\"second\"}");
 }
 
+/* The log's frames (mxFrame, in the first copy of the wal-index header) and how many of
+ * them the database has (nBackfill, in the checkpoint information after the two header
+ * copies): the wal-index layout of SQLite's documentation (walformat.html), native
+ * byte order. */
+static void wal_frames(const char *db, uint32_t *frames, uint32_t *copied)
+{
+	char shm[160];
+	unsigned char h[100];
+	FILE *fp;
+
+	snprintf(shm, sizeof(shm), "%s-shm", db);
+	fp = fopen(shm, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fread(h, 1, sizeof(h), fp), sizeof(h));
+	fclose(fp);
+	memcpy(frames, h + 16, 4);
+	memcpy(copied, h + 96, 4);
+}
+
+/* docs/storage.md, "Imports": an import leaves its log to the writer, which copies it
+ * into the database once idle, so the next ordinary write does not pay for it. Recent
+ * events, so that no day is sealed meanwhile and the log stays as the import left it. */
+static void test_import_log_is_checkpointed_when_idle(void **state)
+{
+	fixture *f = *state;
+	enum { N = 3000 };
+	aw_event *evs = calloc(N, sizeof(*evs));
+	char data[N][32];
+	aw_ns now = aw_time_now();
+	uint32_t frames = 0, copied = 0;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(data[i], sizeof(data[i]), "{\"title\":\"page %d\"}", i);
+		evs[i] = ev(now - S(N - i), S(1), data[i]);
+	}
+	assert_int_equal(import_one(f, "imp", evs, N), 0);
+	wal_frames(f->path, &frames, &copied);
+	assert_true(frames > 0);
+	assert_true(copied < frames); /* an import's log waits for the writer */
+	for (int i = 0; i < 300 && copied < frames; i++) {
+		usleep(10000);
+		wal_frames(f->path, &frames, &copied);
+	}
+	assert_int_equal(copied, frames);
+	free(evs);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1208,6 +1256,7 @@ int main(void)
 		TEST(test_explicit_id_replaces_in_any_bucket),
 		TEST(test_import_merge_is_idempotent),
 		TEST(test_import_with_ids_among_sealed_days),
+		TEST(test_import_log_is_checkpointed_when_idle),
 		TEST(test_remote_bucket_is_read_only),
 		TEST(test_change_feed),
 		TEST(test_remote_apply_is_idempotent_and_excluded_from_feed),
