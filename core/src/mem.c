@@ -2,7 +2,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "aw/mem.h"
 
@@ -28,6 +30,21 @@ void *aw_mem_malloc(size_t size)
 void *aw_mem_realloc(void *p, size_t size)
 {
 	return must(realloc(p, size ? size : 1));
+}
+
+void aw_mem_advise_huge(void *p, size_t n)
+{
+	enum { HUGE = 2u << 20 };
+	uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1), e = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE - 1);
+
+#ifdef MADV_HUGEPAGE
+	/* a refusal (no transparent huge pages here) leaves ordinary pages */
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)a;
+	(void)e;
+#endif
 }
 
 char *aw_mem_strdup(const char *s)

@@ -685,8 +685,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			}
 			if (v > 0) {
 				rq->body_expected = true;
-				/* one allocation for the whole body, not a doubling per chunk */
+				/* one allocation for the whole body, not a doubling per chunk,
+				 * filled to its end by the upload (a year's import: 38 MB) */
 				aw_buf_grow(&rq->body, (size_t)v);
+				aw_mem_advise_huge(rq->body.data, (size_t)v);
 				continue_if_expected(wsi);
 				return 0;
 			}

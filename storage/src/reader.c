@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "aw/mem.h"
 #include "internal.h"
@@ -55,25 +54,6 @@ struct aw_reader {
 	"SELECT id, start, duration, data FROM events WHERE " RANGE_WHERE " ORDER BY start ASC, id ASC LIMIT ?5"
 #define SQL_DATA "SELECT json FROM datas WHERE id = ?"
 #define SQL_DATA_RANGE "SELECT id, json FROM datas WHERE id BETWEEN ? AND ? ORDER BY id"
-
-/* A large array about to be filled: back its whole 2 MiB spans with huge pages where
- * the system allows it (transparent_hugepage "madvise"): one page fault each instead
- * of 512, which a year's read otherwise spends a good part of its time on. Only the
- * spans that lie wholly inside the array, which is used to its end, so this costs no
- * memory. */
-static void advise_huge(void *p, size_t n)
-{
-	enum { HUGE = 2u << 20 };
-	uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1), e = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE - 1);
-
-#ifdef MADV_HUGEPAGE
-	if (e > a)
-		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-	(void)a;
-	(void)e;
-#endif
-}
 
 static int bucket_key(aw_reader *r, const char *bucket_id, int64_t *rowid, int64_t *max_dur);
 
@@ -422,7 +402,7 @@ static int merge_sealed(aw_reader *r, aw_event_row **v, size_t *cnt, int64_t row
 	}
 	a.cap = *cnt + upper;
 	a.v = aw_mem_malloc(a.cap * sizeof(*a.v));
-	advise_huge(a.v, a.cap * sizeof(*a.v));
+	aw_mem_advise_huge(a.v, a.cap * sizeof(*a.v));
 	/* Days hold disjoint start ranges, so walking days in the output's direction, the
 	 * first `limit` events found are the only ones that can make the cut. */
 	if (blk_scan(r->db, &r->st[RS_BLK_ASC], &r->blk, rowid, lo, end, start, !asc, take_sealed, &a)) {
@@ -554,7 +534,7 @@ static void cache_reserve(aw_reader *r, size_t more)
 	/* zeros written rather than calloc's: the slots are read before they are written,
 	 * and a fresh page read first faults twice */
 	r->cache = aw_mem_malloc(r->cap * sizeof(*r->cache));
-	advise_huge(r->cache, r->cap * sizeof(*r->cache));
+	aw_mem_advise_huge(r->cache, r->cap * sizeof(*r->cache));
 	memset(r->cache, 0, r->cap * sizeof(*r->cache));
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i].id)
