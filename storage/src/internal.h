@@ -162,8 +162,31 @@ struct aw_store {
 	struct blk_places *places; /* blocks.c: the current write's sealed ids, or NULL */
 	bool seal_pending;         /* there may be days to seal */
 	bool import_tuned;         /* cache and log interval set for imports (writer.c) */
+
+	/* the checkpointer (checkpointer.c) */
+	sqlite3 *ckpt_db;
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	bool ckpt_due, ckpt_stop;  /* under ckpt_mu */
+	bool ckpt_started, ckpt_inited;
+	int ckpt_pages;            /* log pages that wake it; the writer's thread only */
 };
 #define BS_COUNT 16
+
+/* Log pages that start a checkpoint outside imports: SQLite's own default. */
+#define CKPT_DEFAULT_PAGES 1000
+
+/* Start the checkpointer on the store's configured writer connection (checkpointer.c):
+ * from then on no commit of the writer runs a checkpoint. Where it cannot start, it
+ * logs why and SQLite's automatic checkpoint stays. */
+void checkpointer_start(aw_store *s);
+/* Ask for a checkpoint now (any thread). */
+void checkpointer_wake(aw_store *s);
+/* The log's length in pages at which a commit wakes the checkpointer (writer thread). */
+void checkpointer_set_pages(aw_store *s, int pages);
+/* Stop the thread and close its connection; before the writer's connection closes. */
+void checkpointer_stop(aw_store *s);
 
 /* Create or migrate the schema on a read-write connection. */
 int schema_migrate(sqlite3 *db);

@@ -1836,7 +1836,6 @@ static void seal_all(aw_store *s)
  */
 #define IMPORT_WAL_PAGES 16384
 #define DEFAULT_CACHE_KIB 2000 /* SQLite's default, cache_size = -2000 */
-#define DEFAULT_WAL_PAGES 1000
 
 static void tune_for_batch(aw_store *s, const aw_write *batch)
 {
@@ -1849,7 +1848,7 @@ static void tune_for_batch(aw_store *s, const aw_write *batch)
 	if (import == s->import_tuned)
 		return;
 	s->import_tuned = import;
-	sqlite3_wal_autocheckpoint(s->db, import ? IMPORT_WAL_PAGES : DEFAULT_WAL_PAGES);
+	checkpointer_set_pages(s, import ? IMPORT_WAL_PAGES : CKPT_DEFAULT_PAGES);
 	if (!cache)
 		return;
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", import ? cache : DEFAULT_CACHE_KIB);
@@ -1911,22 +1910,24 @@ static void run_batch(aw_store *s, aw_write *batch)
 }
 
 /*
- * The log an import leaves behind holds up to IMPORT_WAL_PAGES, and with the defaults
- * back the next commit would copy it into the database first: the first heartbeat after
- * a year's import waited 36 ms for that. So once the writer has been idle for
- * IMPORT_SETTLE_NS after an import batch, it restores the defaults itself and
- * checkpoints the log. PASSIVE: a reader is not waited for, and the pages its snapshot
- * still needs are copied by a later checkpoint. An import's next chunk follows within
- * milliseconds, well inside the wait.
+ * The log an import leaves behind holds up to IMPORT_WAL_PAGES, which otherwise waited
+ * for the next write to cross the default threshold (and, while checkpoints ran inside
+ * commits, made the first heartbeat after a year's import wait 36 ms). So once the
+ * writer has been idle for IMPORT_SETTLE_NS after an import batch, it restores the
+ * defaults and has the log copied: by the checkpointer, or where there is none, itself.
+ * PASSIVE: a reader is not waited for, and the pages its snapshot still needs are copied
+ * by a later checkpoint. An import's next chunk follows within milliseconds, well inside
+ * the wait.
  */
 #define IMPORT_SETTLE_NS (100 * 1000000L)
 
 static void settle_after_import(aw_store *s)
 {
 	tune_for_batch(s, NULL);
-	/* a failure (SQLITE_BUSY from another checkpointer) leaves the copying to the
-	 * automatic checkpoints, as before */
-	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (s->ckpt_started)
+		checkpointer_wake(s);
+	else
+		(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static size_t intern_bytes(const aw_store *s)
