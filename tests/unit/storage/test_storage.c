@@ -1234,6 +1234,33 @@ static void test_import_log_is_checkpointed_when_idle(void **state)
 	free(evs);
 }
 
+/* docs/storage.md, "Threads": ordinary commits never copy the log themselves, and the
+ * checkpointer copies it once it passes 1,000 pages. Without the checkpointer (or with
+ * its wake-up lost) the log would only grow. */
+static void test_checkpointer_copies_a_long_log(void **state)
+{
+	fixture *f = *state;
+	char big[4000];
+	uint32_t frames = 0, copied = 0;
+	aw_ns now = aw_time_now();
+
+	create_bucket(f, "long");
+	for (int i = 0; i < 1400 && frames < 1100; i++) {
+		/* a distinct text of about one page: one new page of the datas table each */
+		int n = snprintf(big, sizeof(big), "{\"title\":\"%d ", i);
+		memset(big + n, 'a' + i % 26, sizeof(big) - n - 3);
+		memcpy(big + sizeof(big) - 3, "\"}", 3);
+		insert(f, "long", ev(now - S(2000 - i), S(1), big));
+		wal_frames(f->path, &frames, &copied);
+	}
+	assert_true(frames >= 1000);
+	for (int i = 0; i < 300 && copied < frames; i++) {
+		usleep(10000);
+		wal_frames(f->path, &frames, &copied);
+	}
+	assert_int_equal(copied, frames);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1257,6 +1284,7 @@ int main(void)
 		TEST(test_import_merge_is_idempotent),
 		TEST(test_import_with_ids_among_sealed_days),
 		TEST(test_import_log_is_checkpointed_when_idle),
+		TEST(test_checkpointer_copies_a_long_log),
 		TEST(test_remote_bucket_is_read_only),
 		TEST(test_change_feed),
 		TEST(test_remote_apply_is_idempotent_and_excluded_from_feed),
