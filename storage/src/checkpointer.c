@@ -17,9 +17,10 @@
  * everything, as it did before. What a commit made durable is unchanged: the log's sync
  * in the commit (synchronous = FULL) is what an acknowledgment waits for.
  *
- * The checkpoint takes SQLite's checkpointer lock; a TRUNCATE checkpoint of the writer
- * (a removal, writer.c) that meets it waits in its busy handler, as it waits for
- * readers. Where the thread or its connection cannot be had, the writer keeps SQLite's
+ * The checkpoint takes SQLite's checkpointer lock, and a second checkpoint that meets
+ * it fails at once: SQLite waits for readers, not for another checkpoint. So the
+ * writer's TRUNCATE checkpoint after a removal (writer.c, wal_truncate) first holds
+ * `ckpt_run`, which this thread holds around each of its checkpoints. Where the thread or its connection cannot be had, the writer keeps SQLite's
  * automatic checkpoint.
  */
 #include <pthread.h>
@@ -41,7 +42,9 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_unlock(&s->ckpt_mu);
 		/* SQLITE_BUSY (another checkpoint holds the lock) or a failure: the next wake
 		 * tries again, and the log only grows meanwhile */
+		pthread_mutex_lock(&s->ckpt_run);
 		(void)sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_unlock(&s->ckpt_run);
 		pthread_mutex_lock(&s->ckpt_mu);
 	}
 	pthread_mutex_unlock(&s->ckpt_mu);
@@ -66,6 +69,7 @@ void checkpointer_start(aw_store *s)
 
 	s->ckpt_pages = CKPT_DEFAULT_PAGES;
 	pthread_mutex_init(&s->ckpt_mu, NULL);
+	pthread_mutex_init(&s->ckpt_run, NULL);
 	pthread_cond_init(&s->ckpt_cv, NULL);
 	s->ckpt_inited = true;
 	rc = sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -92,6 +96,18 @@ void checkpointer_wake(aw_store *s)
 	pthread_cond_signal(&s->ckpt_cv);
 }
 
+void checkpointer_hold(aw_store *s)
+{
+	if (s->ckpt_started)
+		pthread_mutex_lock(&s->ckpt_run);
+}
+
+void checkpointer_release(aw_store *s)
+{
+	if (s->ckpt_started)
+		pthread_mutex_unlock(&s->ckpt_run);
+}
+
 void checkpointer_set_pages(aw_store *s, int pages)
 {
 	if (s->ckpt_started)
@@ -115,6 +131,7 @@ void checkpointer_stop(aw_store *s)
 	s->ckpt_db = NULL;
 	if (s->ckpt_inited) {
 		pthread_mutex_destroy(&s->ckpt_mu);
+		pthread_mutex_destroy(&s->ckpt_run);
 		pthread_cond_destroy(&s->ckpt_cv);
 		s->ckpt_inited = false;
 	}

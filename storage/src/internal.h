@@ -167,6 +167,7 @@ struct aw_store {
 	sqlite3 *ckpt_db;
 	pthread_t ckpt_thread;
 	pthread_mutex_t ckpt_mu;
+	pthread_mutex_t ckpt_run;  /* held around each checkpoint (checkpointer_hold) */
 	pthread_cond_t ckpt_cv;
 	bool ckpt_due, ckpt_stop;  /* under ckpt_mu */
 	bool ckpt_started, ckpt_inited;
@@ -183,6 +184,10 @@ struct aw_store {
 void checkpointer_start(aw_store *s);
 /* Ask for a checkpoint now (any thread). */
 void checkpointer_wake(aw_store *s);
+/* Wait for a checkpoint of the checkpointer's to end and keep another from starting,
+ * until checkpointer_release: for a checkpoint of the writer's own (writer thread). */
+void checkpointer_hold(aw_store *s);
+void checkpointer_release(aw_store *s);
 /* The log's length in pages at which a commit wakes the checkpointer (writer thread). */
 void checkpointer_set_pages(aw_store *s, int pages);
 /* Stop the thread and close its connection; before the writer's connection closes. */

@@ -1728,6 +1728,10 @@ static int wal_truncate(aw_store *s, char *err, size_t errlen)
 	for (int i = 0; i < ST_COUNT; i++)
 		if (s->st[i])
 			sqlite3_reset(s->st[i]);
+	/* a checkpoint of the checkpointer's in progress would make this one fail at once
+	 * (SQLite does not wait for another checkpoint): wait for it to end, and keep the
+	 * next from starting meanwhile */
+	checkpointer_hold(s);
 	sqlite3_busy_timeout(s->db, CKPT_WAIT_MS);
 	for (int i = 0; i < CKPT_TRIES; i++) {
 		rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
@@ -1738,6 +1742,7 @@ static int wal_truncate(aw_store *s, char *err, size_t errlen)
 			break;
 	}
 	sqlite3_busy_timeout(s->db, AW_BUSY_TIMEOUT_MS);
+	checkpointer_release(s);
 	if (rc == SQLITE_OK && log <= 0 && wal_is_empty(s))
 		return 0;
 	snprintf(err, errlen,

@@ -1259,6 +1259,19 @@ static void test_checkpointer_copies_a_long_log(void **state)
 		wal_frames(f->path, &frames, &copied);
 	}
 	assert_int_equal(copied, frames);
+
+	/* a removal while the checkpointer copies a log still truncates it */
+	for (int i = 0; i < 1200; i++) {
+		int n = snprintf(big, sizeof(big), "{\"again\":\"%d ", i);
+		memset(big + n, 'a' + i % 26, sizeof(big) - n - 3);
+		memcpy(big + sizeof(big) - 3, "\"}", 3);
+		insert(f, "long", ev(now - S(1000 - i), S(1), big));
+	}
+	aw_write del = {.kind = AW_W_BUCKET_DELETE, .bucket_id = "long"};
+	assert_int_equal(aw_store_write(f->s, &del), 0);
+	assert_int_equal(del.wal_status, 0);
+	snprintf(big, sizeof(big), "%s-wal", f->path);
+	assert_int_equal(file_size(big), 0);
 }
 
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
