@@ -6,9 +6,9 @@
  * threshold: the writer copies the log's pages and syncs the database file before the
  * writes of that batch can be acknowledged. Under a stream of heartbeats that is a
  * commit every few hundred, and its writes waited several milliseconds for it (10 s of
- * heartbeats from 32 connections: p99 4.2 ms; beside a year's summary query in a loop,
- * whose snapshots hold the log back so that the next checkpoint finds more to copy,
- * 7.6 ms). So the writer's connection has no automatic checkpoint. Its log hook, which
+ * heartbeats from 32 connections: p99 4.0 to 4.2 ms; beside a year's summary query in a
+ * loop, whose snapshots hold the log back so that the next checkpoint finds more to
+ * copy, 8.1 to 9.5 ms; docs/storage.md, "Threads"). So the writer's connection has no automatic checkpoint. Its log hook, which
  * SQLite calls after every commit with the log's length in pages, wakes this thread once
  * the log holds `ckpt_pages` (the writer sets that: more during imports, writer.c), and
  * this thread runs a PASSIVE checkpoint. SQLite runs a checkpoint and a writer side by
@@ -20,8 +20,10 @@
  * The checkpoint takes SQLite's checkpointer lock, and a second checkpoint that meets
  * it fails at once: SQLite waits for readers, not for another checkpoint. So the
  * writer's TRUNCATE checkpoint after a removal (writer.c, wal_truncate) first holds
- * `ckpt_run`, which this thread holds around each of its checkpoints. Where the thread or its connection cannot be had, the writer keeps SQLite's
- * automatic checkpoint.
+ * `ckpt_run`, which this thread holds around each of its checkpoints.
+ *
+ * Where the thread or its connection cannot be had, the writer keeps SQLite's automatic
+ * checkpoint.
  */
 #include <pthread.h>
 

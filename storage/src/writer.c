@@ -2000,12 +2000,10 @@ void *writer_main(void *arg)
 				break;
 			}
 			more = false;
-			if (s->import_tuned) {
-				until = aw_time_monotonic_after(IMPORT_SETTLE_NS);
-			} else {
-				clock_gettime(CLOCK_MONOTONIC, &until);
-				until.tv_sec += s->seal_pending ? SEAL_QUIET_SECONDS : SEAL_CHECK_SECONDS;
-			}
+			until = aw_time_monotonic_after(
+				s->import_tuned ? IMPORT_SETTLE_NS
+						: (aw_ns)(s->seal_pending ? SEAL_QUIET_SECONDS : SEAL_CHECK_SECONDS) *
+							  AW_NS_PER_SEC);
 			if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT && !s->head) {
 				if (s->import_tuned)
 					settle = true;
