@@ -94,6 +94,8 @@ struct node {
 	size_t n_cors_exact;
 	void **cors_re;        /* pcre2_code* */
 	size_t n_cors_re;
+	/* with AW_WRITE_TRACE set: the loop's share of a write's time (server.c, loop_trace) */
+	struct loop_trace *trace;
 };
 
 /* server.c */

@@ -20,6 +20,7 @@
 #include "aw/json.h"
 #include "aw/log.h"
 #include "aw/mem.h"
+#include "aw/time.h"
 #include "http.h"
 #include "server.h"
 
@@ -341,6 +342,57 @@ void respond_store_error(request *rq, int code, const char *msg)
 
 /* ---- async hand-off ------------------------------------------------------------- */
 
+/*
+ * With AW_WRITE_TRACE set (as for the writer's own trace, storage/src/write_trace.c),
+ * the loop logs every few seconds how long a hand-back waited for the loop to wake and
+ * how long the loop then took to answer what it drained: the two steps of a write's
+ * time after the writer (docs/storage.md, "Where a write's time goes").
+ */
+#define TRACE_EVERY_NS ((aw_ns)5 * AW_NS_PER_SEC)
+
+struct loop_trace {
+	aw_ns woken;           /* when a hand-back woke the loop; under done_mu */
+	aw_ns since, waking, answering;
+	long drains, answered;
+};
+
+static void trace_open(node *n)
+{
+	const char *e = getenv("AW_WRITE_TRACE");
+
+	if (e && *e && strcmp(e, "0"))
+		n->trace = aw_mem_calloc(1, sizeof(*n->trace));
+}
+
+static void trace_report(struct loop_trace *t, aw_ns now)
+{
+	double d = (double)t->drains;
+
+	if (t->drains)
+		aw_log_info("http loop: %ld wake-ups handing back %.1f requests each in %.1f s; per wake-up, us: "
+			    "waking the loop %.0f, answering %.0f",
+			    t->drains, (double)t->answered / d, (double)(now - t->since) / 1e9,
+			    (double)t->waking / 1e3 / d, (double)t->answering / 1e3 / d);
+	t->waking = t->answering = 0;
+	t->drains = t->answered = 0;
+	t->since = now;
+}
+
+/* After a drain that began at `start`, woken then, and answered `count` requests. */
+static void trace_drain(struct loop_trace *t, aw_ns woken, aw_ns start, long count)
+{
+	aw_ns now = aw_time_monotonic();
+
+	if (!t->since)
+		t->since = woken;
+	t->waking += start - woken;
+	t->answering += now - start;
+	t->drains++;
+	t->answered += count;
+	if (now - t->since >= TRACE_EVERY_NS)
+		trace_report(t, now);
+}
+
 /* Queue the finished requests head..tail (linked by next) for the loop. */
 static void hand_back(node *n, request *head, request *tail)
 {
@@ -357,6 +409,8 @@ static void hand_back(node *n, request *head, request *tail)
 		return;
 	}
 	wake = !n->done_head;
+	if (wake && n->trace)
+		n->trace->woken = aw_time_monotonic();
 	if (n->done_tail)
 		n->done_tail->next = head;
 	else
@@ -428,12 +482,18 @@ static void write_now(request *rq);
 static void drain_done(node *n)
 {
 	request *rq, *next;
+	aw_ns start = 0, woken = 0;
+	long count = 0;
 
 	pthread_mutex_lock(&n->done_mu);
 	rq = n->done_head;
 	n->done_head = n->done_tail = NULL;
+	if (n->trace && rq) {
+		start = aw_time_monotonic();
+		woken = n->trace->woken;
+	}
 	pthread_mutex_unlock(&n->done_mu);
-	for (; rq; rq = next) {
+	for (; rq; rq = next, count++) {
 		next = rq->next;
 		rq->in_flight = false;
 		n->inflight--;
@@ -450,6 +510,8 @@ static void drain_done(node *n)
 			respond_message(rq, 500, "internal error: no response");
 		write_now(rq);
 	}
+	if (start)
+		trace_drain(n->trace, woken, start, count);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -811,6 +873,7 @@ int server_run(node *n)
 			return -1;
 		}
 	}
+	trace_open(n);
 	memset(&info, 0, sizeof(info));
 	lws_levels = LLL_ERR | (aw_log_level() >= AW_LOG_DEBUG ? LLL_WARN : 0);
 	lws_set_log_level(lws_levels, lws_log_bridge);
@@ -866,5 +929,10 @@ int server_run(node *n)
 		request_free(rq);
 	}
 	n->done_head = n->done_tail = NULL;
+	if (n->trace) {
+		trace_report(n->trace, aw_time_monotonic());
+		free(n->trace);
+		n->trace = NULL;
+	}
 	return 0;
 }

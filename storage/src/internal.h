@@ -172,6 +172,9 @@ struct aw_store {
 	bool ckpt_due, ckpt_stop;  /* under ckpt_mu */
 	bool ckpt_started, ckpt_inited;
 	int ckpt_pages;            /* log pages that wake it; the writer's thread only */
+
+	/* where the writer's time goes, with AW_WRITE_TRACE set (write_trace.c) */
+	struct write_trace *trace;
 };
 #define BS_COUNT 16
 
@@ -192,6 +195,23 @@ void checkpointer_release(aw_store *s);
 void checkpointer_set_pages(aw_store *s, int pages);
 /* Stop the thread and close its connection; before the writer's connection closes. */
 void checkpointer_stop(aw_store *s);
+
+/* The writer's time per batch, with AW_WRITE_TRACE set in the environment
+ * (write_trace.c, docs/storage.md "Where a write's time goes"). The writer stamps each
+ * step as it ends: write_trace_mark(s, step). Without the variable, s->trace is NULL
+ * and marking costs a test. */
+typedef enum {
+	WT_ARRIVED,   /* a write is queued (the writer waited since the last batch's WT_DONE) */
+	WT_TAKEN,     /* the batch is taken (the writer lingered for more since WT_ARRIVED) */
+	WT_APPLIED,   /* its writes are applied inside the transaction */
+	WT_COMMITTED, /* COMMIT returned: the log is written, and synced with synchronous = FULL */
+	WT_DONE,      /* every write of the batch is completed (done callbacks, batch_done) */
+	WT_STEPS
+} write_step;
+void write_trace_open(aw_store *s);
+void write_trace_mark(aw_store *s, write_step step, int writes);
+/* Log what is left and free; at close. */
+void write_trace_close(aw_store *s);
 
 /* Create or migrate the schema on a read-write connection. */
 int schema_migrate(sqlite3 *db);

@@ -127,6 +127,7 @@ int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts
 	if ((rc = writer_load(s)) != 0)
 		goto fail;
 	checkpointer_start(s);
+	write_trace_open(s);
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		rc = aw_error_set(AW_ERROR, "cannot start writer thread");
 		goto fail;
@@ -149,6 +150,7 @@ void aw_store_close(aw_store *s)
 	pthread_mutex_unlock(&s->mu);
 	if (s->thread_started)
 		pthread_join(s->thread, NULL);
+	write_trace_close(s);
 	checkpointer_stop(s);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);

@@ -1880,10 +1880,12 @@ static void run_batch(aw_store *s, aw_write *batch)
 	}
 	if (!failed && flush_state(s))
 		failed = true;
+	write_trace_mark(s, WT_APPLIED, 0);
 	if (!failed && !exec(s, ST_COMMIT, "COMMIT")) {
 		db_error(s->db, "committing");
 		failed = true;
 	}
+	write_trace_mark(s, WT_COMMITTED, 0);
 	if (failed) {
 		why = aw_error_last();
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -2030,6 +2032,7 @@ void *writer_main(void *arg)
 				seal_all(s);
 			break;
 		}
+		write_trace_mark(s, WT_ARRIVED, 0);
 		linger(s, n);
 		batch = last = s->head;
 		for (n = 1; last->next && n < s->opts.max_batch; n++)
@@ -2040,12 +2043,14 @@ void *writer_main(void *arg)
 		s->queued -= n;
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
+		write_trace_mark(s, WT_TAKEN, 0);
 
 		/* An import seals its closed days as it writes them (blocks_import); what it
 		 * leaves as rows waits for the quiet second like any write's: an import job's
 		 * next write follows within milliseconds, and sealing in between would make it
 		 * wait for seal transactions and their commits. */
 		run_batch(s, batch);
+		write_trace_mark(s, WT_DONE, n);
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
 			intern_clear(s);

@@ -50,9 +50,13 @@ size = os.path.getsize(db) + (os.path.getsize(db + "-wal") if os.path.exists(db 
 print(f"disk: {size/1e6:.1f} MB for {n} events = {size/n:.1f} bytes/event")
 PY
 
-start_node
+# AW_WRITE_TRACE: the writer and the HTTP loop log where a write's time goes, every
+# 5 s (docs/storage.md, "Where a write's time goes")
+AW_WRITE_TRACE=1 start_node
 echo "heartbeats, 2 threads x 32 connections, 10 s (each answered after commit):"
 bash "$SHARED/heartbeat_bench.sh" "$URL" 2 32 10
+echo "where the time went (means per batch and per wake-up of the loop, 5 s windows):"
+grep -E "writer: |http loop: " "$TMP/node.log" | sed 's/^.*\] /  /'
 
 echo "heartbeats while full exports run back to back:"
 ( end=$((SECONDS + 11)); n=0

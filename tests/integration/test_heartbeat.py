@@ -323,3 +323,64 @@ def test_heartbeat_requires_json_content_type(jclient):
                      content_type="text/plain")
     assert_catcher(r, 404)
     assert jclient.get("/api/0/buckets/hb/events/count").json() == 0
+
+
+# ---- AW_WRITE_TRACE: where a write's time goes (docs/storage.md) ------------------------
+
+def trace_lines(text, prefix):
+    import re
+    return [re.search(prefix + r".*", line).group(0) for line in text.splitlines() if prefix in line]
+
+
+WRITER_TRACE = (r"writer: (\d+) batches of ([\d.]+) writes in [\d.]+ s; per batch, us: "
+                r"waiting for a write (\d+), lingering (\d+), applying (\d+), "
+                r"committing (\d+), completing (\d+)$")
+LOOP_TRACE = (r"http loop: (\d+) wake-ups handing back ([\d.]+) requests each in [\d.]+ s; "
+              r"per wake-up, us: waking the loop (\d+), answering (\d+)$")
+
+
+def traced_run(node_factory, heartbeats):
+    """The writer's and the loop's trace lines of a node that created a bucket and took
+    `heartbeats` sequential heartbeats, as regex matches."""
+    import re
+    node = node_factory(env={"AW_WRITE_TRACE": "1"})
+    c = node.client()
+    new_bucket(c, "hb")
+    for i in range(heartbeats):
+        hb(c, ts(i), 5, {"app": "a" if i < heartbeats // 2 else "b"})
+    c.close()
+    node.stop()
+    text = node.stderr_text()
+    writer = trace_lines(text, "writer: ")
+    loop = trace_lines(text, "http loop: ")
+    assert len(writer) == 1 and len(loop) == 1, text
+    w, l = re.match(WRITER_TRACE, writer[0]), re.match(LOOP_TRACE, loop[0])
+    assert w and l, (writer, loop)
+    return w, l
+
+
+def test_write_trace_reports_each_step_of_each_batch(node_factory):
+    """With AW_WRITE_TRACE set, the writer and the HTTP loop log their shares of a write's
+    time. Sequential writes are one batch and one wake-up each (compared with a node that
+    took no heartbeats: the node writes a little of its own at start), and the steps
+    are accounted where they happen."""
+    w0, l0 = traced_run(node_factory, 0)
+    w, l = traced_run(node_factory, 10)
+    assert int(w.group(1)) - int(w0.group(1)) == 10
+    assert w.group(2) == "1.0"
+    assert int(l.group(1)) - int(l0.group(1)) == 10
+    assert l.group(2) == "1.0"
+    # a commit writes and syncs the log: never free; a lone client is not lingered for
+    assert int(w.group(6)) > 0
+    assert int(w.group(4)) < 100
+
+
+def test_no_write_trace_without_the_variable(node_factory):
+    node = node_factory()
+    c = node.client()
+    new_bucket(c, "hb")
+    hb(c, ts(0), 5, {"app": "a"})
+    c.close()
+    node.stop()
+    text = node.stderr_text()
+    assert not trace_lines(text, "writer: ") and not trace_lines(text, "http loop: "), text
