@@ -7,6 +7,7 @@
 #define AW_STORAGE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 #include "aw/storage.h"
@@ -172,6 +173,9 @@ struct aw_store {
 	bool ckpt_due, ckpt_stop;  /* under ckpt_mu */
 	bool ckpt_started, ckpt_inited;
 	int ckpt_pages;            /* log pages that wake it; the writer's thread only */
+	int ckpt_log_pages;        /* the log's length at the last commit; writer thread */
+	_Atomic int ckpt_phase;    /* CKPT_IDLE, CKPT_COPYING or CKPT_FINISH (checkpointer.c) */
+	_Atomic int ckpt_copied;   /* the log's frames in the database after its last checkpoint */
 
 	/* where the writer's time goes, with AW_WRITE_TRACE set (write_trace.c) */
 	struct write_trace *trace;
@@ -195,6 +199,13 @@ void checkpointer_release(aw_store *s);
 void checkpointer_set_pages(aw_store *s, int pages);
 /* Stop the thread and close its connection; before the writer's connection closes. */
 void checkpointer_stop(aw_store *s);
+/* Between batches, on the writer thread: copy what the checkpointer's last checkpoint
+ * left behind, so that the log can start over (checkpointer.c). Cheap when there is
+ * nothing to finish. */
+void checkpointer_finish(aw_store *s);
+
+/* ckpt_phase */
+enum { CKPT_IDLE, CKPT_COPYING, CKPT_FINISH };
 
 /* The writer's time per batch, with AW_WRITE_TRACE set in the environment
  * (write_trace.c, docs/storage.md "Where a write's time goes"). The writer stamps each

@@ -2051,6 +2051,7 @@ void *writer_main(void *arg)
 		 * wait for seal transactions and their commits. */
 		run_batch(s, batch);
 		write_trace_mark(s, WT_DONE, n);
+		checkpointer_finish(s);
 		/* Keep the intern cache small between bursts (an import can fill it). */
 		if (intern_bytes(s) > INTERN_MAX_BYTES)
 			intern_clear(s);
