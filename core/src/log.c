@@ -119,6 +119,13 @@ void aw_log(int level, const char *fmt, ...)
 	(void)ignored;
 }
 
+int aw_log_trace_on(const char *name)
+{
+	const char *e = getenv(name);
+
+	return e && *e && strcmp(e, "0");
+}
+
 void aw_log_stderr_v(const char *prog, const char *level, const char *fmt, va_list ap)
 {
 	char msg[1200], line[1400], ts[40];

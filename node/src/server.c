@@ -358,9 +358,7 @@ struct loop_trace {
 
 static void trace_open(node *n)
 {
-	const char *e = getenv("AW_WRITE_TRACE");
-
-	if (e && *e && strcmp(e, "0"))
+	if (aw_log_trace_on("AW_WRITE_TRACE"))
 		n->trace = aw_mem_calloc(1, sizeof(*n->trace));
 }
 

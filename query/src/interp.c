@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "aw/error.h"
+#include "aw/log.h"
 #include "aw/mem.h"
 #include "internal.h"
 
@@ -640,9 +641,7 @@ int aw_query_check(aw_query_error *err, const char *program, size_t program_len)
 
 static void process_setup(void)
 {
-	const char *e = getenv("AW_QUERY_TRACE");
-
-	trace_on = e && *e && strcmp(e, "0");
+	trace_on = aw_log_trace_on("AW_QUERY_TRACE");
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
 }

@@ -28,9 +28,7 @@ struct write_trace {
 
 void write_trace_open(aw_store *s)
 {
-	const char *e = getenv("AW_WRITE_TRACE");
-
-	if (e && *e && strcmp(e, "0"))
+	if (aw_log_trace_on("AW_WRITE_TRACE"))
 		s->trace = aw_mem_calloc(1, sizeof(*s->trace));
 }
 

@@ -29,6 +29,11 @@ void aw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void aw_log_stderr_v(const char *prog, const char *level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* Whether the environment variable `name` switches a trace on (AW_QUERY_TRACE,
+ * AW_WRITE_TRACE): set, not empty and not "0". Every trace reads its variable with
+ * this, so that one setting means the same to each part that logs for it. */
+int aw_log_trace_on(const char *name);
+
 #define aw_log_error(...) aw_log(AW_LOG_ERROR, __VA_ARGS__)
 #define aw_log_warn(...) aw_log(AW_LOG_WARN, __VA_ARGS__)
 #define aw_log_info(...) aw_log(AW_LOG_INFO, __VA_ARGS__)
