@@ -122,6 +122,25 @@ typedef struct intern_slot {
 	size_t len;
 } intern_slot;
 
+/* Whether the writer gathers every client's write before a batch or lets batches
+ * flow (batch_policy.c, docs/storage.md "Gathering or flowing"); the writer thread's. */
+typedef struct batch_policy {
+	bool gather;         /* linger for every client's write before the next batch */
+	bool probing;        /* this epoch tries the other way */
+	aw_ns epoch_start;   /* when the open epoch began; 0: none open */
+	long epoch_writes;   /* writes and batches taken in it */
+	long epoch_batches;
+	int settled;         /* epochs in the current way since the last probe */
+	double rate;         /* writes a second in the current way (a running mean) */
+	long switches;       /* probes that won; for the trace */
+	long gathered, flowed; /* batches taken each way, and their writes; for the trace */
+	long gathered_writes, flowed_writes;
+} batch_policy;
+void batch_policy_init(batch_policy *p);
+/* The writer took a batch of n writes at `now`; p->gather then says how to take the
+ * next one. */
+void batch_policy_taken(batch_policy *p, aw_ns now, int n);
+
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_INTERN_FIND, ST_INTERN_ADD,
@@ -145,6 +164,7 @@ struct aw_store {
 	int queued;           /* writes in head..tail */
 	int wake_at;          /* submit signals cv once `queued` reaches this (writer.c) */
 	int clients;          /* aw_store_set_clients; 0: unknown */
+	batch_policy policy;  /* the writer's (batch_policy.c) */
 	bool closing;
 	bool thread_started;
 

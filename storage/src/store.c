@@ -100,6 +100,7 @@ int aw_store_open(aw_store **out, const char *path, const aw_store_options *opts
 		pthread_condattr_destroy(&ca);
 	}
 	s->wake_at = 1;
+	batch_policy_init(&s->policy);
 	/* The writer keeps counters and caches in memory, so a second writing process would
 	 * hand out the same event ids. An advisory lock beside the file keeps it to one;
 	 * the kernel drops it when the process dies, even by kill -9. */

@@ -32,9 +32,10 @@ void write_trace_open(aw_store *s)
 		s->trace = aw_mem_calloc(1, sizeof(*s->trace));
 }
 
-static void report(struct write_trace *t, aw_ns now)
+static void report(aw_store *s, struct write_trace *t, aw_ns now)
 {
 	double b = (double)t->batches;
+	batch_policy *p = &s->policy;
 
 	if (!t->batches)
 		return;
@@ -44,6 +45,13 @@ static void report(struct write_trace *t, aw_ns now)
 		    (double)t->sum[WT_ARRIVED] / 1e3 / b, (double)t->sum[WT_TAKEN] / 1e3 / b,
 		    (double)t->sum[WT_APPLIED] / 1e3 / b, (double)t->sum[WT_COMMITTED] / 1e3 / b,
 		    (double)t->sum[WT_DONE] / 1e3 / b);
+	/* batch_policy.c: how the batches were taken, since the last report */
+	aw_log_info("batching: %ld batches gathered of %.1f writes, %ld flowed of %.1f; switched way %ld times, "
+		    "now %s",
+		    p->gathered, p->gathered ? (double)p->gathered_writes / (double)p->gathered : 0.0, p->flowed,
+		    p->flowed ? (double)p->flowed_writes / (double)p->flowed : 0.0, p->switches,
+		    p->gather ? "gathering" : "flowing");
+	p->gathered = p->flowed = p->switches = p->gathered_writes = p->flowed_writes = 0;
 	memset(t->sum, 0, sizeof(t->sum));
 	t->batches = t->writes = 0;
 	t->since = now;
@@ -69,14 +77,14 @@ void write_trace_mark(aw_store *s, write_step step, int writes)
 	t->batches++;
 	t->writes += writes;
 	if (now - t->since >= REPORT_EVERY_NS)
-		report(t, now);
+		report(s, t, now);
 }
 
 void write_trace_close(aw_store *s)
 {
 	if (!s->trace)
 		return;
-	report(s->trace, aw_time_monotonic());
+	report(s, s->trace, aw_time_monotonic());
 	free(s->trace);
 	s->trace = NULL;
 }

@@ -1958,6 +1958,10 @@ static size_t intern_bytes(const aw_store *s)
  * than 32 clients can send), so a longer one only cost throughput; with it the linger
  * ends as the last client's heartbeat arrives, and its timeout, 400 us, only bounds
  * the wait for a client that is slow or idle.
+ *
+ * Lingering saves CPU but keeps the writer and the HTTP loop taking turns; where a core
+ * is free, batches that flow (no linger) carry more. batch_policy.c measures which is
+ * faster and sets s->policy.gather.
  */
 #define LINGER_NS 400000L
 
@@ -1968,7 +1972,7 @@ static void linger(aw_store *s, int last_n)
 
 	if (s->clients > 0 && want > s->clients)
 		want = s->clients;
-	if (last_n < 2 || s->queued >= want || s->closing)
+	if (!s->policy.gather || last_n < 2 || s->queued >= want || s->closing)
 		return;
 	until = aw_time_monotonic_after(LINGER_NS);
 	s->wake_at = want;
@@ -2044,6 +2048,7 @@ void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 		write_trace_mark(s, WT_TAKEN, 0);
+		batch_policy_taken(&s->policy, aw_time_monotonic(), n);
 
 		/* An import seals its closed days as it writes them (blocks_import); what it
 		 * leaves as rows waits for the quiet second like any write's: an import job's

@@ -56,7 +56,7 @@ AW_WRITE_TRACE=1 start_node
 echo "heartbeats, 2 threads x 32 connections, 10 s (each answered after commit):"
 bash "$SHARED/heartbeat_bench.sh" "$URL" 2 32 10
 echo "where the time went (means per batch and per wake-up of the loop, 5 s windows):"
-grep -E "writer: |http loop: " "$TMP/node.log" | sed 's/^.*\] /  /'
+grep -E "writer: |batching: |http loop: " "$TMP/node.log" | sed 's/^.*\] /  /'
 
 echo "heartbeats while full exports run back to back:"
 ( end=$((SECONDS + 11)); n=0

@@ -2,6 +2,9 @@
 heartbeat tests; the heartbeat cache never goes stale after deletes (a deliberate
 deviation)."""
 
+import shutil
+import subprocess
+
 import pytest
 
 from awtest import (assert_app_error, assert_catcher, assert_duration, assert_event,
@@ -335,6 +338,8 @@ def trace_lines(text, prefix):
 WRITER_TRACE = (r"writer: (\d+) batches of ([\d.]+) writes in [\d.]+ s; per batch, us: "
                 r"waiting for a write (\d+), lingering (\d+), applying (\d+), "
                 r"committing (\d+), completing (\d+)$")
+BATCHING_TRACE = (r"batching: (\d+) batches gathered of ([\d.]+) writes, (\d+) flowed of ([\d.]+); "
+                  r"switched way (\d+) times, now (gathering|flowing)$")
 LOOP_TRACE = (r"http loop: (\d+) wake-ups handing back ([\d.]+) requests each in [\d.]+ s; "
               r"per wake-up, us: waking the loop (\d+), answering (\d+)$")
 
@@ -353,10 +358,12 @@ def traced_run(node_factory, heartbeats):
     text = node.stderr_text()
     writer = trace_lines(text, "writer: ")
     loop = trace_lines(text, "http loop: ")
-    assert len(writer) == 1 and len(loop) == 1, text
+    batching = trace_lines(text, "batching: ")
+    assert len(writer) == 1 and len(loop) == 1 and len(batching) == 1, text
     w, l = re.match(WRITER_TRACE, writer[0]), re.match(LOOP_TRACE, loop[0])
-    assert w and l, (writer, loop)
-    return w, l
+    b = re.match(BATCHING_TRACE, batching[0])
+    assert w and l and b, (writer, loop, batching)
+    return w, l, b
 
 
 def test_write_trace_reports_each_step_of_each_batch(node_factory):
@@ -364,8 +371,8 @@ def test_write_trace_reports_each_step_of_each_batch(node_factory):
     time. Sequential writes are one batch and one wake-up each (compared with a node that
     took no heartbeats: the node writes a little of its own at start), and the steps
     are accounted where they happen."""
-    w0, l0 = traced_run(node_factory, 0)
-    w, l = traced_run(node_factory, 10)
+    w0, l0, _ = traced_run(node_factory, 0)
+    w, l, b = traced_run(node_factory, 10)
     assert int(w.group(1)) - int(w0.group(1)) == 10
     assert w.group(2) == "1.0"
     assert int(l.group(1)) - int(l0.group(1)) == 10
@@ -373,6 +380,8 @@ def test_write_trace_reports_each_step_of_each_batch(node_factory):
     # a commit writes and syncs the log: never free; a lone client is not lingered for
     assert int(w.group(6)) > 0
     assert int(w.group(4)) < 100
+    # batches of one write are never measured, so never gathered for (batch_policy.c)
+    assert b.groups() == ("0", "0.0", w.group(1), "1.0", "0", "flowing")
 
 
 def test_no_write_trace_without_the_variable(node_factory):
@@ -384,3 +393,58 @@ def test_no_write_trace_without_the_variable(node_factory):
     node.stop()
     text = node.stderr_text()
     assert not trace_lines(text, "writer: ") and not trace_lines(text, "http loop: "), text
+
+
+WRK_SCRIPT = r"""
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+end
+function init(args)
+  n = 0
+  base = 1735689600 + id * 10000000
+  path = "/api/0/buckets/hb-" .. id .. "/heartbeat?pulsetime=2"
+end
+function request()
+  n = n + 1
+  local ts = os.date("!%Y-%m-%dT%H:%M:%S", base + n) .. "Z"
+  local body = '{"timestamp":"' .. ts .. '","duration":0,"data":{"title":"t' .. math.floor(n / 10) .. '"}}'
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed")
+def test_concurrent_clients_are_batched_both_ways(node_factory, tmp_path):
+    """Under heartbeats from 16 connections the writer measures both ways of batching
+    (batch_policy.c): it starts flowing and probes gathering within a second, and a
+    gathered batch waits for more of the clients' writes than a flowing one takes.
+    Every acknowledged heartbeat is stored either way."""
+    import re
+    node = node_factory(env={"AW_WRITE_TRACE": "1"})
+    c = node.client()
+    for i in (1, 2):
+        new_bucket(c, "hb-%d" % i)
+    script = tmp_path / "hb.lua"
+    script.write_text(WRK_SCRIPT)
+    out = subprocess.run(["wrk", "-t2", "-c16", "-d2s", "-s", str(script),
+                          "http://127.0.0.1:%d" % node.port],
+                         capture_output=True, text=True, timeout=60).stdout
+    sent = int(re.search(r"(\d+) requests in", out).group(1))
+    stored = sum(len(c.get("/api/0/buckets/hb-%d/events?limit=-1" % i).json()) for i in (1, 2))
+    c.close()
+    node.stop()
+    lines = [re.match(BATCHING_TRACE, line)
+             for line in trace_lines(node.stderr_text(), "batching: ")]
+    assert lines and all(lines), node.stderr_text()
+    gathered = sum(int(m.group(1)) for m in lines)
+    flowed = sum(int(m.group(3)) for m in lines)
+    assert gathered > 0 and flowed > 0, lines
+    g = sum(int(m.group(1)) * float(m.group(2)) for m in lines) / gathered
+    f = sum(int(m.group(3)) * float(m.group(4)) for m in lines) / flowed
+    # gathered: every connection's write (16); flowed: those that came during a commit
+    assert g > 1.25 * f, (g, f)
+    # one event per 10 heartbeats (the title changes), per connection's own series;
+    # wrk may count a request it sent as the run ended: at most one per connection
+    assert sent > 1000 and stored >= sent // 10 - 16, (sent, stored)

@@ -1346,6 +1346,129 @@ static void test_log_starts_over_after_a_reader_lets_go(void **state)
 	assert_true(restarts >= 2);
 }
 
+/* ---- batch_policy.c: gathering or flowing, measured ---- */
+
+/*
+ * A simulated machine for the batch policy: a batch taken while gathering holds 32
+ * writes, one taken while flowing 13 (what 32 heartbeat clients gave), and each lasts
+ * as long as the given rate of writes a second allows. Runs `seconds` of simulated
+ * load and returns the share of the time spent gathering.
+ */
+typedef struct sim_machine {
+	double gather_rate, flow_rate;
+	aw_ns now;
+	aw_ns stall_every, stall; /* a batch every stall_every takes stall longer */
+	aw_ns next_stall;
+} sim_machine;
+
+static double sim_run(batch_policy *p, sim_machine *m, double seconds)
+{
+	aw_ns end = m->now + (aw_ns)(seconds * 1e9), gathering = 0;
+	aw_ns start = m->now;
+
+	while (m->now < end) {
+		bool g = p->gather;
+		int n = g ? 32 : 13;
+		aw_ns len = (aw_ns)(n * 1e9 / (g ? m->gather_rate : m->flow_rate));
+		if (m->stall_every && m->now >= m->next_stall) {
+			len += m->stall;
+			m->next_stall = m->now + m->stall_every;
+		}
+		m->now += len;
+		if (g)
+			gathering += len;
+		batch_policy_taken(p, m->now, n);
+	}
+	return (double)gathering / (double)(m->now - start);
+}
+
+/* Where a core is free, batches flow: after the first second, at most the probes (one
+ * epoch in 21) gather. */
+static void test_batches_flow_where_flowing_carries_more(void **state)
+{
+	batch_policy p;
+	sim_machine m = {39000, 50000, S(1), 0, 0, 0};
+
+	(void)state;
+	batch_policy_init(&p);
+	sim_run(&p, &m, 1);
+	assert_true(sim_run(&p, &m, 10) < 0.08);
+	assert_false(p.gather);
+}
+
+/* A stall now and then (a checkpoint's copy, another process's burst) makes one epoch
+ * slow; a probe right after it must not take the slower way for the better one. A
+ * stall of 45 ms every 430 ms slows one epoch in four or five, and now and then the
+ * one before a probe. */
+static void test_batches_flow_through_stalls(void **state)
+{
+	batch_policy p;
+	sim_machine m = {39000, 50000, S(1), 430000000, 45000000, 0};
+
+	(void)state;
+	batch_policy_init(&p);
+	sim_run(&p, &m, 1);
+	assert_true(sim_run(&p, &m, 30) < 0.08);
+	assert_int_equal(p.switches, 0);
+}
+
+/* With the cores busy, gathering carries more, and the writer finds it at its first
+ * probe. */
+static void test_batches_gather_where_gathering_carries_more(void **state)
+{
+	batch_policy p;
+	sim_machine m = {39000, 32000, S(1), 0, 0, 0};
+
+	(void)state;
+	batch_policy_init(&p);
+	assert_true(sim_run(&p, &m, 1) > 0.5);
+	assert_true(sim_run(&p, &m, 10) > 0.92);
+	assert_true(p.gather || p.probing);
+}
+
+/* The machine changes under load (another process takes a core, then lets it go):
+ * the way follows within a few seconds, each time. */
+static void test_batches_follow_a_machine_that_changes(void **state)
+{
+	batch_policy p;
+	sim_machine m = {39000, 50000, S(1), 0, 0, 0};
+
+	(void)state;
+	batch_policy_init(&p);
+	sim_run(&p, &m, 5);
+	m.flow_rate = 32000;
+	sim_run(&p, &m, 3);
+	assert_true(sim_run(&p, &m, 5) > 0.92);
+	m.flow_rate = 50000;
+	sim_run(&p, &m, 3);
+	assert_true(sim_run(&p, &m, 5) < 0.08);
+}
+
+/* A lone client's batches hold one write: nothing is measured and nothing probed, so
+ * the writer never gathers (lingers) for it. Nor do contended batches whose epochs are
+ * stretched by idle time (a burst, then seconds of quiet) decide anything. */
+static void test_batches_of_a_lone_client_never_probe(void **state)
+{
+	batch_policy p;
+	aw_ns now = S(1);
+	int i;
+
+	(void)state;
+	batch_policy_init(&p);
+	for (i = 0; i < 20000; i++) {
+		now += 300000;
+		batch_policy_taken(&p, now, 1);
+		assert_false(p.gather);
+	}
+	assert_int_equal(p.gathered, 0);
+	for (i = 0; i < 200; i++) {
+		now += (i % 4) ? 250000 : S(1);
+		batch_policy_taken(&p, now, 20);
+		assert_false(p.gather);
+	}
+	assert_int_equal(p.switches, 0);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1387,6 +1510,11 @@ int main(void)
 		TEST(test_sealed_days_read_as_rows),
 		TEST(test_change_feed_reads_sealed_days),
 		TEST(test_heartbeat_with_an_old_timestamp_keeps_its_row),
+		cmocka_unit_test(test_batches_flow_where_flowing_carries_more),
+		cmocka_unit_test(test_batches_flow_through_stalls),
+		cmocka_unit_test(test_batches_gather_where_gathering_carries_more),
+		cmocka_unit_test(test_batches_follow_a_machine_that_changes),
+		cmocka_unit_test(test_batches_of_a_lone_client_never_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
