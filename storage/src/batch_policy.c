@@ -19,6 +19,8 @@
  * flowing"). A fixed choice loses a fifth either way, so the writer measures: it counts
  * writes over epochs of EPOCH_NS of contended work, and every PROBE_EVERY epochs tries
  * the other way for one epoch, keeping it when it carried more than MARGIN better.
+ * After a probe that lost by more than twice that, the next comes twice as late, up to
+ * PROBE_EVERY_MAX epochs: a machine that changes is followed within about 4 s.
  *
  * Only contended epochs count: an epoch whose batches held fewer than two writes on
  * average (a lone client), or one stretched past twice its length by idle time, says
@@ -37,6 +39,7 @@
 
 #define EPOCH_NS ((aw_ns)100 * 1000000)
 #define PROBE_EVERY 20
+#define PROBE_EVERY_MAX 40
 #define MARGIN 0.03
 
 void batch_policy_init(batch_policy *p)
@@ -46,6 +49,7 @@ void batch_policy_init(batch_policy *p)
 	 * epochs, so a machine where gathering is better finds out within a third of a
 	 * second of load. */
 	p->gather = false;
+	p->probe_every = PROBE_EVERY;
 	p->settled = PROBE_EVERY - 2;
 }
 
@@ -63,7 +67,7 @@ static void epoch_close(batch_policy *p, double rate)
 	if (!p->probing) {
 		/* a running mean, so that one noisy epoch does not decide a probe alone */
 		p->rate = p->rate > 0 ? (p->rate + rate) / 2 : rate;
-		if (++p->settled >= PROBE_EVERY) {
+		if (++p->settled >= p->probe_every) {
 			p->settled = 0;
 			p->probing = true;
 			p->gather = !p->gather;
@@ -74,8 +78,16 @@ static void epoch_close(batch_policy *p, double rate)
 	if (rate > p->rate * (1 + MARGIN)) {
 		p->rate = rate;
 		p->switches++;
+		p->probe_every = PROBE_EVERY;
 	} else {
 		p->gather = !p->gather;
+		/* A probe that lost clearly is repeated half as often (down to one in
+		 * PROBE_EVERY_MAX epochs): on a steady machine the probes are the policy's
+		 * only cost. A close call keeps the pace. */
+		if (rate < p->rate * (1 - 2 * MARGIN))
+			p->probe_every = p->probe_every * 2 > PROBE_EVERY_MAX ? PROBE_EVERY_MAX : p->probe_every * 2;
+		else
+			p->probe_every = PROBE_EVERY;
 	}
 }
 

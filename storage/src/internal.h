@@ -131,6 +131,7 @@ typedef struct batch_policy {
 	long epoch_writes;   /* writes and batches taken in it */
 	long epoch_batches;
 	int settled;         /* epochs in the current way since the last probe */
+	int probe_every;     /* epochs between probes */
 	double rate;         /* writes a second in the current way (a running mean) */
 	long switches;       /* probes that won; for the trace */
 	long gathered, flowed; /* batches taken each way, and their writes; for the trace */

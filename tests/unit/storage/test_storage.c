@@ -1382,8 +1382,8 @@ static double sim_run(batch_policy *p, sim_machine *m, double seconds)
 	return (double)gathering / (double)(m->now - start);
 }
 
-/* Where a core is free, batches flow: after the first second, at most the probes (one
- * epoch in 21) gather. */
+/* Where a core is free, batches flow: after the first seconds, only the probes gather,
+ * and since each loses clearly, one epoch in 41 (2.4 %). */
 static void test_batches_flow_where_flowing_carries_more(void **state)
 {
 	batch_policy p;
@@ -1391,8 +1391,8 @@ static void test_batches_flow_where_flowing_carries_more(void **state)
 
 	(void)state;
 	batch_policy_init(&p);
-	sim_run(&p, &m, 1);
-	assert_true(sim_run(&p, &m, 10) < 0.08);
+	sim_run(&p, &m, 3);
+	assert_true(sim_run(&p, &m, 20) < 0.03);
 	assert_false(p.gather);
 }
 
@@ -1427,7 +1427,7 @@ static void test_batches_gather_where_gathering_carries_more(void **state)
 }
 
 /* The machine changes under load (another process takes a core, then lets it go):
- * the way follows within a few seconds, each time. */
+ * the way follows within five seconds, each time, however rarely it was probing. */
 static void test_batches_follow_a_machine_that_changes(void **state)
 {
 	batch_policy p;
@@ -1437,10 +1437,10 @@ static void test_batches_follow_a_machine_that_changes(void **state)
 	batch_policy_init(&p);
 	sim_run(&p, &m, 5);
 	m.flow_rate = 32000;
-	sim_run(&p, &m, 3);
+	sim_run(&p, &m, 5);
 	assert_true(sim_run(&p, &m, 5) > 0.92);
 	m.flow_rate = 50000;
-	sim_run(&p, &m, 3);
+	sim_run(&p, &m, 5);
 	assert_true(sim_run(&p, &m, 5) < 0.08);
 }
 
