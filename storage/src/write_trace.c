@@ -3,7 +3,9 @@
  * environment, the writer stamps the end of each step of a batch (waiting for a write,
  * lingering for more, applying them, committing, completing them; internal.h,
  * write_step) and this file logs the mean of each over all batches every few seconds
- * and at close. tests/bench/node_bench.sh prints those lines after its heartbeat run;
+ * and at close, with a second line on how the batches were taken (the counts
+ * batch_policy.c keeps for it, which each report starts again from zero).
+ * tests/bench/node_bench.sh prints those lines after its heartbeat run;
  * docs/storage.md ("Where a write's time goes") reads them.
  *
  * The clock is read five times per batch, and only with the variable set: a batch of
