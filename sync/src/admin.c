@@ -442,8 +442,15 @@ static json_t *inspect_device(sync_ctx *ctx, const char *dev, bool segments)
 		manifest_free(&m);
 		return o;
 	}
+	if (manifest_find_tail(ctx, dev, &m, 0)) {
+		json_object_set_new(o, "error", json_string(aw_error_last()));
+		manifest_free(&m);
+		return o;
+	}
 	json_object_set_new(o, "hostname", json_string(m.hostname));
-	json_object_set_new(o, "generation", json_integer(m.generation));
+	/* the newest segment's; the manifest's own is older when segments followed it */
+	json_object_set_new(o, "generation", json_integer(m.last));
+	json_object_set_new(o, "manifest_generation", json_integer(m.generation));
 	json_object_set_new(o, "written_at", json_integer(m.written_at));
 	json_object_set_new(o, "software", json_string(m.software));
 	bks = json_array();

@@ -49,10 +49,11 @@ chain_file *chain_files(const sync_manifest *m, int64_t from, size_t *n)
 	*n = 0;
 	while (p < m->n_packs && m->packs[p].last < g)
 		p++;
-	while (g <= m->generation) {
+	while (g <= m->last) {
 		chain_file *e;
 		f = aw_mem_grow(f, k, &cap, sizeof(*f), 16);
 		e = &f[k++];
+		e->tail = false;
 		if (p < m->n_packs && m->packs[p].first <= g) {
 			e->first = m->packs[p].first;
 			e->last = m->packs[p].last;
@@ -61,6 +62,7 @@ chain_file *chain_files(const sync_manifest *m, int64_t from, size_t *n)
 		} else {
 			e->first = e->last = g;
 			e->pack = false;
+			e->tail = g > m->generation;
 		}
 		g = e->last + 1;
 	}
@@ -338,7 +340,7 @@ static int pack_segments(plan *pl, int64_t from, int64_t to)
 	int rc = 0;
 
 	for (int64_t g = from; g <= to && !rc; g++) {
-		chain_file f = {g, g, false};
+		chain_file f = {g, g, false, false};
 		input next;
 		if ((rc = load_input(pl, NULL, &f, &next))) {
 			input_free(&next);
@@ -408,7 +410,7 @@ static int merge_tail(plan *pl, size_t k, int level)
 
 	for (size_t i = 0; i < k && !rc; i++) {
 		item *src = &pl->w[base + i];
-		chain_file f = {src->p.first, src->p.last, true};
+		chain_file f = {src->p.first, src->p.last, true, false};
 		rc = load_input(pl, src, &f, &in[i]);
 	}
 	if (!rc)
@@ -542,7 +544,7 @@ static int reseal(plan *pl, const sync_segment *next)
 		later_note(&l, next);
 	for (size_t i = pl->nw; i-- > 0 && !rc;) {
 		item *it = &pl->w[i];
-		chain_file f = {it->p.first, it->p.last, true};
+		chain_file f = {it->p.first, it->p.last, true, false};
 		input in;
 		if ((rc = load_input(pl, it, &f, &in))) {
 			input_free(&in);
@@ -609,7 +611,7 @@ int compact_plan(sync_ctx *c, const sync_manifest *m, const sync_segment *next, 
 {
 	plan pl;
 	int64_t after = m->n_packs ? m->packs[m->n_packs - 1].last : 0;
-	int64_t plain = m->generation - after;
+	int64_t plain = m->last - after;
 	int64_t limit = c->y->compact_segments; /* defaulted by aw_sync_open */
 	int rc = 0;
 
@@ -623,7 +625,7 @@ int compact_plan(sync_ctx *c, const sync_manifest *m, const sync_segment *next, 
 	}
 	/* a move to a new key epoch packs every plain segment and seals every pack again */
 	if (c->reseal || plain >= limit || (c->compact && plain >= 2))
-		rc = pack_segments(&pl, after + 1, m->generation);
+		rc = pack_segments(&pl, after + 1, m->last);
 	if (c->reseal && !rc)
 		rc = reseal(&pl, next);
 	while (!rc && !c->reseal) {

@@ -155,7 +155,43 @@ static int own_manifest(sync_ctx *c, sync_manifest *m)
 		manifest_free(m);
 		return aw_error_set(AW_EINVALID, "this device's own manifest names another device");
 	}
-	return 0;
+	/* the segments published since the manifest was last written */
+	if ((rc = manifest_find_tail(c, c->y->device_id, m, 0)))
+		manifest_free(m);
+	return rc;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Whether the manifest in HEAD must be written again with this round's segment: it
+ * says something that changed (the bucket list, settings, packs, hostname), it is not
+ * of the current version or not signed by this device's key (set up again), or it is
+ * sealed under another key epoch than the files after it will be. Otherwise the round
+ * adds its segment alone, signed, after the manifest (docs/sync-format.md §6): a
+ * manifest per round was the largest single cost of a round on the remote. */
+static bool manifest_outdated(sync_ctx *c, const sync_manifest *own, const aw_bucket *bk, size_t nb,
+			      bool changed)
+{
+	size_t k = 0;
+
+	if (changed || c->reseal || own->version < AWS_MANIFEST_TAIL_VERSION || !own->has_sig ||
+	    memcmp(own->signing_key, c->sign_pk, AWS_SIGN_PK))
+		return true;
+	for (size_t i = 0; i < nb; i++) {
+		const aw_bucket *a = &bk[i], *b;
+		if (a->remote_device)
+			continue;
+		if (k == own->n_buckets)
+			return true;
+		b = &own->buckets[k++];
+		if (!same_str(a->id, b->id) || !same_str(a->type, b->type) || !same_str(a->client, b->client) ||
+		    !same_str(a->hostname, b->hostname) || a->created != b->created)
+			return true;
+	}
+	return k != own->n_buckets;
 }
 
 /* This device's chain is now sealed under the epoch it writes with (a move seals every
@@ -187,7 +223,7 @@ int export_changes(sync_ctx *c)
 	json_t *hashes = json_object();
 	aw_buf text = AW_BUF_INIT, *sealed = NULL, msealed = AW_BUF_INIT;
 	sync_segment *parts = NULL;
-	size_t nparts = 0;
+	size_t nparts = 0, nfiles = 0;
 	repo_file *files = NULL;
 	char segname[64], *manpath = NULL, *mjson = NULL, settings_hash[AWS_HASH_HEX];
 	json_t *settings = NULL;
@@ -202,8 +238,8 @@ int export_changes(sync_ctx *c)
 		goto out;
 	if ((rc = ctx_device_key(c)))
 		goto out;
-	gen = own.generation;
-	memcpy(head, own.head, AWS_HASH_BYTES);
+	gen = own.last;
+	memcpy(head, own.last_hash, AWS_HASH_BYTES);
 	if (gen < st->push_generation) {
 		rc = aw_error_set(AW_EINVALID,
 				  "this device's files in the sync folder are older than what it already published "
@@ -337,6 +373,9 @@ int export_changes(sync_ctx *c)
 		aw_buf_reset(&text);
 		segment_encode(&text, pt);
 		segment_name(segname, sizeof(segname), pt->generation);
+		/* signed, as every segment is since version 3: a segment after the manifest is
+		 * named by no signed hash (docs/sync-format.md §4a) */
+		segment_sign(&text, c->sign_sk, c->group.group, y->device_id, segname);
 		if ((rc = seal_epoch(&sealed[i], c->wkey, y->device_id, segname, text.data, text.len)))
 			goto out;
 		blake2b_256(newhead, sealed[i].data, sealed[i].len);
@@ -346,6 +385,11 @@ int export_changes(sync_ctx *c)
 	}
 	aw_buf_free(&text);
 	seg.generation = gen + (int64_t)nparts;
+	if (!manifest_outdated(c, &own, bk, nb,
+			       gen == 0 || hostname_changed || settings_changed || cx.n_write || cx.n_remove)) {
+		nfiles = nparts;
+		goto commit;
+	}
 
 	man.device_id = y->device_id;
 	man.hostname = y->hostname;
@@ -372,10 +416,12 @@ int export_changes(sync_ctx *c)
 		files[nparts + 1 + i] = (repo_file){cx.write_paths[i], cx.sealed[i].data, cx.sealed[i].len};
 	for (size_t i = 0; i < cx.n_remove; i++)
 		files[nparts + 1 + cx.n_write + i] = (repo_file){cx.remove_paths[i], NULL, 0};
+	nfiles = nparts + 1 + cx.n_write + cx.n_remove;
+commit:
 	{
 		char msg[64];
 		snprintf(msg, sizeof(msg), "awsync: push %lld", (long long)seg.generation);
-		if ((rc = repo_commit(c->repo, files, nparts + 1 + cx.n_write + cx.n_remove, msg)))
+		if ((rc = repo_commit(c->repo, files, nfiles, msg)))
 			goto out;
 	}
 	st->push_seq = last;
@@ -395,7 +441,7 @@ int export_changes(sync_ctx *c)
 	c->rep->events_exported = segment_records(&seg);
 	c->rep->buckets_exported = (int64_t)seg.n_blocks;
 	c->rep->files_packed = cx.files_replaced;
-	c->rep->packs = (int64_t)man.n_packs;
+	c->rep->packs = (int64_t)cx.n_packs;
 out:
 	compaction_free(&cx);
 	manifest_free(&own);

@@ -594,9 +594,11 @@ char *manifest_json(const sync_manifest *m)
 
 	hex_encode(hex, m->head, AWS_HASH_BYTES);
 	json_object_set_new(o, "format", json_string("awsync-manifest"));
-	/* only a manifest that lists packs needs a reader that knows them: others stay
-	 * readable by every version-1 device of the group */
-	json_object_set_new(o, "version", json_integer(m->n_packs || m->has_sig ? AWS_MANIFEST_PACKS_VERSION : 1));
+	/* a signed manifest is one of version 3: the chain may go on after it
+	 * (docs/sync-format.md §6), which a reader of version 2 would not see, so it
+	 * refuses the manifest instead. Unsigned ones (tests of older folders) stay at 1. */
+	json_object_set_new(o, "version", json_integer(m->has_sig ? AWS_MANIFEST_TAIL_VERSION
+							: m->n_packs ? AWS_MANIFEST_PACKS_VERSION : 1));
 	json_object_set_new(o, "device_id", json_string(m->device_id));
 	json_object_set_new(o, "hostname", json_string(m->hostname));
 	json_object_set_new(o, "generation", json_integer(m->generation));
@@ -791,6 +793,8 @@ int manifest_parse(sync_manifest *m, const char *text, size_t len)
 		return aw_error_set(AW_EINVALID, "manifest: malformed pack list");
 	}
 	json_decref(o);
+	m->last = m->generation;
+	memcpy(m->last_hash, m->head, AWS_HASH_BYTES);
 	return 0;
 }
 

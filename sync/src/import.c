@@ -109,16 +109,75 @@ int load_segment(sync_ctx *c, const char *device, int64_t gen, const unsigned ch
 int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, const unsigned char *signer,
 		    aw_buf *text, sync_segment *seg, unsigned char hash[AWS_HASH_BYTES])
 {
-	int rc = load_segment(c, device, f->last, f->pack ? signer : NULL, text, seg, hash);
+	int rc = load_segment(c, device, f->last, f->pack || f->tail ? signer : NULL, text, seg, hash);
 
 	if (rc)
 		return rc;
+	if (f->tail && !signer)
+		return aw_error_set(AW_EINVALID, "segment %lld follows the manifest without a key to check it by",
+				    (long long)f->last); /* (a tail needs a signed manifest: manifest_parse) */
 	if (f->pack && (!seg->is_pack || seg->first != f->first))
 		return aw_error_set(AW_EINVALID, "segment %lld is not the pack of generations %lld to %lld the manifest names",
 				    (long long)f->last, (long long)f->first, (long long)f->last);
 	if (!f->pack && seg->is_pack)
 		return aw_error_set(AW_EINVALID, "segment %lld is a pack the manifest does not name", (long long)f->last);
 	return 0;
+}
+
+/* Reads the tail's files from where the device's manifest is: from HEAD when git has
+ * it, else from the work tree. Not file by file as device_file does: a round killed
+ * after writing its segment to the work tree but before its commit leaves the file
+ * there, and in HEAD the chain ends before it (the next round writes that generation
+ * again, differently). */
+typedef struct tail_reader {
+	sync_ctx *c;
+	const char *device;
+	bool git;
+} tail_reader;
+
+static void tail_reader_init(tail_reader *t, sync_ctx *c, const char *device)
+{
+	char *rel = aw_mem_printf("devices/%s/" AWS_MANIFEST, device);
+	unsigned char *file = NULL;
+	size_t len;
+
+	t->c = c;
+	t->device = device;
+	t->git = c->repo && repo_read_head(c->repo, rel, &file, &len) == 0;
+	free(file);
+	free(rel);
+}
+
+static int tail_read(tail_reader *t, int64_t gen, unsigned char **out, size_t *len)
+{
+	char name[64], *rel;
+	int rc;
+
+	segment_name(name, sizeof(name), gen);
+	rel = aw_mem_printf("devices/%s/%s", t->device, name);
+	rc = t->git ? repo_read_head(t->c->repo, rel, out, len) : folder_read(t->c->y->folder, rel, AWS_MAX_FILE, out, len);
+	free(rel);
+	return rc;
+}
+
+int manifest_find_tail(sync_ctx *c, const char *device, sync_manifest *m, int64_t after)
+{
+	tail_reader t;
+	unsigned char *file;
+	size_t len;
+	int rc = 0;
+
+	if (m->version < AWS_MANIFEST_TAIL_VERSION)
+		return 0;
+	tail_reader_init(&t, c, device);
+	for (int64_t g = (after > m->generation ? after : m->generation) + 1;; g++) {
+		if ((rc = tail_read(&t, g, &file, &len)))
+			break;
+		blake2b_256(m->last_hash, file, len);
+		m->last = g;
+		free(file);
+	}
+	return rc == AW_ENOTFOUND ? 0 : rc;
 }
 
 /* ---- writes, submitted together and waited for once ----------------------------------- */
@@ -338,14 +397,15 @@ static void loaded_free(loaded *v, size_t n)
 	free(v);
 }
 
-/* Verify the files that cover generations from+1 .. m->generation (chain_files):
- * authenticity, order and the hash chain from `prev` (NULL: from the first segment) to
- * the manifest's head. A pack that covers `from` itself (the device packed generations
- * this one had partly imported) is not checked against `prev`, which names a segment
- * inside it: it is authenticated by the key, and applying it again changes nothing
- * (docs/sync-format.md §7a). */
+/* Verify the files that cover generations from+1 .. m->last (chain_files):
+ * authenticity, order and the hash chain from `prev` (NULL: from the first segment)
+ * through the manifest's head to the newest segment of its tail, each of which carries
+ * the device's signature. A pack that covers `from` itself (the device packed
+ * generations this one had partly imported) is not checked against `prev`, which names
+ * a segment inside it: it is authenticated by the key, and applying it again changes
+ * nothing (docs/sync-format.md §7a). *newest_at: when the newest file was written. */
 static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m, int64_t from,
-			const unsigned char *prev, chain_file **files, size_t *nfiles, loaded **out)
+			const unsigned char *prev, chain_file **files, size_t *nfiles, loaded **out, aw_ns *newest_at)
 {
 	size_t n = 0, kept = 0;
 	chain_file *f = chain_files(m, from, &n);
@@ -371,6 +431,12 @@ static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m,
 		}
 		memcpy(last, segment_chain_hash(&l->seg, l->hash), AWS_HASH_BYTES);
 		have_last = true;
+		*newest_at = l->seg.written_at;
+		if (f[i].last == m->generation && memcmp(last, m->head, AWS_HASH_BYTES)) {
+			rc = aw_error_set(AW_EINVALID, "segment %lld is not the one the manifest names (hash mismatch)",
+					  (long long)m->generation);
+			break;
+		}
 		if (kept + l->text.len <= KEEP_BYTES) {
 			kept += l->text.len;
 			l->kept = true;
@@ -379,9 +445,8 @@ static int verify_range(sync_ctx *c, const char *device, const sync_manifest *m,
 			aw_buf_free(&l->text);
 		}
 	}
-	if (!rc && n && memcmp(last, m->head, AWS_HASH_BYTES))
-		rc = aw_error_set(AW_EINVALID, "segment %lld is not the one the manifest names (hash mismatch)",
-				  (long long)m->generation);
+	if (!rc && n && memcmp(last, m->last_hash, AWS_HASH_BYTES))
+		rc = aw_error_set(AW_EINVALID, "segment %lld changed while it was being imported", (long long)m->last);
 	if (rc) {
 		loaded_free(v, n);
 		v = NULL;
@@ -442,6 +507,21 @@ static int check_signer(device_state *d, const sync_manifest *m)
 	return 0;
 }
 
+/* Whether the folder holds the segment after the last one imported from d: a tail
+ * that grew without a new manifest (docs/sync-format.md §6). */
+static bool next_segment_exists(sync_ctx *c, const device_state *d)
+{
+	tail_reader t;
+	unsigned char *file;
+	size_t len;
+
+	tail_reader_init(&t, c, d->device_id);
+	if (tail_read(&t, d->generation + 1, &file, &len))
+		return false;
+	free(file);
+	return true;
+}
+
 /* *waiting: the device's manifest is still sealed under a key epoch this device
  * destroyed on moving to the current one; it has not had a round since the epoch
  * began, and moves (sealing its files again) at its next. Not a failure: nothing is
@@ -457,6 +537,7 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 	int64_t records = 0;
 	size_t nv = 0;
 	json_t *saved = NULL;
+	aw_ns newest_at = 0;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
@@ -471,8 +552,8 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 		free(file);
 		if (*waiting)
 			return 0;
-		if (!d->error && d->manifest_generation && d->generation == d->manifest_generation &&
-		    !memcmp(mhash, d->manifest_hash, AWS_HASH_BYTES))
+		if (!d->error && d->manifest_generation && d->generation >= d->manifest_generation &&
+		    !memcmp(mhash, d->manifest_hash, AWS_HASH_BYTES) && !next_segment_exists(c, d))
 			return 0;
 	}
 	if ((rc = read_manifest(c, d->device_id, &m, mhash)))
@@ -493,14 +574,17 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 				  (long long)m.generation);
 		goto out;
 	}
-	if (m.generation == d->generation) {
-		if (memcmp(m.head, d->head, AWS_HASH_BYTES)) {
-			rc = aw_error_set(AW_EINVALID, "the manifest's newest segment is not the one imported before");
-			goto out;
-		}
-	} else {
+	if (m.generation == d->generation && memcmp(m.head, d->head, AWS_HASH_BYTES)) {
+		rc = aw_error_set(AW_EINVALID, "the manifest's newest segment is not the one imported before");
+		goto out;
+	}
+	if ((rc = manifest_find_tail(c, d->device_id, &m, d->generation)))
+		goto out;
+	/* m.last < d->generation: segments imported before are missing from the folder's
+	 * tail (held back, or the owner packed them); nothing is new, nothing is lost */
+	if (m.last > d->generation) {
 		if ((rc = verify_range(c, d->device_id, &m, d->generation, d->generation ? d->head : NULL, &files, &n,
-				       &v)))
+				       &v, &newest_at)))
 			goto out;
 		nv = n;
 		saved = json_deep_copy(d->buckets);
@@ -533,8 +617,8 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 		d->last_import = aw_time_now();
 		c->rep->segments_applied += (int64_t)n;
 		c->rep->events_applied += records;
-		d->generation = m.generation;
-		memcpy(d->head, m.head, AWS_HASH_BYTES);
+		d->generation = m.last;
+		memcpy(d->head, m.last_hash, AWS_HASH_BYTES);
 	}
 	/* after the events, with the same manifest: a device that fails above applies
 	 * neither, and retries both next round (applying a setting twice changes nothing) */
@@ -547,7 +631,10 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 		hex_encode(hex, m.signing_key, AWS_SIGN_PK);
 		d->signing_key = str_dup(hex);
 	}
-	d->last_published = m.written_at;
+	/* the manifest is rewritten only when what it says changes: the newest segment
+	 * says when the device last published */
+	if (newest_at > d->last_published || m.written_at > d->last_published)
+		d->last_published = newest_at > m.written_at ? newest_at : m.written_at;
 	free(d->hostname);
 	d->hostname = str_dup(m.hostname);
 	manifest_buckets(d, &m);
@@ -700,6 +787,7 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 	size_t nexisting = 0;
 	aw_write w;
 	int64_t last = 0, total = 0;
+	aw_ns newest_at = 0;
 	int rc;
 
 	*out_events = 0;
@@ -718,7 +806,8 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		return aw_error_set(rc, "device %s: %s", device, msg);
 	}
-	if ((rc = verify_range(c, device, &m, 0, NULL, &files, &nfiles, &v)))
+	if ((rc = manifest_find_tail(c, device, &m, 0)) ||
+	    (rc = verify_range(c, device, &m, 0, NULL, &files, &nfiles, &v, &newest_at)))
 		goto out;
 	/* packs and segments alike, in order: a pack is its generations folded */
 	for (size_t fi = 0; fi < nfiles && !rc; fi++) {
@@ -818,8 +907,8 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 		goto out;
 	/* continue publishing after the restored history, as this device */
 	c->st.push_seq = last;
-	c->st.push_generation = m.generation;
-	memcpy(c->st.push_head, m.head, AWS_HASH_BYTES);
+	c->st.push_generation = m.last;
+	memcpy(c->st.push_head, m.last_hash, AWS_HASH_BYTES);
 	free(c->st.push_hostname);
 	c->st.push_hostname = str_dup(m.hostname);
 	json_object_clear(c->st.push_buckets);

@@ -37,9 +37,12 @@
 #include "aw/sync.h"
 #include "aw/time.h"
 
-#define AWS_VERSION 2                  /* highest format version read (manifests) */
+#define AWS_VERSION 3                  /* highest format version read and written (manifests) */
 #define AWS_GROUP_VERSION 1            /* awsync.json's version: unchanged since version 1 */
 #define AWS_MANIFEST_PACKS_VERSION 2   /* a manifest that lists packs (older readers must refuse it) */
+/* A manifest that the chain may outgrow: segments after its generation, each signed,
+ * follow it without a new manifest (docs/sync-format.md §6). Older readers refuse it. */
+#define AWS_MANIFEST_TAIL_VERSION 3
 #define AWS_KEY_BYTES 32
 #define AWS_HASH_BYTES 32
 #define AWS_HASH_HEX (2 * AWS_HASH_BYTES + 1)
@@ -349,6 +352,13 @@ typedef struct sync_manifest {
 	bool has_sig;
 	unsigned char signing_key[AWS_SIGN_PK];
 	unsigned char sig[AWS_SIG_BYTES];
+	/* Not part of the text: where the device's chain ends. manifest_parse sets it to
+	 * `generation` and `head`; for a version-3 manifest, manifest_find_tail moves it to
+	 * the newest of the signed segments that follow (docs/sync-format.md §6), and
+	 * chain_files runs to it. `last_hash` is the hash of file `last` (the manifest's
+	 * head while last == generation). */
+	int64_t last;
+	unsigned char last_hash[AWS_HASH_BYTES];
 } sync_manifest;
 
 char *manifest_json(const sync_manifest *m);
@@ -589,6 +599,7 @@ int export_changes(sync_ctx *c);
 typedef struct chain_file {
 	int64_t first, last;
 	bool pack;           /* listed as a pack (else one plain segment, first == last) */
+	bool tail;           /* a segment after the manifest's generation: signed itself */
 } chain_file;
 chain_file *chain_files(const sync_manifest *m, int64_t from, size_t *n);
 
@@ -628,12 +639,20 @@ int device_file(sync_ctx *c, const char *device, const char *name, unsigned char
 int load_segment(sync_ctx *c, const char *device, int64_t gen, const unsigned char *signer, aw_buf *text,
 		 sync_segment *seg, unsigned char hash[AWS_HASH_BYTES]);
 /* The same for the file that covers f: a pack must cover exactly f's range, and a plain
- * segment must not be a pack. With signer (a device's signing key), a pack must carry
- * that key's signature (plain segments are authenticated by the signed manifest's hash
- * chain; a pack's content is not chained, so it is signed itself). */
+ * segment must not be a pack. With signer (a device's signing key), a pack and a segment of
+ * the tail must carry that key's signature (plain segments up to the manifest's
+ * generation are authenticated by the signed manifest's hash chain; a pack's content is
+ * not chained, and nothing signed names a tail segment's hash, so they are signed
+ * themselves). */
 int load_chain_file(sync_ctx *c, const char *device, const chain_file *f, const unsigned char *signer,
 		    aw_buf *text, sync_segment *seg, unsigned char hash[AWS_HASH_BYTES]);
 int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned char hash[AWS_HASH_BYTES]);
+/* For a version-3 manifest m of device: the segments that follow its generation, or
+ * `after` when that is later (what an importer has already applied), one generation at
+ * a time while the folder has the next one; sets m->last and m->last_hash to the newest
+ * found (unchanged when none). Only whether the files exist and their hashes: their
+ * content is verified where the chain is (import.c, verify_range). */
+int manifest_find_tail(sync_ctx *c, const char *device, sync_manifest *m, int64_t after);
 /* Verify a device's whole chain and import it as this database's own buckets (ids
  * kept); the database must hold no bucket. Sets the export cursor after it. */
 int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets);

@@ -669,8 +669,8 @@ int repo_recover(sync_repo *r)
 
 /* ---- new objects ------------------------------------------------------------------------ */
 
-/* A round writes about eight objects (the new segment and manifest, the trees above
- * them, the commit). Written loose, each cost a new temporary file, a fan-out directory
+/* A round writes about seven objects (the new segment, the manifest when it changed,
+ * the trees above them, the commit). Written loose, each cost a new temporary file, a fan-out directory
  * now and then, two fsyncs and a link, and creating files is what a round spent most of
  * its time on. So the folder's new objects wait in memory (r->pending) and, just before
  * a ref is moved to a commit that names them, are written as one pack: two files, whose
@@ -1355,7 +1355,8 @@ static void hide_known(git_revwalk *w, sync_repo *r, git_odb *their_odb, const c
 
 #define STAGE_DIR "awsync-join"
 #define COPY_SLACK 1000    /* objects the packs may hold beyond the bound below */
-/* A round commits its segment, the manifest, a handful of trees and the commit; a merge
+/* A round commits its segment (and the manifest now and then), a handful of trees and
+ * the commit; a merge
  * fewer; a compaction or a move to a new key epoch a few packs more, rarely. */
 #define COPY_PER_COMMIT 16
 #define COPY_MAX_PACKS 256 /* a remote maintained as §8 says keeps about log2(objects) */

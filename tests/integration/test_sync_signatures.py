@@ -5,14 +5,18 @@ The attacker here is a real node that joined the group with the passphrase and t
 another device's id (its device_id file copied): it writes that device's manifest and
 segments with the group's key, but signs them with its own device key. Every device
 that has imported the real device before refuses them; the real device repairs its
-directory at its next round, and everyone goes on."""
+directory at its next round, and everyone goes on. That holds for a forged segment
+alone too, kept after the real device's own manifest by whoever holds the remote: the
+segments that follow a manifest are signed each (docs/sync-format.md §6)."""
 
 import os
+import shutil
 import stat
 import subprocess
 
 from awtest import insert_events, new_bucket
 from test_sync import KDF, SyncDev
+from test_sync_tamper import Attacker
 
 CONFIG = "[sync]\nenabled = false\n"
 
@@ -79,4 +83,29 @@ def test_member_cannot_write_in_another_devices_name(node_factory, tmp_path):
     sync_round(a)
     sync_round(b, "pull")
     assert titles(b, bid) == ["real 1", "real 2", "real 3"]
+    assert b.device(a.device_id)["error"] is None
+
+    # The member reads a's real files again and writes the next segment after them: it
+    # chains to a's newest one. Whoever holds the remote (the member, say) puts a's own
+    # manifest back over the one the member wrote: what b finds is a's signed manifest
+    # followed by a segment that only the member's key signed.
+    shutil.rmtree(m.folder)
+    m.cli("join", remote)
+    record(m, bid, ["forged 2"])
+    sync_round(m, "push")
+    mallory = Attacker(remote, tmp_path / "mallory")
+    manifest = "devices/%s/manifest.aws" % a.device_id
+    mallory.git("checkout", "HEAD~1", "--", manifest)
+    assert mallory.git("status", "--porcelain", capture=True).strip(), "the member wrote a manifest"
+    mallory.publish("a's manifest, the member's segment")
+    rep = sync_round(b, "pull", ok=False)
+    assert rep["devices_failed"] == 1, rep
+    err = b.device(a.device_id)["error"]
+    assert "not signed by the device's key" in err, err
+    assert titles(b, bid) == ["real 1", "real 2", "real 3"]
+
+    record(a, bid, ["real 4"])
+    sync_round(a)
+    sync_round(b, "pull")
+    assert titles(b, bid) == ["real 1", "real 2", "real 3", "real 4"]
     assert b.device(a.device_id)["error"] is None

@@ -1,9 +1,11 @@
-"""A sync group written by version 1 of the format (fixtures/sync-v1.tar.gz, made by
-fixtures/make_sync_v1.sh with an awnode of that version: unsigned manifests, no packs) is
-upgraded in place (docs/sync-format.md, "Version"): a new device joins and imports the
-version-1 files as they are; the old device, now running this version, publishes a
-signed version-2 manifest at its first round; every device goes on converging, and the
-new device then holds the old device to its key."""
+"""Sync groups written by earlier versions of the format are upgraded in place
+(docs/sync-format.md, "Version"). Version 1 (fixtures/sync-v1.tar.gz: unsigned manifests,
+no packs) and version 2 (fixtures/sync-v2.tar.gz: signed manifests rewritten by every
+round, unsigned segments, a pack), each made by fixtures/make_sync_fixture.sh with an
+awnode of that version: a new device joins and imports the old files as they are; the
+old device, now running this version, publishes a signed version-3 manifest at its
+first round, and after it segments alone, each signed; every device goes on converging,
+and the new device then holds the old device to its key."""
 
 import os
 import subprocess
@@ -12,7 +14,8 @@ import tarfile
 from awtest import get_events, insert_events
 from test_sync import KDF, SyncDev
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "sync-v1.tar.gz")
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+FIXTURE = os.path.join(FIXTURES, "sync-v1.tar.gz")
 PASSPHRASE = "version one passphrase, long enough"
 BUCKET = "aw-watcher-window_host-v1"
 CONFIG = "[sync]\nenabled = false\n"
@@ -61,7 +64,7 @@ def test_version1_group_upgraded_in_place(node_factory, tmp_path):
     rep = sync_round(a)
     assert rep["pushed"], rep
     after = inspect(a, a_id)
-    assert after["version"] == 2 and after["signed"], after
+    assert after["version"] == 3 and after["signed"], after
     # compaction works over a version-1 history too
     r = a.client.post("/api/0/sync/now", json={"mode": "compact"}).json()
     assert r["status"] == "ok" and r["files_packed"] >= 2, r
@@ -73,3 +76,69 @@ def test_version1_group_upgraded_in_place(node_factory, tmp_path):
     exported = a.client.get("/api/0/export").json()["buckets"][BUCKET]["events"]
     assert [e["data"] for e in sorted(get_events(b.client, BUCKET, "?limit=-1"), key=lambda e: e["timestamp"])] \
         == [e["data"] for e in sorted(exported, key=lambda e: e["timestamp"])]
+
+
+def manifest_commits(remote, device_id):
+    """The subjects of the remote's commits that changed the device's manifest, newest first."""
+    return subprocess.run(["git", "-C", remote, "log", "--format=%s", "main", "--",
+                           "devices/%s/manifest.aws" % device_id],
+                          check=True, capture_output=True, text=True).stdout.split("\n")[0]
+
+
+def test_version2_group_upgraded_in_place(node_factory, tmp_path):
+    passphrase = "version two passphrase, long enough"
+    bucket = "aw-watcher-window_host-v2"
+    with tarfile.open(os.path.join(FIXTURES, "sync-v2.tar.gz")) as t:
+        t.extractall(tmp_path)
+    remote = str(tmp_path / "remote.git")
+    a_node = node_factory(base=str(tmp_path / "a"), config=CONFIG, start=False)
+    subprocess.run(["git", "-C", os.path.join(a_node.data_dir, "sync-testing"), "remote", "set-url", "origin",
+                    remote], check=True)
+    with open(a_node.device_id_path) as f:
+        a_id = f.read().strip()
+
+    b = SyncDev(node_factory(config=CONFIG), "host-b")
+    b.env["AWNODE_SYNC_PASSPHRASE"] = passphrase
+    b.cli("join", remote)
+    before = inspect(b, a_id)
+    # a version-2 manifest, rewritten by every round: it names the newest segment
+    assert before["version"] == 2 and before["signed"] and before["packs"] == 1, before
+    assert before["generation"] == before["manifest_generation"] == 5, before
+    sync_round(b, "pull")
+    titles = sorted(e["data"]["title"] for e in get_events(b.client, bucket, "?limit=-1"))
+    assert titles == ["round %d %s" % (r, x) for r in (1, 2, 3, 4) for x in "ab"]
+
+    a_node.start()
+    a = SyncDev(a_node, "host-v2")
+    a.env["AWNODE_SYNC_PASSPHRASE"] = passphrase
+    added = []
+    for k in range(3):
+        added.append("after the upgrade %d" % k)
+        insert_events(a.client, bucket, [{"timestamp": "2021-06-05T10:0%d:00Z" % k, "duration": 3.0,
+                                          "data": {"app": "v3", "title": added[-1]}}])
+        assert sync_round(a)["pushed"]
+        after = inspect(a, a_id)
+        # the first round writes a manifest of version 3; the next ones only segments
+        assert after["version"] == 3 and after["signed"], after
+        assert after["generation"] == 6 + k and after["manifest_generation"] == 6, after
+    assert manifest_commits(remote, a_id) == "awsync: push 6"
+
+    rep = sync_round(b, "pull")
+    assert rep["segments_applied"] == 3, rep
+    assert sorted(e["data"]["title"] for e in get_events(b.client, bucket, "?limit=-1")) == sorted(titles + added)
+    st = b.device(a_id)
+    assert st["error"] is None and st["generation"] == 8 and st["manifest_generation"] == 6, st
+
+    # compaction over a version-2 history with a tail, then a new device from scratch
+    r = a.client.post("/api/0/sync/now", json={"mode": "compact"}).json()
+    assert r["status"] == "ok" and r["files_packed"] >= 2, r
+    assert manifest_commits(remote, a_id) == "awsync: push 9"
+    sync_round(b, "pull")
+    c = SyncDev(node_factory(config=CONFIG), "host-c")
+    c.env["AWNODE_SYNC_PASSPHRASE"] = passphrase
+    c.cli("join", remote)
+    sync_round(c, "pull")
+    exported = sorted((e["data"]["title"] for e in a.client.get("/api/0/export").json()["buckets"][bucket]["events"]))
+    for dev in (b, c):
+        assert sorted(e["data"]["title"] for e in get_events(dev.client, bucket, "?limit=-1")) == exported
+        assert dev.device(a_id)["error"] is None

@@ -278,6 +278,9 @@ static void test_manifest_roundtrip(void **state)
 	assert_string_equal(r.hostname, "desk");
 	assert_int_equal(r.generation, 12);
 	assert_memory_equal(r.head, m.head, AWS_HASH_BYTES);
+	/* where the chain ends, until a tail is looked for: the manifest's own segment */
+	assert_int_equal(r.last, 12);
+	assert_memory_equal(r.last_hash, m.head, AWS_HASH_BYTES);
 	assert_int_equal(r.n_buckets, 2);
 	assert_string_equal(r.buckets[0].id, "a");
 	assert_int_equal(r.buckets[0].created, 5);
@@ -331,7 +334,9 @@ static void test_manifest_packs(void **state)
 	m.packs = p;
 	m.n_packs = 2;
 	json = manifest_signed_json(&m, sk, "group-1");
-	assert_non_null(strstr(json, "\"version\":2"));
+	/* every signed manifest is of version 3: segments may follow it (a reader of
+	 * version 2 refuses it instead of missing them) */
+	assert_non_null(strstr(json, "\"version\":3"));
 	assert_non_null(strstr(json, "\"packs\":[[1,5,1,1000],[6,9,0,200]]"));
 	assert_int_equal(manifest_parse(&r, json, strlen(json)), 0);
 	assert_true(r.has_sig);
@@ -367,9 +372,22 @@ static void test_manifest_packs(void **state)
 	manifest_text(text, sizeof(text), "\"packs\":[[1,3,0,1]],", 1);
 	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
 	manifest_free(&r);
-	/* version 2 without a signature */
+	/* version 2 or 3 without a signature */
 	manifest_text(text, sizeof(text), "", 2);
 	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
+	manifest_free(&r);
+	manifest_text(text, sizeof(text), "", 3);
+	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
+	manifest_free(&r);
+	/* a later version than this reader knows: refused, saying so */
+	snprintf(extra, sizeof(extra), "\"signature\":\"%s\",\"signing_key\":\"%064d\",", zeros, 0);
+	manifest_text(text, sizeof(text), extra, 3);
+	assert_int_equal(manifest_parse(&r, text, strlen(text)), 0);
+	assert_int_equal(r.version, 3);
+	manifest_free(&r);
+	manifest_text(text, sizeof(text), extra, 4);
+	assert_int_equal(manifest_parse(&r, text, strlen(text)), AW_EINVALID);
+	assert_non_null(strstr(aw_error_last(), "version 4 is not supported"));
 	manifest_free(&r);
 }
 
@@ -608,6 +626,7 @@ static void test_chain_files(void **state)
 	(void)state;
 	memset(&m, 0, sizeof(m));
 	m.generation = 23;
+	m.last = 23;
 	m.packs = p;
 	m.n_packs = 2;
 	f = chain_files(&m, 0, &n);
@@ -616,7 +635,23 @@ static void test_chain_files(void **state)
 	assert_true(f[1].pack && f[1].first == 11 && f[1].last == 20);
 	assert_true(!f[2].pack && f[2].first == 21 && f[2].last == 21);
 	assert_true(!f[4].pack && f[4].last == 23);
+	for (size_t i = 0; i < n; i++)
+		assert_false(f[i].tail);
 	free(f);
+	/* a version-3 manifest written with segment 21, two segments after it: those are
+	 * its tail, which must be signed (load_chain_file) */
+	m.generation = 21;
+	f = chain_files(&m, 0, &n);
+	assert_int_equal(n, 5);
+	assert_true(!f[2].tail && f[2].last == 21);
+	assert_true(f[3].tail && !f[3].pack && f[3].last == 22);
+	assert_true(f[4].tail && f[4].last == 23);
+	free(f);
+	f = chain_files(&m, 22, &n); /* a cursor inside the tail */
+	assert_int_equal(n, 1);
+	assert_true(f[0].tail && f[0].first == 23);
+	free(f);
+	m.generation = 23;
 	f = chain_files(&m, 15, &n); /* inside the second pack */
 	assert_int_equal(n, 4);
 	assert_true(f[0].pack && f[0].first == 11);
