@@ -442,7 +442,7 @@ static json_t *inspect_device(sync_ctx *ctx, const char *dev, bool segments)
 		manifest_free(&m);
 		return o;
 	}
-	if (manifest_find_tail(ctx, dev, &m, 0)) {
+	if (manifest_find_tail(ctx, dev, &m, 0, NULL)) {
 		json_object_set_new(o, "error", json_string(aw_error_last()));
 		manifest_free(&m);
 		return o;

@@ -155,8 +155,10 @@ static int own_manifest(sync_ctx *c, sync_manifest *m)
 		manifest_free(m);
 		return aw_error_set(AW_EINVALID, "this device's own manifest names another device");
 	}
-	/* the segments published since the manifest was last written */
-	if ((rc = manifest_find_tail(c, c->y->device_id, m, 0)))
+	/* the segments published since the manifest was last written, from the newest
+	 * one this device remembers publishing (a round reads one file, not the up to
+	 * compact_segments of the tail) */
+	if ((rc = manifest_find_tail(c, c->y->device_id, m, c->st.push_generation, c->st.push_head)))
 		manifest_free(m);
 	return rc;
 }

@@ -160,16 +160,30 @@ static int tail_read(tail_reader *t, int64_t gen, unsigned char **out, size_t *l
 	return rc;
 }
 
-int manifest_find_tail(sync_ctx *c, const char *device, sync_manifest *m, int64_t after)
+int manifest_find_tail(sync_ctx *c, const char *device, sync_manifest *m, int64_t after,
+		       const unsigned char *after_hash)
 {
 	tail_reader t;
-	unsigned char *file;
+	unsigned char *file, h[AWS_HASH_BYTES];
 	size_t len;
 	int rc = 0;
 
 	if (m->version < AWS_MANIFEST_TAIL_VERSION)
 		return 0;
 	tail_reader_init(&t, c, device);
+	if (after_hash && after > m->generation) {
+		/* known to end there: only if that file is still the one it was */
+		if (tail_read(&t, after, &file, &len) == 0) {
+			blake2b_256(h, file, len);
+			free(file);
+			if (!memcmp(h, after_hash, AWS_HASH_BYTES)) {
+				m->last = after;
+				memcpy(m->last_hash, h, AWS_HASH_BYTES);
+			}
+		}
+		if (m->last != after)
+			after = m->generation;
+	}
 	for (int64_t g = (after > m->generation ? after : m->generation) + 1;; g++) {
 		if ((rc = tail_read(&t, g, &file, &len)))
 			break;
@@ -578,7 +592,7 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 		rc = aw_error_set(AW_EINVALID, "the manifest's newest segment is not the one imported before");
 		goto out;
 	}
-	if ((rc = manifest_find_tail(c, d->device_id, &m, d->generation)))
+	if ((rc = manifest_find_tail(c, d->device_id, &m, d->generation, NULL)))
 		goto out;
 	/* m.last < d->generation: segments imported before are missing from the folder's
 	 * tail (held back, or the owner packed them); nothing is new, nothing is lost */
@@ -806,7 +820,7 @@ int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t 
 		snprintf(msg, sizeof(msg), "%s", aw_error_last());
 		return aw_error_set(rc, "device %s: %s", device, msg);
 	}
-	if ((rc = manifest_find_tail(c, device, &m, 0)) ||
+	if ((rc = manifest_find_tail(c, device, &m, 0, NULL)) ||
 	    (rc = verify_range(c, device, &m, 0, NULL, &files, &nfiles, &v, &newest_at)))
 		goto out;
 	/* packs and segments alike, in order: a pack is its generations folded */

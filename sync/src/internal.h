@@ -650,9 +650,13 @@ int read_manifest(sync_ctx *c, const char *device, sync_manifest *m, unsigned ch
 /* For a version-3 manifest m of device: the segments that follow its generation, or
  * `after` when that is later (what an importer has already applied), one generation at
  * a time while the folder has the next one; sets m->last and m->last_hash to the newest
- * found (unchanged when none). Only whether the files exist and their hashes: their
- * content is verified where the chain is (import.c, verify_range). */
-int manifest_find_tail(sync_ctx *c, const char *device, sync_manifest *m, int64_t after);
+ * found (unchanged when none). With after_hash (the owner, which knows what it
+ * published last), the tail is known to reach `after` when that file still hashes so,
+ * and only what follows is looked for; otherwise it is looked for from the manifest on.
+ * Only whether the files exist and their hashes: their content is verified where the
+ * chain is (import.c, verify_range). */
+int manifest_find_tail(sync_ctx *c, const char *device, sync_manifest *m, int64_t after,
+		       const unsigned char *after_hash);
 /* Verify a device's whole chain and import it as this database's own buckets (ids
  * kept); the database must hold no bucket. Sets the export cursor after it. */
 int restore_device(sync_ctx *c, const char *device, int64_t *out_events, size_t *out_buckets);

@@ -11,6 +11,7 @@ is the stop/run/start path.
 
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -628,3 +629,51 @@ def test_a_failure_that_repeats_is_logged_once_and_its_end_too(node_factory, tmp
     os.rename(remote, remote + ".unplugged")
     dev.client.post("/api/0/sync/now", json={"mode": "both"})
     assert dev.node.stderr_text().count("sync round failed") == 2  # a new failure is news again
+
+
+def test_folder_replaced_by_an_older_copy_is_refused(node_factory, tmp_path):
+    """The device's sync folder replaced by an older copy of itself (a backup put back),
+    once as it was and once with another file where the device's newest segment was
+    (a cloned disk whose other copy went on under the same id): the next round refuses
+    to publish after those files, instead of forking the device's own history
+    (docs/sync.md, "Troubleshooting"). Since a round publishes its segment without a
+    new manifest (docs/sync-format.md §6), the device finds its newest segment from
+    what it remembers publishing, and only where that file is still the same."""
+    remote, (a,) = make_group(node_factory, tmp_path, ["host-roll"], timed_rounds=False)
+    win = "aw-watcher-window_host-roll"
+    new_bucket(a.client, win, type_="currentwindow", hostname=a.host)
+
+    def publish(minute):
+        insert_events(a.client, win, [{"timestamp": ts(minute), "duration": 5.0,
+                                       "data": {"app": "editor", "title": "t%d" % minute}}])
+        a.sync("push")
+
+    publish(1)
+    old = str(tmp_path / "old-folder")
+    shutil.copytree(a.folder, old, symlinks=True)
+    publish(2)
+    publish(3)
+    (info,) = a.cli("inspect", a.device_id, "--json").json()
+    assert info["generation"] == 3 and info["manifest_generation"] == 1, info
+    tip = subprocess.run(["git", "-C", remote, "rev-parse", "main"], capture_output=True, text=True).stdout
+
+    def put_back(extra_file):
+        shutil.rmtree(a.folder)
+        shutil.copytree(old, a.folder, symlinks=True)
+        if extra_file:
+            rel = "devices/%s/seg/000000/000000000003.aws" % a.device_id
+            os.makedirs(os.path.dirname(os.path.join(a.folder, rel)), exist_ok=True)
+            with open(os.path.join(a.folder, rel), "wb") as f:
+                f.write(b"AWSENC1\n" + os.urandom(200))
+            g = ["git", "-C", a.folder, "-c", "user.name=x", "-c", "user.email=x@example.invalid"]
+            subprocess.run(g + ["add", rel], check=True)
+            subprocess.run(g + ["commit", "-q", "-m", "other copy"], check=True)
+        insert_events(a.client, win, [{"timestamp": ts(9), "duration": 5.0,
+                                       "data": {"app": "editor", "title": "after"}}])
+        res = a.sync("push", expect=1)
+        assert "older than what it already published (generation 1 < 3)" in res.err, res
+        assert subprocess.run(["git", "-C", remote, "rev-parse", "main"], capture_output=True,
+                              text=True).stdout == tip
+
+    put_back(False)
+    put_back(True)
