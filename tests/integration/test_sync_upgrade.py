@@ -12,10 +12,9 @@ import subprocess
 import tarfile
 
 from awtest import get_events, insert_events
-from test_sync import KDF, SyncDev
+from test_sync import SyncDev
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-FIXTURE = os.path.join(FIXTURES, "sync-v1.tar.gz")
 PASSPHRASE = "version one passphrase, long enough"
 BUCKET = "aw-watcher-window_host-v1"
 CONFIG = "[sync]\nenabled = false\n"
@@ -34,20 +33,26 @@ def inspect(dev, device_id):
     return d
 
 
-def test_version1_group_upgraded_in_place(node_factory, tmp_path):
-    with tarfile.open(FIXTURE) as t:
+def old_group(node_factory, tmp_path, fixture, passphrase):
+    """The fixture's remote and device A (its node not started), and a new device B that
+    joined the group with this version."""
+    with tarfile.open(os.path.join(FIXTURES, fixture)) as t:
         t.extractall(tmp_path)
     remote = str(tmp_path / "remote.git")
     a_node = node_factory(base=str(tmp_path / "a"), config=CONFIG, start=False)
-    a_folder = os.path.join(a_node.data_dir, "sync-testing")
     # the archive was made elsewhere: its remote's path is another one
-    subprocess.run(["git", "-C", a_folder, "remote", "set-url", "origin", remote], check=True)
+    subprocess.run(["git", "-C", os.path.join(a_node.data_dir, "sync-testing"), "remote", "set-url", "origin",
+                    remote], check=True)
     with open(a_node.device_id_path) as f:
         a_id = f.read().strip()
-
     b = SyncDev(node_factory(config=CONFIG), "host-b")
-    b.env["AWNODE_SYNC_PASSPHRASE"] = PASSPHRASE
+    b.env["AWNODE_SYNC_PASSPHRASE"] = passphrase
     b.cli("join", remote)
+    return remote, a_node, a_id, b
+
+
+def test_version1_group_upgraded_in_place(node_factory, tmp_path):
+    remote, a_node, a_id, b = old_group(node_factory, tmp_path, "sync-v1.tar.gz", PASSPHRASE)
     before = inspect(b, a_id)
     assert before["version"] == 1 and not before["signed"], before
     sync_round(b, "pull")
@@ -88,18 +93,7 @@ def manifest_commits(remote, device_id):
 def test_version2_group_upgraded_in_place(node_factory, tmp_path):
     passphrase = "version two passphrase, long enough"
     bucket = "aw-watcher-window_host-v2"
-    with tarfile.open(os.path.join(FIXTURES, "sync-v2.tar.gz")) as t:
-        t.extractall(tmp_path)
-    remote = str(tmp_path / "remote.git")
-    a_node = node_factory(base=str(tmp_path / "a"), config=CONFIG, start=False)
-    subprocess.run(["git", "-C", os.path.join(a_node.data_dir, "sync-testing"), "remote", "set-url", "origin",
-                    remote], check=True)
-    with open(a_node.device_id_path) as f:
-        a_id = f.read().strip()
-
-    b = SyncDev(node_factory(config=CONFIG), "host-b")
-    b.env["AWNODE_SYNC_PASSPHRASE"] = passphrase
-    b.cli("join", remote)
+    remote, a_node, a_id, b = old_group(node_factory, tmp_path, "sync-v2.tar.gz", passphrase)
     before = inspect(b, a_id)
     # a version-2 manifest, rewritten by every round: it names the newest segment
     assert before["version"] == 2 and before["signed"] and before["packs"] == 1, before
