@@ -69,6 +69,32 @@ def pct(v, p):
     return v[min(len(v) - 1, int(p * len(v)))]
 
 
+def breakdown(gitdir, rounds):
+    """Bytes the remote stores per round, by kind of object (the size each takes in its
+    pack, deltas as deltas), and its pack indexes: where a round's bytes go
+    (docs/sync-format.md §10)."""
+    objs = subprocess.run(["git", "-C", gitdir, "rev-list", "--objects", "--all"], check=True,
+                          capture_output=True, text=True).stdout
+    out = subprocess.run(["git", "-C", gitdir, "cat-file", "--batch-check=%(objecttype) %(objectsize:disk) %(rest)"],
+                         input=objs, check=True, capture_output=True, text=True).stdout
+    kinds = {}
+    for line in out.splitlines():
+        kind, size, path = (line.split(" ", 2) + [""])[:3]
+        if kind == "blob":
+            name = path.rsplit("/", 1)[-1]
+            kind = "manifests" if name == "manifest.aws" else "segments and packs" if path.startswith(
+                "devices/") else "other blobs"
+        elif kind == "tree":
+            kind = "trees"
+        elif kind == "commit":
+            kind = "commits"
+        kinds[kind] = kinds.get(kind, 0) + int(size)
+    pack_dir = os.path.join(gitdir, "objects", "pack")
+    kinds["pack indexes"] = sum(os.path.getsize(os.path.join(pack_dir, f)) for f in os.listdir(pack_dir)
+                                if f.endswith(".idx"))
+    print("remote bytes per round: " + ", ".join("%s %.0f" % (k, v / rounds) for k, v in sorted(kinds.items())))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="awnode-years.")
     remote = os.path.join(tmp, "remote.git")
@@ -127,6 +153,7 @@ def main():
     finally:
         node.terminate()
         node.wait()
+    breakdown(remote, ROUNDS)
     b = env_of(os.path.join(tmp, "b"))
     t0 = time.monotonic()
     subprocess.run([BIN, "sync", "join", "--testing", remote], env=b, check=True, stdout=subprocess.DEVNULL)

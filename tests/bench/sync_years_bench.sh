@@ -9,7 +9,8 @@
 #
 # Every EVERY rounds: bytes per event of the remote and of the local folder, packs and
 # loose objects in both, and the p50/p95 of the round time over those rounds. At the
-# end: a new device joins and imports everything (wall time of `awnode sync join` and of
+# end: what the remote stores per round, by kind of object (segments and packs, trees,
+# commits, pack indexes); then a new device joins and imports everything (wall time of `awnode sync join` and of
 # the first pull, which imports the whole history). "files" is the number of files the
 # device's directory holds in the folder's tree, "spacks" the device's sync packs
 # (docs/sync-format.md §7a); AWNODE_COMPACT_SEGMENTS=N sets [sync] compact_segments;
