@@ -594,8 +594,8 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 	}
 	if ((rc = manifest_find_tail(c, d->device_id, &m, d->generation, NULL)))
 		goto out;
-	/* m.last < d->generation: segments imported before are missing from the folder's
-	 * tail (held back, or the owner packed them); nothing is new, nothing is lost */
+	/* m.last <= d->generation: nothing is new. Below it, segments imported before are
+	 * missing from the folder's tail (held back or deleted); nothing is lost */
 	if (m.last > d->generation) {
 		if ((rc = verify_range(c, d->device_id, &m, d->generation, d->generation ? d->head : NULL, &files, &n,
 				       &v, &newest_at)))
@@ -647,8 +647,10 @@ static int import_device(sync_ctx *c, device_state *d, bool *waiting)
 	}
 	/* the manifest is rewritten only when what it says changes: the newest segment
 	 * says when the device last published */
-	if (newest_at > d->last_published || m.written_at > d->last_published)
-		d->last_published = newest_at > m.written_at ? newest_at : m.written_at;
+	if (m.written_at > newest_at)
+		newest_at = m.written_at;
+	if (newest_at > d->last_published)
+		d->last_published = newest_at;
 	free(d->hostname);
 	d->hostname = str_dup(m.hostname);
 	manifest_buckets(d, &m);
